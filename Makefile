@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SHARED ?= ../shared/data
+
+.PHONY: demo test install bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gridplan demo --out out/demo --map maps/demo.html
+	@if [ -d "$(SHARED)/nanjing_xinjiekou_osm" ]; then \
+	  $(BIN)/gridplan demo --source $(SHARED)/nanjing_xinjiekou_osm/nanjing_xinjiekou.osm \
+	    --out out/nanjing --map maps/nanjing.html; \
+	fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/partition_bench.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

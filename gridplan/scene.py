@@ -1,0 +1,229 @@
+"""The Scene (场景): the layers gridplan plans over, read from files, in one CRS.
+
+Layers and their columns (any other column is kept as it is):
+
+==================  ========  ===================================================================
+layer               geometry  columns
+==================  ========  ===================================================================
+communities (社区)  polygon   ``community_id`` (str); optional ``code`` (12 digits), ``name``
+buildings           polygon   ``building_id`` (str, unique); optional ``households``, ``levels``,
+                              ``height``, ``kind``, ``compound_id`` (小区)
+streets             line      ``highway`` (class); optional ``name``
+barriers            any       optional ``kind`` (river, rail, wall)
+party_orgs          point     ``org_id``; optional ``kind`` (committee, branch, joint_branch)
+party_members       none      ``member_id``, ``building_id``; optional ``status`` (full/probationary)
+service_points      point     optional ``point_id``, ``kind``, ``name``
+compounds           polygon   ``compound_id``; optional ``name``
+pois                point     optional ``kind``, ``name`` (shops, offices, community centres)
+==================  ========  ===================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from .errors import InputError
+
+REQUIRED_LAYERS = ("communities", "buildings", "streets")
+OPTIONAL_LAYERS = ("barriers", "party_orgs", "party_members", "service_points", "compounds", "pois")
+LAYERS = REQUIRED_LAYERS + OPTIONAL_LAYERS
+
+#: Columns a layer must have once its column map is applied.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "communities": ("community_id",),
+    "buildings": ("building_id",),
+    "streets": ("highway",),
+    "barriers": (),
+    "party_orgs": ("org_id",),
+    "party_members": ("member_id", "building_id"),
+    "service_points": (),
+    "compounds": ("compound_id",),
+    "pois": (),
+}
+#: Identifier columns, read as strings.
+ID_COLUMNS = ("community_id", "building_id", "compound_id", "org_id", "member_id", "point_id", "code")
+#: Geometry each layer must have (None: a plain table).
+GEOMETRY_TYPES: dict[str, tuple[str, ...] | None] = {
+    "communities": ("Polygon", "MultiPolygon"),
+    "buildings": ("Polygon", "MultiPolygon"),
+    "streets": ("LineString", "MultiLineString"),
+    "barriers": ("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+    "party_orgs": ("Point",),
+    "party_members": None,
+    "service_points": ("Point",),
+    "compounds": ("Polygon", "MultiPolygon"),
+    "pois": ("Point",),
+}
+FILE_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb")
+COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What gridplan plans over: communities, buildings, streets and optional layers, in one CRS.
+
+    Every layer is a GeoDataFrame except ``party_members``, a plain DataFrame (members are addresses:
+    building ids, never points). Optional layers are ``None`` when absent.
+    """
+
+    communities: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame | None = None
+    party_orgs: gpd.GeoDataFrame | None = None
+    party_members: pd.DataFrame | None = None
+    service_points: gpd.GeoDataFrame | None = None
+    compounds: gpd.GeoDataFrame | None = None
+    pois: gpd.GeoDataFrame | None = None
+
+    @property
+    def crs(self):
+        """The CRS shared by every spatial layer."""
+        return self.buildings.crs
+
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """The layers that are present, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def to_crs(self, crs) -> "Scene":
+        """The same scene in another CRS (``party_members`` has no geometry and is unchanged)."""
+        changes = {
+            name: layer.to_crs(crs)
+            for name, layer in self.layers().items()
+            if isinstance(layer, gpd.GeoDataFrame)
+        }
+        return replace(self, **changes)
+
+    def local_crs(self):
+        """The metric CRS computations run in: the UTM zone of the buildings."""
+        return local_crs(self.buildings)
+
+    def replace(self, **layers) -> "Scene":
+        """A copy with some layers replaced."""
+        return replace(self, **layers)
+
+
+def local_crs(gdf: gpd.GeoDataFrame):
+    """The UTM zone that holds ``gdf`` (its metric CRS for distances and areas)."""
+    if gdf.crs is None:
+        raise InputError("layer has no CRS: set one (e.g. EPSG:4326) before planning")
+    if gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
+        return gdf.crs
+    return gdf.estimate_utm_crs()
+
+
+def read_scene(
+    source: str | os.PathLike | Mapping[str, str | os.PathLike],
+    *,
+    layers: Mapping[str, str] | None = None,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    coords: str = "wgs84",
+) -> Scene:
+    """Read a scene from a GeoPackage, a folder of per-layer files, or a mapping of layer to file.
+
+    Parameters
+    ----------
+    source
+        A ``.gpkg`` with one layer per scene layer; a folder holding ``<layer>.<ext>`` files
+        (GeoJSON, Shapefile, GeoParquet, FlatGeobuf, GeoPackage); or ``{layer: path}``.
+    layers
+        Scene layer → layer name in the source, where they differ (``{"streets": "roads"}``).
+    columns
+        Scene layer → {column in the source: gridplan column} (``{"buildings": {"id": "building_id"}}``).
+    coords
+        Coordinate system of the input: ``"wgs84"`` (also CGCS2000), ``"gcj02"`` (Gaode/Amap, Tencent) or
+        ``"bd09"`` (Baidu); the latter two are converted to WGS84 on reading.
+
+    Returns
+    -------
+    Scene
+        The layers, in the input CRS (or WGS84 where converted), with identifier columns as strings.
+
+    Raises
+    ------
+    InputError
+        A required layer or column is missing, a file cannot be read, or ``coords`` is unknown.
+    """
+    if coords not in COORDINATE_SYSTEMS:
+        raise InputError(f"unknown coordinate system {coords!r}: use one of {', '.join(COORDINATE_SYSTEMS)}")
+    layers = dict(layers or {})
+    columns = {k: dict(v) for k, v in (columns or {}).items()}
+    found = _locate_layers(source, layers)
+    data: dict[str, pd.DataFrame | None] = {}
+    for name in LAYERS:
+        if name not in found:
+            if name in REQUIRED_LAYERS:
+                raise InputError(f"scene has no {name!r} layer (looked for {layers.get(name, name)!r} in {source})")
+            data[name] = None
+            continue
+        path, layer_name = found[name]
+        frame = _read_layer(path, layer_name, name)
+        frame = _apply_columns(frame, name, columns.get(name, {}))
+        if coords != "wgs84" and isinstance(frame, gpd.GeoDataFrame):
+            from .coords import to_wgs84
+
+            frame = to_wgs84(frame, coords)
+        data[name] = frame
+    return Scene(**data)
+
+
+def _locate_layers(source, layer_names: dict[str, str]) -> dict[str, tuple[Path, str | None]]:
+    """Scene layer → (file, layer inside the file) for every layer the source has."""
+    if isinstance(source, Mapping):
+        return {name: (Path(path), None) for name, path in source.items()}
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"scene source {path} does not exist")
+    if path.is_dir():
+        files = {p.stem: p for p in sorted(path.iterdir()) if p.suffix.lower() in FILE_SUFFIXES}
+        return {name: (files[layer_names.get(name, name)], None) for name in LAYERS if layer_names.get(name, name) in files}
+    try:
+        available = {row[0] for row in pyogrio.list_layers(path)}
+    except Exception as exc:  # pyogrio raises several DataSource errors
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    return {name: (path, layer_names.get(name, name)) for name in LAYERS if layer_names.get(name, name) in available}
+
+
+def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            frame = gpd.read_parquet(path) if GEOMETRY_TYPES[name] else pd.read_parquet(path)
+        else:
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:
+        raise InputError(f"cannot read layer {name!r} from {path}: {exc}") from exc
+    if GEOMETRY_TYPES[name] is None and isinstance(frame, gpd.GeoDataFrame):
+        geometry_name = frame.geometry.name if frame._geometry_column_name in frame else None
+        frame = pd.DataFrame(frame.drop(columns=[geometry_name] if geometry_name else []))
+    return frame
+
+
+def _apply_columns(frame: pd.DataFrame, name: str, mapping: dict[str, str]) -> pd.DataFrame:
+    missing_sources = [src for src in mapping if src not in frame.columns]
+    if missing_sources:
+        raise InputError(f"layer {name!r} has no column {missing_sources[0]!r} named in the column map")
+    frame = frame.rename(columns=mapping)
+    for column in REQUIRED_COLUMNS[name]:
+        if column not in frame.columns:
+            raise InputError(
+                f"layer {name!r} has no column {column!r} (columns: {', '.join(map(str, frame.columns))}); "
+                f"map one with --column {name}.<source>={column}"
+            )
+    for column in ID_COLUMNS:
+        if column in frame.columns:
+            frame[column] = frame[column].map(_id_string, na_action="ignore")
+    return frame
+
+
+def _id_string(value) -> str:
+    """Identifiers as text: 12.0 read from a float column becomes '12', not '12.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
