@@ -1,0 +1,209 @@
+"""Quality of a grid layout, measured the same way for gridplan's plans and for any baseline.
+
+Balance (households against the bounds), street alignment (街巷定界), compactness and service radius,
+and the hard rules (tiling, one polygon per grid, no building split, no grid across a community).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .settings import GridSettings
+
+#: A grid boundary within this distance (m) of a street centreline runs along the street.
+ALIGNMENT_DISTANCE_M = 15.0
+#: Spacing (m) of the sample points along grid boundaries used to measure alignment.
+ALIGNMENT_STEP_M = 5.0
+#: A building with more than this share of its footprint in another grid counts as split.
+SPLIT_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class PlanMetrics:
+    """Figures of a layout. Balance figures are over ordinary grids (special and oversize grids excluded).
+
+    Distances in metres, areas as a share of the community area.
+    """
+
+    grids: int
+    ordinary_grids: int
+    households_total: int
+    households_estimated_share: float
+    households_min: float
+    households_max: float
+    households_mean: float
+    households_cv: float
+    within_tight: float
+    within_bounds: float
+    worst_deviation: float
+    street_alignment: float
+    polsby_popper_mean: float
+    service_radius_mean: float
+    service_radius_p95: float
+    service_radius_max: float
+    household_distance_mean: float
+    gap_share: float
+    overlap_share: float
+    outside_share: float
+    noncontiguous_grids: int
+    split_buildings: int
+    barrier_crossing_grids: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def grid_geometry_metrics(grids: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per grid: ``polsby_popper`` (4πA/P², 1 for a disc) and ``parts`` (1 for a contiguous grid)."""
+    geoms = grids.geometry.to_numpy()
+    perimeter = shapely.length(geoms)
+    area = shapely.area(geoms)
+    pp = np.where(perimeter > 0, 4 * np.pi * area / np.maximum(perimeter, 1e-12) ** 2, 0.0)
+    return pd.DataFrame({"polsby_popper": pp, "parts": shapely.get_num_geometries(geoms)}, index=grids.index)
+
+
+def service_radius(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Service radius of each grid (farthest building from its household-weighted centre, 服务半径) and
+    each building's distance to its grid's centre."""
+    grid_pos = pd.Series(np.arange(len(grids)), index=grids["grid_id"].to_numpy())
+    g = grid_pos.reindex(assignment["grid_id"].to_numpy()).to_numpy()
+    xy = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
+    w = np.maximum(buildings["households"].to_numpy(dtype=float), 1e-6)
+    n = len(grids)
+    sw = np.bincount(g, weights=w, minlength=n)
+    cx = np.bincount(g, weights=w * xy[:, 0], minlength=n) / np.where(sw > 0, sw, 1)
+    cy = np.bincount(g, weights=w * xy[:, 1], minlength=n) / np.where(sw > 0, sw, 1)
+    distance = np.hypot(xy[:, 0] - cx[g], xy[:, 1] - cy[g])
+    radius = pd.Series(distance).groupby(g).max().reindex(range(n), fill_value=0.0)
+    return pd.Series(radius.to_numpy(), index=grids.index, name="service_radius_m"), distance
+
+
+def plan_metrics(
+    grids: gpd.GeoDataFrame,
+    assignment: pd.DataFrame,
+    buildings: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None,
+    settings: GridSettings,
+) -> PlanMetrics:
+    """Measure a layout.
+
+    Parameters
+    ----------
+    grids
+        ``grid_id``, ``community_id``, ``households``, optional ``kind``; polygons in a metric CRS.
+        ``service_radius_m`` and ``polsby_popper`` columns are added in place.
+    assignment
+        ``building_id`` → ``grid_id``, aligned to ``buildings``.
+    buildings, communities, streets, barriers
+        The scene layers in the same metric CRS (buildings with ``households``).
+    settings
+        The target and the bounds.
+    """
+    shape = grid_geometry_metrics(grids)
+    radius, distance = service_radius(grids, assignment, buildings)
+    grids["service_radius_m"] = radius.round(1)
+    grids["polsby_popper"] = shape["polsby_popper"].round(4)
+
+    kind = grids["kind"] if "kind" in grids else pd.Series("ordinary", index=grids.index)
+    ordinary = (kind == "ordinary").to_numpy()
+    hh = grids["households"].to_numpy(dtype=float)[ordinary]
+    t = settings.target
+    dev = np.abs(hh - t) / t if len(hh) else np.zeros(0)
+    weights = buildings["households"].to_numpy(dtype=float)
+    estimated = buildings["households_estimated"].to_numpy(dtype=bool) if "households_estimated" in buildings else np.zeros(len(buildings), bool)
+    gap, overlap, outside = _tiling(grids, communities)
+
+    return PlanMetrics(
+        grids=len(grids),
+        ordinary_grids=int(ordinary.sum()),
+        households_total=int(weights.sum()),
+        households_estimated_share=float(weights[estimated].sum() / max(weights.sum(), 1)),
+        households_min=float(hh.min()) if len(hh) else 0.0,
+        households_max=float(hh.max()) if len(hh) else 0.0,
+        households_mean=float(hh.mean()) if len(hh) else 0.0,
+        households_cv=float(hh.std() / hh.mean()) if len(hh) and hh.mean() > 0 else 0.0,
+        within_tight=float(np.mean(dev <= settings.tight_tolerance + 1e-9)) if len(hh) else 1.0,
+        within_bounds=float(np.mean(dev <= settings.tolerance + 1e-9)) if len(hh) else 1.0,
+        worst_deviation=float(dev.max()) if len(hh) else 0.0,
+        street_alignment=street_alignment(grids, communities, streets),
+        polsby_popper_mean=float(shape["polsby_popper"][ordinary].mean()) if ordinary.any() else 0.0,
+        service_radius_mean=float(radius[ordinary].mean()) if ordinary.any() else 0.0,
+        service_radius_p95=float(np.percentile(radius[ordinary], 95)) if ordinary.any() else 0.0,
+        service_radius_max=float(radius[ordinary].max()) if ordinary.any() else 0.0,
+        household_distance_mean=float(np.average(distance, weights=weights)) if weights.sum() > 0 else 0.0,
+        gap_share=gap,
+        overlap_share=overlap,
+        outside_share=outside,
+        noncontiguous_grids=int((shape["parts"] > 1).sum()),
+        split_buildings=split_buildings(grids, assignment, buildings),
+        barrier_crossing_grids=barrier_crossings(grids, barriers),
+    )
+
+
+def internal_boundaries(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame):
+    """Grid boundaries inside communities (the lines planners draw), without community boundaries."""
+    lines = shapely.union_all(shapely.boundary(grids.geometry.to_numpy()))
+    outer = shapely.union_all(shapely.boundary(communities.geometry.to_numpy()))
+    return shapely.difference(lines, shapely.buffer(outer, 0.5))
+
+
+def street_alignment(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame) -> float:
+    """Share of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline."""
+    inner = internal_boundaries(grids, communities)
+    if inner.is_empty or inner.length == 0:
+        return 1.0
+    points = shapely.get_coordinates(shapely.segmentize(inner, ALIGNMENT_STEP_M))
+    if len(streets) == 0 or len(points) == 0:
+        return 0.0
+    tree = shapely.STRtree(streets.geometry.to_numpy())
+    near, _ = tree.query(shapely.points(points), predicate="dwithin", distance=ALIGNMENT_DISTANCE_M)
+    return float(len(np.unique(near)) / len(points))
+
+
+def _tiling(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[float, float, float]:
+    """Gap, overlap and outside area as shares of the communities' area."""
+    total = communities.geometry.area.sum()
+    gap = overlap = outside = 0.0
+    for community_id, geometry in zip(communities["community_id"], communities.geometry):
+        mine = grids.geometry[grids["community_id"] == community_id].to_numpy()
+        union = shapely.union_all(mine)
+        covered = shapely.intersection(union, geometry).area
+        gap += geometry.area - covered
+        outside += union.area - covered
+        overlap += shapely.area(mine).sum() - union.area
+    return float(max(gap, 0.0) / total), float(max(overlap, 0.0) / total), float(max(outside, 0.0) / total)
+
+
+def split_buildings(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> int:
+    """Buildings with more than ``SPLIT_SHARE`` of their footprint inside another grid than their own."""
+    geoms = buildings.geometry.to_numpy()
+    grid_geoms = grids.geometry.to_numpy()
+    b, g = shapely.STRtree(grid_geoms).query(geoms, predicate="intersects")
+    own = grids["grid_id"].to_numpy()[g] == assignment["grid_id"].to_numpy()[b]
+    b, g = b[~own], g[~own]
+    if len(b) == 0:
+        return 0
+    share = shapely.area(shapely.intersection(geoms[b], grid_geoms[g])) / np.maximum(shapely.area(geoms[b]), 1e-9)
+    return int(len(np.unique(b[share > SPLIT_SHARE])))
+
+
+def barrier_crossings(grids: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None) -> int:
+    """Grids that a barrier line (river bank, rail, wall) runs through for more than 10 m."""
+    if barriers is None or barriers.empty:
+        return 0
+    geoms = barriers.geometry.to_numpy()
+    lines = np.where(np.isin(shapely.get_type_id(geoms), (3, 6)), shapely.boundary(geoms), geoms)
+    inner = shapely.buffer(grids.geometry.to_numpy(), -1.0)
+    g, l = shapely.STRtree(lines).query(inner, predicate="intersects")
+    if len(g) == 0:
+        return 0
+    length = shapely.length(shapely.intersection(lines[l], inner[g]))
+    crossing = pd.Series(length).groupby(g).sum()
+    return int((crossing > 10.0).sum())

@@ -1,0 +1,772 @@
+"""Partition communities into household grids (网格划分).
+
+The engine works on the atoms of :mod:`gridplan.units` (street blocks and building cells):
+
+1. **Fixed grids.** Special sites (专属网格: schools, hospitals…) and atoms above the ceiling become grids
+   of their own; zero-household water is planned like land but never joins the two banks of a barrier
+   when a layout without crossing exists.
+2. **Grid count.** Each connected region gets ``k`` grids with ``households / k`` inside the bounds,
+   trying ``round(H / target)`` and one fewer (chunky atoms need slack).
+3. **Recursive bisection.** A region for ``k`` grids is cut in two parts for ``⌊k/2⌋`` and ``⌈k/2⌉``
+   grids whose weights keep every later grid inside the tight band (±10 %), choosing among sweep
+   orderings (straight lines at several angles, and street-aware geodesic growth from the region's
+   extremes) the cut that keeps both parts connected and costs least: cheap along higher street
+   classes, dear between building cells, with compactness and evenness as tie-breakers.
+4. **Refinement.** A local search moves boundary atoms between neighbouring grids while it lowers
+   the balance penalty, cut cost and spread, never disconnecting a grid.
+
+Everything is deterministic: the same scene and settings give the same plan (相对稳定).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from .households import fill_households
+from .metrics import PlanMetrics, plan_metrics
+from .scene import Scene
+from .settings import DEFAULTS, GridSettings, Settings
+from .units import Units, build_units
+
+#: Sweep directions (degrees) tried at each bisection.
+SWEEP_ANGLES = tuple(range(0, 180, 20))
+#: Weights of the bisection score: cut cost, spread (compactness), evenness of the two parts.
+CUT_WEIGHT, SPREAD_WEIGHT, EVEN_WEIGHT = 1.0, 1.0, 4.0
+#: How much dearer it is to grow a region across a street than along a block (geodesic orderings).
+STREET_CROSSING_FACTOR = 1.0
+#: Refinement passes over the boundary atoms.
+REFINE_PASSES = 12
+#: Compound moves tried at most per region (each fixes at least one grid outside the tight band).
+REBALANCE_ROUNDS = 200
+#: Windows (share of the target) around the parent's per-grid average that a cut's parts must keep.
+BAND_SPREADS = (0.02, 0.05)
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """Something the rules could not all meet, named so a planner can see it."""
+
+    code: str
+    community_id: str
+    message: str
+    grid_id: str = ""
+
+
+@dataclass
+class Plan:
+    """A partition of every community into grids.
+
+    Attributes
+    ----------
+    grids
+        ``grid_id``, ``community_id``, ``kind`` (ordinary, special, oversize, small), ``households``,
+        ``workload``, ``households_estimated`` (buildings whose count is an estimate), ``buildings``,
+        ``service_radius_m``, ``polsby_popper``; polygons in the scene's CRS.
+    assignment
+        ``building_id`` → ``grid_id`` and ``community_id``, one row per building planned.
+    warnings
+        Rules the data made impossible to meet, by grid and community.
+    metrics
+        The plan's quality figures (see :class:`gridplan.metrics.PlanMetrics`).
+    units
+        The atoms planned over, in the local metric CRS, with ``atom_grid`` their grid positions.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    warnings: list[PlanWarning]
+    metrics: PlanMetrics
+    units: Units
+    atom_grid: np.ndarray
+    settings: Settings = field(default_factory=Settings)
+
+
+def prepare_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
+    """Buildings ready to plan: households filled (estimates marked), workload, community.
+
+    Parameters
+    ----------
+    buildings, communities
+        Layers in one metric CRS. Buildings without ``community_id`` are placed in the community holding
+        their representative point (run :func:`gridplan.validate.validate_scene` first for the full check).
+    settings
+        Household estimation and workload weights.
+    """
+    out = fill_households(buildings, settings.households)
+    if "community_id" not in out:
+        points = gpd.GeoDataFrame(geometry=out.geometry.representative_point(), crs=out.crs)
+        joined = gpd.sjoin(points, communities[["community_id", "geometry"]], predicate="within", how="left")
+        out["community_id"] = joined.groupby(level=0)["community_id"].first()
+    out["workload"] = building_workload(out, settings.grid)
+    return out
+
+
+def building_workload(buildings: gpd.GeoDataFrame, settings: GridSettings) -> pd.Series:
+    """Workload index per building (负载): households plus settable weights by kind and special care.
+
+    ``workload_weights`` maps a building ``kind`` (shop, office, …) to extra workload per building, and the
+    key ``special_care`` to extra workload per special-care household (column ``special_care``).
+    """
+    workload = buildings["households"].astype(float)
+    weights = settings.workload_weights
+    if weights and "kind" in buildings:
+        workload = workload + buildings["kind"].map(lambda k: weights.get(str(k).lower(), 0.0)).astype(float)
+    if "special_care" in weights and "special_care" in buildings:
+        workload = workload + weights["special_care"] * pd.to_numeric(buildings["special_care"], errors="coerce").fillna(0)
+    return workload
+
+
+def partition(
+    scene: Scene,
+    settings: Settings = DEFAULTS,
+    *,
+    grid_count: int | dict[str, int] | None = None,
+) -> Plan:
+    """Divide every community of a scene into grids of about ``settings.grid.target`` households.
+
+    Parameters
+    ----------
+    scene
+        Communities, buildings (``community_id`` from validation, optional ``households``, ``kind``,
+        ``compound_id``), streets and optional barriers, in any CRS with a defined CRS.
+    settings
+        Target, tolerance, street preferences, special kinds, workload weights.
+    grid_count
+        Ordinary grids per community, fixed by the user: one number for every community, or by
+        ``community_id``; by default chosen to fit the bounds.
+
+    Returns
+    -------
+    Plan
+        Grids in the scene's CRS, the building assignment, warnings and metrics.
+    """
+    local = scene.to_crs(scene.local_crs())
+    buildings = prepare_buildings(local.buildings, local.communities, settings)
+    units = build_units(local.communities, buildings, local.streets, local.barriers, settings.grid)
+    atom_grid, kinds, warnings = _plan_atoms(units, settings.grid, grid_count)
+    grids, assignment, renumber = _grids_from_atoms(units, atom_grid, kinds, buildings)
+    warnings = [
+        PlanWarning(w.code, w.community_id, w.message, grid_id=grids["grid_id"].iat[renumber[int(w.grid_id)]] if w.grid_id else "")
+        for w in warnings
+    ]
+    metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
+    grids = grids.to_crs(scene.crs)
+    return Plan(grids=grids, assignment=assignment, warnings=warnings, metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)
+
+
+# --------------------------------------------------------------------------------------------------
+# Planning on the atom graph
+
+
+def _plan_atoms(units: Units, settings: GridSettings, grid_count) -> tuple[np.ndarray, list[str], list[PlanWarning]]:
+    """Grid position of every atom, the kind of each grid and the warnings."""
+    atoms = units.atoms
+    weight = _balance_weight(atoms)
+    atom_grid = np.full(len(atoms), -1, dtype=np.int64)
+    kinds: list[str] = []
+    warnings: list[PlanWarning] = []
+
+    def new_grid(nodes, kind: str) -> int:
+        atom_grid[list(nodes)] = len(kinds)
+        kinds.append(kind)
+        return len(kinds) - 1
+
+    for community_id, members in atoms.groupby("community_id", sort=True).groups.items():
+        members = np.asarray(members)
+        fixed: dict[int, int] = {}
+        for site in _special_sites(units.graph, atoms, members):
+            g = new_grid(site, "special")
+            fixed.update({a: g for a in site})
+        for a in members:
+            if a in fixed:
+                continue
+            if atoms.at[a, "households"] > settings.ceiling:
+                g = fixed[a] = new_grid([a], "oversize")
+                warnings.append(PlanWarning(
+                    "oversize_unit", community_id,
+                    f"{atoms.at[a, 'kind']} of {atoms.at[a, 'households']} households exceeds the ceiling "
+                    f"{settings.ceiling:.0f} and must stay whole: it is a grid of its own", grid_id=str(g)))
+        free = [a for a in members if a not in fixed]
+        regions = _regions(units.graph, free, weight, settings)
+        wanted = _wanted_count(grid_count, community_id)
+        total = sum(weight[r].sum() for r in regions)
+        for region in regions:
+            region_weight = weight[region].sum()
+            if region_weight < settings.floor:
+                host = _host_grid(units.graph, region, atom_grid, kinds)
+                if host is not None:
+                    atom_grid[region] = host
+                    continue
+                g = new_grid(region, "small")
+                if region_weight > 0 or len(regions) == 1:
+                    warnings.append(PlanWarning(
+                        "below_floor", community_id,
+                        f"an isolated part of {region_weight:.0f} households (below the floor {settings.floor:.0f}) "
+                        f"is a grid of its own", grid_id=str(g)))
+                continue
+            k = None if wanted is None else max(1, round(wanted * region_weight / total))
+            parts = _split_region(units.graph, region, weight, atoms, settings, k)
+            for part in parts:
+                new_grid(part, "ordinary")
+    _fill_unassigned(units.graph, atom_grid)
+    return atom_grid, kinds, warnings
+
+
+def _special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[list[int]]:
+    """Special atoms grouped into sites: touching atoms of the same kind (a campus) form one grid."""
+    special = atoms["special"].to_numpy()
+    nodes = [a for a in members if atoms.at[a, "kind"] == "special"]
+    same = nx.Graph()
+    same.add_nodes_from(nodes)
+    same.add_edges_from((a, b) for a in nodes for b in graph[a] if b in same and special[a] == special[b])
+    return [sorted(c) for c in sorted(nx.connected_components(same), key=min)]
+
+
+def _balance_weight(atoms: gpd.GeoDataFrame) -> np.ndarray:
+    """What is balanced: workload scaled to households, so the bounds stay in households."""
+    households = atoms["households"].to_numpy(dtype=float)
+    workload = atoms["workload"].to_numpy(dtype=float)
+    total_w, total_h = workload.sum(), households.sum()
+    if total_w <= 0 or total_h <= 0 or np.allclose(workload, households):
+        return households
+    return workload * (total_h / total_w)
+
+
+def _wanted_count(grid_count, community_id):
+    if grid_count is None or isinstance(grid_count, int):
+        return grid_count
+    return grid_count.get(community_id)
+
+
+def _regions(graph: nx.Graph, free: list[int], weight: np.ndarray, settings: GridSettings) -> list[np.ndarray]:
+    """Connected regions to plan, not joined across barriers unless a region would fall below the floor."""
+    land = graph.subgraph(free)
+    no_barrier = nx.Graph()
+    no_barrier.add_nodes_from(land.nodes)
+    no_barrier.add_edges_from((a, b) for a, b, d in land.edges(data=True) if not d["barrier"])
+    components = [sorted(c) for c in nx.connected_components(no_barrier)]
+    label = {a: i for i, c in enumerate(components) for a in c}
+    parent = list(range(len(components)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    # Components too small to be a grid rejoin their neighbour across the barrier (largest first).
+    for i in sorted(range(len(components)), key=lambda i: weight[components[i]].sum()):
+        root = find(i)
+        group_weight = sum(weight[components[j]].sum() for j in range(len(components)) if find(j) == root)
+        if group_weight >= settings.floor:
+            continue
+        across = [(d["length"], label[b]) for a in components[i] for b, d in land[a].items() if label[b] != i and d["barrier"]]
+        if across:
+            parent[root] = find(max(across)[1])
+    merged: dict[int, list[int]] = {}
+    for i, c in enumerate(components):
+        merged.setdefault(find(i), []).extend(c)
+    return [np.array(sorted(c)) for c in sorted(merged.values(), key=min)]
+
+
+def _host_grid(graph: nx.Graph, region: np.ndarray, atom_grid: np.ndarray, kinds: list[str]) -> int | None:
+    """A fixed grid (oversize first, then special) that a too-small enclosed region can join."""
+    shared: dict[int, float] = {}
+    for a in region:
+        for b, d in graph[a].items():
+            g = atom_grid[b]
+            if g >= 0 and kinds[g] in ("oversize", "special"):
+                shared[g] = shared.get(g, 0.0) + d["length"]
+    if not shared:
+        return None
+    return max(shared, key=lambda g: (kinds[g] == "oversize", shared[g]))
+
+
+def _fill_unassigned(graph: nx.Graph, atom_grid: np.ndarray) -> None:
+    """Atoms no region took (none expected) join the neighbouring grid they share most boundary with."""
+    todo = list(np.flatnonzero(atom_grid < 0))
+    while todo:
+        rest = []
+        for a in todo:
+            options = [(d["length"], atom_grid[b]) for b, d in graph[a].items() if atom_grid[b] >= 0]
+            if options:
+                atom_grid[a] = max(options)[1]
+            else:
+                rest.append(a)
+        if len(rest) == len(todo):
+            raise RuntimeError(f"atoms {rest[:5]} are connected to no grid")
+        todo = rest
+
+
+def _grid_count_options(total: float, settings: GridSettings) -> list[int]:
+    """Grid counts worth trying for a region: round(H/target) and one fewer when that still fits."""
+    k0 = max(1, round(total / settings.target))
+    options = [k0]
+    if k0 > 1 and total / (k0 - 1) <= settings.target * (1 + settings.tight_tolerance):
+        options.append(k0 - 1)
+    if total / k0 > settings.ceiling:
+        options.append(k0 + 1)
+    return options
+
+
+def _split_region(
+    graph: nx.Graph, region: np.ndarray, weight: np.ndarray, atoms: gpd.GeoDataFrame, settings: GridSettings, k: int | None
+) -> list[np.ndarray]:
+    """Grids of one connected region: the best of the grid counts tried, refined."""
+    total = weight[region].sum()
+    options = [k] if k is not None else _grid_count_options(total, settings)
+    best, best_score = None, None
+    sub = _RegionGraph(graph, region, weight, atoms)
+    for count in options:
+        parts = sub.bisect(np.arange(len(region)), count, settings)
+        labels = np.empty(len(region), dtype=np.int64)
+        for i, p in enumerate(parts):
+            labels[p] = i
+        labels = sub.rebalance(labels, count, settings)
+        labels = sub.refine(labels, count, settings)
+        score = sub.score(labels, count, settings)
+        if best_score is None or score < best_score:
+            best, best_score = labels, score
+    return [region[best == g] for g in range(best.max() + 1)]
+
+
+class _RegionGraph:
+    """A connected region's atoms as arrays: positions, weights, adjacency with cut costs."""
+
+    def __init__(self, graph: nx.Graph, region: np.ndarray, weight: np.ndarray, atoms: gpd.GeoDataFrame):
+        index = {int(a): i for i, a in enumerate(region)}
+        self.n = len(region)
+        self.w = weight[region].astype(float)
+        self.x = atoms["x"].to_numpy()[region]
+        self.y = atoms["y"].to_numpy()[region]
+        self.nbrs: list[list[tuple[int, float, float]]] = [[] for _ in range(self.n)]
+        for a in region:
+            i = index[int(a)]
+            for b, d in graph[a].items():
+                j = index.get(int(b))
+                if j is not None:
+                    self.nbrs[i].append((j, d["cost"], d["length"]))
+        area = max((self.x.max() - self.x.min()) * (self.y.max() - self.y.min()), 1.0)
+        self.area = area
+
+    # ---- bisection ----------------------------------------------------------------------------
+
+    def bisect(self, nodes: np.ndarray, k: int, settings: GridSettings, strict: bool = False) -> list[np.ndarray]:
+        """Cut ``nodes`` recursively into ``k`` connected parts; ``strict`` keeps to the tight band."""
+        if k <= 1 or len(nodes) <= 1:
+            return [nodes]
+        cut = self._best_cut(nodes, k, settings, strict)
+        if cut is None:
+            # No connected cut within the bands: keep it whole rather than break contiguity.
+            return [nodes]
+        a, b, ka = cut
+        return self.bisect(a, ka, settings, strict) + self.bisect(b, k - ka, settings, strict)
+
+    def _bands(self, nodes: np.ndarray, k: int, settings: GridSettings, strict: bool) -> list[tuple[float, float]]:
+        """Per-grid load windows to try, narrowest first: keeping each part's average close to the
+        parent's leaves the later cuts the slack they need."""
+        t = settings.target
+        tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
+        average = self.w[nodes].sum() / k
+        bands = []
+        for spread in BAND_SPREADS:
+            lo, hi = max(average - spread * t, tight[0]), min(average + spread * t, tight[1])
+            if lo < hi and (k > 2 or spread == BAND_SPREADS[-1]):
+                bands.append((lo, hi))
+        bands.append(tight)
+        if not strict:
+            bands.append((settings.floor, settings.ceiling))
+        return bands
+
+    def _orderings(self, nodes: np.ndarray) -> list[np.ndarray]:
+        x, y = self.x[nodes], self.y[nodes]
+        orders = []
+        for angle in SWEEP_ANGLES:
+            t = math.radians(angle)
+            orders.append(nodes[np.lexsort((nodes, x * math.cos(t) + y * math.sin(t)))])
+        cx, cy = x - x.mean(), y - y.mean()
+        extremes = {int(nodes[np.argmin(cx)]), int(nodes[np.argmax(cx)]), int(nodes[np.argmin(cy)]), int(nodes[np.argmax(cy)])}
+        for seed in sorted(extremes):
+            orders.append(self._geodesic_order(nodes, seed))
+        return orders
+
+    def _geodesic_order(self, nodes: np.ndarray, seed: int) -> np.ndarray:
+        """Atoms by street-aware distance from ``seed``: crossing a street counts as a longer step."""
+        import heapq
+
+        inside = np.zeros(self.n, dtype=bool)
+        inside[nodes] = True
+        dist = {seed: 0.0}
+        heap = [(0.0, seed)]
+        order = []
+        done = set()
+        while heap:
+            d, i = heapq.heappop(heap)
+            if i in done:
+                continue
+            done.add(i)
+            order.append(i)
+            for j, cost, length in self.nbrs[i]:
+                if not inside[j] or j in done:
+                    continue
+                step = math.hypot(self.x[i] - self.x[j], self.y[i] - self.y[j])
+                crossing = length / cost if cost > 0 else 1.0  # the boundary's street preference
+                nd = d + step * (1.0 + STREET_CROSSING_FACTOR * crossing)
+                if nd < dist.get(j, math.inf):
+                    dist[j] = nd
+                    heapq.heappush(heap, (nd, j))
+        missing = [int(i) for i in nodes if int(i) not in done]
+        return np.array(order + missing, dtype=np.int64)
+
+    def _best_cut(self, nodes: np.ndarray, k: int, settings: GridSettings, strict: bool):
+        total = self.w[nodes].sum()
+        scale_cut = math.sqrt(self.area / max(len(self.x), 1) * len(nodes) / k)  # a grid's side, m
+        orders = self._orderings(nodes)
+        best = None
+        for lo, hi in self._bands(nodes, k, settings, strict):
+            for order in orders:
+                for cut in self._cuts_along(order, k, lo, hi, total, scale_cut):
+                    if best is None or cut[0] < best[0]:
+                        best = cut
+            if best is not None:
+                break
+        if best is None and not strict:
+            for order in orders:
+                for cut in self._cuts_along(order, k, 0.0, math.inf, total, scale_cut, relaxed=settings.target):
+                    if best is None or cut[0] < best[0]:
+                        best = cut
+        if best is None:
+            return None
+        _, order, i, ka = best
+        return np.sort(order[: i + 1]), np.sort(order[i + 1 :]), ka
+
+    def _cuts_along(self, order, k, lo, hi, total, scale_cut, relaxed: float | None = None):
+        """Feasible cuts of ``order`` into a connected prefix and suffix: (score, order, index, grids in prefix)."""
+        n = len(order)
+        w = self.w[order]
+        prefix = np.cumsum(w)
+        counts = {k // 2, k - k // 2}
+        windows = []
+        for ka in counts:
+            kb = k - ka
+            ok = (prefix >= ka * lo) & (prefix <= ka * hi) & (total - prefix >= kb * lo) & (total - prefix <= kb * hi)
+            ok[-1] = False
+            if relaxed is not None:
+                dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / kb - relaxed)
+                ok = np.zeros(n, dtype=bool)
+                ok[np.argsort(dev[:-1])[: max(1, n // 10)]] = True
+            if ok.any():
+                windows.append((ka, ok))
+        if not windows:
+            return
+        last = max(int(np.flatnonzero(ok).max()) for _, ok in windows)
+        first = min(int(np.flatnonzero(ok).min()) for _, ok in windows)
+        pos = np.full(self.n, -1, dtype=np.int64)
+        pos[order] = np.arange(n)
+        forward_ok, cut_cost = self._prefix_connectivity(order, pos, last)
+        backward_ok = self._suffix_connectivity(order, pos, first)
+        # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
+        x, y = self.x[order], self.y[order]
+        sw, sx, sy, sq = prefix, np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
+        tw, tx, ty, tq = sw[-1], sx[-1], sy[-1], sq[-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
+            rw = tw - sw
+            spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
+        spread = (spread_a + spread_b) / max(total, 1.0) / (scale_cut * scale_cut)
+        for ka, ok in windows:
+            kb = k - ka
+            idx = np.flatnonzero(ok[: last + 1] & forward_ok[: last + 1])
+            idx = idx[backward_ok[idx + 1]] if len(idx) else idx
+            if len(idx) == 0:
+                continue
+            even = ((prefix[idx] / ka - (total - prefix[idx]) / kb) / (total / k)) ** 2
+            score = CUT_WEIGHT * cut_cost[idx] / scale_cut + SPREAD_WEIGHT * spread[idx] + EVEN_WEIGHT * even
+            j = int(np.argmin(score))
+            yield float(score[j]), order, int(idx[j]), ka
+
+    def _prefix_connectivity(self, order, pos, last):
+        """Whether each prefix order[:i+1] is connected, and the cost of its cut, up to ``last``."""
+        n = len(order)
+        parent = {}
+        connected = np.zeros(n, dtype=bool)
+        cut = np.zeros(n)
+        components = 0
+        cost = 0.0
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for t in range(last + 1):
+            a = int(order[t])
+            parent[a] = a
+            components += 1
+            for b, c, _ in self.nbrs[a]:
+                if pos[b] < 0:
+                    continue
+                if pos[b] < t:
+                    cost -= c
+                    ra, rb = find(a), find(b)
+                    if ra != rb:
+                        parent[ra] = rb
+                        components -= 1
+                else:
+                    cost += c
+            connected[t] = components == 1
+            cut[t] = cost
+        return connected, cut
+
+    def _suffix_connectivity(self, order, pos, first):
+        """Whether each suffix order[i:] is connected, for i down to ``first + 1``."""
+        n = len(order)
+        parent = {}
+        connected = np.zeros(n + 1, dtype=bool)
+        components = 0
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for t in range(n - 1, first, -1):
+            a = int(order[t])
+            parent[a] = a
+            components += 1
+            for b, _, _ in self.nbrs[a]:
+                if pos[b] > t:
+                    ra, rb = find(a), find(b)
+                    if ra != rb:
+                        parent[ra] = rb
+                        components -= 1
+            connected[t] = components == 1
+        return connected
+
+    # ---- compound moves: re-split neighbouring grids --------------------------------------------
+
+    def rebalance(self, labels: np.ndarray, k: int, settings: GridSettings) -> np.ndarray:
+        """Re-split a grid outside the tight band together with one or two neighbours.
+
+        Single-atom moves get stuck where atoms hold 100–250 households; cutting the union of two or
+        three neighbouring grids afresh (the bisection's orderings, tight band only) frees them.
+        """
+        labels = labels.copy()
+        lo = settings.target * (1 - settings.tight_tolerance)
+        hi = settings.target * (1 + settings.tight_tolerance)
+        for _ in range(REBALANCE_ROUNDS):
+            loads = np.bincount(labels, weights=self.w, minlength=k)
+            bad = [g for g in np.argsort(-np.abs(loads - settings.target)) if not lo <= loads[g] <= hi]
+            improved = False
+            for g in bad:
+                for group in self._neighbour_groups(labels, g):
+                    nodes = np.flatnonzero(np.isin(labels, group))
+                    parts = self.bisect(nodes, len(group), settings, strict=True)
+                    if len(parts) != len(group):
+                        continue
+                    part_loads = [self.w[p].sum() for p in parts]
+                    before = sum(not lo <= loads[h] <= hi for h in group)
+                    after = sum(not lo <= l <= hi for l in part_loads)
+                    if after < before and all(self._connected(p) for p in parts):
+                        for h, p in zip(group, parts):
+                            labels[p] = h
+                        improved = True
+                        break
+                if improved:
+                    break
+            if not improved:
+                break
+        return labels
+
+    def _neighbour_groups(self, labels: np.ndarray, g: int) -> list[list[int]]:
+        """Grid ``g`` with each neighbour, then with each pair of neighbours along a chain."""
+        near = self._grid_neighbours(labels, [g])
+        groups = [[g, h] for h in near]
+        for h in near:
+            for i in self._grid_neighbours(labels, [g, h]):
+                if i > h or i not in near:
+                    groups.append(sorted({g, h, i}))
+        seen, out = set(), []
+        for group in groups:
+            key = tuple(sorted(group))
+            if key not in seen:
+                seen.add(key)
+                out.append(list(key))
+        return out
+
+    def _grid_neighbours(self, labels: np.ndarray, group: list[int]) -> list[int]:
+        inside = np.isin(labels, group)
+        near = {int(labels[j]) for i in np.flatnonzero(inside) for j, _, _ in self.nbrs[i] if not inside[j]}
+        return sorted(near)
+
+    def _connected(self, nodes: np.ndarray) -> bool:
+        members = set(nodes.tolist())
+        return len(self._reach(next(iter(members)), members)) == len(members)
+
+    def _reach(self, start: int, members: set[int]) -> set[int]:
+        seen = {start}
+        stack = [start]
+        while stack:
+            a = stack.pop()
+            for b, _, _ in self.nbrs[a]:
+                if b in members and b not in seen:
+                    seen.add(b)
+                    stack.append(b)
+        return seen
+
+    # ---- refinement ---------------------------------------------------------------------------
+
+    def _penalty(self, load: float, settings: GridSettings) -> float:
+        """Balance penalty of a grid's load: small inside the tight band, steep outside the bounds."""
+        t = settings.target
+        dev = abs(load - t) / t
+        p = dev * dev
+        if dev > settings.tight_tolerance:
+            p += 4.0 * (dev - settings.tight_tolerance)
+        if dev > settings.tolerance:
+            p += 100.0 * (dev - settings.tolerance)
+        return p
+
+    def score(self, labels: np.ndarray, k: int, settings: GridSettings) -> tuple:
+        loads = np.bincount(labels, weights=self.w, minlength=k)
+        t = settings.target
+        outside = int(np.sum(np.abs(loads - t) > settings.tolerance * t + 1e-9))
+        loose = int(np.sum(np.abs(loads - t) > settings.tight_tolerance * t + 1e-9))
+        cut = sum(c for i in range(self.n) for j, c, _ in self.nbrs[i] if j > i and labels[i] != labels[j])
+        return (outside, loose, sum(self._penalty(l, settings) for l in loads) + cut / math.sqrt(self.area))
+
+    def refine(self, labels: np.ndarray, k: int, settings: GridSettings) -> np.ndarray:
+        """Move boundary atoms between neighbouring grids while it lowers balance penalty, cut and spread."""
+        labels = labels.copy()
+        loads = np.bincount(labels, weights=self.w, minlength=k).astype(float)
+        members = [set(np.flatnonzero(labels == g).tolist()) for g in range(k)]
+        scale = math.sqrt(self.area / max(self.n, 1) * self.n / max(k, 1))
+        cx = np.array([np.average(self.x[list(m)], weights=self.w[list(m)] + 1e-9) for m in members])
+        cy = np.array([np.average(self.y[list(m)], weights=self.w[list(m)] + 1e-9) for m in members])
+        for _ in range(REFINE_PASSES):
+            moved = 0
+            for i in range(self.n):
+                g = labels[i]
+                if len(members[g]) == 1:
+                    continue
+                targets = {labels[j] for j, _, _ in self.nbrs[i] if labels[j] != g}
+                if not targets:
+                    continue
+                best_gain, best_h = 1e-9, None
+                for h in targets:
+                    gain = self._move_gain(i, g, h, labels, loads, cx, cy, scale, settings)
+                    if gain > best_gain:
+                        best_gain, best_h = gain, h
+                if best_h is None or not self._stays_connected(i, members[g]):
+                    continue
+                labels[i] = best_h
+                members[g].discard(i)
+                members[best_h].add(i)
+                loads[g] -= self.w[i]
+                loads[best_h] += self.w[i]
+                moved += 1
+            if not moved:
+                break
+            for g in range(k):
+                m = list(members[g])
+                cx[g] = np.average(self.x[m], weights=self.w[m] + 1e-9)
+                cy[g] = np.average(self.y[m], weights=self.w[m] + 1e-9)
+        return labels
+
+    def _move_gain(self, i, g, h, labels, loads, cx, cy, scale, settings) -> float:
+        w = self.w[i]
+        balance = (
+            self._penalty(loads[g], settings) + self._penalty(loads[h], settings)
+            - self._penalty(loads[g] - w, settings) - self._penalty(loads[h] + w, settings)
+        )
+        cut = 0.0
+        for j, c, _ in self.nbrs[i]:
+            if labels[j] == g:
+                cut -= c
+            elif labels[j] == h:
+                cut += c
+        spread = w * (
+            (self.x[i] - cx[g]) ** 2 + (self.y[i] - cy[g]) ** 2 - (self.x[i] - cx[h]) ** 2 - (self.y[i] - cy[h]) ** 2
+        ) / (settings.target * scale * scale)
+        return balance * 10.0 + CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * spread
+
+    def _stays_connected(self, i: int, group: set[int]) -> bool:
+        """Whether ``group`` without ``i`` is still connected (BFS among i's neighbours' grid)."""
+        rest = group - {i}
+        start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
+        return start is not None and len(self._reach(start, rest)) == len(rest)
+
+
+# --------------------------------------------------------------------------------------------------
+# From atoms to grids
+
+
+def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], buildings: gpd.GeoDataFrame):
+    atoms = units.atoms
+    n_grids = len(kinds)
+    geoms = atoms.geometry.to_numpy()
+    order = np.argsort(atom_grid, kind="stable")
+    bounds = np.searchsorted(atom_grid[order], np.arange(n_grids + 1))
+    polygons = [shapely.union_all(geoms[order[bounds[g] : bounds[g + 1]]], grid_size=None) for g in range(n_grids)]
+    polygons = [_heal(p) for p in polygons]
+    community = [atoms["community_id"].iat[order[bounds[g]]] for g in range(n_grids)]
+
+    building_grid = atom_grid[units.building_atom.to_numpy()]
+    households = np.bincount(building_grid, weights=buildings["households"].to_numpy(dtype=float), minlength=n_grids)
+    workload = np.bincount(building_grid, weights=buildings["workload"].to_numpy(dtype=float), minlength=n_grids)
+    estimated = np.bincount(building_grid, weights=buildings["households_estimated"].to_numpy(dtype=float), minlength=n_grids)
+    count = np.bincount(building_grid, minlength=n_grids)
+
+    grids = gpd.GeoDataFrame(
+        {
+            "community_id": community,
+            "kind": kinds,
+            "households": np.round(households).astype(np.int64),
+            "workload": workload,
+            "households_estimated": estimated.astype(np.int64),
+            "buildings": count,
+        },
+        geometry=polygons,
+        crs=atoms.crs,
+    )
+    # Serials run west → east, then north → south within a community (see gridplan.codes for codes).
+    centre = grids.geometry.representative_point()
+    grids["_x"], grids["_y"] = centre.x.round(-1), -centre.y.round(-1)
+    grids = grids.sort_values(["community_id", "_x", "_y"], kind="stable")
+    serial = grids.groupby("community_id").cumcount() + 1
+    grids["grid_id"] = grids["community_id"].astype(str) + "-" + serial.map("{:03d}".format)
+    renumber = np.empty(n_grids, dtype=np.int64)
+    renumber[grids.index.to_numpy()] = np.arange(n_grids)
+    atom_grid[:] = renumber[atom_grid]
+    grids = grids.drop(columns=["_x", "_y"]).reset_index(drop=True)
+    grids = grids[["grid_id"] + [c for c in grids.columns if c != "grid_id"]]
+
+    assignment = pd.DataFrame(
+        {
+            "building_id": buildings["building_id"].to_numpy(),
+            "grid_id": grids["grid_id"].to_numpy()[renumber[building_grid]],
+            "community_id": buildings["community_id"].to_numpy(),
+        }
+    )
+    return grids, assignment, renumber
+
+
+def _heal(polygon):
+    """One polygon from atoms that tile it: drop slivers left by floating-point seams."""
+    if polygon.geom_type == "Polygon":
+        return polygon
+    parts = shapely.get_parts(polygon)
+    if len(parts) > 1:
+        healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
+        if healed.geom_type == "Polygon":
+            return healed
+    return polygon

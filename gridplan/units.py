@@ -1,0 +1,369 @@
+"""Planning units (atoms): street blocks and building cells, and the adjacency graph between them.
+
+A community is cut along its streets, barriers and its own boundary into street blocks (街区), the
+faces of the noded line network, which tile it exactly. A block holding more households than
+``GridSettings.block_split_households`` (or a special building) is divided into building cells by an
+enclosed tessellation (the Voronoi diagram of points along the building outlines, clipped to the block),
+so a grid boundary may run inside it between buildings, never through one. Buildings of one compound
+(小区) are merged into one unit while the compound fits in a grid.
+
+The graph joins atoms that share a boundary of at least ``MIN_SHARED_M``; each edge carries the shared
+length and the cost of cutting there: cheap along higher street classes, dear between building cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from .settings import GridSettings
+
+#: Atoms touching along less than this (metres) are not neighbours: a corner is no shared boundary.
+MIN_SHARED_M = 1.0
+#: Tolerance (metres) when measuring shared boundaries between atoms cut by different operations.
+SNAP_M = 0.05
+#: A shared boundary whose midpoint lies this close (metres) to a street runs along that street.
+STREET_SNAP_M = 8.0
+#: Spacing (metres) of the points along building outlines that seed the tessellation.
+OUTLINE_STEP_M = 4.0
+
+
+@dataclass(frozen=True)
+class Units:
+    """Atoms of a scene and their adjacency.
+
+    Attributes
+    ----------
+    atoms
+        One row per atom: ``atom_id`` (position), ``community_id``, ``kind`` (``block``, ``cell``,
+        ``compound``, ``special``, ``water``), ``households``, ``workload``, ``x``/``y`` (household-weighted
+        centre, metres), ``special`` (the special kind, or empty), geometry. Atoms tile their communities.
+    graph
+        Nodes are atom positions; edges carry ``length`` (shared boundary, m), ``cost`` (length ×
+        badness of a cut there) and ``barrier`` (the shared boundary is a river, rail or wall).
+    building_atom
+        Atom position of each building, aligned to the buildings given.
+    """
+
+    atoms: gpd.GeoDataFrame
+    graph: nx.Graph
+    building_atom: pd.Series
+
+
+def build_units(
+    communities: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None = None,
+    settings: GridSettings = GridSettings(),
+) -> Units:
+    """Cut communities into atoms along streets and between buildings, and join neighbours.
+
+    Parameters
+    ----------
+    communities, buildings, streets, barriers
+        Layers in one metric CRS. ``buildings`` needs ``community_id``, ``households`` and ``workload``
+        (see :func:`gridplan.partition.prepare_buildings`); optional ``compound_id`` and ``kind``.
+    settings
+        Block split threshold, street preferences, special kinds and the ceiling for compounds.
+
+    Returns
+    -------
+    Units
+    """
+    barrier_lines = _barrier_lines(barriers)
+    street_lines = streets.geometry.to_numpy()
+    street_tree = shapely.STRtree(street_lines)
+    building_geoms = buildings.geometry.to_numpy()
+    building_points = shapely.point_on_surface(building_geoms)
+    building_tree = shapely.STRtree(building_geoms)
+
+    pieces: list[gpd.GeoDataFrame] = []
+    building_atom = np.full(len(buildings), -1, dtype=np.int64)
+    offset = 0
+    for community_id, geometry in zip(communities["community_id"], communities.geometry):
+        members = np.flatnonzero((buildings["community_id"] == community_id).to_numpy())
+        blocks = _street_blocks(geometry, street_lines, street_tree, barrier_lines, building_geoms, building_tree)
+        atoms, local_atom = _atoms_of_community(blocks, buildings.iloc[members], building_points[members], settings)
+        atoms["community_id"] = community_id
+        building_atom[members] = local_atom + offset
+        offset += len(atoms)
+        pieces.append(atoms)
+
+    atoms = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs=buildings.crs)
+    atoms = _attach_weights(atoms, buildings, building_atom)
+    atoms.insert(0, "atom_id", np.arange(len(atoms)))
+    water = _inside_barrier_polygons(atoms, barriers)
+    atoms.loc[water & (atoms["households"] == 0), "kind"] = "water"
+    graph = _adjacency(atoms, streets, barrier_lines, settings)
+    return Units(atoms=atoms, graph=graph, building_atom=pd.Series(building_atom, index=buildings.index, name="atom"))
+
+
+def _barrier_lines(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
+    if barriers is None or barriers.empty:
+        return np.empty(0, dtype=object)
+    geoms = barriers.geometry.to_numpy()
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
+    return geoms[~shapely.is_empty(geoms)]
+
+
+def _inside_barrier_polygons(atoms: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None) -> np.ndarray:
+    if barriers is None or barriers.empty:
+        return np.zeros(len(atoms), dtype=bool)
+    polygons = barriers.geometry[barriers.geom_type.isin(["Polygon", "MultiPolygon"])].to_numpy()
+    if len(polygons) == 0:
+        return np.zeros(len(atoms), dtype=bool)
+    points = shapely.point_on_surface(atoms.geometry.to_numpy())
+    hit_points, _ = shapely.STRtree(polygons).query(points, predicate="within")
+    inside = np.zeros(len(atoms), dtype=bool)
+    inside[hit_points] = True
+    return inside
+
+
+def _street_blocks(
+    community: BaseGeometry,
+    street_lines: np.ndarray,
+    street_tree: shapely.STRtree,
+    barrier_lines: np.ndarray,
+    building_geoms: np.ndarray,
+    building_tree: shapely.STRtree,
+) -> np.ndarray:
+    """Faces of the community cut by its streets and barriers; they tile the community exactly."""
+    streets = street_lines[street_tree.query(community, predicate="intersects")]
+    streets = shapely.intersection(streets, community)
+    # A street drawn through a building (arcade, tunnel) must not cut it: drop the part inside.
+    crossed = building_geoms[building_tree.query(shapely.union_all(streets), predicate="intersects")] if len(streets) else []
+    if len(crossed):
+        streets = shapely.difference(streets, shapely.union_all(crossed))
+    barriers = shapely.intersection(barrier_lines, community) if len(barrier_lines) else np.empty(0, dtype=object)
+    lines = np.concatenate([[shapely.boundary(community)], streets, barriers])
+    lines = lines[~shapely.is_empty(lines)]
+    faces = shapely.get_parts(shapely.polygonize_full([shapely.union_all(lines)])[0])
+    faces = faces[shapely.area(faces) > 0]
+    inside = shapely.within(shapely.point_on_surface(faces), community)
+    return faces[inside]
+
+
+def _atoms_of_community(
+    blocks: np.ndarray,
+    buildings: gpd.GeoDataFrame,
+    points: np.ndarray,
+    settings: GridSettings,
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Atoms of one community and the local atom index of each of its buildings."""
+    block_of = _locate(points, blocks)
+    households = buildings["households"].to_numpy(dtype=float)
+    special = _special_kind(buildings, settings).to_numpy()
+    compound = _compound_keys(buildings, settings)
+
+    block_households = np.bincount(block_of, weights=households, minlength=len(blocks))
+    block_special = np.bincount(block_of, weights=(special != "").astype(float), minlength=len(blocks)) > 0
+    block_count = np.bincount(block_of, minlength=len(blocks))
+    split = ((block_households > settings.block_split_households) | block_special) & (block_count > 1)
+
+    geoms: list[BaseGeometry] = []
+    kinds: list[str] = []
+    local_atom = np.full(len(buildings), -1, dtype=np.int64)
+    for b, block in enumerate(blocks):
+        inside = np.flatnonzero(block_of == b)
+        if not split[b]:
+            local_atom[inside] = len(geoms)
+            geoms.append(block)
+            kinds.append("block")
+            continue
+        cells, owner = _tessellate(block, buildings.geometry.to_numpy()[inside], points[inside])
+        for cell, who in zip(cells, owner):
+            if who >= 0:
+                local_atom[inside[who]] = len(geoms)
+            geoms.append(cell)
+            kinds.append("cell")
+
+    geoms_arr = np.array(geoms, dtype=object)
+    kinds_arr = np.array(kinds, dtype=object)
+    geoms_arr, kinds_arr, local_atom = _merge_groups(geoms_arr, kinds_arr, local_atom, compound, special, households, settings)
+    atoms = gpd.GeoDataFrame({"kind": kinds_arr}, geometry=list(geoms_arr))
+    site = np.full(len(atoms), "", dtype=object)
+    site[local_atom[special != ""]] = special[special != ""]
+    atoms["special"] = np.where(atoms["kind"] == "special", site, "")
+    return atoms, local_atom
+
+
+def _locate(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Index of the face holding each point (the nearest face where rounding left it in none)."""
+    tree = shapely.STRtree(faces)
+    found = np.full(len(points), -1, dtype=np.int64)
+    p, f = tree.query(points, predicate="intersects")
+    found[p[::-1]] = f[::-1]  # first hit wins on a shared edge
+    lost = np.flatnonzero(found < 0)
+    if len(lost):
+        found[lost] = tree.query_nearest(points[lost], return_distance=False, all_matches=False)[1]
+    return found
+
+
+def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], list[int]]:
+    """Building cells of a block (enclosed tessellation) and the building each one holds (-1: none).
+
+    A cell whose tessellation piece came apart keeps the piece with its building; the other pieces
+    become atoms without buildings, so the cells still tile the block.
+    """
+    outlines = shapely.segmentize(shapely.boundary(shapely.intersection(footprints, block)), OUTLINE_STEP_M)
+    coords, owner = shapely.get_coordinates(outlines, return_index=True)
+    coords = np.vstack([coords, shapely.get_coordinates(points)])
+    owner = np.concatenate([owner, np.arange(len(points))])
+    coords, first = np.unique(np.round(coords, 2), axis=0, return_index=True)
+    owner = owner[first]
+    regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True))
+    regions = shapely.intersection(regions, block)
+    cells: list[BaseGeometry] = []
+    holder: list[int] = []
+    for building in range(len(points)):
+        cell = shapely.union_all(regions[owner == building])
+        parts = shapely.get_parts(cell)
+        parts = parts[shapely.area(parts) > 0]
+        home = int(np.argmax(shapely.intersects(parts, points[building]))) if len(parts) > 1 else 0
+        for i, part in enumerate(parts):
+            cells.append(part)
+            holder.append(building if i == home else -1)
+    return cells, holder
+
+
+def _special_kind(buildings: gpd.GeoDataFrame, settings: GridSettings) -> pd.Series:
+    if "kind" not in buildings:
+        return pd.Series("", index=buildings.index)
+    kinds = buildings["kind"].fillna("").astype(str).str.lower()
+    return kinds.where(kinds.isin(settings.special_kinds), "")
+
+
+def _compound_keys(buildings: gpd.GeoDataFrame, settings: GridSettings) -> np.ndarray:
+    """Compound of each building, or '' (special buildings group by their own compound, if any)."""
+    if "compound_id" not in buildings:
+        return np.full(len(buildings), "", dtype=object)
+    return buildings["compound_id"].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _merge_groups(
+    geoms: np.ndarray,
+    kinds: np.ndarray,
+    local_atom: np.ndarray,
+    compound: np.ndarray,
+    special: np.ndarray,
+    households: np.ndarray,
+    settings: GridSettings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the atoms of one compound (if it fits a grid) and of one special site into one atom.
+
+    A special building's atom is marked ``special``; atoms of a compound stay apart when the merged
+    shape would not be one polygon or the compound exceeds the ceiling (it then splits along its roads).
+    """
+    groups: dict[tuple[str, str], set[int]] = {}
+    for b in range(len(local_atom)):
+        if special[b]:
+            key = ("special", compound[b] or f"building-{b}")
+        elif compound[b]:
+            key = ("compound", compound[b])
+        else:
+            continue
+        groups.setdefault(key, set()).add(int(local_atom[b]))
+
+    atom_households = np.bincount(local_atom, weights=households, minlength=len(geoms))
+    target = np.arange(len(geoms))
+    merged_geoms = list(geoms)
+    for (kind, _), atoms in groups.items():
+        atoms = sorted(atoms)
+        if kind == "compound" and atom_households[atoms].sum() > settings.ceiling:
+            continue
+        if kind == "compound" and any(target[a] != a or kinds[a] == "special" for a in atoms):
+            continue
+        union = shapely.union_all(geoms[atoms]) if len(atoms) > 1 else geoms[atoms[0]]
+        if len(atoms) > 1 and shapely.get_num_geometries(union) > 1:
+            if kind == "compound":
+                continue
+        head = atoms[0]
+        target[atoms] = head
+        merged_geoms[head] = union
+        kinds[head] = "special" if kind == "special" else ("compound" if len(atoms) > 1 else kinds[head])
+    keep = np.flatnonzero(target == np.arange(len(geoms)))
+    renumber = np.full(len(geoms), -1, dtype=np.int64)
+    renumber[keep] = np.arange(len(keep))
+    new_geoms = np.array([merged_geoms[i] for i in keep], dtype=object)
+    # A special site whose buildings' cells are apart keeps the pieces as one multi-part atom only if
+    # they touch; otherwise each piece is its own special atom (a grid must be one polygon).
+    return _explode_special(new_geoms, kinds[keep].copy(), renumber[target[local_atom]])
+
+
+def _explode_special(geoms: np.ndarray, kinds: np.ndarray, local_atom: np.ndarray):
+    multi = np.flatnonzero(shapely.get_num_geometries(geoms) > 1)
+    if len(multi) == 0:
+        return geoms, kinds, local_atom
+    out_geoms, out_kinds, mapping = [], [], {}
+    for i, geom in enumerate(geoms):
+        parts = shapely.get_parts(geom) if i in set(multi) else [geom]
+        mapping[i] = len(out_geoms)
+        for part in parts:
+            out_geoms.append(part)
+            out_kinds.append(kinds[i])
+    return np.array(out_geoms, dtype=object), np.array(out_kinds, dtype=object), np.array([mapping[a] for a in local_atom])
+
+
+def _attach_weights(atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, building_atom: np.ndarray) -> gpd.GeoDataFrame:
+    households = buildings["households"].to_numpy(dtype=float)
+    workload = buildings["workload"].to_numpy(dtype=float) if "workload" in buildings else households
+    centres = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
+    n = len(atoms)
+    hh = np.bincount(building_atom, weights=households, minlength=n)
+    weight = np.maximum(households, 1e-6)  # zero-household buildings still locate an atom
+    wsum = np.bincount(building_atom, weights=weight, minlength=n)
+    wx = np.bincount(building_atom, weights=weight * centres[:, 0], minlength=n)
+    wy = np.bincount(building_atom, weights=weight * centres[:, 1], minlength=n)
+    inner = shapely.get_coordinates(shapely.point_on_surface(atoms.geometry.to_numpy()))
+    has = wsum > 0
+    atoms["households"] = np.round(hh).astype(np.int64)
+    atoms["workload"] = np.bincount(building_atom, weights=workload, minlength=n)
+    atoms["buildings"] = np.bincount(building_atom, minlength=n)
+    atoms["x"] = np.where(has, wx / np.where(has, wsum, 1), inner[:, 0])
+    atoms["y"] = np.where(has, wy / np.where(has, wsum, 1), inner[:, 1])
+    return atoms
+
+
+def _adjacency(
+    atoms: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, barrier_lines: np.ndarray, settings: GridSettings
+) -> nx.Graph:
+    geoms = atoms.geometry.to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (left < right) & (atoms["community_id"].to_numpy()[left] == atoms["community_id"].to_numpy()[right])
+    left, right = left[keep], right[keep]
+    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.buffer(geoms[right], SNAP_M, quad_segs=1))
+    length = shapely.length(shared)
+    keep = length >= MIN_SHARED_M
+    left, right, shared, length = left[keep], right[keep], shared[keep], length[keep]
+
+    midpoints = shapely.line_interpolate_point(shapely.line_merge(shapely.force_2d(shared)), 0.5, normalized=True)
+    midpoints = np.where(shapely.is_empty(midpoints), shapely.point_on_surface(shared), midpoints)
+    preference = np.full(len(left), settings.internal_cut_weight)
+    weights = streets["highway"].fillna("").astype(str).map(
+        lambda h: settings.street_weights.get(h.split("_link")[0], settings.street_weights.get("*", 1.0))
+    ).to_numpy(dtype=float)
+    if len(streets):
+        m, s = shapely.STRtree(streets.geometry.to_numpy()).query(midpoints, predicate="dwithin", distance=STREET_SNAP_M)
+        best = pd.Series(weights[s]).groupby(m).max()
+        preference[best.index.to_numpy()] = best.to_numpy()
+    barrier = np.zeros(len(left), dtype=bool)
+    if len(barrier_lines):
+        m, _ = shapely.STRtree(barrier_lines).query(midpoints, predicate="dwithin", distance=SNAP_M * 20)
+        barrier[np.unique(m)] = True
+        preference[barrier] = np.maximum(preference[barrier], settings.street_weights.get("barrier", 6.0))
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(atoms)))
+    graph.add_edges_from(
+        (int(a), int(b), {"length": float(l), "cost": float(l / p), "barrier": bool(x)})
+        for a, b, l, p, x in zip(left, right, length, preference, barrier)
+    )
+    return graph
