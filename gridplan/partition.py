@@ -28,6 +28,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from tqdm.auto import tqdm
 
 from .households import fill_households
 from .metrics import PlanMetrics, plan_metrics
@@ -70,7 +71,8 @@ class Plan:
         ``workload``, ``households_estimated`` (buildings whose count is an estimate), ``buildings``,
         ``service_radius_m``, ``polsby_popper``; polygons in the scene's CRS.
     assignment
-        ``building_id`` → ``grid_id`` and ``community_id``, one row per building planned.
+        ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
+        ``households_estimated`` and ``workload``, one row per building planned.
     warnings
         Rules the data made impossible to meet, by grid and community.
     metrics
@@ -128,6 +130,7 @@ def partition(
     settings: Settings = DEFAULTS,
     *,
     grid_count: int | dict[str, int] | None = None,
+    progress: bool = False,
 ) -> Plan:
     """Divide every community of a scene into grids of about ``settings.grid.target`` households.
 
@@ -141,6 +144,8 @@ def partition(
     grid_count
         Ordinary grids per community, fixed by the user: one number for every community, or by
         ``community_id``; by default chosen to fit the bounds.
+    progress
+        Show a progress bar over communities (on standard error).
 
     Returns
     -------
@@ -150,7 +155,7 @@ def partition(
     local = scene.to_crs(scene.local_crs())
     buildings = prepare_buildings(local.buildings, local.communities, settings)
     units = build_units(local.communities, buildings, local.streets, local.barriers, settings.grid)
-    atom_grid, kinds, warnings = _plan_atoms(units, settings.grid, grid_count)
+    atom_grid, kinds, warnings = _plan_atoms(units, settings.grid, grid_count, progress)
     grids, assignment, renumber = _grids_from_atoms(units, atom_grid, kinds, buildings)
     warnings = [
         PlanWarning(w.code, w.community_id, w.message, grid_id=grids["grid_id"].iat[renumber[int(w.grid_id)]] if w.grid_id else "")
@@ -165,7 +170,7 @@ def partition(
 # Planning on the atom graph
 
 
-def _plan_atoms(units: Units, settings: GridSettings, grid_count) -> tuple[np.ndarray, list[str], list[PlanWarning]]:
+def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool = False) -> tuple[np.ndarray, list[str], list[PlanWarning]]:
     """Grid position of every atom, the kind of each grid and the warnings."""
     atoms = units.atoms
     weight = _balance_weight(atoms)
@@ -178,7 +183,8 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count) -> tuple[np.nd
         kinds.append(kind)
         return len(kinds) - 1
 
-    for community_id, members in atoms.groupby("community_id", sort=True).groups.items():
+    communities = atoms.groupby("community_id", sort=True).groups.items()
+    for community_id, members in tqdm(communities, desc="planning communities", unit="community", disable=not progress):
         members = np.asarray(members)
         fixed: dict[int, int] = {}
         for site in _special_sites(units.graph, atoms, members):
@@ -214,7 +220,14 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count) -> tuple[np.nd
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
             parts = _split_region(units.graph, region, weight, atoms, settings, k)
             for part in parts:
-                new_grid(part, "ordinary")
+                g = new_grid(part, "ordinary")
+                load = weight[part].sum()
+                if not settings.floor <= load <= settings.ceiling:
+                    warnings.append(PlanWarning(
+                        "out_of_bounds", community_id,
+                        f"{load:.0f} households: no connected layout of these units meets "
+                        f"{settings.floor:.0f}–{settings.ceiling:.0f} here (units too coarse or region too small)",
+                        grid_id=str(g)))
     _fill_unassigned(units.graph, atom_grid)
     return atom_grid, kinds, warnings
 
@@ -755,6 +768,9 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
             "building_id": buildings["building_id"].to_numpy(),
             "grid_id": grids["grid_id"].to_numpy()[renumber[building_grid]],
             "community_id": buildings["community_id"].to_numpy(),
+            "households": buildings["households"].to_numpy(),
+            "households_estimated": buildings["households_estimated"].to_numpy(),
+            "workload": buildings["workload"].to_numpy(),
         }
     )
     return grids, assignment, renumber

@@ -1,0 +1,133 @@
+"""The partition engine: hard rules, balance, streets, special grids, compounds — on hand-made and real scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from gridplan.partition import partition
+from gridplan.settings import DEFAULTS
+
+from .scenes import random_scene, street_grid_scene
+
+
+def assert_hard_rules(scene, plan):
+    """Every building once, households conserved, grids tile each community, one polygon each."""
+    buildings = scene.buildings
+    assert sorted(plan.assignment["building_id"]) == sorted(buildings["building_id"])
+    assert plan.assignment["grid_id"].isin(plan.grids["grid_id"]).all()
+    total = int(buildings["households"].sum())
+    assert int(plan.grids["households"].sum()) == total
+    by_grid = plan.assignment.groupby("grid_id")["households"].sum()
+    assert (by_grid.reindex(plan.grids["grid_id"]).fillna(0).to_numpy() == plan.grids["households"].to_numpy()).all()
+    m = plan.metrics
+    assert m.gap_share < 1e-6 and m.overlap_share < 1e-6 and m.outside_share < 1e-6
+    assert m.noncontiguous_grids == 0
+    assert (plan.grids.geom_type == "Polygon").all()
+    for community_id, geometry in zip(scene.communities["community_id"], scene.communities.geometry):
+        mine = plan.grids[plan.grids["community_id"] == community_id].geometry
+        assert abs(shapely.union_all(mine.to_numpy()).area - geometry.area) < 1e-6 * geometry.area
+
+
+def test_two_blocks_of_300_split_along_the_street():
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    plan = partition(scene)
+    assert_hard_rules(scene, plan)
+    assert sorted(plan.grids["households"]) == [300, 300]
+    assert plan.metrics.street_alignment == 1.0
+    # the boundary between the two grids is the street at x = 200
+    inner = shapely.intersection(*plan.grids.geometry.to_numpy())
+    assert inner.length == pytest.approx(200, abs=1e-6)
+    assert shapely.get_coordinates(inner)[:, 0] == pytest.approx(600_200)
+
+
+def test_four_blocks_of_150_pair_up_along_streets():
+    scene = street_grid_scene(400, 400, xs=[200], ys=[200], households=[[150, 150], [150, 150]])
+    plan = partition(scene)
+    assert_hard_rules(scene, plan)
+    assert sorted(plan.grids["households"]) == [300, 300]
+    assert plan.metrics.street_alignment == 1.0
+
+
+def test_community_below_floor_is_one_grid_with_a_warning():
+    scene = street_grid_scene(300, 300, xs=[150], ys=[], households=[[60], [60]])
+    plan = partition(scene)
+    assert len(plan.grids) == 1 and plan.grids["households"].iat[0] == 120
+    assert [w.code for w in plan.warnings] == ["below_floor"]
+
+
+def test_building_above_the_ceiling_is_a_grid_of_its_own():
+    households = [[150, 150, 150], [150, 1000, 150], [150, 150, 150]]
+    scene = street_grid_scene(600, 600, xs=[200, 400], ys=[200, 400], households=households, per_block=1)
+    plan = partition(scene)
+    assert_hard_rules(scene, plan)
+    oversize = plan.grids[plan.grids["kind"] == "oversize"]
+    assert oversize["households"].tolist() == [1000]
+    assert any(w.code == "oversize_unit" and w.grid_id == oversize["grid_id"].iat[0] for w in plan.warnings)
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    assert ordinary["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+
+
+def test_grid_the_units_cannot_balance_is_named_in_a_warning():
+    # eight blocks of 100 around a big one: 800 households in 100-household units fit no 240–360 layout
+    households = [[100, 100, 100], [100, 1000, 100], [100, 100, 100]]
+    scene = street_grid_scene(600, 600, xs=[200, 400], ys=[200, 400], households=households, per_block=1)
+    plan = partition(scene)
+    assert_hard_rules(scene, plan)
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    out = ordinary[~ordinary["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
+    assert len(out) >= 1
+    assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings if w.code == "out_of_bounds"}
+
+
+def test_special_buildings_form_their_own_grid():
+    scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [0], [300]], per_block=2)
+    buildings = scene.buildings.copy()
+    school = buildings["building_id"].str.startswith("b1-")
+    buildings.loc[school, "kind"] = "school"
+    plan = partition(scene.replace(buildings=buildings))
+    assert_hard_rules(scene, plan)
+    special = plan.grids[plan.grids["kind"] == "special"]
+    assert len(special) == 1
+    school_grids = plan.assignment.loc[school.to_numpy(), "grid_id"].unique()
+    assert school_grids.tolist() == special["grid_id"].tolist()
+
+
+def test_compound_stays_in_one_grid():
+    # 6 blocks of 100; a compound of 2 buildings across two blocks that a street separates
+    scene = street_grid_scene(600, 200, xs=[100, 200, 300, 400, 500], ys=[], households=[[100]] * 6, per_block=2)
+    buildings = scene.buildings.copy()
+    compound = buildings["building_id"].isin(["b1-0-1", "b2-0-0"])
+    buildings.loc[compound, "compound_id"] = "xq1"
+    plan = partition(scene.replace(buildings=buildings))
+    assert_hard_rules(scene, plan)
+    assert plan.assignment.loc[compound.to_numpy(), "grid_id"].nunique() == 1
+
+
+def test_fixed_grid_count_is_kept():
+    scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
+    plan = partition(scene, grid_count=3)
+    assert_hard_rules(scene, plan)
+    assert (plan.grids["kind"] == "ordinary").sum() == 3
+
+
+def test_same_scene_same_plan():
+    rng = np.random.default_rng(7)
+    scene = random_scene(rng)
+    first, second = partition(scene), partition(scene)
+    assert first.assignment["grid_id"].tolist() == second.assignment["grid_id"].tolist()
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), multipart=st.booleans(), hole=st.booleans(), huge=st.booleans())
+def test_hard_rules_hold_on_random_scenes(seed, multipart, hole, huge):
+    scene = random_scene(np.random.default_rng(seed), multipart=multipart, hole=hole, huge=huge)
+    plan = partition(scene)
+    assert_hard_rules(scene, plan)
+    assert plan.metrics.split_buildings == 0
+    # every ordinary grid within the bounds, or a warning names why not
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    out = ordinary[~ordinary["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
+    assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
