@@ -69,7 +69,9 @@ def fill_households(buildings: gpd.GeoDataFrame, settings: HouseholdSettings = H
     missing = registered.isna()
     estimate = estimate_households(out[missing], settings) if missing.any() else pd.Series(dtype=np.int64)
     out["households"] = registered.fillna(estimate).astype(np.int64)
-    out["households_estimated"] = missing.to_numpy()
+    # keep the flag of counts a validation repair already estimated
+    earlier = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
+    out["households_estimated"] = missing.to_numpy() | earlier
     return out
 
 

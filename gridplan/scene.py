@@ -218,11 +218,11 @@ def _apply_columns(frame: pd.DataFrame, name: str, mapping: dict[str, str]) -> p
             )
     for column in ID_COLUMNS:
         if column in frame.columns:
-            frame[column] = frame[column].map(_id_string, na_action="ignore")
+            frame[column] = frame[column].map(id_string, na_action="ignore")
     return frame
 
 
-def _id_string(value) -> str:
+def id_string(value) -> str:
     """Identifiers as text: 12.0 read from a float column becomes '12', not '12.0'."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -1,0 +1,640 @@
+"""Checking a scene before planning (数据检查): every problem is an error or a reported repair, never a silent loss.
+
+:func:`validate_scene` returns a :class:`Validation`: the checked scene, ready for planning, its
+:class:`Finding` s, and counts per layer that account for every row (``in == out + excluded``); every
+excluded row is named in a finding.
+
+Checks, in order:
+
+- required id columns; missing ids (error ``missing_id``) and duplicates (error ``duplicate_id``);
+- geometries: invalid ones repaired with :func:`shapely.make_valid` (repair ``invalid_geometry_repaired``),
+  wrong parts dropped (repair ``wrong_geometry_type``: a polygon layer keeps its polygonal part, streets
+  their lines), and rows left without geometry excluded (warning ``empty_geometry``);
+- CRS: a spatial layer without one is an error (``missing_crs``) and every check that needs coordinates
+  in metres is skipped; layers in another CRS than the buildings are reprojected (repair ``crs_mismatch``);
+- communities overlapping each other (error ``community_overlap``);
+- buildings assigned to the community (社区) holding the largest part of their footprint: those outside
+  every community are excluded (warning ``building_outside_communities``), those straddling two or more
+  listed with their shares (warning ``building_straddles_communities``), those partly outside listed
+  (warning ``building_partly_outside``), and a given ``community_id`` that disagrees listed
+  (warning ``building_community_changed``);
+- communities that no street reaches (warning ``community_without_streets``);
+- households (see :func:`validate_scene` for the policy): errors ``bad_households`` or repairs
+  ``households_repaired``;
+- party members whose building is unknown or was excluded (warnings ``member_unknown_building``,
+  ``member_building_excluded``): they are kept out of the scene's members;
+- empty layers (``empty_layer``: an error for communities and buildings, nothing can be planned without
+  them; a warning otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InputError
+from .households import estimate_households
+from .scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, Scene, id_string, local_crs
+from .settings import HouseholdSettings
+
+Level = Literal["error", "warning", "repair"]
+
+#: The column that identifies a row of each layer (its key, unique within the layer).
+KEY_COLUMNS: dict[str, str] = {
+    "communities": "community_id",
+    "buildings": "building_id",
+    "party_orgs": "org_id",
+    "party_members": "member_id",
+    "compounds": "compound_id",
+    "service_points": "point_id",
+}
+#: Ids shown in a message before "and N more".
+MESSAGE_IDS = 10
+#: Overlaps below this share of the smaller footprint are digitising noise along shared edges, not overlaps.
+SLIVER_SHARE = 1e-3
+
+_NOUNS = {
+    "communities": ("community", "communities"),
+    "buildings": ("building", "buildings"),
+    "streets": ("street", "streets"),
+    "barriers": ("barrier", "barriers"),
+    "party_orgs": ("party organization", "party organizations"),
+    "party_members": ("party member", "party members"),
+    "service_points": ("service point", "service points"),
+    "compounds": ("compound", "compounds"),
+    "pois": ("POI", "POIs"),
+}
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+_LINEAL = {"LineString", "MultiLineString"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the check found.
+
+    Attributes
+    ----------
+    level
+        ``"error"`` (planning must not go on), ``"warning"`` (planning goes on; look at it) or
+        ``"repair"`` (the data were changed as the message says).
+    code
+        Stable machine-readable kind, e.g. ``"duplicate_id"``.
+    layer
+        The scene layer concerned (``"buildings"``, ...).
+    message
+        One human-readable line, naming up to ten ids and then "and N more".
+    ids
+        Every id concerned (for ``duplicate_id``: each repeated id once); rows without an id as ``#<index>``.
+    count
+        How many rows the finding concerns.
+    """
+
+    level: Level
+    code: str
+    layer: str
+    message: str
+    ids: tuple[str, ...] = ()
+    count: int = 0
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.layer}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of :func:`validate_scene`.
+
+    Attributes
+    ----------
+    scene
+        The checked scene, in the input CRS (of the buildings): geometries repaired, excluded rows left out,
+        buildings with ``community_id`` and ``community_share`` (share of the footprint inside it) where the
+        CRS allowed the assignment.
+    findings
+        Errors, warnings and repairs, in the order they were found.
+    counts
+        Per layer ``{"in": n, "out": n, "excluded": n}`` with ``in == out + excluded``; always has
+        ``buildings``, ``households`` (sum of valid registered counts) and ``party_members``.
+    """
+
+    scene: Scene
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings that stop planning."""
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Findings to look at; planning goes on."""
+        return [f for f in self.findings if f.level == "warning"]
+
+    @property
+    def repairs(self) -> list[Finding]:
+        """Changes made to the data."""
+        return [f for f in self.findings if f.level == "repair"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error."""
+        return not self.errors
+
+    def raise_for_errors(self) -> "Validation":
+        """Raise :class:`~gridplan.errors.InputError` listing the errors, one a line; else return ``self``."""
+        errors = self.errors
+        if errors:
+            lines = "\n".join(f"  {f}" for f in errors)
+            raise InputError(f"the scene has {_plural(len(errors), 'error', 'errors')}:\n{lines}")
+        return self
+
+    def summary(self) -> str:
+        """A plain-text report (场景检查) for the command line: counts, then findings by level."""
+        head = (
+            f"scene check (场景检查): {_plural(len(self.errors), 'error', 'errors')}, "
+            f"{_plural(len(self.warnings), 'warning', 'warnings')}, {_plural(len(self.repairs), 'repair', 'repairs')}"
+        )
+        width = max(len(name) for name in self.counts) if self.counts else 0
+        rows = [f"  {'':<{width}}  {'in':>9} {'out':>9} {'excluded':>9}"] + [
+            f"  {name:<{width}}  {c['in']:>9,} {c['out']:>9,} {c['excluded']:>9,}" for name, c in self.counts.items()
+        ]
+        sections = [head, *rows]
+        for title, found in (("errors", self.errors), ("warnings", self.warnings), ("repairs", self.repairs)):
+            if found:
+                sections += [f"{title}:", *(f"  {f}" for f in found)]
+        return "\n".join(sections)
+
+
+def validate_scene(
+    scene: Scene,
+    *,
+    repair_households: bool = False,
+    settings: HouseholdSettings = HouseholdSettings(),
+) -> Validation:
+    """Check a scene before planning; repair what can be repaired and report everything.
+
+    Parameters
+    ----------
+    scene
+        The scene as read (:func:`gridplan.scene.read_scene`).
+    repair_households
+        Repair unusable household counts instead of reporting them as errors (policy below).
+    settings
+        How households are estimated where a repair calls for it (:func:`gridplan.households.estimate_households`).
+
+    Returns
+    -------
+    Validation
+        The checked scene, the findings and the counts; ``Validation.ok`` is False when there are errors.
+
+    Notes
+    -----
+    Households policy. A ``households`` column is optional: without one, households are estimated later
+    by :func:`gridplan.households.fill_households`, and that is no finding. Where the column exists, a value
+    is usable when it is a finite, non-negative whole number. The others are errors (``bad_households``,
+    one finding per kind) unless ``repair_households`` is set, when they are repaired so:
+
+    - missing (NaN, None, blank) or not a number ("abc", inf): estimated from footprint and floors;
+    - negative: estimated too, since a negative count says nothing about the real one;
+    - fractional (12.5): rounded half up (13).
+
+    Each repair is a ``households_repaired`` finding naming the buildings, and estimated buildings have
+    ``households_estimated`` True. An estimate needs footprints in metres: in a scene without a CRS nothing
+    is repaired and every unusable value is an error. When no error is left, ``households`` becomes an
+    integer column. ``counts["households"]`` sums the usable registered values only, so that in, out and
+    excluded are about the same buildings.
+    """
+    layers = scene.layers()
+    labels = {name: _labels(name, frame) for name, frame in layers.items()}
+    findings: list[Finding] = []
+    for name, frame in layers.items():
+        findings += _check_keys(name, frame, labels[name])
+
+    # kept[name]: which input rows are still in, by position, so that every exclusion is counted once
+    kept = {name: np.ones(len(frame), dtype=bool) for name, frame in layers.items()}
+    cleaned: dict[str, pd.DataFrame] = dict(layers)
+    for name, frame in layers.items():
+        if isinstance(frame, gpd.GeoDataFrame):
+            cleaned[name], kept[name], found = _repair_geometries(name, frame, labels[name])
+            findings += found
+
+    spatial = {name: f for name, f in cleaned.items() if isinstance(f, gpd.GeoDataFrame)}
+    no_crs = [name for name, f in spatial.items() if f.crs is None and len(layers[name])]
+    findings += [
+        Finding(
+            "error",
+            "missing_crs",
+            name,
+            f"{name} has no CRS: set one (e.g. EPSG:4326 for longitude/latitude); checks in metres were skipped",
+            (),
+            len(layers[name]),
+        )
+        for name in no_crs
+    ]
+    metric = None
+    if not no_crs:
+        spatial, found = _align_crs(spatial)
+        findings += found
+        cleaned.update(spatial)
+        metric = _metric_crs(spatial)
+
+    buildings = cleaned["buildings"]
+    buildings_m = None
+    if metric is not None:
+        communities_m = cleaned["communities"].geometry.to_crs(metric).to_numpy()
+        community_ids = labels["communities"][kept["communities"]]
+        findings += _community_overlaps(communities_m, community_ids)
+        buildings_m = buildings.to_crs(metric)
+        buildings, inside, found = _assign_communities(
+            buildings, buildings_m.geometry.to_numpy(), communities_m, community_ids, labels["buildings"][kept["buildings"]]
+        )
+        findings += found
+        buildings_m = buildings_m[inside]
+        kept["buildings"][np.flatnonzero(kept["buildings"])[~inside]] = False
+        findings += _communities_without_streets(cleaned["communities"], cleaned["streets"], community_ids)
+
+    if "households" in buildings:
+        buildings, found = _check_households(
+            buildings, buildings_m, labels["buildings"][kept["buildings"]], repair_households, settings
+        )
+        findings += found
+    cleaned["buildings"] = buildings
+
+    if "party_members" in layers:
+        kept["party_members"], found = _check_members(
+            layers["party_members"], labels["party_members"], layers["buildings"], buildings
+        )
+        cleaned["party_members"] = layers["party_members"][kept["party_members"]]
+        findings += found
+
+    findings += _empty_layers(layers, cleaned)
+    households = _usable_households(layers["buildings"])
+    counts = {name: _in_out(len(layers[name]), int(kept[name].sum())) for name in ("communities", "buildings")}
+    counts["households"] = _in_out(int(households.sum()), int(households[kept["buildings"]].sum()))
+    counts["party_members"] = _in_out(0, 0)
+    counts.update({name: _in_out(len(layers[name]), int(keep.sum())) for name, keep in kept.items()})
+    return Validation(scene=scene.replace(**cleaned), findings=findings, counts=counts)
+
+
+def _labels(name: str, frame: pd.DataFrame) -> np.ndarray:
+    """Each row's id as text, by position; ``#<index>`` where the layer has no key column or the row no id."""
+    fallback = ("#" + frame.index.astype(str)).to_numpy(dtype=object)
+    key = KEY_COLUMNS.get(name)
+    if key not in frame:
+        return fallback
+    ids = id_strings(frame, key).to_numpy()
+    return np.where(_present(frame[key]).to_numpy(), ids, fallback)
+
+
+def id_strings(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column of ids as text, the way :func:`gridplan.scene.read_scene` reads them (12.0 → "12").
+
+    Missing ids, and every id of a frame without the column, are missing.
+    """
+    if column not in frame:
+        return pd.Series(None, index=frame.index, dtype=object)
+    return frame[column].astype(object).map(id_string, na_action="ignore")
+
+
+def _present(values: pd.Series) -> pd.Series:
+    """Ids that are there: not missing and not blank."""
+    return values.notna() & (values.astype(object).astype(str).str.strip() != "")
+
+
+def _check_keys(name: str, frame: pd.DataFrame, labels: np.ndarray) -> list[Finding]:
+    """Required columns present; key ids present and unique."""
+    missing_columns = [c for c in REQUIRED_COLUMNS[name] if c not in frame]
+    findings = [
+        Finding("error", "missing_column", name, f"{name} has no column {c!r}", (), len(frame)) for c in missing_columns
+    ]
+    key = KEY_COLUMNS.get(name)
+    if key not in frame:
+        return findings
+    present = _present(frame[key]).to_numpy()
+    if not present.all():
+        ids = tuple(labels[~present])
+        message = f"{_plural(len(ids), *_NOUNS[name])} without {key}: rows {_name_ids(ids)}"
+        findings.append(Finding("error", "missing_id", name, message, ids, len(ids)))
+    keys = pd.Series(labels[present])
+    repeated = keys[keys.duplicated(keep=False)]
+    if len(repeated):
+        times = repeated.value_counts(sort=False)
+        shown = [f"{i} (×{n})" for i, n in times.items()]
+        message = f"{_plural(len(repeated), *_NOUNS[name])} sharing {_plural(len(times), key, key + 's')}: {_name_ids(shown)}"
+        findings.append(Finding("error", "duplicate_id", name, message, tuple(times.index), len(repeated)))
+    return findings
+
+
+def _repair_geometries(
+    name: str, frame: gpd.GeoDataFrame, labels: np.ndarray
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Finding]]:
+    """Invalid geometries made valid, wrong parts dropped, rows left without geometry excluded.
+
+    Returns the rows kept, the mask of those rows, and the findings.
+    """
+    geoms = frame.geometry.to_numpy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    repaired = geoms.copy()
+    repaired[invalid] = shapely.make_valid(geoms[invalid])
+    allowed = set(GEOMETRY_TYPES[name] or ())
+    family = "Polygon" if allowed and allowed <= _POLYGONAL else "LineString" if allowed and allowed <= _LINEAL else None
+    wrong = ~missing & ~np.isin(shapely.get_type_id(repaired), [shapely.GeometryType[t.upper()] for t in allowed])
+    if family is not None and wrong.any():
+        repaired[wrong] = _keep_parts(repaired[wrong], family)
+    empty = shapely.is_missing(repaired) | shapely.is_empty(repaired)
+    kind = "polygonal" if family == "Polygon" else "lineal"
+    findings = []
+    if invalid.any():
+        ids = tuple(labels[invalid])
+        message = f"invalid geometry in {_plural(len(ids), *_NOUNS[name])}, repaired with make_valid: {_name_ids(ids)}"
+        findings.append(Finding("repair", "invalid_geometry_repaired", name, message, ids, len(ids)))
+    wrong_input = wrong & ~invalid & ~empty
+    if family is not None and wrong_input.any():
+        ids = tuple(labels[wrong_input])
+        message = f"parts that are not {kind} dropped from {_plural(len(ids), *_NOUNS[name])}: {_name_ids(ids)}"
+        findings.append(Finding("repair", "wrong_geometry_type", name, message, ids, len(ids)))
+    if empty.any():
+        ids = tuple(labels[empty])
+        message = (
+            f"no geometry (empty, or nothing {kind if family else 'valid'} after repair) in "
+            f"{_plural(len(ids), *_NOUNS[name])}, left out: {_name_ids(ids)}"
+        )
+        findings.append(Finding("warning", "empty_geometry", name, message, ids, len(ids)))
+    out = frame.copy()
+    out[out.geometry.name] = gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs)
+    return out[~empty], ~empty, findings
+
+
+def _keep_parts(geoms: np.ndarray, family: str) -> np.ndarray:
+    """The polygonal (``"Polygon"``) or lineal (``"LineString"``) part of each geometry, as a multi-geometry."""
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    parts, inner = shapely.get_parts(parts, return_index=True)  # flattens multi-geometries inside collections
+    index = index[inner]
+    keep = shapely.get_type_id(parts) == shapely.GeometryType[family.upper()]
+    make = shapely.multipolygons if family == "Polygon" else shapely.multilinestrings
+    out = np.full(len(geoms), shapely.from_wkt(f"MULTI{family.upper()} EMPTY"), dtype=object)
+    if keep.any():
+        make(parts[keep], indices=index[keep], out=out)
+    return out
+
+
+def _align_crs(spatial: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
+    """Every spatial layer in the buildings' CRS (or the first layer's with one, when there are no buildings)."""
+    order = ["buildings", *spatial]
+    target = next((spatial[name].crs for name in order if spatial[name].crs is not None), None)
+    aligned, findings = {}, []
+    for name, frame in spatial.items():
+        if target is None or frame.crs is not None and frame.crs.equals(target, ignore_axis_order=True):
+            continue
+        if frame.crs is None:  # an empty layer: nothing to reproject
+            aligned[name] = frame.set_crs(target)
+            continue
+        aligned[name] = frame.to_crs(target)
+        message = f"{name} was in {frame.crs.to_string()}, reprojected to {target.to_string()} (the buildings' CRS)"
+        findings.append(Finding("repair", "crs_mismatch", name, message, (), len(frame)))
+    return {**spatial, **aligned}, findings
+
+
+def _metric_crs(spatial: dict[str, gpd.GeoDataFrame]):
+    """The metric CRS of the first non-empty layer, buildings first; None when every layer is empty."""
+    for name in ("buildings", "communities", *spatial):
+        frame = spatial.get(name)
+        if frame is not None and len(frame) and frame.crs is not None:
+            return local_crs(frame)
+    return None
+
+
+def _overlap_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i in left, j in right) whose interiors may overlap, with the area of their intersection."""
+    i, j = shapely.STRtree(right).query(left, predicate="intersects")
+    return i, j, shapely.area(shapely.intersection(left[i], right[j]))
+
+
+def _community_overlaps(communities: np.ndarray, ids: np.ndarray) -> list[Finding]:
+    """Communities overlapping each other: an error, since a building would belong to two."""
+    a, b, area = _overlap_pairs(communities, communities)
+    smaller = np.minimum(shapely.area(communities[a]), shapely.area(communities[b]))
+    overlap = (a < b) & (area >= SLIVER_SHARE * smaller)
+    if not overlap.any():
+        return []
+    a, b, area = a[overlap], b[overlap], area[overlap]
+    involved = tuple(pd.unique(ids[np.concatenate([a, b])]))
+    shown = [f"{ids[x]} & {ids[y]} ({m:,.0f} m²)" for x, y, m in zip(a[:MESSAGE_IDS], b[:MESSAGE_IDS], area[:MESSAGE_IDS])]
+    message = f"{_plural(len(a), 'pair', 'pairs')} of communities overlap: {_name_ids(shown, total=len(a))}"
+    return [Finding("error", "community_overlap", "communities", message, involved, len(involved))]
+
+
+def _assign_communities(
+    buildings: gpd.GeoDataFrame,
+    footprints: np.ndarray,
+    communities: np.ndarray,
+    community_ids: np.ndarray,
+    labels: np.ndarray,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Finding]]:
+    """Each building to the community holding the largest part of its footprint (areas in metres).
+
+    Returns the buildings that lie in a community (with ``community_id`` and ``community_share``), the mask
+    of those kept, and the findings.
+    """
+    b, c, area = _overlap_pairs(footprints, communities)
+    share = area / shapely.area(footprints)[b]
+    real = share >= SLIVER_SHARE
+    b, c, share = b[real], c[real], share[real]
+    order = np.lexsort((-share, b))  # by building, largest share first
+    b, c, share = b[order], c[order], share[order]
+    first = np.r_[True, b[1:] != b[:-1]] if len(b) else np.zeros(0, dtype=bool)
+    n = len(buildings)
+    assigned = np.full(n, -1)
+    assigned[b[first]] = c[first]
+    own_share = np.zeros(n)
+    own_share[b[first]] = share[first]
+    covered = np.bincount(b, weights=share, minlength=n)
+    straddles = np.bincount(b, minlength=n) > 1
+    inside = assigned >= 0
+
+    findings = []
+    if (~inside).any():
+        ids = tuple(labels[~inside])
+        message = f"{_plural(len(ids), 'building', 'buildings')} outside every community, left out: {_name_ids(ids)}"
+        findings.append(Finding("warning", "building_outside_communities", "buildings", message, ids, len(ids)))
+    if straddles.any():
+        ids = tuple(labels[straddles])
+        shown = [
+            f"{labels[i]} ({', '.join(f'{community_ids[x]} {s:.0%}' for x, s in zip(c[b == i], share[b == i]))})"
+            for i in np.flatnonzero(straddles)[:MESSAGE_IDS]
+        ]
+        message = (
+            f"{_plural(len(ids), 'building', 'buildings')} straddling communities, each assigned to its largest share: "
+            f"{_name_ids(shown, total=len(ids))}"
+        )
+        findings.append(Finding("warning", "building_straddles_communities", "buildings", message, ids, len(ids)))
+    partly = inside & (covered < 1 - SLIVER_SHARE)
+    if partly.any():
+        ids = tuple(labels[partly])
+        shown = [f"{labels[i]} ({covered[i]:.0%} inside)" for i in np.flatnonzero(partly)[:MESSAGE_IDS]]
+        message = f"{_plural(len(ids), 'building', 'buildings')} partly outside every community: {_name_ids(shown, total=len(ids))}"
+        findings.append(Finding("warning", "building_partly_outside", "buildings", message, ids, len(ids)))
+
+    out = buildings.copy()
+    spatial_ids = np.full(n, None, dtype=object)
+    spatial_ids[inside] = community_ids[assigned[inside]]
+    if "community_id" in out:
+        given = id_strings(out, "community_id").to_numpy()
+        changed = inside & _present(out["community_id"]).to_numpy() & (given != spatial_ids)
+        if changed.any():
+            ids = tuple(labels[changed])
+            shown = [f"{labels[i]} ({given[i]} → {spatial_ids[i]})" for i in np.flatnonzero(changed)[:MESSAGE_IDS]]
+            message = (
+                f"community_id replaced by the community holding the footprint in {_plural(len(ids), 'building', 'buildings')}: "
+                f"{_name_ids(shown, total=len(ids))}"
+            )
+            findings.append(Finding("warning", "building_community_changed", "buildings", message, ids, len(ids)))
+    out["community_id"] = spatial_ids
+    out["community_share"] = own_share
+    return out[inside], inside, findings
+
+
+def _communities_without_streets(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
+    """Communities that no street runs through or along: planning tiles them along their boundary only.
+
+    A street that only touches a community at a point (a dead end at the boundary) does not count.
+    """
+    reached = np.zeros(len(communities), dtype=bool)
+    if len(streets):
+        areas, lines = communities.geometry.to_numpy(), streets.geometry.to_numpy()
+        c, s = shapely.STRtree(lines).query(areas, predicate="intersects")
+        reached[c[shapely.length(shapely.intersection(areas[c], lines[s])) > 0]] = True
+    if reached.all():
+        return []
+    missed = tuple(ids[~reached])
+    message = (
+        f"{_plural(len(missed), 'community', 'communities')} without any street through or along it; grids "
+        f"there follow the community boundary only: {_name_ids(missed)}"
+    )
+    return [Finding("warning", "community_without_streets", "communities", message, missed, len(missed))]
+
+
+def _household_kinds(values: pd.Series) -> dict[str, np.ndarray]:
+    """Masks of the unusable household values by kind; ``usable`` for the rest."""
+    number = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
+    missing = ~_present(values).to_numpy()
+    not_number = ~missing & ~np.isfinite(number)
+    finite = np.isfinite(number)
+    negative = finite & (number < 0)
+    fractional = finite & (number >= 0) & (number != np.floor(number))
+    usable = finite & (number >= 0) & ~fractional
+    return {"missing": missing, "not a number": not_number, "negative": negative, "fractional": fractional, "usable": usable}
+
+
+def _usable_households(buildings: gpd.GeoDataFrame) -> np.ndarray:
+    """Registered households that are usable counts (finite, non-negative, whole), by position; 0 elsewhere."""
+    if "households" not in buildings:
+        return np.zeros(len(buildings), dtype=np.int64)
+    usable = _household_kinds(buildings["households"])["usable"]
+    number = pd.to_numeric(buildings["households"].astype(object), errors="coerce").to_numpy(dtype=float)
+    return np.where(usable, number, 0).astype(np.int64)
+
+
+def _check_households(
+    buildings: gpd.GeoDataFrame,
+    buildings_m: gpd.GeoDataFrame | None,
+    labels: np.ndarray,
+    repair: bool,
+    settings: HouseholdSettings,
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Apply the households policy of :func:`validate_scene` to the buildings kept."""
+    kinds = _household_kinds(buildings["households"])
+    number = pd.to_numeric(buildings["households"].astype(object), errors="coerce").to_numpy(dtype=float)
+    # estimates need footprints in metres; without them nothing is repaired, so the column stays as given
+    repair = repair and buildings_m is not None
+    findings = []
+    unknown = np.zeros(len(buildings), dtype=bool)
+    for kind in ("missing", "not a number", "negative", "fractional"):
+        mask = kinds[kind]
+        if not mask.any():
+            continue
+        ids = tuple(labels[mask])
+        noun = _plural(len(ids), "building", "buildings")
+        if kind == "fractional" and repair:
+            shown = [f"{i} ({v:g} → {np.floor(v + 0.5):g})" for i, v in zip(ids[:MESSAGE_IDS], number[mask][:MESSAGE_IDS])]
+            message = f"fractional households in {noun}, rounded half up: {_name_ids(shown, total=len(ids))}"
+            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids)))
+        elif repair:
+            unknown |= mask
+            message = f"{kind} households in {noun}, estimated from footprint and floors instead: {_name_ids(ids)}"
+            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids)))
+        else:
+            if buildings_m is None:
+                advice = "not repaired: the scene has no CRS to estimate households in"
+            else:
+                advice = f"repair_households=True {'rounds' if kind == 'fractional' else 'estimates'} them"
+            message = f"{kind} households in {noun} ({advice}): {_name_ids(ids)}"
+            findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids)))
+    if any(f.code == "bad_households" for f in findings):
+        return buildings, findings
+    households = np.floor(np.where(unknown, 0, number) + 0.5)
+    if unknown.any():
+        households[unknown] = estimate_households(buildings_m[unknown], settings).to_numpy()
+    out = buildings.copy()
+    out["households"] = households.astype(np.int64)
+    given = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
+    out["households_estimated"] = unknown | given
+    return out, findings
+
+
+def _check_members(
+    members: pd.DataFrame, labels: np.ndarray, buildings_in: gpd.GeoDataFrame, buildings_out: gpd.GeoDataFrame
+) -> tuple[np.ndarray, list[Finding]]:
+    """Party members whose building is unknown, or was left out, are kept out of the scene and listed.
+
+    Returns the mask of members kept and the findings.
+    """
+    address = id_strings(members, "building_id")
+    known = address.isin(set(id_strings(buildings_in, "building_id").dropna())).to_numpy()
+    kept = address.isin(set(id_strings(buildings_out, "building_id").dropna())).to_numpy()
+    findings = []
+    for mask, code, what in (
+        (~known, "member_unknown_building", "with a building_id that no building has"),
+        (known & ~kept, "member_building_excluded", "in buildings left out of the scene"),
+    ):
+        if mask.any():
+            ids = tuple(labels[mask])
+            message = f"{_plural(len(ids), 'party member', 'party members')} {what}, placed in no grid: {_name_ids(ids)}"
+            findings.append(Finding("warning", code, "party_members", message, ids, len(ids)))
+    return kept, findings
+
+
+def _empty_layers(layers: dict[str, pd.DataFrame], cleaned: dict[str, pd.DataFrame]) -> list[Finding]:
+    """Layers with no rows left: nothing can be planned without communities or buildings."""
+    findings = []
+    for name, frame in cleaned.items():
+        if len(frame):
+            continue
+        left_out = len(layers[name])
+        message = f"{name} is empty" + (f" once {_plural(left_out, 'row', 'rows')} left out" if left_out else "")
+        level = "error" if name in ("communities", "buildings") else "warning"
+        findings.append(Finding(level, "empty_layer", name, message, (), 0))
+    return findings
+
+
+def _in_out(n_in: int, n_out: int) -> dict[str, int]:
+    return {"in": n_in, "out": n_out, "excluded": n_in - n_out}
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _name_ids(ids, total: int | None = None) -> str:
+    """Up to :data:`MESSAGE_IDS` ids, then "and N more"."""
+    ids = list(ids)
+    total = len(ids) if total is None else total
+    shown = ", ".join(map(str, ids[:MESSAGE_IDS]))
+    return shown + (f" and {total - MESSAGE_IDS:,} more" if total > MESSAGE_IDS else "")
