@@ -288,11 +288,11 @@ def _labels(name: str, frame: pd.DataFrame) -> np.ndarray:
     key = KEY_COLUMNS.get(name)
     if key not in frame:
         return fallback
-    ids = id_strings(frame, key).to_numpy()
+    ids = _id_strings(frame, key).to_numpy()
     return np.where(_present(frame[key]).to_numpy(), ids, fallback)
 
 
-def id_strings(frame: pd.DataFrame, column: str) -> pd.Series:
+def _id_strings(frame: pd.DataFrame, column: str) -> pd.Series:
     """A column of ids as text, the way :func:`gridplan.scene.read_scene` reads them (12.0 → "12").
 
     Missing ids, and every id of a frame without the column, are missing.
@@ -486,7 +486,7 @@ def _assign_communities(
     spatial_ids = np.full(n, None, dtype=object)
     spatial_ids[inside] = community_ids[assigned[inside]]
     if "community_id" in out:
-        given = id_strings(out, "community_id").to_numpy()
+        given = _id_strings(out, "community_id").to_numpy()
         changed = inside & _present(out["community_id"]).to_numpy() & (given != spatial_ids)
         if changed.any():
             ids = tuple(labels[changed])
@@ -596,9 +596,9 @@ def _check_members(
 
     Returns the mask of members kept and the findings.
     """
-    address = id_strings(members, "building_id")
-    known = address.isin(set(id_strings(buildings_in, "building_id").dropna())).to_numpy()
-    kept = address.isin(set(id_strings(buildings_out, "building_id").dropna())).to_numpy()
+    address = _id_strings(members, "building_id")
+    known = address.isin(set(_id_strings(buildings_in, "building_id").dropna())).to_numpy()
+    kept = address.isin(set(_id_strings(buildings_out, "building_id").dropna())).to_numpy()
     findings = []
     for mask, code, what in (
         (~known, "member_unknown_building", "with a building_id that no building has"),
