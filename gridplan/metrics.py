@@ -21,6 +21,8 @@ ALIGNMENT_DISTANCE_M = 15.0
 ALIGNMENT_STEP_M = 5.0
 #: A building with more than this share of its footprint in another grid counts as split.
 SPLIT_SHARE = 0.05
+#: A piece of a grid cut off by a barrier counts (as land on another side) above this share of its area.
+CROSSING_MIN_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -195,15 +197,17 @@ def split_buildings(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings
 
 
 def barrier_crossings(grids: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None) -> int:
-    """Grids that a barrier line (river bank, rail, wall) runs through for more than 10 m."""
+    """Grids whose land lies on both sides of a barrier: the grid minus rivers, rail and walls falls apart
+    into pieces of more than ``CROSSING_MIN_SHARE`` of its area each. Water inside one bank's grid is no crossing."""
     if barriers is None or barriers.empty:
         return 0
     geoms = barriers.geometry.to_numpy()
-    lines = np.where(np.isin(shapely.get_type_id(geoms), (3, 6)), shapely.boundary(geoms), geoms)
-    inner = shapely.buffer(grids.geometry.to_numpy(), -1.0)
-    g, l = shapely.STRtree(lines).query(inner, predicate="intersects")
-    if len(g) == 0:
-        return 0
-    length = shapely.length(shapely.intersection(lines[l], inner[g]))
-    crossing = pd.Series(length).groupby(g).sum()
-    return int((crossing > 10.0).sum())
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    cut = shapely.union_all(np.concatenate([geoms[polygonal], shapely.buffer(geoms[~polygonal], 1.0)]))
+    grid_geoms = grids.geometry.to_numpy()
+    hit = np.unique(shapely.STRtree(grid_geoms).query(cut, predicate="intersects"))
+    crossing = 0
+    for g in hit:
+        land = shapely.get_parts(shapely.difference(grid_geoms[g], cut))
+        crossing += int((shapely.area(land) > CROSSING_MIN_SHARE * grid_geoms[g].area).sum() > 1)
+    return crossing

@@ -21,7 +21,7 @@ Everything is deterministic: the same scene and settings give the same plan (相
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import networkx as nx
@@ -44,6 +44,8 @@ CUT_WEIGHT, SPREAD_WEIGHT, EVEN_WEIGHT = 1.0, 1.0, 4.0
 STREET_CROSSING_FACTOR = 1.0
 #: Refinement passes over the boundary atoms.
 REFINE_PASSES = 12
+#: Regions with at most this many atoms try geodesic growth from every atom.
+ALL_SEEDS_BELOW = 60
 #: Compound moves tried at most per region (each fixes at least one grid outside the tight band).
 REBALANCE_ROUNDS = 200
 #: Windows (share of the target) around the parent's per-grid average that a cut's parts must keep.
@@ -156,14 +158,51 @@ def partition(
     buildings = prepare_buildings(local.buildings, local.communities, settings)
     units = build_units(local.communities, buildings, local.streets, local.barriers, settings.grid)
     atom_grid, kinds, warnings = _plan_atoms(units, settings.grid, grid_count, progress)
-    grids, assignment, renumber = _grids_from_atoms(units, atom_grid, kinds, buildings)
-    warnings = [
-        PlanWarning(w.code, w.community_id, w.message, grid_id=grids["grid_id"].iat[renumber[int(w.grid_id)]] if w.grid_id else "")
+    first_atom = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid).first()  # grid position → an atom of it
+    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings)
+    grid_ids = plan.grids["grid_id"].to_numpy()
+    plan.warnings = [
+        PlanWarning(w.code, w.community_id, w.message,
+                    grid_id=grid_ids[atom_grid[first_atom[int(w.grid_id)]]] if w.grid_id else "")
         for w in warnings
     ]
+    plan.grids = plan.grids.to_crs(scene.crs)
+    return plan
+
+
+def layout_from_atoms(
+    local: Scene,
+    buildings: gpd.GeoDataFrame,
+    units: Units,
+    atom_grid: np.ndarray,
+    kinds: list[str],
+    settings: Settings = DEFAULTS,
+) -> Plan:
+    """A plan (grids, assignment, metrics) from any labelling of the atoms — gridplan's or a baseline's.
+
+    Parameters
+    ----------
+    local
+        The scene in the metric CRS of ``units``.
+    buildings
+        Buildings as prepared by :func:`prepare_buildings`, aligned to ``units.building_atom``.
+    units
+        The atoms.
+    atom_grid
+        Grid position (0..n-1) of every atom; renumbered in place to the plan's grid order.
+    kinds
+        Kind of each grid position (``ordinary``, ``special``, ``oversize``, ``small``).
+    settings
+        Target and bounds the metrics measure against.
+
+    Returns
+    -------
+    Plan
+        With grids in the metric CRS and no warnings.
+    """
+    grids, assignment = _grids_from_atoms(units, atom_grid, kinds, buildings)
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
-    grids = grids.to_crs(scene.crs)
-    return Plan(grids=grids, assignment=assignment, warnings=warnings, metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)
+    return Plan(grids=grids, assignment=assignment, warnings=[], metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,11 +313,12 @@ def _regions(graph: nx.Graph, free: list[int], weight: np.ndarray, settings: Gri
             i = parent[i]
         return i
 
-    # Components too small to be a grid rejoin their neighbour across the barrier (largest first).
+    # A component whose households fit no layout of whole grids rejoins its neighbour across the
+    # barrier (smallest first): crossing is allowed only where no layout without it exists.
     for i in sorted(range(len(components)), key=lambda i: weight[components[i]].sum()):
         root = find(i)
         group_weight = sum(weight[components[j]].sum() for j in range(len(components)) if find(j) == root)
-        if group_weight >= settings.floor:
+        if _divisible(group_weight, settings):
             continue
         across = [(d["length"], label[b]) for a in components[i] for b, d in land[a].items() if label[b] != i and d["barrier"]]
         if across:
@@ -287,6 +327,12 @@ def _regions(graph: nx.Graph, free: list[int], weight: np.ndarray, settings: Gri
     for i, c in enumerate(components):
         merged.setdefault(find(i), []).extend(c)
     return [np.array(sorted(c)) for c in sorted(merged.values(), key=min)]
+
+
+def _divisible(households: float, settings: GridSettings) -> bool:
+    """Whether ``households`` can be cut into whole grids within the bounds (k·floor ≤ H ≤ k·ceiling)."""
+    k = math.ceil(households / settings.ceiling)
+    return households == 0 or k * settings.floor <= households
 
 
 def _host_grid(graph: nx.Graph, region: np.ndarray, atom_grid: np.ndarray, kinds: list[str]) -> int | None:
@@ -399,15 +445,19 @@ class _RegionGraph:
         return bands
 
     def _orderings(self, nodes: np.ndarray) -> list[np.ndarray]:
+        """Sweeps at several angles, and street-aware growth from the extremes (from every atom when
+        the region is small: the last cuts are where chunky atoms need the most choice)."""
         x, y = self.x[nodes], self.y[nodes]
         orders = []
         for angle in SWEEP_ANGLES:
             t = math.radians(angle)
             orders.append(nodes[np.lexsort((nodes, x * math.cos(t) + y * math.sin(t)))])
-        cx, cy = x - x.mean(), y - y.mean()
-        extremes = {int(nodes[np.argmin(cx)]), int(nodes[np.argmax(cx)]), int(nodes[np.argmin(cy)]), int(nodes[np.argmax(cy)])}
-        for seed in sorted(extremes):
-            orders.append(self._geodesic_order(nodes, seed))
+        if len(nodes) <= ALL_SEEDS_BELOW:
+            seeds = sorted(int(i) for i in nodes)
+        else:
+            cx, cy = x - x.mean(), y - y.mean()
+            seeds = sorted({int(nodes[np.argmin(cx)]), int(nodes[np.argmax(cx)]), int(nodes[np.argmin(cy)]), int(nodes[np.argmax(cy)])})
+        orders += [self._geodesic_order(nodes, seed) for seed in seeds]
         return orders
 
     def _geodesic_order(self, nodes: np.ndarray, seed: int) -> np.ndarray:
@@ -568,37 +618,42 @@ class _RegionGraph:
     # ---- compound moves: re-split neighbouring grids --------------------------------------------
 
     def rebalance(self, labels: np.ndarray, k: int, settings: GridSettings) -> np.ndarray:
-        """Re-split a grid outside the tight band together with one or two neighbours.
+        """Re-split a grid outside the bounds, then one outside the tight band, with one or two neighbours.
 
         Single-atom moves get stuck where atoms hold 100–250 households; cutting the union of two or
-        three neighbouring grids afresh (the bisection's orderings, tight band only) frees them.
+        three neighbouring grids afresh (the bisection's orderings) frees them. A re-split is kept only
+        when fewer grids of the group are outside the band and none leaves the bounds.
         """
+        t = settings.target
+        bounds = (settings.floor, settings.ceiling)
+        tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
         labels = labels.copy()
-        lo = settings.target * (1 - settings.tight_tolerance)
-        hi = settings.target * (1 + settings.tight_tolerance)
-        for _ in range(REBALANCE_ROUNDS):
-            loads = np.bincount(labels, weights=self.w, minlength=k)
-            bad = [g for g in np.argsort(-np.abs(loads - settings.target)) if not lo <= loads[g] <= hi]
-            improved = False
-            for g in bad:
-                for group in self._neighbour_groups(labels, g):
-                    nodes = np.flatnonzero(np.isin(labels, group))
-                    parts = self.bisect(nodes, len(group), settings, strict=True)
-                    if len(parts) != len(group):
-                        continue
-                    part_loads = [self.w[p].sum() for p in parts]
-                    before = sum(not lo <= loads[h] <= hi for h in group)
-                    after = sum(not lo <= l <= hi for l in part_loads)
-                    if after < before and all(self._connected(p) for p in parts):
-                        for h, p in zip(group, parts):
-                            labels[p] = h
-                        improved = True
-                        break
-                if improved:
+        for lo, hi in (bounds, tight):
+            band_settings = replace(settings, tight_tolerance=(hi - lo) / (2 * t))
+            for _ in range(REBALANCE_ROUNDS):
+                loads = np.bincount(labels, weights=self.w, minlength=k)
+                if not self._improve_one(labels, loads, lo, hi, bounds, band_settings):
                     break
-            if not improved:
-                break
         return labels
+
+    def _improve_one(self, labels, loads, lo, hi, bounds, settings) -> bool:
+        """Apply the first re-split that brings a grid outside [lo, hi] back in; False if none does."""
+        bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if not lo <= loads[g] <= hi]
+        for g in bad:
+            for group in self._neighbour_groups(labels, g):
+                nodes = np.flatnonzero(np.isin(labels, group))
+                parts = self.bisect(nodes, len(group), settings, strict=True)
+                if len(parts) != len(group):
+                    continue
+                part_loads = [self.w[p].sum() for p in parts]
+                before = sum(not lo <= loads[h] <= hi for h in group)
+                after = sum(not lo <= l <= hi for l in part_loads)
+                inside = all(bounds[0] <= l <= bounds[1] for l in part_loads) or lo == bounds[0]
+                if after < before and inside and all(self._connected(p) for p in parts):
+                    for h, p in zip(group, parts):
+                        labels[p] = h
+                    return True
+        return False
 
     def _neighbour_groups(self, labels: np.ndarray, g: int) -> list[list[int]]:
         """Grid ``g`` with each neighbour, then with each pair of neighbours along a chain."""
@@ -773,7 +828,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
             "workload": buildings["workload"].to_numpy(),
         }
     )
-    return grids, assignment, renumber
+    return grids, assignment
 
 
 def _heal(polygon):
