@@ -180,12 +180,12 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
 
 
 def _demo(args) -> None:
-    from .osm import default_extract, import_osm
+    from .osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
     from .validate import validate_scene
 
     source = Path(args.source) if args.source else default_extract()
     out = Path(args.out)
-    scene, report = import_osm(source)
+    scene, report = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)
     print(f"demo data: {source.name}")
     print(report.summary() if hasattr(report, "summary") else report)
     validation = validate_scene(scene).raise_for_errors()

@@ -3,10 +3,11 @@
 Real extracts are few and uneven; tests and benchmarks also need districts of any size with known
 totals. :func:`generate_district` builds one in these steps, all in metres:
 
-1. **Arterials** (主干道 ``primary``, 次干道 ``secondary``): a jittered lattice of intersections
-   400–800 m apart, rotated as a whole. Each road bends slightly at every intersection, so the
-   super-blocks (大街坊) between them are irregular convex quadrilaterals; the outermost arterials are
-   the district boundary.
+1. **Arterials** (主干道 ``primary``, 次干道 ``secondary``): a jittered lattice of intersections,
+   rotated as a whole, spaced for about two super-blocks per community (350–650 m, median ~500 m, in
+   the default district: wider spacing makes single super-blocks that hold far more than 6,000
+   households). Each road bends slightly at every intersection, so the super-blocks (大街坊) between
+   them are irregular convex quadrilaterals; the outermost arterials are the district boundary.
 2. **Street blocks** (街坊): most super-blocks are cut into strips by ``tertiary`` streets (支路) and
    each strip into blocks by ``residential`` lanes (街巷) at staggered positions, giving T-junctions
    and blocks of ~80–250 m. Some super-blocks have no street inside.
@@ -22,8 +23,9 @@ totals. :func:`generate_district` builds one in these steps, all in metres:
 6. **Households** go to residential buildings in proportion to floor area (at least one each; the
    total is exact; one tower holds more than 400); storeys then follow from households × dwelling size
    (~70–110 m²), so estimating households from storeys gives them back approximately.
-7. **Communities** (社区): super-blocks merged, smallest into its smallest neighbour, until there are
-   ``n_communities``, so they tile the district exactly with boundaries on arterial centrelines.
+7. **Communities** (社区): adjacent super-blocks merged, the pair with the fewest households first,
+   until there are ``n_communities`` (2,000–7,000 households, median ~3,900, in the default
+   district), so they tile the district exactly with boundaries on arterial centrelines.
    Sub-districts (街道) of ~10 communities give the 12-digit codes (GB/T 2260 county ``420106``,
    Wuchang, + street 3 + community 3).
 
@@ -211,7 +213,8 @@ class _Layout:
     def build(cls, area: float, n_communities: int, rng: np.random.Generator) -> "_Layout":
         nodes = _arterial_nodes(area, n_communities, rng)
         nx, ny = nodes.shape[0] - 1, nodes.shape[1] - 1
-        superblocks = np.stack([nodes[:-1, :-1], nodes[1:, :-1], nodes[1:, 1:], nodes[:-1, 1:]], axis=2).reshape(-1, 4, 2)
+        corners = [nodes[:-1, :-1], nodes[1:, :-1], nodes[1:, 1:], nodes[:-1, 1:]]
+        superblocks = np.stack(corners, axis=2).reshape(-1, 4, 2)
         vertical = np.where(np.arange(nx + 1) % 3 == 0, _PRIMARY, _SECONDARY)
         horizontal = np.where(np.arange(ny + 1) % 3 == 0, _PRIMARY, _SECONDARY)
         vertical[[0, -1]] = _PRIMARY
@@ -233,7 +236,8 @@ class _Layout:
         for t, spec in enumerate(_TYPOLOGIES):
             chosen = np.flatnonzero(typology == t)
             quads, quad_edges, owner, lanes, lane_classes = _subdivide(
-                blocks[chosen], block_edges[chosen], (spec.lanes, spec.lanes), spec.lane_spacing, spec.lane_spacing, 0.0, rng
+                blocks[chosen], block_edges[chosen], (spec.lanes, spec.lanes), spec.lane_spacing, spec.lane_spacing,
+                0.0, rng,
             )
             parts.append((quads, quad_edges, chosen[owner], lanes, lane_classes))
         parcel_block = np.concatenate([p[2] for p in parts])
@@ -258,8 +262,9 @@ class _Layout:
             corners=corners,
         )
 
-    def scene(self, sites: pd.DataFrame, corners: np.ndarray, n_communities: int, centre: np.ndarray,
-              rng: np.random.Generator) -> Scene:
+    def scene(
+        self, sites: pd.DataFrame, corners: np.ndarray, n_communities: int, centre: np.ndarray, rng: np.random.Generator
+    ) -> Scene:
         """The layers for the chosen ``sites``, moved to ``centre`` (UTM metres)."""
         nx, ny = self.nodes.shape[0] - 1, self.nodes.shape[1] - 1
         superblock = self.block_superblock[sites["block"].to_numpy()]
@@ -289,7 +294,9 @@ class _Layout:
         lengths = np.array([len(line) for line in self.street_lines])
         streets = gpd.GeoDataFrame(
             {"highway": [STREET_CLASSES[c] for c in self.street_classes], "name": self.street_names},
-            geometry=shapely.linestrings(np.concatenate(self.street_lines) + centre, indices=np.repeat(np.arange(len(lengths)), lengths)),
+            geometry=shapely.linestrings(
+                np.concatenate(self.street_lines) + centre, indices=np.repeat(np.arange(len(lengths)), lengths)
+            ),
             crs=CRS,
         )
         river = shapely.transform(self.river, lambda xy: xy + centre)
@@ -302,14 +309,17 @@ class _Layout:
             geometry=shapely.difference(_polygons(land + centre), river),
             crs=CRS,
         )
-        return Scene(communities=communities, buildings=buildings, streets=streets, barriers=barriers, compounds=compounds)
+        return Scene(
+            communities=communities, buildings=buildings, streets=streets, barriers=barriers, compounds=compounds
+        )
 
 
 def _arterial_nodes(area: float, n_communities: int, rng: np.random.Generator) -> np.ndarray:
     """Arterial intersections ``(nx + 1, ny + 1, 2)``: a jittered, rotated lattice of ``area`` m².
 
-    The spacing gives about two super-blocks per community (~500 m for the default district, each gap
-    drawn 0.75–1.3 times it, at most 650 m on average), and never fewer super-blocks than communities.
+    The mean spacing gives about two super-blocks per community (~500 m in the default district) and
+    is at most 650 m; each gap is drawn 0.75–1.3 times it; there are never fewer super-blocks than
+    communities.
     """
     spacing = min(float(np.sqrt(area / (2.0 * n_communities))), 650.0)
     width = float(np.sqrt(area * 1.2))
@@ -354,26 +364,41 @@ def _cut_fractions(length: float, spacing: tuple[float, float], rng: np.random.G
     return np.cumsum(widths)[:-1] / widths.sum()
 
 
-def _split(quad: np.ndarray, edges: np.ndarray, axis: int, cuts: np.ndarray, cls: int):
-    """Cut ``quad`` across ``axis`` at ``cuts``: the pieces, their edge classes and the cut segments."""
+def _split(
+    quad: np.ndarray, edges: np.ndarray, axis: int, cuts: np.ndarray, cls: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Cut ``quad`` across ``axis`` (0: at constant s, 1: at constant t) at the fractions ``cuts``.
+
+    Returns the pieces ``(len(cuts) + 1, 4, 2)``, their edge classes (the cut edges get ``cls``) and
+    the cut segments.
+    """
     f = np.concatenate([[0.0], cuts, [1.0]])
-    a, b = f[:-1], f[1:]
-    zero, one = np.zeros_like(a), np.ones_like(a)
-    pieces_edges = np.tile(edges, (len(a), 1))
+    low, high = f[:-1], f[1:]
     if axis == 0:
-        pieces = np.stack([_bilinear(quad, a, zero), _bilinear(quad, b, zero), _bilinear(quad, b, one), _bilinear(quad, a, one)], axis=1)
-        pieces_edges[1:, 3] = cls
-        pieces_edges[:-1, 1] = cls
-        segments = np.stack([_bilinear(quad, cuts, 0 * cuts), _bilinear(quad, cuts, 0 * cuts + 1)], axis=1)
+        corners = [(low, 0), (high, 0), (high, 1), (low, 1)]
+        segments = [(cuts, 0), (cuts, 1)]
+        low_side, high_side = 3, 1
     else:
-        pieces = np.stack([_bilinear(quad, zero, a), _bilinear(quad, one, a), _bilinear(quad, one, b), _bilinear(quad, zero, b)], axis=1)
-        pieces_edges[1:, 0] = cls
-        pieces_edges[:-1, 2] = cls
-        segments = np.stack([_bilinear(quad, 0 * cuts, cuts), _bilinear(quad, 0 * cuts + 1, cuts)], axis=1)
-    return pieces, pieces_edges, list(segments)
+        corners = [(0, low), (1, low), (1, high), (0, high)]
+        segments = [(0, cuts), (1, cuts)]
+        low_side, high_side = 0, 2
+    pieces = np.stack([_bilinear(quad, *np.broadcast_arrays(s, t)) for s, t in corners], axis=1)
+    pieces_edges = np.tile(edges, (len(low), 1))
+    pieces_edges[1:, low_side] = cls
+    pieces_edges[:-1, high_side] = cls
+    ends = [_bilinear(quad, *np.broadcast_arrays(s, t)) for s, t in segments]
+    return pieces, pieces_edges, list(np.stack(ends, axis=1))
 
 
-def _subdivide(quads, edges, classes, first, second, whole_share, rng):
+def _subdivide(
+    quads: np.ndarray,
+    edges: np.ndarray,
+    classes: tuple[int, int],
+    first: tuple[float, float],
+    second: tuple[float, float],
+    whole_share: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], list[int]]:
     """Cut each quad into strips (class ``classes[0]``), then each strip across (``classes[1]``).
 
     The first cut runs across a random axis; the second, the other way, at positions drawn for each
@@ -391,11 +416,13 @@ def _subdivide(quads, edges, classes, first, second, whole_share, rng):
             owner.append(np.array([k]))
             continue
         axis = int(rng.integers(2))
-        strips, strip_edges, cuts = _split(quad, quad_edges, axis, _cut_fractions(_side_length(quad, axis), first, rng), classes[0])
+        fractions = _cut_fractions(_side_length(quad, axis), first, rng)
+        strips, strip_edges, cuts = _split(quad, quad_edges, axis, fractions, classes[0])
         segments += cuts
         segment_classes += [classes[0]] * len(cuts)
         for strip, strip_edge in zip(strips, strip_edges):
-            fractions = np.empty(0) if rng.random() < _WHOLE_STRIP else _cut_fractions(_side_length(strip, 1 - axis), second, rng)
+            whole = rng.random() < _WHOLE_STRIP
+            fractions = np.empty(0) if whole else _cut_fractions(_side_length(strip, 1 - axis), second, rng)
             pieces, pieces_edges, cuts = _split(strip, strip_edge, 1 - axis, fractions, classes[1])
             out.append(pieces)
             out_edges.append(pieces_edges)
@@ -442,11 +469,10 @@ def _inset(quads: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.nda
     distances
         ``(n, 4)`` inward offset of each edge.
     """
-    start = quads
     direction = np.roll(quads, -1, axis=1) - quads
     direction = direction / np.linalg.norm(direction, axis=-1, keepdims=True)
     inward = np.stack([-direction[..., 1], direction[..., 0]], axis=-1)
-    origin = start + inward * distances[..., None]
+    origin = quads + inward * distances[..., None]
     prev_origin, prev_direction = np.roll(origin, 1, axis=1), np.roll(direction, 1, axis=1)
     # corner k: where the moved edge k - 1 meets the moved edge k
     t = _cross(origin - prev_origin, direction) / _cross(prev_direction, direction)
@@ -493,12 +519,20 @@ def _typology_array(attribute: str) -> np.ndarray:
     return np.array([getattr(t, attribute) for t in _TYPOLOGIES])
 
 
-def _sites(parcels, parcel_edges, parcel_block, block_typology, river, rng) -> tuple[pd.DataFrame, np.ndarray]:
+def _sites(
+    parcels: np.ndarray,
+    parcel_edges: np.ndarray,
+    parcel_block: np.ndarray,
+    block_typology: np.ndarray,
+    river: shapely.Geometry,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Every building site the parcels hold: a lattice in each parcel's frame, clipped to the parcel
     set back from its streets and kept off the river.
 
     Each block draws one footprint size, spacing and height for its typology; each building is then
-    shrunk a little within its slot, so footprints vary but never touch.
+    shrunk a little within its slot (staying within the typology's sizes), so footprints vary but
+    never touch.
     """
     inset, valid = _inset(parcels, _SETBACKS[parcel_edges])
     n_blocks = len(block_typology)
@@ -533,13 +567,16 @@ def _sites(parcels, parcel_edges, parcel_block, block_typology, river, rng) -> t
     block = parcel_block[p]
     typology = block_typology[block]
     stagger = _typology_array("stagger")[typology] & (row % 2 == 1)
-    size_u = length[p] * rng.uniform(0.85, 1.0, len(p))
-    size_v = depth[p] * rng.uniform(0.9, 1.0, len(p))
+    # each building a little smaller than its slot, never below its typology's least size
+    size_u = np.maximum(length[p] * rng.uniform(0.85, 1.0, len(p)), _typology_array("length")[typology, 0])
+    size_v = np.maximum(depth[p] * rng.uniform(0.9, 1.0, len(p)), _typology_array("depth")[typology, 0])
     at_u = start_u[p] + (column + 0.5 * stagger) * pitch_u[p] + rng.uniform(-0.5, 0.5, len(p)) * (length[p] - size_u)
     at_v = start_v[p] + row * pitch_v[p]
     centre = origin[p] + at_u[:, None] * u[p] + at_v[:, None] * v[p]
     half_u, half_v = u[p] * size_u[:, None] / 2, v[p] * size_v[:, None] / 2
-    corners = np.stack([centre - half_u - half_v, centre + half_u - half_v, centre + half_u + half_v, centre - half_u + half_v], axis=1)
+    corners = np.stack(
+        [centre - half_u - half_v, centre + half_u - half_v, centre + half_u + half_v, centre - half_u + half_v], axis=1
+    )
 
     keep = _inside_convex(corners, inset[p])
     shapely.prepare(river)

@@ -178,12 +178,10 @@ def _atoms_of_community(
             geoms.append(block)
             kinds.append("block")
             continue
-        cells, owner = _tessellate(block, buildings.geometry.to_numpy()[inside], points[inside])
-        for cell, who in zip(cells, owner):
-            if who >= 0:
-                local_atom[inside[who]] = len(geoms)
-            geoms.append(cell)
-            kinds.append("cell")
+        cells, building_cell = _tessellate(block, buildings.geometry.to_numpy()[inside], points[inside])
+        local_atom[inside] = len(geoms) + building_cell
+        geoms.extend(cells)
+        kinds.extend(["cell"] * len(cells))
 
     geoms_arr = np.array(geoms, dtype=object)
     kinds_arr = np.array(kinds, dtype=object)
@@ -207,31 +205,52 @@ def _locate(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return found
 
 
-def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], list[int]]:
-    """Building cells of a block (enclosed tessellation) and the building each one holds (-1: none).
+def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], np.ndarray]:
+    """Building cells of a block (enclosed tessellation) and the cell of each building.
 
-    A cell whose tessellation piece came apart keeps the piece with its building; the other pieces
-    become atoms without buildings, so the cells still tile the block.
+    Each cell is its building's footprint plus the open ground nearest to it (Voronoi diagram of points
+    along the outlines), so a cell boundary never runs through a building, even where buildings share
+    walls. A cell whose piece came apart keeps the part with its building; the other parts become atoms
+    without buildings, so the cells still tile the block. A building drawn inside another shares its cell.
     """
-    outlines = shapely.segmentize(shapely.boundary(shapely.intersection(footprints, block)), OUTLINE_STEP_M)
+    footprints = _disjoint(shapely.intersection(footprints, block))
+    outlines = shapely.segmentize(shapely.boundary(footprints), OUTLINE_STEP_M)
     coords, owner = shapely.get_coordinates(outlines, return_index=True)
     coords = np.vstack([coords, shapely.get_coordinates(points)])
     owner = np.concatenate([owner, np.arange(len(points))])
     coords, first = np.unique(np.round(coords, 2), axis=0, return_index=True)
     owner = owner[first]
     regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True))
-    regions = shapely.intersection(regions, block)
+    ground = shapely.difference(block, shapely.union_all(footprints))
+    regions = shapely.intersection(regions, ground)
     cells: list[BaseGeometry] = []
-    holder: list[int] = []
+    building_cell = np.full(len(points), -1, dtype=np.int64)
     for building in range(len(points)):
-        cell = shapely.union_all(regions[owner == building])
+        cell = shapely.union_all(np.concatenate([regions[owner == building], [footprints[building]]]))
         parts = shapely.get_parts(cell)
         parts = parts[shapely.area(parts) > 0]
-        home = int(np.argmax(shapely.intersects(parts, points[building]))) if len(parts) > 1 else 0
-        for i, part in enumerate(parts):
-            cells.append(part)
-            holder.append(building if i == home else -1)
-    return cells, holder
+        if len(parts):
+            home = int(np.argmax(shapely.intersects(parts, points[building]))) if len(parts) > 1 else 0
+            building_cell[building] = len(cells) + home
+            cells.extend(parts)
+    lost = np.flatnonzero(building_cell < 0)
+    if len(lost):
+        building_cell[lost] = _locate(points[lost], np.array(cells, dtype=object))
+    return cells, building_cell
+
+
+def _disjoint(footprints: np.ndarray) -> np.ndarray:
+    """Footprints with overlaps removed (the earlier building keeps the overlap), so cells cannot overlap."""
+    tree = shapely.STRtree(footprints)
+    a, b = tree.query(footprints, predicate="intersects")
+    if len(a) == 0:
+        return footprints
+    out = footprints.copy()
+    for i in np.unique(a):
+        earlier = b[(a == i) & (b < i)]
+        if len(earlier):
+            out[i] = shapely.difference(out[i], shapely.union_all(footprints[earlier]))
+    return out
 
 
 def _special_kind(buildings: gpd.GeoDataFrame, settings: GridSettings) -> pd.Series:
