@@ -161,12 +161,24 @@ def street_alignment(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, str
     inner = internal_boundaries(grids, communities)
     if inner.is_empty or inner.length == 0:
         return 1.0
-    points = shapely.get_coordinates(shapely.segmentize(inner, ALIGNMENT_STEP_M))
-    if len(streets) == 0 or len(points) == 0:
+    if len(streets) == 0:
         return 0.0
+    points = _points_along(inner, ALIGNMENT_STEP_M)
     tree = shapely.STRtree(streets.geometry.to_numpy())
-    near, _ = tree.query(shapely.points(points), predicate="dwithin", distance=ALIGNMENT_DISTANCE_M)
+    near, _ = tree.query(points, predicate="dwithin", distance=ALIGNMENT_DISTANCE_M)
     return float(len(np.unique(near)) / len(points))
+
+
+def _points_along(lines, step: float) -> np.ndarray:
+    """Points every ``step`` metres along lines (at the middle of each step), so each stands for equal length."""
+    parts = shapely.get_parts(shapely.line_merge(lines) if lines.geom_type == "MultiLineString" else lines)
+    parts = parts[shapely.get_type_id(parts) == 1]
+    lengths = shapely.length(parts)
+    counts = np.maximum(np.ceil(lengths / step).astype(int), 1)
+    owner = np.repeat(np.arange(len(parts)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    distance = (offset + 0.5) * (lengths[owner] / counts[owner])
+    return shapely.line_interpolate_point(parts[owner], distance)
 
 
 def _tiling(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[float, float, float]:

@@ -23,9 +23,9 @@ streets        LineStrings (multi-lines merged, then split); ``highway`` = the s
                ``kind_detail``, else ``kind``; of several merged classes, the best boundary by
                ``settings.grid.street_weights``); ``name``. The same line twice (both directions of a
                two-way graph edge) is kept once.
-barriers       LineStrings with ``kind``: ``river`` (waterway river/canal/stream, river water areas),
-               ``water`` (other water areas, coastline), ``rail`` (rail, light rail, narrow gauge, subway
-               above ground); water areas become their outlines; anything in a tunnel or culvert is dropped.
+barriers       LineStrings and Polygons with ``kind``: ``river`` (waterway river/canal/stream, river water
+               areas), ``water`` (other water areas, coastline), ``rail`` (rail, light rail, narrow gauge,
+               subway above ground); water areas stay polygons; anything in a tunnel or culvert is dropped.
 pois           points with ``kind`` (the ``amenity``, ``shop``, ``office``, ``leisure`` or ``tourism``
                value; Tilezen ``kind`` less street furniture and transport stops) and ``name``; areas
                become representative points.
@@ -564,13 +564,28 @@ def _finish_barriers(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: La
     raw = layer.drop(raw, raw["tunnel"].astype(bool), "in a tunnel or culvert")
     geoms = raw.geometry.values
     raw = layer.drop(raw, ~np.isin(shapely.get_type_id(geoms), (1, 3, 5, 6)) | shapely.is_empty(geoms), "not a line or area")
-    geoms = raw.geometry.values
-    # water areas bound grids along their shores
-    outlines = np.where(np.isin(shapely.get_type_id(geoms), (3, 6)), shapely.boundary(geoms), geoms)
-    raw = raw[["kind", "name"]].set_geometry(gpd.GeoSeries(outlines, index=raw.index, crs=WGS84))
-    out = _linestrings(raw, area, layer)
+    raw = raw[["kind", "name", "geometry"]]
+    # water areas stay areas: grids end at their shores, and water is told apart from land
+    areas = np.isin(shapely.get_type_id(raw.geometry.values), (3, 6))
+    lines = _linestrings(raw[~areas], area, layer)
+    polygons = _polygons(raw[areas], area, layer)
+    out = gpd.GeoDataFrame(pd.concat([lines, polygons], ignore_index=True), geometry="geometry", crs=WGS84)
     layer.kept = len(out)
     return out
+
+
+def _polygons(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
+    """Each area as single Polygons, clipped to ``area``."""
+    geoms = frame.geometry.values
+    if area is not None:
+        inside = shapely.intersects(area, geoms)
+        frame, geoms = layer.drop(frame, ~inside, OUTSIDE), geoms[inside]
+        geoms = shapely.intersection(geoms, area)
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=WGS84))
+    parts = frame.explode(index_parts=False)
+    parts = parts[parts.geom_type == "Polygon"]
+    layer.count(OUTSIDE, len(frame.index.difference(parts.index)))
+    return parts.reset_index(drop=True)
 
 
 def _finish_pois(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:

@@ -28,6 +28,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 from tqdm.auto import tqdm
 
 from .households import fill_households
@@ -40,7 +42,8 @@ from .units import Units, build_units
 SWEEP_ANGLES = tuple(range(0, 180, 20))
 #: Weights of the bisection score: cut cost, spread (compactness), evenness of the two parts.
 CUT_WEIGHT, SPREAD_WEIGHT, EVEN_WEIGHT = 1.0, 1.0, 4.0
-#: How much dearer it is to grow a region across a street than along a block (geodesic orderings).
+#: How much longer a step across a street is than one along a block, per unit of street preference
+#: (geodesic orderings).
 STREET_CROSSING_FACTOR = 1.0
 #: Refinement passes over the boundary atoms.
 REFINE_PASSES = 12
@@ -383,8 +386,9 @@ def _split_region(
     options = [k] if k is not None else _grid_count_options(total, settings)
     best, best_score = None, None
     sub = _RegionGraph(graph, region, weight, atoms)
-    for count in options:
-        parts = sub.bisect(np.arange(len(region)), count, settings)
+    for wanted in options:
+        parts = sub.bisect(np.arange(len(region)), wanted, settings)
+        count = len(parts)  # fewer than wanted where no connected cut exists
         labels = np.empty(len(region), dtype=np.int64)
         for i, p in enumerate(parts):
             labels[p] = i
@@ -412,8 +416,16 @@ class _RegionGraph:
                 j = index.get(int(b))
                 if j is not None:
                     self.nbrs[i].append((j, d["cost"], d["length"]))
-        area = max((self.x.max() - self.x.min()) * (self.y.max() - self.y.min()), 1.0)
-        self.area = area
+        self.area = max((self.x.max() - self.x.min()) * (self.y.max() - self.y.min()), 1.0)
+        # street-aware step lengths for the geodesic orderings: crossing a street counts as a longer step
+        rows, cols, steps = [], [], []
+        for i, row in enumerate(self.nbrs):
+            for j, cost, length in row:
+                preference = length / cost if cost > 0 else 1.0
+                rows.append(i)
+                cols.append(j)
+                steps.append(math.hypot(self.x[i] - self.x[j], self.y[i] - self.y[j]) * (1.0 + STREET_CROSSING_FACTOR * preference) + 1e-6)
+        self.steps = csr_matrix((steps, (rows, cols)), shape=(self.n, self.n))
 
     # ---- bisection ----------------------------------------------------------------------------
 
@@ -453,110 +465,32 @@ class _RegionGraph:
             t = math.radians(angle)
             orders.append(nodes[np.lexsort((nodes, x * math.cos(t) + y * math.sin(t)))])
         if len(nodes) <= ALL_SEEDS_BELOW:
-            seeds = sorted(int(i) for i in nodes)
+            seeds = np.arange(len(nodes))
         else:
             cx, cy = x - x.mean(), y - y.mean()
-            seeds = sorted({int(nodes[np.argmin(cx)]), int(nodes[np.argmax(cx)]), int(nodes[np.argmin(cy)]), int(nodes[np.argmax(cy)])})
-        orders += [self._geodesic_order(nodes, seed) for seed in seeds]
+            seeds = np.unique([np.argmin(cx), np.argmax(cx), np.argmin(cy), np.argmax(cy)])
+        distance = dijkstra(self.steps[nodes][:, nodes], directed=False, indices=seeds)
+        orders += [nodes[np.lexsort((nodes, row))] for row in np.atleast_2d(distance)]
         return orders
-
-    def _geodesic_order(self, nodes: np.ndarray, seed: int) -> np.ndarray:
-        """Atoms by street-aware distance from ``seed``: crossing a street counts as a longer step."""
-        import heapq
-
-        inside = np.zeros(self.n, dtype=bool)
-        inside[nodes] = True
-        dist = {seed: 0.0}
-        heap = [(0.0, seed)]
-        order = []
-        done = set()
-        while heap:
-            d, i = heapq.heappop(heap)
-            if i in done:
-                continue
-            done.add(i)
-            order.append(i)
-            for j, cost, length in self.nbrs[i]:
-                if not inside[j] or j in done:
-                    continue
-                step = math.hypot(self.x[i] - self.x[j], self.y[i] - self.y[j])
-                crossing = length / cost if cost > 0 else 1.0  # the boundary's street preference
-                nd = d + step * (1.0 + STREET_CROSSING_FACTOR * crossing)
-                if nd < dist.get(j, math.inf):
-                    dist[j] = nd
-                    heapq.heappush(heap, (nd, j))
-        missing = [int(i) for i in nodes if int(i) not in done]
-        return np.array(order + missing, dtype=np.int64)
 
     def _best_cut(self, nodes: np.ndarray, k: int, settings: GridSettings, strict: bool):
         total = self.w[nodes].sum()
         scale_cut = math.sqrt(self.area / max(len(self.x), 1) * len(nodes) / k)  # a grid's side, m
-        orders = self._orderings(nodes)
+        tables = [_CutTable(self, order, scale_cut) for order in self._orderings(nodes)]
         best = None
         for lo, hi in self._bands(nodes, k, settings, strict):
-            for order in orders:
-                for cut in self._cuts_along(order, k, lo, hi, total, scale_cut):
-                    if best is None or cut[0] < best[0]:
-                        best = cut
+            best = _best_of(table.cuts(k, lo, hi, total) for table in tables)
             if best is not None:
                 break
         if best is None and not strict:
-            for order in orders:
-                for cut in self._cuts_along(order, k, 0.0, math.inf, total, scale_cut, relaxed=settings.target):
-                    if best is None or cut[0] < best[0]:
-                        best = cut
+            best = _best_of(table.cuts(k, 0.0, math.inf, total, relaxed=settings.target) for table in tables)
         if best is None:
             return None
         _, order, i, ka = best
         return np.sort(order[: i + 1]), np.sort(order[i + 1 :]), ka
 
-    def _cuts_along(self, order, k, lo, hi, total, scale_cut, relaxed: float | None = None):
-        """Feasible cuts of ``order`` into a connected prefix and suffix: (score, order, index, grids in prefix)."""
-        n = len(order)
-        w = self.w[order]
-        prefix = np.cumsum(w)
-        counts = {k // 2, k - k // 2}
-        windows = []
-        for ka in counts:
-            kb = k - ka
-            ok = (prefix >= ka * lo) & (prefix <= ka * hi) & (total - prefix >= kb * lo) & (total - prefix <= kb * hi)
-            ok[-1] = False
-            if relaxed is not None:
-                dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / kb - relaxed)
-                ok = np.zeros(n, dtype=bool)
-                ok[np.argsort(dev[:-1])[: max(1, n // 10)]] = True
-            if ok.any():
-                windows.append((ka, ok))
-        if not windows:
-            return
-        last = max(int(np.flatnonzero(ok).max()) for _, ok in windows)
-        first = min(int(np.flatnonzero(ok).min()) for _, ok in windows)
-        pos = np.full(self.n, -1, dtype=np.int64)
-        pos[order] = np.arange(n)
-        forward_ok, cut_cost = self._prefix_connectivity(order, pos, last)
-        backward_ok = self._suffix_connectivity(order, pos, first)
-        # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
-        x, y = self.x[order], self.y[order]
-        sw, sx, sy, sq = prefix, np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
-        tw, tx, ty, tq = sw[-1], sx[-1], sy[-1], sq[-1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
-            rw = tw - sw
-            spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
-        spread = (spread_a + spread_b) / max(total, 1.0) / (scale_cut * scale_cut)
-        for ka, ok in windows:
-            kb = k - ka
-            idx = np.flatnonzero(ok[: last + 1] & forward_ok[: last + 1])
-            idx = idx[backward_ok[idx + 1]] if len(idx) else idx
-            if len(idx) == 0:
-                continue
-            even = ((prefix[idx] / ka - (total - prefix[idx]) / kb) / (total / k)) ** 2
-            score = CUT_WEIGHT * cut_cost[idx] / scale_cut + SPREAD_WEIGHT * spread[idx] + EVEN_WEIGHT * even
-            j = int(np.argmin(score))
-            yield float(score[j]), order, int(idx[j]), ka
-
-    def _prefix_connectivity(self, order, pos, last):
-        """Whether each prefix order[:i+1] is connected, and the cost of its cut, up to ``last``."""
+    def _prefix_connectivity(self, order, pos):
+        """Whether each prefix order[:i+1] is connected, and the cost of its cut."""
         n = len(order)
         parent = {}
         connected = np.zeros(n, dtype=bool)
@@ -570,7 +504,7 @@ class _RegionGraph:
                 i = parent[i]
             return i
 
-        for t in range(last + 1):
+        for t in range(n):
             a = int(order[t])
             parent[a] = a
             components += 1
@@ -589,8 +523,8 @@ class _RegionGraph:
             cut[t] = cost
         return connected, cut
 
-    def _suffix_connectivity(self, order, pos, first):
-        """Whether each suffix order[i:] is connected, for i down to ``first + 1``."""
+    def _suffix_connectivity(self, order, pos):
+        """Whether each suffix order[i:] is connected."""
         n = len(order)
         parent = {}
         connected = np.zeros(n + 1, dtype=bool)
@@ -602,7 +536,7 @@ class _RegionGraph:
                 i = parent[i]
             return i
 
-        for t in range(n - 1, first, -1):
+        for t in range(n - 1, 0, -1):
             a = int(order[t])
             parent[a] = a
             components += 1
@@ -630,17 +564,23 @@ class _RegionGraph:
         labels = labels.copy()
         for lo, hi in (bounds, tight):
             band_settings = replace(settings, tight_tolerance=(hi - lo) / (2 * t))
+            failed: set[tuple] = set()
             for _ in range(REBALANCE_ROUNDS):
                 loads = np.bincount(labels, weights=self.w, minlength=k)
-                if not self._improve_one(labels, loads, lo, hi, bounds, band_settings):
+                if not self._improve_one(labels, loads, lo, hi, bounds, band_settings, failed):
                     break
         return labels
 
-    def _improve_one(self, labels, loads, lo, hi, bounds, settings) -> bool:
-        """Apply the first re-split that brings a grid outside [lo, hi] back in; False if none does."""
+    def _improve_one(self, labels, loads, lo, hi, bounds, settings, failed: set[tuple]) -> bool:
+        """Apply the first re-split that brings a grid outside [lo, hi] back in; False if none does.
+        Groups that failed are skipped until one of their grids changes (``failed`` holds their loads)."""
         bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if not lo <= loads[g] <= hi]
         for g in bad:
             for group in self._neighbour_groups(labels, g):
+                key = tuple((h, round(float(loads[h]), 6)) for h in group)
+                if key in failed:
+                    continue
+                failed.add(key)
                 nodes = np.flatnonzero(np.isin(labels, group))
                 parts = self.bisect(nodes, len(group), settings, strict=True)
                 if len(parts) != len(group):
@@ -772,6 +712,73 @@ class _RegionGraph:
         rest = group - {i}
         start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
         return start is not None and len(self._reach(start, rest)) == len(rest)
+
+
+def _best_of(candidates) -> tuple | None:
+    best = None
+    for group in candidates:
+        for cut in group:
+            if best is None or cut[0] < best[0]:
+                best = cut
+    return best
+
+
+class _CutTable:
+    """Everything about the prefixes of one ordering that does not depend on the load window:
+    weights, connectivity of both sides and the cost of each cut (cut length, spread)."""
+
+    def __init__(self, region: _RegionGraph, order: np.ndarray, scale_cut: float):
+        self.region = region
+        self.order = order
+        self.scale_cut = scale_cut
+        self.prefix = np.cumsum(region.w[order])
+        self._valid = None
+
+    def _costs(self):
+        """Connectivity and cost of every cut, computed once, when a window first has candidates."""
+        region, order, n = self.region, self.order, len(self.order)
+        w = region.w[order]
+        pos = np.full(region.n, -1, dtype=np.int64)
+        pos[order] = np.arange(n)
+        forward_ok, cut_cost = region._prefix_connectivity(order, pos)
+        backward_ok = region._suffix_connectivity(order, pos)
+        # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
+        x, y = region.x[order], region.y[order]
+        sw, sx, sy, sq = self.prefix, np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
+        tw, tx, ty, tq = sw[-1], sx[-1], sy[-1], sq[-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
+            rw = tw - sw
+            spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
+        spread = (spread_a + spread_b) / max(tw, 1.0) / (self.scale_cut * self.scale_cut)
+        self.base = CUT_WEIGHT * cut_cost / self.scale_cut + SPREAD_WEIGHT * spread
+        # a cut after position i is valid when both sides are connected
+        self._valid = forward_ok & np.append(backward_ok[1:n], False)
+
+    def cuts(self, k: int, lo: float, hi: float, total: float, relaxed: float | None = None):
+        """The best cut for each split of ``k`` whose parts' per-grid loads lie in [lo, hi]:
+        (score, order, index, grids in prefix)."""
+        prefix = self.prefix
+        for ka in sorted({k // 2, k - k // 2}):
+            kb = k - ka
+            if relaxed is None:
+                ok = (prefix >= ka * lo) & (prefix <= ka * hi) & (total - prefix >= kb * lo) & (total - prefix <= kb * hi)
+            else:
+                dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / kb - relaxed)
+                ok = np.zeros(len(prefix), dtype=bool)
+                ok[np.argsort(dev[:-1], kind="stable")[: max(1, len(prefix) // 10)]] = True
+            ok[-1] = False
+            if not ok.any():
+                continue
+            if self._valid is None:
+                self._costs()
+            idx = np.flatnonzero(ok & self._valid)
+            if len(idx) == 0:
+                continue
+            even = ((prefix[idx] / ka - (total - prefix[idx]) / kb) / (total / k)) ** 2
+            score = self.base[idx] + EVEN_WEIGHT * even
+            j = int(np.argmin(score))
+            yield float(score[j]), self.order, int(idx[j]), ka
 
 
 # --------------------------------------------------------------------------------------------------

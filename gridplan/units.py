@@ -30,6 +30,8 @@ MIN_SHARED_M = 1.0
 SNAP_M = 0.05
 #: A shared boundary whose midpoint lies this close (metres) to a street runs along that street.
 STREET_SNAP_M = 8.0
+#: A cell reaching into another building's footprint by more than this (m²) hands that part over.
+FOOTPRINT_OVERLAP_M2 = 0.5
 #: Spacing (metres) of the points along building outlines that seed the tessellation.
 OUTLINE_STEP_M = 4.0
 
@@ -208,10 +210,11 @@ def _locate(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
 def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], np.ndarray]:
     """Building cells of a block (enclosed tessellation) and the cell of each building.
 
-    Each cell is its building's footprint plus the open ground nearest to it (Voronoi diagram of points
-    along the outlines), so a cell boundary never runs through a building, even where buildings share
-    walls. A cell whose piece came apart keeps the part with its building; the other parts become atoms
-    without buildings, so the cells still tile the block. A building drawn inside another shares its cell.
+    Each cell is the open ground nearest to its building (Voronoi diagram of points along the outlines,
+    clipped to the block). Where another cell reaches into a building (large or touching buildings),
+    that part is handed to the building's own cell, so no cell boundary runs through a building. A cell
+    whose piece came apart keeps the part with its building; the other parts become atoms without
+    buildings, so the cells still tile the block. A building drawn inside another shares its cell.
     """
     footprints = _disjoint(shapely.intersection(footprints, block))
     outlines = shapely.segmentize(shapely.boundary(footprints), OUTLINE_STEP_M)
@@ -221,22 +224,37 @@ def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray)
     coords, first = np.unique(np.round(coords, 2), axis=0, return_index=True)
     owner = owner[first]
     regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True))
-    ground = shapely.difference(block, shapely.union_all(footprints))
-    regions = shapely.intersection(regions, ground)
-    cells: list[BaseGeometry] = []
+    regions = shapely.intersection(regions, block)
+    cells = np.array([shapely.union_all(regions[owner == b]) for b in range(len(points))], dtype=object)
+    _hand_back_footprints(cells, footprints)
+
+    out: list[BaseGeometry] = []
     building_cell = np.full(len(points), -1, dtype=np.int64)
-    for building in range(len(points)):
-        cell = shapely.union_all(np.concatenate([regions[owner == building], [footprints[building]]]))
+    for building, cell in enumerate(cells):
         parts = shapely.get_parts(cell)
         parts = parts[shapely.area(parts) > 0]
         if len(parts):
             home = int(np.argmax(shapely.intersects(parts, points[building]))) if len(parts) > 1 else 0
-            building_cell[building] = len(cells) + home
-            cells.extend(parts)
+            building_cell[building] = len(out) + home
+            out.extend(parts)
     lost = np.flatnonzero(building_cell < 0)
     if len(lost):
-        building_cell[lost] = _locate(points[lost], np.array(cells, dtype=object))
-    return cells, building_cell
+        building_cell[lost] = _locate(points[lost], np.array(out, dtype=object))
+    return out, building_cell
+
+
+def _hand_back_footprints(cells: np.ndarray, footprints: np.ndarray) -> None:
+    """Give each building the parts of other cells that lie on its footprint (in place)."""
+    c, f = shapely.STRtree(cells).query(footprints, predicate="intersects")[::-1]
+    foreign = c != f
+    c, f = c[foreign], f[foreign]
+    if len(c) == 0:
+        return
+    overlap = shapely.intersection(cells[c], footprints[f])
+    big = shapely.area(overlap) > FOOTPRINT_OVERLAP_M2
+    for cell, building, piece in zip(c[big], f[big], overlap[big]):
+        cells[cell] = shapely.difference(cells[cell], footprints[building])
+        cells[building] = shapely.union(cells[building], piece)
 
 
 def _disjoint(footprints: np.ndarray) -> np.ndarray:

@@ -1,0 +1,209 @@
+"""Partition benchmark: gridplan against METIS, max-p and k-means, on the same atoms and households.
+
+Cases: every extract in ../shared/data with streets (imported with gridplan.osm) and a generated district
+of 20,000 buildings and 450,000 households (gridplan.synthetic, seed 1, about the size of Wuchang).
+
+gridplan is timed end to end (atoms, planning, grids, metrics) on the validated scene. The baselines are
+timed on their partitioning step alone, on gridplan's atoms: they get the atoms gridplan plans freely
+(special sites and oversize units are given to every method as the same fixed grids) and, per community,
+the same number of grids as gridplan's plan (METIS, k-means) or the target as threshold (max-p). k-means
+labels buildings; an atom takes the label holding most of its households. Every layout is measured by
+gridplan.metrics. Each method runs in a forked child process, so "peak MB" is that process's peak
+resident memory (including the scene it inherited).
+
+Run: ``python benchmarks/partition_bench.py`` (``--quick`` skips the generated district;
+``--cases nanjing,beijing`` picks cases).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
+
+from gridplan.osm import import_osm  # noqa: E402
+from gridplan.partition import layout_from_atoms, partition, prepare_buildings  # noqa: E402
+from gridplan.settings import DEFAULTS  # noqa: E402
+from gridplan.synthetic import generate_district  # noqa: E402
+from gridplan.validate import validate_scene  # noqa: E402
+
+SHARED = Path(os.environ.get("GRIDPLAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+EXTRACTS = {
+    "nanjing": SHARED / "nanjing_xinjiekou_osm" / "nanjing_xinjiekou.osm",
+    "beijing": SHARED / "beijing_xueyuanlu_osm" / "beijing_xueyuanlu.osm",
+    "shanghai": SHARED / "shanghai_bund_lujiazui_osm_tiles" / "data.gpkg",
+    "wuhan": SHARED / "wuhan_guanggu_osm_tiles" / "data.gpkg",
+}
+COLUMNS = [
+    ("time_s", "time s", "{:.1f}"),
+    ("peak_mb", "peak MB", "{:.0f}"),
+    ("grids", "grids", "{:.0f}"),
+    ("within_tight", "±10%", "{:.2f}"),
+    ("within_bounds", "±20%", "{:.2f}"),
+    ("worst_deviation", "worst dev", "{:.2f}"),
+    ("households_cv", "CV", "{:.3f}"),
+    ("street_alignment", "street align", "{:.2f}"),
+    ("household_distance_mean", "hh dist m", "{:.0f}"),
+    ("service_radius_mean", "radius m", "{:.0f}"),
+    ("service_radius_p95", "radius p95", "{:.0f}"),
+    ("polsby_popper_mean", "PP", "{:.2f}"),
+    ("noncontiguous_grids", "noncontig", "{:.0f}"),
+    ("split_buildings", "split bldg", "{:.0f}"),
+    ("barrier_crossing_grids", "barrier x", "{:.0f}"),
+    ("gap_share", "gaps", "{:.0e}"),
+]
+
+
+def load_case(name: str):
+    if name == "district":
+        return generate_district(20_000, 450_000, seed=1)
+    scene, _ = import_osm(EXTRACTS[name])
+    return scene
+
+
+def _in_child(function, *args):
+    """Run ``function(*args)`` in a forked process; returns (result, seconds, peak MB of that process)."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+
+    def target():
+        try:
+            start = time.perf_counter()
+            result = function(*args)
+            seconds = time.perf_counter() - start
+            child.send((result, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+        except BaseException:
+            child.send(RuntimeError(traceback.format_exc()))
+
+    process = ctx.Process(target=target)
+    process.start()
+    result = parent.recv()
+    process.join()
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def run_gridplan(scene):
+    plan = partition(scene)
+    kinds = plan.grids["kind"].to_numpy()[plan.atom_grid]
+    return plan.metrics, plan.atom_grid.copy(), kinds, plan.grids["community_id"].to_numpy()[plan.atom_grid]
+
+
+def run_baseline(method: str, units, buildings, free: np.ndarray, counts: dict[str, int]):
+    """Labels of the free atoms, partitioned community by community."""
+    atoms = units.atoms
+    labels = np.full(len(atoms), -1, dtype=np.int64)
+    offset = 0
+    for community_id, k in counts.items():
+        members = free[atoms["community_id"].to_numpy()[free] == community_id]
+        if len(members) == 0:
+            continue
+        sub_atoms = atoms.iloc[members].reset_index(drop=True)
+        sub_graph = units.graph.subgraph(members.tolist())
+        sub_graph = _relabel(sub_graph, members)
+        if method == "metis":
+            local = metis_baseline(sub_atoms, sub_graph, max(k, 1))
+        elif method == "maxp":
+            local = maxp_baseline(sub_atoms, sub_graph, DEFAULTS.grid.target)
+        else:
+            local = _kmeans_atoms(units, buildings, members, max(k, 1))
+        labels[members] = offset + local
+        offset += int(local.max()) + 1
+    return labels
+
+
+def _relabel(graph, members):
+    import networkx as nx
+
+    return nx.relabel_nodes(graph, {int(a): i for i, a in enumerate(members)}, copy=True)
+
+
+def _kmeans_atoms(units, buildings, members, k):
+    on = np.isin(units.building_atom.to_numpy(), members)
+    chosen = buildings[on]
+    inhabited = int((chosen["households"] > 0).sum())
+    building_labels = kmeans_baseline(chosen, min(k, inhabited)) if inhabited else np.zeros(len(chosen), int)
+    atom_of = units.building_atom.to_numpy()[on]
+    votes = pd.DataFrame({"atom": atom_of, "label": building_labels, "w": chosen["households"].to_numpy() + 1e-6})
+    best = votes.groupby(["atom", "label"])["w"].sum().reset_index().sort_values("w").groupby("atom").last()["label"]
+    position = {int(a): i for i, a in enumerate(members)}
+    local = np.zeros(len(members), dtype=np.int64)
+    for atom, label in best.items():
+        local[position[int(atom)]] = label
+    # atoms without buildings follow a neighbour that has a label
+    has = np.isin(members, best.index.to_numpy())
+    for i in np.flatnonzero(~has):
+        neighbours = [position[b] for b in units.graph[int(members[i])] if b in position and has[position[b]]]
+        local[i] = local[neighbours[0]] if neighbours else 0
+    return np.unique(local, return_inverse=True)[1]
+
+
+def bench_case(name: str, methods: list[str]) -> list[dict]:
+    scene = validate_scene(load_case(name)).raise_for_errors().scene
+    metrics, atom_grid, atom_kind, atom_community = None, None, None, None
+    (metrics, atom_grid, atom_kind, atom_community), seconds, peak = _in_child(run_gridplan, scene)
+    households = int(metrics.households_total)
+    rows = [{"case": name, "method": "gridplan", "time_s": seconds, "peak_mb": peak, **metrics.as_dict()}]
+
+    # the same atoms for the baselines (deterministic, so equal to the child's)
+    local = scene.to_crs(scene.local_crs())
+    buildings = prepare_buildings(local.buildings, local.communities, DEFAULTS)
+    from gridplan.units import build_units
+
+    units = build_units(local.communities, buildings, local.streets, local.barriers, DEFAULTS.grid)
+    free = np.flatnonzero(atom_kind == "ordinary")
+    fixed = np.flatnonzero(atom_kind != "ordinary")
+    counts = pd.Series(atom_grid[free]).groupby(atom_community[free]).nunique().to_dict()
+    for method in methods:
+        labels, seconds, peak = _in_child(run_baseline, method, units, buildings, free, counts)
+        atom_labels = np.empty(len(atom_grid), dtype=np.int64)
+        atom_labels[free] = labels[free]
+        fixed_ids = np.unique(atom_grid[fixed], return_inverse=True)[1] if len(fixed) else np.zeros(0, int)
+        atom_labels[fixed] = labels.max() + 1 + fixed_ids
+        kinds = ["ordinary"] * (int(labels.max()) + 1)
+        kinds += [atom_kind[fixed][fixed_ids == i][0] for i in range(int(fixed_ids.max()) + 1)] if len(fixed) else []
+        plan = layout_from_atoms(local, buildings, units, atom_labels, kinds, DEFAULTS)
+        rows.append({"case": name, "method": method, "time_s": seconds, "peak_mb": peak, **plan.metrics.as_dict()})
+    for row in rows:
+        row["households"] = households
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    header = ["case", "method"] + [label for _, label, _ in COLUMNS]
+    body = [[r["case"], r["method"]] + [fmt.format(r[key]) for key, _, fmt in COLUMNS] for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
+    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="nanjing,beijing,shanghai,wuhan,district")
+    parser.add_argument("--methods", default="metis,maxp,kmeans")
+    parser.add_argument("--quick", action="store_true", help="skip the generated 450,000-household district")
+    args = parser.parse_args(argv)
+    cases = [c for c in args.cases.split(",") if not (args.quick and c == "district")]
+    rows = []
+    for case in cases:
+        rows += bench_case(case, args.methods.split(","))
+        print(f"{case}: {rows[-1]['households']:,} households", file=sys.stderr, flush=True)
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
