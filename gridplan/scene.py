@@ -63,6 +63,7 @@ GEOMETRY_TYPES: dict[str, tuple[str, ...] | None] = {
 }
 FILE_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb")
 COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
+SHAPEFILE_NAME_LENGTH = 10
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,20 @@ def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
             frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
     except Exception as exc:
         raise InputError(f"cannot read layer {name!r} from {path}: {exc}") from exc
+    if path.suffix.lower() == ".shp":
+        frame = _untruncate(frame)
     if GEOMETRY_TYPES[name] is None and isinstance(frame, gpd.GeoDataFrame):
         geometry_name = frame.geometry.name if frame._geometry_column_name in frame else None
         frame = pd.DataFrame(frame.drop(columns=[geometry_name] if geometry_name else []))
     return frame
+
+
+def _untruncate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shapefile cuts column names to 10 characters: give gridplan's own columns their names back."""
+    known = {c for cols in REQUIRED_COLUMNS.values() for c in cols} | set(ID_COLUMNS) | {"households", "households_estimated"}
+    back = {c[:SHAPEFILE_NAME_LENGTH]: c for c in known if len(c) > SHAPEFILE_NAME_LENGTH}
+    back = {short: long for short, long in back.items() if short not in known}
+    return frame.rename(columns={c: back[c] for c in frame.columns if c in back and back[c] not in frame.columns})
 
 
 def _apply_columns(frame: pd.DataFrame, name: str, mapping: dict[str, str]) -> pd.DataFrame:

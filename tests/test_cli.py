@@ -1,0 +1,106 @@
+"""The command line: import → validate → plan on the real extracts, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pyogrio
+import pytest
+
+from gridplan.cli import EXIT_INPUT, EXIT_OK, main
+
+from .scenes import street_grid_scene
+
+EXTRACTS_WITH_STREETS = {
+    # extract: (source file, buildings kept by the import)
+    "nanjing": ("nanjing_xinjiekou_osm/nanjing_xinjiekou.osm", 1277),
+    "beijing": ("beijing_xueyuanlu_osm/beijing_xueyuanlu.osm", 257),
+    "shanghai": ("shanghai_bund_lujiazui_osm_tiles/data.gpkg", 1321),
+    "wuhan": ("wuhan_guanggu_osm_tiles/data.gpkg", 234),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRACTS_WITH_STREETS))
+def test_import_osm_then_validate_reports_counts(name, shared_data, tmp_path, capsys):
+    source, buildings = EXTRACTS_WITH_STREETS[name]
+    scene = tmp_path / f"{name}.gpkg"
+    assert main(["import-osm", str(shared_data / source), "-o", str(scene)]) == EXIT_OK
+    layers = {row[0] for row in pyogrio.list_layers(scene)}
+    assert {"communities", "buildings", "streets"} <= layers
+    assert pyogrio.read_info(scene, layer="buildings")["features"] == buildings
+    capsys.readouterr()
+
+    assert main(["validate", str(scene)]) == EXIT_OK
+    report = capsys.readouterr().out
+    assert "0 errors" in report
+    row = next(line.split() for line in report.splitlines() if line.strip().startswith("buildings "))
+    # in, out, excluded: every building accounted for
+    assert [int(x.replace(",", "")) for x in row[1:4]] == [buildings, buildings, 0]
+
+
+def test_plan_writes_grids_and_buildings_layers(shared_data, tmp_path, capsys):
+    scene = tmp_path / "beijing.gpkg"
+    main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)])
+    plan = tmp_path / "plan.gpkg"
+    assert main(["plan", str(scene), "-o", str(plan), "--map", str(tmp_path / "plan.html")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "within ±10%" in out
+    grids = gpd.read_file(plan, layer="grids")
+    buildings = gpd.read_file(plan, layer="buildings")
+    assert {"grid_id", "community_id", "households"} <= set(grids.columns)
+    assert len(buildings) == 257 and buildings["grid_id"].isin(grids["grid_id"]).all()
+    assert grids["households"].sum() == buildings["households"].sum()
+    assert (tmp_path / "plan.html").read_text(encoding="utf-8").count("grid_id") >= 1
+
+
+def test_plan_to_geojson_writes_one_file_per_layer(tmp_path, capsys):
+    scene_path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    for name, layer in scene.layers().items():
+        layer.to_file(scene_path, layer=name)
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.geojson")]) == EXIT_OK
+    grids = gpd.read_file(tmp_path / "plan.grids.geojson")
+    assert sorted(grids["households"]) == [300, 300]
+
+
+def test_missing_scene_is_exit_2_with_one_line(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nothing.gpkg")]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
+
+
+def test_missing_layer_is_named(tmp_path, capsys):
+    path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    scene.communities.to_file(path, layer="communities")
+    scene.buildings.to_file(path, layer="buildings")
+    assert main(["validate", str(path)]) == EXIT_INPUT
+    assert "no 'streets' layer" in capsys.readouterr().err
+
+
+def test_layer_and_column_maps(tmp_path, capsys):
+    path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    scene.communities.to_file(path, layer="communities")
+    scene.buildings.rename(columns={"building_id": "bid"}).to_file(path, layer="buildings")
+    scene.streets.to_file(path, layer="roads")
+    assert main(["validate", str(path), "--layer", "streets=roads", "--column", "buildings.bid=building_id"]) == EXIT_OK
+
+
+def test_bad_households_fail_unless_repaired(tmp_path, capsys):
+    path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    buildings = scene.buildings.copy()
+    buildings["households"] = buildings["households"].astype(float)
+    buildings.loc[0, "households"] = -5
+    scene.communities.to_file(path, layer="communities")
+    buildings.to_file(path, layer="buildings")
+    scene.streets.to_file(path, layer="streets")
+    assert main(["validate", str(path)]) == EXIT_INPUT
+    assert "bad_households" in capsys.readouterr().err
+    assert main(["validate", str(path), "--repair-households"]) == EXIT_OK
+    assert "households_repaired" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == EXIT_INPUT
+    assert "import-osm" in capsys.readouterr().out
