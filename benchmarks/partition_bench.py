@@ -51,6 +51,7 @@ COLUMNS = [
     ("peak_mb", "peak MB", "{:.0f}"),
     ("grids", "grids", "{:.0f}"),
     ("within_tight", "±10%", "{:.2f}"),
+    ("within_tight_feasible", "±10% feas.", "{:.2f}"),
     ("within_bounds", "±20%", "{:.2f}"),
     ("worst_deviation", "worst dev", "{:.2f}"),
     ("households_cv", "CV", "{:.3f}"),

@@ -29,7 +29,9 @@ CROSSING_MIN_SHARE = 0.02
 class PlanMetrics:
     """Figures of a layout. Balance figures are over ordinary grids (special and oversize grids excluded).
 
-    Distances in metres, areas as a share of the community area.
+    ``within_tight_feasible`` leaves out the ``tight_infeasible_grids``: grids whose largest indivisible
+    unit (a building, or a compound that stays whole) alone holds more than the tight band's top, so no
+    layout can bring them within it. Distances in metres, areas as a share of the community area.
     """
 
     grids: int
@@ -41,6 +43,8 @@ class PlanMetrics:
     households_mean: float
     households_cv: float
     within_tight: float
+    within_tight_feasible: float
+    tight_infeasible_grids: int
     within_bounds: float
     worst_deviation: float
     street_alignment: float
@@ -118,6 +122,9 @@ def plan_metrics(
     hh = grids["households"].to_numpy(dtype=float)[ordinary]
     t = settings.target
     dev = np.abs(hh - t) / t if len(hh) else np.zeros(0)
+    unit = grids["largest_unit"].to_numpy(dtype=float)[ordinary] if "largest_unit" in grids else np.zeros(len(hh))
+    infeasible = unit > t * (1 + settings.tight_tolerance)
+    tight = dev <= settings.tight_tolerance + 1e-9
     weights = buildings["households"].to_numpy(dtype=float)
     estimated = buildings["households_estimated"].to_numpy(dtype=bool) if "households_estimated" in buildings else np.zeros(len(buildings), bool)
     gap, overlap, outside = _tiling(grids, communities)
@@ -131,7 +138,9 @@ def plan_metrics(
         households_max=float(hh.max()) if len(hh) else 0.0,
         households_mean=float(hh.mean()) if len(hh) else 0.0,
         households_cv=float(hh.std() / hh.mean()) if len(hh) and hh.mean() > 0 else 0.0,
-        within_tight=float(np.mean(dev <= settings.tight_tolerance + 1e-9)) if len(hh) else 1.0,
+        within_tight=float(np.mean(tight)) if len(hh) else 1.0,
+        within_tight_feasible=float(np.mean(tight[~infeasible])) if (~infeasible).any() else 1.0,
+        tight_infeasible_grids=int(infeasible.sum()),
         within_bounds=float(np.mean(dev <= settings.tolerance + 1e-9)) if len(hh) else 1.0,
         worst_deviation=float(dev.max()) if len(hh) else 0.0,
         street_alignment=street_alignment(grids, communities, streets),

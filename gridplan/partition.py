@@ -74,6 +74,7 @@ class Plan:
     grids
         ``grid_id``, ``community_id``, ``kind`` (ordinary, special, oversize, small), ``households``,
         ``workload``, ``households_estimated`` (buildings whose count is an estimate), ``buildings``,
+        ``largest_unit`` (households of its largest indivisible unit: a building or whole compound),
         ``service_radius_m``, ``polsby_popper``; polygons in the scene's CRS.
     assignment
         ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
@@ -800,6 +801,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     workload = np.bincount(building_grid, weights=buildings["workload"].to_numpy(dtype=float), minlength=n_grids)
     estimated = np.bincount(building_grid, weights=buildings["households_estimated"].to_numpy(dtype=float), minlength=n_grids)
     count = np.bincount(building_grid, minlength=n_grids)
+    largest_unit = pd.Series(atoms["households"].to_numpy()).groupby(atom_grid).max().reindex(range(n_grids), fill_value=0)
 
     grids = gpd.GeoDataFrame(
         {
@@ -809,6 +811,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
             "workload": workload,
             "households_estimated": estimated.astype(np.int64),
             "buildings": count,
+            "largest_unit": largest_unit.to_numpy(),
         },
         geometry=polygons,
         crs=atoms.crs,

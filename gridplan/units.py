@@ -148,6 +148,10 @@ def _street_blocks(
     lines = np.concatenate([[shapely.boundary(community)], streets, barriers])
     lines = lines[~shapely.is_empty(lines)]
     faces = shapely.get_parts(shapely.polygonize_full([shapely.union_all(lines)])[0])
+    invalid = ~shapely.is_valid(faces)
+    if invalid.any():  # a hole touching its shell: keep the polygonal parts of the repaired face
+        repaired = shapely.get_parts(shapely.make_valid(faces[invalid]))
+        faces = np.concatenate([faces[~invalid], repaired[np.isin(shapely.get_type_id(repaired), (3,))]])
     faces = faces[shapely.area(faces) > 0]
     inside = shapely.within(shapely.point_on_surface(faces), community)
     return faces[inside]
@@ -224,6 +228,8 @@ def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray)
     coords, first = np.unique(np.round(coords, 2), axis=0, return_index=True)
     owner = owner[first]
     regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True))
+    invalid = ~shapely.is_valid(regions)  # near-collinear seeds can give a self-touching region
+    regions[invalid] = shapely.make_valid(regions[invalid])
     regions = shapely.intersection(regions, block)
     cells = np.array([shapely.union_all(regions[owner == b]) for b in range(len(points))], dtype=object)
     _hand_back_footprints(cells, footprints)
