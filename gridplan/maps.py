@@ -8,31 +8,36 @@ from __future__ import annotations
 import branca.colormap as cm
 import folium
 
-from .partition import Plan
-from .scene import Scene
+import geopandas as gpd
+
+from .settings import DEFAULTS, GridSettings
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
 DEVIATION_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
 SPECIAL_COLOUR = "#7b3294"
 
 
-def plan_map(scene: Scene, plan: Plan, *, lang: str = "zh") -> folium.Map:
-    """A map of the communities and grids of a plan, with a layer control and a legend.
+def plan_map(
+    communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, settings: GridSettings = DEFAULTS.grid, *, lang: str = "zh"
+) -> folium.Map:
+    """A map of communities and grids, with a layer control and a legend.
 
     Parameters
     ----------
-    scene
-        The scene planned (its communities are drawn).
-    plan
-        The plan; grids are coloured by ``households / target − 1``, special and oversize grids apart.
+    communities
+        Community boundaries (社区边界), any CRS.
+    grids
+        A plan's grids (``Plan.grids`` or the ``grids`` layer of a plan file); coloured by
+        ``households / target − 1``, special and oversize grids apart.
+    settings
+        The target and tolerance of the colour scale.
     lang
         ``"zh"`` (default) or ``"en"`` labels.
     """
-    target = plan.settings.grid.target
-    tolerance = plan.settings.grid.tolerance
-    grids = plan.grids.to_crs(4326).copy()
+    target, tolerance = settings.target, settings.tolerance
+    grids = grids.to_crs(4326).copy()
     grids["deviation_pct"] = ((grids["households"] / target - 1) * 100).round(1)
-    communities = scene.communities.to_crs(4326)
+    communities = communities.to_crs(4326)
     labels = _LABELS[lang]
 
     west, south, east, north = grids.total_bounds

@@ -51,6 +51,10 @@ def test_plan_writes_grids_and_buildings_layers(shared_data, tmp_path, capsys):
     assert grids["households"].sum() == buildings["households"].sum()
     assert (tmp_path / "plan.html").read_text(encoding="utf-8").count("grid_id") >= 1
 
+    assert main(["map", str(scene), str(plan), "-o", str(tmp_path / "again.html"), "--lang", "en"]) == EXIT_OK
+    html = (tmp_path / "again.html").read_text(encoding="utf-8")
+    assert "Households vs target" in html and all(g in html for g in grids["grid_id"])
+
 
 def test_plan_to_geojson_writes_one_file_per_layer(tmp_path, capsys):
     scene_path = tmp_path / "scene.gpkg"
@@ -99,6 +103,22 @@ def test_bad_households_fail_unless_repaired(tmp_path, capsys):
     assert "bad_households" in capsys.readouterr().err
     assert main(["validate", str(path), "--repair-households"]) == EXIT_OK
     assert "households_repaired" in capsys.readouterr().out
+
+
+def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatch):
+    import gridplan.partition
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(gridplan.partition, "partition", broken)
+    scene_path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    for name, layer in scene.layers().items():
+        layer.to_file(scene_path, layer=name)
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg")]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
 
 
 def test_no_command_prints_help_and_fails(capsys):
