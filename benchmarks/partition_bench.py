@@ -56,6 +56,7 @@ COLUMNS = [
     ("worst_deviation", "worst dev", "{:.2f}"),
     ("households_cv", "CV", "{:.3f}"),
     ("street_alignment", "street align", "{:.2f}"),
+    ("boundary_alignment", "+rivers", "{:.2f}"),
     ("household_distance_mean", "hh dist m", "{:.0f}"),
     ("service_radius_mean", "radius m", "{:.0f}"),
     ("service_radius_p95", "radius p95", "{:.0f}"),

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._geometry import points_along
 from .settings import GridSettings
 
 #: A grid boundary within this distance (m) of a street centreline runs along the street.
@@ -48,6 +49,7 @@ class PlanMetrics:
     within_bounds: float
     worst_deviation: float
     street_alignment: float
+    boundary_alignment: float
     polsby_popper_mean: float
     service_radius_mean: float
     service_radius_p95: float
@@ -144,6 +146,7 @@ def plan_metrics(
         within_bounds=float(np.mean(dev <= settings.tolerance + 1e-9)) if len(hh) else 1.0,
         worst_deviation=float(dev.max()) if len(hh) else 0.0,
         street_alignment=street_alignment(grids, communities, streets),
+        boundary_alignment=street_alignment(grids, communities, streets, barriers),
         polsby_popper_mean=float(shape["polsby_popper"][ordinary].mean()) if ordinary.any() else 0.0,
         service_radius_mean=float(radius[ordinary].mean()) if ordinary.any() else 0.0,
         service_radius_p95=float(np.percentile(radius[ordinary], 95)) if ordinary.any() else 0.0,
@@ -165,29 +168,26 @@ def internal_boundaries(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame):
     return shapely.difference(lines, shapely.buffer(outer, 0.5))
 
 
-def street_alignment(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame) -> float:
-    """Share of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline."""
+def street_alignment(
+    grids: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None = None,
+) -> float:
+    """Share of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline
+    (街巷定界); with ``barriers``, of a street, river or rail line, the other boundaries the rule allows."""
     inner = internal_boundaries(grids, communities)
     if inner.is_empty or inner.length == 0:
         return 1.0
-    if len(streets) == 0:
+    lines = streets.geometry.to_numpy()
+    if barriers is not None and len(barriers):
+        lines = np.concatenate([lines, barriers.geometry.to_numpy()])
+    if len(lines) == 0:
         return 0.0
-    points = _points_along(inner, ALIGNMENT_STEP_M)
-    tree = shapely.STRtree(streets.geometry.to_numpy())
+    points = points_along(inner, ALIGNMENT_STEP_M)
+    tree = shapely.STRtree(lines)
     near, _ = tree.query(points, predicate="dwithin", distance=ALIGNMENT_DISTANCE_M)
     return float(len(np.unique(near)) / len(points))
-
-
-def _points_along(lines, step: float) -> np.ndarray:
-    """Points every ``step`` metres along lines (at the middle of each step), so each stands for equal length."""
-    parts = shapely.get_parts(shapely.line_merge(lines) if lines.geom_type == "MultiLineString" else lines)
-    parts = parts[shapely.get_type_id(parts) == 1]
-    lengths = shapely.length(parts)
-    counts = np.maximum(np.ceil(lengths / step).astype(int), 1)
-    owner = np.repeat(np.arange(len(parts)), counts)
-    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    distance = (offset + 0.5) * (lengths[owner] / counts[owner])
-    return shapely.line_interpolate_point(parts[owner], distance)
 
 
 def _tiling(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[float, float, float]:

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ._geometry import points_along
 from .settings import GridSettings
 
 #: Atoms touching along less than this (metres) are not neighbours: a corner is no shared boundary.
@@ -30,6 +31,8 @@ MIN_SHARED_M = 1.0
 SNAP_M = 0.05
 #: A shared boundary whose midpoint lies this close (metres) to a street runs along that street.
 STREET_SNAP_M = 8.0
+#: Spacing (metres) of the shore points that divide water among the land beside it.
+WATER_SHORE_STEP_M = 10.0
 #: A cell reaching into another building's footprint by more than this (m²) hands that part over.
 FOOTPRINT_OVERLAP_M2 = 0.5
 #: Spacing (metres) of the points along building outlines that seed the tessellation.
@@ -44,7 +47,7 @@ class Units:
     ----------
     atoms
         One row per atom: ``atom_id`` (position), ``community_id``, ``kind`` (``block``, ``cell``,
-        ``compound``, ``special``, ``water``), ``households``, ``workload``, ``x``/``y`` (household-weighted
+        ``compound``, ``special``; ``water`` for water no shore atom took), ``households``, ``workload``, ``x``/``y`` (household-weighted
         centre, metres), ``special`` (the special kind, or empty), geometry. Atoms tile their communities.
     graph
         Nodes are atom positions; edges carry ``length`` (shared boundary, m), ``cost`` (length ×
@@ -80,6 +83,7 @@ def build_units(
     Units
     """
     barrier_lines = _barrier_lines(barriers)
+    water_polygons = _barrier_polygons(barriers)
     street_lines = streets.geometry.to_numpy()
     street_tree = shapely.STRtree(street_lines)
     building_geoms = buildings.geometry.to_numpy()
@@ -93,6 +97,7 @@ def build_units(
         members = np.flatnonzero((buildings["community_id"] == community_id).to_numpy())
         blocks = _street_blocks(geometry, street_lines, street_tree, barrier_lines, building_geoms, building_tree)
         atoms, local_atom = _atoms_of_community(blocks, buildings.iloc[members], building_points[members], settings)
+        atoms, local_atom = _share_water(atoms, local_atom, water_polygons)
         atoms["community_id"] = community_id
         building_atom[members] = local_atom + offset
         offset += len(atoms)
@@ -101,9 +106,7 @@ def build_units(
     atoms = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs=buildings.crs)
     atoms = _attach_weights(atoms, buildings, building_atom)
     atoms.insert(0, "atom_id", np.arange(len(atoms)))
-    water = _inside_barrier_polygons(atoms, barriers)
-    atoms.loc[water & (atoms["households"] == 0), "kind"] = "water"
-    graph = _adjacency(atoms, streets, barrier_lines, settings)
+    graph = _adjacency(atoms, streets, barrier_lines, water_polygons, settings)
     return Units(atoms=atoms, graph=graph, building_atom=pd.Series(building_atom, index=buildings.index, name="atom"))
 
 
@@ -116,17 +119,64 @@ def _barrier_lines(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
     return geoms[~shapely.is_empty(geoms)]
 
 
-def _inside_barrier_polygons(atoms: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None) -> np.ndarray:
+def _barrier_polygons(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
     if barriers is None or barriers.empty:
-        return np.zeros(len(atoms), dtype=bool)
-    polygons = barriers.geometry[barriers.geom_type.isin(["Polygon", "MultiPolygon"])].to_numpy()
-    if len(polygons) == 0:
-        return np.zeros(len(atoms), dtype=bool)
-    points = shapely.point_on_surface(atoms.geometry.to_numpy())
-    hit_points, _ = shapely.STRtree(polygons).query(points, predicate="within")
-    inside = np.zeros(len(atoms), dtype=bool)
-    inside[hit_points] = True
-    return inside
+        return np.empty(0, dtype=object)
+    geoms = barriers.geometry.to_numpy()
+    return geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]
+
+
+def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndarray) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Divide each water face (river, lake: no buildings) among the land atoms on its shores, by nearest
+    shore, so each bank reaches to the middle of the water and grids meet there, not along a bank.
+
+    Water with no land beside it stays an atom of kind ``water``.
+    """
+    if len(water) == 0 or len(atoms) < 2:
+        return atoms, local_atom
+    geoms = atoms.geometry.to_numpy().copy()
+    kinds = atoms["kind"].to_numpy().copy()
+    housed = np.zeros(len(atoms), dtype=bool)
+    housed[local_atom] = True
+    hit, _ = shapely.STRtree(water).query(shapely.point_on_surface(geoms), predicate="within")
+    is_water = np.zeros(len(atoms), dtype=bool)
+    is_water[hit] = True
+    is_water &= ~housed
+    land = np.flatnonzero(~is_water)
+    if not is_water.any() or len(land) == 0:
+        return atoms, local_atom
+    land_tree = shapely.STRtree(geoms[land])
+    keep = np.ones(len(atoms), dtype=bool)
+    extra_geoms, extra_kinds = [], []
+    for w in np.flatnonzero(is_water):
+        points = points_along(shapely.boundary(geoms[w]), WATER_SHORE_STEP_M)
+        p, l = land_tree.query(points, predicate="dwithin", distance=SNAP_M)
+        if len(p) == 0:
+            kinds[w] = "water"
+            continue
+        first = np.unique(p, return_index=True)[1]
+        points, shore = points[p[first]], land[l[first]]
+        regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(shapely.get_coordinates(points)),
+                                                             extend_to=geoms[w], ordered=True))
+        invalid = ~shapely.is_valid(regions)
+        regions[invalid] = shapely.make_valid(regions[invalid])
+        regions = shapely.intersection(regions, geoms[w])
+        keep[w] = False
+        for atom in np.unique(shore):
+            share = shapely.union_all(regions[shore == atom])
+            for part in shapely.get_parts(share):
+                if part.area <= 0:
+                    continue
+                if shapely.length(shapely.intersection(shapely.boundary(part), shapely.buffer(geoms[atom], SNAP_M))) >= MIN_SHARED_M:
+                    geoms[atom] = shapely.union(geoms[atom], part)
+                else:  # a piece cut off from its shore stays water of its own
+                    extra_geoms.append(part)
+                    extra_kinds.append("water")
+    renumber = np.cumsum(keep) - 1
+    out = gpd.GeoDataFrame({"kind": np.concatenate([kinds[keep], extra_kinds]).astype(object)},
+                           geometry=list(geoms[keep]) + extra_geoms)
+    out["special"] = np.concatenate([atoms["special"].to_numpy()[keep], [""] * len(extra_geoms)])
+    return out, renumber[local_atom]
 
 
 def _street_blocks(
@@ -376,7 +426,11 @@ def _attach_weights(atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, buildi
 
 
 def _adjacency(
-    atoms: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, barrier_lines: np.ndarray, settings: GridSettings
+    atoms: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    barrier_lines: np.ndarray,
+    water: np.ndarray,
+    settings: GridSettings,
 ) -> nx.Graph:
     geoms = atoms.geometry.to_numpy()
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
@@ -400,6 +454,9 @@ def _adjacency(
     barrier = np.zeros(len(left), dtype=bool)
     if len(barrier_lines):
         m, _ = shapely.STRtree(barrier_lines).query(midpoints, predicate="dwithin", distance=SNAP_M * 20)
+        barrier[np.unique(m)] = True
+    if len(water):  # atoms meeting in the middle of a river
+        m, _ = shapely.STRtree(water).query(midpoints, predicate="within")
         barrier[np.unique(m)] = True
         preference[barrier] = np.maximum(preference[barrier], settings.street_weights.get("barrier", 6.0))
 

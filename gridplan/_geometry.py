@@ -1,0 +1,19 @@
+"""Geometry helpers shared by several modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+
+def points_along(lines, step: float) -> np.ndarray:
+    """Points every ``step`` metres along (multi)lines, at the middle of each step, so each point stands
+    for an equal length of line."""
+    parts = shapely.get_parts(shapely.line_merge(lines) if lines.geom_type == "MultiLineString" else lines)
+    parts = parts[shapely.get_type_id(parts) == 1]
+    lengths = shapely.length(parts)
+    counts = np.maximum(np.ceil(lengths / step).astype(int), 1)
+    owner = np.repeat(np.arange(len(parts)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    distance = (offset + 0.5) * (lengths[owner] / counts[owner])
+    return shapely.line_interpolate_point(parts[owner], distance)

@@ -1,0 +1,74 @@
+"""The partition engine on the real extracts in ../shared/data: balance and street alignment against METIS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.baselines import metis_baseline
+from gridplan.osm import import_osm
+from gridplan.partition import layout_from_atoms, partition, prepare_buildings
+from gridplan.settings import DEFAULTS
+from gridplan.validate import validate_scene
+
+from .test_partition import assert_hard_rules
+
+EXTRACTS = {
+    "nanjing": "nanjing_xinjiekou_osm/nanjing_xinjiekou.osm",
+    "beijing": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
+    "shanghai": "shanghai_bund_lujiazui_osm_tiles/data.gpkg",
+    "wuhan": "wuhan_guanggu_osm_tiles/data.gpkg",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(EXTRACTS))
+def planned(request, shared_data):
+    scene = validate_scene(import_osm(shared_data / EXTRACTS[request.param])[0]).raise_for_errors().scene
+    return request.param, scene, partition(scene)
+
+
+def metis_on_the_same_atoms(scene, plan):
+    """METIS with contiguity on gridplan's free atoms, as many grids per community, the same fixed grids."""
+    local = scene.to_crs(plan.units.atoms.crs)
+    buildings = prepare_buildings(local.buildings, local.communities, DEFAULTS)
+    kinds = plan.grids["kind"].to_numpy()
+    free = np.flatnonzero(kinds[plan.atom_grid] == "ordinary")
+    labels = plan.atom_grid.copy()
+    sub = plan.units.graph.subgraph(free.tolist())
+    import networkx as nx
+
+    sub = nx.relabel_nodes(sub, {int(a): i for i, a in enumerate(free)})
+    k = int((kinds == "ordinary").sum())
+    labels[free] = len(kinds) + metis_baseline(plan.units.atoms.iloc[free].reset_index(drop=True), sub, k)
+    labels = np.unique(labels, return_inverse=True)[1]
+    grid_kinds = [kinds[plan.atom_grid[np.flatnonzero(labels == g)[0]]] for g in range(labels.max() + 1)]
+    return layout_from_atoms(local, buildings, plan.units, labels, grid_kinds, DEFAULTS)
+
+
+def test_hard_rules_on_real_extracts(planned):
+    name, scene, plan = planned
+    assert_hard_rules(scene, plan)
+    # a building is split only where its own footprint crosses another (OSM drawing): at most 0.5 %
+    assert plan.metrics.split_buildings <= 0.005 * len(scene.buildings)
+
+
+def test_balance_on_real_extracts(planned):
+    name, scene, plan = planned
+    m = plan.metrics
+    assert m.within_tight_feasible >= DEFAULTS.grid.tight_share, name
+    assert m.within_bounds >= 0.98, name
+    out = plan.grids[(plan.grids["kind"] == "ordinary") & ~plan.grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
+    assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
+
+
+def test_better_than_metis_on_the_same_atoms(planned):
+    """Against METIS with contiguity on the same atoms and grid count: more grids in the tight band, shorter
+    distances to the grid centre, no more barrier crossings, and boundaries at least as often on streets,
+    rivers or rail. (The issue's goal of +0.10 street alignment is measured by the benchmark; it is met on
+    Nanjing only, see the README.)"""
+    name, scene, plan = planned
+    ours, metis = plan.metrics, metis_on_the_same_atoms(scene, plan).metrics
+    assert ours.within_tight_feasible > metis.within_tight_feasible, name
+    assert ours.household_distance_mean <= metis.household_distance_mean, name
+    assert ours.barrier_crossing_grids <= metis.barrier_crossing_grids, name
+    assert ours.boundary_alignment >= metis.boundary_alignment, name
