@@ -54,6 +54,7 @@ class PlanMetrics:
     service_radius_mean: float
     service_radius_p95: float
     service_radius_max: float
+    grids_over_radius: int
     household_distance_mean: float
     gap_share: float
     overlap_share: float
@@ -151,6 +152,7 @@ def plan_metrics(
         service_radius_mean=float(radius[ordinary].mean()) if ordinary.any() else 0.0,
         service_radius_p95=float(np.percentile(radius[ordinary], 95)) if ordinary.any() else 0.0,
         service_radius_max=float(radius[ordinary].max()) if ordinary.any() else 0.0,
+        grids_over_radius=int((radius[ordinary] > settings.max_service_radius_m).sum()),
         household_distance_mean=float(np.average(distance, weights=weights)) if weights.sum() > 0 else 0.0,
         gap_share=gap,
         overlap_share=overlap,

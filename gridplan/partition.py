@@ -42,6 +42,8 @@ from .units import Units, build_units
 SWEEP_ANGLES = tuple(range(0, 180, 20))
 #: Weights of the bisection score: cut cost, spread (compactness), evenness of the two parts.
 CUT_WEIGHT, SPREAD_WEIGHT, EVEN_WEIGHT = 1.0, 1.0, 4.0
+#: Weight, in refinement, of each service-radius length a building lies beyond the maximum radius.
+RADIUS_WEIGHT = 2.0
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
 STREET_CROSSING_FACTOR = 1.0
@@ -703,10 +705,13 @@ class _RegionGraph:
                 cut -= c
             elif labels[j] == h:
                 cut += c
-        spread = w * (
-            (self.x[i] - cx[g]) ** 2 + (self.y[i] - cy[g]) ** 2 - (self.x[i] - cx[h]) ** 2 - (self.y[i] - cy[h]) ** 2
-        ) / (settings.target * scale * scale)
-        return balance * 10.0 + CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * spread
+        from_g = math.hypot(self.x[i] - cx[g], self.y[i] - cy[g])
+        from_h = math.hypot(self.x[i] - cx[h], self.y[i] - cy[h])
+        spread = w * (from_g**2 - from_h**2) / (settings.target * scale * scale)
+        # beyond the maximum service radius, every metre counts (服务半径), for inhabited atoms
+        radius = settings.max_service_radius_m
+        beyond = (max(0.0, from_g - radius) - max(0.0, from_h - radius)) / radius if w > 0 else 0.0
+        return balance * 10.0 + CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * spread + RADIUS_WEIGHT * beyond
 
     def _stays_connected(self, i: int, group: set[int]) -> bool:
         """Whether ``group`` without ``i`` is still connected (BFS among i's neighbours' grid)."""

@@ -38,7 +38,8 @@ def plan_summary(plan: Plan) -> str:
         f"{m.ordinary_grids - m.tight_infeasible_grids} grids where no single unit exceeds it)   within ±{g.tolerance:.0%} "
         f"({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   worst deviation {m.worst_deviation:.1%}",
         f"  street alignment {m.street_alignment:.1%} (with rivers and rail {m.boundary_alignment:.1%})   Polsby–Popper {m.polsby_popper_mean:.2f}   service radius mean "
-        f"{m.service_radius_mean:.0f} m, p95 {m.service_radius_p95:.0f} m, max {m.service_radius_max:.0f} m",
+        f"{m.service_radius_mean:.0f} m, p95 {m.service_radius_p95:.0f} m, max {m.service_radius_max:.0f} m "
+        f"({m.grids_over_radius} grids beyond {g.max_service_radius_m:.0f} m)",
         f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of the area; "
         f"{m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
     ]
