@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="plan file: .gpkg (default), .geojson or .parquet")
     _grid_options(p)
     p.add_argument("--map", help="also write a Folium map (.html)")
+    p.add_argument("--previous", help="a previous plan file: keep its grids where they still meet the rules "
+                                      "(grids marked 'locked' are kept exactly); writes the changes too")
     p.set_defaults(run=_plan)
 
     p = sub.add_parser("map", help="draw a plan on a Folium map",
@@ -112,6 +114,8 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tolerance", type=float, default=grid.tolerance,
                    help=f"every grid within target × (1 ± tolerance) (default {grid.tolerance})")
     p.add_argument("--grids", type=int, help="fix the number of ordinary grids per community")
+    p.add_argument("--code-style", default="gb15", choices=["gb15", "gbt14"],
+                   help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)")
 
 
 def _settings(args) -> Settings:
@@ -168,16 +172,29 @@ def _import_osm(args) -> None:
 def _plan(args) -> None:
     validation = _read(args)
     validation.raise_for_errors()
-    _plan_and_write(validation.scene, _settings(args), Path(args.output), args.map, args.grids)
+    _plan_and_write(validation.scene, _settings(args), Path(args.output), args.map, args.grids, args.code_style, args.previous)
 
 
-def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | None, grid_count: int | None):
+def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | None, grid_count: int | None,
+                    code_style: str = "gb15", previous: str | None = None):
     from .partition import partition
     from .report import plan_layers, plan_summary
     from .store import write_layers
 
-    plan = partition(scene, settings, grid_count=grid_count, progress=True)
-    written = write_layers(output, plan_layers(plan, scene))
+    if previous:
+        from .regenerate import read_previous, regenerate
+
+        result = regenerate(scene, read_previous(previous), settings, code_style=code_style)
+        plan = result.plan
+        layers = {**plan_layers(plan, scene), "building_changes": result.building_changes, "grid_changes": result.grid_changes}
+        counts = result.grid_changes["change"].value_counts()
+        print(f"regenerated from {previous}: {result.kept_share:.1%} of buildings kept their grid; "
+              f"{len(result.building_changes)} buildings changed; grids " +
+              ", ".join(f"{counts.get(k, 0)} {k}" for k in ("unchanged", "changed", "created", "removed")))
+    else:
+        plan = partition(scene, settings, grid_count=grid_count, progress=True, code_style=code_style)
+        layers = plan_layers(plan, scene)
+    written = write_layers(output, layers)
     print(plan_summary(plan))
     print("written: " + ", ".join(map(str, written)))
     if map_path:
@@ -214,7 +231,7 @@ def _demo(args) -> None:
     print(report.summary() if hasattr(report, "summary") else report)
     validation = validate_scene(scene).raise_for_errors()
     print(validation.summary())
-    _plan_and_write(validation.scene, _settings(args), out / "plan.gpkg", args.map, args.grids)
+    _plan_and_write(validation.scene, _settings(args), out / "plan.gpkg", args.map, args.grids, args.code_style)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from tqdm.auto import tqdm
 
+from .codes import assign_codes, serial_order
 from .households import fill_households
 from .metrics import PlanMetrics, plan_metrics
 from .scene import Scene
@@ -139,6 +140,7 @@ def partition(
     *,
     grid_count: int | dict[str, int] | None = None,
     progress: bool = False,
+    code_style: str = "gb15",
 ) -> Plan:
     """Divide every community of a scene into grids of about ``settings.grid.target`` households.
 
@@ -154,18 +156,18 @@ def partition(
         ``community_id``; by default chosen to fit the bounds.
     progress
         Show a progress bar over communities (on standard error).
+    code_style
+        Grid codes: ``"gb15"`` (12-digit community code + 3-digit serial) or ``"gbt14"`` (2-digit serial).
 
     Returns
     -------
     Plan
         Grids in the scene's CRS, the building assignment, warnings and metrics.
     """
-    local = scene.to_crs(scene.local_crs())
-    buildings = prepare_buildings(local.buildings, local.communities, settings)
-    units = build_units(local.communities, buildings, local.streets, local.barriers, settings.grid)
+    local, buildings, units = prepare(scene, settings)
     atom_grid, kinds, warnings = _plan_atoms(units, settings.grid, grid_count, progress)
     first_atom = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid).first()  # grid position → an atom of it
-    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings)
+    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings, code_style=code_style)
     grid_ids = plan.grids["grid_id"].to_numpy()
     plan.warnings = [
         PlanWarning(w.code, w.community_id, w.message,
@@ -176,6 +178,14 @@ def partition(
     return plan
 
 
+def prepare(scene: Scene, settings: Settings = DEFAULTS) -> tuple[Scene, gpd.GeoDataFrame, Units]:
+    """The scene in its metric CRS, its buildings ready to plan, and its atoms."""
+    local = scene.to_crs(scene.local_crs())
+    buildings = prepare_buildings(local.buildings, local.communities, settings)
+    units = build_units(local.communities, buildings, local.streets, local.barriers, settings.grid)
+    return local, buildings, units
+
+
 def layout_from_atoms(
     local: Scene,
     buildings: gpd.GeoDataFrame,
@@ -183,6 +193,10 @@ def layout_from_atoms(
     atom_grid: np.ndarray,
     kinds: list[str],
     settings: Settings = DEFAULTS,
+    *,
+    grid_ids: list[str] | None = None,
+    code_style: str = "gb15",
+    previous_codes: pd.Series | None = None,
 ) -> Plan:
     """A plan (grids, assignment, metrics) from any labelling of the atoms — gridplan's or a baseline's.
 
@@ -200,13 +214,19 @@ def layout_from_atoms(
         Kind of each grid position (``ordinary``, ``special``, ``oversize``, ``small``).
     settings
         Target and bounds the metrics measure against.
+    grid_ids
+        Identifier of each grid position (kept across regeneration); by default
+        ``<community_id>-<serial>`` in reading order.
+    code_style, previous_codes
+        Grid codes (:func:`gridplan.codes.assign_codes`): style, and codes to keep by ``grid_id``.
 
     Returns
     -------
     Plan
         With grids in the metric CRS and no warnings.
     """
-    grids, assignment = _grids_from_atoms(units, atom_grid, kinds, buildings)
+    grids, assignment = _grids_from_atoms(units, atom_grid, kinds, buildings, grid_ids)
+    grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
     return Plan(grids=grids, assignment=assignment, warnings=[], metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)
 
@@ -554,18 +574,19 @@ class _RegionGraph:
 
     # ---- compound moves: re-split neighbouring grids --------------------------------------------
 
-    def rebalance(self, labels: np.ndarray, k: int, settings: GridSettings) -> np.ndarray:
+    def rebalance(self, labels: np.ndarray, k: int, settings: GridSettings, bands: tuple[str, ...] = ("bounds", "tight")) -> np.ndarray:
         """Re-split a grid outside the bounds, then one outside the tight band, with one or two neighbours.
 
         Single-atom moves get stuck where atoms hold 100–250 households; cutting the union of two or
         three neighbouring grids afresh (the bisection's orderings) frees them. A re-split is kept only
-        when fewer grids of the group are outside the band and none leaves the bounds.
+        when fewer grids of the group are outside the band and none leaves the bounds. ``bands`` picks the
+        phases (regeneration runs only ``"bounds"``, to move as little as it can).
         """
         t = settings.target
         bounds = (settings.floor, settings.ceiling)
         tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
         labels = labels.copy()
-        for lo, hi in (bounds, tight):
+        for lo, hi in [{"bounds": bounds, "tight": tight}[band] for band in bands]:
             band_settings = replace(settings, tight_tolerance=(hi - lo) / (2 * t))
             failed: set[tuple] = set()
             for _ in range(REBALANCE_ROUNDS):
@@ -791,7 +812,7 @@ class _CutTable:
 # From atoms to grids
 
 
-def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], buildings: gpd.GeoDataFrame):
+def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], buildings: gpd.GeoDataFrame, grid_ids=None):
     atoms = units.atoms
     n_grids = len(kinds)
     geoms = atoms.geometry.to_numpy()
@@ -821,16 +842,17 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
         geometry=polygons,
         crs=atoms.crs,
     )
-    # Serials run west → east, then north → south within a community (see gridplan.codes for codes).
-    centre = grids.geometry.representative_point()
-    grids["_x"], grids["_y"] = centre.x.round(-1), -centre.y.round(-1)
-    grids = grids.sort_values(["community_id", "_x", "_y"], kind="stable")
-    serial = grids.groupby("community_id").cumcount() + 1
-    grids["grid_id"] = grids["community_id"].astype(str) + "-" + serial.map("{:03d}".format)
+    # Grids in reading order within each community (rows north → south, west → east), as codes run.
+    grids["_serial"] = serial_order(grids)
+    grids = grids.sort_values(["community_id", "_serial"], kind="stable")
+    if grid_ids is None:
+        grids["grid_id"] = grids["community_id"].astype(str) + "-" + grids["_serial"].map("{:03d}".format)
+    else:
+        grids["grid_id"] = np.asarray(grid_ids, dtype=object)[grids.index.to_numpy()]
     renumber = np.empty(n_grids, dtype=np.int64)
     renumber[grids.index.to_numpy()] = np.arange(n_grids)
     atom_grid[:] = renumber[atom_grid]
-    grids = grids.drop(columns=["_x", "_y"]).reset_index(drop=True)
+    grids = grids.drop(columns=["_serial"]).reset_index(drop=True)
     grids = grids[["grid_id"] + [c for c in grids.columns if c != "grid_id"]]
 
     assignment = pd.DataFrame(

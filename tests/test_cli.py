@@ -56,6 +56,21 @@ def test_plan_writes_grids_and_buildings_layers(shared_data, tmp_path, capsys):
     assert "Households vs target" in html and all(g in html for g in grids["grid_id"])
 
 
+def test_plan_with_previous_writes_the_changes(tmp_path, capsys):
+    scene_path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=[[150, 150]] * 4)
+    for name, layer in scene.layers().items():
+        layer.to_file(scene_path, layer=name)
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "old.gpkg")]) == EXIT_OK
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", str(tmp_path / "old.gpkg")]) == EXIT_OK
+    assert "100.0% of buildings kept their grid" in capsys.readouterr().out
+    changes = gpd.read_file(tmp_path / "new.gpkg", layer="grid_changes")
+    assert set(changes["change"]) == {"unchanged"} and len(changes) == 4
+    old = gpd.read_file(tmp_path / "old.gpkg", layer="grids").sort_values("grid_id")
+    new = gpd.read_file(tmp_path / "new.gpkg", layer="grids").sort_values("grid_id")
+    assert old["code"].tolist() == new["code"].tolist()
+
+
 def test_plan_to_geojson_writes_one_file_per_layer(tmp_path, capsys):
     scene_path = tmp_path / "scene.gpkg"
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])

@@ -1,0 +1,299 @@
+"""Regenerating a layout (相对稳定): keep the previous plan as far as the rules allow.
+
+Planners redraw every year. :func:`regenerate` reads the previous assignment of buildings to grids
+(written by ``gridplan plan`` or edited by hand, e.g. in QGIS), checks it, and keeps every grid that still
+meets the bounds. Only grids that now break them are re-split, together with their neighbours, by the
+engine's compound moves. Grids marked ``locked`` are kept exactly and the rest is planned around them.
+The result names what changed: buildings that moved, and grids created, removed or changed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InfeasibleError, InputError
+from .partition import Plan, PlanWarning, _balance_weight, _divisible, _RegionGraph, layout_from_atoms, prepare
+from .scene import Scene, id_string
+from .settings import DEFAULTS, Settings
+
+
+@dataclass(frozen=True)
+class PreviousPlan:
+    """A plan to regenerate from: ``assignment`` (building_id → grid_id) and ``grids`` (grid_id, optional
+    ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings)."""
+
+    assignment: pd.DataFrame
+    grids: pd.DataFrame
+
+
+@dataclass
+class Regeneration:
+    """A regenerated plan and what changed.
+
+    Attributes
+    ----------
+    plan
+        The new plan; continuing grids keep their ``grid_id`` and code.
+    building_changes
+        ``building_id``, ``previous_grid_id``, ``grid_id``, ``change`` (moved, new, removed), one row per
+        building that is not where it was.
+    grid_changes
+        ``grid_id``, ``change`` (unchanged, changed, created, removed), ``buildings_in``, ``buildings_out``.
+    kept_share
+        Share of the buildings present before and now that kept their grid.
+    """
+
+    plan: Plan
+    building_changes: pd.DataFrame
+    grid_changes: pd.DataFrame
+    kept_share: float
+
+
+def read_previous(path: str | os.PathLike) -> PreviousPlan:
+    """Read a plan file's ``buildings`` (building_id, grid_id) and ``grids`` (grid_id, code, kind, locked) layers."""
+    try:
+        assignment = gpd.read_file(path, layer="buildings", ignore_geometry=True)
+        grids = gpd.read_file(path, layer="grids")
+    except Exception as exc:
+        raise InputError(f"cannot read the previous plan {path}: {exc}") from exc
+    for layer, frame, column in (("buildings", assignment, "building_id"), ("buildings", assignment, "grid_id"), ("grids", grids, "grid_id")):
+        if column not in frame:
+            raise InputError(f"previous plan {path}: layer {layer!r} has no column {column!r}")
+    return PreviousPlan(assignment=assignment, grids=grids)
+
+
+def regenerate(
+    scene: Scene,
+    previous: PreviousPlan,
+    settings: Settings = DEFAULTS,
+    *,
+    code_style: str = "gb15",
+) -> Regeneration:
+    """Re-plan a scene, keeping the previous layout where it still meets the rules.
+
+    Parameters
+    ----------
+    scene
+        The validated scene as it is now (buildings, households, boundaries may have changed).
+    previous
+        The previous plan (:func:`read_previous`), possibly edited by hand; ``locked`` grids are kept exactly.
+    settings
+        Target and bounds.
+    code_style
+        Grid codes for new grids (continuing grids keep theirs).
+
+    Raises
+    ------
+    InputError
+        The previous plan puts a building in two grids, a grid falls apart or spans two communities, or a
+        locked grid shares a planning unit with buildings of other grids.
+    InfeasibleError
+        Locked grids leave households between them that fit no layout within the bounds.
+    """
+    local, buildings, units = prepare(scene, settings)
+    grid_ids, locked, kinds, codes = _previous_grids(previous)
+    building_grid = _previous_building_grid(previous, buildings, grid_ids)
+    atom_grid = _atoms_from_buildings(units, buildings, building_grid, locked, _previous_polygons(previous, grid_ids, units.atoms.crs))
+    _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked)
+
+    weight = _balance_weight(units.atoms)
+    warnings: list[PlanWarning] = []
+    # special sites, oversize units and small parts stay as they were, like locked grids
+    fixed = locked | {g for g, kind in kinds.items() if kind != "ordinary"}
+    free = np.flatnonzero(~np.isin(atom_grid, list(fixed)))
+    new_ids: list[str] = []
+    for community_id in units.atoms["community_id"].unique():
+        mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
+        for region in nx.connected_components(units.graph.subgraph(mine.tolist())):
+            region = np.array(sorted(region))
+            total = weight[region].sum()
+            touching = _touching_locked(units, region, atom_grid, locked, grid_ids)
+            if not _divisible(total, settings.grid):
+                if touching:
+                    raise InfeasibleError(
+                        f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
+                        f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}"
+                    )
+                warnings.append(PlanWarning("out_of_bounds", str(community_id), f"a region of {total:.0f} households fits no layout within the bounds"))
+                continue
+            _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id)
+
+    kinds_list = [kinds.get(i, "ordinary") for i in range(len(grid_ids))]
+    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=list(grid_ids),
+                             code_style=code_style, previous_codes=codes)
+    plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
+    plan.warnings = warnings
+    plan.grids = plan.grids.to_crs(scene.crs)
+    return _changes(plan, previous, scene)
+
+
+def _previous_grids(previous: PreviousPlan):
+    grids = previous.grids.copy()
+    grids["grid_id"] = grids["grid_id"].map(id_string)
+    duplicated = grids["grid_id"][grids["grid_id"].duplicated()].unique()
+    if len(duplicated):
+        raise InputError(f"previous plan: grid ids used twice: {', '.join(duplicated[:10])}")
+    known = set(grids["grid_id"])
+    extra = sorted(set(previous.assignment["grid_id"].dropna().map(id_string)) - known)
+    if extra:
+        raise InputError(f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}")
+    ids = list(grids["grid_id"])
+    locked_flags = grids["locked"].fillna(False).astype(bool) if "locked" in grids else pd.Series(False, index=grids.index)
+    locked = {i for i, flag in enumerate(locked_flags) if flag}
+    kinds = dict(enumerate(grids["kind"])) if "kind" in grids else {}
+    codes = pd.Series(grids["code"].to_numpy(), index=grids["grid_id"]) if "code" in grids else None
+    return ids, locked, kinds, codes
+
+
+def _previous_building_grid(previous: PreviousPlan, buildings: gpd.GeoDataFrame, grid_ids: list[str]) -> np.ndarray:
+    """Previous grid position of each current building (-1: new building)."""
+    assignment = previous.assignment[["building_id", "grid_id"]].dropna().copy()
+    assignment["building_id"] = assignment["building_id"].map(id_string)
+    twice = assignment[assignment["building_id"].duplicated(keep=False)]
+    if len(twice):
+        listed = twice.groupby("building_id")["grid_id"].apply(lambda g: "/".join(map(str, g)))
+        named = ", ".join(f"{b} ({g})" for b, g in list(listed.items())[:10])
+        raise InputError(f"previous plan puts {len(listed)} buildings in more than one grid: {named}")
+    position = {g: i for i, g in enumerate(grid_ids)}
+    by_building = dict(zip(assignment["building_id"], assignment["grid_id"].map(id_string).map(position)))
+    return buildings["building_id"].map(by_building).fillna(-1).astype(np.int64).to_numpy()
+
+
+def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):
+    """The previous grids' polygons in the planning CRS, aligned to ``grid_ids`` (None when not given)."""
+    grids = previous.grids
+    if not isinstance(grids, gpd.GeoDataFrame) or grids.crs is None or grids.geometry.isna().all():
+        return None
+    return grids.to_crs(crs).geometry.to_numpy()
+
+
+def _atoms_from_buildings(units, buildings, building_grid: np.ndarray, locked: set[int], polygons=None) -> np.ndarray:
+    """Previous grid of each atom: the grid holding most of its households; an atom without buildings (or
+    with new ones only) takes the previous grid polygon holding it, else the neighbouring grid it shares
+    most boundary with."""
+    atom = units.building_atom.to_numpy()
+    known = building_grid >= 0
+    votes = pd.DataFrame({"atom": atom[known], "grid": building_grid[known],
+                          "w": buildings["households"].to_numpy(dtype=float)[known] + 1.0})
+    best = votes.groupby(["atom", "grid"])["w"].sum().reset_index().sort_values(["atom", "w", "grid"]).groupby("atom").last()["grid"]
+    atom_grid = np.full(len(units.atoms), -1, dtype=np.int64)
+    atom_grid[best.index.to_numpy()] = best.to_numpy()
+    empty = np.flatnonzero(atom_grid < 0)
+    if polygons is not None and len(empty):
+        points = shapely.point_on_surface(units.atoms.geometry.to_numpy()[empty])
+        p, g = shapely.STRtree(polygons).query(points, predicate="within")
+        atom_grid[empty[p]] = g
+    todo = list(np.flatnonzero(atom_grid < 0))
+    while todo:
+        rest = []
+        for a in todo:
+            options = [(g not in locked, d["length"], g) for b, d in units.graph[a].items() if (g := atom_grid[b]) >= 0]
+            if options:
+                atom_grid[a] = max(options)[2]
+            else:
+                rest.append(a)
+        if len(rest) == len(todo):
+            raise InputError(f"{len(rest)} planning units are connected to no grid of the previous plan")
+        todo = rest
+    return atom_grid
+
+
+def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked) -> None:
+    """A hand-edited plan read back: each grid connected and in one community; locked grids whole."""
+    problems = []
+    community = buildings["community_id"].to_numpy()
+    for g, grid_id in enumerate(grid_ids):
+        communities = set(community[building_grid == g])
+        if len(communities) > 1:
+            problems.append(f"grid {grid_id} spans communities {', '.join(sorted(map(str, communities)))}")
+        atoms = np.flatnonzero(atom_grid == g)
+        if len(atoms) > 1:
+            pieces = nx.number_connected_components(units.graph.subgraph(atoms.tolist()))
+            if pieces > 1:
+                problems.append(f"grid {grid_id} falls apart into {pieces} pieces")
+        if g in locked:
+            mixed = buildings["building_id"].to_numpy()[(atom_grid[units.building_atom.to_numpy()] == g) != (building_grid == g)]
+            if len(mixed):
+                problems.append(f"locked grid {grid_id} cannot be kept exactly: buildings {', '.join(mixed[:5])} share its blocks")
+    if problems:
+        raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]))
+
+
+def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
+    near = {atom_grid[b] for a in region for b in units.graph[a] if atom_grid[b] in locked}
+    return sorted(grid_ids[g] for g in near)
+
+
+def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_ids, kinds, new_ids, community_id) -> None:
+    """Fix the grids of one region in place: split grids too heavy for the bounds, merge the lightest
+    when the region has too many, then re-split grids outside the bounds with their neighbours."""
+    g = settings.grid
+    labels_global = atom_grid[region]
+    present = list(np.unique(labels_global))
+    local = np.searchsorted(present, labels_global)
+    sub = _RegionGraph(units.graph, region, weight, units.atoms)
+    loads = np.bincount(local, weights=sub.w, minlength=len(present))
+    if ((loads >= g.floor) & (loads <= g.ceiling)).all():
+        return
+    total = loads.sum()
+    while total / len(present) > g.ceiling or (loads > 2 * g.floor).any() and (loads > g.ceiling).any():
+        heavy = int(np.argmax(loads))
+        parts = sub.bisect(np.flatnonzero(local == heavy), 2, g)
+        if len(parts) < 2:
+            break
+        local[parts[1]] = len(present)
+        new_id = f"{community_id}-n{len(new_ids) + 1:03d}"
+        new_ids.append(new_id)
+        grid_ids.append(new_id)
+        present.append(len(grid_ids) - 1)
+        loads = np.bincount(local, weights=sub.w, minlength=len(present))
+    while len(present) > 1 and total / len(present) < g.floor:
+        light = int(np.argmin(loads))
+        neighbours = {local[j] for i in np.flatnonzero(local == light) for j, _, _ in sub.nbrs[i] if local[j] != light}
+        if not neighbours:
+            break
+        local[local == light] = min(neighbours, key=lambda h: loads[h])
+        loads[light] = 0
+        loads = np.bincount(local, weights=sub.w, minlength=len(present))
+    used = np.unique(local)
+    compact = np.searchsorted(used, local)
+    compact = sub.rebalance(compact, len(used), settings.grid, bands=("bounds",))
+    atom_grid[region] = np.asarray(present)[used][compact]
+    for position in present:
+        kinds.setdefault(position, "ordinary")
+
+
+def _changes(plan: Plan, previous: PreviousPlan, scene: Scene) -> Regeneration:
+    before = previous.assignment[["building_id", "grid_id"]].dropna().copy()
+    before["building_id"] = before["building_id"].map(id_string)
+    before["grid_id"] = before["grid_id"].map(id_string)
+    after = plan.assignment[["building_id", "grid_id"]]
+    both = before.merge(after, on="building_id", how="outer", suffixes=("_before", "_after"))
+    change = np.select(
+        [both["grid_id_before"].isna(), both["grid_id_after"].isna(), both["grid_id_before"] != both["grid_id_after"]],
+        ["new", "removed", "moved"], default="",
+    )
+    both["change"] = change
+    moved = both[both["change"] != ""].rename(columns={"grid_id_before": "previous_grid_id", "grid_id_after": "grid_id"})
+    common = both[both["grid_id_before"].notna() & both["grid_id_after"].notna()]
+    kept = float((common["grid_id_before"] == common["grid_id_after"]).mean()) if len(common) else 1.0
+
+    out_counts = moved.groupby("previous_grid_id").size()
+    in_counts = moved.groupby("grid_id").size()
+    old_ids, new_ids = set(before["grid_id"]), set(after["grid_id"])
+    rows = []
+    for grid_id in sorted(old_ids | new_ids):
+        n_in, n_out = int(in_counts.get(grid_id, 0)), int(out_counts.get(grid_id, 0))
+        kind = "created" if grid_id not in old_ids else "removed" if grid_id not in new_ids else "changed" if n_in or n_out else "unchanged"
+        rows.append({"grid_id": grid_id, "change": kind, "buildings_in": n_in, "buildings_out": n_out})
+    footprints = scene.buildings[["building_id", "geometry"]]
+    building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change"]].merge(footprints, on="building_id", how="left"),
+                                        geometry="geometry", crs=scene.crs)
+    return Regeneration(plan=plan, building_changes=building_changes, grid_changes=pd.DataFrame(rows), kept_share=kept)

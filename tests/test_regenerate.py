@@ -1,0 +1,135 @@
+"""Regeneration (相对稳定), locks, hand-edited plans and grid codes."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from gridplan.codes import assign_codes
+from gridplan.errors import InfeasibleError, InputError
+from gridplan.partition import partition
+from gridplan.regenerate import PreviousPlan, read_previous, regenerate
+from gridplan.report import plan_layers
+from gridplan.settings import DEFAULTS
+from gridplan.store import write_layers
+
+from .scenes import street_grid_scene
+from .test_partition import assert_hard_rules
+
+
+def _scene(households=None):
+    households = np.full((6, 3), 100) if households is None else households
+    return street_grid_scene(1200, 600, xs=[200, 400, 600, 800, 1000], ys=[200, 400], households=households, per_block=3)
+
+
+def _previous(plan, locked=()):
+    grids = plan.grids.assign(locked=plan.grids["grid_id"].isin(locked))
+    return PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=grids)
+
+
+def test_unchanged_scene_keeps_every_grid_and_code():
+    scene = _scene()
+    plan = partition(scene)
+    again = regenerate(scene, _previous(plan))
+    assert again.kept_share == 1.0
+    assert len(again.building_changes) == 0
+    assert set(again.grid_changes["change"]) == {"unchanged"}
+    merged = plan.grids[["grid_id", "code"]].merge(again.plan.grids[["grid_id", "code"]], on="grid_id")
+    assert len(merged) == len(plan.grids) and (merged["code_x"] == merged["code_y"]).all()
+
+
+def test_a_grid_pushed_over_the_ceiling_is_repaired_locally():
+    scene = _scene()
+    plan = partition(scene)
+    buildings = scene.buildings.copy()
+    victim = plan.grids["grid_id"].iat[0]
+    inside = plan.assignment["grid_id"].eq(victim).to_numpy()
+    buildings.loc[inside, "households"] = buildings.loc[inside, "households"] * 2  # 300 → 600
+    changed = scene.replace(buildings=buildings)
+    result = regenerate(changed, _previous(plan))
+    assert_hard_rules(changed, result.plan)
+    ordinary = result.plan.grids[result.plan.grids["kind"] == "ordinary"]
+    assert ordinary["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+    # only the broken grid and its neighbours moved; most buildings kept their grid
+    assert result.kept_share >= 0.6
+    assert (result.grid_changes["change"] == "created").sum() >= 1
+    untouched = result.grid_changes[result.grid_changes["change"] == "unchanged"]
+    assert len(untouched) >= 1
+
+
+def test_locked_grid_is_kept_exactly():
+    scene = _scene()
+    plan = partition(scene)
+    locked = plan.grids["grid_id"].iat[1]
+    buildings = scene.buildings.copy()
+    buildings["households"] = buildings["households"] + 20  # every grid grows by 180: most break the ceiling
+    result = regenerate(scene.replace(buildings=buildings), _previous(plan, locked=[locked]))
+    before = set(plan.assignment.loc[plan.assignment["grid_id"] == locked, "building_id"])
+    after = set(result.plan.assignment.loc[result.plan.assignment["grid_id"] == locked, "building_id"])
+    assert before == after
+    assert result.plan.grids.loc[result.plan.grids["grid_id"] == locked, "locked"].all()
+
+
+def test_lock_that_leaves_an_infeasible_rest_is_a_clear_error():
+    # three blocks of 200 in a row: locking the middle and the left leaves 200 on the right, below the floor
+    scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[200], [200], [200]], per_block=2)
+    plan = partition(scene, grid_count=2)
+    # hand-edit: each block its own grid, lock the first two
+    atoms = plan.assignment["building_id"].str.slice(0, 2)
+    grid_of = {"b0": "g1", "b1": "g2", "b2": "g3"}
+    assignment = pd.DataFrame({"building_id": plan.assignment["building_id"], "grid_id": atoms.map(grid_of)})
+    grids = pd.DataFrame({"grid_id": ["g1", "g2", "g3"], "locked": [True, True, False]})
+    with pytest.raises(InfeasibleError, match="locked grids g2 leave 200 households"):
+        regenerate(scene, PreviousPlan(assignment=assignment, grids=grids))
+
+
+def test_hand_edited_plan_errors_name_the_grids():
+    scene = _scene()
+    plan = partition(scene)
+    twice = pd.concat([plan.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]].head(1).assign(grid_id=plan.grids["grid_id"].iat[-1])])
+    with pytest.raises(InputError, match="more than one grid"):
+        regenerate(scene, PreviousPlan(assignment=twice, grids=plan.grids.drop(columns="geometry")))
+    # a grid made of the two far ends of the community falls apart
+    assignment = plan.assignment[["building_id", "grid_id"]].copy()
+    far = assignment["building_id"].str.startswith("b5-0")
+    assignment.loc[far, "grid_id"] = assignment.loc[assignment["building_id"].str.startswith("b0-0"), "grid_id"].iat[0]
+    with pytest.raises(InputError, match="falls apart into 2 pieces"):
+        regenerate(scene, PreviousPlan(assignment=assignment, grids=plan.grids.drop(columns="geometry")))
+
+
+def test_previous_plan_read_back_from_file(tmp_path):
+    scene = _scene()
+    plan = partition(scene)
+    write_layers(tmp_path / "plan.gpkg", plan_layers(plan, scene))
+    again = regenerate(scene, read_previous(tmp_path / "plan.gpkg"))
+    assert again.kept_share == 1.0
+
+
+def test_codes_are_15_digits_in_reading_order_and_14_on_request():
+    scene = street_grid_scene(400, 400, xs=[200], ys=[200], households=np.full((2, 2), 300), per_block=2)
+    plan = partition(scene)
+    codes = plan.grids.set_index("code").sort_index()
+    assert [len(c) for c in codes.index] == [15] * 4
+    centres = codes.geometry.to_crs(32650).representative_point()
+    # 001 north-west, 002 north-east, 003 south-west, 004 south-east
+    assert centres.iat[0].x < centres.iat[1].x and centres.iat[0].y > centres.iat[2].y and centres.iat[2].x < centres.iat[3].x
+    short = partition(scene, code_style="gbt14")
+    assert sorted(short.grids["code"]) == [f"320102001001{i:02d}" for i in range(1, 5)]
+
+
+def test_more_than_999_grids_is_an_error():
+    grids = gpd.GeoDataFrame({"grid_id": [str(i) for i in range(1000)], "community_id": "c1"},
+                             geometry=[box(i, 0, i + 1, 1) for i in range(1000)], crs=32650)
+    with pytest.raises(InputError, match="more than the 999"):
+        assign_codes(grids, pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}))
+
+
+def test_new_grids_take_free_serials_and_old_ones_keep_theirs():
+    grids = gpd.GeoDataFrame({"grid_id": ["a", "b", "c"], "community_id": "c1"},
+                             geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=32650)
+    codes = assign_codes(grids, pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}),
+                         previous=pd.Series({"c": "320102001001001"}))
+    assert codes.tolist() == ["320102001001002", "320102001001003", "320102001001001"]
