@@ -17,3 +17,18 @@ def points_along(lines, step: float) -> np.ndarray:
     offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     distance = (offset + 0.5) * (lengths[owner] / counts[owner])
     return shapely.line_interpolate_point(parts[owner], distance)
+
+
+def shared_boundaries(geoms: np.ndarray, same: np.ndarray | None = None, *, tolerance: float = 0.05, min_length: float = 1.0):
+    """Pairs of polygons (i < j) that share at least ``min_length`` of boundary, measured within
+    ``tolerance`` (polygons cut by different operations meet within rounding); optionally only pairs
+    with equal ``same`` labels. Returns ``(left, right, shared_lines, length)``."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    if same is not None:
+        keep &= same[left] == same[right]
+    left, right = left[keep], right[keep]
+    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.buffer(geoms[right], tolerance, quad_segs=1))
+    length = shapely.length(shared)
+    keep = length >= min_length
+    return left[keep], right[keep], shared[keep], length[keep]

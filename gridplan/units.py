@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ._geometry import points_along
+from ._geometry import points_along, shared_boundaries
 from .settings import GridSettings
 
 #: Atoms touching along less than this (metres) are not neighbours: a corner is no shared boundary.
@@ -432,14 +432,9 @@ def _adjacency(
     water: np.ndarray,
     settings: GridSettings,
 ) -> nx.Graph:
-    geoms = atoms.geometry.to_numpy()
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = (left < right) & (atoms["community_id"].to_numpy()[left] == atoms["community_id"].to_numpy()[right])
-    left, right = left[keep], right[keep]
-    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.buffer(geoms[right], SNAP_M, quad_segs=1))
-    length = shapely.length(shared)
-    keep = length >= MIN_SHARED_M
-    left, right, shared, length = left[keep], right[keep], shared[keep], length[keep]
+    left, right, shared, length = shared_boundaries(
+        atoms.geometry.to_numpy(), atoms["community_id"].to_numpy(), tolerance=SNAP_M, min_length=MIN_SHARED_M
+    )
 
     midpoints = shapely.line_interpolate_point(shapely.line_merge(shapely.force_2d(shared)), 0.5, normalized=True)
     midpoints = np.where(shapely.is_empty(midpoints), shapely.point_on_surface(shared), midpoints)
@@ -466,4 +461,22 @@ def _adjacency(
         (int(a), int(b), {"length": float(l), "cost": float(l / p), "barrier": bool(x)})
         for a, b, l, p, x in zip(left, right, length, preference, barrier)
     )
+    _join_slivers(graph, atoms)
     return graph
+
+
+def _join_slivers(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> None:
+    """A sliver touching its neighbours along less than ``MIN_SHARED_M`` would be a grid of its own:
+    join it to the atom it touches most (in place)."""
+    lonely = [a for a in graph.nodes if graph.degree[a] == 0]
+    if not lonely:
+        return
+    geoms = atoms.geometry.to_numpy()
+    community = atoms["community_id"].to_numpy()
+    tree = shapely.STRtree(geoms)
+    for a in lonely:
+        near = [b for b in tree.query(geoms[a], predicate="dwithin", distance=SNAP_M) if b != a and community[b] == community[a]]
+        if near:
+            shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]), shapely.buffer(geoms[near], SNAP_M)))
+            b = int(near[int(np.argmax(shared))])
+            graph.add_edge(a, b, length=float(shared.max()), cost=float(shared.max()), barrier=False)

@@ -98,6 +98,14 @@ def test_hand_edited_plan_errors_name_the_grids():
     assignment.loc[far, "grid_id"] = assignment.loc[assignment["building_id"].str.startswith("b0-0"), "grid_id"].iat[0]
     with pytest.raises(InputError, match="falls apart into 2 pieces"):
         regenerate(scene, PreviousPlan(assignment=assignment, grids=plan.grids.drop(columns="geometry")))
+    # a grid across two communities
+    two = scene.communities.copy()
+    left, right = box(600_000, 3_500_000, 600_600, 3_500_600), box(600_600, 3_500_000, 601_200, 3_500_600)
+    two = gpd.GeoDataFrame({"community_id": ["w", "e"], "code": ["320102001001", "320102001002"]}, geometry=[left, right], crs=two.crs)
+    buildings = scene.buildings.drop(columns=[c for c in ("community_id",) if c in scene.buildings])
+    wide = plan.assignment[["building_id", "grid_id"]].assign(grid_id="one")
+    with pytest.raises(InputError, match="grid one spans communities e, w"):
+        regenerate(scene.replace(communities=two, buildings=buildings), PreviousPlan(assignment=wide, grids=pd.DataFrame({"grid_id": ["one"]})))
 
 
 def test_previous_plan_read_back_from_file(tmp_path):

@@ -1,0 +1,197 @@
+"""Audit of existing grid layouts (现有网格评估).
+
+Most communities already have grids, often drawn by hand "simply by compound", with heavy workloads and large
+service radii. :func:`audit_grids` takes such polygons as they are, assigns buildings by overlay, and
+measures them as gridplan measures its own plans. A building split between grids goes to the grid holding
+its largest share and is listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .households import fill_households
+from .metrics import SPLIT_SHARE, PlanMetrics, plan_metrics
+from .partition import building_workload
+from .scene import Scene, id_string
+from .settings import DEFAULTS, Settings
+
+#: Columns tried, in order, for an existing grid's identifier.
+ID_COLUMNS = ("grid_id", "code", "id", "name")
+
+
+@dataclass
+class Audit:
+    """An existing layout measured.
+
+    Attributes
+    ----------
+    grids
+        The existing grids with ``grid_id``, ``community_id`` (largest overlap), ``households``,
+        ``service_radius_m``, ``polsby_popper``, ``communities_spanned``, ``deviation`` (households against
+        the target), ``problems`` (text), sorted worst first; in the scene's CRS.
+    assignment
+        ``building_id`` → ``grid_id`` (largest share), ``share`` of the footprint in that grid.
+    split_buildings
+        Buildings with more than 5% of their footprint in a second grid: ``building_id``, ``grid_id``,
+        ``other_grid_id``, ``other_share``.
+    unassigned
+        Buildings in no existing grid (gaps).
+    overlaps
+        Pairs of existing grids that overlap: ``grid_id``, ``other_grid_id``, ``area_m2``.
+    metrics
+        The same figures as a plan's.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    split_buildings: pd.DataFrame
+    unassigned: list[str]
+    overlaps: pd.DataFrame
+    metrics: PlanMetrics
+
+    def summary(self) -> str:
+        m = self.metrics
+        worst = self.grids.head(5)
+        lines = [
+            f"audit: {len(self.grids)} existing grids, {m.households_total:,} households",
+            f"  within ±20%: {m.within_bounds:.1%}   within ±10%: {m.within_tight:.1%}   worst deviation {m.worst_deviation:.0%}",
+            f"  street alignment {m.street_alignment:.1%}   service radius mean {m.service_radius_mean:.0f} m, max {m.service_radius_max:.0f} m",
+            f"  gaps {m.gap_share:.2%} and overlaps {m.overlap_share:.2%} of the area; {len(self.overlaps)} overlapping pairs; "
+            f"{m.noncontiguous_grids} grids in several pieces; {len(self.split_buildings)} split buildings; "
+            f"{len(self.unassigned)} buildings in no grid; {m.barrier_crossing_grids} grids across a barrier",
+            "  worst grids:",
+        ]
+        lines += [f"    {r.grid_id}: {r.households} households ({r.deviation:+.0%}), radius {r.service_radius_m:.0f} m"
+                  + (f"; {r.problems}" if r.problems else "") for r in worst.itertuples()]
+        return "\n".join(lines)
+
+
+def grid_ids_of(existing: gpd.GeoDataFrame) -> pd.Series:
+    """Identifier of each existing grid: the first of ``ID_COLUMNS`` present, else ``E001``, ``E002``…"""
+    for column in ID_COLUMNS:
+        if column in existing and existing[column].notna().all() and existing[column].is_unique:
+            return existing[column].map(id_string)
+    return pd.Series([f"E{i + 1:03d}" for i in range(len(existing))], index=existing.index)
+
+
+def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid_ids: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each building to the grid holding the largest share of its footprint, and the split buildings.
+
+    Both layers in one metric CRS. Returns ``(assignment, split)``; buildings in no grid are absent from
+    the assignment.
+    """
+    footprints = buildings.geometry.to_numpy()
+    polygons = grids.geometry.to_numpy()
+    b, g = shapely.STRtree(polygons).query(footprints, predicate="intersects")
+    share = shapely.area(shapely.intersection(footprints[b], polygons[g])) / np.maximum(shapely.area(footprints[b]), 1e-9)
+    pairs = pd.DataFrame({"b": b, "g": g, "share": share}).sort_values(["b", "share"], ascending=[True, False])
+    first = pairs.groupby("b").head(1)
+    second = pairs.groupby("b").nth(1)
+    ids = buildings["building_id"].to_numpy()
+    assignment = pd.DataFrame({"building_id": ids[first["b"]], "grid_id": grid_ids.to_numpy()[first["g"]],
+                               "share": first["share"].to_numpy()})
+    second = second[second["share"] > SPLIT_SHARE]
+    owner = dict(zip(first["b"], first["g"]))
+    split = pd.DataFrame({
+        "building_id": ids[second["b"]],
+        "grid_id": grid_ids.to_numpy()[[owner[x] for x in second["b"]]],
+        "other_grid_id": grid_ids.to_numpy()[second["g"]],
+        "other_share": second["share"].round(3).to_numpy(),
+    })
+    return assignment, split
+
+
+def audit_grids(scene: Scene, existing: gpd.GeoDataFrame, settings: Settings = DEFAULTS) -> Audit:
+    """Measure an existing layout of grid polygons against the rules.
+
+    Parameters
+    ----------
+    scene
+        The validated scene (communities, buildings, streets, barriers).
+    existing
+        Grid polygons as they are, any attributes (identifier from ``grid_id``, ``code``, ``id`` or ``name``).
+    settings
+        Target and bounds.
+    """
+    crs = scene.local_crs()
+    local = scene.to_crs(crs)
+    buildings = fill_households(local.buildings, settings.households)
+    buildings["workload"] = building_workload(buildings, settings.grid)
+    grids = existing.to_crs(crs).reset_index(drop=True)
+    grids = grids[grids.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
+    grid_ids = grid_ids_of(grids)
+
+    assignment, split = assign_by_overlay(buildings, grids, grid_ids)
+    placed = buildings["building_id"].isin(assignment["building_id"])
+    unassigned = buildings.loc[~placed, "building_id"].tolist()
+    buildings_in = buildings[placed.to_numpy()]
+    full = buildings_in[["building_id", "households", "households_estimated", "workload"]].merge(assignment, on="building_id")
+
+    spans, main = _communities_of(grids, local.communities)
+    totals = full.groupby("grid_id")[["households", "workload"]].sum()
+    out = gpd.GeoDataFrame({
+        "grid_id": grid_ids.to_numpy(),
+        "community_id": main,
+        "kind": "ordinary",
+        "households": totals["households"].reindex(grid_ids).fillna(0).astype(np.int64).to_numpy(),
+        "workload": totals["workload"].reindex(grid_ids).fillna(0).to_numpy(),
+        "communities_spanned": spans,
+    }, geometry=grids.geometry.to_numpy(), crs=crs)
+    metrics = plan_metrics(out, full.set_index("building_id").loc[buildings_in["building_id"]].reset_index(),
+                           buildings_in, local.communities, local.streets, local.barriers, settings.grid)
+    out["deviation"] = out["households"] / settings.grid.target - 1
+    out["problems"] = _problems(out, split, settings)
+    order = (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10 + out["deviation"].abs() + out["service_radius_m"] / 10_000
+    out = out.iloc[np.argsort(-order.to_numpy(), kind="stable")].reset_index(drop=True)
+    overlaps = _overlapping_pairs(grids, grid_ids)
+    return Audit(grids=out.to_crs(scene.crs), assignment=assignment, split_buildings=split, unassigned=unassigned,
+                 overlaps=overlaps, metrics=metrics)
+
+
+def _communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """How many communities each grid reaches into (beyond 1% of its area), and the one it overlaps most."""
+    polygons, areas = grids.geometry.to_numpy(), grids.geometry.area.to_numpy()
+    g, c = shapely.STRtree(communities.geometry.to_numpy()).query(polygons, predicate="intersects")
+    share = shapely.area(shapely.intersection(polygons[g], communities.geometry.to_numpy()[c])) / np.maximum(areas[g], 1e-9)
+    frame = pd.DataFrame({"g": g, "c": communities["community_id"].to_numpy()[c], "share": share})
+    spans = frame[frame["share"] > 0.01].groupby("g").size().reindex(range(len(grids)), fill_value=0).to_numpy()
+    main = frame.sort_values("share").groupby("g").last()["c"].reindex(range(len(grids))).to_numpy()
+    return spans, main
+
+
+def _overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series) -> pd.DataFrame:
+    polygons = grids.geometry.to_numpy()
+    a, b = shapely.STRtree(polygons).query(polygons, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    area = shapely.area(shapely.intersection(polygons[a], polygons[b]))
+    big = area > 1.0
+    return pd.DataFrame({"grid_id": grid_ids.to_numpy()[a[big]], "other_grid_id": grid_ids.to_numpy()[b[big]], "area_m2": area[big].round(1)})
+
+
+def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings) -> list[str]:
+    g = settings.grid
+    splits = split.groupby("grid_id").size()
+    out = []
+    for row in grids.itertuples():
+        found = []
+        if row.households > g.ceiling:
+            found.append(f"above the ceiling {g.ceiling:.0f}")
+        elif row.households < g.floor:
+            found.append(f"below the floor {g.floor:.0f}")
+        if row.service_radius_m > g.max_service_radius_m:
+            found.append(f"service radius {row.service_radius_m:.0f} m")
+        if shapely.get_num_geometries(row.geometry) > 1:
+            found.append(f"{shapely.get_num_geometries(row.geometry)} pieces")
+        if row.communities_spanned > 1:
+            found.append(f"spans {row.communities_spanned} communities")
+        if splits.get(row.grid_id, 0):
+            found.append(f"{splits[row.grid_id]} split buildings")
+        out.append("; ".join(found))
+    return out

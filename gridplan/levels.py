@@ -1,0 +1,159 @@
+"""Levels above and below the household grid.
+
+- **Areas** (一级网格): contiguous groups of grids, a settable number per street office (街道), as
+  Nanjing Xianlin's 7 first-level areas over 136 grids.
+- **Micro-grids** (微网格, 楼栋 groups): inside each grid, contiguous groups of buildings of 10–30
+  households, for party groups and member–household links. A building holding more than the maximum is
+  a micro-grid of its own (listed in ``oversize``).
+
+Both levels nest exactly: every micro-grid lies in one grid and the micro-grids tile it; every grid is
+in one area and the areas are unions of whole grids. Both are cut by the partition engine's bisection,
+on the graph of grids or of building cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._geometry import shared_boundaries
+from .partition import GRID_PRECISION_M, Plan, _RegionGraph
+from .settings import DEFAULTS, GridSettings, Settings
+from .units import _tessellate
+
+
+@dataclass(frozen=True)
+class LevelSettings:
+    """Sizes of the levels around the grid.
+
+    Attributes
+    ----------
+    grids_per_area
+        Grids per first-level area when no count is given (Xianlin: 136 grids in 7 areas ≈ 20).
+    micro_min, micro_max
+        Households of a micro-grid (楼栋 group): 10–30 (domain: micro-grids of ~10–30 households).
+    """
+
+    grids_per_area: int = 20
+    micro_min: float = 10.0
+    micro_max: float = 30.0
+
+
+@dataclass
+class Levels:
+    """Areas and micro-grids of a plan; ``grid_area`` maps each grid to its area."""
+
+    areas: gpd.GeoDataFrame
+    grid_area: pd.Series
+    micro_grids: gpd.GeoDataFrame
+    oversize: list[str]
+    settings: LevelSettings
+
+
+def plan_levels(plan: Plan, scene, *, areas_per_street: int | None = None, settings: LevelSettings = LevelSettings()) -> Levels:
+    """Areas above and micro-grids below the grids of a plan.
+
+    Parameters
+    ----------
+    plan
+        A plan (its grids and assignment).
+    scene
+        The scene planned (buildings' footprints; communities' 12-digit codes name the street office).
+    areas_per_street
+        First-level areas per street office; by default one per ``grids_per_area`` grids.
+    settings
+        Level sizes.
+    """
+    crs = plan.units.atoms.crs
+    grids = plan.grids.to_crs(crs)
+    areas, grid_area = _areas(grids, scene.communities, areas_per_street, settings)
+    micro, oversize = _micro_grids(grids, plan.assignment, scene.buildings.to_crs(crs), settings)
+    return Levels(areas=areas.to_crs(plan.grids.crs), grid_area=grid_area, micro_grids=micro.to_crs(plan.grids.crs),
+                  oversize=oversize, settings=settings)
+
+
+def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, target: float, tolerance: float) -> list[np.ndarray]:
+    """Cut the polygons ``nodes`` into ``k`` contiguous groups of about ``target`` weight each."""
+    left, right, _, length = shared_boundaries(geoms[nodes])
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(nodes)))
+    graph.add_edges_from((int(a), int(b), {"length": float(l), "cost": float(l)}) for a, b, l in zip(left, right, length))
+    centres = shapely.get_coordinates(shapely.point_on_surface(geoms[nodes]))
+    frame = pd.DataFrame({"x": centres[:, 0], "y": centres[:, 1]})
+    band = GridSettings(target=target, tolerance=tolerance, tight_tolerance=tolerance / 2)
+    parts: list[np.ndarray] = []
+    components = [np.array(sorted(c)) for c in nx.connected_components(graph)]
+    total = weights[nodes].sum()
+    inhabited = [c for c in components if weights[nodes][c].sum() > 0]
+    empty = [c for c in components if weights[nodes][c].sum() == 0] if inhabited else components[1:]
+    for component in (c for c in components if not any(c is e for e in empty)):
+        share = weights[nodes][component].sum() / total if total > 0 else len(component) / len(nodes)
+        count = max(1, round(k * share)) if len(components) > 1 else k
+        region = _RegionGraph(graph, component, weights[nodes].astype(float), frame)
+        parts += [component[p] for p in region.bisect(np.arange(len(component)), min(count, len(component)), band)]
+    # slivers without households join the part they touch (a part on its own would hold nobody)
+    for component in empty:
+        unions = [shapely.union_all(geoms[nodes][p]) for p in parts]
+        touching = [shapely.length(shapely.intersection(shapely.boundary(shapely.union_all(geoms[nodes][component])), shapely.buffer(u, 0.05))) for u in unions]
+        parts[int(np.argmax(touching))] = np.concatenate([parts[int(np.argmax(touching))], component])
+    return [nodes[p] for p in parts]
+
+
+def _areas(grids: gpd.GeoDataFrame, communities, areas_per_street, settings: LevelSettings):
+    street = _street_office(grids, communities)
+    geoms = grids.geometry.to_numpy()
+    households = grids["households"].to_numpy(dtype=float)
+    area_of = np.full(len(grids), -1, dtype=np.int64)
+    rows = []
+    for office in sorted(street.unique()):
+        nodes = np.flatnonzero(street.to_numpy() == office)
+        k = areas_per_street or max(1, round(len(nodes) / settings.grids_per_area))
+        for part in _cut(geoms, households, nodes, min(k, len(nodes)), households[nodes].sum() / k, 0.5):
+            area_of[part] = len(rows)
+            rows.append({"area_id": f"{office}-A{sum(r['street'] == office for r in rows) + 1:02d}", "street": office,
+                         "grids": len(part), "households": int(households[part].sum()),
+                         "geometry": shapely.union_all(geoms[part])})
+    areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs)
+    grid_area = pd.Series(areas["area_id"].to_numpy()[area_of], index=grids["grid_id"].to_numpy(), name="area_id")
+    return areas, grid_area
+
+
+def _street_office(grids: gpd.GeoDataFrame, communities) -> pd.Series:
+    """Street office (街道) of each grid: the first 9 digits of its community's code, else one office."""
+    codes = dict(zip(communities["community_id"], communities["code"])) if "code" in communities else {}
+    office = grids["community_id"].map(lambda c: str(codes.get(c))[:9] if codes.get(c) is not None and str(codes.get(c)).isdigit() else "street")
+    return office
+
+
+def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame, settings: LevelSettings):
+    footprints = buildings.set_index("building_id").geometry
+    households = assignment.set_index("building_id")["households"]
+    rows, oversize = [], []
+    target = (settings.micro_min + settings.micro_max) / 2
+    tolerance = (settings.micro_max - settings.micro_min) / (2 * target)
+    for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
+        ids = assignment.loc[assignment["grid_id"] == grid_id, "building_id"].to_numpy()
+        if len(ids) == 0:
+            rows.append({"micro_grid_id": f"{grid_id}-M01", "grid_id": grid_id, "households": 0, "buildings": 0, "geometry": polygon})
+            continue
+        fps = footprints.loc[ids].to_numpy()
+        points = shapely.point_on_surface(fps)
+        cells, cell_of = _tessellate(polygon, fps, points) if len(ids) > 1 else ([polygon], np.zeros(1, dtype=np.int64))
+        cells = np.array(cells, dtype=object)
+        weight = np.bincount(cell_of, weights=households.loc[ids].to_numpy(dtype=float), minlength=len(cells))
+        count = np.bincount(cell_of, minlength=len(cells))
+        big = np.flatnonzero(weight > settings.micro_max)
+        oversize += list(ids[np.isin(cell_of, big)])
+        rest = np.setdiff1d(np.arange(len(cells)), big)
+        k = max(1, round(weight[rest].sum() / target)) if len(rest) else 0
+        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), target, tolerance) if len(rest) else [])
+        for n, group in enumerate(groups, start=1):
+            rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
+                         "buildings": int(count[group].sum()),
+                         "geometry": shapely.union_all(shapely.set_precision(cells[group], GRID_PRECISION_M))})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize

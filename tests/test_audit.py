@@ -1,0 +1,67 @@
+"""Audit of existing layouts and their repair, on hand-made and real data."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import box
+
+from gridplan.audit import audit_grids
+from gridplan.cli import EXIT_OK, main
+from gridplan.partition import partition
+from gridplan.regenerate import PreviousPlan, regenerate
+from gridplan.report import staffing_table
+
+from .scenes import CRS, street_grid_scene
+from .test_partition import assert_hard_rules
+
+OX, OY = 600_000.0, 3_500_000.0
+
+
+def _scene():
+    return street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [300], [300]], per_block=3)
+
+
+def test_audit_assigns_by_overlay_and_reports_splits_gaps_and_overlaps():
+    scene = _scene()
+    # drawn "by compound": one grid over the first two blocks, one that cuts a building of block 3 and
+    # overlaps the first, and the east end left out
+    existing = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)], crs=CRS)
+    audit = audit_grids(scene, existing)
+    by_id = audit.grids.set_index("grid_id")
+    assert by_id.loc["A", "households"] == 600 and by_id.loc["A", "problems"].startswith("above the ceiling")
+    # block 3's buildings: x 411–469, 471–529, 531–589; A's edge at x = 420 cuts the first between A and B
+    assert audit.split_buildings["building_id"].tolist() == ["b2-0-0"]
+    assert audit.split_buildings["other_share"].iat[0] == round(9 / 58, 3)
+    assert audit.unassigned == ["b2-0-2"]
+    assert audit.overlaps[["grid_id", "other_grid_id"]].values.tolist() == [["A", "B"]]
+    assert audit.overlaps["area_m2"].iat[0] == 4000.0
+    assert audit.metrics.gap_share > 0.15  # x 500–600 is in no grid
+    assert audit.grids["grid_id"].iat[0] == "A"  # worst first
+
+
+def test_existing_layout_is_repaired_with_the_rules():
+    scene = _scene()
+    existing = gpd.GeoDataFrame({"grid_id": ["A", "B"]}, geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)], crs=CRS)
+    result = regenerate(scene, PreviousPlan(assignment=None, grids=existing))
+    assert_hard_rules(scene, result.plan)
+    assert sorted(result.plan.grids["households"]) == [300, 300, 300]
+
+
+def test_audit_command_on_a_plan_of_its_own_finds_it_sound(tmp_path, capsys):
+    scene = _scene()
+    path = tmp_path / "scene.gpkg"
+    for name, layer in scene.layers().items():
+        layer.to_file(path, layer=name)
+    plan = partition(scene)
+    plan.grids.to_file(tmp_path / "existing.gpkg")
+    assert main(["audit", str(path), str(tmp_path / "existing.gpkg"), "-o", str(tmp_path / "audit.gpkg")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "within ±20%: 100.0%" in out and "0 split buildings" in out and "0 buildings in no grid" in out
+
+
+def test_staffing_has_one_worker_per_grid_with_workload_index():
+    plan = partition(street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150)))
+    staff = staffing_table(plan)
+    assert len(staff) == len(plan.grids) and staff["grid_worker"].is_unique
+    assert staff["workload_index"].mean() == 1.0

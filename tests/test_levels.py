@@ -1,0 +1,49 @@
+"""Areas above grids and micro-grids below them: exact nesting, contiguity, sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from gridplan.levels import LevelSettings, plan_levels
+from gridplan.partition import partition
+
+from .scenes import street_grid_scene
+
+
+def _planned():
+    households = np.full((6, 4), 150)
+    scene = street_grid_scene(1200, 800, xs=[200, 400, 600, 800, 1000], ys=[200, 400, 600], households=households, per_block=6)
+    return scene, partition(scene)
+
+
+def test_areas_are_contiguous_unions_of_whole_grids():
+    scene, plan = _planned()
+    levels = plan_levels(plan, scene, areas_per_street=3)
+    assert len(levels.areas) == 3
+    assert (levels.areas.geom_type == "Polygon").all()
+    assert levels.grid_area.index.is_unique and set(levels.grid_area.index) == set(plan.grids["grid_id"])
+    assert levels.areas["grids"].sum() == len(plan.grids)
+    assert levels.areas["households"].sum() == plan.grids["households"].sum()
+    metric = plan.units.atoms.crs
+    grids = plan.grids.to_crs(metric).set_index("grid_id")
+    for area_id, area in zip(levels.areas["area_id"], levels.areas.to_crs(metric).geometry):
+        members = levels.grid_area.index[levels.grid_area == area_id]
+        assert abs(shapely.union_all(grids.loc[members].geometry.to_numpy()).area - area.area) < 1e-6 * area.area
+    # 24 blocks of 150 = 3,600 households in three areas of about 1,200
+    assert levels.areas["households"].between(900, 1500).all()
+
+
+def test_micro_grids_tile_their_grid_with_10_to_30_households():
+    scene, plan = _planned()
+    levels = plan_levels(plan, scene, settings=LevelSettings(micro_min=10, micro_max=30))
+    micro = levels.micro_grids.to_crs(plan.units.atoms.crs)
+    grids = plan.grids.to_crs(plan.units.atoms.crs)
+    assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == grids.set_index("grid_id")["households"].sort_index().tolist()
+    for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
+        mine = micro[micro["grid_id"] == grid_id].geometry.to_numpy()
+        assert abs(shapely.union_all(mine).area - polygon.area) < 1e-6 * polygon.area
+        assert shapely.area(shapely.intersection(shapely.union_all(mine), polygon)) > (1 - 1e-6) * polygon.area
+    # buildings of 25 households: micro-grids of one building each, all within 10–30
+    assert micro["households"].between(10, 30).all()
+    assert levels.oversize == []
