@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench bench-maps clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/partition_bench.py
+	$(BIN)/python benchmarks/regeneration_bench.py
+
+bench-maps: $(STAMP)
+	$(BIN)/python benchmarks/map_bench.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -39,8 +39,11 @@ SIMPLIFY_M = 2.0
 #: 6 decimals of a degree ≈ 0.1 m.
 COORDINATE_DECIMALS = 6
 
+#: The columns of ``grid_party`` that every map shows: counts and status, nobody's identity.
+_PARTY_COUNTS = ("grid_id", "full_members", "probationary_members", "status", "branch_id")
 #: Marker of each party organization kind: symbol and colour (no icon font, so it also works offline).
 ORG_MARKERS = {"committee": ("★", "#c00000", 22), "branch": ("●", "#e03c31", 16), "joint_branch": ("▲", "#f08c00", 16)}
+OTHER_ORG_MARKER = ("◆", "#8c2d04", 14)
 
 _TIANDITU = "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}" \
             "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
@@ -121,11 +124,16 @@ def plan_map(
     layers = coverage_layers(coverage)
 
     table = grid_table(grids, coverage, assignment, settings)
+    personal = []
+    if show_members and layers["grid_party"] is not None:
+        party = pd.DataFrame(layers["grid_party"]).drop(columns="geometry", errors="ignore")
+        personal = [c for c in party.columns if c not in _PARTY_COUNTS]
+        table = table.merge(party[["grid_id"] + personal], on="grid_id", how="left")
     grid_layer = draw.frame(grids[["grid_id", "geometry"]].merge(table, on="grid_id"), polygons=True)
     label_points = grid_layer.geometry.representative_point()
     grid_layer["label_lat"], grid_layer["label_lon"] = label_points.y.round(COORDINATE_DECIMALS), label_points.x.round(COORDINATE_DECIMALS)
 
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    fmap = folium.Map(tiles=None)
     west, south, east, north = grid_layer.total_bounds
     fmap.fit_bounds([[south, west], [north, east]])
     _basemaps(fmap, basemap, tianditu_key, offline, labels)
@@ -135,16 +143,18 @@ def plan_map(
         name=labels["communities"],
         style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
     ).add_to(fmap)
-    grid_geojson = _grid_layer(grid_layer, settings, labels).add_to(fmap)
+    grid_geojson = _grid_layer(grid_layer, settings, labels, personal).add_to(fmap)
     fmap.add_child(_GridLabels(grid_geojson, LABEL_MIN_ZOOM))
     _coverage(fmap, layers, draw, labels, show_members, buildings, coverage, grids)
     if buildings is not None:
         footprints = folium.GeoJson(
             draw.frame(buildings[["building_id", "geometry"]], polygons=True), name=labels["buildings"], control=False,
+            interactive=False,
             style_function=lambda _: {"color": "#555555", "weight": 0.5, "fillOpacity": 0.2},
         ).add_to(fmap)
         fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
 
+    fmap.add_child(_MetricScale())
     fmap.add_child(_Legend(settings, labels, layers))
     Fullscreen(title=labels["fullscreen"], title_cancel=labels["fullscreen_exit"]).add_to(fmap)
     MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
@@ -187,7 +197,7 @@ class _Drawer:
 def _basemaps(fmap: folium.Map, basemap: str, key: str | None, offline: bool, labels: dict) -> None:
     if offline:
         # a plain background instead of tiles that cannot load
-        fmap.get_root().header.add_child(Element("<style>.leaflet-container{background:#f2efe9}</style>"))
+        fmap.get_root().header.add_child(Element("<style>.leaflet-container{background:#f2efe9 !important}</style>"))
         return
     osm = folium.TileLayer("OpenStreetMap", name=labels["osm"])
     tianditu = None
@@ -209,10 +219,10 @@ def _basemaps(fmap: folium.Map, basemap: str, key: str | None, offline: bool, la
         tianditu_notes.add_to(fmap)
 
 
-def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, labels: dict) -> folium.GeoJson:
+def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, labels: dict, personal: list[str]) -> folium.GeoJson:
     limit = settings.tolerance * 100
     scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
-    popup = _popup_fields(grid_layer, labels)
+    popup = _popup_fields(grid_layer, labels, personal)
     data = popup.assign(
         grid_id=grid_layer["grid_id"].astype(str),
         search=(grid_layer["grid_id"].astype(str) + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else "")),
@@ -231,18 +241,19 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, labels: di
         return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": 0.6}
 
     shown = list(popup.columns)
+    aliases = [labels.get(c, c) for c in shown]
     return folium.GeoJson(
         data,
         name=labels["grids"],
         style_function=style,
         highlight_function=lambda _: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=["grid_id"], aliases=[labels["grid_id"]]),
-        popup=folium.GeoJsonPopup(fields=shown, aliases=[labels[c] for c in shown], max_width=360),
+        popup=folium.GeoJsonPopup(fields=shown, aliases=aliases, max_width=360),
     )
 
 
-def _popup_fields(grid_layer: gpd.GeoDataFrame, labels: dict) -> pd.DataFrame:
-    """The popup of a grid as display strings: no ``null`` or ``nan`` on screen."""
+def _popup_fields(grid_layer: gpd.GeoDataFrame, labels: dict, personal: list[str]) -> pd.DataFrame:
+    """The popup of a grid as display strings: no ``null`` or ``nan`` on screen; ``personal`` fields last."""
     g = grid_layer
 
     def text(values, fmt):
@@ -269,6 +280,8 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, labels: dict) -> pd.DataFrame:
                             for w in (g["grid_worker"] if "grid_worker" in g else [None] * len(g))]
     popup["service_radius_m"] = text(g["service_radius_m"], lambda v: f"{v:,.0f}")
     popup["coverage_share"] = text(g["coverage_share"], lambda v: f"{v:.0%}")
+    for column in personal:
+        popup[column] = text(g[column], str)
     return popup
 
 
@@ -277,10 +290,13 @@ def _coverage(fmap, layers: dict, draw: _Drawer, labels: dict, show_members: boo
     orgs = layers["party_orgs"]
     if orgs is not None and len(orgs):
         orgs = draw.frame(orgs)
-        for kind, (symbol, colour, size) in ORG_MARKERS.items():
-            of_kind = orgs[orgs["kind"] == kind]
+        kinds = list(ORG_MARKERS) + sorted(set(orgs["kind"].astype(str)) - set(ORG_MARKERS))
+        for kind in kinds:
+            of_kind = orgs[orgs["kind"].astype(str) == kind]
             if len(of_kind):
-                _points(of_kind, ["org_id", "kind"], labels, show_members, f"{labels['party_orgs']}: {labels[f'org_{kind}']}",
+                symbol, colour, size = ORG_MARKERS.get(kind, OTHER_ORG_MARKER)
+                _points(of_kind, ["org_id", "kind"], labels, show_members,
+                        f"{labels['party_orgs']}: {labels.get(f'org_{kind}', kind)}",
                         folium.Marker(icon=_symbol(symbol, colour, size))).add_to(fmap)
     isochrones = layers["isochrones"]
     if isochrones is not None and len(isochrones):
@@ -404,6 +420,16 @@ class _ZoomGate(MacroElement):
         self.layer, self.min_zoom = layer, min_zoom
 
 
+class _MetricScale(MacroElement):
+    """A scale bar in metres only."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+
 class _Legend(MacroElement):
     """The deviation scale and the symbols of the coverage layers, as plain HTML (no script, works offline)."""
 
@@ -467,17 +493,18 @@ def _inline_assets(fmap: folium.Map) -> None:
                 if name in seen or name in _OFFLINE_UNUSED:
                     continue
                 seen.add(name)
-                text = assets.get(_offline_url(url))
+                text = assets.get(url)  # keyed by the URLs folium 0.20 links (leaflet 1.9.3, ...)
                 if text is None:
                     raise InputError(f"no offline copy of {url} ({name}) in folium-offline")
-                tag = "script" if kind == "default_js" else "style"
-                header.add_child(Element(f"<{tag}>{text}</{tag}>"), name=name)
+                if kind == "default_js":
+                    header.add_child(Element(f"<script>{text}</script>"), name=name)
+                else:
+                    # relative images (a spinner) would be looked for beside the HTML file
+                    header.add_child(Element(f"<style>{_RELATIVE_URL.sub('none', text)}</style>"), name=name)
             setattr(element, kind, [])
 
 
-def _offline_url(url: str) -> str:
-    # folium-offline 0.20.0.x ships leaflet 1.9.3, the version folium 0.20 links; folium-offline keys by URL
-    return re.sub(r"^//", "https://", url)
+_RELATIVE_URL = re.compile(r"url\((?!\s*['\"]?data:)[^)]*\)")
 
 
 def _walk(element):

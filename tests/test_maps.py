@@ -54,3 +54,195 @@ def small_coverage(scene, plan) -> dict:
         "micro_grids": gpd.GeoDataFrame({"micro_grid_id": ["m1"], "grid_id": [grid_ids[0]], "households": [30]},
                                         geometry=[Point(x0 + 60, y0 + 60).buffer(40)], crs=crs),
     }
+
+
+@pytest.fixture(scope="module")
+def planned():
+    scene, plan = small_plan()
+    return scene, plan, small_coverage(scene, plan)
+
+
+def html_of(fmap) -> str:
+    """The map's HTML with JSON's \\uXXXX escapes decoded, so that Chinese text can be searched."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), fmap.get_root().render())
+
+
+def test_every_coverage_layer_is_a_switchable_layer(planned):
+    scene, plan, coverage = planned
+    page = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment,
+                            buildings=scene.buildings, lang="en"))
+    for name in ("Community boundaries", "Grids", "Party organizations: Community committee",
+                 "Party organizations: Grid branch", "Party organizations: Joint branch", "Walking circles",
+                 "Service points", "Blind spots", "Proposed joint branches", "Proposed sites", "Micro-grids"):
+        assert f'"{name}"' in page, name
+    assert "L.control.layers" in page and "L.control.fullscreen" in page and "L.Control.Measure" in page
+    assert "L.control.search" in page.replace("new L.Control.Search", "L.control.search") and "L.control.scale" in page
+
+
+def test_grid_popup_shows_households_party_and_coverage(planned):
+    scene, plan, coverage = planned
+    page = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment))
+    first = plan.grids["grid_id"].iloc[0]
+    # 5 full + 1 probationary members, own branch; households registered, not estimated
+    assert '"party_members": "5 + 1"' in page and '"branch_status": "独立党支部"' in page
+    assert f'"grid_id": "{first}"' in page and "300 (登记)" in page
+    for alias in ("户数", "工作量", "党支部", "网格员", "服务半径 (米)", "服务覆盖户数占比"):
+        assert alias in page
+
+
+def test_coverage_share_counts_households_within_a_circle(planned):
+    from gridplan.report import grid_table
+
+    scene, plan, coverage = planned
+    table = grid_table(plan.grids, coverage, plan.assignment)
+    covered = coverage["service_coverage"].merge(plan.assignment, on="building_id")
+    expected = covered[covered["covered"]].groupby("grid_id")["households"].sum() / covered.groupby("grid_id")["households"].sum()
+    got = table.set_index("grid_id")["coverage_share"]
+    assert np.allclose(got.sort_index(), expected.reindex(got.index).fillna(0).sort_index().round(3))
+    assert table["blind_spot_buildings"].sum() == (~coverage["service_coverage"]["covered"]).sum()
+
+
+def test_member_ids_and_names_stay_out_unless_asked(planned):
+    scene, plan, coverage = planned
+    hidden = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment))
+    assert "M-0001" not in hidden and "张三" not in hidden and "member_ids" not in hidden
+    shown = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, show_members=True))
+    assert "张三" in shown and "M-0001;M-0002" in shown
+
+
+def test_gaode_basemap_moves_grids_to_gcj02(planned):
+    scene, plan, _ = planned
+    wgs = plan_map(scene.communities, plan.grids)
+    gcj = plan_map(scene.communities, plan.grids, basemap="gaode")
+    (s1, w1), _ = _bounds(wgs)
+    (s2, w2), _ = _bounds(gcj)
+    # the GCJ-02 offset: a few hundred metres
+    shift_m = np.hypot((s2 - s1) * 111_000, (w2 - w1) * 111_000 * np.cos(np.radians(s1)))
+    assert 200 < shift_m < 1000
+    assert "autonavi.com" in html_of(gcj) and "openstreetmap" not in html_of(gcj).lower().split("attribution")[0]
+
+
+def _bounds(fmap):
+    call = next(c for c in fmap._children.values() if type(c).__name__ == "FitBounds")
+    return call.bounds
+
+
+def test_tianditu_needs_a_key_and_uses_it(planned):
+    scene, plan, _ = planned
+    with pytest.raises(InputError, match="key"):
+        plan_map(scene.communities, plan.grids, basemap="tianditu")
+    page = html_of(plan_map(scene.communities, plan.grids, basemap="tianditu", tianditu_key="abc123"))
+    assert "tianditu.gov.cn/vec_w" in page and "tk=abc123" in page and "OpenStreetMap" in page
+
+
+def test_offline_map_inlines_every_script_and_loads_no_tiles(planned):
+    scene, plan, coverage = planned
+    page = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, offline=True))
+    assert not re.search(r'<script[^>]+src="https?:', page)
+    assert not re.search(r'<link[^>]+href="https?:', page)
+    assert "tile.openstreetmap.org" not in page and "L.tileLayer" not in page
+    assert "L.Control.Measure" in page and "Control.FullScreen" in page
+
+
+def test_simplification_keeps_grid_areas(planned):
+    scene, plan, _ = planned
+    fmap = plan_map(scene.communities, plan.grids, simplify_m=5)
+    layer = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == "网格")
+    drawn = gpd.GeoDataFrame.from_features(layer.data["features"], crs=4326).to_crs(scene.crs)
+    assert np.allclose(drawn.area.sum(), plan.grids.area.sum(), rtol=0.01)
+
+
+# In real headless Chromium (Debian's chromium package): the offline map, with the network switched off.
+
+@pytest.fixture
+def browser():
+    """A headless Chromium page with the network off; a clear failure, not a skip, when Chromium is missing."""
+    from .browser import Browser, ChromiumMissing, chromium_path
+
+    try:
+        chromium_path()
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc))
+    with Browser(offline=True) as page:
+        yield page
+
+
+GRID_PATHS = "document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length"
+MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
+
+
+@pytest.fixture(scope="module")
+def offline_html(planned, tmp_path_factory):
+    from gridplan.maps import save_map
+
+    scene, plan, coverage = planned
+    path = tmp_path_factory.mktemp("maps") / "offline.html"
+    save_map(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment,
+                      buildings=scene.buildings, offline=True), path)
+    return path
+
+
+def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, offline_html, planned):
+    _, plan, _ = planned
+    browser.open(offline_html, until=f"{GRID_PATHS} > 0")
+    browser.settle(0.5)
+    assert browser.errors == []
+    assert browser.evaluate(f"{MAP}.getZoom()") >= 15
+    layers = browser.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
+    assert layers == ["社区边界", "网格", "党组织: 社区党委", "党组织: 网格党支部", "党组织: 联合党支部", "步行服务圈", "服务站点",
+                      "服务盲区", "联合党支部建议", "建议新增站点", "微网格"]
+    labels = browser.evaluate("Array.from(document.querySelectorAll('.gp-grid-label')).map(l => l.textContent)")
+    assert sorted(labels) == sorted(plan.grids["grid_id"])
+    assert browser.evaluate("!!document.querySelector('.leaflet-control-search input')")
+    assert browser.evaluate("!!document.querySelector('.leaflet-control-measure')")
+    assert browser.evaluate("!!document.querySelector('.leaflet-control-scale')")
+
+
+def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_path):
+    _, plan, _ = planned
+    browser.open(offline_html, until=f"{GRID_PATHS} > 0")
+    grid = plan.grids["grid_id"].iloc[0]
+    x, y = browser.evaluate(
+        f"(() => {{ const m = {MAP}; let p = null; m.eachLayer(l => {{ const f = l.feature;"
+        f" if (f && f.properties.grid_id === '{grid}' && f.properties.label_lat) p = [f.properties.label_lat, f.properties.label_lon]; }});"
+        " const c = m.latLngToContainerPoint(p), r = m.getContainer().getBoundingClientRect(); return [c.x + r.left, c.y + r.top]; })()")
+    browser.click(x, y)
+    browser.wait("document.querySelector('.leaflet-popup-content')")
+    popup = browser.evaluate("document.querySelector('.leaflet-popup-content').innerText")
+    assert grid in popup and "户数" in popup and "服务覆盖户数占比" in popup
+    shot = browser.screenshot(tmp_path / "grid_popup.png")
+    assert shot.stat().st_size > 10_000
+    assert browser.errors == []
+
+
+def test_online_map_needs_the_network(browser, planned, tmp_path):
+    """The control for the offline test: the default map links its scripts, which fail with the network off."""
+    from gridplan.maps import save_map
+
+    scene, plan, _ = planned
+    save_map(plan_map(scene.communities, plan.grids), tmp_path / "online.html")
+    browser.open(tmp_path / "online.html")
+    browser.settle(0.3)
+    assert any("ERR_INTERNET_DISCONNECTED" in e for e in browser.errors)
+
+
+def test_search_box_finds_grids_by_code(browser, offline_html, planned):
+    _, plan, _ = planned
+    browser.open(offline_html, until=f"{GRID_PATHS} > 0")
+    prefix = plan.grids["grid_id"].iloc[0][:-1]
+    browser.evaluate(
+        "(() => { const i = document.querySelector('.leaflet-control-search input'); i.focus();"
+        f" i.value = '{prefix}'; i.dispatchEvent(new KeyboardEvent('keyup', {{key: 'x', bubbles: true}})); }})()")
+    browser.wait("document.querySelector('.search-tip')")
+    tips = browser.evaluate("Array.from(document.querySelectorAll('.search-tip')).map(t => t.textContent)")
+    assert sorted(tips) == sorted(g for g in plan.grids["grid_id"] if g.startswith(prefix))
+    browser.settle(0.3)
+    assert browser.errors == []
+
+
+def test_party_organizations_of_other_kinds_get_a_layer_of_their_own(planned):
+    scene, plan, coverage = planned
+    orgs = coverage["party_orgs"].assign(kind=["committee", "branch", "general_branch"])
+    page = html_of(plan_map(scene.communities, plan.grids, coverage={"party_orgs": orgs}))
+    assert '"党组织: general_branch"' in page and '"党组织: 社区党委"' in page and '"党组织: 联合党支部"' not in page
