@@ -329,6 +329,9 @@ def _demo(args) -> None:
     print(report.summary() if hasattr(report, "summary") else report)
     validation = validate_scene(scene).raise_for_errors()
     print(validation.summary())
+    from .store import write_layers
+
+    write_layers(out / "scene.gpkg", scene.layers())
     _plan_and_write(validation.scene, _settings(args), out / "plan.gpkg", args.map, args.grids, args.code_style)
 
 
