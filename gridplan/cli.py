@@ -79,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
                                       "(grids marked 'locked' are kept exactly); writes the changes too")
     p.set_defaults(run=_plan)
 
+    p = sub.add_parser("coverage", help="party organizations, members and the 15-minute service circle of a plan",
+                       description="Per grid: party members and branch status, joint branches proposed for grids "
+                                   "with fewer than 3 full members, member-household links (5-10 each, optimal), "
+                                   "walking distance to service points, blind spots, and optionally new service "
+                                   "points chosen to cover the most. Missing members or service points are "
+                                   "generated (seeded, labelled).")
+    _scene_options(p)
+    p.add_argument("plan", help="plan file written by 'gridplan plan'")
+    p.add_argument("-o", "--output", required=True, help="coverage GeoPackage to write")
+    p.add_argument("--new-service-points", type=int, default=0, metavar="P",
+                   help="choose P new service points that cover the most blind-spot households")
+    p.add_argument("--seed", type=int, default=0, help="seed of generated scenario data")
+    p.set_defaults(run=_coverage)
+
     p = sub.add_parser("audit", help="measure an existing grid layout against the rules",
                        description="Assign buildings to existing grid polygons by overlay (a split building goes to "
                                    "its largest share and is listed) and report per grid and in total the metrics of a "
@@ -241,6 +255,20 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
         save_map(plan_map(scene.communities, plan.grids, settings.grid), map_path)
         print(f"map: {map_path}")
     return plan
+
+
+def _coverage(args) -> None:
+    from .coverage import analyse_coverage
+    from .regenerate import read_plan
+    from .store import write_layers
+
+    validation = _read(args)
+    validation.raise_for_errors()
+    plan = read_plan(args.plan, validation.scene)
+    coverage = analyse_coverage(plan, validation.scene, new_service_points=args.new_service_points, seed=args.seed)
+    written = write_layers(args.output, coverage.layers())
+    print(coverage.summary())
+    print("written: " + ", ".join(map(str, written)))
 
 
 def _audit(args) -> None:

@@ -41,58 +41,16 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .errors import InputError
+from .settings import SERVICE_DEFAULTS, ServiceSettings
 
 #: Dense Dijkstra rows are computed in chunks of at most this many cells (64 MB of float64).
 _CHUNK_CELLS = 8_000_000
 #: Lower bound of an edge weight: csgraph drops explicit zeros, so a zero-length edge would vanish.
 _MIN_WEIGHT = 1e-9
+#: Distances within this of the cutoff are kept, so the zero-length stand-ins never push one over it.
+_TOLERANCE_M = 1e-6
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    """The 15-minute service circle (15分钟便民服务圈): its circles and the walking network they are measured on.
-
-    Attributes
-    ----------
-    radii_m
-        Walking distances of the 5-, 10- and 15-minute circles: ≈300 m, ≈500 m and 800–1,000 m along the street
-        network (GB 50180-2018 《城市居住区规划设计标准》 life circles; 《完整居住社区建设指南》 2021).
-    coverage_radius_m
-        The circle a building must be within to count as covered (the 15-minute circle's upper figure).
-    excluded_highways
-        OSM ``highway`` classes nobody walks along: motorways, trunk roads (快速路) and their links, and
-        roads not yet (or no longer) open. Every other class, including unknown ones, is walkable.
-    max_snap_m
-        Longest straight snap leg from a point to the network. Farther points are outside the street data
-        (or in an unmapped compound) and get no distance rather than a guessed one; 300 m is the 5-minute
-        circle, beyond which a snapped distance would mean little.
-    node_grid_m
-        Precision grid of the noding: streets crossing or ending within this of each other are joined.
-    isochrone_buffer_m
-        Half-width of the band around reachable street pieces that makes an isochrone polygon: about the
-        depth of a street's frontage buildings.
-    households_per_centre
-        Households one party–mass service centre (党群服务中心) serves, used when service points are generated.
-    community_centre_kinds
-        POI kinds that are community service places (OSM ``amenity``/``office`` values).
-    """
-
-    radii_m: tuple[float, ...] = (300.0, 500.0, 1000.0)
-    coverage_radius_m: float = 1000.0
-    excluded_highways: tuple[str, ...] = (
-        "motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "abandoned", "raceway",
-        "bus_guideway",
-    )
-    max_snap_m: float = 300.0
-    node_grid_m: float = 0.01
-    isochrone_buffer_m: float = 50.0
-    households_per_centre: float = 3000.0
-    community_centre_kinds: tuple[str, ...] = (
-        "community_centre", "community_center", "townhall", "social_facility", "social_centre",
-    )
-
-
-SERVICE_DEFAULTS = ServiceSettings()
 
 
 @dataclass(frozen=True)
@@ -211,8 +169,9 @@ class WalkingNetwork:
         -------
         scipy.sparse.csr_matrix
             Shape ``(len(sources), len(targets))``; entry (i, j) is the distance along the network including
-            both snap legs, stored only where it is ``<= cutoff`` (a stored 0 means the same place). Points
-            off the network have no entries.
+            both snap legs, stored only where it is ``<= cutoff`` (to 1 µm). An explicit 0 is the same
+            place on a street; two points in one place off the street are two snap legs apart. Points off
+            the network have no entries.
         """
         sources, targets = _points(sources), _points(targets)
         ns, nt = len(sources), len(targets)
@@ -226,20 +185,18 @@ class WalkingNetwork:
         chunk = max(1, _CHUNK_CELLS // max(attached.graph.shape[0], 1))
         for start in range(0, len(row_on), chunk):
             block = row_on[start : start + chunk]
-            d = dijkstra(attached.graph, indices=rows[block], limit=cutoff)[:, cols[col_on]]
-            i, j = np.nonzero(d <= cutoff)
+            d = dijkstra(attached.graph, indices=rows[block], limit=cutoff + _TOLERANCE_M)[:, cols[col_on]]
+            i, j = np.nonzero(d <= cutoff + _TOLERANCE_M)
             r_idx.append(block[i])
             c_idx.append(col_on[j])
             values.append(d[i, j])
         r = np.concatenate(r_idx) if r_idx else np.empty(0, dtype=np.int64)
         c = np.concatenate(c_idx) if c_idx else np.empty(0, dtype=np.int64)
         v = np.concatenate(values) if values else np.empty(0)
-        v = np.where(v <= _MIN_WEIGHT * 4, 0.0, v)
+        v = np.where(v <= _TOLERANCE_M, 0.0, v)
         if flip:
             r, c = c, r
-        out = csr_matrix((v, (r, c)), shape=(ns, nt))
-        out.sum_duplicates()
-        return out
+        return csr_matrix((v, (r, c)), shape=(ns, nt))
 
     def nearest(self, sources, targets, cutoff: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """For each source, the walking distance to its nearest target and that target's index.
@@ -261,7 +218,7 @@ class WalkingNetwork:
         tgt_on = np.flatnonzero(tgt >= 0)
         if len(tgt_on) == 0:
             return distance, index
-        d, _, origin = dijkstra(attached.graph, indices=tgt[tgt_on], limit=cutoff, min_only=True, return_predecessors=True)
+        d, _, origin = dijkstra(attached.graph, indices=tgt[tgt_on], limit=cutoff + _TOLERANCE_M, min_only=True, return_predecessors=True)
         on = src >= 0
         reached = np.zeros(ns, dtype=bool)
         reached[on] = np.isfinite(d[src[on]])
@@ -269,8 +226,12 @@ class WalkingNetwork:
         node_target = np.full(attached.graph.shape[0], -1, dtype=np.int64)
         node_target[tgt[tgt_on]] = tgt_on
         index[reached] = node_target[origin[src[reached]]]
-        distance[reached] = np.where(distance[reached] <= _MIN_WEIGHT * 4, 0.0, distance[reached])
+        distance[reached] = np.where(distance[reached] <= _TOLERANCE_M, 0.0, distance[reached])
         return distance, index
+
+    def isochrone(self, point, distance: float, buffer_m: float | None = None):
+        """The isochrone polygon of one point and one walking distance (see :meth:`isochrones`)."""
+        return self.isochrones([point], [distance], buffer_m)[0, 0]
 
     def isochrones(self, points, radii, buffer_m: float | None = None) -> np.ndarray:
         """Isochrone polygons (等时圈): the street pieces reachable from each point within each radius.
@@ -306,7 +267,8 @@ class WalkingNetwork:
             for row, i in enumerate(block):
                 da, db = dist[row, attached.edges[:, 0]], dist[row, attached.edges[:, 1]]
                 for k, r in enumerate(radii):
-                    out[i, k] = _reachable(ends, attached.lengths, da, db, r).buffer(buffer_m)
+                    # one buffer per piece, then a union: far faster in GEOS than buffering the whole
+                    out[i, k] = shapely.union_all(shapely.buffer(_reachable(ends, attached.lengths, da, db, r), buffer_m, quad_segs=4))
         return out
 
     def _attach(self, points: np.ndarray) -> _Attached:
@@ -356,8 +318,8 @@ def _symmetric(edges: np.ndarray, lengths: np.ndarray, n: int) -> csr_matrix:
     return coo_matrix((w[first], (a[first], b[first])), shape=(n, n)).tocsr()
 
 
-def _reachable(ends: np.ndarray, lengths: np.ndarray, da: np.ndarray, db: np.ndarray, radius: float):
-    """The parts of every edge within ``radius`` of the origin, given the distances to its two ends."""
+def _reachable(ends: np.ndarray, lengths: np.ndarray, da: np.ndarray, db: np.ndarray, radius: float) -> np.ndarray:
+    """Segments: the parts of every edge within ``radius`` of the origin, given the distances to its ends."""
     whole = (da + db + lengths) <= 2 * radius
     from_a = ~whole & (da < radius)
     from_b = ~whole & (db < radius)
@@ -369,9 +331,7 @@ def _reachable(ends: np.ndarray, lengths: np.ndarray, da: np.ndarray, db: np.nda
         np.stack([ends[from_a, 0], ends[from_a, 0] + frac_a[:, None] * direction[from_a]], axis=1),
         np.stack([ends[from_b, 1], ends[from_b, 1] - frac_b[:, None] * direction[from_b]], axis=1),
     ])
-    if len(segments) == 0:
-        return shapely.Point()
-    return shapely.multilinestrings(shapely.linestrings(segments))
+    return shapely.linestrings(segments)
 
 
 def _elevated(streets: gpd.GeoDataFrame) -> np.ndarray:

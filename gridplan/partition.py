@@ -91,15 +91,16 @@ class Plan:
     metrics
         The plan's quality figures (see :class:`gridplan.metrics.PlanMetrics`).
     units
-        The atoms planned over, in the local metric CRS, with ``atom_grid`` their grid positions.
+        The atoms planned over, in the local metric CRS, with ``atom_grid`` their grid positions
+        (``None`` for a plan read back from a file).
     """
 
     grids: gpd.GeoDataFrame
     assignment: pd.DataFrame
     warnings: list[PlanWarning]
     metrics: PlanMetrics
-    units: Units
-    atom_grid: np.ndarray
+    units: Units | None
+    atom_grid: np.ndarray | None
     settings: Settings = field(default_factory=Settings)
 
 

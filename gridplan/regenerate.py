@@ -87,6 +87,36 @@ def read_previous(path: str | os.PathLike) -> PreviousPlan:
     return PreviousPlan(assignment=assignment, grids=grids)
 
 
+def read_plan(path: str | os.PathLike, scene: Scene, settings: Settings = DEFAULTS) -> Plan:
+    """A plan file read back (written by ``gridplan plan``, possibly edited): grids, assignment, metrics.
+
+    Its atoms are not stored, so ``units`` and ``atom_grid`` are ``None``; metrics are measured anew.
+    """
+    from .metrics import plan_metrics
+    from .partition import prepare_buildings
+
+    try:
+        grids = gpd.read_file(path, layer="grids")
+        assignment = gpd.read_file(path, layer="buildings", ignore_geometry=True)
+    except Exception as exc:
+        raise InputError(f"cannot read the plan {path}: {exc}") from exc
+    for column in ("building_id", "grid_id"):
+        if column not in assignment:
+            raise InputError(f"plan {path}: layer 'buildings' has no column {column!r}")
+    assignment["building_id"] = assignment["building_id"].map(id_string)
+    grids["grid_id"] = grids["grid_id"].map(id_string)
+    local = scene.to_crs(scene.local_crs())
+    buildings = prepare_buildings(local.buildings, local.communities, settings)
+    planned = buildings[["building_id", "community_id", "households", "households_estimated", "workload"]].merge(
+        assignment[["building_id", "grid_id"]], on="building_id", how="inner")
+    kept = buildings[buildings["building_id"].isin(planned["building_id"])]
+    planned = planned.set_index("building_id").loc[kept["building_id"]].reset_index()
+    local_grids = grids.to_crs(local.crs)
+    metrics = plan_metrics(local_grids, planned, kept, local.communities, local.streets, local.barriers, settings.grid)
+    return Plan(grids=grids, assignment=planned[["building_id", "grid_id", "community_id", "households", "households_estimated", "workload"]],
+                warnings=[], metrics=metrics, units=None, atom_grid=None, settings=settings)
+
+
 def regenerate(
     scene: Scene,
     previous: PreviousPlan,

@@ -48,7 +48,8 @@ class ServiceCoverage:
     ----------
     buildings
         One row per planned building: ``building_id``, ``grid_id``, ``community_id``, ``households``,
-        ``nearest_service_m`` (``inf`` beyond the largest circle or off the network), ``nearest_point_id``,
+        ``nearest_service_m`` (walking metres from the building's representative point; ``inf`` beyond the
+        largest circle or off the network), ``nearest_point_id``,
         ``covered_<r>m`` per circle, ``covered`` (within ``settings.coverage_radius_m``), ``blind_spot``
         (outside every circle); footprints in the scene's CRS.
     grids
@@ -111,14 +112,19 @@ class SitingResult:
     Attributes
     ----------
     proposed_sites
-        The exact (MIP) choice: ``site_id``, ``households_covered`` (uncovered households each site reaches,
-        overlaps counted at each), points in the scene's CRS.
+        The exact (MIP) choice, at most ``p`` sites (fewer when more would add nothing): ``site_id``,
+        ``households_covered`` (uncovered households each site reaches, overlaps counted at each), points in
+        the candidates' CRS.
     households_covered
         Households newly covered by the exact choice.
     greedy_sites, greedy_households
         The same for the greedy choice (each step takes the site adding the most households).
     optimal
-        Whether HiGHS proved the exact choice optimal (else it is the best found within the time limit).
+        Whether the exact choice is proven optimal (else it is the best found within the time limit, and
+        never worse than greedy).
+    upper_bound
+        No choice of ``p`` sites covers more households than this (HiGHS's dual bound; equal to
+        ``households_covered`` when optimal).
     p, radius_m
         Sites asked for and the circle they cover.
     households_uncovered
@@ -132,6 +138,7 @@ class SitingResult:
     greedy_sites: gpd.GeoDataFrame
     greedy_households: float
     optimal: bool
+    upper_bound: float
     p: int
     radius_m: float
     households_uncovered: float
@@ -280,7 +287,7 @@ def site_service_points(
     greedy = _greedy(reach, households, p)
     greedy_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    exact, optimal = _exact(reach, households, p, time_limit, warm=greedy)
+    exact, optimal, bound = _exact(reach, households, p, time_limit, greedy)
     exact_seconds = time.perf_counter() - start
 
     def chosen(columns: np.ndarray) -> tuple[gpd.GeoDataFrame, float]:
@@ -297,6 +304,7 @@ def site_service_points(
         greedy_sites=greedy_sites,
         greedy_households=greedy_households,
         optimal=optimal,
+        upper_bound=bound,
         p=p,
         radius_m=radius,
         households_uncovered=float(households.sum()),
@@ -414,18 +422,33 @@ def _greedy(reach, households: np.ndarray, p: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
-def _exact(reach, households: np.ndarray, p: int, time_limit: float, warm: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The MCLP as a MIP over the sites that cover anything and the households they could cover."""
-    useful = np.flatnonzero(reach.getnnz(axis=0) > 0)
-    reachable = np.flatnonzero(reach.getnnz(axis=1) > 0)
-    if p == 0 or len(useful) == 0:
-        return np.empty(0, dtype=np.int64), True
-    if p >= len(useful):
-        return useful, True
-    a = reach[reachable][:, useful].tocsr().astype(float)
-    n_sites, n_demand = len(useful), len(reachable)
-    # variables: x (sites, binary) then y (households covered, continuous in [0, 1])
-    cost = np.concatenate([np.zeros(n_sites), -households[reachable]])
+def _exact(reach, households: np.ndarray, p: int, time_limit: float, greedy: np.ndarray) -> tuple[np.ndarray, bool, float]:
+    """The MCLP as a MIP: the chosen columns, whether they are proven optimal, and the bound on the optimum.
+
+    Exact reductions first: households that no site reaches are dropped, households reached by the same set
+    of sites are merged, and sites reaching the same set are one site. Where greedy already reaches every
+    household it can reach, or ``p`` is 1 (greedy's single best site), greedy is optimal and no MIP is run.
+    """
+    greedy_households = households[_covered(reach, greedy)].sum()
+    rows = reach.tocsr()
+    reachable = np.flatnonzero((rows.getnnz(axis=1) > 0) & (households > 0))
+    total = households[reachable].sum()
+    if p <= 1 or greedy_households >= total - 1e-9:
+        return greedy, True, float(greedy_households)
+    rows = rows[reachable]
+    groups, row_group = np.unique(_pattern_keys(rows), return_inverse=True)
+    weight = np.bincount(row_group.ravel(), weights=households[reachable])
+    first_row = np.unique(row_group.ravel(), return_index=True)[1]
+    columns = rows[first_row].tocsc()
+    alive = np.flatnonzero(columns.getnnz(axis=0) > 0)
+    _, first_col = np.unique(_pattern_keys(columns[:, alive].T.tocsr()), return_index=True)
+    sites = alive[np.sort(first_col)]
+    if p >= len(sites):
+        return sites, True, float(total)
+    a = columns[:, sites].tocsr().astype(float)
+    n_sites, n_demand = len(sites), len(groups)
+    # variables: x (sites, binary) then y (share of a household group covered, in [0, 1])
+    cost = np.concatenate([np.zeros(n_sites), -weight])
     cover = hstack([-a, identity(n_demand, format="csr")], format="csr")      # y_i - Σ x_j ≤ 0
     budget = csr_matrix(np.concatenate([np.ones(n_sites), np.zeros(n_demand)]))  # Σ x_j ≤ p
     constraints = LinearConstraint(vstack([cover, budget], format="csr"),
@@ -433,13 +456,17 @@ def _exact(reach, households: np.ndarray, p: int, time_limit: float, warm: np.nd
     integrality = np.concatenate([np.ones(n_sites), np.zeros(n_demand)])
     result = milp(cost, constraints=constraints, integrality=integrality, bounds=Bounds(0, 1),
                   options={"time_limit": time_limit, "disp": False})
-    if result.x is None:
-        return warm, False
-    x = result.x[:n_sites] > 0.5
-    chosen = useful[x]
-    if -result.fun < households[_covered(reach, warm)].sum() - 1e-6:  # a time-limited solve may trail greedy
-        return warm, False
-    return chosen, result.status == 0
+    bound = -result.mip_dual_bound if getattr(result, "mip_dual_bound", None) is not None else float(total)
+    if result.x is None or -result.fun < greedy_households - 1e-6:  # a time-limited solve may trail greedy
+        return greedy, False, min(bound, float(total))
+    return sites[result.x[:n_sites] > 0.5], result.status == 0, min(bound, float(total))
+
+
+def _pattern_keys(matrix) -> np.ndarray:
+    """One key per row of a CSR matrix: the bytes of its sorted column indices (equal keys, equal rows)."""
+    matrix.sort_indices()
+    indices, indptr = matrix.indices, matrix.indptr
+    return np.array([indices[indptr[i] : indptr[i + 1]].tobytes() for i in range(matrix.shape[0])], dtype=object)
 
 
 def _covered(reach, columns: np.ndarray) -> np.ndarray:

@@ -131,11 +131,107 @@ class GridSettings:
 
 
 @dataclass(frozen=True)
+class PartySettings:
+    """Party-building rules and scenario defaults (to move into :mod:`gridplan.settings`).
+
+    Attributes
+    ----------
+    min_full_members
+        Full members a branch needs: 正式党员3人以上的 may form a branch (中国共产党章程 art. 30;
+        中国共产党支部工作条例（试行）2018, art. 5).
+    max_branch_members
+        A branch has at most this many members; above it, party groups or a general branch (党总支)
+        (支部工作条例 art. 5: "党员人数一般不超过50人").
+    max_joint_units
+        Units a joint branch covers at most (支部工作条例 art. 5: "联合党支部覆盖单位一般不超过5个").
+    link_min_households, link_max_households
+        Households each member links (党员联户): 5–10 in Jinhua's red grids; other cities 5–15 or 8–10.
+    link_cutoff_m
+        Longest link (walking metres); 1,000 m is the outer edge of the 15-minute circle (GB 50180-2018).
+    persons_per_household
+        Residents per household, for generated members: 2.62 in the 2020 census (第七次全国人口普查).
+    member_share
+        Party members per resident, for generated members: 99.19 million members at the end of 2023
+        (中共中央组织部 党内统计公报 2024) in a population of 1.41 billion ≈ 7.0 %.
+    member_share_spread
+        Communities differ (retirees, universities, enterprises): each community's share is the national
+        share times a log-normal factor of this σ (mean 1).
+    full_share
+        Share of generated members who are full members. A scenario figure: nationally about 97 % are full
+        (2.4 million admitted in 2023 serve a one-year probation), communities recruiting actively fewer;
+        0.85 stresses the ≥3-full-member rule.
+    seed
+        Seed of the member generator.
+    batch_variables
+        Link variables per solver call: branches are independent, so several are solved in one call.
+    """
+
+    min_full_members: int = 3
+    max_branch_members: int = 50
+    max_joint_units: int = 5
+    link_min_households: int = 5
+    link_max_households: int = 10
+    link_cutoff_m: float = 1000.0
+    persons_per_household: float = 2.62
+    member_share: float = 0.07
+    member_share_spread: float = 0.35
+    full_share: float = 0.85
+    seed: int = 20261124
+    batch_variables: int = 40_000
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The 15-minute service circle (15分钟便民服务圈): its circles and the walking network they are measured on.
+
+    Attributes
+    ----------
+    radii_m
+        Walking distances of the 5-, 10- and 15-minute circles: ≈300 m, ≈500 m and 800–1,000 m along the street
+        network (GB 50180-2018 《城市居住区规划设计标准》 life circles; 《完整居住社区建设指南》 2021).
+    coverage_radius_m
+        The circle a building must be within to count as covered (the 15-minute circle's upper figure).
+    excluded_highways
+        OSM ``highway`` classes nobody walks along: motorways, trunk roads (快速路) and their links, and
+        roads not yet (or no longer) open. Every other class, including unknown ones, is walkable.
+    max_snap_m
+        Longest straight snap leg from a point to the network. Farther points are outside the street data
+        (or in an unmapped compound) and get no distance rather than a guessed one; 300 m is the 5-minute
+        circle, beyond which a snapped distance would mean little.
+    node_grid_m
+        Precision grid of the noding: streets crossing or ending within this of each other are joined.
+    isochrone_buffer_m
+        Half-width of the band around reachable street pieces that makes an isochrone polygon: about the
+        depth of a street's frontage buildings.
+    households_per_centre
+        Households one party–mass service centre (党群服务中心) serves, used when service points are generated.
+    community_centre_kinds
+        POI kinds that are community service places (OSM ``amenity``/``office`` values).
+    """
+
+    radii_m: tuple[float, ...] = (300.0, 500.0, 1000.0)
+    coverage_radius_m: float = 1000.0
+    excluded_highways: tuple[str, ...] = (
+        "motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "abandoned", "raceway",
+        "bus_guideway",
+    )
+    max_snap_m: float = 300.0
+    node_grid_m: float = 0.01
+    isochrone_buffer_m: float = 50.0
+    households_per_centre: float = 3000.0
+    community_centre_kinds: tuple[str, ...] = (
+        "community_centre", "community_center", "townhall", "social_facility", "social_centre",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of gridplan's settings; ``Settings().with_grid(target=250)`` derives a variant."""
 
     households: HouseholdSettings = field(default_factory=HouseholdSettings)
     grid: GridSettings = field(default_factory=GridSettings)
+    party: PartySettings = field(default_factory=PartySettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
     seed: int = 20261124
 
     def with_grid(self, **changes) -> "Settings":
@@ -146,3 +242,5 @@ class Settings:
 
 
 DEFAULTS = Settings()
+PARTY_DEFAULTS = DEFAULTS.party
+SERVICE_DEFAULTS = DEFAULTS.service
