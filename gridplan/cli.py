@@ -88,8 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     _scene_options(p)
     p.add_argument("plan", help="plan file written by 'gridplan plan'")
     p.add_argument("-o", "--output", required=True, help="coverage GeoPackage to write")
-    p.add_argument("--new-service-points", type=int, default=0, metavar="P",
-                   help="choose P new service points that cover the most blind-spot households")
+    p.add_argument("--new-service-points", type=int, default=1, metavar="P",
+                   help="choose P new service points that cover the most households outside the circle (default 1; 0: none)")
     p.add_argument("--seed", type=int, default=0, help="seed of generated scenario data")
     p.set_defaults(run=_coverage)
 

@@ -58,9 +58,11 @@ class ServiceCoverage:
     blind_spots
         The rows of ``buildings`` with ``blind_spot`` and households.
     isochrones
-        ``point_id``, ``radius_m``, polygon: the area reached along the streets, in the scene's CRS.
+        ``point_id``, ``radius_m``, ``households`` reached within it, polygon: the area reached along the
+        streets, in the scene's CRS.
     service_points
-        The service points measured from, in the scene's CRS.
+        The service points measured from, in the scene's CRS, with ``households_<r>m``: the households each
+        reaches within each circle (a household within reach of two points counts at both).
     candidates
         Default sites for new service points: ``site_id``, ``source`` (building, poi), points in the scene CRS.
     network
@@ -218,9 +220,18 @@ def analyse_service(
             grids[f"share_covered_{radius:g}m"] = np.where(
                 grids["households"] > 0, grids[f"households_covered_{radius:g}m"] / grids["households"], np.nan)
 
-    polygons = network.isochrones(points.geometry.to_crs(crs).to_numpy(), radii)
+    # households each service point reaches within each circle (a household may be reached by several)
+    point_xy = points.geometry.to_crs(crs).to_numpy()
+    reach = network.distances(point_xy, at, cutoff=radii.max()).tocoo()
+    households = buildings["households"].to_numpy()
+    points = points.copy()
+    for radius in radii:
+        inside = reach.data <= radius
+        points[f"households_{radius:g}m"] = np.bincount(reach.row[inside], weights=households[reach.col[inside]], minlength=len(points))
+    polygons = network.isochrones(point_xy, radii)
     isochrones = gpd.GeoDataFrame(
-        {"point_id": np.repeat(points["point_id"].to_numpy(), len(radii)), "radius_m": np.tile(radii, len(points))},
+        {"point_id": np.repeat(points["point_id"].to_numpy(), len(radii)), "radius_m": np.tile(radii, len(points)),
+         "households": [points[f"households_{r:g}m"].iat[i] for i in range(len(points)) for r in radii]},
         geometry=polygons.ravel(), crs=crs,
     ).to_crs(scene.crs)
 

@@ -139,3 +139,32 @@ def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatc
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == EXIT_INPUT
     assert "import-osm" in capsys.readouterr().out
+
+
+def test_coverage_then_map_and_report_with_it(shared_data, tmp_path, capsys):
+    scene = tmp_path / "beijing.gpkg"
+    main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)])
+    plan = tmp_path / "plan.gpkg"
+    assert main(["plan", str(scene), "-o", str(plan)]) == EXIT_OK
+    coverage = tmp_path / "coverage.gpkg"
+    assert main(["coverage", str(scene), str(plan), "-o", str(coverage), "--new-service-points", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "GENERATED scenario data" in out and "households linked" in out
+    layers = {row[0] for row in pyogrio.list_layers(coverage)}
+    assert {"grid_party", "joint_branches", "member_links", "service_coverage", "isochrones", "proposed_sites"} <= layers
+    grid_party = gpd.read_file(coverage, layer="grid_party")
+    grids = gpd.read_file(plan, layer="grids")
+    assert sorted(grid_party["grid_id"]) == sorted(grids["grid_id"])
+    assert {"full_members", "probationary_members", "status"} <= set(grid_party.columns)
+    links = gpd.read_file(coverage, layer="member_links")
+    assert links.groupby("member_id")["households"].sum().max() <= 10
+    assert len(gpd.read_file(coverage, layer="proposed_sites")) == 2
+
+    html = tmp_path / "map.html"
+    assert main(["map", str(scene), str(plan), str(coverage), "-o", str(html), "--offline"]) == EXIT_OK
+    text = html.read_text(encoding="utf-8")
+    member_ids = links["member_id"].unique()[:20]
+    assert not any(m in text for m in member_ids)  # privacy: members aggregated by default
+    assert main(["report", str(scene), str(plan), str(coverage), "-o", str(tmp_path / "reports")]) == EXIT_OK
+    table = __import__("pandas").read_csv(tmp_path / "reports" / "grids.csv")
+    assert len(table) == len(grids)

@@ -246,3 +246,26 @@ def test_party_organizations_of_other_kinds_get_a_layer_of_their_own(planned):
     orgs = coverage["party_orgs"].assign(kind=["committee", "branch", "general_branch"])
     page = html_of(plan_map(scene.communities, plan.grids, coverage={"party_orgs": orgs}))
     assert '"党组织: general_branch"' in page and '"党组织: 社区党委"' in page and '"党组织: 联合党支部"' not in page
+
+
+def test_map_of_real_coverage_opens_in_chromium_without_errors(browser, shared_data, tmp_path):
+    """The coverage engine's own output (Beijing extract, generated members and service points) on the map."""
+    from gridplan.coverage import analyse_coverage
+    from gridplan.maps import save_map
+    from gridplan.osm import import_osm
+    from gridplan.partition import partition
+    from gridplan.validate import validate_scene
+
+    scene = validate_scene(import_osm(shared_data / "beijing_xueyuanlu_osm" / "beijing_xueyuanlu.osm")[0]).scene
+    plan = partition(scene)
+    coverage = analyse_coverage(plan, scene, new_service_points=2)
+    path = tmp_path / "coverage.html"
+    save_map(plan_map(scene.communities, plan.grids, coverage=coverage.layers(), assignment=plan.assignment,
+                      buildings=scene.buildings, offline=True), path)
+    browser.open(path, until=f"{GRID_PATHS} > 0")
+    browser.settle(0.5)
+    assert browser.errors == []
+    layers = browser.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
+    assert {"网格", "步行服务圈", "服务站点", "建议新增站点"} <= set(layers)
+    assert browser.screenshot(tmp_path / "coverage.png").stat().st_size > 10_000

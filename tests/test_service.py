@@ -182,3 +182,28 @@ def test_nanjing_sites_cover_what_they_promise(nanjing, p):
     distance, _ = coverage.network.nearest(coverage.buildings.to_crs(crs).representative_point().to_numpy(), everything, 1000)
     covered = coverage.buildings["households"].to_numpy()[distance <= 1000].sum()
     assert covered == pytest.approx(coverage.buildings.loc[coverage.buildings["covered"], "households"].sum() + result.households_covered)
+
+
+def test_each_service_point_counts_the_households_within_each_circle():
+    """Two points on a straight street, buildings along it: counts per point and circle, overlaps at both."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point, box
+
+    from gridplan.scene import Scene
+    from gridplan.service import analyse_service
+
+    crs = "EPSG:32650"
+    x0, y0 = 500_000.0, 3_500_000.0
+    street = gpd.GeoDataFrame({"highway": ["residential"]}, geometry=[LineString([(x0, y0), (x0 + 3000, y0)])], crs=crs)
+    at = [100, 400, 900, 1500, 2400]  # along the street, 10 m off it
+    buildings = gpd.GeoDataFrame({"building_id": [f"b{x}" for x in at], "households": [10, 20, 30, 40, 50]},
+                                 geometry=[box(x0 + x - 5, y0 + 10, x0 + x + 5, y0 + 20) for x in at], crs=crs)
+    points = gpd.GeoDataFrame({"point_id": ["p0", "p1"]}, geometry=[Point(x0, y0), Point(x0 + 2000, y0)], crs=crs)
+    community = gpd.GeoDataFrame({"community_id": ["c"]}, geometry=[box(x0 - 100, y0 - 100, x0 + 3100, y0 + 100)], crs=crs)
+    scene = Scene(communities=community, buildings=buildings, streets=street, service_points=points)
+    result = analyse_service(None, scene)
+    counts = result.service_points.set_index("point_id")
+    # distances along the street plus the snap leg (the building's centre 15 m off the street)
+    assert counts.loc["p0", ["households_300m", "households_500m", "households_1000m"]].tolist() == [10, 30, 60]
+    # from p1 (2,000 m): 2,400 is 415 m away, 1,500 is 515 m (just outside 500 m), 900 is 1,115 m
+    assert counts.loc["p1", ["households_300m", "households_500m", "households_1000m"]].tolist() == [0, 50, 90]
