@@ -574,20 +574,6 @@ def _finish_barriers(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: La
     return out
 
 
-def _polygons(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
-    """Each area as single Polygons, clipped to ``area``."""
-    geoms = frame.geometry.values
-    if area is not None:
-        inside = shapely.intersects(area, geoms)
-        frame, geoms = layer.drop(frame, ~inside, OUTSIDE), geoms[inside]
-        geoms = shapely.intersection(geoms, area)
-    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=WGS84))
-    parts = frame.explode(index_parts=False)
-    parts = parts[parts.geom_type == "Polygon"]
-    layer.count(OUTSIDE, len(frame.index.difference(parts.index)))
-    return parts.reset_index(drop=True)
-
-
 def _finish_pois(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
     raw = raw.reset_index(drop=True)
     raw = layer.drop(raw, shapely.is_empty(raw.geometry.values) | raw.geometry.isna().to_numpy(), "no geometry")
@@ -603,15 +589,27 @@ def _finish_pois(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerR
 def _linestrings(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
     """Each feature as single LineStrings: multi-lines merged (tile pieces), clipped to ``area``, split."""
     geoms = frame.geometry.values
-    geoms = np.where(shapely.get_type_id(geoms) == 5, shapely.line_merge(geoms), geoms)
+    merged = np.where(shapely.get_type_id(geoms) == 5, shapely.line_merge(geoms), geoms)
+    return _single_parts(frame.set_geometry(gpd.GeoSeries(merged, index=frame.index, crs=WGS84)), area, layer, "LineString")
+
+
+def _polygons(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
+    """Each area as single Polygons, clipped to ``area``."""
+    return _single_parts(frame, area, layer, "Polygon")
+
+
+def _single_parts(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport, kind: str) -> gpd.GeoDataFrame:
+    """Features clipped to ``area`` and split into single parts of ``kind``; what falls outside is counted."""
+    geoms = frame.geometry.values
     if area is not None:
         inside = shapely.intersects(area, geoms)
         frame, geoms = layer.drop(frame, ~inside, OUTSIDE), geoms[inside]
         geoms = shapely.intersection(geoms, area)
     frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=WGS84))
     parts = frame.explode(index_parts=False)
-    parts = parts[(parts.geom_type == "LineString") & (shapely.length(parts.geometry.values) > 0)]
-    # a line that only touches the boundary leaves a point: nothing inside
+    size = shapely.length(parts.geometry.values) if kind == "LineString" else shapely.area(parts.geometry.values)
+    parts = parts[(parts.geom_type == kind) & (size > 0)]
+    # a feature that only touches the boundary leaves a point or a line: nothing inside
     layer.count(OUTSIDE, len(frame.index.difference(parts.index)))
     return parts.reset_index(drop=True)
 

@@ -551,32 +551,6 @@ class _RegionGraph:
             cut[t] = cost
         return connected, cut
 
-    def _suffix_connectivity(self, order, pos):
-        """Whether each suffix order[i:] is connected."""
-        n = len(order)
-        parent = {}
-        connected = np.zeros(n + 1, dtype=bool)
-        components = 0
-
-        def find(i):
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for t in range(n - 1, 0, -1):
-            a = int(order[t])
-            parent[a] = a
-            components += 1
-            for b, _, _ in self.nbrs[a]:
-                if pos[b] > t:
-                    ra, rb = find(a), find(b)
-                    if ra != rb:
-                        parent[ra] = rb
-                        components -= 1
-            connected[t] = components == 1
-        return connected
-
     # ---- compound moves: re-split neighbouring grids --------------------------------------------
 
     def rebalance(self, labels: np.ndarray, k: int, settings: GridSettings, bands: tuple[str, ...] = ("bounds", "tight")) -> np.ndarray:
@@ -773,7 +747,11 @@ class _CutTable:
         pos = np.full(region.n, -1, dtype=np.int64)
         pos[order] = np.arange(n)
         forward_ok, cut_cost = region._prefix_connectivity(order, pos)
-        backward_ok = region._suffix_connectivity(order, pos)
+        # a suffix of the ordering is a prefix of the reversed one
+        reverse = order[::-1]
+        reverse_pos = np.full(region.n, -1, dtype=np.int64)
+        reverse_pos[reverse] = np.arange(n)
+        backward_ok = region._prefix_connectivity(reverse, reverse_pos)[0][::-1]
         # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
         x, y = region.x[order], region.y[order]
         sw, sx, sy, sq = self.prefix, np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
