@@ -312,11 +312,14 @@ def _read_plan_inputs(args):
         buildings = gpd.read_file(args.plan, layer="buildings")
     except Exception as exc:
         raise InputError(f"cannot read the grids and buildings layers of {args.plan}: {exc}") from exc
-    if "staffing" in {row[0] for row in pyogrio.list_layers(args.plan)} and "grid_worker" not in grids:
+    plan_layers = {row[0] for row in pyogrio.list_layers(args.plan)}
+    if "staffing" in plan_layers and "grid_worker" not in grids:
         staffing = gpd.read_file(args.plan, layer="staffing")
         grids = grids.merge(staffing[["grid_id", "grid_worker"]], on="grid_id", how="left")
     coverage = dict.fromkeys(COVERAGE_LAYERS)
     coverage["party_orgs"] = scene.party_orgs
+    if "micro_grids" in plan_layers:  # written by 'gridplan plan --levels'
+        coverage["micro_grids"] = gpd.read_file(args.plan, layer="micro_grids")
     if args.coverage:
         try:
             present = {row[0] for row in pyogrio.list_layers(args.coverage)}

@@ -161,7 +161,11 @@ def test_coverage_then_map_and_report_with_it(shared_data, tmp_path, capsys):
     assert len(gpd.read_file(coverage, layer="proposed_sites")) == 2
 
     html = tmp_path / "map.html"
+    assert main(["plan", str(scene), "-o", str(plan), "--levels"]) == EXIT_OK  # same plan, with areas and micro-grids
+    micro = gpd.read_file(plan, layer="micro_grids")
+    assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == grids.set_index("grid_id")["households"].sort_index().tolist()
     assert main(["map", str(scene), str(plan), str(coverage), "-o", str(html), "--offline"]) == EXIT_OK
+    assert "micro_grid_id" in html.read_text(encoding="utf-8")  # the micro-grid layer (its label is \u-escaped)
     text = html.read_text(encoding="utf-8")
     member_ids = links["member_id"].unique()[:20]
     assert not any(m in text for m in member_ids)  # privacy: members aggregated by default
