@@ -28,6 +28,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/partition_bench.py
 	$(BIN)/python benchmarks/regeneration_bench.py
+	$(BIN)/python benchmarks/coverage_bench.py
+	$(BIN)/python benchmarks/party_bench.py
 
 bench-maps: $(STAMP)
 	$(BIN)/python benchmarks/map_bench.py
