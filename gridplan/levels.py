@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from ._geometry import shared_boundaries
-from .partition import GRID_PRECISION_M, Plan, _RegionGraph
+from .partition import GRID_PRECISION_M, Plan, _heal, _RegionGraph
 from .settings import DEFAULTS, GridSettings, Settings
 from .units import _tessellate
 
@@ -155,5 +155,5 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         for n, group in enumerate(groups, start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
                          "buildings": int(count[group].sum()),
-                         "geometry": shapely.union_all(shapely.set_precision(cells[group], GRID_PRECISION_M))})
+                         "geometry": _heal(shapely.union_all(shapely.set_precision(cells[group], GRID_PRECISION_M)))})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize

@@ -159,8 +159,10 @@ def regenerate(
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
     if not repair:
         _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
+    else:
+        _separate_special_sites(units, atom_grid, grid_ids, kinds)
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
-    _split_broken(units, atom_grid, grid_ids)
+    _split_broken(units, atom_grid, grid_ids, kinds)
 
     weight = _balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
@@ -188,6 +190,12 @@ def regenerate(
     plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=list(grid_ids),
                              code_style=code_style, previous_codes=codes)
     plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
+    g = settings.grid
+    out = plan.grids[(plan.grids["kind"] == "ordinary") & ~plan.grids["households"].between(g.floor, g.ceiling)]
+    warnings += [PlanWarning("out_of_bounds", str(row.community_id),
+                             f"{row.households} households: no layout of its units and its neighbours' meets "
+                             f"{g.floor:.0f}–{g.ceiling:.0f} without moving more grids (largest unit {row.largest_unit})",
+                             grid_id=row.grid_id) for row in out.itertuples()]
     plan.warnings = warnings
     plan.grids = plan.grids.to_crs(scene.crs)
     return _changes(plan, previous, scene)
@@ -289,7 +297,21 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, p
         raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]))
 
 
-def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str]) -> None:
+def _separate_special_sites(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]) -> None:
+    """In a drawn layout, schools, hospitals and other special sites become grids of their own (专属网格),
+    as a plan makes them (in place): ``<id>-S1``, ``<id>-S2``… after the grid they were drawn in."""
+    from .partition import _special_sites
+
+    atoms = units.atoms
+    for community_id, members in atoms.groupby("community_id").groups.items():
+        for n, site in enumerate(_special_sites(units.graph, atoms, np.asarray(members)), start=1):
+            host = grid_ids[int(np.bincount(atom_grid[site]).argmax())]
+            grid_ids.append(f"{host}-S{n}")
+            atom_grid[site] = len(grid_ids) - 1
+            kinds[len(grid_ids) - 1] = "special"
+
+
+def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str] | None = None) -> None:
     """An existing grid across communities or in pieces becomes one grid per piece (in place): the largest
     piece keeps the id, the others are ``<id>-2``, ``<id>-3``…"""
     community = units.atoms["community_id"].to_numpy()
@@ -302,6 +324,8 @@ def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str]) -> None:
         for k, piece in enumerate(pieces[1:], start=2):
             grid_ids.append(f"{grid_ids[g]}-{k}")
             atom_grid[piece] = len(grid_ids) - 1
+            if kinds is not None and g in kinds:
+                kinds[len(grid_ids) - 1] = kinds[g]
 
 
 def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:

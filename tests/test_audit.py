@@ -65,3 +65,16 @@ def test_staffing_has_one_worker_per_grid_with_workload_index():
     staff = staffing_table(plan)
     assert len(staff) == len(plan.grids) and staff["grid_worker"].is_unique
     assert staff["workload_index"].mean() == 1.0
+
+
+def test_repairing_a_drawn_layout_gives_special_sites_their_own_grid():
+    scene = _scene()
+    buildings = scene.buildings.copy()
+    buildings.loc[buildings["building_id"].str.startswith("b1-"), "kind"] = "school"
+    scene = scene.replace(buildings=buildings)
+    existing = gpd.GeoDataFrame({"grid_id": ["A"]}, geometry=[box(OX, OY, OX + 600, OY + 200)], crs=CRS)
+    result = regenerate(scene, PreviousPlan(assignment=None, grids=existing))
+    special = result.plan.grids[result.plan.grids["kind"] == "special"]
+    assert len(special) == 1 and special["grid_id"].iat[0] == "A-S1"
+    school = result.plan.assignment[result.plan.assignment["building_id"].str.startswith("b1-")]
+    assert set(school["grid_id"]) == {"A-S1"}

@@ -141,3 +141,15 @@ def test_new_grids_take_free_serials_and_old_ones_keep_theirs():
     codes = assign_codes(grids, pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}),
                          previous=pd.Series({"c": "320102001001001"}))
     assert codes.tolist() == ["320102001001002", "320102001001003", "320102001001001"]
+
+
+def test_grids_still_out_of_bounds_after_regeneration_are_named():
+    scene = _scene()
+    plan = partition(scene)
+    buildings = scene.buildings.copy()
+    first = plan.assignment["grid_id"].eq(plan.grids["grid_id"].iat[0]).to_numpy()
+    buildings.loc[first, "households"] = 1  # one grid's households all but vanish
+    result = regenerate(scene.replace(buildings=buildings), _previous(plan))
+    grids = result.plan.grids
+    out = grids[(grids["kind"] == "ordinary") & ~grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
+    assert set(out["grid_id"]) <= {w.grid_id for w in result.plan.warnings}
