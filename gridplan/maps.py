@@ -223,9 +223,12 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, labels: di
     limit = settings.tolerance * 100
     scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
     popup = _popup_fields(grid_layer, labels, personal)
+    codes = grid_layer["code"].fillna(grid_layer["grid_id"]).astype(str) if "code" in grid_layer else grid_layer["grid_id"].astype(str)
     data = popup.assign(
         grid_id=grid_layer["grid_id"].astype(str),
-        search=(grid_layer["grid_id"].astype(str) + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else "")),
+        label=codes,  # the grid code (网格编码) where the community has a code, else the grid id
+        search=(grid_layer["grid_id"].astype(str) + (" " + codes).where(codes != grid_layer["grid_id"].astype(str), "")
+                + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else "")),
         kind_=grid_layer["kind"].astype(str),
         deviation_pct=grid_layer["deviation_pct"],
         label_lat=grid_layer["label_lat"],
@@ -380,7 +383,7 @@ class _GridLabels(MacroElement):
     grids.eachLayer(function(l) {
         var p = l.feature.properties;
         labels.addLayer(L.marker([p.label_lat, p.label_lon], {interactive: false, keyboard: false,
-            icon: L.divIcon({className: 'gp-grid-label', html: p.grid_id, iconSize: null})}));
+            icon: L.divIcon({className: 'gp-grid-label', html: p.label, iconSize: null})}));
     });
     function update() {
         if (map.getZoom() >= {{ this.min_zoom }} && map.hasLayer(grids)) { map.addLayer(labels); }

@@ -128,7 +128,7 @@ def grid_table(
     ----------
     grids
         A plan's grids (``grid_id``, ``community_id``, ``kind``, ``households``, ``households_estimated``,
-        ``workload``, ``service_radius_m``; optional ``name``, ``grid_worker``).
+        ``workload``, ``service_radius_m``; optional ``code``, ``area_id``, ``name``, ``grid_worker``).
     coverage
         Optional coverage layers (see :func:`coverage_layers`): ``grid_party`` gives members and branch
         status, ``service_coverage`` with ``assignment`` gives the share of households covered.
@@ -144,8 +144,8 @@ def grid_table(
         ``probationary_members``, ``branch_status``, ``branch_id``, ``coverage_share``,
         ``blind_spot_buildings`` and ``blind_spot_households`` (NaN/None where the data are missing).
     """
-    keep = [c for c in ("grid_id", "community_id", "name", "kind", "households", "households_estimated", "workload",
-                        "buildings", "service_radius_m", "grid_worker") if c in grids.columns]
+    keep = [c for c in ("grid_id", "code", "community_id", "area_id", "name", "kind", "households", "households_estimated",
+                        "workload", "buildings", "service_radius_m", "grid_worker") if c in grids.columns]
     table = pd.DataFrame(grids[keep]).reset_index(drop=True)
     table["deviation_pct"] = ((table["households"] / settings.target - 1) * 100).round(1)
     table["within_bounds"] = table["households"].between(settings.floor, settings.ceiling) | (table["kind"] != "ordinary")

@@ -193,7 +193,7 @@ def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, o
     assert layers == ["社区边界", "网格", "党组织: 社区党委", "党组织: 网格党支部", "党组织: 联合党支部", "步行服务圈", "服务站点",
                       "服务盲区", "联合党支部建议", "建议新增站点", "微网格"]
     labels = browser.evaluate("Array.from(document.querySelectorAll('.gp-grid-label')).map(l => l.textContent)")
-    assert sorted(labels) == sorted(plan.grids["grid_id"])
+    assert sorted(labels) == sorted(plan.grids["code"])  # grids are labelled with their codes (网格编码)
     assert browser.evaluate("!!document.querySelector('.leaflet-control-search input')")
     assert browser.evaluate("!!document.querySelector('.leaflet-control-measure')")
     assert browser.evaluate("!!document.querySelector('.leaflet-control-scale')")
@@ -236,7 +236,8 @@ def test_search_box_finds_grids_by_code(browser, offline_html, planned):
         f" i.value = '{prefix}'; i.dispatchEvent(new KeyboardEvent('keyup', {{key: 'x', bubbles: true}})); }})()")
     browser.wait("document.querySelector('.search-tip')")
     tips = browser.evaluate("Array.from(document.querySelectorAll('.search-tip')).map(t => t.textContent)")
-    assert sorted(tips) == sorted(g for g in plan.grids["grid_id"] if g.startswith(prefix))
+    expected = [f"{g} {c}" for g, c in zip(plan.grids["grid_id"], plan.grids["code"]) if g.startswith(prefix)]
+    assert sorted(tips) == sorted(expected)  # each tip names the grid and its code
     browser.settle(0.3)
     assert browser.errors == []
 
@@ -269,3 +270,19 @@ def test_map_of_real_coverage_opens_in_chromium_without_errors(browser, shared_d
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
     assert {"网格", "步行服务圈", "服务站点", "建议新增站点"} <= set(layers)
     assert browser.screenshot(tmp_path / "coverage.png").stat().st_size > 10_000
+
+
+def test_grids_are_labelled_and_searched_by_their_15_digit_code(tmp_path):
+    from gridplan.maps import save_map
+    from gridplan.partition import partition
+
+    from .scenes import street_grid_scene
+
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    plan = partition(scene)
+    assert sorted(plan.grids["code"]) == ["320102001001001", "320102001001002"]
+    path = tmp_path / "codes.html"
+    save_map(plan_map(scene.communities, plan.grids), path)
+    html = path.read_text(encoding="utf-8")
+    for grid_id, code in zip(plan.grids["grid_id"], plan.grids["code"]):
+        assert f'"label": "{code}"' in html and f'"search": "{grid_id} {code}"' in html
