@@ -22,7 +22,9 @@ demo: $(STAMP)
 	    --out out/nanjing --map maps/nanjing.html; \
 	fi
 
+# Chromium and PostgreSQL/PostGIS come from Debian's packages (needs root); GRIDPLAN_TEST_PG, if set, is used as is.
 test: $(STAMP)
+	@if [ -z "$$GRIDPLAN_TEST_PG" ]; then eval "$$(bash scripts/test-services.sh)"; fi; \
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -69,14 +69,22 @@ def _parser() -> argparse.ArgumentParser:
                        description="Partition communities into grids of about --target households within "
                                    "±--tolerance, along streets; write grids and the building assignment.")
     _scene_options(p)
-    p.add_argument("-o", "--output", required=True, help="plan file: .gpkg (default), .geojson or .parquet")
+    p.add_argument("-o", "--output", required=True,
+                   help="plan file: .gpkg (default), .geojson or .parquet; or postgresql://user@host/db[#name] "
+                        "(scene, plan and metadata in one transaction; plan name 'main' by default)")
     _grid_options(p)
+    p.add_argument("--workers", type=int, default=1,
+                   help="plan communities on N local processes (default 1: one process, as before)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)")
+    p.add_argument("--retries", type=int, default=2, help="retries of a community that fails on a worker (default 2)")
     p.add_argument("--map", help="also write a Folium map (.html)")
     p.add_argument("--levels", action="store_true",
                    help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')")
     p.add_argument("--areas", type=int, help="first-level areas per street office (default: one per 20 grids)")
-    p.add_argument("--previous", help="a previous plan file: keep its grids where they still meet the rules "
-                                      "(grids marked 'locked' are kept exactly); writes the changes too")
+    p.add_argument("--previous", help="a previous plan file or postgresql://user@host/db[#name]: keep its grids where "
+                                      "they still meet the rules (grids marked 'locked' are kept exactly); writes the "
+                                      "changes too")
     p.set_defaults(run=_plan)
 
     p = sub.add_parser("coverage", help="party organizations, members and the 15-minute service circle of a plan",
@@ -213,28 +221,47 @@ def _import_osm(args) -> None:
 
 
 def _plan(args) -> None:
+    from .postgis import is_dsn
+
+    if args.workers < 1 or args.retries < 0:
+        raise InputError("--workers must be at least 1 and --retries at least 0")
     validation = _read(args)
     validation.raise_for_errors()
-    _plan_and_write(validation.scene, _settings(args), Path(args.output), args.map, args.grids, args.code_style, args.previous,
-                    levels=args.levels or args.areas is not None, areas=args.areas)
+    _plan_and_write(validation.scene, _settings(args), args.output if is_dsn(args.output) else Path(args.output), args.map,
+                    args.grids, args.code_style, args.previous, levels=args.levels or args.areas is not None, areas=args.areas,
+                    workers=args.workers, scheduler=args.scheduler, retries=args.retries)
 
 
-def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | None, grid_count: int | None,
-                    code_style: str = "gb15", previous: str | None = None, levels: bool = False, areas: int | None = None):
+def _plan_and_write(scene, settings: Settings, output: Path | str, map_path: str | None, grid_count: int | None,
+                    code_style: str = "gb15", previous: str | None = None, levels: bool = False, areas: int | None = None,
+                    workers: int = 1, scheduler: str | None = None, retries: int = 2):
     from .partition import partition
+    from .postgis import is_dsn, redact
     from .report import plan_layers, plan_summary
     from .store import write_layers
 
     if previous:
         from .regenerate import read_previous, regenerate
 
-        result = regenerate(scene, read_previous(previous), settings, code_style=code_style)
+        if is_dsn(previous):
+            from .postgis import read_plan_postgis
+
+            previous_plan = read_plan_postgis(previous)
+        else:
+            previous_plan = read_previous(previous)
+        result = regenerate(scene, previous_plan, settings, code_style=code_style)
         plan = result.plan
         layers = {**plan_layers(plan, scene), "building_changes": result.building_changes, "grid_changes": result.grid_changes}
         counts = result.grid_changes["change"].value_counts()
-        print(f"regenerated from {previous}: {result.kept_share:.1%} of buildings kept their grid; "
+        print(f"regenerated from {redact(previous)}: {result.kept_share:.1%} of buildings kept their grid; "
               f"{len(result.building_changes)} buildings changed; grids " +
               ", ".join(f"{counts.get(k, 0)} {k}" for k in ("unchanged", "changed", "created", "removed")))
+    elif workers > 1 or scheduler:
+        from .parallel import plan_communities
+
+        plan = plan_communities(scene, settings, workers=workers, scheduler=scheduler, retries=retries, progress=True,
+                                grid_count=grid_count, code_style=code_style)
+        layers = plan_layers(plan, scene)
     else:
         plan = partition(scene, settings, grid_count=grid_count, progress=True, code_style=code_style)
         layers = plan_layers(plan, scene)
@@ -246,7 +273,14 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
         layers = {**layers, "grids": plan.grids, "areas": found.areas, "micro_grids": found.micro_grids}
         print(f"levels: {len(found.areas)} areas, {len(found.micro_grids)} micro-grids "
               f"({len(found.oversize)} buildings above {found.settings.micro_max:.0f} households are micro-grids of their own)")
-    written = write_layers(output, layers)
+    if is_dsn(output):
+        from urllib.parse import urlsplit
+
+        from .postgis import write_plan_postgis
+
+        written = write_plan_postgis(output.split("#", 1)[0], scene, plan, name=urlsplit(output).fragment or None, layers=layers)
+    else:
+        written = write_layers(output, layers)
     print(plan_summary(plan))
     print("written: " + ", ".join(map(str, written)))
     if map_path:
@@ -254,7 +288,7 @@ def _plan_and_write(scene, settings: Settings, output: Path, map_path: str | Non
 
         save_map(plan_map(scene.communities, plan.grids, settings.grid), map_path)
         print(f"map: {map_path}")
-    return plan
+    return plan, (found if levels else None)
 
 
 def _coverage(args) -> None:
@@ -350,20 +384,33 @@ def _report(args) -> None:
 
 
 def _demo(args) -> None:
+    from .coverage import analyse_coverage
+    from .maps import plan_map, save_map
     from .osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
+    from .report import grid_table, write_report
+    from .store import write_layers
     from .validate import validate_scene
 
     source = Path(args.source) if args.source else default_extract()
     out = Path(args.out)
-    scene, report = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)
+    scene, imported = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)
     print(f"demo data: {source.name}")
-    print(report.summary() if hasattr(report, "summary") else report)
+    print(imported.summary())
     validation = validate_scene(scene).raise_for_errors()
     print(validation.summary())
-    from .store import write_layers
-
+    scene = validation.scene
     write_layers(out / "scene.gpkg", scene.layers())
-    _plan_and_write(validation.scene, _settings(args), out / "plan.gpkg", args.map, args.grids, args.code_style)
+    settings = _settings(args)
+    plan, levels = _plan_and_write(scene, settings, out / "plan.gpkg", None, args.grids, args.code_style, levels=True)
+
+    coverage = analyse_coverage(plan, scene, new_service_points=1)
+    written = write_layers(out / "coverage.gpkg", coverage.layers())
+    print(coverage.summary())
+    layers = {**coverage.layers(), "micro_grids": levels.micro_grids}
+    save_map(plan_map(scene.communities, plan.grids, settings.grid, coverage=layers, assignment=plan.assignment,
+                      buildings=scene.buildings), args.map)
+    reports = write_report(grid_table(plan.grids, layers, plan.assignment, settings.grid), out / "reports", settings.grid)
+    print("written: " + ", ".join(map(str, [*written, args.map, *reports])))
 
 
 if __name__ == "__main__":  # pragma: no cover

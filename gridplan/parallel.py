@@ -1,0 +1,298 @@
+"""Planning many communities at once (批量规划): a district, city or province as per-community tasks.
+
+Communities plan independently: :func:`gridplan.partition.partition` cuts each community along its own
+streets and barriers and numbers its grids ``<community_id>-<serial>`` in its own reading order. So a
+scene is split into tasks of consecutive communities (with their buildings; streets and barriers are sent
+to each worker once), each task is planned on a worker — a local process pool or a Dask distributed
+cluster — and the plans are merged: grids and assignment concatenated in community order, metrics measured once over
+the whole. The merged plan is the plan :func:`partition` gives for the whole scene.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import math
+import types
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm.auto import tqdm
+
+from .errors import GridplanError
+from .metrics import plan_metrics
+from .partition import GRID_PRECISION_M, Plan, partition, prepare_buildings
+from .scene import Scene
+from .settings import DEFAULTS, Settings
+from .units import Units
+
+#: Tasks per worker when communities are batched: enough to balance uneven communities.
+TASKS_PER_WORKER = 8
+
+# Settings hold read-only mappings (MappingProxyType), which pickle cannot send to a worker as they are.
+def _read_only(mapping: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(mapping)
+
+
+copyreg.pickle(types.MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
+
+
+class TasksFailedError(GridplanError):
+    """Communities whose planning failed after every retry; ``failures`` maps community_id → error text."""
+
+    def __init__(self, failures: dict[str, str]):
+        self.failures = dict(failures)
+        listed = "; ".join(f"{c}: {e}" for c, e in sorted(self.failures.items())[:5])
+        more = f" (+{len(failures) - 5} more)" if len(failures) > 5 else ""
+        super().__init__(f"{len(failures)} communities failed to plan: {listed}{more}")
+
+
+@dataclass(frozen=True)
+class CommunityTask:
+    """A batch of consecutive communities and their buildings, in the scene's metric CRS: what a worker plans."""
+
+    community_ids: tuple
+    communities: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+
+    def singles(self) -> list["CommunityTask"]:
+        """One task per community of the batch (to find which of them fails)."""
+        return [CommunityTask((c,), self.communities[self.communities["community_id"] == c],
+                              self.buildings[self.buildings["community_id"] == c]) for c in self.community_ids]
+
+
+@dataclass(frozen=True)
+class SharedLayers:
+    """Streets and barriers, sent to each worker once and shared by its tasks.
+
+    A community is cut along the streets its STRtree query finds; the order they come back in depends on
+    the whole layer's tree and decides floating-point details of the blocks, so each community is planned
+    against the whole layer to give exactly the grids of an all-at-once plan.
+    """
+
+    streets: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame | None
+
+    def scene(self, task: CommunityTask) -> Scene:
+        return Scene(communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers)
+
+
+def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
+    """Split a scene, already in a metric CRS, into tasks of ``batch`` communities in ``community_id`` order.
+
+    Buildings go to their ``community_id`` (set by validation), else to the community holding their
+    representative point.
+    """
+    communities = scene.communities.sort_values("community_id", kind="stable").reset_index(drop=True)
+    buildings = scene.buildings
+    if "community_id" not in buildings:
+        points = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=buildings.crs)
+        joined = gpd.sjoin(points, communities[["community_id", "geometry"]], predicate="within", how="left")
+        buildings = buildings.assign(community_id=joined.groupby(level=0)["community_id"].first().reindex(buildings.index))
+    position = pd.Series(np.arange(len(communities)), index=communities["community_id"].to_numpy())
+    building_task = position.reindex(buildings["community_id"].to_numpy()).to_numpy() // batch
+    members = pd.Series(np.arange(len(buildings))).groupby(building_task).indices
+    tasks = []
+    for i, first in enumerate(range(0, len(communities), batch)):
+        rows = communities.iloc[first:first + batch]
+        tasks.append(CommunityTask(tuple(rows["community_id"]), rows, buildings.iloc[members.get(i, [])]))
+    return tasks
+
+
+def plan_community(task: CommunityTask, shared: SharedLayers, settings: Settings, grid_count, code_style: str) -> Plan:
+    """Plan one task's communities (a top-level function, so process pools and Dask can pickle it)."""
+    return partition(shared.scene(task), settings, grid_count=grid_count, code_style=code_style)
+
+
+_WORKER_SHARED: SharedLayers | None = None
+
+
+def _init_worker(shared: SharedLayers) -> None:
+    global _WORKER_SHARED
+    _WORKER_SHARED = shared
+
+
+def _plan_in_worker(task: CommunityTask, settings: Settings, grid_count, code_style: str) -> Plan:
+    """Plan one task in a pool process against the layers its initializer received."""
+    return plan_community(task, _WORKER_SHARED, settings, grid_count, code_style)
+
+
+def plan_communities(
+    scene: Scene,
+    settings: Settings = DEFAULTS,
+    *,
+    workers: int = 1,
+    scheduler=None,
+    retries: int = 2,
+    progress: bool = False,
+    batch: int | None = None,
+    grid_count: int | dict[str, int] | None = None,
+    code_style: str = "gb15",
+) -> Plan:
+    """Plan every community of a scene as independent tasks, in parallel, into one plan.
+
+    Parameters
+    ----------
+    scene
+        As for :func:`gridplan.partition.partition` (validated: buildings carry ``community_id``).
+    settings, grid_count, code_style
+        As for :func:`gridplan.partition.partition`.
+    workers
+        Processes of the local pool (1: plan in this process).
+    scheduler
+        Address of a Dask distributed scheduler (``tcp://host:8786``), or a ``dask.distributed.Client``;
+        when given, ``workers`` is ignored and the cluster's workers plan the communities.
+    retries
+        Times a failed task is tried again; a batch that still fails is retried community by community,
+        so the failures name the communities that fail.
+    progress
+        Show a progress bar over planned communities (on standard error).
+    batch
+        Communities per task; by default enough for about ``TASKS_PER_WORKER`` tasks per worker (a task
+        has a fixed cost: trees over the streets, a plan's metrics).
+
+    Returns
+    -------
+    Plan
+        The same grids, assignment, codes, warnings and metrics as ``partition(scene, ...)``, metrics measured
+        over the whole; ``units`` the tasks' atoms side by side (no adjacency between tasks).
+
+    Raises
+    ------
+    TasksFailedError
+        Communities that still failed after ``retries`` more tries, each with its error.
+    """
+    local = scene.to_crs(scene.local_crs())
+    shared = SharedLayers(local.streets, local.barriers)
+    args = (settings, grid_count, code_style)
+    client = None
+    if scheduler is not None:
+        from dask.distributed import Client
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        slots = sum(client.nthreads().values()) if client is not None else workers
+        n = len(local.communities)
+        tasks = community_tasks(local, batch or max(1, math.ceil(n / (TASKS_PER_WORKER * max(slots, 1)))))
+        with tqdm(total=n, desc="planning communities", unit="community", disable=not progress) as bar:
+            if client is not None:
+                run = partial(_run_dask, client=client, shared=shared, args=args, bar=bar)
+            elif workers > 1:
+                run = partial(_run_pool, workers=workers, shared=shared, args=args, bar=bar)
+            else:
+                run = partial(_run_serial, shared=shared, args=args, bar=bar)
+            plans, errors = run(tasks, retries=retries)
+            failed = [t for t in tasks if t.community_ids in errors]
+            singles = [single for t in failed if len(t.community_ids) > 1 for single in t.singles()]
+            if singles:
+                bar.update(-len(singles))
+                found, single_errors = run(singles, retries=0)
+                plans.update(found)
+                errors = {ids: e for ids, e in errors.items() if len(ids) == 1} | single_errors
+    finally:
+        if client is not None and client is not scheduler:
+            client.close()
+    if errors:
+        raise TasksFailedError({ids[0]: error for ids, error in errors.items()})
+    ordered = sorted(plans.items(), key=lambda item: item[0])
+    plan = merge_plans([p for _, p in ordered], local, settings)
+    plan.grids = plan.grids.to_crs(scene.crs)
+    return plan
+
+
+#: Plans and errors by the community ids of their task.
+Results = tuple[dict[tuple, Plan], dict[tuple, str]]
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _run_serial(tasks, *, retries: int, shared, args, bar) -> Results:
+    plans, errors = {}, {}
+    for task in tasks:
+        for _ in range(retries + 1):
+            try:
+                plans[task.community_ids] = plan_community(task, shared, *args)
+                errors.pop(task.community_ids, None)
+                break
+            except Exception as exc:  # a task's failure is reported with the others, not raised at once
+                errors[task.community_ids] = _error(exc)
+        bar.update(len(task.community_ids))
+    return plans, errors
+
+
+def _run_pool(tasks, *, retries: int, workers: int, shared, args, bar) -> Results:
+    plans, errors = {}, {}
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), initializer=_init_worker, initargs=(shared,)) as pool:
+        pending: dict[Future, tuple[CommunityTask, int]] = {pool.submit(_plan_in_worker, t, *args): (t, 0) for t in tasks}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task, attempt = pending.pop(future)
+                try:
+                    plans[task.community_ids] = future.result()
+                except Exception as exc:
+                    if attempt < retries:
+                        pending[pool.submit(_plan_in_worker, task, *args)] = (task, attempt + 1)
+                        continue
+                    errors[task.community_ids] = _error(exc)
+                bar.update(len(task.community_ids))
+    return plans, errors
+
+
+def _run_dask(tasks, *, retries: int, client, shared, args, bar) -> Results:
+    from dask.distributed import as_completed
+
+    shared = client.scatter(shared, broadcast=True)
+    futures = {client.submit(plan_community, t, shared, *args, retries=retries, pure=False): t for t in tasks}
+    plans, errors = {}, {}
+    for future in as_completed(futures):
+        task = futures[future]
+        if future.status == "error":
+            errors[task.community_ids] = _error(future.exception())
+        else:
+            plans[task.community_ids] = future.result()
+        bar.update(len(task.community_ids))
+    return plans, errors
+
+
+def merge_plans(plans: list[Plan], local: Scene, settings: Settings = DEFAULTS) -> Plan:
+    """One plan from per-community plans (in community order): grids, assignment and warnings concatenated,
+    atoms side by side, metrics measured over the whole scene ``local`` (in the plans' metric CRS)."""
+    grids = gpd.GeoDataFrame(pd.concat([p.grids.to_crs(local.crs) for p in plans], ignore_index=True), crs=local.crs)
+    # Pickling keeps coordinates but drops the precision grid partition set on them, which overlays (gap, overlap) use.
+    grids.geometry = shapely.set_precision(grids.geometry.to_numpy(), GRID_PRECISION_M, mode="pointwise")
+    buildings = prepare_buildings(local.buildings, local.communities, settings)
+    assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
+    assignment = assignment.set_index("building_id").loc[buildings["building_id"]].reset_index()
+    units, atom_grid = _merge_units(plans, buildings)
+    metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
+    warnings = [w for p in plans for w in p.warnings]
+    return Plan(grids=grids, assignment=assignment, warnings=warnings, metrics=metrics, units=units, atom_grid=atom_grid,
+                settings=settings)
+
+
+def _merge_units(plans: list[Plan], buildings: gpd.GeoDataFrame) -> tuple[Units, np.ndarray]:
+    """The plans' atoms as one set (positions offset plan by plan) and their grid positions."""
+    atoms, graphs, building_atom, atom_grid = [], [], [], []
+    atom_offset = grid_offset = 0
+    for p in plans:
+        atoms.append(p.units.atoms.assign(atom_id=p.units.atoms["atom_id"] + atom_offset))
+        graphs.append(nx.relabel_nodes(p.units.graph, lambda a, o=atom_offset: a + o))
+        building_atom.append(pd.Series(p.units.building_atom.to_numpy() + atom_offset,
+                                       index=p.assignment["building_id"].to_numpy()))
+        atom_grid.append(p.atom_grid + grid_offset)
+        atom_offset += len(p.units.atoms)
+        grid_offset += len(p.grids)
+    merged = gpd.GeoDataFrame(pd.concat(atoms, ignore_index=True), geometry="geometry", crs=buildings.crs)
+    by_building = pd.concat(building_atom)
+    units = Units(atoms=merged, graph=nx.union_all(graphs) if graphs else nx.Graph(),
+                  building_atom=pd.Series(by_building.loc[buildings["building_id"]].to_numpy(), index=buildings.index, name="atom"))
+    return units, np.concatenate(atom_grid) if atom_grid else np.zeros(0, dtype=np.int64)
+

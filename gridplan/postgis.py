@@ -1,0 +1,271 @@
+"""Plans in PostGIS (PostgreSQL): the scene, the plan, its coverage and metadata, written in one transaction.
+
+A plan is stored under a name in a schema (default ``gridplan``): one table per layer, named
+``<name>_<layer>`` (``main_grids``, ``main_buildings``, ``main_communities``…), and one row in the
+schema's ``plans`` table (name, plan id, gridplan version, parameters as JSON, creation time, layers).
+Writing replaces the plan of that name inside a single transaction — the old tables are dropped and the
+new ones created before one commit — so readers see the previous plan until the new one is complete, and
+a run that crashes or is killed leaves the previous plan intact (PostgreSQL's DDL is transactional).
+
+Identifiers are quoted (SQLAlchemy's preparer, psycopg's ``sql.Identifier``); a connection string's
+password never appears in messages: see :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import geopandas as gpd
+import pandas as pd
+
+from .errors import InputError
+from .partition import Plan
+from .regenerate import PreviousPlan
+from .scene import Scene, id_string
+from .store import _storable
+
+DEFAULT_SCHEMA = "gridplan"
+DEFAULT_NAME = "main"
+#: PostgreSQL truncates identifiers beyond 63 bytes; a plan name leaves room for ``_<layer>``.
+MAX_NAME_BYTES = 40
+#: Seconds to wait inside the transaction after the first table (tests kill the writer there).
+PAUSE_ENV = "GRIDPLAN_POSTGIS_TEST_PAUSE"
+SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_dsn(target: object) -> bool:
+    """Whether ``target`` is a PostgreSQL connection URL (``postgresql://user@host/db``)."""
+    return isinstance(target, str) and target.startswith(SCHEMES)
+
+
+def redact(dsn: str) -> str:
+    """The connection string with its password replaced by ``***`` (URL, ``?password=`` and key=value forms)."""
+    text = str(dsn)
+    if "://" in text:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            if ":" in userinfo:
+                userinfo = userinfo.split(":", 1)[0] + ":***"
+            netloc = f"{userinfo}@{host}"
+        query = re.sub(r"(?i)(^|&)(password)=[^&]*", r"\1\2=***", parts.query)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return re.sub(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", text)
+
+
+def _password(dsn: str) -> str | None:
+    if "://" in dsn:
+        parts = urlsplit(dsn)
+        if parts.password:
+            return parts.password
+        found = re.search(r"(?i)(?:^|&)password=([^&]*)", parts.query)
+        return found.group(1) if found else None
+    found = re.search(r"(?i)\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)
+    return found.group(1).strip("'") if found else None
+
+
+def _safe_message(exc: BaseException, dsn: str) -> str:
+    """An error's first line, with the password masked wherever the driver might have echoed it."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    secret = _password(dsn)
+    return text.replace(secret, "***") if secret else text
+
+
+def _engine(dsn: str):
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    if not is_dsn(dsn):
+        raise InputError(f"not a PostgreSQL connection URL: {redact(dsn)} (expected postgresql://user@host/database)")
+    url = make_url(dsn)
+    return create_engine(url.set(drivername="postgresql+psycopg"), hide_parameters=True)
+
+
+def _check_name(name: str) -> str:
+    if not name or len(name.encode()) > MAX_NAME_BYTES:
+        raise InputError(f"plan name {name!r}: 1 to {MAX_NAME_BYTES} bytes")
+    return name
+
+
+def _jsonable(value):
+    """Settings as JSON values (``dataclasses.asdict`` cannot copy their read-only mappings)."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def plan_parameters(plan: Plan) -> dict:
+    """The settings a plan was made with, as JSON-ready values."""
+    return _jsonable(plan.settings)
+
+
+def write_plan_postgis(
+    dsn: str,
+    scene: Scene,
+    plan: Plan,
+    coverage: Mapping[str, pd.DataFrame | None] | None = None,
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    name: str | None = None,
+    layers: Mapping[str, pd.DataFrame | None] | None = None,
+) -> list[str]:
+    """Write a scene, a plan and optionally its coverage to PostGIS, replacing the plan of that name atomically.
+
+    Parameters
+    ----------
+    dsn
+        ``postgresql://user:password@host:port/database``; the database needs the ``postgis`` extension
+        (created when missing and allowed).
+    scene
+        The scene planned: each layer becomes table ``<name>_<layer>`` (``communities``, ``streets``…), the
+        scene's buildings as ``<name>_scene_buildings``.
+    plan
+        The plan: ``grids`` (with codes), ``buildings`` (assignment with footprints), ``staffing``,
+        ``warnings``, ``metrics`` (:func:`gridplan.report.plan_layers`), unless ``layers`` gives them.
+    coverage
+        Coverage layers by name (:meth:`gridplan.coverage.Coverage.layers`), written as they are.
+    schema, name
+        Where: schema (created when missing) and plan name (default ``main``).
+    layers
+        The plan's layers to write instead of ``plan_layers(plan, scene)`` (e.g. with ``areas``,
+        ``micro_grids`` and ``grid_changes``).
+
+    Returns
+    -------
+    list of str
+        The tables written, schema-qualified.
+
+    Raises
+    ------
+    InputError
+        Bad connection URL, unreachable server or refused login, or a bad plan name (password masked).
+    """
+    from sqlalchemy import text
+
+    from .report import plan_layers
+
+    name = _check_name(name or DEFAULT_NAME)
+    tables: dict[str, pd.DataFrame] = {}
+    scene_layers = {("scene_buildings" if k == "buildings" else k): v for k, v in scene.layers().items()}
+    for group in (scene_layers, layers if layers is not None else plan_layers(plan, scene), coverage or {}):
+        tables.update({layer: frame for layer, frame in group.items() if frame is not None})
+    engine = _engine(dsn)
+    try:
+        with engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            qschema = quote(schema)
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {qschema}"))
+            conn.execute(text(
+                f"CREATE TABLE IF NOT EXISTS {qschema}.plans (name text PRIMARY KEY, plan_id uuid NOT NULL, "
+                "version text NOT NULL, parameters jsonb NOT NULL, created timestamptz NOT NULL, layers text[] NOT NULL)"))
+            # One writer at a time; readers of the plans table are not blocked.
+            conn.execute(text(f"LOCK TABLE {qschema}.plans IN SHARE ROW EXCLUSIVE MODE"))
+            old = conn.execute(text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}).scalar()
+            for layer in old or []:
+                conn.execute(text(f"DROP TABLE IF EXISTS {qschema}.{quote(f'{name}_{layer}')}"))
+            for i, (layer, frame) in enumerate(tables.items()):
+                _write_table(_storable(frame), conn, f"{name}_{layer}", schema)
+                if i == 0 and os.environ.get(PAUSE_ENV):
+                    time.sleep(float(os.environ[PAUSE_ENV]))
+            conn.execute(text(
+                f"INSERT INTO {qschema}.plans (name, plan_id, version, parameters, created, layers) "
+                "VALUES (:name, :plan_id, :version, CAST(:parameters AS jsonb), :created, :layers) "
+                "ON CONFLICT (name) DO UPDATE SET plan_id = EXCLUDED.plan_id, version = EXCLUDED.version, "
+                "parameters = EXCLUDED.parameters, created = EXCLUDED.created, layers = EXCLUDED.layers"),
+                {"name": name, "plan_id": str(uuid.uuid4()), "version": _version(), "parameters": json.dumps(plan_parameters(plan)),
+                 "created": datetime.now(timezone.utc), "layers": list(tables)})
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"cannot write plan {name!r} to {redact(dsn)}: {_safe_message(exc, dsn)}") from None
+    finally:
+        engine.dispose()
+    return [f"{schema}.{name}_{layer}" for layer in tables]
+
+
+def _write_table(frame: pd.DataFrame, conn, table: str, schema: str) -> None:
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+        frame.to_postgis(table, conn, schema=schema, if_exists="fail", index=False)
+    else:
+        pd.DataFrame(frame).to_sql(table, conn, schema=schema, if_exists="fail", index=False)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gridplan")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def list_plans(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
+    """The plans stored in ``schema``: name, plan_id, version, parameters, created, layers (newest first)."""
+    from sqlalchemy import text
+
+    engine = _engine(dsn)
+    try:
+        with engine.connect() as conn:
+            qschema = conn.dialect.identifier_preparer.quote(schema)
+            return pd.read_sql(text(f"SELECT * FROM {qschema}.plans ORDER BY created DESC"), conn)
+    except Exception as exc:
+        raise InputError(f"cannot list the plans in {redact(dsn)}: {_safe_message(exc, dsn)}") from None
+    finally:
+        engine.dispose()
+
+
+def read_plan_postgis(dsn: str, name: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> PreviousPlan:
+    """A stored plan's grids and building assignment, to regenerate from (``gridplan plan --previous postgresql://…``).
+
+    Parameters
+    ----------
+    dsn
+        Connection URL; a ``#name`` fragment selects the plan when ``name`` is not given.
+    name
+        The plan's name; by default the URL's fragment, else the newest plan in the schema.
+    schema
+        The schema the plan was written to.
+    """
+    from sqlalchemy import text
+
+    name = name or urlsplit(dsn).fragment or None
+    engine = _engine(dsn.split("#", 1)[0])
+    try:
+        with engine.connect() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            qschema = quote(schema)
+            if name is None:
+                name = conn.execute(text(f"SELECT name FROM {qschema}.plans ORDER BY created DESC LIMIT 1")).scalar()
+            layers = conn.execute(text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}).scalar()
+            if not layers or "grids" not in layers or "buildings" not in layers:
+                raise InputError(f"no plan {name!r} with grids and buildings in schema {schema!r} of {redact(dsn)}")
+            grids = gpd.read_postgis(text(f"SELECT * FROM {qschema}.{quote(f'{name}_grids')}"), conn, geom_col="geometry")
+            assignment = pd.read_sql(text(f"SELECT * FROM {qschema}.{quote(f'{name}_buildings')}"), conn)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}") from None
+    finally:
+        engine.dispose()
+    assignment = assignment.drop(columns=[c for c in ("geometry",) if c in assignment])
+    assignment["building_id"] = assignment["building_id"].map(id_string, na_action="ignore")
+    assignment["grid_id"] = assignment["grid_id"].map(id_string, na_action="ignore")
+    grids["grid_id"] = grids["grid_id"].map(id_string)
+    return PreviousPlan(assignment=assignment, grids=grids)

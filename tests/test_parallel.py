@@ -1,0 +1,136 @@
+"""Planning communities as parallel tasks: the same plan as planning the scene at once, serial, pool or Dask."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import shapely
+
+from gridplan import parallel
+from gridplan.levels import plan_levels
+from gridplan.parallel import TasksFailedError, community_tasks, plan_communities
+from gridplan.partition import partition
+from gridplan.synthetic import generate_district
+from gridplan.validate import validate_scene
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return validate_scene(generate_district(600, 15000, n_communities=6)).raise_for_errors().scene
+
+
+@pytest.fixture(scope="module")
+def whole(scene):
+    return partition(scene)
+
+
+def assert_same_plan(plan, expected):
+    pd.testing.assert_frame_equal(plan.assignment, expected.assignment)
+    pd.testing.assert_frame_equal(plan.grids.drop(columns="geometry"), expected.grids.drop(columns="geometry"))
+    assert shapely.equals_exact(plan.grids.geometry.to_numpy(), expected.grids.geometry.to_numpy(), 0).all()
+    assert plan.grids.crs == expected.grids.crs
+    assert plan.metrics == expected.metrics
+    assert plan.warnings == expected.warnings
+
+
+def test_tasks_hold_every_building_once_in_its_community(scene):
+    tasks = community_tasks(scene, batch=4)
+    assert [t.community_ids for t in tasks] == [("c0001", "c0002", "c0003", "c0004"), ("c0005", "c0006")]
+    ids = pd.concat([t.buildings["building_id"] for t in tasks])
+    assert ids.is_unique and set(ids) == set(scene.buildings["building_id"])
+    assert all(t.buildings["community_id"].isin(t.community_ids).all() for t in tasks)
+    assert [len(t.communities) for t in tasks] == [4, 2]
+    singles = tasks[1].singles()
+    assert [s.community_ids for s in singles] == [("c0005",), ("c0006",)]
+    assert sum(len(s.buildings) for s in singles) == len(tasks[1].buildings)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_batches_of_communities_give_the_plan_of_the_whole_scene(scene, whole, batch):
+    assert_same_plan(plan_communities(scene, batch=batch), whole)
+
+
+def test_two_processes_give_the_serial_plan(scene, whole):
+    assert_same_plan(plan_communities(scene, workers=2), whole)
+    assert_same_plan(plan_communities(scene, workers=2, batch=1), whole)
+    assert len(whole.grids) > 6
+
+
+def test_dask_cluster_gives_the_serial_plan(scene, whole):
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        assert_same_plan(plan_communities(scene, scheduler=client), whole)
+        assert_same_plan(plan_communities(scene, scheduler=cluster.scheduler_address), whole)
+
+
+def test_merged_plan_keeps_the_atoms_levels_need(scene, whole):
+    plan = plan_communities(scene)
+    assert len(plan.units.atoms) == len(whole.units.atoms)
+    assert (plan.units.building_atom.to_numpy() >= 0).all()
+    # every building's atom lies in its grid
+    grid_of_atom = plan.grids["grid_id"].to_numpy()[plan.atom_grid]
+    assert (grid_of_atom[plan.units.building_atom.to_numpy()] == plan.assignment["grid_id"].to_numpy()).all()
+    levels = plan_levels(plan, scene)
+    assert levels.micro_grids["households"].sum() == plan.grids["households"].sum()
+
+
+def test_a_failing_community_is_retried(scene, whole, monkeypatch):
+    calls = {}
+
+    def flaky(piece, *args, **kwargs):
+        community_id = piece.communities["community_id"].iat[0]
+        calls[community_id] = calls.get(community_id, 0) + 1
+        if community_id == "c0002" and calls[community_id] == 1:
+            raise RuntimeError("worker lost")
+        return partition(piece, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "partition", flaky)
+    assert_same_plan(plan_communities(scene, retries=1, batch=1), whole)
+    assert calls["c0002"] == 2 and calls["c0001"] == 1
+
+
+def test_communities_failing_every_retry_are_named_with_their_error(scene, monkeypatch):
+    calls = []
+
+    def broken(piece, *args, **kwargs):
+        community_id = piece.communities["community_id"].iat[0]
+        calls.append(community_id)
+        if community_id in ("c0003", "c0005"):
+            raise ValueError(f"bad geometry in {community_id}")
+        return partition(piece, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "partition", broken)
+    with pytest.raises(TasksFailedError) as failed:
+        plan_communities(scene, retries=2, batch=1)
+    assert failed.value.failures == {"c0003": "ValueError: bad geometry in c0003", "c0005": "ValueError: bad geometry in c0005"}
+    assert calls.count("c0003") == 3 and calls.count("c0001") == 1
+    assert "2 communities failed to plan" in str(failed.value)
+
+
+def test_a_failing_batch_is_retried_community_by_community_to_name_the_culprit(scene, monkeypatch):
+    def broken(piece, *args, **kwargs):
+        if "c0002" in set(piece.communities["community_id"]):
+            raise ValueError("self-intersecting boundary")
+        return partition(piece, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "partition", broken)
+    with pytest.raises(TasksFailedError) as failed:
+        plan_communities(scene, retries=1, batch=3)
+    assert failed.value.failures == {"c0002": "ValueError: self-intersecting boundary"}
+
+
+def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole, tmp_path):
+    import geopandas as gpd
+    from dask.distributed import LocalCluster
+
+    from gridplan.cli import EXIT_OK, main
+    from gridplan.store import write_layers
+
+    write_layers(tmp_path / "scene.gpkg", scene.layers())
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for name, options in (("pool", ["--workers", "2", "--levels"]), ("dask", ["--scheduler", cluster.scheduler_address])):
+            assert main(["plan", str(tmp_path / "scene.gpkg"), "-o", str(tmp_path / f"{name}.gpkg"), *options]) == EXIT_OK
+            buildings = gpd.read_file(tmp_path / f"{name}.gpkg", layer="buildings")
+            assert buildings["grid_id"].tolist() == whole.assignment["grid_id"].tolist()
+    assert len(gpd.read_file(tmp_path / "pool.gpkg", layer="micro_grids")) > len(whole.grids)

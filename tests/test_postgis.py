@@ -1,0 +1,196 @@
+"""Plans in a real PostgreSQL with PostGIS: written in one transaction, read back, never half-written.
+
+CI (``.ci/run``) installs PostgreSQL and PostGIS from Debian's packages, starts the server on loopback and
+exports ``GRIDPLAN_TEST_PG`` (a ``postgresql://`` URL with a password). Without it these tests fail.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pytest
+import shapely
+from sqlalchemy import create_engine, text
+
+from gridplan.cli import EXIT_INPUT, EXIT_OK, main
+from gridplan.errors import InputError
+from gridplan.partition import partition
+from gridplan.postgis import PAUSE_ENV, list_plans, read_plan_postgis, redact, write_plan_postgis
+from gridplan.regenerate import read_previous, regenerate
+from gridplan.report import plan_layers
+from gridplan.settings import DEFAULTS
+from gridplan.store import write_layers
+from gridplan.synthetic import generate_district
+from gridplan.validate import validate_scene
+
+ENV = "GRIDPLAN_TEST_PG"
+
+
+@pytest.fixture(scope="module")
+def dsn():
+    value = os.environ.get(ENV)
+    if not value:
+        pytest.fail(f"{ENV} is not set: .ci/run starts PostgreSQL with PostGIS and exports it "
+                    "(postgresql://user:password@127.0.0.1:5432/database)")
+    return value
+
+
+def _engine(dsn):
+    return create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+@pytest.fixture
+def schema(dsn):
+    """A fresh schema per test, dropped afterwards; its name needs quoting."""
+    name = f"Test plans; {uuid.uuid4().hex[:8]}"
+    yield name
+    engine = _engine(dsn)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {conn.dialect.identifier_preparer.quote(name)} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return validate_scene(generate_district(600, 15000, n_communities=6)).raise_for_errors().scene
+
+
+@pytest.fixture(scope="module")
+def plan(scene):
+    return partition(scene)
+
+
+def _count(dsn, sql, **params):
+    engine = _engine(dsn)
+    with engine.connect() as conn:
+        value = conn.execute(text(sql), params).scalar()
+    engine.dispose()
+    return value
+
+
+def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, schema, scene, plan):
+    tables = write_plan_postgis(dsn, scene, plan, schema=schema, name="Xinjiekou-2026")
+    assert f"{schema}.Xinjiekou-2026_grids" in tables and f"{schema}.Xinjiekou-2026_communities" in tables
+
+    previous = read_plan_postgis(dsn, "Xinjiekou-2026", schema=schema)
+    pd.testing.assert_frame_equal(previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]])
+    assert previous.grids["grid_id"].tolist() == plan.grids["grid_id"].tolist()
+    assert previous.grids["code"].tolist() == plan.grids["code"].tolist()
+    assert previous.grids["households"].sum() == plan.grids["households"].sum() == 15000
+    assert previous.grids.crs == plan.grids.crs
+    assert shapely.equals_exact(previous.grids.geometry.to_numpy(), plan.grids.geometry.to_numpy(), 1e-6).all()
+
+    row = list_plans(dsn, schema=schema).iloc[0]
+    assert row["name"] == "Xinjiekou-2026" and row["version"] == "0.1.0"
+    assert row["parameters"]["grid"]["target"] == 300
+    assert abs(pd.Timestamp.now(tz="UTC") - row["created"]) < pd.Timedelta(minutes=5)
+    assert {"grids", "buildings", "metrics", "warnings", "communities", "scene_buildings", "streets"} <= set(row["layers"])
+    assert _count(dsn, f'SELECT count(*) FROM "{schema}"."Xinjiekou-2026_scene_buildings"') == len(scene.buildings)
+
+
+def test_regenerating_from_postgis_is_regenerating_from_the_plan_file(dsn, schema, scene, plan, tmp_path):
+    write_plan_postgis(dsn, scene, plan, schema=schema)
+    write_layers(tmp_path / "plan.gpkg", plan_layers(plan, scene))
+    from_db = regenerate(scene, read_plan_postgis(dsn, schema=schema), DEFAULTS)
+    from_file = regenerate(scene, read_previous(tmp_path / "plan.gpkg"), DEFAULTS)
+    assert from_db.kept_share == from_file.kept_share > 0.9
+    pd.testing.assert_frame_equal(from_db.plan.assignment, from_file.plan.assignment)
+    pd.testing.assert_frame_equal(from_db.grid_changes, from_file.grid_changes)
+
+
+def test_rewriting_a_plan_replaces_it_and_drops_its_old_layers(dsn, schema, scene, plan):
+    extra = pd.DataFrame({"grid_id": plan.grids["grid_id"], "members": 3})
+    write_plan_postgis(dsn, scene, plan, {"grid_party": extra}, schema=schema, name="a")
+    write_plan_postgis(dsn, scene, plan, schema=schema, name="b")
+    assert _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema) == 1
+    write_plan_postgis(dsn, scene, partition(scene, DEFAULTS.with_grid(target=250)), schema=schema, name="a")
+    assert _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema) == 0
+    assert len(read_plan_postgis(dsn, "a", schema=schema).grids) > len(read_plan_postgis(dsn, "b", schema=schema).grids)
+    assert set(list_plans(dsn, schema=schema)["name"]) == {"a", "b"}
+
+
+WRITER = """
+import sys
+from gridplan.partition import partition
+from gridplan.postgis import write_plan_postgis
+from gridplan.settings import DEFAULTS
+from gridplan.synthetic import generate_district
+from gridplan.validate import validate_scene
+scene = validate_scene(generate_district(600, 15000, n_communities=6)).raise_for_errors().scene
+write_plan_postgis(sys.argv[1], scene, partition(scene, DEFAULTS.with_grid(target=200)), schema=sys.argv[2], name="main")
+"""
+
+
+def test_a_writer_killed_mid_transaction_leaves_the_previous_plan_intact(dsn, schema, scene, plan):
+    write_plan_postgis(dsn, scene, plan, schema=schema, name="main")
+    app = f"gridplan-kill-{uuid.uuid4().hex[:8]}"
+    writer_dsn = dsn + ("&" if "?" in dsn else "?") + f"application_name={app}"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, writer_dsn, schema], env={**os.environ, PAUSE_ENV: "120"})
+    try:
+        # the writer is inside its transaction, the old plan dropped and one new table written, waiting
+        deadline = time.monotonic() + 120
+        while not _count(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state = 'idle in transaction' "
+                              "AND now() - state_change > interval '1 second'", a=app):
+            assert writer.poll() is None, "the writer ended before pausing"
+            assert time.monotonic() < deadline, "the writer never paused inside its transaction"
+            time.sleep(0.2)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == -signal.SIGKILL
+
+    previous = read_plan_postgis(dsn, "main", schema=schema)
+    assert previous.grids["grid_id"].tolist() == plan.grids["grid_id"].tolist()
+    pd.testing.assert_frame_equal(previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]])
+    assert list_plans(dsn, schema=schema)["parameters"].iloc[0]["grid"]["target"] == 300
+    assert _count(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state LIKE 'idle in transaction%'", a=app) == 0
+
+
+@pytest.mark.parametrize("raw, masked", [
+    ("postgresql://grid:s3cr%40t@db.example:5432/plans", "postgresql://grid:***@db.example:5432/plans"),
+    ("postgresql://grid@db.example/plans?password=s3cret&sslmode=require", "postgresql://grid@db.example/plans?password=***&sslmode=require"),
+    ("host=db.example user=grid password='s3 cret' dbname=plans", "host=db.example user=grid password=*** dbname=plans"),
+    ("postgresql://grid@localhost/plans", "postgresql://grid@localhost/plans"),
+])
+def test_redact_masks_the_password(raw, masked):
+    assert redact(raw) == masked
+
+
+def test_a_refused_login_names_the_server_but_not_the_password(dsn, scene, plan):
+    parts = urlsplit(dsn)
+    wrong = dsn.replace(f":{parts.password}@", ":Wr0ng-pa55word@") if parts.password else dsn.replace("@", ":Wr0ng-pa55word@", 1)
+    with pytest.raises(InputError) as refused:
+        write_plan_postgis(wrong, scene, plan, schema="never_created")
+    assert "Wr0ng-pa55word" not in str(refused.value) and ":***@" in str(refused.value)
+    assert str(parts.hostname) in str(refused.value)
+
+
+def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, tmp_path, capsys):
+    scene_path = tmp_path / "scene.gpkg"
+    write_layers(scene_path, scene.layers())
+    name = f"cli_{uuid.uuid4().hex[:8]}"
+    try:
+        assert main(["plan", str(scene_path), "-o", f"{dsn}#{name}", "--workers", "2"]) == EXIT_OK
+        assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", f"{dsn}#{name}"]) == EXIT_OK
+        out = capsys.readouterr()
+        assert "of buildings kept their grid" in out.out and f"{name}" in out.out
+        password = urlsplit(dsn).password
+        assert not password or password not in out.out + out.err
+        assert main(["plan", str(scene_path), "-o", f"{dsn}#{'x' * 60}"]) == EXIT_INPUT
+    finally:
+        engine = _engine(dsn)
+        with engine.begin() as conn:
+            for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
+                                         {"p": f"{name}%"}):
+                conn.execute(text(f'DROP TABLE gridplan."{table}"'))
+            conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
+        engine.dispose()
