@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
                                    "generated (seeded, labelled).")
     _scene_options(p)
     p.add_argument("plan", help="plan file written by 'gridplan plan'")
-    p.add_argument("-o", "--output", required=True, help="coverage GeoPackage to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="coverage GeoPackage to write, or postgresql://...#name to store the plan with its coverage")
     p.add_argument("--new-service-points", type=int, default=1, metavar="P",
                    help="choose P new service points that cover the most households outside the circle (default 1; 0: none)")
     p.add_argument("--seed", type=int, default=0, help="seed of generated scenario data")
@@ -293,6 +294,7 @@ def _plan_and_write(scene, settings: Settings, output: Path | str, map_path: str
 
 def _coverage(args) -> None:
     from .coverage import analyse_coverage
+    from .postgis import is_dsn
     from .regenerate import read_plan
     from .store import write_layers
 
@@ -300,7 +302,15 @@ def _coverage(args) -> None:
     validation.raise_for_errors()
     plan = read_plan(args.plan, validation.scene)
     coverage = analyse_coverage(plan, validation.scene, new_service_points=args.new_service_points, seed=args.seed)
-    written = write_layers(args.output, coverage.layers())
+    if is_dsn(args.output):  # the plan and its coverage together, in one transaction
+        from urllib.parse import urlsplit
+
+        from .postgis import write_plan_postgis
+
+        written = write_plan_postgis(args.output.split("#", 1)[0], validation.scene, plan, coverage=coverage.layers(),
+                                     name=urlsplit(args.output).fragment or None)
+    else:
+        written = write_layers(args.output, coverage.layers())
     print(coverage.summary())
     print("written: " + ", ".join(map(str, written)))
 

@@ -194,3 +194,31 @@ def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, 
                 conn.execute(text(f'DROP TABLE gridplan."{table}"'))
             conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
         engine.dispose()
+
+
+def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, capsys):
+    scene_path = tmp_path / "scene.gpkg"
+    write_layers(scene_path, scene.layers())
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg")]) == EXIT_OK
+    name = f"cov_{uuid.uuid4().hex[:8]}"
+    try:
+        assert main(["coverage", str(scene_path), str(tmp_path / "plan.gpkg"), "-o", f"{dsn}#{name}"]) == EXIT_OK
+        plans = list_plans(dsn)
+        layers = plans.loc[plans["name"] == name, "layers"].iat[0]
+        assert {"grids", "buildings", "grid_party", "member_links", "service_coverage", "proposed_sites"} <= set(layers)
+        engine = _engine(dsn)
+        with engine.connect() as conn:
+            linked = conn.execute(text(f'SELECT sum(households) FROM gridplan."{name}_member_links"')).scalar()
+        engine.dispose()
+        assert linked > 0
+        password = urlsplit(dsn).password
+        out = capsys.readouterr()
+        assert not password or password not in out.out + out.err
+    finally:
+        engine = _engine(dsn)
+        with engine.begin() as conn:
+            for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
+                                         {"p": f"{name}%"}):
+                conn.execute(text(f'DROP TABLE gridplan."{table}"'))
+            conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
+        engine.dispose()
