@@ -187,13 +187,7 @@ def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, 
         assert not password or password not in out.out + out.err
         assert main(["plan", str(scene_path), "-o", f"{dsn}#{'x' * 60}"]) == EXIT_INPUT
     finally:
-        engine = _engine(dsn)
-        with engine.begin() as conn:
-            for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
-                                         {"p": f"{name}%"}):
-                conn.execute(text(f'DROP TABLE gridplan."{table}"'))
-            conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
-        engine.dispose()
+        _drop_plan(dsn, name)
 
 
 def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, capsys):
@@ -215,10 +209,15 @@ def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, c
         out = capsys.readouterr()
         assert not password or password not in out.out + out.err
     finally:
-        engine = _engine(dsn)
-        with engine.begin() as conn:
-            for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
-                                         {"p": f"{name}%"}):
-                conn.execute(text(f'DROP TABLE gridplan."{table}"'))
-            conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
-        engine.dispose()
+        _drop_plan(dsn, name)
+
+
+def _drop_plan(dsn: str, name: str) -> None:
+    """Remove a test plan's tables and its row in the plans table."""
+    engine = _engine(dsn)
+    with engine.begin() as conn:
+        for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
+                                     {"p": f"{name}%"}):
+            conn.execute(text(f'DROP TABLE gridplan."{table}"'))
+        conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
+    engine.dispose()
