@@ -146,17 +146,15 @@ def regenerate(
         Locked grids leave households between them that fit no layout within the bounds.
     """
     local, buildings, units = prepare(scene, settings)
-    if previous.drawn:
+    repair = previous.drawn
+    if repair:
         drawn = previous.grids.to_crs(local.crs).reset_index(drop=True)
         assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
         previous = PreviousPlan(assignment=assignment, grids=previous.grids)
-        repair = True
-    else:
-        repair = False
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
-    atom_grid = _atoms_from_buildings(units, buildings, building_grid, locked, _previous_polygons(previous, grid_ids, units.atoms.crs))
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
+    atom_grid = _atoms_from_buildings(units, buildings, building_grid, locked, polygons)
     if not repair:
         _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
     else:
