@@ -414,9 +414,10 @@ def _demo(args) -> None:
     plan, levels = _plan_and_write(scene, settings, out / "plan.gpkg", None, args.grids, args.code_style, levels=True)
 
     coverage = analyse_coverage(plan, scene, new_service_points=1)
-    written = write_layers(out / "coverage.gpkg", coverage.layers())
+    coverage_layers = coverage.layers()
+    written = write_layers(out / "coverage.gpkg", coverage_layers)
     print(coverage.summary())
-    layers = {**coverage.layers(), "micro_grids": levels.micro_grids}
+    layers = {**coverage_layers, "micro_grids": levels.micro_grids}
     save_map(plan_map(scene.communities, plan.grids, settings.grid, coverage=layers, assignment=plan.assignment,
                       buildings=scene.buildings), args.map)
     reports = write_report(grid_table(plan.grids, layers, plan.assignment, settings.grid), out / "reports", settings.grid)

@@ -97,10 +97,13 @@ def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, targ
         region = _RegionGraph(graph, component, weights[nodes].astype(float), frame)
         parts += [component[p] for p in region.bisect(np.arange(len(component)), min(count, len(component)), band)]
     # slivers without households join the part they touch (a part on its own would hold nobody)
+    unions = [shapely.union_all(geoms[nodes][p]) for p in parts] if empty else []
     for component in empty:
-        unions = [shapely.union_all(geoms[nodes][p]) for p in parts]
-        touching = [shapely.length(shapely.intersection(shapely.boundary(shapely.union_all(geoms[nodes][component])), shapely.buffer(u, 0.05))) for u in unions]
-        parts[int(np.argmax(touching))] = np.concatenate([parts[int(np.argmax(touching))], component])
+        sliver = shapely.union_all(geoms[nodes][component])
+        touching = [shapely.length(shapely.intersection(shapely.boundary(sliver), shapely.buffer(u, 0.05))) for u in unions]
+        host = int(np.argmax(touching))
+        parts[host] = np.concatenate([parts[host], component])
+        unions[host] = shapely.union(unions[host], sliver)
     return [nodes[p] for p in parts]
 
 
