@@ -45,6 +45,9 @@ SWEEP_ANGLES = tuple(range(0, 180, 20))
 CUT_WEIGHT, SPREAD_WEIGHT, EVEN_WEIGHT = 1.0, 1.0, 4.0
 #: Weight, in refinement, of each service-radius length a building lies beyond the maximum radius.
 RADIUS_WEIGHT = 2.0
+#: Radius excesses this close (m) count as equal when re-splitting for the service radius, so the
+#: cheaper cut (along streets) decides.
+RADIUS_STEP_M = 25.0
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
 STREET_CROSSING_FACTOR = 1.0
@@ -178,9 +181,26 @@ def partition(
         PlanWarning(w.code, w.community_id, w.message,
                     grid_id=grid_ids[atom_grid[first_atom[int(w.grid_id)]]] if w.grid_id else "")
         for w in warnings
-    ]
+    ] + _radius_warnings(plan)
     plan.grids = plan.grids.to_crs(scene.crs)
     return plan
+
+
+def _radius_warnings(plan: Plan, otherwise: str = "no re-split with a neighbouring grid inside the bounds shortens it") -> list[PlanWarning]:
+    """Ordinary grids beyond the maximum service radius, each with why: a unit that alone spans more
+    (the data do not allow it), or ``otherwise``."""
+    limit = plan.settings.grid.max_service_radius_m
+    span = pd.Series(plan.units.atoms["half_span_m"].to_numpy()).groupby(plan.atom_grid).max()
+    out = []
+    for g, row in plan.grids.iterrows():
+        if row["kind"] != "ordinary" or row["service_radius_m"] <= limit:
+            continue
+        why = (f"one of its indivisible units alone spans {2 * span[g]:.0f} m" if span[g] > limit
+               else otherwise)
+        out.append(PlanWarning("over_radius", row["community_id"],
+                               f"service radius {row['service_radius_m']:.0f} m exceeds {limit:.0f} m: {why}",
+                               grid_id=row["grid_id"]))
+    return out
 
 
 def prepare(scene: Scene, settings: Settings = DEFAULTS) -> tuple[Scene, gpd.GeoDataFrame, Units]:
@@ -421,6 +441,7 @@ def _split_region(
         for i, p in enumerate(parts):
             labels[p] = i
         labels = sub.rebalance(labels, count, settings)
+        labels = sub.shorten_radii(labels, count, settings)
         labels = sub.refine(labels, count, settings)
         score = sub.score(labels, count, settings)
         if best_score is None or score < best_score:
@@ -437,6 +458,10 @@ class _RegionGraph:
         self.w = weight[region].astype(float)
         self.x = atoms["x"].to_numpy()[region]
         self.y = atoms["y"].to_numpy()[region]
+        # how far an atom's buildings reach from its centre; atoms without buildings have no radius
+        reach = atoms["reach_m"].to_numpy()[region] if "reach_m" in atoms else np.zeros(self.n)
+        inhabited = atoms["buildings"].to_numpy()[region] > 0 if "buildings" in atoms else np.ones(self.n, dtype=bool)
+        self.reach = np.where(inhabited, reach, -np.inf)
         self.nbrs: list[list[tuple[int, float, float]]] = [[] for _ in range(self.n)]
         for a in region:
             i = index[int(a)]
@@ -634,6 +659,90 @@ class _RegionGraph:
                     stack.append(b)
         return seen
 
+    # ---- service radius: re-split pairs of grids -----------------------------------------------
+
+    def shorten_radii(self, labels: np.ndarray, k: int, settings: GridSettings) -> np.ndarray:
+        """Re-split each grid beyond the maximum service radius with one neighbour, so that the pair's
+        radius excess falls while neither grid leaves the band (tight, bounds) it was in (服务半径)."""
+        labels = labels.copy()
+        failed: set[tuple] = set()
+        for _ in range(REBALANCE_ROUNDS):
+            if not self._shorten_one(labels, k, settings, failed):
+                break
+        return labels
+
+    def radii(self, labels: np.ndarray, k: int) -> np.ndarray:
+        """Service radius of each grid estimated on atoms: centre distance plus the atom's reach."""
+        w = self.w + 1e-6
+        sw = np.bincount(labels, weights=w, minlength=k)
+        cx = np.bincount(labels, weights=w * self.x, minlength=k) / sw
+        cy = np.bincount(labels, weights=w * self.y, minlength=k) / sw
+        far = np.hypot(self.x - cx[labels], self.y - cy[labels]) + self.reach
+        out = np.zeros(k)
+        np.maximum.at(out, labels, far)
+        return out
+
+    def _shorten_one(self, labels, k, settings, failed: set[tuple]) -> bool:
+        limit = settings.max_service_radius_m
+        radii = self.radii(labels, k)
+        loads = np.bincount(labels, weights=self.w, minlength=k)
+        for g in np.argsort(-radii, kind="stable"):
+            if radii[g] <= limit:
+                break
+            for h in self._grid_neighbours(labels, [g]):
+                key = (g, h, round(float(loads[g]), 6), round(float(loads[h]), 6))
+                if key in failed:
+                    continue
+                failed.add(key)
+                nodes = np.flatnonzero((labels == g) | (labels == h))
+                excess = max(0.0, radii[g] - limit) + max(0.0, radii[h] - limit)
+                parts = self._radius_cut(nodes, [loads[g], loads[h]], excess, settings)
+                if parts is not None:
+                    labels[parts[0]], labels[parts[1]] = g, h
+                    return True
+        return False
+
+    def _radius_cut(self, nodes: np.ndarray, loads: list[float], excess: float, settings: GridSettings):
+        """The cut of a pair's atoms (both sides connected, neither grid in a worse band than before)
+        with the least radius excess, if it is at least a metre below ``excess``."""
+        limit = settings.max_service_radius_m
+        total = self.w[nodes].sum()
+        scale_cut = math.sqrt(self.area / max(len(self.x), 1) * len(nodes) / 2)
+        best, best_key = None, (math.inf, math.inf)
+        for order in self._orderings(nodes):
+            table = _CutTable(self, order, scale_cut)
+            ok = np.array([_no_worse(loads, (a, total - a), settings) for a in table.prefix[:-1]] + [False])
+            if not ok.any():
+                continue
+            table._costs()
+            idx = np.flatnonzero(ok & table._valid)
+            if len(idx) == 0:
+                continue
+            over = self._prefix_excess(order, limit)[idx]
+            for i, e in zip(idx, over):
+                if e > excess - 1.0:
+                    continue
+                key = (RADIUS_STEP_M * math.ceil(e / RADIUS_STEP_M), float(table.base[i]))
+                if key < best_key:
+                    best, best_key = (np.sort(order[: i + 1]), np.sort(order[i + 1 :])), key
+        return best
+
+    def _prefix_excess(self, order: np.ndarray, limit: float) -> np.ndarray:
+        """Radius excess of both sides of every cut of ``order`` (prefix ``order[:i+1]`` and the rest)."""
+        w = self.w[order] + 1e-6
+        x, y, reach = self.x[order], self.y[order], self.reach[order]
+        n = len(order)
+        inside = np.tri(n, dtype=bool)  # row i: members of the prefix ending at i
+        excess = np.zeros(n)
+        for mask in (inside, ~inside):
+            sw = (mask * w).sum(1)
+            sw = np.where(sw > 0, sw, 1.0)
+            cx, cy = (mask * (w * x)).sum(1) / sw, (mask * (w * y)).sum(1) / sw
+            far = np.hypot(x[None, :] - cx[:, None], y[None, :] - cy[:, None]) + reach[None, :]
+            radius = np.where(mask, far, -np.inf).max(1)
+            excess += np.maximum(0.0, radius - limit)
+        return excess
+
     # ---- refinement ---------------------------------------------------------------------------
 
     def _penalty(self, load: float, settings: GridSettings) -> float:
@@ -674,6 +783,8 @@ class _RegionGraph:
                     continue
                 best_gain, best_h = 1e-9, None
                 for h in targets:
+                    if not _no_worse((loads[g], loads[h]), (loads[g] - self.w[i], loads[h] + self.w[i]), settings):
+                        continue
                     gain = self._move_gain(i, g, h, labels, loads, cx, cy, scale, settings)
                     if gain > best_gain:
                         best_gain, best_h = gain, h
@@ -718,6 +829,19 @@ class _RegionGraph:
         rest = group - {i}
         start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
         return start is not None and len(self._reach(start, rest)) == len(rest)
+
+
+def _band(load: float, settings: GridSettings) -> int:
+    """0 inside the tight band, 1 inside the bounds, 2 outside."""
+    dev = abs(load - settings.target) / settings.target
+    return 0 if dev <= settings.tight_tolerance + 1e-9 else (1 if dev <= settings.tolerance + 1e-9 else 2)
+
+
+def _no_worse(before, after, settings: GridSettings) -> bool:
+    """Whether grids with loads ``after`` are, band by band, no worse than with ``before`` (sorted)."""
+    old = sorted(_band(l, settings) for l in before)
+    new = sorted(_band(l, settings) for l in after)
+    return all(a <= b for a, b in zip(new, old))
 
 
 def _best_of(candidates) -> tuple | None:
@@ -785,7 +909,7 @@ class _CutTable:
             idx = np.flatnonzero(ok & self._valid)
             if len(idx) == 0:
                 continue
-            even = ((prefix[idx] / ka - (total - prefix[idx]) / kb) / (total / k)) ** 2
+            even = ((prefix[idx] / ka - (total - prefix[idx]) / kb) / max(total / k, 1e-9)) ** 2
             score = self.base[idx] + EVEN_WEIGHT * even
             j = int(np.argmin(score))
             yield float(score[j]), self.order, int(idx[j]), ka

@@ -21,7 +21,7 @@ import shapely
 
 from .audit import assign_by_overlay, grid_ids_of
 from .errors import InfeasibleError, InputError
-from .partition import Plan, PlanWarning, _balance_weight, _divisible, _RegionGraph, layout_from_atoms, prepare
+from .partition import Plan, PlanWarning, _balance_weight, _divisible, _radius_warnings, _RegionGraph, layout_from_atoms, prepare
 from .scene import Scene, id_string
 from .settings import DEFAULTS, Settings
 
@@ -194,7 +194,7 @@ def regenerate(
                              f"{row.households} households: no layout of its units and its neighbours' meets "
                              f"{g.floor:.0f}–{g.ceiling:.0f} without moving more grids (largest unit {row.largest_unit})",
                              grid_id=row.grid_id) for row in out.itertuples()]
-    plan.warnings = warnings
+    plan.warnings = warnings + _radius_warnings(plan, "regeneration keeps it as it was drawn")
     plan.grids = plan.grids.to_crs(scene.crs)
     return _changes(plan, previous, scene)
 

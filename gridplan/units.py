@@ -422,7 +422,28 @@ def _attach_weights(atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, buildi
     atoms["buildings"] = np.bincount(building_atom, minlength=n)
     atoms["x"] = np.where(has, wx / np.where(has, wsum, 1), inner[:, 0])
     atoms["y"] = np.where(has, wy / np.where(has, wsum, 1), inner[:, 1])
+    offset = np.hypot(centres[:, 0] - atoms["x"].to_numpy()[building_atom], centres[:, 1] - atoms["y"].to_numpy()[building_atom])
+    atoms["reach_m"] = pd.Series(offset).groupby(building_atom).max().reindex(range(n), fill_value=0.0).to_numpy()
+    atoms["half_span_m"] = _half_spans(centres, building_atom, n)
     return atoms
+
+
+def _half_spans(centres: np.ndarray, building_atom: np.ndarray, n: int) -> np.ndarray:
+    """Half the largest distance between two buildings of each atom: no grid holding the atom can have a
+    smaller service radius."""
+    spans = np.zeros(n)
+    if len(centres) == 0:
+        return spans
+    atom_ids, compact = np.unique(building_atom, return_inverse=True)
+    by_atom = np.argsort(compact, kind="stable")
+    hulls = shapely.convex_hull(shapely.multipoints(centres[by_atom], indices=compact[by_atom]))
+    xy, owner = shapely.get_coordinates(hulls, return_index=True)
+    bounds = np.searchsorted(owner, np.arange(len(hulls) + 1))
+    for i, a in enumerate(atom_ids):
+        points = xy[bounds[i] : bounds[i + 1]]
+        if len(points) > 1:
+            spans[a] = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1).max()) / 2
+    return spans
 
 
 def _adjacency(

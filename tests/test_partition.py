@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from gridplan.partition import partition
+from gridplan.partition import _band, _RegionGraph, partition
 from gridplan.settings import DEFAULTS
 
 from .scenes import random_scene, street_grid_scene
@@ -134,3 +136,45 @@ def test_hard_rules_hold_on_random_scenes(seed, multipart, hole, huge):
     ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
     out = ordinary[~ordinary["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
     assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
+
+
+def lattice_region(rows: int, cols: int, spacing: float, households) -> _RegionGraph:
+    """Atoms on a rows × cols lattice ``spacing`` metres apart (rook neighbours, cut cost = shared length)."""
+    graph = nx.grid_2d_graph(rows, cols)
+    graph = nx.convert_node_labels_to_integers(graph, ordering="sorted")
+    nx.set_edge_attributes(graph, spacing, "cost")
+    nx.set_edge_attributes(graph, spacing, "length")
+    n = rows * cols
+    atoms = pd.DataFrame({"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing,
+                          "reach_m": 0.0, "buildings": 1})
+    return _RegionGraph(graph, np.arange(n), np.asarray(households, dtype=float), atoms)
+
+
+def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
+    # two rows of twelve 25-household atoms 60 m apart: each row is a grid of 300 reaching 330 m;
+    # cut across instead, each grid is 6 × 2 atoms reaching about 153 m
+    region = lattice_region(2, 12, 60.0, np.full(24, 25.0))
+    rows = np.repeat([0, 1], 12)
+    assert region.radii(rows, 2).min() == pytest.approx(330.0)
+    labels = region.shorten_radii(rows, 2, DEFAULTS.grid)
+    assert sorted(np.bincount(labels, weights=region.w)) == [300.0, 300.0]
+    assert region.radii(labels, 2).max() == pytest.approx(np.hypot(150, 30))
+    assert all(region._connected(np.flatnonzero(labels == g)) for g in range(2))
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(households=st.lists(st.sampled_from([0, 10, 25, 40, 60, 90, 150]), min_size=24, max_size=24), k=st.integers(2, 3))
+def test_refinement_never_moves_a_grid_into_a_worse_band(households, k):
+    """Moves trade compactness and street cuts only among layouts no worse in balance: no grid leaves the
+    tight band or the bounds, and every grid stays connected."""
+    region = lattice_region(4, 6, 50.0, households)
+    labels = np.empty(24, dtype=np.int64)
+    parts = region.bisect(np.arange(24), k, DEFAULTS.grid)
+    for g, part in enumerate(parts):
+        labels[part] = g
+    before = np.bincount(labels, weights=region.w, minlength=len(parts))
+    refined = region.refine(labels, len(parts), DEFAULTS.grid)
+    after = np.bincount(refined, weights=region.w, minlength=len(parts))
+    for worst in (1, 2):  # grids outside the tight band, outside the bounds
+        assert sum(_band(l, DEFAULTS.grid) >= worst for l in after) <= sum(_band(l, DEFAULTS.grid) >= worst for l in before)
+    assert all(region._connected(np.flatnonzero(refined == g)) for g in range(len(parts)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks.baselines import metis_baseline
@@ -61,14 +62,27 @@ def test_balance_on_real_extracts(planned):
     assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
 
 
+def test_every_grid_beyond_the_service_radius_is_named(planned):
+    name, scene, plan = planned
+    limit = DEFAULTS.grid.max_service_radius_m
+    over = plan.grids[(plan.grids["kind"] == "ordinary") & (plan.grids["service_radius_m"] > limit)]
+    warned = {w.grid_id: w.message for w in plan.warnings if w.code == "over_radius"}
+    assert set(over["grid_id"]) == set(warned), name
+    # a unit named as spanning more than the radius does: no layout can bring its grid within it
+    span = pd.Series(plan.units.atoms["half_span_m"].to_numpy()).groupby(plan.atom_grid).max()
+    for g, grid_id in zip(over.index, over["grid_id"]):
+        assert ("alone spans" in warned[grid_id]) == (span[g] > limit), grid_id
+
+
 def test_better_than_metis_on_the_same_atoms(planned):
     """Against METIS with contiguity on the same atoms and grid count: more grids in the tight band, shorter
-    distances to the grid centre, no more barrier crossings, and boundaries at least as often on streets,
+    distances to the grid centre and service radii, no more barrier crossings, and boundaries at least as often on streets,
     rivers or rail. (The issue's goal of +0.10 street alignment is measured by the benchmark; it is met on
     Nanjing only, see the README.)"""
     name, scene, plan = planned
     ours, metis = plan.metrics, metis_on_the_same_atoms(scene, plan).metrics
     assert ours.within_tight_feasible > metis.within_tight_feasible, name
     assert ours.household_distance_mean <= metis.household_distance_mean, name
+    assert ours.service_radius_p95 <= metis.service_radius_p95, name
     assert ours.barrier_crossing_grids <= metis.barrier_crossing_grids, name
     assert ours.boundary_alignment >= metis.boundary_alignment, name
