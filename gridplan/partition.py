@@ -12,8 +12,15 @@ The engine works on the atoms of :mod:`gridplan.units` (street blocks and buildi
    orderings (straight lines at several angles, and street-aware geodesic growth from the region's
    extremes) the cut that keeps both parts connected and costs least: cheap along higher street
    classes, dear between building cells, with compactness and evenness as tie-breakers.
-4. **Refinement.** A local search moves boundary atoms between neighbouring grids while it lowers
-   the balance penalty, cut cost and spread, never disconnecting a grid.
+4. **Compound moves.** A grid outside the bounds, then one outside the tight band, is re-cut with one
+   or two neighbours by the same orderings; where atoms are chunky (a grid is two or three of them),
+   the grid and all its neighbours are re-planned exactly: every connected group of their atoms that
+   fits the bounds is enumerated and an exact-cover search picks the layout with the fewest grids
+   outside the tight band (the count may change unless the user fixed it).
+5. **Service radius.** A grid beyond the maximum radius is re-cut with a neighbour where that
+   shortens it without moving either grid out of its band; grids still beyond it are named in warnings.
+6. **Refinement.** A local search moves boundary atoms between neighbouring grids while it lowers
+   cut cost and spread, never disconnecting a grid nor moving one into a worse band.
 
 Everything is deterministic: the same scene and settings give the same plan (相对稳定).
 """
@@ -61,6 +68,14 @@ REFINE_PASSES = 12
 ALL_SEEDS_BELOW = 60
 #: Compound moves tried at most per region (each fixes at least one grid outside the tight band).
 REBALANCE_ROUNDS = 200
+#: Connected atom groups enumerated at most per re-planned neighbourhood in the exact re-split; one with
+#: more (fine-grained atoms, where the heuristics already balance well) keeps the heuristic layout.
+EXACT_MAX_GROUPS = 5_000
+#: Atoms without households one enumerated group may hold (empty blocks that join inhabited ones).
+EXACT_MAX_EMPTY = 2
+#: Search steps per budget of loose grids in the exact re-split: a step limit, unlike a time limit, gives
+#: the same plan on every machine.
+EXACT_SEARCH_NODES = 2_000
 #: Windows (share of the target) around the parent's per-grid average that a cut's parts must keep.
 BAND_SPREADS = (0.02, 0.05)
 
@@ -441,6 +456,8 @@ def _split_region(
         for i, p in enumerate(parts):
             labels[p] = i
         labels = sub.rebalance(labels, count, settings)
+        if sub.score(labels, count, settings)[1]:
+            labels, count = sub.exact_split(labels, count, settings, fixed_count=k is not None)
         labels = sub.shorten_radii(labels, count, settings)
         labels = sub.refine(labels, count, settings)
         score = sub.score(labels, count, settings)
@@ -659,6 +676,131 @@ class _RegionGraph:
                     stack.append(b)
         return seen
 
+    # ---- exact re-split: set partitioning over the groups that fit a grid -----------------------
+
+    def exact_split(self, labels: np.ndarray, k: int, settings: GridSettings, fixed_count: bool = False) -> tuple[np.ndarray, int]:
+        """Re-plan each grid outside the tight band together with all its neighbours, choosing the
+        grids among every connected group of their atoms whose load fits the bounds, so that fewer are
+        outside the tight band (:func:`_exact_cover`); the grid count may change.
+
+        Where atoms hold 100–250 households a grid is two or three of them and single-atom moves and
+        bisections get stuck; the groups are few there and the search small. Where atoms are fine the
+        groups are too many to enumerate (``EXACT_MAX_GROUPS``) and the grid keeps the heuristic
+        layout. ``fixed_count`` keeps the number of grids (a count the user fixed). Returns the labels
+        (renumbered) and the grid count.
+        """
+        labels = labels.copy()
+        failed: set[tuple] = set()
+        for _ in range(REBALANCE_ROUNDS):
+            loads = np.bincount(labels, weights=self.w, minlength=k)
+            bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if loads[g] > 0 and _band(loads[g], settings)]
+            for g in bad:
+                group = [int(g)] + self._grid_neighbours(labels, [g])
+                key = tuple((h, round(float(loads[h]), 6)) for h in group)
+                if key in failed:
+                    continue
+                failed.add(key)
+                grids = self._exact_grids(labels, group, settings, fixed_count)
+                if grids is not None:
+                    for h, nodes in zip(group + list(range(k, k + len(grids))), grids):
+                        labels[nodes] = h
+                    k = max(k, int(labels.max()) + 1)
+                    break
+            else:
+                break
+        kept, labels = np.unique(labels, return_inverse=True)
+        return labels, len(kept)
+
+    def _exact_grids(self, labels: np.ndarray, group: list[int], settings: GridSettings, fixed_count: bool) -> list[np.ndarray] | None:
+        """A layout of the atoms of ``group``'s grids (as many grids if ``fixed_count``) with none outside
+        the bounds and fewer outside the tight band than now (or, if some are outside the bounds now, any
+        within them); None if none is found."""
+        current = [np.flatnonzero(labels == h) for h in group]
+        bands = [_band(self.w[c].sum(), settings) for c in current]
+        outside, loose = sum(b == 2 for b in bands), sum(b >= 1 for b in bands)
+        nodes = np.concatenate(current)
+        columns = self._fitting_groups(nodes, settings)
+        if columns is None:
+            return None
+        scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
+        chosen = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
+                              [self._shape(c, scale, settings) for c in columns],
+                              max_loose=len(group) + 1 if outside else loose - 1, settings=settings,
+                              count=len(group) if fixed_count else None)
+        if chosen is None:
+            return None
+        local = np.full(self.n, -1, dtype=np.int64)
+        local[nodes] = -2  # the group's atoms, not yet in a chosen grid
+        for i, c in enumerate(chosen):
+            local[c] = i
+        self._attach_leftovers(local)
+        grids = [np.flatnonzero(local == i) for i in range(len(chosen))]
+        return grids if all(self._connected(c) for c in grids) else None
+
+    def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings) -> list[np.ndarray] | None:
+        """Every connected group of ``nodes`` with a load within the bounds and at most
+        ``EXACT_MAX_EMPTY`` empty atoms (ESU enumeration, each group once); None beyond ``EXACT_MAX_GROUPS``
+        groups, or ten times as many visited."""
+        lo, hi = settings.floor, settings.ceiling
+        w, empty = self.w, self.w <= 0
+        member = set(nodes.tolist())
+        adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
+        out: list[np.ndarray] = []
+        visits = [EXACT_MAX_GROUPS * 10]  # groups too light to record count too
+
+        def extend(v, group, load, empties, extension, closed) -> bool:
+            visits[0] -= 1
+            if visits[0] < 0:
+                return False
+            if load >= lo:
+                out.append(np.array(sorted(group)))
+                if len(out) > EXACT_MAX_GROUPS:
+                    return False
+            extension = list(extension)
+            while extension:
+                u = extension.pop()
+                if load + w[u] > hi or empties + empty[u] > EXACT_MAX_EMPTY:
+                    continue
+                more = [x for x in adjacent[u] if x > v and x not in closed]
+                if not extend(v, group + [u], load + w[u], empties + empty[u], extension + more, closed | adjacent[u]):
+                    return False
+            return True
+
+        for v in sorted(member):
+            if w[v] > hi:
+                continue
+            if not extend(v, [v], w[v], int(empty[v]), [u for u in adjacent[v] if u > v], adjacent[v] | {v}):
+                return None
+        return out
+
+    def _shape(self, nodes: np.ndarray, scale: float, settings: GridSettings) -> float:
+        """Cut cost, spread and radius excess of one group, in the units of the refinement's move gains."""
+        inside = np.zeros(self.n, dtype=bool)
+        inside[nodes] = True
+        cut = sum(c for i in nodes for j, c, _ in self.nbrs[i] if not inside[j])
+        w = self.w[nodes] + 1e-6
+        cx, cy = np.average(self.x[nodes], weights=w), np.average(self.y[nodes], weights=w)
+        d = np.hypot(self.x[nodes] - cx, self.y[nodes] - cy)
+        spread = float((w * d * d).sum()) / (settings.target * scale * scale)
+        limit = settings.max_service_radius_m
+        excess = max(0.0, float(np.max(d + self.reach[nodes])) - limit) / limit
+        return CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * spread + RADIUS_WEIGHT * excess
+
+    def _attach_leftovers(self, labels: np.ndarray) -> None:
+        """Atoms labelled -2 (in no grid) join the neighbouring grid they share most boundary with (in place)."""
+        todo = list(np.flatnonzero(labels == -2))
+        while todo:
+            rest = []
+            for a in todo:
+                options = [(length, -labels[b]) for b, _, length in self.nbrs[a] if labels[b] >= 0]
+                if options:
+                    labels[a] = -max(options)[1]
+                else:
+                    rest.append(a)
+            if len(rest) == len(todo):
+                raise RuntimeError(f"atoms {rest[:5]} are connected to no grid")
+            todo = rest
+
     # ---- service radius: re-split pairs of grids -----------------------------------------------
 
     def shorten_radii(self, labels: np.ndarray, k: int, settings: GridSettings) -> np.ndarray:
@@ -829,6 +971,68 @@ class _RegionGraph:
         rest = group - {i}
         start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
         return start is not None and len(self._reach(start, rest)) == len(rest)
+
+
+def _exact_cover(nodes, weight, columns, bands, shapes, max_loose: int, settings: GridSettings,
+                 count: int | None = None) -> list[np.ndarray] | None:
+    """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty
+    one at most once, with as few loose columns (band 1) as possible, at most ``max_loose``; exactly
+    ``count`` columns when given.
+
+    Depth-first search (exact cover, as in Knuth's algorithm X) under rising budgets of loose columns: it
+    always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
+    groups first and prunes when the households left fit no count of grids. At most
+    ``EXACT_SEARCH_NODES`` steps per budget, so the result is the same on every machine.
+    """
+    index = {int(a): i for i, a in enumerate(nodes)}
+    masks = [sum(1 << index[int(a)] for a in c) for c in columns]
+    inhabited = [i for i, a in enumerate(nodes) if weight[a] > 0]
+    options: dict[int, list[int]] = {i: [] for i in inhabited}
+    for c in sorted(range(len(columns)), key=lambda c: (bands[c], shapes[c])):
+        for a in columns[c]:
+            if index[int(a)] in options:
+                options[index[int(a)]].append(c)
+    order = sorted(inhabited, key=lambda i: (len(options[i]), i))
+    w = [float(weight[int(a)]) for a in nodes]
+    t = settings.target
+    tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
+
+    def fits(load: float, loose: int, grids_left: int | None) -> bool:
+        """Whether ``load`` households can make some number of grids (``grids_left`` if given) with at
+        most ``loose`` loose ones."""
+        counts = [grids_left] if grids_left is not None else range(max(1, math.floor(load / settings.ceiling)), math.ceil(load / tight[0]) + 2)
+        for m in counts:
+            j = min(loose, m)
+            if (m - j) * tight[0] + j * settings.floor - 1e-9 <= load <= (m - j) * tight[1] + j * settings.ceiling + 1e-9:
+                return True
+        return False
+
+    for budget in range(max_loose + 1):
+        steps = [EXACT_SEARCH_NODES]
+        found: list[int] = []
+
+        def search(covered: int, left: float, loose: int) -> bool:
+            steps[0] -= 1
+            if steps[0] < 0:
+                return False
+            a = next((i for i in order if not covered >> i & 1), None)
+            grids_left = None if count is None else count - len(found)
+            if a is None:
+                return not grids_left
+            if not fits(left, budget - loose, grids_left):
+                return False
+            for c in options[a]:
+                if masks[c] & covered or (bands[c] and loose == budget):
+                    continue
+                found.append(c)
+                if search(covered | masks[c], left - sum(w[index[int(b)]] for b in columns[c]), loose + (bands[c] > 0)):
+                    return True
+                found.pop()
+            return False
+
+        if search(0, sum(w[i] for i in inhabited), 0):
+            return [columns[c] for c in found]
+    return None
 
 
 def _band(load: float, settings: GridSettings) -> int:

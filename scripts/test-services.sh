@@ -9,7 +9,7 @@ if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql postgis >/dev/null
 fi
 PG_VERSION=$(ls /usr/lib/postgresql | sort -V | tail -1)
-pg_ctlcluster "$PG_VERSION" main status >/dev/null 2>&1 || pg_ctlcluster "$PG_VERSION" main start
+pg_ctlcluster "$PG_VERSION" main status >/dev/null 2>&1 || pg_ctlcluster "$PG_VERSION" main start >&2  # stdout carries only the export
 PG_PORT=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $3}')
 PG_PASSWORD=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -p "$PG_PORT" >/dev/null <<SQL
