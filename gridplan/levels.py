@@ -27,6 +27,11 @@ from .settings import DEFAULTS, GridSettings, Settings
 from .units import _tessellate
 
 
+#: Cells of one grid come from one tessellation, so neighbours share their edges to within this (m);
+#: pieces farther apart would make a micro-grid of two polygons.
+CONTACT_M = 1e-3
+
+
 @dataclass(frozen=True)
 class LevelSettings:
     """Sizes of the levels around the grid.
@@ -155,8 +160,38 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         rest = np.setdiff1d(np.arange(len(cells)), big)
         k = max(1, round(weight[rest].sum() / target)) if len(rest) else 0
         groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), target, tolerance) if len(rest) else [])
+        groups = _connected_groups(cells, weight, groups)
         for n, group in enumerate(groups, start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
                          "buildings": int(count[group].sum()),
-                         "geometry": _heal(shapely.union_all(shapely.set_precision(cells[group], GRID_PRECISION_M)))})
+                         "geometry": _heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M))})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
+
+
+def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray]) -> list[np.ndarray]:
+    """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
+    the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
+    joins the neighbouring group it shares most boundary with, or becomes a group of its own."""
+    left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(cells)))
+    graph.add_weighted_edges_from(zip(left.tolist(), right.tolist(), length.tolist()))
+    group_of = np.empty(len(cells), dtype=np.int64)
+    for g, group in enumerate(groups):
+        group_of[group] = g
+    extra = len(groups)
+    for g in range(len(groups)):
+        pieces = sorted(nx.connected_components(graph.subgraph(np.flatnonzero(group_of == g).tolist())),
+                        key=lambda c: (-weight[list(c)].sum(), -shapely.area(cells[list(c)]).sum(), min(c)))
+        for piece in pieces[1:]:
+            shared: dict[int, float] = {}
+            for a in piece:
+                for b, d in graph[a].items():
+                    if group_of[b] != g:
+                        shared[group_of[b]] = shared.get(group_of[b], 0.0) + d["weight"]
+            if shared:
+                group_of[list(piece)] = max(sorted(shared), key=shared.get)
+            else:
+                group_of[list(piece)] = extra
+                extra += 1
+    return [np.flatnonzero(group_of == g) for g in range(extra) if (group_of == g).any()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import LevelSettings, plan_levels
+from gridplan.levels import LevelSettings, _connected_groups, plan_levels
 from gridplan.partition import partition
 
 from .scenes import street_grid_scene
@@ -44,6 +44,19 @@ def test_micro_grids_tile_their_grid_with_10_to_30_households():
         mine = micro[micro["grid_id"] == grid_id].geometry.to_numpy()
         assert abs(shapely.union_all(mine).area - polygon.area) < 1e-6 * polygon.area
         assert shapely.area(shapely.intersection(shapely.union_all(mine), polygon)) > (1 - 1e-6) * polygon.area
+    assert (micro.geom_type == "Polygon").all()
     # buildings of 25 households: micro-grids of one building each, all within 10–30
     assert micro["households"].between(10, 30).all()
     assert levels.oversize == []
+
+
+def test_a_piece_cut_off_by_a_big_building_joins_its_neighbour():
+    # cells in a row: 12 households | a building of 50 (a micro-grid of its own) | open ground | 14 households;
+    # the bisection put the open ground with the first cell, across the big building
+    cells = np.array([shapely.box(0, 0, 20, 20), shapely.box(20, 0, 40, 10), shapely.box(40, 0, 60, 20), shapely.box(60, 0, 80, 20)],
+                     dtype=object)
+    weight = np.array([12.0, 50.0, 0.0, 14.0])
+    groups = _connected_groups(cells, weight, [np.array([1]), np.array([0, 2]), np.array([3])])
+    assert sorted(g.tolist() for g in groups) == [[0], [1], [2, 3]]  # open ground to its longest shared edge (20 m, against 10 m)
+    for g in groups:
+        assert shapely.union_all(cells[g]).geom_type == "Polygon"
