@@ -457,7 +457,8 @@ def _split_region(
             labels[p] = i
         labels = sub.rebalance(labels, count, settings)
         if sub.score(labels, count, settings)[1]:
-            labels, count = sub.exact_split(labels, count, settings, fixed_count=k is not None)
+            labels = np.unique(sub.exact_split(labels, count, settings, fixed_count=k is not None), return_inverse=True)[1]
+            count = int(labels.max()) + 1
         labels = sub.shorten_radii(labels, count, settings)
         labels = sub.refine(labels, count, settings)
         score = sub.score(labels, count, settings)
@@ -678,22 +679,24 @@ class _RegionGraph:
 
     # ---- exact re-split: set partitioning over the groups that fit a grid -----------------------
 
-    def exact_split(self, labels: np.ndarray, k: int, settings: GridSettings, fixed_count: bool = False) -> tuple[np.ndarray, int]:
-        """Re-plan each grid outside the tight band together with all its neighbours, choosing the
+    def exact_split(self, labels: np.ndarray, k: int, settings: GridSettings, fixed_count: bool = False, worst: int = 1) -> np.ndarray:
+        """Re-plan each grid outside the tight band (``worst=1``; outside the bounds: ``worst=2``) together
+        with all its neighbours, choosing the
         grids among every connected group of their atoms whose load fits the bounds, so that fewer are
         outside the tight band (:func:`_exact_cover`); the grid count may change.
 
         Where atoms hold 100–250 households a grid is two or three of them and single-atom moves and
         bisections get stuck; the groups are few there and the search small. Where atoms are fine the
         groups are too many to enumerate (``EXACT_MAX_GROUPS``) and the grid keeps the heuristic
-        layout. ``fixed_count`` keeps the number of grids (a count the user fixed). Returns the labels
-        (renumbered) and the grid count.
+        layout. ``fixed_count`` keeps the number of grids (a count the user fixed). Returns the labels:
+        grids re-planned away leave their label unused, new grids are numbered from ``k`` on.
         """
         labels = labels.copy()
         failed: set[tuple] = set()
         for _ in range(REBALANCE_ROUNDS):
             loads = np.bincount(labels, weights=self.w, minlength=k)
-            bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if loads[g] > 0 and _band(loads[g], settings)]
+            alive = np.bincount(labels, minlength=k) > 0  # labels re-planned away hold no atom
+            bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if alive[g] and _band(loads[g], settings) >= worst]
             for g in bad:
                 group = [int(g)] + self._grid_neighbours(labels, [g])
                 key = tuple((h, round(float(loads[h]), 6)) for h in group)
@@ -708,8 +711,7 @@ class _RegionGraph:
                     break
             else:
                 break
-        kept, labels = np.unique(labels, return_inverse=True)
-        return labels, len(kept)
+        return labels
 
     def _exact_grids(self, labels: np.ndarray, group: list[int], settings: GridSettings, fixed_count: bool) -> list[np.ndarray] | None:
         """A layout of the atoms of ``group``'s grids (as many grids if ``fixed_count``) with none outside

@@ -184,8 +184,11 @@ def regenerate(
                 continue
             _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id)
 
-    kinds_list = [kinds.get(i, "ordinary") for i in range(len(grid_ids))]
-    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=list(grid_ids),
+    # grids merged or re-planned away hold no atoms any more: they are removed
+    used = np.unique(atom_grid)
+    atom_grid[:] = np.searchsorted(used, atom_grid)
+    kinds_list = [kinds.get(int(i), "ordinary") for i in used]
+    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=[grid_ids[i] for i in used],
                              code_style=code_style, previous_codes=codes)
     plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
     g = settings.grid
@@ -194,7 +197,7 @@ def regenerate(
                              f"{row.households} households: no layout of its units and its neighbours' meets "
                              f"{g.floor:.0f}–{g.ceiling:.0f} without moving more grids (largest unit {row.largest_unit})",
                              grid_id=row.grid_id) for row in out.itertuples()]
-    plan.warnings = warnings + _radius_warnings(plan, "regeneration keeps it as it was drawn")
+    plan.warnings = warnings + _radius_warnings(plan, "regeneration re-plans only grids that break the household bounds")
     plan.grids = plan.grids.to_crs(scene.crs)
     return _changes(plan, previous, scene)
 
@@ -333,7 +336,8 @@ def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
 
 def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_ids, kinds, new_ids, community_id) -> None:
     """Fix the grids of one region in place: split grids too heavy for the bounds, merge the lightest
-    when the region has too many, then re-split grids outside the bounds with their neighbours."""
+    when the region has too many (or it was mostly emptied), then re-split grids outside the bounds with
+    their neighbours (re-cuts, then the exact re-split)."""
     g = settings.grid
     labels_global = atom_grid[region]
     present = list(np.unique(labels_global))
@@ -349,25 +353,37 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
         if len(parts) < 2:
             break
         local[parts[1]] = len(present)
-        new_id = f"{community_id}-n{len(new_ids) + 1:03d}"
-        new_ids.append(new_id)
-        grid_ids.append(new_id)
-        present.append(len(grid_ids) - 1)
+        present.append(_new_grid(community_id, grid_ids, new_ids))
         loads = np.bincount(local, weights=sub.w, minlength=len(present))
-    while len(present) > 1 and total / len(present) < g.floor:
-        light = int(np.argmin(loads))
+    while True:
+        # merge the lightest grid into its lightest neighbour while the region has too many grids, or
+        # while that grid is mostly emptied (below half the floor) and the rest can hold its households
+        alive = np.flatnonzero(np.bincount(local, minlength=len(present)) > 0)
+        light = int(alive[np.argmin(loads[alive])])
+        too_many = total / len(alive) < g.floor
+        emptied = loads[light] < g.floor / 2 and len(alive) > 1 and total / (len(alive) - 1) <= g.ceiling
         neighbours = {local[j] for i in np.flatnonzero(local == light) for j, _, _ in sub.nbrs[i] if local[j] != light}
-        if not neighbours:
+        if len(alive) == 1 or not (too_many or emptied) or not neighbours:
             break
-        local[local == light] = min(neighbours, key=lambda h: loads[h])
-        loads[light] = 0
+        local[local == light] = min(neighbours, key=lambda h: (loads[h], h))
         loads = np.bincount(local, weights=sub.w, minlength=len(present))
     used = np.unique(local)
     compact = np.searchsorted(used, local)
     compact = sub.rebalance(compact, len(used), settings.grid, bands=("bounds",))
-    atom_grid[region] = np.asarray(present)[used][compact]
+    compact = sub.exact_split(compact, len(used), settings.grid, worst=2)
+    positions = list(np.asarray(present)[used])
+    while len(positions) <= compact.max():  # grids the exact re-split added
+        positions.append(_new_grid(community_id, grid_ids, new_ids))
+    atom_grid[region] = np.asarray(positions)[compact]
     for position in present:
         kinds.setdefault(position, "ordinary")
+
+
+def _new_grid(community_id, grid_ids: list[str], new_ids: list[str]) -> int:
+    """Position of a new grid, named ``<community>-n<serial>`` (in place)."""
+    new_ids.append(f"{community_id}-n{len(new_ids) + 1:03d}")
+    grid_ids.append(new_ids[-1])
+    return len(grid_ids) - 1
 
 
 def _changes(plan: Plan, previous: PreviousPlan, scene: Scene) -> Regeneration:

@@ -153,3 +153,18 @@ def test_grids_still_out_of_bounds_after_regeneration_are_named():
     grids = result.plan.grids
     out = grids[(grids["kind"] == "ordinary") & ~grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
     assert set(out["grid_id"]) <= {w.grid_id for w in result.plan.warnings}
+
+
+def test_a_grid_whose_households_left_is_merged_away_and_reported_removed():
+    scene = _scene()  # 18 blocks of 100 households: six grids of 300
+    plan = partition(scene)
+    buildings = scene.buildings.copy()
+    first = plan.assignment["grid_id"].eq(plan.grids["grid_id"].iat[0]).to_numpy()
+    buildings.loc[first, "households"] = 0  # a grid's buildings emptied (demolition, relocation)
+    changed = scene.replace(buildings=buildings)
+    result = regenerate(changed, _previous(plan))
+    assert_hard_rules(changed, result.plan)
+    grids = result.plan.grids
+    assert len(grids) == len(plan.grids) - 1 and (grids["households"] > 0).all()
+    assert grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+    assert (result.grid_changes["change"] == "removed").sum() == 1
