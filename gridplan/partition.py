@@ -729,7 +729,7 @@ class _RegionGraph:
                               [self._shape(c, scale, settings) for c in columns],
                               max_loose=len(group) + 1 if outside else loose - 1, settings=settings,
                               count=len(group) if fixed_count else None)
-        if chosen is None:
+        if not chosen:  # none found, or no households to place
             return None
         local = np.full(self.n, -1, dtype=np.int64)
         local[nodes] = -2  # the group's atoms, not yet in a chosen grid
