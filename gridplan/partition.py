@@ -677,13 +677,12 @@ class _RegionGraph:
                     stack.append(b)
         return seen
 
-    # ---- exact re-split: set partitioning over the groups that fit a grid -----------------------
+    # ---- exact re-split: exact cover by the groups of atoms that fit a grid ---------------------
 
     def exact_split(self, labels: np.ndarray, k: int, settings: GridSettings, fixed_count: bool = False, worst: int = 1) -> np.ndarray:
         """Re-plan each grid outside the tight band (``worst=1``; outside the bounds: ``worst=2``) together
-        with all its neighbours, choosing the
-        grids among every connected group of their atoms whose load fits the bounds, so that fewer are
-        outside the tight band (:func:`_exact_cover`); the grid count may change.
+        with all its neighbours, choosing the grids among every connected group of their atoms whose load
+        fits the bounds, so that fewer are outside the band (:func:`_exact_cover`); the count may change.
 
         Where atoms hold 100–250 households a grid is two or three of them and single-atom moves and
         bisections get stuck; the groups are few there and the search small. Where atoms are fine the
