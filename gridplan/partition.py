@@ -76,6 +76,9 @@ EXACT_MAX_EMPTY = 2
 #: Search steps per budget of loose grids in the exact re-split: a step limit, unlike a time limit, gives
 #: the same plan on every machine.
 EXACT_SEARCH_NODES = 2_000
+#: Limits of the proof that a region's units fit no layout within the bounds: groups enumerated and
+#: search steps (beyond them the warning says no layout was found, not that none exists).
+PROOF_MAX_GROUPS, PROOF_SEARCH_NODES = 20_000, 200_000
 #: Windows (share of the target) around the parent's per-grid average that a cut's parts must keep.
 BAND_SPREADS = (0.02, 0.05)
 
@@ -323,15 +326,17 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
                         f"is a grid of its own", grid_id=str(g)))
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            parts = _split_region(units.graph, region, weight, atoms, settings, k)
+            parts, impossible = _split_region(units.graph, region, weight, atoms, settings, k)
+            why = ("no layout of the units between these streets and barriers meets them: an exhaustive search "
+                   "proved it (units too coarse)" if impossible else
+                   "re-splitting it with its neighbours found no layout within them (units too coarse here)")
             for part in parts:
                 g = new_grid(part, "ordinary")
                 load = weight[part].sum()
                 if not settings.floor <= load <= settings.ceiling:
                     warnings.append(PlanWarning(
                         "out_of_bounds", community_id,
-                        f"{load:.0f} households: no connected layout of these units meets "
-                        f"{settings.floor:.0f}–{settings.ceiling:.0f} here (units too coarse or region too small)",
+                        f"{load:.0f} households, outside {settings.floor:.0f}–{settings.ceiling:.0f}: {why}",
                         grid_id=str(g)))
     _fill_unassigned(units.graph, atom_grid)
     return atom_grid, kinds, warnings
@@ -443,8 +448,9 @@ def _grid_count_options(total: float, settings: GridSettings) -> list[int]:
 
 def _split_region(
     graph: nx.Graph, region: np.ndarray, weight: np.ndarray, atoms: gpd.GeoDataFrame, settings: GridSettings, k: int | None
-) -> list[np.ndarray]:
-    """Grids of one connected region: the best of the grid counts tried, refined."""
+) -> tuple[list[np.ndarray], bool]:
+    """Grids of one connected region: the best of the grid counts tried, refined; and, when some grid is
+    outside the bounds, whether no layout within them is proven to exist."""
     total = weight[region].sum()
     options = [k] if k is not None else _grid_count_options(total, settings)
     best, best_score = None, None
@@ -464,7 +470,17 @@ def _split_region(
         score = sub.score(labels, count, settings)
         if best_score is None or score < best_score:
             best, best_score = labels, score
-    return [region[best == g] for g in range(best.max() + 1)]
+    impossible = False
+    if best_score[0]:  # grids outside the bounds: search the whole region for a layout within them
+        labels, impossible = sub.bounds_layout(settings)
+        if labels is not None and k is None:
+            count = int(labels.max()) + 1
+            labels = sub.exact_split(labels, count, settings)
+            count = int(labels.max()) + 1
+            labels = sub.refine(sub.shorten_radii(np.unique(labels, return_inverse=True)[1], count, settings), count, settings)
+            if sub.score(labels, count, settings) < best_score:
+                best = labels
+    return [region[best == g] for g in range(best.max() + 1)], impossible
 
 
 class _RegionGraph:
@@ -724,7 +740,7 @@ class _RegionGraph:
         if columns is None:
             return None
         scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
-        chosen = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
+        chosen, _ = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
                               [self._shape(c, scale, settings) for c in columns],
                               max_loose=len(group) + 1 if outside else loose - 1, settings=settings,
                               count=len(group) if fixed_count else None)
@@ -738,16 +754,40 @@ class _RegionGraph:
         grids = [np.flatnonzero(local == i) for i in range(len(chosen))]
         return grids if all(self._connected(c) for c in grids) else None
 
-    def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings) -> list[np.ndarray] | None:
-        """Every connected group of ``nodes`` with a load within the bounds and at most
-        ``EXACT_MAX_EMPTY`` empty atoms (ESU enumeration, each group once); None beyond ``EXACT_MAX_GROUPS``
-        groups, or ten times as many visited."""
+    def bounds_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
+        """A layout of the whole region with every grid within the bounds, or the proof that none exists.
+
+        Every connected group of atoms within the bounds (with any number of empty atoms) is enumerated
+        and an exact-cover search run to its end. Returns the labels of a layout found (None if none),
+        and whether none is proven to exist; (None, False) when the groups or the search steps run past
+        ``PROOF_MAX_GROUPS`` / ``PROOF_SEARCH_NODES``.
+        """
+        nodes = np.arange(self.n)
+        columns = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS)
+        if columns is None:
+            return None, False
+        bands = [_band(self.w[c].sum(), settings) for c in columns]
+        cover, exhausted = _exact_cover(nodes, self.w, columns, bands, [0.0] * len(columns), max_loose=self.n,
+                                        settings=settings, budgets=range(self.n, self.n + 1), steps=PROOF_SEARCH_NODES)
+        if not cover:
+            return None, cover is None and exhausted
+        labels = np.full(self.n, -2, dtype=np.int64)
+        for g, c in enumerate(cover):
+            labels[c] = g
+        self._attach_leftovers(labels)
+        return labels, False
+
+    def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings, max_empty: float = EXACT_MAX_EMPTY,
+                        max_groups: int = EXACT_MAX_GROUPS) -> list[np.ndarray] | None:
+        """Every connected group of ``nodes`` with a load within the bounds and at most ``max_empty`` empty
+        atoms (ESU enumeration, each group once); None beyond ``max_groups`` groups, or ten times as many
+        visited."""
         lo, hi = settings.floor, settings.ceiling
         w, empty = self.w, self.w <= 0
         member = set(nodes.tolist())
         adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
         out: list[np.ndarray] = []
-        visits = [EXACT_MAX_GROUPS * 10]  # groups too light to record count too
+        visits = [max_groups * 10]  # groups too light to record count too
 
         def extend(v, group, load, empties, extension, closed) -> bool:
             visits[0] -= 1
@@ -755,12 +795,12 @@ class _RegionGraph:
                 return False
             if load >= lo:
                 out.append(np.array(sorted(group)))
-                if len(out) > EXACT_MAX_GROUPS:
+                if len(out) > max_groups:
                     return False
             extension = list(extension)
             while extension:
                 u = extension.pop()
-                if load + w[u] > hi or empties + empty[u] > EXACT_MAX_EMPTY:
+                if load + w[u] > hi or empties + empty[u] > max_empty:
                     continue
                 more = [x for x in adjacent[u] if x > v and x not in closed]
                 if not extend(v, group + [u], load + w[u], empties + empty[u], extension + more, closed | adjacent[u]):
@@ -975,15 +1015,18 @@ class _RegionGraph:
 
 
 def _exact_cover(nodes, weight, columns, bands, shapes, max_loose: int, settings: GridSettings,
-                 count: int | None = None) -> list[np.ndarray] | None:
+                 count: int | None = None, budgets: range | None = None,
+                 steps: int = 0) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty
     one at most once, with as few loose columns (band 1) as possible, at most ``max_loose``; exactly
-    ``count`` columns when given.
+    ``count`` columns when given. Returns the cover (None if none found) and whether the last search
+    ran to its end (so that None proves no cover exists).
 
     Depth-first search (exact cover, as in Knuth's algorithm X) under rising budgets of loose columns: it
     always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
-    groups first and prunes when the households left fit no count of grids. At most
-    ``EXACT_SEARCH_NODES`` steps per budget, so the result is the same on every machine.
+    groups first and prunes when the households left fit no count of grids. At most ``steps`` steps
+    (``EXACT_SEARCH_NODES`` by default) per budget, so the result is the same on every machine;
+    ``budgets`` overrides the budgets tried.
     """
     index = {int(a): i for i, a in enumerate(nodes)}
     masks = [sum(1 << index[int(a)] for a in c) for c in columns]
@@ -1008,13 +1051,14 @@ def _exact_cover(nodes, weight, columns, bands, shapes, max_loose: int, settings
                 return True
         return False
 
-    for budget in range(max_loose + 1):
-        steps = [EXACT_SEARCH_NODES]
+    left_steps = [0]
+    for budget in budgets if budgets is not None else range(max_loose + 1):
+        left_steps[0] = steps or EXACT_SEARCH_NODES
         found: list[int] = []
 
         def search(covered: int, left: float, loose: int) -> bool:
-            steps[0] -= 1
-            if steps[0] < 0:
+            left_steps[0] -= 1
+            if left_steps[0] < 0:
                 return False
             a = next((i for i in order if not covered >> i & 1), None)
             grids_left = None if count is None else count - len(found)
@@ -1032,8 +1076,8 @@ def _exact_cover(nodes, weight, columns, bands, shapes, max_loose: int, settings
             return False
 
         if search(0, sum(w[i] for i in inhabited), 0):
-            return [columns[c] for c in found]
-    return None
+            return [columns[c] for c in found], True
+    return None, left_steps[0] >= 0
 
 
 def _band(load: float, settings: GridSettings) -> int:

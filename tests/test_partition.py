@@ -212,3 +212,22 @@ def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k
 
     assert outside_then_loose(after) <= outside_then_loose(before)
     assert all(region._connected(np.flatnonzero(new == g)) for g in range(count))
+
+
+def test_an_impossible_region_is_proven_so_and_a_possible_one_is_not():
+    towers = lattice_region(1, 3, 80.0, [200, 200, 200])  # 200, 400 or 600: never 240–360
+    assert towers.bounds_layout(DEFAULTS.grid) == (None, True)
+    mixed = lattice_region(1, 4, 80.0, [200, 100, 150, 150])  # 300 + 300
+    labels, impossible = mixed.bounds_layout(DEFAULTS.grid)
+    assert not impossible and labels.tolist() == [0, 0, 1, 1]
+    # an empty atom may connect two inhabited ones: 150 | empty | 150 makes one grid of 300
+    labels, impossible = lattice_region(1, 3, 80.0, [150, 0, 150]).bounds_layout(DEFAULTS.grid)
+    assert not impossible and labels.tolist() == [0, 0, 0]
+
+
+def test_warning_says_when_the_bounds_are_proven_impossible():
+    scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[200], [200], [200]], per_block=1)
+    plan = partition(scene)
+    assert_hard_rules(scene, plan)
+    out = [w for w in plan.warnings if w.code == "out_of_bounds"]
+    assert out and all("proved" in w.message for w in out)
