@@ -23,30 +23,13 @@ import shapely
 
 from ._geometry import shared_boundaries
 from .partition import GRID_PRECISION_M, Plan, _heal, _RegionGraph
-from .settings import DEFAULTS, GridSettings, Settings
+from .settings import GridSettings, LevelSettings
 from .units import _tessellate
 
 
 #: Cells of one grid come from one tessellation, so neighbours share their edges to within this (m);
 #: pieces farther apart would make a micro-grid of two polygons.
 CONTACT_M = 1e-3
-
-
-@dataclass(frozen=True)
-class LevelSettings:
-    """Sizes of the levels around the grid.
-
-    Attributes
-    ----------
-    grids_per_area
-        Grids per first-level area when no count is given (Xianlin: 136 grids in 7 areas ≈ 20).
-    micro_min, micro_max
-        Households of a micro-grid (楼栋 group): 10–30 (domain: micro-grids of ~10–30 households).
-    """
-
-    grids_per_area: int = 20
-    micro_min: float = 10.0
-    micro_max: float = 30.0
 
 
 @dataclass

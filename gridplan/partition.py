@@ -28,6 +28,7 @@ Everything is deterministic: the same scene and settings give the same plan (相
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
@@ -742,7 +743,7 @@ class _RegionGraph:
         scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
         chosen, _ = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
                               [self._shape(c, scale, settings) for c in columns],
-                              max_loose=len(group) + 1 if outside else loose - 1, settings=settings,
+                              budgets=range(len(group) + 2 if outside else loose), settings=settings,
                               count=len(group) if fixed_count else None)
         if not chosen:  # none found, or no households to place
             return None
@@ -767,8 +768,8 @@ class _RegionGraph:
         if columns is None:
             return None, False
         bands = [_band(self.w[c].sum(), settings) for c in columns]
-        cover, exhausted = _exact_cover(nodes, self.w, columns, bands, [0.0] * len(columns), max_loose=self.n,
-                                        settings=settings, budgets=range(self.n, self.n + 1), steps=PROOF_SEARCH_NODES)
+        cover, exhausted = _exact_cover(nodes, self.w, columns, bands, [0.0] * len(columns), budgets=[self.n],
+                                        settings=settings, steps=PROOF_SEARCH_NODES)
         if not cover:
             return None, cover is None and exhausted
         labels = np.full(self.n, -2, dtype=np.int64)
@@ -1014,19 +1015,17 @@ class _RegionGraph:
         return start is not None and len(self._reach(start, rest)) == len(rest)
 
 
-def _exact_cover(nodes, weight, columns, bands, shapes, max_loose: int, settings: GridSettings,
-                 count: int | None = None, budgets: range | None = None,
-                 steps: int = 0) -> tuple[list[np.ndarray] | None, bool]:
+def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], settings: GridSettings,
+                 count: int | None = None, steps: int = EXACT_SEARCH_NODES) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty
-    one at most once, with as few loose columns (band 1) as possible, at most ``max_loose``; exactly
-    ``count`` columns when given. Returns the cover (None if none found) and whether the last search
-    ran to its end (so that None proves no cover exists).
+    one at most once, with as few loose columns (band 1) as possible: each of ``budgets`` (the loose
+    columns allowed) is tried in turn; exactly ``count`` columns when given. Returns the cover (None if
+    none found) and whether the last search ran to its end (so that None proves no cover exists).
 
     Depth-first search (exact cover, as in Knuth's algorithm X) under rising budgets of loose columns: it
     always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
     groups first and prunes when the households left fit no count of grids. At most ``steps`` steps
-    (``EXACT_SEARCH_NODES`` by default) per budget, so the result is the same on every machine;
-    ``budgets`` overrides the budgets tried.
+    per budget, so the result is the same on every machine.
     """
     index = {int(a): i for i, a in enumerate(nodes)}
     masks = [sum(1 << index[int(a)] for a in c) for c in columns]
@@ -1052,8 +1051,8 @@ def _exact_cover(nodes, weight, columns, bands, shapes, max_loose: int, settings
         return False
 
     left_steps = [0]
-    for budget in budgets if budgets is not None else range(max_loose + 1):
-        left_steps[0] = steps or EXACT_SEARCH_NODES
+    for budget in budgets:
+        left_steps[0] = steps
         found: list[int] = []
 
         def search(covered: int, left: float, loose: int) -> bool:

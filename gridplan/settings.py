@@ -225,6 +225,23 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class LevelSettings:
+    """Sizes of the levels around the grid.
+
+    Attributes
+    ----------
+    grids_per_area
+        Grids per first-level area when no count is given (Xianlin: 136 grids in 7 areas ≈ 20).
+    micro_min, micro_max
+        Households of a micro-grid (楼栋 group): 10–30 (domain: micro-grids of ~10–30 households).
+    """
+
+    grids_per_area: int = 20
+    micro_min: float = 10.0
+    micro_max: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of gridplan's settings; ``Settings().with_grid(target=250)`` derives a variant."""
 

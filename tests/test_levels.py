@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import LevelSettings, _connected_groups, plan_levels
+from gridplan.levels import _connected_groups, plan_levels
 from gridplan.partition import partition
+from gridplan.settings import LevelSettings
 
 from .scenes import street_grid_scene
 

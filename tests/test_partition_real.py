@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from benchmarks.baselines import metis_baseline
-from gridplan.levels import LevelSettings, plan_levels
+from gridplan.levels import plan_levels
 from gridplan.osm import import_osm
 from gridplan.partition import layout_from_atoms, partition, prepare_buildings
-from gridplan.settings import DEFAULTS
+from gridplan.settings import DEFAULTS, LevelSettings
 from gridplan.validate import validate_scene
 
 from .test_partition import assert_hard_rules
