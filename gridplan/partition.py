@@ -72,6 +72,8 @@ REBALANCE_ROUNDS = 200
 #: Connected atom groups enumerated at most per re-planned neighbourhood in the exact re-split; one with
 #: more (fine-grained atoms, where the heuristics already balance well) keeps the heuristic layout.
 EXACT_MAX_GROUPS = 5_000
+#: Households of the pieces a neighbourhood of fine atoms is cut into for the exact re-split.
+COARSE_PIECE_HH = 60.0
 #: Atoms without households one enumerated group may hold (empty blocks that join inhabited ones).
 EXACT_MAX_EMPTY = 2
 #: Search steps per budget of loose grids in the exact re-split: a step limit, unlike a time limit, gives
@@ -729,7 +731,8 @@ class _RegionGraph:
                 break
         return labels
 
-    def _exact_grids(self, labels: np.ndarray, group: list[int], settings: GridSettings, fixed_count: bool) -> list[np.ndarray] | None:
+    def _exact_grids(self, labels: np.ndarray, group: list[int], settings: GridSettings, fixed_count: bool,
+                     coarsen: bool = True) -> list[np.ndarray] | None:
         """A layout of the atoms of ``group``'s grids (as many grids if ``fixed_count``) with none outside
         the bounds and fewer outside the tight band than now (or, if some are outside the bounds now, any
         within them); None if none is found."""
@@ -739,7 +742,7 @@ class _RegionGraph:
         nodes = np.concatenate(current)
         columns = self._fitting_groups(nodes, settings)
         if columns is None:
-            return None
+            return self._coarse_exact_grids(current, settings, fixed_count) if coarsen else None
         scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
         chosen, _ = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
                               [self._shape(c, scale, settings) for c in columns],
@@ -754,6 +757,42 @@ class _RegionGraph:
         self._attach_leftovers(local)
         grids = [np.flatnonzero(local == i) for i in range(len(chosen))]
         return grids if all(self._connected(c) for c in grids) else None
+
+    def _coarse_exact_grids(self, current: list[np.ndarray], settings: GridSettings, fixed_count: bool) -> list[np.ndarray] | None:
+        """The exact re-split on pieces, where the atoms are too fine to enumerate: each grid of the
+        neighbourhood is cut into connected pieces of about ``COARSE_PIECE_HH`` households (chunky atoms
+        stay whole) and the pieces are re-split exactly."""
+        pieces: list[np.ndarray] = []
+        owner: list[int] = []
+        for i, grid in enumerate(current):
+            k = max(1, math.ceil(self.w[grid].sum() / COARSE_PIECE_HH))
+            band = replace(settings, target=max(self.w[grid].sum() / k, 1.0), tolerance=0.5, tight_tolerance=0.25)
+            parts = self.bisect(grid, k, band)
+            pieces += parts
+            owner += [i] * len(parts)
+        piece_of = np.full(self.n, -1, dtype=np.int64)
+        for i, p in enumerate(pieces):
+            piece_of[p] = i
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(pieces)))
+        for i, p in enumerate(pieces):
+            for a in p:
+                for b, cost, length in self.nbrs[a]:
+                    j = int(piece_of[b])
+                    if j > i:
+                        d = graph.get_edge_data(i, j, {"cost": 0.0, "length": 0.0})
+                        graph.add_edge(i, j, cost=d["cost"] + cost, length=d["length"] + length)
+        w = np.array([self.w[p].sum() for p in pieces])
+        x = np.array([np.average(self.x[p], weights=self.w[p] + 1e-6) for p in pieces])
+        y = np.array([np.average(self.y[p], weights=self.w[p] + 1e-6) for p in pieces])
+        reach = np.array([np.max(np.hypot(self.x[p] - x[i], self.y[p] - y[i]) + self.reach[p]) for i, p in enumerate(pieces)])
+        inhabited = np.isfinite(reach)
+        frame = pd.DataFrame({"x": x, "y": y, "reach_m": np.where(inhabited, reach, 0.0), "buildings": inhabited.astype(int)})
+        coarse = _RegionGraph(graph, np.arange(len(pieces)), w, frame)
+        grids = coarse._exact_grids(np.array(owner), list(range(len(current))), settings, fixed_count, coarsen=False)
+        if grids is None:
+            return None
+        return [np.sort(np.concatenate([pieces[i] for i in g])) for g in grids]
 
     def bounds_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
         """A layout of the whole region with every grid within the bounds, or the proof that none exists.

@@ -231,3 +231,23 @@ def test_warning_says_when_the_bounds_are_proven_impossible():
     assert_hard_rules(scene, plan)
     out = [w for w in plan.warnings if w.code == "out_of_bounds"]
     assert out and all("proved" in w.message for w in out)
+
+
+def test_exact_re_split_works_on_pieces_where_atoms_are_too_fine_to_enumerate():
+    # two towers of 200 in one grid (430) beside grids of fine 15-household atoms (270, 225): the
+    # neighbourhood's connected groups number in the millions, so it is cut into pieces of about 60
+    # households first
+    households = np.full((3, 13), 15.0)
+    households[1, 6] = households[1, 7] = 200.0  # the towers, side by side in the middle row
+    region = lattice_region(3, 13, 30.0, households.ravel())
+    labels = np.zeros(39, dtype=np.int64)
+    col = np.arange(39) % 13
+    labels[col >= 6] = 1
+    labels[col >= 8] = 2
+    before = np.bincount(labels, weights=region.w)
+    assert region._fitting_groups(np.arange(39), DEFAULTS.grid) is None
+    new = np.unique(region.exact_split(labels, 3, DEFAULTS.grid), return_inverse=True)[1]
+    after = np.bincount(new, weights=region.w)
+    assert after.sum() == before.sum()
+    assert all(_band(l, DEFAULTS.grid) < 2 for l in after), (before, after)
+    assert all(region._connected(np.flatnonzero(new == g)) for g in range(new.max() + 1))
