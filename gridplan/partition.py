@@ -516,6 +516,7 @@ class _RegionGraph:
                 cols.append(j)
                 steps.append(math.hypot(self.x[i] - self.x[j], self.y[i] - self.y[j]) * (1.0 + STREET_CROSSING_FACTOR * preference) + 1e-6)
         self.steps = csr_matrix((steps, (rows, cols)), shape=(self.n, self.n))
+        self.costs = csr_matrix(([c for row in self.nbrs for _, c, _ in row], (rows, cols)), shape=(self.n, self.n))
 
     # ---- bisection ----------------------------------------------------------------------------
 
@@ -745,7 +746,7 @@ class _RegionGraph:
             return self._coarse_exact_grids(current, settings, fixed_count) if coarsen else None
         scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
         chosen, _ = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
-                              [self._shape(c, scale, settings) for c in columns],
+                              self._shapes(columns, scale, settings),
                               budgets=range(len(group) + 2 if outside else loose), settings=settings,
                               count=len(group) if fixed_count else None)
         if not chosen:  # none found, or no households to place
@@ -854,18 +855,26 @@ class _RegionGraph:
                 return None
         return out
 
-    def _shape(self, nodes: np.ndarray, scale: float, settings: GridSettings) -> float:
-        """Cut cost, spread and radius excess of one group, in the units of the refinement's move gains."""
-        inside = np.zeros(self.n, dtype=bool)
-        inside[nodes] = True
-        cut = sum(c for i in nodes for j, c, _ in self.nbrs[i] if not inside[j])
-        w = self.w[nodes] + 1e-6
-        cx, cy = np.average(self.x[nodes], weights=w), np.average(self.y[nodes], weights=w)
-        d = np.hypot(self.x[nodes] - cx, self.y[nodes] - cy)
-        spread = float((w * d * d).sum()) / (settings.target * scale * scale)
+    def _shapes(self, columns: list[np.ndarray], scale: float, settings: GridSettings) -> np.ndarray:
+        """Cut cost, spread and radius excess of each group, in the units of the refinement's move gains
+        (all groups at once, with a sparse membership matrix)."""
+        if not columns:
+            return np.zeros(0)
+        sizes = np.array([len(c) for c in columns], dtype=np.int64)
+        rows = np.repeat(np.arange(len(columns)), sizes)
+        cols = np.concatenate(columns)
+        member = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(columns), self.n))
+        cut = member @ np.asarray(self.costs.sum(axis=1)).ravel() - np.asarray((member @ self.costs).multiply(member).sum(axis=1)).ravel()
+        w = self.w + 1e-6
+        x, y = self.x - self.x.mean(), self.y - self.y.mean()  # centred: sums of squares stay exact
+        sw, sx, sy = member @ w, member @ (w * x), member @ (w * y)
+        spread = (member @ (w * (x * x + y * y)) - (sx * sx + sy * sy) / sw) / (settings.target * scale * scale)
+        cx, cy = sx / sw, sy / sw
+        far = np.hypot(x[cols] - cx[rows], y[cols] - cy[rows]) + self.reach[cols]
+        radius = np.maximum.reduceat(far, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
         limit = settings.max_service_radius_m
-        excess = max(0.0, float(np.max(d + self.reach[nodes])) - limit) / limit
-        return CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * spread + RADIUS_WEIGHT * excess
+        excess = np.maximum(0.0, radius - limit) / limit
+        return CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * np.maximum(spread, 0.0) + RADIUS_WEIGHT * excess
 
     def _attach_leftovers(self, labels: np.ndarray) -> None:
         """Atoms labelled -2 (in no grid) join the neighbouring grid they share most boundary with (in place)."""

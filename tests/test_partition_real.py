@@ -90,8 +90,8 @@ def test_every_grid_beyond_the_service_radius_is_named(planned):
 def test_better_than_metis_on_the_same_atoms(planned):
     """Against METIS with contiguity on the same atoms and grid count: more grids in the tight band, shorter
     distances to the grid centre and service radii, no more barrier crossings, and boundaries at least as often on streets,
-    rivers or rail. (The issue's goal of +0.10 street alignment is measured by the benchmark; it is met on
-    Nanjing only, see the README.)"""
+    rivers or rail. (The issue's goal of +0.10 street alignment is measured by the benchmark; it is not met,
+    see the README.)"""
     name, scene, plan = planned
     ours, metis = plan.metrics, metis_on_the_same_atoms(scene, plan).metrics
     assert ours.within_tight_feasible > metis.within_tight_feasible, name
