@@ -146,7 +146,7 @@ def main() -> None:
         relaxed, _ = _in_child(run_optimal, plan, scene, members, replace(settings, link_min_households=0))
         table = analyse_party(plan, scene, settings, members=members).grid_party
         greedy = greedy_baseline(plan, scene, members, settings, table)
-        print(f"same branches and candidate pairs ('below 5': members linking fewer than 5 households):")
+        print("same branches and candidate pairs ('below 5': members linking fewer than 5 households):")
         print(f"{'method':<22}{'time s':>8}{'linked':>9}{'total km':>10}{'mean m':>8}{'max m':>7}{'below 5':>9}")
         for name, row in (("optimal, min 5", optimal), ("optimal, min 0", relaxed), ("greedy nearest", greedy)):
             print(f"{name:<22}{row['time_s']:>8.1f}{row['linked']:>9}{row['total_km']:>10.1f}{row['mean_m']:>8.1f}"

@@ -22,7 +22,8 @@ import pandas as pd
 import shapely
 
 from ._geometry import shared_boundaries
-from .partition import GRID_PRECISION_M, Plan, _heal, _RegionGraph
+from .partition import GRID_PRECISION_M, Plan, _heal
+from .regions import RegionGraph
 from .settings import GridSettings, LevelSettings
 from .units import _tessellate
 
@@ -82,7 +83,7 @@ def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, targ
     for component in (c for c in components if not any(c is e for e in empty)):
         share = weights[nodes][component].sum() / total if total > 0 else len(component) / len(nodes)
         count = max(1, round(k * share)) if len(components) > 1 else k
-        region = _RegionGraph(graph, component, weights[nodes].astype(float), frame)
+        region = RegionGraph(graph, component, weights[nodes].astype(float), frame)
         parts += [component[p] for p in region.bisect(np.arange(len(component)), min(count, len(component)), band)]
     # slivers without households join the part they touch (a part on its own would hold nobody)
     unions = [shapely.union_all(geoms[nodes][p]) for p in parts] if empty else []

@@ -21,7 +21,8 @@ import shapely
 
 from .audit import assign_by_overlay, grid_ids_of
 from .errors import InfeasibleError, InputError
-from .partition import Plan, PlanWarning, _balance_weight, _divisible, _radius_warnings, _RegionGraph, layout_from_atoms, prepare
+from .partition import Plan, PlanWarning, _balance_weight, _divisible, _radius_warnings, layout_from_atoms, prepare
+from .regions import RegionGraph
 from .scene import Scene, id_string
 from .settings import DEFAULTS, Settings
 
@@ -342,7 +343,7 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
     labels_global = atom_grid[region]
     present = list(np.unique(labels_global))
     local = np.searchsorted(present, labels_global)
-    sub = _RegionGraph(units.graph, region, weight, units.atoms)
+    sub = RegionGraph(units.graph, region, weight, units.atoms)
     loads = np.bincount(local, weights=sub.w, minlength=len(present))
     if ((loads >= g.floor) & (loads <= g.ceiling)).all():
         return

@@ -9,7 +9,8 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from gridplan.partition import _band, _RegionGraph, partition
+from gridplan.partition import partition
+from gridplan.regions import RegionGraph, _band
 from gridplan.settings import DEFAULTS
 
 from .scenes import random_scene, street_grid_scene
@@ -138,7 +139,7 @@ def test_hard_rules_hold_on_random_scenes(seed, multipart, hole, huge):
     assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
 
 
-def lattice_region(rows: int, cols: int, spacing: float, households) -> _RegionGraph:
+def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGraph:
     """Atoms on a rows × cols lattice ``spacing`` metres apart (rook neighbours, cut cost = shared length)."""
     graph = nx.grid_2d_graph(rows, cols)
     graph = nx.convert_node_labels_to_integers(graph, ordering="sorted")
@@ -147,7 +148,7 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> _RegionG
     n = rows * cols
     atoms = pd.DataFrame({"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing,
                           "reach_m": 0.0, "buildings": 1})
-    return _RegionGraph(graph, np.arange(n), np.asarray(households, dtype=float), atoms)
+    return RegionGraph(graph, np.arange(n), np.asarray(households, dtype=float), atoms)
 
 
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
