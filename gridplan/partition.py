@@ -43,7 +43,7 @@ from .households import fill_households
 from .metrics import PlanMetrics, plan_metrics
 from .scene import Scene
 from .settings import DEFAULTS, GridSettings, Settings
-from .regions import RegionGraph
+from .regions import RegionGraph, attach_to_neighbours
 from .units import Units, build_units
 
 #: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
@@ -306,7 +306,8 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
                         "out_of_bounds", community_id,
                         f"{load:.0f} households, outside {settings.floor:.0f}–{settings.ceiling:.0f}: {why}",
                         grid_id=str(g)))
-    _fill_unassigned(units.graph, atom_grid)
+    # atoms no region took (none expected) join the grid they share most boundary with
+    attach_to_neighbours(np.flatnonzero(atom_grid < 0), lambda a: ((b, d["length"]) for b, d in units.graph[a].items()), atom_grid)
     return atom_grid, kinds, warnings
 
 
@@ -385,22 +386,6 @@ def _host_grid(graph: nx.Graph, region: np.ndarray, atom_grid: np.ndarray, kinds
     if not shared:
         return None
     return max(shared, key=lambda g: (kinds[g] == "oversize", shared[g]))
-
-
-def _fill_unassigned(graph: nx.Graph, atom_grid: np.ndarray) -> None:
-    """Atoms no region took (none expected) join the neighbouring grid they share most boundary with."""
-    todo = list(np.flatnonzero(atom_grid < 0))
-    while todo:
-        rest = []
-        for a in todo:
-            options = [(d["length"], atom_grid[b]) for b, d in graph[a].items() if atom_grid[b] >= 0]
-            if options:
-                atom_grid[a] = max(options)[1]
-            else:
-                rest.append(a)
-        if len(rest) == len(todo):
-            raise RuntimeError(f"atoms {rest[:5]} are connected to no grid")
-        todo = rest
 
 
 def _grid_count_options(total: float, settings: GridSettings) -> list[int]:

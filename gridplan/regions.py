@@ -449,18 +449,7 @@ class RegionGraph:
 
     def _attach_leftovers(self, labels: np.ndarray) -> None:
         """Atoms labelled -2 (in no grid) join the neighbouring grid they share most boundary with (in place)."""
-        todo = list(np.flatnonzero(labels == -2))
-        while todo:
-            rest = []
-            for a in todo:
-                options = [(length, -labels[b]) for b, _, length in self.nbrs[a] if labels[b] >= 0]
-                if options:
-                    labels[a] = -max(options)[1]
-                else:
-                    rest.append(a)
-            if len(rest) == len(todo):
-                raise RuntimeError(f"atoms {rest[:5]} are connected to no grid")
-            todo = rest
+        attach_to_neighbours(np.flatnonzero(labels == -2), lambda a: ((b, length) for b, _, length in self.nbrs[a]), labels)
 
     # ---- service radius: re-split pairs of grids -----------------------------------------------
 
@@ -632,6 +621,23 @@ class RegionGraph:
         rest = group - {i}
         start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
         return start is not None and len(self._reach(start, rest)) == len(rest)
+
+
+def attach_to_neighbours(todo, neighbours, labels: np.ndarray) -> None:
+    """Give each atom of ``todo`` the label (≥ 0) of the neighbour it shares most boundary with, in place,
+    repeating for atoms whose neighbours have none yet. ``neighbours(a)`` yields ``(atom, shared length)``."""
+    todo = list(todo)
+    while todo:
+        rest = []
+        for a in todo:
+            options = [(length, -labels[b]) for b, length in neighbours(a) if labels[b] >= 0]
+            if options:
+                labels[a] = -max(options)[1]
+            else:
+                rest.append(a)
+        if len(rest) == len(todo):
+            raise RuntimeError(f"atoms {rest[:5]} are connected to no grid")
+        todo = rest
 
 
 def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], settings: GridSettings,
