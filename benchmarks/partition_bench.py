@@ -53,6 +53,7 @@ COLUMNS = [
     ("within_tight", "±10%", "{:.2f}"),
     ("within_tight_feasible", "±10% feas.", "{:.2f}"),
     ("within_bounds", "±20%", "{:.2f}"),
+    ("within_bounds_feasible", "±20% feas.", "{:.2f}"),
     ("worst_deviation", "worst dev", "{:.2f}"),
     ("households_cv", "CV", "{:.3f}"),
     ("street_alignment", "street align", "{:.2f}"),

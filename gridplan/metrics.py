@@ -30,9 +30,11 @@ CROSSING_MIN_SHARE = 0.02
 class PlanMetrics:
     """Figures of a layout. Balance figures are over ordinary grids (special and oversize grids excluded).
 
-    ``within_tight_feasible`` leaves out the ``tight_infeasible_grids``: grids whose largest indivisible
-    unit (a building, or a compound that stays whole) alone holds more than the tight band's top, so no
-    layout can bring them within it. Distances in metres, areas as a share of the community area.
+    ``within_tight_feasible`` leaves out the ``tight_infeasible_grids``: grids proven unable to come within
+    the tight band in any layout (``tight_possible`` False: they hold a unit, a building or a compound that
+    stays whole, that no connected group of units within the band can hold; without that column, a unit
+    alone above the band's top). ``within_bounds_feasible`` and ``bounds_infeasible_grids`` are the same
+    for the bounds. Distances in metres, areas as a share of the community area.
     """
 
     grids: int
@@ -47,6 +49,8 @@ class PlanMetrics:
     within_tight_feasible: float
     tight_infeasible_grids: int
     within_bounds: float
+    within_bounds_feasible: float
+    bounds_infeasible_grids: int
     worst_deviation: float
     street_alignment: float
     boundary_alignment: float
@@ -126,8 +130,10 @@ def plan_metrics(
     t = settings.target
     dev = np.abs(hh - t) / t if len(hh) else np.zeros(0)
     unit = grids["largest_unit"].to_numpy(dtype=float)[ordinary] if "largest_unit" in grids else np.zeros(len(hh))
-    infeasible = unit > t * (1 + settings.tight_tolerance)
+    infeasible = ~grids["tight_possible"].to_numpy(bool)[ordinary] if "tight_possible" in grids else unit > t * (1 + settings.tight_tolerance)
+    out_of_reach = ~grids["bounds_possible"].to_numpy(bool)[ordinary] if "bounds_possible" in grids else unit > settings.ceiling
     tight = dev <= settings.tight_tolerance + 1e-9
+    bounded = dev <= settings.tolerance + 1e-9
     weights = buildings["households"].to_numpy(dtype=float)
     estimated = buildings["households_estimated"].to_numpy(dtype=bool) if "households_estimated" in buildings else np.zeros(len(buildings), bool)
     gap, overlap, outside = _tiling(grids, communities)
@@ -144,7 +150,9 @@ def plan_metrics(
         within_tight=float(np.mean(tight)) if len(hh) else 1.0,
         within_tight_feasible=float(np.mean(tight[~infeasible])) if (~infeasible).any() else 1.0,
         tight_infeasible_grids=int(infeasible.sum()),
-        within_bounds=float(np.mean(dev <= settings.tolerance + 1e-9)) if len(hh) else 1.0,
+        within_bounds=float(np.mean(bounded)) if len(hh) else 1.0,
+        within_bounds_feasible=float(np.mean(bounded[~out_of_reach])) if (~out_of_reach).any() else 1.0,
+        bounds_infeasible_grids=int(out_of_reach.sum()),
         worst_deviation=float(dev.max()) if len(hh) else 0.0,
         street_alignment=street_alignment(grids, communities, streets),
         boundary_alignment=street_alignment(grids, communities, streets, barriers),

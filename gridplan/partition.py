@@ -43,7 +43,7 @@ from .households import fill_households
 from .metrics import PlanMetrics, plan_metrics
 from .scene import Scene
 from .settings import DEFAULTS, GridSettings, Settings
-from .regions import RegionGraph, attach_to_neighbours
+from .regions import RegionGraph, attach_to_neighbours, proven_misfits
 from .units import Units, build_units
 
 #: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
@@ -159,17 +159,40 @@ def partition(
         Grids in the scene's CRS, the building assignment, warnings and metrics.
     """
     local, buildings, units = prepare(scene, settings)
-    atom_grid, kinds, warnings = _plan_atoms(units, settings.grid, grid_count, progress)
+    atom_grid, kinds, warnings, proven = _plan_atoms(units, settings.grid, grid_count, progress)
     first_atom = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid).first()  # grid position → an atom of it
     plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings, code_style=code_style)
     grid_ids = plan.grids["grid_id"].to_numpy()
-    plan.warnings = [
-        PlanWarning(w.code, w.community_id, w.message,
-                    grid_id=grid_ids[atom_grid[first_atom[int(w.grid_id)]]] if w.grid_id else "")
+    grid_id_of = lambda g: grid_ids[atom_grid[first_atom[g]]]  # noqa: E731 (positions were renumbered)
+    warnings = [
+        PlanWarning(w.code, w.community_id, w.message, grid_id=grid_id_of(int(w.grid_id)) if w.grid_id else "")
         for w in warnings
-    ] + _radius_warnings(plan)
+    ] + _bounds_warnings(plan, {grid_id_of(g) for g in proven}) + _radius_warnings(plan)
+    plan.warnings = sorted(warnings, key=lambda w: str(w.community_id))  # by community, as planned (stable)
     plan.grids = plan.grids.to_crs(scene.crs)
     return plan
+
+
+def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
+                     otherwise: str = "re-splitting it with its neighbours found no layout within them (units too coarse here)") -> list[PlanWarning]:
+    """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its units
+    fits no grid within them, or the grids in ``proven``, whose region an exhaustive search settled), or
+    ``otherwise``."""
+    g = plan.settings.grid
+    load = pd.Series(_balance_weight(plan.units.atoms)).groupby(plan.atom_grid).sum().reindex(range(len(plan.grids)), fill_value=0)
+    out = []
+    for row, households in zip(plan.grids.itertuples(), load.to_numpy()):
+        if row.kind != "ordinary" or g.floor <= households <= g.ceiling:
+            continue
+        if not row.bounds_possible:
+            why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
+        elif row.grid_id in proven:
+            why = "no layout of the units between these streets and barriers meets them: an exhaustive search proved it"
+        else:
+            why = otherwise
+        out.append(PlanWarning("out_of_bounds", row.community_id,
+                               f"{households:.0f} households, outside {g.floor:.0f}–{g.ceiling:.0f}: {why}", grid_id=row.grid_id))
+    return out
 
 
 def _radius_warnings(plan: Plan, otherwise: str = "no re-split with a neighbouring grid inside the bounds shortens it") -> list[PlanWarning]:
@@ -237,6 +260,10 @@ def layout_from_atoms(
         With grids in the metric CRS and no warnings.
     """
     grids, assignment = _grids_from_atoms(units, atom_grid, kinds, buildings, grid_ids)
+    g = settings.grid
+    tight = (g.target * (1 - g.tight_tolerance), g.target * (1 + g.tight_tolerance))
+    for column, (lo, hi) in {"tight_possible": tight, "bounds_possible": (g.floor, g.ceiling)}.items():
+        grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _band_possible(units, atom_grid, grids, lo, hi))
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
     return Plan(grids=grids, assignment=assignment, warnings=[], metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)
@@ -246,13 +273,15 @@ def layout_from_atoms(
 # Planning on the atom graph
 
 
-def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool = False) -> tuple[np.ndarray, list[str], list[PlanWarning]]:
-    """Grid position of every atom, the kind of each grid and the warnings."""
+def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool = False) -> tuple[np.ndarray, list[str], list[PlanWarning], set[int]]:
+    """Grid position of every atom, the kind of each grid, the warnings, and the grids of regions where an
+    exhaustive search proved that no layout within the bounds exists."""
     atoms = units.atoms
     weight = _balance_weight(atoms)
     atom_grid = np.full(len(atoms), -1, dtype=np.int64)
     kinds: list[str] = []
     warnings: list[PlanWarning] = []
+    proven: set[int] = set()
 
     def new_grid(nodes, kind: str) -> int:
         atom_grid[list(nodes)] = len(kinds)
@@ -295,20 +324,13 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
             parts, impossible = _split_region(units.graph, region, weight, atoms, settings, k)
-            why = ("no layout of the units between these streets and barriers meets them: an exhaustive search "
-                   "proved it (units too coarse)" if impossible else
-                   "re-splitting it with its neighbours found no layout within them (units too coarse here)")
             for part in parts:
                 g = new_grid(part, "ordinary")
-                load = weight[part].sum()
-                if not settings.floor <= load <= settings.ceiling:
-                    warnings.append(PlanWarning(
-                        "out_of_bounds", community_id,
-                        f"{load:.0f} households, outside {settings.floor:.0f}–{settings.ceiling:.0f}: {why}",
-                        grid_id=str(g)))
+                if impossible:
+                    proven.add(g)
     # atoms no region took (none expected) join the grid they share most boundary with
     attach_to_neighbours(np.flatnonzero(atom_grid < 0), lambda a: ((b, d["length"]) for b, d in units.graph[a].items()), atom_grid)
-    return atom_grid, kinds, warnings
+    return atom_grid, kinds, warnings, proven
 
 
 def _special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[list[int]]:
@@ -495,6 +517,23 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
         }
     )
     return grids, assignment
+
+
+def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame, lo: float, hi: float) -> np.ndarray:
+    """Per grid: False where no layout can bring it within ``lo``–``hi`` households, proven by one of its
+    units (see :func:`gridplan.regions.proven_misfits`). Proofs need households to be what is balanced."""
+    atoms = units.atoms
+    possible = np.ones(len(grids), dtype=bool)
+    households = grids["households"].to_numpy()
+    out = np.flatnonzero((grids["kind"] == "ordinary").to_numpy() & ((households < lo) | (households > hi)))
+    weight = _balance_weight(atoms)
+    if not len(out) or not np.allclose(weight, atoms["households"].to_numpy()):
+        return possible
+    candidates = np.flatnonzero(np.isin(atom_grid, out))
+    allowed = atoms["kind"].to_numpy() != "special"
+    proven = proven_misfits(units.graph, weight, allowed, atoms["community_id"].to_numpy(), candidates, lo, hi)
+    possible[np.unique(atom_grid[candidates[proven]])] = False
+    return possible
 
 
 def _heal(polygon):

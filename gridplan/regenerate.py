@@ -21,7 +21,7 @@ import shapely
 
 from .audit import assign_by_overlay, grid_ids_of
 from .errors import InfeasibleError, InputError
-from .partition import Plan, PlanWarning, _balance_weight, _divisible, _radius_warnings, layout_from_atoms, prepare
+from .partition import Plan, PlanWarning, _balance_weight, _bounds_warnings, _divisible, _radius_warnings, layout_from_atoms, prepare
 from .regions import RegionGraph
 from .scene import Scene, id_string
 from .settings import DEFAULTS, Settings
@@ -192,13 +192,8 @@ def regenerate(
     plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=[grid_ids[i] for i in used],
                              code_style=code_style, previous_codes=codes)
     plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
-    g = settings.grid
-    out = plan.grids[(plan.grids["kind"] == "ordinary") & ~plan.grids["households"].between(g.floor, g.ceiling)]
-    warnings += [PlanWarning("out_of_bounds", str(row.community_id),
-                             f"{row.households} households: no layout of its units and its neighbours' meets "
-                             f"{g.floor:.0f}–{g.ceiling:.0f} without moving more grids (largest unit {row.largest_unit})",
-                             grid_id=row.grid_id) for row in out.itertuples()]
-    plan.warnings = warnings + _radius_warnings(plan, "regeneration re-plans only grids that break the household bounds")
+    plan.warnings = (warnings + _bounds_warnings(plan, otherwise="no layout of its units and its neighbours' meets them without moving more grids")
+                     + _radius_warnings(plan, "regeneration re-plans only grids that break the household bounds"))
     plan.grids = plan.grids.to_crs(scene.crs)
     return _changes(plan, previous, scene)
 

@@ -9,6 +9,7 @@ and micro-grids (:mod:`gridplan.levels`) and regeneration (:mod:`gridplan.regene
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable
 from dataclasses import replace
@@ -621,6 +622,55 @@ class RegionGraph:
         rest = group - {i}
         start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
         return start is not None and len(self._reach(start, rest)) == len(rest)
+
+
+def proven_misfits(graph: nx.Graph, weight: np.ndarray, allowed: np.ndarray, community: np.ndarray,
+                   candidates: Iterable[int], lo: int, hi: int) -> np.ndarray:
+    """Which ``candidates`` (atom positions) no grid with a load within ``lo``–``hi`` can hold: a proof.
+
+    A grid holding atom ``a`` is a connected group of ``allowed`` atoms of ``a``'s community. Every such
+    group with a load of at most ``hi`` lies among the atoms that paths from ``a`` reach while carrying at
+    most ``hi - weight[a]`` on the way (a Dijkstra over atom loads). When no subset of those atoms' loads
+    brings ``weight[a]`` into the band (subset sums, as the bits of one integer), no such grid exists. The
+    converse does not hold: an atom not proven may still fit no grid. Loads must be whole numbers;
+    with fractional ones (scaled workloads) nothing is proven.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per candidate, True where proven.
+    """
+    candidates = list(candidates)
+    w = np.asarray(weight, dtype=float)
+    if not np.allclose(w, np.rint(w)):
+        return np.zeros(len(candidates), dtype=bool)
+    w = np.rint(w).astype(np.int64)
+    lo, hi = max(int(math.ceil(lo - 1e-9)), 0), int(math.floor(hi + 1e-9))
+    within_hi = (1 << (hi + 1)) - 1
+    band = within_hi ^ ((1 << lo) - 1)
+    proven = np.zeros(len(candidates), dtype=bool)
+    for i, a in enumerate(candidates):
+        if not allowed[a] or w[a] > hi:
+            proven[i] = True
+            continue
+        room = hi - w[a]
+        carried = {a: 0}
+        heap = [(0, a)]
+        while heap:
+            load, u = heapq.heappop(heap)
+            if load > carried[u]:
+                continue
+            for v in graph[u]:
+                reach = load + w[v]
+                if allowed[v] and community[v] == community[a] and reach <= room and reach < carried.get(v, room + 1):
+                    carried[v] = reach
+                    heapq.heappush(heap, (reach, v))
+        sums = 1 << int(w[a])
+        for v in carried:
+            if v != a and w[v] > 0:
+                sums = (sums | sums << int(w[v])) & within_hi
+        proven[i] = not sums & band
+    return proven
 
 
 def attach_to_neighbours(todo, neighbours, labels: np.ndarray) -> None:

@@ -57,8 +57,9 @@ def plan_summary(plan: Plan) -> str:
         f"  households per ordinary grid: min {m.households_min:.0f}, mean {m.households_mean:.0f}, max {m.households_max:.0f}, "
         f"CV {m.households_cv:.3f}",
         f"  within ±{g.tight_tolerance:.0%}: {m.within_tight:.1%} ({m.within_tight_feasible:.1%} of the "
-        f"{m.ordinary_grids - m.tight_infeasible_grids} grids where no single unit exceeds it)   within ±{g.tolerance:.0%} "
-        f"({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   worst deviation {m.worst_deviation:.1%}",
+        f"{m.ordinary_grids - m.tight_infeasible_grids} grids not proven unable to)   within ±{g.tolerance:.0%} "
+        f"({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%} ({m.within_bounds_feasible:.1%} of the "
+        f"{m.ordinary_grids - m.bounds_infeasible_grids} grids not proven unable to)   worst deviation {m.worst_deviation:.1%}",
         f"  street alignment {m.street_alignment:.1%} (with rivers and rail {m.boundary_alignment:.1%})   Polsby–Popper {m.polsby_popper_mean:.2f}   service radius mean "
         f"{m.service_radius_mean:.0f} m, p95 {m.service_radius_p95:.0f} m, max {m.service_radius_max:.0f} m "
         f"({m.grids_over_radius} grids beyond {g.max_service_radius_m:.0f} m)",

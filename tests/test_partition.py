@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -10,7 +12,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from gridplan.partition import partition
-from gridplan.regions import RegionGraph, _band
+from gridplan.regions import RegionGraph, _band, proven_misfits
 from gridplan.settings import DEFAULTS
 
 from .scenes import random_scene, street_grid_scene
@@ -252,3 +254,40 @@ def test_exact_re_split_works_on_pieces_where_atoms_are_too_fine_to_enumerate():
     assert after.sum() == before.sum()
     assert all(_band(l, DEFAULTS.grid) < 2 for l in after), (before, after)
     assert all(region._connected(np.flatnonzero(new == g)) for g in range(new.max() + 1))
+
+
+def _misfits(graph, households, lo=240, hi=360, community=None, allowed=None):
+    n = len(households)
+    community = np.zeros(n, dtype=int) if community is None else np.asarray(community)
+    allowed = np.ones(n, dtype=bool) if allowed is None else np.asarray(allowed)
+    return proven_misfits(graph, np.asarray(households, dtype=float), allowed, community, range(n), lo, hi).tolist()
+
+
+def test_units_no_grid_within_the_bounds_can_hold_are_proven():
+    path = nx.path_graph(3)
+    assert _misfits(path, [200, 200, 200]) == [True, True, True]  # 200 alone is too few, 400 too many
+    assert _misfits(path, [200, 30, 200]) == [True, True, True]  # 230 or 430
+    assert _misfits(path, [200, 50, 200]) == [False, False, False]  # 250
+    assert _misfits(path, [400, 50, 200]) == [True, False, False]  # the 400 alone is above the ceiling
+    # in the tight band 270–330: 250 alone is too few, with a 200 too many
+    assert _misfits(path, [200, 250, 200], lo=270, hi=330) == [True, True, True]
+    # a neighbour in another community, or a special site, cannot share a grid
+    assert _misfits(path, [200, 50, 200], community=[0, 1, 1]) == [True, False, False]
+    assert _misfits(path, [200, 50, 200], allowed=[True, False, True]) == [True, True, True]
+    # scaled workloads are not whole numbers: nothing is proven
+    assert _misfits(path, [200.5, 200, 200]) == [False, False, False]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(households=st.lists(st.sampled_from([0, 20, 45, 80, 130, 200, 250, 300]), min_size=6, max_size=9),
+       extra=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=4))
+def test_a_proven_misfit_lies_in_no_connected_group_within_the_bounds(households, extra):
+    # soundness against brute force: every connected set of atoms holding a proven atom is outside 240–360
+    n = len(households)
+    graph = nx.path_graph(n)
+    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    proven = _misfits(graph, households)
+    for size in range(1, n + 1):
+        for group in itertools.combinations(range(n), size):
+            if 240 <= sum(households[a] for a in group) <= 360 and nx.is_connected(graph.subgraph(group)):
+                assert not any(proven[a] for a in group), group
