@@ -272,8 +272,11 @@ def _plan_and_write(scene, settings: Settings, output: Path | str, map_path: str
         found = plan_levels(plan, scene, areas_per_street=areas)
         plan.grids["area_id"] = plan.grids["grid_id"].map(found.grid_area)
         layers = {**layers, "grids": plan.grids, "areas": found.areas, "micro_grids": found.micro_grids}
-        print(f"levels: {len(found.areas)} areas, {len(found.micro_grids)} micro-grids "
-              f"({len(found.oversize)} buildings above {found.settings.micro_max:.0f} households are micro-grids of their own)")
+        micro, lv = found.micro_grids, found.settings
+        outside = ~micro["households"].between(lv.micro_min, lv.micro_max)
+        print(f"levels: {len(found.areas)} areas, {len(micro)} micro-grids; {int(outside.sum())} outside "
+              f"{lv.micro_min:.0f}–{lv.micro_max:.0f} households, {int((outside & ~micro['bounds_possible']).sum())} of them "
+              f"proven unavoidable ({len(found.oversize)} buildings above {lv.micro_max:.0f} households are micro-grids of their own)")
     if is_dsn(output):
         from urllib.parse import urlsplit
 

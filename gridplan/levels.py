@@ -4,7 +4,8 @@
   Nanjing Xianlin's 7 first-level areas over 136 grids.
 - **Micro-grids** (微网格, 楼栋 groups): inside each grid, contiguous groups of buildings of 10–30
   households, for party groups and member–household links. A building holding more than the maximum is
-  a micro-grid of its own (listed in ``oversize``).
+  a micro-grid of its own (listed in ``oversize``); a micro-grid outside 10–30 that no layout could bring
+  within them (its buildings' neighbours cannot make up a group of 10–30) has ``bounds_possible`` False.
 
 Both levels nest exactly: every micro-grid lies in one grid and the micro-grids tile it; every grid is
 in one area and the areas are unions of whole grids. Both are cut by the partition engine's bisection,
@@ -23,7 +24,7 @@ import shapely
 
 from ._geometry import shared_boundaries
 from .partition import GRID_PRECISION_M, Plan, _heal
-from .regions import RegionGraph
+from .regions import RegionGraph, proven_misfits
 from .settings import GridSettings, LevelSettings
 from .units import _tessellate
 
@@ -84,7 +85,14 @@ def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, targ
         share = weights[nodes][component].sum() / total if total > 0 else len(component) / len(nodes)
         count = max(1, round(k * share)) if len(components) > 1 else k
         region = RegionGraph(graph, component, weights[nodes].astype(float), frame)
-        parts += [component[p] for p in region.bisect(np.arange(len(component)), min(count, len(component)), band)]
+        cut = region.bisect(np.arange(len(component)), min(count, len(component)), band)
+        labels = np.empty(len(component), dtype=np.int64)
+        for i, p in enumerate(cut):
+            labels[p] = i
+        # groups outside the bounds are re-cut with their neighbours, then re-planned exactly
+        labels = region.rebalance(labels, len(cut), band, bands=("bounds",))
+        labels = region.exact_split(labels, len(cut), band, worst=2)
+        parts += [component[labels == g] for g in np.unique(labels)]
     # slivers without households join the part they touch (a part on its own would hold nobody)
     unions = [shapely.union_all(geoms[nodes][p]) for p in parts] if empty else []
     for component in empty:
@@ -131,7 +139,8 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
         ids = assignment.loc[assignment["grid_id"] == grid_id, "building_id"].to_numpy()
         if len(ids) == 0:
-            rows.append({"micro_grid_id": f"{grid_id}-M01", "grid_id": grid_id, "households": 0, "buildings": 0, "geometry": polygon})
+            rows.append({"micro_grid_id": f"{grid_id}-M01", "grid_id": grid_id, "households": 0, "buildings": 0,
+                         "bounds_possible": settings.micro_min <= 0, "geometry": polygon})
             continue
         fps = footprints.loc[ids].to_numpy()
         points = shapely.point_on_surface(fps)
@@ -145,18 +154,39 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         k = max(1, round(weight[rest].sum() / target)) if len(rest) else 0
         groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), target, tolerance) if len(rest) else [])
         groups = _connected_groups(cells, weight, groups)
-        for n, group in enumerate(groups, start=1):
+        possible = _possible(cells, weight, groups, settings)
+        for n, (group, fits) in enumerate(zip(groups, possible), start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
-                         "buildings": int(count[group].sum()),
+                         "buildings": int(count[group].sum()), "bounds_possible": fits,
                          "geometry": _heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M))})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
+
+
+def _possible(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], settings: LevelSettings) -> list[bool]:
+    """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
+    the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them)."""
+    lo, hi = settings.micro_min, settings.micro_max
+    out = [i for i, group in enumerate(groups) if not lo <= weight[group].sum() <= hi]
+    possible = [True] * len(groups)
+    if not out:
+        return possible
+    left, right, _, _ = shared_boundaries(cells)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(cells)))
+    graph.add_edges_from(zip(left.tolist(), right.tolist()))
+    candidates = np.concatenate([groups[i] for i in out])
+    owner = np.concatenate([[i] * len(groups[i]) for i in out])
+    proven = proven_misfits(graph, weight, weight <= hi, np.zeros(len(cells), dtype=np.int64), candidates, lo, hi)
+    for i in np.unique(owner[proven]):
+        possible[i] = False
+    return possible
 
 
 def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray]) -> list[np.ndarray]:
     """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
     the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
     joins the neighbouring group it shares most boundary with, or becomes a group of its own."""
-    left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M)
+    left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M, min_length=10 * CONTACT_M)
     graph = nx.Graph()
     graph.add_nodes_from(range(len(cells)))
     graph.add_weighted_edges_from(zip(left.tolist(), right.tolist(), length.tolist()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import _connected_groups, plan_levels
+from gridplan.levels import _connected_groups, _possible, plan_levels
 from gridplan.partition import partition
 from gridplan.settings import LevelSettings
 
@@ -61,3 +61,13 @@ def test_a_piece_cut_off_by_a_big_building_joins_its_neighbour():
     assert sorted(g.tolist() for g in groups) == [[0], [1], [2, 3]]  # open ground to its longest shared edge (20 m, against 10 m)
     for g in groups:
         assert shapely.union_all(cells[g]).geom_type == "Polygon"
+
+
+def test_micro_grids_outside_the_bounds_are_proven_unavoidable_where_they_are():
+    # a row of cells: 5 households sealed between buildings of 50 and 40 fits no group of 10–30; the 8 at
+    # the end can join the 12 beside it
+    cells = np.array([shapely.box(20 * i, 0, 20 * (i + 1), 20) for i in range(5)], dtype=object)
+    weight = np.array([50.0, 5.0, 40.0, 12.0, 8.0])
+    groups = [np.array([0]), np.array([1]), np.array([2]), np.array([3]), np.array([4])]
+    assert _possible(cells, weight, groups, LevelSettings()) == [False, False, False, True, True]
+    assert _possible(cells, weight, groups[:3] + [np.array([3, 4])], LevelSettings()) == [False, False, False, True]
