@@ -44,8 +44,9 @@ REBALANCE_ROUNDS = 200
 #: Connected atom groups enumerated at most per re-planned neighbourhood in the exact re-split; one with
 #: more (fine-grained atoms, where the heuristics already balance well) keeps the heuristic layout.
 EXACT_MAX_GROUPS = 5_000
-#: Households of the pieces a neighbourhood of fine atoms is cut into for the exact re-split.
-COARSE_PIECE_HH = 60.0
+#: Load of the pieces a neighbourhood of fine atoms is cut into for the exact re-split, as a share of
+#: the target (60 households of 300).
+COARSE_PIECE_SHARE = 0.2
 #: Atoms without households one enumerated group may hold (empty blocks that join inhabited ones).
 EXACT_MAX_EMPTY = 2
 #: Search steps per budget of loose grids in the exact re-split: a step limit, unlike a time limit, gives
@@ -289,12 +290,15 @@ class RegionGraph:
             alive = np.bincount(labels, minlength=k) > 0  # labels re-planned away hold no atom
             bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if alive[g] and _band(loads[g], settings) >= worst]
             for g in bad:
-                group = [int(g)] + self._grid_neighbours(labels, [g])
-                key = tuple((h, round(float(loads[h]), 6)) for h in group)
-                if key in failed:
-                    continue
-                failed.add(key)
-                grids = self._exact_grids(labels, group, settings, fixed_count)
+                grids = None
+                for group in self._neighbourhoods(labels, int(g), rings=2 if _band(loads[g], settings) == 2 else 1):
+                    key = tuple((h, round(float(loads[h]), 6)) for h in group)
+                    if key in failed:
+                        continue
+                    failed.add(key)
+                    grids = self._exact_grids(labels, group, settings, fixed_count)
+                    if grids is not None:
+                        break
                 if grids is not None:
                     for h, nodes in zip(group + list(range(k, k + len(grids))), grids):
                         labels[nodes] = h
@@ -303,6 +307,14 @@ class RegionGraph:
             else:
                 break
         return labels
+
+    def _neighbourhoods(self, labels: np.ndarray, g: int, rings: int) -> Iterable[list[int]]:
+        """Grid ``g`` with its neighbours, then (``rings=2``, for a grid outside the bounds, whose fix may
+        need a chain of shifts) with their neighbours too."""
+        group = [g]
+        for _ in range(rings):
+            group = group + sorted(set(self._grid_neighbours(labels, group)) - set(group))
+            yield group
 
     def _exact_grids(self, labels: np.ndarray, group: list[int], settings: GridSettings, fixed_count: bool,
                      coarsen: bool = True) -> list[np.ndarray] | None:
@@ -333,12 +345,12 @@ class RegionGraph:
 
     def _coarse_exact_grids(self, current: list[np.ndarray], settings: GridSettings, fixed_count: bool) -> list[np.ndarray] | None:
         """The exact re-split on pieces, where the atoms are too fine to enumerate: each grid of the
-        neighbourhood is cut into connected pieces of about ``COARSE_PIECE_HH`` households (chunky atoms
-        stay whole) and the pieces are re-split exactly."""
+        neighbourhood is cut into connected pieces of about ``COARSE_PIECE_SHARE`` of the target (chunky
+        atoms stay whole) and the pieces are re-split exactly."""
         pieces: list[np.ndarray] = []
         owner: list[int] = []
         for i, grid in enumerate(current):
-            k = max(1, math.ceil(self.w[grid].sum() / COARSE_PIECE_HH))
+            k = max(1, math.ceil(self.w[grid].sum() / (COARSE_PIECE_SHARE * settings.target)))
             band = replace(settings, target=max(self.w[grid].sum() / k, 1.0), tolerance=0.5, tight_tolerance=0.25)
             parts = self.bisect(grid, k, band)
             pieces += parts
