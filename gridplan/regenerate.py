@@ -169,6 +169,7 @@ def regenerate(
     fixed = locked | {g for g, kind in kinds.items() if kind != "ordinary"}
     free = np.flatnonzero(~np.isin(atom_grid, list(fixed)))
     new_ids: list[str] = []
+    proven: set[int] = set()  # grid positions of regions proven to have no layout within the bounds
     for community_id in units.atoms["community_id"].unique():
         mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
         for region in nx.connected_components(units.graph.subgraph(mine.tolist())):
@@ -183,7 +184,8 @@ def regenerate(
                     )
                 warnings.append(PlanWarning("out_of_bounds", str(community_id), f"a region of {total:.0f} households fits no layout within the bounds"))
                 continue
-            _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id)
+            if _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id):
+                proven.update(int(g) for g in np.unique(atom_grid[region]))
 
     # grids merged or re-planned away hold no atoms any more: they are removed
     used = np.unique(atom_grid)
@@ -192,7 +194,8 @@ def regenerate(
     plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=[grid_ids[i] for i in used],
                              code_style=code_style, previous_codes=codes)
     plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
-    plan.warnings = (warnings + _bounds_warnings(plan, otherwise="no layout of its units and its neighbours' meets them without moving more grids")
+    proven_ids = {grid_ids[g] for g in proven}
+    plan.warnings = (warnings + _bounds_warnings(plan, proven_ids, otherwise="no layout of its units and its neighbours' meets them without moving more grids")
                      + _radius_warnings(plan, "regeneration re-plans only grids that break the household bounds"))
     plan.grids = plan.grids.to_crs(scene.crs)
     return _changes(plan, previous, scene)
@@ -330,10 +333,11 @@ def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
     return sorted(grid_ids[g] for g in near)
 
 
-def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_ids, kinds, new_ids, community_id) -> None:
+def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_ids, kinds, new_ids, community_id) -> bool:
     """Fix the grids of one region in place: split grids too heavy for the bounds, merge the lightest
     when the region has too many (or it was mostly emptied), then re-split grids outside the bounds with
-    their neighbours (re-cuts, then the exact re-split)."""
+    their neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole
+    region for a layout within them. Returns whether that search proved that none exists."""
     g = settings.grid
     labels_global = atom_grid[region]
     present = list(np.unique(labels_global))
@@ -341,7 +345,7 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
     sub = RegionGraph(units.graph, region, weight, units.atoms)
     loads = np.bincount(local, weights=sub.w, minlength=len(present))
     if ((loads >= g.floor) & (loads <= g.ceiling)).all():
-        return
+        return False
     total = loads.sum()
     while total / len(present) > g.ceiling or (loads > 2 * g.floor).any() and (loads > g.ceiling).any():
         heavy = int(np.argmax(loads))
@@ -367,12 +371,33 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
     compact = np.searchsorted(used, local)
     compact = sub.rebalance(compact, len(used), settings.grid, bands=("bounds",))
     compact = sub.exact_split(compact, len(used), settings.grid, worst=2)
+    impossible = False
+    if sub.score(compact, int(compact.max()) + 1, settings.grid)[0]:
+        layout, impossible = sub.bounds_layout(settings.grid)
+        if layout is not None:
+            compact = _matched(layout, compact)
     positions = list(np.asarray(present)[used])
     while len(positions) <= compact.max():  # grids the exact re-split added
         positions.append(_new_grid(community_id, grid_ids, new_ids))
     atom_grid[region] = np.asarray(positions)[compact]
     for position in present:
         kinds.setdefault(position, "ordinary")
+    return impossible
+
+
+def _matched(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``layout`` relabelled so that its grids take the labels of the grids they share most atoms with
+    (largest overlaps first, each label once); the others get new labels."""
+    pairs = pd.crosstab(layout, labels).stack()
+    new = np.full(layout.max() + 1, -1, dtype=np.int64)
+    taken: set[int] = set()
+    for (a, b), count in pairs.sort_values(ascending=False, kind="stable").items():
+        if count and new[a] < 0 and b not in taken:
+            new[a] = b
+            taken.add(b)
+    fresh = iter(range(labels.max() + 1, labels.max() + 1 + len(new)))
+    new[new < 0] = [next(fresh) for _ in range(int((new < 0).sum()))]
+    return new[layout]
 
 
 def _new_grid(community_id, grid_ids: list[str], new_ids: list[str]) -> int:

@@ -11,7 +11,7 @@ from shapely.geometry import box
 from gridplan.codes import assign_codes
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.partition import partition
-from gridplan.regenerate import PreviousPlan, read_previous, regenerate
+from gridplan.regenerate import PreviousPlan, _matched, read_previous, regenerate
 from gridplan.report import plan_layers
 from gridplan.settings import DEFAULTS
 from gridplan.store import write_layers
@@ -168,3 +168,21 @@ def test_a_grid_whose_households_left_is_merged_away_and_reported_removed():
     assert len(grids) == len(plan.grids) - 1 and (grids["households"] > 0).all()
     assert grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
     assert (result.grid_changes["change"] == "removed").sum() == 1
+
+
+def test_regeneration_proves_when_a_region_has_no_layout_within_the_bounds():
+    # five blocks in a row, one building each: 300 apiece is five grids; at 150 apiece every building
+    # still fits a grid of two (300), but five of them make no row of grids of 240–360
+    row = lambda households: street_grid_scene(1000, 200, xs=[200, 400, 600, 800], ys=[], households=[[households]] * 5, per_block=1)  # noqa: E731
+    plan = partition(row(300))
+    result = regenerate(row(150), _previous(plan))
+    assert_hard_rules(row(150), result.plan)
+    out = [w for w in result.plan.warnings if w.code == "out_of_bounds"]
+    assert out and all("exhaustive search proved" in w.message for w in out)
+
+
+def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
+    layout = np.array([0, 0, 1, 1, 2, 2])
+    labels = np.array([5, 5, 5, 7, 7, 7])
+    # grids 0 and 2 take labels 5 and 7 (two atoms each); grid 1, half in each, gets a new label
+    assert _matched(layout, labels).tolist() == [5, 5, 8, 8, 7, 7]
