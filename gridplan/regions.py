@@ -44,6 +44,12 @@ REBALANCE_ROUNDS = 200
 #: Connected atom groups enumerated at most per re-planned neighbourhood in the exact re-split; one with
 #: more (fine-grained atoms, where the heuristics already balance well) keeps the heuristic layout.
 EXACT_MAX_GROUPS = 5_000
+#: Groups visited per group recorded before an enumeration gives up (those too light to record count
+#: too): on the generated district no enumeration that finished visited more than 4.7 per group allowed.
+ENUMERATION_VISITS = 5
+#: Atoms of a neighbourhood beyond which its groups are not enumerated but its pieces are: on the
+#: generated district, enumerations of more atoms than this nearly always ran past ``EXACT_MAX_GROUPS``.
+EXACT_MAX_ATOMS = 64
 #: Load of the pieces a neighbourhood of fine atoms is cut into for the exact re-split, as a share of
 #: the target (60 households of 300).
 COARSE_PIECE_SHARE = 0.2
@@ -90,6 +96,7 @@ class RegionGraph:
                 steps.append(math.hypot(self.x[i] - self.x[j], self.y[i] - self.y[j]) * (1.0 + STREET_CROSSING_FACTOR * preference) + 1e-6)
         self.steps = csr_matrix((steps, (rows, cols)), shape=(self.n, self.n))
         self.costs = csr_matrix(([c for row in self.nbrs for _, c, _ in row], (rows, cols)), shape=(self.n, self.n))
+        self._pieces: dict[tuple[bytes, int], list[np.ndarray]] = {}  # grids cut into pieces, by their atoms
 
     # ---- bisection ----------------------------------------------------------------------------
 
@@ -153,39 +160,41 @@ class RegionGraph:
         _, order, i, ka = best
         return np.sort(order[: i + 1]), np.sort(order[i + 1 :]), ka
 
-    def _prefix_connectivity(self, order, pos):
-        """Whether each prefix order[:i+1] is connected, and the cost of its cut."""
-        n = len(order)
-        parent = {}
-        connected = np.zeros(n, dtype=bool)
-        cut = np.zeros(n)
+    def _prefix_connectivity(self, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each prefix order[:i+1] is connected, and the cost of its cut (union-find over the
+        positions in ``order``; plain lists, as this runs for every ordering of every bisection)."""
+        atoms = order.tolist()
+        n = len(atoms)
+        at = {a: t for t, a in enumerate(atoms)}
+        parent = list(range(n))
+        connected = [False] * n
+        cut = [0.0] * n
         components = 0
         cost = 0.0
-
-        def find(i):
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for t in range(n):
-            a = int(order[t])
-            parent[a] = a
+        nbrs = self.nbrs
+        for t, a in enumerate(atoms):
             components += 1
-            for b, c, _ in self.nbrs[a]:
-                if pos[b] < 0:
+            for b, c, _ in nbrs[a]:
+                u = at.get(b)
+                if u is None:
                     continue
-                if pos[b] < t:
+                if u < t:
                     cost -= c
-                    ra, rb = find(a), find(b)
-                    if ra != rb:
-                        parent[ra] = rb
+                    ra = t
+                    while parent[ra] != ra:
+                        parent[ra] = parent[parent[ra]]
+                        ra = parent[ra]
+                    while parent[u] != u:
+                        parent[u] = parent[parent[u]]
+                        u = parent[u]
+                    if ra != u:
+                        parent[ra] = u
                         components -= 1
                 else:
                     cost += c
             connected[t] = components == 1
             cut[t] = cost
-        return connected, cut
+        return np.array(connected), np.array(cut)
 
     # ---- compound moves: re-split neighbouring grids --------------------------------------------
 
@@ -325,7 +334,7 @@ class RegionGraph:
         bands = [_band(self.w[c].sum(), settings) for c in current]
         outside, loose = sum(b == 2 for b in bands), sum(b >= 1 for b in bands)
         nodes = np.concatenate(current)
-        columns = self._fitting_groups(nodes, settings)
+        columns = self._fitting_groups(nodes, settings) if len(nodes) <= EXACT_MAX_ATOMS else None
         if columns is None:
             return self._coarse_exact_grids(current, settings, fixed_count) if coarsen else None
         scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
@@ -351,8 +360,11 @@ class RegionGraph:
         owner: list[int] = []
         for i, grid in enumerate(current):
             k = max(1, math.ceil(self.w[grid].sum() / (COARSE_PIECE_SHARE * settings.target)))
-            band = replace(settings, target=max(self.w[grid].sum() / k, 1.0), tolerance=0.5, tight_tolerance=0.25)
-            parts = self.bisect(grid, k, band)
+            key = (grid.tobytes(), k)
+            if key not in self._pieces:  # a grid is cut the same way in every neighbourhood it is part of
+                band = replace(settings, target=max(self.w[grid].sum() / k, 1.0), tolerance=0.5, tight_tolerance=0.25)
+                self._pieces[key] = self.bisect(grid, k, band)
+            parts = self._pieces[key]
             pieces += parts
             owner += [i] * len(parts)
         piece_of = np.full(self.n, -1, dtype=np.int64)
@@ -405,14 +417,14 @@ class RegionGraph:
     def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings, max_empty: float = EXACT_MAX_EMPTY,
                         max_groups: int = EXACT_MAX_GROUPS) -> list[np.ndarray] | None:
         """Every connected group of ``nodes`` with a load within the bounds and at most ``max_empty`` empty
-        atoms (ESU enumeration, each group once); None beyond ``max_groups`` groups, or ten times as many
+        atoms (ESU enumeration, each group once); None beyond ``max_groups`` groups, or ``ENUMERATION_VISITS`` times as many
         visited."""
         lo, hi = settings.floor, settings.ceiling
         w, empty = self.w, self.w <= 0
         member = set(nodes.tolist())
         adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
         out: list[np.ndarray] = []
-        visits = [max_groups * 10]  # groups too light to record count too
+        visits = [max_groups * ENUMERATION_VISITS]  # groups too light to record count too
 
         def extend(v, group, load, empties, extension, closed) -> bool:
             visits[0] -= 1
@@ -803,14 +815,9 @@ class _CutTable:
         """Connectivity and cost of every cut, computed once, when a window first has candidates."""
         region, order, n = self.region, self.order, len(self.order)
         w = region.w[order]
-        pos = np.full(region.n, -1, dtype=np.int64)
-        pos[order] = np.arange(n)
-        forward_ok, cut_cost = region._prefix_connectivity(order, pos)
+        forward_ok, cut_cost = region._prefix_connectivity(order)
         # a suffix of the ordering is a prefix of the reversed one
-        reverse = order[::-1]
-        reverse_pos = np.full(region.n, -1, dtype=np.int64)
-        reverse_pos[reverse] = np.arange(n)
-        backward_ok = region._prefix_connectivity(reverse, reverse_pos)[0][::-1]
+        backward_ok = region._prefix_connectivity(order[::-1])[0][::-1]
         # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
         x, y = region.x[order], region.y[order]
         sw, sx, sy, sq = self.prefix, np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
