@@ -283,13 +283,13 @@ class RegionGraph:
 
     def exact_split(self, labels: np.ndarray, k: int, settings: GridSettings, fixed_count: bool = False, worst: int = 1) -> np.ndarray:
         """Re-plan each grid outside the tight band (``worst=1``; outside the bounds: ``worst=2``) together
-        with all its neighbours, choosing the grids among every connected group of their atoms whose load
-        fits the bounds, so that fewer are outside the band (:func:`_exact_cover`); the count may change.
+        with all its neighbours (and, where that finds nothing, theirs too), choosing the grids among every
+        connected group of their atoms whose load fits the bounds, so that fewer are outside the band
+        (:func:`_exact_cover`); the count may change.
 
         Where atoms hold 100–250 households a grid is two or three of them and single-atom moves and
-        bisections get stuck; the groups are few there and the search small. Where atoms are fine the
-        groups are too many to enumerate (``EXACT_MAX_GROUPS``) and the grid keeps the heuristic
-        layout. ``fixed_count`` keeps the number of grids (a count the user fixed). Returns the labels:
+        bisections get stuck; the groups are few there and the search small. Where atoms are too fine to
+        enumerate the groups (``EXACT_MAX_GROUPS``), the grids are cut into pieces first. ``fixed_count`` keeps the number of grids (a count the user fixed). Returns the labels:
         grids re-planned away leave their label unused, new grids are numbered from ``k`` on.
         """
         labels = labels.copy()
@@ -300,7 +300,7 @@ class RegionGraph:
             bad = [g for g in np.argsort(-np.abs(loads - settings.target), kind="stable") if alive[g] and _band(loads[g], settings) >= worst]
             for g in bad:
                 grids = None
-                for group in self._neighbourhoods(labels, int(g), rings=2 if _band(loads[g], settings) == 2 else 1):
+                for group in self._neighbourhoods(labels, int(g), rings=2):
                     key = tuple((h, round(float(loads[h]), 6)) for h in group)
                     if key in failed:
                         continue
@@ -318,8 +318,8 @@ class RegionGraph:
         return labels
 
     def _neighbourhoods(self, labels: np.ndarray, g: int, rings: int) -> Iterable[list[int]]:
-        """Grid ``g`` with its neighbours, then (``rings=2``, for a grid outside the bounds, whose fix may
-        need a chain of shifts) with their neighbours too."""
+        """Grid ``g`` with its neighbours, then (``rings=2``) with their neighbours too: its fix may need a
+        chain of shifts through the grids beyond."""
         group = [g]
         for _ in range(rings):
             group = group + sorted(set(self._grid_neighbours(labels, group)) - set(group))
