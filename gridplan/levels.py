@@ -170,7 +170,8 @@ def _possible(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], s
     possible = [True] * len(groups)
     if not out:
         return possible
-    left, right, _, _ = shared_boundaries(cells)
+    # any contact that could join two cells into one polygon counts (at least as loose as _connected_groups)
+    left, right, _, _ = shared_boundaries(cells, min_length=10 * CONTACT_M)
     graph = nx.Graph()
     graph.add_nodes_from(range(len(cells)))
     graph.add_edges_from(zip(left.tolist(), right.tolist()))
