@@ -71,6 +71,8 @@ class Plan:
         ``grid_id``, ``community_id``, ``kind`` (ordinary, special, oversize, small), ``households``,
         ``workload``, ``households_estimated`` (buildings whose count is an estimate), ``buildings``,
         ``largest_unit`` (households of its largest indivisible unit: a building or whole compound),
+        ``tight_possible`` and ``bounds_possible`` (False where one of its units proves that no layout
+        brings it within ±``tight_tolerance`` / the bounds, see :func:`gridplan.regions.proven_misfits`),
         ``service_radius_m``, ``polsby_popper``; polygons in the scene's CRS.
     assignment
         ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
