@@ -42,7 +42,7 @@ ALL_SEEDS_BELOW = 60
 #: Compound moves tried at most per region (each fixes at least one grid outside the tight band).
 REBALANCE_ROUNDS = 200
 #: Connected atom groups enumerated at most per re-planned neighbourhood in the exact re-split; one with
-#: more (fine-grained atoms, where the heuristics already balance well) keeps the heuristic layout.
+#: more (fine-grained atoms) is re-planned on pieces instead.
 EXACT_MAX_GROUPS = 5_000
 #: Groups visited per group recorded before an enumeration gives up (those too light to record count
 #: too): on the generated district no enumeration that finished visited more than 4.7 per group allowed.
@@ -289,8 +289,9 @@ class RegionGraph:
 
         Where atoms hold 100–250 households a grid is two or three of them and single-atom moves and
         bisections get stuck; the groups are few there and the search small. Where atoms are too fine to
-        enumerate the groups (``EXACT_MAX_GROUPS``), the grids are cut into pieces first. ``fixed_count`` keeps the number of grids (a count the user fixed). Returns the labels:
-        grids re-planned away leave their label unused, new grids are numbered from ``k`` on.
+        enumerate the groups (``EXACT_MAX_GROUPS``), the grids are cut into pieces first. ``fixed_count``
+        keeps the number of grids (a count the user fixed). Returns the labels: grids re-planned away
+        leave their label unused, new grids are numbered from ``k`` on.
         """
         labels = labels.copy()
         failed: set[tuple] = set()
@@ -417,8 +418,8 @@ class RegionGraph:
     def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings, max_empty: float = EXACT_MAX_EMPTY,
                         max_groups: int = EXACT_MAX_GROUPS) -> list[np.ndarray] | None:
         """Every connected group of ``nodes`` with a load within the bounds and at most ``max_empty`` empty
-        atoms (ESU enumeration, each group once); None beyond ``max_groups`` groups, or ``ENUMERATION_VISITS`` times as many
-        visited."""
+        atoms (ESU enumeration, each group once); None beyond ``max_groups`` groups, or
+        ``ENUMERATION_VISITS`` times as many visited."""
         lo, hi = settings.floor, settings.ceiling
         w, empty = self.w, self.w <= 0
         member = set(nodes.tolist())
