@@ -153,8 +153,9 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         rest = np.setdiff1d(np.arange(len(cells)), big)
         k = max(1, round(weight[rest].sum() / target)) if len(rest) else 0
         groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), target, tolerance) if len(rest) else [])
-        groups = _connected_groups(cells, weight, groups)
-        possible = _possible(cells, weight, groups, settings)
+        contacts = _contact_graph(cells)
+        groups = _connected_groups(cells, weight, groups, contacts)
+        possible = _possible(contacts, weight, groups, settings)
         for n, (group, fits) in enumerate(zip(groups, possible), start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
                          "buildings": int(count[group].sum()), "bounds_possible": fits,
@@ -162,7 +163,17 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
 
 
-def _possible(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], settings: LevelSettings) -> list[bool]:
+def _contact_graph(cells: np.ndarray) -> nx.Graph:
+    """Cells that touch along at least 1 cm (within ``CONTACT_M``), so that their union is one polygon;
+    edges weighted by the length they share."""
+    left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M, min_length=10 * CONTACT_M)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(cells)))
+    graph.add_weighted_edges_from(zip(left.tolist(), right.tolist(), length.tolist()))
+    return graph
+
+
+def _possible(contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], settings: LevelSettings) -> list[bool]:
     """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
     the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them)."""
     lo, hi = settings.micro_min, settings.micro_max
@@ -170,27 +181,19 @@ def _possible(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], s
     possible = [True] * len(groups)
     if not out:
         return possible
-    # any contact that could join two cells into one polygon counts (at least as loose as _connected_groups)
-    left, right, _, _ = shared_boundaries(cells, min_length=10 * CONTACT_M)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(cells)))
-    graph.add_edges_from(zip(left.tolist(), right.tolist()))
     candidates = np.concatenate([groups[i] for i in out])
     owner = np.concatenate([[i] * len(groups[i]) for i in out])
-    proven = proven_misfits(graph, weight, weight <= hi, np.zeros(len(cells), dtype=np.int64), candidates, lo, hi)
+    proven = proven_misfits(contacts, weight, weight <= hi, np.zeros(len(weight), dtype=np.int64), candidates, lo, hi)
     for i in np.unique(owner[proven]):
         possible[i] = False
     return possible
 
 
-def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray]) -> list[np.ndarray]:
+def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], graph: nx.Graph) -> list[np.ndarray]:
     """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
     the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
-    joins the neighbouring group it shares most boundary with, or becomes a group of its own."""
-    left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M, min_length=10 * CONTACT_M)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(cells)))
-    graph.add_weighted_edges_from(zip(left.tolist(), right.tolist(), length.tolist()))
+    joins the neighbouring group it shares most boundary with (in ``graph``, the cells' contacts), or
+    becomes a group of its own."""
     group_of = np.empty(len(cells), dtype=np.int64)
     for g, group in enumerate(groups):
         group_of[group] = g

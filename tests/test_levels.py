@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import _connected_groups, _possible, plan_levels
+from gridplan.levels import _connected_groups, _contact_graph, _possible, plan_levels
 from gridplan.partition import partition
 from gridplan.settings import LevelSettings
 
@@ -57,7 +57,7 @@ def test_a_piece_cut_off_by_a_big_building_joins_its_neighbour():
     cells = np.array([shapely.box(0, 0, 20, 20), shapely.box(20, 0, 40, 10), shapely.box(40, 0, 60, 20), shapely.box(60, 0, 80, 20)],
                      dtype=object)
     weight = np.array([12.0, 50.0, 0.0, 14.0])
-    groups = _connected_groups(cells, weight, [np.array([1]), np.array([0, 2]), np.array([3])])
+    groups = _connected_groups(cells, weight, [np.array([1]), np.array([0, 2]), np.array([3])], _contact_graph(cells))
     assert sorted(g.tolist() for g in groups) == [[0], [1], [2, 3]]  # open ground to its longest shared edge (20 m, against 10 m)
     for g in groups:
         assert shapely.union_all(cells[g]).geom_type == "Polygon"
@@ -69,5 +69,6 @@ def test_micro_grids_outside_the_bounds_are_proven_unavoidable_where_they_are():
     cells = np.array([shapely.box(20 * i, 0, 20 * (i + 1), 20) for i in range(5)], dtype=object)
     weight = np.array([50.0, 5.0, 40.0, 12.0, 8.0])
     groups = [np.array([0]), np.array([1]), np.array([2]), np.array([3]), np.array([4])]
-    assert _possible(cells, weight, groups, LevelSettings()) == [False, False, False, True, True]
-    assert _possible(cells, weight, groups[:3] + [np.array([3, 4])], LevelSettings()) == [False, False, False, True]
+    contacts = _contact_graph(cells)
+    assert _possible(contacts, weight, groups, LevelSettings()) == [False, False, False, True, True]
+    assert _possible(contacts, weight, groups[:3] + [np.array([3, 4])], LevelSettings()) == [False, False, False, True]
