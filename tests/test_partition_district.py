@@ -1,0 +1,50 @@
+"""The partition engine on the generated 450,000-household district (seed 1), as the benchmark plans it:
+the hard rules, and the balance goal where the data allow it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridplan.partition import partition
+from gridplan.settings import DEFAULTS
+from gridplan.synthetic import generate_district
+from gridplan.validate import validate_scene
+
+from .test_partition import assert_hard_rules
+
+
+@pytest.fixture(scope="module")
+def district():
+    scene = validate_scene(generate_district(20_000, 450_000, seed=1)).raise_for_errors().scene
+    return scene, partition(scene)
+
+
+def test_hard_rules_on_the_generated_district(district):
+    scene, plan = district
+    assert_hard_rules(scene, plan)
+    assert plan.metrics.split_buildings == 0
+
+
+def test_ninety_percent_within_ten_percent_where_the_data_allow(district):
+    _, plan = district
+    m = plan.metrics
+    assert m.within_tight_feasible >= DEFAULTS.grid.tight_share
+    # the grids left out are those one of their units proves unable to come within ±10%
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    assert m.tight_infeasible_grids == int((~ordinary["tight_possible"]).sum())
+    t, tol = DEFAULTS.grid.target, DEFAULTS.grid.tight_tolerance
+    assert not ordinary.loc[~ordinary["tight_possible"], "households"].between(t * (1 - tol), t * (1 + tol)).any()
+
+
+def test_every_grid_outside_the_bounds_is_named_and_says_whether_it_is_proven(district):
+    _, plan = district
+    g = DEFAULTS.grid
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    out = ordinary[~ordinary["households"].between(g.floor, g.ceiling)]
+    warned = {w.grid_id: w.message for w in plan.warnings if w.code == "out_of_bounds"}
+    assert set(out["grid_id"]) == set(warned)
+    for grid_id, possible in zip(out["grid_id"], out["bounds_possible"]):
+        assert possible or "proved" in warned[grid_id]
+    # most are proven; the rest are few
+    unproven = [m for m in warned.values() if "proved" not in m]
+    assert len(unproven) <= 0.01 * len(ordinary)
