@@ -3,7 +3,9 @@
 Planners redraw every year. :func:`regenerate` reads the previous assignment of buildings to grids
 (written by ``gridplan plan`` or edited by hand, e.g. in QGIS), checks it, and keeps every grid that still
 meets the bounds. Only grids that now break them are re-split, together with their neighbours, by the
-engine's compound moves. Grids marked ``locked`` are kept exactly and the rest is planned around them.
+engine's compound moves; where that fails, the whole region is searched for a layout within the bounds
+(its grids keep the ids of the grids they overlap most), or proven to have none. Grids marked ``locked``
+are kept exactly and the rest is planned around them.
 The result names what changed: buildings that moved, and grids created, removed or changed.
 """
 
