@@ -395,11 +395,22 @@ class RegionGraph:
     def bounds_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
         """A layout of the whole region with every grid within the bounds, or the proof that none exists.
 
-        Every connected group of atoms within the bounds (with any number of empty atoms) is enumerated
-        and an exact-cover search run to its end. Returns the labels of a layout found (None if none),
-        and whether none is proven to exist; (None, False) when the groups or the search steps run past
-        ``PROOF_MAX_GROUPS`` / ``PROOF_SEARCH_NODES``.
+        First a relaxed search that can only prove: empty atoms only connect, so groups are enumerated over
+        the inhabited atoms alone, two of them neighbours when they touch or when empty atoms join them
+        (:meth:`_through_empty`; two groups may lean on the same empty atoms), at most ``EXACT_MAX_GROUPS``.
+        When no such groups cover the inhabited atoms, no layout exists. Otherwise every connected group of atoms within the bounds (with
+        any number of empty atoms) is enumerated and an exact-cover search run to its end. Returns the
+        labels of a layout found (None if none), and whether none is proven to exist; (None, False) when the
+        groups or the search steps run past ``PROOF_MAX_GROUPS`` / ``PROOF_SEARCH_NODES``.
         """
+        inhabited = np.flatnonzero(self.w > 0)
+        relaxed = self._fitting_groups(inhabited, settings, max_empty=0, max_groups=EXACT_MAX_GROUPS,
+                                       adjacent=self._through_empty(inhabited))
+        if relaxed is not None:
+            cover, exhausted = _exact_cover(inhabited, self.w, relaxed, [_band(self.w[c].sum(), settings) for c in relaxed],
+                                            [0.0] * len(relaxed), budgets=[self.n], settings=settings, steps=PROOF_SEARCH_NODES)
+            if cover is None and exhausted:
+                return None, True
         nodes = np.arange(self.n)
         columns = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS)
         if columns is None:
@@ -415,15 +426,30 @@ class RegionGraph:
         self._attach_leftovers(labels)
         return labels, False
 
+    def _through_empty(self, inhabited: np.ndarray) -> dict[int, set[int]]:
+        """Neighbours of each inhabited atom among the inhabited ones: those it touches, and those that
+        touch the same connected piece of empty atoms."""
+        w = self.w
+        adjacent = {int(v): {j for j, _, _ in self.nbrs[v] if w[j] > 0} for v in inhabited}
+        empty = set(np.flatnonzero(w <= 0).tolist())
+        while empty:
+            piece = self._reach(empty.pop(), empty)
+            empty -= piece
+            touching = {j for a in piece for j, _, _ in self.nbrs[a] if w[j] > 0}
+            for u in touching:
+                adjacent[u] |= touching - {u}
+        return adjacent
+
     def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings, max_empty: float = EXACT_MAX_EMPTY,
-                        max_groups: int = EXACT_MAX_GROUPS) -> list[np.ndarray] | None:
+                        max_groups: int = EXACT_MAX_GROUPS, adjacent: dict[int, set[int]] | None = None) -> list[np.ndarray] | None:
         """Every connected group of ``nodes`` with a load within the bounds and at most ``max_empty`` empty
-        atoms (ESU enumeration, each group once); None beyond ``max_groups`` groups, or
-        ``ENUMERATION_VISITS`` times as many visited."""
+        atoms (ESU enumeration, each group once), connected in the graph's adjacency or in ``adjacent``;
+        None beyond ``max_groups`` groups, or ``ENUMERATION_VISITS`` times as many visited."""
         lo, hi = settings.floor, settings.ceiling
         w, empty = self.w, self.w <= 0
         member = set(nodes.tolist())
-        adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
+        if adjacent is None:
+            adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
         out: list[np.ndarray] = []
         visits = [max_groups * ENUMERATION_VISITS]  # groups too light to record count too
 

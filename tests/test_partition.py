@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import networkx as nx
 import numpy as np
@@ -12,7 +13,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from gridplan.partition import partition
-from gridplan.regions import RegionGraph, _band, proven_misfits
+from gridplan.regions import PROOF_MAX_GROUPS, RegionGraph, _band, proven_misfits
 from gridplan.settings import DEFAULTS
 
 from .scenes import random_scene, street_grid_scene
@@ -291,3 +292,18 @@ def test_a_proven_misfit_lies_in_no_connected_group_within_the_bounds(households
         for group in itertools.combinations(range(n), size):
             if 240 <= sum(households[a] for a in group) <= 360 and nx.is_connected(graph.subgraph(group)):
                 assert not any(proven[a] for a in group), group
+
+
+def test_empty_atoms_only_connect_in_the_proof_that_no_layout_exists():
+    # 150 | empty | 150 | empty | 150 in a row: every pair of 150 makes a grid of 300, through the empty
+    # atom between them, but three of them make no layout of grids of 240–360
+    region = lattice_region(1, 5, 80.0, [150, 0, 150, 0, 150])
+    assert region._through_empty(np.array([0, 2, 4])) == {0: {2}, 2: {0, 4}, 4: {2}}
+    assert region.bounds_layout(DEFAULTS.grid) == (None, True)
+    # the same three in a park of 37 empty atoms: the groups with empty atoms are too many to enumerate,
+    # the groups of inhabited atoms are three
+    households = np.zeros(40)
+    households[[0, 19, 39]] = 150
+    park = lattice_region(4, 10, 80.0, households)
+    assert park._fitting_groups(np.arange(40), DEFAULTS.grid, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
+    assert park.bounds_layout(DEFAULTS.grid) == (None, True)
