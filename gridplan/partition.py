@@ -163,13 +163,14 @@ def partition(
     local, buildings, units = prepare(scene, settings)
     atom_grid, kinds, warnings, proven = _plan_atoms(units, settings.grid, grid_count, progress)
     first_atom = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid).first()  # grid position → an atom of it
-    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings, code_style=code_style)
+    searched = np.isin(atom_grid, list(proven))
+    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings, code_style=code_style, bounds_proven=searched)
     grid_ids = plan.grids["grid_id"].to_numpy()
     grid_id_of = lambda g: grid_ids[atom_grid[first_atom[g]]]  # noqa: E731 (positions were renumbered)
     warnings = [
         PlanWarning(w.code, w.community_id, w.message, grid_id=grid_id_of(int(w.grid_id)) if w.grid_id else "")
         for w in warnings
-    ] + _bounds_warnings(plan, {grid_id_of(g) for g in proven}) + _radius_warnings(plan)
+    ] + _bounds_warnings(plan, set(grid_ids[np.unique(atom_grid[searched])])) + _radius_warnings(plan)
     plan.warnings = sorted(warnings, key=lambda w: str(w.community_id))  # by community, as planned (stable)
     plan.grids = plan.grids.to_crs(scene.crs)
     return plan
@@ -177,19 +178,19 @@ def partition(
 
 def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
                      otherwise: str = "re-splitting it with its neighbours found no layout within them (units too coarse here)") -> list[PlanWarning]:
-    """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its units
-    fits no grid within them, or the grids in ``proven``, whose region an exhaustive search settled), or
-    ``otherwise``."""
+    """Ordinary grids outside the bounds, each with why: proven that no layout meets them (the grids in
+    ``proven``, whose region an exhaustive search settled, or one of its units fits no grid within them),
+    or ``otherwise``."""
     g = plan.settings.grid
     load = pd.Series(_balance_weight(plan.units.atoms)).groupby(plan.atom_grid).sum().reindex(range(len(plan.grids)), fill_value=0)
     out = []
     for row, households in zip(plan.grids.itertuples(), load.to_numpy()):
         if row.kind != "ordinary" or g.floor <= households <= g.ceiling:
             continue
-        if not row.bounds_possible:
-            why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
-        elif row.grid_id in proven:
+        if row.grid_id in proven:
             why = "no layout of the units between these streets and barriers meets them: an exhaustive search proved it"
+        elif not row.bounds_possible:
+            why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
         else:
             why = otherwise
         out.append(PlanWarning("out_of_bounds", row.community_id,
@@ -233,6 +234,7 @@ def layout_from_atoms(
     grid_ids: list[str] | None = None,
     code_style: str = "gb15",
     previous_codes: pd.Series | None = None,
+    bounds_proven: np.ndarray | None = None,
 ) -> Plan:
     """A plan (grids, assignment, metrics) from any labelling of the atoms — gridplan's or a baseline's.
 
@@ -255,6 +257,9 @@ def layout_from_atoms(
         ``<community_id>-<serial>`` in reading order.
     code_style, previous_codes
         Grid codes (:func:`gridplan.codes.assign_codes`): style, and codes to keep by ``grid_id``.
+    bounds_proven
+        Per atom, whether a search of its region proved that no layout meets the bounds there: its grid
+        gets ``bounds_possible`` False, as grids whose own units prove it do.
 
     Returns
     -------
@@ -266,6 +271,8 @@ def layout_from_atoms(
     tight = (g.target * (1 - g.tight_tolerance), g.target * (1 + g.tight_tolerance))
     for column, (lo, hi) in {"tight_possible": tight, "bounds_possible": (g.floor, g.ceiling)}.items():
         grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _band_possible(units, atom_grid, grids, lo, hi))
+    if bounds_proven is not None:
+        grids.loc[np.unique(atom_grid[bounds_proven]), "bounds_possible"] = False
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
     return Plan(grids=grids, assignment=assignment, warnings=[], metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)

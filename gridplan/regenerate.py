@@ -190,14 +190,14 @@ def regenerate(
                 proven.update(int(g) for g in np.unique(atom_grid[region]))
 
     # grids merged or re-planned away hold no atoms any more: they are removed
+    searched = np.isin(atom_grid, list(proven))
     used = np.unique(atom_grid)
     atom_grid[:] = np.searchsorted(used, atom_grid)
     kinds_list = [kinds.get(int(i), "ordinary") for i in used]
-    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=[grid_ids[i] for i in used],
+    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=[grid_ids[i] for i in used], bounds_proven=searched,
                              code_style=code_style, previous_codes=codes)
     plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
-    proven_ids = {grid_ids[g] for g in proven}
-    plan.warnings = (warnings + _bounds_warnings(plan, proven_ids, otherwise="no layout of its units and its neighbours' meets them without moving more grids")
+    plan.warnings = (warnings + _bounds_warnings(plan, {grid_ids[g] for g in proven}, otherwise="no layout of its units and its neighbours' meets them without moving more grids")
                      + _radius_warnings(plan, "regeneration re-plans only grids that break the household bounds"))
     plan.grids = plan.grids.to_crs(scene.crs)
     return _changes(plan, previous, scene)

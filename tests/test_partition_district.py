@@ -43,8 +43,10 @@ def test_every_grid_outside_the_bounds_is_named_and_says_whether_it_is_proven(di
     out = ordinary[~ordinary["households"].between(g.floor, g.ceiling)]
     warned = {w.grid_id: w.message for w in plan.warnings if w.code == "out_of_bounds"}
     assert set(out["grid_id"]) == set(warned)
+    # a grid is marked unable (by its units or by a search of its region) exactly when its warning says proved
     for grid_id, possible in zip(out["grid_id"], out["bounds_possible"]):
-        assert possible or "proved" in warned[grid_id]
+        assert possible != ("proved" in warned[grid_id])
+    assert plan.metrics.bounds_infeasible_grids == int((~ordinary["bounds_possible"]).sum())
     # most are proven; the rest are few
     unproven = [m for m in warned.values() if "proved" not in m]
     assert len(unproven) <= 0.01 * len(ordinary)
