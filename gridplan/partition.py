@@ -258,8 +258,8 @@ def layout_from_atoms(
     code_style, previous_codes
         Grid codes (:func:`gridplan.codes.assign_codes`): style, and codes to keep by ``grid_id``.
     bounds_proven
-        Per atom, whether a search of its region proved that no layout meets the bounds there: its grid
-        gets ``bounds_possible`` False, as grids whose own units prove it do.
+        Per atom, whether a search of its region proved that no layout meets the bounds there: its grid,
+        if outside the bounds, gets ``bounds_possible`` False, as grids whose own units prove it do.
 
     Returns
     -------
@@ -271,8 +271,9 @@ def layout_from_atoms(
     tight = (g.target * (1 - g.tight_tolerance), g.target * (1 + g.tight_tolerance))
     for column, (lo, hi) in {"tight_possible": tight, "bounds_possible": (g.floor, g.ceiling)}.items():
         grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _band_possible(units, atom_grid, grids, lo, hi))
-    if bounds_proven is not None:
-        grids.loc[np.unique(atom_grid[bounds_proven]), "bounds_possible"] = False
+    if bounds_proven is not None:  # the region has no layout within the bounds: its grids outside them stay so
+        searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])
+        grids.loc[searched & ~grids["households"].between(g.floor, g.ceiling).to_numpy(), "bounds_possible"] = False
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
     return Plan(grids=grids, assignment=assignment, warnings=[], metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)

@@ -50,3 +50,10 @@ def test_every_grid_outside_the_bounds_is_named_and_says_whether_it_is_proven(di
     # most are proven; the rest are few
     unproven = [m for m in warned.values() if "proved" not in m]
     assert len(unproven) <= 0.01 * len(ordinary)
+
+
+def test_no_grid_within_the_bounds_is_marked_unable_to_be(district):
+    _, plan = district
+    g = DEFAULTS.grid
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    assert ordinary.loc[~ordinary["bounds_possible"], "households"].between(g.floor, g.ceiling).sum() == 0
