@@ -268,8 +268,7 @@ def layout_from_atoms(
     """
     grids, assignment = _grids_from_atoms(units, atom_grid, kinds, buildings, grid_ids)
     g = settings.grid
-    tight = (g.target * (1 - g.tight_tolerance), g.target * (1 + g.tight_tolerance))
-    for column, (lo, hi) in {"tight_possible": tight, "bounds_possible": (g.floor, g.ceiling)}.items():
+    for column, (lo, hi) in {"tight_possible": g.tight_band, "bounds_possible": (g.floor, g.ceiling)}.items():
         grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _band_possible(units, atom_grid, grids, lo, hi))
     if bounds_proven is not None:  # the region has no layout within the bounds: its grids outside them stay so
         searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])

@@ -115,7 +115,7 @@ class RegionGraph:
         """Per-grid load windows to try, narrowest first: keeping each part's average close to the
         parent's leaves the later cuts the slack they need."""
         t = settings.target
-        tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
+        tight = settings.tight_band
         average = self.w[nodes].sum() / k
         bands = []
         for spread in BAND_SPREADS:
@@ -208,7 +208,7 @@ class RegionGraph:
         """
         t = settings.target
         bounds = (settings.floor, settings.ceiling)
-        tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
+        tight = settings.tight_band
         labels = labels.copy()
         for lo, hi in [{"bounds": bounds, "tight": tight}[band] for band in bands]:
             band_settings = replace(settings, tight_tolerance=(hi - lo) / (2 * t))
@@ -763,8 +763,7 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
                 options[index[int(a)]].append(c)
     order = sorted(inhabited, key=lambda i: (len(options[i]), i))
     w = [float(weight[int(a)]) for a in nodes]
-    t = settings.target
-    tight = (t * (1 - settings.tight_tolerance), t * (1 + settings.tight_tolerance))
+    tight = settings.tight_band
 
     def fits(load: float, loose: int, grids_left: int | None) -> bool:
         """Whether ``load`` households can make some number of grids (``grids_left`` if given) with at

@@ -129,6 +129,11 @@ class GridSettings:
     def ceiling(self) -> float:
         return self.target * (1 + self.tolerance)
 
+    @property
+    def tight_band(self) -> tuple[float, float]:
+        """Households of a grid within ±``tight_tolerance`` of the target (270–330 by default)."""
+        return self.target * (1 - self.tight_tolerance), self.target * (1 + self.tight_tolerance)
+
 
 @dataclass(frozen=True)
 class PartySettings:
