@@ -24,7 +24,8 @@ import shapely
 
 from ._geometry import shared_boundaries
 from .partition import GRID_PRECISION_M, Plan, _heal
-from .regions import RegionGraph, proven_misfits
+from .bounds import proven_misfits
+from .regions import RegionGraph
 from .settings import GridSettings, LevelSettings
 from .units import _tessellate
 

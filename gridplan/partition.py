@@ -43,7 +43,8 @@ from .households import fill_households
 from .metrics import PlanMetrics, plan_metrics
 from .scene import Scene
 from .settings import DEFAULTS, GridSettings, Settings
-from .regions import RegionGraph, attach_to_neighbours, proven_misfits
+from .bounds import proven_misfits
+from .regions import RegionGraph, attach_to_neighbours
 from .units import Units, build_units
 
 #: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
@@ -72,7 +73,7 @@ class Plan:
         ``workload``, ``households_estimated`` (buildings whose count is an estimate), ``buildings``,
         ``largest_unit`` (households of its largest indivisible unit: a building or whole compound),
         ``tight_possible`` and ``bounds_possible`` (False where one of its units proves that no layout
-        brings it within ±``tight_tolerance`` / the bounds, see :func:`gridplan.regions.proven_misfits`),
+        brings it within ±``tight_tolerance`` / the bounds, see :func:`gridplan.bounds.proven_misfits`),
         ``service_radius_m``, ``polsby_popper``; polygons in the scene's CRS.
     assignment
         ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
@@ -188,7 +189,8 @@ def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
         if row.kind != "ordinary" or g.floor <= households <= g.ceiling:
             continue
         if row.grid_id in proven:
-            why = "no layout of the units between these streets and barriers meets them: an exhaustive search proved it"
+            why = ("no layout of the units between these streets and barriers meets them, though each unit fits "
+                   "some grid: an exhaustive search (enumeration or integer programme) proved it")
         elif not row.bounds_possible:
             why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
         else:
@@ -459,9 +461,9 @@ def _split_region(
         labels, impossible = sub.bounds_layout(settings)
         if labels is not None and k is None:
             count = int(labels.max()) + 1
-            labels = sub.exact_split(labels, count, settings)
+            labels = np.unique(sub.exact_split(labels, count, settings), return_inverse=True)[1]
             count = int(labels.max()) + 1
-            labels = sub.refine(sub.shorten_radii(np.unique(labels, return_inverse=True)[1], count, settings), count, settings)
+            labels = sub.refine(sub.shorten_radii(labels, count, settings), count, settings)
             if sub.score(labels, count, settings) < best_score:
                 best = labels
     return [region[best == g] for g in range(best.max() + 1)], impossible
@@ -530,7 +532,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
 
 def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame, lo: float, hi: float) -> np.ndarray:
     """Per grid: False where no layout can bring it within ``lo``–``hi`` households, proven by one of its
-    units (see :func:`gridplan.regions.proven_misfits`). Proofs need households to be what is balanced."""
+    units (see :func:`gridplan.bounds.proven_misfits`). Proofs need households to be what is balanced."""
     atoms = units.atoms
     possible = np.ones(len(grids), dtype=bool)
     households = grids["households"].to_numpy()

@@ -9,7 +9,6 @@ and micro-grids (:mod:`gridplan.levels`) and regeneration (:mod:`gridplan.regene
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterable
 from dataclasses import replace
@@ -21,6 +20,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from .bounds import bounds_programme, proven_misfits
 from .settings import GridSettings
 
 #: Sweep directions (degrees) tried at each bisection.
@@ -393,16 +393,31 @@ class RegionGraph:
         return [np.sort(np.concatenate([pieces[i] for i in g])) for g in grids]
 
     def bounds_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
-        """A layout of the whole region with every grid within the bounds, or the proof that none exists.
+        """A layout of the whole region with every grid within the bounds, or the proof that none exists
+        though every unit fits some grid within them.
 
-        First a relaxed search that can only prove: empty atoms only connect, so groups are enumerated over
-        the inhabited atoms alone, two of them neighbours when they touch or when empty atoms join them
-        (:meth:`_through_empty`; two groups may lean on the same empty atoms), at most ``EXACT_MAX_GROUPS``.
-        When no such groups cover the inhabited atoms, no layout exists. Otherwise every connected group of atoms within the bounds (with
-        any number of empty atoms) is enumerated and an exact-cover search run to its end. Returns the
-        labels of a layout found (None if none), and whether none is proven to exist; (None, False) when the
-        groups or the search steps run past ``PROOF_MAX_GROUPS`` / ``PROOF_SEARCH_NODES``.
+        A region holding a unit that fits no grid (:func:`gridplan.bounds.proven_misfits`) has no such
+        layout, trivially; nothing more is claimed for it: (None, False). Otherwise first a relaxed search
+        that can only prove: empty atoms only connect, so groups are enumerated over the inhabited atoms
+        alone, two of them neighbours when they touch or when empty atoms join them (:meth:`_through_empty`;
+        two groups may lean on the same empty atoms), at most ``EXACT_MAX_GROUPS``. When no such groups
+        cover the inhabited atoms, no layout exists. Otherwise every connected group of atoms within the
+        bounds (with any number of empty atoms) is enumerated and an exact-cover search run to its end.
+        Where these run past their limits (``PROOF_MAX_GROUPS`` groups, ``PROOF_SEARCH_NODES`` steps), the
+        integer programme of :func:`gridplan.bounds.bounds_programme` settles it. Returns the labels of a
+        layout found (None if none), and whether none is proven to exist.
         """
+        neighbours = [[j for j, _, _ in row] for row in self.nbrs]
+        if proven_misfits(neighbours, self.w, np.ones(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64),
+                          range(self.n), settings.floor, settings.ceiling).any():
+            return None, False
+        labels, proven = self._enumerated_layout(settings)
+        if labels is not None or proven:
+            return labels, proven
+        return bounds_programme(neighbours, self.w, settings.floor, settings.ceiling)
+
+    def _enumerated_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
+        """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached."""
         inhabited = np.flatnonzero(self.w > 0)
         relaxed = self._fitting_groups(inhabited, settings, max_empty=0, max_groups=EXACT_MAX_GROUPS,
                                        adjacent=self._through_empty(inhabited))
@@ -673,55 +688,6 @@ class RegionGraph:
         rest = group - {i}
         start = next((j for j, _, _ in self.nbrs[i] if j in rest), None)
         return start is not None and len(self._reach(start, rest)) == len(rest)
-
-
-def proven_misfits(graph: nx.Graph, weight: np.ndarray, allowed: np.ndarray, community: np.ndarray,
-                   candidates: Iterable[int], lo: int, hi: int) -> np.ndarray:
-    """Which ``candidates`` (atom positions) no grid with a load within ``lo``–``hi`` can hold: a proof.
-
-    A grid holding atom ``a`` is a connected group of ``allowed`` atoms of ``a``'s community. Every such
-    group with a load of at most ``hi`` lies among the atoms that paths from ``a`` reach while carrying at
-    most ``hi - weight[a]`` on the way (a Dijkstra over atom loads). When no subset of those atoms' loads
-    brings ``weight[a]`` into the band (subset sums, as the bits of one integer), no such grid exists. The
-    converse does not hold: an atom not proven may still fit no grid. Loads must be whole numbers;
-    with fractional ones (scaled workloads) nothing is proven.
-
-    Returns
-    -------
-    numpy.ndarray
-        One bool per candidate, True where proven.
-    """
-    candidates = list(candidates)
-    w = np.asarray(weight, dtype=float)
-    if not np.allclose(w, np.rint(w)):
-        return np.zeros(len(candidates), dtype=bool)
-    w = np.rint(w).astype(np.int64)
-    lo, hi = max(int(math.ceil(lo - 1e-9)), 0), int(math.floor(hi + 1e-9))
-    within_hi = (1 << (hi + 1)) - 1
-    band = within_hi ^ ((1 << lo) - 1)
-    proven = np.zeros(len(candidates), dtype=bool)
-    for i, a in enumerate(candidates):
-        if not allowed[a] or w[a] > hi:
-            proven[i] = True
-            continue
-        room = hi - w[a]
-        carried = {a: 0}
-        heap = [(0, a)]
-        while heap:
-            load, u = heapq.heappop(heap)
-            if load > carried[u]:
-                continue
-            for v in graph[u]:
-                reach = load + w[v]
-                if allowed[v] and community[v] == community[a] and reach <= room and reach < carried.get(v, room + 1):
-                    carried[v] = reach
-                    heapq.heappush(heap, (reach, v))
-        sums = 1 << int(w[a])
-        for v in carried:
-            if v != a and w[v] > 0:
-                sums = (sums | sums << int(w[v])) & within_hi
-        proven[i] = not sums & band
-    return proven
 
 
 def attach_to_neighbours(todo, neighbours, labels: np.ndarray) -> None:

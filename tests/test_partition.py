@@ -13,7 +13,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from gridplan.partition import partition
-from gridplan.regions import PROOF_MAX_GROUPS, RegionGraph, _band, proven_misfits
+from gridplan.bounds import bounds_programme, proven_misfits
+from gridplan.regions import PROOF_MAX_GROUPS, RegionGraph, _band
 from gridplan.settings import DEFAULTS
 
 from .scenes import random_scene, street_grid_scene
@@ -219,8 +220,8 @@ def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k
 
 
 def test_an_impossible_region_is_proven_so_and_a_possible_one_is_not():
-    towers = lattice_region(1, 3, 80.0, [200, 200, 200])  # 200, 400 or 600: never 240–360
-    assert towers.bounds_layout(DEFAULTS.grid) == (None, True)
+    # 200 | 150 | 200: each 200 fits a grid only with the 150, so the two cannot both have one
+    assert lattice_region(1, 3, 80.0, [200, 150, 200]).bounds_layout(DEFAULTS.grid) == (None, True)
     mixed = lattice_region(1, 4, 80.0, [200, 100, 150, 150])  # 300 + 300
     labels, impossible = mixed.bounds_layout(DEFAULTS.grid)
     assert not impossible and labels.tolist() == [0, 0, 1, 1]
@@ -307,3 +308,61 @@ def test_empty_atoms_only_connect_in_the_proof_that_no_layout_exists():
     park = lattice_region(4, 10, 80.0, households)
     assert park._fitting_groups(np.arange(40), DEFAULTS.grid, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
     assert park.bounds_layout(DEFAULTS.grid) == (None, True)
+
+
+def _connected_partitions(graph: nx.Graph):
+    """Every partition of ``graph``'s nodes into connected groups (brute force, for small graphs)."""
+    def split(rest):
+        if not rest:
+            yield []
+            return
+        first, others = rest[0], rest[1:]
+        for size in range(len(others) + 1):
+            for mates in itertools.combinations(others, size):
+                group = (first, *mates)
+                if nx.is_connected(graph.subgraph(group)):
+                    remaining = [u for u in others if u not in mates]
+                    for tail in split(remaining):
+                        yield [group, *tail]
+    yield from split(sorted(graph))
+
+
+def test_a_region_with_a_unit_that_fits_no_grid_claims_nothing_more():
+    # 400 | 50 | 200 | 100: the 400 fits no grid of 240–360, so no layout has every grid within them;
+    # whether the others could be is not what the region search answers
+    assert lattice_region(1, 4, 80.0, [400, 50, 200, 100]).bounds_layout(DEFAULTS.grid) == (None, False)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(households=st.lists(st.sampled_from([0, 0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=8),
+       extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4))
+def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra):
+    # against brute force over every partition into connected groups: the programme finds a layout of
+    # grids within 240–360 whenever one exists, and proves there is none otherwise
+    n = len(households)
+    graph = nx.path_graph(n)
+    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    w = np.asarray(households, dtype=float)
+
+    def fine(group):
+        return 240 <= w[list(group)].sum() <= 360
+
+    exists = any(all(fine(g) for g in layout) for layout in _connected_partitions(graph))
+    labels, impossible = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360)
+    assert impossible == (not exists)
+    if exists:
+        groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
+        assert all(fine(g) and nx.is_connected(graph.subgraph(g.tolist())) for g in groups)
+
+
+def test_the_programme_settles_a_region_whose_groups_are_too_many_to_enumerate():
+    # four blocks of 150 at the corners of a park of 36 empty atoms: pairs make grids of 300 through the
+    # park, whose connected groups are far too many to enumerate; the integer programme finds the layout
+    households = np.zeros(40)
+    households[[0, 9, 30, 39]] = 150
+    park = lattice_region(4, 10, 80.0, households)
+    assert park._fitting_groups(np.arange(40), DEFAULTS.grid, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
+    labels, impossible = park.bounds_layout(DEFAULTS.grid)
+    assert not impossible
+    assert sorted(np.bincount(labels, weights=households).tolist()) == [300.0, 300.0]
+    assert all(park._connected(np.flatnonzero(labels == g)) for g in range(labels.max() + 1))
