@@ -147,17 +147,17 @@ class RegionGraph:
     def _best_cut(self, nodes: np.ndarray, k: int, settings: GridSettings, strict: bool):
         total = self.w[nodes].sum()
         scale_cut = math.sqrt(self.area / max(len(self.x), 1) * len(nodes) / k)  # a grid's side, m
-        tables = [_CutTable(self, order, scale_cut) for order in self._orderings(nodes)]
+        table = _CutTable(self, self._orderings(nodes), scale_cut)
         best = None
         for lo, hi in self._bands(nodes, k, settings, strict):
-            best = _best_of(table.cuts(k, lo, hi, total) for table in tables)
+            best = table.best_cut(k, lo, hi, total)
             if best is not None:
                 break
         if best is None and not strict:
-            best = _best_of(table.cuts(k, 0.0, math.inf, total, relaxed=settings.target) for table in tables)
+            best = table.best_cut(k, 0.0, math.inf, total, relaxed=settings.target)
         if best is None:
             return None
-        _, order, i, ka = best
+        order, i, ka = best
         return np.sort(order[: i + 1]), np.sort(order[i + 1 :]), ka
 
     def _prefix_connectivity(self, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -569,19 +569,19 @@ class RegionGraph:
         scale_cut = math.sqrt(self.area / max(len(self.x), 1) * len(nodes) / 2)
         best, best_key = None, (math.inf, math.inf)
         for order in self._orderings(nodes):
-            table = _CutTable(self, order, scale_cut)
-            ok = np.array([_no_worse(loads, (a, total - a), settings) for a in table.prefix[:-1]] + [False])
+            table = _CutTable(self, [order], scale_cut)
+            ok = np.array([_no_worse(loads, (a, total - a), settings) for a in table.prefix[0, :-1]] + [False])
             if not ok.any():
                 continue
-            table._costs()
-            idx = np.flatnonzero(ok & table._valid)
+            table.costs(np.array([0]))
+            idx = np.flatnonzero(ok & table.valid[0])
             if len(idx) == 0:
                 continue
             over = self._prefix_excess(order, limit)[idx]
             for i, e in zip(idx, over):
                 if e > excess - 1.0:
                     continue
-                key = (RADIUS_STEP_M * math.ceil(e / RADIUS_STEP_M), float(table.base[i]))
+                key = (RADIUS_STEP_M * math.ceil(e / RADIUS_STEP_M), float(table.base[0, i]))
                 if key < best_key:
                     best, best_key = (np.sort(order[: i + 1]), np.sort(order[i + 1 :])), key
         return best
@@ -783,67 +783,70 @@ def _no_worse(before, after, settings: GridSettings) -> bool:
     return all(a <= b for a, b in zip(new, old))
 
 
-def _best_of(candidates) -> tuple | None:
-    best = None
-    for group in candidates:
-        for cut in group:
-            if best is None or cut[0] < best[0]:
-                best = cut
-    return best
-
-
 class _CutTable:
-    """Everything about the prefixes of one ordering that does not depend on the load window:
-    weights, connectivity of both sides and the cost of each cut (cut length, spread)."""
+    """Everything about the prefixes of some orderings of the same atoms (one row each) that does not
+    depend on the load window: weights, connectivity of both sides and the cost of each cut (cut length,
+    spread). Windows are tried on all orderings at once; costs are computed for an ordering only when a
+    window first has candidates in it."""
 
-    def __init__(self, region: RegionGraph, order: np.ndarray, scale_cut: float):
+    def __init__(self, region: RegionGraph, orders: list[np.ndarray], scale_cut: float):
         self.region = region
-        self.order = order
+        self.orders = np.array(orders)
         self.scale_cut = scale_cut
-        self.prefix = np.cumsum(region.w[order])
-        self._valid = None
+        self.prefix = np.cumsum(region.w[self.orders], axis=1)
+        self.base = np.zeros(self.orders.shape)
+        self.valid = np.zeros(self.orders.shape, dtype=bool)
+        self.costed = np.zeros(len(self.orders), dtype=bool)
 
-    def _costs(self):
-        """Connectivity and cost of every cut, computed once, when a window first has candidates."""
-        region, order, n = self.region, self.order, len(self.order)
-        w = region.w[order]
-        forward_ok, cut_cost = region._prefix_connectivity(order)
-        # a suffix of the ordering is a prefix of the reversed one
-        backward_ok = region._prefix_connectivity(order[::-1])[0][::-1]
-        # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
-        x, y = region.x[order], region.y[order]
-        sw, sx, sy, sq = self.prefix, np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
-        tw, tx, ty, tq = sw[-1], sx[-1], sy[-1], sq[-1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
-            rw = tw - sw
-            spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
-        spread = (spread_a + spread_b) / max(tw, 1.0) / (self.scale_cut * self.scale_cut)
-        self.base = CUT_WEIGHT * cut_cost / self.scale_cut + SPREAD_WEIGHT * spread
-        # a cut after position i is valid when both sides are connected
-        self._valid = forward_ok & np.append(backward_ok[1:n], False)
+    def costs(self, rows: np.ndarray) -> None:
+        """Connectivity and cost of every cut of the orderings ``rows`` not costed yet."""
+        region, n = self.region, self.orders.shape[1]
+        for r in rows[~self.costed[rows]]:
+            order = self.orders[r]
+            forward_ok, cut_cost = region._prefix_connectivity(order)
+            # a suffix of the ordering is a prefix of the reversed one
+            backward_ok = region._prefix_connectivity(order[::-1])[0][::-1]
+            # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
+            w, x, y = region.w[order], region.x[order], region.y[order]
+            sw, sx, sy, sq = self.prefix[r], np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
+            tw, tx, ty, tq = sw[-1], sx[-1], sy[-1], sq[-1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
+                rw = tw - sw
+                spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
+            spread = (spread_a + spread_b) / max(tw, 1.0) / (self.scale_cut * self.scale_cut)
+            self.base[r] = CUT_WEIGHT * cut_cost / self.scale_cut + SPREAD_WEIGHT * spread
+            # a cut after position i is valid when both sides are connected
+            self.valid[r] = forward_ok & np.append(backward_ok[1:n], False)
+            self.costed[r] = True
 
-    def cuts(self, k: int, lo: float, hi: float, total: float, relaxed: float | None = None):
-        """The best cut for each split of ``k`` whose parts' per-grid loads lie in [lo, hi]:
-        (score, order, index, grids in prefix)."""
+    def best_cut(self, k: int, lo: float, hi: float, total: float, relaxed: float | None = None):
+        """The best cut over the orderings and the splits of ``k`` whose parts' per-grid loads lie in
+        [lo, hi] (or, ``relaxed``, the tenth of cuts whose loads are nearest it): (order, index, grids in
+        prefix), or None. Ties go to the first ordering, then the smaller split, then the earlier index."""
         prefix = self.prefix
-        for ka in sorted({k // 2, k - k // 2}):
+        splits = sorted({k // 2, k - k // 2})
+        scores = np.full((len(prefix), len(splits), prefix.shape[1]), np.inf)
+        for s, ka in enumerate(splits):
             kb = k - ka
             if relaxed is None:
                 ok = (prefix >= ka * lo) & (prefix <= ka * hi) & (total - prefix >= kb * lo) & (total - prefix <= kb * hi)
             else:
                 dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / kb - relaxed)
-                ok = np.zeros(len(prefix), dtype=bool)
-                ok[np.argsort(dev[:-1], kind="stable")[: max(1, len(prefix) // 10)]] = True
-            ok[-1] = False
-            if not ok.any():
+                nearest = np.argsort(dev[:, :-1], axis=1, kind="stable")[:, : max(1, prefix.shape[1] // 10)]
+                ok = np.zeros(prefix.shape, dtype=bool)
+                np.put_along_axis(ok, nearest, True, axis=1)
+            ok[:, -1] = False
+            rows = np.flatnonzero(ok.any(axis=1))
+            if len(rows) == 0:
                 continue
-            if self._valid is None:
-                self._costs()
-            idx = np.flatnonzero(ok & self._valid)
-            if len(idx) == 0:
-                continue
-            even = ((prefix[idx] / ka - (total - prefix[idx]) / kb) / max(total / k, 1e-9)) ** 2
-            score = self.base[idx] + EVEN_WEIGHT * even
-            j = int(np.argmin(score))
-            yield float(score[j]), self.order, int(idx[j]), ka
+            self.costs(rows)
+            ok &= self.valid
+            r, i = np.nonzero(ok)
+            even = ((prefix[r, i] / ka - (total - prefix[r, i]) / kb) / max(total / k, 1e-9)) ** 2
+            scores[r, s, i] = self.base[r, i] + EVEN_WEIGHT * even
+        flat = int(np.argmin(scores))
+        r, s, i = np.unravel_index(flat, scores.shape)
+        if not np.isfinite(scores[r, s, i]):
+            return None
+        return self.orders[r], int(i), splits[s]
