@@ -19,10 +19,12 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-#: Branch-and-bound nodes the programme may explore: a limit of work, so the result is the same on every
-#: machine. Beyond it, the best layout found is returned and nothing is proven.
-PROGRAMME_NODES = 200
-#: Seconds after which HiGHS stops regardless (a safety net only: no case in the benchmarks reaches it).
+#: Branch-and-bound nodes the programme may explore beyond the root (presolve, cuts, heuristics): a limit
+#: of work, so the result is the same on every machine; past it nothing is found or proven. The root alone
+#: settles the district's one region in 0.1 s and 15 of the generated city's 66 regions in 10 s in all;
+#: 5 nodes settle 34 but take 200 s.
+PROGRAMME_NODES = 0
+#: Seconds after which HiGHS stops regardless: a safety net only, 12 times the slowest root above (1.6 s).
 PROGRAMME_SECONDS = 20.0
 #: Largest programme (variables) attempted; beyond it the region stays unsettled.
 PROGRAMME_MAX_VARIABLES = 150_000

@@ -404,8 +404,8 @@ class RegionGraph:
         cover the inhabited atoms, no layout exists. Otherwise every connected group of atoms within the
         bounds (with any number of empty atoms) is enumerated and an exact-cover search run to its end.
         Where these run past their limits (``PROOF_MAX_GROUPS`` groups, ``PROOF_SEARCH_NODES`` steps), the
-        integer programme of :func:`gridplan.bounds.bounds_programme` settles it. Returns the labels of a
-        layout found (None if none), and whether none is proven to exist.
+        integer programme of :func:`gridplan.bounds.bounds_programme` tries, at its root node. Returns the
+        labels of a layout found (None if none), and whether none is proven to exist.
         """
         neighbours = [[j for j, _, _ in row] for row in self.nbrs]
         if proven_misfits(neighbours, self.w, np.ones(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64),

@@ -355,14 +355,24 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
         assert all(fine(g) and nx.is_connected(graph.subgraph(g.tolist())) for g in groups)
 
 
-def test_the_programme_settles_a_region_whose_groups_are_too_many_to_enumerate():
-    # four blocks of 150 at the corners of a park of 36 empty atoms: pairs make grids of 300 through the
-    # park, whose connected groups are far too many to enumerate; the integer programme finds the layout
-    households = np.zeros(40)
-    households[[0, 9, 30, 39]] = 150
-    park = lattice_region(4, 10, 80.0, households)
-    assert park._fitting_groups(np.arange(40), DEFAULTS.grid, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
-    labels, impossible = park.bounds_layout(DEFAULTS.grid)
-    assert not impossible
-    assert sorted(np.bincount(labels, weights=households).tolist()) == [300.0, 300.0]
-    assert all(park._connected(np.flatnonzero(labels == g)) for g in range(labels.max() + 1))
+def test_the_programme_proves_what_enumeration_cannot():
+    # four parks of 2 × 3 empty atoms, each with a block of 150 at its far end, meet at one empty atom:
+    # any two blocks make a grid of 300, but every pair needs that atom, so the other two cannot. The
+    # relaxed search lets two grids lean on it and the groups with empty atoms are too many to enumerate;
+    # the integer programme proves at its root that no layout exists
+    graph, households, xy = nx.Graph(), [0.0], [(0.0, 0.0)]
+    for dx, dy in [(1, 0), (-1, 0), (0, 1), (0, -1)]:
+        park = {}
+        for r, c in itertools.product(range(2), range(3)):
+            park[r, c] = len(households)
+            households.append(150.0 if (r, c) == (1, 2) else 0.0)
+            xy.append((80.0 * (dx * (c + 1) + abs(dy) * r), 80.0 * (dy * (c + 1) + abs(dx) * r)))
+        graph.add_edges_from((i, park[r + dr, c + dc]) for (r, c), i in park.items()
+                             for dr, dc in [(1, 0), (0, 1)] if (r + dr, c + dc) in park)
+        graph.add_edge(0, park[1, 0])
+    nx.set_edge_attributes(graph, 80.0, "cost")
+    nx.set_edge_attributes(graph, 80.0, "length")
+    atoms = pd.DataFrame({"x": [x for x, _ in xy], "y": [y for _, y in xy], "reach_m": 0.0, "buildings": 1})
+    region = RegionGraph(graph, np.arange(len(households)), np.array(households), atoms)
+    assert region._enumerated_layout(DEFAULTS.grid) == (None, False)
+    assert region.bounds_layout(DEFAULTS.grid) == (None, True)
