@@ -111,6 +111,8 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
     member = [{i: model.variable() for i in _reach(neighbours, w, j, hi)} for j in range(n)]
     if model.size > PROGRAMME_MAX_VARIABLES:
         return None, False
+    if model.size == 0:  # every unit above hi
+        return None, True
     for i in range(n):
         model.constrain([(member[j][i], 1.0) for j in range(i + 1) if i in member[j]], 1, 1)
     for j in (j for j in range(n) if member[j]):
@@ -118,9 +120,8 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         for i, x in member[j].items():
             if i != j:
                 model.constrain([(x, 1.0), (root, -1.0)], -np.inf, 0)
-        load = [(x, w[i] - (hi if i == j else 0.0)) for i, x in member[j].items()]
-        model.constrain(load, -np.inf, 0)  # at most hi when the grid exists
-        model.constrain([(x, w[i] - (lo if i == j else 0.0)) for i, x in member[j].items()], 0, np.inf)
+        for bound, lower, upper in ((hi, -np.inf, 0.0), (lo, 0.0, np.inf)):  # load within lo–hi when the grid exists
+            model.constrain([(x, w[i] - (bound if i == j else 0.0)) for i, x in member[j].items()], lower, upper)
         capacity = float(len(member[j]) - 1)
         inflow: dict[int, list] = {i: [] for i in member[j]}
         outflow: dict[int, list] = {i: [] for i in member[j]}
