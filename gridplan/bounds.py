@@ -60,18 +60,7 @@ def proven_misfits(graph, weight: np.ndarray, allowed: np.ndarray, community: np
         if not allowed[a] or w[a] > hi:
             proven[i] = True
             continue
-        room = hi - w[a]
-        carried = {a: 0}
-        heap = [(0, a)]
-        while heap:
-            load, u = heapq.heappop(heap)
-            if load > carried[u]:
-                continue
-            for v in graph[u]:
-                reach = load + w[v]
-                if allowed[v] and community[v] == community[a] and reach <= room and reach < carried.get(v, room + 1):
-                    carried[v] = reach
-                    heapq.heappush(heap, (reach, v))
+        carried = _carried(graph, w, a, hi, lambda v: allowed[v] and community[v] == community[a])
         sums = 1 << int(w[a])
         for v in carried:
             if v != a and w[v] > 0:
@@ -150,19 +139,25 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
 
 def _reach(neighbours, w: np.ndarray, j: int, hi: float) -> list[int]:
     """Units a grid rooted at ``j`` may hold: reached from ``j`` through units numbered ``j`` or more
-    while carrying at most ``hi`` (a Dijkstra over unit loads)."""
-    best = {j: w[j]}
-    heap = [(w[j], j)]
+    while carrying at most ``hi``."""
+    return sorted(_carried(neighbours, w, j, hi, lambda v: v > j)) if w[j] <= hi + 1e-9 else []
+
+
+def _carried(neighbours, w: np.ndarray, start: int, hi: float, admits) -> dict[int, float]:
+    """The least load a path from ``start`` (its load included) carries to each unit it reaches through
+    units that ``admits``, carrying at most ``hi`` (a Dijkstra over unit loads)."""
+    best = {start: w[start]}
+    heap = [(w[start], start)]
     while heap:
         load, u = heapq.heappop(heap)
         if load > best[u]:
             continue
         for v in neighbours[u]:
             carried = load + w[v]
-            if v > j and carried <= hi + 1e-9 and carried < best.get(v, math.inf):
+            if carried <= hi + 1e-9 and carried < best.get(v, math.inf) and admits(v):
                 best[v] = carried
                 heapq.heappush(heap, (carried, v))
-    return sorted(best) if w[j] <= hi + 1e-9 else []
+    return best
 
 
 class _Model:
