@@ -568,20 +568,20 @@ class RegionGraph:
         total = self.w[nodes].sum()
         scale_cut = math.sqrt(self.area / max(len(self.x), 1) * len(nodes) / 2)
         best, best_key = None, (math.inf, math.inf)
-        for order in self._orderings(nodes):
-            table = _CutTable(self, [order], scale_cut)
-            ok = np.array([_no_worse(loads, (a, total - a), settings) for a in table.prefix[0, :-1]] + [False])
+        table = _CutTable(self, self._orderings(nodes), scale_cut)
+        for r, order in enumerate(table.orders):
+            ok = np.array([_no_worse(loads, (a, total - a), settings) for a in table.prefix[r, :-1]] + [False])
             if not ok.any():
                 continue
-            table.costs(np.array([0]))
-            idx = np.flatnonzero(ok & table.valid[0])
+            table.costs(np.array([r]))
+            idx = np.flatnonzero(ok & table.valid[r])
             if len(idx) == 0:
                 continue
             over = self._prefix_excess(order, limit)[idx]
             for i, e in zip(idx, over):
                 if e > excess - 1.0:
                     continue
-                key = (RADIUS_STEP_M * math.ceil(e / RADIUS_STEP_M), float(table.base[0, i]))
+                key = (RADIUS_STEP_M * math.ceil(e / RADIUS_STEP_M), float(table.base[r, i]))
                 if key < best_key:
                     best, best_key = (np.sort(order[: i + 1]), np.sort(order[i + 1 :])), key
         return best
