@@ -6,7 +6,8 @@ Two tools, from cheap to complete:
   (its neighbours' loads cannot make up the difference).
 - :func:`bounds_programme`, an integer programme over a whole region (HiGHS through
   :func:`scipy.optimize.milp`): a layout in which every grid is within the bounds, or the proof that none
-  exists. Only worth asking where no unit is a proven misfit (otherwise no such layout exists, trivially).
+  exists. Where some units are proven misfits (no such layout exists, trivially), it asks instead for a
+  layout with every grid within the bounds but at most so many holding misfits.
 """
 
 from __future__ import annotations
@@ -69,14 +70,18 @@ def proven_misfits(graph, weight: np.ndarray, allowed: np.ndarray, community: np
     return proven
 
 
-def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray | None, bool]:
-    """A layout of a region whose grids are all within ``lo``–``hi``, or the proof that none exists.
+def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo: float, hi: float,
+                     free: Sequence[int] = (), budget: int = 0, free_hi: float = math.inf) -> tuple[np.ndarray | None, bool]:
+    """A layout of a region whose grids are all within ``lo``–``hi``, or the proof that none exists; with
+    ``free`` units, every grid within them but at most ``budget`` grids holding free units, which need
+    only hold at most ``free_hi``.
 
-    A feasibility integer programme, each grid rooted at its lowest-numbered unit (which breaks the
-    symmetry between grids): unit ``i`` may join the grid rooted at ``j`` only when a path from ``j``
-    reaches ``i`` through units numbered ``j`` or more while carrying at most ``hi`` (no grid within the
-    bounds holds more), and each grid is connected by a flow from its root that only its units carry.
-    Every layout within the bounds is a solution, so an infeasible programme proves none exists.
+    A feasibility integer programme, each grid rooted at its first unit, the ``free`` units first and
+    then by number (which breaks the symmetry between grids): unit ``i`` may join the grid rooted at
+    ``j`` only when a path from ``j`` reaches ``i`` through units after ``j`` while carrying at most
+    ``hi`` (``free_hi`` if ``j`` is free; no grid holds more), and each grid is connected by a flow from
+    its root that only its units carry. A grid holding a free unit is rooted at one. Every such layout
+    is a solution, so an infeasible programme proves none exists.
 
     Parameters
     ----------
@@ -86,30 +91,43 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         Per unit, its load (households or workload).
     lo, hi
         The bounds.
+    free
+        Units whose grids need not meet the bounds (units that fit no grid within them).
+    budget
+        How many grids may hold free units.
+    free_hi
+        Most load a grid holding free units may carry.
 
     Returns
     -------
     labels, proven
-        Grid label per unit (None when none found), and whether no layout exists (HiGHS proved the
+        Grid label per unit (None when none found), and whether no such layout exists (HiGHS proved the
         programme infeasible). Past its limits (``PROGRAMME_NODES``, ``PROGRAMME_SECONDS``,
         ``PROGRAMME_MAX_VARIABLES``): (None, False).
     """
     n = len(weight)
     w = np.asarray(weight, dtype=float)
+    first = list(free)
+    rank = np.empty(n, dtype=np.int64)
+    rank[first + sorted(set(range(n)) - set(first))] = np.arange(n)
+    loose = set(first)
     model = _Model()
-    member = [{i: model.variable() for i in _reach(neighbours, w, j, hi)} for j in range(n)]
+    member = [{i: model.variable() for i in _reach(neighbours, w, rank, j, free_hi if j in loose else hi)} for j in range(n)]
     if model.size > PROGRAMME_MAX_VARIABLES:
         return None, False
     if model.size == 0:  # every unit above hi
         return None, True
     for i in range(n):
-        model.constrain([(member[j][i], 1.0) for j in range(i + 1) if i in member[j]], 1, 1)
+        model.constrain([(member[j][i], 1.0) for j in range(n) if i in member[j]], 1, 1)
+    if first:
+        model.constrain([(member[j][j], 1.0) for j in first], 0, budget)
     for j in (j for j in range(n) if member[j]):
         root = member[j][j]
         for i, x in member[j].items():
             if i != j:
                 model.constrain([(x, 1.0), (root, -1.0)], -np.inf, 0)
-        for bound, lower, upper in ((hi, -np.inf, 0.0), (lo, 0.0, np.inf)):  # load within lo–hi when the grid exists
+        bounds = ((free_hi, -np.inf, 0.0),) if j in loose else ((hi, -np.inf, 0.0), (lo, 0.0, np.inf))
+        for bound, lower, upper in bounds:  # load within lo–hi (at most free_hi) when the grid exists
             model.constrain([(x, w[i] - (bound if i == j else 0.0)) for i, x in member[j].items()], lower, upper)
         capacity = float(len(member[j]) - 1)
         inflow: dict[int, list] = {i: [] for i in member[j]}
@@ -137,10 +155,10 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
     return np.unique(labels, return_inverse=True)[1], False
 
 
-def _reach(neighbours, w: np.ndarray, j: int, hi: float) -> list[int]:
-    """Units a grid rooted at ``j`` may hold: reached from ``j`` through units numbered ``j`` or more
-    while carrying at most ``hi``."""
-    return sorted(_carried(neighbours, w, j, hi, lambda v: v > j)) if w[j] <= hi + 1e-9 else []
+def _reach(neighbours, w: np.ndarray, rank: np.ndarray, j: int, hi: float) -> list[int]:
+    """Units a grid rooted at ``j`` may hold: reached from ``j`` through units ranked after it while
+    carrying at most ``hi``."""
+    return sorted(_carried(neighbours, w, j, hi, lambda v: rank[v] > rank[j])) if w[j] <= hi + 1e-9 else []
 
 
 def _carried(neighbours, w: np.ndarray, start: int, hi: float, admits) -> dict[int, float]:

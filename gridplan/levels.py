@@ -156,7 +156,8 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), target, tolerance) if len(rest) else [])
         contacts = _contact_graph(cells)
         groups = _connected_groups(cells, weight, groups, contacts)
-        possible = _possible(contacts, weight, groups, settings)
+        groups, settled = _settle(cells, contacts, weight, groups, rest, settings)
+        possible = _possible(contacts, weight, groups, settled, settings)
         for n, (group, fits) in enumerate(zip(groups, possible), start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
                          "buildings": int(count[group].sum()), "bounds_possible": fits,
@@ -174,12 +175,49 @@ def _contact_graph(cells: np.ndarray) -> nx.Graph:
     return graph
 
 
-def _possible(contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], settings: LevelSettings) -> list[bool]:
+def _settle(cells: np.ndarray, contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
+            settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
+    bounds is re-planned as a whole (:meth:`RegionGraph.bounds_layout`): a layout with fewer groups outside
+    them (none, or only those holding a cell that fits no group) replaces its groups; where no layout
+    within them exists, the proof is kept. Returns the groups and the cells of
+    the pieces proven to have no such layout."""
+    lo, hi = settings.micro_min, settings.micro_max
+    tolerance = (hi - lo) / (hi + lo)
+    band = GridSettings(target=(lo + hi) / 2, tolerance=tolerance, tight_tolerance=tolerance / 2)
+    group_of = np.full(len(weight), -1, dtype=np.int64)
+    for g, group in enumerate(groups):
+        group_of[group] = g
+    inside = np.array([lo <= weight[group].sum() <= hi for group in groups])
+    graph = nx.Graph()
+    graph.add_edges_from((a, b, {"cost": d["weight"], "length": d["weight"]}) for a, b, d in contacts.subgraph(rest.tolist()).edges(data=True))
+    graph.add_nodes_from(rest.tolist())
+    centres = shapely.get_coordinates(shapely.point_on_surface(cells))
+    centres = pd.DataFrame({"x": centres[:, 0], "y": centres[:, 1]})
+    proven: list[np.ndarray] = []
+    for piece in (np.array(sorted(c)) for c in nx.connected_components(graph)):
+        outside = int((~inside[np.unique(group_of[piece])]).sum())
+        if not outside:
+            continue
+        layout, none = RegionGraph(graph, piece, weight, centres).bounds_layout(band, outside)
+        if none:
+            proven.append(piece)
+        if layout is not None:
+            group_of[piece] = len(groups) + layout
+    settled = [np.flatnonzero(group_of == g) for g in np.unique(group_of)]
+    return settled, np.concatenate(proven) if proven else np.zeros(0, dtype=np.int64)
+
+
+def _possible(contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
+              settings: LevelSettings) -> list[bool]:
     """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
-    the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them)."""
+    the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them), or
+    where the whole piece of the grid holding it has no layout within them (``settled``)."""
     lo, hi = settings.micro_min, settings.micro_max
     out = [i for i, group in enumerate(groups) if not lo <= weight[group].sum() <= hi]
     possible = [True] * len(groups)
+    for i in out:
+        possible[i] = not np.isin(groups[i], settled).any()
     if not out:
         return possible
     candidates = np.concatenate([groups[i] for i in out])

@@ -179,20 +179,21 @@ def partition(
 
 def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
                      otherwise: str = "re-splitting it with its neighbours found no layout within them (units too coarse here)") -> list[PlanWarning]:
-    """Ordinary grids outside the bounds, each with why: proven that no layout meets them (the grids in
-    ``proven``, whose region an exhaustive search settled, or one of its units fits no grid within them),
-    or ``otherwise``."""
+    """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
+    units fits no grid within them), or that no layout of its region has fewer grids outside them (the
+    grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
     g = plan.settings.grid
     load = pd.Series(_balance_weight(plan.units.atoms)).groupby(plan.atom_grid).sum().reindex(range(len(plan.grids)), fill_value=0)
+    unit_fits = _band_possible(plan.units, plan.atom_grid, plan.grids, g.floor, g.ceiling)
     out = []
-    for row, households in zip(plan.grids.itertuples(), load.to_numpy()):
+    for row, households, fits in zip(plan.grids.itertuples(), load.to_numpy(), unit_fits):
         if row.kind != "ordinary" or g.floor <= households <= g.ceiling:
             continue
-        if row.grid_id in proven:
-            why = ("no layout of the units between these streets and barriers meets them, though each unit fits "
-                   "some grid: an exhaustive search (enumeration or integer programme) proved it")
-        elif not row.bounds_possible:
+        if not fits:
             why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
+        elif row.grid_id in proven:
+            why = (f"no layout of the units between these streets and barriers has fewer grids outside them (none above "
+                   f"{g.misfit_ceiling:.0f}): an exhaustive search (enumeration or integer programme) proved it")
         else:
             why = otherwise
         out.append(PlanWarning("out_of_bounds", row.community_id,
@@ -458,7 +459,7 @@ def _split_region(
             best, best_score = labels, score
     impossible = False
     if best_score[0]:  # grids outside the bounds: search the whole region for a layout within them
-        labels, impossible = sub.bounds_layout(settings)
+        labels, impossible = sub.bounds_layout(settings, best_score[0])
         if labels is not None and k is None:
             count = int(labels.max()) + 1
             labels = np.unique(sub.exact_split(labels, count, settings), return_inverse=True)[1]

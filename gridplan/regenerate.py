@@ -374,8 +374,9 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
     compact = sub.rebalance(compact, len(used), settings.grid, bands=("bounds",))
     compact = sub.exact_split(compact, len(used), settings.grid, worst=2)
     impossible = False
-    if sub.score(compact, int(compact.max()) + 1, settings.grid)[0]:
-        layout, impossible = sub.bounds_layout(settings.grid)
+    outside = sub.score(compact, int(compact.max()) + 1, settings.grid)[0]
+    if outside:
+        layout, impossible = sub.bounds_layout(settings.grid, outside)
         if layout is not None:
             compact = _matched(layout, compact)
     positions = list(np.asarray(present)[used])

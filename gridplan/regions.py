@@ -392,29 +392,44 @@ class RegionGraph:
             return None
         return [np.sort(np.concatenate([pieces[i] for i in g])) for g in grids]
 
-    def bounds_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
-        """A layout of the whole region with every grid within the bounds, or the proof that none exists
-        though every unit fits some grid within them.
+    def bounds_layout(self, settings: GridSettings, outside: int) -> tuple[np.ndarray | None, bool]:
+        """A layout of the whole region with fewer grids outside the bounds than ``outside`` (those outside
+        them now), or the proof that none exists.
 
-        A region holding a unit that fits no grid (:func:`gridplan.bounds.proven_misfits`) has no such
-        layout, trivially; nothing more is claimed for it: (None, False). Otherwise first a relaxed search
-        that can only prove: empty atoms only connect, so groups are enumerated over the inhabited atoms
-        alone, two of them neighbours when they touch or when empty atoms join them (:meth:`_through_empty`;
-        two groups may lean on the same empty atoms), at most ``EXACT_MAX_GROUPS``. When no such groups
-        cover the inhabited atoms, no layout exists. Otherwise every connected group of atoms within the
-        bounds (with any number of empty atoms) is enumerated and an exact-cover search run to its end.
-        Where these run past their limits (``PROOF_MAX_GROUPS`` groups, ``PROOF_SEARCH_NODES`` steps), the
-        integer programme of :func:`gridplan.bounds.bounds_programme` tries, at its root node. Returns the
-        labels of a layout found (None if none), and whether none is proven to exist.
+        Where every unit fits some grid within the bounds, first a relaxed search that can only prove:
+        empty atoms only connect, so groups are enumerated over the inhabited atoms alone, two of them
+        neighbours when they touch or when empty atoms join them (:meth:`_through_empty`; two groups may
+        lean on the same empty atoms), at most ``EXACT_MAX_GROUPS``. When no such groups cover the
+        inhabited atoms, no layout exists. Otherwise every connected group of atoms within the bounds (with
+        any number of empty atoms) is enumerated and an exact-cover search run to its end. Where these run
+        past their limits (``PROOF_MAX_GROUPS`` groups, ``PROOF_SEARCH_NODES`` steps), the integer
+        programme of :func:`gridplan.bounds.bounds_programme` tries, at its root node. Such a proof shows
+        that some grid must be outside; it settles the count only where one is now.
+
+        A region holding units that fit no grid (:func:`gridplan.bounds.proven_misfits`) has no layout
+        within the bounds, trivially. What is sought there is a layout with every grid within them but
+        fewer than ``outside`` grids holding those units, each at most ``misfit_ceiling``:
+        :meth:`_misfit_layout`, then the programme with the misfits' grids free of the floor, whose
+        infeasibility proves that none exists.
+
+        Returns the labels of a layout found (None if none), and whether none is proven to exist.
         """
         neighbours = [[j for j, _, _ in row] for row in self.nbrs]
-        if proven_misfits(neighbours, self.w, np.ones(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64),
-                          range(self.n), settings.floor, settings.ceiling).any():
-            return None, False
+        misfits = np.flatnonzero(proven_misfits(neighbours, self.w, np.ones(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64),
+                                                range(self.n), settings.floor, settings.ceiling))
+        if len(misfits):
+            budget = outside - 1
+            if budget < 1:  # the one grid outside holds a misfit: nothing to improve or prove
+                return None, False
+            labels = self._misfit_layout(settings, misfits, budget)
+            if labels is not None:
+                return labels, False
+            return bounds_programme(neighbours, self.w, settings.floor, settings.ceiling, free=misfits, budget=budget,
+                                    free_hi=settings.misfit_ceiling)
         labels, proven = self._enumerated_layout(settings)
-        if labels is not None or proven:
-            return labels, proven
-        return bounds_programme(neighbours, self.w, settings.floor, settings.ceiling)
+        if labels is None and not proven:
+            labels, proven = bounds_programme(neighbours, self.w, settings.floor, settings.ceiling)
+        return labels, proven and outside <= 1
 
     def _enumerated_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
         """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached."""
@@ -441,6 +456,32 @@ class RegionGraph:
         self._attach_leftovers(labels)
         return labels, False
 
+    def _misfit_layout(self, settings: GridSettings, misfits: np.ndarray, budget: int) -> np.ndarray | None:
+        """A layout with every grid within the bounds but at most ``budget`` holding ``misfits`` (units
+        that fit no grid within them): an exact cover by the groups within the bounds and the connected
+        groups around the misfits up to ``misfit_ceiling``, the former tried first, then the latter
+        nearest the bounds first; None where none is found within the enumeration and search limits."""
+        nodes = np.arange(self.n)
+        fitting = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS)
+        free = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS,
+                                    loads=(0.0, settings.misfit_ceiling), roots=misfits)
+        if fitting is None or free is None:
+            return None
+        columns = fitting + free
+        loads = np.array([self.w[c].sum() for c in free])
+        distance = np.maximum(settings.floor - loads, loads - settings.ceiling)
+        # the budget is on the groups around misfits only: those within the bounds count as band 0 here
+        cover, _ = _exact_cover(nodes, self.w, columns, [0] * len(fitting) + [2] * len(free),
+                                [0.0] * len(fitting) + distance.tolist(), budgets=[budget],
+                                settings=settings, steps=PROOF_SEARCH_NODES, prune=False)
+        if not cover:
+            return None
+        labels = np.full(self.n, -2, dtype=np.int64)
+        for g, c in enumerate(cover):
+            labels[c] = g
+        self._attach_leftovers(labels)
+        return labels
+
     def _through_empty(self, inhabited: np.ndarray) -> dict[int, set[int]]:
         """Neighbours of each inhabited atom among the inhabited ones: those it touches, and those that
         touch the same connected piece of empty atoms."""
@@ -456,13 +497,18 @@ class RegionGraph:
         return adjacent
 
     def _fitting_groups(self, nodes: np.ndarray, settings: GridSettings, max_empty: float = EXACT_MAX_EMPTY,
-                        max_groups: int = EXACT_MAX_GROUPS, adjacent: dict[int, set[int]] | None = None) -> list[np.ndarray] | None:
-        """Every connected group of ``nodes`` with a load within the bounds and at most ``max_empty`` empty
-        atoms (ESU enumeration, each group once), connected in the graph's adjacency or in ``adjacent``;
-        None beyond ``max_groups`` groups, or ``ENUMERATION_VISITS`` times as many visited."""
-        lo, hi = settings.floor, settings.ceiling
+                        max_groups: int = EXACT_MAX_GROUPS, adjacent: dict[int, set[int]] | None = None,
+                        loads: tuple[float, float] | None = None, roots: np.ndarray | None = None) -> list[np.ndarray] | None:
+        """Every connected group of ``nodes`` with a load within the bounds (or ``loads``) and at most
+        ``max_empty`` empty atoms (ESU enumeration, each group once), connected in the graph's adjacency or
+        in ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups,
+        or ``ENUMERATION_VISITS`` times as many visited."""
+        lo, hi = loads or (settings.floor, settings.ceiling)
         w, empty = self.w, self.w <= 0
         member = set(nodes.tolist())
+        # each group is found once, from its first atom in this order (the roots first)
+        first = list(roots) if roots is not None else []
+        rank = {int(v): r for r, v in enumerate(first + sorted(member - set(first)))}
         if adjacent is None:
             adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
         out: list[np.ndarray] = []
@@ -481,15 +527,15 @@ class RegionGraph:
                 u = extension.pop()
                 if load + w[u] > hi or empties + empty[u] > max_empty:
                     continue
-                more = [x for x in adjacent[u] if x > v and x not in closed]
+                more = [x for x in adjacent[u] if rank[x] > rank[v] and x not in closed]
                 if not extend(v, group + [u], load + w[u], empties + empty[u], extension + more, closed | adjacent[u]):
                     return False
             return True
 
-        for v in sorted(member):
+        for v in (first if roots is not None else sorted(member)):
             if w[v] > hi:
                 continue
-            if not extend(v, [v], w[v], int(empty[v]), [u for u in adjacent[v] if u > v], adjacent[v] | {v}):
+            if not extend(v, [v], w[v], int(empty[v]), [u for u in adjacent[v] if rank[u] > rank[v]], adjacent[v] | {v}):
                 return None
         return out
 
@@ -708,7 +754,7 @@ def attach_to_neighbours(todo, neighbours, labels: np.ndarray) -> None:
 
 
 def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], settings: GridSettings,
-                 count: int | None = None, steps: int = EXACT_SEARCH_NODES) -> tuple[list[np.ndarray] | None, bool]:
+                 count: int | None = None, steps: int = EXACT_SEARCH_NODES, prune: bool = True) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty
     one at most once, with as few loose columns (band 1) as possible: each of ``budgets`` (the loose
     columns allowed) is tried in turn; exactly ``count`` columns when given. Returns the cover (None if
@@ -716,8 +762,8 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
 
     Depth-first search (exact cover, as in Knuth's algorithm X) under rising budgets of loose columns: it
     always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
-    groups first and prunes when the households left fit no count of grids. At most ``steps`` steps
-    per budget, so the result is the same on every machine.
+    groups first and prunes (if ``prune``: all columns within the bounds) when the households left fit
+    no count of grids. At most ``steps`` steps per budget, so the result is the same on every machine.
     """
     index = {int(a): i for i, a in enumerate(nodes)}
     masks = [sum(1 << index[int(a)] for a in c) for c in columns]
@@ -754,7 +800,7 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
             grids_left = None if count is None else count - len(found)
             if a is None:
                 return not grids_left
-            if not fits(left, budget - loose, grids_left):
+            if prune and not fits(left, budget - loose, grids_left):
                 return False
             for c in options[a]:
                 if masks[c] & covered or (bands[c] and loose == budget):

@@ -130,6 +130,14 @@ class GridSettings:
         return self.target * (1 + self.tolerance)
 
     @property
+    def misfit_ceiling(self) -> float:
+        """Most households a grid may hold when it must be outside the bounds anyway, because one of its
+        units fits no grid within them: the tolerance once more above the ceiling (420 by default).
+        Layouts with fewer grids outside the bounds are sought under it, so that a misfit is not merged
+        into one oversized grid to spare its neighbours."""
+        return self.target * (1 + 2 * self.tolerance)
+
+    @property
     def tight_band(self) -> tuple[float, float]:
         """Households of a grid within ±``tight_tolerance`` of the target (270–330 by default)."""
         return self.target * (1 - self.tight_tolerance), self.target * (1 + self.tight_tolerance)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import _connected_groups, _contact_graph, _possible, plan_levels
+from gridplan.levels import _connected_groups, _contact_graph, _possible, _settle, plan_levels
 from gridplan.partition import partition
 from gridplan.settings import LevelSettings
 
@@ -70,5 +70,24 @@ def test_micro_grids_outside_the_bounds_are_proven_unavoidable_where_they_are():
     weight = np.array([50.0, 5.0, 40.0, 12.0, 8.0])
     groups = [np.array([0]), np.array([1]), np.array([2]), np.array([3]), np.array([4])]
     contacts = _contact_graph(cells)
-    assert _possible(contacts, weight, groups, LevelSettings()) == [False, False, False, True, True]
-    assert _possible(contacts, weight, groups[:3] + [np.array([3, 4])], LevelSettings()) == [False, False, False, True]
+    none = np.zeros(0, dtype=np.int64)
+    assert _possible(contacts, weight, groups, none, LevelSettings()) == [False, False, False, True, True]
+    assert _possible(contacts, weight, groups[:3] + [np.array([3, 4])], none, LevelSettings()) == [False, False, False, True]
+
+
+def test_a_piece_with_a_micro_grid_outside_the_bounds_is_replanned_or_proven():
+    row = lambda n: np.array([shapely.box(20 * i, 0, 20 * (i + 1), 20) for i in range(n)], dtype=object)  # noqa: E731
+    # 8 | 24 | 8 | 22 | 7 | 26: the first 8 fits no group of 10–30 (with the 24 it is 32); grouped
+    # 8, 24, 8+22, 7, 26 two are outside; with the misfit's group taking 24 + 8 (40, the most a group
+    # holding a misfit may hold) only that one is
+    cells, weight = row(6), np.array([8.0, 24.0, 8.0, 22.0, 7.0, 26.0])
+    groups = [np.array([0]), np.array([1]), np.array([2, 3]), np.array([4]), np.array([5])]
+    settled, proven = _settle(cells, _contact_graph(cells), weight, groups, np.arange(6), LevelSettings())
+    assert sorted(g.tolist() for g in settled) == [[0, 1, 2], [3, 4], [5]] and len(proven) == 0
+    # 6 | 20 | 6: each fits a group (6 + 20), both cannot: proven, and the group left outside says so
+    cells, weight = row(3), np.array([6.0, 20.0, 6.0])
+    groups = [np.array([0, 1]), np.array([2])]
+    contacts = _contact_graph(cells)
+    settled, proven = _settle(cells, contacts, weight, groups, np.arange(3), LevelSettings())
+    assert sorted(g.tolist() for g in settled) == [[0, 1], [2]] and sorted(proven.tolist()) == [0, 1, 2]
+    assert _possible(contacts, weight, settled, proven, LevelSettings()) == [True, False]

@@ -222,12 +222,12 @@ def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k
 
 def test_an_impossible_region_is_proven_so_and_a_possible_one_is_not():
     # 200 | 150 | 200: each 200 fits a grid only with the 150, so the two cannot both have one
-    assert lattice_region(1, 3, 80.0, [200, 150, 200]).bounds_layout(DEFAULTS.grid) == (None, True)
+    assert lattice_region(1, 3, 80.0, [200, 150, 200]).bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
     mixed = lattice_region(1, 4, 80.0, [200, 100, 150, 150])  # 300 + 300
-    labels, impossible = mixed.bounds_layout(DEFAULTS.grid)
+    labels, impossible = mixed.bounds_layout(DEFAULTS.grid, outside=1)
     assert not impossible and labels.tolist() == [0, 0, 1, 1]
     # an empty atom may connect two inhabited ones: 150 | empty | 150 makes one grid of 300
-    labels, impossible = lattice_region(1, 3, 80.0, [150, 0, 150]).bounds_layout(DEFAULTS.grid)
+    labels, impossible = lattice_region(1, 3, 80.0, [150, 0, 150]).bounds_layout(DEFAULTS.grid, outside=1)
     assert not impossible and labels.tolist() == [0, 0, 0]
 
 
@@ -301,14 +301,14 @@ def test_empty_atoms_only_connect_in_the_proof_that_no_layout_exists():
     # atom between them, but three of them make no layout of grids of 240–360
     region = lattice_region(1, 5, 80.0, [150, 0, 150, 0, 150])
     assert region._through_empty(np.array([0, 2, 4])) == {0: {2}, 2: {0, 4}, 4: {2}}
-    assert region.bounds_layout(DEFAULTS.grid) == (None, True)
+    assert region.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
     # the same three in a park of 37 empty atoms: the groups with empty atoms are too many to enumerate,
     # the groups of inhabited atoms are three
     households = np.zeros(40)
     households[[0, 19, 39]] = 150
     park = lattice_region(4, 10, 80.0, households)
     assert park._fitting_groups(np.arange(40), DEFAULTS.grid, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
-    assert park.bounds_layout(DEFAULTS.grid) == (None, True)
+    assert park.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
 
 
 def _connected_partitions(graph: nx.Graph):
@@ -328,10 +328,25 @@ def _connected_partitions(graph: nx.Graph):
     yield from split(sorted(graph))
 
 
-def test_a_region_with_a_unit_that_fits_no_grid_claims_nothing_more():
-    # 400 | 50 | 200 | 100: the 400 fits no grid of 240–360, so no layout has every grid within them;
-    # whether the others could be is not what the region search answers
-    assert lattice_region(1, 4, 80.0, [400, 50, 200, 100]).bounds_layout(DEFAULTS.grid) == (None, False)
+def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_the_bounds():
+    # 130 | 170 | 200 | 170 | 100: the 200 fits no grid of 240–360 (alone too few, with a 170 too many);
+    # a layout with only its grid outside them exists
+    labels, impossible = lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=2)
+    assert not impossible and _groups(labels) == [[0, 1], [2], [3, 4]]
+    # with one grid outside already (the misfit's own), nothing is left to find or to prove
+    assert lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=1) == (None, False)
+    # 130 | 170 | 200 | 170: the misfit takes the last 170 (370, within the misfit ceiling of 420)
+    labels, impossible = lattice_region(1, 4, 80.0, [130, 170, 200, 170]).bounds_layout(DEFAULTS.grid, outside=2)
+    assert not impossible and _groups(labels) == [[0, 1], [2, 3]]
+    # 130 | 170 | 200 | 230: 200 + 230 = 430 is above it, so two grids must be outside; proven
+    assert lattice_region(1, 4, 80.0, [130, 170, 200, 230]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
+    # 400 | 50 | 200 | 100: the 400 alone (with the 50 it is above 420), the rest one grid of 350
+    labels, impossible = lattice_region(1, 4, 80.0, [400, 50, 200, 100]).bounds_layout(DEFAULTS.grid, outside=2)
+    assert not impossible and _groups(labels) == [[0], [1, 2, 3]]
+
+
+def _groups(labels: np.ndarray) -> list[list[int]]:
+    return sorted(np.flatnonzero(labels == g).tolist() for g in np.unique(labels))
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -361,6 +376,35 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
     assert not (impossible and exists)
 
 
+@hsettings(max_examples=60, deadline=None)
+@given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
+       extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), budget=st.integers(1, 2))
+def test_the_programme_with_misfits_finds_a_layout_exactly_when_one_exists(households, extra, budget):
+    # against brute force: grids within 240–360 but at most ``budget`` holding units that fit no grid
+    # (proven misfits), those of at most 420
+    n = len(households)
+    graph = nx.path_graph(n)
+    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    w = np.asarray(households, dtype=float)
+    misfits = np.flatnonzero(proven_misfits(graph, w, np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64), range(n), 240, 360))
+    if not len(misfits):
+        return
+
+    def fine(layout):
+        free = [g for g in layout if set(g) & set(misfits)]
+        return len(free) <= budget and all(w[list(g)].sum() <= 420 for g in free) and all(
+            240 <= w[list(g)].sum() <= 360 for g in layout if g not in free)
+
+    exists = any(fine(layout) for layout in _connected_partitions(graph))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bounds, "PROGRAMME_NODES", 10_000)
+        labels, impossible = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360, free=misfits, budget=budget, free_hi=420)
+    assert impossible == (not exists)
+    if exists:
+        layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
+        assert fine(layout) and all(nx.is_connected(graph.subgraph(g)) for g in layout)
+
+
 def test_the_programme_proves_what_enumeration_cannot():
     # four parks of 2 × 3 empty atoms, each with a block of 150 at its far end, meet at one empty atom:
     # any two blocks make a grid of 300, but every pair needs that atom, so the other two cannot. The
@@ -381,4 +425,4 @@ def test_the_programme_proves_what_enumeration_cannot():
     atoms = pd.DataFrame({"x": [x for x, _ in xy], "y": [y for _, y in xy], "reach_m": 0.0, "buildings": 1})
     region = RegionGraph(graph, np.arange(len(households)), np.array(households), atoms)
     assert region._enumerated_layout(DEFAULTS.grid) == (None, False)
-    assert region.bounds_layout(DEFAULTS.grid) == (None, True)
+    assert region.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
