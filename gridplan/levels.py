@@ -135,8 +135,7 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     footprints = buildings.set_index("building_id").geometry
     households = assignment.set_index("building_id")["households"]
     rows, oversize = [], []
-    target = (settings.micro_min + settings.micro_max) / 2
-    tolerance = (settings.micro_max - settings.micro_min) / (2 * target)
+    band = _micro_band(settings)
     for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
         ids = assignment.loc[assignment["grid_id"] == grid_id, "building_id"].to_numpy()
         if len(ids) == 0:
@@ -152,8 +151,8 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         big = np.flatnonzero(weight > settings.micro_max)
         oversize += list(ids[np.isin(cell_of, big)])
         rest = np.setdiff1d(np.arange(len(cells)), big)
-        k = max(1, round(weight[rest].sum() / target)) if len(rest) else 0
-        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), target, tolerance) if len(rest) else [])
+        k = max(1, round(weight[rest].sum() / band.target)) if len(rest) else 0
+        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), band.target, band.tolerance) if len(rest) else [])
         contacts = _contact_graph(cells)
         groups = _connected_groups(cells, weight, groups, contacts)
         groups, settled = _settle(cells, contacts, weight, groups, rest, settings)
@@ -163,6 +162,13 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
                          "buildings": int(count[group].sum()), "bounds_possible": fits,
                          "geometry": _heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M))})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
+
+
+def _micro_band(settings: LevelSettings) -> GridSettings:
+    """The micro-grid bounds as grid settings (target in the middle, bounds at ± the tolerance)."""
+    target = (settings.micro_min + settings.micro_max) / 2
+    tolerance = (settings.micro_max - settings.micro_min) / (2 * target)
+    return GridSettings(target=target, tolerance=tolerance, tight_tolerance=tolerance / 2)
 
 
 def _contact_graph(cells: np.ndarray) -> nx.Graph:
@@ -180,11 +186,10 @@ def _settle(cells: np.ndarray, contacts: nx.Graph, weight: np.ndarray, groups: l
     """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
     bounds is re-planned as a whole (:meth:`RegionGraph.bounds_layout`): a layout with fewer groups outside
     them (none, or only those holding a cell that fits no group) replaces its groups; where no layout
-    within them exists, the proof is kept. Returns the groups and the cells of
-    the pieces proven to have no such layout."""
+    within them exists, the proof is kept. Returns the groups and the cells of the pieces proven to have
+    no such layout."""
     lo, hi = settings.micro_min, settings.micro_max
-    tolerance = (hi - lo) / (hi + lo)
-    band = GridSettings(target=(lo + hi) / 2, tolerance=tolerance, tight_tolerance=tolerance / 2)
+    band = _micro_band(settings)
     group_of = np.full(len(weight), -1, dtype=np.int64)
     for g, group in enumerate(groups):
         group_of[group] = g

@@ -762,7 +762,7 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
 
     Depth-first search (exact cover, as in Knuth's algorithm X) under rising budgets of loose columns: it
     always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
-    groups first and prunes (if ``prune``: all columns within the bounds) when the households left fit
+    groups first and, if ``prune`` (every column within the bounds), prunes where the households left fit
     no count of grids. At most ``steps`` steps per budget, so the result is the same on every machine.
     """
     index = {int(a): i for i, a in enumerate(nodes)}
