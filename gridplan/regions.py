@@ -396,58 +396,47 @@ class RegionGraph:
         """A layout of the whole region with fewer grids outside the bounds than ``outside`` (those outside
         them now), or the proof that none exists.
 
-        Where every unit fits some grid within the bounds, first a relaxed search that can only prove:
-        empty atoms only connect, so groups are enumerated over the inhabited atoms alone, two of them
-        neighbours when they touch or when empty atoms join them (:meth:`_through_empty`; two groups may
-        lean on the same empty atoms), at most ``EXACT_MAX_GROUPS``. When no such groups cover the
-        inhabited atoms, no layout exists. Otherwise every connected group of atoms within the bounds (with
-        any number of empty atoms) is enumerated and an exact-cover search run to its end. Where these run
-        past their limits (``PROOF_MAX_GROUPS`` groups, ``PROOF_SEARCH_NODES`` steps), the integer
-        programme of :func:`gridplan.bounds.bounds_programme` tries, at its root node. Such a proof shows
-        that some grid must be outside; it settles the count only where one is now.
-
-        A region holding units that fit no grid (:func:`gridplan.bounds.proven_misfits`) has no layout
-        within the bounds, trivially. What is sought there is a layout with every grid within them but
-        fewer than ``outside`` grids holding those units, each at most ``misfit_ceiling``:
-        :meth:`_misfit_layout`, then the programme with the misfits' grids free of the floor, whose
-        infeasibility proves that none exists.
+        Where every unit fits some grid within the bounds, the layout sought has none outside. A region
+        holding units that fit no grid (:func:`gridplan.bounds.proven_misfits`) has no such layout,
+        trivially; there the layout sought has every grid within the bounds but fewer than ``outside``
+        holding those units, each of at most ``misfit_ceiling``. First by enumeration
+        (:meth:`_enumerated_layout`); where that runs past its limits, by the integer programme of
+        :func:`gridplan.bounds.bounds_programme` (the misfits' grids free of the floor), at its root node.
+        Without misfits, a proof shows that some grid must be outside; it settles the count only where
+        one is now.
 
         Returns the labels of a layout found (None if none), and whether none is proven to exist.
         """
         neighbours = [[j for j, _, _ in row] for row in self.nbrs]
         misfits = np.flatnonzero(proven_misfits(neighbours, self.w, np.ones(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64),
                                                 range(self.n), settings.floor, settings.ceiling))
-        if len(misfits):
-            budget = outside - 1
-            if budget < 1:  # the one grid outside holds a misfit: nothing to improve or prove
-                return None, False
-            labels = self._misfit_layout(settings, misfits, budget)
-            if labels is not None:
-                return labels, False
-            return bounds_programme(neighbours, self.w, settings.floor, settings.ceiling, free=misfits, budget=budget,
-                                    free_hi=settings.misfit_ceiling)
-        labels, proven = self._enumerated_layout(settings)
+        budget = outside - 1 if len(misfits) else 0
+        if len(misfits) and budget < 1:  # the one grid outside holds a misfit: nothing to improve or prove
+            return None, False
+        labels, proven = self._enumerated_layout(settings, misfits, budget)
         if labels is None and not proven:
-            labels, proven = bounds_programme(neighbours, self.w, settings.floor, settings.ceiling)
-        return labels, proven and outside <= 1
+            labels, proven = bounds_programme(neighbours, self.w, settings.floor, settings.ceiling, free=misfits,
+                                              budget=budget, free_hi=settings.misfit_ceiling)
+        return labels, proven and (len(misfits) > 0 or outside <= 1)
 
-    def _enumerated_layout(self, settings: GridSettings) -> tuple[np.ndarray | None, bool]:
-        """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached."""
+    def _enumerated_layout(self, settings: GridSettings, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
+        """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.
+
+        The groups are every connected group of atoms within the bounds (with any number of empty atoms)
+        and, with ``misfits``, every connected group holding one of at most ``misfit_ceiling``, at most
+        ``budget`` of those in a layout; an exact-cover search runs to its end. Before it, a relaxed search
+        that can only prove: empty atoms only connect, so groups are enumerated over the inhabited atoms
+        alone, two of them neighbours when they touch or when empty atoms join them (:meth:`_through_empty`;
+        two groups may lean on the same empty atoms). When no such groups cover the inhabited atoms, no
+        layout exists (an empty misfit would leave its grid out of that cover, so then it is skipped).
+        Limits: ``PROOF_MAX_GROUPS`` groups, ``PROOF_SEARCH_NODES`` steps.
+        """
         inhabited = np.flatnonzero(self.w > 0)
-        relaxed = self._fitting_groups(inhabited, settings, max_empty=0, max_groups=EXACT_MAX_GROUPS,
-                                       adjacent=self._through_empty(inhabited))
-        if relaxed is not None:
-            cover, exhausted = _exact_cover(inhabited, self.w, relaxed, [_band(self.w[c].sum(), settings) for c in relaxed],
-                                            [0.0] * len(relaxed), budgets=[self.n], settings=settings, steps=PROOF_SEARCH_NODES)
+        if (self.w[misfits] > 0).all():
+            cover, exhausted = self._cover(inhabited, settings, misfits, budget, max_empty=0, adjacent=self._through_empty(inhabited))
             if cover is None and exhausted:
                 return None, True
-        nodes = np.arange(self.n)
-        columns = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS)
-        if columns is None:
-            return None, False
-        bands = [_band(self.w[c].sum(), settings) for c in columns]
-        cover, exhausted = _exact_cover(nodes, self.w, columns, bands, [0.0] * len(columns), budgets=[self.n],
-                                        settings=settings, steps=PROOF_SEARCH_NODES)
+        cover, exhausted = self._cover(np.arange(self.n), settings, misfits, budget, max_empty=math.inf)
         if not cover:
             return None, cover is None and exhausted
         labels = np.full(self.n, -2, dtype=np.int64)
@@ -456,31 +445,23 @@ class RegionGraph:
         self._attach_leftovers(labels)
         return labels, False
 
-    def _misfit_layout(self, settings: GridSettings, misfits: np.ndarray, budget: int) -> np.ndarray | None:
-        """A layout with every grid within the bounds but at most ``budget`` holding ``misfits`` (units
-        that fit no grid within them): an exact cover by the groups within the bounds and the connected
-        groups around the misfits up to ``misfit_ceiling``, the former tried first, then the latter
-        nearest the bounds first; None where none is found within the enumeration and search limits."""
-        nodes = np.arange(self.n)
-        fitting = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS)
-        free = self._fitting_groups(nodes, settings, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS,
-                                    loads=(0.0, settings.misfit_ceiling), roots=misfits)
+    def _cover(self, nodes: np.ndarray, settings: GridSettings, misfits: np.ndarray, budget: int, **enumeration):
+        """The exact cover of :meth:`_enumerated_layout` over ``nodes``: (cover or None, whether the search
+        ran to its end); (None, False) past the enumeration's limits. The groups within the bounds come
+        first (tight ones first where there are no misfits), then those around misfits nearest the bounds."""
+        fitting = self._fitting_groups(nodes, settings, max_groups=PROOF_MAX_GROUPS, **enumeration)
+        free = self._fitting_groups(nodes, settings, max_groups=PROOF_MAX_GROUPS, loads=(0.0, settings.misfit_ceiling),
+                                    roots=misfits, **enumeration) if len(misfits) else []
         if fitting is None or free is None:
-            return None
-        columns = fitting + free
+            return None, False
         loads = np.array([self.w[c].sum() for c in free])
         distance = np.maximum(settings.floor - loads, loads - settings.ceiling)
-        # the budget is on the groups around misfits only: those within the bounds count as band 0 here
-        cover, _ = _exact_cover(nodes, self.w, columns, [0] * len(fitting) + [2] * len(free),
-                                [0.0] * len(fitting) + distance.tolist(), budgets=[budget],
-                                settings=settings, steps=PROOF_SEARCH_NODES, prune=False)
-        if not cover:
-            return None
-        labels = np.full(self.n, -2, dtype=np.int64)
-        for g, c in enumerate(cover):
-            labels[c] = g
-        self._attach_leftovers(labels)
-        return labels
+        if len(misfits):  # the budget is on the groups around misfits only
+            bands, budgets = [0] * len(fitting) + [2] * len(free), [budget]
+        else:
+            bands, budgets = [_band(self.w[c].sum(), settings) for c in fitting], [self.n]
+        return _exact_cover(nodes, self.w, fitting + free, bands, [0.0] * len(fitting) + distance.tolist(), budgets=budgets,
+                            settings=settings, steps=PROOF_SEARCH_NODES, prune=not len(misfits))
 
     def _through_empty(self, inhabited: np.ndarray) -> dict[int, set[int]]:
         """Neighbours of each inhabited atom among the inhabited ones: those it touches, and those that

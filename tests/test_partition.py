@@ -424,5 +424,5 @@ def test_the_programme_proves_what_enumeration_cannot():
     nx.set_edge_attributes(graph, 80.0, "length")
     atoms = pd.DataFrame({"x": [x for x, _ in xy], "y": [y for _, y in xy], "reach_m": 0.0, "buildings": 1})
     region = RegionGraph(graph, np.arange(len(households)), np.array(households), atoms)
-    assert region._enumerated_layout(DEFAULTS.grid) == (None, False)
+    assert region._enumerated_layout(DEFAULTS.grid, np.zeros(0, dtype=np.int64), 0) == (None, False)
     assert region.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
