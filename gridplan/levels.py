@@ -237,7 +237,8 @@ def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.nda
     """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
     the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
     joins the neighbouring group it shares most boundary with (in ``graph``, the cells' contacts), or
-    becomes a group of its own."""
+    becomes a group of its own. A group without households joins its neighbours so too: a micro-grid
+    holds households."""
     group_of = np.empty(len(cells), dtype=np.int64)
     for g, group in enumerate(groups):
         group_of[group] = g
@@ -245,7 +246,7 @@ def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.nda
     for g in range(len(groups)):
         pieces = sorted(nx.connected_components(graph.subgraph(np.flatnonzero(group_of == g).tolist())),
                         key=lambda c: (-weight[list(c)].sum(), -shapely.area(cells[list(c)]).sum(), min(c)))
-        for piece in pieces[1:]:
+        for piece in pieces[0 if weight[groups[g]].sum() <= 0 else 1:]:
             shared: dict[int, float] = {}
             for a in piece:
                 for b, d in graph[a].items():

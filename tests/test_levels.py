@@ -63,6 +63,14 @@ def test_a_piece_cut_off_by_a_big_building_joins_its_neighbour():
         assert shapely.union_all(cells[g]).geom_type == "Polygon"
 
 
+def test_a_group_without_households_joins_its_neighbour():
+    # 12 households | open ground | 14 households, each a group: the open ground joins the 14, along 20 m
+    cells = np.array([shapely.box(0, 0, 20, 10), shapely.box(20, 0, 40, 20), shapely.box(40, 0, 60, 20)], dtype=object)
+    weight = np.array([12.0, 0.0, 14.0])
+    groups = _connected_groups(cells, weight, [np.array([0]), np.array([1]), np.array([2])], _contact_graph(cells))
+    assert sorted(g.tolist() for g in groups) == [[0], [1, 2]]
+
+
 def test_micro_grids_outside_the_bounds_are_proven_unavoidable_where_they_are():
     # a row of cells: 5 households sealed between buildings of 50 and 40 fits no group of 10–30; the 8 at
     # the end can join the 12 beside it
