@@ -155,6 +155,18 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
     return np.unique(labels, return_inverse=True)[1], False
 
 
+def misfits_apart(neighbours: Sequence[Sequence[int]], weight: np.ndarray, misfits: Sequence[int], hi: float) -> int:
+    """How many of ``misfits`` no two of which one connected group carrying at most ``hi`` can hold (a
+    greedy pick, in order): a lower bound on the number of grids holding them."""
+    w = np.asarray(weight, dtype=float)
+    apart: list[int] = []
+    for m in misfits:
+        together = _carried(neighbours, w, m, hi, lambda v: True)
+        if not any(a in together for a in apart):
+            apart.append(m)
+    return len(apart)
+
+
 def _reach(neighbours, w: np.ndarray, rank: np.ndarray, j: int, hi: float) -> list[int]:
     """Units a grid rooted at ``j`` may hold: reached from ``j`` through units ranked after it while
     carrying at most ``hi``."""

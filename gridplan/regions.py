@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from .bounds import bounds_programme, proven_misfits
+from .bounds import bounds_programme, misfits_apart, proven_misfits
 from .settings import GridSettings
 
 #: Sweep directions (degrees) tried at each bisection.
@@ -402,8 +402,10 @@ class RegionGraph:
         holding those units, each of at most ``misfit_ceiling``. First by enumeration
         (:meth:`_enumerated_layout`); where that runs past its limits, by the integer programme of
         :func:`gridplan.bounds.bounds_programme` (the misfits' grids free of the floor), at its root node.
-        Without misfits, a proof shows that some grid must be outside; it settles the count only where
-        one is now.
+        A proof is claimed only where it settles the count: where every layout with fewer grids outside
+        than now would have only misfits' grids outside. Without misfits, that is where one grid is
+        outside now; with them, where the misfits need at least ``outside - 1`` grids
+        (:func:`gridplan.bounds.misfits_apart`).
 
         Returns the labels of a layout found (None if none), and whether none is proven to exist.
         """
@@ -417,7 +419,10 @@ class RegionGraph:
         if labels is None and not proven:
             labels, proven = bounds_programme(neighbours, self.w, settings.floor, settings.ceiling, free=misfits,
                                               budget=budget, free_hi=settings.misfit_ceiling)
-        return labels, proven and (len(misfits) > 0 or outside <= 1)
+        # a proof settles the count where every layout with fewer grids outside has only misfits' grids
+        # outside: with none, where one grid is outside now; else where the misfits need that many grids
+        needed = misfits_apart(neighbours, self.w, misfits, settings.misfit_ceiling) if len(misfits) else 0
+        return labels, proven and outside - 1 <= needed
 
     def _enumerated_layout(self, settings: GridSettings, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
         """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.

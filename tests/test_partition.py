@@ -340,9 +340,40 @@ def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_t
     assert not impossible and _groups(labels) == [[0, 1], [2, 3]]
     # 130 | 170 | 200 | 230: 200 + 230 = 430 is above it, so two grids must be outside; proven
     assert lattice_region(1, 4, 80.0, [130, 170, 200, 230]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
+    # 200 | 150 | 200 | 400: the 400 is alone, and 200 | 150 | 200 has no layout within the bounds, so two
+    # grids must be outside: proven when two are; with three, a layout of two is not what was searched
+    assert lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
+    assert lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=3) == (None, False)
     # 400 | 50 | 200 | 100: the 400 alone (with the 50 it is above 420), the rest one grid of 350
     labels, impossible = lattice_region(1, 4, 80.0, [400, 50, 200, 100]).bounds_layout(DEFAULTS.grid, outside=2)
     assert not impossible and _groups(labels) == [[0], [1, 2, 3]]
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
+       extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), outside=st.integers(1, 3))
+def test_the_region_search_claims_only_what_brute_force_confirms(households, extra, outside):
+    # a layout returned has fewer grids outside 240–360 than ``outside``; a proof means no layout of
+    # connected groups, none above 420, has fewer
+    n = len(households)
+    graph = nx.path_graph(n)
+    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    nx.set_edge_attributes(graph, 80.0, "cost")
+    nx.set_edge_attributes(graph, 80.0, "length")
+    atoms = pd.DataFrame({"x": np.arange(n) * 80.0, "y": 0.0, "reach_m": 0.0, "buildings": 1})
+    w = np.asarray(households, dtype=float)
+    region = RegionGraph(graph, np.arange(n), w, atoms)
+
+    def out(layout):
+        return sum(not 240 <= w[list(g)].sum() <= 360 for g in layout)
+
+    labels, proven = region.bounds_layout(DEFAULTS.grid, outside)
+    if labels is not None:
+        layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
+        assert out(layout) < outside and all(nx.is_connected(graph.subgraph(g)) for g in layout)
+    if proven:
+        assert not any(out(layout) < outside and all(w[list(g)].sum() <= 420 for g in layout)
+                       for layout in _connected_partitions(graph))
 
 
 def _groups(labels: np.ndarray) -> list[list[int]]:
