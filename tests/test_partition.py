@@ -287,8 +287,7 @@ def test_units_no_grid_within_the_bounds_can_hold_are_proven():
 def test_a_proven_misfit_lies_in_no_connected_group_within_the_bounds(households, extra):
     # soundness against brute force: every connected set of atoms holding a proven atom is outside 240–360
     n = len(households)
-    graph = nx.path_graph(n)
-    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    graph = _path_with_extra_edges(n, extra)
     proven = _misfits(graph, households)
     for size in range(1, n + 1):
         for group in itertools.combinations(range(n), size):
@@ -356,8 +355,7 @@ def test_the_region_search_claims_only_what_brute_force_confirms(households, ext
     # a layout returned has fewer grids outside 240–360 than ``outside``; a proof means no layout of
     # connected groups, none above 420, has fewer
     n = len(households)
-    graph = nx.path_graph(n)
-    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    graph = _path_with_extra_edges(n, extra)
     nx.set_edge_attributes(graph, 80.0, "cost")
     nx.set_edge_attributes(graph, 80.0, "length")
     atoms = pd.DataFrame({"x": np.arange(n) * 80.0, "y": 0.0, "reach_m": 0.0, "buildings": 1})
@@ -376,6 +374,13 @@ def test_the_region_search_claims_only_what_brute_force_confirms(households, ext
                        for layout in _connected_partitions(graph))
 
 
+def _path_with_extra_edges(n: int, extra) -> nx.Graph:
+    """Atoms 0…n-1 in a row, plus the edges ``extra`` (taken modulo n; loops dropped)."""
+    graph = nx.path_graph(n)
+    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    return graph
+
+
 def _groups(labels: np.ndarray) -> list[list[int]]:
     return sorted(np.flatnonzero(labels == g).tolist() for g in np.unique(labels))
 
@@ -388,8 +393,7 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
     # grids within 240–360 whenever one exists, and proves there is none otherwise; at its root node
     # alone, what it proves still holds
     n = len(households)
-    graph = nx.path_graph(n)
-    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    graph = _path_with_extra_edges(n, extra)
     w = np.asarray(households, dtype=float)
 
     def fine(group):
@@ -414,8 +418,7 @@ def test_the_programme_with_misfits_finds_a_layout_exactly_when_one_exists(house
     # against brute force: grids within 240–360 but at most ``budget`` holding units that fit no grid
     # (proven misfits), those of at most 420
     n = len(households)
-    graph = nx.path_graph(n)
-    graph.add_edges_from((a % n, b % n) for a, b in extra if a % n != b % n)
+    graph = _path_with_extra_edges(n, extra)
     w = np.asarray(households, dtype=float)
     misfits = np.flatnonzero(proven_misfits(graph, w, np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64), range(n), 240, 360))
     if not len(misfits):
