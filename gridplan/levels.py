@@ -68,15 +68,15 @@ def plan_levels(plan: Plan, scene, *, areas_per_street: int | None = None, setti
                   oversize=oversize, settings=settings)
 
 
-def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, target: float, tolerance: float) -> list[np.ndarray]:
-    """Cut the polygons ``nodes`` into ``k`` contiguous groups of about ``target`` weight each."""
+def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, band: GridSettings) -> list[np.ndarray]:
+    """Cut the polygons ``nodes`` into ``k`` contiguous groups of about ``band.target`` weight each, within
+    its bounds where they can be."""
     left, right, _, length = shared_boundaries(geoms[nodes])
     graph = nx.Graph()
     graph.add_nodes_from(range(len(nodes)))
     graph.add_edges_from((int(a), int(b), {"length": float(l), "cost": float(l)}) for a, b, l in zip(left, right, length))
     centres = shapely.get_coordinates(shapely.point_on_surface(geoms[nodes]))
     frame = pd.DataFrame({"x": centres[:, 0], "y": centres[:, 1]})
-    band = GridSettings(target=target, tolerance=tolerance, tight_tolerance=tolerance / 2)
     parts: list[np.ndarray] = []
     components = [np.array(sorted(c)) for c in nx.connected_components(graph)]
     total = weights[nodes].sum()
@@ -114,7 +114,8 @@ def _areas(grids: gpd.GeoDataFrame, communities, areas_per_street, settings: Lev
     for office in sorted(street.unique()):
         nodes = np.flatnonzero(street.to_numpy() == office)
         k = areas_per_street or max(1, round(len(nodes) / settings.grids_per_area))
-        for part in _cut(geoms, households, nodes, min(k, len(nodes)), households[nodes].sum() / k, 0.5):
+        band = GridSettings(target=households[nodes].sum() / k, tolerance=0.5, tight_tolerance=0.25)
+        for part in _cut(geoms, households, nodes, min(k, len(nodes)), band):
             area_of[part] = len(rows)
             rows.append({"area_id": f"{office}-A{sum(r['street'] == office for r in rows) + 1:02d}", "street": office,
                          "grids": len(part), "households": int(households[part].sum()),
@@ -152,7 +153,7 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         oversize += list(ids[np.isin(cell_of, big)])
         rest = np.setdiff1d(np.arange(len(cells)), big)
         k = max(1, round(weight[rest].sum() / band.target)) if len(rest) else 0
-        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), band.target, band.tolerance) if len(rest) else [])
+        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), band) if len(rest) else [])
         contacts = _contact_graph(cells)
         groups = _connected_groups(cells, weight, groups, contacts)
         groups, settled = _settle(cells, contacts, weight, groups, rest, settings)

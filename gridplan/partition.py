@@ -184,7 +184,9 @@ def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
     grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
     g = plan.settings.grid
     load = pd.Series(_balance_weight(plan.units.atoms)).groupby(plan.atom_grid).sum().reindex(range(len(plan.grids)), fill_value=0)
-    unit_fits = _band_possible(plan.units, plan.atom_grid, plan.grids, g.floor, g.ceiling)
+    # with no region proofs, bounds_possible holds the unit proofs alone
+    unit_fits = (_band_possible(plan.units, plan.atom_grid, plan.grids, g.floor, g.ceiling) if proven
+                 else plan.grids["bounds_possible"].to_numpy())
     out = []
     for row, households, fits in zip(plan.grids.itertuples(), load.to_numpy(), unit_fits):
         if row.kind != "ordinary" or g.floor <= households <= g.ceiling:

@@ -421,8 +421,9 @@ class RegionGraph:
                                               budget=budget, free_hi=settings.misfit_ceiling)
         # a proof settles the count where every layout with fewer grids outside has only misfits' grids
         # outside: with none, where one grid is outside now; else where the misfits need that many grids
-        needed = misfits_apart(neighbours, self.w, misfits, settings.misfit_ceiling) if len(misfits) else 0
-        return labels, proven and outside - 1 <= needed
+        if not proven or not len(misfits):
+            return labels, proven and outside <= 1
+        return labels, outside - 1 <= misfits_apart(neighbours, self.w, misfits, settings.misfit_ceiling)
 
     def _enumerated_layout(self, settings: GridSettings, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
         """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.
