@@ -186,9 +186,8 @@ def _settle(cells: np.ndarray, contacts: nx.Graph, weight: np.ndarray, groups: l
             settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
     """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
     bounds is re-planned as a whole (:meth:`RegionGraph.bounds_layout`): a layout with fewer groups outside
-    them (none, or only those holding a cell that fits no group) replaces its groups; where no layout
-    within them exists, the proof is kept. Returns the groups and the cells of the pieces proven to have
-    no such layout."""
+    them replaces its groups; where the search proves that no layout has fewer, the proof is kept. Returns
+    the groups and the cells of the pieces so proven."""
     lo, hi = settings.micro_min, settings.micro_max
     band = _micro_band(settings)
     group_of = np.full(len(weight), -1, dtype=np.int64)

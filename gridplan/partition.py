@@ -195,7 +195,7 @@ def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
             why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
         elif row.grid_id in proven:
             why = (f"no layout of the units between these streets and barriers has fewer grids outside them (none above "
-                   f"{g.misfit_ceiling:.0f}): an exhaustive search (enumeration or integer programme) proved it")
+                   f"{g.misfit_ceiling:.0f}): an exhaustive search (enumeration or constraint programme) proved it")
         else:
             why = otherwise
         out.append(PlanWarning("out_of_bounds", row.community_id,
@@ -439,7 +439,7 @@ def _split_region(
     graph: nx.Graph, region: np.ndarray, weight: np.ndarray, atoms: gpd.GeoDataFrame, settings: GridSettings, k: int | None
 ) -> tuple[list[np.ndarray], bool]:
     """Grids of one connected region: the best of the grid counts tried, refined; and, when some grid is
-    outside the bounds, whether no layout within them is proven to exist."""
+    outside the bounds, whether no layout is proven to have fewer outside them."""
     total = weight[region].sum()
     options = [k] if k is not None else _grid_count_options(total, settings)
     best, best_score = None, None
@@ -460,15 +460,18 @@ def _split_region(
         if best_score is None or score < best_score:
             best, best_score = labels, score
     impossible = False
-    if best_score[0]:  # grids outside the bounds: search the whole region for a layout within them
-        labels, impossible = sub.bounds_layout(settings, best_score[0])
+    if best_score[0]:  # grids outside the bounds: search the whole region for a layout with fewer
+        labels, proven = sub.bounds_layout(settings, best_score[0])
+        impossible = proven and labels is None
         if labels is not None and k is None:
             count = int(labels.max()) + 1
+            fewest = sub.score(labels, count, settings)[0]
             labels = np.unique(sub.exact_split(labels, count, settings), return_inverse=True)[1]
             count = int(labels.max()) + 1
             labels = sub.refine(sub.shorten_radii(labels, count, settings), count, settings)
-            if sub.score(labels, count, settings) < best_score:
-                best = labels
+            score = sub.score(labels, count, settings)
+            if score < best_score:  # a proven fewest count stays proven while the polish keeps it
+                best, impossible = labels, proven and score[0] == fewest
     return [region[best == g] for g in range(best.max() + 1)], impossible
 
 

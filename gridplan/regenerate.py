@@ -171,7 +171,7 @@ def regenerate(
     fixed = locked | {g for g, kind in kinds.items() if kind != "ordinary"}
     free = np.flatnonzero(~np.isin(atom_grid, list(fixed)))
     new_ids: list[str] = []
-    proven: set[int] = set()  # grid positions of regions proven to have no layout within the bounds
+    proven: set[int] = set()  # grid positions of regions proven to have no layout with fewer grids outside the bounds
     for community_id in units.atoms["community_id"].unique():
         mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
         for region in nx.connected_components(units.graph.subgraph(mine.tolist())):

@@ -394,36 +394,32 @@ class RegionGraph:
 
     def bounds_layout(self, settings: GridSettings, outside: int) -> tuple[np.ndarray | None, bool]:
         """A layout of the whole region with fewer grids outside the bounds than ``outside`` (those outside
-        them now), or the proof that none exists.
+        them now), each of at most ``misfit_ceiling``, or the proof that none exists.
 
-        Where every unit fits some grid within the bounds, the layout sought has none outside. A region
-        holding units that fit no grid (:func:`gridplan.bounds.proven_misfits`) has no such layout,
-        trivially; there the layout sought has every grid within the bounds but fewer than ``outside``
-        holding those units, each of at most ``misfit_ceiling``. First by enumeration
-        (:meth:`_enumerated_layout`); where that runs past its limits, by the integer programme of
-        :func:`gridplan.bounds.bounds_programme` (the misfits' grids free of the floor), at its root node.
-        A proof is claimed only where it settles the count: where every layout with fewer grids outside
-        than now would have only misfits' grids outside. Without misfits, that is where one grid is
-        outside now; with them, where the misfits need at least ``outside - 1`` grids
-        (:func:`gridplan.bounds.misfits_apart`).
+        First by enumeration (:meth:`_enumerated_layout`): a layout with every grid within the bounds but
+        those holding units that fit no grid (:func:`gridplan.bounds.proven_misfits`), fewer of them than
+        ``outside``. Its proof settles the count where every layout with fewer grids outside would have
+        only misfits' grids outside: without misfits, where one grid is outside now; with them, where the
+        misfits need at least ``outside - 1`` grids (:func:`gridplan.bounds.misfits_apart`). Elsewhere, and
+        where the enumeration runs past its limits, the programme of
+        :func:`gridplan.bounds.bounds_programme` seeks the layout with the fewest grids outside, any of them.
 
-        Returns the labels of a layout found (None if none), and whether none is proven to exist.
+        Returns the labels of a layout found (None if none), and the proof: with labels, that no layout
+        has fewer grids outside than they have; without, that none has fewer than ``outside``.
         """
         neighbours = [[j for j, _, _ in row] for row in self.nbrs]
         misfits = np.flatnonzero(proven_misfits(neighbours, self.w, np.ones(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64),
                                                 range(self.n), settings.floor, settings.ceiling))
-        budget = outside - 1 if len(misfits) else 0
-        if len(misfits) and budget < 1:  # the one grid outside holds a misfit: nothing to improve or prove
-            return None, False
-        labels, proven = self._enumerated_layout(settings, misfits, budget)
-        if labels is None and not proven:
-            labels, proven = bounds_programme(neighbours, self.w, settings.floor, settings.ceiling, free=misfits,
-                                              budget=budget, free_hi=settings.misfit_ceiling)
-        # a proof settles the count where every layout with fewer grids outside has only misfits' grids
-        # outside: with none, where one grid is outside now; else where the misfits need that many grids
-        if not proven or not len(misfits):
-            return labels, proven and outside <= 1
-        return labels, outside - 1 <= misfits_apart(neighbours, self.w, misfits, settings.misfit_ceiling)
+        apart = misfits_apart(neighbours, self.w, misfits, settings.misfit_ceiling) if len(misfits) else 0
+        if apart >= outside:  # the misfits need every grid outside now: that is the fewest
+            return None, True
+        labels, proven = self._enumerated_layout(settings, misfits, outside - 1 if len(misfits) else 0)
+        if labels is not None:  # its grids outside the bounds hold misfits, each proven by its unit
+            return labels, False
+        if proven and outside - 1 <= apart:
+            return None, True
+        return bounds_programme(neighbours, self.w, settings.floor, settings.ceiling, budget=outside - 1,
+                                outside_hi=settings.misfit_ceiling, misfits=misfits)
 
     def _enumerated_layout(self, settings: GridSettings, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
         """:meth:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.

@@ -332,17 +332,19 @@ def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_t
     # a layout with only its grid outside them exists
     labels, impossible = lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=2)
     assert not impossible and _groups(labels) == [[0, 1], [2], [3, 4]]
-    # with one grid outside already (the misfit's own), nothing is left to find or to prove
-    assert lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=1) == (None, False)
+    # with one grid outside already (the misfit's own), that is the fewest: proven without a search
+    assert lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
     # 130 | 170 | 200 | 170: the misfit takes the last 170 (370, within the misfit ceiling of 420)
     labels, impossible = lattice_region(1, 4, 80.0, [130, 170, 200, 170]).bounds_layout(DEFAULTS.grid, outside=2)
     assert not impossible and _groups(labels) == [[0, 1], [2, 3]]
     # 130 | 170 | 200 | 230: 200 + 230 = 430 is above it, so two grids must be outside; proven
     assert lattice_region(1, 4, 80.0, [130, 170, 200, 230]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
     # 200 | 150 | 200 | 400: the 400 is alone, and 200 | 150 | 200 has no layout within the bounds, so two
-    # grids must be outside: proven when two are; with three, a layout of two is not what was searched
+    # grids must be outside: proven when two are; with three, the programme finds a layout of two (one 200
+    # takes the 150) and proves that no layout has fewer
     assert lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
-    assert lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=3) == (None, False)
+    labels, proven = lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=3)
+    assert proven and _groups(labels) in ([[0, 1], [2], [3]], [[0], [1, 2], [3]])
     # 400 | 50 | 200 | 100: the 400 alone (with the 50 it is above 420), the rest one grid of 350
     labels, impossible = lattice_region(1, 4, 80.0, [400, 50, 200, 100]).bounds_layout(DEFAULTS.grid, outside=2)
     assert not impossible and _groups(labels) == [[0], [1, 2, 3]]
@@ -353,7 +355,7 @@ def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_t
        extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), outside=st.integers(1, 3))
 def test_the_region_search_claims_only_what_brute_force_confirms(households, extra, outside):
     # a layout returned has fewer grids outside 240–360 than ``outside``; a proof means no layout of
-    # connected groups, none above 420, has fewer
+    # connected groups, none above 420, has fewer than it (than ``outside`` without one)
     n = len(households)
     graph = _path_with_extra_edges(n, extra)
     nx.set_edge_attributes(graph, 80.0, "cost")
@@ -366,11 +368,13 @@ def test_the_region_search_claims_only_what_brute_force_confirms(households, ext
         return sum(not 240 <= w[list(g)].sum() <= 360 for g in layout)
 
     labels, proven = region.bounds_layout(DEFAULTS.grid, outside)
+    fewest = outside
     if labels is not None:
         layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
-        assert out(layout) < outside and all(nx.is_connected(graph.subgraph(g)) for g in layout)
+        fewest = out(layout)
+        assert fewest < outside and all(nx.is_connected(graph.subgraph(g)) for g in layout)
     if proven:
-        assert not any(out(layout) < outside and all(w[list(g)].sum() <= 420 for g in layout)
+        assert not any(out(layout) < fewest and all(w[list(g)].sum() <= 420 for g in layout)
                        for layout in _connected_partitions(graph))
 
 
@@ -390,8 +394,7 @@ def _groups(labels: np.ndarray) -> list[list[int]]:
        extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4))
 def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra):
     # against brute force over every partition into connected groups: the programme finds a layout of
-    # grids within 240–360 whenever one exists, and proves there is none otherwise; at its root node
-    # alone, what it proves still holds
+    # grids within 240–360 whenever one exists, and proves there is none otherwise
     n = len(households)
     graph = _path_with_extra_edges(n, extra)
     w = np.asarray(households, dtype=float)
@@ -400,50 +403,54 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
         return 240 <= w[list(group)].sum() <= 360
 
     exists = any(all(fine(g) for g in layout) for layout in _connected_partitions(graph))
-    with pytest.MonkeyPatch.context() as patch:  # the engine stops at the root; complete, it decides every case
-        patch.setattr(bounds, "PROGRAMME_NODES", 10_000)
-        labels, impossible = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360)
-    assert impossible == (not exists)
+    labels, proven = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360)
+    assert proven and (labels is None) == (not exists)
     if exists:
         groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
         assert all(fine(g) and nx.is_connected(graph.subgraph(g.tolist())) for g in groups)
-    labels, impossible = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360)
-    assert not (impossible and exists)
 
 
 @hsettings(max_examples=60, deadline=None)
 @given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
        extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), budget=st.integers(1, 2))
-def test_the_programme_with_misfits_finds_a_layout_exactly_when_one_exists(households, extra, budget):
-    # against brute force: grids within 240–360 but at most ``budget`` holding units that fit no grid
-    # (proven misfits), those of at most 420
+def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, extra, budget):
+    # against brute force: a layout with at most ``budget`` grids outside 240–360, each of at most 420,
+    # comes back exactly when one exists, with the fewest such grids, and is proven the fewest
     n = len(households)
     graph = _path_with_extra_edges(n, extra)
     w = np.asarray(households, dtype=float)
-    misfits = np.flatnonzero(proven_misfits(graph, w, np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64), range(n), 240, 360))
-    if not len(misfits):
+
+    def out(layout):
+        return sum(not 240 <= w[list(g)].sum() <= 360 for g in layout)
+
+    counts = [out(layout) for layout in _connected_partitions(graph) if all(w[list(g)].sum() <= 420 for g in layout)]
+    fewest = min(counts, default=math.inf)
+    labels, proven = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360, budget=budget, outside_hi=420)
+    assert proven
+    if fewest > budget:
+        assert labels is None
         return
+    layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
+    assert out(layout) == fewest
+    assert all(nx.is_connected(graph.subgraph(g)) and w[list(g)].sum() <= 420 for g in layout)
 
-    def fine(layout):
-        free = [g for g in layout if set(g) & set(misfits)]
-        return len(free) <= budget and all(w[list(g)].sum() <= 420 for g in free) and all(
-            240 <= w[list(g)].sum() <= 360 for g in layout if g not in free)
 
-    exists = any(fine(layout) for layout in _connected_partitions(graph))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bounds, "PROGRAMME_NODES", 10_000)
-        labels, impossible = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360, free=misfits, budget=budget, free_hi=420)
-    assert impossible == (not exists)
-    if exists:
-        layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
-        assert fine(layout) and all(nx.is_connected(graph.subgraph(g)) for g in layout)
+def test_the_programme_proves_nothing_with_fractional_loads_but_checks_its_layouts():
+    # 80.004 × 3 = 240.012 is above a floor of 240.01, but rounded to hundredths (80.00 × 3 = 240.00) it
+    # is not: the rounded programme is infeasible while a layout exists, so nothing may be claimed; a
+    # layout found is checked against the true loads and comes back without a proof
+    graph = nx.path_graph(3)
+    w = np.array([80.004, 80.004, 80.004])
+    assert bounds_programme([list(graph[u]) for u in range(3)], w, 240.01, 360) == (None, False)
+    labels, proven = bounds_programme([list(graph[u]) for u in range(3)], w, 240.0, 360)
+    assert labels.tolist() == [0, 0, 0] and not proven
 
 
 def test_the_programme_proves_what_enumeration_cannot():
     # four parks of 2 × 3 empty atoms, each with a block of 150 at its far end, meet at one empty atom:
     # any two blocks make a grid of 300, but every pair needs that atom, so the other two cannot. The
     # relaxed search lets two grids lean on it and the groups with empty atoms are too many to enumerate;
-    # the integer programme proves at its root that no layout exists
+    # the constraint programme proves that no layout exists
     graph, households, xy = nx.Graph(), [0.0], [(0.0, 0.0)]
     for dx, dy in [(1, 0), (-1, 0), (0, 1), (0, -1)]:
         park = {}

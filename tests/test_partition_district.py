@@ -47,9 +47,8 @@ def test_every_grid_outside_the_bounds_is_named_and_says_whether_it_is_proven(di
     for grid_id, possible in zip(out["grid_id"], out["bounds_possible"]):
         assert possible != ("proved" in warned[grid_id])
     assert plan.metrics.bounds_infeasible_grids == int((~ordinary["bounds_possible"]).sum())
-    # most are proven; the rest are few
-    unproven = [m for m in warned.values() if "proved" not in m]
-    assert len(unproven) <= 0.01 * len(ordinary)
+    # and every one is proven: by one of its units, or by the search of its region
+    assert all("proved" in m for m in warned.values())
 
 
 def test_no_grid_within_the_bounds_is_marked_unable_to_be(district):

@@ -178,7 +178,7 @@ def test_regeneration_proves_when_a_region_has_no_layout_within_the_bounds():
     result = regenerate(row(150), _previous(plan))
     assert_hard_rules(row(150), result.plan)
     out = [w for w in result.plan.warnings if w.code == "out_of_bounds"]
-    assert out and all("exhaustive search (enumeration or integer programme) proved" in w.message for w in out)
+    assert out and all("exhaustive search (enumeration or constraint programme) proved" in w.message for w in out)
     assert not result.plan.grids.set_index("grid_id").loc[[w.grid_id for w in out], "bounds_possible"].any()
 
 
