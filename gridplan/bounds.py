@@ -105,6 +105,7 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         nothing, and may return a layout that is not the best.
     """
     n = len(weight)
+    neighbours = [sorted(row) for row in neighbours]  # the same model, so the same answer, in any order
     w = np.asarray(weight, dtype=float)
     whole = bool(np.allclose(w, np.rint(w)))
     scale = 1 if whole else 100

@@ -435,6 +435,19 @@ def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, ext
     assert all(nx.is_connected(graph.subgraph(g)) and w[list(g)].sum() <= 420 for g in layout)
 
 
+def test_the_programme_answers_the_same_whatever_the_order_of_neighbours():
+    # a worker builds a community's graph apart from the others, so its neighbour lists may come in
+    # another order than in a serial run; the plan must not change with it (6 × 6 atoms of 50–100)
+    graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6), ordering="sorted")
+    w = np.array([50.0, 100.0, 75.0] * 12)
+    rows = [list(graph[u]) for u in range(36)]
+    shuffled = [list(np.random.default_rng(u).permutation(row)) for u, row in enumerate(rows)]
+    labels, proven = bounds_programme(rows, w, 240, 360)
+    again, proven_again = bounds_programme(shuffled, w, 240, 360)
+    assert labels is not None and proven and proven_again
+    assert labels.tolist() == again.tolist()
+
+
 def test_the_programme_proves_nothing_with_fractional_loads_but_checks_its_layouts():
     # 80.004 × 3 = 240.012 is above a floor of 240.01, but rounded to hundredths (80.00 × 3 = 240.00) it
     # is not: the rounded programme is infeasible while a layout exists, so nothing may be claimed; a
