@@ -13,7 +13,6 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from gridplan.partition import partition
-from gridplan import bounds
 from gridplan.bounds import bounds_programme, proven_misfits
 from gridplan.regions import PROOF_MAX_GROUPS, RegionGraph, _band
 from gridplan.settings import DEFAULTS
