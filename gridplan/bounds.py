@@ -120,11 +120,11 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         return None, False
     model = cp_model.CpModel()
     member = [{i: model.new_bool_var("") for i in reach[j]} for j in range(n)]
-    holders = [[member[j][i] for j in range(n) if i in member[j]] for i in range(n)]
-    if not all(holders):  # a unit no grid may hold
+    roots_of = [[j for j in range(n) if i in member[j]] for i in range(n)]
+    if not all(roots_of):  # a unit no grid may hold
         return None, whole
-    for held in holders:
-        model.add_exactly_one(held)
+    for i, roots in enumerate(roots_of):
+        model.add_exactly_one(member[j][i] for j in roots)
     outside = []
     misfit_set = set(misfits)
     depth = [model.new_int_var(0, n - 1, "") for _ in range(n)]
@@ -154,7 +154,7 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         parents = []
         for k in neighbours[i]:
             parent = model.new_bool_var("")
-            for j in (j for j in range(n) if i in member[j]):
+            for j in roots_of[i]:
                 model.add_bool_or([~parent, ~member[j][i]] + ([member[j][k]] if k in member[j] else []))
             model.add(depth[k] < depth[i]).only_enforce_if(parent)
             parents.append(parent)

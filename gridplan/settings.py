@@ -131,10 +131,9 @@ class GridSettings:
 
     @property
     def misfit_ceiling(self) -> float:
-        """Most households a grid may hold when it must be outside the bounds anyway, because one of its
-        units fits no grid within them: the tolerance once more above the ceiling (420 by default).
-        Layouts with fewer grids outside the bounds are sought under it, so that a misfit is not merged
-        into one oversized grid to spare its neighbours."""
+        """Most households a grid outside the bounds may hold in the layouts the region search seeks with
+        fewer grids outside them: the tolerance once more above the ceiling (420 by default), so that a
+        unit that fits no grid within them is not merged into one oversized grid to spare its neighbours."""
         return self.target * (1 + 2 * self.tolerance)
 
     @property
