@@ -337,7 +337,7 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
                         f"is a grid of its own", grid_id=str(g)))
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            parts, impossible = _split_region(units.graph, region, weight, atoms, settings, k)
+            parts, impossible = split_region(units.graph, region, weight, atoms, settings, k)
             for part in parts:
                 g = new_grid(part, "ordinary")
                 if impossible:
@@ -435,11 +435,12 @@ def _grid_count_options(total: float, settings: GridSettings) -> list[int]:
     return options
 
 
-def _split_region(
+def split_region(
     graph: nx.Graph, region: np.ndarray, weight: np.ndarray, atoms: gpd.GeoDataFrame, settings: GridSettings, k: int | None
 ) -> tuple[list[np.ndarray], bool]:
-    """Grids of one connected region: the best of the grid counts tried, refined; and, when some grid is
-    outside the bounds, whether no layout is proven to have fewer outside them."""
+    """Grids of one connected region (atom positions): the best of the grid counts tried (or ``k``),
+    refined; and, when some grid is outside the bounds, whether it is proven that no layout of the region
+    has fewer outside them."""
     total = weight[region].sum()
     options = [k] if k is not None else _grid_count_options(total, settings)
     best, best_score = None, None

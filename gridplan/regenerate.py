@@ -23,7 +23,7 @@ import shapely
 
 from .audit import assign_by_overlay, grid_ids_of
 from .errors import InfeasibleError, InputError
-from .partition import Plan, PlanWarning, _balance_weight, _bounds_warnings, _divisible, _radius_warnings, layout_from_atoms, prepare
+from .partition import Plan, PlanWarning, _balance_weight, _bounds_warnings, _divisible, _radius_warnings, layout_from_atoms, prepare, split_region
 from .regions import RegionGraph
 from .scene import Scene, id_string
 from .settings import DEFAULTS, Settings
@@ -339,7 +339,9 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
     """Fix the grids of one region in place: split grids too heavy for the bounds, merge the lightest
     when the region has too many (or it was mostly emptied), then re-split grids outside the bounds with
     their neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole
-    region for a layout within them. Returns whether that search proved that none exists."""
+    region for a layout within them, and, where that search proves nothing, plan the region afresh as a
+    first plan would, taken when it has fewer grids outside. Returns whether the region is proven to have
+    no layout with fewer grids outside."""
     g = settings.grid
     labels_global = atom_grid[region]
     present = list(np.unique(labels_global))
@@ -379,6 +381,14 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
         layout, impossible = sub.bounds_layout(settings.grid, outside)
         if layout is not None:
             compact = _matched(layout, compact)
+            outside = sub.score(compact, int(compact.max()) + 1, settings.grid)[0]
+    if outside and not impossible:  # the bounds come before keeping grids: plan the region afresh
+        parts, fresh_impossible = split_region(units.graph, region, weight, units.atoms, g, None)
+        fresh = np.empty(len(region), dtype=np.int64)
+        for i, part in enumerate(parts):
+            fresh[np.searchsorted(region, part)] = i
+        if sub.score(fresh, len(parts), g)[0] < outside:
+            compact, impossible = _matched(fresh, compact), fresh_impossible
     positions = list(np.asarray(present)[used])
     while len(positions) <= compact.max():  # grids the exact re-split added
         positions.append(_new_grid(community_id, grid_ids, new_ids))

@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+import gridplan.regenerate as regenerate_module
 from gridplan.codes import assign_codes
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.partition import partition
 from gridplan.regenerate import PreviousPlan, _matched, read_previous, regenerate
+from gridplan.regions import RegionGraph
 from gridplan.report import plan_layers
 from gridplan.settings import DEFAULTS
 from gridplan.store import write_layers
@@ -187,3 +189,32 @@ def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
     labels = np.array([5, 5, 5, 7, 7, 7])
     # grids 0 and 2 take labels 5 and 7 (two atoms each); grid 1, half in each, gets a new label
     assert _matched(layout, labels).tolist() == [5, 5, 8, 8, 7, 7]
+
+
+def test_a_region_the_repair_cannot_settle_is_planned_afresh(monkeypatch):
+    # a region where re-cuts, the exact re-split and the region search all find nothing and prove nothing
+    # (as CP-SAT past its work limit on a large region): the bounds come first, so it is planned afresh
+    class Stuck(RegionGraph):
+        def rebalance(self, labels, k, settings, bands=("bounds", "tight")):
+            return labels
+
+        def exact_split(self, labels, k, settings, fixed_count=False, worst=1):
+            return labels
+
+        def bounds_layout(self, settings, outside):
+            return None, False
+
+    monkeypatch.setattr(regenerate_module, "RegionGraph", Stuck)
+    scene = _scene()
+    plan = partition(scene)
+    buildings = scene.buildings.copy()
+    victim = plan.assignment["grid_id"].eq(plan.grids["grid_id"].iat[0]).to_numpy()
+    buildings.loc[victim, "households"] = np.ceil(buildings.loc[victim, "households"] * 1.3)  # 300 → about 390
+    changed = scene.replace(buildings=buildings)
+    assert not plan.grids["households"].iat[0] * 1.3 <= DEFAULTS.grid.ceiling
+    result = regenerate(changed, _previous(plan))
+    assert_hard_rules(changed, result.plan)
+    assert result.plan.grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+    assert not [w for w in result.plan.warnings if w.code == "out_of_bounds"]
+    # the fresh layout keeps the ids of the grids it overlaps most
+    assert len(set(result.plan.grids["grid_id"]) & set(plan.grids["grid_id"])) >= len(plan.grids) // 2
