@@ -137,6 +137,7 @@ def plan_metrics(
     weights = buildings["households"].to_numpy(dtype=float)
     estimated = buildings["households_estimated"].to_numpy(dtype=bool) if "households_estimated" in buildings else np.zeros(len(buildings), bool)
     gap, overlap, outside = _tiling(grids, communities)
+    on_street, on_boundary = street_alignment(grids, communities, streets, barriers)
 
     return PlanMetrics(
         grids=len(grids),
@@ -154,8 +155,8 @@ def plan_metrics(
         within_bounds_feasible=float(np.mean(bounded[~out_of_reach])) if (~out_of_reach).any() else 1.0,
         bounds_infeasible_grids=int(out_of_reach.sum()),
         worst_deviation=float(dev.max()) if len(hh) else 0.0,
-        street_alignment=street_alignment(grids, communities, streets),
-        boundary_alignment=street_alignment(grids, communities, streets, barriers),
+        street_alignment=on_street,
+        boundary_alignment=on_boundary,
         polsby_popper_mean=float(shape["polsby_popper"][ordinary].mean()) if ordinary.any() else 0.0,
         service_radius_mean=float(radius[ordinary].mean()) if ordinary.any() else 0.0,
         service_radius_p95=float(np.percentile(radius[ordinary], 95)) if ordinary.any() else 0.0,
@@ -183,21 +184,24 @@ def street_alignment(
     communities: gpd.GeoDataFrame,
     streets: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None = None,
-) -> float:
-    """Share of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline
-    (街巷定界); with ``barriers``, of a street, river or rail line, the other boundaries the rule allows."""
+) -> tuple[float, float]:
+    """Shares of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline
+    (街巷定界), and of a street, river or rail line (``barriers``: the other boundaries the rule allows)."""
     inner = internal_boundaries(grids, communities)
     if inner.is_empty or inner.length == 0:
-        return 1.0
-    lines = streets.geometry.to_numpy()
-    if barriers is not None and len(barriers):
-        lines = np.concatenate([lines, barriers.geometry.to_numpy()])
-    if len(lines) == 0:
-        return 0.0
+        return 1.0, 1.0
     points = points_along(inner, ALIGNMENT_STEP_M)
-    tree = shapely.STRtree(lines)
-    near, _ = tree.query(points, predicate="dwithin", distance=ALIGNMENT_DISTANCE_M)
-    return float(len(np.unique(near)) / len(points))
+    on_street = _near(points, streets.geometry.to_numpy())
+    on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
+    return float(on_street.mean()), float((on_street | on_barrier).mean())
+
+
+def _near(points: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Which ``points`` lie within ``ALIGNMENT_DISTANCE_M`` of one of ``lines``."""
+    near = np.zeros(len(points), dtype=bool)
+    if len(lines):
+        near[shapely.STRtree(lines).query(points, predicate="dwithin", distance=ALIGNMENT_DISTANCE_M)[0]] = True
+    return near
 
 
 def _tiling(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[float, float, float]:

@@ -140,9 +140,23 @@ class RegionGraph:
         else:
             cx, cy = x - x.mean(), y - y.mean()
             seeds = np.unique([np.argmin(cx), np.argmax(cx), np.argmin(cy), np.argmax(cy)])
-        distance = dijkstra(self.steps[nodes][:, nodes], directed=False, indices=seeds)
+        distance = dijkstra(self._steps_among(nodes), directed=False, indices=seeds)
         orders += [nodes[np.lexsort((nodes, row))] for row in np.atleast_2d(distance)]
         return orders
+
+    def _steps_among(self, nodes: np.ndarray) -> csr_matrix:
+        """The step lengths among ``nodes`` (rows and columns in their order), sliced from the CSR arrays
+        directly: scipy's fancy indexing costs more than the Dijkstra on the small sets bisection cuts."""
+        steps = self.steps
+        position = np.full(self.n, -1, dtype=np.int64)
+        position[nodes] = np.arange(len(nodes))
+        starts, counts = steps.indptr[nodes], np.diff(steps.indptr)[nodes]
+        entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        columns = position[steps.indices[entries]]
+        keep = columns >= 0
+        rows = np.repeat(np.arange(len(nodes)), counts)[keep]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(nodes)))])
+        return csr_matrix((steps.data[entries][keep], columns[keep], indptr), shape=(len(nodes), len(nodes)))
 
     def _best_cut(self, nodes: np.ndarray, k: int, settings: GridSettings, strict: bool):
         total = self.w[nodes].sum()
@@ -487,40 +501,46 @@ class RegionGraph:
         in ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups,
         or ``ENUMERATION_VISITS`` times as many visited."""
         lo, hi = loads or (settings.floor, settings.ceiling)
-        w, empty = self.w, self.w <= 0
         member = set(nodes.tolist())
-        # each group is found once, from its first atom in this order (the roots first)
-        first = list(roots) if roots is not None else []
-        rank = {int(v): r for r, v in enumerate(first + sorted(member - set(first)))}
+        # each group is found once, from its first atom in this order (the roots first); groups and their
+        # neighbourhoods are sets of ranks held as the bits of an integer
+        first = [int(v) for v in roots] if roots is not None else []
+        order = first + sorted(member - set(first))
+        rank = {v: r for r, v in enumerate(order)}
         if adjacent is None:
             adjacent = {v: {j for j, _, _ in self.nbrs[v] if j in member} for v in member}
-        out: list[np.ndarray] = []
+        bits = [sum(1 << rank[j] for j in adjacent[v] if j in rank) for v in order]
+        w = self.w[order].tolist()
+        empty = [int(x <= 0) for x in w]
+        out: list[list[int]] = []
         visits = [max_groups * ENUMERATION_VISITS]  # groups too light to record count too
 
-        def extend(v, group, load, empties, extension, closed) -> bool:
+        def extend(group, load, empties, extension, closed, later) -> bool:
             visits[0] -= 1
             if visits[0] < 0:
                 return False
             if load >= lo:
-                out.append(np.array(sorted(group)))
+                out.append(group)
                 if len(out) > max_groups:
                     return False
-            extension = list(extension)
             while extension:
-                u = extension.pop()
+                lowest = extension & -extension
+                extension ^= lowest
+                u = lowest.bit_length() - 1
                 if load + w[u] > hi or empties + empty[u] > max_empty:
                     continue
-                more = [x for x in adjacent[u] if rank[x] > rank[v] and x not in closed]
-                if not extend(v, group + [u], load + w[u], empties + empty[u], extension + more, closed | adjacent[u]):
+                if not extend(group + [u], load + w[u], empties + empty[u], extension | bits[u] & later & ~closed, closed | bits[u], later):
                     return False
             return True
 
-        for v in (first if roots is not None else sorted(member)):
+        for v in range(len(first) if roots is not None else len(order)):
             if w[v] > hi:
                 continue
-            if not extend(v, [v], w[v], int(empty[v]), [u for u in adjacent[v] if rank[u] > rank[v]], adjacent[v] | {v}):
+            later = ~((2 << v) - 1)  # ranks after v
+            if not extend([v], w[v], empty[v], bits[v] & later, bits[v] | 1 << v, later):
                 return None
-        return out
+        node = np.asarray(order, dtype=np.int64)
+        return [np.sort(node[group]) for group in out]
 
     def _shapes(self, columns: list[np.ndarray], scale: float, settings: GridSettings) -> np.ndarray:
         """Cut cost, spread and radius excess of each group, in the units of the refinement's move gains
@@ -748,16 +768,17 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
     groups first and, if ``prune`` (every column within the bounds), prunes where the households left fit
     no count of grids. At most ``steps`` steps per budget, so the result is the same on every machine.
     """
-    index = {int(a): i for i, a in enumerate(nodes)}
-    masks = [sum(1 << index[int(a)] for a in c) for c in columns]
+    position = np.full(len(weight), -1, dtype=np.int64)
+    position[nodes] = np.arange(len(nodes))
+    member = np.zeros((len(columns), len(nodes)), dtype=bool)  # column × atom of nodes
+    if columns:
+        member[np.repeat(np.arange(len(columns)), [len(c) for c in columns]), position[np.concatenate(columns)]] = True
+    masks = [int.from_bytes(row.tobytes(), "little") for row in np.packbits(member, axis=1, bitorder="little")]
     inhabited = [i for i, a in enumerate(nodes) if weight[a] > 0]
-    options: dict[int, list[int]] = {i: [] for i in inhabited}
-    for c in sorted(range(len(columns)), key=lambda c: (bands[c], shapes[c])):
-        for a in columns[c]:
-            if index[int(a)] in options:
-                options[index[int(a)]].append(c)
+    preferred = np.lexsort((np.asarray(shapes, dtype=float), np.asarray(bands)))  # by band, then shape (stable)
+    options = {i: preferred[member[preferred, i]].tolist() for i in inhabited}
     order = sorted(inhabited, key=lambda i: (len(options[i]), i))
-    w = [float(weight[int(a)]) for a in nodes]
+    column_load = [float(weight[c].sum()) for c in columns]
     tight = settings.tight_band
 
     def fits(load: float, loose: int, grids_left: int | None) -> bool:
@@ -789,12 +810,12 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
                 if masks[c] & covered or (bands[c] and loose == budget):
                     continue
                 found.append(c)
-                if search(covered | masks[c], left - sum(w[index[int(b)]] for b in columns[c]), loose + (bands[c] > 0)):
+                if search(covered | masks[c], left - column_load[c], loose + (bands[c] > 0)):
                     return True
                 found.pop()
             return False
 
-        if search(0, sum(w[i] for i in inhabited), 0):
+        if search(0, float(weight[nodes].sum()), 0):
             return [columns[c] for c in found], True
     return None, left_steps[0] >= 0
 
