@@ -353,7 +353,7 @@ class RegionGraph:
         if columns is None:
             return self._coarse_exact_grids(current, settings, fixed_count) if coarsen else None
         scale = math.sqrt(self.area / max(self.n, 1) * len(nodes) / len(group))
-        chosen, _ = _exact_cover(nodes, self.w, columns, [_band(self.w[c].sum(), settings) for c in columns],
+        chosen, _ = _exact_cover(nodes, self.w, columns, [_band(load, settings) for load in _group_loads(self.w, columns)],
                               self._shapes(columns, scale, settings),
                               budgets=range(len(group) + 2 if outside else loose), settings=settings,
                               count=len(group) if fixed_count else None)
@@ -470,12 +470,12 @@ class RegionGraph:
                                     roots=misfits, **enumeration) if len(misfits) else []
         if fitting is None or free is None:
             return None, False
-        loads = np.array([self.w[c].sum() for c in free])
+        loads = _group_loads(self.w, free)
         distance = np.maximum(settings.floor - loads, loads - settings.ceiling)
         if len(misfits):  # the budget is on the groups around misfits only
             bands, budgets = [0] * len(fitting) + [2] * len(free), [budget]
         else:
-            bands, budgets = [_band(self.w[c].sum(), settings) for c in fitting], [self.n]
+            bands, budgets = [_band(load, settings) for load in _group_loads(self.w, fitting)], [self.n]
         return _exact_cover(nodes, self.w, fitting + free, bands, [0.0] * len(fitting) + distance.tolist(), budgets=budgets,
                             settings=settings, steps=PROOF_SEARCH_NODES, prune=not len(misfits))
 
@@ -778,7 +778,7 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
     preferred = np.lexsort((np.asarray(shapes, dtype=float), np.asarray(bands)))  # by band, then shape (stable)
     options = {i: preferred[member[preferred, i]].tolist() for i in inhabited}
     order = sorted(inhabited, key=lambda i: (len(options[i]), i))
-    column_load = [float(weight[c].sum()) for c in columns]
+    column_load = _group_loads(weight, columns).tolist()
     tight = settings.tight_band
 
     def fits(load: float, loose: int, grids_left: int | None) -> bool:
@@ -818,6 +818,14 @@ def _exact_cover(nodes, weight, columns, bands, shapes, budgets: Iterable[int], 
         if search(0, float(weight[nodes].sum()), 0):
             return [columns[c] for c in found], True
     return None, left_steps[0] >= 0
+
+
+def _group_loads(weight: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """The load of each group (non-empty arrays of atom positions), summed all at once."""
+    if not groups:
+        return np.zeros(0)
+    sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    return np.add.reduceat(weight[np.concatenate(groups)], np.cumsum(sizes) - sizes)
 
 
 def _band(load: float, settings: GridSettings) -> int:
