@@ -387,8 +387,10 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
         fresh = np.empty(len(region), dtype=np.int64)
         for i, part in enumerate(parts):
             fresh[np.searchsorted(region, part)] = i
-        if sub.score(fresh, len(parts), g)[0] < outside:
-            compact, impossible = _matched(fresh, compact), fresh_impossible
+        fewest = sub.score(fresh, len(parts), g)[0]
+        if fewest < outside:
+            compact = _matched(fresh, compact)
+        impossible = fresh_impossible and fewest <= outside  # its proof holds for a layout with as many outside
     positions = list(np.asarray(present)[used])
     while len(positions) <= compact.max():  # grids the exact re-split added
         positions.append(_new_grid(community_id, grid_ids, new_ids))
