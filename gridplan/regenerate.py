@@ -373,15 +373,15 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
         loads = np.bincount(local, weights=sub.w, minlength=len(present))
     used = np.unique(local)
     compact = np.searchsorted(used, local)
-    compact = sub.rebalance(compact, len(used), settings.grid, bands=("bounds",))
-    compact = sub.exact_split(compact, len(used), settings.grid, worst=2)
+    compact = sub.rebalance(compact, len(used), g, bands=("bounds",))
+    compact = sub.exact_split(compact, len(used), g, worst=2)
     impossible = False
-    outside = sub.score(compact, int(compact.max()) + 1, settings.grid)[0]
+    outside = sub.score(compact, int(compact.max()) + 1, g)[0]
     if outside:
-        layout, impossible = sub.bounds_layout(settings.grid, outside)
+        layout, impossible = sub.bounds_layout(g, outside)
         if layout is not None:
             compact = _matched(layout, compact)
-            outside = sub.score(compact, int(compact.max()) + 1, settings.grid)[0]
+            outside = sub.score(compact, int(compact.max()) + 1, g)[0]
     if outside and not impossible:  # the bounds come before keeping grids: plan the region afresh
         parts, fresh_impossible = split_region(units.graph, region, weight, units.atoms, g, None)
         fresh = np.empty(len(region), dtype=np.int64)
