@@ -11,6 +11,10 @@ labels buildings; an atom takes the label holding most of its households. Every 
 gridplan.metrics. Each method runs in a forked child process, so "peak MB" is that process's peak
 resident memory (including the scene it inherited).
 
+A second table splits each layout's internal boundary by where it runs: along streets (the alignment), or
+off them along barriers, along special sites' edges, inside street blocks holding more than a grid, inside
+other blocks. The first three off-street parts are put there by the rules or the data, not by the method.
+
 Run: ``python benchmarks/partition_bench.py`` (``--quick`` skips the generated district;
 ``--cases nanjing,beijing`` picks cases).
 """
@@ -33,10 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
 
+from gridplan.metrics import boundary_breakdown  # noqa: E402
 from gridplan.osm import import_osm  # noqa: E402
 from gridplan.partition import layout_from_atoms, partition, prepare_buildings  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
 from gridplan.synthetic import generate_district  # noqa: E402
+from gridplan.units import build_units, street_blocks  # noqa: E402
 from gridplan.validate import validate_scene  # noqa: E402
 
 SHARED = Path(os.environ.get("GRIDPLAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -66,6 +72,17 @@ COLUMNS = [
     ("split_buildings", "split bldg", "{:.0f}"),
     ("barrier_crossing_grids", "barrier x", "{:.0f}"),
     ("gap_share", "gaps", "{:.0e}"),
+]
+#: Along streets, or off them: along barriers (rule 3 keeps them), special sites' edges (rule 7), inside
+#: blocks above the ceiling (any layout cuts them), inside other blocks (cut for balance), elsewhere.
+WHERE_COLUMNS = [
+    ("streets", "streets", "{:.3f}"),
+    ("barriers", "barriers", "{:.3f}"),
+    ("special_edges", "special edges", "{:.3f}"),
+    ("blocks_over_ceiling", "blocks > ceiling", "{:.3f}"),
+    ("blocks_within", "other blocks", "{:.3f}"),
+    ("other", "other", "{:.3f}"),
+    ("length_km", "length km", "{:.1f}"),
 ]
 
 
@@ -101,8 +118,7 @@ def _in_child(function, *args):
 
 def run_gridplan(scene):
     plan = partition(scene)
-    kinds = plan.grids["kind"].to_numpy()[plan.atom_grid]
-    return plan.metrics, plan.atom_grid.copy(), kinds, plan.grids["community_id"].to_numpy()[plan.atom_grid]
+    return plan.metrics, plan.atom_grid.copy(), plan.grids["kind"].tolist(), plan.grids["community_id"].to_numpy()[plan.atom_grid]
 
 
 def run_baseline(method: str, units, buildings, free: np.ndarray, counts: dict[str, int]):
@@ -154,19 +170,20 @@ def _kmeans_atoms(units, buildings, members, k):
     return np.unique(local, return_inverse=True)[1]
 
 
-def bench_case(name: str, methods: list[str]) -> list[dict]:
+def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
+    """One row of metrics per method, and one of where its internal boundary runs."""
     scene = validate_scene(load_case(name)).raise_for_errors().scene
-    metrics, atom_grid, atom_kind, atom_community = None, None, None, None
-    (metrics, atom_grid, atom_kind, atom_community), seconds, peak = _in_child(run_gridplan, scene)
+    (metrics, atom_grid, grid_kinds, atom_community), seconds, peak = _in_child(run_gridplan, scene)
     households = int(metrics.households_total)
     rows = [{"case": name, "method": "gridplan", "time_s": seconds, "peak_mb": peak, **metrics.as_dict()}]
 
     # the same atoms for the baselines (deterministic, so equal to the child's)
     local = scene.to_crs(scene.local_crs())
     buildings = prepare_buildings(local.buildings, local.communities, DEFAULTS)
-    from gridplan.units import build_units
-
     units = build_units(local.communities, buildings, local.streets, local.barriers, DEFAULTS.grid)
+    blocks = street_blocks(local.communities, buildings, local.streets, local.barriers)
+    layouts = {"gridplan": layout_from_atoms(local, buildings, units, atom_grid.copy(), grid_kinds, DEFAULTS).grids}
+    atom_kind = np.asarray(grid_kinds)[atom_grid]
     free = np.flatnonzero(atom_kind == "ordinary")
     fixed = np.flatnonzero(atom_kind != "ordinary")
     counts = pd.Series(atom_grid[free]).groupby(atom_community[free]).nunique().to_dict()
@@ -180,14 +197,20 @@ def bench_case(name: str, methods: list[str]) -> list[dict]:
         kinds += [atom_kind[fixed][fixed_ids == i][0] for i in range(int(fixed_ids.max()) + 1)] if len(fixed) else []
         plan = layout_from_atoms(local, buildings, units, atom_labels, kinds, DEFAULTS)
         rows.append({"case": name, "method": method, "time_s": seconds, "peak_mb": peak, **plan.metrics.as_dict()})
+        layouts[method] = plan.grids
     for row in rows:
         row["households"] = households
-    return rows
+    where = [
+        {"case": name, "method": method,
+         **boundary_breakdown(grids, local.communities, local.streets, local.barriers, blocks, DEFAULTS.grid.ceiling).to_dict()}
+        for method, grids in layouts.items()
+    ]
+    return rows, where
 
 
-def format_table(rows: list[dict]) -> str:
-    header = ["case", "method"] + [label for _, label, _ in COLUMNS]
-    body = [[r["case"], r["method"]] + [fmt.format(r[key]) for key, _, fmt in COLUMNS] for r in rows]
+def format_table(rows: list[dict], columns=COLUMNS) -> str:
+    header = ["case", "method"] + [label for _, label, _ in columns]
+    body = [[r["case"], r["method"]] + [fmt.format(r[key]) for key, _, fmt in columns] for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
@@ -200,11 +223,15 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the generated 450,000-household district")
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if not (args.quick and c == "district")]
-    rows = []
+    rows, where = [], []
     for case in cases:
-        rows += bench_case(case, args.methods.split(","))
+        case_rows, case_where = bench_case(case, args.methods.split(","))
+        rows += case_rows
+        where += case_where
         print(f"{case}: {rows[-1]['households']:,} households", file=sys.stderr, flush=True)
     print(format_table(rows))
+    print("\nWhere the internal boundary runs (shares of its length; gridplan.metrics.boundary_breakdown):")
+    print(format_table(where, WHERE_COLUMNS))
     return 0
 
 

@@ -24,6 +24,8 @@ ALIGNMENT_STEP_M = 5.0
 SPLIT_SHARE = 0.05
 #: A piece of a grid cut off by a barrier counts (as land on another side) above this share of its area.
 CROSSING_MIN_SHARE = 0.02
+#: A boundary point this close (m) to an edge lies on it; farther inside a block, it cuts the block.
+EDGE_SNAP_M = 1.0
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,68 @@ def street_alignment(
     on_street = _near(points, streets.geometry.to_numpy())
     on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
     return float(on_street.mean()), float((on_street | on_barrier).mean())
+
+
+def boundary_breakdown(
+    grids: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None,
+    blocks: gpd.GeoDataFrame,
+    ceiling: float,
+) -> pd.Series:
+    """Where the internal grid boundary runs: shares of its length, the first that applies (街巷定界).
+
+    ``streets``: within ``ALIGNMENT_DISTANCE_M`` of a street centreline (:func:`street_alignment`). Off
+    the streets: ``barriers``, along a river, rail line or wall, which grids may not cross; ``special_edges``,
+    along the edge of a grid that is not ``ordinary`` (``kind``: special sites, 专属网格, and units above the
+    ceiling); ``blocks_over_ceiling``, inside a street block holding more households than ``ceiling``, which
+    any layout within the bounds must cut; ``blocks_within``, inside any other block, a cut made for balance;
+    ``other``, the rest (block edges away from streets). ``length_km`` is the boundary's length.
+
+    Parameters
+    ----------
+    grids
+        The layout, with ``kind``.
+    communities, streets, barriers
+        As for :func:`street_alignment`.
+    blocks
+        Street blocks with ``households`` (:func:`gridplan.units.street_blocks`).
+    ceiling
+        Most households a grid may hold.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    inner = internal_boundaries(grids, communities)
+    points = points_along(inner, ALIGNMENT_STEP_M) if not inner.is_empty else np.empty(0, dtype=object)
+    on_street = _near(points, streets.geometry.to_numpy())
+    on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
+    edges = shapely.boundary(grids.geometry.to_numpy()[(grids["kind"] != "ordinary").to_numpy()])
+    on_edge = np.zeros(len(points), dtype=bool)
+    if len(edges):
+        on_edge[shapely.STRtree(edges).query(points, predicate="dwithin", distance=EDGE_SNAP_M)[0]] = True
+    block_geoms = blocks.geometry.to_numpy()
+    p, b = shapely.STRtree(block_geoms).query(points, predicate="within")
+    deep = shapely.distance(points[p], shapely.boundary(block_geoms[b])) > EDGE_SNAP_M
+    in_block = np.full(len(points), -1, dtype=np.int64)
+    in_block[p[deep]] = b[deep]
+    inside = in_block >= 0
+    over = np.zeros(len(points), dtype=bool)
+    over[inside] = blocks["households"].to_numpy()[in_block[inside]] > ceiling
+    off, rest = ~on_street, ~on_street & ~on_barrier & ~on_edge
+    shares = {
+        "streets": on_street,
+        "barriers": off & on_barrier,
+        "special_edges": off & ~on_barrier & on_edge,
+        "blocks_over_ceiling": rest & over,
+        "blocks_within": rest & inside & ~over,
+        "other": rest & ~inside,
+    }
+    out = pd.Series({name: float(mask.mean()) if len(points) else 0.0 for name, mask in shares.items()})
+    out["length_km"] = inner.length / 1000
+    return out
 
 
 def _near(points: np.ndarray, lines: np.ndarray) -> np.ndarray:

@@ -84,19 +84,18 @@ def build_units(
     """
     barrier_lines = _barrier_lines(barriers)
     water_polygons = _barrier_polygons(barriers)
-    street_lines = streets.geometry.to_numpy()
-    street_tree = shapely.STRtree(street_lines)
-    building_geoms = buildings.geometry.to_numpy()
-    building_points = shapely.point_on_surface(building_geoms)
-    building_tree = shapely.STRtree(building_geoms)
+    blocks = street_blocks(communities, buildings, streets, barriers)
+    block_geoms = blocks.geometry.to_numpy()
+    blocks_of = blocks.groupby("community_id").indices
+    building_points = shapely.point_on_surface(buildings.geometry.to_numpy())
 
     pieces: list[gpd.GeoDataFrame] = []
     building_atom = np.full(len(buildings), -1, dtype=np.int64)
     offset = 0
-    for community_id, geometry in zip(communities["community_id"], communities.geometry):
+    for community_id in communities["community_id"]:
         members = np.flatnonzero((buildings["community_id"] == community_id).to_numpy())
-        blocks = _street_blocks(geometry, street_lines, street_tree, barrier_lines, building_geoms, building_tree)
-        atoms, local_atom = _atoms_of_community(blocks, buildings.iloc[members], building_points[members], settings)
+        faces = block_geoms[blocks_of.get(community_id, np.zeros(0, dtype=np.int64))]
+        atoms, local_atom = _atoms_of_community(faces, buildings.iloc[members], building_points[members], settings)
         atoms, local_atom = _share_water(atoms, local_atom, water_polygons)
         atoms["community_id"] = community_id
         building_atom[members] = local_atom + offset
@@ -179,7 +178,44 @@ def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndar
     return out, renumber[local_atom]
 
 
-def _street_blocks(
+def street_blocks(
+    communities: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Street blocks (街区) of every community: the faces its streets, barriers and boundary enclose.
+
+    Parameters
+    ----------
+    communities, buildings, streets, barriers
+        Layers in one metric CRS; ``communities`` needs ``community_id``. A street drawn through a building
+        (arcade, tunnel) does not cut the block there.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``community_id``, ``households`` (of the buildings whose point on surface lies in the block, when
+        ``buildings`` has them) and the block's polygon; the blocks of a community tile it exactly.
+    """
+    street_lines = streets.geometry.to_numpy()
+    street_tree = shapely.STRtree(street_lines)
+    barrier_lines = _barrier_lines(barriers)
+    building_geoms = buildings.geometry.to_numpy()
+    building_tree = shapely.STRtree(building_geoms)
+    ids, faces = [], []
+    for community_id, geometry in zip(communities["community_id"], communities.geometry):
+        found = _community_blocks(geometry, street_lines, street_tree, barrier_lines, building_geoms, building_tree)
+        ids.extend([community_id] * len(found))
+        faces.extend(found)
+    blocks = gpd.GeoDataFrame({"community_id": ids}, geometry=faces, crs=communities.crs)
+    if "households" in buildings and len(blocks):
+        block_of = _locate(shapely.point_on_surface(building_geoms), blocks.geometry.to_numpy())
+        blocks["households"] = np.bincount(block_of, weights=buildings["households"].to_numpy(dtype=float), minlength=len(blocks))
+    return blocks
+
+
+def _community_blocks(
     community: BaseGeometry,
     street_lines: np.ndarray,
     street_tree: shapely.STRtree,

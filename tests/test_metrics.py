@@ -1,0 +1,60 @@
+"""Layout metrics on layouts drawn by hand: where the internal boundary runs."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, box
+
+from gridplan.metrics import boundary_breakdown, street_alignment
+from gridplan.units import street_blocks
+
+from .scenes import CRS
+
+
+def _frame(geoms, **columns):
+    return gpd.GeoDataFrame(columns, geometry=list(geoms), crs=CRS)
+
+
+# A 400 × 200 m community, one street at x = 200: a west block of 400 households, an east one of 200.
+COMMUNITY = _frame([box(0, 0, 400, 200)], community_id=["c1"])
+STREETS = _frame([LineString([(200, 0), (200, 200)])], highway=["residential"])
+BUILDINGS = _frame([box(40, 40, 80, 160), box(120, 40, 160, 160), box(260, 40, 340, 160)],
+                   community_id="c1", households=[200, 200, 200])
+# three grids: the west block cut at x = 100, the east block whole
+GRIDS = [box(0, 0, 100, 200), box(100, 0, 200, 200), box(200, 0, 400, 200)]
+
+
+def test_street_blocks_tile_the_community_and_hold_its_households():
+    blocks = street_blocks(COMMUNITY, BUILDINGS, STREETS)
+    assert sorted(blocks.area) == pytest.approx([40_000, 40_000])
+    assert sorted(blocks["households"]) == [200, 400]
+
+
+@pytest.mark.parametrize(
+    "kinds, barrier, expected",
+    [
+        (["ordinary"] * 3, None, "blocks_over_ceiling"),
+        (["special", "ordinary", "ordinary"], None, "special_edges"),
+        (["ordinary"] * 3, LineString([(100, 0), (100, 200)]), "barriers"),
+    ],
+)
+def test_the_boundary_off_the_street_is_named_by_what_put_it_there(kinds, barrier, expected):
+    grids = _frame(GRIDS, grid_id=["a", "b", "c"], community_id="c1", kind=kinds)
+    barriers = _frame([barrier], kind=["river"]) if barrier is not None else None
+    blocks = street_blocks(COMMUNITY, BUILDINGS, STREETS, barriers)
+    shares = boundary_breakdown(grids, COMMUNITY, STREETS, barriers, blocks, ceiling=360)
+    # 200 m along the street at x = 200 and 200 m at x = 100, 100 m from it
+    assert shares["length_km"] == pytest.approx(0.4 - 0.002, abs=1e-6)  # less the community's 0.5 m edge
+    assert shares["streets"] == pytest.approx(0.5, abs=0.02)
+    assert shares["streets"] == street_alignment(grids, COMMUNITY, STREETS, barriers)[0]
+    assert shares[expected] == pytest.approx(0.5, abs=0.02)
+    assert shares.drop("length_km").sum() == pytest.approx(1.0)
+
+
+def test_a_cut_inside_a_block_that_fits_one_grid_is_a_choice():
+    grids = _frame(GRIDS, grid_id=["a", "b", "c"], community_id="c1", kind="ordinary")
+    blocks = street_blocks(COMMUNITY, BUILDINGS, STREETS)
+    shares = boundary_breakdown(grids, COMMUNITY, STREETS, None, blocks, ceiling=450)
+    assert shares["blocks_within"] == pytest.approx(0.5, abs=0.02)
+    assert shares["blocks_over_ceiling"] == 0.0
