@@ -189,12 +189,9 @@ def street_alignment(
 ) -> tuple[float, float]:
     """Shares of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline
     (街巷定界), and of a street, river or rail line (``barriers``: the other boundaries the rule allows)."""
-    inner = internal_boundaries(grids, communities)
-    if inner.is_empty or inner.length == 0:
+    _, points, on_street, on_barrier = _boundary_samples(grids, communities, streets, barriers)
+    if not len(points):
         return 1.0, 1.0
-    points = points_along(inner, ALIGNMENT_STEP_M)
-    on_street = _near(points, streets.geometry.to_numpy())
-    on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
     return float(on_street.mean()), float((on_street | on_barrier).mean())
 
 
@@ -230,10 +227,7 @@ def boundary_breakdown(
     -------
     pandas.Series
     """
-    inner = internal_boundaries(grids, communities)
-    points = points_along(inner, ALIGNMENT_STEP_M) if not inner.is_empty else np.empty(0, dtype=object)
-    on_street = _near(points, streets.geometry.to_numpy())
-    on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
+    inner, points, on_street, on_barrier = _boundary_samples(grids, communities, streets, barriers)
     edges = shapely.boundary(grids.geometry.to_numpy()[(grids["kind"] != "ordinary").to_numpy()])
     on_edge = np.zeros(len(points), dtype=bool)
     if len(edges):
@@ -258,6 +252,16 @@ def boundary_breakdown(
     out = pd.Series({name: float(mask.mean()) if len(points) else 0.0 for name, mask in shares.items()})
     out["length_km"] = inner.length / 1000
     return out
+
+
+def _boundary_samples(grids, communities, streets, barriers):
+    """The internal boundary, points every ``ALIGNMENT_STEP_M`` along it (none where it has no length),
+    and which of them lie near a street and near a barrier."""
+    inner = internal_boundaries(grids, communities)
+    points = points_along(inner, ALIGNMENT_STEP_M) if inner.length > 0 else np.empty(0, dtype=object)
+    on_street = _near(points, streets.geometry.to_numpy())
+    on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
+    return inner, points, on_street, on_barrier
 
 
 def _near(points: np.ndarray, lines: np.ndarray) -> np.ndarray:
