@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 # Chromium and PostgreSQL/PostGIS come from Debian's packages (needs root); GRIDPLAN_TEST_PG, if set, is used as is.
 test: $(STAMP)
-	@if [ -z "$$GRIDPLAN_TEST_PG" ]; then eval "$$(bash scripts/test-services.sh)"; fi; \
+	@if [ -z "$$GRIDPLAN_TEST_PG" ]; then services=$$(bash scripts/test-services.sh) || exit 1; eval "$$services"; fi; \
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

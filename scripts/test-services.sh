@@ -1,14 +1,38 @@
 #!/usr/bin/env bash
 # Services the tests use, from Debian's packages: headless Chromium (map tests) and PostgreSQL with PostGIS
 # (plan storage tests), on loopback only. Prints the DSN export for the tests; run as root on a fresh machine.
+#
+# Every package is named: nothing relies on Recommends. Debian's `postgis` package holds only the client tools
+# and merely *recommends* the server extension, so the extension's own packages are named for the server's
+# major version (postgresql-NN-postgis-3 holds postgis.so, -scripts holds postgis.control and the SQL).
 set -euo pipefail
-if ! command -v chromium >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei >/dev/null
-fi
-if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql postgis >/dev/null
-fi
+
+need() {  # one message that says what to install, then stop
+  echo "scripts/test-services.sh: $1 is missing and cannot be installed here (not root)." >&2
+  echo "  As root: apt-get install --no-install-recommends $2" >&2
+  echo "  or set GRIDPLAN_TEST_PG to a PostgreSQL database with PostGIS you have." >&2
+  exit 1
+}
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then need "$1" "$2"; fi
+  apt-get update -qq >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $2 >/dev/null
+}
+
+BROWSER_PACKAGES="chromium fonts-wqy-zenhei"
+command -v chromium >/dev/null 2>&1 || apt_install "headless Chromium" "$BROWSER_PACKAGES"
+
+[ -d /usr/lib/postgresql ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+  || apt_install "the PostgreSQL server" "postgresql postgresql-common"
 PG_VERSION=$(ls /usr/lib/postgresql | sort -V | tail -1)
+POSTGIS_PACKAGES="postgresql-${PG_VERSION}-postgis-3 postgresql-${PG_VERSION}-postgis-3-scripts"
+[ -f "/usr/share/postgresql/${PG_VERSION}/extension/postgis.control" ] \
+  && [ -f "/usr/lib/postgresql/${PG_VERSION}/lib/postgis-3.so" ] \
+  || apt_install "the PostGIS extension for PostgreSQL ${PG_VERSION}" "$POSTGIS_PACKAGES"
+
+pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {found=1} END {exit !found}' \
+  || pg_createcluster "$PG_VERSION" main >&2
 pg_ctlcluster "$PG_VERSION" main status >/dev/null 2>&1 || pg_ctlcluster "$PG_VERSION" main start >&2  # stdout carries only the export
 PG_PORT=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $3}')
 PG_PASSWORD=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
