@@ -1,6 +1,6 @@
 """Map benchmark: a whole generated district on one HTML map, opened in headless Chromium.
 
-The district is ``generate_district(20000, 450000, seed=1)`` planned with :func:`gridplan.partition.partition`
+The district is ``generate_district(20000, 450000, seed=1)`` planned with :func:`gridplan.pipeline.plan_scene`
 (about 1,600 grids). For each variant (polygons simplified by 2 m or not; with or without the 20,000 building
 footprints, drawn from zoom 16 on) it reports the time to build and write the map, the HTML size, the load time
 in headless Chromium until every grid is in the DOM (network off, so the map is written in offline mode:
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gridplan.maps import plan_map, save_map  # noqa: E402
-from gridplan.partition import partition  # noqa: E402
+from gridplan.pipeline import plan_scene, prepare_scene  # noqa: E402
 from gridplan.synthetic import generate_district  # noqa: E402
 from tests.browser import Browser  # noqa: E402
 
@@ -45,11 +45,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
-    scene = generate_district(20000, 450000, seed=1)
-    plan = partition(scene)
-    print(f"district: {len(scene.buildings):,} buildings, {len(plan.grids):,} grids, "
-          f"{scene.communities.shape[0]} communities; planned in {time.perf_counter() - start:.0f} s")
-    buildings = scene.buildings.merge(plan.assignment[["building_id", "grid_id"]], on="building_id")
+    scene = prepare_scene(generate_district(20000, 450000, seed=1))
+    run = plan_scene(scene)
+    plan = run.plan
+    print(f"district: {len(scene.scene.buildings):,} buildings, {len(plan.grids):,} grids, "
+          f"{scene.scene.communities.shape[0]} communities; planned in {time.perf_counter() - start:.0f} s")
 
     print(f"{'variant':<34}{'build s':>8}{'HTML MB':>9}{'load s':>8}{'pan ms':>8}")
     for simplify_m in (2.0, 0.0):
@@ -57,8 +57,7 @@ def main() -> None:
             name = f"simplify {simplify_m:g} m" + (", buildings" if with_buildings else "")
             path = out / f"district_s{simplify_m:g}{'_b' if with_buildings else ''}.html"
             t = time.perf_counter()
-            fmap = plan_map(scene.communities, plan.grids, assignment=plan.assignment,
-                            buildings=buildings if with_buildings else None, offline=True, simplify_m=simplify_m)
+            fmap = plan_map(run, scene, buildings=with_buildings, offline=True, simplify_m=simplify_m)
             save_map(fmap, path)
             build = time.perf_counter() - t
             loads, pans = [], []

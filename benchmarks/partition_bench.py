@@ -39,10 +39,11 @@ from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline 
 
 from gridplan.metrics import boundary_breakdown  # noqa: E402
 from gridplan.osm import import_osm  # noqa: E402
-from gridplan.partition import layout_from_atoms, partition, prepare_buildings  # noqa: E402
+from gridplan.partition import layout_from_atoms, partition, scene_units  # noqa: E402
+from gridplan.scene import PreparedScene  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
 from gridplan.synthetic import generate_district  # noqa: E402
-from gridplan.units import build_units, street_blocks  # noqa: E402
+from gridplan.units import street_blocks  # noqa: E402
 from gridplan.validate import validate_scene  # noqa: E402
 
 SHARED = Path(os.environ.get("GRIDPLAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -178,11 +179,11 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
     rows = [{"case": name, "method": "gridplan", "time_s": seconds, "peak_mb": peak, **metrics.as_dict()}]
 
     # the same atoms for the baselines (deterministic, so equal to the child's)
-    local = scene.to_crs(scene.local_crs())
-    buildings = prepare_buildings(local.buildings, local.communities, DEFAULTS)
-    units = build_units(local.communities, buildings, local.streets, local.barriers, DEFAULTS.grid)
+    prepared = PreparedScene.of(scene, DEFAULTS)
+    local, buildings = prepared.local, prepared.local.buildings
+    units = scene_units(prepared)
     blocks = street_blocks(local.communities, buildings, local.streets, local.barriers)
-    layouts = {"gridplan": layout_from_atoms(local, buildings, units, atom_grid.copy(), grid_kinds, DEFAULTS).grids}
+    layouts = {"gridplan": layout_from_atoms(prepared, units, atom_grid, grid_kinds).grids}
     atom_kind = np.asarray(grid_kinds)[atom_grid]
     free = np.flatnonzero(atom_kind == "ordinary")
     fixed = np.flatnonzero(atom_kind != "ordinary")
@@ -195,7 +196,7 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
         atom_labels[fixed] = labels.max() + 1 + fixed_ids
         kinds = ["ordinary"] * (int(labels.max()) + 1)
         kinds += [atom_kind[fixed][fixed_ids == i][0] for i in range(int(fixed_ids.max()) + 1)] if len(fixed) else []
-        plan = layout_from_atoms(local, buildings, units, atom_labels, kinds, DEFAULTS)
+        plan = layout_from_atoms(prepared, units, atom_labels, kinds)
         rows.append({"case": name, "method": method, "time_s": seconds, "peak_mb": peak, **plan.metrics.as_dict()})
         layouts[method] = plan.grids
     for row in rows:

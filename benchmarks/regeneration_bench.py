@@ -24,7 +24,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gridplan.partition import partition  # noqa: E402
-from gridplan.regenerate import PreviousPlan, regenerate  # noqa: E402
+from gridplan.regenerate import regenerate  # noqa: E402
+from gridplan.results import PreviousPlan  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
 from gridplan.synthetic import generate_district  # noqa: E402
 from gridplan.validate import validate_scene  # noqa: E402
@@ -71,10 +72,10 @@ def main(argv=None) -> int:
     before = first.assignment[["building_id", "grid_id"]]
     rows = [
         ("first plan", math.nan, math.nan, first.metrics),
-        ("regenerate", regen_s, result.kept_share, result.plan.metrics),
+        ("regenerate", regen_s, result.changes.kept_share, result.plan.metrics),
         ("plan from scratch", fresh_s, kept_share(before, fresh.assignment[["building_id", "grid_id"]], match=True), fresh.metrics),
     ]
-    counts = result.grid_changes["change"].value_counts()
+    counts = result.changes.grid_changes["change"].value_counts()
     print(f"district: {len(scene.buildings):,} buildings, {int(scene.buildings['households'].sum()):,} households; "
           f"{n_changed:,} buildings' households changed")
     print("±20% feas. and ±10% feas.: shares of the grids not proven unable to come within the band")

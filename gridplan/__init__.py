@@ -1,0 +1,48 @@
+"""gridplan: community management grids (社区网格) of about 300 households, and party-building coverage.
+
+The public API, by step (each name is imported from its module on first use, so that ``import gridplan``
+stays light and the result types never pull in the partition engine)::
+
+    from gridplan import load_scene, prepare_scene, plan_scene, analyse_coverage, write_plan, plan_map
+
+- read and prepare: :func:`load_scene`, :func:`prepare_scene` (:class:`PreparedScene`), :func:`validate_scene`;
+- plan: :func:`plan_scene` (:class:`PlanRun`), :func:`partition`, :func:`regenerate`, :func:`plan_levels`,
+  :func:`plan_communities`, :func:`audit_grids`;
+- coverage: :func:`analyse_coverage` (:class:`Coverage`);
+- results: :class:`Plan`, :class:`PlanWarning`, :class:`Provenance`, :class:`PreviousPlan`, :class:`PlanChanges`,
+  :class:`Levels`;
+- write, read and draw: :func:`write_plan`, :func:`read_plan`, :func:`read_previous`, :func:`write_coverage`,
+  :func:`read_coverage`, :func:`plan_map`, :func:`save_map`, :func:`write_report`;
+- settings and words: :class:`Settings`, :data:`DEFAULTS`, :mod:`gridplan.vocabulary`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "load_scene": "pipeline", "prepare_scene": "pipeline", "plan_scene": "pipeline", "check_belongs": "pipeline",
+    "analyse_coverage": "coverage",
+    "PreparedScene": "scene", "Scene": "scene", "read_scene": "scene",
+    "validate_scene": "validate",
+    "partition": "partition", "regenerate": "regenerate", "plan_levels": "levels", "plan_communities": "parallel",
+    "audit_grids": "audit",
+    "Plan": "results", "PlanWarning": "results", "Provenance": "results", "PreviousPlan": "results",
+    "PlanChanges": "results", "PlanRun": "results", "Levels": "results", "Coverage": "results",
+    "write_plan": "store", "read_plan": "store", "read_previous": "store", "write_coverage": "store",
+    "read_coverage": "store",
+    "plan_map": "maps", "save_map": "maps", "write_report": "report", "grid_table": "report",
+    "Settings": "settings", "DEFAULTS": "settings",
+    "GridplanError": "errors", "InputError": "errors", "InfeasibleError": "errors",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'gridplan' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+#: Precision (metres) of grid polygons: vertices nanometres apart would cross once projected to degrees.
+GRID_PRECISION_M = 1e-5
+#: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
+SLIVER_M2 = 1.0
+
 
 def points_along(lines, step: float) -> np.ndarray:
     """Points every ``step`` metres along (multi)lines, at the middle of each step, so each point stands
@@ -32,3 +37,19 @@ def shared_boundaries(geoms: np.ndarray, same: np.ndarray | None = None, *, tole
     length = shapely.length(shared)
     keep = length >= min_length
     return left[keep], right[keep], shared[keep], length[keep]
+
+
+def heal(polygon):
+    """One polygon from atoms that tile it: close floating-point seams, and drop detached slivers of less
+    than ``SLIVER_M2`` in all (the gap metric still counts them); a real second piece is kept, and counted."""
+    if polygon.geom_type == "Polygon":
+        return polygon
+    healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
+    if healed.geom_type == "Polygon":
+        return healed
+    parts = shapely.get_parts(polygon)
+    areas = shapely.area(parts)
+    largest = int(np.argmax(areas))
+    if areas.sum() - areas[largest] < SLIVER_M2:
+        return parts[largest]
+    return polygon

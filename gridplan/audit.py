@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .households import fill_households
-from .metrics import SPLIT_SHARE, PlanMetrics, plan_metrics
-from .partition import building_workload
-from .scene import Scene, id_string
+from .metrics import SPLIT_SHARE, PlanMetrics, plan_metrics, with_grid_figures
+from .scene import PreparedScene, Scene, as_prepared, id_string
 from .settings import DEFAULTS, Settings
+from .vocabulary import GridKind
 
 #: Columns tried, in order, for an existing grid's identifier.
 ID_COLUMNS = ("grid_id", "code", "id", "name")
@@ -46,6 +45,8 @@ class Audit:
         Pairs of existing grids that overlap: ``grid_id``, ``other_grid_id``, ``area_m2``.
     metrics
         The same figures as a plan's.
+    settings
+        The target and bounds measured against.
     """
 
     grids: gpd.GeoDataFrame
@@ -54,13 +55,15 @@ class Audit:
     unassigned: list[str]
     overlaps: pd.DataFrame
     metrics: PlanMetrics
+    settings: Settings = DEFAULTS
 
     def summary(self) -> str:
-        m = self.metrics
+        m, g = self.metrics, self.settings.grid
         worst = self.grids.head(5)
         lines = [
             f"audit: {len(self.grids)} existing grids, {m.households_total:,} households",
-            f"  within ±20%: {m.within_bounds:.1%}   within ±10%: {m.within_tight:.1%}   worst deviation {m.worst_deviation:.0%}",
+            f"  within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   within "
+            f"±{g.tight_tolerance:.0%}: {m.within_tight:.1%}   worst deviation {m.worst_deviation:.0%}",
             f"  street alignment {m.street_alignment:.1%}   service radius mean {m.service_radius_mean:.0f} m, max {m.service_radius_max:.0f} m",
             f"  gaps {m.gap_share:.2%} and overlaps {m.overlap_share:.2%} of the area; {len(self.overlaps)} overlapping pairs; "
             f"{m.noncontiguous_grids} grids in several pieces; {len(self.split_buildings)} split buildings; "
@@ -107,22 +110,22 @@ def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid
     return assignment, split
 
 
-def audit_grids(scene: Scene, existing: gpd.GeoDataFrame, settings: Settings = DEFAULTS) -> Audit:
+def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None) -> Audit:
     """Measure an existing layout of grid polygons against the rules.
 
     Parameters
     ----------
     scene
-        The validated scene (communities, buildings, streets, barriers).
+        The scene, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated.
     existing
         Grid polygons as they are, any attributes (identifier from ``grid_id``, ``code``, ``id`` or ``name``).
     settings
-        Target and bounds.
+        Target and bounds; by default those the scene was prepared with.
     """
-    crs = scene.local_crs()
-    local = scene.to_crs(crs)
-    buildings = fill_households(local.buildings, settings.households)
-    buildings["workload"] = building_workload(buildings, settings.grid)
+    prepared = as_prepared(scene, settings)
+    settings, local = prepared.settings, prepared.local
+    crs = local.crs
+    buildings = local.buildings
     grids = existing.to_crs(crs).reset_index(drop=True)
     grids = grids[grids.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
     grid_ids = grid_ids_of(grids)
@@ -138,20 +141,21 @@ def audit_grids(scene: Scene, existing: gpd.GeoDataFrame, settings: Settings = D
     out = gpd.GeoDataFrame({
         "grid_id": grid_ids.to_numpy(),
         "community_id": main,
-        "kind": "ordinary",
+        "kind": GridKind.ORDINARY.value,
         "households": totals["households"].reindex(grid_ids).fillna(0).astype(np.int64).to_numpy(),
         "workload": totals["workload"].reindex(grid_ids).fillna(0).to_numpy(),
         "communities_spanned": spans,
     }, geometry=grids.geometry.to_numpy(), crs=crs)
-    metrics = plan_metrics(out, full.set_index("building_id").loc[buildings_in["building_id"]].reset_index(),
-                           buildings_in, local.communities, local.streets, local.barriers, settings.grid)
+    assignment_in = full.set_index("building_id").loc[buildings_in["building_id"]].reset_index()
+    out = with_grid_figures(out, assignment_in, buildings_in)
+    metrics = plan_metrics(out, assignment_in, buildings_in, local.communities, local.streets, local.barriers, settings.grid)
     out["deviation"] = out["households"] / settings.grid.target - 1
     out["problems"] = _problems(out, split, settings)
     order = (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10 + out["deviation"].abs() + out["service_radius_m"] / 10_000
     out = out.iloc[np.argsort(-order.to_numpy(), kind="stable")].reset_index(drop=True)
     overlaps = _overlapping_pairs(grids, grid_ids)
-    return Audit(grids=out.to_crs(scene.crs), assignment=assignment, split_buildings=split, unassigned=unassigned,
-                 overlaps=overlaps, metrics=metrics)
+    return Audit(grids=out.to_crs(prepared.crs), assignment=assignment, split_buildings=split, unassigned=unassigned,
+                 overlaps=overlaps, metrics=metrics, settings=settings)
 
 
 def _communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 bad input (one line saying why, no traceback); 1 an int
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -94,12 +95,14 @@ def _parser() -> argparse.ArgumentParser:
                                    "points chosen to cover the most. Missing members or service points are "
                                    "generated (seeded, labelled).")
     _scene_options(p)
-    p.add_argument("plan", help="plan file written by 'gridplan plan'")
+    p.add_argument("plan", help="plan written by 'gridplan plan' (file or postgresql://…#name)")
+    _bounds_options(p)
     p.add_argument("-o", "--output", required=True,
-                   help="coverage GeoPackage to write, or postgresql://...#name to store the plan with its coverage")
+                   help="coverage file to write (.gpkg, .geojson, .parquet), or postgresql://...#name to store the "
+                        "plan with its coverage")
     p.add_argument("--new-service-points", type=int, default=1, metavar="P",
                    help="choose P new service points that cover the most households outside the circle (default 1; 0: none)")
-    p.add_argument("--seed", type=int, default=0, help="seed of generated scenario data")
+    p.add_argument("--seed", type=int, help=f"seed of generated scenario data (default: the plan's, else {DEFAULTS.seed})")
     p.set_defaults(run=_coverage)
 
     p = sub.add_parser("audit", help="measure an existing grid layout against the rules",
@@ -109,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     _scene_options(p)
     p.add_argument("existing", help="existing grid polygons (any attributes; ids from grid_id, code, id or name)")
     p.add_argument("-o", "--output", help="write the audited grids, split buildings and overlaps (.gpkg)")
-    _grid_options(p)
+    _bounds_options(p)
     p.set_defaults(run=_audit)
 
     p = sub.add_parser("map", help="draw a plan on a Folium map",
@@ -126,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="keep personal fields of the coverage layers (party member ids, names) in the HTML")
     p.add_argument("--simplify", type=float, default=2.0, metavar="METRES",
                    help="simplify polygons by this many metres (default 2; 0 keeps every vertex)")
-    _grid_options(p)
+    _bounds_options(p)
     p.set_defaults(run=_map)
 
     p = sub.add_parser("report", help="per-grid table (CSV, XLSX) and a one-page HTML summary",
@@ -134,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "coverage by grid, branch status counts, blind spots) into a folder.")
     _plan_inputs(p)
     p.add_argument("-o", "--output", required=True, help="folder to write")
-    _grid_options(p)
+    _bounds_options(p)
     p.set_defaults(run=_report)
 
     p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
@@ -143,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="an .osm.pbf/.osm/OSM GeoPackage instead of the embedded extract")
     p.add_argument("--out", default="out/demo", help="folder for the scene and plan GeoPackages")
     p.add_argument("--map", default="maps/demo.html", help="map to write")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="language of the map, report and summaries (default zh)")
     _grid_options(p)
     p.set_defaults(run=_demo)
     return parser
@@ -158,23 +162,40 @@ def _scene_options(p: argparse.ArgumentParser) -> None:
                    help="coordinate system of the input; GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted")
     p.add_argument("--repair-households", action="store_true",
                    help="estimate missing/negative and round fractional household counts instead of failing")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"],
+                   help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
+
+
+def _bounds_options(p: argparse.ArgumentParser) -> None:
+    grid = DEFAULTS.grid
+    p.add_argument("--target", type=float, help=f"households per grid (default: the plan's, else {grid.target:.0f})")
+    p.add_argument("--tolerance", type=float,
+                   help=f"every grid within target × (1 ± tolerance) (default: the plan's, else {grid.tolerance})")
 
 
 def _grid_options(p: argparse.ArgumentParser) -> None:
-    grid = DEFAULTS.grid
-    p.add_argument("--target", type=float, default=grid.target, help=f"households per grid (default {grid.target:.0f})")
-    p.add_argument("--tolerance", type=float, default=grid.tolerance,
-                   help=f"every grid within target × (1 ± tolerance) (default {grid.tolerance})")
+    _bounds_options(p)
     p.add_argument("--grids", type=int, help="fix the number of ordinary grids per community")
     p.add_argument("--code-style", default="gb15", choices=["gb15", "gbt14"],
                    help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)")
 
 
-def _settings(args) -> Settings:
-    if args.target <= 0 or not 0 < args.tolerance < 1:
+def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
+    """``base`` with the grid options given on the command line; prints which settings apply when ``source``
+    names where ``base`` came from (a plan)."""
+    given = {k: v for k, v in (("target", args.target), ("tolerance", args.tolerance)) if v is not None}
+    if "target" in given and not given["target"] > 0 or "tolerance" in given and not 0 < given["tolerance"] < 1:
         raise InputError("--target must be positive and --tolerance between 0 and 1")
-    return DEFAULTS.with_grid(target=args.target, tolerance=args.tolerance,
-                              tight_tolerance=min(DEFAULTS.grid.tight_tolerance, args.tolerance))
+    settings = base
+    if given:
+        tolerance = given.get("tolerance", base.grid.tolerance)
+        settings = base.with_grid(**given, tight_tolerance=min(base.grid.tight_tolerance, tolerance))
+    if source:
+        g = settings.grid
+        whose = ("命令行指定" if given else f"沿用{source}") if args.lang == "zh" else ("given on the command line" if given else f"{source}'s")
+        print(f"设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）" if args.lang == "zh" else
+              f"settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)")
+    return settings
 
 
 def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
@@ -187,9 +208,9 @@ def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _read(args):
-    from .scene import read_scene
-    from .validate import validate_scene
+def _load(args):
+    """The scene named on the command line, with its layer and column maps applied."""
+    from .pipeline import load_scene
 
     columns: dict[str, dict[str, str]] = {}
     for key, target in _pairs(args.column, "--column"):
@@ -197,18 +218,19 @@ def _read(args):
         if not dot:
             raise InputError(f"--column {key}={target}: expected LAYER.SOURCE=COLUMN")
         columns.setdefault(layer, {})[source] = target
-    source = Path(args.scene)
-    if source.suffix in (".osm", ".pbf"):
-        from .osm import import_osm
+    return load_scene(args.scene, layers=dict(_pairs(args.layer, "--layer")), columns=columns, coords=args.coords)
 
-        scene, _ = import_osm(source)
-    else:
-        scene = read_scene(source, layers=dict(_pairs(args.layer, "--layer")), columns=columns, coords=args.coords)
-    return validate_scene(scene, repair_households=args.repair_households)
+
+def _prepared(args, settings: Settings = DEFAULTS):
+    from .pipeline import prepare_scene
+
+    return prepare_scene(_load(args), settings, repair_households=args.repair_households)
 
 
 def _validate(args) -> None:
-    validation = _read(args)
+    from .validate import validate_scene
+
+    validation = validate_scene(_load(args), repair_households=args.repair_households)
     print(validation.summary())
     validation.raise_for_errors()
 
@@ -217,182 +239,104 @@ def _import_osm(args) -> None:
     from .osm import import_osm_to_gpkg
 
     report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary)
-    print(report.summary() if hasattr(report, "summary") else report)
+    print(report.summary())
     print(f"scene written to {args.output}")
 
 
 def _plan(args) -> None:
-    from .postgis import is_dsn
+    from .pipeline import plan_scene
+    from .store import read_previous, write_plan
 
-    if args.workers < 1 or args.retries < 0:
-        raise InputError("--workers must be at least 1 and --retries at least 0")
-    validation = _read(args)
-    validation.raise_for_errors()
-    _plan_and_write(validation.scene, _settings(args), args.output if is_dsn(args.output) else Path(args.output), args.map,
-                    args.grids, args.code_style, args.previous, levels=args.levels or args.areas is not None, areas=args.areas,
-                    workers=args.workers, scheduler=args.scheduler, retries=args.retries)
-
-
-def _plan_and_write(scene, settings: Settings, output: Path | str, map_path: str | None, grid_count: int | None,
-                    code_style: str = "gb15", previous: str | None = None, levels: bool = False, areas: int | None = None,
-                    workers: int = 1, scheduler: str | None = None, retries: int = 2):
-    from .partition import partition
-    from .postgis import is_dsn, redact
-    from .report import plan_layers, plan_summary
-    from .store import write_layers
-
-    if previous:
-        from .regenerate import read_previous, regenerate
-
-        if is_dsn(previous):
-            from .postgis import read_plan_postgis
-
-            previous_plan = read_plan_postgis(previous)
-        else:
-            previous_plan = read_previous(previous)
-        result = regenerate(scene, previous_plan, settings, code_style=code_style)
-        plan = result.plan
-        layers = {**plan_layers(plan, scene), "building_changes": result.building_changes, "grid_changes": result.grid_changes}
-        counts = result.grid_changes["change"].value_counts()
-        print(f"regenerated from {redact(previous)}: {result.kept_share:.1%} of buildings kept their grid; "
-              f"{len(result.building_changes)} buildings changed; grids " +
-              ", ".join(f"{counts.get(k, 0)} {k}" for k in ("unchanged", "changed", "created", "removed")))
-    elif workers > 1 or scheduler:
-        from .parallel import plan_communities
-
-        plan = plan_communities(scene, settings, workers=workers, scheduler=scheduler, retries=retries, progress=True,
-                                grid_count=grid_count, code_style=code_style)
-        layers = plan_layers(plan, scene)
-    else:
-        plan = partition(scene, settings, grid_count=grid_count, progress=True, code_style=code_style)
-        layers = plan_layers(plan, scene)
-    if levels:
-        from .levels import plan_levels
-
-        found = plan_levels(plan, scene, areas_per_street=areas)
-        plan.grids["area_id"] = plan.grids["grid_id"].map(found.grid_area)
-        layers = {**layers, "grids": plan.grids, "areas": found.areas, "micro_grids": found.micro_grids}
-        micro, lv = found.micro_grids, found.settings
-        outside = ~micro["households"].between(lv.micro_min, lv.micro_max)
-        print(f"levels: {len(found.areas)} areas, {len(micro)} micro-grids; {int(outside.sum())} outside "
-              f"{lv.micro_min:.0f}–{lv.micro_max:.0f} households, {int((outside & ~micro['bounds_possible']).sum())} of them "
-              f"proven unavoidable ({len(found.oversize)} buildings above {lv.micro_max:.0f} households are micro-grids of their own)")
-    if is_dsn(output):
-        from urllib.parse import urlsplit
-
-        from .postgis import write_plan_postgis
-
-        written = write_plan_postgis(output.split("#", 1)[0], scene, plan, name=urlsplit(output).fragment or None, layers=layers)
-    else:
-        written = write_layers(output, layers)
-    print(plan_summary(plan))
-    print("written: " + ", ".join(map(str, written)))
-    if map_path:
+    base, source = DEFAULTS, ""
+    previous = read_previous(args.previous) if args.previous else None
+    if previous is not None and previous.provenance is not None:
+        base, source = previous.provenance.settings, ("上一方案" if args.lang == "zh" else "the previous plan")
+    settings = _settings(args, base, source)
+    prepared = _prepared(args, settings)
+    run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
+                     grid_count=args.grids, code_style=args.code_style, workers=args.workers, scheduler=args.scheduler,
+                     retries=args.retries, progress=True)
+    written = write_plan(run, prepared, args.output)
+    print(run.summary(args.lang))
+    print("written: " + ", ".join(written))
+    if args.map:
         from .maps import plan_map, save_map
 
-        save_map(plan_map(scene.communities, plan.grids, settings.grid), map_path)
-        print(f"map: {map_path}")
-    return plan, (found if levels else None)
+        save_map(plan_map(run, prepared, lang=args.lang), args.map)
+        print(f"map: {args.map}")
+
+
+def _plan_inputs(p: argparse.ArgumentParser) -> None:
+    _scene_options(p)
+    p.add_argument("plan", help="plan written by 'gridplan plan' (file or postgresql://…#name)")
+    p.add_argument("coverage", nargs="?", help="coverage written by 'gridplan coverage' (file or postgresql://…#name)")
+
+
+def _read_plan_inputs(args):
+    """The prepared scene, the plan run and the coverage named on the command line, checked to belong
+    together, and the settings to draw or report with (the plan's unless given)."""
+    from .pipeline import check_belongs
+    from .store import read_coverage, read_plan
+
+    run = read_plan(args.plan)
+    settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
+    prepared = _prepared(args, run.plan.settings)
+    coverage = read_coverage(args.coverage) if getattr(args, "coverage", None) else None
+    check_belongs(prepared, run.plan, coverage)
+    return prepared, run, coverage, settings
 
 
 def _coverage(args) -> None:
     from .coverage import analyse_coverage
-    from .postgis import is_dsn
-    from .regenerate import read_plan
-    from .store import write_layers
+    from .pipeline import check_belongs
+    from .store import read_plan, write_coverage
 
-    validation = _read(args)
-    validation.raise_for_errors()
-    plan = read_plan(args.plan, validation.scene)
-    coverage = analyse_coverage(plan, validation.scene, new_service_points=args.new_service_points, seed=args.seed)
-    if is_dsn(args.output):  # the plan and its coverage together, in one transaction
-        from urllib.parse import urlsplit
-
-        from .postgis import write_plan_postgis
-
-        written = write_plan_postgis(args.output.split("#", 1)[0], validation.scene, plan, coverage=coverage.layers(),
-                                     name=urlsplit(args.output).fragment or None)
-    else:
-        written = write_layers(args.output, coverage.layers())
-    print(coverage.summary())
-    print("written: " + ", ".join(map(str, written)))
+    run = read_plan(args.plan)
+    settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
+    if args.seed is not None:
+        settings = dataclasses.replace(settings, seed=args.seed)
+    prepared = _prepared(args, settings)
+    check_belongs(prepared, run.plan)
+    coverage = analyse_coverage(run.plan, prepared, new_service_points=args.new_service_points, settings=settings)
+    written = write_coverage(coverage, args.output, run=run, prepared=prepared)
+    print(coverage.summary(args.lang))
+    print("written: " + ", ".join(written))
 
 
 def _audit(args) -> None:
     import geopandas as gpd
 
     from .audit import audit_grids
+    from .store import write_layers
 
-    validation = _read(args)
-    validation.raise_for_errors()
+    settings = _settings(args)
+    prepared = _prepared(args, settings)
     try:
         existing = gpd.read_file(args.existing)
     except Exception as exc:
         raise InputError(f"cannot read existing grids {args.existing}: {exc}") from exc
-    audit = audit_grids(validation.scene, existing, _settings(args))
+    audit = audit_grids(prepared, existing)
     print(audit.summary())
     if args.output:
-        from .store import write_layers
-
         write_layers(args.output, {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps})
         print(f"written: {args.output}")
-
-
-def _plan_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scene", help="scene GeoPackage (its communities and party organizations are drawn)")
-    p.add_argument("plan", help="plan file written by 'gridplan plan'")
-    p.add_argument("coverage", nargs="?", help="coverage GeoPackage (grid_party, service_points, isochrones, ...)")
-    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="label language (default zh)")
-
-
-def _read_plan_inputs(args):
-    """The scene, the plan's grids and buildings, and the coverage layers (party organizations from the scene)."""
-    import geopandas as gpd
-    import pyogrio
-
-    from .report import COVERAGE_LAYERS
-    from .scene import read_scene
-
-    scene = read_scene(args.scene)
-    try:
-        grids = gpd.read_file(args.plan, layer="grids")
-        buildings = gpd.read_file(args.plan, layer="buildings")
-    except Exception as exc:
-        raise InputError(f"cannot read the grids and buildings layers of {args.plan}: {exc}") from exc
-    plan_layers = {row[0] for row in pyogrio.list_layers(args.plan)}
-    if "staffing" in plan_layers and "grid_worker" not in grids:
-        staffing = gpd.read_file(args.plan, layer="staffing")
-        grids = grids.merge(staffing[["grid_id", "grid_worker"]], on="grid_id", how="left")
-    coverage = dict.fromkeys(COVERAGE_LAYERS)
-    coverage["party_orgs"] = scene.party_orgs
-    if "micro_grids" in plan_layers:  # written by 'gridplan plan --levels'
-        coverage["micro_grids"] = gpd.read_file(args.plan, layer="micro_grids")
-    if args.coverage:
-        try:
-            present = {row[0] for row in pyogrio.list_layers(args.coverage)}
-            coverage.update({name: gpd.read_file(args.coverage, layer=name) for name in COVERAGE_LAYERS if name in present})
-        except Exception as exc:
-            raise InputError(f"cannot read coverage layers from {args.coverage}: {exc}") from exc
-    return scene, grids, buildings, coverage
 
 
 def _map(args) -> None:
     from .maps import plan_map, save_map
 
-    scene, grids, buildings, coverage = _read_plan_inputs(args)
-    fmap = plan_map(scene.communities, grids, _settings(args).grid, lang=args.lang, coverage=coverage,
-                    assignment=buildings, buildings=buildings, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify)
+    prepared, run, coverage, settings = _read_plan_inputs(args)
+    fmap = plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
+                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings.grid)
     save_map(fmap, args.output)
     print(f"map: {args.output}")
 
 
 def _report(args) -> None:
-    from .report import grid_table, write_report
+    from .report import write_report
 
-    _, grids, buildings, coverage = _read_plan_inputs(args)
-    settings = _settings(args).grid
-    written = write_report(grid_table(grids, coverage, buildings, settings), args.output, settings, lang=args.lang)
+    prepared, run, coverage, settings = _read_plan_inputs(args)
+    written = write_report(run.plan, args.output, coverage, lang=args.lang, settings=settings.grid)
     print("written: " + ", ".join(map(str, written)))
 
 
@@ -400,30 +344,27 @@ def _demo(args) -> None:
     from .coverage import analyse_coverage
     from .maps import plan_map, save_map
     from .osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
-    from .report import grid_table, write_report
-    from .store import write_layers
-    from .validate import validate_scene
+    from .pipeline import plan_scene, prepare_scene
+    from .report import write_report
+    from .store import write_coverage, write_layers, write_plan
 
     source = Path(args.source) if args.source else default_extract()
     out = Path(args.out)
     scene, imported = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)
     print(f"demo data: {source.name}")
     print(imported.summary())
-    validation = validate_scene(scene).raise_for_errors()
-    print(validation.summary())
-    scene = validation.scene
-    write_layers(out / "scene.gpkg", scene.layers())
     settings = _settings(args)
-    plan, levels = _plan_and_write(scene, settings, out / "plan.gpkg", None, args.grids, args.code_style, levels=True)
-
-    coverage = analyse_coverage(plan, scene, new_service_points=1)
-    coverage_layers = coverage.layers()
-    written = write_layers(out / "coverage.gpkg", coverage_layers)
-    print(coverage.summary())
-    layers = {**coverage_layers, "micro_grids": levels.micro_grids}
-    save_map(plan_map(scene.communities, plan.grids, settings.grid, coverage=layers, assignment=plan.assignment,
-                      buildings=scene.buildings), args.map)
-    reports = write_report(grid_table(plan.grids, layers, plan.assignment, settings.grid), out / "reports", settings.grid)
+    prepared = prepare_scene(scene, settings)
+    print(prepared.validation.summary())
+    write_layers(out / "scene.gpkg", prepared.scene.layers())
+    run = plan_scene(prepared, levels=True, grid_count=args.grids, code_style=args.code_style, progress=True)
+    written = write_plan(run, prepared, out / "plan.gpkg")
+    print(run.summary(args.lang))
+    coverage = analyse_coverage(run.plan, prepared, new_service_points=1)
+    written += write_coverage(coverage, out / "coverage.gpkg")
+    print(coverage.summary(args.lang))
+    save_map(plan_map(run, prepared, coverage, lang=args.lang), args.map)
+    reports = write_report(run.plan, out / "reports", coverage, lang=args.lang)
     print("written: " + ", ".join(map(str, [*written, args.map, *reports])))
 
 

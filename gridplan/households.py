@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
-from .settings import HouseholdSettings
+from .settings import GridSettings, HouseholdSettings, Settings
 
 
 def _by_kind(kinds: pd.Series, table) -> np.ndarray:
@@ -73,6 +73,47 @@ def fill_households(buildings: gpd.GeoDataFrame, settings: HouseholdSettings = H
     earlier = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
     out["households_estimated"] = missing.to_numpy() | earlier
     return out
+
+
+def prepare_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
+    """Buildings ready to plan: households filled (estimates marked), workload, community.
+
+    Parameters
+    ----------
+    buildings, communities
+        Layers in one metric CRS. Buildings without ``community_id`` are placed in the community holding
+        their representative point (run :func:`gridplan.validate.validate_scene` first for the full check).
+    settings
+        Household estimation and workload weights.
+    """
+    out = fill_households(buildings, settings.households)
+    if "community_id" not in out:
+        out["community_id"] = community_of(out, communities)
+    out["workload"] = building_workload(out, settings.grid)
+    return out
+
+
+def community_of(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> pd.Series:
+    """The community holding each building's representative point (NaN where none does), aligned to
+    ``buildings``; both layers in one CRS."""
+    points = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=buildings.crs)
+    joined = gpd.sjoin(points, communities[["community_id", "geometry"]], predicate="within", how="left")
+    return joined.groupby(level=0)["community_id"].first().reindex(buildings.index)
+
+
+def building_workload(buildings: gpd.GeoDataFrame, settings: GridSettings) -> pd.Series:
+    """Workload index per building (负载): households plus settable weights by kind and special care.
+
+    ``workload_weights`` maps a building ``kind`` (shop, office, …) to extra workload per building, and the
+    key ``special_care`` to extra workload per special-care household (column ``special_care``).
+    """
+    workload = buildings["households"].astype(float)
+    weights = settings.workload_weights
+    if weights and "kind" in buildings:
+        workload = workload + buildings["kind"].map(lambda k: weights.get(str(k).lower(), 0.0)).astype(float)
+    if "special_care" in weights and "special_care" in buildings:
+        workload = workload + weights["special_care"] * pd.to_numeric(buildings["special_care"], errors="coerce").fillna(0)
+    return workload
 
 
 def _kinds(buildings: gpd.GeoDataFrame) -> pd.Series:

@@ -14,20 +14,19 @@ on the graph of grids or of building cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
-from ._geometry import shared_boundaries
-from .partition import GRID_PRECISION_M, Plan, _heal
+from ._geometry import GRID_PRECISION_M, heal, shared_boundaries
 from .bounds import proven_misfits
 from .regions import RegionGraph
+from .results import Levels, Plan
+from .scene import PreparedScene, Scene, as_prepared
 from .settings import GridSettings, LevelSettings
-from .units import _tessellate
+from .units import tessellate
 
 
 #: Cells of one grid come from one tessellation, so neighbours share their edges to within this (m);
@@ -35,37 +34,26 @@ from .units import _tessellate
 CONTACT_M = 1e-3
 
 
-@dataclass
-class Levels:
-    """Areas and micro-grids of a plan; ``grid_area`` maps each grid to its area."""
-
-    areas: gpd.GeoDataFrame
-    grid_area: pd.Series
-    micro_grids: gpd.GeoDataFrame
-    oversize: list[str]
-    settings: LevelSettings
-
-
-def plan_levels(plan: Plan, scene, *, areas_per_street: int | None = None, settings: LevelSettings = LevelSettings()) -> Levels:
-    """Areas above and micro-grids below the grids of a plan.
+def plan_levels(plan: Plan, scene: Scene | PreparedScene, *, areas_per_street: int | None = None) -> Levels:
+    """Areas above and micro-grids below the grids of a plan, sized by the plan's ``settings.levels``.
 
     Parameters
     ----------
     plan
         A plan (its grids and assignment).
     scene
-        The scene planned (buildings' footprints; communities' 12-digit codes name the street office).
+        The scene planned, prepared or validated (buildings' footprints; communities' 12-digit codes name the
+        street office).
     areas_per_street
         First-level areas per street office; by default one per ``grids_per_area`` grids.
-    settings
-        Level sizes.
     """
-    crs = plan.units.atoms.crs
-    grids = plan.grids.to_crs(crs)
-    areas, grid_area = _areas(grids, scene.communities, areas_per_street, settings)
-    micro, oversize = _micro_grids(grids, plan.assignment, scene.buildings.to_crs(crs), settings)
+    settings = plan.settings.levels
+    local = as_prepared(scene, plan.settings).local
+    grids = plan.grids.to_crs(local.crs)
+    areas, grid_area = _areas(grids, local.communities, areas_per_street, settings)
+    micro, oversize = _micro_grids(grids, plan.assignment, local.buildings, settings)
     return Levels(areas=areas.to_crs(plan.grids.crs), grid_area=grid_area, micro_grids=micro.to_crs(plan.grids.crs),
-                  oversize=oversize, settings=settings)
+                  oversize=oversize)
 
 
 def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, band: GridSettings) -> list[np.ndarray]:
@@ -145,7 +133,7 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
             continue
         fps = footprints.loc[ids].to_numpy()
         points = shapely.point_on_surface(fps)
-        cells, cell_of = _tessellate(polygon, fps, points) if len(ids) > 1 else ([polygon], np.zeros(1, dtype=np.int64))
+        cells, cell_of = tessellate(polygon, fps, points) if len(ids) > 1 else ([polygon], np.zeros(1, dtype=np.int64))
         cells = np.array(cells, dtype=object)
         weight = np.bincount(cell_of, weights=households.loc[ids].to_numpy(dtype=float), minlength=len(cells))
         count = np.bincount(cell_of, minlength=len(cells))
@@ -161,7 +149,7 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         for n, (group, fits) in enumerate(zip(groups, possible), start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
                          "buildings": int(count[group].sum()), "bounds_possible": fits,
-                         "geometry": _heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M))})
+                         "geometry": heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M))})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
 
 

@@ -23,8 +23,11 @@ from jinja2 import Template
 
 from .coords import from_wgs84
 from .errors import InputError
-from .report import blind_spots, coverage_layers, grid_table
-from .settings import DEFAULTS, GridSettings
+from .report import data_source, grid_table
+from .results import Coverage, Plan, PlanRun
+from .scene import PreparedScene
+from .settings import GridSettings
+from .vocabulary import GridKind, OrgKind, check_language, column_label, label, word
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
 DEVIATION_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
@@ -40,9 +43,11 @@ SIMPLIFY_M = 2.0
 COORDINATE_DECIMALS = 6
 
 #: The columns of ``grid_party`` that every map shows: counts and status, nobody's identity.
-_PARTY_COUNTS = ("grid_id", "full_members", "probationary_members", "status", "branch_id")
+_PARTY_COUNTS = ("grid_id", "community_id", "full_members", "probationary_members", "members", "orgs", "households",
+                 "status", "branch_id")
 #: Marker of each party organization kind: symbol and colour (no icon font, so it also works offline).
-ORG_MARKERS = {"committee": ("★", "#c00000", 22), "branch": ("●", "#e03c31", 16), "joint_branch": ("▲", "#f08c00", 16)}
+ORG_MARKERS = {OrgKind.COMMITTEE.value: ("★", "#c00000", 22), OrgKind.BRANCH.value: ("●", "#e03c31", 16),
+               OrgKind.JOINT_BRANCH.value: ("▲", "#f08c00", 16)}
 OTHER_ORG_MARKER = ("◆", "#8c2d04", 14)
 
 _TIANDITU = "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}" \
@@ -53,42 +58,34 @@ _OFFLINE_UNUSED = ("awesome_markers_font_css", "glyphicons_css")
 
 
 def plan_map(
-    communities: gpd.GeoDataFrame,
-    grids: gpd.GeoDataFrame,
-    settings: GridSettings = DEFAULTS.grid,
+    plan: Plan | PlanRun,
+    prepared: PreparedScene,
+    coverage: Coverage | None = None,
     *,
     lang: str = "zh",
-    coverage=None,
-    assignment: pd.DataFrame | None = None,
-    buildings: gpd.GeoDataFrame | None = None,
     basemap: str = "osm",
     tianditu_key: str | None = None,
     offline: bool = False,
     show_members: bool = False,
     simplify_m: float = SIMPLIFY_M,
+    buildings: bool = True,
+    settings: GridSettings | None = None,
 ) -> folium.Map:
     """A map of a plan: switchable layers, legend, popups, search by grid code, measure tool, scale bar.
 
     Parameters
     ----------
-    communities
-        Community boundaries (社区边界), any CRS.
-    grids
-        A plan's grids (``Plan.grids`` or the ``grids`` layer of a plan file); coloured by
-        ``households / target − 1``, special and oversize grids apart; optional ``name`` and ``grid_worker``.
-    settings
-        The target and tolerance of the colour scale.
+    plan
+        The plan (or the run, whose micro-grids are drawn when it has levels); grids are coloured by
+        ``households / target − 1`` against the bounds the plan was made with, special and oversize apart.
+    prepared
+        The scene planned: community boundaries, building footprints (from zoom :data:`BUILDING_MIN_ZOOM`
+        on) and party organizations are drawn from it.
+    coverage
+        The plan's coverage, if analysed: party counts and status per grid, service points and isochrones,
+        blind spots, joint-branch proposals, proposed sites. Generated inputs are labelled so.
     lang
         ``"zh"`` (default) or ``"en"`` labels.
-    coverage
-        Optional coverage layers, a dict of frames or an object with one attribute per layer (see
-        :data:`gridplan.report.COVERAGE_LAYERS`): party counts per grid, party organizations, service
-        points and isochrones, blind spots, joint-branch proposals, proposed sites, micro-grids.
-    assignment
-        ``building_id`` → ``grid_id``, ``households``: with ``service_coverage``, the coverage share per grid.
-    buildings
-        Building footprints (``building_id``): drawn from zoom :data:`BUILDING_MIN_ZOOM` on, and used to
-        place blind spots when ``service_coverage`` has no geometry.
     basemap
         ``"osm"`` (default; 天地图 selectable too when ``tianditu_key`` is given), ``"tianditu"`` or
         ``"gaode"`` (every layer moved to GCJ-02 to match its tiles).
@@ -101,6 +98,10 @@ def plan_map(
         Keep personal fields (party member ids, names) of the coverage layers in the HTML.
     simplify_m
         Polygon simplification tolerance in metres (0 keeps every vertex).
+    buildings
+        Draw the building footprints.
+    settings
+        The target and bounds of the colour scale; by default those the plan was made with.
 
     Returns
     -------
@@ -112,54 +113,61 @@ def plan_map(
     InputError
         Unknown ``lang`` or ``basemap``, or 天地图 without a key.
     """
-    if lang not in _LABELS:
-        raise InputError(f"unknown language {lang!r}: use zh or en")
+    check_language(lang)
     if basemap not in BASEMAPS:
         raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}")
     if basemap == "tianditu" and not tianditu_key and not offline:
         raise InputError("the 天地图 (Tianditu) basemap needs a key: pass tianditu_key (--tianditu-key)")
-    labels = _LABELS[lang]
+    run = plan if isinstance(plan, PlanRun) else PlanRun(plan)
+    plan = run.plan
+    settings = plan.settings.grid if settings is None else settings
+    text = _Text(lang, (coverage.provenance if coverage is not None else plan.provenance).generated_inputs())
     shift = "gcj02" if basemap == "gaode" and not offline else None
     draw = _Drawer(shift, simplify_m)
-    layers = coverage_layers(coverage)
 
-    table = grid_table(grids, coverage, assignment, settings)
+    table = grid_table(plan, coverage, settings)
     personal = []
-    if show_members and layers["grid_party"] is not None:
-        party = pd.DataFrame(layers["grid_party"]).drop(columns="geometry", errors="ignore")
+    if show_members and coverage is not None:
+        party = coverage.grid_party
         personal = [c for c in party.columns if c not in _PARTY_COUNTS]
         table = table.merge(party[["grid_id"] + personal], on="grid_id", how="left")
-    grid_layer = draw.frame(grids[["grid_id", "geometry"]].merge(table, on="grid_id"), polygons=True)
+    grid_layer = draw.frame(plan.grids[["grid_id", "geometry"]].merge(table, on="grid_id"), polygons=True)
     label_points = grid_layer.geometry.representative_point()
     grid_layer["label_lat"], grid_layer["label_lon"] = label_points.y.round(COORDINATE_DECIMALS), label_points.x.round(COORDINATE_DECIMALS)
 
     fmap = folium.Map(tiles=None)
     west, south, east, north = grid_layer.total_bounds
     fmap.fit_bounds([[south, west], [north, east]])
-    _basemaps(fmap, basemap, tianditu_key, offline, labels)
+    _basemaps(fmap, basemap, tianditu_key, offline, text)
 
+    scene = prepared.scene
     folium.GeoJson(
-        draw.frame(communities[["community_id", "geometry"]], polygons=True),
-        name=labels["communities"],
+        draw.frame(scene.communities[["community_id", "geometry"]], polygons=True),
+        name=text["communities"],
         style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
     ).add_to(fmap)
-    grid_geojson = _grid_layer(grid_layer, settings, labels, personal).add_to(fmap)
+    grid_geojson = _grid_layer(grid_layer, settings, text, personal).add_to(fmap)
     fmap.add_child(_GridLabels(grid_geojson, LABEL_MIN_ZOOM))
-    _coverage(fmap, layers, draw, labels, show_members, buildings, coverage, grids)
-    if buildings is not None:
+    _party_orgs(fmap, scene.party_orgs, draw, text, show_members)
+    if coverage is not None:
+        _coverage(fmap, coverage, draw, text, show_members, plan.grids)
+    if run.levels is not None:
+        _shapes(draw.frame(run.levels.micro_grids, polygons=True), ["micro_grid_id", "grid_id", "households"], text,
+                show_members, text["micro_grids"], {"fill": False, "color": "#6a51a3", "weight": 1}, show=False).add_to(fmap)
+    if buildings:
         footprints = folium.GeoJson(
-            draw.frame(buildings[["building_id", "geometry"]], polygons=True), name=labels["buildings"], control=False,
+            draw.frame(scene.buildings[["building_id", "geometry"]], polygons=True), name=text["buildings"], control=False,
             interactive=False,
             style_function=lambda _: {"color": "#555555", "weight": 0.5, "fillOpacity": 0.2},
         ).add_to(fmap)
         fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
 
     fmap.add_child(_MetricScale())
-    fmap.add_child(_Legend(settings, labels, layers))
-    Fullscreen(title=labels["fullscreen"], title_cancel=labels["fullscreen_exit"]).add_to(fmap)
+    fmap.add_child(_Legend(settings, text, scene.party_orgs is not None, coverage))
+    Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
     MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
                    secondary_area_unit="hectares").add_to(fmap)
-    Search(layer=grid_geojson, search_label="search", geom_type="Polygon", placeholder=labels["search"],
+    Search(layer=grid_geojson, search_label="search", geom_type="Polygon", placeholder=text["search"],
            collapsed=False, search_zoom=16, position="topleft").add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     if offline:
@@ -219,10 +227,32 @@ def _basemaps(fmap: folium.Map, basemap: str, key: str | None, offline: bool, la
         tianditu_notes.add_to(fmap)
 
 
-def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, labels: dict, personal: list[str]) -> folium.GeoJson:
+class _Text:
+    """The words of one map, in one language: interface words, column headers and the vocabulary's labels;
+    layers built on generated inputs say so in their names."""
+
+    def __init__(self, lang: str, generated: list[str]):
+        self.lang, self.generated = lang, generated
+        self.words = _LABELS[lang]
+
+    def __getitem__(self, key: str) -> str:
+        return self.words[key]
+
+    def get(self, key: str, default: str | None = None) -> str:
+        return self.words.get(key, column_label(key, self.lang) if default is None else default)
+
+    def layer(self, key: str, source: str) -> str:
+        """A layer's name, marked when the input it shows (``source``) was generated."""
+        return f"{self.words[key]} ({word('generated', self.lang)})" if source in self.generated else self.words[key]
+
+    def aliases(self, fields: list[str]) -> list[str]:
+        return [self.get(c) for c in fields]
+
+
+def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str]) -> folium.GeoJson:
     limit = settings.tolerance * 100
     scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
-    popup = _popup_fields(grid_layer, labels, personal)
+    popup = _popup_fields(grid_layer, text, personal)
     codes = grid_layer["code"].fillna(grid_layer["grid_id"]).astype(str) if "code" in grid_layer else grid_layer["grid_id"].astype(str)
     data = popup.assign(
         grid_id=grid_layer["grid_id"].astype(str),
@@ -239,131 +269,134 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, labels: di
 
     def style(feature):
         props = feature["properties"]
-        ordinary = props["kind_"] == "ordinary"
+        ordinary = props["kind_"] == GridKind.ORDINARY
         fill = scale(max(-limit, min(limit, props["deviation_pct"]))) if ordinary else SPECIAL_COLOUR
         return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": 0.6}
 
     shown = list(popup.columns)
-    aliases = [labels.get(c, c) for c in shown]
     return folium.GeoJson(
         data,
-        name=labels["grids"],
+        name=text["grids"],
         style_function=style,
         highlight_function=lambda _: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["grid_id"], aliases=[labels["grid_id"]]),
-        popup=folium.GeoJsonPopup(fields=shown, aliases=aliases, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=["grid_id"], aliases=[text.get("grid_id")]),
+        popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown), max_width=360),
     )
 
 
-def _popup_fields(grid_layer: gpd.GeoDataFrame, labels: dict, personal: list[str]) -> pd.DataFrame:
+def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]) -> pd.DataFrame:
     """The popup of a grid as display strings: no ``null`` or ``nan`` on screen; ``personal`` fields last."""
     g = grid_layer
+    missing = text["missing"]
 
-    def text(values, fmt):
-        return [labels["missing"] if pd.isna(v) else fmt(v) for v in values]
+    def shown(values, fmt):
+        return [missing if v is None or pd.isna(v) else fmt(v) for v in values]
 
+    lang = text.lang
     estimated = g["households_estimated"].fillna(0) if "households_estimated" in g else pd.Series(0, index=g.index)
     popup = pd.DataFrame(index=g.index)
     popup["grid_id"] = g["grid_id"].astype(str)
     popup["community_id"] = g["community_id"].astype(str)
-    popup["kind"] = [labels.get(f"kind_{k}", k) for k in g["kind"]]
+    popup["kind"] = [label(k, lang) for k in g["kind"]]
     popup["households"] = [
-        f"{h:,.0f} ({labels['estimated'] if e > 0 else labels['registered']})" for h, e in zip(g["households"], estimated)
+        f"{h:,.0f} ({word('estimated' if e > 0 else 'registered', lang)})" for h, e in zip(g["households"], estimated)
     ]
-    popup["deviation_pct"] = text(g["deviation_pct"], lambda v: f"{v:+.1f}%")
-    popup["workload"] = text(g["workload"], lambda v: f"{v:,.0f}") if "workload" in g else labels["missing"]
+    popup["deviation_pct"] = shown(g["deviation_pct"], lambda v: f"{v:+.1f}%")
+    popup["workload"] = shown(g["workload"], lambda v: f"{v:,.0f}") if "workload" in g else missing
     popup["party_members"] = [
-        labels["missing"] if pd.isna(f) else f"{f:.0f} + {0 if pd.isna(p) else p:.0f}"
+        missing if pd.isna(f) else f"{f:.0f} + {0 if pd.isna(p) else p:.0f}"
         for f, p in zip(g["full_members"], g["probationary_members"])
     ]
-    popup["branch_status"] = [labels["missing"] if s is None or pd.isna(s) else labels.get(f"status_{s}", str(s))
-                              for s in g["branch_status"]]
-    popup["branch_id"] = [labels["missing"] if b is None or pd.isna(b) else str(b) for b in g["branch_id"]]
-    popup["grid_worker"] = [labels["missing"] if w is None or pd.isna(w) else str(w)
-                            for w in (g["grid_worker"] if "grid_worker" in g else [None] * len(g))]
-    popup["service_radius_m"] = text(g["service_radius_m"], lambda v: f"{v:,.0f}")
-    popup["coverage_share"] = text(g["coverage_share"], lambda v: f"{v:.0%}")
+    popup["branch_status"] = shown(g["branch_status"], lambda v: label(v, lang))
+    popup["branch_id"] = shown(g["branch_id"], str)
+    popup["grid_worker"] = shown(g["grid_worker"], lambda n: word("grid_worker", lang, n=n))
+    popup["service_radius_m"] = shown(g["service_radius_m"], lambda v: f"{v:,.0f}")
+    popup["coverage_share"] = shown(g["coverage_share"], lambda v: f"{v:.0%}")
+    if text.generated:
+        popup["data_source"] = data_source(lang, text.generated)
     for column in personal:
-        popup[column] = text(g[column], str)
+        popup[column] = shown(g[column], str)
     return popup
 
 
-def _coverage(fmap, layers: dict, draw: _Drawer, labels: dict, show_members: bool, buildings, coverage, grids) -> None:
-    """The coverage layers that exist, each switchable; personal fields only with ``show_members``."""
-    orgs = layers["party_orgs"]
-    if orgs is not None and len(orgs):
-        orgs = draw.frame(orgs)
-        kinds = list(ORG_MARKERS) + sorted(set(orgs["kind"].astype(str)) - set(ORG_MARKERS))
-        for kind in kinds:
-            of_kind = orgs[orgs["kind"].astype(str) == kind]
-            if len(of_kind):
-                symbol, colour, size = ORG_MARKERS.get(kind, OTHER_ORG_MARKER)
-                _points(of_kind, ["org_id", "kind"], labels, show_members,
-                        f"{labels['party_orgs']}: {labels.get(f'org_{kind}', kind)}",
-                        folium.Marker(icon=_symbol(symbol, colour, size))).add_to(fmap)
-    isochrones = layers["isochrones"]
-    if isochrones is not None and len(isochrones):
+def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Text, show_members: bool) -> None:
+    """The scene's party organizations, one switchable layer per kind."""
+    if orgs is None or not len(orgs):
+        return
+    orgs = draw.frame(orgs)
+    kinds = orgs["kind"].astype(str) if "kind" in orgs else pd.Series(OrgKind.BRANCH.value, index=orgs.index)
+    for kind in list(ORG_MARKERS) + sorted(set(kinds) - set(ORG_MARKERS)):
+        of_kind = orgs[(kinds == kind).to_numpy()]
+        if len(of_kind):
+            symbol, colour, size = ORG_MARKERS.get(kind, OTHER_ORG_MARKER)
+            _points(of_kind, ["org_id", "kind"], text, show_members, f"{text.layer('party_orgs', 'party_orgs')}: {label(kind, text.lang)}",
+                    folium.Marker(icon=_symbol(symbol, colour, size))).add_to(fmap)
+
+
+def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_members: bool, grids: gpd.GeoDataFrame) -> None:
+    """The coverage layers, each switchable; personal fields only with ``show_members``."""
+    isochrones = coverage.isochrones
+    if len(isochrones):
         # drawn over the grids but click-through, so that a click still opens the grid's popup
         folium.GeoJson(draw.frame(isochrones[["point_id", "radius_m", isochrones.geometry.name]], polygons=True),
-                       name=labels["isochrones"], interactive=False,
+                       name=text.layer("isochrones", "service_points"), interactive=False,
                        style_function=lambda _: {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
                                                  "fillOpacity": 0.12}).add_to(fmap)
-    points = layers["service_points"]
-    if points is not None and len(points):
-        _points(draw.frame(points), ["point_id", "kind", "name"], labels, show_members, labels["service_points"],
+    points = coverage.service_points
+    if len(points):
+        _points(draw.frame(points), ["point_id", "kind", "name"], text, show_members, text.layer("service_points", "service_points"),
                 folium.CircleMarker(radius=6, color="#1a9850", fill=True, fill_color="#1a9850", fill_opacity=0.9)).add_to(fmap)
-    spots = blind_spots(coverage, buildings)
-    if spots is not None and len(spots):
+    service = coverage.service_coverage
+    spots = service[service["blind_spot"] & (service["households"] > 0)]
+    if len(spots):
         spots = spots.set_geometry(spots.geometry.representative_point())
-        _points(draw.frame(spots), ["building_id", "households", "nearest_service_m"], labels, show_members,
-                labels["blind_spots"], folium.CircleMarker(radius=3, color="#d7301f", weight=1, fill=True,
-                                                             fill_color="#d7301f", fill_opacity=0.8)).add_to(fmap)
-    joint = layers["joint_branches"]
-    if joint is not None and len(joint):
-        _shapes(draw.frame(_joint_branch_shapes(joint, grids), polygons=True), ["branch_id", "grids", "members"], labels,
-                show_members, labels["joint_branches"],
+        _points(draw.frame(spots), ["building_id", "households", "nearest_service_m"], text, show_members,
+                text.layer("blind_spots", "service_points"), folium.CircleMarker(radius=3, color="#d7301f", weight=1, fill=True,
+                                                                              fill_color="#d7301f", fill_opacity=0.8)).add_to(fmap)
+    joint = coverage.joint_branches
+    if len(joint):
+        _shapes(draw.frame(_joint_branch_shapes(joint, grids), polygons=True), ["branch_id", "grids", "members"], text,
+                show_members, text.layer("joint_branches", "party_members"),
                 {"fill": False, "color": "#f08c00", "weight": 3, "dashArray": "6 4"}).add_to(fmap)
-    sites = layers["proposed_sites"]
+    sites = coverage.proposed_sites
     if sites is not None and len(sites):
-        _points(draw.frame(sites), ["site_id", "households_covered"], labels, show_members, labels["proposed_sites"],
+        _points(draw.frame(sites), ["site_id", "households_covered"], text, show_members, text.layer("proposed_sites", "service_points"),
                 folium.Marker(icon=_symbol("✚", "#1a9850", 20))).add_to(fmap)
-    micro = layers["micro_grids"]
-    if micro is not None and len(micro):
-        _shapes(draw.frame(micro, polygons=True), ["micro_grid_id", "grid_id", "households"], labels, show_members,
-                labels["micro_grids"], {"fill": False, "color": "#6a51a3", "weight": 1}, show=False).add_to(fmap)
 
 
 def _joint_branch_shapes(joint: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A joint branch drawn as the union of its grids."""
-    if isinstance(joint, gpd.GeoDataFrame) and joint.geometry.notna().all():
-        return joint
+    """A joint branch drawn as the union of its grids (``grids``: a list of grid ids, as coverage holds it)."""
     by_id = grids.set_index("grid_id").geometry
-    geometry = [shapely.union_all([by_id[g] for g in str(ids).split(",") if g in by_id.index]) for ids in joint["grids"]]
-    return gpd.GeoDataFrame(pd.DataFrame(joint).drop(columns="geometry", errors="ignore"), geometry=geometry, crs=grids.crs)
+    geometry = [shapely.union_all([by_id[g] for g in ids if g in by_id.index]) for ids in joint["grids"]]
+    frame = pd.DataFrame(joint).drop(columns="geometry", errors="ignore").assign(grids=[", ".join(ids) for ids in joint["grids"]])
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
 
 
-def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool) -> gpd.GeoDataFrame:
-    """Only the named non-personal fields, or every field with ``show_members``."""
+def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool, lang: str) -> gpd.GeoDataFrame:
+    """Only the named non-personal fields, or every field with ``show_members``; codes shown as labels."""
     keep = [c for c in frame.columns if c != frame.geometry.name] if show_members else [c for c in fields if c in frame]
     out = frame[keep + [frame.geometry.name]].copy()
     for column in keep:
-        if not pd.api.types.is_numeric_dtype(out[column]):
+        if column == "kind":
+            out[column] = [label(v, lang) for v in out[column]]
+        elif pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(0)
+        elif not pd.api.types.is_numeric_dtype(out[column]):
             out[column] = out[column].astype(str)
     return out
 
 
-def _points(frame, fields, labels, show_members, name, marker) -> folium.GeoJson:
-    data = _public(frame, fields, show_members)
+def _points(frame, fields, text: _Text, show_members, name, marker) -> folium.GeoJson:
+    data = _public(frame, fields, show_members, text.lang)
     shown = [c for c in data.columns if c != data.geometry.name]
-    return folium.GeoJson(data, name=name, marker=marker,
-                          popup=folium.GeoJsonPopup(fields=shown, aliases=[labels.get(c, c) for c in shown]))
+    return folium.GeoJson(data, name=name, marker=marker, popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)))
 
 
-def _shapes(frame, fields, labels, show_members, name, style, show: bool = True) -> folium.GeoJson:
-    data = _public(frame, fields, show_members)
+def _shapes(frame, fields, text: _Text, show_members, name, style, show: bool = True) -> folium.GeoJson:
+    data = _public(frame, fields, show_members, text.lang)
     shown = [c for c in data.columns if c != data.geometry.name]
     return folium.GeoJson(data, name=name, show=show, style_function=lambda _: style,
-                          popup=folium.GeoJsonPopup(fields=shown, aliases=[labels.get(c, c) for c in shown]))
+                          popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)))
 
 
 def _symbol(symbol: str, colour: str, size: int) -> folium.DivIcon:
@@ -445,31 +478,33 @@ padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px
 {% endmacro %}
 """)
 
-    def __init__(self, settings: GridSettings, labels: dict, layers: dict):
+    def __init__(self, settings: GridSettings, text: _Text, orgs: bool, coverage: Coverage | None):
         super().__init__()
         limit = settings.tolerance * 100
         gradient = ",".join(DEVIATION_COLOURS)
+        special = f"{label(GridKind.SPECIAL, text.lang)} / {label(GridKind.OVERSIZE, text.lang)}"
         rows = [
-            f"<b>{html.escape(labels['legend'])}</b>",
+            f"<b>{html.escape(text['legend'])}</b>",
             f'<div style="height:10px;background:linear-gradient(to right,{gradient})"></div>',
             f'<div style="display:flex;justify-content:space-between"><span>−{limit:.0f}%</span><span>0</span>'
             f"<span>+{limit:.0f}%</span></div>",
             f'<div style="display:flex;justify-content:space-between"><span>{settings.floor:.0f}</span>'
-            f"<span>{settings.target:.0f} {html.escape(labels['households_unit'])}</span><span>{settings.ceiling:.0f}</span></div>",
+            f"<span>{settings.target:.0f} {html.escape(text['households_unit'])}</span><span>{settings.ceiling:.0f}</span></div>",
             f'<div><span style="display:inline-block;width:12px;height:12px;background:{SPECIAL_COLOUR}"></span> '
-            f"{html.escape(labels['kind_special'])}</div>",
+            f"{html.escape(special)}</div>",
         ]
-        if layers["party_orgs"] is not None:
-            rows += [f'<div><span style="color:{c}">{s}</span> {html.escape(labels[f"org_{k}"])}</div>'
+        if orgs:
+            rows += [f'<div><span style="color:{c}">{s}</span> {html.escape(label(k, text.lang))}</div>'
                      for k, (s, c, _) in ORG_MARKERS.items()]
-        if layers["service_points"] is not None:
-            rows.append(f'<div><span style="color:#1a9850">●</span> {html.escape(labels["service_points"])}</div>')
-        if layers["service_coverage"] is not None:
-            rows.append(f'<div><span style="color:#d7301f">•</span> {html.escape(labels["blind_spots"])}</div>')
-        if layers["proposed_sites"] is not None:
-            rows.append(f'<div><span style="color:#1a9850">✚</span> {html.escape(labels["proposed_sites"])}</div>')
-        if layers["joint_branches"] is not None:
-            rows.append(f'<div><span style="color:#f08c00">┅</span> {html.escape(labels["joint_branches"])}</div>')
+        if coverage is not None:
+            rows.append(f'<div><span style="color:#1a9850">●</span> {html.escape(text.layer("service_points", "service_points"))}</div>')
+            rows.append(f'<div><span style="color:#d7301f">•</span> {html.escape(text["blind_spots"])}</div>')
+            if coverage.proposed_sites is not None:
+                rows.append(f'<div><span style="color:#1a9850">✚</span> {html.escape(text["proposed_sites"])}</div>')
+            rows.append(f'<div><span style="color:#f08c00">┅</span> {html.escape(text["joint_branches"])}</div>')
+        if text.generated:
+            rows.append(f'<div class="gp-generated" style="margin-top:4px;color:#8a6d3b">'
+                        f'{html.escape(data_source(text.lang, text.generated))}</div>')
         self.body = "\n".join(rows)
 
 
@@ -519,41 +554,25 @@ def _walk(element):
 _LABELS = {
     "zh": {
         "grids": "网格", "communities": "社区边界", "buildings": "楼栋", "legend": "户数偏离目标 (%)",
-        "households_unit": "户", "grid_id": "网格编号", "community_id": "社区", "kind": "类型", "households": "户数",
-        "registered": "登记", "estimated": "含估算", "deviation_pct": "偏离目标", "workload": "工作量",
-        "party_members": "党员 (正式 + 预备)", "branch_status": "党支部", "branch_id": "联合党支部",
-        "grid_worker": "网格员", "service_radius_m": "服务半径 (米)", "coverage_share": "服务覆盖户数占比",
-        "missing": "—", "kind_ordinary": "综合网格", "kind_special": "专属网格 / 超规模", "kind_oversize": "超规模网格",
-        "kind_small": "小网格", "status_branch": "独立党支部", "status_joint": "联合党支部",
-        "status_joint_branch": "联合党支部", "status_none": "无党组织", "status_missing": "无党组织",
-        "party_orgs": "党组织", "org_committee": "社区党委", "org_branch": "网格党支部", "org_joint_branch": "联合党支部",
-        "service_points": "服务站点", "isochrones": "步行服务圈", "blind_spots": "服务盲区", "joint_branches": "联合党支部建议",
+        "households_unit": "户", "missing": "—", "party_orgs": "党组织", "service_points": "服务站点",
+        "isochrones": "步行服务圈", "blind_spots": "服务盲区", "joint_branches": "联合党支部建议",
         "proposed_sites": "建议新增站点", "micro_grids": "微网格", "search": "按网格编号或名称搜索",
         "fullscreen": "全屏", "fullscreen_exit": "退出全屏", "osm": "OpenStreetMap", "tianditu": "天地图",
         "tianditu_notes": "天地图注记", "gaode": "高德地图",
-        "org_id": "编号", "point_id": "编号", "name": "名称", "radius_m": "步行距离 (米)", "building_id": "楼栋",
-        "nearest_service_m": "最近站点 (米)", "members": "党员数", "site_id": "编号",
-        "households_covered": "可覆盖户数", "micro_grid_id": "微网格",
+        "org_id": "编号", "point_id": "编号", "radius_m": "步行距离 (米)", "building_id": "楼栋",
+        "members": "党员数", "site_id": "编号", "households_covered": "可覆盖户数", "micro_grid_id": "微网格",
+        "grids_list": "网格",
     },
     "en": {
         "grids": "Grids", "communities": "Community boundaries", "buildings": "Buildings",
-        "legend": "Households vs target (%)", "households_unit": "households", "grid_id": "Grid",
-        "community_id": "Community", "kind": "Kind", "households": "Households", "registered": "registered",
-        "estimated": "partly estimated", "deviation_pct": "Deviation", "workload": "Workload",
-        "party_members": "Party members (full + probationary)", "branch_status": "Party branch",
-        "branch_id": "Joint branch", "grid_worker": "Grid worker", "service_radius_m": "Service radius (m)",
-        "coverage_share": "Households within a service circle", "missing": "—", "kind_ordinary": "ordinary",
-        "kind_special": "special / oversize", "kind_oversize": "oversize", "kind_small": "small",
-        "status_branch": "own branch", "status_joint": "joint branch", "status_joint_branch": "joint branch",
-        "status_none": "no party organization", "status_missing": "no party organization",
-        "party_orgs": "Party organizations", "org_committee": "Community committee", "org_branch": "Grid branch",
-        "org_joint_branch": "Joint branch", "service_points": "Service points", "isochrones": "Walking circles",
+        "legend": "Households vs target (%)", "households_unit": "households", "missing": "—",
+        "party_orgs": "Party organizations", "service_points": "Service points", "isochrones": "Walking circles",
         "blind_spots": "Blind spots", "joint_branches": "Proposed joint branches", "proposed_sites": "Proposed sites",
         "micro_grids": "Micro-grids", "search": "Search grid code or name", "fullscreen": "Full screen",
         "fullscreen_exit": "Exit full screen", "osm": "OpenStreetMap", "tianditu": "Tianditu",
         "tianditu_notes": "Tianditu labels", "gaode": "Gaode",
-        "org_id": "Id", "point_id": "Id", "name": "Name", "radius_m": "Walking distance (m)", "building_id": "Building",
-        "nearest_service_m": "Nearest service point (m)", "members": "Members", "site_id": "Id",
-        "households_covered": "Households covered", "micro_grid_id": "Micro-grid",
+        "org_id": "Id", "point_id": "Id", "radius_m": "Walking distance (m)", "building_id": "Building",
+        "members": "Members", "site_id": "Id", "households_covered": "Households covered", "micro_grid_id": "Micro-grid",
+        "grids_list": "Grids",
     },
 }

@@ -98,6 +98,21 @@ def service_radius(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings:
     return pd.Series(radius.to_numpy(), index=grids.index, name="service_radius_m"), distance
 
 
+def grid_figures(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per grid, aligned to ``grids``: ``service_radius_m`` (see :func:`service_radius`) and ``polsby_popper``
+    (both in the metric CRS of the layers)."""
+    radius, _ = service_radius(grids, assignment, buildings)
+    return pd.DataFrame({"service_radius_m": radius.round(1),
+                         "polsby_popper": grid_geometry_metrics(grids)["polsby_popper"].round(4)}, index=grids.index)
+
+
+def with_grid_figures(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``grids`` with :func:`grid_figures` as columns (replaced where present), geometry last."""
+    figures = grid_figures(grids, assignment, buildings)
+    out = grids.drop(columns=[c for c in figures.columns if c in grids.columns]).join(figures)
+    return out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
+
+
 def plan_metrics(
     grids: gpd.GeoDataFrame,
     assignment: pd.DataFrame,
@@ -112,8 +127,8 @@ def plan_metrics(
     Parameters
     ----------
     grids
-        ``grid_id``, ``community_id``, ``households``, optional ``kind``; polygons in a metric CRS.
-        ``service_radius_m`` and ``polsby_popper`` columns are added in place.
+        ``grid_id``, ``community_id``, ``households``, optional ``kind``; polygons in a metric CRS (not
+        changed: :func:`with_grid_figures` adds the per-grid figures).
     assignment
         ``building_id`` → ``grid_id``, aligned to ``buildings``.
     buildings, communities, streets, barriers
@@ -123,8 +138,6 @@ def plan_metrics(
     """
     shape = grid_geometry_metrics(grids)
     radius, distance = service_radius(grids, assignment, buildings)
-    grids["service_radius_m"] = radius.round(1)
-    grids["polsby_popper"] = shape["polsby_popper"].round(4)
 
     kind = grids["kind"] if "kind" in grids else pd.Series("ordinary", index=grids.index)
     ordinary = (kind == "ordinary").to_numpy()

@@ -24,11 +24,14 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
+from ._geometry import GRID_PRECISION_M
 from .errors import GridplanError
+from .households import community_of
 from .metrics import plan_metrics
-from .partition import GRID_PRECISION_M, Plan, partition, prepare_buildings
-from .scene import Scene
-from .settings import DEFAULTS, Settings
+from .partition import partition
+from .results import Plan, Provenance
+from .scene import PreparedScene, Scene, as_prepared
+from .settings import Settings
 from .units import Units
 
 #: Tasks per worker when communities are batched: enough to balance uneven communities.
@@ -78,8 +81,10 @@ class SharedLayers:
     streets: gpd.GeoDataFrame
     barriers: gpd.GeoDataFrame | None
 
-    def scene(self, task: CommunityTask) -> Scene:
-        return Scene(communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers)
+    def scene(self, task: CommunityTask, settings: Settings) -> PreparedScene:
+        """The task's communities as a scene already prepared (in the metric CRS, buildings filled)."""
+        scene = Scene(communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers)
+        return PreparedScene(scene=scene, local=scene, settings=settings, fingerprint="")
 
 
 def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
@@ -91,9 +96,7 @@ def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
     communities = scene.communities.sort_values("community_id", kind="stable").reset_index(drop=True)
     buildings = scene.buildings
     if "community_id" not in buildings:
-        points = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=buildings.crs)
-        joined = gpd.sjoin(points, communities[["community_id", "geometry"]], predicate="within", how="left")
-        buildings = buildings.assign(community_id=joined.groupby(level=0)["community_id"].first().reindex(buildings.index))
+        buildings = buildings.assign(community_id=community_of(buildings, communities))
     position = pd.Series(np.arange(len(communities)), index=communities["community_id"].to_numpy())
     building_task = position.reindex(buildings["community_id"].to_numpy()).to_numpy() // batch
     members = pd.Series(np.arange(len(buildings))).groupby(building_task).indices
@@ -106,7 +109,7 @@ def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
 
 def plan_community(task: CommunityTask, shared: SharedLayers, settings: Settings, grid_count, code_style: str) -> Plan:
     """Plan one task's communities (a top-level function, so process pools and Dask can pickle it)."""
-    return partition(shared.scene(task), settings, grid_count=grid_count, code_style=code_style)
+    return partition(shared.scene(task, settings), grid_count=grid_count, code_style=code_style)
 
 
 _WORKER_SHARED: SharedLayers | None = None
@@ -123,8 +126,8 @@ def _plan_in_worker(task: CommunityTask, settings: Settings, grid_count, code_st
 
 
 def plan_communities(
-    scene: Scene,
-    settings: Settings = DEFAULTS,
+    scene: Scene | PreparedScene,
+    settings: Settings | None = None,
     *,
     workers: int = 1,
     scheduler=None,
@@ -139,7 +142,7 @@ def plan_communities(
     Parameters
     ----------
     scene
-        As for :func:`gridplan.partition.partition` (validated: buildings carry ``community_id``).
+        As for :func:`gridplan.partition.partition`: prepared, or validated (buildings carry ``community_id``).
     settings, grid_count, code_style
         As for :func:`gridplan.partition.partition`.
     workers
@@ -167,7 +170,8 @@ def plan_communities(
     TasksFailedError
         Communities that still failed after ``retries`` more tries, each with its error.
     """
-    local = scene.to_crs(scene.local_crs())
+    prepared = as_prepared(scene, settings)
+    settings, local = prepared.settings, prepared.local
     shared = SharedLayers(local.streets, local.barriers)
     args = (settings, grid_count, code_style)
     client = None
@@ -200,9 +204,7 @@ def plan_communities(
     if errors:
         raise TasksFailedError({ids[0]: error for ids, error in errors.items()})
     ordered = sorted(plans.items(), key=lambda item: item[0])
-    plan = merge_plans([p for _, p in ordered], local, settings)
-    plan.grids = plan.grids.to_crs(scene.crs)
-    return plan
+    return merge_plans([p for _, p in ordered], prepared, code_style)
 
 
 #: Plans and errors by the community ids of their task.
@@ -262,20 +264,23 @@ def _run_dask(tasks, *, retries: int, client, shared, args, bar) -> Results:
     return plans, errors
 
 
-def merge_plans(plans: list[Plan], local: Scene, settings: Settings = DEFAULTS) -> Plan:
-    """One plan from per-community plans (in community order): grids, assignment and warnings concatenated,
-    atoms side by side, metrics measured over the whole scene ``local`` (in the plans' metric CRS)."""
+def merge_plans(plans: list[Plan], prepared: PreparedScene, code_style: str = "gb15") -> Plan:
+    """One plan from per-community plans (in community order, grids in the metric CRS): grids, assignment and
+    warnings concatenated, atoms side by side, metrics measured over the whole scene, grids in its CRS."""
+    local, settings = prepared.local, prepared.settings
     grids = gpd.GeoDataFrame(pd.concat([p.grids.to_crs(local.crs) for p in plans], ignore_index=True), crs=local.crs)
     # Pickling keeps coordinates but drops the precision grid partition set on them, which overlays (gap, overlap) use.
     grids.geometry = shapely.set_precision(grids.geometry.to_numpy(), GRID_PRECISION_M, mode="pointwise")
-    buildings = prepare_buildings(local.buildings, local.communities, settings)
+    buildings = local.buildings
     assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
     assignment = assignment.set_index("building_id").loc[buildings["building_id"]].reset_index()
     units, atom_grid = _merge_units(plans, buildings)
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
     warnings = [w for p in plans for w in p.warnings]
-    return Plan(grids=grids, assignment=assignment, warnings=warnings, metrics=metrics, units=units, atom_grid=atom_grid,
-                settings=settings)
+    provenance = Provenance(settings=settings, scene_fingerprint=prepared.fingerprint,
+                            generated=prepared.generated_layers(), code_style=code_style)
+    return Plan(grids=grids.to_crs(prepared.crs), assignment=assignment, warnings=warnings, metrics=metrics,
+                provenance=provenance, units=units, atom_grid=atom_grid)
 
 
 def _merge_units(plans: list[Plan], buildings: gpd.GeoDataFrame) -> tuple[Units, np.ndarray]:

@@ -29,7 +29,6 @@ Everything is deterministic: the same scene and settings give the same plan (相
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
@@ -38,102 +37,21 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from .codes import assign_codes, serial_order
-from .households import fill_households
-from .metrics import PlanMetrics, plan_metrics
-from .scene import Scene
-from .settings import DEFAULTS, GridSettings, Settings
+from ._geometry import GRID_PRECISION_M, heal
 from .bounds import proven_misfits
+from .codes import assign_codes, serial_order
+from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .regions import RegionGraph, attach_to_neighbours
+from .results import Plan, PlanWarning, Provenance
+from .scene import PreparedScene, Scene, as_prepared
+from .settings import DEFAULTS, GridSettings, Settings
 from .units import Units, build_units
-
-#: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
-SLIVER_M2 = 1.0
-#: Precision (metres) of grid polygons.
-GRID_PRECISION_M = 1e-5
-
-@dataclass(frozen=True)
-class PlanWarning:
-    """Something the rules could not all meet, named so a planner can see it."""
-
-    code: str
-    community_id: str
-    message: str
-    grid_id: str = ""
-
-
-@dataclass
-class Plan:
-    """A partition of every community into grids.
-
-    Attributes
-    ----------
-    grids
-        ``grid_id``, ``community_id``, ``kind`` (ordinary, special, oversize, small), ``households``,
-        ``workload``, ``households_estimated`` (buildings whose count is an estimate), ``buildings``,
-        ``largest_unit`` (households of its largest indivisible unit: a building or whole compound),
-        ``tight_possible`` and ``bounds_possible`` (False where one of its units proves that no layout
-        brings it within ±``tight_tolerance`` / the bounds, see :func:`gridplan.bounds.proven_misfits`),
-        ``service_radius_m``, ``polsby_popper``; polygons in the scene's CRS.
-    assignment
-        ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
-        ``households_estimated`` and ``workload``, one row per building planned.
-    warnings
-        Rules the data made impossible to meet, by grid and community.
-    metrics
-        The plan's quality figures (see :class:`gridplan.metrics.PlanMetrics`).
-    units
-        The atoms planned over, in the local metric CRS, with ``atom_grid`` their grid positions
-        (``None`` for a plan read back from a file).
-    """
-
-    grids: gpd.GeoDataFrame
-    assignment: pd.DataFrame
-    warnings: list[PlanWarning]
-    metrics: PlanMetrics
-    units: Units | None
-    atom_grid: np.ndarray | None
-    settings: Settings = field(default_factory=Settings)
-
-
-def prepare_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
-    """Buildings ready to plan: households filled (estimates marked), workload, community.
-
-    Parameters
-    ----------
-    buildings, communities
-        Layers in one metric CRS. Buildings without ``community_id`` are placed in the community holding
-        their representative point (run :func:`gridplan.validate.validate_scene` first for the full check).
-    settings
-        Household estimation and workload weights.
-    """
-    out = fill_households(buildings, settings.households)
-    if "community_id" not in out:
-        points = gpd.GeoDataFrame(geometry=out.geometry.representative_point(), crs=out.crs)
-        joined = gpd.sjoin(points, communities[["community_id", "geometry"]], predicate="within", how="left")
-        out["community_id"] = joined.groupby(level=0)["community_id"].first()
-    out["workload"] = building_workload(out, settings.grid)
-    return out
-
-
-def building_workload(buildings: gpd.GeoDataFrame, settings: GridSettings) -> pd.Series:
-    """Workload index per building (负载): households plus settable weights by kind and special care.
-
-    ``workload_weights`` maps a building ``kind`` (shop, office, …) to extra workload per building, and the
-    key ``special_care`` to extra workload per special-care household (column ``special_care``).
-    """
-    workload = buildings["households"].astype(float)
-    weights = settings.workload_weights
-    if weights and "kind" in buildings:
-        workload = workload + buildings["kind"].map(lambda k: weights.get(str(k).lower(), 0.0)).astype(float)
-    if "special_care" in weights and "special_care" in buildings:
-        workload = workload + weights["special_care"] * pd.to_numeric(buildings["special_care"], errors="coerce").fillna(0)
-    return workload
+from .vocabulary import GridKind, WarningCode
 
 
 def partition(
-    scene: Scene,
-    settings: Settings = DEFAULTS,
+    scene: Scene | PreparedScene,
+    settings: Settings | None = None,
     *,
     grid_count: int | dict[str, int] | None = None,
     progress: bool = False,
@@ -144,10 +62,12 @@ def partition(
     Parameters
     ----------
     scene
-        Communities, buildings (``community_id`` from validation, optional ``households``, ``kind``,
-        ``compound_id``), streets and optional barriers, in any CRS with a defined CRS.
+        A :class:`~gridplan.scene.PreparedScene` (:func:`gridplan.pipeline.prepare_scene`), or a validated
+        scene (communities, buildings with ``community_id`` from validation, optional ``households``,
+        ``kind``, ``compound_id``, streets, optional barriers) that is prepared here.
     settings
-        Target, tolerance, street preferences, special kinds, workload weights.
+        Target, tolerance, street preferences, special kinds, workload weights; by default those the scene
+        was prepared with (or :data:`~gridplan.settings.DEFAULTS`).
     grid_count
         Ordinary grids per community, fixed by the user: one number for every community, or by
         ``community_id``; by default chosen to fit the bounds.
@@ -159,37 +79,79 @@ def partition(
     Returns
     -------
     Plan
-        Grids in the scene's CRS, the building assignment, warnings and metrics.
+        Grids in the scene's CRS, the building assignment, warnings, metrics and provenance.
     """
-    local, buildings, units = prepare(scene, settings)
-    atom_grid, kinds, warnings, proven = _plan_atoms(units, settings.grid, grid_count, progress)
-    first_atom = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid).first()  # grid position → an atom of it
+    prepared = as_prepared(scene, settings)
+    settings = prepared.settings
+    units = scene_units(prepared)
+    atom_grid, kinds, proven = _plan_atoms(units, settings.grid, grid_count, progress)
     searched = np.isin(atom_grid, list(proven))
-    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds, settings, code_style=code_style, bounds_proven=searched)
-    grid_ids = plan.grids["grid_id"].to_numpy()
-    grid_id_of = lambda g: grid_ids[atom_grid[first_atom[g]]]  # noqa: E731 (positions were renumbered)
-    warnings = [
-        PlanWarning(w.code, w.community_id, w.message, grid_id=grid_id_of(int(w.grid_id)) if w.grid_id else "")
-        for w in warnings
-    ] + _bounds_warnings(plan, set(grid_ids[np.unique(atom_grid[searched])])) + _radius_warnings(plan)
-    plan.warnings = sorted(warnings, key=lambda w: str(w.community_id))  # by community, as planned (stable)
-    plan.grids = plan.grids.to_crs(scene.crs)
-    return plan
+    layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=code_style, bounds_proven=searched)
+    proven_ids = set(layout.grids["grid_id"].to_numpy()[np.unique(layout.atom_grid[searched])])
+    warnings = (unit_warnings(layout, units, settings.grid) + bounds_warnings(layout, units, settings.grid, proven_ids)
+                + radius_warnings(layout, units, settings.grid))
+    return layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style)
 
 
-def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
-                     otherwise: str = "re-splitting it with its neighbours found no layout within them (units too coarse here)") -> list[PlanWarning]:
+def scene_units(prepared: PreparedScene) -> Units:
+    """The atoms of a prepared scene: street blocks and building cells, and their adjacency."""
+    local = prepared.local
+    return build_units(local.communities, local.buildings, local.streets, local.barriers, prepared.settings.grid)
+
+
+class Layout:
+    """A labelling of the atoms turned into grids: polygons, building assignment and metrics, in the local
+    metric CRS; ``atom_grid`` is each atom's grid position in the order of ``grids``."""
+
+    def __init__(self, grids: gpd.GeoDataFrame, assignment: pd.DataFrame, metrics: PlanMetrics, atom_grid: np.ndarray):
+        self.grids, self.assignment, self.metrics, self.atom_grid = grids, assignment, metrics, atom_grid
+
+    def plan(self, prepared: PreparedScene, warnings: list[PlanWarning], units: Units, code_style: str,
+             regenerated_from: str = "") -> Plan:
+        """The plan, with grids in the scene's CRS and its provenance."""
+        provenance = Provenance(settings=prepared.settings, scene_fingerprint=prepared.fingerprint,
+                                generated=prepared.generated_layers(), code_style=code_style,
+                                regenerated_from=regenerated_from)
+        return Plan(grids=self.grids.to_crs(prepared.crs), assignment=self.assignment, warnings=warnings,
+                    metrics=self.metrics, provenance=provenance, units=units, atom_grid=self.atom_grid)
+
+
+def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[PlanWarning]:
+    """Grids the data fix: a unit above the ceiling that must stay whole (a grid of its own), and an isolated
+    part below the floor (with households, or a community's only grid)."""
+    grids = layout.grids
+    atoms = units.atoms
+    first_atom = pd.Series(np.arange(len(layout.atom_grid))).groupby(layout.atom_grid).first()
+    per_community = grids["community_id"].value_counts()
+    out = []
+    for g, row in enumerate(grids.itertuples()):
+        if row.kind == GridKind.OVERSIZE:
+            a = int(first_atom[g])
+            out.append(PlanWarning(
+                WarningCode.OVERSIZE_UNIT, row.community_id,
+                f"{atoms['kind'].iat[a]} of {atoms['households'].iat[a]} households exceeds the ceiling "
+                f"{settings.ceiling:.0f} and must stay whole: it is a grid of its own", grid_id=row.grid_id))
+        elif row.kind == GridKind.SMALL and (row.households > 0 or per_community[row.community_id] == 1):
+            out.append(PlanWarning(
+                WarningCode.BELOW_FLOOR, row.community_id,
+                f"an isolated part of {row.households:.0f} households (below the floor {settings.floor:.0f}) "
+                f"is a grid of its own", grid_id=row.grid_id))
+    return out
+
+
+def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven: set[str] = frozenset(),
+                    otherwise: str = "re-splitting it with its neighbours found no layout within them (units too coarse here)") -> list[PlanWarning]:
     """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
     units fits no grid within them), or that no layout of its region has fewer grids outside them (the
     grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
-    g = plan.settings.grid
-    load = pd.Series(_balance_weight(plan.units.atoms)).groupby(plan.atom_grid).sum().reindex(range(len(plan.grids)), fill_value=0)
+    g = settings
+    load = pd.Series(balance_weight(units.atoms)).groupby(layout.atom_grid).sum().reindex(range(len(layout.grids)), fill_value=0)
     # with no region proofs, bounds_possible holds the unit proofs alone
-    unit_fits = (_band_possible(plan.units, plan.atom_grid, plan.grids, g.floor, g.ceiling) if proven
-                 else plan.grids["bounds_possible"].to_numpy())
+    unit_fits = (_band_possible(units, layout.atom_grid, layout.grids, g.floor, g.ceiling) if proven
+                 else layout.grids["bounds_possible"].to_numpy())
     out = []
-    for row, households, fits in zip(plan.grids.itertuples(), load.to_numpy(), unit_fits):
-        if row.kind != "ordinary" or g.floor <= households <= g.ceiling:
+    for row, households, fits in zip(layout.grids.itertuples(), load.to_numpy(), unit_fits):
+        if row.kind != GridKind.ORDINARY or g.floor <= households <= g.ceiling:
             continue
         if not fits:
             why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
@@ -198,65 +160,53 @@ def _bounds_warnings(plan: Plan, proven: set[str] = frozenset(),
                    f"{g.misfit_ceiling:.0f}): an exhaustive search (enumeration or constraint programme) proved it")
         else:
             why = otherwise
-        out.append(PlanWarning("out_of_bounds", row.community_id,
+        out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id,
                                f"{households:.0f} households, outside {g.floor:.0f}–{g.ceiling:.0f}: {why}", grid_id=row.grid_id))
     return out
 
 
-def _radius_warnings(plan: Plan, otherwise: str = "no re-split with a neighbouring grid inside the bounds shortens it") -> list[PlanWarning]:
+def radius_warnings(layout: Layout, units: Units, settings: GridSettings,
+                    otherwise: str = "no re-split with a neighbouring grid inside the bounds shortens it") -> list[PlanWarning]:
     """Ordinary grids beyond the maximum service radius, each with why: a unit that alone spans more
     (the data do not allow it), or ``otherwise``."""
-    limit = plan.settings.grid.max_service_radius_m
-    span = pd.Series(plan.units.atoms["half_span_m"].to_numpy()).groupby(plan.atom_grid).max()
+    limit = settings.max_service_radius_m
+    span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(layout.atom_grid).max()
     out = []
-    for g, row in plan.grids.iterrows():
-        if row["kind"] != "ordinary" or row["service_radius_m"] <= limit:
+    for g, row in layout.grids.iterrows():
+        if row["kind"] != GridKind.ORDINARY or row["service_radius_m"] <= limit:
             continue
         why = (f"one of its indivisible units alone spans {2 * span[g]:.0f} m" if span[g] > limit
                else otherwise)
-        out.append(PlanWarning("over_radius", row["community_id"],
+        out.append(PlanWarning(WarningCode.OVER_RADIUS, row["community_id"],
                                f"service radius {row['service_radius_m']:.0f} m exceeds {limit:.0f} m: {why}",
                                grid_id=row["grid_id"]))
     return out
 
 
-def prepare(scene: Scene, settings: Settings = DEFAULTS) -> tuple[Scene, gpd.GeoDataFrame, Units]:
-    """The scene in its metric CRS, its buildings ready to plan, and its atoms."""
-    local = scene.to_crs(scene.local_crs())
-    buildings = prepare_buildings(local.buildings, local.communities, settings)
-    units = build_units(local.communities, buildings, local.streets, local.barriers, settings.grid)
-    return local, buildings, units
-
-
 def layout_from_atoms(
-    local: Scene,
-    buildings: gpd.GeoDataFrame,
+    prepared: PreparedScene,
     units: Units,
     atom_grid: np.ndarray,
     kinds: list[str],
-    settings: Settings = DEFAULTS,
     *,
     grid_ids: list[str] | None = None,
     code_style: str = "gb15",
     previous_codes: pd.Series | None = None,
     bounds_proven: np.ndarray | None = None,
-) -> Plan:
-    """A plan (grids, assignment, metrics) from any labelling of the atoms — gridplan's or a baseline's.
+) -> Layout:
+    """Grids, assignment and metrics from any labelling of the atoms — gridplan's or a baseline's.
 
     Parameters
     ----------
-    local
-        The scene in the metric CRS of ``units``.
-    buildings
-        Buildings as prepared by :func:`prepare_buildings`, aligned to ``units.building_atom``.
+    prepared
+        The scene, prepared (its ``local`` layers are in the CRS of ``units``).
     units
         The atoms.
     atom_grid
-        Grid position (0..n-1) of every atom; renumbered in place to the plan's grid order.
+        Grid position (0..n-1) of every atom (not changed: the layout holds the positions renumbered to
+        the order of its grids).
     kinds
-        Kind of each grid position (``ordinary``, ``special``, ``oversize``, ``small``).
-    settings
-        Target and bounds the metrics measure against.
+        Kind of each grid position (a :class:`~gridplan.vocabulary.GridKind`).
     grid_ids
         Identifier of each grid position (kept across regeneration); by default
         ``<community_id>-<serial>`` in reading order.
@@ -268,10 +218,11 @@ def layout_from_atoms(
 
     Returns
     -------
-    Plan
-        With grids in the metric CRS and no warnings.
+    Layout
+        In the metric CRS, without warnings.
     """
-    grids, assignment = _grids_from_atoms(units, atom_grid, kinds, buildings, grid_ids)
+    local, settings = prepared.local, prepared.settings
+    grids, assignment, atom_grid = _grids_from_atoms(units, atom_grid, kinds, local.buildings, grid_ids)
     g = settings.grid
     for column, (lo, hi) in {"tight_possible": g.tight_band, "bounds_possible": (g.floor, g.ceiling)}.items():
         grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _band_possible(units, atom_grid, grids, lo, hi))
@@ -279,22 +230,22 @@ def layout_from_atoms(
         searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])
         grids.loc[searched & ~grids["households"].between(g.floor, g.ceiling).to_numpy(), "bounds_possible"] = False
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
-    metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
-    return Plan(grids=grids, assignment=assignment, warnings=[], metrics=metrics, units=units, atom_grid=atom_grid, settings=settings)
+    grids = with_grid_figures(grids, assignment, local.buildings)
+    metrics = plan_metrics(grids, assignment, local.buildings, local.communities, local.streets, local.barriers, settings.grid)
+    return Layout(grids, assignment, metrics, atom_grid)
 
 
 # --------------------------------------------------------------------------------------------------
 # Planning on the atom graph
 
 
-def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool = False) -> tuple[np.ndarray, list[str], list[PlanWarning], set[int]]:
-    """Grid position of every atom, the kind of each grid, the warnings, and the grids of regions where an
-    exhaustive search proved that no layout within the bounds exists."""
+def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool = False) -> tuple[np.ndarray, list[str], set[int]]:
+    """Grid position of every atom, the kind of each grid, and the grids of regions where an exhaustive
+    search proved that no layout within the bounds exists."""
     atoms = units.atoms
-    weight = _balance_weight(atoms)
+    weight = balance_weight(atoms)
     atom_grid = np.full(len(atoms), -1, dtype=np.int64)
     kinds: list[str] = []
-    warnings: list[PlanWarning] = []
     proven: set[int] = set()
 
     def new_grid(nodes, kind: str) -> int:
@@ -306,18 +257,12 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
     for community_id, members in tqdm(communities, desc="planning communities", unit="community", disable=not progress):
         members = np.asarray(members)
         fixed: dict[int, int] = {}
-        for site in _special_sites(units.graph, atoms, members):
-            g = new_grid(site, "special")
+        for site in special_sites(units.graph, atoms, members):
+            g = new_grid(site, GridKind.SPECIAL)
             fixed.update({a: g for a in site})
         for a in members:
-            if a in fixed:
-                continue
-            if atoms.at[a, "households"] > settings.ceiling:
-                g = fixed[a] = new_grid([a], "oversize")
-                warnings.append(PlanWarning(
-                    "oversize_unit", community_id,
-                    f"{atoms.at[a, 'kind']} of {atoms.at[a, 'households']} households exceeds the ceiling "
-                    f"{settings.ceiling:.0f} and must stay whole: it is a grid of its own", grid_id=str(g)))
+            if a not in fixed and atoms.at[a, "households"] > settings.ceiling:
+                fixed[a] = new_grid([a], GridKind.OVERSIZE)
         free = [a for a in members if a not in fixed]
         regions = _regions(units.graph, free, weight, settings)
         wanted = _wanted_count(grid_count, community_id)
@@ -329,25 +274,20 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
                 if host is not None:
                     atom_grid[region] = host
                     continue
-                g = new_grid(region, "small")
-                if region_weight > 0 or len(regions) == 1:
-                    warnings.append(PlanWarning(
-                        "below_floor", community_id,
-                        f"an isolated part of {region_weight:.0f} households (below the floor {settings.floor:.0f}) "
-                        f"is a grid of its own", grid_id=str(g)))
+                new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
             parts, impossible = split_region(units.graph, region, weight, atoms, settings, k)
             for part in parts:
-                g = new_grid(part, "ordinary")
+                g = new_grid(part, GridKind.ORDINARY)
                 if impossible:
                     proven.add(g)
     # atoms no region took (none expected) join the grid they share most boundary with
     attach_to_neighbours(np.flatnonzero(atom_grid < 0), lambda a: ((b, d["length"]) for b, d in units.graph[a].items()), atom_grid)
-    return atom_grid, kinds, warnings, proven
+    return atom_grid, kinds, proven
 
 
-def _special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[list[int]]:
+def special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[list[int]]:
     """Special atoms grouped into sites: touching atoms of the same kind (a campus) form one grid."""
     special = atoms["special"].to_numpy()
     nodes = [a for a in members if atoms.at[a, "kind"] == "special"]
@@ -357,7 +297,7 @@ def _special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray
     return [sorted(c) for c in sorted(nx.connected_components(same), key=min)]
 
 
-def _balance_weight(atoms: gpd.GeoDataFrame) -> np.ndarray:
+def balance_weight(atoms: gpd.GeoDataFrame) -> np.ndarray:
     """What is balanced: workload scaled to households, so the bounds stay in households."""
     households = atoms["households"].to_numpy(dtype=float)
     workload = atoms["workload"].to_numpy(dtype=float)
@@ -394,7 +334,7 @@ def _regions(graph: nx.Graph, free: list[int], weight: np.ndarray, settings: Gri
     for i in sorted(range(len(components)), key=lambda i: weight[components[i]].sum()):
         root = find(i)
         group_weight = sum(weight[components[j]].sum() for j in range(len(components)) if find(j) == root)
-        if _divisible(group_weight, settings):
+        if divisible(group_weight, settings):
             continue
         across = [(d["length"], label[b]) for a in components[i] for b, d in land[a].items() if label[b] != i and d["barrier"]]
         if across:
@@ -405,7 +345,7 @@ def _regions(graph: nx.Graph, free: list[int], weight: np.ndarray, settings: Gri
     return [np.array(sorted(c)) for c in sorted(merged.values(), key=min)]
 
 
-def _divisible(households: float, settings: GridSettings) -> bool:
+def divisible(households: float, settings: GridSettings) -> bool:
     """Whether ``households`` can be cut into whole grids within the bounds (k·floor ≤ H ≤ k·ceiling)."""
     k = math.ceil(households / settings.ceiling)
     return households == 0 or k * settings.floor <= households
@@ -417,11 +357,11 @@ def _host_grid(graph: nx.Graph, region: np.ndarray, atom_grid: np.ndarray, kinds
     for a in region:
         for b, d in graph[a].items():
             g = atom_grid[b]
-            if g >= 0 and kinds[g] in ("oversize", "special"):
+            if g >= 0 and kinds[g] in (GridKind.OVERSIZE, GridKind.SPECIAL):
                 shared[g] = shared.get(g, 0.0) + d["length"]
     if not shared:
         return None
-    return max(shared, key=lambda g: (kinds[g] == "oversize", shared[g]))
+    return max(shared, key=lambda g: (kinds[g] == GridKind.OVERSIZE, shared[g]))
 
 
 def _grid_count_options(total: float, settings: GridSettings) -> list[int]:
@@ -488,7 +428,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     bounds = np.searchsorted(atom_grid[order], np.arange(n_grids + 1))
     polygons = [shapely.union_all(geoms[order[bounds[g] : bounds[g + 1]]], grid_size=None) for g in range(n_grids)]
     # 10 µm precision: vertices nanometres apart would cross once projected to longitude/latitude
-    polygons = [_heal(p) for p in shapely.set_precision(np.array(polygons, dtype=object), GRID_PRECISION_M)]
+    polygons = [heal(p) for p in shapely.set_precision(np.array(polygons, dtype=object), GRID_PRECISION_M)]
     community = [atoms["community_id"].iat[order[bounds[g]]] for g in range(n_grids)]
 
     building_grid = atom_grid[units.building_atom.to_numpy()]
@@ -501,7 +441,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     grids = gpd.GeoDataFrame(
         {
             "community_id": community,
-            "kind": kinds,
+            "kind": [str(k) for k in kinds],
             "households": np.round(households).astype(np.int64),
             "workload": workload,
             "households_estimated": estimated.astype(np.int64),
@@ -520,7 +460,6 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
         grids["grid_id"] = np.asarray(grid_ids, dtype=object)[grids.index.to_numpy()]
     renumber = np.empty(n_grids, dtype=np.int64)
     renumber[grids.index.to_numpy()] = np.arange(n_grids)
-    atom_grid[:] = renumber[atom_grid]
     grids = grids.drop(columns=["_serial"]).reset_index(drop=True)
     grids = grids[["grid_id"] + [c for c in grids.columns if c != "grid_id"]]
 
@@ -534,7 +473,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
             "workload": buildings["workload"].to_numpy(),
         }
     )
-    return grids, assignment
+    return grids, assignment, renumber[atom_grid]
 
 
 def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame, lo: float, hi: float) -> np.ndarray:
@@ -543,28 +482,12 @@ def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame,
     atoms = units.atoms
     possible = np.ones(len(grids), dtype=bool)
     households = grids["households"].to_numpy()
-    out = np.flatnonzero((grids["kind"] == "ordinary").to_numpy() & ((households < lo) | (households > hi)))
-    weight = _balance_weight(atoms)
+    out = np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & ((households < lo) | (households > hi)))
+    weight = balance_weight(atoms)
     if not len(out) or not np.allclose(weight, atoms["households"].to_numpy()):
         return possible
     candidates = np.flatnonzero(np.isin(atom_grid, out))
-    allowed = atoms["kind"].to_numpy() != "special"
+    allowed = atoms["kind"].to_numpy() != GridKind.SPECIAL
     proven = proven_misfits(units.graph, weight, allowed, atoms["community_id"].to_numpy(), candidates, lo, hi)
     possible[np.unique(atom_grid[candidates[proven]])] = False
     return possible
-
-
-def _heal(polygon):
-    """One polygon from atoms that tile it: close floating-point seams, and drop detached slivers of less
-    than ``SLIVER_M2`` in all (the gap metric still counts them); a real second piece is kept, and counted."""
-    if polygon.geom_type == "Polygon":
-        return polygon
-    healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
-    if healed.geom_type == "Polygon":
-        return healed
-    parts = shapely.get_parts(polygon)
-    areas = shapely.area(parts)
-    largest = int(np.argmax(areas))
-    if areas.sum() - areas[largest] < SLIVER_M2:
-        return parts[largest]
-    return polygon

@@ -37,10 +37,11 @@ import shapely
 from scipy.optimize import linprog
 
 from .errors import GridplanError, InputError
-from .partition import Plan
-from .scene import Scene
-from .settings import PARTY_DEFAULTS, PartySettings
+from .results import Plan
+from .scene import PreparedScene, Scene, as_prepared
+from .settings import DEFAULTS, PARTY_DEFAULTS, PartySettings
 from .units import MIN_SHARED_M, SNAP_M
+from .vocabulary import BranchStatus, MemberStatus, UnlinkedReason, UnplacedReason
 
 
 
@@ -48,9 +49,12 @@ from .units import MIN_SHARED_M, SNAP_M
 #: (sources × targets) of walking metres, only entries ≤ ``cutoff`` stored.
 DistanceFunction = Callable[[np.ndarray, np.ndarray, float], sp.csr_matrix]
 
-FULL, PROBATIONARY, UNKNOWN = "full", "probationary", "unknown"
+FULL, PROBATIONARY, UNKNOWN = MemberStatus.FULL.value, MemberStatus.PROBATIONARY.value, MemberStatus.UNKNOWN.value
 _STATUS_WORDS = {"full": FULL, "正式": FULL, "正式党员": FULL, "probationary": PROBATIONARY, "预备": PROBATIONARY,
                  "预备党员": PROBATIONARY}
+OWN_BRANCH, TOO_LARGE = BranchStatus.OWN_BRANCH.value, BranchStatus.TOO_LARGE.value
+NEEDS_JOINT_BRANCH, JOINS_BRANCH_OF, NO_BRANCH = (BranchStatus.NEEDS_JOINT_BRANCH.value, BranchStatus.JOINS_BRANCH_OF.value,
+                                                   BranchStatus.NO_BRANCH.value)
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,11 @@ class PartyCoverage:
     ----------
     grid_party
         One row per grid: ``grid_id``, ``community_id``, ``full_members``, ``probationary_members``,
-        ``members``, ``orgs`` (party organizations located in it), ``households``, ``status``
-        (``own_branch``, ``too_large``, ``needs_joint_branch``, ``joins_branch_of``) and ``branch_id``:
-        ``B-<grid_id>`` for a grid's own branch (or the one a ``joins_branch_of`` grid joins),
-        ``J-<first grid_id>`` for the joint branch proposed to a ``needs_joint_branch`` grid, ``None`` when
-        the grid is unfixable.
+        ``members``, ``orgs`` (party organizations located in it), ``households``, ``status`` (a
+        :class:`~gridplan.vocabulary.BranchStatus`: ``own_branch``, ``too_large``, ``needs_joint_branch``,
+        ``joins_branch_of``, ``no_branch``) and ``branch_id``: ``B-<grid_id>`` for a grid's own branch (or
+        the one a ``joins_branch_of`` grid joins), ``J-<first grid_id>`` for the joint branch proposed to a
+        ``needs_joint_branch`` grid, ``None`` for a ``no_branch`` grid (unfixable).
     joint_branches
         Proposed joint branches (联合党支部): ``branch_id``, ``grids`` (list of grid ids), ``communities``,
         ``full_members``, ``members``.
@@ -128,8 +132,7 @@ class PartyCoverage:
         lines = [
             f"party members: {int(gp['members'].sum())} in grids ({int(gp['full_members'].sum())} full), "
             f"{len(self.unplaced_members)} in no grid" + (" — generated scenario, not data" if self.generated else ""),
-            f"grids: {len(gp)}; " + ", ".join(f"{k} {int(status.get(k, 0))}" for k in
-                                               ("own_branch", "too_large", "needs_joint_branch", "joins_branch_of")),
+            f"grids: {len(gp)}; " + ", ".join(f"{k} {int(status.get(k.value, 0))}" for k in BranchStatus),
             f"joint branches proposed: {len(self.joint_branches)}; grids unfixable: {len(self.unfixable)}",
             f"households linked: {self.linked_households} of {self.households}"
             + ("".join(f"; unlinked {int(v)} ({k})" for k, v in unlinked.items())),
@@ -145,7 +148,7 @@ class PartyCoverage:
 
 def analyse_party(
     plan: Plan,
-    scene: Scene,
+    scene: Scene | PreparedScene,
     settings: PartySettings = PARTY_DEFAULTS,
     distance: DistanceFunction | None = None,
     *,
@@ -158,10 +161,10 @@ def analyse_party(
     plan
         A plan of ``scene`` (:func:`gridplan.partition.partition`).
     scene
-        The scene planned; its ``party_members`` (``member_id``, ``building_id``, optional ``status``
-        full/probationary, 正式/预备; without a status column every member counts as full) and
-        ``party_orgs`` are used. Without members, :func:`generate_members` makes a seeded scenario and the
-        result says so.
+        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated; its
+        ``party_members`` (``member_id``, ``building_id``, optional ``status`` full/probationary, 正式/预备;
+        without a status column every member counts as full) and ``party_orgs`` are used. Without members,
+        :func:`generate_members` makes a seeded scenario and the result says so.
     settings
         Branch and link rules.
     distance
@@ -175,21 +178,21 @@ def analyse_party(
     -------
     PartyCoverage
     """
-    metric = scene.local_crs()
-    grids = plan.grids.to_crs(metric).reset_index(drop=True)
+    local = as_prepared(scene).local
+    grids = plan.grids.to_crs(local.crs).reset_index(drop=True)
     if members is None:
-        members = scene.party_members
+        members = local.party_members
     if members is None:
         members = generate_members(plan.assignment, settings=settings)
     generated = bool("generated" in members and members["generated"].fillna(False).astype(bool).any())
 
-    placed, unplaced = place_members(members, plan.assignment, scene.buildings)
-    table = _grid_table(grids, placed, plan.assignment, scene.party_orgs)
+    placed, unplaced = place_members(members, plan.assignment, local.buildings)
+    table = _grid_table(grids, placed, plan.assignment, local.party_orgs)
     neighbours = grid_neighbours(grids)
     status, branch_id, joint, unfixable = propose_branches(table, neighbours, grids.geometry.centroid, settings)
     table["status"], table["branch_id"] = status, branch_id
 
-    points = building_points(scene.buildings, metric)
+    points = building_points(local.buildings, local.crs)
     links, unlinked, below = link_households(
         table, placed, plan.assignment, points, settings, distance or euclidean_distances
     )
@@ -245,7 +248,8 @@ def place_members(members: pd.DataFrame, assignment: pd.DataFrame, buildings: gp
     reason = np.select(
         [m["member_id"].duplicated().to_numpy(), m["building_id"].isna().to_numpy(), ~known.to_numpy(),
          m["grid_id"].isna().to_numpy()],
-        ["duplicate_member_id", "no_building_id", "unknown_building", "outside_grids"],
+        [UnplacedReason.DUPLICATE_MEMBER_ID.value, UnplacedReason.NO_BUILDING_ID.value,
+         UnplacedReason.UNKNOWN_BUILDING.value, UnplacedReason.OUTSIDE_GRIDS.value],
         default="",
     )
     out = reason != ""
@@ -338,7 +342,7 @@ def propose_branches(
     xy = np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
     need = settings.min_full_members
     lacking = full < need
-    status = np.where(lacking, "needs_joint_branch", np.where(members > settings.max_branch_members, "too_large", "own_branch")).astype(object)
+    status = np.where(lacking, NEEDS_JOINT_BRANCH, np.where(members > settings.max_branch_members, TOO_LARGE, OWN_BRANCH)).astype(object)
     branch = np.array([None if lack else f"B-{g}" for g, lack in zip(gid, lacking)], dtype=object)
 
     def nearest(origin: int, candidates) -> int:
@@ -377,7 +381,7 @@ def propose_branches(
                 group_of[g] = k
             elif hosts:
                 host = nearest(g, hosts)
-                status[g], branch[g] = "joins_branch_of", branch[host]
+                status[g], branch[g] = JOINS_BRANCH_OF, branch[host]
                 guests[branch[host]] = guests.get(branch[host], 0) + 1
             else:
                 continue
@@ -389,6 +393,7 @@ def propose_branches(
          f"and no neighbouring branch has room (at most {settings.max_joint_units} grids)")
         for g in sorted(free, key=lambda g: gid[g])
     ]
+    status[sorted(free)] = NO_BRANCH
 
     rows = []
     for group in groups:
@@ -488,11 +493,11 @@ def link_households(
         capacity = int(g.member_count.sum()) * settings.link_max_households
         for b in np.flatnonzero(left > 0):
             if not len(g.member_buildings):
-                reason, detail = "no_members", "no party member in the grid or its branch"
+                reason, detail = UnlinkedReason.NO_MEMBERS.value, "no party member in the grid or its branch"
             elif not reachable[b]:
-                reason, detail = "out_of_reach", f"no member of the branch within {settings.link_cutoff_m:.0f} m"
+                reason, detail = UnlinkedReason.OUT_OF_REACH.value, f"no member of the branch within {settings.link_cutoff_m:.0f} m"
             else:
-                reason, detail = "capacity", (f"{int(g.member_count.sum())} members link at most {capacity} households; "
+                reason, detail = UnlinkedReason.CAPACITY.value, (f"{int(g.member_count.sum())} members link at most {capacity} households; "
                                               f"the branch has {int(g.households.sum())}")
             unlinked_rows.append((g.building_grid[b], int(left[b]), reason, detail))
     links = pd.DataFrame(link_rows, columns=["member_id", "building_id", "households", "distance_m"])
@@ -654,7 +659,7 @@ def _hand_out(ids: list[str], quotas: np.ndarray, buildings: np.ndarray, flows: 
 def generate_members(
     buildings: pd.DataFrame,
     share: float | None = None,
-    seed: int | None = None,
+    seed: int = DEFAULTS.seed,
     *,
     settings: PartySettings = PARTY_DEFAULTS,
 ) -> pd.DataFrame:
@@ -672,7 +677,7 @@ def generate_members(
     share
         Members per resident; ``settings.member_share`` (7 %, the national figure) by default.
     seed
-        ``settings.seed`` by default: the same arguments always give the same members.
+        Seed of the scenario (``Settings.seed`` by default): the same arguments always give the same members.
 
     Returns
     -------
@@ -682,7 +687,7 @@ def generate_members(
     share = settings.member_share if share is None else share
     if not 0 <= share <= 1:
         raise InputError(f"member share must be between 0 and 1, got {share}")
-    rng = np.random.default_rng(settings.seed if seed is None else seed)
+    rng = np.random.default_rng(seed)
     homes = buildings.loc[buildings["households"].fillna(0) > 0]
     community = homes["community_id"].astype(str).to_numpy() if "community_id" in homes else np.zeros(len(homes), dtype=object)
     names, inverse = np.unique(community, return_inverse=True)

@@ -13,7 +13,6 @@ password never appears in messages: see :func:`redact`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -27,10 +26,8 @@ import geopandas as gpd
 import pandas as pd
 
 from .errors import InputError
-from .partition import Plan
-from .regenerate import PreviousPlan
-from .scene import Scene, id_string
-from .store import _storable
+from .scene import PreparedScene
+from .store import is_dsn, storable
 
 DEFAULT_SCHEMA = "gridplan"
 DEFAULT_NAME = "main"
@@ -38,12 +35,6 @@ DEFAULT_NAME = "main"
 MAX_NAME_BYTES = 40
 #: Seconds to wait inside the transaction after the first table (tests kill the writer there).
 PAUSE_ENV = "GRIDPLAN_POSTGIS_TEST_PAUSE"
-SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
-
-
-def is_dsn(target: object) -> bool:
-    """Whether ``target`` is a PostgreSQL connection URL (``postgresql://user@host/db``)."""
-    return isinstance(target, str) and target.startswith(SCHEMES)
 
 
 def redact(dsn: str) -> str:
@@ -96,55 +87,29 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _jsonable(value):
-    """Settings as JSON values (``dataclasses.asdict`` cannot copy their read-only mappings)."""
-    if dataclasses.is_dataclass(value):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def plan_parameters(plan: Plan) -> dict:
-    """The settings a plan was made with, as JSON-ready values."""
-    return _jsonable(plan.settings)
-
-
 def write_plan_postgis(
     dsn: str,
-    scene: Scene,
-    plan: Plan,
-    coverage: Mapping[str, pd.DataFrame | None] | None = None,
+    prepared: PreparedScene,
+    layers: Mapping[str, pd.DataFrame | None],
     *,
     schema: str = DEFAULT_SCHEMA,
     name: str | None = None,
-    layers: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> list[str]:
-    """Write a scene, a plan and optionally its coverage to PostGIS, replacing the plan of that name atomically.
+    """Write a scene and a plan's layers (and its coverage's) to PostGIS, replacing the plan of that name atomically.
 
     Parameters
     ----------
     dsn
-        ``postgresql://user:password@host:port/database``; the database needs the ``postgis`` extension
-        (created when missing and allowed).
-    scene
+        ``postgresql://user:password@host:port/database[#name]``; the database needs the ``postgis``
+        extension (created when missing and allowed). The fragment names the plan unless ``name`` does.
+    prepared
         The scene planned: each layer becomes table ``<name>_<layer>`` (``communities``, ``streets``…), the
         scene's buildings as ``<name>_scene_buildings``.
-    plan
-        The plan: ``grids`` (with codes), ``buildings`` (assignment with footprints), ``staffing``,
-        ``warnings``, ``metrics`` (:func:`gridplan.report.plan_layers`), unless ``layers`` gives them.
-    coverage
-        Coverage layers by name (:meth:`gridplan.coverage.Coverage.layers`), written as they are.
-    schema, name
-        Where: schema (created when missing) and plan name (default ``main``).
     layers
-        The plan's layers to write instead of ``plan_layers(plan, scene)`` (e.g. with ``areas``,
-        ``micro_grids`` and ``grid_changes``).
+        The plan's layers (:func:`gridplan.store.plan_layers`), with coverage layers where they go together;
+        the ``provenance`` layer's settings also fill the ``parameters`` of the ``plans`` row.
+    schema, name
+        Where: schema (created when missing) and plan name (default: the URL's fragment, else ``main``).
 
     Returns
     -------
@@ -158,13 +123,14 @@ def write_plan_postgis(
     """
     from sqlalchemy import text
 
-    from .report import plan_layers
-
-    name = _check_name(name or DEFAULT_NAME)
+    name = _check_name(name or urlsplit(dsn).fragment or DEFAULT_NAME)
+    dsn = dsn.split("#", 1)[0]
     tables: dict[str, pd.DataFrame] = {}
-    scene_layers = {("scene_buildings" if k == "buildings" else k): v for k, v in scene.layers().items()}
-    for group in (scene_layers, layers if layers is not None else plan_layers(plan, scene), coverage or {}):
+    scene_layers = {("scene_buildings" if k == "buildings" else k): v for k, v in prepared.scene.layers().items()}
+    for group in (scene_layers, layers):
         tables.update({layer: frame for layer, frame in group.items() if frame is not None})
+    provenance = layers.get("provenance")
+    parameters = dict(zip(provenance["key"], provenance["value"].map(json.loads))) if provenance is not None else {}
     engine = _engine(dsn)
     try:
         with engine.begin() as conn:
@@ -181,7 +147,7 @@ def write_plan_postgis(
             for layer in old or []:
                 conn.execute(text(f"DROP TABLE IF EXISTS {qschema}.{quote(f'{name}_{layer}')}"))
             for i, (layer, frame) in enumerate(tables.items()):
-                _write_table(_storable(frame), conn, f"{name}_{layer}", schema)
+                _write_table(storable(frame), conn, f"{name}_{layer}", schema)
                 if i == 0 and os.environ.get(PAUSE_ENV):
                     time.sleep(float(os.environ[PAUSE_ENV]))
             conn.execute(text(
@@ -189,7 +155,8 @@ def write_plan_postgis(
                 "VALUES (:name, :plan_id, :version, CAST(:parameters AS jsonb), :created, :layers) "
                 "ON CONFLICT (name) DO UPDATE SET plan_id = EXCLUDED.plan_id, version = EXCLUDED.version, "
                 "parameters = EXCLUDED.parameters, created = EXCLUDED.created, layers = EXCLUDED.layers"),
-                {"name": name, "plan_id": str(uuid.uuid4()), "version": _version(), "parameters": json.dumps(plan_parameters(plan)),
+                {"name": name, "plan_id": str(uuid.uuid4()), "version": parameters.get("version", "unknown"),
+                 "parameters": json.dumps(parameters.get("settings", {})),
                  "created": datetime.now(timezone.utc), "layers": list(tables)})
     except InputError:
         raise
@@ -207,15 +174,6 @@ def _write_table(frame: pd.DataFrame, conn, table: str, schema: str) -> None:
         pd.DataFrame(frame).to_sql(table, conn, schema=schema, if_exists="fail", index=False)
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("gridplan")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def list_plans(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
     """The plans stored in ``schema``: name, plan_id, version, parameters, created, layers (newest first)."""
     from sqlalchemy import text
@@ -231,22 +189,24 @@ def list_plans(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
         engine.dispose()
 
 
-def read_plan_postgis(dsn: str, name: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> PreviousPlan:
-    """A stored plan's grids and building assignment, to regenerate from (``gridplan plan --previous postgresql://…``).
+def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schema: str = DEFAULT_SCHEMA) -> dict[str, pd.DataFrame]:
+    """The layers of a stored plan (and its coverage and scene), by layer name: what
+    :func:`gridplan.store.read_plan` and :func:`gridplan.store.read_coverage` read from PostGIS.
 
     Parameters
     ----------
     dsn
-        Connection URL; a ``#name`` fragment selects the plan when ``name`` is not given.
-    name
-        The plan's name; by default the URL's fragment, else the newest plan in the schema.
+        Connection URL; its ``#name`` fragment selects the plan, else the newest plan in the schema.
+    names
+        Only these layers (all by default).
     schema
         The schema the plan was written to.
     """
     from sqlalchemy import text
 
-    name = name or urlsplit(dsn).fragment or None
+    name = urlsplit(dsn).fragment or None
     engine = _engine(dsn.split("#", 1)[0])
+    out: dict[str, pd.DataFrame] = {}
     try:
         with engine.connect() as conn:
             quote = conn.dialect.identifier_preparer.quote
@@ -254,18 +214,22 @@ def read_plan_postgis(dsn: str, name: str | None = None, *, schema: str = DEFAUL
             if name is None:
                 name = conn.execute(text(f"SELECT name FROM {qschema}.plans ORDER BY created DESC LIMIT 1")).scalar()
             layers = conn.execute(text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}).scalar()
-            if not layers or "grids" not in layers or "buildings" not in layers:
-                raise InputError(f"no plan {name!r} with grids and buildings in schema {schema!r} of {redact(dsn)}")
-            grids = gpd.read_postgis(text(f"SELECT * FROM {qschema}.{quote(f'{name}_grids')}"), conn, geom_col="geometry")
-            assignment = pd.read_sql(text(f"SELECT * FROM {qschema}.{quote(f'{name}_buildings')}"), conn)
+            if not layers:
+                raise InputError(f"no plan {name!r} in schema {schema!r} of {redact(dsn)}")
+            geometry = dict(conn.execute(text(
+                "SELECT f_table_name, f_geometry_column FROM geometry_columns WHERE f_table_schema = :schema"),
+                {"schema": schema}).all())
+            for layer in layers:
+                if names is not None and layer not in names:
+                    continue
+                table = f"{name}_{layer}"
+                query = text(f"SELECT * FROM {qschema}.{quote(table)}")
+                out[layer] = (gpd.read_postgis(query, conn, geom_col=geometry[table]) if table in geometry
+                              else pd.read_sql(query, conn))
     except InputError:
         raise
     except Exception as exc:
         raise InputError(f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()
-    assignment = assignment.drop(columns=[c for c in ("geometry",) if c in assignment])
-    assignment["building_id"] = assignment["building_id"].map(id_string, na_action="ignore")
-    assignment["grid_id"] = assignment["grid_id"].map(id_string, na_action="ignore")
-    grids["grid_id"] = grids["grid_id"].map(id_string)
-    return PreviousPlan(assignment=assignment, grids=grids)
+    return out

@@ -11,134 +11,54 @@ The result names what changed: buildings that moved, and grids created, removed 
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import dataclasses
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
-from .audit import assign_by_overlay, grid_ids_of
+from .audit import assign_by_overlay
 from .errors import InfeasibleError, InputError
-from .partition import Plan, PlanWarning, _balance_weight, _bounds_warnings, _divisible, _radius_warnings, layout_from_atoms, prepare, split_region
+from .partition import (balance_weight, bounds_warnings, divisible, layout_from_atoms, radius_warnings,
+                        scene_units, special_sites, split_region, unit_warnings)
 from .regions import RegionGraph
-from .scene import Scene, id_string
-from .settings import DEFAULTS, Settings
-
-
-@dataclass(frozen=True)
-class PreviousPlan:
-    """A plan to regenerate from: ``assignment`` (building_id → grid_id) and ``grids`` (grid_id, optional
-    ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings)."""
-
-    assignment: pd.DataFrame | None
-    grids: pd.DataFrame
-
-    @property
-    def drawn(self) -> bool:
-        """True for a layout given only as polygons (an existing layout to repair, not a gridplan plan)."""
-        return self.assignment is None
-
-
-@dataclass
-class Regeneration:
-    """A regenerated plan and what changed.
-
-    Attributes
-    ----------
-    plan
-        The new plan; continuing grids keep their ``grid_id`` and code.
-    building_changes
-        ``building_id``, ``previous_grid_id``, ``grid_id``, ``change`` (moved, new, removed), one row per
-        building that is not where it was.
-    grid_changes
-        ``grid_id``, ``change`` (unchanged, changed, created, removed), ``buildings_in``, ``buildings_out``.
-    kept_share
-        Share of the buildings present before and now that kept their grid.
-    """
-
-    plan: Plan
-    building_changes: pd.DataFrame
-    grid_changes: pd.DataFrame
-    kept_share: float
-
-
-def read_previous(path: str | os.PathLike) -> PreviousPlan:
-    """Read a plan file's ``buildings`` (building_id, grid_id) and ``grids`` (grid_id, code, kind, locked) layers.
-
-    A file with polygons only (an existing layout drawn by hand: a ``grids`` layer, or its only layer) is an
-    existing layout to repair: buildings are assigned to it by overlay when regenerating.
-    """
-    try:
-        layers = [row[0] for row in pyogrio.list_layers(path)]
-        if "buildings" not in layers:
-            drawn = gpd.read_file(path, layer="grids" if "grids" in layers else layers[0])
-            drawn["grid_id"] = grid_ids_of(drawn).to_numpy()
-            return PreviousPlan(assignment=None, grids=drawn)
-        assignment = gpd.read_file(path, layer="buildings", ignore_geometry=True)
-        grids = gpd.read_file(path, layer="grids")
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"cannot read the previous plan {path}: {exc}") from exc
-    for layer, frame, column in (("buildings", assignment, "building_id"), ("buildings", assignment, "grid_id"), ("grids", grids, "grid_id")):
-        if column not in frame:
-            raise InputError(f"previous plan {path}: layer {layer!r} has no column {column!r}")
-    return PreviousPlan(assignment=assignment, grids=grids)
-
-
-def read_plan(path: str | os.PathLike, scene: Scene, settings: Settings = DEFAULTS) -> Plan:
-    """A plan file read back (written by ``gridplan plan``, possibly edited): grids, assignment, metrics.
-
-    Its atoms are not stored, so ``units`` and ``atom_grid`` are ``None``; metrics are measured anew.
-    """
-    from .metrics import plan_metrics
-    from .partition import prepare_buildings
-
-    try:
-        grids = gpd.read_file(path, layer="grids")
-        assignment = gpd.read_file(path, layer="buildings", ignore_geometry=True)
-    except Exception as exc:
-        raise InputError(f"cannot read the plan {path}: {exc}") from exc
-    for column in ("building_id", "grid_id"):
-        if column not in assignment:
-            raise InputError(f"plan {path}: layer 'buildings' has no column {column!r}")
-    assignment["building_id"] = assignment["building_id"].map(id_string)
-    grids["grid_id"] = grids["grid_id"].map(id_string)
-    local = scene.to_crs(scene.local_crs())
-    buildings = prepare_buildings(local.buildings, local.communities, settings)
-    planned = buildings[["building_id", "community_id", "households", "households_estimated", "workload"]].merge(
-        assignment[["building_id", "grid_id"]], on="building_id", how="inner")
-    kept = buildings[buildings["building_id"].isin(planned["building_id"])]
-    planned = planned.set_index("building_id").loc[kept["building_id"]].reset_index()
-    local_grids = grids.to_crs(local.crs)
-    metrics = plan_metrics(local_grids, planned, kept, local.communities, local.streets, local.barriers, settings.grid)
-    return Plan(grids=grids, assignment=planned[["building_id", "grid_id", "community_id", "households", "households_estimated", "workload"]],
-                warnings=[], metrics=metrics, units=None, atom_grid=None, settings=settings)
+from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
+from .scene import PreparedScene, Scene, as_prepared, id_string
+from .settings import Settings
+from .vocabulary import BuildingChange, GridChange, GridKind, WarningCode
 
 
 def regenerate(
-    scene: Scene,
+    scene: Scene | PreparedScene,
     previous: PreviousPlan,
-    settings: Settings = DEFAULTS,
+    settings: Settings | None = None,
     *,
     code_style: str = "gb15",
-) -> Regeneration:
+    source: str = "",
+) -> PlanRun:
     """Re-plan a scene, keeping the previous layout where it still meets the rules.
 
     Parameters
     ----------
     scene
-        The validated scene as it is now (buildings, households, boundaries may have changed).
+        The scene as it is now (buildings, households, boundaries may have changed), prepared
+        (:func:`gridplan.pipeline.prepare_scene`) or validated.
     previous
-        The previous plan (:func:`read_previous`), possibly edited by hand; ``locked`` grids are kept exactly.
+        The previous plan (:func:`gridplan.store.read_previous`), possibly edited by hand; ``locked``
+        grids are kept exactly.
     settings
-        Target and bounds.
+        Target and bounds; by default those the scene was prepared with.
     code_style
         Grid codes for new grids (continuing grids keep theirs).
+    source
+        Where the previous plan came from, for the changes' summary.
+
+    Returns
+    -------
+    PlanRun
+        The new plan (continuing grids keep their ``grid_id`` and code) and its ``changes``.
 
     Raises
     ------
@@ -148,12 +68,15 @@ def regenerate(
     InfeasibleError
         Locked grids leave households between them that fit no layout within the bounds.
     """
-    local, buildings, units = prepare(scene, settings)
+    prepared = as_prepared(scene, settings)
+    settings = prepared.settings
+    buildings = prepared.local.buildings
+    units = scene_units(prepared)
     repair = previous.drawn
     if repair:
-        drawn = previous.grids.to_crs(local.crs).reset_index(drop=True)
+        drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
         assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
-        previous = PreviousPlan(assignment=assignment, grids=previous.grids)
+        previous = dataclasses.replace(previous, assignment=assignment)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
@@ -165,10 +88,10 @@ def regenerate(
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
     _split_broken(units, atom_grid, grid_ids, kinds)
 
-    weight = _balance_weight(units.atoms)
+    weight = balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
     # special sites, oversize units and small parts stay as they were, like locked grids
-    fixed = locked | {g for g, kind in kinds.items() if kind != "ordinary"}
+    fixed = locked | {g for g, kind in kinds.items() if kind != GridKind.ORDINARY}
     free = np.flatnonzero(~np.isin(atom_grid, list(fixed)))
     new_ids: list[str] = []
     proven: set[int] = set()  # grid positions of regions proven to have no layout with fewer grids outside the bounds
@@ -178,13 +101,14 @@ def regenerate(
             region = np.array(sorted(region))
             total = weight[region].sum()
             touching = _touching_locked(units, region, atom_grid, locked, grid_ids)
-            if not _divisible(total, settings.grid):
+            if not divisible(total, settings.grid):
                 if touching:
                     raise InfeasibleError(
                         f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
                         f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}"
                     )
-                warnings.append(PlanWarning("out_of_bounds", str(community_id), f"a region of {total:.0f} households fits no layout within the bounds"))
+                warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
+                                            f"a region of {total:.0f} households fits no layout within the bounds"))
                 continue
             if _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id):
                 proven.update(int(g) for g in np.unique(atom_grid[region]))
@@ -192,15 +116,19 @@ def regenerate(
     # grids merged or re-planned away hold no atoms any more: they are removed
     searched = np.isin(atom_grid, list(proven))
     used = np.unique(atom_grid)
-    atom_grid[:] = np.searchsorted(used, atom_grid)
-    kinds_list = [kinds.get(int(i), "ordinary") for i in used]
-    plan = layout_from_atoms(local, buildings, units, atom_grid, kinds_list, settings, grid_ids=[grid_ids[i] for i in used], bounds_proven=searched,
-                             code_style=code_style, previous_codes=codes)
-    plan.grids["locked"] = plan.grids["grid_id"].isin([grid_ids[g] for g in locked])
-    plan.warnings = (warnings + _bounds_warnings(plan, {grid_ids[g] for g in proven}, otherwise="no layout of its units and its neighbours' meets them without moving more grids")
-                     + _radius_warnings(plan, "regeneration re-plans only grids that break the household bounds"))
-    plan.grids = plan.grids.to_crs(scene.crs)
-    return _changes(plan, previous, scene)
+    atom_grid = np.searchsorted(used, atom_grid)
+    kinds_list = [kinds.get(int(i), GridKind.ORDINARY) for i in used]
+    layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[grid_ids[i] for i in used],
+                               bounds_proven=searched, code_style=code_style, previous_codes=codes)
+    grids = layout.grids
+    grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
+    g = settings.grid
+    warnings += (unit_warnings(layout, units, g)
+                 + bounds_warnings(layout, units, g, {grid_ids[p] for p in proven},
+                                   otherwise="no layout of its units and its neighbours' meets them without moving more grids")
+                 + radius_warnings(layout, units, g, "regeneration re-plans only grids that break the household bounds"))
+    plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style, regenerated_from=source)
+    return PlanRun(plan=plan, changes=_changes(plan, previous, prepared.scene, source))
 
 
 def _previous_grids(previous: PreviousPlan):
@@ -302,15 +230,13 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, p
 def _separate_special_sites(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]) -> None:
     """In a drawn layout, schools, hospitals and other special sites become grids of their own (专属网格),
     as a plan makes them (in place): ``<id>-S1``, ``<id>-S2``… after the grid they were drawn in."""
-    from .partition import _special_sites
-
     atoms = units.atoms
     for community_id, members in atoms.groupby("community_id").groups.items():
-        for n, site in enumerate(_special_sites(units.graph, atoms, np.asarray(members)), start=1):
+        for n, site in enumerate(special_sites(units.graph, atoms, np.asarray(members)), start=1):
             host = grid_ids[int(np.bincount(atom_grid[site]).argmax())]
             grid_ids.append(f"{host}-S{n}")
             atom_grid[site] = len(grid_ids) - 1
-            kinds[len(grid_ids) - 1] = "special"
+            kinds[len(grid_ids) - 1] = GridKind.SPECIAL
 
 
 def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str] | None = None) -> None:
@@ -396,7 +322,7 @@ def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_id
         positions.append(_new_grid(community_id, grid_ids, new_ids))
     atom_grid[region] = np.asarray(positions)[compact]
     for position in present:
-        kinds.setdefault(position, "ordinary")
+        kinds.setdefault(position, GridKind.ORDINARY)
     return impossible
 
 
@@ -422,7 +348,7 @@ def _new_grid(community_id, grid_ids: list[str], new_ids: list[str]) -> int:
     return len(grid_ids) - 1
 
 
-def _changes(plan: Plan, previous: PreviousPlan, scene: Scene) -> Regeneration:
+def _changes(plan, previous: PreviousPlan, scene: Scene, source: str) -> PlanChanges:
     before = previous.assignment[["building_id", "grid_id"]].dropna().copy()
     before["building_id"] = before["building_id"].map(id_string)
     before["grid_id"] = before["grid_id"].map(id_string)
@@ -430,7 +356,7 @@ def _changes(plan: Plan, previous: PreviousPlan, scene: Scene) -> Regeneration:
     both = before.merge(after, on="building_id", how="outer", suffixes=("_before", "_after"))
     change = np.select(
         [both["grid_id_before"].isna(), both["grid_id_after"].isna(), both["grid_id_before"] != both["grid_id_after"]],
-        ["new", "removed", "moved"], default="",
+        [BuildingChange.NEW.value, BuildingChange.REMOVED.value, BuildingChange.MOVED.value], default="",
     )
     both["change"] = change
     moved = both[both["change"] != ""].rename(columns={"grid_id_before": "previous_grid_id", "grid_id_after": "grid_id"})
@@ -443,9 +369,11 @@ def _changes(plan: Plan, previous: PreviousPlan, scene: Scene) -> Regeneration:
     rows = []
     for grid_id in sorted(old_ids | new_ids):
         n_in, n_out = int(in_counts.get(grid_id, 0)), int(out_counts.get(grid_id, 0))
-        kind = "created" if grid_id not in old_ids else "removed" if grid_id not in new_ids else "changed" if n_in or n_out else "unchanged"
-        rows.append({"grid_id": grid_id, "change": kind, "buildings_in": n_in, "buildings_out": n_out})
+        kind = (GridChange.CREATED if grid_id not in old_ids else GridChange.REMOVED if grid_id not in new_ids
+                else GridChange.CHANGED if n_in or n_out else GridChange.UNCHANGED)
+        rows.append({"grid_id": grid_id, "change": kind.value, "buildings_in": n_in, "buildings_out": n_out})
     footprints = scene.buildings[["building_id", "geometry"]]
     building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change"]].merge(footprints, on="building_id", how="left"),
                                         geometry="geometry", crs=scene.crs)
-    return Regeneration(plan=plan, building_changes=building_changes, grid_changes=pd.DataFrame(rows), kept_share=kept)
+    return PlanChanges(building_changes=building_changes, grid_changes=pd.DataFrame(rows, columns=["grid_id", "change", "buildings_in", "buildings_out"]),
+                       kept_share=kept, previous=source)

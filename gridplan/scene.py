@@ -20,16 +20,23 @@ pois                point     optional ``kind``, ``name`` (shops, offices, commu
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from .errors import InputError
+from .settings import DEFAULTS, Settings
+
+if TYPE_CHECKING:
+    from .validate import Validation
 
 REQUIRED_LAYERS = ("communities", "buildings", "streets")
 OPTIONAL_LAYERS = ("barriers", "party_orgs", "party_members", "service_points", "compounds", "pois")
@@ -109,6 +116,96 @@ class Scene:
     def replace(self, **layers) -> "Scene":
         """A copy with some layers replaced."""
         return replace(self, **layers)
+
+
+#: Layers a plan depends on, and the columns of each that go into a scene's fingerprint.
+FINGERPRINT_COLUMNS = {"communities": ("community_id",), "buildings": ("building_id", "households"),
+                       "streets": ("highway",), "barriers": ()}
+
+
+def scene_fingerprint(scene: Scene) -> str:
+    """SHA-256 of what a plan is made of: communities, buildings (ids, households, footprints), streets and
+    barriers, in the scene's CRS. A plan records it, so that a scene and a plan (or coverage) that do not
+    belong together are told apart; the same file read twice gives the same fingerprint."""
+    digest = hashlib.sha256(str(scene.crs.to_epsg() if scene.crs is not None else None).encode())
+    for name, columns in FINGERPRINT_COLUMNS.items():
+        layer = getattr(scene, name)
+        if layer is None:
+            digest.update(f"{name}:none".encode())
+            continue
+        present = [c for c in columns if c in layer]
+        keys = layer[present].astype(str).agg("\t".join, axis=1).to_numpy() if present else np.full(len(layer), "")
+        wkb = shapely.to_wkb(layer.geometry.to_numpy(), hex=True)
+        rows = np.sort(np.char.add(np.char.add(keys.astype(str), "\t"), wkb.astype(str)))
+        digest.update(f"{name}:{len(rows)}\n".encode())
+        digest.update("\n".join(rows).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PreparedScene:
+    """A scene ready for every step after it (partition, coverage, maps, reports), prepared once.
+
+    Attributes
+    ----------
+    scene
+        The validated scene in its own CRS (the CRS of every output).
+    local
+        The same scene in its local metric CRS (the UTM zone of its buildings), buildings with ``community_id``,
+        ``households`` (registered, else estimated and flagged ``households_estimated``) and ``workload``.
+    settings
+        The settings households and workloads were filled with.
+    fingerprint
+        :func:`scene_fingerprint` of ``scene``.
+    validation
+        The validation that produced ``scene`` (None when the scene was prepared as given).
+    """
+
+    scene: Scene
+    local: Scene
+    settings: Settings
+    fingerprint: str
+    validation: "Validation | None" = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, scene: Scene, settings: Settings = DEFAULTS, validation: "Validation | None" = None) -> "PreparedScene":
+        """Project a scene (validated, or taken as it is) to its local CRS and fill its buildings."""
+        from .households import prepare_buildings
+
+        local = scene.to_crs(scene.local_crs())
+        local = local.replace(buildings=prepare_buildings(local.buildings, local.communities, settings))
+        return cls(scene=scene, local=local, settings=settings, fingerprint=scene_fingerprint(scene), validation=validation)
+
+    @property
+    def crs(self):
+        """The scene's own CRS: outputs are written in it."""
+        return self.scene.crs
+
+    @property
+    def local_crs(self):
+        """The metric CRS every computation runs in."""
+        return self.local.crs
+
+    def with_settings(self, settings: Settings) -> "PreparedScene":
+        """The scene prepared with ``settings``: itself where households and workloads come out the same."""
+        same = (settings.households == self.settings.households
+                and settings.grid.workload_weights == self.settings.grid.workload_weights)
+        if same:
+            return replace(self, settings=settings)
+        return PreparedScene.of(self.scene, settings, self.validation)
+
+    def generated_layers(self) -> dict[str, bool]:
+        """Scene layers that say they are generated (a true ``generated`` column), e.g. a synthetic district."""
+        return {name: True for name, layer in self.scene.layers().items()
+                if "generated" in layer and layer["generated"].fillna(False).astype(bool).any()}
+
+
+def as_prepared(scene: Scene | PreparedScene, settings: Settings | None = None) -> PreparedScene:
+    """``scene`` prepared with ``settings``; a scene already prepared is reused (with its own settings when
+    ``settings`` is None), a plain scene is taken as validated and prepared with the defaults."""
+    if isinstance(scene, PreparedScene):
+        return scene if settings is None else scene.with_settings(settings)
+    return PreparedScene.of(scene, DEFAULTS if settings is None else settings)
 
 
 def local_crs(gdf: gpd.GeoDataFrame):

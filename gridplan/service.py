@@ -21,10 +21,11 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix, hstack, identity, vstack
 
 from .errors import InputError
-from .households import fill_households
 from .network import SERVICE_DEFAULTS, ServiceSettings, WalkingNetwork
-from .partition import Plan
-from .scene import Scene
+from .results import Plan
+from .scene import PreparedScene, Scene, as_prepared
+from .settings import DEFAULTS
+from .vocabulary import NetworkReach
 
 __all__ = [
     "ServiceSettings",
@@ -48,10 +49,11 @@ class ServiceCoverage:
     ----------
     buildings
         One row per planned building: ``building_id``, ``grid_id``, ``community_id``, ``households``,
-        ``nearest_service_m`` (walking metres from the building's representative point; ``inf`` beyond the
-        largest circle or off the network), ``nearest_point_id``,
-        ``covered_<r>m`` per circle, ``covered`` (within ``settings.coverage_radius_m``), ``blind_spot``
-        (outside every circle); footprints in the scene's CRS.
+        ``nearest_service_m`` (walking metres from the building's representative point to the nearest
+        service point, however far; NaN where no walk reaches one), ``nearest_point_id``, ``network_reach``
+        (``on_network``; ``off_network``: no street within ``max_snap_m``; ``unreachable``: its streets lead
+        to no service point), ``covered_<r>m`` per circle, ``covered`` (within
+        ``settings.coverage_radius_m``), ``blind_spot`` (outside every circle); footprints in the scene's CRS.
     grids
         One row per grid: ``grid_id``, ``community_id``, ``households``, and per circle
         ``households_covered_<r>m`` and ``share_covered_<r>m`` (NaN for a grid without households).
@@ -150,7 +152,7 @@ class SitingResult:
 
 def analyse_service(
     plan: Plan | None,
-    scene: Scene,
+    scene: Scene | PreparedScene,
     settings: ServiceSettings = SERVICE_DEFAULTS,
     network: WalkingNetwork | None = None,
 ) -> ServiceCoverage:
@@ -162,8 +164,8 @@ def analyse_service(
         The grids and building assignment (:func:`gridplan.partition.partition`); ``None`` measures the
         scene's buildings (households filled or estimated) without grids: ``grids`` is then empty.
     scene
-        The scene planned, with a ``service_points`` layer (see :func:`generate_service_points` for a
-        scenario where it has none).
+        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated, with a
+        ``service_points`` layer (see :func:`generate_service_points` for a scenario where it has none).
     settings
         Circles, coverage radius and walking network settings.
     network
@@ -178,18 +180,20 @@ def analyse_service(
     InputError
         The scene has no service points, or ``network`` is in another CRS.
     """
-    if scene.service_points is None or len(scene.service_points) == 0:
+    prepared = as_prepared(scene)
+    local = prepared.local
+    if local.service_points is None or len(local.service_points) == 0:
         raise InputError("scene has no service_points layer: add one, or generate a scenario with "
                          "scene.replace(service_points=generate_service_points(scene))")
-    crs = scene.local_crs()
+    crs = local.crs
     if network is None:
-        network = WalkingNetwork.from_streets(scene.streets.to_crs(crs), settings)
+        network = WalkingNetwork.from_streets(local.streets, settings)
     elif network.crs is not None and network.crs != crs:
         raise InputError(f"the walking network is in {network.crs.name}, the scene computes in {crs.name}")
-    points = _with_point_ids(scene.service_points)
-    footprints = scene.buildings[["building_id", "geometry"]].to_crs(crs)
+    points = _with_point_ids(local.service_points)
+    footprints = local.buildings[["building_id", "geometry"]]
     if plan is None:
-        assignment = fill_households(scene.buildings).assign(grid_id=None)
+        assignment = local.buildings.assign(grid_id=None)
         if "community_id" not in assignment:
             assignment["community_id"] = None
         grids = pd.DataFrame({"grid_id": pd.Series(dtype=object), "community_id": pd.Series(dtype=object),
@@ -202,15 +206,20 @@ def analyse_service(
     at = buildings.geometry.representative_point().to_numpy()
     radii = np.asarray(settings.radii_m, dtype=float)
 
-    distance, index = network.nearest(at, points.geometry.to_crs(crs).to_numpy(), cutoff=radii.max())
+    # the true walk to the nearest service point, however far: a planner sees how far a blind spot is
+    distance, index = network.nearest(at, points.geometry.to_numpy())
+    on_network = network.snap(at)["edge"].to_numpy() >= 0
     buildings["households"] = buildings["households"].astype(float)
-    buildings["nearest_service_m"] = distance
+    buildings["nearest_service_m"] = np.where(np.isfinite(distance), distance, np.nan)
     buildings["nearest_point_id"] = np.where(index >= 0, points["point_id"].to_numpy()[np.maximum(index, 0)], None)
+    buildings["network_reach"] = np.select([~on_network, ~np.isfinite(distance)],
+                                           [NetworkReach.OFF_NETWORK.value, NetworkReach.UNREACHABLE.value],
+                                           NetworkReach.ON_NETWORK.value)
     for radius in radii:
         buildings[_flag(radius)] = distance <= radius
     buildings["covered"] = distance <= settings.coverage_radius_m
     buildings["blind_spot"] = ~(distance <= radii.max())
-    buildings = buildings.to_crs(scene.crs)
+    buildings = buildings.to_crs(prepared.crs)
 
     grids["households"] = grids["households"].astype(float)
     for radius in radii:
@@ -221,7 +230,7 @@ def analyse_service(
                 grids["households"] > 0, grids[f"households_covered_{radius:g}m"] / grids["households"], np.nan)
 
     # households each service point reaches within each circle (a household may be reached by several)
-    point_xy = points.geometry.to_crs(crs).to_numpy()
+    point_xy = points.geometry.to_numpy()
     reach = network.distances(point_xy, at, cutoff=radii.max()).tocoo()
     households = buildings["households"].to_numpy()
     points = points.copy()
@@ -233,15 +242,15 @@ def analyse_service(
         {"point_id": np.repeat(points["point_id"].to_numpy(), len(radii)), "radius_m": np.tile(radii, len(points)),
          "households": [points[f"households_{r:g}m"].iat[i] for i in range(len(points)) for r in radii]},
         geometry=polygons.ravel(), crs=crs,
-    ).to_crs(scene.crs)
+    ).to_crs(prepared.crs)
 
     return ServiceCoverage(
         buildings=buildings,
         grids=grids,
         blind_spots=buildings[buildings["blind_spot"] & (buildings["households"] > 0)],
         isochrones=isochrones,
-        service_points=points,
-        candidates=_default_candidates(scene),
+        service_points=points.to_crs(prepared.crs),
+        candidates=_default_candidates(prepared),
         network=network,
         local_crs=crs,
         settings=settings,
@@ -324,7 +333,8 @@ def site_service_points(
     )
 
 
-def generate_service_points(scene: Scene, seed: int = 0, settings: ServiceSettings = SERVICE_DEFAULTS) -> gpd.GeoDataFrame:
+def generate_service_points(scene: Scene | PreparedScene, seed: int = DEFAULTS.seed,
+                            settings: ServiceSettings = SERVICE_DEFAULTS) -> gpd.GeoDataFrame:
     """Scenario service points for a scene that has none (every record ``generated=True``).
 
     Each community gets ``max(1, round(households / settings.households_per_centre))`` points (a party–mass
@@ -337,17 +347,14 @@ def generate_service_points(scene: Scene, seed: int = 0, settings: ServiceSettin
     -------
     geopandas.GeoDataFrame
         ``point_id`` (``gen-<community>-<n>``), ``kind`` (the POI's kind or ``service_centre``), ``name``,
-        ``community_id``, ``generated``; points in the scene's CRS.
+        ``community_id``, ``generated``; points in the scene's own CRS.
     """
     from sklearn.cluster import KMeans
 
-    crs = scene.local_crs()
-    local = scene.to_crs(crs)
-    buildings = fill_households(local.buildings)
-    if "community_id" not in buildings:
-        joined = gpd.sjoin(gpd.GeoDataFrame(geometry=buildings.representative_point(), crs=crs),
-                           local.communities[["community_id", "geometry"]], predicate="within", how="left")
-        buildings["community_id"] = joined.groupby(level=0)["community_id"].first()
+    prepared = as_prepared(scene)
+    local = prepared.local
+    crs = local.crs
+    buildings = local.buildings
     pois = local.pois if local.pois is not None and "kind" in local.pois else gpd.GeoDataFrame(
         {"kind": [], "name": []}, geometry=[], crs=crs)
     centres = pois[pois["kind"].astype(str).str.lower().isin(settings.community_centre_kinds)]
@@ -383,7 +390,7 @@ def generate_service_points(scene: Scene, seed: int = 0, settings: ServiceSettin
         crs=crs,
     )
     frame.insert(0, "point_id", [f"gen-{c}-{n + 1}" for c, n in zip(frame["community_id"], frame.groupby("community_id").cumcount())])
-    return frame.to_crs(scene.crs)
+    return frame.to_crs(prepared.crs)
 
 
 def _with_point_ids(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -394,8 +401,9 @@ def _with_point_ids(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return points
 
 
-def _default_candidates(scene: Scene) -> gpd.GeoDataFrame:
-    """Every building's representative point and every POI: places a service point could open."""
+def _default_candidates(prepared: PreparedScene) -> gpd.GeoDataFrame:
+    """Every building's representative point and every POI: places a service point could open (scene CRS)."""
+    scene = prepared.scene
     buildings = gpd.GeoDataFrame(
         {"site_id": "building:" + scene.buildings["building_id"].astype(str), "source": "building"},
         geometry=scene.buildings.geometry.representative_point().to_numpy(), crs=scene.crs)

@@ -6,7 +6,7 @@ See ``../shared/DOMAIN.md`` for the sources.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
 
@@ -144,7 +144,7 @@ class GridSettings:
 
 @dataclass(frozen=True)
 class PartySettings:
-    """Party-building rules and scenario defaults (to move into :mod:`gridplan.settings`).
+    """Party-building rules and the figures of generated member scenarios.
 
     Attributes
     ----------
@@ -172,8 +172,6 @@ class PartySettings:
         Share of generated members who are full members. A scenario figure: nationally about 97 % are full
         (2.4 million admitted in 2023 serve a one-year probation), communities recruiting actively fewer;
         0.85 stresses the ≥3-full-member rule.
-    seed
-        Seed of the member generator.
     batch_variables
         Link variables per solver call: branches are independent, so several are solved in one call.
     """
@@ -188,7 +186,6 @@ class PartySettings:
     member_share: float = 0.07
     member_share_spread: float = 0.35
     full_share: float = 0.85
-    seed: int = 20261124
     batch_variables: int = 40_000
 
 
@@ -255,19 +252,83 @@ class LevelSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """All of gridplan's settings; ``Settings().with_grid(target=250)`` derives a variant."""
+    """All of gridplan's settings, one group per concern; ``DEFAULTS.with_grid(target=250)`` derives a variant.
+
+    Attributes
+    ----------
+    households, grid, party, service, levels
+        The groups above.
+    seed
+        Seed of every generated scenario (party members, service points): the same scene and settings
+        always give the same scenario.
+    """
 
     households: HouseholdSettings = field(default_factory=HouseholdSettings)
     grid: GridSettings = field(default_factory=GridSettings)
     party: PartySettings = field(default_factory=PartySettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    levels: LevelSettings = field(default_factory=LevelSettings)
     seed: int = 20261124
 
     def with_grid(self, **changes) -> "Settings":
-        return replace(self, grid=replace(self.grid, **changes))
+        return self._with("grid", changes)
 
     def with_households(self, **changes) -> "Settings":
-        return replace(self, households=replace(self.households, **changes))
+        return self._with("households", changes)
+
+    def with_party(self, **changes) -> "Settings":
+        return self._with("party", changes)
+
+    def with_service(self, **changes) -> "Settings":
+        return self._with("service", changes)
+
+    def with_levels(self, **changes) -> "Settings":
+        return self._with("levels", changes)
+
+    def _with(self, group: str, changes: dict) -> "Settings":
+        return replace(self, **{group: replace(getattr(self, group), **changes)})
+
+    def to_dict(self) -> dict:
+        """The settings as JSON-ready values (mappings as dicts, tuples as lists)."""
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> "Settings":
+        """Settings from :meth:`to_dict`'s values; a group or field missing there keeps its default, an
+        unknown one is an :class:`~gridplan.errors.InputError` (a plan of another gridplan, or edited)."""
+        return _build(cls, values, "settings")
+
+
+def _plain(value):
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _build(kind, values: Mapping, where: str):
+    from .errors import InputError
+
+    known = {f.name: f for f in fields(kind)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InputError(f"{where}: unknown setting {unknown[0]!r}")
+    out = {}
+    defaults = kind()
+    for name, value in values.items():
+        current = getattr(defaults, name)
+        if is_dataclass(current):
+            out[name] = _build(type(current), value, f"{where}.{name}")
+        elif isinstance(current, Mapping):
+            out[name] = _frozen(dict(value))
+        elif isinstance(current, tuple):
+            out[name] = tuple(value)
+        else:
+            out[name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
+    return kind(**out)
 
 
 DEFAULTS = Settings()

@@ -1,6 +1,12 @@
-"""Writing results: GeoPackage (default), GeoJSON or GeoParquet, always atomically.
+"""Results in and out: GeoPackage (default), GeoJSON or GeoParquet files, and PostGIS.
 
-A write goes to a temporary file beside the target and is renamed over it when complete, so an
+Every format written reads back into the same result: :func:`write_plan` / :func:`read_plan` and
+:func:`write_coverage` / :func:`read_coverage`. A ``.gpkg`` holds one layer per table; ``x.geojson`` and
+``x.parquet`` stand for a family of files, one a layer (``x.grids.geojson``, ``x.buildings.geojson``…; in a
+GeoJSON family, tables and empty layers are JSON Table Schema files, ``x.warnings.json``, which keep their columns); a
+``postgresql://`` URL stores them in PostGIS (:mod:`gridplan.postgis`).
+
+Writes are atomic: each goes to a temporary file beside the target and is renamed over it when complete, so an
 interrupted run leaves the previous file intact, never a half-written one.
 """
 
@@ -13,11 +19,26 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .metrics import PlanMetrics
+from .results import (COVERAGE_LAYERS, PROVENANCE_LAYER, Coverage, Levels, Plan, PlanChanges, PlanRun, PreviousPlan, Provenance,
+                      warnings_from_table, warnings_table)
+from .scene import PreparedScene, id_string
 
-FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".parquet": "parquet", ".geoparquet": "parquet"}
+FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geoparquet": "parquet"}
+#: Suffix of a table (or an empty layer, whose columns GeoJSON cannot hold) in a GeoJSON family: JSON Table Schema.
+TABLE_SUFFIX = ".json"
+#: Layers of a plan file besides ``grids`` and ``buildings``.
+PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "metrics", "provenance", "areas", "micro_grids",
+               "building_changes", "grid_changes")
+
+
+def is_dsn(target: object) -> bool:
+    """Whether ``target`` is a PostgreSQL connection URL (``postgresql://user@host/db``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
 
 @contextmanager
@@ -49,9 +70,7 @@ def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame]) 
         Layer name → GeoDataFrame, or DataFrame for a table without geometry.
     """
     target = Path(target)
-    kind = FORMATS.get(target.suffix.lower())
-    if kind is None:
-        raise InputError(f"cannot write {target.name}: use .gpkg, .geojson or .parquet")
+    kind = file_format(target)
     if kind == "gpkg":
         with atomic_path(target) as tmp:
             for name, frame in layers.items():
@@ -59,16 +78,68 @@ def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame]) 
         return [target]
     written = []
     for name, frame in layers.items():
-        path = target.with_name(f"{target.stem}.{name}{target.suffix}")
+        path = layer_path(target, name, frame)
         with atomic_path(path) as tmp:
-            _write_one(frame, tmp, kind)
+            _write_one(frame, tmp, kind if path.suffix != TABLE_SUFFIX else "table")
         written.append(path)
     return written
 
 
+def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """The layers a :func:`write_layers` target holds (only ``names`` where given), by name.
+
+    Raises
+    ------
+    InputError
+        The source does not exist or cannot be read.
+    """
+    import pyogrio
+
+    if is_dsn(source):
+        from .postgis import read_layers_postgis
+
+        return read_layers_postgis(str(source), names)
+    path = Path(source)
+    kind = file_format(path)
+    if kind == "gpkg":
+        if not path.is_file():
+            raise InputError(f"{path} does not exist")
+        try:
+            present = [row[0] for row in pyogrio.list_layers(path)]
+        except Exception as exc:
+            raise InputError(f"cannot read {path}: {exc}") from exc
+        return {name: _read_one(path, kind, name) for name in present if names is None or name in names}
+    suffixes = (path.suffix, TABLE_SUFFIX) if kind == "geojson" else (path.suffix,)
+    family = sorted(p for suffix in suffixes for p in path.parent.glob(f"{path.stem}.*{suffix}")) if path.parent.is_dir() else []
+    found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in family}
+    if not found:
+        raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}")
+    return {name: _read_one(p, kind if p.suffix != TABLE_SUFFIX else "table") for name, p in found.items()
+            if names is None or name in names}
+
+
+def file_format(path: Path) -> str:
+    """``gpkg``, ``geojson`` or ``parquet`` by suffix; an :class:`InputError` for any other."""
+    kind = FORMATS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise InputError(f"cannot write or read {Path(path).name}: use .gpkg, .geojson or .parquet")
+    return kind
+
+
+def layer_path(target: Path, layer: str, frame: pd.DataFrame | None = None) -> Path:
+    """The file of one layer in a GeoJSON or GeoParquet family (a table or an empty layer of a GeoJSON family:
+    a JSON Table Schema file)."""
+    table = frame is not None and (not isinstance(frame, gpd.GeoDataFrame) or frame.empty)
+    suffix = TABLE_SUFFIX if table and file_format(target) == "geojson" else target.suffix
+    return target.with_name(f"{target.stem}.{layer}{suffix}")
+
+
 def _write_one(frame: pd.DataFrame, path: Path, kind: str, layer: str | None = None) -> None:
-    frame = _storable(frame)
-    if kind == "parquet":
+    frame = storable(frame)
+    if kind == "table":
+        pd.DataFrame(frame.drop(columns=getattr(frame, "_geometry_column_name", None) or [], errors="ignore")).to_json(
+            path, orient="table", index=False, force_ascii=False)
+    elif kind == "parquet":
         frame.to_parquet(path)
     elif isinstance(frame, gpd.GeoDataFrame):
         frame.to_file(path, layer=layer, driver="GPKG" if kind == "gpkg" else "GeoJSON", engine="pyogrio")
@@ -78,12 +149,204 @@ def _write_one(frame: pd.DataFrame, path: Path, kind: str, layer: str | None = N
         pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG" if kind == "gpkg" else "GeoJSON")
 
 
-def _storable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns every driver can store: lists and tuples become comma-joined text."""
+def _read_one(path: Path, kind: str, layer: str | None = None) -> pd.DataFrame:
+    import pyogrio
+
+    try:
+        if kind == "table":
+            return pd.read_json(path, orient="table")
+        if kind == "parquet":
+            try:
+                return gpd.read_parquet(path)
+            except ValueError:  # a table without geometry
+                return pd.read_parquet(path)
+        info = pyogrio.read_info(path, layer=layer)
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:
+        raise InputError(f"cannot read {path}{f' layer {layer!r}' if layer else ''}: {exc}") from exc
+    # a table: no geometry type (GeoPackage), or GeoJSON's features whose geometry is all null
+    table = info.get("geometry_type") is None or (info.get("geometry_type") == "Unknown" and frame.geometry.isna().all())
+    if table and isinstance(frame, gpd.GeoDataFrame):
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    return frame
+
+
+def spatial(frame: pd.DataFrame, crs) -> gpd.GeoDataFrame:
+    """A layer that has geometry as a GeoDataFrame, also where a format lost it (an empty GeoJSON layer)."""
+    if isinstance(frame, gpd.GeoDataFrame):
+        return frame
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index, crs=crs), crs=crs)
+
+
+def storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns every driver can store: lists and tuples become comma-joined text, enums their codes."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object and column != getattr(out, "_geometry_column_name", None):
             sample = out[column].dropna()
-            if len(sample) and isinstance(sample.iloc[0], (list, tuple, set)):
-                out[column] = out[column].map(lambda v: ",".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+            if len(sample) and isinstance(sample.iloc[0], (list, tuple, set, np.ndarray)):
+                out[column] = out[column].map(lambda v: ",".join(map(str, v)) if isinstance(v, (list, tuple, set, np.ndarray)) else v)
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Plans
+
+
+def plan_layers(run: PlanRun, prepared: PreparedScene) -> dict[str, pd.DataFrame]:
+    """The layers of a plan file: ``grids``, ``buildings`` (footprints with their grid, so a plan file opens
+    on its own in QGIS), ``staffing``, ``warnings``, ``metrics``, ``provenance``; ``areas`` and
+    ``micro_grids`` with levels; ``building_changes`` and ``grid_changes`` after a regeneration."""
+    plan = run.plan
+    scene = prepared.scene
+    buildings = scene.buildings[["building_id", "geometry"]].merge(plan.assignment, on="building_id", how="left")
+    buildings = gpd.GeoDataFrame(buildings, geometry="geometry", crs=scene.crs)
+    # values as exact text (repr), so that every format gives back the same floats
+    metrics = pd.DataFrame({"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]})
+    layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings),
+              "metrics": metrics, "provenance": plan.provenance.table()}
+    if run.levels is not None:
+        layers |= {"areas": run.levels.areas, "micro_grids": run.levels.micro_grids}
+    if run.changes is not None:
+        layers |= {"building_changes": run.changes.building_changes, "grid_changes": run.changes.grid_changes}
+    return layers
+
+
+def write_plan(run: PlanRun, prepared: PreparedScene, target: str | os.PathLike) -> list[str]:
+    """Write a plan to a file (``.gpkg``, ``.geojson``, ``.parquet``) or to PostGIS (``postgresql://…#name``,
+    with its scene); returns what was written."""
+    if is_dsn(target):
+        from .postgis import write_plan_postgis
+
+        return write_plan_postgis(str(target), prepared, plan_layers(run, prepared))
+    return [str(p) for p in write_layers(target, plan_layers(run, prepared))]
+
+
+def read_plan(source: str | os.PathLike) -> PlanRun:
+    """A plan written by :func:`write_plan` (or ``gridplan plan``) read back, with its levels and changes.
+
+    The plan's settings are those it was made with (its ``provenance`` layer); a plan file without one
+    (written by an older gridplan, or assembled by hand) has the default settings and no fingerprint.
+
+    Raises
+    ------
+    InputError
+        The source cannot be read, or is not a plan (no ``grids`` and ``buildings`` layers with ``grid_id``).
+    """
+    return plan_from_layers(read_layers(source), source)
+
+
+def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
+    """A plan run from the layers of a plan file (:func:`plan_layers`), however they were read."""
+    for name, column in (("grids", "grid_id"), ("buildings", "grid_id"), ("buildings", "building_id")):
+        if name not in layers or column not in layers[name]:
+            raise InputError(f"{redacted(source)} is not a plan: no {name!r} layer with a {column!r} column "
+                             f"(write one with 'gridplan plan')")
+    provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else Provenance(version="unknown")
+    grids = _ids(layers["grids"], "grid_id", "community_id", "area_id")
+    columns = ["building_id", "grid_id", "community_id", "households", "households_estimated", "workload"]
+    buildings = _ids(pd.DataFrame(layers["buildings"]), "building_id", "grid_id", "community_id")
+    assignment = buildings[[c for c in columns if c in buildings]].dropna(subset=["grid_id"]).reset_index(drop=True)
+    if "households_estimated" in assignment:
+        assignment["households_estimated"] = assignment["households_estimated"].fillna(False).astype(bool)
+    plan = Plan(grids=grids, assignment=assignment, warnings=warnings_from_table(layers.get("warnings")),
+                metrics=_metrics(layers.get("metrics")), provenance=provenance)
+    levels = None
+    if "micro_grids" in layers and "areas" in layers:
+        grid_area = grids.set_index("grid_id")["area_id"] if "area_id" in grids else pd.Series(dtype=object)
+        levels = Levels(areas=_ids(layers["areas"], "area_id"), grid_area=grid_area.rename("area_id"),
+                        micro_grids=_ids(layers["micro_grids"], "micro_grid_id", "grid_id"), oversize=[])
+    changes = None
+    if "grid_changes" in layers and "building_changes" in layers:
+        moved = spatial(_ids(layers["building_changes"], "building_id", "previous_grid_id", "grid_id"), grids.crs)
+        new = int((moved["change"] == "new").sum())
+        common = len(assignment) - new
+        kept = 1 - int((moved["change"] == "moved").sum()) / common if common else 1.0
+        changes = PlanChanges(building_changes=moved, grid_changes=_ids(layers["grid_changes"], "grid_id"),
+                              kept_share=kept, previous=provenance.regenerated_from)
+    return PlanRun(plan=plan, levels=levels, changes=changes)
+
+
+def read_previous(source: str | os.PathLike) -> PreviousPlan:
+    """A previous plan to regenerate from: a plan's ``buildings`` (building_id → grid_id) and ``grids`` (grid_id,
+    code, kind, locked); or, from a file with polygons only (an existing layout drawn by hand: a ``grids``
+    layer, or its only layer), a layout to repair, whose buildings are assigned by overlay."""
+    return previous_from_layers(read_layers(source), source)
+
+
+def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PreviousPlan:
+    """A previous plan from the layers of a plan file, or of a file of grid polygons drawn by hand."""
+    from .audit import grid_ids_of
+
+    if "buildings" not in layers:
+        drawn = layers.get("grids", next(iter(layers.values()), None))
+        if not isinstance(drawn, gpd.GeoDataFrame):
+            raise InputError(f"{redacted(source)} holds no grid polygons to regenerate from")
+        drawn = drawn.assign(grid_id=grid_ids_of(drawn).to_numpy())
+        return PreviousPlan(assignment=None, grids=drawn)
+    for layer, column in (("buildings", "building_id"), ("buildings", "grid_id"), ("grids", "grid_id")):
+        if layer not in layers or column not in layers[layer]:
+            raise InputError(f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}")
+    assignment = _ids(pd.DataFrame(layers["buildings"]).drop(columns="geometry", errors="ignore"), "building_id", "grid_id")
+    provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else None
+    return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id"), provenance=provenance)
+
+
+def _metrics(table: pd.DataFrame | None) -> PlanMetrics:
+    if table is None:
+        raise InputError("the plan has no 'metrics' layer (write it with 'gridplan plan')")
+    values = dict(zip(table["metric"].astype(str), table["value"].astype(float)))
+    kinds = PlanMetrics.__annotations__
+    try:
+        return PlanMetrics(**{name: int(values[name]) if kinds[name] == "int" else float(values[name]) for name in kinds})
+    except KeyError as exc:
+        raise InputError(f"the plan's 'metrics' layer lacks {exc.args[0]!r}") from exc
+
+
+def _ids(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    out = frame.copy()
+    for column in columns:
+        if column in out:
+            out[column] = out[column].map(id_string, na_action="ignore")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Coverage
+
+
+def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRun | None = None,
+                   prepared: PreparedScene | None = None) -> list[str]:
+    """Write a coverage result to a file, or to PostGIS beside its plan (``run`` and ``prepared`` then name
+    the plan and scene stored with it, in one transaction)."""
+    if is_dsn(target):
+        if run is None or prepared is None:
+            raise InputError("coverage goes to PostGIS together with its plan and scene")
+        from .postgis import write_plan_postgis
+
+        return write_plan_postgis(str(target), prepared, plan_layers(run, prepared) | coverage.layers())
+    return [str(p) for p in write_layers(target, coverage.layers())]
+
+
+def read_coverage(source: str | os.PathLike) -> Coverage:
+    """A coverage result read back: the same :class:`~gridplan.results.Coverage` as the one written."""
+    return coverage_from_layers(read_layers(source, names=(*COVERAGE_LAYERS, PROVENANCE_LAYER)), source)
+
+
+def coverage_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Coverage:
+    """A coverage result from the layers of a coverage file (:meth:`Coverage.layers`), however they were read."""
+    provenance = (Provenance.from_table(layers[PROVENANCE_LAYER]) if PROVENANCE_LAYER in layers
+                  else Provenance(version="unknown"))
+    try:
+        return Coverage.from_layers(layers, provenance)
+    except InputError as exc:
+        raise InputError(f"{redacted(source)}: {exc}") from exc
+
+
+def redacted(source) -> str:
+    """A source as it may be shown: a connection URL with its password masked."""
+    if is_dsn(source):
+        from .postgis import redact
+
+        return redact(str(source))
+    return str(source)

@@ -270,7 +270,7 @@ def _atoms_of_community(
             geoms.append(block)
             kinds.append("block")
             continue
-        cells, building_cell = _tessellate(block, buildings.geometry.to_numpy()[inside], points[inside])
+        cells, building_cell = tessellate(block, buildings.geometry.to_numpy()[inside], points[inside])
         local_atom[inside] = len(geoms) + building_cell
         geoms.extend(cells)
         kinds.extend(["cell"] * len(cells))
@@ -297,7 +297,7 @@ def _locate(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return found
 
 
-def _tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], np.ndarray]:
+def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], np.ndarray]:
     """Building cells of a block (enclosed tessellation) and the cell of each building.
 
     Each cell is the open ground nearest to its building (Voronoi diagram of points along the outlines,

@@ -9,8 +9,8 @@ from shapely.geometry import box
 from gridplan.audit import audit_grids
 from gridplan.cli import EXIT_OK, main
 from gridplan.partition import partition
-from gridplan.regenerate import PreviousPlan, regenerate
-from gridplan.report import staffing_table
+from gridplan.regenerate import regenerate
+from gridplan.results import PreviousPlan
 
 from .scenes import CRS, street_grid_scene
 from .test_partition import assert_hard_rules
@@ -55,14 +55,14 @@ def test_audit_command_on_a_plan_of_its_own_finds_it_sound(tmp_path, capsys):
         layer.to_file(path, layer=name)
     plan = partition(scene)
     plan.grids.to_file(tmp_path / "existing.gpkg")
-    assert main(["audit", str(path), str(tmp_path / "existing.gpkg"), "-o", str(tmp_path / "audit.gpkg")]) == EXIT_OK
+    assert main(["audit", str(path), str(tmp_path / "existing.gpkg"), "-o", str(tmp_path / "audit.gpkg"), "--lang", "en"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "within ±20%: 100.0%" in out and "0 split buildings" in out and "0 buildings in no grid" in out
+    assert "within ±20% (240–360): 100.0%" in out and "0 split buildings" in out and "0 buildings in no grid" in out
 
 
 def test_staffing_has_one_worker_per_grid_with_workload_index():
     plan = partition(street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150)))
-    staff = staffing_table(plan)
+    staff = plan.staffing()
     assert len(staff) == len(plan.grids) and staff["grid_worker"].is_unique
     assert staff["workload_index"].mean() == 1.0
 

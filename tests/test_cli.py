@@ -41,7 +41,7 @@ def test_plan_writes_grids_and_buildings_layers(shared_data, tmp_path, capsys):
     scene = tmp_path / "beijing.gpkg"
     main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)])
     plan = tmp_path / "plan.gpkg"
-    assert main(["plan", str(scene), "-o", str(plan), "--map", str(tmp_path / "plan.html")]) == EXIT_OK
+    assert main(["plan", str(scene), "-o", str(plan), "--map", str(tmp_path / "plan.html"), "--lang", "en"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "within ±10%" in out
     grids = gpd.read_file(plan, layer="grids")
@@ -62,7 +62,7 @@ def test_plan_with_previous_writes_the_changes(tmp_path, capsys):
     for name, layer in scene.layers().items():
         layer.to_file(scene_path, layer=name)
     assert main(["plan", str(scene_path), "-o", str(tmp_path / "old.gpkg")]) == EXIT_OK
-    assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", str(tmp_path / "old.gpkg")]) == EXIT_OK
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", str(tmp_path / "old.gpkg"), "--lang", "en"]) == EXIT_OK
     assert "100.0% of buildings kept their grid" in capsys.readouterr().out
     changes = gpd.read_file(tmp_path / "new.gpkg", layer="grid_changes")
     assert set(changes["change"]) == {"unchanged"} and len(changes) == 4
@@ -147,7 +147,7 @@ def test_coverage_then_map_and_report_with_it(shared_data, tmp_path, capsys):
     plan = tmp_path / "plan.gpkg"
     assert main(["plan", str(scene), "-o", str(plan)]) == EXIT_OK
     coverage = tmp_path / "coverage.gpkg"
-    assert main(["coverage", str(scene), str(plan), "-o", str(coverage), "--new-service-points", "2"]) == EXIT_OK
+    assert main(["coverage", str(scene), str(plan), "-o", str(coverage), "--new-service-points", "2", "--lang", "en"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "GENERATED scenario data" in out and "households linked" in out
     layers = {row[0] for row in pyogrio.list_layers(coverage)}

@@ -37,7 +37,7 @@ def test_areas_are_contiguous_unions_of_whole_grids():
 
 def test_micro_grids_tile_their_grid_with_10_to_30_households():
     scene, plan = _planned()
-    levels = plan_levels(plan, scene, settings=LevelSettings(micro_min=10, micro_max=30))
+    levels = plan_levels(plan, scene)
     micro = levels.micro_grids.to_crs(plan.units.atoms.crs)
     grids = plan.grids.to_crs(plan.units.atoms.crs)
     assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == grids.set_index("grid_id")["households"].sort_index().tolist()

@@ -10,56 +10,55 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from gridplan.coverage import analyse_coverage
 from gridplan.errors import InputError
 from gridplan.maps import plan_map
-from gridplan.partition import partition
+from gridplan.pipeline import plan_scene, prepare_scene
+from gridplan.settings import DEFAULTS
 
 from .scenes import street_grid_scene
 
+#: Circles small enough for blind spots in a 600 × 400 m community.
+SMALL_CIRCLES = DEFAULTS.with_service(radii_m=(100.0, 200.0, 300.0), coverage_radius_m=300.0)
+
 
 def small_plan():
-    """Two by three blocks of 150 households: a community of 900 households, three grids of 300."""
+    """Two by three blocks of 150 households: a community of 900 households, three grids of 300; with
+    levels (micro-grids), the plan made with small walking circles."""
     scene = street_grid_scene(600, 400, [200, 400], [200], [[150, 150], [150, 150], [150, 150]])
-    return scene, partition(scene)
+    prepared = prepare_scene(scene, SMALL_CIRCLES)
+    return prepared, plan_scene(prepared, levels=True)
 
 
-def small_coverage(scene, plan) -> dict:
-    """Coverage layers as the coverage engine writes them, by hand: one of every kind."""
-    crs = scene.crs
+def small_coverage(prepared, run):
+    """Coverage made by the coverage engine from party records and service points added to the scene: the
+    first grid has 5 full and 1 probationary members (its own branch), the others 2 and 1 full members (a
+    joint branch); party organizations of each kind carry a secretary's name (personal)."""
+    plan = run.plan
     grid_ids = list(plan.grids["grid_id"])
+    first = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[0], "building_id"].iloc[0]
+    second = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[1], "building_id"].iloc[0]
+    third = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[2], "building_id"].iloc[0]
+    homes = [first] * 6 + [second] * 2 + [third]
+    members = pd.DataFrame({"member_id": [f"M-{i:04d}" for i in range(1, 10)], "building_id": homes,
+                            "status": ["正式"] * 5 + ["预备"] + ["正式"] * 3})
+    scene = prepared.scene
     x0, y0, x1, y1 = scene.communities.total_bounds
-    centre = Point((x0 + x1) / 2, (y0 + y1) / 2)
-    buildings = plan.assignment["building_id"].tolist()
-    return {
-        "grid_party": pd.DataFrame({
-            "grid_id": grid_ids,
-            "full_members": [5, 2, 1][: len(grid_ids)],
-            "probationary_members": [1, 0, 0][: len(grid_ids)],
-            "status": ["branch", "joint", "joint"][: len(grid_ids)],
-            "branch_id": [None, "J1", "J1"][: len(grid_ids)],
-            "member_ids": ["M-0001;M-0002", "M-0003", "M-0004"][: len(grid_ids)],
-        }),
-        "joint_branches": pd.DataFrame({"branch_id": ["J1"], "grids": [",".join(grid_ids[1:])], "members": [3]}),
-        "party_orgs": gpd.GeoDataFrame({"org_id": ["P1", "P2", "P3"], "kind": ["committee", "branch", "joint_branch"],
-                                        "secretary": ["张三", "李四", "王五"]},
-                                       geometry=[centre, Point(x0 + 50, y0 + 50), Point(x1 - 50, y1 - 50)], crs=crs),
-        "service_points": gpd.GeoDataFrame({"point_id": ["S1"], "kind": ["station"], "name": ["社区服务站"]},
-                                           geometry=[Point(x0 + 100, y0 + 100)], crs=crs),
-        "isochrones": gpd.GeoDataFrame({"point_id": ["S1"], "radius_m": [300]},
-                                       geometry=[Point(x0 + 100, y0 + 100).buffer(300)], crs=crs),
-        "service_coverage": pd.DataFrame({"building_id": buildings, "nearest_service_m": np.linspace(50, 700, len(buildings)),
-                                          "covered": np.linspace(50, 700, len(buildings)) <= 300}),
-        "proposed_sites": gpd.GeoDataFrame({"site_id": ["N1"], "households_covered": [220]},
-                                           geometry=[Point(x1 - 100, y1 - 100)], crs=crs),
-        "micro_grids": gpd.GeoDataFrame({"micro_grid_id": ["m1"], "grid_id": [grid_ids[0]], "households": [30]},
-                                        geometry=[Point(x0 + 60, y0 + 60).buffer(40)], crs=crs),
-    }
+    orgs = gpd.GeoDataFrame({"org_id": ["P1", "P2", "P3"], "kind": ["committee", "branch", "joint_branch"],
+                             "secretary": ["张三", "李四", "王五"]},
+                            geometry=[Point((x0 + x1) / 2, (y0 + y1) / 2), Point(x0 + 50, y0 + 50), Point(x1 - 50, y1 - 50)],
+                            crs=scene.crs)
+    points = gpd.GeoDataFrame({"point_id": ["S1"], "kind": ["station"], "name": ["社区服务站"]},
+                              geometry=[Point(x0 + 100, y0 + 100)], crs=scene.crs)
+    recorded = prepare_scene(scene.replace(party_members=members, party_orgs=orgs, service_points=points), SMALL_CIRCLES)
+    return recorded, analyse_coverage(plan, recorded, new_service_points=1)
 
 
 @pytest.fixture(scope="module")
 def planned():
-    scene, plan = small_plan()
-    return scene, plan, small_coverage(scene, plan)
+    prepared, run = small_plan()
+    recorded, coverage = small_coverage(prepared, run)
+    return recorded, run, coverage
 
 
 def html_of(fmap) -> str:
@@ -68,9 +67,8 @@ def html_of(fmap) -> str:
 
 
 def test_every_coverage_layer_is_a_switchable_layer(planned):
-    scene, plan, coverage = planned
-    page = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment,
-                            buildings=scene.buildings, lang="en"))
+    scene, run, coverage = planned
+    page = html_of(plan_map(run, scene, coverage, lang="en"))
     for name in ("Community boundaries", "Grids", "Party organizations: Community committee",
                  "Party organizations: Grid branch", "Party organizations: Joint branch", "Walking circles",
                  "Service points", "Blind spots", "Proposed joint branches", "Proposed sites", "Micro-grids"):
@@ -80,40 +78,43 @@ def test_every_coverage_layer_is_a_switchable_layer(planned):
 
 
 def test_grid_popup_shows_households_party_and_coverage(planned):
-    scene, plan, coverage = planned
-    page = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment))
-    first = plan.grids["grid_id"].iloc[0]
+    scene, run, coverage = planned
+    page = html_of(plan_map(run, scene, coverage))
+    first = run.plan.grids["grid_id"].iloc[0]
     # 5 full + 1 probationary members, own branch; households registered, not estimated
     assert '"party_members": "5 + 1"' in page and '"branch_status": "独立党支部"' in page
-    assert f'"grid_id": "{first}"' in page and "300 (登记)" in page
-    for alias in ("户数", "工作量", "党支部", "网格员", "服务半径 (米)", "服务覆盖户数占比"):
+    assert '"branch_status": "建联合党支部"' in page
+    assert f'"grid_id": "{first}"' in page and "300 (登记)" in page and "网格员 0001" in page
+    for alias in ("户数", "工作量", "党组织状态", "网格员", "服务半径（米）", "服务圈覆盖户数占比"):
         assert alias in page
 
 
 def test_coverage_share_counts_households_within_a_circle(planned):
     from gridplan.report import grid_table
 
-    scene, plan, coverage = planned
-    table = grid_table(plan.grids, coverage, plan.assignment)
-    covered = coverage["service_coverage"].merge(plan.assignment, on="building_id")
+    scene, run, coverage = planned
+    plan = run.plan
+    table = grid_table(plan, coverage)
+    service = coverage.service_coverage.drop(columns=["grid_id", "households"])
+    covered = service.merge(plan.assignment, on="building_id")
     expected = covered[covered["covered"]].groupby("grid_id")["households"].sum() / covered.groupby("grid_id")["households"].sum()
     got = table.set_index("grid_id")["coverage_share"]
     assert np.allclose(got.sort_index(), expected.reindex(got.index).fillna(0).sort_index().round(3))
-    assert table["blind_spot_buildings"].sum() == (~coverage["service_coverage"]["covered"]).sum()
+    assert table["blind_spot_buildings"].sum() == (~service["covered"]).sum() > 0
 
 
 def test_member_ids_and_names_stay_out_unless_asked(planned):
-    scene, plan, coverage = planned
-    hidden = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment))
-    assert "M-0001" not in hidden and "张三" not in hidden and "member_ids" not in hidden
-    shown = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, show_members=True))
-    assert "张三" in shown and "M-0001;M-0002" in shown
+    scene, run, coverage = planned
+    hidden = html_of(plan_map(run, scene, coverage))
+    assert "M-0001" not in hidden and "张三" not in hidden
+    shown = html_of(plan_map(run, scene, coverage, show_members=True))
+    assert "张三" in shown
 
 
 def test_gaode_basemap_moves_grids_to_gcj02(planned):
-    scene, plan, _ = planned
-    wgs = plan_map(scene.communities, plan.grids)
-    gcj = plan_map(scene.communities, plan.grids, basemap="gaode")
+    scene, run, _ = planned
+    wgs = plan_map(run, scene)
+    gcj = plan_map(run, scene, basemap="gaode")
     (s1, w1), _ = _bounds(wgs)
     (s2, w2), _ = _bounds(gcj)
     # the GCJ-02 offset: a few hundred metres
@@ -128,16 +129,16 @@ def _bounds(fmap):
 
 
 def test_tianditu_needs_a_key_and_uses_it(planned):
-    scene, plan, _ = planned
+    scene, run, _ = planned
     with pytest.raises(InputError, match="key"):
-        plan_map(scene.communities, plan.grids, basemap="tianditu")
-    page = html_of(plan_map(scene.communities, plan.grids, basemap="tianditu", tianditu_key="abc123"))
+        plan_map(run, scene, basemap="tianditu")
+    page = html_of(plan_map(run, scene, basemap="tianditu", tianditu_key="abc123"))
     assert "tianditu.gov.cn/vec_w" in page and "tk=abc123" in page and "OpenStreetMap" in page
 
 
 def test_offline_map_inlines_every_script_and_loads_no_tiles(planned):
-    scene, plan, coverage = planned
-    page = html_of(plan_map(scene.communities, plan.grids, coverage=coverage, offline=True))
+    scene, run, coverage = planned
+    page = html_of(plan_map(run, scene, coverage, offline=True))
     assert not re.search(r'<script[^>]+src="https?:', page)
     assert not re.search(r'<link[^>]+href="https?:', page)
     assert "tile.openstreetmap.org" not in page and "L.tileLayer" not in page
@@ -145,11 +146,11 @@ def test_offline_map_inlines_every_script_and_loads_no_tiles(planned):
 
 
 def test_simplification_keeps_grid_areas(planned):
-    scene, plan, _ = planned
-    fmap = plan_map(scene.communities, plan.grids, simplify_m=5)
+    scene, run, _ = planned
+    fmap = plan_map(run, scene, simplify_m=5)
     layer = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == "网格")
     drawn = gpd.GeoDataFrame.from_features(layer.data["features"], crs=4326).to_crs(scene.crs)
-    assert np.allclose(drawn.area.sum(), plan.grids.area.sum(), rtol=0.01)
+    assert np.allclose(drawn.area.sum(), run.plan.grids.area.sum(), rtol=0.01)
 
 
 # In real headless Chromium (Debian's chromium package): the offline map, with the network switched off.
@@ -175,15 +176,14 @@ MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
 def offline_html(planned, tmp_path_factory):
     from gridplan.maps import save_map
 
-    scene, plan, coverage = planned
+    scene, run, coverage = planned
     path = tmp_path_factory.mktemp("maps") / "offline.html"
-    save_map(plan_map(scene.communities, plan.grids, coverage=coverage, assignment=plan.assignment,
-                      buildings=scene.buildings, offline=True), path)
+    save_map(plan_map(run, scene, coverage, offline=True), path)
     return path
 
 
 def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, offline_html, planned):
-    _, plan, _ = planned
+    plan = planned[1].plan
     browser.open(offline_html, until=f"{GRID_PATHS} > 0")
     browser.settle(0.5)
     assert browser.errors == []
@@ -200,7 +200,7 @@ def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, o
 
 
 def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_path):
-    _, plan, _ = planned
+    plan = planned[1].plan
     browser.open(offline_html, until=f"{GRID_PATHS} > 0")
     grid = plan.grids["grid_id"].iloc[0]
     x, y = browser.evaluate(
@@ -210,7 +210,7 @@ def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_pat
     browser.click(x, y)
     browser.wait("document.querySelector('.leaflet-popup-content')")
     popup = browser.evaluate("document.querySelector('.leaflet-popup-content').innerText")
-    assert grid in popup and "户数" in popup and "服务覆盖户数占比" in popup
+    assert grid in popup and "户数" in popup and "服务圈覆盖户数占比" in popup
     shot = browser.screenshot(tmp_path / "grid_popup.png")
     assert shot.stat().st_size > 10_000
     assert browser.errors == []
@@ -220,15 +220,15 @@ def test_online_map_needs_the_network(browser, planned, tmp_path):
     """The control for the offline test: the default map links its scripts, which fail with the network off."""
     from gridplan.maps import save_map
 
-    scene, plan, _ = planned
-    save_map(plan_map(scene.communities, plan.grids), tmp_path / "online.html")
+    scene, run, _ = planned
+    save_map(plan_map(run, scene), tmp_path / "online.html")
     browser.open(tmp_path / "online.html")
     browser.settle(0.3)
     assert any("ERR_INTERNET_DISCONNECTED" in e for e in browser.errors)
 
 
 def test_search_box_finds_grids_by_code(browser, offline_html, planned):
-    _, plan, _ = planned
+    plan = planned[1].plan
     browser.open(offline_html, until=f"{GRID_PATHS} > 0")
     prefix = plan.grids["grid_id"].iloc[0][:-1]
     browser.evaluate(
@@ -243,46 +243,40 @@ def test_search_box_finds_grids_by_code(browser, offline_html, planned):
 
 
 def test_party_organizations_of_other_kinds_get_a_layer_of_their_own(planned):
-    scene, plan, coverage = planned
-    orgs = coverage["party_orgs"].assign(kind=["committee", "branch", "general_branch"])
-    page = html_of(plan_map(scene.communities, plan.grids, coverage={"party_orgs": orgs}))
+    scene, run, _ = planned
+    orgs = scene.scene.party_orgs.assign(kind=["committee", "branch", "general_branch"])
+    page = html_of(plan_map(run, prepare_scene(scene.scene.replace(party_orgs=orgs))))
     assert '"党组织: general_branch"' in page and '"党组织: 社区党委"' in page and '"党组织: 联合党支部"' not in page
 
 
 def test_map_of_real_coverage_opens_in_chromium_without_errors(browser, shared_data, tmp_path):
     """The coverage engine's own output (Beijing extract, generated members and service points) on the map."""
-    from gridplan.coverage import analyse_coverage
     from gridplan.maps import save_map
-    from gridplan.osm import import_osm
-    from gridplan.partition import partition
-    from gridplan.validate import validate_scene
+    from gridplan.pipeline import load_scene
 
-    scene = validate_scene(import_osm(shared_data / "beijing_xueyuanlu_osm" / "beijing_xueyuanlu.osm")[0]).scene
-    plan = partition(scene)
-    coverage = analyse_coverage(plan, scene, new_service_points=2)
+    scene = prepare_scene(load_scene(shared_data / "beijing_xueyuanlu_osm" / "beijing_xueyuanlu.osm"))
+    run = plan_scene(scene)
+    coverage = analyse_coverage(run.plan, scene, new_service_points=2)
     path = tmp_path / "coverage.html"
-    save_map(plan_map(scene.communities, plan.grids, coverage=coverage.layers(), assignment=plan.assignment,
-                      buildings=scene.buildings, offline=True), path)
+    save_map(plan_map(run, scene, coverage, offline=True), path)
     browser.open(path, until=f"{GRID_PATHS} > 0")
     browser.settle(0.5)
     assert browser.errors == []
     layers = browser.evaluate(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
-    assert {"网格", "步行服务圈", "服务站点", "建议新增站点"} <= set(layers)
+    assert {"网格", "步行服务圈 (生成的模拟数据)", "服务站点 (生成的模拟数据)", "建议新增站点 (生成的模拟数据)"} <= set(layers)
     assert browser.screenshot(tmp_path / "coverage.png").stat().st_size > 10_000
 
 
 def test_grids_are_labelled_and_searched_by_their_15_digit_code(tmp_path):
     from gridplan.maps import save_map
-    from gridplan.partition import partition
 
-    from .scenes import street_grid_scene
-
-    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
-    plan = partition(scene)
+    scene = prepare_scene(street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]))
+    run = plan_scene(scene)
+    plan = run.plan
     assert sorted(plan.grids["code"]) == ["320102001001001", "320102001001002"]
     path = tmp_path / "codes.html"
-    save_map(plan_map(scene.communities, plan.grids), path)
+    save_map(plan_map(run, scene), path)
     html = path.read_text(encoding="utf-8")
     for grid_id, code in zip(plan.grids["grid_id"], plan.grids["code"]):
         assert f'"label": "{code}"' in html and f'"search": "{grid_id} {code}"' in html

@@ -79,7 +79,7 @@ def test_a_failing_community_is_retried(scene, whole, monkeypatch):
     calls = {}
 
     def flaky(piece, *args, **kwargs):
-        community_id = piece.communities["community_id"].iat[0]
+        community_id = piece.scene.communities["community_id"].iat[0]
         calls[community_id] = calls.get(community_id, 0) + 1
         if community_id == "c0002" and calls[community_id] == 1:
             raise RuntimeError("worker lost")
@@ -94,7 +94,7 @@ def test_communities_failing_every_retry_are_named_with_their_error(scene, monke
     calls = []
 
     def broken(piece, *args, **kwargs):
-        community_id = piece.communities["community_id"].iat[0]
+        community_id = piece.scene.communities["community_id"].iat[0]
         calls.append(community_id)
         if community_id in ("c0003", "c0005"):
             raise ValueError(f"bad geometry in {community_id}")
@@ -110,7 +110,7 @@ def test_communities_failing_every_retry_are_named_with_their_error(scene, monke
 
 def test_a_failing_batch_is_retried_community_by_community_to_name_the_culprit(scene, monkeypatch):
     def broken(piece, *args, **kwargs):
-        if "c0002" in set(piece.communities["community_id"]):
+        if "c0002" in set(piece.scene.communities["community_id"]):
             raise ValueError("self-intersecting boundary")
         return partition(piece, *args, **kwargs)
 

@@ -9,7 +9,8 @@ import pytest
 from benchmarks.baselines import metis_baseline
 from gridplan.levels import plan_levels
 from gridplan.osm import import_osm
-from gridplan.partition import layout_from_atoms, partition, prepare_buildings
+from gridplan.partition import layout_from_atoms, partition
+from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS, LevelSettings
 from gridplan.validate import validate_scene
 
@@ -31,8 +32,6 @@ def planned(request, shared_data):
 
 def metis_on_the_same_atoms(scene, plan):
     """METIS with contiguity on gridplan's free atoms, as many grids per community, the same fixed grids."""
-    local = scene.to_crs(plan.units.atoms.crs)
-    buildings = prepare_buildings(local.buildings, local.communities, DEFAULTS)
     kinds = plan.grids["kind"].to_numpy()
     free = np.flatnonzero(kinds[plan.atom_grid] == "ordinary")
     labels = plan.atom_grid.copy()
@@ -44,7 +43,7 @@ def metis_on_the_same_atoms(scene, plan):
     labels[free] = len(kinds) + metis_baseline(plan.units.atoms.iloc[free].reset_index(drop=True), sub, k)
     labels = np.unique(labels, return_inverse=True)[1]
     grid_kinds = [kinds[plan.atom_grid[np.flatnonzero(labels == g)[0]]] for g in range(labels.max() + 1)]
-    return layout_from_atoms(local, buildings, plan.units, labels, grid_kinds, DEFAULTS)
+    return layout_from_atoms(PreparedScene.of(scene, DEFAULTS), plan.units, labels, grid_kinds)
 
 
 def test_hard_rules_on_real_extracts(planned):

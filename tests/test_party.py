@@ -347,9 +347,10 @@ def test_every_beijing_grid_has_a_status_and_a_branch_or_a_reason(beijing):
     _, plan, _, coverage = beijing
     table = coverage.grid_party
     assert len(table) == len(plan.grids)
-    assert table["status"].isin(["own_branch", "too_large", "needs_joint_branch", "joins_branch_of"]).all()
+    assert table["status"].isin(["own_branch", "too_large", "needs_joint_branch", "joins_branch_of", "no_branch"]).all()
     unfixable = {g for g, _ in coverage.unfixable}
     assert (table["branch_id"].notna() | table["grid_id"].isin(unfixable)).all()
+    assert set(table.loc[table["status"] == "no_branch", "grid_id"]) == unfixable
     assert (table.loc[table["full_members"] >= 3, "status"].isin(["own_branch", "too_large"])).all()
 
 

@@ -22,13 +22,13 @@ from sqlalchemy import create_engine, text
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 from gridplan.errors import InputError
 from gridplan.partition import partition
-from gridplan.postgis import PAUSE_ENV, list_plans, read_plan_postgis, redact, write_plan_postgis
-from gridplan.regenerate import read_previous, regenerate
-from gridplan.report import plan_layers
+from gridplan.pipeline import prepare_scene
+from gridplan.postgis import PAUSE_ENV, list_plans, read_layers_postgis, redact, write_plan_postgis
+from gridplan.regenerate import regenerate
+from gridplan.results import PlanRun
 from gridplan.settings import DEFAULTS
-from gridplan.store import write_layers
+from gridplan.store import plan_from_layers, plan_layers, previous_from_layers, read_previous, write_layers, write_plan
 from gridplan.synthetic import generate_district
-from gridplan.validate import validate_scene
 
 ENV = "GRIDPLAN_TEST_PG"
 
@@ -59,12 +59,20 @@ def schema(dsn):
 
 @pytest.fixture(scope="module")
 def scene():
-    return validate_scene(generate_district(600, 15000, n_communities=6)).raise_for_errors().scene
+    return prepare_scene(generate_district(600, 15000, n_communities=6))
 
 
 @pytest.fixture(scope="module")
 def plan(scene):
     return partition(scene)
+
+
+def _write(dsn, scene, plan, schema, name=None, extra=None):
+    return write_plan_postgis(dsn, scene, plan_layers(PlanRun(plan), scene) | (extra or {}), schema=schema, name=name)
+
+
+def _read(dsn, schema, name=None):
+    return plan_from_layers(read_layers_postgis(dsn + (f"#{name}" if name else ""), schema=schema)).plan
 
 
 def _count(dsn, sql, **params):
@@ -76,10 +84,10 @@ def _count(dsn, sql, **params):
 
 
 def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, schema, scene, plan):
-    tables = write_plan_postgis(dsn, scene, plan, schema=schema, name="Xinjiekou-2026")
+    tables = _write(dsn, scene, plan, schema, "Xinjiekou-2026")
     assert f"{schema}.Xinjiekou-2026_grids" in tables and f"{schema}.Xinjiekou-2026_communities" in tables
 
-    previous = read_plan_postgis(dsn, "Xinjiekou-2026", schema=schema)
+    previous = _read(dsn, schema, "Xinjiekou-2026")
     pd.testing.assert_frame_equal(previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]])
     assert previous.grids["grid_id"].tolist() == plan.grids["grid_id"].tolist()
     assert previous.grids["code"].tolist() == plan.grids["code"].tolist()
@@ -92,44 +100,47 @@ def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, sch
     assert row["parameters"]["grid"]["target"] == 300
     assert abs(pd.Timestamp.now(tz="UTC") - row["created"]) < pd.Timedelta(minutes=5)
     assert {"grids", "buildings", "metrics", "warnings", "communities", "scene_buildings", "streets"} <= set(row["layers"])
-    assert _count(dsn, f'SELECT count(*) FROM "{schema}"."Xinjiekou-2026_scene_buildings"') == len(scene.buildings)
+    assert _count(dsn, f'SELECT count(*) FROM "{schema}"."Xinjiekou-2026_scene_buildings"') == len(scene.scene.buildings)
 
 
 def test_regenerating_from_postgis_is_regenerating_from_the_plan_file(dsn, schema, scene, plan, tmp_path):
-    write_plan_postgis(dsn, scene, plan, schema=schema)
-    write_layers(tmp_path / "plan.gpkg", plan_layers(plan, scene))
-    from_db = regenerate(scene, read_plan_postgis(dsn, schema=schema), DEFAULTS)
+    _write(dsn, scene, plan, schema)
+    write_plan(PlanRun(plan), scene, tmp_path / "plan.gpkg")
+    from_db = regenerate(scene, previous_from_layers(read_layers_postgis(dsn, schema=schema)), DEFAULTS)
     from_file = regenerate(scene, read_previous(tmp_path / "plan.gpkg"), DEFAULTS)
-    assert from_db.kept_share == from_file.kept_share > 0.9
+    assert from_db.changes.kept_share == from_file.changes.kept_share > 0.9
     pd.testing.assert_frame_equal(from_db.plan.assignment, from_file.plan.assignment)
-    pd.testing.assert_frame_equal(from_db.grid_changes, from_file.grid_changes)
+    pd.testing.assert_frame_equal(from_db.changes.grid_changes, from_file.changes.grid_changes)
 
 
 def test_rewriting_a_plan_replaces_it_and_drops_its_old_layers(dsn, schema, scene, plan):
     extra = pd.DataFrame({"grid_id": plan.grids["grid_id"], "members": 3})
-    write_plan_postgis(dsn, scene, plan, {"grid_party": extra}, schema=schema, name="a")
-    write_plan_postgis(dsn, scene, plan, schema=schema, name="b")
+    _write(dsn, scene, plan, schema, "a", {"grid_party": extra})
+    _write(dsn, scene, plan, schema, "b")
     assert _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema) == 1
-    write_plan_postgis(dsn, scene, partition(scene, DEFAULTS.with_grid(target=250)), schema=schema, name="a")
+    _write(dsn, scene, partition(scene, DEFAULTS.with_grid(target=250)), schema, "a")
     assert _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema) == 0
-    assert len(read_plan_postgis(dsn, "a", schema=schema).grids) > len(read_plan_postgis(dsn, "b", schema=schema).grids)
+    assert len(_read(dsn, schema, "a").grids) > len(_read(dsn, schema, "b").grids)
     assert set(list_plans(dsn, schema=schema)["name"]) == {"a", "b"}
 
 
 WRITER = """
 import sys
 from gridplan.partition import partition
+from gridplan.pipeline import prepare_scene
 from gridplan.postgis import write_plan_postgis
+from gridplan.results import PlanRun
 from gridplan.settings import DEFAULTS
+from gridplan.store import plan_layers
 from gridplan.synthetic import generate_district
-from gridplan.validate import validate_scene
-scene = validate_scene(generate_district(600, 15000, n_communities=6)).raise_for_errors().scene
-write_plan_postgis(sys.argv[1], scene, partition(scene, DEFAULTS.with_grid(target=200)), schema=sys.argv[2], name="main")
+scene = prepare_scene(generate_district(600, 15000, n_communities=6))
+layers = plan_layers(PlanRun(partition(scene, DEFAULTS.with_grid(target=200))), scene)
+write_plan_postgis(sys.argv[1], scene, layers, schema=sys.argv[2], name="main")
 """
 
 
 def test_a_writer_killed_mid_transaction_leaves_the_previous_plan_intact(dsn, schema, scene, plan):
-    write_plan_postgis(dsn, scene, plan, schema=schema, name="main")
+    _write(dsn, scene, plan, schema, "main")
     app = f"gridplan-kill-{uuid.uuid4().hex[:8]}"
     writer_dsn = dsn + ("&" if "?" in dsn else "?") + f"application_name={app}"
     writer = subprocess.Popen([sys.executable, "-c", WRITER, writer_dsn, schema], env={**os.environ, PAUSE_ENV: "120"})
@@ -148,7 +159,7 @@ def test_a_writer_killed_mid_transaction_leaves_the_previous_plan_intact(dsn, sc
             writer.kill()
     assert writer.returncode == -signal.SIGKILL
 
-    previous = read_plan_postgis(dsn, "main", schema=schema)
+    previous = _read(dsn, schema, "main")
     assert previous.grids["grid_id"].tolist() == plan.grids["grid_id"].tolist()
     pd.testing.assert_frame_equal(previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]])
     assert list_plans(dsn, schema=schema)["parameters"].iloc[0]["grid"]["target"] == 300
@@ -169,18 +180,18 @@ def test_a_refused_login_names_the_server_but_not_the_password(dsn, scene, plan)
     parts = urlsplit(dsn)
     wrong = dsn.replace(f":{parts.password}@", ":Wr0ng-pa55word@") if parts.password else dsn.replace("@", ":Wr0ng-pa55word@", 1)
     with pytest.raises(InputError) as refused:
-        write_plan_postgis(wrong, scene, plan, schema="never_created")
+        _write(wrong, scene, plan, "never_created")
     assert "Wr0ng-pa55word" not in str(refused.value) and ":***@" in str(refused.value)
     assert str(parts.hostname) in str(refused.value)
 
 
 def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, tmp_path, capsys):
     scene_path = tmp_path / "scene.gpkg"
-    write_layers(scene_path, scene.layers())
+    write_layers(scene_path, scene.scene.layers())
     name = f"cli_{uuid.uuid4().hex[:8]}"
     try:
         assert main(["plan", str(scene_path), "-o", f"{dsn}#{name}", "--workers", "2"]) == EXIT_OK
-        assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", f"{dsn}#{name}"]) == EXIT_OK
+        assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", f"{dsn}#{name}", "--lang", "en"]) == EXIT_OK
         out = capsys.readouterr()
         assert "of buildings kept their grid" in out.out and f"{name}" in out.out
         password = urlsplit(dsn).password
@@ -192,7 +203,7 @@ def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, 
 
 def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, capsys):
     scene_path = tmp_path / "scene.gpkg"
-    write_layers(scene_path, scene.layers())
+    write_layers(scene_path, scene.scene.layers())
     assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg")]) == EXIT_OK
     name = f"cov_{uuid.uuid4().hex[:8]}"
     try:

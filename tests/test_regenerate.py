@@ -12,11 +12,12 @@ import gridplan.regenerate as regenerate_module
 from gridplan.codes import assign_codes
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.partition import partition
-from gridplan.regenerate import PreviousPlan, _matched, read_previous, regenerate
+from gridplan.regenerate import _matched, regenerate
 from gridplan.regions import RegionGraph
-from gridplan.report import plan_layers
+from gridplan.results import PlanRun, PreviousPlan
+from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS
-from gridplan.store import write_layers
+from gridplan.store import read_previous, write_plan
 
 from .scenes import street_grid_scene
 from .test_partition import assert_hard_rules
@@ -36,9 +37,9 @@ def test_unchanged_scene_keeps_every_grid_and_code():
     scene = _scene()
     plan = partition(scene)
     again = regenerate(scene, _previous(plan))
-    assert again.kept_share == 1.0
-    assert len(again.building_changes) == 0
-    assert set(again.grid_changes["change"]) == {"unchanged"}
+    assert again.changes.kept_share == 1.0
+    assert len(again.changes.building_changes) == 0
+    assert set(again.changes.grid_changes["change"]) == {"unchanged"}
     merged = plan.grids[["grid_id", "code"]].merge(again.plan.grids[["grid_id", "code"]], on="grid_id")
     assert len(merged) == len(plan.grids) and (merged["code_x"] == merged["code_y"]).all()
 
@@ -56,9 +57,9 @@ def test_a_grid_pushed_over_the_ceiling_is_repaired_locally():
     ordinary = result.plan.grids[result.plan.grids["kind"] == "ordinary"]
     assert ordinary["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
     # only the broken grid and its neighbours moved; most buildings kept their grid
-    assert result.kept_share >= 0.6
-    assert (result.grid_changes["change"] == "created").sum() >= 1
-    untouched = result.grid_changes[result.grid_changes["change"] == "unchanged"]
+    assert result.changes.kept_share >= 0.6
+    assert (result.changes.grid_changes["change"] == "created").sum() >= 1
+    untouched = result.changes.grid_changes[result.changes.grid_changes["change"] == "unchanged"]
     assert len(untouched) >= 1
 
 
@@ -113,9 +114,9 @@ def test_hand_edited_plan_errors_name_the_grids():
 def test_previous_plan_read_back_from_file(tmp_path):
     scene = _scene()
     plan = partition(scene)
-    write_layers(tmp_path / "plan.gpkg", plan_layers(plan, scene))
+    write_plan(PlanRun(plan), PreparedScene.of(scene), tmp_path / "plan.gpkg")
     again = regenerate(scene, read_previous(tmp_path / "plan.gpkg"))
-    assert again.kept_share == 1.0
+    assert again.changes.kept_share == 1.0
 
 
 def test_codes_are_15_digits_in_reading_order_and_14_on_request():
@@ -169,7 +170,7 @@ def test_a_grid_whose_households_left_is_merged_away_and_reported_removed():
     grids = result.plan.grids
     assert len(grids) == len(plan.grids) - 1 and (grids["households"] > 0).all()
     assert grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
-    assert (result.grid_changes["change"] == "removed").sum() == 1
+    assert (result.changes.grid_changes["change"] == "removed").sum() == 1
 
 
 def test_regeneration_proves_when_a_region_has_no_layout_within_the_bounds():

@@ -38,8 +38,9 @@ def test_circles_on_a_straight_street_are_exact():
     # buildings 10 m off the street at 250 / 450 / 900 / 1,100 m along it from the service point
     scene = line_scene([[(0, 0), (1500, 0)]], [(250, 10), (450, 10), (900, 10), (1100, 10)], [(0, 0)])
     b = analyse_service(None, scene).buildings.set_index("building_id")
-    assert b["nearest_service_m"].tolist()[:3] == pytest.approx([260, 460, 910])
-    assert np.isinf(b["nearest_service_m"].iat[3])  # beyond the largest circle: not measured further
+    # the true walk, however far: beyond the largest circle too
+    assert b["nearest_service_m"].tolist() == pytest.approx([260, 460, 910, 1110])
+    assert (b["network_reach"] == "on_network").all()
     assert b["covered_300m"].tolist() == [True, False, False, False]
     assert b["covered_500m"].tolist() == [True, True, False, False]
     assert b["covered_1000m"].tolist() == [True, True, True, False]
@@ -139,7 +140,9 @@ def test_every_nanjing_building_has_a_distance_or_is_a_blind_spot(nanjing):
     assert len(b) == len(plan.assignment)
     d = b["nearest_service_m"].to_numpy()
     assert np.all((d <= 1000) | b["blind_spot"].to_numpy())
-    assert np.all(np.isfinite(d) == ~b["blind_spot"].to_numpy())
+    # a distance wherever a walk reaches a service point, however far; none where none does
+    assert np.all(np.isnan(d) == (b["network_reach"] != "on_network").to_numpy())
+    assert np.all(np.isnan(d) <= b["blind_spot"].to_numpy())
     assert np.all(b["covered_300m"] <= b["covered_500m"]) and np.all(b["covered_500m"] <= b["covered_1000m"])
     # along the streets, never shorter than the crow flies
     local = b.to_crs(coverage.local_crs).representative_point()

@@ -1,0 +1,185 @@
+"""gridplan's workflow, in one place: read → validate → prepare → plan → coverage, each step a function
+whose result the next one takes. The command line, ``gridplan demo``, the notebooks and library users all
+call these, so every path gives the same answer::
+
+    prepared = prepare_scene(load_scene("scene.gpkg"))      # validated, in its metric CRS, households filled
+    run = plan_scene(prepared, workers=2, levels=True)       # PlanRun: plan, levels, changes
+    coverage = analyse_coverage(run.plan, prepared)          # Coverage
+    write_plan(run, prepared, "plan.gpkg"); write_coverage(coverage, "coverage.gpkg")
+
+Writing (:mod:`gridplan.store`) and drawing (:mod:`gridplan.maps`, :mod:`gridplan.report`) are separate
+steps over these results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Mapping
+
+from .coverage import analyse_coverage
+from .errors import InputError
+from .results import PlanRun, PreviousPlan
+from .scene import PreparedScene, Scene, as_prepared, read_scene
+from .settings import DEFAULTS, Settings
+from .store import read_previous, redacted
+
+__all__ = ["load_scene", "prepare_scene", "plan_scene", "analyse_coverage", "check_belongs"]
+
+#: Suffixes read as OpenStreetMap extracts rather than as scene files.
+OSM_SUFFIXES = (".osm", ".pbf")
+
+
+def load_scene(
+    source: str | os.PathLike | Mapping[str, str | os.PathLike],
+    *,
+    layers: Mapping[str, str] | None = None,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    coords: str = "wgs84",
+) -> Scene:
+    """A scene from a GeoPackage, a folder of layer files, a mapping of layer to file, or an OpenStreetMap
+    extract (``.osm``, ``.osm.pbf``, or an OSM-derived GeoPackage without a ``communities`` layer: imported
+    with :func:`gridplan.osm.import_osm`, its extent one community).
+
+    ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.scene.read_scene`.
+    """
+    if not isinstance(source, Mapping) and _is_osm(Path(source), layers):
+        from .osm import import_osm
+
+        return import_osm(Path(source))[0]
+    return read_scene(source, layers=layers, columns=columns, coords=coords)
+
+
+def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
+    if path.suffix.lower() in OSM_SUFFIXES:
+        return True
+    if path.suffix.lower() != ".gpkg" or layers or not path.is_file():
+        return False
+    import pyogrio
+
+    try:
+        present = {row[0] for row in pyogrio.list_layers(path)}
+    except Exception:  # not readable: read_scene says why
+        return False
+    return "communities" not in present and "buildings" in present
+
+
+def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False) -> PreparedScene:
+    """Validate a scene and prepare it once for every later step.
+
+    Parameters
+    ----------
+    scene
+        The scene as read (:func:`load_scene`).
+    settings
+        Household estimation (also for repairs) and workload weights.
+    repair_households
+        Repair unusable household counts instead of failing (see :func:`gridplan.validate.validate_scene`).
+
+    Returns
+    -------
+    PreparedScene
+        The validated scene, the same in its local metric CRS with households filled, its fingerprint and
+        the validation (``prepared.validation.summary()`` says what was found and repaired).
+
+    Raises
+    ------
+    InputError
+        The scene has errors (the message lists them).
+    """
+    from .validate import validate_scene
+
+    validation = validate_scene(scene, repair_households=repair_households, settings=settings.households)
+    validation.raise_for_errors()
+    return PreparedScene.of(validation.scene, settings, validation)
+
+
+def plan_scene(
+    scene: PreparedScene | Scene,
+    settings: Settings | None = None,
+    *,
+    previous: PreviousPlan | str | os.PathLike | None = None,
+    levels: bool = False,
+    areas: int | None = None,
+    grid_count: int | dict[str, int] | None = None,
+    code_style: str = "gb15",
+    workers: int = 1,
+    scheduler=None,
+    retries: int = 2,
+    progress: bool = False,
+) -> PlanRun:
+    """Plan a scene: a first plan, or a regeneration from a previous one; with levels where asked.
+
+    Parameters
+    ----------
+    scene
+        The prepared scene (:func:`prepare_scene`); a plain scene is taken as validated.
+    settings
+        The settings to plan with. By default: the previous plan's own (when regenerating from a plan that
+        records them), else those the scene was prepared with.
+    previous
+        A previous plan (file, ``postgresql://`` URL or :class:`~gridplan.results.PreviousPlan`): keep its
+        grids where they still meet the rules (``locked`` grids exactly).
+    levels, areas
+        Also plan first-level areas (``areas`` per street office; by default one per
+        ``settings.levels.grids_per_area`` grids) and micro-grids.
+    grid_count
+        Ordinary grids per community, fixed by the user (a first plan only).
+    code_style
+        ``"gb15"`` or ``"gbt14"`` grid codes.
+    workers, scheduler, retries
+        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a failing
+        community is retried ``retries`` times. Every path gives the same plan.
+    progress
+        Progress bars on standard error.
+
+    Returns
+    -------
+    PlanRun
+    """
+    if workers < 1 or retries < 0:
+        raise InputError("workers must be at least 1 and retries at least 0")
+    source = previous
+    if previous is not None and not isinstance(previous, PreviousPlan):
+        previous = read_previous(previous)
+    if settings is None and previous is not None and previous.provenance is not None:
+        settings = previous.provenance.settings
+    prepared = as_prepared(scene, settings)
+    if previous is not None:
+        from .regenerate import regenerate
+
+        if grid_count is not None:
+            raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)")
+        run = regenerate(prepared, previous, code_style=code_style,
+                         source="" if isinstance(source, PreviousPlan) else redacted(source))
+    elif workers > 1 or scheduler is not None:
+        from .parallel import plan_communities
+
+        run = PlanRun(plan_communities(prepared, workers=workers, scheduler=scheduler, retries=retries, progress=progress,
+                                       grid_count=grid_count, code_style=code_style))
+    else:
+        from .partition import partition
+
+        run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
+    if levels:
+        from .levels import plan_levels
+
+        found = plan_levels(run.plan, prepared, areas_per_street=areas)
+        grids = run.plan.grids.copy()
+        grids.insert(grids.columns.get_loc(grids.geometry.name), "area_id", grids["grid_id"].map(found.grid_area).to_numpy())
+        run = dataclasses.replace(run, plan=dataclasses.replace(run.plan, grids=grids), levels=found)
+    return run
+
+
+def check_belongs(prepared: PreparedScene, plan, coverage=None) -> None:
+    """Raise an :class:`~gridplan.errors.InputError` unless the plan was made of this scene and the coverage
+    (if any) of this plan, by the fingerprints their provenance records (a plan without one is taken as is)."""
+    made_of = plan.provenance.scene_fingerprint
+    if made_of and made_of != prepared.fingerprint:
+        raise InputError("the plan was made of another scene (its communities, buildings, households or streets "
+                         "differ): give the scene it was made of, or plan this one with 'gridplan plan'")
+    covers = coverage.provenance.plan_fingerprint if coverage is not None else ""
+    if covers and covers != plan.fingerprint():
+        raise InputError("the coverage is of another plan (its buildings are in other grids): analyse this plan "
+                         "with 'gridplan coverage'")

@@ -1,0 +1,550 @@
+"""What gridplan returns: light, typed results that storage, maps, reports and notebooks can import without
+the partition engine (no OR-Tools, no solver).
+
+- :class:`Plan` (网格方案) with its :class:`PlanWarning` s and :class:`Provenance`;
+- :class:`PlanRun`: a plan with what the run made beside it (:class:`Levels`, :class:`PlanChanges`);
+- :class:`PreviousPlan`: a plan read back to regenerate from;
+- :class:`Coverage` (党建与服务覆盖): the coverage layers, the same whether built in memory or read back
+  from a GeoPackage or PostGIS (:meth:`Coverage.from_layers` normalises both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .metrics import PlanMetrics
+from .settings import DEFAULTS, Settings
+from .vocabulary import BranchStatus, GridChange, GridKind, label
+
+if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
+    from .units import Units
+
+
+def gridplan_version() -> str:
+    """The installed gridplan's version ("unknown" when run from a source tree that is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gridplan")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a result came from: the settings it was made with, the gridplan that made it, the scene it was
+    made of (a fingerprint, see :func:`gridplan.scene.scene_fingerprint`), which inputs were generated, and,
+    for coverage, the plan it covers.
+
+    Attributes
+    ----------
+    settings
+        Every setting the result was made with.
+    scene_fingerprint
+        SHA-256 of the scene's communities, buildings (ids, households, footprints), streets and barriers.
+    generated
+        Input → True where the input was a generated scenario, not records (``party_members``,
+        ``service_points``, or a scene layer carrying a ``generated`` column).
+    code_style
+        Grid code style of the plan (``gb15`` or ``gbt14``).
+    plan_fingerprint
+        For coverage: :meth:`Plan.fingerprint` of the plan covered.
+    regenerated_from
+        For a regenerated plan: where the previous plan came from (a connection URL's password masked).
+    version, created
+        gridplan's version and the UTC time the result was made.
+    """
+
+    settings: Settings = DEFAULTS
+    scene_fingerprint: str = ""
+    generated: Mapping[str, bool] = field(default_factory=dict)
+    code_style: str = "gb15"
+    plan_fingerprint: str = ""
+    regenerated_from: str = ""
+    version: str = field(default_factory=gridplan_version)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def generated_inputs(self) -> list[str]:
+        """The inputs that were generated, in order."""
+        return [name for name, flag in self.generated.items() if flag]
+
+    def table(self) -> pd.DataFrame:
+        """The provenance as a ``key``/``value`` table (values JSON), as written beside every result."""
+        values = {
+            "version": self.version, "created": self.created, "scene_fingerprint": self.scene_fingerprint,
+            "plan_fingerprint": self.plan_fingerprint, "regenerated_from": self.regenerated_from,
+            "code_style": self.code_style,
+            "generated": dict(self.generated), "settings": self.settings.to_dict(),
+        }
+        return pd.DataFrame({"key": list(values), "value": [json.dumps(v, ensure_ascii=False) for v in values.values()]})
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> "Provenance":
+        """A provenance table read back (see :meth:`table`)."""
+        from .errors import InputError
+
+        try:
+            values = {str(k): json.loads(v) for k, v in zip(table["key"], table["value"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"the provenance table cannot be read: {exc}") from exc
+        return cls(settings=Settings.from_dict(values.get("settings", {})),
+                   scene_fingerprint=values.get("scene_fingerprint", ""),
+                   generated=dict(values.get("generated", {})), code_style=values.get("code_style", "gb15"),
+                   plan_fingerprint=values.get("plan_fingerprint", ""),
+                   regenerated_from=values.get("regenerated_from", ""),
+                   version=values.get("version", "unknown"), created=values.get("created", ""))
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """Something the rules could not all meet, named so a planner can see it (``code``: a
+    :class:`~gridplan.vocabulary.WarningCode`)."""
+
+    code: str
+    community_id: str
+    message: str
+    grid_id: str = ""
+
+
+def warnings_table(warnings: list[PlanWarning]) -> pd.DataFrame:
+    """The warnings as the plan file's ``warnings`` layer."""
+    return pd.DataFrame([{"code": str(w.code), "community_id": w.community_id, "grid_id": w.grid_id, "message": w.message}
+                         for w in warnings], columns=["code", "community_id", "grid_id", "message"])
+
+
+def warnings_from_table(table: pd.DataFrame | None) -> list[PlanWarning]:
+    """The ``warnings`` layer read back."""
+    if table is None or table.empty:
+        return []
+    text = table.astype({c: str for c in ("code", "community_id", "message") if c in table}).fillna("")
+    return [PlanWarning(r["code"], r["community_id"], r["message"], grid_id=str(r.get("grid_id", "") or ""))
+            for r in text.to_dict("records")]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A partition of every community into grids (网格方案).
+
+    Attributes
+    ----------
+    grids
+        ``grid_id``, ``code``, ``community_id``, ``kind`` (a :class:`~gridplan.vocabulary.GridKind`),
+        ``households``, ``workload``, ``households_estimated`` (buildings whose count is an estimate),
+        ``buildings``, ``largest_unit`` (households of its largest indivisible unit: a building or whole
+        compound), ``tight_possible`` and ``bounds_possible`` (False where it is proven that no layout brings
+        it within ±``tight_tolerance`` / the bounds), ``service_radius_m``, ``polsby_popper``; polygons in the
+        scene's CRS.
+    assignment
+        ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
+        ``households_estimated`` and ``workload``, one row per building planned.
+    warnings
+        Rules the data made impossible to meet, by grid and community.
+    metrics
+        The plan's quality figures (see :class:`gridplan.metrics.PlanMetrics`).
+    provenance
+        The settings it was made with, the scene it was made of, which inputs were generated.
+    units, atom_grid
+        The atoms planned over (local metric CRS) and each atom's grid position; ``None`` for a plan read
+        back from a file.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    warnings: list[PlanWarning]
+    metrics: PlanMetrics
+    provenance: Provenance = field(default_factory=Provenance)
+    units: "Units | None" = None
+    atom_grid: np.ndarray | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the plan was made with."""
+        return self.provenance.settings
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the building → grid assignment: coverage and maps check that they belong to this plan."""
+        pairs = self.assignment[["building_id", "grid_id"]].astype(str).sort_values("building_id", kind="stable")
+        return hashlib.sha256("\n".join(pairs["building_id"] + "\t" + pairs["grid_id"]).encode()).hexdigest()
+
+    def staffing(self) -> pd.DataFrame:
+        """One grid worker (专职网格员) per grid, numbered ``0001``… in grid order, and each worker's workload
+        index (the grid's workload ÷ the mean of ordinary grids). The grid leader (网格长) is by default the
+        community's party secretary."""
+        grids = self.grids
+        ordinary = grids["kind"] == GridKind.ORDINARY
+        mean = grids.loc[ordinary, "workload"].mean() if ordinary.any() else grids["workload"].mean()
+        return pd.DataFrame({
+            "grid_id": grids["grid_id"],
+            "code": grids["code"] if "code" in grids else None,
+            "community_id": grids["community_id"],
+            "grid_worker": [f"{i + 1:04d}" for i in range(len(grids))],
+            "households": grids["households"],
+            "workload_index": (grids["workload"] / mean).round(3) if mean else 0.0,
+        })
+
+    def summary(self, lang: str = "en") -> str:
+        """A few lines: grids, balance, alignment, radius, hard rules, warnings."""
+        m, g = self.metrics, self.settings.grid
+        zh = lang == "zh"
+        estimated = ""
+        if m.households_estimated_share:
+            size = self.settings.households.dwelling_size_m2
+            estimated = (f"，其中 {m.households_estimated_share:.0%} 为估算（占地面积 × 层数 ÷ {size:.0f} 平方米）" if zh else
+                         f", {m.households_estimated_share:.0%} of them estimated (footprint × floors ÷ {size:.0f} m²)")
+        communities = self.grids["community_id"].nunique()
+        tight_ok = m.ordinary_grids - m.tight_infeasible_grids
+        bounds_ok = m.ordinary_grids - m.bounds_infeasible_grids
+        if zh:
+            lines = [
+                f"方案：{m.grids} 个网格（综合网格 {m.ordinary_grids} 个），{communities} 个社区，共 {m.households_total:,} 户{estimated}",
+                f"  综合网格户数：最少 {m.households_min:.0f}，平均 {m.households_mean:.0f}，最多 {m.households_max:.0f}，变异系数 {m.households_cv:.3f}",
+                f"  ±{g.tight_tolerance:.0%} 以内：{m.within_tight:.1%}（可达的 {tight_ok} 个网格中 {m.within_tight_feasible:.1%}）   "
+                f"±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}（可达的 {bounds_ok} 个网格中 "
+                f"{m.within_bounds_feasible:.1%}）   最大偏离 {m.worst_deviation:.1%}",
+                f"  沿街巷边界 {m.street_alignment:.1%}（含河流铁路 {m.boundary_alignment:.1%}）   紧凑度 {m.polsby_popper_mean:.2f}   "
+                f"服务半径 平均 {m.service_radius_mean:.0f} 米，95% {m.service_radius_p95:.0f} 米，最大 {m.service_radius_max:.0f} 米"
+                f"（{m.grids_over_radius} 个超过 {g.max_service_radius_m:.0f} 米）",
+                f"  硬性规则：缝隙 {m.gap_share:.1e}，重叠 {m.overlap_share:.1e}，越界 {m.outside_share:.1e}（占面积）；"
+                f"不连续网格 {m.noncontiguous_grids} 个；被分割楼栋 {m.split_buildings} 栋",
+            ]
+        else:
+            lines = [
+                f"plan: {m.grids} grids ({m.ordinary_grids} ordinary) over {communities} communities, "
+                f"{m.households_total:,} households{estimated}",
+                f"  households per ordinary grid: min {m.households_min:.0f}, mean {m.households_mean:.0f}, "
+                f"max {m.households_max:.0f}, CV {m.households_cv:.3f}",
+                f"  within ±{g.tight_tolerance:.0%}: {m.within_tight:.1%} ({m.within_tight_feasible:.1%} of the {tight_ok} grids "
+                f"not proven unable to)   within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%} "
+                f"({m.within_bounds_feasible:.1%} of the {bounds_ok} grids not proven unable to)   worst deviation "
+                f"{m.worst_deviation:.1%}",
+                f"  street alignment {m.street_alignment:.1%} (with rivers and rail {m.boundary_alignment:.1%})   "
+                f"Polsby–Popper {m.polsby_popper_mean:.2f}   service radius mean {m.service_radius_mean:.0f} m, "
+                f"p95 {m.service_radius_p95:.0f} m, max {m.service_radius_max:.0f} m ({m.grids_over_radius} grids beyond "
+                f"{g.max_service_radius_m:.0f} m)",
+                f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of "
+                f"the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
+            ]
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} 条提示：" if zh else f"  {len(self.warnings)} warnings:")
+            lines += [f"    [{label(w.code, lang)}] {w.grid_id or w.community_id}: {w.message}" for w in self.warnings[:10]]
+            if len(self.warnings) > 10:
+                more = len(self.warnings) - 10
+                lines.append(f"    …另有 {more} 条（方案文件的 warnings 图层）" if zh else
+                             f"    … and {more} more (layer 'warnings' in the plan file)")
+        generated = self.provenance.generated_inputs()
+        if generated:
+            lines.append(("  生成的模拟数据（非登记记录）：" if zh else "  GENERATED scenario data (seeded), not records: ")
+                         + ", ".join(generated))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PreviousPlan:
+    """A plan to regenerate from: ``assignment`` (building_id → grid_id) and ``grids`` (grid_id, optional
+    ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings);
+    ``provenance`` where the plan file has one (a layout drawn by hand has none)."""
+
+    assignment: pd.DataFrame | None
+    grids: pd.DataFrame
+    provenance: Provenance | None = None
+
+    @property
+    def drawn(self) -> bool:
+        """True for a layout given only as polygons (an existing layout to repair, not a gridplan plan)."""
+        return self.assignment is None
+
+
+@dataclass(frozen=True)
+class PlanChanges:
+    """What a regeneration changed against the previous plan.
+
+    Attributes
+    ----------
+    building_changes
+        ``building_id``, ``previous_grid_id``, ``grid_id``, ``change`` (a
+        :class:`~gridplan.vocabulary.BuildingChange`), one row per building that is not where it was.
+    grid_changes
+        ``grid_id``, ``change`` (a :class:`~gridplan.vocabulary.GridChange`), ``buildings_in``, ``buildings_out``.
+    kept_share
+        Share of the buildings present before and now that kept their grid.
+    previous
+        Where the previous plan came from (a path or a connection URL with its password masked).
+    """
+
+    building_changes: gpd.GeoDataFrame
+    grid_changes: pd.DataFrame
+    kept_share: float
+    previous: str = ""
+
+    def summary(self, lang: str = "en") -> str:
+        counts = self.grid_changes["change"].value_counts()
+        kinds = [GridChange.UNCHANGED, GridChange.CHANGED, GridChange.CREATED, GridChange.REMOVED]
+        grids = ", ".join(f"{counts.get(k.value, 0)} {label(k, lang)}" for k in kinds)
+        if lang == "zh":
+            return (f"由 {self.previous} 重新生成：{self.kept_share:.1%} 的楼栋保持原网格；{len(self.building_changes)} 栋楼有变化；"
+                    f"网格 {grids}")
+        return (f"regenerated from {self.previous}: {self.kept_share:.1%} of buildings kept their grid; "
+                f"{len(self.building_changes)} buildings changed; grids {grids}")
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Areas (一级网格) above and micro-grids (微网格) below the grids of a plan.
+
+    Attributes
+    ----------
+    areas
+        ``area_id``, ``grids``, ``households``; polygons (unions of whole grids).
+    grid_area
+        ``grid_id`` → ``area_id``.
+    micro_grids
+        ``micro_grid_id``, ``grid_id``, ``households``, ``buildings``, ``bounds_possible``; polygons tiling
+        their grid.
+    oversize
+        Buildings above the micro-grid maximum (each a micro-grid of its own).
+    """
+
+    areas: gpd.GeoDataFrame
+    grid_area: pd.Series
+    micro_grids: gpd.GeoDataFrame
+    oversize: list[str]
+
+    def summary(self, settings: Settings, lang: str = "en") -> str:
+        micro, lv = self.micro_grids, settings.levels
+        outside = ~micro["households"].between(lv.micro_min, lv.micro_max)
+        proven = int((outside & ~micro["bounds_possible"].astype(bool)).sum())
+        if lang == "zh":
+            return (f"层级：{len(self.areas)} 个一级网格，{len(micro)} 个微网格；{int(outside.sum())} 个不在 "
+                    f"{lv.micro_min:.0f}–{lv.micro_max:.0f} 户之间，其中 {proven} 个经证明无法避免"
+                    f"（{len(self.oversize)} 栋楼超过 {lv.micro_max:.0f} 户，各为一个微网格）")
+        return (f"levels: {len(self.areas)} areas, {len(micro)} micro-grids; {int(outside.sum())} outside "
+                f"{lv.micro_min:.0f}–{lv.micro_max:.0f} households, {proven} of them proven unavoidable "
+                f"({len(self.oversize)} buildings above {lv.micro_max:.0f} households are micro-grids of their own)")
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """One run of :func:`gridplan.pipeline.plan_scene`: the plan and what was made beside it.
+
+    Attributes
+    ----------
+    plan
+        The plan (grids with ``area_id`` when levels were asked for).
+    levels
+        Areas and micro-grids, when asked for.
+    changes
+        What changed against the previous plan, when regenerating.
+    """
+
+    plan: Plan
+    levels: Levels | None = None
+    changes: PlanChanges | None = None
+
+    def summary(self, lang: str = "en") -> str:
+        parts = [self.changes.summary(lang)] if self.changes is not None else []
+        parts.append(self.plan.summary(lang))
+        if self.levels is not None:
+            parts.append(self.levels.summary(self.plan.settings, lang))
+        return "\n".join(parts)
+
+
+#: The layers of a coverage result, in the order they are written.
+COVERAGE_LAYERS = ("grid_party", "joint_branches", "member_links", "unlinked", "unplaced_members", "service_coverage",
+                   "grid_service", "isochrones", "service_points", "proposed_sites", "siting")
+#: The table of a coverage result's provenance.
+PROVENANCE_LAYER = "coverage_provenance"
+#: Coverage layers with geometry.
+_SPATIAL_LAYERS = ("service_coverage", "isochrones", "service_points", "proposed_sites")
+#: Columns holding lists in memory and comma-joined text in files.
+_LIST_COLUMNS = {"joint_branches": ("grids", "communities")}
+_ID_COLUMNS = ("grid_id", "community_id", "branch_id", "member_id", "building_id", "point_id", "site_id",
+               "nearest_point_id")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Party and service coverage of a plan (党建与服务覆盖), as layers.
+
+    Built by :func:`gridplan.coverage.analyse_coverage`, or read back by :func:`gridplan.store.read_coverage`
+    from a GeoPackage or PostGIS: both go through :meth:`from_layers`, so the same coverage gives the same
+    object. Member ids appear only in ``member_links`` and ``unplaced_members``; maps and reports show counts.
+
+    Attributes
+    ----------
+    grid_party
+        Per grid: ``grid_id``, ``community_id``, ``full_members``, ``probationary_members``, ``members``,
+        ``orgs``, ``households``, ``status`` (a :class:`~gridplan.vocabulary.BranchStatus`), ``branch_id``.
+    joint_branches
+        ``branch_id``, ``grids`` (list of grid ids), ``communities`` (list), ``full_members``, ``members``.
+    member_links
+        党员联户: ``member_id``, ``building_id``, ``households``, ``distance_m``.
+    unlinked
+        ``grid_id``, ``households``, ``reason`` (an :class:`~gridplan.vocabulary.UnlinkedReason`), ``detail``.
+    unplaced_members
+        ``member_id``, ``building_id``, ``reason`` (an :class:`~gridplan.vocabulary.UnplacedReason`).
+    service_coverage
+        Per building: ``building_id``, ``grid_id``, ``households``, ``nearest_service_m`` (the walk to the
+        nearest service point, however far; NaN where there is none), ``nearest_point_id``, ``network_reach``
+        (a :class:`~gridplan.vocabulary.NetworkReach`), ``covered_<r>m`` per circle, ``covered``,
+        ``blind_spot``; footprints in the scene's CRS.
+    grid_service
+        Per grid: ``households``, and per circle ``households_covered_<r>m`` and ``share_covered_<r>m``.
+    isochrones
+        ``point_id``, ``radius_m``, ``households``; the area reached along the streets.
+    service_points
+        The service points measured from, with the households each reaches per circle.
+    proposed_sites
+        New service points chosen (``site_id``, ``households_covered``), or None.
+    siting
+        One row: ``p``, ``radius_m``, ``households_covered``, ``greedy_households``, ``optimal``,
+        ``upper_bound``, ``households_uncovered``; or None.
+    provenance
+        Settings used, the scene and the plan covered (fingerprints), and which inputs were generated.
+    """
+
+    grid_party: pd.DataFrame
+    joint_branches: pd.DataFrame
+    member_links: pd.DataFrame
+    unlinked: pd.DataFrame
+    unplaced_members: pd.DataFrame
+    service_coverage: gpd.GeoDataFrame
+    grid_service: pd.DataFrame
+    isochrones: gpd.GeoDataFrame
+    service_points: gpd.GeoDataFrame
+    proposed_sites: gpd.GeoDataFrame | None = None
+    siting: pd.DataFrame | None = None
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @classmethod
+    def from_layers(cls, layers: Mapping[str, pd.DataFrame | None], provenance: Provenance) -> "Coverage":
+        """Coverage from its layers, in memory or read from a file: ids as text, list columns as lists,
+        flags as booleans, distances as floats (NaN for none)."""
+        from .errors import InputError
+
+        missing = [name for name in COVERAGE_LAYERS[:9] if layers.get(name) is None]
+        if missing:
+            raise InputError(f"not a coverage result: no {missing[0]!r} layer")
+        crs = layers["service_coverage"].crs
+        found = {name: _normalised(name, layers.get(name)) for name in COVERAGE_LAYERS}
+        for name in _SPATIAL_LAYERS:  # a format may lose an empty layer's geometry
+            if found[name] is not None and not isinstance(found[name], gpd.GeoDataFrame):
+                found[name] = gpd.GeoDataFrame(found[name], geometry=gpd.GeoSeries([None] * len(found[name]), crs=crs), crs=crs)
+        return cls(**found, provenance=provenance)
+
+    @property
+    def generated(self) -> dict[str, bool]:
+        """Which inputs were a generated scenario (``party_members``, ``service_points``)."""
+        return dict(self.provenance.generated)
+
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """The layers of a coverage file, and its provenance table (``coverage_provenance``: it may be stored
+        beside its plan's ``provenance``)."""
+        out = {name: getattr(self, name) for name in COVERAGE_LAYERS if getattr(self, name) is not None}
+        out[PROVENANCE_LAYER] = self.provenance.table()
+        return out
+
+    def summary(self, lang: str = "en") -> str:
+        """Counts only, never a member id: branches, links, service circles, blind spots, proposals."""
+        zh = lang == "zh"
+        settings = self.provenance.settings
+        gp, links = self.grid_party, self.member_links
+        status = gp["status"].value_counts()
+        statuses = ", ".join(f"{label(s, lang)} {int(status.get(s.value, 0))}" for s in BranchStatus)
+        linked, households = int(links["households"].sum()), int(gp["households"].sum())
+        loads = links.groupby("member_id")["households"].sum()
+        placed = int(gp["members"].sum())
+        below = placed - int((loads >= settings.party.link_min_households).sum())
+        unlinked = self.unlinked.groupby("reason")["households"].sum()
+        mean = float(np.average(links["distance_m"], weights=links["households"])) if linked else float("nan")
+        worst = float(links["distance_m"].max()) if len(links) else float("nan")
+        buildings = self.service_coverage
+        total = float(buildings["households"].sum())
+        blind = buildings[buildings["blind_spot"] & (buildings["households"] > 0)]
+        far = blind["nearest_service_m"]
+        off = int((buildings["network_reach"] != "on_network").sum())
+        if zh:
+            lines = [f"党员：{placed} 名在网格中（正式党员 {int(gp['full_members'].sum())} 名），{len(self.unplaced_members)} 名不在任何网格",
+                     f"网格：{len(gp)} 个；{statuses}",
+                     f"建议联合党支部：{len(self.joint_branches)} 个",
+                     f"联户：{households} 户中 {linked} 户已联系党员" + "".join(f"；未联户 {int(v)} 户（{label(k, lang)}）" for k, v in unlinked.items()),
+                     f"联户步行距离：平均 {mean:.0f} 米，最远 {worst:.0f} 米；联户少于 {settings.party.link_min_households} 户的党员 {below} 名"]
+        else:
+            lines = [f"party members: {placed} in grids ({int(gp['full_members'].sum())} full), {len(self.unplaced_members)} in no grid",
+                     f"grids: {len(gp)}; {statuses}",
+                     f"joint branches proposed: {len(self.joint_branches)}",
+                     f"households linked: {linked} of {households}" + "".join(f"; unlinked {int(v)} ({label(k, lang)})" for k, v in unlinked.items()),
+                     f"link distance (walking): mean {mean:.0f} m, max {worst:.0f} m; members below "
+                     f"{settings.party.link_min_households} households: {below}"]
+        for radius in settings.service.radii_m:
+            covered = float(buildings.loc[buildings[f"covered_{radius:g}m"], "households"].sum())
+            share = covered / total if total else float("nan")
+            lines.append(f"{radius:.0f} 米步行圈：{covered:,.0f} 户（{share:.1%}）" if zh else
+                         f"within {radius:.0f} m walk: {covered:,.0f} households ({share:.1%})")
+        if zh:
+            lines.append(f"服务盲区：{len(blind)} 栋楼 {blind['households'].sum():,.0f} 户；最远的步行 {far.max():,.0f} 米；"
+                         f"{off} 栋楼无路可达服务站点")
+        else:
+            lines.append(f"blind spots: {len(blind)} buildings, {blind['households'].sum():,.0f} households; the farthest "
+                         f"walks {far.max():,.0f} m; {off} buildings have no walk to any service point")
+        if self.siting is not None and len(self.siting):
+            s = self.siting.iloc[0]
+            optimal = ("（最优）" if zh else " (optimal)") if bool(s["optimal"]) else ""
+            lines.append(f"新增服务站点（{int(s['p'])} 个，{s['radius_m']:.0f} 米）：精确解多覆盖 {s['households_covered']:,.0f} 户{optimal}，"
+                         f"贪心解 {s['greedy_households']:,.0f} 户" if zh else
+                         f"new service points (p = {int(s['p'])}, {s['radius_m']:.0f} m): exact covers "
+                         f"{s['households_covered']:,.0f} more households{optimal}, greedy {s['greedy_households']:,.0f}")
+        generated = self.provenance.generated_inputs()
+        if generated:
+            lines.append(("生成的模拟数据（非登记记录）：" if zh else "GENERATED scenario data (seeded), not records: ")
+                         + ", ".join(generated))
+        return "\n".join(lines)
+
+
+def _normalised(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    out = frame.copy()
+    if isinstance(out, gpd.GeoDataFrame):  # files put the geometry last: so does memory
+        out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
+    for column in _ID_COLUMNS:
+        if column in out:
+            out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _id(v))
+    for column in _LIST_COLUMNS.get(name, ()):
+        if column in out:
+            out[column] = out[column].map(_as_list)
+    for column in out.columns:
+        if column in ("covered", "blind_spot", "optimal", "generated") or column.startswith("covered_"):
+            out[column] = out[column].fillna(False).astype(bool)
+    if "nearest_service_m" in out:
+        out["nearest_service_m"] = pd.to_numeric(out["nearest_service_m"], errors="coerce").astype(float)
+    for column in ("households", "full_members", "probationary_members", "members", "orgs"):
+        if column in out and name in ("grid_party", "member_links", "unlinked", "joint_branches"):
+            out[column] = pd.to_numeric(out[column]).astype(np.int64)
+    return out
+
+
+def _id(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _as_list(value) -> list[str]:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value]
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return []
+    return str(value).split(",")
+
+
+def is_ordinary(kinds: pd.Series) -> pd.Series:
+    """Which grids are ordinary (综合网格): the grids balance and the bounds apply to."""
+    return kinds.astype(str) == GridKind.ORDINARY.value

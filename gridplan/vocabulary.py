@@ -1,0 +1,229 @@
+"""The words gridplan's results are written in: every status, kind and code defined once, with its labels.
+
+Producers (:mod:`gridplan.partition`, :mod:`gridplan.party`, :mod:`gridplan.service`,
+:mod:`gridplan.regenerate`) write these values into their tables; tables, maps, reports and summaries show
+them through :func:`label`, in one language per run (``"zh"``, the default, or ``"en"``). A value written
+to a file is the stable English code (``own_branch``); what a person reads is its label (独立党支部).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pandas as pd
+
+LANGUAGES = ("zh", "en")
+
+
+class GridKind(StrEnum):
+    """Kinds of grid (网格类型)."""
+
+    ORDINARY = "ordinary"  # 综合网格: by households
+    SPECIAL = "special"  # 专属网格: a school, hospital… forms a grid of its own
+    OVERSIZE = "oversize"  # one indivisible unit above the ceiling
+    SMALL = "small"  # an isolated part below the floor
+
+
+class BranchStatus(StrEnum):
+    """Party organization of a grid (网格党组织状态)."""
+
+    OWN_BRANCH = "own_branch"  # ≥3 full members: its own branch
+    TOO_LARGE = "too_large"  # above the branch maximum: party groups or a general branch
+    NEEDS_JOINT_BRANCH = "needs_joint_branch"  # fewer than 3 full members: in a proposed joint branch
+    JOINS_BRANCH_OF = "joins_branch_of"  # joins a neighbouring grid's branch
+    NO_BRANCH = "no_branch"  # lacks a branch and no rule could place it
+
+
+class MemberStatus(StrEnum):
+    """Party member status (党员身份)."""
+
+    FULL = "full"  # 正式党员
+    PROBATIONARY = "probationary"  # 预备党员
+    UNKNOWN = "unknown"
+
+
+class OrgKind(StrEnum):
+    """Kinds of party organization (党组织)."""
+
+    COMMITTEE = "committee"  # 社区党委
+    BRANCH = "branch"  # 网格党支部
+    JOINT_BRANCH = "joint_branch"  # 联合党支部
+
+
+class WarningCode(StrEnum):
+    """What a plan could not meet, by grid (规划提示)."""
+
+    OVERSIZE_UNIT = "oversize_unit"
+    BELOW_FLOOR = "below_floor"
+    OUT_OF_BOUNDS = "out_of_bounds"
+    OVER_RADIUS = "over_radius"
+
+
+class UnlinkedReason(StrEnum):
+    """Why households are linked to no party member (未联户原因)."""
+
+    CAPACITY = "capacity"
+    OUT_OF_REACH = "out_of_reach"
+    NO_MEMBERS = "no_members"
+
+
+class UnplacedReason(StrEnum):
+    """Why a party member is in no grid (党员未入格原因)."""
+
+    NO_BUILDING_ID = "no_building_id"
+    UNKNOWN_BUILDING = "unknown_building"
+    OUTSIDE_GRIDS = "outside_grids"
+    DUPLICATE_MEMBER_ID = "duplicate_member_id"
+
+
+class NetworkReach(StrEnum):
+    """How a building reaches the walking network (步行网络可达性)."""
+
+    ON_NETWORK = "on_network"
+    OFF_NETWORK = "off_network"  # no street within the snap distance
+    UNREACHABLE = "unreachable"  # on a piece of network no service point is on
+
+
+class BuildingChange(StrEnum):
+    """What regeneration did to a building."""
+
+    MOVED = "moved"
+    NEW = "new"
+    REMOVED = "removed"
+
+
+class GridChange(StrEnum):
+    """What regeneration did to a grid."""
+
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    CREATED = "created"
+    REMOVED = "removed"
+
+
+_TERMS: dict[StrEnum, tuple[str, str]] = {
+    GridKind.ORDINARY: ("综合网格", "ordinary"),
+    GridKind.SPECIAL: ("专属网格", "special"),
+    GridKind.OVERSIZE: ("超规模网格", "oversize"),
+    GridKind.SMALL: ("小网格", "small"),
+    BranchStatus.OWN_BRANCH: ("独立党支部", "own branch"),
+    BranchStatus.TOO_LARGE: ("党员过多（宜设党总支或党小组）", "too large (general branch or party groups)"),
+    BranchStatus.NEEDS_JOINT_BRANCH: ("建联合党支部", "joint branch"),
+    BranchStatus.JOINS_BRANCH_OF: ("并入相邻网格党支部", "joins a neighbouring branch"),
+    BranchStatus.NO_BRANCH: ("无党组织", "no party organization"),
+    MemberStatus.FULL: ("正式党员", "full member"),
+    MemberStatus.PROBATIONARY: ("预备党员", "probationary member"),
+    MemberStatus.UNKNOWN: ("身份不详", "status unknown"),
+    OrgKind.COMMITTEE: ("社区党委", "Community committee"),
+    OrgKind.BRANCH: ("网格党支部", "Grid branch"),
+    OrgKind.JOINT_BRANCH: ("联合党支部", "Joint branch"),
+    WarningCode.OVERSIZE_UNIT: ("单元超出户数上限", "unit above the ceiling"),
+    WarningCode.BELOW_FLOOR: ("户数低于下限", "below the floor"),
+    WarningCode.OUT_OF_BOUNDS: ("户数超出范围", "outside the bounds"),
+    WarningCode.OVER_RADIUS: ("服务半径过大", "service radius too large"),
+    UnlinkedReason.CAPACITY: ("党员联户已满", "members' capacity"),
+    UnlinkedReason.OUT_OF_REACH: ("附近无党员", "no member within reach"),
+    UnlinkedReason.NO_MEMBERS: ("网格无党员", "no members"),
+    UnplacedReason.NO_BUILDING_ID: ("无楼栋编号", "no building id"),
+    UnplacedReason.UNKNOWN_BUILDING: ("楼栋不存在", "unknown building"),
+    UnplacedReason.OUTSIDE_GRIDS: ("楼栋不在网格内", "building in no grid"),
+    UnplacedReason.DUPLICATE_MEMBER_ID: ("党员编号重复", "duplicate member id"),
+    NetworkReach.ON_NETWORK: ("可步行到达", "on the walking network"),
+    NetworkReach.OFF_NETWORK: ("附近无道路", "no street nearby"),
+    NetworkReach.UNREACHABLE: ("道路不通服务站点", "no path to a service point"),
+    BuildingChange.MOVED: ("调整网格", "moved"),
+    BuildingChange.NEW: ("新增", "new"),
+    BuildingChange.REMOVED: ("移除", "removed"),
+    GridChange.UNCHANGED: ("未变", "unchanged"),
+    GridChange.CHANGED: ("调整", "changed"),
+    GridChange.CREATED: ("新建", "created"),
+    GridChange.REMOVED: ("撤销", "removed"),
+}
+
+#: Column headers of the tables people read (CSV, XLSX, popups), by language.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "grid_id": ("网格编号", "Grid"),
+    "code": ("网格编码", "Grid code"),
+    "community_id": ("社区", "Community"),
+    "area_id": ("一级网格", "Area"),
+    "name": ("名称", "Name"),
+    "kind": ("类型", "Kind"),
+    "households": ("户数", "Households"),
+    "households_estimated": ("估算户数", "Households estimated"),
+    "workload": ("工作量", "Workload"),
+    "buildings": ("楼栋数", "Buildings"),
+    "service_radius_m": ("服务半径（米）", "Service radius (m)"),
+    "grid_worker": ("网格员", "Grid worker"),
+    "deviation_pct": ("偏离目标（%）", "Deviation from target (%)"),
+    "within_bounds": ("户数在范围内", "Within the bounds"),
+    "full_members": ("正式党员", "Full members"),
+    "probationary_members": ("预备党员", "Probationary members"),
+    "party_members": ("党员（正式 + 预备）", "Party members (full + probationary)"),
+    "branch_status": ("党组织状态", "Party organization"),
+    "branch_id": ("所属党支部", "Branch"),
+    "coverage_share": ("服务圈覆盖户数占比", "Households within a service circle"),
+    "blind_spot_buildings": ("盲区楼栋", "Blind-spot buildings"),
+    "blind_spot_households": ("盲区户数", "Blind-spot households"),
+    "nearest_service_m": ("最近站点步行距离（米）", "Walk to nearest service point (m)"),
+    "network_reach": ("道路可达性", "Network reach"),
+    "data_source": ("数据来源", "Data source"),
+}
+
+#: Words used around the labels.
+WORDS: dict[str, tuple[str, str]] = {
+    "generated": ("生成的模拟数据", "generated scenario data"),
+    "registered": ("登记", "registered"),
+    "estimated": ("含估算", "partly estimated"),
+    "grid_worker": ("网格员 {n}", "Grid worker {n}"),
+    "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
+}
+
+
+def check_language(lang: str) -> str:
+    """``lang`` if gridplan speaks it, else a :class:`~gridplan.errors.InputError`."""
+    if lang not in LANGUAGES:
+        from .errors import InputError
+
+        raise InputError(f"unknown language {lang!r}: use zh or en")
+    return lang
+
+
+def label(term: StrEnum | str | None, lang: str = "zh") -> str:
+    """What a person reads for a status, kind or code: ``label(BranchStatus.OWN_BRANCH) == "独立党支部"``.
+
+    A plain string is looked up among the codes of every vocabulary; a value that is none of them is shown
+    as it is (data the user brought, such as an organization kind of their own); ``None``/NaN is "—".
+    """
+    if term is None or (not isinstance(term, str) and pd.isna(term)):
+        return "—"
+    found = _TERMS.get(term) if isinstance(term, StrEnum) else _BY_CODE.get(str(term))
+    if found is None:
+        return str(term)
+    return found[LANGUAGES.index(check_language(lang))]
+
+
+def labels(values: pd.Series, lang: str = "zh") -> pd.Series:
+    """:func:`label` of every value of a column."""
+    return values.map(lambda v: label(v, lang)).astype(object)
+
+
+def column_label(column: str, lang: str = "zh") -> str:
+    """A table's header in ``lang`` (the column's own name where none is defined)."""
+    found = COLUMNS.get(column)
+    return found[LANGUAGES.index(check_language(lang))] if found else column
+
+
+def word(key: str, lang: str = "zh", **fields) -> str:
+    """One of the :data:`WORDS`, filled in."""
+    return WORDS[key][LANGUAGES.index(check_language(lang))].format(**fields)
+
+
+def is_chinese(text: str) -> bool:
+    """Whether ``text`` holds a CJK ideograph (for checking that an English output has no Chinese label)."""
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+# Codes are unique across vocabularies except where two mean the same word ("removed"); either label serves.
+_BY_CODE: dict[str, tuple[str, str]] = {}
+for _term, _pair in _TERMS.items():
+    _BY_CODE.setdefault(_term.value, _pair)

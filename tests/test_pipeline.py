@@ -1,0 +1,314 @@
+"""One pipeline: what the library returns is what the files and PostGIS hold, and every output follows the
+settings the plan was made with, in one language, saying which inputs were generated."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from gridplan.cli import EXIT_OK, main
+from gridplan.coverage import analyse_coverage
+from gridplan.maps import plan_map
+from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.results import COVERAGE_LAYERS, Plan, PlanRun
+from gridplan.settings import DEFAULTS
+from gridplan.store import read_coverage, read_plan, write_coverage, write_layers, write_plan
+from gridplan.vocabulary import BranchStatus, GridKind, WarningCode, is_chinese
+
+from .scenes import street_grid_scene
+
+EXTRACTS = {
+    "beijing": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
+    "wuhan": "wuhan_guanggu_osm_tiles/data.gpkg",
+}
+#: Every code a table could hold: none of them may reach a Chinese table, map or report.
+CODES = {v.value for enum in (GridKind, BranchStatus, WarningCode) for v in enum}
+
+
+@pytest.fixture(scope="module", params=sorted(EXTRACTS))
+def pipeline(request, shared_data):
+    """A real extract through the whole pipeline: prepared, planned with levels, coverage with a new site."""
+    prepared = prepare_scene(load_scene(shared_data / EXTRACTS[request.param]))
+    run = plan_scene(prepared, levels=True)
+    coverage = analyse_coverage(run.plan, prepared, new_service_points=1)
+    return request.param, prepared, run, coverage
+
+
+def assert_same_frame(read, made, name):
+    """A layer read back equals the one made: same rows, values and geometry (dtypes may widen)."""
+    assert list(read.columns) == list(made.columns), name
+    assert len(read) == len(made), name
+    for column in made.columns:
+        a, b = read[column], made[column]
+        if column == getattr(made, "_geometry_column_name", None):
+            assert shapely.equals_exact(a.to_crs(b.crs).to_numpy(), b.to_numpy(), 1e-6).all(), name
+        elif pd.api.types.is_numeric_dtype(b) and not pd.api.types.is_bool_dtype(b):
+            assert np.allclose(a.to_numpy(dtype=float), b.to_numpy(dtype=float), equal_nan=True), (name, column)
+        else:
+            left = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in a.tolist()]
+            right = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in b.tolist()]
+            assert left == right, (name, column)
+
+
+def assert_same_run(read: PlanRun, made: PlanRun):
+    assert_same_frame(read.plan.grids, made.plan.grids, "grids")
+    assert_same_frame(read.plan.assignment, made.plan.assignment, "assignment")
+    assert read.plan.warnings == made.plan.warnings
+    assert read.plan.metrics == made.plan.metrics
+    assert read.plan.provenance == made.plan.provenance
+    assert read.plan.fingerprint() == made.plan.fingerprint()
+    assert_same_frame(read.levels.micro_grids, made.levels.micro_grids, "micro_grids")
+    assert_same_frame(read.levels.areas, made.levels.areas, "areas")
+
+
+def assert_same_coverage(read, made):
+    for name in COVERAGE_LAYERS:
+        assert (getattr(read, name) is None) == (getattr(made, name) is None), name
+        if getattr(made, name) is not None:
+            assert_same_frame(getattr(read, name), getattr(made, name), name)
+    assert read.provenance == made.provenance
+    assert read.summary() == made.summary() and read.summary("zh") == made.summary("zh")
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_a_plan_and_its_coverage_read_back_from_every_format_are_the_ones_written(pipeline, tmp_path, suffix):
+    _, prepared, run, coverage = pipeline
+    write_plan(run, prepared, tmp_path / f"plan{suffix}")
+    write_coverage(coverage, tmp_path / f"coverage{suffix}")
+    assert_same_run(read_plan(tmp_path / f"plan{suffix}"), run)
+    assert_same_coverage(read_coverage(tmp_path / f"coverage{suffix}"), coverage)
+
+
+def test_a_plan_and_its_coverage_read_back_from_postgis_are_the_ones_written(pipeline):
+    from .test_postgis import _drop_plan
+
+    dsn = os.environ.get("GRIDPLAN_TEST_PG")
+    if not dsn:
+        pytest.fail("GRIDPLAN_TEST_PG is not set: .ci/run starts PostgreSQL with PostGIS and exports it")
+    _, prepared, run, coverage = pipeline
+    name = f"e2e_{uuid.uuid4().hex[:8]}"
+    try:
+        write_coverage(coverage, f"{dsn}#{name}", run=run, prepared=prepared)
+        assert_same_run(read_plan(f"{dsn}#{name}"), run)
+        assert_same_coverage(read_coverage(f"{dsn}#{name}"), coverage)
+    finally:
+        _drop_plan(dsn, name)
+
+
+def test_the_plan_records_the_settings_scene_and_generated_inputs(pipeline):
+    _, prepared, run, coverage = pipeline
+    assert run.plan.provenance.settings == prepared.settings == DEFAULTS
+    assert run.plan.provenance.scene_fingerprint == prepared.fingerprint and len(prepared.fingerprint) == 64
+    assert coverage.provenance.plan_fingerprint == run.plan.fingerprint()
+    # OpenStreetMap has no party members or service points: both are a generated scenario, and say so
+    assert coverage.generated == {"party_members": True, "service_points": True}
+
+
+def html_text(page: str) -> str:
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+
+
+def popup_values(page: str, field: str) -> set[str]:
+    return set(re.findall(rf'"{field}": "([^"]*)"', page))
+
+
+def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_label(pipeline, tmp_path):
+    from gridplan.report import write_report
+
+    _, prepared, run, coverage = pipeline
+    zh = html_text(plan_map(run, prepared, coverage).get_root().render())
+    english_map = plan_map(run, prepared, coverage, lang="en")
+    en = html_text(english_map.get_root().render())
+    for field in ("kind", "branch_status", "grid_worker", "households", "data_source"):
+        assert popup_values(zh, field) and not popup_values(zh, field) & CODES, field
+        assert not any(is_chinese(v) for v in popup_values(en, field)), field
+    layer_names = [c.layer_name for c in english_map._children.values() if getattr(c, "layer_name", None)]
+    assert len(layer_names) > 5 and not any(is_chinese(n) for n in layer_names)
+
+    paths = write_report(run.plan, tmp_path / "zh", coverage)
+    table = pd.read_csv(paths[0], encoding="utf-8-sig", dtype=str)
+    assert not set(table.columns) & {"grid_id", "kind", "branch_status", "households"}
+    assert not set(table.stack()) & CODES
+    english = pd.read_csv(write_report(run.plan, tmp_path / "en", coverage, lang="en")[0], dtype=str)
+    assert not any(is_chinese(c) for c in english.columns)
+    assert not any(is_chinese(v) for column in ("Kind", "Party organization", "Grid worker", "Data source")
+                   for v in english[column].dropna())
+    summary = paths[2].read_text(encoding="utf-8")
+    assert not [code for code in CODES if f">{code}<" in summary]
+
+
+def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, tmp_path):
+    from gridplan.report import write_report
+
+    _, prepared, run, coverage = pipeline
+    page = html_text(plan_map(run, prepared, coverage).get_root().render())
+    assert '"服务站点 (生成的模拟数据)"' in page and '"服务盲区 (生成的模拟数据)"' in page
+    assert "生成的模拟数据: party_members, service_points" in page  # legend and popups
+    csv, _, summary = write_report(run.plan, tmp_path / "reports", coverage)
+    assert (pd.read_csv(csv, encoding="utf-8-sig")["数据来源"] == "生成的模拟数据: party_members, service_points").all()
+    assert 'class="generated">生成的模拟数据' in summary.read_text(encoding="utf-8")
+    assert "GENERATED scenario data (seeded), not records: party_members, service_points" in coverage.summary()
+    assert "生成的模拟数据（非登记记录）：party_members, service_points" in coverage.summary("zh")
+
+
+def test_joint_branches_are_drawn_as_the_union_of_their_grids(pipeline, tmp_path):
+    """In memory a joint branch's grids are a list; read back they are the same list (the map once got text)."""
+    from gridplan.maps import _joint_branch_shapes
+
+    _, prepared, run, coverage = pipeline
+    scene = street_grid_scene(600, 400, [200, 400], [200], [[150, 150], [150, 150], [150, 150]])
+    small = prepare_scene(scene)
+    plan = plan_scene(small).plan
+    homes = plan.assignment.groupby("grid_id")["building_id"].first()
+    members = pd.DataFrame({"member_id": ["a", "b", "c"], "building_id": homes.iloc[[0, 1, 2]].to_numpy(), "status": "full"})
+    recorded = prepare_scene(scene.replace(party_members=members))
+    made = analyse_coverage(plan, recorded)
+    assert made.joint_branches["grids"].map(len).tolist() == [3]
+    write_coverage(made, tmp_path / "coverage.gpkg")
+    for coverage_ in (made, read_coverage(tmp_path / "coverage.gpkg")):
+        shapes = _joint_branch_shapes(coverage_.joint_branches, plan.grids)
+        assert np.isclose(shapes.area.sum(), plan.grids.area.sum())
+
+
+def test_nearest_service_is_the_true_walk_however_far(pipeline):
+    from gridplan.network import WalkingNetwork
+    from gridplan.vocabulary import NetworkReach
+
+    _, prepared, _, coverage = pipeline
+    service = coverage.service_coverage
+    on = service["network_reach"] == NetworkReach.ON_NETWORK
+    assert service.loc[on, "nearest_service_m"].notna().all()
+    assert service.loc[~on, "nearest_service_m"].isna().all()
+    far = service[on & (service["nearest_service_m"] > max(DEFAULTS.service.radii_m))]
+    assert len(far) > 0 and far["blind_spot"].all()
+    # the same distances from a search with no cutoff at all, point by point
+    network = WalkingNetwork.from_streets(prepared.local.streets, DEFAULTS.service)
+    points = coverage.service_points.to_crs(prepared.local_crs).geometry.to_numpy()
+    at = far.to_crs(prepared.local_crs).geometry.representative_point().to_numpy()[:50]
+    walk = network.distances(at, points, cutoff=1e9).toarray()
+    walk[walk == 0] = np.inf
+    assert np.allclose(walk.min(axis=1), far["nearest_service_m"].to_numpy()[:50])
+
+
+def test_a_plan_made_with_another_target_is_reported_mapped_and_regenerated_against_its_own_bounds(tmp_path, capsys):
+    scene = street_grid_scene(1500, 400, xs=[300, 600, 900, 1200], ys=[200], households=np.full((5, 2), 125), per_block=3)
+    path = tmp_path / "scene.gpkg"
+    write_layers(path, scene.layers())
+    plan = tmp_path / "plan.gpkg"
+    assert main(["plan", str(path), "-o", str(plan), "--target", "250", "--tolerance", "0.1", "--lang", "en"]) == EXIT_OK
+    assert "within ±10% (225–275)" in capsys.readouterr().out
+
+    assert main(["report", str(path), str(plan), "-o", str(tmp_path / "reports"), "--lang", "en"]) == EXIT_OK
+    assert "the plan's (target 250, ±10%: 225–275 households)" in capsys.readouterr().out
+    summary = (tmp_path / "reports" / "summary.html").read_text(encoding="utf-8")
+    assert "Ordinary grids with 225–275 households" in summary
+    assert main(["map", str(path), str(plan), "-o", str(tmp_path / "map.html"), "--lang", "en"]) == EXIT_OK
+    legend = html_text((tmp_path / "map.html").read_text(encoding="utf-8")).split('class="gp-legend"')[1]
+    assert "<span>225</span><span>250 households</span><span>275</span>" in legend
+    assert main(["plan", str(path), "-o", str(tmp_path / "again.gpkg"), "--previous", str(plan), "--lang", "en"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "the previous plan's (target 250, ±10%: 225–275 households)" in out and "within ±10% (225–275)" in out
+    assert read_plan(tmp_path / "again.gpkg").plan.settings.grid.target == 250
+    # told otherwise, and it says so
+    assert main(["report", str(path), str(plan), "-o", str(tmp_path / "r300"), "--target", "300", "--lang", "en"]) == EXIT_OK
+    assert "given on the command line (target 300" in capsys.readouterr().out
+
+
+def test_a_scene_and_a_plan_that_do_not_belong_together_are_refused(tmp_path, capsys):
+    scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [300], [300]])
+    other = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [280], [300]])
+    write_layers(tmp_path / "scene.gpkg", scene.layers())
+    write_layers(tmp_path / "other.gpkg", other.layers())
+    assert main(["plan", str(tmp_path / "scene.gpkg"), "-o", str(tmp_path / "plan.gpkg")]) == EXIT_OK
+    assert main(["report", str(tmp_path / "other.gpkg"), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "r")]) == 2
+    assert "the plan was made of another scene" in capsys.readouterr().err
+
+
+def test_regenerating_an_unchanged_scene_keeps_its_warnings():
+    # a tower of 500 households is a grid of its own, named in a warning; it still is after regeneration
+    scene = street_grid_scene(800, 200, xs=[200, 400, 600], ys=[], households=[[500], [300], [300], [300]], per_block=1)
+    prepared = prepare_scene(scene)
+    first = plan_scene(prepared).plan
+    assert [w.code for w in first.warnings] == [WarningCode.OVERSIZE_UNIT]
+    from gridplan.results import PreviousPlan
+
+    again = plan_scene(prepared, previous=PreviousPlan(first.assignment, first.grids, first.provenance)).plan
+    assert again.warnings == first.warnings
+
+
+# --------------------------------------------------------------------------------------------------
+# Every settings group changes what it names
+
+
+@pytest.fixture(scope="module")
+def beijing(shared_data):
+    return load_scene(shared_data / EXTRACTS["beijing"])
+
+
+def test_household_settings_change_the_estimated_households(beijing):
+    default = prepare_scene(beijing)
+    smaller = prepare_scene(beijing, DEFAULTS.with_households(dwelling_size_m2=60.0))
+    total = default.local.buildings["households"].sum()
+    assert smaller.local.buildings["households"].sum() == pytest.approx(total * 1.5, rel=0.02)
+
+
+def test_grid_settings_change_the_grids():
+    scene = prepare_scene(street_grid_scene(1500, 400, xs=[300, 600, 900, 1200], ys=[200], households=np.full((5, 2), 150)))
+    assert len(plan_scene(scene).plan.grids) == 5
+    assert len(plan_scene(scene, DEFAULTS.with_grid(target=150)).plan.grids) == 10
+
+
+def test_party_settings_change_the_branches(beijing):
+    prepared = prepare_scene(beijing)
+    plan = plan_scene(prepared).plan
+    default = analyse_coverage(plan, prepared).grid_party
+    stricter = analyse_coverage(plan, prepared, settings=DEFAULTS.with_party(max_branch_members=200)).grid_party
+    assert (default["status"] == BranchStatus.TOO_LARGE).sum() > (stricter["status"] == BranchStatus.TOO_LARGE).sum()
+
+
+def test_service_settings_reach_the_walking_network(beijing):
+    prepared = prepare_scene(beijing)
+    plan = plan_scene(prepared).plan
+    default = analyse_coverage(plan, prepared).service_coverage
+    near = analyse_coverage(plan, prepared, settings=DEFAULTS.with_service(max_snap_m=5.0)).service_coverage
+    assert (near["network_reach"] == "off_network").sum() > (default["network_reach"] == "off_network").sum()
+    wide = analyse_coverage(plan, prepared, settings=DEFAULTS.with_service(isochrone_buffer_m=100.0)).isochrones
+    assert wide.to_crs(prepared.local_crs).area.sum() > analyse_coverage(plan, prepared).isochrones.to_crs(prepared.local_crs).area.sum()
+
+
+def test_level_settings_change_the_micro_grids():
+    scene = prepare_scene(street_grid_scene(600, 400, [200, 400], [200], [[150, 150]] * 3, per_block=6))
+    default = plan_scene(scene, levels=True).levels.micro_grids
+    larger = plan_scene(scene, DEFAULTS.with_levels(micro_min=40.0, micro_max=80.0), levels=True).levels.micro_grids
+    assert len(larger) < len(default)
+
+
+def test_the_seed_changes_the_generated_scenario(beijing):
+    prepared = prepare_scene(beijing)
+    plan = plan_scene(prepared).plan
+    one = analyse_coverage(plan, prepared)
+    other = analyse_coverage(plan, prepared, settings=dataclasses.replace(DEFAULTS, seed=7))
+    assert one.grid_party["members"].tolist() != other.grid_party["members"].tolist()
+    assert analyse_coverage(plan, prepared).grid_party.equals(one.grid_party)
+
+
+def test_plan_objects_are_built_once():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Plan.__setattr__(plan_scene(prepare_scene(street_grid_scene(400, 200, [200], [], [[300], [300]]))).plan, "warnings", [])
+
+
+def test_results_storage_maps_and_reports_import_without_the_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys, gridplan, gridplan.results, gridplan.store, gridplan.maps, gridplan.report; "
+            "print(sorted(m for m in ('ortools', 'gridplan.partition', 'gridplan.regions', 'gridplan.bounds') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
