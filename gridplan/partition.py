@@ -298,13 +298,17 @@ def special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray)
 
 
 def balance_weight(atoms: gpd.GeoDataFrame) -> np.ndarray:
-    """What is balanced: workload scaled to households, so the bounds stay in households."""
+    """What is balanced: workload scaled to households community by community, so the bounds stay in
+    households and a community's weights depend on its own buildings alone (planned with others or not)."""
     households = atoms["households"].to_numpy(dtype=float)
     workload = atoms["workload"].to_numpy(dtype=float)
-    total_w, total_h = workload.sum(), households.sum()
-    if total_w <= 0 or total_h <= 0 or np.allclose(workload, households):
-        return households
-    return workload * (total_h / total_w)
+    weight = households.copy()
+    for members in atoms.groupby("community_id", sort=False).indices.values():
+        h, w = households[members], workload[members]
+        total_w, total_h = w.sum(), h.sum()
+        if total_w > 0 and total_h > 0 and not np.allclose(w, h):
+            weight[members] = w * (total_h / total_w)
+    return weight
 
 
 def _wanted_count(grid_count, community_id):
@@ -484,10 +488,13 @@ def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame,
     households = grids["households"].to_numpy()
     out = np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & ((households < lo) | (households > hi)))
     weight = balance_weight(atoms)
-    if not len(out) or not np.allclose(weight, atoms["households"].to_numpy()):
+    community = atoms["community_id"].to_numpy()
+    # communities whose balanced load is their households (a proof looks at one community's atoms only)
+    plain = pd.Series(np.isclose(weight, atoms["households"].to_numpy())).groupby(community).transform("all").to_numpy(dtype=bool)
+    candidates = np.flatnonzero(np.isin(atom_grid, out) & plain)
+    if not len(candidates):
         return possible
-    candidates = np.flatnonzero(np.isin(atom_grid, out))
     allowed = atoms["kind"].to_numpy() != GridKind.SPECIAL
-    proven = proven_misfits(units.graph, weight, allowed, atoms["community_id"].to_numpy(), candidates, lo, hi)
+    proven = proven_misfits(units.graph, np.where(plain, weight, 0.0), allowed, community, candidates, lo, hi)
     possible[np.unique(atom_grid[candidates[proven]])] = False
     return possible

@@ -190,7 +190,9 @@ def street_blocks(
     ----------
     communities, buildings, streets, barriers
         Layers in one metric CRS; ``communities`` needs ``community_id``. A street drawn through a building
-        (arcade, tunnel) does not cut the block there.
+        (arcade, tunnel) does not cut the block there; with ``community_id`` on the buildings, only through
+        a building of the block's own community (a building belongs to one community and is planned only
+        there), so a community's blocks depend on its own data alone, planned with its neighbours or not.
 
     Returns
     -------
@@ -202,10 +204,11 @@ def street_blocks(
     street_tree = shapely.STRtree(street_lines)
     barrier_lines = _barrier_lines(barriers)
     building_geoms = buildings.geometry.to_numpy()
-    building_tree = shapely.STRtree(building_geoms)
+    members = buildings.groupby("community_id", sort=False).indices if "community_id" in buildings else None
     ids, faces = [], []
     for community_id, geometry in zip(communities["community_id"], communities.geometry):
-        found = _community_blocks(geometry, street_lines, street_tree, barrier_lines, building_geoms, building_tree)
+        own = building_geoms if members is None else building_geoms[members.get(community_id, np.zeros(0, dtype=np.int64))]
+        found = _community_blocks(geometry, street_lines, street_tree, barrier_lines, own)
         ids.extend([community_id] * len(found))
         faces.extend(found)
     blocks = gpd.GeoDataFrame({"community_id": ids}, geometry=faces, crs=communities.crs)
@@ -221,13 +224,18 @@ def _community_blocks(
     street_tree: shapely.STRtree,
     barrier_lines: np.ndarray,
     building_geoms: np.ndarray,
-    building_tree: shapely.STRtree,
 ) -> np.ndarray:
-    """Faces of the community cut by its streets and barriers; they tile the community exactly."""
+    """Faces of the community cut by its streets and barriers; they tile the community exactly.
+
+    ``building_geoms`` are the community's own buildings: their tree, and so the order of the buildings a
+    street crosses (which decides floating-point details of the faces), is the same whatever other
+    communities are planned alongside."""
     streets = street_lines[street_tree.query(community, predicate="intersects")]
     streets = shapely.intersection(streets, community)
     # A street drawn through a building (arcade, tunnel) must not cut it: drop the part inside.
-    crossed = building_geoms[building_tree.query(shapely.union_all(streets), predicate="intersects")] if len(streets) else []
+    crossed = []
+    if len(streets) and len(building_geoms):
+        crossed = building_geoms[shapely.STRtree(building_geoms).query(shapely.union_all(streets), predicate="intersects")]
     if len(crossed):
         streets = shapely.difference(streets, shapely.union_all(crossed))
     barriers = shapely.intersection(barrier_lines, community) if len(barrier_lines) else np.empty(0, dtype=object)
@@ -489,9 +497,7 @@ def _adjacency(
     water: np.ndarray,
     settings: GridSettings,
 ) -> nx.Graph:
-    left, right, shared, length = shared_boundaries(
-        atoms.geometry.to_numpy(), atoms["community_id"].to_numpy(), tolerance=SNAP_M, min_length=MIN_SHARED_M
-    )
+    left, right, shared, length = _shared_within_communities(atoms)
 
     midpoints = shapely.line_interpolate_point(shapely.line_merge(shapely.force_2d(shared)), 0.5, normalized=True)
     midpoints = np.where(shapely.is_empty(midpoints), shapely.point_on_surface(shared), midpoints)
@@ -522,17 +528,43 @@ def _adjacency(
     return graph
 
 
+def _community_members(atoms: gpd.GeoDataFrame) -> dict:
+    """Positions of each community's atoms (ascending), communities in their order among the atoms."""
+    return atoms.groupby("community_id", sort=False).indices
+
+
+def _shared_within_communities(atoms: gpd.GeoDataFrame):
+    """:func:`shared_boundaries` of the atoms of each community, one tree per community.
+
+    Atoms of different communities are never neighbours; measuring each community on its own keeps its
+    edges, and their order (a tree's query order, which decides the order of neighbours in the graph and
+    with it ties and floating-point sums of the planner), the same whether the community is planned alone
+    or among others."""
+    geoms = atoms.geometry.to_numpy()
+    found = []
+    for members in _community_members(atoms).values():
+        left, right, shared, length = shared_boundaries(geoms[members], tolerance=SNAP_M, min_length=MIN_SHARED_M)
+        found.append((members[left], members[right], shared, length))
+    if not found:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.empty(0, dtype=object), np.zeros(0)
+    return tuple(np.concatenate(column) for column in zip(*found))
+
+
 def _join_slivers(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> None:
     """A sliver touching its neighbours along less than ``MIN_SHARED_M`` would be a grid of its own:
-    join it to the atom it touches most (in place)."""
+    join it to the atom of its community it touches most (in place)."""
     lonely = [a for a in graph.nodes if graph.degree[a] == 0]
     if not lonely:
         return
     geoms = atoms.geometry.to_numpy()
     community = atoms["community_id"].to_numpy()
-    tree = shapely.STRtree(geoms)
+    members = _community_members(atoms)
+    trees: dict = {}  # one per community, as in _shared_within_communities
     for a in lonely:
-        near = [b for b in tree.query(geoms[a], predicate="dwithin", distance=SNAP_M) if b != a and community[b] == community[a]]
+        own = members[community[a]]
+        if community[a] not in trees:
+            trees[community[a]] = shapely.STRtree(geoms[own])
+        near = [b for b in own[trees[community[a]].query(geoms[a], predicate="dwithin", distance=SNAP_M)] if b != a]
         if near:
             shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]), shapely.buffer(geoms[near], SNAP_M)))
             b = int(near[int(np.argmax(shared))])

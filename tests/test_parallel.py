@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from gridplan import parallel
 from gridplan.levels import plan_levels
-from gridplan.parallel import TasksFailedError, community_tasks, plan_communities
-from gridplan.partition import partition
+from gridplan.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
+from gridplan.partition import balance_weight, partition, scene_units
+from gridplan.scene import PreparedScene
+from gridplan.settings import DEFAULTS
 from gridplan.synthetic import generate_district
 from gridplan.validate import validate_scene
+
+from .real_scenes import real_communities_scene
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +139,45 @@ def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole,
             buildings = gpd.read_file(tmp_path / f"{name}.gpkg", layer="buildings")
             assert buildings["grid_id"].tolist() == whole.assignment["grid_id"].tolist()
     assert len(gpd.read_file(tmp_path / "pool.gpkg", layer="micro_grids")) > len(whole.grids)
+
+
+# Real communities side by side: Nanjing cut in four by boundaries through buildings, Beijing, Wuhan.
+
+
+@pytest.fixture(scope="module")
+def real_scene(shared_data):
+    validation = validate_scene(real_communities_scene(shared_data)).raise_for_errors()
+    straddling = [f for f in validation.findings if f.code == "building_straddles_communities"]
+    assert straddling and straddling[0].count >= 20  # the boundaries run through buildings
+    return validation.scene
+
+
+def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_neighbours(real_scene):
+    # blocks, the order of neighbours in the graph and the balanced loads (workload scaled to households)
+    # depend on the community's own data only: a street through a neighbour's building that reaches into
+    # the community still cuts it, in the whole scene as in a task of its own
+    settings = DEFAULTS.with_grid(workload_weights={"office": 20.0, "commercial": 20.0, "retail": 10.0, "hotel": 20.0})
+    prepared = PreparedScene.of(real_scene, settings)
+    local, whole = prepared.local, scene_units(prepared)
+    weight = balance_weight(whole.atoms)
+    shared = SharedLayers(local.streets, local.barriers)
+    tasks = community_tasks(local, batch=1)
+    assert len(tasks) == 6 and len({len(t.buildings) for t in tasks}) == 6
+    for task in tasks:
+        alone = scene_units(shared.scene(task, settings))
+        mine = np.flatnonzero((whole.atoms["community_id"] == task.community_ids[0]).to_numpy())
+        assert len(mine) == len(alone.atoms), task.community_ids
+        assert shapely.equals_exact(whole.atoms.geometry.to_numpy()[mine], alone.atoms.geometry.to_numpy(), 0).all()
+        assert [[(b - mine[0], d) for b, d in whole.graph[a].items()] for a in mine] == [list(alone.graph[a].items()) for a in range(len(mine))]
+        np.testing.assert_array_equal(weight[mine], balance_weight(alone.atoms))
+
+
+def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_and_on_dask(real_scene):
+    from dask.distributed import Client, LocalCluster
+
+    whole = partition(real_scene)
+    assert len(whole.grids) > 100 and whole.grids["community_id"].nunique() == 6
+    assert_same_plan(plan_communities(real_scene, batch=1), whole)
+    assert_same_plan(plan_communities(real_scene, workers=2), whole)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        assert_same_plan(plan_communities(real_scene, scheduler=client), whole)
