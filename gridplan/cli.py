@@ -256,7 +256,7 @@ def _plan(args) -> None:
     run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
                      grid_count=args.grids, code_style=args.code_style, workers=args.workers, scheduler=args.scheduler,
                      retries=args.retries, progress=True)
-    written = write_plan(run, prepared, args.output)
+    written = write_plan(run, prepared, args.output, args.lang)
     print(run.summary(args.lang))
     print("written: " + ", ".join(written))
     if args.map:
@@ -298,7 +298,7 @@ def _coverage(args) -> None:
     prepared = _prepared(args, settings)
     check_belongs(prepared, run.plan)
     coverage = analyse_coverage(run.plan, prepared, new_service_points=args.new_service_points, settings=settings)
-    written = write_coverage(coverage, args.output, run=run, prepared=prepared)
+    written = write_coverage(coverage, args.output, run=run, prepared=prepared, lang=args.lang)
     print(coverage.summary(args.lang))
     print("written: " + ", ".join(written))
 
@@ -358,7 +358,7 @@ def _demo(args) -> None:
     print(prepared.validation.summary())
     write_layers(out / "scene.gpkg", prepared.scene.layers())
     run = plan_scene(prepared, levels=True, grid_count=args.grids, code_style=args.code_style, progress=True)
-    written = write_plan(run, prepared, out / "plan.gpkg")
+    written = write_plan(run, prepared, out / "plan.gpkg", args.lang)
     print(run.summary(args.lang))
     coverage = analyse_coverage(run.plan, prepared, new_service_points=1)
     written += write_coverage(coverage, out / "coverage.gpkg")

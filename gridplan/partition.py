@@ -46,7 +46,7 @@ from .results import Plan, PlanWarning, Provenance
 from .scene import PreparedScene, Scene, as_prepared
 from .settings import DEFAULTS, GridSettings, Settings
 from .units import Units, build_units
-from .vocabulary import GridKind, WarningCode
+from .vocabulary import GridKind, WarningCode, WarningReason
 
 
 def partition(
@@ -127,20 +127,17 @@ def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[
     for g, row in enumerate(grids.itertuples()):
         if row.kind == GridKind.OVERSIZE:
             a = int(first_atom[g])
-            out.append(PlanWarning(
-                WarningCode.OVERSIZE_UNIT, row.community_id,
-                f"{atoms['kind'].iat[a]} of {atoms['households'].iat[a]} households exceeds the ceiling "
-                f"{settings.ceiling:.0f} and must stay whole: it is a grid of its own", grid_id=row.grid_id))
+            figures = (("unit", str(atoms["kind"].iat[a])), ("households", float(atoms["households"].iat[a])),
+                       ("ceiling", settings.ceiling))
+            out.append(PlanWarning(WarningCode.OVERSIZE_UNIT, row.community_id, row.grid_id, figures=figures))
         elif row.kind == GridKind.SMALL and (row.households > 0 or per_community[row.community_id] == 1):
-            out.append(PlanWarning(
-                WarningCode.BELOW_FLOOR, row.community_id,
-                f"an isolated part of {row.households:.0f} households (below the floor {settings.floor:.0f}) "
-                f"is a grid of its own", grid_id=row.grid_id))
+            figures = (("households", float(row.households)), ("floor", settings.floor))
+            out.append(PlanWarning(WarningCode.BELOW_FLOOR, row.community_id, row.grid_id, figures=figures))
     return out
 
 
 def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven: set[str] = frozenset(),
-                    otherwise: str = "re-splitting it with its neighbours found no layout within them (units too coarse here)") -> list[PlanWarning]:
+                    otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE) -> list[PlanWarning]:
     """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
     units fits no grid within them), or that no layout of its region has fewer grids outside them (the
     grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
@@ -153,20 +150,15 @@ def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven
     for row, households, fits in zip(layout.grids.itertuples(), load.to_numpy(), unit_fits):
         if row.kind != GridKind.ORDINARY or g.floor <= households <= g.ceiling:
             continue
-        if not fits:
-            why = "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"
-        elif row.grid_id in proven:
-            why = (f"no layout of the units between these streets and barriers has fewer grids outside them (none above "
-                   f"{g.misfit_ceiling:.0f}): an exhaustive search (enumeration or constraint programme) proved it")
-        else:
-            why = otherwise
-        out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id,
-                               f"{households:.0f} households, outside {g.floor:.0f}–{g.ceiling:.0f}: {why}", grid_id=row.grid_id))
+        why = (WarningReason.UNIT_MISFIT if not fits else WarningReason.REGION_PROVEN if row.grid_id in proven else otherwise)
+        figures = (("households", float(households)), ("floor", g.floor), ("ceiling", g.ceiling),
+                   ("misfit_ceiling", g.misfit_ceiling))
+        out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id, row.grid_id, why.value, figures))
     return out
 
 
 def radius_warnings(layout: Layout, units: Units, settings: GridSettings,
-                    otherwise: str = "no re-split with a neighbouring grid inside the bounds shortens it") -> list[PlanWarning]:
+                    otherwise: WarningReason = WarningReason.NO_SHORTER_SPLIT) -> list[PlanWarning]:
     """Ordinary grids beyond the maximum service radius, each with why: a unit that alone spans more
     (the data do not allow it), or ``otherwise``."""
     limit = settings.max_service_radius_m
@@ -175,11 +167,9 @@ def radius_warnings(layout: Layout, units: Units, settings: GridSettings,
     for g, row in layout.grids.iterrows():
         if row["kind"] != GridKind.ORDINARY or row["service_radius_m"] <= limit:
             continue
-        why = (f"one of its indivisible units alone spans {2 * span[g]:.0f} m" if span[g] > limit
-               else otherwise)
-        out.append(PlanWarning(WarningCode.OVER_RADIUS, row["community_id"],
-                               f"service radius {row['service_radius_m']:.0f} m exceeds {limit:.0f} m: {why}",
-                               grid_id=row["grid_id"]))
+        why = WarningReason.UNIT_SPANS if span[g] > limit else otherwise
+        figures = (("radius", float(row["service_radius_m"])), ("limit", limit), ("span", float(2 * span[g])))
+        out.append(PlanWarning(WarningCode.OVER_RADIUS, row["community_id"], row["grid_id"], why.value, figures))
     return out
 
 

@@ -27,7 +27,7 @@ from .regions import RegionGraph
 from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from .scene import PreparedScene, Scene, as_prepared, id_string
 from .settings import Settings
-from .vocabulary import BuildingChange, GridChange, GridKind, WarningCode
+from .vocabulary import BuildingChange, GridChange, GridKind, WarningCode, WarningReason
 
 
 def regenerate(
@@ -107,8 +107,9 @@ def regenerate(
                         f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
                         f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}"
                     )
+                figures = (("households", float(total)), ("floor", settings.grid.floor), ("ceiling", settings.grid.ceiling))
                 warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
-                                            f"a region of {total:.0f} households fits no layout within the bounds"))
+                                            reason=WarningReason.REGION_INDIVISIBLE.value, figures=figures))
                 continue
             if _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id):
                 proven.update(int(g) for g in np.unique(atom_grid[region]))
@@ -124,9 +125,8 @@ def regenerate(
     grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
     g = settings.grid
     warnings += (unit_warnings(layout, units, g)
-                 + bounds_warnings(layout, units, g, {grid_ids[p] for p in proven},
-                                   otherwise="no layout of its units and its neighbours' meets them without moving more grids")
-                 + radius_warnings(layout, units, g, "regeneration re-plans only grids that break the household bounds"))
+                 + bounds_warnings(layout, units, g, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
+                 + radius_warnings(layout, units, g, WarningReason.REGENERATION_BOUNDS_ONLY))
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style, regenerated_from=source)
     return PlanRun(plan=plan, changes=_changes(plan, previous, prepared.scene, source))
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
-from .vocabulary import BranchStatus, GridChange, GridKind, label
+from .vocabulary import BranchStatus, GridChange, GridKind, label, warning_text
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -105,27 +105,50 @@ class Provenance:
 
 @dataclass(frozen=True)
 class PlanWarning:
-    """Something the rules could not all meet, named so a planner can see it (``code``: a
-    :class:`~gridplan.vocabulary.WarningCode`)."""
+    """Something the rules could not all meet, named so a planner can see it.
+
+    Attributes
+    ----------
+    code, reason
+        What (a :class:`~gridplan.vocabulary.WarningCode`) and why (a
+        :class:`~gridplan.vocabulary.WarningReason`).
+    community_id, grid_id
+        Where.
+    figures
+        The numbers the message quotes, as ``(name, value)`` pairs (households, bounds, metres…).
+    """
 
     code: str
     community_id: str
-    message: str
     grid_id: str = ""
+    reason: str = ""
+    figures: tuple = ()
+
+    def text(self, lang: str = "zh") -> str:
+        """The message a planner reads, in ``lang``."""
+        return warning_text(self.code, self.reason, dict(self.figures), lang)
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return self.text("en")
 
 
-def warnings_table(warnings: list[PlanWarning]) -> pd.DataFrame:
-    """The warnings as the plan file's ``warnings`` layer."""
-    return pd.DataFrame([{"code": str(w.code), "community_id": w.community_id, "grid_id": w.grid_id, "message": w.message}
-                         for w in warnings], columns=["code", "community_id", "grid_id", "message"])
+def warnings_table(warnings: list[PlanWarning], lang: str = "zh") -> pd.DataFrame:
+    """The warnings as the plan file's ``warnings`` layer: codes and figures (JSON), and the message in ``lang``."""
+    return pd.DataFrame([{"code": str(w.code), "community_id": w.community_id, "grid_id": w.grid_id, "reason": str(w.reason),
+                          "figures": json.dumps(dict(w.figures), ensure_ascii=False), "message": w.text(lang)}
+                         for w in warnings], columns=["code", "community_id", "grid_id", "reason", "figures", "message"])
 
 
 def warnings_from_table(table: pd.DataFrame | None) -> list[PlanWarning]:
-    """The ``warnings`` layer read back."""
+    """The ``warnings`` layer read back (its codes and figures; the message is rendered anew)."""
     if table is None or table.empty:
         return []
-    text = table.astype({c: str for c in ("code", "community_id", "message") if c in table}).fillna("")
-    return [PlanWarning(r["code"], r["community_id"], r["message"], grid_id=str(r.get("grid_id", "") or ""))
+    text = table.astype({c: str for c in ("code", "community_id", "grid_id", "reason") if c in table})
+    text = text.replace({"None": "", "nan": ""})
+    return [PlanWarning(r["code"], r["community_id"], grid_id=r.get("grid_id", ""), reason=r.get("reason", ""),
+                        figures=tuple(json.loads(r.get("figures") or "{}").items()))
             for r in text.to_dict("records")]
 
 
@@ -234,7 +257,7 @@ class Plan:
             ]
         if self.warnings:
             lines.append(f"  {len(self.warnings)} 条提示：" if zh else f"  {len(self.warnings)} warnings:")
-            lines += [f"    [{label(w.code, lang)}] {w.grid_id or w.community_id}: {w.message}" for w in self.warnings[:10]]
+            lines += [f"    [{label(w.code, lang)}] {w.grid_id or w.community_id}: {w.text(lang)}" for w in self.warnings[:10]]
             if len(self.warnings) > 10:
                 more = len(self.warnings) - 10
                 lines.append(f"    …另有 {more} 条（方案文件的 warnings 图层）" if zh else

@@ -193,17 +193,18 @@ def storable(frame: pd.DataFrame) -> pd.DataFrame:
 # Plans
 
 
-def plan_layers(run: PlanRun, prepared: PreparedScene) -> dict[str, pd.DataFrame]:
+def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """The layers of a plan file: ``grids``, ``buildings`` (footprints with their grid, so a plan file opens
     on its own in QGIS), ``staffing``, ``warnings``, ``metrics``, ``provenance``; ``areas`` and
-    ``micro_grids`` with levels; ``building_changes`` and ``grid_changes`` after a regeneration."""
+    ``micro_grids`` with levels; ``building_changes`` and ``grid_changes`` after a regeneration. Warnings'
+    messages are in ``lang`` (their codes and figures are kept too)."""
     plan = run.plan
     scene = prepared.scene
     buildings = scene.buildings[["building_id", "geometry"]].merge(plan.assignment, on="building_id", how="left")
     buildings = gpd.GeoDataFrame(buildings, geometry="geometry", crs=scene.crs)
     # values as exact text (repr), so that every format gives back the same floats
     metrics = pd.DataFrame({"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]})
-    layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings),
+    layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings, lang),
               "metrics": metrics, "provenance": plan.provenance.table()}
     if run.levels is not None:
         layers |= {"areas": run.levels.areas, "micro_grids": run.levels.micro_grids}
@@ -212,14 +213,15 @@ def plan_layers(run: PlanRun, prepared: PreparedScene) -> dict[str, pd.DataFrame
     return layers
 
 
-def write_plan(run: PlanRun, prepared: PreparedScene, target: str | os.PathLike) -> list[str]:
+def write_plan(run: PlanRun, prepared: PreparedScene, target: str | os.PathLike, lang: str = "zh") -> list[str]:
     """Write a plan to a file (``.gpkg``, ``.geojson``, ``.parquet``) or to PostGIS (``postgresql://…#name``,
     with its scene); returns what was written."""
+    layers = plan_layers(run, prepared, lang)
     if is_dsn(target):
         from .postgis import write_plan_postgis
 
-        return write_plan_postgis(str(target), prepared, plan_layers(run, prepared))
-    return [str(p) for p in write_layers(target, plan_layers(run, prepared))]
+        return write_plan_postgis(str(target), prepared, layers)
+    return [str(p) for p in write_layers(target, layers)]
 
 
 def read_plan(source: str | os.PathLike) -> PlanRun:
@@ -316,7 +318,7 @@ def _ids(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRun | None = None,
-                   prepared: PreparedScene | None = None) -> list[str]:
+                   prepared: PreparedScene | None = None, lang: str = "zh") -> list[str]:
     """Write a coverage result to a file, or to PostGIS beside its plan (``run`` and ``prepared`` then name
     the plan and scene stored with it, in one transaction)."""
     if is_dsn(target):
@@ -324,7 +326,7 @@ def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRu
             raise InputError("coverage goes to PostGIS together with its plan and scene")
         from .postgis import write_plan_postgis
 
-        return write_plan_postgis(str(target), prepared, plan_layers(run, prepared) | coverage.layers())
+        return write_plan_postgis(str(target), prepared, plan_layers(run, prepared, lang) | coverage.layers())
     return [str(p) for p in write_layers(target, coverage.layers())]
 
 

@@ -59,6 +59,30 @@ class WarningCode(StrEnum):
     OVER_RADIUS = "over_radius"
 
 
+class WarningReason(StrEnum):
+    """Why a warning's rule could not be met (with the warning's code, it picks the message)."""
+
+    NONE = ""
+    UNIT_MISFIT = "unit_misfit"  # one unit fits no group within the bounds: proven
+    REGION_PROVEN = "region_proven"  # an exhaustive search of the region proved it
+    UNITS_TOO_COARSE = "units_too_coarse"  # the re-splits found nothing (not proven)
+    REGENERATION_LIMIT = "regeneration_limit"  # regeneration would have to move more grids
+    REGION_INDIVISIBLE = "region_indivisible"  # a region's households fit no layout of whole grids
+    UNIT_SPANS = "unit_spans"  # one indivisible unit alone spans more than the radius allows
+    NO_SHORTER_SPLIT = "no_shorter_split"  # no re-split within the bounds shortens it
+    REGENERATION_BOUNDS_ONLY = "regeneration_bounds_only"  # regeneration re-plans only grids out of bounds
+
+
+class UnitKind(StrEnum):
+    """Kinds of planning unit (规划单元): what a grid is made of."""
+
+    BLOCK = "block"  # 街区: a street block
+    CELL = "cell"  # a building's cell inside a block
+    COMPOUND = "compound"  # 小区 kept whole
+    SPECIAL = "special"
+    WATER = "water"
+
+
 class UnlinkedReason(StrEnum):
     """Why households are linked to no party member (未联户原因)."""
 
@@ -121,6 +145,10 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     WarningCode.BELOW_FLOOR: ("户数低于下限", "below the floor"),
     WarningCode.OUT_OF_BOUNDS: ("户数超出范围", "outside the bounds"),
     WarningCode.OVER_RADIUS: ("服务半径过大", "service radius too large"),
+    UnitKind.BLOCK: ("街区", "block"),
+    UnitKind.CELL: ("楼栋地块", "building cell"),
+    UnitKind.COMPOUND: ("小区", "compound"),
+    UnitKind.WATER: ("水域", "water"),
     UnlinkedReason.CAPACITY: ("党员联户已满", "members' capacity"),
     UnlinkedReason.OUT_OF_REACH: ("附近无党员", "no member within reach"),
     UnlinkedReason.NO_MEMBERS: ("网格无党员", "no members"),
@@ -138,6 +166,44 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     GridChange.CHANGED: ("调整", "changed"),
     GridChange.CREATED: ("新建", "created"),
     GridChange.REMOVED: ("撤销", "removed"),
+}
+
+_BOUNDS = ("{households:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户：", "{households:.0f} households, outside {floor:.0f}–{ceiling:.0f}: ")
+_RADIUS = ("服务半径 {radius:.0f} 米，超过 {limit:.0f} 米：", "service radius {radius:.0f} m exceeds {limit:.0f} m: ")
+#: What a planner reads of a warning, by (code, reason), filled with the warning's figures.
+WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
+    (WarningCode.OVERSIZE_UNIT, WarningReason.NONE): (
+        "{unit}有 {households:.0f} 户，超过上限 {ceiling:.0f} 户且不可分割：单独成为一个网格",
+        "{unit} of {households:.0f} households exceeds the ceiling {ceiling:.0f} and must stay whole: it is a grid of its own"),
+    (WarningCode.BELOW_FLOOR, WarningReason.NONE): (
+        "一块孤立区域只有 {households:.0f} 户（低于下限 {floor:.0f} 户），单独成为一个网格",
+        "an isolated part of {households:.0f} households (below the floor {floor:.0f}) is a grid of its own"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.UNIT_MISFIT): (
+        _BOUNDS[0] + "其中一个不可分单元与任何相连单元组合都无法落入该范围（已由相邻单元可增加的户数证明）",
+        _BOUNDS[1] + "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_PROVEN): (
+        _BOUNDS[0] + "穷举搜索（枚举或约束规划）证明，这些街巷和障碍之间的单元没有超出范围的网格更少的划分"
+                     "（超出的网格均不超过 {misfit_ceiling:.0f} 户）",
+        _BOUNDS[1] + "no layout of the units between these streets and barriers has fewer grids outside them (none above "
+                     "{misfit_ceiling:.0f}): an exhaustive search (enumeration or constraint programme) proved it"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.UNITS_TOO_COARSE): (
+        _BOUNDS[0] + "与相邻网格一起重新划分也找不到范围内的方案（此处单元过大）",
+        _BOUNDS[1] + "re-splitting it with its neighbours found no layout within them (units too coarse here)"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.REGENERATION_LIMIT): (
+        _BOUNDS[0] + "不调整更多网格，其单元与相邻网格单元的任何划分都无法满足该范围",
+        _BOUNDS[1] + "no layout of its units and its neighbours' meets them without moving more grids"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_INDIVISIBLE): (
+        "一块区域共 {households:.0f} 户，无法划分为 {floor:.0f}–{ceiling:.0f} 户的网格",
+        "a region of {households:.0f} households fits no layout within the bounds ({floor:.0f}–{ceiling:.0f})"),
+    (WarningCode.OVER_RADIUS, WarningReason.UNIT_SPANS): (
+        _RADIUS[0] + "其中一个不可分单元本身跨度 {span:.0f} 米",
+        _RADIUS[1] + "one of its indivisible units alone spans {span:.0f} m"),
+    (WarningCode.OVER_RADIUS, WarningReason.NO_SHORTER_SPLIT): (
+        _RADIUS[0] + "与相邻网格在户数范围内重新划分也无法缩短",
+        _RADIUS[1] + "no re-split with a neighbouring grid inside the bounds shortens it"),
+    (WarningCode.OVER_RADIUS, WarningReason.REGENERATION_BOUNDS_ONLY): (
+        _RADIUS[0] + "重新生成只调整超出户数范围的网格",
+        _RADIUS[1] + "regeneration re-plans only grids that break the household bounds"),
 }
 
 #: Column headers of the tables people read (CSV, XLSX, popups), by language.
@@ -216,6 +282,15 @@ def column_label(column: str, lang: str = "zh") -> str:
 def word(key: str, lang: str = "zh", **fields) -> str:
     """One of the :data:`WORDS`, filled in."""
     return WORDS[key][LANGUAGES.index(check_language(lang))].format(**fields)
+
+
+def warning_text(code: str, reason: str, figures: dict, lang: str = "zh") -> str:
+    """A warning's message in ``lang`` from its code, reason and figures."""
+    template = WARNINGS[(str(code), str(reason))][LANGUAGES.index(check_language(lang))]
+    values = dict(figures)
+    if "unit" in values:
+        values["unit"] = label(values["unit"], lang)
+    return template.format(**values)
 
 
 def is_chinese(text: str) -> bool:

@@ -312,3 +312,18 @@ def test_results_storage_maps_and_reports_import_without_the_engine():
             "print(sorted(m for m in ('ortools', 'gridplan.partition', 'gridplan.regions', 'gridplan.bounds') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_warnings_are_read_in_the_language_of_the_run(tmp_path):
+    scene = street_grid_scene(800, 200, xs=[200, 400, 600], ys=[], households=[[500], [300], [300], [300]], per_block=1)
+    prepared = prepare_scene(scene)
+    run = plan_scene(prepared)
+    (warning,) = run.plan.warnings
+    assert warning.text("en") == "block of 500 households exceeds the ceiling 360 and must stay whole: it is a grid of its own"
+    assert warning.text("zh") == "街区有 500 户，超过上限 360 户且不可分割：单独成为一个网格"
+    assert "街区有 500 户" in run.summary("zh") and not is_chinese(run.summary("en"))
+    write_plan(run, prepared, tmp_path / "plan.gpkg", lang="zh")
+    from gridplan.store import read_layers
+
+    assert read_layers(tmp_path / "plan.gpkg")["warnings"]["message"].tolist() == [warning.text("zh")]
+    assert read_plan(tmp_path / "plan.gpkg").plan.warnings == run.plan.warnings
