@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a scene and print what was found and repaired",
                        description="Check a scene: CRS, geometries, ids, households, buildings against communities, "
                                    "party members against buildings, empty layers. Exit 2 when there are errors.")
-    _scene_options(p)
+    _scene_options(p, lang=False)
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("import-osm", help="turn an OpenStreetMap extract into a scene GeoPackage",
@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _scene_options(p: argparse.ArgumentParser) -> None:
+def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
     p.add_argument("scene", help="scene GeoPackage, folder of per-layer files, or .osm/.osm.pbf")
     p.add_argument("--layer", action="append", default=[], metavar="LAYER=SOURCE",
                    help="read scene layer LAYER from SOURCE layer (e.g. streets=roads); repeatable")
@@ -162,8 +162,9 @@ def _scene_options(p: argparse.ArgumentParser) -> None:
                    help="coordinate system of the input; GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted")
     p.add_argument("--repair-households", action="store_true",
                    help="estimate missing/negative and round fractional household counts instead of failing")
-    p.add_argument("--lang", default="zh", choices=["zh", "en"],
-                   help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
+    if lang:
+        p.add_argument("--lang", default="zh", choices=["zh", "en"],
+                       help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
 
 
 def _bounds_options(p: argparse.ArgumentParser) -> None:

@@ -23,7 +23,7 @@ from .errors import InputError
 from .results import PlanRun, PreviousPlan
 from .scene import PreparedScene, Scene, as_prepared, read_scene
 from .settings import DEFAULTS, Settings
-from .store import read_previous, redacted
+from .store import read_previous
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "analyse_coverage", "check_belongs"]
 
@@ -140,7 +140,6 @@ def plan_scene(
     """
     if workers < 1 or retries < 0:
         raise InputError("workers must be at least 1 and retries at least 0")
-    source = previous
     if previous is not None and not isinstance(previous, PreviousPlan):
         previous = read_previous(previous)
     if settings is None and previous is not None and previous.provenance is not None:
@@ -151,8 +150,7 @@ def plan_scene(
 
         if grid_count is not None:
             raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)")
-        run = regenerate(prepared, previous, code_style=code_style,
-                         source="" if isinstance(source, PreviousPlan) else redacted(source))
+        run = regenerate(prepared, previous, code_style=code_style)
     elif workers > 1 or scheduler is not None:
         from .parallel import plan_communities
 

@@ -36,7 +36,6 @@ def regenerate(
     settings: Settings | None = None,
     *,
     code_style: str = "gb15",
-    source: str = "",
 ) -> PlanRun:
     """Re-plan a scene, keeping the previous layout where it still meets the rules.
 
@@ -52,8 +51,6 @@ def regenerate(
         Target and bounds; by default those the scene was prepared with.
     code_style
         Grid codes for new grids (continuing grids keep theirs).
-    source
-        Where the previous plan came from, for the changes' summary.
 
     Returns
     -------
@@ -127,8 +124,9 @@ def regenerate(
     warnings += (unit_warnings(layout, units, g)
                  + bounds_warnings(layout, units, g, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
                  + radius_warnings(layout, units, g, WarningReason.REGENERATION_BOUNDS_ONLY))
-    plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style, regenerated_from=source)
-    return PlanRun(plan=plan, changes=_changes(plan, previous, prepared.scene, source))
+    plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
+                       regenerated_from=previous.source)
+    return PlanRun(plan=plan, changes=_changes(plan, previous, prepared.scene))
 
 
 def _previous_grids(previous: PreviousPlan):
@@ -348,7 +346,7 @@ def _new_grid(community_id, grid_ids: list[str], new_ids: list[str]) -> int:
     return len(grid_ids) - 1
 
 
-def _changes(plan, previous: PreviousPlan, scene: Scene, source: str) -> PlanChanges:
+def _changes(plan, previous: PreviousPlan, scene: Scene) -> PlanChanges:
     before = previous.assignment[["building_id", "grid_id"]].dropna().copy()
     before["building_id"] = before["building_id"].map(id_string)
     before["grid_id"] = before["grid_id"].map(id_string)
@@ -376,4 +374,4 @@ def _changes(plan, previous: PreviousPlan, scene: Scene, source: str) -> PlanCha
     building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change"]].merge(footprints, on="building_id", how="left"),
                                         geometry="geometry", crs=scene.crs)
     return PlanChanges(building_changes=building_changes, grid_changes=pd.DataFrame(rows, columns=["grid_id", "change", "buildings_in", "buildings_out"]),
-                       kept_share=kept, previous=source)
+                       kept_share=kept, previous=previous.source)

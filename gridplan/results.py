@@ -273,11 +273,13 @@ class Plan:
 class PreviousPlan:
     """A plan to regenerate from: ``assignment`` (building_id → grid_id) and ``grids`` (grid_id, optional
     ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings);
-    ``provenance`` where the plan file has one (a layout drawn by hand has none)."""
+    ``provenance`` where the plan file has one (a layout drawn by hand has none); ``source``, where it was read
+    from (a connection URL's password masked)."""
 
     assignment: pd.DataFrame | None
     grids: pd.DataFrame
     provenance: Provenance | None = None
+    source: str = ""
 
     @property
     def drawn(self) -> bool:
@@ -566,8 +568,3 @@ def _as_list(value) -> list[str]:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return []
     return str(value).split(",")
-
-
-def is_ordinary(kinds: pd.Series) -> pd.Series:
-    """Which grids are ordinary (综合网格): the grids balance and the bounds apply to."""
-    return kinds.astype(str) == GridKind.ORDINARY.value

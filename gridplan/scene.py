@@ -134,7 +134,10 @@ def scene_fingerprint(scene: Scene) -> str:
             digest.update(f"{name}:none".encode())
             continue
         present = [c for c in columns if c in layer]
-        keys = layer[present].astype(str).agg("\t".join, axis=1).to_numpy() if present else np.full(len(layer), "")
+        # households as numbers (12 and 12.0 are one count), ids and classes as text
+        text = pd.DataFrame({c: pd.to_numeric(layer[c], errors="coerce").map("{:g}".format) if c == "households"
+                             else layer[c].astype(str) for c in present})
+        keys = text.agg("\t".join, axis=1).to_numpy() if present else np.full(len(layer), "")
         wkb = shapely.to_wkb(layer.geometry.to_numpy(), hex=True)
         rows = np.sort(np.char.add(np.char.add(keys.astype(str), "\t"), wkb.astype(str)))
         digest.update(f"{name}:{len(rows)}\n".encode())

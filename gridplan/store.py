@@ -256,8 +256,12 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
     levels = None
     if "micro_grids" in layers and "areas" in layers:
         grid_area = grids.set_index("grid_id")["area_id"] if "area_id" in grids else pd.Series(dtype=object)
+        # buildings above the micro-grid maximum, in grid order as plan_levels lists them
+        big = assignment[assignment["households"] > provenance.settings.levels.micro_max]
+        order = big["grid_id"].map({g: i for i, g in enumerate(grids["grid_id"])})
+        oversize = big.assign(_order=order.to_numpy()).sort_values("_order", kind="stable")["building_id"].tolist()
         levels = Levels(areas=_ids(layers["areas"], "area_id"), grid_area=grid_area.rename("area_id"),
-                        micro_grids=_ids(layers["micro_grids"], "micro_grid_id", "grid_id"), oversize=[])
+                        micro_grids=_ids(layers["micro_grids"], "micro_grid_id", "grid_id"), oversize=oversize)
     changes = None
     if "grid_changes" in layers and "building_changes" in layers:
         moved = spatial(_ids(layers["building_changes"], "building_id", "previous_grid_id", "grid_id"), grids.crs)
@@ -285,13 +289,14 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
         if not isinstance(drawn, gpd.GeoDataFrame):
             raise InputError(f"{redacted(source)} holds no grid polygons to regenerate from")
         drawn = drawn.assign(grid_id=grid_ids_of(drawn).to_numpy())
-        return PreviousPlan(assignment=None, grids=drawn)
+        return PreviousPlan(assignment=None, grids=drawn, source=redacted(source))
     for layer, column in (("buildings", "building_id"), ("buildings", "grid_id"), ("grids", "grid_id")):
         if layer not in layers or column not in layers[layer]:
             raise InputError(f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}")
     assignment = _ids(pd.DataFrame(layers["buildings"]).drop(columns="geometry", errors="ignore"), "building_id", "grid_id")
     provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else None
-    return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id"), provenance=provenance)
+    return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id"), provenance=provenance,
+                        source=redacted(source))
 
 
 def _metrics(table: pd.DataFrame | None) -> PlanMetrics:

@@ -150,10 +150,11 @@ def generate_district(
     Scene
         In EPSG:32650 (metres), with layers
 
-        - ``communities``: ``community_id`` (``c0001``…), ``code`` (12 digits), ``name``, ``subdistrict``;
+        - ``communities``: ``community_id`` (``c0001``…), ``code`` (12 digits), ``name``, ``subdistrict``,
+          ``generated`` (True);
         - ``buildings``: ``building_id`` (``b000001``…), ``households``, ``levels``, ``kind``
           (residential, apartments, house, school, hospital, office, shop), ``compound_id`` (None
-          outside compounds);
+          outside compounds), ``generated`` (True);
         - ``streets``: ``highway`` (one of :data:`STREET_CLASSES`), ``name`` (None for most lanes);
         - ``barriers``: the river, ``kind`` ``"river"`` and ``name``;
         - ``compounds``: ``compound_id``, ``name``, the compound's land within its block.
@@ -309,9 +310,9 @@ class _Layout:
             geometry=shapely.difference(_polygons(land + centre), river),
             crs=CRS,
         )
-        return Scene(
-            communities=communities, buildings=buildings, streets=streets, barriers=barriers, compounds=compounds
-        )
+        # labelled as generated, so that every plan of it says so (provenance, summaries, maps)
+        return Scene(communities=communities.assign(generated=True), buildings=buildings.assign(generated=True),
+                     streets=streets, barriers=barriers, compounds=compounds)
 
 
 def _arterial_nodes(area: float, n_communities: int, rng: np.random.Generator) -> np.ndarray:

@@ -66,6 +66,8 @@ def assert_same_run(read: PlanRun, made: PlanRun):
     assert read.plan.fingerprint() == made.plan.fingerprint()
     assert_same_frame(read.levels.micro_grids, made.levels.micro_grids, "micro_grids")
     assert_same_frame(read.levels.areas, made.levels.areas, "areas")
+    assert read.levels.oversize == made.levels.oversize
+    assert read.summary() == made.summary() and read.summary("zh") == made.summary("zh")
 
 
 def assert_same_coverage(read, made):
@@ -327,3 +329,15 @@ def test_warnings_are_read_in_the_language_of_the_run(tmp_path):
 
     assert read_layers(tmp_path / "plan.gpkg")["warnings"]["message"].tolist() == [warning.text("zh")]
     assert read_plan(tmp_path / "plan.gpkg").plan.warnings == run.plan.warnings
+
+
+def test_map_and_report_take_the_layer_and_column_maps_the_plan_needed(tmp_path, capsys):
+    scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [300], [300]])
+    path = tmp_path / "scene.gpkg"
+    write_layers(path, {"communities": scene.communities, "buildings": scene.buildings.rename(columns={"building_id": "bid"}),
+                        "roads": scene.streets})
+    maps = ["--layer", "streets=roads", "--column", "buildings.bid=building_id"]
+    assert main(["plan", str(path), "-o", str(tmp_path / "plan.gpkg"), *maps]) == EXIT_OK
+    assert main(["map", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "map.html"), *maps]) == EXIT_OK
+    assert main(["report", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "reports"), *maps]) == EXIT_OK
+    assert len(pd.read_csv(tmp_path / "reports" / "grids.csv", encoding="utf-8-sig")) == 3
