@@ -7,25 +7,37 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
 
-from .errors import GridplanError, InputError
+from .errors import GridplanError, InfeasibleError, InputError
 from .settings import DEFAULTS, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a misused option told in one line (no usage block) and exit code 2."""
+
+    def error(self, message: str):
+        print(f"gridplan: error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a misused option
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_INPUT
     try:
         args.run(args)
-    except InputError as exc:
+    except (InputError, InfeasibleError) as exc:
         print(f"gridplan: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except GridplanError as exc:
@@ -40,12 +52,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(exc: Exception) -> str:
-    lines = str(exc).splitlines()
-    return lines[0] + (f" (+{len(lines) - 1} more lines: {'; '.join(l.strip() for l in lines[1:4])})" if len(lines) > 1 else "")
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def _whole(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+    return parse
+
+
+def _number(positive: bool = False):
+    """An argparse type: a finite number, 0 or more (above 0 when ``positive``); no NaN, no infinity."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < 0 or positive and value == 0:
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number {'above 0' if positive else 'of 0 or more'}")
+        return value
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gridplan",
         description="Plan community management grids (社区网格) of about 300 households, and party-building coverage.",
     )
@@ -74,15 +111,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="plan file: .gpkg (default), .geojson or .parquet; or postgresql://user@host/db[#name] "
                         "(scene, plan and metadata in one transaction; plan name 'main' by default)")
     _grid_options(p)
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=_whole(1), default=1,
                    help="plan communities on N local processes (default 1: one process, as before)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)")
-    p.add_argument("--retries", type=int, default=2, help="retries of a community that fails on a worker (default 2)")
+    p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community that fails on a worker (default 2)")
     p.add_argument("--map", help="also write a Folium map (.html)")
     p.add_argument("--levels", action="store_true",
                    help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')")
-    p.add_argument("--areas", type=int, help="first-level areas per street office (default: one per 20 grids)")
+    p.add_argument("--areas", type=_whole(1), help="first-level areas per street office (default: one per 20 grids)")
     p.add_argument("--previous", help="a previous plan file or postgresql://user@host/db[#name]: keep its grids where "
                                       "they still meet the rules (grids marked 'locked' are kept exactly); writes the "
                                       "changes too")
@@ -100,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="coverage file to write (.gpkg, .geojson, .parquet), or postgresql://...#name to store the "
                         "plan with its coverage")
-    p.add_argument("--new-service-points", type=int, default=1, metavar="P",
+    p.add_argument("--new-service-points", type=_whole(0), default=1, metavar="P",
                    help="choose P new service points that cover the most households outside the circle (default 1; 0: none)")
     p.add_argument("--seed", type=int, help=f"seed of generated scenario data (default: the plan's, else {DEFAULTS.seed})")
     p.set_defaults(run=_coverage)
@@ -127,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="no remote tiles, every script inlined: the map works on an intranet without internet")
     p.add_argument("--show-members", action="store_true",
                    help="keep personal fields of the coverage layers (party member ids, names) in the HTML")
-    p.add_argument("--simplify", type=float, default=2.0, metavar="METRES",
+    p.add_argument("--simplify", type=_number(), default=2.0, metavar="METRES",
                    help="simplify polygons by this many metres (default 2; 0 keeps every vertex)")
     _bounds_options(p)
     p.set_defaults(run=_map)
@@ -169,14 +206,14 @@ def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
 
 def _bounds_options(p: argparse.ArgumentParser) -> None:
     grid = DEFAULTS.grid
-    p.add_argument("--target", type=float, help=f"households per grid (default: the plan's, else {grid.target:.0f})")
-    p.add_argument("--tolerance", type=float,
+    p.add_argument("--target", type=_number(positive=True), help=f"households per grid (default: the plan's, else {grid.target:.0f})")
+    p.add_argument("--tolerance", type=_number(positive=True),
                    help=f"every grid within target × (1 ± tolerance) (default: the plan's, else {grid.tolerance})")
 
 
 def _grid_options(p: argparse.ArgumentParser) -> None:
     _bounds_options(p)
-    p.add_argument("--grids", type=int, help="fix the number of ordinary grids per community")
+    p.add_argument("--grids", type=_whole(1), help="fix the number of ordinary grids per community")
     p.add_argument("--code-style", default="gb15", choices=["gb15", "gbt14"],
                    help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)")
 
@@ -185,12 +222,14 @@ def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
     """``base`` with the grid options given on the command line; prints which settings apply when ``source``
     names where ``base`` came from (a plan)."""
     given = {k: v for k, v in (("target", args.target), ("tolerance", args.tolerance)) if v is not None}
-    if "target" in given and not given["target"] > 0 or "tolerance" in given and not 0 < given["tolerance"] < 1:
-        raise InputError("--target must be positive and --tolerance between 0 and 1")
     settings = base
     if given:
         tolerance = given.get("tolerance", base.grid.tolerance)
-        settings = base.with_grid(**given, tight_tolerance=min(base.grid.tight_tolerance, tolerance))
+        try:
+            settings = base.with_grid(**given, tight_tolerance=min(base.grid.tight_tolerance, tolerance)).check()
+        except InputError:
+            raise InputError("--target must be a positive number and --tolerance between 0 and 1 "
+                             f"(got {given.get('target', base.grid.target)} and {tolerance})") from None
     if source:
         g = settings.grid
         whose = ("命令行指定" if given else f"沿用{source}") if args.lang == "zh" else ("given on the command line" if given else f"{source}'s")
@@ -238,7 +277,9 @@ def _validate(args) -> None:
 
 def _import_osm(args) -> None:
     from .osm import import_osm_to_gpkg
+    from .store import check_output
 
+    check_output(args.output, "scene", [args.source, args.boundary])
     report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary)
     print(report.summary())
     print(f"scene written to {args.output}")
@@ -246,8 +287,11 @@ def _import_osm(args) -> None:
 
 def _plan(args) -> None:
     from .pipeline import plan_scene
-    from .store import read_previous, write_plan
+    from .store import check_output, read_previous, write_plan
 
+    check_output(args.output, "plan", [args.scene, args.previous])
+    if args.map:
+        check_output(args.map, "map", [args.scene, args.previous, args.output])
     base, source = DEFAULTS, ""
     previous = read_previous(args.previous) if args.previous else None
     if previous is not None and previous.provenance is not None:
@@ -258,6 +302,7 @@ def _plan(args) -> None:
                      grid_count=args.grids, code_style=args.code_style, workers=args.workers, scheduler=args.scheduler,
                      retries=args.retries, progress=True)
     written = write_plan(run, prepared, args.output, args.lang)
+    print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))
     print("written: " + ", ".join(written))
     if args.map:
@@ -290,8 +335,9 @@ def _read_plan_inputs(args):
 def _coverage(args) -> None:
     from .coverage import analyse_coverage
     from .pipeline import check_belongs
-    from .store import read_plan, write_coverage
+    from .store import check_output, read_plan, write_coverage
 
+    check_output(args.output, "coverage", [args.scene, args.plan])
     run = read_plan(args.plan)
     settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
     if args.seed is not None:
@@ -308,8 +354,10 @@ def _audit(args) -> None:
     import geopandas as gpd
 
     from .audit import audit_grids
-    from .store import write_layers
+    from .store import check_output, write_layers
 
+    if args.output:
+        check_output(args.output, "audit", [args.scene, args.existing])
     settings = _settings(args)
     prepared = _prepared(args, settings)
     try:
@@ -325,7 +373,9 @@ def _audit(args) -> None:
 
 def _map(args) -> None:
     from .maps import plan_map, save_map
+    from .store import check_output
 
+    check_output(args.output, "map", [args.scene, args.plan, args.coverage])
     prepared, run, coverage, settings = _read_plan_inputs(args)
     fmap = plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
                     offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings.grid)
@@ -335,7 +385,9 @@ def _map(args) -> None:
 
 def _report(args) -> None:
     from .report import write_report
+    from .store import check_output
 
+    check_output(args.output, "report", [args.scene, args.plan, args.coverage])
     prepared, run, coverage, settings = _read_plan_inputs(args)
     written = write_report(run.plan, args.output, coverage, lang=args.lang, settings=settings.grid)
     print("written: " + ", ".join(map(str, written)))
@@ -347,8 +399,9 @@ def _demo(args) -> None:
     from .osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
     from .pipeline import plan_scene, prepare_scene
     from .report import write_report
-    from .store import write_coverage, write_layers, write_plan
+    from .store import check_output, write_coverage, write_layers, write_plan
 
+    check_output(args.map, "map", [args.source])
     source = Path(args.source) if args.source else default_extract()
     out = Path(args.out)
     scene, imported = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)

@@ -59,7 +59,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .errors import InputError
-from .scene import Scene, local_crs
+from .scene import Scene, local_crs, unreadable
 from .settings import DEFAULTS, Settings
 from .store import write_layers
 
@@ -371,7 +371,7 @@ def _gpkg_reader(path: Path) -> tuple[str, Reader]:
     try:
         layers = {row[0] for row in pyogrio.list_layers(path)}
     except Exception as exc:  # pyogrio raises several DataSource errors
-        raise InputError(f"cannot read {path}: {exc}") from exc
+        raise unreadable(path, exc) from exc
     if "buildings" not in layers:
         raise InputError(f"{path.name} has no 'buildings' layer: not an OSM-derived GeoPackage")
     columns = set(pyogrio.read_info(path, layer="buildings")["fields"])
@@ -389,7 +389,7 @@ def _read_layer(path: Path, layer: str) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
-        raise InputError(f"cannot read layer {layer!r} of {path}: {exc}") from exc
+        raise unreadable(path, exc, f"layer {layer!r}") from exc
     if frame.crs is None:
         raise InputError(f"layer {layer!r} of {path} has no CRS")
     return frame.to_crs(WGS84).reset_index(drop=True)
@@ -631,7 +631,7 @@ def _communities_from_boundary(boundary: Boundary) -> gpd.GeoDataFrame:
         try:
             frame = gpd.read_file(boundary, engine="pyogrio")
         except Exception as exc:
-            raise InputError(f"cannot read boundary {boundary}: {exc}") from exc
+            raise unreadable(boundary, exc, "the community boundaries") from exc
     else:
         try:
             west, south, east, north = map(float, boundary)

@@ -117,12 +117,11 @@ class Layout:
 
 
 def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[PlanWarning]:
-    """Grids the data fix: a unit above the ceiling that must stay whole (a grid of its own), and an isolated
-    part below the floor (with households, or a community's only grid)."""
+    """Grids the data fix: a unit above the ceiling that must stay whole (a grid of its own), an isolated
+    part below the floor, and a part (or a community) without households."""
     grids = layout.grids
     atoms = units.atoms
     first_atom = pd.Series(np.arange(len(layout.atom_grid))).groupby(layout.atom_grid).first()
-    per_community = grids["community_id"].value_counts()
     out = []
     for g, row in enumerate(grids.itertuples()):
         if row.kind == GridKind.OVERSIZE:
@@ -130,9 +129,12 @@ def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[
             figures = (("unit", str(atoms["kind"].iat[a])), ("households", float(atoms["households"].iat[a])),
                        ("ceiling", settings.ceiling))
             out.append(PlanWarning(WarningCode.OVERSIZE_UNIT, row.community_id, row.grid_id, figures=figures))
-        elif row.kind == GridKind.SMALL and (row.households > 0 or per_community[row.community_id] == 1):
+        elif row.kind == GridKind.SMALL and row.households > 0:
             figures = (("households", float(row.households)), ("floor", settings.floor))
             out.append(PlanWarning(WarningCode.BELOW_FLOOR, row.community_id, row.grid_id, figures=figures))
+        elif row.kind == GridKind.SMALL:
+            figures = (("area_m2", float(row.geometry.area)),)
+            out.append(PlanWarning(WarningCode.BELOW_FLOOR, row.community_id, row.grid_id, WarningReason.NO_HOUSEHOLDS.value, figures))
     return out
 
 
@@ -219,6 +221,8 @@ def layout_from_atoms(
     if bounds_proven is not None:  # the region has no layout within the bounds: its grids outside them stay so
         searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])
         grids.loc[searched & ~grids["households"].between(g.floor, g.ceiling).to_numpy(), "bounds_possible"] = False
+    oversize = (grids["kind"] == GridKind.OVERSIZE).to_numpy()  # one unit above the ceiling: no layout fits it
+    grids.loc[oversize, ["tight_possible", "bounds_possible"]] = False
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     grids = with_grid_figures(grids, assignment, local.buildings)
     metrics = plan_metrics(grids, assignment, local.buildings, local.communities, local.streets, local.barriers, settings.grid)

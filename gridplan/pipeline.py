@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+import pandas as pd
+
 from .coverage import analyse_coverage
 from .errors import InputError
 from .results import PlanRun, PreviousPlan
@@ -90,7 +92,7 @@ def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_househo
     """
     from .validate import validate_scene
 
-    validation = validate_scene(scene, repair_households=repair_households, settings=settings.households)
+    validation = validate_scene(scene, repair_households=repair_households, settings=settings)
     validation.raise_for_errors()
     return PreparedScene.of(validation.scene, settings, validation)
 
@@ -140,6 +142,11 @@ def plan_scene(
     """
     if workers < 1 or retries < 0:
         raise InputError("workers must be at least 1 and retries at least 0")
+    counts = grid_count.values() if isinstance(grid_count, dict) else [] if grid_count is None else [grid_count]
+    if any(not isinstance(n, int) or n < 1 for n in counts):
+        raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}")
+    if areas is not None and (not isinstance(areas, int) or areas < 1):
+        raise InputError(f"areas per street office must be a whole number of at least 1, got {areas!r}")
     if previous is not None and not isinstance(previous, PreviousPlan):
         previous = read_previous(previous)
     if settings is None and previous is not None and previous.provenance is not None:
@@ -148,6 +155,8 @@ def plan_scene(
     if previous is not None:
         from .regenerate import regenerate
 
+        if not previous.drawn:
+            check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip())
         if grid_count is not None:
             raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)")
         run = regenerate(prepared, previous, code_style=code_style)
@@ -170,14 +179,40 @@ def plan_scene(
     return run
 
 
+#: Below this share of a plan's buildings found in a scene, the plan is not of that scene.
+SAME_SCENE_SHARE = 0.5
+
+
 def check_belongs(prepared: PreparedScene, plan, coverage=None) -> None:
     """Raise an :class:`~gridplan.errors.InputError` unless the plan was made of this scene and the coverage
-    (if any) of this plan, by the fingerprints their provenance records (a plan without one is taken as is)."""
+    (if any) of this plan: by the fingerprints their provenance records, or, for results without one (written
+    by an older gridplan or assembled by hand), by their buildings and grids."""
     made_of = plan.provenance.scene_fingerprint
     if made_of and made_of != prepared.fingerprint:
         raise InputError("the plan was made of another scene (its communities, buildings, households or streets "
                          "differ): give the scene it was made of, or plan this one with 'gridplan plan'")
-    covers = coverage.provenance.plan_fingerprint if coverage is not None else ""
+    if not made_of:
+        check_same_buildings(prepared, plan.assignment, "the plan")
+    if coverage is None:
+        return
+    covers = coverage.provenance.plan_fingerprint
     if covers and covers != plan.fingerprint():
         raise InputError("the coverage is of another plan (its buildings are in other grids): analyse this plan "
                          "with 'gridplan coverage'")
+    if not covers and not set(coverage.grid_party["grid_id"]) <= set(plan.grids["grid_id"]):
+        raise InputError("the coverage is of another plan (its grids are not this plan's): analyse this plan "
+                         "with 'gridplan coverage'")
+
+
+def check_same_buildings(prepared: PreparedScene, assignment, what: str) -> None:
+    """Raise an :class:`~gridplan.errors.InputError` when fewer than half of the buildings ``assignment`` places
+    are buildings of the scene: ``what`` was made of another scene, or its ids were renumbered."""
+    placed = pd.Index(assignment["building_id"].dropna().astype(str).unique())
+    ids = prepared.scene.buildings["building_id"].astype(str)
+    found = placed.isin(ids).sum()
+    if len(placed) and found < SAME_SCENE_SHARE * len(placed):
+        theirs = ", ".join(placed[~placed.isin(ids)][:3])
+        ours = ", ".join(ids.iloc[:3])
+        raise InputError(f"{what} is not of this scene: {found:,} of its {len(placed):,} buildings are in it (its ids "
+                         f"look like {theirs}; the scene's like {ours}): give the scene it was made of, or check that "
+                         "building ids were not renumbered")

@@ -71,8 +71,13 @@ def regenerate(
     units = scene_units(prepared)
     repair = previous.drawn
     if repair:
+        if previous.grids.crs is None:
+            raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)")
         drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
         assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
+        if len(assignment) < len(buildings) / 2:
+            raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
+                             f"{len(buildings):,} buildings: are they of another area, or in another CRS?")
         previous = dataclasses.replace(previous, assignment=assignment)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)

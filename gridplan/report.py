@@ -77,7 +77,7 @@ def readable_table(table: pd.DataFrame, lang: str = "zh", generated: list[str] |
     out = table.copy()
     out["kind"] = labels(out["kind"], lang)
     out["branch_status"] = [None if s is None or pd.isna(s) else label(s, lang) for s in out["branch_status"]]
-    out["grid_worker"] = [word("grid_worker", lang, n=n) for n in out["grid_worker"]]
+    out["grid_worker"] = [None if n is None or pd.isna(n) else word("grid_worker", lang, n=n) for n in out["grid_worker"]]
     out["data_source"] = data_source(lang, generated)
     return out.rename(columns={c: column_label(c, lang) for c in out.columns})
 

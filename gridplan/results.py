@@ -198,17 +198,18 @@ class Plan:
         return hashlib.sha256("\n".join(pairs["building_id"] + "\t" + pairs["grid_id"]).encode()).hexdigest()
 
     def staffing(self) -> pd.DataFrame:
-        """One grid worker (专职网格员) per grid, numbered ``0001``… in grid order, and each worker's workload
-        index (the grid's workload ÷ the mean of ordinary grids). The grid leader (网格长) is by default the
-        community's party secretary."""
+        """One grid worker (专职网格员) per grid where people live, numbered ``0001``… in grid order (none for a
+        grid without households), and each worker's workload index (the grid's workload ÷ the mean of ordinary
+        grids). The grid leader (网格长) is by default the community's party secretary."""
         grids = self.grids
         ordinary = grids["kind"] == GridKind.ORDINARY
         mean = grids.loc[ordinary, "workload"].mean() if ordinary.any() else grids["workload"].mean()
+        staffed = (grids["households"] > 0).to_numpy()
         return pd.DataFrame({
             "grid_id": grids["grid_id"],
             "code": grids["code"] if "code" in grids else None,
             "community_id": grids["community_id"],
-            "grid_worker": [f"{i + 1:04d}" for i in range(len(grids))],
+            "grid_worker": np.where(staffed, [f"{n:04d}" for n in np.cumsum(staffed)], None),
             "households": grids["households"],
             "workload_index": (grids["workload"] / mean).round(3) if mean else 0.0,
         })

@@ -175,6 +175,7 @@ class PreparedScene:
         """Project a scene (validated, or taken as it is) to its local CRS and fill its buildings."""
         from .households import prepare_buildings
 
+        settings.check()
         local = scene.to_crs(scene.local_crs())
         local = local.replace(buildings=prepare_buildings(local.buildings, local.communities, settings))
         return cls(scene=scene, local=local, settings=settings, fingerprint=scene_fingerprint(scene), validation=validation)
@@ -209,6 +210,35 @@ def as_prepared(scene: Scene | PreparedScene, settings: Settings | None = None) 
     if isinstance(scene, PreparedScene):
         return scene if settings is None else scene.with_settings(settings)
     return PreparedScene.of(scene, DEFAULTS if settings is None else settings)
+
+
+#: The first bytes of every SQLite database, and so of every GeoPackage.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def unreadable(path: str | os.PathLike, exc: BaseException, what: str = "") -> InputError:
+    """An :class:`InputError` that says why a file cannot be read, in words a planner can act on, instead of
+    the driver's text: missing, empty, not a GeoPackage, damaged or truncated."""
+    path = Path(path)
+    where = f"{path}{f' ({what})' if what else ''}"
+    if not path.exists():
+        return InputError(f"{where} does not exist")
+    if path.is_file() and path.stat().st_size == 0:
+        return InputError(f"{where} is empty (0 bytes): write or export it again")
+    if path.suffix.lower() == ".gpkg" and path.is_file():
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            return InputError(f"{where} is not a GeoPackage (not an SQLite database): export it as GeoPackage from "
+                              f"QGIS or ogr2ogr, or give a .geojson/.shp/.parquet file")
+        why = "its SQLite database is malformed" if "malformed" in str(exc) else _first_line(exc)[:120]
+        return InputError(f"{where} is damaged or truncated ({why}): copy or export it again")
+    return InputError(f"cannot read {where}: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def local_crs(gdf: gpd.GeoDataFrame):
@@ -288,7 +318,7 @@ def _locate_layers(source, layer_names: dict[str, str]) -> dict[str, tuple[Path,
     try:
         available = {row[0] for row in pyogrio.list_layers(path)}
     except Exception as exc:  # pyogrio raises several DataSource errors
-        raise InputError(f"cannot read {path}: {exc}") from exc
+        raise unreadable(path, exc) from exc
     return {name: (path, layer_names.get(name, name)) for name in LAYERS if layer_names.get(name, name) in available}
 
 
@@ -299,7 +329,7 @@ def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
         else:
             frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
     except Exception as exc:
-        raise InputError(f"cannot read layer {name!r} from {path}: {exc}") from exc
+        raise unreadable(path, exc, f"layer {name!r}") from exc
     if path.suffix.lower() == ".shp":
         frame = _untruncate(frame)
     if GEOMETRY_TYPES[name] is None and isinstance(frame, gpd.GeoDataFrame):

@@ -6,6 +6,7 @@ See ``../shared/DOMAIN.md`` for the sources.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
@@ -251,12 +252,39 @@ class LevelSettings:
 
 
 @dataclass(frozen=True)
+class ValidationSettings:
+    """How validation repairs community boundaries and judges household counts.
+
+    Attributes
+    ----------
+    boundary_snap_m
+        Gaps and overlaps between neighbouring communities narrower than this are closed: civil-affairs
+        polygons digitised apart or over each other by a metre or two mean one shared edge. Wider ones are
+        real and are an error (an overlap) or left as they are (a gap).
+    sliver_m2
+        A part of a community smaller than this, holding no building, is a sliver of digitising and is
+        given to the neighbour it touches most (or dropped when it touches none).
+    min_m2_per_household
+        Floor area per household below which a registered count is implausible for its building (a
+        warning naming it): 10 m² is less than the smallest dwelling (公寓 minimum 22 m² usable, GB 50096).
+    unknown_floors
+        Floors assumed for that check where neither ``levels`` nor ``height`` is known: a tall tower's, so
+        that only counts no building could hold are flagged.
+    """
+
+    boundary_snap_m: float = 2.0
+    sliver_m2: float = 10.0
+    min_m2_per_household: float = 10.0
+    unknown_floors: float = 40.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of gridplan's settings, one group per concern; ``DEFAULTS.with_grid(target=250)`` derives a variant.
 
     Attributes
     ----------
-    households, grid, party, service, levels
+    households, grid, party, service, levels, validation
         The groups above.
     seed
         Seed of every generated scenario (party members, service points): the same scene and settings
@@ -268,6 +296,7 @@ class Settings:
     party: PartySettings = field(default_factory=PartySettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     levels: LevelSettings = field(default_factory=LevelSettings)
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
     seed: int = 20261124
 
     def with_grid(self, **changes) -> "Settings":
@@ -284,6 +313,38 @@ class Settings:
 
     def with_levels(self, **changes) -> "Settings":
         return self._with("levels", changes)
+
+    def with_validation(self, **changes) -> "Settings":
+        return self._with("validation", changes)
+
+    def check(self) -> "Settings":
+        """``self`` if every setting is usable, else an :class:`~gridplan.errors.InputError` naming the first
+        that is not (a target of 0, NaN or infinity; a tolerance outside 0–1; …)."""
+        from .errors import InputError
+
+        g, lv, p = self.grid, self.levels, self.party
+        checks = [
+            ("grid.target", g.target, math.isfinite(g.target) and g.target > 0, "a positive number"),
+            ("grid.tolerance", g.tolerance, math.isfinite(g.tolerance) and 0 < g.tolerance < 1, "between 0 and 1"),
+            ("grid.tight_tolerance", g.tight_tolerance, math.isfinite(g.tight_tolerance) and 0 < g.tight_tolerance <= g.tolerance,
+             "between 0 and the tolerance"),
+            ("grid.max_service_radius_m", g.max_service_radius_m, math.isfinite(g.max_service_radius_m) and g.max_service_radius_m > 0,
+             "a positive number"),
+            ("levels.micro_min", lv.micro_min, math.isfinite(lv.micro_min) and 0 <= lv.micro_min < lv.micro_max, "below micro_max"),
+            ("levels.micro_max", lv.micro_max, math.isfinite(lv.micro_max) and lv.micro_max > 0, "a positive number"),
+            ("levels.grids_per_area", lv.grids_per_area, lv.grids_per_area >= 1, "at least 1"),
+            ("party.min_full_members", p.min_full_members, p.min_full_members >= 1, "at least 1"),
+            ("party.link_min_households", p.link_min_households, 0 <= p.link_min_households <= p.link_max_households,
+             "between 0 and link_max_households"),
+            ("households.dwelling_size_m2", self.households.dwelling_size_m2,
+             math.isfinite(self.households.dwelling_size_m2) and self.households.dwelling_size_m2 > 0, "a positive number"),
+            ("validation.boundary_snap_m", self.validation.boundary_snap_m,
+             math.isfinite(self.validation.boundary_snap_m) and self.validation.boundary_snap_m >= 0, "0 or more"),
+        ]
+        for name, value, ok, wanted in checks:
+            if not ok:
+                raise InputError(f"setting {name} = {value!r} must be {wanted}")
+        return self
 
     def _with(self, group: str, changes: dict) -> "Settings":
         return replace(self, **{group: replace(getattr(self, group), **changes)})

@@ -26,7 +26,7 @@ from .errors import InputError
 from .metrics import PlanMetrics
 from .results import (COVERAGE_LAYERS, PROVENANCE_LAYER, Coverage, Levels, Plan, PlanChanges, PlanRun, PreviousPlan, Provenance,
                       warnings_from_table, warnings_table)
-from .scene import PreparedScene, id_string
+from .scene import PreparedScene, id_string, unreadable
 
 FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geoparquet": "parquet"}
 #: Suffix of a table (or an empty layer, whose columns GeoJSON cannot hold) in a GeoJSON family: JSON Table Schema.
@@ -102,20 +102,94 @@ def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None)
     path = Path(source)
     kind = file_format(path)
     if kind == "gpkg":
-        if not path.is_file():
-            raise InputError(f"{path} does not exist")
         try:
             present = [row[0] for row in pyogrio.list_layers(path)]
         except Exception as exc:
-            raise InputError(f"cannot read {path}: {exc}") from exc
+            raise unreadable(path, exc) from exc
         return {name: _read_one(path, kind, name) for name in present if names is None or name in names}
-    suffixes = (path.suffix, TABLE_SUFFIX) if kind == "geojson" else (path.suffix,)
-    family = sorted(p for suffix in suffixes for p in path.parent.glob(f"{path.stem}.*{suffix}")) if path.parent.is_dir() else []
-    found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in family}
+    found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in _files_of(path)[1:]}
     if not found:
         raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}")
     return {name: _read_one(p, kind if p.suffix != TABLE_SUFFIX else "table") for name, p in found.items()
             if names is None or name in names}
+
+
+#: What an existing output must already be, to be written over: the layers that say so.
+_KINDS_OF_OUTPUT = {
+    "plan": ("a plan", {"grids", "buildings"}),
+    "coverage": ("a coverage result", {"grid_party", "service_coverage"}),
+    "audit": ("an audit", {"grids", "split_buildings"}),
+    "scene": ("a scene", {"communities", "buildings", "streets"}),
+}
+
+
+def check_output(target, kind: str, inputs=()) -> None:
+    """Refuse, before any work, an output that would destroy something: one of the inputs, or an existing file
+    of another kind (a scene, a plan, a map…), or a format that cannot be written.
+
+    Parameters
+    ----------
+    target
+        The output: a file, a GeoJSON/GeoParquet family, a ``postgresql://…#name`` URL, or (``report``) a folder.
+    kind
+        ``plan``, ``coverage``, ``audit``, ``scene`` (files of layers), ``map`` (an HTML file) or ``report``
+        (a folder).
+    inputs
+        The paths or URLs read by the same command.
+
+    Raises
+    ------
+    InputError
+        Naming the output and what it would overwrite.
+    """
+    if is_dsn(target):
+        if kind not in ("plan", "coverage"):
+            raise InputError(f"a {kind} cannot be written to PostgreSQL: give a file")
+        if any(is_dsn(i) and str(i) == str(target) for i in inputs):
+            raise InputError(f"-o {redacted(target)} is also an input: write to another plan name (#name)")
+        return
+    path = Path(target)
+    if kind == "map" and path.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"cannot write a map to {path.name}: a map is an .html file")
+    if kind == "scene" and path.suffix.lower() != ".gpkg":
+        raise InputError(f"cannot write a scene to {path.name}: a scene is a .gpkg file")
+    if kind in _KINDS_OF_OUTPUT:
+        file_format(path)
+    written = {p.resolve() for p in _files_of(path)} | {path.resolve()}
+    for source in inputs:
+        if source is None or is_dsn(source):
+            continue
+        read = {p.resolve() for p in _files_of(Path(source))} | {Path(source).resolve()}
+        if written & read:
+            raise InputError(f"-o {path} would overwrite the input {source}: write to another file")
+    if kind == "report":
+        if path.exists() and not path.is_dir():
+            raise InputError(f"-o {path} is a file, not a folder: a report is a folder of files")
+        return
+    existing = [p for p in _files_of(path) if p.exists()]
+    if not existing:
+        return
+    if kind == "map":
+        with open(path, "rb") as f:
+            start = f.read(512).lstrip().lower()
+        if not start.startswith((b"<!doctype html", b"<html")):
+            raise InputError(f"-o {path} exists and is not an HTML page: write the map to another file")
+        return
+    noun, layers = _KINDS_OF_OUTPUT[kind]
+    try:
+        present = set(read_layers(path, names=tuple(layers)))
+    except InputError:
+        present = set()
+    if not layers <= present:
+        raise InputError(f"-o {path} exists and is not {noun}: write to another file, or remove it first")
+
+
+def _files_of(path: Path) -> list[Path]:
+    """The files a target stands for: itself, or the members of its GeoJSON/GeoParquet family."""
+    if FORMATS.get(path.suffix.lower()) in ("geojson", "parquet") and path.parent.is_dir():
+        suffixes = (path.suffix, TABLE_SUFFIX) if FORMATS[path.suffix.lower()] == "geojson" else (path.suffix,)
+        return [path] + sorted(p for suffix in suffixes for p in path.parent.glob(f"{path.stem}.*{suffix}"))
+    return [path]
 
 
 def file_format(path: Path) -> str:
@@ -163,7 +237,7 @@ def _read_one(path: Path, kind: str, layer: str | None = None) -> pd.DataFrame:
         info = pyogrio.read_info(path, layer=layer)
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:
-        raise InputError(f"cannot read {path}{f' layer {layer!r}' if layer else ''}: {exc}") from exc
+        raise unreadable(path, exc, f"layer {layer!r}" if layer else "") from exc
     # a table: no geometry type (GeoPackage), or GeoJSON's features whose geometry is all null
     table = info.get("geometry_type") is None or (info.get("geometry_type") == "Unknown" and frame.geometry.isna().all())
     if table and isinstance(frame, gpd.GeoDataFrame):
@@ -195,7 +269,8 @@ def storable(frame: pd.DataFrame) -> pd.DataFrame:
 
 def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """The layers of a plan file: ``grids``, ``buildings`` (footprints with their grid, so a plan file opens
-    on its own in QGIS), ``staffing``, ``warnings``, ``metrics``, ``provenance``; ``areas`` and
+    on its own in QGIS), ``staffing``, ``warnings``, ``metrics``, ``provenance``, ``scene_findings`` (what
+    validation found and repaired, every building left out named); ``areas`` and
     ``micro_grids`` with levels; ``building_changes`` and ``grid_changes`` after a regeneration. Warnings'
     messages are in ``lang`` (their codes and figures are kept too)."""
     plan = run.plan
@@ -206,6 +281,8 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     metrics = pd.DataFrame({"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]})
     layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings, lang),
               "metrics": metrics, "provenance": plan.provenance.table()}
+    if prepared.validation is not None:
+        layers["scene_findings"] = prepared.validation.table()
     if run.levels is not None:
         layers |= {"areas": run.levels.areas, "micro_grids": run.levels.micro_grids}
     if run.changes is not None:
@@ -285,7 +362,16 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
     from .audit import grid_ids_of
 
     if "buildings" not in layers:
-        drawn = layers.get("grids", next(iter(layers.values()), None))
+        known = [noun for kind, (noun, names) in _KINDS_OF_OUTPUT.items() if kind != "plan" and names <= set(layers)]
+        if known:
+            raise InputError(f"{redacted(source)} is {known[0]}, not a plan: give a plan written by 'gridplan plan' "
+                             "or a file of grid polygons")
+        polygons = [name for name, frame in layers.items() if isinstance(frame, gpd.GeoDataFrame)
+                    and frame.geom_type.isin(["Polygon", "MultiPolygon"]).any()]
+        if "grids" not in layers and len(polygons) != 1:
+            raise InputError(f"{redacted(source)} has {len(polygons)} polygon layers and none named 'grids': "
+                             "give a file whose grid polygons are its only layer or the layer 'grids'")
+        drawn = layers.get("grids", layers[polygons[0]] if polygons else None)
         if not isinstance(drawn, gpd.GeoDataFrame):
             raise InputError(f"{redacted(source)} holds no grid polygons to regenerate from")
         drawn = drawn.assign(grid_id=grid_ids_of(drawn).to_numpy())

@@ -12,12 +12,17 @@ Checks, in order:
   their lines), and rows left without geometry excluded (warning ``empty_geometry``);
 - CRS: a spatial layer without one is an error (``missing_crs``) and every check that needs coordinates
   in metres is skipped; layers in another CRS than the buildings are reprojected (repair ``crs_mismatch``);
-- communities overlapping each other (error ``community_overlap``);
+- community boundaries (:mod:`gridplan.boundaries`): gaps and overlaps between neighbours narrower than
+  ``settings.validation.boundary_snap_m`` closed, slivers merged (repairs ``community_gap_closed``,
+  ``community_overlap_resolved``, ``community_sliver_merged``, ``community_sliver_dropped``, each with its
+  area and the buildings it concerns); wider overlaps are an error (``community_overlap``);
 - buildings assigned to the community (社区) holding the largest part of their footprint: those outside
-  every community are excluded (warning ``building_outside_communities``), those straddling two or more
-  listed with their shares (warning ``building_straddles_communities``), those partly outside listed
-  (warning ``building_partly_outside``), and a given ``community_id`` that disagrees listed
-  (warning ``building_community_changed``);
+  every community are excluded (warning ``building_outside_communities``), a given ``community_id`` that
+  disagrees listed (warning ``building_community_changed``); a building that a boundary cuts (straddling
+  two communities, or partly outside) is given whole to its community and the boundary moved round it
+  (repair ``community_fitted_to_building``, with the area moved);
+- implausible household counts for a building's floor area (warning ``implausible_households``);
+- community codes that are not 12 digits (error ``bad_community_code``);
 - communities that no street reaches (warning ``community_without_streets``);
 - households (see :func:`validate_scene` for the policy): errors ``bad_households`` or repairs
   ``households_repaired``;
@@ -38,9 +43,10 @@ import pandas as pd
 import shapely
 
 from .errors import InputError
-from .households import estimate_households
+from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings
+from .households import building_floors, estimate_households
 from .scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, Scene, id_string, local_crs
-from .settings import HouseholdSettings
+from .settings import DEFAULTS, Settings
 
 Level = Literal["error", "warning", "repair"]
 
@@ -57,6 +63,8 @@ KEY_COLUMNS: dict[str, str] = {
 MESSAGE_IDS = 10
 #: Overlaps below this share of the smaller footprint are digitising noise along shared edges, not overlaps.
 SLIVER_SHARE = 1e-3
+#: Boundary repairs of less than this (m²), concerning no building, are rounding, not reported.
+REPORTED_REPAIR_M2 = 1.0
 
 _NOUNS = {
     "communities": ("community", "communities"),
@@ -113,7 +121,8 @@ class Validation:
     ----------
     scene
         The checked scene, in the input CRS (of the buildings): geometries repaired, excluded rows left out,
-        buildings with ``community_id`` and ``community_share`` (share of the footprint inside it) where the
+        buildings with ``community_id`` and ``community_share`` (share of the footprint inside it, as the
+        boundaries were delivered; they are then fitted round every building) where the
         CRS allowed the assignment.
     findings
         Errors, warnings and repairs, in the order they were found.
@@ -147,12 +156,25 @@ class Validation:
         return not self.errors
 
     def raise_for_errors(self) -> "Validation":
-        """Raise :class:`~gridplan.errors.InputError` listing the errors, one a line; else return ``self``."""
+        """Raise :class:`~gridplan.errors.InputError` naming the errors (in one line); else return ``self``."""
         errors = self.errors
         if errors:
-            lines = "\n".join(f"  {f}" for f in errors)
-            raise InputError(f"the scene has {_plural(len(errors), 'error', 'errors')}:\n{lines}")
+            raise InputError(f"the scene has {_plural(len(errors), 'error', 'errors')}: " + "; ".join(map(str, errors)))
         return self
+
+    def table(self) -> pd.DataFrame:
+        """The findings as a table (``level``, ``code``, ``layer``, ``message``, ``ids`` comma-joined, ``count``),
+        as a plan file keeps them."""
+        return pd.DataFrame([{"level": f.level, "code": f.code, "layer": f.layer, "message": f.message,
+                              "ids": ",".join(map(str, f.ids)), "count": f.count} for f in self.findings],
+                            columns=["level", "code", "layer", "message", "ids", "count"])
+
+    def headline(self, lang: str = "en") -> str:
+        """One line: how many errors, warnings and repairs."""
+        e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
+        if lang == "zh":
+            return f"数据检查：错误 {e} 项，警告 {w} 项，修复 {r} 项（详见 gridplan validate，或方案文件的 scene_findings 图层）"
+        return f"scene check: {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, {_plural(r, 'repair', 'repairs')}"
 
     def summary(self) -> str:
         """A plain-text report (场景检查) for the command line: counts, then findings by level."""
@@ -175,7 +197,7 @@ def validate_scene(
     scene: Scene,
     *,
     repair_households: bool = False,
-    settings: HouseholdSettings = HouseholdSettings(),
+    settings: Settings = DEFAULTS,
 ) -> Validation:
     """Check a scene before planning; repair what can be repaired and report everything.
 
@@ -186,7 +208,8 @@ def validate_scene(
     repair_households
         Repair unusable household counts instead of reporting them as errors (policy below).
     settings
-        How households are estimated where a repair calls for it (:func:`gridplan.households.estimate_households`).
+        How households are estimated where a repair calls for it (:func:`gridplan.households.estimate_households`),
+        and how community boundaries are repaired and household counts judged (``settings.validation``).
 
     Returns
     -------
@@ -247,17 +270,31 @@ def validate_scene(
     buildings = cleaned["buildings"]
     buildings_m = None
     if metric is not None:
-        communities_m = cleaned["communities"].geometry.to_crs(metric).to_numpy()
+        communities = cleaned["communities"]
+        communities_m = communities.geometry.to_crs(metric).to_numpy()
         community_ids = labels["communities"][kept["communities"]]
-        findings += _community_overlaps(communities_m, community_ids)
         buildings_m = buildings.to_crs(metric)
-        buildings, inside, found = _assign_communities(
-            buildings, buildings_m.geometry.to_numpy(), communities_m, community_ids, labels["buildings"][kept["buildings"]]
-        )
+        footprints = buildings_m.geometry.to_numpy()
+        building_labels = labels["buildings"][kept["buildings"]]
+        households = _usable_households(buildings)
+        communities_m, repairs = close_gaps_and_overlaps(communities_m, np.argsort(np.argsort(community_ids)),
+                                                         settings.validation.boundary_snap_m, settings.validation.sliver_m2,
+                                                         footprints)
+        findings += _community_overlaps(communities_m, community_ids)
+        buildings, inside, assigned, found = _assign_communities(buildings, footprints, communities_m, community_ids, building_labels)
         findings += found
+        communities_m, fitted = fit_to_buildings(communities_m, footprints, assigned)
+        findings += _boundary_findings(repairs + fitted, community_ids, building_labels, households)
+        if repairs or fitted:
+            back = gpd.GeoSeries(communities_m, index=communities.index, crs=metric).to_crs(communities.crs).to_numpy()
+            # a near-degenerate spike can fold over once projected back: keep the polygonal part of its repair
+            invalid = ~shapely.is_valid(back)
+            back[invalid] = _keep_parts(shapely.make_valid(back[invalid]), "Polygon")
+            cleaned["communities"] = communities.set_geometry(back, crs=communities.crs)
         buildings_m = buildings_m[inside]
         kept["buildings"][np.flatnonzero(kept["buildings"])[~inside]] = False
         findings += _communities_without_streets(cleaned["communities"], cleaned["streets"], community_ids)
+    findings += _bad_codes(cleaned["communities"], labels["communities"][kept["communities"]])
 
     if "households" in buildings:
         buildings, found = _check_households(
@@ -437,11 +474,12 @@ def _assign_communities(
     communities: np.ndarray,
     community_ids: np.ndarray,
     labels: np.ndarray,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Finding]]:
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, list[Finding]]:
     """Each building to the community holding the largest part of its footprint (areas in metres).
 
     Returns the buildings that lie in a community (with ``community_id`` and ``community_share``), the mask
-    of those kept, and the findings.
+    of those kept, the position of each building's community (-1: none) and the findings (buildings that a
+    boundary cuts are reported by :func:`_boundary_findings` once the boundaries are fitted round them).
     """
     b, c, area = _overlap_pairs(footprints, communities)
     share = area / shapely.area(footprints)[b]
@@ -455,8 +493,6 @@ def _assign_communities(
     assigned[b[first]] = c[first]
     own_share = np.zeros(n)
     own_share[b[first]] = share[first]
-    covered = np.bincount(b, weights=share, minlength=n)
-    straddles = np.bincount(b, minlength=n) > 1
     inside = assigned >= 0
 
     findings = []
@@ -464,24 +500,6 @@ def _assign_communities(
         ids = tuple(labels[~inside])
         message = f"{_plural(len(ids), 'building', 'buildings')} outside every community, left out: {_name_ids(ids)}"
         findings.append(Finding("warning", "building_outside_communities", "buildings", message, ids, len(ids)))
-    if straddles.any():
-        ids = tuple(labels[straddles])
-        shown = [
-            f"{labels[i]} ({', '.join(f'{community_ids[x]} {s:.0%}' for x, s in zip(c[b == i], share[b == i]))})"
-            for i in np.flatnonzero(straddles)[:MESSAGE_IDS]
-        ]
-        message = (
-            f"{_plural(len(ids), 'building', 'buildings')} straddling communities, each assigned to its largest share: "
-            f"{_name_ids(shown, total=len(ids))}"
-        )
-        findings.append(Finding("warning", "building_straddles_communities", "buildings", message, ids, len(ids)))
-    partly = inside & (covered < 1 - SLIVER_SHARE)
-    if partly.any():
-        ids = tuple(labels[partly])
-        shown = [f"{labels[i]} ({covered[i]:.0%} inside)" for i in np.flatnonzero(partly)[:MESSAGE_IDS]]
-        message = f"{_plural(len(ids), 'building', 'buildings')} partly outside every community: {_name_ids(shown, total=len(ids))}"
-        findings.append(Finding("warning", "building_partly_outside", "buildings", message, ids, len(ids)))
-
     out = buildings.copy()
     spatial_ids = np.full(n, None, dtype=object)
     spatial_ids[inside] = community_ids[assigned[inside]]
@@ -497,8 +515,42 @@ def _assign_communities(
             )
             findings.append(Finding("warning", "building_community_changed", "buildings", message, ids, len(ids)))
     out["community_id"] = spatial_ids
-    out["community_share"] = own_share
-    return out[inside], inside, findings
+    out["community_share"] = own_share  # as delivered: the boundaries are then fitted round every building
+    return out[inside], inside, assigned, findings
+
+
+_REPAIRS = {
+    "overlap_resolved": "overlaps between communities narrower than the snap distance, each kept by one of the two",
+    "gap_closed": "gaps between communities narrower than the snap distance, each given to the neighbour it shares most boundary with",
+    "sliver_merged": "slivers of communities without buildings, each given to the neighbour it touches most",
+    "sliver_dropped": "slivers of communities without buildings or neighbours, dropped",
+    "fitted_to_building": "buildings cut by a community boundary, each given whole to the community holding most of it (the boundary moved round it)",
+}
+
+
+def _boundary_findings(repairs: list[BoundaryRepair], community_ids: np.ndarray, building_labels: np.ndarray,
+                       households: np.ndarray) -> list[Finding]:
+    """One repair finding per kind of boundary repair: how many, the area moved, the buildings and registered
+    households concerned, each named."""
+    findings = []
+    # shapes that meet within rounding (boundaries drawn on one line, then projected) are closed silently
+    repairs = [r for r in repairs if r.buildings or r.area_m2 >= REPORTED_REPAIR_M2]
+    for kind, text in _REPAIRS.items():
+        done = [r for r in repairs if r.kind == kind]
+        if not done:
+            continue
+        area = sum(r.area_m2 for r in done)
+        buildings = sorted({b for r in done for b in r.buildings})
+        shown = [f"{r.area_m2:,.1f} m² to {community_ids[r.community]}"
+                 + (f" from {'/'.join(community_ids[list(r.other)])}" if r.other else "")
+                 + (f" ({', '.join(building_labels[list(r.buildings)][:3])})" if r.buildings else "")
+                 for r in done[:MESSAGE_IDS]]
+        moved = (f"; {_plural(len(buildings), 'building', 'buildings')} with {int(households[buildings].sum()):,} "
+                 "registered households concerned" if buildings else "")
+        message = f"{text} ({len(done):,}): {area:,.1f} m² in all{moved}: {_name_ids(shown, total=len(done))}"
+        ids = tuple(building_labels[buildings]) if buildings else tuple(pd.unique(community_ids[[r.community for r in done]]))
+        findings.append(Finding("repair", f"community_{kind}", "communities", message, ids, len(done)))
+    return findings
 
 
 def _communities_without_streets(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
@@ -519,6 +571,21 @@ def _communities_without_streets(communities: gpd.GeoDataFrame, streets: gpd.Geo
         f"there follow the community boundary only: {_name_ids(missed)}"
     )
     return [Finding("warning", "community_without_streets", "communities", message, missed, len(missed))]
+
+
+def _bad_codes(communities: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
+    """Community codes that cannot prefix grid codes: not 12 digits (GB/T 2260 county 6 + street 3 + community 3).
+    Missing codes are no finding: those communities' grids get no code."""
+    if "code" not in communities:
+        return []
+    codes = communities["code"].map(lambda c: None if c is None or (isinstance(c, float) and np.isnan(c)) else id_string(c))
+    bad = codes.notna() & ~codes.fillna("").str.fullmatch(r"\d{12}")
+    if not bad.any():
+        return []
+    shown = [f"{i} ({c!r})" for i, c in zip(ids[bad.to_numpy()][:MESSAGE_IDS], codes[bad][:MESSAGE_IDS])]
+    message = (f"{_plural(int(bad.sum()), 'community code is', 'community codes are')} not 12 digits (county 6 + street 3 + "
+               f"community 3), so grid codes cannot be made: correct them or leave them empty: {_name_ids(shown, total=int(bad.sum()))}")
+    return [Finding("error", "bad_community_code", "communities", message, tuple(ids[bad.to_numpy()]), int(bad.sum()))]
 
 
 def _household_kinds(values: pd.Series) -> dict[str, np.ndarray]:
@@ -547,7 +614,7 @@ def _check_households(
     buildings_m: gpd.GeoDataFrame | None,
     labels: np.ndarray,
     repair: bool,
-    settings: HouseholdSettings,
+    settings: Settings,
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Apply the households policy of :func:`validate_scene` to the buildings kept."""
     kinds = _household_kinds(buildings["households"])
@@ -574,19 +641,45 @@ def _check_households(
             if buildings_m is None:
                 advice = "not repaired: the scene has no CRS to estimate households in"
             else:
-                advice = f"repair_households=True {'rounds' if kind == 'fractional' else 'estimates'} them"
+                advice = (f"--repair-households (repair_households=True) {'rounds' if kind == 'fractional' else 'estimates'} "
+                          "them")
             message = f"{kind} households in {noun} ({advice}): {_name_ids(ids)}"
             findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids)))
     if any(f.code == "bad_households" for f in findings):
         return buildings, findings
     households = np.floor(np.where(unknown, 0, number) + 0.5)
     if unknown.any():
-        households[unknown] = estimate_households(buildings_m[unknown], settings).to_numpy()
+        households[unknown] = estimate_households(buildings_m[unknown], settings.households).to_numpy()
     out = buildings.copy()
     out["households"] = households.astype(np.int64)
     given = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
     out["households_estimated"] = unknown | given
+    if buildings_m is not None:
+        findings += _implausible_households(out, buildings_m, labels, settings)
     return out, findings
+
+
+def _implausible_households(buildings: gpd.GeoDataFrame, buildings_m: gpd.GeoDataFrame, labels: np.ndarray,
+                            settings: Settings) -> list[Finding]:
+    """Registered counts no building of that footprint and height could hold: less floor area per household
+    than ``settings.validation.min_m2_per_household`` (floors from ``levels`` or ``height``; unknown floors
+    counted generously, as ``settings.validation.unknown_floors``)."""
+    v = settings.validation
+    known = pd.Series(False, index=buildings_m.index)
+    for column in ("levels", "height"):
+        if column in buildings_m:
+            known |= pd.to_numeric(buildings_m[column], errors="coerce").fillna(0).gt(0)
+    floors = np.where(known.to_numpy(), building_floors(buildings_m, settings.households).to_numpy(), v.unknown_floors)
+    capacity = shapely.area(buildings_m.geometry.to_numpy()) * floors / v.min_m2_per_household
+    households = buildings["households"].to_numpy(dtype=float)
+    bad = households > np.maximum(capacity, 1)
+    if not bad.any():
+        return []
+    ids = tuple(labels[bad])
+    shown = [f"{i} ({h:,.0f} households, room for {c:,.0f})" for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])]
+    message = (f"{_plural(len(ids), 'building', 'buildings')} with more households than {v.min_m2_per_household:g} m² of floor "
+               f"each allows (check the register or the footprint): {_name_ids(shown, total=len(ids))}")
+    return [Finding("warning", "implausible_households", "buildings", message, ids, len(ids))]
 
 
 def _check_members(

@@ -71,6 +71,7 @@ class WarningReason(StrEnum):
     UNIT_SPANS = "unit_spans"  # one indivisible unit alone spans more than the radius allows
     NO_SHORTER_SPLIT = "no_shorter_split"  # no re-split within the bounds shortens it
     REGENERATION_BOUNDS_ONLY = "regeneration_bounds_only"  # regeneration re-plans only grids out of bounds
+    NO_HOUSEHOLDS = "no_households"  # a part (or a whole community) where nobody lives
 
 
 class UnitKind(StrEnum):
@@ -178,6 +179,9 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
     (WarningCode.BELOW_FLOOR, WarningReason.NONE): (
         "一块孤立区域只有 {households:.0f} 户（低于下限 {floor:.0f} 户），单独成为一个网格",
         "an isolated part of {households:.0f} households (below the floor {floor:.0f}) is a grid of its own"),
+    (WarningCode.BELOW_FLOOR, WarningReason.NO_HOUSEHOLDS): (
+        "一块没有住户的区域（{area_m2:,.0f} 平方米）单独成为一个网格，不配网格员",
+        "a part without households ({area_m2:,.0f} m²) is a grid of its own, with no grid worker"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNIT_MISFIT): (
         _BOUNDS[0] + "其中一个不可分单元与任何相连单元组合都无法落入该范围（已由相邻单元可增加的户数证明）",
         _BOUNDS[1] + "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"),

@@ -16,6 +16,7 @@ from shapely.geometry import GeometryCollection, LineString, Polygon, box
 from gridplan.errors import InputError
 from gridplan.households import estimate_households
 from gridplan.scene import Scene
+from gridplan.settings import DEFAULTS
 from gridplan.validate import Finding, Validation, validate_scene
 
 UTM = "EPSG:32650"  # Nanjing/Suzhou longitudes; coordinates below are metres from a corner near Suzhou
@@ -161,8 +162,8 @@ def test_geographic_scene_is_checked_in_metres_and_returned_in_its_crs():
     scene = make_scene(bldgs).to_crs(4326)
     v = validate_scene(scene)
     assert v.scene.crs == "EPSG:4326"
-    straddle = only(v, "building_straddles_communities")
-    assert straddle.ids == ("b2",)
+    fitted = only(v, "community_fitted_to_building")
+    assert fitted.ids == ("b2",)
     assert v.scene.buildings["community_share"].round(3).tolist() == [1.0, 0.667]
 
 
@@ -250,8 +251,8 @@ def test_bad_households_are_errors_without_repair_and_left_as_given():
     assert all(f.level == "error" for f in bad.values())
     assert bad["missing"].ids == ("b2",) and bad["negative"].ids == ("b3",) and bad["not a number"].ids == ("b5",)
     assert (bad["fractional"].ids, bad["fractional"].count) == (("b4", "b6"), 2)
-    assert "repair_households=True rounds" in bad["fractional"].message
-    assert "repair_households=True estimates" in bad["negative"].message
+    assert "--repair-households (repair_households=True) rounds" in bad["fractional"].message
+    assert "--repair-households (repair_households=True) estimates" in bad["negative"].message
     assert list(v.scene.buildings["households"]) == list(BAD_HOUSEHOLDS)
     assert v.counts["households"] == {"in": 10, "out": 10, "excluded": 0}  # only usable counts are summed
     assert not v.ok
@@ -302,15 +303,18 @@ def test_buildings_outside_every_community_are_excluded_and_listed():
     assert_accounted(v, scene)
 
 
-def test_building_straddling_two_communities_goes_to_its_larger_share():
-    scene = make_scene(buildings({"b1": rect(10, 10, 30, 30), "across": rect(90, 10, 120, 20)}))
+def test_a_building_a_boundary_cuts_goes_whole_to_its_larger_share_and_the_boundary_moves_round_it():
+    scene = make_scene(buildings({"b1": rect(10, 10, 30, 30), "across": rect(90, 10, 120, 20)}, households=[10, 40]))
     v = validate_scene(scene)
-    f = only(v, "building_straddles_communities")
-    assert (f.level, f.ids, f.count) == ("warning", ("across",), 1)
-    assert "across (c2 67%, c1 33%)" in f.message
+    f = only(v, "community_fitted_to_building")
+    assert (f.level, f.ids, f.count) == ("repair", ("across",), 1)
+    assert "100.0 m² to c2 from c1 (across)" in f.message and "40 registered households" in f.message
     out = v.scene.buildings.set_index("building_id")
     assert out.loc["across", "community_id"] == "c2"
-    assert out.loc["across", "community_share"] == pytest.approx(2 / 3)
+    assert out.loc["across", "community_share"] == pytest.approx(2 / 3)  # as the boundary was delivered
+    c1, c2 = v.scene.communities.geometry
+    assert c2.contains(rect(90, 10, 120, 20)) and c1.intersection(rect(90, 10, 120, 20)).area == 0
+    assert c1.area + c2.area == pytest.approx(200 * 100)  # the communities still tile the same area
     assert v.counts["buildings"] == {"in": 2, "out": 2, "excluded": 0}
 
 
@@ -321,12 +325,50 @@ def test_a_building_touching_a_community_edge_does_not_straddle():
     assert v.scene.buildings["community_id"].tolist() == ["c1"]
 
 
-def test_building_partly_outside_is_kept_and_listed_with_its_share():
+def test_a_building_partly_outside_is_kept_and_its_community_reaches_round_it():
     v = validate_scene(make_scene(buildings({"half": rect(-10, 10, 10, 20)})))
-    f = only(v, "building_partly_outside")
-    assert (f.level, f.ids) == ("warning", ("half",))
-    assert "half (50% inside)" in f.message
+    f = only(v, "community_fitted_to_building")
+    assert (f.level, f.ids) == ("repair", ("half",))
+    assert "100.0 m² to c1 (half)" in f.message
     assert v.scene.buildings["community_id"].tolist() == ["c1"]
+    assert v.scene.communities.geometry.iat[0].contains(rect(-10, 10, 10, 20))
+
+
+def test_a_narrow_gap_between_communities_is_closed_and_its_buildings_kept():
+    # drawn a metre apart, with a building in the gap and one across it
+    comms = communities(c1=(0, 0, 99.5, 100), c2=(100.5, 0, 200, 100))
+    bldgs = buildings({"b1": rect(10, 10, 30, 30), "gap": rect(99.7, 40, 100.3, 41), "across": rect(90, 60, 120, 70)},
+                      households=[10, 1, 30])
+    v = validate_scene(make_scene(bldgs, comms))
+    assert v.ok and v.counts["buildings"] == {"in": 3, "out": 3, "excluded": 0}
+    gap = only(v, "community_gap_closed")
+    assert gap.level == "repair" and "100.0 m² in all" in gap.message and "gap" in gap.ids
+    c1, c2 = v.scene.communities.geometry
+    assert c1.union(c2).area == pytest.approx(200 * 100) and c1.intersection(c2).area == pytest.approx(0, abs=1e-6)
+    assert only(v, "community_fitted_to_building").ids == ("across",)
+
+
+def test_a_narrow_overlap_is_kept_by_one_community_and_a_wide_one_is_an_error():
+    narrow = communities(c1=(0, 0, 100.5, 100), c2=(99.5, 0, 200, 100))
+    v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), narrow))
+    f = only(v, "community_overlap_resolved")
+    assert v.ok and "100.0 m² to c1 from c2" in f.message
+    c1, c2 = v.scene.communities.geometry
+    assert c1.intersection(c2).area == pytest.approx(0, abs=1e-6) and c1.area == pytest.approx(100.5 * 100)
+    wide = communities(c1=(0, 0, 110, 100), c2=(90, 0, 200, 100))
+    assert "community_overlap" in codes(validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), wide)))
+
+
+def test_a_sliver_of_a_community_goes_to_its_neighbour():
+    # c1 has a detached 2 × 2 m part inside c2 (a digitising leftover); c2 has the hole it fills
+    island = rect(150, 50, 152, 52)
+    comms = gpd.GeoDataFrame({"community_id": ["c1", "c2"]},
+                             geometry=[shapely.union(rect(0, 0, 100, 100), island), rect(100, 0, 200, 100).difference(island)], crs=UTM)
+    v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), comms))
+    f = only(v, "community_sliver_merged")
+    assert v.ok and "4.0 m² to c2 from c1" in f.message
+    c1, c2 = v.scene.communities.geometry
+    assert c1.geom_type == "Polygon" and c1.area == pytest.approx(100 * 100) and c2.area == pytest.approx(100 * 100)
 
 
 def test_a_given_community_id_that_disagrees_with_the_map_is_replaced_and_listed():
@@ -338,6 +380,7 @@ def test_a_given_community_id_that_disagrees_with_the_map_is_replaced_and_listed
 
 def test_overlapping_communities_are_an_error():
     comms = communities(c1=(0, 0, 100, 100), c2=(50, 0, 150, 100), c3=(150, 0, 250, 100))
+    assert not shapely.is_empty(rect(50, 0, 100, 100).buffer(-1))  # 50 m wide: no digitising noise
     v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), comms))
     f = only(v, "community_overlap")
     assert (f.level, f.layer, f.ids, f.count) == ("error", "communities", ("c1", "c2"), 2)
@@ -417,14 +460,13 @@ def test_messages_name_ten_ids_then_how_many_more():
     assert "far10" not in f.message
 
 
-def test_raise_for_errors_lists_one_error_a_line_and_returns_the_validation_when_ok():
+def test_raise_for_errors_names_every_error_in_one_line_and_returns_the_validation_when_ok():
     bldgs = buildings({"b1": rect(10, 10, 30, 30), "b2": rect(40, 10, 60, 30)}, [np.nan, -1])
     v = validate_scene(make_scene(bldgs))
     with pytest.raises(InputError) as raised:
         v.raise_for_errors()
-    lines = str(raised.value).splitlines()
-    assert lines[0] == "the scene has 2 errors:"
-    assert lines[1:] == [f"  {f}" for f in v.errors] and len(lines) == 3
+    assert str(raised.value) == "the scene has 2 errors: " + "; ".join(map(str, v.errors))
+    assert "\n" not in str(raised.value)
     fine = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)})))
     assert fine.raise_for_errors() is fine
 
@@ -558,8 +600,13 @@ def test_real_buildings_across_a_community_boundary_are_the_straddlers(gusu):
     scene = Scene(communities=comms, buildings=gusu, streets=no_streets(gusu.crs))
     v = validate_scene(scene)
     crossing = set(gusu["building_id"][(bounds.minx < split) & (bounds.maxx > split)])
-    f = only(v, "building_straddles_communities")
+    f = only(v, "community_fitted_to_building")
     assert set(f.ids) == crossing and f.count == len(crossing) == 35
+    west_m, east_m = v.scene.communities.to_crs(v.scene.buildings.estimate_utm_crs()).geometry
+    footprints = v.scene.buildings.to_crs(v.scene.buildings.estimate_utm_crs()).set_index("building_id")
+    for building in crossing:  # each now wholly in the community it was given
+        home = west_m if footprints.loc[building, "community_id"] == "west" else east_m
+        assert home.buffer(1e-6).contains(footprints.loc[building, "geometry"])
     assert "community_overlap" not in codes(v)
     assert v.counts["buildings"] == {"in": 3076, "out": 3076, "excluded": 0}
     out = v.scene.buildings.set_index("building_id")
@@ -567,3 +614,23 @@ def test_real_buildings_across_a_community_boundary_are_the_straddlers(gusu):
     side = np.where(bounds.maxx <= split, "west", "east")[whole.to_numpy()]
     assert (out.loc[gusu["building_id"][whole], "community_id"].to_numpy() == side).all()
     assert_accounted(v, scene)
+
+
+def test_household_counts_no_building_could_hold_are_named():
+    # 20 × 20 m footprints: 6 floors hold 240 households at 10 m² each; floors unknown count as 40 (1,600)
+    bldgs = buildings({"ok": rect(10, 10, 30, 30), "six": rect(40, 10, 60, 30), "huge": rect(10, 40, 30, 60)},
+                      [200, 50_000, 1_000_000_000], levels=[6, 6, None])
+    v = validate_scene(make_scene(bldgs))
+    f = only(v, "implausible_households")
+    assert (f.level, f.ids) == ("warning", ("six", "huge"))
+    assert "six (50,000 households, room for 240)" in f.message and "huge (1,000,000,000 households, room for 1,600)" in f.message
+    assert v.ok  # flagged, not refused: the register may be right and the footprint wrong
+    looser = validate_scene(make_scene(bldgs), settings=DEFAULTS.with_validation(min_m2_per_household=1e-6))
+    assert "implausible_households" not in codes(looser)
+
+
+def test_a_community_code_that_is_not_12_digits_is_an_error_before_planning():
+    comms = communities(**TWO_COMMUNITIES).assign(code=["320102001001", "32010200100X"])
+    v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), comms))
+    f = only(v, "bad_community_code")
+    assert (f.level, f.ids) == ("error", ("c2",)) and "'32010200100X'" in f.message
