@@ -103,6 +103,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--boundary", help="polygon file: each polygon becomes a community (default: the data's hull)")
     p.set_defaults(run=_import_osm)
 
+    p = sub.add_parser("import-register", help="join a household register (一标三实) or a party member roll to a scene",
+                       description="Join each row of a register or roll (CSV in UTF-8/GBK, or XLSX) to one building of "
+                                   "the scene: by building id, by coordinate (WGS84, GCJ-02 or BD-09), or by address; "
+                                   "write the scene with households (or party members) from it, and a match report. "
+                                   "Names, ID numbers, phone numbers and any column gridplan does not know are never read.")
+    _scene_options(p, lang=False)
+    p.add_argument("register", help="the register or roll: .csv or .xlsx")
+    p.add_argument("-o", "--output", required=True, help="scene GeoPackage to write (the input scene, with the register in it)")
+    p.add_argument("--kind", default="households", choices=["households", "members"],
+                   help="households (a row a household or dwelling; default) or members (a row a party member)")
+    p.add_argument("--map-column", action="append", default=[], metavar="HEADER=FIELD",
+                   help="read the register's column HEADER as FIELD (building_id, address, lon, lat, coords, households, "
+                        "vacant, member_id, status); repeatable")
+    p.add_argument("--sheet", help="worksheet of an .xlsx (default: the first)")
+    p.add_argument("--encoding", help="encoding of a .csv where it is not UTF-8 or GBK/GB18030")
+    p.add_argument("--register-coords", default="wgs84", choices=["wgs84", "gcj02", "bd09"],
+                   help="coordinate system of rows that do not name theirs (default wgs84)")
+    p.add_argument("--max-distance", type=_number(positive=True), metavar="METRES",
+                   help=f"join a point in no footprint to the nearest building within this (default {DEFAULTS.register.max_distance_m:g})")
+    p.add_argument("--report", help="folder for the match report (default: beside the output)")
+    p.set_defaults(run=_import_register)
+
     p = sub.add_parser("plan", help="partition every community into grids",
                        description="Partition communities into grids of about --target households within "
                                    "±--tolerance, along streets; write grids and the building assignment.")
@@ -283,6 +305,22 @@ def _import_osm(args) -> None:
     report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary)
     print(report.summary())
     print(f"scene written to {args.output}")
+
+
+def _import_register(args) -> None:
+    from .register import import_register, read_register, write_register_report
+    from .store import check_output, write_layers
+
+    check_output(args.output, "scene", [args.scene, args.register])
+    settings = DEFAULTS if args.max_distance is None else DEFAULTS.with_register(max_distance_m=args.max_distance)
+    table, dropped = read_register(args.register, columns=dict(_pairs(args.map_column, "--map-column")), sheet=args.sheet,
+                                   encoding=args.encoding, salt=settings.register.salt)
+    result = import_register(table, _prepared(args, settings), kind=args.kind, coords=args.register_coords, dropped=dropped)
+    written = write_layers(args.output, result.scene.layers())
+    report = Path(args.report) if args.report else Path(args.output).with_name(Path(args.output).stem + "_register")
+    written += write_register_report(result, report)
+    print(result.summary())
+    print("written: " + ", ".join(map(str, written)))
 
 
 def _plan(args) -> None:

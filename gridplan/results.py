@@ -218,11 +218,15 @@ class Plan:
         """A few lines: grids, balance, alignment, radius, hard rules, warnings."""
         m, g = self.metrics, self.settings.grid
         zh = lang == "zh"
-        estimated = ""
-        if m.households_estimated_share:
-            size = self.settings.households.dwelling_size_m2
-            estimated = (f"，其中 {m.households_estimated_share:.0%} 为估算（占地面积 × 层数 ÷ {size:.0f} 平方米）" if zh else
-                         f", {m.households_estimated_share:.0%} of them estimated (footprint × floors ÷ {size:.0f} m²)")
+        share, size = m.households_estimated_share, self.settings.households.dwelling_size_m2
+        how = (f"占地面积 × 层数 ÷ {size:.0f} 平方米" if zh else f"footprint × floors ÷ {size:.0f} m²")
+        if share == 0:
+            estimated = "，全部为登记户数" if zh else ", all registered"
+        elif share == 1:
+            estimated = f"，全部为估算（{how}）" if zh else f", all estimated ({how})"
+        else:
+            estimated = (f"，{1 - share:.0%} 为登记户数，{share:.0%} 为估算（{how}）" if zh
+                         else f", {1 - share:.0%} registered, {share:.0%} estimated ({how})")
         communities = self.grids["community_id"].nunique()
         tight_ok = m.ordinary_grids - m.tight_infeasible_grids
         bounds_ok = m.ordinary_grids - m.bounds_infeasible_grids

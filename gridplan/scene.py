@@ -199,9 +199,14 @@ class PreparedScene:
         return PreparedScene.of(self.scene, settings, self.validation)
 
     def generated_layers(self) -> dict[str, bool]:
-        """Scene layers that say they are generated (a true ``generated`` column), e.g. a synthetic district."""
-        return {name: True for name, layer in self.scene.layers().items()
-                if "generated" in layer and layer["generated"].fillna(False).astype(bool).any()}
+        """Scene layers that say they are generated (a true ``generated`` column), e.g. a synthetic district; and
+        ``households`` where a generated register gave them (``households_generated``)."""
+        found = {name: True for name, layer in self.scene.layers().items()
+                 if "generated" in layer and layer["generated"].fillna(False).astype(bool).any()}
+        buildings = self.scene.buildings
+        if "households_generated" in buildings and buildings["households_generated"].fillna(False).astype(bool).any():
+            found["households"] = True
+        return found
 
 
 def as_prepared(scene: Scene | PreparedScene, settings: Settings | None = None) -> PreparedScene:

@@ -279,12 +279,37 @@ class ValidationSettings:
 
 
 @dataclass(frozen=True)
+class RegisterSettings:
+    """How rows of a household register (一标三实) or a member roll are joined to buildings.
+
+    Attributes
+    ----------
+    max_distance_m
+        A row's coordinate in no footprint joins the nearest building within this distance: a door or gate
+        point stands a few metres off its building; farther, the row stays unmatched ("no building within").
+    fuzzy_score
+        Lowest similarity (rapidfuzz ``ratio``, 0–100) at which a compound name that matches no compound
+        exactly is taken as a misspelling of one.
+    sure_score
+        Fuzzy matches below this similarity are kept but marked low confidence.
+    salt
+        Mixed into the hash of each row that stands in for a member id where the roll has none: stable for the
+        same row, revealing nothing of it; set your own so that others cannot recompute ids from rows they hold.
+    """
+
+    max_distance_m: float = 30.0
+    fuzzy_score: float = 75.0
+    sure_score: float = 90.0
+    salt: str = "gridplan"
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of gridplan's settings, one group per concern; ``DEFAULTS.with_grid(target=250)`` derives a variant.
 
     Attributes
     ----------
-    households, grid, party, service, levels, validation
+    households, grid, party, service, levels, validation, register
         The groups above.
     seed
         Seed of every generated scenario (party members, service points): the same scene and settings
@@ -297,6 +322,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     levels: LevelSettings = field(default_factory=LevelSettings)
     validation: ValidationSettings = field(default_factory=ValidationSettings)
+    register: RegisterSettings = field(default_factory=RegisterSettings)
     seed: int = 20261124
 
     def with_grid(self, **changes) -> "Settings":
@@ -316,6 +342,9 @@ class Settings:
 
     def with_validation(self, **changes) -> "Settings":
         return self._with("validation", changes)
+
+    def with_register(self, **changes) -> "Settings":
+        return self._with("register", changes)
 
     def check(self) -> "Settings":
         """``self`` if every setting is usable, else an :class:`~gridplan.errors.InputError` naming the first

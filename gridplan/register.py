@@ -1,0 +1,585 @@
+"""Real records in: the household register (一标三实: 标准地址 → 房屋 → 住户) and the party member roll.
+
+Planners have the address register their grid platform exports (Excel or CSV, a row a household or a
+dwelling, with a standard address and often a coordinate copied from Gaode or Baidu); organization
+departments have a member roll in Excel with an address per member, and names, ID numbers and phone numbers
+that must not spread. :func:`import_register` joins each row to one building of a scene, by these routes in
+order of trust:
+
+1. ``id``: a building id (or code) column naming a building of the scene;
+2. ``coordinate``: a point (WGS84/CGCS2000, GCJ-02 or BD-09, converted with :mod:`gridplan.coords`) inside a
+   footprint; a row whose point is in none but whose address names a building is joined by its address;
+   otherwise the nearest footprint within ``settings.register.max_distance_m`` (``nearest``);
+3. ``address``: the address reduced to its building (:func:`gridplan.addresses.building_key`) and matched to
+   the buildings' standard addresses (an ``address`` column), names and ``addr:*`` tags, and their compounds'
+   names; a compound name that matches none exactly is matched with rapidfuzz (``fuzzy``, low confidence
+   below ``settings.register.sure_score``); an address that fits two buildings is left unmatched.
+
+Household rows add up to ``households`` per building (registered, no longer estimated; a ``households``
+column per row or a vacancy column are honoured). Member rows become the scene's ``party_members``
+(``member_id``, ``building_id``, ``status``). Only the columns gridplan knows are read: names, ID numbers, phone
+numbers, birth dates and any other column are dropped on reading and never written. Every row is accounted
+for: matched by a route, or unmatched with its reason (:class:`RegisterImport`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+import unicodedata
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .addresses import COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, normalise
+from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
+from .errors import InputError
+from .party import normalise_status
+from .scene import PreparedScene, Scene, as_prepared, id_string
+from .settings import DEFAULTS, Settings
+
+KINDS = ("households", "members")
+#: The columns a register or roll may carry, and the headers Chinese platforms export them under.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "building_id": ("building_id", "楼栋编号", "楼栋编码", "楼栋ID", "建筑编号", "建筑物编码", "房屋编号", "建筑ID"),
+    "address": ("address", "地址", "标准地址", "详细地址", "住址", "居住地址", "房屋地址", "现居住地址", "家庭住址"),
+    "lon": ("lon", "lng", "longitude", "经度", "x坐标", "坐标X"),
+    "lat": ("lat", "latitude", "纬度", "y坐标", "坐标Y"),
+    "coords": ("coords", "坐标系", "坐标系统"),
+    "households": ("households", "户数", "住户数"),
+    "vacant": ("vacant", "是否空置", "空置", "空置状态"),
+    "member_id": ("member_id", "党员编号", "党员ID", "党籍编号"),
+    "status": ("status", "党员类别", "人员类别", "党员身份", "身份类别", "正式/预备"),
+    "generated": ("generated", "生成数据"),
+}
+#: Headers of personal columns: never read (listed so that the import can say they were dropped).
+PERSONAL = ("name", "姓名", "id_number", "身份证号", "身份证号码", "公民身份号码", "证件号码", "phone", "电话", "联系电话",
+            "手机", "手机号", "手机号码", "mobile", "birth_date", "出生日期", "出生年月", "性别", "民族", "籍贯")
+#: Words of a vacancy column that mean the dwelling is empty.
+VACANT_WORDS = ("是", "空置", "空", "yes", "true", "1", "vacant")
+#: Encodings Chinese offices export CSV in, tried in order (GB18030 includes GBK and GB2312).
+ENCODINGS = ("utf-8-sig", "gb18030")
+#: Rows scanned for the header of a spreadsheet (title rows and merged group headers come first).
+HEADER_ROWS = 10
+ROUTES = ("id", "coordinate", "address")
+#: A fuzzy compound match needs this lead (rapidfuzz points) over the next most similar place.
+FUZZY_MARGIN = 5.0
+#: Places scored for a misspelt one: those sharing the most pairs of characters with it.
+SIMILAR_CANDIDATES = 20
+REASONS = {
+    "duplicate": "a duplicate of an earlier row",
+    "bad_coordinate": "its coordinate is not a place in China",
+    "too_far": "no building within the distance of its coordinate",
+    "ambiguous": "its address fits more than one building",
+    "unknown_compound": "its address names no compound or street of the scene",
+    "unknown_building": "its compound has no building of that number",
+    "no_address": "no building id, coordinate or building address to join it by",
+    "unknown_id": "its building id is no building of the scene",
+}
+
+
+@dataclass(frozen=True)
+class RegisterImport:
+    """A register or roll joined to a scene.
+
+    Attributes
+    ----------
+    scene
+        The scene with ``households`` from the register (``kind == "households"``) or ``party_members`` from
+        the roll (``"members"``); buildings without register rows keep what they had (an estimate later).
+    matches
+        One row per data row: ``row`` (1-based, as in the file below its header), ``route`` (``id``,
+        ``coordinate``, ``address`` or ``unmatched``), ``building_id``, ``confidence`` (``exact``,
+        ``nearest``, ``fuzzy``, ``low``), ``detail`` (the distance, the score, a disagreement), ``reason``
+        (for unmatched rows, a key of :data:`REASONS`); and ``member_id`` for a roll. No personal column.
+    kind
+        ``households`` or ``members``.
+    dropped
+        The headers of the columns not read (personal data among them).
+    buildings_without_rows
+        Buildings of the scene no row joined.
+    """
+
+    scene: Scene
+    matches: pd.DataFrame
+    kind: str
+    dropped: tuple[str, ...]
+    buildings_without_rows: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Rows in, matched by each route, unmatched by each reason (in = matched + unmatched)."""
+        routes = self.matches["route"].value_counts()
+        reasons = self.matches.loc[self.matches["route"] == "unmatched", "reason"].value_counts()
+        out = {"rows": len(self.matches), **{r: int(routes.get(r, 0)) for r in ROUTES},
+               "unmatched": int(routes.get("unmatched", 0))}
+        out.update({f"unmatched_{k}": int(v) for k, v in reasons.items()})
+        out["low_confidence"] = int((self.matches["confidence"] == "low").sum())
+        return out
+
+    def summary(self) -> str:
+        c = self.counts()
+        matched = c["rows"] - c["unmatched"]
+        lines = [f"{self.kind} register: {c['rows']:,} rows: {matched:,} matched ({c['id']:,} by building id, "
+                 f"{c['coordinate']:,} by coordinate, {c['address']:,} by address; {c['low_confidence']:,} of low "
+                 f"confidence), {c['unmatched']:,} unmatched"]
+        lines += [f"  unmatched, {REASONS[k[10:]]}: {v:,}" for k, v in c.items() if k.startswith("unmatched_")]
+        lines.append(f"  buildings without rows: {len(self.buildings_without_rows):,}")
+        if self.kind == "households":
+            buildings = self.scene.buildings
+            registered = buildings["households_registered"].fillna(False).astype(bool)
+            total = pd.to_numeric(buildings["households"], errors="coerce")
+            lines.append(f"  households registered: {int(total[registered].sum()):,} in {int(registered.sum()):,} buildings; "
+                         f"{int((~registered).sum()):,} buildings keep an estimate (flagged households_estimated when planned)")
+        if self.dropped:
+            lines.append(f"  columns not read (personal data is never imported): {', '.join(self.dropped)}")
+        return "\n".join(lines)
+
+
+def read_register(
+    path: str | os.PathLike,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    salt: str = DEFAULTS.register.salt,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A register or roll as a table of the columns gridplan knows (:data:`ALIASES`), every value text, and a
+    ``record``: a salted hash of the whole row as read (personal columns included, which are then dropped),
+    that tells true duplicates apart from two people at one address and stands in for a missing member id.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (UTF-8 with or without BOM, GBK/GB18030) or ``.xlsx`` (the header found among the first rows;
+        merged header cells spread over the columns they span).
+    columns
+        Header in the file → gridplan column (``{"楼号地址": "address"}``), where the aliases do not know it.
+    sheet
+        The worksheet (the first by default).
+    encoding
+        The CSV's encoding, where it is none of :data:`ENCODINGS`.
+    salt
+        Mixed into the ``record`` hash (``settings.register.salt``).
+
+    Returns
+    -------
+    table, dropped
+        The known columns (``row`` numbers the data rows from 1; ``record`` is the row's hash), and the
+        headers not read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raw = _read_csv(path, encoding)
+    elif suffix in (".xlsx", ".xlsm"):
+        raw = _read_xlsx(path, sheet)
+    else:
+        raise InputError(f"cannot read {path.name}: a register is a .csv or .xlsx file")
+    mapping = {_header(k): v for k, v in (columns or {}).items()}
+    unknown = sorted(set(mapping.values()) - set(ALIASES))
+    if unknown:
+        raise InputError(f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}")
+    aliases = {_header(a): name for name, names in ALIASES.items() for a in names}
+    known: dict[str, str] = {}
+    for header in raw.columns:
+        name = mapping.get(_header(header)) or aliases.get(_header(header))
+        if name and name not in known.values():
+            known[header] = name
+    missing = [c for c in mapping if c not in {_header(h) for h in raw.columns}]
+    if missing:
+        raise InputError(f"{path.name} has no column {missing[0]!r} named in the column map")
+    table = raw[list(known)].rename(columns=known)
+    table.insert(0, "row", np.arange(1, len(table) + 1))
+    text = raw.astype(str)
+    whole = text.iloc[:, 0].str.cat([text[c] for c in text.columns[1:]], sep="\x1f") if len(text.columns) else text.index.astype(str)
+    table.insert(1, "record", ["r-" + hashlib.sha256(f"{salt}\x1e{text}".encode()).hexdigest()[:16] for text in whole])
+    return table, tuple(str(h) for h in raw.columns if h not in known)
+
+
+def _header(text) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().lower().replace(" ", "")
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    for candidate in ([encoding] if encoding else ENCODINGS):
+        try:
+            return pd.read_csv(path, dtype=str, encoding=candidate, keep_default_na=False)
+        except UnicodeDecodeError:
+            continue
+        except LookupError as exc:
+            raise InputError(f"unknown encoding {encoding!r}: use utf-8, gbk or gb18030") from exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"cannot read {path.name} as CSV: {exc}") from exc
+    raise InputError(f"{path.name} is in none of {', '.join(ENCODINGS)}: give its encoding (--encoding)")
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile, KeyError… on files that are not workbooks
+        raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}") from exc
+    if sheet is not None and sheet not in book.sheetnames:
+        raise InputError(f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+    ws = book[sheet] if sheet else book.worksheets[0]
+    for merged in list(ws.merged_cells.ranges):  # a merged cell's value in every cell it spans
+        value = ws.cell(merged.min_row, merged.min_col).value
+        ws.unmerge_cells(str(merged))
+        for row in range(merged.min_row, merged.max_row + 1):
+            for col in range(merged.min_col, merged.max_col + 1):
+                ws.cell(row, col).value = value
+    rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
+    if not rows:
+        raise InputError(f"{path.name}: the sheet is empty")
+    known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL}
+    scores = [sum(_header(v) in known for v in row) for row in rows[:HEADER_ROWS]]
+    top = int(np.argmax(scores)) if max(scores) else 0
+    header = [h or f"column {i + 1}" for i, h in enumerate(rows[top])]
+    body = [r for r in rows[top + 1:] if any(r)]
+    return pd.DataFrame(body, columns=header)
+
+
+def import_register(
+    table: pd.DataFrame,
+    scene: Scene | PreparedScene,
+    *,
+    kind: str = "households",
+    coords: str = "wgs84",
+    settings: Settings | None = None,
+    dropped: tuple[str, ...] = (),
+) -> RegisterImport:
+    """Join a register's rows (:func:`read_register`) to a scene's buildings, and put them into the scene.
+
+    Parameters
+    ----------
+    table
+        The rows, with any of the columns of :data:`ALIASES` and ``row``.
+    scene
+        The scene (validated, or prepared).
+    kind
+        ``households`` (a row a household or a dwelling) or ``members`` (a row a party member).
+    coords
+        The coordinate system of rows that do not say theirs (a ``coords`` column: WGS84, GCJ-02, BD-09).
+    settings
+        Matching distances and scores (``settings.register``).
+    dropped
+        Headers not read, to report.
+
+    Returns
+    -------
+    RegisterImport
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown register kind {kind!r}: use households or members")
+    prepared = as_prepared(scene, settings)
+    settings = prepared.settings
+    table = table.reset_index(drop=True)
+    matches = match_rows(table, prepared, coords=coords)
+    buildings = prepared.scene.buildings
+    joined = matches.loc[matches["route"] != "unmatched", "building_id"]
+    without = tuple(buildings.loc[~buildings["building_id"].isin(set(joined)), "building_id"].astype(str))
+    generated = bool("generated" in table and table["generated"].map(lambda v: normalise(v).lower() in ("true", "1", "是")).any())
+    if kind == "households":
+        out = prepared.scene.replace(buildings=_registered_households(prepared, table, matches, generated))
+    else:
+        members, ids = _members(table, matches)
+        matches = matches.assign(member_id=ids)
+        out = prepared.scene.replace(party_members=members.assign(generated=True) if generated else members)
+    return RegisterImport(scene=out, matches=matches, kind=kind, dropped=dropped, buildings_without_rows=without)
+
+
+def match_rows(table: pd.DataFrame, scene: Scene | PreparedScene, *, coords: str = "wgs84") -> pd.DataFrame:
+    """The building each row names, by id, coordinate or address (the module's routes), or why none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row``, ``route``, ``building_id``, ``confidence``, ``detail``, ``reason``, aligned to ``table``.
+    """
+    prepared = as_prepared(scene)
+    r = prepared.settings.register
+    local = prepared.local.buildings
+    ids = local["building_id"].astype(str).to_numpy()
+    n = len(table)
+    route = np.full(n, "unmatched", dtype=object)
+    building = np.full(n, None, dtype=object)
+    confidence = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+    reason = np.full(n, "no_address", dtype=object)
+
+    duplicate = (table["record"] if "record" in table else table.drop(columns="row")).duplicated().to_numpy()
+    reason[duplicate] = "duplicate"
+    open_ = ~duplicate
+
+    if "building_id" in table:  # 1. a building id
+        given = table["building_id"].map(lambda v: id_string(v).strip() if str(v).strip() else None, na_action="ignore")
+        known = given.isin(set(ids)).to_numpy()
+        hit = open_ & known
+        route[hit], building[hit], confidence[hit] = "id", given[hit].to_numpy(), "exact"
+        reason[open_ & given.notna().to_numpy() & ~known] = "unknown_id"
+        open_ &= ~hit
+
+    by_address = _address_matches(table, prepared, r) if "address" in table else None
+    if "lon" in table and "lat" in table:  # 2. a coordinate
+        inside, nearest, distance, bad = _coordinate_matches(table, prepared, coords, r.max_distance_m)
+        has_point = ~bad & table["lon"].astype(str).str.strip().ne("").to_numpy()
+        reason[open_ & bad & table["lon"].astype(str).str.strip().ne("").to_numpy()] = "bad_coordinate"
+        hit = open_ & (inside >= 0)
+        if by_address is not None:  # a point in one footprint, an address that names another exactly: the address
+            # wins (a geocoder puts a dwelling's point in a neighbour as easily as beside it); both are said
+            said = by_address["building"].to_numpy()
+            other = hit & (by_address["confidence"] == "exact").to_numpy() & pd.notna(said) & (said != ids[np.maximum(inside, 0)])
+            detail[other] = [f"its coordinate is in {ids[i]}" for i in inside[other]]
+            hit &= ~other
+        route[hit], building[hit], confidence[hit] = "coordinate", ids[inside[hit]], "exact"
+        open_ &= ~hit
+        near = open_ & (nearest >= 0)
+        if by_address is not None:  # a point off every footprint yields to an address that names a building
+            near &= by_address["building"].isna().to_numpy()
+        route[near], building[near], confidence[near] = "coordinate", ids[nearest[near]], "nearest"
+        detail[near] = [f"{d:.0f} m from it" for d in distance[near]]
+        open_ &= ~near
+        reason[open_ & has_point & (nearest < 0)] = "too_far"
+
+    if by_address is not None:  # 3. the address
+        named = by_address["building"].notna().to_numpy()
+        hit = open_ & named
+        route[hit], building[hit] = "address", by_address["building"].to_numpy()[hit]
+        confidence[hit] = np.where(detail[hit] != "", "low", by_address["confidence"].to_numpy()[hit])
+        detail[hit] = np.where(detail[hit] != "", detail[hit], by_address["detail"].to_numpy()[hit])
+        failed = open_ & ~named & by_address["reason"].notna().to_numpy()
+        reason[failed & ~np.isin(reason, ("bad_coordinate", "too_far", "unknown_id"))] = by_address["reason"].to_numpy()[
+            failed & ~np.isin(reason, ("bad_coordinate", "too_far", "unknown_id"))]
+        open_ &= ~hit
+    matched = route != "unmatched"
+    reason[matched] = ""
+    return pd.DataFrame({"row": table["row"].to_numpy() if "row" in table else np.arange(1, n + 1), "route": route,
+                         "building_id": building, "confidence": confidence, "detail": detail, "reason": reason})
+
+
+def _coordinate_matches(table: pd.DataFrame, prepared: PreparedScene, coords: str, max_distance_m: float):
+    """Per row: the footprint holding its point (-1: none), the nearest within the distance (-1: none), that
+    distance, and whether the coordinate is unusable."""
+    lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
+    lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
+    named = table["coords"].map(_system).to_numpy(dtype=object) if "coords" in table else np.full(len(table), None, dtype=object)
+    system = np.where(pd.isna(named), coords, named)
+    for name, convert in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
+        rows = system == name
+        if rows.any():
+            lon[rows], lat[rows] = convert(lon[rows], lat[rows])
+    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | out_of_china(np.nan_to_num(lon), np.nan_to_num(lat))
+    n = len(table)
+    inside, nearest, distance = np.full(n, -1), np.full(n, -1), np.full(n, np.inf)
+    good = np.flatnonzero(~bad)
+    if not len(good):
+        return inside, nearest, distance, bad
+    points = gpd.GeoSeries(gpd.points_from_xy(lon[good], lat[good]), crs=4326).to_crs(prepared.local_crs).to_numpy()
+    footprints = prepared.local.buildings.geometry.to_numpy()
+    tree = shapely.STRtree(footprints)
+    p, b = tree.query(points, predicate="within")
+    # a point in two footprints drawn over each other: the smaller one, the building it more likely names
+    order = np.lexsort((shapely.area(footprints[b]), p))
+    p, b = p[order], b[order]
+    first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, dtype=bool)
+    inside[good[p[first]]] = b[first]
+    off = np.flatnonzero(inside[good] < 0)  # the nearest footprint, for points in none
+    p, b = tree.query_nearest(points[off], max_distance=max_distance_m, return_distance=False, all_matches=False)
+    nearest[good[off[p]]] = b
+    distance[good[off[p]]] = shapely.distance(points[off[p]], footprints[b])
+    return inside, nearest, distance, bad
+
+
+def _system(value) -> str | None:
+    text = normalise(value).lower()
+    if not text:
+        return None
+    if "gcj" in text or "高德" in text or "腾讯" in text or "火星" in text:
+        return "gcj02"
+    if "bd" in text or "百度" in text:
+        return "bd09"
+    return "wgs84"
+
+
+def _address_matches(table: pd.DataFrame, prepared: PreparedScene, r) -> pd.DataFrame:
+    """Per row: the building its address names (exactly or by a fuzzy compound name), else why none."""
+    places = _Places(_building_index(prepared), r)
+    parts = building_parts(table["address"])
+    unique = parts.unique()
+    found = [places.match(building_key(part, normalised=True)) for part in unique]
+    position = pd.Index(unique).get_indexer(parts)
+    names = ("building", "confidence", "detail", "reason")
+    return pd.DataFrame({name: np.array([f[k] for f in found], dtype=object)[position] for k, name in enumerate(names)})
+
+
+class _Places:
+    """The places (compounds, streets) of a scene's buildings, matched exactly or, misspelt, by similarity:
+    candidates share pairs of characters with the address's place (an index of the pairs), and are scored
+    with rapidfuzz against each place as written bare and with every compound suffix."""
+
+    def __init__(self, index: dict[BuildingKey, list[str]], r):
+        self.index, self.r = index, r
+        self.places = {key.place for key in index}
+        self.pairs: dict[str, set[str]] = {}
+        for place in self.places:
+            for pair in _pairs(place):
+                self.pairs.setdefault(pair, set()).add(place)
+        self.similar: dict[str, list[tuple[str, float]]] = {}
+
+    def named(self, key: BuildingKey, place: str) -> list[str]:
+        return self.index.get(BuildingKey(place, key.number, key.street)) or self.index.get(BuildingKey(place, key.number, not key.street)) or []
+
+    def match(self, key: BuildingKey | None) -> tuple:
+        """(building, confidence, detail, reason) for one address's key."""
+        if key is None:
+            return None, "", "", "no_address"
+        if key.place in self.places:
+            buildings, confidence, detail = self.named(key, key.place), "exact", ""
+            if not buildings:
+                return None, "", "", "unknown_building"
+        else:
+            # a misspelt compound: the most similar place with a building of this number, unless another is
+            # nearly as similar (then the address is ambiguous)
+            found = [(place, score) for place, score in self._similar(key.place) if self.named(key, place)]
+            if not found:
+                return None, "", "", "unknown_compound"
+            if len(found) > 1 and found[1][1] >= found[0][1] - FUZZY_MARGIN:
+                return None, "", "", "ambiguous"
+            (place, score), buildings = found[0], self.named(key, found[0][0])
+            confidence = "fuzzy" if score >= self.r.sure_score else "low"
+            detail = f"{key.place} read as {place} ({score:.0f})"
+        if len(buildings) > 1:
+            return None, "", "", "ambiguous"
+        return buildings[0], confidence, detail, None
+
+    def _similar(self, text: str) -> list[tuple[str, float]]:
+        """Places whose writing is at least ``fuzzy_score`` similar to ``text``, most similar first."""
+        if text not in self.similar:
+            from rapidfuzz import fuzz, process
+
+            shared: dict[str, int] = {}
+            for pair in _pairs(text):
+                for candidate in self.pairs.get(pair, ()):
+                    shared[candidate] = shared.get(candidate, 0) + 1
+            nearest = heapq.nlargest(SIMILAR_CANDIDATES, shared, key=lambda c: (shared[c], c))
+            spelled = [(place + suffix, place) for place in nearest for suffix in ("", *COMPOUND_SUFFIXES)]
+            best: dict[str, float] = {}
+            for _, score, i in process.extract(text, [s for s, _ in spelled], scorer=fuzz.ratio,
+                                               score_cutoff=self.r.fuzzy_score, limit=None):
+                place = spelled[i][1]
+                best[place] = max(best.get(place, 0.0), score)
+            self.similar[text] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return self.similar[text]
+
+
+def _pairs(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(max(len(text) - 1, 1))}
+
+
+def _building_index(prepared: PreparedScene) -> dict[BuildingKey, list[str]]:
+    """Each building's key, from its standard address (``address``), else its name or ``addr:*`` tags with
+    its compound's name: key → building ids (two ids under one key make its addresses ambiguous)."""
+    buildings = prepared.local.buildings
+    compound = _compound_names(prepared)
+    keys: list[tuple[BuildingKey | None, str]] = []
+    for position, data in enumerate(buildings.drop(columns="geometry").to_dict("records")):
+        candidates = [data.get("address")]
+        street, number = data.get("addr_street") or data.get("addr:street"), data.get("addr_housenumber") or data.get("addr:housenumber")
+        if street and number:
+            candidates.append(f"{street}{number}号")
+        name = data.get("name")
+        if name and compound[position]:
+            candidates.append(f"{compound[position]}{name}")
+        candidates.append(name)
+        for text in candidates:
+            key = building_key(text) if text is not None and not (isinstance(text, float) and np.isnan(text)) else None
+            if key is not None:
+                keys.append((key, str(data["building_id"])))
+                break
+    index: dict[BuildingKey, list[str]] = {}
+    for key, building in keys:
+        index.setdefault(key, []).append(building)
+    return index
+
+
+def _compound_names(prepared: PreparedScene) -> np.ndarray:
+    """The name of the compound (小区) each building is in, by ``compound_id`` or by the compound polygon
+    holding it; None elsewhere."""
+    buildings, compounds = prepared.local.buildings, prepared.local.compounds
+    names = np.full(len(buildings), None, dtype=object)
+    if compounds is None or "name" not in compounds or not len(compounds):
+        return names
+    if "compound_id" in buildings and "compound_id" in compounds:
+        by_id = dict(zip(compounds["compound_id"].astype(str), compounds["name"]))
+        names[:] = buildings["compound_id"].map(lambda c: by_id.get(str(c)) if c is not None else None)
+    missing = np.flatnonzero(pd.isna(names))
+    if len(missing):
+        b, c = shapely.STRtree(compounds.geometry.to_numpy()).query(
+            shapely.point_on_surface(buildings.geometry.to_numpy()[missing]), predicate="within")
+        names[missing[b]] = compounds["name"].to_numpy()[c]
+    return names
+
+
+def _registered_households(prepared: PreparedScene, table: pd.DataFrame, matches: pd.DataFrame,
+                           generated: bool) -> gpd.GeoDataFrame:
+    """The scene's buildings with households from the matched rows: a row a household, or its ``households``
+    count, less vacant dwellings (``households_registered``). Buildings without rows keep their count, or its
+    estimate (``households_estimated``). A generated register marks the counts it gives ``households_generated``."""
+    buildings, filled = prepared.scene.buildings, prepared.local.buildings
+    joined = matches["route"] != "unmatched"
+    count = pd.Series(1.0, index=table.index)
+    if "households" in table:
+        count = pd.to_numeric(table["households"], errors="coerce").fillna(1.0)
+    if "vacant" in table:
+        vacant = table["vacant"].astype(str).map(lambda v: normalise(v).lower() in VACANT_WORDS)
+        count = count.where(~vacant, 0.0)
+    per_building = count[joined.to_numpy()].groupby(matches.loc[joined, "building_id"].to_numpy()).sum()
+    out = buildings.copy()
+    registered = out["building_id"].astype(str).isin(per_building.index).to_numpy()
+    counts = out["building_id"].astype(str).map(per_building).round().to_numpy()
+    out["households"] = np.where(registered, counts, filled["households"].to_numpy()).astype(np.int64)
+    out["households_estimated"] = ~registered & filled["households_estimated"].to_numpy(dtype=bool)
+    out["households_registered"] = registered
+    if generated:
+        out["households_generated"] = registered
+    return out
+
+
+def _members(table: pd.DataFrame, matches: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The matched members as ``party_members``; and every row's member id (given, else the row's ``record``:
+    a salted hash, stable for the same row, revealing nothing of it)."""
+    if "member_id" in table:
+        given = table["member_id"].map(lambda v: id_string(v).strip() if str(v).strip() else None, na_action="ignore")
+    else:
+        given = pd.Series(None, index=table.index, dtype=object)
+    record = table["record"] if "record" in table else pd.Series([f"r-{r}" for r in table["row"]], index=table.index)
+    ids = given.where(given.notna(), record).to_numpy(dtype=object)
+    joined = (matches["route"] != "unmatched").to_numpy()
+    status = normalise_status(table["status"] if "status" in table else None, table.index)
+    members = pd.DataFrame({"member_id": ids[joined], "building_id": matches["building_id"].to_numpy()[joined],
+                            "status": status.to_numpy()[joined]})
+    return members, ids
+
+
+def write_register_report(result: RegisterImport, folder: str | os.PathLike) -> list[Path]:
+    """The match report: ``register_matches.csv`` (a row a data row; no personal column) and
+    ``register_summary.txt``."""
+    from .store import atomic_path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{result.kind}_matches.csv", folder / f"{result.kind}_summary.txt"]
+    with atomic_path(paths[0]) as tmp:
+        result.matches.to_csv(tmp, index=False, encoding="utf-8-sig")
+    with atomic_path(paths[1]) as tmp:
+        Path(tmp).write_text(result.summary() + "\n", encoding="utf-8")
+    return paths
