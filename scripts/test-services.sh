@@ -35,7 +35,12 @@ pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {found=1} END
   || pg_createcluster "$PG_VERSION" main >&2
 pg_ctlcluster "$PG_VERSION" main status >/dev/null 2>&1 || pg_ctlcluster "$PG_VERSION" main start >&2  # stdout carries only the export
 PG_PORT=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $3}')
-PG_PASSWORD=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# one password per machine, kept where only root and postgres read it: runs side by side share the role
+SECRET=/var/lib/postgresql/gridplan_ci.password
+if [ ! -s "$SECRET" ]; then
+  (umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRET")
+fi
+PG_PASSWORD=$(cat "$SECRET")
 runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -p "$PG_PORT" >/dev/null <<SQL
 SELECT 'CREATE ROLE gridplan_ci LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gridplan_ci') \gexec
 ALTER ROLE gridplan_ci PASSWORD '$PG_PASSWORD';
