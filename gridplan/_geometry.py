@@ -9,6 +9,7 @@ import shapely
 GRID_PRECISION_M = 1e-5
 #: Detached pieces of a grid smaller than this in all (m²) are floating-point slivers, not territory.
 SLIVER_M2 = 1.0
+SEAM_M2 = 1e-3  # closing floating-point seams adds less than this
 
 
 def points_along(lines, step: float) -> np.ndarray:
@@ -41,11 +42,14 @@ def shared_boundaries(geoms: np.ndarray, same: np.ndarray | None = None, *, tole
 
 def heal(polygon):
     """One polygon from atoms that tile it: close floating-point seams, and drop detached slivers of less
-    than ``SLIVER_M2`` in all (the gap metric still counts them); a real second piece is kept, and counted."""
+    than ``SLIVER_M2`` in all (the gap metric still counts them); a real second piece is kept, and counted.
+
+    Closing seams never takes ground: pieces that meet at points round another grid's ground stay apart
+    rather than swallow it."""
     if polygon.geom_type == "Polygon":
         return polygon
     healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
-    if healed.geom_type == "Polygon":
+    if healed.geom_type == "Polygon" and healed.area - polygon.area < SEAM_M2:
         return healed
     parts = shapely.get_parts(polygon)
     areas = shapely.area(parts)

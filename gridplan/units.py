@@ -146,7 +146,7 @@ def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndar
         return atoms, local_atom
     land_tree = shapely.STRtree(geoms[land])
     keep = np.ones(len(atoms), dtype=bool)
-    extra_geoms, extra_kinds = [], []
+    cut_off = []
     for w in np.flatnonzero(is_water):
         points = points_along(shapely.boundary(geoms[w]), WATER_SHORE_STEP_M)
         p, l = land_tree.query(points, predicate="dwithin", distance=SNAP_M)
@@ -166,16 +166,40 @@ def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndar
             for part in shapely.get_parts(share):
                 if part.area <= 0:
                     continue
-                if shapely.length(shapely.intersection(shapely.boundary(part), shapely.buffer(geoms[atom], SNAP_M))) >= MIN_SHARED_M:
-                    geoms[atom] = shapely.union(geoms[atom], part)
-                else:  # a piece cut off from its shore stays water of its own
-                    extra_geoms.append(part)
-                    extra_kinds.append("water")
+                bank = _bank_of(part, atom, geoms, land, land_tree)
+                if bank is None:
+                    cut_off.append(part)
+                else:
+                    geoms[bank] = shapely.union(geoms[bank], part)
+    # a piece cut off from its shores joins the land that took the water round it; else stays water of its own
+    while cut_off:
+        land_tree = shapely.STRtree(geoms[land])
+        banks = [_bank_of(part, -1, geoms, land, land_tree) for part in cut_off]
+        if all(b is None for b in banks):
+            break
+        for part, bank in zip(cut_off, banks):
+            if bank is not None:
+                geoms[bank] = shapely.union(geoms[bank], part)
+        cut_off = [part for part, bank in zip(cut_off, banks) if bank is None]
+    extra_geoms = cut_off
     renumber = np.cumsum(keep) - 1
-    out = gpd.GeoDataFrame({"kind": np.concatenate([kinds[keep], extra_kinds]).astype(object)},
+    out = gpd.GeoDataFrame({"kind": np.concatenate([kinds[keep], ["water"] * len(extra_geoms)]).astype(object)},
                            geometry=list(geoms[keep]) + extra_geoms)
     out["special"] = np.concatenate([atoms["special"].to_numpy()[keep], [""] * len(extra_geoms)])
     return out, renumber[local_atom]
+
+
+def _bank_of(part: BaseGeometry, shore: int, geoms: np.ndarray, land: np.ndarray, land_tree: shapely.STRtree) -> int | None:
+    """The land atom a piece of water joins: its own shore when they meet along a line, else the land atom
+    it meets along the longest line; None when it meets none (joining at a point would make an atom of two
+    pieces)."""
+    edge = shapely.boundary(part)
+    near = land[land_tree.query(part, predicate="dwithin", distance=SNAP_M)]
+    along = shapely.length(shapely.intersection(edge, shapely.buffer(geoms[near], SNAP_M)))
+    for atom in sorted(near[along >= MIN_SHARED_M], key=lambda a: (a != shore, -along[near == a][0])):
+        if shapely.union(geoms[atom], part).geom_type == "Polygon":
+            return int(atom)
+    return None
 
 
 def street_blocks(

@@ -159,6 +159,9 @@ def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_
     settings = DEFAULTS.with_grid(workload_weights={"office": 20.0, "commercial": 20.0, "retail": 10.0, "hotel": 20.0})
     prepared = PreparedScene.of(real_scene, settings)
     local, whole = prepared.local, scene_units(prepared)
+    # every atom one polygon (water shared out only where it joins its bank along a line), tiling the communities
+    assert (shapely.get_num_geometries(whole.atoms.geometry.to_numpy()) == 1).all()
+    assert whole.atoms.area.sum() == pytest.approx(local.communities.area.sum(), rel=1e-9)
     weight = balance_weight(whole.atoms)
     shared = SharedLayers(local.streets, local.barriers)
     tasks = community_tasks(local, batch=1)
