@@ -145,6 +145,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--previous", help="a previous plan file or postgresql://user@host/db[#name]: keep its grids where "
                                       "they still meet the rules (grids marked 'locked' are kept exactly); writes the "
                                       "changes too")
+    p.add_argument("--no-rebalance", action="store_true",
+                   help="with --previous: keep every grid within the bounds as it is (by default the fewest households "
+                        "move across grid boundaries to bring grids back within ±10%%)")
+    p.add_argument("--max-moved", type=_number(), metavar="N",
+                   help="with --previous: households the rebalancing may move, a share of all when below 1 (0.05), "
+                        "a count otherwise (500); default: no cap")
+    p.add_argument("--no-compare-fresh", action="store_true",
+                   help="with --previous: do not plan afresh to show the trade-off between keeping and balancing")
     p.set_defaults(run=_plan)
 
     p = sub.add_parser("coverage", help="party organizations, members and the 15-minute service circle of a plan",
@@ -335,10 +343,13 @@ def _plan(args) -> None:
     if previous is not None and previous.provenance is not None:
         base, source = previous.provenance.settings, ("上一方案" if args.lang == "zh" else "the previous plan")
     settings = _settings(args, base, source)
+    if previous is None and (args.no_rebalance or args.max_moved is not None or args.no_compare_fresh):
+        raise InputError("--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)")
+    settings = settings.with_regeneration(rebalance=not args.no_rebalance, max_moved=args.max_moved)
     prepared = _prepared(args, settings)
     run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
                      grid_count=args.grids, code_style=args.code_style, workers=args.workers, scheduler=args.scheduler,
-                     retries=args.retries, progress=True)
+                     retries=args.retries, progress=True, compare_fresh=previous is not None and not args.no_compare_fresh)
     written = write_plan(run, prepared, args.output, args.lang)
     print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))

@@ -110,6 +110,7 @@ def plan_scene(
     scheduler=None,
     retries: int = 2,
     progress: bool = False,
+    compare_fresh: bool = False,
 ) -> PlanRun:
     """Plan a scene: a first plan, or a regeneration from a previous one; with levels where asked.
 
@@ -135,6 +136,9 @@ def plan_scene(
         community is retried ``retries`` times. Every path gives the same plan.
     progress
         Progress bars on standard error.
+    compare_fresh
+        When regenerating, also plan afresh to show the trade-off between keeping and balancing
+        (``changes.tradeoff``).
 
     Returns
     -------
@@ -159,7 +163,7 @@ def plan_scene(
             check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip())
         if grid_count is not None:
             raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)")
-        run = regenerate(prepared, previous, code_style=code_style)
+        run = regenerate(prepared, previous, code_style=code_style, compare_fresh=compare_fresh)
     elif workers > 1 or scheduler is not None:
         from .parallel import plan_communities
 

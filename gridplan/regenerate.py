@@ -21,13 +21,14 @@ import shapely
 
 from .audit import assign_by_overlay
 from .errors import InfeasibleError, InputError
-from .partition import (balance_weight, bounds_warnings, divisible, layout_from_atoms, radius_warnings,
+from .partition import (balance_weight, bounds_warnings, divisible, layout_from_atoms, partition, radius_warnings,
                         scene_units, special_sites, split_region, unit_warnings)
+from .rebalance import move_cap, rebalance
 from .regions import RegionGraph
 from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from .scene import PreparedScene, Scene, as_prepared, id_string
 from .settings import Settings
-from .vocabulary import BuildingChange, GridChange, GridKind, WarningCode, WarningReason
+from .vocabulary import BuildingChange, GridChange, GridKind, MoveReason, WarningCode, WarningReason
 
 
 def regenerate(
@@ -36,6 +37,7 @@ def regenerate(
     settings: Settings | None = None,
     *,
     code_style: str = "gb15",
+    compare_fresh: bool = False,
 ) -> PlanRun:
     """Re-plan a scene, keeping the previous layout where it still meets the rules.
 
@@ -51,11 +53,15 @@ def regenerate(
         Target and bounds; by default those the scene was prepared with.
     code_style
         Grid codes for new grids (continuing grids keep theirs).
+    compare_fresh
+        Also plan the scene afresh, to set the shares kept and within the band beside a fresh plan's
+        (``changes.tradeoff``); costs a first plan's time.
 
     Returns
     -------
     PlanRun
-        The new plan (continuing grids keep their ``grid_id`` and code) and its ``changes``.
+        The new plan (continuing grids keep their ``grid_id`` and code) and its ``changes``: every building
+        moved, from which grid to which and why, and the trade-off between keeping and balancing.
 
     Raises
     ------
@@ -90,6 +96,7 @@ def regenerate(
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
     _split_broken(units, atom_grid, grid_ids, kinds)
 
+    kept_grid = atom_grid.copy()  # where the units stand before any grid is repaired
     weight = balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
     # special sites, oversize units and small parts stay as they were, like locked grids
@@ -116,6 +123,15 @@ def regenerate(
             if _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id):
                 proven.update(int(g) for g in np.unique(atom_grid[region]))
 
+    repaired_grid = atom_grid.copy()
+    ordinary = np.array([kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(grid_ids))])
+    movable = ordinary & ~np.isin(np.arange(len(grid_ids)), list(locked))
+    rebalanced = None
+    if settings.regeneration.rebalance:
+        rebalanced = rebalance(units.graph, weight, atom_grid, movable, settings.grid, settings.regeneration)
+        atom_grid = rebalanced.atom_grid
+    reasons = _move_reasons(units.building_atom.to_numpy(), building_grid, kept_grid, repaired_grid, atom_grid)
+
     # grids merged or re-planned away hold no atoms any more: they are removed
     searched = np.isin(atom_grid, list(proven))
     used = np.unique(atom_grid)
@@ -131,7 +147,65 @@ def regenerate(
                  + radius_warnings(layout, units, g, WarningReason.REGENERATION_BOUNDS_ONLY))
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
                        regenerated_from=previous.source)
-    return PlanRun(plan=plan, changes=_changes(plan, previous, prepared.scene))
+    reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())
+    changes = _changes(plan, previous, prepared.scene, reasons)
+    shares = [_row("keep", changes.kept_share if rebalanced is None else _kept(building_grid, repaired_grid[units.building_atom.to_numpy()]),
+                   _band_shares(repaired_grid, ordinary, units, buildings, settings.grid),
+                   float(buildings["households"].to_numpy(dtype=float)[reasons.to_numpy() != ""].sum()) - _moved(reasons, buildings, MoveReason.REBALANCE)),
+              _row("rebalanced" if rebalanced is not None else "regenerated", changes.kept_share,
+                   (plan.metrics.within_tight, plan.metrics.within_bounds), _moved(reasons, buildings, None))]
+    if compare_fresh:
+        fresh = partition(prepared, code_style=code_style)
+        fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[fresh.assignment["grid_id"]].to_numpy()
+        matched = _kept(building_grid, fresh_grid, match=True)
+        shares.append(_row("fresh", matched, (fresh.metrics.within_tight, fresh.metrics.within_bounds), float("nan")))
+    cap = move_cap(settings.regeneration.max_moved, float(weight.sum()))
+    changes = dataclasses.replace(changes, tradeoff=pd.DataFrame(shares), move_cap=cap,
+                                  capped=bool(rebalanced is not None and rebalanced.capped))
+    return PlanRun(plan=plan, changes=changes)
+
+
+def _row(layout: str, kept: float, within: tuple[float, float], moved: float) -> dict:
+    return {"layout": layout, "kept_share": kept, "within_tight": within[0], "within_bounds": within[1], "households_moved": moved}
+
+
+def _move_reasons(building_atom, building_grid, kept_grid, repaired_grid, final_grid) -> np.ndarray:
+    """Why each building is not in its previous grid: its unit changed with the data or drawn boundary
+    (already elsewhere before any repair), its grid broke a bound and was repaired, or rebalancing moved it;
+    empty for buildings that stayed (and new ones)."""
+    before = building_grid
+    kept, repaired, final = kept_grid[building_atom], repaired_grid[building_atom], final_grid[building_atom]
+    moved = (before >= 0) & (final != before)
+    return np.select([moved & (kept != before), moved & (repaired != kept), moved],
+                     [MoveReason.CHANGED_BOUNDARY.value, MoveReason.BROKEN_BOUND.value, MoveReason.REBALANCE.value], default="")
+
+
+def _moved(reasons: pd.Series, buildings: gpd.GeoDataFrame, reason: MoveReason | None) -> float:
+    households = buildings["households"].to_numpy(dtype=float)
+    mask = reasons.to_numpy() != "" if reason is None else reasons.to_numpy() == reason.value
+    return float(households[mask].sum())
+
+
+def _kept(before: np.ndarray, after: np.ndarray, match: bool = False) -> float:
+    """Share of the buildings of the previous plan in the same grid ``after``; with ``match``, the grids
+    of ``after`` first take the labels of the previous grids they share most buildings with."""
+    common = before >= 0
+    if not common.any():
+        return 1.0
+    after = _matched(after[common], before[common]) if match else after[common]
+    return float(np.mean(after == before[common]))
+
+
+def _band_shares(atom_grid: np.ndarray, ordinary: np.ndarray, units, buildings, grid) -> tuple[float, float]:
+    """Shares of the ordinary grids within the tight band and within the bounds, in households."""
+    households = np.bincount(atom_grid[units.building_atom.to_numpy()], weights=buildings["households"].to_numpy(dtype=float),
+                             minlength=len(ordinary))
+    present = np.bincount(atom_grid, minlength=len(ordinary)) > 0
+    hh = households[ordinary[: len(households)] & present[: len(households)]]
+    if not len(hh):
+        return 1.0, 1.0
+    dev = np.abs(hh - grid.target) / grid.target
+    return float(np.mean(dev <= grid.tight_tolerance + 1e-9)), float(np.mean(dev <= grid.tolerance + 1e-9))
 
 
 def _previous_grids(previous: PreviousPlan):
@@ -351,7 +425,7 @@ def _new_grid(community_id, grid_ids: list[str], new_ids: list[str]) -> int:
     return len(grid_ids) - 1
 
 
-def _changes(plan, previous: PreviousPlan, scene: Scene) -> PlanChanges:
+def _changes(plan, previous: PreviousPlan, scene: Scene, reasons: pd.Series) -> PlanChanges:
     before = previous.assignment[["building_id", "grid_id"]].dropna().copy()
     before["building_id"] = before["building_id"].map(id_string)
     before["grid_id"] = before["grid_id"].map(id_string)
@@ -363,6 +437,9 @@ def _changes(plan, previous: PreviousPlan, scene: Scene) -> PlanChanges:
     )
     both["change"] = change
     moved = both[both["change"] != ""].rename(columns={"grid_id_before": "previous_grid_id", "grid_id_after": "grid_id"})
+    moved["reason"] = moved["building_id"].map(reasons).fillna("").to_numpy()
+    moved.loc[moved["change"] != BuildingChange.MOVED.value, "reason"] = ""
+    moved["households"] = moved["building_id"].map(plan.assignment.set_index("building_id")["households"]).fillna(0).astype(int)
     common = both[both["grid_id_before"].notna() & both["grid_id_after"].notna()]
     kept = float((common["grid_id_before"] == common["grid_id_after"]).mean()) if len(common) else 1.0
 
@@ -376,7 +453,8 @@ def _changes(plan, previous: PreviousPlan, scene: Scene) -> PlanChanges:
                 else GridChange.CHANGED if n_in or n_out else GridChange.UNCHANGED)
         rows.append({"grid_id": grid_id, "change": kind.value, "buildings_in": n_in, "buildings_out": n_out})
     footprints = scene.buildings[["building_id", "geometry"]]
-    building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change"]].merge(footprints, on="building_id", how="left"),
+    building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change", "reason", "households"]]
+                                        .merge(footprints, on="building_id", how="left"),
                                         geometry="geometry", crs=scene.crs)
     return PlanChanges(building_changes=building_changes, grid_changes=pd.DataFrame(rows, columns=["grid_id", "change", "buildings_in", "buildings_out"]),
                        kept_share=kept, previous=previous.source)

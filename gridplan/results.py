@@ -22,7 +22,7 @@ import pandas as pd
 
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
-from .vocabulary import BranchStatus, GridChange, GridKind, label, warning_text
+from .vocabulary import LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, label, warning_text
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -307,22 +307,55 @@ class PlanChanges:
         Share of the buildings present before and now that kept their grid.
     previous
         Where the previous plan came from (a path or a connection URL with its password masked).
+    tradeoff
+        The trade-off between keeping and balancing, one row per layout: ``keep`` (the previous grids,
+        repaired only where they broke the bounds), ``rebalanced`` (or ``regenerated`` without the
+        rebalancing step) and, when asked, ``fresh`` (a first plan of the changed scene, its grids matched to
+        the previous ones by the buildings they share); columns ``kept_share``, ``within_tight``,
+        ``within_bounds`` (shares of ordinary grids) and ``households_moved``.
+    move_cap
+        Households the rebalancing was allowed to move (infinite: no cap).
+    capped
+        Whether the cap stopped a move that would have brought a grid within the band.
     """
 
     building_changes: gpd.GeoDataFrame
     grid_changes: pd.DataFrame
     kept_share: float
     previous: str = ""
+    tradeoff: pd.DataFrame | None = None
+    move_cap: float = float("inf")
+    capped: bool = False
 
     def summary(self, lang: str = "en") -> str:
         counts = self.grid_changes["change"].value_counts()
         kinds = [GridChange.UNCHANGED, GridChange.CHANGED, GridChange.CREATED, GridChange.REMOVED]
         grids = ", ".join(f"{counts.get(k.value, 0)} {label(k, lang)}" for k in kinds)
+        moved = self.building_changes[self.building_changes["change"] == BuildingChange.MOVED.value] if len(self.building_changes) else self.building_changes
+        reasons = (moved.groupby("reason")["households"].agg(["size", "sum"]) if {"reason", "households"} <= set(moved.columns) and len(moved)
+                   else pd.DataFrame())
         if lang == "zh":
-            return (f"由 {self.previous} 重新生成：{self.kept_share:.1%} 的楼栋保持原网格；{len(self.building_changes)} 栋楼有变化；"
-                    f"网格 {grids}")
-        return (f"regenerated from {self.previous}: {self.kept_share:.1%} of buildings kept their grid; "
-                f"{len(self.building_changes)} buildings changed; grids {grids}")
+            lines = [f"由 {self.previous} 重新生成：{self.kept_share:.1%} 的楼栋保持原网格；{len(self.building_changes)} 栋楼有变化；网格 {grids}"]
+            lines += [f"  调整原因 {label(MoveReason(r), 'zh')}：{int(row['size'])} 栋楼，{int(row['sum'])} 户" for r, row in reasons.iterrows() if r]
+        else:
+            lines = [f"regenerated from {self.previous}: {self.kept_share:.1%} of buildings kept their grid; "
+                     f"{len(self.building_changes)} buildings changed; grids {grids}"]
+            lines += [f"  moved for {label(MoveReason(r), 'en')}: {int(row['size'])} buildings, {int(row['sum'])} households"
+                      for r, row in reasons.iterrows() if r]
+        if self.tradeoff is not None:
+            names = {"keep": ("只保留", "keep only"), "rebalanced": ("再平衡", "rebalanced"), "regenerated": ("重新生成", "regenerated"),
+                     "fresh": ("全新方案", "fresh plan")}
+            i = LANGUAGES.index(lang)
+            head = ("  方案对比：保持原网格 / ±10% 内 / ±20% 内 / 调整户数" if lang == "zh"
+                    else "  trade-off: kept in their grid / within ±10% / within ±20% / households moved")
+            lines.append(head)
+            for row in self.tradeoff.itertuples():
+                moved_hh = "—" if pd.isna(row.households_moved) else f"{row.households_moved:,.0f}"
+                lines.append(f"    {names[row.layout][i]:<12} {row.kept_share:6.1%}  {row.within_tight:6.1%}  {row.within_bounds:6.1%}  {moved_hh}")
+        if self.capped:
+            lines.append(f"  再平衡达到调整上限（{self.move_cap:,.0f} 户）：仍有网格可通过更多调整回到 ±10% 内" if lang == "zh" else
+                         f"  rebalancing stopped at the cap of {self.move_cap:,.0f} households moved: more moves would bring more grids within ±10%")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)

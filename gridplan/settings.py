@@ -304,12 +304,36 @@ class RegisterSettings:
 
 
 @dataclass(frozen=True)
+class RegenerationSettings:
+    """How a regeneration rebalances the grids it kept (:mod:`gridplan.rebalance`).
+
+    Attributes
+    ----------
+    rebalance
+        After keeping what still meets the bounds, move the fewest households across grid boundaries that
+        bring grids back within the tight band (±``grid.tight_tolerance``), where the data allow.
+    max_moved
+        Cap on the households the rebalancing may move: a share of all households when below 1, a count
+        otherwise; None for no cap.
+    max_chain
+        Most grids a chain of shifts passes through (a grid hands a unit to its neighbour, which hands one on).
+    candidates
+        Units tried at each step of a chain (the lightest that fit): more finds cheaper chains, slower.
+    """
+
+    rebalance: bool = True
+    max_moved: float | None = None
+    max_chain: int = 3
+    candidates: int = 6
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of gridplan's settings, one group per concern; ``DEFAULTS.with_grid(target=250)`` derives a variant.
 
     Attributes
     ----------
-    households, grid, party, service, levels, validation, register
+    households, grid, party, service, levels, validation, register, regeneration
         The groups above.
     seed
         Seed of every generated scenario (party members, service points): the same scene and settings
@@ -323,6 +347,7 @@ class Settings:
     levels: LevelSettings = field(default_factory=LevelSettings)
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     register: RegisterSettings = field(default_factory=RegisterSettings)
+    regeneration: RegenerationSettings = field(default_factory=RegenerationSettings)
     seed: int = 20261124
 
     def with_grid(self, **changes) -> "Settings":
@@ -346,6 +371,9 @@ class Settings:
     def with_register(self, **changes) -> "Settings":
         return self._with("register", changes)
 
+    def with_regeneration(self, **changes) -> "Settings":
+        return self._with("regeneration", changes)
+
     def check(self) -> "Settings":
         """``self`` if every setting is usable, else an :class:`~gridplan.errors.InputError` naming the first
         that is not (a target of 0, NaN or infinity; a tolerance outside 0–1; …)."""
@@ -367,6 +395,11 @@ class Settings:
              "between 0 and link_max_households"),
             ("households.dwelling_size_m2", self.households.dwelling_size_m2,
              math.isfinite(self.households.dwelling_size_m2) and self.households.dwelling_size_m2 > 0, "a positive number"),
+            ("regeneration.max_moved", self.regeneration.max_moved,
+             self.regeneration.max_moved is None or (math.isfinite(self.regeneration.max_moved) and self.regeneration.max_moved >= 0),
+             "a share below 1 or a count of households (0 or more)"),
+            ("regeneration.max_chain", self.regeneration.max_chain, self.regeneration.max_chain >= 1, "at least 1"),
+            ("regeneration.candidates", self.regeneration.candidates, self.regeneration.candidates >= 1, "at least 1"),
             ("validation.boundary_snap_m", self.validation.boundary_snap_m,
              math.isfinite(self.validation.boundary_snap_m) and self.validation.boundary_snap_m >= 0, "0 or more"),
         ]

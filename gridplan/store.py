@@ -33,7 +33,7 @@ FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geop
 TABLE_SUFFIX = ".json"
 #: Layers of a plan file besides ``grids`` and ``buildings``.
 PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "metrics", "provenance", "areas", "micro_grids",
-               "building_changes", "grid_changes")
+               "building_changes", "grid_changes", "regeneration_tradeoff")
 
 
 def is_dsn(target: object) -> bool:
@@ -271,7 +271,8 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     """The layers of a plan file: ``grids``, ``buildings`` (footprints with their grid, so a plan file opens
     on its own in QGIS), ``staffing``, ``warnings``, ``metrics``, ``provenance``, ``scene_findings`` (what
     validation found and repaired, every building left out named); ``areas`` and
-    ``micro_grids`` with levels; ``building_changes`` and ``grid_changes`` after a regeneration. Warnings'
+    ``micro_grids`` with levels; ``building_changes`` (with the reason and households of each move),
+    ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration. Warnings'
     messages are in ``lang`` (their codes and figures are kept too)."""
     plan = run.plan
     scene = prepared.scene
@@ -287,6 +288,8 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
         layers |= {"areas": run.levels.areas, "micro_grids": run.levels.micro_grids}
     if run.changes is not None:
         layers |= {"building_changes": run.changes.building_changes, "grid_changes": run.changes.grid_changes}
+        if run.changes.tradeoff is not None:
+            layers["regeneration_tradeoff"] = run.changes.tradeoff
     return layers
 
 
@@ -345,8 +348,10 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
         new = int((moved["change"] == "new").sum())
         common = len(assignment) - new
         kept = 1 - int((moved["change"] == "moved").sum()) / common if common else 1.0
+        tradeoff = layers.get("regeneration_tradeoff")
         changes = PlanChanges(building_changes=moved, grid_changes=_ids(layers["grid_changes"], "grid_id"),
-                              kept_share=kept, previous=provenance.regenerated_from)
+                              kept_share=kept, previous=provenance.regenerated_from,
+                              tradeoff=None if tradeoff is None else pd.DataFrame(tradeoff).drop(columns="geometry", errors="ignore"))
     return PlanRun(plan=plan, levels=levels, changes=changes)
 
 

@@ -109,6 +109,14 @@ class NetworkReach(StrEnum):
     UNREACHABLE = "unreachable"  # on a piece of network no service point is on
 
 
+class MoveReason(StrEnum):
+    """Why regeneration moved a building to another grid."""
+
+    CHANGED_BOUNDARY = "changed_boundary"  # its unit changed with the data, or the drawn boundary put it there
+    BROKEN_BOUND = "broken_bound"  # its grid broke the household bounds and was re-split
+    REBALANCE = "rebalance"  # moved to bring a grid back within the tight band
+
+
 class BuildingChange(StrEnum):
     """What regeneration did to a building."""
 
@@ -160,6 +168,9 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     NetworkReach.ON_NETWORK: ("可步行到达", "on the walking network"),
     NetworkReach.OFF_NETWORK: ("附近无道路", "no street nearby"),
     NetworkReach.UNREACHABLE: ("道路不通服务站点", "no path to a service point"),
+    MoveReason.CHANGED_BOUNDARY: ("单元或边界变化", "changed unit or boundary"),
+    MoveReason.BROKEN_BOUND: ("网格超出户数范围", "grid broke the bounds"),
+    MoveReason.REBALANCE: ("再平衡", "rebalance"),
     BuildingChange.MOVED: ("调整网格", "moved"),
     BuildingChange.NEW: ("新增", "new"),
     BuildingChange.REMOVED: ("移除", "removed"),
