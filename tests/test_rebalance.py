@@ -183,3 +183,26 @@ def test_rebalance_options_need_a_previous_plan(tmp_path, capsys):
                           "--previous")
     code, _, err = run(capsys, "plan", tmp_path / "s.gpkg", "-o", tmp_path / "p.gpkg", "--max-moved", "-1")
     assert code == 2 and "-1" in err
+
+
+def test_a_regeneration_capped_below_the_one_move_says_so():
+    from gridplan.partition import partition
+    from gridplan.regenerate import regenerate
+    from gridplan.results import PreviousPlan
+
+    from .scenes import street_grid_scene
+
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]], per_block=10)
+    first = partition(scene)
+    assert len(first.grids) == 2
+    previous = PreviousPlan(assignment=first.assignment[["building_id", "grid_id"]], grids=first.grids, source="first")
+    west = scene.buildings["building_id"].str.startswith("b0-")
+    changed = scene.replace(buildings=scene.buildings.assign(households=np.where(west, 34, 26)))  # 340 and 260
+    capped = regenerate(changed, previous, DEFAULTS.with_regeneration(max_moved=20)).changes
+    assert capped.capped and capped.kept_share == 1.0 and "stopped at the cap of 20 households" in capped.summary("en")
+    assert "再平衡达到调整上限（20 户）" in capped.summary("zh")
+    done = regenerate(changed, previous)
+    moved = done.changes.building_changes
+    assert moved[["previous_grid_id", "households", "reason"]].values.tolist() == [[first.grids["grid_id"].iat[0], 34, "rebalance"]]
+    assert sorted(done.plan.grids["households"]) == [294, 306] and not done.changes.capped
+    assert done.changes.tradeoff.set_index("layout").loc["rebalanced", "within_tight"] == 1.0
