@@ -198,14 +198,43 @@ class _State:
         one that brings it nearest (never past the band); every other grid of the chain ends within the
         band, or, when it was outside, nearer to it and no farther outside the bounds."""
         giving = self.loads[g] > self.hi
-        for partial in (False, True):
-            found: list[_Chain] = []
-            self._extend(g, giving, {g: self.loads[g]}, {}, (), 0.0, 0.0, found, partial)
-            if found:
-                if partial:  # nearest to the band first, then fewest households
-                    return min(found, key=lambda c: (-c.households, c.cut, len(c.moves)))
-                return min(found, key=lambda c: c.key)
-        return None
+        found: list[_Chain] = []
+        self._extend(g, giving, {g: self.loads[g]}, {}, (), 0.0, 0.0, found, False)
+        if not found:  # units too coarse for a one-way move: trade a heavier unit for a lighter one
+            found = self._swaps(g, giving)
+        if found:
+            return min(found, key=lambda c: c.key)
+        self._extend(g, giving, {g: self.loads[g]}, {}, (), 0.0, 0.0, found, True)
+        # part of the way: nearest to the band first, then fewest households
+        return min(found, key=lambda c: (-c.households, c.cut, len(c.moves))) if found else None
+
+    def _swaps(self, g: int, giving: bool) -> list[_Chain]:
+        """Exchanges between ``g`` and one neighbour: a piece each way, the difference of their loads
+        bringing ``g`` within the band while the neighbour stays (or comes) within it."""
+        load = self.loads[g]
+        need_lo, need_hi = (load - self.hi, load - self.lo) if giving else (self.lo - load, self.hi - load)
+        found = []
+        sent = self._candidates(g, True, {}, (), need_lo if giving else -math.inf, math.inf)
+        taken = self._candidates(g, False, {}, (), -math.inf, math.inf)
+        for out_piece, _, h, _ in sent:
+            for in_piece, source, _, _ in taken:
+                if source != h or set(in_piece) & set(out_piece):
+                    continue
+                w_out, w_in = float(self.weight[list(out_piece)].sum()), float(self.weight[list(in_piece)].sum())
+                net = w_out - w_in if giving else w_in - w_out
+                if not need_lo - 1e-9 <= net <= need_hi + 1e-9:
+                    continue
+                after = self.loads[h] + (w_out - w_in)
+                if not self.in_band(after) and not (self.distance(after) < self.distance(self.loads[h]) and self.excess(after) <= self.excess(self.loads[h])):
+                    continue
+                mine = (self.members[g] - set(out_piece)) | set(in_piece)
+                theirs = (self.members[h] - set(in_piece)) | set(out_piece)
+                if not (self._connected(mine) and self._connected(theirs)):
+                    continue
+                cut = self._cut_change(out_piece, mine, theirs) + self._cut_change(in_piece, theirs, mine)
+                moves = tuple((a, g, h) for a in out_piece) + tuple((a, h, g) for a in in_piece)
+                found.append(_Chain(moves, w_out + w_in, cut))
+        return found
 
     def _extend(self, g, giving, loads, members, moves, households, cut, found, partial) -> None:
         """Grow chains from grid ``g``, which must now give (``giving``) or take a unit; ``loads`` and
@@ -214,28 +243,29 @@ class _State:
         need_lo, need_hi = (load - self.hi, load - self.lo) if giving else (self.lo - load, self.hi - load)
         if partial and not moves:  # the first grid may come only part of the way
             need_lo = 0.0
-        for atom, source, target, other in self._candidates(g, giving, members, moves, need_lo, need_hi):
-            w = self.weight[atom]
+        for piece, source, target, other in self._candidates(g, giving, members, moves, need_lo, need_hi):
+            w = float(self.weight[list(piece)].sum())
             if not partial and found and households + w > min(c.households for c in found) + 1e-9:
                 continue
             new_loads = {**loads, source: loads.get(source, self.loads[source]) - w, target: loads.get(target, self.loads[target]) + w}
-            new_members = {**members, source: members.get(source, self.members[source]) - {atom},
-                           target: members.get(target, self.members[target]) | {atom}}
-            chain = _Chain(moves + ((atom, source, target),), households + w,
-                           cut + self._cut_change(atom, new_members[source], new_members[target]))
+            new_members = {**members, source: members.get(source, self.members[source]) - set(piece),
+                           target: members.get(target, self.members[target]) | set(piece)}
+            chain = _Chain(moves + tuple((atom, source, target) for atom in piece), households + w,
+                           cut + self._cut_change(piece, new_members[source], new_members[target]))
             before, after = self.loads[other], new_loads[other]
             if self.in_band(after) or (self.distance(after) < self.distance(before) and self.excess(after) <= self.excess(before)):
                 found.append(chain)
-            elif len(chain.moves) < self.max_chain:  # the neighbour passes the surplus (or deficit) on
+            elif len({m[1:] for m in chain.moves}) < self.max_chain:  # the neighbour passes the surplus (or deficit) on
                 self._extend(other, giving, new_loads, new_members, chain.moves, chain.households, chain.cut, found, False)
 
     def _candidates(self, g, giving, members, moves, need_lo, need_hi):
-        """Units that can move across ``g``'s boundary with a load within ``need_lo``–``need_hi``: when
-        ``giving``, from ``g`` to a neighbour; else from a neighbour into ``g``. Returns (atom, source,
-        target, the other grid), smallest loads first, at most ``candidates``."""
+        """Pieces that can move across ``g``'s boundary with a load within ``need_lo``–``need_hi``: when
+        ``giving``, from ``g`` to a neighbour; else from a neighbour into ``g``. A piece is a unit with
+        households on the boundary, or one reached through units without households (a lawn, a yard) that go
+        with it. Returns (piece, source, target, the other grid), lightest first, at most ``candidates``."""
         touched = {gr for m in moves for gr in m[1:]}
         mine = members.get(g, self.members[g])
-        options = []
+        frontier: dict[int, set[int]] = {}  # neighbouring grid -> the source's units on the boundary with it
         for a in mine:
             for b, edge in self.graph[a].items():
                 if edge["barrier"] or b in mine:
@@ -243,23 +273,40 @@ class _State:
                 h = self._grid_of(b, members)
                 if h is None or (h in touched and h != g):
                     continue
-                atom, source, target = (a, g, h) if giving else (b, h, g)
-                w = self.weight[atom]
-                if not (w > 0 and need_lo - 1e-9 <= w <= need_hi + 1e-9):
-                    continue
-                options.append((w, atom, source, target, h))
-        options = sorted(set(options))
-        picked, seen = [], set()
-        for w, atom, source, target, h in options:
-            if (atom, source, target) in seen:
-                continue
-            seen.add((atom, source, target))
-            rest = members.get(source, self.members[source]) - {atom}
+                frontier.setdefault(h, set()).add(a if giving else b)
+        options = []
+        for h, edge_units in frontier.items():
+            source, target = (g, h) if giving else (h, g)
+            for piece in self._pieces(edge_units, members.get(source, self.members[source])):
+                w = float(self.weight[piece[-1]])
+                if need_lo - 1e-9 <= w <= need_hi + 1e-9:
+                    options.append((w, len(piece), piece, source, target, h))
+        picked = []
+        for w, _, piece, source, target, h in sorted(options):
+            rest = members.get(source, self.members[source]) - set(piece)
             if rest and self._connected(rest):
-                picked.append((atom, source, target, h))
+                picked.append((piece, source, target, h))
                 if len(picked) == self.candidates:
                     break
         return picked
+
+    def _pieces(self, edge_units: set[int], members: set[int], depth: int = 2):
+        """Units with households reachable from the boundary units ``edge_units`` through at most ``depth``
+        units without households, each with the path to it (the last unit holds the households)."""
+        best: dict[int, tuple[int, ...]] = {}
+        paths = [(a,) for a in sorted(edge_units)]
+        for _ in range(depth + 1):
+            longer = []
+            for path in paths:
+                a = path[-1]
+                if self.weight[a] > 0:
+                    if a not in best or len(path) < len(best[a]):
+                        best[a] = path
+                    continue
+                longer += [path + (b,) for b, edge in self.graph[a].items()
+                           if b in members and b not in path and not edge["barrier"]]
+            paths = longer
+        return sorted(best.values())
 
     def _grid_of(self, atom: int, members: dict[int, set[int]]) -> int | None:
         for g, atoms in members.items():
@@ -279,13 +326,16 @@ class _State:
                     stack.append(b)
         return len(seen) == len(atoms)
 
-    def _cut_change(self, atom: int, source_after: set[int], target_after: set[int]) -> float:
-        """How the cost of the grids' boundaries changes when ``atom`` moves: its edges to the grid it left
+    def _cut_change(self, piece: tuple[int, ...], source_after: set[int], target_after: set[int]) -> float:
+        """How the cost of the grids' boundaries changes when ``piece`` moves: its edges to the grid it left
         become boundary, its edges to the grid it joined stop being one (streets cost least)."""
         change = 0.0
-        for b, edge in self.graph[atom].items():
-            if b in source_after:
-                change += edge["cost"]
-            elif b in target_after:
-                change -= edge["cost"]
+        for atom in piece:
+            for b, edge in self.graph[atom].items():
+                if b in piece:
+                    continue
+                if b in source_after:
+                    change += edge["cost"]
+                elif b in target_after:
+                    change -= edge["cost"]
         return change
