@@ -106,9 +106,13 @@ def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, sch
 def test_regenerating_from_postgis_is_regenerating_from_the_plan_file(dsn, schema, scene, plan, tmp_path):
     _write(dsn, scene, plan, schema)
     write_plan(PlanRun(plan), scene, tmp_path / "plan.gpkg")
-    from_db = regenerate(scene, previous_from_layers(read_layers_postgis(dsn, schema=schema)), DEFAULTS)
-    from_file = regenerate(scene, read_previous(tmp_path / "plan.gpkg"), DEFAULTS)
+    keep = DEFAULTS.with_regeneration(rebalance=False)  # what is read back, not what rebalancing trades (test_rebalance)
+    from_db = regenerate(scene, previous_from_layers(read_layers_postgis(dsn, schema=schema)), keep)
+    from_file = regenerate(scene, read_previous(tmp_path / "plan.gpkg"), keep)
     assert from_db.changes.kept_share == from_file.changes.kept_share > 0.9
+    rebalanced = [regenerate(scene, previous, DEFAULTS).changes for previous in
+                  (previous_from_layers(read_layers_postgis(dsn, schema=schema)), read_previous(tmp_path / "plan.gpkg"))]
+    pd.testing.assert_frame_equal(*(changes.tradeoff for changes in rebalanced))
     pd.testing.assert_frame_equal(from_db.plan.assignment, from_file.plan.assignment)
     pd.testing.assert_frame_equal(from_db.changes.grid_changes, from_file.changes.grid_changes)
 
