@@ -149,11 +149,12 @@ def regenerate(
                        regenerated_from=previous.source)
     reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())
     changes = _changes(plan, previous, prepared.scene, reasons)
-    shares = [_row("keep", changes.kept_share if rebalanced is None else _kept(building_grid, repaired_grid[units.building_atom.to_numpy()]),
+    moved = _moved(reasons, buildings, None)
+    shares = [_row("keep", _kept(building_grid, repaired_grid[units.building_atom.to_numpy()]),
                    _band_shares(repaired_grid, ordinary, units, buildings, settings.grid),
-                   float(buildings["households"].to_numpy(dtype=float)[reasons.to_numpy() != ""].sum()) - _moved(reasons, buildings, MoveReason.REBALANCE)),
+                   moved - _moved(reasons, buildings, MoveReason.REBALANCE)),
               _row("rebalanced" if rebalanced is not None else "regenerated", changes.kept_share,
-                   (plan.metrics.within_tight, plan.metrics.within_bounds), _moved(reasons, buildings, None))]
+                   (plan.metrics.within_tight, plan.metrics.within_bounds), moved)]
     if compare_fresh:
         fresh = partition(prepared, code_style=code_style)
         fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[fresh.assignment["grid_id"]].to_numpy()
