@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import GridplanError, InfeasibleError, InputError
-from .settings import DEFAULTS, Settings
+from .settings import BASEMAPS, DEFAULTS, SIMPLIFY_M, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)")
     p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community that fails on a worker (default 2)")
-    p.add_argument("--map", help="also write a Folium map (.html)")
+    p.add_argument("--map", help="also write a Folium map (.html); the map options below apply to it")
     p.add_argument("--levels", action="store_true",
                    help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')")
     p.add_argument("--areas", type=_whole(1), help="first-level areas per street office (default: one per 20 grids)")
@@ -153,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
                         "a count otherwise (500); default: no cap")
     p.add_argument("--no-compare-fresh", action="store_true",
                    help="with --previous: do not plan afresh to show the trade-off between keeping and balancing")
+    _map_options(p)
     p.set_defaults(run=_plan)
 
     p = sub.add_parser("coverage", help="party organizations, members and the 15-minute service circle of a plan",
@@ -187,15 +188,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "organizations, service circles, blind spots and proposals on an HTML map.")
     _plan_inputs(p)
     p.add_argument("-o", "--output", required=True, help="HTML map to write")
-    p.add_argument("--basemap", default="osm", choices=["osm", "tianditu", "gaode"],
-                   help="tiles: OpenStreetMap (default), 天地图 (needs --tianditu-key) or Gaode (data moved to GCJ-02)")
-    p.add_argument("--tianditu-key", help="your 天地图 (Tianditu) key; with it 天地图 is also selectable on OSM maps")
-    p.add_argument("--offline", action="store_true",
-                   help="no remote tiles, every script inlined: the map works on an intranet without internet")
-    p.add_argument("--show-members", action="store_true",
-                   help="keep personal fields of the coverage layers (party member ids, names) in the HTML")
-    p.add_argument("--simplify", type=_number(), default=2.0, metavar="METRES",
-                   help="simplify polygons by this many metres (default 2; 0 keeps every vertex)")
+    _map_options(p)
     _bounds_options(p)
     p.set_defaults(run=_map)
 
@@ -217,6 +210,27 @@ def _parser() -> argparse.ArgumentParser:
     _grid_options(p)
     p.set_defaults(run=_demo)
     return parser
+
+
+def _map_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("map")
+    g.add_argument("--basemap", default="none", choices=BASEMAPS,
+                   help="none (default: no tiles, the scene's streets, water and buildings drawn; needs no server), "
+                        "osm, tianditu (needs --tianditu-key) or gaode (data moved to GCJ-02); scripts are always "
+                        "inlined, so the HTML opens anywhere")
+    g.add_argument("--tianditu-key", help="your 天地图 (Tianditu) key; with it 天地图 is also selectable on OSM maps")
+    g.add_argument("--offline", action="store_true", help="no tiles (the default basemap); refuses a tile --basemap")
+    g.add_argument("--show-members", action="store_true",
+                   help="keep personal fields of the coverage layers (party member ids, names) in the HTML")
+    g.add_argument("--simplify", type=_number(), default=SIMPLIFY_M, metavar="METRES",
+                   help=f"simplify polygons by this many metres (default {SIMPLIFY_M:g}; 0 keeps every vertex)")
+
+
+def _map_of(args, run, prepared, coverage=None, settings=None):
+    from .maps import plan_map
+
+    return plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
+                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings)
 
 
 def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
@@ -355,9 +369,9 @@ def _plan(args) -> None:
     print(run.summary(args.lang))
     print("written: " + ", ".join(written))
     if args.map:
-        from .maps import plan_map, save_map
+        from .maps import save_map
 
-        save_map(plan_map(run, prepared, lang=args.lang), args.map)
+        save_map(_map_of(args, run, prepared), args.map)
         print(f"map: {args.map}")
 
 
@@ -421,14 +435,12 @@ def _audit(args) -> None:
 
 
 def _map(args) -> None:
-    from .maps import plan_map, save_map
+    from .maps import save_map
     from .store import check_output
 
     check_output(args.output, "map", [args.scene, args.plan, args.coverage])
     prepared, run, coverage, settings = _read_plan_inputs(args)
-    fmap = plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings.grid)
-    save_map(fmap, args.output)
+    save_map(_map_of(args, run, prepared, coverage, settings.grid), args.output)
     print(f"map: {args.output}")
 
 

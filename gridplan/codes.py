@@ -17,6 +17,8 @@ from .errors import InputError
 
 #: Serial digits by code style.
 SERIAL_DIGITS = {"gb15": 3, "gbt14": 2}
+#: Digits of a community code: GB/T 2260 county (6) + street (3) + community (3).
+COMMUNITY_CODE_DIGITS = 12
 
 
 def serial_order(grids: gpd.GeoDataFrame) -> pd.Series:
@@ -76,14 +78,23 @@ def assign_codes(
         if base is None or (isinstance(base, float) and math.isnan(base)):
             continue
         base = str(base)
-        if len(base) != 12 or not base.isdigit():
+        if len(base) != COMMUNITY_CODE_DIGITS or not base.isdigit():
             raise InputError(f"community {community_id}: code {base!r} is not 12 digits (GB/T 2260 county + street + community)")
         if len(members) > capacity:
             raise InputError(f"community {community_id} would need {len(members)} grids: more than the {capacity} a {digits}-digit serial allows")
         ids = grids.loc[members, "grid_id"]
-        kept = ids.map(previous).where(lambda c: c.notna() & c.astype(str).str.startswith(base) & (c.astype(str).str.len() == 12 + digits))
-        taken = {int(str(c)[12:]) for c in kept.dropna()}
+        kept = ids.map(previous).where(lambda c: c.notna() & c.astype(str).str.startswith(base) & (c.astype(str).str.len() == COMMUNITY_CODE_DIGITS + digits))
+        taken = {int(str(c)[COMMUNITY_CODE_DIGITS:]) for c in kept.dropna()}
         free = (s for s in range(1, capacity + 1) if s not in taken)
         for index in order.loc[members].sort_values(kind="stable").index:
             codes.loc[index] = kept.loc[index] if pd.notna(kept.loc[index]) else f"{base}{next(free):0{digits}d}"
     return codes
+
+
+def short_serial(label: str) -> str:
+    """The part of a grid's label that tells it from its neighbours in one community: the serial of a
+    code (``"320102001001072"`` → ``"072"``) or of a grid id (``"C1-072"`` → ``"072"``)."""
+    label = str(label)
+    if label.isdigit() and len(label) > COMMUNITY_CODE_DIGITS:
+        return label[COMMUNITY_CODE_DIGITS:]
+    return label.rsplit("-", 1)[-1]

@@ -24,21 +24,35 @@ from jinja2 import Template
 from .coords import from_wgs84
 from .errors import InputError
 from .report import data_source, grid_table
-from .results import Coverage, Plan, PlanRun
+from .codes import short_serial
+from .results import Coverage, Levels, Plan, PlanRun
 from .scene import PreparedScene
-from .settings import GridSettings
-from .vocabulary import GridKind, OrgKind, check_language, column_label, label, word
+from .settings import BASEMAPS, SIMPLIFY_M, GridSettings
+from .osm import RAIL_BARRIERS
+from .vocabulary import BranchStatus, GridKind, OrgKind, check_language, column_label, label, word
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
 DEVIATION_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
 SPECIAL_COLOUR = "#7b3294"
-BASEMAPS = ("osm", "tianditu", "gaode")
-#: Grid codes are drawn from this zoom on (fewer labels than pixels below it).
-LABEL_MIN_ZOOM = 15
+#: The background without tiles, and the scene's streets (width in pixels by OSM highway class) and water.
+PAPER_COLOUR = "#f2efe9"
+STREET_COLOUR = "#9a9a9a"
+STREET_WIDTHS = {"motorway": 6, "trunk": 6, "primary": 5, "secondary": 4, "tertiary": 3, "residential": 2,
+                 "unclassified": 2, "living_street": 2}
+STREET_WIDTH_MINOR = 1.5
+WATER_COLOUR = "#9ecae1"
+GRID_FILL_OPACITY = 0.5
+#: Grids by party organization status (网格党组织状态), for the organization department's layer.
+BRANCH_STATUS_COLOURS = {BranchStatus.OWN_BRANCH.value: "#1a9850", BranchStatus.NEEDS_JOINT_BRANCH.value: "#fdae61",
+                         BranchStatus.JOINS_BRANCH_OF.value: "#fee08b", BranchStatus.TOO_LARGE.value: "#5e3c99",
+                         BranchStatus.NO_BRANCH.value: "#d7191c"}
+#: Outlines of proposed joint branches, one colour each so that neighbouring proposals read apart.
+JOINT_BRANCH_COLOURS = ("#e66101", "#5e3c99", "#1b7837", "#b2182b", "#2166ac", "#8c510a")
+#: Grid labels show the short serial below this zoom and the full code from it on; labels that would
+#: overlap a bigger grid's label are hidden at every zoom.
+FULL_CODE_ZOOM = 17
 #: Building footprints are drawn from this zoom on: a district's 20,000 footprints would not pan smoothly.
 BUILDING_MIN_ZOOM = 16
-#: Default simplification of polygons in metres: invisible at street zoom, halves a district's HTML.
-SIMPLIFY_M = 2.0
 #: 6 decimals of a degree ≈ 0.1 m.
 COORDINATE_DECIMALS = 6
 
@@ -63,7 +77,7 @@ def plan_map(
     coverage: Coverage | None = None,
     *,
     lang: str = "zh",
-    basemap: str = "osm",
+    basemap: str = "none",
     tianditu_key: str | None = None,
     offline: bool = False,
     show_members: bool = False,
@@ -71,29 +85,31 @@ def plan_map(
     buildings: bool = True,
     settings: GridSettings | None = None,
 ) -> folium.Map:
-    """A map of a plan: switchable layers, legend, popups, search by grid code, measure tool, scale bar.
+    """A self-contained map of a plan: switchable layers, legend, popups, search by grid code, measure tool,
+    scale bar; every script and stylesheet inlined, so the HTML opens anywhere.
 
     Parameters
     ----------
     plan
-        The plan (or the run, whose micro-grids are drawn when it has levels); grids are coloured by
-        ``households / target − 1`` against the bounds the plan was made with, special and oversize apart.
+        The plan (or the run, whose areas and micro-grids are drawn when it has levels); grids are coloured
+        by ``households / target − 1`` against the bounds the plan was made with, special and oversize apart.
     prepared
-        The scene planned: community boundaries, building footprints (from zoom :data:`BUILDING_MIN_ZOOM`
-        on) and party organizations are drawn from it.
+        The scene planned: community boundaries, streets, water, building footprints (from zoom
+        :data:`BUILDING_MIN_ZOOM` on) and party organizations are drawn from it.
     coverage
-        The plan's coverage, if analysed: party counts and status per grid, service points and isochrones,
-        blind spots, joint-branch proposals, proposed sites. Generated inputs are labelled so.
+        The plan's coverage, if analysed: a layer of grids coloured by party organization status, service
+        points, walking circles and blind spots (both off until switched on), joint-branch proposals and
+        proposed sites. Generated inputs are labelled so.
     lang
         ``"zh"`` (default) or ``"en"`` labels.
     basemap
-        ``"osm"`` (default; 天地图 selectable too when ``tianditu_key`` is given), ``"tianditu"`` or
-        ``"gaode"`` (every layer moved to GCJ-02 to match its tiles).
+        ``"none"`` (default: no tiles, the scene's streets, water and buildings are the background, and
+        nothing is requested from any server), ``"osm"`` (天地图 selectable too when ``tianditu_key`` is
+        given), ``"tianditu"`` or ``"gaode"`` (every layer moved to GCJ-02 to match its tiles).
     tianditu_key
         The user's 天地图 key (tk).
     offline
-        No remote tiles (a plain background) and every script and stylesheet inlined from the installed
-        ``folium-offline`` package: the HTML works on an intranet with no internet.
+        No tiles, whatever ``basemap`` says is an error: the map for an intranet (same as ``basemap="none"``).
     show_members
         Keep personal fields (party member ids, names) of the coverage layers in the HTML.
     simplify_m
@@ -111,19 +127,20 @@ def plan_map(
     Raises
     ------
     InputError
-        Unknown ``lang`` or ``basemap``, or 天地图 without a key.
+        Unknown ``lang`` or ``basemap``, 天地图 without a key, or tiles asked for offline.
     """
     check_language(lang)
     if basemap not in BASEMAPS:
         raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}")
-    if basemap == "tianditu" and not tianditu_key and not offline:
+    if offline and basemap != "none":
+        raise InputError(f"offline means no tiles: drop the {basemap} basemap or offline")
+    if basemap == "tianditu" and not tianditu_key:
         raise InputError("the 天地图 (Tianditu) basemap needs a key: pass tianditu_key (--tianditu-key)")
     run = plan if isinstance(plan, PlanRun) else PlanRun(plan)
     plan = run.plan
     settings = plan.settings.grid if settings is None else settings
     text = _Text(lang, (coverage.provenance if coverage is not None else plan.provenance).generated_inputs())
-    shift = "gcj02" if basemap == "gaode" and not offline else None
-    draw = _Drawer(shift, simplify_m)
+    draw = _Drawer("gcj02" if basemap == "gaode" else None, simplify_m)
 
     table = grid_table(plan, coverage, settings)
     personal = []
@@ -131,32 +148,37 @@ def plan_map(
         party = coverage.grid_party
         personal = [c for c in party.columns if c not in _PARTY_COUNTS]
         table = table.merge(party[["grid_id"] + personal], on="grid_id", how="left")
-    grid_layer = draw.frame(plan.grids[["grid_id", "geometry"]].merge(table, on="grid_id"), polygons=True)
+    grids = plan.grids[["grid_id", "geometry"]].merge(table, on="grid_id")
+    # labels of big grids first where two would overlap on screen
+    metric = grids.crs if grids.crs.is_projected else grids.estimate_utm_crs()
+    grids["label_rank"] = grids.geometry.to_crs(metric).area.rank(ascending=False, method="first").astype(int)
+    grid_layer = draw.frame(grids, simplify=True)
     label_points = grid_layer.geometry.representative_point()
     grid_layer["label_lat"], grid_layer["label_lon"] = label_points.y.round(COORDINATE_DECIMALS), label_points.x.round(COORDINATE_DECIMALS)
 
     fmap = folium.Map(tiles=None)
     west, south, east, north = grid_layer.total_bounds
     fmap.fit_bounds([[south, west], [north, east]])
-    _basemaps(fmap, basemap, tianditu_key, offline, text)
+    _basemaps(fmap, basemap, tianditu_key, text)
 
     scene = prepared.scene
-    folium.GeoJson(
-        draw.frame(scene.communities[["community_id", "geometry"]], polygons=True),
-        name=text["communities"],
-        style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
-    ).add_to(fmap)
+    _scene_background(fmap, scene, draw, text)
     grid_geojson = _grid_layer(grid_layer, settings, text, personal).add_to(fmap)
-    fmap.add_child(_GridLabels(grid_geojson, LABEL_MIN_ZOOM))
+    fmap.add_child(_GridLabels(grid_geojson, FULL_CODE_ZOOM))
+    if coverage is not None:
+        _party_status_layer(grid_layer, text).add_to(fmap)
+    if run.levels is not None:
+        _levels(fmap, run.levels, draw, text, show_members)
+    folium.GeoJson(
+        draw.frame(scene.communities[["community_id", "geometry"]], simplify=True), name=text["communities"],
+        interactive=False, style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
+    ).add_to(fmap)
     _party_orgs(fmap, scene.party_orgs, draw, text, show_members)
     if coverage is not None:
         _coverage(fmap, coverage, draw, text, show_members, plan.grids)
-    if run.levels is not None:
-        _shapes(draw.frame(run.levels.micro_grids, polygons=True), ["micro_grid_id", "grid_id", "households"], text,
-                show_members, text["micro_grids"], {"fill": False, "color": "#6a51a3", "weight": 1}, show=False).add_to(fmap)
     if buildings:
         footprints = folium.GeoJson(
-            draw.frame(scene.buildings[["building_id", "geometry"]], polygons=True), name=text["buildings"], control=False,
+            draw.frame(scene.buildings[["building_id", "geometry"]], simplify=True), name=text["buildings"], control=False,
             interactive=False,
             style_function=lambda _: {"color": "#555555", "weight": 0.5, "fillOpacity": 0.2},
         ).add_to(fmap)
@@ -170,8 +192,7 @@ def plan_map(
     Search(layer=grid_geojson, search_label="search", geom_type="Polygon", placeholder=text["search"],
            collapsed=False, search_zoom=16, position="topleft").add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    if offline:
-        _inline_assets(fmap)
+    _inline_assets(fmap)
     return fmap
 
 
@@ -189,9 +210,9 @@ class _Drawer:
     def __init__(self, shift: str | None, simplify_m: float):
         self.shift, self.simplify_m = shift, simplify_m
 
-    def frame(self, gdf: gpd.GeoDataFrame, polygons: bool = False) -> gpd.GeoDataFrame:
+    def frame(self, gdf: gpd.GeoDataFrame, simplify: bool = False) -> gpd.GeoDataFrame:
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-        if polygons and self.simplify_m > 0:
+        if simplify and self.simplify_m > 0:
             metric = gdf.crs if gdf.crs.is_projected else gdf.estimate_utm_crs()
             simplified = gdf.geometry.to_crs(metric).simplify(self.simplify_m, preserve_topology=True)
             gdf = gdf.set_geometry(simplified.to_crs(gdf.crs))
@@ -202,10 +223,10 @@ class _Drawer:
         return gdf.set_geometry(geometry)
 
 
-def _basemaps(fmap: folium.Map, basemap: str, key: str | None, offline: bool, labels: dict) -> None:
-    if offline:
-        # a plain background instead of tiles that cannot load
-        fmap.get_root().header.add_child(Element("<style>.leaflet-container{background:#f2efe9 !important}</style>"))
+def _basemaps(fmap: folium.Map, basemap: str, key: str | None, labels: "_Text") -> None:
+    # under the tiles, or alone: a plain paper colour on which the scene's streets and water read
+    fmap.get_root().header.add_child(Element(f"<style>.leaflet-container{{background:{PAPER_COLOUR} !important}}</style>"))
+    if basemap == "none":
         return
     osm = folium.TileLayer("OpenStreetMap", name=labels["osm"])
     tianditu = None
@@ -225,6 +246,36 @@ def _basemaps(fmap: folium.Map, basemap: str, key: str | None, offline: bool, la
             layer.add_to(fmap)
     if tianditu is not None:
         tianditu_notes.add_to(fmap)
+
+
+def _water_style(feature: dict) -> dict:
+    line = not feature["geometry"]["type"].endswith("Polygon")
+    return {"color": WATER_COLOUR, "weight": 4 if line else 1, "fillColor": WATER_COLOUR, "fillOpacity": 0.9}
+
+
+def _scene_background(fmap: folium.Map, scene, draw: "_Drawer", text: "_Text") -> None:
+    """Water, railways and streets of the scene under the grids, so that a map without tiles still shows
+    the streets and rivers the grid boundaries follow (街巷定界)."""
+    barriers = scene.barriers
+    if barriers is not None and len(barriers):
+        kinds = barriers["kind"].astype(str) if "kind" in barriers else pd.Series("", index=barriers.index)
+        rail = kinds.isin(RAIL_BARRIERS).to_numpy()
+        water = barriers[~rail]
+        if len(water):
+            folium.GeoJson(draw.frame(water[["geometry"]], simplify=True), name=text["water"], interactive=False,
+                           style_function=_water_style).add_to(fmap)
+        if rail.any():
+            folium.GeoJson(draw.frame(barriers[rail][["geometry"]]), name=text["rail"], interactive=False,
+                           style_function=lambda _: {"color": "#555555", "weight": 2, "dashArray": "8 4"}).add_to(fmap)
+    streets = scene.streets
+    if streets is not None and len(streets):
+        classes = streets["highway"].astype(str) if "highway" in streets else pd.Series("", index=streets.index)
+        frame = draw.frame(gpd.GeoDataFrame({"width": classes.map(STREET_WIDTHS).fillna(STREET_WIDTH_MINOR).to_numpy()},
+                                            geometry=streets.geometry.to_numpy(), crs=streets.crs), simplify=True)
+        folium.GeoJson(
+            frame, name=text["streets"], interactive=False,
+            style_function=lambda f: {"color": STREET_COLOUR, "weight": f["properties"]["width"], "opacity": 0.95},
+        ).add_to(fmap)
 
 
 class _Text:
@@ -249,20 +300,28 @@ class _Text:
         return [self.get(c) for c in fields]
 
 
+def _grid_labels(grid_layer: gpd.GeoDataFrame) -> pd.Series:
+    """The code on each grid's label (网格编码), or its grid id where the community has no code."""
+    ids = grid_layer["grid_id"].astype(str)
+    return grid_layer["code"].where(grid_layer["code"].notna(), ids).astype(str) if "code" in grid_layer else ids
+
+
 def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str]) -> folium.GeoJson:
     limit = settings.tolerance * 100
     scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
     popup = _popup_fields(grid_layer, text, personal)
-    codes = grid_layer["code"].fillna(grid_layer["grid_id"]).astype(str) if "code" in grid_layer else grid_layer["grid_id"].astype(str)
+    codes = _grid_labels(grid_layer)
+    ids = grid_layer["grid_id"].astype(str)
     data = popup.assign(
-        grid_id=grid_layer["grid_id"].astype(str),
-        label=codes,  # the grid code (网格编码) where the community has a code, else the grid id
-        search=(grid_layer["grid_id"].astype(str) + (" " + codes).where(codes != grid_layer["grid_id"].astype(str), "")
-                + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else "")),
+        grid_id=ids,
+        label=codes,
+        serial=codes.map(short_serial),
+        search=ids + (" " + codes).where(codes != ids, "") + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else ""),
         kind_=grid_layer["kind"].astype(str),
-        deviation_pct=grid_layer["deviation_pct"],
+        deviation_=grid_layer["deviation_pct"],  # the number the colour is made of; the popup shows it with its unit
         label_lat=grid_layer["label_lat"],
         label_lon=grid_layer["label_lon"],
+        label_rank=grid_layer["label_rank"],
         geometry=grid_layer.geometry,
     )
     data = gpd.GeoDataFrame(data, geometry="geometry", crs=grid_layer.crs)
@@ -270,8 +329,8 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
     def style(feature):
         props = feature["properties"]
         ordinary = props["kind_"] == GridKind.ORDINARY
-        fill = scale(max(-limit, min(limit, props["deviation_pct"]))) if ordinary else SPECIAL_COLOUR
-        return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": 0.6}
+        fill = scale(max(-limit, min(limit, props["deviation_"]))) if ordinary else SPECIAL_COLOUR
+        return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": GRID_FILL_OPACITY}
 
     shown = list(popup.columns)
     return folium.GeoJson(
@@ -279,13 +338,14 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
         name=text["grids"],
         style_function=style,
         highlight_function=lambda _: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["grid_id"], aliases=[text.get("grid_id")]),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=[text.get("code")]),
         popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown), max_width=360),
     )
 
 
 def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]) -> pd.DataFrame:
-    """The popup of a grid as display strings: no ``null`` or ``nan`` on screen; ``personal`` fields last."""
+    """The popup of a grid as display strings with their units: no ``null`` or ``nan`` on screen;
+    ``personal`` fields last. The first line is the code on the grid's label."""
     g = grid_layer
     missing = text["missing"]
 
@@ -294,29 +354,60 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]
 
     lang = text.lang
     estimated = g["households_estimated"].fillna(0) if "households_estimated" in g else pd.Series(0, index=g.index)
+    single = g["buildings"].fillna(0).to_numpy() <= 1 if "buildings" in g else np.zeros(len(g), dtype=bool)
     popup = pd.DataFrame(index=g.index)
+    popup["code"] = _grid_labels(g)
     popup["grid_id"] = g["grid_id"].astype(str)
     popup["community_id"] = g["community_id"].astype(str)
     popup["kind"] = [label(k, lang) for k in g["kind"]]
     popup["households"] = [
-        f"{h:,.0f} ({word('estimated' if e > 0 else 'registered', lang)})" for h, e in zip(g["households"], estimated)
+        f"{h:,.0f} {text['households_unit']} ({word('estimated' if e > 0 else 'registered', lang)})"
+        for h, e in zip(g["households"], estimated)
     ]
     popup["deviation_pct"] = shown(g["deviation_pct"], lambda v: f"{v:+.1f}%")
     popup["workload"] = shown(g["workload"], lambda v: f"{v:,.0f}") if "workload" in g else missing
     popup["party_members"] = [
-        missing if pd.isna(f) else f"{f:.0f} + {0 if pd.isna(p) else p:.0f}"
+        missing if pd.isna(f) else f"{f:.0f} + {0 if pd.isna(p) else p:.0f} {text['people_unit']}"
         for f, p in zip(g["full_members"], g["probationary_members"])
     ]
     popup["branch_status"] = shown(g["branch_status"], lambda v: label(v, lang))
     popup["branch_id"] = shown(g["branch_id"], str)
     popup["grid_worker"] = shown(g["grid_worker"], lambda n: word("grid_worker", lang, n=n))
-    popup["service_radius_m"] = shown(g["service_radius_m"], lambda v: f"{v:,.0f}")
+    radius = shown(g["service_radius_m"], lambda v: f"{v:,.0f} {text['metres_unit']}")
+    popup["service_radius_m"] = [word("single_building", lang) if one else r for one, r in zip(single, radius)]
     popup["coverage_share"] = shown(g["coverage_share"], lambda v: f"{v:.0%}")
     if text.generated:
         popup["data_source"] = data_source(lang, text.generated)
     for column in personal:
         popup[column] = shown(g[column], str)
     return popup
+
+
+def _party_status_layer(grid_layer: gpd.GeoDataFrame, text: _Text) -> folium.GeoJson:
+    """Grids coloured by their party organization status (own branch, joint branch, joins a neighbour's,
+    too large, none), for the organization department; off until switched on."""
+    data = gpd.GeoDataFrame(
+        {"code": _grid_labels(grid_layer), "status": grid_layer["branch_status"].astype(object),
+         "status_label": [label(v, text.lang) for v in grid_layer["branch_status"]],
+         "branch_id": [text["missing"] if pd.isna(b) else str(b) for b in grid_layer["branch_id"]]},
+        geometry=grid_layer.geometry.to_numpy(), crs=grid_layer.crs)
+    return folium.GeoJson(
+        data, name=text["party_status"], show=False,
+        style_function=lambda f: {"fillColor": BRANCH_STATUS_COLOURS.get(f["properties"]["status"], "#bdbdbd"),
+                                  "color": "#333333", "weight": 1, "fillOpacity": 0.75},
+        tooltip=folium.GeoJsonTooltip(fields=["code", "status_label", "branch_id"],
+                                      aliases=[text.get("code"), text.get("branch_status"), text.get("branch_id")]),
+    )
+
+
+def _levels(fmap: folium.Map, levels: Levels, draw: "_Drawer", text: _Text, show_members: bool) -> None:
+    """First-level areas (一级网格: thick outlines, on) and micro-grids (微网格: thin outlines, off)."""
+    if levels.areas is not None and len(levels.areas):
+        _shapes(draw.frame(levels.areas, simplify=True), ["area_id", "grids", "households"], text, show_members,
+                text["areas"], {"fill": False, "color": "#08519c", "weight": 4, "opacity": 0.8}).add_to(fmap)
+    if levels.micro_grids is not None and len(levels.micro_grids):
+        _shapes(draw.frame(levels.micro_grids, simplify=True), ["micro_grid_id", "grid_id", "households"], text,
+                show_members, text["micro_grids"], {"fill": False, "color": "#6a51a3", "weight": 1}, show=False).add_to(fmap)
 
 
 def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Text, show_members: bool) -> None:
@@ -334,12 +425,13 @@ def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Tex
 
 
 def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_members: bool, grids: gpd.GeoDataFrame) -> None:
-    """The coverage layers, each switchable; personal fields only with ``show_members``."""
+    """The coverage layers, each switchable; walking circles and blind spots off until switched on, personal
+    fields only with ``show_members``."""
     isochrones = coverage.isochrones
     if len(isochrones):
         # drawn over the grids but click-through, so that a click still opens the grid's popup
-        folium.GeoJson(draw.frame(isochrones[["point_id", "radius_m", isochrones.geometry.name]], polygons=True),
-                       name=text.layer("isochrones", "service_points"), interactive=False,
+        folium.GeoJson(draw.frame(isochrones[["point_id", "radius_m", isochrones.geometry.name]], simplify=True),
+                       name=text.layer("isochrones", "service_points"), interactive=False, show=False,
                        style_function=lambda _: {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
                                                  "fillOpacity": 0.12}).add_to(fmap)
     points = coverage.service_points
@@ -352,12 +444,11 @@ def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_membe
         spots = spots.set_geometry(spots.geometry.representative_point())
         _points(draw.frame(spots), ["building_id", "households", "nearest_service_m"], text, show_members,
                 text.layer("blind_spots", "service_points"), folium.CircleMarker(radius=3, color="#d7301f", weight=1, fill=True,
-                                                                              fill_color="#d7301f", fill_opacity=0.8)).add_to(fmap)
+                                                                              fill_color="#d7301f", fill_opacity=0.8),
+                show=False).add_to(fmap)
     joint = coverage.joint_branches
     if len(joint):
-        _shapes(draw.frame(_joint_branch_shapes(joint, grids), polygons=True), ["branch_id", "grids", "members"], text,
-                show_members, text.layer("joint_branches", "party_members"),
-                {"fill": False, "color": "#f08c00", "weight": 3, "dashArray": "6 4"}).add_to(fmap)
+        _joint_branches(draw.frame(_joint_branch_shapes(joint, grids), simplify=True), text, show_members).add_to(fmap)
     sites = coverage.proposed_sites
     if sites is not None and len(sites):
         _points(draw.frame(sites), ["site_id", "households_covered"], text, show_members, text.layer("proposed_sites", "service_points"),
@@ -370,6 +461,29 @@ def _joint_branch_shapes(joint: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.Ge
     geometry = [shapely.union_all([by_id[g] for g in ids if g in by_id.index]) for ids in joint["grids"]]
     frame = pd.DataFrame(joint).drop(columns="geometry", errors="ignore").assign(grids=[", ".join(ids) for ids in joint["grids"]])
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
+
+
+def _joint_branches(shapes: gpd.GeoDataFrame, text: _Text, show_members: bool) -> folium.FeatureGroup:
+    """Each proposed joint branch as the outline of its grids in a colour of its own, with a label that
+    says what it joins: ``联合支部 J1 · 3 个网格 · 2 名正式党员``."""
+    group = folium.FeatureGroup(name=text.layer("joint_branches", "party_members"))
+    shapes = shapes.reset_index(drop=True)
+    colours = [JOINT_BRANCH_COLOURS[i % len(JOINT_BRANCH_COLOURS)] for i in range(len(shapes))]
+    data = _public(shapes.assign(colour_=colours), ["branch_id", "grids", "full_members", "members", "colour_"],
+                   show_members, text.lang)
+    shown = [c for c in data.columns if c not in (data.geometry.name, "colour_")]
+    folium.GeoJson(data, style_function=lambda f: {"color": f["properties"]["colour_"], "weight": 3, "dashArray": "6 4",
+                                                   "fillColor": f["properties"]["colour_"], "fillOpacity": 0.15},
+                   popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown))).add_to(group)
+    anchors = shapes.geometry.representative_point()
+    for (_, branch), anchor, colour in zip(shapes.iterrows(), anchors, colours):
+        caption = text["joint_branch_label"].format(branch=html.escape(str(branch["branch_id"])),
+                                                    grids=len(str(branch["grids"]).split(", ")),
+                                                    members=int(branch.get("full_members", 0) or 0))
+        folium.Marker([anchor.y, anchor.x], interactive=False, icon=folium.DivIcon(
+            html=f'<div class="gp-joint-label" style="border-color:{colour};color:{colour}">{caption}</div>',
+            icon_size=None, class_name="gp-joint")).add_to(group)
+    return group
 
 
 def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool, lang: str) -> gpd.GeoDataFrame:
@@ -386,10 +500,11 @@ def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool, lang
     return out
 
 
-def _points(frame, fields, text: _Text, show_members, name, marker) -> folium.GeoJson:
+def _points(frame, fields, text: _Text, show_members, name, marker, show: bool = True) -> folium.GeoJson:
     data = _public(frame, fields, show_members, text.lang)
     shown = [c for c in data.columns if c != data.geometry.name]
-    return folium.GeoJson(data, name=name, marker=marker, popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)))
+    return folium.GeoJson(data, name=name, marker=marker, show=show,
+                          popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)))
 
 
 def _shapes(frame, fields, text: _Text, show_members, name, style, show: bool = True) -> folium.GeoJson:
@@ -407,34 +522,59 @@ def _symbol(symbol: str, colour: str, size: int) -> folium.DivIcon:
 
 
 class _GridLabels(MacroElement):
-    """Grid codes at each grid's representative point, shown from ``min_zoom`` on while the grids are."""
+    """A label at each grid's representative point: the short serial below ``full_zoom``, the whole code from
+    it on. After every zoom the labels are placed biggest grid first and a label that would overlap one
+    already placed is hidden, so no two visible labels overlap at any zoom."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
-    var map = {{ this._parent.get_name() }}, grids = {{ this.layer.get_name() }}, labels = L.layerGroup();
+    var map = {{ this._parent.get_name() }}, grids = {{ this.layer.get_name() }}, labels = L.layerGroup(), items = [];
     grids.eachLayer(function(l) {
         var p = l.feature.properties;
-        labels.addLayer(L.marker([p.label_lat, p.label_lon], {interactive: false, keyboard: false,
-            icon: L.divIcon({className: 'gp-grid-label', html: p.label, iconSize: null})}));
+        var marker = L.marker([p.label_lat, p.label_lon], {interactive: false, keyboard: false,
+            icon: L.divIcon({className: 'gp-grid-label', html: '<span></span>', iconSize: [0, 0]})});
+        items.push({marker: marker, serial: p.serial, code: p.label, rank: p.label_rank});
+        labels.addLayer(marker);
     });
-    function update() {
-        if (map.getZoom() >= {{ this.min_zoom }} && map.hasLayer(grids)) { map.addLayer(labels); }
-        else { map.removeLayer(labels); }
+    items.sort(function(a, b) { return a.rank - b.rank; });
+    function place() {
+        if (!map.hasLayer(grids)) { map.removeLayer(labels); return; }
+        map.addLayer(labels);
+        var full = map.getZoom() >= {{ this.full_zoom }}, cell = 64, taken = {};
+        items.forEach(function(it) {
+            var el = it.marker.getElement();
+            el.firstChild.textContent = full ? it.code : it.serial;
+            el.classList.remove('gp-hidden');
+        });
+        var boxes = items.map(function(it) { return it.marker.getElement().firstChild.getBoundingClientRect(); });
+        items.forEach(function(it, i) {
+            var r = boxes[i], x0 = r.left - 2, y0 = r.top - 1, x1 = r.right + 2, y1 = r.bottom + 1, keys = [], clash = false;
+            for (var cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++) {
+                for (var cy = Math.floor(y0 / cell); cy <= Math.floor(y1 / cell); cy++) { keys.push(cx + ',' + cy); }
+            }
+            keys.forEach(function(k) {
+                (taken[k] || []).forEach(function(b) { if (b[0] < x1 && x0 < b[2] && b[1] < y1 && y0 < b[3]) { clash = true; } });
+            });
+            if (clash) { it.marker.getElement().classList.add('gp-hidden'); return; }
+            keys.forEach(function(k) { (taken[k] = taken[k] || []).push([x0, y0, x1, y1]); });
+        });
     }
-    map.on('zoomend overlayadd overlayremove', update);
-    update();
+    map.on('zoomend overlayadd overlayremove', place);
+    place();
 })();
 {% endmacro %}
 {% macro header(this, kwargs) %}
-<style>.gp-grid-label{font:11px/1.2 sans-serif;color:#111;text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;
-transform:translate(-50%,-50%)}</style>
+<style>.gp-grid-label span{position:absolute;font:bold 12px/1.2 sans-serif;color:#111;white-space:nowrap;
+text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)}.gp-grid-label.gp-hidden{display:none}
+.gp-joint-label{font:12px/1.3 sans-serif;background:rgba(255,255,255,.9);border:2px solid;border-radius:3px;
+padding:1px 4px;white-space:nowrap;transform:translate(-50%,-50%);display:inline-block}</style>
 {% endmacro %}
 """)
 
-    def __init__(self, layer, min_zoom: int):
+    def __init__(self, layer, full_zoom: int):
         super().__init__()
-        self.layer, self.min_zoom = layer, min_zoom
+        self.layer, self.full_zoom = layer, full_zoom
 
 
 class _ZoomGate(MacroElement):
@@ -490,22 +630,27 @@ padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px
             f"<span>+{limit:.0f}%</span></div>",
             f'<div style="display:flex;justify-content:space-between"><span>{settings.floor:.0f}</span>'
             f"<span>{settings.target:.0f} {html.escape(text['households_unit'])}</span><span>{settings.ceiling:.0f}</span></div>",
-            f'<div><span style="display:inline-block;width:12px;height:12px;background:{SPECIAL_COLOUR}"></span> '
-            f"{html.escape(special)}</div>",
+            f"<div>{_swatch(SPECIAL_COLOUR)} {html.escape(special)}</div>",
         ]
         if orgs:
             rows += [f'<div><span style="color:{c}">{s}</span> {html.escape(label(k, text.lang))}</div>'
                      for k, (s, c, _) in ORG_MARKERS.items()]
         if coverage is not None:
+            rows.append(f"<b>{html.escape(text['party_status'])}</b>")
+            rows += [f'<div>{_swatch(c)} {html.escape(label(status, text.lang))}</div>' for status, c in BRANCH_STATUS_COLOURS.items()]
             rows.append(f'<div><span style="color:#1a9850">●</span> {html.escape(text.layer("service_points", "service_points"))}</div>')
             rows.append(f'<div><span style="color:#d7301f">•</span> {html.escape(text["blind_spots"])}</div>')
             if coverage.proposed_sites is not None:
                 rows.append(f'<div><span style="color:#1a9850">✚</span> {html.escape(text["proposed_sites"])}</div>')
-            rows.append(f'<div><span style="color:#f08c00">┅</span> {html.escape(text["joint_branches"])}</div>')
+            rows.append(f'<div><span style="color:{JOINT_BRANCH_COLOURS[0]}">┅</span> {html.escape(text["joint_branches"])}</div>')
         if text.generated:
             rows.append(f'<div class="gp-generated" style="margin-top:4px;color:#8a6d3b">'
                         f'{html.escape(data_source(text.lang, text.generated))}</div>')
         self.body = "\n".join(rows)
+
+
+def _swatch(colour: str) -> str:
+    return f'<span style="display:inline-block;width:12px;height:12px;background:{colour}"></span>'
 
 
 def _inline_assets(fmap: folium.Map) -> None:
@@ -561,7 +706,9 @@ _LABELS = {
         "tianditu_notes": "天地图注记", "gaode": "高德地图",
         "org_id": "编号", "point_id": "编号", "radius_m": "步行距离 (米)", "building_id": "楼栋",
         "members": "党员数", "site_id": "编号", "households_covered": "可覆盖户数", "micro_grid_id": "微网格",
-        "grids_list": "网格",
+        "grids_list": "网格", "streets": "街巷", "water": "水系", "rail": "铁路", "areas": "一级网格（片区）",
+        "party_status": "网格党组织状态", "people_unit": "人", "metres_unit": "米",
+        "joint_branch_label": "联合党支部 {branch} · {grids} 个网格 · {members} 名正式党员",
     },
     "en": {
         "grids": "Grids", "communities": "Community boundaries", "buildings": "Buildings",
@@ -573,6 +720,8 @@ _LABELS = {
         "tianditu_notes": "Tianditu labels", "gaode": "Gaode",
         "org_id": "Id", "point_id": "Id", "radius_m": "Walking distance (m)", "building_id": "Building",
         "members": "Members", "site_id": "Id", "households_covered": "Households covered", "micro_grid_id": "Micro-grid",
-        "grids_list": "Grids",
+        "grids_list": "Grids", "streets": "Streets", "water": "Water", "rail": "Railways", "areas": "Areas (first-level grids)",
+        "party_status": "Party organization of grids", "people_unit": "people", "metres_unit": "m",
+        "joint_branch_label": "Joint branch {branch} · {grids} grids · {members} full members",
     },
 }

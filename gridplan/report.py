@@ -11,7 +11,7 @@ import pandas as pd
 
 from .results import Coverage, Plan
 from .settings import GridSettings
-from .vocabulary import BranchStatus, GridKind, check_language, column_label, label, labels, word
+from .vocabulary import BranchStatus, GridKind, check_language, column_label, input_label, label, labels, word
 
 
 def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSettings | None = None) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def data_source(lang: str, generated: list[str] | None) -> str:
     """"registered" or which inputs are generated scenario data, in ``lang``."""
     if not generated:
         return word("registered", lang)
-    return f"{word('generated', lang)}: {', '.join(generated)}"
+    return f"{word('generated', lang)}: {('、' if lang == 'zh' else ', ').join(input_label(g, lang) for g in generated)}"
 
 
 def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang: str = "zh",

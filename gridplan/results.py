@@ -22,7 +22,7 @@ import pandas as pd
 
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
-from .vocabulary import LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, label, warning_text
+from .vocabulary import LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, input_label, label, warning_text
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -270,7 +270,7 @@ class Plan:
         generated = self.provenance.generated_inputs()
         if generated:
             lines.append(("  生成的模拟数据（非登记记录）：" if zh else "  GENERATED scenario data (seeded), not records: ")
-                         + ", ".join(generated))
+                         + ("、" if zh else ", ").join(input_label(g, "zh" if zh else "en") for g in generated))
         return "\n".join(lines)
 
 
@@ -567,7 +567,7 @@ class Coverage:
         generated = self.provenance.generated_inputs()
         if generated:
             lines.append(("生成的模拟数据（非登记记录）：" if zh else "GENERATED scenario data (seeded), not records: ")
-                         + ", ".join(generated))
+                         + ("、" if zh else ", ").join(input_label(g, "zh" if zh else "en") for g in generated))
         return "\n".join(lines)
 
 

@@ -455,5 +455,11 @@ def _build(kind, values: Mapping, where: str):
 
 
 DEFAULTS = Settings()
+
+#: Basemaps of a web map: ``none`` (the default) draws the scene's streets, water and buildings instead of
+#: tiles, so the map needs no server; the others load tiles (天地图 needs a key; Gaode shifts to GCJ-02).
+BASEMAPS = ("none", "osm", "tianditu", "gaode")
+#: Simplification of a web map's polygons in metres: invisible at street zoom, halves a district's HTML.
+SIMPLIFY_M = 2.0
 PARTY_DEFAULTS = DEFAULTS.party
 SERVICE_DEFAULTS = DEFAULTS.service

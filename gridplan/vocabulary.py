@@ -250,12 +250,21 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "data_source": ("数据来源", "Data source"),
 }
 
+#: The inputs of a scene, as a person names them (which ones were generated, in data sources).
+INPUTS: dict[str, tuple[str, str]] = {
+    "communities": ("社区边界", "community boundaries"), "buildings": ("楼栋", "buildings"),
+    "households": ("户数", "households"), "streets": ("街巷", "streets"), "barriers": ("河流铁路", "rivers and railways"),
+    "party_members": ("党员名册", "party member roll"), "party_orgs": ("党组织", "party organizations"),
+    "service_points": ("服务站点", "service points"), "compounds": ("小区", "compounds"), "pois": ("兴趣点", "points of interest"),
+}
+
 #: Words used around the labels.
 WORDS: dict[str, tuple[str, str]] = {
     "generated": ("生成的模拟数据", "generated scenario data"),
     "registered": ("登记", "registered"),
     "estimated": ("含估算", "partly estimated"),
     "grid_worker": ("网格员 {n}", "Grid worker {n}"),
+    "single_building": ("单栋楼，无服务半径", "one building, no radius"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
 }
 
@@ -292,6 +301,12 @@ def column_label(column: str, lang: str = "zh") -> str:
     """A table's header in ``lang`` (the column's own name where none is defined)."""
     found = COLUMNS.get(column)
     return found[LANGUAGES.index(check_language(lang))] if found else column
+
+
+def input_label(name: str, lang: str = "zh") -> str:
+    """An input's name as a person reads it (``"party_members"`` → ``"党员名册"``); unknown names as they are."""
+    found = INPUTS.get(name)
+    return found[LANGUAGES.index(check_language(lang))] if found else name
 
 
 def word(key: str, lang: str = "zh", **fields) -> str:

@@ -1,8 +1,9 @@
 """Headless Chromium for the map tests and the benchmark, driven over the DevTools protocol.
 
 Debian's ``chromium`` package (``apt-get install -y chromium``) at /usr/bin/chromium, or ``$CHROMIUM``. The
-page's JavaScript errors (uncaught exceptions, ``console.error``, failed resource loads) are collected; the
-network can be switched off before the page loads, to prove that an offline map needs nothing remote.
+page's JavaScript errors (uncaught exceptions, ``console.error``, failed resource loads) and every URL it
+requests are collected; the network can be switched off before the page loads, to prove that a map needs
+nothing remote.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Browser:
     def __init__(self, *, offline: bool = False, width: int = 1280, height: int = 900, timeout: float = 60.0):
         self.offline, self.timeout = offline, timeout
         self.errors: list[str] = []
+        self.requests: list[str] = []  # every URL the page asked for, local or not
         self._profile = tempfile.TemporaryDirectory(prefix="gridplan-chromium-", ignore_cleanup_errors=True)
         self._process = subprocess.Popen(
             [chromium_path(), *FLAGS, f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}",
@@ -101,7 +103,9 @@ class Browser:
 
     def _note(self, message: dict) -> None:
         method, params = message.get("method"), message.get("params", {})
-        if method == "Runtime.exceptionThrown":
+        if method == "Network.requestWillBeSent":
+            self.requests.append(params["request"]["url"])
+        elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
             self.errors.append(details.get("exception", {}).get("description") or details.get("text", "exception"))
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":

@@ -16,3 +16,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real extracts not found at {SHARED_DATA}: put ../shared beside the clone or set GRIDPLAN_SHARED_DATA")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A folder for what a test keeps for people to look at (screenshots): ``$GRIDPLAN_TEST_ARTIFACTS`` or
+    ``out/test-artifacts`` in the clone (ignored by git)."""
+    folder = Path(os.environ.get("GRIDPLAN_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "out" / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -82,11 +82,27 @@ def test_grid_popup_shows_households_party_and_coverage(planned):
     page = html_of(plan_map(run, scene, coverage))
     first = run.plan.grids["grid_id"].iloc[0]
     # 5 full + 1 probationary members, own branch; households registered, not estimated
-    assert '"party_members": "5 + 1"' in page and '"branch_status": "独立党支部"' in page
+    assert '"party_members": "5 + 1 人"' in page and '"branch_status": "独立党支部"' in page
     assert '"branch_status": "建联合党支部"' in page
-    assert f'"grid_id": "{first}"' in page and "300 (登记)" in page and "网格员 0001" in page
-    for alias in ("户数", "工作量", "党组织状态", "网格员", "服务半径（米）", "服务圈覆盖户数占比"):
+    code = run.plan.grids["code"].iloc[0] if run.plan.grids["code"].notna().iloc[0] else first
+    # the popup shows the code on the grid's label (its first line: see the browser test); values carry units
+    assert f'"code": "{code}"' in page and f'"grid_id": "{first}"' in page and "300 户 (登记)" in page and "网格员 0001" in page
+    assert re.search(r'"deviation_pct": "[+-]\d+\.\d%"', page) and re.search(r'"service_radius_m": "\d+ 米"', page)
+    for alias in ("网格编码", "户数", "工作量", "党组织状态", "网格员", "服务半径（米）", "服务圈覆盖户数占比"):
         assert alias in page
+
+
+def test_a_grid_of_one_building_says_so_instead_of_a_radius_of_0():
+    from gridplan.maps import _popup_fields, _Text
+
+    grids = pd.DataFrame({"grid_id": ["A-001", "A-002"], "community_id": ["A", "A"], "kind": ["ordinary", "ordinary"],
+                          "households": [300, 310], "buildings": [1, 4], "deviation_pct": [0.0, 3.3],
+                          "service_radius_m": [0.0, 120.4], "full_members": [None, None], "probationary_members": [None, None],
+                          "branch_status": [None, None], "branch_id": [None, None], "grid_worker": [1, 2],
+                          "coverage_share": [np.nan, np.nan]})
+    popup = _popup_fields(grids, _Text("en", []), [])
+    assert popup["service_radius_m"].tolist() == ["one building, no radius", "120 m"]
+    assert popup["deviation_pct"].tolist() == ["+0.0%", "+3.3%"] and popup["households"].iloc[1] == "310 households (registered)"
 
 
 def test_coverage_share_counts_households_within_a_circle(planned):
@@ -136,13 +152,21 @@ def test_tianditu_needs_a_key_and_uses_it(planned):
     assert "tianditu.gov.cn/vec_w" in page and "tk=abc123" in page and "OpenStreetMap" in page
 
 
-def test_offline_map_inlines_every_script_and_loads_no_tiles(planned):
+@pytest.mark.parametrize("options", [{}, {"offline": True}, {"basemap": "osm"}, {"basemap": "gaode"}])
+def test_every_map_inlines_its_scripts_and_only_a_tile_basemap_loads_tiles(planned, options):
     scene, run, coverage = planned
-    page = html_of(plan_map(run, scene, coverage, offline=True))
+    page = html_of(plan_map(run, scene, coverage, **options))
     assert not re.search(r'<script[^>]+src="https?:', page)
     assert not re.search(r'<link[^>]+href="https?:', page)
-    assert "tile.openstreetmap.org" not in page and "L.tileLayer" not in page
     assert "L.Control.Measure" in page and "Control.FullScreen" in page
+    tiles = options.get("basemap", "none") != "none"
+    assert ("L.tileLayer" in page) == tiles
+
+
+def test_offline_refuses_a_tile_basemap(planned):
+    scene, run, _ = planned
+    with pytest.raises(InputError, match="offline means no tiles"):
+        plan_map(run, scene, basemap="osm", offline=True)
 
 
 def test_simplification_keeps_grid_areas(planned):
@@ -190,10 +214,21 @@ def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, o
     assert browser.evaluate(f"{MAP}.getZoom()") >= 15
     layers = browser.evaluate(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
-    assert layers == ["社区边界", "网格", "党组织: 社区党委", "党组织: 网格党支部", "党组织: 联合党支部", "步行服务圈", "服务站点",
-                      "服务盲区", "联合党支部建议", "建议新增站点", "微网格"]
-    labels = browser.evaluate("Array.from(document.querySelectorAll('.gp-grid-label')).map(l => l.textContent)")
-    assert sorted(labels) == sorted(plan.grids["code"])  # grids are labelled with their codes (网格编码)
+    assert layers == ["街巷", "网格", "网格党组织状态", "一级网格（片区）", "微网格", "社区边界", "党组织: 社区党委", "党组织: 网格党支部",
+                      "党组织: 联合党支部", "步行服务圈", "服务站点", "服务盲区", "联合党支部建议", "建议新增站点"]
+    checked = browser.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).filter(l => l.querySelector('input').checked)"
+        ".map(l => l.textContent.trim())")
+    # the walking circles, blind spots, party status and micro-grids wait to be switched on
+    assert set(layers) - set(checked) == {"网格党组织状态", "微网格", "步行服务圈", "服务盲区"}
+    browser.evaluate(f"void {MAP}.setZoom(15, {{animate: false}})")
+    browser.settle(0.2)
+    labels = browser.evaluate("Array.from(document.querySelectorAll('.gp-grid-label span')).map(l => l.textContent)")
+    assert sorted(labels) == sorted(c[-3:] for c in plan.grids["code"])  # short serials from afar
+    browser.evaluate(f"void {MAP}.setZoom(18, {{animate: false}})")
+    browser.settle(0.2)
+    labels = browser.evaluate("Array.from(document.querySelectorAll('.gp-grid-label span')).map(l => l.textContent)")
+    assert sorted(labels) == sorted(plan.grids["code"])  # the whole code (网格编码) up close
     assert browser.evaluate("!!document.querySelector('.leaflet-control-search input')")
     assert browser.evaluate("!!document.querySelector('.leaflet-control-measure')")
     assert browser.evaluate("!!document.querySelector('.leaflet-control-scale')")
@@ -211,20 +246,23 @@ def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_pat
     browser.wait("document.querySelector('.leaflet-popup-content')")
     popup = browser.evaluate("document.querySelector('.leaflet-popup-content').innerText")
     assert grid in popup and "户数" in popup and "服务圈覆盖户数占比" in popup
+    assert popup.index("网格编码") < popup.index(grid)
     shot = browser.screenshot(tmp_path / "grid_popup.png")
     assert shot.stat().st_size > 10_000
     assert browser.errors == []
 
 
-def test_online_map_needs_the_network(browser, planned, tmp_path):
-    """The control for the offline test: the default map links its scripts, which fail with the network off."""
+def test_a_tile_basemap_is_the_only_thing_that_asks_the_network(browser, planned, tmp_path):
+    """The control for the default map's test: OpenStreetMap tiles fail with the network off, nothing else does."""
     from gridplan.maps import save_map
 
     scene, run, _ = planned
-    save_map(plan_map(run, scene), tmp_path / "online.html")
-    browser.open(tmp_path / "online.html")
+    save_map(plan_map(run, scene, basemap="osm"), tmp_path / "tiles.html")
+    browser.open(tmp_path / "tiles.html", until=f"{GRID_PATHS} > 0")
     browser.settle(0.3)
-    assert any("ERR_INTERNET_DISCONNECTED" in e for e in browser.errors)
+    remote = [url for url in browser.requests if not url.startswith(("file:", "data:"))]
+    assert remote and all("tile.openstreetmap.org" in url for url in remote)
+    assert browser.evaluate(f"{GRID_PATHS}") > 0  # the grids are drawn even so
 
 
 def test_search_box_finds_grids_by_code(browser, offline_html, planned):

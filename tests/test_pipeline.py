@@ -152,12 +152,12 @@ def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, 
     _, prepared, run, coverage = pipeline
     page = html_text(plan_map(run, prepared, coverage).get_root().render())
     assert '"服务站点 (生成的模拟数据)"' in page and '"服务盲区 (生成的模拟数据)"' in page
-    assert "生成的模拟数据: party_members, service_points" in page  # legend and popups
+    assert "生成的模拟数据: 党员名册、服务站点" in page  # legend and popups
     csv, _, summary = write_report(run.plan, tmp_path / "reports", coverage)
-    assert (pd.read_csv(csv, encoding="utf-8-sig")["数据来源"] == "生成的模拟数据: party_members, service_points").all()
+    assert (pd.read_csv(csv, encoding="utf-8-sig")["数据来源"] == "生成的模拟数据: 党员名册、服务站点").all()
     assert 'class="generated">生成的模拟数据' in summary.read_text(encoding="utf-8")
-    assert "GENERATED scenario data (seeded), not records: party_members, service_points" in coverage.summary()
-    assert "生成的模拟数据（非登记记录）：party_members, service_points" in coverage.summary("zh")
+    assert "GENERATED scenario data (seeded), not records: party member roll, service points" in coverage.summary()
+    assert "生成的模拟数据（非登记记录）：党员名册、服务站点" in coverage.summary("zh")
 
 
 def test_joint_branches_are_drawn_as_the_union_of_their_grids(pipeline, tmp_path):
