@@ -23,7 +23,7 @@ from jinja2 import Template
 
 from .coords import from_wgs84
 from .errors import InputError
-from .report import data_source, grid_table
+from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Plan, PlanRun
 from .scene import PreparedScene
 from .settings import GridSettings
@@ -249,11 +249,23 @@ class _Text:
         return [self.get(c) for c in fields]
 
 
-def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str]) -> folium.GeoJson:
+def grid_fill(settings: GridSettings):
+    """The fill colour of a grid, ``fill(kind, deviation_pct) -> "#rrggbbaa"``: ordinary grids on the
+    :data:`DEVIATION_COLOURS` scale, clipped at ±tolerance; special, oversize and small grids in
+    :data:`SPECIAL_COLOUR`. Web maps and wall maps colour grids with it alike."""
     limit = settings.tolerance * 100
     scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
+
+    def fill(kind: str, deviation_pct: float) -> str:
+        return scale(max(-limit, min(limit, deviation_pct))) if kind == GridKind.ORDINARY else SPECIAL_COLOUR
+
+    return fill
+
+
+def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str]) -> folium.GeoJson:
+    fill = grid_fill(settings)
     popup = _popup_fields(grid_layer, text, personal)
-    codes = grid_layer["code"].fillna(grid_layer["grid_id"]).astype(str) if "code" in grid_layer else grid_layer["grid_id"].astype(str)
+    codes = grid_codes(grid_layer)
     data = popup.assign(
         grid_id=grid_layer["grid_id"].astype(str),
         label=codes,  # the grid code (网格编码) where the community has a code, else the grid id
@@ -269,9 +281,8 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
 
     def style(feature):
         props = feature["properties"]
-        ordinary = props["kind_"] == GridKind.ORDINARY
-        fill = scale(max(-limit, min(limit, props["deviation_pct"]))) if ordinary else SPECIAL_COLOUR
-        return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": 0.6}
+        return {"fillColor": fill(props["kind_"], props["deviation_pct"]), "color": "#333333", "weight": 1,
+                "fillOpacity": 0.6}
 
     shown = list(popup.columns)
     return folium.GeoJson(
