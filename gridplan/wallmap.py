@@ -60,7 +60,8 @@ MINOR_STREET_WIDTH = 0.4
 BUILDING_COLOUR = "#8c8c8c"
 STREET_COLOUR = "#5a5a5a"
 WATER_COLOUR = "#9ecae1"
-HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+#: A white outline drawn under labels on the map, so that they read over lines and fills.
+HALO = [patheffects.Stroke(linewidth=2.2, foreground="white")]
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,12 @@ class _Sheet:
     def size(self, points: float) -> float:
         return points * self.k
 
-    def write(self, ax, x, y, text: str, points: float, **kwargs):
+    def write(self, ax, x, y, text: str, points: float, halo: bool = False, **kwargs):
+        """``text`` at (x, y); with ``halo``, over a white outline of itself. The outline is a path (path
+        effects draw outlines), the text above it stays text, so that the PDF can be searched."""
+        if halo:
+            ax.text(x, y, text, fontproperties=self.font, fontsize=self.size(points), path_effects=HALO,
+                    **{**kwargs, "color": "white", "alpha": None})
         return ax.text(x, y, text, fontproperties=self.font, fontsize=self.size(points), **kwargs)
 
     def width_mm(self, text: str, points: float) -> float:
@@ -461,11 +467,11 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
         points = float(np.clip(0.8 * typical_mm / max(sheet.width_mm(longest, 1.0), 1e-6), 4.0, 10.0))
         for point, text in zip(grids.geometry.representative_point(), grids["label"]):
             sheet.write(ax, point.x, point.y, text, points, ha="center", va="center", zorder=8,
-                        path_effects=HALO, clip_on=True)
+                        halo=True, clip_on=True)
     if office:
         for point, community_id in zip(outline.geometry.representative_point(), outline["community_id"].astype(str)):
             sheet.write(ax, point.x, point.y, context.names[community_id], 16, ha="center", va="bottom", zorder=9,
-                        color="#000000", alpha=0.75, path_effects=HALO, clip_on=True)
+                        color="#000000", alpha=0.75, halo=True, clip_on=True)
     _scale_bar(ax, view, scale, sheet, context.text)
     _north_arrow(ax, view, scale, sheet, local.crs, context.text)
 
@@ -593,7 +599,7 @@ def _street_labels(ax, streets: gpd.GeoDataFrame, in_view, scale: float, sheet: 
         angle = math.degrees(math.atan2(after.y - before.y, after.x - before.x))
         angle = angle - 180 if angle > 90 else angle + 180 if angle <= -90 else angle
         sheet.write(ax, middle.x, middle.y, name, 7.0, ha="center", va="center", rotation=angle,
-                    rotation_mode="anchor", color="#202020", zorder=7, path_effects=HALO, clip_on=True)
+                    rotation_mode="anchor", color="#202020", zorder=7, halo=True, clip_on=True)
 
 
 def _scale_bar(ax, view, scale: float, sheet: _Sheet, text: dict) -> None:
@@ -618,7 +624,7 @@ def _scale_bar(ax, view, scale: float, sheet: _Sheet, text: dict) -> None:
 def _north_arrow(ax, view, scale: float, sheet: _Sheet, crs, text: dict) -> None:
     """An arrow pointing to true north (the local CRS's grid north is off it by the meridian convergence)."""
     k = sheet.k
-    cx, cy = view[2] - 12 * k * scale, view[3] - 20 * k * scale
+    cx, cy = view[2] - 12 * k * scale, view[3] - 24 * k * scale
     to_wgs84 = Transformer.from_crs(crs, 4326, always_xy=True)
     lon, lat = to_wgs84.transform(cx, cy)
     nx, ny = Transformer.from_crs(4326, crs, always_xy=True).transform(lon, lat + 0.001)
@@ -633,7 +639,7 @@ def _north_arrow(ax, view, scale: float, sheet: _Sheet, crs, text: dict) -> None
     ax.add_patch(PolygonPatch([at(0, 1.6), at(0.7, -1), at(0, -0.4)], closed=True, facecolor="#ffffff",
                               edgecolor="#000000", linewidth=0.6, zorder=11))
     tx, ty = at(0, 2.1)
-    sheet.write(ax, tx, ty, text["north"], 11, ha="center", va="bottom", zorder=12, path_effects=HALO)
+    sheet.write(ax, tx, ty, text["north"], 11, ha="center", va="bottom", zorder=12, halo=True)
 
 
 def _paths(geometries) -> list[MplPath]:
