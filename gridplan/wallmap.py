@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import geopandas as gpd
 import matplotlib
@@ -42,7 +42,7 @@ from .errors import InputError
 from .maps import grid_fill
 from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Plan, PlanRun, gridplan_version
-from .scene import PreparedScene
+from .scene import PreparedScene, Scene
 from .settings import WALL_MAP_DEFAULTS, GridSettings, WallMapSettings
 from .vocabulary import GridKind, check_language, column_label, is_chinese, label
 
@@ -125,7 +125,7 @@ class WallMapFiles:
 
     pdf: tuple[Path, ...]
     png: tuple[Path, ...]
-    pages: dict
+    pages: dict[str, int]
 
     @property
     def paths(self) -> list[Path]:
@@ -249,11 +249,9 @@ def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orien
     text = _LABELS[lang]
     local = prepared.local
     communities = local.communities
-    ids = communities["community_id"].astype(str)
-    unnamed = pd.Series([text["community"].format(id=i) for i in ids], index=communities.index)
-    names = (communities["name"].astype(str).str.strip().where(communities["name"].notna(), "").replace("", np.nan)
-             .fillna(unnamed) if "name" in communities else unnamed)
-    names = dict(zip(ids, names))
+    given = communities["name"] if "name" in communities else pd.Series(None, index=communities.index, dtype=object)
+    names = {str(i): str(n).strip() if pd.notna(n) and str(n).strip() else text["community"].format(id=i)
+             for i, n in zip(communities["community_id"], given)}
     grids = _grid_layer(plan, coverage, settings, local.crs)
     font = _font(style.fonts, lang, [*names.values(), *_street_names(local.streets)])
     sheet = _Sheet(style, paper, orientation, font)
@@ -261,10 +259,12 @@ def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orien
     context = _Context(sheet=sheet, text=text, lang=lang, settings=settings, local=local, names=names,
                        fill=grid_fill(settings), generated=generated, day=(day or Date.today()).isoformat(),
                        dwelling_m2=plan.settings.households.dwelling_size_m2)
-    estimated = plan.assignment.groupby("grid_id").apply(
-        lambda b: b.loc[b["households_estimated"].astype(bool), "households"].sum(), include_groups=False) \
-        if "households_estimated" in plan.assignment else pd.Series(dtype=float)
-    grids["estimated_households"] = grids["grid_id"].map(estimated).fillna(0)
+    buildings = plan.assignment
+    if "households_estimated" in buildings:
+        estimated = buildings["households"].where(buildings["households_estimated"].astype(bool), 0)
+        grids["estimated_households"] = grids["grid_id"].map(estimated.groupby(buildings["grid_id"]).sum()).fillna(0)
+    else:
+        grids["estimated_households"] = 0.0
 
     if scope in ("all", "office"):
         title = text["office_title"].format(name=office_name or text["office"])
@@ -282,13 +282,13 @@ class _Context:
     """What every page of one run shares."""
 
     sheet: "_Sheet"
-    text: dict
+    text: dict[str, str]
     lang: str
     settings: GridSettings
-    local: object
-    names: dict
-    fill: object
-    generated: list
+    local: Scene
+    names: dict[str, str]
+    fill: Callable[[str, float], str]
+    generated: list[str]
     day: str
     dwelling_m2: float
 
@@ -315,6 +315,7 @@ class _Sheet:
         return ax
 
     def size(self, points: float) -> float:
+        """A size given for A3, on this paper."""
         return points * self.k
 
     def write(self, ax, x, y, text: str, points: float, halo: bool = False, **kwargs):
@@ -338,7 +339,10 @@ class _Sheet:
 def _wall_map(context: _Context, community_id, name: str, title: str, grids: gpd.GeoDataFrame,
               outline: gpd.GeoDataFrame) -> WallMap:
     sheet, text = context.sheet, context.text
-    rows = _table_rows(grids, context)
+    rows = _table_rows(grids)
+    coded = "code" in grids and grids["code"].notna().any()
+    header = (column_label("code" if coded else "grid_id", context.lang), column_label("households", context.lang),
+              column_label("grid_worker", context.lang))
     fig = sheet.figure()
     body = _title_block(fig, context, title, grids)
     m, gap = sheet.margin, 6.0
@@ -357,13 +361,13 @@ def _wall_map(context: _Context, community_id, name: str, title: str, grids: gpd
         table_box = (x + legend_w + gap, y, w - legend_w - gap, panel[3])
     _draw_map(sheet.axes(fig, *map_box), map_box, context, grids, outline, community_id is None)
     _legend(sheet.axes(fig, *legend_box), legend_box, context, grids)
-    rest = _table(fig, table_box, context, rows)
+    rest = _table(fig, table_box, sheet, header, rows)
     pages = [fig]
     while rest:
         page = sheet.figure()
         number = len(pages) + 1
         body = _title_block(page, context, f"{title}{text['continued'].format(page=number)}", None)
-        rest = _table(page, (body[0], m, body[2], body[3]), context, rest)
+        rest = _table(page, (body[0], m, body[2], body[3]), sheet, header, rest)
         pages.append(page)
     return WallMap(community_id=community_id, name=name, title=title, pages=tuple(pages))
 
@@ -400,8 +404,7 @@ def _title_block(fig: Figure, context: _Context, title: str, grids: gpd.GeoDataF
 def _grid_layer(plan: Plan, coverage: Coverage | None, settings: GridSettings, crs) -> gpd.GeoDataFrame:
     """The plan's grids in the local CRS with the table's columns and the label printed on them."""
     table = grid_table(plan, coverage, settings)
-    grids = plan.grids[["grid_id", "geometry"]].to_crs(crs).merge(
-        table.drop(columns=[c for c in ("geometry",) if c in table]), on="grid_id")
+    grids = plan.grids[["grid_id", "geometry"]].to_crs(crs).merge(table, on="grid_id")
     grids["label"] = grid_codes(grids).to_numpy()
     grids["community_id"] = grids["community_id"].astype(str)
     return grids
@@ -524,7 +527,7 @@ def _legend(ax, box, context: _Context, grids: gpd.GeoDataFrame) -> None:
         sheet.write(ax, 0, y, text["estimated_mark"], 8, va="center", color="#8a6d3b")
 
 
-def _table_rows(grids: gpd.GeoDataFrame, context: _Context) -> list[tuple[str, str, str]]:
+def _table_rows(grids: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
     """(code, households, grid worker) of each grid in code order; ``*`` marks households partly estimated."""
     order = sorted(range(len(grids)), key=lambda i: _natural(grids["label"].iloc[i]))
     rows = []
@@ -537,16 +540,14 @@ def _table_rows(grids: gpd.GeoDataFrame, context: _Context) -> list[tuple[str, s
     return rows
 
 
-def _table(fig: Figure, box, context: _Context, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+def _table(fig: Figure, box, sheet: _Sheet, header: tuple[str, str, str],
+           rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     """As many rows as fit in ``box`` (mm), in side-by-side blocks of columns; returns the rows left over."""
-    sheet, lang = context.sheet, context.lang
     _, _, w, h = box
     ax = sheet.axes(fig, *box)
     ax.set_xlim(0, w)
     ax.set_ylim(0, h)
     points, k = 8.0, sheet.k
-    header = (column_label("code" if any(r[0] != "" for r in rows) else "grid_id", lang),
-              column_label("households", lang), column_label("grid_worker", lang))
     pad = 3 * k
     widths = [max(sheet.width_mm(header[c], points), max((sheet.width_mm(r[c], points) for r in
                                                           _widest(rows, c)), default=0)) + pad for c in range(3)]

@@ -210,3 +210,17 @@ def test_without_a_cjk_font_a_chinese_map_names_the_debian_package(planned, tmp_
         write_wall_maps(run, prepared, tmp_path, style=style)
     assert "\n" not in str(error.value)
     assert WALL_MAP_DEFAULTS.fonts[0] == "Noto Sans CJK SC"
+
+
+def test_grids_are_filled_by_the_rule_of_the_web_maps():
+    """One colour rule for web and wall maps: white at the target, the scale's ends at ±tolerance and beyond,
+    purple for special grids whatever their households."""
+    from gridplan.maps import DEVIATION_COLOURS, SPECIAL_COLOUR, grid_fill
+    from gridplan.settings import DEFAULTS
+
+    fill = grid_fill(DEFAULTS.grid)
+    limit = DEFAULTS.grid.tolerance * 100
+    assert fill("ordinary", 0.0)[:7] == DEVIATION_COLOURS[2]
+    assert fill("ordinary", -limit)[:7] == fill("ordinary", -3 * limit)[:7] == DEVIATION_COLOURS[0]
+    assert fill("ordinary", limit)[:7] == fill("ordinary", 5 * limit)[:7] == DEVIATION_COLOURS[-1]
+    assert fill("special", 0.0) == fill("oversize", 40.0) == SPECIAL_COLOUR
