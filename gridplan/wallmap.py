@@ -415,7 +415,7 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
     bar and the north arrow."""
     sheet, local = context.sheet, context.local
     _, _, w_mm, h_mm = box
-    x0, y0, x1, y1 = np.array([*outline.total_bounds[:2], *outline.total_bounds[2:]])
+    x0, y0, x1, y1 = outline.total_bounds
     gx0, gy0, gx1, gy1 = grids.total_bounds if len(grids) else (x0, y0, x1, y1)
     x0, y0, x1, y1 = min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)
     # metres of the ground per millimetre of paper, rounded up to a round scale; 4 % of white around
@@ -606,11 +606,10 @@ def _street_labels(ax, streets: gpd.GeoDataFrame, in_view, scale: float, sheet: 
 def _scale_bar(ax, view, scale: float, sheet: _Sheet, text: dict) -> None:
     """A bar of a round length (1, 2 or 5 × 10ⁿ metres, about a fifth of the map) in two halves, and the scale."""
     k = sheet.k
-    map_w = (view[2] - view[0]) / scale
-    length = _round_down(map_w * 0.2 * scale)
+    length = _round_down((view[2] - view[0]) * 0.2)
     x, y = view[0] + 8 * k * scale, view[1] + 9 * k * scale
     bar_h = 1.6 * k * scale
-    ax.add_patch(Rectangle((x - 3 * k * scale, y - 6.5 * k * scale), length + 9 * k * scale, 14 * k * scale,
+    ax.add_patch(Rectangle((x - 3 * k * scale, y - 6.5 * k * scale), length + 16 * k * scale, 14 * k * scale,
                            facecolor="white", alpha=0.85, edgecolor="none", zorder=10))
     for i, colour in enumerate(("#000000", "#ffffff")):
         ax.add_patch(Rectangle((x + i * length / 2, y), length / 2, bar_h, facecolor=colour, edgecolor="#000000",
