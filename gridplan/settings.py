@@ -454,12 +454,46 @@ def _build(kind, values: Mapping, where: str):
     return kind(**out)
 
 
+@dataclass(frozen=True)
+class WallMapSettings:
+    """How wall maps (网格图上墙) are printed. Not part of :class:`Settings`: printing changes no plan, so it
+    is not recorded in a plan's provenance.
+
+    Attributes
+    ----------
+    papers
+        Paper sizes in millimetres, portrait (width, height): ISO 216 A3 and A4, the sizes office printers
+        and copy shops print.
+    paper, orientation
+        The default paper and orientation: A3 landscape, the usual size of a grid map on a community office's
+        wall.
+    dpi
+        Resolution of the PNG pages: 150 dpi is sharp at reading distance and keeps an A3 page near 5 MB.
+    fonts
+        CJK font families tried in order (Debian's ``fonts-noto-cjk`` holds Noto Sans CJK,
+        ``fonts-wqy-zenhei`` WenQuanYi Zen Hei); the first one installed draws every text of the page.
+    margin_mm
+        White border of the page, inside what printers cannot print (about 5 mm).
+    street_label_share
+        A named street is labelled when its longest stretch in view is at least this share of the map's width.
+    """
+
+    papers: Mapping[str, tuple[float, float]] = field(default_factory=lambda: _frozen({"A3": (297.0, 420.0), "A4": (210.0, 297.0)}))
+    paper: str = "A3"
+    orientation: str = "landscape"
+    dpi: int = 150
+    fonts: tuple[str, ...] = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei")
+    margin_mm: float = 10.0
+    street_label_share: float = 0.1
+
+
 DEFAULTS = Settings()
+WALL_MAP_DEFAULTS = WallMapSettings()
+PARTY_DEFAULTS = DEFAULTS.party
+SERVICE_DEFAULTS = DEFAULTS.service
 
 #: Basemaps of a web map: ``none`` (the default) draws the scene's streets, water and buildings instead of
 #: tiles, so the map needs no server; the others load tiles (天地图 needs a key; Gaode shifts to GCJ-02).
 BASEMAPS = ("none", "osm", "tianditu", "gaode")
 #: Simplification of a web map's polygons in metres: invisible at street zoom, halves a district's HTML.
 SIMPLIFY_M = 2.0
-PARTY_DEFAULTS = DEFAULTS.party
-SERVICE_DEFAULTS = DEFAULTS.service

@@ -130,10 +130,10 @@ def check_output(target, kind: str, inputs=()) -> None:
     Parameters
     ----------
     target
-        The output: a file, a GeoJSON/GeoParquet family, a ``postgresql://…#name`` URL, or (``report``) a folder.
+        The output: a file, a GeoJSON/GeoParquet family, a ``postgresql://…#name`` URL, or (``report``, ``wall maps``) a folder.
     kind
-        ``plan``, ``coverage``, ``audit``, ``scene`` (files of layers), ``map`` (an HTML file) or ``report``
-        (a folder).
+        ``plan``, ``coverage``, ``audit``, ``scene`` (files of layers), ``map`` (an HTML file), ``report`` or
+        ``wall maps`` (a folder).
     inputs
         The paths or URLs read by the same command.
 
@@ -162,9 +162,9 @@ def check_output(target, kind: str, inputs=()) -> None:
         read = {p.resolve() for p in _files_of(Path(source))} | {Path(source).resolve()}
         if written & read:
             raise InputError(f"-o {path} would overwrite the input {source}: write to another file")
-    if kind == "report":
+    if kind in ("report", "wall maps"):
         if path.exists() and not path.is_dir():
-            raise InputError(f"-o {path} is a file, not a folder: a report is a folder of files")
+            raise InputError(f"-o {path} is a file, not a folder: {kind} are written into a folder")
         return
     existing = [p for p in _files_of(path) if p.exists()]
     if not existing:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Services the tests use, from Debian's packages: headless Chromium (map tests) and PostgreSQL with PostGIS
-# (plan storage tests), on loopback only. Prints the DSN export for the tests; run as root on a fresh machine.
+# Services the tests use, from Debian's packages: headless Chromium (map tests), poppler and a CJK font (wall
+# maps) and PostgreSQL with PostGIS (plan storage tests), on loopback only. Prints the DSN export for the tests;
+# run as root on a fresh machine.
 #
 # Every package is named: nothing relies on Recommends. Debian's `postgis` package holds only the client tools
 # and merely *recommends* the server extension, so the extension's own packages are named for the server's
@@ -22,6 +23,9 @@ apt_install() {
 
 BROWSER_PACKAGES="chromium fonts-wqy-zenhei"
 command -v chromium >/dev/null 2>&1 || apt_install "headless Chromium" "$BROWSER_PACKAGES"
+# wall maps: poppler reads the PDFs back (text, pages, size); their Chinese text needs a CJK font
+command -v pdftotext >/dev/null 2>&1 || apt_install "poppler-utils (pdftotext, pdftoppm, pdfinfo)" "poppler-utils"
+fc-list 2>/dev/null | grep -i "WenQuanYi Zen Hei" >/dev/null || apt_install "a CJK font (WenQuanYi Zen Hei)" "fonts-wqy-zenhei"
 
 [ -d /usr/lib/postgresql ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
   || apt_install "the PostgreSQL server" "postgresql postgresql-common"
