@@ -169,3 +169,16 @@ def test_qgis_draws_the_five_classes_when_the_bounds_are_narrower(beijing, tmp_p
     assert expected == {SPECIAL_COLOUR, *DEVIATION_COLOURS}
     for colour in expected:
         assert colour_share(png, colour) > 0.005, colour
+
+
+def test_the_packages_test_services_names_hold_qgis_process_pyqgis_and_processing():
+    """Checked by what the packages install (dpkg -L), not by a green run on a machine that may have had them."""
+    text = (HERE.parent / "scripts" / "test-services.sh").read_text()
+    named = text.split('QGIS_PACKAGES="', 1)[1].split('"', 1)[0].split()
+    files = set()
+    for package in named:
+        listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+        assert listed.returncode == 0, f"{package} is not installed: {listed.stderr.strip()}"
+        files |= set(listed.stdout.split())
+    assert {"/usr/bin/qgis_process", "/usr/lib/python3/dist-packages/qgis/core/__init__.py",
+            "/usr/share/qgis/python/plugins/processing/core/Processing.py"} <= files
