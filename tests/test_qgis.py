@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import subprocess
+import sys
+import zipfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -27,7 +30,11 @@ from gridplan.vocabulary import GridKind
 from .test_pipeline import assert_same_run
 
 SYSTEM_PYTHON = "/usr/bin/python3"
+#: Debian's /usr/bin/qgis_process wrapper passes the GUI's --noversioncheck, which qgis_process 3.22 refuses
+#: ("Command --noversioncheck not known!", qgis/QGIS#57683): the executable itself, as the wrapper would run it.
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 STYLED = ("grids", "areas", "micro_grids", "buildings")
 
 
@@ -46,7 +53,8 @@ def qgis_env(home: Path) -> dict[str, str]:
     runtime = home / "runtime"
     runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime),
-            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
+            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache"),
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def open_in_qgis(path: Path, layers, home: Path, draw: Path | None = None) -> dict:
@@ -182,3 +190,87 @@ def test_the_packages_test_services_names_hold_qgis_process_pyqgis_and_processin
         files |= set(listed.stdout.split())
     assert {"/usr/bin/qgis_process", "/usr/lib/python3/dist-packages/qgis/core/__init__.py",
             "/usr/share/qgis/python/plugins/processing/core/Processing.py"} <= files
+
+
+@pytest.fixture(scope="module")
+def plugin_zip(tmp_path_factory) -> Path:
+    """The plugin as `make qgis-plugin` packages it."""
+    dist = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(["make", "-C", str(REPO), "qgis-plugin", f"DIST={dist}", f"PYTHON={sys.executable}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return dist / "gridplan_processing.zip"
+
+
+@pytest.fixture(scope="module")
+def qgis_with_plugin(plugin_zip, tmp_path_factory):
+    """Run qgis_process with the plugin installed from its zip (as Plugins → Install from ZIP does) and enabled,
+    calling this checkout's gridplan: ``run(arguments, **env)`` → the completed process."""
+    home = tmp_path_factory.mktemp("qgis_home")
+    with zipfile.ZipFile(plugin_zip) as z:
+        z.extractall(home / "plugins")
+    env = qgis_env(home) | {"QGIS_PLUGINPATH": str(home / "plugins"),
+                            "GRIDPLAN_EXECUTABLE": shlex.join([sys.executable, "-m", "gridplan.cli"]),
+                            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+
+    def run(arguments, **changes):
+        return subprocess.run([QGIS_PROCESS, *arguments], env=env | changes, capture_output=True, text=True, timeout=600)
+
+    enabled = run(["plugins", "enable", "gridplan_processing"])
+    assert enabled.returncode == 0, enabled.stderr
+    return run
+
+
+def test_the_plugin_zip_holds_the_plugin_folder_at_its_root(plugin_zip):
+    names = zipfile.ZipFile(plugin_zip).namelist()
+    assert {"gridplan_processing/metadata.txt", "gridplan_processing/__init__.py"} <= set(names)
+    assert all(n.startswith("gridplan_processing/") and "__pycache__" not in n for n in names)
+    metadata = zipfile.ZipFile(plugin_zip).read("gridplan_processing/metadata.txt").decode()
+    assert "hasProcessingProvider=yes" in metadata and "qgisMinimumVersion=3.22" in metadata
+
+
+def test_the_toolbox_offers_plan_regenerate_audit_and_coverage(qgis_with_plugin):
+    listed = qgis_with_plugin(["list"])
+    assert listed.returncode == 0, listed.stderr
+    ids = {line.split()[0] for line in listed.stdout.splitlines() if line.strip().startswith("gridplan:")}
+    assert ids == {"gridplan:plan", "gridplan:regenerate", "gridplan:audit", "gridplan:coverage"}
+
+
+def run_algorithm(qgis, algorithm: str, **parameters) -> dict:
+    done = qgis(["--json", "run", algorithm, "--", *(f"{k}={v}" for k, v in parameters.items())])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qgis_with_plugin, beijing, shared_data,
+                                                                              tmp_path):
+    _, run, _ = beijing
+    output = tmp_path / "plan.gpkg"
+    result = run_algorithm(qgis_with_plugin, "gridplan:plan", LANG=1, LEVELS=1, OUTPUT=output,
+                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    assert any("-m gridplan.cli plan" in line for line in result["log"]["info"])
+    assert result["results"] == {"OUTPUT": str(output), **{name.upper(): f"{output}|layername={name}" for name in STYLED}}
+    planned = read_plan(output)
+    assert len(planned.plan.grids) == len(run.plan.grids) and len(planned.plan.assignment) == 257
+    assert planned.plan.grids["households"].sum() == run.plan.grids["households"].sum()
+    seen = open_in_qgis(output, STYLED, tmp_path)
+    assert seen["grids"]["renderer"] == "RuleRenderer" and seen["buildings"]["features"] == 257
+
+
+def test_regenerate_takes_the_plan_algorithms_output_as_its_previous_plan(qgis_with_plugin, beijing, shared_data, tmp_path):
+    _, run, path = beijing
+    output = tmp_path / "again.gpkg"
+    result = run_algorithm(qgis_with_plugin, "gridplan:regenerate", LANG=1, PREVIOUS=path, OUTPUT=output,
+                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    assert result["results"]["BUILDING_CHANGES"] == f"{output}|layername=building_changes"
+    again = read_plan(output)
+    assert again.changes is not None and again.changes.kept_share == 1.0  # nothing changed: every building stays
+    assert sorted(again.plan.grids["grid_id"]) == sorted(run.plan.grids["grid_id"])
+
+
+def test_without_the_gridplan_command_the_algorithm_fails_saying_where_to_set_it(qgis_with_plugin, shared_data, tmp_path):
+    done = qgis_with_plugin(["run", "gridplan:plan", "--", f"SCENE={shared_data / 'beijing_xueyuanlu_osm/beijing_xueyuanlu.osm'}",
+                             f"OUTPUT={tmp_path / 'plan.gpkg'}"], GRIDPLAN_EXECUTABLE="", PATH="/usr/bin:/bin")
+    assert done.returncode != 0
+    assert "GRIDPLAN_EXECUTABLE" in done.stdout + done.stderr
+    assert not (tmp_path / "plan.gpkg").exists()
