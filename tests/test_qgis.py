@@ -274,3 +274,17 @@ def test_without_the_gridplan_command_the_algorithm_fails_saying_where_to_set_it
     assert done.returncode != 0
     assert "GRIDPLAN_EXECUTABLE" in done.stdout + done.stderr
     assert not (tmp_path / "plan.gpkg").exists()
+
+
+def test_the_audit_algorithm_writes_the_audited_grids_styled_against_the_bounds(qgis_with_plugin, beijing, shared_data,
+                                                                                tmp_path):
+    _, run, path = beijing
+    output = tmp_path / "audit.gpkg"
+    result = run_algorithm(qgis_with_plugin, "gridplan:audit", LANG=1, EXISTING=path, OUTPUT=output, TOLERANCE=0.1,
+                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    assert result["results"]["GRIDS"] == f"{output}|layername=grids"
+    seen = open_in_qgis(output, ["grids"], tmp_path)["grids"]
+    assert seen["features"] == len(run.plan.grids)
+    # against ±10%, whose tight band is the bounds themselves: no class between them and the target's
+    assert seen["colours"] == [SPECIAL_COLOUR, DEVIATION_COLOURS[0], DEVIATION_COLOURS[2], DEVIATION_COLOURS[4]]
+    assert seen["rules"][1].endswith('"households" < 270') and seen["rules"][-1].endswith('"households" > 330')
