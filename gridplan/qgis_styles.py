@@ -2,7 +2,7 @@
 
 QGIS applies the default style it finds there when it opens a layer, so a plan file opens styled, as the web
 map draws it: grids coloured by their households against the target (the web map's scale, in the classes of
-the bounds), special grids apart, codes as labels; areas, micro-grids and buildings in outline. The table
+the bounds), special grids apart, codes as labels; areas and micro-grids in outline, buildings light. The table
 is the one QGIS itself writes (``QgsVectorLayer.saveStyleToDatabase`` through GDAL): same columns, registered
 in ``gpkg_contents`` as attributes. gridplan writes the QML text itself and never imports PyQGIS.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import xml.etree.ElementTree as ET
+from contextlib import closing
 from typing import Mapping
 
 import geopandas as gpd
@@ -24,7 +25,7 @@ from .vocabulary import GridKind, label, word
 
 #: ``styleName`` of the styles gridplan writes; a style of another name (the planner's own) is left alone.
 STYLE_NAME = "gridplan"
-#: QGIS's own minimum: the version whose style documents these follow.
+#: The QGIS version whose style documents these follow (Debian 12's; the plugin's minimum too).
 QGIS_VERSION = "3.22"
 _OUTLINE = "#333333"
 
@@ -77,7 +78,7 @@ def write_layer_styles(path: str | os.PathLike, styles: Mapping[str, str]) -> No
     styles
         Layer name → QML (:func:`layer_styles`).
     """
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:  # closed, and committed as one transaction
         geometry = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
         new = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (LAYER_STYLES,)).fetchone() is None
         db.execute(_CREATE)

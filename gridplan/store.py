@@ -116,8 +116,8 @@ def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None)
             present = [row[0] for row in pyogrio.list_layers(path)]
         except Exception as exc:
             raise unreadable(path, exc) from exc
-        return {name: _read_one(path, kind, name) for name in present
-                if (names is None and name != LAYER_STYLES) or (names is not None and name in names)}
+        wanted = [name for name in present if (name in names if names is not None else name != LAYER_STYLES)]
+        return {name: _read_one(path, kind, name) for name in wanted}
     found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in _files_of(path)[1:]}
     if not found:
         raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}")
