@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: demo test install bench bench-maps clean
+.PHONY: demo test install bench bench-maps qgis-plugin clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,16 @@ bench: $(STAMP)
 bench-maps: $(STAMP)
 	$(BIN)/python benchmarks/map_bench.py
 
+# The QGIS Processing provider as QGIS installs it (Plugins → Install from ZIP): the plugin's folder at the zip's root.
+DIST ?= dist
+QGIS_PLUGIN := $(DIST)/gridplan_processing.zip
+qgis-plugin: $(QGIS_PLUGIN)
+
+$(QGIS_PLUGIN): $(wildcard qgis_plugin/gridplan_processing/*)
+	mkdir -p $(DIST)
+	$(PYTHON) -c "import pathlib, zipfile; folder = pathlib.Path('qgis_plugin/gridplan_processing'); \
+	  files = [p for p in sorted(folder.rglob('*')) if p.is_file() and '__pycache__' not in p.parts]; \
+	  zip = zipfile.ZipFile('$@', 'w', zipfile.ZIP_DEFLATED); [zip.write(p, p.relative_to(folder.parent)) for p in files]; zip.close()"
+
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build dist *.egg-info

@@ -446,6 +446,7 @@ def _audit(args) -> None:
     import geopandas as gpd
 
     from .audit import audit_grids
+    from .qgis_styles import layer_styles
     from .store import check_output, write_layers
 
     if args.output:
@@ -459,7 +460,8 @@ def _audit(args) -> None:
     audit = audit_grids(prepared, existing)
     print(audit.summary())
     if args.output:
-        write_layers(args.output, {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps})
+        layers = {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps}
+        write_layers(args.output, layers, styles=layer_styles(layers, settings.grid, args.lang))
         print(f"written: {args.output}")
 
 

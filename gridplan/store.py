@@ -34,6 +34,8 @@ TABLE_SUFFIX = ".json"
 #: Layers of a plan file besides ``grids`` and ``buildings``.
 PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "metrics", "provenance", "areas", "micro_grids",
                "building_changes", "grid_changes", "regeneration_tradeoff")
+#: QGIS's table of layer styles in a GeoPackage (:mod:`gridplan.qgis_styles`): no layer of a result.
+LAYER_STYLES = "layer_styles"
 
 
 def is_dsn(target: object) -> bool:
@@ -58,7 +60,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame]) -> list[Path]:
+def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame],
+                 styles: Mapping[str, str] | None = None) -> list[Path]:
     """Write named layers; returns the files written.
 
     Parameters
@@ -68,6 +71,9 @@ def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame]) 
         ``x.parquet``: one file a layer, ``x.<layer>.geojson`` / ``x.<layer>.parquet``.
     layers
         Layer name → GeoDataFrame, or DataFrame for a table without geometry.
+    styles
+        Layer name → QGIS style (:func:`gridplan.qgis_styles.layer_styles`), stored in a GeoPackage as the
+        layers' default styles; other formats have no place for them.
     """
     target = Path(target)
     kind = file_format(target)
@@ -75,6 +81,10 @@ def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame]) 
         with atomic_path(target) as tmp:
             for name, frame in layers.items():
                 _write_one(frame, tmp, kind, layer=name)
+            if styles:
+                from .qgis_styles import write_layer_styles
+
+                write_layer_styles(tmp, styles)
         return [target]
     written = []
     for name, frame in layers.items():
@@ -106,7 +116,8 @@ def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None)
             present = [row[0] for row in pyogrio.list_layers(path)]
         except Exception as exc:
             raise unreadable(path, exc) from exc
-        return {name: _read_one(path, kind, name) for name in present if names is None or name in names}
+        wanted = [name for name in present if (name in names if names is not None else name != LAYER_STYLES)]
+        return {name: _read_one(path, kind, name) for name in wanted}
     found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in _files_of(path)[1:]}
     if not found:
         raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}")
@@ -295,13 +306,16 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
 
 def write_plan(run: PlanRun, prepared: PreparedScene, target: str | os.PathLike, lang: str = "zh") -> list[str]:
     """Write a plan to a file (``.gpkg``, ``.geojson``, ``.parquet``) or to PostGIS (``postgresql://…#name``,
-    with its scene); returns what was written."""
+    with its scene); returns what was written. A GeoPackage carries QGIS styles of its layers, against the
+    plan's own bounds, so that it opens styled in QGIS."""
     layers = plan_layers(run, prepared, lang)
     if is_dsn(target):
         from .postgis import write_plan_postgis
 
         return write_plan_postgis(str(target), prepared, layers)
-    return [str(p) for p in write_layers(target, layers)]
+    from .qgis_styles import layer_styles
+
+    return [str(p) for p in write_layers(target, layers, styles=layer_styles(layers, run.plan.settings.grid, lang))]
 
 
 def read_plan(source: str | os.PathLike) -> PlanRun:

@@ -266,6 +266,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "grid_worker": ("网格员 {n}", "Grid worker {n}"),
     "single_building": ("单栋楼，无服务半径", "one building, no radius"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
+    # classes of a grid's households against the bounds, in a map's legend
+    "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),
+    "under_target": ("{floor:g}–{low:g} 户", "{floor:g}–{low:g} households"),
+    "near_target": ("{low:g}–{high:g} 户（目标 {target:g} 户 ±{tight:.0%}）", "{low:g}–{high:g} households (target {target:g} ±{tight:.0%})"),
+    "over_target": ("{high:g}–{ceiling:g} 户", "{high:g}–{ceiling:g} households"),
+    "above_ceiling": ("多于 {ceiling:g} 户（超过上限）", "over {ceiling:g} households (above the ceiling)"),
 }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Services the tests use, from Debian's packages: headless Chromium (map tests), poppler and a CJK font (wall
-# maps) and PostgreSQL with PostGIS (plan storage tests), on loopback only. Prints the DSN export for the tests;
-# run as root on a fresh machine.
+# maps), QGIS with PyQGIS (QGIS tests) and PostgreSQL with PostGIS (plan storage tests), on loopback only. Prints
+# the DSN export for the tests; run as root on a fresh machine.
 #
 # Every package is named: nothing relies on Recommends. Debian's `postgis` package holds only the client tools
 # and merely *recommends* the server extension, so the extension's own packages are named for the server's
@@ -25,7 +25,15 @@ BROWSER_PACKAGES="chromium fonts-wqy-zenhei"
 command -v chromium >/dev/null 2>&1 || apt_install "headless Chromium" "$BROWSER_PACKAGES"
 # wall maps: poppler reads the PDFs back (text, pages, size); their Chinese text needs a CJK font
 command -v pdftotext >/dev/null 2>&1 || apt_install "poppler-utils (pdftotext, pdftoppm, pdfinfo)" "poppler-utils"
-fc-list 2>/dev/null | grep -i "WenQuanYi Zen Hei" >/dev/null || apt_install "a CJK font (WenQuanYi Zen Hei)" "fonts-wqy-zenhei"
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || apt_install "a CJK font (WenQuanYi Zen Hei)" "fonts-wqy-zenhei"
+
+# QGIS tests: qgis_process (qgis), PyQGIS for the system's python3 (python3-qgis; its Processing plugin comes
+# with python3-qgis-common) and the data providers (qgis-providers); ~2 minutes. qgis-plugin-grass, the only
+# Recommends, is not needed.
+QGIS_PACKAGES="qgis python3-qgis python3-qgis-common qgis-providers"
+[ -x /usr/bin/qgis_process ] && [ -d /usr/share/qgis/python/plugins/processing ] \
+  && QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 \
+  || apt_install "QGIS with PyQGIS" "$QGIS_PACKAGES"
 
 [ -d /usr/lib/postgresql ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
   || apt_install "the PostgreSQL server" "postgresql postgresql-common"

@@ -1,0 +1,290 @@
+"""QGIS: a plan's GeoPackage opens styled, and the Processing provider plans through the gridplan command.
+
+QGIS runs as Debian packages it (``qgis``, ``python3-qgis``: QGIS 3.22, scripts/test-services.sh installs
+them), headless, in the system's Python: PyQGIS is not in the venv and gridplan never imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+import zipfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gridplan.maps import DEVIATION_COLOURS, SPECIAL_COLOUR
+from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.qgis_styles import STYLE_NAME, layer_styles, write_layer_styles
+from gridplan.settings import DEFAULTS, GridSettings
+from gridplan.store import LAYER_STYLES, plan_layers, read_layers, read_plan, write_plan
+from gridplan.vocabulary import GridKind
+
+from .test_pipeline import assert_same_run
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+#: Debian's /usr/bin/qgis_process wrapper passes the GUI's --noversioncheck, which qgis_process 3.22 refuses
+#: ("Command --noversioncheck not known!", qgis/QGIS#57683): the executable itself, as the wrapper would run it.
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+STYLED = ("grids", "areas", "micro_grids", "buildings")
+
+
+@pytest.fixture(scope="module")
+def beijing(shared_data, tmp_path_factory):
+    """The Beijing extract planned with levels and written to a GeoPackage: prepared scene, run, file."""
+    prepared = prepare_scene(load_scene(shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"))
+    run = plan_scene(prepared, levels=True)
+    path = tmp_path_factory.mktemp("qgis") / "plan.gpkg"
+    write_plan(run, prepared, path, lang="en")
+    return prepared, run, path
+
+
+def qgis_env(home: Path) -> dict[str, str]:
+    """Headless QGIS whose profile, settings and runtime files stay in ``home``."""
+    runtime = home / "runtime"
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime),
+            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache"),
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def open_in_qgis(path: Path, layers, home: Path, draw: Path | None = None) -> dict:
+    """How QGIS sees each layer of ``path`` (tests/qgis_layers.py), drawing ``grids`` to ``draw``."""
+    command = [SYSTEM_PYTHON, str(HERE / "qgis_layers.py"), str(path), ",".join(layers)]
+    if draw is not None:
+        command += ["grids", str(draw)]
+    done = subprocess.run(command, env=qgis_env(home), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def colour_share(png: Path, colour: str) -> float:
+    """Share of the image's pixels within 2 levels per channel of ``colour``."""
+    pixels = np.asarray(Image.open(png).convert("RGB"), dtype=int)
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return float((np.abs(pixels - rgb).max(axis=2) <= 2).mean())
+
+
+def class_colour(kind: str, households: float, grid) -> str:
+    """The colour a grid should have: its class of households against the bounds, or the special colour."""
+    if kind != GridKind.ORDINARY:
+        return SPECIAL_COLOUR
+    low, high = grid.tight_band
+    edges = [households < grid.floor, households < low, households <= high, households <= grid.ceiling, True]
+    return DEVIATION_COLOURS[edges.index(True)]
+
+
+def test_the_layer_styles_table_holds_a_default_style_per_layer_with_the_plans_bounds(beijing):
+    _, run, path = beijing
+    with sqlite3.connect(path) as db:
+        rows = db.execute(f"SELECT f_table_name, f_geometry_column, styleName, useAsDefault, styleQML FROM {LAYER_STYLES}").fetchall()
+        registered = db.execute("SELECT data_type FROM gpkg_contents WHERE table_name = ?", (LAYER_STYLES,)).fetchall()
+    assert sorted(r[0] for r in rows) == sorted(STYLED)
+    assert all(r[1] == "geom" and r[2] == STYLE_NAME and r[3] == 1 for r in rows)
+    assert registered == [("attributes",)]
+    g = run.plan.settings.grid
+    assert (g.target, g.tolerance, g.floor, g.ceiling) == (300, 0.2, 240, 360)
+    filters, legend = rules(next(r[4] for r in rows if r[0] == "grids"))
+    assert filters[1:] == [f"\"kind\" = 'ordinary' AND {f}" for f in (
+        '"households" < 240', '"households" >= 240 AND "households" < 270', '"households" >= 270 AND "households" <= 330',
+        '"households" > 330 AND "households" <= 360', '"households" > 360')]
+    assert legend[3] == "270–330 households (target 300 ±10%)"
+
+
+def test_the_styles_follow_the_plans_own_target(beijing):
+    prepared, run, _ = beijing
+    grid = GridSettings(target=250, tolerance=0.1, tight_tolerance=0.05)
+    filters, legend = rules(layer_styles(plan_layers(run, prepared, "zh"), grid, "zh")["grids"])
+    assert filters[1].endswith('"households" < 225') and filters[-1].endswith('"households" > 275')
+    assert legend[3] == "237.5–262.5 户（目标 250 户 ±5%）"
+
+
+def rules(qml: str) -> tuple[list[str], list[str]]:
+    """The filters and legend labels of a rule-based style."""
+    found = ET.fromstring(qml).findall("./renderer-v2/rules/rule")
+    return [r.get("filter") for r in found], [r.get("label") for r in found]
+
+
+def test_a_styled_plan_reads_back_the_same(beijing):
+    _, run, path = beijing
+    assert LAYER_STYLES not in read_layers(path)
+    assert_same_run(read_plan(path), run)
+
+
+def test_restyling_replaces_gridplans_style_and_keeps_the_planners_own(beijing, tmp_path):
+    prepared, run, path = beijing
+    copy = tmp_path / "plan.gpkg"
+    copy.write_bytes(path.read_bytes())
+    with sqlite3.connect(copy) as db:
+        db.execute(f"INSERT INTO {LAYER_STYLES} (f_table_name, styleName, styleQML, useAsDefault) VALUES ('grids', 'mine', '<qgis/>', 1)")
+    write_layer_styles(copy, {"grids": layer_styles(plan_layers(run, prepared), DEFAULTS.grid)["grids"]})
+    with sqlite3.connect(copy) as db:
+        rows = db.execute(f"SELECT styleName, useAsDefault FROM {LAYER_STYLES} WHERE f_table_name = 'grids' ORDER BY id").fetchall()
+        count = db.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (LAYER_STYLES,)).fetchone()
+    assert rows == [("mine", 0), (STYLE_NAME, 1)]
+    assert count == (len(STYLED) + 1,)
+
+
+def test_qgis_opens_each_layer_with_its_stored_style(beijing, tmp_path):
+    _, _, path = beijing
+    seen = open_in_qgis(path, [*STYLED, "warnings"], tmp_path)
+    assert all(seen[name]["valid"] for name in seen)
+    grids = seen["grids"]
+    assert grids["features"] == len(beijing[1].plan.grids)
+    assert grids["renderer"] == "RuleRenderer"
+    assert grids["colours"] == [SPECIAL_COLOUR, *DEVIATION_COLOURS]
+    assert grids["rules"][0] == "\"kind\" <> 'ordinary'" and '"households" < 240' in grids["rules"][1]
+    assert grids["legend"][3] == "270–330 households (target 300 ±10%)"
+    assert grids["labels"] == 'coalesce("code", "grid_id")'
+    assert seen["areas"]["renderer"] == "singleSymbol" and seen["areas"]["labels"] == '"area_id"'
+    assert seen["areas"]["fills"] == [False] and seen["micro_grids"]["fills"] == [False]
+    assert seen["buildings"]["colours"] == ["#e0e0e0"] and seen["buildings"]["features"] == 257
+    assert seen["warnings"]["renderer"] is None  # a table: nothing to draw
+
+
+def test_qgis_draws_each_grid_in_the_colour_of_its_class(beijing, tmp_path):
+    _, run, path = beijing
+    png = tmp_path / "grids.png"
+    open_in_qgis(path, ["grids"], tmp_path, draw=png)
+    grids = run.plan.grids
+    expected = {class_colour(k, h, run.plan.settings.grid) for k, h in zip(grids["kind"], grids["households"])}
+    assert expected == {SPECIAL_COLOUR, DEVIATION_COLOURS[2]}  # every ordinary grid of Beijing is within ±10%
+    for colour in [SPECIAL_COLOUR, *DEVIATION_COLOURS]:
+        share = colour_share(png, colour)
+        assert (share > 0.01) if colour in expected else (share == 0), (colour, share)
+
+
+def test_qgis_draws_the_five_classes_when_the_bounds_are_narrower(beijing, tmp_path):
+    """The same grids against ±5% (tight ±2%) fall into every class: each colour is drawn."""
+    prepared, run, path = beijing
+    narrow = GridSettings(target=300, tolerance=0.05, tight_tolerance=0.02)
+    copy = tmp_path / "plan.gpkg"
+    copy.write_bytes(path.read_bytes())
+    write_layer_styles(copy, {"grids": layer_styles(plan_layers(run, prepared), narrow)["grids"]})
+    png = tmp_path / "grids.png"
+    open_in_qgis(copy, ["grids"], tmp_path, draw=png)
+    grids = run.plan.grids
+    expected = {class_colour(k, h, narrow) for k, h in zip(grids["kind"], grids["households"])}
+    assert expected == {SPECIAL_COLOUR, *DEVIATION_COLOURS}
+    for colour in expected:
+        assert colour_share(png, colour) > 0.005, colour
+
+
+def test_the_packages_test_services_names_hold_qgis_process_pyqgis_and_processing():
+    """Checked by what the packages install (dpkg -L), not by a green run on a machine that may have had them."""
+    text = (HERE.parent / "scripts" / "test-services.sh").read_text()
+    named = text.split('QGIS_PACKAGES="', 1)[1].split('"', 1)[0].split()
+    files = set()
+    for package in named:
+        listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+        assert listed.returncode == 0, f"{package} is not installed: {listed.stderr.strip()}"
+        files |= set(listed.stdout.split())
+    assert {"/usr/bin/qgis_process", "/usr/lib/python3/dist-packages/qgis/core/__init__.py",
+            "/usr/share/qgis/python/plugins/processing/core/Processing.py"} <= files
+
+
+@pytest.fixture(scope="module")
+def plugin_zip(tmp_path_factory) -> Path:
+    """The plugin as `make qgis-plugin` packages it."""
+    dist = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(["make", "-C", str(REPO), "qgis-plugin", f"DIST={dist}", f"PYTHON={sys.executable}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return dist / "gridplan_processing.zip"
+
+
+@pytest.fixture(scope="module")
+def qgis_with_plugin(plugin_zip, tmp_path_factory):
+    """Run qgis_process with the plugin installed from its zip (as Plugins → Install from ZIP does) and enabled,
+    calling this checkout's gridplan: ``run(arguments, **env)`` → the completed process."""
+    home = tmp_path_factory.mktemp("qgis_home")
+    with zipfile.ZipFile(plugin_zip) as z:
+        z.extractall(home / "plugins")
+    env = qgis_env(home) | {"QGIS_PLUGINPATH": str(home / "plugins"),
+                            "GRIDPLAN_EXECUTABLE": shlex.join([sys.executable, "-m", "gridplan.cli"]),
+                            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+
+    def run(arguments, **changes):
+        return subprocess.run([QGIS_PROCESS, *arguments], env=env | changes, capture_output=True, text=True, timeout=600)
+
+    enabled = run(["plugins", "enable", "gridplan_processing"])
+    assert enabled.returncode == 0, enabled.stderr
+    return run
+
+
+def test_the_plugin_zip_holds_the_plugin_folder_at_its_root(plugin_zip):
+    names = zipfile.ZipFile(plugin_zip).namelist()
+    assert {"gridplan_processing/metadata.txt", "gridplan_processing/__init__.py"} <= set(names)
+    assert all(n.startswith("gridplan_processing/") and "__pycache__" not in n for n in names)
+    metadata = zipfile.ZipFile(plugin_zip).read("gridplan_processing/metadata.txt").decode()
+    assert "hasProcessingProvider=yes" in metadata and "qgisMinimumVersion=3.22" in metadata
+
+
+def test_the_toolbox_offers_plan_regenerate_audit_and_coverage(qgis_with_plugin):
+    listed = qgis_with_plugin(["list"])
+    assert listed.returncode == 0, listed.stderr
+    ids = {line.split()[0] for line in listed.stdout.splitlines() if line.strip().startswith("gridplan:")}
+    assert ids == {"gridplan:plan", "gridplan:regenerate", "gridplan:audit", "gridplan:coverage"}
+
+
+def run_algorithm(qgis, algorithm: str, **parameters) -> dict:
+    done = qgis(["--json", "run", algorithm, "--", *(f"{k}={v}" for k, v in parameters.items())])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qgis_with_plugin, beijing, shared_data,
+                                                                              tmp_path):
+    _, run, _ = beijing
+    output = tmp_path / "plan.gpkg"
+    result = run_algorithm(qgis_with_plugin, "gridplan:plan", LANG=1, LEVELS=1, OUTPUT=output,
+                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    assert any("-m gridplan.cli plan" in line for line in result["log"]["info"])
+    assert result["results"] == {"OUTPUT": str(output), **{name.upper(): f"{output}|layername={name}" for name in STYLED}}
+    planned = read_plan(output)
+    assert len(planned.plan.grids) == len(run.plan.grids) and len(planned.plan.assignment) == 257
+    assert planned.plan.grids["households"].sum() == run.plan.grids["households"].sum()
+    seen = open_in_qgis(output, STYLED, tmp_path)
+    assert seen["grids"]["renderer"] == "RuleRenderer" and seen["buildings"]["features"] == 257
+
+
+def test_regenerate_takes_the_plan_algorithms_output_as_its_previous_plan(qgis_with_plugin, beijing, shared_data, tmp_path):
+    _, run, path = beijing
+    output = tmp_path / "again.gpkg"
+    result = run_algorithm(qgis_with_plugin, "gridplan:regenerate", LANG=1, PREVIOUS=path, OUTPUT=output,
+                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    assert result["results"]["BUILDING_CHANGES"] == f"{output}|layername=building_changes"
+    again = read_plan(output)
+    assert again.changes is not None and again.changes.kept_share == 1.0  # nothing changed: every building stays
+    assert sorted(again.plan.grids["grid_id"]) == sorted(run.plan.grids["grid_id"])
+
+
+def test_without_the_gridplan_command_the_algorithm_fails_saying_where_to_set_it(qgis_with_plugin, shared_data, tmp_path):
+    done = qgis_with_plugin(["run", "gridplan:plan", "--", f"SCENE={shared_data / 'beijing_xueyuanlu_osm/beijing_xueyuanlu.osm'}",
+                             f"OUTPUT={tmp_path / 'plan.gpkg'}"], GRIDPLAN_EXECUTABLE="", PATH="/usr/bin:/bin")
+    assert done.returncode != 0
+    assert "GRIDPLAN_EXECUTABLE" in done.stdout + done.stderr
+    assert not (tmp_path / "plan.gpkg").exists()
+
+
+def test_the_audit_algorithm_writes_the_audited_grids_styled_against_the_bounds(qgis_with_plugin, beijing, shared_data,
+                                                                                tmp_path):
+    _, run, path = beijing
+    output = tmp_path / "audit.gpkg"
+    result = run_algorithm(qgis_with_plugin, "gridplan:audit", LANG=1, EXISTING=path, OUTPUT=output, TOLERANCE=0.1,
+                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    assert result["results"]["GRIDS"] == f"{output}|layername=grids"
+    seen = open_in_qgis(output, ["grids"], tmp_path)["grids"]
+    assert seen["features"] == len(run.plan.grids)
+    # against ±10%, whose tight band is the bounds themselves: no class between them and the target's
+    assert seen["colours"] == [SPECIAL_COLOUR, DEVIATION_COLOURS[0], DEVIATION_COLOURS[2], DEVIATION_COLOURS[4]]
+    assert seen["rules"][1].endswith('"households" < 270') and seen["rules"][-1].endswith('"households" > 330')
