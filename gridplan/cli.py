@@ -494,6 +494,9 @@ def _print(args) -> None:
     written = write_wall_maps(run, prepared, args.output, coverage, formats=args.format, dpi=args.dpi, paper=args.paper,
                               orientation=args.orientation, lang=args.lang, scope=args.scope,
                               office_name=args.office_name, settings=settings.grid)
+    for name, count in written.crowded_labels.items():
+        print(f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）" if args.lang == "zh" else
+              f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)")
     print("written: " + ", ".join(map(str, written.paths)))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -27,6 +27,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from matplotlib import patheffects
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import LineCollection, PathCollection
@@ -62,6 +63,11 @@ STREET_COLOUR = "#5a5a5a"
 WATER_COLOUR = "#9ecae1"
 #: A white outline drawn under labels on the map, so that they read over lines and fills.
 HALO = [patheffects.Stroke(linewidth=2.2, foreground="white")]
+#: Grid labels: their size bounds (pt on A3), line height as a share of the size, and where inside its grid a
+#: label is tried, in label widths (x) and heights (y) from the grid's pole of inaccessibility.
+LABEL_MIN_PT, LABEL_MAX_PT = 4.0, 10.0
+LABEL_LINE = 1.2
+LABEL_SHIFTS = ((0, 0), (0, 1), (0, -1), (0.6, 0), (-0.6, 0), (0, 2), (0, -2), (0.6, 1), (-0.6, 1), (0.6, -1), (-0.6, -1))
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,16 @@ class WallMap:
         Its title, as printed.
     pages
         The map page, then any table pages: matplotlib figures of exactly the paper's size.
+    crowded_labels
+        Grid labels that found no place clear of the others (drawn small at their grid's centre; every code
+        is in the table too).
     """
 
     community_id: str | None
     name: str
     title: str
     pages: tuple[Figure, ...]
+    crowded_labels: int = 0
 
     def save(self, folder, formats: Sequence[str] = FORMATS, dpi: int = WALL_MAP_DEFAULTS.dpi) -> list[Path]:
         """Write ``<name>.pdf`` (every page) and ``<name>.png`` (``<name>-2.png``… for further pages) into
@@ -121,11 +131,14 @@ class WallMapFiles:
         The PDF files (one a map) and the PNG files (one a page).
     pages
         Pages per map, by map name.
+    crowded_labels
+        By map name, the grid labels that found no place clear of the others (maps where all did are absent).
     """
 
     pdf: tuple[Path, ...]
     png: tuple[Path, ...]
     pages: dict[str, int]
+    crowded_labels: dict[str, int] = field(default_factory=dict)
 
     @property
     def paths(self) -> list[Path]:
@@ -227,12 +240,14 @@ def write_wall_maps(
     dpi = style.dpi if dpi is None else dpi
     if dpi <= 0:
         raise InputError(f"dpi {dpi} must be a positive number")
-    pdf, png, pages = [], [], {}
+    pdf, png, pages, crowded = [], [], {}, {}
     for wall_map in _wall_maps(plan, prepared, coverage, style=style, **options):
         for path in wall_map.save(folder, formats, dpi):
             (pdf if path.suffix == ".pdf" else png).append(path)
         pages[wall_map.name] = len(wall_map.pages)
-    return WallMapFiles(pdf=tuple(pdf), png=tuple(png), pages=pages)
+        if wall_map.crowded_labels:
+            crowded[wall_map.name] = wall_map.crowded_labels
+    return WallMapFiles(pdf=tuple(pdf), png=tuple(png), pages=pages, crowded_labels=crowded)
 
 
 def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orientation=WALL_MAP_DEFAULTS.orientation,
@@ -359,7 +374,7 @@ def _wall_map(context: _Context, community_id, name: str, title: str, grids: gpd
         legend_w = w * 0.34
         legend_box = (x, y, legend_w, panel[3])
         table_box = (x + legend_w + gap, y, w - legend_w - gap, panel[3])
-    _draw_map(sheet.axes(fig, *map_box), map_box, context, grids, outline, community_id is None)
+    crowded = _draw_map(sheet.axes(fig, *map_box), map_box, context, grids, outline, community_id is None)
     _legend(sheet.axes(fig, *legend_box), legend_box, context, grids)
     rest = _table(fig, table_box, sheet, header, rows)
     pages = [fig]
@@ -369,7 +384,7 @@ def _wall_map(context: _Context, community_id, name: str, title: str, grids: gpd
         body = _title_block(page, context, f"{title}{text['continued'].format(page=number)}", None)
         rest = _table(page, (body[0], m, body[2], body[3]), sheet, header, rest)
         pages.append(page)
-    return WallMap(community_id=community_id, name=name, title=title, pages=tuple(pages))
+    return WallMap(community_id=community_id, name=name, title=title, pages=tuple(pages), crowded_labels=crowded)
 
 
 def _title_block(fig: Figure, context: _Context, title: str, grids: gpd.GeoDataFrame | None) -> tuple:
@@ -410,7 +425,7 @@ def _grid_layer(plan: Plan, coverage: Coverage | None, settings: GridSettings, c
     return grids
 
 
-def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.GeoDataFrame, office: bool) -> None:
+def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.GeoDataFrame, office: bool) -> int:
     """The map: grids, buildings, streets, barriers, boundaries and labels at a round scale, with the scale
     bar and the north arrow."""
     sheet, local = context.sheet, context.local
@@ -463,20 +478,50 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
                                      linewidths=2.6 * k, zorder=6))
 
     _street_labels(ax, streets, in_view, scale, sheet)
-    if len(grids):
-        # a label as wide as about 80 % of a typical grid, within readable bounds
-        typical_mm = float(np.median(np.sqrt(grids.geometry.area))) / scale
-        longest = max(grids["label"], key=len)
-        points = float(np.clip(0.8 * typical_mm / max(sheet.width_mm(longest, 1.0), 1e-6), 4.0, 10.0))
-        for point, text in zip(grids.geometry.representative_point(), grids["label"]):
-            sheet.write(ax, point.x, point.y, text, points, ha="center", va="center", zorder=8,
-                        halo=True, clip_on=True)
+    crowded = _grid_labels(ax, grids, scale, sheet) if len(grids) else 0
     if office:
         for point, community_id in zip(outline.geometry.representative_point(), outline["community_id"].astype(str)):
             sheet.write(ax, point.x, point.y, context.names[community_id], 16, ha="center", va="bottom", zorder=9,
                         color="#000000", alpha=0.75, halo=True, clip_on=True)
     _scale_bar(ax, view, scale, sheet, context.text)
     _north_arrow(ax, view, scale, sheet, local.crs, context.text)
+    return crowded
+
+
+def _grid_labels(ax, grids: gpd.GeoDataFrame, scale: float, sheet: "_Sheet") -> int:
+    """Each grid's code inside it, biggest grid first. The size is that of a label about 80 % as wide as a
+    typical grid (within readable bounds); a label that would overlap one already placed is tried at other
+    points inside its grid, then smaller, down to :data:`LABEL_MIN_PT`. Returns how many labels found no clear
+    place (drawn at the smallest size at their grid's pole of inaccessibility)."""
+    typical_mm = float(np.median(np.sqrt(grids.geometry.area))) / scale
+    unit = {text: sheet.width_mm(text, 1.0) * scale for text in grids["label"]}  # metres per point of size
+    points = float(np.clip(0.8 * typical_mm * scale / max(max(unit.values()), 1e-9), LABEL_MIN_PT, LABEL_MAX_PT))
+    sizes = [p for p in (points, points * 0.8, points * 0.65, LABEL_MIN_PT) if p >= LABEL_MIN_PT]
+    boxes = np.empty((len(grids), 4))
+    placed, crowded = 0, 0
+    for i in np.argsort(-grids.geometry.area.to_numpy(), kind="stable"):
+        polygon, text = grids.geometry.iloc[i], grids["label"].iloc[i]
+        pole = shapely.ops.polylabel(max(shapely.get_parts(polygon), key=lambda p: p.area), tolerance=scale)
+        chosen = None
+        for size in sizes:
+            w, h = unit[text] * size, sheet.size(size) * MM_PER_PT * LABEL_LINE * scale
+            for x, y in [(pole.x + dx * w, pole.y + dy * h) for dx, dy in LABEL_SHIFTS]:
+                box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+                taken = boxes[:placed]
+                clash = ((taken[:, 0] < box[2]) & (box[0] < taken[:, 2]) & (taken[:, 1] < box[3]) & (box[1] < taken[:, 3])).any()
+                if not clash and polygon.contains(shapely.Point(x, y)):
+                    chosen = (x, y, size, box)
+                    break
+            if chosen:
+                break
+        if chosen is None:
+            crowded += 1
+            w, h = unit[text] * LABEL_MIN_PT, sheet.size(LABEL_MIN_PT) * MM_PER_PT * LABEL_LINE * scale
+            chosen = (pole.x, pole.y, LABEL_MIN_PT, (pole.x - w / 2, pole.y - h / 2, pole.x + w / 2, pole.y + h / 2))
+        x, y, size, boxes[placed] = chosen
+        placed += 1
+        sheet.write(ax, x, y, text, size, ha="center", va="center", zorder=8, halo=True, clip_on=True)
+    return crowded
 
 
 def _legend(ax, box, context: _Context, grids: gpd.GeoDataFrame) -> None:

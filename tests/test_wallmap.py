@@ -17,7 +17,7 @@ from gridplan.errors import InputError
 from gridplan.pipeline import load_scene, prepare_scene
 from gridplan.settings import WALL_MAP_DEFAULTS, WallMapSettings
 from gridplan.store import read_plan, write_layers
-from gridplan.wallmap import SCALE_STEPS, write_wall_maps
+from gridplan.wallmap import SCALE_STEPS, wall_maps, write_wall_maps
 
 BEIJING = "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"
 #: The two communities the extract is cut into (west, east): id, name, 12-digit code.
@@ -155,6 +155,32 @@ def test_paper_and_orientation_give_the_page_size(planned, tmp_path, paper, orie
     for png in written.png:
         width, height = Image.open(png).size
         assert abs(width - size[0] / 72 * 60) <= 1 and abs(height - size[1] / 72 * 60) <= 1
+
+
+@pytest.mark.parametrize("paper", ["A3", "A4"])
+def test_grid_labels_on_the_printed_map_do_not_overlap(planned, paper):
+    """Measured on the drawn page: the extents of the grid labels (text at zorder 8, not their white halos)."""
+    import itertools
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    run, prepared = planned
+    maps = wall_maps(run, prepared, paper=paper)
+    for wall in maps:
+        page = wall.pages[0]
+        renderer = FigureCanvasAgg(page).get_renderer()
+        labels = [t for ax in page.axes for t in ax.texts if t.get_zorder() == 8 and t.get_color() != "white"]
+        assert sorted(t.get_text() for t in labels) == sorted(codes_of(run, wall.community_id))
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        clashes = sum(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+        assert clashes <= wall.crowded_labels == 0, (wall.name, clashes)
+
+
+def codes_of(run, community_id) -> list[str]:
+    from gridplan.report import grid_codes
+
+    grids = run.plan.grids if community_id is None else run.plan.grids[run.plan.grids["community_id"].astype(str) == community_id]
+    return list(grid_codes(grids))
 
 
 def test_a_table_too_long_for_the_page_continues_on_a_table_page_with_every_code(planned, tmp_path):
