@@ -175,7 +175,8 @@ def check_output(target, kind: str, inputs=()) -> None:
             raise InputError(f"-o {path} would overwrite the input {source}: write to another file")
     if kind in ("report", "wall maps"):
         if path.exists() and not path.is_dir():
-            raise InputError(f"-o {path} is a file, not a folder: {kind} are written into a folder")
+            what = "a report is a folder of files" if kind == "report" else "wall maps are written into a folder"
+            raise InputError(f"-o {path} is a file, not a folder: {what}")
         return
     existing = [p for p in _files_of(path) if p.exists()]
     if not existing:
