@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ._geometry import points_along, shared_boundaries
+from ._geometry import points_along, shared_boundaries, shared_length
 from .settings import GridSettings
 
 #: Atoms touching along less than this (metres) are not neighbours: a corner is no shared boundary.
@@ -193,9 +193,8 @@ def _bank_of(part: BaseGeometry, shore: int, geoms: np.ndarray, land: np.ndarray
     """The land atom a piece of water joins: its own shore when they meet along a line, else the land atom
     it meets along the longest line; None when it meets none (joining at a point would make an atom of two
     pieces)."""
-    edge = shapely.boundary(part)
     near = land[land_tree.query(part, predicate="dwithin", distance=SNAP_M)]
-    along = shapely.length(shapely.intersection(edge, shapely.buffer(geoms[near], SNAP_M)))
+    along = shared_length(part, geoms[near], tolerance=SNAP_M)
     for atom in sorted(near[along >= MIN_SHARED_M], key=lambda a: (a != shore, -along[near == a][0])):
         if shapely.union(geoms[atom], part).geom_type == "Polygon":
             return int(atom)
@@ -590,6 +589,6 @@ def _join_slivers(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> None:
             trees[community[a]] = shapely.STRtree(geoms[own])
         near = [b for b in own[trees[community[a]].query(geoms[a], predicate="dwithin", distance=SNAP_M)] if b != a]
         if near:
-            shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]), shapely.buffer(geoms[near], SNAP_M)))
+            shared = shared_length(geoms[a], geoms[near], tolerance=SNAP_M)
             b = int(near[int(np.argmax(shared))])
             graph.add_edge(a, b, length=float(shared.max()), cost=float(shared.max()), barrier=False)
