@@ -51,6 +51,14 @@ def shared_length(geoms, others, *, tolerance: float, quad_segs: int = 8):
     return shapely.length(shared_lines(geoms, others, tolerance=tolerance, quad_segs=quad_segs))
 
 
+def weighted_centres(labels: np.ndarray, x: np.ndarray, y: np.ndarray, weight: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``weight``-weighted centre of the points of each label ``0 … k-1`` and the weight of each (a label
+    without weight has its centre at 0, 0): household-weighted centres of grids and atoms."""
+    total = np.bincount(labels, weights=weight, minlength=k)
+    safe = np.where(total > 0, total, 1)
+    return np.bincount(labels, weights=weight * x, minlength=k) / safe, np.bincount(labels, weights=weight * y, minlength=k) / safe, total
+
+
 def heal(polygon):
     """One polygon from atoms that tile it: close floating-point seams, and drop detached slivers of less
     than ``SLIVER_M2`` in all (the gap metric still counts them); a real second piece is kept, and counted.
