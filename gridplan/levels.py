@@ -77,7 +77,7 @@ def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, sizi
         region = RegionGraph.of(adjacency, component, weight, frame)
         cut = bisect(region, np.arange(len(component)), min(count, len(component)), sizing)
         # groups outside the bounds are re-cut with their neighbours, then re-planned exactly
-        labels = resplit(region, labels_of(cut, len(component)), len(cut), sizing, windows=(sizing.bounds,))
+        labels = resplit(region, labels_of(cut, len(component)), len(cut), sizing, windows=(sizing.bounds_window,))
         labels = exact_split(region, labels, len(cut), sizing, worst=2)
         parts += [component[labels == g] for g in np.unique(labels)]
     # slivers without households join the part they touch most (a part on its own would hold nobody)

@@ -370,7 +370,7 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
         grids were made (some may have been merged away again); and whether the region is proven to have no
         layout with fewer grids outside the bounds.
     """
-    bounds = sizing.bounds
+    bounds = sizing.bounds_window
     present = list(np.unique(previous))  # previous grids, then new ones as -1, -2…
     n_previous = len(present)
     local = np.searchsorted(present, previous)

@@ -84,8 +84,39 @@ class LoadWindow:
         return iter((self.lo, self.hi))
 
 
+class Tolerances:
+    """The windows of a ``target`` and its ``tolerance`` and ``tight_tolerance`` (the fields of the class
+    this is mixed into): grids' in :class:`GridSettings`, and those of micro-grids and areas in
+    :class:`gridplan.engine.Sizing`."""
+
+    @property
+    def bounds_window(self) -> LoadWindow:
+        """Within ±``tolerance`` of the target: the hard bounds (240–360 households by default)."""
+        return LoadWindow.around(self.target, self.tolerance)
+
+    @property
+    def tight_window(self) -> LoadWindow:
+        """Within ±``tight_tolerance`` of the target: the tight band (270–330 by default)."""
+        return LoadWindow.around(self.target, self.tight_tolerance)
+
+    @property
+    def floor(self) -> float:
+        return self.bounds_window.lo
+
+    @property
+    def ceiling(self) -> float:
+        return self.bounds_window.hi
+
+    @property
+    def misfit_ceiling(self) -> float:
+        """Most a grid outside the bounds may hold in the layouts the region search seeks with fewer grids
+        outside them: the tolerance once more above the ceiling (420 by default), so that a unit that fits
+        no grid within them is not merged into one oversized grid to spare its neighbours."""
+        return LoadWindow.around(self.target, 2 * self.tolerance).hi
+
+
 @dataclass(frozen=True)
-class GridSettings:
+class GridSettings(Tolerances):
     """The size and shape rules of a household grid (网格).
 
     Attributes
@@ -146,30 +177,6 @@ class GridSettings:
     special_kinds: tuple[str, ...] = ("school", "hospital", "enterprise", "agency", "university", "college", "kindergarten")
     workload_weights: Mapping[str, float] = field(default_factory=lambda: _frozen({}))
 
-    @property
-    def bounds_window(self) -> LoadWindow:
-        """Households of a grid within ±``tolerance`` of the target: the hard bounds (240–360 by default)."""
-        return LoadWindow.around(self.target, self.tolerance)
-
-    @property
-    def tight_window(self) -> LoadWindow:
-        """Households of a grid within ±``tight_tolerance`` of the target (270–330 by default)."""
-        return LoadWindow.around(self.target, self.tight_tolerance)
-
-    @property
-    def floor(self) -> float:
-        return self.bounds_window.lo
-
-    @property
-    def ceiling(self) -> float:
-        return self.bounds_window.hi
-
-    @property
-    def misfit_ceiling(self) -> float:
-        """Most households a grid outside the bounds may hold in the layouts the region search seeks with
-        fewer grids outside them: the tolerance once more above the ceiling (420 by default), so that a
-        unit that fits no grid within them is not merged into one oversized grid to spare its neighbours."""
-        return LoadWindow.around(self.target, 2 * self.tolerance).hi
 
 
 @dataclass(frozen=True)

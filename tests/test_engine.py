@@ -54,15 +54,15 @@ def test_plans_of_the_real_extracts_are_pinned(case, shared_data):
 
 def test_a_sizing_of_grids_has_the_settings_windows():
     sizing = Sizing.of(DEFAULTS.grid)
-    assert (sizing.bounds, sizing.tight) == (DEFAULTS.grid.bounds_window, DEFAULTS.grid.tight_window)
-    assert tuple(sizing.bounds) == (240.0, 360.0) and tuple(sizing.tight) == (270.0, 330.0)
+    assert (sizing.bounds_window, sizing.tight_window) == (DEFAULTS.grid.bounds_window, DEFAULTS.grid.tight_window)
+    assert tuple(sizing.bounds_window) == (240.0, 360.0) and tuple(sizing.tight_window) == (270.0, 330.0)
     assert sizing.misfit_ceiling == DEFAULTS.grid.misfit_ceiling == 420.0
     assert [sizing.fit(load) for load in (270, 330, 331, 240, 239, 361)] == [0, 0, 1, 1, 2, 2]
 
 
 def test_a_micro_grid_sizing_is_centred_in_its_window():
     sizing = Sizing.within(LoadWindow(10.0, 30.0))
-    assert (sizing.target, tuple(sizing.bounds), tuple(sizing.tight)) == (20.0, (10.0, 30.0), (15.0, 25.0))
+    assert (sizing.target, tuple(sizing.bounds_window), tuple(sizing.tight_window)) == (20.0, (10.0, 30.0), (15.0, 25.0))
 
 
 def test_a_load_window_checks_numbers_and_arrays_alike():

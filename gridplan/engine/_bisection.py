@@ -64,7 +64,7 @@ def _windows(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, with
     """Per-grid load windows to try, narrowest first: around the parent's average (``WINDOW_SPREADS``),
     then the tight band (or ``within``), then the bounds (unless ``within``)."""
     t = sizing.target
-    outer = within or sizing.tight
+    outer = within or sizing.tight_window
     average = graph.w[nodes].sum() / k
     windows = []
     for spread in WINDOW_SPREADS:
@@ -73,7 +73,7 @@ def _windows(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, with
             windows.append(window)
     windows.append(outer)
     if within is None:
-        windows.append(sizing.bounds)
+        windows.append(sizing.bounds_window)
     return windows
 
 
@@ -168,25 +168,31 @@ class CutTable:
 
     def costs(self, rows: np.ndarray) -> None:
         """Connectivity and cost of every cut of the orderings ``rows`` not costed yet."""
+        rows = rows[~self.costed[rows]]
+        if not len(rows):
+            return
         graph, n = self.graph, self.orders.shape[1]
-        for r in rows[~self.costed[rows]]:
+        cut_cost = np.empty((len(rows), n))
+        for i, r in enumerate(rows):
             order = self.orders[r]
-            forward_ok, cut_cost = prefix_connectivity(graph, order)
+            forward_ok, cut_cost[i] = prefix_connectivity(graph, order)
             # a suffix of the ordering is a prefix of the reversed one
             backward_ok = prefix_connectivity(graph, order[::-1])[0][::-1]
-            # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally.
-            w, x, y = graph.w[order], graph.x[order], graph.y[order]
-            sw, sx, sy, sq = self.prefix[r], np.cumsum(w * x), np.cumsum(w * y), np.cumsum(w * (x * x + y * y))
-            tw, tx, ty, tq = sw[-1], sx[-1], sy[-1], sq[-1]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
-                rw = tw - sw
-                spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
-            spread = (spread_a + spread_b) / max(tw, 1.0) / (self.scale_cut * self.scale_cut)
-            self.base[r] = CUT_WEIGHT * cut_cost / self.scale_cut + SPREAD_WEIGHT * spread
             # a cut after position i is valid when both sides are connected
             self.valid[r] = forward_ok & np.append(backward_ok[1:n], False)
-            self.costed[r] = True
+        # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally, for
+        # all the orderings at once.
+        orders = self.orders[rows]
+        w, x, y = graph.w[orders], graph.x[orders], graph.y[orders]
+        sw, sx, sy, sq = self.prefix[rows], np.cumsum(w * x, axis=1), np.cumsum(w * y, axis=1), np.cumsum(w * (x * x + y * y), axis=1)
+        tw, tx, ty, tq = sw[:, -1:], sx[:, -1:], sy[:, -1:], sq[:, -1:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
+            rw = tw - sw
+            spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
+        spread = (spread_a + spread_b) / np.maximum(tw, 1.0) / (self.scale_cut * self.scale_cut)
+        self.base[rows] = CUT_WEIGHT * cut_cost / self.scale_cut + SPREAD_WEIGHT * spread
+        self.costed[rows] = True
 
     def best_cut(self, k: int, window: LoadWindow, total: float, relaxed: float | None = None):
         """The best cut over the orderings and the splits of ``k`` whose parts' per-grid loads lie in

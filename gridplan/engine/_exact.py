@@ -49,12 +49,10 @@ def exact_split(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, 
 
     Parameters
     ----------
-    graph
-        The region.
-    labels, k
-        Grid of each atom, and the number of labels.
+    graph, labels, k
+        The region, the grid of each atom and the number of labels (some may hold no atom).
     sizing
-        The bounds, the tight band and the service radius.
+        The bands a grid is judged by, and the service radius that makes a group compact.
     fixed_count
         Keep the number of grids (a count the user fixed); otherwise it may change.
     worst
@@ -195,7 +193,7 @@ def fitting_groups(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, max_em
     ``max_empty`` empty atoms (ESU enumeration, each group once), connected in the graph's adjacency or in
     ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups, or
     ``ENUMERATION_VISITS`` times as many visited."""
-    lo, hi = loads or sizing.bounds
+    lo, hi = loads or sizing.bounds_window
     member = set(nodes.tolist())
     # each group is found once, from its first atom in this order (the roots first); groups and their
     # neighbourhoods are sets of ranks held as the bits of an integer
@@ -285,7 +283,7 @@ def exact_cover(nodes, weight, columns, fits, shape, budgets: Iterable[int], siz
     options = {i: preferred[member[preferred, i]].tolist() for i in inhabited}
     order = sorted(inhabited, key=lambda i: (len(options[i]), i))
     column_load = group_loads(weight, columns).tolist()
-    tight, bounds = sizing.tight, sizing.bounds
+    tight, bounds = sizing.tight_window, sizing.bounds_window
 
     def feasible(load: float, loose: int, grids_left: int | None) -> bool:
         """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose``

@@ -18,7 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .._geometry import weighted_centres
-from ..settings import GridSettings, LoadWindow
+from ..settings import GridSettings, LoadWindow, Tolerances
 
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
@@ -26,9 +26,10 @@ STREET_CROSSING_FACTOR = 1.0
 
 
 @dataclass(frozen=True)
-class Sizing:
+class Sizing(Tolerances):
     """What a group of atoms should hold: a target load, the tight band (±``tight_tolerance``) and the
-    bounds (±``tolerance``) around it; and the service radius beyond which a grid is too long.
+    bounds (±``tolerance``) around it (their windows as in :class:`~gridplan.settings.Tolerances`); and the
+    service radius beyond which a grid is too long.
 
     Grids take theirs from :class:`~gridplan.settings.GridSettings` (:meth:`of`); micro-grids, first-level
     areas and the pieces of the exact re-split are sized here too.
@@ -51,23 +52,14 @@ class Sizing:
         tolerance = (window.hi - window.lo) / (2 * target)
         return cls(target, tolerance, tolerance / 2)
 
-    @property
-    def bounds(self) -> LoadWindow:
-        return LoadWindow.around(self.target, self.tolerance)
-
-    @property
-    def tight(self) -> LoadWindow:
-        return LoadWindow.around(self.target, self.tight_tolerance)
-
-    @property
-    def misfit_ceiling(self) -> float:
-        """Most a group outside the bounds may hold where the region search seeks fewer of them (see
-        :attr:`gridplan.settings.GridSettings.misfit_ceiling`)."""
-        return LoadWindow.around(self.target, 2 * self.tolerance).hi
+    def __post_init__(self):
+        # fit() runs for every move refinement weighs: its windows are worked out once
+        object.__setattr__(self, "_windows", (self.tight_window, self.bounds_window))
 
     def fit(self, load: float) -> int:
         """0 within the tight band, 1 within the bounds, 2 outside them."""
-        return 0 if self.tight.contains(load) else 1 if self.bounds.contains(load) else 2
+        tight, bounds = self._windows
+        return 0 if tight.contains(load) else 1 if bounds.contains(load) else 2
 
     def no_worse(self, before, after) -> bool:
         """Whether groups with loads ``after`` fit, one by one from the best, no worse than with ``before``."""

@@ -63,7 +63,7 @@ def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.
         The labels of a layout found (None if none), and the proof: with labels, that no layout has fewer
         groups outside than they have; without, that none has fewer than ``outside``.
     """
-    bounds = sizing.bounds
+    bounds = sizing.bounds_window
     neighbours = graph.neighbour_lists()
     misfits = np.flatnonzero(proven_misfits(neighbours, graph.w, np.ones(graph.n, dtype=bool), np.zeros(graph.n, dtype=np.int64),
                                             range(graph.n), bounds.lo, bounds.hi))
@@ -112,7 +112,7 @@ def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.nd
     """The exact cover of :func:`_enumerated_layout` over ``nodes``: (cover or None, whether the search ran
     to its end); (None, False) past the enumeration's limits. The groups within the bounds come first
     (tight ones first where there are no misfits), then those around misfits nearest the bounds."""
-    bounds = sizing.bounds
+    bounds = sizing.bounds_window
     fitting = fitting_groups(graph, nodes, sizing, max_groups=PROOF_MAX_GROUPS, **enumeration)
     free = fitting_groups(graph, nodes, sizing, max_groups=PROOF_MAX_GROUPS, loads=(0.0, sizing.misfit_ceiling),
                           roots=misfits, **enumeration) if len(misfits) else []

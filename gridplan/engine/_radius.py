@@ -21,17 +21,13 @@ def shorten_radii(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing
 
     Parameters
     ----------
-    graph
-        The region.
-    labels, k
-        Grid of each atom, and the number of grids.
-    sizing
-        The maximum radius and the bands.
+    graph, labels, k, sizing
+        The region, the grid of each of its atoms, how many grids, and the radius and bands they keep.
 
     Returns
     -------
     numpy.ndarray
-        The new labels (the same ``k`` grids).
+        The labels after the re-splits, the given ones unchanged.
     """
     failed: set[tuple] = set()
     for _ in range(RESPLIT_ROUNDS):

@@ -32,8 +32,8 @@ def score(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing) -> tup
     """Grids outside the bounds, grids outside the tight band, and penalty plus cut cost: the lower the
     better, compared in that order."""
     loads = graph.loads(labels, k)
-    outside = int(np.sum(~sizing.bounds.contains(loads)))
-    loose = int(np.sum(~sizing.tight.contains(loads)))
+    outside = int(np.sum(~sizing.bounds_window.contains(loads)))
+    loose = int(np.sum(~sizing.tight_window.contains(loads)))
     return outside, loose, sum(penalty(load, sizing) for load in loads) + graph.cut_cost(labels) / math.sqrt(graph.area)
 
 
@@ -42,17 +42,15 @@ def refine(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing) -> np
 
     Parameters
     ----------
-    graph
-        The region.
-    labels, k
-        Grid of each atom, and the number of grids.
+    graph, labels, k
+        The region, its atoms' grids and their count.
     sizing
-        The bands and the maximum service radius.
+        The bands no move may leave, and the radius beyond which every metre counts.
 
     Returns
     -------
     numpy.ndarray
-        The new labels.
+        Each atom's grid after the moves.
     """
     labels = labels.copy()
     w, links = graph.w, graph.links

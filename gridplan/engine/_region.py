@@ -18,9 +18,9 @@ def grid_count_options(total: float, sizing: Sizing) -> list[int]:
     tight band (chunky atoms need slack), one more when the first is above the bounds."""
     k0 = max(1, round(total / sizing.target))
     options = [k0]
-    if k0 > 1 and total / (k0 - 1) <= sizing.tight.hi:
+    if k0 > 1 and total / (k0 - 1) <= sizing.tight_window.hi:
         options.append(k0 - 1)
-    if total / k0 > sizing.bounds.hi:
+    if total / k0 > sizing.bounds_window.hi:
         options.append(k0 + 1)
     return options
 

@@ -27,11 +27,11 @@ def resplit(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing,
     Parameters
     ----------
     graph
-        The region.
+        The region whose grids are re-split.
     labels, k
-        Grid of each atom, and the number of grids.
+        Which grid each atom is in, and how many grids there are.
     sizing
-        The bounds and the target.
+        The bounds no re-split may leave, and the target (the worst grids are re-split first).
     windows
         The windows, in turn; by default the bounds, then the tight band (regeneration uses the bounds
         alone, to move as little as it can).
@@ -41,7 +41,7 @@ def resplit(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing,
     numpy.ndarray
         The new labels (the same ``k`` grids).
     """
-    for window in windows or (sizing.bounds, sizing.tight):
+    for window in windows or (sizing.bounds_window, sizing.tight_window):
         failed: set[tuple] = set()
         for _ in range(RESPLIT_ROUNDS):
             better = _improve_one(graph, labels, graph.loads(labels, k), window, sizing, failed)
@@ -55,7 +55,7 @@ def _improve_one(graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, wind
                  failed: set[tuple]) -> np.ndarray | None:
     """The labels after the first re-split that brings a grid outside ``window`` back in; None if none does.
     Groups that failed are skipped until one of their grids changes (``failed`` holds their loads)."""
-    bounds = sizing.bounds
+    bounds = sizing.bounds_window
     bad = [g for g in np.argsort(-np.abs(loads - sizing.target), kind="stable") if not window.contains(loads[g])]
     for g in bad:
         for group in neighbour_groups(graph, labels, g):
