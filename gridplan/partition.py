@@ -142,18 +142,17 @@ def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven
     """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
     units fits no grid within them), or that no layout of its region has fewer grids outside them (the
     grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
-    g = settings
     load = pd.Series(balance_weight(units.atoms)).groupby(layout.atom_grid).sum().reindex(range(len(layout.grids)), fill_value=0)
     # with no region proofs, bounds_possible holds the unit proofs alone
-    unit_fits = (_window_possible(units, layout.atom_grid, layout.grids, g.bounds_window) if proven
+    unit_fits = (_window_possible(units, layout.atom_grid, layout.grids, settings.bounds_window) if proven
                  else layout.grids["bounds_possible"].to_numpy())
     out = []
     for row, households, fits in zip(layout.grids.itertuples(), load.to_numpy(), unit_fits):
-        if row.kind != GridKind.ORDINARY or g.bounds_window.contains(households):
+        if row.kind != GridKind.ORDINARY or settings.bounds_window.contains(households):
             continue
         why = (WarningReason.UNIT_MISFIT if not fits else WarningReason.REGION_PROVEN if row.grid_id in proven else otherwise)
-        figures = (("households", float(households)), ("floor", g.floor), ("ceiling", g.ceiling),
-                   ("misfit_ceiling", g.misfit_ceiling))
+        figures = (("households", float(households)), ("floor", settings.floor), ("ceiling", settings.ceiling),
+                   ("misfit_ceiling", settings.misfit_ceiling))
         out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id, row.grid_id, why.value, figures))
     return out
 
@@ -214,12 +213,12 @@ def layout_from_atoms(
     """
     local, settings = prepared.local, prepared.settings
     grids, assignment, atom_grid = _grids_from_atoms(units, atom_grid, kinds, local.buildings, grid_ids)
-    g = settings.grid
-    for column, window in {"tight_possible": g.tight_window, "bounds_possible": g.bounds_window}.items():
+    rules = settings.grid
+    for column, window in {"tight_possible": rules.tight_window, "bounds_possible": rules.bounds_window}.items():
         grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _window_possible(units, atom_grid, grids, window))
     if bounds_proven is not None:  # the region has no layout within the bounds: its grids outside them stay so
         searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])
-        grids.loc[searched & ~g.bounds_window.contains(grids["households"].to_numpy()), "bounds_possible"] = False
+        grids.loc[searched & ~rules.bounds_window.contains(grids["households"].to_numpy()), "bounds_possible"] = False
     oversize = (grids["kind"] == GridKind.OVERSIZE).to_numpy()  # one unit above the ceiling: no layout fits it
     grids.loc[oversize, ["tight_possible", "bounds_possible"]] = False
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
@@ -289,8 +288,7 @@ def special_sites(adjacency: Adjacency, atoms: gpd.GeoDataFrame, members: np.nda
     nodes = members[atoms["kind"].to_numpy()[members] == "special"]
     special = atoms["special"].to_numpy()[nodes]
     among = adjacency.among(nodes)
-    rows = np.repeat(np.arange(len(nodes)), np.diff(among.indptr))
-    return [nodes[c] for c in among.components(keep=special[rows] == special[among.indices])]
+    return [nodes[c] for c in among.components(keep=special[among.sources] == special[among.indices])]
 
 
 def balance_weight(atoms: gpd.GeoDataFrame) -> np.ndarray:
@@ -317,7 +315,7 @@ def _regions(adjacency: Adjacency, free: np.ndarray, weight: np.ndarray, setting
     """Connected regions of the atoms ``free`` (ascending) to plan, not joined across barriers unless a
     region's households fit no layout of whole grids."""
     land = adjacency.among(free)
-    rows = np.repeat(np.arange(len(free)), np.diff(land.indptr))
+    rows = land.sources
     apart = land.components(keep=~land.barrier)
     component = np.empty(len(free), dtype=np.int64)
     for i, c in enumerate(apart):

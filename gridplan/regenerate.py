@@ -150,10 +150,9 @@ def regenerate(
                                bounds_proven=searched, code_style=code_style, previous_codes=codes)
     grids = layout.grids
     grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
-    g = settings.grid
-    warnings += (unit_warnings(layout, units, g)
-                 + bounds_warnings(layout, units, g, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
-                 + radius_warnings(layout, units, g, WarningReason.REGENERATION_BOUNDS_ONLY))
+    warnings += (unit_warnings(layout, units, settings.grid)
+                 + bounds_warnings(layout, units, settings.grid, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
+                 + radius_warnings(layout, units, settings.grid, WarningReason.REGENERATION_BOUNDS_ONLY))
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
                        regenerated_from=previous.source)
     reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())
@@ -373,33 +372,33 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
     bounds = sizing.bounds_window
     present = list(np.unique(previous))  # previous grids, then new ones as -1, -2…
     n_previous = len(present)
-    local = np.searchsorted(present, previous)
-    loads = region.loads(local, len(present))
+    grid_of = np.searchsorted(present, previous)
+    loads = region.loads(grid_of, len(present))
     if bounds.contains(loads).all():
         return previous, 0, False
     total = loads.sum()
     while total / len(present) > bounds.hi or (loads > 2 * bounds.lo).any() and (loads > bounds.hi).any():
         heavy = int(np.argmax(loads))
-        parts = bisect(region, np.flatnonzero(local == heavy), 2, sizing)
+        parts = bisect(region, np.flatnonzero(grid_of == heavy), 2, sizing)
         if len(parts) < 2:
             break
-        local[parts[1]] = len(present)
+        grid_of[parts[1]] = len(present)
         present.append(n_previous - len(present) - 1)
-        loads = region.loads(local, len(present))
+        loads = region.loads(grid_of, len(present))
     while True:
         # merge the lightest grid into its lightest neighbour while the region has too many grids, or
         # while that grid is mostly emptied (below half the floor) and the rest can hold its households
-        alive = np.flatnonzero(np.bincount(local, minlength=len(present)) > 0)
+        alive = np.flatnonzero(np.bincount(grid_of, minlength=len(present)) > 0)
         light = int(alive[np.argmin(loads[alive])])
         too_many = total / len(alive) < bounds.lo
         emptied = loads[light] < bounds.lo / 2 and len(alive) > 1 and total / (len(alive) - 1) <= bounds.hi
-        neighbours = region.grid_neighbours(local, [light])
+        neighbours = region.grid_neighbours(grid_of, [light])
         if len(alive) == 1 or not (too_many or emptied) or not neighbours:
             break
-        local[local == light] = min(neighbours, key=lambda h: (loads[h], h))
-        loads = region.loads(local, len(present))
-    used = np.unique(local)
-    compact = np.searchsorted(used, local)
+        grid_of[grid_of == light] = min(neighbours, key=lambda h: (loads[h], h))
+        loads = region.loads(grid_of, len(present))
+    used = np.unique(grid_of)
+    compact = np.searchsorted(used, grid_of)
     compact = resplit(region, compact, len(used), sizing, windows=(bounds,))
     compact = exact_split(region, compact, len(used), sizing, worst=2)
     impossible = False

@@ -9,6 +9,7 @@ grid's 240–360 households, a micro-grid's 10–30, a first-level area's share 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -61,7 +62,7 @@ class Sizing(Tolerances):
         tight, bounds = self._windows
         return 0 if tight.contains(load) else 1 if bounds.contains(load) else 2
 
-    def no_worse(self, before, after) -> bool:
+    def no_worse(self, before: Sequence[float], after: Sequence[float]) -> bool:
         """Whether groups with loads ``after`` fit, one by one from the best, no worse than with ``before``."""
         return all(a <= b for a, b in zip(sorted(map(self.fit, after)), sorted(map(self.fit, before))))
 
@@ -82,7 +83,7 @@ class Adjacency:
     def from_networkx(cls, graph: nx.Graph) -> Adjacency:
         """The adjacency of a graph whose nodes are ``0 … n-1``; edges carry ``cost``, ``length`` and
         optionally ``barrier`` (the shared boundary is a river, rail or wall)."""
-        rows = [graph._adj[a] for a in range(graph.number_of_nodes())]
+        rows = [graph.adj[a] for a in range(graph.number_of_nodes())]
         indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])]).astype(np.int64)
         edges = [(b, d["cost"], d["length"], d.get("barrier", False)) for row in rows for b, d in row.items()]
         indices, cost, length, barrier = (np.array(column) for column in zip(*edges)) if edges else (np.zeros(0),) * 4
@@ -109,6 +110,11 @@ class Adjacency:
         barrier = self.barrier[entries] if self.barrier is not None else None
         return Adjacency(indptr, columns, self.cost[entries], self.length[entries], barrier)
 
+    @property
+    def sources(self) -> np.ndarray:
+        """The atom each entry is a neighbour of."""
+        return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+
     def neighbour_lists(self) -> list[list[int]]:
         indices = self.indices.tolist()
         return [indices[s:e] for s, e in zip(self.indptr[:-1].tolist(), self.indptr[1:].tolist())]
@@ -119,7 +125,7 @@ class Adjacency:
         n = len(self.indptr) - 1
         if n == 0:
             return []
-        rows = np.repeat(np.arange(n), np.diff(self.indptr))
+        rows = self.sources
         keep = np.ones(len(rows), dtype=bool) if keep is None else keep
         _, label = connected_components(csr_matrix((np.ones(keep.sum()), (rows[keep], self.indices[keep])), shape=(n, n)), directed=False)
         order = np.lexsort((np.arange(n), label))
@@ -128,7 +134,7 @@ class Adjacency:
     def matrix(self, data: np.ndarray) -> csr_matrix:
         """``data`` (one value per entry) as a sparse matrix, its rows' columns sorted."""
         n = len(self.indptr) - 1
-        return csr_matrix((data, (np.repeat(np.arange(n), np.diff(self.indptr)), self.indices)), shape=(n, n))
+        return csr_matrix((data, (self.sources, self.indices)), shape=(n, n))
 
 
 def row_entries(indptr: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +197,7 @@ class RegionGraph:
     def __post_init__(self):
         a = self.adjacency
         self.n = len(self.w)
-        rows = np.repeat(np.arange(self.n), np.diff(a.indptr))
+        rows = a.sources
         targets, costs = a.indices.tolist(), a.cost.tolist()
         self.links = [list(zip(targets[s:e], costs[s:e])) for s, e in zip(a.indptr[:-1].tolist(), a.indptr[1:].tolist())]
         self.area = max((self.x.max() - self.x.min()) * (self.y.max() - self.y.min()), 1.0)
@@ -225,7 +231,7 @@ class RegionGraph:
     def cut_cost(self, labels: np.ndarray) -> float:
         """Cost of the boundaries between differently labelled atoms, each counted once, summed in order."""
         a = self.adjacency
-        rows = np.repeat(np.arange(self.n), np.diff(a.indptr))
+        rows = a.sources
         cut = (a.indices > rows) & (labels[rows] != labels[a.indices])
         return in_order_sum(a.cost[cut])
 
