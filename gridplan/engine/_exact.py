@@ -9,6 +9,7 @@ grid is first cut into pieces of about a fifth of the target and the pieces are 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 
@@ -232,8 +233,13 @@ def fitting_groups(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, max_em
         later = ~((2 << v) - 1)  # ranks after v
         if not extend([v], w[v], empty[v], bits[v] & later, bits[v] | 1 << v, later):
             return None
-    node = np.asarray(order, dtype=np.int64)
-    return [np.sort(node[group]) for group in out]
+    if not out:
+        return []
+    # each group's atoms, ascending: one sort of them all, by group then atom
+    sizes = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
+    atoms = np.asarray(order, dtype=np.int64)[np.fromiter(itertools.chain.from_iterable(out), dtype=np.int64, count=int(sizes.sum()))]
+    atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(out)), sizes)))]
+    return np.split(atoms, np.cumsum(sizes)[:-1])
 
 
 def shapes(graph: RegionGraph, columns: list[np.ndarray], scale: float, sizing: Sizing) -> np.ndarray:
