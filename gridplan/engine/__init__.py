@@ -19,7 +19,7 @@ its phases; :mod:`gridplan.levels` cuts grids into micro-grids and groups them i
 from ._bisection import bisect
 from ._exact import exact_split
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
-from ._proofs import bounds_layout, bounds_programme, misfits_apart, proven_misfits
+from ._proofs import bounds_layout, bounds_programme, proven_misfits
 from ._radius import shorten_radii
 from ._refine import refine, score
 from ._region import plan_region
@@ -27,6 +27,6 @@ from ._resplit import resplit
 
 __all__ = [
     "Adjacency", "RegionGraph", "Sizing", "bisect", "bounds_layout", "bounds_programme", "exact_split", "join_orphans",
-    "labels_of", "misfits_apart", "plan_region", "proven_misfits", "refine", "resplit", "score", "shared_by_label",
+    "labels_of", "plan_region", "proven_misfits", "refine", "resplit", "score", "shared_by_label",
     "shorten_radii",
 ]
