@@ -16,10 +16,10 @@ from collections.abc import Iterable
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from ._bisection import CUT_WEIGHT, SPREAD_WEIGHT, bisect
 from .._geometry import weighted_centres
+from ._bisection import CUT_WEIGHT, SPREAD_WEIGHT, bisect
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans
-from ._resplit import RESPLIT_ROUNDS
+from ._resplit import RESPLIT_ROUNDS, untried
 
 #: Connected atom groups enumerated at most per re-planned neighbourhood; one with more (fine-grained
 #: atoms) is re-planned on pieces instead.
@@ -71,11 +71,7 @@ def exact_split(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, 
         bad = [g for g in np.argsort(-np.abs(loads - sizing.target), kind="stable") if alive[g] and sizing.fit(loads[g]) >= worst]
         for g in bad:
             grids = None
-            for group in _neighbourhoods(graph, labels, int(g), rings=2):
-                key = tuple((h, round(float(loads[h]), 6)) for h in group)
-                if key in failed:
-                    continue
-                failed.add(key)
+            for group in untried(_neighbourhoods(graph, labels, int(g), rings=2), loads, failed):
                 grids = _exact_grids(graph, labels, group, sizing, fixed_count)
                 if grids is not None:
                     break

@@ -7,6 +7,8 @@ neighbouring grids afresh frees them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 
 from ..settings import LoadWindow
@@ -58,11 +60,7 @@ def _improve_one(graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, wind
     bounds = sizing.bounds_window
     bad = [g for g in np.argsort(-np.abs(loads - sizing.target), kind="stable") if not window.contains(loads[g])]
     for g in bad:
-        for group in neighbour_groups(graph, labels, g):
-            key = tuple((h, round(float(loads[h]), 6)) for h in group)
-            if key in failed:
-                continue
-            failed.add(key)
+        for group in untried(neighbour_groups(graph, labels, g), loads, failed):
             nodes = np.flatnonzero(np.isin(labels, group))
             parts = bisect(graph, nodes, len(group), sizing, within=window)
             if len(parts) != len(group):
@@ -94,3 +92,13 @@ def neighbour_groups(graph: RegionGraph, labels: np.ndarray, g: int) -> list[lis
             seen.add(key)
             out.append(list(key))
     return out
+
+
+def untried(groups: Iterable[list[int]], loads: np.ndarray, failed: set[tuple]) -> Iterator[list[int]]:
+    """The ``groups`` of grids not tried yet with their present loads, each marked as tried in ``failed`` when
+    it is given: a group whose re-split failed is tried again only once one of its grids has changed."""
+    for group in groups:
+        key = tuple((h, round(float(loads[h]), 6)) for h in group)
+        if key not in failed:
+            failed.add(key)
+            yield group
