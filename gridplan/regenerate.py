@@ -213,8 +213,7 @@ def _band_shares(atom_grid: np.ndarray, ordinary: np.ndarray, units, buildings, 
     hh = households[ordinary[: len(households)] & present[: len(households)]]
     if not len(hh):
         return 1.0, 1.0
-    dev = np.abs(hh - grid.target) / grid.target
-    return float(np.mean(dev <= grid.tight_tolerance + 1e-9)), float(np.mean(dev <= grid.tolerance + 1e-9))
+    return float(np.mean(grid.tight_window.contains(hh))), float(np.mean(grid.bounds_window.contains(hh)))
 
 
 def _previous_grids(previous: PreviousPlan):
