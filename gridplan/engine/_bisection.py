@@ -111,44 +111,60 @@ def _best_cut(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, wit
     return np.sort(order[: i + 1]), np.sort(order[i + 1 :]), ka
 
 
-def prefix_connectivity(graph: RegionGraph, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each prefix ``order[:i+1]`` is connected, and the cost of its cut.
+def cut_profile(graph: RegionGraph, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each prefix ``order[:i+1]`` is connected, whether each suffix ``order[i:]`` is, and the cost
+    of the cut after each prefix.
 
-    Union-find over the positions in ``order`` and a running cost, in plain lists: this runs for every
-    ordering of every bisection, where a call into scipy per ordering costs more than the whole loop.
+    A running cost and union-find over the positions in ``order``, in plain lists: this runs for every
+    ordering of every bisection, where a call into scipy per ordering costs more than the whole loop. Each
+    atom's neighbours in the ordering are looked up once, for both sides.
     """
     atoms = order.tolist()
     n = len(atoms)
     at = {a: t for t, a in enumerate(atoms)}
-    parent = list(range(n))
-    connected = [False] * n
-    cut = [0.0] * n
-    components = 0
-    cost = 0.0
     links = graph.links
+    cut = [0.0] * n
+    earlier: list[list[int]] = [[] for _ in range(n)]
+    later: list[list[int]] = [[] for _ in range(n)]
+    cost = 0.0
     for t, a in enumerate(atoms):
-        components += 1
         for b, c in links[a]:
             u = at.get(b)
             if u is None:
                 continue
             if u < t:
                 cost -= c
-                ra = t
-                while parent[ra] != ra:
-                    parent[ra] = parent[parent[ra]]
-                    ra = parent[ra]
-                while parent[u] != u:
-                    parent[u] = parent[parent[u]]
-                    u = parent[u]
-                if ra != u:
-                    parent[ra] = u
-                    components -= 1
+                earlier[t].append(u)
             else:
                 cost += c
-        connected[t] = components == 1
+                later[t].append(u)
         cut[t] = cost
-    return np.array(connected), np.array(cut)
+    prefix = _connected_growth(range(n), earlier)
+    suffix = _connected_growth(range(n - 1, -1, -1), later)
+    return np.array(prefix), np.array(suffix), np.array(cut)
+
+
+def _connected_growth(steps: range, joins: list[list[int]]) -> list[bool]:
+    """Positions added one per step, each joined to its ``joins`` (added before it): whether those added
+    so far are connected, at each position (union-find with path halving)."""
+    parent = list(range(len(joins)))
+    connected = [False] * len(joins)
+    components = 0
+    for t in steps:
+        components += 1
+        for u in joins[t]:
+            ra = t
+            while parent[ra] != ra:
+                parent[ra] = parent[parent[ra]]
+                ra = parent[ra]
+            while parent[u] != u:
+                parent[u] = parent[parent[u]]
+                u = parent[u]
+            if ra != u:
+                parent[ra] = u
+                components -= 1
+        connected[t] = components == 1
+    return connected
 
 
 class CutTable:
@@ -174,12 +190,9 @@ class CutTable:
         graph, n = self.graph, self.orders.shape[1]
         cut_cost = np.empty((len(rows), n))
         for i, r in enumerate(rows):
-            order = self.orders[r]
-            forward_ok, cut_cost[i] = prefix_connectivity(graph, order)
-            # a suffix of the ordering is a prefix of the reversed one
-            backward_ok = prefix_connectivity(graph, order[::-1])[0][::-1]
+            prefix_ok, suffix_ok, cut_cost[i] = cut_profile(graph, self.orders[r])
             # a cut after position i is valid when both sides are connected
-            self.valid[r] = forward_ok & np.append(backward_ok[1:n], False)
+            self.valid[r] = prefix_ok & np.append(suffix_ok[1:n], False)
         # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally, for
         # all the orderings at once.
         orders = self.orders[rows]
