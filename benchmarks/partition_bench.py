@@ -16,15 +16,19 @@ off them along barriers, along special sites' edges, inside street blocks holdin
 other blocks. The first three off-street parts are put there by the rules or the data, not by the method.
 
 Run: ``python benchmarks/partition_bench.py`` (``--quick`` skips the generated district;
-``--cases nanjing,beijing`` picks cases).
+``--cases nanjing,beijing`` picks cases; ``--before DIR`` adds a row "gridplan (before)" per case: the same
+benchmark of the gridplan in source tree DIR, e.g. a ``git worktree`` of an earlier commit, run in a process of
+its own, so that a change is measured against what it changes in one run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import resource
+import subprocess
 import sys
 import time
 import traceback
@@ -33,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+#: The source tree benchmarked: this one, or another one's (``--before``) in the child that measures it.
+sys.path.insert(0, os.environ.get("GRIDPLAN_BENCH_TREE") or str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
 
@@ -209,6 +214,17 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
     return rows, where
 
 
+def run_before(tree: str, name: str) -> dict:
+    """The gridplan row of ``name`` benchmarked with the gridplan of source tree ``tree``."""
+    env = {**os.environ, "GRIDPLAN_BENCH_TREE": str(Path(tree).resolve())}
+    done = subprocess.run([sys.executable, __file__, "--cases", name, "--methods", "", "--gridplan-json"], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"--before {tree}, case {name}:\n{done.stderr[-3000:]}")
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**row, "method": "gridplan (before)"}
+
+
 def format_table(rows: list[dict], columns=COLUMNS) -> str:
     header = ["case", "method"] + [label for _, label, _ in columns]
     body = [[r["case"], r["method"]] + [fmt.format(r[key]) for key, _, fmt in columns] for r in rows]
@@ -222,11 +238,19 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", default="nanjing,beijing,shanghai,wuhan,district")
     parser.add_argument("--methods", default="metis,maxp,kmeans")
     parser.add_argument("--quick", action="store_true", help="skip the generated 450,000-household district")
+    parser.add_argument("--before", metavar="DIR", help="also benchmark the gridplan of this source tree, per case")
+    parser.add_argument("--gridplan-json", action="store_true", help=argparse.SUPPRESS)  # the child of --before
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if not (args.quick and c == "district")]
+    methods = [m for m in args.methods.split(",") if m]
     rows, where = [], []
     for case in cases:
-        case_rows, case_where = bench_case(case, args.methods.split(","))
+        case_rows, case_where = bench_case(case, methods)
+        if args.gridplan_json:
+            print(json.dumps(case_rows[0], default=float))
+            return 0
+        if args.before:
+            case_rows.insert(1, run_before(args.before, case))
         rows += case_rows
         where += case_where
         print(f"{case}: {rows[-1]['households']:,} households", file=sys.stderr, flush=True)

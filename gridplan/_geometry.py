@@ -34,10 +34,29 @@ def shared_boundaries(geoms: np.ndarray, same: np.ndarray | None = None, *, tole
     if same is not None:
         keep &= same[left] == same[right]
     left, right = left[keep], right[keep]
-    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.buffer(geoms[right], tolerance, quad_segs=1))
+    shared = shared_lines(geoms[left], geoms[right], tolerance=tolerance, quad_segs=1)
     length = shapely.length(shared)
     keep = length >= min_length
     return left[keep], right[keep], shared[keep], length[keep]
+
+
+def shared_lines(geoms, others, *, tolerance: float, quad_segs: int = 8):
+    """The boundary of each of ``geoms`` that runs within ``tolerance`` of ``others`` (element by element,
+    or one against many): what two polygons cut by different operations share."""
+    return shapely.intersection(shapely.boundary(geoms), shapely.buffer(others, tolerance, quad_segs=quad_segs))
+
+
+def shared_length(geoms, others, *, tolerance: float, quad_segs: int = 8):
+    """The length of :func:`shared_lines`: how much boundary ``geoms`` share with ``others``."""
+    return shapely.length(shared_lines(geoms, others, tolerance=tolerance, quad_segs=quad_segs))
+
+
+def weighted_centres(labels: np.ndarray, x: np.ndarray, y: np.ndarray, weight: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``weight``-weighted centre of the points of each label ``0 … k-1`` and the weight of each (a label
+    without weight has its centre at 0, 0): household-weighted centres of grids and atoms."""
+    total = np.bincount(labels, weights=weight, minlength=k)
+    safe = np.where(total > 0, total, 1)
+    return np.bincount(labels, weights=weight * x, minlength=k) / safe, np.bincount(labels, weights=weight * y, minlength=k) / safe, total
 
 
 def heal(polygon):

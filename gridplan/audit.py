@@ -185,10 +185,8 @@ def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings) 
     out = []
     for row in grids.itertuples():
         found = []
-        if row.households > g.ceiling:
-            found.append(f"above the ceiling {g.ceiling:.0f}")
-        elif row.households < g.floor:
-            found.append(f"below the floor {g.floor:.0f}")
+        if not g.bounds_window.contains(row.households):
+            found.append(f"above the ceiling {g.ceiling:.0f}" if row.households > g.ceiling else f"below the floor {g.floor:.0f}")
         if row.service_radius_m > g.max_service_radius_m:
             found.append(f"service radius {row.service_radius_m:.0f} m")
         if shapely.get_num_geometries(row.geometry) > 1:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from ._geometry import shared_length
+
 #: Geometries within this distance (m) touch: pieces cut from one another meet within rounding.
 TOUCH_M = 1e-6
 #: Areas below this (m²) are floating-point dust, not territory.
@@ -113,7 +115,7 @@ def close_gaps_and_overlaps(geoms: np.ndarray, order: np.ndarray, snap_m: float,
             repairs.append(BoundaryRepair("gap_closed", i, tuple(int(t) for t in touching if t != i), float(take.area),
                                           _mostly_inside(tree, footprints, take)))
         if shapely.area(rest) > DUST_M2:  # beyond half the snap distance from every side (a wide junction)
-            shared = shapely.length(shapely.intersection(shapely.boundary(rest), shapely.buffer(geoms[touching], TOUCH_M)))
+            shared = shared_length(rest, geoms[touching], tolerance=TOUCH_M)
             host = int(touching[np.lexsort((order[touching], -shared))[0]])
             geoms[host] = _polygonal(shapely.union(geoms[host], rest))
             repairs.append(BoundaryRepair("gap_closed", host, tuple(int(t) for t in touching if t != host), float(rest.area),
@@ -131,7 +133,7 @@ def close_gaps_and_overlaps(geoms: np.ndarray, order: np.ndarray, snap_m: float,
             others = np.setdiff1d(near.query(part, predicate="dwithin", distance=TOUCH_M), [i])
             geoms[i] = _polygonal(shapely.difference(geoms[i], part))
             if len(others):
-                shared = shapely.length(shapely.intersection(shapely.boundary(part), shapely.buffer(geoms[others], TOUCH_M)))
+                shared = shared_length(part, geoms[others], tolerance=TOUCH_M)
                 host = int(others[np.argmax(shared)])
                 geoms[host] = _polygonal(shapely.union(geoms[host], part))
                 repairs.append(BoundaryRepair("sliver_merged", host, (i,), float(part.area)))

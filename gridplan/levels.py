@@ -15,23 +15,25 @@ on the graph of grids or of building cells.
 from __future__ import annotations
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
-from ._geometry import GRID_PRECISION_M, heal, shared_boundaries
-from .bounds import proven_misfits
-from .regions import RegionGraph
+from ._geometry import GRID_PRECISION_M, heal, shared_boundaries, shared_length
+from .engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, exact_split, labels_of, proven_misfits,
+                     resplit, shared_by_label)
 from .results import Levels, Plan
 from .scene import PreparedScene, Scene, as_prepared
-from .settings import GridSettings, LevelSettings
+from .settings import LevelSettings
 from .units import tessellate
 
 
 #: Cells of one grid come from one tessellation, so neighbours share their edges to within this (m);
 #: pieces farther apart would make a micro-grid of two polygons.
 CONTACT_M = 1e-3
+#: How far a first-level area may stray from its street office's average (its bounds; its tight band is
+#: half as wide): areas count grids, which are coarse.
+AREA_TOLERANCE = 0.5
 
 
 def plan_levels(plan: Plan, scene: Scene | PreparedScene, *, areas_per_street: int | None = None) -> Levels:
@@ -56,38 +58,33 @@ def plan_levels(plan: Plan, scene: Scene | PreparedScene, *, areas_per_street: i
                   oversize=oversize)
 
 
-def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, band: GridSettings) -> list[np.ndarray]:
-    """Cut the polygons ``nodes`` into ``k`` contiguous groups of about ``band.target`` weight each, within
-    its bounds where they can be."""
+def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, sizing: Sizing) -> list[np.ndarray]:
+    """Cut the polygons ``nodes`` into ``k`` contiguous groups of about ``sizing.target`` weight each,
+    within its bounds where they can be."""
     left, right, _, length = shared_boundaries(geoms[nodes])
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(nodes)))
-    graph.add_edges_from((int(a), int(b), {"length": float(l), "cost": float(l)}) for a, b, l in zip(left, right, length))
+    adjacency = Adjacency.from_edges(len(nodes), left, right, length, length)
     centres = shapely.get_coordinates(shapely.point_on_surface(geoms[nodes]))
     frame = pd.DataFrame({"x": centres[:, 0], "y": centres[:, 1]})
+    weight = weights[nodes].astype(float)
     parts: list[np.ndarray] = []
-    components = [np.array(sorted(c)) for c in nx.connected_components(graph)]
-    total = weights[nodes].sum()
-    inhabited = [c for c in components if weights[nodes][c].sum() > 0]
-    empty = [c for c in components if weights[nodes][c].sum() == 0] if inhabited else components[1:]
+    components = adjacency.components()
+    total = weight.sum()
+    inhabited = [c for c in components if weight[c].sum() > 0]
+    empty = [c for c in components if weight[c].sum() == 0] if inhabited else components[1:]
     for component in (c for c in components if not any(c is e for e in empty)):
-        share = weights[nodes][component].sum() / total if total > 0 else len(component) / len(nodes)
+        share = weight[component].sum() / total if total > 0 else len(component) / len(nodes)
         count = max(1, round(k * share)) if len(components) > 1 else k
-        region = RegionGraph(graph, component, weights[nodes].astype(float), frame)
-        cut = region.bisect(np.arange(len(component)), min(count, len(component)), band)
-        labels = np.empty(len(component), dtype=np.int64)
-        for i, p in enumerate(cut):
-            labels[p] = i
+        region = RegionGraph.of(adjacency, component, weight, frame)
+        cut = bisect(region, np.arange(len(component)), min(count, len(component)), sizing)
         # groups outside the bounds are re-cut with their neighbours, then re-planned exactly
-        labels = region.rebalance(labels, len(cut), band, bands=("bounds",))
-        labels = region.exact_split(labels, len(cut), band, worst=2)
+        labels = resplit(region, labels_of(cut, len(component)), len(cut), sizing, windows=(sizing.bounds_window,))
+        labels = exact_split(region, labels, len(cut), sizing, worst=2)
         parts += [component[labels == g] for g in np.unique(labels)]
-    # slivers without households join the part they touch (a part on its own would hold nobody)
-    unions = [shapely.union_all(geoms[nodes][p]) for p in parts] if empty else []
+    # slivers without households join the part they touch most (a part on its own would hold nobody)
+    unions = np.array([shapely.union_all(geoms[nodes][p]) for p in parts] if empty else [], dtype=object)
     for component in empty:
         sliver = shapely.union_all(geoms[nodes][component])
-        touching = [shapely.length(shapely.intersection(shapely.boundary(sliver), shapely.buffer(u, 0.05))) for u in unions]
-        host = int(np.argmax(touching))
+        host = int(np.argmax(shared_length(sliver, unions, tolerance=0.05)))
         parts[host] = np.concatenate([parts[host], component])
         unions[host] = shapely.union(unions[host], sliver)
     return [nodes[p] for p in parts]
@@ -102,8 +99,8 @@ def _areas(grids: gpd.GeoDataFrame, communities, areas_per_street, settings: Lev
     for office in sorted(street.unique()):
         nodes = np.flatnonzero(street.to_numpy() == office)
         k = areas_per_street or max(1, round(len(nodes) / settings.grids_per_area))
-        band = GridSettings(target=households[nodes].sum() / k, tolerance=0.5, tight_tolerance=0.25)
-        for part in _cut(geoms, households, nodes, min(k, len(nodes)), band):
+        sizing = Sizing(households[nodes].sum() / k, AREA_TOLERANCE, AREA_TOLERANCE / 2)
+        for part in _cut(geoms, households, nodes, min(k, len(nodes)), sizing):
             area_of[part] = len(rows)
             rows.append({"area_id": f"{office}-A{sum(r['street'] == office for r in rows) + 1:02d}", "street": office,
                          "grids": len(part), "households": int(households[part].sum()),
@@ -124,7 +121,7 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     footprints = buildings.set_index("building_id").geometry
     households = assignment.set_index("building_id")["households"]
     rows, oversize = [], []
-    band = _micro_band(settings)
+    sizing = Sizing.within(settings.micro_window)
     for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
         ids = assignment.loc[assignment["grid_id"] == grid_id, "building_id"].to_numpy()
         if len(ids) == 0:
@@ -140,8 +137,8 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         big = np.flatnonzero(weight > settings.micro_max)
         oversize += list(ids[np.isin(cell_of, big)])
         rest = np.setdiff1d(np.arange(len(cells)), big)
-        k = max(1, round(weight[rest].sum() / band.target)) if len(rest) else 0
-        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), band) if len(rest) else [])
+        k = max(1, round(weight[rest].sum() / sizing.target)) if len(rest) else 0
+        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), sizing) if len(rest) else [])
         contacts = _contact_graph(cells)
         groups = _connected_groups(cells, weight, groups, contacts)
         groups, settled = _settle(cells, contacts, weight, groups, rest, settings)
@@ -153,46 +150,33 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
 
 
-def _micro_band(settings: LevelSettings) -> GridSettings:
-    """The micro-grid bounds as grid settings (target in the middle, bounds at ± the tolerance)."""
-    target = (settings.micro_min + settings.micro_max) / 2
-    tolerance = (settings.micro_max - settings.micro_min) / (2 * target)
-    return GridSettings(target=target, tolerance=tolerance, tight_tolerance=tolerance / 2)
-
-
-def _contact_graph(cells: np.ndarray) -> nx.Graph:
-    """Cells that touch along at least 1 cm (within ``CONTACT_M``), so that their union is one polygon;
-    edges weighted by the length they share."""
+def _contact_graph(cells: np.ndarray) -> Adjacency:
+    """Cells that touch along at least 1 cm (within ``CONTACT_M``), so that their union is one polygon,
+    with the length they share (as the cost of cutting there too)."""
     left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M, min_length=10 * CONTACT_M)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(cells)))
-    graph.add_weighted_edges_from(zip(left.tolist(), right.tolist(), length.tolist()))
-    return graph
+    return Adjacency.from_edges(len(cells), left, right, length, length)
 
 
-def _settle(cells: np.ndarray, contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
+def _settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
             settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
     """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
-    bounds is re-planned as a whole (:meth:`RegionGraph.bounds_layout`): a layout with fewer groups outside
-    them replaces its groups; where the search proves that no layout has fewer, the proof is kept. Returns
-    the groups and the cells of the pieces so proven."""
-    lo, hi = settings.micro_min, settings.micro_max
-    band = _micro_band(settings)
+    bounds is re-planned as a whole (:func:`gridplan.engine.bounds_layout`): a layout with fewer groups
+    outside them replaces its groups; where the search proves that no layout has fewer, the proof is kept.
+    Returns the groups and the cells of the pieces so proven."""
+    window = settings.micro_window
+    sizing = Sizing.within(window)
     group_of = np.full(len(weight), -1, dtype=np.int64)
     for g, group in enumerate(groups):
         group_of[group] = g
-    inside = np.array([lo <= weight[group].sum() <= hi for group in groups])
-    graph = nx.Graph()
-    graph.add_edges_from((a, b, {"cost": d["weight"], "length": d["weight"]}) for a, b, d in contacts.subgraph(rest.tolist()).edges(data=True))
-    graph.add_nodes_from(rest.tolist())
+    inside = np.array([window.contains(weight[group].sum()) for group in groups])
     centres = shapely.get_coordinates(shapely.point_on_surface(cells))
     centres = pd.DataFrame({"x": centres[:, 0], "y": centres[:, 1]})
     proven: list[np.ndarray] = []
-    for piece in (np.array(sorted(c)) for c in nx.connected_components(graph)):
+    for piece in (rest[c] for c in contacts.among(rest).components()):
         outside = int((~inside[np.unique(group_of[piece])]).sum())
         if not outside:
             continue
-        layout, none = RegionGraph(graph, piece, weight, centres).bounds_layout(band, outside)
+        layout, none = bounds_layout(RegionGraph.of(contacts, piece, weight, centres), sizing, outside)
         if none:
             proven.append(piece)
         if layout is not None:
@@ -201,13 +185,13 @@ def _settle(cells: np.ndarray, contacts: nx.Graph, weight: np.ndarray, groups: l
     return settled, np.concatenate(proven) if proven else np.zeros(0, dtype=np.int64)
 
 
-def _possible(contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
+def _possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
               settings: LevelSettings) -> list[bool]:
     """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
     the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them), or
     where the whole piece of the grid holding it has no layout within them (``settled``)."""
-    lo, hi = settings.micro_min, settings.micro_max
-    out = [i for i, group in enumerate(groups) if not lo <= weight[group].sum() <= hi]
+    window = settings.micro_window
+    out = [i for i, group in enumerate(groups) if not window.contains(weight[group].sum())]
     possible = [True] * len(groups)
     for i in out:
         possible[i] = not np.isin(groups[i], settled).any()
@@ -215,34 +199,31 @@ def _possible(contacts: nx.Graph, weight: np.ndarray, groups: list[np.ndarray], 
         return possible
     candidates = np.concatenate([groups[i] for i in out])
     owner = np.concatenate([[i] * len(groups[i]) for i in out])
-    proven = proven_misfits(contacts, weight, weight <= hi, np.zeros(len(weight), dtype=np.int64), candidates, lo, hi)
+    proven = proven_misfits(contacts.neighbour_lists(), weight, weight <= window.hi, np.zeros(len(weight), dtype=np.int64),
+                            candidates, *window)
     for i in np.unique(owner[proven]):
         possible[i] = False
     return possible
 
 
-def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], graph: nx.Graph) -> list[np.ndarray]:
+def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], contacts: Adjacency) -> list[np.ndarray]:
     """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
     the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
-    joins the neighbouring group it shares most boundary with (in ``graph``, the cells' contacts), or
-    becomes a group of its own. A group without households joins its neighbours so too: a micro-grid
-    holds households."""
+    joins the neighbouring group it shares most boundary with (in ``contacts``), or becomes a group of its
+    own. A group without households joins its neighbours so too: a micro-grid holds households."""
     group_of = np.empty(len(cells), dtype=np.int64)
     for g, group in enumerate(groups):
         group_of[group] = g
     extra = len(groups)
     for g in range(len(groups)):
-        pieces = sorted(nx.connected_components(graph.subgraph(np.flatnonzero(group_of == g).tolist())),
-                        key=lambda c: (-weight[list(c)].sum(), -shapely.area(cells[list(c)]).sum(), min(c)))
+        members = np.flatnonzero(group_of == g)
+        pieces = sorted((members[c] for c in contacts.among(members).components()),
+                        key=lambda c: (-weight[c].sum(), -shapely.area(cells[c]).sum(), c[0]))
         for piece in pieces[0 if weight[groups[g]].sum() <= 0 else 1:]:
-            shared: dict[int, float] = {}
-            for a in piece:
-                for b, d in graph[a].items():
-                    if group_of[b] != g:
-                        shared[group_of[b]] = shared.get(group_of[b], 0.0) + d["weight"]
-            if shared:
-                group_of[list(piece)] = max(sorted(shared), key=shared.get)
+            shared = shared_by_label(contacts, piece, np.where(group_of != g, group_of, -1), extra)
+            if shared.any():
+                group_of[piece] = int(np.argmax(shared))
             else:
-                group_of[list(piece)] = extra
+                group_of[piece] = extra
                 extra += 1
     return [np.flatnonzero(group_of == g) for g in range(extra) if (group_of == g).any()]

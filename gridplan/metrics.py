@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._geometry import points_along
+from ._geometry import points_along, weighted_centres
 from .settings import GridSettings
 
 #: A grid boundary within this distance (m) of a street centreline runs along the street.
@@ -90,9 +90,7 @@ def service_radius(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings:
     xy = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
     w = np.maximum(buildings["households"].to_numpy(dtype=float), 1e-6)
     n = len(grids)
-    sw = np.bincount(g, weights=w, minlength=n)
-    cx = np.bincount(g, weights=w * xy[:, 0], minlength=n) / np.where(sw > 0, sw, 1)
-    cy = np.bincount(g, weights=w * xy[:, 1], minlength=n) / np.where(sw > 0, sw, 1)
+    cx, cy, _ = weighted_centres(g, xy[:, 0], xy[:, 1], w, n)
     distance = np.hypot(xy[:, 0] - cx[g], xy[:, 1] - cy[g])
     radius = pd.Series(distance).groupby(g).max().reindex(range(n), fill_value=0.0)
     return pd.Series(radius.to_numpy(), index=grids.index, name="service_radius_m"), distance
@@ -145,10 +143,10 @@ def plan_metrics(
     t = settings.target
     dev = np.abs(hh - t) / t if len(hh) else np.zeros(0)
     unit = grids["largest_unit"].to_numpy(dtype=float)[ordinary] if "largest_unit" in grids else np.zeros(len(hh))
-    infeasible = ~grids["tight_possible"].to_numpy(bool)[ordinary] if "tight_possible" in grids else unit > t * (1 + settings.tight_tolerance)
+    infeasible = ~grids["tight_possible"].to_numpy(bool)[ordinary] if "tight_possible" in grids else unit > settings.tight_window.hi
     out_of_reach = ~grids["bounds_possible"].to_numpy(bool)[ordinary] if "bounds_possible" in grids else unit > settings.ceiling
-    tight = dev <= settings.tight_tolerance + 1e-9
-    bounded = dev <= settings.tolerance + 1e-9
+    tight = settings.tight_window.contains(hh)
+    bounded = settings.bounds_window.contains(hh)
     weights = buildings["households"].to_numpy(dtype=float)
     estimated = buildings["households_estimated"].to_numpy(dtype=bool) if "households_estimated" in buildings else np.zeros(len(buildings), bool)
     gap, overlap, outside = _tiling(grids, communities)

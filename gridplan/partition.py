@@ -1,7 +1,7 @@
 """Partition communities into household grids (网格划分).
 
 The engine works on the atoms of :mod:`gridplan.units` (street blocks and building cells); steps 3–6
-run region by region in :class:`gridplan.regions.RegionGraph`:
+run region by region in :mod:`gridplan.engine`, one module per phase:
 
 1. **Fixed grids.** Special sites (专属网格: schools, hospitals…) and atoms above the ceiling become grids
    of their own; zero-household water is planned like land but never joins the two banks of a barrier
@@ -31,20 +31,19 @@ from __future__ import annotations
 import math
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.cluster.hierarchy import DisjointSet
 from tqdm.auto import tqdm
 
 from ._geometry import GRID_PRECISION_M, heal
-from .bounds import proven_misfits
 from .codes import assign_codes, serial_order
+from .engine import Adjacency, RegionGraph, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
-from .regions import RegionGraph, attach_to_neighbours
 from .results import Plan, PlanWarning, Provenance
 from .scene import PreparedScene, Scene, as_prepared
-from .settings import DEFAULTS, GridSettings, Settings
+from .settings import DEFAULTS, GridSettings, LoadWindow, Settings
 from .units import Units, build_units
 from .vocabulary import GridKind, WarningCode, WarningReason
 
@@ -143,18 +142,17 @@ def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven
     """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
     units fits no grid within them), or that no layout of its region has fewer grids outside them (the
     grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
-    g = settings
     load = pd.Series(balance_weight(units.atoms)).groupby(layout.atom_grid).sum().reindex(range(len(layout.grids)), fill_value=0)
     # with no region proofs, bounds_possible holds the unit proofs alone
-    unit_fits = (_band_possible(units, layout.atom_grid, layout.grids, g.floor, g.ceiling) if proven
+    unit_fits = (_window_possible(units, layout.atom_grid, layout.grids, settings.bounds_window) if proven
                  else layout.grids["bounds_possible"].to_numpy())
     out = []
     for row, households, fits in zip(layout.grids.itertuples(), load.to_numpy(), unit_fits):
-        if row.kind != GridKind.ORDINARY or g.floor <= households <= g.ceiling:
+        if row.kind != GridKind.ORDINARY or settings.bounds_window.contains(households):
             continue
         why = (WarningReason.UNIT_MISFIT if not fits else WarningReason.REGION_PROVEN if row.grid_id in proven else otherwise)
-        figures = (("households", float(households)), ("floor", g.floor), ("ceiling", g.ceiling),
-                   ("misfit_ceiling", g.misfit_ceiling))
+        figures = (("households", float(households)), ("floor", settings.floor), ("ceiling", settings.ceiling),
+                   ("misfit_ceiling", settings.misfit_ceiling))
         out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id, row.grid_id, why.value, figures))
     return out
 
@@ -215,12 +213,12 @@ def layout_from_atoms(
     """
     local, settings = prepared.local, prepared.settings
     grids, assignment, atom_grid = _grids_from_atoms(units, atom_grid, kinds, local.buildings, grid_ids)
-    g = settings.grid
-    for column, (lo, hi) in {"tight_possible": g.tight_band, "bounds_possible": (g.floor, g.ceiling)}.items():
-        grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _band_possible(units, atom_grid, grids, lo, hi))
+    rules = settings.grid
+    for column, window in {"tight_possible": rules.tight_window, "bounds_possible": rules.bounds_window}.items():
+        grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _window_possible(units, atom_grid, grids, window))
     if bounds_proven is not None:  # the region has no layout within the bounds: its grids outside them stay so
         searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])
-        grids.loc[searched & ~grids["households"].between(g.floor, g.ceiling).to_numpy(), "bounds_possible"] = False
+        grids.loc[searched & ~rules.bounds_window.contains(grids["households"].to_numpy()), "bounds_possible"] = False
     oversize = (grids["kind"] == GridKind.OVERSIZE).to_numpy()  # one unit above the ceiling: no layout fits it
     grids.loc[oversize, ["tight_possible", "bounds_possible"]] = False
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
@@ -237,58 +235,60 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
     """Grid position of every atom, the kind of each grid, and the grids of regions where an exhaustive
     search proved that no layout within the bounds exists."""
     atoms = units.atoms
+    adjacency = Adjacency.from_networkx(units.graph)
+    sizing = Sizing.of(settings)
     weight = balance_weight(atoms)
+    households = atoms["households"].to_numpy()
     atom_grid = np.full(len(atoms), -1, dtype=np.int64)
     kinds: list[str] = []
     proven: set[int] = set()
 
     def new_grid(nodes, kind: str) -> int:
-        atom_grid[list(nodes)] = len(kinds)
+        atom_grid[nodes] = len(kinds)
         kinds.append(kind)
         return len(kinds) - 1
 
     communities = atoms.groupby("community_id", sort=True).groups.items()
     for community_id, members in tqdm(communities, desc="planning communities", unit="community", disable=not progress):
         members = np.asarray(members)
-        fixed: dict[int, int] = {}
-        for site in special_sites(units.graph, atoms, members):
-            g = new_grid(site, GridKind.SPECIAL)
-            fixed.update({a: g for a in site})
-        for a in members:
-            if a not in fixed and atoms.at[a, "households"] > settings.ceiling:
-                fixed[a] = new_grid([a], GridKind.OVERSIZE)
-        free = [a for a in members if a not in fixed]
-        regions = _regions(units.graph, free, weight, settings)
+        fixed = np.zeros(len(atoms), dtype=bool)
+        for site in special_sites(adjacency, atoms, members):
+            new_grid(site, GridKind.SPECIAL)
+            fixed[site] = True
+        for a in members[~fixed[members] & (households[members] > settings.ceiling)]:
+            new_grid([a], GridKind.OVERSIZE)
+            fixed[a] = True
+        regions = _regions(adjacency, members[~fixed[members]], weight, settings)
         wanted = _wanted_count(grid_count, community_id)
         total = sum(weight[r].sum() for r in regions)
         for region in regions:
             region_weight = weight[region].sum()
             if region_weight < settings.floor:
-                host = _host_grid(units.graph, region, atom_grid, kinds)
+                host = _host_grid(adjacency, region, atom_grid, kinds)
                 if host is not None:
                     atom_grid[region] = host
                     continue
                 new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            parts, impossible = split_region(units.graph, region, weight, atoms, settings, k)
-            for part in parts:
-                g = new_grid(part, GridKind.ORDINARY)
+            labels, impossible = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
+            for g in range(labels.max() + 1):
+                grid = new_grid(region[labels == g], GridKind.ORDINARY)
                 if impossible:
-                    proven.add(g)
+                    proven.add(grid)
     # atoms no region took (none expected) join the grid they share most boundary with
-    attach_to_neighbours(np.flatnonzero(atom_grid < 0), lambda a: ((b, d["length"]) for b, d in units.graph[a].items()), atom_grid)
+    atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
+    if (atom_grid < 0).any():
+        raise RuntimeError(f"atoms {np.flatnonzero(atom_grid < 0)[:5].tolist()} are connected to no grid")
     return atom_grid, kinds, proven
 
 
-def special_sites(graph: nx.Graph, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[list[int]]:
-    """Special atoms grouped into sites: touching atoms of the same kind (a campus) form one grid."""
-    special = atoms["special"].to_numpy()
-    nodes = [a for a in members if atoms.at[a, "kind"] == "special"]
-    same = nx.Graph()
-    same.add_nodes_from(nodes)
-    same.add_edges_from((a, b) for a in nodes for b in graph[a] if b in same and special[a] == special[b])
-    return [sorted(c) for c in sorted(nx.connected_components(same), key=min)]
+def special_sites(adjacency: Adjacency, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[np.ndarray]:
+    """Special atoms of ``members`` grouped into sites: touching atoms of the same kind (a campus) form one grid."""
+    nodes = members[atoms["kind"].to_numpy()[members] == "special"]
+    special = atoms["special"].to_numpy()[nodes]
+    among = adjacency.among(nodes)
+    return [nodes[c] for c in among.components(keep=special[among.sources] == special[among.indices])]
 
 
 def balance_weight(atoms: gpd.GeoDataFrame) -> np.ndarray:
@@ -311,36 +311,26 @@ def _wanted_count(grid_count, community_id):
     return grid_count.get(community_id)
 
 
-def _regions(graph: nx.Graph, free: list[int], weight: np.ndarray, settings: GridSettings) -> list[np.ndarray]:
-    """Connected regions to plan, not joined across barriers unless a region would fall below the floor."""
-    land = graph.subgraph(free)
-    no_barrier = nx.Graph()
-    no_barrier.add_nodes_from(land.nodes)
-    no_barrier.add_edges_from((a, b) for a, b, d in land.edges(data=True) if not d["barrier"])
-    components = [sorted(c) for c in nx.connected_components(no_barrier)]
-    label = {a: i for i, c in enumerate(components) for a in c}
-    parent = list(range(len(components)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+def _regions(adjacency: Adjacency, free: np.ndarray, weight: np.ndarray, settings: GridSettings) -> list[np.ndarray]:
+    """Connected regions of the atoms ``free`` (ascending) to plan, not joined across barriers unless a
+    region's households fit no layout of whole grids."""
+    land = adjacency.among(free)
+    rows = land.sources
+    apart = land.components(keep=~land.barrier)
+    component = np.empty(len(free), dtype=np.int64)
+    for i, c in enumerate(apart):
+        component[c] = i
+    loads = [weight[free[c]].sum() for c in apart]
+    joined = DisjointSet(range(len(apart)))
     # A component whose households fit no layout of whole grids rejoins its neighbour across the
     # barrier (smallest first): crossing is allowed only where no layout without it exists.
-    for i in sorted(range(len(components)), key=lambda i: weight[components[i]].sum()):
-        root = find(i)
-        group_weight = sum(weight[components[j]].sum() for j in range(len(components)) if find(j) == root)
-        if divisible(group_weight, settings):
+    for i in sorted(range(len(apart)), key=lambda i: loads[i]):
+        if divisible(sum(loads[j] for j in sorted(joined.subset(i))), settings):
             continue
-        across = [(d["length"], label[b]) for a in components[i] for b, d in land[a].items() if label[b] != i and d["barrier"]]
-        if across:
-            parent[root] = find(max(across)[1])
-    merged: dict[int, list[int]] = {}
-    for i, c in enumerate(components):
-        merged.setdefault(find(i), []).extend(c)
-    return [np.array(sorted(c)) for c in sorted(merged.values(), key=min)]
+        crossing = land.barrier & (component[rows] == i) & (component[land.indices] != i)
+        if crossing.any():
+            joined.merge(i, max(zip(land.length[crossing].tolist(), component[land.indices[crossing]].tolist()))[1])
+    return sorted((np.sort(free[np.concatenate([apart[j] for j in group])]) for group in joined.subsets()), key=lambda r: r[0])
 
 
 def divisible(households: float, settings: GridSettings) -> bool:
@@ -349,69 +339,18 @@ def divisible(households: float, settings: GridSettings) -> bool:
     return households == 0 or k * settings.floor <= households
 
 
-def _host_grid(graph: nx.Graph, region: np.ndarray, atom_grid: np.ndarray, kinds: list[str]) -> int | None:
-    """A fixed grid (oversize first, then special) that a too-small enclosed region can join."""
-    shared: dict[int, float] = {}
-    for a in region:
-        for b, d in graph[a].items():
-            g = atom_grid[b]
-            if g >= 0 and kinds[g] in (GridKind.OVERSIZE, GridKind.SPECIAL):
-                shared[g] = shared.get(g, 0.0) + d["length"]
-    if not shared:
+def _host_grid(adjacency: Adjacency, region: np.ndarray, atom_grid: np.ndarray, kinds: list[str]) -> int | None:
+    """A fixed grid (oversize first, then special) that a too-small enclosed region can join: the one it
+    shares most boundary with."""
+    if not kinds:
         return None
-    return max(shared, key=lambda g: (kinds[g] == GridKind.OVERSIZE, shared[g]))
-
-
-def _grid_count_options(total: float, settings: GridSettings) -> list[int]:
-    """Grid counts worth trying for a region: round(H/target) and one fewer when that still fits."""
-    k0 = max(1, round(total / settings.target))
-    options = [k0]
-    if k0 > 1 and total / (k0 - 1) <= settings.target * (1 + settings.tight_tolerance):
-        options.append(k0 - 1)
-    if total / k0 > settings.ceiling:
-        options.append(k0 + 1)
-    return options
-
-
-def split_region(
-    graph: nx.Graph, region: np.ndarray, weight: np.ndarray, atoms: gpd.GeoDataFrame, settings: GridSettings, k: int | None
-) -> tuple[list[np.ndarray], bool]:
-    """Grids of one connected region (atom positions): the best of the grid counts tried (or ``k``),
-    refined; and, when some grid is outside the bounds, whether it is proven that no layout of the region
-    has fewer outside them."""
-    total = weight[region].sum()
-    options = [k] if k is not None else _grid_count_options(total, settings)
-    best, best_score = None, None
-    sub = RegionGraph(graph, region, weight, atoms)
-    for wanted in options:
-        parts = sub.bisect(np.arange(len(region)), wanted, settings)
-        count = len(parts)  # fewer than wanted where no connected cut exists
-        labels = np.empty(len(region), dtype=np.int64)
-        for i, p in enumerate(parts):
-            labels[p] = i
-        labels = sub.rebalance(labels, count, settings)
-        if sub.score(labels, count, settings)[1]:
-            labels = np.unique(sub.exact_split(labels, count, settings, fixed_count=k is not None), return_inverse=True)[1]
-            count = int(labels.max()) + 1
-        labels = sub.shorten_radii(labels, count, settings)
-        labels = sub.refine(labels, count, settings)
-        score = sub.score(labels, count, settings)
-        if best_score is None or score < best_score:
-            best, best_score = labels, score
-    impossible = False
-    if best_score[0]:  # grids outside the bounds: search the whole region for a layout with fewer
-        labels, proven = sub.bounds_layout(settings, best_score[0])
-        impossible = proven and labels is None
-        if labels is not None and k is None:
-            count = int(labels.max()) + 1
-            fewest = sub.score(labels, count, settings)[0]
-            labels = np.unique(sub.exact_split(labels, count, settings), return_inverse=True)[1]
-            count = int(labels.max()) + 1
-            labels = sub.refine(sub.shorten_radii(labels, count, settings), count, settings)
-            score = sub.score(labels, count, settings)
-            if score < best_score:  # a proven fewest count stays proven while the polish keeps it
-                best, impossible = labels, proven and score[0] == fewest
-    return [region[best == g] for g in range(best.max() + 1)], impossible
+    fixed = np.isin(np.asarray(kinds, dtype=object), [GridKind.OVERSIZE, GridKind.SPECIAL])
+    hosts = np.where((atom_grid >= 0) & fixed[np.maximum(atom_grid, 0)], atom_grid, -1)
+    shared = shared_by_label(adjacency, region, hosts, len(kinds))
+    if not shared.any():
+        return None
+    oversize = np.asarray(kinds, dtype=object) == GridKind.OVERSIZE
+    return int(np.lexsort((-np.arange(len(kinds)), shared, oversize & (shared > 0)))[-1])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -474,13 +413,12 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     return grids, assignment, renumber[atom_grid]
 
 
-def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame, lo: float, hi: float) -> np.ndarray:
-    """Per grid: False where no layout can bring it within ``lo``–``hi`` households, proven by one of its
-    units (see :func:`gridplan.bounds.proven_misfits`). Proofs need households to be what is balanced."""
+def _window_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame, window: LoadWindow) -> np.ndarray:
+    """Per grid: False where no layout can bring it within ``window``, proven by one of its units (see
+    :func:`gridplan.engine.proven_misfits`). Proofs need households to be what is balanced."""
     atoms = units.atoms
     possible = np.ones(len(grids), dtype=bool)
-    households = grids["households"].to_numpy()
-    out = np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & ((households < lo) | (households > hi)))
+    out = np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & ~window.contains(grids["households"].to_numpy()))
     weight = balance_weight(atoms)
     community = atoms["community_id"].to_numpy()
     # communities whose balanced load is their households (a proof looks at one community's atoms only)
@@ -489,6 +427,6 @@ def _band_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFrame,
     if not len(candidates):
         return possible
     allowed = atoms["kind"].to_numpy() != GridKind.SPECIAL
-    proven = proven_misfits(units.graph, np.where(plain, weight, 0.0), allowed, community, candidates, lo, hi)
+    proven = proven_misfits(units.graph, np.where(plain, weight, 0.0), allowed, community, candidates, *window)
     possible[np.unique(atom_grid[candidates[proven]])] = False
     return possible

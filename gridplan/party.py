@@ -36,6 +36,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.optimize import linprog
 
+from ._geometry import shared_length
 from .errors import GridplanError, InputError
 from .results import Plan
 from .scene import PreparedScene, Scene, as_prepared
@@ -296,7 +297,7 @@ def grid_neighbours(grids: gpd.GeoDataFrame) -> list[list[int]]:
     left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=SNAP_M)
     keep = left < right
     left, right = left[keep], right[keep]
-    shared = shapely.length(shapely.intersection(shapely.boundary(geoms[left]), shapely.buffer(geoms[right], SNAP_M, quad_segs=1)))
+    shared = shared_length(geoms[left], geoms[right], tolerance=SNAP_M, quad_segs=1)
     keep = shared >= MIN_SHARED_M
     out: list[list[int]] = [[] for _ in range(len(geoms))]
     for a, b in zip(left[keep].tolist(), right[keep].tolist()):

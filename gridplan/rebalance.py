@@ -99,7 +99,7 @@ def rebalance(
     movable
         Per grid position, whether its units may move (ordinary grids that are not locked).
     grid
-        Target, band (``tight_band``) and bounds.
+        Target, band (``tight_window``) and bounds.
     settings
         Longest chain, candidates per step and the cap on households moved.
 
@@ -139,7 +139,7 @@ class _State:
     def __init__(self, graph, weight, atom_grid, movable, grid: GridSettings, settings: RegenerationSettings):
         self.graph, self.weight, self.atom_grid = graph, weight, atom_grid
         self.movable = movable
-        self.lo, self.hi = grid.tight_band
+        self.lo, self.hi = grid.tight_window
         self.floor, self.ceiling = grid.floor, grid.ceiling
         self.max_chain, self.candidates = settings.max_chain, settings.candidates
         self.loads = np.bincount(atom_grid, weights=weight, minlength=len(movable)).astype(float)

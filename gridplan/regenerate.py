@@ -20,11 +20,12 @@ import pandas as pd
 import shapely
 
 from .audit import assign_by_overlay
+from .engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, exact_split, join_orphans, plan_region,
+                     resplit, score)
 from .errors import InfeasibleError, InputError
 from .partition import (balance_weight, bounds_warnings, divisible, layout_from_atoms, partition, radius_warnings,
-                        scene_units, special_sites, split_region, unit_warnings)
+                        scene_units, special_sites, unit_warnings)
 from .rebalance import move_cap, rebalance
-from .regions import RegionGraph
 from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from .scene import PreparedScene, Scene, as_prepared, id_string
 from .settings import Settings
@@ -85,18 +86,20 @@ def regenerate(
             raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
                              f"{len(buildings):,} buildings: are they of another area, or in another CRS?")
         previous = dataclasses.replace(previous, assignment=assignment)
+    adjacency = Adjacency.from_networkx(units.graph)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
-    atom_grid = _atoms_from_buildings(units, buildings, building_grid, locked, polygons)
+    atom_grid = _atoms_from_buildings(units, adjacency, buildings, building_grid, locked, polygons)
     if not repair:
         _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
     else:
-        _separate_special_sites(units, atom_grid, grid_ids, kinds)
+        atom_grid, grid_ids, kinds = _separate_special_sites(units, adjacency, atom_grid, grid_ids, kinds)
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
-    _split_broken(units, atom_grid, grid_ids, kinds)
+    atom_grid, grid_ids, kinds = _split_broken(units, atom_grid, grid_ids, kinds)
 
     kept_grid = atom_grid.copy()  # where the units stand before any grid is repaired
+    sizing = Sizing.of(settings.grid)
     weight = balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
     # special sites, oversize units and small parts stay as they were, like locked grids
@@ -120,7 +123,13 @@ def regenerate(
                 warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
                                             reason=WarningReason.REGION_INDIVISIBLE.value, figures=figures))
                 continue
-            if _repair_region(units, region, weight, atom_grid, settings, grid_ids, kinds, new_ids, community_id):
+            labels, created, impossible = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
+            first_new = len(grid_ids)
+            for _ in range(created):
+                new_ids.append(f"{community_id}-n{len(new_ids) + 1:03d}")
+                grid_ids.append(new_ids[-1])
+            atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
+            if impossible:
                 proven.update(int(g) for g in np.unique(atom_grid[region]))
 
     repaired_grid = atom_grid.copy()
@@ -141,10 +150,9 @@ def regenerate(
                                bounds_proven=searched, code_style=code_style, previous_codes=codes)
     grids = layout.grids
     grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
-    g = settings.grid
-    warnings += (unit_warnings(layout, units, g)
-                 + bounds_warnings(layout, units, g, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
-                 + radius_warnings(layout, units, g, WarningReason.REGENERATION_BOUNDS_ONLY))
+    warnings += (unit_warnings(layout, units, settings.grid)
+                 + bounds_warnings(layout, units, settings.grid, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
+                 + radius_warnings(layout, units, settings.grid, WarningReason.REGENERATION_BOUNDS_ONLY))
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
                        regenerated_from=previous.source)
     reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())
@@ -205,8 +213,7 @@ def _band_shares(atom_grid: np.ndarray, ordinary: np.ndarray, units, buildings, 
     hh = households[ordinary[: len(households)] & present[: len(households)]]
     if not len(hh):
         return 1.0, 1.0
-    dev = np.abs(hh - grid.target) / grid.target
-    return float(np.mean(dev <= grid.tight_tolerance + 1e-9)), float(np.mean(dev <= grid.tolerance + 1e-9))
+    return float(np.mean(grid.tight_window.contains(hh))), float(np.mean(grid.bounds_window.contains(hh)))
 
 
 def _previous_grids(previous: PreviousPlan):
@@ -249,10 +256,11 @@ def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):
     return grids.to_crs(crs).geometry.to_numpy()
 
 
-def _atoms_from_buildings(units, buildings, building_grid: np.ndarray, locked: set[int], polygons=None) -> np.ndarray:
+def _atoms_from_buildings(units, adjacency: Adjacency, buildings, building_grid: np.ndarray, locked: set[int],
+                          polygons=None) -> np.ndarray:
     """Previous grid of each atom: the grid holding most of its households; an atom without buildings (or
     with new ones only) takes the previous grid polygon holding it, else the neighbouring grid it shares
-    most boundary with."""
+    most boundary with (one not locked first)."""
     atom = units.building_atom.to_numpy()
     known = building_grid >= 0
     votes = pd.DataFrame({"atom": atom[known], "grid": building_grid[known],
@@ -265,19 +273,11 @@ def _atoms_from_buildings(units, buildings, building_grid: np.ndarray, locked: s
         points = shapely.point_on_surface(units.atoms.geometry.to_numpy()[empty])
         p, g = shapely.STRtree(polygons).query(points, predicate="within")
         atom_grid[empty[p]] = g
-    todo = list(np.flatnonzero(atom_grid < 0))
-    while todo:
-        rest = []
-        for a in todo:
-            options = [(g not in locked, d["length"], g) for b, d in units.graph[a].items() if (g := atom_grid[b]) >= 0]
-            if options:
-                atom_grid[a] = max(options)[2]
-            else:
-                rest.append(a)
-        if len(rest) == len(todo):
-            raise InputError(f"{len(rest)} planning units are connected to no grid of the previous plan")
-        todo = rest
-    return atom_grid
+    free = ~np.isin(np.arange(atom_grid.max() + 1), list(locked))
+    joined = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency, rank=free, ties="highest")
+    if (joined < 0).any():
+        raise InputError(f"{int((joined < 0).sum())} planning units are connected to no grid of the previous plan")
+    return joined
 
 
 def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons=None) -> None:
@@ -305,22 +305,27 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, p
         raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]))
 
 
-def _separate_special_sites(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]) -> None:
+def _separate_special_sites(units, adjacency: Adjacency, atom_grid: np.ndarray, grid_ids: list[str],
+                            kinds: dict[int, str]) -> tuple[np.ndarray, list[str], dict[int, str]]:
     """In a drawn layout, schools, hospitals and other special sites become grids of their own (专属网格),
-    as a plan makes them (in place): ``<id>-S1``, ``<id>-S2``… after the grid they were drawn in."""
+    as a plan makes them: ``<id>-S1``, ``<id>-S2``… after the grid they were drawn in. Returns the new
+    atom grids, grid ids and kinds."""
     atoms = units.atoms
+    atom_grid, grid_ids, kinds = atom_grid.copy(), list(grid_ids), dict(kinds)
     for community_id, members in atoms.groupby("community_id").groups.items():
-        for n, site in enumerate(special_sites(units.graph, atoms, np.asarray(members)), start=1):
+        for n, site in enumerate(special_sites(adjacency, atoms, np.asarray(members)), start=1):
             host = grid_ids[int(np.bincount(atom_grid[site]).argmax())]
             grid_ids.append(f"{host}-S{n}")
             atom_grid[site] = len(grid_ids) - 1
             kinds[len(grid_ids) - 1] = GridKind.SPECIAL
+    return atom_grid, grid_ids, kinds
 
 
-def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str] | None = None) -> None:
-    """An existing grid across communities or in pieces becomes one grid per piece (in place): the largest
-    piece keeps the id, the others are ``<id>-2``, ``<id>-3``…"""
+def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]) -> tuple[np.ndarray, list[str], dict[int, str]]:
+    """An existing grid across communities or in pieces becomes one grid per piece: the largest piece keeps
+    the id, the others are ``<id>-2``, ``<id>-3``… Returns the new atom grids, grid ids and kinds."""
     community = units.atoms["community_id"].to_numpy()
+    atom_grid, grid_ids, kinds = atom_grid.copy(), list(grid_ids), dict(kinds)
     for g in range(len(grid_ids)):
         atoms = np.flatnonzero(atom_grid == g)
         pieces = []
@@ -330,8 +335,9 @@ def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict
         for k, piece in enumerate(pieces[1:], start=2):
             grid_ids.append(f"{grid_ids[g]}-{k}")
             atom_grid[piece] = len(grid_ids) - 1
-            if kinds is not None and g in kinds:
+            if g in kinds:
                 kinds[len(grid_ids) - 1] = kinds[g]
+    return atom_grid, grid_ids, kinds
 
 
 def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
@@ -339,69 +345,80 @@ def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
     return sorted(grid_ids[g] for g in near)
 
 
-def _repair_region(units, region, weight, atom_grid, settings: Settings, grid_ids, kinds, new_ids, community_id) -> bool:
-    """Fix the grids of one region in place: split grids too heavy for the bounds, merge the lightest
-    when the region has too many (or it was mostly emptied), then re-split grids outside the bounds with
-    their neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole
-    region for a layout within them, and, where that search proves nothing, plan the region afresh as a
-    first plan would, taken when it has fewer grids outside. Returns whether the region is proven to have
-    no layout with fewer grids outside."""
-    g = settings.grid
-    labels_global = atom_grid[region]
-    present = list(np.unique(labels_global))
-    local = np.searchsorted(present, labels_global)
-    sub = RegionGraph(units.graph, region, weight, units.atoms)
-    loads = np.bincount(local, weights=sub.w, minlength=len(present))
-    if ((loads >= g.floor) & (loads <= g.ceiling)).all():
-        return False
+def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, bool]:
+    """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
+    region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
+    neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
+    for a layout within them, and, where that search proves nothing, plan the region afresh as a first plan
+    would, taken when it has fewer grids outside.
+
+    Parameters
+    ----------
+    region
+        The region's atoms.
+    previous
+        The previous grid (position) of each of its atoms.
+    sizing
+        The bounds.
+
+    Returns
+    -------
+    labels, created, proven
+        The grid of each atom: a previous grid's position, or ``-m`` for the ``m``-th new grid; how many new
+        grids were made (some may have been merged away again); and whether the region is proven to have no
+        layout with fewer grids outside the bounds.
+    """
+    bounds = sizing.bounds_window
+    present = list(np.unique(previous))  # previous grids, then new ones as -1, -2…
+    n_previous = len(present)
+    grid_of = np.searchsorted(present, previous)
+    loads = region.loads(grid_of, len(present))
+    if bounds.contains(loads).all():
+        return previous, 0, False
     total = loads.sum()
-    while total / len(present) > g.ceiling or (loads > 2 * g.floor).any() and (loads > g.ceiling).any():
+    while total / len(present) > bounds.hi or (loads > 2 * bounds.lo).any() and (loads > bounds.hi).any():
         heavy = int(np.argmax(loads))
-        parts = sub.bisect(np.flatnonzero(local == heavy), 2, g)
+        parts = bisect(region, np.flatnonzero(grid_of == heavy), 2, sizing)
         if len(parts) < 2:
             break
-        local[parts[1]] = len(present)
-        present.append(_new_grid(community_id, grid_ids, new_ids))
-        loads = np.bincount(local, weights=sub.w, minlength=len(present))
+        grid_of[parts[1]] = len(present)
+        present.append(n_previous - len(present) - 1)
+        loads = region.loads(grid_of, len(present))
     while True:
         # merge the lightest grid into its lightest neighbour while the region has too many grids, or
         # while that grid is mostly emptied (below half the floor) and the rest can hold its households
-        alive = np.flatnonzero(np.bincount(local, minlength=len(present)) > 0)
+        alive = np.flatnonzero(np.bincount(grid_of, minlength=len(present)) > 0)
         light = int(alive[np.argmin(loads[alive])])
-        too_many = total / len(alive) < g.floor
-        emptied = loads[light] < g.floor / 2 and len(alive) > 1 and total / (len(alive) - 1) <= g.ceiling
-        neighbours = {local[j] for i in np.flatnonzero(local == light) for j, _, _ in sub.nbrs[i] if local[j] != light}
+        too_many = total / len(alive) < bounds.lo
+        emptied = loads[light] < bounds.lo / 2 and len(alive) > 1 and total / (len(alive) - 1) <= bounds.hi
+        neighbours = region.grid_neighbours(grid_of, [light])
         if len(alive) == 1 or not (too_many or emptied) or not neighbours:
             break
-        local[local == light] = min(neighbours, key=lambda h: (loads[h], h))
-        loads = np.bincount(local, weights=sub.w, minlength=len(present))
-    used = np.unique(local)
-    compact = np.searchsorted(used, local)
-    compact = sub.rebalance(compact, len(used), g, bands=("bounds",))
-    compact = sub.exact_split(compact, len(used), g, worst=2)
+        grid_of[grid_of == light] = min(neighbours, key=lambda h: (loads[h], h))
+        loads = region.loads(grid_of, len(present))
+    used = np.unique(grid_of)
+    compact = np.searchsorted(used, grid_of)
+    compact = resplit(region, compact, len(used), sizing, windows=(bounds,))
+    compact = exact_split(region, compact, len(used), sizing, worst=2)
     impossible = False
-    outside = sub.score(compact, int(compact.max()) + 1, g)[0]
+    outside = score(region, compact, int(compact.max()) + 1, sizing)[0]
     if outside:
-        layout, impossible = sub.bounds_layout(g, outside)
+        layout, impossible = bounds_layout(region, sizing, outside)
         if layout is not None:
             compact = _matched(layout, compact)
-            outside = sub.score(compact, int(compact.max()) + 1, g)[0]
+            outside = score(region, compact, int(compact.max()) + 1, sizing)[0]
     if outside and not impossible:  # the bounds come before keeping grids: plan the region afresh
-        parts, fresh_impossible = split_region(units.graph, region, weight, units.atoms, g, None)
-        fresh = np.empty(len(region), dtype=np.int64)
-        for i, part in enumerate(parts):
-            fresh[np.searchsorted(region, part)] = i
-        fewest = sub.score(fresh, len(parts), g)[0]
+        fresh, fresh_impossible = plan_region(region, sizing)
+        fewest = score(region, fresh, int(fresh.max()) + 1, sizing)[0]
         if fewest < outside:
             compact = _matched(fresh, compact)
         impossible = fresh_impossible and fewest <= outside  # its proof holds for a layout with as many outside
     positions = list(np.asarray(present)[used])
+    created = len(present) - n_previous
     while len(positions) <= compact.max():  # grids the exact re-split added
-        positions.append(_new_grid(community_id, grid_ids, new_ids))
-    atom_grid[region] = np.asarray(positions)[compact]
-    for position in present:
-        kinds.setdefault(position, GridKind.ORDINARY)
-    return impossible
+        created += 1
+        positions.append(-created)
+    return np.asarray(positions)[compact], created, impossible
 
 
 def _matched(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -417,13 +434,6 @@ def _matched(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
     fresh = iter(range(labels.max() + 1, labels.max() + 1 + len(new)))
     new[new < 0] = [next(fresh) for _ in range(int((new < 0).sum()))]
     return new[layout]
-
-
-def _new_grid(community_id, grid_ids: list[str], new_ids: list[str]) -> int:
-    """Position of a new grid, named ``<community>-n<serial>`` (in place)."""
-    new_ids.append(f"{community_id}-n{len(new_ids) + 1:03d}")
-    grid_ids.append(new_ids[-1])
-    return len(grid_ids) - 1
 
 
 def _changes(plan, previous: PreviousPlan, scene: Scene, reasons: pd.Series) -> PlanChanges:

@@ -44,7 +44,7 @@ def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSetti
     table = pd.DataFrame(grids[keep]).reset_index(drop=True)
     table["grid_worker"] = plan.staffing()["grid_worker"].to_numpy()
     table["deviation_pct"] = ((table["households"] / settings.target - 1) * 100).round(1)
-    table["within_bounds"] = table["households"].between(settings.floor, settings.ceiling) | (table["kind"] != GridKind.ORDINARY)
+    table["within_bounds"] = settings.bounds_window.contains(table["households"]) | (table["kind"] != GridKind.ORDINARY)
     party_columns = {"full_members": "full_members", "probationary_members": "probationary_members",
                      "status": "branch_status", "branch_id": "branch_id"}
     if coverage is not None:
@@ -150,7 +150,7 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
     names the inputs that were generated."""
     text = _REPORT_LABELS[check_language(lang)]
     ordinary = table[table["kind"] == GridKind.ORDINARY]
-    within = ordinary["households"].between(settings.floor, settings.ceiling).mean() if len(ordinary) else float("nan")
+    within = settings.bounds_window.contains(ordinary["households"]).mean() if len(ordinary) else float("nan")
     step = 10.0
     top = max(settings.ceiling * 1.5, float(ordinary["households"].max()) if len(ordinary) else 0)
     households = _histogram(ordinary["households"].clip(upper=top), np.arange(0, top + step, step),

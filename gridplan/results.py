@@ -382,7 +382,7 @@ class Levels:
 
     def summary(self, settings: Settings, lang: str = "en") -> str:
         micro, lv = self.micro_grids, settings.levels
-        outside = ~micro["households"].between(lv.micro_min, lv.micro_max)
+        outside = ~lv.micro_window.contains(micro["households"])
         proven = int((outside & ~micro["bounds_possible"].astype(bool)).sum())
         if lang == "zh":
             return (f"层级：{len(self.areas)} 个一级网格，{len(micro)} 个微网格；{int(outside.sum())} 个不在 "

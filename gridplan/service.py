@@ -21,6 +21,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix, hstack, identity, vstack
 
 from .errors import InputError
+from .households import community_of
 from .network import SERVICE_DEFAULTS, ServiceSettings, WalkingNetwork
 from .results import Plan
 from .scene import PreparedScene, Scene, as_prepared
@@ -358,13 +359,14 @@ def generate_service_points(scene: Scene | PreparedScene, seed: int = DEFAULTS.s
     pois = local.pois if local.pois is not None and "kind" in local.pois else gpd.GeoDataFrame(
         {"kind": [], "name": []}, geometry=[], crs=crs)
     centres = pois[pois["kind"].astype(str).str.lower().isin(settings.community_centre_kinds)]
+    centre_community = community_of(centres, local.communities).to_numpy()
     rng = np.random.default_rng(seed)
     rows = []
-    for community_id, polygon in zip(local.communities["community_id"], local.communities.geometry):
+    for community_id in local.communities["community_id"]:
         members = buildings[buildings["community_id"] == community_id]
         households = members["households"].to_numpy(dtype=float)
         wanted = max(1, round(households.sum() / settings.households_per_centre))
-        here = centres[centres.within(polygon)]
+        here = centres[centre_community == community_id]
         if len(here) > wanted:
             here = here.iloc[np.sort(rng.choice(len(here), wanted, replace=False))]
         for _, poi in here.iterrows():

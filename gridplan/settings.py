@@ -61,7 +61,62 @@ class HouseholdSettings:
 
 
 @dataclass(frozen=True)
-class GridSettings:
+class LoadWindow:
+    """Loads from ``lo`` to ``hi``, both included: the bounds or the tight band of a grid, a micro-grid's
+    10–30 households, or a window a bisection keeps its parts in.
+
+    ``lo, hi = window`` unpacks it.
+    """
+
+    lo: float
+    hi: float
+
+    @classmethod
+    def around(cls, target: float, tolerance: float) -> "LoadWindow":
+        """``target × (1 ± tolerance)``."""
+        return cls(target * (1 - tolerance), target * (1 + tolerance))
+
+    def contains(self, load):
+        """Whether ``load`` (a number, or an array of them, each checked) lies within the window."""
+        return (self.lo <= load) & (load <= self.hi)
+
+    def __iter__(self):
+        return iter((self.lo, self.hi))
+
+
+class Tolerances:
+    """The windows of a ``target`` and its ``tolerance`` and ``tight_tolerance`` (the fields of the class
+    this is mixed into): grids' in :class:`GridSettings`, and those of micro-grids and areas in
+    :class:`gridplan.engine.Sizing`."""
+
+    @property
+    def bounds_window(self) -> LoadWindow:
+        """Within ±``tolerance`` of the target: the hard bounds (240–360 households by default)."""
+        return LoadWindow.around(self.target, self.tolerance)
+
+    @property
+    def tight_window(self) -> LoadWindow:
+        """Within ±``tight_tolerance`` of the target: the tight band (270–330 by default)."""
+        return LoadWindow.around(self.target, self.tight_tolerance)
+
+    @property
+    def floor(self) -> float:
+        return self.bounds_window.lo
+
+    @property
+    def ceiling(self) -> float:
+        return self.bounds_window.hi
+
+    @property
+    def misfit_ceiling(self) -> float:
+        """Most a grid outside the bounds may hold in the layouts the region search seeks with fewer grids
+        outside them: the tolerance once more above the ceiling (420 by default), so that a unit that fits
+        no grid within them is not merged into one oversized grid to spare its neighbours."""
+        return LoadWindow.around(self.target, 2 * self.tolerance).hi
+
+
+@dataclass(frozen=True)
+class GridSettings(Tolerances):
     """The size and shape rules of a household grid (网格).
 
     Attributes
@@ -122,25 +177,6 @@ class GridSettings:
     special_kinds: tuple[str, ...] = ("school", "hospital", "enterprise", "agency", "university", "college", "kindergarten")
     workload_weights: Mapping[str, float] = field(default_factory=lambda: _frozen({}))
 
-    @property
-    def floor(self) -> float:
-        return self.target * (1 - self.tolerance)
-
-    @property
-    def ceiling(self) -> float:
-        return self.target * (1 + self.tolerance)
-
-    @property
-    def misfit_ceiling(self) -> float:
-        """Most households a grid outside the bounds may hold in the layouts the region search seeks with
-        fewer grids outside them: the tolerance once more above the ceiling (420 by default), so that a
-        unit that fits no grid within them is not merged into one oversized grid to spare its neighbours."""
-        return self.target * (1 + 2 * self.tolerance)
-
-    @property
-    def tight_band(self) -> tuple[float, float]:
-        """Households of a grid within ±``tight_tolerance`` of the target (270–330 by default)."""
-        return self.target * (1 - self.tight_tolerance), self.target * (1 + self.tight_tolerance)
 
 
 @dataclass(frozen=True)
@@ -249,6 +285,11 @@ class LevelSettings:
     grids_per_area: int = 20
     micro_min: float = 10.0
     micro_max: float = 30.0
+
+    @property
+    def micro_window(self) -> LoadWindow:
+        """Households of a micro-grid: ``micro_min``–``micro_max``."""
+        return LoadWindow(self.micro_min, self.micro_max)
 
 
 @dataclass(frozen=True)

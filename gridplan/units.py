@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ._geometry import points_along, shared_boundaries
+from ._geometry import points_along, shared_boundaries, shared_length, weighted_centres
 from .settings import GridSettings
 
 #: Atoms touching along less than this (metres) are not neighbours: a corner is no shared boundary.
@@ -193,9 +193,8 @@ def _bank_of(part: BaseGeometry, shore: int, geoms: np.ndarray, land: np.ndarray
     """The land atom a piece of water joins: its own shore when they meet along a line, else the land atom
     it meets along the longest line; None when it meets none (joining at a point would make an atom of two
     pieces)."""
-    edge = shapely.boundary(part)
     near = land[land_tree.query(part, predicate="dwithin", distance=SNAP_M)]
-    along = shapely.length(shapely.intersection(edge, shapely.buffer(geoms[near], SNAP_M)))
+    along = shared_length(part, geoms[near], tolerance=SNAP_M)
     for atom in sorted(near[along >= MIN_SHARED_M], key=lambda a: (a != shore, -along[near == a][0])):
         if shapely.union(geoms[atom], part).geom_type == "Polygon":
             return int(atom)
@@ -350,7 +349,7 @@ def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) 
     regions[invalid] = shapely.make_valid(regions[invalid])
     regions = shapely.intersection(regions, block)
     cells = np.array([shapely.union_all(regions[owner == b]) for b in range(len(points))], dtype=object)
-    _hand_back_footprints(cells, footprints)
+    cells = _hand_back_footprints(cells, footprints)
 
     out: list[BaseGeometry] = []
     building_cell = np.full(len(points), -1, dtype=np.int64)
@@ -367,18 +366,20 @@ def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) 
     return out, building_cell
 
 
-def _hand_back_footprints(cells: np.ndarray, footprints: np.ndarray) -> None:
-    """Give each building the parts of other cells that lie on its footprint (in place)."""
+def _hand_back_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
+    """The cells with each building given the parts of other cells that lie on its footprint."""
     c, f = shapely.STRtree(cells).query(footprints, predicate="intersects")[::-1]
     foreign = c != f
     c, f = c[foreign], f[foreign]
     if len(c) == 0:
-        return
+        return cells
+    cells = cells.copy()
     overlap = shapely.intersection(cells[c], footprints[f])
     big = shapely.area(overlap) > FOOTPRINT_OVERLAP_M2
     for cell, building, piece in zip(c[big], f[big], overlap[big]):
         cells[cell] = shapely.difference(cells[cell], footprints[building])
         cells[building] = shapely.union(cells[building], piece)
+    return cells
 
 
 def _disjoint(footprints: np.ndarray) -> np.ndarray:
@@ -479,17 +480,15 @@ def _attach_weights(atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, buildi
     centres = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
     n = len(atoms)
     hh = np.bincount(building_atom, weights=households, minlength=n)
-    weight = np.maximum(households, 1e-6)  # zero-household buildings still locate an atom
-    wsum = np.bincount(building_atom, weights=weight, minlength=n)
-    wx = np.bincount(building_atom, weights=weight * centres[:, 0], minlength=n)
-    wy = np.bincount(building_atom, weights=weight * centres[:, 1], minlength=n)
+    # zero-household buildings still locate an atom
+    cx, cy, wsum = weighted_centres(building_atom, centres[:, 0], centres[:, 1], np.maximum(households, 1e-6), n)
     inner = shapely.get_coordinates(shapely.point_on_surface(atoms.geometry.to_numpy()))
     has = wsum > 0
     atoms["households"] = np.round(hh).astype(np.int64)
     atoms["workload"] = np.bincount(building_atom, weights=workload, minlength=n)
     atoms["buildings"] = np.bincount(building_atom, minlength=n)
-    atoms["x"] = np.where(has, wx / np.where(has, wsum, 1), inner[:, 0])
-    atoms["y"] = np.where(has, wy / np.where(has, wsum, 1), inner[:, 1])
+    atoms["x"] = np.where(has, cx, inner[:, 0])
+    atoms["y"] = np.where(has, cy, inner[:, 1])
     offset = np.hypot(centres[:, 0] - atoms["x"].to_numpy()[building_atom], centres[:, 1] - atoms["y"].to_numpy()[building_atom])
     atoms["reach_m"] = pd.Series(offset).groupby(building_atom).max().reindex(range(n), fill_value=0.0).to_numpy()
     atoms["half_span_m"] = _half_spans(centres, building_atom, n)
@@ -548,7 +547,7 @@ def _adjacency(
         (int(a), int(b), {"length": float(l), "cost": float(l / p), "barrier": bool(x)})
         for a, b, l, p, x in zip(left, right, length, preference, barrier)
     )
-    _join_slivers(graph, atoms)
+    graph.add_edges_from(_sliver_edges(graph, atoms))
     return graph
 
 
@@ -574,12 +573,13 @@ def _shared_within_communities(atoms: gpd.GeoDataFrame):
     return tuple(np.concatenate(column) for column in zip(*found))
 
 
-def _join_slivers(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> None:
-    """A sliver touching its neighbours along less than ``MIN_SHARED_M`` would be a grid of its own:
-    join it to the atom of its community it touches most (in place)."""
+def _sliver_edges(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> list[tuple[int, int, dict]]:
+    """A sliver touching its neighbours along less than ``MIN_SHARED_M`` would be a grid of its own: the
+    edges that join each to the atom of its community it touches most."""
     lonely = [a for a in graph.nodes if graph.degree[a] == 0]
+    edges: list[tuple[int, int, dict]] = []
     if not lonely:
-        return
+        return edges
     geoms = atoms.geometry.to_numpy()
     community = atoms["community_id"].to_numpy()
     members = _community_members(atoms)
@@ -590,6 +590,7 @@ def _join_slivers(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> None:
             trees[community[a]] = shapely.STRtree(geoms[own])
         near = [b for b in own[trees[community[a]].query(geoms[a], predicate="dwithin", distance=SNAP_M)] if b != a]
         if near:
-            shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]), shapely.buffer(geoms[near], SNAP_M)))
+            shared = shared_length(geoms[a], geoms[near], tolerance=SNAP_M)
             b = int(near[int(np.argmax(shared))])
-            graph.add_edge(a, b, length=float(shared.max()), cost=float(shared.max()), barrier=False)
+            edges.append((a, b, {"length": float(shared.max()), "cost": float(shared.max()), "barrier": False}))
+    return edges

@@ -13,8 +13,11 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from gridplan.partition import partition
-from gridplan.bounds import bounds_programme, proven_misfits
-from gridplan.regions import PROOF_MAX_GROUPS, RegionGraph, _band
+from gridplan.engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme, exact_split, proven_misfits,
+                             refine, shorten_radii)
+from gridplan.engine._exact import fitting_groups
+from gridplan.engine._proofs import PROOF_MAX_GROUPS, _enumerated_layout, _through_empty
+from gridplan.engine._radius import radii
 from gridplan.settings import DEFAULTS
 
 from .scenes import random_scene, street_grid_scene
@@ -143,6 +146,9 @@ def test_hard_rules_hold_on_random_scenes(seed, multipart, hole, huge):
     assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
 
 
+SIZING = Sizing.of(DEFAULTS.grid)
+
+
 def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGraph:
     """Atoms on a rows × cols lattice ``spacing`` metres apart (rook neighbours, cut cost = shared length)."""
     graph = nx.grid_2d_graph(rows, cols)
@@ -152,7 +158,7 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGr
     n = rows * cols
     atoms = pd.DataFrame({"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing,
                           "reach_m": 0.0, "buildings": 1})
-    return RegionGraph(graph, np.arange(n), np.asarray(households, dtype=float), atoms)
+    return RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), np.asarray(households, dtype=float), atoms)
 
 
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
@@ -160,11 +166,11 @@ def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
     # cut across instead, each grid is 6 × 2 atoms reaching about 153 m
     region = lattice_region(2, 12, 60.0, np.full(24, 25.0))
     rows = np.repeat([0, 1], 12)
-    assert region.radii(rows, 2).min() == pytest.approx(330.0)
-    labels = region.shorten_radii(rows, 2, DEFAULTS.grid)
+    assert radii(region, rows, 2).min() == pytest.approx(330.0)
+    labels = shorten_radii(region, rows, 2, SIZING)
     assert sorted(np.bincount(labels, weights=region.w)) == [300.0, 300.0]
-    assert region.radii(labels, 2).max() == pytest.approx(np.hypot(150, 30))
-    assert all(region._connected(np.flatnonzero(labels == g)) for g in range(2))
+    assert radii(region, labels, 2).max() == pytest.approx(np.hypot(150, 30))
+    assert all(region.connected(np.flatnonzero(labels == g)) for g in range(2))
 
 
 @hsettings(max_examples=30, deadline=None)
@@ -174,15 +180,15 @@ def test_refinement_never_moves_a_grid_into_a_worse_band(households, k):
     tight band or the bounds, and every grid stays connected."""
     region = lattice_region(4, 6, 50.0, households)
     labels = np.empty(24, dtype=np.int64)
-    parts = region.bisect(np.arange(24), k, DEFAULTS.grid)
+    parts = bisect(region, np.arange(24), k, SIZING)
     for g, part in enumerate(parts):
         labels[part] = g
     before = np.bincount(labels, weights=region.w, minlength=len(parts))
-    refined = region.refine(labels, len(parts), DEFAULTS.grid)
+    refined = refine(region, labels, len(parts), SIZING)
     after = np.bincount(refined, weights=region.w, minlength=len(parts))
     for worst in (1, 2):  # grids outside the tight band, outside the bounds
-        assert sum(_band(l, DEFAULTS.grid) >= worst for l in after) <= sum(_band(l, DEFAULTS.grid) >= worst for l in before)
-    assert all(region._connected(np.flatnonzero(refined == g)) for g in range(len(parts)))
+        assert sum(SIZING.fit(l) >= worst for l in after) <= sum(SIZING.fit(l) >= worst for l in before)
+    assert all(region.connected(np.flatnonzero(refined == g)) for g in range(len(parts)))
 
 
 def test_exact_re_split_frees_grids_stuck_between_chunky_units():
@@ -191,7 +197,7 @@ def test_exact_re_split_frees_grids_stuck_between_chunky_units():
     region = lattice_region(1, 6, 80.0, [200, 100, 150, 150, 100, 200])
     labels = np.array([0, 1, 1, 1, 2, 2])
     for fixed in (False, True):
-        new = region.exact_split(labels, 3, DEFAULTS.grid, fixed_count=fixed)
+        new = exact_split(region, labels, 3, SIZING, fixed_count=fixed)
         assert np.unique(new, return_inverse=True)[1].tolist() == [0, 0, 1, 1, 2, 2]
 
 
@@ -201,10 +207,10 @@ def test_exact_re_split_frees_grids_stuck_between_chunky_units():
 def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k, fixed):
     region = lattice_region(3, 4, 50.0, households)
     labels = np.empty(12, dtype=np.int64)
-    parts = region.bisect(np.arange(12), k, DEFAULTS.grid)
+    parts = bisect(region, np.arange(12), k, SIZING)
     for g, part in enumerate(parts):
         labels[part] = g
-    new = np.unique(region.exact_split(labels, len(parts), DEFAULTS.grid, fixed_count=fixed), return_inverse=True)[1]
+    new = np.unique(exact_split(region, labels, len(parts), SIZING, fixed_count=fixed), return_inverse=True)[1]
     count = int(new.max()) + 1
     if fixed:
         assert count == len(parts)
@@ -213,20 +219,20 @@ def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k
     assert after.sum() == pytest.approx(before.sum())
 
     def outside_then_loose(loads):  # the engine's order: grids outside the bounds first
-        return [sum(_band(l, DEFAULTS.grid) >= worst for l in loads) for worst in (2, 1)]
+        return [sum(SIZING.fit(l) >= worst for l in loads) for worst in (2, 1)]
 
     assert outside_then_loose(after) <= outside_then_loose(before)
-    assert all(region._connected(np.flatnonzero(new == g)) for g in range(count))
+    assert all(region.connected(np.flatnonzero(new == g)) for g in range(count))
 
 
 def test_an_impossible_region_is_proven_so_and_a_possible_one_is_not():
     # 200 | 150 | 200: each 200 fits a grid only with the 150, so the two cannot both have one
-    assert lattice_region(1, 3, 80.0, [200, 150, 200]).bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
+    assert bounds_layout(lattice_region(1, 3, 80.0, [200, 150, 200]), SIZING, outside=1) == (None, True)
     mixed = lattice_region(1, 4, 80.0, [200, 100, 150, 150])  # 300 + 300
-    labels, impossible = mixed.bounds_layout(DEFAULTS.grid, outside=1)
+    labels, impossible = bounds_layout(mixed, SIZING, outside=1)
     assert not impossible and labels.tolist() == [0, 0, 1, 1]
     # an empty atom may connect two inhabited ones: 150 | empty | 150 makes one grid of 300
-    labels, impossible = lattice_region(1, 3, 80.0, [150, 0, 150]).bounds_layout(DEFAULTS.grid, outside=1)
+    labels, impossible = bounds_layout(lattice_region(1, 3, 80.0, [150, 0, 150]), SIZING, outside=1)
     assert not impossible and labels.tolist() == [0, 0, 0]
 
 
@@ -250,12 +256,12 @@ def test_exact_re_split_works_on_pieces_where_atoms_are_too_fine_to_enumerate():
     labels[col >= 6] = 1
     labels[col >= 8] = 2
     before = np.bincount(labels, weights=region.w)
-    assert region._fitting_groups(np.arange(39), DEFAULTS.grid) is None
-    new = np.unique(region.exact_split(labels, 3, DEFAULTS.grid), return_inverse=True)[1]
+    assert fitting_groups(region, np.arange(39), SIZING) is None
+    new = np.unique(exact_split(region, labels, 3, SIZING), return_inverse=True)[1]
     after = np.bincount(new, weights=region.w)
     assert after.sum() == before.sum()
-    assert all(_band(l, DEFAULTS.grid) < 2 for l in after), (before, after)
-    assert all(region._connected(np.flatnonzero(new == g)) for g in range(new.max() + 1))
+    assert all(SIZING.fit(l) < 2 for l in after), (before, after)
+    assert all(region.connected(np.flatnonzero(new == g)) for g in range(new.max() + 1))
 
 
 def _misfits(graph, households, lo=240, hi=360, community=None, allowed=None):
@@ -298,15 +304,15 @@ def test_empty_atoms_only_connect_in_the_proof_that_no_layout_exists():
     # 150 | empty | 150 | empty | 150 in a row: every pair of 150 makes a grid of 300, through the empty
     # atom between them, but three of them make no layout of grids of 240–360
     region = lattice_region(1, 5, 80.0, [150, 0, 150, 0, 150])
-    assert region._through_empty(np.array([0, 2, 4])) == {0: {2}, 2: {0, 4}, 4: {2}}
-    assert region.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
+    assert _through_empty(region, np.array([0, 2, 4])) == {0: {2}, 2: {0, 4}, 4: {2}}
+    assert bounds_layout(region, SIZING, outside=1) == (None, True)
     # the same three in a park of 37 empty atoms: the groups with empty atoms are too many to enumerate,
     # the groups of inhabited atoms are three
     households = np.zeros(40)
     households[[0, 19, 39]] = 150
     park = lattice_region(4, 10, 80.0, households)
-    assert park._fitting_groups(np.arange(40), DEFAULTS.grid, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
-    assert park.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
+    assert fitting_groups(park, np.arange(40), SIZING, max_empty=math.inf, max_groups=PROOF_MAX_GROUPS) is None
+    assert bounds_layout(park, SIZING, outside=1) == (None, True)
 
 
 def _connected_partitions(graph: nx.Graph):
@@ -329,23 +335,23 @@ def _connected_partitions(graph: nx.Graph):
 def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_the_bounds():
     # 130 | 170 | 200 | 170 | 100: the 200 fits no grid of 240–360 (alone too few, with a 170 too many);
     # a layout with only its grid outside them exists
-    labels, impossible = lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=2)
+    labels, impossible = bounds_layout(lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]), SIZING, outside=2)
     assert not impossible and _groups(labels) == [[0, 1], [2], [3, 4]]
     # with one grid outside already (the misfit's own), that is the fewest: proven without a search
-    assert lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]).bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
+    assert bounds_layout(lattice_region(1, 5, 80.0, [130, 170, 200, 170, 100]), SIZING, outside=1) == (None, True)
     # 130 | 170 | 200 | 170: the misfit takes the last 170 (370, within the misfit ceiling of 420)
-    labels, impossible = lattice_region(1, 4, 80.0, [130, 170, 200, 170]).bounds_layout(DEFAULTS.grid, outside=2)
+    labels, impossible = bounds_layout(lattice_region(1, 4, 80.0, [130, 170, 200, 170]), SIZING, outside=2)
     assert not impossible and _groups(labels) == [[0, 1], [2, 3]]
     # 130 | 170 | 200 | 230: 200 + 230 = 430 is above it, so two grids must be outside; proven
-    assert lattice_region(1, 4, 80.0, [130, 170, 200, 230]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
+    assert bounds_layout(lattice_region(1, 4, 80.0, [130, 170, 200, 230]), SIZING, outside=2) == (None, True)
     # 200 | 150 | 200 | 400: the 400 is alone, and 200 | 150 | 200 has no layout within the bounds, so two
     # grids must be outside: proven when two are; with three, the programme finds a layout of two (one 200
     # takes the 150) and proves that no layout has fewer
-    assert lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=2) == (None, True)
-    labels, proven = lattice_region(1, 4, 80.0, [200, 150, 200, 400]).bounds_layout(DEFAULTS.grid, outside=3)
+    assert bounds_layout(lattice_region(1, 4, 80.0, [200, 150, 200, 400]), SIZING, outside=2) == (None, True)
+    labels, proven = bounds_layout(lattice_region(1, 4, 80.0, [200, 150, 200, 400]), SIZING, outside=3)
     assert proven and _groups(labels) in ([[0, 1], [2], [3]], [[0], [1, 2], [3]])
     # 400 | 50 | 200 | 100: the 400 alone (with the 50 it is above 420), the rest one grid of 350
-    labels, impossible = lattice_region(1, 4, 80.0, [400, 50, 200, 100]).bounds_layout(DEFAULTS.grid, outside=2)
+    labels, impossible = bounds_layout(lattice_region(1, 4, 80.0, [400, 50, 200, 100]), SIZING, outside=2)
     assert not impossible and _groups(labels) == [[0], [1, 2, 3]]
 
 
@@ -361,12 +367,12 @@ def test_the_region_search_claims_only_what_brute_force_confirms(households, ext
     nx.set_edge_attributes(graph, 80.0, "length")
     atoms = pd.DataFrame({"x": np.arange(n) * 80.0, "y": 0.0, "reach_m": 0.0, "buildings": 1})
     w = np.asarray(households, dtype=float)
-    region = RegionGraph(graph, np.arange(n), w, atoms)
+    region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), w, atoms)
 
     def out(layout):
         return sum(not 240 <= w[list(g)].sum() <= 360 for g in layout)
 
-    labels, proven = region.bounds_layout(DEFAULTS.grid, outside)
+    labels, proven = bounds_layout(region, SIZING, outside)
     fewest = outside
     if labels is not None:
         layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
@@ -476,6 +482,6 @@ def test_the_programme_proves_what_enumeration_cannot():
     nx.set_edge_attributes(graph, 80.0, "cost")
     nx.set_edge_attributes(graph, 80.0, "length")
     atoms = pd.DataFrame({"x": [x for x, _ in xy], "y": [y for _, y in xy], "reach_m": 0.0, "buildings": 1})
-    region = RegionGraph(graph, np.arange(len(households)), np.array(households), atoms)
-    assert region._enumerated_layout(DEFAULTS.grid, np.zeros(0, dtype=np.int64), 0) == (None, False)
-    assert region.bounds_layout(DEFAULTS.grid, outside=1) == (None, True)
+    region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(len(households)), np.array(households), atoms)
+    assert _enumerated_layout(region, SIZING, np.zeros(0, dtype=np.int64), 0) == (None, False)
+    assert bounds_layout(region, SIZING, outside=1) == (None, True)

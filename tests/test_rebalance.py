@@ -125,7 +125,7 @@ def test_rebalancing_keeps_the_hard_rules(case):
         lo, hi = GRID.floor, GRID.ceiling
         if lo <= before[g] <= hi:
             assert lo - 1e-6 <= after[g] <= hi + 1e-6  # no grid leaves the bounds
-    band = lambda x: (x >= GRID.tight_band[0] - 1e-6) & (x <= GRID.tight_band[1] + 1e-6)  # noqa: E731
+    band = lambda x: (x >= GRID.tight_window.lo - 1e-6) & (x <= GRID.tight_window.hi + 1e-6)  # noqa: E731
     assert band(after).sum() >= band(before).sum()  # never fewer grids within ±10%
     for m in done.moves.itertuples():  # across a shared boundary, never across a barrier
         assert any(not graph.edges[m.atom, b]["barrier"] for b in graph[m.atom])

@@ -13,7 +13,6 @@ from gridplan.codes import assign_codes
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.partition import partition
 from gridplan.regenerate import _matched, regenerate
-from gridplan.regions import RegionGraph
 from gridplan.results import PlanRun, PreviousPlan
 from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS
@@ -192,23 +191,17 @@ def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
     assert _matched(layout, labels).tolist() == [5, 5, 8, 8, 7, 7]
 
 
-class _StuckRepair(RegionGraph):
-    """A region where re-cuts, the exact re-split and the region search all find nothing and prove
-    nothing (as CP-SAT past its work limit on a large region)."""
-
-    def rebalance(self, labels, k, settings, bands=("bounds", "tight")):
-        return labels
-
-    def exact_split(self, labels, k, settings, fixed_count=False, worst=1):
-        return labels
-
-    def bounds_layout(self, settings, outside):
-        return None, False
+def _stuck_repair(monkeypatch):
+    """The repair's re-cuts, exact re-split and region search find nothing and prove nothing (as CP-SAT
+    past its work limit on a large region); a fresh plan still has them all."""
+    monkeypatch.setattr(regenerate_module, "resplit", lambda region, labels, *args, **kwargs: labels)
+    monkeypatch.setattr(regenerate_module, "exact_split", lambda region, labels, *args, **kwargs: labels)
+    monkeypatch.setattr(regenerate_module, "bounds_layout", lambda region, sizing, outside: (None, False))
 
 
 def test_a_region_the_repair_cannot_settle_is_planned_afresh(monkeypatch):
     # the bounds come first, so the region is planned afresh (the first plan's split is not stuck)
-    monkeypatch.setattr(regenerate_module, "RegionGraph", _StuckRepair)
+    _stuck_repair(monkeypatch)
     scene = _scene()
     plan = partition(scene)
     buildings = scene.buildings.copy()
@@ -227,7 +220,7 @@ def test_a_region_the_repair_cannot_settle_is_planned_afresh(monkeypatch):
 def test_the_fresh_plans_proof_covers_a_kept_layout_with_as_many_grids_outside(monkeypatch):
     # five buildings of 150 in a row make no row of grids within 240–360: the repair proves nothing here,
     # the fresh plan proves it, and that proof holds for the kept layout too
-    monkeypatch.setattr(regenerate_module, "RegionGraph", _StuckRepair)
+    _stuck_repair(monkeypatch)
     row = lambda households: street_grid_scene(1000, 200, xs=[200, 400, 600, 800], ys=[], households=[[households]] * 5, per_block=1)  # noqa: E731
     result = regenerate(row(150), _previous(partition(row(300))))
     out = [w for w in result.plan.warnings if w.code == "out_of_bounds"]

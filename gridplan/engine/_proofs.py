@@ -1,11 +1,14 @@
-"""Whether a region's units can make grids within the household bounds: proofs, and layouts that meet them.
+"""Whether a region's units can make grids within the bounds: proofs, and layouts that meet them (README
+steps 5 and 6).
 
-Two tools, from cheap to complete:
+From cheap to complete:
 
 - :func:`proven_misfits`, a proof per unit: the unit fits no connected group of units within the bounds
   (its neighbours' loads cannot make up the difference).
-- :func:`bounds_programme`, a constraint programme over a whole region (OR-Tools CP-SAT): the layout with
-  the fewest grids outside the bounds, or the proof that none has at most so many.
+- :func:`bounds_layout`, the search of a whole region: an exact cover of every connected group that fits
+  (enumerated as in the exact re-split), then, past its limits, :func:`bounds_programme`, a constraint
+  programme (OR-Tools CP-SAT): the layout with the fewest grids outside the bounds, or the proof that none
+  has at most so many.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from ortools.sat.python import cp_model
 
+from ._exact import exact_cover, fitting_groups, group_loads
+from ._graph import RegionGraph, Sizing, join_orphans
+
 #: Work the programme may do (CP-SAT's deterministic time, about a second on this project's machine): a
 #: limit of work, not of time, so the result is the same on every machine; past it nothing is proven. At 2
 #: it decides every region of the generated district; at 5 the city's 65 all-fit regions take 59 s
@@ -26,6 +32,115 @@ PROGRAMME_WORK = 2.0
 PROGRAMME_SECONDS = 30.0
 #: Largest programme (variables) attempted; beyond it the region stays unsettled.
 PROGRAMME_MAX_VARIABLES = 150_000
+#: Limits of the enumeration that proves a region's units fit no layout within the bounds: groups
+#: enumerated and search steps (beyond them the warning says no layout was found, not that none exists).
+PROOF_MAX_GROUPS, PROOF_SEARCH_NODES = 20_000, 200_000
+
+
+def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.ndarray | None, bool]:
+    """A layout of the whole region with fewer groups outside the bounds than ``outside`` (those outside
+    them now), each of at most ``misfit_ceiling``, or the proof that none exists.
+
+    First by enumeration (:func:`_enumerated_layout`): a layout with every group within the bounds but
+    those holding units that fit no group (:func:`proven_misfits`), fewer of them than ``outside``. Its
+    proof settles the count where every layout with fewer groups outside would have only misfits' groups
+    outside: without misfits, where one group is outside now; with them, where the misfits need at least
+    ``outside - 1`` groups (:func:`misfits_apart`). Elsewhere, and where the enumeration runs past its
+    limits, the programme of :func:`bounds_programme` seeks the layout with the fewest groups outside.
+
+    Parameters
+    ----------
+    graph
+        The region.
+    sizing
+        The bounds and the misfit ceiling.
+    outside
+        Groups outside the bounds now.
+
+    Returns
+    -------
+    labels, proven
+        The labels of a layout found (None if none), and the proof: with labels, that no layout has fewer
+        groups outside than they have; without, that none has fewer than ``outside``.
+    """
+    bounds = sizing.bounds_window
+    neighbours = graph.neighbour_lists()
+    misfits = np.flatnonzero(proven_misfits(neighbours, graph.w, np.ones(graph.n, dtype=bool), np.zeros(graph.n, dtype=np.int64),
+                                            range(graph.n), bounds.lo, bounds.hi))
+    apart = misfits_apart(neighbours, graph.w, misfits, sizing.misfit_ceiling) if len(misfits) else 0
+    if apart >= outside:  # the misfits need every group outside now: that is the fewest
+        return None, True
+    labels, proven = _enumerated_layout(graph, sizing, misfits, outside - 1 if len(misfits) else 0)
+    if labels is not None:  # its groups outside the bounds hold misfits, each proven by its unit
+        return labels, False
+    if proven and outside - 1 <= apart:
+        return None, True
+    return bounds_programme(neighbours, graph.w, bounds.lo, bounds.hi, budget=outside - 1,
+                            outside_hi=sizing.misfit_ceiling, misfits=misfits)
+
+
+def _enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
+    """:func:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.
+
+    The groups are every connected group of atoms within the bounds (with any number of empty atoms) and,
+    with ``misfits``, every connected group holding one of at most ``misfit_ceiling``, at most ``budget`` of
+    those in a layout; an exact-cover search runs to its end. Before it, a relaxed search that can only
+    prove: empty atoms only connect, so groups are enumerated over the inhabited atoms alone, two of them
+    neighbours when they touch or when empty atoms join them (:func:`_through_empty`; two groups may lean
+    on the same empty atoms). When no such groups cover the inhabited atoms, no layout exists (an empty
+    misfit would leave its group out of that cover, so then it is skipped). Limits: ``PROOF_MAX_GROUPS``
+    groups, ``PROOF_SEARCH_NODES`` steps.
+    """
+    inhabited = np.flatnonzero(graph.w > 0)
+    if (graph.w[misfits] > 0).all():
+        cover, exhausted = _cover(graph, inhabited, sizing, misfits, budget, max_empty=0, adjacent=_through_empty(graph, inhabited))
+        if cover is None and exhausted:
+            return None, True
+    cover, exhausted = _cover(graph, np.arange(graph.n), sizing, misfits, budget, max_empty=math.inf)
+    if not cover:
+        return None, cover is None and exhausted
+    labels = np.full(graph.n, -1, dtype=np.int64)
+    for g, c in enumerate(cover):
+        labels[c] = g
+    joined = join_orphans(labels, np.flatnonzero(labels < 0), graph.adjacency)
+    if (joined < 0).any():
+        raise RuntimeError(f"atoms {np.flatnonzero(joined < 0)[:5].tolist()} are connected to no grid")
+    return joined, False
+
+
+def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.ndarray, budget: int, **enumeration):
+    """The exact cover of :func:`_enumerated_layout` over ``nodes``: (cover or None, whether the search ran
+    to its end); (None, False) past the enumeration's limits. The groups within the bounds come first
+    (tight ones first where there are no misfits), then those around misfits nearest the bounds."""
+    bounds = sizing.bounds_window
+    fitting = fitting_groups(graph, nodes, sizing, max_groups=PROOF_MAX_GROUPS, **enumeration)
+    free = fitting_groups(graph, nodes, sizing, max_groups=PROOF_MAX_GROUPS, loads=(0.0, sizing.misfit_ceiling),
+                          roots=misfits, **enumeration) if len(misfits) else []
+    if fitting is None or free is None:
+        return None, False
+    loads = group_loads(graph.w, free)
+    distance = np.maximum(bounds.lo - loads, loads - bounds.hi)
+    if len(misfits):  # the budget is on the groups around misfits only
+        fits, budgets = [0] * len(fitting) + [2] * len(free), [budget]
+    else:
+        fits, budgets = [sizing.fit(load) for load in group_loads(graph.w, fitting)], [graph.n]
+    return exact_cover(nodes, graph.w, fitting + free, fits, [0.0] * len(fitting) + distance.tolist(), budgets=budgets,
+                       sizing=sizing, steps=PROOF_SEARCH_NODES, prune=not len(misfits))
+
+
+def _through_empty(graph: RegionGraph, inhabited: np.ndarray) -> dict[int, set[int]]:
+    """Neighbours of each inhabited atom among the inhabited ones: those it touches, and those that touch
+    the same connected piece of empty atoms."""
+    w, links = graph.w, graph.links
+    adjacent = {int(v): {j for j, _ in links[v] if w[j] > 0} for v in inhabited}
+    empty = set(np.flatnonzero(w <= 0).tolist())
+    while empty:
+        piece = graph.reach_from(empty.pop(), empty)
+        empty -= piece
+        touching = {j for a in piece for j, _ in links[a] if w[j] > 0}
+        for u in touching:
+            adjacent[u] |= touching - {u}
+    return adjacent
 
 
 def proven_misfits(graph, weight: np.ndarray, allowed: np.ndarray, community: np.ndarray,

@@ -1,0 +1,32 @@
+"""The partition engine: one connected region of atoms planned into grids, phase by phase.
+
+Each phase is a module of functions over a :class:`RegionGraph` (the region's atoms as arrays and their
+adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold):
+
+- :mod:`._bisection` — bounded recursive bisection along sweep and street-aware orderings (step 4);
+- :mod:`._resplit` — a grid outside a window re-split with one or two neighbours (step 5);
+- :mod:`._exact` — the exact re-split: connected groups enumerated, an exact cover chosen (step 5);
+- :mod:`._proofs` — units that fit no grid, and the search of a whole region for a layout within the
+  bounds, by enumeration or a constraint programme (steps 5 and 6);
+- :mod:`._radius` — the service-radius re-split (step 7);
+- :mod:`._refine` — refinement by single-atom moves, and the score layouts are compared by (step 8);
+- :mod:`._region` — the phases in order for one region.
+
+:mod:`gridplan.partition` plans communities with it; :mod:`gridplan.regenerate` repairs a previous plan with
+its phases; :mod:`gridplan.levels` cuts grids into micro-grids and groups them into areas with it.
+"""
+
+from ._bisection import bisect
+from ._exact import exact_split
+from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
+from ._proofs import bounds_layout, bounds_programme, proven_misfits
+from ._radius import shorten_radii
+from ._refine import refine, score
+from ._region import plan_region
+from ._resplit import resplit
+
+__all__ = [
+    "Adjacency", "RegionGraph", "Sizing", "bisect", "bounds_layout", "bounds_programme", "exact_split", "join_orphans",
+    "labels_of", "plan_region", "proven_misfits", "refine", "resplit", "score", "shared_by_label",
+    "shorten_radii",
+]

@@ -1,0 +1,334 @@
+"""The exact re-split (README step 5): a grid outside the band re-planned with all its neighbours, choosing
+the grids among every connected group of their atoms that fits (:func:`fitting_groups`, ESU enumeration)
+by an exact-cover search (:func:`exact_cover`).
+
+Where atoms hold 100–250 households a grid is two or three of them and single-atom moves and bisections
+get stuck; the groups are few there and the search small. Where atoms are too fine to enumerate, each
+grid is first cut into pieces of about a fifth of the target and the pieces are re-planned instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from .._geometry import weighted_centres
+from ._bisection import CUT_WEIGHT, SPREAD_WEIGHT, bisect
+from ._graph import Adjacency, RegionGraph, Sizing, join_orphans
+from ._resplit import RESPLIT_ROUNDS, untried
+
+#: Connected atom groups enumerated at most per re-planned neighbourhood; one with more (fine-grained
+#: atoms) is re-planned on pieces instead.
+EXACT_MAX_GROUPS = 5_000
+#: Groups visited per group recorded before an enumeration gives up (those too light to record count
+#: too): on the generated district no enumeration that finished visited more than 4.7 per group allowed.
+ENUMERATION_VISITS = 5
+#: Atoms of a neighbourhood beyond which its groups are not enumerated but its pieces are: on the
+#: generated district, enumerations of more atoms than this nearly always ran past ``EXACT_MAX_GROUPS``.
+EXACT_MAX_ATOMS = 64
+#: Load of the pieces a neighbourhood of fine atoms is cut into, as a share of the target (60 of 300).
+COARSE_PIECE_SHARE = 0.2
+#: How far a piece may stray from its share of its grid (its bounds; its tight band is half as wide).
+PIECE_TOLERANCE = 0.5
+#: Atoms without households one enumerated group may hold (empty blocks that join inhabited ones).
+EXACT_MAX_EMPTY = 2
+#: Search steps per budget of loose grids: a step limit, unlike a time limit, gives the same plan on
+#: every machine.
+EXACT_SEARCH_NODES = 2_000
+#: Weight, in the shape of a group, of each service-radius length it reaches beyond the maximum radius.
+RADIUS_WEIGHT = 2.0
+
+
+def exact_split(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, fixed_count: bool = False,
+                worst: int = 1) -> np.ndarray:
+    """Re-plan each grid outside the tight band (``worst=1``; outside the bounds: ``worst=2``) together with
+    all its neighbours (and, where that finds nothing, theirs too), so that fewer are outside the band.
+
+    Parameters
+    ----------
+    graph, labels, k
+        The region, the grid of each atom and the number of labels (some may hold no atom).
+    sizing
+        The bands a grid is judged by, and the service radius that makes a group compact.
+    fixed_count
+        Keep the number of grids (a count the user fixed); otherwise it may change.
+    worst
+        Which grids to re-plan: 1, those outside the tight band; 2, those outside the bounds.
+
+    Returns
+    -------
+    numpy.ndarray
+        The new labels: grids re-planned away leave their label unused, new grids are numbered from ``k`` on.
+    """
+    failed: set[tuple] = set()
+    for _ in range(RESPLIT_ROUNDS):
+        loads = graph.loads(labels, k)
+        alive = np.bincount(labels, minlength=k) > 0  # labels re-planned away hold no atom
+        bad = [g for g in np.argsort(-np.abs(loads - sizing.target), kind="stable") if alive[g] and sizing.fit(loads[g]) >= worst]
+        for g in bad:
+            grids = None
+            for group in untried(_neighbourhoods(graph, labels, int(g), rings=2), loads, failed):
+                grids = _exact_grids(graph, labels, group, sizing, fixed_count)
+                if grids is not None:
+                    break
+            if grids is not None:
+                labels = labels.copy()
+                for h, nodes in zip(group + list(range(k, k + len(grids))), grids):
+                    labels[nodes] = h
+                k = max(k, int(labels.max()) + 1)
+                break
+        else:
+            break
+    return labels
+
+
+def _neighbourhoods(graph: RegionGraph, labels: np.ndarray, g: int, rings: int) -> Iterable[list[int]]:
+    """Grid ``g`` with its neighbours, then (``rings=2``) with their neighbours too: its fix may need a
+    chain of shifts through the grids beyond."""
+    group = [g]
+    for _ in range(rings):
+        group = group + sorted(set(graph.grid_neighbours(labels, group)) - set(group))
+        yield group
+
+
+def _exact_grids(graph: RegionGraph, labels: np.ndarray, group: list[int], sizing: Sizing, fixed_count: bool,
+                 coarsen: bool = True) -> list[np.ndarray] | None:
+    """A layout of the atoms of ``group``'s grids (as many grids if ``fixed_count``) with none outside the
+    bounds and fewer outside the tight band than now (or, if some are outside the bounds now, any within
+    them); None if none is found."""
+    current = [np.flatnonzero(labels == h) for h in group]
+    fits = [sizing.fit(graph.w[c].sum()) for c in current]
+    outside, loose = sum(f == 2 for f in fits), sum(f >= 1 for f in fits)
+    nodes = np.concatenate(current)
+    columns = fitting_groups(graph, nodes, sizing) if len(nodes) <= EXACT_MAX_ATOMS else None
+    if columns is None:
+        return _coarse_exact_grids(graph, current, sizing, fixed_count) if coarsen else None
+    chosen, _ = exact_cover(nodes, graph.w, columns, [sizing.fit(load) for load in group_loads(graph.w, columns)],
+                            shapes(graph, columns, graph.side(len(nodes), len(group)), sizing),
+                            budgets=range(len(group) + 2 if outside else loose), sizing=sizing,
+                            count=len(group) if fixed_count else None)
+    if not chosen:  # none found, or no households to place
+        return None
+    joined = grids_with_leftovers(graph, nodes, chosen)
+    grids = [np.flatnonzero(joined == i) for i in range(len(chosen))]
+    return grids if all(graph.connected(c) for c in grids) else None
+
+
+def grids_with_leftovers(graph: RegionGraph, nodes: np.ndarray, chosen: list[np.ndarray]) -> np.ndarray:
+    """Label of each atom of the region: ``i`` in ``chosen[i]``; an atom of ``nodes`` in no chosen group joins
+    the neighbouring one it shares most boundary with; other atoms ``-1``."""
+    labels = np.full(graph.n, -1, dtype=np.int64)
+    for i, c in enumerate(chosen):
+        labels[c] = i
+    leftovers = np.setdiff1d(nodes, np.concatenate(chosen))
+    if not len(leftovers):
+        return labels
+    joined = join_orphans(labels, leftovers, graph.adjacency)
+    if (joined[leftovers] < 0).any():
+        raise RuntimeError(f"atoms {leftovers[joined[leftovers] < 0][:5].tolist()} are connected to no grid")
+    return joined
+
+
+def _coarse_exact_grids(graph: RegionGraph, current: list[np.ndarray], sizing: Sizing, fixed_count: bool) -> list[np.ndarray] | None:
+    """The exact re-split on pieces, where the atoms are too fine to enumerate: each grid of the
+    neighbourhood is cut into connected pieces of about ``COARSE_PIECE_SHARE`` of the target (chunky atoms
+    stay whole) and the pieces are re-split exactly."""
+    pieces: list[np.ndarray] = []
+    owner: list[int] = []
+    for i, grid in enumerate(current):
+        k = max(1, math.ceil(graph.w[grid].sum() / (COARSE_PIECE_SHARE * sizing.target)))
+        key = (grid.tobytes(), k)
+        if key not in graph.pieces:  # a grid is cut the same way in every neighbourhood it is part of
+            share = Sizing(max(graph.w[grid].sum() / k, 1.0), PIECE_TOLERANCE, PIECE_TOLERANCE / 2)
+            graph.pieces[key] = bisect(graph, grid, k, share)
+        pieces += graph.pieces[key]
+        owner += [i] * len(graph.pieces[key])
+    coarse = _piece_graph(graph, pieces)
+    grids = _exact_grids(coarse, np.array(owner), list(range(len(current))), sizing, fixed_count, coarsen=False)
+    if grids is None:
+        return None
+    return [np.sort(np.concatenate([pieces[i] for i in g])) for g in grids]
+
+
+def _piece_graph(graph: RegionGraph, pieces: list[np.ndarray]) -> RegionGraph:
+    """The pieces as a region of their own: loads, centres and reach of their atoms, and the cut costs
+    and shared lengths between them summed in the order the atoms' neighbours come."""
+    atoms = np.concatenate(pieces)
+    piece_of = np.full(graph.n, -1, dtype=np.int64)
+    piece_of[atoms] = np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
+    adjacency = graph.adjacency
+    entries, rows = adjacency.rows(atoms)
+    i, j = piece_of[atoms][rows], piece_of[adjacency.indices[entries]]
+    forward = j > i
+    i, j, entries = i[forward], j[forward], entries[forward]
+    # edges in the order they are first met, piece after piece, as a graph built edge by edge has them
+    pairs, first, edge = np.unique(i * len(pieces) + j, return_index=True, return_inverse=True)
+    met = np.argsort(first)
+    rank = np.empty_like(met)
+    rank[met] = np.arange(len(met))
+    edge = rank[edge]
+    cost, length = np.zeros(len(pairs)), np.zeros(len(pairs))
+    np.add.at(cost, edge, adjacency.cost[entries])  # in order: sums round as a loop's would
+    np.add.at(length, edge, adjacency.length[entries])
+    w = np.bincount(piece_of[atoms], weights=graph.w[atoms], minlength=len(pieces))
+    x, y, _ = weighted_centres(piece_of[atoms], graph.x[atoms], graph.y[atoms], graph.w[atoms] + 1e-6, len(pieces))
+    far = np.hypot(graph.x[atoms] - x[piece_of[atoms]], graph.y[atoms] - y[piece_of[atoms]]) + graph.reach[atoms]
+    reach = np.full(len(pieces), -np.inf)
+    np.maximum.at(reach, piece_of[atoms], far)
+    return RegionGraph(Adjacency.from_edges(len(pieces), pairs[met] // len(pieces), pairs[met] % len(pieces), cost, length),
+                       w, x, y, reach)
+
+
+def fitting_groups(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, max_empty: float = EXACT_MAX_EMPTY,
+                   max_groups: int = EXACT_MAX_GROUPS, adjacent: dict[int, set[int]] | None = None,
+                   loads: tuple[float, float] | None = None, roots: np.ndarray | None = None) -> list[np.ndarray] | None:
+    """Every connected group of ``nodes`` with a load within the bounds (or ``loads``) and at most
+    ``max_empty`` empty atoms (ESU enumeration, each group once), connected in the graph's adjacency or in
+    ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups, or
+    ``ENUMERATION_VISITS`` times as many visited."""
+    lo, hi = loads or sizing.bounds_window
+    member = set(nodes.tolist())
+    # each group is found once, from its first atom in this order (the roots first); groups and their
+    # neighbourhoods are sets of ranks held as the bits of an integer
+    first = [int(v) for v in roots] if roots is not None else []
+    order = first + sorted(member - set(first))
+    rank = {v: r for r, v in enumerate(order)}
+    if adjacent is None:
+        adjacent = {v: {j for j, _ in graph.links[v] if j in member} for v in member}
+    bits = [sum(1 << rank[j] for j in adjacent[v] if j in rank) for v in order]
+    w = graph.w[order].tolist()
+    empty = [int(x <= 0) for x in w]
+    out: list[list[int]] = []
+    visits = [max_groups * ENUMERATION_VISITS]  # groups too light to record count too
+
+    def extend(group, load, empties, extension, closed, later) -> bool:
+        visits[0] -= 1
+        if visits[0] < 0:
+            return False
+        if load >= lo:
+            out.append(group)
+            if len(out) > max_groups:
+                return False
+        while extension:
+            lowest = extension & -extension
+            extension ^= lowest
+            u = lowest.bit_length() - 1
+            if load + w[u] > hi or empties + empty[u] > max_empty:
+                continue
+            if not extend(group + [u], load + w[u], empties + empty[u], extension | bits[u] & later & ~closed, closed | bits[u], later):
+                return False
+        return True
+
+    for v in range(len(first) if roots is not None else len(order)):
+        if w[v] > hi:
+            continue
+        later = ~((2 << v) - 1)  # ranks after v
+        if not extend([v], w[v], empty[v], bits[v] & later, bits[v] | 1 << v, later):
+            return None
+    if not out:
+        return []
+    # each group's atoms, ascending: one sort of them all, by group then atom
+    sizes = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
+    atoms = np.asarray(order, dtype=np.int64)[np.fromiter(itertools.chain.from_iterable(out), dtype=np.int64, count=int(sizes.sum()))]
+    atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(out)), sizes)))]
+    return np.split(atoms, np.cumsum(sizes)[:-1])
+
+
+def shapes(graph: RegionGraph, columns: list[np.ndarray], scale: float, sizing: Sizing) -> np.ndarray:
+    """Cut cost, spread and radius excess of each group, in the units of the refinement's move gains
+    (all groups at once, with a sparse membership matrix)."""
+    if not columns:
+        return np.zeros(0)
+    sizes = np.array([len(c) for c in columns], dtype=np.int64)
+    rows = np.repeat(np.arange(len(columns)), sizes)
+    cols = np.concatenate(columns)
+    member = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(columns), graph.n))
+    costs = graph.costs
+    cut = member @ np.asarray(costs.sum(axis=1)).ravel() - np.asarray((member @ costs).multiply(member).sum(axis=1)).ravel()
+    w = graph.w + 1e-6
+    x, y = graph.x - graph.x.mean(), graph.y - graph.y.mean()  # centred: sums of squares stay exact
+    sw, sx, sy = member @ w, member @ (w * x), member @ (w * y)
+    spread = (member @ (w * (x * x + y * y)) - (sx * sx + sy * sy) / sw) / (sizing.target * scale * scale)
+    cx, cy = sx / sw, sy / sw
+    far = np.hypot(x[cols] - cx[rows], y[cols] - cy[rows]) + graph.reach[cols]
+    radius = np.maximum.reduceat(far, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+    limit = sizing.max_radius_m
+    excess = np.maximum(0.0, radius - limit) / limit
+    return CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * np.maximum(spread, 0.0) + RADIUS_WEIGHT * excess
+
+
+def exact_cover(nodes, weight, columns, fits, shape, budgets: Iterable[int], sizing: Sizing, count: int | None = None,
+                steps: int = EXACT_SEARCH_NODES, prune: bool = True) -> tuple[list[np.ndarray] | None, bool]:
+    """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty one at
+    most once, with as few loose columns (``fits`` 1 or more: outside the tight band) as possible: each of
+    ``budgets`` (the loose columns allowed) is tried in turn; exactly ``count`` columns when given. Returns
+    the cover (None if none found) and whether the last search ran to its end (so that None proves no
+    cover exists).
+
+    Depth-first search (exact cover, as in Knuth's algorithm X) under rising budgets of loose columns: it
+    always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
+    groups (``shape``) first and, if ``prune`` (every column within the bounds), prunes where the load left
+    fits no count of grids. At most ``steps`` steps per budget, so the result is the same on every machine.
+    """
+    position = np.full(len(weight), -1, dtype=np.int64)
+    position[nodes] = np.arange(len(nodes))
+    member = np.zeros((len(columns), len(nodes)), dtype=bool)  # column × atom of nodes
+    if columns:
+        member[np.repeat(np.arange(len(columns)), [len(c) for c in columns]), position[np.concatenate(columns)]] = True
+    masks = [int.from_bytes(row.tobytes(), "little") for row in np.packbits(member, axis=1, bitorder="little")]
+    inhabited = [i for i, a in enumerate(nodes) if weight[a] > 0]
+    preferred = np.lexsort((np.asarray(shape, dtype=float), np.asarray(fits)))  # by fit, then shape (stable)
+    options = {i: preferred[member[preferred, i]].tolist() for i in inhabited}
+    order = sorted(inhabited, key=lambda i: (len(options[i]), i))
+    column_load = group_loads(weight, columns).tolist()
+    tight, bounds = sizing.tight_window, sizing.bounds_window
+
+    def feasible(load: float, loose: int, grids_left: int | None) -> bool:
+        """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose``
+        loose ones."""
+        counts = [grids_left] if grids_left is not None else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
+        for m in counts:
+            j = min(loose, m)
+            if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
+                return True
+        return False
+
+    left_steps = [0]
+    for budget in budgets:
+        left_steps[0] = steps
+        found: list[int] = []
+
+        def search(covered: int, left: float, loose: int) -> bool:
+            left_steps[0] -= 1
+            if left_steps[0] < 0:
+                return False
+            a = next((i for i in order if not covered >> i & 1), None)
+            grids_left = None if count is None else count - len(found)
+            if a is None:
+                return not grids_left
+            if prune and not feasible(left, budget - loose, grids_left):
+                return False
+            for c in options[a]:
+                if masks[c] & covered or (fits[c] and loose == budget):
+                    continue
+                found.append(c)
+                if search(covered | masks[c], left - column_load[c], loose + (fits[c] > 0)):
+                    return True
+                found.pop()
+            return False
+
+        if search(0, float(weight[nodes].sum()), 0):
+            return [columns[c] for c in found], True
+    return None, left_steps[0] >= 0
+
+
+def group_loads(weight: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """The load of each group (non-empty arrays of atom positions), summed all at once."""
+    if not groups:
+        return np.zeros(0)
+    sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    return np.add.reduceat(weight[np.concatenate(groups)], np.cumsum(sizes) - sizes)
