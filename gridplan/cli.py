@@ -380,7 +380,10 @@ def _plan(args) -> None:
 
     check_output(args.output, "plan", [args.scene, args.previous])
     if args.map:
+        from .maps import check_basemap
+
         check_output(args.map, "map", [args.scene, args.previous, args.output])
+        check_basemap(args.basemap, args.tianditu_key, args.offline)
     base, source = DEFAULTS, ""
     previous = read_previous(args.previous) if args.previous else None
     if previous is not None and previous.provenance is not None:

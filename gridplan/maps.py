@@ -130,12 +130,7 @@ def plan_map(
         Unknown ``lang`` or ``basemap``, 天地图 without a key, or tiles asked for offline.
     """
     check_language(lang)
-    if basemap not in BASEMAPS:
-        raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}")
-    if offline and basemap != "none":
-        raise InputError(f"offline means no tiles: drop the {basemap} basemap or offline")
-    if basemap == "tianditu" and not tianditu_key:
-        raise InputError("the 天地图 (Tianditu) basemap needs a key: pass tianditu_key (--tianditu-key)")
+    check_basemap(basemap, tianditu_key, offline)
     run = plan if isinstance(plan, PlanRun) else PlanRun(plan)
     plan = run.plan
     settings = plan.settings.grid if settings is None else settings
@@ -194,6 +189,16 @@ def plan_map(
     folium.LayerControl(collapsed=False).add_to(fmap)
     _inline_assets(fmap)
     return fmap
+
+
+def check_basemap(basemap: str, tianditu_key: str | None = None, offline: bool = False) -> None:
+    """Raise :class:`InputError` for an unknown basemap, 天地图 without a key, or tiles asked for offline."""
+    if basemap not in BASEMAPS:
+        raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}")
+    if offline and basemap != "none":
+        raise InputError(f"offline means no tiles: drop the {basemap} basemap or offline")
+    if basemap == "tianditu" and not tianditu_key:
+        raise InputError("the 天地图 (Tianditu) basemap needs a key: pass tianditu_key (--tianditu-key)")
 
 
 def save_map(fmap: folium.Map, path) -> None:

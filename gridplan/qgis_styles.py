@@ -101,7 +101,7 @@ def write_layer_styles(path: str | os.PathLike, styles: Mapping[str, str]) -> No
 def _grids(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
     """Households against the bounds in five classes of the web map's colours, from below the floor to above
     the ceiling, the tight band white; grids of another kind than ordinary in the special colour."""
-    low, high = settings.tight_band
+    low, high = settings.tight_window
     figures = {"floor": settings.floor, "ceiling": settings.ceiling, "low": low, "high": high,
                "target": settings.target, "tight": settings.tight_tolerance}
     h = '"households"'

@@ -81,6 +81,21 @@ def test_plan_to_geojson_writes_one_file_per_layer(tmp_path, capsys):
     assert sorted(grids["households"]) == [300, 300]
 
 
+def test_plan_map_takes_the_options_of_map(tmp_path, capsys):
+    scene_path = tmp_path / "scene.gpkg"
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
+    for name, layer in scene.layers().items():
+        layer.to_file(scene_path, layer=name)
+    html = tmp_path / "plan.html"
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--map", str(html), "--lang", "en",
+                 "--basemap", "gaode", "--simplify", "0"]) == EXIT_OK
+    text = html.read_text(encoding="utf-8")
+    assert "autonavi.com" in text and '"Grids"' in text and "网格" not in text
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan2.gpkg"), "--map", str(tmp_path / "x.html"),
+                 "--basemap", "osm", "--offline"]) == EXIT_INPUT
+    assert "offline means no tiles" in capsys.readouterr().err
+
+
 def test_missing_scene_is_exit_2_with_one_line(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nothing.gpkg")]) == EXIT_INPUT
     err = capsys.readouterr().err

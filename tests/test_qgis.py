@@ -78,7 +78,7 @@ def class_colour(kind: str, households: float, grid) -> str:
     """The colour a grid should have: its class of households against the bounds, or the special colour."""
     if kind != GridKind.ORDINARY:
         return SPECIAL_COLOUR
-    low, high = grid.tight_band
+    low, high = grid.tight_window
     edges = [households < grid.floor, households < low, households <= high, households <= grid.ceiling, True]
     return DEVIATION_COLOURS[edges.index(True)]
 
