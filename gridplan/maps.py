@@ -109,7 +109,7 @@ def plan_map(
     tianditu_key
         The user's 天地图 key (tk).
     offline
-        No tiles, whatever ``basemap`` says is an error: the map for an intranet (same as ``basemap="none"``).
+        No tiles (as ``basemap="none"``, the map for an intranet); a tile ``basemap`` with it is an error.
     show_members
         Keep personal fields (party member ids, names) of the coverage layers in the HTML.
     simplify_m

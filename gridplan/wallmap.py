@@ -40,7 +40,8 @@ from matplotlib.textpath import TextToPath
 from pyproj import Transformer
 
 from .errors import InputError
-from .maps import grid_fill
+from .maps import WATER_COLOUR, grid_fill
+from .osm import RAIL_BARRIERS
 from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Plan, PlanRun, gridplan_version
 from .scene import PreparedScene, Scene
@@ -60,7 +61,6 @@ STREET_WIDTHS = {"motorway": 2.0, "trunk": 2.0, "primary": 1.8, "secondary": 1.5
 MINOR_STREET_WIDTH = 0.4
 BUILDING_COLOUR = "#8c8c8c"
 STREET_COLOUR = "#5a5a5a"
-WATER_COLOUR = "#9ecae1"
 #: A white outline drawn under labels on the map, so that they read over lines and fills.
 HALO = [patheffects.Stroke(linewidth=2.2, foreground="white")]
 #: Grid labels: their size bounds (pt on A3), line height as a share of the size, and where inside its grid a
@@ -457,7 +457,7 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
                                          edgecolors="none", zorder=2))
         lines = barriers[~polygons]
         kinds = lines["kind"].astype(str) if "kind" in lines else pd.Series("", index=lines.index)
-        rail = (kinds == "rail").to_numpy()
+        rail = kinds.isin(RAIL_BARRIERS).to_numpy()
         ax.add_collection(LineCollection(_lines(lines.geometry[~rail]), colors=WATER_COLOUR, linewidths=2.5 * k, zorder=2))
         ax.add_collection(LineCollection(_lines(lines.geometry[rail]), colors="#444444", linewidths=1.2 * k,
                                          linestyles=(0, (4, 3)), zorder=3))
