@@ -68,7 +68,8 @@ def heal(polygon):
     if polygon.geom_type == "Polygon":
         return polygon
     healed = shapely.buffer(shapely.buffer(polygon, 1e-6, join_style="mitre"), -1e-6, join_style="mitre")
-    if healed.geom_type == "Polygon" and healed.area - polygon.area < SEAM_M2:
+    # neither takes ground nor loses it: a degenerate piece can make the buffers collapse the whole polygon
+    if healed.geom_type == "Polygon" and abs(healed.area - polygon.area) < SEAM_M2:
         return healed
     parts = shapely.get_parts(polygon)
     areas = shapely.area(parts)
