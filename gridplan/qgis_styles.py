@@ -21,13 +21,16 @@ import pandas as pd
 from .maps import DEVIATION_COLOURS, SPECIAL_COLOUR
 from .settings import GridSettings
 from .store import LAYER_STYLES
-from .vocabulary import GridKind, label, word
+from .vocabulary import GridKind, column_label, label, word
 
 #: ``styleName`` of the styles gridplan writes; a style of another name (the planner's own) is left alone.
 STYLE_NAME = "gridplan"
 #: The QGIS version whose style documents these follow (Debian 12's; the plugin's minimum too).
 QGIS_VERSION = "3.22"
 _OUTLINE = "#333333"
+#: Columns of the ``warnings`` table whose header is a word of their own (the others are the vocabulary's).
+WARNING_FIELDS = {"code": "warning_code", "reason": "warning_reason", "figures": "warning_figures",
+                  "message": "warning_message"}
 
 # The statements GDAL runs when QGIS saves the first style into a GeoPackage, copied so QGIS finds its own table.
 _CREATE = f"""CREATE TABLE IF NOT EXISTS "{LAYER_STYLES}" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
@@ -59,11 +62,15 @@ def layer_styles(layers: Mapping[str, pd.DataFrame], settings: GridSettings, lan
     dict
         Layer name → QML text, for ``grids`` (rules on households against the bounds, special grids apart,
         labelled with their code), ``areas`` (outline, labelled), ``micro_grids`` (thin outline) and
-        ``buildings`` (light). Tables without geometry (``warnings``) have no style.
+        ``buildings`` (light); and ``warnings``, a table with nothing to draw, its columns named in ``lang``
+        (the attribute table's headers).
     """
     builders = {"grids": _grids, "areas": _areas, "micro_grids": _micro_grids, "buildings": _buildings}
-    return {name: _document(*build(layers[name], settings, lang)) for name, build in builders.items()
-            if isinstance(layers.get(name), gpd.GeoDataFrame)}
+    styles = {name: _document(*build(layers[name], settings, lang)) for name, build in builders.items()
+              if isinstance(layers.get(name), gpd.GeoDataFrame)}
+    if layers.get("warnings") is not None:
+        styles["warnings"] = _table_document(_aliases(list(layers["warnings"].columns), WARNING_FIELDS, lang))
+    return styles
 
 
 def write_layer_styles(path: str | os.PathLike, styles: Mapping[str, str]) -> None:
@@ -135,14 +142,34 @@ def _buildings(buildings: gpd.GeoDataFrame, settings: GridSettings, lang: str) -
     return _single(_fill("#e0e0e0", outline="#9e9e9e", width_mm=0.1)), None
 
 
+def _aliases(columns: list[str], words: Mapping[str, str], lang: str) -> ET.Element:
+    """The headers QGIS shows for a layer's columns: ``words`` (column → key of :data:`WORDS`), else the
+    vocabulary's column labels."""
+    aliases = ET.Element("aliases")
+    for index, column in enumerate(columns):
+        name = word(words[column], lang) if column in words else column_label(column, lang)
+        ET.SubElement(aliases, "alias", field=column, index=str(index), name=name)
+    return aliases
+
+
+def _table_document(aliases: ET.Element) -> str:
+    root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Fields")
+    root.append(aliases)
+    return _qml(root)
+
+
+def _qml(root: ET.Element) -> str:
+    ET.indent(root)
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
+
+
 def _document(renderer: ET.Element, labeling: ET.Element | None) -> str:
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology|Labeling",
                       labelsEnabled="1" if labeling is not None else "0")
     root.append(renderer)
     if labeling is not None:
         root.append(labeling)
-    ET.indent(root)
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
+    return _qml(root)
 
 
 def _rgba(colour: str) -> str:

@@ -265,6 +265,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "estimated": ("含估算", "partly estimated"),
     "grid_worker": ("网格员 {n}", "Grid worker {n}"),
     "single_building": ("单栋楼，无服务半径", "one building, no radius"),
+    # the headers of a plan's warnings table (in QGIS)
+    "warning_code": ("警告类型", "Warning"), "warning_reason": ("原因", "Reason"),
+    "warning_figures": ("数据（JSON）", "Figures (JSON)"), "warning_message": ("说明", "Message"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
     # classes of a grid's households against the bounds, in a map's legend
     "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),

@@ -30,6 +30,7 @@ def describe(layer: QgsVectorLayer) -> dict:
         "legend": [r.label() for r in renderer.rootRule().children()]
         if isinstance(renderer, QgsRuleBasedRenderer) else [],
         "labels": labeling.settings().fieldName if labeling else None,
+        "aliases": {field.name(): field.alias() for field in layer.fields() if field.alias()},
     }
 
 

@@ -88,8 +88,8 @@ def test_the_layer_styles_table_holds_a_default_style_per_layer_with_the_plans_b
     with sqlite3.connect(path) as db:
         rows = db.execute(f"SELECT f_table_name, f_geometry_column, styleName, useAsDefault, styleQML FROM {LAYER_STYLES}").fetchall()
         registered = db.execute("SELECT data_type FROM gpkg_contents WHERE table_name = ?", (LAYER_STYLES,)).fetchall()
-    assert sorted(r[0] for r in rows) == sorted(STYLED)
-    assert all(r[1] == "geom" and r[2] == STYLE_NAME and r[3] == 1 for r in rows)
+    assert sorted(r[0] for r in rows) == sorted([*STYLED, "warnings"])
+    assert all(r[1] == ("" if r[0] == "warnings" else "geom") and r[2] == STYLE_NAME and r[3] == 1 for r in rows)
     assert registered == [("attributes",)]
     g = run.plan.settings.grid
     assert (g.target, g.tolerance, g.floor, g.ceiling) == (300, 0.2, 240, 360)
@@ -131,7 +131,7 @@ def test_restyling_replaces_gridplans_style_and_keeps_the_planners_own(beijing, 
         rows = db.execute(f"SELECT styleName, useAsDefault FROM {LAYER_STYLES} WHERE f_table_name = 'grids' ORDER BY id").fetchall()
         count = db.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (LAYER_STYLES,)).fetchone()
     assert rows == [("mine", 0), (STYLE_NAME, 1)]
-    assert count == (len(STYLED) + 1,)
+    assert count == (len(STYLED) + 2,)  # the planner's style beside gridplan's, and the warnings table's
 
 
 def test_qgis_opens_each_layer_with_its_stored_style(beijing, tmp_path):
@@ -148,7 +148,11 @@ def test_qgis_opens_each_layer_with_its_stored_style(beijing, tmp_path):
     assert seen["areas"]["renderer"] == "singleSymbol" and seen["areas"]["labels"] == '"area_id"'
     assert seen["areas"]["fills"] == [False] and seen["micro_grids"]["fills"] == [False]
     assert seen["buildings"]["colours"] == ["#e0e0e0"] and seen["buildings"]["features"] == 257
-    assert seen["warnings"]["renderer"] is None  # a table: nothing to draw
+    warnings = seen["warnings"]
+    assert warnings["renderer"] is None  # a table: nothing to draw; its columns named in the plan's language
+    assert warnings["features"] == len(beijing[1].plan.warnings) > 0
+    assert warnings["aliases"] == {"code": "Warning", "community_id": "Community", "grid_id": "Grid", "reason": "Reason",
+                                   "figures": "Figures (JSON)", "message": "Message"}
 
 
 def test_qgis_draws_each_grid_in_the_colour_of_its_class(beijing, tmp_path):
