@@ -458,11 +458,16 @@ def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_membe
                 show=False).add_to(fmap)
     joint = coverage.joint_branches
     if len(joint):
+        fmap.get_root().header.add_child(Element(f"<style>{_JOINT_LABEL_CSS}</style>"), name="gp_joint_label_css")
         _joint_branches(draw.frame(_joint_branch_shapes(joint, grids), simplify=True), text, show_members).add_to(fmap)
     sites = coverage.proposed_sites
     if sites is not None and len(sites):
         _points(draw.frame(sites), ["site_id", "households_covered"], text, show_members, text.layer("proposed_sites", "service_points"),
                 folium.Marker(icon=_symbol("✚", "#1a9850", 20))).add_to(fmap)
+
+
+_JOINT_LABEL_CSS = (".gp-joint-label{font:12px/1.3 sans-serif;background:rgba(255,255,255,.9);border:2px solid;"
+                    "border-radius:3px;padding:1px 4px;white-space:nowrap;transform:translate(-50%,-50%);display:inline-block}")
 
 
 def _joint_branch_shapes(joint: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -576,9 +581,7 @@ class _GridLabels(MacroElement):
 {% endmacro %}
 {% macro header(this, kwargs) %}
 <style>.gp-grid-label span{position:absolute;font:bold 12px/1.2 sans-serif;color:#111;white-space:nowrap;
-text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)}.gp-grid-label.gp-hidden{display:none}
-.gp-joint-label{font:12px/1.3 sans-serif;background:rgba(255,255,255,.9);border:2px solid;border-radius:3px;
-padding:1px 4px;white-space:nowrap;transform:translate(-50%,-50%);display:inline-block}</style>
+text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)}.gp-grid-label.gp-hidden{display:none}</style>
 {% endmacro %}
 """)
 
