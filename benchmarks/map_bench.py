@@ -22,10 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gridplan.maps import plan_map, save_map  # noqa: E402
 from gridplan.pipeline import plan_scene, prepare_scene  # noqa: E402
 from gridplan.synthetic import generate_district  # noqa: E402
-from tests.browser import Browser  # noqa: E402
+from tests.support.browser import GRID_PATHS, MAP, Chromium  # noqa: E402
 
-GRID_PATHS = "document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length"
-MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
 #: Ten pans of 300 × 150 px there and back, each until the next frame (headless Chromium: 60 frames/s, so
 #: ~17 ms is the floor); a pan ends in Leaflet's redraw of every grid (drag itself only moves the SVG).
 PAN = f"""(async () => {{
@@ -53,25 +51,27 @@ def main() -> None:
           f"{scene.scene.communities.shape[0]} communities; planned in {time.perf_counter() - start:.0f} s")
 
     print(f"{'variant':<34}{'build s':>8}{'HTML MB':>9}{'load s':>8}{'pan ms':>8}")
-    for simplify_m in (2.0, 0.0):
-        for with_buildings in (False, True):
-            name = f"simplify {simplify_m:g} m" + (", buildings" if with_buildings else "")
-            path = out / f"district_s{simplify_m:g}{'_b' if with_buildings else ''}.html"
-            t = time.perf_counter()
-            fmap = plan_map(run, scene, buildings=with_buildings, simplify_m=simplify_m)
-            save_map(fmap, path)
-            build = time.perf_counter() - t
-            loads, pans = [], []
-            for attempt in range(args.runs):
-                with Browser(offline=True, timeout=300) as page:
-                    loads.append(page.open(path, until=f"{GRID_PATHS} >= {len(plan.grids)}"))
-                    if attempt == 0:
-                        page.screenshot(path.with_suffix(".png"))
-                    pans.append(page.evaluate(PAN))
-                    if page.errors:
-                        print(f"  JavaScript errors: {page.errors[:3]}")
-            print(f"{name:<34}{build:>8.1f}{path.stat().st_size / 1e6:>9.1f}{sorted(loads)[len(loads) // 2]:>8.2f}"
-                  f"{sorted(pans)[len(pans) // 2]:>8.1f}")
+    with Chromium() as chromium:
+        for simplify_m in (2.0, 0.0):
+            for with_buildings in (False, True):
+                name = f"simplify {simplify_m:g} m" + (", buildings" if with_buildings else "")
+                path = out / f"district_s{simplify_m:g}{'_b' if with_buildings else ''}.html"
+                t = time.perf_counter()
+                fmap = plan_map(run, scene, buildings=with_buildings, simplify_m=simplify_m)
+                save_map(fmap, path)
+                build = time.perf_counter() - t
+                loads, pans = [], []
+                for attempt in range(args.runs):
+                    # a fresh page (its own browser context) for each load: nothing cached from the last one
+                    with chromium.page(offline=True, timeout=300) as page:
+                        loads.append(page.open(path, until=f"{GRID_PATHS} >= {len(plan.grids)}"))
+                        if attempt == 0:
+                            page.screenshot(path.with_suffix(".png"))
+                        pans.append(page.evaluate(PAN))
+                        if page.errors:
+                            print(f"  JavaScript errors: {page.errors[:3]}")
+                print(f"{name:<34}{build:>8.1f}{path.stat().st_size / 1e6:>9.1f}{sorted(loads)[len(loads) // 2]:>8.2f}"
+                      f"{sorted(pans)[len(pans) // 2]:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
-    "load_scene": "pipeline", "prepare_scene": "pipeline", "plan_scene": "pipeline", "check_belongs": "pipeline",
+    "load_scene": "pipeline", "prepare_scene": "pipeline", "plan_scene": "pipeline", "add_levels": "pipeline", "check_belongs": "pipeline",
     "analyse_coverage": "coverage",
     "PreparedScene": "scene", "Scene": "scene", "read_scene": "scene",
     "validate_scene": "validate",

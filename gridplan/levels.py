@@ -139,10 +139,10 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         rest = np.setdiff1d(np.arange(len(cells)), big)
         k = max(1, round(weight[rest].sum() / sizing.target)) if len(rest) else 0
         groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), sizing) if len(rest) else [])
-        contacts = _contact_graph(cells)
-        groups = _connected_groups(cells, weight, groups, contacts)
-        groups, settled = _settle(cells, contacts, weight, groups, rest, settings)
-        possible = _possible(contacts, weight, groups, settled, settings)
+        contacts = contact_graph(cells)
+        groups = connected_groups(cells, weight, groups, contacts)
+        groups, settled = settle(cells, contacts, weight, groups, rest, settings)
+        possible = bounds_possible(contacts, weight, groups, settled, settings)
         for n, (group, fits) in enumerate(zip(groups, possible), start=1):
             rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
                          "buildings": int(count[group].sum()), "bounds_possible": fits,
@@ -150,14 +150,14 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
 
 
-def _contact_graph(cells: np.ndarray) -> Adjacency:
+def contact_graph(cells: np.ndarray) -> Adjacency:
     """Cells that touch along at least 1 cm (within ``CONTACT_M``), so that their union is one polygon,
     with the length they share (as the cost of cutting there too)."""
     left, right, _, length = shared_boundaries(cells, tolerance=CONTACT_M, min_length=10 * CONTACT_M)
     return Adjacency.from_edges(len(cells), left, right, length, length)
 
 
-def _settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
+def settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
             settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
     """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
     bounds is re-planned as a whole (:func:`gridplan.engine.bounds_layout`): a layout with fewer groups
@@ -185,7 +185,7 @@ def _settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: 
     return settled, np.concatenate(proven) if proven else np.zeros(0, dtype=np.int64)
 
 
-def _possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
+def bounds_possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
               settings: LevelSettings) -> list[bool]:
     """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
     the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them), or
@@ -206,7 +206,7 @@ def _possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray],
     return possible
 
 
-def _connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], contacts: Adjacency) -> list[np.ndarray]:
+def connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], contacts: Adjacency) -> list[np.ndarray]:
     """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
     the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
     joins the neighbouring group it shares most boundary with (in ``contacts``), or becomes a group of its

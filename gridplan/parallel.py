@@ -10,9 +10,7 @@ the whole. The merged plan is the plan :func:`partition` gives for the whole sce
 
 from __future__ import annotations
 
-import copyreg
 import math
-import types
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
@@ -36,14 +34,6 @@ from .units import Units
 
 #: Tasks per worker when communities are batched: enough to balance uneven communities.
 TASKS_PER_WORKER = 8
-
-# Settings hold read-only mappings (MappingProxyType), which pickle cannot send to a worker as they are.
-def _read_only(mapping: dict) -> types.MappingProxyType:
-    return types.MappingProxyType(mapping)
-
-
-copyreg.pickle(types.MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
-
 
 class TasksFailedError(GridplanError):
     """Communities whose planning failed after every retry; ``failures`` maps community_id → error text."""

@@ -43,7 +43,7 @@ from .engine import Adjacency, RegionGraph, Sizing, join_orphans, plan_region, p
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
 from .scene import PreparedScene, Scene, as_prepared
-from .settings import DEFAULTS, GridSettings, LoadWindow, Settings
+from .settings import GridSettings, LoadWindow, Settings
 from .units import Units, build_units
 from .vocabulary import GridKind, WarningCode, WarningReason
 

@@ -27,7 +27,7 @@ from .scene import PreparedScene, Scene, as_prepared, read_scene
 from .settings import DEFAULTS, Settings
 from .store import read_previous
 
-__all__ = ["load_scene", "prepare_scene", "plan_scene", "analyse_coverage", "check_belongs"]
+__all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
 
 #: Suffixes read as OpenStreetMap extracts rather than as scene files.
 OSM_SUFFIXES = (".osm", ".pbf")
@@ -149,8 +149,7 @@ def plan_scene(
     counts = grid_count.values() if isinstance(grid_count, dict) else [] if grid_count is None else [grid_count]
     if any(not isinstance(n, int) or n < 1 for n in counts):
         raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}")
-    if areas is not None and (not isinstance(areas, int) or areas < 1):
-        raise InputError(f"areas per street office must be a whole number of at least 1, got {areas!r}")
+    _check_areas(areas)
     if previous is not None and not isinstance(previous, PreviousPlan):
         previous = read_previous(previous)
     if settings is None and previous is not None and previous.provenance is not None:
@@ -173,14 +172,40 @@ def plan_scene(
         from .partition import partition
 
         run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
-    if levels:
-        from .levels import plan_levels
+    return add_levels(run, prepared, areas=areas) if levels else run
 
-        found = plan_levels(run.plan, prepared, areas_per_street=areas)
-        grids = run.plan.grids.copy()
-        grids.insert(grids.columns.get_loc(grids.geometry.name), "area_id", grids["grid_id"].map(found.grid_area).to_numpy())
-        run = dataclasses.replace(run, plan=dataclasses.replace(run.plan, grids=grids), levels=found)
-    return run
+
+def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = None) -> PlanRun:
+    """The run with first-level areas (片区) and micro-grids (微网格) planned over its grids.
+
+    Parameters
+    ----------
+    run
+        A run without levels (:func:`plan_scene`).
+    prepared
+        The scene the run was planned from.
+    areas
+        Areas per street office; by default one per ``settings.levels.grids_per_area`` grids.
+
+    Returns
+    -------
+    PlanRun
+        A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.results.Levels`.
+    """
+    from .levels import plan_levels
+
+    if run.levels is not None:
+        raise InputError("the run already has levels")
+    _check_areas(areas)
+    found = plan_levels(run.plan, prepared, areas_per_street=areas)
+    grids = run.plan.grids.copy()
+    grids.insert(grids.columns.get_loc(grids.geometry.name), "area_id", grids["grid_id"].map(found.grid_area).to_numpy())
+    return dataclasses.replace(run, plan=dataclasses.replace(run.plan, grids=grids), levels=found)
+
+
+def _check_areas(areas: int | None) -> None:
+    if areas is not None and (not isinstance(areas, int) or areas < 1):
+        raise InputError(f"areas per street office must be a whole number of at least 1, got {areas!r}")
 
 
 #: Below this share of a plan's buildings found in a scene, the plan is not of that scene.

@@ -201,7 +201,7 @@ def _kept(before: np.ndarray, after: np.ndarray, match: bool = False) -> float:
     common = before >= 0
     if not common.any():
         return 1.0
-    after = _matched(after[common], before[common]) if match else after[common]
+    after = matched_labels(after[common], before[common]) if match else after[common]
     return float(np.mean(after == before[common]))
 
 
@@ -405,13 +405,13 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
     if outside:
         layout, impossible = bounds_layout(region, sizing, outside)
         if layout is not None:
-            compact = _matched(layout, compact)
+            compact = matched_labels(layout, compact)
             outside = score(region, compact, int(compact.max()) + 1, sizing)[0]
     if outside and not impossible:  # the bounds come before keeping grids: plan the region afresh
         fresh, fresh_impossible = plan_region(region, sizing)
         fewest = score(region, fresh, int(fresh.max()) + 1, sizing)[0]
         if fewest < outside:
-            compact = _matched(fresh, compact)
+            compact = matched_labels(fresh, compact)
         impossible = fresh_impossible and fewest <= outside  # its proof holds for a layout with as many outside
     positions = list(np.asarray(present)[used])
     created = len(present) - n_previous
@@ -421,7 +421,7 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
     return np.asarray(positions)[compact], created, impossible
 
 
-def _matched(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def matched_labels(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """``layout`` relabelled so that its grids take the labels of the grids they share most atoms with
     (largest overlaps first, each label once); the others get new labels."""
     pairs = pd.crosstab(layout, labels).stack()

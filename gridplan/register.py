@@ -28,7 +28,7 @@ import hashlib
 import heapq
 import os
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 

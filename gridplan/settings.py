@@ -6,6 +6,7 @@ See ``../shared/DOMAIN.md`` for the sources.
 
 from __future__ import annotations
 
+import copyreg
 import math
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
@@ -14,6 +15,11 @@ from typing import Mapping
 
 def _frozen(d: dict) -> Mapping:
     return MappingProxyType(d)
+
+
+# Settings hold read-only mappings, which pickle cannot store as they are: a plan or settings sent to a worker
+# process or kept on disk carries them as dicts made read-only again.
+copyreg.pickle(MappingProxyType, lambda proxy: (_frozen, (dict(proxy),)))
 
 
 @dataclass(frozen=True)

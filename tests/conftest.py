@@ -1,13 +1,36 @@
-"""Shared fixtures: the real extracts in ../shared/data (read in place, never copied)."""
+"""Shared fixtures: the real extracts in ../shared/data (read in place, never copied), planned once per session;
+and the Hypothesis profiles.
+
+Hypothesis runs derandomized by default (see tests/support/properties.py).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import is_hypothesis_test, settings
 
-SHARED_DATA = Path(os.environ.get("GRIDPLAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from gridplan.pipeline import plan_scene, prepare_scene
+from gridplan.synthetic import generate_district
+
+from .support.browser import Chromium, ChromiumMissing, Page, chromium_path
+from .support.properties import PROFILE
+from .support.real import RealExtracts
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GRIDPLAN_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+settings.load_profile(PROFILE)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every Hypothesis property ``property``, so that ``make test-explore`` can run them alone."""
+    for item in items:
+        if is_hypothesis_test(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.property)
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +42,48 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def extracts(shared_data) -> RealExtracts:
+    """The real extracts' scenes, prepared scenes, plans and coverage, each made once (see tests/support/real.py).
+
+    Shared by every test: the session fails at its end if a test changed one of them."""
+    cache = os.environ.get("GRIDPLAN_TEST_CACHE", REPO / "out" / "test-cache")
+    store = RealExtracts(shared_data, Path(cache) if cache else None)
+    yield store
+    changed = store.changed()
+    assert not changed, f"a test changed shared results of the real extracts: {', '.join(changed)}"
+
+
+@pytest.fixture(scope="session")
+def small_district():
+    """A generated district of six communities (600 buildings, 15,000 households), prepared, and its default plan;
+    shared by every test that reads it."""
+    prepared = prepare_scene(generate_district(600, 15000, n_communities=6))
+    return prepared, plan_scene(prepared).plan
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     """A folder for what a test keeps for people to look at (screenshots): ``$GRIDPLAN_TEST_ARTIFACTS`` or
     ``out/test-artifacts`` in the clone (ignored by git)."""
-    folder = Path(os.environ.get("GRIDPLAN_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "out" / "test-artifacts"))
+    folder = Path(os.environ.get("GRIDPLAN_TEST_ARTIFACTS", REPO / "out" / "test-artifacts"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    """One headless Chromium per test module (Debian's, driven by Playwright); a clear failure, not a skip, when
+    Chromium is missing."""
+    try:
+        executable = chromium_path()
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc))
+    with Chromium(executable) as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser(chromium: Chromium) -> Iterator[Page]:
+    """A fresh page with the network off, closed after the test: its errors and requests are the test's own."""
+    with chromium.page(offline=True) as page:
+        yield page

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import shutil
+
 import geopandas as gpd
 import pyogrio
 import pytest
 
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 
-from .scenes import street_grid_scene
+from .support.scenes import street_grid_scene
 
 EXTRACTS_WITH_STREETS = {
     # extract: (source file, buildings kept by the import)
@@ -37,19 +41,27 @@ def test_import_osm_then_validate_reports_counts(name, shared_data, tmp_path, ca
     assert [int(x.replace(",", "")) for x in row[1:4]] == [buildings, buildings, 0]
 
 
-def test_plan_writes_grids_and_buildings_layers(shared_data, tmp_path, capsys):
-    scene = tmp_path / "beijing.gpkg"
-    main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)])
-    plan = tmp_path / "plan.gpkg"
-    assert main(["plan", str(scene), "-o", str(plan), "--map", str(tmp_path / "plan.html"), "--lang", "en"]) == EXIT_OK
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def beijing(shared_data, tmp_path_factory):
+    """Beijing imported and planned (with its map, in English) by the command line once: the folder, the scene
+    file, the plan file and what ``plan`` printed."""
+    folder = tmp_path_factory.mktemp("cli")
+    scene, plan = folder / "beijing.gpkg", folder / "plan.gpkg"
+    assert main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)]) == EXIT_OK
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(["plan", str(scene), "-o", str(plan), "--map", str(folder / "plan.html"), "--lang", "en"]) == EXIT_OK
+    return folder, scene, plan, out.getvalue()
+
+
+def test_plan_writes_grids_and_buildings_layers(beijing, tmp_path):
+    folder, scene, plan, out = beijing
     assert "within ±10%" in out
     grids = gpd.read_file(plan, layer="grids")
     buildings = gpd.read_file(plan, layer="buildings")
     assert {"grid_id", "community_id", "households"} <= set(grids.columns)
     assert len(buildings) == 257 and buildings["grid_id"].isin(grids["grid_id"]).all()
     assert grids["households"].sum() == buildings["households"].sum()
-    assert (tmp_path / "plan.html").read_text(encoding="utf-8").count("grid_id") >= 1
+    assert (folder / "plan.html").read_text(encoding="utf-8").count("grid_id") >= 1
 
     assert main(["map", str(scene), str(plan), "-o", str(tmp_path / "again.html"), "--lang", "en"]) == EXIT_OK
     html = (tmp_path / "again.html").read_text(encoding="utf-8")
@@ -156,11 +168,10 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "import-osm" in capsys.readouterr().out
 
 
-def test_coverage_then_map_and_report_with_it(shared_data, tmp_path, capsys):
-    scene = tmp_path / "beijing.gpkg"
-    main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)])
+def test_coverage_then_map_and_report_with_it(beijing, tmp_path, capsys):
+    _, scene, made, _ = beijing
     plan = tmp_path / "plan.gpkg"
-    assert main(["plan", str(scene), "-o", str(plan)]) == EXIT_OK
+    shutil.copy(made, plan)
     coverage = tmp_path / "coverage.gpkg"
     assert main(["coverage", str(scene), str(plan), "-o", str(coverage), "--new-service-points", "2", "--lang", "en"]) == EXIT_OK
     out = capsys.readouterr().out

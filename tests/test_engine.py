@@ -1,23 +1,42 @@
-"""The engine's plans on the real extracts, pinned: a change that moves a single building to another grid, or
-changes a warning, fails here and must say so (update the pins only for a change meant to change plans).
+"""The engine's plans, pinned, on scenes that tell an importer change from an engine change.
 
-The pins were computed with the engine before it was split into phases (``gridplan/regions.py``, commit
-5f28ead), so the restructuring is checked to plan exactly as before."""
+- The imported real extracts are pinned by their scene fingerprint: a change of the OpenStreetMap importer (or of
+  the osmnx it reads with) fails there.
+- Their default plans (the session's shared plans) are pinned by their assignment and warnings: a change that
+  moves a single building to another grid, or changes a warning, fails there.
+- Generated scenes, made by gridplan's own generators and never imported, are pinned by their plans: they fail
+  only when the engine changes.
+
+Update the pins only for a change meant to change scenes or plans, and say so in the commit. The plan pins were
+first computed with the engine before it was split into phases (``gridplan/regions.py``, commit 5f28ead).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 
 import numpy as np
 import pytest
 
 from gridplan.engine import Adjacency, RegionGraph, Sizing, join_orphans
 from gridplan.osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
-from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.settings import DEFAULTS, LoadWindow
 
-from .test_partition_real import EXTRACTS
+from .support.real import EXTRACTS
+from .support.scenes import random_scene
 
+#: The osmnx the import pins were taken with: its graph simplification decides the streets of an import.
+PINNED_WITH_OSMNX = "2.1.1"
+#: First 16 hex digits of each imported scene's fingerprint (:func:`gridplan.scene.scene_fingerprint`).
+IMPORTED = {
+    "nanjing": "52b6798879ef694e",
+    "beijing": "e3c4811c5ee79b23",
+    "shanghai": "b8913bc8c24aaa3e",
+    "wuhan": "b3b6657a00e3353c",
+    "helsinki": "7c2a40bea0e4d66c",
+}
 #: First 16 hex digits of the SHA-256 of the sorted ``building_id<TAB>grid_id`` lines, and of the warnings
 #: (code, community, grid, reason, figures), per case.
 PINNED = {
@@ -26,6 +45,9 @@ PINNED = {
     "shanghai": ("330367cc82eba4ff", "c310ab1cfb7c0ac3"),
     "wuhan": ("5311de6a026b9c02", "fde57ba885becb03"),
     "helsinki": ("93db32eb7ff530ba", "e3b0c44298fc1c14"),
+    "district": ("05100cd2ebbec8ed", "55055c4597a664fe"),  # the session's small_district
+    "random-3": ("c348ede7e5898962", "0e8b2951291c3977"),
+    "random-11": ("c26cf663dfa03466", "3120aaf0653bb3f2"),
 }
 
 
@@ -43,13 +65,36 @@ def plan_digests(plan) -> tuple[str, str]:
     return assignment, warnings
 
 
-@pytest.mark.parametrize("case", sorted(PINNED))
-def test_plans_of_the_real_extracts_are_pinned(case, shared_data):
-    if case == "helsinki":
-        scene = import_osm(default_extract(), boundary=HELSINKI_CENTRE_BBOX)[0]
+@pytest.fixture(scope="module")
+def helsinki():
+    """The Helsinki centre, from the extract gridplan ships, prepared."""
+    return prepare_scene(import_osm(default_extract(), boundary=HELSINKI_CENTRE_BBOX)[0])
+
+
+def imported(case, extracts, helsinki):
+    return helsinki if case == "helsinki" else extracts.prepared(case)
+
+
+@pytest.mark.parametrize("case", [*sorted(EXTRACTS), "helsinki"])
+def test_imported_scenes_are_pinned(case, extracts, helsinki):
+    osmnx = importlib.metadata.version("osmnx")
+    assert imported(case, extracts, helsinki).fingerprint[:16] == IMPORTED[case], (
+        f"the import of {case} changed: its pin was taken with osmnx {PINNED_WITH_OSMNX}, this is osmnx {osmnx}")
+
+
+@pytest.mark.parametrize("case", [*sorted(EXTRACTS), "helsinki"])
+def test_plans_of_the_real_extracts_are_pinned(case, extracts, helsinki):
+    plan = plan_scene(helsinki).plan if case == "helsinki" else extracts.run(case).plan
+    assert plan_digests(plan) == PINNED[case]
+
+
+@pytest.mark.parametrize("case", ["district", "random-3", "random-11"])
+def test_plans_of_generated_scenes_are_pinned(case, small_district):
+    if case == "district":
+        plan = small_district[1]
     else:
-        scene = load_scene(shared_data / EXTRACTS[case])
-    assert plan_digests(plan_scene(prepare_scene(scene)).plan) == PINNED[case]
+        plan = plan_scene(prepare_scene(random_scene(np.random.default_rng(int(case.split("-")[1])), hole=True))).plan
+    assert plan_digests(plan) == PINNED[case]
 
 
 def test_a_sizing_of_grids_has_the_settings_windows():

@@ -16,12 +16,14 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from gridplan.cli import EXIT_INPUT, EXIT_OK, main
-from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.cli import EXIT_INPUT, EXIT_OK
+from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.store import read_layers, read_plan, write_layers
 from gridplan.vocabulary import WarningCode, WarningReason
 
-from .scenes import CRS, street_grid_scene
+from .support.properties import examples
+from .support.cli import assert_one_line_error, run
+from .support.scenes import CRS, street_grid_scene
 
 BEIJING = "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"
 #: Findings that leave a building out of the plan (each names the buildings it leaves out).
@@ -30,18 +32,6 @@ EXCLUDING = {"building_outside_communities", "empty_geometry"}
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def assert_one_line_error(code: int, err: str, *words: str):
-    assert code == EXIT_INPUT, err
-    assert err.count("\n") == 1 and err.startswith("gridplan: error: ") and "Traceback" not in err, err
-    assert all(w in err for w in words), err
 
 
 @pytest.fixture
@@ -184,8 +174,8 @@ def test_a_bad_community_code_is_refused_before_planning(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def beijing(shared_data):
-    return load_scene(shared_data / BEIJING)
+def beijing(extracts):
+    return extracts.scene("beijing")
 
 
 def split_community(polygon, fraction: float, angle: float, width: float) -> list:
@@ -199,7 +189,7 @@ def split_community(polygon, fraction: float, angle: float, width: float) -> lis
     return [shapely.buffer(p, -width / 2, join_style="mitre") for p in parts]
 
 
-@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     fraction=st.floats(0.3, 0.7), angle=st.floats(-30, 30), width=st.sampled_from([0.0, 0.6, 1.0, 1.8, -0.6, -1.0, -1.8]),
     bad=st.lists(st.sampled_from([-5, np.nan, "abc", 12.5, 1e9, None, "dup_id", "no_id"]), max_size=3),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import _connected_groups, _contact_graph, _possible, _settle, plan_levels
+from gridplan.levels import connected_groups, contact_graph, bounds_possible, settle, plan_levels
 from gridplan.partition import partition
 from gridplan.settings import LevelSettings
 
-from .scenes import street_grid_scene
+from .support.scenes import street_grid_scene
 
 
 def _planned():
@@ -57,7 +57,7 @@ def test_a_piece_cut_off_by_a_big_building_joins_its_neighbour():
     cells = np.array([shapely.box(0, 0, 20, 20), shapely.box(20, 0, 40, 10), shapely.box(40, 0, 60, 20), shapely.box(60, 0, 80, 20)],
                      dtype=object)
     weight = np.array([12.0, 50.0, 0.0, 14.0])
-    groups = _connected_groups(cells, weight, [np.array([1]), np.array([0, 2]), np.array([3])], _contact_graph(cells))
+    groups = connected_groups(cells, weight, [np.array([1]), np.array([0, 2]), np.array([3])], contact_graph(cells))
     assert sorted(g.tolist() for g in groups) == [[0], [1], [2, 3]]  # open ground to its longest shared edge (20 m, against 10 m)
     for g in groups:
         assert shapely.union_all(cells[g]).geom_type == "Polygon"
@@ -67,7 +67,7 @@ def test_a_group_without_households_joins_its_neighbour():
     # 12 households | open ground | 14 households, each a group: the open ground joins the 14, along 20 m
     cells = np.array([shapely.box(0, 0, 20, 10), shapely.box(20, 0, 40, 20), shapely.box(40, 0, 60, 20)], dtype=object)
     weight = np.array([12.0, 0.0, 14.0])
-    groups = _connected_groups(cells, weight, [np.array([0]), np.array([1]), np.array([2])], _contact_graph(cells))
+    groups = connected_groups(cells, weight, [np.array([0]), np.array([1]), np.array([2])], contact_graph(cells))
     assert sorted(g.tolist() for g in groups) == [[0], [1, 2]]
 
 
@@ -77,10 +77,10 @@ def test_micro_grids_outside_the_bounds_are_proven_unavoidable_where_they_are():
     cells = np.array([shapely.box(20 * i, 0, 20 * (i + 1), 20) for i in range(5)], dtype=object)
     weight = np.array([50.0, 5.0, 40.0, 12.0, 8.0])
     groups = [np.array([0]), np.array([1]), np.array([2]), np.array([3]), np.array([4])]
-    contacts = _contact_graph(cells)
+    contacts = contact_graph(cells)
     none = np.zeros(0, dtype=np.int64)
-    assert _possible(contacts, weight, groups, none, LevelSettings()) == [False, False, False, True, True]
-    assert _possible(contacts, weight, groups[:3] + [np.array([3, 4])], none, LevelSettings()) == [False, False, False, True]
+    assert bounds_possible(contacts, weight, groups, none, LevelSettings()) == [False, False, False, True, True]
+    assert bounds_possible(contacts, weight, groups[:3] + [np.array([3, 4])], none, LevelSettings()) == [False, False, False, True]
 
 
 def test_a_piece_with_a_micro_grid_outside_the_bounds_is_replanned_or_proven():
@@ -90,12 +90,12 @@ def test_a_piece_with_a_micro_grid_outside_the_bounds_is_replanned_or_proven():
     # holding a misfit may hold) only that one is
     cells, weight = row(6), np.array([8.0, 24.0, 8.0, 22.0, 7.0, 26.0])
     groups = [np.array([0]), np.array([1]), np.array([2, 3]), np.array([4]), np.array([5])]
-    settled, proven = _settle(cells, _contact_graph(cells), weight, groups, np.arange(6), LevelSettings())
+    settled, proven = settle(cells, contact_graph(cells), weight, groups, np.arange(6), LevelSettings())
     assert sorted(g.tolist() for g in settled) == [[0, 1, 2], [3, 4], [5]] and len(proven) == 0
     # 6 | 20 | 6: each fits a group (6 + 20), both cannot: proven, and the group left outside says so
     cells, weight = row(3), np.array([6.0, 20.0, 6.0])
     groups = [np.array([0, 1]), np.array([2])]
-    contacts = _contact_graph(cells)
-    settled, proven = _settle(cells, contacts, weight, groups, np.arange(3), LevelSettings())
+    contacts = contact_graph(cells)
+    settled, proven = settle(cells, contacts, weight, groups, np.arange(3), LevelSettings())
     assert sorted(g.tolist() for g in settled) == [[0, 1], [2]] and sorted(proven.tolist()) == [0, 1, 2]
-    assert _possible(contacts, weight, settled, proven, LevelSettings()) == [True, False]
+    assert bounds_possible(contacts, weight, settled, proven, LevelSettings()) == [True, False]

@@ -8,51 +8,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point
 
 from gridplan.coverage import analyse_coverage
 from gridplan.errors import InputError
 from gridplan.maps import plan_map
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.settings import DEFAULTS
 
-from .scenes import street_grid_scene
-
-#: Circles small enough for blind spots in a 600 × 400 m community.
-SMALL_CIRCLES = DEFAULTS.with_service(radii_m=(100.0, 200.0, 300.0), coverage_radius_m=300.0)
-
-
-def small_plan():
-    """Two by three blocks of 150 households: a community of 900 households, three grids of 300; with
-    levels (micro-grids), the plan made with small walking circles."""
-    scene = street_grid_scene(600, 400, [200, 400], [200], [[150, 150], [150, 150], [150, 150]])
-    prepared = prepare_scene(scene, SMALL_CIRCLES)
-    return prepared, plan_scene(prepared, levels=True)
-
-
-def small_coverage(prepared, run):
-    """Coverage made by the coverage engine from party records and service points added to the scene: the
-    first grid has 5 full and 1 probationary members (its own branch), the others 2 and 1 full members (a
-    joint branch); party organizations of each kind carry a secretary's name (personal)."""
-    plan = run.plan
-    grid_ids = list(plan.grids["grid_id"])
-    first = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[0], "building_id"].iloc[0]
-    second = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[1], "building_id"].iloc[0]
-    third = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[2], "building_id"].iloc[0]
-    homes = [first] * 6 + [second] * 2 + [third]
-    members = pd.DataFrame({"member_id": [f"M-{i:04d}" for i in range(1, 10)], "building_id": homes,
-                            "status": ["正式"] * 5 + ["预备"] + ["正式"] * 3})
-    scene = prepared.scene
-    x0, y0, x1, y1 = scene.communities.total_bounds
-    orgs = gpd.GeoDataFrame({"org_id": ["P1", "P2", "P3"], "kind": ["committee", "branch", "joint_branch"],
-                             "secretary": ["张三", "李四", "王五"]},
-                            geometry=[Point((x0 + x1) / 2, (y0 + y1) / 2), Point(x0 + 50, y0 + 50), Point(x1 - 50, y1 - 50)],
-                            crs=scene.crs)
-    points = gpd.GeoDataFrame({"point_id": ["S1"], "kind": ["station"], "name": ["社区服务站"]},
-                              geometry=[Point(x0 + 100, y0 + 100)], crs=scene.crs)
-    recorded = prepare_scene(scene.replace(party_members=members, party_orgs=orgs, service_points=points), SMALL_CIRCLES)
-    return recorded, analyse_coverage(plan, recorded, new_service_points=1)
-
+from .support.browser import GRID_PATHS, MAP
+from .support.scenes import street_grid_scene
+from .support.small import small_coverage, small_plan
 
 @pytest.fixture(scope="module")
 def planned():
@@ -93,16 +57,20 @@ def test_grid_popup_shows_households_party_and_coverage(planned):
 
 
 def test_a_grid_of_one_building_says_so_instead_of_a_radius_of_0():
-    from gridplan.maps import _popup_fields, _Text
-
-    grids = pd.DataFrame({"grid_id": ["A-001", "A-002"], "community_id": ["A", "A"], "kind": ["ordinary", "ordinary"],
-                          "households": [300, 310], "buildings": [1, 4], "deviation_pct": [0.0, 3.3],
-                          "service_radius_m": [0.0, 120.4], "full_members": [None, None], "probationary_members": [None, None],
-                          "branch_status": [None, None], "branch_id": [None, None], "grid_worker": [1, 2],
-                          "coverage_share": [np.nan, np.nan]})
-    popup = _popup_fields(grids, _Text("en", []), [])
-    assert popup["service_radius_m"].tolist() == ["one building, no radius", "120 m"]
-    assert popup["deviation_pct"].tolist() == ["+0.0%", "+3.3%"] and popup["households"].iloc[1] == "310 households (registered)"
+    # two blocks split by a street: the west one a single building of 300 households, the east one four of 310
+    scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [310]])
+    buildings = scene.buildings[~scene.buildings["building_id"].isin(["b0-0-1", "b0-0-2", "b0-0-3"])]
+    buildings = buildings.assign(households=buildings["households"].where(buildings["building_id"] != "b0-0-0", 300))
+    prepared = prepare_scene(scene.replace(buildings=buildings))
+    run = plan_scene(prepared)
+    assert sorted(run.plan.grids["buildings"]) == [1, 4]
+    fmap = plan_map(run, prepared, lang="en")
+    layer = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == "Grids")
+    popups = pd.DataFrame([f["properties"] for f in layer.data["features"]]).sort_values("households")
+    assert popups["service_radius_m"].iloc[0] == "one building, no radius"
+    assert re.fullmatch(r"\d+ m", popups["service_radius_m"].iloc[1])
+    assert popups["deviation_pct"].tolist() == ["+0.0%", "+3.3%"]
+    assert popups["households"].tolist() == ["300 households (registered)", "310 households (registered)"]
 
 
 def test_coverage_share_counts_households_within_a_circle(planned):
@@ -177,24 +145,8 @@ def test_simplification_keeps_grid_areas(planned):
     assert np.allclose(drawn.area.sum(), run.plan.grids.area.sum(), rtol=0.01)
 
 
-# In real headless Chromium (Debian's chromium package): the offline map, with the network switched off.
-
-@pytest.fixture
-def browser():
-    """A headless Chromium page with the network off; a clear failure, not a skip, when Chromium is missing."""
-    from .browser import Browser, ChromiumMissing, chromium_path
-
-    try:
-        chromium_path()
-    except ChromiumMissing as exc:
-        pytest.fail(str(exc))
-    with Browser(offline=True) as page:
-        yield page
-
-
-GRID_PATHS = "document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length"
-MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
-
+# In real headless Chromium (Debian's chromium package, one for the module, a fresh page for each test): the
+# offline map, with the network switched off.
 
 @pytest.fixture(scope="module")
 def offline_html(planned, tmp_path_factory):
@@ -262,6 +214,11 @@ def test_a_tile_basemap_is_the_only_thing_that_asks_the_network(browser, planned
     browser.settle(0.3)
     remote = [url for url in browser.requests if not url.startswith(("file:", "data:"))]
     assert remote and all("tile.openstreetmap.org" in url for url in remote)
+    # each tile failed for want of the network, nothing local failed, and the failures reached the errors that
+    # the other tests find empty: the network was really off and the errors are really collected
+    assert {url for url, _ in browser.failed} == set(remote)
+    assert {reason for _, reason in browser.failed} == {"net::ERR_INTERNET_DISCONNECTED"}
+    assert browser.errors and all("ERR_INTERNET_DISCONNECTED" in e and "tile.openstreetmap.org" in e for e in browser.errors)
     assert browser.evaluate(f"{GRID_PATHS}") > 0  # the grids are drawn even so
 
 

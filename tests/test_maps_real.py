@@ -9,18 +9,11 @@ import itertools
 import pytest
 
 from gridplan.cli import EXIT_OK, main
-from gridplan.coverage import analyse_coverage
 from gridplan.maps import FULL_CODE_ZOOM, plan_map, save_map
-from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.store import read_plan
 
-from .test_maps import MAP, browser  # noqa: F401  (the fixture: Chromium with the network off)
-
-EXTRACTS = {
-    "nanjing": "nanjing_xinjiekou_osm/nanjing_xinjiekou.osm",
-    "beijing": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
-    "shanghai": "shanghai_bund_lujiazui_osm_tiles/data.gpkg",
-    "wuhan": "wuhan_guanggu_osm_tiles/data.gpkg",
-}
+from .support.browser import MAP
+from .support.real import EXTRACTS
 
 LEAFLET = "typeof L === 'object' && L.version"
 FEATURES = f"Object.values({MAP}._layers).filter(l => l.feature && l._path && l._path.getAttribute('d'))"
@@ -35,27 +28,24 @@ def overlaps(boxes) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module", params=sorted(EXTRACTS))
-def real_map(request, shared_data, tmp_path_factory):
+def real_map(request, extracts, tmp_path_factory):
     """The map a user gets by default of a real extract: ``gridplan plan --map`` (Wuhan, through the command
-    line) or the library's ``plan_map`` with the coverage analysed (Beijing) or without it."""
+    line) or the library's ``plan_map`` of the session's plan, with its coverage (Beijing) or without it."""
     name = request.param
-    source = shared_data / EXTRACTS[name]
     folder = tmp_path_factory.mktemp(name)
     path = folder / f"{name}.html"
-    prepared = prepare_scene(load_scene(source))
+    prepared = extracts.prepared(name)
     if name == "wuhan":
-        assert main(["plan", str(source), "-o", str(folder / "plan.gpkg"), "--map", str(path)]) == EXIT_OK
-        from gridplan.store import read_plan
-
+        assert main(["plan", str(extracts.path(name)), "-o", str(folder / "plan.gpkg"), "--map", str(path)]) == EXIT_OK
         run = read_plan(folder / "plan.gpkg")
     else:
-        run = plan_scene(prepared)
-        coverage = analyse_coverage(run.plan, prepared, new_service_points=1) if name == "beijing" else None
+        run = extracts.run(name)
+        coverage = extracts.coverage(name) if name == "beijing" else None
         save_map(plan_map(run, prepared, coverage), path)
     return name, path, prepared, run
 
 
-def test_the_default_map_of_a_real_extract_opens_with_the_network_off(browser, real_map, artifacts):  # noqa: F811
+def test_the_default_map_of_a_real_extract_opens_with_the_network_off(browser, real_map, artifacts):
     name, path, prepared, run = real_map
     browser.open(path, until="document.querySelectorAll('.gp-grid-label').length > 0")
     browser.settle(0.5)
@@ -70,7 +60,7 @@ def test_the_default_map_of_a_real_extract_opens_with_the_network_off(browser, r
     browser.screenshot(artifacts / f"map_{name}.png")
 
 
-def test_no_two_visible_grid_labels_overlap_at_the_default_zoom_or_closer(browser, real_map):  # noqa: F811
+def test_no_two_visible_grid_labels_overlap_at_the_default_zoom_or_closer(browser, real_map):
     name, path, _, run = real_map
     browser.open(path, until="document.querySelectorAll('.gp-grid-label').length > 0")
     start = browser.evaluate(f"{MAP}.getZoom()")

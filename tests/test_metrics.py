@@ -9,7 +9,7 @@ from shapely.geometry import LineString, box
 from gridplan.metrics import boundary_breakdown, street_alignment
 from gridplan.units import street_blocks
 
-from .scenes import CRS
+from .support.scenes import CRS
 
 
 def _frame(geoms, **columns):

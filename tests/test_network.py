@@ -12,6 +12,8 @@ from shapely.geometry import LineString, Point
 from gridplan.errors import InputError
 from gridplan.network import ServiceSettings, WalkingNetwork
 
+from .support.properties import examples
+
 CRS = "EPSG:32650"
 
 
@@ -112,7 +114,7 @@ def street_grid(xs, ys, drop, size):
     return streets(*lines)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     xs=st.lists(st.floats(0, 1000), min_size=1, max_size=5, unique=True),
     ys=st.lists(st.floats(0, 1000), min_size=1, max_size=5, unique=True),

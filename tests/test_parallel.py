@@ -13,20 +13,29 @@ from gridplan.parallel import SharedLayers, TasksFailedError, community_tasks, p
 from gridplan.partition import balance_weight, partition, scene_units
 from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS
-from gridplan.synthetic import generate_district
 from gridplan.validate import validate_scene
 
-from .real_scenes import real_communities_scene
+from .support.real_scenes import real_communities_scene
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return validate_scene(generate_district(600, 15000, n_communities=6)).raise_for_errors().scene
+def scene(small_district):
+    return small_district[0].scene
 
 
 @pytest.fixture(scope="module")
-def whole(scene):
-    return partition(scene)
+def whole(small_district):
+    return small_district[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Dask cluster for the module's Dask tests (2 worker processes of 1 thread, no dashboard): its
+    workers start once, not once per test."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+        yield local
 
 
 def assert_same_plan(plan, expected):
@@ -61,10 +70,10 @@ def test_two_processes_give_the_serial_plan(scene, whole):
     assert len(whole.grids) > 6
 
 
-def test_dask_cluster_gives_the_serial_plan(scene, whole):
-    from dask.distributed import Client, LocalCluster
+def test_dask_cluster_gives_the_serial_plan(scene, whole, cluster):
+    from dask.distributed import Client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with Client(cluster) as client:
         assert_same_plan(plan_communities(scene, scheduler=client), whole)
         assert_same_plan(plan_communities(scene, scheduler=cluster.scheduler_address), whole)
 
@@ -125,19 +134,17 @@ def test_a_failing_batch_is_retried_community_by_community_to_name_the_culprit(s
     assert failed.value.failures == {"c0002": "ValueError: self-intersecting boundary"}
 
 
-def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole, tmp_path):
+def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole, cluster, tmp_path):
     import geopandas as gpd
-    from dask.distributed import LocalCluster
 
     from gridplan.cli import EXIT_OK, main
     from gridplan.store import write_layers
 
     write_layers(tmp_path / "scene.gpkg", scene.layers())
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        for name, options in (("pool", ["--workers", "2", "--levels"]), ("dask", ["--scheduler", cluster.scheduler_address])):
-            assert main(["plan", str(tmp_path / "scene.gpkg"), "-o", str(tmp_path / f"{name}.gpkg"), *options]) == EXIT_OK
-            buildings = gpd.read_file(tmp_path / f"{name}.gpkg", layer="buildings")
-            assert buildings["grid_id"].tolist() == whole.assignment["grid_id"].tolist()
+    for name, options in (("pool", ["--workers", "2", "--levels"]), ("dask", ["--scheduler", cluster.scheduler_address])):
+        assert main(["plan", str(tmp_path / "scene.gpkg"), "-o", str(tmp_path / f"{name}.gpkg"), *options]) == EXIT_OK
+        buildings = gpd.read_file(tmp_path / f"{name}.gpkg", layer="buildings")
+        assert buildings["grid_id"].tolist() == whole.assignment["grid_id"].tolist()
     assert len(gpd.read_file(tmp_path / "pool.gpkg", layer="micro_grids")) > len(whole.grids)
 
 
@@ -175,12 +182,12 @@ def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_
         np.testing.assert_array_equal(weight[mine], balance_weight(alone.atoms))
 
 
-def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_and_on_dask(real_scene):
-    from dask.distributed import Client, LocalCluster
+def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_and_on_dask(real_scene, cluster):
+    from dask.distributed import Client
 
     whole = partition(real_scene)
     assert len(whole.grids) > 100 and whole.grids["community_id"].nunique() == 6
     assert_same_plan(plan_communities(real_scene, batch=1), whole)
     assert_same_plan(plan_communities(real_scene, workers=2), whole)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with Client(cluster) as client:
         assert_same_plan(plan_communities(real_scene, scheduler=client), whole)

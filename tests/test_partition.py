@@ -13,35 +13,14 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from gridplan.partition import partition
-from gridplan.engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme, exact_split, proven_misfits,
-                             refine, shorten_radii)
-from gridplan.engine._exact import fitting_groups
-from gridplan.engine._proofs import PROOF_MAX_GROUPS, _enumerated_layout, _through_empty
-from gridplan.engine._radius import radii
+from gridplan.engine import (PROOF_MAX_GROUPS, Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme,
+                             enumerated_layout, exact_split, fitting_groups, proven_misfits, radii, refine, shorten_radii,
+                             through_empty)
 from gridplan.settings import DEFAULTS
 
-from .scenes import random_scene, street_grid_scene
-
-
-def assert_hard_rules(scene, plan):
-    """Every building once, households conserved, grids tile each community, one polygon each."""
-    buildings = scene.buildings
-    assert sorted(plan.assignment["building_id"]) == sorted(buildings["building_id"])
-    assert plan.assignment["grid_id"].isin(plan.grids["grid_id"]).all()
-    # registered counts where the scene has them; otherwise the estimates the plan made, once per building
-    total = int(buildings["households"].sum()) if "households" in buildings else int(plan.assignment["households"].sum())
-    assert int(plan.grids["households"].sum()) == total
-    by_grid = plan.assignment.groupby("grid_id")["households"].sum()
-    assert (by_grid.reindex(plan.grids["grid_id"]).fillna(0).to_numpy() == plan.grids["households"].to_numpy()).all()
-    m = plan.metrics
-    assert m.gap_share < 1e-6 and m.overlap_share < 1e-6 and m.outside_share < 1e-6
-    assert m.noncontiguous_grids == 0
-    assert (plan.grids.geom_type == "Polygon").all()
-    metric = plan.units.atoms.crs  # compare in metres: a straight UTM edge bends in longitude/latitude
-    grids = plan.grids.to_crs(metric)
-    for community_id, geometry in zip(scene.communities["community_id"], scene.communities.to_crs(metric).geometry):
-        mine = grids[grids["community_id"] == community_id].geometry
-        assert abs(shapely.union_all(mine.to_numpy()).area - geometry.area) < 1e-6 * geometry.area
+from .support.properties import examples
+from .support.plans import assert_hard_rules
+from .support.scenes import random_scene, street_grid_scene
 
 
 def test_two_blocks_of_300_split_along_the_street():
@@ -133,7 +112,7 @@ def test_same_scene_same_plan():
     assert first.assignment["grid_id"].tolist() == second.assignment["grid_id"].tolist()
 
 
-@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), multipart=st.booleans(), hole=st.booleans(), huge=st.booleans())
 def test_hard_rules_hold_on_random_scenes(seed, multipart, hole, huge):
     scene = random_scene(np.random.default_rng(seed), multipart=multipart, hole=hole, huge=huge)
@@ -173,7 +152,7 @@ def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
     assert all(region.connected(np.flatnonzero(labels == g)) for g in range(2))
 
 
-@hsettings(max_examples=30, deadline=None)
+@hsettings(max_examples=examples(30), deadline=None)
 @given(households=st.lists(st.sampled_from([0, 10, 25, 40, 60, 90, 150]), min_size=24, max_size=24), k=st.integers(2, 3))
 def test_refinement_never_moves_a_grid_into_a_worse_band(households, k):
     """Moves trade compactness and street cuts only among layouts no worse in balance: no grid leaves the
@@ -201,7 +180,7 @@ def test_exact_re_split_frees_grids_stuck_between_chunky_units():
         assert np.unique(new, return_inverse=True)[1].tolist() == [0, 0, 1, 1, 2, 2]
 
 
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 @given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250]), min_size=12, max_size=12), k=st.integers(2, 4),
        fixed=st.booleans())
 def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k, fixed):
@@ -286,7 +265,7 @@ def test_units_no_grid_within_the_bounds_can_hold_are_proven():
     assert _misfits(path, [200.5, 200, 200]) == [False, False, False]
 
 
-@hsettings(max_examples=60, deadline=None)
+@hsettings(max_examples=examples(60), deadline=None)
 @given(households=st.lists(st.sampled_from([0, 20, 45, 80, 130, 200, 250, 300]), min_size=6, max_size=9),
        extra=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=4))
 def test_a_proven_misfit_lies_in_no_connected_group_within_the_bounds(households, extra):
@@ -304,7 +283,7 @@ def test_empty_atoms_only_connect_in_the_proof_that_no_layout_exists():
     # 150 | empty | 150 | empty | 150 in a row: every pair of 150 makes a grid of 300, through the empty
     # atom between them, but three of them make no layout of grids of 240–360
     region = lattice_region(1, 5, 80.0, [150, 0, 150, 0, 150])
-    assert _through_empty(region, np.array([0, 2, 4])) == {0: {2}, 2: {0, 4}, 4: {2}}
+    assert through_empty(region, np.array([0, 2, 4])) == {0: {2}, 2: {0, 4}, 4: {2}}
     assert bounds_layout(region, SIZING, outside=1) == (None, True)
     # the same three in a park of 37 empty atoms: the groups with empty atoms are too many to enumerate,
     # the groups of inhabited atoms are three
@@ -355,7 +334,7 @@ def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_t
     assert not impossible and _groups(labels) == [[0], [1, 2, 3]]
 
 
-@hsettings(max_examples=80, deadline=None)
+@hsettings(max_examples=examples(80), deadline=None)
 @given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
        extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), outside=st.integers(1, 3))
 def test_the_region_search_claims_only_what_brute_force_confirms(households, extra, outside):
@@ -394,7 +373,7 @@ def _groups(labels: np.ndarray) -> list[list[int]]:
     return sorted(np.flatnonzero(labels == g).tolist() for g in np.unique(labels))
 
 
-@hsettings(max_examples=60, deadline=None)
+@hsettings(max_examples=examples(60), deadline=None)
 @given(households=st.lists(st.sampled_from([0, 0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=8),
        extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4))
 def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra):
@@ -415,7 +394,7 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
         assert all(fine(g) and nx.is_connected(graph.subgraph(g.tolist())) for g in groups)
 
 
-@hsettings(max_examples=60, deadline=None)
+@hsettings(max_examples=examples(60), deadline=None)
 @given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
        extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), budget=st.integers(1, 2))
 def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, extra, budget):
@@ -483,5 +462,5 @@ def test_the_programme_proves_what_enumeration_cannot():
     nx.set_edge_attributes(graph, 80.0, "length")
     atoms = pd.DataFrame({"x": [x for x, _ in xy], "y": [y for _, y in xy], "reach_m": 0.0, "buildings": 1})
     region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(len(households)), np.array(households), atoms)
-    assert _enumerated_layout(region, SIZING, np.zeros(0, dtype=np.int64), 0) == (None, False)
+    assert enumerated_layout(region, SIZING, np.zeros(0, dtype=np.int64), 0) == (None, False)
     assert bounds_layout(region, SIZING, outside=1) == (None, True)

@@ -7,27 +7,18 @@ import pandas as pd
 import pytest
 
 from benchmarks.baselines import metis_baseline
-from gridplan.levels import plan_levels
-from gridplan.osm import import_osm
-from gridplan.partition import layout_from_atoms, partition
+from gridplan.partition import layout_from_atoms
 from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS, LevelSettings
-from gridplan.validate import validate_scene
 
-from .test_partition import assert_hard_rules
-
-EXTRACTS = {
-    "nanjing": "nanjing_xinjiekou_osm/nanjing_xinjiekou.osm",
-    "beijing": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
-    "shanghai": "shanghai_bund_lujiazui_osm_tiles/data.gpkg",
-    "wuhan": "wuhan_guanggu_osm_tiles/data.gpkg",
-}
+from .support.plans import assert_hard_rules
+from .support.real import EXTRACTS
 
 
-@pytest.fixture(scope="module", params=sorted(EXTRACTS))
-def planned(request, shared_data):
-    scene = validate_scene(import_osm(shared_data / EXTRACTS[request.param])[0]).raise_for_errors().scene
-    return request.param, scene, partition(scene)
+@pytest.fixture(params=sorted(EXTRACTS))
+def planned(request, extracts):
+    """An extract's validated scene and its default plan, the session's shared one."""
+    return request.param, extracts.prepared(request.param).scene, extracts.run(request.param).plan
 
 
 def metis_on_the_same_atoms(scene, plan):
@@ -62,10 +53,10 @@ def test_balance_on_real_extracts(planned):
     assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
 
 
-def test_micro_grids_are_one_polygon_each_and_nest_in_their_grid(planned):
-    name, scene, plan = planned
-    levels = plan_levels(plan, scene)
-    micro = levels.micro_grids
+@pytest.mark.parametrize("name", sorted(EXTRACTS))
+def test_micro_grids_are_one_polygon_each_and_nest_in_their_grid(name, extracts):
+    run = extracts.run(name, levels=True)
+    plan, micro = run.plan, run.levels.micro_grids
     assert (micro.geom_type == "Polygon").all(), micro.loc[micro.geom_type != "Polygon", "micro_grid_id"].tolist()
     assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == plan.grids.set_index("grid_id")["households"].sort_index().tolist()
     # outside 10–30 only where proven unavoidable (a building above 30, or buildings whose neighbours

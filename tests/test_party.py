@@ -13,7 +13,6 @@ import shapely
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from shapely.geometry import Point, box
 
-from gridplan.osm import import_osm
 from gridplan.partition import partition
 from gridplan.party import (
     PartySettings,
@@ -25,9 +24,9 @@ from gridplan.party import (
     link_households,
     propose_branches,
 )
-from gridplan.validate import validate_scene
 
-from .scenes import CRS, street_grid_scene
+from .support.properties import examples
+from .support.scenes import CRS, street_grid_scene
 
 # --------------------------------------------------------------------------------------------------
 # Hand-made grids: a row of boxes 100 m wide
@@ -268,7 +267,7 @@ def test_link_assignment_matches_brute_force(seed):
     assert (links["households"] * links["distance_m"]).sum() == pytest.approx(total, abs=1e-6)
 
 
-@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     households=st.lists(st.integers(0, 60), min_size=1, max_size=8),
     members=st.lists(st.integers(0, 4), min_size=1, max_size=8),
@@ -335,9 +334,8 @@ def test_generated_party_orgs_one_per_community(three_grids):
 
 
 @pytest.fixture(scope="module")
-def beijing(shared_data):
-    scene = validate_scene(import_osm(shared_data / "beijing_xueyuanlu_osm" / "beijing_xueyuanlu.osm")[0]).raise_for_errors().scene
-    plan = partition(scene)
+def beijing(extracts):
+    scene, plan = extracts.prepared("beijing").scene, extracts.run("beijing").plan
     # few members (0.3 % of residents), so that grids lack branches and joint branches are needed
     members = generate_members(plan.assignment, share=0.003, seed=1)
     return scene, plan, members, analyse_party(plan, scene, members=members)

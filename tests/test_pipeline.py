@@ -4,70 +4,36 @@ settings the plan was made with, in one language, saying which inputs were gener
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import uuid
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 from gridplan.cli import EXIT_OK, main
 from gridplan.coverage import analyse_coverage
 from gridplan.maps import plan_map
-from gridplan.pipeline import load_scene, plan_scene, prepare_scene
-from gridplan.results import COVERAGE_LAYERS, Plan, PlanRun
+from gridplan.pipeline import plan_scene, prepare_scene
+from gridplan.results import COVERAGE_LAYERS, Plan
 from gridplan.settings import DEFAULTS
 from gridplan.store import read_coverage, read_plan, write_coverage, write_layers, write_plan
 from gridplan.vocabulary import BranchStatus, GridKind, WarningCode, is_chinese
 
-from .scenes import street_grid_scene
+from .support.assertions import assert_same_frame, assert_same_run
+from .support.postgis import database_url, drop_plan
+from .support.scenes import street_grid_scene
 
-EXTRACTS = {
-    "beijing": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
-    "wuhan": "wuhan_guanggu_osm_tiles/data.gpkg",
-}
-#: Every code a table could hold: none of them may reach a Chinese table, map or report.
+#: Codes a table could hold: none of them may reach a Chinese table, map or report.
 CODES = {v.value for enum in (GridKind, BranchStatus, WarningCode) for v in enum}
 
 
-@pytest.fixture(scope="module", params=sorted(EXTRACTS))
-def pipeline(request, shared_data):
+@pytest.fixture(scope="module", params=["beijing", "wuhan"])
+def pipeline(request, extracts):
     """A real extract through the whole pipeline: prepared, planned with levels, coverage with a new site."""
-    prepared = prepare_scene(load_scene(shared_data / EXTRACTS[request.param]))
-    run = plan_scene(prepared, levels=True)
-    coverage = analyse_coverage(run.plan, prepared, new_service_points=1)
-    return request.param, prepared, run, coverage
-
-
-def assert_same_frame(read, made, name):
-    """A layer read back equals the one made: same rows, values and geometry (dtypes may widen)."""
-    assert list(read.columns) == list(made.columns), name
-    assert len(read) == len(made), name
-    for column in made.columns:
-        a, b = read[column], made[column]
-        if column == getattr(made, "_geometry_column_name", None):
-            assert shapely.equals_exact(a.to_crs(b.crs).to_numpy(), b.to_numpy(), 1e-6).all(), name
-        elif pd.api.types.is_numeric_dtype(b) and not pd.api.types.is_bool_dtype(b):
-            assert np.allclose(a.to_numpy(dtype=float), b.to_numpy(dtype=float), equal_nan=True), (name, column)
-        else:
-            left = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in a.tolist()]
-            right = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in b.tolist()]
-            assert left == right, (name, column)
-
-
-def assert_same_run(read: PlanRun, made: PlanRun):
-    assert_same_frame(read.plan.grids, made.plan.grids, "grids")
-    assert_same_frame(read.plan.assignment, made.plan.assignment, "assignment")
-    assert read.plan.warnings == made.plan.warnings
-    assert read.plan.metrics == made.plan.metrics
-    assert read.plan.provenance == made.plan.provenance
-    assert read.plan.fingerprint() == made.plan.fingerprint()
-    assert_same_frame(read.levels.micro_grids, made.levels.micro_grids, "micro_grids")
-    assert_same_frame(read.levels.areas, made.levels.areas, "areas")
-    assert read.levels.oversize == made.levels.oversize
-    assert read.summary() == made.summary() and read.summary("zh") == made.summary("zh")
+    name = request.param
+    return name, extracts.prepared(name), extracts.run(name, levels=True), extracts.coverage(name)
 
 
 def assert_same_coverage(read, made):
@@ -89,11 +55,7 @@ def test_a_plan_and_its_coverage_read_back_from_every_format_are_the_ones_writte
 
 
 def test_a_plan_and_its_coverage_read_back_from_postgis_are_the_ones_written(pipeline):
-    from .test_postgis import _drop_plan
-
-    dsn = os.environ.get("GRIDPLAN_TEST_PG")
-    if not dsn:
-        pytest.fail("GRIDPLAN_TEST_PG is not set: .ci/run starts PostgreSQL with PostGIS and exports it")
+    dsn = database_url()
     _, prepared, run, coverage = pipeline
     name = f"e2e_{uuid.uuid4().hex[:8]}"
     try:
@@ -101,7 +63,7 @@ def test_a_plan_and_its_coverage_read_back_from_postgis_are_the_ones_written(pip
         assert_same_run(read_plan(f"{dsn}#{name}"), run)
         assert_same_coverage(read_coverage(f"{dsn}#{name}"), coverage)
     finally:
-        _drop_plan(dsn, name)
+        drop_plan(dsn, name)
 
 
 def test_the_plan_records_the_settings_scene_and_generated_inputs(pipeline):
@@ -160,23 +122,23 @@ def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, 
     assert "生成的模拟数据（非登记记录）：党员名册、服务站点" in coverage.summary("zh")
 
 
-def test_joint_branches_are_drawn_as_the_union_of_their_grids(pipeline, tmp_path):
+def test_joint_branches_are_drawn_as_the_union_of_their_grids(tmp_path):
     """In memory a joint branch's grids are a list; read back they are the same list (the map once got text)."""
-    from gridplan.maps import _joint_branch_shapes
-
-    _, prepared, run, coverage = pipeline
     scene = street_grid_scene(600, 400, [200, 400], [200], [[150, 150], [150, 150], [150, 150]])
-    small = prepare_scene(scene)
-    plan = plan_scene(small).plan
+    run = plan_scene(prepare_scene(scene))
+    plan = run.plan
     homes = plan.assignment.groupby("grid_id")["building_id"].first()
     members = pd.DataFrame({"member_id": ["a", "b", "c"], "building_id": homes.iloc[[0, 1, 2]].to_numpy(), "status": "full"})
     recorded = prepare_scene(scene.replace(party_members=members))
     made = analyse_coverage(plan, recorded)
     assert made.joint_branches["grids"].map(len).tolist() == [3]
     write_coverage(made, tmp_path / "coverage.gpkg")
-    for coverage_ in (made, read_coverage(tmp_path / "coverage.gpkg")):
-        shapes = _joint_branch_shapes(coverage_.joint_branches, plan.grids)
-        assert np.isclose(shapes.area.sum(), plan.grids.area.sum())
+    for coverage in (made, read_coverage(tmp_path / "coverage.gpkg")):
+        fmap = plan_map(run, recorded, coverage, lang="en")
+        group = next(c for c in fmap._children.values() if getattr(c, "layer_name", "").startswith("Proposed joint branches"))
+        layer = next(c for c in group._children.values() if hasattr(c, "data"))
+        drawn = gpd.GeoDataFrame.from_features(layer.data["features"], crs=4326).to_crs(plan.grids.crs)
+        assert np.isclose(drawn.area.sum(), plan.grids.area.sum(), rtol=0.01)
 
 
 def test_nearest_service_is_the_true_walk_however_far(pipeline):
@@ -249,14 +211,9 @@ def test_regenerating_an_unchanged_scene_keeps_its_warnings():
 # Every settings group changes what it names
 
 
-@pytest.fixture(scope="module")
-def beijing(shared_data):
-    return load_scene(shared_data / EXTRACTS["beijing"])
-
-
-def test_household_settings_change_the_estimated_households(beijing):
-    default = prepare_scene(beijing)
-    smaller = prepare_scene(beijing, DEFAULTS.with_households(dwelling_size_m2=60.0))
+def test_household_settings_change_the_estimated_households(extracts):
+    default = extracts.prepared("beijing")
+    smaller = prepare_scene(extracts.scene("beijing"), DEFAULTS.with_households(dwelling_size_m2=60.0))
     total = default.local.buildings["households"].sum()
     assert smaller.local.buildings["households"].sum() == pytest.approx(total * 1.5, rel=0.02)
 
@@ -267,17 +224,15 @@ def test_grid_settings_change_the_grids():
     assert len(plan_scene(scene, DEFAULTS.with_grid(target=150)).plan.grids) == 10
 
 
-def test_party_settings_change_the_branches(beijing):
-    prepared = prepare_scene(beijing)
-    plan = plan_scene(prepared).plan
+def test_party_settings_change_the_branches(extracts):
+    prepared, plan = extracts.prepared("beijing"), extracts.run("beijing").plan
     default = analyse_coverage(plan, prepared).grid_party
     stricter = analyse_coverage(plan, prepared, settings=DEFAULTS.with_party(max_branch_members=200)).grid_party
     assert (default["status"] == BranchStatus.TOO_LARGE).sum() > (stricter["status"] == BranchStatus.TOO_LARGE).sum()
 
 
-def test_service_settings_reach_the_walking_network(beijing):
-    prepared = prepare_scene(beijing)
-    plan = plan_scene(prepared).plan
+def test_service_settings_reach_the_walking_network(extracts):
+    prepared, plan = extracts.prepared("beijing"), extracts.run("beijing").plan
     default = analyse_coverage(plan, prepared).service_coverage
     near = analyse_coverage(plan, prepared, settings=DEFAULTS.with_service(max_snap_m=5.0)).service_coverage
     assert (near["network_reach"] == "off_network").sum() > (default["network_reach"] == "off_network").sum()
@@ -292,9 +247,8 @@ def test_level_settings_change_the_micro_grids():
     assert len(larger) < len(default)
 
 
-def test_the_seed_changes_the_generated_scenario(beijing):
-    prepared = prepare_scene(beijing)
-    plan = plan_scene(prepared).plan
+def test_the_seed_changes_the_generated_scenario(extracts):
+    prepared, plan = extracts.prepared("beijing"), extracts.run("beijing").plan
     one = analyse_coverage(plan, prepared)
     other = analyse_coverage(plan, prepared, settings=dataclasses.replace(DEFAULTS, seed=7))
     assert one.grid_party["members"].tolist() != other.grid_party["members"].tolist()

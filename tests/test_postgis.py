@@ -17,33 +17,24 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 import shapely
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 from gridplan.errors import InputError
 from gridplan.partition import partition
-from gridplan.pipeline import prepare_scene
 from gridplan.postgis import PAUSE_ENV, list_plans, read_layers_postgis, redact, write_plan_postgis
 from gridplan.regenerate import regenerate
 from gridplan.results import PlanRun
 from gridplan.settings import DEFAULTS
 from gridplan.store import plan_from_layers, plan_layers, previous_from_layers, read_previous, write_layers, write_plan
-from gridplan.synthetic import generate_district
 
-ENV = "GRIDPLAN_TEST_PG"
+from .support.postgis import database_url, drop_plan, engine_of
+
 
 
 @pytest.fixture(scope="module")
 def dsn():
-    value = os.environ.get(ENV)
-    if not value:
-        pytest.fail(f"{ENV} is not set: .ci/run starts PostgreSQL with PostGIS and exports it "
-                    "(postgresql://user:password@127.0.0.1:5432/database)")
-    return value
-
-
-def _engine(dsn):
-    return create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+    return database_url()
 
 
 @pytest.fixture
@@ -51,20 +42,20 @@ def schema(dsn):
     """A fresh schema per test, dropped afterwards; its name needs quoting."""
     name = f"Test plans; {uuid.uuid4().hex[:8]}"
     yield name
-    engine = _engine(dsn)
+    engine = engine_of(dsn)
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {conn.dialect.identifier_preparer.quote(name)} CASCADE"))
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return prepare_scene(generate_district(600, 15000, n_communities=6))
+def scene(small_district):
+    return small_district[0]
 
 
 @pytest.fixture(scope="module")
-def plan(scene):
-    return partition(scene)
+def plan(small_district):
+    return small_district[1]
 
 
 def _write(dsn, scene, plan, schema, name=None, extra=None):
@@ -76,7 +67,7 @@ def _read(dsn, schema, name=None):
 
 
 def _count(dsn, sql, **params):
-    engine = _engine(dsn)
+    engine = engine_of(dsn)
     with engine.connect() as conn:
         value = conn.execute(text(sql), params).scalar()
     engine.dispose()
@@ -202,7 +193,7 @@ def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, 
         assert not password or password not in out.out + out.err
         assert main(["plan", str(scene_path), "-o", f"{dsn}#{'x' * 60}"]) == EXIT_INPUT
     finally:
-        _drop_plan(dsn, name)
+        drop_plan(dsn, name)
 
 
 def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, capsys):
@@ -215,7 +206,7 @@ def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, c
         plans = list_plans(dsn)
         layers = plans.loc[plans["name"] == name, "layers"].iat[0]
         assert {"grids", "buildings", "grid_party", "member_links", "service_coverage", "proposed_sites"} <= set(layers)
-        engine = _engine(dsn)
+        engine = engine_of(dsn)
         with engine.connect() as conn:
             linked = conn.execute(text(f'SELECT sum(households) FROM gridplan."{name}_member_links"')).scalar()
         engine.dispose()
@@ -224,15 +215,4 @@ def test_cli_stores_a_plan_with_its_coverage_in_one_plan(dsn, scene, tmp_path, c
         out = capsys.readouterr()
         assert not password or password not in out.out + out.err
     finally:
-        _drop_plan(dsn, name)
-
-
-def _drop_plan(dsn: str, name: str) -> None:
-    """Remove a test plan's tables and its row in the plans table."""
-    engine = _engine(dsn)
-    with engine.begin() as conn:
-        for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
-                                     {"p": f"{name}%"}):
-            conn.execute(text(f'DROP TABLE gridplan."{table}"'))
-        conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
-    engine.dispose()
+        drop_plan(dsn, name)

@@ -1,7 +1,9 @@
 """QGIS: a plan's GeoPackage opens styled, and the Processing provider plans through the gridplan command.
 
 QGIS runs as Debian packages it (``qgis``, ``python3-qgis``: QGIS 3.22, scripts/test-services.sh installs
-them), headless, in the system's Python: PyQGIS is not in the venv and gridplan never imports it.
+them), headless, in the system's Python: PyQGIS is not in the venv and gridplan never imports it. One PyQGIS
+worker per module opens the GeoPackages (tests/support/headless_qgis.py); each ``qgis_process`` run is a command
+of its own, as users run it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import zipfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,50 +24,36 @@ import pytest
 from PIL import Image
 
 from gridplan.maps import DEVIATION_COLOURS, SPECIAL_COLOUR
-from gridplan.pipeline import load_scene, plan_scene, prepare_scene
 from gridplan.qgis_styles import STYLE_NAME, layer_styles, write_layer_styles
 from gridplan.settings import DEFAULTS, GridSettings
 from gridplan.store import LAYER_STYLES, plan_layers, read_layers, read_plan, write_plan
 from gridplan.vocabulary import GridKind
 
-from .test_pipeline import assert_same_run
+from .support.assertions import assert_same_run
+from .support.headless_qgis import QgisWorker, qgis_env
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 #: Debian's /usr/bin/qgis_process wrapper passes the GUI's --noversioncheck, which qgis_process 3.22 refuses
 #: ("Command --noversioncheck not known!", qgis/QGIS#57683): the executable itself, as the wrapper would run it.
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parents[1]
 STYLED = ("grids", "areas", "micro_grids", "buildings")
 
 
 @pytest.fixture(scope="module")
-def beijing(shared_data, tmp_path_factory):
-    """The Beijing extract planned with levels and written to a GeoPackage: prepared scene, run, file."""
-    prepared = prepare_scene(load_scene(shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"))
-    run = plan_scene(prepared, levels=True)
+def beijing(extracts, tmp_path_factory):
+    """The Beijing extract planned with levels (the session's plan) and written to a GeoPackage: prepared
+    scene, run, file."""
+    prepared, run = extracts.prepared("beijing"), extracts.run("beijing", levels=True)
     path = tmp_path_factory.mktemp("qgis") / "plan.gpkg"
     write_plan(run, prepared, path, lang="en")
     return prepared, run, path
 
 
-def qgis_env(home: Path) -> dict[str, str]:
-    """Headless QGIS whose profile, settings and runtime files stay in ``home``."""
-    runtime = home / "runtime"
-    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime),
-            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache"),
-            "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def open_in_qgis(path: Path, layers, home: Path, draw: Path | None = None) -> dict:
-    """How QGIS sees each layer of ``path`` (tests/qgis_layers.py), drawing ``grids`` to ``draw``."""
-    command = [SYSTEM_PYTHON, str(HERE / "qgis_layers.py"), str(path), ",".join(layers)]
-    if draw is not None:
-        command += ["grids", str(draw)]
-    done = subprocess.run(command, env=qgis_env(home), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+@pytest.fixture(scope="module")
+def qgis(tmp_path_factory) -> Iterator[QgisWorker]:
+    """The module's headless QGIS, started once: every test's look at a GeoPackage is a request to it."""
+    with QgisWorker(tmp_path_factory.mktemp("qgis_worker")) as worker:
+        yield worker
 
 
 def colour_share(png: Path, colour: str) -> float:
@@ -134,9 +123,9 @@ def test_restyling_replaces_gridplans_style_and_keeps_the_planners_own(beijing, 
     assert count == (len(STYLED) + 2,)  # the planner's style beside gridplan's, and the warnings table's
 
 
-def test_qgis_opens_each_layer_with_its_stored_style(beijing, tmp_path):
+def test_qgis_opens_each_layer_with_its_stored_style(qgis, beijing):
     _, _, path = beijing
-    seen = open_in_qgis(path, [*STYLED, "warnings"], tmp_path)
+    seen = qgis.open(path, [*STYLED, "warnings"])
     assert all(seen[name]["valid"] for name in seen)
     grids = seen["grids"]
     assert grids["features"] == len(beijing[1].plan.grids)
@@ -155,10 +144,10 @@ def test_qgis_opens_each_layer_with_its_stored_style(beijing, tmp_path):
                                    "figures": "Figures (JSON)", "message": "Message"}
 
 
-def test_qgis_draws_each_grid_in_the_colour_of_its_class(beijing, tmp_path):
+def test_qgis_draws_each_grid_in_the_colour_of_its_class(qgis, beijing, tmp_path):
     _, run, path = beijing
     png = tmp_path / "grids.png"
-    open_in_qgis(path, ["grids"], tmp_path, draw=png)
+    qgis.open(path, ["grids"], draw=png)
     grids = run.plan.grids
     expected = {class_colour(k, h, run.plan.settings.grid) for k, h in zip(grids["kind"], grids["households"])}
     assert expected == {SPECIAL_COLOUR, DEVIATION_COLOURS[2]}  # every ordinary grid of Beijing is within ±10%
@@ -167,7 +156,7 @@ def test_qgis_draws_each_grid_in_the_colour_of_its_class(beijing, tmp_path):
         assert (share > 0.01) if colour in expected else (share == 0), (colour, share)
 
 
-def test_qgis_draws_the_five_classes_when_the_bounds_are_narrower(beijing, tmp_path):
+def test_qgis_draws_the_five_classes_when_the_bounds_are_narrower(qgis, beijing, tmp_path):
     """The same grids against ±5% (tight ±2%) fall into every class: each colour is drawn."""
     prepared, run, path = beijing
     narrow = GridSettings(target=300, tolerance=0.05, tight_tolerance=0.02)
@@ -175,7 +164,7 @@ def test_qgis_draws_the_five_classes_when_the_bounds_are_narrower(beijing, tmp_p
     copy.write_bytes(path.read_bytes())
     write_layer_styles(copy, {"grids": layer_styles(plan_layers(run, prepared), narrow)["grids"]})
     png = tmp_path / "grids.png"
-    open_in_qgis(copy, ["grids"], tmp_path, draw=png)
+    qgis.open(copy, ["grids"], draw=png)
     grids = run.plan.grids
     expected = {class_colour(k, h, narrow) for k, h in zip(grids["kind"], grids["households"])}
     assert expected == {SPECIAL_COLOUR, *DEVIATION_COLOURS}
@@ -185,7 +174,7 @@ def test_qgis_draws_the_five_classes_when_the_bounds_are_narrower(beijing, tmp_p
 
 def test_the_packages_test_services_names_hold_qgis_process_pyqgis_and_processing():
     """Checked by what the packages install (dpkg -L), not by a green run on a machine that may have had them."""
-    text = (HERE.parent / "scripts" / "test-services.sh").read_text()
+    text = (REPO / "scripts" / "test-services.sh").read_text()
     named = text.split('QGIS_PACKAGES="', 1)[1].split('"', 1)[0].split()
     files = set()
     for package in named:
@@ -240,13 +229,13 @@ def test_the_toolbox_offers_plan_regenerate_audit_and_coverage(qgis_with_plugin)
     assert ids == {"gridplan:plan", "gridplan:regenerate", "gridplan:audit", "gridplan:coverage"}
 
 
-def run_algorithm(qgis, algorithm: str, **parameters) -> dict:
-    done = qgis(["--json", "run", algorithm, "--", *(f"{k}={v}" for k, v in parameters.items())])
+def run_algorithm(qgis_process, algorithm: str, **parameters) -> dict:
+    done = qgis_process(["--json", "run", algorithm, "--", *(f"{k}={v}" for k, v in parameters.items())])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(done.stdout)
 
 
-def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qgis_with_plugin, beijing, shared_data,
+def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qgis_with_plugin, qgis, beijing, shared_data,
                                                                               tmp_path):
     _, run, _ = beijing
     output = tmp_path / "plan.gpkg"
@@ -257,7 +246,7 @@ def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qg
     planned = read_plan(output)
     assert len(planned.plan.grids) == len(run.plan.grids) and len(planned.plan.assignment) == 257
     assert planned.plan.grids["households"].sum() == run.plan.grids["households"].sum()
-    seen = open_in_qgis(output, STYLED, tmp_path)
+    seen = qgis.open(output, STYLED)
     assert seen["grids"]["renderer"] == "RuleRenderer" and seen["buildings"]["features"] == 257
 
 
@@ -280,14 +269,14 @@ def test_without_the_gridplan_command_the_algorithm_fails_saying_where_to_set_it
     assert not (tmp_path / "plan.gpkg").exists()
 
 
-def test_the_audit_algorithm_writes_the_audited_grids_styled_against_the_bounds(qgis_with_plugin, beijing, shared_data,
+def test_the_audit_algorithm_writes_the_audited_grids_styled_against_the_bounds(qgis_with_plugin, qgis, beijing, shared_data,
                                                                                 tmp_path):
     _, run, path = beijing
     output = tmp_path / "audit.gpkg"
     result = run_algorithm(qgis_with_plugin, "gridplan:audit", LANG=1, EXISTING=path, OUTPUT=output, TOLERANCE=0.1,
                            SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
     assert result["results"]["GRIDS"] == f"{output}|layername=grids"
-    seen = open_in_qgis(output, ["grids"], tmp_path)["grids"]
+    seen = qgis.open(output, ["grids"])["grids"]
     assert seen["features"] == len(run.plan.grids)
     # against ±10%, whose tight band is the bounds themselves: no class between them and the target's
     assert seen["colours"] == [SPECIAL_COLOUR, DEVIATION_COLOURS[0], DEVIATION_COLOURS[2], DEVIATION_COLOURS[4]]

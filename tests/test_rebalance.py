@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from gridplan.cli import main
-from gridplan.osm import import_osm
+from gridplan.cli import EXIT_OK, main
+from gridplan.partition import partition
 from gridplan.rebalance import move_cap, rebalance
 from gridplan.settings import DEFAULTS, RegenerationSettings
 from gridplan.store import read_layers, read_plan, write_layers
-from gridplan.validate import validate_scene
 from gridplan.vocabulary import MoveReason
 
-from .test_hostile import EXIT_OK
+from .support.properties import examples
+from .support.cli import assert_one_line_error, run
+from .support.scenes import street_grid_scene
 
 GRID = DEFAULTS.grid  # band 270–330, bounds 240–360
 
@@ -100,7 +100,7 @@ def lattices(draw):
     return rows, cols, stripes, weights, barriers, locked, max_moved
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lattices())
 def test_rebalancing_keeps_the_hard_rules(case):
     rows, cols, stripes, weights, barriers, locked, max_moved = case
@@ -136,11 +136,10 @@ def test_rebalancing_keeps_the_hard_rules(case):
 # On a real extract, end to end through the command line
 
 
-def test_regenerating_a_changed_real_scene_rebalances_and_reports_every_move(shared_data, tmp_path, capsys):
-    scene = validate_scene(import_osm(shared_data / "wuhan_guanggu_osm_tiles" / "data.gpkg")[0]).raise_for_errors().scene
-    from gridplan.pipeline import prepare_scene
-
-    buildings = scene.buildings.assign(households=prepare_scene(scene).local.buildings["households"].to_numpy())
+def test_regenerating_a_changed_real_scene_rebalances_and_reports_every_move(extracts, tmp_path, capsys):
+    prepared = extracts.prepared("wuhan")
+    scene = prepared.scene
+    buildings = scene.buildings.assign(households=prepared.local.buildings["households"].to_numpy())
     write_layers(tmp_path / "before.gpkg", scene.replace(buildings=buildings).layers())
     assert main(["plan", str(tmp_path / "before.gpkg"), "-o", str(tmp_path / "plan.gpkg")]) == EXIT_OK
     rng = np.random.default_rng(7)
@@ -174,10 +173,6 @@ def test_regenerating_a_changed_real_scene_rebalances_and_reports_every_move(sha
 
 
 def test_rebalance_options_need_a_previous_plan(tmp_path, capsys):
-    from .test_hostile import assert_one_line_error, run
-
-    from .scenes import street_grid_scene
-
     write_layers(tmp_path / "s.gpkg", street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
     assert_one_line_error(*run(capsys, "plan", tmp_path / "s.gpkg", "-o", tmp_path / "p.gpkg", "--max-moved", "0.1")[::2],
                           "--previous")
@@ -186,11 +181,8 @@ def test_rebalance_options_need_a_previous_plan(tmp_path, capsys):
 
 
 def test_a_regeneration_capped_below_the_one_move_says_so():
-    from gridplan.partition import partition
     from gridplan.regenerate import regenerate
     from gridplan.results import PreviousPlan
-
-    from .scenes import street_grid_scene
 
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]], per_block=10)
     first = partition(scene)

@@ -12,14 +12,14 @@ import gridplan.regenerate as regenerate_module
 from gridplan.codes import assign_codes
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.partition import partition
-from gridplan.regenerate import _matched, regenerate
+from gridplan.regenerate import matched_labels, regenerate
 from gridplan.results import PlanRun, PreviousPlan
 from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS
 from gridplan.store import read_previous, write_plan
 
-from .scenes import street_grid_scene
-from .test_partition import assert_hard_rules
+from .support.scenes import street_grid_scene
+from .support.plans import assert_hard_rules
 
 
 def _scene(households=None):
@@ -188,7 +188,7 @@ def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
     layout = np.array([0, 0, 1, 1, 2, 2])
     labels = np.array([5, 5, 5, 7, 7, 7])
     # grids 0 and 2 take labels 5 and 7 (two atoms each); grid 1, half in each, gets a new label
-    assert _matched(layout, labels).tolist() == [5, 5, 8, 8, 7, 7]
+    assert matched_labels(layout, labels).tolist() == [5, 5, 8, 8, 7, 7]
 
 
 def _stuck_repair(monkeypatch):

@@ -16,12 +16,13 @@ from shapely.geometry import Point
 from gridplan.addresses import building_key
 from gridplan.cli import EXIT_OK, main
 from gridplan.coords import wgs84_to_bd09, wgs84_to_gcj02
-from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.pipeline import prepare_scene
 from gridplan.register import import_register, read_register
 from gridplan.scenarios import generate_records
 from gridplan.store import read_layers, write_layers
 
-from .scenes import CRS, street_grid_scene
+from .support.properties import examples
+from .support.scenes import CRS, street_grid_scene
 
 PERSONAL = {"姓名": ["张伟", "李娜", "王芳"], "身份证号": ["320102199001011234", "32010219850202123X", "320102197003033456"],
             "联系电话": ["13800000001", "13900000002", "13700000003"]}
@@ -162,7 +163,7 @@ def test_personal_columns_are_in_no_output(scene, tmp_path, capsys):
     assert import_register(again, scene, kind="members").matches["member_id"].iat[1] == members["member_id"].iat[1]
 
 
-@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["阳光花园", "阳光小区", "阳光", "翠竹苑", "翠竹", "梧桐", ""]),
                           st.sampled_from(["1", "2", "3", "三", "９", ""]), st.sampled_from(["栋", "号楼", "幢", ""]),
                           st.sampled_from(["", "2单元501室", "101"]), st.sampled_from(["", "是", "否"])), max_size=40))
@@ -183,9 +184,8 @@ def test_every_row_is_matched_or_unmatched_and_households_add_up(scene, records)
 
 
 @pytest.fixture(scope="module")
-def wuhan(shared_data):
-    prepared = prepare_scene(load_scene(shared_data / "wuhan_guanggu_osm_tiles" / "data.gpkg"))
-    return generate_records(prepared, seed=7)
+def wuhan(extracts):
+    return generate_records(extracts.prepared("wuhan"), seed=7)
 
 
 def test_a_generated_register_of_a_real_extract_is_joined_with_few_wrong_matches(wuhan, tmp_path):

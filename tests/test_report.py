@@ -12,7 +12,7 @@ from gridplan.report import grid_table, summary_html, write_report
 from gridplan.store import write_coverage, write_layers, write_plan
 from gridplan.vocabulary import column_label
 
-from .test_maps import small_coverage, small_plan
+from .support.small import small_coverage, small_plan
 
 
 @pytest.fixture(scope="module")

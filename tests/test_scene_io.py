@@ -16,7 +16,7 @@ from gridplan.scene import read_scene
 from gridplan.settings import HouseholdSettings
 from gridplan.store import write_layers
 
-from .scenes import street_grid_scene
+from .support.scenes import street_grid_scene
 
 
 def _scene():

@@ -11,11 +11,8 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from gridplan.errors import InputError
-from gridplan.osm import import_osm
-from gridplan.partition import partition
 from gridplan.scene import Scene
 from gridplan.service import analyse_service, generate_service_points, site_service_points
-from gridplan.validate import validate_scene
 
 CRS = "EPSG:32650"
 
@@ -117,10 +114,10 @@ def test_exact_siting_equals_brute_force_on_random_cases(seed):
 
 
 @pytest.fixture(scope="module")
-def nanjing(shared_data):
-    scene = validate_scene(import_osm(shared_data / "nanjing_xinjiekou_osm" / "nanjing_xinjiekou.osm")[0]).raise_for_errors().scene
+def nanjing(extracts):
+    scene = extracts.prepared("nanjing").scene
     scene = scene.replace(service_points=generate_service_points(scene, seed=1))
-    plan = partition(scene)
+    plan = extracts.run("nanjing").plan  # service points do not change a plan
     return scene, plan, analyse_service(plan, scene)
 
 

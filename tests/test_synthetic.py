@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from gridplan.errors import InputError
 from gridplan.synthetic import CRS, MIN_SETBACK_M, RIVER_SETBACK_M, generate_district
 
+from .support.properties import examples
+
 
 def _timed(**kwargs):
     start = time.perf_counter()
@@ -197,7 +199,7 @@ def test_impossible_arguments_are_input_errors(kwargs):
         generate_district(**kwargs)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_small_districts_hold_their_invariants_for_any_seed(seed):
     scene = generate_district(n_buildings=300, households=6000, seed=seed)

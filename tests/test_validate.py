@@ -19,6 +19,8 @@ from gridplan.scene import Scene
 from gridplan.settings import DEFAULTS
 from gridplan.validate import Finding, Validation, validate_scene
 
+from .support.properties import examples
+
 UTM = "EPSG:32650"  # Nanjing/Suzhou longitudes; coordinates below are metres from a corner near Suzhou
 X0, Y0 = 300_000.0, 3_460_000.0
 EXCLUSION_CODES = {"empty_geometry", "building_outside_communities"}
@@ -518,7 +520,7 @@ def _footprint(x, y, w, h, kind):
     return rect(x, y, x + w, y + h)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     specs=st.lists(building_specs, min_size=0, max_size=25),
     member_refs=st.lists(st.integers(-3, 30), max_size=15),

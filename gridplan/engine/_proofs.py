@@ -41,7 +41,7 @@ def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.
     """A layout of the whole region with fewer groups outside the bounds than ``outside`` (those outside
     them now), each of at most ``misfit_ceiling``, or the proof that none exists.
 
-    First by enumeration (:func:`_enumerated_layout`): a layout with every group within the bounds but
+    First by enumeration (:func:`enumerated_layout`): a layout with every group within the bounds but
     those holding units that fit no group (:func:`proven_misfits`), fewer of them than ``outside``. Its
     proof settles the count where every layout with fewer groups outside would have only misfits' groups
     outside: without misfits, where one group is outside now; with them, where the misfits need at least
@@ -70,7 +70,7 @@ def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.
     apart = misfits_apart(neighbours, graph.w, misfits, sizing.misfit_ceiling) if len(misfits) else 0
     if apart >= outside:  # the misfits need every group outside now: that is the fewest
         return None, True
-    labels, proven = _enumerated_layout(graph, sizing, misfits, outside - 1 if len(misfits) else 0)
+    labels, proven = enumerated_layout(graph, sizing, misfits, outside - 1 if len(misfits) else 0)
     if labels is not None:  # its groups outside the bounds hold misfits, each proven by its unit
         return labels, False
     if proven and outside - 1 <= apart:
@@ -79,21 +79,21 @@ def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.
                             outside_hi=sizing.misfit_ceiling, misfits=misfits)
 
 
-def _enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
+def enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
     """:func:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.
 
     The groups are every connected group of atoms within the bounds (with any number of empty atoms) and,
     with ``misfits``, every connected group holding one of at most ``misfit_ceiling``, at most ``budget`` of
     those in a layout; an exact-cover search runs to its end. Before it, a relaxed search that can only
     prove: empty atoms only connect, so groups are enumerated over the inhabited atoms alone, two of them
-    neighbours when they touch or when empty atoms join them (:func:`_through_empty`; two groups may lean
+    neighbours when they touch or when empty atoms join them (:func:`through_empty`; two groups may lean
     on the same empty atoms). When no such groups cover the inhabited atoms, no layout exists (an empty
     misfit would leave its group out of that cover, so then it is skipped). Limits: ``PROOF_MAX_GROUPS``
     groups, ``PROOF_SEARCH_NODES`` steps.
     """
     inhabited = np.flatnonzero(graph.w > 0)
     if (graph.w[misfits] > 0).all():
-        cover, exhausted = _cover(graph, inhabited, sizing, misfits, budget, max_empty=0, adjacent=_through_empty(graph, inhabited))
+        cover, exhausted = _cover(graph, inhabited, sizing, misfits, budget, max_empty=0, adjacent=through_empty(graph, inhabited))
         if cover is None and exhausted:
             return None, True
     cover, exhausted = _cover(graph, np.arange(graph.n), sizing, misfits, budget, max_empty=math.inf)
@@ -109,7 +109,7 @@ def _enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, 
 
 
 def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.ndarray, budget: int, **enumeration):
-    """The exact cover of :func:`_enumerated_layout` over ``nodes``: (cover or None, whether the search ran
+    """The exact cover of :func:`enumerated_layout` over ``nodes``: (cover or None, whether the search ran
     to its end); (None, False) past the enumeration's limits. The groups within the bounds come first
     (tight ones first where there are no misfits), then those around misfits nearest the bounds."""
     bounds = sizing.bounds_window
@@ -128,7 +128,7 @@ def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.nd
                        sizing=sizing, steps=PROOF_SEARCH_NODES, prune=not len(misfits))
 
 
-def _through_empty(graph: RegionGraph, inhabited: np.ndarray) -> dict[int, set[int]]:
+def through_empty(graph: RegionGraph, inhabited: np.ndarray) -> dict[int, set[int]]:
     """Neighbours of each inhabited atom among the inhabited ones: those it touches, and those that touch
     the same connected piece of empty atoms."""
     w, links = graph.w, graph.links

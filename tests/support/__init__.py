@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: scenes, plans, real extracts and the headless browser."""
