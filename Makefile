@@ -4,13 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
+# the exact versions every install takes; `make upgrade` refreshes them
+CONSTRAINTS := constraints.txt
 
-.PHONY: demo test install bench bench-maps qgis-plugin clean
+.PHONY: demo test test-explore install upgrade bench bench-maps qgis-plugin clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,9 +25,29 @@ demo: $(STAMP)
 	fi
 
 # Chromium and PostgreSQL/PostGIS come from Debian's packages (needs root); GRIDPLAN_TEST_PG, if set, is used as is.
+TEST_SERVICES = if [ -z "$$GRIDPLAN_TEST_PG" ]; then services=$$(bash scripts/test-services.sh) || exit 1; eval "$$services"; fi
+
+# Two workers on this project's 2-core machines, a test module's tests on one worker (its browser, QGIS or Dask
+# cluster starts once); WORKERS=0 runs in one process.
+WORKERS ?= 2
 test: $(STAMP)
-	@if [ -z "$$GRIDPLAN_TEST_PG" ]; then services=$$(bash scripts/test-services.sh) || exit 1; eval "$$services"; fi; \
-	$(BIN)/python -m pytest -q
+	@$(TEST_SERVICES); $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
+
+# The properties with ten times their examples, drawn anew at random (Hypothesis profile `explore`); a failure
+# found here becomes an @example of its property. Run it before you stop.
+test-explore: $(STAMP)
+	@$(TEST_SERVICES); HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -n $(WORKERS) -m property
+
+# Newest versions within setup.cfg's ranges, installed in a scratch venv and written to constraints.txt.
+upgrade:
+	rm -rf .venv-upgrade
+	$(PYTHON) -m venv .venv-upgrade
+	.venv-upgrade/bin/pip install --quiet --upgrade pip
+	.venv-upgrade/bin/pip install --quiet -e '.[test,bench]'
+	{ sed -n '1,2p' $(CONSTRAINTS); .venv-upgrade/bin/pip freeze --exclude-editable; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf .venv-upgrade
+	@echo "constraints.txt refreshed: run make test; if an import pin fails, update it with the osmnx named in tests/test_engine.py"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/partition_bench.py
