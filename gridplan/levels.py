@@ -158,7 +158,7 @@ def contact_graph(cells: np.ndarray) -> Adjacency:
 
 
 def settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
-            settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
+           settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
     """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
     bounds is re-planned as a whole (:func:`gridplan.engine.bounds_layout`): a layout with fewer groups
     outside them replaces its groups; where the search proves that no layout has fewer, the proof is kept.
@@ -186,7 +186,7 @@ def settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: l
 
 
 def bounds_possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
-              settings: LevelSettings) -> list[bool]:
+                    settings: LevelSettings) -> list[bool]:
     """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
     the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them), or
     where the whole piece of the grid holding it has no layout within them (``settled``)."""

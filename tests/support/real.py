@@ -38,7 +38,6 @@ EXTRACTS = {
 #: Libraries whose version can change an imported scene or a plan.
 DECIDING = ("osmnx", "pyrosm", "shapely", "geopandas", "pyogrio", "pyproj", "numpy", "pandas", "scipy", "ortools",
             "networkx", "scikit-learn")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def code_digest() -> str:
