@@ -32,7 +32,7 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, fontManager
+from matplotlib.font_manager import FontProperties, findSystemFonts, fontManager
 from matplotlib.patches import Polygon as PolygonPatch
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path as MplPath
@@ -730,20 +730,40 @@ def _street_names(streets: gpd.GeoDataFrame) -> list[str]:
 
 def _font(families: Sequence[str], lang: str, texts: Sequence[str]) -> FontProperties:
     """The first of ``families`` that is installed, at the weight it has; a CJK font is required when the
-    page is in Chinese or shows Chinese names."""
-    installed = {}
-    for entry in fontManager.ttflist:
-        installed.setdefault(entry.name, entry)
-    for family in families:
-        if family in installed:
-            entry = installed[family]
-            regular = [e for e in fontManager.ttflist if e.name == family]
-            weight = min((e.weight for e in regular), key=lambda wt: abs(int(wt) - 400) if str(wt).isdigit() else 0)
-            return FontProperties(family=entry.name, weight=weight)
+    page is in Chinese or shows Chinese names. Fonts installed after matplotlib cached its font list (a CJK font
+    installed after a first run) are found in the system's font folders."""
+    found = _installed(families) or (_add_new_system_fonts() and _installed(families))
+    if found:
+        family, weight = found
+        return FontProperties(family=family, weight=weight)
     if lang == "zh" or any(is_chinese(t) for t in texts):
         raise InputError("no Chinese (CJK) font is installed for the wall maps: apt-get install fonts-noto-cjk "
                          f"(or fonts-wqy-zenhei); looked for {', '.join(families)}")
     return FontProperties(family="DejaVu Sans")
+
+
+def _installed(families: Sequence[str]) -> tuple[str, object] | None:
+    """The first of ``families`` matplotlib knows, and the weight of it closest to regular."""
+    names = {entry.name for entry in fontManager.ttflist}
+    for family in families:
+        if family in names:
+            weights = [e.weight for e in fontManager.ttflist if e.name == family]
+            return family, min(weights, key=lambda wt: abs(int(wt) - 400) if str(wt).isdigit() else 0)
+    return None
+
+
+def _add_new_system_fonts() -> bool:
+    """Add to matplotlib's font list the system's font files it does not know yet; whether any was added."""
+    known = {entry.fname for entry in fontManager.ttflist}
+    added = False
+    for path in findSystemFonts():
+        if path not in known:
+            try:
+                fontManager.addfont(path)
+                added = True
+            except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read is no font to use
+                continue
+    return added
 
 
 def _natural(text: str):

@@ -238,6 +238,20 @@ def test_without_a_cjk_font_a_chinese_map_names_the_debian_package(planned, tmp_
     assert WALL_MAP_DEFAULTS.fonts[0] == "Noto Sans CJK SC"
 
 
+def test_a_cjk_font_installed_after_matplotlib_listed_its_fonts_is_found(planned, tmp_path, monkeypatch):
+    """The README's commands in their order: ``make demo`` has matplotlib list its fonts, ``make test`` then installs
+    the CJK font; the wall maps must find it, not refuse."""
+    from matplotlib.font_manager import fontManager
+
+    run, prepared = planned
+    before = [e for e in fontManager.ttflist if not e.name.startswith(("WenQuanYi", "Noto Sans CJK"))]
+    assert len(before) < len(fontManager.ttflist)  # this machine has a CJK font to leave out of the list
+    monkeypatch.setattr(fontManager, "ttflist", before)
+    written = write_wall_maps(run, prepared, tmp_path, scope="office", formats=("pdf",))
+    fonts = poppler("pdffonts", str(written.pdf[0]))
+    assert "WenQuanYiZenHei" in fonts or "NotoSansCJK" in fonts
+
+
 def test_grids_are_filled_by_the_rule_of_the_web_maps():
     """One colour rule for web and wall maps: white at the target, the scale's ends at ±tolerance and beyond,
     purple for special grids whatever their households."""
