@@ -11,7 +11,7 @@ split between two grids. The repairs, each reported with its area:
    (the first by id); a part of a community smaller than the sliver area goes to the neighbour it touches most.
    Wider overlaps are left for validation to report as errors (they are real disagreements).
 2. :func:`fit_to_buildings`: a building that a boundary cuts is given whole to the community holding most of it,
-   and the boundary moves around it.
+   and the boundary moves around it; :func:`merge_slivers` then merges the slivers that moving it cut off.
 
 All geometry is in a metric CRS.
 """
@@ -121,14 +121,36 @@ def close_gaps_and_overlaps(geoms: np.ndarray, order: np.ndarray, snap_m: float,
             repairs.append(BoundaryRepair("gap_closed", host, tuple(int(t) for t in touching if t != host), float(rest.area),
                                           _mostly_inside(tree, footprints, rest)))
 
-    # slivers: small parts without a building go to the neighbour they touch most
+    geoms, merged = merge_slivers(geoms, sliver_m2, footprints)
+    return geoms, repairs + merged
+
+
+def merge_slivers(geoms: np.ndarray, sliver_m2: float, footprints: np.ndarray) -> tuple[np.ndarray, list[BoundaryRepair]]:
+    """Communities without slivers: a part of a community smaller than ``sliver_m2`` and holding no building goes
+    to the neighbour it shares most boundary with (dropped where it touches none).
+
+    Run after every repair that can leave one: a boundary moved round a building can cut off a strip of its
+    community that touches the rest only at a point, and no grid of that community could then be one polygon.
+
+    Returns
+    -------
+    geoms, repairs
+        The repaired polygons (the input is not changed) and a ``sliver_merged`` or ``sliver_dropped`` repair
+        per sliver.
+    """
+    geoms = np.array(geoms, dtype=object)
+    repairs: list[BoundaryRepair] = []
+    if len(geoms) == 0:
+        return geoms, repairs
+    tree = shapely.STRtree(footprints) if len(footprints) else None
+    near = shapely.STRtree(geoms)
     for i in range(len(geoms)):
         parts = shapely.get_parts(geoms[i])
         if len(parts) < 2:
             continue
         small = (shapely.area(parts) < sliver_m2) & (shapely.area(parts) < shapely.area(parts).max())
         for part in parts[small]:
-            if tree is not None and len(tree.query(part, predicate="intersects")):
+            if _holds_building(tree, footprints, part):
                 continue
             others = np.setdiff1d(near.query(part, predicate="dwithin", distance=TOUCH_M), [i])
             geoms[i] = _polygonal(shapely.difference(geoms[i], part))
@@ -179,6 +201,14 @@ def fit_to_buildings(geoms: np.ndarray, footprints: np.ndarray, assigned: np.nda
         geoms[home] = _polygonal(shapely.union(geoms[home], footprint))
         repairs.append(BoundaryRepair("fitted_to_building", home, tuple(others), moved, (building,)))
     return geoms, repairs
+
+
+def _holds_building(tree, footprints: np.ndarray, area) -> bool:
+    """Whether some building's footprint lies partly inside ``area`` (one that only touches it does not)."""
+    if tree is None:
+        return False
+    hit = tree.query(area, predicate="intersects")
+    return bool((shapely.area(shapely.intersection(footprints[hit], area)) > DUST_M2).any())
 
 
 def _mostly_inside(tree, footprints: np.ndarray, area) -> tuple[int, ...]:

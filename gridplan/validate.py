@@ -43,7 +43,7 @@ import pandas as pd
 import shapely
 
 from .errors import InputError
-from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings
+from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings, merge_slivers
 from .households import building_floors, estimate_households
 from .scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, Scene, id_string, local_crs
 from .settings import DEFAULTS, Settings
@@ -284,6 +284,9 @@ def validate_scene(
         buildings, inside, assigned, found = _assign_communities(buildings, footprints, communities_m, community_ids, building_labels)
         findings += found
         communities_m, fitted = fit_to_buildings(communities_m, footprints, assigned)
+        if fitted:  # moving a boundary round a building can cut a sliver off its community
+            communities_m, merged = merge_slivers(communities_m, settings.validation.sliver_m2, footprints)
+            fitted += merged
         findings += _boundary_findings(repairs + fitted, community_ids, building_labels, households)
         if repairs or fitted:
             back = gpd.GeoSeries(communities_m, index=communities.index, crs=metric).to_crs(communities.crs).to_numpy()

@@ -199,6 +199,8 @@ def split_community(polygon, fraction: float, angle: float, width: float) -> lis
 @example(fraction=0.37480024693127306, angle=-21.29859578017338, width=0.6, bad=[], sliver=0.0, repair=False, seed=65536)
 # a grid of a river piece and a zero-area scrap, whose seam-closing buffers collapsed it to nothing: a 3,456 m² gap
 @example(fraction=0.3, angle=27.59054333670725, width=-1.0, bad=[], sliver=0.0, repair=False, seed=0)
+# a boundary moved round a building cut off a 1 m² strip touching its community at a point: a grid in two pieces
+@example(fraction=0.4140625, angle=0.0, width=0.0, bad=[], sliver=0.0, repair=False, seed=0)
 def test_broken_real_scenes_plan_with_everything_accounted_for_or_fail_in_one_line(
         beijing, tmp_path_factory, capsys, fraction, angle, width, bad, sliver, repair, seed):
     rng = np.random.default_rng(seed)

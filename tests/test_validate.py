@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import GeometryCollection, LineString, Polygon, box
 
+from gridplan.boundaries import merge_slivers
 from gridplan.errors import InputError
 from gridplan.households import estimate_households
 from gridplan.scene import Scene
@@ -371,6 +372,18 @@ def test_a_sliver_of_a_community_goes_to_its_neighbour():
     assert v.ok and "4.0 m² to c2 from c1" in f.message
     c1, c2 = v.scene.communities.geometry
     assert c1.geom_type == "Polygon" and c1.area == pytest.approx(100 * 100) and c2.area == pytest.approx(100 * 100)
+
+
+def test_a_sliver_beside_a_building_it_does_not_hold_goes_to_its_neighbour():
+    # a 0.1 m wide strip of c1 touching c1 only at a corner and lying along c2, whose building it only touches:
+    # what a boundary moved round a building leaves behind
+    strip = Polygon([(X0 + 100, Y0 + 100), (X0 + 100, Y0 + 110), (X0 + 99.9, Y0 + 110)])
+    c1, c2 = shapely.union(rect(0, 0, 100, 100), strip), rect(100, 100, 200, 200)
+    building = rect(100, 102, 110, 108)
+    (one, two), repairs = merge_slivers(np.array([c1, c2], dtype=object), DEFAULTS.validation.sliver_m2, np.array([building]))
+    assert [(r.kind, r.community, r.other) for r in repairs] == [("sliver_merged", 1, (0,))]
+    assert one.geom_type == "Polygon" and one.area == pytest.approx(100 * 100)
+    assert two.geom_type == "Polygon" and two.area == pytest.approx(100 * 100 + strip.area)
 
 
 def test_a_given_community_id_that_disagrees_with_the_map_is_replaced_and_listed():
