@@ -137,7 +137,8 @@ def scene_fingerprint(scene: Scene) -> str:
         # households as numbers (12 and 12.0 are one count), ids and classes as text
         text = pd.DataFrame({c: pd.to_numeric(layer[c], errors="coerce").map("{:g}".format) if c == "households"
                              else layer[c].astype(str) for c in present})
-        keys = text.agg("\t".join, axis=1).to_numpy() if present else np.full(len(layer), "")
+        # (a row-wise join of an empty table is a table, not a column: an empty layer has no keys to join)
+        keys = text.agg("\t".join, axis=1).to_numpy() if present and len(layer) else np.full(len(layer), "")
         wkb = shapely.to_wkb(layer.geometry.to_numpy(), hex=True)
         rows = np.sort(np.char.add(np.char.add(keys.astype(str), "\t"), wkb.astype(str)))
         digest.update(f"{name}:{len(rows)}\n".encode())
