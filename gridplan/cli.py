@@ -1,6 +1,7 @@
 """The ``gridplan`` command line: the only place that prints.
 
-Exit codes: 0 success; 2 bad input (one line saying why, no traceback); 1 an internal error.
+Exit codes: 0 success; 2 bad input (one line saying why, no traceback); 1 an internal error; 130 interrupted
+(Ctrl-C, one line); 141 the reader of the output went away (``gridplan … | head``: nothing more is printed).
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from .errors import GridplanError, InfeasibleError, InputError
 from .settings import BASEMAPS, DEFAULTS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+#: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE (a closed pipe): 128 + the signal.
+EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 128 + signal.SIGINT, 128 + signal.SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     try:
         args.run(args)
+    except KeyboardInterrupt:
+        print("gridplan: 已中断" if getattr(args, "lang", "zh") == "zh" else "gridplan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_CLOSED_PIPE
     except (InputError, InfeasibleError) as exc:
         print(f"gridplan: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
@@ -49,6 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gridplan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """The reader of standard output went away: send what is still buffered nowhere, so that the flush at exit
+    does not fail again (Python's advice for SIGPIPE)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # standard output is no file (captured in process): nothing to flush to
+        pass
 
 
 def _one_line(exc: Exception) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import subprocess
+import sys
 
 import geopandas as gpd
 import pyogrio
 import pytest
 
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
+from gridplan.store import write_layers
 
 from .support.scenes import street_grid_scene
 
@@ -145,6 +148,33 @@ def test_bad_households_fail_unless_repaired(tmp_path, capsys):
     assert "bad_households" in capsys.readouterr().err
     assert main(["validate", str(path), "--repair-households"]) == EXIT_OK
     assert "households_repaired" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lang, words", [("zh", "已中断"), ("en", "interrupted")])
+def test_ctrl_c_ends_in_one_line_and_exit_130(tmp_path, capsys, monkeypatch, lang, words):
+    import gridplan.partition
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gridplan.partition, "partition", interrupted)
+    scene_path = tmp_path / "scene.gpkg"
+    write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--lang", lang]) == 130
+    err = capsys.readouterr().err
+    assert err == f"gridplan: {words}\n"
+    assert not (tmp_path / "plan.gpkg").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """``gridplan validate … | head``: the pipe is closed before gridplan prints; no traceback, no error line."""
+    scene_path = tmp_path / "scene.gpkg"
+    write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from gridplan.cli import main; sys.exit(main())",
+                                "validate", str(scene_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141 and err == ""
 
 
 def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatch):
