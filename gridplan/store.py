@@ -177,7 +177,9 @@ def check_output(target, kind: str, inputs=()) -> None:
         if path.exists() and not path.is_dir():
             what = "a report is a folder of files" if kind == "report" else "wall maps are written into a folder"
             raise InputError(f"-o {path} is a file, not a folder: {what}")
+        _check_writable(path, path)
         return
+    _check_writable(path.parent, path)
     existing = [p for p in _files_of(path) if p.exists()]
     if not existing:
         return
@@ -194,6 +196,23 @@ def check_output(target, kind: str, inputs=()) -> None:
         present = set()
     if not layers <= present:
         raise InputError(f"-o {path} exists and is not {noun}: write to another file, or remove it first")
+
+
+def _check_writable(folder: Path, target: Path) -> None:
+    """Refuse an output whose folder (or the nearest folder above it that exists, where the folders are yet to be
+    made) does not take a new file: found by making one, since permissions alone do not tell (root, read-only
+    or virtual file systems such as /proc)."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"-o {target} cannot be written: {existing} is a file, not a folder")
+    try:
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=".gridplan-")
+    except OSError as exc:
+        raise InputError(f"-o {target} cannot be written: no file can be made in {existing} ({exc.strerror})") from exc
+    os.close(handle)
+    os.unlink(probe)
 
 
 def _files_of(path: Path) -> list[Path]:

@@ -59,6 +59,9 @@ def test_an_output_that_is_an_input_or_a_file_of_another_kind_is_refused_before_
     assert_one_line_error(*run(capsys, "report", small, plan, "-o", coverage)[::2], "is a file, not a folder")
     assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "x.shp")[::2], "use .gpkg, .geojson or .parquet")
     assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "p.gpkg", "--map", small)[::2], "a map is an .html file")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", "/proc/p.gpkg")[::2], "cannot be written", "/proc")
+    assert_one_line_error(*run(capsys, "report", small, plan, "-o", "/proc/reports")[::2], "cannot be written")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", small / "p.gpkg")[::2], "is a file, not a folder")
     assert {p: digest(p) for p in before} == before
     assert not (tmp_path / "p.gpkg").exists()  # refused before planning, not after
 
