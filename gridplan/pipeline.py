@@ -192,7 +192,7 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
     PlanRun
         A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.results.Levels`.
     """
-    from .levels import plan_levels
+    from .levels import plan_levels  # the engine loads when levels are planned, not when the pipeline is imported
 
     if run.levels is not None:
         raise InputError("the run already has levels")

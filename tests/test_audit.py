@@ -12,8 +12,8 @@ from gridplan.partition import partition
 from gridplan.regenerate import regenerate
 from gridplan.results import PreviousPlan
 
+from .support.assertions import assert_hard_rules
 from .support.scenes import CRS, street_grid_scene
-from .support.plans import assert_hard_rules
 
 OX, OY = 600_000.0, 3_500_000.0
 

@@ -21,8 +21,8 @@ from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.store import read_layers, read_plan, write_layers
 from gridplan.vocabulary import WarningCode, WarningReason
 
-from .support.properties import examples
 from .support.cli import assert_one_line_error, run
+from .support.properties import examples
 from .support.scenes import CRS, street_grid_scene
 
 BEIJING = "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"

@@ -18,8 +18,8 @@ from gridplan.engine import (PROOF_MAX_GROUPS, Adjacency, RegionGraph, Sizing, b
                              through_empty)
 from gridplan.settings import DEFAULTS
 
+from .support.assertions import assert_hard_rules
 from .support.properties import examples
-from .support.plans import assert_hard_rules
 from .support.scenes import random_scene, street_grid_scene
 
 

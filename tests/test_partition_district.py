@@ -10,7 +10,7 @@ from gridplan.settings import DEFAULTS
 from gridplan.synthetic import generate_district
 from gridplan.validate import validate_scene
 
-from .support.plans import assert_hard_rules
+from .support.assertions import assert_hard_rules
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from gridplan.partition import layout_from_atoms
 from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS, LevelSettings
 
-from .support.plans import assert_hard_rules
+from .support.assertions import assert_hard_rules
 from .support.real import EXTRACTS
 
 

@@ -16,8 +16,8 @@ from gridplan.settings import DEFAULTS, RegenerationSettings
 from gridplan.store import read_layers, read_plan, write_layers
 from gridplan.vocabulary import MoveReason
 
-from .support.properties import examples
 from .support.cli import assert_one_line_error, run
+from .support.properties import examples
 from .support.scenes import street_grid_scene
 
 GRID = DEFAULTS.grid  # band 270–330, bounds 240–360

@@ -18,8 +18,8 @@ from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS
 from gridplan.store import read_previous, write_plan
 
+from .support.assertions import assert_hard_rules
 from .support.scenes import street_grid_scene
-from .support.plans import assert_hard_rules
 
 
 def _scene(households=None):

@@ -11,6 +11,7 @@ fixture checks at its end that every result handed out is as it was computed.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -153,6 +154,7 @@ class RealExtracts:
             return result
 
 
+@functools.cache
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
