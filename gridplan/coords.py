@@ -30,6 +30,10 @@ _TOLERANCE_DEG = 1e-10
 _MAX_ITERATIONS = 20
 
 Transform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: The coordinate systems Chinese data comes in: WGS84 (also CGCS2000, to well under a metre), GCJ-02, BD-09.
+SYSTEMS = ("wgs84", "gcj02", "bd09")
+#: How each system is named to a user.
+SYSTEM_NAMES = {"wgs84": "WGS84/CGCS2000", "gcj02": "GCJ-02 (Gaode/Tencent)", "bd09": "BD-09 (Baidu)"}
 
 
 def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
@@ -151,6 +155,71 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
 
 _TO_WGS84: dict[str, Transform] = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 _FROM_WGS84: dict[str, Transform] = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+
+
+def convert_lonlat(lon: ArrayLike, lat: ArrayLike, source: str, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes in ``source`` expressed in ``target`` (any two of :data:`SYSTEMS`).
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees, in ``source``.
+    source, target
+        ``"wgs84"``, ``"gcj02"`` or ``"bd09"``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The same places in ``target``; points outside China unchanged.
+    """
+    for system in (source, target):
+        if system not in SYSTEMS:
+            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(SYSTEMS)}")
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if source == target:
+        return lon.copy(), lat.copy()
+    if source != "wgs84":
+        lon, lat = _TO_WGS84[source](lon, lat)
+    if target != "wgs84":
+        lon, lat = _FROM_WGS84[target](lon, lat)
+    return lon, lat
+
+
+def convert_geometries(geometries: ArrayLike, crs, source: str, target: str) -> np.ndarray:
+    """Geometries in any CRS whose lon/lat were digitised in ``source``, moved to ``target``.
+
+    A projected layer (a Gaode export in Web Mercator, a CGCS2000 Gauss–Krüger sheet) goes to lon/lat, is
+    converted there and comes back to its own CRS.
+
+    Parameters
+    ----------
+    geometries
+        Shapely geometries.
+    crs
+        Their CRS (required: the formulas are on lon/lat).
+    source, target
+        Systems of :data:`SYSTEMS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The moved geometries, in ``crs``.
+    """
+    from pyproj import CRS, Transformer
+
+    if crs is None:
+        raise InputError("a layer without a CRS cannot be moved between coordinate systems: set its CRS first")
+    crs = CRS.from_user_input(crs)
+    geographic = crs.is_geographic
+    forward = None if geographic else Transformer.from_crs(crs, 4326, always_xy=True)
+    back = None if geographic else Transformer.from_crs(4326, crs, always_xy=True)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = (xy[:, 0], xy[:, 1]) if geographic else forward.transform(xy[:, 0], xy[:, 1])
+        lon, lat = convert_lonlat(lon, lat, source, target)
+        return np.column_stack((lon, lat) if geographic else back.transform(lon, lat))
+
+    return shapely.transform(np.asarray(geometries, dtype=object), move)
 
 
 def to_wgs84(gdf: gpd.GeoDataFrame, coords: str) -> gpd.GeoDataFrame:

@@ -38,7 +38,7 @@ def load_scene(
     *,
     layers: Mapping[str, str] | None = None,
     columns: Mapping[str, Mapping[str, str]] | None = None,
-    coords: str = "wgs84",
+    coords: str | Mapping[str, str] = "wgs84",
 ) -> Scene:
     """A scene from a GeoPackage, a folder of layer files, a mapping of layer to file, or an OpenStreetMap
     extract (``.osm``, ``.osm.pbf``, or an OSM-derived GeoPackage without a ``communities`` layer: imported
@@ -67,7 +67,8 @@ def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
     return "communities" not in present and "buildings" in present
 
 
-def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False) -> PreparedScene:
+def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False,
+                  accept_outside: bool = False) -> PreparedScene:
     """Validate a scene and prepare it once for every later step.
 
     Parameters
@@ -78,6 +79,9 @@ def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_househo
         Household estimation (also for repairs) and workload weights.
     repair_households
         Repair unusable household counts instead of failing (see :func:`gridplan.validate.validate_scene`).
+    accept_outside
+        Leave out any number of buildings outside every community with a warning, instead of failing when
+        they are more than ``settings.validation.max_outside_share``.
 
     Returns
     -------
@@ -92,7 +96,7 @@ def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_househo
     """
     from .validate import validate_scene
 
-    validation = validate_scene(scene, repair_households=repair_households, settings=settings)
+    validation = validate_scene(scene, repair_households=repair_households, accept_outside=accept_outside, settings=settings)
     validation.raise_for_errors()
     return PreparedScene.of(validation.scene, settings, validation)
 

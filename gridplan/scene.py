@@ -32,6 +32,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from .coords import SYSTEMS
 from .errors import InputError
 from .settings import DEFAULTS, Settings
 
@@ -69,7 +70,7 @@ GEOMETRY_TYPES: dict[str, tuple[str, ...] | None] = {
     "pois": ("Point",),
 }
 FILE_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb")
-COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
+COORDINATE_SYSTEMS = SYSTEMS
 SHAPEFILE_NAME_LENGTH = 10
 
 
@@ -261,7 +262,7 @@ def read_scene(
     *,
     layers: Mapping[str, str] | None = None,
     columns: Mapping[str, Mapping[str, str]] | None = None,
-    coords: str = "wgs84",
+    coords: str | Mapping[str, str] = "wgs84",
 ) -> Scene:
     """Read a scene from a GeoPackage, a folder of per-layer files, or a mapping of layer to file.
 
@@ -276,7 +277,9 @@ def read_scene(
         Scene layer → {column in the source: gridplan column} (``{"buildings": {"id": "building_id"}}``).
     coords
         Coordinate system of the input: ``"wgs84"`` (also CGCS2000), ``"gcj02"`` (Gaode/Amap, Tencent) or
-        ``"bd09"`` (Baidu); the latter two are converted to WGS84 on reading.
+        ``"bd09"`` (Baidu), for every layer, or per layer (``{"buildings": "gcj02"}``, the others WGS84);
+        GCJ-02 and BD-09 layers are converted to WGS84 on reading. Layers in different systems that are not
+        said are found by validation (:mod:`gridplan.alignment`).
 
     Returns
     -------
@@ -288,8 +291,7 @@ def read_scene(
     InputError
         A required layer or column is missing, a file cannot be read, or ``coords`` is unknown.
     """
-    if coords not in COORDINATE_SYSTEMS:
-        raise InputError(f"unknown coordinate system {coords!r}: use one of {', '.join(COORDINATE_SYSTEMS)}")
+    systems = layer_systems(coords)
     layers = dict(layers or {})
     columns = {k: dict(v) for k, v in (columns or {}).items()}
     found = _locate_layers(source, layers)
@@ -303,12 +305,29 @@ def read_scene(
         path, layer_name = found[name]
         frame = _read_layer(path, layer_name, name)
         frame = _apply_columns(frame, name, columns.get(name, {}))
-        if coords != "wgs84" and isinstance(frame, gpd.GeoDataFrame):
+        if systems[name] != "wgs84" and isinstance(frame, gpd.GeoDataFrame):
             from .coords import to_wgs84
 
-            frame = to_wgs84(frame, coords)
+            frame = to_wgs84(frame, systems[name])
         data[name] = frame
     return Scene(**data)
+
+
+def layer_systems(coords: str | Mapping[str, str]) -> dict[str, str]:
+    """The coordinate system of every scene layer, from one system for all or a mapping of some layers.
+
+    Raises
+    ------
+    InputError
+        A system or a layer name is unknown.
+    """
+    given = {name: coords for name in LAYERS} if isinstance(coords, str) else dict(coords)
+    for name, system in given.items():
+        if name not in LAYERS:
+            raise InputError(f"--coords {name}={system}: {name!r} is no scene layer (layers: {', '.join(LAYERS)})")
+        if system not in COORDINATE_SYSTEMS:
+            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(COORDINATE_SYSTEMS)}")
+    return {name: given.get(name, "wgs84") for name in LAYERS}
 
 
 def _locate_layers(source, layer_names: dict[str, str]) -> dict[str, tuple[Path, str | None]]:

@@ -314,6 +314,10 @@ class ValidationSettings:
     min_m2_per_household
         Floor area per household below which a registered count is implausible for its building (a
         warning naming it): 10 m² is less than the smallest dwelling (公寓 minimum 22 m² usable, GB 50096).
+    max_outside_share
+        More than this share of the buildings or households outside every community is an error unless
+        accepted: a few buildings on an extract's edge are normal, a quarter is a boundary of another place
+        or coordinate system.
     unknown_floors
         Floors assumed for that check where neither ``levels`` nor ``height`` is known: a tall tower's, so
         that only counts no building could hold are flagged.
@@ -323,6 +327,7 @@ class ValidationSettings:
     sliver_m2: float = 10.0
     min_m2_per_household: float = 10.0
     unknown_floors: float = 40.0
+    max_outside_share: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -351,6 +356,42 @@ class RegisterSettings:
 
 
 @dataclass(frozen=True)
+class CoordinateSettings:
+    """How the coordinate system of an input is recognised (:mod:`gridplan.alignment`).
+
+    GCJ-02 moves a place in China by 300–700 m and BD-09 by about a kilometre: read in the wrong system, a
+    layer misses the others massively (a third to most of its buildings crossed by streets or outside
+    their community), so the thresholds can be strict and still leave no doubt.
+
+    Attributes
+    ----------
+    sample
+        Features measured per layer at most (an evenly spread sample; the offsets are the same everywhere).
+    min_features
+        Layers with fewer features are not judged (too little evidence).
+    clear_ratio, clear_margin
+        A reading is clearly the best when its share of misses is at most ``clear_ratio`` times the next
+        best's and at least ``clear_margin`` lower.
+    street_reach_m
+        A building with no street this near misses (it lies off the streets' extent): the deepest building of
+        a gated compound is rarely farther from a mapped street or lane.
+    street_clearance_m
+        A community boundary point farther than this from every street misses (boundaries run along
+        streets, rivers and walls: most of them within a street's half-width and a pavement).
+    boundary_step_m
+        Community boundaries are measured at points this far apart.
+    """
+
+    sample: int = 5000
+    min_features: int = 20
+    clear_ratio: float = 0.5
+    clear_margin: float = 0.1
+    street_reach_m: float = 150.0
+    street_clearance_m: float = 30.0
+    boundary_step_m: float = 25.0
+
+
+@dataclass(frozen=True)
 class RegenerationSettings:
     """How a regeneration rebalances the grids it kept (:mod:`gridplan.rebalance`).
 
@@ -366,12 +407,16 @@ class RegenerationSettings:
         Most grids a chain of shifts passes through (a grid hands a unit to its neighbour, which hands one on).
     candidates
         Units tried at each step of a chain (the lightest that fit): more finds cheaper chains, slower.
+    max_offset_m
+        A previous plan whose buildings sit farther than this (median, by id) from the scene's is refused: a
+        re-surveyed footprint moves a metre or two, a plan of another coordinate system hundreds.
     """
 
     rebalance: bool = True
     max_moved: float | None = None
     max_chain: int = 3
     candidates: int = 6
+    max_offset_m: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -380,7 +425,7 @@ class Settings:
 
     Attributes
     ----------
-    households, grid, party, service, levels, validation, register, regeneration
+    households, grid, party, service, levels, validation, register, coords, regeneration
         The groups above.
     seed
         Seed of every generated scenario (party members, service points): the same scene and settings
@@ -394,6 +439,7 @@ class Settings:
     levels: LevelSettings = field(default_factory=LevelSettings)
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     register: RegisterSettings = field(default_factory=RegisterSettings)
+    coords: CoordinateSettings = field(default_factory=CoordinateSettings)
     regeneration: RegenerationSettings = field(default_factory=RegenerationSettings)
     seed: int = 20261124
 
@@ -417,6 +463,9 @@ class Settings:
 
     def with_register(self, **changes) -> "Settings":
         return self._with("register", changes)
+
+    def with_coords(self, **changes) -> "Settings":
+        return self._with("coords", changes)
 
     def with_regeneration(self, **changes) -> "Settings":
         return self._with("regeneration", changes)

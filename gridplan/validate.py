@@ -10,6 +10,10 @@ Checks, in order:
 - geometries: invalid ones repaired with :func:`shapely.make_valid` (repair ``invalid_geometry_repaired``),
   wrong parts dropped (repair ``wrong_geometry_type``: a polygon layer keeps its polygonal part, streets
   their lines), and rows left without geometry excluded (warning ``empty_geometry``);
+- coordinate systems (:mod:`gridplan.alignment`): buildings, streets and communities measured against each
+  other; a layer off the others by a GCJ-02 or BD-09 offset is moved onto them where the evidence is clear
+  (repair ``layer_coords_converted``), two layers that disagree with nothing to tell which is off are an
+  error (``layers_disagree``, naming the offset and ``--coords``);
 - CRS: a spatial layer without one is an error (``missing_crs``) and every check that needs coordinates
   in metres is skipped; layers in another CRS than the buildings are reprojected (repair ``crs_mismatch``);
 - community boundaries (:mod:`gridplan.boundaries`): gaps and overlaps between neighbours narrower than
@@ -17,7 +21,9 @@ Checks, in order:
   ``community_overlap_resolved``, ``community_sliver_merged``, ``community_sliver_dropped``, each with its
   area and the buildings it concerns); wider overlaps are an error (``community_overlap``);
 - buildings assigned to the community (社区) holding the largest part of their footprint: those outside
-  every community are excluded (warning ``building_outside_communities``), a given ``community_id`` that
+  every community are excluded (warning ``building_outside_communities``; an error,
+  ``buildings_outside_share``, when they are more than ``settings.validation.max_outside_share`` of the
+  buildings or households, unless ``accept_outside``), a given ``community_id`` that
   disagrees listed (warning ``building_community_changed``); a building that a boundary cuts (straddling
   two communities, or partly outside) is given whole to its community and the boundary moved round it
   (repair ``community_fitted_to_building``, with the area moved);
@@ -42,6 +48,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .alignment import align_layers
 from .errors import InputError
 from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings, merge_slivers
 from .households import building_floors, estimate_households
@@ -197,6 +204,7 @@ def validate_scene(
     scene: Scene,
     *,
     repair_households: bool = False,
+    accept_outside: bool = False,
     settings: Settings = DEFAULTS,
 ) -> Validation:
     """Check a scene before planning; repair what can be repaired and report everything.
@@ -207,6 +215,10 @@ def validate_scene(
         The scene as read (:func:`gridplan.scene.read_scene`).
     repair_households
         Repair unusable household counts instead of reporting them as errors (policy below).
+    accept_outside
+        Leave out buildings outside every community with a warning however many they are; by default more
+        than ``settings.validation.max_outside_share`` of the buildings or households is an error (a
+        boundary in another coordinate system or of another place loses them silently otherwise).
     settings
         How households are estimated where a repair calls for it (:func:`gridplan.households.estimate_households`),
         and how community boundaries are repaired and household counts judged (``settings.validation``).
@@ -264,8 +276,11 @@ def validate_scene(
     if not no_crs:
         spatial, found = _align_crs(spatial)
         findings += found
-        cleaned.update(spatial)
         metric = _metric_crs(spatial)
+        if metric is not None:
+            spatial, found = _align_systems(spatial, metric, settings)
+            findings += found
+        cleaned.update(spatial)
 
     buildings = cleaned["buildings"]
     buildings_m = None
@@ -283,6 +298,8 @@ def validate_scene(
         findings += _community_overlaps(communities_m, community_ids)
         buildings, inside, assigned, found = _assign_communities(buildings, footprints, communities_m, community_ids, building_labels)
         findings += found
+        if not accept_outside:
+            findings += _outside_share(inside, households, settings.validation.max_outside_share)
         communities_m, fitted = fit_to_buildings(communities_m, footprints, assigned)
         if fitted:  # moving a boundary round a building can cut a sliver off its community
             communities_m, merged = merge_slivers(communities_m, settings.validation.sliver_m2, footprints)
@@ -440,6 +457,42 @@ def _align_crs(spatial: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, gpd.GeoD
         message = f"{name} was in {frame.crs.to_string()}, reprojected to {target.to_string()} (the buildings' CRS)"
         findings.append(Finding("repair", "crs_mismatch", name, message, (), len(frame)))
     return {**spatial, **aligned}, findings
+
+
+def _align_systems(spatial: dict[str, gpd.GeoDataFrame], metric, settings: Settings) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
+    """Buildings, streets and communities in one coordinate system (see :func:`gridplan.alignment.align_layers`)."""
+    alignment = align_layers(spatial, metric, settings.coords)
+    findings = [Finding("repair", "layer_coords_converted", name, evidence.describe(), (), len(spatial[name]))
+                for name, evidence in alignment.moved.items()]
+    for evidence in alignment.disagreements[:1]:
+        message = (f"{evidence.subject} and {evidence.reference} disagree by {evidence.offset} (a coordinate system "
+                   f"offset; {evidence.measure}: {evidence.readings()}), and no third layer tells which is off: "
+                   f"{alignment_hint(evidence)}")
+        findings.append(Finding("error", "layers_disagree", evidence.subject, message, (), evidence.count))
+    return dict(alignment.layers), findings
+
+
+def alignment_hint(evidence) -> str:
+    """The ``--coords`` options that would put the two layers of ``evidence`` in one system."""
+    source, target = evidence.shift
+    options = [f"--coords {layer}={system}" for layer, system in ((evidence.subject, source), (evidence.reference, target))
+               if system != "wgs84" and layer in GEOMETRY_TYPES]
+    return f"give the system of the layer that is off ({' '.join(options)} if the others are WGS84)"
+
+
+def _outside_share(inside: np.ndarray, households: np.ndarray, limit: float) -> list[Finding]:
+    """An error when more than ``limit`` of the buildings or of the households fall outside every community."""
+    if not len(inside):
+        return []
+    buildings = float((~inside).mean())
+    total = float(households.sum())
+    lost = float(households[~inside].sum()) / total if total > 0 else 0.0
+    if max(buildings, lost) <= limit:
+        return []
+    message = (f"{int((~inside).sum()):,} buildings ({buildings:.1%}) and {lost:.1%} of the households lie outside every "
+               f"community, more than {limit:.0%}: check that the communities and buildings are of one place and one "
+               f"coordinate system (--coords LAYER=SYSTEM), or accept leaving them out (--accept-outside)")
+    return [Finding("error", "buildings_outside_share", "buildings", message, (), int((~inside).sum()))]
 
 
 def _metric_crs(spatial: dict[str, gpd.GeoDataFrame]):
