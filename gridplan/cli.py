@@ -121,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("source", help=".osm.pbf, .osm or OSM-derived .gpkg")
     p.add_argument("-o", "--output", required=True, help="scene GeoPackage to write")
     p.add_argument("--boundary", help="polygon file: each polygon becomes a community (default: the data's hull)")
+    p.add_argument("--coords", default="auto", choices=["auto", "wgs84", "gcj02", "bd09"],
+                   help="coordinate system of the boundary (OpenStreetMap is WGS84); default auto: the system in which "
+                        "its edges clearly run along the streets, else as given")
     p.set_defaults(run=_import_osm)
 
     p = sub.add_parser("import-register", help="join a household register (一标三实) or a party member roll to a scene",
@@ -138,8 +141,9 @@ def _parser() -> argparse.ArgumentParser:
                         "vacant, member_id, status); repeatable")
     p.add_argument("--sheet", help="worksheet of an .xlsx (default: the first)")
     p.add_argument("--encoding", help="encoding of a .csv where it is not UTF-8 or GBK/GB18030")
-    p.add_argument("--register-coords", default="wgs84", choices=["wgs84", "gcj02", "bd09"],
-                   help="coordinate system of rows that do not name theirs (default wgs84)")
+    p.add_argument("--register-coords", default="auto", choices=["auto", "wgs84", "gcj02", "bd09"],
+                   help="coordinate system of rows that do not name theirs (default auto: the system in which clearly "
+                        "the most points land in a footprint; refused when none is clearly best)")
     p.add_argument("--max-distance", type=_number(positive=True), metavar="METRES",
                    help=f"join a point in no footprint to the nearest building within this (default {DEFAULTS.register.max_distance_m:g})")
     p.add_argument("--report", help="folder for the match report (default: beside the output)")
@@ -288,10 +292,15 @@ def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
                    help="read scene layer LAYER from SOURCE layer (e.g. streets=roads); repeatable")
     p.add_argument("--column", action="append", default=[], metavar="LAYER.SOURCE=COLUMN",
                    help="rename a column (e.g. buildings.id=building_id); repeatable")
-    p.add_argument("--coords", default="wgs84", choices=["wgs84", "gcj02", "bd09"],
-                   help="coordinate system of the input; GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted")
+    p.add_argument("--coords", action="append", default=[], metavar="[LAYER=]SYSTEM",
+                   help="coordinate system of the input (wgs84, gcj02 or bd09), of every layer or of one "
+                        "(buildings=gcj02; repeatable); GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted to WGS84. "
+                        "Unsaid, a layer off the others by such an offset is found and moved, or the scene refused")
     p.add_argument("--repair-households", action="store_true",
                    help="estimate missing/negative and round fractional household counts instead of failing")
+    p.add_argument("--accept-outside", action="store_true",
+                   help=f"leave out buildings outside every community however many (by default more than "
+                        f"{DEFAULTS.validation.max_outside_share:.0%} of buildings or households is an error)")
     if lang:
         p.add_argument("--lang", default="zh", choices=["zh", "en"],
                        help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
@@ -351,19 +360,27 @@ def _load(args):
         if not dot:
             raise InputError(f"--column {key}={target}: expected LAYER.SOURCE=COLUMN")
         columns.setdefault(layer, {})[source] = target
-    return load_scene(args.scene, layers=dict(_pairs(args.layer, "--layer")), columns=columns, coords=args.coords)
+    return load_scene(args.scene, layers=dict(_pairs(args.layer, "--layer")), columns=columns, coords=_coords(args.coords))
+
+
+def _coords(items: list[str]) -> str | dict[str, str]:
+    """``--coords gcj02`` (every layer) or ``--coords buildings=gcj02 …`` (some layers)."""
+    whole = [item for item in items if "=" not in item]
+    if len(whole) > 1 or (whole and len(items) > 1):
+        raise InputError("--coords: give one system for every layer (--coords gcj02) or one per layer (--coords buildings=gcj02), not both")
+    return whole[0] if whole else dict(_pairs(items, "--coords"))
 
 
 def _prepared(args, settings: Settings = DEFAULTS):
     from .pipeline import prepare_scene
 
-    return prepare_scene(_load(args), settings, repair_households=args.repair_households)
+    return prepare_scene(_load(args), settings, repair_households=args.repair_households, accept_outside=args.accept_outside)
 
 
 def _validate(args) -> None:
     from .validate import validate_scene
 
-    validation = validate_scene(_load(args), repair_households=args.repair_households)
+    validation = validate_scene(_load(args), repair_households=args.repair_households, accept_outside=args.accept_outside)
     print(validation.summary())
     validation.raise_for_errors()
 
@@ -373,7 +390,7 @@ def _import_osm(args) -> None:
     from .store import check_output
 
     check_output(args.output, "scene", [args.source, args.boundary])
-    report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary)
+    report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary, coords=args.coords)
     print(report.summary())
     print(f"scene written to {args.output}")
 

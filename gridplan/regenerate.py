@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
+from .coords import SYSTEM_NAMES
 from .engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, exact_split, join_orphans, plan_region,
                      resplit, score)
 from .errors import InfeasibleError, InputError
@@ -75,6 +77,7 @@ def regenerate(
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     buildings = prepared.local.buildings
+    _check_position(previous, prepared)
     units = scene_units(prepared)
     repair = previous.drawn
     if repair:
@@ -246,6 +249,33 @@ def _previous_building_grid(previous: PreviousPlan, buildings: gpd.GeoDataFrame,
     position = {g: i for i, g in enumerate(grid_ids)}
     by_building = dict(zip(assignment["building_id"], assignment["grid_id"].map(id_string).map(position)))
     return buildings["building_id"].map(by_building).fillna(-1).astype(np.int64).to_numpy()
+
+
+def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
+    """Refuse a previous plan that lies off the scene: its buildings, by id, systematically away from the scene's
+    (another coordinate system, another survey), or its drawn grids fitting the buildings clearly better shifted
+    by a GCJ-02/BD-09 offset. Regenerating from it would keep a layout of another place."""
+    buildings = prepared.local.buildings
+    points = gpd.GeoSeries(shapely.point_on_surface(buildings.geometry.to_numpy()), crs=buildings.crs)
+    centre = points.to_crs(4326).union_all().centroid if len(points) else None
+    if previous.footprints is not None and centre is not None:
+        footprints = previous.footprints[~previous.footprints.index.duplicated()]
+        footprints = footprints[footprints.notna() & ~footprints.is_empty].to_crs(buildings.crs)
+        current = gpd.GeoSeries(buildings.geometry.to_numpy(), index=buildings["building_id"].astype(str).to_numpy(), crs=buildings.crs)
+        offset, count = previous_offset(footprints, current[~current.index.duplicated()])
+        if count and offset.metres > prepared.settings.regeneration.max_offset_m:
+            like = shift_like(offset, centre.x, centre.y)
+            why = f"as {SYSTEM_NAMES[like[0]]} read as {SYSTEM_NAMES[like[1]]} would be" if like else "another survey or place"
+            raise InputError(f"the previous plan {previous.source} lies {offset} off the scene (median of {count:,} buildings "
+                             f"with the same id; {why}): give a plan of this scene in its coordinate system")
+    elif previous.drawn and isinstance(previous.grids, gpd.GeoDataFrame) and previous.grids.crs is not None and centre is not None:
+        grids = previous.grids.to_crs(buildings.crs).geometry
+        lonlat = points.to_crs(4326)
+        evidence = point_system(lonlat.x.to_numpy(), lonlat.y.to_numpy(), grids, prepared.settings.coords,
+                                subject="the scene's buildings")
+        if evidence.clear and evidence.moved:
+            raise InputError(f"the existing grids {previous.source} lie {evidence.offset} off the scene's buildings (in no "
+                             f"grid: {evidence.readings()}): convert them to the scene's coordinate system first")
 
 
 def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):

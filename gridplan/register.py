@@ -7,8 +7,9 @@ that must not spread. :func:`import_register` joins each row to one building of 
 order of trust:
 
 1. ``id``: a building id (or code) column naming a building of the scene;
-2. ``coordinate``: a point (WGS84/CGCS2000, GCJ-02 or BD-09, converted with :mod:`gridplan.coords`) inside a
-   footprint; a row whose point is in none but whose address names a building is joined by its address;
+2. ``coordinate``: a point (WGS84/CGCS2000, GCJ-02 or BD-09, converted with :mod:`gridplan.coords`; the
+   system of points whose row does not name it is recognised by the share landing in footprints,
+   :func:`gridplan.alignment.point_system`, or refused when no system is clearly best) inside a footprint; a row whose point is in none but whose address names a building is joined by its address;
    otherwise the nearest footprint within ``settings.register.max_distance_m`` (``nearest``);
 3. ``address``: the address reduced to its building (:func:`gridplan.addresses.building_key`) and matched to
    the buildings' standard addresses (an ``address`` column), names and ``addr:*`` tags, and their compounds'
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .alignment import SystemEvidence, point_system
 from .addresses import COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, normalise
 from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
 from .errors import InputError
@@ -104,6 +106,8 @@ class RegisterImport:
         The headers of the columns not read (personal data among them).
     buildings_without_rows
         Buildings of the scene no row joined.
+    coords
+        How the system of the coordinates whose row names none was recognised (None: given, or no such row).
     """
 
     scene: Scene
@@ -111,6 +115,7 @@ class RegisterImport:
     kind: str
     dropped: tuple[str, ...]
     buildings_without_rows: tuple[str, ...]
+    coords: SystemEvidence | None = None
 
     def counts(self) -> dict[str, int]:
         """Rows in, matched by each route, unmatched by each reason (in = matched + unmatched)."""
@@ -129,6 +134,8 @@ class RegisterImport:
                  f"{c['coordinate']:,} by coordinate, {c['address']:,} by address; {c['low_confidence']:,} of low "
                  f"confidence), {c['unmatched']:,} unmatched"]
         lines += [f"  unmatched, {REASONS[k[10:]]}: {v:,}" for k, v in c.items() if k.startswith("unmatched_")]
+        if self.coords is not None:
+            lines.append(f"  coordinates without a system: {self.coords.describe()}")
         lines.append(f"  buildings without rows: {len(self.buildings_without_rows):,}")
         if self.kind == "households":
             buildings = self.scene.buildings
@@ -253,7 +260,7 @@ def import_register(
     scene: Scene | PreparedScene,
     *,
     kind: str = "households",
-    coords: str = "wgs84",
+    coords: str = "auto",
     settings: Settings | None = None,
     dropped: tuple[str, ...] = (),
 ) -> RegisterImport:
@@ -268,7 +275,8 @@ def import_register(
     kind
         ``households`` (a row a household or a dwelling) or ``members`` (a row a party member).
     coords
-        The coordinate system of rows that do not say theirs (a ``coords`` column: WGS84, GCJ-02, BD-09).
+        The coordinate system of rows that do not say theirs (a ``coords`` column: WGS84, GCJ-02, BD-09), or
+        ``"auto"``: the system in which clearly the most of their points land in a footprint.
     settings
         Matching distances and scores (``settings.register``).
     dropped
@@ -277,12 +285,20 @@ def import_register(
     Returns
     -------
     RegisterImport
+
+    Raises
+    ------
+    InputError
+        ``kind`` is unknown, or ``coords`` is ``"auto"`` and no system is clearly best.
     """
     if kind not in KINDS:
         raise InputError(f"unknown register kind {kind!r}: use households or members")
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     table = table.reset_index(drop=True)
+    evidence = register_system(table, prepared) if coords == "auto" else None
+    if coords == "auto":
+        coords = evidence.shift[0] if evidence is not None else "wgs84"
     matches = match_rows(table, prepared, coords=coords)
     buildings = prepared.scene.buildings
     joined = matches.loc[matches["route"] != "unmatched", "building_id"]
@@ -294,11 +310,42 @@ def import_register(
         members, ids = _members(table, matches)
         matches = matches.assign(member_id=ids)
         out = prepared.scene.replace(party_members=members.assign(generated=True) if generated else members)
-    return RegisterImport(scene=out, matches=matches, kind=kind, dropped=dropped, buildings_without_rows=without)
+    return RegisterImport(scene=out, matches=matches, kind=kind, dropped=dropped, buildings_without_rows=without,
+                          coords=evidence)
+
+
+def register_system(table: pd.DataFrame, scene: Scene | PreparedScene) -> SystemEvidence | None:
+    """The coordinate system of a register's points whose row names none, recognised against the scene's
+    footprints (:func:`gridplan.alignment.point_system`).
+
+    Returns
+    -------
+    SystemEvidence or None
+        The evidence (clear), or None when no row has such a point.
+
+    Raises
+    ------
+    InputError
+        No system is clearly best: the points land in footprints about as often in two systems, or in none.
+    """
+    if "lon" not in table or "lat" not in table:
+        return None
+    prepared = as_prepared(scene)
+    lon, lat, system = _points(table)
+    rows = pd.isna(system) & _usable(lon, lat)
+    if not rows.any():
+        return None
+    evidence = point_system(lon[rows], lat[rows], prepared.local.buildings.geometry, prepared.settings.coords)
+    if not evidence.clear:
+        raise InputError(f"the register's {evidence.count:,} points without a 坐标系 fit no coordinate system clearly (in no "
+                         f"footprint when read as: {evidence.readings()}): give it with --register-coords wgs84, gcj02 or bd09")
+    return evidence
 
 
 def match_rows(table: pd.DataFrame, scene: Scene | PreparedScene, *, coords: str = "wgs84") -> pd.DataFrame:
     """The building each row names, by id, coordinate or address (the module's routes), or why none.
+
+    ``coords`` is the system of points whose row names none (``"auto"``: see :func:`register_system`).
 
     Returns
     -------
@@ -306,6 +353,9 @@ def match_rows(table: pd.DataFrame, scene: Scene | PreparedScene, *, coords: str
         ``row``, ``route``, ``building_id``, ``confidence``, ``detail``, ``reason``, aligned to ``table``.
     """
     prepared = as_prepared(scene)
+    if coords == "auto":
+        evidence = register_system(table, prepared)
+        coords = evidence.shift[0] if evidence is not None else "wgs84"
     r = prepared.settings.register
     local = prepared.local.buildings
     ids = local["building_id"].astype(str).to_numpy()
@@ -369,15 +419,13 @@ def match_rows(table: pd.DataFrame, scene: Scene | PreparedScene, *, coords: str
 def _coordinate_matches(table: pd.DataFrame, prepared: PreparedScene, coords: str, max_distance_m: float):
     """Per row: the footprint holding its point (-1: none), the nearest within the distance (-1: none), that
     distance, and whether the coordinate is unusable."""
-    lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
-    lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
-    named = table["coords"].map(_system).to_numpy(dtype=object) if "coords" in table else np.full(len(table), None, dtype=object)
+    lon, lat, named = _points(table)
     system = np.where(pd.isna(named), coords, named)
     for name, convert in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
         rows = system == name
         if rows.any():
             lon[rows], lat[rows] = convert(lon[rows], lat[rows])
-    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | out_of_china(np.nan_to_num(lon), np.nan_to_num(lat))
+    bad = ~_usable(lon, lat)
     n = len(table)
     inside, nearest, distance = np.full(n, -1), np.full(n, -1), np.full(n, np.inf)
     good = np.flatnonzero(~bad)
@@ -397,6 +445,19 @@ def _coordinate_matches(table: pd.DataFrame, prepared: PreparedScene, coords: st
     nearest[good[off[p]]] = b
     distance[good[off[p]]] = shapely.distance(points[off[p]], footprints[b])
     return inside, nearest, distance, bad
+
+
+def _points(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's lon and lat as numbers (NaN where unreadable), and the system its row names (None: none)."""
+    lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
+    lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
+    named = table["coords"].map(_system).to_numpy(dtype=object) if "coords" in table else np.full(len(table), None, dtype=object)
+    return lon, lat, named
+
+
+def _usable(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points that are numbers and in China."""
+    return np.isfinite(lon) & np.isfinite(lat) & ~out_of_china(np.nan_to_num(lon), np.nan_to_num(lat))
 
 
 def _system(value) -> str | None:

@@ -279,12 +279,14 @@ class PreviousPlan:
     """A plan to regenerate from: ``assignment`` (building_id → grid_id) and ``grids`` (grid_id, optional
     ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings);
     ``provenance`` where the plan file has one (a layout drawn by hand has none); ``source``, where it was read
-    from (a connection URL's password masked)."""
+    from (a connection URL's password masked); ``footprints``, the plan's building footprints by building id
+    where it has them (to tell a plan of another place or coordinate system from a plan of the scene)."""
 
     assignment: pd.DataFrame | None
     grids: pd.DataFrame
     provenance: Provenance | None = None
     source: str = ""
+    footprints: gpd.GeoSeries | None = None
 
     @property
     def drawn(self) -> bool:

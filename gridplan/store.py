@@ -420,8 +420,12 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
             raise InputError(f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}")
     assignment = _ids(pd.DataFrame(layers["buildings"]).drop(columns="geometry", errors="ignore"), "building_id", "grid_id")
     provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else None
+    placed = layers["buildings"]
+    footprints = None
+    if isinstance(placed, gpd.GeoDataFrame) and placed.crs is not None:
+        footprints = gpd.GeoSeries(placed.geometry.to_numpy(), index=assignment["building_id"].to_numpy(), crs=placed.crs)
     return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id"), provenance=provenance,
-                        source=redacted(source))
+                        source=redacted(source), footprints=footprints)
 
 
 def _metrics(table: pd.DataFrame | None) -> PlanMetrics:
