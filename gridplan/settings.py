@@ -382,7 +382,7 @@ class CoordinateSettings:
         Community boundaries are measured at points this far apart.
     """
 
-    sample: int = 5000
+    sample: int = 2000
     min_features: int = 20
     clear_ratio: float = 0.5
     clear_margin: float = 0.1
