@@ -24,20 +24,26 @@ for: matched by a route, or unmatched with its reason (:class:`RegisterImport`).
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import heapq
+import io
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from .addresses import COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, normalise
+from ._hanzi import SIMPLIFIED
+from .addresses import (COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, compound_key, name_heads,
+                        normalise, normalise_all, to_digits, without_admin)
 from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
 from .errors import InputError
 from .party import normalise_status
@@ -63,8 +69,17 @@ PERSONAL = ("name", "姓名", "id_number", "身份证号", "身份证号码", "�
             "手机", "手机号", "手机号码", "mobile", "birth_date", "出生日期", "出生年月", "性别", "民族", "籍贯")
 #: Words of a vacancy column that mean the dwelling is empty.
 VACANT_WORDS = ("是", "空置", "空", "yes", "true", "1", "vacant")
-#: Encodings Chinese offices export CSV in, tried in order (GB18030 includes GBK and GB2312).
-ENCODINGS = ("utf-8-sig", "gb18030")
+#: Encodings Chinese offices export CSV in, tried where the file does not say its own (GB18030 includes GBK and
+#: GB2312; Big5 is the traditional characters' of Taiwan and Hong Kong). A UTF-16 file (Excel's "Unicode text")
+#: says so by its byte-order mark, and is read as UTF-16 only.
+ENCODINGS = ("utf-8-sig", "gb18030", "big5")
+#: Field separators of CSV files and Excel's text exports, told apart by the header they split into.
+DELIMITERS = (",", "\t", ";")
+#: Characters of Chinese addresses: where two encodings read a header alike (``address,lon,lat``), the reading
+#: of the text that holds more of them is the text (a misread one is nonsense, rarely these).
+ADDRESS_CHARACTERS = frozenset("号楼栋幢座单元室层户区市省县镇街道路巷弄小花园苑村院")
+#: Bytes read to tell two encodings apart by their text.
+SAMPLE_BYTES = 1 << 16
 #: Rows scanned for the header of a spreadsheet (title rows and merged group headers come first).
 HEADER_ROWS = 10
 ROUTES = ("id", "coordinate", "address")
@@ -156,14 +171,18 @@ def read_register(
     Parameters
     ----------
     path
-        ``.csv`` (UTF-8 with or without BOM, GBK/GB18030) or ``.xlsx`` (the header found among the first rows;
-        merged header cells spread over the columns they span).
+        ``.csv`` or Excel's ``.txt`` "Unicode text" (UTF-8 with or without BOM, GBK/GB18030, Big5, UTF-16 with a
+        BOM; comma, tab or semicolon between fields, told by the header) or ``.xlsx`` (the header found among
+        the first rows; merged header cells spread over the columns they span).
     columns
         Header in the file → gridplan column (``{"楼号地址": "address"}``), where the aliases do not know it.
     sheet
         The worksheet (the first by default).
     encoding
-        The CSV's encoding, where it is none of :data:`ENCODINGS`.
+        The CSV's encoding: the only one tried. By default the file's byte-order mark says it, else the one of
+        :data:`ENCODINGS` whose reading of the header has most headers gridplan knows; a header known in none
+        (nonsense in every reading), or two readings that tell different texts apart by nothing, is an
+        :class:`~gridplan.errors.InputError` asking for it.
     salt
         Mixed into the ``record`` hash (``settings.register.salt``).
 
@@ -176,17 +195,18 @@ def read_register(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        raw = _read_csv(path, encoding)
-    elif suffix in (".xlsx", ".xlsm"):
-        raw = _read_xlsx(path, sheet)
-    else:
-        raise InputError(f"cannot read {path.name}: a register is a .csv or .xlsx file")
     mapping = {_header(k): v for k, v in (columns or {}).items()}
     unknown = sorted(set(mapping.values()) - set(ALIASES))
     if unknown:
         raise InputError(f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}")
+    known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL} | set(mapping)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        raw = _read_csv(path, encoding, known)
+    elif suffix in (".xlsx", ".xlsm"):
+        raw = _read_xlsx(path, sheet, known)
+    else:
+        raise InputError(f"cannot read {path.name}: a register is a .csv (or Excel's .txt) or .xlsx file")
     aliases = {_header(a): name for name, names in ALIASES.items() for a in names}
     known: dict[str, str] = {}
     for header in raw.columns:
@@ -205,23 +225,84 @@ def read_register(
 
 
 def _header(text) -> str:
-    return unicodedata.normalize("NFKC", str(text)).strip().lower().replace(" ", "")
+    """A header as compared with the aliases: half-width, lower-case, simplified, without spaces or a BOM."""
+    text = unicodedata.normalize("NFKC", str(text)).strip().lower().replace(" ", "").removeprefix("\ufeff")
+    return text.translate(SIMPLIFIED)
 
 
-def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
-    for candidate in ([encoding] if encoding else ENCODINGS):
+@dataclass(frozen=True)
+class _Reading:
+    """A CSV's bytes read in one encoding: its text, the delimiter its header splits by, and how many of the
+    header's fields are headers gridplan knows."""
+
+    encoding: str
+    text: str
+    delimiter: str
+    known: int
+
+
+def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame:
+    data = path.read_bytes()
+    if encoding:
         try:
-            return pd.read_csv(path, dtype=str, encoding=candidate, keep_default_na=False)
-        except UnicodeDecodeError:
-            continue
+            codecs.lookup(encoding)
         except LookupError as exc:
-            raise InputError(f"unknown encoding {encoding!r}: use utf-8, gbk or gb18030") from exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"cannot read {path.name} as CSV: {exc}") from exc
-    raise InputError(f"{path.name} is in none of {', '.join(ENCODINGS)}: give its encoding (--encoding)")
+            raise InputError(f"unknown encoding {encoding!r}: use one such as utf-8, gb18030, big5 or utf-16") from exc
+        candidates = [encoding]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = list(ENCODINGS)
+    readings = []
+    for candidate in candidates:
+        try:
+            text = data.decode(candidate).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            if encoding:
+                raise InputError(f"{path.name} is not readable as {encoding}: {exc.reason} at byte {exc.start:,}") from exc
+            continue
+        readings.append(_Reading(candidate, text, *_delimiter(text, known)))
+    if not readings:
+        raise InputError(f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)")
+    reading = _likeliest(readings, path.name, candidates)
+    try:
+        return pd.read_csv(io.StringIO(reading.text), sep=reading.delimiter, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}") from exc
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+def _delimiter(text: str, known: set[str]) -> tuple[str, int]:
+    """The delimiter the header line splits into most known headers (then most fields), and that number."""
+    line = text.split("\n", 1)[0].rstrip("\r")
+    fields = {d: next(csv.reader([line], delimiter=d), []) for d in DELIMITERS}
+    found = {d: sum(_header(f) in known for f in fields[d]) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (found[d], len(fields[d])))  # a tie: the first, a comma
+    return best, found[best]
+
+
+def _likeliest(readings: list[_Reading], name: str, tried: list[str]) -> _Reading:
+    """The reading whose header has most known headers. Readings that tie and tell different texts: valid
+    UTF-8 is UTF-8 (other bytes rarely are); else the one whose text holds clearly more of the characters of
+    addresses, or none (refused, not guessed)."""
+    most = max(r.known for r in readings)
+    if not most and len(tried) == 1:
+        raise InputError(f"{name} is not readable as {tried[0]}: its header has no column gridplan knows (check "
+                         f"--encoding, or name its columns with --map-column)")
+    if not most:
+        raise InputError(f"{name} is readable as none of {', '.join(tried)}: its header has no column gridplan knows "
+                         f"in any (give its encoding with --encoding, or name its columns with --map-column)")
+    top = [r for r in readings if r.known == most]
+    if len({r.text for r in top}) == 1 or top[0].encoding == "utf-8-sig":
+        return top[0]
+    hits = [sum(ch in ADDRESS_CHARACTERS for ch in r.text[:SAMPLE_BYTES].translate(SIMPLIFIED)) for r in top]
+    first, second = np.argsort(hits)[::-1][:2]
+    if hits[first] > 2 * hits[second]:
+        return top[first]
+    raise InputError(f"{name} reads as {' and as '.join(r.encoding for r in top)} alike by its header, and its "
+                     f"text does not tell which: give its encoding (--encoding)")
+
+
+def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
     from openpyxl import load_workbook
 
     try:
@@ -240,7 +321,6 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
     if not rows:
         raise InputError(f"{path.name}: the sheet is empty")
-    known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL}
     scores = [sum(_header(v) in known for v in row) for row in rows[:HEADER_ROWS]]
     top = int(np.argmax(scores)) if max(scores) else 0
     header = [h or f"column {i + 1}" for i, h in enumerate(rows[top])]
