@@ -13,7 +13,10 @@ order of trust:
 3. ``address``: the address reduced to its building (:func:`gridplan.addresses.building_key`) and matched to
    the buildings' standard addresses (an ``address`` column), names and ``addr:*`` tags, and their compounds'
    names; a compound name that matches none exactly is matched with rapidfuzz (``fuzzy``, low confidence
-   below ``settings.register.sure_score``); an address that fits two buildings is left unmatched.
+   below ``settings.register.sure_score``). An address without a building number is matched to the buildings'
+   names (楼名: ``文西楼``, ``7公寓``, ``篮球馆``; OSM ``name`` tags), bare or after the building's compound or an
+   administrative part, exactly, else by rapidfuzz (the numbers in a name never misspelt). An address that
+   fits two buildings (a name two buildings share) is left unmatched, never guessed.
 
 Household rows add up to ``households`` per building (registered, no longer estimated; a ``households``
 column per row or a vacancy column are honoured). Member rows become the scene's ``party_members``
@@ -85,6 +88,9 @@ HEADER_ROWS = 10
 ROUTES = ("id", "coordinate", "address")
 #: A fuzzy compound match needs this lead (rapidfuzz points) over the next most similar place.
 FUZZY_MARGIN = 5.0
+#: A building's name is matched by similarity from this many characters on: a two-character name (二教, 无名)
+#: is one stray character away from much else (于无名 scores 80 against 无名).
+FUZZY_NAME_LENGTH = 3
 #: Places scored for a misspelt one: those sharing the most pairs of characters with it.
 SIMILAR_CANDIDATES = 20
 REASONS = {
@@ -94,7 +100,7 @@ REASONS = {
     "ambiguous": "its address fits more than one building",
     "unknown_compound": "its address names no compound or street of the scene",
     "unknown_building": "its compound has no building of that number",
-    "no_address": "no building id, coordinate or building address to join it by",
+    "no_address": "no building id, coordinate or address naming a building (by number or name) to join it by",
     "unknown_id": "its building id is no building of the scene",
 }
 
@@ -491,29 +497,69 @@ def _system(value) -> str | None:
 
 
 def _address_matches(table: pd.DataFrame, prepared: PreparedScene, r) -> pd.DataFrame:
-    """Per row: the building its address names (exactly or by a fuzzy compound name), else why none."""
+    """Per row: the building its address names — by its number (exactly or in a misspelt compound), else by the
+    building's name — else why none."""
+    text = normalise_all(table["address"])
+    parts = building_parts(text, normalised=True)
     places = _Places(_building_index(prepared), r)
-    parts = building_parts(table["address"])
     unique = parts.unique()
-    found = [places.match(building_key(part, normalised=True)) for part in unique]
-    position = pd.Index(unique).get_indexer(parts)
-    names = ("building", "confidence", "detail", "reason")
-    return pd.DataFrame({name: np.array([f[k] for f in found], dtype=object)[position] for k, name in enumerate(names)})
+    by_number = [places.match(building_key(part, normalised=True)) for part in unique]
+    found = pd.DataFrame(by_number, columns=_MATCH).iloc[pd.Index(unique).get_indexer(parts)].reset_index(drop=True)
+    # an address naming no building by its number may name one by its name (文西楼, 7公寓)
+    rest = found["building"].isna().to_numpy() & text.ne("").to_numpy()
+    if rest.any():
+        names = _Names(prepared, r)
+        texts = text[rest].unique()
+        by_name = pd.DataFrame([names.match(t) for t in texts], columns=_MATCH).iloc[pd.Index(texts).get_indexer(text[rest])]
+        said = by_name["reason"].notna().to_numpy() | by_name["building"].notna().to_numpy()
+        found.loc[np.flatnonzero(rest)[said], list(_MATCH)] = by_name[said].to_numpy()
+    return found
+
+
+#: What a route by address says of one address: the building, the confidence, the detail, the reason for none.
+_MATCH = ("building", "confidence", "detail", "reason")
+
+
+class _Similar:
+    """Texts like a misspelt one, by rapidfuzz ``ratio`` of at least ``cutoff``: the candidates are the targets
+    sharing the most pairs of characters with it (an index of the pairs), each scored against every way it is
+    spelled; the best score per target, most similar first."""
+
+    def __init__(self, spellings: Mapping[str, Sequence[str]], cutoff: float):
+        self.spellings, self.cutoff = spellings, cutoff
+        self.pairs: dict[str, set[str]] = {}
+        for target in spellings:
+            for pair in _pairs(target):
+                self.pairs.setdefault(pair, set()).add(target)
+        self.cache: dict[str, list[tuple[str, float]]] = {}
+
+    def __call__(self, text: str) -> list[tuple[str, float]]:
+        if text not in self.cache:
+            from rapidfuzz import fuzz, process
+
+            shared: dict[str, int] = {}
+            for pair in _pairs(text):
+                for candidate in self.pairs.get(pair, ()):
+                    shared[candidate] = shared.get(candidate, 0) + 1
+            nearest = heapq.nlargest(SIMILAR_CANDIDATES, shared, key=lambda c: (shared[c], c))
+            spelled = [(spelling, target) for target in nearest for spelling in self.spellings[target]]
+            best: dict[str, float] = {}
+            for _, score, i in process.extract(text, [s for s, _ in spelled], scorer=fuzz.ratio,
+                                               score_cutoff=self.cutoff, limit=None):
+                target = spelled[i][1]
+                best[target] = max(best.get(target, 0.0), score)
+            self.cache[text] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return self.cache[text]
 
 
 class _Places:
-    """The places (compounds, streets) of a scene's buildings, matched exactly or, misspelt, by similarity:
-    candidates share pairs of characters with the address's place (an index of the pairs), and are scored
-    with rapidfuzz against each place as written bare and with every compound suffix."""
+    """The places (compounds, streets) of a scene's buildings, matched exactly or, misspelt, by similarity to
+    each place as written bare and with every compound suffix."""
 
     def __init__(self, index: dict[BuildingKey, list[str]], r):
         self.index, self.r = index, r
         self.places = {key.place for key in index}
-        self.pairs: dict[str, set[str]] = {}
-        for place in self.places:
-            for pair in _pairs(place):
-                self.pairs.setdefault(pair, set()).add(place)
-        self.similar: dict[str, list[tuple[str, float]]] = {}
+        self.similar = _Similar({p: (p, *(p + suffix for suffix in COMPOUND_SUFFIXES)) for p in self.places}, r.fuzzy_score)
 
     def named(self, key: BuildingKey, place: str) -> list[str]:
         return self.index.get(BuildingKey(place, key.number, key.street)) or self.index.get(BuildingKey(place, key.number, not key.street)) or []
@@ -529,7 +575,7 @@ class _Places:
         else:
             # a misspelt compound: the most similar place with a building of this number, unless another is
             # nearly as similar (then the address is ambiguous)
-            found = [(place, score) for place, score in self._similar(key.place) if self.named(key, place)]
+            found = [(place, score) for place, score in self.similar(key.place) if self.named(key, place)]
             if not found:
                 return None, "", "", "unknown_compound"
             if len(found) > 1 and found[1][1] >= found[0][1] - FUZZY_MARGIN:
@@ -541,24 +587,75 @@ class _Places:
             return None, "", "", "ambiguous"
         return buildings[0], confidence, detail, None
 
-    def _similar(self, text: str) -> list[tuple[str, float]]:
-        """Places whose writing is at least ``fuzzy_score`` similar to ``text``, most similar first."""
-        if text not in self.similar:
-            from rapidfuzz import fuzz, process
 
-            shared: dict[str, int] = {}
-            for pair in _pairs(text):
-                for candidate in self.pairs.get(pair, ()):
-                    shared[candidate] = shared.get(candidate, 0) + 1
-            nearest = heapq.nlargest(SIMILAR_CANDIDATES, shared, key=lambda c: (shared[c], c))
-            spelled = [(place + suffix, place) for place in nearest for suffix in ("", *COMPOUND_SUFFIXES)]
-            best: dict[str, float] = {}
-            for _, score, i in process.extract(text, [s for s, _ in spelled], scorer=fuzz.ratio,
-                                               score_cutoff=self.r.fuzzy_score, limit=None):
-                place = spelled[i][1]
-                best[place] = max(best.get(place, 0.0), score)
-            self.similar[text] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-        return self.similar[text]
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+
+
+class _Names:
+    """The scene's buildings by name (楼名: ``文西楼``, ``7公寓``, ``篮球馆``; OSM ``name`` tags and standard
+    addresses without a building number). An address names one when, cut before its dwelling part
+    (:func:`gridplan.addresses.name_heads`), it ends in the name after nothing, the building's compound or an
+    administrative part (exact); misspelt, when it is like a name or its compound and name (rapidfuzz) with
+    the same numbers: a misspelt 西12楼 is never 西11楼. A building's compound is the compound holding it, and the
+    place of its numbered standard address (阳光 of 阳光花园3栋), each with or without its suffix."""
+
+    def __init__(self, prepared: PreparedScene, r):
+        self.r = r
+        buildings = prepared.local.buildings
+        ids = buildings["building_id"].astype(str).to_numpy()
+        compounds = [{normalise(c), compound_key(c)} - {""} if c else set() for c in _compound_names(prepared)]
+        if "address" in buildings:
+            for i, text in enumerate(normalise_all(buildings["address"])):
+                key = building_key(text, normalised=True)
+                if key is not None and key.place and not key.street:
+                    compounds[i].add(key.place)
+        self.names: dict[str, set[str]] = {}
+        self.compounds: dict[str, set[str]] = {}
+        spellings: dict[str, set[str]] = {}
+        for column in ("name", "address"):
+            if column not in buildings:
+                continue
+            for i, text in enumerate(normalise_all(buildings[column])):
+                if not text or building_key(text, normalised=True) is not None:
+                    continue  # a numbered building is the places' to match
+                compound = compounds[i]
+                self.compounds.setdefault(ids[i], set()).update(compound)
+                for name in {text, without_admin(text)}:
+                    self.names.setdefault(name, set()).add(ids[i])
+                    for spelled in (name, *(c + name for c in compound)):
+                        spellings.setdefault(spelled, set()).add(ids[i])
+        self.lengths = sorted({len(name) for name in self.names}, reverse=True)
+        self.spellings = spellings
+        self.similar = _Similar({s: (s,) for s in spellings if len(s) >= FUZZY_NAME_LENGTH}, r.fuzzy_score)
+
+    def match(self, text: str) -> tuple:
+        """(building, confidence, detail, reason) for one normalised address; all None where it names no
+        building by name."""
+        heads = name_heads(text)
+        for head in heads:
+            for length in self.lengths:
+                ids = self.names.get(head[-length:]) if length <= len(head) else None
+                prefix = head[:-length]
+                if ids and prefix:  # 阳光花园文西楼: only the 文西楼 of that compound
+                    ids = {b for b in ids if {prefix, compound_key(prefix)} & self.compounds.get(b, set())}
+                if ids:
+                    return (next(iter(ids)), "exact", "", None) if len(ids) == 1 else (None, "", "", "ambiguous")
+        best: dict[str, tuple[float, str, str]] = {}
+        for head in heads:
+            digits = _DIGIT_RUNS.findall(head)
+            for spelled, score in self.similar(head):
+                if _DIGIT_RUNS.findall(spelled) != digits:
+                    continue
+                for building in self.spellings[spelled]:
+                    if score > best.get(building, (0.0,))[0]:
+                        best[building] = (score, head, spelled)
+        if not best:
+            return None, "", "", None
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
+        if len(ranked) > 1 and ranked[1][1][0] >= ranked[0][1][0] - FUZZY_MARGIN:
+            return None, "", "", "ambiguous"
+        building, (score, head, spelled) = ranked[0]
+        return building, "fuzzy" if score >= self.r.sure_score else "low", f"{head} read as {spelled} ({score:.0f})", None
 
 
 def _pairs(text: str) -> set[str]:
