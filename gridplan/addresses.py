@@ -148,17 +148,21 @@ def without_admin(text: str) -> str:
 
 
 #: Where a dwelling part starts after a building's name: 2单元, 301室, 3层, a trailing room number.
-_DWELLING = re.compile(r"(?:[0-9]+|[A-Z])?(?:单元|室|层|户|号房)|[0-9]+$")
+_DWELLING = re.compile(r"(?P<number>[0-9]+|[A-Z])?(?:单元|室|层|户|号房)|(?P<room>[0-9]+)$")
 
 
 def name_heads(text: str) -> list[str]:
     """What of a normalised address may end in a building's name (楼名), longest first: the address without its
     administrative part, then cut before each dwelling part (``文西楼2单元301室`` → ``文西楼2单元301室``,
     ``文西楼2单元``, ``文西楼``). The whole comes first, so a name that holds such a word (热态实验室) is found
-    whole."""
+    whole. Digits written together are cut at each place (``教学楼11单元``: 教学楼1 and its 1单元, or 教学楼 and
+    its 11单元), since a name may end in a number."""
     text = without_admin(text)
-    cuts = sorted({m.start() for m in _DWELLING.finditer(text) if m.start() > 0}, reverse=True)
-    return [text, *(text[:cut] for cut in cuts)]
+    cuts: set[int] = set()
+    for m in _DWELLING.finditer(text):
+        digits = m.group("number") or m.group("room") or ""
+        cuts.update(range(m.start(), m.start() + (len(digits) + 1 if digits.isdigit() else 1)))
+    return [text, *(text[:cut] for cut in sorted(cuts - {0, len(text)}, reverse=True))]
 
 
 #: An address up to its building word: what is left once the dwelling (单元, 室, 层) is cut off.

@@ -628,18 +628,30 @@ class _Names:
         self.spellings = spellings
         self.similar = _Similar({s: (s,) for s in spellings if len(s) >= FUZZY_NAME_LENGTH}, r.fuzzy_score)
 
+    def exact(self, head: str) -> set[str]:
+        """The buildings whose name ``head`` ends in, after nothing or the building's compound (the longest
+        such name)."""
+        for length in self.lengths:
+            ids = self.names.get(head[-length:]) if length <= len(head) else None
+            prefix = head[:-length]
+            if ids and prefix:  # 阳光花园文西楼: only the 文西楼 of that compound
+                ids = {b for b in ids if {prefix, compound_key(prefix)} & self.compounds.get(b, set())}
+            if ids:
+                return ids
+        return set()
+
     def match(self, text: str) -> tuple:
         """(building, confidence, detail, reason) for one normalised address; all None where it names no
         building by name."""
         heads = name_heads(text)
         for head in heads:
-            for length in self.lengths:
-                ids = self.names.get(head[-length:]) if length <= len(head) else None
-                prefix = head[:-length]
-                if ids and prefix:  # 阳光花园文西楼: only the 文西楼 of that compound
-                    ids = {b for b in ids if {prefix, compound_key(prefix)} & self.compounds.get(b, set())}
-                if ids:
-                    return (next(iter(ids)), "exact", "", None) if len(ids) == 1 else (None, "", "", "ambiguous")
+            ids = self.exact(head)
+            if ids and heads[0][len(head):][:1].isdigit():
+                # digits cut where they run on (教学楼1|1单元): every other cut of them must name the same
+                base = head.rstrip("0123456789")
+                ids = ids.union(*(self.exact(h) for h in heads if h.startswith(base) and h[len(base):].isdigit()))
+            if ids:
+                return (next(iter(ids)), "exact", "", None) if len(ids) == 1 else (None, "", "", "ambiguous")
         best: dict[str, tuple[float, str, str]] = {}
         for head in heads:
             digits = _DIGIT_RUNS.findall(head)
