@@ -18,11 +18,15 @@ order of trust:
    administrative part, exactly, else by rapidfuzz (the numbers in a name never misspelt). An address that
    fits two buildings (a name two buildings share) is left unmatched, never guessed.
 
-Household rows add up to ``households`` per building (registered, no longer estimated; a ``households``
-column per row or a vacancy column are honoured). Member rows become the scene's ``party_members``
-(``member_id``, ``building_id``, ``status``). Only the columns gridplan knows are read: names, ID numbers, phone
-numbers, birth dates and any other column are dropped on reading and never written. Every row is accounted
-for: matched by a route, or unmatched with its reason (:class:`RegisterImport`).
+Household rows add up to ``households`` per building (registered, no longer estimated; a vacancy column is
+honoured). Without a ``households`` column a row is one household; with one, a row whose count is no whole
+number (blank, ``abc``, ``-1``, ``2.5``) is left unmatched (``bad_count``) rather than taken for one household:
+a blank in a column of counts is a count nobody wrote. Chinese numerals count (``三``, ``十二``). A register of
+which no row is joined is refused (:class:`~gridplan.errors.InputError`), not imported as nothing. Member rows
+become the scene's ``party_members`` (``member_id``, ``building_id``, ``status``). Only the columns gridplan
+knows are read: names, ID numbers, phone numbers, birth dates and any other column are dropped on reading and
+never written. Every row is accounted for: matched by a route, or unmatched with its reason
+(:class:`RegisterImport`).
 """
 
 from __future__ import annotations
@@ -102,7 +106,10 @@ REASONS = {
     "unknown_building": "its compound has no building of that number",
     "no_address": "no building id, coordinate or address naming a building (by number or name) to join it by",
     "unknown_id": "its building id is no building of the scene",
+    "bad_count": "its household count is not a whole number (blank, negative, a fraction or text)",
 }
+#: Unmatched rows' reasons named in the one line of a register of which nothing was joined.
+REASONS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -363,6 +370,12 @@ def import_register(
     Returns
     -------
     RegisterImport
+
+    Raises
+    ------
+    InputError
+        When no row could be joined (an empty register, or one read wrong: its rows, the reasons and what to
+        check in one line).
     """
     if kind not in KINDS:
         raise InputError(f"unknown register kind {kind!r}: use households or members")
@@ -370,12 +383,17 @@ def import_register(
     settings = prepared.settings
     table = table.reset_index(drop=True)
     matches = match_rows(table, prepared, coords=coords)
+    counts = _household_counts(table) if kind == "households" else None
+    if counts is not None:
+        matches = _without_unreadable_counts(matches, table, counts)
+    if not (matches["route"] != "unmatched").any():
+        raise InputError(_nothing_joined(table, matches, kind))
     buildings = prepared.scene.buildings
     joined = matches.loc[matches["route"] != "unmatched", "building_id"]
     without = tuple(buildings.loc[~buildings["building_id"].isin(set(joined)), "building_id"].astype(str))
     generated = bool("generated" in table and table["generated"].map(lambda v: normalise(v).lower() in ("true", "1", "是")).any())
     if kind == "households":
-        out = prepared.scene.replace(buildings=_registered_households(prepared, table, matches, generated))
+        out = prepared.scene.replace(buildings=_registered_households(prepared, counts, matches, generated))
     else:
         members, ids = _members(table, matches)
         matches = matches.assign(member_id=ids)
@@ -643,6 +661,8 @@ class _Names:
     def match(self, text: str) -> tuple:
         """(building, confidence, detail, reason) for one normalised address; all None where it names no
         building by name."""
+        if not self.names:
+            return None, "", "", None
         heads = name_heads(text)
         for head in heads:
             ids = self.exact(head)
@@ -718,19 +738,58 @@ def _compound_names(prepared: PreparedScene) -> np.ndarray:
     return names
 
 
-def _registered_households(prepared: PreparedScene, table: pd.DataFrame, matches: pd.DataFrame,
-                           generated: bool) -> gpd.GeoDataFrame:
-    """The scene's buildings with households from the matched rows: a row a household, or its ``households``
-    count, less vacant dwellings (``households_registered``). Buildings without rows keep their count, or its
-    estimate (``households_estimated``). A generated register marks the counts it gives ``households_generated``."""
-    buildings, filled = prepared.scene.buildings, prepared.local.buildings
-    joined = matches["route"] != "unmatched"
+#: A household count as written: a whole number (3, ３, 3.0 as spreadsheets write it) once Chinese numerals are
+#: digits (三 → 3, 十二 → 12).
+_COUNT = re.compile(r"[0-9]+(?:\.0*)?")
+
+
+def _household_counts(table: pd.DataFrame) -> pd.Series:
+    """Each row's households: 1 without a ``households`` column, else its count; 0 where the dwelling is
+    vacant; NaN where the count cannot be read (blank, text, negative, a fraction)."""
     count = pd.Series(1.0, index=table.index)
     if "households" in table:
-        count = pd.to_numeric(table["households"], errors="coerce").fillna(1.0)
+        text = table["households"].astype(object).where(table["households"].notna(), "").astype(str)
+        text = text.str.normalize("NFKC").str.strip()
+        written = text.unique()  # a few counts over many rows: each read once
+        text = text.map(dict(zip(written, map(to_digits, written))))
+        count = pd.to_numeric(text.where(text.str.fullmatch(_COUNT)), errors="coerce")
     if "vacant" in table:
         vacant = table["vacant"].astype(str).map(lambda v: normalise(v).lower() in VACANT_WORDS)
         count = count.where(~vacant, 0.0)
+    return count
+
+
+def _without_unreadable_counts(matches: pd.DataFrame, table: pd.DataFrame, counts: pd.Series) -> pd.DataFrame:
+    """The matches with the rows whose household count cannot be read unmatched (``bad_count``): a guess of one
+    household would pass for a registered count."""
+    bad = counts.isna().to_numpy() & (matches["reason"] != "duplicate").to_numpy()
+    if not bad.any():
+        return matches
+    out = matches.copy()
+    out.loc[bad, ["route", "building_id", "confidence", "reason"]] = ["unmatched", None, "", "bad_count"]
+    out.loc[bad, "detail"] = ["household count " + repr(str(v)[:20]) for v in table.loc[bad, "households"]]
+    return out
+
+
+def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str) -> str:
+    """One line for a register of which no row was joined: rows read, the main reasons, what to check."""
+    if not len(matches):
+        return f"the {kind} register has no data rows: nothing to import"
+    read = [c for c in ALIASES if c in table]
+    reasons = matches["reason"].value_counts()
+    said = "; ".join(f"{v:,} {REASONS.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
+    return (f"none of the {kind} register's {len(matches):,} rows could be joined to a building (0 matched; {said}): "
+            f"check the columns read ({', '.join(read) or 'none gridplan knows'}) and the --map-column, --encoding "
+            f"and --register-coords options")
+
+
+def _registered_households(prepared: PreparedScene, count: pd.Series, matches: pd.DataFrame,
+                           generated: bool) -> gpd.GeoDataFrame:
+    """The scene's buildings with households from the matched rows' counts (:func:`_household_counts`),
+    (``households_registered``). Buildings without rows keep their count, or its estimate
+    (``households_estimated``). A generated register marks the counts it gives ``households_generated``."""
+    buildings, filled = prepared.scene.buildings, prepared.local.buildings
+    joined = matches["route"] != "unmatched"
     per_building = count[joined.to_numpy()].groupby(matches.loc[joined, "building_id"].to_numpy()).sum()
     out = buildings.copy()
     registered = out["building_id"].astype(str).isin(per_building.index).to_numpy()

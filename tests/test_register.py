@@ -17,10 +17,12 @@ from gridplan.addresses import building_key
 from gridplan.cli import EXIT_OK, main
 from gridplan.coords import wgs84_to_bd09, wgs84_to_gcj02
 from gridplan.pipeline import prepare_scene
-from gridplan.register import import_register, read_register
+from gridplan.errors import InputError
+from gridplan.register import import_register, match_rows, read_register
 from gridplan.scenarios import generate_records
 from gridplan.store import read_layers, write_layers
 
+from .support.cli import assert_one_line_error, run
 from .support.properties import examples
 from .support.scenes import CRS, street_grid_scene
 
@@ -98,13 +100,49 @@ def test_an_exact_address_wins_over_a_point_in_another_building(scene):
 
 
 def test_households_add_up_per_building_with_vacancies_and_counts(scene):
-    table = rows([{"address": "阳光花园1栋", "vacant": "否"}, {"address": "阳光花园1栋2单元", "vacant": "是"},
-                  {"address": "阳光花园1栋3单元", "vacant": ""}, {"address": "阳光花园2栋", "households": "4"}])
+    table = rows([{"address": "阳光花园1栋", "vacant": "否", "households": "1"},
+                  {"address": "阳光花园1栋2单元", "vacant": "是"},  # vacant: no count needed
+                  {"address": "阳光花园1栋3单元", "vacant": "", "households": "１"},
+                  {"address": "阳光花园2栋", "households": "4"}])
     buildings = import_register(table, scene).scene.buildings.set_index("building_id")
     ids = scene.scene.buildings["building_id"].tolist()
     assert buildings.loc[ids[0], "households"] == 2 and buildings.loc[ids[1], "households"] == 4
     assert buildings.loc[ids[:2], "households_registered"].all() and not buildings.loc[ids[2:], "households_registered"].any()
     assert not buildings.loc[ids[:2], "households_estimated"].any()
+
+
+def test_unreadable_household_counts_are_unmatched_never_one_household(scene):
+    counts = ["2", "abc", "", "-1", "2.5", "三", "3.0", "十", "１"]
+    table = rows([{"address": "阳光花园1栋", "households": c} for c in counts] + [{"address": "阳光花园2栋", "households": "x",
+                                                                             "vacant": "是"}])
+    result = import_register(table, scene)
+    m = result.matches.set_index("row")
+    assert m.loc[[2, 3, 4, 5], "reason"].tolist() == ["bad_count"] * 4
+    assert m.loc[2, "detail"] == "household count 'abc'"
+    c = result.counts()
+    assert (c["rows"], c["address"], c["unmatched"], c["unmatched_bad_count"]) == (10, 6, 4, 4)
+    assert c["rows"] == c["id"] + c["coordinate"] + c["address"] + c["unmatched"]
+    buildings = result.scene.buildings.set_index("building_id")
+    ids = scene.scene.buildings["building_id"].tolist()
+    assert buildings.loc[ids[0], "households"] == 2 + 3 + 3 + 10 + 1  # 三, 3.0, 十 and a full-width 1 read as numbers
+    assert buildings.loc[ids[1], "households"] == 0 and buildings.loc[ids[1], "households_registered"]  # vacant
+
+
+def test_a_register_of_which_nothing_joins_is_refused_and_no_scene_is_written(scene, tmp_path, capsys):
+    scene_path = tmp_path / "scene.gpkg"
+    write_layers(scene_path, scene.scene.layers())
+    rng = np.random.default_rng(3)
+    words = np.array(list("的一是了我不人在他有这个上们来到时大为子中你说生年着就那和要她出也得里后自以会家可下而过天去能对多然于心"))
+    garbage = rng.choice(words, (100_000, 6)).view("<U6").ravel()  # six random characters a row
+    pd.DataFrame({"地址": garbage, "户数": "1"}).to_csv(tmp_path / "register.csv", index=False)
+    code, out, err = run(capsys, "import-register", scene_path, tmp_path / "register.csv", "-o", tmp_path / "out.gpkg")
+    assert_one_line_error(code, err, "100,000 rows could be joined", "0 matched", "--map-column", "--encoding")
+    assert not (tmp_path / "out.gpkg").exists() and not (tmp_path / "out_register").exists()
+
+
+def test_an_empty_register_is_refused(scene):
+    with pytest.raises(InputError, match="no data rows"):
+        import_register(rows([], columns=["address"]), scene)
 
 
 def test_gbk_bom_and_utf8_files_read_the_same(tmp_path):
@@ -169,6 +207,10 @@ def test_personal_columns_are_in_no_output(scene, tmp_path, capsys):
                           st.sampled_from(["", "2单元501室", "101"]), st.sampled_from(["", "是", "否"])), max_size=40))
 def test_every_row_is_matched_or_unmatched_and_households_add_up(scene, records):
     table = rows([{"address": f"{a}{n}{w}{d}", "vacant": v} for a, n, w, d, v in records], columns=["address", "vacant"])
+    if (match_rows(table, scene)["route"] == "unmatched").all():  # nothing to import: refused, with the rows read
+        with pytest.raises(InputError, match=f"{len(table):,} rows could be joined|no data rows"):
+            import_register(table, scene)
+        return
     result = import_register(table, scene)
     c = result.counts()
     assert c["rows"] == len(table) == c["id"] + c["coordinate"] + c["address"] + c["unmatched"]
