@@ -145,6 +145,100 @@ def test_an_empty_register_is_refused(scene):
         import_register(rows([], columns=["address"]), scene)
 
 
+@pytest.fixture(scope="module")
+def named():
+    """Two blocks of four buildings, 阳光花园1–4栋 and 翠竹苑1–4栋, that OSM also names: 文西楼, 7公寓, 篮球馆,
+    教学楼1 west; 西十二楼, 热态实验室, 篮球馆 (a name two buildings share), 中国农业大学东区图书馆 east."""
+    base = street_grid_scene(400, 200, xs=[200], ys=[], households=[[80], [80]], per_block=4)
+    buildings = base.buildings.assign(
+        address=[f"{c}{n}栋" for c in ("阳光花园", "翠竹苑") for n in range(1, 5)],
+        name=["文西楼", "7公寓", "篮球馆", "教学楼1", "西十二楼", "热态实验室", "篮球馆", "中国农业大学东区图书馆"])
+    return prepare_scene(base.replace(buildings=buildings))
+
+
+def test_a_building_is_found_by_its_name_bare_or_after_its_compound_or_an_administrative_part(named):
+    ids = named.scene.buildings["building_id"].tolist()
+    addresses = {"文西楼": 0, "北京市海淀区学院路街道文西楼2单元301室": 0, "７公寓101室": 1, "阳光花园篮球馆": 2, "翠竹篮球馆3层": 6,
+                 "西十二楼3单元": 4, "热态实验室": 5, "热态实验室2单元": 5, "文西樓": 0, "教学楼11单元402室": 3,
+                 "阳光花园4栋": 3}
+    m = import_register(rows([{"address": a} for a in addresses]), named).matches
+    assert m["building_id"].tolist() == [ids[i] for i in addresses.values()]
+    assert (m["route"] == "address").all() and (m["confidence"] == "exact").all()
+
+
+def test_a_misspelt_name_is_matched_with_its_reading_said_and_its_numbers_never_misspelt(named):
+    ids = named.scene.buildings["building_id"].tolist()
+    m = match_rows(rows([{"address": a} for a in ("热态实验式", "中国农业大学东区图书舘", "西十一楼", "文溪楼", "梧桐小区文西楼")]),
+                   named).set_index("row")
+    assert m.loc[[1, 2], "building_id"].tolist() == [ids[5], ids[7]]
+    assert m.loc[[1, 2], "confidence"].tolist() == ["low", "fuzzy"]
+    assert m.loc[1, "detail"] == "热态实验式 read as 热态实验室 (80)"
+    assert m.loc[2, "detail"] == "中国农业大学东区图书舘 read as 中国农业大学东区图书馆 (91)"
+    # 西11楼 is no misspelling of 西12楼; 文溪楼 is two of three characters of 文西楼; 梧桐 is no compound of it
+    assert m.loc[[3, 4, 5], "reason"].tolist() == ["no_address"] * 3
+
+
+def test_a_name_two_buildings_share_is_ambiguous_unless_its_compound_says_which(named):
+    ids = named.scene.buildings["building_id"].tolist()
+    m = match_rows(rows([{"address": "篮球馆"}, {"address": "篮球馆1单元"}, {"address": "翠竹苑篮球馆"}]), named)
+    assert m["reason"].tolist()[:2] == ["ambiguous", "ambiguous"] and m["building_id"].iat[2] == ids[6]
+
+
+def test_a_csv_separated_by_tabs_or_semicolons_reads_as_one_separated_by_commas(tmp_path):
+    frame = pd.DataFrame({"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], "联系电话": ["13800000001", ""]})
+    tables = []
+    for name, sep in (("comma.csv", ","), ("tab.csv", "\t"), ("semicolon.csv", ";")):
+        frame.to_csv(tmp_path / name, index=False, sep=sep, encoding="gbk")
+        table, dropped = read_register(tmp_path / name)
+        tables.append(table)
+        assert dropped == ("联系电话",)
+    for table in tables[1:]:
+        pd.testing.assert_frame_equal(table, tables[0])
+    assert tables[0][["address", "households"]].values.tolist() == [["阳光花园1栋201室", "1"], ["翠竹苑2栋", "2"]]
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-16"])
+def test_excels_unicode_text_reads_with_or_without_its_encoding_given(tmp_path, encoding):
+    frame = pd.DataFrame({"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], "经度": ["118.78", ""]})
+    frame.to_csv(tmp_path / "register.txt", index=False, sep="\t", encoding="utf-16")
+    assert (tmp_path / "register.txt").read_bytes()[:2] == b"\xff\xfe"  # as Excel writes it: a BOM, UTF-16LE
+    table, _ = read_register(tmp_path / "register.txt", encoding=encoding)
+    assert table[["address", "households", "lon"]].values.tolist() == [["阳光花园1栋201室", "1", "118.78"], ["翠竹苑2栋", "2", ""]]
+
+
+@pytest.mark.parametrize("header", ["地址", "address"])
+def test_a_big5_file_is_read_as_big5_never_as_gb18030(tmp_path, header):
+    frame = pd.DataFrame({header: ["陽光花園1棟201室", "翠竹苑2號樓"], "戶數" if header == "地址" else "households": ["1", "2"]})
+    frame.to_csv(tmp_path / "register.csv", index=False, encoding="big5")
+    table, _ = read_register(tmp_path / "register.csv")
+    assert table["address"].tolist() == ["陽光花園1棟201室", "翠竹苑2號樓"] and table["households"].tolist() == ["1", "2"]
+
+
+def test_a_file_whose_encoding_nothing_tells_is_refused(tmp_path):
+    # an English header and no address characters: Big5 and GB18030 both read it, into different text
+    pd.DataFrame({"address": ["甲乙丙"]}).to_csv(tmp_path / "register.csv", index=False, encoding="big5")
+    with pytest.raises(InputError, match="reads as gb18030 and as big5 alike by its header.*--encoding"):
+        read_register(tmp_path / "register.csv")
+
+
+def test_a_header_of_nonsense_is_refused_naming_the_encodings_tried(tmp_path):
+    pd.DataFrame({"甲": ["1"], "乙": ["2"]}).to_csv(tmp_path / "register.csv", index=False, encoding="big5")
+    with pytest.raises(InputError, match="readable as none of utf-8-sig, gb18030, big5: .*--encoding"):
+        read_register(tmp_path / "register.csv")
+
+
+@pytest.mark.parametrize("written, given", [("big5", "gb18030"), ("gbk", "utf-8"), ("utf-16", "big5")])
+def test_a_given_encoding_is_the_only_one_tried_and_named(scene, tmp_path, capsys, written, given):
+    scene_path = tmp_path / "scene.gpkg"
+    write_layers(scene_path, scene.scene.layers())
+    pd.DataFrame({"地址": ["陽光花園1棟"], "戶數": ["1"]}).to_csv(tmp_path / "register.csv", index=False, encoding=written)
+    code, _, err = run(capsys, "import-register", scene_path, tmp_path / "register.csv", "-o", tmp_path / "out.gpkg",
+                       "--encoding", given)
+    assert_one_line_error(code, err, f"register.csv is not readable as {given}: ", "--encoding" if written == "big5" else "")
+    assert not ({"utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "gbk"} - {given}) & set(err.replace(":", " ").split())
+    assert not (tmp_path / "out.gpkg").exists()
+
+
 def test_gbk_bom_and_utf8_files_read_the_same(tmp_path):
     frame = pd.DataFrame({"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], **{k: v[:2] for k, v in PERSONAL.items()}})
     tables = []
