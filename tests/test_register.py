@@ -4,6 +4,8 @@ written, every row accounted for, and a real extract end to end."""
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -15,11 +17,11 @@ from shapely.geometry import Point
 
 from gridplan.addresses import building_key
 from gridplan.cli import EXIT_OK, main
-from gridplan.coords import wgs84_to_bd09, wgs84_to_gcj02
+from gridplan.coords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from gridplan.pipeline import prepare_scene
 from gridplan.errors import InputError
 from gridplan.register import import_register, match_rows, read_register
-from gridplan.scenarios import generate_records
+from gridplan.scenarios import generate_records, register_variant, write_register
 from gridplan.store import read_layers, write_layers
 
 from .support.cli import assert_one_line_error, run
@@ -338,6 +340,53 @@ def test_a_generated_register_of_a_real_extract_is_joined_with_few_wrong_matches
     assert (joined.loc[copies, "reason"] == "duplicate").all()
     assert matched[~copies].mean() >= 0.97 and wrong.mean() < 0.005
     assert {"姓名", "身份证号", "联系电话"} <= set(dropped)
+
+
+@pytest.fixture(scope="module")
+def wuhan_scene(wuhan, tmp_path_factory):
+    """The generated register's scene of Wuhan, as a file for the command line."""
+    path = tmp_path_factory.mktemp("wuhan") / "scene.gpkg"
+    write_layers(path, wuhan.scene.layers())
+    return path
+
+
+@pytest.mark.parametrize("variant, options", [("utf16_tab", []), ("utf16_tab", ["--encoding", "utf-16"]), ("big5", []),
+                                              ("names", [])])
+def test_a_register_as_offices_write_it_imports_within_one_percent_per_building(wuhan, wuhan_scene, tmp_path, capsys,
+                                                                               variant, options):
+    table = register_variant(wuhan, variant)
+    register = write_register(table, tmp_path / ("register.txt" if variant == "utf16_tab" else "register.csv"), variant)
+    code, out, err = run(capsys, "import-register", wuhan_scene, register, "-o", tmp_path / "out.gpkg", *options)
+    assert code == EXIT_OK, err
+    said = re.search(r"([\d,]+) rows: ([\d,]+) matched .*, ([\d,]+) unmatched", out)
+    rows_in, matched, unmatched = (int(number.replace(",", "")) for number in said.groups())
+    truth = wuhan.truth[wuhan.truth["table"] == "households"]
+    assert rows_in == len(truth) == matched + unmatched
+    buildings = read_layers(tmp_path / "out.gpkg")["buildings"].set_index("building_id")
+    expected = truth[~truth["noise"].str.endswith("copy")].groupby("building_id").size()
+    got = buildings.loc[expected.index, "households"].where(buildings.loc[expected.index, "households_registered"], 0)
+    within = (got - expected).abs() <= 0.01 * expected
+    assert expected[within].sum() >= 0.97 * expected.sum()
+    if variant == "names":  # the rows written as names found their buildings (a name two share: none)
+        named = table["地址"].ne(wuhan.households["地址"]).to_numpy() & ~truth["noise"].str.endswith("copy").to_numpy()
+        report = pd.read_csv(tmp_path / "out_register" / "households_matches.csv", dtype=str)
+        right = report["building_id"].to_numpy() == truth["building_id"].to_numpy()
+        wrong = report["building_id"].notna().to_numpy() & ~right
+        assert named.sum() > 2000 and right[named].mean() >= 0.99 and wrong[named].mean() < 0.002
+
+
+@pytest.mark.parametrize("variant, system, back", [("gcj02_unnamed", "GCJ-02", gcj02_to_wgs84), ("bd09_unnamed", "BD-09", bd09_to_wgs84)])
+def test_a_register_in_one_unnamed_system_holds_the_same_points(wuhan, variant, system, back):
+    table, original = register_variant(wuhan, variant), wuhan.households
+    assert "坐标系" not in table and table.columns.tolist() == original.columns.drop("坐标系").tolist()
+    named = original["坐标系"].to_numpy()
+    assert (table.loc[named == system, ["经度", "纬度"]] == original.loc[named == system, ["经度", "纬度"]]).all().all()
+    wgs = named == "WGS84"
+    lon, lat = back(table.loc[wgs, "经度"].astype(float).to_numpy(), table.loc[wgs, "纬度"].astype(float).to_numpy())
+    assert wgs.sum() > 4000
+    assert np.abs(lon - original.loc[wgs, "经度"].astype(float)).max() < 2e-6  # six decimals: a tenth of a metre
+    assert np.abs(lat - original.loc[wgs, "纬度"].astype(float)).max() < 2e-6
+    assert (table.loc[named == "", ["经度", "纬度"]] == "").all().all()  # no coordinate stays none
 
 
 def test_a_plan_of_a_registered_scene_says_which_households_are_registered(wuhan, tmp_path, capsys):
