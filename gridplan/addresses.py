@@ -4,7 +4,8 @@ The 一标三实 address register writes a dwelling's address as ``[省市区][�
 and exports write it many ways: full-width digits, ``3号楼`` / ``3栋`` / ``三幢`` / ``3座`` for one building, a
 compound with or without ``小区``/``花园``/``苑``, a missing ``单元``. :func:`building_key` reduces an address to
 what names its building — the place (a compound, or a street), and the building's number within it — so that
-every way of writing one building gives one key.
+every way of writing one building gives one key. Traditional characters (a register in Big5: 號樓, 棟, 陽光花園) fold
+to simplified ones first (:mod:`gridplan._hanzi`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
+
+from ._hanzi import SIMPLIFIED
 
 #: Chinese numerals.
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -55,12 +58,31 @@ def _numeral_value(numeral: str) -> int:
 
 
 def normalise(text) -> str:
-    """An address as comparable text: half-width (NFKC), upper-case letters, Chinese numerals as digits, no
-    spaces or punctuation."""
+    """An address as comparable text: half-width (NFKC), upper-case letters, simplified characters, Chinese
+    numerals as digits, no spaces or punctuation."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return ""
-    text = unicodedata.normalize("NFKC", str(text)).upper()
+    text = unicodedata.normalize("NFKC", str(text)).upper().translate(SIMPLIFIED)
     return _PUNCTUATION.sub("", to_digits(text))
+
+
+def normalise_all(addresses: pd.Series) -> pd.Series:
+    """:func:`normalise` of every address, vectorised (empty where missing).
+
+    Parameters
+    ----------
+    addresses
+        Address texts (any values; missing ones give ``""``).
+
+    Returns
+    -------
+    pandas.Series
+        The normalised texts, aligned to ``addresses``.
+    """
+    text = addresses.astype(object).where(addresses.notna(), "").astype(str)
+    text = text.str.normalize("NFKC").str.upper().str.translate(SIMPLIFIED)
+    text = text.str.replace(_NUMERAL, lambda m: str(_numeral_value(m.group())), regex=True)
+    return text.str.replace(_PUNCTUATION, "", regex=True)
 
 
 def compound_key(name) -> str:
@@ -96,7 +118,7 @@ def building_key(address, *, normalised: bool = False) -> BuildingKey | None:
     text = address if normalised else normalise(address)
     if not text:
         return None
-    text = _without_admin(text)
+    text = without_admin(text)
     found = list(_BUILDING.finditer(text))
     if not found:
         return None
@@ -115,7 +137,9 @@ def building_key(address, *, normalised: bool = False) -> BuildingKey | None:
     return BuildingKey(_without_suffix(place), number)
 
 
-def _without_admin(text: str) -> str:
+def without_admin(text: str) -> str:
+    """A normalised address without its administrative part (``北京市海淀区学院路街道`` of
+    ``北京市海淀区学院路街道文西楼``): province, city, then the district and a street office or town."""
     head = _PROVINCE_CITY.match(text)
     rest = text[head.end():]
     if head.group(2):
@@ -123,14 +147,31 @@ def _without_admin(text: str) -> str:
     return _OFFICE.sub("", rest, count=1) or text
 
 
+#: Where a dwelling part starts after a building's name: 2单元, 301室, 3层, a trailing room number.
+_DWELLING = re.compile(r"(?P<number>[0-9]+|[A-Z])?(?:单元|室|层|户|号房)|(?P<room>[0-9]+)$")
+
+
+def name_heads(text: str) -> list[str]:
+    """What of a normalised address may end in a building's name (楼名), longest first: the address without its
+    administrative part, then cut before each dwelling part (``文西楼2单元301室`` → ``文西楼2单元301室``,
+    ``文西楼2单元``, ``文西楼``). The whole comes first, so a name that holds such a word (热态实验室) is found
+    whole. Digits written together are cut at each place (``教学楼11单元``: 教学楼1 and its 1单元, or 教学楼 and
+    its 11单元), since a name may end in a number."""
+    text = without_admin(text)
+    cuts: set[int] = set()
+    for m in _DWELLING.finditer(text):
+        digits = m.group("number") or m.group("room") or ""
+        cuts.update(range(m.start(), m.start() + (len(digits) + 1 if digits.isdigit() else 1)))
+    return [text, *(text[:cut] for cut in sorted(cuts - {0, len(text)}, reverse=True))]
+
+
 #: An address up to its building word: what is left once the dwelling (单元, 室, 层) is cut off.
 _UP_TO_BUILDING = re.compile(r"^(.*(?:[0-9]+|[A-Z])(?:号楼|栋|幢|座|号))")
 
 
-def building_parts(addresses: pd.Series) -> pd.Series:
+def building_parts(addresses: pd.Series, *, normalised: bool = False) -> pd.Series:
     """Every address :func:`normalise` d and cut after its building, vectorised: the many dwellings of one
-    building become one text, so that each building is parsed once (empty where no building is named)."""
-    text = addresses.astype(object).where(addresses.notna(), "").astype(str)
-    text = text.str.normalize("NFKC").str.upper().str.replace(_NUMERAL, lambda m: str(_numeral_value(m.group())), regex=True)
-    text = text.str.replace(_PUNCTUATION, "", regex=True)
+    building become one text, so that each building is parsed once (empty where no building is named).
+    ``normalised``: the addresses are :func:`normalise_all` d already."""
+    text = addresses if normalised else normalise_all(addresses)
     return text.str.extract(_UP_TO_BUILDING, expand=False).fillna("")

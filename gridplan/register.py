@@ -14,32 +14,45 @@ order of trust:
 3. ``address``: the address reduced to its building (:func:`gridplan.addresses.building_key`) and matched to
    the buildings' standard addresses (an ``address`` column), names and ``addr:*`` tags, and their compounds'
    names; a compound name that matches none exactly is matched with rapidfuzz (``fuzzy``, low confidence
-   below ``settings.register.sure_score``); an address that fits two buildings is left unmatched.
+   below ``settings.register.sure_score``). An address without a building number is matched to the buildings'
+   names (楼名: ``文西楼``, ``7公寓``, ``篮球馆``; OSM ``name`` tags), bare or after the building's compound or an
+   administrative part, exactly, else by rapidfuzz (the numbers in a name never misspelt). An address that
+   fits two buildings (a name two buildings share) is left unmatched, never guessed.
 
-Household rows add up to ``households`` per building (registered, no longer estimated; a ``households``
-column per row or a vacancy column are honoured). Member rows become the scene's ``party_members``
-(``member_id``, ``building_id``, ``status``). Only the columns gridplan knows are read: names, ID numbers, phone
-numbers, birth dates and any other column are dropped on reading and never written. Every row is accounted
-for: matched by a route, or unmatched with its reason (:class:`RegisterImport`).
+Household rows add up to ``households`` per building (registered, no longer estimated; a vacancy column is
+honoured). Without a ``households`` column a row is one household; with one, a row whose count is no whole
+number (blank, ``abc``, ``-1``, ``2.5``) is left unmatched (``bad_count``) rather than taken for one household:
+a blank in a column of counts is a count nobody wrote. Chinese numerals count (``三``, ``十二``). A register of
+which no row is joined is refused (:class:`~gridplan.errors.InputError`), not imported as nothing. Member rows
+become the scene's ``party_members`` (``member_id``, ``building_id``, ``status``). Only the columns gridplan
+knows are read: names, ID numbers, phone numbers, birth dates and any other column are dropped on reading and
+never written. Every row is accounted for: matched by a route, or unmatched with its reason
+(:class:`RegisterImport`).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import heapq
+import io
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from ._hanzi import SIMPLIFIED
 from .alignment import SystemEvidence, point_system
-from .addresses import COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, normalise
+from .addresses import (COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, compound_key, name_heads,
+                        normalise, normalise_all, to_digits, without_admin)
 from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
 from .errors import InputError
 from .party import normalise_status
@@ -65,13 +78,25 @@ PERSONAL = ("name", "姓名", "id_number", "身份证号", "身份证号码", "�
             "手机", "手机号", "手机号码", "mobile", "birth_date", "出生日期", "出生年月", "性别", "民族", "籍贯")
 #: Words of a vacancy column that mean the dwelling is empty.
 VACANT_WORDS = ("是", "空置", "空", "yes", "true", "1", "vacant")
-#: Encodings Chinese offices export CSV in, tried in order (GB18030 includes GBK and GB2312).
-ENCODINGS = ("utf-8-sig", "gb18030")
+#: Encodings Chinese offices export CSV in, tried where the file does not say its own (GB18030 includes GBK and
+#: GB2312; Big5 is the traditional characters' of Taiwan and Hong Kong). A UTF-16 file (Excel's "Unicode text")
+#: says so by its byte-order mark, and is read as UTF-16 only.
+ENCODINGS = ("utf-8-sig", "gb18030", "big5")
+#: Field separators of CSV files and Excel's text exports, told apart by the header they split into.
+DELIMITERS = (",", "\t", ";")
+#: Characters of Chinese addresses: where two encodings read a header alike (``address,lon,lat``), the reading
+#: of the text that holds more of them is the text (a misread one is nonsense, rarely these).
+ADDRESS_CHARACTERS = frozenset("号楼栋幢座单元室层户区市省县镇街道路巷弄小花园苑村院")
+#: Bytes read to tell two encodings apart by their text.
+SAMPLE_BYTES = 1 << 16
 #: Rows scanned for the header of a spreadsheet (title rows and merged group headers come first).
 HEADER_ROWS = 10
 ROUTES = ("id", "coordinate", "address")
 #: A fuzzy compound match needs this lead (rapidfuzz points) over the next most similar place.
 FUZZY_MARGIN = 5.0
+#: A building's name is matched by similarity from this many characters on: a two-character name (二教, 无名)
+#: is one stray character away from much else (于无名 scores 80 against 无名).
+FUZZY_NAME_LENGTH = 3
 #: Places scored for a misspelt one: those sharing the most pairs of characters with it.
 SIMILAR_CANDIDATES = 20
 REASONS = {
@@ -81,9 +106,12 @@ REASONS = {
     "ambiguous": "its address fits more than one building",
     "unknown_compound": "its address names no compound or street of the scene",
     "unknown_building": "its compound has no building of that number",
-    "no_address": "no building id, coordinate or building address to join it by",
+    "no_address": "no building id, coordinate or address naming a building (by number or name) to join it by",
     "unknown_id": "its building id is no building of the scene",
+    "bad_count": "its household count is not a whole number (blank, negative, a fraction or text)",
 }
+#: Unmatched rows' reasons named in the one line of a register of which nothing was joined.
+REASONS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -163,14 +191,18 @@ def read_register(
     Parameters
     ----------
     path
-        ``.csv`` (UTF-8 with or without BOM, GBK/GB18030) or ``.xlsx`` (the header found among the first rows;
-        merged header cells spread over the columns they span).
+        ``.csv`` or Excel's ``.txt`` "Unicode text" (UTF-8 with or without BOM, GBK/GB18030, Big5, UTF-16 with a
+        BOM; comma, tab or semicolon between fields, told by the header) or ``.xlsx`` (the header found among
+        the first rows; merged header cells spread over the columns they span).
     columns
         Header in the file → gridplan column (``{"楼号地址": "address"}``), where the aliases do not know it.
     sheet
         The worksheet (the first by default).
     encoding
-        The CSV's encoding, where it is none of :data:`ENCODINGS`.
+        The CSV's encoding: the only one tried. By default the file's byte-order mark says it, else the one of
+        :data:`ENCODINGS` whose reading of the header has most headers gridplan knows; a header known in none
+        (nonsense in every reading), or two readings that tell different texts apart by nothing, is an
+        :class:`~gridplan.errors.InputError` asking for it.
     salt
         Mixed into the ``record`` hash (``settings.register.salt``).
 
@@ -183,17 +215,18 @@ def read_register(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        raw = _read_csv(path, encoding)
-    elif suffix in (".xlsx", ".xlsm"):
-        raw = _read_xlsx(path, sheet)
-    else:
-        raise InputError(f"cannot read {path.name}: a register is a .csv or .xlsx file")
     mapping = {_header(k): v for k, v in (columns or {}).items()}
     unknown = sorted(set(mapping.values()) - set(ALIASES))
     if unknown:
         raise InputError(f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}")
+    known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL} | set(mapping)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        raw = _read_csv(path, encoding, known)
+    elif suffix in (".xlsx", ".xlsm"):
+        raw = _read_xlsx(path, sheet, known)
+    else:
+        raise InputError(f"cannot read {path.name}: a register is a .csv (or Excel's .txt) or .xlsx file")
     aliases = {_header(a): name for name, names in ALIASES.items() for a in names}
     known: dict[str, str] = {}
     for header in raw.columns:
@@ -212,23 +245,84 @@ def read_register(
 
 
 def _header(text) -> str:
-    return unicodedata.normalize("NFKC", str(text)).strip().lower().replace(" ", "")
+    """A header as compared with the aliases: half-width, lower-case, simplified, without spaces or a BOM."""
+    text = unicodedata.normalize("NFKC", str(text)).strip().lower().replace(" ", "").removeprefix("\ufeff")
+    return text.translate(SIMPLIFIED)
 
 
-def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
-    for candidate in ([encoding] if encoding else ENCODINGS):
+@dataclass(frozen=True)
+class _Reading:
+    """A CSV's bytes read in one encoding: its text, the delimiter its header splits by, and how many of the
+    header's fields are headers gridplan knows."""
+
+    encoding: str
+    text: str
+    delimiter: str
+    known: int
+
+
+def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame:
+    data = path.read_bytes()
+    if encoding:
         try:
-            return pd.read_csv(path, dtype=str, encoding=candidate, keep_default_na=False)
-        except UnicodeDecodeError:
-            continue
+            codecs.lookup(encoding)
         except LookupError as exc:
-            raise InputError(f"unknown encoding {encoding!r}: use utf-8, gbk or gb18030") from exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"cannot read {path.name} as CSV: {exc}") from exc
-    raise InputError(f"{path.name} is in none of {', '.join(ENCODINGS)}: give its encoding (--encoding)")
+            raise InputError(f"unknown encoding {encoding!r}: use one such as utf-8, gb18030, big5 or utf-16") from exc
+        candidates = [encoding]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = list(ENCODINGS)
+    readings = []
+    for candidate in candidates:
+        try:
+            text = data.decode(candidate).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            if encoding:
+                raise InputError(f"{path.name} is not readable as {encoding}: {exc.reason} at byte {exc.start:,}") from exc
+            continue
+        readings.append(_Reading(candidate, text, *_delimiter(text, known)))
+    if not readings:
+        raise InputError(f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)")
+    reading = _likeliest(readings, path.name, candidates)
+    try:
+        return pd.read_csv(io.StringIO(reading.text), sep=reading.delimiter, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}") from exc
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+def _delimiter(text: str, known: set[str]) -> tuple[str, int]:
+    """The delimiter the header line splits into most known headers (then most fields), and that number."""
+    line = text.split("\n", 1)[0].rstrip("\r")
+    fields = {d: next(csv.reader([line], delimiter=d), []) for d in DELIMITERS}
+    found = {d: sum(_header(f) in known for f in fields[d]) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (found[d], len(fields[d])))  # a tie: the first, a comma
+    return best, found[best]
+
+
+def _likeliest(readings: list[_Reading], name: str, tried: list[str]) -> _Reading:
+    """The reading whose header has most known headers. Readings that tie and tell different texts: valid
+    UTF-8 is UTF-8 (other bytes rarely are); else the one whose text holds clearly more of the characters of
+    addresses, or none (refused, not guessed)."""
+    most = max(r.known for r in readings)
+    if not most and len(tried) == 1:
+        raise InputError(f"{name} is not readable as {tried[0]}: its header has no column gridplan knows (check "
+                         f"--encoding, or name its columns with --map-column)")
+    if not most:
+        raise InputError(f"{name} is readable as none of {', '.join(tried)}: its header has no column gridplan knows "
+                         f"in any (give its encoding with --encoding, or name its columns with --map-column)")
+    top = [r for r in readings if r.known == most]
+    if len({r.text for r in top}) == 1 or top[0].encoding == "utf-8-sig":
+        return top[0]
+    hits = [sum(ch in ADDRESS_CHARACTERS for ch in r.text[:SAMPLE_BYTES].translate(SIMPLIFIED)) for r in top]
+    first, second = np.argsort(hits)[::-1][:2]
+    if hits[first] > 2 * hits[second]:
+        return top[first]
+    raise InputError(f"{name} reads as {' and as '.join(r.encoding for r in top)} alike by its header, and its "
+                     f"text does not tell which: give its encoding (--encoding)")
+
+
+def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
     from openpyxl import load_workbook
 
     try:
@@ -247,7 +341,6 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
     if not rows:
         raise InputError(f"{path.name}: the sheet is empty")
-    known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL}
     scores = [sum(_header(v) in known for v in row) for row in rows[:HEADER_ROWS]]
     top = int(np.argmax(scores)) if max(scores) else 0
     header = [h or f"column {i + 1}" for i, h in enumerate(rows[top])]
@@ -289,7 +382,8 @@ def import_register(
     Raises
     ------
     InputError
-        ``kind`` is unknown, or ``coords`` is ``"auto"`` and no system is clearly best.
+        ``kind`` is unknown; ``coords`` is ``"auto"`` and no system is clearly best; or no row could be joined
+        (an empty register, or one read wrong: its rows, the reasons and what to check in one line).
     """
     if kind not in KINDS:
         raise InputError(f"unknown register kind {kind!r}: use households or members")
@@ -300,12 +394,17 @@ def import_register(
     if coords == "auto":
         coords = evidence.shift[0] if evidence is not None else "wgs84"
     matches = match_rows(table, prepared, coords=coords)
+    counts = _household_counts(table) if kind == "households" else None
+    if counts is not None:
+        matches = _without_unreadable_counts(matches, table, counts)
+    if not (matches["route"] != "unmatched").any():
+        raise InputError(_nothing_joined(table, matches, kind))
     buildings = prepared.scene.buildings
     joined = matches.loc[matches["route"] != "unmatched", "building_id"]
     without = tuple(buildings.loc[~buildings["building_id"].isin(set(joined)), "building_id"].astype(str))
     generated = bool("generated" in table and table["generated"].map(lambda v: normalise(v).lower() in ("true", "1", "是")).any())
     if kind == "households":
-        out = prepared.scene.replace(buildings=_registered_households(prepared, table, matches, generated))
+        out = prepared.scene.replace(buildings=_registered_households(prepared, counts, matches, generated))
     else:
         members, ids = _members(table, matches)
         matches = matches.assign(member_id=ids)
@@ -472,29 +571,69 @@ def _system(value) -> str | None:
 
 
 def _address_matches(table: pd.DataFrame, prepared: PreparedScene, r) -> pd.DataFrame:
-    """Per row: the building its address names (exactly or by a fuzzy compound name), else why none."""
+    """Per row: the building its address names — by its number (exactly or in a misspelt compound), else by the
+    building's name — else why none."""
+    text = normalise_all(table["address"])
+    parts = building_parts(text, normalised=True)
     places = _Places(_building_index(prepared), r)
-    parts = building_parts(table["address"])
     unique = parts.unique()
-    found = [places.match(building_key(part, normalised=True)) for part in unique]
-    position = pd.Index(unique).get_indexer(parts)
-    names = ("building", "confidence", "detail", "reason")
-    return pd.DataFrame({name: np.array([f[k] for f in found], dtype=object)[position] for k, name in enumerate(names)})
+    by_number = [places.match(building_key(part, normalised=True)) for part in unique]
+    found = pd.DataFrame(by_number, columns=_MATCH).iloc[pd.Index(unique).get_indexer(parts)].reset_index(drop=True)
+    # an address naming no building by its number may name one by its name (文西楼, 7公寓)
+    rest = found["building"].isna().to_numpy() & text.ne("").to_numpy()
+    if rest.any():
+        names = _Names(prepared, r)
+        texts = text[rest].unique()
+        by_name = pd.DataFrame([names.match(t) for t in texts], columns=_MATCH).iloc[pd.Index(texts).get_indexer(text[rest])]
+        said = by_name["reason"].notna().to_numpy() | by_name["building"].notna().to_numpy()
+        found.loc[np.flatnonzero(rest)[said], list(_MATCH)] = by_name[said].to_numpy()
+    return found
+
+
+#: What a route by address says of one address: the building, the confidence, the detail, the reason for none.
+_MATCH = ("building", "confidence", "detail", "reason")
+
+
+class _Similar:
+    """Texts like a misspelt one, by rapidfuzz ``ratio`` of at least ``cutoff``: the candidates are the targets
+    sharing the most pairs of characters with it (an index of the pairs), each scored against every way it is
+    spelled; the best score per target, most similar first."""
+
+    def __init__(self, spellings: Mapping[str, Sequence[str]], cutoff: float):
+        self.spellings, self.cutoff = spellings, cutoff
+        self.pairs: dict[str, set[str]] = {}
+        for target in spellings:
+            for pair in _pairs(target):
+                self.pairs.setdefault(pair, set()).add(target)
+        self.cache: dict[str, list[tuple[str, float]]] = {}
+
+    def __call__(self, text: str) -> list[tuple[str, float]]:
+        if text not in self.cache:
+            from rapidfuzz import fuzz, process
+
+            shared: dict[str, int] = {}
+            for pair in _pairs(text):
+                for candidate in self.pairs.get(pair, ()):
+                    shared[candidate] = shared.get(candidate, 0) + 1
+            nearest = heapq.nlargest(SIMILAR_CANDIDATES, shared, key=lambda c: (shared[c], c))
+            spelled = [(spelling, target) for target in nearest for spelling in self.spellings[target]]
+            best: dict[str, float] = {}
+            for _, score, i in process.extract(text, [s for s, _ in spelled], scorer=fuzz.ratio,
+                                               score_cutoff=self.cutoff, limit=None):
+                target = spelled[i][1]
+                best[target] = max(best.get(target, 0.0), score)
+            self.cache[text] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return self.cache[text]
 
 
 class _Places:
-    """The places (compounds, streets) of a scene's buildings, matched exactly or, misspelt, by similarity:
-    candidates share pairs of characters with the address's place (an index of the pairs), and are scored
-    with rapidfuzz against each place as written bare and with every compound suffix."""
+    """The places (compounds, streets) of a scene's buildings, matched exactly or, misspelt, by similarity to
+    each place as written bare and with every compound suffix."""
 
     def __init__(self, index: dict[BuildingKey, list[str]], r):
         self.index, self.r = index, r
         self.places = {key.place for key in index}
-        self.pairs: dict[str, set[str]] = {}
-        for place in self.places:
-            for pair in _pairs(place):
-                self.pairs.setdefault(pair, set()).add(place)
-        self.similar: dict[str, list[tuple[str, float]]] = {}
+        self.similar = _Similar({p: (p, *(p + suffix for suffix in COMPOUND_SUFFIXES)) for p in self.places}, r.fuzzy_score)
 
     def named(self, key: BuildingKey, place: str) -> list[str]:
         return self.index.get(BuildingKey(place, key.number, key.street)) or self.index.get(BuildingKey(place, key.number, not key.street)) or []
@@ -510,7 +649,7 @@ class _Places:
         else:
             # a misspelt compound: the most similar place with a building of this number, unless another is
             # nearly as similar (then the address is ambiguous)
-            found = [(place, score) for place, score in self._similar(key.place) if self.named(key, place)]
+            found = [(place, score) for place, score in self.similar(key.place) if self.named(key, place)]
             if not found:
                 return None, "", "", "unknown_compound"
             if len(found) > 1 and found[1][1] >= found[0][1] - FUZZY_MARGIN:
@@ -522,24 +661,89 @@ class _Places:
             return None, "", "", "ambiguous"
         return buildings[0], confidence, detail, None
 
-    def _similar(self, text: str) -> list[tuple[str, float]]:
-        """Places whose writing is at least ``fuzzy_score`` similar to ``text``, most similar first."""
-        if text not in self.similar:
-            from rapidfuzz import fuzz, process
 
-            shared: dict[str, int] = {}
-            for pair in _pairs(text):
-                for candidate in self.pairs.get(pair, ()):
-                    shared[candidate] = shared.get(candidate, 0) + 1
-            nearest = heapq.nlargest(SIMILAR_CANDIDATES, shared, key=lambda c: (shared[c], c))
-            spelled = [(place + suffix, place) for place in nearest for suffix in ("", *COMPOUND_SUFFIXES)]
-            best: dict[str, float] = {}
-            for _, score, i in process.extract(text, [s for s, _ in spelled], scorer=fuzz.ratio,
-                                               score_cutoff=self.r.fuzzy_score, limit=None):
-                place = spelled[i][1]
-                best[place] = max(best.get(place, 0.0), score)
-            self.similar[text] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-        return self.similar[text]
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+
+
+class _Names:
+    """The scene's buildings by name (楼名: ``文西楼``, ``7公寓``, ``篮球馆``; OSM ``name`` tags and standard
+    addresses without a building number). An address names one when, cut before its dwelling part
+    (:func:`gridplan.addresses.name_heads`), it ends in the name after nothing, the building's compound or an
+    administrative part (exact); misspelt, when it is like a name or its compound and name (rapidfuzz) with
+    the same numbers: a misspelt 西12楼 is never 西11楼. A building's compound is the compound holding it, and the
+    place of its numbered standard address (阳光 of 阳光花园3栋), each with or without its suffix."""
+
+    def __init__(self, prepared: PreparedScene, r):
+        self.r = r
+        buildings = prepared.local.buildings
+        ids = buildings["building_id"].astype(str).to_numpy()
+        compounds = [{normalise(c), compound_key(c)} - {""} if c else set() for c in _compound_names(prepared)]
+        if "address" in buildings:
+            for i, text in enumerate(normalise_all(buildings["address"])):
+                key = building_key(text, normalised=True)
+                if key is not None and key.place and not key.street:
+                    compounds[i].add(key.place)
+        self.names: dict[str, set[str]] = {}
+        self.compounds: dict[str, set[str]] = {}
+        spellings: dict[str, set[str]] = {}
+        for column in ("name", "address"):
+            if column not in buildings:
+                continue
+            for i, text in enumerate(normalise_all(buildings[column])):
+                if not text or building_key(text, normalised=True) is not None:
+                    continue  # a numbered building is the places' to match
+                compound = compounds[i]
+                self.compounds.setdefault(ids[i], set()).update(compound)
+                for name in {text, without_admin(text)}:
+                    self.names.setdefault(name, set()).add(ids[i])
+                    for spelled in (name, *(c + name for c in compound)):
+                        spellings.setdefault(spelled, set()).add(ids[i])
+        self.lengths = sorted({len(name) for name in self.names}, reverse=True)
+        self.spellings = spellings
+        self.similar = _Similar({s: (s,) for s in spellings if len(s) >= FUZZY_NAME_LENGTH}, r.fuzzy_score)
+
+    def exact(self, head: str) -> set[str]:
+        """The buildings whose name ``head`` ends in, after nothing or the building's compound (the longest
+        such name)."""
+        for length in self.lengths:
+            ids = self.names.get(head[-length:]) if length <= len(head) else None
+            prefix = head[:-length]
+            if ids and prefix:  # 阳光花园文西楼: only the 文西楼 of that compound
+                ids = {b for b in ids if {prefix, compound_key(prefix)} & self.compounds.get(b, set())}
+            if ids:
+                return ids
+        return set()
+
+    def match(self, text: str) -> tuple:
+        """(building, confidence, detail, reason) for one normalised address; all None where it names no
+        building by name."""
+        if not self.names:
+            return None, "", "", None
+        heads = name_heads(text)
+        for head in heads:
+            ids = self.exact(head)
+            if ids and heads[0][len(head):][:1].isdigit():
+                # digits cut where they run on (教学楼1|1单元): every other cut of them must name the same
+                base = head.rstrip("0123456789")
+                ids = ids.union(*(self.exact(h) for h in heads if h.startswith(base) and h[len(base):].isdigit()))
+            if ids:
+                return (next(iter(ids)), "exact", "", None) if len(ids) == 1 else (None, "", "", "ambiguous")
+        best: dict[str, tuple[float, str, str]] = {}
+        for head in heads:
+            digits = _DIGIT_RUNS.findall(head)
+            for spelled, score in self.similar(head):
+                if _DIGIT_RUNS.findall(spelled) != digits:
+                    continue
+                for building in self.spellings[spelled]:
+                    if score > best.get(building, (0.0,))[0]:
+                        best[building] = (score, head, spelled)
+        if not best:
+            return None, "", "", None
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
+        if len(ranked) > 1 and ranked[1][1][0] >= ranked[0][1][0] - FUZZY_MARGIN:
+            return None, "", "", "ambiguous"
+        building, (score, head, spelled) = ranked[0]
+        return building, "fuzzy" if score >= self.r.sure_score else "low", f"{head} read as {spelled} ({score:.0f})", None
 
 
 def _pairs(text: str) -> set[str]:
@@ -590,19 +794,58 @@ def _compound_names(prepared: PreparedScene) -> np.ndarray:
     return names
 
 
-def _registered_households(prepared: PreparedScene, table: pd.DataFrame, matches: pd.DataFrame,
-                           generated: bool) -> gpd.GeoDataFrame:
-    """The scene's buildings with households from the matched rows: a row a household, or its ``households``
-    count, less vacant dwellings (``households_registered``). Buildings without rows keep their count, or its
-    estimate (``households_estimated``). A generated register marks the counts it gives ``households_generated``."""
-    buildings, filled = prepared.scene.buildings, prepared.local.buildings
-    joined = matches["route"] != "unmatched"
+#: A household count as written: a whole number (3, ３, 3.0 as spreadsheets write it) once Chinese numerals are
+#: digits (三 → 3, 十二 → 12).
+_COUNT = re.compile(r"[0-9]+(?:\.0*)?")
+
+
+def _household_counts(table: pd.DataFrame) -> pd.Series:
+    """Each row's households: 1 without a ``households`` column, else its count; 0 where the dwelling is
+    vacant; NaN where the count cannot be read (blank, text, negative, a fraction)."""
     count = pd.Series(1.0, index=table.index)
     if "households" in table:
-        count = pd.to_numeric(table["households"], errors="coerce").fillna(1.0)
+        text = table["households"].astype(object).where(table["households"].notna(), "").astype(str)
+        text = text.str.normalize("NFKC").str.strip()
+        written = text.unique()  # a few counts over many rows: each read once
+        text = text.map(dict(zip(written, map(to_digits, written))))
+        count = pd.to_numeric(text.where(text.str.fullmatch(_COUNT)), errors="coerce")
     if "vacant" in table:
         vacant = table["vacant"].astype(str).map(lambda v: normalise(v).lower() in VACANT_WORDS)
         count = count.where(~vacant, 0.0)
+    return count
+
+
+def _without_unreadable_counts(matches: pd.DataFrame, table: pd.DataFrame, counts: pd.Series) -> pd.DataFrame:
+    """The matches with the rows whose household count cannot be read unmatched (``bad_count``): a guess of one
+    household would pass for a registered count."""
+    bad = counts.isna().to_numpy() & (matches["reason"] != "duplicate").to_numpy()
+    if not bad.any():
+        return matches
+    out = matches.copy()
+    out.loc[bad, ["route", "building_id", "confidence", "reason"]] = ["unmatched", None, "", "bad_count"]
+    out.loc[bad, "detail"] = ["household count " + repr(str(v)[:20]) for v in table.loc[bad, "households"]]
+    return out
+
+
+def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str) -> str:
+    """One line for a register of which no row was joined: rows read, the main reasons, what to check."""
+    if not len(matches):
+        return f"the {kind} register has no data rows: nothing to import"
+    read = [c for c in ALIASES if c in table]
+    reasons = matches["reason"].value_counts()
+    said = "; ".join(f"{v:,} {REASONS.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
+    return (f"none of the {kind} register's {len(matches):,} rows could be joined to a building (0 matched; {said}): "
+            f"check the columns read ({', '.join(read) or 'none gridplan knows'}) and the --map-column, --encoding "
+            f"and --register-coords options")
+
+
+def _registered_households(prepared: PreparedScene, count: pd.Series, matches: pd.DataFrame,
+                           generated: bool) -> gpd.GeoDataFrame:
+    """The scene's buildings with households from the matched rows' counts (:func:`_household_counts`),
+    (``households_registered``). Buildings without rows keep their count, or its estimate
+    (``households_estimated``). A generated register marks the counts it gives ``households_generated``."""
+    buildings, filled = prepared.scene.buildings, prepared.local.buildings
+    joined = matches["route"] != "unmatched"
     per_building = count[joined.to_numpy()].groupby(matches.loc[joined, "building_id"].to_numpy()).sum()
     out = buildings.copy()
     registered = out["building_id"].astype(str).isin(per_building.index).to_numpy()

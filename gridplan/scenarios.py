@@ -4,19 +4,28 @@ party member roll, written the ways real exports are, with the truth kept apart 
 Everything here is labelled generated: the scene's buildings get ``address`` (their standard address, invented
 where OpenStreetMap names none) with ``address_generated``; every register row has ``generated`` true, which
 :func:`gridplan.register.import_register` carries into the scene, so plans and maps say so.
+
+:func:`register_variant` rewrites a generated register the other ways registers arrive (:data:`VARIANTS`:
+coordinates in one unnamed system, addresses as building names, Excel's UTF-16 text, Big5), and
+:func:`write_register` writes it as that variant's file; its rows stay those of ``GeneratedRecords.truth``.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from ._hanzi import TRADITIONAL
 from .addresses import building_key
-from .coords import wgs84_to_bd09, wgs84_to_gcj02
+from .coords import bd09_to_gcj02, gcj02_to_bd09, wgs84_to_bd09, wgs84_to_gcj02
+from .errors import InputError
 from .scene import PreparedScene, Scene, as_prepared
 from .settings import DEFAULTS
 from .units import street_blocks
@@ -35,6 +44,16 @@ _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华"
 NOISE = {"fullwidth": 0.10, "numeral": 0.15, "word": 0.50, "suffix": 0.25, "no_unit": 0.30, "prefix": 0.40,
          "typo": 0.03, "duplicate": 0.01, "no_coordinate": 0.20, "gcj02": 0.20, "bd09": 0.10, "off_footprint": 0.03,
          "bad_coordinate": 0.01, "building_id": 0.10}
+#: The ways :func:`register_variant` rewrites a generated household register, and what each is.
+VARIANTS = {
+    "gcj02_unnamed": "every coordinate in GCJ-02 (Gaode's) and no 坐标系 column, as grid platforms export",
+    "bd09_unnamed": "every coordinate in BD-09 (Baidu's) and no 坐标系 column",
+    "names": "the address of a household whose building has a name written as that name (文西楼2单元301室)",
+    "utf16_tab": "Excel's Unicode text: UTF-16 with a byte-order mark, fields separated by tabs",
+    "big5": "a Big5 CSV: every text in the traditional characters Big5 writes (号楼 as 號樓)",
+}
+#: The encoding and delimiter of each variant's file; the others are GB18030 CSV, as offices export.
+_FILES = {"utf16_tab": ("utf-16", "\t"), "big5": ("big5", ",")}
 
 
 @dataclass(frozen=True)
@@ -223,3 +242,131 @@ def _numeral(number: int) -> str:
         return _NUMERALS[number]
     tens, ones = divmod(number, 10)
     return ("" if tens == 1 else _NUMERALS[tens]) + "十" + (_NUMERALS[ones] if ones else "")
+
+
+def register_variant(records: GeneratedRecords, variant: str, *, seed: int = DEFAULTS.seed) -> pd.DataFrame:
+    """The generated household register as ``variant`` (:data:`VARIANTS`) writes it: the same rows, in the
+    same order, so that ``records.truth`` is its truth too.
+
+    ``gcj02_unnamed`` and ``bd09_unnamed`` move every coordinate into one system and drop the 坐标系 column
+    (a broken or blank coordinate stays so). ``names`` writes the address of each household in a named building
+    (OSM ``name``) as the name, with the row's administrative prefix, unit and room (seeded) and full-width
+    digits where the row had them; buildings without a name keep their standard address (the generated
+    district has none). ``big5`` writes every text (headers too) in the traditional characters a Big5 export
+    writes (:data:`gridplan._hanzi.TRADITIONAL`); a character Big5 cannot write and the table does not know
+    becomes ``?``, as an export's would. ``utf16_tab`` changes only the file (:func:`write_register`).
+
+    Parameters
+    ----------
+    records
+        A generated register (:func:`generate_records`).
+    variant
+        A key of :data:`VARIANTS`.
+    seed
+        Seeds the units and rooms of ``names``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The register's rows, as :attr:`GeneratedRecords.households` has them, rewritten.
+    """
+    if variant not in VARIANTS:
+        raise InputError(f"unknown register variant {variant!r}: one of {', '.join(VARIANTS)}")
+    table = records.households.copy()
+    if variant in ("gcj02_unnamed", "bd09_unnamed"):
+        return _one_system(table, "GCJ-02" if variant == "gcj02_unnamed" else "BD-09")
+    if variant == "names":
+        return _named(table, records, np.random.default_rng(seed))
+    if variant == "big5":
+        return _traditional(table)
+    return table
+
+
+def write_register(table: pd.DataFrame, path: str | os.PathLike, variant: str | None = None) -> Path:
+    """Write a (generated) register as the file of its variant: Excel's UTF-16 tab-separated text for
+    ``utf16_tab``, a Big5 CSV for ``big5``, else a GB18030 CSV.
+
+    Parameters
+    ----------
+    table
+        The register (:func:`register_variant`, or ``GeneratedRecords.households``).
+    path
+        The file to write.
+    variant
+        A key of :data:`VARIANTS`, or None.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    encoding, delimiter = _FILES.get(variant, ("gb18030", ","))
+    table.to_csv(path, index=False, encoding=encoding, sep=delimiter)
+    return Path(path)
+
+
+def _one_system(table: pd.DataFrame, system: str) -> pd.DataFrame:
+    """Every usable coordinate moved into ``system`` (GCJ-02 or BD-09), and the 坐标系 column dropped."""
+    lon = pd.to_numeric(table["经度"], errors="coerce").to_numpy(dtype=float, copy=True)
+    lat = pd.to_numeric(table["纬度"], errors="coerce").to_numpy(dtype=float, copy=True)
+    named = table["坐标系"].to_numpy()
+    usable = np.isfinite(lon) & np.isfinite(lat) & (lon != 0)
+    to = {"GCJ-02": {"WGS84": wgs84_to_gcj02, "BD-09": bd09_to_gcj02},
+          "BD-09": {"WGS84": wgs84_to_bd09, "GCJ-02": gcj02_to_bd09}}[system]
+    for source, convert in to.items():
+        rows = usable & (named == source)
+        lon[rows], lat[rows] = convert(lon[rows], lat[rows])
+    out = table.drop(columns="坐标系")
+    out.loc[usable, "经度"] = [f"{v:.6f}" for v in lon[usable]]
+    out.loc[usable, "纬度"] = [f"{v:.6f}" for v in lat[usable]]
+    return out
+
+
+def _named(table: pd.DataFrame, records: GeneratedRecords, rng: np.random.Generator) -> pd.DataFrame:
+    """Addresses of households in named buildings written as the name (with the row's prefix, unit and room)."""
+    truth = records.truth[records.truth["table"] == "households"].reset_index(drop=True)
+    buildings = records.scene.buildings
+    names = (buildings.set_index(buildings["building_id"].astype(str))["name"] if "name" in buildings
+             else pd.Series(dtype=object))
+    name = truth["building_id"].map(names.where(names.astype(str).str.strip().ne("") & names.notna()))
+    address = table["地址"].to_numpy(dtype=object).copy()
+    # an exported duplicate stays the same row as its original: it is written once, and copied
+    same = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    first = pd.Series(np.arange(len(table))).groupby(same).transform("min").to_numpy()
+    fullwidth = str.maketrans("0123456789", "０１２３４５６７８９")
+    for k in np.flatnonzero(name.notna().to_numpy()):
+        if first[k] != k:
+            address[k] = address[first[k]]
+            continue
+        noise = truth.at[k, "noise"].split(",")
+        unit = "" if "no_unit" in noise else f"{rng.integers(1, 5)}单元"
+        text = f"{name.iat[k]}{unit}{rng.integers(1, 30)}{rng.integers(1, 5):02d}室"
+        if "prefix" in noise:
+            text = _PREFIXES[rng.integers(len(_PREFIXES))] + text
+        address[k] = text.translate(fullwidth) if "fullwidth" in noise else text
+    return table.assign(地址=address)
+
+
+def _traditional(table: pd.DataFrame) -> pd.DataFrame:
+    """Every text of the table, headers too, in the characters a Big5 export writes."""
+    out = table.astype(str)
+    for column in out.columns:
+        values = out[column].unique()
+        out[column] = out[column].map(dict(zip(values, map(_big5, values))))
+    return out.rename(columns=_big5)
+
+
+def _big5(text: str) -> str:
+    return "".join(map(_big5_character, text))
+
+
+@functools.cache
+def _big5_character(ch: str) -> str:
+    """The character a Big5 export writes for ``ch``: itself, its traditional form, or ``?``."""
+    for written in (ch, TRADITIONAL.get(ch, ch)):
+        try:
+            written.encode("big5")
+            return written
+        except UnicodeEncodeError:
+            continue
+    return "?"
