@@ -127,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_import_osm)
 
     p = sub.add_parser("import-register", help="join a household register (一标三实) or a party member roll to a scene",
-                       description="Join each row of a register or roll (CSV in UTF-8/GBK, or XLSX) to one building of "
+                       description="Join each row of a register or roll (CSV or tab-separated text in UTF-8, UTF-16, GBK/GB18030 "
+                                   "or Big5, or XLSX) to one building of "
                                    "the scene: by building id, by coordinate (WGS84, GCJ-02 or BD-09), or by address; "
                                    "write the scene with households (or party members) from it, and a match report. "
                                    "Names, ID numbers, phone numbers and any column gridplan does not know are never read.")
@@ -140,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="read the register's column HEADER as FIELD (building_id, address, lon, lat, coords, households, "
                         "vacant, member_id, status); repeatable")
     p.add_argument("--sheet", help="worksheet of an .xlsx (default: the first)")
-    p.add_argument("--encoding", help="encoding of a .csv where it is not UTF-8 or GBK/GB18030")
+    p.add_argument("--encoding", help="encoding of a .csv or .txt: the only one then tried and named (default: detected among UTF-8, "
+                        "UTF-16 with a byte-order mark, GB18030 and Big5 by which reads known headers; refused when none does)")
     p.add_argument("--register-coords", default="auto", choices=["auto", "wgs84", "gcj02", "bd09"],
                    help="coordinate system of rows that do not name theirs (default auto: the system in which clearly "
                         "the most points land in a footprint; refused when none is clearly best)")
@@ -300,7 +302,7 @@ def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
                    help="estimate missing/negative and round fractional household counts instead of failing")
     p.add_argument("--accept-outside", action="store_true",
                    help=f"leave out buildings outside every community however many (by default more than "
-                        f"{DEFAULTS.validation.max_outside_share:.0%} of buildings or households is an error)")
+                        f"{DEFAULTS.validation.max_outside_share * 100:g}%% of buildings or households is an error)")
     if lang:
         p.add_argument("--lang", default="zh", choices=["zh", "en"],
                        help="language of everything written and printed: maps, reports, tables, summaries (default zh)")

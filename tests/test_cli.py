@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import contextlib
 import io
 import shutil
@@ -228,3 +230,13 @@ def test_coverage_then_map_and_report_with_it(beijing, tmp_path, capsys):
     assert main(["report", str(scene), str(plan), str(coverage), "-o", str(tmp_path / "reports")]) == EXIT_OK
     table = __import__("pandas").read_csv(tmp_path / "reports" / "grids.csv")
     assert len(table) == len(grids)
+
+
+def test_every_command_explains_itself_with_help(capsys):
+    main([])
+    commands = re.findall(r"^    ([a-z][a-z-]+)\s", capsys.readouterr().out, re.M)
+    assert {"plan", "validate", "import-osm", "import-register", "map"} <= set(commands)
+    assert "import-register" in commands  # a name its help spreads over two lines
+    for command in commands:
+        assert main([command, "--help"]) == EXIT_OK, command
+        assert f"usage: gridplan {command}" in capsys.readouterr().out
