@@ -9,7 +9,8 @@ wrong register rows without any error. The offsets are large and systematic, so 
   (:func:`point_system`);
 - layers against each other (:func:`align_layers`): footprints against street centrelines (a building a
   street runs through is misplaced), footprints against community boundaries (a building outside every
-  community), community boundaries against streets (boundaries run along streets);
+  community), community boundaries against streets (boundaries run along streets); then places (service
+  points, party organizations, POIs) against the footprints (a place far from every building);
 - a previous plan's buildings against the scene's, by id (:func:`previous_offset`).
 
 A reading is taken only when the evidence is clear (:class:`gridplan.settings.CoordinateSettings`); otherwise
@@ -170,6 +171,10 @@ PAIRS = (
 )
 
 
+#: Layers of places measured against the buildings, once buildings, streets and communities agree.
+PLACE_LAYERS = ("service_points", "party_orgs", "pois")
+
+
 def align_layers(
     layers: Mapping[str, gpd.GeoDataFrame],
     metric_crs,
@@ -226,7 +231,19 @@ def align_layers(
     disagreements = ()
     if not moved:
         disagreements = tuple(e for e in informative.values() if e.moved and e.clear)
-    return LayerAlignment(out, moved, disagreements, tuple(measured.values()))
+    extra = []
+    if not disagreements:  # places (service points, party organizations, POIs) sit at the buildings once these agree
+        for name in PLACE_LAYERS:
+            layer = layers.get(name)
+            if layer is None or layer.crs is None or len(layer) < settings.min_features:
+                continue
+            evidence = _measure_pair(name, "buildings", f"farther than {settings.place_reach_m:g} m from every building",
+                                     {**out, name: layer}, metric_crs, settings)
+            extra.append(evidence)
+            if evidence.clear and evidence.moved:
+                moved[name] = evidence
+                out[name] = layer.set_geometry(convert_geometries(layer.geometry.to_numpy(), layer.crs, *evidence.shift), crs=layer.crs)
+    return LayerAlignment(out, moved, disagreements, (*measured.values(), *extra))
 
 
 def previous_offset(previous: gpd.GeoSeries, current: gpd.GeoSeries) -> tuple[Offset, int]:
@@ -327,6 +344,10 @@ def _measure_pair(subject: str, reference: str, measure: str, layers: Mapping[st
             misses[shift] = 1.0 - len(np.setdiff1d(near, crossed)) / max(len(local), 1)
         elif reference == "communities":
             hit = np.unique(tree.query(shapely.point_on_surface(local), predicate="within")[0])
+            misses[shift] = 1.0 - len(hit) / max(len(local), 1)
+        elif reference == "buildings":
+            points = shapely.point_on_surface(local)
+            hit = np.unique(tree.query(points, predicate="dwithin", distance=settings.place_reach_m)[0])
             misses[shift] = 1.0 - len(hit) / max(len(local), 1)
         else:
             hit = np.unique(tree.query(local, predicate="dwithin", distance=settings.street_clearance_m)[0])

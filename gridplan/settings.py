@@ -380,6 +380,9 @@ class CoordinateSettings:
         streets, rivers and walls: most of them within a street's half-width and a pavement).
     boundary_step_m
         Community boundaries are measured at points this far apart.
+    place_reach_m
+        A place (service point, party organization, POI) farther than this from every footprint misses: places
+        are in buildings or at their doors.
     """
 
     sample: int = 2000
@@ -389,6 +392,7 @@ class CoordinateSettings:
     street_reach_m: float = 150.0
     street_clearance_m: float = 30.0
     boundary_step_m: float = 25.0
+    place_reach_m: float = 25.0
 
 
 @dataclass(frozen=True)

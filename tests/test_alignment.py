@@ -194,3 +194,12 @@ def test_any_part_of_a_real_scene_with_one_layer_shifted_or_none_is_read_right(e
     if layer is not None:
         assert max_distance_m(alignment.layers[layer], scene.layers()[layer][keep] if layer == "buildings" else scene.layers()[layer],
                               scene.local_crs()) < 1.0
+
+
+@pytest.mark.parametrize("name", ["beijing", "nanjing"])
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_places_in_gcj02_or_bd09_are_moved_onto_the_buildings(extracts, name, system):
+    scene = extracts.scene(name)
+    alignment = align_layers({**scene.layers(), "pois": shifted(scene.pois, system)}, scene.local_crs())
+    assert list(alignment.moved) == ["pois"] and alignment.moved["pois"].shift == (system, "wgs84")
+    assert max_distance_m(alignment.layers["pois"], scene.pois, scene.local_crs()) < 1.0
