@@ -87,17 +87,47 @@ class SystemEvidence:
         """Whether the subject was found in another system than the reference's."""
         return self.shift[0] != self.shift[1]
 
-    def readings(self) -> str:
-        """Every reading with its share of misses, best first: ``GCJ-02 2%, WGS84 71%, BD-09 69%``."""
+    def readings(self, lang: str = "en") -> str:
+        """Every reading with its share of misses, best first: ``GCJ-02→WGS84 2%, as read 71%, …``."""
         ranked = sorted(self.misses.items(), key=lambda item: item[1])
-        return ", ".join(f"{_shift_name(s)} {m:.0%}" for s, m in ranked)
+        return ("，" if lang == "zh" else ", ").join(f"{_shift_name(s, lang)} {m:.0%}" for s, m in ranked)
 
-    def describe(self) -> str:
-        """One line: what was found, how far it moved, and on what evidence."""
+    def describe(self, lang: str = "en") -> str:
+        """One line, in ``lang`` (``"zh"`` or ``"en"``): what was found, how far it moved, on what evidence."""
+        if lang == "zh":
+            subject, reference = _zh(self.subject), _zh(self.reference)
+            evidence = f"（测量 {self.count:,} 个；{_zh(self.measure)}：{self.readings('zh')}）"
+            if not self.moved:
+                return f"{subject}与{reference}坐标系一致{evidence}"
+            return (f"{subject}按 {_SYSTEM_ZH[self.shift[0]]} 读取，向{_COMPASS_ZH[self.offset.bearing]}移动 "
+                    f"{self.offset.metres:.0f} 米，与{reference}对齐{evidence}")
         if not self.moved:
             return f"{self.subject}: in the system of {self.reference} ({self.count:,} measured; {self.measure}: {self.readings()})"
         return (f"{self.subject}: read as {SYSTEM_NAMES[self.shift[0]]} and moved {self.offset} onto {self.reference} "
                 f"({self.count:,} measured; {self.measure}: {self.readings()})")
+
+
+#: The words of the evidence as a Chinese report says them.
+_WORDS_ZH = {"register points": "登记坐标", "footprints": "建筑轮廓", "buildings": "建筑", "streets": "道路",
+             "communities": "社区边界", "service_points": "服务点", "party_orgs": "党组织", "pois": "兴趣点",
+             "the scene's buildings": "场景建筑", "the community boundaries": "社区边界",
+             "the OpenStreetMap buildings and streets": "OpenStreetMap 建筑和道路", " and ": "和",
+             "in no footprint": "不在任何建筑内", "crossed by a street or far from every street": "被道路穿过或远离道路",
+             "outside every community": "不在任何社区内", "inside a building or far from every street": "落在建筑内或远离道路",
+             "boundary farther than the clearance from a street": "边界远离道路", "in no grid": "不在任何网格内"}
+_SYSTEM_ZH = {"wgs84": "WGS84/CGCS2000", "gcj02": "GCJ-02（高德/腾讯）", "bd09": "BD-09（百度）"}
+_COMPASS_ZH = {"north": "北", "north-east": "东北", "east": "东", "south-east": "东南", "south": "南",
+               "south-west": "西南", "west": "西", "north-west": "西北"}
+
+
+def _zh(text: str) -> str:
+    if text in _WORDS_ZH:
+        return _WORDS_ZH[text]
+    if text.startswith("farther than "):
+        return "离建筑超过 " + text.split(" ")[2] + " 米"
+    for english, chinese in _WORDS_ZH.items():
+        text = text.replace(english, chinese)
+    return text
 
 
 def point_system(
@@ -422,7 +452,8 @@ def _bearing(dx: float, dy: float) -> str:
     return _COMPASS[int((angle + 22.5) // 45) % 8]
 
 
-def _shift_name(shift: Shift) -> str:
+def _shift_name(shift: Shift, lang: str = "en") -> str:
     if shift[0] == shift[1]:
-        return "as read"
-    return f"{SYSTEM_NAMES[shift[0]].split(' ')[0]}→{SYSTEM_NAMES[shift[1]].split(' ')[0]}"
+        return "按原样" if lang == "zh" else "as read"
+    names = _SYSTEM_ZH if lang == "zh" else SYSTEM_NAMES
+    return f"{names[shift[0]].split(' ')[0].split('（')[0]}→{names[shift[1]].split(' ')[0].split('（')[0]}"

@@ -57,9 +57,24 @@ class Audit:
     metrics: PlanMetrics
     settings: Settings = DEFAULTS
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """The audit in a few lines, in ``lang`` (``"zh"`` or ``"en"``): the figures, then the five worst grids."""
         m, g = self.metrics, self.settings.grid
         worst = self.grids.head(5)
+        if lang == "zh":
+            lines = [
+                f"网格评估：现有网格 {len(self.grids)} 个，{m.households_total:,} 户",
+                f"  ±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}   ±{g.tight_tolerance:.0%} 以内："
+                f"{m.within_tight:.1%}   最大偏差 {m.worst_deviation:.0%}",
+                f"  沿街道划界 {m.street_alignment:.1%}   服务半径平均 {m.service_radius_mean:.0f} 米，最大 {m.service_radius_max:.0f} 米",
+                f"  空隙占面积 {m.gap_share:.2%}，重叠占面积 {m.overlap_share:.2%}；重叠网格 {len(self.overlaps)} 对；"
+                f"分成多块的网格 {m.noncontiguous_grids} 个；被网格边界切开的建筑 {len(self.split_buildings)} 栋；"
+                f"不在任何网格内的建筑 {len(self.unassigned)} 栋；跨越河流铁路的网格 {m.barrier_crossing_grids} 个",
+                "  偏差最大的网格：",
+            ]
+            lines += [f"    {r.grid_id}：{r.households} 户（{r.deviation:+.0%}），服务半径 {r.service_radius_m:.0f} 米"
+                      + (f"；{r.problems}" if r.problems else "") for r in worst.itertuples()]
+            return "\n".join(lines)
         lines = [
             f"audit: {len(self.grids)} existing grids, {m.households_total:,} households",
             f"  within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   within "
@@ -110,7 +125,8 @@ def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid
     return assignment, split
 
 
-def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None) -> Audit:
+def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None,
+                lang: str = "en") -> Audit:
     """Measure an existing layout of grid polygons against the rules.
 
     Parameters
@@ -121,6 +137,8 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
         Grid polygons as they are, any attributes (identifier from ``grid_id``, ``code``, ``id`` or ``name``).
     settings
         Target and bounds; by default those the scene was prepared with.
+    lang
+        Language of the ``problems`` column (``"zh"`` or ``"en"``).
     """
     prepared = as_prepared(scene, settings)
     settings, local = prepared.settings, prepared.local
@@ -150,7 +168,7 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
     out = with_grid_figures(out, assignment_in, buildings_in)
     metrics = plan_metrics(out, assignment_in, buildings_in, local.communities, local.streets, local.barriers, settings.grid)
     out["deviation"] = out["households"] / settings.grid.target - 1
-    out["problems"] = _problems(out, split, settings)
+    out["problems"] = _problems(out, split, settings, lang)
     order = (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10 + out["deviation"].abs() + out["service_radius_m"] / 10_000
     out = out.iloc[np.argsort(-order.to_numpy(), kind="stable")].reset_index(drop=True)
     overlaps = _overlapping_pairs(grids, grid_ids)
@@ -179,21 +197,25 @@ def _overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series) -> pd.DataF
     return pd.DataFrame({"grid_id": grid_ids.to_numpy()[a[big]], "other_grid_id": grid_ids.to_numpy()[b[big]], "area_m2": area[big].round(1)})
 
 
-def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings) -> list[str]:
-    g = settings.grid
+def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings, lang: str) -> list[str]:
+    g, zh = settings.grid, lang == "zh"
     splits = split.groupby("grid_id").size()
     out = []
     for row in grids.itertuples():
         found = []
         if not g.bounds_window.contains(row.households):
-            found.append(f"above the ceiling {g.ceiling:.0f}" if row.households > g.ceiling else f"below the floor {g.floor:.0f}")
+            if row.households > g.ceiling:
+                found.append(f"超过上限 {g.ceiling:.0f} 户" if zh else f"above the ceiling {g.ceiling:.0f}")
+            else:
+                found.append(f"低于下限 {g.floor:.0f} 户" if zh else f"below the floor {g.floor:.0f}")
         if row.service_radius_m > g.max_service_radius_m:
-            found.append(f"service radius {row.service_radius_m:.0f} m")
-        if shapely.get_num_geometries(row.geometry) > 1:
-            found.append(f"{shapely.get_num_geometries(row.geometry)} pieces")
+            found.append(f"服务半径 {row.service_radius_m:.0f} 米" if zh else f"service radius {row.service_radius_m:.0f} m")
+        pieces = shapely.get_num_geometries(row.geometry)
+        if pieces > 1:
+            found.append(f"分成 {pieces} 块" if zh else f"{pieces} pieces")
         if row.communities_spanned > 1:
-            found.append(f"spans {row.communities_spanned} communities")
+            found.append(f"跨 {row.communities_spanned} 个社区" if zh else f"spans {row.communities_spanned} communities")
         if splits.get(row.grid_id, 0):
-            found.append(f"{splits[row.grid_id]} split buildings")
-        out.append("; ".join(found))
+            found.append(f"切开建筑 {splits[row.grid_id]} 栋" if zh else f"{splits[row.grid_id]} split buildings")
+        out.append(("；" if zh else "; ").join(found))
     return out

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_CLOSED_PIPE
     except (InputError, InfeasibleError) as exc:
-        print(f"gridplan: error: {_one_line(exc)}", file=sys.stderr)
+        zh = getattr(args, "lang", "zh") == "zh" and getattr(exc, "zh", None)
+        print(f"gridplan: 错误：{_one_line(zh)}" if zh else f"gridplan: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except GridplanError as exc:
         print(f"gridplan: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
@@ -71,7 +72,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _one_line(exc: Exception) -> str:
+def _one_line(exc: Exception | str) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
@@ -112,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a scene and print what was found and repaired",
                        description="Check a scene: CRS, geometries, ids, households, buildings against communities, "
                                    "party members against buildings, empty layers. Exit 2 when there are errors.")
-    _scene_options(p, lang=False)
+    _scene_options(p)
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("import-osm", help="turn an OpenStreetMap extract into a scene GeoPackage",
@@ -124,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--coords", default="auto", choices=["auto", "wgs84", "gcj02", "bd09"],
                    help="coordinate system of the boundary (OpenStreetMap is WGS84); default auto: the system in which "
                         "its edges clearly run along the streets, else as given")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="language of the summary (default zh)")
     p.set_defaults(run=_import_osm)
 
     p = sub.add_parser("import-register", help="join a household register (一标三实) or a party member roll to a scene",
@@ -132,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "the scene: by building id, by coordinate (WGS84, GCJ-02 or BD-09), or by address; "
                                    "write the scene with households (or party members) from it, and a match report. "
                                    "Names, ID numbers, phone numbers and any column gridplan does not know are never read.")
-    _scene_options(p, lang=False)
+    _scene_options(p)
     p.add_argument("register", help="the register or roll: .csv or .xlsx")
     p.add_argument("-o", "--output", required=True, help="scene GeoPackage to write (the input scene, with the register in it)")
     p.add_argument("--kind", default="households", choices=["households", "members"],
@@ -288,7 +290,7 @@ def _formats(text: str) -> tuple[str, ...]:
     return formats
 
 
-def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
+def _scene_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("scene", help="scene GeoPackage, folder of per-layer files, or .osm/.osm.pbf")
     p.add_argument("--layer", action="append", default=[], metavar="LAYER=SOURCE",
                    help="read scene layer LAYER from SOURCE layer (e.g. streets=roads); repeatable")
@@ -303,9 +305,8 @@ def _scene_options(p: argparse.ArgumentParser, lang: bool = True) -> None:
     p.add_argument("--accept-outside", action="store_true",
                    help=f"leave out buildings outside every community however many (by default more than "
                         f"{DEFAULTS.validation.max_outside_share * 100:g}%% of buildings or households is an error)")
-    if lang:
-        p.add_argument("--lang", default="zh", choices=["zh", "en"],
-                       help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"],
+                   help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
 
 
 def _bounds_options(p: argparse.ArgumentParser) -> None:
@@ -383,7 +384,7 @@ def _validate(args) -> None:
     from .validate import validate_scene
 
     validation = validate_scene(_load(args), repair_households=args.repair_households, accept_outside=args.accept_outside)
-    print(validation.summary())
+    print(validation.summary(args.lang))
     validation.raise_for_errors()
 
 
@@ -393,8 +394,8 @@ def _import_osm(args) -> None:
 
     check_output(args.output, "scene", [args.source, args.boundary])
     report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary, coords=args.coords)
-    print(report.summary())
-    print(f"scene written to {args.output}")
+    print(report.summary(args.lang))
+    print(f"场景已写入 {args.output}" if args.lang == "zh" else f"scene written to {args.output}")
 
 
 def _import_register(args) -> None:
@@ -409,8 +410,8 @@ def _import_register(args) -> None:
     written = write_layers(args.output, result.scene.layers())
     report = Path(args.report) if args.report else Path(args.output).with_name(Path(args.output).stem + "_register")
     written += write_register_report(result, report)
-    print(result.summary())
-    print("written: " + ", ".join(map(str, written)))
+    print(result.summary(args.lang))
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, written)))
 
 
 def _plan(args) -> None:
@@ -499,12 +500,12 @@ def _audit(args) -> None:
         existing = gpd.read_file(args.existing)
     except Exception as exc:
         raise InputError(f"cannot read existing grids {args.existing}: {exc}") from exc
-    audit = audit_grids(prepared, existing)
-    print(audit.summary())
+    audit = audit_grids(prepared, existing, lang=args.lang)
+    print(audit.summary(args.lang))
     if args.output:
         layers = {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps}
         write_layers(args.output, layers, styles=layer_styles(layers, settings.grid, args.lang))
-        print(f"written: {args.output}")
+        print(f"已写入：{args.output}" if args.lang == "zh" else f"written: {args.output}")
 
 
 def _map(args) -> None:
@@ -554,11 +555,11 @@ def _demo(args) -> None:
     source = Path(args.source) if args.source else default_extract()
     out = Path(args.out)
     scene, imported = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)
-    print(f"demo data: {source.name}")
-    print(imported.summary())
+    print(f"演示数据：{source.name}" if args.lang == "zh" else f"demo data: {source.name}")
+    print(imported.summary(args.lang))
     settings = _settings(args)
     prepared = prepare_scene(scene, settings)
-    print(prepared.validation.summary())
+    print(prepared.validation.summary(args.lang))
     write_layers(out / "scene.gpkg", prepared.scene.layers())
     run = plan_scene(prepared, levels=True, grid_count=args.grids, code_style=args.code_style, progress=True)
     written = write_plan(run, prepared, out / "plan.gpkg", args.lang)
@@ -568,7 +569,7 @@ def _demo(args) -> None:
     print(coverage.summary(args.lang))
     save_map(plan_map(run, prepared, coverage, lang=args.lang), args.map)
     reports = write_report(run.plan, out / "reports", coverage, lang=args.lang)
-    print("written: " + ", ".join(map(str, [*written, args.map, *reports])))
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, [*written, args.map, *reports])))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,21 @@ class GridplanError(Exception):
 
 
 class InputError(GridplanError, ValueError):
-    """The input data or options are wrong; the message names what and where."""
+    """The input data or options are wrong; the message names what and where.
+
+    ``zh``: the same message in Chinese, printed instead of the English one by a run in Chinese.
+    """
+
+    def __init__(self, message: str, *, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh
+
+    def __reduce__(self):  # raised in a worker process: both messages cross back
+        return (_input_error, (str(self), self.zh))
+
+
+def _input_error(message: str, zh: str | None) -> "InputError":
+    return InputError(message, zh=zh)
 
 
 class InfeasibleError(GridplanError):

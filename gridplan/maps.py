@@ -194,11 +194,14 @@ def plan_map(
 def check_basemap(basemap: str, tianditu_key: str | None = None, offline: bool = False) -> None:
     """Raise :class:`InputError` for an unknown basemap, 天地图 without a key, or tiles asked for offline."""
     if basemap not in BASEMAPS:
-        raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}")
+        raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}",
+                         zh=f"没有底图 {basemap!r}：可选 {'、'.join(BASEMAPS)}")
     if offline and basemap != "none":
-        raise InputError(f"offline means no tiles: drop the {basemap} basemap or offline")
+        raise InputError(f"offline means no tiles: drop the {basemap} basemap or offline",
+                         zh=f"离线地图不加载瓦片：去掉底图 {basemap} 或离线选项")
     if basemap == "tianditu" and not tianditu_key:
-        raise InputError("the 天地图 (Tianditu) basemap needs a key: pass tianditu_key (--tianditu-key)")
+        raise InputError("the 天地图 (Tianditu) basemap needs a key (--tianditu-key)",
+                         zh="天地图底图需要密钥：请用 --tianditu-key 提供")
 
 
 def save_map(fmap: folium.Map, path) -> None:

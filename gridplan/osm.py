@@ -163,19 +163,44 @@ class ImportReport:
     )
     coords: SystemEvidence | None = None
 
-    def summary(self) -> str:
-        """One line per layer: read, kept, and the drops by reason."""
-        lines = [f"{self.source} ({self.reader}{', community derived from buildings' if self.derived_boundary else ''})"]
+    def summary(self, lang: str = "en") -> str:
+        """One line per layer: read, kept, and the drops by reason, in ``lang`` (``"zh"`` or ``"en"``)."""
+        zh = lang == "zh"
+        derived = ("，社区由建筑范围生成" if zh else ", community derived from buildings") if self.derived_boundary else ""
+        lines = [f"{self.source}（{self.reader}{derived}）" if zh else f"{self.source} ({self.reader}{derived})"]
         for name, layer in self.layers.items():
-            line = f"{name}: read {layer.read}, kept {layer.kept}"
-            if layer.repaired:
-                line += f", repaired {layer.repaired}"
-            if layer.dropped:
-                line += "; dropped " + ", ".join(f"{n} {reason}" for reason, n in layer.dropped.items())
+            if zh:
+                line = f"{_LAYERS_ZH[name]}：读取 {layer.read}，保留 {layer.kept}"
+                line += f"，修复 {layer.repaired}" if layer.repaired else ""
+                if layer.dropped:
+                    line += "；舍去 " + "，".join(f"{n}（{_DROPS_ZH.get(reason, reason)}）" for reason, n in layer.dropped.items())
+            else:
+                line = f"{name}: read {layer.read}, kept {layer.kept}"
+                line += f", repaired {layer.repaired}" if layer.repaired else ""
+                if layer.dropped:
+                    line += "; dropped " + ", ".join(f"{n} {reason}" for reason, n in layer.dropped.items())
             lines.append(line)
         if self.coords is not None:
-            lines.append(f"coordinates: {self.coords.describe()}")
+            lines.append(f"坐标系：{self.coords.describe('zh')}" if zh else f"coordinates: {self.coords.describe()}")
         return "\n".join(lines)
+
+
+_LAYERS_ZH = {"communities": "社区", "buildings": "建筑", "streets": "道路", "barriers": "障碍（河流、铁路）", "pois": "兴趣点"}
+#: The reasons for dropping a feature as a Chinese report says them.
+_DROPS_ZH = {
+    OUTSIDE: "在边界外",
+    "building part (its building's outline is kept)": "建筑部件（保留建筑外轮廓）",
+    "degenerate polygon (no area)": "退化多边形（无面积）",
+    "duplicate building_id": "建筑编号重复",
+    "in a tunnel or culvert": "在隧道或涵洞中",
+    "no geometry": "无几何",
+    "no highway class": "无道路等级",
+    "not a line or area": "不是线或面",
+    "not a line": "不是线",
+    "not a polygon (building mapped as a point or line)": "不是多边形（建筑被标成点或线）",
+    "same line twice (two-way edge)": "同一条线两次（双向边）",
+    "street furniture or transport stop, not a POI": "街道设施或公交站，不是兴趣点",
+}
 
 
 Boundary = BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | Sequence[float] | str | os.PathLike

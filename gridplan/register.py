@@ -110,6 +110,18 @@ REASONS = {
     "unknown_id": "its building id is no building of the scene",
     "bad_count": "its household count is not a whole number (blank, negative, a fraction or text)",
 }
+#: The reasons as a Chinese report says them.
+REASONS_ZH = {
+    "duplicate": "与前面某行重复",
+    "bad_coordinate": "坐标不在中国境内",
+    "too_far": "坐标附近没有建筑",
+    "ambiguous": "地址可指多栋建筑",
+    "unknown_compound": "地址中的小区或道路不在场景中",
+    "unknown_building": "小区中没有该楼号",
+    "no_address": "没有可用的楼栋编号、坐标或指明楼栋的地址",
+    "unknown_id": "楼栋编号不在场景中",
+    "bad_count": "户数不是整数（空白、负数、小数或文字）",
+}
 #: Unmatched rows' reasons named in the one line of a register of which nothing was joined.
 REASONS_SHOWN = 3
 
@@ -155,25 +167,46 @@ class RegisterImport:
         out["low_confidence"] = int((self.matches["confidence"] == "low").sum())
         return out
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """The import in a few lines, in ``lang`` (``"zh"`` or ``"en"``): rows by route, unmatched by reason."""
         c = self.counts()
         matched = c["rows"] - c["unmatched"]
+        reasons = [(k[10:], v) for k, v in c.items() if k.startswith("unmatched_")]
+        if lang == "zh":
+            kind = "住户登记" if self.kind == "households" else "党员名册"
+            lines = [f"{kind}：{c['rows']:,} 行，匹配 {matched:,} 行（按楼栋编号 {c['id']:,}，按坐标 {c['coordinate']:,}，"
+                     f"按地址 {c['address']:,}；其中低置信度 {c['low_confidence']:,}），未匹配 {c['unmatched']:,} 行"]
+            lines += [f"  未匹配，{REASONS_ZH[k]}：{v:,}" for k, v in reasons]
+            if self.coords is not None:
+                lines.append(f"  未注明坐标系的坐标：{self.coords.describe('zh')}")
+            lines.append(f"  没有登记行的建筑：{len(self.buildings_without_rows):,} 栋")
+            if self.kind == "households":
+                total, registered = self._registered()
+                lines.append(f"  登记户数：{total:,} 户，{int(registered.sum()):,} 栋建筑；其余 {int((~registered).sum()):,} 栋"
+                             "沿用估算户数（规划时标为估算）")
+            if self.dropped:
+                lines.append(f"  未读取的列（个人信息从不导入）：{'、'.join(self.dropped)}")
+            return "\n".join(lines)
         lines = [f"{self.kind} register: {c['rows']:,} rows: {matched:,} matched ({c['id']:,} by building id, "
                  f"{c['coordinate']:,} by coordinate, {c['address']:,} by address; {c['low_confidence']:,} of low "
                  f"confidence), {c['unmatched']:,} unmatched"]
-        lines += [f"  unmatched, {REASONS[k[10:]]}: {v:,}" for k, v in c.items() if k.startswith("unmatched_")]
+        lines += [f"  unmatched, {REASONS[k]}: {v:,}" for k, v in reasons]
         if self.coords is not None:
             lines.append(f"  coordinates without a system: {self.coords.describe()}")
         lines.append(f"  buildings without rows: {len(self.buildings_without_rows):,}")
         if self.kind == "households":
-            buildings = self.scene.buildings
-            registered = buildings["households_registered"].fillna(False).astype(bool)
-            total = pd.to_numeric(buildings["households"], errors="coerce")
-            lines.append(f"  households registered: {int(total[registered].sum()):,} in {int(registered.sum()):,} buildings; "
+            total, registered = self._registered()
+            lines.append(f"  households registered: {total:,} in {int(registered.sum()):,} buildings; "
                          f"{int((~registered).sum()):,} buildings keep an estimate (flagged households_estimated when planned)")
         if self.dropped:
             lines.append(f"  columns not read (personal data is never imported): {', '.join(self.dropped)}")
         return "\n".join(lines)
+
+    def _registered(self) -> tuple[int, pd.Series]:
+        buildings = self.scene.buildings
+        registered = buildings["households_registered"].fillna(False).astype(bool)
+        total = pd.to_numeric(buildings["households"], errors="coerce")
+        return int(total[registered].sum()), registered
 
 
 def read_register(

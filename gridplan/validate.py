@@ -40,6 +40,7 @@ Checks, in order:
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -183,21 +184,44 @@ class Validation:
             return f"数据检查：错误 {e} 项，警告 {w} 项，修复 {r} 项（详见 gridplan validate，或方案文件的 scene_findings 图层）"
         return f"scene check: {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, {_plural(r, 'repair', 'repairs')}"
 
-    def summary(self) -> str:
-        """A plain-text report (场景检查) for the command line: counts, then findings by level."""
-        head = (
-            f"scene check (场景检查): {_plural(len(self.errors), 'error', 'errors')}, "
-            f"{_plural(len(self.warnings), 'warning', 'warnings')}, {_plural(len(self.repairs), 'repair', 'repairs')}"
-        )
-        width = max(len(name) for name in self.counts) if self.counts else 0
-        rows = [f"  {'':<{width}}  {'in':>9} {'out':>9} {'excluded':>9}"] + [
-            f"  {name:<{width}}  {c['in']:>9,} {c['out']:>9,} {c['excluded']:>9,}" for name, c in self.counts.items()
+    def summary(self, lang: str = "en") -> str:
+        """A plain-text report (场景检查) for the command line: counts, then findings by level.
+
+        ``lang`` (``"zh"`` or ``"en"``) words the headings and counts; a finding's message is in English (its
+        ``code`` is the stable key)."""
+        zh = lang == "zh"
+        e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
+        head = (f"场景检查：错误 {e} 项，警告 {w} 项，修复 {r} 项" if zh else
+                f"scene check (场景检查): {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, "
+                f"{_plural(r, 'repair', 'repairs')}")
+        names = {name: (LAYER_NAMES_ZH.get(name, name) if zh else name) for name in self.counts}
+        width = max(_width(n) for n in names.values()) if names else 0
+        columns = ("输入", "输出", "排除") if zh else ("in", "out", "excluded")
+        rows = ["  " + " " * width + "  " + " ".join(_pad(c, 9) for c in columns)] + [
+            "  " + names[name] + " " * (width - _width(names[name])) + f"  {c['in']:>9,} {c['out']:>9,} {c['excluded']:>9,}"
+            for name, c in self.counts.items()
         ]
         sections = [head, *rows]
-        for title, found in (("errors", self.errors), ("warnings", self.warnings), ("repairs", self.repairs)):
+        titles = ("错误", "警告", "修复") if zh else ("errors", "warnings", "repairs")
+        for title, found in zip(titles, (self.errors, self.warnings, self.repairs)):
             if found:
-                sections += [f"{title}:", *(f"  {f}" for f in found)]
+                sections += [f"{title}{'：' if zh else ':'}", *(f"  {f}" for f in found)]
         return "\n".join(sections)
+
+
+#: Layer and count names as a Chinese report says them.
+LAYER_NAMES_ZH = {"communities": "社区", "buildings": "建筑", "households": "户数", "streets": "道路", "barriers": "障碍",
+                  "party_orgs": "党组织", "party_members": "党员", "service_points": "服务点", "compounds": "小区",
+                  "pois": "兴趣点"}
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: a Chinese character two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return " " * max(width - _width(text), 0) + text
 
 
 def validate_scene(
@@ -697,7 +721,7 @@ def _check_households(
             if buildings_m is None:
                 advice = "not repaired: the scene has no CRS to estimate households in"
             else:
-                advice = (f"--repair-households (repair_households=True) {'rounds' if kind == 'fractional' else 'estimates'} "
+                advice = (f"--repair-households {'rounds' if kind == 'fractional' else 'estimates'} "
                           "them")
             message = f"{kind} households in {noun} ({advice}): {_name_ids(ids)}"
             findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids)))

@@ -156,13 +156,14 @@ def test_a_gcj02_boundary_of_an_osm_import_is_recognised_and_keeps_every_buildin
     boundary = gpd.GeoDataFrame({"community_id": ["A"]}, geometry=[largest], crs=blocks.crs).to_crs(4326)
     truth, _ = import_osm(source, boundary=boundary, coords="wgs84")
     shifted(boundary, "gcj02").to_file(tmp_path / "boundary.gpkg")
-    code, out, err = run(capsys, "import-osm", source, "--boundary", tmp_path / "boundary.gpkg", "-o", tmp_path / "scene.gpkg")
+    code, out, err = run(capsys, "import-osm", source, "--boundary", tmp_path / "boundary.gpkg", "-o", tmp_path / "scene.gpkg",
+                         "--lang", "en")
     assert code == 0, err
     assert "read as GCJ-02" in out
     imported = read_layers(tmp_path / "scene.gpkg")["buildings"]
     assert sorted(imported["building_id"]) == sorted(truth.buildings["building_id"])
     code, out, err = run(capsys, "import-osm", source, "--boundary", tmp_path / "boundary.gpkg", "--coords", "wgs84",
-                         "-o", tmp_path / "as_given.gpkg")
+                         "-o", tmp_path / "as_given.gpkg", "--lang", "en")
     assert code == 0 and "read as" not in out
     assert len(read_layers(tmp_path / "as_given.gpkg")["buildings"]) < len(truth.buildings)
 

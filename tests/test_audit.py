@@ -11,6 +11,7 @@ from gridplan.cli import EXIT_OK, main
 from gridplan.partition import partition
 from gridplan.regenerate import regenerate
 from gridplan.results import PreviousPlan
+from gridplan.store import read_layers, write_layers
 
 from .support.assertions import assert_hard_rules
 from .support.scenes import CRS, street_grid_scene
@@ -78,3 +79,19 @@ def test_repairing_a_drawn_layout_gives_special_sites_their_own_grid():
     assert len(special) == 1 and special["grid_id"].iat[0] == "A-S1"
     school = result.plan.assignment[result.plan.assignment["building_id"].str.startswith("b1-")]
     assert set(school["grid_id"]) == {"A-S1"}
+
+
+def test_audit_speaks_the_language_of_its_run_in_summary_and_problems(extracts, tmp_path, capsys):
+    prepared = extracts.prepared("beijing")
+    write_layers(tmp_path / "scene.gpkg", prepared.scene.layers())
+    grids = extracts.run("beijing").plan.grids
+    # one grid of two: a layout that breaks the bounds, so that problems are written
+    merged = grids.dissolve().assign(grid_id="all")[["grid_id", "geometry"]]
+    merged.to_file(tmp_path / "existing.gpkg")
+    for lang, head, problem in (("zh", "网格评估：现有网格 1 个", "超过上限 360 户"), ("en", "audit: 1 existing grids", "above the ceiling 360")):
+        out_path = tmp_path / f"audit_{lang}.gpkg"
+        assert main(["audit", str(tmp_path / "scene.gpkg"), str(tmp_path / "existing.gpkg"), "-o", str(out_path), "--lang", lang]) == EXIT_OK
+        out = capsys.readouterr().out
+        assert out.startswith(head) and problem in out
+        assert read_layers(out_path)["grids"]["problems"].iat[0].startswith(problem)
+        assert ("households" in out) == (lang == "en") and ("户" in out) == (lang == "zh")

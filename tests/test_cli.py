@@ -38,11 +38,16 @@ def test_import_osm_then_validate_reports_counts(name, shared_data, tmp_path, ca
     assert pyogrio.read_info(scene, layer="buildings")["features"] == buildings
     capsys.readouterr()
 
-    assert main(["validate", str(scene)]) == EXIT_OK
+    assert main(["validate", str(scene), "--lang", "en"]) == EXIT_OK
     report = capsys.readouterr().out
     assert "0 errors" in report
     row = next(line.split() for line in report.splitlines() if line.strip().startswith("buildings "))
     # in, out, excluded: every building accounted for
+    assert [int(x.replace(",", "")) for x in row[1:4]] == [buildings, buildings, 0]
+    assert main(["validate", str(scene)]) == EXIT_OK  # the same in Chinese, the default
+    report = capsys.readouterr().out
+    assert report.startswith("场景检查：错误 0 项") and "errors" not in report
+    row = next(line.split() for line in report.splitlines() if line.strip().startswith("建筑 "))
     assert [int(x.replace(",", "")) for x in row[1:4]] == [buildings, buildings, 0]
 
 
@@ -108,9 +113,12 @@ def test_plan_map_takes_the_options_of_map(tmp_path, capsys):
                  "--basemap", "gaode", "--simplify", "0"]) == EXIT_OK
     text = html.read_text(encoding="utf-8")
     assert "autonavi.com" in text and '"Grids"' in text and "网格" not in text
-    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan2.gpkg"), "--map", str(tmp_path / "x.html"),
-                 "--basemap", "osm", "--offline"]) == EXIT_INPUT
-    assert "offline means no tiles" in capsys.readouterr().err
+    capsys.readouterr()
+    for lang, said in (("en", "gridplan: error: offline means no tiles"), ("zh", "gridplan: 错误：离线地图不加载瓦片")):
+        assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan2.gpkg"), "--map", str(tmp_path / "x.html"),
+                     "--basemap", "osm", "--offline", "--lang", lang]) == EXIT_INPUT
+        err = capsys.readouterr().err
+        assert said in err and ("offline" not in err.split("gridplan: ")[-1]) == (lang == "zh")
 
 
 def test_missing_scene_is_exit_2_with_one_line(tmp_path, capsys):

@@ -360,7 +360,7 @@ def test_a_register_as_offices_write_it_imports_within_one_percent_per_building(
                                                                                variant, options):
     table = register_variant(wuhan, variant)
     register = write_register(table, tmp_path / ("register.txt" if variant == "utf16_tab" else "register.csv"), variant)
-    code, out, err = run(capsys, "import-register", wuhan_scene, register, "-o", tmp_path / "out.gpkg", *options)
+    code, out, err = run(capsys, "import-register", wuhan_scene, register, "-o", tmp_path / "out.gpkg", "--lang", "en", *options)
     assert code == EXIT_OK, err
     if variant.endswith("_unnamed") and not options:  # the system no row names is recognised, and said
         assert f"read as {'GCJ-02' if variant.startswith('gcj02') else 'BD-09'}" in out
@@ -409,3 +409,11 @@ def test_a_plan_of_a_registered_scene_says_which_households_are_registered(wuhan
     assert "GENERATED scenario data (seeded), not records: households" in out
     page = (tmp_path / "plan.html").read_text(encoding="utf-8")
     assert "(registered)" in page and "(partly estimated)" in page  # per grid, in the run's language
+
+
+def test_an_import_in_chinese_says_everything_in_chinese(wuhan, wuhan_scene, tmp_path, capsys):
+    register = write_register(register_variant(wuhan, "gcj02_unnamed"), tmp_path / "register.csv", "gcj02_unnamed")
+    code, out, err = run(capsys, "import-register", wuhan_scene, register, "-o", tmp_path / "out.gpkg")
+    assert code == EXIT_OK, err
+    assert out.startswith("住户登记：") and "未注明坐标系的坐标：登记坐标按 GCJ-02（高德/腾讯） 读取，向" in out
+    assert "已写入：" in out and not re.search(r"\b(rows|matched|unmatched|written|households)\b", out)

@@ -254,8 +254,8 @@ def test_bad_households_are_errors_without_repair_and_left_as_given():
     assert all(f.level == "error" for f in bad.values())
     assert bad["missing"].ids == ("b2",) and bad["negative"].ids == ("b3",) and bad["not a number"].ids == ("b5",)
     assert (bad["fractional"].ids, bad["fractional"].count) == (("b4", "b6"), 2)
-    assert "--repair-households (repair_households=True) rounds" in bad["fractional"].message
-    assert "--repair-households (repair_households=True) estimates" in bad["negative"].message
+    assert "--repair-households rounds" in bad["fractional"].message
+    assert "--repair-households estimates" in bad["negative"].message and "=True" not in bad["negative"].message
     assert list(v.scene.buildings["households"]) == list(BAD_HOUSEHOLDS)
     assert v.counts["households"] == {"in": 10, "out": 10, "excluded": 0}  # only usable counts are summed
     assert not v.ok
