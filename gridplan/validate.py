@@ -108,6 +108,8 @@ class Finding:
         Every id concerned (for ``duplicate_id``: each repeated id once); rows without an id as ``#<index>``.
     count
         How many rows the finding concerns.
+    zh
+        The message in Chinese (a run in Chinese prints it).
     """
 
     level: Level
@@ -116,9 +118,16 @@ class Finding:
     message: str
     ids: tuple[str, ...] = ()
     count: int = 0
+    zh: str = ""
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.layer}: {self.message}"
+
+    def describe(self, lang: str = "en") -> str:
+        """``[code] layer: message`` in ``lang`` (``"zh"`` or ``"en"``)."""
+        if lang == "zh" and self.zh:
+            return f"[{self.code}] {LAYER_NAMES_ZH.get(self.layer, self.layer)}：{self.zh}"
+        return str(self)
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,8 @@ class Validation:
         """Raise :class:`~gridplan.errors.InputError` naming the errors (in one line); else return ``self``."""
         errors = self.errors
         if errors:
-            raise InputError(f"the scene has {_plural(len(errors), 'error', 'errors')}: " + "; ".join(map(str, errors)))
+            raise InputError(f"the scene has {_plural(len(errors), 'error', 'errors')}: " + "; ".join(map(str, errors)),
+                             zh=f"场景有 {len(errors)} 项错误：" + "；".join(f.describe("zh") for f in errors))
         return self
 
     def table(self) -> pd.DataFrame:
@@ -187,8 +197,7 @@ class Validation:
     def summary(self, lang: str = "en") -> str:
         """A plain-text report (场景检查) for the command line: counts, then findings by level.
 
-        ``lang`` (``"zh"`` or ``"en"``) words the headings and counts; a finding's message is in English (its
-        ``code`` is the stable key)."""
+        ``lang`` (``"zh"`` or ``"en"``) words the headings, counts and findings (``code`` is the stable key)."""
         zh = lang == "zh"
         e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
         head = (f"场景检查：错误 {e} 项，警告 {w} 项，修复 {r} 项" if zh else
@@ -205,7 +214,7 @@ class Validation:
         titles = ("错误", "警告", "修复") if zh else ("errors", "warnings", "repairs")
         for title, found in zip(titles, (self.errors, self.warnings, self.repairs)):
             if found:
-                sections += [f"{title}{'：' if zh else ':'}", *(f"  {f}" for f in found)]
+                sections += [f"{title}{'：' if zh else ':'}", *(f"  {f.describe(lang)}" for f in found)]
         return "\n".join(sections)
 
 
@@ -293,6 +302,7 @@ def validate_scene(
             f"{name} has no CRS: set one (e.g. EPSG:4326 for longitude/latitude); checks in metres were skipped",
             (),
             len(layers[name]),
+            "没有坐标参考系：请设置（经纬度为 EPSG:4326）；以米计的检查已跳过",
         )
         for name in no_crs
     ]
@@ -392,7 +402,8 @@ def _check_keys(name: str, frame: pd.DataFrame, labels: np.ndarray) -> list[Find
     """Required columns present; key ids present and unique."""
     missing_columns = [c for c in REQUIRED_COLUMNS[name] if c not in frame]
     findings = [
-        Finding("error", "missing_column", name, f"{name} has no column {c!r}", (), len(frame)) for c in missing_columns
+        Finding("error", "missing_column", name, f"{name} has no column {c!r}", (), len(frame), f"缺少列 {c!r}")
+        for c in missing_columns
     ]
     key = KEY_COLUMNS.get(name)
     if key not in frame:
@@ -401,14 +412,16 @@ def _check_keys(name: str, frame: pd.DataFrame, labels: np.ndarray) -> list[Find
     if not present.all():
         ids = tuple(labels[~present])
         message = f"{_plural(len(ids), *_NOUNS[name])} without {key}: rows {_name_ids(ids)}"
-        findings.append(Finding("error", "missing_id", name, message, ids, len(ids)))
+        findings.append(Finding("error", "missing_id", name, message, ids, len(ids),
+                                f"{len(ids):,} 行缺少 {key}：第 {_name_ids(ids, lang='zh')} 行"))
     keys = pd.Series(labels[present])
     repeated = keys[keys.duplicated(keep=False)]
     if len(repeated):
         times = repeated.value_counts(sort=False)
         shown = [f"{i} (×{n})" for i, n in times.items()]
         message = f"{_plural(len(repeated), *_NOUNS[name])} sharing {_plural(len(times), key, key + 's')}: {_name_ids(shown)}"
-        findings.append(Finding("error", "duplicate_id", name, message, tuple(times.index), len(repeated)))
+        findings.append(Finding("error", "duplicate_id", name, message, tuple(times.index), len(repeated),
+                                f"{len(repeated):,} 行共用 {len(times):,} 个 {key}：{_name_ids(shown, lang='zh')}"))
     return findings
 
 
@@ -435,19 +448,22 @@ def _repair_geometries(
     if invalid.any():
         ids = tuple(labels[invalid])
         message = f"invalid geometry in {_plural(len(ids), *_NOUNS[name])}, repaired with make_valid: {_name_ids(ids)}"
-        findings.append(Finding("repair", "invalid_geometry_repaired", name, message, ids, len(ids)))
+        findings.append(Finding("repair", "invalid_geometry_repaired", name, message, ids, len(ids),
+                                f"{len(ids):,} 个几何无效，已用 make_valid 修复：{_name_ids(ids, lang='zh')}"))
     wrong_input = wrong & ~invalid & ~empty
     if family is not None and wrong_input.any():
         ids = tuple(labels[wrong_input])
         message = f"parts that are not {kind} dropped from {_plural(len(ids), *_NOUNS[name])}: {_name_ids(ids)}"
-        findings.append(Finding("repair", "wrong_geometry_type", name, message, ids, len(ids)))
+        findings.append(Finding("repair", "wrong_geometry_type", name, message, ids, len(ids),
+                                f"{len(ids):,} 个要素中去掉了非{'面' if kind == 'polygonal' else '线'}部分：{_name_ids(ids, lang='zh')}"))
     if empty.any():
         ids = tuple(labels[empty])
         message = (
             f"no geometry (empty, or nothing {kind if family else 'valid'} after repair) in "
             f"{_plural(len(ids), *_NOUNS[name])}, left out: {_name_ids(ids)}"
         )
-        findings.append(Finding("warning", "empty_geometry", name, message, ids, len(ids)))
+        findings.append(Finding("warning", "empty_geometry", name, message, ids, len(ids),
+                                f"{len(ids):,} 个要素没有几何（为空或修复后无可用部分），已排除：{_name_ids(ids, lang='zh')}"))
     out = frame.copy()
     out[out.geometry.name] = gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs)
     return out[~empty], ~empty, findings
@@ -479,29 +495,37 @@ def _align_crs(spatial: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, gpd.GeoD
             continue
         aligned[name] = frame.to_crs(target)
         message = f"{name} was in {frame.crs.to_string()}, reprojected to {target.to_string()} (the buildings' CRS)"
-        findings.append(Finding("repair", "crs_mismatch", name, message, (), len(frame)))
+        findings.append(Finding("repair", "crs_mismatch", name, message, (), len(frame),
+                                f"原为 {frame.crs.to_string()}，已转换为建筑图层的 {target.to_string()}"))
     return {**spatial, **aligned}, findings
 
 
 def _align_systems(spatial: dict[str, gpd.GeoDataFrame], metric, settings: Settings) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
     """Buildings, streets and communities in one coordinate system (see :func:`gridplan.alignment.align_layers`)."""
     alignment = align_layers(spatial, metric, settings.coords)
-    findings = [Finding("repair", "layer_coords_converted", name, evidence.describe(), (), len(spatial[name]))
+    findings = [Finding("repair", "layer_coords_converted", name, evidence.describe(), (), len(spatial[name]), evidence.describe("zh"))
                 for name, evidence in alignment.moved.items()]
     for evidence in alignment.disagreements[:1]:
         message = (f"{evidence.subject} and {evidence.reference} disagree by {evidence.offset} (a coordinate system "
                    f"offset; {evidence.measure}: {evidence.readings()}), and no third layer tells which is off: "
                    f"{alignment_hint(evidence)}")
-        findings.append(Finding("error", "layers_disagree", evidence.subject, message, (), evidence.count))
+        zh = (f"{LAYER_NAMES_ZH.get(evidence.subject, evidence.subject)}与{LAYER_NAMES_ZH.get(evidence.reference, evidence.reference)}"
+              f"相差 {evidence.offset.metres:.0f} 米（坐标系偏移；{evidence.readings('zh')}），没有第三个图层可判断哪个有偏移："
+              f"请给出有偏移图层的坐标系（{' '.join(alignment_options(evidence))}，若其余图层为 WGS84）")
+        findings.append(Finding("error", "layers_disagree", evidence.subject, message, (), evidence.count, zh))
     return dict(alignment.layers), findings
 
 
 def alignment_hint(evidence) -> str:
     """The ``--coords`` options that would put the two layers of ``evidence`` in one system."""
+    return f"give the system of the layer that is off ({' '.join(alignment_options(evidence))} if the others are WGS84)"
+
+
+def alignment_options(evidence) -> list[str]:
+    """The ``--coords LAYER=SYSTEM`` options of the two layers of ``evidence`` that are not WGS84."""
     source, target = evidence.shift
-    options = [f"--coords {layer}={system}" for layer, system in ((evidence.subject, source), (evidence.reference, target))
-               if system != "wgs84" and layer in GEOMETRY_TYPES]
-    return f"give the system of the layer that is off ({' '.join(options)} if the others are WGS84)"
+    return [f"--coords {layer}={system}" for layer, system in ((evidence.subject, source), (evidence.reference, target))
+            if system != "wgs84" and layer in GEOMETRY_TYPES]
 
 
 def _outside_share(inside: np.ndarray, households: np.ndarray, limit: float) -> list[Finding]:
@@ -516,7 +540,9 @@ def _outside_share(inside: np.ndarray, households: np.ndarray, limit: float) -> 
     message = (f"{int((~inside).sum()):,} buildings ({buildings:.1%}) and {lost:.1%} of the households lie outside every "
                f"community, more than {limit:.0%}: check that the communities and buildings are of one place and one "
                f"coordinate system (--coords LAYER=SYSTEM), or accept leaving them out (--accept-outside)")
-    return [Finding("error", "buildings_outside_share", "buildings", message, (), int((~inside).sum()))]
+    zh = (f"{int((~inside).sum()):,} 栋建筑（{buildings:.1%}）和 {lost:.1%} 的户数不在任何社区内，超过 {limit:.0%}：请检查社区与建筑"
+          f"是否为同一地点、同一坐标系（--coords 图层=坐标系），或接受排除它们（--accept-outside）")
+    return [Finding("error", "buildings_outside_share", "buildings", message, (), int((~inside).sum()), zh)]
 
 
 def _metric_crs(spatial: dict[str, gpd.GeoDataFrame]):
@@ -545,7 +571,8 @@ def _community_overlaps(communities: np.ndarray, ids: np.ndarray) -> list[Findin
     involved = tuple(pd.unique(ids[np.concatenate([a, b])]))
     shown = [f"{ids[x]} & {ids[y]} ({m:,.0f} m²)" for x, y, m in zip(a[:MESSAGE_IDS], b[:MESSAGE_IDS], area[:MESSAGE_IDS])]
     message = f"{_plural(len(a), 'pair', 'pairs')} of communities overlap: {_name_ids(shown, total=len(a))}"
-    return [Finding("error", "community_overlap", "communities", message, involved, len(involved))]
+    return [Finding("error", "community_overlap", "communities", message, involved, len(involved),
+                    f"{len(a):,} 对社区相互重叠：{_name_ids(shown, total=len(a), lang='zh')}")]
 
 
 def _assign_communities(
@@ -579,7 +606,8 @@ def _assign_communities(
     if (~inside).any():
         ids = tuple(labels[~inside])
         message = f"{_plural(len(ids), 'building', 'buildings')} outside every community, left out: {_name_ids(ids)}"
-        findings.append(Finding("warning", "building_outside_communities", "buildings", message, ids, len(ids)))
+        findings.append(Finding("warning", "building_outside_communities", "buildings", message, ids, len(ids),
+                                f"{len(ids):,} 栋建筑不在任何社区内，已排除：{_name_ids(ids, lang='zh')}"))
     out = buildings.copy()
     spatial_ids = np.full(n, None, dtype=object)
     spatial_ids[inside] = community_ids[assigned[inside]]
@@ -593,7 +621,8 @@ def _assign_communities(
                 f"community_id replaced by the community holding the footprint in {_plural(len(ids), 'building', 'buildings')}: "
                 f"{_name_ids(shown, total=len(ids))}"
             )
-            findings.append(Finding("warning", "building_community_changed", "buildings", message, ids, len(ids)))
+            findings.append(Finding("warning", "building_community_changed", "buildings", message, ids, len(ids),
+                                    f"{len(ids):,} 栋建筑的 community_id 改为轮廓所在的社区：{_name_ids(shown, total=len(ids), lang='zh')}"))
     out["community_id"] = spatial_ids
     out["community_share"] = own_share  # as delivered: the boundaries are then fitted round every building
     return out[inside], inside, assigned, findings
@@ -606,6 +635,16 @@ _REPAIRS = {
     "sliver_dropped": "slivers of communities without buildings or neighbours, dropped",
     "fitted_to_building": "buildings cut by a community boundary, each given whole to the community holding most of it (the boundary moved round it)",
 }
+
+
+_REPAIRS_ZH = {
+    "gap_closed": "相邻社区之间的窄缝已闭合",
+    "overlap_resolved": "相邻社区之间的窄重叠已归属一方",
+    "sliver_merged": "无建筑的社区碎片，各并入接触最多的相邻社区",
+    "sliver_dropped": "无建筑也无相邻社区的碎片，已删除",
+    "fitted_to_building": "被社区边界切开的建筑，整栋归入占其面积最多的社区（边界绕建筑调整）",
+}
+_KINDS_ZH = {"missing": "缺失", "not a number": "不是数字", "negative": "为负数", "fractional": "为小数"}
 
 
 def _boundary_findings(repairs: list[BoundaryRepair], community_ids: np.ndarray, building_labels: np.ndarray,
@@ -629,7 +668,9 @@ def _boundary_findings(repairs: list[BoundaryRepair], community_ids: np.ndarray,
                  "registered households concerned" if buildings else "")
         message = f"{text} ({len(done):,}): {area:,.1f} m² in all{moved}: {_name_ids(shown, total=len(done))}"
         ids = tuple(building_labels[buildings]) if buildings else tuple(pd.unique(community_ids[[r.community for r in done]]))
-        findings.append(Finding("repair", f"community_{kind}", "communities", message, ids, len(done)))
+        moved_zh = (f"；涉及 {len(buildings):,} 栋建筑、{int(households[buildings].sum()):,} 户登记户" if buildings else "")
+        zh = f"{_REPAIRS_ZH[kind]}（{len(done):,} 处）：共 {area:,.1f} 平方米{moved_zh}：{_name_ids(shown, total=len(done), lang='zh')}"
+        findings.append(Finding("repair", f"community_{kind}", "communities", message, ids, len(done), zh))
     return findings
 
 
@@ -650,7 +691,8 @@ def _communities_without_streets(communities: gpd.GeoDataFrame, streets: gpd.Geo
         f"{_plural(len(missed), 'community', 'communities')} without any street through or along it; grids "
         f"there follow the community boundary only: {_name_ids(missed)}"
     )
-    return [Finding("warning", "community_without_streets", "communities", message, missed, len(missed))]
+    return [Finding("warning", "community_without_streets", "communities", message, missed, len(missed),
+                    f"{len(missed):,} 个社区内部和边上都没有道路，网格只能沿社区边界划分：{_name_ids(missed, lang='zh')}")]
 
 
 def _bad_codes(communities: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
@@ -665,7 +707,9 @@ def _bad_codes(communities: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
     shown = [f"{i} ({c!r})" for i, c in zip(ids[bad.to_numpy()][:MESSAGE_IDS], codes[bad][:MESSAGE_IDS])]
     message = (f"{_plural(int(bad.sum()), 'community code is', 'community codes are')} not 12 digits (county 6 + street 3 + "
                f"community 3), so grid codes cannot be made: correct them or leave them empty: {_name_ids(shown, total=int(bad.sum()))}")
-    return [Finding("error", "bad_community_code", "communities", message, tuple(ids[bad.to_numpy()]), int(bad.sum()))]
+    zh = (f"{int(bad.sum()):,} 个社区代码不是 12 位（区县 6 位 + 街道 3 位 + 社区 3 位），无法生成网格编码：请更正或留空："
+          f"{_name_ids(shown, total=int(bad.sum()), lang='zh')}")
+    return [Finding("error", "bad_community_code", "communities", message, tuple(ids[bad.to_numpy()]), int(bad.sum()), zh)]
 
 
 def _household_kinds(values: pd.Series) -> dict[str, np.ndarray]:
@@ -712,11 +756,13 @@ def _check_households(
         if kind == "fractional" and repair:
             shown = [f"{i} ({v:g} → {np.floor(v + 0.5):g})" for i, v in zip(ids[:MESSAGE_IDS], number[mask][:MESSAGE_IDS])]
             message = f"fractional households in {noun}, rounded half up: {_name_ids(shown, total=len(ids))}"
-            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids)))
+            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids),
+                                    f"{len(ids):,} 栋建筑的户数为小数，已四舍五入：{_name_ids(shown, total=len(ids), lang='zh')}"))
         elif repair:
             unknown |= mask
             message = f"{kind} households in {noun}, estimated from footprint and floors instead: {_name_ids(ids)}"
-            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids)))
+            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids),
+                                    f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}，改按占地面积和层数估算：{_name_ids(ids, lang='zh')}"))
         else:
             if buildings_m is None:
                 advice = "not repaired: the scene has no CRS to estimate households in"
@@ -724,7 +770,10 @@ def _check_households(
                 advice = (f"--repair-households {'rounds' if kind == 'fractional' else 'estimates'} "
                           "them")
             message = f"{kind} households in {noun} ({advice}): {_name_ids(ids)}"
-            findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids)))
+            advice_zh = ("未修复：场景没有坐标参考系，无法估算户数" if buildings_m is None else
+                         f"--repair-households 会{'四舍五入' if kind == 'fractional' else '估算'}")
+            zh = f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}（{advice_zh}）：{_name_ids(ids, lang='zh')}"
+            findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids), zh))
     if any(f.code == "bad_households" for f in findings):
         return buildings, findings
     households = np.floor(np.where(unknown, 0, number) + 0.5)
@@ -759,7 +808,10 @@ def _implausible_households(buildings: gpd.GeoDataFrame, buildings_m: gpd.GeoDat
     shown = [f"{i} ({h:,.0f} households, room for {c:,.0f})" for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])]
     message = (f"{_plural(len(ids), 'building', 'buildings')} with more households than {v.min_m2_per_household:g} m² of floor "
                f"each allows (check the register or the footprint): {_name_ids(shown, total=len(ids))}")
-    return [Finding("warning", "implausible_households", "buildings", message, ids, len(ids))]
+    shown_zh = [f"{i}（{h:,.0f} 户，可容 {c:,.0f} 户）" for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])]
+    zh = (f"{len(ids):,} 栋建筑的户数超过按每户 {v.min_m2_per_household:g} 平方米可容纳的数量（请核对登记或轮廓）："
+          f"{_name_ids(shown_zh, total=len(ids), lang='zh')}")
+    return [Finding("warning", "implausible_households", "buildings", message, ids, len(ids), zh)]
 
 
 def _check_members(
@@ -773,14 +825,15 @@ def _check_members(
     known = address.isin(set(_id_strings(buildings_in, "building_id").dropna())).to_numpy()
     kept = address.isin(set(_id_strings(buildings_out, "building_id").dropna())).to_numpy()
     findings = []
-    for mask, code, what in (
-        (~known, "member_unknown_building", "with a building_id that no building has"),
-        (known & ~kept, "member_building_excluded", "in buildings left out of the scene"),
+    for mask, code, what, what_zh in (
+        (~known, "member_unknown_building", "with a building_id that no building has", "的 building_id 不属于任何建筑"),
+        (known & ~kept, "member_building_excluded", "in buildings left out of the scene", "所在建筑已被排除"),
     ):
         if mask.any():
             ids = tuple(labels[mask])
             message = f"{_plural(len(ids), 'party member', 'party members')} {what}, placed in no grid: {_name_ids(ids)}"
-            findings.append(Finding("warning", code, "party_members", message, ids, len(ids)))
+            zh = f"{len(ids):,} 名党员{what_zh}，未编入网格：{_name_ids(ids, lang='zh')}"
+            findings.append(Finding("warning", code, "party_members", message, ids, len(ids), zh))
     return kept, findings
 
 
@@ -792,8 +845,9 @@ def _empty_layers(layers: dict[str, pd.DataFrame], cleaned: dict[str, pd.DataFra
             continue
         left_out = len(layers[name])
         message = f"{name} is empty" + (f" once {_plural(left_out, 'row', 'rows')} left out" if left_out else "")
+        zh = "图层为空" + (f"（排除 {left_out:,} 行之后）" if left_out else "")
         level = "error" if name in ("communities", "buildings") else "warning"
-        findings.append(Finding(level, "empty_layer", name, message, (), 0))
+        findings.append(Finding(level, "empty_layer", name, message, (), 0, zh))
     return findings
 
 
@@ -805,9 +859,11 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _name_ids(ids, total: int | None = None) -> str:
-    """Up to :data:`MESSAGE_IDS` ids, then "and N more"."""
+def _name_ids(ids, total: int | None = None, lang: str = "en") -> str:
+    """Up to :data:`MESSAGE_IDS` ids, then "and N more" (``等，另有 N 个``)."""
     ids = list(ids)
     total = len(ids) if total is None else total
+    if lang == "zh":
+        return "、".join(map(str, ids[:MESSAGE_IDS])) + (f" 等，另有 {total - MESSAGE_IDS:,} 个" if total > MESSAGE_IDS else "")
     shown = ", ".join(map(str, ids[:MESSAGE_IDS]))
     return shown + (f" and {total - MESSAGE_IDS:,} more" if total > MESSAGE_IDS else "")

@@ -72,8 +72,10 @@ def test_two_layers_that_disagree_with_no_third_to_judge_are_refused_with_the_of
     huge = scene.communities.to_crs(scene.local_crs()).buffer(5000).to_crs(scene.crs)
     layers = {**scene.layers(), "communities": scene.communities.set_geometry(huge), "streets": shifted(scene.streets, "gcj02")}
     write_layers(tmp_path / "scene.gpkg", layers)
+    code, out, err = run(capsys, "validate", tmp_path / "scene.gpkg", "--lang", "en")
+    assert_one_line_error(code, err, "layers_disagree", "--coords streets=gcj02", " m ")
     code, out, err = run(capsys, "validate", tmp_path / "scene.gpkg")
-    assert_one_line_error(code, err, "layers_disagree", "--coords", " m ")
+    assert_one_line_error(code, err, "layers_disagree", "建筑与道路相差", " 米", "--coords streets=gcj02")
     code, out, err = run(capsys, "validate", tmp_path / "scene.gpkg", "--coords", "streets=gcj02")
     assert code == 0, err
     assert "layers_disagree" not in out

@@ -168,8 +168,10 @@ def test_a_bad_community_code_is_refused_before_planning(tmp_path, capsys):
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
     scene = scene.replace(communities=scene.communities.assign(code="3201020010"))
     write_layers(tmp_path / "scene.gpkg", scene.layers())
+    assert_one_line_error(*run(capsys, "plan", tmp_path / "scene.gpkg", "-o", tmp_path / "plan.gpkg", "--lang", "en")[::2],
+                          "gridplan: error:", "bad_community_code", "not 12 digits")
     assert_one_line_error(*run(capsys, "plan", tmp_path / "scene.gpkg", "-o", tmp_path / "plan.gpkg")[::2],
-                          "bad_community_code", "not 12 digits")
+                          "gridplan: 错误：", "bad_community_code", "不是 12 位")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -577,6 +577,8 @@ def test_every_building_household_and_member_is_accounted_for(specs, member_refs
     lost = sum(usable.get(i, 0) for i in outside) / max(sum(usable.get(i, 0) for i in placed), 1)
     too_many = bool(placed) and max(len(outside) / len(placed), lost) > DEFAULTS.validation.max_outside_share
     assert any(f.code == "buildings_outside_share" for f in v.errors) == too_many
+    # every finding also says itself in Chinese, for a run in Chinese
+    assert all(f.zh and f.describe("zh") != str(f) for f in v.findings)
     assert v.ok == (len(out) > 0 and (repair or not bad) and not too_many)
 
 
