@@ -14,6 +14,7 @@ import pandas as pd
 import geopandas as gpd
 
 from .settings import GridSettings, HouseholdSettings, Settings
+from .vocabulary import HouseholdSource
 
 
 def _by_kind(kinds: pd.Series, table) -> np.ndarray:
@@ -73,6 +74,40 @@ def fill_households(buildings: gpd.GeoDataFrame, settings: HouseholdSettings = H
     earlier = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
     out["households_estimated"] = missing.to_numpy() | earlier
     return out
+
+
+def grid_households(grid, households, estimated, grids) -> pd.DataFrame:
+    """Per grid, how many of its households are estimated and where its count comes from (户数来源).
+
+    Parameters
+    ----------
+    grid, households, estimated
+        Per building: its grid, its households and whether they are estimated (the ``grid_id``,
+        ``households`` and ``households_estimated`` of a plan's assignment).
+    grids
+        The grids to answer for, in order (a grid without buildings is answered too).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``grids``: ``households_estimated`` (households, not buildings, whose count is an
+        estimate) and ``households_source`` (a :class:`~gridplan.vocabulary.HouseholdSource`): estimated or
+        registered where all its households are, partly estimated where some are. A grid without households
+        is answered by its buildings' flags (an estimate of 0 is still an estimate).
+    """
+    flags = np.asarray(estimated, dtype=bool)
+    weights = np.asarray(households, dtype=float)
+    per = pd.DataFrame({"households": weights, "estimated_households": np.where(flags, weights, 0.0),
+                        "estimated": flags, "buildings": 1}).groupby(np.asarray(grid)).sum()
+    per = per.reindex(pd.Index(grids), fill_value=0)
+    # households where there are some, else buildings: both say "all", "none" or "some"
+    total = np.where(per["households"] > 0, per["households"], per["buildings"]).astype(float)
+    part = np.where(per["households"] > 0, per["estimated_households"], per["estimated"]).astype(float)
+    source = np.select([per["buildings"].to_numpy() == 0, part == 0, part >= total],
+                       [HouseholdSource.NO_BUILDINGS, HouseholdSource.REGISTERED, HouseholdSource.ESTIMATED],
+                       HouseholdSource.PARTLY_ESTIMATED)
+    return pd.DataFrame({"households_estimated": np.round(per["estimated_households"].to_numpy()).astype(np.int64),
+                         "households_source": source.astype(object)}, index=per.index)
 
 
 def prepare_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:

@@ -100,9 +100,11 @@ def _areas(grids: gpd.GeoDataFrame, communities, areas_per_street, settings: Lev
         nodes = np.flatnonzero(street.to_numpy() == office)
         k = areas_per_street or max(1, round(len(nodes) / settings.grids_per_area))
         sizing = Sizing(households[nodes].sum() / k, AREA_TOLERANCE, AREA_TOLERANCE / 2)
-        for part in _cut(geoms, households, nodes, min(k, len(nodes)), sizing):
+        for n, part in enumerate(_cut(geoms, households, nodes, min(k, len(nodes)), sizing), 1):
             area_of[part] = len(rows)
-            rows.append({"area_id": f"{office}-A{sum(r['street'] == office for r in rows) + 1:02d}", "street": office,
+            serial = f"A{n:02d}"
+            # an id is a code, in no language: the office's code where it is known, else the serial alone
+            rows.append({"area_id": f"{office}-{serial}" if office else serial, "street": office or None,
                          "grids": len(part), "households": int(households[part].sum()),
                          "geometry": shapely.union_all(geoms[part])})
     areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs)
@@ -111,9 +113,10 @@ def _areas(grids: gpd.GeoDataFrame, communities, areas_per_street, settings: Lev
 
 
 def _street_office(grids: gpd.GeoDataFrame, communities) -> pd.Series:
-    """Street office (街道) of each grid: the first 9 digits of its community's code, else one office."""
+    """Street office (街道) of each grid: the first 9 digits of its community's code, else "" (one office,
+    unnamed)."""
     codes = dict(zip(communities["community_id"], communities["code"])) if "code" in communities else {}
-    office = grids["community_id"].map(lambda c: str(codes.get(c))[:9] if codes.get(c) is not None and str(codes.get(c)).isdigit() else "street")
+    office = grids["community_id"].map(lambda c: str(codes.get(c))[:9] if codes.get(c) is not None and str(codes.get(c)).isdigit() else "")
     return office
 
 

@@ -29,7 +29,7 @@ from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Levels, Plan, PlanRun
 from .scene import PreparedScene
 from .settings import BASEMAPS, SIMPLIFY_M, GridSettings
-from .vocabulary import BranchStatus, GridKind, OrgKind, check_language, column_label, label, word
+from .vocabulary import BranchStatus, GridKind, OrgKind, check_language, column_label, household_statement, label, word
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
 DEVIATION_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
@@ -180,7 +180,9 @@ def plan_map(
         fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
 
     fmap.add_child(_MetricScale())
-    fmap.add_child(_Legend(settings, text, scene.party_orgs is not None, coverage))
+    households = household_statement(int(table["households"].sum()), int(table["households_estimated"].sum()),
+                                     plan.settings.households.dwelling_size_m2, lang)
+    fmap.add_child(_Legend(settings, text, scene.party_orgs is not None, coverage, households))
     Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
     MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
                    secondary_area_unit="hectares").add_to(fmap)
@@ -366,7 +368,6 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]
         return [missing if v is None or pd.isna(v) else fmt(v) for v in values]
 
     lang = text.lang
-    estimated = g["households_estimated"].fillna(0) if "households_estimated" in g else pd.Series(0, index=g.index)
     single = g["buildings"].fillna(0).to_numpy() <= 1 if "buildings" in g else np.zeros(len(g), dtype=bool)
     popup = pd.DataFrame(index=g.index)
     popup["code"] = grid_codes(g)
@@ -374,8 +375,7 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]
     popup["community_id"] = g["community_id"].astype(str)
     popup["kind"] = [label(k, lang) for k in g["kind"]]
     popup["households"] = [
-        f"{h:,.0f} {text['households_unit']} ({word('estimated' if e > 0 else 'registered', lang)})"
-        for h, e in zip(g["households"], estimated)
+        f"{h:,.0f} {text['households_unit']} ({label(source, lang)})" for h, source in zip(g["households"], g["households_source"])
     ]
     popup["deviation_pct"] = shown(g["deviation_pct"], lambda v: f"{v:+.1f}%")
     popup["workload"] = shown(g["workload"], lambda v: f"{v:,.0f}") if "workload" in g else missing
@@ -634,7 +634,7 @@ padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px
 {% endmacro %}
 """)
 
-    def __init__(self, settings: GridSettings, text: _Text, orgs: bool, coverage: Coverage | None):
+    def __init__(self, settings: GridSettings, text: _Text, orgs: bool, coverage: Coverage | None, households: str):
         super().__init__()
         limit = settings.tolerance * 100
         gradient = ",".join(DEVIATION_COLOURS)
@@ -647,6 +647,7 @@ padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px
             f'<div style="display:flex;justify-content:space-between"><span>{settings.floor:.0f}</span>'
             f"<span>{settings.target:.0f} {html.escape(text['households_unit'])}</span><span>{settings.ceiling:.0f}</span></div>",
             f"<div>{_swatch(SPECIAL_COLOUR)} {html.escape(special)}</div>",
+            f'<div class="gp-households">{html.escape(households)}</div>',
         ]
         if orgs:
             rows += [f'<div><span style="color:{c}">{s}</span> {html.escape(label(k, text.lang))}</div>'

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from ._geometry import GRID_PRECISION_M, heal
 from .codes import assign_codes, serial_order
 from .engine import Adjacency, RegionGraph, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
+from .households import grid_households
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
 from .scene import PreparedScene, Scene, as_prepared
@@ -371,7 +372,7 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     building_grid = atom_grid[units.building_atom.to_numpy()]
     households = np.bincount(building_grid, weights=buildings["households"].to_numpy(dtype=float), minlength=n_grids)
     workload = np.bincount(building_grid, weights=buildings["workload"].to_numpy(dtype=float), minlength=n_grids)
-    estimated = np.bincount(building_grid, weights=buildings["households_estimated"].to_numpy(dtype=float), minlength=n_grids)
+    sources = grid_households(building_grid, buildings["households"], buildings["households_estimated"], range(n_grids))
     count = np.bincount(building_grid, minlength=n_grids)
     largest_unit = pd.Series(atoms["households"].to_numpy()).groupby(atom_grid).max().reindex(range(n_grids), fill_value=0)
 
@@ -381,7 +382,8 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
             "kind": [str(k) for k in kinds],
             "households": np.round(households).astype(np.int64),
             "workload": workload,
-            "households_estimated": estimated.astype(np.int64),
+            "households_estimated": sources["households_estimated"].to_numpy(),
+            "households_source": sources["households_source"].to_numpy(),
             "buildings": count,
             "largest_unit": largest_unit.to_numpy(),
         },

@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .households import grid_households
 from .results import Coverage, Plan
-from .settings import GridSettings
-from .vocabulary import BranchStatus, GridKind, check_language, column_label, input_label, label, labels, word
+from .settings import GridSettings, HouseholdSettings
+from .vocabulary import (BranchStatus, GridKind, check_language, column_label, household_statement, input_label, label,
+                         labels, word)
 
 
 def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSettings | None = None) -> pd.DataFrame:
@@ -31,20 +33,33 @@ def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSetti
     -------
     pandas.DataFrame
         ``grid_id``, ``code``, ``community_id``, ``area_id`` and ``name`` where present, ``kind``,
-        ``households``, ``households_estimated``, ``workload``, ``buildings``, ``service_radius_m``,
-        ``grid_worker``, ``deviation_pct``, ``within_bounds``, ``full_members``, ``probationary_members``,
+        ``households``, ``households_estimated`` (households, not buildings, whose count is estimated),
+        ``households_source`` (a :class:`~gridplan.vocabulary.HouseholdSource`), ``workload``, ``buildings``,
+        ``service_radius_m``, ``grid_worker``, ``deviation_pct``, ``within_bounds`` (within ``settings``'
+        floor and ceiling; NA for a special grid, which has no bounds), ``full_members``, ``probationary_members``,
         ``branch_status``, ``branch_id``, ``coverage_share``, ``blind_spot_buildings`` and
         ``blind_spot_households`` (NaN/None where there is no coverage). Values are codes; see
         :func:`readable_table` for what a person reads.
     """
     settings = plan.settings.grid if settings is None else settings
     grids = plan.grids
-    keep = [c for c in ("grid_id", "code", "community_id", "area_id", "name", "kind", "households", "households_estimated",
-                        "workload", "buildings", "service_radius_m") if c in grids.columns]
+    keep = [c for c in ("grid_id", "code", "community_id", "area_id", "name", "kind", "households") if c in grids.columns]
     table = pd.DataFrame(grids[keep]).reset_index(drop=True)
+    # from the buildings, whatever the grids layer says: a plan written before 0.x counted buildings there
+    a = plan.assignment
+    flags = a["households_estimated"] if "households_estimated" in a else pd.Series(False, index=a.index)
+    sources = grid_households(a["grid_id"], a["households"], flags.fillna(False), table["grid_id"])
+    table["households_estimated"] = sources["households_estimated"].to_numpy()
+    table["households_source"] = sources["households_source"].to_numpy()
+    for column in ("workload", "buildings", "service_radius_m"):
+        if column in grids.columns:
+            table[column] = grids[column].to_numpy()
     table["grid_worker"] = plan.staffing()["grid_worker"].to_numpy()
     table["deviation_pct"] = ((table["households"] / settings.target - 1) * 100).round(1)
-    table["within_bounds"] = settings.bounds_window.contains(table["households"]) | (table["kind"] != GridKind.ORDINARY)
+    # a special grid (school, hospital…) is a grid whatever its households: it has no bounds to be within
+    within = pd.array(settings.bounds_window.contains(table["households"].to_numpy()), dtype="boolean")
+    within[(table["kind"] == GridKind.SPECIAL).to_numpy()] = pd.NA
+    table["within_bounds"] = within
     party_columns = {"full_members": "full_members", "probationary_members": "probationary_members",
                      "status": "branch_status", "branch_id": "branch_id"}
     if coverage is not None:
@@ -76,23 +91,36 @@ def grid_codes(table: pd.DataFrame) -> pd.Series:
     return table["code"].fillna(ids).astype(str) if "code" in table else ids
 
 
-def readable_table(table: pd.DataFrame, lang: str = "zh", generated: list[str] | None = None) -> pd.DataFrame:
+def readable_table(table: pd.DataFrame, lang: str = "zh", generated: list[str] | None = None,
+                   settings: GridSettings | None = None) -> pd.DataFrame:
     """:func:`grid_table` as a person reads it: kinds and statuses as labels, grid workers named, headers
-    in ``lang``, and a ``data_source`` column that says which inputs were generated, not records."""
+    in ``lang``, the bounds column headed by the bounds (``settings``, those the table was made against) and
+    saying so of a special grid, and a ``data_source`` column that says per grid whether its households are
+    registered or estimated, and which inputs were generated, not records."""
     check_language(lang)
-    out = table.copy()
+    settings = settings or GridSettings()
+    out = table.drop(columns=["households_source"])
     out["kind"] = labels(out["kind"], lang)
+    out["within_bounds"] = [word("no_bounds", lang) if pd.isna(w) else bool(w) for w in table["within_bounds"]]
     out["branch_status"] = [None if s is None or pd.isna(s) else label(s, lang) for s in out["branch_status"]]
     out["grid_worker"] = [None if n is None or pd.isna(n) else word("grid_worker", lang, n=n) for n in out["grid_worker"]]
-    out["data_source"] = data_source(lang, generated)
-    return out.rename(columns={c: column_label(c, lang) for c in out.columns})
+    out["data_source"] = grid_data_source(table["households_source"], lang, generated)
+    return out.rename(columns={c: column_label(c, lang, floor=settings.floor, ceiling=settings.ceiling) for c in out.columns})
 
 
 def data_source(lang: str, generated: list[str] | None) -> str:
-    """"registered" or which inputs are generated scenario data, in ``lang``."""
+    """Which inputs are generated scenario data, in ``lang`` ("" where none is)."""
     if not generated:
-        return word("registered", lang)
+        return ""
     return f"{word('generated', lang)}: {('、' if lang == 'zh' else ', ').join(input_label(g, lang) for g in generated)}"
+
+
+def grid_data_source(households_source: pd.Series, lang: str, generated: list[str] | None = None) -> list[str]:
+    """Per grid, where its data comes from, in ``lang``: whether its households are registered or estimated
+    (codes of :class:`~gridplan.vocabulary.HouseholdSource`), then the inputs that are generated."""
+    said = data_source(lang, generated)
+    separator = "；" if lang == "zh" else "; "
+    return [separator.join(filter(None, (label(s, lang), said))) for s in households_source]
 
 
 def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang: str = "zh",
@@ -127,7 +155,7 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
     text = _REPORT_LABELS[lang]
     generated = (coverage.provenance if coverage is not None else plan.provenance).generated_inputs()
     table = grid_table(plan, coverage, settings)
-    readable = readable_table(table, lang, generated)
+    readable = readable_table(table, lang, generated, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "grids.csv", out / "grids.xlsx", out / "summary.html"]
@@ -138,16 +166,17 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             readable.to_excel(writer, sheet_name=text["sheet"], index=False)
     with atomic_path(paths[2]) as tmp:
-        Path(tmp).write_text(summary_html(table, settings, lang=lang, title=title, generated=generated),
-                             encoding="utf-8")
+        Path(tmp).write_text(summary_html(table, settings, lang=lang, title=title, generated=generated,
+                                          dwelling_size_m2=plan.settings.households.dwelling_size_m2), encoding="utf-8")
     return paths
 
 
 def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh", title: str | None = None,
-                 generated: list[str] | None = None) -> str:
+                 generated: list[str] | None = None, dwelling_size_m2: float | None = None) -> str:
     """A one-page HTML summary of :func:`grid_table` with inline SVG charts (no script, no network):
-    households per grid against the bounds, coverage by grid, branch status counts and blind spots; a banner
-    names the inputs that were generated."""
+    households per grid against the bounds, how many of them are estimated (from footprint × floors ÷
+    ``dwelling_size_m2``, by default the settings' dwelling size), coverage by grid, branch status counts
+    and blind spots; a banner names the inputs that were generated."""
     text = _REPORT_LABELS[check_language(lang)]
     ordinary = table[table["kind"] == GridKind.ORDINARY]
     within = settings.bounds_window.contains(ordinary["households"]).mean() if len(ordinary) else float("nan")
@@ -155,9 +184,12 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
     top = max(settings.ceiling * 1.5, float(ordinary["households"].max()) if len(ordinary) else 0)
     households = _histogram(ordinary["households"].clip(upper=top), np.arange(0, top + step, step),
                             band=(settings.floor, settings.ceiling), marks=[settings.target], unit=text["households_axis"])
+    total, estimated = int(table["households"].sum()), int(table["households_estimated"].sum())
+    statement = household_statement(total, estimated, dwelling_size_m2 or HouseholdSettings().dwelling_size_m2, lang)
     cards = [
         (text["grids"], f"{len(table):,}"),
-        (text["households"], f"{table['households'].sum():,.0f}"),
+        (text["households"], f"{total:,}"),
+        (column_label("households_estimated", lang), f"{estimated:,}"),
         (text["within_bounds"].format(floor=settings.floor, ceiling=settings.ceiling), _percent(within)),
     ]
     sections = [f"<h2>{text['households_chart']}</h2>{households}"]
@@ -189,8 +221,8 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
 <style>body{{font:14px/1.5 sans-serif;margin:24px auto;max-width:960px;color:#222}}
 .cards{{display:flex;gap:12px;flex-wrap:wrap}}.card{{border:1px solid #ddd;border-radius:6px;padding:8px 14px}}
 .card .v{{font-size:22px;font-weight:bold}}h2{{font-size:16px;margin:20px 0 4px}}svg{{font:11px sans-serif}}
-.generated{{background:#fff3cd;border:1px solid #e0c36c;padding:6px 10px;border-radius:4px}}</style>
-</head><body><h1>{heading}</h1>{banner}<div class="cards">{card_html}</div>
+.generated,.estimated{{background:#fff3cd;border:1px solid #e0c36c;padding:6px 10px;border-radius:4px}}</style>
+</head><body><h1>{heading}</h1>{banner}<p class="{'estimated' if estimated else 'households'}">{html.escape(statement)}</p><div class="cards">{card_html}</div>
 {''.join(sections)}
 </body></html>
 """

@@ -22,7 +22,8 @@ import pandas as pd
 
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
-from .vocabulary import LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, input_label, label, warning_text
+from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, household_statement,
+                         input_label, label, warning_text)
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -160,7 +161,8 @@ class Plan:
     ----------
     grids
         ``grid_id``, ``code``, ``community_id``, ``kind`` (a :class:`~gridplan.vocabulary.GridKind`),
-        ``households``, ``workload``, ``households_estimated`` (buildings whose count is an estimate),
+        ``households``, ``workload``, ``households_estimated`` (its households whose count is an estimate),
+        ``households_source`` (a :class:`~gridplan.vocabulary.HouseholdSource`: registered, estimated, partly),
         ``buildings``, ``largest_unit`` (households of its largest indivisible unit: a building or whole
         compound), ``tight_possible`` and ``bounds_possible`` (False where it is proven that no layout brings
         it within ±``tight_tolerance`` / the bounds), ``service_radius_m``, ``polsby_popper``; polygons in the
@@ -197,6 +199,12 @@ class Plan:
         pairs = self.assignment[["building_id", "grid_id"]].astype(str).sort_values("building_id", kind="stable")
         return hashlib.sha256("\n".join(pairs["building_id"] + "\t" + pairs["grid_id"]).encode()).hexdigest()
 
+    def households_estimated(self) -> int:
+        """How many of the plan's households are estimated (households, not buildings)."""
+        a = self.assignment
+        flags = a["households_estimated"].fillna(False).astype(bool) if "households_estimated" in a else False
+        return int(a["households"].where(flags, 0).sum())
+
     def staffing(self) -> pd.DataFrame:
         """One grid worker (专职网格员) per grid where people live, numbered ``0001``… in grid order (none for a
         grid without households), and each worker's workload index (the grid's workload ÷ the mean of ordinary
@@ -218,15 +226,8 @@ class Plan:
         """A few lines: grids, balance, alignment, radius, hard rules, warnings."""
         m, g = self.metrics, self.settings.grid
         zh = lang == "zh"
-        share, size = m.households_estimated_share, self.settings.households.dwelling_size_m2
-        how = (f"占地面积 × 层数 ÷ {size:.0f} 平方米" if zh else f"footprint × floors ÷ {size:.0f} m²")
-        if share == 0:
-            estimated = "，全部为登记户数" if zh else ", all registered"
-        elif share == 1:
-            estimated = f"，全部为估算（{how}）" if zh else f", all estimated ({how})"
-        else:
-            estimated = (f"，{1 - share:.0%} 为登记户数，{share:.0%} 为估算（{how}）" if zh
-                         else f", {1 - share:.0%} registered, {share:.0%} estimated ({how})")
+        estimated = ("，" if zh else ", ") + household_statement(
+            m.households_total, self.households_estimated(), self.settings.households.dwelling_size_m2, lang)
         communities = self.grids["community_id"].nunique()
         tight_ok = m.ordinary_grids - m.tight_infeasible_grids
         bounds_ok = m.ordinary_grids - m.bounds_infeasible_grids

@@ -24,6 +24,16 @@ class GridKind(StrEnum):
     SMALL = "small"  # an isolated part below the floor
 
 
+class HouseholdSource(StrEnum):
+    """Where a grid's household count comes from (户数来源): the register (or a given households column),
+    an estimate from footprint × floors, or both."""
+
+    REGISTERED = "registered"  # 登记: no household of it is estimated
+    ESTIMATED = "estimated"  # 估算: every household of it is estimated
+    PARTLY_ESTIMATED = "partly_estimated"  # 部分估算
+    NO_BUILDINGS = "no_buildings"  # a grid without buildings: no count to come from anywhere
+
+
 class BranchStatus(StrEnum):
     """Party organization of a grid (网格党组织状态)."""
 
@@ -139,6 +149,10 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     GridKind.SPECIAL: ("专属网格", "special"),
     GridKind.OVERSIZE: ("超规模网格", "oversize"),
     GridKind.SMALL: ("小网格", "small"),
+    HouseholdSource.REGISTERED: ("登记", "registered"),
+    HouseholdSource.ESTIMATED: ("估算", "estimated"),
+    HouseholdSource.PARTLY_ESTIMATED: ("部分估算", "partly estimated"),
+    HouseholdSource.NO_BUILDINGS: ("无楼栋", "no buildings"),
     BranchStatus.OWN_BRANCH: ("独立党支部", "own branch"),
     BranchStatus.TOO_LARGE: ("党员过多（宜设党总支或党小组）", "too large (general branch or party groups)"),
     BranchStatus.NEEDS_JOINT_BRANCH: ("建联合党支部", "joint branch"),
@@ -236,7 +250,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "service_radius_m": ("服务半径（米）", "Service radius (m)"),
     "grid_worker": ("网格员", "Grid worker"),
     "deviation_pct": ("偏离目标（%）", "Deviation from target (%)"),
-    "within_bounds": ("户数在范围内", "Within the bounds"),
+    "households_source": ("户数来源", "Households from"),
+    "within_bounds": ("户数在 {floor:g}–{ceiling:g} 之间", "Within {floor:g}–{ceiling:g} households"),
     "full_members": ("正式党员", "Full members"),
     "probationary_members": ("预备党员", "Probationary members"),
     "party_members": ("党员（正式 + 预备）", "Party members (full + probationary)"),
@@ -261,8 +276,14 @@ INPUTS: dict[str, tuple[str, str]] = {
 #: Words used around the labels.
 WORDS: dict[str, tuple[str, str]] = {
     "generated": ("生成的模拟数据", "generated scenario data"),
-    "registered": ("登记", "registered"),
-    "estimated": ("含估算", "partly estimated"),
+    # what a whole plan's households are (see household_statement)
+    "how_estimated": ("占地面积 × 层数 ÷ {size:g} 平方米", "footprint × floors ÷ {size:g} m²"),
+    "all_registered": ("户数全部为登记", "households all registered"),
+    "all_estimated": ("户数全部为估算（{how}）", "households all estimated ({how})"),
+    "some_estimated": ("{estimated:,} 户为估算（占 {share:.0%}，{how}），{registered:,} 户为登记",
+                       "{estimated:,} households estimated ({share:.0%}; {how}), {registered:,} registered"),
+    # a grid's place against the bounds (the within_bounds column), where it is not simply yes or no
+    "no_bounds": ("专属网格，不设户数范围", "special grid: no bounds"),
     "grid_worker": ("网格员 {n}", "Grid worker {n}"),
     "single_building": ("单栋楼，无服务半径", "one building, no radius"),
     # the headers of a plan's warnings table (in QGIS)
@@ -306,10 +327,11 @@ def labels(values: pd.Series, lang: str = "zh") -> pd.Series:
     return values.map(lambda v: label(v, lang)).astype(object)
 
 
-def column_label(column: str, lang: str = "zh") -> str:
-    """A table's header in ``lang`` (the column's own name where none is defined)."""
+def column_label(column: str, lang: str = "zh", **fields) -> str:
+    """A table's header in ``lang`` (the column's own name where none is defined), filled in with ``fields``
+    (``within_bounds`` names its ``floor`` and ``ceiling``)."""
     found = COLUMNS.get(column)
-    return found[LANGUAGES.index(check_language(lang))] if found else column
+    return found[LANGUAGES.index(check_language(lang))].format(**fields) if found else column
 
 
 def input_label(name: str, lang: str = "zh") -> str:
@@ -321,6 +343,18 @@ def input_label(name: str, lang: str = "zh") -> str:
 def word(key: str, lang: str = "zh", **fields) -> str:
     """One of the :data:`WORDS`, filled in."""
     return WORDS[key][LANGUAGES.index(check_language(lang))].format(**fields)
+
+
+def household_statement(households: int, estimated: int, dwelling_size_m2: float, lang: str = "zh") -> str:
+    """What a plan's ``households`` are, of which ``estimated`` are estimates (footprint × floors ÷
+    ``dwelling_size_m2``): ``"户数全部为估算（占地面积 × 层数 ÷ 90 平方米）"``, or how many of each."""
+    how = word("how_estimated", lang, size=dwelling_size_m2)
+    if estimated <= 0:
+        return word("all_registered", lang)
+    if estimated >= households:
+        return word("all_estimated", lang, how=how)
+    return word("some_estimated", lang, estimated=int(estimated), share=estimated / households, how=how,
+                registered=int(households - estimated))
 
 
 def warning_text(code: str, reason: str, figures: dict, lang: str = "zh") -> str:

@@ -46,7 +46,7 @@ from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Plan, PlanRun, gridplan_version
 from .scene import PreparedScene, Scene
 from .settings import WALL_MAP_DEFAULTS, GridSettings, WallMapSettings
-from .vocabulary import GridKind, check_language, column_label, is_chinese, label
+from .vocabulary import GridKind, check_language, column_label, household_statement, is_chinese, label
 
 ORIENTATIONS = ("landscape", "portrait")
 SCOPES = ("all", "office", "communities")
@@ -274,12 +274,6 @@ def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orien
     context = _Context(sheet=sheet, text=text, lang=lang, settings=settings, local=local, names=names,
                        fill=grid_fill(settings), generated=generated, day=(day or Date.today()).isoformat(),
                        dwelling_m2=plan.settings.households.dwelling_size_m2)
-    buildings = plan.assignment
-    if "households_estimated" in buildings:
-        estimated = buildings["households"].where(buildings["households_estimated"].astype(bool), 0)
-        grids["estimated_households"] = grids["grid_id"].map(estimated.groupby(buildings["grid_id"]).sum()).fillna(0)
-    else:
-        grids["estimated_households"] = 0.0
 
     if scope in ("all", "office"):
         title = text["office_title"].format(name=office_name or text["office"])
@@ -403,16 +397,12 @@ def _title_block(fig: Figure, context: _Context, title: str, grids: gpd.GeoDataF
     figures = text["figures"].format(communities=grids["community_id"].nunique(), grids=len(grids),
                                      households=households, target=g.target, floor=g.floor, ceiling=g.ceiling,
                                      day=context.day)
-    share = grids["estimated_households"].sum() / households if households else 0.0
-    # "registered" only where no household count is estimated: the estimate line says what the rest is
-    sources = [data_source(context.lang, context.generated)] if context.generated or share == 0 else []
-    if share > 0:
-        how = text["how_estimated"].format(size=context.dwelling_m2)
-        sources.append(text["all_estimated"].format(how=how) if share >= 0.9995 else
-                       text["some_estimated"].format(share=share, how=how))
-    source = text["source"] + text["separator"].join(sources)
+    estimated = int(grids["households_estimated"].sum())
+    sources = [household_statement(int(households), estimated, context.dwelling_m2, context.lang),
+               data_source(context.lang, context.generated)]
+    source = text["source"] + text["separator"].join(filter(None, sources))
     sheet.write(ax, m, top - 10 * k, figures, 9.5, va="top", color="#333333")
-    sheet.write(ax, m, top - 15 * k, source, 9.5, va="top", color="#8a6d3b" if share > 0 or context.generated else "#333333")
+    sheet.write(ax, m, top - 15 * k, source, 9.5, va="top", color="#8a6d3b" if estimated or context.generated else "#333333")
     return m, m, sheet.width - 2 * m, top - m - 21 * k
 
 
@@ -568,17 +558,17 @@ def _legend(ax, box, context: _Context, grids: gpd.GeoDataFrame) -> None:
             ax.add_patch(Rectangle((sx, sy - 1.6 * k), swatch, 3.2 * k, **patch))
         sheet.write(ax, sx + swatch + 2 * k, sy, name, 8, va="center")
     y -= math.ceil(len(symbols) / columns) * row
-    if (grids["estimated_households"] > 0).any():
+    if (grids["households_estimated"] > 0).any():
         sheet.write(ax, 0, y, text["estimated_mark"], 8, va="center", color="#8a6d3b")
 
 
 def _table_rows(grids: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
-    """(code, households, grid worker) of each grid in code order; ``*`` marks households partly estimated."""
+    """(code, households, grid worker) of each grid in code order; ``*`` marks households estimated (wholly or in part)."""
     order = sorted(range(len(grids)), key=lambda i: _natural(grids["label"].iloc[i]))
     rows = []
     for i in order:
         grid = grids.iloc[i]
-        mark = "*" if grid["estimated_households"] > 0 else ""
+        mark = "*" if grid["households_estimated"] > 0 else ""
         worker = grid["grid_worker"]
         rows.append((str(grid["label"]), f"{grid['households']:,.0f}{mark}",
                      "—" if worker is None or pd.isna(worker) else str(worker)))
@@ -780,11 +770,10 @@ _LABELS = {
         "office": "全街道", "community": "社区 {id}", "separator": "；", "office_title": "{name} 网格总图", "community_title": "{name} 网格图", "continued": "（续，第 {page} 页）",
         "figures": "{communities} 个社区 · {grids} 个网格 · {households:,.0f} 户 · 每格目标 {target:.0f} 户"
                    "（{floor:.0f}–{ceiling:.0f} 户） · 制图日期 {day}",
-        "source": "数据来源：", "how_estimated": "占地面积 × 层数 ÷ {size:.0f} 平方米",
-        "all_estimated": "户数为估算（{how}）", "some_estimated": "户数为估算，占 {share:.0%}（{how}），其余为登记",
+        "source": "数据来源：",
         "legend": "图例", "deviation": "网格户数偏离目标", "households_unit": "户", "grid_boundary": "网格边界",
         "community_boundary": "社区边界", "buildings": "楼栋", "streets": "道路", "water": "河流水域",
-        "estimated_mark": "* 户数含估算", "metres": "米", "north": "北",
+        "estimated_mark": "* 户数为估算或部分估算", "metres": "米", "north": "北",
     },
     "en": {
         "office": "Street office", "community": "Community {id}", "separator": "; ", "office_title": "{name}: grids of all communities",
@@ -792,12 +781,10 @@ _LABELS = {
         "continued": " (continued, page {page})",
         "figures": "communities: {communities} · grids: {grids} · households: {households:,.0f} · target {target:.0f} "
                    "per grid ({floor:.0f}–{ceiling:.0f}) · drawn {day}",
-        "source": "Data source: ", "how_estimated": "footprint × floors ÷ {size:.0f} m²",
-        "all_estimated": "households estimated ({how})",
-        "some_estimated": "households estimated for {share:.0%} ({how}), the rest registered",
+        "source": "Data source: ",
         "legend": "Legend", "deviation": "Households against the target", "households_unit": "households",
         "grid_boundary": "Grid boundary", "community_boundary": "Community boundary", "buildings": "Buildings",
-        "streets": "Streets", "water": "Rivers and water", "estimated_mark": "* households partly estimated",
+        "streets": "Streets", "water": "Rivers and water", "estimated_mark": "* households estimated, wholly or in part",
         "metres": "m", "north": "N",
     },
 }

@@ -19,7 +19,7 @@ from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.results import COVERAGE_LAYERS, Plan
 from gridplan.settings import DEFAULTS
 from gridplan.store import read_coverage, read_plan, write_coverage, write_layers, write_plan
-from gridplan.vocabulary import BranchStatus, GridKind, WarningCode, is_chinese
+from gridplan.vocabulary import BranchStatus, GridKind, WarningCode, is_chinese, label
 
 from .support.assertions import assert_same_frame, assert_same_run
 from .support.postgis import database_url, drop_plan
@@ -109,14 +109,15 @@ def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_la
 
 
 def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, tmp_path):
-    from gridplan.report import write_report
+    from gridplan.report import grid_table, write_report
 
     _, prepared, run, coverage = pipeline
     page = html_text(plan_map(run, prepared, coverage).get_root().render())
     assert '"服务站点 (生成的模拟数据)"' in page and '"服务盲区 (生成的模拟数据)"' in page
     assert "生成的模拟数据: 党员名册、服务站点" in page  # legend and popups
     csv, _, summary = write_report(run.plan, tmp_path / "reports", coverage)
-    assert (pd.read_csv(csv, encoding="utf-8-sig")["数据来源"] == "生成的模拟数据: 党员名册、服务站点").all()
+    sources = [label(s) + "；生成的模拟数据: 党员名册、服务站点" for s in grid_table(run.plan)["households_source"]]
+    assert pd.read_csv(csv, encoding="utf-8-sig")["数据来源"].tolist() == sources
     assert 'class="generated">生成的模拟数据' in summary.read_text(encoding="utf-8")
     assert "GENERATED scenario data (seeded), not records: party member roll, service points" in coverage.summary()
     assert "生成的模拟数据（非登记记录）：党员名册、服务站点" in coverage.summary("zh")

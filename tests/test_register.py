@@ -405,7 +405,11 @@ def test_a_plan_of_a_registered_scene_says_which_households_are_registered(wuhan
     assert main(["plan", str(tmp_path / "registered.gpkg"), "-o", str(tmp_path / "plan.gpkg"), "--lang", "en",
                  "--map", str(tmp_path / "plan.html")]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "% registered, " in out and "% estimated (footprint × floors ÷ 90 m²)" in out
+    said = re.search(r"([\d,]+) households, ([\d,]+) households estimated \(\d+%; footprint × floors ÷ 90 m²\), ([\d,]+) registered", out)
+    total, estimated, registered = (int(n.replace(",", "")) for n in said.groups())
+    assert 0 < estimated < total and estimated + registered == total
+    scene = read_layers(tmp_path / "registered.gpkg")["buildings"]
+    assert estimated == scene["households"].where(scene["households_estimated"].astype(bool), 0).sum()
     assert "GENERATED scenario data (seeded), not records: households" in out
     page = (tmp_path / "plan.html").read_text(encoding="utf-8")
     assert "(registered)" in page and "(partly estimated)" in page  # per grid, in the run's language

@@ -80,7 +80,7 @@ def test_pdftotext_finds_the_community_name_and_every_grid_code(printed, communi
     assert [c for c in codes if c not in text] == []
     # labelled on the map and listed in the table
     assert all(text.count(c) >= 2 for c in codes)
-    assert "户数为估算（占地面积 × 层数 ÷ 90 平方米）" in text  # every count of an OSM extract is an estimate
+    assert "户数全部为估算（占地面积 × 层数 ÷ 90 平方米）" in text  # every count of an OSM extract is an estimate
 
 
 def test_the_street_office_map_names_every_community_and_holds_every_code(printed):
@@ -205,7 +205,7 @@ def test_english_wall_maps_have_english_titles_legend_and_headers(planned, tmp_p
     assert [p.name for p in written.pdf] == ["community-east.pdf", "community-west.pdf"]
     text = poppler("pdftotext", str(written.pdf[1]), "-")
     for words in ("学院路西社区: grid map", "Legend", "Grid code", "Households", "Grid worker", "Community boundary",
-                  "households estimated (footprint × floors ÷ 90 m²)"):
+                  "households all estimated (footprint × floors ÷ 90 m²)"):
         assert words in text, words
     for words in ("网格图", "图例", "网格编码", "户数", "网格员", "社区边界"):
         assert words not in text, words
