@@ -232,7 +232,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "title, legend, scale bar, north arrow and the table of grids with households and "
                                    "grid worker; a vector PDF (further pages when the table is long) and a PNG a page.")
     _plan_inputs(p)
-    p.add_argument("-o", "--output", required=True, help="folder to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="folder to write; an earlier set of wall maps in it is replaced as a whole (a folder holding "
+                        "other files is refused)")
     p.add_argument("--paper", default=WALL_MAP_DEFAULTS.paper, choices=sorted(WALL_MAP_DEFAULTS.papers),
                    help=f"paper size (default {WALL_MAP_DEFAULTS.paper})")
     p.add_argument("--orientation", default=WALL_MAP_DEFAULTS.orientation, choices=["landscape", "portrait"],
@@ -529,9 +531,10 @@ def _report(args) -> None:
 
 def _print(args) -> None:
     from .store import check_output
-    from .wallmap import write_wall_maps
+    from .wallmap import check_wall_map_folder, write_wall_maps
 
     check_output(args.output, "wall maps", [args.scene, args.plan, args.coverage])
+    check_wall_map_folder(args.output)
     prepared, run, coverage, settings = _read_plan_inputs(args)
     written = write_wall_maps(run, prepared, args.output, coverage, formats=args.format, dpi=args.dpi, paper=args.paper,
                               orientation=args.orientation, lang=args.lang, scope=args.scope,
