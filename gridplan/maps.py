@@ -46,8 +46,9 @@ GRID_FILL_OPACITY = 0.5
 BRANCH_STATUS_COLOURS = {BranchStatus.OWN_BRANCH.value: "#1a9850", BranchStatus.NEEDS_JOINT_BRANCH.value: "#fdae61",
                          BranchStatus.JOINS_BRANCH_OF.value: "#fee08b", BranchStatus.TOO_LARGE.value: "#5e3c99",
                          BranchStatus.NO_BRANCH.value: "#d7191c"}
-#: Outlines of proposed joint branches, one colour each so that neighbouring proposals read apart.
-JOINT_BRANCH_COLOURS = ("#e66101", "#5e3c99", "#1b7837", "#b2182b", "#2166ac", "#8c510a")
+#: Outlines of proposed joint branches, one colour each so that neighbouring proposals read apart; none of them a
+#: status colour, since they are drawn over the party status layer.
+JOINT_BRANCH_COLOURS = ("#e66101", "#01665e", "#1b7837", "#b2182b", "#2166ac", "#8c510a")
 #: Grid labels show the short serial below this zoom and the full code from it on; labels that would
 #: overlap a bigger grid's label are hidden at every zoom.
 FULL_CODE_ZOOM = 17

@@ -14,7 +14,7 @@ import pytest
 
 from gridplan.cli import EXIT_OK, main
 from gridplan.coverage import analyse_coverage
-from gridplan.maps import BRANCH_STATUS_COLOURS, FULL_CODE_ZOOM, plan_map, save_map
+from gridplan.maps import BRANCH_STATUS_COLOURS, FULL_CODE_ZOOM, JOINT_BRANCH_COLOURS, plan_map, save_map
 from gridplan.store import read_plan, write_coverage, write_layers, write_plan
 
 from .support.browser import MAP
@@ -120,7 +120,6 @@ def party_maps(extracts, tmp_path_factory):
 def test_the_party_view_opens_on_the_party_status_of_the_grids_and_the_default_does_not(browser, party_maps):
     coverage, run, maps = party_maps
     grids, joint = len(run.plan.grids), len(coverage.joint_branches)
-    status_colours = set(BRANCH_STATUS_COLOURS.values())
     browser.open(maps["party"], until="document.querySelectorAll('.gp-grid-label').length > 0")
     drawn = browser.evaluate(LAYER_OF)
     # every grid drawn in the colour of its status, the grids coloured by households off
@@ -128,6 +127,7 @@ def test_the_party_view_opens_on_the_party_status_of_the_grids_and_the_default_d
     statuses = coverage.grid_party["status"].astype(str)
     assert sorted(browser.evaluate(STATUS_FILLS)) == sorted(statuses.map(BRANCH_STATUS_COLOURS))
     assert len(set(statuses)) >= 3  # a mix of statuses, not one colour
+    assert not set(JOINT_BRANCH_COLOURS) & set(BRANCH_STATUS_COLOURS.values())  # outlines drawn over them read apart
     assert len(browser.evaluate(JOINT_LABELS)) > 0 and len(browser.evaluate(VISIBLE_LABELS)) > 0
     assert browser.errors == []
 
