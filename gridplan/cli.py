@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .errors import GridplanError, InfeasibleError, InputError
-from .settings import BASEMAPS, DEFAULTS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
+from .settings import BASEMAPS, DEFAULTS, MAP_VIEWS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE (a closed pipe): 128 + the signal.
@@ -234,7 +234,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "title, legend, scale bar, north arrow and the table of grids with households and "
                                    "grid worker; a vector PDF (further pages when the table is long) and a PNG a page.")
     _plan_inputs(p)
-    p.add_argument("-o", "--output", required=True, help="folder to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="folder to write; an earlier set of wall maps in it is replaced as a whole (a folder holding "
+                        "other files is refused)")
     p.add_argument("--paper", default=WALL_MAP_DEFAULTS.paper, choices=sorted(WALL_MAP_DEFAULTS.papers),
                    help=f"paper size (default {WALL_MAP_DEFAULTS.paper})")
     p.add_argument("--orientation", default=WALL_MAP_DEFAULTS.orientation, choices=["landscape", "portrait"],
@@ -273,13 +275,19 @@ def _map_options(p: argparse.ArgumentParser) -> None:
                    help="keep personal fields of the coverage layers (party member ids, names) in the HTML")
     g.add_argument("--simplify", type=_number(), default=SIMPLIFY_M, metavar="METRES",
                    help=f"simplify polygons by this many metres (default {SIMPLIFY_M:g}; 0 keeps every vertex)")
+    g.add_argument("--view", default=MAP_VIEWS[0], choices=MAP_VIEWS,
+                   help="the layers the map opens with: grids (default: households against the target), party (grids "
+                        "by party organization status and the joint branches proposed, for the organization department; "
+                        "needs COVERAGE) or service (service points, walking circles, blind spots; needs COVERAGE); "
+                        "the others can be switched on")
 
 
 def _map_of(args, run, prepared, coverage=None, settings=None):
     from .maps import plan_map
 
     return plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings)
+                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings,
+                    view=args.view)
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -420,10 +428,11 @@ def _plan(args) -> None:
 
     check_output(args.output, "plan", [args.scene, args.previous])
     if args.map:
-        from .maps import check_basemap
+        from .maps import check_basemap, check_view
 
         check_output(args.map, "map", [args.scene, args.previous, args.output])
         check_basemap(args.basemap, args.tianditu_key, args.offline)
+        check_view(args.view, coverage=False)
     base, source = DEFAULTS, ""
     previous = read_previous(args.previous) if args.previous else None
     if previous is not None and previous.provenance is not None:
@@ -509,10 +518,11 @@ def _audit(args) -> None:
 
 
 def _map(args) -> None:
-    from .maps import save_map
+    from .maps import check_view, save_map
     from .store import check_output
 
     check_output(args.output, "map", [args.scene, args.plan, args.coverage])
+    check_view(args.view, coverage=args.coverage is not None)
     prepared, run, coverage, settings = _read_plan_inputs(args)
     save_map(_map_of(args, run, prepared, coverage, settings.grid), args.output)
     print(f"map: {args.output}")
@@ -530,9 +540,10 @@ def _report(args) -> None:
 
 def _print(args) -> None:
     from .store import check_output
-    from .wallmap import write_wall_maps
+    from .wallmap import check_wall_map_folder, write_wall_maps
 
     check_output(args.output, "wall maps", [args.scene, args.plan, args.coverage])
+    check_wall_map_folder(args.output)
     prepared, run, coverage, settings = _read_plan_inputs(args)
     written = write_wall_maps(run, prepared, args.output, coverage, formats=args.format, dpi=args.dpi, paper=args.paper,
                               orientation=args.orientation, lang=args.lang, scope=args.scope,

@@ -28,7 +28,7 @@ from .osm import RAIL_BARRIERS
 from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Levels, Plan, PlanRun
 from .scene import PreparedScene
-from .settings import BASEMAPS, SIMPLIFY_M, GridSettings
+from .settings import BASEMAPS, MAP_VIEWS, SIMPLIFY_M, GridSettings
 from .vocabulary import BranchStatus, GridKind, OrgKind, check_language, column_label, household_statement, label, word
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
@@ -46,11 +46,19 @@ GRID_FILL_OPACITY = 0.5
 BRANCH_STATUS_COLOURS = {BranchStatus.OWN_BRANCH.value: "#1a9850", BranchStatus.NEEDS_JOINT_BRANCH.value: "#fdae61",
                          BranchStatus.JOINS_BRANCH_OF.value: "#fee08b", BranchStatus.TOO_LARGE.value: "#5e3c99",
                          BranchStatus.NO_BRANCH.value: "#d7191c"}
-#: Outlines of proposed joint branches, one colour each so that neighbouring proposals read apart.
-JOINT_BRANCH_COLOURS = ("#e66101", "#5e3c99", "#1b7837", "#b2182b", "#2166ac", "#8c510a")
+#: Outlines of proposed joint branches, one colour each so that neighbouring proposals read apart; none of them a
+#: status colour, since they are drawn over the party status layer.
+JOINT_BRANCH_COLOURS = ("#e66101", "#01665e", "#1b7837", "#b2182b", "#2166ac", "#8c510a")
 #: Grid labels show the short serial below this zoom and the full code from it on; labels that would
 #: overlap a bigger grid's label are hidden at every zoom.
 FULL_CODE_ZOOM = 17
+#: The switchable layers each view (:data:`gridplan.settings.MAP_VIEWS`) opens with; every other one is off until
+#: switched on. Streets, water, buildings and community boundaries are always on.
+VIEW_LAYERS = {
+    "grids": frozenset({"grids", "areas", "party_orgs", "service_points", "proposed_sites"}),
+    "party": frozenset({"party_status", "joint_branches", "party_orgs"}),
+    "service": frozenset({"grids", "service_points", "isochrones", "blind_spots", "proposed_sites"}),
+}
 #: Building footprints are drawn from this zoom on: a district's 20,000 footprints would not pan smoothly.
 BUILDING_MIN_ZOOM = 16
 #: 6 decimals of a degree ≈ 0.1 m.
@@ -84,6 +92,7 @@ def plan_map(
     simplify_m: float = SIMPLIFY_M,
     buildings: bool = True,
     settings: GridSettings | None = None,
+    view: str = "grids",
 ) -> folium.Map:
     """A self-contained map of a plan: switchable layers, legend, popups, search by grid code, measure tool,
     scale bar; every script and stylesheet inlined, so the HTML opens anywhere.
@@ -118,6 +127,11 @@ def plan_map(
         Draw the building footprints.
     settings
         The target and bounds of the colour scale; by default those the plan was made with.
+    view
+        The layers the map opens with (:data:`VIEW_LAYERS`): ``"grids"`` (default: households against the
+        target), ``"party"`` (grids by party organization status, the joint branches proposed and the party
+        organizations, for the organization department) or ``"service"`` (service points, walking circles and
+        blind spots); the others can be switched on.
 
     Returns
     -------
@@ -127,10 +141,13 @@ def plan_map(
     Raises
     ------
     InputError
-        Unknown ``lang`` or ``basemap``, 天地图 without a key, or tiles asked for offline.
+        Unknown ``lang``, ``basemap`` or ``view``, 天地图 without a key, tiles asked for offline, or a party or
+        service view without the coverage it shows.
     """
     check_language(lang)
     check_basemap(basemap, tianditu_key, offline)
+    check_view(view, coverage is not None)
+    shown = VIEW_LAYERS[view]
     run = plan if isinstance(plan, PlanRun) else PlanRun(plan)
     plan = run.plan
     settings = plan.settings.grid if settings is None else settings
@@ -145,11 +162,8 @@ def plan_map(
         table = table.merge(party[["grid_id"] + personal], on="grid_id", how="left")
     grids = plan.grids[["grid_id", "geometry"]].merge(table, on="grid_id")
     # labels of big grids first where two would overlap on screen
-    metric = grids.crs if grids.crs.is_projected else grids.estimate_utm_crs()
-    grids["label_rank"] = grids.geometry.to_crs(metric).area.rank(ascending=False, method="first").astype(int)
+    grids["label_rank"] = _area_rank(grids)
     grid_layer = draw.frame(grids, simplify=True)
-    label_points = grid_layer.geometry.representative_point()
-    grid_layer["label_lat"], grid_layer["label_lon"] = label_points.y.round(COORDINATE_DECIMALS), label_points.x.round(COORDINATE_DECIMALS)
 
     fmap = folium.Map(tiles=None)
     west, south, east, north = grid_layer.total_bounds
@@ -158,19 +172,28 @@ def plan_map(
 
     scene = prepared.scene
     _scene_background(fmap, scene, draw, text)
-    grid_geojson = _grid_layer(grid_layer, settings, text, personal).add_to(fmap)
-    fmap.add_child(_GridLabels(grid_geojson, FULL_CODE_ZOOM))
+    grid_geojson = _grid_layer(grid_layer, settings, text, personal, show="grids" in shown).add_to(fmap)
+    labels = _Labels(FULL_CODE_ZOOM)
+    # the grid codes label the party status layer too: it is the same grids, coloured otherwise
+    grid_label_layers = [grid_geojson]
     if coverage is not None:
-        _party_status_layer(grid_layer, text).add_to(fmap)
+        grid_label_layers.append(_party_status_layer(grid_layer, text, show="party_status" in shown).add_to(fmap))
     if run.levels is not None:
-        _levels(fmap, run.levels, draw, text, show_members)
+        _levels(fmap, run.levels, draw, text, show_members, shown)
     folium.GeoJson(
         draw.frame(scene.communities[["community_id", "geometry"]], simplify=True), name=text["communities"],
         interactive=False, style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
     ).add_to(fmap)
-    _party_orgs(fmap, scene.party_orgs, draw, text, show_members)
+    _party_orgs(fmap, scene.party_orgs, draw, text, show_members, show="party_orgs" in shown)
     if coverage is not None:
-        _coverage(fmap, coverage, draw, text, show_members, plan.grids)
+        joint = _coverage(fmap, coverage, draw, text, show_members, plan.grids, shown)
+        if joint is not None:
+            # placed first: where a joint branch's label and a grid's would overlap, the grid's gives way
+            labels.add_set([joint[0]], "gp-joint-label", joint[1])
+    codes, anchors = grid_codes(grid_layer), grid_layer.geometry.representative_point()
+    labels.add_set(grid_label_layers, "gp-grid-label",
+                   _label_items(anchors.y, anchors.x, grid_layer["label_rank"], codes.map(short_serial), codes))
+    fmap.add_child(labels)
     if buildings:
         footprints = folium.GeoJson(
             draw.frame(scene.buildings[["building_id", "geometry"]], simplify=True), name=text["buildings"], control=False,
@@ -188,6 +211,8 @@ def plan_map(
                    secondary_area_unit="hectares").add_to(fmap)
     Search(layer=grid_geojson, search_label="search", geom_type="Polygon", placeholder=text["search"],
            collapsed=False, search_zoom=16, position="topleft").add_to(fmap)
+    if "grids" not in shown:
+        fmap.add_child(_Off(grid_geojson))  # the search control puts the layer it searches on the map
     folium.LayerControl(collapsed=False).add_to(fmap)
     _inline_assets(fmap)
     return fmap
@@ -204,6 +229,15 @@ def check_basemap(basemap: str, tianditu_key: str | None = None, offline: bool =
     if basemap == "tianditu" and not tianditu_key:
         raise InputError("the 天地图 (Tianditu) basemap needs a key (--tianditu-key)",
                          zh="天地图底图需要密钥：请用 --tianditu-key 提供")
+
+
+def check_view(view: str, coverage: bool = True) -> None:
+    """Raise :class:`InputError` for an unknown view, or a party or service view of a map without coverage."""
+    if view not in MAP_VIEWS:
+        raise InputError(f"unknown map view {view!r}: use one of {', '.join(MAP_VIEWS)}")
+    if view != "grids" and not coverage:
+        raise InputError(f"the {view} view shows a plan's coverage: give the coverage of the plan "
+                         "(gridplan coverage writes it)")
 
 
 def save_map(fmap: folium.Map, path) -> None:
@@ -323,7 +357,8 @@ def grid_fill(settings: GridSettings):
     return fill
 
 
-def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str]) -> folium.GeoJson:
+def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str],
+                show: bool = True) -> folium.GeoJson:
     fill = grid_fill(settings)
     popup = _popup_fields(grid_layer, text, personal)
     codes = grid_codes(grid_layer)
@@ -335,9 +370,6 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
         search=ids + (" " + codes).where(codes != ids, "") + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else ""),
         kind_=grid_layer["kind"].astype(str),
         deviation_=grid_layer["deviation_pct"],  # the number the colour is made of; the popup shows it with its unit
-        label_lat=grid_layer["label_lat"],
-        label_lon=grid_layer["label_lon"],
-        label_rank=grid_layer["label_rank"],
         geometry=grid_layer.geometry,
     )
     data = gpd.GeoDataFrame(data, geometry="geometry", crs=grid_layer.crs)
@@ -351,6 +383,7 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
     return folium.GeoJson(
         data,
         name=text["grids"],
+        show=show,
         style_function=style,
         highlight_function=lambda _: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=[text.get("code")]),
@@ -396,16 +429,16 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]
     return popup
 
 
-def _party_status_layer(grid_layer: gpd.GeoDataFrame, text: _Text) -> folium.GeoJson:
+def _party_status_layer(grid_layer: gpd.GeoDataFrame, text: _Text, show: bool) -> folium.GeoJson:
     """Grids coloured by their party organization status (own branch, joint branch, joins a neighbour's,
-    too large, none), for the organization department; off until switched on."""
+    too large, none), for the organization department."""
     data = gpd.GeoDataFrame(
         {"code": grid_codes(grid_layer), "status": grid_layer["branch_status"].astype(object),
          "status_label": [label(v, text.lang) for v in grid_layer["branch_status"]],
          "branch_id": [text["missing"] if pd.isna(b) else str(b) for b in grid_layer["branch_id"]]},
         geometry=grid_layer.geometry.to_numpy(), crs=grid_layer.crs)
     return folium.GeoJson(
-        data, name=text["party_status"], show=False,
+        data, name=text["party_status"], show=show,
         style_function=lambda f: {"fillColor": BRANCH_STATUS_COLOURS.get(f["properties"]["status"], "#bdbdbd"),
                                   "color": "#333333", "weight": 1, "fillOpacity": 0.75},
         tooltip=folium.GeoJsonTooltip(fields=["code", "status_label", "branch_id"],
@@ -413,17 +446,19 @@ def _party_status_layer(grid_layer: gpd.GeoDataFrame, text: _Text) -> folium.Geo
     )
 
 
-def _levels(fmap: folium.Map, levels: Levels, draw: "_Drawer", text: _Text, show_members: bool) -> None:
-    """First-level areas (一级网格: thick outlines, on) and micro-grids (微网格: thin outlines, off)."""
+def _levels(fmap: folium.Map, levels: Levels, draw: "_Drawer", text: _Text, show_members: bool, shown: frozenset) -> None:
+    """First-level areas (一级网格: thick outlines) and micro-grids (微网格: thin outlines, off)."""
     if levels.areas is not None and len(levels.areas):
         _shapes(draw.frame(levels.areas, simplify=True), ["area_id", "grids", "households"], text, show_members,
-                text["areas"], {"fill": False, "color": "#08519c", "weight": 4, "opacity": 0.8}).add_to(fmap)
+                text["areas"], {"fill": False, "color": "#08519c", "weight": 4, "opacity": 0.8},
+                show="areas" in shown).add_to(fmap)
     if levels.micro_grids is not None and len(levels.micro_grids):
         _shapes(draw.frame(levels.micro_grids, simplify=True), ["micro_grid_id", "grid_id", "households"], text,
                 show_members, text["micro_grids"], {"fill": False, "color": "#6a51a3", "weight": 1}, show=False).add_to(fmap)
 
 
-def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Text, show_members: bool) -> None:
+def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Text, show_members: bool,
+                show: bool = True) -> None:
     """The scene's party organizations, one switchable layer per kind."""
     if orgs is None or not len(orgs):
         return
@@ -434,23 +469,25 @@ def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Tex
         if len(of_kind):
             symbol, colour, size = ORG_MARKERS.get(kind, OTHER_ORG_MARKER)
             _points(of_kind, ["org_id", "kind"], text, show_members, f"{text.layer('party_orgs', 'party_orgs')}: {label(kind, text.lang)}",
-                    folium.Marker(icon=_symbol(symbol, colour, size))).add_to(fmap)
+                    folium.Marker(icon=_symbol(symbol, colour, size)), show=show).add_to(fmap)
 
 
-def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_members: bool, grids: gpd.GeoDataFrame) -> None:
-    """The coverage layers, each switchable; walking circles and blind spots off until switched on, personal
-    fields only with ``show_members``."""
+def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_members: bool, grids: gpd.GeoDataFrame,
+              shown: frozenset) -> tuple[folium.FeatureGroup, list[dict]] | None:
+    """The coverage layers, each switchable and on as the view says (``shown``), personal fields only with
+    ``show_members``; returns the joint branches' layer and its labels (None when none is proposed)."""
     isochrones = coverage.isochrones
     if len(isochrones):
         # drawn over the grids but click-through, so that a click still opens the grid's popup
         folium.GeoJson(draw.frame(isochrones[["point_id", "radius_m", isochrones.geometry.name]], simplify=True),
-                       name=text.layer("isochrones", "service_points"), interactive=False, show=False,
+                       name=text.layer("isochrones", "service_points"), interactive=False, show="isochrones" in shown,
                        style_function=lambda _: {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
                                                  "fillOpacity": 0.12}).add_to(fmap)
     points = coverage.service_points
     if len(points):
         _points(draw.frame(points), ["point_id", "kind", "name"], text, show_members, text.layer("service_points", "service_points"),
-                folium.CircleMarker(radius=6, color="#1a9850", fill=True, fill_color="#1a9850", fill_opacity=0.9)).add_to(fmap)
+                folium.CircleMarker(radius=6, color="#1a9850", fill=True, fill_color="#1a9850", fill_opacity=0.9),
+                show="service_points" in shown).add_to(fmap)
     service = coverage.service_coverage
     spots = service[service["blind_spot"] & (service["households"] > 0)]
     if len(spots):
@@ -458,19 +495,18 @@ def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_membe
         _points(draw.frame(spots), ["building_id", "households", "nearest_service_m"], text, show_members,
                 text.layer("blind_spots", "service_points"), folium.CircleMarker(radius=3, color="#d7301f", weight=1, fill=True,
                                                                               fill_color="#d7301f", fill_opacity=0.8),
-                show=False).add_to(fmap)
-    joint = coverage.joint_branches
-    if len(joint):
-        fmap.get_root().header.add_child(Element(f"<style>{_JOINT_LABEL_CSS}</style>"), name="gp_joint_label_css")
-        _joint_branches(draw.frame(_joint_branch_shapes(joint, grids), simplify=True), text, show_members).add_to(fmap)
+                show="blind_spots" in shown).add_to(fmap)
+    joint = None
+    if len(coverage.joint_branches):
+        shapes = _joint_branch_shapes(coverage.joint_branches, grids)
+        group, labels = _joint_branches(draw.frame(shapes, simplify=True), _area_rank(shapes), text, show_members,
+                                        show="joint_branches" in shown)
+        joint = group.add_to(fmap), labels
     sites = coverage.proposed_sites
     if sites is not None and len(sites):
         _points(draw.frame(sites), ["site_id", "households_covered"], text, show_members, text.layer("proposed_sites", "service_points"),
-                folium.Marker(icon=_symbol("✚", "#1a9850", 20))).add_to(fmap)
-
-
-_JOINT_LABEL_CSS = (".gp-joint-label{font:12px/1.3 sans-serif;background:rgba(255,255,255,.9);border:2px solid;"
-                    "border-radius:3px;padding:1px 4px;white-space:nowrap;transform:translate(-50%,-50%);display:inline-block}")
+                folium.Marker(icon=_symbol("✚", "#1a9850", 20)), show="proposed_sites" in shown).add_to(fmap)
+    return joint
 
 
 def _joint_branch_shapes(joint: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -481,27 +517,39 @@ def _joint_branch_shapes(joint: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.Ge
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
 
 
-def _joint_branches(shapes: gpd.GeoDataFrame, text: _Text, show_members: bool) -> folium.FeatureGroup:
-    """Each proposed joint branch as the outline of its grids in a colour of its own, with a label that
-    says what it joins: ``联合支部 J1 · 3 个网格 · 2 名正式党员``."""
-    group = folium.FeatureGroup(name=text.layer("joint_branches", "party_members"))
+def _joint_branches(shapes: gpd.GeoDataFrame, rank: np.ndarray, text: _Text, show_members: bool,
+                    show: bool) -> tuple[folium.FeatureGroup, list[dict]]:
+    """Each proposed joint branch as the outline of its grids in a colour of its own, and the labels (placed
+    with the grid labels by :class:`_Labels`) that say what it joins: ``联合党支部 J1 · 3 个网格 · 2 名正式党员``."""
+    group = folium.FeatureGroup(name=text.layer("joint_branches", "party_members"), show=show)
     shapes = shapes.reset_index(drop=True)
     colours = [JOINT_BRANCH_COLOURS[i % len(JOINT_BRANCH_COLOURS)] for i in range(len(shapes))]
     data = _public(shapes.assign(colour_=colours), ["branch_id", "grids", "full_members", "members", "colour_"],
                    show_members, text.lang)
-    shown = [c for c in data.columns if c not in (data.geometry.name, "colour_")]
+    fields = [c for c in data.columns if c not in (data.geometry.name, "colour_")]
     folium.GeoJson(data, style_function=lambda f: {"color": f["properties"]["colour_"], "weight": 3, "dashArray": "6 4",
                                                    "fillColor": f["properties"]["colour_"], "fillOpacity": 0.15},
-                   popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown))).add_to(group)
+                   popup=folium.GeoJsonPopup(fields=fields, aliases=text.aliases(fields))).add_to(group)
+    full = shapes["full_members"].fillna(0) if "full_members" in shapes else pd.Series(0, index=shapes.index)
+    captions = [text["joint_branch_label"].format(branch=branch, grids=len(ids.split(", ")), members=int(members))
+                for branch, ids, members in zip(shapes["branch_id"].astype(str), shapes["grids"].astype(str), full)]
     anchors = shapes.geometry.representative_point()
-    for (_, branch), anchor, colour in zip(shapes.iterrows(), anchors, colours):
-        caption = text["joint_branch_label"].format(branch=html.escape(str(branch["branch_id"])),
-                                                    grids=len(str(branch["grids"]).split(", ")),
-                                                    members=int(branch.get("full_members", 0) or 0))
-        folium.Marker([anchor.y, anchor.x], interactive=False, icon=folium.DivIcon(
-            html=f'<div class="gp-joint-label" style="border-color:{colour};color:{colour}">{caption}</div>',
-            icon_size=None, class_name="gp-joint")).add_to(group)
-    return group
+    return group, _label_items(anchors.y, anchors.x, rank, captions, captions, colours)
+
+
+def _area_rank(shapes: gpd.GeoDataFrame) -> np.ndarray:
+    """1 for the largest shape, 2 for the next…: where two labels would overlap, the larger shape's is shown."""
+    metric = shapes.crs if shapes.crs.is_projected else shapes.estimate_utm_crs()
+    return shapes.geometry.to_crs(metric).area.rank(ascending=False, method="first").astype(int).to_numpy()
+
+
+def _label_items(lat, lon, rank, short, full, colours=None) -> list[dict]:
+    """Labels for :class:`_Labels`: where (rounded to ~0.1 m), in which order, the text from afar and up close,
+    and an optional colour."""
+    colours = [None] * len(rank) if colours is None else colours
+    return [{"lat": round(float(y), COORDINATE_DECIMALS), "lon": round(float(x), COORDINATE_DECIMALS), "rank": int(r),
+             "short": str(a), "full": str(b), **({"colour": c} if c else {})}
+            for y, x, r, a, b, c in zip(lat, lon, rank, short, full, colours)]
 
 
 def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool, lang: str) -> gpd.GeoDataFrame:
@@ -539,34 +587,47 @@ def _symbol(symbol: str, colour: str, size: int) -> folium.DivIcon:
     )
 
 
-class _GridLabels(MacroElement):
-    """A label at each grid's representative point: the short serial below ``full_zoom``, the whole code from
-    it on. After every zoom the labels are placed biggest grid first and a label that would overlap one
-    already placed is hidden, so no two visible labels overlap at any zoom."""
+class _Labels(MacroElement):
+    """Every label of the map placed together, so that no two visible labels overlap at any zoom.
+
+    Labels come in sets (:meth:`add_set`), each shown while any of its layers is on: the grid codes (the short
+    serial below ``full_zoom``, the whole code from it on) and the joint branches' captions. After every zoom and
+    every layer switched on or off, the labels of the sets shown are placed in order, set by set and within a
+    set by rank (the largest shape first); a label that would overlap one already placed is hidden."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
-    var map = {{ this._parent.get_name() }}, grids = {{ this.layer.get_name() }}, labels = L.layerGroup(), items = [];
-    grids.eachLayer(function(l) {
-        var p = l.feature.properties;
-        var marker = L.marker([p.label_lat, p.label_lon], {interactive: false, keyboard: false,
-            icon: L.divIcon({className: 'gp-grid-label', html: '<span></span>', iconSize: [0, 0]})});
-        items.push({marker: marker, serial: p.serial, code: p.label, rank: p.label_rank});
-        labels.addLayer(marker);
-    });
-    items.sort(function(a, b) { return a.rank - b.rank; });
-    function place() {
-        if (!map.hasLayer(grids)) { map.removeLayer(labels); return; }
-        map.addLayer(labels);
-        var full = map.getZoom() >= {{ this.full_zoom }}, cell = 64, taken = {};
-        items.forEach(function(it) {
-            var el = it.marker.getElement();
-            el.firstChild.textContent = full ? it.code : it.serial;
-            el.classList.remove('gp-hidden');
+    var map = {{ this._parent.get_name() }}, sets = [
+    {%- for set in this.sets %}
+        {layers: [{% for layer in set["layers"] %}{{ layer.get_name() }}{{ ", " if not loop.last }}{% endfor %}],
+         className: {{ set["class_name"]|tojson }}, items: {{ set["labels"]|tojson }}}{{ "," if not loop.last }}
+    {%- endfor %}
+    ];
+    sets.forEach(function(set) {
+        set.group = L.layerGroup();
+        set.items.sort(function(a, b) { return a.rank - b.rank; });
+        set.items.forEach(function(it) {
+            var style = it.colour ? ' style="color:' + it.colour + ';border-color:' + it.colour + '"' : '';
+            it.marker = L.marker([it.lat, it.lon], {interactive: false, keyboard: false,
+                icon: L.divIcon({className: set.className, html: '<span' + style + '></span>', iconSize: [0, 0]})});
+            set.group.addLayer(it.marker);
         });
-        var boxes = items.map(function(it) { return it.marker.getElement().firstChild.getBoundingClientRect(); });
-        items.forEach(function(it, i) {
+    });
+    function place() {
+        var full = map.getZoom() >= {{ this.full_zoom }}, cell = 64, taken = {}, shown = [];
+        sets.forEach(function(set) {
+            if (!set.layers.some(function(l) { return map.hasLayer(l); })) { map.removeLayer(set.group); return; }
+            map.addLayer(set.group);
+            set.items.forEach(function(it) {
+                var el = it.marker.getElement();
+                el.firstChild.textContent = full ? it.full : it.short;
+                el.classList.remove('gp-hidden');
+                shown.push(el);
+            });
+        });
+        var boxes = shown.map(function(el) { return el.firstChild.getBoundingClientRect(); });
+        shown.forEach(function(el, i) {
             var r = boxes[i], x0 = r.left - 2, y0 = r.top - 1, x1 = r.right + 2, y1 = r.bottom + 1, keys = [], clash = false;
             for (var cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++) {
                 for (var cy = Math.floor(y0 / cell); cy <= Math.floor(y1 / cell); cy++) { keys.push(cx + ',' + cy); }
@@ -574,7 +635,7 @@ class _GridLabels(MacroElement):
             keys.forEach(function(k) {
                 (taken[k] || []).forEach(function(b) { if (b[0] < x1 && x0 < b[2] && b[1] < y1 && y0 < b[3]) { clash = true; } });
             });
-            if (clash) { it.marker.getElement().classList.add('gp-hidden'); return; }
+            if (clash) { el.classList.add('gp-hidden'); return; }
             keys.forEach(function(k) { (taken[k] = taken[k] || []).push([x0, y0, x1, y1]); });
         });
     }
@@ -583,14 +644,22 @@ class _GridLabels(MacroElement):
 })();
 {% endmacro %}
 {% macro header(this, kwargs) %}
-<style>.gp-grid-label span{position:absolute;font:bold 12px/1.2 sans-serif;color:#111;white-space:nowrap;
-text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)}.gp-grid-label.gp-hidden{display:none}</style>
+<style>.gp-grid-label span,.gp-joint-label span{position:absolute;white-space:nowrap;transform:translate(-50%,-50%)}
+.gp-grid-label span{font:bold 12px/1.2 sans-serif;color:#111;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff}
+.gp-joint-label span{font:12px/1.3 sans-serif;background:rgba(255,255,255,.9);border:2px solid;border-radius:3px;padding:1px 4px}
+.gp-hidden{display:none}</style>
 {% endmacro %}
 """)
 
-    def __init__(self, layer, full_zoom: int):
+    def __init__(self, full_zoom: int):
         super().__init__()
-        self.layer, self.full_zoom = layer, full_zoom
+        self.full_zoom = full_zoom
+        self.sets: list[dict] = []
+
+    def add_set(self, layers: list, class_name: str, items: list[dict]) -> None:
+        """Labels (:func:`_label_items`) of the CSS class ``class_name``, shown while any of ``layers`` is on;
+        placed after the sets added before."""
+        self.sets.append({"layers": layers, "class_name": class_name, "labels": items})
 
 
 class _ZoomGate(MacroElement):
@@ -610,6 +679,20 @@ class _ZoomGate(MacroElement):
     def __init__(self, layer, min_zoom: int):
         super().__init__()
         self.layer, self.min_zoom = layer, min_zoom
+
+
+class _Off(MacroElement):
+    """A layer taken off the map (it stays in the layer control, to be switched on)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.removeLayer({{ this.layer.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
 
 
 class _MetricScale(MacroElement):

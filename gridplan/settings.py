@@ -595,5 +595,9 @@ SERVICE_DEFAULTS = DEFAULTS.service
 #: Basemaps of a web map: ``none`` (the default) draws the scene's streets, water and buildings instead of
 #: tiles, so the map needs no server; the others load tiles (天地图 needs a key; Gaode shifts to GCJ-02).
 BASEMAPS = ("none", "osm", "tianditu", "gaode")
+#: What a web map opens on (the other layers can be switched on): ``grids`` (the default: households against
+#: the target, for planners), ``party`` (party organization status of the grids and the joint branches proposed,
+#: for the organization department) or ``service`` (service points, walking circles and blind spots).
+MAP_VIEWS = ("grids", "party", "service")
 #: Simplification of a web map's polygons in metres: invisible at street zoom, halves a district's HTML.
 SIMPLIFY_M = 2.0

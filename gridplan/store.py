@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._files import atomic_path
 from .errors import InputError
 from .metrics import PlanMetrics
 from .results import (COVERAGE_LAYERS, PROVENANCE_LAYER, Coverage, Levels, Plan, PlanChanges, PlanRun, PreviousPlan, Provenance,
@@ -41,23 +41,6 @@ LAYER_STYLES = "layer_styles"
 def is_dsn(target: object) -> bool:
     """Whether ``target`` is a PostgreSQL connection URL (``postgresql://user@host/db``)."""
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
-
-
-@contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success rename it over ``target``, else remove it."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)  # drivers refuse to create over an existing (empty) file
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame],

@@ -39,6 +39,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextToPath
 from pyproj import Transformer
 
+from ._files import atomic_path, check_replaceable, replaced_folder
 from .errors import InputError
 from .maps import WATER_COLOUR, grid_fill
 from .osm import RAIL_BARRIERS
@@ -98,8 +99,6 @@ class WallMap:
     def save(self, folder, formats: Sequence[str] = FORMATS, dpi: int = WALL_MAP_DEFAULTS.dpi) -> list[Path]:
         """Write ``<name>.pdf`` (every page) and ``<name>.png`` (``<name>-2.png``… for further pages) into
         ``folder``; returns the files written."""
-        from .store import atomic_path
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -216,12 +215,18 @@ def write_wall_maps(
     each as ``<name>.pdf`` and a PNG a page into ``folder``, one map at a time (a district's maps are not held
     in memory together).
 
+    The set replaces the folder's previous set as a whole: it is written into a new folder beside ``folder``
+    that takes its place at the end, so that no page of an earlier run (another paper, scope or plan) is left
+    among the new ones, and an error or Ctrl-C midway leaves the previous set exactly as it was. The folder
+    holds a manifest of its files (``.gridplan-files.json``); a folder with files gridplan did not write is
+    refused, never replaced.
+
     Parameters
     ----------
     plan, prepared, coverage
         As for :func:`wall_maps`.
     folder
-        Folder to write (created if missing).
+        Folder to write (created if missing; replaced as a whole if it holds an earlier set).
     formats
         ``"pdf"`` and/or ``"png"``.
     dpi
@@ -233,6 +238,11 @@ def write_wall_maps(
     -------
     WallMapFiles
         The files written.
+
+    Raises
+    ------
+    InputError
+        As for :func:`wall_maps`; an unknown format or a dpi of 0; ``folder`` holds files gridplan did not write.
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
@@ -241,13 +251,27 @@ def write_wall_maps(
     if dpi <= 0:
         raise InputError(f"dpi {dpi} must be a positive number")
     pdf, png, pages, crowded = [], [], {}, {}
-    for wall_map in _wall_maps(plan, prepared, coverage, style=style, **options):
-        for path in wall_map.save(folder, formats, dpi):
-            (pdf if path.suffix == ".pdf" else png).append(path)
-        pages[wall_map.name] = len(wall_map.pages)
-        if wall_map.crowded_labels:
-            crowded[wall_map.name] = wall_map.crowded_labels
+    folder = Path(folder)
+    with replaced_folder(folder, "wall maps") as staging:
+        for wall_map in _wall_maps(plan, prepared, coverage, style=style, **options):
+            for path in wall_map.save(staging, formats, dpi):
+                (pdf if path.suffix == ".pdf" else png).append(folder / path.name)
+            pages[wall_map.name] = len(wall_map.pages)
+            if wall_map.crowded_labels:
+                crowded[wall_map.name] = wall_map.crowded_labels
     return WallMapFiles(pdf=tuple(pdf), png=tuple(png), pages=pages, crowded_labels=crowded)
+
+
+def check_wall_map_folder(folder) -> None:
+    """Refuse, before any work, a folder that :func:`write_wall_maps` would not replace: one holding files
+    gridplan did not write, a file, or a folder in a place where nothing can be written.
+
+    Raises
+    ------
+    InputError
+        Naming the folder and what is in the way.
+    """
+    check_replaceable(folder, "wall maps")
 
 
 def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orientation=WALL_MAP_DEFAULTS.orientation,

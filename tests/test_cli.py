@@ -119,6 +119,12 @@ def test_plan_map_takes_the_options_of_map(tmp_path, capsys):
                      "--basemap", "osm", "--offline", "--lang", lang]) == EXIT_INPUT
         err = capsys.readouterr().err
         assert said in err and ("offline" not in err.split("gridplan: ")[-1]) == (lang == "zh")
+    # a plan's map has no coverage to open on: refused before the plan is made
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan3.gpkg"), "--map", str(tmp_path / "x.html"),
+                 "--view", "party", "--lang", "en"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the party view shows a plan's coverage" in err
+    assert not (tmp_path / "plan3.gpkg").exists()
 
 
 def test_missing_scene_is_exit_2_with_one_line(tmp_path, capsys):

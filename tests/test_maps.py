@@ -171,8 +171,9 @@ def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, o
     checked = browser.evaluate(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).filter(l => l.querySelector('input').checked)"
         ".map(l => l.textContent.trim())")
-    # the walking circles, blind spots, party status and micro-grids wait to be switched on
-    assert set(layers) - set(checked) == {"网格党组织状态", "微网格", "步行服务圈", "服务盲区"}
+    # the grids view: the party status and joint branches (the party view), the walking circles and blind spots
+    # (the service view) and the micro-grids wait to be switched on
+    assert set(layers) - set(checked) == {"网格党组织状态", "联合党支部建议", "微网格", "步行服务圈", "服务盲区"}
     browser.evaluate(f"void {MAP}.setZoom(15, {{animate: false}})")
     browser.settle(0.2)
     labels = browser.evaluate("Array.from(document.querySelectorAll('.gp-grid-label span')).map(l => l.textContent)")
@@ -190,10 +191,10 @@ def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_pat
     plan = planned[1].plan
     browser.open(offline_html, until=f"{GRID_PATHS} > 0")
     grid = plan.grids["grid_id"].iloc[0]
+    inside = plan.grids.geometry.iloc[[0]].to_crs(4326).representative_point().iloc[0]
     x, y = browser.evaluate(
-        f"(() => {{ const m = {MAP}; let p = null; m.eachLayer(l => {{ const f = l.feature;"
-        f" if (f && f.properties.grid_id === '{grid}' && f.properties.label_lat) p = [f.properties.label_lat, f.properties.label_lon]; }});"
-        " const c = m.latLngToContainerPoint(p), r = m.getContainer().getBoundingClientRect(); return [c.x + r.left, c.y + r.top]; })()")
+        f"(() => {{ const m = {MAP}, c = m.latLngToContainerPoint([{inside.y}, {inside.x}]),"
+        " r = m.getContainer().getBoundingClientRect(); return [c.x + r.left, c.y + r.top]; })()")
     browser.click(x, y)
     browser.wait("document.querySelector('.leaflet-popup-content')")
     popup = browser.evaluate("document.querySelector('.leaflet-popup-content').innerText")

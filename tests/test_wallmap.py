@@ -12,12 +12,14 @@ import pytest
 import shapely
 from PIL import Image
 
-from gridplan.cli import EXIT_INPUT, EXIT_OK, main
+from gridplan.cli import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, main
 from gridplan.errors import InputError
 from gridplan.pipeline import load_scene, prepare_scene
 from gridplan.settings import WALL_MAP_DEFAULTS, WallMapSettings
 from gridplan.store import read_plan, write_layers
-from gridplan.wallmap import SCALE_STEPS, wall_maps, write_wall_maps
+from gridplan.wallmap import SCALE_STEPS, WallMap, wall_maps, write_wall_maps
+
+from .support.cli import assert_one_line_error, run
 
 BEIJING = "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"
 #: The two communities the extract is cut into (west, east): id, name, 12-digit code.
@@ -64,7 +66,7 @@ def codes_by_community(plan_path: Path) -> dict[str, list[str]]:
 def test_print_writes_a_pdf_per_community_and_one_for_the_street_office(printed):
     _, plan_path, out = printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "community-east.pdf", "community-east.png", "community-west.pdf", "community-west.png",
+        ".gridplan-files.json", "community-east.pdf", "community-east.png", "community-west.pdf", "community-west.png",
         "street-office.pdf", "street-office.png"]
     codes = codes_by_community(plan_path)
     assert len(codes["west"]) >= 10 and len(codes["east"]) >= 10
@@ -264,3 +266,65 @@ def test_grids_are_filled_by_the_rule_of_the_web_maps():
     assert fill("ordinary", -limit)[:7] == fill("ordinary", -3 * limit)[:7] == DEVIATION_COLOURS[0]
     assert fill("ordinary", limit)[:7] == fill("ordinary", 5 * limit)[:7] == DEVIATION_COLOURS[-1]
     assert fill("special", 0.0) == fill("oversize", 40.0) == SPECIAL_COLOUR
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def print_into(printed, folder: Path, *options: str) -> int:
+    scene_path, plan_path, _ = printed
+    return main(["print", str(scene_path), str(plan_path), "-o", str(folder), "--dpi", "30", *options])
+
+
+def test_an_a3_run_after_an_a4_run_leaves_only_a3_pages(printed, tmp_path):
+    """A4 landscape puts the street office's table on a second page; the A3 run after it has one page, and
+    the A4 run's second page must not stay behind among the A3 pages."""
+    out = tmp_path / "wall"
+    assert print_into(printed, out, "--paper", "A4", "--scope", "office") == EXIT_OK
+    assert "street-office-2.png" in folder_bytes(out)
+    assert print_into(printed, out, "--paper", "A3", "--scope", "office") == EXIT_OK
+    assert sorted(folder_bytes(out)) == [".gridplan-files.json", "street-office.pdf", "street-office.png"]
+    assert page_sizes(out / "street-office.pdf") == [pytest.approx(POINTS["A3"][::-1], abs=1.0)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wall"]  # nothing left beside it
+
+
+def test_ctrl_c_midway_leaves_the_previous_set_exactly(printed, tmp_path, monkeypatch, capsys):
+    """Interrupted after the first of three maps is written: exit 130 in one line, the previous A4 set byte for
+    byte, and neither the new maps nor the folder they were written into left behind."""
+    out = tmp_path / "wall"
+    assert print_into(printed, out, "--paper", "A4", "--scope", "office") == EXIT_OK
+    before = folder_bytes(out)
+    save, saved = WallMap.save, []
+
+    def save_then_interrupt(self, folder, *args, **kwargs):
+        saved.append(save(self, folder, *args, **kwargs))
+        if len(saved) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(WallMap, "save", save_then_interrupt)
+    code, _, err = run(capsys, "print", printed[0], printed[1], "-o", out, "--paper", "A3", "--dpi", "30")
+    assert code == EXIT_INTERRUPTED and err.count("\n") == 1 and "Traceback" not in err
+    assert len(saved) == 1 and all(p.exists() is False for p in saved[0])
+    assert folder_bytes(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wall"]
+
+
+def test_a_folder_holding_files_gridplan_did_not_write_is_refused_and_left_alone(printed, tmp_path, capsys):
+    out = tmp_path / "documents"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "street-office.pdf").write_bytes(b"%PDF- not gridplan's")
+    before = folder_bytes(out)
+    code, _, err = run(capsys, "print", printed[0], printed[1], "-o", out)
+    assert_one_line_error(code, err, str(out.resolve()), "2 file(s) gridplan did not write", "notes.txt",
+                          "new or empty folder")
+    assert folder_bytes(out) == before
+    # a file added by hand to a folder of wall maps is not gridplan's either
+    wall = tmp_path / "wall"
+    assert print_into(printed, wall, "--scope", "office") == EXIT_OK
+    (wall / "schedule.xlsx").write_bytes(b"x")
+    before = folder_bytes(wall)
+    assert_one_line_error(*run(capsys, "print", printed[0], printed[1], "-o", wall)[::2], "schedule.xlsx")
+    assert folder_bytes(wall) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "wall"]
