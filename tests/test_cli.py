@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import contextlib
+import importlib
 import io
 import shutil
 import subprocess
@@ -154,12 +155,10 @@ def test_bad_households_fail_unless_repaired(tmp_path, capsys):
 
 @pytest.mark.parametrize("lang, words", [("zh", "已中断"), ("en", "interrupted")])
 def test_ctrl_c_ends_in_one_line_and_exit_130(tmp_path, capsys, monkeypatch, lang, words):
-    import gridplan.partition
-
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gridplan.partition, "partition", interrupted)
+    monkeypatch.setattr(importlib.import_module("gridplan.partition"), "partition", interrupted)
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
     assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--lang", lang]) == 130
@@ -180,12 +179,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
 
 
 def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatch):
-    import gridplan.partition
-
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(gridplan.partition, "partition", broken)
+    monkeypatch.setattr(importlib.import_module("gridplan.partition"), "partition", broken)
     scene_path = tmp_path / "scene.gpkg"
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
     for name, layer in scene.layers().items():

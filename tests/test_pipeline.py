@@ -295,3 +295,31 @@ def test_map_and_report_take_the_layer_and_column_maps_the_plan_needed(tmp_path,
     assert main(["map", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "map.html"), *maps]) == EXIT_OK
     assert main(["report", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "reports"), *maps]) == EXIT_OK
     assert len(pd.read_csv(tmp_path / "reports" / "grids.csv", encoding="utf-8-sig")) == 3
+
+
+@pytest.mark.parametrize("first", [
+    "import gridplan.partition, gridplan.regenerate",
+    "from gridplan.partition import partition; from gridplan.regenerate import regenerate",
+    "import gridplan; gridplan.plan_scene(gridplan.prepare_scene(scene))",
+    "from gridplan import partition, regenerate",
+])
+def test_exported_functions_stay_functions_whatever_was_imported_first(first):
+    """``gridplan.partition`` is the function before and after its module is imported, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, inspect, sys\n"
+            "sys.path.insert(0, '.')\n"
+            "from tests.support.scenes import street_grid_scene\n"
+            "scene = street_grid_scene(400, 200, [200], [], [[300], [300]])\n"
+            f"{first}\n"
+            "import gridplan\n"
+            "gridplan.plan_scene(gridplan.prepare_scene(scene))\n"
+            "from gridplan import partition, regenerate\n"
+            "plan = gridplan.partition(gridplan.prepare_scene(scene))\n"
+            "print(inspect.isfunction(partition), inspect.isfunction(regenerate),\n"
+            "      gridplan.partition is partition, gridplan.regenerate is regenerate, len(plan.grids),\n"
+            "      inspect.ismodule(importlib.import_module('gridplan.partition')),\n"
+            "      inspect.ismodule(sys.modules['gridplan.regenerate']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "True", "True", "2", "True", "True"]
