@@ -322,9 +322,20 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
                    help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)")
 
 
+def _settings_source(provenance, lang: str, previous: bool = False) -> str:
+    """Where a plan's settings come from, in words: its own, or the defaults when the plan file records none
+    (no ``provenance`` layer: an old gridplan's file, or one assembled by hand)."""
+    zh = lang == "zh"
+    plan = ("上一方案" if previous else "方案") if zh else ("the previous plan" if previous else "the plan")
+    if provenance is None or provenance.version == "unknown":  # read_plan's mark of a missing provenance layer
+        return (f"{plan}未记录设置（无 provenance 图层），使用默认设置" if zh else
+                f"{plan} records none (no provenance layer), so the defaults")
+    return f"沿用{plan}的设置" if zh else f"{plan}'s"
+
+
 def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
     """``base`` with the grid options given on the command line; prints which settings apply when ``source``
-    names where ``base`` came from (a plan)."""
+    says where ``base`` came from (:func:`_settings_source`)."""
     given = {k: v for k, v in (("target", args.target), ("tolerance", args.tolerance)) if v is not None}
     settings = base
     if given:
@@ -336,7 +347,7 @@ def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
                              f"(got {given.get('target', base.grid.target)} and {tolerance})") from None
     if source:
         g = settings.grid
-        whose = ("命令行指定" if given else f"沿用{source}") if args.lang == "zh" else ("given on the command line" if given else f"{source}'s")
+        whose = ("命令行指定" if args.lang == "zh" else "given on the command line") if given else source
         print(f"设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）" if args.lang == "zh" else
               f"settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)")
     return settings
@@ -423,10 +434,9 @@ def _plan(args) -> None:
 
         check_output(args.map, "map", [args.scene, args.previous, args.output])
         check_basemap(args.basemap, args.tianditu_key, args.offline)
-    base, source = DEFAULTS, ""
     previous = read_previous(args.previous) if args.previous else None
-    if previous is not None and previous.provenance is not None:
-        base, source = previous.provenance.settings, ("上一方案" if args.lang == "zh" else "the previous plan")
+    base = previous.provenance.settings if previous is not None and previous.provenance is not None else DEFAULTS
+    source = _settings_source(previous.provenance, args.lang, previous=True) if previous is not None else ""
     settings = _settings(args, base, source)
     if previous is None and (args.no_rebalance or args.max_moved is not None or args.no_compare_fresh):
         raise InputError("--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)")
@@ -459,7 +469,7 @@ def _read_plan_inputs(args):
     from .store import read_coverage, read_plan
 
     run = read_plan(args.plan)
-    settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
+    settings = _settings(args, run.plan.settings, _settings_source(run.plan.provenance, args.lang))
     prepared = _prepared(args, run.plan.settings)
     coverage = read_coverage(args.coverage) if getattr(args, "coverage", None) else None
     check_belongs(prepared, run.plan, coverage)
@@ -473,7 +483,7 @@ def _coverage(args) -> None:
 
     check_output(args.output, "coverage", [args.scene, args.plan])
     run = read_plan(args.plan)
-    settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
+    settings = _settings(args, run.plan.settings, _settings_source(run.plan.provenance, args.lang))
     if args.seed is not None:
         settings = dataclasses.replace(settings, seed=args.seed)
     prepared = _prepared(args, settings)
