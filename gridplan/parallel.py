@@ -28,7 +28,8 @@ from .households import community_of
 from .metrics import plan_metrics
 from .partition import partition
 from .results import Plan, Provenance
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import Settings
 from .units import Units
 
@@ -132,7 +133,7 @@ def plan_communities(
     Parameters
     ----------
     scene
-        As for :func:`gridplan.partition.partition`: prepared, or validated (buildings carry ``community_id``).
+        As for :func:`gridplan.partition.partition`: prepared, or plain (validated first).
     settings, grid_count, code_style
         As for :func:`gridplan.partition.partition`.
     workers

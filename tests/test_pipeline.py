@@ -14,6 +14,7 @@ import pytest
 
 from gridplan.cli import EXIT_OK, main
 from gridplan.coverage import analyse_coverage
+from gridplan.errors import InputError
 from gridplan.maps import plan_map
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.results import COVERAGE_LAYERS, Plan
@@ -323,3 +324,57 @@ def test_exported_functions_stay_functions_whatever_was_imported_first(first):
             "      inspect.ismodule(sys.modules['gridplan.regenerate']))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "True", "True", "2", "True", "True"]
+
+
+@pytest.fixture(scope="module")
+def small_plain():
+    """A plain scene of two communities, its prepared twin and a plan of it; and a copy whose buildings 0 and 1
+    share an id."""
+    left = street_grid_scene(400, 200, [200], [], [[300], [300]])
+    right = street_grid_scene(400, 200, [200], [], [[250], [350]], community_id="c2", origin=(600_400.0, 3_500_000.0))
+    buildings = pd.concat([left.buildings, right.buildings.assign(building_id="r" + right.buildings["building_id"])],
+                          ignore_index=True)
+    scene = left.replace(communities=pd.concat([left.communities, right.communities], ignore_index=True),
+                         buildings=buildings)
+    prepared = prepare_scene(scene)
+    duplicated = buildings.copy()
+    duplicated.loc[1, "building_id"] = duplicated.loc[0, "building_id"]
+    return scene, prepared, plan_scene(prepared).plan, scene.replace(buildings=duplicated)
+
+
+def _public_steps(plan):
+    """Each public step that takes a scene, called on ``scene``."""
+    from gridplan import (analyse_coverage, audit_grids, partition, plan_communities, plan_levels, regenerate,
+                          PreviousPlan)
+
+    previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
+    return {
+        "partition": lambda scene: partition(scene),
+        "plan_scene": lambda scene: plan_scene(scene),
+        "plan_communities": lambda scene: plan_communities(scene),
+        "regenerate": lambda scene: regenerate(scene, previous),
+        "analyse_coverage": lambda scene: analyse_coverage(plan, scene),
+        "plan_levels": lambda scene: plan_levels(plan, scene),
+        "audit_grids": lambda scene: audit_grids(scene, plan.grids),
+    }
+
+
+@pytest.mark.parametrize("step", ["partition", "plan_scene", "plan_communities", "regenerate", "analyse_coverage",
+                                  "plan_levels", "audit_grids"])
+def test_a_plain_scene_with_errors_is_refused_by_every_public_step(small_plain, step):
+    _, _, plan, duplicated = small_plain
+    with pytest.raises(InputError, match="duplicate") as error:
+        _public_steps(plan)[step](duplicated)
+    assert "\n" not in str(error.value).strip()
+
+
+def test_a_clean_plain_scene_plans_as_the_prepared_one(small_plain):
+    scene, prepared, plan, _ = small_plain
+    steps = _public_steps(plan)
+    plain, made = steps["partition"](scene), steps["partition"](prepared)
+    assert len(plain.grids) == len(made.grids) == 4
+    assert_same_frame(plain.grids, made.grids, "grids")
+    assert_same_frame(plain.assignment, made.assignment, "assignment")
+    assert plain.provenance == made.provenance
+    assert steps["analyse_coverage"](scene).grid_party.equals(steps["analyse_coverage"](prepared).grid_party)
+
