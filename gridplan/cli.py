@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="plan communities on N local processes (default 1: one process, as before)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)")
-    p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community that fails on a worker (default 2)")
+    p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community whose worker is lost (killed, out of memory); an input error is not retried (default 2)")
     p.add_argument("--map", help="also write a Folium map (.html); the map options below apply to it")
     p.add_argument("--levels", action="store_true",
                    help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')")

@@ -103,8 +103,9 @@ def plan_scene(
     code_style
         ``"gb15"`` or ``"gbt14"`` grid codes.
     workers, scheduler, retries
-        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a failing
-        community is retried ``retries`` times. Every path gives the same plan.
+        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a community
+        whose worker is lost is retried ``retries`` times (any other error is raised as a serial run raises
+        it). Every path gives the same plan.
     progress
         Progress bars on standard error.
     compare_fresh
