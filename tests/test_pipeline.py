@@ -378,3 +378,40 @@ def test_a_clean_plain_scene_plans_as_the_prepared_one(small_plain):
     assert plain.provenance == made.provenance
     assert steps["analyse_coverage"](scene).grid_party.equals(steps["analyse_coverage"](prepared).grid_party)
 
+
+#: Ids a list column must keep whole: commas, quotes, brackets and Chinese punctuation.
+ODD_IDS = ["和平里,一社区", 'the "old" one', "东城区，和平里；甲（北）、乙", "[c1]", "a\\b"]
+
+
+def _with_odd_ids(coverage):
+    """The coverage with three joint branches (联合党支部) whose grid and community ids hold odd characters."""
+    odd = pd.DataFrame({"branch_id": ["j1", "j2", "j3"],
+                        "communities": [[ODD_IDS[i], ODD_IDS[(i + 2) % 5]] for i in range(3)],
+                        "grids": [[ODD_IDS[i + 1], "g,2", ODD_IDS[(i + 3) % 5]] for i in range(3)],
+                        "full_members": [3, 4, 5], "members": [4, 5, 6]})
+    return dataclasses.replace(coverage, joint_branches=odd[list(coverage.joint_branches.columns)])
+
+
+@pytest.mark.parametrize("target", ["gpkg", "postgis"])
+def test_list_columns_keep_ids_with_commas_quotes_and_chinese_punctuation(extracts, tmp_path, target):
+    made = _with_odd_ids(extracts.coverage("beijing"))
+    if target == "gpkg":
+        write_coverage(made, tmp_path / "coverage.gpkg")
+        read = read_coverage(tmp_path / "coverage.gpkg")
+    else:
+        dsn, name = database_url(), f"odd_{uuid.uuid4().hex[:8]}"
+        try:
+            write_coverage(made, f"{dsn}#{name}", run=extracts.run("beijing", levels=True), prepared=extracts.prepared("beijing"))
+            read = read_coverage(f"{dsn}#{name}")
+        finally:
+            drop_plan(dsn, name)
+    for column in ("communities", "grids"):
+        assert read.joint_branches[column].tolist() == made.joint_branches[column].tolist()
+
+
+def test_list_columns_written_comma_joined_by_older_versions_are_still_read(extracts, tmp_path):
+    layers = _with_odd_ids(extracts.coverage("beijing")).layers()
+    joint = layers["joint_branches"].assign(grids=[["1-001", "1-002"], ["2-001"], ["3-001", "3-002", "3-003"]])
+    layers["joint_branches"] = joint.assign(**{c: joint[c].map(",".join) for c in ("communities", "grids")})
+    write_layers(tmp_path / "old.gpkg", layers)
+    assert read_coverage(tmp_path / "old.gpkg").joint_branches["grids"].tolist() == joint["grids"].tolist()
