@@ -20,6 +20,8 @@ stays light and the result types never pull in the partition engine)::
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 _WHERE = {
     "load_scene": "pipeline", "prepare_scene": "pipeline", "plan_scene": "pipeline", "add_levels": "pipeline", "check_belongs": "pipeline",
@@ -48,3 +50,21 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _Package(types.ModuleType):
+    """The package, whose exported functions keep their names when a module of the same name is imported.
+
+    Importing ``gridplan.partition`` makes the import system bind the module on the package, which would hide
+    the function :func:`partition` from then on ("'module' object is not callable"). The binding is skipped,
+    so ``gridplan.partition`` is always the function; the module is ``sys.modules["gridplan.partition"]``
+    (``importlib.import_module``, ``from gridplan.partition import ...``).
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and _WHERE.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

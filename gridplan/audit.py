@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 
 from .metrics import SPLIT_SHARE, PlanMetrics, plan_metrics, with_grid_figures
-from .scene import PreparedScene, Scene, as_prepared, id_string
+from .scene import PreparedScene, Scene, id_string
+from .validate import as_prepared
 from .settings import DEFAULTS, Settings
 from .vocabulary import GridKind
 
@@ -132,7 +133,7 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
     Parameters
     ----------
     scene
-        The scene, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated.
+        The scene, prepared (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first).
     existing
         Grid polygons as they are, any attributes (identifier from ``grid_id``, ``code``, ``id`` or ``name``).
     settings

@@ -165,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="plan communities on N local processes (default 1: one process, as before)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)")
-    p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community that fails on a worker (default 2)")
+    p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community whose worker is lost (killed, out of memory); an input error is not retried (default 2)")
     p.add_argument("--map", help="also write a Folium map (.html); the map options below apply to it")
     p.add_argument("--levels", action="store_true",
                    help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')")
@@ -331,9 +331,20 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
                    help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)")
 
 
+def _settings_source(provenance, lang: str, previous: bool = False) -> str:
+    """Where a plan's settings come from, in words: its own, or the defaults when the plan file records none
+    (no ``provenance`` layer: an old gridplan's file, or one assembled by hand)."""
+    zh = lang == "zh"
+    plan = ("上一方案" if previous else "方案") if zh else ("the previous plan" if previous else "the plan")
+    if provenance is None or provenance.version == "unknown":  # read_plan's mark of a missing provenance layer
+        return (f"{plan}未记录设置（无 provenance 图层），使用默认设置" if zh else
+                f"{plan} records none (no provenance layer), so the defaults")
+    return f"沿用{plan}的设置" if zh else f"{plan}'s"
+
+
 def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
     """``base`` with the grid options given on the command line; prints which settings apply when ``source``
-    names where ``base`` came from (a plan)."""
+    says where ``base`` came from (:func:`_settings_source`)."""
     given = {k: v for k, v in (("target", args.target), ("tolerance", args.tolerance)) if v is not None}
     settings = base
     if given:
@@ -345,7 +356,7 @@ def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
                              f"(got {given.get('target', base.grid.target)} and {tolerance})") from None
     if source:
         g = settings.grid
-        whose = ("命令行指定" if given else f"沿用{source}") if args.lang == "zh" else ("given on the command line" if given else f"{source}'s")
+        whose = ("命令行指定" if args.lang == "zh" else "given on the command line") if given else source
         print(f"设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）" if args.lang == "zh" else
               f"settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)")
     return settings
@@ -433,10 +444,9 @@ def _plan(args) -> None:
         check_output(args.map, "map", [args.scene, args.previous, args.output])
         check_basemap(args.basemap, args.tianditu_key, args.offline)
         check_view(args.view, coverage=False)
-    base, source = DEFAULTS, ""
     previous = read_previous(args.previous) if args.previous else None
-    if previous is not None and previous.provenance is not None:
-        base, source = previous.provenance.settings, ("上一方案" if args.lang == "zh" else "the previous plan")
+    base = previous.provenance.settings if previous is not None and previous.provenance is not None else DEFAULTS
+    source = _settings_source(previous.provenance, args.lang, previous=True) if previous is not None else ""
     settings = _settings(args, base, source)
     if previous is None and (args.no_rebalance or args.max_moved is not None or args.no_compare_fresh):
         raise InputError("--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)")
@@ -448,12 +458,12 @@ def _plan(args) -> None:
     written = write_plan(run, prepared, args.output, args.lang)
     print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))
-    print("written: " + ", ".join(written))
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(written))
     if args.map:
         from .maps import save_map
 
         save_map(_map_of(args, run, prepared), args.map)
-        print(f"map: {args.map}")
+        print(f"地图：{args.map}" if args.lang == "zh" else f"map: {args.map}")
 
 
 def _plan_inputs(p: argparse.ArgumentParser) -> None:
@@ -469,7 +479,7 @@ def _read_plan_inputs(args):
     from .store import read_coverage, read_plan
 
     run = read_plan(args.plan)
-    settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
+    settings = _settings(args, run.plan.settings, _settings_source(run.plan.provenance, args.lang))
     prepared = _prepared(args, run.plan.settings)
     coverage = read_coverage(args.coverage) if getattr(args, "coverage", None) else None
     check_belongs(prepared, run.plan, coverage)
@@ -483,7 +493,7 @@ def _coverage(args) -> None:
 
     check_output(args.output, "coverage", [args.scene, args.plan])
     run = read_plan(args.plan)
-    settings = _settings(args, run.plan.settings, "方案" if args.lang == "zh" else "the plan")
+    settings = _settings(args, run.plan.settings, _settings_source(run.plan.provenance, args.lang))
     if args.seed is not None:
         settings = dataclasses.replace(settings, seed=args.seed)
     prepared = _prepared(args, settings)
@@ -491,7 +501,7 @@ def _coverage(args) -> None:
     coverage = analyse_coverage(run.plan, prepared, new_service_points=args.new_service_points, settings=settings)
     written = write_coverage(coverage, args.output, run=run, prepared=prepared, lang=args.lang)
     print(coverage.summary(args.lang))
-    print("written: " + ", ".join(written))
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(written))
 
 
 def _audit(args) -> None:
@@ -525,7 +535,7 @@ def _map(args) -> None:
     check_view(args.view, coverage=args.coverage is not None)
     prepared, run, coverage, settings = _read_plan_inputs(args)
     save_map(_map_of(args, run, prepared, coverage, settings.grid), args.output)
-    print(f"map: {args.output}")
+    print(f"地图：{args.output}" if args.lang == "zh" else f"map: {args.output}")
 
 
 def _report(args) -> None:
@@ -535,7 +545,7 @@ def _report(args) -> None:
     check_output(args.output, "report", [args.scene, args.plan, args.coverage])
     prepared, run, coverage, settings = _read_plan_inputs(args)
     written = write_report(run.plan, args.output, coverage, lang=args.lang, settings=settings.grid)
-    print("written: " + ", ".join(map(str, written)))
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, written)))
 
 
 def _print(args) -> None:
@@ -551,7 +561,7 @@ def _print(args) -> None:
     for name, count in written.crowded_labels.items():
         print(f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）" if args.lang == "zh" else
               f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)")
-    print("written: " + ", ".join(map(str, written.paths)))
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, written.paths)))
 
 
 def _demo(args) -> None:

@@ -15,7 +15,8 @@ import pandas as pd
 from .network import WalkingNetwork
 from .party import analyse_party, generate_members
 from .results import Coverage, Plan, Provenance
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .service import analyse_service, generate_service_points, site_service_points
 from .settings import Settings
 
@@ -34,7 +35,7 @@ def analyse_coverage(
     plan
         The plan (grids and building assignment).
     scene
-        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated; its
+        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first); its
         ``party_members``, ``party_orgs`` and ``service_points`` are used, or seeded scenarios generated
         where members or service points are missing.
     new_service_points

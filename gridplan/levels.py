@@ -23,7 +23,8 @@ from ._geometry import GRID_PRECISION_M, heal, shared_boundaries, shared_length
 from .engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, exact_split, labels_of, proven_misfits,
                      resplit, shared_by_label)
 from .results import Levels, Plan
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import LevelSettings
 from .units import tessellate
 
@@ -44,7 +45,7 @@ def plan_levels(plan: Plan, scene: Scene | PreparedScene, *, areas_per_street: i
     plan
         A plan (its grids and assignment).
     scene
-        The scene planned, prepared or validated (buildings' footprints; communities' 12-digit codes name the
+        The scene planned, prepared, or plain (validated first; buildings' footprints; communities' 12-digit codes name the
         street office).
     areas_per_street
         First-level areas per street office; by default one per ``grids_per_area`` grids.

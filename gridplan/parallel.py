@@ -11,7 +11,9 @@ the whole. The merged plan is the plan :func:`partition` gives for the whole sce
 from __future__ import annotations
 
 import math
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,7 +30,8 @@ from .households import community_of
 from .metrics import plan_metrics
 from .partition import partition
 from .results import Plan, Provenance
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import Settings
 from .units import Units
 
@@ -36,7 +39,7 @@ from .units import Units
 TASKS_PER_WORKER = 8
 
 class TasksFailedError(GridplanError):
-    """Communities whose planning failed after every retry; ``failures`` maps community_id → error text."""
+    """Communities whose workers were lost on every try; ``failures`` maps community_id → error text."""
 
     def __init__(self, failures: dict[str, str]):
         self.failures = dict(failures)
@@ -132,7 +135,7 @@ def plan_communities(
     Parameters
     ----------
     scene
-        As for :func:`gridplan.partition.partition`: prepared, or validated (buildings carry ``community_id``).
+        As for :func:`gridplan.partition.partition`: prepared, or plain (validated first).
     settings, grid_count, code_style
         As for :func:`gridplan.partition.partition`.
     workers
@@ -141,8 +144,11 @@ def plan_communities(
         Address of a Dask distributed scheduler (``tcp://host:8786``), or a ``dask.distributed.Client``;
         when given, ``workers`` is ignored and the cluster's workers plan the communities.
     retries
-        Times a failed task is tried again; a batch that still fails is retried community by community,
-        so the failures name the communities that fail.
+        Times a task whose worker was lost (killed, out of memory, gone from the cluster) is tried again; a
+        batch lost every time is tried community by community, so the failures name the communities that
+        fail. Any other error (an :class:`~gridplan.errors.InputError`, an
+        :class:`~gridplan.errors.InfeasibleError`, a bug) fails the same way again: it is raised as it was
+        raised in the worker, with the worker's traceback as its cause, as planning the scene serially raises it.
     progress
         Show a progress bar over planned communities (on standard error).
     batch
@@ -158,7 +164,7 @@ def plan_communities(
     Raises
     ------
     TasksFailedError
-        Communities that still failed after ``retries`` more tries, each with its error.
+        Communities whose workers were still lost after ``retries`` more tries, each with its error.
     """
     prepared = as_prepared(scene, settings)
     settings, local = prepared.settings, prepared.local
@@ -181,6 +187,9 @@ def plan_communities(
             else:
                 run = partial(_run_serial, shared=shared, args=args, bar=bar)
             plans, errors = run(tasks, retries=retries)
+            first = _first_error(errors)
+            if first is not None:
+                raise first
             failed = [t for t in tasks if t.community_ids in errors]
             singles = [single for t in failed if len(t.community_ids) > 1 for single in t.singles()]
             if singles:
@@ -188,66 +197,93 @@ def plan_communities(
                 found, single_errors = run(singles, retries=0)
                 plans.update(found)
                 errors = {ids: e for ids, e in errors.items() if len(ids) == 1} | single_errors
+                first = _first_error(errors)
+                if first is not None:
+                    raise first
     finally:
         if client is not None and client is not scheduler:
             client.close()
     if errors:
-        raise TasksFailedError({ids[0]: error for ids, error in errors.items()})
+        raise TasksFailedError({ids[0]: _error(e) for ids, e in errors.items()}) from next(iter(errors.values()))
     ordered = sorted(plans.items(), key=lambda item: item[0])
     return merge_plans([p for _, p in ordered], prepared, code_style)
-
-
-#: Plans and errors by the community ids of their task.
-Results = tuple[dict[tuple, Plan], dict[tuple, str]]
 
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: Plans, and errors as raised (kind and traceback kept), by the community ids of their task.
+Results = tuple[dict[tuple, Plan], dict[tuple, BaseException]]
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says a worker was lost (killed, out of memory, gone from the cluster): the one failure
+    another try can mend. An input error, an infeasible layout or a bug fails again the same way."""
+    if isinstance(exc, BrokenProcessPool):
+        return True
+    killed = getattr(sys.modules.get("distributed"), "KilledWorker", None)
+    return killed is not None and isinstance(exc, killed)
+
+
+def _first_error(errors: dict[tuple, BaseException]) -> BaseException | None:
+    """The error of the first task, in community order, that failed for a reason other than a lost worker:
+    the error a serial run raises."""
+    kept = sorted((ids, e) for ids, e in errors.items() if not _lost(e))
+    return kept[0][1] if kept else None
+
+
 def _run_serial(tasks, *, retries: int, shared, args, bar) -> Results:
-    plans, errors = {}, {}
+    # no worker to lose in this process: an error is raised as it is, as planning the whole scene raises it
+    plans = {}
     for task in tasks:
-        for _ in range(retries + 1):
-            try:
-                plans[task.community_ids] = plan_community(task, shared, *args)
-                errors.pop(task.community_ids, None)
-                break
-            except Exception as exc:  # a task's failure is reported with the others, not raised at once
-                errors[task.community_ids] = _error(exc)
+        plans[task.community_ids] = plan_community(task, shared, *args)
         bar.update(len(task.community_ids))
-    return plans, errors
+    return plans, {}
 
 
 def _run_pool(tasks, *, retries: int, workers: int, shared, args, bar) -> Results:
     plans, errors = {}, {}
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), initializer=_init_worker, initargs=(shared,)) as pool:
-        pending: dict[Future, tuple[CommunityTask, int]] = {pool.submit(_plan_in_worker, t, *args): (t, 0) for t in tasks}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task, attempt = pending.pop(future)
+    todo = list(tasks)
+    for _ in range(retries + 1):
+        lost = []
+        # a lost worker breaks its whole pool: the tasks it took down go to a fresh one
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_init_worker, initargs=(shared,)) as pool:
+            futures = {pool.submit(_plan_in_worker, t, *args): t for t in todo}
+            for future in as_completed(futures):
+                task = futures[future]
                 try:
                     plans[task.community_ids] = future.result()
-                except Exception as exc:
-                    if attempt < retries:
-                        pending[pool.submit(_plan_in_worker, task, *args)] = (task, attempt + 1)
+                    errors.pop(task.community_ids, None)
+                except Exception as exc:  # kept, with the worker's traceback as its cause, and raised in order
+                    errors[task.community_ids] = exc
+                    if _lost(exc):
+                        lost.append(task)
                         continue
-                    errors[task.community_ids] = _error(exc)
                 bar.update(len(task.community_ids))
+        todo = lost
+        if not todo or _first_error(errors) is not None:
+            break
     return plans, errors
 
 
 def _run_dask(tasks, *, retries: int, client, shared, args, bar) -> Results:
-    from dask.distributed import as_completed
+    from dask.distributed import as_completed as completed
 
     shared = client.scatter(shared, broadcast=True)
-    futures = {client.submit(plan_community, t, shared, *args, retries=retries, pure=False): t for t in tasks}
+    futures = {client.submit(plan_community, t, shared, *args, pure=False): (t, 0) for t in tasks}
     plans, errors = {}, {}
-    for future in as_completed(futures):
-        task = futures[future]
+    running = completed(futures)
+    for future in running:
+        task, attempt = futures[future]
         if future.status == "error":
-            errors[task.community_ids] = _error(future.exception())
+            exc = future.exception().with_traceback(future.traceback())
+            if _lost(exc) and attempt < retries:
+                again = client.submit(plan_community, task, shared, *args, pure=False)
+                futures[again] = (task, attempt + 1)
+                running.add(again)
+                continue
+            errors[task.community_ids] = exc
         else:
             plans[task.community_ids] = future.result()
         bar.update(len(task.community_ids))

@@ -43,7 +43,8 @@ from .engine import Adjacency, RegionGraph, Sizing, join_orphans, plan_region, p
 from .households import grid_households
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import GridSettings, LoadWindow, Settings
 from .units import Units, build_units
 from .vocabulary import GridKind, WarningCode, WarningReason
@@ -62,9 +63,9 @@ def partition(
     Parameters
     ----------
     scene
-        A :class:`~gridplan.scene.PreparedScene` (:func:`gridplan.pipeline.prepare_scene`), or a validated
-        scene (communities, buildings with ``community_id`` from validation, optional ``households``,
-        ``kind``, ``compound_id``, streets, optional barriers) that is prepared here.
+        A :class:`~gridplan.scene.PreparedScene` (:func:`gridplan.pipeline.prepare_scene`), or a plain
+        scene (communities, buildings, optional ``households``, ``kind``, ``compound_id``, streets, optional
+        barriers) that is validated and prepared here (:class:`~gridplan.errors.InputError` on errors).
     settings
         Target, tolerance, street preferences, special kinds, workload weights; by default those the scene
         was prepared with (or :data:`~gridplan.settings.DEFAULTS`).

@@ -39,7 +39,8 @@ from scipy.optimize import linprog
 from ._geometry import shared_length
 from .errors import GridplanError, InputError
 from .results import Plan
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import DEFAULTS, PARTY_DEFAULTS, PartySettings
 from .units import MIN_SHARED_M, SNAP_M
 from .vocabulary import BranchStatus, MemberStatus, UnlinkedReason, UnplacedReason
@@ -162,7 +163,7 @@ def analyse_party(
     plan
         A plan of ``scene`` (:func:`gridplan.partition.partition`).
     scene
-        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated; its
+        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first); its
         ``party_members`` (``member_id``, ``building_id``, optional ``status`` full/probationary, 正式/预备;
         without a status column every member counts as full) and ``party_orgs`` are used. Without members,
         :func:`generate_members` makes a seeded scenario and the result says so.

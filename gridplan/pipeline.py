@@ -23,7 +23,8 @@ import pandas as pd
 from .coverage import analyse_coverage
 from .errors import InputError
 from .results import PlanRun, PreviousPlan
-from .scene import PreparedScene, Scene, as_prepared, read_scene
+from .scene import PreparedScene, Scene, read_scene
+from .validate import as_prepared, prepare_scene
 from .settings import DEFAULTS, Settings
 from .store import read_previous
 
@@ -67,40 +68,6 @@ def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
     return "communities" not in present and "buildings" in present
 
 
-def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False,
-                  accept_outside: bool = False) -> PreparedScene:
-    """Validate a scene and prepare it once for every later step.
-
-    Parameters
-    ----------
-    scene
-        The scene as read (:func:`load_scene`).
-    settings
-        Household estimation (also for repairs) and workload weights.
-    repair_households
-        Repair unusable household counts instead of failing (see :func:`gridplan.validate.validate_scene`).
-    accept_outside
-        Leave out any number of buildings outside every community with a warning, instead of failing when
-        they are more than ``settings.validation.max_outside_share``.
-
-    Returns
-    -------
-    PreparedScene
-        The validated scene, the same in its local metric CRS with households filled, its fingerprint and
-        the validation (``prepared.validation.summary()`` says what was found and repaired).
-
-    Raises
-    ------
-    InputError
-        The scene has errors (the message lists them).
-    """
-    from .validate import validate_scene
-
-    validation = validate_scene(scene, repair_households=repair_households, accept_outside=accept_outside, settings=settings)
-    validation.raise_for_errors()
-    return PreparedScene.of(validation.scene, settings, validation)
-
-
 def plan_scene(
     scene: PreparedScene | Scene,
     settings: Settings | None = None,
@@ -121,7 +88,7 @@ def plan_scene(
     Parameters
     ----------
     scene
-        The prepared scene (:func:`prepare_scene`); a plain scene is taken as validated.
+        The prepared scene (:func:`prepare_scene`); a plain scene is validated first (:class:`~gridplan.errors.InputError` on errors).
     settings
         The settings to plan with. By default: the previous plan's own (when regenerating from a plan that
         records them), else those the scene was prepared with.
@@ -136,8 +103,9 @@ def plan_scene(
     code_style
         ``"gb15"`` or ``"gbt14"`` grid codes.
     workers, scheduler, retries
-        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a failing
-        community is retried ``retries`` times. Every path gives the same plan.
+        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a community
+        whose worker is lost is retried ``retries`` times (any other error is raised as a serial run raises
+        it). Every path gives the same plan.
     progress
         Progress bars on standard error.
     compare_fresh

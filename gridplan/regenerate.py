@@ -29,7 +29,8 @@ from .partition import (balance_weight, bounds_warnings, divisible, layout_from_
                         scene_units, special_sites, unit_warnings)
 from .rebalance import move_cap, rebalance
 from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
-from .scene import PreparedScene, Scene, as_prepared, id_string
+from .scene import PreparedScene, Scene, id_string
+from .validate import as_prepared
 from .settings import Settings
 from .vocabulary import BuildingChange, GridChange, GridKind, MoveReason, WarningCode, WarningReason
 
@@ -48,7 +49,7 @@ def regenerate(
     ----------
     scene
         The scene as it is now (buildings, households, boundaries may have changed), prepared
-        (:func:`gridplan.pipeline.prepare_scene`) or validated.
+        (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first).
     previous
         The previous plan (:func:`gridplan.store.read_previous`), possibly edited by hand; ``locked``
         grids are kept exactly.

@@ -56,7 +56,8 @@ from .addresses import (COMPOUND_SUFFIXES, BuildingKey, building_key, building_p
 from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
 from .errors import InputError
 from .party import normalise_status
-from .scene import PreparedScene, Scene, as_prepared, id_string
+from .scene import PreparedScene, Scene, id_string
+from .validate import as_prepared
 from .settings import DEFAULTS, Settings
 
 KINDS = ("households", "members")

@@ -585,7 +585,7 @@ def _normalised(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
             out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _id(v))
     for column in _LIST_COLUMNS.get(name, ()):
         if column in out:
-            out[column] = out[column].map(_as_list)
+            out[column] = out[column].map(as_list)
     for column in out.columns:
         if column in ("covered", "blind_spot", "optimal", "generated") or column.startswith("covered_"):
             out[column] = out[column].fillna(False).astype(bool)
@@ -603,9 +603,19 @@ def _id(value) -> str:
     return str(value)
 
 
-def _as_list(value) -> list[str]:
+def as_list(value) -> list[str]:
+    """A stored list column's value as a list of text: a JSON array (as :func:`gridplan.store.storable` writes
+    it), or the comma-joined text older files hold."""
     if isinstance(value, (list, tuple, np.ndarray)):
         return [str(v) for v in value]
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return []
-    return str(value).split(",")
+    text = str(value)
+    if text.startswith("["):
+        try:
+            found = json.loads(text)
+        except json.JSONDecodeError:  # an old comma-joined value whose first id starts with "["
+            found = None
+        if isinstance(found, list):
+            return [str(v) for v in found]
+    return text.split(",")

@@ -26,7 +26,8 @@ from ._hanzi import TRADITIONAL
 from .addresses import building_key
 from .coords import bd09_to_gcj02, gcj02_to_bd09, wgs84_to_bd09, wgs84_to_gcj02
 from .errors import InputError
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import DEFAULTS
 from .units import street_blocks
 

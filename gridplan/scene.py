@@ -211,14 +211,6 @@ class PreparedScene:
         return found
 
 
-def as_prepared(scene: Scene | PreparedScene, settings: Settings | None = None) -> PreparedScene:
-    """``scene`` prepared with ``settings``; a scene already prepared is reused (with its own settings when
-    ``settings`` is None), a plain scene is taken as validated and prepared with the defaults."""
-    if isinstance(scene, PreparedScene):
-        return scene if settings is None else scene.with_settings(settings)
-    return PreparedScene.of(scene, DEFAULTS if settings is None else settings)
-
-
 #: The first bytes of every SQLite database, and so of every GeoPackage.
 SQLITE_HEADER = b"SQLite format 3\x00"
 

@@ -24,7 +24,8 @@ from .errors import InputError
 from .households import community_of
 from .network import SERVICE_DEFAULTS, ServiceSettings, WalkingNetwork
 from .results import Plan
-from .scene import PreparedScene, Scene, as_prepared
+from .scene import PreparedScene, Scene
+from .validate import as_prepared
 from .settings import DEFAULTS
 from .vocabulary import NetworkReach
 
@@ -165,7 +166,7 @@ def analyse_service(
         The grids and building assignment (:func:`gridplan.partition.partition`); ``None`` measures the
         scene's buildings (households filled or estimated) without grids: ``grids`` is then empty.
     scene
-        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`) or validated, with a
+        The scene planned, prepared (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first), with a
         ``service_points`` layer (see :func:`generate_service_points` for a scenario where it has none).
     settings
         Circles, coverage radius and walking network settings.

@@ -12,6 +12,7 @@ interrupted run leaves the previous file intact, never a half-written one.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -267,13 +268,16 @@ def spatial(frame: pd.DataFrame, crs) -> gpd.GeoDataFrame:
 
 
 def storable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns every driver can store: lists and tuples become comma-joined text, enums their codes."""
+    """Columns every driver can store: lists and tuples become JSON arrays of text (an id may hold a comma,
+    a quote or any character; :func:`gridplan.results.as_list` reads them back, and older comma-joined text)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object and column != getattr(out, "_geometry_column_name", None):
             sample = out[column].dropna()
             if len(sample) and isinstance(sample.iloc[0], (list, tuple, set, np.ndarray)):
-                out[column] = out[column].map(lambda v: ",".join(map(str, v)) if isinstance(v, (list, tuple, set, np.ndarray)) else v)
+                out[column] = out[column].map(
+                    lambda v: json.dumps([str(x) for x in v], ensure_ascii=False)
+                    if isinstance(v, (list, tuple, set, np.ndarray)) else v)
     return out
 
 

@@ -53,7 +53,7 @@ from .alignment import align_layers
 from .errors import InputError
 from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings, merge_slivers
 from .households import building_floors, estimate_households
-from .scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, Scene, id_string, local_crs
+from .scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, PreparedScene, Scene, id_string, local_crs
 from .settings import DEFAULTS, Settings
 
 Level = Literal["error", "warning", "repair"]
@@ -867,3 +867,50 @@ def _name_ids(ids, total: int | None = None, lang: str = "en") -> str:
         return "、".join(map(str, ids[:MESSAGE_IDS])) + (f" 等，另有 {total - MESSAGE_IDS:,} 个" if total > MESSAGE_IDS else "")
     shown = ", ".join(map(str, ids[:MESSAGE_IDS]))
     return shown + (f" and {total - MESSAGE_IDS:,} more" if total > MESSAGE_IDS else "")
+
+
+def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False,
+                  accept_outside: bool = False) -> PreparedScene:
+    """Validate a scene and prepare it once for every later step.
+
+    Parameters
+    ----------
+    scene
+        The scene as read (:func:`load_scene`).
+    settings
+        Household estimation (also for repairs) and workload weights.
+    repair_households
+        Repair unusable household counts instead of failing (see :func:`gridplan.validate.validate_scene`).
+    accept_outside
+        Leave out any number of buildings outside every community with a warning, instead of failing when
+        they are more than ``settings.validation.max_outside_share``.
+
+    Returns
+    -------
+    PreparedScene
+        The validated scene, the same in its local metric CRS with households filled, its fingerprint and
+        the validation (``prepared.validation.summary()`` says what was found and repaired).
+
+    Raises
+    ------
+    InputError
+        The scene has errors (the message lists them).
+    """
+    validation = validate_scene(scene, repair_households=repair_households, accept_outside=accept_outside, settings=settings)
+    validation.raise_for_errors()
+    return PreparedScene.of(validation.scene, settings, validation)
+
+
+def as_prepared(scene: Scene | PreparedScene, settings: Settings | None = None) -> PreparedScene:
+    """``scene`` prepared with ``settings``: a prepared scene is reused (with its own settings when ``settings``
+    is None); a plain scene is validated and prepared first (:func:`prepare_scene`), so that no step plans
+    over a scene nobody checked.
+
+    Raises
+    ------
+    InputError
+        A plain scene with errors (duplicate building ids, a building in two communities…).
+    """
+    if isinstance(scene, PreparedScene):
+        return scene if settings is None else scene.with_settings(settings)
+    return prepare_scene(scene, DEFAULTS if settings is None else settings)

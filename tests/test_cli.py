@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import contextlib
+import importlib
 import io
 import shutil
 import subprocess
@@ -168,12 +169,10 @@ def test_bad_households_fail_unless_repaired(tmp_path, capsys):
 
 @pytest.mark.parametrize("lang, words", [("zh", "已中断"), ("en", "interrupted")])
 def test_ctrl_c_ends_in_one_line_and_exit_130(tmp_path, capsys, monkeypatch, lang, words):
-    import gridplan.partition
-
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gridplan.partition, "partition", interrupted)
+    monkeypatch.setattr(importlib.import_module("gridplan.partition"), "partition", interrupted)
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
     assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--lang", lang]) == 130
@@ -194,12 +193,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
 
 
 def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatch):
-    import gridplan.partition
-
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(gridplan.partition, "partition", broken)
+    monkeypatch.setattr(importlib.import_module("gridplan.partition"), "partition", broken)
     scene_path = tmp_path / "scene.gpkg"
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
     for name, layer in scene.layers().items():
@@ -254,3 +251,25 @@ def test_every_command_explains_itself_with_help(capsys):
     for command in commands:
         assert main([command, "--help"]) == EXIT_OK, command
         assert f"usage: gridplan {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", "settings: the previous plan records none (no provenance layer), so the defaults (target 300, ±20%: 240–360 households)"),
+    ("zh", "设置：上一方案未记录设置（无 provenance 图层），使用默认设置（目标 300 户，±20%：240–360 户）"),
+])
+def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_path, capsys, lang, words):
+    """A hand-made or old plan file records no settings: the run says the defaults apply, not "the plan's"."""
+    scene_path, made, old = tmp_path / "scene.gpkg", tmp_path / "plan.gpkg", tmp_path / "old.gpkg"
+    write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
+    assert main(["plan", str(scene_path), "-o", str(made), "--target", "250", "--tolerance", "0.1"]) == EXIT_OK
+    layers = [name for name, _ in pyogrio.list_layers(made) if name != "provenance"]
+    write_layers(old, {name: gpd.read_file(made, layer=name) for name in layers})
+    capsys.readouterr()
+    assert main(["plan", str(scene_path), "--previous", str(old), "-o", str(tmp_path / "again.gpkg"), "--lang", lang]) == EXIT_OK
+    assert words in capsys.readouterr().out.splitlines()
+    assert main(["plan", str(scene_path), "--previous", str(made), "-o", str(tmp_path / "kept.gpkg"), "--lang", lang]) == EXIT_OK
+    kept = capsys.readouterr().out
+    assert ("沿用上一方案的设置（目标 250 户，±10%：225–275 户）" if lang == "zh" else
+            "settings: the previous plan's (target 250, ±10%: 225–275 households)") in kept
+    assert main(["coverage", str(scene_path), str(old), "-o", str(tmp_path / "coverage.gpkg"), "--lang", lang]) == EXIT_OK
+    assert words.replace("上一方案", "方案").replace("the previous plan", "the plan") in capsys.readouterr().out.splitlines()

@@ -89,49 +89,54 @@ def test_merged_plan_keeps_the_atoms_levels_need(scene, whole):
     assert levels.micro_grids["households"].sum() == plan.grids["households"].sum()
 
 
-def test_a_failing_community_is_retried(scene, whole, monkeypatch):
-    calls = {}
+def _dies(marker, community, once=True):
+    """A stand-in for ``partition`` whose worker process dies when it plans ``community``, the first time only
+    when ``once`` (the pool's processes are forked, so they inherit it; ``marker`` records a death)."""
+    import os
 
-    def flaky(piece, *args, **kwargs):
-        community_id = piece.scene.communities["community_id"].iat[0]
-        calls[community_id] = calls.get(community_id, 0) + 1
-        if community_id == "c0002" and calls[community_id] == 1:
-            raise RuntimeError("worker lost")
+    def plan(piece, *args, **kwargs):
+        if community in set(piece.scene.communities["community_id"]) and not (once and marker.exists()):
+            marker.touch()
+            os._exit(1)
         return partition(piece, *args, **kwargs)
 
-    monkeypatch.setattr(parallel, "partition", flaky)
-    assert_same_plan(plan_communities(scene, retries=1, batch=1), whole)
-    assert calls["c0002"] == 2 and calls["c0001"] == 1
+    return plan
 
 
-def test_communities_failing_every_retry_are_named_with_their_error(scene, monkeypatch):
-    calls = []
+def test_a_community_whose_worker_is_lost_is_retried_on_a_fresh_pool(scene, whole, monkeypatch, tmp_path):
+    monkeypatch.setattr(parallel, "partition", _dies(tmp_path / "died", "c0002"))
+    assert_same_plan(plan_communities(scene, workers=2, retries=1, batch=1), whole)
+    assert (tmp_path / "died").exists()
+
+
+def test_a_worker_lost_past_every_retry_names_its_communities(scene, monkeypatch, tmp_path):
+    monkeypatch.setattr(parallel, "partition", _dies(tmp_path / "died", "c0002", once=False))
+    with pytest.raises(TasksFailedError, match="BrokenProcessPool") as failed:
+        plan_communities(scene, workers=2, retries=1, batch=3)
+    # a lost worker takes its pool down: the communities tried beside it may be named too
+    assert "c0002" in failed.value.failures and "communities failed to plan" in str(failed.value)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_error_in_a_community_is_raised_as_it_was_raised_and_not_retried(scene, monkeypatch, tmp_path, workers):
+    """An input error, an infeasible layout or a bug fails the same way again: the first, in community order,
+    is raised with its kind (and the worker's traceback as its cause), after one try."""
+    tries = tmp_path / "tries"
 
     def broken(piece, *args, **kwargs):
         community_id = piece.scene.communities["community_id"].iat[0]
-        calls.append(community_id)
+        with open(tries, "a") as f:  # the pool's processes share no memory with the test
+            f.write(community_id + "\n")
         if community_id in ("c0003", "c0005"):
-            raise ValueError(f"bad geometry in {community_id}")
+            raise TypeError(f"a bug met in {community_id}")
         return partition(piece, *args, **kwargs)
 
     monkeypatch.setattr(parallel, "partition", broken)
-    with pytest.raises(TasksFailedError) as failed:
-        plan_communities(scene, retries=2, batch=1)
-    assert failed.value.failures == {"c0003": "ValueError: bad geometry in c0003", "c0005": "ValueError: bad geometry in c0005"}
-    assert calls.count("c0003") == 3 and calls.count("c0001") == 1
-    assert "2 communities failed to plan" in str(failed.value)
-
-
-def test_a_failing_batch_is_retried_community_by_community_to_name_the_culprit(scene, monkeypatch):
-    def broken(piece, *args, **kwargs):
-        if "c0002" in set(piece.scene.communities["community_id"]):
-            raise ValueError("self-intersecting boundary")
-        return partition(piece, *args, **kwargs)
-
-    monkeypatch.setattr(parallel, "partition", broken)
-    with pytest.raises(TasksFailedError) as failed:
-        plan_communities(scene, retries=1, batch=3)
-    assert failed.value.failures == {"c0002": "ValueError: self-intersecting boundary"}
+    with pytest.raises(TypeError, match="a bug met in c0003") as raised:
+        plan_communities(scene, workers=workers, retries=2, batch=1)
+    assert tries.read_text().split().count("c0003") == 1
+    if workers > 1:
+        assert "a bug met in c0003" in str(raised.value.__cause__) and "Traceback" in str(raised.value.__cause__)
 
 
 def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole, cluster, tmp_path):
@@ -191,3 +196,35 @@ def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_an
     assert_same_plan(plan_communities(real_scene, workers=2), whole)
     with Client(cluster) as client:
         assert_same_plan(plan_communities(real_scene, scheduler=client), whole)
+
+
+@pytest.fixture(scope="module")
+def too_many_for_gbt14(tmp_path_factory):
+    """A scene whose first community needs 100 grids, one more than a 14-digit code's 2-digit serial allows: an
+    input error met inside the per-community work, after validation."""
+    from gridplan.store import write_layers
+
+    from .support.scenes import street_grid_scene
+
+    streets = list(range(100, 1000, 100))
+    big = street_grid_scene(1000, 1000, streets, streets, [[300] * 10] * 10, per_block=1)
+    small = street_grid_scene(400, 200, [200], [], [[300], [300]], community_id="c2", origin=(601_100.0, 3_500_000.0))
+    scene = big.replace(
+        communities=pd.concat([big.communities, small.communities.assign(code="320102001002")], ignore_index=True),
+        buildings=pd.concat([big.buildings, small.buildings.assign(building_id="s" + small.buildings["building_id"])],
+                            ignore_index=True),
+        streets=pd.concat([big.streets, small.streets], ignore_index=True))
+    path = tmp_path_factory.mktemp("gbt14") / "scene.gpkg"
+    write_layers(path, scene.layers())
+    return path
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_input_error_in_a_worker_ends_as_serially_in_exit_2_and_one_line(too_many_for_gbt14, tmp_path, capsys, workers):
+    from gridplan.cli import EXIT_INPUT, main
+
+    code = main(["plan", str(too_many_for_gbt14), "-o", str(tmp_path / "plan.gpkg"), "--code-style", "gbt14",
+                 "--workers", workers])
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gridplan:")]  # not the progress bar
+    assert code == EXIT_INPUT
+    assert said == ["gridplan: error: community c1 would need 100 grids: more than the 99 a 2-digit serial allows"]

@@ -14,6 +14,7 @@ import pytest
 
 from gridplan.cli import EXIT_OK, main
 from gridplan.coverage import analyse_coverage
+from gridplan.errors import InputError
 from gridplan.maps import plan_map
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.results import COVERAGE_LAYERS, Plan
@@ -296,3 +297,122 @@ def test_map_and_report_take_the_layer_and_column_maps_the_plan_needed(tmp_path,
     assert main(["map", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "map.html"), *maps]) == EXIT_OK
     assert main(["report", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "reports"), *maps]) == EXIT_OK
     assert len(pd.read_csv(tmp_path / "reports" / "grids.csv", encoding="utf-8-sig")) == 3
+
+
+@pytest.mark.parametrize("first", [
+    "import gridplan.partition, gridplan.regenerate",
+    "from gridplan.partition import partition; from gridplan.regenerate import regenerate",
+    "import gridplan; gridplan.plan_scene(gridplan.prepare_scene(scene))",
+    "from gridplan import partition, regenerate",
+])
+def test_exported_functions_stay_functions_whatever_was_imported_first(first):
+    """``gridplan.partition`` is the function before and after its module is imported, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, inspect, sys\n"
+            "sys.path.insert(0, '.')\n"
+            "from tests.support.scenes import street_grid_scene\n"
+            "scene = street_grid_scene(400, 200, [200], [], [[300], [300]])\n"
+            f"{first}\n"
+            "import gridplan\n"
+            "gridplan.plan_scene(gridplan.prepare_scene(scene))\n"
+            "from gridplan import partition, regenerate\n"
+            "plan = gridplan.partition(gridplan.prepare_scene(scene))\n"
+            "print(inspect.isfunction(partition), inspect.isfunction(regenerate),\n"
+            "      gridplan.partition is partition, gridplan.regenerate is regenerate, len(plan.grids),\n"
+            "      inspect.ismodule(importlib.import_module('gridplan.partition')),\n"
+            "      inspect.ismodule(sys.modules['gridplan.regenerate']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "True", "True", "2", "True", "True"]
+
+
+@pytest.fixture(scope="module")
+def small_plain():
+    """A plain scene of two communities, its prepared twin and a plan of it; and a copy whose buildings 0 and 1
+    share an id."""
+    left = street_grid_scene(400, 200, [200], [], [[300], [300]])
+    right = street_grid_scene(400, 200, [200], [], [[250], [350]], community_id="c2", origin=(600_400.0, 3_500_000.0))
+    buildings = pd.concat([left.buildings, right.buildings.assign(building_id="r" + right.buildings["building_id"])],
+                          ignore_index=True)
+    scene = left.replace(communities=pd.concat([left.communities, right.communities], ignore_index=True),
+                         buildings=buildings)
+    prepared = prepare_scene(scene)
+    duplicated = buildings.copy()
+    duplicated.loc[1, "building_id"] = duplicated.loc[0, "building_id"]
+    return scene, prepared, plan_scene(prepared).plan, scene.replace(buildings=duplicated)
+
+
+def _public_steps(plan):
+    """Each public step that takes a scene, called on ``scene``."""
+    from gridplan import (analyse_coverage, audit_grids, partition, plan_communities, plan_levels, regenerate,
+                          PreviousPlan)
+
+    previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
+    return {
+        "partition": lambda scene: partition(scene),
+        "plan_scene": lambda scene: plan_scene(scene),
+        "plan_communities": lambda scene: plan_communities(scene),
+        "regenerate": lambda scene: regenerate(scene, previous),
+        "analyse_coverage": lambda scene: analyse_coverage(plan, scene),
+        "plan_levels": lambda scene: plan_levels(plan, scene),
+        "audit_grids": lambda scene: audit_grids(scene, plan.grids),
+    }
+
+
+@pytest.mark.parametrize("step", ["partition", "plan_scene", "plan_communities", "regenerate", "analyse_coverage",
+                                  "plan_levels", "audit_grids"])
+def test_a_plain_scene_with_errors_is_refused_by_every_public_step(small_plain, step):
+    _, _, plan, duplicated = small_plain
+    with pytest.raises(InputError, match="duplicate") as error:
+        _public_steps(plan)[step](duplicated)
+    assert "\n" not in str(error.value).strip()
+
+
+def test_a_clean_plain_scene_plans_as_the_prepared_one(small_plain):
+    scene, prepared, plan, _ = small_plain
+    steps = _public_steps(plan)
+    plain, made = steps["partition"](scene), steps["partition"](prepared)
+    assert len(plain.grids) == len(made.grids) == 4
+    assert_same_frame(plain.grids, made.grids, "grids")
+    assert_same_frame(plain.assignment, made.assignment, "assignment")
+    assert dataclasses.replace(plain.provenance, created=made.provenance.created) == made.provenance  # made a second apart
+    assert steps["analyse_coverage"](scene).grid_party.equals(steps["analyse_coverage"](prepared).grid_party)
+
+
+#: Ids a list column must keep whole: commas, quotes, brackets and Chinese punctuation.
+ODD_IDS = ["和平里,一社区", 'the "old" one', "东城区，和平里；甲（北）、乙", "[c1]", "a\\b"]
+
+
+def _with_odd_ids(coverage):
+    """The coverage with three joint branches (联合党支部) whose grid and community ids hold odd characters."""
+    odd = pd.DataFrame({"branch_id": ["j1", "j2", "j3"],
+                        "communities": [[ODD_IDS[i], ODD_IDS[(i + 2) % 5]] for i in range(3)],
+                        "grids": [[ODD_IDS[i + 1], "g,2", ODD_IDS[(i + 3) % 5]] for i in range(3)],
+                        "full_members": [3, 4, 5], "members": [4, 5, 6]})
+    return dataclasses.replace(coverage, joint_branches=odd[list(coverage.joint_branches.columns)])
+
+
+@pytest.mark.parametrize("target", ["gpkg", "postgis"])
+def test_list_columns_keep_ids_with_commas_quotes_and_chinese_punctuation(extracts, tmp_path, target):
+    made = _with_odd_ids(extracts.coverage("beijing"))
+    if target == "gpkg":
+        write_coverage(made, tmp_path / "coverage.gpkg")
+        read = read_coverage(tmp_path / "coverage.gpkg")
+    else:
+        dsn, name = database_url(), f"odd_{uuid.uuid4().hex[:8]}"
+        try:
+            write_coverage(made, f"{dsn}#{name}", run=extracts.run("beijing", levels=True), prepared=extracts.prepared("beijing"))
+            read = read_coverage(f"{dsn}#{name}")
+        finally:
+            drop_plan(dsn, name)
+    for column in ("communities", "grids"):
+        assert read.joint_branches[column].tolist() == made.joint_branches[column].tolist()
+
+
+def test_list_columns_written_comma_joined_by_older_versions_are_still_read(extracts, tmp_path):
+    layers = _with_odd_ids(extracts.coverage("beijing")).layers()
+    joint = layers["joint_branches"].assign(grids=[["1-001", "1-002"], ["2-001"], ["3-001", "3-002", "3-003"]])
+    layers["joint_branches"] = joint.assign(**{c: joint[c].map(",".join) for c in ("communities", "grids")})
+    write_layers(tmp_path / "old.gpkg", layers)
+    assert read_coverage(tmp_path / "old.gpkg").joint_branches["grids"].tolist() == joint["grids"].tolist()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
 
-import gridplan.regenerate as regenerate_module
 from gridplan.codes import assign_codes
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.partition import partition
@@ -194,9 +195,10 @@ def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
 def _stuck_repair(monkeypatch):
     """The repair's re-cuts, exact re-split and region search find nothing and prove nothing (as CP-SAT
     past its work limit on a large region); a fresh plan still has them all."""
-    monkeypatch.setattr(regenerate_module, "resplit", lambda region, labels, *args, **kwargs: labels)
-    monkeypatch.setattr(regenerate_module, "exact_split", lambda region, labels, *args, **kwargs: labels)
-    monkeypatch.setattr(regenerate_module, "bounds_layout", lambda region, sizing, outside: (None, False))
+    module = importlib.import_module("gridplan.regenerate")  # gridplan.regenerate is the function
+    monkeypatch.setattr(module, "resplit", lambda region, labels, *args, **kwargs: labels)
+    monkeypatch.setattr(module, "exact_split", lambda region, labels, *args, **kwargs: labels)
+    monkeypatch.setattr(module, "bounds_layout", lambda region, sizing, outside: (None, False))
 
 
 def test_a_region_the_repair_cannot_settle_is_planned_afresh(monkeypatch):
