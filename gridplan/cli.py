@@ -72,6 +72,11 @@ def _silence_stdout() -> None:
         pass
 
 
+def _say_written(args, paths) -> None:
+    """The files a command wrote, in the run's language."""
+    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, paths)))
+
+
 def _one_line(exc: Exception | str) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
@@ -430,7 +435,7 @@ def _import_register(args) -> None:
     report = Path(args.report) if args.report else Path(args.output).with_name(Path(args.output).stem + "_register")
     written += write_register_report(result, report)
     print(result.summary(args.lang))
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, written)))
+    _say_written(args, written)
 
 
 def _plan(args) -> None:
@@ -458,7 +463,7 @@ def _plan(args) -> None:
     written = write_plan(run, prepared, args.output, args.lang)
     print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(written))
+    _say_written(args, written)
     if args.map:
         from .maps import save_map
 
@@ -501,7 +506,7 @@ def _coverage(args) -> None:
     coverage = analyse_coverage(run.plan, prepared, new_service_points=args.new_service_points, settings=settings)
     written = write_coverage(coverage, args.output, run=run, prepared=prepared, lang=args.lang)
     print(coverage.summary(args.lang))
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(written))
+    _say_written(args, written)
 
 
 def _audit(args) -> None:
@@ -524,7 +529,7 @@ def _audit(args) -> None:
     if args.output:
         layers = {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps}
         write_layers(args.output, layers, styles=layer_styles(layers, settings.grid, args.lang))
-        print(f"已写入：{args.output}" if args.lang == "zh" else f"written: {args.output}")
+        _say_written(args, [args.output])
 
 
 def _map(args) -> None:
@@ -545,7 +550,7 @@ def _report(args) -> None:
     check_output(args.output, "report", [args.scene, args.plan, args.coverage])
     prepared, run, coverage, settings = _read_plan_inputs(args)
     written = write_report(run.plan, args.output, coverage, lang=args.lang, settings=settings.grid)
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, written)))
+    _say_written(args, written)
 
 
 def _print(args) -> None:
@@ -561,7 +566,7 @@ def _print(args) -> None:
     for name, count in written.crowded_labels.items():
         print(f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）" if args.lang == "zh" else
               f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)")
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, written.paths)))
+    _say_written(args, written.paths)
 
 
 def _demo(args) -> None:
@@ -590,7 +595,7 @@ def _demo(args) -> None:
     print(coverage.summary(args.lang))
     save_map(plan_map(run, prepared, coverage, lang=args.lang), args.map)
     reports = write_report(run.plan, out / "reports", coverage, lang=args.lang)
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, [*written, args.map, *reports])))
+    _say_written(args, [*written, args.map, *reports])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,7 @@ from .errors import InputError
 from .results import PlanRun, PreviousPlan
 from .scene import PreparedScene, Scene, read_scene
 from .validate import as_prepared, prepare_scene
-from .settings import DEFAULTS, Settings
+from .settings import Settings
 from .store import read_previous
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
