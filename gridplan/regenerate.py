@@ -231,7 +231,7 @@ def _previous_grids(previous: PreviousPlan):
     if extra:
         raise InputError(f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}")
     ids = list(grids["grid_id"])
-    locked_flags = grids["locked"].fillna(False).astype(bool) if "locked" in grids else pd.Series(False, index=grids.index)
+    locked_flags = _locked(grids) if "locked" in grids else np.zeros(len(grids), dtype=bool)
     locked = {i for i, flag in enumerate(locked_flags) if flag}
     kinds = dict(enumerate(grids["kind"])) if "kind" in grids else {}
     codes = pd.Series(grids["code"].to_numpy(), index=grids["grid_id"]) if "code" in grids else None
@@ -250,6 +250,30 @@ def _previous_building_grid(previous: PreviousPlan, buildings: gpd.GeoDataFrame,
     position = {g: i for i, g in enumerate(grid_ids)}
     by_building = dict(zip(assignment["building_id"], assignment["grid_id"].map(id_string).map(position)))
     return buildings["building_id"].map(by_building).fillna(-1).astype(np.int64).to_numpy()
+
+
+#: How a ``locked`` cell typed by hand (in QGIS, in a spreadsheet) says yes or no.
+LOCK_WORDS = {"1": True, "true": True, "yes": True, "y": True, "t": True, "是": True, "锁定": True, "锁": True,
+              "0": False, "false": False, "no": False, "n": False, "f": False, "否": False, "不锁定": False, "": False}
+
+
+def _locked(grids: pd.DataFrame) -> np.ndarray:
+    """The ``locked`` column as flags: numbers (non-zero is locked) or words; an empty cell is not locked, and a
+    word that says neither is refused (``astype(bool)`` would lock a grid whose cell says "false" or "否")."""
+    def flag(value) -> bool | None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return False
+        if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
+            return bool(value)
+        return LOCK_WORDS.get(str(value).strip().lower())
+
+    flags = [flag(v) for v in grids["locked"]]
+    unclear = [str(grids["grid_id"].iat[i]) for i, f in enumerate(flags) if f is None]
+    if unclear:
+        raise InputError(f"previous plan: the locked column of grid {unclear[0]} says {grids['locked'].iat[flags.index(None)]!r}: "
+                         "use 1/0, true/false or 是/否",
+                         zh=f"上一方案：网格 {unclear[0]} 的 locked 列为 {grids['locked'].iat[flags.index(None)]!r}：请填 1/0、true/false 或 是/否")
+    return np.array(flags, dtype=bool)
 
 
 def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:

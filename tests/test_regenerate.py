@@ -227,3 +227,16 @@ def test_the_fresh_plans_proof_covers_a_kept_layout_with_as_many_grids_outside(m
     result = regenerate(row(150), _previous(partition(row(300))))
     out = [w for w in result.plan.warnings if w.code == "out_of_bounds"]
     assert out and all("exhaustive search (enumeration or constraint programme) proved" in w.message for w in out)
+
+
+@pytest.mark.parametrize("yes, no", [("1", "0"), ("是", "否"), ("TRUE", "false"), (1.0, 0.0)])
+def test_a_lock_typed_by_hand_locks_what_it_says_and_an_unclear_one_is_refused(yes, no):
+    scene = _scene()
+    plan = partition(scene)
+    locked = plan.grids["grid_id"].iat[1]
+    typed = plan.grids.assign(locked=[(yes if g == locked else no) for g in plan.grids["grid_id"]])
+    result = regenerate(scene, PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=typed))
+    assert result.plan.grids.set_index("grid_id")["locked"].astype(bool).to_dict() == {g: g == locked for g in plan.grids["grid_id"]}
+    unclear = plan.grids.assign(locked=[("maybe" if g == locked else no) for g in plan.grids["grid_id"]])
+    with pytest.raises(InputError, match=f"locked column of grid {locked} says 'maybe'"):
+        regenerate(scene, PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=unclear))
