@@ -514,6 +514,7 @@ def _audit(args) -> None:
 
     from .audit import audit_grids
     from .qgis_styles import layer_styles
+    from .scene import FILE_ERRORS
     from .store import check_output, write_layers
 
     if args.output:
@@ -521,8 +522,8 @@ def _audit(args) -> None:
     settings = _settings(args)
     prepared = _prepared(args, settings)
     try:
-        existing = gpd.read_file(args.existing)
-    except Exception as exc:
+        existing = gpd.read_file(args.existing, engine="pyogrio")
+    except FILE_ERRORS as exc:
         raise InputError(f"cannot read existing grids {args.existing}: {exc}") from exc
     audit = audit_grids(prepared, existing, lang=args.lang)
     print(audit.summary(args.lang))

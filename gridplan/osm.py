@@ -50,6 +50,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
+from xml.etree import ElementTree
 
 import geopandas as gpd
 import numpy as np
@@ -61,7 +62,7 @@ from shapely.geometry.base import BaseGeometry
 from .alignment import SystemEvidence, boundary_system
 from .coords import convert_geometries, out_of_china
 from .errors import InputError
-from .scene import Scene, local_crs, unreadable
+from .scene import FILE_ERRORS, Scene, local_crs, unreadable
 from .settings import DEFAULTS, Settings
 from .store import write_layers
 
@@ -368,7 +369,7 @@ def _read_xml(path: Path, area: BaseGeometry | None, report: ImportReport) -> Ra
             features = _frame({"element": [], "id": []})
         # graph_from_xml makes edges of every way in the file (buildings too): the streets are the highways
         graph = ox.graph_from_xml(path, simplify=True, retain_all=True)
-    except Exception as exc:  # osmnx raises ParseError, KeyError… on malformed files
+    except (ElementTree.ParseError, KeyError, ValueError, OSError) as exc:  # osmnx's errors on malformed XML
         raise InputError(f"cannot read OSM XML {path}: {exc}") from exc
     features["osm_id"] = _osm_ids(features["element"], features["id"])
     edges = ox.graph_to_gdfs(graph, nodes=False) if graph.number_of_edges() else _frame({})
@@ -417,7 +418,7 @@ def _read_pbf(path: Path, area: BaseGeometry | None, report: ImportReport) -> Ra
 def _gpkg_reader(path: Path) -> tuple[str, Reader]:
     try:
         layers = {row[0] for row in pyogrio.list_layers(path)}
-    except Exception as exc:  # pyogrio raises several DataSource errors
+    except FILE_ERRORS as exc:
         raise unreadable(path, exc) from exc
     if "buildings" not in layers:
         raise InputError(f"{path.name} has no 'buildings' layer: not an OSM-derived GeoPackage")
@@ -435,7 +436,7 @@ def _gpkg_reader(path: Path) -> tuple[str, Reader]:
 def _read_layer(path: Path, layer: str) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except Exception as exc:
+    except FILE_ERRORS as exc:
         raise unreadable(path, exc, f"layer {layer!r}") from exc
     if frame.crs is None:
         raise InputError(f"layer {layer!r} of {path} has no CRS")
@@ -687,7 +688,7 @@ def _communities_from_boundary(boundary: Boundary) -> gpd.GeoDataFrame:
     elif isinstance(boundary, (str, os.PathLike)):
         try:
             frame = gpd.read_file(boundary, engine="pyogrio")
-        except Exception as exc:
+        except FILE_ERRORS as exc:
             raise unreadable(boundary, exc, "the community boundaries") from exc
     else:
         try:

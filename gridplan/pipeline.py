@@ -23,7 +23,7 @@ import pandas as pd
 from .coverage import analyse_coverage
 from .errors import InputError
 from .results import PlanRun, PreviousPlan
-from .scene import PreparedScene, Scene, read_scene
+from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
 from .validate import as_prepared, prepare_scene
 from .settings import Settings
 from .store import read_previous
@@ -63,7 +63,7 @@ def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
 
     try:
         present = {row[0] for row in pyogrio.list_layers(path)}
-    except Exception:  # not readable: read_scene says why
+    except FILE_ERRORS:  # not readable: read_scene says why
         return False
     return "communities" not in present and "buildings" in present
 

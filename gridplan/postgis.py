@@ -122,6 +122,7 @@ def write_plan_postgis(
         Bad connection URL, unreachable server or refused login, or a bad plan name (password masked).
     """
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     name = _check_name(name or urlsplit(dsn).fragment or DEFAULT_NAME)
     dsn = dsn.split("#", 1)[0]
@@ -158,9 +159,7 @@ def write_plan_postgis(
                 {"name": name, "plan_id": str(uuid.uuid4()), "version": parameters.get("version", "unknown"),
                  "parameters": json.dumps(parameters.get("settings", {})),
                  "created": datetime.now(timezone.utc), "layers": list(tables)})
-    except InputError:
-        raise
-    except Exception as exc:
+    except (SQLAlchemyError, OSError) as exc:
         raise InputError(f"cannot write plan {name!r} to {redact(dsn)}: {_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()
@@ -177,13 +176,14 @@ def _write_table(frame: pd.DataFrame, conn, table: str, schema: str) -> None:
 def list_plans(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
     """The plans stored in ``schema``: name, plan_id, version, parameters, created, layers (newest first)."""
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     engine = _engine(dsn)
     try:
         with engine.connect() as conn:
             qschema = conn.dialect.identifier_preparer.quote(schema)
             return pd.read_sql(text(f"SELECT * FROM {qschema}.plans ORDER BY created DESC"), conn)
-    except Exception as exc:
+    except (SQLAlchemyError, OSError) as exc:
         raise InputError(f"cannot list the plans in {redact(dsn)}: {_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()
@@ -203,6 +203,7 @@ def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schem
         The schema the plan was written to.
     """
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     name = urlsplit(dsn).fragment or None
     engine = _engine(dsn.split("#", 1)[0])
@@ -228,7 +229,7 @@ def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schem
                               else pd.read_sql(query, conn))
     except InputError:
         raise
-    except Exception as exc:
+    except (SQLAlchemyError, OSError) as exc:
         raise InputError(f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()

@@ -240,6 +240,16 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+#: What the file drivers raise on a file they cannot read (pyogrio/GDAL, the OS, a text decoder); a programming
+#: error (TypeError, AttributeError…) is not among them, so it stays an internal error.
+FILE_ERRORS: tuple[type[BaseException], ...] = (
+    pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, pyogrio.errors.FeatureError,
+    pyogrio.errors.GeometryError, pyogrio.errors.CRSError, OSError, UnicodeError,
+)
+#: GeoParquet's reader (pyarrow) raises ValueError subclasses (ArrowInvalid) on a file it cannot read.
+PARQUET_ERRORS = (*FILE_ERRORS, ValueError)
+
+
 def local_crs(gdf: gpd.GeoDataFrame):
     """The UTM zone that holds ``gdf`` (its metric CRS for distances and areas)."""
     if gdf.crs is None:
@@ -334,7 +344,7 @@ def _locate_layers(source, layer_names: dict[str, str]) -> dict[str, tuple[Path,
         return {name: (files[layer_names.get(name, name)], None) for name in LAYERS if layer_names.get(name, name) in files}
     try:
         available = {row[0] for row in pyogrio.list_layers(path)}
-    except Exception as exc:  # pyogrio raises several DataSource errors
+    except FILE_ERRORS as exc:
         raise unreadable(path, exc) from exc
     return {name: (path, layer_names.get(name, name)) for name in LAYERS if layer_names.get(name, name) in available}
 
@@ -345,7 +355,7 @@ def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
             frame = gpd.read_parquet(path) if GEOMETRY_TYPES[name] else pd.read_parquet(path)
         else:
             frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:
+    except PARQUET_ERRORS if path.suffix.lower() in (".parquet", ".geoparquet") else FILE_ERRORS as exc:
         raise unreadable(path, exc, f"layer {name!r}") from exc
     if path.suffix.lower() == ".shp":
         frame = _untruncate(frame)

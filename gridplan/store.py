@@ -27,7 +27,7 @@ from .errors import InputError
 from .metrics import PlanMetrics
 from .results import (COVERAGE_LAYERS, PROVENANCE_LAYER, Coverage, Levels, Plan, PlanChanges, PlanRun, PreviousPlan, Provenance,
                       warnings_from_table, warnings_table)
-from .scene import PreparedScene, id_string, unreadable
+from .scene import FILE_ERRORS, PARQUET_ERRORS, PreparedScene, id_string, unreadable
 
 FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geoparquet": "parquet"}
 #: Suffix of a table (or an empty layer, whose columns GeoJSON cannot hold) in a GeoJSON family: JSON Table Schema.
@@ -98,7 +98,7 @@ def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None)
     if kind == "gpkg":
         try:
             present = [row[0] for row in pyogrio.list_layers(path)]
-        except Exception as exc:
+        except FILE_ERRORS as exc:
             raise unreadable(path, exc) from exc
         wanted = [name for name in present if (name in names if names is not None else name != LAYER_STYLES)]
         return {name: _read_one(path, kind, name) for name in wanted}
@@ -251,7 +251,7 @@ def _read_one(path: Path, kind: str, layer: str | None = None) -> pd.DataFrame:
                 return pd.read_parquet(path)
         info = pyogrio.read_info(path, layer=layer)
         frame = pyogrio.read_dataframe(path, layer=layer)
-    except Exception as exc:
+    except PARQUET_ERRORS as exc:
         raise unreadable(path, exc, f"layer {layer!r}" if layer else "") from exc
     # a table: no geometry type (GeoPackage), or GeoJSON's features whose geometry is all null
     table = info.get("geometry_type") is None or (info.get("geometry_type") == "Unknown" and frame.geometry.isna().all())

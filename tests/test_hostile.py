@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from gridplan.cli import EXIT_INPUT, EXIT_OK
+from gridplan.cli import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.store import read_layers, read_plan, write_layers
 from gridplan.vocabulary import WarningCode, WarningReason
@@ -268,3 +268,17 @@ def test_a_metre_between_two_real_communities_plans_as_a_shared_boundary(beijing
         assert abs(m.ordinary_grids - shared.metrics.ordinary_grids) <= 1, width
         assert m.split_buildings <= 2 and m.gap_share < 1e-6 and m.overlap_share < 1e-6
         assert not [w for w in plan.warnings if w.code == WarningCode.OUT_OF_BOUNDS]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_programming_error_inside_a_reader_is_an_internal_error_not_bad_input(small, tmp_path, capsys, monkeypatch, command):
+    """Only what the file drivers raise on a bad file is the user's to fix (exit 2); a TypeError is ours (exit 1)."""
+    import pyogrio
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug, not a bad file")
+
+    monkeypatch.setattr(pyogrio, "list_layers", broken)
+    extra = ["-o", tmp_path / "plan.gpkg"] if command == "plan" else []
+    code, _, err = run(capsys, command, small, *extra)
+    assert code == EXIT_INTERNAL and "internal error: TypeError: a bug, not a bad file" in err
