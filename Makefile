@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 # the exact versions every install takes; `make upgrade` refreshes them
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test test-explore install upgrade bench bench-maps qgis-plugin clean
+.PHONY: demo test test-explore check-fresh install upgrade bench bench-maps qgis-plugin clean
 
 $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(STAMP)
 # found here becomes an @example of its property. Run it before you stop.
 test-explore: $(STAMP)
 	@$(TEST_SERVICES); HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -n $(WORKERS) -m property
+
+# The README's two commands in a new user's order on a fresh clone (scripts/fresh-user-check.sh).
+check-fresh:
+	bash scripts/fresh-user-check.sh
 
 # Newest versions within setup.cfg's ranges, installed in a scratch venv and written to constraints.txt.
 upgrade:
