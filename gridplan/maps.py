@@ -84,6 +84,7 @@ def plan_map(
     simplify_m: float = SIMPLIFY_M,
     buildings: bool = True,
     settings: GridSettings | None = None,
+    attribution: str | None = None,
 ) -> folium.Map:
     """A self-contained map of a plan: switchable layers, legend, popups, search by grid code, measure tool,
     scale bar; every script and stylesheet inlined, so the HTML opens anywhere.
@@ -118,6 +119,9 @@ def plan_map(
         Draw the building footprints.
     settings
         The target and bounds of the colour scale; by default those the plan was made with.
+    attribution
+        Whom the scene's data is owed to, shown in the map's corner (an OpenStreetMap scene:
+        ``gridplan.osm.OSM_ATTRIBUTION``, as the ODbL asks).
 
     Returns
     -------
@@ -180,6 +184,8 @@ def plan_map(
         fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
 
     fmap.add_child(_MetricScale())
+    if attribution:
+        fmap.add_child(_Attribution(attribution))
     fmap.add_child(_Legend(settings, text, scene.party_orgs is not None, coverage))
     Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
     MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
@@ -617,6 +623,20 @@ class _MetricScale(MacroElement):
 L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
 {% endmacro %}
 """)
+
+
+class _Attribution(MacroElement):
+    """Whom the drawn data is owed to, in Leaflet's attribution corner (drawn without tiles, it has no other)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
 
 
 class _Legend(MacroElement):

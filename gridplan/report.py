@@ -96,7 +96,7 @@ def data_source(lang: str, generated: list[str] | None) -> str:
 
 
 def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang: str = "zh",
-                 title: str | None = None, settings: GridSettings | None = None) -> list[Path]:
+                 title: str | None = None, settings: GridSettings | None = None, attribution: str | None = None) -> list[Path]:
     """The per-grid table as ``grids.csv`` and ``grids.xlsx``, and a one-page ``summary.html`` with charts,
     all in ``lang``, against the bounds the plan was made with.
 
@@ -114,6 +114,9 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
         The summary's title.
     settings
         The bounds to report against; by default those the plan was made with.
+    attribution
+        Whom the scene's data is owed to, in the summary's footer (an OpenStreetMap scene:
+        ``gridplan.osm.OSM_ATTRIBUTION``).
 
     Returns
     -------
@@ -138,16 +141,17 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             readable.to_excel(writer, sheet_name=text["sheet"], index=False)
     with atomic_path(paths[2]) as tmp:
-        Path(tmp).write_text(summary_html(table, settings, lang=lang, title=title, generated=generated),
+        Path(tmp).write_text(summary_html(table, settings, lang=lang, title=title, generated=generated,
+                                          attribution=attribution),
                              encoding="utf-8")
     return paths
 
 
 def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh", title: str | None = None,
-                 generated: list[str] | None = None) -> str:
+                 generated: list[str] | None = None, attribution: str | None = None) -> str:
     """A one-page HTML summary of :func:`grid_table` with inline SVG charts (no script, no network):
     households per grid against the bounds, coverage by grid, branch status counts and blind spots; a banner
-    names the inputs that were generated."""
+    names the inputs that were generated, a footer whom the data is owed to (``attribution``)."""
     text = _REPORT_LABELS[check_language(lang)]
     ordinary = table[table["kind"] == GridKind.ORDINARY]
     within = settings.bounds_window.contains(ordinary["households"]).mean() if len(ordinary) else float("nan")
@@ -183,6 +187,7 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
     card_html = "".join(f'<div class="card"><div class="v">{html.escape(v)}</div><div>{html.escape(k)}</div></div>'
                         for k, v in cards)
     heading = html.escape(title or text["title"])
+    footer = f'<p class="attribution">{html.escape(attribution)}</p>' if attribution else ""
     banner = (f'<p class="generated">{html.escape(data_source(lang, generated))}</p>' if generated else "")
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{heading}</title>
@@ -191,7 +196,7 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
 .card .v{{font-size:22px;font-weight:bold}}h2{{font-size:16px;margin:20px 0 4px}}svg{{font:11px sans-serif}}
 .generated{{background:#fff3cd;border:1px solid #e0c36c;padding:6px 10px;border-radius:4px}}</style>
 </head><body><h1>{heading}</h1>{banner}<div class="cards">{card_html}</div>
-{''.join(sections)}
+{''.join(sections)}{footer}
 </body></html>
 """
 
