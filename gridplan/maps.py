@@ -93,6 +93,7 @@ def plan_map(
     buildings: bool = True,
     settings: GridSettings | None = None,
     view: str = "grids",
+    attribution: str | None = None,
 ) -> folium.Map:
     """A self-contained map of a plan: switchable layers, legend, popups, search by grid code, measure tool,
     scale bar; every script and stylesheet inlined, so the HTML opens anywhere.
@@ -132,6 +133,9 @@ def plan_map(
         target), ``"party"`` (grids by party organization status, the joint branches proposed and the party
         organizations, for the organization department) or ``"service"`` (service points, walking circles and
         blind spots); the others can be switched on.
+    attribution
+        Whom the scene's data is owed to, shown in the map's corner (an OpenStreetMap scene:
+        ``gridplan.osm.OSM_ATTRIBUTION``, as the ODbL asks).
 
     Returns
     -------
@@ -205,6 +209,8 @@ def plan_map(
     fmap.add_child(_MetricScale())
     households = household_statement(int(table["households"].sum()), int(table["households_estimated"].sum()),
                                      plan.settings.households.dwelling_size_m2, lang)
+    if attribution:
+        fmap.add_child(_Attribution(attribution))
     fmap.add_child(_Legend(settings, text, scene.party_orgs is not None, coverage, households))
     Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
     MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
@@ -703,6 +709,20 @@ class _MetricScale(MacroElement):
 L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
 {% endmacro %}
 """)
+
+
+class _Attribution(MacroElement):
+    """Whom the drawn data is owed to, in Leaflet's attribution corner (drawn without tiles, it has no other)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
 
 
 class _Legend(MacroElement):

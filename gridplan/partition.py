@@ -29,6 +29,7 @@ Everything is deterministic: the same scene and settings give the same plan (相
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -85,13 +86,50 @@ def partition(
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     units = scene_units(prepared)
-    atom_grid, kinds, proven = _plan_atoms(units, settings.grid, grid_count, progress)
+    atom_grid, kinds, proven, asked = _plan_atoms(units, settings.grid, grid_count, progress)
     searched = np.isin(atom_grid, list(proven))
     layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=code_style, bounds_proven=searched)
     proven_ids = set(layout.grids["grid_id"].to_numpy()[np.unique(layout.atom_grid[searched])])
-    warnings = (unit_warnings(layout, units, settings.grid) + bounds_warnings(layout, units, settings.grid, proven_ids)
+    warnings = (count_warnings(layout, asked) + unit_warnings(layout, units, settings.grid)
+                + bounds_warnings(layout, units, settings.grid, proven_ids, fixed=set(asked))
                 + radius_warnings(layout, units, settings.grid))
     return layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style)
+
+
+@dataclass(frozen=True)
+class CountAsked:
+    """A community's grid count fixed by the user, and what its atoms allow.
+
+    Attributes
+    ----------
+    asked
+        Ordinary grids the user asked for.
+    most
+        The most ordinary grids that can hold households: an ordinary grid is whole atoms (street blocks,
+        building cells, compounds), so no more grids than atoms with households in the parts planned.
+    parts
+        The parts of the community planned apart (split by barriers or special sites, each at least one
+        grid), among which the asked count is shared by households.
+    """
+
+    asked: int
+    most: int
+    parts: int
+
+
+def count_warnings(layout: Layout, asked: dict[str, CountAsked]) -> list[PlanWarning]:
+    """Per community whose grid count the user fixed, the count asked, the count reached and why they differ."""
+    ordinary = layout.grids.loc[layout.grids["kind"] == GridKind.ORDINARY, "community_id"].value_counts()
+    out = []
+    for community_id, count in sorted(asked.items()):
+        reached = int(ordinary.get(community_id, 0))
+        if reached == count.asked:
+            continue
+        why = (WarningReason.FEW_UNITS if count.asked > count.most else WarningReason.PARTS if reached > count.asked
+               else WarningReason.NO_CONNECTED_CUT)
+        figures = (("asked", count.asked), ("reached", reached), ("most", count.most), ("parts", count.parts))
+        out.append(PlanWarning(WarningCode.GRID_COUNT, str(community_id), "", why.value, figures))
+    return out
 
 
 def scene_units(prepared: PreparedScene) -> Units:
@@ -140,10 +178,11 @@ def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[
 
 
 def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven: set[str] = frozenset(),
-                    otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE) -> list[PlanWarning]:
+                    otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE, fixed: set[str] = frozenset()) -> list[PlanWarning]:
     """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
     units fits no grid within them), or that no layout of its region has fewer grids outside them (the
-    grids in ``proven``, whose region an exhaustive search settled), or ``otherwise``."""
+    grids in ``proven``, whose region an exhaustive search settled), or the grid count the user fixed for
+    its community (in ``fixed``), or ``otherwise``."""
     load = pd.Series(balance_weight(units.atoms)).groupby(layout.atom_grid).sum().reindex(range(len(layout.grids)), fill_value=0)
     # with no region proofs, bounds_possible holds the unit proofs alone
     unit_fits = (_window_possible(units, layout.atom_grid, layout.grids, settings.bounds_window) if proven
@@ -152,7 +191,8 @@ def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven
     for row, households, fits in zip(layout.grids.itertuples(), load.to_numpy(), unit_fits):
         if row.kind != GridKind.ORDINARY or settings.bounds_window.contains(households):
             continue
-        why = (WarningReason.UNIT_MISFIT if not fits else WarningReason.REGION_PROVEN if row.grid_id in proven else otherwise)
+        why = (WarningReason.UNIT_MISFIT if not fits else WarningReason.REGION_PROVEN if row.grid_id in proven
+               else WarningReason.FIXED_COUNT if row.community_id in fixed else otherwise)
         figures = (("households", float(households)), ("floor", settings.floor), ("ceiling", settings.ceiling),
                    ("misfit_ceiling", settings.misfit_ceiling))
         out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id, row.grid_id, why.value, figures))
@@ -233,9 +273,10 @@ def layout_from_atoms(
 # Planning on the atom graph
 
 
-def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool = False) -> tuple[np.ndarray, list[str], set[int]]:
-    """Grid position of every atom, the kind of each grid, and the grids of regions where an exhaustive
-    search proved that no layout within the bounds exists."""
+def _plan_atoms(units: Units, settings: GridSettings, grid_count,
+                progress: bool = False) -> tuple[np.ndarray, list[str], set[int], dict[str, CountAsked]]:
+    """Grid position of every atom, the kind of each grid, the grids of regions where an exhaustive
+    search proved that no layout within the bounds exists, and the communities whose count was fixed."""
     atoms = units.atoms
     adjacency = Adjacency.from_networkx(units.graph)
     sizing = Sizing.of(settings)
@@ -244,6 +285,7 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
     atom_grid = np.full(len(atoms), -1, dtype=np.int64)
     kinds: list[str] = []
     proven: set[int] = set()
+    asked: dict[str, CountAsked] = {}
 
     def new_grid(nodes, kind: str) -> int:
         atom_grid[nodes] = len(kinds)
@@ -263,10 +305,15 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
         regions = _regions(adjacency, members[~fixed[members]], weight, settings)
         wanted = _wanted_count(grid_count, community_id)
         total = sum(weight[r].sum() for r in regions)
+        planned = [r for r in regions if weight[r].sum() >= settings.floor]
+        if wanted is not None:
+            asked[community_id] = CountAsked(wanted, int(sum((households[r] > 0).sum() for r in planned)), len(planned))
         for region in regions:
             region_weight = weight[region].sum()
             if region_weight < settings.floor:
-                host = _host_grid(adjacency, region, atom_grid, kinds)
+                # a small part joins a fixed grid around it; where no part reaches the floor, the households
+                # stay in grids of their own rather than vanish into a school's or a hospital's grid
+                host = _host_grid(adjacency, region, atom_grid, kinds) if planned else None
                 if host is not None:
                     atom_grid[region] = host
                     continue
@@ -274,6 +321,7 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
             labels, impossible = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
+            labels = _without_empty(adjacency, region, labels, households)
             for g in range(labels.max() + 1):
                 grid = new_grid(region[labels == g], GridKind.ORDINARY)
                 if impossible:
@@ -282,7 +330,18 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count, progress: bool
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():
         raise RuntimeError(f"atoms {np.flatnonzero(atom_grid < 0)[:5].tolist()} are connected to no grid")
-    return atom_grid, kinds, proven
+    return atom_grid, kinds, proven, asked
+
+
+def _without_empty(adjacency: Adjacency, region: np.ndarray, labels: np.ndarray, households: np.ndarray) -> np.ndarray:
+    """A region's grid labels with each grid that holds no household joined to the neighbouring grid it shares
+    most boundary with (an ordinary grid is made for households and has a grid worker), renumbered ``0 … k-1``."""
+    held = np.bincount(labels, weights=households[region])
+    empty = held[labels] == 0
+    if not empty.any() or empty.all():
+        return labels
+    joined = join_orphans(labels, np.flatnonzero(empty), adjacency.among(region))
+    return np.unique(joined, return_inverse=True)[1]
 
 
 def special_sites(adjacency: Adjacency, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[np.ndarray]:

@@ -677,7 +677,9 @@ def generate_members(
     buildings
         ``building_id`` and ``households`` (e.g. :attr:`Plan.assignment`); optional ``community_id``.
     share
-        Members per resident; ``settings.member_share`` (7 %, the national figure) by default.
+        Members per resident; ``settings.member_share`` by default (2.0 %: the members whose organization is
+        in the community, the retired and those without a workplace organization; see
+        :class:`~gridplan.settings.PartySettings`).
     seed
         Seed of the scenario (``Settings.seed`` by default): the same arguments always give the same members.
 

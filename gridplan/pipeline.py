@@ -30,9 +30,6 @@ from .store import read_previous
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
 
-#: Suffixes read as OpenStreetMap extracts rather than as scene files.
-OSM_SUFFIXES = (".osm", ".pbf")
-
 
 def load_scene(
     source: str | os.PathLike | Mapping[str, str | os.PathLike],
@@ -42,7 +39,7 @@ def load_scene(
     coords: str | Mapping[str, str] = "wgs84",
 ) -> Scene:
     """A scene from a GeoPackage, a folder of layer files, a mapping of layer to file, or an OpenStreetMap
-    extract (``.osm``, ``.osm.pbf``, or an OSM-derived GeoPackage without a ``communities`` layer: imported
+    extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``, or an OSM-derived GeoPackage without a ``communities`` layer: imported
     with :func:`gridplan.osm.import_osm`, its extent one community).
 
     ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.scene.read_scene`.
@@ -55,7 +52,9 @@ def load_scene(
 
 
 def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
-    if path.suffix.lower() in OSM_SUFFIXES:
+    from .osm import is_osm_xml
+
+    if is_osm_xml(path) or path.suffix.lower() == ".pbf":
         return True
     if path.suffix.lower() != ".gpkg" or layers or not path.is_file():
         return False

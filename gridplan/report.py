@@ -124,7 +124,7 @@ def grid_data_source(households_source: pd.Series, lang: str, generated: list[st
 
 
 def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang: str = "zh",
-                 title: str | None = None, settings: GridSettings | None = None) -> list[Path]:
+                 title: str | None = None, settings: GridSettings | None = None, attribution: str | None = None) -> list[Path]:
     """The per-grid table as ``grids.csv`` and ``grids.xlsx``, and a one-page ``summary.html`` with charts,
     all in ``lang``, against the bounds the plan was made with.
 
@@ -142,6 +142,9 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
         The summary's title.
     settings
         The bounds to report against; by default those the plan was made with.
+    attribution
+        Whom the scene's data is owed to, in the summary's footer (an OpenStreetMap scene:
+        ``gridplan.osm.OSM_ATTRIBUTION``).
 
     Returns
     -------
@@ -167,16 +170,19 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
             readable.to_excel(writer, sheet_name=text["sheet"], index=False)
     with atomic_path(paths[2]) as tmp:
         Path(tmp).write_text(summary_html(table, settings, lang=lang, title=title, generated=generated,
-                                          dwelling_size_m2=plan.settings.households.dwelling_size_m2), encoding="utf-8")
+                                          dwelling_size_m2=plan.settings.households.dwelling_size_m2,
+                                          attribution=attribution), encoding="utf-8")
     return paths
 
 
 def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh", title: str | None = None,
-                 generated: list[str] | None = None, dwelling_size_m2: float | None = None) -> str:
+                 generated: list[str] | None = None, dwelling_size_m2: float | None = None,
+                 attribution: str | None = None) -> str:
     """A one-page HTML summary of :func:`grid_table` with inline SVG charts (no script, no network):
     households per grid against the bounds, how many of them are estimated (from footprint × floors ÷
     ``dwelling_size_m2``, by default the settings' dwelling size), coverage by grid, branch status counts
-    and blind spots; a banner names the inputs that were generated."""
+    and blind spots; a banner names the inputs that were generated, a footer whom the data is owed to
+    (``attribution``)."""
     text = _REPORT_LABELS[check_language(lang)]
     ordinary = table[table["kind"] == GridKind.ORDINARY]
     within = settings.bounds_window.contains(ordinary["households"]).mean() if len(ordinary) else float("nan")
@@ -215,6 +221,7 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
     card_html = "".join(f'<div class="card"><div class="v">{html.escape(v)}</div><div>{html.escape(k)}</div></div>'
                         for k, v in cards)
     heading = html.escape(title or text["title"])
+    footer = f'<p class="attribution">{html.escape(attribution)}</p>' if attribution else ""
     banner = (f'<p class="generated">{html.escape(data_source(lang, generated))}</p>' if generated else "")
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{heading}</title>
@@ -223,7 +230,7 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
 .card .v{{font-size:22px;font-weight:bold}}h2{{font-size:16px;margin:20px 0 4px}}svg{{font:11px sans-serif}}
 .generated,.estimated{{background:#fff3cd;border:1px solid #e0c36c;padding:6px 10px;border-radius:4px}}</style>
 </head><body><h1>{heading}</h1>{banner}<p class="{'estimated' if estimated else 'households'}">{html.escape(statement)}</p><div class="cards">{card_html}</div>
-{''.join(sections)}
+{''.join(sections)}{footer}
 </body></html>
 """
 
@@ -265,10 +272,10 @@ def _bars(items: list[tuple[str, float]], width: int = 900) -> str:
     row, label_w = 22, 220
     peak = max([v for _, v in items] + [1])
     parts = [f'<svg width="{width}" height="{row * len(items) + 4}" role="img">']
-    for i, (label, value) in enumerate(items):
+    for i, (name, value) in enumerate(items):
         w = value / peak * (width - label_w - 80)
         y = i * row + 2
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(str(label))}</text>'
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(str(name))}</text>'
                      f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row - 6}" fill="#4575b4"/>'
                      f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{value:,.0f}</text>')
     return "".join(parts) + "</svg>"

@@ -22,8 +22,8 @@ import pandas as pd
 
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
-from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, household_statement,
-                         input_label, label, warning_text)
+from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, WarningCode,
+                         household_statement, input_label, label, warning_text)
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -229,6 +229,8 @@ class Plan:
         estimated = ("，" if zh else ", ") + household_statement(
             m.households_total, self.households_estimated(), self.settings.households.dwelling_size_m2, lang)
         communities = self.grids["community_id"].nunique()
+        if m.ordinary_grids == 0:
+            return self._without_ordinary(lang, estimated)
         tight_ok = m.ordinary_grids - m.tight_infeasible_grids
         bounds_ok = m.ordinary_grids - m.bounds_infeasible_grids
         if zh:
@@ -261,9 +263,34 @@ class Plan:
                 f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of "
                 f"the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
             ]
+        return "\n".join(lines + self._warning_lines(lang))
+
+    def _without_ordinary(self, lang: str, estimated: str) -> str:
+        """The summary of a plan where no community reaches the floor of one grid: said plainly, not as the
+        shares of zero grids."""
+        m, g = self.metrics, self.settings.grid
+        largest = self.grids.groupby("community_id")["households"].sum().max()
+        communities = self.grids["community_id"].nunique()
+        if lang == "zh":
+            lines = [f"方案：{m.grids} 个网格，没有综合网格，{communities} 个社区，共 {m.households_total:,} 户{estimated}",
+                     f"  没有一个社区达到一个网格的户数下限 {g.floor:,.0f} 户（目标 {g.target:,.0f} 户 −{g.tolerance:.0%}）："
+                     f"户数最多的社区只有 {largest:,.0f} 户；各社区的住户各成一个小网格"]
+        else:
+            lines = [f"plan: {m.grids} grids, none of them ordinary, over {communities} communities, "
+                     f"{m.households_total:,} households{estimated}",
+                     f"  no community reaches the floor of one grid, {g.floor:,.0f} households (target {g.target:,.0f} "
+                     f"−{g.tolerance:.0%}): the largest has {largest:,.0f}; each community's households are small grids"]
+        return "\n".join(lines + self._warning_lines(lang))
+
+    def _warning_lines(self, lang: str) -> list[str]:
+        """The first warnings, and where the others are; then the inputs that were generated."""
+        zh = lang == "zh"
+        lines = []
         if self.warnings:
             lines.append(f"  {len(self.warnings)} 条提示：" if zh else f"  {len(self.warnings)} warnings:")
-            lines += [f"    [{label(w.code, lang)}] {w.grid_id or w.community_id}: {w.text(lang)}" for w in self.warnings[:10]]
+            # what the user asked for and did not get first: it explains the warnings after it
+            shown = sorted(self.warnings, key=lambda w: w.code != WarningCode.GRID_COUNT)[:10]
+            lines += [f"    [{label(w.code, lang)}] {w.grid_id or w.community_id}: {w.text(lang)}" for w in shown]
             if len(self.warnings) > 10:
                 more = len(self.warnings) - 10
                 lines.append(f"    …另有 {more} 条（方案文件的 warnings 图层）" if zh else
@@ -272,7 +299,7 @@ class Plan:
         if generated:
             lines.append(("  生成的模拟数据（非登记记录）：" if zh else "  GENERATED scenario data (seeded), not records: ")
                          + ("、" if zh else ", ").join(input_label(g, "zh" if zh else "en") for g in generated))
-        return "\n".join(lines)
+        return lines
 
 
 @dataclass(frozen=True)
@@ -561,17 +588,43 @@ class Coverage:
             lines.append(f"blind spots: {len(blind)} buildings, {blind['households'].sum():,.0f} households; the farthest "
                          f"walks {far.max():,.0f} m; {off} buildings have no walk to any service point")
         if self.siting is not None and len(self.siting):
-            s = self.siting.iloc[0]
-            optimal = ("（最优）" if zh else " (optimal)") if bool(s["optimal"]) else ""
-            lines.append(f"新增服务站点（{int(s['p'])} 个，{s['radius_m']:.0f} 米）：精确解多覆盖 {s['households_covered']:,.0f} 户{optimal}，"
-                         f"贪心解 {s['greedy_households']:,.0f} 户" if zh else
-                         f"new service points (p = {int(s['p'])}, {s['radius_m']:.0f} m): exact covers "
-                         f"{s['households_covered']:,.0f} more households{optimal}, greedy {s['greedy_households']:,.0f}")
+            lines.append(_siting_line(self.siting.iloc[0], len(self.proposed_sites) if self.proposed_sites is not None else 0, lang))
         generated = self.provenance.generated_inputs()
         if generated:
             lines.append(("生成的模拟数据（非登记记录）：" if zh else "GENERATED scenario data (seeded), not records: ")
                          + ("、" if zh else ", ").join(input_label(g, "zh" if zh else "en") for g in generated))
         return "\n".join(lines)
+
+
+def _siting_line(s: pd.Series, placed: int, lang: str) -> str:
+    """The new service points: how many were asked, how many placed, and why fewer (more would cover no one more)."""
+    zh = lang == "zh"
+    asked, radius, covered = int(s["p"]), float(s["radius_m"]), float(s["households_covered"])
+    optimal = ("（最优）" if zh else " (optimal)") if bool(s["optimal"]) else ""
+    line = (f"新增服务站点（{radius:.0f} 米）：要求 {asked:,} 个，选定 {placed:,} 个，精确解多覆盖 {covered:,.0f} 户{optimal}，"
+            f"贪心解 {s['greedy_households']:,.0f} 户" if zh else
+            f"new service points ({radius:.0f} m): asked {asked:,}, placed {placed:,}; exact covers {covered:,.0f} more "
+            f"households{optimal}, greedy {s['greedy_households']:,.0f}")
+    if placed >= asked:
+        return line
+    outside = float(s["households_uncovered"])
+    # files written before the count of reachable households was kept: the covered ones are all that is known
+    reachable = float(s.get("households_reachable", covered))
+    if pd.isna(reachable):
+        reachable = covered
+    if covered < reachable - 1e-9:  # a solve stopped by its time limit
+        return line + (f"；在求解时限内只找到 {placed:,} 个有增益的站点" if zh else
+                       f"; only {placed:,} sites adding households were found within the time limit")
+    if zh:
+        why = f"；{placed:,} 个已覆盖 {radius:.0f} 米步行圈外任一候选站点可达的全部 {reachable:,.0f} 户，再多也不能多覆盖一户"
+        if outside > reachable:
+            why += f"（其余 {outside - reachable:,.0f} 户距所有候选站点的步行距离都超过 {radius:.0f} 米）"
+    else:
+        why = (f"; {placed:,} already cover all {reachable:,.0f} households outside the {radius:.0f} m walk that a candidate "
+               "site reaches: more would cover no one more")
+        if outside > reachable:
+            why += f" (the other {outside - reachable:,.0f} are beyond a {radius:.0f} m walk of every candidate site)"
+    return line + why
 
 
 def _normalised(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -91,7 +91,8 @@ def generate_records(scene: Scene | PreparedScene, *, seed: int = DEFAULTS.seed,
     seed
         The same scene and seed give the same records.
     member_share
-        Party members per resident (``settings.party.member_share`` by default).
+        Party members per resident whose organization is in the community (``settings.party.member_share``,
+        2.0 %, by default).
     noise
         Shares of rows with each kind of noise, replacing :data:`NOISE`'s where given.
     """

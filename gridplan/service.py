@@ -135,6 +135,9 @@ class SitingResult:
         Sites asked for and the circle they cover.
     households_uncovered
         Households outside the circle before any new site.
+    households_reachable
+        Those of them that some candidate site reaches within the circle: no choice, however many sites,
+        covers more.
     exact_seconds, greedy_seconds
         Solve times.
     """
@@ -148,6 +151,7 @@ class SitingResult:
     p: int
     radius_m: float
     households_uncovered: float
+    households_reachable: float
     exact_seconds: float
     greedy_seconds: float
 
@@ -330,6 +334,7 @@ def site_service_points(
         p=p,
         radius_m=radius,
         households_uncovered=float(households.sum()),
+        households_reachable=float(households[reach.tocsr().getnnz(axis=1) > 0].sum()),
         exact_seconds=exact_seconds,
         greedy_seconds=greedy_seconds,
     )

@@ -206,8 +206,16 @@ class PartySettings:
     persons_per_household
         Residents per household, for generated members: 2.62 in the 2020 census (第七次全国人口普查).
     member_share
-        Party members per resident, for generated members: 99.19 million members at the end of 2023
-        (中共中央组织部 党内统计公报 2024) in a population of 1.41 billion ≈ 7.0 %.
+        Party members per resident whose organization is in the community (社区党组织), for generated
+        members: 2.0 %. Nationally 99.185 million members at the end of 2023 in 1.41 billion people ≈ 7.0 %
+        (中共中央组织部《中国共产党党内统计公报》, 人民日报 2024-07-01), but a working member belongs to the
+        organization of the workplace (机关、企事业单位、学校), not of the community where they live. The
+        community organizes the retired (离退休人员 20.644 million, 20.8 % of members) and those without a
+        workplace organization (其他职业人员: flexible and unemployed, 7.764 million, 7.8 %): 28.6 % of
+        members, so 7.0 % × 28.6 % ≈ 2.0 % of residents. An upper figure (some retirees stay in their former
+        employer's branch): a 300-household grid holds about 300 × 2.62 × 2.0 % ≈ 16 members, enough for a
+        branch of its own, far below the 50 that makes a general branch. At the national 7 % it would hold
+        55, and nearly every grid would read 党员过多.
     member_share_spread
         Communities differ (retirees, universities, enterprises): each community's share is the national
         share times a log-normal factor of this σ (mean 1).
@@ -226,7 +234,7 @@ class PartySettings:
     link_max_households: int = 10
     link_cutoff_m: float = 1000.0
     persons_per_household: float = 2.62
-    member_share: float = 0.07
+    member_share: float = 0.020
     member_share_spread: float = 0.35
     full_share: float = 0.85
     batch_variables: int = 40_000

@@ -67,6 +67,7 @@ class WarningCode(StrEnum):
     BELOW_FLOOR = "below_floor"
     OUT_OF_BOUNDS = "out_of_bounds"
     OVER_RADIUS = "over_radius"
+    GRID_COUNT = "grid_count"  # a community's grid count, fixed by the user, could not be reached
 
 
 class WarningReason(StrEnum):
@@ -82,6 +83,10 @@ class WarningReason(StrEnum):
     NO_SHORTER_SPLIT = "no_shorter_split"  # no re-split within the bounds shortens it
     REGENERATION_BOUNDS_ONLY = "regeneration_bounds_only"  # regeneration re-plans only grids out of bounds
     NO_HOUSEHOLDS = "no_households"  # a part (or a whole community) where nobody lives
+    FIXED_COUNT = "fixed_count"  # the user fixed the community's grid count
+    FEW_UNITS = "few_units"  # more grids asked than units with households
+    PARTS = "parts"  # more parts planned apart than grids asked, each at least one grid
+    NO_CONNECTED_CUT = "no_connected_cut"  # no cut into that many connected grids with households was found
 
 
 class UnitKind(StrEnum):
@@ -168,6 +173,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     WarningCode.BELOW_FLOOR: ("户数低于下限", "below the floor"),
     WarningCode.OUT_OF_BOUNDS: ("户数超出范围", "outside the bounds"),
     WarningCode.OVER_RADIUS: ("服务半径过大", "service radius too large"),
+    WarningCode.GRID_COUNT: ("网格数", "grid count"),
     UnitKind.BLOCK: ("街区", "block"),
     UnitKind.CELL: ("楼栋地块", "building cell"),
     UnitKind.COMPOUND: ("小区", "compound"),
@@ -195,6 +201,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
 }
 
 _BOUNDS = ("{households:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户：", "{households:.0f} households, outside {floor:.0f}–{ceiling:.0f}: ")
+_COUNT = ("要求 {asked:,} 个网格，实际 {reached:,} 个：", "asked {asked:,} grids; {reached:,} reached: ")
 _RADIUS = ("服务半径 {radius:.0f} 米，超过 {limit:.0f} 米：", "service radius {radius:.0f} m exceeds {limit:.0f} m: ")
 #: What a planner reads of a warning, by (code, reason), filled with the warning's figures.
 WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
@@ -224,6 +231,23 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_INDIVISIBLE): (
         "一块区域共 {households:.0f} 户，无法划分为 {floor:.0f}–{ceiling:.0f} 户的网格",
         "a region of {households:.0f} households fits no layout within the bounds ({floor:.0f}–{ceiling:.0f})"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.FIXED_COUNT): (
+        _BOUNDS[0] + "本社区的网格数由用户指定",
+        _BOUNDS[1] + "the number of grids of its community was fixed by the user"),
+    (WarningCode.GRID_COUNT, WarningReason.FEW_UNITS): (
+        _COUNT[0] + "网格由完整的单元（街区、楼栋地块、小区）组成，本社区有住户的单元只有 {most:,} 个，"
+                    "最多只能划出 {most:,} 个有住户的网格",
+        _COUNT[1] + "grids are made of whole units (street blocks, building cells, compounds) and the community's "
+                    "households are in {most:,} of them, so at most {most:,} grids can hold households"),
+    (WarningCode.GRID_COUNT, WarningReason.PARTS): (
+        _COUNT[0] + "本社区被河流、铁路或专属网格分成 {parts} 块分别划分，每块至少一个网格",
+        _COUNT[1] + "the community is planned in {parts} parts apart (split by rivers, railways or special sites), "
+                    "each of at least one grid"),
+    (WarningCode.GRID_COUNT, WarningReason.NO_CONNECTED_CUT): (
+        _COUNT[0] + "未找到划分为 {asked:,} 个由完整单元组成、各自连通且都有住户的网格的方案"
+                    "（有住户的单元 {most:,} 个，分 {parts} 块分别划分）",
+        _COUNT[1] + "no cut into {asked:,} connected grids of whole units, each with households, was found "
+                    "({most:,} units with households, in {parts} parts planned apart)"),
     (WarningCode.OVER_RADIUS, WarningReason.UNIT_SPANS): (
         _RADIUS[0] + "其中一个不可分单元本身跨度 {span:.0f} 米",
         _RADIUS[1] + "one of its indivisible units alone spans {span:.0f} m"),

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from gridplan.engine import Adjacency, RegionGraph, Sizing, join_orphans
-from gridplan.osm import HELSINKI_CENTRE_BBOX, default_extract, import_osm
+from gridplan.osm import HELSINKI_CENTRE_BBOX, helsinki_extract, import_osm
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.settings import DEFAULTS, LoadWindow
 
@@ -68,7 +68,7 @@ def plan_digests(plan) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def helsinki():
     """The Helsinki centre, from the extract gridplan ships, prepared."""
-    return prepare_scene(import_osm(default_extract(), boundary=HELSINKI_CENTRE_BBOX)[0])
+    return prepare_scene(import_osm(helsinki_extract(), boundary=HELSINKI_CENTRE_BBOX)[0])
 
 
 def imported(case, extracts, helsinki):

@@ -17,7 +17,7 @@ from gridplan.osm import (
     HELSINKI_CENTRE_BBOX,
     HULL_BUFFER_M,
     OUTSIDE,
-    default_extract,
+    helsinki_extract,
     import_osm,
     import_osm_to_gpkg,
 )
@@ -38,7 +38,7 @@ SHANGHAI = SOURCES["shanghai"]
 def imported(shared_data):
     """Every source imported once: name → (scene, report)."""
     out = {name: import_osm(shared_data / path) for name, path in SOURCES.items()}
-    out["helsinki"] = import_osm(default_extract(), boundary=HELSINKI_CENTRE_BBOX)
+    out["helsinki"] = import_osm(helsinki_extract(), boundary=HELSINKI_CENTRE_BBOX)
     return out
 
 

@@ -25,6 +25,7 @@ from gridplan.party import (
     link_households,
     propose_branches,
 )
+from gridplan.vocabulary import BranchStatus
 
 from .support.properties import examples
 from .support.scenes import CRS, street_grid_scene
@@ -400,3 +401,41 @@ def test_links_along_the_walking_network_are_never_shorter_than_straight_lines(b
     assert (links.loc[links["home"] == links["building_id"], "distance_m"] == 0).all()
     assert links["distance_m"].max() <= 1000
     assert coverage.member_links.groupby("member_id")["households"].sum().max() <= 10
+
+
+# --------------------------------------------------------------------------------------------------
+# Generated members at the density of members organized in the community (real extracts)
+
+REAL = ("beijing", "nanjing", "shanghai", "wuhan")
+
+
+def test_generated_members_are_as_dense_as_members_organized_in_the_community(extracts):
+    """2.0 % of residents (the retired and those without a workplace organization, settings.PartySettings):
+    a 300-household grid holds about 300 × 2.62 × 2 % ≈ 16 members, a branch of its own far below the 50 of a
+    general branch. At the national 7 % it held 55 and 61–100 % of each extract's grids read 党员过多."""
+    per_grid = []
+    for name in REAL:
+        party = extracts.coverage(name).grid_party
+        plan = extracts.run(name).plan
+        ordinary = party.merge(plan.grids[["grid_id", "kind"]], on="grid_id").query("kind == 'ordinary'")
+        per_grid.append(ordinary["members"] * 300 / ordinary["households"])
+    members_per_300 = pd.concat(per_grid)
+    assert 8 < members_per_300.median() < 25, members_per_300.describe()
+
+
+def test_the_organization_status_map_of_the_real_extracts_is_not_one_colour(extracts):
+    """Pooled over the four extracts' 308 grids, several statuses show and none covers 90 % (at 7 % members,
+    党员过多 alone covered 94 % of Shanghai's grids and all of Wuhan's). 党员过多 is left to grids that are
+    really large: fewer than 1 in 10 grids, and not one ordinary grid within the household bounds."""
+    statuses, in_bounds_too_large = [], 0
+    for name in REAL:
+        party = extracts.coverage(name).grid_party.merge(extracts.run(name).plan.grids[["grid_id", "kind"]], on="grid_id")
+        statuses.append(party["status"])
+        bounds = extracts.run(name).plan.settings.grid.bounds_window
+        ordinary = party[(party["kind"] == "ordinary") & bounds.contains(party["households"].to_numpy())]
+        in_bounds_too_large += int((ordinary["status"] == BranchStatus.TOO_LARGE).sum())
+    shares = pd.concat(statuses).value_counts(normalize=True)
+    assert len(shares) >= 3, shares.to_dict()
+    assert shares.max() < 0.90, shares.to_dict()
+    assert shares.get(BranchStatus.TOO_LARGE.value, 0) < 0.10, shares.to_dict()
+    assert in_bounds_too_large == 0
