@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import GridplanError, InfeasibleError, InputError
@@ -41,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
-        args.run(args)
+        with warnings.catch_warnings():
+            if not args.debug:  # the libraries' warnings are for their developers, not for a planner: --debug shows them
+                warnings.simplefilter("ignore")
+            args.run(args)
     except KeyboardInterrupt:
         print("gridplan: 已中断" if getattr(args, "lang", "zh") == "zh" else "gridplan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

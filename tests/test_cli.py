@@ -273,3 +273,26 @@ def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_pat
             "settings: the previous plan's (target 250, ±10%: 225–275 households)") in kept
     assert main(["coverage", str(scene_path), str(old), "-o", str(tmp_path / "coverage.gpkg"), "--lang", lang]) == EXIT_OK
     assert words.replace("上一方案", "方案").replace("the previous plan", "the plan") in capsys.readouterr().out.splitlines()
+
+
+def test_library_warnings_stay_off_a_planners_screen_and_show_with_debug(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    import gridplan.validate
+
+    scene_path = tmp_path / "scene.gpkg"
+    for name, layer in street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers().items():
+        layer.to_file(scene_path, layer=name)
+    real = gridplan.validate.validate_scene
+
+    def noisy(*args, **kwargs):
+        warnings.warn("a library's FutureWarning", FutureWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gridplan.validate, "validate_scene", noisy)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert main(["validate", str(scene_path)]) == EXIT_OK
+    assert not [w for w in shown if issubclass(w.category, FutureWarning)]
+    with pytest.warns(FutureWarning, match="a library's"):
+        assert main(["--debug", "validate", str(scene_path)]) == EXIT_OK
