@@ -291,7 +291,7 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     validation found and repaired, every building left out named); ``areas`` and
     ``micro_grids`` with levels; ``building_changes`` (with the reason and households of each move),
     ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration. Warnings'
-    messages are in ``lang`` (their codes and figures are kept too)."""
+    and findings' messages are in ``lang`` (their codes and figures are kept too)."""
     plan = run.plan
     scene = prepared.scene
     buildings = scene.buildings[["building_id", "geometry"]].merge(plan.assignment, on="building_id", how="left")
@@ -301,7 +301,7 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings, lang),
               "metrics": metrics, "provenance": plan.provenance.table()}
     if prepared.validation is not None:
-        layers["scene_findings"] = prepared.validation.table()
+        layers["scene_findings"] = prepared.validation.table(lang)
     if run.levels is not None:
         layers |= {"areas": run.levels.areas, "micro_grids": run.levels.micro_grids}
     if run.changes is not None:

@@ -180,11 +180,12 @@ class Validation:
                              zh=f"场景有 {len(errors)} 项错误：" + "；".join(f.describe("zh") for f in errors))
         return self
 
-    def table(self) -> pd.DataFrame:
-        """The findings as a table (``level``, ``code``, ``layer``, ``message``, ``ids`` comma-joined, ``count``),
-        as a plan file keeps them."""
-        return pd.DataFrame([{"level": f.level, "code": f.code, "layer": f.layer, "message": f.message,
-                              "ids": ",".join(map(str, f.ids)), "count": f.count} for f in self.findings],
+    def table(self, lang: str = "en") -> pd.DataFrame:
+        """The findings as a table (``level``, ``code``, ``layer``, ``message`` in ``lang``, ``ids`` as a list,
+        ``count``), as a plan file keeps them (the ids as JSON text, so that an id holding a comma stays one)."""
+        return pd.DataFrame([{"level": f.level, "code": f.code, "layer": f.layer,
+                              "message": f.zh if lang == "zh" and f.zh else f.message,
+                              "ids": [str(i) for i in f.ids], "count": f.count} for f in self.findings],
                             columns=["level", "code", "layer", "message", "ids", "count"])
 
     def headline(self, lang: str = "en") -> str:

@@ -17,6 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gridplan.cli import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
+from gridplan.results import as_list
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.store import read_layers, read_plan, write_layers
 from gridplan.vocabulary import WarningCode, WarningReason
@@ -241,7 +242,7 @@ def test_broken_real_scenes_plan_with_everything_accounted_for_or_fail_in_one_li
         return
     plan = read_plan(folder / "plan.gpkg").plan
     findings = read_layers(folder / "plan.gpkg")["scene_findings"]
-    left_out = {i for ids in findings.loc[findings["code"].isin(EXCLUDING), "ids"] for i in str(ids).split(",") if i}
+    left_out = {i for ids in findings.loc[findings["code"].isin(EXCLUDING), "ids"] for i in as_list(ids)}
     planned = set(plan.assignment["building_id"])
     assert set(buildings["building_id"].astype(str)) == planned | left_out and not planned & left_out
     assert plan.grids["households"].sum() == plan.assignment["households"].sum()

@@ -657,3 +657,16 @@ def test_a_community_code_that_is_not_12_digits_is_an_error_before_planning():
     v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), comms))
     f = only(v, "bad_community_code")
     assert (f.level, f.ids) == ("error", ("c2",)) and "'32010200100X'" in f.message
+
+
+def test_findings_keep_ids_with_commas_whole_and_speak_the_plans_language(tmp_path):
+    from gridplan.results import as_list
+    from gridplan.store import read_layers, write_layers
+
+    far = {"楼,1号": rect(500, 500, 510, 510), "b,2": rect(600, 600, 610, 610)}
+    v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30), **far})), accept_outside=True)
+    for lang, word in (("zh", "不在任何社区内"), ("en", "outside every community")):
+        write_layers(tmp_path / f"{lang}.gpkg", {"scene_findings": v.table(lang)})
+        table = read_layers(tmp_path / f"{lang}.gpkg")["scene_findings"].set_index("code")
+        assert sorted(as_list(table.loc["building_outside_communities", "ids"])) == sorted(far)
+        assert word in table.loc["building_outside_communities", "message"]
