@@ -252,7 +252,7 @@ def _read_one(path: Path, kind: str, layer: str | None = None) -> pd.DataFrame:
         info = pyogrio.read_info(path, layer=layer)
         frame = pyogrio.read_dataframe(path, layer=layer)
     except PARQUET_ERRORS as exc:
-        raise unreadable(path, exc, f"layer {layer!r}" if layer else "") from exc
+        raise unreadable(path, exc, f"layer {layer!r}" if layer else "", f"图层 {layer!r}" if layer else "") from exc
     # a table: no geometry type (GeoPackage), or GeoJSON's features whose geometry is all null
     table = info.get("geometry_type") is None or (info.get("geometry_type") == "Unknown" and frame.geometry.isna().all())
     if table and isinstance(frame, gpd.GeoDataFrame):

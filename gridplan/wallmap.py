@@ -252,7 +252,7 @@ def write_wall_maps(
         raise InputError(f"dpi {dpi} must be a positive number")
     pdf, png, pages, crowded = [], [], {}, {}
     folder = Path(folder)
-    with replaced_folder(folder, "wall maps") as staging:
+    with replaced_folder(folder, "wall maps", "网格上墙图") as staging:
         for wall_map in _wall_maps(plan, prepared, coverage, style=style, **options):
             for path in wall_map.save(staging, formats, dpi):
                 (pdf if path.suffix == ".pdf" else png).append(folder / path.name)
@@ -271,7 +271,7 @@ def check_wall_map_folder(folder) -> None:
     InputError
         Naming the folder and what is in the way.
     """
-    check_replaceable(folder, "wall maps")
+    check_replaceable(folder, "wall maps", "网格上墙图")
 
 
 def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orientation=WALL_MAP_DEFAULTS.orientation,
