@@ -39,7 +39,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-def check_replaceable(folder: str | os.PathLike, what: str) -> None:
+def check_replaceable(folder: str | os.PathLike, what: str, what_zh: str | None = None) -> None:
     """Refuse a folder that a new set of ``what`` may not replace as a whole.
 
     Parameters
@@ -48,6 +48,8 @@ def check_replaceable(folder: str | os.PathLike, what: str) -> None:
         The folder to be replaced; it may not exist yet.
     what
         What the folder holds, for the message (``"wall maps"``).
+    what_zh
+        The same in Chinese (``"网格上墙图"``), for the message in Chinese; ``what`` when not given.
 
     Raises
     ------
@@ -56,23 +58,29 @@ def check_replaceable(folder: str | os.PathLike, what: str) -> None:
         sits in a folder where the new set cannot be written aside.
     """
     folder = Path(folder).resolve()
+    what_zh = what_zh or what
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} is a file, not a folder: {what} are written into a folder")
+        raise InputError(f"{folder} is a file, not a folder: {what} are written into a folder",
+                         zh=f"{folder} 是文件，不是文件夹：{what_zh}写入文件夹")
     if folder.is_dir():
         foreign = sorted(set(os.listdir(folder)) - {MANIFEST} - set(_listed(folder)))
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            shown_zh = "、".join(foreign[:3]) + (f" 等另外 {len(foreign) - 3} 个" if len(foreign) > 3 else "")
             raise InputError(f"{folder} holds {len(foreign)} file(s) gridplan did not write ({shown}): {what} replace "
-                             "their folder as a whole; write them into a new or empty folder")
+                             "their folder as a whole; write them into a new or empty folder",
+                             zh=f"{folder} 中有 {len(foreign)} 个文件不是 gridplan 写入的（{shown_zh}）：{what_zh}会整体替换"
+                                "所在文件夹；请写入新的或空的文件夹")
     parent = _existing(folder.parent)
     try:
         os.rmdir(_new_folder(parent, ".gridplan-", ""))
     except OSError as exc:
-        raise InputError(f"{folder} cannot be written: no folder can be made in {parent} ({exc.strerror})") from exc
+        raise InputError(f"{folder} cannot be written: no folder can be made in {parent} ({exc.strerror})",
+                         zh=f"无法写入 {folder}：不能在 {parent} 中创建文件夹（{exc.strerror}）") from exc
 
 
 @contextmanager
-def replaced_folder(folder: str | os.PathLike, what: str) -> Iterator[Path]:
+def replaced_folder(folder: str | os.PathLike, what: str, what_zh: str | None = None) -> Iterator[Path]:
     """Yield a new, empty folder beside ``folder`` to write a whole set of files into; when the block ends without
     error, it takes ``folder``'s place (with a manifest of its files) and the previous set is removed. On any error
     or interruption ``folder`` stays exactly as it was and the new folder is removed.
@@ -83,9 +91,11 @@ def replaced_folder(folder: str | os.PathLike, what: str) -> Iterator[Path]:
         The folder to replace (created when missing); refused as :func:`check_replaceable` says.
     what
         What the folder holds, for messages (``"wall maps"``).
+    what_zh
+        The same in Chinese, for messages in Chinese.
     """
     folder = Path(folder).resolve()
-    check_replaceable(folder, what)
+    check_replaceable(folder, what, what_zh)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = _new_folder(folder.parent, f".{folder.name}.", ".new")
     try:

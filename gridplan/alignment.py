@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .coords import SYSTEM_NAMES, SYSTEMS, convert_geometries, convert_lonlat
+from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH, SYSTEMS, convert_geometries, convert_lonlat
 from .settings import DEFAULTS, CoordinateSettings
 
 #: A reading of one layer against another: (system it is in, system the others are in); equal for "as is".
@@ -47,6 +47,10 @@ class Offset:
 
     def __str__(self) -> str:
         return f"{self.metres:.0f} m {self.bearing}"
+
+    def describe(self, lang: str = "en") -> str:
+        """How far and which way, in ``lang``: ``412 m north-east`` or ``向东北 412 米``."""
+        return f"向{_COMPASS_ZH[self.bearing]} {self.metres:.0f} 米" if lang == "zh" else str(self)
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class SystemEvidence:
             evidence = f"（测量 {self.count:,} 个；{_zh(self.measure)}：{self.readings('zh')}）"
             if not self.moved:
                 return f"{subject}与{reference}坐标系一致{evidence}"
-            return (f"{subject}按 {_SYSTEM_ZH[self.shift[0]]} 读取，向{_COMPASS_ZH[self.offset.bearing]}移动 "
+            return (f"{subject}按 {SYSTEM_NAMES_ZH[self.shift[0]]} 读取，向{_COMPASS_ZH[self.offset.bearing]}移动 "
                     f"{self.offset.metres:.0f} 米，与{reference}对齐{evidence}")
         if not self.moved:
             return f"{self.subject}: in the system of {self.reference} ({self.count:,} measured; {self.measure}: {self.readings()})"
@@ -115,7 +119,6 @@ _WORDS_ZH = {"register points": "登记坐标", "footprints": "建筑轮廓", "b
              "in no footprint": "不在任何建筑内", "crossed by a street or far from every street": "被道路穿过或远离道路",
              "outside every community": "不在任何社区内", "inside a building or far from every street": "落在建筑内或远离道路",
              "boundary farther than the clearance from a street": "边界远离道路", "in no grid": "不在任何网格内"}
-_SYSTEM_ZH = {"wgs84": "WGS84/CGCS2000", "gcj02": "GCJ-02（高德/腾讯）", "bd09": "BD-09（百度）"}
 _COMPASS_ZH = {"north": "北", "north-east": "东北", "east": "东", "south-east": "东南", "south": "南",
                "south-west": "西南", "west": "西", "north-west": "西北"}
 
@@ -455,5 +458,5 @@ def _bearing(dx: float, dy: float) -> str:
 def _shift_name(shift: Shift, lang: str = "en") -> str:
     if shift[0] == shift[1]:
         return "按原样" if lang == "zh" else "as read"
-    names = _SYSTEM_ZH if lang == "zh" else SYSTEM_NAMES
+    names = SYSTEM_NAMES_ZH if lang == "zh" else SYSTEM_NAMES
     return f"{names[shift[0]].split(' ')[0].split('（')[0]}→{names[shift[1]].split(' ')[0].split('（')[0]}"

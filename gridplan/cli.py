@@ -365,7 +365,9 @@ def _settings(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
             settings = base.with_grid(**given, tight_tolerance=min(base.grid.tight_tolerance, tolerance)).check()
         except InputError:
             raise InputError("--target must be a positive number and --tolerance between 0 and 1 "
-                             f"(got {given.get('target', base.grid.target)} and {tolerance})") from None
+                             f"(got {given.get('target', base.grid.target)} and {tolerance})",
+                             zh="--target 须为正数，--tolerance 须在 0 与 1 之间"
+                                f"（实为 {given.get('target', base.grid.target)} 和 {tolerance}）") from None
     if source:
         g = settings.grid
         whose = ("命令行指定" if args.lang == "zh" else "given on the command line") if given else source
@@ -379,7 +381,7 @@ def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise InputError(f"{option} {item!r}: expected NAME=VALUE")
+            raise InputError(f"{option} {item!r}: expected NAME=VALUE", zh=f"{option} {item!r}：应为 NAME=VALUE")
         pairs.append((key, value))
     return pairs
 
@@ -392,7 +394,8 @@ def _load(args):
     for key, target in _pairs(args.column, "--column"):
         layer, dot, source = key.partition(".")
         if not dot:
-            raise InputError(f"--column {key}={target}: expected LAYER.SOURCE=COLUMN")
+            raise InputError(f"--column {key}={target}: expected LAYER.SOURCE=COLUMN",
+                             zh=f"--column {key}={target}：应为 LAYER.SOURCE=COLUMN")
         columns.setdefault(layer, {})[source] = target
     return load_scene(args.scene, layers=dict(_pairs(args.layer, "--layer")), columns=columns, coords=_coords(args.coords))
 
@@ -401,7 +404,8 @@ def _coords(items: list[str]) -> str | dict[str, str]:
     """``--coords gcj02`` (every layer) or ``--coords buildings=gcj02 …`` (some layers)."""
     whole = [item for item in items if "=" not in item]
     if len(whole) > 1 or (whole and len(items) > 1):
-        raise InputError("--coords: give one system for every layer (--coords gcj02) or one per layer (--coords buildings=gcj02), not both")
+        raise InputError("--coords: give one system for every layer (--coords gcj02) or one per layer (--coords buildings=gcj02), not both",
+                         zh="--coords：要么所有图层用一个坐标系（--coords gcj02），要么逐图层指定（--coords buildings=gcj02），不能同时使用")
     return whole[0] if whole else dict(_pairs(items, "--coords"))
 
 
@@ -461,7 +465,8 @@ def _plan(args) -> None:
     source = _settings_source(previous.provenance, args.lang, previous=True) if previous is not None else ""
     settings = _settings(args, base, source)
     if previous is None and (args.no_rebalance or args.max_moved is not None or args.no_compare_fresh):
-        raise InputError("--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)")
+        raise InputError("--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)",
+                         zh="--no-rebalance、--max-moved 和 --no-compare-fresh 只用于重新生成（--previous）")
     settings = settings.with_regeneration(rebalance=not args.no_rebalance, max_moved=args.max_moved)
     prepared = _prepared(args, settings)
     run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
@@ -531,7 +536,8 @@ def _audit(args) -> None:
     try:
         existing = gpd.read_file(args.existing, engine="pyogrio")
     except FILE_ERRORS as exc:
-        raise InputError(f"cannot read existing grids {args.existing}: {exc}") from exc
+        raise InputError(f"cannot read existing grids {args.existing}: {exc}",
+                         zh=f"无法读取现有网格 {args.existing}：{getattr(exc, 'zh', None) or exc}") from exc
     audit = audit_grids(prepared, existing, lang=args.lang)
     print(audit.summary(args.lang))
     if args.output:

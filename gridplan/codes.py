@@ -66,7 +66,8 @@ def assign_codes(
         Unknown style, a malformed community code, or more grids in a community than serials (999 or 99).
     """
     if style not in SERIAL_DIGITS:
-        raise InputError(f"unknown grid code style {style!r}: use {' or '.join(SERIAL_DIGITS)}")
+        raise InputError(f"unknown grid code style {style!r}: use {' or '.join(SERIAL_DIGITS)}",
+                         zh=f"未知的网格编码方式 {style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}")
     digits = SERIAL_DIGITS[style]
     capacity = 10**digits - 1
     community_codes = dict(zip(communities["community_id"], communities["code"])) if "code" in communities else {}
@@ -79,9 +80,11 @@ def assign_codes(
             continue
         base = str(base)
         if len(base) != COMMUNITY_CODE_DIGITS or not base.isdigit():
-            raise InputError(f"community {community_id}: code {base!r} is not 12 digits (GB/T 2260 county + street + community)")
+            raise InputError(f"community {community_id}: code {base!r} is not 12 digits (GB/T 2260 county + street + community)",
+                             zh=f"社区 {community_id}：编码 {base!r} 不是 12 位数字（GB/T 2260 区县 + 街道 + 社区）")
         if len(members) > capacity:
-            raise InputError(f"community {community_id} would need {len(members)} grids: more than the {capacity} a {digits}-digit serial allows")
+            raise InputError(f"community {community_id} would need {len(members)} grids: more than the {capacity} a {digits}-digit serial allows",
+                             zh=f"社区 {community_id} 需要 {len(members)} 个网格：超过 {digits} 位序号所能容纳的 {capacity} 个")
         ids = grids.loc[members, "grid_id"]
         kept = ids.map(previous).where(lambda c: c.notna() & c.astype(str).str.startswith(base) & (c.astype(str).str.len() == COMMUNITY_CODE_DIGITS + digits))
         taken = {int(str(c)[COMMUNITY_CODE_DIGITS:]) for c in kept.dropna()}

@@ -34,6 +34,8 @@ Transform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 SYSTEMS = ("wgs84", "gcj02", "bd09")
 #: How each system is named to a user.
 SYSTEM_NAMES = {"wgs84": "WGS84/CGCS2000", "gcj02": "GCJ-02 (Gaode/Tencent)", "bd09": "BD-09 (Baidu)"}
+#: The same, to a user reading Chinese.
+SYSTEM_NAMES_ZH = {"wgs84": "WGS84/CGCS2000", "gcj02": "GCJ-02（高德/腾讯）", "bd09": "BD-09（百度）"}
 
 
 def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
@@ -174,7 +176,8 @@ def convert_lonlat(lon: ArrayLike, lat: ArrayLike, source: str, target: str) -> 
     """
     for system in (source, target):
         if system not in SYSTEMS:
-            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(SYSTEMS)}")
+            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(SYSTEMS)}",
+                             zh=f"未知的坐标系 {system!r}：可选 {'、'.join(SYSTEMS)}")
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if source == target:
         return lon.copy(), lat.copy()
@@ -208,7 +211,8 @@ def convert_geometries(geometries: ArrayLike, crs, source: str, target: str) -> 
     from pyproj import CRS, Transformer
 
     if crs is None:
-        raise InputError("a layer without a CRS cannot be moved between coordinate systems: set its CRS first")
+        raise InputError("a layer without a CRS cannot be moved between coordinate systems: set its CRS first",
+                         zh="没有坐标参考系的图层无法在坐标系之间转换：请先设定其坐标参考系")
     crs = CRS.from_user_input(crs)
     geographic = crs.is_geographic
     forward = None if geographic else Transformer.from_crs(crs, 4326, always_xy=True)
@@ -271,11 +275,14 @@ def from_wgs84(gdf: gpd.GeoDataFrame, coords: str) -> gpd.GeoDataFrame:
 
 def _convert(gdf: gpd.GeoDataFrame, coords: str, table: dict[str, Transform]) -> gpd.GeoDataFrame:
     if coords not in table:
-        raise InputError(f"unknown coordinate system {coords!r}: use one of {', '.join(table)}")
+        raise InputError(f"unknown coordinate system {coords!r}: use one of {', '.join(table)}",
+                         zh=f"未知的坐标系 {coords!r}：可选 {'、'.join(table)}")
     if gdf.crs is None or not gdf.crs.is_geographic:
         raise InputError(
             f"{coords} conversion needs lon/lat coordinates, but the layer's CRS is {gdf.crs}: "
-            "set it to EPSG:4326 (the lon/lat as digitised), not a projected CRS"
+            "set it to EPSG:4326 (the lon/lat as digitised), not a projected CRS",
+            zh=f"{coords} 转换需要经纬度坐标，但该图层的坐标参考系是 {gdf.crs}："
+               "请设为 EPSG:4326（采集时的经纬度），而不是投影坐标系",
         )
     transform = table[coords]
 

@@ -240,10 +240,12 @@ def check_basemap(basemap: str, tianditu_key: str | None = None, offline: bool =
 def check_view(view: str, coverage: bool = True) -> None:
     """Raise :class:`InputError` for an unknown view, or a party or service view of a map without coverage."""
     if view not in MAP_VIEWS:
-        raise InputError(f"unknown map view {view!r}: use one of {', '.join(MAP_VIEWS)}")
+        raise InputError(f"unknown map view {view!r}: use one of {', '.join(MAP_VIEWS)}",
+                         zh=f"未知的地图视图 {view!r}：可选 {'、'.join(MAP_VIEWS)}")
     if view != "grids" and not coverage:
         raise InputError(f"the {view} view shows a plan's coverage: give the coverage of the plan "
-                         "(gridplan coverage writes it)")
+                         "(gridplan coverage writes it)",
+                         zh=f"{view} 视图显示方案的覆盖情况：请提供该方案的覆盖分析结果（由 gridplan coverage 写出）")
 
 
 def save_map(fmap: folium.Map, path) -> None:
@@ -784,7 +786,8 @@ def _inline_assets(fmap: folium.Map) -> None:
     try:
         from offlinefolium.elements import _res as assets
     except ImportError as exc:
-        raise InputError("offline maps need the folium-offline package (pip install folium-offline)") from exc
+        raise InputError("offline maps need the folium-offline package (pip install folium-offline)",
+                         zh="离线地图需要 folium-offline 包（pip install folium-offline）") from exc
     header = fmap.get_root().header
     seen: set[str] = set()
     for element in _walk(fmap):
@@ -798,7 +801,8 @@ def _inline_assets(fmap: folium.Map) -> None:
                 seen.add(name)
                 text = assets.get(url)  # keyed by the URLs folium 0.20 links (leaflet 1.9.3, ...)
                 if text is None:
-                    raise InputError(f"no offline copy of {url} ({name}) in folium-offline")
+                    raise InputError(f"no offline copy of {url} ({name}) in folium-offline",
+                                     zh=f"folium-offline 中没有 {url}（{name}）的离线副本")
                 if kind == "default_js":
                     header.add_child(Element(f"<script>{text}</script>"), name=name)
                 else:

@@ -98,7 +98,8 @@ class WalkingNetwork:
         WalkingNetwork
         """
         if streets.crs is not None and not (streets.crs.is_projected and streets.crs.axis_info[0].unit_name in ("metre", "meter")):
-            raise InputError(f"streets must be in a metric CRS to build a walking network, got {streets.crs.name}")
+            raise InputError(f"streets must be in a metric CRS to build a walking network, got {streets.crs.name}",
+                             zh=f"构建步行路网需要以米为单位的坐标参考系，但道路图层是 {streets.crs.name}")
         walkable = streets[~streets["highway"].astype(str).str.lower().isin(settings.excluded_highways)]
         geoms = walkable.geometry.to_numpy()
         elevated = _elevated(walkable)

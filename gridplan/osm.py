@@ -292,7 +292,7 @@ def import_osm(
     """
     path = Path(source)
     if not path.is_file():
-        raise InputError(f"OSM source {path} does not exist")
+        raise InputError(f"OSM source {path} does not exist", zh=f"OSM 数据源 {path} 不存在")
     reader_name, reader = _reader_for(path)
     communities = None if boundary is None else _communities_from_boundary(boundary)
     if communities is not None and coords not in ("auto", "wgs84"):
@@ -315,7 +315,8 @@ def import_osm(
     if buildings.empty:
         where = " inside the boundary" if area is not None else ""
         counts = report.layers["buildings"]
-        raise InputError(f"no building polygons{where} in {path} (read {counts.read}, dropped {counts.dropped})")
+        raise InputError(f"no building polygons{where} in {path} (read {counts.read}, dropped {counts.dropped})",
+                         zh=f"{path} 中{'边界内' if area is not None else ''}没有建筑面（读取 {counts.read} 个，舍弃 {counts.dropped} 个）")
     streets = _finish_streets(raw["streets"], area, report.layers["streets"], settings.grid.street_weights)
     barriers = _finish_barriers(raw["barriers"], area, report.layers["barriers"])
     pois = _finish_pois(raw["pois"], area, report.layers["pois"])
@@ -359,7 +360,8 @@ def import_osm_to_gpkg(
         The counts read, kept and dropped per layer.
     """
     if Path(out_path).suffix.lower() != ".gpkg":
-        raise InputError(f"cannot write {Path(out_path).name}: the scene is written as a .gpkg")
+        raise InputError(f"cannot write {Path(out_path).name}: the scene is written as a .gpkg",
+                         zh=f"无法写入 {Path(out_path).name}：场景只写为 .gpkg 文件")
     scene, report = import_osm(source, boundary=boundary, coords=coords, settings=settings)
     write_layers(out_path, scene.layers())
     return report
@@ -379,7 +381,8 @@ def _reader_for(path: Path) -> tuple[str, Reader]:
         return "osm-pbf", _read_pbf
     if suffix == ".gpkg":
         return _gpkg_reader(path)
-    raise InputError(f"cannot import {path.name}: use an OSM .osm/.xml (or .osm.bz2/.osm.gz), .osm.pbf or an OSM-derived .gpkg")
+    raise InputError(f"cannot import {path.name}: use an OSM .osm/.xml (or .osm.bz2/.osm.gz), .osm.pbf or an OSM-derived .gpkg",
+                     zh=f"无法导入 {path.name}：请使用 OSM 的 .osm/.xml（或 .osm.bz2/.osm.gz）、.osm.pbf 或由 OSM 导出的 .gpkg")
 
 
 def _read_xml(path: Path, area: BaseGeometry | None, report: ImportReport) -> Raw:
@@ -401,7 +404,7 @@ def _read_xml(path: Path, area: BaseGeometry | None, report: ImportReport) -> Ra
         # graph_from_xml makes edges of every way in the file (buildings too): the streets are the highways
         graph = ox.graph_from_xml(path, simplify=True, retain_all=True)
     except (ElementTree.ParseError, KeyError, ValueError, OSError) as exc:  # osmnx's errors on malformed XML
-        raise InputError(f"cannot read OSM XML {path}: {exc}") from exc
+        raise InputError(f"cannot read OSM XML {path}: {exc}", zh=f"无法读取 OSM XML 文件 {path}：{exc}") from exc
     features["osm_id"] = _osm_ids(features["element"], features["id"])
     edges = ox.graph_to_gdfs(graph, nodes=False) if graph.number_of_edges() else _frame({})
     edges = edges[_column(edges, "highway").notna()]
@@ -452,7 +455,8 @@ def _gpkg_reader(path: Path) -> tuple[str, Reader]:
     except FILE_ERRORS as exc:
         raise unreadable(path, exc) from exc
     if "buildings" not in layers:
-        raise InputError(f"{path.name} has no 'buildings' layer: not an OSM-derived GeoPackage")
+        raise InputError(f"{path.name} has no 'buildings' layer: not an OSM-derived GeoPackage",
+                         zh=f"{path.name} 没有 'buildings' 图层：不是由 OSM 导出的 GeoPackage")
     columns = set(pyogrio.read_info(path, layer="buildings")["fields"])
     if {"kind", "kind_detail"} <= columns:
         return "tilezen-gpkg", _read_tilezen_gpkg
@@ -460,7 +464,9 @@ def _gpkg_reader(path: Path) -> tuple[str, Reader]:
         return "osmnx-gpkg", _read_osmnx_gpkg
     raise InputError(
         f"{path.name}: its buildings have neither OSM tags (building, building:levels) nor Tilezen kinds "
-        "(kind, kind_detail); read it with gridplan.scene.read_scene and a column map instead"
+        "(kind, kind_detail); read it with gridplan.scene.read_scene and a column map instead",
+        zh=f"{path.name}：其建筑既没有 OSM 标签（building、building:levels），也没有 Tilezen 类别"
+           "（kind、kind_detail）；请改用 gridplan.scene.read_scene 并给出字段对应关系读取",
     )
 
 
@@ -468,9 +474,9 @@ def _read_layer(path: Path, layer: str) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except FILE_ERRORS as exc:
-        raise unreadable(path, exc, f"layer {layer!r}") from exc
+        raise unreadable(path, exc, f"layer {layer!r}", f"图层 {layer!r}") from exc
     if frame.crs is None:
-        raise InputError(f"layer {layer!r} of {path} has no CRS")
+        raise InputError(f"layer {layer!r} of {path} has no CRS", zh=f"{path} 的图层 {layer!r} 没有坐标参考系")
     return frame.to_crs(WGS84).reset_index(drop=True)
 
 
@@ -720,21 +726,24 @@ def _communities_from_boundary(boundary: Boundary) -> gpd.GeoDataFrame:
         try:
             frame = gpd.read_file(boundary, engine="pyogrio")
         except FILE_ERRORS as exc:
-            raise unreadable(boundary, exc, "the community boundaries") from exc
+            raise unreadable(boundary, exc, "the community boundaries", "社区边界") from exc
     else:
         try:
             west, south, east, north = map(float, boundary)
         except (TypeError, ValueError) as exc:
             raise InputError(
-                f"boundary {boundary!r}: give a polygon, a (west, south, east, north) box or a polygon file"
+                f"boundary {boundary!r}: give a polygon, a (west, south, east, north) box or a polygon file",
+                zh=f"边界 {boundary!r}：请给出一个面、一个（西, 南, 东, 北）范围框或一个面要素文件",
             ) from exc
         frame = gpd.GeoDataFrame(geometry=[shapely.box(west, south, east, north)], crs=WGS84)
     if frame.crs is None:
-        raise InputError("the boundary has no CRS: set one (e.g. EPSG:4326)")
+        raise InputError("the boundary has no CRS: set one (e.g. EPSG:4326)",
+                         zh="边界没有坐标参考系：请设定一个（如 EPSG:4326）")
     frame = frame.to_crs(WGS84).reset_index(drop=True)
     types = frame.geom_type
     if frame.empty or not types.isin(("Polygon", "MultiPolygon")).all():
-        raise InputError(f"the boundary must be polygons, got {', '.join(types.unique()) or 'nothing'}")
+        raise InputError(f"the boundary must be polygons, got {', '.join(types.unique()) or 'nothing'}",
+                         zh=f"边界必须是面要素，实为 {'、'.join(types.unique()) or '空'}")
     if "community_id" not in frame:
         frame.insert(0, "community_id", [str(i) for i in range(1, len(frame) + 1)])
     frame["community_id"] = frame["community_id"].astype(str)

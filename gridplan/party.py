@@ -237,7 +237,7 @@ def place_members(members: pd.DataFrame, assignment: pd.DataFrame, buildings: gp
     """
     for column in ("member_id", "building_id"):
         if column not in members:
-            raise InputError(f"party members have no {column!r} column")
+            raise InputError(f"party members have no {column!r} column", zh=f"党员图层没有 {column!r} 列")
     m = pd.DataFrame({
         "member_id": members["member_id"].astype("string").to_numpy(),
         "building_id": members["building_id"].astype("string").to_numpy(),
@@ -690,7 +690,7 @@ def generate_members(
     """
     share = settings.member_share if share is None else share
     if not 0 <= share <= 1:
-        raise InputError(f"member share must be between 0 and 1, got {share}")
+        raise InputError(f"member share must be between 0 and 1, got {share}", zh=f"党员比例须在 0 与 1 之间，实为 {share}")
     rng = np.random.default_rng(seed)
     homes = buildings.loc[buildings["households"].fillna(0) > 0]
     community = homes["community_id"].astype(str).to_numpy() if "community_id" in homes else np.zeros(len(homes), dtype=object)

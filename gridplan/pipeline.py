@@ -116,10 +116,11 @@ def plan_scene(
     PlanRun
     """
     if workers < 1 or retries < 0:
-        raise InputError("workers must be at least 1 and retries at least 0")
+        raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
     counts = grid_count.values() if isinstance(grid_count, dict) else [] if grid_count is None else [grid_count]
     if any(not isinstance(n, int) or n < 1 for n in counts):
-        raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}")
+        raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}",
+                         zh=f"指定的网格数须为不小于 1 的整数，实为 {grid_count!r}")
     _check_areas(areas)
     if previous is not None and not isinstance(previous, PreviousPlan):
         previous = read_previous(previous)
@@ -130,9 +131,11 @@ def plan_scene(
         from .regenerate import regenerate
 
         if not previous.drawn:
-            check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip())
+            check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip(),
+                                 f"上一方案 {previous.source}".rstrip())
         if grid_count is not None:
-            raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)")
+            raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
+                             zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
         run = regenerate(prepared, previous, code_style=code_style, compare_fresh=compare_fresh)
     elif workers > 1 or scheduler is not None:
         from .parallel import plan_communities
@@ -166,7 +169,7 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
     from .levels import plan_levels  # the engine loads when levels are planned, not when the pipeline is imported
 
     if run.levels is not None:
-        raise InputError("the run already has levels")
+        raise InputError("the run already has levels", zh="该次运行已划分层级")
     _check_areas(areas)
     found = plan_levels(run.plan, prepared, areas_per_street=areas)
     grids = run.plan.grids.copy()
@@ -176,7 +179,8 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
 
 def _check_areas(areas: int | None) -> None:
     if areas is not None and (not isinstance(areas, int) or areas < 1):
-        raise InputError(f"areas per street office must be a whole number of at least 1, got {areas!r}")
+        raise InputError(f"areas per street office must be a whole number of at least 1, got {areas!r}",
+                         zh=f"每个街道的片区数须为不小于 1 的整数，实为 {areas!r}")
 
 
 #: Below this share of a plan's buildings found in a scene, the plan is not of that scene.
@@ -190,23 +194,28 @@ def check_belongs(prepared: PreparedScene, plan, coverage=None) -> None:
     made_of = plan.provenance.scene_fingerprint
     if made_of and made_of != prepared.fingerprint:
         raise InputError("the plan was made of another scene (its communities, buildings, households or streets "
-                         "differ): give the scene it was made of, or plan this one with 'gridplan plan'")
+                         "differ): give the scene it was made of, or plan this one with 'gridplan plan'",
+                         zh="该方案由另一个场景生成（社区、建筑、户数或道路不同）：请给出生成它的场景，"
+                            "或用 'gridplan plan' 为本场景生成方案")
     if not made_of:
-        check_same_buildings(prepared, plan.assignment, "the plan")
+        check_same_buildings(prepared, plan.assignment, "the plan", "该方案")
     if coverage is None:
         return
     covers = coverage.provenance.plan_fingerprint
     if covers and covers != plan.fingerprint():
         raise InputError("the coverage is of another plan (its buildings are in other grids): analyse this plan "
-                         "with 'gridplan coverage'")
+                         "with 'gridplan coverage'",
+                         zh="该覆盖分析属于另一个方案（其建筑在别的网格中）：请用 'gridplan coverage' 分析本方案")
     if not covers and not set(coverage.grid_party["grid_id"]) <= set(plan.grids["grid_id"]):
         raise InputError("the coverage is of another plan (its grids are not this plan's): analyse this plan "
-                         "with 'gridplan coverage'")
+                         "with 'gridplan coverage'",
+                         zh="该覆盖分析属于另一个方案（其网格不是本方案的）：请用 'gridplan coverage' 分析本方案")
 
 
-def check_same_buildings(prepared: PreparedScene, assignment, what: str) -> None:
+def check_same_buildings(prepared: PreparedScene, assignment, what: str, what_zh: str | None = None) -> None:
     """Raise an :class:`~gridplan.errors.InputError` when fewer than half of the buildings ``assignment`` places
-    are buildings of the scene: ``what`` was made of another scene, or its ids were renumbered."""
+    are buildings of the scene: ``what`` (in Chinese ``what_zh``) was made of another scene, or its ids were
+    renumbered."""
     placed = pd.Index(assignment["building_id"].dropna().astype(str).unique())
     ids = prepared.scene.buildings["building_id"].astype(str)
     found = placed.isin(ids).sum()
@@ -215,4 +224,6 @@ def check_same_buildings(prepared: PreparedScene, assignment, what: str) -> None
         ours = ", ".join(ids.iloc[:3])
         raise InputError(f"{what} is not of this scene: {found:,} of its {len(placed):,} buildings are in it (its ids "
                          f"look like {theirs}; the scene's like {ours}): give the scene it was made of, or check that "
-                         "building ids were not renumbered")
+                         "building ids were not renumbered",
+                         zh=f"{what_zh or what}不属于本场景：其 {len(placed):,} 栋建筑中只有 {found:,} 栋在本场景中（其编号形如 "
+                            f"{theirs}，本场景的形如 {ours}）：请给出生成它的场景，或检查建筑编号是否被重新编排")

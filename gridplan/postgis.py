@@ -76,14 +76,15 @@ def _engine(dsn: str):
     from sqlalchemy.engine import make_url
 
     if not is_dsn(dsn):
-        raise InputError(f"not a PostgreSQL connection URL: {redact(dsn)} (expected postgresql://user@host/database)")
+        raise InputError(f"not a PostgreSQL connection URL: {redact(dsn)} (expected postgresql://user@host/database)",
+                         zh=f"不是 PostgreSQL 连接地址：{redact(dsn)}（应为 postgresql://user@host/database）")
     url = make_url(dsn)
     return create_engine(url.set(drivername="postgresql+psycopg"), hide_parameters=True)
 
 
 def _check_name(name: str) -> str:
     if not name or len(name.encode()) > MAX_NAME_BYTES:
-        raise InputError(f"plan name {name!r}: 1 to {MAX_NAME_BYTES} bytes")
+        raise InputError(f"plan name {name!r}: 1 to {MAX_NAME_BYTES} bytes", zh=f"方案名 {name!r}：须为 1 至 {MAX_NAME_BYTES} 字节")
     return name
 
 
@@ -160,7 +161,8 @@ def write_plan_postgis(
                  "parameters": json.dumps(parameters.get("settings", {})),
                  "created": datetime.now(timezone.utc), "layers": list(tables)})
     except (SQLAlchemyError, OSError) as exc:
-        raise InputError(f"cannot write plan {name!r} to {redact(dsn)}: {_safe_message(exc, dsn)}") from None
+        raise InputError(f"cannot write plan {name!r} to {redact(dsn)}: {_safe_message(exc, dsn)}",
+                         zh=f"无法将方案 {name!r} 写入 {redact(dsn)}：{_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()
     return [f"{schema}.{name}_{layer}" for layer in tables]
@@ -184,7 +186,8 @@ def list_plans(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
             qschema = conn.dialect.identifier_preparer.quote(schema)
             return pd.read_sql(text(f"SELECT * FROM {qschema}.plans ORDER BY created DESC"), conn)
     except (SQLAlchemyError, OSError) as exc:
-        raise InputError(f"cannot list the plans in {redact(dsn)}: {_safe_message(exc, dsn)}") from None
+        raise InputError(f"cannot list the plans in {redact(dsn)}: {_safe_message(exc, dsn)}",
+                         zh=f"无法列出 {redact(dsn)} 中的方案：{_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()
 
@@ -216,7 +219,8 @@ def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schem
                 name = conn.execute(text(f"SELECT name FROM {qschema}.plans ORDER BY created DESC LIMIT 1")).scalar()
             layers = conn.execute(text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}).scalar()
             if not layers:
-                raise InputError(f"no plan {name!r} in schema {schema!r} of {redact(dsn)}")
+                raise InputError(f"no plan {name!r} in schema {schema!r} of {redact(dsn)}",
+                                 zh=f"{redact(dsn)} 的模式 {schema!r} 中没有方案 {name!r}")
             geometry = dict(conn.execute(text(
                 "SELECT f_table_name, f_geometry_column FROM geometry_columns WHERE f_table_schema = :schema"),
                 {"schema": schema}).all())
@@ -230,7 +234,8 @@ def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schem
     except InputError:
         raise
     except (SQLAlchemyError, OSError) as exc:
-        raise InputError(f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}") from None
+        raise InputError(f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}",
+                         zh=f"无法从 {redact(dsn)} 读取方案 {name!r}：{_safe_message(exc, dsn)}") from None
     finally:
         engine.dispose()
     return out

@@ -21,7 +21,7 @@ import shapely
 
 from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
-from .coords import SYSTEM_NAMES
+from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
 from .engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, exact_split, join_orphans, plan_region,
                      resplit, score)
 from .errors import InfeasibleError, InputError
@@ -83,12 +83,15 @@ def regenerate(
     repair = previous.drawn
     if repair:
         if previous.grids.crs is None:
-            raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)")
+            raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
+                             zh=f"现有网格 {previous.source} 没有坐标参考系：请设定一个（如 EPSG:4326）")
         drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
         assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
         if len(assignment) < len(buildings) / 2:
             raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
-                             f"{len(buildings):,} buildings: are they of another area, or in another CRS?")
+                             f"{len(buildings):,} buildings: are they of another area, or in another CRS?",
+                             zh=f"现有网格 {previous.source} 只覆盖场景 {len(buildings):,} 栋建筑中的 {len(assignment):,} 栋："
+                                "它们是否属于别的区域，或使用了别的坐标参考系？")
         previous = dataclasses.replace(previous, assignment=assignment)
     adjacency = Adjacency.from_networkx(units.graph)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
@@ -121,7 +124,9 @@ def regenerate(
                 if touching:
                     raise InfeasibleError(
                         f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
-                        f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}"
+                        f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}",
+                        zh=f"锁定网格 {'、'.join(touching)} 在社区 {community_id} 中围出 {total:.0f} 户，无法划分为每格 "
+                           f"{settings.grid.floor:.0f}–{settings.grid.ceiling:.0f} 户的网格",
                     )
                 figures = (("households", float(total)), ("floor", settings.grid.floor), ("ceiling", settings.grid.ceiling))
                 warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
@@ -225,11 +230,13 @@ def _previous_grids(previous: PreviousPlan):
     grids["grid_id"] = grids["grid_id"].map(id_string)
     duplicated = grids["grid_id"][grids["grid_id"].duplicated()].unique()
     if len(duplicated):
-        raise InputError(f"previous plan: grid ids used twice: {', '.join(duplicated[:10])}")
+        raise InputError(f"previous plan: grid ids used twice: {', '.join(duplicated[:10])}",
+                         zh=f"上一方案：网格编号重复使用：{'、'.join(duplicated[:10])}")
     known = set(grids["grid_id"])
     extra = sorted(set(previous.assignment["grid_id"].dropna().map(id_string)) - known)
     if extra:
-        raise InputError(f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}")
+        raise InputError(f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}",
+                         zh=f"上一方案：建筑所属的网格不在网格图层中：{'、'.join(extra[:10])}")
     ids = list(grids["grid_id"])
     locked_flags = _locked(grids) if "locked" in grids else np.zeros(len(grids), dtype=bool)
     locked = {i for i, flag in enumerate(locked_flags) if flag}
@@ -246,7 +253,8 @@ def _previous_building_grid(previous: PreviousPlan, buildings: gpd.GeoDataFrame,
     if len(twice):
         listed = twice.groupby("building_id")["grid_id"].apply(lambda g: "/".join(map(str, g)))
         named = ", ".join(f"{b} ({g})" for b, g in list(listed.items())[:10])
-        raise InputError(f"previous plan puts {len(listed)} buildings in more than one grid: {named}")
+        raise InputError(f"previous plan puts {len(listed)} buildings in more than one grid: {named}",
+                         zh=f"上一方案把 {len(listed)} 栋建筑同时划入多个网格：{named}")
     position = {g: i for i, g in enumerate(grid_ids)}
     by_building = dict(zip(assignment["building_id"], assignment["grid_id"].map(id_string).map(position)))
     return buildings["building_id"].map(by_building).fillna(-1).astype(np.int64).to_numpy()
@@ -291,8 +299,12 @@ def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
         if count and offset.metres > prepared.settings.regeneration.max_offset_m:
             like = shift_like(offset, centre.x, centre.y)
             why = f"as {SYSTEM_NAMES[like[0]]} read as {SYSTEM_NAMES[like[1]]} would be" if like else "another survey or place"
+            why_zh = (f"正如把 {SYSTEM_NAMES_ZH[like[0]]} 当作 {SYSTEM_NAMES_ZH[like[1]]} 读取时那样" if like
+                      else "来自另一次测绘或另一地点")
             raise InputError(f"the previous plan {previous.source} lies {offset} off the scene (median of {count:,} buildings "
-                             f"with the same id; {why}): give a plan of this scene in its coordinate system")
+                             f"with the same id; {why}): give a plan of this scene in its coordinate system",
+                             zh=f"上一方案 {previous.source} 与场景偏离{offset.describe('zh')}（{count:,} 栋同编号建筑的"
+                                f"中位数；{why_zh}）：请给出本场景在其坐标系下的方案")
     elif previous.drawn and isinstance(previous.grids, gpd.GeoDataFrame) and previous.grids.crs is not None and centre is not None:
         grids = previous.grids.to_crs(buildings.crs).geometry
         lonlat = points.to_crs(4326)
@@ -300,7 +312,9 @@ def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
                                 subject="the scene's buildings")
         if evidence.clear and evidence.moved:
             raise InputError(f"the existing grids {previous.source} lie {evidence.offset} off the scene's buildings (in no "
-                             f"grid: {evidence.readings()}): convert them to the scene's coordinate system first")
+                             f"grid: {evidence.readings()}): convert them to the scene's coordinate system first",
+                             zh=f"现有网格 {previous.source} 与场景建筑偏离{evidence.offset.describe('zh')}（不在任何网格中的"
+                                f"比例：{evidence.readings('zh')}）：请先将其转换到场景的坐标系")
 
 
 def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):
@@ -331,7 +345,8 @@ def _atoms_from_buildings(units, adjacency: Adjacency, buildings, building_grid:
     free = ~np.isin(np.arange(atom_grid.max() + 1), list(locked))
     joined = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency, rank=free, ties="highest")
     if (joined < 0).any():
-        raise InputError(f"{int((joined < 0).sum())} planning units are connected to no grid of the previous plan")
+        raise InputError(f"{int((joined < 0).sum())} planning units are connected to no grid of the previous plan",
+                         zh=f"{int((joined < 0).sum())} 个规划单元与上一方案的任何网格都不相连")
     return joined
 
 
@@ -340,24 +355,28 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, p
 
     A grid whose buildings are apart counts as falling apart when its polygon is in pieces too (or no
     polygon is given); one drawn whole whose units changed with the data is split quietly afterwards."""
-    problems = []
+    problems, problems_zh = [], []
     community = buildings["community_id"].to_numpy()
     for g, grid_id in enumerate(grid_ids):
         communities = set(community[building_grid == g])
         if len(communities) > 1:
             problems.append(f"grid {grid_id} spans communities {', '.join(sorted(map(str, communities)))}")
+            problems_zh.append(f"网格 {grid_id} 跨越社区 {'、'.join(sorted(map(str, communities)))}")
         atoms = np.flatnonzero(atom_grid == g)
         drawn_whole = polygons is not None and g < len(polygons) and shapely.get_num_geometries(polygons[g]) == 1
         if len(atoms) > 1 and not drawn_whole:
             pieces = nx.number_connected_components(units.graph.subgraph(atoms.tolist()))
             if pieces > 1:
                 problems.append(f"grid {grid_id} falls apart into {pieces} pieces")
+                problems_zh.append(f"网格 {grid_id} 分裂为 {pieces} 块")
         if g in locked:
             mixed = buildings["building_id"].to_numpy()[(atom_grid[units.building_atom.to_numpy()] == g) != (building_grid == g)]
             if len(mixed):
                 problems.append(f"locked grid {grid_id} cannot be kept exactly: buildings {', '.join(mixed[:5])} share its blocks")
+                problems_zh.append(f"锁定网格 {grid_id} 无法原样保留：建筑 {'、'.join(mixed[:5])} 与其同在一个街块")
     if problems:
-        raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]))
+        raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]),
+                         zh=f"上一方案有 {len(problems)} 个问题：" + "；".join(problems_zh[:10]))
 
 
 def _separate_special_sites(units, adjacency: Adjacency, atom_grid: np.ndarray, grid_ids: list[str],

@@ -248,11 +248,12 @@ def read_register(
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path} does not exist")
+        raise InputError(f"{path} does not exist", zh=f"{path} 不存在")
     mapping = {_header(k): v for k, v in (columns or {}).items()}
     unknown = sorted(set(mapping.values()) - set(ALIASES))
     if unknown:
-        raise InputError(f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}")
+        raise InputError(f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}",
+                         zh=f"--column 对应到 {unknown[0]!r}：登记表的字段只有 {'、'.join(ALIASES)}")
     known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL} | set(mapping)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
@@ -260,7 +261,8 @@ def read_register(
     elif suffix in (".xlsx", ".xlsm"):
         raw = _read_xlsx(path, sheet, known)
     else:
-        raise InputError(f"cannot read {path.name}: a register is a .csv (or Excel's .txt) or .xlsx file")
+        raise InputError(f"cannot read {path.name}: a register is a .csv (or Excel's .txt) or .xlsx file",
+                         zh=f"无法读取 {path.name}：登记表应为 .csv（或 Excel 导出的 .txt）或 .xlsx 文件")
     aliases = {_header(a): name for name, names in ALIASES.items() for a in names}
     known: dict[str, str] = {}
     for header in raw.columns:
@@ -269,7 +271,8 @@ def read_register(
             known[header] = name
     missing = [c for c in mapping if c not in {_header(h) for h in raw.columns}]
     if missing:
-        raise InputError(f"{path.name} has no column {missing[0]!r} named in the column map")
+        raise InputError(f"{path.name} has no column {missing[0]!r} named in the column map",
+                         zh=f"{path.name} 没有字段对应关系中指定的列 {missing[0]!r}")
     table = raw[list(known)].rename(columns=known)
     table.insert(0, "row", np.arange(1, len(table) + 1))
     text = raw.astype(str)
@@ -301,7 +304,8 @@ def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise InputError(f"unknown encoding {encoding!r}: use one such as utf-8, gb18030, big5 or utf-16") from exc
+            raise InputError(f"unknown encoding {encoding!r}: use one such as utf-8, gb18030, big5 or utf-16",
+                             zh=f"未知的编码 {encoding!r}：请使用 utf-8、gb18030、big5 或 utf-16 等编码") from exc
         candidates = [encoding]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
@@ -313,18 +317,21 @@ def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame
             text = data.decode(candidate).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
             if encoding:
-                raise InputError(f"{path.name} is not readable as {encoding}: {exc.reason} at byte {exc.start:,}") from exc
+                raise InputError(f"{path.name} is not readable as {encoding}: {exc.reason} at byte {exc.start:,}",
+                                 zh=f"{path.name} 无法按 {encoding} 读取：第 {exc.start:,} 字节处 {exc.reason}") from exc
             continue
         readings.append(_Reading(candidate, text, *_delimiter(text, known)))
     if not readings:
-        raise InputError(f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)")
+        raise InputError(f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)",
+                         zh=f"{path.name} 的编码不是 {'、'.join(candidates)} 中的任何一种：请给出其编码（--encoding）")
     reading = _likeliest(readings, path.name, candidates)
     try:
         # pandas parses UTF-8 bytes three times as fast as the same text from a StringIO
         return pd.read_csv(io.BytesIO(reading.text.encode("utf-8")), sep=reading.delimiter, encoding="utf-8", dtype=str,
                            keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}") from exc
+        raise InputError(f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}",
+                         zh=f"无法按 CSV 读取 {path.name}：{' '.join(str(exc).split())}") from exc
 
 
 def _delimiter(text: str, known: set[str]) -> tuple[str, int]:
@@ -343,10 +350,14 @@ def _likeliest(readings: list[_Reading], name: str, tried: list[str]) -> _Readin
     most = max(r.known for r in readings)
     if not most and len(tried) == 1:
         raise InputError(f"{name} is not readable as {tried[0]}: its header has no column gridplan knows (check "
-                         f"--encoding, or name its columns with --map-column)")
+                         f"--encoding, or name its columns with --map-column)",
+                         zh=f"{name} 无法按 {tried[0]} 读取：表头中没有 gridplan 认识的列（请检查 --encoding，"
+                            "或用 --map-column 指明各列）")
     if not most:
         raise InputError(f"{name} is readable as none of {', '.join(tried)}: its header has no column gridplan knows "
-                         f"in any (give its encoding with --encoding, or name its columns with --map-column)")
+                         f"in any (give its encoding with --encoding, or name its columns with --map-column)",
+                         zh=f"{name} 按 {'、'.join(tried)} 都无法读取：任一编码下表头都没有 gridplan 认识的列"
+                            "（请用 --encoding 给出编码，或用 --map-column 指明各列）")
     top = [r for r in readings if r.known == most]
     if len({r.text for r in top}) == 1 or top[0].encoding == "utf-8-sig":
         return top[0]
@@ -355,7 +366,9 @@ def _likeliest(readings: list[_Reading], name: str, tried: list[str]) -> _Readin
     if hits[first] > 2 * hits[second]:
         return top[first]
     raise InputError(f"{name} reads as {' and as '.join(r.encoding for r in top)} alike by its header, and its "
-                     f"text does not tell which: give its encoding (--encoding)")
+                     f"text does not tell which: give its encoding (--encoding)",
+                     zh=f"{name} 按 {' 和 '.join(r.encoding for r in top)} 读取时表头同样可读，正文也无法区分："
+                        "请给出其编码（--encoding）")
 
 
 def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
@@ -364,9 +377,11 @@ def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
     try:
         book = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError… on files that are not workbooks
-        raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}") from exc
+        raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}",
+                         zh=f"无法按 Excel 工作簿读取 {path.name}：{exc}") from exc
     if sheet is not None and sheet not in book.sheetnames:
-        raise InputError(f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+        raise InputError(f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})",
+                         zh=f"{path.name} 没有工作表 {sheet!r}（现有工作表：{'、'.join(book.sheetnames)}）")
     ws = book[sheet] if sheet else book.worksheets[0]
     for merged in list(ws.merged_cells.ranges):  # a merged cell's value in every cell it spans
         value = ws.cell(merged.min_row, merged.min_col).value
@@ -376,7 +391,7 @@ def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
                 ws.cell(row, col).value = value
     rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
     if not rows:
-        raise InputError(f"{path.name}: the sheet is empty")
+        raise InputError(f"{path.name}: the sheet is empty", zh=f"{path.name}：工作表为空")
     scores = [sum(_header(v) in known for v in row) for row in rows[:HEADER_ROWS]]
     top = int(np.argmax(scores)) if max(scores) else 0
     header = [h or f"column {i + 1}" for i, h in enumerate(rows[top])]
@@ -422,7 +437,8 @@ def import_register(
         (an empty register, or one read wrong: its rows, the reasons and what to check in one line).
     """
     if kind not in KINDS:
-        raise InputError(f"unknown register kind {kind!r}: use households or members")
+        raise InputError(f"unknown register kind {kind!r}: use households or members",
+                         zh=f"未知的登记表类型 {kind!r}：可选 households（户籍登记表）或 members（党员名册）")
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     table = table.reset_index(drop=True)
@@ -434,7 +450,7 @@ def import_register(
     if counts is not None:
         matches = _without_unreadable_counts(matches, table, counts)
     if not (matches["route"] != "unmatched").any():
-        raise InputError(_nothing_joined(table, matches, kind))
+        raise InputError(_nothing_joined(table, matches, kind), zh=_nothing_joined(table, matches, kind, "zh"))
     buildings = prepared.scene.buildings
     joined = matches.loc[matches["route"] != "unmatched", "building_id"]
     without = tuple(buildings.loc[~buildings["building_id"].isin(set(joined)), "building_id"].astype(str))
@@ -473,7 +489,9 @@ def register_system(table: pd.DataFrame, scene: Scene | PreparedScene) -> System
     evidence = point_system(lon[rows], lat[rows], prepared.local.buildings.geometry, prepared.settings.coords)
     if not evidence.clear:
         raise InputError(f"the register's {evidence.count:,} points without a 坐标系 fit no coordinate system clearly (in no "
-                         f"footprint when read as: {evidence.readings()}): give it with --register-coords wgs84, gcj02 or bd09")
+                         f"footprint when read as: {evidence.readings()}): give it with --register-coords wgs84, gcj02 or bd09",
+                         zh=f"登记表中 {evidence.count:,} 个未注明坐标系的点与任何坐标系都不明确吻合（按各坐标系读取时"
+                            f"不落在任何建筑轮廓内的比例：{evidence.readings('zh')}）：请用 --register-coords wgs84、gcj02 或 bd09 指明")
     return evidence
 
 
@@ -860,12 +878,17 @@ def _without_unreadable_counts(matches: pd.DataFrame, table: pd.DataFrame, count
     return out
 
 
-def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str) -> str:
-    """One line for a register of which no row was joined: rows read, the main reasons, what to check."""
+def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str, lang: str = "en") -> str:
+    """One line, in ``lang``, for a register of which no row was joined: rows read, the main reasons, what to check."""
+    register = "户籍登记表" if kind == "households" else "党员名册" if kind == "members" else f"{kind} 登记表"
     if not len(matches):
-        return f"the {kind} register has no data rows: nothing to import"
+        return f"{register}没有数据行：无可导入" if lang == "zh" else f"the {kind} register has no data rows: nothing to import"
     read = [c for c in ALIASES if c in table]
     reasons = matches["reason"].value_counts()
+    if lang == "zh":
+        said = "；".join(f"{v:,} 行{REASONS_ZH.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
+        return (f"{register}的 {len(matches):,} 行都无法对应到建筑（匹配 0 行；{said}）：请检查读取的列"
+                f"（{'、'.join(read) or '没有 gridplan 认识的列'}）以及 --map-column、--encoding 和 --register-coords 选项")
     said = "; ".join(f"{v:,} {REASONS.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
     return (f"none of the {kind} register's {len(matches):,} rows could be joined to a building (0 matched; {said}): "
             f"check the columns read ({', '.join(read) or 'none gridplan knows'}) and the --map-column, --encoding "

@@ -95,7 +95,7 @@ class Provenance:
         try:
             values = {str(k): json.loads(v) for k, v in zip(table["key"], table["value"])}
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"the provenance table cannot be read: {exc}") from exc
+            raise InputError(f"the provenance table cannot be read: {exc}", zh=f"无法读取 provenance 表（方案来源记录）：{exc}") from exc
         return cls(settings=Settings.from_dict(values.get("settings", {})),
                    scene_fingerprint=values.get("scene_fingerprint", ""),
                    generated=dict(values.get("generated", {})), code_style=values.get("code_style", "gb15"),
@@ -524,7 +524,7 @@ class Coverage:
 
         missing = [name for name in COVERAGE_LAYERS[:9] if layers.get(name) is None]
         if missing:
-            raise InputError(f"not a coverage result: no {missing[0]!r} layer")
+            raise InputError(f"not a coverage result: no {missing[0]!r} layer", zh=f"不是覆盖分析结果：没有 {missing[0]!r} 图层")
         crs = layers["service_coverage"].crs
         found = {name: _normalised(name, layers.get(name)) for name in COVERAGE_LAYERS}
         for name in _SPATIAL_LAYERS:  # a format may lose an empty layer's geometry

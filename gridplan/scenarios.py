@@ -273,7 +273,8 @@ def register_variant(records: GeneratedRecords, variant: str, *, seed: int = DEF
         The register's rows, as :attr:`GeneratedRecords.households` has them, rewritten.
     """
     if variant not in VARIANTS:
-        raise InputError(f"unknown register variant {variant!r}: one of {', '.join(VARIANTS)}")
+        raise InputError(f"unknown register variant {variant!r}: one of {', '.join(VARIANTS)}",
+                         zh=f"未知的登记表变体 {variant!r}：可选 {'、'.join(VARIANTS)}")
     table = records.households.copy()
     if variant in ("gcj02_unnamed", "bd09_unnamed"):
         return _one_system(table, "GCJ-02" if variant == "gcj02_unnamed" else "BD-09")

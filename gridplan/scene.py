@@ -215,24 +215,32 @@ class PreparedScene:
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def unreadable(path: str | os.PathLike, exc: BaseException, what: str = "") -> InputError:
+def unreadable(path: str | os.PathLike, exc: BaseException, what: str = "", what_zh: str = "") -> InputError:
     """An :class:`InputError` that says why a file cannot be read, in words a planner can act on, instead of
-    the driver's text: missing, empty, not a GeoPackage, damaged or truncated."""
+    the driver's text: missing, empty, not a GeoPackage, damaged or truncated. ``what`` (in Chinese ``what_zh``)
+    names the part of the file read, e.g. a layer."""
     path = Path(path)
     where = f"{path}{f' ({what})' if what else ''}"
+    where_zh = f"{path}{f'（{what_zh or what}）' if what_zh or what else ''}"
     if not path.exists():
-        return InputError(f"{where} does not exist")
+        return InputError(f"{where} does not exist", zh=f"{where_zh} 不存在")
     if path.is_file() and path.stat().st_size == 0:
-        return InputError(f"{where} is empty (0 bytes): write or export it again")
+        return InputError(f"{where} is empty (0 bytes): write or export it again",
+                          zh=f"{where_zh} 是空文件（0 字节）：请重新写出或导出")
     if path.suffix.lower() == ".gpkg" and path.is_file():
         with open(path, "rb") as f:
             header = f.read(len(SQLITE_HEADER))
         if header != SQLITE_HEADER:
             return InputError(f"{where} is not a GeoPackage (not an SQLite database): export it as GeoPackage from "
-                              f"QGIS or ogr2ogr, or give a .geojson/.shp/.parquet file")
-        why = "its SQLite database is malformed" if "malformed" in str(exc) else _first_line(exc)[:120]
-        return InputError(f"{where} is damaged or truncated ({why}): copy or export it again")
-    return InputError(f"cannot read {where}: {_first_line(exc)}")
+                              f"QGIS or ogr2ogr, or give a .geojson/.shp/.parquet file",
+                              zh=f"{where_zh} 不是 GeoPackage（不是 SQLite 数据库）：请用 QGIS 或 ogr2ogr 导出为 "
+                                 "GeoPackage，或提供 .geojson/.shp/.parquet 文件")
+        malformed = "malformed" in str(exc)
+        why = "its SQLite database is malformed" if malformed else _first_line(exc)[:120]
+        return InputError(f"{where} is damaged or truncated ({why}): copy or export it again",
+                          zh=f"{where_zh} 已损坏或不完整（{'其 SQLite 数据库格式错误' if malformed else why}）："
+                             "请重新复制或导出")
+    return InputError(f"cannot read {where}: {_first_line(exc)}", zh=f"无法读取 {where_zh}：{_first_line(exc)}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -253,7 +261,8 @@ PARQUET_ERRORS = (*FILE_ERRORS, ValueError)
 def local_crs(gdf: gpd.GeoDataFrame):
     """The UTM zone that holds ``gdf`` (its metric CRS for distances and areas)."""
     if gdf.crs is None:
-        raise InputError("layer has no CRS: set one (e.g. EPSG:4326) before planning")
+        raise InputError("layer has no CRS: set one (e.g. EPSG:4326) before planning",
+                         zh="图层没有坐标参考系：划分前请设定一个（如 EPSG:4326）")
     if gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
         return gdf.crs
     return gdf.estimate_utm_crs()
@@ -301,7 +310,8 @@ def read_scene(
     for name in LAYERS:
         if name not in found:
             if name in REQUIRED_LAYERS:
-                raise InputError(f"scene has no {name!r} layer (looked for {layers.get(name, name)!r} in {source})")
+                raise InputError(f"scene has no {name!r} layer (looked for {layers.get(name, name)!r} in {source})",
+                                 zh=f"场景没有 {name!r} 图层（已在 {source} 中查找 {layers.get(name, name)!r}）")
             data[name] = None
             continue
         path, layer_name = found[name]
@@ -326,9 +336,11 @@ def layer_systems(coords: str | Mapping[str, str]) -> dict[str, str]:
     given = {name: coords for name in LAYERS} if isinstance(coords, str) else dict(coords)
     for name, system in given.items():
         if name not in LAYERS:
-            raise InputError(f"--coords {name}={system}: {name!r} is no scene layer (layers: {', '.join(LAYERS)})")
+            raise InputError(f"--coords {name}={system}: {name!r} is no scene layer (layers: {', '.join(LAYERS)})",
+                             zh=f"--coords {name}={system}：{name!r} 不是场景图层（图层：{'、'.join(LAYERS)}）")
         if system not in COORDINATE_SYSTEMS:
-            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(COORDINATE_SYSTEMS)}")
+            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(COORDINATE_SYSTEMS)}",
+                             zh=f"未知的坐标系 {system!r}：可选 {'、'.join(COORDINATE_SYSTEMS)}")
     return {name: given.get(name, "wgs84") for name in LAYERS}
 
 
@@ -338,7 +350,7 @@ def _locate_layers(source, layer_names: dict[str, str]) -> dict[str, tuple[Path,
         return {name: (Path(path), None) for name, path in source.items()}
     path = Path(source)
     if not path.exists():
-        raise InputError(f"scene source {path} does not exist")
+        raise InputError(f"scene source {path} does not exist", zh=f"场景数据源 {path} 不存在")
     if path.is_dir():
         files = {p.stem: p for p in sorted(path.iterdir()) if p.suffix.lower() in FILE_SUFFIXES}
         return {name: (files[layer_names.get(name, name)], None) for name in LAYERS if layer_names.get(name, name) in files}
@@ -356,7 +368,7 @@ def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
         else:
             frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
     except PARQUET_ERRORS if path.suffix.lower() in (".parquet", ".geoparquet") else FILE_ERRORS as exc:
-        raise unreadable(path, exc, f"layer {name!r}") from exc
+        raise unreadable(path, exc, f"layer {name!r}", f"图层 {name!r}") from exc
     if path.suffix.lower() == ".shp":
         frame = _untruncate(frame)
     if GEOMETRY_TYPES[name] is None and isinstance(frame, gpd.GeoDataFrame):
@@ -376,13 +388,16 @@ def _untruncate(frame: pd.DataFrame) -> pd.DataFrame:
 def _apply_columns(frame: pd.DataFrame, name: str, mapping: dict[str, str]) -> pd.DataFrame:
     missing_sources = [src for src in mapping if src not in frame.columns]
     if missing_sources:
-        raise InputError(f"layer {name!r} has no column {missing_sources[0]!r} named in the column map")
+        raise InputError(f"layer {name!r} has no column {missing_sources[0]!r} named in the column map",
+                         zh=f"图层 {name!r} 没有字段对应关系中指定的列 {missing_sources[0]!r}")
     frame = frame.rename(columns=mapping)
     for column in REQUIRED_COLUMNS[name]:
         if column not in frame.columns:
             raise InputError(
                 f"layer {name!r} has no column {column!r} (columns: {', '.join(map(str, frame.columns))}); "
-                f"map one with --column {name}.<source>={column}"
+                f"map one with --column {name}.<source>={column}",
+                zh=f"图层 {name!r} 没有 {column!r} 列（现有列：{'、'.join(map(str, frame.columns))}）；"
+                   f"请用 --column {name}.<source>={column} 指定对应的列",
             )
     for column in ID_COLUMNS:
         if column in frame.columns:

@@ -190,12 +190,15 @@ def analyse_service(
     local = prepared.local
     if local.service_points is None or len(local.service_points) == 0:
         raise InputError("scene has no service_points layer: add one, or generate a scenario with "
-                         "scene.replace(service_points=generate_service_points(scene))")
+                         "scene.replace(service_points=generate_service_points(scene))",
+                         zh="场景没有 service_points（服务点）图层：请添加，或用 "
+                            "scene.replace(service_points=generate_service_points(scene)) 生成一个情景")
     crs = local.crs
     if network is None:
         network = WalkingNetwork.from_streets(local.streets, settings)
     elif network.crs is not None and network.crs != crs:
-        raise InputError(f"the walking network is in {network.crs.name}, the scene computes in {crs.name}")
+        raise InputError(f"the walking network is in {network.crs.name}, the scene computes in {crs.name}",
+                         zh=f"步行路网的坐标参考系是 {network.crs.name}，而场景按 {crs.name} 计算")
     points = _with_point_ids(local.service_points)
     footprints = local.buildings[["building_id", "geometry"]]
     if plan is None:
@@ -297,7 +300,7 @@ def site_service_points(
     SitingResult
     """
     if p < 0:
-        raise InputError(f"p must be at least 0, got {p}")
+        raise InputError(f"p must be at least 0, got {p}", zh=f"新增服务点数 p 至少为 0，实为 {p}")
     radius = coverage.settings.coverage_radius_m if radius is None else float(radius)
     sites = _candidate_frame(coverage.candidates if candidates is None else candidates)
     buildings = coverage.buildings.to_crs(coverage.local_crs)

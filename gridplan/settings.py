@@ -513,7 +513,8 @@ class Settings:
         ]
         for name, value, ok, wanted in checks:
             if not ok:
-                raise InputError(f"setting {name} = {value!r} must be {wanted}")
+                raise InputError(f"setting {name} = {value!r} must be {wanted}",
+                                 zh=f"设置项 {name} = {value!r} 须{_WANTED_ZH[wanted]}")
         return self
 
     def _with(self, group: str, changes: dict) -> "Settings":
@@ -540,13 +541,26 @@ def _plain(value):
     return value
 
 
+#: What :meth:`Settings.check` wants of a setting, as a Chinese message says it (after 须).
+_WANTED_ZH = {
+    "a positive number": "为正数",
+    "between 0 and 1": "在 0 与 1 之间",
+    "between 0 and the tolerance": "在 0 与容差（tolerance）之间",
+    "below micro_max": "小于 micro_max",
+    "at least 1": "至少为 1",
+    "between 0 and link_max_households": "在 0 与 link_max_households 之间",
+    "a share below 1 or a count of households (0 or more)": "为小于 1 的比例或户数（0 或以上）",
+    "0 or more": "为 0 或以上",
+}
+
+
 def _build(kind, values: Mapping, where: str):
     from .errors import InputError
 
     known = {f.name: f for f in fields(kind)}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise InputError(f"{where}: unknown setting {unknown[0]!r}")
+        raise InputError(f"{where}: unknown setting {unknown[0]!r}", zh=f"{where}：未知的设置项 {unknown[0]!r}")
     out = {}
     defaults = kind()
     for name, value in values.items():

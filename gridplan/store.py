@@ -104,7 +104,8 @@ def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None)
         return {name: _read_one(path, kind, name) for name in wanted}
     found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in _files_of(path)[1:]}
     if not found:
-        raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}")
+        raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}",
+                         zh=f"{path} 不存在：{path.suffix} 格式的结果是一组文件 {path.stem}.<图层>{path.suffix}")
     return {name: _read_one(p, kind if p.suffix != TABLE_SUFFIX else "table") for name, p in found.items()
             if names is None or name in names}
 
@@ -116,6 +117,9 @@ _KINDS_OF_OUTPUT = {
     "audit": ("an audit", {"grids", "split_buildings"}),
     "scene": ("a scene", {"communities", "buildings", "streets"}),
 }
+#: Every kind of output as a Chinese message names it.
+_KINDS_ZH = {"plan": "方案", "coverage": "覆盖分析结果", "audit": "网格核查结果", "scene": "场景", "map": "地图",
+             "report": "报告", "wall maps": "网格上墙图"}
 
 
 def check_output(target, kind: str, inputs=()) -> None:
@@ -139,15 +143,19 @@ def check_output(target, kind: str, inputs=()) -> None:
     """
     if is_dsn(target):
         if kind not in ("plan", "coverage"):
-            raise InputError(f"a {kind} cannot be written to PostgreSQL: give a file")
+            raise InputError(f"a {kind} cannot be written to PostgreSQL: give a file",
+                             zh=f"{_KINDS_ZH.get(kind, kind)}不能写入 PostgreSQL：请给出文件")
         if any(is_dsn(i) and str(i) == str(target) for i in inputs):
-            raise InputError(f"-o {redacted(target)} is also an input: write to another plan name (#name)")
+            raise InputError(f"-o {redacted(target)} is also an input: write to another plan name (#name)",
+                             zh=f"-o {redacted(target)} 同时也是输入：请写入另一个方案名（#name）")
         return
     path = Path(target)
     if kind == "map" and path.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"cannot write a map to {path.name}: a map is an .html file")
+        raise InputError(f"cannot write a map to {path.name}: a map is an .html file",
+                         zh=f"无法把地图写入 {path.name}：地图是 .html 文件")
     if kind == "scene" and path.suffix.lower() != ".gpkg":
-        raise InputError(f"cannot write a scene to {path.name}: a scene is a .gpkg file")
+        raise InputError(f"cannot write a scene to {path.name}: a scene is a .gpkg file",
+                         zh=f"无法把场景写入 {path.name}：场景是 .gpkg 文件")
     if kind in _KINDS_OF_OUTPUT:
         file_format(path)
     written = {p.resolve() for p in _files_of(path)} | {path.resolve()}
@@ -156,11 +164,13 @@ def check_output(target, kind: str, inputs=()) -> None:
             continue
         read = {p.resolve() for p in _files_of(Path(source))} | {Path(source).resolve()}
         if written & read:
-            raise InputError(f"-o {path} would overwrite the input {source}: write to another file")
+            raise InputError(f"-o {path} would overwrite the input {source}: write to another file",
+                             zh=f"-o {path} 会覆盖输入 {source}：请写入另一个文件")
     if kind in ("report", "wall maps"):
         if path.exists() and not path.is_dir():
             what = "a report is a folder of files" if kind == "report" else "wall maps are written into a folder"
-            raise InputError(f"-o {path} is a file, not a folder: {what}")
+            what_zh = "报告是一个文件夹" if kind == "report" else "网格上墙图写入文件夹"
+            raise InputError(f"-o {path} is a file, not a folder: {what}", zh=f"-o {path} 是文件，不是文件夹：{what_zh}")
         _check_writable(path, path)
         return
     _check_writable(path.parent, path)
@@ -171,7 +181,8 @@ def check_output(target, kind: str, inputs=()) -> None:
         with open(path, "rb") as f:
             start = f.read(512).lstrip().lower()
         if not start.startswith((b"<!doctype html", b"<html")):
-            raise InputError(f"-o {path} exists and is not an HTML page: write the map to another file")
+            raise InputError(f"-o {path} exists and is not an HTML page: write the map to another file",
+                             zh=f"-o {path} 已存在且不是 HTML 网页：请把地图写入另一个文件")
         return
     noun, layers = _KINDS_OF_OUTPUT[kind]
     try:
@@ -179,7 +190,8 @@ def check_output(target, kind: str, inputs=()) -> None:
     except InputError:
         present = set()
     if not layers <= present:
-        raise InputError(f"-o {path} exists and is not {noun}: write to another file, or remove it first")
+        raise InputError(f"-o {path} exists and is not {noun}: write to another file, or remove it first",
+                         zh=f"-o {path} 已存在且不是{_KINDS_ZH[kind]}：请写入另一个文件，或先将其删除")
 
 
 def _check_writable(folder: Path, target: Path) -> None:
@@ -190,11 +202,13 @@ def _check_writable(folder: Path, target: Path) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise InputError(f"-o {target} cannot be written: {existing} is a file, not a folder")
+        raise InputError(f"-o {target} cannot be written: {existing} is a file, not a folder",
+                         zh=f"-o {target} 无法写入：{existing} 是文件，不是文件夹")
     try:
         handle, probe = tempfile.mkstemp(dir=existing, prefix=".gridplan-")
     except OSError as exc:
-        raise InputError(f"-o {target} cannot be written: no file can be made in {existing} ({exc.strerror})") from exc
+        raise InputError(f"-o {target} cannot be written: no file can be made in {existing} ({exc.strerror})",
+                         zh=f"-o {target} 无法写入：不能在 {existing} 中创建文件（{exc.strerror}）") from exc
     os.close(handle)
     os.unlink(probe)
 
@@ -211,7 +225,8 @@ def file_format(path: Path) -> str:
     """``gpkg``, ``geojson`` or ``parquet`` by suffix; an :class:`InputError` for any other."""
     kind = FORMATS.get(Path(path).suffix.lower())
     if kind is None:
-        raise InputError(f"cannot write or read {Path(path).name}: use .gpkg, .geojson or .parquet")
+        raise InputError(f"cannot write or read {Path(path).name}: use .gpkg, .geojson or .parquet",
+                         zh=f"无法写入或读取 {Path(path).name}：请使用 .gpkg、.geojson 或 .parquet")
     return kind
 
 
@@ -252,7 +267,7 @@ def _read_one(path: Path, kind: str, layer: str | None = None) -> pd.DataFrame:
         info = pyogrio.read_info(path, layer=layer)
         frame = pyogrio.read_dataframe(path, layer=layer)
     except PARQUET_ERRORS as exc:
-        raise unreadable(path, exc, f"layer {layer!r}" if layer else "") from exc
+        raise unreadable(path, exc, f"layer {layer!r}" if layer else "", f"图层 {layer!r}" if layer else "") from exc
     # a table: no geometry type (GeoPackage), or GeoJSON's features whose geometry is all null
     table = info.get("geometry_type") is None or (info.get("geometry_type") == "Unknown" and frame.geometry.isna().all())
     if table and isinstance(frame, gpd.GeoDataFrame):
@@ -344,7 +359,8 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
     for name, column in (("grids", "grid_id"), ("buildings", "grid_id"), ("buildings", "building_id")):
         if name not in layers or column not in layers[name]:
             raise InputError(f"{redacted(source)} is not a plan: no {name!r} layer with a {column!r} column "
-                             f"(write one with 'gridplan plan')")
+                             f"(write one with 'gridplan plan')",
+                             zh=f"{redacted(source)} 不是方案：没有带 {column!r} 列的 {name!r} 图层（请用 'gridplan plan' 生成）")
     provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else Provenance(version="unknown")
     grids = _ids(layers["grids"], "grid_id", "community_id", "area_id")
     columns = ["building_id", "grid_id", "community_id", "households", "households_estimated", "workload"]
@@ -388,23 +404,29 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
     from .audit import grid_ids_of
 
     if "buildings" not in layers:
-        known = [noun for kind, (noun, names) in _KINDS_OF_OUTPUT.items() if kind != "plan" and names <= set(layers)]
+        known = [kind for kind, (noun, names) in _KINDS_OF_OUTPUT.items() if kind != "plan" and names <= set(layers)]
         if known:
-            raise InputError(f"{redacted(source)} is {known[0]}, not a plan: give a plan written by 'gridplan plan' "
-                             "or a file of grid polygons")
+            raise InputError(f"{redacted(source)} is {_KINDS_OF_OUTPUT[known[0]][0]}, not a plan: give a plan written by "
+                             "'gridplan plan' or a file of grid polygons",
+                             zh=f"{redacted(source)} 是{_KINDS_ZH[known[0]]}，不是方案：请给出由 'gridplan plan' 写出的方案"
+                                "或网格面要素文件")
         polygons = [name for name, frame in layers.items() if isinstance(frame, gpd.GeoDataFrame)
                     and frame.geom_type.isin(["Polygon", "MultiPolygon"]).any()]
         if "grids" not in layers and len(polygons) != 1:
             raise InputError(f"{redacted(source)} has {len(polygons)} polygon layers and none named 'grids': "
-                             "give a file whose grid polygons are its only layer or the layer 'grids'")
+                             "give a file whose grid polygons are its only layer or the layer 'grids'",
+                             zh=f"{redacted(source)} 有 {len(polygons)} 个面图层，但没有名为 'grids' 的："
+                                "请给出只有一个网格面图层或网格图层名为 'grids' 的文件")
         drawn = layers.get("grids", layers[polygons[0]] if polygons else None)
         if not isinstance(drawn, gpd.GeoDataFrame):
-            raise InputError(f"{redacted(source)} holds no grid polygons to regenerate from")
+            raise InputError(f"{redacted(source)} holds no grid polygons to regenerate from",
+                             zh=f"{redacted(source)} 中没有可据以重新生成的网格面")
         drawn = drawn.assign(grid_id=grid_ids_of(drawn).to_numpy())
         return PreviousPlan(assignment=None, grids=drawn, source=redacted(source))
     for layer, column in (("buildings", "building_id"), ("buildings", "grid_id"), ("grids", "grid_id")):
         if layer not in layers or column not in layers[layer]:
-            raise InputError(f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}")
+            raise InputError(f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}",
+                             zh=f"上一方案 {redacted(source)}：图层 {layer!r} 没有 {column!r} 列")
     assignment = _ids(pd.DataFrame(layers["buildings"]).drop(columns="geometry", errors="ignore"), "building_id", "grid_id")
     provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else None
     placed = layers["buildings"]
@@ -417,13 +439,15 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
 
 def _metrics(table: pd.DataFrame | None) -> PlanMetrics:
     if table is None:
-        raise InputError("the plan has no 'metrics' layer (write it with 'gridplan plan')")
+        raise InputError("the plan has no 'metrics' layer (write it with 'gridplan plan')",
+                         zh="方案没有 'metrics'（指标）图层（请用 'gridplan plan' 写出）")
     values = dict(zip(table["metric"].astype(str), table["value"].astype(float)))
     kinds = PlanMetrics.__annotations__
     try:
         return PlanMetrics(**{name: int(values[name]) if kinds[name] == "int" else float(values[name]) for name in kinds})
     except KeyError as exc:
-        raise InputError(f"the plan's 'metrics' layer lacks {exc.args[0]!r}") from exc
+        raise InputError(f"the plan's 'metrics' layer lacks {exc.args[0]!r}",
+                         zh=f"方案的 'metrics'（指标）图层缺少 {exc.args[0]!r}") from exc
 
 
 def _ids(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -444,7 +468,8 @@ def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRu
     the plan and scene stored with it, in one transaction)."""
     if is_dsn(target):
         if run is None or prepared is None:
-            raise InputError("coverage goes to PostGIS together with its plan and scene")
+            raise InputError("coverage goes to PostGIS together with its plan and scene",
+                             zh="覆盖分析结果须与其方案和场景一同写入 PostGIS")
         from .postgis import write_plan_postgis
 
         return write_plan_postgis(str(target), prepared, plan_layers(run, prepared, lang) | coverage.layers())
@@ -463,7 +488,7 @@ def coverage_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Cover
     try:
         return Coverage.from_layers(layers, provenance)
     except InputError as exc:
-        raise InputError(f"{redacted(source)}: {exc}") from exc
+        raise InputError(f"{redacted(source)}: {exc}", zh=f"{redacted(source)}：{getattr(exc, 'zh', None) or exc}") from exc
 
 
 def redacted(source) -> str:

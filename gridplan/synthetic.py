@@ -166,13 +166,15 @@ def generate_district(
         1…``n_buildings``.
     """
     if n_buildings < 1:
-        raise InputError(f"n_buildings must be at least 1, got {n_buildings}")
+        raise InputError(f"n_buildings must be at least 1, got {n_buildings}", zh=f"建筑数 n_buildings 至少为 1，实为 {n_buildings}")
     if households < n_buildings:
-        raise InputError(f"households ({households}) must be at least n_buildings ({n_buildings})")
+        raise InputError(f"households ({households}) must be at least n_buildings ({n_buildings})",
+                         zh=f"户数 households（{households}）不得少于建筑数 n_buildings（{n_buildings}）")
     if n_communities is None:
         n_communities = max(1, round(households / HOUSEHOLDS_PER_COMMUNITY))
     if not 1 <= n_communities <= n_buildings:
-        raise InputError(f"n_communities must be between 1 and n_buildings ({n_buildings}), got {n_communities}")
+        raise InputError(f"n_communities must be between 1 and n_buildings ({n_buildings}), got {n_communities}",
+                         zh=f"社区数 n_communities 须在 1 与建筑数 n_buildings（{n_buildings}）之间，实为 {n_communities}")
 
     area = max(n_buildings * AREA_PER_BUILDING_M2, MIN_AREA_M2)
     for attempt in range(10):
@@ -651,7 +653,8 @@ def _apportion_households(sites: pd.DataFrame, total: int) -> np.ndarray:
     summing to ``total``; the largest tower gets at least :data:`_HUGE_TOWER` where the total allows."""
     residential = np.flatnonzero(sites["residential"].to_numpy())
     if len(residential) == 0:
-        raise InputError("no residential building to hold the households: raise n_buildings")
+        raise InputError("no residential building to hold the households: raise n_buildings",
+                         zh="没有可容纳住户的住宅建筑：请增大 n_buildings")
     capacity = sites["capacity"].to_numpy()[residential]
     shares = 1 + _apportion(total - len(residential), capacity)
     towers = sites["kind"].to_numpy()[residential] == "apartments"

@@ -328,7 +328,7 @@ def check_language(lang: str) -> str:
     if lang not in LANGUAGES:
         from .errors import InputError
 
-        raise InputError(f"unknown language {lang!r}: use zh or en")
+        raise InputError(f"unknown language {lang!r}: use zh or en", zh=f"未知的语言 {lang!r}：可选 zh（中文）或 en（英文）")
     return lang
 
 

@@ -246,13 +246,14 @@ def write_wall_maps(
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
-        raise InputError(f"unknown wall map format {', '.join(unknown) or '(none)'}: use pdf, png or both")
+        raise InputError(f"unknown wall map format {', '.join(unknown) or '(none)'}: use pdf, png or both",
+                         zh=f"未知的上墙图格式 {'、'.join(unknown) or '（无）'}：可选 pdf、png 或两者")
     dpi = style.dpi if dpi is None else dpi
     if dpi <= 0:
-        raise InputError(f"dpi {dpi} must be a positive number")
+        raise InputError(f"dpi {dpi} must be a positive number", zh=f"dpi {dpi} 须为正数")
     pdf, png, pages, crowded = [], [], {}, {}
     folder = Path(folder)
-    with replaced_folder(folder, "wall maps") as staging:
+    with replaced_folder(folder, "wall maps", "网格上墙图") as staging:
         for wall_map in _wall_maps(plan, prepared, coverage, style=style, **options):
             for path in wall_map.save(staging, formats, dpi):
                 (pdf if path.suffix == ".pdf" else png).append(folder / path.name)
@@ -271,18 +272,20 @@ def check_wall_map_folder(folder) -> None:
     InputError
         Naming the folder and what is in the way.
     """
-    check_replaceable(folder, "wall maps")
+    check_replaceable(folder, "wall maps", "网格上墙图")
 
 
 def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orientation=WALL_MAP_DEFAULTS.orientation,
                lang="zh", scope="all", office_name=None, day=None, settings=None, style=WALL_MAP_DEFAULTS) -> Iterator[WallMap]:
     check_language(lang)
     if paper not in style.papers:
-        raise InputError(f"unknown paper {paper!r}: use {' or '.join(style.papers)}")
+        raise InputError(f"unknown paper {paper!r}: use {' or '.join(style.papers)}",
+                         zh=f"未知的纸张 {paper!r}：可选 {' 或 '.join(style.papers)}")
     if orientation not in ORIENTATIONS:
-        raise InputError(f"unknown orientation {orientation!r}: use landscape or portrait")
+        raise InputError(f"unknown orientation {orientation!r}: use landscape or portrait",
+                         zh=f"未知的纸张方向 {orientation!r}：可选 landscape（横向）或 portrait（纵向）")
     if scope not in SCOPES:
-        raise InputError(f"unknown scope {scope!r}: use {', '.join(SCOPES)}")
+        raise InputError(f"unknown scope {scope!r}: use {', '.join(SCOPES)}", zh=f"未知的范围 {scope!r}：可选 {'、'.join(SCOPES)}")
     plan = plan.plan if isinstance(plan, PlanRun) else plan
     settings = plan.settings.grid if settings is None else settings
     text = _LABELS[lang]
@@ -752,7 +755,9 @@ def _font(families: Sequence[str], lang: str, texts: Sequence[str]) -> FontPrope
         return FontProperties(family=family, weight=weight)
     if lang == "zh" or any(is_chinese(t) for t in texts):
         raise InputError("no Chinese (CJK) font is installed for the wall maps: apt-get install fonts-noto-cjk "
-                         f"(or fonts-wqy-zenhei); looked for {', '.join(families)}")
+                         f"(or fonts-wqy-zenhei); looked for {', '.join(families)}",
+                         zh="未安装上墙图所需的中文（CJK）字体：请执行 apt-get install fonts-noto-cjk"
+                            f"（或 fonts-wqy-zenhei）；已查找 {'、'.join(families)}")
     return FontProperties(family="DejaVu Sans")
 
 

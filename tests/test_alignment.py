@@ -101,7 +101,7 @@ def test_a_layer_said_to_be_gcj02_is_converted_and_an_unknown_layer_or_system_is
     assert code == 0, err
     assert "layer_coords_converted" not in out
     code, _, err = run(capsys, "validate", tmp_path / "scene.gpkg", "--coords", "roofs=gcj02")
-    assert_one_line_error(code, err, "roofs", "no scene layer")
+    assert_one_line_error(code, err, "roofs", "不是场景图层")
     code, _, err = run(capsys, "validate", tmp_path / "scene.gpkg", "--coords", "buildings=mars")
     assert_one_line_error(code, err, "mars")
     code, _, err = run(capsys, "validate", tmp_path / "scene.gpkg", "--coords", "gcj02", "--coords", "buildings=bd09")

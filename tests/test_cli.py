@@ -129,7 +129,7 @@ def test_plan_map_takes_the_options_of_map(tmp_path, capsys):
 
 
 def test_missing_scene_is_exit_2_with_one_line(tmp_path, capsys):
-    assert main(["validate", str(tmp_path / "nothing.gpkg")]) == EXIT_INPUT
+    assert main(["validate", str(tmp_path / "nothing.gpkg"), "--lang", "en"]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
 
@@ -140,7 +140,7 @@ def test_missing_layer_is_named(tmp_path, capsys):
     scene.communities.to_file(path, layer="communities")
     scene.buildings.to_file(path, layer="buildings")
     assert main(["validate", str(path)]) == EXIT_INPUT
-    assert "no 'streets' layer" in capsys.readouterr().err
+    assert "没有 'streets' 图层" in capsys.readouterr().err
 
 
 def test_layer_and_column_maps(tmp_path, capsys):

@@ -52,17 +52,17 @@ def test_an_output_that_is_an_input_or_a_file_of_another_kind_is_refused_before_
     assert run(capsys, "plan", small, "-o", plan)[0] == EXIT_OK
     assert run(capsys, "coverage", small, plan, "-o", coverage)[0] == EXIT_OK
     before = {p: digest(p) for p in (small, plan, coverage)}
-    assert_one_line_error(*run(capsys, "plan", small, "-o", small)[::2], "would overwrite the input")
-    assert_one_line_error(*run(capsys, "coverage", small, plan, "-o", plan)[::2], "would overwrite the input")
-    assert_one_line_error(*run(capsys, "map", small, plan, "-o", plan)[::2], "a map is an .html file")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", coverage)[::2], "exists and is not a plan")
-    assert_one_line_error(*run(capsys, "coverage", small, plan, "-o", small)[::2], "would overwrite the input")
-    assert_one_line_error(*run(capsys, "report", small, plan, "-o", coverage)[::2], "is a file, not a folder")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "x.shp")[::2], "use .gpkg, .geojson or .parquet")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "p.gpkg", "--map", small)[::2], "a map is an .html file")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", "/proc/p.gpkg")[::2], "cannot be written", "/proc")
-    assert_one_line_error(*run(capsys, "report", small, plan, "-o", "/proc/reports")[::2], "cannot be written")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", small / "p.gpkg")[::2], "is a file, not a folder")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", small, "--lang", "en")[::2], "would overwrite the input")
+    assert_one_line_error(*run(capsys, "coverage", small, plan, "-o", plan, "--lang", "en")[::2], "would overwrite the input")
+    assert_one_line_error(*run(capsys, "map", small, plan, "-o", plan, "--lang", "en")[::2], "a map is an .html file")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", coverage, "--lang", "en")[::2], "exists and is not a plan")
+    assert_one_line_error(*run(capsys, "coverage", small, plan, "-o", small, "--lang", "en")[::2], "would overwrite the input")
+    assert_one_line_error(*run(capsys, "report", small, plan, "-o", coverage, "--lang", "en")[::2], "is a file, not a folder")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "x.shp", "--lang", "en")[::2], "use .gpkg, .geojson or .parquet")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "p.gpkg", "--map", small, "--lang", "en")[::2], "a map is an .html file")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", "/proc/p.gpkg", "--lang", "en")[::2], "cannot be written", "/proc")
+    assert_one_line_error(*run(capsys, "report", small, plan, "-o", "/proc/reports", "--lang", "en")[::2], "cannot be written")
+    assert_one_line_error(*run(capsys, "plan", small, "-o", small / "p.gpkg", "--lang", "en")[::2], "is a file, not a folder")
     assert {p: digest(p) for p in before} == before
     assert not (tmp_path / "p.gpkg").exists()  # refused before planning, not after
 
@@ -92,7 +92,7 @@ def test_a_plan_in_any_format_written_is_read_by_every_command(small, tmp_path, 
     (["--workers", "0"], "--workers: 0 is below 1"),
 ])
 def test_misused_options_are_one_line_errors(small, tmp_path, capsys, option, words):
-    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "plan.gpkg", *option)[::2], words)
+    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "plan.gpkg", *option, "--lang", "en")[::2], words)
     assert not (tmp_path / "plan.gpkg").exists()
 
 
@@ -103,10 +103,10 @@ def test_a_previous_plan_that_is_not_of_this_scene_is_refused_naming_what_differ
     renumbered = tmp_path / "renumbered.gpkg"
     layers["buildings"] = layers["buildings"].assign(building_id="x" + layers["buildings"]["building_id"])
     write_layers(renumbered, layers)
-    code, _, err = run(capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", renumbered)
+    code, _, err = run(capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", renumbered, "--lang", "en")
     assert_one_line_error(code, err, "is not of this scene: 0 of its 12 buildings are in it", "renumbered")
     assert run(capsys, "coverage", small, plan, "-o", tmp_path / "coverage.gpkg")[0] == EXIT_OK
-    code, _, err = run(capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", tmp_path / "coverage.gpkg")
+    code, _, err = run(capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", tmp_path / "coverage.gpkg", "--lang", "en")
     assert_one_line_error(code, err, "is a coverage result, not a plan")
 
 
@@ -117,7 +117,7 @@ def test_a_plan_without_provenance_of_another_scene_is_refused(small, tmp_path, 
     del layers["provenance"]  # as an older gridplan wrote it
     layers["buildings"] = layers["buildings"].assign(building_id="x" + layers["buildings"]["building_id"])
     write_layers(tmp_path / "old.gpkg", layers)
-    assert_one_line_error(*run(capsys, "coverage", small, tmp_path / "old.gpkg", "-o", tmp_path / "c.gpkg")[::2],
+    assert_one_line_error(*run(capsys, "coverage", small, tmp_path / "old.gpkg", "-o", tmp_path / "c.gpkg", "--lang", "en")[::2],
                           "the plan is not of this scene")
 
 
@@ -155,14 +155,14 @@ def test_grids_that_no_layout_can_bring_within_the_bounds_say_so(tmp_path):
 def test_unreadable_files_are_named_with_what_to_do(tmp_path, capsys):
     (tmp_path / "empty.gpkg").write_bytes(b"")
     (tmp_path / "text.gpkg").write_text("not a database")
-    assert_one_line_error(*run(capsys, "validate", tmp_path / "empty.gpkg")[::2], "is empty (0 bytes)")
-    assert_one_line_error(*run(capsys, "validate", tmp_path / "text.gpkg")[::2], "is not a GeoPackage")
+    assert_one_line_error(*run(capsys, "validate", tmp_path / "empty.gpkg", "--lang", "en")[::2], "is empty (0 bytes)")
+    assert_one_line_error(*run(capsys, "validate", tmp_path / "text.gpkg", "--lang", "en")[::2], "is not a GeoPackage")
 
 
 def test_a_truncated_geopackage_is_named_damaged(shared_data, tmp_path, capsys):
     head = (shared_data / "wuhan_guanggu_osm_tiles" / "data.gpkg").read_bytes()[:20_000]
     (tmp_path / "cut.gpkg").write_bytes(head)
-    assert_one_line_error(*run(capsys, "validate", tmp_path / "cut.gpkg")[::2], "is damaged or truncated")
+    assert_one_line_error(*run(capsys, "validate", tmp_path / "cut.gpkg", "--lang", "en")[::2], "is damaged or truncated")
 
 
 def test_a_bad_community_code_is_refused_before_planning(tmp_path, capsys):

@@ -227,4 +227,5 @@ def test_an_input_error_in_a_worker_ends_as_serially_in_exit_2_and_one_line(too_
                  "--workers", workers])
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gridplan:")]  # not the progress bar
     assert code == EXIT_INPUT
-    assert said == ["gridplan: error: community c1 would need 100 grids: more than the 99 a 2-digit serial allows"]
+    # the Chinese message crosses back from the worker with the English one
+    assert said == ["gridplan: 错误：社区 c1 需要 100 个网格：超过 2 位序号所能容纳的 99 个"]

@@ -194,7 +194,7 @@ def test_a_scene_and_a_plan_that_do_not_belong_together_are_refused(tmp_path, ca
     write_layers(tmp_path / "other.gpkg", other.layers())
     assert main(["plan", str(tmp_path / "scene.gpkg"), "-o", str(tmp_path / "plan.gpkg")]) == EXIT_OK
     assert main(["report", str(tmp_path / "other.gpkg"), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "r")]) == 2
-    assert "the plan was made of another scene" in capsys.readouterr().err
+    assert "该方案由另一个场景生成" in capsys.readouterr().err
 
 
 def test_regenerating_an_unchanged_scene_keeps_its_warnings():

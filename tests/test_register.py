@@ -141,7 +141,7 @@ def test_a_register_of_which_nothing_joins_is_refused_and_no_scene_is_written(sc
     garbage = rng.choice(words, (100_000, 6)).view("<U6").ravel()  # six random characters a row
     pd.DataFrame({"地址": garbage, "户数": "1"}).to_csv(tmp_path / "register.csv", index=False)
     code, out, err = run(capsys, "import-register", scene_path, tmp_path / "register.csv", "-o", tmp_path / "out.gpkg")
-    assert_one_line_error(code, err, "100,000 rows could be joined", "0 matched", "--map-column", "--encoding")
+    assert_one_line_error(code, err, "户籍登记表的 100,000 行都无法对应到建筑", "匹配 0 行", "--map-column", "--encoding")
     assert not (tmp_path / "out.gpkg").exists() and not (tmp_path / "out_register").exists()
 
 
@@ -238,7 +238,7 @@ def test_a_given_encoding_is_the_only_one_tried_and_named(scene, tmp_path, capsy
     write_layers(scene_path, scene.scene.layers())
     pd.DataFrame({"地址": ["陽光花園1棟"], "戶數": ["1"]}).to_csv(tmp_path / "register.csv", index=False, encoding=written)
     code, _, err = run(capsys, "import-register", scene_path, tmp_path / "register.csv", "-o", tmp_path / "out.gpkg",
-                       "--encoding", given)
+                       "--encoding", given, "--lang", "en")
     assert_one_line_error(code, err, f"register.csv is not readable as {given}: ", "--encoding" if written == "big5" else "")
     assert not ({"utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "gbk"} - {given}) & set(err.replace(":", " ").split())
     assert not (tmp_path / "out.gpkg").exists()

@@ -317,8 +317,8 @@ def test_a_folder_holding_files_gridplan_did_not_write_is_refused_and_left_alone
     (out / "street-office.pdf").write_bytes(b"%PDF- not gridplan's")
     before = folder_bytes(out)
     code, _, err = run(capsys, "print", printed[0], printed[1], "-o", out)
-    assert_one_line_error(code, err, str(out.resolve()), "2 file(s) gridplan did not write", "notes.txt",
-                          "new or empty folder")
+    assert_one_line_error(code, err, str(out.resolve()), "2 个文件不是 gridplan 写入的", "notes.txt",
+                          "新的或空的文件夹")
     assert folder_bytes(out) == before
     # a file added by hand to a folder of wall maps is not gridplan's either
     wall = tmp_path / "wall"
