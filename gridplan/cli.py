@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import math
 import os
+import re
 import signal
 import sys
 import warnings
@@ -24,16 +25,60 @@ EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 128 + signal.SIGINT, 128 + signal.SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a misused option told in one line (no usage block) and exit code 2."""
+    """argparse, with a misused option told in one line (no usage block), in the run's language, and exit code 2."""
+
+    #: The language of the run being parsed (set by :func:`main` from the arguments, before they are parsed).
+    lang = "zh"
 
     def error(self, message: str):
-        print(f"gridplan: error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        if self.lang == "zh":
+            print(f"gridplan: 错误：{self.prog}：{_parser_message_zh(message)}（见 {self.prog} --help）", file=sys.stderr)
+        else:
+            print(f"gridplan: error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_INPUT)
+
+
+#: argparse's messages (and those of this module's option types), and how a run in Chinese says them.
+_PARSER_ZH = [
+    (r"argument (?P<arg>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+     "选项 {arg}：无效的取值 {value}（可选 {choices}）"),
+    (r"argument (?P<arg>\S+): expected one argument", "选项 {arg} 需要一个取值"),
+    (r"argument (?P<arg>\S+): not allowed with argument (?P<other>\S+)", "选项 {arg} 不能与 {other} 同时使用"),
+    (r"argument (?P<arg>\S+): invalid \S+ value: (?P<value>.+)", "选项 {arg}：无效的取值 {value}"),
+    (r"the following arguments are required: (?P<names>.+)", "缺少必需的参数：{names}"),
+    (r"unrecognized arguments: (?P<names>.+)", "无法识别的参数：{names}"),
+    (r"argument (?P<arg>\S+): (?P<value>.+) is not a whole number", "选项 {arg}：{value} 不是整数"),
+    (r"argument (?P<arg>\S+): (?P<value>\S+) is below (?P<minimum>\S+)", "选项 {arg}：{value} 小于 {minimum}"),
+    (r"argument (?P<arg>\S+): (?P<value>.+) is not a number", "选项 {arg}：{value} 不是数字"),
+    (r"argument (?P<arg>\S+): (?P<value>\S+) is not a finite number above 0", "选项 {arg}：{value} 不是大于 0 的有限数"),
+    (r"argument (?P<arg>\S+): (?P<value>\S+) is not a finite number of 0 or more", "选项 {arg}：{value} 不是不小于 0 的有限数"),
+    (r"argument (?P<arg>\S+): (?P<value>.+): use pdf, png or pdf,png", "选项 {arg}：{value}：请用 pdf、png 或 pdf,png"),
+]
+
+
+def _parser_message_zh(message: str) -> str:
+    """argparse's English message in Chinese; one it does not know is given as it is."""
+    for pattern, template in _PARSER_ZH:
+        found = re.fullmatch(pattern, message)
+        if found:
+            return template.format(**found.groupdict())
+    return message
+
+
+def _run_language(argv: list[str]) -> str:
+    """The ``--lang`` of a command line before it is parsed (so that a misused option is told in it)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in ("zh", "en") else "zh"
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1] if arg.split("=", 1)[1] in ("zh", "en") else "zh"
+    return "zh"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
+    _Parser.lang = _run_language(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a misused option

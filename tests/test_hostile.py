@@ -4,6 +4,8 @@ line saying what to do; never exit 1, never a traceback, never an input file cha
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 from pathlib import Path
 
@@ -283,3 +285,15 @@ def test_a_programming_error_inside_a_reader_is_an_internal_error_not_bad_input(
     extra = ["-o", tmp_path / "plan.gpkg"] if command == "plan" else []
     code, _, err = run(capsys, command, small, *extra)
     assert code == EXIT_INTERNAL and "internal error: TypeError: a bug, not a bad file" in err
+
+
+@pytest.mark.parametrize("option, words", [
+    (["--grids", "0"], "选项 --grids：0 小于 1"),
+    (["--target", "nan"], "选项 --target：nan 不是大于 0 的有限数"),
+    (["--lang", "de"], "选项 --lang：无效的取值 'de'"),
+    (["--bogus"], "无法识别的参数：--bogus"),
+])
+def test_misused_options_are_told_in_chinese_in_a_run_in_chinese(small, tmp_path, capsys, option, words):
+    code, _, err = run(capsys, "plan", small, "-o", tmp_path / "plan.gpkg", *option)
+    assert_one_line_error(code, err, "gridplan: 错误：", words)
+    assert not re.search(r"\b(argument|invalid|choose|unrecognized|required|below|number)\b", err)
