@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal error: short message, traceback only when asked
         if args.debug:
             raise
-        print(f"gridplan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        if getattr(args, "lang", "zh") == "zh":  # the exception's own words are Python's, for whoever fixes it
+            print(f"gridplan: 内部错误：{type(exc).__name__}: {exc}（加 --debug 可看调用栈；请报告此问题）", file=sys.stderr)
+        else:
+            print(f"gridplan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
 

@@ -201,9 +201,12 @@ def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatc
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
     for name, layer in scene.layers().items():
         layer.to_file(scene_path, layer=name)
-    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg")]) == 1
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
+    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg")]) == 1
+    err = capsys.readouterr().err
+    assert "gridplan: 内部错误：RuntimeError: boom" in err and "Traceback" not in err
 
 
 def test_no_command_prints_help_and_fails(capsys):

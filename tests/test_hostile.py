@@ -284,7 +284,7 @@ def test_a_programming_error_inside_a_reader_is_an_internal_error_not_bad_input(
     monkeypatch.setattr(pyogrio, "list_layers", broken)
     extra = ["-o", tmp_path / "plan.gpkg"] if command == "plan" else []
     code, _, err = run(capsys, command, small, *extra)
-    assert code == EXIT_INTERNAL and "internal error: TypeError: a bug, not a bad file" in err
+    assert code == EXIT_INTERNAL and "内部错误：TypeError: a bug, not a bad file" in err
 
 
 @pytest.mark.parametrize("option, words", [
