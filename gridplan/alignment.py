@@ -103,8 +103,7 @@ class SystemEvidence:
             evidence = f"（测量 {self.count:,} 个；{_zh(self.measure)}：{self.readings('zh')}）"
             if not self.moved:
                 return f"{subject}与{reference}坐标系一致{evidence}"
-            return (f"{subject}按 {SYSTEM_NAMES_ZH[self.shift[0]]} 读取，向{_COMPASS_ZH[self.offset.bearing]}移动 "
-                    f"{self.offset.metres:.0f} 米，与{reference}对齐{evidence}")
+            return f"{subject}按 {SYSTEM_NAMES_ZH[self.shift[0]]} 读取，{self.offset.describe('zh')}，与{reference}对齐{evidence}"
         if not self.moved:
             return f"{self.subject}: in the system of {self.reference} ({self.count:,} measured; {self.measure}: {self.readings()})"
         return (f"{self.subject}: read as {SYSTEM_NAMES[self.shift[0]]} and moved {self.offset} onto {self.reference} "

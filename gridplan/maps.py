@@ -21,6 +21,7 @@ from branca.element import Element, MacroElement
 from folium.plugins import Fullscreen, MeasureControl, Search
 from jinja2 import Template
 
+from ._files import atomic_path
 from .codes import short_serial
 from .coords import from_wgs84
 from .errors import InputError
@@ -250,8 +251,6 @@ def check_view(view: str, coverage: bool = True) -> None:
 
 def save_map(fmap: folium.Map, path) -> None:
     """Write the map's HTML atomically."""
-    from .store import atomic_path
-
     with atomic_path(path) as tmp:
         fmap.save(str(tmp))
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .coverage import analyse_coverage
 from .errors import InputError
+from .osm import import_osm, is_osm_xml
 from .results import PlanRun, PreviousPlan
 from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
 from .validate import as_prepared, prepare_scene
@@ -45,15 +46,11 @@ def load_scene(
     ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.scene.read_scene`.
     """
     if not isinstance(source, Mapping) and _is_osm(Path(source), layers):
-        from .osm import import_osm
-
         return import_osm(Path(source))[0]
     return read_scene(source, layers=layers, columns=columns, coords=coords)
 
 
 def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
-    from .osm import is_osm_xml
-
     if is_osm_xml(path) or path.suffix.lower() == ".pbf":
         return True
     if path.suffix.lower() != ".gpkg" or layers or not path.is_file():

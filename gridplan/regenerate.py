@@ -289,15 +289,17 @@ def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
     (another coordinate system, another survey), or its drawn grids fitting the buildings clearly better shifted
     by a GCJ-02/BD-09 offset. Regenerating from it would keep a layout of another place."""
     buildings = prepared.local.buildings
-    points = gpd.GeoSeries(shapely.point_on_surface(buildings.geometry.to_numpy()), crs=buildings.crs)
-    centre = points.to_crs(4326).union_all().centroid if len(points) else None
-    if previous.footprints is not None and centre is not None:
+    if not len(buildings):
+        return
+    lonlat = gpd.GeoSeries(shapely.point_on_surface(buildings.geometry.to_numpy()), crs=buildings.crs).to_crs(4326)
+    west, south, east, north = lonlat.total_bounds
+    if previous.footprints is not None:
         footprints = previous.footprints[~previous.footprints.index.duplicated()]
         footprints = footprints[footprints.notna() & ~footprints.is_empty].to_crs(buildings.crs)
         current = gpd.GeoSeries(buildings.geometry.to_numpy(), index=buildings["building_id"].astype(str).to_numpy(), crs=buildings.crs)
         offset, count = previous_offset(footprints, current[~current.index.duplicated()])
         if count and offset.metres > prepared.settings.regeneration.max_offset_m:
-            like = shift_like(offset, centre.x, centre.y)
+            like = shift_like(offset, (west + east) / 2, (south + north) / 2)
             why = f"as {SYSTEM_NAMES[like[0]]} read as {SYSTEM_NAMES[like[1]]} would be" if like else "another survey or place"
             why_zh = (f"正如把 {SYSTEM_NAMES_ZH[like[0]]} 当作 {SYSTEM_NAMES_ZH[like[1]]} 读取时那样" if like
                       else "来自另一次测绘或另一地点")
@@ -305,9 +307,8 @@ def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
                              f"with the same id; {why}): give a plan of this scene in its coordinate system",
                              zh=f"上一方案 {previous.source} 与场景偏离{offset.describe('zh')}（{count:,} 栋同编号建筑的"
                                 f"中位数；{why_zh}）：请给出本场景在其坐标系下的方案")
-    elif previous.drawn and isinstance(previous.grids, gpd.GeoDataFrame) and previous.grids.crs is not None and centre is not None:
+    elif previous.drawn and isinstance(previous.grids, gpd.GeoDataFrame) and previous.grids.crs is not None:
         grids = previous.grids.to_crs(buildings.crs).geometry
-        lonlat = points.to_crs(4326)
         evidence = point_system(lonlat.x.to_numpy(), lonlat.y.to_numpy(), grids, prepared.settings.coords,
                                 subject="the scene's buildings")
         if evidence.clear and evidence.moved:

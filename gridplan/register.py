@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._files import atomic_path
 from ._hanzi import SIMPLIFIED
 from .alignment import SystemEvidence, point_system
 from .addresses import (COMPOUND_SUFFIXES, BuildingKey, building_key, building_parts, compound_key, name_heads,
@@ -933,8 +934,6 @@ def _members(table: pd.DataFrame, matches: pd.DataFrame) -> tuple[pd.DataFrame, 
 def write_register_report(result: RegisterImport, folder: str | os.PathLike) -> list[Path]:
     """The match report: ``register_matches.csv`` (a row a data row; no personal column) and
     ``register_summary.txt``."""
-    from .store import atomic_path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{result.kind}_matches.csv", folder / f"{result.kind}_summary.txt"]

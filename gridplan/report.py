@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import atomic_path
 from .households import grid_households
 from .results import Coverage, Plan
 from .settings import GridSettings, HouseholdSettings
@@ -151,8 +152,6 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
     list of pathlib.Path
         The files written.
     """
-    from .store import atomic_path
-
     check_language(lang)
     settings = plan.settings.grid if settings is None else settings
     text = _REPORT_LABELS[lang]

@@ -507,22 +507,18 @@ def _align_systems(spatial: dict[str, gpd.GeoDataFrame], metric, settings: Setti
     findings = [Finding("repair", "layer_coords_converted", name, evidence.describe(), (), len(spatial[name]), evidence.describe("zh"))
                 for name, evidence in alignment.moved.items()]
     for evidence in alignment.disagreements[:1]:
+        options = " ".join(_alignment_options(evidence))
         message = (f"{evidence.subject} and {evidence.reference} disagree by {evidence.offset} (a coordinate system "
                    f"offset; {evidence.measure}: {evidence.readings()}), and no third layer tells which is off: "
-                   f"{alignment_hint(evidence)}")
+                   f"give the system of the layer that is off ({options} if the others are WGS84)")
         zh = (f"{LAYER_NAMES_ZH.get(evidence.subject, evidence.subject)}与{LAYER_NAMES_ZH.get(evidence.reference, evidence.reference)}"
               f"相差 {evidence.offset.metres:.0f} 米（坐标系偏移；{evidence.readings('zh')}），没有第三个图层可判断哪个有偏移："
-              f"请给出有偏移图层的坐标系（{' '.join(alignment_options(evidence))}，若其余图层为 WGS84）")
+              f"请给出有偏移图层的坐标系（{options}，若其余图层为 WGS84）")
         findings.append(Finding("error", "layers_disagree", evidence.subject, message, (), evidence.count, zh))
     return dict(alignment.layers), findings
 
 
-def alignment_hint(evidence) -> str:
-    """The ``--coords`` options that would put the two layers of ``evidence`` in one system."""
-    return f"give the system of the layer that is off ({' '.join(alignment_options(evidence))} if the others are WGS84)"
-
-
-def alignment_options(evidence) -> list[str]:
+def _alignment_options(evidence) -> list[str]:
     """The ``--coords LAYER=SYSTEM`` options of the two layers of ``evidence`` that are not WGS84."""
     source, target = evidence.shift
     return [f"--coords {layer}={system}" for layer, system in ((evidence.subject, source), (evidence.reference, target))
