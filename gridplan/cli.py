@@ -268,6 +268,18 @@ def _parser() -> argparse.ArgumentParser:
     _bounds_options(p)
     p.set_defaults(run=_audit)
 
+    p = sub.add_parser("verify", help="check every claim of a plan independently (proofs of grids outside the bounds)",
+                       description="Check each proven certificate of a plan (a unit that fits no grid within the "
+                                   "bounds, a region with no layout with fewer grids outside them, a unit wider than "
+                                   "the radius) by other means than those that made it: brute-force enumeration or a "
+                                   "mixed-integer programme (HiGHS), the buildings' coordinates, and the layout of a "
+                                   "fresh plan. A refuted claim is exit 2, its counter-example written with -o.")
+    _scene_options(p)
+    p.add_argument("plan", help="plan written by 'gridplan plan' (file or postgresql://…#name)")
+    p.add_argument("-o", "--output", help="write the checks and the counter-examples of refuted claims (.gpkg)")
+    p.add_argument("--no-fresh", action="store_true", help="do not plan the scene afresh to compare its layout")
+    p.set_defaults(run=_verify)
+
     p = sub.add_parser("map", help="draw a plan on a Folium map",
                        description="Draw the communities of a scene, the grids of a plan file and, with COVERAGE, party "
                                    "organizations, service circles, blind spots and proposals on an HTML map.")
@@ -592,6 +604,29 @@ def _audit(args) -> None:
         layers = {"grids": audit.grids, "split_buildings": audit.split_buildings, "overlaps": audit.overlaps}
         write_layers(args.output, layers, styles=layer_styles(layers, settings.grid, args.lang))
         _say_written(args, [args.output])
+
+
+def _verify(args) -> None:
+    from .store import check_output, write_layers
+    from .verify import verify_plan
+
+    if args.output:
+        check_output(args.output, "verification", [args.scene, args.plan])
+    prepared, run, _, _ = _read_plan_inputs(args)
+    verification = verify_plan(prepared, run.plan, fresh=not args.no_fresh)
+    print(verification.summary(args.lang))
+    if args.output:
+        layers = {"checks": verification.table(args.lang)}
+        if verification.counter_examples() is not None:
+            layers["counter_examples"] = verification.counter_examples().to_crs(prepared.crs)
+        write_layers(args.output, layers)
+        _say_written(args, [args.output])
+    if verification.refuted:
+        first = verification.refuted[0]
+        raise InputError(f"{len(verification.refuted)} claims of the plan are refuted, first {first.certificate_id}: {first.detail}"
+                         + ("" if args.output else " (write the counter-examples with -o)"),
+                         zh=f"方案有 {len(verification.refuted)} 项证明被推翻，首项 {first.certificate_id}：{first.detail}"
+                            + ("" if args.output else "（用 -o 写出反例）"))
 
 
 def _map(args) -> None:

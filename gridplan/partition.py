@@ -29,6 +29,7 @@ Everything is deterministic: the same scene and settings give the same plan (相
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -40,7 +41,8 @@ from tqdm.auto import tqdm
 
 from ._geometry import GRID_PRECISION_M, heal
 from .codes import assign_codes, serial_order
-from .engine import Adjacency, RegionGraph, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
+from .claims import Claims, RegionClaim, plan_claims
+from .engine import Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
 from .households import grid_households
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
@@ -48,7 +50,7 @@ from .scene import PreparedScene, Scene
 from .validate import as_prepared
 from .settings import GridSettings, LoadWindow, Settings
 from .units import Units, build_units
-from .vocabulary import GridKind, WarningCode, WarningReason
+from .vocabulary import GridKind, SearchStop, WarningCode, WarningReason
 
 
 def partition(
@@ -86,13 +88,9 @@ def partition(
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     units = scene_units(prepared)
-    atom_grid, kinds, proven, asked = _plan_atoms(units, settings.grid, grid_count, progress)
-    searched = np.isin(atom_grid, list(proven))
-    layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=code_style, bounds_proven=searched)
-    proven_ids = set(layout.grids["grid_id"].to_numpy()[np.unique(layout.atom_grid[searched])])
-    warnings = (count_warnings(layout, asked) + unit_warnings(layout, units, settings.grid)
-                + bounds_warnings(layout, units, settings.grid, proven_ids, fixed=set(asked))
-                + radius_warnings(layout, units, settings.grid))
+    atom_grid, kinds, regions, asked = _plan_atoms(units, settings.grid, grid_count, progress)
+    layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=code_style, regions=regions, fixed=set(asked))
+    warnings = count_warnings(layout, asked) + unit_warnings(layout, units, settings.grid) + layout.claims.warnings
     return layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style)
 
 
@@ -142,8 +140,9 @@ class Layout:
     """A labelling of the atoms turned into grids: polygons, building assignment and metrics, in the local
     metric CRS; ``atom_grid`` is each atom's grid position in the order of ``grids``."""
 
-    def __init__(self, grids: gpd.GeoDataFrame, assignment: pd.DataFrame, metrics: PlanMetrics, atom_grid: np.ndarray):
-        self.grids, self.assignment, self.metrics, self.atom_grid = grids, assignment, metrics, atom_grid
+    def __init__(self, grids: gpd.GeoDataFrame, assignment: pd.DataFrame, metrics: PlanMetrics, atom_grid: np.ndarray,
+                 claims: Claims):
+        self.grids, self.assignment, self.metrics, self.atom_grid, self.claims = grids, assignment, metrics, atom_grid, claims
 
     def plan(self, prepared: PreparedScene, warnings: list[PlanWarning], units: Units, code_style: str,
              regenerated_from: str = "") -> Plan:
@@ -152,7 +151,8 @@ class Layout:
                                 generated=prepared.generated_layers(), code_style=code_style,
                                 regenerated_from=regenerated_from)
         return Plan(grids=self.grids.to_crs(prepared.crs), assignment=self.assignment, warnings=warnings,
-                    metrics=self.metrics, provenance=provenance, units=units, atom_grid=self.atom_grid)
+                    metrics=self.metrics, provenance=provenance, units=units, atom_grid=self.atom_grid,
+                    certificates=self.claims.certificates)
 
 
 def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[PlanWarning]:
@@ -177,44 +177,6 @@ def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[
     return out
 
 
-def bounds_warnings(layout: Layout, units: Units, settings: GridSettings, proven: set[str] = frozenset(),
-                    otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE, fixed: set[str] = frozenset()) -> list[PlanWarning]:
-    """Ordinary grids outside the bounds, each with why: proven that no layout meets them (one of its
-    units fits no grid within them), or that no layout of its region has fewer grids outside them (the
-    grids in ``proven``, whose region an exhaustive search settled), or the grid count the user fixed for
-    its community (in ``fixed``), or ``otherwise``."""
-    load = pd.Series(balance_weight(units.atoms)).groupby(layout.atom_grid).sum().reindex(range(len(layout.grids)), fill_value=0)
-    # with no region proofs, bounds_possible holds the unit proofs alone
-    unit_fits = (_window_possible(units, layout.atom_grid, layout.grids, settings.bounds_window) if proven
-                 else layout.grids["bounds_possible"].to_numpy())
-    out = []
-    for row, households, fits in zip(layout.grids.itertuples(), load.to_numpy(), unit_fits):
-        if row.kind != GridKind.ORDINARY or settings.bounds_window.contains(households):
-            continue
-        why = (WarningReason.UNIT_MISFIT if not fits else WarningReason.REGION_PROVEN if row.grid_id in proven
-               else WarningReason.FIXED_COUNT if row.community_id in fixed else otherwise)
-        figures = (("households", float(households)), ("floor", settings.floor), ("ceiling", settings.ceiling),
-                   ("misfit_ceiling", settings.misfit_ceiling))
-        out.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, row.community_id, row.grid_id, why.value, figures))
-    return out
-
-
-def radius_warnings(layout: Layout, units: Units, settings: GridSettings,
-                    otherwise: WarningReason = WarningReason.NO_SHORTER_SPLIT) -> list[PlanWarning]:
-    """Ordinary grids beyond the maximum service radius, each with why: a unit that alone spans more
-    (the data do not allow it), or ``otherwise``."""
-    limit = settings.max_service_radius_m
-    span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(layout.atom_grid).max()
-    out = []
-    for g, row in layout.grids.iterrows():
-        if row["kind"] != GridKind.ORDINARY or row["service_radius_m"] <= limit:
-            continue
-        why = WarningReason.UNIT_SPANS if span[g] > limit else otherwise
-        figures = (("radius", float(row["service_radius_m"])), ("limit", limit), ("span", float(2 * span[g])))
-        out.append(PlanWarning(WarningCode.OVER_RADIUS, row["community_id"], row["grid_id"], why.value, figures))
-    return out
-
-
 def layout_from_atoms(
     prepared: PreparedScene,
     units: Units,
@@ -224,7 +186,11 @@ def layout_from_atoms(
     grid_ids: list[str] | None = None,
     code_style: str = "gb15",
     previous_codes: pd.Series | None = None,
-    bounds_proven: np.ndarray | None = None,
+    regions: Iterable[tuple[Sequence[int], RegionProof]] = (),
+    fixed: Iterable[str] = (),
+    otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE,
+    stopped: SearchStop = SearchStop.LIMITS,
+    radius_otherwise: WarningReason = WarningReason.NO_SHORTER_SPLIT,
 ) -> Layout:
     """Grids, assignment and metrics from any labelling of the atoms — gridplan's or a baseline's.
 
@@ -244,29 +210,36 @@ def layout_from_atoms(
         ``<community_id>-<serial>`` in reading order.
     code_style, previous_codes
         Grid codes (:func:`gridplan.codes.assign_codes`): style, and codes to keep by ``grid_id``.
-    bounds_proven
-        Per atom, whether a search of its region proved that no layout meets the bounds there: its grid,
-        if outside the bounds, gets ``bounds_possible`` False, as grids whose own units prove it do.
+    regions
+        The region proofs of the engine: the grid positions of each region proven, and its proof.
+    fixed, otherwise, stopped, radius_otherwise
+        What :func:`gridplan.claims.plan_claims` says of grids outside the bounds or over the radius without
+        a proof: communities whose grid count the user fixed, and the reasons.
 
     Returns
     -------
     Layout
-        In the metric CRS, without warnings.
+        In the metric CRS, with the claims (warnings and certificates) of its grids outside the bounds or
+        over the radius; ``bounds_possible`` is False where such a claim is proven.
     """
     local, settings = prepared.local, prepared.settings
+    original = atom_grid
     grids, assignment, atom_grid = _grids_from_atoms(units, atom_grid, kinds, local.buildings, grid_ids)
     rules = settings.grid
-    for column, window in {"tight_possible": rules.tight_window, "bounds_possible": rules.bounds_window}.items():
-        grids.insert(grids.columns.get_loc("largest_unit") + 1, column, _window_possible(units, atom_grid, grids, window))
-    if bounds_proven is not None:  # the region has no layout within the bounds: its grids outside them stay so
-        searched = np.isin(np.arange(len(grids)), atom_grid[bounds_proven])
-        grids.loc[searched & ~rules.bounds_window.contains(grids["households"].to_numpy()), "bounds_possible"] = False
-    oversize = (grids["kind"] == GridKind.OVERSIZE).to_numpy()  # one unit above the ceiling: no layout fits it
-    grids.loc[oversize, ["tight_possible", "bounds_possible"]] = False
+    grids.insert(grids.columns.get_loc("largest_unit") + 1, "tight_possible", _window_possible(units, atom_grid, grids, rules.tight_window))
+    grids.insert(grids.columns.get_loc("tight_possible") + 1, "bounds_possible", True)
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     grids = with_grid_figures(grids, assignment, local.buildings)
+    ids = grids["grid_id"].to_numpy()
+    region_claims = [RegionClaim(tuple(ids[np.unique(atom_grid[np.isin(original, list(positions))])].tolist()),
+                                 proof.fewest, proof.cap, proof.method, proof.searched) for positions, proof in regions]
+    claims = plan_claims(grids, atom_grid, local.buildings["building_id"].to_numpy(), units, balance_weight(units.atoms),
+                         rules, region_claims, fixed, otherwise, stopped, radius_otherwise)
+    # proven unable to meet the bounds: a claim's grids, and one unit above the ceiling
+    grids["bounds_possible"] = ~grids["grid_id"].isin(claims.bounds_proven) & (grids["kind"] != GridKind.OVERSIZE)
+    grids.loc[(grids["kind"] == GridKind.OVERSIZE).to_numpy(), "tight_possible"] = False
     metrics = plan_metrics(grids, assignment, local.buildings, local.communities, local.streets, local.barriers, settings.grid)
-    return Layout(grids, assignment, metrics, atom_grid)
+    return Layout(grids, assignment, metrics, atom_grid, claims)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,7 +257,7 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
     households = atoms["households"].to_numpy()
     atom_grid = np.full(len(atoms), -1, dtype=np.int64)
     kinds: list[str] = []
-    proven: set[int] = set()
+    regions_proven: list[tuple[list[int], RegionProof]] = []
     asked: dict[str, CountAsked] = {}
 
     def new_grid(nodes, kind: str) -> int:
@@ -320,17 +293,18 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
                 new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            labels, impossible = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
+            graph = RegionGraph.of(adjacency, region, weight, atoms)
+            labels, impossible = plan_region(graph, sizing, k)
             labels = _without_empty(adjacency, region, labels, households)
-            for g in range(labels.max() + 1):
-                grid = new_grid(region[labels == g], GridKind.ORDINARY)
-                if impossible:
-                    proven.add(grid)
+            positions = [new_grid(region[labels == g], GridKind.ORDINARY) for g in range(labels.max() + 1)]
+            if impossible:
+                fewest = int((~sizing.bounds_window.contains(graph.loads(labels, len(positions)))).sum())
+                regions_proven.append((positions, RegionProof(fewest, sizing.misfit_ceiling, "", "")))
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():
         raise RuntimeError(f"atoms {np.flatnonzero(atom_grid < 0)[:5].tolist()} are connected to no grid")
-    return atom_grid, kinds, proven, asked
+    return atom_grid, kinds, regions_proven, asked
 
 
 def _without_empty(adjacency: Adjacency, region: np.ndarray, labels: np.ndarray, households: np.ndarray) -> np.ndarray:

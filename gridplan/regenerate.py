@@ -22,17 +22,17 @@ import shapely
 from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
 from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
-from .engine import (Adjacency, RegionGraph, Sizing, bisect, bounds_layout, exact_split, join_orphans, plan_region,
+from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, bisect, bounds_layout, exact_split, join_orphans, plan_region,
                      resplit, score)
 from .errors import InfeasibleError, InputError
-from .partition import (balance_weight, bounds_warnings, divisible, layout_from_atoms, partition, radius_warnings,
+from .partition import (balance_weight, divisible, layout_from_atoms, partition,
                         scene_units, special_sites, unit_warnings)
 from .rebalance import move_cap, rebalance
 from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from .scene import PreparedScene, Scene, id_string
 from .validate import as_prepared
 from .settings import Settings
-from .vocabulary import BuildingChange, GridChange, GridKind, MoveReason, WarningCode, WarningReason
+from .vocabulary import BuildingChange, GridChange, GridKind, MoveReason, SearchStop, WarningCode, WarningReason
 
 
 def regenerate(
@@ -113,7 +113,7 @@ def regenerate(
     fixed = locked | {g for g, kind in kinds.items() if kind != GridKind.ORDINARY}
     free = np.flatnonzero(~np.isin(atom_grid, list(fixed)))
     new_ids: list[str] = []
-    proven: set[int] = set()  # grid positions of regions proven to have no layout with fewer grids outside the bounds
+    proven: list[tuple[list[int], RegionProof]] = []  # regions proven to have no layout with fewer grids outside the bounds
     for community_id in units.atoms["community_id"].unique():
         mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
         for region in nx.connected_components(units.graph.subgraph(mine.tolist())):
@@ -139,7 +139,9 @@ def regenerate(
                 grid_ids.append(new_ids[-1])
             atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
             if impossible:
-                proven.update(int(g) for g in np.unique(atom_grid[region]))
+                positions = np.unique(atom_grid[region])
+                fewest = int((~sizing.bounds_window.contains(np.array([weight[region][atom_grid[region] == p].sum() for p in positions]))).sum())
+                proven.append((positions.tolist(), RegionProof(fewest, sizing.misfit_ceiling, "", "")))
 
     repaired_grid = atom_grid.copy()
     ordinary = np.array([kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(grid_ids))])
@@ -151,17 +153,17 @@ def regenerate(
     reasons = _move_reasons(units.building_atom.to_numpy(), building_grid, kept_grid, repaired_grid, atom_grid)
 
     # grids merged or re-planned away hold no atoms any more: they are removed
-    searched = np.isin(atom_grid, list(proven))
     used = np.unique(atom_grid)
     atom_grid = np.searchsorted(used, atom_grid)
     kinds_list = [kinds.get(int(i), GridKind.ORDINARY) for i in used]
+    regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proven]
     layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[grid_ids[i] for i in used],
-                               bounds_proven=searched, code_style=code_style, previous_codes=codes)
+                               code_style=code_style, previous_codes=codes, regions=regions,
+                               otherwise=WarningReason.REGENERATION_LIMIT, stopped=SearchStop.REGENERATION,
+                               radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY)
     grids = layout.grids
     grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
-    warnings += (unit_warnings(layout, units, settings.grid)
-                 + bounds_warnings(layout, units, settings.grid, {grid_ids[p] for p in proven}, otherwise=WarningReason.REGENERATION_LIMIT)
-                 + radius_warnings(layout, units, settings.grid, WarningReason.REGENERATION_BOUNDS_ONLY))
+    warnings += unit_warnings(layout, units, settings.grid) + layout.claims.warnings
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
                        regenerated_from=previous.source)
     reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())

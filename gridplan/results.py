@@ -1,7 +1,7 @@
 """What gridplan returns: light, typed results that storage, maps, reports and notebooks can import without
 the partition engine (no OR-Tools, no solver).
 
-- :class:`Plan` (网格方案) with its :class:`PlanWarning` s and :class:`Provenance`;
+- :class:`Plan` (网格方案) with its :class:`PlanWarning` s, :class:`Certificate` s and :class:`Provenance`;
 - :class:`PlanRun`: a plan with what the run made beside it (:class:`Levels`, :class:`PlanChanges`);
 - :class:`PreviousPlan`: a plan read back to regenerate from;
 - :class:`Coverage` (党建与服务覆盖): the coverage layers, the same whether built in memory or read back
@@ -22,8 +22,8 @@ import pandas as pd
 
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
-from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, GridChange, GridKind, MoveReason, WarningCode,
-                         household_statement, input_label, label, warning_text)
+from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, ClaimStatus, GridChange, GridKind, MoveReason,
+                         WarningCode, household_statement, input_label, label, warning_text)
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -154,6 +154,101 @@ def warnings_from_table(table: pd.DataFrame | None) -> list[PlanWarning]:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """What a plan states about grids outside the bounds (or over the radius), with its exact scope (证明).
+
+    A proven claim is true of every layout in its scope, by its ``method``; ``gridplan verify``
+    (:func:`gridplan.verify.verify_plan`) checks it again by other means. A claim not proven records the
+    best layout found and why the search stopped.
+
+    Attributes
+    ----------
+    certificate_id
+        ``C001``… in the plan.
+    claim
+        A :class:`~gridplan.vocabulary.Claim`:
+
+        - ``unit_misfit``: the unit made of ``unit_buildings`` fits no connected group of its community's
+          units (special sites apart) whose load is within ``lo``–``hi``; moreover every such group holds at
+          most ``below`` or at least ``above``. The grid holding the unit is outside the bounds in every
+          layout, and is as near them as any layout allows when ``covers_excess``.
+        - ``region_fewest``: among the layouts of the units of ``grid_ids`` (a region between streets and
+          barriers) into connected grids in which every grid outside ``lo``–``hi`` holds at most ``cap``, none
+          has fewer than ``fewest`` grids outside; the plan's layout has ``fewest``.
+        - ``unit_spans``: two buildings of the unit lie ``2 × span`` apart, more than twice the radius limit
+          ``hi``: every grid holding them has a service radius above it.
+        - ``best_found``: nothing proven; ``stopped`` says why the search stopped.
+    status
+        A :class:`~gridplan.vocabulary.ClaimStatus`.
+    community_id, grid_ids
+        Where: the grids the claim is about.
+    unit_buildings
+        The buildings of the unit a unit claim is about.
+    lo, hi, cap, fewest, below, above
+        The claim's figures (see ``claim``); NaN where they do not apply.
+    covers_excess
+        Whether the claim also proves that no layout brings the grid nearer the bounds.
+    method, searched, stopped
+        How it was proven (a :class:`~gridplan.vocabulary.ClaimMethod`), what was searched, and for a claim
+        not proven why the search stopped (a :class:`~gridplan.vocabulary.SearchStop`).
+    """
+
+    certificate_id: str
+    claim: str
+    status: str
+    community_id: str
+    grid_ids: tuple[str, ...]
+    unit_buildings: tuple[str, ...] = ()
+    lo: float = float("nan")
+    hi: float = float("nan")
+    cap: float = float("nan")
+    fewest: int = 0
+    below: float = float("nan")
+    above: float = float("nan")
+    covers_excess: bool = False
+    method: str = ""
+    searched: str = ""
+    stopped: str = ""
+
+    @property
+    def proven(self) -> bool:
+        return self.status == ClaimStatus.PROVEN
+
+
+#: Columns of a plan's ``certificates`` layer (lists as JSON text).
+CERTIFICATE_COLUMNS = ("certificate_id", "claim", "status", "community_id", "grid_ids", "unit_buildings", "lo", "hi",
+                       "cap", "fewest", "below", "above", "covers_excess", "method", "searched", "stopped")
+
+
+def certificates_table(certificates: list[Certificate], lang: str = "zh") -> pd.DataFrame:
+    """The certificates as the plan file's ``certificates`` layer, with the claim and status in ``lang``."""
+    rows = []
+    for c in certificates:
+        row = {name: getattr(c, name) for name in CERTIFICATE_COLUMNS}
+        row["grid_ids"] = json.dumps(list(c.grid_ids), ensure_ascii=False)
+        row["unit_buildings"] = json.dumps(list(c.unit_buildings), ensure_ascii=False)
+        row["statement"] = f"{label(c.claim, lang)}（{label(c.status, lang)}）" if lang == "zh" else f"{label(c.claim, lang)} ({label(c.status, lang)})"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*CERTIFICATE_COLUMNS, "statement"])
+
+
+def certificates_from_table(table: pd.DataFrame | None) -> list[Certificate]:
+    """The ``certificates`` layer read back."""
+    if table is None or table.empty:
+        return []
+    out = []
+    for r in table.to_dict("records"):
+        text = {k: ("" if pd.isna(r.get(k)) else str(r.get(k))) for k in ("certificate_id", "claim", "status", "community_id",
+                                                                       "method", "searched", "stopped")}
+        numbers = {k: float(r[k]) if r.get(k) is not None and not pd.isna(r.get(k)) else float("nan")
+                   for k in ("lo", "hi", "cap", "below", "above")}
+        out.append(Certificate(**text, **numbers, grid_ids=tuple(as_list(r.get("grid_ids"))),
+                               unit_buildings=tuple(as_list(r.get("unit_buildings"))),
+                               fewest=int(r.get("fewest") or 0), covers_excess=str(r.get("covers_excess")).lower() in ("true", "1")))
+    return out
+
+
+@dataclass(frozen=True)
 class Plan:
     """A partition of every community into grids (网格方案).
 
@@ -179,6 +274,9 @@ class Plan:
     units, atom_grid
         The atoms planned over (local metric CRS) and each atom's grid position; ``None`` for a plan read
         back from a file.
+    certificates
+        What the plan states of every ordinary grid outside the bounds or over the radius: proven, with
+        its scope and method, or not proven, with why the search stopped (:class:`Certificate`).
     """
 
     grids: gpd.GeoDataFrame
@@ -188,6 +286,7 @@ class Plan:
     provenance: Provenance = field(default_factory=Provenance)
     units: "Units | None" = None
     atom_grid: np.ndarray | None = None
+    certificates: list[Certificate] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:

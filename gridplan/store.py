@@ -26,14 +26,14 @@ from ._files import atomic_path
 from .errors import InputError
 from .metrics import PlanMetrics
 from .results import (COVERAGE_LAYERS, PROVENANCE_LAYER, Coverage, Levels, Plan, PlanChanges, PlanRun, PreviousPlan, Provenance,
-                      warnings_from_table, warnings_table)
+                      certificates_from_table, certificates_table, warnings_from_table, warnings_table)
 from .scene import FILE_ERRORS, PARQUET_ERRORS, PreparedScene, id_string, unreadable
 
 FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geoparquet": "parquet"}
 #: Suffix of a table (or an empty layer, whose columns GeoJSON cannot hold) in a GeoJSON family: JSON Table Schema.
 TABLE_SUFFIX = ".json"
 #: Layers of a plan file besides ``grids`` and ``buildings``.
-PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "metrics", "provenance", "areas", "micro_grids",
+PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "certificates", "metrics", "provenance", "areas", "micro_grids",
                "building_changes", "grid_changes", "regeneration_tradeoff")
 #: QGIS's table of layer styles in a GeoPackage (:mod:`gridplan.qgis_styles`): no layer of a result.
 LAYER_STYLES = "layer_styles"
@@ -302,7 +302,8 @@ def storable(frame: pd.DataFrame) -> pd.DataFrame:
 
 def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """The layers of a plan file: ``grids``, ``buildings`` (footprints with their grid, so a plan file opens
-    on its own in QGIS), ``staffing``, ``warnings``, ``metrics``, ``provenance``, ``scene_findings`` (what
+    on its own in QGIS), ``staffing``, ``warnings``, ``certificates`` (what the plan claims of grids outside
+    the bounds or over the radius: :class:`~gridplan.results.Certificate`), ``metrics``, ``provenance``, ``scene_findings`` (what
     validation found and repaired, every building left out named); ``areas`` and
     ``micro_grids`` with levels; ``building_changes`` (with the reason and households of each move),
     ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration. Warnings'
@@ -314,7 +315,8 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     # values as exact text (repr), so that every format gives back the same floats
     metrics = pd.DataFrame({"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]})
     layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings, lang),
-              "metrics": metrics, "provenance": plan.provenance.table()}
+              "certificates": certificates_table(plan.certificates, lang), "metrics": metrics,
+              "provenance": plan.provenance.table()}
     if prepared.validation is not None:
         layers["scene_findings"] = prepared.validation.table(lang)
     if run.levels is not None:
@@ -369,7 +371,8 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
     if "households_estimated" in assignment:
         assignment["households_estimated"] = assignment["households_estimated"].fillna(False).astype(bool)
     plan = Plan(grids=grids, assignment=assignment, warnings=warnings_from_table(layers.get("warnings")),
-                metrics=_metrics(layers.get("metrics")), provenance=provenance)
+                metrics=_metrics(layers.get("metrics")), provenance=provenance,
+                certificates=certificates_from_table(layers.get("certificates")))
     levels = None
     if "micro_grids" in layers and "areas" in layers:
         grid_area = grids.set_index("grid_id")["area_id"] if "area_id" in grids else pd.Series(dtype=object)

@@ -89,6 +89,51 @@ class WarningReason(StrEnum):
     NO_CONNECTED_CUT = "no_connected_cut"  # no cut into that many connected grids with households was found
 
 
+class Claim(StrEnum):
+    """What a certificate (证明) states about grids outside the bounds or over the radius."""
+
+    UNIT_MISFIT = "unit_misfit"  # one unit fits no connected group within the bounds: its grid is outside in every layout
+    REGION_FEWEST = "region_fewest"  # no layout of a region's units has fewer grids outside the bounds
+    UNIT_SPANS = "unit_spans"  # one unit's buildings lie farther apart than twice the radius
+    BEST_FOUND = "best_found"  # nothing proven: the best layout the searches found
+
+
+class ClaimStatus(StrEnum):
+    """Whether a claim is proven (by the method it names) and whether an independent check confirmed it."""
+
+    PROVEN = "proven"
+    NOT_PROVEN = "not_proven"
+
+
+class ClaimMethod(StrEnum):
+    """How a claim was proven, or how the layout was searched where nothing is proven."""
+
+    SUBSET_SUMS = "subset_sums"  # the loads a unit's neighbours can add, as subset sums
+    ENUMERATION = "enumeration"  # every connected group enumerated, an exact cover searched to its end
+    CP_SAT = "cp_sat"  # a constraint programme (OR-Tools CP-SAT) solved to optimality or infeasibility
+    GEOMETRY = "geometry"  # two buildings' distance
+    LOCAL_SEARCH = "local_search"  # re-splits with neighbours, the exact re-split: no proof
+
+
+class SearchStop(StrEnum):
+    """Why the search for a grid outside the bounds (or over the radius) stopped without a proof."""
+
+    NONE = ""
+    LIMITS = "limits"  # the region search reached its limits (groups, steps, the programme's work or size)
+    FIXED_COUNT = "fixed_count"  # the user fixed the grid count: the region search is not run
+    REGENERATION = "regeneration"  # regeneration re-plans only what broke, within its limits
+    SCOPE = "scope"  # a region proof does not cover the layout kept (a grid outside it above its cap)
+    RADIUS = "radius"  # the radius is searched by re-splits with one neighbour only
+
+
+class Verdict(StrEnum):
+    """What an independent check (:mod:`gridplan.verify`) found of a claim."""
+
+    HOLDS = "holds"
+    REFUTED = "refuted"
+    UNDECIDED = "undecided"
+
+
 class UnitKind(StrEnum):
     """Kinds of planning unit (规划单元): what a grid is made of."""
 
@@ -174,6 +219,25 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     WarningCode.OUT_OF_BOUNDS: ("户数超出范围", "outside the bounds"),
     WarningCode.OVER_RADIUS: ("服务半径过大", "service radius too large"),
     WarningCode.GRID_COUNT: ("网格数", "grid count"),
+    Claim.UNIT_MISFIT: ("单元无法入范围", "unit fits no grid within the bounds"),
+    Claim.REGION_FEWEST: ("区域超范围网格数最少", "fewest grids outside the bounds in the region"),
+    Claim.UNIT_SPANS: ("单元跨度过大", "unit spans the radius"),
+    Claim.BEST_FOUND: ("搜索所得最优（未证明）", "best found (not proven)"),
+    ClaimStatus.PROVEN: ("已证明", "proven"),
+    ClaimStatus.NOT_PROVEN: ("未证明", "not proven"),
+    ClaimMethod.SUBSET_SUMS: ("相邻单元户数子集和", "subset sums of neighbouring loads"),
+    ClaimMethod.ENUMERATION: ("穷举连通组合", "enumeration of connected groups"),
+    ClaimMethod.CP_SAT: ("约束规划（CP-SAT）", "constraint programme (CP-SAT)"),
+    ClaimMethod.GEOMETRY: ("楼栋间距", "distance between buildings"),
+    ClaimMethod.LOCAL_SEARCH: ("局部重新划分", "local re-splits"),
+    SearchStop.LIMITS: ("整区搜索达到规模或计算量上限", "the region search reached its size or work limits"),
+    SearchStop.FIXED_COUNT: ("网格数由用户指定，未做整区搜索", "the grid count was fixed by the user: no region search"),
+    SearchStop.REGENERATION: ("重新生成只在限度内调整出问题的网格", "regeneration re-plans only what broke, within its limits"),
+    SearchStop.SCOPE: ("区域证明不覆盖保留的方案", "the region proof does not cover the layout kept"),
+    SearchStop.RADIUS: ("只尝试了与一个相邻网格重新划分", "only re-splits with one neighbouring grid were tried"),
+    Verdict.HOLDS: ("成立", "holds"),
+    Verdict.REFUTED: ("被反例推翻", "refuted"),
+    Verdict.UNDECIDED: ("未能判定", "undecided"),
     UnitKind.BLOCK: ("街区", "block"),
     UnitKind.CELL: ("楼栋地块", "building cell"),
     UnitKind.COMPOUND: ("小区", "compound"),
@@ -215,19 +279,23 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
         "一块没有住户的区域（{area_m2:,.0f} 平方米）单独成为一个网格，不配网格员",
         "a part without households ({area_m2:,.0f} m²) is a grid of its own, with no grid worker"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNIT_MISFIT): (
-        _BOUNDS[0] + "其中一个不可分单元与任何相连单元组合都无法落入该范围（已由相邻单元可增加的户数证明）",
-        _BOUNDS[1] + "one of its units fits no connected group of units within them: proved by the loads its neighbours can add"),
+        _BOUNDS[0] + "已证明任何划分中它都超出范围：其中一个不可分单元与任何相连单元组合都无法落入该范围"
+                     "（{method}，证明 {certificate}）；{excess}",
+        _BOUNDS[1] + "proven that every layout leaves it outside them: one of its units fits no connected group of "
+                     "units within them ({method}, certificate {certificate}); {excess}"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_PROVEN): (
-        _BOUNDS[0] + "穷举搜索（枚举或约束规划）证明，这些街巷和障碍之间的单元没有超出范围的网格更少的划分"
-                     "（超出的网格均不超过 {misfit_ceiling:.0f} 户）",
-        _BOUNDS[1] + "no layout of the units between these streets and barriers has fewer grids outside them (none above "
-                     "{misfit_ceiling:.0f}): an exhaustive search (enumeration or constraint programme) proved it"),
+        _BOUNDS[0] + "已证明（{method}，证明 {certificate}）：这些街巷和障碍之间的单元，在超出范围的网格均不超过 "
+                     "{cap:.0f} 户的所有划分中，超出范围的网格都不少于 {fewest} 个",
+        _BOUNDS[1] + "proven ({method}, certificate {certificate}): among the layouts of the units between these "
+                     "streets and barriers in which every grid outside them holds at most {cap:.0f}, none has fewer "
+                     "than {fewest} outside them"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNITS_TOO_COARSE): (
-        _BOUNDS[0] + "与相邻网格一起重新划分也找不到范围内的方案（此处单元过大）",
-        _BOUNDS[1] + "re-splitting it with its neighbours found no layout within them (units too coarse here)"),
+        _BOUNDS[0] + "未证明：与相邻网格重新划分和精确重划均未找到范围内的方案（{stopped}）",
+        _BOUNDS[1] + "not proven: re-splits with its neighbours and the exact re-split found no layout within them "
+                     "({stopped})"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGENERATION_LIMIT): (
-        _BOUNDS[0] + "不调整更多网格，其单元与相邻网格单元的任何划分都无法满足该范围",
-        _BOUNDS[1] + "no layout of its units and its neighbours' meets them without moving more grids"),
+        _BOUNDS[0] + "未证明：重新生成在不调整更多网格的情况下未找到范围内的方案（{stopped}）",
+        _BOUNDS[1] + "not proven: regeneration found no layout within them without moving more grids ({stopped})"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_INDIVISIBLE): (
         "一块区域共 {households:.0f} 户，无法划分为 {floor:.0f}–{ceiling:.0f} 户的网格",
         "a region of {households:.0f} households fits no layout within the bounds ({floor:.0f}–{ceiling:.0f})"),
@@ -249,11 +317,12 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
         _COUNT[1] + "no cut into {asked:,} connected grids of whole units, each with households, was found "
                     "({most:,} units with households, in {parts} parts planned apart)"),
     (WarningCode.OVER_RADIUS, WarningReason.UNIT_SPANS): (
-        _RADIUS[0] + "其中一个不可分单元本身跨度 {span:.0f} 米",
-        _RADIUS[1] + "one of its indivisible units alone spans {span:.0f} m"),
+        _RADIUS[0] + "已证明（{method}，证明 {certificate}）：其中一个不可分单元本身跨度 {span:.0f} 米",
+        _RADIUS[1] + "proven ({method}, certificate {certificate}): one of its indivisible units alone spans {span:.0f} m"),
     (WarningCode.OVER_RADIUS, WarningReason.NO_SHORTER_SPLIT): (
-        _RADIUS[0] + "与相邻网格在户数范围内重新划分也无法缩短",
-        _RADIUS[1] + "no re-split with a neighbouring grid inside the bounds shortens it"),
+        _RADIUS[0] + "未证明：在户数范围内与一个相邻网格重新划分的尝试均未缩短它",
+        _RADIUS[1] + "not proven: the re-splits with one neighbouring grid inside the bounds that were tried did not "
+                     "shorten it"),
     (WarningCode.OVER_RADIUS, WarningReason.REGENERATION_BOUNDS_ONLY): (
         _RADIUS[0] + "重新生成只调整超出户数范围的网格",
         _RADIUS[1] + "regeneration re-plans only grids that break the household bounds"),
@@ -313,6 +382,13 @@ WORDS: dict[str, tuple[str, str]] = {
     # the headers of a plan's warnings table (in QGIS)
     "warning_code": ("警告类型", "Warning"), "warning_reason": ("原因", "Reason"),
     "warning_figures": ("数据（JSON）", "Figures (JSON)"), "warning_message": ("说明", "Message"),
+    # how far outside the bounds a grid holding a misfit unit must be (certificate's scope)
+    "excess_covered": ("且任何划分中该单元所在网格都不多于 {below:.0f} 户或不少于 {above:.0f} 户：本网格已最接近范围",
+                       "in every layout the unit's grid holds at most {below:.0f} or at least {above:.0f}: this grid is as "
+                       "near the bounds as any layout allows"),
+    "excess_open": ("已证明该单元所在网格不多于 {below:.0f} 户或不少于 {above:.0f} 户，未证明本网格不能更接近范围",
+                    "proven that the unit's grid holds at most {below:.0f} or at least {above:.0f}; not proven that this "
+                    "grid cannot be nearer the bounds"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
     # classes of a grid's households against the bounds, in a map's legend
     "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),
@@ -387,6 +463,11 @@ def warning_text(code: str, reason: str, figures: dict, lang: str = "zh") -> str
     values = dict(figures)
     if "unit" in values:
         values["unit"] = label(values["unit"], lang)
+    for name in ("method", "stopped"):  # codes of a claim, read as words
+        if name in values:
+            values[name] = label(values[name], lang) if values[name] else ""
+    if "covers_excess" in values:
+        values["excess"] = word("excess_covered" if values["covers_excess"] else "excess_open", lang, **values)
     return template.format(**values)
 
 

@@ -227,7 +227,13 @@ def test_warning_says_when_the_bounds_are_proven_impossible():
     plan = partition(scene)
     assert_hard_rules(scene, plan)
     out = [w for w in plan.warnings if w.code == "out_of_bounds"]
-    assert out and all("proved" in w.message for w in out)
+    assert out and all(w.message.split(": ", 1)[1].startswith("proven") for w in out)
+    # each names its certificate: a unit of 200 that fits no group of 240–360 (200 alone, 400 with a neighbour)
+    certificates = {c.certificate_id: c for c in plan.certificates}
+    for w in out:
+        c = certificates[dict(w.figures)["certificate"]]
+        assert (c.claim, c.status, c.grid_ids) == ("unit_misfit", "proven", (w.grid_id,))
+        assert (c.below, c.above) == (200, 400)
 
 
 def test_exact_re_split_works_on_pieces_where_atoms_are_too_fine_to_enumerate():

@@ -18,7 +18,7 @@ its phases; :mod:`gridplan.levels` cuts grids into micro-grids and groups them i
 
 from ._bisection import bisect
 from ._exact import exact_split, fitting_groups
-from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
+from ._graph import Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, labels_of, shared_by_label
 from ._proofs import PROOF_MAX_GROUPS, bounds_layout, bounds_programme, enumerated_layout, proven_misfits, through_empty
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
@@ -26,7 +26,7 @@ from ._region import plan_region
 from ._resplit import resplit
 
 __all__ = [
-    "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "Sizing", "bisect", "bounds_layout", "bounds_programme",
+    "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "RegionProof", "Sizing", "bisect", "bounds_layout", "bounds_programme",
     "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "plan_region", "proven_misfits",
     "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii", "through_empty",
 ]

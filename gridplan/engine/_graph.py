@@ -331,3 +331,15 @@ def shared_by_label(adjacency: Adjacency, nodes: np.ndarray, labels: np.ndarray,
     near = adjacency.indices[entries]
     outside = ~np.isin(near, nodes) & (labels[near] >= 0)
     return np.bincount(labels[near[outside]], weights=adjacency.length[entries][outside], minlength=k)
+
+
+@dataclass(frozen=True)
+class RegionProof:
+    """A region search's proof: among the layouts of the region's atoms in which every grid outside the
+    bounds holds at most ``cap``, none has fewer than ``fewest`` outside; ``method`` (a
+    :class:`~gridplan.vocabulary.ClaimMethod` value) and what was ``searched``."""
+
+    fewest: int
+    cap: float
+    method: str
+    searched: str = ""

@@ -1,0 +1,210 @@
+"""What a plan states about its grids outside the bounds or over the radius: a certificate for each, with
+its exact scope, or the honest "not proven" (证明与未证明).
+
+Every ordinary grid outside the bounds (or over the service radius) gets one of:
+
+- a **unit claim** (:attr:`~gridplan.vocabulary.Claim.UNIT_MISFIT`): one of its units fits no connected
+  group of units within the bounds (subset sums of what its neighbours can add), so its grid is outside
+  them in every layout; the same argument on a widened window bounds how near them any layout brings it,
+  and says whether this grid is as near as any (``covers_excess``);
+- a **region claim** (:attr:`~gridplan.vocabulary.Claim.REGION_FEWEST`): the region search proved that no
+  layout of its region, with every grid outside the bounds at most ``cap``, has fewer grids outside — kept
+  only where the plan's own layout lies in that scope and has that many;
+- a **radius claim** (:attr:`~gridplan.vocabulary.Claim.UNIT_SPANS`): two buildings of one unit lie more
+  than twice the radius apart;
+- otherwise **not proven** (:attr:`~gridplan.vocabulary.Claim.BEST_FOUND`), with why the search stopped.
+
+:mod:`gridplan.verify` checks every proven claim again, by other means.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .engine import proven_misfits
+from .results import Certificate, PlanWarning
+from .settings import GridSettings
+from .units import Units
+from .vocabulary import Claim, ClaimMethod, ClaimStatus, GridKind, SearchStop, WarningCode, WarningReason
+
+
+@dataclass(frozen=True)
+class RegionClaim:
+    """A region search's proof, as the engine gives it: among the layouts of the region's units in which
+    every grid outside the bounds holds at most ``cap``, none has fewer than ``fewest`` outside."""
+
+    grid_ids: tuple[str, ...]
+    fewest: int
+    cap: float
+    method: str
+    searched: str = ""
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The warnings and certificates of a layout's grids outside the bounds or over the radius, and the
+    grids proven unable to meet the bounds."""
+
+    warnings: list[PlanWarning]
+    certificates: list[Certificate]
+    bounds_proven: frozenset[str]
+
+
+def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.ndarray, units: Units, weight: np.ndarray,
+                settings: GridSettings, regions: Iterable[RegionClaim] = (), fixed: Iterable[str] = (),
+                otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE, stopped: SearchStop = SearchStop.LIMITS,
+                radius_otherwise: WarningReason = WarningReason.NO_SHORTER_SPLIT) -> Claims:
+    """Certificates and warnings for every ordinary grid outside the bounds or over the radius.
+
+    Parameters
+    ----------
+    grids
+        The layout's grids (``grid_id``, ``community_id``, ``kind``, ``service_radius_m``), in the order of
+        the positions in ``atom_grid``.
+    atom_grid
+        Each atom's grid position.
+    building_ids
+        Each building's id, in the order of ``units.building_atom``.
+    units
+        The atoms.
+    weight
+        Each atom's balanced load (households, or workload scaled to them).
+    settings
+        The bounds and the radius.
+    regions
+        The region proofs the engine made.
+    fixed
+        Communities whose grid count the user fixed.
+    otherwise, stopped
+        The warning's reason and why the search stopped, for a grid outside the bounds with no proof.
+    radius_otherwise
+        The reason for a grid over the radius that no unit proves.
+
+    Returns
+    -------
+    Claims
+    """
+    fixed = set(fixed)
+    load = np.bincount(atom_grid, weights=weight, minlength=len(grids))
+    grid_ids = grids["grid_id"].astype(str).to_numpy()
+    position = {g: i for i, g in enumerate(grid_ids)}
+    outside = (grids["kind"] == GridKind.ORDINARY).to_numpy() & ~settings.bounds_window.contains(load)
+    unit_proofs = _misfit_proofs(units, atom_grid, weight, np.flatnonzero(outside), load, settings)
+    region_of = {}
+    for region in regions:
+        inside = [position[g] for g in region.grid_ids if g in position]
+        out_here = [g for g in inside if outside[g]]
+        in_scope = len(out_here) == region.fewest and all(load[g] <= region.cap + 1e-9 for g in out_here)
+        for g in out_here:
+            region_of[g] = (region, in_scope)
+    members = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid)
+    buildings_of = pd.Series(building_ids).groupby(units.building_atom.to_numpy())
+    certificates: list[Certificate] = []
+    warnings: list[PlanWarning] = []
+    proven: set[str] = set()
+    region_certificate: dict[int, Certificate] = {}
+    bounds = settings.bounds_window
+
+    def add(**fields) -> Certificate:
+        fields = {"lo": bounds.lo, "hi": bounds.hi} | fields
+        certificates.append(Certificate(certificate_id=f"C{len(certificates) + 1:03d}", **fields))
+        return certificates[-1]
+
+    for g in np.flatnonzero(outside):
+        row = grids.iloc[g]
+        community, grid_id = str(row["community_id"]), str(grid_ids[g])
+        figures = [("households", float(load[g])), ("floor", bounds.lo), ("ceiling", bounds.hi)]
+        if g in unit_proofs:
+            atom, widened = unit_proofs[g]
+            below, above = bounds.lo - widened - 1, bounds.hi + widened + 1
+            # no layout brings the grid nearer than widened + 1: covered where it is that near
+            covers = bool(max(bounds.lo - load[g], load[g] - bounds.hi) <= widened + 1 + 1e-9)
+            c = add(claim=Claim.UNIT_MISFIT, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
+                    unit_buildings=tuple(_buildings(buildings_of, atom)), below=below, above=above, covers_excess=covers,
+                    method=ClaimMethod.SUBSET_SUMS, searched=f"units within reach of unit {atom}")
+            reason = WarningReason.UNIT_MISFIT
+            figures += [("below", below), ("above", above), ("covers_excess", covers)]
+            proven.add(grid_id)
+        elif g in region_of and region_of[g][1]:
+            region = region_of[g][0]
+            c = region_certificate.get(id(region))
+            if c is None:
+                c = region_certificate[id(region)] = add(
+                    claim=Claim.REGION_FEWEST, status=ClaimStatus.PROVEN, community_id=community, grid_ids=region.grid_ids,
+                    cap=region.cap, fewest=region.fewest, method=region.method, searched=region.searched)
+            reason = WarningReason.REGION_PROVEN
+            figures += [("cap", region.cap), ("fewest", region.fewest)]
+            proven.add(grid_id)
+        else:
+            why = (SearchStop.SCOPE if g in region_of else SearchStop.FIXED_COUNT if community in fixed else stopped)
+            reason = WarningReason.FIXED_COUNT if why == SearchStop.FIXED_COUNT else otherwise
+            c = add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
+                    method=ClaimMethod.LOCAL_SEARCH, stopped=why)
+            figures += [("stopped", str(why))]
+        figures += [("certificate", c.certificate_id), ("method", str(c.method))]
+        warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
+
+    limit = settings.max_service_radius_m
+    span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(atom_grid).max().reindex(range(len(grids)), fill_value=0.0)
+    for g in np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & (grids["service_radius_m"].to_numpy() > limit)):
+        community, grid_id = str(grids["community_id"].iat[g]), str(grid_ids[g])
+        figures = [("radius", float(grids["service_radius_m"].iat[g])), ("limit", limit), ("span", float(2 * span[g]))]
+        if span[g] > limit:
+            atom = int(members.get_group(g).to_numpy()[np.argmax(units.atoms["half_span_m"].to_numpy()[members.get_group(g)])])
+            c = add(claim=Claim.UNIT_SPANS, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
+                    unit_buildings=tuple(_buildings(buildings_of, atom)), method=ClaimMethod.GEOMETRY,
+                    searched=f"span {2 * span[g]:.1f} m", lo=float("nan"), hi=limit)
+            reason = WarningReason.UNIT_SPANS
+        else:
+            c = add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
+                    method=ClaimMethod.LOCAL_SEARCH, stopped=SearchStop.RADIUS, lo=float("nan"), hi=limit)
+            reason = radius_otherwise
+            figures.append(("stopped", str(SearchStop.RADIUS)))
+        figures += [("certificate", c.certificate_id), ("method", str(c.method))]
+        warnings.append(PlanWarning(WarningCode.OVER_RADIUS, community, grid_id, reason.value, tuple(figures)))
+    return Claims(warnings, certificates, frozenset(proven))
+
+
+def _buildings(buildings_of, atom: int) -> list[str]:
+    try:
+        return [str(b) for b in buildings_of.get_group(atom)]
+    except KeyError:
+        return []
+
+
+def _misfit_proofs(units: Units, atom_grid: np.ndarray, weight: np.ndarray, grids: np.ndarray, load: np.ndarray,
+                   settings: GridSettings) -> dict[int, tuple[int, int]]:
+    """Per grid outside the bounds holding a unit that fits no group within them, that unit and how far the
+    bounds can be widened with it still fitting none (its grid then holds at most ``lo - widened - 1`` or at
+    least ``hi + widened + 1`` in every layout): the unit with the widest. Proofs need whole loads and
+    communities whose balanced load is their households."""
+    atoms = units.atoms
+    community = atoms["community_id"].to_numpy()
+    plain = pd.Series(np.isclose(weight, atoms["households"].to_numpy())).groupby(community).transform("all").to_numpy(dtype=bool)
+    candidates = np.flatnonzero(np.isin(atom_grid, grids) & plain)
+    if not len(candidates):
+        return {}
+    graph = units.graph
+    allowed = atoms["kind"].to_numpy() != GridKind.SPECIAL
+    lo, hi = settings.bounds_window
+    w = np.where(plain, weight, 0.0)
+    misfit = candidates[proven_misfits(graph, w, allowed, community, candidates, lo, hi)]
+    out: dict[int, tuple[int, int]] = {}
+    for a in misfit:
+        g = int(atom_grid[a])
+        distance = int(math.ceil(max(lo - load[g], load[g] - hi) - 1e-9))
+        low, high = 0, max(distance - 1, 0)  # widened by `low` is proven; find the widest up to distance - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if proven_misfits(graph, w, allowed, community, [a], lo - mid, hi + mid)[0]:
+                low = mid
+            else:
+                high = mid - 1
+        if g not in out or low > out[g][1]:
+            out[g] = (int(a), low)
+    return out
