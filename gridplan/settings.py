@@ -432,12 +432,43 @@ class RegenerationSettings:
 
 
 @dataclass(frozen=True)
+class VerifySettings:
+    """How far the independent checks of a plan's claims (:mod:`gridplan.checking`) search before they say
+    "undecided": limits of work and time, so that a check never hangs.
+
+    Attributes
+    ----------
+    limit_seconds
+        HiGHS's time limit per programme. Measured on this project's 2-core machine, a 7 × 7 lattice of
+        30–120 households (bounds 240–360, groups outside at most 420) is refuted (a layout with none outside
+        found) in 3.5–10 s; without the cap, or where the claim holds for a reason of counting (49 units of
+        100: groups of three leave one over), HiGHS decides nothing in 20 s and the check says so. A unit's
+        misfit over 42 units takes 0.02 s.
+    max_groups
+        Connected groups one enumeration may list (about 5 µs each in Python): past it, the programme decides.
+    max_layouts
+        Partial layouts the exhaustive search of a region may try before handing over to the programme.
+    exhaustive_units
+        Largest region (units) searched exhaustively for the fewest grids outside the bounds; larger ones go
+        straight to the programme.
+    max_variables
+        Largest programme (variables) attempted; a larger one is "undecided: too large".
+    """
+
+    limit_seconds: float = 20.0
+    max_groups: int = 100_000
+    max_layouts: int = 200_000
+    exhaustive_units: int = 16
+    max_variables: int = 200_000
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of gridplan's settings, one group per concern; ``DEFAULTS.with_grid(target=250)`` derives a variant.
 
     Attributes
     ----------
-    households, grid, party, service, levels, validation, register, coords, regeneration
+    households, grid, party, service, levels, validation, register, coords, regeneration, verify
         The groups above.
     seed
         Seed of every generated scenario (party members, service points): the same scene and settings
@@ -453,6 +484,7 @@ class Settings:
     register: RegisterSettings = field(default_factory=RegisterSettings)
     coords: CoordinateSettings = field(default_factory=CoordinateSettings)
     regeneration: RegenerationSettings = field(default_factory=RegenerationSettings)
+    verify: VerifySettings = field(default_factory=VerifySettings)
     seed: int = 20261124
 
     def with_grid(self, **changes) -> "Settings":
@@ -482,6 +514,9 @@ class Settings:
     def with_regeneration(self, **changes) -> "Settings":
         return self._with("regeneration", changes)
 
+    def with_verify(self, **changes) -> "Settings":
+        return self._with("verify", changes)
+
     def check(self) -> "Settings":
         """``self`` if every setting is usable, else an :class:`~gridplan.errors.InputError` naming the first
         that is not (a target of 0, NaN or infinity; a tolerance outside 0–1; …)."""
@@ -508,6 +543,9 @@ class Settings:
              "a share below 1 or a count of households (0 or more)"),
             ("regeneration.max_chain", self.regeneration.max_chain, self.regeneration.max_chain >= 1, "at least 1"),
             ("regeneration.candidates", self.regeneration.candidates, self.regeneration.candidates >= 1, "at least 1"),
+            ("verify.limit_seconds", self.verify.limit_seconds,
+             math.isfinite(self.verify.limit_seconds) and self.verify.limit_seconds > 0, "a positive number"),
+            ("verify.max_variables", self.verify.max_variables, self.verify.max_variables >= 1, "at least 1"),
             ("validation.boundary_snap_m", self.validation.boundary_snap_m,
              math.isfinite(self.validation.boundary_snap_m) and self.validation.boundary_snap_m >= 0, "0 or more"),
         ]

@@ -194,6 +194,33 @@ class GridChange(StrEnum):
     REMOVED = "removed"
 
 
+class Verdict(StrEnum):
+    """What an independent check (:mod:`gridplan.checking`) says of a claim (证明复核结论)."""
+
+    HOLDS = "holds"  # searched everything the claim is about: no counter-example
+    REFUTED = "refuted"  # a counter-example, itself checked
+    UNDECIDED = "undecided"  # the search stopped first (size, time) or could not start
+
+
+class CheckMethod(StrEnum):
+    """How a claim was checked: a second formulation and solver, independent of the engine's."""
+
+    ENUMERATION = "enumeration"  # exhaustive enumeration of connected groups (or layouts)
+    MILP = "milp"  # a mixed-integer programme solved by HiGHS
+
+
+class CheckStop(StrEnum):
+    """What ended a check (with the figures of :attr:`gridplan.checking.Check.figures`, picks its words)."""
+
+    EXHAUSTED = "exhausted"  # every candidate searched
+    FOUND = "found"  # a counter-example
+    INFEASIBLE = "infeasible"  # the programme has no solution: proved
+    TIME_LIMIT = "time_limit"
+    TOO_LARGE = "too_large"
+    BAD_LOADS = "bad_loads"  # loads not whole non-negative numbers
+    SOLVER_FAILED = "solver_failed"  # the solver failed, or gave a solution that does not hold
+
+
 _TERMS: dict[StrEnum, tuple[str, str]] = {
     GridKind.ORDINARY: ("综合网格", "ordinary"),
     GridKind.SPECIAL: ("专属网格", "special"),
@@ -262,6 +289,18 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     GridChange.CHANGED: ("调整", "changed"),
     GridChange.CREATED: ("新建", "created"),
     GridChange.REMOVED: ("撤销", "removed"),
+    Verdict.HOLDS: ("成立", "holds"),
+    Verdict.REFUTED: ("被推翻", "refuted"),
+    Verdict.UNDECIDED: ("未定", "undecided"),
+    CheckMethod.ENUMERATION: ("穷举枚举", "exhaustive enumeration"),
+    CheckMethod.MILP: ("混合整数规划（HiGHS）", "mixed-integer programme (HiGHS)"),
+    CheckStop.EXHAUSTED: ("全部检查", "all searched"),
+    CheckStop.FOUND: ("找到反例", "counter-example found"),
+    CheckStop.INFEASIBLE: ("证明无解", "proved infeasible"),
+    CheckStop.TIME_LIMIT: ("超出时限", "time limit"),
+    CheckStop.TOO_LARGE: ("规模过大", "too large"),
+    CheckStop.BAD_LOADS: ("户数不是整数", "fractional loads"),
+    CheckStop.SOLVER_FAILED: ("求解失败", "solver failed"),
 }
 
 _BOUNDS = ("{households:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户：", "{households:.0f} households, outside {floor:.0f}–{ceiling:.0f}: ")
@@ -326,6 +365,29 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
     (WarningCode.OVER_RADIUS, WarningReason.REGENERATION_BOUNDS_ONLY): (
         _RADIUS[0] + "重新生成只调整超出户数范围的网格",
         _RADIUS[1] + "regeneration re-plans only grids that break the household bounds"),
+}
+
+#: What a check searched and why it stopped, by :class:`CheckStop`, filled with its figures (``method`` its label).
+CHECKS: dict[str, tuple[str, str]] = {
+    CheckStop.EXHAUSTED: ("{method}：{units} 个单元，{searched:,} {what}全部检查，没有反例",
+                          "{method} over {units} units: all {searched:,} {what} searched, none contradicts it"),
+    CheckStop.FOUND: ("{method}：{units} 个单元，找到反例", "{method} over {units} units: a counter-example"),
+    CheckStop.INFEASIBLE: ("{method}：{units} 个单元、{variables:,} 个变量，{seconds:.1f} 秒证明没有反例",
+                           "{method} over {units} units, {variables:,} variables: no counter-example exists "
+                           "(proved in {seconds:.1f} s)"),
+    CheckStop.TIME_LIMIT: ("{method}：{units} 个单元、{variables:,} 个变量，{limit:g} 秒时限内未能判定",
+                           "{method} over {units} units, {variables:,} variables: undecided within the time limit "
+                           "of {limit:g} s"),
+    CheckStop.TOO_LARGE: ("规模过大：{size:,} {what}（上限 {most:,}），未能判定",
+                          "too large: {size:,} {what} (at most {most:,}): undecided"),
+    CheckStop.BAD_LOADS: ("户数不是非负整数，未检查", "fractional loads (or negative): not checked"),
+    CheckStop.SOLVER_FAILED: ("{method}：求解失败（{message}），未能判定", "{method}: the solver failed ({message}): undecided"),
+}
+#: What a check enumerated (the ``what`` of :data:`CHECKS`).
+SEARCHED: dict[str, tuple[str, str]] = {
+    "groups": ("个相连单元组", "connected groups"),
+    "layouts": ("个部分划分", "partial layouts"),
+    "variables": ("个变量", "variables"),
 }
 
 #: Column headers of the tables people read (CSV, XLSX, popups), by language.

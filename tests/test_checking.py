@@ -1,0 +1,221 @@
+"""The independent checks of gridplan's claims (gridplan.checking): enumeration and the HiGHS programme agree
+with each other and with a brute force over every set partition, and every counter-example they give holds."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridplan.checking import check_fewest_outside, check_unit_misfit, is_connected
+from gridplan.settings import DEFAULTS, VerifySettings
+from gridplan.vocabulary import CheckMethod, CheckStop, Verdict, is_chinese
+
+from .support.properties import examples
+
+METHODS = [CheckMethod.ENUMERATION, CheckMethod.MILP]
+LO, HI = 100, 150
+
+
+def path(n: int) -> list[list[int]]:
+    return [[v for v in (u - 1, u + 1) if 0 <= v < n] for u in range(n)]
+
+
+def lattice(rows: int, cols: int) -> list[list[int]]:
+    out = [[] for _ in range(rows * cols)]
+    for u in range(rows * cols):
+        r, c = divmod(u, cols)
+        for v, ok in ((u + cols, r + 1 < rows), (u + 1, c + 1 < cols)):
+            if ok:
+                out[u].append(v)
+                out[v].append(u)
+    return out
+
+
+@st.composite
+def regions(draw, most: int = 8):
+    """A connected graph of 4–``most`` units (a random tree plus edges) with whole loads 0–200."""
+    n = draw(st.integers(4, most))
+    neighbours = [set() for _ in range(n)]
+    for u in range(1, n):
+        v = draw(st.integers(0, u - 1))
+        neighbours[u].add(v)
+        neighbours[v].add(u)
+    for u, v in draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n)):
+        if u != v:
+            neighbours[u].add(v)
+            neighbours[v].add(u)
+    loads = np.array(draw(st.lists(st.integers(0, 200), min_size=n, max_size=n)), dtype=float)
+    return [sorted(s) for s in neighbours], loads
+
+
+def set_partitions(items: list[int]):
+    """Every partition of ``items`` into blocks (Bell(8) = 4,140 for eight)."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for partition in set_partitions(rest):
+        yield [[first]] + partition
+        for k in range(len(partition)):
+            yield partition[:k] + [[first] + partition[k]] + partition[k + 1:]
+
+
+def bfs_connected(neighbours, block) -> bool:
+    inside, seen, todo = set(block), {block[0]}, [block[0]]
+    while todo:
+        for v in neighbours[todo.pop()]:
+            if v in inside and v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return seen == inside
+
+
+def brute_fewest(neighbours, loads, lo, hi, cap) -> float:
+    """The fewest groups outside the bounds (each at most ``cap``) over every partition into connected groups."""
+    best = math.inf
+    for partition in set_partitions(list(range(len(loads)))):
+        if all(bfs_connected(neighbours, b) for b in partition):
+            sums = [loads[b].sum() for b in partition]
+            outside = [s for s in sums if not lo <= s <= hi]
+            if all(s <= cap for s in outside):
+                best = min(best, len(outside))
+    return best
+
+
+def brute_misfit(neighbours, loads, unit, lo, hi) -> bool:
+    """Whether no connected group containing ``unit`` has its load within the bounds (every subset tried)."""
+    others = [u for u in range(len(loads)) if u != unit]
+    return not any(bfs_connected(neighbours, [unit, *more]) and lo <= loads[[unit, *more]].sum() <= hi
+                   for k in range(len(others) + 1) for more in combinations(others, k))
+
+
+def assert_valid_layout(neighbours, loads, labels, lo, hi, fewest, cap):
+    assert len(labels) == len(loads) and labels.min() >= 0
+    sums = np.bincount(labels, weights=loads)
+    outside = (sums < lo) | (sums > hi)
+    assert outside.sum() < fewest and np.all(sums[outside] <= cap)
+    assert all(is_connected(neighbours, labels == g) for g in range(len(sums)))
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(regions(), st.data())
+def test_both_methods_agree_with_brute_force_on_a_units_misfit(region, data):
+    neighbours, loads = region
+    unit = data.draw(st.integers(0, len(loads) - 1))
+    misfit = brute_misfit(neighbours, loads, unit, LO, HI)
+    for method in METHODS:
+        check = check_unit_misfit(neighbours, loads, unit, LO, HI, method=method)
+        assert check.verdict == (Verdict.HOLDS if misfit else Verdict.REFUTED), (method, check.detail)
+        if not misfit:
+            group = check.counter_example
+            assert group[unit] and is_connected(neighbours, group) and LO <= loads[group].sum() <= HI
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(regions(), st.sampled_from([math.inf, 220.0]))
+def test_both_methods_agree_with_brute_force_on_the_fewest_outside(region, cap):
+    neighbours, loads = region
+    fewest = brute_fewest(neighbours, loads, LO, HI, cap)
+    claims = [1, 2, 3] if math.isinf(fewest) else [fewest, fewest + 1]
+    for method in METHODS:
+        for claim in claims:
+            check = check_fewest_outside(neighbours, loads, LO, HI, claim, cap=cap, method=method)
+            expected = Verdict.HOLDS if claim <= fewest else Verdict.REFUTED
+            assert check.verdict == expected, (method, claim, fewest, check.detail)
+            if expected == Verdict.REFUTED:
+                assert_valid_layout(neighbours, loads, check.counter_example, LO, HI, claim, cap)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_heavy_unit_between_light_ones_is_a_proven_misfit(method):
+    # 200 alone is under 240, with either neighbour 300 is over 260: nothing fits 240–260
+    loads = np.array([100.0, 200.0, 100.0, 50.0])
+    check = check_unit_misfit(path(4), loads, 1, 240, 260, method=method)
+    assert check.verdict == Verdict.HOLDS and check.method == method
+    widened = check_unit_misfit(path(4), loads, 1, 240, 300, method=method)
+    assert widened.verdict == Verdict.REFUTED
+    assert loads[widened.counter_example].sum() == 300 and widened.counter_example[1]
+
+
+def test_a_misfit_is_only_searched_among_the_allowed_units():
+    # 330–360 is met by 200 + 100 + 50 (units 1, 2, 3) only: without unit 2 nothing fits
+    loads = np.array([100.0, 200.0, 100.0, 50.0])
+    assert check_unit_misfit(path(4), loads, 1, 330, 360).verdict == Verdict.REFUTED
+    assert check_unit_misfit(path(4), loads, 1, 330, 360, np.array([True, True, False, True])).verdict == Verdict.HOLDS
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_region_whose_fewest_outside_is_one(method):
+    # 100, 200, 100 in a row, bounds 240–260: every layout has a group outside; 400 whole is one
+    loads = np.array([100.0, 200.0, 100.0])
+    assert check_fewest_outside(path(3), loads, 240, 260, 1, method=method).verdict == Verdict.HOLDS
+    refuted = check_fewest_outside(path(3), loads, 240, 260, 2, method=method)
+    assert refuted.verdict == Verdict.REFUTED and refuted.stop == CheckStop.FOUND
+    assert_valid_layout(path(3), loads, refuted.counter_example, 240, 260, 2, math.inf)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_cap_on_the_groups_outside_makes_the_difference(method):
+    # five units of 150 in a row, bounds 280–320: pairs of 300 leave one unit of 150 outside. A cap of 100
+    # on the groups outside forbids it, and every other layout has a group outside above 100: none is left
+    loads = np.array([150.0, 150.0, 150.0, 150.0, 150.0])
+    free = check_fewest_outside(path(5), loads, 280, 320, 2, method=method)
+    assert free.verdict == Verdict.REFUTED
+    assert_valid_layout(path(5), loads, free.counter_example, 280, 320, 2, math.inf)
+    capped = check_fewest_outside(path(5), loads, 280, 320, 2, cap=100, method=method)
+    assert capped.verdict == Verdict.HOLDS
+
+
+def test_the_size_guard_stops_a_programme_too_large_and_says_so():
+    tiny = VerifySettings(max_variables=50)
+    loads = np.full(16, 60.0)
+    check = check_fewest_outside(lattice(4, 4), loads, 240, 360, 1, method=CheckMethod.MILP, settings=tiny)
+    assert check.verdict == Verdict.UNDECIDED and check.stop == CheckStop.TOO_LARGE
+    assert check.figures["size"] > 50 and check.detail.startswith("too large: ")
+    assert "variables (at most 50)" in check.detail and is_chinese(check.describe("zh"))
+
+
+def test_an_enumeration_past_its_cap_hands_over_to_the_programme():
+    few = VerifySettings(max_groups=5)
+    loads = np.full(16, 20.0)  # 13–18 units of 20 fit 260–360: many small groups before any
+    assert check_unit_misfit(lattice(4, 4), loads, 0, 260, 360, method=CheckMethod.ENUMERATION,
+                             settings=few).stop == CheckStop.TOO_LARGE
+    check = check_unit_misfit(lattice(4, 4), loads, 0, 260, 360, settings=few)
+    assert check.method == CheckMethod.MILP and check.verdict == Verdict.REFUTED
+    assert 260 <= loads[check.counter_example].sum() <= 360
+
+
+def test_fractional_loads_leave_every_claim_undecided():
+    loads = np.array([100.5, 200.0, 100.0])
+    assert check_unit_misfit(path(3), loads, 1, 240, 260).stop == CheckStop.BAD_LOADS
+    check = check_fewest_outside(path(3), loads, 240, 260, 1)
+    assert check.verdict == Verdict.UNDECIDED and "fractional" in check.detail
+
+
+def test_a_proof_by_the_programme_says_what_it_searched():
+    check = check_fewest_outside(path(3), np.array([100.0, 200.0, 100.0]), 240, 260, 1, method=CheckMethod.MILP)
+    assert check.stop == CheckStop.INFEASIBLE and check.figures["units"] == 3 and check.figures["variables"] > 3
+    assert check.figures["limit"] == DEFAULTS.verify.limit_seconds
+    assert "HiGHS" in check.detail and "3 units" in check.detail and "混合整数规划" in check.describe("zh")
+
+
+def test_settings_carry_the_limits_of_the_checks():
+    assert DEFAULTS.with_verify(limit_seconds=5.0).verify.limit_seconds == 5.0
+    assert DEFAULTS.from_dict(DEFAULTS.with_verify(max_variables=10).to_dict()).verify.max_variables == 10
+
+
+def test_the_checks_share_no_code_with_the_engine_they_check():
+    tree = ast.parse(Path(inspect.getsourcefile(check_fewest_outside)).read_text(encoding="utf-8"))
+    imported = {("." * node.level + (node.module or "")) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    gridplan_modules = {m for m in imported if m.startswith(".") or m.startswith("gridplan")}
+    assert gridplan_modules == {".settings", ".vocabulary"}
+    assert not {m for m in imported if m.split(".")[0] in ("ortools", "networkx")}
