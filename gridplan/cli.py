@@ -607,12 +607,15 @@ def _audit(args) -> None:
 
 
 def _verify(args) -> None:
-    from .store import check_output, write_layers
+    from .pipeline import check_belongs
+    from .store import check_output, read_plan, write_layers
     from .verify import verify_plan
 
     if args.output:
         check_output(args.output, "verification", [args.scene, args.plan])
-    prepared, run, _, _ = _read_plan_inputs(args)
+    run = read_plan(args.plan)
+    prepared = _prepared(args, run.plan.settings)  # the claims carry their own bounds: the plan's settings
+    check_belongs(prepared, run.plan)
     verification = verify_plan(prepared, run.plan, fresh=not args.no_fresh)
     print(verification.summary(args.lang))
     if args.output:
@@ -623,9 +626,9 @@ def _verify(args) -> None:
         _say_written(args, [args.output])
     if verification.refuted:
         first = verification.refuted[0]
-        raise InputError(f"{len(verification.refuted)} claims of the plan are refuted, first {first.certificate_id}: {first.detail}"
+        raise InputError(f"{len(verification.refuted)} claims of the plan are refuted, first {first.certificate_id}: {first.describe('en')}"
                          + ("" if args.output else " (write the counter-examples with -o)"),
-                         zh=f"方案有 {len(verification.refuted)} 项证明被推翻，首项 {first.certificate_id}：{first.detail}"
+                         zh=f"方案有 {len(verification.refuted)} 项证明被推翻，首项 {first.certificate_id}：{first.describe('zh')}"
                             + ("" if args.output else "（用 -o 写出反例）"))
 
 

@@ -32,12 +32,9 @@ from .checking import Check, check_fewest_outside, check_unit_misfit
 from .partition import partition, scene_units
 from .results import Certificate, Plan
 from .scene import PreparedScene
+from .settings import VerifySettings
 from .units import Units
-from .vocabulary import Claim, Verdict, label
-
-#: Seconds each independent check may take before it is undecided.
-CHECK_SECONDS = 20.0
-
+from .vocabulary import CheckMethod, Claim, Verdict, label
 
 @dataclass(frozen=True)
 class ClaimCheck:
@@ -52,8 +49,8 @@ class ClaimCheck:
     method
         What checked it: ``enumeration``, ``milp`` (HiGHS), ``geometry``, ``plan`` (the plan's own layout
         against its claim) or ``fresh_plan``.
-    detail
-        What was searched, or what contradicts the claim.
+    detail, detail_zh
+        What was searched, or what contradicts the claim, in English and in Chinese.
     counter_example
         Where refuted: the groups of the layout that contradicts the claim (``group``, ``households``,
         polygons in the scene's CRS).
@@ -65,7 +62,11 @@ class ClaimCheck:
     verdict: str
     method: str
     detail: str
+    detail_zh: str
     counter_example: gpd.GeoDataFrame | None = None
+
+    def describe(self, lang: str = "zh") -> str:
+        return self.detail_zh if lang == "zh" else self.detail
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class Verification:
         """One row per check, verdicts in ``lang``."""
         return pd.DataFrame([{"certificate_id": c.certificate_id, "claim": label(c.claim, lang),
                               "grid_ids": "、".join(c.grid_ids) if lang == "zh" else ", ".join(c.grid_ids),
-                              "verdict": label(c.verdict, lang), "method": c.method, "detail": c.detail} for c in self.checks],
+                              "verdict": label(c.verdict, lang), "method": label(c.method, lang), "detail": c.describe(lang)}
+                             for c in self.checks],
                             columns=["certificate_id", "claim", "grid_ids", "verdict", "method", "detail"])
 
     def counter_examples(self) -> gpd.GeoDataFrame | None:
@@ -115,11 +117,11 @@ class Verification:
         for c in self.checks:
             if c.verdict != Verdict.HOLDS:
                 lines.append(f"  {c.certificate_id} {label(c.claim, lang)} {'、'.join(c.grid_ids)}: {label(c.verdict, lang)} "
-                             f"({c.method}) {c.detail}")
+                             f"({label(c.method, lang)}) {c.describe(lang)}")
         return "\n".join(lines)
 
 
-def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, seconds: float = CHECK_SECONDS) -> Verification:
+def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, settings: VerifySettings | None = None) -> Verification:
     """Check every proven claim of ``plan`` independently (see the module's description).
 
     Parameters
@@ -130,13 +132,14 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, seco
         The plan, in memory or read back (:func:`gridplan.store.read_plan`).
     fresh
         Also plan the scene afresh and check every claim against that layout.
-    seconds
-        Time each independent check may take before it is undecided.
+    settings
+        The limits of the independent checks (time, groups, layouts, size); by default the plan's.
 
     Returns
     -------
     Verification
     """
+    settings = settings or plan.settings.verify
     units = plan.units if plan.units is not None else scene_units(prepared)
     ground = _Ground.of(prepared, units, plan)
     other = _Ground.of(prepared, units, partition(prepared)) if fresh and any(c.proven for c in plan.certificates) else None
@@ -145,7 +148,7 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, seco
         if not certificate.proven:
             not_proven.append(certificate)
             continue
-        checks.append(_check(certificate, ground, other, seconds))
+        checks.append(_check(certificate, ground, other, settings))
     return Verification(checks, not_proven)
 
 
@@ -210,24 +213,27 @@ class _Ground:
         return frame.to_crs(crs_to)
 
 
-def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, seconds: float) -> ClaimCheck:
+def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, settings: VerifySettings) -> ClaimCheck:
     """One proven certificate checked: first against the plan's own layout and the fresh one, then
     independently."""
-    def result(verdict, method, detail, members=None, labels=None):
+    def result(verdict, method, zh: str, en: str, members=None, labels=None):
         example = ground.layer(members, labels, ground.units.atoms.crs) if members is not None else None
-        return ClaimCheck(c.certificate_id, c.claim, c.grid_ids, str(verdict), method, detail, example)
+        return ClaimCheck(c.certificate_id, c.claim, c.grid_ids, str(verdict), str(method), en, zh, example)
 
     if c.claim == Claim.UNIT_SPANS:
         points = ground.centres[np.isin(ground.building_ids, list(c.unit_buildings))]
         span = float(np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1).max())) if len(points) > 1 else 0.0
         if len(ground.unit_of(c.unit_buildings)) != 1 or span <= 2 * c.hi:
-            return result(Verdict.REFUTED, "geometry", f"the unit's buildings span {span:.1f} m, not more than 2 × {c.hi:.0f} m")
-        return result(Verdict.HOLDS, "geometry", f"the unit's buildings span {span:.1f} m > 2 × {c.hi:.0f} m")
+            return result(Verdict.REFUTED, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米，不超过 2 × {c.hi:.0f} 米",
+                          f"the unit's buildings span {span:.1f} m, not more than 2 × {c.hi:.0f} m")
+        return result(Verdict.HOLDS, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米 > 2 × {c.hi:.0f} 米",
+                      f"the unit's buildings span {span:.1f} m > 2 × {c.hi:.0f} m")
 
     if c.claim == Claim.UNIT_MISFIT:
         unit = ground.unit_of(c.unit_buildings)
         if len(unit) != 1:
-            return result(Verdict.UNDECIDED, "plan", f"the unit's buildings lie in {len(unit)} units of this scene")
+            return result(Verdict.UNDECIDED, CheckMethod.PLAN, f"该单元的楼栋在本场景中分属 {len(unit)} 个单元",
+                          f"the unit's buildings lie in {len(unit)} units of this scene")
         a = int(unit[0])
         lo, hi = c.below + 1, c.above - 1  # the widened window no group holding the unit reaches
         for layout in (ground, fresh):
@@ -236,43 +242,46 @@ def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, seconds: floa
             load = layout.loads(np.array([a]))[layout.atom_grid[a]]
             if lo - 1e-9 <= load <= hi + 1e-9:
                 members = np.flatnonzero(layout.atom_grid == layout.atom_grid[a])
-                return result(Verdict.REFUTED, "plan" if layout is ground else "fresh_plan",
+                return result(Verdict.REFUTED, CheckMethod.PLAN if layout is ground else CheckMethod.FRESH_PLAN,
+                              f"网格 {layout.atom_grid[a]} 含该单元，共 {load:.0f} 户，在 {lo:.0f}–{hi:.0f} 之内",
                               f"grid {layout.atom_grid[a]} holds the unit with {load:.0f} households, within {lo:.0f}–{hi:.0f}",
                               members, np.zeros(len(members), dtype=np.int64))
         own = ground.loads(np.array([a]))[ground.atom_grid[a]]
         if c.covers_excess and own not in (c.below, c.above):
-            return result(Verdict.REFUTED, "plan", f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed")
+            return result(Verdict.REFUTED, CheckMethod.PLAN, f"该网格 {own:.0f} 户，并非所称的 {c.below:.0f} 或 {c.above:.0f} 户",
+                          f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed")
         atoms = ground.units.atoms
         scope = np.flatnonzero((atoms["community_id"].to_numpy() == atoms["community_id"].iat[a])
                                & (atoms["kind"].to_numpy() != "special"))
         neighbours, weight = ground.sub(scope)
-        check = check_unit_misfit(neighbours, weight, int(np.searchsorted(scope, a)), lo, hi, limit_seconds=seconds)
+        check = check_unit_misfit(neighbours, weight, int(np.searchsorted(scope, a)), lo, hi, settings=settings)
         if check.verdict == Verdict.REFUTED:
             group = scope[np.asarray(check.counter_example, dtype=bool)]
-            return result(Verdict.REFUTED, check.method, f"a connected group of {ground.households[group].sum():.0f} households holds "
-                          f"the unit", group, np.zeros(len(group), dtype=np.int64))
-        return result(check.verdict, check.method, check.detail)
+            load = ground.households[group].sum()
+            return result(Verdict.REFUTED, check.method, f"一个含该单元、共 {load:.0f} 户的相连单元组合",
+                          f"a connected group of {load:.0f} households holds the unit", group, np.zeros(len(group), dtype=np.int64))
+        return result(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
     # a region: no layout of its units, grids outside at most cap, has fewer than `fewest` outside
     members = np.flatnonzero(np.isin(ground.atom_grid, list(c.grid_ids)))
     cap = c.cap if np.isfinite(c.cap) else math.inf
     outside = [g for g, load in ground.loads(members).items() if not c.lo - 1e-9 <= load <= c.hi + 1e-9]
     if len(outside) != c.fewest or any(ground.loads(members)[g] > cap + 1e-9 for g in outside):
-        return result(Verdict.REFUTED, "plan", f"the plan's own layout of the region has {len(outside)} grids outside, "
-                      f"not the {c.fewest} claimed within the cap")
+        return result(Verdict.REFUTED, CheckMethod.PLAN, f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
+                      f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed within the cap")
     if fresh is not None:
         found = _fewer_in(fresh, members, c, cap)
         if found is not None:
-            return result(Verdict.REFUTED, "fresh_plan", f"a fresh plan lays the region out with {found[0]} grids outside",
-                          members, found[1])
+            return result(Verdict.REFUTED, CheckMethod.FRESH_PLAN, f"重新规划的方案在该区域只有 {found[0]} 个超出范围的网格",
+                          f"a fresh plan lays the region out with {found[0]} grids outside", members, found[1])
     neighbours, weight = ground.sub(members)
-    check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, cap=cap, limit_seconds=seconds)
+    check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, cap=cap, settings=settings)
     if check.verdict == Verdict.REFUTED:
         labels = np.asarray(check.counter_example)
-        loads = np.bincount(labels, weights=weight)
-        return result(Verdict.REFUTED, check.method, f"a layout with grids of {', '.join(f'{x:.0f}' for x in loads)} households",
+        loads = ", ".join(f"{x:.0f}" for x in np.bincount(labels, weights=weight))
+        return result(Verdict.REFUTED, check.method, f"一种划分的网格户数为 {loads}", f"a layout with grids of {loads} households",
                       members, labels)
-    return result(check.verdict, check.method, check.detail)
+    return result(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
 
 def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, cap: float) -> tuple[int, np.ndarray] | None:

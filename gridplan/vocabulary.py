@@ -126,14 +126,6 @@ class SearchStop(StrEnum):
     RADIUS = "radius"  # the radius is searched by re-splits with one neighbour only
 
 
-class Verdict(StrEnum):
-    """What an independent check (:mod:`gridplan.verify`) found of a claim."""
-
-    HOLDS = "holds"
-    REFUTED = "refuted"
-    UNDECIDED = "undecided"
-
-
 class UnitKind(StrEnum):
     """Kinds of planning unit (规划单元): what a grid is made of."""
 
@@ -207,6 +199,9 @@ class CheckMethod(StrEnum):
 
     ENUMERATION = "enumeration"  # exhaustive enumeration of connected groups (or layouts)
     MILP = "milp"  # a mixed-integer programme solved by HiGHS
+    GEOMETRY = "geometry"  # the buildings' own coordinates
+    PLAN = "plan"  # the plan's own layout against what it claims
+    FRESH_PLAN = "fresh_plan"  # the layout of a fresh plan of the same scene
 
 
 class CheckStop(StrEnum):
@@ -262,9 +257,6 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     SearchStop.REGENERATION: ("重新生成只在限度内调整出问题的网格", "regeneration re-plans only what broke, within its limits"),
     SearchStop.SCOPE: ("区域证明不覆盖保留的方案", "the region proof does not cover the layout kept"),
     SearchStop.RADIUS: ("只尝试了与一个相邻网格重新划分", "only re-splits with one neighbouring grid were tried"),
-    Verdict.HOLDS: ("成立", "holds"),
-    Verdict.REFUTED: ("被反例推翻", "refuted"),
-    Verdict.UNDECIDED: ("未能判定", "undecided"),
     UnitKind.BLOCK: ("街区", "block"),
     UnitKind.CELL: ("楼栋地块", "building cell"),
     UnitKind.COMPOUND: ("小区", "compound"),
@@ -294,6 +286,8 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     Verdict.UNDECIDED: ("未定", "undecided"),
     CheckMethod.ENUMERATION: ("穷举枚举", "exhaustive enumeration"),
     CheckMethod.MILP: ("混合整数规划（HiGHS）", "mixed-integer programme (HiGHS)"),
+    CheckMethod.PLAN: ("方案本身", "the plan's own layout"),
+    CheckMethod.FRESH_PLAN: ("重新规划的方案", "a fresh plan"),
     CheckStop.EXHAUSTED: ("全部检查", "all searched"),
     CheckStop.FOUND: ("找到反例", "counter-example found"),
     CheckStop.INFEASIBLE: ("证明无解", "proved infeasible"),

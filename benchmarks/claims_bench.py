@@ -1,0 +1,128 @@
+"""Claims benchmark: ordinary grids outside ±20% (the bounds) and ±10% (the tight band), and what the plan
+says of each — proven and verified, proven but undecided by the check, refuted, or not proven — with the
+time ``verify`` takes.
+
+Cases: each real extract in ../shared/data (households estimated from footprints), the generated district
+(gridplan.synthetic, seed 1; 20,000 buildings, 450,000 households), and perturbed variants of each extract:
+``households×`` multiplies 40 buildings' households by a factor drawn uniformly from [0.5, 1.6] (seed 2,
+rounded), as a changed scene; ``chunky`` multiplies every building's by six times such a factor (seed 3), so
+that buildings of 100–600 households make grids that no layout brings within the bounds. Each variant is
+planned afresh, and regenerated from the unperturbed plan (``regen``): ``fixed`` counts the grids of the
+previous layout that the change put outside ±20% and that regeneration brought back within.
+
+``verify`` runs the independent checks (enumeration or HiGHS, coordinates) and compares with a fresh plan
+(its time is given apart as ``fresh s``). Goal (issue 28): no unproven grid outside ±20%; unproven grids
+outside ±10% at most 2% of grids; no claim refuted.
+
+Run: ``python benchmarks/claims_bench.py [--cases beijing,nanjing,shanghai,wuhan,district] [--no-variants]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gridplan.partition import partition  # noqa: E402
+from gridplan.pipeline import prepare_scene  # noqa: E402
+from gridplan.regenerate import regenerate  # noqa: E402
+from gridplan.results import PreviousPlan  # noqa: E402
+from gridplan.verify import verify_plan  # noqa: E402
+from gridplan.vocabulary import GridKind, Verdict  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from regeneration_bench import base_scene  # noqa: E402
+
+
+def perturbed(scene, count: int | None, scale: float, seed: int):
+    """The scene with ``count`` buildings' (every building's where None) households × U(0.5, 1.6) × ``scale``."""
+    rng = np.random.default_rng(seed)
+    buildings = scene.buildings.copy()
+    chosen = np.arange(len(buildings)) if count is None else rng.choice(len(buildings), size=min(count, len(buildings)), replace=False)
+    households = buildings["households"].to_numpy().astype(np.int64)
+    households[chosen] = np.round(households[chosen] * rng.uniform(0.5, 1.6, size=len(chosen)) * scale).astype(np.int64)
+    return scene.replace(buildings=buildings.assign(households=households))
+
+
+def row(case: str, plan, prepared, seconds: float, fixed: str = "") -> dict:
+    grids = plan.grids[plan.grids["kind"] == GridKind.ORDINARY]
+    settings = plan.settings.grid
+    started = time.perf_counter()
+    checked = verify_plan(prepared, plan, fresh=False)
+    verify_s = time.perf_counter() - started
+    started = time.perf_counter()
+    verify_plan(prepared, plan, fresh=True) if any(c.proven for c in plan.certificates) else None
+    fresh_s = time.perf_counter() - started - verify_s if any(c.proven for c in plan.certificates) else 0.0
+    outside = grids[~settings.bounds_window.contains(grids["households"].to_numpy())]
+    verdict = {}
+    for check in checked.checks:
+        for g in check.grid_ids:
+            verdict[g] = check.verdict
+    proven = {g for c in plan.certificates if c.proven and c.claim != "unit_spans" for g in c.grid_ids}
+    ids = outside["grid_id"].astype(str)
+    loose = grids[~settings.tight_window.contains(grids["households"].to_numpy())]
+    loose_unproven = int(loose["tight_possible"].astype(bool).sum())
+    return {
+        "case": case, "grids": len(grids), "plan s": round(seconds, 1),
+        "out ±20%": len(outside),
+        "proven+verified": int(sum(g in proven and verdict.get(g) == Verdict.HOLDS for g in ids)),
+        "proven, undecided": int(sum(g in proven and verdict.get(g) == Verdict.UNDECIDED for g in ids)),
+        "refuted": len(checked.refuted),
+        "not proven": int(sum(g not in proven for g in ids)),
+        "fixed": fixed,
+        "out ±10%": len(loose), "±10% unproven": f"{loose_unproven} ({loose_unproven / max(len(grids), 1):.1%})",
+        "verify s": round(verify_s, 2), "fresh s": round(fresh_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="beijing,nanjing,shanghai,wuhan,district")
+    parser.add_argument("--no-variants", action="store_true")
+    args = parser.parse_args()
+    rows = []
+    for case in args.cases.split(","):
+        scene = base_scene(case)
+        prepared = prepare_scene(scene)
+        started = time.perf_counter()
+        plan = partition(prepared)
+        rows.append(row(case, plan, prepared, time.perf_counter() - started))
+        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+        if args.no_variants or case == "district":
+            continue
+        for name, count, scale, seed in (("households×", 40, 1.0, 2), ("chunky", None, 6.0, 3)):
+            changed = prepare_scene(perturbed(scene, count, scale, seed))
+            started = time.perf_counter()
+            fresh = partition(changed)
+            rows.append(row(f"{case} {name}", fresh, changed, time.perf_counter() - started))
+            previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
+            broken = _broken(plan, changed)
+            started = time.perf_counter()
+            regenerated = regenerate(changed, previous).plan
+            seconds = time.perf_counter() - started
+            within = regenerated.grids.set_index("grid_id")["households"]
+            bounds = regenerated.settings.grid.bounds_window
+            fixed = sum(g in within.index and bounds.contains(within[g]) for g in broken)
+            rows.append(row(f"{case} {name} regen", regenerated, changed, seconds, f"{fixed}/{len(broken)}"))
+            print(pd.DataFrame(rows[-2:]).to_string(index=False), flush=True)
+    print()
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def _broken(plan, changed) -> list[str]:
+    """Ordinary grids of ``plan`` that the changed households put outside the bounds."""
+    households = changed.local.buildings.set_index("building_id")["households"]
+    loads = plan.assignment.assign(new=households.reindex(plan.assignment["building_id"]).to_numpy()).groupby("grid_id")["new"].sum()
+    ordinary = plan.grids.loc[plan.grids["kind"] == GridKind.ORDINARY, "grid_id"]
+    bounds = plan.settings.grid.bounds_window
+    return [g for g in ordinary if not bounds.contains(loads.get(g, 0.0))]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Claims checked again: every certificate a plan states is re-checked by other means (``gridplan verify``),
+and a forged or wrong claim is refuted with its counter-example."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from gridplan.cli import EXIT_OK
+from gridplan.partition import partition
+from gridplan.pipeline import prepare_scene
+from gridplan.regenerate import regenerate
+from gridplan.results import Certificate, PreviousPlan, certificates_table
+from gridplan.store import read_layers, read_plan, write_layers, write_plan
+from gridplan.results import PlanRun
+from gridplan.verify import verify_plan
+
+from .support.assertions import assert_hard_rules
+from .support.cli import assert_one_line_error, run
+from .support.scenes import street_grid_scene
+
+
+def row(households: list[int]):
+    """Blocks in a row, 200 m wide, one building each."""
+    n = len(households)
+    return street_grid_scene(200 * n, 200, xs=[200 * i for i in range(1, n)], ys=[], households=[[h] for h in households], per_block=1)
+
+
+@pytest.fixture(scope="module")
+def misfits():
+    """Three blocks of 200: each fits no grid of 240–360 (200 alone, 400 with a neighbour)."""
+    scene = row([200, 200, 200])
+    return scene, prepare_scene(scene), partition(scene)
+
+
+def test_every_claim_of_a_plan_of_misfits_holds_when_checked_by_enumeration(misfits):
+    scene, prepared, plan = misfits
+    assert_hard_rules(scene, plan)
+    proven = [c for c in plan.certificates if c.proven]
+    assert proven and all(c.claim == "unit_misfit" for c in proven)
+    result = verify_plan(prepared, plan)
+    assert [c.verdict for c in result.checks] == ["holds"] * len(proven)
+    assert {c.method for c in result.checks} <= {"enumeration", "milp"}
+    assert not result.refuted and "0 refuted" in result.summary("en")
+
+
+def test_a_claim_nearer_than_the_units_allow_is_refuted_with_a_connected_group(misfits):
+    _, prepared, plan = misfits
+    c = next(c for c in plan.certificates if c.proven)
+    # "every group holding the unit has at most 200 or at least 401": two blocks make 400
+    forged = dataclasses.replace(plan, certificates=[dataclasses.replace(c, above=401.0, covers_excess=False)])
+    (check,) = verify_plan(prepared, forged, fresh=False).checks
+    assert check.verdict == "refuted"
+    assert check.counter_example["households"].tolist() == [400.0]
+    assert check.counter_example.geometry.iat[0].geom_type == "Polygon"  # one connected group
+
+
+def region_plan(households: list[int], previous: list[int]):
+    """A row planned, its grids then forced to ``previous`` (the grid of each block): a layout by hand."""
+    scene = row(households)
+    plan = partition(scene)
+    ids = [f"g{g}" for g in previous]
+    assignment = plan.assignment.assign(grid_id=ids)
+    loads = assignment.groupby("grid_id")["households"].sum()
+    grids = plan.grids.iloc[: len(loads)].assign(grid_id=loads.index, households=loads.to_numpy())
+    return scene, dataclasses.replace(plan, assignment=assignment, grids=grids, units=None, atom_grid=None)
+
+
+def test_a_forged_region_claim_is_refuted_by_exhaustive_search_and_by_a_fresh_plan():
+    # six blocks of 150 laid out 300 + 600 by hand; forged claim: no layout has fewer than 1 outside
+    scene, plan = region_plan([150] * 6, [0, 0, 1, 1, 1, 1])
+    prepared = prepare_scene(scene)
+    forged = Certificate("C001", "region_fewest", "proven", "c1", ("g0", "g1"), lo=240.0, hi=360.0, cap=float("inf"), fewest=1)
+    plan = dataclasses.replace(plan, certificates=[forged])
+    (alone,) = verify_plan(prepared, plan, fresh=False).checks
+    assert (alone.verdict, alone.method) == ("refuted", "enumeration")
+    assert sorted(alone.counter_example["households"]) == [300.0, 300.0, 300.0]
+    (fresh,) = verify_plan(prepared, plan).checks
+    assert (fresh.verdict, fresh.method) == ("refuted", "fresh_plan")
+
+
+def test_a_regenerated_regions_proof_holds_independently():
+    # five buildings of 150 in a row: no row of grids of 240–360 holds 750 with fewer than one outside
+    plan = regenerate(row([150] * 5), PreviousPlan(assignment=partition(row([300] * 5)).assignment[["building_id", "grid_id"]],
+                                                   grids=partition(row([300] * 5)).grids)).plan
+    region = [c for c in plan.certificates if c.claim == "region_fewest"]
+    assert region and region[0].proven and region[0].fewest == 1
+    result = verify_plan(prepare_scene(row([150] * 5)), plan)
+    assert [(c.claim, c.verdict) for c in result.checks if c.claim == "region_fewest"] == [("region_fewest", "holds")]
+
+
+def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_with_its_counter_example(misfits, tmp_path, capsys):
+    scene, prepared, plan = misfits
+    scene_path, plan_path = tmp_path / "scene.gpkg", tmp_path / "plan.gpkg"
+    write_layers(scene_path, scene.layers())
+    write_plan(PlanRun(plan=plan), prepared, plan_path)
+    # the layer reads back as written (NaN where a figure does not apply)
+    assert certificates_table(read_plan(plan_path).plan.certificates).equals(certificates_table(plan.certificates))
+    code, out, err = run(capsys, "verify", scene_path, plan_path, "--lang", "en")
+    assert code == EXIT_OK, err
+    proven = sum(c.proven for c in plan.certificates)
+    assert f"{proven} proven claims, {proven} hold, 0 refuted" in out
+    layers = read_layers(plan_path)
+    certificates = layers["certificates"]
+    certificates.loc[0, "above"] = 401.0
+    certificates.loc[0, "covers_excess"] = False
+    write_layers(plan_path, layers)
+    code, out, err = run(capsys, "verify", scene_path, plan_path, "--lang", "en", "--no-fresh", "-o", tmp_path / "checks.gpkg")
+    assert_one_line_error(code, err, "refuted", certificates.loc[0, "certificate_id"], "400 households")
+    written = read_layers(tmp_path / "checks.gpkg")
+    assert written["counter_examples"]["households"].tolist() == [400.0]
+    assert json.loads(certificates.loc[0, "grid_ids"])[0] in written["checks"]["grid_ids"].iat[0]
+    assert np.isin(["holds", "refuted"], written["checks"]["verdict"]).all()
