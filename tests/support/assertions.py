@@ -3,11 +3,21 @@ the run that was written."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.results import PlanRun
+from gridplan.pipeline import prepare_scene
+from gridplan.results import PlanRun, certificates_table
+from gridplan.scene import PreparedScene
+from gridplan.settings import DEFAULTS
+from gridplan.verify import verify_plan
+from gridplan.vocabulary import GridKind
+
+#: Limits of the independent checks run on every plan the suite makes (an undecided check is no failure).
+QUICK_CHECKS = dataclasses.replace(DEFAULTS.verify, limit_seconds=2.0)
 
 
 def assert_same_frame(read, made, name):
@@ -32,6 +42,7 @@ def assert_same_run(read: PlanRun, made: PlanRun):
     assert_same_frame(read.plan.grids, made.plan.grids, "grids")
     assert_same_frame(read.plan.assignment, made.plan.assignment, "assignment")
     assert read.plan.warnings == made.plan.warnings
+    assert certificates_table(read.plan.certificates).equals(certificates_table(made.plan.certificates))
     assert read.plan.metrics == made.plan.metrics
     assert read.plan.provenance == made.plan.provenance
     assert read.plan.fingerprint() == made.plan.fingerprint()
@@ -60,3 +71,20 @@ def assert_hard_rules(scene, plan):
     for community_id, geometry in zip(scene.communities["community_id"], scene.communities.to_crs(metric).geometry):
         mine = grids[grids["community_id"] == community_id].geometry
         assert abs(shapely.union_all(mine.to_numpy()).area - geometry.area) < 1e-6 * geometry.area
+    assert_claims_hold(scene, plan)
+
+
+def assert_claims_hold(scene, plan):
+    """Every ordinary grid outside the bounds has exactly one claim, and no proven claim of the plan is refuted
+    by the independent checks (:func:`gridplan.verify.verify_plan`, without a fresh plan)."""
+    grids = plan.grids[plan.grids["kind"] == GridKind.ORDINARY]
+    bounds = plan.settings.grid.bounds_window
+    outside = set(grids.loc[~bounds.contains(grids["households"].to_numpy()), "grid_id"])
+    bounds_claims = [c for c in plan.certificates if not np.isnan(c.lo)]  # a radius claim has no floor
+    assert {g for c in bounds_claims for g in c.grid_ids} & outside == outside, (outside, plan.certificates)
+    proven = {g for c in plan.certificates if c.proven and c.claim in ("unit_misfit", "region_fewest") for g in c.grid_ids}
+    assert not grids.loc[grids["grid_id"].isin(proven & outside), "bounds_possible"].any()
+    if any(c.proven for c in plan.certificates):
+        prepared = scene if isinstance(scene, PreparedScene) else prepare_scene(scene, plan.settings)
+        result = verify_plan(prepared, plan, fresh=False, settings=QUICK_CHECKS)
+        assert not result.refuted, result.summary("en")
