@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from ._geometry import GRID_PRECISION_M, heal
 from .codes import assign_codes, serial_order
-from .engine import Adjacency, RegionGraph, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
+from .engine import Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
 from .households import grid_households
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
@@ -274,9 +274,10 @@ def layout_from_atoms(
 
 
 def _plan_atoms(units: Units, settings: GridSettings, grid_count,
-                progress: bool = False) -> tuple[np.ndarray, list[str], set[int], dict[str, CountAsked]]:
+                progress: bool = False) -> tuple[np.ndarray, list[str], dict[int, RegionProof], dict[str, CountAsked]]:
     """Grid position of every atom, the kind of each grid, the grids of regions where an exhaustive
-    search proved that no layout within the bounds exists, and the communities whose count was fixed."""
+    search proved that no layout has fewer grids outside the bounds (each with its region's proof, which
+    covers the layout kept), and the communities whose count was fixed."""
     atoms = units.atoms
     adjacency = Adjacency.from_networkx(units.graph)
     sizing = Sizing.of(settings)
@@ -284,7 +285,7 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
     households = atoms["households"].to_numpy()
     atom_grid = np.full(len(atoms), -1, dtype=np.int64)
     kinds: list[str] = []
-    proven: set[int] = set()
+    proven: dict[int, RegionProof] = {}
     asked: dict[str, CountAsked] = {}
 
     def new_grid(nodes, kind: str) -> int:
@@ -320,12 +321,12 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
                 new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            labels, impossible = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
+            labels, proof = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
             labels = _without_empty(adjacency, region, labels, households)
             for g in range(labels.max() + 1):
                 grid = new_grid(region[labels == g], GridKind.ORDINARY)
-                if impossible:
-                    proven.add(grid)
+                if proof is not None:
+                    proven[grid] = proof
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():
