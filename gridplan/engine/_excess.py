@@ -42,7 +42,7 @@ def least_excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, cap: fl
         The bounds.
     cap
         Most a grid outside the bounds may hold (the scope of a region proof that the layout must stay in);
-        by default the most a grid outside them holds in the ground now.
+        by default the misfit ceiling, or the most a grid outside them holds in the ground now if more.
     fixed_count
         Keep the number of grids (a count the user fixed).
 
@@ -79,7 +79,7 @@ def _replanned(graph: RegionGraph, nodes: np.ndarray, loads: np.ndarray, sizing:
     their excess), where it beats ``loads``, the grids they make now; None where it does not."""
     bounds = sizing.bounds_window
     out = ~bounds.contains(loads)
-    hi = cap if math.isfinite(cap) else float(loads[out].max())
+    hi = cap if math.isfinite(cap) else max(float(loads[out].max()), sizing.misfit_ceiling)
     neighbours = graph.adjacency.among(nodes).neighbour_lists()
     w = graph.w[nodes]
     found, _ = bounds_programme(neighbours, w, bounds.lo, bounds.hi, budget=int(out.sum()), outside_hi=hi,
