@@ -247,9 +247,10 @@ def layout_from_atoms(
 
 
 def _plan_atoms(units: Units, settings: GridSettings, grid_count,
-                progress: bool = False) -> tuple[np.ndarray, list[str], set[int], dict[str, CountAsked]]:
+                progress: bool = False) -> tuple[np.ndarray, list[str], dict[int, RegionProof], dict[str, CountAsked]]:
     """Grid position of every atom, the kind of each grid, the grids of regions where an exhaustive
-    search proved that no layout within the bounds exists, and the communities whose count was fixed."""
+    search proved that no layout has fewer grids outside the bounds (each with its region's proof, which
+    covers the layout kept), and the communities whose count was fixed."""
     atoms = units.atoms
     adjacency = Adjacency.from_networkx(units.graph)
     sizing = Sizing.of(settings)
@@ -293,13 +294,11 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
                 new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            graph = RegionGraph.of(adjacency, region, weight, atoms)
-            labels, impossible = plan_region(graph, sizing, k)
+            labels, proof = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
             labels = _without_empty(adjacency, region, labels, households)
             positions = [new_grid(region[labels == g], GridKind.ORDINARY) for g in range(labels.max() + 1)]
-            if impossible:
-                fewest = int((~sizing.bounds_window.contains(graph.loads(labels, len(positions)))).sum())
-                regions_proven.append((positions, RegionProof(fewest, sizing.misfit_ceiling, "", "")))
+            if proof is not None:
+                regions_proven.append((positions, proof))
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():

@@ -12,6 +12,7 @@ The result names what changed: buildings that moved, and grids created, removed 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import geopandas as gpd
 import networkx as nx
@@ -22,8 +23,8 @@ import shapely
 from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
 from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
-from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, bisect, bounds_layout, exact_split, join_orphans, plan_region,
-                     resplit, score)
+from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, bisect, exact_split, join_orphans, least_excess,
+                     plan_region, proven_layout, resplit)
 from .errors import InfeasibleError, InputError
 from .partition import (balance_weight, divisible, layout_from_atoms, partition,
                         scene_units, special_sites, unit_warnings)
@@ -132,16 +133,14 @@ def regenerate(
                 warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
                                             reason=WarningReason.REGION_INDIVISIBLE.value, figures=figures))
                 continue
-            labels, created, impossible = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
+            labels, created, proof = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
             first_new = len(grid_ids)
             for _ in range(created):
                 new_ids.append(f"{community_id}-n{len(new_ids) + 1:03d}")
                 grid_ids.append(new_ids[-1])
             atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
-            if impossible:
-                positions = np.unique(atom_grid[region])
-                fewest = int((~sizing.bounds_window.contains(np.array([weight[region][atom_grid[region] == p].sum() for p in positions]))).sum())
-                proven.append((positions.tolist(), RegionProof(fewest, sizing.misfit_ceiling, "", "")))
+            if proof is not None:
+                proven.append((np.unique(atom_grid[region]).tolist(), proof))
 
     repaired_grid = atom_grid.copy()
     ordinary = np.array([kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(grid_ids))])
@@ -422,12 +421,13 @@ def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
     return sorted(grid_ids[g] for g in near)
 
 
-def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, bool]:
+def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, RegionProof | None]:
     """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
     region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
     neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
     for a layout within them, and, where that search proves nothing, plan the region afresh as a first plan
-    would, taken when it has fewer grids outside.
+    would, taken when it has fewer grids outside (or as many, and its proof does not cover the repaired
+    layout). Grids still outside are then re-planned with their neighbours for the least excess.
 
     Parameters
     ----------
@@ -440,10 +440,10 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
 
     Returns
     -------
-    labels, created, proven
+    labels, created, proof
         The grid of each atom: a previous grid's position, or ``-m`` for the ``m``-th new grid; how many new
-        grids were made (some may have been merged away again); and whether the region is proven to have no
-        layout with fewer grids outside the bounds.
+        grids were made (some may have been merged away again); and the proof that the region has no layout
+        with fewer grids outside the bounds, which covers the labels returned (None if none).
     """
     bounds = sizing.bounds_window
     present = list(np.unique(previous))  # previous grids, then new ones as -1, -2…
@@ -451,7 +451,7 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
     grid_of = np.searchsorted(present, previous)
     loads = region.loads(grid_of, len(present))
     if bounds.contains(loads).all():
-        return previous, 0, False
+        return previous, 0, None
     total = loads.sum()
     while total / len(present) > bounds.hi or (loads > 2 * bounds.lo).any() and (loads > bounds.hi).any():
         heavy = int(np.argmax(loads))
@@ -477,25 +477,38 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
     compact = np.searchsorted(used, grid_of)
     compact = resplit(region, compact, len(used), sizing, windows=(bounds,))
     compact = exact_split(region, compact, len(used), sizing, worst=2)
-    impossible = False
-    outside = score(region, compact, int(compact.max()) + 1, sizing)[0]
+    proof = None
+    outside = _outside(region, compact, sizing)
     if outside:
-        layout, impossible = bounds_layout(region, sizing, outside)
-        if layout is not None:
+        layout, proof = proven_layout(region, sizing, compact)
+        if layout is not compact:
             compact = matched_labels(layout, compact)
-            outside = score(region, compact, int(compact.max()) + 1, sizing)[0]
-    if outside and not impossible:  # the bounds come before keeping grids: plan the region afresh
-        fresh, fresh_impossible = plan_region(region, sizing)
-        fewest = score(region, fresh, int(fresh.max()) + 1, sizing)[0]
-        if fewest < outside:
+            outside = _outside(region, compact, sizing)
+    if outside and proof is None:  # the bounds come before keeping grids: plan the region afresh
+        fresh, fresh_proof = plan_region(region, sizing)
+        fewest = _outside(region, fresh, sizing)
+        covered = fresh_proof is not None and fresh_proof.covers(region.grid_loads(compact), bounds)
+        if fewest < outside or fresh_proof is not None and fewest == outside and not covered:
             compact = matched_labels(fresh, compact)
-        impossible = fresh_impossible and fewest <= outside  # its proof holds for a layout with as many outside
+            covered = fresh_proof is not None
+        proof = fresh_proof if covered else None  # a proof holds for a layout it covers, the fresh one's or not
+        outside = _outside(region, compact, sizing)
+    if outside:  # a grid outside the bounds as near them as its ground allows, in the proof's scope
+        nearer = least_excess(region, compact, sizing, cap=proof.cap if proof is not None else math.inf)
+        compact = matched_labels(nearer, compact)
+        if proof is not None and not proof.covers(region.grid_loads(compact), bounds):
+            proof = None
     positions = list(np.asarray(present)[used])
     created = len(present) - n_previous
     while len(positions) <= compact.max():  # grids the exact re-split added
         created += 1
         positions.append(-created)
-    return np.asarray(positions)[compact], created, impossible
+    return np.asarray(positions)[compact], created, proof
+
+
+def _outside(region: RegionGraph, labels: np.ndarray, sizing: Sizing) -> int:
+    """Grids outside the bounds (labels that hold no atom are no grid: the re-splits leave some unused)."""
+    return int((~sizing.bounds_window.contains(region.grid_loads(labels))).sum())
 
 
 def matched_labels(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ to a file is the stable English code (``own_branch``); what a person reads is it
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 import pandas as pd
@@ -111,6 +112,7 @@ class ClaimMethod(StrEnum):
     SUBSET_SUMS = "subset_sums"  # the loads a unit's neighbours can add, as subset sums
     ENUMERATION = "enumeration"  # every connected group enumerated, an exact cover searched to its end
     CP_SAT = "cp_sat"  # a constraint programme (OR-Tools CP-SAT) solved to optimality or infeasibility
+    MISFITS_APART = "misfits_apart"  # misfit units no two of which one grid within the cap can hold
     GEOMETRY = "geometry"  # two buildings' distance
     LOCAL_SEARCH = "local_search"  # re-splits with neighbours, the exact re-split: no proof
 
@@ -250,6 +252,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     ClaimMethod.SUBSET_SUMS: ("相邻单元户数子集和", "subset sums of neighbouring loads"),
     ClaimMethod.ENUMERATION: ("穷举连通组合", "enumeration of connected groups"),
     ClaimMethod.CP_SAT: ("约束规划（CP-SAT）", "constraint programme (CP-SAT)"),
+    ClaimMethod.MISFITS_APART: ("互不相容的不可入范围单元", "misfit units no grid within the cap can pair"),
     ClaimMethod.GEOMETRY: ("楼栋间距", "distance between buildings"),
     ClaimMethod.LOCAL_SEARCH: ("局部重新划分", "local re-splits"),
     SearchStop.LIMITS: ("整区搜索达到规模或计算量上限", "the region search reached its size or work limits"),
@@ -317,11 +320,10 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
         _BOUNDS[1] + "proven that every layout leaves it outside them: one of its units fits no connected group of "
                      "units within them ({method}, certificate {certificate}); {excess}"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_PROVEN): (
-        _BOUNDS[0] + "已证明（{method}，证明 {certificate}）：这些街巷和障碍之间的单元，在超出范围的网格均不超过 "
-                     "{cap:.0f} 户的所有划分中，超出范围的网格都不少于 {fewest} 个",
-        _BOUNDS[1] + "proven ({method}, certificate {certificate}): among the layouts of the units between these "
-                     "streets and barriers in which every grid outside them holds at most {cap:.0f}, none has fewer "
-                     "than {fewest} outside them"),
+        _BOUNDS[0] + "已证明（{method}，证明 {certificate}）：这些街巷和障碍之间的单元，{scope}，超出范围的网格"
+                     "都不少于 {fewest} 个",
+        _BOUNDS[1] + "proven ({method}, certificate {certificate}): {scope} of the units between these streets and "
+                     "barriers, none has fewer than {fewest} outside them"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNITS_TOO_COARSE): (
         _BOUNDS[0] + "未证明：与相邻网格重新划分和精确重划均未找到范围内的方案（{stopped}）",
         _BOUNDS[1] + "not proven: re-splits with its neighbours and the exact re-split found no layout within them "
@@ -438,6 +440,10 @@ WORDS: dict[str, tuple[str, str]] = {
     # the headers of a plan's warnings table (in QGIS)
     "warning_code": ("警告类型", "Warning"), "warning_reason": ("原因", "Reason"),
     "warning_figures": ("数据（JSON）", "Figures (JSON)"), "warning_message": ("说明", "Message"),
+    # the scope of a region proof
+    "scope_any": ("在所有划分中", "among all the layouts"),
+    "scope_cap": ("在超出范围的网格均不超过 {cap:.0f} 户的所有划分中",
+                  "among the layouts in which every grid outside the bounds holds at most {cap:.0f}"),
     # how far outside the bounds a grid holding a misfit unit must be (certificate's scope)
     "excess_covered": ("且任何划分中该单元所在网格都不多于 {below:.0f} 户或不少于 {above:.0f} 户：本网格已最接近范围",
                        "in every layout the unit's grid holds at most {below:.0f} or at least {above:.0f}: this grid is as "
@@ -522,6 +528,8 @@ def warning_text(code: str, reason: str, figures: dict, lang: str = "zh") -> str
     for name in ("method", "stopped"):  # codes of a claim, read as words
         if name in values:
             values[name] = label(values[name], lang) if values[name] else ""
+    if "cap" in values:  # a region proof's scope: every layout, or those whose grids outside hold at most the cap
+        values["scope"] = word("scope_any" if math.isinf(values["cap"]) else "scope_cap", lang, cap=values["cap"])
     if "covers_excess" in values:
         values["excess"] = word("excess_covered" if values["covers_excess"] else "excess_open", lang, **values)
     return template.format(**values)

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings as hsettings, strat
 from gridplan.errors import InputError
 from gridplan.partition import partition
 from gridplan.engine import (PROOF_MAX_GROUPS, Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme,
-                             enumerated_layout, exact_split, fitting_groups, proven_misfits, radii, refine, shorten_radii,
-                             through_empty)
+                             enumerated_layout, exact_split, fitting_groups, least_excess, plan_region, proven_misfits, radii,
+                             refine, shorten_radii, through_empty)
 from gridplan.settings import DEFAULTS
 
 from .support.assertions import assert_hard_rules
@@ -477,3 +477,61 @@ def test_the_programme_proves_what_enumeration_cannot():
     region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(len(households)), np.array(households), atoms)
     assert enumerated_layout(region, SIZING, np.zeros(0, dtype=np.int64), 0) == (None, False)
     assert bounds_layout(region, SIZING, outside=1) == (None, True)
+
+
+def _row_layouts(households):
+    """Every layout of a row of atoms (its connected groups are runs): (grids outside the bounds, their
+    total excess, the largest grid outside) of each, by brute force."""
+    lo, hi = SIZING.bounds_window
+    out = []
+    for cuts in itertools.product([False, True], repeat=len(households) - 1):
+        loads, run = [], households[0]
+        for cut, h in zip(cuts, households[1:]):
+            if cut:
+                loads.append(run)
+                run = 0
+            run += h
+        loads = np.array(loads + [run], dtype=float)
+        outside = loads[(loads < lo) | (loads > hi)]
+        out.append((len(outside), float(np.maximum(lo - outside, outside - hi).sum()), float(outside.max(initial=0))))
+    return out
+
+
+def _outside_of(graph, labels):
+    loads = np.bincount(labels, weights=graph.w)
+    lo, hi = SIZING.bounds_window
+    outside = loads[(loads < lo) | (loads > hi)]
+    return len(outside), float(np.maximum(lo - outside, outside - hi).sum()), float(outside.max(initial=0))
+
+
+def test_no_region_proof_is_claimed_for_a_layout_outside_its_scope():
+    # two misfits of 220: one grid of 440 (one outside, above the misfit ceiling of 420) or two of 220
+    # (two outside); a proof that no layout with grids outside of at most 420 has fewer than one is false
+    labels, proof = plan_region(lattice_region(1, 2, 80.0, [220, 220]), SIZING)
+    assert np.bincount(labels, weights=[220, 220]).max() == 440 and proof is None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_region_proof_covers_the_layout_kept_and_brute_force_finds_none_in_its_scope_with_fewer_outside(seed):
+    households = np.random.default_rng(seed).integers(60, 361, size=7).tolist()
+    graph = lattice_region(1, 7, 80.0, households)
+    labels, proof = plan_region(graph, SIZING)
+    kept = _outside_of(graph, labels)
+    layouts = _row_layouts(households)
+    if proof is not None:
+        assert kept[0] == proof.fewest and kept[2] <= proof.cap
+        assert min(n for n, _, largest in layouts if largest <= proof.cap) == proof.fewest
+    # among the row's layouts with as few grids outside as the one kept, none lies less beyond the bounds
+    assert kept[1] == pytest.approx(min(e for n, e, largest in layouts if n == kept[0] and largest <= max(kept[2], SIZING.misfit_ceiling)))
+
+
+def test_a_grid_outside_the_bounds_is_re_planned_for_the_least_excess():
+    # buildings of 55–337 households in a row gathered in one grid of 1,222 (+862 beyond the ceiling): the
+    # fewest grids outside is one (the row has no layout within the bounds), and its least excess 582
+    households = [55, 337, 120, 200, 80, 150, 90, 190]
+    graph = lattice_region(1, len(households), 80.0, households)
+    before = _outside_of(graph, np.zeros(len(households), dtype=np.int64))
+    after = _outside_of(graph, least_excess(graph, np.zeros(len(households), dtype=np.int64), SIZING))
+    assert before == (1, 862.0, 1222.0)
+    assert after[:2] == min((n, e) for n, e, largest in _row_layouts(households) if largest <= 1222) == (1, 582.0)
+    assert after[2] == 942.0

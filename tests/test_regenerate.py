@@ -206,7 +206,7 @@ def _stuck_repair(monkeypatch):
     module = importlib.import_module("gridplan.regenerate")  # gridplan.regenerate is the function
     monkeypatch.setattr(module, "resplit", lambda region, labels, *args, **kwargs: labels)
     monkeypatch.setattr(module, "exact_split", lambda region, labels, *args, **kwargs: labels)
-    monkeypatch.setattr(module, "bounds_layout", lambda region, sizing, outside: (None, False))
+    monkeypatch.setattr(module, "proven_layout", lambda region, sizing, labels: (labels, None))
 
 
 def test_a_region_the_repair_cannot_settle_is_planned_afresh(monkeypatch):

@@ -8,6 +8,8 @@ adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold)
 - :mod:`._exact` — the exact re-split: connected groups enumerated, an exact cover chosen (step 5);
 - :mod:`._proofs` — units that fit no grid, and the search of a whole region for a layout within the
   bounds, by enumeration or a constraint programme (steps 5 and 6);
+- :mod:`._excess` — grids still outside the bounds re-planned with their neighbours for the least excess
+  (step 6);
 - :mod:`._radius` — the service-radius re-split (step 7);
 - :mod:`._refine` — refinement by single-atom moves, and the score layouts are compared by (step 8);
 - :mod:`._region` — the phases in order for one region.
@@ -18,8 +20,10 @@ its phases; :mod:`gridplan.levels` cuts grids into micro-grids and groups them i
 
 from ._bisection import bisect
 from ._exact import exact_split, fitting_groups
-from ._graph import Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, labels_of, shared_by_label
-from ._proofs import PROOF_MAX_GROUPS, bounds_layout, bounds_programme, enumerated_layout, proven_misfits, through_empty
+from ._excess import least_excess
+from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
+from ._proofs import (PROOF_MAX_GROUPS, RegionProof, bounds_layout, bounds_programme, enumerated_layout, proven_layout, proven_misfits,
+                      through_empty)
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
 from ._region import plan_region
@@ -27,6 +31,7 @@ from ._resplit import resplit
 
 __all__ = [
     "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "RegionProof", "Sizing", "bisect", "bounds_layout", "bounds_programme",
-    "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "plan_region", "proven_misfits",
-    "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii", "through_empty",
+    "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "least_excess", "plan_region",
+    "proven_layout", "proven_misfits", "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii",
+    "through_empty",
 ]

@@ -224,6 +224,10 @@ class RegionGraph:
     def loads(self, labels: np.ndarray, k: int) -> np.ndarray:
         return np.bincount(labels, weights=self.w, minlength=k)
 
+    def grid_loads(self, labels: np.ndarray) -> np.ndarray:
+        """The load of each label that some atom has (labels re-planned away hold none and make no grid)."""
+        return np.bincount(labels, weights=self.w)[np.bincount(labels) > 0]
+
     def centres(self, labels: np.ndarray, k: int, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centre of each label's atoms weighted by ``weight`` (:func:`weighted_centres`)."""
         return weighted_centres(labels, self.x, self.y, weight, k)[:2]
@@ -332,14 +336,3 @@ def shared_by_label(adjacency: Adjacency, nodes: np.ndarray, labels: np.ndarray,
     outside = ~np.isin(near, nodes) & (labels[near] >= 0)
     return np.bincount(labels[near[outside]], weights=adjacency.length[entries][outside], minlength=k)
 
-
-@dataclass(frozen=True)
-class RegionProof:
-    """A region search's proof: among the layouts of the region's atoms in which every grid outside the
-    bounds holds at most ``cap``, none has fewer than ``fewest`` outside; ``method`` (a
-    :class:`~gridplan.vocabulary.ClaimMethod` value) and what was ``searched``."""
-
-    fewest: int
-    cap: float
-    method: str
-    searched: str = ""

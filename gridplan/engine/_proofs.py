@@ -9,6 +9,8 @@ From cheap to complete:
   (enumerated as in the exact re-split), then, past its limits, :func:`bounds_programme`, a constraint
   programme (OR-Tools CP-SAT): the layout with the fewest grids outside the bounds, or the proof that none
   has at most so many.
+- :func:`proven_layout`, that search's proof as a :class:`RegionProof` (its exact statement and scope),
+  with a layout of the region that the proof covers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -35,6 +38,94 @@ PROGRAMME_MAX_VARIABLES = 150_000
 #: Limits of the enumeration that proves a region's units fit no layout within the bounds: groups
 #: enumerated and search steps (beyond them the warning says no layout was found, not that none exists).
 PROOF_MAX_GROUPS, PROOF_SEARCH_NODES = 20_000, 200_000
+
+
+@dataclass(frozen=True)
+class RegionProof:
+    """What a search of a whole region proved: no layout of it in which every grid outside the bounds
+    holds at most ``cap`` has fewer than ``fewest`` grids outside them (``cap`` infinite: no layout at all).
+
+    Attributes
+    ----------
+    fewest
+        The fewest grids outside the bounds.
+    cap
+        The scope: the most a grid outside the bounds holds in the layouts the proof speaks of.
+    method
+        ``"enumeration"`` (an exact cover of every connected group, run to its end), ``"cp_sat"`` (a
+        constraint programme solved to optimality or infeasibility) or ``"misfits_apart"`` (units that fit
+        no grid within the bounds, no two of which one grid of at most ``cap`` can hold).
+    searched
+        What was searched, in words.
+    """
+
+    fewest: int
+    cap: float
+    method: str
+    searched: str
+
+    def covers(self, loads: np.ndarray, bounds) -> bool:
+        """Whether a layout with grid ``loads`` is one the proof speaks of and as good as it allows: exactly
+        ``fewest`` grids outside ``bounds``, each holding at most ``cap``."""
+        out = ~bounds.contains(np.asarray(loads, dtype=float))
+        return int(out.sum()) == self.fewest and bool((np.asarray(loads)[out] <= self.cap + 1e-9).all())
+
+
+def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tuple[np.ndarray, RegionProof | None]:
+    """The search of :func:`bounds_layout` from the layout ``labels``, with its proof and a layout it covers.
+
+    A proof that no layout has fewer grids outside the bounds than ``f`` speaks, when ``f`` is 2 or more,
+    of layouts whose grids outside hold at most ``misfit_ceiling`` (two misfits may share a bigger grid);
+    a layout with a bigger grid outside is not covered by it. So where ``labels`` has such a grid, a
+    layout with exactly ``f`` grids outside, each of at most ``misfit_ceiling`` and together as little
+    beyond the bounds as the programme finds (:func:`bounds_programme` with ``excess``), takes its place;
+    where none is found, nothing is proven.
+
+    Parameters
+    ----------
+    graph
+        The region.
+    sizing
+        The bounds and the misfit ceiling.
+    labels
+        The grid of each atom now (``0 … k-1``), some outside the bounds.
+
+    Returns
+    -------
+    labels, proof
+        The layout to keep: ``labels`` itself, one with fewer grids outside, or one the proof covers;
+        and the proof (None where nothing is proven), which covers the layout returned.
+    """
+    bounds = sizing.bounds_window
+    loads = graph.grid_loads(labels)
+    outside = int((~bounds.contains(loads)).sum())
+    found, proven, method, misfits = _bounds_search(graph, sizing, outside)
+    if found is not None:
+        count = int((~bounds.contains(graph.grid_loads(found))).sum())
+        return found, (_proof(graph, sizing, count, method, misfits) if proven and count else None)
+    if not proven:
+        return labels, None
+    proof = _proof(graph, sizing, outside, method, misfits)
+    if method == "misfits_apart" and misfits_apart(graph.neighbour_lists(), graph.w, misfits, sizing.misfit_ceiling) > outside:
+        return labels, None  # a grid above the cap holds misfits apart: fewer outside than any layout in scope
+    if proof.covers(loads, bounds):
+        return labels, proof
+    within, _ = bounds_programme(graph.neighbour_lists(), graph.w, bounds.lo, bounds.hi, budget=outside,
+                                 outside_hi=proof.cap, misfits=misfits, excess=True)
+    if within is not None and proof.covers(graph.grid_loads(within), bounds):
+        return within, proof
+    return labels, None
+
+
+def _proof(graph: RegionGraph, sizing: Sizing, fewest: int, method: str, misfits: np.ndarray) -> RegionProof:
+    """The proof that no layout has fewer than ``fewest`` grids outside the bounds, scoped: with one, no
+    layout has none (whatever its grids hold)."""
+    cap = math.inf if fewest <= 1 else sizing.misfit_ceiling
+    searched = {"enumeration": f"an exact cover of every connected group of the region's {graph.n} units, run to its end",
+                "cp_sat": f"a constraint programme (CP-SAT) over the region's {graph.n} units, solved to the end",
+                "misfits_apart": f"{len(misfits)} units that fit no grid within the bounds, no {fewest} of which "
+                                 f"fewer grids of at most {sizing.misfit_ceiling:.0f} can hold"}[method]
+    return RegionProof(fewest, cap, method, searched)
 
 
 def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.ndarray | None, bool]:
@@ -63,20 +154,27 @@ def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.
         The labels of a layout found (None if none), and the proof: with labels, that no layout has fewer
         groups outside than they have; without, that none has fewer than ``outside``.
     """
+    labels, proven, _, _ = _bounds_search(graph, sizing, outside)
+    return labels, proven
+
+
+def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.ndarray | None, bool, str, np.ndarray]:
+    """:func:`bounds_layout`, and which method settled it, and the region's misfits."""
     bounds = sizing.bounds_window
     neighbours = graph.neighbour_lists()
     misfits = np.flatnonzero(proven_misfits(neighbours, graph.w, np.ones(graph.n, dtype=bool), np.zeros(graph.n, dtype=np.int64),
                                             range(graph.n), bounds.lo, bounds.hi))
     apart = misfits_apart(neighbours, graph.w, misfits, sizing.misfit_ceiling) if len(misfits) else 0
     if apart >= outside:  # the misfits need every group outside now: that is the fewest
-        return None, True
+        return None, True, "misfits_apart", misfits
     labels, proven = enumerated_layout(graph, sizing, misfits, outside - 1 if len(misfits) else 0)
     if labels is not None:  # its groups outside the bounds hold misfits, each proven by its unit
-        return labels, False
+        return labels, False, "enumeration", misfits
     if proven and outside - 1 <= apart:
-        return None, True
-    return bounds_programme(neighbours, graph.w, bounds.lo, bounds.hi, budget=outside - 1,
-                            outside_hi=sizing.misfit_ceiling, misfits=misfits)
+        return None, True, "enumeration", misfits
+    labels, proven = bounds_programme(neighbours, graph.w, bounds.lo, bounds.hi, budget=outside - 1,
+                                      outside_hi=sizing.misfit_ceiling, misfits=misfits)
+    return labels, proven, "cp_sat", misfits
 
 
 def enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
@@ -183,7 +281,8 @@ def proven_misfits(graph, weight: np.ndarray, allowed: np.ndarray, community: np
 
 
 def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo: float, hi: float,
-                     budget: int = 0, outside_hi: float = math.inf, misfits: Sequence[int] = ()) -> tuple[np.ndarray | None, bool]:
+                     budget: int = 0, outside_hi: float = math.inf, misfits: Sequence[int] = (), excess: bool = False,
+                     grids: int | None = None) -> tuple[np.ndarray | None, bool]:
     """A layout of a region with the fewest grids outside ``lo``–``hi``, at most ``budget`` of them, each
     carrying at most ``outside_hi``; or the proof that no layout has at most ``budget`` outside.
 
@@ -210,6 +309,11 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         Most load a grid outside the bounds may carry.
     misfits
         Units proven to fit no grid within the bounds (:func:`proven_misfits`).
+    excess
+        Then (among layouts with the fewest grids outside) the least total excess: how far the loads of the
+        grids outside lie from the bounds. An optimum then proves both.
+    grids
+        Exactly this many grids (by default any number).
 
     Returns
     -------
@@ -240,7 +344,7 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         return None, whole
     for i, roots in enumerate(roots_of):
         model.add_exactly_one(member[j][i] for j in roots)
-    outside = []
+    outside, beyond = [], []
     misfit_set = set(misfits)
     depth = [model.new_int_var(0, n - 1, "") for _ in range(n)]
     for j in (j for j in range(n) if member[j]):
@@ -257,11 +361,19 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
             model.add(load <= ceiling).only_enforce_if(~out)
             model.add(load >= floor_).only_enforce_if([root, ~out])
             outside.append(out)
+            if excess:  # how far an outside grid lies below the floor or above the ceiling
+                over = model.new_int_var(0, max(top, floor_), "")
+                model.add(over >= load - ceiling).only_enforce_if(out)
+                model.add(over >= floor_ - load).only_enforce_if(out)
+                model.add(over == 0).only_enforce_if(~out)
+                beyond.append(over)
         else:
             model.add(load >= floor_ * root)
+    if grids is not None:
+        model.add(sum(member[j][j] for j in range(n) if member[j]) == grids)
     if budget > 0:
         model.add(sum(outside) <= budget)
-        model.minimize(sum(outside))
+        model.minimize(sum(outside) * (top + 1) * n + sum(beyond) if excess else sum(outside))
     else:  # as many grids as the region's load allows (implied, but it guides the search)
         total = int(units.sum())
         model.add_linear_constraint(sum(member[j][j] for j in range(n) if member[j]), -(-total // ceiling), total // max(floor_, 1))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._bisection import bisect
 from ._exact import exact_split
+from ._excess import least_excess
 from ._graph import RegionGraph, Sizing, labels_of
-from ._proofs import bounds_layout
+from ._proofs import RegionProof, proven_layout
 from ._radius import shorten_radii
 from ._refine import refine, score
 from ._resplit import resplit
@@ -25,13 +28,14 @@ def grid_count_options(total: float, sizing: Sizing) -> list[int]:
     return options
 
 
-def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) -> tuple[np.ndarray, bool]:
+def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) -> tuple[np.ndarray, RegionProof | None]:
     """Grids of one connected region.
 
     For each grid count tried (or ``count``): bounded bisection, re-splits with neighbours, the exact
     re-split where grids are still outside the tight band, the service-radius re-split and refinement;
     the best layout by :func:`score`. Where grids are still outside the bounds, the whole region is
-    searched for a layout with fewer (:func:`bounds_layout`).
+    searched for a layout with fewer (:func:`proven_layout`), and each grid still outside is re-planned
+    with its neighbours for the least excess (:func:`least_excess`).
 
     Parameters
     ----------
@@ -45,9 +49,10 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
 
     Returns
     -------
-    labels, proven
-        The grid of each atom (``0 … k-1``), and, when some grid is outside the bounds, whether it is proven
-        that no layout of the region has fewer outside them.
+    labels, proof
+        The grid of each atom (``0 … k-1``), and, when some grid is outside the bounds and it is proven
+        that no layout of the region has fewer outside them, the proof, which covers these labels (None
+        otherwise).
     """
     options = [count] if count is not None else grid_count_options(graph.w.sum(), sizing)
     best, best_score = None, None
@@ -62,17 +67,28 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
         found = score(graph, labels, k, sizing)
         if best_score is None or found < best_score:
             best, best_score = labels, found
-    proven = False
-    if best_score[0]:  # grids outside the bounds: search the whole region for a layout with fewer
-        labels, settled = bounds_layout(graph, sizing, best_score[0])
-        proven = settled and labels is None
-        if labels is not None and count is None:
-            k = int(labels.max()) + 1
-            fewest = score(graph, labels, k, sizing)[0]
-            labels = np.unique(exact_split(graph, labels, k, sizing), return_inverse=True)[1]
-            k = int(labels.max()) + 1
-            labels = refine(graph, shorten_radii(graph, labels, k, sizing), k, sizing)
-            found = score(graph, labels, k, sizing)
-            if found < best_score:  # a proven fewest count stays proven while the polish keeps it
-                best, proven = labels, settled and found[0] == fewest
-    return best, proven
+    if not best_score[0]:
+        return best, None
+    # grids outside the bounds: search the whole region for a layout with fewer, or prove there is none
+    found, proof = proven_layout(graph, sizing, best)
+    if found is not best:
+        if count is not None and int(found.max()) + 1 != count:
+            proof = None  # a layout of another count: the proof does not speak of the one kept
+        else:
+            polished = _polished(graph, found, sizing, fixed_count=count is not None)
+            if proof is not None:  # the proof's layout is kept, polished while the proof still covers it
+                best = polished if proof.covers(graph.grid_loads(polished), sizing.bounds_window) else found
+            elif score(graph, polished, int(polished.max()) + 1, sizing) < best_score:
+                best = polished
+    best = least_excess(graph, best, sizing, cap=proof.cap if proof is not None else math.inf, fixed_count=count is not None)
+    if proof is not None and not proof.covers(graph.grid_loads(best), sizing.bounds_window):
+        proof = None
+    return best, proof
+
+
+def _polished(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_count: bool) -> np.ndarray:
+    """A layout after the exact re-split, the service-radius re-split and refinement."""
+    k = int(labels.max()) + 1
+    labels = np.unique(exact_split(graph, labels, k, sizing, fixed_count=fixed_count), return_inverse=True)[1]
+    k = int(labels.max()) + 1
+    return refine(graph, shorten_radii(graph, labels, k, sizing), k, sizing)
