@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,10 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
         certificates.append(Certificate(certificate_id=f"C{len(certificates) + 1:03d}", **fields))
         return certificates[-1]
 
-    for g in np.flatnonzero(outside):
+    limit = settings.max_service_radius_m
+    span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(atom_grid).max().reindex(range(len(grids)), fill_value=0.0)
+
+    def bounds_claim(g: int) -> None:
         row = grids.iloc[g]
         community, grid_id = str(row["community_id"]), str(grid_ids[g])
         figures = [("households", float(load[g])), ("floor", bounds.lo), ("ceiling", bounds.hi)]
@@ -126,7 +129,8 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
             covers = bool(max(bounds.lo - load[g], load[g] - bounds.hi) <= widened + 1 + 1e-9)
             c = add(claim=Claim.UNIT_MISFIT, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
                     unit_buildings=tuple(_buildings(buildings_of, atom)), below=below, above=above, covers_excess=covers,
-                    method=ClaimMethod.SUBSET_SUMS, searched=f"units within reach of unit {atom}")
+                    method=ClaimMethod.SUBSET_SUMS,
+                    searched=f"subset sums of the units a path from it reaches carrying at most {bounds.hi + widened:.0f}")
             reason = WarningReason.UNIT_MISFIT
             figures += [("below", below), ("above", above), ("covers_excess", covers)]
             proven.add(grid_id)
@@ -149,9 +153,7 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
         warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
 
-    limit = settings.max_service_radius_m
-    span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(atom_grid).max().reindex(range(len(grids)), fill_value=0.0)
-    for g in np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & (grids["service_radius_m"].to_numpy() > limit)):
+    def radius_claim(g: int) -> None:
         community, grid_id = str(grids["community_id"].iat[g]), str(grid_ids[g])
         figures = [("radius", float(grids["service_radius_m"].iat[g])), ("limit", limit), ("span", float(2 * span[g]))]
         if span[g] > limit:
@@ -167,6 +169,16 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
             figures.append(("stopped", str(SearchStop.RADIUS)))
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
         warnings.append(PlanWarning(WarningCode.OVER_RADIUS, community, grid_id, reason.value, tuple(figures)))
+    # community by community, its grids outside the bounds then those over the radius: the order a plan of
+    # communities apart gives too (gridplan.parallel)
+    community_ids = grids["community_id"].astype(str).to_numpy()
+    over = (grids["kind"] == GridKind.ORDINARY).to_numpy() & (grids["service_radius_m"].to_numpy() > limit)
+    for community in pd.unique(community_ids):
+        here = community_ids == community
+        for g in np.flatnonzero(outside & here):
+            bounds_claim(g)
+        for g in np.flatnonzero(over & here):
+            radius_claim(g)
     return Claims(warnings, certificates, frozenset(proven))
 
 
@@ -208,3 +220,18 @@ def _misfit_proofs(units: Units, atom_grid: np.ndarray, weight: np.ndarray, grid
         if g not in out or low > out[g][1]:
             out[g] = (int(a), low)
     return out
+
+
+def merged_claims(plans) -> tuple[list[PlanWarning], list[Certificate]]:
+    """The warnings and certificates of plans of communities apart, as one plan of them all has them: the
+    certificates renumbered in order, and the warnings naming them anew."""
+    warnings, certificates = [], []
+    for plan in plans:
+        renamed = {}
+        for c in plan.certificates:
+            renamed[c.certificate_id] = f"C{len(certificates) + 1:03d}"
+            certificates.append(replace(c, certificate_id=renamed[c.certificate_id]))
+        for w in plan.warnings:
+            figures = tuple((k, renamed.get(v, v) if k == "certificate" else v) for k, v in w.figures)
+            warnings.append(replace(w, figures=figures))
+    return warnings, certificates

@@ -25,6 +25,7 @@ import shapely
 from tqdm.auto import tqdm
 
 from ._geometry import GRID_PRECISION_M
+from .claims import merged_claims
 from .errors import GridplanError
 from .households import community_of
 from .metrics import plan_metrics
@@ -302,11 +303,11 @@ def merge_plans(plans: list[Plan], prepared: PreparedScene, code_style: str = "g
     assignment = assignment.set_index("building_id").loc[buildings["building_id"]].reset_index()
     units, atom_grid = _merge_units(plans, buildings)
     metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
-    warnings = [w for p in plans for w in p.warnings]
+    warnings, certificates = merged_claims(plans)
     provenance = Provenance(settings=settings, scene_fingerprint=prepared.fingerprint,
                             generated=prepared.generated_layers(), code_style=code_style)
     return Plan(grids=grids.to_crs(prepared.crs), assignment=assignment, warnings=warnings, metrics=metrics,
-                provenance=provenance, units=units, atom_grid=atom_grid)
+                provenance=provenance, units=units, atom_grid=atom_grid, certificates=certificates)
 
 
 def _merge_units(plans: list[Plan], buildings: gpd.GeoDataFrame) -> tuple[Units, np.ndarray]:

@@ -28,6 +28,7 @@ from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
 from .validate import as_prepared, prepare_scene
 from .settings import Settings
 from .store import read_previous
+from .verify import checked_plan
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
 
@@ -111,6 +112,7 @@ def plan_scene(
     Returns
     -------
     PlanRun
+        Its plan's proven claims checked independently (:func:`gridplan.verify.checked_plan`).
     """
     if workers < 1 or retries < 0:
         raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
@@ -143,6 +145,8 @@ def plan_scene(
         from .partition import partition
 
         run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
+    # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
+    run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
     return add_levels(run, prepared, areas=areas) if levels else run
 
 

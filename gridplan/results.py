@@ -191,6 +191,9 @@ class Certificate:
     method, searched, stopped
         How it was proven (a :class:`~gridplan.vocabulary.ClaimMethod`), what was searched, and for a claim
         not proven why the search stopped (a :class:`~gridplan.vocabulary.SearchStop`).
+    checked, checked_by
+        What the independent check run with the plan found (a :class:`~gridplan.vocabulary.Verdict`; empty
+        where none ran) and how (a :class:`~gridplan.vocabulary.CheckMethod`).
     """
 
     certificate_id: str
@@ -209,6 +212,8 @@ class Certificate:
     method: str = ""
     searched: str = ""
     stopped: str = ""
+    checked: str = ""
+    checked_by: str = ""
 
     @property
     def proven(self) -> bool:
@@ -217,7 +222,8 @@ class Certificate:
 
 #: Columns of a plan's ``certificates`` layer (lists as JSON text).
 CERTIFICATE_COLUMNS = ("certificate_id", "claim", "status", "community_id", "grid_ids", "unit_buildings", "lo", "hi",
-                       "cap", "fewest", "below", "above", "covers_excess", "method", "searched", "stopped")
+                       "cap", "fewest", "below", "above", "covers_excess", "method", "searched", "stopped", "checked",
+                       "checked_by")
 
 
 def certificates_table(certificates: list[Certificate], lang: str = "zh") -> pd.DataFrame:
@@ -239,7 +245,7 @@ def certificates_from_table(table: pd.DataFrame | None) -> list[Certificate]:
     out = []
     for r in table.to_dict("records"):
         text = {k: ("" if pd.isna(r.get(k)) else str(r.get(k))) for k in ("certificate_id", "claim", "status", "community_id",
-                                                                       "method", "searched", "stopped")}
+                                                                       "method", "searched", "stopped", "checked", "checked_by")}
         numbers = {k: float(r[k]) if r.get(k) is not None and not pd.isna(r.get(k)) else float("nan")
                    for k in ("lo", "hi", "cap", "below", "above")}
         out.append(Certificate(**text, **numbers, grid_ids=tuple(as_list(r.get("grid_ids"))),
@@ -362,7 +368,22 @@ class Plan:
                 f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of "
                 f"the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
             ]
-        return "\n".join(lines + self._warning_lines(lang))
+        return "\n".join(lines + self._claim_lines(lang) + self._warning_lines(lang))
+
+    def _claim_lines(self, lang: str) -> list[str]:
+        """How many grids outside the bounds or over the radius are proven so (and checked independently),
+        and how many are not proven."""
+        if not self.certificates:
+            return []
+        proven = [c for c in self.certificates if c.proven]
+        held = sum(c.checked == "holds" for c in proven)
+        undecided = sum(c.checked == "undecided" for c in proven)
+        unproven = len(self.certificates) - len(proven)
+        if lang == "zh":
+            return [f"  证明：{len(proven)} 项已证明（独立核验成立 {held} 项，未能判定 {undecided} 项），{unproven} 项未证明"
+                    f"（见 certificates 图层）"]
+        return [f"  claims: {len(proven)} proven ({held} hold under an independent check, {undecided} undecided), "
+                f"{unproven} not proven (see the certificates layer)"]
 
     def _without_ordinary(self, lang: str, estimated: str) -> str:
         """The summary of a plan where no community reaches the floor of one grid: said plainly, not as the

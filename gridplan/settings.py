@@ -453,9 +453,14 @@ class VerifySettings:
         straight to the programme.
     max_variables
         Largest programme (variables) attempted; a larger one is "undecided: too large".
+    plan_seconds
+        ``limit_seconds`` of the checks a plan runs on its own claims as it is made (``gridplan plan``; 0:
+        none run); a claim they refute is withdrawn (not proven), one they leave undecided stays proven by
+        the engine.
     """
 
     limit_seconds: float = 20.0
+    plan_seconds: float = 2.0
     max_groups: int = 100_000
     max_layouts: int = 200_000
     exhaustive_units: int = 16
@@ -545,6 +550,8 @@ class Settings:
             ("regeneration.candidates", self.regeneration.candidates, self.regeneration.candidates >= 1, "at least 1"),
             ("verify.limit_seconds", self.verify.limit_seconds,
              math.isfinite(self.verify.limit_seconds) and self.verify.limit_seconds > 0, "a positive number"),
+            ("verify.plan_seconds", self.verify.plan_seconds,
+             math.isfinite(self.verify.plan_seconds) and self.verify.plan_seconds >= 0, "0 or more"),
             ("verify.max_variables", self.verify.max_variables, self.verify.max_variables >= 1, "at least 1"),
             ("validation.boundary_snap_m", self.validation.boundary_snap_m,
              math.isfinite(self.validation.boundary_snap_m) and self.validation.boundary_snap_m >= 0, "0 or more"),

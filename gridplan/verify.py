@@ -21,7 +21,7 @@ A claim is *refuted* by a layout that contradicts it (the counter-example is kep
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -30,11 +30,12 @@ import shapely
 
 from .checking import Check, check_fewest_outside, check_unit_misfit
 from .partition import partition, scene_units
-from .results import Certificate, Plan
+from .results import Certificate, Plan, PlanWarning
 from .scene import PreparedScene
 from .settings import VerifySettings
 from .units import Units
-from .vocabulary import CheckMethod, Claim, Verdict, label
+from .vocabulary import (CheckMethod, Claim, ClaimMethod, ClaimStatus, SearchStop, Verdict, WarningCode, WarningReason,
+                         label)
 
 @dataclass(frozen=True)
 class ClaimCheck:
@@ -296,3 +297,39 @@ def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, cap: float) 
     if out.sum() < c.fewest and (loads[out] <= cap + 1e-9).all():
         return int(out.sum()), labels
     return None
+
+
+def checked_plan(prepared: PreparedScene, plan: Plan) -> Plan:
+    """``plan`` with its proven claims checked independently as it is made (within
+    ``settings.verify.plan_seconds`` a check, no fresh plan): each certificate records what its check found,
+    and a claim a check refutes is withdrawn — not proven, its warning saying so — rather than stated."""
+    limits = plan.settings.verify
+    if limits.plan_seconds <= 0 or not any(c.proven for c in plan.certificates):
+        return plan
+    verification = verify_plan(prepared, plan, fresh=False, settings=replace(limits, limit_seconds=limits.plan_seconds))
+    found = {c.certificate_id: c for c in verification.checks}
+    certificates, withdrawn = [], set()
+    for c in plan.certificates:
+        check = found.get(c.certificate_id)
+        if check is None:
+            certificates.append(c)
+        elif check.verdict == Verdict.REFUTED:
+            withdrawn.add(c.certificate_id)
+            certificates.append(replace(c, claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, stopped=SearchStop.REFUTED,
+                                        checked=check.verdict, checked_by=check.method))
+        else:
+            certificates.append(replace(c, checked=check.verdict, checked_by=check.method))
+    warnings = [_withdrawn(w) if dict(w.figures).get("certificate") in withdrawn else w for w in plan.warnings]
+    grids = plan.grids
+    if withdrawn:
+        ids = {g for c in plan.certificates if c.certificate_id in withdrawn for g in c.grid_ids}
+        grids = grids.assign(bounds_possible=grids["bounds_possible"] | grids["grid_id"].isin(ids))
+    return replace(plan, grids=grids, warnings=warnings, certificates=certificates)
+
+
+def _withdrawn(warning: PlanWarning) -> PlanWarning:
+    """A warning whose proof was refuted: the grid is outside the bounds (or over the radius), not proven."""
+    reason = WarningReason.NO_SHORTER_SPLIT if warning.code == WarningCode.OVER_RADIUS else WarningReason.UNITS_TOO_COARSE
+    figures = tuple((k, v) for k, v in warning.figures if k not in ("stopped", "method")) + (
+        ("stopped", str(SearchStop.REFUTED)), ("method", str(ClaimMethod.LOCAL_SEARCH)))
+    return replace(warning, reason=reason.value, figures=figures)

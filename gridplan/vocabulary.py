@@ -126,6 +126,7 @@ class SearchStop(StrEnum):
     REGENERATION = "regeneration"  # regeneration re-plans only what broke, within its limits
     SCOPE = "scope"  # a region proof does not cover the layout kept (a grid outside it above its cap)
     RADIUS = "radius"  # the radius is searched by re-splits with one neighbour only
+    REFUTED = "proof_refuted"  # the engine's proof was refuted by an independent check: withdrawn
 
 
 class UnitKind(StrEnum):
@@ -260,6 +261,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     SearchStop.REGENERATION: ("重新生成只在限度内调整出问题的网格", "regeneration re-plans only what broke, within its limits"),
     SearchStop.SCOPE: ("区域证明不覆盖保留的方案", "the region proof does not cover the layout kept"),
     SearchStop.RADIUS: ("只尝试了与一个相邻网格重新划分", "only re-splits with one neighbouring grid were tried"),
+    SearchStop.REFUTED: ("原证明被独立核验推翻，已撤回", "the proof was refuted by an independent check and withdrawn"),
     UnitKind.BLOCK: ("街区", "block"),
     UnitKind.CELL: ("楼栋地块", "building cell"),
     UnitKind.COMPOUND: ("小区", "compound"),

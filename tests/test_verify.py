@@ -16,7 +16,7 @@ from gridplan.regenerate import regenerate
 from gridplan.results import Certificate, PreviousPlan, certificates_table
 from gridplan.store import read_layers, read_plan, write_layers, write_plan
 from gridplan.results import PlanRun
-from gridplan.verify import verify_plan
+from gridplan.verify import checked_plan, verify_plan
 
 from .support.assertions import assert_hard_rules
 from .support.cli import assert_one_line_error, run
@@ -114,3 +114,20 @@ def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_
     assert written["counter_examples"]["households"].tolist() == [400.0]
     assert json.loads(certificates.loc[0, "grid_ids"])[0] in written["checks"]["grid_ids"].iat[0]
     assert np.isin(["holds", "refuted"], written["checks"]["verdict"]).all()
+
+
+def test_a_plan_withdraws_a_claim_its_own_check_refutes_and_records_what_held(misfits):
+    _, prepared, plan = misfits
+    c = next(c for c in plan.certificates if c.proven)
+    forged = dataclasses.replace(plan, certificates=[dataclasses.replace(c, above=401.0, covers_excess=False)]
+                                 + [x for x in plan.certificates if x is not c])
+    checked = checked_plan(prepared, forged)
+    by_id = {x.certificate_id: x for x in checked.certificates}
+    assert (by_id[c.certificate_id].status, by_id[c.certificate_id].stopped, by_id[c.certificate_id].checked) == (
+        "not_proven", "proof_refuted", "refuted")
+    assert all(x.checked == "holds" for x in checked.certificates if x.proven)
+    (warning,) = [w for w in checked.warnings if dict(w.figures).get("certificate") == c.certificate_id]
+    assert warning.reason == "units_too_coarse" and "refuted by an independent check" in warning.message
+    assert warning.message.split(": ", 1)[1].startswith("not proven")
+    assert checked.grids.set_index("grid_id").loc[list(c.grid_ids), "bounds_possible"].all()
+    assert "claims: " in checked.summary("en") and "证明：" in checked.summary("zh")
