@@ -21,6 +21,7 @@ A claim is *refuted* by a layout that contradicts it (the counter-example is kep
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .checking import Check, check_fewest_outside, check_unit_misfit
+from .checking import Check, check_fewest_outside, check_unit_misfit, is_connected
 from .partition import partition, scene_units
 from .results import Certificate, Plan, PlanWarning
 from .scene import PreparedScene
@@ -122,7 +123,8 @@ class Verification:
         return "\n".join(lines)
 
 
-def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, settings: VerifySettings | None = None) -> Verification:
+def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, layouts: Mapping[str, np.ndarray] | None = None,
+                settings: VerifySettings | None = None) -> Verification:
     """Check every proven claim of ``plan`` independently (see the module's description).
 
     Parameters
@@ -133,6 +135,9 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, sett
         The plan, in memory or read back (:func:`gridplan.store.read_plan`).
     fresh
         Also plan the scene afresh and check every claim against that layout.
+    layouts
+        Other layouts of the same ground to check every claim against, by name: a grid label for each unit
+        of :func:`gridplan.partition.scene_units` (a baseline's, a hand-made one).
     settings
         The limits of the independent checks (time, groups, layouts, size); by default the plan's.
 
@@ -143,13 +148,15 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, sett
     settings = settings or plan.settings.verify
     units = plan.units if plan.units is not None else scene_units(prepared)
     ground = _Ground.of(prepared, units, plan)
-    other = _Ground.of(prepared, units, partition(prepared)) if fresh and any(c.proven for c in plan.certificates) else None
+    others = [(CheckMethod.KNOWN_LAYOUT, ground.labelled(labels)) for labels in (layouts or {}).values()]
+    if fresh and any(c.proven for c in plan.certificates):
+        others.insert(0, (CheckMethod.FRESH_PLAN, _Ground.of(prepared, units, partition(prepared))))
     checks, not_proven = [], []
     for certificate in plan.certificates:
         if not certificate.proven:
             not_proven.append(certificate)
             continue
-        checks.append(_check(certificate, ground, other, settings))
+        checks.append(_check(certificate, ground, others, settings))
     return Verification(checks, not_proven)
 
 
@@ -192,6 +199,16 @@ class _Ground:
         return cls(units, neighbours, atoms["households"].to_numpy(dtype=float), atom_grid, building_atom,
                    buildings["building_id"].astype(str).to_numpy(), centres, atoms.crs)
 
+    def labelled(self, labels: np.ndarray) -> "_Ground":
+        """The same ground under another layout: a grid label per unit."""
+        return replace(self, atom_grid=np.asarray([f"L{x}" for x in np.asarray(labels)], dtype=object))
+
+    def connected(self, members: np.ndarray) -> bool:
+        """Whether the units ``members`` (positions) make one connected group."""
+        mask = np.zeros(len(self.households), dtype=bool)
+        mask[members] = True
+        return is_connected(self.neighbours, mask)
+
     def loads(self, members: np.ndarray) -> dict[str, float]:
         """Households of each grid holding some of ``members``, over all its atoms."""
         grids = set(self.atom_grid[members]) - {""}
@@ -214,7 +231,7 @@ class _Ground:
         return frame.to_crs(crs_to)
 
 
-def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, settings: VerifySettings) -> ClaimCheck:
+def _check(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings) -> ClaimCheck:
     """One proven certificate checked: first against the plan's own layout and the fresh one, then
     independently."""
     def result(verdict, method, zh: str, en: str, members=None, labels=None):
@@ -237,13 +254,16 @@ def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, settings: Ver
                           f"the unit's buildings lie in {len(unit)} units of this scene")
         a = int(unit[0])
         lo, hi = c.below + 1, c.above - 1  # the widened window no group holding the unit reaches
-        for layout in (ground, fresh):
-            if layout is None or not layout.atom_grid[a]:
-                continue
-            load = layout.loads(np.array([a]))[layout.atom_grid[a]]
+        atoms = ground.units.atoms
+        scope = np.flatnonzero((atoms["community_id"].to_numpy() == atoms["community_id"].iat[a])
+                               & (atoms["kind"].to_numpy() != "special"))
+        for method, layout in [(CheckMethod.PLAN, ground), *others]:
+            members = np.flatnonzero(layout.atom_grid == layout.atom_grid[a])
+            if not layout.atom_grid[a] or not np.isin(members, scope).all() or not ground.connected(members):
+                continue  # a group the claim does not speak of
+            load = float(ground.households[members].sum())
             if lo - 1e-9 <= load <= hi + 1e-9:
-                members = np.flatnonzero(layout.atom_grid == layout.atom_grid[a])
-                return result(Verdict.REFUTED, CheckMethod.PLAN if layout is ground else CheckMethod.FRESH_PLAN,
+                return result(Verdict.REFUTED, method,
                               f"网格 {layout.atom_grid[a]} 含该单元，共 {load:.0f} 户，在 {lo:.0f}–{hi:.0f} 之内",
                               f"grid {layout.atom_grid[a]} holds the unit with {load:.0f} households, within {lo:.0f}–{hi:.0f}",
                               members, np.zeros(len(members), dtype=np.int64))
@@ -251,9 +271,6 @@ def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, settings: Ver
         if c.covers_excess and own not in (c.below, c.above):
             return result(Verdict.REFUTED, CheckMethod.PLAN, f"该网格 {own:.0f} 户，并非所称的 {c.below:.0f} 或 {c.above:.0f} 户",
                           f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed")
-        atoms = ground.units.atoms
-        scope = np.flatnonzero((atoms["community_id"].to_numpy() == atoms["community_id"].iat[a])
-                               & (atoms["kind"].to_numpy() != "special"))
         neighbours, weight = ground.sub(scope)
         check = check_unit_misfit(neighbours, weight, int(np.searchsorted(scope, a)), lo, hi, settings=settings)
         if check.verdict == Verdict.REFUTED:
@@ -270,11 +287,11 @@ def _check(c: Certificate, ground: _Ground, fresh: _Ground | None, settings: Ver
     if len(outside) != c.fewest or any(ground.loads(members)[g] > cap + 1e-9 for g in outside):
         return result(Verdict.REFUTED, CheckMethod.PLAN, f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
                       f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed within the cap")
-    if fresh is not None:
-        found = _fewer_in(fresh, members, c, cap)
+    for method, layout in others:
+        found = _fewer_in(layout, members, c, cap)
         if found is not None:
-            return result(Verdict.REFUTED, CheckMethod.FRESH_PLAN, f"重新规划的方案在该区域只有 {found[0]} 个超出范围的网格",
-                          f"a fresh plan lays the region out with {found[0]} grids outside", members, found[1])
+            return result(Verdict.REFUTED, method, f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出范围的网格",
+                          f"{label(method, 'en')} lays the region out with {found[0]} grids outside", members, found[1])
     neighbours, weight = ground.sub(members)
     check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, cap=cap, settings=settings)
     if check.verdict == Verdict.REFUTED:
@@ -292,6 +309,8 @@ def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, cap: float) 
     if (grids == "").any() or np.isin(layout.atom_grid, np.unique(grids)).sum() != len(members):
         return None
     labels = np.unique(grids, return_inverse=True)[1]
+    if not all(layout.connected(members[labels == g]) for g in range(labels.max() + 1)):
+        return None  # not a layout of connected grids
     loads = np.bincount(labels, weights=layout.households[members])
     out = (loads < c.lo - 1e-9) | (loads > c.hi + 1e-9)
     if out.sum() < c.fewest and (loads[out] <= cap + 1e-9).all():

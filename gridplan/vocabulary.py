@@ -205,6 +205,7 @@ class CheckMethod(StrEnum):
     GEOMETRY = "geometry"  # the buildings' own coordinates
     PLAN = "plan"  # the plan's own layout against what it claims
     FRESH_PLAN = "fresh_plan"  # the layout of a fresh plan of the same scene
+    KNOWN_LAYOUT = "known_layout"  # another layout of the same units (a baseline's, a hand-made one)
 
 
 class CheckStop(StrEnum):
@@ -293,6 +294,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     CheckMethod.MILP: ("混合整数规划（HiGHS）", "mixed-integer programme (HiGHS)"),
     CheckMethod.PLAN: ("方案本身", "the plan's own layout"),
     CheckMethod.FRESH_PLAN: ("重新规划的方案", "a fresh plan"),
+    CheckMethod.KNOWN_LAYOUT: ("已知的另一划分", "another known layout"),
     CheckStop.EXHAUSTED: ("全部检查", "all searched"),
     CheckStop.FOUND: ("找到反例", "counter-example found"),
     CheckStop.INFEASIBLE: ("证明无解", "proved infeasible"),

@@ -248,3 +248,23 @@ def test_a_lock_typed_by_hand_locks_what_it_says_and_an_unclear_one_is_refused(y
     unclear = plan.grids.assign(locked=[("maybe" if g == locked else no) for g in plan.grids["grid_id"]])
     with pytest.raises(InputError, match=f"locked column of grid {locked} says 'maybe'"):
         regenerate(scene, PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=unclear))
+
+
+def test_grids_merged_by_hand_on_a_real_extract_are_split_again_and_no_proof_is_claimed(extracts):
+    # two neighbouring grids of Beijing's plan merged by hand (about 600 households): regeneration repairs
+    # the merged grid (every ordinary grid within the bounds again), reports it changed, and proves nothing
+    plan, prepared = extracts.run("beijing").plan, extracts.prepared("beijing")
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"].reset_index(drop=True)
+    metric = ordinary.to_crs(prepared.local.crs).geometry  # neighbours: sharing more than 50 m of boundary
+    pairs = [(a, b) for a, b in zip(*np.triu_indices(len(ordinary), 1)) if metric.iat[a].intersection(metric.iat[b]).length > 50][:3]
+    assert len(pairs) == 3
+    for a, b in pairs:
+        keep, gone = ordinary["grid_id"].iat[a], ordinary["grid_id"].iat[b]
+        grids = plan.grids[plan.grids["grid_id"] != gone].copy()
+        grids.loc[grids["grid_id"] == keep, "geometry"] = ordinary.geometry.iat[a].union(ordinary.geometry.iat[b])
+        assignment = plan.assignment[["building_id", "grid_id"]].replace({"grid_id": {gone: keep}})
+        result = regenerate(prepared, PreviousPlan(assignment=assignment, grids=grids))
+        new = result.plan.grids
+        assert new.loc[new["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+        assert result.changes.grid_changes.set_index("grid_id").loc[keep, "change"] != "unchanged"
+        assert not [c for c in result.plan.certificates if c.claim in ("unit_misfit", "region_fewest")]

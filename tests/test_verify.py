@@ -6,16 +6,19 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import networkx as nx
 import numpy as np
 import pytest
 
+from benchmarks.baselines import maxp_baseline, metis_baseline
 from gridplan.cli import EXIT_OK
 from gridplan.partition import partition
-from gridplan.pipeline import prepare_scene
+from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.regenerate import regenerate
 from gridplan.results import Certificate, PreviousPlan, certificates_table
 from gridplan.store import read_layers, read_plan, write_layers, write_plan
 from gridplan.results import PlanRun
+from gridplan.settings import DEFAULTS
 from gridplan.verify import checked_plan, verify_plan
 
 from .support.assertions import assert_hard_rules
@@ -131,3 +134,42 @@ def test_a_plan_withdraws_a_claim_its_own_check_refutes_and_records_what_held(mi
     assert warning.message.split(": ", 1)[1].startswith("not proven")
     assert checked.grids.set_index("grid_id").loc[list(c.grid_ids), "bounds_possible"].all()
     assert "claims: " in checked.summary("en") and "证明：" in checked.summary("zh")
+
+
+def baseline_layout(method: str, units, counts: dict[str, int]) -> np.ndarray:
+    """A baseline's layout of the units, community by community (METIS with the plan's grid counts, max-p
+    regions of at least the target); special units each a group of their own."""
+    atoms = units.atoms
+    labels = np.arange(len(atoms)) + len(atoms)  # special units apart
+    offset = 0
+    for community_id, k in counts.items():
+        members = np.flatnonzero((atoms["community_id"] == community_id).to_numpy() & (atoms["kind"] != "special").to_numpy())
+        sub = nx.relabel_nodes(units.graph.subgraph(members.tolist()), {int(a): i for i, a in enumerate(members)})
+        local = (metis_baseline(atoms.iloc[members].reset_index(drop=True), sub, k) if method == "metis"
+                 else maxp_baseline(atoms.iloc[members].reset_index(drop=True), sub, DEFAULTS.grid.target))
+        labels[members] = offset + local
+        offset += int(local.max()) + 1
+    return labels
+
+
+def test_no_claim_on_a_real_extract_of_chunky_buildings_is_contradicted_by_a_fresh_plan_metis_or_max_p(extracts):
+    # Beijing with every building's households × 6 × U(0.5, 1.6) (seed 3): buildings of 100–600 households
+    scene = extracts.scene("beijing")
+    households = extracts.prepared("beijing").local.buildings.set_index("building_id")["households"]
+    rng = np.random.default_rng(3)
+    factor = 6 * rng.uniform(0.5, 1.6, len(scene.buildings))
+    chunky = scene.replace(buildings=scene.buildings.assign(
+        households=np.round(households.reindex(scene.buildings["building_id"]).to_numpy() * factor)))
+    prepared = prepare_scene(chunky)
+    plan = plan_scene(prepared).plan
+    assert_hard_rules(chunky, plan)
+    proven = [c for c in plan.certificates if c.proven and c.claim != "unit_spans"]
+    assert len(proven) >= 2 and all(c.checked in ("holds", "undecided") for c in proven)
+    units = plan.units
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    counts = ordinary.groupby("community_id").size().to_dict()
+    layouts = {m: baseline_layout(m, units, counts) for m in ("metis", "maxp")}
+    result = verify_plan(prepared, plan, layouts=layouts)
+    assert not result.refuted, result.summary("en")
+    assert len(result.checks) == sum(c.proven for c in plan.certificates)
+    assert sum(c.verdict == "holds" for c in result.checks) >= len(proven) // 2
