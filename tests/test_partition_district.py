@@ -43,12 +43,14 @@ def test_every_grid_outside_the_bounds_is_named_and_says_whether_it_is_proven(di
     out = ordinary[~ordinary["households"].between(g.floor, g.ceiling)]
     warned = {w.grid_id: w.message for w in plan.warnings if w.code == "out_of_bounds"}
     assert set(out["grid_id"]) == set(warned)
-    # a grid is marked unable (by its units or by a search of its region) exactly when its warning says proved
+    # a grid is marked unable (by its units or by a search of its region) exactly when its warning says proven
+    said = {g: m.split(": ", 1)[1] for g, m in warned.items()}
     for grid_id, possible in zip(out["grid_id"], out["bounds_possible"]):
-        assert possible != ("proved" in warned[grid_id])
+        assert possible == said[grid_id].startswith("not proven")
+        assert possible != said[grid_id].startswith("proven")
     assert plan.metrics.bounds_infeasible_grids == int((~ordinary["bounds_possible"]).sum())
     # and every one is proven: by one of its units, or by the search of its region
-    assert all("proved" in m for m in warned.values())
+    assert all(m.startswith("proven") for m in said.values())
 
 
 def test_no_grid_within_the_bounds_is_marked_unable_to_be(district):
