@@ -198,7 +198,8 @@ def _misfit_proofs(units: Units, atom_grid: np.ndarray, weight: np.ndarray, grid
     atoms = units.atoms
     community = atoms["community_id"].to_numpy()
     plain = pd.Series(np.isclose(weight, atoms["households"].to_numpy())).groupby(community).transform("all").to_numpy(dtype=bool)
-    candidates = np.flatnonzero(np.isin(atom_grid, grids) & plain)
+    # units with households: a claim names its unit by its buildings
+    candidates = np.flatnonzero(np.isin(atom_grid, grids) & plain & (atoms["households"].to_numpy() > 0))
     if not len(candidates):
         return {}
     graph = units.graph

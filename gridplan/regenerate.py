@@ -103,6 +103,8 @@ def regenerate(
         _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
     else:
         atom_grid, grid_ids, kinds = _separate_special_sites(units, adjacency, atom_grid, grid_ids, kinds)
+    # a unit now above the ceiling is a grid of its own, as a fresh plan makes it
+    atom_grid, grid_ids, kinds = _separate_oversize_units(units, atom_grid, grid_ids, kinds, locked, settings.grid.ceiling)
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
     atom_grid, grid_ids, kinds = _split_broken(units, atom_grid, grid_ids, kinds)
 
@@ -394,6 +396,28 @@ def _separate_special_sites(units, adjacency: Adjacency, atom_grid: np.ndarray, 
             grid_ids.append(f"{host}-S{n}")
             atom_grid[site] = len(grid_ids) - 1
             kinds[len(grid_ids) - 1] = GridKind.SPECIAL
+    return atom_grid, grid_ids, kinds
+
+
+def _separate_oversize_units(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str], locked: set[int],
+                             ceiling: float) -> tuple[np.ndarray, list[str], dict[int, str]]:
+    """Units whose households now exceed the ceiling, in an ordinary grid that is not locked, become grids of
+    their own (kind oversize), as a first plan makes them: alone in their grid, the grid changes kind; beside
+    other units, ``<id>-O1``, ``<id>-O2``… after it. Returns the new atom grids, grid ids and kinds."""
+    atom_grid, grid_ids, kinds = atom_grid.copy(), list(grid_ids), dict(kinds)
+    sizes = np.bincount(atom_grid, minlength=len(grid_ids))
+    count: dict[int, int] = {}
+    for a in np.flatnonzero(units.atoms["households"].to_numpy() > ceiling):
+        g = int(atom_grid[a])
+        if g in locked or kinds.get(g, GridKind.ORDINARY) != GridKind.ORDINARY:
+            continue
+        if sizes[g] == 1:
+            kinds[g] = GridKind.OVERSIZE
+            continue
+        count[g] = count.get(g, 0) + 1
+        grid_ids.append(f"{grid_ids[g]}-O{count[g]}")
+        atom_grid[a] = len(grid_ids) - 1
+        kinds[len(grid_ids) - 1] = GridKind.OVERSIZE
     return atom_grid, grid_ids, kinds
 
 

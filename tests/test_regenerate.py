@@ -268,3 +268,22 @@ def test_grids_merged_by_hand_on_a_real_extract_are_split_again_and_no_proof_is_
         assert new.loc[new["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
         assert result.changes.grid_changes.set_index("grid_id").loc[keep, "change"] != "unchanged"
         assert not [c for c in result.plan.certificates if c.claim in ("unit_misfit", "region_fewest")]
+
+
+def test_a_unit_grown_above_the_ceiling_becomes_a_grid_of_its_own_as_in_a_fresh_plan():
+    scene = _scene()
+    plan = partition(scene)
+    buildings = scene.buildings.copy()
+    tower = buildings["building_id"].iat[4]
+    buildings.loc[buildings["building_id"] == tower, "households"] = 500  # above the ceiling (360)
+    changed = scene.replace(buildings=buildings)
+    result = regenerate(changed, _previous(plan))
+    assert_hard_rules(changed, result.plan)
+    grids = result.plan.grids.set_index("grid_id")
+    own = result.plan.assignment.set_index("building_id").loc[tower, "grid_id"]
+    assert grids.loc[own, "kind"] == "oversize" and grids.loc[own, "households"] == 500
+    assert (result.plan.assignment["grid_id"] == own).sum() == 1
+    fresh = partition(changed)
+    assert (fresh.grids["kind"] == "oversize").sum() == (grids["kind"] == "oversize").sum() == 1
+    assert grids.loc[grids["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+    assert [w.code for w in result.plan.warnings] == ["oversize_unit"]
