@@ -10,6 +10,9 @@ Every ordinary grid outside the bounds (or over the service radius) gets one of:
 - a **region claim** (:attr:`~gridplan.vocabulary.Claim.REGION_FEWEST`): the region search proved that no
   layout of its region, with every grid outside the bounds at most ``cap``, has fewer grids outside — kept
   only where the plan's own layout lies in that scope and has that many;
+- a **neighbourhood claim** (:attr:`~gridplan.vocabulary.Claim.NEIGHBOURHOOD_FEWEST`): the same, for the
+  ground of a grid and the rings of grids around it, those beyond kept as they are — re-drawing the grids
+  nearby cannot help, which does not make the grid unable to meet the bounds;
 - a **radius claim** (:attr:`~gridplan.vocabulary.Claim.UNIT_SPANS`): two buildings of one unit lie more
   than twice the radius apart;
 - otherwise **not proven** (:attr:`~gridplan.vocabulary.Claim.BEST_FOUND`), with why the search stopped.
@@ -35,14 +38,16 @@ from .vocabulary import Claim, ClaimMethod, ClaimStatus, GridKind, SearchStop, W
 
 @dataclass(frozen=True)
 class RegionClaim:
-    """A region search's proof, as the engine gives it: among the layouts of the region's units in which
-    every grid outside the bounds holds at most ``cap``, none has fewer than ``fewest`` outside."""
+    """A region search's proof, as the engine gives it: among the layouts of the units of ``grid_ids`` in
+    which every grid outside the bounds holds at most ``cap``, none has fewer than ``fewest`` outside (with
+    ``local``, the grids around them kept as they are)."""
 
     grid_ids: tuple[str, ...]
     fewest: int
     cap: float
     method: str
     searched: str = ""
+    local: bool = False  # the ground of some grids, the grids around them as they are: not the whole region
 
 
 @dataclass(frozen=True)
@@ -96,12 +101,13 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
     outside = (grids["kind"] == GridKind.ORDINARY).to_numpy() & ~settings.bounds_window.contains(load)
     unit_proofs = _misfit_proofs(units, atom_grid, weight, np.flatnonzero(outside), load, settings)
     region_of = {}
-    for region in regions:
+    for region in sorted(regions, key=lambda r: not r.local):  # a whole region's proof before a neighbourhood's
         inside = [position[g] for g in region.grid_ids if g in position]
         out_here = [g for g in inside if outside[g]]
         in_scope = len(out_here) == region.fewest and all(load[g] <= region.cap + 1e-9 for g in out_here)
         for g in out_here:
-            region_of[g] = (region, in_scope)
+            if g not in region_of or not region_of[g][1]:
+                region_of[g] = (region, in_scope)
     members = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid)
     buildings_of = pd.Series(building_ids).groupby(units.building_atom.to_numpy())
     certificates: list[Certificate] = []
@@ -139,11 +145,13 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
             c = region_certificate.get(id(region))
             if c is None:
                 c = region_certificate[id(region)] = add(
-                    claim=Claim.REGION_FEWEST, status=ClaimStatus.PROVEN, community_id=community, grid_ids=region.grid_ids,
-                    cap=region.cap, fewest=region.fewest, method=region.method, searched=region.searched)
-            reason = WarningReason.REGION_PROVEN
-            figures += [("cap", region.cap), ("fewest", region.fewest)]
-            proven.add(grid_id)
+                    claim=Claim.NEIGHBOURHOOD_FEWEST if region.local else Claim.REGION_FEWEST, status=ClaimStatus.PROVEN,
+                    community_id=community, grid_ids=region.grid_ids, cap=region.cap, fewest=region.fewest,
+                    method=region.method, searched=region.searched)
+            reason = WarningReason.NEIGHBOURHOOD_PROVEN if region.local else WarningReason.REGION_PROVEN
+            figures += [("cap", region.cap), ("fewest", region.fewest), ("grids", len(region.grid_ids) - 1)]
+            if not region.local:  # a neighbourhood's proof does not make the grid unable to meet the bounds
+                proven.add(grid_id)
         else:
             why = (SearchStop.SCOPE if g in region_of else SearchStop.FIXED_COUNT if community in fixed else stopped)
             reason = WarningReason.FIXED_COUNT if why == SearchStop.FIXED_COUNT else otherwise

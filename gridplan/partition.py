@@ -28,6 +28,7 @@ Everything is deterministic: the same scene and settings give the same plan (相
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ from tqdm.auto import tqdm
 from ._geometry import GRID_PRECISION_M, heal
 from .codes import assign_codes, serial_order
 from .claims import Claims, RegionClaim, plan_claims
-from .engine import Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
+from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, neighbourhood_search, plan_region, proven_misfits,
+                     shared_by_label)
 from .households import grid_households
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
@@ -231,8 +233,13 @@ def layout_from_atoms(
     grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
     grids = with_grid_figures(grids, assignment, local.buildings)
     ids = grids["grid_id"].to_numpy()
-    region_claims = [RegionClaim(tuple(ids[np.unique(atom_grid[np.isin(original, list(positions))])].tolist()),
-                                 proof.fewest, proof.cap, proof.method, proof.searched) for positions, proof in regions]
+    region_claims = []
+    for positions, proof in regions:
+        ground = np.isin(original, list(positions))
+        if proof.atoms is not None and ground.sum() != len(proof.atoms):
+            continue  # its grids no longer hold exactly the ground it speaks of
+        region_claims.append(RegionClaim(tuple(ids[np.unique(atom_grid[ground])].tolist()), proof.fewest, proof.cap,
+                                         proof.method, proof.searched, local=proof.atoms is not None))
     claims = plan_claims(grids, atom_grid, local.buildings["building_id"].to_numpy(), units, balance_weight(units.atoms),
                          rules, region_claims, fixed, otherwise, stopped, radius_otherwise)
     # proven unable to meet the bounds: a claim's grids, and one unit above the ceiling
@@ -294,11 +301,18 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
                 new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            labels, proof = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
+            graph = RegionGraph.of(adjacency, region, weight, atoms)
+            labels, proof = plan_region(graph, sizing, k)
+            local: list[RegionProof] = []
+            if proof is None:  # grids still outside the bounds re-planned with the grids around them
+                labels, local = neighbourhood_search(graph, labels, sizing, fixed_count=k is not None)
             labels = _without_empty(adjacency, region, labels, households)
             positions = [new_grid(region[labels == g], GridKind.ORDINARY) for g in range(labels.max() + 1)]
             if proof is not None:
                 regions_proven.append((positions, proof))
+            for p in local:  # a proof of some grids' ground: those grids, its atoms in the scene's positions
+                ground = region[list(p.atoms)]
+                regions_proven.append((sorted(set(atom_grid[ground].tolist())), dataclasses.replace(p, atoms=tuple(ground.tolist()))))
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():

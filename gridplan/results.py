@@ -175,6 +175,9 @@ class Certificate:
         - ``region_fewest``: among the layouts of the units of ``grid_ids`` (a region between streets and
           barriers) into connected grids in which every grid outside ``lo``–``hi`` holds at most ``cap``, none
           has fewer than ``fewest`` grids outside; the plan's layout has ``fewest``.
+        - ``neighbourhood_fewest``: the same for the units of ``grid_ids``, a grid outside the bounds and the
+          rings of grids around it, those beyond kept as they are: re-drawing the grids nearby cannot bring
+          fewer outside; it does not make the grid unable to meet the bounds (``bounds_possible`` stays True).
         - ``unit_spans``: two buildings of the unit lie ``2 × span`` apart, more than twice the radius limit
           ``hi``: every grid holding them has a service radius above it.
         - ``best_found``: nothing proven; ``stopped`` says why the search stopped.

@@ -280,7 +280,7 @@ def _check(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], s
                           f"a connected group of {load:.0f} households holds the unit", group, np.zeros(len(group), dtype=np.int64))
         return result(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
-    # a region: no layout of its units, grids outside at most cap, has fewer than `fewest` outside
+    # a region (or a neighbourhood): no layout of its units, grids outside at most cap, has fewer than `fewest` outside
     members = np.flatnonzero(np.isin(ground.atom_grid, list(c.grid_ids)))
     cap = c.cap if np.isfinite(c.cap) else math.inf
     outside = [g for g, load in ground.loads(members).items() if not c.lo - 1e-9 <= load <= c.hi + 1e-9]

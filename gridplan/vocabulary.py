@@ -77,6 +77,7 @@ class WarningReason(StrEnum):
     NONE = ""
     UNIT_MISFIT = "unit_misfit"  # one unit fits no group within the bounds: proven
     REGION_PROVEN = "region_proven"  # an exhaustive search of the region proved it
+    NEIGHBOURHOOD_PROVEN = "neighbourhood_proven"  # the grids around it cannot be re-drawn to help: proven; globally not
     UNITS_TOO_COARSE = "units_too_coarse"  # the re-splits found nothing (not proven)
     REGENERATION_LIMIT = "regeneration_limit"  # regeneration would have to move more grids
     REGION_INDIVISIBLE = "region_indivisible"  # a region's households fit no layout of whole grids
@@ -95,6 +96,7 @@ class Claim(StrEnum):
 
     UNIT_MISFIT = "unit_misfit"  # one unit fits no connected group within the bounds: its grid is outside in every layout
     REGION_FEWEST = "region_fewest"  # no layout of a region's units has fewer grids outside the bounds
+    NEIGHBOURHOOD_FEWEST = "neighbourhood_fewest"  # the same for some grids' units, the grids around them kept
     UNIT_SPANS = "unit_spans"  # one unit's buildings lie farther apart than twice the radius
     BEST_FOUND = "best_found"  # nothing proven: the best layout the searches found
 
@@ -247,6 +249,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     WarningCode.GRID_COUNT: ("网格数", "grid count"),
     Claim.UNIT_MISFIT: ("单元无法入范围", "unit fits no grid within the bounds"),
     Claim.REGION_FEWEST: ("区域超范围网格数最少", "fewest grids outside the bounds in the region"),
+    Claim.NEIGHBOURHOOD_FEWEST: ("周边网格超范围网格数最少", "fewest grids outside the bounds around it"),
     Claim.UNIT_SPANS: ("单元跨度过大", "unit spans the radius"),
     Claim.BEST_FOUND: ("搜索所得最优（未证明）", "best found (not proven)"),
     ClaimStatus.PROVEN: ("已证明", "proven"),
@@ -326,8 +329,14 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_PROVEN): (
         _BOUNDS[0] + "已证明（{method}，证明 {certificate}）：这些街巷和障碍之间的单元，{scope}，超出范围的网格"
                      "都不少于 {fewest} 个",
-        _BOUNDS[1] + "proven ({method}, certificate {certificate}): {scope} of the units between these streets and "
-                     "barriers, none has fewer than {fewest} outside them"),
+        _BOUNDS[1] + "proven ({method}, certificate {certificate}) for the units between these streets and barriers: "
+                     "{scope}, none has fewer than {fewest} outside them"),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.NEIGHBOURHOOD_PROVEN): (
+        _BOUNDS[0] + "未证明整个区域无解，但已证明（{method}，证明 {certificate}）：它与周边 {grids} 个网格的单元"
+                     "（更外围的网格不变），{scope}，超出范围的网格都不少于 {fewest} 个",
+        _BOUNDS[1] + "not proven for the whole region, but proven ({method}, certificate {certificate}) for the units "
+                     "of it and the {grids} grids around it (those beyond kept as they are): {scope}, none has fewer "
+                     "than {fewest} outside them"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNITS_TOO_COARSE): (
         _BOUNDS[0] + "未证明：与相邻网格重新划分和精确重划均未找到范围内的方案（{stopped}）",
         _BOUNDS[1] + "not proven: re-splits with its neighbours and the exact re-split found no layout within them "

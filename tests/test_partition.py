@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings as hsettings, strat
 from gridplan.errors import InputError
 from gridplan.partition import partition
 from gridplan.engine import (PROOF_MAX_GROUPS, Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme,
-                             enumerated_layout, exact_split, fitting_groups, least_excess, plan_region, proven_misfits, radii,
-                             refine, shorten_radii, through_empty)
+                             enumerated_layout, exact_split, fitting_groups, least_excess, neighbourhood_search, plan_region,
+                             proven_misfits, radii, refine, shorten_radii, through_empty)
 from gridplan.settings import DEFAULTS
 
 from .support.assertions import assert_hard_rules
@@ -535,3 +535,16 @@ def test_a_grid_outside_the_bounds_is_re_planned_for_the_least_excess():
     assert before == (1, 862.0, 1222.0)
     assert after[:2] == min((n, e) for n, e, largest in _row_layouts(households) if largest <= 1222) == (1, 582.0)
     assert after[2] == 942.0
+
+
+def test_a_grid_outside_the_bounds_is_re_planned_with_the_rings_of_grids_around_it():
+    # 150 | 150 150 | 150 150 150: grids of 150 and 450; the second ring (all three grids) has 300 × 3
+    row = lattice_region(1, 6, 80.0, [150] * 6)
+    labels, proofs = neighbourhood_search(row, np.array([0, 1, 1, 2, 2, 2]), SIZING)
+    assert np.bincount(labels, weights=row.w).tolist() == [300, 300, 300] and not proofs
+    assert all(row.connected(np.flatnonzero(labels == g)) for g in range(3))
+    # 150 150 | 150 150 150 (300, 450): no layout of the five has none outside, and it says so for all of them
+    row = lattice_region(1, 5, 80.0, [150] * 5)
+    labels, proofs = neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING)
+    assert labels.tolist() == [0, 0, 1, 1, 1]
+    assert [(p.fewest, p.cap, p.atoms) for p in proofs] == [(1, math.inf, (0, 1, 2, 3, 4))]

@@ -10,6 +10,8 @@ adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold)
   bounds, by enumeration or a constraint programme (steps 5 and 6);
 - :mod:`._excess` — grids still outside the bounds re-planned with their neighbours for the least excess
   (step 6);
+- :mod:`._excess`, :mod:`._neighbourhood` — a grid still outside the bounds re-planned for the least
+  excess, then with ring after ring of the grids around it (step 6);
 - :mod:`._radius` — the service-radius re-split (step 7);
 - :mod:`._refine` — refinement by single-atom moves, and the score layouts are compared by (step 8);
 - :mod:`._region` — the phases in order for one region.
@@ -21,6 +23,7 @@ its phases; :mod:`gridplan.levels` cuts grids into micro-grids and groups them i
 from ._bisection import bisect
 from ._exact import exact_split, fitting_groups
 from ._excess import least_excess
+from ._neighbourhood import neighbourhood_search
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
 from ._proofs import (PROOF_MAX_GROUPS, RegionProof, bounds_layout, bounds_programme, enumerated_layout, proven_layout, proven_misfits,
                       through_empty)
@@ -31,7 +34,7 @@ from ._resplit import resplit
 
 __all__ = [
     "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "RegionProof", "Sizing", "bisect", "bounds_layout", "bounds_programme",
-    "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "least_excess", "plan_region",
+    "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "least_excess", "neighbourhood_search", "plan_region",
     "proven_layout", "proven_misfits", "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii",
     "through_empty",
 ]

@@ -57,12 +57,16 @@ class RegionProof:
         no grid within the bounds, no two of which one grid of at most ``cap`` can hold).
     searched
         What was searched, in words.
+    atoms
+        The atoms (region positions) the proof speaks of, the grids around them kept as they are; None: the
+        whole region.
     """
 
     fewest: int
     cap: float
     method: str
     searched: str
+    atoms: tuple[int, ...] | None = None
 
     def covers(self, loads: np.ndarray, bounds) -> bool:
         """Whether a layout with grid ``loads`` is one the proof speaks of and as good as it allows: exactly
