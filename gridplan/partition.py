@@ -43,8 +43,7 @@ from tqdm.auto import tqdm
 from ._geometry import GRID_PRECISION_M, heal
 from .codes import assign_codes, serial_order
 from .claims import Claims, RegionClaim, plan_claims
-from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, neighbourhood_search, plan_region, proven_misfits,
-                     shared_by_label)
+from .engine import Adjacency, RegionGraph, RegionProof, Sizing, join_orphans, plan_region, proven_misfits, shared_by_label
 from .households import grid_households
 from .metrics import PlanMetrics, plan_metrics, with_grid_figures
 from .results import Plan, PlanWarning, Provenance
@@ -301,18 +300,16 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
                 new_grid(region, GridKind.SMALL)
                 continue
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            graph = RegionGraph.of(adjacency, region, weight, atoms)
-            labels, proof = plan_region(graph, sizing, k)
-            local: list[RegionProof] = []
-            if proof is None:  # grids still outside the bounds re-planned with the grids around them
-                labels, local = neighbourhood_search(graph, labels, sizing, fixed_count=k is not None)
+            labels, proofs = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
             labels = _without_empty(adjacency, region, labels, households)
             positions = [new_grid(region[labels == g], GridKind.ORDINARY) for g in range(labels.max() + 1)]
-            if proof is not None:
-                regions_proven.append((positions, proof))
-            for p in local:  # a proof of some grids' ground: those grids, its atoms in the scene's positions
-                ground = region[list(p.atoms)]
-                regions_proven.append((sorted(set(atom_grid[ground].tolist())), dataclasses.replace(p, atoms=tuple(ground.tolist()))))
+            for proof in proofs:  # the whole region's, or some grids' ground (its atoms in the scene's positions)
+                if proof.atoms is None:
+                    regions_proven.append((positions, proof))
+                else:
+                    ground = region[list(proof.atoms)]
+                    regions_proven.append((sorted(set(atom_grid[ground].tolist())),
+                                           dataclasses.replace(proof, atoms=tuple(ground.tolist()))))
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():

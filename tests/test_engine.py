@@ -45,7 +45,7 @@ PINNED = {
     "shanghai": ("330367cc82eba4ff", "a3107523c679f671"),
     "wuhan": ("5311de6a026b9c02", "6550dc07df1dae59"),
     "helsinki": ("93db32eb7ff530ba", "e3b0c44298fc1c14"),
-    "district": ("05100cd2ebbec8ed", "96598aa9ce5d53c6"),  # the session's small_district
+    "district": ("05100cd2ebbec8ed", "3b483c14fcab9c47"),  # the session's small_district
     "random-3": ("c348ede7e5898962", "0e8b2951291c3977"),
     "random-11": ("c26cf663dfa03466", "d566688e1b5acf5b"),
 }

@@ -78,10 +78,10 @@ def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
         if proof is not None:
             proofs.append(proof)
     compact = np.unique(labels, return_inverse=True)[1]
-    return compact, [p for p in proofs if _holds(graph, compact, p, bounds)]
+    return compact, [p for p in proofs if proof_holds(graph, compact, p, bounds)]
 
 
-def _holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, bounds) -> bool:
+def proof_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, bounds) -> bool:
     """Whether ``proof`` still speaks of whole grids of ``labels`` that it covers (later re-plans may have
     moved its ground)."""
     atoms = np.asarray(proof.atoms)

@@ -10,6 +10,7 @@ from ._bisection import bisect
 from ._exact import exact_split
 from ._excess import least_excess
 from ._graph import RegionGraph, Sizing, labels_of
+from ._neighbourhood import NEIGHBOURHOOD_MAX_ATOMS, neighbourhood_search, proof_holds
 from ._proofs import RegionProof, proven_layout
 from ._radius import shorten_radii
 from ._refine import refine, score
@@ -28,14 +29,16 @@ def grid_count_options(total: float, sizing: Sizing) -> list[int]:
     return options
 
 
-def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) -> tuple[np.ndarray, RegionProof | None]:
+def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) -> tuple[np.ndarray, list[RegionProof]]:
     """Grids of one connected region.
 
     For each grid count tried (or ``count``): bounded bisection, re-splits with neighbours, the exact
     re-split where grids are still outside the tight band, the service-radius re-split and refinement;
-    the best layout by :func:`score`. Where grids are still outside the bounds, the whole region is
-    searched for a layout with fewer (:func:`proven_layout`), and each grid still outside is re-planned
-    with its neighbours for the least excess (:func:`least_excess`).
+    the best layout by :func:`score`. Where grids are still outside the bounds, each is re-planned with the
+    rings of grids around it (:func:`neighbourhood_search`) — first where the region is larger than such a
+    neighbourhood, as the whole region's search then costs the most — and the whole region is searched for
+    a layout with fewer (:func:`proven_layout`); then each grid still outside is re-planned with its
+    neighbours for the least excess (:func:`least_excess`).
 
     Parameters
     ----------
@@ -49,10 +52,10 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
 
     Returns
     -------
-    labels, proof
-        The grid of each atom (``0 … k-1``), and, when some grid is outside the bounds and it is proven
-        that no layout of the region has fewer outside them, the proof, which covers these labels (None
-        otherwise).
+    labels, proofs
+        The grid of each atom (``0 … k-1``), and the proofs about its grids outside the bounds that hold
+        for these labels: that no layout of the region has fewer outside (``atoms`` None), or else that none
+        of the ground of some grids has (their ``atoms``), the grids around kept.
     """
     options = [count] if count is not None else grid_count_options(graph.w.sum(), sizing)
     best, best_score = None, None
@@ -68,7 +71,13 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
         if best_score is None or found < best_score:
             best, best_score = labels, found
     if not best_score[0]:
-        return best, None
+        return best, []
+    local: list[RegionProof] = []
+    if graph.n > NEIGHBOURHOOD_MAX_ATOMS:  # the grids around each grid outside first: far cheaper than the region
+        best, local = neighbourhood_search(graph, best, sizing, fixed_count=count is not None)
+        best_score = score(graph, best, int(best.max()) + 1, sizing)
+        if not best_score[0]:
+            return best, []
     # grids outside the bounds: search the whole region for a layout with fewer, or prove there is none
     found, proof = proven_layout(graph, sizing, best)
     if found is not best:
@@ -81,9 +90,11 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
             elif score(graph, polished, int(polished.max()) + 1, sizing) < best_score:
                 best = polished
     best = least_excess(graph, best, sizing, cap=proof.cap if proof is not None else math.inf, fixed_count=count is not None)
-    if proof is not None and not proof.covers(graph.grid_loads(best), sizing.bounds_window):
-        proof = None
-    return best, proof
+    if proof is not None and proof.covers(graph.grid_loads(best), sizing.bounds_window):
+        return best, [proof]
+    if graph.n <= NEIGHBOURHOOD_MAX_ATOMS:  # no proof for the region: the grids around each grid still outside
+        best, local = neighbourhood_search(graph, best, sizing, fixed_count=count is not None)
+    return best, [p for p in local if proof_holds(graph, best, p, sizing.bounds_window)]
 
 
 def _polished(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_count: bool) -> np.ndarray:
