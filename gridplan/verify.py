@@ -232,74 +232,92 @@ class _Ground:
 
 
 def _check(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings) -> ClaimCheck:
-    """One proven certificate checked: first against the plan's own layout and the fresh one, then
-    independently."""
-    def result(verdict, method, zh: str, en: str, members=None, labels=None):
+    """One proven certificate checked: first against the plan's own layout and the other layouts known,
+    then independently."""
+    def answer(verdict, method, zh: str, en: str, members=None, labels=None) -> ClaimCheck:
         example = ground.layer(members, labels, ground.units.atoms.crs) if members is not None else None
         return ClaimCheck(c.certificate_id, c.claim, c.grid_ids, str(verdict), str(method), en, zh, example)
 
     if c.claim == Claim.UNIT_SPANS:
-        points = ground.centres[np.isin(ground.building_ids, list(c.unit_buildings))]
-        span = float(np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1).max())) if len(points) > 1 else 0.0
-        if len(ground.unit_of(c.unit_buildings)) != 1 or span <= 2 * c.hi:
-            return result(Verdict.REFUTED, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米，不超过 2 × {c.hi:.0f} 米",
-                          f"the unit's buildings span {span:.1f} m, not more than 2 × {c.hi:.0f} m")
-        return result(Verdict.HOLDS, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米 > 2 × {c.hi:.0f} 米",
-                      f"the unit's buildings span {span:.1f} m > 2 × {c.hi:.0f} m")
-
+        return _check_span(c, ground, answer)
     if c.claim == Claim.UNIT_MISFIT:
-        unit = ground.unit_of(c.unit_buildings)
-        if len(unit) != 1:
-            return result(Verdict.UNDECIDED, CheckMethod.PLAN, f"该单元的楼栋在本场景中分属 {len(unit)} 个单元",
-                          f"the unit's buildings lie in {len(unit)} units of this scene")
-        a = int(unit[0])
-        lo, hi = c.below + 1, c.above - 1  # the widened window no group holding the unit reaches
-        atoms = ground.units.atoms
-        scope = np.flatnonzero((atoms["community_id"].to_numpy() == atoms["community_id"].iat[a])
-                               & (atoms["kind"].to_numpy() != "special"))
-        for method, layout in [(CheckMethod.PLAN, ground), *others]:
-            members = np.flatnonzero(layout.atom_grid == layout.atom_grid[a])
-            if not layout.atom_grid[a] or not np.isin(members, scope).all() or not ground.connected(members):
-                continue  # a group the claim does not speak of
-            load = float(ground.households[members].sum())
-            if lo - 1e-9 <= load <= hi + 1e-9:
-                return result(Verdict.REFUTED, method,
-                              f"网格 {layout.atom_grid[a]} 含该单元，共 {load:.0f} 户，在 {lo:.0f}–{hi:.0f} 之内",
-                              f"grid {layout.atom_grid[a]} holds the unit with {load:.0f} households, within {lo:.0f}–{hi:.0f}",
-                              members, np.zeros(len(members), dtype=np.int64))
-        own = ground.loads(np.array([a]))[ground.atom_grid[a]]
-        if c.covers_excess and own not in (c.below, c.above):
-            return result(Verdict.REFUTED, CheckMethod.PLAN, f"该网格 {own:.0f} 户，并非所称的 {c.below:.0f} 或 {c.above:.0f} 户",
-                          f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed")
-        neighbours, weight = ground.sub(scope)
-        check = check_unit_misfit(neighbours, weight, int(np.searchsorted(scope, a)), lo, hi, settings=settings)
-        if check.verdict == Verdict.REFUTED:
-            group = scope[np.asarray(check.counter_example, dtype=bool)]
-            load = ground.households[group].sum()
-            return result(Verdict.REFUTED, check.method, f"一个含该单元、共 {load:.0f} 户的相连单元组合",
-                          f"a connected group of {load:.0f} households holds the unit", group, np.zeros(len(group), dtype=np.int64))
-        return result(check.verdict, check.method, check.describe("zh"), check.describe("en"))
+        return _check_misfit(c, ground, others, settings, answer)
+    return _check_region(c, ground, others, settings, answer)
 
-    # a region (or a neighbourhood): no layout of its units, grids outside at most cap, has fewer than `fewest` outside
+
+def _check_span(c: Certificate, ground: _Ground, answer) -> ClaimCheck:
+    """A unit wider than twice the radius: from its buildings' coordinates."""
+    points = ground.centres[np.isin(ground.building_ids, list(c.unit_buildings))]
+    span = float(np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1).max())) if len(points) > 1 else 0.0
+    if len(ground.unit_of(c.unit_buildings)) != 1 or span <= 2 * c.hi:
+        return answer(Verdict.REFUTED, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米，不超过 2 × {c.hi:.0f} 米",
+                      f"the unit's buildings span {span:.1f} m, not more than 2 × {c.hi:.0f} m")
+    return answer(Verdict.HOLDS, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米 > 2 × {c.hi:.0f} 米",
+                  f"the unit's buildings span {span:.1f} m > 2 × {c.hi:.0f} m")
+
+
+def _check_misfit(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings,
+                  answer) -> ClaimCheck:
+    """A unit that fits no connected group of its community's units within its window: the layouts known,
+    then enumeration or the programme."""
+    unit = ground.unit_of(c.unit_buildings)
+    if len(unit) != 1:
+        return answer(Verdict.UNDECIDED, CheckMethod.PLAN, f"该单元的楼栋在本场景中分属 {len(unit)} 个单元",
+                      f"the unit's buildings lie in {len(unit)} units of this scene")
+    a = int(unit[0])
+    lo, hi = c.below + 1, c.above - 1  # the widened window no group holding the unit reaches
+    atoms = ground.units.atoms
+    scope = np.flatnonzero((atoms["community_id"].to_numpy() == atoms["community_id"].iat[a])
+                           & (atoms["kind"].to_numpy() != "special"))
+    for method, layout in [(CheckMethod.PLAN, ground), *others]:
+        members = np.flatnonzero(layout.atom_grid == layout.atom_grid[a])
+        if not layout.atom_grid[a] or not np.isin(members, scope).all() or not ground.connected(members):
+            continue  # a group the claim does not speak of
+        load = float(ground.households[members].sum())
+        if lo - 1e-9 <= load <= hi + 1e-9:
+            return answer(Verdict.REFUTED, method,
+                          f"网格 {layout.atom_grid[a]} 含该单元，共 {load:.0f} 户，在 {lo:.0f}–{hi:.0f} 之内",
+                          f"grid {layout.atom_grid[a]} holds the unit with {load:.0f} households, within {lo:.0f}–{hi:.0f}",
+                          members, np.zeros(len(members), dtype=np.int64))
+    own = ground.loads(np.array([a]))[ground.atom_grid[a]]
+    if c.covers_excess and own not in (c.below, c.above):
+        return answer(Verdict.REFUTED, CheckMethod.PLAN, f"该网格 {own:.0f} 户，并非所称的 {c.below:.0f} 或 {c.above:.0f} 户",
+                      f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed")
+    neighbours, weight = ground.sub(scope)
+    check = check_unit_misfit(neighbours, weight, int(np.searchsorted(scope, a)), lo, hi, settings=settings)
+    if check.verdict == Verdict.REFUTED:
+        group = scope[np.asarray(check.counter_example, dtype=bool)]
+        load = ground.households[group].sum()
+        return answer(Verdict.REFUTED, check.method, f"一个含该单元、共 {load:.0f} 户的相连单元组合",
+                      f"a connected group of {load:.0f} households holds the unit", group, np.zeros(len(group), dtype=np.int64))
+    return answer(check.verdict, check.method, check.describe("zh"), check.describe("en"))
+
+
+def _check_region(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings,
+                  answer) -> ClaimCheck:
+    """No layout of the units of some grids, grids outside at most the cap, with fewer grids outside: the
+    plan's own layout, the layouts known, then exhaustive search or the programme."""
     members = np.flatnonzero(np.isin(ground.atom_grid, list(c.grid_ids)))
     cap = c.cap if np.isfinite(c.cap) else math.inf
     outside = [g for g, load in ground.loads(members).items() if not c.lo - 1e-9 <= load <= c.hi + 1e-9]
     if len(outside) != c.fewest or any(ground.loads(members)[g] > cap + 1e-9 for g in outside):
-        return result(Verdict.REFUTED, CheckMethod.PLAN, f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
-                      f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed within the cap")
+        return answer(Verdict.REFUTED, CheckMethod.PLAN,
+                      f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
+                      f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed "
+                      f"within the cap")
     for method, layout in others:
         found = _fewer_in(layout, members, c, cap)
         if found is not None:
-            return result(Verdict.REFUTED, method, f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出范围的网格",
+            return answer(Verdict.REFUTED, method, f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出范围的网格",
                           f"{label(method, 'en')} lays the region out with {found[0]} grids outside", members, found[1])
     neighbours, weight = ground.sub(members)
     check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, cap=cap, settings=settings)
     if check.verdict == Verdict.REFUTED:
         labels = np.asarray(check.counter_example)
         loads = ", ".join(f"{x:.0f}" for x in np.bincount(labels, weights=weight))
-        return result(Verdict.REFUTED, check.method, f"一种划分的网格户数为 {loads}", f"a layout with grids of {loads} households",
+        return answer(Verdict.REFUTED, check.method, f"一种划分的网格户数为 {loads}", f"a layout with grids of {loads} households",
                       members, labels)
-    return result(check.verdict, check.method, check.describe("zh"), check.describe("en"))
+    return answer(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
 
 def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, cap: float) -> tuple[int, np.ndarray] | None:
