@@ -302,19 +302,26 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
             k = None if wanted is None else max(1, round(wanted * region_weight / total))
             labels, proofs = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
             labels = _without_empty(adjacency, region, labels, households)
-            positions = [new_grid(region[labels == g], GridKind.ORDINARY) for g in range(labels.max() + 1)]
-            for proof in proofs:  # the whole region's, or some grids' ground (its atoms in the scene's positions)
-                if proof.atoms is None:
-                    regions_proven.append((positions, proof))
-                else:
-                    ground = region[list(proof.atoms)]
-                    regions_proven.append((sorted(set(atom_grid[ground].tolist())),
-                                           dataclasses.replace(proof, atoms=tuple(ground.tolist()))))
+            for g in range(labels.max() + 1):
+                new_grid(region[labels == g], GridKind.ORDINARY)
+            regions_proven += proofs_in_scene(region, proofs, atom_grid)
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():
         raise RuntimeError(f"atoms {np.flatnonzero(atom_grid < 0)[:5].tolist()} are connected to no grid")
     return atom_grid, kinds, regions_proven, asked
+
+
+def proofs_in_scene(region: np.ndarray, proofs: list[RegionProof], atom_grid: np.ndarray) -> list[tuple[list[int], RegionProof]]:
+    """The proofs of a region planned (its atoms ``region``, their grids in ``atom_grid``) with the grid
+    positions each speaks of: all the region's for the region's proof, the grids of its atoms for a
+    neighbourhood's (whose atoms become the scene's positions)."""
+    out = []
+    for proof in proofs:
+        ground = region if proof.atoms is None else region[list(proof.atoms)]
+        scene_atoms = None if proof.atoms is None else tuple(ground.tolist())
+        out.append((sorted(set(atom_grid[ground].tolist())), dataclasses.replace(proof, atoms=scene_atoms)))
+    return out
 
 
 def _without_empty(adjacency: Adjacency, region: np.ndarray, labels: np.ndarray, households: np.ndarray) -> np.ndarray:

@@ -24,10 +24,10 @@ from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
 from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
 from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, bisect, exact_split, join_orphans, least_excess,
-                     plan_region, proven_layout, resplit)
+                     neighbourhood_search, plan_region, proven_layout, resplit)
 from .errors import InfeasibleError, InputError
-from .partition import (balance_weight, divisible, layout_from_atoms, partition,
-                        scene_units, special_sites, unit_warnings)
+from .partition import (balance_weight, divisible, layout_from_atoms, partition, proofs_in_scene, scene_units, special_sites,
+                        unit_warnings)
 from .rebalance import move_cap, rebalance
 from .results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from .scene import PreparedScene, Scene, id_string
@@ -135,14 +135,13 @@ def regenerate(
                 warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
                                             reason=WarningReason.REGION_INDIVISIBLE.value, figures=figures))
                 continue
-            labels, created, proof = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
+            labels, created, proofs = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
             first_new = len(grid_ids)
             for _ in range(created):
                 new_ids.append(f"{community_id}-n{len(new_ids) + 1:03d}")
                 grid_ids.append(new_ids[-1])
             atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
-            if proof is not None:
-                proven.append((np.unique(atom_grid[region]).tolist(), proof))
+            proven += proofs_in_scene(region, proofs, atom_grid)
 
     repaired_grid = atom_grid.copy()
     ordinary = np.array([kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(grid_ids))])
@@ -445,7 +444,7 @@ def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
     return sorted(grid_ids[g] for g in near)
 
 
-def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, RegionProof | None]:
+def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, list[RegionProof]]:
     """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
     region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
     neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
@@ -464,10 +463,11 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
 
     Returns
     -------
-    labels, created, proof
+    labels, created, proofs
         The grid of each atom: a previous grid's position, or ``-m`` for the ``m``-th new grid; how many new
-        grids were made (some may have been merged away again); and the proof that the region has no layout
-        with fewer grids outside the bounds, which covers the labels returned (None if none).
+        grids were made (some may have been merged away again); and the proofs that hold for the labels
+        returned: the region has no layout with fewer grids outside the bounds, or else the ground of some
+        grids has none (:func:`gridplan.engine.neighbourhood_search`).
     """
     bounds = sizing.bounds_window
     present = list(np.unique(previous))  # previous grids, then new ones as -1, -2…
@@ -475,7 +475,7 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
     grid_of = np.searchsorted(present, previous)
     loads = region.loads(grid_of, len(present))
     if bounds.contains(loads).all():
-        return previous, 0, None
+        return previous, 0, []
     total = loads.sum()
     while total / len(present) > bounds.hi or (loads > 2 * bounds.lo).any() and (loads > bounds.hi).any():
         heavy = int(np.argmax(loads))
@@ -518,17 +518,21 @@ def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) ->
             covered = fresh_proof is not None
         proof = fresh_proof if covered else None  # a proof holds for a layout it covers, the fresh one's or not
         outside = _outside(region, compact, sizing)
+    proofs: list[RegionProof] = []
     if outside:  # a grid outside the bounds as near them as its ground allows, in the proof's scope
         nearer = least_excess(region, compact, sizing, cap=proof.cap if proof is not None else math.inf)
         compact = matched_labels(nearer, compact)
-        if proof is not None and not proof.covers(region.grid_loads(compact), bounds):
-            proof = None
+        if proof is not None and proof.covers(region.grid_loads(compact), bounds):
+            proofs = [proof]
+        else:  # no proof for the region: the grids around each grid still outside
+            nearby, proofs = neighbourhood_search(region, np.unique(compact, return_inverse=True)[1], sizing)
+            compact = matched_labels(nearby, compact)
     positions = list(np.asarray(present)[used])
     created = len(present) - n_previous
     while len(positions) <= compact.max():  # grids the exact re-split added
         created += 1
         positions.append(-created)
-    return np.asarray(positions)[compact], created, proof
+    return np.asarray(positions)[compact], created, proofs
 
 
 def _outside(region: RegionGraph, labels: np.ndarray, sizing: Sizing) -> int:
