@@ -382,7 +382,8 @@ def _codes(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, style: str) -
         lambda c: None if pd.isna(c) else id_string(c)))) if "code" in communities else {}
     codes = grids["code"].map(lambda c: "" if c is None or pd.isna(c) else str(c))
     base = grids["community_id"].map(lambda c: bases.get(id_string(c)) if pd.notna(c) else None)
-    formed = codes.str.fullmatch(rf"\d{{{digits}}}") & [b is None or c.startswith(b) for c, b in zip(codes, base)]
+    prefixed = pd.Series([b is None or c.startswith(b) for c, b in zip(codes, base)], index=codes.index)
+    formed = codes.str.fullmatch(rf"\d{{{digits}}}") & prefixed
     malformed = [_row(grids, i, len(codes.iat[i]), digits, code=codes.iat[i] or "—",
                       base=base.iat[i] or "")
                  for i in np.flatnonzero(~formed.to_numpy())]
