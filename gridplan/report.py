@@ -14,8 +14,8 @@ from ._files import atomic_path
 from .households import grid_households
 from .results import Coverage, Plan
 from .settings import GridSettings, HouseholdSettings
-from .vocabulary import (BranchStatus, NotApplicable, Rule, Severity, GridKind, check_language, column_label, household_statement, input_label, label,
-                         labels, word)
+from .vocabulary import (BranchStatus, GridKind, NotApplicable, Rule, Severity, check_language, column_label,
+                         household_statement, input_label, label, labels, word)
 
 
 def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSettings | None = None) -> pd.DataFrame:
