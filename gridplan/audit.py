@@ -155,7 +155,7 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
     buildings_in = buildings[placed.to_numpy()]
     full = buildings_in[["building_id", "households", "households_estimated", "workload"]].merge(assignment, on="building_id")
 
-    spans, main = _communities_of(grids, local.communities)
+    spans, main = communities_of(grids, local.communities)
     totals = full.groupby("grid_id")[["households", "workload"]].sum()
     out = gpd.GeoDataFrame({
         "grid_id": grid_ids.to_numpy(),
@@ -172,13 +172,14 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
     out["problems"] = _problems(out, split, settings, lang)
     order = (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10 + out["deviation"].abs() + out["service_radius_m"] / 10_000
     out = out.iloc[np.argsort(-order.to_numpy(), kind="stable")].reset_index(drop=True)
-    overlaps = _overlapping_pairs(grids, grid_ids)
+    overlaps = overlapping_pairs(grids, grid_ids).drop(columns="overlap")
     return Audit(grids=out.to_crs(prepared.crs), assignment=assignment, split_buildings=split, unassigned=unassigned,
                  overlaps=overlaps, metrics=metrics, settings=settings)
 
 
-def _communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """How many communities each grid reaches into (beyond 1% of its area), and the one it overlaps most."""
+def communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """How many communities each grid reaches into (beyond 1% of its area), and the one it overlaps most
+    (both layers in one metric CRS; NaN for a grid in no community)."""
     polygons, areas = grids.geometry.to_numpy(), grids.geometry.area.to_numpy()
     g, c = shapely.STRtree(communities.geometry.to_numpy()).query(polygons, predicate="intersects")
     share = shapely.area(shapely.intersection(polygons[g], communities.geometry.to_numpy()[c])) / np.maximum(areas[g], 1e-9)
@@ -188,14 +189,18 @@ def _communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> t
     return spans, main
 
 
-def _overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series) -> pd.DataFrame:
+def overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series, min_area_m2: float = 1.0) -> pd.DataFrame:
+    """Pairs of grids overlapping by more than ``min_area_m2`` (metric CRS): ``grid_id``, ``other_grid_id``,
+    ``area_m2``, and the ``overlap`` polygon."""
     polygons = grids.geometry.to_numpy()
     a, b = shapely.STRtree(polygons).query(polygons, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
-    area = shapely.area(shapely.intersection(polygons[a], polygons[b]))
-    big = area > 1.0
-    return pd.DataFrame({"grid_id": grid_ids.to_numpy()[a[big]], "other_grid_id": grid_ids.to_numpy()[b[big]], "area_m2": area[big].round(1)})
+    shared = shapely.intersection(polygons[a], polygons[b])
+    area = shapely.area(shared)
+    big = area > min_area_m2
+    return pd.DataFrame({"grid_id": grid_ids.to_numpy()[a[big]], "other_grid_id": grid_ids.to_numpy()[b[big]],
+                         "area_m2": area[big].round(1), "overlap": shared[big]})
 
 
 def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings, lang: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
 import branca.colormap as cm
 import folium
@@ -30,7 +31,10 @@ from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Levels, Plan, PlanRun
 from .scene import PreparedScene
 from .settings import BASEMAPS, MAP_VIEWS, SIMPLIFY_M, GridSettings
-from .vocabulary import BranchStatus, GridKind, OrgKind, check_language, column_label, household_statement, label, word
+from .vocabulary import BranchStatus, GridKind, OrgKind, Rule, Severity, check_language, column_label, household_statement, label, word
+
+if TYPE_CHECKING:
+    from .compliance import Compliance
 
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
 DEVIATION_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
@@ -62,6 +66,10 @@ VIEW_LAYERS = {
 }
 #: Building footprints are drawn from this zoom on: a district's 20,000 footprints would not pan smoothly.
 BUILDING_MIN_ZOOM = 16
+#: Failures of a compliance check, by :class:`~gridplan.vocabulary.Severity`.
+SEVERITY_COLOURS = {Severity.RULE.value: "#d7191c", Severity.GUIDANCE.value: "#fdae61"}
+#: A failure zoomed to from the list is shown at most at this zoom (a small enclave is not blown up to the pixel).
+FAILURE_MAX_ZOOM = 18
 #: 6 decimals of a degree ≈ 0.1 m.
 COORDINATE_DECIMALS = 6
 
@@ -247,6 +255,69 @@ def check_view(view: str, coverage: bool = True) -> None:
         raise InputError(f"the {view} view shows a plan's coverage: give the coverage of the plan "
                          "(gridplan coverage writes it)",
                          zh=f"{view} 视图显示方案的覆盖情况：请提供该方案的覆盖分析结果（由 gridplan coverage 写出）")
+
+
+def compliance_map(compliance: "Compliance", prepared: PreparedScene, *, lang: str = "zh", simplify_m: float = SIMPLIFY_M,
+                   attribution: str | None = None) -> folium.Map:
+    """A self-contained map of a compliance check (合规检查): the grids checked, each failure drawn (rules in red,
+    guidance in orange) with a popup saying the rule, the value, the limit and the source, and a list of every
+    failure beside the map: a click zooms to it and opens its popup. No tiles (the scene's streets and water are
+    the background) and every script inlined, so the HTML opens offline.
+
+    Parameters
+    ----------
+    compliance
+        :func:`gridplan.compliance.check_compliance`'s result.
+    prepared
+        The scene checked: its communities, streets and water are drawn.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+    simplify_m
+        Simplification of the grids and the background, in metres (failures are drawn exactly).
+    attribution
+        Whom the scene's data is owed to (an OpenStreetMap scene: ``gridplan.osm.OSM_ATTRIBUTION``).
+    """
+    check_language(lang)
+    text = _Text(lang, [])
+    draw = _Drawer(None, simplify_m)
+    grids = draw.frame(compliance.grids, simplify=True)
+    table = compliance.table(lang)
+    table["rule"] = [label(Rule(r), lang) for r in compliance.failures["rule"]]
+    colours = [SEVERITY_COLOURS[s] for s in table["severity"]]
+    table["severity"] = [label(Severity(s), lang) for s in table["severity"]]
+    table["colour"] = colours
+    failures = _Drawer(None, 0).frame(table)
+
+    fmap = folium.Map(tiles=None)
+    west, south, east, north = grids.total_bounds if len(grids) else failures.total_bounds
+    fmap.fit_bounds([[south, west], [north, east]])
+    _basemaps(fmap, "none", None, text)
+    _scene_background(fmap, prepared.scene, draw, text)
+    shown = ["grid_id", "code", "community_id", "households"]
+    folium.GeoJson(grids, name=text["grids"], style_function=lambda _: {"fill": False, "color": "#444444", "weight": 1.5},
+                   popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown))).add_to(fmap)
+    folium.GeoJson(
+        draw.frame(prepared.scene.communities[["community_id", "geometry"]], simplify=True), name=text["communities"],
+        interactive=False, style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
+    ).add_to(fmap)
+    fields = ["failure_id", "rule", "severity", "community_id", "grid_id", "value", "limit", "message", "source"]
+    layer = folium.GeoJson(
+        failures, name=text["failures"],
+        style_function=lambda f: {"color": f["properties"]["colour"], "fillColor": f["properties"]["colour"],
+                                  "weight": 3, "fillOpacity": 0.45},
+        popup=folium.GeoJsonPopup(fields=fields, aliases=text.aliases(fields)),
+    ).add_to(fmap)
+    bounds = shapely.bounds(failures.geometry.to_numpy())
+    items = [{"id": r.failure_id, "colour": r.colour, "text": f"{r.failure_id} · {r.rule} · {r.grid_id or r.community_id}: {r.message}",
+              "bounds": [[b[1], b[0]], [b[3], b[2]]]} for r, b in zip(failures.itertuples(), bounds.tolist())]
+    fmap.add_child(_FailureList(layer, items, text["failures_title"].format(n=len(items)), FAILURE_MAX_ZOOM))
+    fmap.add_child(_MetricScale())
+    if attribution:
+        fmap.add_child(_Attribution(attribution))
+    Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
+    folium.LayerControl(collapsed=False, position="bottomright").add_to(fmap)
+    _inline_assets(fmap)
+    return fmap
 
 
 def save_map(fmap: folium.Map, path) -> None:
@@ -702,6 +773,40 @@ class _Off(MacroElement):
         self.layer = layer
 
 
+class _FailureList(MacroElement):
+    """A list of a compliance check's failures beside the map: a click on one zooms to it and opens its popup."""
+
+    _template = Template("""
+{% macro html(this, kwargs) %}
+<div class="gp-failures" style="position:fixed;top:10px;right:10px;z-index:1000;max-height:60%;overflow:auto;width:320px;
+background:rgba(255,255,255,.95);padding:6px 8px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px/1.4 sans-serif">
+<b>{{ this.title|e }}</b>
+{%- for item in this.items %}
+<div class="gp-failure" data-failure="{{ item.id|e }}" style="cursor:pointer;border-left:4px solid {{ item.colour }};padding-left:4px;margin:3px 0">{{ item.text|e }}</div>
+{%- endfor %}
+</div>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }}, layer = {{ this.layer.get_name() }}, items = {{ this.items|tojson }};
+    var bounds = {};
+    items.forEach(function(it) { bounds[it.id] = it.bounds; });
+    document.querySelectorAll('.gp-failure').forEach(function(el) {
+        el.addEventListener('click', function() {
+            var id = el.getAttribute('data-failure');
+            map.fitBounds(bounds[id], {maxZoom: {{ this.max_zoom }}});
+            layer.eachLayer(function(l) { if (l.feature.properties.failure_id === id) { l.openPopup(); } });
+        });
+    });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layer, items: list[dict], title: str, max_zoom: int):
+        super().__init__()
+        self.layer, self.items, self.title, self.max_zoom = layer, items, title, max_zoom
+
+
 class _MetricScale(MacroElement):
     """A scale bar in metres only."""
 
@@ -832,6 +937,7 @@ _LABELS = {
         "grids_list": "网格", "streets": "街巷", "water": "水系", "rail": "铁路", "areas": "一级网格（片区）",
         "party_status": "网格党组织状态", "people_unit": "人", "metres_unit": "米",
         "joint_branch_label": "联合党支部 {branch} · {grids} 个网格 · {members} 名正式党员",
+        "failures": "合规问题", "failures_title": "合规问题 {n} 项（点击定位）",
     },
     "en": {
         "grids": "Grids", "communities": "Community boundaries", "buildings": "Buildings",
@@ -846,5 +952,6 @@ _LABELS = {
         "grids_list": "Grids", "streets": "Streets", "water": "Water", "rail": "Railways", "areas": "Areas (first-level grids)",
         "party_status": "Party organization of grids", "people_unit": "people", "metres_unit": "m",
         "joint_branch_label": "Joint branch {branch} · {grids} grids · {members} full members",
+        "failures": "Compliance failures", "failures_title": "{n} findings (click to zoom)",
     },
 }

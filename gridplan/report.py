@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,8 @@ from ._files import atomic_path
 from .households import grid_households
 from .results import Coverage, Plan
 from .settings import GridSettings, HouseholdSettings
-from .vocabulary import (BranchStatus, GridKind, check_language, column_label, household_statement, input_label, label,
-                         labels, word)
+from .vocabulary import (BranchStatus, GridKind, NotApplicable, Rule, Severity, check_language, column_label,
+                         household_statement, input_label, label, labels, word)
 
 
 def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSettings | None = None) -> pd.DataFrame:
@@ -174,6 +175,62 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
     return paths
 
 
+if TYPE_CHECKING:
+    from .compliance import Compliance
+
+#: Characters a worksheet's name may not hold (Excel), and its longest name.
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_SHEET_NAME_MAX = 31
+
+
+def write_compliance_workbook(compliance: "Compliance", path, lang: str = "zh") -> Path:
+    """The failures of a compliance check as an XLSX workbook that returns them to the offices that must fix
+    them: a first sheet of counts per rule (with the rules not checked, and why), then one sheet per community
+    (社区, the office responsible) with its failures, rule by rule, headers in ``lang``.
+
+    Parameters
+    ----------
+    compliance
+        :func:`gridplan.compliance.check_compliance`'s result.
+    path
+        The ``.xlsx`` file to write.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    check_language(lang)
+    text = _REPORT_LABELS[lang]
+    counts = compliance.counts()
+    overview = pd.DataFrame({
+        column_label("rule", lang): [label(Rule(r), lang) for r in counts["rule"]],
+        column_label("severity", lang): [label(Severity(s), lang) for s in counts["severity"]],
+        text["failures"]: [None if n else f for f, n in zip(counts["failures"], counts["not_applicable"])],
+        text["not_applicable"]: [label(NotApplicable(n), lang) if n else "" for n in counts["not_applicable"]],
+    })
+    table = pd.DataFrame(compliance.table(lang).drop(columns="geometry"))
+    table["rule"] = [label(Rule(r), lang) for r in table["rule"]]
+    table["severity"] = [label(Severity(s), lang) for s in table["severity"]]
+    table = table.rename(columns={c: column_label(c, lang) for c in table.columns})
+    community = column_label("community_id", lang)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            overview.to_excel(writer, sheet_name=text["compliance_sheet"], index=False)
+            offices = table[community].fillna(text["no_community"]).astype(str)
+            names = {text["compliance_sheet"]}
+            for office, rows in table.groupby(offices, sort=True):
+                name = f"{text['community_sheet']}{office}".translate(_SHEET_FORBIDDEN)[:_SHEET_NAME_MAX]
+                while name in names:  # two long ids cut to the same name
+                    name = name[:_SHEET_NAME_MAX - 1] + "_"
+                names.add(name)
+                rows.to_excel(writer, sheet_name=name, index=False)
+    return path
+
+
 def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh", title: str | None = None,
                  generated: list[str] | None = None, dwelling_size_m2: float | None = None,
                  attribution: str | None = None) -> str:
@@ -287,6 +344,8 @@ _REPORT_LABELS = {
         "blind_households": "盲区户数", "households_chart": "每个综合网格的户数（绿色：允许范围；红线：目标）",
         "households_axis": "户数", "coverage_chart": "各网格服务圈覆盖户数占比", "coverage_axis": "覆盖占比 (%)",
         "status_chart": "网格党组织状态", "blind_chart": "盲区户数最多的网格", "no_blind": "无服务盲区。",
+        "compliance_sheet": "合规检查汇总", "community_sheet": "社区 ", "no_community": "不属任何社区",
+        "failures": "问题数", "not_applicable": "不适用原因",
     },
     "en": {
         "title": "Grid plan and party-building coverage", "sheet": "grids", "grids": "Grids", "households": "Households",
@@ -296,5 +355,7 @@ _REPORT_LABELS = {
         "households_axis": "households", "coverage_chart": "Share of households covered, by grid",
         "coverage_axis": "covered (%)", "status_chart": "Party organization of the grids",
         "blind_chart": "Grids with the most households in blind spots", "no_blind": "No blind spots.",
+        "compliance_sheet": "Compliance summary", "community_sheet": "Community ", "no_community": "no community",
+        "failures": "Failures", "not_applicable": "Not applicable because",
     },
 }

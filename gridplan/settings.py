@@ -622,6 +622,35 @@ def _build(kind, values: Mapping, where: str):
 
 
 @dataclass(frozen=True)
+class ComplianceSettings:
+    """The figures a compliance check (合规检查, :mod:`gridplan.compliance`) holds a layout to, beyond the
+    plan's own settings (the bounds, the party rules and the service circle come from :class:`Settings`).
+
+    Not a group of :class:`Settings`: no plan depends on them, so a plan's provenance does not carry them.
+
+    Attributes
+    ----------
+    urban_households
+        The urban guidance's households a grid (城市社区网格: 300–500), a softer rule than the bounds.
+    max_residents
+        Residents a grid at most where residents are known: the urban guidance's "about 2,000–2,500"; its
+        upper figure is the limit.
+    min_gap_m2
+        A piece of a community in no grid counts as a gap from this area on (smaller: rounding slivers).
+    min_overlap_m2
+        Two grids overlap from this area on.
+    enclave_share
+        A grid whose boundary runs along one other grid for at least this share of its length is enclosed by it.
+    """
+
+    urban_households: tuple[float, float] = (300.0, 500.0)
+    max_residents: float = 2500.0
+    min_gap_m2: float = 1.0
+    min_overlap_m2: float = 1.0
+    enclave_share: float = 0.99
+
+
+@dataclass(frozen=True)
 class WallMapSettings:
     """How wall maps (网格图上墙) are printed. Not part of :class:`Settings`: printing changes no plan, so it
     is not recorded in a plan's provenance.
@@ -656,6 +685,7 @@ class WallMapSettings:
 
 DEFAULTS = Settings()
 WALL_MAP_DEFAULTS = WallMapSettings()
+COMPLIANCE_DEFAULTS = ComplianceSettings()
 PARTY_DEFAULTS = DEFAULTS.party
 SERVICE_DEFAULTS = DEFAULTS.service
 

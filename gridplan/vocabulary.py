@@ -222,6 +222,46 @@ class CheckStop(StrEnum):
     SOLVER_FAILED = "solver_failed"  # the solver failed, or gave a solution that does not hold
 
 
+class Rule(StrEnum):
+    """A rule a grid layout is checked against (合规检查规则, :mod:`gridplan.compliance`)."""
+
+    ONE_COMMUNITY = "one_community"  # every grid in exactly one community (属地管理)
+    GAP = "gap"  # the grids of a community tile it: no ground in no grid (无缝覆盖)
+    OVERLAP = "overlap"  # no ground in two grids
+    CONTIGUITY = "contiguity"  # a grid is one polygon
+    ENCLAVE = "enclave"  # no grid wholly enclosed by one other grid (飞地/嵌套)
+    HOUSEHOLDS = "households"  # households within the bounds (240–360 by default)
+    URBAN_GUIDANCE = "urban_guidance"  # the urban guidance's 300–500 households (softer)
+    RESIDENTS = "residents"  # at most 2,500 residents where residents are known
+    CODE_FORMAT = "code_format"  # 12-digit community code + 3-digit serial (or 2, GB/T 30428.2)
+    CODE_UNIQUE = "code_unique"
+    CODE_ORDER = "code_order"  # serials west → east, north → south
+    PARTY_ORGANIZATION = "party_organization"  # every grid has a party organization
+    OWN_BRANCH = "own_branch_due"  # a grid with ≥ 3 full members has its own branch
+    JOINT_BRANCH_UNITS = "joint_branch_units"  # a joint branch of at most 5 grids
+    JOINT_BRANCH_ADJACENT = "joint_branch_adjacent"  # … that are adjacent
+    JOINT_BRANCH_FULL_MEMBERS = "joint_branch_full_members"  # … with ≥ 3 full members in all
+    BRANCH_MEMBERS = "branch_members"  # at most 50 members a branch
+    BRANCH_COMMITTEE = "branch_committee"  # a branch of ≥ 7 full members elects a committee
+    SERVICE_CIRCLE = "service_circle"  # every household within the 15-minute circle
+
+
+class Severity(StrEnum):
+    """How binding a rule is: a rule a layout must meet, or guidance it should (合规性质)."""
+
+    RULE = "rule"
+    GUIDANCE = "guidance"
+
+
+class NotApplicable(StrEnum):
+    """Why a rule could not be checked (不适用原因)."""
+
+    NO_COVERAGE = "no_coverage"  # party and service rules need a coverage
+    NO_RESIDENTS = "no_residents"  # no residents column on the grids or the buildings
+    NO_CODES = "no_codes"  # the grids have no codes
+    NO_COMMITTEE_DATA = "no_committee_data"  # nothing records which branches elected a committee
+
+
 _TERMS: dict[StrEnum, tuple[str, str]] = {
     GridKind.ORDINARY: ("综合网格", "ordinary"),
     GridKind.SPECIAL: ("专属网格", "special"),
@@ -305,6 +345,80 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     CheckStop.TOO_LARGE: ("规模过大", "too large"),
     CheckStop.BAD_LOADS: ("户数不是整数", "fractional loads"),
     CheckStop.SOLVER_FAILED: ("求解失败", "solver failed"),
+    Rule.ONE_COMMUNITY: ("网格属于一个社区", "one community a grid"),
+    Rule.GAP: ("无缝覆盖（无空隙）", "no gap"),
+    Rule.OVERLAP: ("网格不重叠", "no overlap"),
+    Rule.CONTIGUITY: ("网格连片", "contiguous grid"),
+    Rule.ENCLAVE: ("无嵌套网格（飞地）", "no enclave"),
+    Rule.HOUSEHOLDS: ("户数在范围内", "households within the bounds"),
+    Rule.URBAN_GUIDANCE: ("城市网格 300–500 户指引", "urban 300–500 households guidance"),
+    Rule.RESIDENTS: ("人口不超过上限", "residents within the limit"),
+    Rule.CODE_FORMAT: ("网格编码格式", "grid code format"),
+    Rule.CODE_UNIQUE: ("网格编码唯一", "unique grid code"),
+    Rule.CODE_ORDER: ("网格编码顺序（自西向东、自北向南）", "code order (west → east, north → south)"),
+    Rule.PARTY_ORGANIZATION: ("每个网格有党组织", "a party organization in every grid"),
+    Rule.OWN_BRANCH: ("正式党员 3 人以上单独建支部", "own branch from 3 full members"),
+    Rule.JOINT_BRANCH_UNITS: ("联合党支部不超过 5 个网格", "joint branch of at most 5 grids"),
+    Rule.JOINT_BRANCH_ADJACENT: ("联合党支部网格相邻", "joint branch of adjacent grids"),
+    Rule.JOINT_BRANCH_FULL_MEMBERS: ("联合党支部正式党员 3 人以上", "joint branch of 3 full members"),
+    Rule.BRANCH_MEMBERS: ("党支部党员不超过 50 人", "at most 50 members a branch"),
+    Rule.BRANCH_COMMITTEE: ("党员 7 人以上设支部委员会", "branch committee from 7 members"),
+    Rule.SERVICE_CIRCLE: ("15 分钟便民服务圈", "15-minute service circle"),
+    Severity.RULE: ("规则", "rule"),
+    Severity.GUIDANCE: ("指引", "guidance"),
+    NotApplicable.NO_COVERAGE: ("未提供覆盖分析", "no coverage given"),
+    NotApplicable.NO_RESIDENTS: ("网格和楼栋均无 residents（人口）列", "no residents column on the grids or the buildings"),
+    NotApplicable.NO_CODES: ("网格没有编码", "the grids have no codes"),
+    NotApplicable.NO_COMMITTEE_DATA: ("数据未记录各支部是否设支委会", "no data records which branches elected a committee"),
+}
+
+#: Where each rule comes from (依据), as a planner cites it.
+RULE_SOURCES: dict[str, tuple[str, str]] = {
+    Rule.ONE_COMMUNITY: ("属地管理原则；GB/T 30428.2 管理单元划分", "territorial management; GB/T 30428.2 unit division"),
+    Rule.GAP: ("网格划分“无缝覆盖”原则；CJ/T 213 单元网格划分", "seamless coverage principle; CJ/T 213 unit grids"),
+    Rule.OVERLAP: ("网格划分“无缝覆盖、不重叠”原则；CJ/T 213 单元网格划分", "seamless, non-overlapping coverage; CJ/T 213 unit grids"),
+    Rule.CONTIGUITY: ("“街巷定界”原则；CJ/T 213 单元网格划分", "bounded by streets; CJ/T 213 unit grids"),
+    Rule.ENCLAVE: ("“街巷定界”原则；CJ/T 213 单元网格划分", "bounded by streets; CJ/T 213 unit grids"),
+    Rule.HOUSEHOLDS: ("“以300户为单位划分网格”（容差为本地设置）", "one grid per about 300 households (tolerance a local setting)"),
+    Rule.URBAN_GUIDANCE: ("城市社区网格划分指引：每格 300–500 户", "urban community grid guidance: 300–500 households a grid"),
+    Rule.RESIDENTS: ("城市社区网格划分指引：每格约 2,000–2,500 人", "urban community grid guidance: about 2,000–2,500 residents a grid"),
+    Rule.CODE_FORMAT: ("北京市网格编码标准（DB11）：6+3+3+3 位；GB/T 30428.2：2 位序号", "Beijing grid code standard (DB11): 6+3+3+3 digits; GB/T 30428.2: 2-digit serial"),
+    Rule.CODE_UNIQUE: ("北京市网格编码标准（DB11）", "Beijing grid code standard (DB11)"),
+    Rule.CODE_ORDER: ("北京市网格编码标准（DB11）：自西向东、自北向南编号", "Beijing grid code standard (DB11): numbered west → east, north → south"),
+    Rule.PARTY_ORGANIZATION: ("“每个网格都有党组织、每名党员都在网格中”", "“a party organization in every grid, every member in a grid”"),
+    Rule.OWN_BRANCH: ("中国共产党章程第三十条；中国共产党支部工作条例（试行）第五条", "CPC Constitution art. 30; Regulations on Party Branches (2018) art. 5"),
+    Rule.JOINT_BRANCH_UNITS: ("中国共产党支部工作条例（试行）第五条", "Regulations on Party Branches (2018) art. 5"),
+    Rule.JOINT_BRANCH_ADJACENT: ("中国共产党支部工作条例（试行）第五条（邻近单位）", "Regulations on Party Branches (2018) art. 5 (neighbouring units)"),
+    Rule.JOINT_BRANCH_FULL_MEMBERS: ("中国共产党章程第三十条；中国共产党支部工作条例（试行）第五条", "CPC Constitution art. 30; Regulations on Party Branches (2018) art. 5"),
+    Rule.BRANCH_MEMBERS: ("中国共产党支部工作条例（试行）第五条", "Regulations on Party Branches (2018) art. 5"),
+    Rule.BRANCH_COMMITTEE: ("中国共产党支部工作条例（试行）", "Regulations on Party Branches (2018)"),
+    Rule.SERVICE_CIRCLE: ("GB 50180-2018；完整居住社区建设指南（15 分钟生活圈）", "GB 50180-2018; complete residential community guide (15-minute circle)"),
+}
+
+#: What a planner reads of a failure, by rule, filled with its figures (``value``, ``limit`` and the rule's own).
+RULE_MESSAGES: dict[str, tuple[str, str]] = {
+    Rule.ONE_COMMUNITY: ("网格跨 {value:.0f} 个社区", "the grid reaches into {value:.0f} communities"),
+    Rule.GAP: ("{value:,.0f} 平方米不在任何网格内（{households:.0f} 户）", "{value:,.0f} m² in no grid ({households:.0f} households)"),
+    Rule.OVERLAP: ("网格 {grids} 重叠 {value:,.0f} 平方米", "grids {grids} overlap by {value:,.0f} m²"),
+    Rule.CONTIGUITY: ("网格分成 {value:.0f} 块", "the grid is in {value:.0f} pieces"),
+    Rule.ENCLAVE: ("网格被网格 {other} 完全包围（共享边界占 {value:.0%}）", "the grid is wholly enclosed by grid {other} ({value:.0%} of its boundary)"),
+    Rule.HOUSEHOLDS: ("{value:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户", "{value:.0f} households, outside {floor:.0f}–{ceiling:.0f}"),
+    Rule.URBAN_GUIDANCE: ("{value:.0f} 户，不在 {floor:.0f}–{ceiling:.0f} 户之间", "{value:.0f} households, outside {floor:.0f}–{ceiling:.0f}"),
+    Rule.RESIDENTS: ("{value:,.0f} 人，超过 {limit:,.0f} 人", "{value:,.0f} residents, above {limit:,.0f}"),
+    Rule.CODE_FORMAT: ("编码 {code} 不是 {limit:.0f} 位数字{prefix}", "code {code} is not {limit:.0f} digits{prefix}"),
+    Rule.CODE_UNIQUE: ("编码 {code} 由 {value:.0f} 个网格共用：{grids}", "code {code} is held by {value:.0f} grids: {grids}"),
+    Rule.CODE_ORDER: ("序号 {serial} 不符合自西向东、自北向南的顺序（位于第 {value:.0f} 位，应在 {before} 与 {after} 之间）",
+                      "serial {serial} is out of west → east, north → south order (at position {value:.0f}, "
+                      "should lie between {before} and {after})"),
+    Rule.PARTY_ORGANIZATION: ("网格没有党组织（{value:.0f} 名正式党员）", "the grid has no party organization ({value:.0f} full members)"),
+    Rule.OWN_BRANCH: ("有 {value:.0f} 名正式党员，应单独建党支部，实为 {branch}", "{value:.0f} full members: its own branch is due, it is in {branch}"),
+    Rule.JOINT_BRANCH_UNITS: ("联合党支部 {branch} 覆盖 {value:.0f} 个网格，超过 {limit:.0f} 个", "joint branch {branch} covers {value:.0f} grids, more than {limit:.0f}"),
+    Rule.JOINT_BRANCH_ADJACENT: ("联合党支部 {branch} 的网格分成 {value:.0f} 块，不相邻", "joint branch {branch}: its grids form {value:.0f} groups, not adjacent"),
+    Rule.JOINT_BRANCH_FULL_MEMBERS: ("联合党支部 {branch} 只有 {value:.0f} 名正式党员", "joint branch {branch} has only {value:.0f} full members"),
+    Rule.BRANCH_MEMBERS: ("党支部 {branch} 有 {value:.0f} 名党员，超过 {limit:.0f} 人：宜设党总支（100 人以上设党委）",
+                          "branch {branch} has {value:.0f} members, more than {limit:.0f}: a general branch is due (a committee above 100)"),
+    Rule.SERVICE_CIRCLE: ("{value:.0f} 户在 {radius:.0f} 米步行服务圈外（{buildings:.0f} 栋楼）",
+                          "{value:.0f} households outside the {radius:.0f} m walking circle ({buildings:.0f} buildings)"),
 }
 
 _BOUNDS = ("{households:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户：", "{households:.0f} households, outside {floor:.0f}–{ceiling:.0f}: ")
@@ -427,6 +541,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "nearest_service_m": ("最近站点步行距离（米）", "Walk to nearest service point (m)"),
     "network_reach": ("道路可达性", "Network reach"),
     "data_source": ("数据来源", "Data source"),
+    "rule": ("规则", "Rule"),
+    "severity": ("性质", "Severity"),
+    "value": ("实际值", "Value"),
+    "limit": ("限值", "Limit"),
+    "source": ("依据", "Source"),
+    "message": ("说明", "Message"),
+    "failure_id": ("问题编号", "Finding"),
 }
 
 #: The inputs of a scene, as a person names them (which ones were generated, in data sources).
@@ -464,6 +585,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "excess_open": ("已证明该单元所在网格不多于 {below:.0f} 户或不少于 {above:.0f} 户，未证明本网格不能更接近范围",
                     "proven that the unit's grid holds at most {below:.0f} or at least {above:.0f}; not proven that this "
                     "grid cannot be nearer the bounds"),
+    # a grid code's community code, where a code must start with it (compliance check)
+    "code_prefix": ("，且应以社区编码 {base} 开头", ", starting with its community's code {base}"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
     # classes of a grid's households against the bounds, in a map's legend
     "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),
