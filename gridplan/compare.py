@@ -291,12 +291,12 @@ def _realignment(buildings: pd.DataFrame, continues: pd.Series, old_codes: dict,
     out = buildings.loc[~kept].assign(change=change[~kept.to_numpy()])
     out["old_code"] = out["old_grid_id"].map(old_codes)
     out["new_code"] = out["new_grid_id"].map(new_codes)
-    recorded = pd.Series(dtype=object)
+    recorded = pd.Series(dtype=object, index=pd.Index([], dtype=object))
     if reasons is not None and "reason" in reasons and len(reasons):
         recorded = reasons.assign(building_id=reasons["building_id"].map(id_string)).set_index("building_id")["reason"]
         recorded = recorded[recorded.notna() & recorded.astype(str).ne("")]
     moved = out["change"] == BuildingChange.MOVED
-    out["reason"] = np.where(moved, out["building_id"].map(recorded).fillna(MoveReason.ADJUSTED.value), "")
+    out["reason"] = np.where(moved, out["building_id"].map(recorded).astype(object).fillna(MoveReason.ADJUSTED.value), "")
     columns = ["building_id", "community_id", "households", "households_before", "old_grid_id", "old_code", "new_grid_id",
                "new_code", "change", "reason"]
     return out[columns].reset_index(drop=True), int(kept.sum())
