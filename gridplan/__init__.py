@@ -8,6 +8,7 @@ stays light and the result types never pull in the partition engine)::
 - read and prepare: :func:`load_scene`, :func:`prepare_scene` (:class:`PreparedScene`), :func:`validate_scene`;
 - plan: :func:`plan_scene` (:class:`PlanRun`), :func:`partition`, :func:`regenerate`, :func:`plan_levels`,
   :func:`plan_communities`, :func:`audit_grids`;
+- compare two plans: :func:`compare_plans` (:class:`PlanComparison`), :func:`write_approval` (the approval package);
 - coverage: :func:`analyse_coverage` (:class:`Coverage`);
 - results: :class:`Plan`, :class:`PlanWarning`, :class:`Provenance`, :class:`PreviousPlan`, :class:`PlanChanges`,
   :class:`Levels`;
@@ -29,7 +30,7 @@ _WHERE = {
     "PreparedScene": "scene", "Scene": "scene", "read_scene": "scene",
     "validate_scene": "validate",
     "partition": "partition", "regenerate": "regenerate", "plan_levels": "levels", "plan_communities": "parallel",
-    "audit_grids": "audit",
+    "audit_grids": "audit", "compare_plans": "compare", "PlanComparison": "compare", "write_approval": "approval",
     "Plan": "results", "PlanWarning": "results", "Provenance": "results", "PreviousPlan": "results",
     "PlanChanges": "results", "PlanRun": "results", "Levels": "results", "Coverage": "results",
     "write_plan": "store", "read_plan": "store", "read_previous": "store", "write_coverage": "store",

@@ -338,6 +338,17 @@ def _parser() -> argparse.ArgumentParser:
     _bounds_options(p)
     p.set_defaults(run=_print)
 
+    p = sub.add_parser("compare", help="compare two plans: grid changes, the realignment list and the approval package",
+                       description="Match the grids of OLD and NEW by the households they share (unchanged, boundary "
+                                   "changed, split, merged, new, retired), list every building and household that changes "
+                                   "grid, set each community's figures side by side, and write the approval package: "
+                                   "comparison.xlsx, a 网格调整审批表 (PDF) per community and a change map (changes.html).")
+    _scene_options(p)
+    p.add_argument("old", help="the plan before (file or postgresql://…#name); it may be of an earlier version of SCENE")
+    p.add_argument("new", help="the plan after, of SCENE (file or postgresql://…#name)")
+    p.add_argument("-o", "--output", default="compare", help="folder to write (default ./compare)")
+    p.set_defaults(run=_compare)
+
     p = sub.add_parser("demo", help="the whole pipeline on the embedded default data (or --source)",
                        description="Import the OpenStreetMap extract shipped with gridplan (Xueyuan Road, Haidian, "
                                    "Beijing; © OpenStreetMap contributors, ODbL) or --source, validate, plan, analyse "
@@ -744,6 +755,24 @@ def _print(args) -> None:
         print(f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）" if args.lang == "zh" else
               f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)")
     _say_written(args, written.paths)
+
+
+def _compare(args) -> None:
+    from .approval import write_approval
+    from .compare import compare_plans
+    from .pipeline import check_belongs, check_same_buildings
+    from .store import check_output, read_plan
+
+    check_output(args.output, "report", [args.scene, args.old, args.new])
+    old, new = read_plan(args.old), read_plan(args.new)
+    prepared = _prepared(args, new.plan.settings)
+    check_belongs(prepared, new.plan)
+    # the old plan may be of the scene before it changed, not of another place
+    check_same_buildings(prepared, old.plan.assignment, "the old plan", "原方案")
+    comparison = compare_plans(old, new, prepared)
+    written = write_approval(comparison, new, prepared, args.output, old=old, lang=args.lang)
+    print(comparison.summary(args.lang))
+    _say_written(args, written)
 
 
 def _demo(args) -> None:

@@ -172,6 +172,7 @@ class MoveReason(StrEnum):
     CHANGED_BOUNDARY = "changed_boundary"  # its unit changed with the data, or the drawn boundary put it there
     BROKEN_BOUND = "broken_bound"  # its grid broke the household bounds and was re-split
     REBALANCE = "rebalance"  # moved to bring a grid back within the tight band
+    ADJUSTED = "adjusted"  # moved by hand, or by a plan that records no reason (a comparison's default)
 
 
 class BuildingChange(StrEnum):
@@ -189,6 +190,18 @@ class GridChange(StrEnum):
     CHANGED = "changed"
     CREATED = "created"
     REMOVED = "removed"
+
+
+class GridMatch(StrEnum):
+    """What became of a grid between two plans compared (网格调整类型), matched by the households they share
+    (:func:`gridplan.compare.compare_plans`)."""
+
+    UNCHANGED = "unchanged"  # persists with the same buildings
+    BOUNDARY_CHANGED = "boundary_changed"  # persists; buildings came or went
+    SPLIT = "split"  # one old grid the main source of several new ones
+    MERGED = "merged"  # several old grids mainly in one new one
+    NEW = "new"  # a new grid continuing none
+    RETIRED = "retired"  # an old grid continued by none
 
 
 class Verdict(StrEnum):
@@ -323,6 +336,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     MoveReason.CHANGED_BOUNDARY: ("单元或边界变化", "changed unit or boundary"),
     MoveReason.BROKEN_BOUND: ("网格超出户数范围", "grid broke the bounds"),
     MoveReason.REBALANCE: ("再平衡", "rebalance"),
+    MoveReason.ADJUSTED: ("调整", "adjusted"),
     BuildingChange.MOVED: ("调整网格", "moved"),
     BuildingChange.NEW: ("新增", "new"),
     BuildingChange.REMOVED: ("移除", "removed"),
@@ -330,6 +344,12 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     GridChange.CHANGED: ("调整", "changed"),
     GridChange.CREATED: ("新建", "created"),
     GridChange.REMOVED: ("撤销", "removed"),
+    GridMatch.UNCHANGED: ("未变", "unchanged"),
+    GridMatch.BOUNDARY_CHANGED: ("边界调整", "boundary changed"),
+    GridMatch.SPLIT: ("拆分", "split"),
+    GridMatch.MERGED: ("合并", "merged"),
+    GridMatch.NEW: ("新增", "new"),
+    GridMatch.RETIRED: ("撤销", "retired"),
     Verdict.HOLDS: ("成立", "holds"),
     Verdict.REFUTED: ("被推翻", "refuted"),
     Verdict.UNDECIDED: ("未定", "undecided"),
@@ -595,6 +615,54 @@ WORDS: dict[str, tuple[str, str]] = {
     "over_target": ("{high:g}–{ceiling:g} 户", "{high:g}–{ceiling:g} households"),
     "above_ceiling": ("多于 {ceiling:g} 户（超过上限）", "over {ceiling:g} households (above the ceiling)"),
 }
+
+#: The words of a comparison of two plans and its approval package (:mod:`gridplan.compare`,
+#: :mod:`gridplan.approval`): column headers, figures and titles.
+COMPARISON: dict[str, tuple[str, str]] = {
+    # columns
+    "side": ("方案", "Plan"), "grid_id": ("网格编号", "Grid"), "code": ("网格编码", "Grid code"),
+    "community_id": ("社区", "Community"), "kind": ("类型", "Kind"), "households": ("户数", "Households"),
+    "buildings": ("楼栋数", "Buildings"), "service_radius_m": ("服务半径（米）", "Service radius (m)"),
+    "change": ("变化", "Change"), "continues": ("延续的网格", "Persists as"), "related": ("涉及的网格", "Grids sharing buildings"),
+    "households_shared": ("共有户数", "Households shared"), "building_id": ("楼栋编号", "Building"),
+    "households_before": ("原户数", "Households before"), "old_grid_id": ("原网格编号", "Old grid"),
+    "old_code": ("原网格编码", "Old grid code"), "new_grid_id": ("新网格编号", "New grid"),
+    "new_code": ("新网格编码", "New grid code"), "reason": ("调整原因", "Reason"), "figure": ("指标", "Figure"),
+    "old": ("原方案", "Old plan"), "new": ("新方案", "New plan"), "difference": ("变化量", "Difference"),
+    # figures per community
+    "grids": ("网格数", "Grids"), "ordinary_grids": ("综合网格数", "Ordinary grids"),
+    "within_tight": ("±{tight:.0%} 以内的综合网格占比", "Ordinary grids within ±{tight:.0%}"),
+    "within_bounds": ("±{tolerance:.0%} 以内的综合网格占比", "Ordinary grids within ±{tolerance:.0%}"),
+    "street_alignment": ("沿街巷边界占比", "Boundary along streets"),
+    "service_radius_mean": ("平均服务半径（米）", "Service radius, mean (m)"),
+    "service_radius_max": ("最大服务半径（米）", "Service radius, max (m)"),
+    "grids_unchanged": ("未变的网格", "Grids unchanged"), "grids_boundary_changed": ("边界调整的网格", "Grids with boundary changed"),
+    "grids_split": ("拆分的网格", "Grids split"), "grids_merged": ("合并的网格", "Grids merged"),
+    "grids_new": ("新增的网格", "New grids"), "grids_retired": ("撤销的网格", "Grids retired"),
+    "buildings_moved": ("调整网格的楼栋", "Buildings moved"), "households_moved": ("调整网格的户数", "Households moved"),
+    "buildings_new": ("新增楼栋", "New buildings"), "buildings_removed": ("移除楼栋", "Buildings removed"),
+    # the workbook's sheets, the approval form and the change map
+    "sheet_summary": ("社区汇总", "Summary"), "sheet_grids": ("网格变化", "Grid changes"),
+    "sheet_realignment": ("调整明细", "Realignment"),
+    "approval_title": ("网格调整审批表", "Grid adjustment approval form"),
+    "approval_community": ("社区：{name}", "Community: {name}"),
+    "approval_figures": ("调整前后", "Before and after"), "approval_grids_before": ("调整前网格", "Grids before"),
+    "approval_grids_after": ("调整后网格", "Grids after"), "approval_moved": ("调整的楼栋与户数", "Buildings and households moved"),
+    "approval_none_moved": ("无楼栋调整网格", "No building changes grid"),
+    "approval_totals": ("调整 {buildings:,} 栋楼、{households:,} 户；新增楼栋 {new:,} 栋，移除 {removed:,} 栋",
+                        "{buildings:,} buildings and {households:,} households moved; {new:,} buildings new, {removed:,} removed"),
+    "approval_applicant": ("申报单位（社区）：", "Submitted by (community):"),
+    "approval_opinion": ("街道审核意见：", "Street office's opinion:"),
+    "approval_signature": ("负责人签字：　　　　　　日期：", "Signed:                    Date:"),
+    "approval_continued": ("（续）", "(continued)"),
+    "map_old": ("原网格边界（虚线）", "Old grid boundaries (dashed)"), "map_moved": ("调整网格的楼栋", "Buildings moved"),
+    "map_popup": ("{old} → {new}", "{old} → {new}"),
+}
+
+
+def comparison_word(key: str, lang: str = "zh", **fields) -> str:
+    """One of the :data:`COMPARISON` words in ``lang``, filled in."""
+    return COMPARISON[key][LANGUAGES.index(check_language(lang))].format(**fields)
 
 
 def check_language(lang: str) -> str:

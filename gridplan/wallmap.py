@@ -295,7 +295,7 @@ def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orien
     names = {str(i): str(n).strip() if pd.notna(n) and str(n).strip() else text["community"].format(id=i)
              for i, n in zip(communities["community_id"], given)}
     grids = _grid_layer(plan, coverage, settings, local.crs)
-    font = _font(style.fonts, lang, [*names.values(), *_street_names(local.streets)])
+    font = page_font(style.fonts, lang, [*names.values(), *_street_names(local.streets)])
     sheet = _Sheet(style, paper, orientation, font)
     generated = (coverage.provenance if coverage is not None else plan.provenance).generated_inputs()
     context = _Context(sheet=sheet, text=text, lang=lang, settings=settings, local=local, names=names,
@@ -309,7 +309,7 @@ def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orien
         for community_id in sorted(names, key=_natural):
             shown = grids[grids["community_id"] == community_id]
             outline = communities[communities["community_id"].astype(str) == community_id]
-            yield _wall_map(context, community_id, f"community-{_file_safe(community_id)}",
+            yield _wall_map(context, community_id, f"community-{file_safe(community_id)}",
                             text["community_title"].format(name=names[community_id]), shown, outline)
 
 
@@ -745,7 +745,7 @@ def _street_names(streets: gpd.GeoDataFrame) -> list[str]:
     return streets["name"].dropna().astype(str).unique().tolist() if "name" in streets else []
 
 
-def _font(families: Sequence[str], lang: str, texts: Sequence[str]) -> FontProperties:
+def page_font(families: Sequence[str], lang: str, texts: Sequence[str]) -> FontProperties:
     """The first of ``families`` that is installed, at the weight it has; a CJK font is required when the
     page is in Chinese or shows Chinese names. Fonts installed after matplotlib cached its font list (a CJK font
     installed after a first run) are found in the system's font folders."""
@@ -790,7 +790,8 @@ def _natural(text: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(text))]
 
 
-def _file_safe(text: str) -> str:
+def file_safe(text: str) -> str:
+    """``text`` as part of a file name: runs of characters other than letters, digits, ``.`` and ``-`` as ``_``."""
     return re.sub(r"[^\w.-]+", "_", str(text)).strip("._") or "community"
 
 

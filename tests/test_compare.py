@@ -1,0 +1,195 @@
+"""Two plans compared (网格调整比对) on Beijing's real extract: a regeneration of a changed scene, a hand edit and a
+plan of another grid count, every building accounted for; and the approval package written by ``gridplan compare``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+
+import numpy as np
+import openpyxl
+import pytest
+
+from gridplan.compare import FIGURES, compare_plans
+from gridplan.pipeline import plan_scene, prepare_scene
+from gridplan.results import PreviousPlan
+from gridplan.store import write_plan
+from gridplan.vocabulary import GridMatch, MoveReason, is_chinese
+
+from .support.cli import run
+
+#: Buildings whose households change (×1.6) in the regenerated scene, and buildings removed from it.
+CHANGED_SHARE, REMOVED = 0.05, 3
+
+
+def assert_accounted(comparison, old, new):
+    """kept + moved + new + removed is every building of both plans; the households moved are the realignment
+    list's; each side's grids are all classified once."""
+    both = set(old.assignment["building_id"]) | set(new.assignment["building_id"])
+    assert comparison.buildings_total == len(both)
+    listed = comparison.realignment
+    assert comparison.buildings_kept == len(both) - len(listed)
+    assert comparison.households_moved == listed.loc[listed["change"] == "moved", "households"].sum()
+    assert sum(comparison.grid_counts("old").values()) == len(old.grids)
+    assert sum(comparison.grid_counts("new").values()) == len(new.grids)
+
+
+@pytest.fixture(scope="module")
+def beijing(extracts):
+    return extracts.prepared("beijing"), extracts.run("beijing").plan
+
+
+@pytest.fixture(scope="module")
+def regenerated(beijing):
+    """Beijing with 5% of its buildings' households ×1.6 and three buildings gone, regenerated from the default plan."""
+    prepared, plan = beijing
+    buildings = prepared.scene.buildings.copy()
+    households = prepared.local.buildings.set_index("building_id")["households"]
+    buildings["households"] = buildings["building_id"].map(households).to_numpy()
+    rng = np.random.default_rng(34)
+    picked = rng.choice(len(buildings), size=round(CHANGED_SHARE * len(buildings)), replace=False)
+    buildings.loc[buildings.index[picked], "households"] = (buildings["households"].iloc[picked] * 1.6).round()
+    kept = np.setdiff1d(np.arange(len(buildings)), rng.choice(np.setdiff1d(np.arange(len(buildings)), picked), REMOVED, replace=False))
+    changed = prepare_scene(prepared.scene.replace(buildings=buildings.iloc[kept].reset_index(drop=True)))
+    previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
+    return changed, plan_scene(changed, previous=previous)
+
+
+@pytest.fixture(scope="module")
+def hand_edit(beijing):
+    """The default plan with one building of an ordinary grid moved by hand into the neighbouring grid it is nearest."""
+    prepared, plan = beijing
+    grids = plan.grids[plan.grids["kind"] == "ordinary"].to_crs(prepared.local.crs).set_index("grid_id")
+    a = plan.assignment
+    donor = a[a["grid_id"].isin(grids.index)].groupby("grid_id")["building_id"].size().idxmax()
+    footprints = prepared.local.buildings.set_index("building_id").geometry
+    mine = a.loc[a["grid_id"] == donor, "building_id"]
+    others = grids.drop(index=donor)
+    gaps = [(footprints[b].distance(others.geometry).min(), b, others.geometry.distance(footprints[b]).idxmin()) for b in mine]
+    _, building, receiver = min(gaps)
+    edited = a.copy()
+    edited.loc[edited["building_id"] == building, "grid_id"] = receiver
+    return dataclasses.replace(plan, assignment=edited), building, donor, receiver
+
+
+def test_a_regeneration_of_a_changed_scene_accounts_for_every_building(beijing, regenerated):
+    _, plan = beijing
+    changed, run_ = regenerated
+    comparison = compare_plans(plan, run_, changed)
+    assert_accounted(comparison, plan, run_.plan)
+    assert comparison.buildings_total == len(plan.assignment) == 257
+    assert comparison.buildings_removed == REMOVED and comparison.buildings_new == 0
+    # the regeneration repairs the grids the new households broke: boundaries change, no grid splits or merges
+    old, new = comparison.grid_counts("old"), comparison.grid_counts("new")
+    assert old["split"] == old["merged"] == new["split"] == new["merged"] == 0
+    assert 0 < old["boundary_changed"] <= 12 and old["unchanged"] >= 25
+    assert 0 < comparison.buildings_moved <= 25 and comparison.households_moved > 0
+    # moves take the regeneration's own reasons where it records one
+    recorded = run_.changes.building_changes.set_index("building_id")["reason"]
+    moved = comparison.realignment[comparison.realignment["change"] == "moved"].set_index("building_id")
+    known = moved.index.intersection(recorded[recorded != ""].index)
+    assert len(known) and (moved.loc[known, "reason"] == recorded[known]).all()
+    assert set(moved["reason"]) <= {r.value for r in MoveReason}
+    # the same plans the other way round: the removed buildings are new
+    back = compare_plans(run_, plan)
+    assert back.buildings_new == REMOVED and back.buildings_removed == 0
+    assert back.buildings_moved == comparison.buildings_moved and back.households_moved >= 0
+
+
+def test_a_hand_edit_moves_exactly_the_building_moved(beijing, hand_edit):
+    prepared, plan = beijing
+    edited, building, donor, receiver = hand_edit
+    comparison = compare_plans(plan, edited, prepared)
+    assert_accounted(comparison, plan, edited)
+    households = int(plan.assignment.set_index("building_id").loc[building, "households"])
+    assert (comparison.buildings_moved, comparison.households_moved, comparison.buildings_kept) == (1, households, 256)
+    row = comparison.realignment.iloc[0]
+    assert (row["building_id"], row["old_code"], row["new_code"], row["reason"]) == (building, donor, receiver, "adjusted")
+    for side in ("old", "new"):
+        counts = comparison.grid_counts(side)
+        assert counts["boundary_changed"] == 2 and counts["unchanged"] == len(plan.grids) - 2
+    changed = comparison.grids[comparison.grids["change"] == GridMatch.BOUNDARY_CHANGED]
+    assert set(changed["grid_id"]) == {donor, receiver}
+    figures = comparison.figures.set_index("figure")
+    assert figures.loc["grids", "old"] == figures.loc["grids", "new"] == len(plan.grids)
+    assert figures.loc["households", "old"] == figures.loc["households", "new"] == plan.assignment["households"].sum()
+    assert figures.loc["households_moved", "new"] == households
+    # the plan's own figures for the old plan, measured again per community from the scene
+    assert figures.loc["street_alignment", "old"] == pytest.approx(plan.metrics.street_alignment, abs=1e-9)
+    assert figures.loc["service_radius_max", "old"] == pytest.approx(plan.metrics.service_radius_max, abs=0.1)
+
+
+def test_plans_of_different_grid_counts_split_and_merge(beijing):
+    prepared, plan = beijing
+    ordinary = int((plan.grids["kind"] == "ordinary").sum())
+    more = plan_scene(prepared, grid_count=ordinary + 2).plan
+    comparison = compare_plans(plan, more, prepared)
+    assert_accounted(comparison, plan, more)
+    assert comparison.buildings_new == comparison.buildings_removed == 0
+    figures = comparison.figures.set_index("figure")
+    assert (figures.loc["ordinary_grids", "old"], figures.loc["ordinary_grids", "new"]) == (ordinary, ordinary + 2)
+    old, new = comparison.grid_counts("old"), comparison.grid_counts("new")
+    # two more grids: some old grid is the main source of several new ones
+    assert old["split"] >= 1 and new["split"] >= 2
+    assert len(more.grids) - len(plan.grids) == 2
+    # a split grid persists as one of its parts, the others are listed as moved from it
+    split = comparison.grids[(comparison.grids["side"] == "old") & (comparison.grids["change"] == "split")]
+    moved_from = set(comparison.realignment["old_grid_id"])
+    assert set(split["grid_id"]) <= moved_from
+    assert comparison.households_moved > 0
+    assert "split" in comparison.summary("en") and "拆分" in comparison.summary("zh")
+
+
+def test_a_plan_compared_with_itself_is_all_unchanged(beijing):
+    prepared, plan = beijing
+    renamed = plan.grids.assign(grid_id=plan.grids["grid_id"].map(lambda g: f"x{g}"), code=None)
+    relabelled = dataclasses.replace(plan, grids=renamed,
+                                     assignment=plan.assignment.assign(grid_id=plan.assignment["grid_id"].map(lambda g: f"x{g}")))
+    comparison = compare_plans(plan, relabelled)
+    assert comparison.grid_counts("old")["unchanged"] == comparison.grid_counts("new")["unchanged"] == len(plan.grids)
+    assert comparison.buildings_kept == len(plan.assignment) and comparison.realignment.empty
+    # grids are matched by households, never by their ids: every new grid continues the old one of the same households
+    new = comparison.grids[comparison.grids["side"] == "new"]
+    assert (new["continues"] == new["grid_id"].str[1:]).all()
+
+
+def test_gridplan_compare_writes_the_approval_package(beijing, hand_edit, extracts, tmp_path, capsys):
+    prepared, plan = beijing
+    edited, building, donor, receiver = hand_edit
+    old_path, new_path = tmp_path / "old.gpkg", tmp_path / "edited.gpkg"
+    run_ = extracts.run("beijing")
+    write_plan(run_, prepared, old_path)
+    write_plan(dataclasses.replace(run_, plan=edited), prepared, new_path)
+    code, out, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "调整网格 1（" in out
+
+    book = openpyxl.load_workbook(tmp_path / "out" / "comparison.xlsx")
+    assert book.sheetnames == ["社区汇总", "网格变化", "调整明细"]
+    moves = list(book["调整明细"].values)
+    assert len(moves) == 2 and moves[0][0] == "楼栋编号"
+    assert moves[1][0] == building and {donor, receiver} <= set(moves[1]) and "调整" in moves[1]
+    assert book["网格变化"].max_row == 1 + 2 * len(plan.grids)
+    assert book["社区汇总"].max_row == 1 + len(set(plan.grids["community_id"])) * len(FIGURES)
+
+    pdf = tmp_path / "out" / "approval-1.pdf"
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout)[1])
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    # a title page, the two grid tables of 38 grids each, the one move and the signatures: three A4 pages
+    assert pages == 3
+    assert "网格调整审批表" in text and building in text and f"{donor} → {receiver}" in text
+
+    html = (tmp_path / "out" / "changes.html").read_text(encoding="utf-8")
+    escaped = lambda text: json.dumps(text)[1:-1]  # noqa: E731  (folium writes names and popups as JSON)
+    assert escaped("原网格边界（虚线）") in html and '"dashArray": "6 4"' in html
+    assert escaped(f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}") in html
+    assert "unpkg.com" not in html and "cdn.jsdelivr" not in html  # offline: every asset inlined
+
+
+def test_a_comparison_speaks_english(beijing, hand_edit):
+    prepared, plan = beijing
+    comparison = compare_plans(plan, hand_edit[0], prepared)
+    assert not is_chinese(comparison.summary("en"))
+    assert "boundary changed 2" in comparison.summary("en") and "边界调整 2" in comparison.summary("zh")
