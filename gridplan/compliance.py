@@ -20,7 +20,7 @@ places it: each building in the grid holding the largest share of its footprint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 import geopandas as gpd
