@@ -462,15 +462,15 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
                      "units within them ({method}, certificate {certificate}); {excess}"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_PROVEN): (
         _BOUNDS[0] + "已证明（{method}，证明 {certificate}）：这些街巷和障碍之间的单元，{scope}，超出范围的网格"
-                     "都不少于 {fewest} 个",
+                     "都不少于 {fewest} 个（未证明超出的户数已最少）",
         _BOUNDS[1] + "proven ({method}, certificate {certificate}) for the units between these streets and barriers: "
-                     "{scope}, none has fewer than {fewest} outside them"),
+                     "{scope}, none has fewer than {fewest} outside them (not proven: that they lie no nearer them)"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.NEIGHBOURHOOD_PROVEN): (
         _BOUNDS[0] + "未证明整个区域无解，但已证明（{method}，证明 {certificate}）：它与周边 {grids} 个网格的单元"
-                     "（更外围的网格不变），{scope}，超出范围的网格都不少于 {fewest} 个",
+                     "（更外围的网格不变），{scope}，超出范围的网格都不少于 {fewest} 个（未证明超出的户数已最少）",
         _BOUNDS[1] + "not proven for the whole region, but proven ({method}, certificate {certificate}) for the units "
                      "of it and the {grids} grids around it (those beyond kept as they are): {scope}, none has fewer "
-                     "than {fewest} outside them"),
+                     "than {fewest} outside them (not proven: that they lie no nearer them)"),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNITS_TOO_COARSE): (
         _BOUNDS[0] + "未证明：与相邻网格重新划分和精确重划均未找到范围内的方案（{stopped}）",
         _BOUNDS[1] + "not proven: re-splits with its neighbours and the exact re-split found no layout within them "
