@@ -427,6 +427,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "nearest_service_m": ("最近站点步行距离（米）", "Walk to nearest service point (m)"),
     "network_reach": ("道路可达性", "Network reach"),
     "data_source": ("数据来源", "Data source"),
+    "start_version": ("启用版本", "First version"),
+    "end_version": ("停用前最后版本", "Last version in use"),
 }
 
 #: The inputs of a scene, as a person names them (which ones were generated, in data sources).
@@ -465,6 +467,12 @@ WORDS: dict[str, tuple[str, str]] = {
                     "proven that the unit's grid holds at most {below:.0f} or at least {above:.0f}; not proven that this "
                     "grid cannot be nearer the bounds"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
+    # a plan's version (方案版本) in its summary
+    "plan_version": ("版本 {version}", "plan version {version}"),
+    "version_parent": ("上一版 {fingerprint}…", "after plan {fingerprint}…"),
+    "effective_date": ("生效日期 {value}", "effective {value}"),
+    "author": ("编制 {value}", "by {value}"),
+    "note": ("说明：{value}", "note: {value}"),
     # classes of a grid's households against the bounds, in a map's legend
     "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),
     "under_target": ("{floor:g}–{low:g} 户", "{floor:g}–{low:g} households"),
