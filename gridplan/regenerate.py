@@ -203,9 +203,10 @@ def _free_id(prefix: str, taken: list[str]) -> str:
 def _kept_codes(previous: PreviousPlan, codes: pd.Series | None, buildings, units, building_grid: np.ndarray,
                 atom_grid: np.ndarray, grid_ids: list[str], used: np.ndarray) -> pd.Series | None:
     """The code each new grid keeps, by grid id: the previous grid that gives it the most households, one to one
-    (:func:`gridplan.codes.matched_codes`), counted as the previous plan counted them where it did (a building
-    that grew does not carry its grid's code away from the grid that keeps the rest); a grid without buildings
-    keeps the code of the grid of its id when no other grid took it."""
+    (:func:`gridplan.codes.matched_codes`). A building gives the households it kept: the fewer of its count in the
+    previous plan and now, so a building that grew does not carry its grid's code away from the grid that keeps
+    the rest, and a demolished one carries none. A grid without buildings keeps the code of the grid of its id
+    when no other grid took it."""
     if codes is None:
         return None
     ids = np.asarray(grid_ids, dtype=object)
@@ -215,7 +216,8 @@ def _kept_codes(previous: PreviousPlan, codes: pd.Series | None, buildings, unit
     if "households" in previous.assignment:
         counted = pd.to_numeric(previous.assignment.set_index("building_id")["households"], errors="coerce")
         counted = counted[~counted.index.duplicated()]
-        households = buildings["building_id"].map(id_string).map(counted).reset_index(drop=True).fillna(households)
+        before_count = buildings["building_id"].map(id_string).map(counted).reset_index(drop=True).fillna(households)
+        households = np.minimum(households, before_count)
     kept = matched_codes(before, after, households, codes)
     alone = codes[codes.index.isin(ids[used]) & ~codes.index.isin(kept.index) & ~codes.isin(kept.to_numpy()) & codes.notna()]
     return pd.concat([kept, alone])
