@@ -182,9 +182,9 @@ def code_history(grids: pd.DataFrame, version: int, previous: pd.DataFrame | Non
         :data:`HISTORY_COLUMNS`, one row per code ever used, in code order; versions as nullable integers.
     """
     history = _history_table(previous)
-    coded = grids.loc[grids["code"].notna(), ["code", "grid_id", "community_id"]] if "code" in grids else grids.iloc[:0]
-    coded = pd.DataFrame({c: coded[c].map(id_string, na_action="ignore").to_numpy(dtype=object)
-                          for c in ("code", "grid_id", "community_id")}).drop_duplicates("code")
+    coded = grids[grids["code"].notna()] if "code" in grids else grids.iloc[:0].assign(code=None)
+    coded = pd.DataFrame({c: coded[c].map(id_string, na_action="ignore").to_numpy(dtype=object) if c in coded else None
+                          for c in ("code", "grid_id", "community_id")}, index=range(len(coded))).drop_duplicates("code")
     current = history.set_index("code")
     in_use = current.index.isin(coded["code"])
     current.loc[~in_use & current["end_version"].isna(), "end_version"] = version - 1

@@ -5,15 +5,17 @@ in the plan's ``code_history``."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import pandas as pd
 import pytest
 
 from gridplan.cli import main
-from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.store import read_plan, read_previous, write_layers
+from gridplan.pipeline import load_scene, plan_scene, prepare_scene
+from gridplan.store import read_plan, read_previous, write_layers, write_plan
 
 from .support.cli import assert_one_line_error, run
+from .support.postgis import database_url, drop_plan
 
 #: Beijing's one community, given a code (GB/T 2260 Haidian 110108 + street 001 + community 001).
 COMMUNITY_CODE = "110108001001"
@@ -140,3 +142,17 @@ def test_a_bad_effective_date_is_refused_in_one_line(capsys, tmp_path, date):
     code, _, err = run(capsys, "plan", tmp_path / "missing.gpkg", "-o", tmp_path / "plan.gpkg", "--effective-date", date)
     assert_one_line_error(code, err, date, "YYYY-MM-DD")
     assert not (tmp_path / "plan.gpkg").exists()
+
+
+def test_versions_and_the_code_history_round_trip_through_postgis(versions):
+    v3 = read_plan(versions["folder"] / "v3.gpkg")
+    prepared = prepare_scene(load_scene(versions["folder"] / "scene3.gpkg"))
+    dsn, name = database_url(), f"versions_{uuid.uuid4().hex[:8]}"
+    try:
+        write_plan(v3, prepared, f"{dsn}#{name}")
+        back = read_plan(f"{dsn}#{name}").plan
+    finally:
+        drop_plan(dsn, name)
+    fields = ("plan_version", "parent_fingerprint", "effective_date", "author", "note")
+    assert [getattr(back.provenance, f) for f in fields] == [getattr(v3.plan.provenance, f) for f in fields]
+    assert back.code_history.equals(v3.plan.code_history) and back.code_history["end_version"].notna().sum() == 1
