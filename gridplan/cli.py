@@ -238,6 +238,11 @@ def _parser() -> argparse.ArgumentParser:
                         "a count otherwise (500); default: no cap")
     p.add_argument("--no-compare-fresh", action="store_true",
                    help="with --previous: do not plan afresh to show the trade-off between keeping and balancing")
+    p.add_argument("--effective-date", metavar="YYYY-MM-DD",
+                   help="the date the plan takes effect (生效日期), kept in its provenance beside its version (1 for a "
+                        "first plan, the previous plan's plus 1 with --previous)")
+    p.add_argument("--author", default="", help="who made the plan (编制单位或人员), kept in its provenance")
+    p.add_argument("--note", default="", help="why the plan was made or adjusted (调整说明), kept in its provenance")
     _map_options(p)
     p.set_defaults(run=_plan)
 
@@ -540,8 +545,10 @@ def _import_register(args) -> None:
 
 def _plan(args) -> None:
     from .pipeline import plan_scene
+    from .results import parse_effective_date
     from .store import check_output, read_previous, write_plan
 
+    parse_effective_date(args.effective_date)  # refused before any work
     check_output(args.output, "plan", [args.scene, args.previous])
     if args.map:
         from .maps import check_basemap, check_view
@@ -560,7 +567,8 @@ def _plan(args) -> None:
     prepared = _prepared(args, settings)
     run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
                      grid_count=args.grids, code_style=args.code_style, workers=args.workers, scheduler=args.scheduler,
-                     retries=args.retries, progress=True, compare_fresh=previous is not None and not args.no_compare_fresh)
+                     retries=args.retries, progress=True, compare_fresh=previous is not None and not args.no_compare_fresh,
+                     effective_date=args.effective_date, author=args.author, note=args.note)
     written = write_plan(run, prepared, args.output, args.lang)
     print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))

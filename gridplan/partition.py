@@ -146,14 +146,17 @@ class Layout:
         self.grids, self.assignment, self.metrics, self.atom_grid, self.claims = grids, assignment, metrics, atom_grid, claims
 
     def plan(self, prepared: PreparedScene, warnings: list[PlanWarning], units: Units, code_style: str,
-             regenerated_from: str = "") -> Plan:
-        """The plan, with grids in the scene's CRS and its provenance."""
+             regenerated_from: str = "", *, plan_version: int = 1, parent_fingerprint: str = "",
+             code_history: pd.DataFrame | None = None) -> Plan:
+        """The plan, with grids in the scene's CRS and its provenance: its version and parent plan, and the
+        history of its codes (by default started from its own codes)."""
         provenance = Provenance(settings=prepared.settings, scene_fingerprint=prepared.fingerprint,
                                 generated=prepared.generated_layers(), code_style=code_style,
-                                regenerated_from=regenerated_from)
+                                regenerated_from=regenerated_from, plan_version=plan_version,
+                                parent_fingerprint=parent_fingerprint)
         return Plan(grids=self.grids.to_crs(prepared.crs), assignment=self.assignment, warnings=warnings,
                     metrics=self.metrics, provenance=provenance, units=units, atom_grid=self.atom_grid,
-                    certificates=self.claims.certificates)
+                    certificates=self.claims.certificates, code_history=code_history)
 
 
 def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[PlanWarning]:
@@ -187,6 +190,7 @@ def layout_from_atoms(
     grid_ids: list[str] | None = None,
     code_style: str = "gb15",
     previous_codes: pd.Series | None = None,
+    used_codes: Iterable[str] = (),
     regions: Iterable[tuple[Sequence[int], RegionProof]] = (),
     fixed: Iterable[str] = (),
     otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE,
@@ -209,8 +213,9 @@ def layout_from_atoms(
     grid_ids
         Identifier of each grid position (kept across regeneration); by default
         ``<community_id>-<serial>`` in reading order.
-    code_style, previous_codes
-        Grid codes (:func:`gridplan.codes.assign_codes`): style, and codes to keep by ``grid_id``.
+    code_style, previous_codes, used_codes
+        Grid codes (:func:`gridplan.codes.assign_codes`): style, codes to keep by ``grid_id``, and codes used
+        in earlier versions, never given to a new grid.
     regions
         The region proofs of the engine: the grid positions of each region proven, and its proof.
     fixed, otherwise, stopped, radius_otherwise
@@ -229,7 +234,8 @@ def layout_from_atoms(
     rules = settings.grid
     grids.insert(grids.columns.get_loc("largest_unit") + 1, "tight_possible", _window_possible(units, atom_grid, grids, rules.tight_window))
     grids.insert(grids.columns.get_loc("tight_possible") + 1, "bounds_possible", True)
-    grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes))
+    grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes,
+                                              used=used_codes))
     grids = with_grid_figures(grids, assignment, local.buildings)
     ids = grids["grid_id"].to_numpy()
     region_claims = []

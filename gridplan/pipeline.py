@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import date
 from pathlib import Path
 from typing import Mapping
 
@@ -23,7 +24,7 @@ import pandas as pd
 from .coverage import analyse_coverage
 from .errors import InputError
 from .osm import import_osm, is_osm_xml
-from .results import PlanRun, PreviousPlan
+from .results import PlanRun, PreviousPlan, parse_effective_date
 from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
 from .validate import as_prepared, prepare_scene
 from .settings import Settings
@@ -79,6 +80,9 @@ def plan_scene(
     retries: int = 2,
     progress: bool = False,
     compare_fresh: bool = False,
+    effective_date: str | date | None = None,
+    author: str = "",
+    note: str = "",
 ) -> PlanRun:
     """Plan a scene: a first plan, or a regeneration from a previous one; with levels where asked.
 
@@ -108,11 +112,21 @@ def plan_scene(
     compare_fresh
         When regenerating, also plan afresh to show the trade-off between keeping and balancing
         (``changes.tradeoff``).
+    effective_date, author, note
+        The date the plan takes effect (生效日期, ``YYYY-MM-DD`` or a :class:`datetime.date`), who made it and
+        why: kept in its provenance beside its version (1 for a first plan, the previous plan's plus 1 when
+        regenerating) and its parent plan's fingerprint.
 
     Returns
     -------
     PlanRun
         Its plan's proven claims checked independently (:func:`gridplan.verify.checked_plan`).
+
+    Raises
+    ------
+    InputError
+        Bad workers, retries, grid counts or areas, an effective date not written ``YYYY-MM-DD``, or a
+        previous plan of another scene.
     """
     if workers < 1 or retries < 0:
         raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
@@ -121,6 +135,7 @@ def plan_scene(
         raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}",
                          zh=f"指定的网格数须为不小于 1 的整数，实为 {grid_count!r}")
     _check_areas(areas)
+    effective = parse_effective_date(effective_date)
     if previous is not None and not isinstance(previous, PreviousPlan):
         previous = read_previous(previous)
     if settings is None and previous is not None and previous.provenance is not None:
@@ -147,6 +162,8 @@ def plan_scene(
         run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
+    provenance = dataclasses.replace(run.plan.provenance, effective_date=effective, author=str(author or ""), note=str(note or ""))
+    run = dataclasses.replace(run, plan=dataclasses.replace(run.plan, provenance=provenance))
     return add_levels(run, prepared, areas=areas) if levels else run
 
 

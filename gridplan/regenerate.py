@@ -22,6 +22,7 @@ import shapely
 
 from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
+from .codes import code_history, matched_codes
 from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
 from .engine import (Adjacency, RegionGraph, RegionProof, Sizing, bisect, exact_split, join_orphans, least_excess,
                      neighbourhood_search, plan_region, proven_layout, resplit)
@@ -65,8 +66,10 @@ def regenerate(
     Returns
     -------
     PlanRun
-        The new plan (continuing grids keep their ``grid_id`` and code) and its ``changes``: every building
-        moved, from which grid to which and why, and the trade-off between keeping and balancing.
+        The new plan and its ``changes``: every building moved, from which grid to which and why, and the
+        trade-off between keeping and balancing. Continuing grids keep their ``grid_id``; a grid keeps the code
+        of the previous grid that gives it the most households (one to one, largest first), and a new grid takes
+        a serial never used in any version (``plan.code_history``). Its version is the previous plan's plus 1.
 
     Raises
     ------
@@ -82,6 +85,8 @@ def regenerate(
     _check_position(previous, prepared)
     units = scene_units(prepared)
     repair = previous.drawn
+    # the new plan's place among the versions, from the previous plan as it was given (before any overlay)
+    version, parent, history = previous.version + 1, previous.fingerprint(), previous.history()
     if repair:
         if previous.grids.crs is None:
             raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
@@ -138,7 +143,7 @@ def regenerate(
             labels, created, proofs = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
             first_new = len(grid_ids)
             for _ in range(created):
-                new_ids.append(f"{community_id}-n{len(new_ids) + 1:03d}")
+                new_ids.append(_free_id(f"{community_id}-n", grid_ids))
                 grid_ids.append(new_ids[-1])
             atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
             proven += proofs_in_scene(region, proofs, atom_grid)
@@ -154,18 +159,20 @@ def regenerate(
 
     # grids merged or re-planned away hold no atoms any more: they are removed
     used = np.unique(atom_grid)
-    atom_grid = np.searchsorted(used, atom_grid)
     kinds_list = [kinds.get(int(i), GridKind.ORDINARY) for i in used]
     regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proven]
+    kept_codes = _kept_codes(previous, codes, buildings, units, building_grid, atom_grid, grid_ids, used)
+    atom_grid = np.searchsorted(used, atom_grid)
     layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[grid_ids[i] for i in used],
-                               code_style=code_style, previous_codes=codes, regions=regions,
+                               code_style=code_style, previous_codes=kept_codes, used_codes=history["code"], regions=regions,
                                otherwise=WarningReason.REGENERATION_LIMIT, stopped=SearchStop.REGENERATION,
                                radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY)
     grids = layout.grids
     grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
     warnings += unit_warnings(layout, units, settings.grid) + layout.claims.warnings
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
-                       regenerated_from=previous.source)
+                       regenerated_from=previous.source, plan_version=version, parent_fingerprint=parent,
+                       code_history=code_history(grids, version, history))
     reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())
     changes = _changes(plan, previous, prepared.scene, reasons)
     moved = _moved(reasons, buildings, None)
@@ -183,6 +190,36 @@ def regenerate(
     changes = dataclasses.replace(changes, tradeoff=pd.DataFrame(shares), move_cap=cap,
                                   capped=bool(rebalanced is not None and rebalanced.capped))
     return PlanRun(plan=plan, changes=changes)
+
+
+def _free_id(prefix: str, taken: list[str]) -> str:
+    """``<prefix>001``, ``<prefix>002``…: the first not among ``taken`` (a grid made new in an earlier version
+    may hold ``-n001`` still)."""
+    known = set(taken)
+    return next(f"{prefix}{n:03d}" for n in range(1, len(known) + 2) if f"{prefix}{n:03d}" not in known)
+
+
+def _kept_codes(previous: PreviousPlan, codes: pd.Series | None, buildings, units, building_grid: np.ndarray,
+                atom_grid: np.ndarray, grid_ids: list[str], used: np.ndarray) -> pd.Series | None:
+    """The code each new grid keeps, by grid id: the previous grid that gives it the most households, one to one
+    (:func:`gridplan.codes.matched_codes`). A building gives the households it kept: the fewer of its count in the
+    previous plan and now, so a building that grew does not carry its grid's code away from the grid that keeps
+    the rest, and a demolished one carries none. A grid without buildings keeps the code of the grid of its id
+    when no other grid took it."""
+    if codes is None:
+        return None
+    ids = np.asarray(grid_ids, dtype=object)
+    before = pd.Series(np.where(building_grid >= 0, ids[np.maximum(building_grid, 0)], None))
+    after = pd.Series(ids[atom_grid[units.building_atom.to_numpy()]])
+    households = buildings["households"].astype(float).reset_index(drop=True)
+    if "households" in previous.assignment:
+        counted = pd.to_numeric(previous.assignment.set_index("building_id")["households"], errors="coerce")
+        counted = counted[~counted.index.duplicated()]
+        before_count = buildings["building_id"].map(id_string).map(counted).reset_index(drop=True).fillna(households)
+        households = np.minimum(households, before_count)
+    kept = matched_codes(before, after, households, codes)
+    alone = codes[codes.index.isin(ids[used]) & ~codes.index.isin(kept.index) & ~codes.isin(kept.to_numpy()) & codes.notna()]
+    return pd.concat([kept, alone])
 
 
 def _row(layout: str, kept: float, within: tuple[float, float], moved: float) -> dict:
@@ -243,7 +280,7 @@ def _previous_grids(previous: PreviousPlan):
     locked_flags = _locked(grids) if "locked" in grids else np.zeros(len(grids), dtype=bool)
     locked = {i for i, flag in enumerate(locked_flags) if flag}
     kinds = dict(enumerate(grids["kind"])) if "kind" in grids else {}
-    codes = pd.Series(grids["code"].to_numpy(), index=grids["grid_id"]) if "code" in grids else None
+    codes = pd.Series(grids["code"].map(id_string, na_action="ignore").to_numpy(), index=grids["grid_id"]) if "code" in grids else None
     return ids, locked, kinds, codes
 
 

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .codes import code_history
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
 from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, ClaimStatus, GridChange, GridKind, MoveReason,
-                         WarningCode, household_statement, input_label, label, warning_text)
+                         WarningCode, household_statement, input_label, label, warning_text, word)
 
 if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
     from .units import Units
@@ -62,6 +64,16 @@ class Provenance:
         For a regenerated plan: where the previous plan came from (a connection URL's password masked).
     version, created
         gridplan's version and the UTC time the result was made.
+    plan_version
+        The plan's own version (方案版本): 1 for a first plan, the previous plan's plus 1 for a regeneration
+        (a previous plan that records none counts as version 1).
+    parent_fingerprint
+        :meth:`Plan.fingerprint` of the plan this one was regenerated from ("" for a first plan, or one
+        regenerated from grid polygons drawn by hand).
+    effective_date
+        The date the plan takes effect (生效日期), ISO ``YYYY-MM-DD`` ("" when not given).
+    author, note
+        Who made the plan and why (调整说明), as given.
     """
 
     settings: Settings = DEFAULTS
@@ -72,6 +84,11 @@ class Provenance:
     regenerated_from: str = ""
     version: str = field(default_factory=gridplan_version)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    plan_version: int = 1
+    parent_fingerprint: str = ""
+    effective_date: str = ""
+    author: str = ""
+    note: str = ""
 
     def generated_inputs(self) -> list[str]:
         """The inputs that were generated, in order."""
@@ -84,6 +101,8 @@ class Provenance:
             "plan_fingerprint": self.plan_fingerprint, "regenerated_from": self.regenerated_from,
             "code_style": self.code_style,
             "generated": dict(self.generated), "settings": self.settings.to_dict(),
+            "plan_version": self.plan_version, "parent_fingerprint": self.parent_fingerprint,
+            "effective_date": self.effective_date, "author": self.author, "note": self.note,
         }
         return pd.DataFrame({"key": list(values), "value": [json.dumps(v, ensure_ascii=False) for v in values.values()]})
 
@@ -101,7 +120,52 @@ class Provenance:
                    generated=dict(values.get("generated", {})), code_style=values.get("code_style", "gb15"),
                    plan_fingerprint=values.get("plan_fingerprint", ""),
                    regenerated_from=values.get("regenerated_from", ""),
-                   version=values.get("version", "unknown"), created=values.get("created", ""))
+                   version=values.get("version", "unknown"), created=values.get("created", ""),
+                   plan_version=int(values.get("plan_version") or 1), parent_fingerprint=values.get("parent_fingerprint") or "",
+                   effective_date=values.get("effective_date") or "", author=values.get("author") or "",
+                   note=values.get("note") or "")
+
+    def version_line(self, lang: str = "en") -> str:
+        """The plan's version in one line: ``版本 3（上一版 1a2b3c4d…，生效日期 2025-07-01）``, with its author
+        and note where given."""
+        details = [word("version_parent", lang, fingerprint=self.parent_fingerprint[:12])] if self.parent_fingerprint else []
+        details += [word(key, lang, value=getattr(self, key)) for key in ("effective_date", "author", "note") if getattr(self, key)]
+        comma, (left, right) = ("，", ("（", "）")) if lang == "zh" else (", ", (" (", ")"))
+        return word("plan_version", lang, version=self.plan_version) + (f"{left}{comma.join(details)}{right}" if details else "")
+
+
+#: An effective date as ``plan --effective-date`` takes it.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_effective_date(value: str | date | None) -> str:
+    """An effective date (生效日期) as the provenance keeps it: ISO ``YYYY-MM-DD``, or "" for none.
+
+    Raises
+    ------
+    InputError
+        Not a date written ``YYYY-MM-DD`` (such as ``2025-02-30`` or ``1/7/2025``).
+    """
+    from .errors import InputError
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    text = str(value).strip()
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InputError(f"effective date {text!r} is not a date written YYYY-MM-DD (e.g. 2025-07-01)",
+                         zh=f"生效日期 {text!r} 不是 YYYY-MM-DD 格式的日期（如 2025-07-01）") from None
+
+
+def assignment_fingerprint(assignment: pd.DataFrame) -> str:
+    """SHA-256 of a building → grid assignment (buildings without a grid left out)."""
+    pairs = assignment[["building_id", "grid_id"]].dropna().astype(str).sort_values("building_id", kind="stable")
+    return hashlib.sha256("\n".join(pairs["building_id"] + "\t" + pairs["grid_id"]).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -286,6 +350,11 @@ class Plan:
     certificates
         What the plan states of every ordinary grid outside the bounds or over the radius: proven, with
         its scope and method, or not proven, with why the search stopped (:class:`Certificate`).
+    code_history
+        Every code ever used up to this version (:func:`gridplan.codes.code_history`): ``code``, ``grid_id``,
+        ``community_id``, ``start_version``, ``end_version`` (empty while in use), brought up to date with the
+        grids' codes; by default started from them at the plan's version (a first plan, or a plan file without
+        the layer).
     """
 
     grids: gpd.GeoDataFrame
@@ -296,6 +365,12 @@ class Plan:
     units: "Units | None" = None
     atom_grid: np.ndarray | None = None
     certificates: list[Certificate] = field(default_factory=list)
+    code_history: pd.DataFrame | None = None
+
+    def __post_init__(self):
+        # the history always agrees with the grids: started from their codes where none was carried forward,
+        # read from any format into the same types
+        object.__setattr__(self, "code_history", code_history(self.grids, self.provenance.plan_version, self.code_history))
 
     @property
     def settings(self) -> Settings:
@@ -304,8 +379,7 @@ class Plan:
 
     def fingerprint(self) -> str:
         """SHA-256 of the building → grid assignment: coverage and maps check that they belong to this plan."""
-        pairs = self.assignment[["building_id", "grid_id"]].astype(str).sort_values("building_id", kind="stable")
-        return hashlib.sha256("\n".join(pairs["building_id"] + "\t" + pairs["grid_id"]).encode()).hexdigest()
+        return assignment_fingerprint(self.assignment)
 
     def households_estimated(self) -> int:
         """How many of the plan's households are estimated (households, not buildings)."""
@@ -371,7 +445,10 @@ class Plan:
                 f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of "
                 f"the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
             ]
-        return "\n".join(lines + self._claim_lines(lang) + self._warning_lines(lang))
+        return "\n".join(lines[:1] + [self._version_line(lang)] + lines[1:] + self._claim_lines(lang) + self._warning_lines(lang))
+
+    def _version_line(self, lang: str) -> str:
+        return "  " + self.provenance.version_line(lang)
 
     def _claim_lines(self, lang: str) -> list[str]:
         """How many grids outside the bounds or over the radius are proven so (and checked independently),
@@ -403,7 +480,7 @@ class Plan:
                      f"{m.households_total:,} households{estimated}",
                      f"  no community reaches the floor of one grid, {g.floor:,.0f} households (target {g.target:,.0f} "
                      f"−{g.tolerance:.0%}): the largest has {largest:,.0f}; each community's households are small grids"]
-        return "\n".join(lines + self._warning_lines(lang))
+        return "\n".join(lines[:1] + [self._version_line(lang)] + lines[1:] + self._warning_lines(lang))
 
     def _warning_lines(self, lang: str) -> list[str]:
         """The first warnings, and where the others are; then the inputs that were generated."""
@@ -431,13 +508,33 @@ class PreviousPlan:
     ``code``, ``kind``, ``locked``; with their polygons where available, which place units without buildings);
     ``provenance`` where the plan file has one (a layout drawn by hand has none); ``source``, where it was read
     from (a connection URL's password masked); ``footprints``, the plan's building footprints by building id
-    where it has them (to tell a plan of another place or coordinate system from a plan of the scene)."""
+    where it has them (to tell a plan of another place or coordinate system from a plan of the scene);
+    ``code_history``, its ``code_history`` layer where it has one."""
 
     assignment: pd.DataFrame | None
     grids: pd.DataFrame
     provenance: Provenance | None = None
     source: str = ""
     footprints: gpd.GeoSeries | None = None
+    code_history: pd.DataFrame | None = None
+
+    @property
+    def version(self) -> int:
+        """Its plan version: the one its provenance records, else 1 (an older plan, or a layout drawn by hand)."""
+        return self.provenance.plan_version if self.provenance is not None else 1
+
+    def fingerprint(self) -> str:
+        """:meth:`Plan.fingerprint` of the plan ("" for a layout drawn by hand, which has no assignment)."""
+        return "" if self.drawn else assignment_fingerprint(self.assignment)
+
+    def history(self) -> pd.DataFrame:
+        """The life of every code up to this plan (:func:`gridplan.codes.code_history`): its ``code_history``
+        brought up to date with the codes its grids hold now (hand edits included), or, without one, started
+        from those codes at its version."""
+        grids = self.grids.assign(grid_id=self.grids["grid_id"].astype(str))
+        if "community_id" not in grids:
+            grids = grids.assign(community_id=None)
+        return code_history(grids, self.version, self.code_history)
 
     @property
     def drawn(self) -> bool:

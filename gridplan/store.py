@@ -33,8 +33,8 @@ FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geop
 #: Suffix of a table (or an empty layer, whose columns GeoJSON cannot hold) in a GeoJSON family: JSON Table Schema.
 TABLE_SUFFIX = ".json"
 #: Layers of a plan file besides ``grids`` and ``buildings``.
-PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "certificates", "metrics", "provenance", "areas", "micro_grids",
-               "building_changes", "grid_changes", "regeneration_tradeoff")
+PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "certificates", "metrics", "provenance", "code_history",
+               "areas", "micro_grids", "building_changes", "grid_changes", "regeneration_tradeoff")
 #: QGIS's table of layer styles in a GeoPackage (:mod:`gridplan.qgis_styles`): no layer of a result.
 LAYER_STYLES = "layer_styles"
 
@@ -303,7 +303,9 @@ def storable(frame: pd.DataFrame) -> pd.DataFrame:
 def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """The layers of a plan file: ``grids``, ``buildings`` (footprints with their grid, so a plan file opens
     on its own in QGIS), ``staffing``, ``warnings``, ``certificates`` (what the plan claims of grids outside
-    the bounds or over the radius: :class:`~gridplan.results.Certificate`), ``metrics``, ``provenance``, ``scene_findings`` (what
+    the bounds or over the radius: :class:`~gridplan.results.Certificate`), ``metrics``, ``provenance`` (with the plan's
+    version, parent plan, effective date, author and note), ``code_history`` (every code ever used, from the version it
+    was first given to the last it was in use in), ``scene_findings`` (what
     validation found and repaired, every building left out named); ``areas`` and
     ``micro_grids`` with levels; ``building_changes`` (with the reason and households of each move),
     ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration. Warnings'
@@ -316,7 +318,7 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     metrics = pd.DataFrame({"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]})
     layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings, lang),
               "certificates": certificates_table(plan.certificates, lang), "metrics": metrics,
-              "provenance": plan.provenance.table()}
+              "provenance": plan.provenance.table(), "code_history": plan.code_history}
     if prepared.validation is not None:
         layers["scene_findings"] = prepared.validation.table(lang)
     if run.levels is not None:
@@ -372,7 +374,8 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
         assignment["households_estimated"] = assignment["households_estimated"].fillna(False).astype(bool)
     plan = Plan(grids=grids, assignment=assignment, warnings=warnings_from_table(layers.get("warnings")),
                 metrics=_metrics(layers.get("metrics")), provenance=provenance,
-                certificates=certificates_from_table(layers.get("certificates")))
+                certificates=certificates_from_table(layers.get("certificates")),
+                code_history=layers.get("code_history"))
     levels = None
     if "micro_grids" in layers and "areas" in layers:
         grid_area = grids.set_index("grid_id")["area_id"] if "area_id" in grids else pd.Series(dtype=object)
@@ -436,8 +439,8 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
     footprints = None
     if isinstance(placed, gpd.GeoDataFrame) and placed.crs is not None:
         footprints = gpd.GeoSeries(placed.geometry.to_numpy(), index=assignment["building_id"].to_numpy(), crs=placed.crs)
-    return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id"), provenance=provenance,
-                        source=redacted(source), footprints=footprints)
+    return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id", "community_id"), provenance=provenance,
+                        source=redacted(source), footprints=footprints, code_history=layers.get("code_history"))
 
 
 def _metrics(table: pd.DataFrame | None) -> PlanMetrics:

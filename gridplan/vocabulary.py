@@ -568,6 +568,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "source": ("依据", "Source"),
     "message": ("说明", "Message"),
     "failure_id": ("问题编号", "Finding"),
+    "start_version": ("启用版本", "First version"),
+    "end_version": ("停用前最后版本", "Last version in use"),
 }
 
 #: The inputs of a scene, as a person names them (which ones were generated, in data sources).
@@ -608,6 +610,12 @@ WORDS: dict[str, tuple[str, str]] = {
     # a grid code's community code, where a code must start with it (compliance check)
     "code_prefix": ("，且应以社区编码 {base} 开头", ", starting with its community's code {base}"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
+    # a plan's version (方案版本) in its summary
+    "plan_version": ("版本 {version}", "plan version {version}"),
+    "version_parent": ("上一版 {fingerprint}…", "after plan {fingerprint}…"),
+    "effective_date": ("生效日期 {value}", "effective {value}"),
+    "author": ("编制 {value}", "by {value}"),
+    "note": ("说明：{value}", "note: {value}"),
     # classes of a grid's households against the bounds, in a map's legend
     "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),
     "under_target": ("{floor:g}–{low:g} 户", "{floor:g}–{low:g} households"),
