@@ -94,107 +94,125 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
     -------
     Claims
     """
+    writer = _ClaimWriter(grids, atom_grid, building_ids, units, weight, settings, regions)
     fixed = set(fixed)
-    load = np.bincount(atom_grid, weights=weight, minlength=len(grids))
-    grid_ids = grids["grid_id"].astype(str).to_numpy()
-    position = {g: i for i, g in enumerate(grid_ids)}
-    outside = (grids["kind"] == GridKind.ORDINARY).to_numpy() & ~settings.bounds_window.contains(load)
-    unit_proofs = _misfit_proofs(units, atom_grid, weight, np.flatnonzero(outside), load, settings)
-    region_of = {}
-    for region in sorted(regions, key=lambda r: not r.local):  # a whole region's proof before a neighbourhood's
-        inside = [position[g] for g in region.grid_ids if g in position]
-        out_here = [g for g in inside if outside[g]]
-        in_scope = len(out_here) == region.fewest and all(load[g] <= region.cap + 1e-9 for g in out_here)
-        for g in out_here:
-            if g not in region_of or not region_of[g][1]:
-                region_of[g] = (region, in_scope)
-    members = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid)
-    buildings_of = pd.Series(building_ids).groupby(units.building_atom.to_numpy())
-    certificates: list[Certificate] = []
-    warnings: list[PlanWarning] = []
-    proven: set[str] = set()
-    region_certificate: dict[int, Certificate] = {}
-    bounds = settings.bounds_window
+    # community by community, its grids outside the bounds then those over the radius: the order a plan of
+    # communities apart gives too (gridplan.parallel)
+    community_ids = grids["community_id"].astype(str).to_numpy()
+    ordinary = (grids["kind"] == GridKind.ORDINARY).to_numpy()
+    over = ordinary & (grids["service_radius_m"].to_numpy() > settings.max_service_radius_m)
+    for community in pd.unique(community_ids):
+        here = community_ids == community
+        for g in np.flatnonzero(writer.outside & here):
+            writer.bounds_claim(g, otherwise, SearchStop.FIXED_COUNT if community in fixed else stopped)
+        for g in np.flatnonzero(over & here):
+            writer.radius_claim(g, radius_otherwise)
+    return Claims(writer.warnings, writer.certificates, frozenset(writer.proven))
 
-    def add(**fields) -> Certificate:
-        fields = {"lo": bounds.lo, "hi": bounds.hi} | fields
-        certificates.append(Certificate(certificate_id=f"C{len(certificates) + 1:03d}", **fields))
-        return certificates[-1]
 
-    limit = settings.max_service_radius_m
-    span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(atom_grid).max().reindex(range(len(grids)), fill_value=0.0)
+class _ClaimWriter:
+    """The certificates and warnings of one layout, written grid by grid (:func:`plan_claims`)."""
 
-    def bounds_claim(g: int) -> None:
-        row = grids.iloc[g]
-        community, grid_id = str(row["community_id"]), str(grid_ids[g])
-        figures = [("households", float(load[g])), ("floor", bounds.lo), ("ceiling", bounds.hi)]
-        if g in unit_proofs:
-            atom, widened = unit_proofs[g]
+    def __init__(self, grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.ndarray, units: Units,
+                 weight: np.ndarray, settings: GridSettings, regions: Iterable[RegionClaim]):
+        self.grids, self.units, self.settings = grids, units, settings
+        self.bounds = settings.bounds_window
+        self.load = np.bincount(atom_grid, weights=weight, minlength=len(grids))
+        self.grid_ids = grids["grid_id"].astype(str).to_numpy()
+        self.outside = (grids["kind"] == GridKind.ORDINARY).to_numpy() & ~self.bounds.contains(self.load)
+        self.unit_proofs = _misfit_proofs(units, atom_grid, weight, np.flatnonzero(self.outside), self.load, settings)
+        self.region_of = self._regions(regions)
+        self.members = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid)
+        self.buildings_of = pd.Series(building_ids).groupby(units.building_atom.to_numpy())
+        self.span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(atom_grid).max().reindex(
+            range(len(grids)), fill_value=0.0)
+        self.certificates: list[Certificate] = []
+        self.warnings: list[PlanWarning] = []
+        self.proven: set[str] = set()
+        self.region_certificate: dict[int, Certificate] = {}
+
+    def _regions(self, regions: Iterable[RegionClaim]) -> dict[int, tuple[RegionClaim, bool]]:
+        """Per grid outside the bounds, the region proof that speaks of it and whether the layout is in its
+        scope (as many grids outside as it proves the fewest, none above its cap); a whole region's first."""
+        position = {g: i for i, g in enumerate(self.grid_ids)}
+        region_of: dict[int, tuple[RegionClaim, bool]] = {}
+        for region in sorted(regions, key=lambda r: r.local):
+            out_here = [position[g] for g in region.grid_ids if g in position and self.outside[position[g]]]
+            in_scope = len(out_here) == region.fewest and all(self.load[g] <= region.cap + 1e-9 for g in out_here)
+            for g in out_here:
+                if g not in region_of or not region_of[g][1]:
+                    region_of[g] = (region, in_scope)
+        return region_of
+
+    def _add(self, **fields) -> Certificate:
+        fields = {"lo": self.bounds.lo, "hi": self.bounds.hi} | fields
+        self.certificates.append(Certificate(certificate_id=f"C{len(self.certificates) + 1:03d}", **fields))
+        return self.certificates[-1]
+
+    def _unit_buildings(self, atom: int) -> tuple[str, ...]:
+        try:
+            return tuple(str(b) for b in self.buildings_of.get_group(atom))
+        except KeyError:
+            return ()
+
+    def bounds_claim(self, g: int, otherwise: WarningReason, stopped: SearchStop) -> None:
+        """The claim and warning of grid ``g``, outside the bounds: a unit's proof, a region's (or a
+        neighbourhood's) in whose scope it lies, or not proven with why the search stopped."""
+        bounds, load = self.bounds, self.load[g]
+        community, grid_id = str(self.grids["community_id"].iat[g]), str(self.grid_ids[g])
+        figures = [("households", float(load)), ("floor", bounds.lo), ("ceiling", bounds.hi)]
+        if g in self.unit_proofs:
+            atom, widened = self.unit_proofs[g]
             below, above = bounds.lo - widened - 1, bounds.hi + widened + 1
             # no layout brings the grid nearer than widened + 1: covered where it is that near
-            covers = bool(max(bounds.lo - load[g], load[g] - bounds.hi) <= widened + 1 + 1e-9)
-            c = add(claim=Claim.UNIT_MISFIT, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
-                    unit_buildings=tuple(_buildings(buildings_of, atom)), below=below, above=above, covers_excess=covers,
-                    method=ClaimMethod.SUBSET_SUMS,
-                    searched=f"subset sums of the units a path from it reaches carrying at most {bounds.hi + widened:.0f}")
+            covers = bool(max(bounds.lo - load, load - bounds.hi) <= widened + 1 + 1e-9)
+            c = self._add(claim=Claim.UNIT_MISFIT, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
+                          unit_buildings=self._unit_buildings(atom), below=below, above=above, covers_excess=covers,
+                          method=ClaimMethod.SUBSET_SUMS,
+                          searched=f"subset sums of the units a path from it reaches carrying at most {bounds.hi + widened:.0f}")
             reason = WarningReason.UNIT_MISFIT
             figures += [("below", below), ("above", above), ("covers_excess", covers)]
-            proven.add(grid_id)
-        elif g in region_of and region_of[g][1]:
-            region = region_of[g][0]
-            c = region_certificate.get(id(region))
+            self.proven.add(grid_id)
+        elif g in self.region_of and self.region_of[g][1]:
+            region = self.region_of[g][0]
+            c = self.region_certificate.get(id(region))
             if c is None:
-                c = region_certificate[id(region)] = add(
+                c = self.region_certificate[id(region)] = self._add(
                     claim=Claim.NEIGHBOURHOOD_FEWEST if region.local else Claim.REGION_FEWEST, status=ClaimStatus.PROVEN,
                     community_id=community, grid_ids=region.grid_ids, cap=region.cap, fewest=region.fewest,
                     method=region.method, searched=region.searched)
             reason = WarningReason.NEIGHBOURHOOD_PROVEN if region.local else WarningReason.REGION_PROVEN
             figures += [("cap", region.cap), ("fewest", region.fewest), ("grids", len(region.grid_ids) - 1)]
             if not region.local:  # a neighbourhood's proof does not make the grid unable to meet the bounds
-                proven.add(grid_id)
+                self.proven.add(grid_id)
         else:
-            why = (SearchStop.SCOPE if g in region_of else SearchStop.FIXED_COUNT if community in fixed else stopped)
+            why = SearchStop.SCOPE if g in self.region_of else stopped
             reason = WarningReason.FIXED_COUNT if why == SearchStop.FIXED_COUNT else otherwise
-            c = add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
-                    method=ClaimMethod.LOCAL_SEARCH, stopped=why)
+            c = self._add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
+                          method=ClaimMethod.LOCAL_SEARCH, stopped=why)
             figures += [("stopped", str(why))]
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
-        warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
+        self.warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
 
-    def radius_claim(g: int) -> None:
-        community, grid_id = str(grids["community_id"].iat[g]), str(grid_ids[g])
-        figures = [("radius", float(grids["service_radius_m"].iat[g])), ("limit", limit), ("span", float(2 * span[g]))]
-        if span[g] > limit:
-            atom = int(members.get_group(g).to_numpy()[np.argmax(units.atoms["half_span_m"].to_numpy()[members.get_group(g)])])
-            c = add(claim=Claim.UNIT_SPANS, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
-                    unit_buildings=tuple(_buildings(buildings_of, atom)), method=ClaimMethod.GEOMETRY,
-                    searched=f"span {2 * span[g]:.1f} m", lo=float("nan"), hi=limit)
+    def radius_claim(self, g: int, otherwise: WarningReason) -> None:
+        """The claim and warning of grid ``g``, over the radius: a unit wider than twice it, or not proven."""
+        limit, span = self.settings.max_service_radius_m, self.span[g]
+        community, grid_id = str(self.grids["community_id"].iat[g]), str(self.grid_ids[g])
+        figures = [("radius", float(self.grids["service_radius_m"].iat[g])), ("limit", limit), ("span", float(2 * span))]
+        if span > limit:
+            members = self.members.get_group(g).to_numpy()
+            atom = int(members[np.argmax(self.units.atoms["half_span_m"].to_numpy()[members])])
+            c = self._add(claim=Claim.UNIT_SPANS, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
+                          unit_buildings=self._unit_buildings(atom), method=ClaimMethod.GEOMETRY,
+                          searched=f"span {2 * span:.1f} m", lo=float("nan"), hi=limit)
             reason = WarningReason.UNIT_SPANS
         else:
-            c = add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
-                    method=ClaimMethod.LOCAL_SEARCH, stopped=SearchStop.RADIUS, lo=float("nan"), hi=limit)
-            reason = radius_otherwise
+            c = self._add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
+                          method=ClaimMethod.LOCAL_SEARCH, stopped=SearchStop.RADIUS, lo=float("nan"), hi=limit)
+            reason = otherwise
             figures.append(("stopped", str(SearchStop.RADIUS)))
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
-        warnings.append(PlanWarning(WarningCode.OVER_RADIUS, community, grid_id, reason.value, tuple(figures)))
-    # community by community, its grids outside the bounds then those over the radius: the order a plan of
-    # communities apart gives too (gridplan.parallel)
-    community_ids = grids["community_id"].astype(str).to_numpy()
-    over = (grids["kind"] == GridKind.ORDINARY).to_numpy() & (grids["service_radius_m"].to_numpy() > limit)
-    for community in pd.unique(community_ids):
-        here = community_ids == community
-        for g in np.flatnonzero(outside & here):
-            bounds_claim(g)
-        for g in np.flatnonzero(over & here):
-            radius_claim(g)
-    return Claims(warnings, certificates, frozenset(proven))
-
-
-def _buildings(buildings_of, atom: int) -> list[str]:
-    try:
-        return [str(b) for b in buildings_of.get_group(atom)]
-    except KeyError:
-        return []
+        self.warnings.append(PlanWarning(WarningCode.OVER_RADIUS, community, grid_id, reason.value, tuple(figures)))
 
 
 def _misfit_proofs(units: Units, atom_grid: np.ndarray, weight: np.ndarray, grids: np.ndarray, load: np.ndarray,
