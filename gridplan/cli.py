@@ -346,6 +346,9 @@ def _parser() -> argparse.ArgumentParser:
     _scene_options(p)
     p.add_argument("old", help="the plan before (file or postgresql://…#name); it may be of an earlier version of SCENE")
     p.add_argument("new", help="the plan after, of SCENE (file or postgresql://…#name)")
+    p.add_argument("--old-coverage", help="coverage of OLD ('gridplan coverage'): party coverage and the 15-minute "
+                                          "circle compared per community")
+    p.add_argument("--new-coverage", help="coverage of NEW ('gridplan coverage')")
     p.add_argument("-o", "--output", default="compare", help="folder to write (default ./compare)")
     p.set_defaults(run=_compare)
 
@@ -760,16 +763,20 @@ def _print(args) -> None:
 def _compare(args) -> None:
     from .approval import write_approval
     from .compare import compare_plans
-    from .pipeline import check_belongs, check_same_buildings
-    from .store import check_output, read_plan
+    from .pipeline import check_belongs, check_covers, check_same_buildings
+    from .store import check_output, read_coverage, read_plan
 
-    check_output(args.output, "report", [args.scene, args.old, args.new])
+    check_output(args.output, "report", [args.scene, args.old, args.new, args.old_coverage, args.new_coverage])
     old, new = read_plan(args.old), read_plan(args.new)
     prepared = _prepared(args, new.plan.settings)
-    check_belongs(prepared, new.plan)
+    old_coverage = read_coverage(args.old_coverage) if args.old_coverage else None
+    new_coverage = read_coverage(args.new_coverage) if args.new_coverage else None
+    check_belongs(prepared, new.plan, new_coverage)
     # the old plan may be of the scene before it changed, not of another place
     check_same_buildings(prepared, old.plan.assignment, "the old plan", "原方案")
-    comparison = compare_plans(old, new, prepared)
+    if old_coverage is not None:
+        check_covers(old.plan, old_coverage)
+    comparison = compare_plans(old, new, prepared, old_coverage, new_coverage)
     written = write_approval(comparison, new, prepared, args.output, old=old, lang=args.lang)
     print(comparison.summary(args.lang))
     _say_written(args, written)

@@ -641,6 +641,9 @@ COMPARISON: dict[str, tuple[str, str]] = {
     "grids_new": ("新增的网格", "New grids"), "grids_retired": ("撤销的网格", "Grids retired"),
     "buildings_moved": ("调整网格的楼栋", "Buildings moved"), "households_moved": ("调整网格的户数", "Households moved"),
     "buildings_new": ("新增楼栋", "New buildings"), "buildings_removed": ("移除楼栋", "Buildings removed"),
+    "grids_own_branch": ("建有独立党支部的网格占比", "Grids with their own party branch"),
+    "grids_in_branch": ("建有党支部（含联合党支部）的网格占比", "Grids in a party branch (own or joint)"),
+    "households_in_circle": ("15 分钟生活圈内的户数占比", "Households within the 15-minute circle"),
     # the workbook's sheets, the approval form and the change map
     "sheet_summary": ("社区汇总", "Summary"), "sheet_grids": ("网格变化", "Grid changes"),
     "sheet_realignment": ("调整明细", "Realignment"),
