@@ -642,6 +642,7 @@ def _check(args) -> None:
     from .compliance import check_compliance
     from .maps import compliance_map, save_map
     from .pipeline import check_belongs
+    from .qgis_styles import layer_styles
     from .report import write_compliance_workbook
     from .results import Plan, PlanRun
     from .store import check_output, read_coverage, write_layers
@@ -665,7 +666,8 @@ def _check(args) -> None:
         out = Path(args.output)
         out.mkdir(parents=True, exist_ok=True)
         table = compliance.table(args.lang)
-        written = write_layers(out / "compliance.gpkg", {"failures": table, "rules": compliance.counts()})
+        layers = {"failures": table, "rules": compliance.counts()}
+        written = write_layers(out / "compliance.gpkg", layers, styles=layer_styles(layers, settings.grid, args.lang))
         save_map(compliance_map(compliance, prepared, lang=args.lang), out / "compliance.html")
         written += [out / "compliance.html", write_compliance_workbook(compliance, out / "compliance.xlsx", args.lang)]
         _say_written(args, written)

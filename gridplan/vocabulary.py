@@ -266,6 +266,15 @@ class Severity(StrEnum):
     GUIDANCE = "guidance"
 
 
+#: Rules a layout may only fall short of (guidance); every other is a rule it must meet.
+GUIDANCE_RULES = frozenset({Rule.URBAN_GUIDANCE})
+
+
+def severity(rule: Rule) -> Severity:
+    """How binding ``rule`` is: :attr:`Severity.GUIDANCE` for :data:`GUIDANCE_RULES`, else :attr:`Severity.RULE`."""
+    return Severity.GUIDANCE if rule in GUIDANCE_RULES else Severity.RULE
+
+
 class NotApplicable(StrEnum):
     """Why a rule could not be checked (不适用原因)."""
 
@@ -659,7 +668,6 @@ COMPARISON: dict[str, tuple[str, str]] = {
     "approval_signature": ("负责人签字：　　　　　　日期：", "Signed:                    Date:"),
     "approval_continued": ("（续）", "(continued)"),
     "map_old": ("原网格边界（虚线）", "Old grid boundaries (dashed)"), "map_moved": ("调整网格的楼栋", "Buildings moved"),
-    "map_popup": ("{old} → {new}", "{old} → {new}"),
 }
 
 

@@ -16,10 +16,11 @@ from gridplan.compare import COVERAGE_FIGURES, FIGURES, compare_plans
 from gridplan.coverage import analyse_coverage
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.results import PreviousPlan
-from gridplan.store import write_coverage, write_plan
+from gridplan.store import read_layers, write_coverage, write_plan
 from gridplan.vocabulary import GridMatch, MoveReason, is_chinese
 
 from .support.cli import assert_one_line_error, run
+from .support.styles import assert_styles_fit
 
 #: Buildings whose households change (×1.6) in the regenerated scene, and buildings removed from it.
 CHANGED_SHARE, REMOVED = 0.05, 3
@@ -187,6 +188,23 @@ def test_gridplan_compare_writes_the_approval_package(beijing, hand_edit, extrac
     assert escaped("原网格边界（虚线）") in html and '"dashArray": "6 4"' in html
     assert escaped(f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}") in html
     assert "unpkg.com" not in html and "cdn.jsdelivr" not in html  # offline: every asset inlined
+
+    # the same as GIS layers, styled for QGIS: the new grids by change, the old ones dashed, the move labelled
+    layers = read_layers(tmp_path / "out" / "comparison.gpkg")
+    changes, old_grids, moves = layers["grid_changes"], layers["old_grids"], layers["realignment"]
+    assert len(changes) == len(old_grids) == len(plan.grids)
+    assert changes.set_index("grid_id").loc[[donor, receiver], "change"].eq("boundary_changed").all()
+    assert (changes["change"] == "unchanged").sum() == len(plan.grids) - 2
+    assert (changes.set_index("grid_id").loc[receiver, "continues"], old_grids.set_index("grid_id").loc[donor, "continues"]) == (receiver, donor)
+    metric = prepared.local.crs
+    assert changes.to_crs(metric).area.sum() == pytest.approx(old_grids.to_crs(metric).area.sum(), rel=1e-9)
+    assert list(moves["building_id"]) == [building] and moves["move"].iat[0] == f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}"
+    footprint = prepared.scene.buildings.set_index("building_id").geometry.to_crs(moves.crs)[building]
+    assert moves.geometry.iat[0].equals_exact(footprint, 1e-9)
+    styles = assert_styles_fit(tmp_path / "out" / "comparison.gpkg", ["grid_changes", "old_grids", "realignment"])
+    assert {r.get("label") for r in styles["grid_changes"].iter("rule")} >= {"边界调整", "未变"}
+    assert styles["old_grids"].find(".//Option[@name='outline_style']").get("value") == "dash"
+    assert styles["realignment"].find(".//text-style").get("fieldName") == '"move"'
 
 
 def test_a_comparison_speaks_english(beijing, hand_edit):

@@ -17,6 +17,7 @@ from gridplan.party import grid_neighbours
 from gridplan.store import read_layers, write_coverage, write_layers
 
 from .support.cli import run
+from .support.styles import assert_styles_fit
 
 #: The four edits of the hand-made layout, each to be flagged once.
 EDITED_RULES = {"enclave", "gap", "code_order", "joint_branch_units"}
@@ -146,6 +147,13 @@ def test_check_command_returns_the_failures_to_each_community(beijing, layouts, 
     expected = check_compliance(prepared, layouts["edited"], layouts["coverage"]).failures
     assert sorted(failures["failure_id"]) == sorted(expected["failure_id"])
     assert set(failures["rule"]) >= EDITED_RULES and failures["source"].str.len().min() > 0
+    # styled for QGIS: a rule per rule checked, in the colour of its severity, the failure's id as label
+    style = assert_styles_fit(tmp_path / "out" / "compliance.gpkg", ["failures"])["failures"]
+    legend = {rule.get("filter"): rule.get("label") for rule in style.iter("rule")}
+    assert legend["\"rule\" = 'enclave'"] == "no enclave" and len(legend) == 19
+    colours = [o.get("value") for o in style.iter("Option") if o.get("name") == "color"]
+    assert set(colours) == {"215,25,28,255", "253,174,97,255"}  # rules red, guidance orange, as on the map
+    assert style.find(".//text-style").get("fieldName") == '"failure_id"'
     book = load_workbook(tmp_path / "out" / "compliance.xlsx")
     assert book.sheetnames == ["Compliance summary", "Community 1"]
     assert book["Community 1"].max_row - 1 == len(failures)  # every failure, to the one office
