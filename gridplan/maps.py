@@ -805,7 +805,12 @@ background:rgba(255,255,255,.95);padding:6px 8px;border-radius:4px;box-shadow:0 
         el.addEventListener('click', function() {
             var id = el.getAttribute('data-failure');
             map.fitBounds(bounds[id], {maxZoom: {{ this.max_zoom }}});
-            layer.eachLayer(function(l) { if (l.feature.properties.failure_id === id) { l.openPopup(); } });
+            // the popup is bound to the whole layer (folium's GeoJsonPopup), not to each feature: a click
+            // passed on from the feature opens it with that feature's fields
+            var centre = L.latLngBounds(bounds[id]).getCenter();
+            layer.eachLayer(function(l) {
+                if (l.feature.properties.failure_id === id) { l.fire('click', {latlng: centre}, true); }
+            });
         });
     });
 })();
