@@ -269,7 +269,7 @@ def test_gridplan_compare_takes_each_plans_coverage(beijing, hand_edit, edited_c
     assert summary["Grids with their own party branch"][0] == pytest.approx(old_share, abs=1e-9)
     assert summary["Households within the 15-minute circle"][1] == pytest.approx(circle, abs=1e-9)
     # each coverage must be of its own plan
-    code, out, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "--old-coverage",
+    code, _, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "--old-coverage",
                          tmp_path / "new-coverage.gpkg", "-o", tmp_path / "wrong")
     assert_one_line_error(code, err)
     assert "覆盖分析属于另一个方案" in err
