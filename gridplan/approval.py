@@ -4,7 +4,8 @@
 - ``approval-<community>.pdf``: the 网格调整审批表 of each community (grids before and after with their households,
   the buildings and households moved and why, lines for the opinion and signatures), with the wall maps' CJK font;
 - ``changes.html``: the change map (old boundaries dashed over the new grids, moved buildings marked, popups
-  "001 → 004"), offline like every map of gridplan.
+  "001 → 004"), offline like every map of gridplan;
+- ``comparison.gpkg``: the same as GIS layers (:func:`comparison_layers`), styled for QGIS.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from matplotlib.figure import Figure
 from ._files import atomic_path
 from .codes import short_serial
 from .compare import SHARE_FIGURES, PlanComparison
-from .maps import plan_map, save_map
+from .maps import MOVED_COLOUR, OLD_BOUNDARY_COLOUR, plan_map, save_map
+from .qgis_styles import layer_styles
 from .results import Plan, PlanRun, gridplan_version
 from .scene import PreparedScene, id_string
 from .settings import WALL_MAP_DEFAULTS
+from .store import write_layers
 from .vocabulary import BuildingChange, check_language, comparison_word, label
 from .wallmap import file_safe, page_font
 
@@ -34,9 +37,6 @@ PAGE_MM = (210.0, 297.0)
 MARGIN_MM = 15.0
 TITLE_PT, HEADING_PT, TEXT_PT = 16.0, 11.0, 8.5
 LINE_MM = 5.0
-#: Colours of the change map: old boundaries, moved buildings.
-OLD_BOUNDARY_COLOUR = "#222222"
-MOVED_COLOUR = "#d7301f"
 
 
 def write_approval(comparison: PlanComparison, new: Plan | PlanRun, prepared: PreparedScene, out_dir, *, old: Plan | PlanRun,
@@ -61,7 +61,7 @@ def write_approval(comparison: PlanComparison, new: Plan | PlanRun, prepared: Pr
     Returns
     -------
     list of pathlib.Path
-        ``comparison.xlsx``, one ``approval-<community>.pdf`` per community, ``changes.html``.
+        ``comparison.xlsx``, one ``approval-<community>.pdf`` per community, ``changes.html``, ``comparison.gpkg``.
     """
     check_language(lang)
     out = Path(out_dir)
@@ -70,7 +70,58 @@ def write_approval(comparison: PlanComparison, new: Plan | PlanRun, prepared: Pr
     paths += write_approval_forms(comparison, prepared, out, lang=lang, day=day)
     path = out / "changes.html"
     save_map(change_map(comparison, new, old, prepared, lang=lang), path)
-    return [*paths, path]
+    layers = comparison_layers(comparison, new, old, prepared)
+    paths += [path, *write_layers(out / "comparison.gpkg", layers, styles=layer_styles(layers, comparison.settings, lang))]
+    return paths
+
+
+def comparison_layers(comparison: PlanComparison, new: Plan | PlanRun, old: Plan | PlanRun,
+                      prepared: PreparedScene) -> dict[str, gpd.GeoDataFrame]:
+    """The comparison as GIS layers, in the new plan's CRS, codes (not labels) in the classification columns.
+
+    Parameters
+    ----------
+    comparison
+        :func:`gridplan.compare.compare_plans` of ``old`` and ``new``.
+    new, old
+        The plans compared (their grid polygons).
+    prepared
+        The new plan's scene (building footprints).
+
+    Returns
+    -------
+    dict
+        ``grid_changes``: the new grids (``grid_id``, ``code``, ``community_id``, ``kind``, ``households``,
+        ``change``, ``continues``: the old code it persists as, ``related``: the old codes it shares buildings
+        with); ``old_grids``: the old grids, the same columns towards the new plan; ``realignment``: the
+        realignment list with each building's footprint in the new scene (none for a removed building) and
+        ``move`` ("001 → 004").
+    """
+    new, old = (p.plan if isinstance(p, PlanRun) else p for p in (new, old))
+    crs = new.grids.crs
+    columns = ["grid_id", "code", "community_id", "kind", "households", "change", "continues", "related"]
+
+    def grids(plan: Plan, side: str) -> gpd.GeoDataFrame:
+        rows = comparison.grids[comparison.grids["side"] == side].set_index("grid_id")
+        ids = plan.grids["grid_id"].map(id_string)
+        table = rows.reindex(ids)[columns[1:]].reset_index()
+        table["related"] = [", ".join(r) for r in table["related"]]
+        return gpd.GeoDataFrame(table, geometry=plan.grids.geometry.to_crs(crs).to_numpy(), crs=crs)
+
+    return {"grid_changes": grids(new, "new"), "old_grids": grids(old, "old"),
+            "realignment": _realignment_footprints(comparison, prepared).to_crs(crs)}
+
+
+def _realignment_footprints(comparison: PlanComparison, prepared: PreparedScene) -> gpd.GeoDataFrame:
+    """The realignment list with each building's footprint in the scene (none where it is not there) and its
+    move in short serials ("001 → 004", "— → 004" for a new building)."""
+    footprints = prepared.scene.buildings
+    shapes = pd.Series(footprints.geometry.to_numpy(), index=footprints["building_id"].map(id_string))
+    shapes = shapes[~shapes.index.duplicated()]
+    moves = comparison.realignment
+    serial = lambda code: short_serial(code) if isinstance(code, str) else "—"  # noqa: E731
+    out = moves.assign(move=[f"{serial(o)} → {serial(n)}" for o, n in zip(moves["old_code"], moves["new_code"])])
+    return gpd.GeoDataFrame(out, geometry=moves["building_id"].map(shapes).to_numpy(), crs=footprints.crs)
 
 
 def readable_tables(comparison: PlanComparison, lang: str = "zh") -> dict[str, pd.DataFrame]:
@@ -241,17 +292,10 @@ def change_map(comparison: PlanComparison, new: Plan | PlanRun, old: Plan | Plan
     folium.GeoJson(boundaries, name=comparison_word("map_old", lang),
                    style_function=lambda _: {"color": OLD_BOUNDARY_COLOUR, "weight": 2.5, "dashArray": "6 4", "fill": False},
                    tooltip=folium.GeoJsonTooltip(fields=["code"], aliases=[comparison_word("old_code", lang)])).add_to(fmap)
-    moves = comparison.realignment[comparison.realignment["change"] != BuildingChange.REMOVED]
-    footprints = prepared.scene.buildings[["building_id", "geometry"]].assign(
-        building_id=lambda b: b["building_id"].map(id_string))
-    marked = footprints.merge(moves, on="building_id")
+    marked = _realignment_footprints(comparison, prepared)
+    marked = marked[(marked["change"] != BuildingChange.REMOVED) & marked.geometry.notna()]
     if len(marked):
-        marked = gpd.GeoDataFrame({
-            "building_id": marked["building_id"],
-            "move": [comparison_word("map_popup", lang, old=short_serial(o) if isinstance(o, str) else "—", new=short_serial(n))
-                     for o, n in zip(marked["old_code"], marked["new_code"])],
-            "households": marked["households"].to_numpy(),
-        }, geometry=marked.geometry.to_numpy(), crs=footprints.crs).to_crs(4326)
+        marked = marked[["building_id", "move", "households", "geometry"]].to_crs(4326)
         folium.GeoJson(marked, name=comparison_word("map_moved", lang),
                        style_function=lambda _: {"color": MOVED_COLOUR, "weight": 2, "fillColor": MOVED_COLOUR, "fillOpacity": 0.7},
                        popup=folium.GeoJsonPopup(fields=["move", "building_id", "households"],

@@ -351,6 +351,9 @@ def _parser() -> argparse.ArgumentParser:
     _scene_options(p)
     p.add_argument("old", help="the plan before (file or postgresql://…#name); it may be of an earlier version of SCENE")
     p.add_argument("new", help="the plan after, of SCENE (file or postgresql://…#name)")
+    p.add_argument("--old-coverage", help="coverage of OLD ('gridplan coverage'): party coverage and the 15-minute "
+                                          "circle compared per community")
+    p.add_argument("--new-coverage", help="coverage of NEW ('gridplan coverage')")
     p.add_argument("-o", "--output", default="compare", help="folder to write (default ./compare)")
     p.set_defaults(run=_compare)
 
@@ -647,6 +650,7 @@ def _check(args) -> None:
     from .compliance import check_compliance
     from .maps import compliance_map, save_map
     from .pipeline import check_belongs
+    from .qgis_styles import layer_styles
     from .report import write_compliance_workbook
     from .results import Plan, PlanRun
     from .store import check_output, read_coverage, write_layers
@@ -670,7 +674,8 @@ def _check(args) -> None:
         out = Path(args.output)
         out.mkdir(parents=True, exist_ok=True)
         table = compliance.table(args.lang)
-        written = write_layers(out / "compliance.gpkg", {"failures": table, "rules": compliance.counts()})
+        layers = {"failures": table, "rules": compliance.counts()}
+        written = write_layers(out / "compliance.gpkg", layers, styles=layer_styles(layers, settings.grid, args.lang))
         save_map(compliance_map(compliance, prepared, lang=args.lang), out / "compliance.html")
         written += [out / "compliance.html", write_compliance_workbook(compliance, out / "compliance.xlsx", args.lang)]
         _say_written(args, written)
@@ -768,16 +773,20 @@ def _print(args) -> None:
 def _compare(args) -> None:
     from .approval import write_approval
     from .compare import compare_plans
-    from .pipeline import check_belongs, check_same_buildings
-    from .store import check_output, read_plan
+    from .pipeline import check_belongs, check_covers, check_same_buildings
+    from .store import check_output, read_coverage, read_plan
 
-    check_output(args.output, "report", [args.scene, args.old, args.new])
+    check_output(args.output, "report", [args.scene, args.old, args.new, args.old_coverage, args.new_coverage])
     old, new = read_plan(args.old), read_plan(args.new)
     prepared = _prepared(args, new.plan.settings)
-    check_belongs(prepared, new.plan)
+    old_coverage = read_coverage(args.old_coverage) if args.old_coverage else None
+    new_coverage = read_coverage(args.new_coverage) if args.new_coverage else None
+    check_belongs(prepared, new.plan, new_coverage)
     # the old plan may be of the scene before it changed, not of another place
     check_same_buildings(prepared, old.plan.assignment, "the old plan", "原方案")
-    comparison = compare_plans(old, new, prepared)
+    if old_coverage is not None:
+        check_covers(old.plan, old_coverage)
+    comparison = compare_plans(old, new, prepared, old_coverage, new_coverage)
     written = write_approval(comparison, new, prepared, args.output, old=old, lang=args.lang)
     print(comparison.summary(args.lang))
     _say_written(args, written)

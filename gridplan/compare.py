@@ -16,10 +16,10 @@ import shapely
 
 from .errors import GridplanError
 from .metrics import street_alignment
-from .results import Plan, PlanRun
+from .results import Coverage, Plan, PlanRun
 from .scene import PreparedScene, id_string
 from .settings import GridSettings
-from .vocabulary import BuildingChange, GridKind, GridMatch, MoveReason, label
+from .vocabulary import BranchStatus, BuildingChange, GridKind, GridMatch, MoveReason, label
 
 #: A building's weight in matching besides its households, so that grids without households still match.
 BUILDING_WEIGHT = 1e-3
@@ -27,8 +27,16 @@ BUILDING_WEIGHT = 1e-3
 FIGURES = ("grids", "ordinary_grids", "households", "within_tight", "within_bounds", "street_alignment",
            "service_radius_mean", "service_radius_max", *(f"grids_{m.value}" for m in GridMatch),
            "buildings_moved", "households_moved", "buildings_new", "buildings_removed")
+#: The figures of party coverage and the service circle, compared where a coverage of either plan is given:
+#: the share of grids with their own branch (独立党支部, or too large for one), the share with a branch of any
+#: kind (their own or a joint branch, 联合党支部), and the share of households within the service circle
+#: (``ServiceSettings.coverage_radius_m``, the 15-minute circle's 1,000 m).
+COVERAGE_FIGURES = ("grids_own_branch", "grids_in_branch", "households_in_circle")
 #: Figures that are shares (shown as percentages).
-SHARE_FIGURES = ("within_tight", "within_bounds", "street_alignment")
+SHARE_FIGURES = ("within_tight", "within_bounds", "street_alignment", *COVERAGE_FIGURES)
+#: Branch statuses of a grid with its own branch, and of a grid in a branch of any kind.
+OWN_BRANCH = (BranchStatus.OWN_BRANCH.value, BranchStatus.TOO_LARGE.value)
+IN_BRANCH = (*OWN_BRANCH, BranchStatus.NEEDS_JOINT_BRANCH.value, BranchStatus.JOINS_BRANCH_OF.value)
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,9 @@ class PlanComparison:
         :class:`~gridplan.vocabulary.MoveReason` from the new plan's changes where it records one, else
         ``adjusted``; empty for new and removed buildings).
     figures
-        Per community the figures side by side: ``community_id``, ``figure`` (one of :data:`FIGURES`), ``old``,
-        ``new`` (NaN where a figure has no value on one side, such as the buildings moved before).
+        Per community the figures side by side: ``community_id``, ``figure`` (one of :data:`FIGURES`, then of
+        :data:`COVERAGE_FIGURES` where a coverage was given), ``old``, ``new`` (NaN where a figure has no value on
+        one side, such as the buildings moved before, or the party coverage of a plan given without its coverage).
     buildings_kept, buildings_moved, buildings_new, buildings_removed, households_moved
         The accounting: kept + moved + new + removed is every building of either plan; ``households_moved``
         is the sum of the households of the moved rows of ``realignment``.
@@ -100,7 +109,8 @@ class PlanComparison:
         ])
 
 
-def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedScene | None = None) -> PlanComparison:
+def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedScene | None = None,
+                  old_coverage: Coverage | None = None, new_coverage: Coverage | None = None) -> PlanComparison:
     """Compare two plans of a scene (or of a scene and its changed version).
 
     Each grid is matched to the grid of the other plan it shares most households with (each building counts
@@ -121,6 +131,10 @@ def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedSc
     prepared
         The new plan's scene: with it, the street alignment is measured per community; without it, a plan's
         own figure stands for a plan of one community and other communities have none.
+    old_coverage, new_coverage
+        The coverage of each plan (:func:`gridplan.coverage.analyse_coverage`, or read back), each of its own plan
+        (:func:`gridplan.pipeline.check_covers`): with either, the figures add :data:`COVERAGE_FIGURES` per
+        community, NaN on a side without one.
 
     Returns
     -------
@@ -142,7 +156,7 @@ def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedSc
     realignment, kept = _realignment(buildings, continues, _codes(old), _codes(new), reasons)
     comparison = PlanComparison(
         grids=grids.drop(columns="continues_id"), realignment=realignment,
-        figures=_figures(old, new, grids, realignment, prepared, settings),
+        figures=_figures(old, new, grids, realignment, prepared, settings, {"old": old_coverage, "new": new_coverage}),
         buildings_kept=kept, settings=settings,
         buildings_moved=int((realignment["change"] == BuildingChange.MOVED).sum()),
         buildings_new=int((realignment["change"] == BuildingChange.NEW).sum()),
@@ -303,14 +317,16 @@ def _realignment(buildings: pd.DataFrame, continues: pd.Series, old_codes: dict,
 
 
 def _figures(old: Plan, new: Plan, grids: pd.DataFrame, realignment: pd.DataFrame, prepared: PreparedScene | None,
-             settings: GridSettings) -> pd.DataFrame:
-    """Per community, each of :data:`FIGURES` for the old and the new plan."""
+             settings: GridSettings, coverages: dict[str, Coverage | None]) -> pd.DataFrame:
+    """Per community, each of :data:`FIGURES` (and :data:`COVERAGE_FIGURES` where a coverage is given) for the
+    old and the new plan."""
     communities = sorted(set(grids["community_id"].dropna()))
     local = prepared.local if prepared is not None else None
     rows = []
     for s, plan in (("old", old), ("new", new)):
         mine = grids[grids["side"] == s]
         alignment = _street_alignment(plan, local, communities)
+        covered = _coverage_figures(plan, coverages[s]) if coverages[s] is not None else {}
         for c in communities:
             g = mine[mine["community_id"] == c]
             ordinary = g[g["kind"] == GridKind.ORDINARY]
@@ -325,6 +341,7 @@ def _figures(old: Plan, new: Plan, grids: pd.DataFrame, realignment: pd.DataFram
                 "service_radius_max": float(radius.max()) if radius.notna().any() else np.nan,
             }
             values |= {f"grids_{m.value}": int((g["change"] == m.value).sum()) for m in GridMatch}
+            values |= covered.get(c, {})
             if s == "new":
                 r = realignment[realignment["community_id"] == c]
                 moved = r[r["change"] == BuildingChange.MOVED]
@@ -334,9 +351,28 @@ def _figures(old: Plan, new: Plan, grids: pd.DataFrame, realignment: pd.DataFram
             rows += [{"community_id": c, "figure": f, "side": s, "value": v} for f, v in values.items()]
     long = pd.DataFrame(rows, columns=["community_id", "figure", "side", "value"])
     wide = long.pivot_table(index=["community_id", "figure"], columns="side", values="value", aggfunc="first", dropna=False)
-    wide = wide.reindex(columns=["old", "new"]).reindex(pd.MultiIndex.from_product([communities, FIGURES],
+    shown = FIGURES + COVERAGE_FIGURES if any(c is not None for c in coverages.values()) else FIGURES
+    wide = wide.reindex(columns=["old", "new"]).reindex(pd.MultiIndex.from_product([communities, shown],
                                                                                    names=["community_id", "figure"]))
     return wide.reset_index().rename_axis(columns=None)
+
+
+def _coverage_figures(plan: Plan, coverage: Coverage) -> dict[str, dict[str, float]]:
+    """Per community, :data:`COVERAGE_FIGURES` of a plan from its coverage: grids counted from ``grid_party``
+    (every grid of the plan, a grid it does not list having no branch), households from ``service_coverage``."""
+    grids = pd.DataFrame({"grid_id": plan.grids["grid_id"].map(id_string), "community_id": plan.grids["community_id"].map(id_string)})
+    status = coverage.grid_party.assign(grid_id=coverage.grid_party["grid_id"].map(id_string)).set_index("grid_id")["status"]
+    grids["own"] = grids["grid_id"].map(status).isin(OWN_BRANCH)
+    grids["in_branch"] = grids["grid_id"].map(status).isin(IN_BRANCH)
+    party = grids.groupby("community_id")[["own", "in_branch"]].mean()
+    homes = coverage.service_coverage
+    homes = pd.DataFrame({"community_id": homes["grid_id"].map(id_string).map(grids.set_index("grid_id")["community_id"]),
+                          "households": pd.to_numeric(homes["households"]).to_numpy(dtype=float),
+                          "covered": homes["covered"].to_numpy(dtype=bool)})
+    homes = homes.assign(within=homes["households"].where(homes["covered"], 0.0)).groupby("community_id")[["households", "within"]].sum()
+    circle = (homes["within"] / homes["households"]).where(homes["households"] > 0)
+    return {c: {"grids_own_branch": float(party.loc[c, "own"]), "grids_in_branch": float(party.loc[c, "in_branch"]),
+                "households_in_circle": float(circle.get(c, np.nan))} for c in party.index}
 
 
 def _street_alignment(plan: Plan, local, communities: list[str]) -> dict[str, float]:

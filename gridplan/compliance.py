@@ -38,10 +38,8 @@ from .scene import PreparedScene, id_string
 from .settings import COMPLIANCE_DEFAULTS, ComplianceSettings, Settings
 from .units import SNAP_M
 from .vocabulary import (RULE_MESSAGES, RULE_SOURCES, BranchStatus, GridKind, LANGUAGES, NotApplicable, Rule, Severity,
-                         check_language, label, word)
+                         check_language, label, severity, word)
 
-#: Rules a layout may only fall short of (guidance), every other is a rule it must meet.
-GUIDANCE = frozenset({Rule.URBAN_GUIDANCE})
 #: The columns of :attr:`Compliance.failures`.
 FAILURE_COLUMNS = ("failure_id", "rule", "severity", "community_id", "grid_id", "value", "limit", "figures", "geometry")
 _CODE_RULES = (Rule.CODE_FORMAT, Rule.CODE_UNIQUE, Rule.CODE_ORDER)
@@ -89,7 +87,7 @@ class Compliance:
         """Failures per rule: ``rule``, ``severity``, ``failures`` (every rule checked, 0 included) and
         ``not_applicable`` (the reason, for a rule not checked; "" otherwise), in the order of :class:`Rule`."""
         found = self.failures["rule"].value_counts()
-        rows = [{"rule": r.value, "severity": _severity(r).value, "failures": int(found.get(r.value, 0)) if r in self.checked else 0,
+        rows = [{"rule": r.value, "severity": severity(r).value, "failures": int(found.get(r.value, 0)) if r in self.checked else 0,
                  "not_applicable": self.not_applicable[r].value if r in self.not_applicable else ""}
                 for r in Rule if r in self.checked or r in self.not_applicable]
         return pd.DataFrame(rows, columns=["rule", "severity", "failures", "not_applicable"])
@@ -232,7 +230,7 @@ def check_compliance(
         run(Rule.SERVICE_CIRCLE, _service(grids, coverage, local.crs, settings.service.coverage_radius_m))
 
     table = pd.DataFrame(found, columns=[c for c in FAILURE_COLUMNS if c not in ("failure_id", "severity")])
-    table["severity"] = [_severity(Rule(r)).value for r in table["rule"]]
+    table["severity"] = [severity(Rule(r)).value for r in table["rule"]]
     table.insert(0, "failure_id", [f"F{i:04d}" for i in range(1, len(table) + 1)])
     table["value"] = table["value"].astype(float)
     table["limit"] = table["limit"].astype(float)
@@ -240,10 +238,6 @@ def check_compliance(
     shown = grids[["grid_id", "code", "community_id", "households", "geometry"]].to_crs(prepared.crs)
     return Compliance(failures=failures, checked=tuple(checked), not_applicable=skipped, grids=shown,
                       settings=settings, rules=rules)
-
-
-def _severity(rule: Rule) -> Severity:
-    return Severity.GUIDANCE if rule in GUIDANCE else Severity.RULE
 
 
 # --------------------------------------------------------------------------------------------------

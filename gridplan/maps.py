@@ -31,7 +31,8 @@ from .report import data_source, grid_codes, grid_table
 from .results import Coverage, Levels, Plan, PlanRun
 from .scene import PreparedScene
 from .settings import BASEMAPS, MAP_VIEWS, SIMPLIFY_M, GridSettings
-from .vocabulary import BranchStatus, GridKind, OrgKind, Rule, Severity, check_language, column_label, household_statement, label, word
+from .vocabulary import (BranchStatus, BuildingChange, GridKind, GridMatch, OrgKind, Rule, Severity, check_language,
+                         column_label, household_statement, label, word)
 
 if TYPE_CHECKING:
     from .compliance import Compliance
@@ -68,6 +69,15 @@ VIEW_LAYERS = {
 BUILDING_MIN_ZOOM = 16
 #: Failures of a compliance check, by :class:`~gridplan.vocabulary.Severity`.
 SEVERITY_COLOURS = {Severity.RULE.value: "#d7191c", Severity.GUIDANCE.value: "#fdae61"}
+#: Two plans compared (:mod:`gridplan.approval`): the old grids' boundaries (dashed), the buildings by what
+#: became of them, and the new grids by what they are of the old ones (unchanged grey, so the changes stand out).
+OLD_BOUNDARY_COLOUR = "#222222"
+MOVED_COLOUR = "#d7301f"
+BUILDING_CHANGE_COLOURS = {BuildingChange.MOVED.value: MOVED_COLOUR, BuildingChange.NEW.value: "#1a9850",
+                           BuildingChange.REMOVED.value: "#969696"}
+GRID_CHANGE_COLOURS = {GridMatch.UNCHANGED.value: "#d9d9d9", GridMatch.BOUNDARY_CHANGED.value: "#fee08b",
+                       GridMatch.SPLIT.value: "#74add1", GridMatch.MERGED.value: "#b2abd2", GridMatch.NEW.value: "#66bd63",
+                       GridMatch.RETIRED.value: "#f46d43"}
 #: A failure zoomed to from the list is shown at most at this zoom (a small enclave is not blown up to the pixel).
 FAILURE_MAX_ZOOM = 18
 #: 6 decimals of a degree ≈ 0.1 m.
@@ -795,7 +805,12 @@ background:rgba(255,255,255,.95);padding:6px 8px;border-radius:4px;box-shadow:0 
         el.addEventListener('click', function() {
             var id = el.getAttribute('data-failure');
             map.fitBounds(bounds[id], {maxZoom: {{ this.max_zoom }}});
-            layer.eachLayer(function(l) { if (l.feature.properties.failure_id === id) { l.openPopup(); } });
+            // the popup is bound to the whole layer (folium's GeoJsonPopup), not to each feature: a click
+            // passed on from the feature opens it with that feature's fields
+            var centre = L.latLngBounds(bounds[id]).getCenter();
+            layer.eachLayer(function(l) {
+                if (l.feature.properties.failure_id === id) { l.fire('click', {latlng: centre}, true); }
+            });
         });
     });
 })();

@@ -24,7 +24,7 @@ import pandas as pd
 from .coverage import analyse_coverage
 from .errors import InputError
 from .osm import import_osm, is_osm_xml
-from .results import PlanRun, PreviousPlan, parse_effective_date
+from .results import Coverage, Plan, PlanRun, PreviousPlan, parse_effective_date
 from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
 from .validate import as_prepared, prepare_scene
 from .settings import Settings
@@ -217,8 +217,13 @@ def check_belongs(prepared: PreparedScene, plan, coverage=None) -> None:
                             "或用 'gridplan plan' 为本场景生成方案")
     if not made_of:
         check_same_buildings(prepared, plan.assignment, "the plan", "该方案")
-    if coverage is None:
-        return
+    if coverage is not None:
+        check_covers(plan, coverage)
+
+
+def check_covers(plan: Plan, coverage: Coverage) -> None:
+    """Raise an :class:`~gridplan.errors.InputError` unless the coverage is of this plan: by the plan fingerprint
+    its provenance records, or, without one, by its grids."""
     covers = coverage.provenance.plan_fingerprint
     if covers and covers != plan.fingerprint():
         raise InputError("the coverage is of another plan (its buildings are in other grids): analyse this plan "

@@ -1,8 +1,11 @@
-"""QGIS layer styles of a plan: QML documents stored in the GeoPackage's ``layer_styles`` table.
+"""QGIS layer styles of a plan, a comparison and a compliance check: QML documents stored in the GeoPackage's
+``layer_styles`` table.
 
 QGIS applies the default style it finds there when it opens a layer, so a plan file opens styled, as the web
 map draws it: grids coloured by their households against the target (the web map's scale, in the classes of
-the bounds), special grids apart, codes as labels; areas and micro-grids in outline, buildings light. The table
+the bounds), special grids apart, codes as labels; areas and micro-grids in outline, buildings light; a
+comparison's new grids by what they are of the old ones, the old grids dashed, moved buildings labelled "001 → 004";
+a compliance check's failures by rule, in the colour of its severity. The table
 is the one QGIS itself writes (``QgsVectorLayer.saveStyleToDatabase`` through GDAL): same columns, registered
 in ``gpkg_contents`` as attributes. gridplan writes the QML text itself and never imports PyQGIS.
 """
@@ -18,10 +21,11 @@ from typing import Mapping
 import geopandas as gpd
 import pandas as pd
 
-from .maps import DEVIATION_COLOURS, SPECIAL_COLOUR
+from .maps import (BUILDING_CHANGE_COLOURS, DEVIATION_COLOURS, GRID_CHANGE_COLOURS, OLD_BOUNDARY_COLOUR,
+                   SEVERITY_COLOURS, SPECIAL_COLOUR)
 from .settings import GridSettings
 from .store import LAYER_STYLES
-from .vocabulary import GridKind, column_label, label, word
+from .vocabulary import BuildingChange, GridKind, GridMatch, Rule, Severity, column_label, label, severity, word
 
 #: ``styleName`` of the styles gridplan writes; a style of another name (the planner's own) is left alone.
 STYLE_NAME = "gridplan"
@@ -46,12 +50,13 @@ _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
 
 def layer_styles(layers: Mapping[str, pd.DataFrame], settings: GridSettings, lang: str = "zh") -> dict[str, str]:
-    """The QGIS style (QML) of each layer of a plan or an audit that has one.
+    """The QGIS style (QML) of each layer of a plan, an audit, a comparison or a compliance check that has one.
 
     Parameters
     ----------
     layers
-        Layer name → frame, as written (:func:`gridplan.store.plan_layers`, an audit's layers).
+        Layer name → frame, as written (:func:`gridplan.store.plan_layers`, an audit's layers,
+        :func:`gridplan.approval.comparison_layers`, :meth:`gridplan.compliance.Compliance.table` as ``failures``).
     settings
         The bounds the grids are coloured against: the plan's own (``run.plan.settings.grid``).
     lang
@@ -62,10 +67,14 @@ def layer_styles(layers: Mapping[str, pd.DataFrame], settings: GridSettings, lan
     dict
         Layer name → QML text, for ``grids`` (rules on households against the bounds, special grids apart,
         labelled with their code), ``areas`` (outline, labelled), ``micro_grids`` (thin outline) and
-        ``buildings`` (light); and ``warnings``, a table with nothing to draw, its columns named in ``lang``
-        (the attribute table's headers).
+        ``buildings`` (light); ``grid_changes`` (rules on ``change``, labelled with the code), ``old_grids``
+        (dashed outline), ``realignment`` (rules on ``change``, labelled with ``move``), ``failures`` (rules on
+        ``rule``, filled in the colour of its severity, labelled with ``failure_id``); and ``warnings``, a table
+        with nothing to draw, its columns named in ``lang`` (the attribute table's headers).
     """
-    builders = {"grids": _grids, "areas": _areas, "micro_grids": _micro_grids, "buildings": _buildings}
+    builders = {"grids": _grids, "areas": _areas, "micro_grids": _micro_grids, "buildings": _buildings,
+                "grid_changes": _grid_changes, "old_grids": _old_grids, "realignment": _realignment,
+                "failures": _failures}
     styles = {name: _document(*build(layers[name], settings, lang)) for name, build in builders.items()
               if isinstance(layers.get(name), gpd.GeoDataFrame)}
     if layers.get("warnings") is not None:
@@ -142,6 +151,34 @@ def _buildings(buildings: gpd.GeoDataFrame, settings: GridSettings, lang: str) -
     return _single(_fill("#e0e0e0", outline="#9e9e9e", width_mm=0.1)), None
 
 
+def _grid_changes(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
+    """A new grid by what it is of the old ones (:class:`~gridplan.vocabulary.GridMatch`), labelled with its code."""
+    rules = [(f"\"change\" = '{m.value}'", label(m, lang), _fill(GRID_CHANGE_COLOURS[m.value]))
+             for m in GridMatch if m != GridMatch.RETIRED]
+    return _rule_renderer(rules), _labels('coalesce("code", "grid_id")', size=9)
+
+
+def _old_grids(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
+    # dashed and unfilled, as on the change map, so that the new grids show through
+    return _single(_fill(None, outline=OLD_BOUNDARY_COLOUR, width_mm=0.6, outline_style="dash")), None
+
+
+def _realignment(moves: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
+    """A building by what became of it (:class:`~gridplan.vocabulary.BuildingChange`), labelled "001 → 004"."""
+    rules = [(f"\"change\" = '{c.value}'", label(c, lang), _fill(BUILDING_CHANGE_COLOURS[c.value], width_mm=0.2))
+             for c in BuildingChange]
+    return _rule_renderer(rules), _labels('"move"', size=8)
+
+
+def _failures(failures: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
+    """A failure by its rule (:class:`~gridplan.vocabulary.Rule`) in the colour of its severity, as on the
+    compliance map, half transparent over the grids; labelled with its id, the one the workbook lists."""
+    rules = [(f"\"rule\" = '{r.value}'", label(r, lang),
+              _fill(SEVERITY_COLOURS[severity(r).value],
+                    outline=SEVERITY_COLOURS[Severity.RULE.value], width_mm=0.5, alpha=0.5)) for r in Rule]
+    return _rule_renderer(rules), _labels('"failure_id"', size=8)
+
+
 def _aliases(columns: list[str], words: Mapping[str, str], lang: str) -> ET.Element:
     """The headers QGIS shows for a layer's columns: ``words`` (column → key of :data:`WORDS`), else the
     vocabulary's column labels."""
@@ -177,9 +214,10 @@ def _rgba(colour: str) -> str:
     return ",".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5)) + ",255"
 
 
-def _fill(colour: str | None, outline: str = _OUTLINE, width_mm: float = 0.26, outline_style: str = "solid") -> ET.Element:
-    """A polygon symbol: a solid fill (none where ``colour`` is None) within an outline."""
-    symbol = ET.Element("symbol", type="fill", name="", alpha="1", clip_to_extent="1", force_rhr="0")
+def _fill(colour: str | None, outline: str = _OUTLINE, width_mm: float = 0.26, outline_style: str = "solid",
+          alpha: float = 1.0) -> ET.Element:
+    """A polygon symbol: a solid fill (none where ``colour`` is None) within an outline, ``alpha`` its opacity."""
+    symbol = ET.Element("symbol", type="fill", name="", alpha=f"{alpha:g}", clip_to_extent="1", force_rhr="0")
     layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleFill", "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(layer, "Option", type="Map")
     for name, value in (("color", _rgba(colour or "#ffffff")), ("style", "solid" if colour else "no"),

@@ -266,6 +266,15 @@ class Severity(StrEnum):
     GUIDANCE = "guidance"
 
 
+#: Rules a layout may only fall short of (guidance); every other is a rule it must meet.
+GUIDANCE_RULES = frozenset({Rule.URBAN_GUIDANCE})
+
+
+def severity(rule: Rule) -> Severity:
+    """How binding ``rule`` is: :attr:`Severity.GUIDANCE` for :data:`GUIDANCE_RULES`, else :attr:`Severity.RULE`."""
+    return Severity.GUIDANCE if rule in GUIDANCE_RULES else Severity.RULE
+
+
 class NotApplicable(StrEnum):
     """Why a rule could not be checked (不适用原因)."""
 
@@ -649,6 +658,9 @@ COMPARISON: dict[str, tuple[str, str]] = {
     "grids_new": ("新增的网格", "New grids"), "grids_retired": ("撤销的网格", "Grids retired"),
     "buildings_moved": ("调整网格的楼栋", "Buildings moved"), "households_moved": ("调整网格的户数", "Households moved"),
     "buildings_new": ("新增楼栋", "New buildings"), "buildings_removed": ("移除楼栋", "Buildings removed"),
+    "grids_own_branch": ("建有独立党支部的网格占比", "Grids with their own party branch"),
+    "grids_in_branch": ("建有党支部（含联合党支部）的网格占比", "Grids in a party branch (own or joint)"),
+    "households_in_circle": ("15 分钟生活圈内的户数占比", "Households within the 15-minute circle"),
     # the workbook's sheets, the approval form and the change map
     "sheet_summary": ("社区汇总", "Summary"), "sheet_grids": ("网格变化", "Grid changes"),
     "sheet_realignment": ("调整明细", "Realignment"),
@@ -664,7 +676,6 @@ COMPARISON: dict[str, tuple[str, str]] = {
     "approval_signature": ("负责人签字：　　　　　　日期：", "Signed:                    Date:"),
     "approval_continued": ("（续）", "(continued)"),
     "map_old": ("原网格边界（虚线）", "Old grid boundaries (dashed)"), "map_moved": ("调整网格的楼栋", "Buildings moved"),
-    "map_popup": ("{old} → {new}", "{old} → {new}"),
 }
 
 

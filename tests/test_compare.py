@@ -12,13 +12,15 @@ import numpy as np
 import openpyxl
 import pytest
 
-from gridplan.compare import FIGURES, compare_plans
+from gridplan.compare import COVERAGE_FIGURES, FIGURES, compare_plans
+from gridplan.coverage import analyse_coverage
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.results import PreviousPlan
-from gridplan.store import write_plan
+from gridplan.store import read_layers, write_coverage, write_plan
 from gridplan.vocabulary import GridMatch, MoveReason, is_chinese
 
-from .support.cli import run
+from .support.cli import assert_one_line_error, run
+from .support.styles import assert_styles_fit
 
 #: Buildings whose households change (×1.6) in the regenerated scene, and buildings removed from it.
 CHANGED_SHARE, REMOVED = 0.05, 3
@@ -187,9 +189,87 @@ def test_gridplan_compare_writes_the_approval_package(beijing, hand_edit, extrac
     assert escaped(f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}") in html
     assert "unpkg.com" not in html and "cdn.jsdelivr" not in html  # offline: every asset inlined
 
+    # the same as GIS layers, styled for QGIS: the new grids by change, the old ones dashed, the move labelled
+    layers = read_layers(tmp_path / "out" / "comparison.gpkg")
+    changes, old_grids, moves = layers["grid_changes"], layers["old_grids"], layers["realignment"]
+    assert len(changes) == len(old_grids) == len(plan.grids)
+    assert changes.set_index("grid_id").loc[[donor, receiver], "change"].eq("boundary_changed").all()
+    assert (changes["change"] == "unchanged").sum() == len(plan.grids) - 2
+    assert (changes.set_index("grid_id").loc[receiver, "continues"], old_grids.set_index("grid_id").loc[donor, "continues"]) == (receiver, donor)
+    metric = prepared.local.crs
+    assert changes.to_crs(metric).area.sum() == pytest.approx(old_grids.to_crs(metric).area.sum(), rel=1e-9)
+    assert list(moves["building_id"]) == [building] and moves["move"].iat[0] == f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}"
+    footprint = prepared.scene.buildings.set_index("building_id").geometry.to_crs(moves.crs)[building]
+    assert moves.geometry.iat[0].equals_exact(footprint, 1e-9)
+    styles = assert_styles_fit(tmp_path / "out" / "comparison.gpkg", ["grid_changes", "old_grids", "realignment"])
+    assert {r.get("label") for r in styles["grid_changes"].iter("rule")} >= {"边界调整", "未变"}
+    assert styles["old_grids"].find(".//Option[@name='outline_style']").get("value") == "dash"
+    assert styles["realignment"].find(".//text-style").get("fieldName") == '"move"'
+
 
 def test_a_comparison_speaks_english(beijing, hand_edit):
     prepared, plan = beijing
     comparison = compare_plans(plan, hand_edit[0], prepared)
     assert not is_chinese(comparison.summary("en"))
     assert "boundary changed 2" in comparison.summary("en") and "边界调整 2" in comparison.summary("zh")
+
+
+def party_and_circle(plan, coverage):
+    """The coverage figures of a plan of one community, counted here from the coverage's layers: grids with
+    their own branch, grids in a branch of any kind, households within the service circle."""
+    status = coverage.grid_party.set_index("grid_id")["status"].reindex(plan.grids["grid_id"])
+    homes = coverage.service_coverage
+    return (status.isin(["own_branch", "too_large"]).mean(), (status.notna() & status.ne("no_branch")).mean(),
+            homes.loc[homes["covered"], "households"].sum() / homes["households"].sum())
+
+
+@pytest.fixture(scope="module")
+def edited_coverage(beijing, hand_edit):
+    prepared, _ = beijing
+    return analyse_coverage(hand_edit[0], prepared)
+
+
+def test_party_coverage_and_the_service_circle_are_compared_side_by_side(beijing, hand_edit, edited_coverage, extracts):
+    prepared, plan = beijing
+    coverage = extracts.coverage("beijing")
+    same = compare_plans(plan, plan, prepared, coverage, coverage).figures.set_index("figure")
+    assert list(same.index) == [*FIGURES, *COVERAGE_FIGURES]
+    expected = party_and_circle(plan, coverage)
+    for figure, value in zip(COVERAGE_FIGURES, expected):
+        assert same.loc[figure, "old"] == same.loc[figure, "new"] == pytest.approx(value, abs=1e-12)
+    assert 0 < expected[0] <= expected[1] <= 1 and 0 < expected[2] <= 1
+
+    edited = compare_plans(plan, hand_edit[0], prepared, coverage, edited_coverage).figures.set_index("figure")
+    for figure, value in zip(COVERAGE_FIGURES, party_and_circle(hand_edit[0], edited_coverage)):
+        assert edited.loc[figure, "new"] == pytest.approx(value, abs=1e-12)
+        assert edited.loc[figure, "old"] == same.loc[figure, "old"]
+    # the walk to a service point does not depend on the grid a building is in
+    assert edited.loc["households_in_circle", "new"] == pytest.approx(same.loc["households_in_circle", "old"], abs=1e-12)
+
+    one_side = compare_plans(plan, hand_edit[0], prepared, old_coverage=coverage).figures.set_index("figure")
+    assert one_side.loc[list(COVERAGE_FIGURES), "new"].isna().all() and one_side.loc[list(COVERAGE_FIGURES), "old"].notna().all()
+    assert "grids_own_branch" not in set(compare_plans(plan, hand_edit[0], prepared).figures["figure"])
+
+
+def test_gridplan_compare_takes_each_plans_coverage(beijing, hand_edit, edited_coverage, extracts, tmp_path, capsys):
+    prepared, plan = beijing
+    edited = hand_edit[0]
+    run_ = extracts.run("beijing")
+    old_path, new_path = tmp_path / "old.gpkg", tmp_path / "edited.gpkg"
+    write_plan(run_, prepared, old_path)
+    write_plan(dataclasses.replace(run_, plan=edited), prepared, new_path)
+    write_coverage(extracts.coverage("beijing"), tmp_path / "old-coverage.gpkg")
+    write_coverage(edited_coverage, tmp_path / "new-coverage.gpkg")
+    code, out, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "--old-coverage",
+                         tmp_path / "old-coverage.gpkg", "--new-coverage", tmp_path / "new-coverage.gpkg",
+                         "-o", tmp_path / "out", "--lang", "en")
+    assert code == 0, err
+    summary = {row[1]: row[2:] for row in openpyxl.load_workbook(tmp_path / "out" / "comparison.xlsx")["Summary"].values}
+    old_share, _, circle = party_and_circle(plan, extracts.coverage("beijing"))
+    assert summary["Grids with their own party branch"][0] == pytest.approx(old_share, abs=1e-9)
+    assert summary["Households within the 15-minute circle"][1] == pytest.approx(circle, abs=1e-9)
+    # each coverage must be of its own plan
+    code, _, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "--old-coverage",
+                         tmp_path / "new-coverage.gpkg", "-o", tmp_path / "wrong")
+    assert_one_line_error(code, err)
+    assert "覆盖分析属于另一个方案" in err

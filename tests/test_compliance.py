@@ -13,10 +13,13 @@ from openpyxl import load_workbook
 
 from gridplan.codes import assign_codes
 from gridplan.compliance import check_compliance
+from gridplan.maps import FAILURE_MAX_ZOOM, compliance_map, save_map
 from gridplan.party import grid_neighbours
 from gridplan.store import read_layers, write_coverage, write_layers
 
+from .support.browser import MAP
 from .support.cli import run
+from .support.styles import assert_styles_fit
 
 #: The four edits of the hand-made layout, each to be flagged once.
 EDITED_RULES = {"enclave", "gap", "code_order", "joint_branch_units"}
@@ -146,6 +149,13 @@ def test_check_command_returns_the_failures_to_each_community(beijing, layouts, 
     expected = check_compliance(prepared, layouts["edited"], layouts["coverage"]).failures
     assert sorted(failures["failure_id"]) == sorted(expected["failure_id"])
     assert set(failures["rule"]) >= EDITED_RULES and failures["source"].str.len().min() > 0
+    # styled for QGIS: a rule per rule checked, in the colour of its severity, the failure's id as label
+    style = assert_styles_fit(tmp_path / "out" / "compliance.gpkg", ["failures"])["failures"]
+    legend = {rule.get("filter"): rule.get("label") for rule in style.iter("rule")}
+    assert legend["\"rule\" = 'enclave'"] == "no enclave" and len(legend) == 19
+    colours = [o.get("value") for o in style.iter("Option") if o.get("name") == "color"]
+    assert set(colours) == {"215,25,28,255", "253,174,97,255"}  # rules red, guidance orange, as on the map
+    assert style.find(".//text-style").get("fieldName") == '"failure_id"'
     book = load_workbook(tmp_path / "out" / "compliance.xlsx")
     assert book.sheetnames == ["Compliance summary", "Community 1"]
     assert book["Community 1"].max_row - 1 == len(failures)  # every failure, to the one office
@@ -165,3 +175,27 @@ def test_check_command_in_chinese_on_a_plan_without_coverage(beijing, tmp_path, 
     code, out, _ = run(capsys, "check", scene, drawn)
     assert code == 0
     assert "不合规 0 项，指引提示 12 项 — 合规" in out and "15 分钟便民服务圈：不适用（未提供覆盖分析）" in out
+
+
+def test_a_click_on_a_failure_in_the_list_zooms_the_map_to_it_and_opens_its_popup(beijing, layouts, browser, tmp_path):
+    prepared, _, _ = beijing
+    compliance = check_compliance(prepared, layouts["edited"], layouts["coverage"])
+    path = tmp_path / "compliance.html"
+    save_map(compliance_map(compliance, prepared, lang="en"), path)
+    enclave = compliance.failures[compliance.failures["rule"] == "enclave"].to_crs(4326).iloc[0]
+    west, south, east, north = enclave.geometry.bounds
+    browser.open(path, until="document.querySelectorAll('.gp-failure').length > 0")
+    start = browser.evaluate(f"{MAP}.getZoom()")
+    box = browser.evaluate(f"(() => {{ const r = document.querySelector('.gp-failure[data-failure=\"{enclave['failure_id']}\"]')"
+                           ".getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+    browser.click(*box)
+    browser.wait("document.querySelector('.leaflet-popup') !== null")
+    browser.settle(0.5)
+    zoom = browser.evaluate(f"{MAP}.getZoom()")
+    assert start < zoom <= FAILURE_MAX_ZOOM
+    # the whole failure in view, the view about it (not the whole district)
+    assert browser.evaluate(f"{MAP}.getBounds().contains(L.latLngBounds([[{south}, {west}], [{north}, {east}]]))")
+    centre = browser.evaluate(f"(() => {{ const c = {MAP}.getCenter(); return [c.lng, c.lat]; }})()")
+    assert abs(centre[0] - (west + east) / 2) < (east - west) and abs(centre[1] - (south + north) / 2) < (north - south)
+    assert "no enclave" in browser.evaluate("document.querySelector('.leaflet-popup-content').textContent")
+    assert browser.errors == []
