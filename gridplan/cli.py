@@ -301,6 +301,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("plan", help="plan written by 'gridplan plan' (file or postgresql://…#name)")
     p.add_argument("-o", "--output", help="write the checks and the counter-examples of refuted claims (.gpkg)")
     p.add_argument("--no-fresh", action="store_true", help="do not plan the scene afresh to compare its layout")
+    p.add_argument("--against", action="append", default=[], metavar="PLAN",
+                   help="another plan of the scene to check every claim against (a regeneration, an earlier version); repeatable")
     p.set_defaults(run=_verify)
 
     p = sub.add_parser("map", help="draw a plan on a Folium map",
@@ -708,7 +710,7 @@ def _read_layout(source):
 
 
 def _verify(args) -> None:
-    from .pipeline import check_belongs
+    from .pipeline import check_belongs, check_same_buildings
     from .store import check_output, read_plan, write_layers
     from .verify import verify_plan
 
@@ -717,7 +719,10 @@ def _verify(args) -> None:
     run = read_plan(args.plan)
     prepared = _prepared(args, run.plan.settings)  # the claims carry their own bounds: the plan's settings
     check_belongs(prepared, run.plan)
-    verification = verify_plan(prepared, run.plan, fresh=not args.no_fresh)
+    against = [read_plan(other).plan for other in args.against]
+    for other, path in zip(against, args.against):
+        check_same_buildings(prepared, other.assignment, f"the plan {path}", f"方案 {path}")
+    verification = verify_plan(prepared, run.plan, fresh=not args.no_fresh, against=against)
     print(verification.summary(args.lang))
     if args.output:
         layers = {"checks": verification.table(args.lang)}

@@ -21,7 +21,7 @@ A claim is *refuted* by a layout that contradicts it (the counter-example is kep
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
@@ -123,8 +123,8 @@ class Verification:
         return "\n".join(lines)
 
 
-def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, layouts: Mapping[str, np.ndarray] | None = None,
-                settings: VerifySettings | None = None) -> Verification:
+def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, against: Sequence[Plan] = (),
+                layouts: Mapping[str, np.ndarray] | None = None, settings: VerifySettings | None = None) -> Verification:
     """Check every proven claim of ``plan`` independently (see the module's description).
 
     Parameters
@@ -135,6 +135,8 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, layo
         The plan, in memory or read back (:func:`gridplan.store.read_plan`).
     fresh
         Also plan the scene afresh and check every claim against that layout.
+    against
+        Other plans of the same scene to check every claim against (a regeneration, an earlier version).
     layouts
         Other layouts of the same ground to check every claim against, by name: a grid label for each unit
         of :func:`gridplan.partition.scene_units` (a baseline's, a hand-made one).
@@ -149,6 +151,7 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, layo
     units = plan.units if plan.units is not None else scene_units(prepared)
     ground = _Ground.of(prepared, units, plan)
     others = [(CheckMethod.KNOWN_LAYOUT, ground.labelled(labels)) for labels in (layouts or {}).values()]
+    others += [(CheckMethod.KNOWN_LAYOUT, _Ground.of(prepared, units, other)) for other in against]
     if fresh and any(c.proven for c in plan.certificates):
         others.insert(0, (CheckMethod.FRESH_PLAN, _Ground.of(prepared, units, partition(prepared))))
     checks, not_proven = [], []

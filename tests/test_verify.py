@@ -83,6 +83,9 @@ def test_a_forged_region_claim_is_refuted_by_exhaustive_search_and_by_a_fresh_pl
     assert sorted(alone.counter_example["households"]) == [300.0, 300.0, 300.0]
     (fresh,) = verify_plan(prepared, plan).checks
     assert (fresh.verdict, fresh.method) == ("refuted", "fresh_plan")
+    (known,) = verify_plan(prepared, plan, fresh=False, against=[partition(scene)]).checks  # e.g. a regeneration
+    assert (known.verdict, known.method) == ("refuted", "known_layout")
+    assert sorted(known.counter_example["households"]) == [300.0, 300.0, 300.0]
 
 
 def test_a_regenerated_regions_proof_holds_independently():
@@ -102,7 +105,7 @@ def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_
     write_plan(PlanRun(plan=plan), prepared, plan_path)
     # the layer reads back as written (NaN where a figure does not apply)
     assert certificates_table(read_plan(plan_path).plan.certificates).equals(certificates_table(plan.certificates))
-    code, out, err = run(capsys, "verify", scene_path, plan_path, "--lang", "en")
+    code, out, err = run(capsys, "verify", scene_path, plan_path, "--lang", "en", "--against", plan_path)
     assert code == EXIT_OK, err
     proven = sum(c.proven for c in plan.certificates)
     assert f"{proven} proven claims, {proven} hold, 0 refuted" in out
