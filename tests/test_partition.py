@@ -549,3 +549,13 @@ def test_a_grid_outside_the_bounds_is_re_planned_with_the_rings_of_grids_around_
     labels, proofs = neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING)
     assert labels.tolist() == [0, 0, 1, 1, 1]
     assert [(p.fewest, p.cap, p.atoms) for p in proofs] == [(1, math.inf, (0, 1, 2, 3, 4))]
+
+
+def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():
+    # 1,200 households in 3 grids: one at least above 360; with 4 grids none would be (HiGHS found 300, 300, 338,
+    # 262). A search of layouts of 3 grids proves nothing of all layouts: the grid says the count was fixed
+    scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
+    plan = partition(scene, grid_count=3)
+    out = [w for w in plan.warnings if w.code == "out_of_bounds"]
+    assert len(out) == 1 and out[0].reason == "fixed_count"
+    assert not [c for c in plan.certificates if c.proven]

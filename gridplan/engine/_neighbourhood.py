@@ -31,7 +31,8 @@ def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
     sizing
         The bounds and the misfit ceiling (the most a grid outside them may hold in the layouts sought).
     fixed_count
-        Keep the number of grids of each ground re-planned.
+        Keep the number of grids of each ground re-planned (a count the user fixed). The searches then speak of
+        layouts of that many grids only, so they prove nothing: no proof is returned.
 
     Returns
     -------
@@ -71,7 +72,7 @@ def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
                 loads = graph.loads(labels, k)
                 proof = None
                 break
-            if not proven:
+            if not proven or fixed_count:  # a proof over layouts of this many grids only: no claim of all layouts
                 break
             cap = sizing.misfit_ceiling if out > 1 else np.inf
             proof = RegionProof(out, float(cap), "cp_sat", f"{len(group)} grids, {len(nodes)} units", tuple(nodes.tolist()))
