@@ -8,9 +8,11 @@ stays light and the result types never pull in the partition engine)::
 - read and prepare: :func:`load_scene`, :func:`prepare_scene` (:class:`PreparedScene`), :func:`validate_scene`;
 - plan: :func:`plan_scene` (:class:`PlanRun`), :func:`partition`, :func:`regenerate`, :func:`plan_levels`,
   :func:`plan_communities`, :func:`audit_grids`;
+- check a plan: :func:`verify_plan` (every claim checked again, :class:`Verification`), :func:`check_compliance`
+  (every rule with its source, :class:`Compliance`);
 - compare two plans: :func:`compare_plans` (:class:`PlanComparison`), :func:`write_approval` (the approval package);
 - coverage: :func:`analyse_coverage` (:class:`Coverage`);
-- results: :class:`Plan`, :class:`PlanWarning`, :class:`Provenance`, :class:`PreviousPlan`, :class:`PlanChanges`,
+- results: :class:`Plan`, :class:`PlanWarning`, :class:`Certificate`, :class:`Provenance`, :class:`PreviousPlan`, :class:`PlanChanges`,
   :class:`Levels`;
 - write, read and draw: :func:`write_plan`, :func:`read_plan`, :func:`read_previous`, :func:`write_coverage`,
   :func:`read_coverage`, :func:`plan_map`, :func:`save_map`, :func:`write_report`, :func:`wall_maps`,
@@ -30,8 +32,9 @@ _WHERE = {
     "PreparedScene": "scene", "Scene": "scene", "read_scene": "scene",
     "validate_scene": "validate",
     "partition": "partition", "regenerate": "regenerate", "plan_levels": "levels", "plan_communities": "parallel",
-    "audit_grids": "audit", "compare_plans": "compare", "PlanComparison": "compare", "write_approval": "approval",
-    "Plan": "results", "PlanWarning": "results", "Provenance": "results", "PreviousPlan": "results",
+    "audit_grids": "audit", "verify_plan": "verify", "Verification": "verify", "check_compliance": "compliance",
+    "Compliance": "compliance", "compare_plans": "compare", "PlanComparison": "compare", "write_approval": "approval",
+    "Plan": "results", "PlanWarning": "results", "Certificate": "results", "Provenance": "results", "PreviousPlan": "results",
     "PlanChanges": "results", "PlanRun": "results", "Levels": "results", "Coverage": "results",
     "write_plan": "store", "read_plan": "store", "read_previous": "store", "write_coverage": "store",
     "read_coverage": "store",
