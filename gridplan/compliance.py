@@ -170,30 +170,8 @@ def check_compliance(
     InputError
         ``plan`` is neither a plan nor polygons, an unknown code style, or a coverage of other grids.
     """
-    plan = plan.plan if isinstance(plan, PlanRun) else plan
-    if isinstance(plan, Plan):
-        settings = plan.settings if settings is None else settings
-        grids, assignment = _plan_layout(prepared, plan)
-        code_style = code_style or plan.provenance.code_style
-    elif isinstance(plan, gpd.GeoDataFrame):
-        settings = prepared.settings if settings is None else settings
-        grids, assignment = _drawn_layout(prepared, plan, settings)
-    else:
-        raise InputError(f"cannot check {type(plan).__name__}: give a plan or grid polygons",
-                         zh=f"无法检查 {type(plan).__name__}：请给出方案或网格多边形")
+    grids, assignment, settings, code_style = _layout(prepared, plan, coverage, settings, code_style)
     has_codes = "code" in grids and grids["code"].notna().any()
-    if code_style is None:
-        code_style = "gbt14" if has_codes and (grids["code"].dropna().astype(str).str.len() == COMMUNITY_CODE_DIGITS + 2).all() else "gb15"
-    if code_style not in SERIAL_DIGITS:
-        raise InputError(f"unknown grid code style {code_style!r}: use {' or '.join(SERIAL_DIGITS)}",
-                         zh=f"未知的网格编码方式 {code_style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}")
-    if coverage is not None:
-        foreign = set(coverage.grid_party["grid_id"].astype(str)) - set(grids["grid_id"])
-        if foreign:
-            raise InputError(f"the coverage is of other grids ({len(foreign)} not in the layout, e.g. {sorted(foreign)[0]}): "
-                             "give the coverage of this plan",
-                             zh=f"覆盖分析属于其他网格（{len(foreign)} 个不在本划分中，如 {sorted(foreign)[0]}）：请给出本方案的覆盖分析")
-
     local = prepared.local
     checked: list[Rule] = []
     skipped: dict[Rule, NotApplicable] = {}
@@ -242,6 +220,37 @@ def check_compliance(
 
 # --------------------------------------------------------------------------------------------------
 # The layout checked: grids in the local metric CRS, and the building → grid assignment
+
+
+def _layout(prepared: PreparedScene, plan, coverage: Coverage | None, settings: Settings | None,
+            code_style: str | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Settings, str]:
+    """What :func:`check_compliance` checks: the grids (local metric CRS) and the building → grid assignment of
+    a plan or of drawn polygons, the settings and the code style to check them with; the inputs refused in one
+    line where they do not fit together."""
+    plan = plan.plan if isinstance(plan, PlanRun) else plan
+    if isinstance(plan, Plan):
+        settings = plan.settings if settings is None else settings
+        grids, assignment = _plan_layout(prepared, plan)
+        code_style = code_style or plan.provenance.code_style
+    elif isinstance(plan, gpd.GeoDataFrame):
+        settings = prepared.settings if settings is None else settings
+        grids, assignment = _drawn_layout(prepared, plan, settings)
+    else:
+        raise InputError(f"cannot check {type(plan).__name__}: give a plan or grid polygons",
+                         zh=f"无法检查 {type(plan).__name__}：请给出方案或网格多边形")
+    has_codes = "code" in grids and grids["code"].notna().any()
+    if code_style is None:
+        code_style = "gbt14" if has_codes and (grids["code"].dropna().astype(str).str.len() == COMMUNITY_CODE_DIGITS + 2).all() else "gb15"
+    if code_style not in SERIAL_DIGITS:
+        raise InputError(f"unknown grid code style {code_style!r}: use {' or '.join(SERIAL_DIGITS)}",
+                         zh=f"未知的网格编码方式 {code_style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}")
+    if coverage is not None:
+        foreign = set(coverage.grid_party["grid_id"].astype(str)) - set(grids["grid_id"])
+        if foreign:
+            raise InputError(f"the coverage is of other grids ({len(foreign)} not in the layout, e.g. {sorted(foreign)[0]}): "
+                             "give the coverage of this plan",
+                             zh=f"覆盖分析属于其他网格（{len(foreign)} 个不在本划分中，如 {sorted(foreign)[0]}）：请给出本方案的覆盖分析")
+    return grids, assignment, settings, code_style
 
 
 def _plan_layout(prepared: PreparedScene, plan: Plan) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
