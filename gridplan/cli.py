@@ -2,6 +2,10 @@
 
 Exit codes: 0 success; 2 bad input (one line saying why, no traceback); 1 an internal error; 130 interrupted
 (Ctrl-C, one line); 141 the reader of the output went away (``gridplan … | head``: nothing more is printed).
+
+Each command imports the modules it runs when it runs: importing this module takes 0.08 s, importing every
+command's modules (geopandas, OR-Tools, folium, matplotlib…) about 3 s, which ``--help`` and a misused option
+should not wait for. No gridplan module imports this one.
 """
 
 from __future__ import annotations

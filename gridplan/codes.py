@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._matching import one_to_one
 from .errors import InputError
 from .scene import id_string
 
@@ -142,20 +143,9 @@ def matched_codes(previous_grid: pd.Series, grid: pd.Series, households: pd.Seri
                           "households": households.to_numpy(dtype=float), "buildings": 1}).dropna(subset=["before", "after"])
     shared = (pairs.groupby(["before", "after"], sort=False)[["households", "buildings"]].sum().reset_index()
               .sort_values(["households", "buildings", "before", "after"], ascending=[False, False, True, True], kind="stable"))
-    matched = shared.loc[_greedy(shared), ["before", "after"]]
+    matched = shared.iloc[one_to_one(shared["before"], shared["after"])][["before", "after"]]
     codes = matched["before"].map(previous_codes.dropna())
     return pd.Series(codes.to_numpy(), index=matched["after"].to_numpy(), dtype=object).dropna()
-
-
-def _greedy(shared: pd.DataFrame) -> list:
-    """Rows of ``shared`` (sorted, largest first) taken while neither their previous nor their new grid is taken."""
-    taken_before, taken_after, rows = set(), set(), []
-    for index, before, after in zip(shared.index, shared["before"], shared["after"]):
-        if before not in taken_before and after not in taken_after:
-            taken_before.add(before)
-            taken_after.add(after)
-            rows.append(index)
-    return rows
 
 
 def code_history(grids: pd.DataFrame, version: int, previous: pd.DataFrame | None = None) -> pd.DataFrame:

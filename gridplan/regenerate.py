@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._matching import one_to_one
 from .alignment import point_system, previous_offset, shift_like
 from .audit import assign_by_overlay
 from .codes import code_history, matched_codes
@@ -580,13 +581,12 @@ def _outside(region: RegionGraph, labels: np.ndarray, sizing: Sizing) -> int:
 def matched_labels(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """``layout`` relabelled so that its grids take the labels of the grids they share most atoms with
     (largest overlaps first, each label once); the others get new labels."""
-    pairs = pd.crosstab(layout, labels).stack()
+    pairs = pd.crosstab(layout, labels).stack().sort_values(ascending=False, kind="stable")
+    pairs = pairs[pairs > 0]
+    ours, theirs = pairs.index.get_level_values(0).to_numpy(), pairs.index.get_level_values(1).to_numpy()
+    kept = one_to_one(ours, theirs)
     new = np.full(layout.max() + 1, -1, dtype=np.int64)
-    taken: set[int] = set()
-    for (a, b), count in pairs.sort_values(ascending=False, kind="stable").items():
-        if count and new[a] < 0 and b not in taken:
-            new[a] = b
-            taken.add(b)
+    new[ours[kept]] = theirs[kept]
     fresh = iter(range(labels.max() + 1, labels.max() + 1 + len(new)))
     new[new < 0] = [next(fresh) for _ in range(int((new < 0).sum()))]
     return new[layout]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import code_history
+from .errors import InputError
 from .metrics import PlanMetrics
 from .settings import DEFAULTS, Settings
 from .vocabulary import (LANGUAGES, BranchStatus, BuildingChange, ClaimStatus, GridChange, GridKind, MoveReason,
@@ -109,8 +110,6 @@ class Provenance:
     @classmethod
     def from_table(cls, table: pd.DataFrame) -> "Provenance":
         """A provenance table read back (see :meth:`table`)."""
-        from .errors import InputError
-
         try:
             values = {str(k): json.loads(v) for k, v in zip(table["key"], table["value"])}
         except (KeyError, TypeError, ValueError) as exc:
@@ -146,8 +145,6 @@ def parse_effective_date(value: str | date | None) -> str:
     InputError
         Not a date written ``YYYY-MM-DD`` (such as ``2025-02-30`` or ``1/7/2025``).
     """
-    from .errors import InputError
-
     if value is None or value == "":
         return ""
     if isinstance(value, date):
@@ -740,8 +737,6 @@ class Coverage:
     def from_layers(cls, layers: Mapping[str, pd.DataFrame | None], provenance: Provenance) -> "Coverage":
         """Coverage from its layers, in memory or read from a file: ids as text, list columns as lists,
         flags as booleans, distances as floats (NaN for none)."""
-        from .errors import InputError
-
         missing = [name for name in COVERAGE_LAYERS[:9] if layers.get(name) is None]
         if missing:
             raise InputError(f"not a coverage result: no {missing[0]!r} layer", zh=f"不是覆盖分析结果：没有 {missing[0]!r} 图层")
