@@ -163,9 +163,10 @@ class _ClaimWriter:
         figures = [("households", float(load)), ("floor", bounds.lo), ("ceiling", bounds.hi)]
         if g in self.unit_proofs:
             atom, widened = self.unit_proofs[g]
-            below, above = bounds.lo - widened - 1, bounds.hi + widened + 1
-            # no layout brings the grid nearer than widened + 1: covered where it is that near
-            covers = bool(max(bounds.lo - load, load - bounds.hi) <= widened + 1 + 1e-9)
+            # no group holding the unit has a (whole) load within the widened window: at most one below it, at
+            # least one above; the grid is as near as any layout allows where it holds one of those
+            below, above = float(math.ceil(bounds.lo - widened - 1e-9) - 1), float(math.floor(bounds.hi + widened + 1e-9) + 1)
+            covers = bool(np.isclose(load, below) or np.isclose(load, above))
             c = self._add(claim=Claim.UNIT_MISFIT, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
                           unit_buildings=self._unit_buildings(atom), below=below, above=above, covers_excess=covers,
                           method=ClaimMethod.SUBSET_SUMS,

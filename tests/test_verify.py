@@ -176,3 +176,16 @@ def test_no_claim_on_a_real_extract_of_chunky_buildings_is_contradicted_by_a_fre
     assert not result.refuted, result.summary("en")
     assert len(result.checks) == sum(c.proven for c in plan.certificates)
     assert sum(c.verdict == "holds" for c in result.checks) >= len(proven) // 2
+
+
+def test_a_misfit_claim_under_bounds_that_are_not_whole_numbers_states_whole_loads_that_hold():
+    # bounds 212.5–287.5 (target 250 ± 15%): units of 200 fit no group (200 alone, 400 with a neighbour); the
+    # grid of 200 is as near as any layout allows, and the claim says 200, not 199.5 (a load no grid can hold)
+    scene = row([200, 200, 200])
+    settings = DEFAULTS.with_grid(target=250, tolerance=0.15, tight_tolerance=0.1)
+    prepared = prepare_scene(scene, settings)
+    plan = partition(prepared)
+    c = next(c for c in plan.certificates if c.claim == "unit_misfit" and c.grid_ids[0] in
+             set(plan.grids.loc[plan.grids["households"] == 200, "grid_id"]))
+    assert (c.below, c.covers_excess) == (200.0, True) and c.above == int(c.above)
+    assert all(check.verdict == "holds" for check in verify_plan(prepared, plan).checks)
