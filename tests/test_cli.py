@@ -280,18 +280,18 @@ def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_pat
 def test_library_warnings_stay_off_a_planners_screen_and_show_with_debug(tmp_path, capsys, monkeypatch):
     import warnings
 
-    import gridplan.prepare.validate
+    import gridplan.cli.planning
 
     scene_path = tmp_path / "scene.gpkg"
     for name, layer in street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers().items():
         layer.to_file(scene_path, layer=name)
-    real = gridplan.prepare.validate.validate_scene
+    real = gridplan.cli.planning.validate_scene
 
     def noisy(*args, **kwargs):
         warnings.warn("a library's FutureWarning", FutureWarning, stacklevel=2)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gridplan.prepare.validate, "validate_scene", noisy)
+    monkeypatch.setattr(gridplan.cli.planning, "validate_scene", noisy)
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         assert main(["validate", str(scene_path)]) == EXIT_OK

@@ -19,6 +19,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+import gridplan
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 from gridplan.core.results import PlanRun
 from gridplan.engine.regenerate import regenerate
@@ -93,7 +94,7 @@ def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, sch
     assert shapely.equals_exact(previous.grids.geometry.to_numpy(), plan.grids.geometry.to_numpy(), 1e-6).all()
 
     row = list_plans(dsn, schema=schema).iloc[0]
-    assert row["name"] == "Xinjiekou-2026" and row["version"] == "0.1.0"
+    assert row["name"] == "Xinjiekou-2026" and row["version"] == gridplan.__version__
     assert row["parameters"]["grid"]["target"] == 300
     assert abs(pd.Timestamp.now(tz="UTC") - row["created"]) < pd.Timedelta(minutes=5)
     assert {"grids", "buildings", "metrics", "warnings", "communities", "scene_buildings", "streets"} <= set(row["layers"])
