@@ -37,6 +37,7 @@ from gridplan.engine.parallel import plan_communities  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
 from gridplan.prepare.validate import validate_scene  # noqa: E402
 from gridplan.scenarios.district import generate_district  # noqa: E402
+from gridplan.settings import RunOptions  # noqa: E402
 
 
 class WorkerMemory:
@@ -74,16 +75,16 @@ def run_mode(mode: str, args) -> dict:
         if mode == "serial":
             plan = partition(scene)
         elif mode == "pool":
-            plan = plan_communities(scene, workers=args.workers)
+            plan = plan_communities(scene, options=RunOptions(workers=args.workers))
         else:
             from dask.distributed import Client, LocalCluster
 
             if args.scheduler:
-                plan = plan_communities(scene, scheduler=args.scheduler)
+                plan = plan_communities(scene, options=RunOptions(scheduler=args.scheduler))
             else:
                 with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                         Client(cluster) as client:
-                    plan = plan_communities(scene, scheduler=client)
+                    plan = plan_communities(scene, options=RunOptions(scheduler=client))
     seconds = time.perf_counter() - start
     # worker processes only: the resource tracker and other helpers stay below 100 MB
     workers = sorted((rss / 2**20 for rss in memory.peaks.values() if rss > 100 * 2**20), reverse=True)

@@ -3,7 +3,7 @@ whose result the next one takes. The command line, ``gridplan demo``, the notebo
 call these, so every path gives the same answer::
 
     prepared = prepare_scene(load_scene("scene.gpkg"))      # validated, in its metric CRS, households filled
-    run = plan_scene(prepared, workers=2, levels=True)       # PlanRun: plan, levels, changes
+    run = plan_scene(prepared, levels=True, options=RunOptions(workers=2))       # PlanRun: plan, levels, changes
     coverage = analyse_coverage(run.plan, prepared)          # Coverage
     write_plan(run, prepared, "plan.gpkg"); write_coverage(coverage, "coverage.gpkg")
 
@@ -35,7 +35,7 @@ from gridplan.io.scene_files import FILE_ERRORS, read_scene
 from gridplan.io.store import read_previous
 from gridplan.prepare.validate import as_prepared, prepare_scene
 from gridplan.review.verify import checked_plan
-from gridplan.settings import Settings
+from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
 
@@ -77,12 +77,7 @@ def plan_scene(
     previous: PreviousPlan | str | os.PathLike | None = None,
     levels: bool = False,
     areas: int | None = None,
-    grid_count: int | dict[str, int] | None = None,
-    code_style: str = "gb15",
-    workers: int = 1,
-    scheduler=None,
-    retries: int = 2,
-    progress: bool = False,
+    options: RunOptions = RUN_DEFAULTS,
     compare_fresh: bool = False,
     effective_date: str | date | None = None,
     author: str = "",
@@ -103,16 +98,11 @@ def plan_scene(
     levels, areas
         Also plan first-level areas (``areas`` per street office; by default one per
         ``settings.levels.grids_per_area`` grids) and micro-grids.
-    grid_count
-        Ordinary grids per community, fixed by the user (a first plan only).
-    code_style
-        ``"gb15"`` or ``"gbt14"`` grid codes.
-    workers, scheduler, retries
-        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a community
-        whose worker is lost is retried ``retries`` times (any other error is raised as a serial run raises
-        it). Every path gives the same plan.
-    progress
-        Progress bars on standard error.
+    options
+        How it runs (:class:`~gridplan.settings.RunOptions`): a fixed ``grid_count`` (a first plan only), the
+        ``code_style``, communities on ``workers`` local processes or a Dask ``scheduler`` (a community whose
+        worker is lost is retried ``retries`` times; any other error is raised as a serial run raises it; every
+        path gives the same plan), ``progress`` bars on standard error.
     compare_fresh
         When regenerating, also plan afresh to show the trade-off between keeping and balancing
         (``changes.tradeoff``).
@@ -132,12 +122,7 @@ def plan_scene(
         Bad workers, retries, grid counts or areas, an effective date not written ``YYYY-MM-DD``, or a
         previous plan of another scene.
     """
-    if workers < 1 or retries < 0:
-        raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
-    counts = grid_count.values() if isinstance(grid_count, dict) else [] if grid_count is None else [grid_count]
-    if any(not isinstance(n, int) or n < 1 for n in counts):
-        raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}",
-                         zh=f"指定的网格数须为不小于 1 的整数，实为 {grid_count!r}")
+    options = options.check()
     _check_areas(areas)
     effective = parse_effective_date(effective_date)
     if previous is not None and not isinstance(previous, PreviousPlan):
@@ -149,15 +134,11 @@ def plan_scene(
         if not previous.drawn:
             check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip(),
                                  f"上一方案 {previous.source}".rstrip())
-        if grid_count is not None:
-            raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
-                             zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
-        run = regenerate(prepared, previous, code_style=code_style, compare_fresh=compare_fresh)
-    elif workers > 1 or scheduler is not None:
-        run = PlanRun(plan_communities(prepared, workers=workers, scheduler=scheduler, retries=retries, progress=progress,
-                                       grid_count=grid_count, code_style=code_style))
+        run = regenerate(prepared, previous, options=options, compare_fresh=compare_fresh)
+    elif options.workers > 1 or options.scheduler is not None:
+        run = PlanRun(plan_communities(prepared, options=options))
     else:
-        run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
+        run = PlanRun(partition(prepared, options=options))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
     provenance = dataclasses.replace(run.plan.provenance, effective_date=effective, author=str(author or ""), note=str(note or ""))

@@ -681,11 +681,67 @@ class WallMapSettings:
     street_label_share: float = 0.1
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a plan runs, as opposed to what it plans for (:class:`Settings`): one object taken by
+    :func:`gridplan.plan_scene`, :func:`gridplan.partition.partition`, :func:`gridplan.plan_communities` and
+    :func:`gridplan.regenerate`. Not part of a plan's provenance, except the code style the plan records.
+
+    Attributes
+    ----------
+    grid_count
+        Ordinary grids per community, fixed by the user: one number for every community, or by
+        ``community_id``; by default (None) chosen to fit the bounds. A first plan only.
+    code_style
+        Grid codes: ``"gb15"`` (12-digit community code + 3-digit serial) or ``"gbt14"`` (GB/T 30428.2's 2-digit
+        serial); continuing grids of a regeneration keep theirs.
+    workers
+        Local processes communities are planned on (1: in this process).
+    scheduler
+        A Dask distributed scheduler's address (``tcp://host:8786``) or client to plan communities on.
+    retries
+        Times a community whose worker is lost is tried again (an error of the data is not retried).
+    progress
+        Progress bars on standard error.
+
+    Examples
+    --------
+    >>> from gridplan.settings import RunOptions
+    >>> RunOptions(grid_count=3, workers=2).check().workers
+    2
+    """
+
+    grid_count: int | Mapping[str, int] | None = None
+    code_style: str = "gb15"
+    workers: int = 1
+    scheduler: object = None
+    retries: int = 2
+    progress: bool = False
+
+    def check(self) -> RunOptions:
+        """The options themselves, checked: an :class:`~gridplan.errors.InputError` names the first that is wrong."""
+        if not isinstance(self.workers, int) or self.workers < 1 or not isinstance(self.retries, int) or self.retries < 0:
+            raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
+        counts = (self.grid_count.values() if isinstance(self.grid_count, Mapping) else
+                  [] if self.grid_count is None else [self.grid_count])
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
+            raise InputError(f"a fixed grid count must be a whole number of at least 1, got {self.grid_count!r}",
+                             zh=f"指定的网格数须为不小于 1 的整数，实为 {self.grid_count!r}")
+        if self.code_style not in CODE_STYLES:
+            raise InputError(f"unknown grid code style {self.code_style!r}: use {' or '.join(CODE_STYLES)}",
+                             zh=f"未知的网格编码方式 {self.code_style!r}：可选 {' 或 '.join(CODE_STYLES)}")
+        return self
+
+
 DEFAULTS = Settings()
 WALL_MAP_DEFAULTS = WallMapSettings()
 COMPLIANCE_DEFAULTS = ComplianceSettings()
 PARTY_DEFAULTS = DEFAULTS.party
 SERVICE_DEFAULTS = DEFAULTS.service
+#: Grid code styles: 12-digit community code + 3-digit serial, or GB/T 30428.2's 12 + 2 digits.
+CODE_STYLES = ("gb15", "gbt14")
+#: How a plan runs unless told otherwise.
+RUN_DEFAULTS = RunOptions()
 
 #: Basemaps of a web map: ``none`` (the default) draws the scene's streets, water and buildings instead of
 #: tiles, so the map needs no server; the others load tiles (天地图 needs a key; Gaode shifts to GCJ-02).

@@ -36,7 +36,7 @@ from gridplan.engine import (
 )
 from gridplan.errors import InputError
 from gridplan.partition import partition
-from gridplan.settings import DEFAULTS
+from gridplan.settings import DEFAULTS, RunOptions
 
 from .support.assertions import assert_hard_rules
 from .support.properties import examples
@@ -120,7 +120,7 @@ def test_compound_stays_in_one_grid():
 
 def test_fixed_grid_count_is_kept():
     scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
-    plan = partition(scene, grid_count=3)
+    plan = partition(scene, options=RunOptions(grid_count=3))
     assert_hard_rules(scene, plan)
     assert (plan.grids["kind"] == "ordinary").sum() == 3
 
@@ -574,7 +574,7 @@ def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():
     # 1,200 households in 3 grids: one at least above 360; with 4 grids none would be (HiGHS found 300, 300, 338,
     # 262). A search of layouts of 3 grids proves nothing of all layouts: the grid says the count was fixed
     scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
-    plan = partition(scene, grid_count=3)
+    plan = partition(scene, options=RunOptions(grid_count=3))
     out = [w for w in plan.warnings if w.code == "out_of_bounds"]
     assert len(out) == 1 and out[0].reason == "fixed_count"
     assert not [c for c in plan.certificates if c.proven]

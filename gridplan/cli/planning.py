@@ -16,7 +16,7 @@ from gridplan.outputs.webmap import check_basemap, check_view, plan_map, save_ma
 from gridplan.pipeline import check_belongs, plan_scene, prepare_scene
 from gridplan.prepare.register import import_register, read_register, write_register_report
 from gridplan.prepare.validate import validate_scene
-from gridplan.settings import DEFAULTS
+from gridplan.settings import DEFAULTS, RunOptions
 
 from .common import load, map_of, pairs, prepared_of, say_written, settings_of, settings_source
 
@@ -64,8 +64,9 @@ def run_plan(args) -> None:
     settings = settings.with_regeneration(rebalance=not args.no_rebalance, max_moved=args.max_moved)
     prepared = prepared_of(args, settings)
     run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
-                     grid_count=args.grids, code_style=args.code_style, workers=args.workers, scheduler=args.scheduler,
-                     retries=args.retries, progress=True, compare_fresh=previous is not None and not args.no_compare_fresh,
+                     options=RunOptions(grid_count=args.grids, code_style=args.code_style, workers=args.workers,
+                                        scheduler=args.scheduler, retries=args.retries, progress=True),
+                     compare_fresh=previous is not None and not args.no_compare_fresh,
                      effective_date=args.effective_date, author=args.author, note=args.note)
     written = write_plan(run, prepared, args.output, args.lang)
     print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
@@ -102,7 +103,8 @@ def run_demo(args) -> None:
     prepared = prepare_scene(scene, settings)
     print(prepared.validation.summary(args.lang))
     write_layers(out / "scene.gpkg", prepared.scene.layers())
-    run = plan_scene(prepared, levels=True, grid_count=args.grids, code_style=args.code_style, progress=True)
+    run = plan_scene(prepared, levels=True,
+                     options=RunOptions(grid_count=args.grids, code_style=args.code_style, progress=True))
     written = write_plan(run, prepared, out / "plan.gpkg", args.lang)
     print(run.summary(args.lang))
     coverage = analyse_coverage(run.plan, prepared, new_service_points=1)

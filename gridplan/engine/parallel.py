@@ -31,7 +31,7 @@ from gridplan.core.results import Plan, Provenance
 from gridplan.core.scene import PreparedScene, Scene
 from gridplan.errors import GridplanError
 from gridplan.prepare.validate import as_prepared
-from gridplan.settings import Settings
+from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 
 from .claims import merged_claims
 from .plan import partition
@@ -102,9 +102,9 @@ def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
     return tasks
 
 
-def plan_community(task: CommunityTask, shared: SharedLayers, settings: Settings, grid_count, code_style: str) -> Plan:
+def plan_community(task: CommunityTask, shared: SharedLayers, settings: Settings, options: RunOptions) -> Plan:
     """Plan one task's communities (a top-level function, so process pools and Dask can pickle it)."""
-    return partition(shared.scene(task, settings), grid_count=grid_count, code_style=code_style)
+    return partition(shared.scene(task, settings), options=options)
 
 
 _WORKER_SHARED: SharedLayers | None = None
@@ -115,22 +115,17 @@ def _init_worker(shared: SharedLayers) -> None:
     _WORKER_SHARED = shared
 
 
-def _plan_in_worker(task: CommunityTask, settings: Settings, grid_count, code_style: str) -> Plan:
+def _plan_in_worker(task: CommunityTask, settings: Settings, options: RunOptions) -> Plan:
     """Plan one task in a pool process against the layers its initializer received."""
-    return plan_community(task, _WORKER_SHARED, settings, grid_count, code_style)
+    return plan_community(task, _WORKER_SHARED, settings, options)
 
 
 def plan_communities(
     scene: Scene | PreparedScene,
     settings: Settings | None = None,
     *,
-    workers: int = 1,
-    scheduler=None,
-    retries: int = 2,
-    progress: bool = False,
+    options: RunOptions = RUN_DEFAULTS,
     batch: int | None = None,
-    grid_count: int | dict[str, int] | None = None,
-    code_style: str = "gb15",
 ) -> Plan:
     """Plan every community of a scene as independent tasks, in parallel, into one plan.
 
@@ -138,21 +133,18 @@ def plan_communities(
     ----------
     scene
         As for :func:`gridplan.partition.partition`: prepared, or plain (validated first).
-    settings, grid_count, code_style
+    settings
         As for :func:`gridplan.partition.partition`.
-    workers
-        Processes of the local pool (1: plan in this process).
-    scheduler
-        Address of a Dask distributed scheduler (``tcp://host:8786``), or a ``dask.distributed.Client``;
-        when given, ``workers`` is ignored and the cluster's workers plan the communities.
-    retries
-        Times a task whose worker was lost (killed, out of memory, gone from the cluster) is tried again; a
-        batch lost every time is tried community by community, so the failures name the communities that
-        fail. Any other error (an :class:`~gridplan.errors.InputError`, an
+    options
+        How it runs (:class:`~gridplan.settings.RunOptions`): ``grid_count`` and ``code_style`` as for
+        :func:`gridplan.partition.partition`; ``workers`` processes of the local pool (1: in this process), or a
+        Dask distributed ``scheduler`` (an address such as ``tcp://host:8786``, or a ``dask.distributed.Client``;
+        ``workers`` is then ignored); ``retries``, the times a task whose worker was lost (killed, out of memory,
+        gone from the cluster) is tried again: a batch lost every time is tried community by community, so the
+        failures name the communities that fail. Any other error (an :class:`~gridplan.errors.InputError`, an
         :class:`~gridplan.errors.InfeasibleError`, a bug) fails the same way again: it is raised as it was
         raised in the worker, with the worker's traceback as its cause, as planning the scene serially raises it.
-    progress
-        Show a progress bar over planned communities (on standard error).
+        ``progress``: a bar over planned communities (on standard error).
     batch
         Communities per task; by default enough for about ``TASKS_PER_WORKER`` tasks per worker (a task
         has a fixed cost: trees over the streets, a plan's metrics).
@@ -168,47 +160,56 @@ def plan_communities(
     TasksFailedError
         Communities whose workers were still lost after ``retries`` more tries, each with its error.
     """
+    options = options.check()
     prepared = as_prepared(scene, settings)
     settings, local = prepared.settings, prepared.local
     shared = SharedLayers(local.streets, local.barriers)
-    args = (settings, grid_count, code_style)
-    client = None
+    # the workers plan without bars of their own: the bar here counts their communities
+    args = (settings, RunOptions(grid_count=options.grid_count, code_style=options.code_style))
+    scheduler, client = options.scheduler, None
     if scheduler is not None:
         from dask.distributed import Client
 
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        slots = sum(client.nthreads().values()) if client is not None else workers
+        slots = sum(client.nthreads().values()) if client is not None else options.workers
         n = len(local.communities)
         tasks = community_tasks(local, batch or max(1, math.ceil(n / (TASKS_PER_WORKER * max(slots, 1)))))
-        with tqdm(total=n, desc="planning communities", unit="community", disable=not progress) as bar:
+        with tqdm(total=n, desc="planning communities", unit="community", disable=not options.progress) as bar:
             if client is not None:
                 run = partial(_run_dask, client=client, shared=shared, args=args, bar=bar)
-            elif workers > 1:
-                run = partial(_run_pool, workers=workers, shared=shared, args=args, bar=bar)
+            elif options.workers > 1:
+                run = partial(_run_pool, workers=options.workers, shared=shared, args=args, bar=bar)
             else:
                 run = partial(_run_serial, shared=shared, args=args, bar=bar)
-            plans, errors = run(tasks, retries=retries)
-            first = _first_error(errors)
-            if first is not None:
-                raise first
-            failed = [t for t in tasks if t.community_ids in errors]
-            singles = [single for t in failed if len(t.community_ids) > 1 for single in t.singles()]
-            if singles:
-                bar.update(-len(singles))
-                found, single_errors = run(singles, retries=0)
-                plans.update(found)
-                errors = {ids: e for ids, e in errors.items() if len(ids) == 1} | single_errors
-                first = _first_error(errors)
-                if first is not None:
-                    raise first
+            plans, errors = _run_with_retries(run, tasks, options.retries, bar)
     finally:
         if client is not None and client is not scheduler:
             client.close()
     if errors:
         raise TasksFailedError({ids[0]: _error(e) for ids, e in errors.items()}) from next(iter(errors.values()))
     ordered = sorted(plans.items(), key=lambda item: item[0])
-    return merge_plans([p for _, p in ordered], prepared, code_style)
+    return merge_plans([p for _, p in ordered], prepared, options.code_style)
+
+
+def _run_with_retries(run, tasks: list[CommunityTask], retries: int, bar) -> tuple[dict, dict]:
+    """Plans and errors by task: ``run`` with ``retries``, then each community of a batch lost every time alone.
+    An error of the data or of the code is raised as it was raised (:func:`_first_error`)."""
+    plans, errors = run(tasks, retries=retries)
+    first = _first_error(errors)
+    if first is not None:
+        raise first
+    failed = [t for t in tasks if t.community_ids in errors]
+    singles = [single for t in failed if len(t.community_ids) > 1 for single in t.singles()]
+    if singles:
+        bar.update(-len(singles))
+        found, single_errors = run(singles, retries=0)
+        plans.update(found)
+        errors = {ids: e for ids, e in errors.items() if len(ids) == 1} | single_errors
+        first = _first_error(errors)
+        if first is not None:
+            raise first
+    return plans, errors
 
 
 def _error(exc: BaseException) -> str:

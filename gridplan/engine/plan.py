@@ -57,7 +57,7 @@ from gridplan.engine import (
     shared_by_label,
 )
 from gridplan.prepare.validate import as_prepared
-from gridplan.settings import GridSettings, LoadWindow, Settings
+from gridplan.settings import RUN_DEFAULTS, GridSettings, LoadWindow, RunOptions, Settings
 from gridplan.vocabulary import GridKind, SearchStop, WarningCode, WarningReason
 
 from .claims import Claims, RegionClaim, plan_claims
@@ -68,9 +68,7 @@ def partition(
     scene: Scene | PreparedScene,
     settings: Settings | None = None,
     *,
-    grid_count: int | dict[str, int] | None = None,
-    progress: bool = False,
-    code_style: str = "gb15",
+    options: RunOptions = RUN_DEFAULTS,
 ) -> Plan:
     """Divide every community of a scene into grids of about ``settings.grid.target`` households.
 
@@ -83,26 +81,34 @@ def partition(
     settings
         Target, tolerance, street preferences, special kinds, workload weights; by default those the scene
         was prepared with (or :data:`~gridplan.settings.DEFAULTS`).
-    grid_count
-        Ordinary grids per community, fixed by the user: one number for every community, or by
-        ``community_id``; by default chosen to fit the bounds.
-    progress
-        Show a progress bar over communities (on standard error).
-    code_style
-        Grid codes: ``"gb15"`` (12-digit community code + 3-digit serial) or ``"gbt14"`` (2-digit serial).
+    options
+        How it runs (:class:`~gridplan.settings.RunOptions`): a fixed ``grid_count`` (one number for every
+        community, or by ``community_id``; by default chosen to fit the bounds), the ``code_style`` and a
+        ``progress`` bar over communities. Workers and schedulers are :func:`gridplan.plan_scene`'s.
 
     Returns
     -------
     Plan
         Grids in the scene's CRS, the building assignment, warnings, metrics and provenance.
+
+    Examples
+    --------
+    >>> from gridplan.partition import partition
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> from gridplan.settings import RunOptions
+    >>> plan = partition(example_prepared(), options=RunOptions(grid_count=9))
+    >>> int((plan.grids["kind"] == "ordinary").sum()), plan.metrics.households_total
+    (9, 2700)
     """
+    options = options.check()
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     units = scene_units(prepared)
-    atom_grid, kinds, regions, asked = _plan_atoms(units, settings.grid, grid_count, progress)
-    layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=code_style, regions=regions, fixed=set(asked))
+    atom_grid, kinds, regions, asked = _plan_atoms(units, settings.grid, options.grid_count, options.progress)
+    layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=options.code_style, regions=regions,
+                               fixed=set(asked))
     warnings = count_warnings(layout, asked) + unit_warnings(layout, units, settings.grid) + layout.claims.warnings
-    return layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style)
+    return layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, options.code_style)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import geopandas as gpd
 import networkx as nx
@@ -24,7 +25,7 @@ from gridplan.core.alignment import point_system, previous_offset, shift_like
 from gridplan.core.codes import code_history, matched_codes
 from gridplan.core.coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
 from gridplan.core.matching import one_to_one
-from gridplan.core.results import PlanChanges, PlanRun, PlanWarning, PreviousPlan
+from gridplan.core.results import Plan, PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from gridplan.core.scene import PreparedScene, Scene, id_string
 from gridplan.engine import (
     Adjacency,
@@ -40,9 +41,10 @@ from gridplan.engine import (
     proven_layout,
     resplit,
 )
+from gridplan.engine.units import Units
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.prepare.validate import as_prepared
-from gridplan.settings import Settings
+from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 from gridplan.vocabulary import BuildingChange, GridChange, GridKind, MoveReason, SearchStop, WarningCode, WarningReason
 
 from .audit import assign_by_overlay
@@ -64,7 +66,7 @@ def regenerate(
     previous: PreviousPlan,
     settings: Settings | None = None,
     *,
-    code_style: str = "gb15",
+    options: RunOptions = RUN_DEFAULTS,
     compare_fresh: bool = False,
 ) -> PlanRun:
     """Re-plan a scene, keeping the previous layout where it still meets the rules.
@@ -79,8 +81,9 @@ def regenerate(
         grids are kept exactly.
     settings
         Target and bounds; by default those the scene was prepared with.
-    code_style
-        Grid codes for new grids (continuing grids keep theirs).
+    options
+        How it runs (:class:`~gridplan.settings.RunOptions`): its ``code_style`` for new grids (continuing grids
+        keep theirs); a fixed grid count applies to a first plan only.
     compare_fresh
         Also plan the scene afresh, to set the shares kept and within the band beside a fresh plan's
         (``changes.tradeoff``); costs a first plan's time.
@@ -101,117 +104,192 @@ def regenerate(
     InfeasibleError
         Locked grids leave households between them that fit no layout within the bounds.
     """
+    options = options.check()
+    if options.grid_count is not None:
+        raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
+                         zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
     prepared = as_prepared(scene, settings)
-    settings = prepared.settings
-    buildings = prepared.local.buildings
     _check_position(previous, prepared)
     units = scene_units(prepared)
-    repair = previous.drawn
     # the new plan's place among the versions, from the previous plan as it was given (before any overlay)
     version, parent, history = previous.version + 1, previous.fingerprint(), previous.history()
-    if repair:
-        if previous.grids.crs is None:
-            raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
-                             zh=f"现有网格 {previous.source} 没有坐标参考系：请设定一个（如 EPSG:4326）")
-        drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
-        assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
-        if len(assignment) < len(buildings) / 2:
-            raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
-                             f"{len(buildings):,} buildings: are they of another area, or in another CRS?",
-                             zh=f"现有网格 {previous.source} 只覆盖场景 {len(buildings):,} 栋建筑中的 {len(assignment):,} 栋："
-                                "它们是否属于别的区域，或使用了别的坐标参考系？")
-        previous = dataclasses.replace(previous, assignment=assignment)
+    if previous.drawn:
+        previous = _overlaid(previous, prepared)
+    state = _kept_layout(prepared, previous, units)
+    warnings, proven = _repair(state, units, prepared.settings)
+    state.repaired_grid = state.atom_grid.copy()
+    rebalanced = _rebalance(state, units, prepared.settings)
+    plan, reasons = _new_plan(state, prepared, previous, units, options.code_style, warnings, proven,
+                              version=version, parent=parent, history=history)
+    changes = _changes(plan, previous, prepared.scene, reasons)
+    return PlanRun(plan=plan, changes=_with_tradeoff(changes, state, prepared, units, plan, reasons, rebalanced,
+                                                     options.code_style if compare_fresh else None))
+
+
+@dataclass
+class _Layout:
+    """The layout of the atoms as regeneration's phases leave it: each atom's grid (``atom_grid``, a position in
+    ``grid_ids``), the grids' kinds and the locked ones; the previous plan's grid of each building and codes; and
+    the atoms' grids before any grid was repaired (``kept_grid``) and before rebalancing (``repaired_grid``)."""
+
+    atom_grid: np.ndarray
+    grid_ids: list[str]
+    kinds: dict[int, str]
+    locked: set[int]
+    codes: pd.Series | None
+    building_grid: np.ndarray
+    kept_grid: np.ndarray
+    repaired_grid: np.ndarray | None = None
+
+    def ordinary(self) -> np.ndarray:
+        """Whether each grid is ordinary."""
+        return np.array([self.kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(self.grid_ids))])
+
+
+def _overlaid(previous: PreviousPlan, prepared: PreparedScene) -> PreviousPlan:
+    """A drawn layout (existing grid polygons) with each building in the grid holding most of its footprint."""
+    buildings = prepared.local.buildings
+    if previous.grids.crs is None:
+        raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
+                         zh=f"现有网格 {previous.source} 没有坐标参考系：请设定一个（如 EPSG:4326）")
+    drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
+    assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
+    if len(assignment) < len(buildings) / 2:
+        raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
+                         f"{len(buildings):,} buildings: are they of another area, or in another CRS?",
+                         zh=f"现有网格 {previous.source} 只覆盖场景 {len(buildings):,} 栋建筑中的 {len(assignment):,} 栋："
+                            "它们是否属于别的区域，或使用了别的坐标参考系？")
+    return dataclasses.replace(previous, assignment=assignment)
+
+
+def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units) -> _Layout:
+    """The previous plan on the new scene's atoms: special sites, units now above the ceiling and pieces of broken
+    grids separated, as a fresh plan would make them."""
+    buildings = prepared.local.buildings
     adjacency = Adjacency.from_networkx(units.graph)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
     atom_grid = _atoms_from_buildings(units, adjacency, buildings, building_grid, locked, polygons)
-    if not repair:
+    if not previous.drawn:
         _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
     else:
         atom_grid, grid_ids, kinds = _separate_special_sites(units, adjacency, atom_grid, grid_ids, kinds)
     # a unit now above the ceiling is a grid of its own, as a fresh plan makes it
-    atom_grid, grid_ids, kinds = _separate_oversize_units(units, atom_grid, grid_ids, kinds, locked, settings.grid.ceiling)
+    atom_grid, grid_ids, kinds = _separate_oversize_units(units, atom_grid, grid_ids, kinds, locked,
+                                                          prepared.settings.grid.ceiling)
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
     atom_grid, grid_ids, kinds = _split_broken(units, atom_grid, grid_ids, kinds)
+    return _Layout(atom_grid, grid_ids, kinds, locked, codes, building_grid, kept_grid=atom_grid.copy())
 
-    kept_grid = atom_grid.copy()  # where the units stand before any grid is repaired
+
+def _repair(state: _Layout, units: Units, settings: Settings) -> tuple[list[PlanWarning], list]:
+    """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
+    bounds (:func:`_repair_region`); new grids added to ``state``. Returns the warnings of regions no layout fits
+    and the regions proven to have no layout with fewer grids outside the bounds."""
+    adjacency = Adjacency.from_networkx(units.graph)
     sizing = Sizing.of(settings.grid)
     weight = balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
     # special sites, oversize units and small parts stay as they were, like locked grids
-    fixed = locked | {g for g, kind in kinds.items() if kind != GridKind.ORDINARY}
-    free = np.flatnonzero(~np.isin(atom_grid, list(fixed)))
-    new_ids: list[str] = []
-    proven: list[tuple[list[int], RegionProof]] = []  # regions proven to have no layout with fewer grids outside the bounds
+    fixed = state.locked | {g for g, kind in state.kinds.items() if kind != GridKind.ORDINARY}
+    free = np.flatnonzero(~np.isin(state.atom_grid, list(fixed)))
+    proven: list[tuple[list[int], RegionProof]] = []
     for community_id in units.atoms["community_id"].unique():
         mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
         for region in nx.connected_components(units.graph.subgraph(mine.tolist())):
             region = np.array(sorted(region))
             total = weight[region].sum()
-            touching = _touching_locked(units, region, atom_grid, locked, grid_ids)
             if not divisible(total, settings.grid):
-                if touching:
-                    raise InfeasibleError(
-                        f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
-                        f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}",
-                        zh=f"锁定网格 {'、'.join(touching)} 在社区 {community_id} 中围出 {total:.0f} 户，无法划分为每格 "
-                           f"{settings.grid.floor:.0f}–{settings.grid.ceiling:.0f} 户的网格",
-                    )
-                figures = (("households", float(total)), ("floor", settings.grid.floor), ("ceiling", settings.grid.ceiling))
-                warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id),
-                                            reason=WarningReason.REGION_INDIVISIBLE.value, figures=figures))
+                warnings.append(_indivisible(units, region, state, community_id, total, settings))
                 continue
-            labels, created, proofs = _repair_region(RegionGraph.of(adjacency, region, weight, units.atoms), atom_grid[region], sizing)
-            first_new = len(grid_ids)
+            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
+            labels, created, proofs = _repair_region(graph, state.atom_grid[region], sizing)
+            first_new = len(state.grid_ids)
             for _ in range(created):
-                new_ids.append(_free_id(f"{community_id}-n", grid_ids))
-                grid_ids.append(new_ids[-1])
-            atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
-            proven += proofs_in_scene(region, proofs, atom_grid)
+                state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
+            state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
+            proven += proofs_in_scene(region, proofs, state.atom_grid)
+    return warnings, proven
 
-    repaired_grid = atom_grid.copy()
-    ordinary = np.array([kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(grid_ids))])
-    movable = ordinary & ~np.isin(np.arange(len(grid_ids)), list(locked))
-    rebalanced = None
-    if settings.regeneration.rebalance:
-        rebalanced = rebalance(units.graph, weight, atom_grid, movable, settings.grid, settings.regeneration)
-        atom_grid = rebalanced.atom_grid
-    reasons = _move_reasons(units.building_atom.to_numpy(), building_grid, kept_grid, repaired_grid, atom_grid)
 
-    # grids merged or re-planned away hold no atoms any more: they are removed
-    used = np.unique(atom_grid)
-    kinds_list = [kinds.get(int(i), GridKind.ORDINARY) for i in used]
+def _indivisible(units: Units, region: np.ndarray, state: _Layout, community_id, total: float,
+                 settings: Settings) -> PlanWarning:
+    """The warning of a region whose households fit no layout within the bounds; an error where locked grids
+    enclose it (the planner's locks, not the data, leave no layout)."""
+    touching = _touching_locked(units, region, state.atom_grid, state.locked, state.grid_ids)
+    if touching:
+        raise InfeasibleError(
+            f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
+            f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}",
+            zh=f"锁定网格 {'、'.join(touching)} 在社区 {community_id} 中围出 {total:.0f} 户，无法划分为每格 "
+               f"{settings.grid.floor:.0f}–{settings.grid.ceiling:.0f} 户的网格",
+        )
+    figures = (("households", float(total)), ("floor", settings.grid.floor), ("ceiling", settings.grid.ceiling))
+    return PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id), reason=WarningReason.REGION_INDIVISIBLE.value,
+                       figures=figures)
+
+
+def _rebalance(state: _Layout, units: Units, settings: Settings):
+    """The fewest households moved across grid boundaries to bring grids within the tight band (when the settings
+    ask for it); ``state.atom_grid`` updated. Returns the rebalancing, or None."""
+    if not settings.regeneration.rebalance:
+        return None
+    movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(state.locked))
+    rebalanced = rebalance(units.graph, balance_weight(units.atoms), state.atom_grid, movable, settings.grid,
+                           settings.regeneration)
+    state.atom_grid = rebalanced.atom_grid
+    return rebalanced
+
+
+def _new_plan(state: _Layout, prepared: PreparedScene, previous: PreviousPlan, units: Units, code_style: str,
+              warnings: list[PlanWarning], proven: list, *, version: int, parent: str,
+              history: pd.DataFrame) -> tuple[Plan, pd.Series]:
+    """The plan of the final layout (grids merged or re-planned away removed; codes kept by the households a grid
+    keeps), and why each building moved."""
+    buildings = prepared.local.buildings
+    settings = prepared.settings
+    reasons = _move_reasons(units.building_atom.to_numpy(), state.building_grid, state.kept_grid,
+                            state.repaired_grid, state.atom_grid)
+    used = np.unique(state.atom_grid)
+    kinds_list = [state.kinds.get(int(i), GridKind.ORDINARY) for i in used]
     regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proven]
-    kept_codes = _kept_codes(previous, codes, buildings, units, building_grid, atom_grid, grid_ids, used)
-    atom_grid = np.searchsorted(used, atom_grid)
-    layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[grid_ids[i] for i in used],
+    kept_codes = _kept_codes(previous, state.codes, buildings, units, state.building_grid, state.atom_grid,
+                             state.grid_ids, used)
+    atom_grid = np.searchsorted(used, state.atom_grid)
+    layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[state.grid_ids[i] for i in used],
                                code_style=code_style, previous_codes=kept_codes, used_codes=history["code"], regions=regions,
                                otherwise=WarningReason.REGENERATION_LIMIT, stopped=SearchStop.REGENERATION,
                                radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY)
     grids = layout.grids
-    grids.insert(grids.columns.get_loc(grids.geometry.name), "locked", grids["grid_id"].isin([grid_ids[g] for g in locked]))
-    warnings += unit_warnings(layout, units, settings.grid) + layout.claims.warnings
+    grids.insert(grids.columns.get_loc(grids.geometry.name), "locked",
+                 grids["grid_id"].isin([state.grid_ids[g] for g in state.locked]))
+    warnings = warnings + unit_warnings(layout, units, settings.grid) + layout.claims.warnings
     plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
                        regenerated_from=previous.source, plan_version=version, parent_fingerprint=parent,
                        code_history=code_history(grids, version, history))
-    reasons = pd.Series(reasons, index=buildings["building_id"].to_numpy())
-    changes = _changes(plan, previous, prepared.scene, reasons)
+    return plan, pd.Series(reasons, index=buildings["building_id"].to_numpy())
+
+
+def _with_tradeoff(changes: PlanChanges, state: _Layout, prepared: PreparedScene, units: Units, plan: Plan,
+                   reasons: pd.Series, rebalanced, fresh_code_style: str | None) -> PlanChanges:
+    """The changes with the trade-off between keeping and balancing: the layout kept (before rebalancing), the
+    plan, and (with ``fresh_code_style``) a fresh plan of the scene, side by side."""
+    buildings, settings = prepared.local.buildings, prepared.settings
     moved = _moved(reasons, buildings, None)
-    shares = [_row("keep", _kept(building_grid, repaired_grid[units.building_atom.to_numpy()]),
-                   _band_shares(repaired_grid, ordinary, units, buildings, settings.grid),
+    shares = [_row("keep", _kept(state.building_grid, state.repaired_grid[units.building_atom.to_numpy()]),
+                   _band_shares(state.repaired_grid, state.ordinary(), units, buildings, settings.grid),
                    moved - _moved(reasons, buildings, MoveReason.REBALANCE)),
               _row("rebalanced" if rebalanced is not None else "regenerated", changes.kept_share,
                    (plan.metrics.within_tight, plan.metrics.within_bounds), moved)]
-    if compare_fresh:
-        fresh = partition(prepared, code_style=code_style)
+    if fresh_code_style is not None:
+        fresh = partition(prepared, options=RunOptions(code_style=fresh_code_style))
         fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[fresh.assignment["grid_id"]].to_numpy()
-        matched = _kept(building_grid, fresh_grid, match=True)
+        matched = _kept(state.building_grid, fresh_grid, match=True)
         shares.append(_row("fresh", matched, (fresh.metrics.within_tight, fresh.metrics.within_bounds), float("nan")))
-    cap = move_cap(settings.regeneration.max_moved, float(weight.sum()))
-    changes = dataclasses.replace(changes, tradeoff=pd.DataFrame(shares), move_cap=cap,
-                                  capped=bool(rebalanced is not None and rebalanced.capped))
-    return PlanRun(plan=plan, changes=changes)
+    cap = move_cap(settings.regeneration.max_moved, float(balance_weight(units.atoms).sum()))
+    return dataclasses.replace(changes, tradeoff=pd.DataFrame(shares), move_cap=cap,
+                               capped=bool(rebalanced is not None and rebalanced.capped))
 
 
 def _free_id(prefix: str, taken: list[str]) -> str:
