@@ -4,7 +4,7 @@ The city: ``generate_district(45000 buildings, 1,000,000 households, 1,000 commu
 runs in a fresh child process (so its peak memory is its own) and plans the validated scene:
 
 - ``serial``: :func:`gridplan.partition.partition`, all communities in one process;
-- ``pool``: :func:`gridplan.parallel.plan_communities` on a local process pool of ``--workers`` processes;
+- ``pool``: :func:`gridplan.engine.parallel.plan_communities` on a local process pool of ``--workers`` processes;
 - ``dask``: the same on a ``dask.distributed.LocalCluster`` of ``--workers`` single-threaded processes.
 
 "peak MB" is the resident memory peak of the planning process (``ru_maxrss``); "worker peak MB" is the
@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 
-from gridplan.parallel import plan_communities  # noqa: E402
+from gridplan.engine.parallel import plan_communities  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
-from gridplan.validate import validate_scene  # noqa: E402
+from gridplan.prepare.validate import validate_scene  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
 
 
 class WorkerMemory:

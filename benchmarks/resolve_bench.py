@@ -4,7 +4,7 @@ A planner's what-if question or hand adjustment re-plans one community; the edit
 second for a community of about 80 grids (issue #33). The units (street blocks, building cells, their
 adjacency: the tessellation) are built once per case and not timed; what is timed is gridplan's planning of
 the community's atoms (special sites, oversize units, regions, and each region's bisection, re-splits,
-proofs and refinement: the loop of :func:`gridplan.partition.partition` for that community alone), without
+proofs and refinement: the loop of :func:`gridplan.partition.partition`, ``gridplan.engine.plan``, for that community alone), without
 its grids' polygons, metrics and claims.
 
 Cases: the four real extracts of ``partition_bench.py`` (imported with gridplan.osm) and its generated
@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.partition_bench import load_case  # noqa: E402
 
-from gridplan.partition import _plan_atoms, scene_units  # noqa: E402
-from gridplan.scene import PreparedScene  # noqa: E402
+from gridplan.core.scene import PreparedScene  # noqa: E402
+from gridplan.engine.plan import _plan_atoms, scene_units  # noqa: E402
+from gridplan.engine.units import Units  # noqa: E402
+from gridplan.prepare.validate import validate_scene  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
-from gridplan.units import Units  # noqa: E402
-from gridplan.validate import validate_scene  # noqa: E402
 
 #: A community of about this many grids or fewer should re-plan in under a second (issue #33).
 SMALL_GRIDS = 80

@@ -20,8 +20,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .errors import GridplanError, InfeasibleError, InputError
-from .settings import BASEMAPS, DEFAULTS, MAP_VIEWS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
+from gridplan.errors import GridplanError, InfeasibleError, InputError
+from gridplan.settings import BASEMAPS, DEFAULTS, MAP_VIEWS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE (a closed pipe): 128 + the signal.
@@ -398,7 +398,7 @@ def _map_options(p: argparse.ArgumentParser) -> None:
 
 
 def _map_of(args, run, prepared, coverage=None, settings=None):
-    from .maps import plan_map
+    from gridplan.outputs.webmap import plan_map
 
     return plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
                     offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings,
@@ -491,7 +491,7 @@ def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
 
 def _load(args):
     """The scene named on the command line, with its layer and column maps applied."""
-    from .pipeline import load_scene
+    from gridplan.pipeline import load_scene
 
     columns: dict[str, dict[str, str]] = {}
     for key, target in _pairs(args.column, "--column"):
@@ -513,13 +513,13 @@ def _coords(items: list[str]) -> str | dict[str, str]:
 
 
 def _prepared(args, settings: Settings = DEFAULTS):
-    from .pipeline import prepare_scene
+    from gridplan.pipeline import prepare_scene
 
     return prepare_scene(_load(args), settings, repair_households=args.repair_households, accept_outside=args.accept_outside)
 
 
 def _validate(args) -> None:
-    from .validate import validate_scene
+    from gridplan.prepare.validate import validate_scene
 
     validation = validate_scene(_load(args), repair_households=args.repair_households, accept_outside=args.accept_outside)
     print(validation.summary(args.lang))
@@ -527,8 +527,8 @@ def _validate(args) -> None:
 
 
 def _import_osm(args) -> None:
-    from .osm import import_osm_to_gpkg
-    from .store import check_output
+    from gridplan.io.osm import import_osm_to_gpkg
+    from gridplan.io.store import check_output
 
     check_output(args.output, "scene", [args.source, args.boundary])
     report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary, coords=args.coords)
@@ -537,8 +537,8 @@ def _import_osm(args) -> None:
 
 
 def _import_register(args) -> None:
-    from .register import import_register, read_register, write_register_report
-    from .store import check_output, write_layers
+    from gridplan.io.store import check_output, write_layers
+    from gridplan.prepare.register import import_register, read_register, write_register_report
 
     check_output(args.output, "scene", [args.scene, args.register])
     settings = DEFAULTS if args.max_distance is None else DEFAULTS.with_register(max_distance_m=args.max_distance)
@@ -553,14 +553,14 @@ def _import_register(args) -> None:
 
 
 def _plan(args) -> None:
-    from .pipeline import plan_scene
-    from .results import parse_effective_date
-    from .store import check_output, read_previous, write_plan
+    from gridplan.core.results import parse_effective_date
+    from gridplan.io.store import check_output, read_previous, write_plan
+    from gridplan.pipeline import plan_scene
 
     parse_effective_date(args.effective_date)  # refused before any work
     check_output(args.output, "plan", [args.scene, args.previous])
     if args.map:
-        from .maps import check_basemap, check_view
+        from gridplan.outputs.webmap import check_basemap, check_view
 
         check_output(args.map, "map", [args.scene, args.previous, args.output])
         check_basemap(args.basemap, args.tianditu_key, args.offline)
@@ -583,7 +583,7 @@ def _plan(args) -> None:
     print(run.summary(args.lang))
     _say_written(args, written)
     if args.map:
-        from .maps import save_map
+        from gridplan.outputs.webmap import save_map
 
         save_map(_map_of(args, run, prepared), args.map)
         print(f"地图：{args.map}" if args.lang == "zh" else f"map: {args.map}")
@@ -598,8 +598,8 @@ def _plan_inputs(p: argparse.ArgumentParser) -> None:
 def _read_plan_inputs(args):
     """The prepared scene, the plan run and the coverage named on the command line, checked to belong
     together, and the settings to draw or report with (the plan's unless given)."""
-    from .pipeline import check_belongs
-    from .store import read_coverage, read_plan
+    from gridplan.io.store import read_coverage, read_plan
+    from gridplan.pipeline import check_belongs
 
     run = read_plan(args.plan)
     settings = _settings(args, run.plan.settings, _settings_source(run.plan.provenance, args.lang))
@@ -610,9 +610,9 @@ def _read_plan_inputs(args):
 
 
 def _coverage(args) -> None:
-    from .coverage import analyse_coverage
-    from .pipeline import check_belongs
-    from .store import check_output, read_plan, write_coverage
+    from gridplan.coverage import analyse_coverage
+    from gridplan.io.store import check_output, read_plan, write_coverage
+    from gridplan.pipeline import check_belongs
 
     check_output(args.output, "coverage", [args.scene, args.plan])
     run = read_plan(args.plan)
@@ -630,10 +630,10 @@ def _coverage(args) -> None:
 def _audit(args) -> None:
     import geopandas as gpd
 
-    from .audit import audit_grids
-    from .qgis_styles import layer_styles
-    from .scene import FILE_ERRORS
-    from .store import check_output, write_layers
+    from gridplan.engine.audit import audit_grids
+    from gridplan.io.qgis_styles import layer_styles
+    from gridplan.io.scene_files import FILE_ERRORS
+    from gridplan.io.store import check_output, write_layers
 
     if args.output:
         check_output(args.output, "audit", [args.scene, args.existing])
@@ -653,13 +653,13 @@ def _audit(args) -> None:
 
 
 def _check(args) -> None:
-    from .compliance import check_compliance
-    from .maps import compliance_map, save_map
-    from .pipeline import check_belongs
-    from .qgis_styles import layer_styles
-    from .report import write_compliance_workbook
-    from .results import Plan, PlanRun
-    from .store import check_output, read_coverage, write_layers
+    from gridplan.core.results import Plan, PlanRun
+    from gridplan.io.qgis_styles import layer_styles
+    from gridplan.io.store import check_output, read_coverage, write_layers
+    from gridplan.outputs.report import write_compliance_workbook
+    from gridplan.outputs.webmap import compliance_map, save_map
+    from gridplan.pipeline import check_belongs
+    from gridplan.review.compliance import check_compliance
 
     if args.output:
         check_output(args.output, "report", [args.scene, args.plan, args.coverage])
@@ -692,8 +692,8 @@ def _read_layout(source):
     a GeoJSON/GeoParquet family) is a plan; any other polygon file is a layout drawn as it is."""
     import geopandas as gpd
 
-    from .scene import FILE_ERRORS
-    from .store import is_dsn, plan_from_layers, read_layers, read_plan
+    from gridplan.io.scene_files import FILE_ERRORS
+    from gridplan.io.store import is_dsn, plan_from_layers, read_layers, read_plan
 
     path = Path(source)
     if is_dsn(source) or not path.is_file():
@@ -714,9 +714,9 @@ def _read_layout(source):
 
 
 def _verify(args) -> None:
-    from .pipeline import check_belongs, check_same_buildings
-    from .store import check_output, read_plan, write_layers
-    from .verify import verify_plan
+    from gridplan.io.store import check_output, read_plan, write_layers
+    from gridplan.pipeline import check_belongs, check_same_buildings
+    from gridplan.review.verify import verify_plan
 
     if args.output:
         check_output(args.output, "verification", [args.scene, args.plan])
@@ -743,8 +743,8 @@ def _verify(args) -> None:
 
 
 def _map(args) -> None:
-    from .maps import check_view, save_map
-    from .store import check_output
+    from gridplan.io.store import check_output
+    from gridplan.outputs.webmap import check_view, save_map
 
     check_output(args.output, "map", [args.scene, args.plan, args.coverage])
     check_view(args.view, coverage=args.coverage is not None)
@@ -754,8 +754,8 @@ def _map(args) -> None:
 
 
 def _report(args) -> None:
-    from .report import write_report
-    from .store import check_output
+    from gridplan.io.store import check_output
+    from gridplan.outputs.report import write_report
 
     check_output(args.output, "report", [args.scene, args.plan, args.coverage])
     prepared, run, coverage, settings = _read_plan_inputs(args)
@@ -764,8 +764,8 @@ def _report(args) -> None:
 
 
 def _print(args) -> None:
-    from .store import check_output
-    from .wallmap import check_wall_map_folder, write_wall_maps
+    from gridplan.io.store import check_output
+    from gridplan.outputs.wallmap import check_wall_map_folder, write_wall_maps
 
     check_output(args.output, "wall maps", [args.scene, args.plan, args.coverage])
     check_wall_map_folder(args.output)
@@ -780,10 +780,10 @@ def _print(args) -> None:
 
 
 def _compare(args) -> None:
-    from .approval import write_approval
-    from .compare import compare_plans
-    from .pipeline import check_belongs, check_covers, check_same_buildings
-    from .store import check_output, read_coverage, read_plan
+    from gridplan.io.store import check_output, read_coverage, read_plan
+    from gridplan.outputs.approval import write_approval
+    from gridplan.pipeline import check_belongs, check_covers, check_same_buildings
+    from gridplan.review.compare import compare_plans
 
     check_output(args.output, "report", [args.scene, args.old, args.new, args.old_coverage, args.new_coverage])
     old, new = read_plan(args.old), read_plan(args.new)
@@ -802,12 +802,12 @@ def _compare(args) -> None:
 
 
 def _demo(args) -> None:
-    from .coverage import analyse_coverage
-    from .maps import plan_map, save_map
-    from .osm import DEMO_EXTRACTS, OSM_ATTRIBUTION, import_osm
-    from .pipeline import plan_scene, prepare_scene
-    from .report import write_report
-    from .store import check_output, write_coverage, write_layers, write_plan
+    from gridplan.coverage import analyse_coverage
+    from gridplan.io.osm import DEMO_EXTRACTS, OSM_ATTRIBUTION, import_osm
+    from gridplan.io.store import check_output, write_coverage, write_layers, write_plan
+    from gridplan.outputs.report import write_report
+    from gridplan.outputs.webmap import plan_map, save_map
+    from gridplan.pipeline import plan_scene, prepare_scene
 
     named = DEMO_EXTRACTS.get(args.source)
     source, boundary = (named[0](), named[1]) if named else (Path(args.source), None)

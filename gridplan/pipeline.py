@@ -7,7 +7,7 @@ call these, so every path gives the same answer::
     coverage = analyse_coverage(run.plan, prepared)          # Coverage
     write_plan(run, prepared, "plan.gpkg"); write_coverage(coverage, "coverage.gpkg")
 
-Writing (:mod:`gridplan.store`) and drawing (:mod:`gridplan.maps`, :mod:`gridplan.report`) are separate
+Writing (:mod:`gridplan.io.store`) and drawing (:mod:`gridplan.outputs.webmap`, :mod:`gridplan.outputs.report`) are separate
 steps over these results.
 """
 
@@ -20,16 +20,22 @@ from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
+import pyogrio
 
-from .coverage import analyse_coverage
-from .errors import InputError
-from .osm import import_osm, is_osm_xml
-from .results import Coverage, Plan, PlanRun, PreviousPlan, parse_effective_date
-from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
-from .validate import as_prepared, prepare_scene
-from .settings import Settings
-from .store import read_previous
-from .verify import checked_plan
+from gridplan.core.results import Coverage, Plan, PlanRun, PreviousPlan, parse_effective_date
+from gridplan.core.scene import PreparedScene, Scene
+from gridplan.coverage import analyse_coverage
+from gridplan.engine.levels import plan_levels
+from gridplan.engine.parallel import plan_communities
+from gridplan.engine.plan import partition
+from gridplan.engine.regenerate import regenerate
+from gridplan.errors import InputError
+from gridplan.io.osm import import_osm, is_osm_xml
+from gridplan.io.scene_files import FILE_ERRORS, read_scene
+from gridplan.io.store import read_previous
+from gridplan.prepare.validate import as_prepared, prepare_scene
+from gridplan.review.verify import checked_plan
+from gridplan.settings import Settings
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
 
@@ -43,9 +49,9 @@ def load_scene(
 ) -> Scene:
     """A scene from a GeoPackage, a folder of layer files, a mapping of layer to file, or an OpenStreetMap
     extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``, or an OSM-derived GeoPackage without a ``communities`` layer: imported
-    with :func:`gridplan.osm.import_osm`, its extent one community).
+    with :func:`gridplan.io.osm.import_osm`, its extent one community).
 
-    ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.scene.read_scene`.
+    ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.io.scene_files.read_scene`.
     """
     if not isinstance(source, Mapping) and _is_osm(Path(source), layers):
         return import_osm(Path(source))[0]
@@ -57,8 +63,6 @@ def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
         return True
     if path.suffix.lower() != ".gpkg" or layers or not path.is_file():
         return False
-    import pyogrio
-
     try:
         present = {row[0] for row in pyogrio.list_layers(path)}
     except FILE_ERRORS:  # not readable: read_scene says why
@@ -94,7 +98,7 @@ def plan_scene(
         The settings to plan with. By default: the previous plan's own (when regenerating from a plan that
         records them), else those the scene was prepared with.
     previous
-        A previous plan (file, ``postgresql://`` URL or :class:`~gridplan.results.PreviousPlan`): keep its
+        A previous plan (file, ``postgresql://`` URL or :class:`~gridplan.core.results.PreviousPlan`): keep its
         grids where they still meet the rules (``locked`` grids exactly).
     levels, areas
         Also plan first-level areas (``areas`` per street office; by default one per
@@ -120,7 +124,7 @@ def plan_scene(
     Returns
     -------
     PlanRun
-        Its plan's proven claims checked independently (:func:`gridplan.verify.checked_plan`).
+        Its plan's proven claims checked independently (:func:`gridplan.review.verify.checked_plan`).
 
     Raises
     ------
@@ -142,8 +146,6 @@ def plan_scene(
         settings = previous.provenance.settings
     prepared = as_prepared(scene, settings)
     if previous is not None:
-        from .regenerate import regenerate
-
         if not previous.drawn:
             check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip(),
                                  f"上一方案 {previous.source}".rstrip())
@@ -152,13 +154,9 @@ def plan_scene(
                              zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
         run = regenerate(prepared, previous, code_style=code_style, compare_fresh=compare_fresh)
     elif workers > 1 or scheduler is not None:
-        from .parallel import plan_communities
-
         run = PlanRun(plan_communities(prepared, workers=workers, scheduler=scheduler, retries=retries, progress=progress,
                                        grid_count=grid_count, code_style=code_style))
     else:
-        from .partition import partition
-
         run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
@@ -182,10 +180,8 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
     Returns
     -------
     PlanRun
-        A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.results.Levels`.
+        A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.core.results.Levels`.
     """
-    from .levels import plan_levels  # the engine loads when levels are planned, not when the pipeline is imported
-
     if run.levels is not None:
         raise InputError("the run already has levels", zh="该次运行已划分层级")
     _check_areas(areas)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
 
+from gridplan.errors import InputError
+
 
 def _frozen(d: dict) -> Mapping:
     return MappingProxyType(d)
@@ -365,7 +367,7 @@ class RegisterSettings:
 
 @dataclass(frozen=True)
 class CoordinateSettings:
-    """How the coordinate system of an input is recognised (:mod:`gridplan.alignment`).
+    """How the coordinate system of an input is recognised (:mod:`gridplan.core.alignment`).
 
     GCJ-02 moves a place in China by 300–700 m and BD-09 by about a kilometre: read in the wrong system, a
     layer misses the others massively (a third to most of its buildings crossed by streets or outside
@@ -405,7 +407,7 @@ class CoordinateSettings:
 
 @dataclass(frozen=True)
 class RegenerationSettings:
-    """How a regeneration rebalances the grids it kept (:mod:`gridplan.rebalance`).
+    """How a regeneration rebalances the grids it kept (:mod:`gridplan.engine.rebalance`).
 
     Attributes
     ----------
@@ -433,7 +435,7 @@ class RegenerationSettings:
 
 @dataclass(frozen=True)
 class VerifySettings:
-    """How far the independent checks of a plan's claims (:mod:`gridplan.checking`) search before they say
+    """How far the independent checks of a plan's claims (:mod:`gridplan.review.checking`) search before they say
     "undecided": limits of work and time, so that a check never hangs.
 
     Attributes
@@ -525,8 +527,6 @@ class Settings:
     def check(self) -> "Settings":
         """``self`` if every setting is usable, else an :class:`~gridplan.errors.InputError` naming the first
         that is not (a target of 0, NaN or infinity; a tolerance outside 0–1; …)."""
-        from .errors import InputError
-
         g, lv, p = self.grid, self.levels, self.party
         checks = [
             ("grid.target", g.target, math.isfinite(g.target) and g.target > 0, "a positive number"),
@@ -600,8 +600,6 @@ _WANTED_ZH = {
 
 
 def _build(kind, values: Mapping, where: str):
-    from .errors import InputError
-
     known = {f.name: f for f in fields(kind)}
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -623,7 +621,7 @@ def _build(kind, values: Mapping, where: str):
 
 @dataclass(frozen=True)
 class ComplianceSettings:
-    """The figures a compliance check (合规检查, :mod:`gridplan.compliance`) holds a layout to, beyond the
+    """The figures a compliance check (合规检查, :mod:`gridplan.review.compliance`) holds a layout to, beyond the
     plan's own settings (the bounds, the party rules and the service circle come from :class:`Settings`).
 
     Not a group of :class:`Settings`: no plan depends on them, so a plan's provenance does not carry them.

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import is_hypothesis_test, settings
 
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.synthetic import generate_district
+from gridplan.scenarios.district import generate_district
 
 from .support.browser import Chromium, ChromiumMissing, Page, chromium_path
 from .support.properties import PROFILE

@@ -12,11 +12,11 @@ import numpy as np
 import openpyxl
 import pytest
 
-from gridplan.compare import COVERAGE_FIGURES, FIGURES, compare_plans
+from gridplan.core.results import PreviousPlan
 from gridplan.coverage import analyse_coverage
+from gridplan.io.store import read_layers, write_coverage, write_plan
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.results import PreviousPlan
-from gridplan.store import read_layers, write_coverage, write_plan
+from gridplan.review.compare import COVERAGE_FIGURES, FIGURES, compare_plans
 from gridplan.vocabulary import GridMatch, MoveReason, is_chinese
 
 from .support.cli import assert_one_line_error, run

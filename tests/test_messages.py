@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import gridplan
+from gridplan.core.scene import LAYERS
 from gridplan.errors import InfeasibleError, InputError
-from gridplan.scene import LAYERS
-from gridplan.store import write_layers
+from gridplan.io.store import write_layers
 
 from .support.cli import assert_one_line_error, run
 from .support.scenes import street_grid_scene

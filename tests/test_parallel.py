@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridplan import parallel
-from gridplan.levels import plan_levels
-from gridplan.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
+from gridplan.core.scene import PreparedScene
+from gridplan.engine import parallel
+from gridplan.engine.levels import plan_levels
+from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
 from gridplan.partition import balance_weight, partition, scene_units
-from gridplan.scene import PreparedScene
+from gridplan.prepare.validate import validate_scene
 from gridplan.settings import DEFAULTS
-from gridplan.validate import validate_scene
 
 from .support.real_scenes import real_communities_scene
 
@@ -143,7 +143,7 @@ def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole,
     import geopandas as gpd
 
     from gridplan.cli import EXIT_OK, main
-    from gridplan.store import write_layers
+    from gridplan.io.store import write_layers
 
     write_layers(tmp_path / "scene.gpkg", scene.layers())
     for name, options in (("pool", ["--workers", "2", "--levels"]), ("dask", ["--scheduler", cluster.scheduler_address])):
@@ -202,7 +202,7 @@ def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_an
 def too_many_for_gbt14(tmp_path_factory):
     """A scene whose first community needs 100 grids, one more than a 14-digit code's 2-digit serial allows: an
     input error met inside the per-community work, after validation."""
-    from gridplan.store import write_layers
+    from gridplan.io.store import write_layers
 
     from .support.scenes import street_grid_scene
 

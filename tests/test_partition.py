@@ -10,13 +10,33 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from gridplan.engine import (
+    PROOF_MAX_GROUPS,
+    Adjacency,
+    RegionGraph,
+    Sizing,
+    bisect,
+    bounds_layout,
+    bounds_programme,
+    cut_profiles,
+    enumerated_layout,
+    exact_split,
+    fitting_groups,
+    least_excess,
+    neighbourhood_search,
+    plan_region,
+    proven_misfits,
+    radii,
+    refine,
+    shorten_radii,
+    through_empty,
+)
 from gridplan.errors import InputError
 from gridplan.partition import partition
-from gridplan.engine import (PROOF_MAX_GROUPS, Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme,
-                             cut_profiles, enumerated_layout, exact_split, fitting_groups, least_excess, neighbourhood_search, plan_region,
-                             proven_misfits, radii, refine, shorten_radii, through_empty)
 from gridplan.settings import DEFAULTS
 
 from .support.assertions import assert_hard_rules

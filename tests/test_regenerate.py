@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from gridplan.codes import assign_codes
+from gridplan.core.codes import assign_codes
+from gridplan.core.results import PlanRun, PreviousPlan
+from gridplan.core.scene import PreparedScene
+from gridplan.engine.regenerate import matched_labels, regenerate
 from gridplan.errors import InfeasibleError, InputError
+from gridplan.io.store import read_previous, write_plan
 from gridplan.partition import partition
-from gridplan.regenerate import matched_labels, regenerate
-from gridplan.results import PlanRun, PreviousPlan
-from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS
-from gridplan.store import read_previous, write_plan
 
 from .support.assertions import assert_hard_rules
 from .support.scenes import street_grid_scene
@@ -203,7 +203,7 @@ def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
 def _stuck_repair(monkeypatch):
     """The repair's re-cuts, exact re-split and region search find nothing and prove nothing (as CP-SAT
     past its work limit on a large region); a fresh plan still has them all."""
-    module = importlib.import_module("gridplan.regenerate")  # gridplan.regenerate is the function
+    module = importlib.import_module("gridplan.engine.regenerate")  # gridplan.engine.regenerate is the function
     monkeypatch.setattr(module, "resplit", lambda region, labels, *args, **kwargs: labels)
     monkeypatch.setattr(module, "exact_split", lambda region, labels, *args, **kwargs: labels)
     monkeypatch.setattr(module, "proven_layout", lambda region, sizing, labels: (labels, None))

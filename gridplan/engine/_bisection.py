@@ -14,7 +14,8 @@ import math
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from ..settings import LoadWindow
+from gridplan.settings import LoadWindow
+
 from ._graph import RegionGraph, Sizing, csr_among
 
 #: Sweep directions (degrees) tried at each bisection.

@@ -18,8 +18,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .._geometry import weighted_centres
-from ..settings import GridSettings, LoadWindow, Tolerances
+from gridplan.core.geometry import weighted_centres
+from gridplan.settings import GridSettings, LoadWindow, Tolerances
 
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
