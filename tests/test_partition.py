@@ -22,6 +22,7 @@ from gridplan.engine import (
     bisect,
     bounds_layout,
     bounds_programme,
+    cut_profiles,
     enumerated_layout,
     exact_split,
     fitting_groups,
@@ -164,6 +165,29 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGr
     atoms = pd.DataFrame({"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing,
                           "reach_m": 0.0, "buildings": 1})
     return RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), np.asarray(households, dtype=float), atoms)
+
+
+@hsettings(max_examples=examples(40), deadline=None)
+@given(seed=st.integers(0, 10_000), dropped=st.floats(0.0, 0.5))
+def test_cut_profiles_agree_with_brute_force(seed, dropped):
+    """For every cut of every ordering (of some of a region's atoms): both sides connected exactly when
+    networkx finds them so, and the cost of the cut is that of the edges it crosses."""
+    rng = np.random.default_rng(seed)
+    lattice = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 5), ordering="sorted")
+    graph = nx.Graph()
+    graph.add_nodes_from(range(20))
+    graph.add_edges_from((a, b, {"cost": float(rng.integers(1, 100)), "length": 1.0}) for a, b in lattice.edges if rng.random() >= dropped)
+    atoms = pd.DataFrame({"x": np.arange(20) % 5 * 50.0, "y": np.arange(20) // 5 * 50.0, "reach_m": 0.0, "buildings": 1})
+    region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(20), np.full(20, 30.0), atoms)
+    nodes = np.sort(rng.choice(20, size=int(rng.integers(2, 21)), replace=False))
+    orders = np.array([rng.permutation(nodes) for _ in range(4)])
+    valid, cut = cut_profiles(region, orders)
+    for order, ok, costs in zip(orders, valid, cut):
+        for i in range(len(order)):
+            a, b = set(order[: i + 1].tolist()), set(order[i + 1 :].tolist())
+            both = bool(b) and nx.is_connected(graph.subgraph(a)) and nx.is_connected(graph.subgraph(b))
+            assert ok[i] == both
+            assert costs[i] == pytest.approx(sum(d["cost"] for u, v, d in graph.edges(data=True) if (u in a) != (v in a) and {u, v} <= a | b))
 
 
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():

@@ -20,7 +20,7 @@ adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold)
 its phases; :mod:`gridplan.engine.levels` cuts grids into micro-grids and groups them into areas with it.
 """
 
-from ._bisection import bisect
+from ._bisection import bisect, cut_profiles
 from ._exact import exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
@@ -42,6 +42,7 @@ from ._resplit import resplit
 
 __all__ = [
     "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "RegionProof", "Sizing", "bisect", "bounds_layout", "bounds_programme",
+    "cut_profiles",
     "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "least_excess", "neighbourhood_search", "plan_region",
     "proven_layout", "proven_misfits", "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii",
     "through_empty",
