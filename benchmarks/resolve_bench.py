@@ -29,7 +29,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.partition_bench import load_case  # noqa: E402
-
 from gridplan.core.scene import PreparedScene  # noqa: E402
 from gridplan.engine.plan import _plan_atoms, scene_units  # noqa: E402
 from gridplan.engine.units import Units  # noqa: E402

@@ -6,12 +6,11 @@ plan, plans on all cores and adds levels; :func:`partition` is the engine's sing
 
 Examples
 --------
->>> from gridplan import load_scene
->>> from gridplan.io.osm import default_extract
 >>> from gridplan.partition import partition
->>> plan = partition(load_scene(default_extract()))
->>> len(plan.grids), int(plan.grids["households"].sum()) == int(plan.assignment["households"].sum())
-(38, True)
+>>> from gridplan.scenarios.example import example_prepared
+>>> plan = partition(example_prepared())
+>>> int(plan.grids["households"].sum()) == int(plan.assignment["households"].sum()) == 4500
+True
 """
 
 from __future__ import annotations

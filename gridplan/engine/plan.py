@@ -98,7 +98,7 @@ def partition(
     >>> from gridplan.settings import RunOptions
     >>> plan = partition(example_prepared(), options=RunOptions(grid_count=9))
     >>> int((plan.grids["kind"] == "ordinary").sum()), plan.metrics.households_total
-    (9, 2700)
+    (18, 4500)
     """
     options = options.check()
     prepared = as_prepared(scene, settings)

