@@ -42,6 +42,7 @@ except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:  # what type checkers see; at run time each name loads on first use (__getattr__ below)
+    from gridplan import partition
     from gridplan.core.results import (
         Certificate,
         Coverage,

@@ -50,6 +50,16 @@ def analyse_coverage(
     -------
     Coverage
         Its provenance names the settings, the scene and plan covered, and the generated inputs.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import analyse_coverage, plan_scene
+    >>> plan = plan_scene(prepared).plan
+    >>> coverage = analyse_coverage(plan, prepared, new_service_points=1)  # members and service points generated
+    >>> len(coverage.grid_party) == len(plan.grids), sorted(coverage.generated)
+    (True, ['buildings', 'communities', 'party_members', 'service_points'])
     """
     settings = plan.settings if settings is None else settings
     prepared = as_prepared(scene, settings)

@@ -52,6 +52,14 @@ def load_scene(
     with :func:`gridplan.io.osm.import_osm`, its extent one community).
 
     ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.io.scene_files.read_scene`.
+
+    Examples
+    --------
+    >>> from gridplan import load_scene
+    >>> from gridplan.io.osm import default_extract
+    >>> scene = load_scene(default_extract())  # the OpenStreetMap extract shipped with gridplan
+    >>> len(scene.communities), len(scene.buildings) > 200
+    (1, True)
     """
     if not isinstance(source, Mapping) and _is_osm(Path(source), layers):
         return import_osm(Path(source))[0]
@@ -121,6 +129,15 @@ def plan_scene(
     InputError
         Bad workers, retries, grid counts or areas, an effective date not written ``YYYY-MM-DD``, or a
         previous plan of another scene.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import RunOptions, plan_scene
+    >>> run = plan_scene(prepared, options=RunOptions(workers=1))
+    >>> int(run.plan.grids["households"].sum()), run.plan.metrics.within_bounds
+    (4500, 1.0)
     """
     options = options.check()
     _check_areas(areas)
@@ -162,6 +179,15 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
     -------
     PlanRun
         A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.core.results.Levels`.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import add_levels, plan_scene
+    >>> run = add_levels(plan_scene(prepared), prepared)
+    >>> "area_id" in run.plan.grids, len(run.levels.micro_grids) > len(run.plan.grids)
+    (True, True)
     """
     if run.levels is not None:
         raise InputError("the run already has levels", zh="该次运行已划分层级")
@@ -185,7 +211,15 @@ SAME_SCENE_SHARE = 0.5
 def check_belongs(prepared: PreparedScene, plan, coverage=None) -> None:
     """Raise an :class:`~gridplan.errors.InputError` unless the plan was made of this scene and the coverage
     (if any) of this plan: by the fingerprints their provenance records, or, for results without one (written
-    by an older gridplan or assembled by hand), by their buildings and grids."""
+    by an older gridplan or assembled by hand), by their buildings and grids.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import check_belongs, plan_scene
+    >>> check_belongs(prepared, plan_scene(prepared).plan)  # silent: they belong together (an InputError if not)
+    """
     made_of = plan.provenance.scene_fingerprint
     if made_of and made_of != prepared.fingerprint:
         raise InputError("the plan was made of another scene (its communities, buildings, households or streets "

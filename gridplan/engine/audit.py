@@ -130,6 +130,15 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
         Target and bounds; by default those the scene was prepared with.
     lang
         Language of the ``problems`` column (``"zh"`` or ``"en"``).
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import audit_grids, plan_scene
+    >>> audit = audit_grids(prepared, plan_scene(prepared).plan.grids)
+    >>> int(audit.grids["households"].sum()), len(audit.split_buildings)
+    (4500, 0)
     """
     prepared = as_prepared(scene, settings)
     settings, local = prepared.settings, prepared.local

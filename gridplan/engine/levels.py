@@ -59,6 +59,15 @@ def plan_levels(plan: Plan, scene: Scene | PreparedScene, *, areas_per_street: i
         street office).
     areas_per_street
         First-level areas per street office; by default one per ``grids_per_area`` grids.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import plan_levels, plan_scene
+    >>> levels = plan_levels(plan_scene(prepared).plan, prepared)
+    >>> len(levels.areas) >= 1
+    True
     """
     settings = plan.settings.levels
     local = as_prepared(scene, plan.settings).local

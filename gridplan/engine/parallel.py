@@ -159,6 +159,16 @@ def plan_communities(
     ------
     TasksFailedError
         Communities whose workers were still lost after ``retries`` more tries, each with its error.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import RunOptions, plan_communities
+    >>> from gridplan.partition import partition
+    >>> plan = plan_communities(prepared, options=RunOptions(workers=2))
+    >>> plan.assignment["grid_id"].tolist() == partition(prepared).assignment["grid_id"].tolist()
+    True
     """
     options = options.check()
     prepared = as_prepared(scene, settings)

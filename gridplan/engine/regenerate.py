@@ -103,6 +103,16 @@ def regenerate(
         locked grid shares a planning unit with buildings of other grids.
     InfeasibleError
         Locked grids leave households between them that fit no layout within the bounds.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import PreviousPlan, plan_scene, regenerate
+    >>> plan = plan_scene(prepared).plan
+    >>> run = regenerate(prepared, PreviousPlan(assignment=plan.assignment, grids=plan.grids))
+    >>> run.changes.kept_share, run.plan.provenance.plan_version
+    (1.0, 2)
     """
     options = options.check()
     if options.grid_count is not None:

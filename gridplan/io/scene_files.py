@@ -107,6 +107,17 @@ def read_scene(
     ------
     InputError
         A required layer or column is missing, a file cannot be read, or ``coords`` is unknown.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from gridplan import read_scene
+    >>> from gridplan.io.store import write_layers
+    >>> from gridplan.scenarios.example import example_scene
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scene.gpkg"
+    >>> _ = write_layers(path, example_scene().layers())
+    >>> len(read_scene(path).buildings)
+    200
     """
     systems = layer_systems(coords)
     layers = dict(layers or {})

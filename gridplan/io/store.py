@@ -319,7 +319,20 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
 def write_plan(run: PlanRun, prepared: PreparedScene, target: str | os.PathLike, lang: str = "zh") -> list[str]:
     """Write a plan to a file (``.gpkg``, ``.geojson``, ``.parquet``) or to PostGIS (``postgresql://…#name``,
     with its scene); returns what was written. A GeoPackage carries QGIS styles of its layers, against the
-    plan's own bounds, so that it opens styled in QGIS."""
+    plan's own bounds, so that it opens styled in QGIS.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import plan_scene, read_plan, write_plan
+    >>> run = plan_scene(prepared)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg"
+    >>> _ = write_plan(run, prepared, path)
+    >>> read_plan(path).plan.assignment["grid_id"].tolist() == run.plan.assignment["grid_id"].tolist()
+    True
+    """
     layers = plan_layers(run, prepared, lang)
     if is_dsn(target):
         return write_plan_postgis(str(target), prepared, layers)
@@ -336,6 +349,18 @@ def read_plan(source: str | os.PathLike) -> PlanRun:
     ------
     InputError
         The source cannot be read, or is not a plan (no ``grids`` and ``buildings`` layers with ``grid_id``).
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import plan_scene, read_plan, write_plan
+    >>> run = plan_scene(prepared)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg"
+    >>> _ = write_plan(run, prepared, path)
+    >>> read_plan(path).plan.assignment["grid_id"].tolist() == run.plan.assignment["grid_id"].tolist()
+    True
     """
     return plan_from_layers(read_layers(source), source)
 
@@ -383,7 +408,21 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
 def read_previous(source: str | os.PathLike) -> PreviousPlan:
     """A previous plan to regenerate from: a plan's ``buildings`` (building_id → grid_id) and ``grids`` (grid_id,
     code, kind, locked); or, from a file with polygons only (an existing layout drawn by hand: a ``grids``
-    layer, or its only layer), a layout to repair, whose buildings are assigned by overlay."""
+    layer, or its only layer), a layout to repair, whose buildings are assigned by overlay.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import plan_scene, read_previous, write_plan
+    >>> run = plan_scene(prepared)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg"
+    >>> _ = write_plan(run, prepared, path)
+    >>> previous = read_previous(path)
+    >>> previous.version, len(previous.grids) == len(run.plan.grids)
+    (1, True)
+    """
     return previous_from_layers(read_layers(source), source)
 
 
@@ -451,7 +490,20 @@ def _ids(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRun | None = None,
                    prepared: PreparedScene | None = None, lang: str = "zh") -> list[str]:
     """Write a coverage result to a file, or to PostGIS beside its plan (``run`` and ``prepared`` then name
-    the plan and scene stored with it, in one transaction)."""
+    the plan and scene stored with it, in one transaction).
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import analyse_coverage, plan_scene, read_coverage, write_coverage
+    >>> coverage = analyse_coverage(plan_scene(prepared).plan, prepared)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "coverage.gpkg"
+    >>> _ = write_coverage(coverage, path)
+    >>> read_coverage(path).grid_party["members"].tolist() == coverage.grid_party["members"].tolist()
+    True
+    """
     if is_dsn(target):
         if run is None or prepared is None:
             raise InputError("coverage goes to PostGIS together with its plan and scene",
@@ -461,7 +513,20 @@ def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRu
 
 
 def read_coverage(source: str | os.PathLike) -> Coverage:
-    """A coverage result read back: the same :class:`~gridplan.core.results.Coverage` as the one written."""
+    """A coverage result read back: the same :class:`~gridplan.core.results.Coverage` as the one written.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import analyse_coverage, plan_scene, read_coverage, write_coverage
+    >>> coverage = analyse_coverage(plan_scene(prepared).plan, prepared)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "coverage.gpkg"
+    >>> _ = write_coverage(coverage, path)
+    >>> read_coverage(path).grid_party["members"].tolist() == coverage.grid_party["members"].tolist()
+    True
+    """
     return coverage_from_layers(read_layers(source, names=(*COVERAGE_LAYERS, PROVENANCE_LAYER)), source)
 
 

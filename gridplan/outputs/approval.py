@@ -64,6 +64,17 @@ def write_approval(comparison: PlanComparison, new: Plan | PlanRun, prepared: Pr
     -------
     list of pathlib.Path
         ``comparison.xlsx``, one ``approval-<community>.pdf`` per community, ``changes.html``, ``comparison.gpkg``.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import compare_plans, plan_scene, write_approval
+    >>> run = plan_scene(prepared)
+    >>> written = write_approval(compare_plans(run, run, prepared), run, prepared, tempfile.mkdtemp(), old=run)
+    >>> sorted({pathlib.Path(p).suffix for p in written})
+    ['.gpkg', '.html', '.pdf', '.xlsx']
     """
     check_language(lang)
     out = Path(out_dir)

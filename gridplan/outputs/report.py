@@ -55,6 +55,16 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
     -------
     list of pathlib.Path
         The files written.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import plan_scene, write_report
+    >>> written = write_report(plan_scene(prepared).plan, tempfile.mkdtemp(), lang="en")
+    >>> sorted(pathlib.Path(p).name for p in written)
+    ['grids.csv', 'grids.xlsx', 'summary.html']
     """
     check_language(lang)
     settings = plan.settings.grid if settings is None else settings

@@ -36,6 +36,16 @@ def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSetti
         ``branch_status``, ``branch_id``, ``coverage_share``, ``blind_spot_buildings`` and
         ``blind_spot_households`` (NaN/None where there is no coverage). Values are codes; see
         :func:`readable_table` for what a person reads.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import grid_table, plan_scene
+    >>> plan = plan_scene(prepared).plan
+    >>> table = grid_table(plan)
+    >>> len(table) == len(plan.grids), int(table["households"].sum())
+    (True, 4500)
     """
     settings = plan.settings.grid if settings is None else settings
     grids = plan.grids

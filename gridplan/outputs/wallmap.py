@@ -195,6 +195,15 @@ def wall_maps(
     ------
     InputError
         Unknown paper, orientation, scope or language; no CJK font installed where the map has Chinese text.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import plan_scene, wall_maps
+    >>> pages = wall_maps(plan_scene(prepared), prepared, lang="en", scope="communities")
+    >>> len(pages)  # one wall map a community
+    2
     """
     return list(_wall_maps(plan, prepared, coverage, paper=paper, orientation=orientation, lang=lang, scope=scope,
                            office_name=office_name, day=day, settings=settings, style=style))
@@ -243,6 +252,16 @@ def write_wall_maps(
     ------
     InputError
         As for :func:`wall_maps`; an unknown format or a dpi of 0; ``folder`` holds files gridplan did not write.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import plan_scene, write_wall_maps
+    >>> written = write_wall_maps(plan_scene(prepared), prepared, tempfile.mkdtemp(), formats=("pdf",), lang="en")
+    >>> sorted({pathlib.Path(p).suffix for p in written.paths})
+    ['.pdf']
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:

@@ -157,6 +157,15 @@ def plan_map(
     InputError
         Unknown ``lang``, ``basemap`` or ``view``, 天地图 without a key, tiles asked for offline, or a party or
         service view without the coverage it shows.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import plan_map, plan_scene
+    >>> fmap = plan_map(plan_scene(prepared), prepared, lang="en")  # offline: the scene's streets, no tiles
+    >>> type(fmap).__name__
+    'Map'
     """
     check_language(lang)
     check_basemap(basemap, tianditu_key, offline)
@@ -322,7 +331,19 @@ def compliance_map(compliance: "Compliance", prepared: PreparedScene, *, lang: s
 
 
 def save_map(fmap: folium.Map, path) -> None:
-    """Write the map's HTML atomically."""
+    """Write the map's HTML atomically.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> import pathlib, tempfile
+    >>> from gridplan import plan_map, plan_scene, save_map
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plan.html"
+    >>> save_map(plan_map(plan_scene(prepared), prepared), path)
+    >>> path.stat().st_size > 100_000  # scripts and styles inlined: it opens without a network
+    True
+    """
     with atomic_path(path) as tmp:
         fmap.save(str(tmp))
 

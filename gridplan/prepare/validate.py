@@ -279,6 +279,14 @@ def validate_scene(
     is repaired and every unusable value is an error. When no error is left, ``households`` becomes an
     integer column. ``counts["households"]`` sums the usable registered values only, so that in, out and
     excluded are about the same buildings.
+
+    Examples
+    --------
+    >>> from gridplan import validate_scene
+    >>> from gridplan.scenarios.example import example_scene
+    >>> validation = validate_scene(example_scene())
+    >>> validation.ok
+    True
     """
     layers = scene.layers()
     labels = {name: _labels(name, frame) for name, frame in layers.items()}
@@ -893,6 +901,14 @@ def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_househo
     ------
     InputError
         The scene has errors (the message lists them).
+
+    Examples
+    --------
+    >>> from gridplan import prepare_scene
+    >>> from gridplan.scenarios.example import example_scene
+    >>> prepared = prepare_scene(example_scene())
+    >>> prepared.local.crs.is_projected, int(prepared.local.buildings["households"].sum())
+    (True, 4500)
     """
     validation = validate_scene(scene, repair_households=repair_households, accept_outside=accept_outside, settings=settings)
     validation.raise_for_errors()

@@ -144,6 +144,16 @@ def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedSc
     ------
     GridplanError
         The accounting does not add up (a bug, never bad input).
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import compare_plans, plan_scene
+    >>> run = plan_scene(prepared)
+    >>> comparison = compare_plans(run, run, prepared)
+    >>> comparison.households_moved, comparison.buildings_kept
+    (0, 200)
     """
     reasons = new.changes.building_changes if isinstance(new, PlanRun) and new.changes is not None else None
     old = old.plan if isinstance(old, PlanRun) else old

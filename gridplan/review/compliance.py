@@ -182,6 +182,15 @@ def check_compliance(
     ------
     InputError
         ``plan`` is neither a plan nor polygons, an unknown code style, or a coverage of other grids.
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import check_compliance, plan_scene
+    >>> compliance = check_compliance(prepared, plan_scene(prepared).plan)
+    >>> int(compliance.counts().set_index("rule").loc[["gap", "overlap"], "failures"].sum())
+    0
     """
     grids, assignment, settings, code_style = _layout(prepared, plan, coverage, settings, code_style)
     has_codes = "code" in grids and grids["code"].notna().any()

@@ -157,6 +157,15 @@ def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, agai
     Returns
     -------
     Verification
+
+    Examples
+    --------
+    >>> from gridplan.scenarios.example import example_prepared
+    >>> prepared = example_prepared()  # generated: two communities, 4,500 households
+    >>> from gridplan import plan_scene, verify_plan
+    >>> verification = verify_plan(prepared, plan_scene(prepared).plan)
+    >>> verification.refuted
+    []
     """
     settings = settings or plan.settings.verify
     units = plan.units if plan.units is not None else scene_units(prepared)
