@@ -608,6 +608,34 @@ INPUTS: dict[str, tuple[str, str]] = {
 
 #: Words used around the labels.
 WORDS: dict[str, tuple[str, str]] = {
+    # separators and brackets of running text
+    "comma": ("，", ", "),
+    "list_separator": ("、", ", "),
+    "bracketed": ("（{text}）", " ({text})"),
+    # summaries (:mod:`gridplan.core.results`)
+    "warnings_count": ("{n} 条提示：", "{n} warnings:"),
+    "warnings_more": ("…另有 {n} 条（方案文件的 warnings 图层）", "… and {n} more (layer 'warnings' in the plan file)"),
+    "generated_inputs": ("生成的模拟数据（非登记记录）：", "GENERATED scenario data (seeded), not records: "),
+    "rebalance_capped": ("再平衡达到调整上限（{cap:,.0f} 户）：仍有网格可通过更多调整回到 ±10% 内",
+                         "rebalancing stopped at the cap of {cap:,.0f} households moved: more moves would bring more "
+                         "grids within ±10%"),
+    "walk_circle": ("{radius:.0f} 米步行圈：{covered:,.0f} 户（{share:.1%}）",
+                    "within {radius:.0f} m walk: {covered:,.0f} households ({share:.1%})"),
+    "blind_spots": ("服务盲区：{buildings} 栋楼 {households:,.0f} 户；最远的步行 {farthest:,.0f} 米；{off} 栋楼无路可达服务站点",
+                    "blind spots: {buildings} buildings, {households:,.0f} households; the farthest walks {farthest:,.0f} m; "
+                    "{off} buildings have no walk to any service point"),
+    "optimal": ("（最优）", " (optimal)"),
+    "siting": ("新增服务站点（{radius:.0f} 米）：要求 {asked:,} 个，选定 {placed:,} 个，精确解多覆盖 {covered:,.0f} 户{optimal}，"
+               "贪心解 {greedy:,.0f} 户",
+               "new service points ({radius:.0f} m): asked {asked:,}, placed {placed:,}; exact covers {covered:,.0f} more "
+               "households{optimal}, greedy {greedy:,.0f}"),
+    "siting_time_limit": ("；在求解时限内只找到 {placed:,} 个有增益的站点",
+                          "; only {placed:,} sites adding households were found within the time limit"),
+    "siting_all_reached": ("；{placed:,} 个已覆盖 {radius:.0f} 米步行圈外任一候选站点可达的全部 {reachable:,.0f} 户，再多也不能多覆盖一户",
+                           "; {placed:,} already cover all {reachable:,.0f} households outside the {radius:.0f} m walk that "
+                           "a candidate site reaches: more would cover no one more"),
+    "siting_beyond": ("（其余 {others:,.0f} 户距所有候选站点的步行距离都超过 {radius:.0f} 米）",
+                      " (the other {others:,.0f} are beyond a {radius:.0f} m walk of every candidate site)"),
     "generated": ("生成的模拟数据", "generated scenario data"),
     # what a whole plan's households are (see household_statement)
     "how_estimated": ("占地面积 × 层数 ÷ {size:g} 平方米", "footprint × floors ÷ {size:g} m²"),
@@ -745,6 +773,16 @@ def word(key: str, lang: str = "zh", **fields) -> str:
     return WORDS[key][LANGUAGES.index(check_language(lang))].format(**fields)
 
 
+def bracketed(text: str, lang: str = "zh") -> str:
+    """``text`` in brackets as running text has them: full-width in Chinese, after a space in English."""
+    return word("bracketed", lang, text=text)
+
+
+def generated_statement(names, lang: str = "zh") -> str:
+    """The inputs of a run that were generated (seeded scenario data), named as :func:`input_label` names them."""
+    return word("generated_inputs", lang) + word("list_separator", lang).join(input_label(n, lang) for n in names)
+
+
 def household_statement(households: int, estimated: int, dwelling_size_m2: float, lang: str = "zh") -> str:
     """What a plan's ``households`` are, of which ``estimated`` are estimates (footprint × floors ÷
     ``dwelling_size_m2``): ``"户数全部为估算（占地面积 × 层数 ÷ 90 平方米）"``, or how many of each."""
@@ -782,3 +820,92 @@ def is_chinese(text: str) -> bool:
 _BY_CODE: dict[str, tuple[str, str]] = {}
 for _term, _pair in _TERMS.items():
     _BY_CODE.setdefault(_term.value, _pair)
+
+#: The web map's words (:mod:`gridplan.outputs.webmap`): layer names, units, controls.
+MAP_WORDS: dict[str, tuple[str, str]] = {
+    'grids': ('网格', 'Grids'),
+    'communities': ('社区边界', 'Community boundaries'),
+    'buildings': ('楼栋', 'Buildings'),
+    'legend': ('户数偏离目标 (%)', 'Households vs target (%)'),
+    'households_unit': ('户', 'households'),
+    'missing': ('—', '—'),
+    'party_orgs': ('党组织', 'Party organizations'),
+    'service_points': ('服务站点', 'Service points'),
+    'isochrones': ('步行服务圈', 'Walking circles'),
+    'blind_spots': ('服务盲区', 'Blind spots'),
+    'joint_branches': ('联合党支部建议', 'Proposed joint branches'),
+    'proposed_sites': ('建议新增站点', 'Proposed sites'),
+    'micro_grids': ('微网格', 'Micro-grids'),
+    'search': ('按网格编号或名称搜索', 'Search grid code or name'),
+    'fullscreen': ('全屏', 'Full screen'),
+    'fullscreen_exit': ('退出全屏', 'Exit full screen'),
+    'osm': ('OpenStreetMap', 'OpenStreetMap'),
+    'tianditu': ('天地图', 'Tianditu'),
+    'tianditu_notes': ('天地图注记', 'Tianditu labels'),
+    'gaode': ('高德地图', 'Gaode'),
+    'org_id': ('编号', 'Id'),
+    'point_id': ('编号', 'Id'),
+    'radius_m': ('步行距离 (米)', 'Walking distance (m)'),
+    'building_id': ('楼栋', 'Building'),
+    'members': ('党员数', 'Members'),
+    'site_id': ('编号', 'Id'),
+    'households_covered': ('可覆盖户数', 'Households covered'),
+    'micro_grid_id': ('微网格', 'Micro-grid'),
+    'grids_list': ('网格', 'Grids'),
+    'streets': ('街巷', 'Streets'),
+    'water': ('水系', 'Water'),
+    'rail': ('铁路', 'Railways'),
+    'areas': ('一级网格（片区）', 'Areas (first-level grids)'),
+    'party_status': ('网格党组织状态', 'Party organization of grids'),
+    'people_unit': ('人', 'people'),
+    'metres_unit': ('米', 'm'),
+    'joint_branch_label': ('联合党支部 {branch} · {grids} 个网格 · {members} 名正式党员', 'Joint branch {branch} · {grids} grids · {members} full members'),
+    'failures': ('合规问题', 'Compliance failures'),
+    'failures_title': ('合规问题 {n} 项（点击定位）', '{n} findings (click to zoom)'),
+}
+
+#: The wall map's words (:mod:`gridplan.outputs.wallmap`): titles, legend, scale.
+WALL_MAP_WORDS: dict[str, tuple[str, str]] = {
+    'office': ('全街道', 'Street office'),
+    'community': ('社区 {id}', 'Community {id}'),
+    'separator': ('；', '; '),
+    'office_title': ('{name} 网格总图', '{name}: grids of all communities'),
+    'community_title': ('{name} 网格图', '{name}: grid map'),
+    'continued': ('（续，第 {page} 页）', ' (continued, page {page})'),
+    'figures': ('{communities} 个社区 · {grids} 个网格 · {households:,.0f} 户 · 每格目标 {target:.0f} 户（{floor:.0f}–{ceiling:.0f} 户） · 制图日期 {day}', 'communities: {communities} · grids: {grids} · households: {households:,.0f} · target {target:.0f} per grid ({floor:.0f}–{ceiling:.0f}) · drawn {day}'),
+    'source': ('数据来源：', 'Data source: '),
+    'legend': ('图例', 'Legend'),
+    'deviation': ('网格户数偏离目标', 'Households against the target'),
+    'households_unit': ('户', 'households'),
+    'grid_boundary': ('网格边界', 'Grid boundary'),
+    'community_boundary': ('社区边界', 'Community boundary'),
+    'buildings': ('楼栋', 'Buildings'),
+    'streets': ('道路', 'Streets'),
+    'water': ('河流水域', 'Rivers and water'),
+    'estimated_mark': ('* 户数为估算或部分估算', '* households estimated, wholly or in part'),
+    'metres': ('米', 'm'),
+    'north': ('北', 'N'),
+}
+
+#: The report's words (:mod:`gridplan.outputs.report`): its summary page and workbooks.
+REPORT_WORDS: dict[str, tuple[str, str]] = {
+    'title': ('网格划分与党建覆盖摘要', 'Grid plan and party-building coverage'),
+    'sheet': ('网格台账', 'grids'),
+    'grids': ('网格数', 'Grids'),
+    'households': ('总户数', 'Households'),
+    'within_bounds': ('综合网格户数在 {floor:.0f}–{ceiling:.0f} 之间', 'Ordinary grids with {floor:.0f}–{ceiling:.0f} households'),
+    'coverage_mean': ('服务圈覆盖户数占比', 'Households within a service circle'),
+    'blind_households': ('盲区户数', 'Households in blind spots'),
+    'households_chart': ('每个综合网格的户数（绿色：允许范围；红线：目标）', 'Households per ordinary grid (green: the bounds; red: the target)'),
+    'households_axis': ('户数', 'households'),
+    'coverage_chart': ('各网格服务圈覆盖户数占比', 'Share of households covered, by grid'),
+    'coverage_axis': ('覆盖占比 (%)', 'covered (%)'),
+    'status_chart': ('网格党组织状态', 'Party organization of the grids'),
+    'blind_chart': ('盲区户数最多的网格', 'Grids with the most households in blind spots'),
+    'no_blind': ('无服务盲区。', 'No blind spots.'),
+    'compliance_sheet': ('合规检查汇总', 'Compliance summary'),
+    'community_sheet': ('社区 ', 'Community '),
+    'no_community': ('不属任何社区', 'no community'),
+    'failures': ('问题数', 'Failures'),
+    'not_applicable': ('不适用原因', 'Not applicable because'),
+}

@@ -28,7 +28,7 @@ def test_audit_assigns_by_overlay_and_reports_splits_gaps_and_overlaps():
     # drawn "by compound": one grid over the first two blocks, one that cuts a building of block 3 and
     # overlaps the first, and the east end left out
     existing = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)], crs=CRS)
-    audit = audit_grids(scene, existing)
+    audit = audit_grids(scene, existing, lang="en")
     by_id = audit.grids.set_index("grid_id")
     assert by_id.loc["A", "households"] == 600 and by_id.loc["A", "problems"].startswith("above the ceiling")
     # block 3's buildings: x 411–469, 471–529, 531–589; A's edge at x = 420 cuts the first between A and B

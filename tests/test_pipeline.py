@@ -121,7 +121,7 @@ def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, 
     sources = [label(s) + "；生成的模拟数据: 党员名册、服务站点" for s in grid_table(run.plan)["households_source"]]
     assert pd.read_csv(csv, encoding="utf-8-sig")["数据来源"].tolist() == sources
     assert 'class="generated">生成的模拟数据' in summary.read_text(encoding="utf-8")
-    assert "GENERATED scenario data (seeded), not records: party member roll, service points" in coverage.summary()
+    assert "GENERATED scenario data (seeded), not records: party member roll, service points" in coverage.summary("en")
     assert "生成的模拟数据（非登记记录）：党员名册、服务站点" in coverage.summary("zh")
 
 

@@ -488,7 +488,7 @@ def test_raise_for_errors_names_every_error_in_one_line_and_returns_the_validati
 
 def test_summary_reports_counts_and_findings_by_level():
     scene = make_scene(buildings({"b1": rect(10, 10, 30, 30), "far": rect(500, 500, 510, 510), "bow": bowtie(40, 40, 10)}, [10, 5, 1]))
-    text = validate_scene(scene, accept_outside=True).summary()
+    text = validate_scene(scene, accept_outside=True).summary("en")
     assert text.splitlines()[0] == "scene check (场景检查): 0 errors, 1 warning, 1 repair"
     assert "buildings" in text and "warnings:" in text and "repairs:" in text and "errors:" not in text
     row = next(line for line in text.splitlines() if line.strip().startswith("households"))

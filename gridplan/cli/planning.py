@@ -69,7 +69,7 @@ def run_plan(args) -> None:
                      compare_fresh=previous is not None and not args.no_compare_fresh,
                      effective_date=args.effective_date, author=args.author, note=args.note)
     written = write_plan(run, prepared, args.output, args.lang)
-    print(prepared.validation.summary() if args.lang == "en" else prepared.validation.headline("zh"))
+    print(prepared.validation.summary("en") if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))
     say_written(args, written)
     if args.map:

@@ -49,7 +49,7 @@ class Offset:
     def __str__(self) -> str:
         return f"{self.metres:.0f} m {self.bearing}"
 
-    def describe(self, lang: str = "en") -> str:
+    def describe(self, lang: str = "zh") -> str:
         """How far and which way, in ``lang``: ``412 m north-east`` or ``向东北 412 米``."""
         return f"向{_COMPASS_ZH[self.bearing]} {self.metres:.0f} 米" if lang == "zh" else str(self)
 
@@ -97,7 +97,7 @@ class SystemEvidence:
         ranked = sorted(self.misses.items(), key=lambda item: item[1])
         return ("，" if lang == "zh" else ", ").join(f"{_shift_name(s, lang)} {m:.0%}" for s, m in ranked)
 
-    def describe(self, lang: str = "en") -> str:
+    def describe(self, lang: str = "zh") -> str:
         """One line, in ``lang`` (``"zh"`` or ``"en"``): what was found, how far it moved, on what evidence."""
         if lang == "zh":
             subject, reference = _zh(self.subject), _zh(self.reference)

@@ -33,8 +33,9 @@ from gridplan.vocabulary import (
     GridKind,
     MoveReason,
     WarningCode,
+    bracketed,
+    generated_statement,
     household_statement,
-    input_label,
     label,
     warning_text,
     word,
@@ -137,13 +138,13 @@ class Provenance:
                    effective_date=values.get("effective_date") or "", author=values.get("author") or "",
                    note=values.get("note") or "")
 
-    def version_line(self, lang: str = "en") -> str:
+    def version_line(self, lang: str = "zh") -> str:
         """The plan's version in one line: ``版本 3（上一版 1a2b3c4d…，生效日期 2025-07-01）``, with its author
         and note where given."""
         details = [word("version_parent", lang, fingerprint=self.parent_fingerprint[:12])] if self.parent_fingerprint else []
         details += [word(key, lang, value=getattr(self, key)) for key in ("effective_date", "author", "note") if getattr(self, key)]
-        comma, (left, right) = ("，", ("（", "）")) if lang == "zh" else (", ", (" (", ")"))
-        return word("plan_version", lang, version=self.plan_version) + (f"{left}{comma.join(details)}{right}" if details else "")
+        return word("plan_version", lang, version=self.plan_version) + (bracketed(word("comma", lang).join(details), lang)
+                                                                        if details else "")
 
 
 #: An effective date as ``plan --effective-date`` takes it.
@@ -310,7 +311,7 @@ def certificates_table(certificates: list[Certificate], lang: str = "zh") -> pd.
         row = {name: getattr(c, name) for name in CERTIFICATE_COLUMNS}
         row["grid_ids"] = json.dumps(list(c.grid_ids), ensure_ascii=False)
         row["unit_buildings"] = json.dumps(list(c.unit_buildings), ensure_ascii=False)
-        row["statement"] = f"{label(c.claim, lang)}（{label(c.status, lang)}）" if lang == "zh" else f"{label(c.claim, lang)} ({label(c.status, lang)})"
+        row["statement"] = label(c.claim, lang) + bracketed(label(c.status, lang), lang)
         rows.append(row)
     return pd.DataFrame(rows, columns=[*CERTIFICATE_COLUMNS, "statement"])
 
@@ -414,11 +415,11 @@ class Plan:
             "workload_index": (grids["workload"] / mean).round(3) if mean else 0.0,
         })
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """A few lines: grids, balance, alignment, radius, hard rules, warnings."""
         m, g = self.metrics, self.settings.grid
         zh = lang == "zh"
-        estimated = ("，" if zh else ", ") + household_statement(
+        estimated = word("comma", lang) + household_statement(
             m.households_total, self.households_estimated(), self.settings.households.dwelling_size_m2, lang)
         communities = self.grids["community_id"].nunique()
         if m.ordinary_grids == 0:
@@ -494,21 +495,18 @@ class Plan:
 
     def _warning_lines(self, lang: str) -> list[str]:
         """The first warnings, and where the others are; then the inputs that were generated."""
-        zh = lang == "zh"
         lines = []
         if self.warnings:
-            lines.append(f"  {len(self.warnings)} 条提示：" if zh else f"  {len(self.warnings)} warnings:")
+            lines.append("  " + word("warnings_count", lang, n=len(self.warnings)))
             # what the user asked for and did not get first: it explains the warnings after it
             shown = sorted(self.warnings, key=lambda w: w.code != WarningCode.GRID_COUNT)[:10]
             lines += [f"    [{label(w.code, lang)}] {w.grid_id or w.community_id}: {w.text(lang)}" for w in shown]
             if len(self.warnings) > 10:
                 more = len(self.warnings) - 10
-                lines.append(f"    …另有 {more} 条（方案文件的 warnings 图层）" if zh else
-                             f"    … and {more} more (layer 'warnings' in the plan file)")
+                lines.append("    " + word("warnings_more", lang, n=more))
         generated = self.provenance.generated_inputs()
         if generated:
-            lines.append(("  生成的模拟数据（非登记记录）：" if zh else "  GENERATED scenario data (seeded), not records: ")
-                         + ("、" if zh else ", ").join(input_label(g, "zh" if zh else "en") for g in generated))
+            lines.append("  " + generated_statement(generated, lang))
         return lines
 
 
@@ -587,7 +585,7 @@ class PlanChanges:
     move_cap: float = float("inf")
     capped: bool = False
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         counts = self.grid_changes["change"].value_counts()
         kinds = [GridChange.UNCHANGED, GridChange.CHANGED, GridChange.CREATED, GridChange.REMOVED]
         grids = ", ".join(f"{counts.get(k.value, 0)} {label(k, lang)}" for k in kinds)
@@ -613,8 +611,7 @@ class PlanChanges:
                 moved_hh = "—" if pd.isna(row.households_moved) else f"{row.households_moved:,.0f}"
                 lines.append(f"    {names[row.layout][i]:<12} {row.kept_share:6.1%}  {row.within_tight:6.1%}  {row.within_bounds:6.1%}  {moved_hh}")
         if self.capped:
-            lines.append(f"  再平衡达到调整上限（{self.move_cap:,.0f} 户）：仍有网格可通过更多调整回到 ±10% 内" if lang == "zh" else
-                         f"  rebalancing stopped at the cap of {self.move_cap:,.0f} households moved: more moves would bring more grids within ±10%")
+            lines.append("  " + word("rebalance_capped", lang, cap=self.move_cap))
         return "\n".join(lines)
 
 
@@ -640,7 +637,7 @@ class Levels:
     micro_grids: gpd.GeoDataFrame
     oversize: list[str]
 
-    def summary(self, settings: Settings, lang: str = "en") -> str:
+    def summary(self, settings: Settings, lang: str = "zh") -> str:
         micro, lv = self.micro_grids, settings.levels
         outside = ~lv.micro_window.contains(micro["households"])
         proven = int((outside & ~micro["bounds_possible"].astype(bool)).sum())
@@ -671,7 +668,7 @@ class PlanRun:
     levels: Levels | None = None
     changes: PlanChanges | None = None
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         parts = [self.changes.summary(lang)] if self.changes is not None else []
         parts.append(self.plan.summary(lang))
         if self.levels is not None:
@@ -772,7 +769,7 @@ class Coverage:
         out[PROVENANCE_LAYER] = self.provenance.table()
         return out
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """Counts only, never a member id: branches, links, service circles, blind spots, proposals."""
         zh = lang == "zh"
         settings = self.provenance.settings
@@ -807,32 +804,22 @@ class Coverage:
         for radius in settings.service.radii_m:
             covered = float(buildings.loc[buildings[f"covered_{radius:g}m"], "households"].sum())
             share = covered / total if total else float("nan")
-            lines.append(f"{radius:.0f} 米步行圈：{covered:,.0f} 户（{share:.1%}）" if zh else
-                         f"within {radius:.0f} m walk: {covered:,.0f} households ({share:.1%})")
-        if zh:
-            lines.append(f"服务盲区：{len(blind)} 栋楼 {blind['households'].sum():,.0f} 户；最远的步行 {far.max():,.0f} 米；"
-                         f"{off} 栋楼无路可达服务站点")
-        else:
-            lines.append(f"blind spots: {len(blind)} buildings, {blind['households'].sum():,.0f} households; the farthest "
-                         f"walks {far.max():,.0f} m; {off} buildings have no walk to any service point")
+            lines.append(word("walk_circle", lang, radius=radius, covered=covered, share=share))
+        lines.append(word("blind_spots", lang, buildings=len(blind), households=blind["households"].sum(), farthest=far.max(),
+                          off=off))
         if self.siting is not None and len(self.siting):
             lines.append(_siting_line(self.siting.iloc[0], len(self.proposed_sites) if self.proposed_sites is not None else 0, lang))
         generated = self.provenance.generated_inputs()
         if generated:
-            lines.append(("生成的模拟数据（非登记记录）：" if zh else "GENERATED scenario data (seeded), not records: ")
-                         + ("、" if zh else ", ").join(input_label(g, "zh" if zh else "en") for g in generated))
+            lines.append(generated_statement(generated, lang))
         return "\n".join(lines)
 
 
 def _siting_line(s: pd.Series, placed: int, lang: str) -> str:
     """The new service points: how many were asked, how many placed, and why fewer (more would cover no one more)."""
-    zh = lang == "zh"
     asked, radius, covered = int(s["p"]), float(s["radius_m"]), float(s["households_covered"])
-    optimal = ("（最优）" if zh else " (optimal)") if bool(s["optimal"]) else ""
-    line = (f"新增服务站点（{radius:.0f} 米）：要求 {asked:,} 个，选定 {placed:,} 个，精确解多覆盖 {covered:,.0f} 户{optimal}，"
-            f"贪心解 {s['greedy_households']:,.0f} 户" if zh else
-            f"new service points ({radius:.0f} m): asked {asked:,}, placed {placed:,}; exact covers {covered:,.0f} more "
-            f"households{optimal}, greedy {s['greedy_households']:,.0f}")
+    line = word("siting", lang, radius=radius, asked=asked, placed=placed, covered=covered,
+                optimal=word("optimal", lang) if bool(s["optimal"]) else "", greedy=s["greedy_households"])
     if placed >= asked:
         return line
     outside = float(s["households_uncovered"])
@@ -841,17 +828,10 @@ def _siting_line(s: pd.Series, placed: int, lang: str) -> str:
     if pd.isna(reachable):
         reachable = covered
     if covered < reachable - 1e-9:  # a solve stopped by its time limit
-        return line + (f"；在求解时限内只找到 {placed:,} 个有增益的站点" if zh else
-                       f"; only {placed:,} sites adding households were found within the time limit")
-    if zh:
-        why = f"；{placed:,} 个已覆盖 {radius:.0f} 米步行圈外任一候选站点可达的全部 {reachable:,.0f} 户，再多也不能多覆盖一户"
-        if outside > reachable:
-            why += f"（其余 {outside - reachable:,.0f} 户距所有候选站点的步行距离都超过 {radius:.0f} 米）"
-    else:
-        why = (f"; {placed:,} already cover all {reachable:,.0f} households outside the {radius:.0f} m walk that a candidate "
-               "site reaches: more would cover no one more")
-        if outside > reachable:
-            why += f" (the other {outside - reachable:,.0f} are beyond a {radius:.0f} m walk of every candidate site)"
+        return line + word("siting_time_limit", lang, placed=placed)
+    why = word("siting_all_reached", lang, placed=placed, reachable=reachable, radius=radius)
+    if outside > reachable:
+        why += word("siting_beyond", lang, others=outside - reachable, radius=radius)
     return line + why
 
 

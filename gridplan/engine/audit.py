@@ -56,7 +56,7 @@ class Audit:
     metrics: PlanMetrics
     settings: Settings = DEFAULTS
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """The audit in a few lines, in ``lang`` (``"zh"`` or ``"en"``): the figures, then the five worst grids."""
         m, g = self.metrics, self.settings.grid
         worst = self.grids.head(5)
@@ -117,7 +117,7 @@ def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid
 
 
 def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None,
-                lang: str = "en") -> Audit:
+                lang: str = "zh") -> Audit:
     """Measure an existing layout of grid polygons against the rules.
 
     Parameters

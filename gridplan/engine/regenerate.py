@@ -123,9 +123,10 @@ def regenerate(
     units = scene_units(prepared)
     # the new plan's place among the versions, from the previous plan as it was given (before any overlay)
     version, parent, history = previous.version + 1, previous.fingerprint(), previous.history()
-    if previous.drawn:
+    drawn = previous.drawn  # a layout drawn as polygons: its buildings are placed by overlay
+    if drawn:
         previous = _overlaid(previous, prepared)
-    state = _kept_layout(prepared, previous, units)
+    state = _kept_layout(prepared, previous, units, drawn)
     warnings, proven = _repair(state, units, prepared.settings)
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, prepared.settings)
@@ -172,16 +173,16 @@ def _overlaid(previous: PreviousPlan, prepared: PreparedScene) -> PreviousPlan:
     return dataclasses.replace(previous, assignment=assignment)
 
 
-def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units) -> _Layout:
-    """The previous plan on the new scene's atoms: special sites, units now above the ceiling and pieces of broken
-    grids separated, as a fresh plan would make them."""
+def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units, drawn: bool) -> _Layout:
+    """The previous plan on the new scene's atoms: special sites (of a ``drawn`` layout), units now above the ceiling
+    and pieces of broken grids separated, as a fresh plan would make them."""
     buildings = prepared.local.buildings
     adjacency = Adjacency.from_networkx(units.graph)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
     atom_grid = _atoms_from_buildings(units, adjacency, buildings, building_grid, locked, polygons)
-    if not previous.drawn:
+    if not drawn:
         _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
     else:
         atom_grid, grid_ids, kinds = _separate_special_sites(units, adjacency, atom_grid, grid_ids, kinds)

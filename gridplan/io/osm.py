@@ -174,7 +174,7 @@ class ImportReport:
     )
     coords: SystemEvidence | None = None
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """One line per layer: read, kept, and the drops by reason, in ``lang`` (``"zh"`` or ``"en"``)."""
         zh = lang == "zh"
         derived = ("，社区由建筑范围生成" if zh else ", community derived from buildings") if self.derived_boundary else ""
@@ -192,7 +192,7 @@ class ImportReport:
                     line += "; dropped " + ", ".join(f"{n} {reason}" for reason, n in layer.dropped.items())
             lines.append(line)
         if self.coords is not None:
-            lines.append(f"坐标系：{self.coords.describe('zh')}" if zh else f"coordinates: {self.coords.describe()}")
+            lines.append(f"坐标系：{self.coords.describe('zh')}" if zh else f"coordinates: {self.coords.describe('en')}")
         return "\n".join(lines)
 
 

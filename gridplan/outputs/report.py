@@ -14,6 +14,8 @@ from gridplan.core.files import atomic_path
 from gridplan.core.results import Coverage, Plan
 from gridplan.settings import GridSettings, HouseholdSettings
 from gridplan.vocabulary import (
+    LANGUAGES,
+    REPORT_WORDS,
     BranchStatus,
     GridKind,
     NotApplicable,
@@ -250,25 +252,5 @@ def _bars(items: list[tuple[str, float]], width: int = 900) -> str:
     return "".join(parts) + "</svg>"
 
 
-_REPORT_LABELS = {
-    "zh": {
-        "title": "网格划分与党建覆盖摘要", "sheet": "网格台账", "grids": "网格数", "households": "总户数",
-        "within_bounds": "综合网格户数在 {floor:.0f}–{ceiling:.0f} 之间", "coverage_mean": "服务圈覆盖户数占比",
-        "blind_households": "盲区户数", "households_chart": "每个综合网格的户数（绿色：允许范围；红线：目标）",
-        "households_axis": "户数", "coverage_chart": "各网格服务圈覆盖户数占比", "coverage_axis": "覆盖占比 (%)",
-        "status_chart": "网格党组织状态", "blind_chart": "盲区户数最多的网格", "no_blind": "无服务盲区。",
-        "compliance_sheet": "合规检查汇总", "community_sheet": "社区 ", "no_community": "不属任何社区",
-        "failures": "问题数", "not_applicable": "不适用原因",
-    },
-    "en": {
-        "title": "Grid plan and party-building coverage", "sheet": "grids", "grids": "Grids", "households": "Households",
-        "within_bounds": "Ordinary grids with {floor:.0f}–{ceiling:.0f} households",
-        "coverage_mean": "Households within a service circle", "blind_households": "Households in blind spots",
-        "households_chart": "Households per ordinary grid (green: the bounds; red: the target)",
-        "households_axis": "households", "coverage_chart": "Share of households covered, by grid",
-        "coverage_axis": "covered (%)", "status_chart": "Party organization of the grids",
-        "blind_chart": "Grids with the most households in blind spots", "no_blind": "No blind spots.",
-        "compliance_sheet": "Compliance summary", "community_sheet": "Community ", "no_community": "no community",
-        "failures": "Failures", "not_applicable": "Not applicable because",
-    },
-}
+#: The report's words ( by language (the words themselves: :data:`gridplan.vocabulary.REPORT_WORDS`).
+_REPORT_LABELS = {lang: {key: words[i] for key, words in REPORT_WORDS.items()} for i, lang in enumerate(LANGUAGES)}

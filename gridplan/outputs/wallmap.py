@@ -45,7 +45,16 @@ from gridplan.core.scene import RAIL_BARRIERS, PreparedScene, Scene
 from gridplan.errors import InputError
 from gridplan.settings import WALL_MAP_DEFAULTS, GridSettings, WallMapSettings
 from gridplan.style import WATER_COLOUR, grid_fill
-from gridplan.vocabulary import GridKind, check_language, column_label, household_statement, is_chinese, label
+from gridplan.vocabulary import (
+    LANGUAGES,
+    WALL_MAP_WORDS,
+    GridKind,
+    check_language,
+    column_label,
+    household_statement,
+    is_chinese,
+    label,
+)
 
 from .tables import data_source, grid_codes, grid_table
 
@@ -814,26 +823,5 @@ def file_safe(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", str(text)).strip("._") or "community"
 
 
-_LABELS = {
-    "zh": {
-        "office": "全街道", "community": "社区 {id}", "separator": "；", "office_title": "{name} 网格总图", "community_title": "{name} 网格图", "continued": "（续，第 {page} 页）",
-        "figures": "{communities} 个社区 · {grids} 个网格 · {households:,.0f} 户 · 每格目标 {target:.0f} 户"
-                   "（{floor:.0f}–{ceiling:.0f} 户） · 制图日期 {day}",
-        "source": "数据来源：",
-        "legend": "图例", "deviation": "网格户数偏离目标", "households_unit": "户", "grid_boundary": "网格边界",
-        "community_boundary": "社区边界", "buildings": "楼栋", "streets": "道路", "water": "河流水域",
-        "estimated_mark": "* 户数为估算或部分估算", "metres": "米", "north": "北",
-    },
-    "en": {
-        "office": "Street office", "community": "Community {id}", "separator": "; ", "office_title": "{name}: grids of all communities",
-        "community_title": "{name}: grid map",
-        "continued": " (continued, page {page})",
-        "figures": "communities: {communities} · grids: {grids} · households: {households:,.0f} · target {target:.0f} "
-                   "per grid ({floor:.0f}–{ceiling:.0f}) · drawn {day}",
-        "source": "Data source: ",
-        "legend": "Legend", "deviation": "Households against the target", "households_unit": "households",
-        "grid_boundary": "Grid boundary", "community_boundary": "Community boundary", "buildings": "Buildings",
-        "streets": "Streets", "water": "Rivers and water", "estimated_mark": "* households estimated, wholly or in part",
-        "metres": "m", "north": "N",
-    },
-}
+#: The wall map's words ( by language (the words themselves: :data:`gridplan.vocabulary.WALL_MAP_WORDS`).
+_LABELS = {lang: {key: words[i] for key, words in WALL_MAP_WORDS.items()} for i, lang in enumerate(LANGUAGES)}

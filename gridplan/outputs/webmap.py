@@ -45,6 +45,8 @@ from gridplan.style import (
     grid_fill,
 )
 from gridplan.vocabulary import (
+    LANGUAGES,
+    MAP_WORDS,
     GridKind,
     OrgKind,
     Rule,
@@ -177,12 +179,7 @@ def plan_map(
     text = _Text(lang, (coverage.provenance if coverage is not None else plan.provenance).generated_inputs())
     draw = _Drawer("gcj02" if basemap == "gaode" else None, simplify_m)
 
-    table = grid_table(plan, coverage, settings)
-    personal = []
-    if show_members and coverage is not None:
-        party = coverage.grid_party
-        personal = [c for c in party.columns if c not in _PARTY_COUNTS]
-        table = table.merge(party[["grid_id"] + personal], on="grid_id", how="left")
+    table, personal = _map_table(plan, coverage, settings, show_members)
     grids = plan.grids[["grid_id", "geometry"]].merge(table, on="grid_id")
     # labels of big grids first where two would overlap on screen
     grids["label_rank"] = _area_rank(grids)
@@ -218,19 +215,43 @@ def plan_map(
                    _label_items(anchors.y, anchors.x, grid_layer["label_rank"], codes.map(short_serial), codes))
     fmap.add_child(labels)
     if buildings:
-        footprints = folium.GeoJson(
-            draw.frame(scene.buildings[["building_id", "geometry"]], simplify=True), name=text["buildings"], control=False,
-            interactive=False,
-            style_function=lambda _: {"color": "#555555", "weight": 0.5, "fillOpacity": 0.2},
-        ).add_to(fmap)
-        fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
-
-    fmap.add_child(_MetricScale())
+        _footprints(fmap, scene, draw, text)
     households = household_statement(int(table["households"].sum()), int(table["households_estimated"].sum()),
                                      plan.settings.households.dwelling_size_m2, lang)
+    _controls(fmap, grid_geojson, _Legend(settings, text, scene.party_orgs is not None, coverage, households), text,
+              shown, attribution)
+    _inline_assets(fmap)
+    return fmap
+
+
+def _map_table(plan: Plan, coverage: Coverage | None, settings: GridSettings, show_members: bool) -> tuple[pd.DataFrame, list[str]]:
+    """The grid table a map shows, and the personal columns of the party table joined to it where they are asked
+    for (by default none: only counts reach the HTML)."""
+    table = grid_table(plan, coverage, settings)
+    personal: list[str] = []
+    if show_members and coverage is not None:
+        party = coverage.grid_party
+        personal = [c for c in party.columns if c not in _PARTY_COUNTS]
+        table = table.merge(party[["grid_id"] + personal], on="grid_id", how="left")
+    return table, personal
+
+
+def _footprints(fmap: folium.Map, scene, draw: _Drawer, text: _Text) -> None:
+    """Building footprints, drawn from :data:`BUILDING_MIN_ZOOM` on."""
+    footprints = folium.GeoJson(
+        draw.frame(scene.buildings[["building_id", "geometry"]], simplify=True), name=text["buildings"], control=False,
+        interactive=False,
+        style_function=lambda _: {"color": "#555555", "weight": 0.5, "fillOpacity": 0.2},
+    ).add_to(fmap)
+    fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
+
+
+def _controls(fmap: folium.Map, grid_geojson: folium.GeoJson, legend: MacroElement, text: _Text, shown, attribution) -> None:
+    """The scale, attribution, legend, full screen, measuring, grid search and layer controls."""
+    fmap.add_child(_MetricScale())
     if attribution:
         fmap.add_child(_Attribution(attribution))
-    fmap.add_child(_Legend(settings, text, scene.party_orgs is not None, coverage, households))
+    fmap.add_child(legend)
     Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
     MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
                    secondary_area_unit="hectares").add_to(fmap)
@@ -239,8 +260,6 @@ def plan_map(
     if "grids" not in shown:
         fmap.add_child(_Off(grid_geojson))  # the search control puts the layer it searches on the map
     folium.LayerControl(collapsed=False).add_to(fmap)
-    _inline_assets(fmap)
-    return fmap
 
 
 def check_basemap(basemap: str, tianditu_key: str | None = None, offline: bool = False) -> None:
@@ -938,34 +957,5 @@ def _walk(element):
         yield from _walk(child)
 
 
-_LABELS = {
-    "zh": {
-        "grids": "网格", "communities": "社区边界", "buildings": "楼栋", "legend": "户数偏离目标 (%)",
-        "households_unit": "户", "missing": "—", "party_orgs": "党组织", "service_points": "服务站点",
-        "isochrones": "步行服务圈", "blind_spots": "服务盲区", "joint_branches": "联合党支部建议",
-        "proposed_sites": "建议新增站点", "micro_grids": "微网格", "search": "按网格编号或名称搜索",
-        "fullscreen": "全屏", "fullscreen_exit": "退出全屏", "osm": "OpenStreetMap", "tianditu": "天地图",
-        "tianditu_notes": "天地图注记", "gaode": "高德地图",
-        "org_id": "编号", "point_id": "编号", "radius_m": "步行距离 (米)", "building_id": "楼栋",
-        "members": "党员数", "site_id": "编号", "households_covered": "可覆盖户数", "micro_grid_id": "微网格",
-        "grids_list": "网格", "streets": "街巷", "water": "水系", "rail": "铁路", "areas": "一级网格（片区）",
-        "party_status": "网格党组织状态", "people_unit": "人", "metres_unit": "米",
-        "joint_branch_label": "联合党支部 {branch} · {grids} 个网格 · {members} 名正式党员",
-        "failures": "合规问题", "failures_title": "合规问题 {n} 项（点击定位）",
-    },
-    "en": {
-        "grids": "Grids", "communities": "Community boundaries", "buildings": "Buildings",
-        "legend": "Households vs target (%)", "households_unit": "households", "missing": "—",
-        "party_orgs": "Party organizations", "service_points": "Service points", "isochrones": "Walking circles",
-        "blind_spots": "Blind spots", "joint_branches": "Proposed joint branches", "proposed_sites": "Proposed sites",
-        "micro_grids": "Micro-grids", "search": "Search grid code or name", "fullscreen": "Full screen",
-        "fullscreen_exit": "Exit full screen", "osm": "OpenStreetMap", "tianditu": "Tianditu",
-        "tianditu_notes": "Tianditu labels", "gaode": "Gaode",
-        "org_id": "Id", "point_id": "Id", "radius_m": "Walking distance (m)", "building_id": "Building",
-        "members": "Members", "site_id": "Id", "households_covered": "Households covered", "micro_grid_id": "Micro-grid",
-        "grids_list": "Grids", "streets": "Streets", "water": "Water", "rail": "Railways", "areas": "Areas (first-level grids)",
-        "party_status": "Party organization of grids", "people_unit": "people", "metres_unit": "m",
-        "joint_branch_label": "Joint branch {branch} · {grids} grids · {members} full members",
-        "failures": "Compliance failures", "failures_title": "{n} findings (click to zoom)",
-    },
-}
+#: The web map's words ( by language (the words themselves: :data:`gridplan.vocabulary.MAP_WORDS`).
+_LABELS = {lang: {key: words[i] for key, words in MAP_WORDS.items()} for i, lang in enumerate(LANGUAGES)}

@@ -182,7 +182,7 @@ class RegisterImport:
         out["low_confidence"] = int((self.matches["confidence"] == "low").sum())
         return out
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """The import in a few lines, in ``lang`` (``"zh"`` or ``"en"``): rows by route, unmatched by reason."""
         c = self.counts()
         matched = c["rows"] - c["unmatched"]
@@ -207,7 +207,7 @@ class RegisterImport:
                  f"confidence), {c['unmatched']:,} unmatched"]
         lines += [f"  unmatched, {REASONS[k]}: {v:,}" for k, v in reasons]
         if self.coords is not None:
-            lines.append(f"  coordinates without a system: {self.coords.describe()}")
+            lines.append(f"  coordinates without a system: {self.coords.describe('en')}")
         lines.append(f"  buildings without rows: {len(self.buildings_without_rows):,}")
         if self.kind == "households":
             total, registered = self._registered()
@@ -949,5 +949,5 @@ def write_register_report(result: RegisterImport, folder: str | os.PathLike) -> 
     with atomic_path(paths[0]) as tmp:
         result.matches.to_csv(tmp, index=False, encoding="utf-8-sig")
     with atomic_path(paths[1]) as tmp:
-        Path(tmp).write_text(result.summary() + "\n", encoding="utf-8")
+        Path(tmp).write_text(result.summary("en") + "\n", encoding="utf-8")
     return paths

@@ -124,7 +124,7 @@ class Finding:
     def __str__(self) -> str:
         return f"[{self.code}] {self.layer}: {self.message}"
 
-    def describe(self, lang: str = "en") -> str:
+    def describe(self, lang: str = "zh") -> str:
         """``[code] layer: message`` in ``lang`` (``"zh"`` or ``"en"``)."""
         if lang == "zh" and self.zh:
             return f"[{self.code}] {LAYER_NAMES_ZH.get(self.layer, self.layer)}：{self.zh}"
@@ -181,7 +181,7 @@ class Validation:
                              zh=f"场景有 {len(errors)} 项错误：" + "；".join(f.describe("zh") for f in errors))
         return self
 
-    def table(self, lang: str = "en") -> pd.DataFrame:
+    def table(self, lang: str = "zh") -> pd.DataFrame:
         """The findings as a table (``level``, ``code``, ``layer``, ``message`` in ``lang``, ``ids`` as a list,
         ``count``), as a plan file keeps them (the ids as JSON text, so that an id holding a comma stays one)."""
         return pd.DataFrame([{"level": f.level, "code": f.code, "layer": f.layer,
@@ -189,14 +189,14 @@ class Validation:
                               "ids": [str(i) for i in f.ids], "count": f.count} for f in self.findings],
                             columns=["level", "code", "layer", "message", "ids", "count"])
 
-    def headline(self, lang: str = "en") -> str:
+    def headline(self, lang: str = "zh") -> str:
         """One line: how many errors, warnings and repairs."""
         e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
         if lang == "zh":
             return f"数据检查：错误 {e} 项，警告 {w} 项，修复 {r} 项（详见 gridplan validate，或方案文件的 scene_findings 图层）"
         return f"scene check: {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, {_plural(r, 'repair', 'repairs')}"
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """A plain-text report (场景检查) for the command line: counts, then findings by level.
 
         ``lang`` (``"zh"`` or ``"en"``) words the headings, counts and findings (``code`` is the stable key)."""
@@ -326,38 +326,10 @@ def validate_scene(
             findings += found
         cleaned.update(spatial)
 
-    buildings = cleaned["buildings"]
-    buildings_m = None
+    buildings, buildings_m = cleaned["buildings"], None
     if metric is not None:
-        communities = cleaned["communities"]
-        communities_m = communities.geometry.to_crs(metric).to_numpy()
-        community_ids = labels["communities"][kept["communities"]]
-        buildings_m = buildings.to_crs(metric)
-        footprints = buildings_m.geometry.to_numpy()
-        building_labels = labels["buildings"][kept["buildings"]]
-        households = _usable_households(buildings)
-        communities_m, repairs = close_gaps_and_overlaps(communities_m, np.argsort(np.argsort(community_ids)),
-                                                         settings.validation.boundary_snap_m, settings.validation.sliver_m2,
-                                                         footprints)
-        findings += _community_overlaps(communities_m, community_ids)
-        buildings, inside, assigned, found = _assign_communities(buildings, footprints, communities_m, community_ids, building_labels)
+        buildings, buildings_m, found = _place_in_communities(cleaned, kept, labels, metric, settings, accept_outside)
         findings += found
-        if not accept_outside:
-            findings += _outside_share(inside, households, settings.validation.max_outside_share)
-        communities_m, fitted = fit_to_buildings(communities_m, footprints, assigned)
-        if fitted:  # moving a boundary round a building can cut a sliver off its community
-            communities_m, merged = merge_slivers(communities_m, settings.validation.sliver_m2, footprints)
-            fitted += merged
-        findings += _boundary_findings(repairs + fitted, community_ids, building_labels, households)
-        if repairs or fitted:
-            back = gpd.GeoSeries(communities_m, index=communities.index, crs=metric).to_crs(communities.crs).to_numpy()
-            # a near-degenerate spike can fold over once projected back: keep the polygonal part of its repair
-            invalid = ~shapely.is_valid(back)
-            back[invalid] = _keep_parts(shapely.make_valid(back[invalid]), "Polygon")
-            cleaned["communities"] = communities.set_geometry(back, crs=communities.crs)
-        buildings_m = buildings_m[inside]
-        kept["buildings"][np.flatnonzero(kept["buildings"])[~inside]] = False
-        findings += _communities_without_streets(cleaned["communities"], cleaned["streets"], community_ids)
     findings += _bad_codes(cleaned["communities"], labels["communities"][kept["communities"]])
 
     if "households" in buildings:
@@ -381,6 +353,45 @@ def validate_scene(
     counts["party_members"] = _in_out(0, 0)
     counts.update({name: _in_out(len(layers[name]), int(keep.sum())) for name, keep in kept.items()})
     return Validation(scene=scene.replace(**cleaned), findings=findings, counts=counts)
+
+
+def _place_in_communities(cleaned: dict, kept: dict, labels: dict, metric, settings: Settings,
+                          accept_outside: bool) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[Finding]]:
+    """Community boundaries repaired (gaps, overlaps, slivers, boundaries cut through buildings) and each building
+    placed in its community, in ``metric``; ``cleaned`` and ``kept`` updated. Returns the buildings, those inside a
+    community in ``metric``, and the findings."""
+    findings: list[Finding] = []
+    buildings = cleaned["buildings"]
+    communities = cleaned["communities"]
+    communities_m = communities.geometry.to_crs(metric).to_numpy()
+    community_ids = labels["communities"][kept["communities"]]
+    buildings_m = buildings.to_crs(metric)
+    footprints = buildings_m.geometry.to_numpy()
+    building_labels = labels["buildings"][kept["buildings"]]
+    households = _usable_households(buildings)
+    communities_m, repairs = close_gaps_and_overlaps(communities_m, np.argsort(np.argsort(community_ids)),
+                                                     settings.validation.boundary_snap_m, settings.validation.sliver_m2,
+                                                     footprints)
+    findings += _community_overlaps(communities_m, community_ids)
+    buildings, inside, assigned, found = _assign_communities(buildings, footprints, communities_m, community_ids, building_labels)
+    findings += found
+    if not accept_outside:
+        findings += _outside_share(inside, households, settings.validation.max_outside_share)
+    communities_m, fitted = fit_to_buildings(communities_m, footprints, assigned)
+    if fitted:  # moving a boundary round a building can cut a sliver off its community
+        communities_m, merged = merge_slivers(communities_m, settings.validation.sliver_m2, footprints)
+        fitted += merged
+    findings += _boundary_findings(repairs + fitted, community_ids, building_labels, households)
+    if repairs or fitted:
+        back = gpd.GeoSeries(communities_m, index=communities.index, crs=metric).to_crs(communities.crs).to_numpy()
+        # a near-degenerate spike can fold over once projected back: keep the polygonal part of its repair
+        invalid = ~shapely.is_valid(back)
+        back[invalid] = _keep_parts(shapely.make_valid(back[invalid]), "Polygon")
+        cleaned["communities"] = communities.set_geometry(back, crs=communities.crs)
+    buildings_m = buildings_m[inside]
+    kept["buildings"][np.flatnonzero(kept["buildings"])[~inside]] = False
+    findings += _communities_without_streets(cleaned["communities"], cleaned["streets"], community_ids)
+    return buildings, buildings_m, findings
 
 
 def _labels(name: str, frame: pd.DataFrame) -> np.ndarray:
@@ -513,7 +524,7 @@ def _align_crs(spatial: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, gpd.GeoD
 def _align_systems(spatial: dict[str, gpd.GeoDataFrame], metric, settings: Settings) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
     """Buildings, streets and communities in one coordinate system (see :func:`gridplan.core.alignment.align_layers`)."""
     alignment = align_layers(spatial, metric, settings.coords)
-    findings = [Finding("repair", "layer_coords_converted", name, evidence.describe(), (), len(spatial[name]), evidence.describe("zh"))
+    findings = [Finding("repair", "layer_coords_converted", name, evidence.describe("en"), (), len(spatial[name]), evidence.describe("zh"))
                 for name, evidence in alignment.moved.items()]
     for evidence in alignment.disagreements[:1]:
         options = " ".join(_alignment_options(evidence))

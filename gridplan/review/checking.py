@@ -454,37 +454,8 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
         add(np.r_[cols, root, o], np.r_[loads, -lo, lo], 0.0, np.inf)
         over = (cap if math.isfinite(cap) else loads.sum()) - hi
         add(np.r_[cols, root, o], np.r_[loads, -hi, -over], -np.inf, 0.0)
-        a = arcs[j]
-        if not len(a):
-            continue
-        local = np.searchsorted(c, a)  # arcs as positions among the candidates
-        flow = f_start[j] + np.arange(len(a))
-        # an arc carries at most the units below it: fewer than the most units a group of at most the
-        # heaviest load holds (the lightest ones)
-        fits = int(np.searchsorted(np.cumsum(np.sort(loads)), heaviest, side="right")) if math.isfinite(heaviest) else len(c)
-        big = float(max(min(fits, len(c)) - 1, 1))
-        upper[flow] = big
-        for end in (0, 1):
-            row = len(lo_rhs) + np.arange(len(a))
-            rows.append((np.r_[row, row], np.r_[flow, cols[local[:, end]]], np.r_[np.ones(len(a)), -big * np.ones(len(a))]))
-            lo_rhs += [-np.inf] * len(a)
-            hi_rhs += [0.0] * len(a)
-        sinks = np.flatnonzero(c != j)
-        row_of = np.full(len(c), -1, dtype=np.int64)
-        row_of[sinks] = len(lo_rhs) + np.arange(len(sinks))
-        into, out_of = row_of[local[:, 1]], row_of[local[:, 0]]
-        rows.append((into[into >= 0], flow[into >= 0], np.ones(int((into >= 0).sum()))))
-        rows.append((out_of[out_of >= 0], flow[out_of >= 0], -np.ones(int((out_of >= 0).sum()))))
-        rows.append((row_of[sinks], cols[sinks], -np.ones(len(sinks))))
-        lo_rhs += [0.0] * len(sinks)
-        hi_rhs += [0.0] * len(sinks)
-        # valid cuts that tighten the relaxation: a unit of the group (not its root) has a neighbour in it
-        row_of[sinks] = len(lo_rhs) + np.arange(len(sinks))
-        into = row_of[local[:, 1]]
-        rows.append((row_of[sinks], cols[sinks], np.ones(len(sinks))))
-        rows.append((into[into >= 0], cols[local[into >= 0, 0]], -np.ones(int((into >= 0).sum()))))
-        lo_rhs += [-np.inf] * len(sinks)
-        hi_rhs += [0.0] * len(sinks)
+        if len(arcs[j]):
+            _connected_group(rows, lo_rhs, hi_rhs, upper, c, arcs[j], cols, f_start[j], j, loads, heaviest)
     integral = np.r_[np.ones(x_count + n), np.zeros(f_count)]
     result, seconds = _solve(np.zeros(variables), rows, lo_rhs, hi_rhs, (len(lo_rhs), variables), upper,
                              np.zeros(variables), integral, settings)
@@ -497,6 +468,41 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
     labels[unit_of[x]] = roots[x]
     return _refuted_layout(neighbours, w, lo, hi, fewest, cap, np.unique(labels, return_inverse=True)[1].reshape(-1),
                            CheckMethod.MILP, {**figures, "seconds": seconds})
+
+
+def _connected_group(rows: list, lo_rhs: list, hi_rhs: list, upper: np.ndarray, c: np.ndarray, a: np.ndarray,
+                     cols: np.ndarray, first_flow: int, j: int, loads: np.ndarray, heaviest: float) -> None:
+    """The rows that keep root ``j``'s group connected, appended: a flow from the root along the arcs ``a`` among its
+    candidates ``c`` (their columns ``cols``, the flows' from ``first_flow``) reaching every unit of the group, and the
+    valid cuts that tighten the relaxation."""
+    local = np.searchsorted(c, a)  # arcs as positions among the candidates
+    flow = first_flow + np.arange(len(a))
+    # an arc carries at most the units below it: fewer than the most units a group of at most the
+    # heaviest load holds (the lightest ones)
+    fits = int(np.searchsorted(np.cumsum(np.sort(loads)), heaviest, side="right")) if math.isfinite(heaviest) else len(c)
+    big = float(max(min(fits, len(c)) - 1, 1))
+    upper[flow] = big
+    for end in (0, 1):
+        row = len(lo_rhs) + np.arange(len(a))
+        rows.append((np.r_[row, row], np.r_[flow, cols[local[:, end]]], np.r_[np.ones(len(a)), -big * np.ones(len(a))]))
+        lo_rhs += [-np.inf] * len(a)
+        hi_rhs += [0.0] * len(a)
+    sinks = np.flatnonzero(c != j)
+    row_of = np.full(len(c), -1, dtype=np.int64)
+    row_of[sinks] = len(lo_rhs) + np.arange(len(sinks))
+    into, out_of = row_of[local[:, 1]], row_of[local[:, 0]]
+    rows.append((into[into >= 0], flow[into >= 0], np.ones(int((into >= 0).sum()))))
+    rows.append((out_of[out_of >= 0], flow[out_of >= 0], -np.ones(int((out_of >= 0).sum()))))
+    rows.append((row_of[sinks], cols[sinks], -np.ones(len(sinks))))
+    lo_rhs += [0.0] * len(sinks)
+    hi_rhs += [0.0] * len(sinks)
+    # valid cuts that tighten the relaxation: a unit of the group (not its root) has a neighbour in it
+    row_of[sinks] = len(lo_rhs) + np.arange(len(sinks))
+    into = row_of[local[:, 1]]
+    rows.append((row_of[sinks], cols[sinks], np.ones(len(sinks))))
+    rows.append((into[into >= 0], cols[local[into >= 0, 0]], -np.ones(int((into >= 0).sum()))))
+    lo_rhs += [-np.inf] * len(sinks)
+    hi_rhs += [0.0] * len(sinks)
 
 
 def _refuted_group(neighbours, w, unit, lo, hi, mask, method, figures) -> Check:

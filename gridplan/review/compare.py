@@ -89,7 +89,7 @@ class PlanComparison:
         counts = self.grids.loc[self.grids["side"] == side, "change"].value_counts()
         return {m.value: int(counts.get(m.value, 0)) for m in GridMatch}
 
-    def summary(self, lang: str = "en") -> str:
+    def summary(self, lang: str = "zh") -> str:
         """A few lines: grids by what became of them, buildings and households moved."""
         old, new = self.grid_counts("old"), self.grid_counts("new")
         sep = "，" if lang == "zh" else ", "
