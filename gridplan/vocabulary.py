@@ -612,6 +612,20 @@ WORDS: dict[str, tuple[str, str]] = {
     "comma": ("，", ", "),
     "list_separator": ("、", ", "),
     "bracketed": ("（{text}）", " ({text})"),
+    "semicolon": ("；", "; "),
+    "colon": ("：", ": "),
+    # an audit's problems of a grid (:mod:`gridplan.engine.audit`)
+    "audit_above_ceiling": ("超过上限 {ceiling:.0f} 户", "above the ceiling {ceiling:.0f}"),
+    "audit_below_floor": ("低于下限 {floor:.0f} 户", "below the floor {floor:.0f}"),
+    "service_radius": ("服务半径 {metres:.0f} 米", "service radius {metres:.0f} m"),
+    "pieces": ("分成 {n} 块", "{n} pieces"),
+    "spans_communities": ("跨 {n} 个社区", "spans {n} communities"),
+    "split_buildings": ("切开建筑 {n} 栋", "{n} split buildings"),
+    # imports
+    "register_empty": ("{register}没有数据行：无可导入", "the {kind} register has no data rows: nothing to import"),
+    "as_read": ("按原样", "as read"),
+    "derived_boundary": ("，社区由建筑范围生成", ", community derived from buildings"),
+    "coordinates": ("坐标系：{systems}", "coordinates: {systems}"),
     # summaries (:mod:`gridplan.core.results`)
     "warnings_count": ("{n} 条提示：", "{n} warnings:"),
     "warnings_more": ("…另有 {n} 条（方案文件的 warnings 图层）", "… and {n} more (layer 'warnings' in the plan file)"),

@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 
 from gridplan.settings import DEFAULTS, CoordinateSettings
+from gridplan.vocabulary import word
 
 from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH, SYSTEMS, convert_geometries, convert_lonlat
 
@@ -95,7 +96,7 @@ class SystemEvidence:
     def readings(self, lang: str = "en") -> str:
         """Every reading with its share of misses, best first: ``GCJ-02→WGS84 2%, as read 71%, …``."""
         ranked = sorted(self.misses.items(), key=lambda item: item[1])
-        return ("，" if lang == "zh" else ", ").join(f"{_shift_name(s, lang)} {m:.0%}" for s, m in ranked)
+        return word("comma", lang).join(f"{_shift_name(s, lang)} {m:.0%}" for s, m in ranked)
 
     def describe(self, lang: str = "zh") -> str:
         """One line, in ``lang`` (``"zh"`` or ``"en"``): what was found, how far it moved, on what evidence."""
@@ -457,6 +458,6 @@ def _bearing(dx: float, dy: float) -> str:
 
 def _shift_name(shift: Shift, lang: str = "en") -> str:
     if shift[0] == shift[1]:
-        return "按原样" if lang == "zh" else "as read"
+        return word("as_read", lang)
     names = SYSTEM_NAMES_ZH if lang == "zh" else SYSTEM_NAMES
     return f"{names[shift[0]].split(' ')[0].split('（')[0]}→{names[shift[1]].split(' ')[0].split('（')[0]}"

@@ -20,7 +20,7 @@ from gridplan.core.scene import PreparedScene, Scene
 from gridplan.io.store import grid_ids_of
 from gridplan.prepare.validate import as_prepared
 from gridplan.settings import DEFAULTS, Settings
-from gridplan.vocabulary import GridKind
+from gridplan.vocabulary import GridKind, word
 
 
 @dataclass
@@ -203,24 +203,24 @@ def overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series, min_area_m2:
 
 
 def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings, lang: str) -> list[str]:
-    g, zh = settings.grid, lang == "zh"
+    g = settings.grid
     splits = split.groupby("grid_id").size()
     out = []
     for row in grids.itertuples():
         found = []
         if not g.bounds_window.contains(row.households):
             if row.households > g.ceiling:
-                found.append(f"超过上限 {g.ceiling:.0f} 户" if zh else f"above the ceiling {g.ceiling:.0f}")
+                found.append(word("audit_above_ceiling", lang, ceiling=g.ceiling))
             else:
-                found.append(f"低于下限 {g.floor:.0f} 户" if zh else f"below the floor {g.floor:.0f}")
+                found.append(word("audit_below_floor", lang, floor=g.floor))
         if row.service_radius_m > g.max_service_radius_m:
-            found.append(f"服务半径 {row.service_radius_m:.0f} 米" if zh else f"service radius {row.service_radius_m:.0f} m")
+            found.append(word("service_radius", lang, metres=row.service_radius_m))
         pieces = shapely.get_num_geometries(row.geometry)
         if pieces > 1:
-            found.append(f"分成 {pieces} 块" if zh else f"{pieces} pieces")
+            found.append(word("pieces", lang, n=pieces))
         if row.communities_spanned > 1:
-            found.append(f"跨 {row.communities_spanned} 个社区" if zh else f"spans {row.communities_spanned} communities")
+            found.append(word("spans_communities", lang, n=row.communities_spanned))
         if splits.get(row.grid_id, 0):
-            found.append(f"切开建筑 {splits[row.grid_id]} 栋" if zh else f"{splits[row.grid_id]} split buildings")
-        out.append(("；" if zh else "; ").join(found))
+            found.append(word("split_buildings", lang, n=splits[row.grid_id]))
+        out.append(word("semicolon", lang).join(found))
     return out

@@ -66,6 +66,7 @@ from gridplan.core.coords import convert_geometries, out_of_china
 from gridplan.core.scene import RAIL_BARRIERS, Scene, local_crs
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
+from gridplan.vocabulary import bracketed, word
 
 from .scene_files import FILE_ERRORS, unreadable
 from .store import write_layers
@@ -177,8 +178,8 @@ class ImportReport:
     def summary(self, lang: str = "zh") -> str:
         """One line per layer: read, kept, and the drops by reason, in ``lang`` (``"zh"`` or ``"en"``)."""
         zh = lang == "zh"
-        derived = ("，社区由建筑范围生成" if zh else ", community derived from buildings") if self.derived_boundary else ""
-        lines = [f"{self.source}（{self.reader}{derived}）" if zh else f"{self.source} ({self.reader}{derived})"]
+        derived = word("derived_boundary", lang) if self.derived_boundary else ""
+        lines = [f"{self.source}" + bracketed(f"{self.reader}{derived}", lang)]
         for name, layer in self.layers.items():
             if zh:
                 line = f"{_LAYERS_ZH[name]}：读取 {layer.read}，保留 {layer.kept}"
@@ -192,7 +193,7 @@ class ImportReport:
                     line += "; dropped " + ", ".join(f"{n} {reason}" for reason, n in layer.dropped.items())
             lines.append(line)
         if self.coords is not None:
-            lines.append(f"坐标系：{self.coords.describe('zh')}" if zh else f"coordinates: {self.coords.describe('en')}")
+            lines.append(word("coordinates", lang, systems=self.coords.describe(lang)))
         return "\n".join(lines)
 
 

@@ -29,7 +29,7 @@ from gridplan.io.store import write_layers
 from gridplan.review.compare import SHARE_FIGURES, PlanComparison
 from gridplan.settings import WALL_MAP_DEFAULTS
 from gridplan.style import MOVED_COLOUR, OLD_BOUNDARY_COLOUR
-from gridplan.vocabulary import BuildingChange, check_language, comparison_word, label
+from gridplan.vocabulary import BuildingChange, check_language, comparison_word, label, word
 
 from .wallmap import file_safe, page_font
 from .webmap import plan_map, save_map
@@ -140,23 +140,23 @@ def _realignment_footprints(comparison: PlanComparison, prepared: PreparedScene)
 def readable_tables(comparison: PlanComparison, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """The workbook's sheets as a person reads them, by sheet name: the figures per community side by side,
     the grid changes and the realignment list, with labels and headers in ``lang``."""
-    word = lambda key, **f: comparison_word(key, lang, **f)  # noqa: E731
+    said = lambda key, **f: comparison_word(key, lang, **f)  # noqa: E731
     g = comparison.settings
     figures = comparison.figures.copy()
     figures["difference"] = figures["new"] - figures["old"]
-    figures["figure"] = [word(f, tight=g.tight_tolerance, tolerance=g.tolerance) for f in figures["figure"]]
+    figures["figure"] = [said(f, tight=g.tight_tolerance, tolerance=g.tolerance) for f in figures["figure"]]
     grids = comparison.grids.drop(columns=["service_radius_m"]).copy()
-    grids["side"] = [word(s) for s in grids["side"]]
+    grids["side"] = [said(s) for s in grids["side"]]
     grids["kind"] = [label(k, lang) for k in grids["kind"]]
     grids["change"] = [label(c, lang) for c in grids["change"]]
-    joined = "、" if lang == "zh" else ", "
+    joined = word("list_separator", lang)
     grids["related"] = [joined.join(r) for r in grids["related"]]
     grids["households_shared"] = [joined.join(map(str, h)) for h in grids["households_shared"]]
     moves = comparison.realignment.copy()
     moves["change"] = [label(c, lang) for c in moves["change"]]
     moves["reason"] = [label(r, lang) if r else "" for r in moves["reason"]]
     tables = {"sheet_summary": figures, "sheet_grids": grids, "sheet_realignment": moves}
-    return {word(sheet): table.rename(columns={c: word(c) for c in table.columns}) for sheet, table in tables.items()}
+    return {said(sheet): table.rename(columns={c: said(c) for c in table.columns}) for sheet, table in tables.items()}
 
 
 def write_workbook(comparison: PlanComparison, path, lang: str = "zh") -> Path:
@@ -202,43 +202,43 @@ def write_approval_forms(comparison: PlanComparison, prepared: PreparedScene, ou
 
 def _fill_form(form: "_Form", comparison: PlanComparison, community_id: str, name: str, day: str) -> None:
     lang, g = form.lang, comparison.settings
-    word = lambda key, **f: comparison_word(key, lang, **f)  # noqa: E731
-    form.line(word("approval_title"), TITLE_PT, x=0.5, align="center", gap=2.5)
-    form.line(f"{word('approval_community', name=name)}    {day}", HEADING_PT, gap=1.5)
+    said = lambda key, **f: comparison_word(key, lang, **f)  # noqa: E731
+    form.line(said("approval_title"), TITLE_PT, x=0.5, align="center", gap=2.5)
+    form.line(f"{said('approval_community', name=name)}    {day}", HEADING_PT, gap=1.5)
 
     figures = comparison.figures[comparison.figures["community_id"] == community_id]
-    form.heading(word("approval_figures"))
-    form.row((word("figure"), word("old"), word("new")), (0, 0.55, 0.75), bold=True)
+    form.heading(said("approval_figures"))
+    form.row((said("figure"), said("old"), said("new")), (0, 0.55, 0.75), bold=True)
     for f, before, after in zip(figures["figure"], figures["old"], figures["new"]):
-        form.row((word(f, tight=g.tight_tolerance, tolerance=g.tolerance), _number(before, f), _number(after, f)), (0, 0.55, 0.75))
+        form.row((said(f, tight=g.tight_tolerance, tolerance=g.tolerance), _number(before, f), _number(after, f)), (0, 0.55, 0.75))
 
     grids = comparison.grids[comparison.grids["community_id"] == community_id]
     columns = (0, 0.22, 0.34, 0.52)
     for side, key, arrow in (("old", "approval_grids_before", "→"), ("new", "approval_grids_after", "←")):
-        form.heading(word(key))
-        form.row((word("code"), word("households"), word("change"), word("related")), columns, bold=True)
+        form.heading(said(key))
+        form.row((said("code"), said("households"), said("change"), said("related")), columns, bold=True)
         for r in grids[grids["side"] == side].itertuples():
-            related = "、".join(r.related) if lang == "zh" else ", ".join(r.related)
+            related = word("list_separator", lang).join(r.related)
             form.row((r.code, f"{r.households:,}", label(r.change, lang), f"{arrow} {related}" if related else ""), columns)
 
     moves = comparison.realignment[comparison.realignment["community_id"] == community_id]
     moved = moves[moves["change"] == BuildingChange.MOVED]
-    form.heading(word("approval_moved"))
-    form.line(word("approval_totals", buildings=len(moved), households=int(moved["households"].sum()),
+    form.heading(said("approval_moved"))
+    form.line(said("approval_totals", buildings=len(moved), households=int(moved["households"].sum()),
                    new=int((moves["change"] == BuildingChange.NEW).sum()),
                    removed=int((moves["change"] == BuildingChange.REMOVED).sum())), TEXT_PT)
     columns = (0, 0.24, 0.36, 0.64)
     if len(moves):
-        form.row((word("building_id"), word("households"), f"{word('old_code')} → {word('new_code')}", word("reason")), columns, bold=True)
+        form.row((said("building_id"), said("households"), f"{said('old_code')} → {said('new_code')}", said("reason")), columns, bold=True)
     for r in moves.itertuples():
         reason = label(r.reason, lang) if r.reason else label(r.change, lang)
         form.row((r.building_id, f"{r.households:,}", f"{r.old_code if isinstance(r.old_code, str) else '—'} → "
                   f"{r.new_code if isinstance(r.new_code, str) else '—'}", reason), columns)
     if not len(moves):
-        form.line(word("approval_none_moved"), TEXT_PT)
+        form.line(said("approval_none_moved"), TEXT_PT)
     form.heading("")
     for key in ("approval_applicant", "approval_opinion", "approval_signature"):
-        form.line(word(key), HEADING_PT, gap=8.0)
+        form.line(said(key), HEADING_PT, gap=8.0)
 
 
 def _number(value: float, figure: str) -> str:

@@ -125,5 +125,5 @@ def grid_data_source(households_source: pd.Series, lang: str, generated: list[st
     """Per grid, where its data comes from, in ``lang``: whether its households are registered or estimated
     (codes of :class:`~gridplan.vocabulary.HouseholdSource`), then the inputs that are generated."""
     said = data_source(lang, generated)
-    separator = "；" if lang == "zh" else "; "
+    separator = word("semicolon", lang)
     return [separator.join(filter(None, (label(s, lang), said))) for s in households_source]

@@ -58,7 +58,7 @@ from gridplan.core.hanzi import SIMPLIFIED
 from gridplan.core.scene import PreparedScene, Scene, id_string
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
-from gridplan.vocabulary import normalise_status
+from gridplan.vocabulary import normalise_status, word
 
 from .addresses import (
     COMPOUND_SUFFIXES,
@@ -892,7 +892,7 @@ def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str, lang:
     """One line, in ``lang``, for a register of which no row was joined: rows read, the main reasons, what to check."""
     register = "户籍登记表" if kind == "households" else "党员名册" if kind == "members" else f"{kind} 登记表"
     if not len(matches):
-        return f"{register}没有数据行：无可导入" if lang == "zh" else f"the {kind} register has no data rows: nothing to import"
+        return word("register_empty", lang, register=register, kind=kind)
     read = [c for c in ALIASES if c in table]
     reasons = matches["reason"].value_counts()
     if lang == "zh":

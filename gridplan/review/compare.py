@@ -19,7 +19,7 @@ from gridplan.core.results import Coverage, Plan, PlanRun
 from gridplan.core.scene import PreparedScene, id_string
 from gridplan.errors import GridplanError
 from gridplan.settings import GridSettings
-from gridplan.vocabulary import BranchStatus, BuildingChange, GridKind, GridMatch, MoveReason, label
+from gridplan.vocabulary import BranchStatus, BuildingChange, GridKind, GridMatch, MoveReason, label, word
 
 #: A building's weight in matching besides its households, so that grids without households still match.
 BUILDING_WEIGHT = 1e-3
@@ -92,7 +92,7 @@ class PlanComparison:
     def summary(self, lang: str = "zh") -> str:
         """A few lines: grids by what became of them, buildings and households moved."""
         old, new = self.grid_counts("old"), self.grid_counts("new")
-        sep = "，" if lang == "zh" else ", "
+        sep = word("comma", lang)
         before = sep.join(f"{label(m, lang)} {old[m.value]}" for m in GridMatch if m != GridMatch.NEW)
         after = sep.join(f"{label(m, lang)} {new[m.value]}" for m in GridMatch if m != GridMatch.RETIRED)
         n_old, n_new = sum(old.values()), sum(new.values())

@@ -47,6 +47,7 @@ from gridplan.vocabulary import (
     NotApplicable,
     Rule,
     Severity,
+    bracketed,
     check_language,
     label,
     severity,
@@ -130,8 +131,8 @@ class Compliance:
                 lines.append(f"  {name}：不适用（{label(NotApplicable(row.not_applicable), lang)}）" if zh else
                              f"  {name}: not applicable ({label(NotApplicable(row.not_applicable), lang)})")
             else:
-                kind = "" if row.severity == Severity.RULE else (f"（{label(Severity.GUIDANCE, lang)}）" if zh else f" ({label(Severity.GUIDANCE, lang)})")
-                lines.append(f"  {name}{kind}：{row.failures}" if zh else f"  {name}{kind}: {row.failures}")
+                kind = "" if row.severity == Severity.RULE else bracketed(label(Severity.GUIDANCE, lang), lang)
+                lines.append(f"  {name}{kind}" + word("colon", lang) + f"{row.failures}")
         return "\n".join(lines)
 
 

@@ -44,6 +44,7 @@ from gridplan.vocabulary import (
     WarningCode,
     WarningReason,
     label,
+    word,
 )
 
 from .checking import Check, check_fewest_outside, check_unit_misfit, is_connected
@@ -108,7 +109,7 @@ class Verification:
     def table(self, lang: str = "zh") -> pd.DataFrame:
         """One row per check, verdicts in ``lang``."""
         return pd.DataFrame([{"certificate_id": c.certificate_id, "claim": label(c.claim, lang),
-                              "grid_ids": "、".join(c.grid_ids) if lang == "zh" else ", ".join(c.grid_ids),
+                              "grid_ids": word("list_separator", lang).join(c.grid_ids),
                               "verdict": label(c.verdict, lang), "method": label(c.method, lang), "detail": c.describe(lang)}
                              for c in self.checks],
                             columns=["certificate_id", "claim", "grid_ids", "verdict", "method", "detail"])
