@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 
 from .errors import GridplanError, InfeasibleError, InputError
-from .settings import BASEMAPS, DEFAULTS, MAP_VIEWS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
+from .settings import BASEMAPS, DEFAULTS, MAP_VIEWS, PARALLEL_MIN_HOUSEHOLDS, SIMPLIFY_M, WALL_MAP_DEFAULTS, Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE (a closed pipe): 128 + the signal.
@@ -222,8 +222,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="plan file: .gpkg (default), .geojson or .parquet; or postgresql://user@host/db[#name] "
                         "(scene, plan and metadata in one transaction; plan name 'main' by default)")
     _grid_options(p)
-    p.add_argument("--workers", type=_whole(1), default=1,
-                   help="plan communities on N local processes (default 1: one process, as before)")
+    p.add_argument("--workers", type=_whole(1), default=None,
+                   help="plan communities on N local processes (1: one process; default: every available core, "
+                        f"one process for one community or a scene of fewer than {PARALLEL_MIN_HOUSEHOLDS:,} households)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)")
     p.add_argument("--retries", type=_whole(0), default=2, help="retries of a community whose worker is lost (killed, out of memory); an input error is not retried (default 2)")

@@ -11,6 +11,8 @@ the whole. The merged plan is the plan :func:`partition` gives for the whole sce
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -33,7 +35,7 @@ from .partition import partition
 from .results import Plan, Provenance
 from .scene import PreparedScene, Scene
 from .validate import as_prepared
-from .settings import Settings
+from .settings import PARALLEL_MIN_HOUSEHOLDS, Settings
 from .units import Units
 
 #: Tasks per worker when communities are batched: enough to balance uneven communities.
@@ -79,6 +81,40 @@ class SharedLayers:
         """The task's communities as a scene already prepared (in the metric CRS, buildings filled)."""
         scene = Scene(communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers)
         return PreparedScene(scene=scene, local=scene, settings=settings, fingerprint="")
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity (as ``taskset``, a container or a batch system
+    set it), not every core of the machine."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if counted is not None:
+        return counted() or 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def default_workers(prepared: PreparedScene) -> int:
+    """The processes a plan uses by default: every available core (:func:`available_cores`), at most one per
+    community; one (in this process, no pool) for a scene of one community, of fewer than
+    ``PARALLEL_MIN_HOUSEHOLDS`` households (the pool would cost more than it gains), or when this process is
+    itself a pool's worker (its workers cannot start processes of their own). Every count gives the same plan.
+
+    Parameters
+    ----------
+    prepared
+        The scene to plan.
+
+    Returns
+    -------
+    int
+    """
+    communities = len(prepared.local.communities)
+    households = float(prepared.local.buildings["households"].sum())
+    if communities < 2 or households < PARALLEL_MIN_HOUSEHOLDS or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(available_cores(), communities))
 
 
 def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:

@@ -75,7 +75,7 @@ def plan_scene(
     areas: int | None = None,
     grid_count: int | dict[str, int] | None = None,
     code_style: str = "gb15",
-    workers: int = 1,
+    workers: int | None = None,
     scheduler=None,
     retries: int = 2,
     progress: bool = False,
@@ -104,9 +104,12 @@ def plan_scene(
     code_style
         ``"gb15"`` or ``"gbt14"`` grid codes.
     workers, scheduler, retries
-        Plan communities on ``workers`` local processes, or on a Dask cluster (``scheduler``); a community
-        whose worker is lost is retried ``retries`` times (any other error is raised as a serial run raises
-        it). Every path gives the same plan.
+        Plan communities on ``workers`` local processes (1: in this process; by default every available core,
+        one for a scene of one community or of fewer than
+        :data:`~gridplan.settings.PARALLEL_MIN_HOUSEHOLDS` households: see
+        :func:`~gridplan.parallel.default_workers`), or on a Dask cluster (``scheduler``); a community whose
+        worker is lost is retried ``retries`` times (any other error is raised as a serial run raises it).
+        Every path gives the same plan.
     progress
         Progress bars on standard error.
     compare_fresh
@@ -128,7 +131,7 @@ def plan_scene(
         Bad workers, retries, grid counts or areas, an effective date not written ``YYYY-MM-DD``, or a
         previous plan of another scene.
     """
-    if workers < 1 or retries < 0:
+    if (workers is not None and workers < 1) or retries < 0:
         raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
     counts = grid_count.values() if isinstance(grid_count, dict) else [] if grid_count is None else [grid_count]
     if any(not isinstance(n, int) or n < 1 for n in counts):
@@ -151,15 +154,16 @@ def plan_scene(
             raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
                              zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
         run = regenerate(prepared, previous, code_style=code_style, compare_fresh=compare_fresh)
-    elif workers > 1 or scheduler is not None:
-        from .parallel import plan_communities
-
-        run = PlanRun(plan_communities(prepared, workers=workers, scheduler=scheduler, retries=retries, progress=progress,
-                                       grid_count=grid_count, code_style=code_style))
     else:
+        from .parallel import default_workers, plan_communities  # the engine loads when a plan is made
         from .partition import partition
 
-        run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
+        workers = workers or default_workers(prepared)
+        if workers > 1 or scheduler is not None:
+            run = PlanRun(plan_communities(prepared, workers=workers, scheduler=scheduler, retries=retries,
+                                           progress=progress, grid_count=grid_count, code_style=code_style))
+        else:
+            run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
     provenance = dataclasses.replace(run.plan.provenance, effective_date=effective, author=str(author or ""), note=str(note or ""))

@@ -698,3 +698,9 @@ BASEMAPS = ("none", "osm", "tianditu", "gaode")
 MAP_VIEWS = ("grids", "party", "service")
 #: Simplification of a web map's polygons in metres: invisible at street zoom, halves a district's HTML.
 SIMPLIFY_M = 2.0
+#: Below this many households a plan stays in one process by default. Measured on generated districts
+#: (2026-12-06, CPU seconds, so a loaded machine does not blur it): a pool of 2 costs about 0.3 s more CPU at
+#: 4,000 households (a plan of 0.4 s: no gain), 0.5 s at 15,000 (of 5 s) and 1–2 s at 40,000 (of 14 s), and
+#: its parent works 1.6 s and 2.6 s of those serially (merge, metrics): on two idle cores it pays from about
+#: 10,000 households (about 35 grids).
+PARALLEL_MIN_HOUSEHOLDS = 10_000

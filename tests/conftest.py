@@ -26,6 +26,16 @@ SHARED_DATA = Path(os.environ.get("GRIDPLAN_SHARED_DATA", REPO.parent / "shared"
 settings.load_profile(PROFILE)
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, give each worker its share of the cores (as a batch system would): a plan's default
+    is every core this process may use (:func:`gridplan.parallel.available_cores`), so on a share of one core it
+    plans in process instead of starting a pool beside the other workers. Tests of the pool ask for it."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker and count and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % len(cores)::int(count)] or cores)
+
+
 def pytest_collection_modifyitems(items):
     """Mark every Hypothesis property ``property``, so that ``make test-explore`` can run them alone."""
     for item in items:
@@ -58,7 +68,7 @@ def small_district():
     """A generated district of six communities (600 buildings, 15,000 households), prepared, and its default plan;
     shared by every test that reads it."""
     prepared = prepare_scene(generate_district(600, 15000, n_communities=6))
-    return prepared, plan_scene(prepared).plan
+    return prepared, plan_scene(prepared, workers=1).plan  # the serial plan, which every other path must give
 
 
 @pytest.fixture(scope="session")
