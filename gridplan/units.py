@@ -347,13 +347,19 @@ def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) 
     regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True))
     invalid = ~shapely.is_valid(regions)  # near-collinear seeds can give a self-touching region
     regions[invalid] = shapely.make_valid(regions[invalid])
-    regions = shapely.intersection(regions, block)
-    cells, overlay = _union_by_owner(regions, owner, len(points))
+    # Only the regions that cross the block's edge need clipping; the others are turned as clipping turns
+    # them (shells clockwise), so that shared edges run opposite ways, as a coverage union needs.
+    shapely.prepare(block)
+    crossing = ~shapely.contains_properly(block, regions)
+    clipped = regions.copy()
+    clipped[crossing] = shapely.intersection(regions[crossing], block)
+    clipped[~crossing] = shapely.orient_polygons(regions[~crossing], exterior_cw=True)
+    cells, overlay = _union_by_owner(clipped, owner, len(points))
     # a cell that gives or takes ground may come apart: its parts (atoms) come in the order of an overlay union
     cell, building, _ = _footprint_overlaps(cells, footprints)
     overlay[np.concatenate([cell, building])] = True
     for b in np.flatnonzero(overlay):
-        cells[b] = shapely.union_all(regions[owner == b])
+        cells[b] = shapely.union_all(shapely.intersection(regions[owner == b], block))
     cells = _hand_back_footprints(cells, footprints)
 
     out: list[BaseGeometry] = []
