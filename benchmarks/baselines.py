@@ -1,6 +1,6 @@
 """The three baselines the partition benchmark compares gridplan's grids against.
 
-Each takes the same input as gridplan's partition — the atom graph of ``gridplan.units`` (an ``atoms``
+Each takes the same input as gridplan's partition — the atom graph of ``gridplan.engine.units`` (an ``atoms``
 GeoDataFrame in a metric CRS with ``community_id``, ``households``, ``workload``, ``x``, ``y`` and a
 networkx graph on the atoms' positions ``0..n-1`` whose edges carry ``length`` and ``cost``) or the
 buildings — and returns one integer grid label per atom (or building), ``0..k-1``:
@@ -31,8 +31,8 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import KMeans
 from spopt.region import MaxPHeuristic
 
+from gridplan.core.scene import local_crs
 from gridplan.errors import InputError
-from gridplan.scene import local_crs
 
 # spopt's defaults (99 construction iterations, 10 annealing rounds) took 71 s on a 2,025-atom lattice
 # (households ~ Poisson(15), threshold 300, one component); 5 and 1 took 7 s for 90 regions instead

@@ -3,7 +3,7 @@ says of each — proven and verified, proven but undecided by the check, refuted
 time ``verify`` takes.
 
 Cases: each real extract in ../shared/data (households estimated from footprints), the generated district
-(gridplan.synthetic, seed 1; 20,000 buildings, 450,000 households), and perturbed variants of each extract:
+(gridplan.scenarios.district, seed 1; 20,000 buildings, 450,000 households), and perturbed variants of each extract:
 ``households×`` multiplies 40 buildings' households by a factor drawn uniformly from [0.5, 1.6] (seed 2,
 rounded), as a changed scene; ``chunky`` multiplies every building's by six times such a factor (seed 3), so
 that buildings of 100–600 households make grids that no layout brings within the bounds. Each variant is
@@ -31,11 +31,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gridplan.core.results import PreviousPlan  # noqa: E402
+from gridplan.engine.regenerate import regenerate  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
 from gridplan.pipeline import prepare_scene  # noqa: E402
-from gridplan.regenerate import regenerate  # noqa: E402
-from gridplan.results import PreviousPlan  # noqa: E402
-from gridplan.verify import verify_plan  # noqa: E402
+from gridplan.review.verify import verify_plan  # noqa: E402
 from gridplan.vocabulary import GridKind, Verdict  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -2,10 +2,10 @@
 
 Cases:
 
-- ``district``: a generated district of 50,000 buildings and 1,100,000 households (gridplan.synthetic, seed 1).
+- ``district``: a generated district of 50,000 buildings and 1,100,000 households (gridplan.scenarios.district, seed 1).
   Distances from every building's representative point to 500 service points (buildings drawn at random,
   seed 0), cut off at 1,000 m: the goal is under 30 s including building the walking network. Then the
-  generated service points (gridplan.service.generate_service_points, one per ~3,000 households), and
+  generated service points (gridplan.scenarios.service_points.generate_service_points, one per ~3,000 households), and
   new sites for the 500 m circle (the 1,000 m circle already reaches every household there) chosen among
   every 25th building (2,000 candidates), then among all 50,000 buildings (the default candidates).
 - ``nanjing``: the Xinjiekou OSM extract, validated and partitioned, with generated service points; new sites
@@ -31,13 +31,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.partition_bench import EXTRACTS, _in_child  # noqa: E402
-
-from gridplan.network import WalkingNetwork  # noqa: E402
-from gridplan.osm import import_osm  # noqa: E402
+from gridplan.io.osm import import_osm  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
-from gridplan.service import analyse_service, generate_service_points, site_service_points  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
-from gridplan.validate import validate_scene  # noqa: E402
+from gridplan.prepare.validate import validate_scene  # noqa: E402
+from gridplan.reach.network import WalkingNetwork  # noqa: E402
+from gridplan.reach.service import analyse_service, site_service_points  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
+from gridplan.scenarios.service_points import generate_service_points  # noqa: E402
 
 DISTANCE_GOAL_S = 30.0
 SERVICE_POINTS = 500

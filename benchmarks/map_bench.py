@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridplan.maps import plan_map, save_map  # noqa: E402
+from gridplan.outputs.webmap import plan_map, save_map  # noqa: E402
 from gridplan.pipeline import plan_scene, prepare_scene  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
 from tests.support.browser import GRID_PATHS, MAP, Chromium  # noqa: E402
 
 #: Ten pans of 300 × 150 px there and back, each until the next frame (headless Chromium: 60 frames/s, so

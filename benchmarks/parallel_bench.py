@@ -4,7 +4,7 @@ The city: ``generate_district(45000 buildings, 1,000,000 households, 1,000 commu
 runs in a fresh child process (so its peak memory is its own) and plans the validated scene:
 
 - ``serial``: :func:`gridplan.partition.partition`, all communities in one process;
-- ``pool``: :func:`gridplan.parallel.plan_communities` on a local process pool of ``--workers`` processes;
+- ``pool``: :func:`gridplan.engine.parallel.plan_communities` on a local process pool of ``--workers`` processes;
 - ``dask``: the same on a ``dask.distributed.LocalCluster`` of ``--workers`` single-threaded processes.
 
 "peak MB" is the resident memory peak of the planning process (``ru_maxrss``); "worker peak MB" is the
@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 
-from gridplan.parallel import plan_communities  # noqa: E402
+from gridplan.engine.parallel import plan_communities  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
-from gridplan.validate import validate_scene  # noqa: E402
+from gridplan.prepare.validate import validate_scene  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
+from gridplan.settings import RunOptions  # noqa: E402
 
 
 class WorkerMemory:
@@ -74,16 +75,16 @@ def run_mode(mode: str, args) -> dict:
         if mode == "serial":
             plan = partition(scene)
         elif mode == "pool":
-            plan = plan_communities(scene, workers=args.workers)
+            plan = plan_communities(scene, options=RunOptions(workers=args.workers))
         else:
             from dask.distributed import Client, LocalCluster
 
             if args.scheduler:
-                plan = plan_communities(scene, scheduler=args.scheduler)
+                plan = plan_communities(scene, options=RunOptions(scheduler=args.scheduler))
             else:
                 with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                         Client(cluster) as client:
-                    plan = plan_communities(scene, scheduler=client)
+                    plan = plan_communities(scene, options=RunOptions(scheduler=client))
     seconds = time.perf_counter() - start
     # worker processes only: the resource tracker and other helpers stay below 100 MB
     workers = sorted((rss / 2**20 for rss in memory.peaks.values() if rss > 100 * 2**20), reverse=True)

@@ -1,14 +1,14 @@
 """Partition benchmark: gridplan against METIS, max-p and k-means, on the same atoms and households.
 
-Cases: every extract in ../shared/data with streets (imported with gridplan.osm) and a generated district
-of 20,000 buildings and 450,000 households (gridplan.synthetic, seed 1, about the size of Wuchang).
+Cases: every extract in ../shared/data with streets (imported with gridplan.io.osm) and a generated district
+of 20,000 buildings and 450,000 households (gridplan.scenarios.district, seed 1, about the size of Wuchang).
 
 gridplan is timed end to end (atoms, planning, grids, metrics) on the validated scene. The baselines are
 timed on their partitioning step alone, on gridplan's atoms: they get the atoms gridplan plans freely
 (special sites and oversize units are given to every method as the same fixed grids) and, per community,
 the same number of grids as gridplan's plan (METIS, k-means) or the target as threshold (max-p). k-means
 labels buildings; an atom takes the label holding most of its households. Every layout is measured by
-gridplan.metrics. Each method runs in a forked child process, so "peak MB" is that process's peak
+gridplan.core.metrics. Each method runs in a forked child process, so "peak MB" is that process's peak
 resident memory (including the scene it inherited).
 
 A second table splits each layout's internal boundary by where it runs: along streets (the alignment), or
@@ -41,15 +41,14 @@ import pandas as pd
 sys.path.insert(0, os.environ.get("GRIDPLAN_BENCH_TREE") or str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
-
-from gridplan.metrics import boundary_breakdown  # noqa: E402
-from gridplan.osm import import_osm  # noqa: E402
+from gridplan.core.metrics import boundary_breakdown  # noqa: E402
+from gridplan.core.scene import PreparedScene  # noqa: E402
+from gridplan.engine.units import street_blocks  # noqa: E402
+from gridplan.io.osm import import_osm  # noqa: E402
 from gridplan.partition import layout_from_atoms, partition, scene_units  # noqa: E402
-from gridplan.scene import PreparedScene  # noqa: E402
+from gridplan.prepare.validate import validate_scene  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
-from gridplan.units import street_blocks  # noqa: E402
-from gridplan.validate import validate_scene  # noqa: E402
 
 SHARED = Path(os.environ.get("GRIDPLAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 EXTRACTS = {
@@ -255,7 +254,7 @@ def main(argv=None) -> int:
         where += case_where
         print(f"{case}: {rows[-1]['households']:,} households", file=sys.stderr, flush=True)
     print(format_table(rows))
-    print("\nWhere the internal boundary runs (shares of its length; gridplan.metrics.boundary_breakdown):")
+    print("\nWhere the internal boundary runs (shares of its length; gridplan.core.metrics.boundary_breakdown):")
     print(format_table(where, WHERE_COLUMNS))
     return 0
 

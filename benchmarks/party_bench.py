@@ -1,7 +1,7 @@
 """Party-coverage benchmark: member–household links (党员联户) for a district of 450,000 households.
 
-The district is gridplan.synthetic's (20,000 buildings, 450,000 households, seed 1), planned with
-gridplan.partition; members are generated (gridplan.party.generate_members, seeded): 7 % of residents,
+The district is gridplan.scenarios.district's (20,000 buildings, 450,000 households, seed 1), planned with
+gridplan.partition; members are generated (gridplan.scenarios.party.generate_members, seeded): 7 % of residents,
 the national share, and 3 %, where members are too few to link every household. ``analyse_party`` runs
 in a forked child, so "peak MB" is that process's peak resident memory (it inherits the planned district:
 the parent's peak is printed too). Distances are the Euclidean fallback, then the walking network.
@@ -28,17 +28,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridplan.network import WalkingNetwork  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
-from gridplan.party import (  # noqa: E402
+from gridplan.reach.network import WalkingNetwork  # noqa: E402
+from gridplan.reach.party import (  # noqa: E402
     PartySettings,
     analyse_party,
     building_points,
-    generate_members,
     link_groups,
     place_members,
 )
-from gridplan.synthetic import generate_district  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
+from gridplan.scenarios.party import generate_members  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -141,7 +141,7 @@ def main() -> None:
         print(f"max member load {optimal['max_load']}; unlinked by reason {optimal['unlinked_by_reason']}")
 
         walking, walking_peak = _in_child(run_optimal, plan, scene, members, settings, True)
-        print(f"with walking distances (gridplan.network, build included): {walking['time_s']:.1f} s, peak "
+        print(f"with walking distances (gridplan.reach.network, build included): {walking['time_s']:.1f} s, peak "
               f"{walking_peak:.0f} MB; linked {walking['linked']}; mean {walking['mean_m']:.0f} m, max {walking['max_m']:.0f} m")
         relaxed, _ = _in_child(run_optimal, plan, scene, members, replace(settings, link_min_households=0))
         table = analyse_party(plan, scene, settings, members=members).grid_party

@@ -1,6 +1,6 @@
 """Regeneration benchmark: keep-only, rebalanced and fresh plans after households change.
 
-Cases: the generated district (gridplan.synthetic, seed 1; 450,000 households) with 5%, 10% and 20% of its
+Cases: the generated district (gridplan.scenarios.district, seed 1; 450,000 households) with 5%, 10% and 20% of its
 buildings changed, and each real extract in ../shared/data with 5% changed (households there are gridplan's
 estimates from footprints, the base being generated too). A change multiplies a building's households by a
 factor drawn uniformly from [0.5, 1.6] (seed 2, rounded). Each changed scene is regenerated from the first plan
@@ -25,14 +25,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridplan.osm import import_osm  # noqa: E402
+from gridplan.core.results import PreviousPlan  # noqa: E402
+from gridplan.engine.regenerate import regenerate  # noqa: E402
+from gridplan.io.osm import import_osm  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
 from gridplan.pipeline import prepare_scene  # noqa: E402
-from gridplan.regenerate import regenerate  # noqa: E402
-from gridplan.results import PreviousPlan  # noqa: E402
+from gridplan.prepare.validate import validate_scene  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
-from gridplan.validate import validate_scene  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXTRACTS = {

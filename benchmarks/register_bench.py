@@ -1,19 +1,19 @@
 """Register benchmark: a generated household register joined to its scene's buildings, time, memory and accuracy.
 
-Cases: the generated district (gridplan.synthetic, 20,000 buildings and 450,000 households, seed 1; about the size
-of Wuchang) and each real extract with streets in ../shared/data. For each, gridplan.scenarios.generate_records
+Cases: the generated district (gridplan.scenarios.district, 20,000 buildings and 450,000 households, seed 1; about the size
+of Wuchang) and each real extract with streets in ../shared/data. For each, gridplan.scenarios.registers.generate_records
 (seed 1) writes a register of one row per household with the noise real exports have (full-width digits,
 Chinese numerals, 3号楼/3栋/三幢/3座, compound suffixes dropped or swapped, missing 单元, address prefixes, typos,
 duplicated rows, GCJ-02 and BD-09 coordinates with their system named, rows without a coordinate, broken
 coordinates, gate points off the footprint, some building ids) and keeps the truth apart.
 
-The join (read the GB18030 CSV with gridplan.register.read_register, then import_register) runs in a forked
+The join (read the GB18030 CSV with gridplan.prepare.register.read_register, then import_register) runs in a forked
 child, so "peak MB" is its own. Accuracy is against the truth: "matched" is the share of rows joined to a
 building (the copies of duplicated rows are left out: they are meant to be unmatched), "wrong" the share of rows
 joined to another building than the one they mean, counted apart from unmatched rows. Goals (the register issue):
 the district in under 30 s and 2 GB, under 0.5 % wrong, at least 97 % matched.
 
-Beside it, each variant of gridplan.scenarios.VARIANTS (the same rows written as registers also arrive: every
+Beside it, each variant of gridplan.scenarios.registers.VARIANTS (the same rows written as registers also arrive: every
 coordinate in GCJ-02 or BD-09 with no 坐标系 column, addresses as building names, Excel's UTF-16 tab-separated
 text, Big5) is written with write_register and joined the same way, with import_register's default coordinate
 system for rows that name none, so the bench measures whatever that default is. A variant refused (InputError)
@@ -40,9 +40,9 @@ import pandas as pd  # noqa: E402
 
 from gridplan.errors import InputError  # noqa: E402
 from gridplan.pipeline import load_scene, prepare_scene  # noqa: E402
-from gridplan.register import import_register, read_register  # noqa: E402
-from gridplan.scenarios import NOISE, VARIANTS, generate_records, register_variant, write_register  # noqa: E402
-from gridplan.synthetic import generate_district  # noqa: E402
+from gridplan.prepare.register import import_register, read_register  # noqa: E402
+from gridplan.scenarios.district import generate_district  # noqa: E402
+from gridplan.scenarios.registers import NOISE, VARIANTS, generate_records, register_variant, write_register  # noqa: E402
 
 SHARED = Path(os.environ.get("GRIDPLAN_SHARED_DATA", ROOT.parent / "shared" / "data"))
 EXTRACTS = {

@@ -1,8 +1,8 @@
 """Coverage of a plan (党建网格覆盖): party organizations and members, and the 15-minute service circle.
 
 One walking network, built once with the service settings, serves both halves: member–household links
-(党员联户, :mod:`gridplan.party`) are measured along it, as are the service circles (15分钟便民服务圈,
-:mod:`gridplan.service`). Where a scene has no party members or service points, seeded scenarios stand in
+(党员联户, :mod:`gridplan.reach.party`) are measured along it, as are the service circles (15分钟便民服务圈,
+:mod:`gridplan.reach.service`). Where a scene has no party members or service points, seeded scenarios stand in
 (seed ``Settings.seed``); the result's provenance says so, and so does every output built on it.
 """
 
@@ -12,13 +12,15 @@ import dataclasses
 
 import pandas as pd
 
-from .network import WalkingNetwork
-from .party import analyse_party, generate_members
-from .results import Coverage, Plan, Provenance
-from .scene import PreparedScene, Scene
-from .validate import as_prepared
-from .service import analyse_service, generate_service_points, site_service_points
-from .settings import Settings
+from gridplan.core.results import Coverage, Plan, Provenance
+from gridplan.core.scene import PreparedScene, Scene
+from gridplan.prepare.validate import as_prepared
+from gridplan.reach.network import WalkingNetwork
+from gridplan.reach.party import analyse_party
+from gridplan.reach.service import analyse_service, site_service_points
+from gridplan.scenarios.party import generate_members
+from gridplan.scenarios.service_points import generate_service_points
+from gridplan.settings import Settings
 
 
 def analyse_coverage(

@@ -3,11 +3,11 @@ whose result the next one takes. The command line, ``gridplan demo``, the notebo
 call these, so every path gives the same answer::
 
     prepared = prepare_scene(load_scene("scene.gpkg"))      # validated, in its metric CRS, households filled
-    run = plan_scene(prepared, workers=2, levels=True)       # PlanRun: plan, levels, changes
+    run = plan_scene(prepared, levels=True, options=RunOptions(workers=2))       # PlanRun: plan, levels, changes
     coverage = analyse_coverage(run.plan, prepared)          # Coverage
     write_plan(run, prepared, "plan.gpkg"); write_coverage(coverage, "coverage.gpkg")
 
-Writing (:mod:`gridplan.store`) and drawing (:mod:`gridplan.maps`, :mod:`gridplan.report`) are separate
+Writing (:mod:`gridplan.io.store`) and drawing (:mod:`gridplan.outputs.webmap`, :mod:`gridplan.outputs.report`) are separate
 steps over these results.
 """
 
@@ -20,16 +20,22 @@ from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
+import pyogrio
 
-from .coverage import analyse_coverage
-from .errors import InputError
-from .osm import import_osm, is_osm_xml
-from .results import Coverage, Plan, PlanRun, PreviousPlan, parse_effective_date
-from .scene import FILE_ERRORS, PreparedScene, Scene, read_scene
-from .validate import as_prepared, prepare_scene
-from .settings import Settings
-from .store import read_previous
-from .verify import checked_plan
+from gridplan.core.results import Coverage, Plan, PlanRun, PreviousPlan, parse_effective_date
+from gridplan.core.scene import PreparedScene, Scene
+from gridplan.coverage import analyse_coverage
+from gridplan.engine.levels import plan_levels
+from gridplan.engine.parallel import default_workers, plan_communities
+from gridplan.engine.plan import partition
+from gridplan.engine.regenerate import regenerate
+from gridplan.errors import InputError
+from gridplan.io.osm import import_osm, is_osm_xml
+from gridplan.io.scene_files import FILE_ERRORS, read_scene
+from gridplan.io.store import read_previous
+from gridplan.prepare.validate import as_prepared, prepare_scene
+from gridplan.review.verify import checked_plan
+from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 
 __all__ = ["load_scene", "prepare_scene", "plan_scene", "add_levels", "analyse_coverage", "check_belongs"]
 
@@ -43,9 +49,9 @@ def load_scene(
 ) -> Scene:
     """A scene from a GeoPackage, a folder of layer files, a mapping of layer to file, or an OpenStreetMap
     extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``, or an OSM-derived GeoPackage without a ``communities`` layer: imported
-    with :func:`gridplan.osm.import_osm`, its extent one community).
+    with :func:`gridplan.io.osm.import_osm`, its extent one community).
 
-    ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.scene.read_scene`.
+    ``layers``, ``columns`` and ``coords`` are those of :func:`gridplan.io.scene_files.read_scene`.
     """
     if not isinstance(source, Mapping) and _is_osm(Path(source), layers):
         return import_osm(Path(source))[0]
@@ -57,8 +63,6 @@ def _is_osm(path: Path, layers: Mapping[str, str] | None) -> bool:
         return True
     if path.suffix.lower() != ".gpkg" or layers or not path.is_file():
         return False
-    import pyogrio
-
     try:
         present = {row[0] for row in pyogrio.list_layers(path)}
     except FILE_ERRORS:  # not readable: read_scene says why
@@ -73,12 +77,7 @@ def plan_scene(
     previous: PreviousPlan | str | os.PathLike | None = None,
     levels: bool = False,
     areas: int | None = None,
-    grid_count: int | dict[str, int] | None = None,
-    code_style: str = "gb15",
-    workers: int | None = None,
-    scheduler=None,
-    retries: int = 2,
-    progress: bool = False,
+    options: RunOptions = RUN_DEFAULTS,
     compare_fresh: bool = False,
     effective_date: str | date | None = None,
     author: str = "",
@@ -94,24 +93,17 @@ def plan_scene(
         The settings to plan with. By default: the previous plan's own (when regenerating from a plan that
         records them), else those the scene was prepared with.
     previous
-        A previous plan (file, ``postgresql://`` URL or :class:`~gridplan.results.PreviousPlan`): keep its
+        A previous plan (file, ``postgresql://`` URL or :class:`~gridplan.core.results.PreviousPlan`): keep its
         grids where they still meet the rules (``locked`` grids exactly).
     levels, areas
         Also plan first-level areas (``areas`` per street office; by default one per
         ``settings.levels.grids_per_area`` grids) and micro-grids.
-    grid_count
-        Ordinary grids per community, fixed by the user (a first plan only).
-    code_style
-        ``"gb15"`` or ``"gbt14"`` grid codes.
-    workers, scheduler, retries
-        Plan communities on ``workers`` local processes (1: in this process; by default every available core,
-        one for a scene of one community or of fewer than
-        :data:`~gridplan.settings.PARALLEL_MIN_HOUSEHOLDS` households: see
-        :func:`~gridplan.parallel.default_workers`), or on a Dask cluster (``scheduler``); a community whose
-        worker is lost is retried ``retries`` times (any other error is raised as a serial run raises it).
-        Every path gives the same plan.
-    progress
-        Progress bars on standard error.
+    options
+        How it runs (:class:`~gridplan.settings.RunOptions`): a fixed ``grid_count`` (a first plan only), the
+        ``code_style``, communities on ``workers`` local processes (by default every available core, one process
+        for one community or a small scene: :func:`~gridplan.engine.parallel.default_workers`) or a Dask ``scheduler`` (a community whose
+        worker is lost is retried ``retries`` times; any other error is raised as a serial run raises it; every
+        path gives the same plan), ``progress`` bars on standard error.
     compare_fresh
         When regenerating, also plan afresh to show the trade-off between keeping and balancing
         (``changes.tradeoff``).
@@ -123,7 +115,7 @@ def plan_scene(
     Returns
     -------
     PlanRun
-        Its plan's proven claims checked independently (:func:`gridplan.verify.checked_plan`).
+        Its plan's proven claims checked independently (:func:`gridplan.review.verify.checked_plan`).
 
     Raises
     ------
@@ -131,12 +123,7 @@ def plan_scene(
         Bad workers, retries, grid counts or areas, an effective date not written ``YYYY-MM-DD``, or a
         previous plan of another scene.
     """
-    if (workers is not None and workers < 1) or retries < 0:
-        raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
-    counts = grid_count.values() if isinstance(grid_count, dict) else [] if grid_count is None else [grid_count]
-    if any(not isinstance(n, int) or n < 1 for n in counts):
-        raise InputError(f"a fixed grid count must be a whole number of at least 1, got {grid_count!r}",
-                         zh=f"指定的网格数须为不小于 1 的整数，实为 {grid_count!r}")
+    options = options.check()
     _check_areas(areas)
     effective = parse_effective_date(effective_date)
     if previous is not None and not isinstance(previous, PreviousPlan):
@@ -144,26 +131,17 @@ def plan_scene(
     if settings is None and previous is not None and previous.provenance is not None:
         settings = previous.provenance.settings
     prepared = as_prepared(scene, settings)
+    if options.workers is None:
+        options = dataclasses.replace(options, workers=default_workers(prepared))
     if previous is not None:
-        from .regenerate import regenerate
-
         if not previous.drawn:
             check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip(),
                                  f"上一方案 {previous.source}".rstrip())
-        if grid_count is not None:
-            raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
-                             zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
-        run = regenerate(prepared, previous, code_style=code_style, compare_fresh=compare_fresh)
+        run = regenerate(prepared, previous, options=options, compare_fresh=compare_fresh)
+    elif options.workers > 1 or options.scheduler is not None:
+        run = PlanRun(plan_communities(prepared, options=options))
     else:
-        from .parallel import default_workers, plan_communities  # the engine loads when a plan is made
-        from .partition import partition
-
-        workers = workers or default_workers(prepared)
-        if workers > 1 or scheduler is not None:
-            run = PlanRun(plan_communities(prepared, workers=workers, scheduler=scheduler, retries=retries,
-                                           progress=progress, grid_count=grid_count, code_style=code_style))
-        else:
-            run = PlanRun(partition(prepared, grid_count=grid_count, progress=progress, code_style=code_style))
+        run = PlanRun(partition(prepared, options=options))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
     provenance = dataclasses.replace(run.plan.provenance, effective_date=effective, author=str(author or ""), note=str(note or ""))
@@ -186,10 +164,8 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
     Returns
     -------
     PlanRun
-        A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.results.Levels`.
+        A new run: the same plan, its grids with ``area_id``, and its :class:`~gridplan.core.results.Levels`.
     """
-    from .levels import plan_levels  # the engine loads when levels are planned, not when the pipeline is imported
-
     if run.levels is not None:
         raise InputError("the run already has levels", zh="该次运行已划分层级")
     _check_areas(areas)

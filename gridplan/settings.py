@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
 
+from gridplan.errors import InputError
+
 
 def _frozen(d: dict) -> Mapping:
     return MappingProxyType(d)
@@ -365,7 +367,7 @@ class RegisterSettings:
 
 @dataclass(frozen=True)
 class CoordinateSettings:
-    """How the coordinate system of an input is recognised (:mod:`gridplan.alignment`).
+    """How the coordinate system of an input is recognised (:mod:`gridplan.core.alignment`).
 
     GCJ-02 moves a place in China by 300–700 m and BD-09 by about a kilometre: read in the wrong system, a
     layer misses the others massively (a third to most of its buildings crossed by streets or outside
@@ -405,7 +407,7 @@ class CoordinateSettings:
 
 @dataclass(frozen=True)
 class RegenerationSettings:
-    """How a regeneration rebalances the grids it kept (:mod:`gridplan.rebalance`).
+    """How a regeneration rebalances the grids it kept (:mod:`gridplan.engine.rebalance`).
 
     Attributes
     ----------
@@ -433,7 +435,7 @@ class RegenerationSettings:
 
 @dataclass(frozen=True)
 class VerifySettings:
-    """How far the independent checks of a plan's claims (:mod:`gridplan.checking`) search before they say
+    """How far the independent checks of a plan's claims (:mod:`gridplan.review.checking`) search before they say
     "undecided": limits of work and time, so that a check never hangs.
 
     Attributes
@@ -525,8 +527,6 @@ class Settings:
     def check(self) -> "Settings":
         """``self`` if every setting is usable, else an :class:`~gridplan.errors.InputError` naming the first
         that is not (a target of 0, NaN or infinity; a tolerance outside 0–1; …)."""
-        from .errors import InputError
-
         g, lv, p = self.grid, self.levels, self.party
         checks = [
             ("grid.target", g.target, math.isfinite(g.target) and g.target > 0, "a positive number"),
@@ -600,8 +600,6 @@ _WANTED_ZH = {
 
 
 def _build(kind, values: Mapping, where: str):
-    from .errors import InputError
-
     known = {f.name: f for f in fields(kind)}
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -623,7 +621,7 @@ def _build(kind, values: Mapping, where: str):
 
 @dataclass(frozen=True)
 class ComplianceSettings:
-    """The figures a compliance check (合规检查, :mod:`gridplan.compliance`) holds a layout to, beyond the
+    """The figures a compliance check (合规检查, :mod:`gridplan.review.compliance`) holds a layout to, beyond the
     plan's own settings (the bounds, the party rules and the service circle come from :class:`Settings`).
 
     Not a group of :class:`Settings`: no plan depends on them, so a plan's provenance does not carry them.
@@ -683,11 +681,70 @@ class WallMapSettings:
     street_label_share: float = 0.1
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a plan runs, as opposed to what it plans for (:class:`Settings`): one object taken by
+    :func:`gridplan.plan_scene`, :func:`gridplan.partition.partition`, :func:`gridplan.plan_communities` and
+    :func:`gridplan.regenerate`. Not part of a plan's provenance, except the code style the plan records.
+
+    Attributes
+    ----------
+    grid_count
+        Ordinary grids per community, fixed by the user: one number for every community, or by
+        ``community_id``; by default (None) chosen to fit the bounds. A first plan only.
+    code_style
+        Grid codes: ``"gb15"`` (12-digit community code + 3-digit serial) or ``"gbt14"`` (GB/T 30428.2's 2-digit
+        serial); continuing grids of a regeneration keep theirs.
+    workers
+        Local processes communities are planned on (1: in this process); by default (None) every available core
+        where a pool gains: one process for a scene of one community or of fewer than
+        ``PARALLEL_MIN_HOUSEHOLDS`` households (:func:`gridplan.engine.parallel.default_workers`).
+    scheduler
+        A Dask distributed scheduler's address (``tcp://host:8786``) or client to plan communities on.
+    retries
+        Times a community whose worker is lost is tried again (an error of the data is not retried).
+    progress
+        Progress bars on standard error.
+
+    Examples
+    --------
+    >>> from gridplan.settings import RunOptions
+    >>> RunOptions(grid_count=3, workers=2).check().workers
+    2
+    """
+
+    grid_count: int | Mapping[str, int] | None = None
+    code_style: str = "gb15"
+    workers: int | None = None
+    scheduler: object = None
+    retries: int = 2
+    progress: bool = False
+
+    def check(self) -> RunOptions:
+        """The options themselves, checked: an :class:`~gridplan.errors.InputError` names the first that is wrong."""
+        bad_workers = self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1)
+        if bad_workers or not isinstance(self.retries, int) or self.retries < 0:
+            raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
+        counts = (self.grid_count.values() if isinstance(self.grid_count, Mapping) else
+                  [] if self.grid_count is None else [self.grid_count])
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
+            raise InputError(f"a fixed grid count must be a whole number of at least 1, got {self.grid_count!r}",
+                             zh=f"指定的网格数须为不小于 1 的整数，实为 {self.grid_count!r}")
+        if self.code_style not in CODE_STYLES:
+            raise InputError(f"unknown grid code style {self.code_style!r}: use {' or '.join(CODE_STYLES)}",
+                             zh=f"未知的网格编码方式 {self.code_style!r}：可选 {' 或 '.join(CODE_STYLES)}")
+        return self
+
+
 DEFAULTS = Settings()
 WALL_MAP_DEFAULTS = WallMapSettings()
 COMPLIANCE_DEFAULTS = ComplianceSettings()
 PARTY_DEFAULTS = DEFAULTS.party
 SERVICE_DEFAULTS = DEFAULTS.service
+#: Grid code styles: 12-digit community code + 3-digit serial, or GB/T 30428.2's 12 + 2 digits.
+CODE_STYLES = ("gb15", "gbt14")
+#: How a plan runs unless told otherwise.
+RUN_DEFAULTS = RunOptions()
 
 #: Basemaps of a web map: ``none`` (the default) draws the scene's streets, water and buildings instead of
 #: tiles, so the map needs no server; the others load tiles (天地图 needs a key; Gaode shifts to GCJ-02).

@@ -1,7 +1,7 @@
 """The words gridplan's results are written in: every status, kind and code defined once, with its labels.
 
-Producers (:mod:`gridplan.partition`, :mod:`gridplan.party`, :mod:`gridplan.service`,
-:mod:`gridplan.regenerate`) write these values into their tables; tables, maps, reports and summaries show
+Producers (:mod:`gridplan.partition`, :mod:`gridplan.reach.party`, :mod:`gridplan.reach.service`,
+:mod:`gridplan.engine.regenerate`) write these values into their tables; tables, maps, reports and summaries show
 them through :func:`label`, in one language per run (``"zh"``, the default, or ``"en"``). A value written
 to a file is the stable English code (``own_branch``); what a person reads is its label (独立党支部).
 """
@@ -12,6 +12,8 @@ import math
 from enum import StrEnum
 
 import pandas as pd
+
+from gridplan.errors import InputError
 
 LANGUAGES = ("zh", "en")
 
@@ -51,6 +53,21 @@ class MemberStatus(StrEnum):
     FULL = "full"  # 正式党员
     PROBATIONARY = "probationary"  # 预备党员
     UNKNOWN = "unknown"
+
+
+
+#: The words a register or a scene may use for a member's status, and the status each means.
+MEMBER_STATUS_WORDS = {"full": MemberStatus.FULL, "正式": MemberStatus.FULL, "正式党员": MemberStatus.FULL,
+                       "probationary": MemberStatus.PROBATIONARY, "预备": MemberStatus.PROBATIONARY,
+                       "预备党员": MemberStatus.PROBATIONARY}
+
+
+def normalise_status(status: pd.Series | None, index: pd.Index) -> pd.Series:
+    """``full``, ``probationary`` or ``unknown`` (counted as a member, never as full) per member."""
+    if status is None:
+        return pd.Series(MemberStatus.FULL.value, index=index)
+    words = status.astype("string").str.strip().str.lower()
+    return words.map({w: s.value for w, s in MEMBER_STATUS_WORDS.items()}).fillna(MemberStatus.UNKNOWN.value).astype(object)
 
 
 class OrgKind(StrEnum):
@@ -194,7 +211,7 @@ class GridChange(StrEnum):
 
 class GridMatch(StrEnum):
     """What became of a grid between two plans compared (网格调整类型), matched by the households they share
-    (:func:`gridplan.compare.compare_plans`)."""
+    (:func:`gridplan.review.compare.compare_plans`)."""
 
     UNCHANGED = "unchanged"  # persists with the same buildings
     BOUNDARY_CHANGED = "boundary_changed"  # persists; buildings came or went
@@ -205,7 +222,7 @@ class GridMatch(StrEnum):
 
 
 class Verdict(StrEnum):
-    """What an independent check (:mod:`gridplan.checking`) says of a claim (证明复核结论)."""
+    """What an independent check (:mod:`gridplan.review.checking`) says of a claim (证明复核结论)."""
 
     HOLDS = "holds"  # searched everything the claim is about: no counter-example
     REFUTED = "refuted"  # a counter-example, itself checked
@@ -224,7 +241,7 @@ class CheckMethod(StrEnum):
 
 
 class CheckStop(StrEnum):
-    """What ended a check (with the figures of :attr:`gridplan.checking.Check.figures`, picks its words)."""
+    """What ended a check (with the figures of :attr:`gridplan.review.checking.Check.figures`, picks its words)."""
 
     EXHAUSTED = "exhausted"  # every candidate searched
     FOUND = "found"  # a counter-example
@@ -236,7 +253,7 @@ class CheckStop(StrEnum):
 
 
 class Rule(StrEnum):
-    """A rule a grid layout is checked against (合规检查规则, :mod:`gridplan.compliance`)."""
+    """A rule a grid layout is checked against (合规检查规则, :mod:`gridplan.review.compliance`)."""
 
     ONE_COMMUNITY = "one_community"  # every grid in exactly one community (属地管理)
     GAP = "gap"  # the grids of a community tile it: no ground in no grid (无缝覆盖)
@@ -633,8 +650,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "above_ceiling": ("多于 {ceiling:g} 户（超过上限）", "over {ceiling:g} households (above the ceiling)"),
 }
 
-#: The words of a comparison of two plans and its approval package (:mod:`gridplan.compare`,
-#: :mod:`gridplan.approval`): column headers, figures and titles.
+#: The words of a comparison of two plans and its approval package (:mod:`gridplan.review.compare`,
+#: :mod:`gridplan.outputs.approval`): column headers, figures and titles.
 COMPARISON: dict[str, tuple[str, str]] = {
     # columns
     "side": ("方案", "Plan"), "grid_id": ("网格编号", "Grid"), "code": ("网格编码", "Grid code"),
@@ -687,8 +704,6 @@ def comparison_word(key: str, lang: str = "zh", **fields) -> str:
 def check_language(lang: str) -> str:
     """``lang`` if gridplan speaks it, else a :class:`~gridplan.errors.InputError`."""
     if lang not in LANGUAGES:
-        from .errors import InputError
-
         raise InputError(f"unknown language {lang!r}: use zh or en", zh=f"未知的语言 {lang!r}：可选 zh（中文）或 en（英文）")
     return lang
 

@@ -16,15 +16,15 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from gridplan.alignment import align_layers, point_system
-from gridplan.coords import convert_geometries, convert_lonlat
+from gridplan.core.alignment import align_layers, point_system
+from gridplan.core.coords import convert_geometries, convert_lonlat
+from gridplan.core.results import PlanRun
+from gridplan.engine.regenerate import regenerate
+from gridplan.engine.units import street_blocks
 from gridplan.errors import InputError
-from gridplan.osm import import_osm
+from gridplan.io.osm import import_osm
+from gridplan.io.store import read_layers, read_previous, write_layers, write_plan
 from gridplan.pipeline import load_scene, prepare_scene
-from gridplan.regenerate import regenerate
-from gridplan.results import PlanRun
-from gridplan.store import read_layers, read_previous, write_layers, write_plan
-from gridplan.units import street_blocks
 
 from .support.cli import assert_one_line_error, run
 from .support.properties import examples
@@ -136,7 +136,7 @@ def test_register_points_are_read_in_the_system_they_are_in(extracts, system, sh
 
 
 def test_register_points_that_fit_no_system_are_refused_naming_the_option(extracts):
-    from gridplan.register import import_register
+    from gridplan.prepare.register import import_register
 
     prepared = extracts.prepared("beijing")
     west, south, east, north = prepared.scene.buildings.total_bounds

@@ -11,7 +11,7 @@ import geopandas as gpd
 import pytest
 
 from gridplan.cli import EXIT_OK, main
-from gridplan.store import read_plan, write_layers
+from gridplan.io.store import read_plan, write_layers
 from gridplan.vocabulary import GridKind, WarningCode, WarningReason
 
 from .support.cli import run

@@ -6,12 +6,12 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import box
 
-from gridplan.audit import audit_grids
 from gridplan.cli import EXIT_OK, main
+from gridplan.core.results import PreviousPlan
+from gridplan.engine.audit import audit_grids
+from gridplan.engine.regenerate import regenerate
+from gridplan.io.store import read_layers, write_layers
 from gridplan.partition import partition
-from gridplan.regenerate import regenerate
-from gridplan.results import PreviousPlan
-from gridplan.store import read_layers, write_layers
 
 from .support.assertions import assert_hard_rules
 from .support.scenes import CRS, street_grid_scene

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline
-from gridplan.scene import local_crs
+from gridplan.core.scene import local_crs
 
 CELL = 100.0
 ORIGIN = (240_000.0, 3_382_000.0)  # UTM 50N, Wuchang

@@ -1,4 +1,4 @@
-"""The independent checks of gridplan's claims (gridplan.checking): enumeration and the HiGHS programme agree
+"""The independent checks of gridplan's claims (gridplan.review.checking): enumeration and the HiGHS programme agree
 with each other and with a brute force over every set partition, and every counter-example they give holds."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridplan.checking import check_fewest_outside, check_unit_misfit, is_connected
+from gridplan.review.checking import check_fewest_outside, check_unit_misfit, is_connected
 from gridplan.settings import DEFAULTS, VerifySettings
 from gridplan.vocabulary import CheckMethod, CheckStop, Verdict, is_chinese
 
@@ -217,5 +217,5 @@ def test_the_checks_share_no_code_with_the_engine_they_check():
     imported = {("." * node.level + (node.module or "")) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     gridplan_modules = {m for m in imported if m.startswith(".") or m.startswith("gridplan")}
-    assert gridplan_modules == {".settings", ".vocabulary"}
+    assert gridplan_modules == {"gridplan.settings", "gridplan.vocabulary"}
     assert not {m for m in imported if m.split(".")[0] in ("ortools", "networkx")}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import contextlib
 import importlib
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pyogrio
 import pytest
 
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
-from gridplan.store import write_layers
+from gridplan.io.store import write_layers
 
 from .support.scenes import street_grid_scene
 
@@ -172,7 +171,7 @@ def test_ctrl_c_ends_in_one_line_and_exit_130(tmp_path, capsys, monkeypatch, lan
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("gridplan.partition"), "partition", interrupted)
+    monkeypatch.setattr(importlib.import_module("gridplan.pipeline"), "partition", interrupted)
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
     assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--lang", lang]) == 130
@@ -196,7 +195,7 @@ def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(importlib.import_module("gridplan.partition"), "partition", broken)
+    monkeypatch.setattr(importlib.import_module("gridplan.pipeline"), "partition", broken)
     scene_path = tmp_path / "scene.gpkg"
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
     for name, layer in scene.layers().items():
@@ -281,18 +280,18 @@ def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_pat
 def test_library_warnings_stay_off_a_planners_screen_and_show_with_debug(tmp_path, capsys, monkeypatch):
     import warnings
 
-    import gridplan.validate
+    import gridplan.cli.planning
 
     scene_path = tmp_path / "scene.gpkg"
     for name, layer in street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers().items():
         layer.to_file(scene_path, layer=name)
-    real = gridplan.validate.validate_scene
+    real = gridplan.cli.planning.validate_scene
 
     def noisy(*args, **kwargs):
-        warnings.warn("a library's FutureWarning", FutureWarning)
+        warnings.warn("a library's FutureWarning", FutureWarning, stacklevel=2)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gridplan.validate, "validate_scene", noisy)
+    monkeypatch.setattr(gridplan.cli.planning, "validate_scene", noisy)
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         assert main(["validate", str(scene_path)]) == EXIT_OK

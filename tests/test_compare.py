@@ -12,11 +12,12 @@ import numpy as np
 import openpyxl
 import pytest
 
-from gridplan.compare import COVERAGE_FIGURES, FIGURES, compare_plans
+from gridplan.core.results import PreviousPlan
 from gridplan.coverage import analyse_coverage
+from gridplan.io.store import read_layers, write_coverage, write_plan
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.results import PreviousPlan
-from gridplan.store import read_layers, write_coverage, write_plan
+from gridplan.review.compare import COVERAGE_FIGURES, FIGURES, compare_plans
+from gridplan.settings import RunOptions
 from gridplan.vocabulary import GridMatch, MoveReason, is_chinese
 
 from .support.cli import assert_one_line_error, run
@@ -126,7 +127,7 @@ def test_a_hand_edit_moves_exactly_the_building_moved(beijing, hand_edit):
 def test_plans_of_different_grid_counts_split_and_merge(beijing):
     prepared, plan = beijing
     ordinary = int((plan.grids["kind"] == "ordinary").sum())
-    more = plan_scene(prepared, grid_count=ordinary + 2).plan
+    more = plan_scene(prepared, options=RunOptions(grid_count=ordinary + 2)).plan
     comparison = compare_plans(plan, more, prepared)
     assert_accounted(comparison, plan, more)
     assert comparison.buildings_new == comparison.buildings_removed == 0

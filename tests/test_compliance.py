@@ -11,11 +11,11 @@ import pytest
 import shapely
 from openpyxl import load_workbook
 
-from gridplan.codes import assign_codes
-from gridplan.compliance import check_compliance
-from gridplan.maps import FAILURE_MAX_ZOOM, compliance_map, save_map
-from gridplan.party import grid_neighbours
-from gridplan.store import read_layers, write_coverage, write_layers
+from gridplan.core.codes import assign_codes
+from gridplan.io.store import read_layers, write_coverage, write_layers
+from gridplan.outputs.webmap import FAILURE_MAX_ZOOM, compliance_map, save_map
+from gridplan.reach.party import grid_neighbours
+from gridplan.review.compliance import check_compliance
 
 from .support.browser import MAP
 from .support.cli import run

@@ -8,7 +8,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
-from gridplan.coords import (
+from gridplan.core.coords import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     from_wgs84,

@@ -14,8 +14,8 @@ import geopandas as gpd
 import pytest
 
 from gridplan.cli import EXIT_OK, main
-from gridplan.osm import DEMO_EXTRACTS, OSM_ATTRIBUTION, default_extract
-from gridplan.store import read_plan
+from gridplan.io.osm import DEMO_EXTRACTS, OSM_ATTRIBUTION, default_extract
+from gridplan.io.store import read_plan
 from gridplan.vocabulary import GridKind
 
 from .support.assertions import assert_hard_rules

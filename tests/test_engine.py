@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from gridplan.engine import Adjacency, RegionGraph, Sizing, join_orphans
-from gridplan.osm import HELSINKI_CENTRE_BBOX, helsinki_extract, import_osm
+from gridplan.io.osm import HELSINKI_CENTRE_BBOX, helsinki_extract, import_osm
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.settings import DEFAULTS, LoadWindow
 
@@ -29,7 +29,7 @@ from .support.scenes import random_scene
 
 #: The osmnx the import pins were taken with: its graph simplification decides the streets of an import.
 PINNED_WITH_OSMNX = "2.1.1"
-#: First 16 hex digits of each imported scene's fingerprint (:func:`gridplan.scene.scene_fingerprint`).
+#: First 16 hex digits of each imported scene's fingerprint (:func:`gridplan.core.scene.scene_fingerprint`).
 IMPORTED = {
     "nanjing": "52b6798879ef694e",
     "beijing": "e3c4811c5ee79b23",

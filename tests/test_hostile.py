@@ -4,9 +4,8 @@ line saying what to do; never exit 1, never a traceback, never an input file cha
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,9 +18,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gridplan.cli import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
-from gridplan.results import as_list
+from gridplan.core.results import as_list
+from gridplan.io.store import read_layers, read_plan, write_layers
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.store import read_layers, read_plan, write_layers
 from gridplan.vocabulary import WarningCode, WarningReason
 
 from .support.cli import assert_one_line_error, run

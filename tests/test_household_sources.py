@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from gridplan.cli import EXIT_OK, main
-from gridplan.scenarios import generate_records
-from gridplan.store import read_layers, write_layers, write_plan
+from gridplan.io.store import read_layers, write_layers, write_plan
+from gridplan.scenarios.registers import generate_records
 from gridplan.vocabulary import HouseholdSource, column_label, label
 
 SOURCE, ESTIMATED, HOUSEHOLDS = column_label("data_source"), column_label("households_estimated"), column_label("households")

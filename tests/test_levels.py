@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridplan.levels import connected_groups, contact_graph, bounds_possible, settle, plan_levels
+from gridplan.engine.levels import bounds_possible, connected_groups, contact_graph, plan_levels, settle
 from gridplan.partition import partition
 from gridplan.settings import LevelSettings
 

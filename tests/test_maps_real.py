@@ -14,8 +14,9 @@ import pytest
 
 from gridplan.cli import EXIT_OK, main
 from gridplan.coverage import analyse_coverage
-from gridplan.maps import BRANCH_STATUS_COLOURS, FULL_CODE_ZOOM, JOINT_BRANCH_COLOURS, plan_map, save_map
-from gridplan.store import read_plan, write_coverage, write_layers, write_plan
+from gridplan.io.store import read_plan, write_coverage, write_layers, write_plan
+from gridplan.outputs.webmap import FULL_CODE_ZOOM, plan_map, save_map
+from gridplan.style import BRANCH_STATUS_COLOURS, JOINT_BRANCH_COLOURS
 
 from .support.browser import MAP
 from .support.real import EXTRACTS

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import gridplan
+from gridplan.core.scene import LAYERS
 from gridplan.errors import InfeasibleError, InputError
-from gridplan.scene import LAYERS
-from gridplan.store import write_layers
+from gridplan.io.store import write_layers
 
 from .support.cli import assert_one_line_error, run
 from .support.scenes import street_grid_scene
@@ -34,7 +34,7 @@ def constructions_without_zh(path: Path) -> list[str]:
 
 
 def test_every_input_or_infeasible_error_is_constructed_with_its_chinese():
-    modules = sorted(PACKAGE.glob("*.py")) + sorted(PACKAGE.glob("engine/*.py"))
+    modules = sorted(PACKAGE.rglob("*.py"))
     scanned = sum(len(re.findall(r"\b(?:InputError|InfeasibleError)\(", p.read_text(encoding="utf-8"))) for p in modules)
     offenders = [site for path in modules for site in constructions_without_zh(path)]
     assert scanned > 100, scanned  # the scan sees the package's errors, not an empty folder

@@ -6,8 +6,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from gridplan.metrics import boundary_breakdown, street_alignment
-from gridplan.units import street_blocks
+from gridplan.core.metrics import boundary_breakdown, street_alignment
+from gridplan.engine.units import street_blocks
 
 from .support.scenes import CRS
 

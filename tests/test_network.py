@@ -6,11 +6,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from gridplan.errors import InputError
-from gridplan.network import ServiceSettings, WalkingNetwork
+from gridplan.reach.network import ServiceSettings, WalkingNetwork
 
 from .support.properties import examples
 
@@ -109,7 +110,7 @@ def street_grid(xs, ys, drop, size):
     for k, x in enumerate(xs):
         cuts = np.linspace(0, size, 4)
         lines += [[(x, a), (x, b)] for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])) if not drop[(k + i) % len(drop)]]
-    for k, y in enumerate(ys):
+    for y in ys:
         lines.append([(0, y), (size, y)])
     return streets(*lines)
 

@@ -13,7 +13,7 @@ from shapely.affinity import translate
 from shapely.geometry import LineString, Point, Polygon, box
 
 from gridplan.errors import InputError
-from gridplan.osm import (
+from gridplan.io.osm import (
     HELSINKI_CENTRE_BBOX,
     HULL_BUFFER_M,
     OUTSIDE,
@@ -21,7 +21,7 @@ from gridplan.osm import (
     import_osm,
     import_osm_to_gpkg,
 )
-from gridplan.scene import read_scene
+from gridplan.io.scene_files import read_scene
 
 SOURCES = {
     "nanjing_xml": "nanjing_xinjiekou_osm/nanjing_xinjiekou.osm",

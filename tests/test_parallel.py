@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridplan import parallel
-from gridplan.levels import plan_levels
-from gridplan.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
+from gridplan.core.scene import PreparedScene
+from gridplan import pipeline
+from gridplan.engine import parallel
+from gridplan.engine.levels import plan_levels
+from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
 from gridplan.partition import balance_weight, partition, scene_units
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.scene import PreparedScene
-from gridplan.settings import DEFAULTS, PARALLEL_MIN_HOUSEHOLDS
-from gridplan.validate import validate_scene
+from gridplan.prepare.validate import validate_scene
+from gridplan.settings import DEFAULTS, PARALLEL_MIN_HOUSEHOLDS, RunOptions
 
 from .support.real_scenes import real_communities_scene
 
@@ -68,8 +69,8 @@ def test_batches_of_communities_give_the_plan_of_the_whole_scene(scene, whole, b
 
 
 def test_two_processes_give_the_serial_plan(scene, whole):
-    assert_same_plan(plan_communities(scene, workers=2), whole)
-    assert_same_plan(plan_communities(scene, workers=2, batch=1), whole)
+    assert_same_plan(plan_communities(scene, options=RunOptions(workers=2)), whole)
+    assert_same_plan(plan_communities(scene, options=RunOptions(workers=2), batch=1), whole)
     assert len(whole.grids) > 6
 
 
@@ -77,8 +78,8 @@ def test_dask_cluster_gives_the_serial_plan(scene, whole, cluster):
     from dask.distributed import Client
 
     with Client(cluster) as client:
-        assert_same_plan(plan_communities(scene, scheduler=client), whole)
-        assert_same_plan(plan_communities(scene, scheduler=cluster.scheduler_address), whole)
+        assert_same_plan(plan_communities(scene, options=RunOptions(scheduler=client)), whole)
+        assert_same_plan(plan_communities(scene, options=RunOptions(scheduler=cluster.scheduler_address)), whole)
 
 
 def test_merged_plan_keeps_the_atoms_levels_need(scene, whole):
@@ -108,14 +109,14 @@ def _dies(marker, community, once=True):
 
 def test_a_community_whose_worker_is_lost_is_retried_on_a_fresh_pool(scene, whole, monkeypatch, tmp_path):
     monkeypatch.setattr(parallel, "partition", _dies(tmp_path / "died", "c0002"))
-    assert_same_plan(plan_communities(scene, workers=2, retries=1, batch=1), whole)
+    assert_same_plan(plan_communities(scene, options=RunOptions(workers=2, retries=1), batch=1), whole)
     assert (tmp_path / "died").exists()
 
 
 def test_a_worker_lost_past_every_retry_names_its_communities(scene, monkeypatch, tmp_path):
     monkeypatch.setattr(parallel, "partition", _dies(tmp_path / "died", "c0002", once=False))
     with pytest.raises(TasksFailedError, match="BrokenProcessPool") as failed:
-        plan_communities(scene, workers=2, retries=1, batch=3)
+        plan_communities(scene, options=RunOptions(workers=2, retries=1), batch=3)
     # a lost worker takes its pool down: the communities tried beside it may be named too
     assert "c0002" in failed.value.failures and "communities failed to plan" in str(failed.value)
 
@@ -136,7 +137,7 @@ def test_an_error_in_a_community_is_raised_as_it_was_raised_and_not_retried(scen
 
     monkeypatch.setattr(parallel, "partition", broken)
     with pytest.raises(TypeError, match="a bug met in c0003") as raised:
-        plan_communities(scene, workers=workers, retries=2, batch=1)
+        plan_communities(scene, options=RunOptions(workers=workers, retries=2), batch=1)
     assert tries.read_text().split().count("c0003") == 1
     if workers > 1:
         assert "a bug met in c0003" in str(raised.value.__cause__) and "Traceback" in str(raised.value.__cause__)
@@ -146,7 +147,7 @@ def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole,
     import geopandas as gpd
 
     from gridplan.cli import EXIT_OK, main
-    from gridplan.store import write_layers
+    from gridplan.io.store import write_layers
 
     write_layers(tmp_path / "scene.gpkg", scene.layers())
     for name, options in (("pool", ["--workers", "2", "--levels"]), ("dask", ["--scheduler", cluster.scheduler_address])):
@@ -192,10 +193,10 @@ def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_
 
 def test_by_default_real_communities_are_planned_on_every_core_into_the_serial_plan(real_scene, monkeypatch):
     prepared = prepare_scene(real_scene)
-    serial = plan_scene(prepared, workers=1).plan
+    serial = plan_scene(prepared, options=RunOptions(workers=1)).plan
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)  # whatever share of the cores this test has
     pools = []
-    monkeypatch.setattr(parallel, "plan_communities", lambda *a, **k: pools.append(k["workers"]) or plan_communities(*a, **k))
+    monkeypatch.setattr(pipeline, "plan_communities", lambda *a, **k: pools.append(k["options"].workers) or plan_communities(*a, **k))
     assert parallel.default_workers(prepared) == 2
     assert_same_plan(plan_scene(prepared).plan, serial)
     assert pools == [2]
@@ -218,16 +219,16 @@ def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_an
     whole = partition(real_scene)
     assert len(whole.grids) > 100 and whole.grids["community_id"].nunique() == 6
     assert_same_plan(plan_communities(real_scene, batch=1), whole)
-    assert_same_plan(plan_communities(real_scene, workers=2), whole)
+    assert_same_plan(plan_communities(real_scene, options=RunOptions(workers=2)), whole)
     with Client(cluster) as client:
-        assert_same_plan(plan_communities(real_scene, scheduler=client), whole)
+        assert_same_plan(plan_communities(real_scene, options=RunOptions(scheduler=client)), whole)
 
 
 @pytest.fixture(scope="module")
 def too_many_for_gbt14(tmp_path_factory):
     """A scene whose first community needs 100 grids, one more than a 14-digit code's 2-digit serial allows: an
     input error met inside the per-community work, after validation."""
-    from gridplan.store import write_layers
+    from gridplan.io.store import write_layers
 
     from .support.scenes import street_grid_scene
 

@@ -10,14 +10,34 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from gridplan.engine import (
+    PROOF_MAX_GROUPS,
+    Adjacency,
+    RegionGraph,
+    Sizing,
+    bisect,
+    bounds_layout,
+    bounds_programme,
+    cut_profiles,
+    enumerated_layout,
+    exact_split,
+    fitting_groups,
+    least_excess,
+    neighbourhood_search,
+    plan_region,
+    proven_misfits,
+    radii,
+    refine,
+    shorten_radii,
+    through_empty,
+)
 from gridplan.errors import InputError
 from gridplan.partition import partition
-from gridplan.engine import (PROOF_MAX_GROUPS, Adjacency, RegionGraph, Sizing, bisect, bounds_layout, bounds_programme,
-                             enumerated_layout, exact_split, fitting_groups, least_excess, neighbourhood_search, plan_region,
-                             proven_misfits, radii, refine, shorten_radii, through_empty)
-from gridplan.settings import DEFAULTS
+from gridplan.settings import DEFAULTS, RunOptions
 
 from .support.assertions import assert_hard_rules
 from .support.properties import examples
@@ -101,7 +121,7 @@ def test_compound_stays_in_one_grid():
 
 def test_fixed_grid_count_is_kept():
     scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
-    plan = partition(scene, grid_count=3)
+    plan = partition(scene, options=RunOptions(grid_count=3))
     assert_hard_rules(scene, plan)
     assert (plan.grids["kind"] == "ordinary").sum() == 3
 
@@ -145,6 +165,29 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGr
     atoms = pd.DataFrame({"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing,
                           "reach_m": 0.0, "buildings": 1})
     return RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), np.asarray(households, dtype=float), atoms)
+
+
+@hsettings(max_examples=examples(40), deadline=None)
+@given(seed=st.integers(0, 10_000), dropped=st.floats(0.0, 0.5))
+def test_cut_profiles_agree_with_brute_force(seed, dropped):
+    """For every cut of every ordering (of some of a region's atoms): both sides connected exactly when
+    networkx finds them so, and the cost of the cut is that of the edges it crosses."""
+    rng = np.random.default_rng(seed)
+    lattice = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 5), ordering="sorted")
+    graph = nx.Graph()
+    graph.add_nodes_from(range(20))
+    graph.add_edges_from((a, b, {"cost": float(rng.integers(1, 100)), "length": 1.0}) for a, b in lattice.edges if rng.random() >= dropped)
+    atoms = pd.DataFrame({"x": np.arange(20) % 5 * 50.0, "y": np.arange(20) // 5 * 50.0, "reach_m": 0.0, "buildings": 1})
+    region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(20), np.full(20, 30.0), atoms)
+    nodes = np.sort(rng.choice(20, size=int(rng.integers(2, 21)), replace=False))
+    orders = np.array([rng.permutation(nodes) for _ in range(4)])
+    valid, cut = cut_profiles(region, orders)
+    for order, ok, costs in zip(orders, valid, cut):
+        for i in range(len(order)):
+            a, b = set(order[: i + 1].tolist()), set(order[i + 1 :].tolist())
+            both = bool(b) and nx.is_connected(graph.subgraph(a)) and nx.is_connected(graph.subgraph(b))
+            assert ok[i] == both
+            assert costs[i] == pytest.approx(sum(d["cost"] for u, v, d in graph.edges(data=True) if (u in a) != (v in a) and {u, v} <= a | b))
 
 
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
@@ -555,7 +598,7 @@ def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():
     # 1,200 households in 3 grids: one at least above 360; with 4 grids none would be (HiGHS found 300, 300, 338,
     # 262). A search of layouts of 3 grids proves nothing of all layouts: the grid says the count was fixed
     scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
-    plan = partition(scene, grid_count=3)
+    plan = partition(scene, options=RunOptions(grid_count=3))
     out = [w for w in plan.warnings if w.code == "out_of_bounds"]
     assert len(out) == 1 and out[0].reason == "fixed_count"
     assert not [c for c in plan.certificates if c.proven]

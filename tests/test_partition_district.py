@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from gridplan.partition import partition
+from gridplan.prepare.validate import validate_scene
+from gridplan.scenarios.district import generate_district
 from gridplan.settings import DEFAULTS
-from gridplan.synthetic import generate_district
-from gridplan.validate import validate_scene
 
 from .support.assertions import assert_hard_rules
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.baselines import metis_baseline
+from gridplan.core.scene import PreparedScene
 from gridplan.partition import layout_from_atoms
-from gridplan.scene import PreparedScene
 from gridplan.settings import DEFAULTS, LevelSettings
 
 from .support.assertions import assert_hard_rules

@@ -10,21 +10,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
+from gridplan.core.scene import PreparedScene
 from gridplan.partition import partition
-from gridplan.scene import PreparedScene
-from gridplan.party import (
+from gridplan.reach.party import (
     PartySettings,
     analyse_party,
     euclidean_distances,
-    generate_members,
-    generate_party_orgs,
     grid_neighbours,
     link_households,
     propose_branches,
 )
+from gridplan.scenarios.party import generate_members, generate_party_orgs
 from gridplan.vocabulary import BranchStatus
 
 from .support.properties import examples
@@ -387,7 +388,7 @@ def test_beijing_members_are_conserved_and_links_stay_within_capacity(beijing):
 
 
 def test_links_along_the_walking_network_are_never_shorter_than_straight_lines(beijing):
-    from gridplan.network import WalkingNetwork
+    from gridplan.reach.network import WalkingNetwork
 
     scene, plan, members, _ = beijing
     metric = plan.units.atoms.crs

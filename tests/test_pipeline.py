@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 from gridplan.cli import EXIT_OK, main
+from gridplan.core.results import COVERAGE_LAYERS, Plan
 from gridplan.coverage import analyse_coverage
 from gridplan.errors import InputError
-from gridplan.maps import plan_map
+from gridplan.io.store import read_coverage, read_plan, write_coverage, write_layers, write_plan
+from gridplan.outputs.webmap import plan_map
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.results import COVERAGE_LAYERS, Plan
 from gridplan.settings import DEFAULTS
-from gridplan.store import read_coverage, read_plan, write_coverage, write_layers, write_plan
 from gridplan.vocabulary import BranchStatus, GridKind, WarningCode, is_chinese, label
 
 from .support.assertions import assert_same_frame, assert_same_run
@@ -85,7 +85,7 @@ def popup_values(page: str, field: str) -> set[str]:
 
 
 def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_label(pipeline, tmp_path):
-    from gridplan.report import write_report
+    from gridplan.outputs.report import write_report
 
     _, prepared, run, coverage = pipeline
     zh = html_text(plan_map(run, prepared, coverage).get_root().render())
@@ -110,7 +110,8 @@ def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_la
 
 
 def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, tmp_path):
-    from gridplan.report import grid_table, write_report
+    from gridplan.outputs.report import write_report
+    from gridplan.outputs.tables import grid_table
 
     _, prepared, run, coverage = pipeline
     page = html_text(plan_map(run, prepared, coverage).get_root().render())
@@ -144,7 +145,7 @@ def test_joint_branches_are_drawn_as_the_union_of_their_grids(tmp_path):
 
 
 def test_nearest_service_is_the_true_walk_however_far(pipeline):
-    from gridplan.network import WalkingNetwork
+    from gridplan.reach.network import WalkingNetwork
     from gridplan.vocabulary import NetworkReach
 
     _, prepared, _, coverage = pipeline
@@ -203,7 +204,7 @@ def test_regenerating_an_unchanged_scene_keeps_its_warnings():
     prepared = prepare_scene(scene)
     first = plan_scene(prepared).plan
     assert [w.code for w in first.warnings] == [WarningCode.OVERSIZE_UNIT]
-    from gridplan.results import PreviousPlan
+    from gridplan.core.results import PreviousPlan
 
     again = plan_scene(prepared, previous=PreviousPlan(first.assignment, first.grids, first.provenance)).plan
     assert again.warnings == first.warnings
@@ -267,7 +268,7 @@ def test_results_storage_maps_and_reports_import_without_the_engine():
     import subprocess
     import sys
 
-    code = ("import sys, gridplan, gridplan.results, gridplan.store, gridplan.maps, gridplan.report; "
+    code = ("import sys, gridplan, gridplan.core.results, gridplan.io.store, gridplan.outputs.webmap, gridplan.outputs.report; "
             "print(sorted(m for m in ('ortools', 'gridplan.partition', 'gridplan.engine') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -282,7 +283,7 @@ def test_warnings_are_read_in_the_language_of_the_run(tmp_path):
     assert warning.text("zh") == "街区有 500 户，超过上限 360 户且不可分割：单独成为一个网格"
     assert "街区有 500 户" in run.summary("zh") and not is_chinese(run.summary("en"))
     write_plan(run, prepared, tmp_path / "plan.gpkg", lang="zh")
-    from gridplan.store import read_layers
+    from gridplan.io.store import read_layers
 
     assert read_layers(tmp_path / "plan.gpkg")["warnings"]["message"].tolist() == [warning.text("zh")]
     assert read_plan(tmp_path / "plan.gpkg").plan.warnings == run.plan.warnings
@@ -301,31 +302,32 @@ def test_map_and_report_take_the_layer_and_column_maps_the_plan_needed(tmp_path,
 
 
 @pytest.mark.parametrize("first", [
-    "import gridplan.partition, gridplan.regenerate",
-    "from gridplan.partition import partition; from gridplan.regenerate import regenerate",
+    "import gridplan.partition, gridplan.engine.regenerate",
+    "from gridplan.partition import partition; from gridplan.engine.regenerate import regenerate",
     "import gridplan; gridplan.plan_scene(gridplan.prepare_scene(scene))",
     "from gridplan import partition, regenerate",
 ])
-def test_exported_functions_stay_functions_whatever_was_imported_first(first):
-    """``gridplan.partition`` is the function before and after its module is imported, in a fresh interpreter."""
+def test_no_exported_name_means_two_things_whatever_was_imported_first(first):
+    """``gridplan.partition`` is the module, its function ``gridplan.partition.partition``; ``gridplan.regenerate`` the
+    function (its module is ``gridplan.engine.regenerate``); calling the module, as before 0.2, plans with a warning."""
     import subprocess
     import sys
 
-    code = ("import importlib, inspect, sys\n"
+    code = ("import importlib, inspect, sys, warnings\n"
             "sys.path.insert(0, '.')\n"
             "from tests.support.scenes import street_grid_scene\n"
             "scene = street_grid_scene(400, 200, [200], [], [[300], [300]])\n"
             f"{first}\n"
             "import gridplan\n"
-            "gridplan.plan_scene(gridplan.prepare_scene(scene))\n"
             "from gridplan import partition, regenerate\n"
-            "plan = gridplan.partition(gridplan.prepare_scene(scene))\n"
-            "print(inspect.isfunction(partition), inspect.isfunction(regenerate),\n"
-            "      gridplan.partition is partition, gridplan.regenerate is regenerate, len(plan.grids),\n"
-            "      inspect.ismodule(importlib.import_module('gridplan.partition')),\n"
-            "      inspect.ismodule(sys.modules['gridplan.regenerate']))\n")
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    plan = gridplan.partition(gridplan.prepare_scene(scene))\n"
+            "print(partition is importlib.import_module('gridplan.partition'), inspect.isfunction(partition.partition),\n"
+            "      inspect.isfunction(regenerate), regenerate is sys.modules['gridplan.engine.regenerate'].regenerate,\n"
+            "      len(plan.grids), [w.category.__name__ for w in caught])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "True", "True", "True", "2", "True", "True"]
+    assert out.stdout.split() == ["True", "True", "True", "True", "2", "['DeprecationWarning']"]
 
 
 @pytest.fixture(scope="module")
@@ -346,8 +348,8 @@ def small_plain():
 
 def _public_steps(plan):
     """Each public step that takes a scene, called on ``scene``."""
-    from gridplan import (analyse_coverage, audit_grids, partition, plan_communities, plan_levels, regenerate,
-                          PreviousPlan)
+    from gridplan import PreviousPlan, analyse_coverage, audit_grids, plan_communities, plan_levels, regenerate
+    from gridplan.partition import partition
 
     previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
     return {

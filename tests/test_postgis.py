@@ -19,17 +19,24 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+import gridplan
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
+from gridplan.core.results import PlanRun
+from gridplan.engine.regenerate import regenerate
 from gridplan.errors import InputError
+from gridplan.io.postgis import PAUSE_ENV, list_plans, read_layers_postgis, redact, write_plan_postgis
+from gridplan.io.store import (
+    plan_from_layers,
+    plan_layers,
+    previous_from_layers,
+    read_previous,
+    write_layers,
+    write_plan,
+)
 from gridplan.partition import partition
-from gridplan.postgis import PAUSE_ENV, list_plans, read_layers_postgis, redact, write_plan_postgis
-from gridplan.regenerate import regenerate
-from gridplan.results import PlanRun
 from gridplan.settings import DEFAULTS
-from gridplan.store import plan_from_layers, plan_layers, previous_from_layers, read_previous, write_layers, write_plan
 
 from .support.postgis import database_url, drop_plan, engine_of
-
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +94,7 @@ def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, sch
     assert shapely.equals_exact(previous.grids.geometry.to_numpy(), plan.grids.geometry.to_numpy(), 1e-6).all()
 
     row = list_plans(dsn, schema=schema).iloc[0]
-    assert row["name"] == "Xinjiekou-2026" and row["version"] == "0.1.0"
+    assert row["name"] == "Xinjiekou-2026" and row["version"] == gridplan.__version__
     assert row["parameters"]["grid"]["target"] == 300
     assert abs(pd.Timestamp.now(tz="UTC") - row["created"]) < pd.Timedelta(minutes=5)
     assert {"grids", "buildings", "metrics", "warnings", "communities", "scene_buildings", "streets"} <= set(row["layers"])
@@ -123,11 +130,11 @@ WRITER = """
 import sys
 from gridplan.partition import partition
 from gridplan.pipeline import prepare_scene
-from gridplan.postgis import write_plan_postgis
-from gridplan.results import PlanRun
+from gridplan.io.postgis import write_plan_postgis
+from gridplan.core.results import PlanRun
 from gridplan.settings import DEFAULTS
-from gridplan.store import plan_layers
-from gridplan.synthetic import generate_district
+from gridplan.io.store import plan_layers
+from gridplan.scenarios.district import generate_district
 scene = prepare_scene(generate_district(600, 15000, n_communities=6))
 layers = plan_layers(PlanRun(partition(scene, DEFAULTS.with_grid(target=200))), scene)
 write_plan_postgis(sys.argv[1], scene, layers, schema=sys.argv[2], name="main")

@@ -14,8 +14,8 @@ import shlex
 import sqlite3
 import subprocess
 import sys
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gridplan.maps import DEVIATION_COLOURS, SPECIAL_COLOUR
-from gridplan.qgis_styles import STYLE_NAME, layer_styles, write_layer_styles
+from gridplan.io.qgis_styles import STYLE_NAME, layer_styles, write_layer_styles
+from gridplan.io.store import LAYER_STYLES, plan_layers, read_layers, read_plan, write_plan
 from gridplan.settings import DEFAULTS, GridSettings
-from gridplan.store import LAYER_STYLES, plan_layers, read_layers, read_plan, write_plan
+from gridplan.style import DEVIATION_COLOURS, SPECIAL_COLOUR
 from gridplan.vocabulary import GridKind
 
 from .support.assertions import assert_same_run

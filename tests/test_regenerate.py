@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from gridplan.codes import assign_codes
+from gridplan.core.codes import assign_codes
+from gridplan.core.results import PlanRun, PreviousPlan
+from gridplan.core.scene import PreparedScene
+from gridplan.engine.regenerate import matched_labels, regenerate
 from gridplan.errors import InfeasibleError, InputError
+from gridplan.io.store import read_previous, write_plan
 from gridplan.partition import partition
-from gridplan.regenerate import matched_labels, regenerate
-from gridplan.results import PlanRun, PreviousPlan
-from gridplan.scene import PreparedScene
-from gridplan.settings import DEFAULTS
-from gridplan.store import read_previous, write_plan
+from gridplan.settings import DEFAULTS, RunOptions
 
 from .support.assertions import assert_hard_rules
 from .support.scenes import street_grid_scene
@@ -79,7 +79,7 @@ def test_locked_grid_is_kept_exactly():
 def test_lock_that_leaves_an_infeasible_rest_is_a_clear_error():
     # three blocks of 200 in a row: locking the middle and the left leaves 200 on the right, below the floor
     scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[200], [200], [200]], per_block=2)
-    plan = partition(scene, grid_count=2)
+    plan = partition(scene, options=RunOptions(grid_count=2))
     # hand-edit: each block its own grid, lock the first two
     atoms = plan.assignment["building_id"].str.slice(0, 2)
     grid_of = {"b0": "g1", "b1": "g2", "b2": "g3"}
@@ -127,7 +127,7 @@ def test_codes_are_15_digits_in_reading_order_and_14_on_request():
     centres = codes.geometry.to_crs(32650).representative_point()
     # 001 north-west, 002 north-east, 003 south-west, 004 south-east
     assert centres.iat[0].x < centres.iat[1].x and centres.iat[0].y > centres.iat[2].y and centres.iat[2].x < centres.iat[3].x
-    short = partition(scene, code_style="gbt14")
+    short = partition(scene, options=RunOptions(code_style="gbt14"))
     assert sorted(short.grids["code"]) == [f"320102001001{i:02d}" for i in range(1, 5)]
 
 
@@ -203,7 +203,7 @@ def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
 def _stuck_repair(monkeypatch):
     """The repair's re-cuts, exact re-split and region search find nothing and prove nothing (as CP-SAT
     past its work limit on a large region); a fresh plan still has them all."""
-    module = importlib.import_module("gridplan.regenerate")  # gridplan.regenerate is the function
+    module = importlib.import_module("gridplan.engine.regenerate")  # gridplan.engine.regenerate is the function
     monkeypatch.setattr(module, "resplit", lambda region, labels, *args, **kwargs: labels)
     monkeypatch.setattr(module, "exact_split", lambda region, labels, *args, **kwargs: labels)
     monkeypatch.setattr(module, "proven_layout", lambda region, sizing, labels: (labels, None))

@@ -15,14 +15,14 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from gridplan.addresses import building_key
 from gridplan.cli import EXIT_OK, main
-from gridplan.coords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from gridplan.pipeline import prepare_scene
+from gridplan.core.coords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from gridplan.errors import InputError
-from gridplan.register import import_register, match_rows, read_register
-from gridplan.scenarios import generate_records, register_variant, write_register
-from gridplan.store import read_layers, write_layers
+from gridplan.io.store import read_layers, write_layers
+from gridplan.pipeline import prepare_scene
+from gridplan.prepare.addresses import building_key
+from gridplan.prepare.register import import_register, match_rows, read_register
+from gridplan.scenarios.registers import generate_records, register_variant, write_register
 
 from .support.cli import assert_one_line_error, run
 from .support.properties import examples

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from gridplan.cli import EXIT_OK, main
-from gridplan.report import grid_table, summary_html, write_report
-from gridplan.store import write_coverage, write_layers, write_plan
+from gridplan.io.store import write_coverage, write_layers, write_plan
+from gridplan.outputs.report import summary_html, write_report
+from gridplan.outputs.tables import grid_table
 from gridplan.vocabulary import column_label
 
 from .support.small import small_coverage, small_plan

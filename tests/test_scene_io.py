@@ -9,12 +9,12 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from gridplan.coords import wgs84_to_gcj02
+from gridplan.core.coords import wgs84_to_gcj02
+from gridplan.core.households import estimate_households, fill_households
 from gridplan.errors import InputError
-from gridplan.households import estimate_households, fill_households
-from gridplan.scene import read_scene
+from gridplan.io.scene_files import read_scene
+from gridplan.io.store import write_layers
 from gridplan.settings import HouseholdSettings
-from gridplan.store import write_layers
 
 from .support.scenes import street_grid_scene
 

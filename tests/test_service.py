@@ -10,9 +10,10 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
+from gridplan.core.scene import Scene
 from gridplan.errors import InputError
-from gridplan.scene import Scene
-from gridplan.service import analyse_service, generate_service_points, site_service_points
+from gridplan.reach.service import analyse_service, site_service_points
+from gridplan.scenarios.service_points import generate_service_points
 
 CRS = "EPSG:32650"
 
@@ -189,8 +190,8 @@ def test_each_service_point_counts_the_households_within_each_circle():
     import geopandas as gpd
     from shapely.geometry import LineString, Point, box
 
-    from gridplan.scene import Scene
-    from gridplan.service import analyse_service
+    from gridplan.core.scene import Scene
+    from gridplan.reach.service import analyse_service
 
     crs = "EPSG:32650"
     x0, y0 = 500_000.0, 3_500_000.0

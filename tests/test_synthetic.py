@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridplan.errors import InputError
-from gridplan.synthetic import CRS, MIN_SETBACK_M, RIVER_SETBACK_M, generate_district
+from gridplan.scenarios.district import CRS, MIN_SETBACK_M, RIVER_SETBACK_M, generate_district
 
 from .support.properties import examples
 

@@ -10,10 +10,10 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from gridplan.engine.units import build_units, tessellate
 from gridplan.partition import scene_units
-from gridplan.synthetic import generate_district
-from gridplan.units import build_units, tessellate
 from gridplan.pipeline import prepare_scene
+from gridplan.scenarios.district import generate_district
 
 #: Per extract: atoms, edges, and the first 16 hex digits of :func:`units_digest` (taken at 53e033b, before the
 #: tessellation's coverage union: the faster union gives the same atoms, in the same order, and the same graph).

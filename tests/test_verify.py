@@ -12,14 +12,13 @@ import pytest
 
 from benchmarks.baselines import maxp_baseline, metis_baseline
 from gridplan.cli import EXIT_OK
+from gridplan.core.results import Certificate, PlanRun, PreviousPlan, certificates_table
+from gridplan.engine.regenerate import regenerate
+from gridplan.io.store import read_layers, read_plan, write_layers, write_plan
 from gridplan.partition import partition
 from gridplan.pipeline import plan_scene, prepare_scene
-from gridplan.regenerate import regenerate
-from gridplan.results import Certificate, PreviousPlan, certificates_table
-from gridplan.store import read_layers, read_plan, write_layers, write_plan
-from gridplan.results import PlanRun
+from gridplan.review.verify import checked_plan, verify_plan
 from gridplan.settings import DEFAULTS
-from gridplan.verify import checked_plan, verify_plan
 
 from .support.assertions import assert_hard_rules
 from .support.cli import assert_one_line_error, run

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from gridplan.cli import main
+from gridplan.io.store import read_plan, read_previous, write_layers, write_plan
 from gridplan.pipeline import load_scene, plan_scene, prepare_scene
-from gridplan.store import read_plan, read_previous, write_layers, write_plan
 
 from .support.cli import assert_one_line_error, run
 from .support.postgis import database_url, drop_plan

@@ -16,17 +16,25 @@ adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold)
 - :mod:`._refine` — refinement by single-atom moves, and the score layouts are compared by (step 8);
 - :mod:`._region` — the phases in order for one region.
 
-:mod:`gridplan.partition` plans communities with it; :mod:`gridplan.regenerate` repairs a previous plan with
-its phases; :mod:`gridplan.levels` cuts grids into micro-grids and groups them into areas with it.
+:mod:`gridplan.partition` plans communities with it; :mod:`gridplan.engine.regenerate` repairs a previous plan with
+its phases; :mod:`gridplan.engine.levels` cuts grids into micro-grids and groups them into areas with it.
 """
 
-from ._bisection import bisect
+from ._bisection import bisect, cut_profiles
 from ._exact import exact_split, fitting_groups
 from ._excess import least_excess
-from ._neighbourhood import neighbourhood_search
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
-from ._proofs import (PROOF_MAX_GROUPS, RegionProof, bounds_layout, bounds_programme, enumerated_layout, proven_layout, proven_misfits,
-                      through_empty)
+from ._neighbourhood import neighbourhood_search
+from ._proofs import (
+                      PROOF_MAX_GROUPS,
+                      RegionProof,
+                      bounds_layout,
+                      bounds_programme,
+                      enumerated_layout,
+                      proven_layout,
+                      proven_misfits,
+                      through_empty,
+)
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
 from ._region import plan_region
@@ -34,6 +42,7 @@ from ._resplit import resplit
 
 __all__ = [
     "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "RegionProof", "Sizing", "bisect", "bounds_layout", "bounds_programme",
+    "cut_profiles",
     "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "least_excess", "neighbourhood_search", "plan_region",
     "proven_layout", "proven_misfits", "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii",
     "through_empty",

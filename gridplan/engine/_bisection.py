@@ -14,11 +14,15 @@ import math
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from ..settings import LoadWindow
+from gridplan.settings import LoadWindow
+
 from ._graph import RegionGraph, Sizing, csr_among
 
 #: Sweep directions (degrees) tried at each bisection.
 SWEEP_ANGLES = tuple(range(0, 180, 20))
+# math's, not numpy's, cosines: the two may differ in the last bit, and that would reorder ties
+SWEEP_COS = np.array([math.cos(math.radians(a)) for a in SWEEP_ANGLES])
+SWEEP_SIN = np.array([math.sin(math.radians(a)) for a in SWEEP_ANGLES])
 #: Weights of the bisection score: cut cost, spread (compactness), evenness of the two parts.
 CUT_WEIGHT, SPREAD_WEIGHT, EVEN_WEIGHT = 1.0, 1.0, 4.0
 #: Regions with at most this many atoms try geodesic growth from every atom.
@@ -26,6 +30,8 @@ ALL_SEEDS_BELOW = 60
 #: How far (share of the target) a part's per-grid load may stray from its parent's, narrowest first:
 #: keeping each part's average close to the parent's leaves the later cuts the slack they need.
 WINDOW_SPREADS = (0.02, 0.05)
+#: Cut tables remembered per region (the latest), and the most atoms of one remembered: memory stays small.
+TABLES_KEPT, TABLE_MAX_ATOMS = 512, 400
 
 
 def bisect(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within: LoadWindow | None = None) -> list[np.ndarray]:
@@ -81,23 +87,22 @@ def orderings(graph: RegionGraph, nodes: np.ndarray) -> list[np.ndarray]:
     """Sweeps at several angles, and street-aware growth from the extremes (from every atom when the region
     is small: the last cuts are where chunky atoms need the most choice)."""
     x, y = graph.x[nodes], graph.y[nodes]
-    orders = []
-    for angle in SWEEP_ANGLES:
-        t = math.radians(angle)
-        orders.append(nodes[np.lexsort((nodes, x * math.cos(t) + y * math.sin(t)))])
+    # each row sorted by its key, ties by atom (lexsort sorts every row of 2-D keys on its own)
+    projected = x * SWEEP_COS[:, None] + y * SWEEP_SIN[:, None]
+    orders = list(nodes[np.lexsort((np.broadcast_to(nodes, projected.shape), projected))])
     if len(nodes) <= ALL_SEEDS_BELOW:
         seeds = np.arange(len(nodes))
     else:
         cx, cy = x - x.mean(), y - y.mean()
         seeds = np.unique([np.argmin(cx), np.argmax(cx), np.argmin(cy), np.argmax(cy)])
-    distance = dijkstra(csr_among(graph.steps, nodes), directed=False, indices=seeds)
-    orders += [nodes[np.lexsort((nodes, row))] for row in np.atleast_2d(distance)]
+    distance = np.atleast_2d(dijkstra(csr_among(graph.steps, nodes), directed=False, indices=seeds))
+    orders += list(nodes[np.lexsort((np.broadcast_to(nodes, distance.shape), distance))])
     return orders
 
 
 def _best_cut(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within: LoadWindow | None):
     total = graph.w[nodes].sum()
-    table = CutTable(graph, orderings(graph, nodes), graph.side(len(nodes), k))
+    table = cut_table(graph, nodes, k)
     best = None
     for window in _windows(graph, nodes, k, sizing, within):
         best = table.best_cut(k, window, total)
@@ -111,60 +116,74 @@ def _best_cut(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, wit
     return np.sort(order[: i + 1]), np.sort(order[i + 1 :]), ka
 
 
-def cut_profile(graph: RegionGraph, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whether each prefix ``order[:i+1]`` is connected, whether each suffix ``order[i:]`` is, and the cost
-    of the cut after each prefix.
+def cut_profiles(graph: RegionGraph, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each ordering (a row of ``orders``, all of the same atoms), whether the cut after each prefix
+    ``order[:i+1]`` leaves both sides connected, and the cost of that cut.
 
-    A running cost and union-find over the positions in ``order``, in plain lists: this runs for every
-    ordering of every bisection, where a call into scipy per ordering costs more than the whole loop. Each
-    atom's neighbours in the ordering are looked up once, for both sides.
+    All orderings at once, in arrays: this runs for every bisection, and a Python loop per ordering cost
+    more than anything else in planning. The cost is a running sum over each atom's neighbours in the
+    order of the adjacency (``numpy.cumsum`` adds one value after another, so it rounds as that loop
+    did). Connectivity: :func:`_connected_prefixes` of each ordering and of it reversed.
     """
-    atoms = order.tolist()
-    n = len(atoms)
-    at = {a: t for t, a in enumerate(atoms)}
-    links = graph.links
-    cut = [0.0] * n
-    earlier: list[list[int]] = [[] for _ in range(n)]
-    later: list[list[int]] = [[] for _ in range(n)]
-    cost = 0.0
-    for t, a in enumerate(atoms):
-        for b, c in links[a]:
-            u = at.get(b)
-            if u is None:
-                continue
-            if u < t:
-                cost -= c
-                earlier[t].append(u)
-            else:
-                cost += c
-                later[t].append(u)
-        cut[t] = cost
-    prefix = _connected_growth(range(n), earlier)
-    suffix = _connected_growth(range(n - 1, -1, -1), later)
-    return np.array(prefix), np.array(suffix), np.array(cut)
+    rows, n = orders.shape
+    adjacency = graph.adjacency
+    position = np.full((rows, graph.n), -1, dtype=np.int64)
+    np.put_along_axis(position, orders, np.arange(n)[None, :].repeat(rows, axis=0), axis=1)
+    entries, at = adjacency.rows(orders.ravel())  # every ordering holds the same atoms: as many entries each
+    entries, at = entries.reshape(rows, -1), at.reshape(rows, -1)
+    t = at % n
+    u = np.take_along_axis(position, adjacency.indices[entries], axis=1)
+    inside = u >= 0
+    cut = np.cumsum(np.where(inside, np.where(u < t, -adjacency.cost[entries], adjacency.cost[entries]), 0.0), axis=1)
+    ends = np.cumsum(np.diff(adjacency.indptr)[orders], axis=1) - 1  # each atom's last entry
+    cut = np.where(ends >= 0, np.take_along_axis(cut, np.maximum(ends, 0), axis=1), 0.0)
+    # both sides connected: the prefixes of each ordering, and those of it reversed (its suffixes)
+    connected = _connected_prefixes(np.concatenate([t, n - 1 - t]), np.concatenate([np.where(inside, u, -1), np.where(inside, n - 1 - u, -1)]), n)
+    prefix_ok, suffix_ok = connected[:rows], connected[rows:, ::-1]
+    return prefix_ok & np.column_stack([suffix_ok[:, 1:], np.zeros(rows, dtype=bool)]), cut
 
 
-def _connected_growth(steps: range, joins: list[list[int]]) -> list[bool]:
-    """Positions added one per step, each joined to its ``joins`` (added before it): whether those added
-    so far are connected, at each position (union-find with path halving)."""
-    parent = list(range(len(joins)))
-    connected = [False] * len(joins)
-    components = 0
-    for t in steps:
-        components += 1
-        for u in joins[t]:
-            ra = t
-            while parent[ra] != ra:
-                parent[ra] = parent[parent[ra]]
-                ra = parent[ra]
-            while parent[u] != u:
-                parent[u] = parent[parent[u]]
-                u = parent[u]
-            if ra != u:
-                parent[ra] = u
-                components -= 1
-        connected[t] = components == 1
-    return connected
+def _connected_prefixes(at: np.ndarray, near: np.ndarray, n: int) -> np.ndarray:
+    """Per ordering (a row of entries: the position ``at`` of an atom and ``near`` of its neighbour, -1 where
+    the neighbour is not ordered), whether its first ``t + 1`` atoms are connected, for every ``t``.
+
+    They are when each of them reaches the first atom through atoms no later than ``t``: the least "latest
+    position" of a path from the first atom to each atom (a bottleneck path, found by relaxing all edges at
+    once until nothing changes) is then at most ``t`` for all of them.
+    """
+    rows = len(at)
+    keep = near >= 0
+    row = np.broadcast_to(np.arange(rows)[:, None], at.shape)[keep]
+    source, target = row * n + at[keep], row * n + near[keep]  # entries come atom by atom
+    position = np.tile(np.arange(n), rows)
+    latest = np.full(rows * n, rows * n, dtype=np.int64)  # unreached
+    latest[::n] = 0
+    if len(source):
+        starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]])
+        atoms = source[starts]
+        while True:
+            nearest = np.minimum.reduceat(latest[target], starts)
+            relaxed = np.minimum(latest[atoms], np.maximum(nearest, position[atoms]))
+            if np.array_equal(relaxed, latest[atoms]):
+                break
+            latest[atoms] = relaxed
+    latest = latest.reshape(rows, n)
+    return np.maximum.accumulate(latest, axis=1) <= np.arange(n)
+
+
+def cut_table(graph: RegionGraph, nodes: np.ndarray, k: int) -> CutTable:
+    """The :class:`CutTable` of ``nodes`` (ascending) cut for ``k`` grids, remembered on the graph: re-splits
+    cut the same grids again under another window (and the radius re-split the same pairs), and a table does
+    not depend on the window. The last ``TABLES_KEPT`` tables of at most ``TABLE_MAX_ATOMS`` atoms are kept."""
+    key = (np.asarray(nodes, dtype=np.int64).tobytes(), k)
+    table = graph.tables.get(key)
+    if table is None:
+        table = CutTable(graph, orderings(graph, nodes), graph.side(len(nodes), k))
+        if len(nodes) <= TABLE_MAX_ATOMS:
+            graph.tables[key] = table
+            if len(graph.tables) > TABLES_KEPT:
+                del graph.tables[next(iter(graph.tables))]  # the oldest
+    return table
 
 
 class CutTable:
@@ -187,12 +206,8 @@ class CutTable:
         rows = rows[~self.costed[rows]]
         if not len(rows):
             return
-        graph, n = self.graph, self.orders.shape[1]
-        cut_cost = np.empty((len(rows), n))
-        for i, r in enumerate(rows):
-            prefix_ok, suffix_ok, cut_cost[i] = cut_profile(graph, self.orders[r])
-            # a cut after position i is valid when both sides are connected
-            self.valid[r] = prefix_ok & np.append(suffix_ok[1:n], False)
+        graph = self.graph
+        self.valid[rows], cut_cost = cut_profiles(graph, self.orders[rows])
         # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally, for
         # all the orderings at once.
         orders = self.orders[rows]

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .._geometry import weighted_centres
+from gridplan.core.geometry import weighted_centres
+
 from ._bisection import CUT_WEIGHT, SPREAD_WEIGHT, bisect
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans
 from ._resplit import RESPLIT_ROUNDS, untried

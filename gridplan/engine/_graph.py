@@ -18,8 +18,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .._geometry import weighted_centres
-from ..settings import GridSettings, LoadWindow, Tolerances
+from gridplan.core.geometry import weighted_centres
+from gridplan.settings import GridSettings, LoadWindow, Tolerances
 
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
@@ -61,6 +61,11 @@ class Sizing(Tolerances):
         """0 within the tight band, 1 within the bounds, 2 outside them."""
         tight, bounds = self._windows
         return 0 if tight.contains(load) else 1 if bounds.contains(load) else 2
+
+    def fits(self, loads: np.ndarray) -> np.ndarray:
+        """:meth:`fit` of each of ``loads``."""
+        tight, bounds = self._windows
+        return np.where(tight.contains(loads), 0, np.where(bounds.contains(loads), 1, 2))
 
     def no_worse(self, before: Sequence[float], after: Sequence[float]) -> bool:
         """Whether groups with loads ``after`` fit, one by one from the best, no worse than with ``before``."""
@@ -185,6 +190,8 @@ class RegionGraph:
     pieces
         Grids cut into pieces by the exact re-split, by their atoms and piece count (a grid is cut the same
         way in every neighbourhood it is part of).
+    tables
+        The bisection's latest cut tables, by atoms and grid count (:func:`._bisection.cut_table`).
     """
 
     adjacency: Adjacency
@@ -193,6 +200,7 @@ class RegionGraph:
     y: np.ndarray
     reach: np.ndarray
     pieces: dict = field(default_factory=dict, repr=False)
+    tables: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         a = self.adjacency

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._bisection import CutTable, orderings
+from ._bisection import cut_table
 from ._graph import RegionGraph, Sizing
 from ._resplit import RESPLIT_ROUNDS
 
@@ -76,12 +76,17 @@ def _radius_cut(graph: RegionGraph, nodes: np.ndarray, loads: list[float], exces
     limit = sizing.max_radius_m
     total = graph.w[nodes].sum()
     best, best_key = None, (math.inf, math.inf)
-    table = CutTable(graph, orderings(graph, nodes), graph.side(len(nodes), 2))
+    table = cut_table(graph, nodes, 2)
+    # neither side in a worse band than before (Sizing.no_worse), for every cut of every ordering at once
+    worst, better = sorted(map(sizing.fit, loads))[::-1]
+    a, b = sizing.fits(table.prefix), sizing.fits(total - table.prefix)
+    cuts = (np.maximum(a, b) <= worst) & (np.minimum(a, b) <= better)
+    cuts[:, -1] = False
+    table.costs(np.flatnonzero(cuts.any(axis=1)))
     for r, order in enumerate(table.orders):
-        ok = np.array([sizing.no_worse(loads, (a, total - a)) for a in table.prefix[r, :-1]] + [False])
+        ok = cuts[r]
         if not ok.any():
             continue
-        table.costs(np.array([r]))
         idx = np.flatnonzero(ok & table.valid[r])
         if len(idx) == 0:
             continue

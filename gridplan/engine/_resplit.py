@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..settings import LoadWindow
+from gridplan.settings import LoadWindow
+
 from ._bisection import bisect
 from ._graph import RegionGraph, Sizing
 

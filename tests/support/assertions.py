@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.core.results import PlanRun, certificates_table
+from gridplan.core.scene import PreparedScene
 from gridplan.pipeline import prepare_scene
-from gridplan.results import PlanRun, certificates_table
-from gridplan.scene import PreparedScene
+from gridplan.review.verify import verify_plan
 from gridplan.settings import DEFAULTS
-from gridplan.verify import verify_plan
 from gridplan.vocabulary import GridKind
 
 #: Limits of the independent checks run on every plan the suite makes (an undecided check is no failure).
@@ -76,7 +76,7 @@ def assert_hard_rules(scene, plan):
 
 def assert_claims_hold(scene, plan):
     """Every ordinary grid outside the bounds has exactly one claim, and no proven claim of the plan is refuted
-    by the independent checks (:func:`gridplan.verify.verify_plan`, without a fresh plan)."""
+    by the independent checks (:func:`gridplan.review.verify.verify_plan`, without a fresh plan)."""
     grids = plan.grids[plan.grids["kind"] == GridKind.ORDINARY]
     bounds = plan.settings.grid.bounds_window
     outside = set(grids.loc[~bounds.contains(grids["households"].to_numpy()), "grid_id"])

@@ -16,8 +16,14 @@ import os
 import sys
 import traceback
 
-from qgis.core import (QgsApplication, QgsMapRendererParallelJob, QgsMapSettings, QgsRenderContext, QgsRuleBasedRenderer,
-                       QgsVectorLayer)
+from qgis.core import (
+    QgsApplication,
+    QgsMapRendererParallelJob,
+    QgsMapSettings,
+    QgsRenderContext,
+    QgsRuleBasedRenderer,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 

@@ -24,10 +24,10 @@ import pandas as pd
 import shapely
 
 import gridplan
+from gridplan.core.results import Coverage, PlanRun
+from gridplan.core.scene import PreparedScene, Scene
 from gridplan.coverage import analyse_coverage
 from gridplan.pipeline import add_levels, load_scene, plan_scene, prepare_scene
-from gridplan.results import Coverage, PlanRun
-from gridplan.scene import PreparedScene, Scene
 
 #: The four real extracts the tests plan, by name.
 EXTRACTS = {

@@ -13,8 +13,8 @@ import shapely
 import shapely.ops
 from shapely.geometry import LineString
 
-from gridplan.osm import WGS84, import_osm
-from gridplan.scene import Scene
+from gridplan.core.scene import Scene
+from gridplan.io.osm import WGS84, import_osm
 
 NANJING = "nanjing_xinjiekou_osm/nanjing_xinjiekou.osm"
 OTHERS = {"bj": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm", "wh": "wuhan_guanggu_osm_tiles/data.gpkg"}

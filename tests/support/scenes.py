@@ -7,7 +7,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, box
 
-from gridplan.scene import Scene
+from gridplan.core.scene import Scene
 
 CRS = "EPSG:32650"  # UTM 50N: metres, around Nanjing/Wuhan
 

@@ -9,8 +9,8 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from contextlib import closing
 
-from gridplan.qgis_styles import STYLE_NAME
-from gridplan.store import LAYER_STYLES, read_layers
+from gridplan.io.qgis_styles import STYLE_NAME
+from gridplan.io.store import LAYER_STYLES, read_layers
 
 #: A rule's filter as gridplan writes it for a classification: "field" = 'value'.
 EQUALS = re.compile(r"""^"(\w+)" = '([^']*)'$""")

@@ -1,0 +1,38 @@
+"""The commands that draw and print a plan: ``map``, ``report`` and ``print`` (wall maps)."""
+
+from __future__ import annotations
+
+from gridplan.io.store import check_output
+from gridplan.outputs.report import write_report
+from gridplan.outputs.wallmap import check_wall_map_folder, write_wall_maps
+from gridplan.outputs.webmap import check_view, save_map
+
+from .common import map_of, read_plan_inputs, say_written
+
+
+def run_map(args) -> None:
+    check_output(args.output, "map", [args.scene, args.plan, args.coverage])
+    check_view(args.view, coverage=args.coverage is not None)
+    prepared, run, coverage, settings = read_plan_inputs(args)
+    save_map(map_of(args, run, prepared, coverage, settings.grid), args.output)
+    print(f"地图：{args.output}" if args.lang == "zh" else f"map: {args.output}")
+
+
+def run_report(args) -> None:
+    check_output(args.output, "report", [args.scene, args.plan, args.coverage])
+    prepared, run, coverage, settings = read_plan_inputs(args)
+    written = write_report(run.plan, args.output, coverage, lang=args.lang, settings=settings.grid)
+    say_written(args, written)
+
+
+def run_print(args) -> None:
+    check_output(args.output, "wall maps", [args.scene, args.plan, args.coverage])
+    check_wall_map_folder(args.output)
+    prepared, run, coverage, settings = read_plan_inputs(args)
+    written = write_wall_maps(run, prepared, args.output, coverage, formats=args.format, dpi=args.dpi, paper=args.paper,
+                              orientation=args.orientation, lang=args.lang, scope=args.scope,
+                              office_name=args.office_name, settings=settings.grid)
+    for name, count in written.crowded_labels.items():
+        print(f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）" if args.lang == "zh" else
+              f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)")
+    say_written(args, written.paths)

@@ -1,0 +1,217 @@
+"""Audit of existing grid layouts (现有网格评估).
+
+Most communities already have grids, often drawn by hand "simply by compound", with heavy workloads and large
+service radii. :func:`audit_grids` takes such polygons as they are, assigns buildings by overlay, and
+measures them as gridplan measures its own plans. A building split between grids goes to the grid holding
+its largest share and is listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan.core.metrics import SPLIT_SHARE, PlanMetrics, plan_metrics, with_grid_figures
+from gridplan.core.scene import PreparedScene, Scene
+from gridplan.io.store import grid_ids_of
+from gridplan.prepare.validate import as_prepared
+from gridplan.settings import DEFAULTS, Settings
+from gridplan.vocabulary import GridKind
+
+
+@dataclass
+class Audit:
+    """An existing layout measured.
+
+    Attributes
+    ----------
+    grids
+        The existing grids with ``grid_id``, ``community_id`` (largest overlap), ``households``,
+        ``service_radius_m``, ``polsby_popper``, ``communities_spanned``, ``deviation`` (households against
+        the target), ``problems`` (text), sorted worst first; in the scene's CRS.
+    assignment
+        ``building_id`` → ``grid_id`` (largest share), ``share`` of the footprint in that grid.
+    split_buildings
+        Buildings with more than 5% of their footprint in a second grid: ``building_id``, ``grid_id``,
+        ``other_grid_id``, ``other_share``.
+    unassigned
+        Buildings in no existing grid (gaps).
+    overlaps
+        Pairs of existing grids that overlap: ``grid_id``, ``other_grid_id``, ``area_m2``.
+    metrics
+        The same figures as a plan's.
+    settings
+        The target and bounds measured against.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    split_buildings: pd.DataFrame
+    unassigned: list[str]
+    overlaps: pd.DataFrame
+    metrics: PlanMetrics
+    settings: Settings = DEFAULTS
+
+    def summary(self, lang: str = "en") -> str:
+        """The audit in a few lines, in ``lang`` (``"zh"`` or ``"en"``): the figures, then the five worst grids."""
+        m, g = self.metrics, self.settings.grid
+        worst = self.grids.head(5)
+        if lang == "zh":
+            lines = [
+                f"网格评估：现有网格 {len(self.grids)} 个，{m.households_total:,} 户",
+                f"  ±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}   ±{g.tight_tolerance:.0%} 以内："
+                f"{m.within_tight:.1%}   最大偏差 {m.worst_deviation:.0%}",
+                f"  沿街道划界 {m.street_alignment:.1%}   服务半径平均 {m.service_radius_mean:.0f} 米，最大 {m.service_radius_max:.0f} 米",
+                f"  空隙占面积 {m.gap_share:.2%}，重叠占面积 {m.overlap_share:.2%}；重叠网格 {len(self.overlaps)} 对；"
+                f"分成多块的网格 {m.noncontiguous_grids} 个；被网格边界切开的建筑 {len(self.split_buildings)} 栋；"
+                f"不在任何网格内的建筑 {len(self.unassigned)} 栋；跨越河流铁路的网格 {m.barrier_crossing_grids} 个",
+                "  偏差最大的网格：",
+            ]
+            lines += [f"    {r.grid_id}：{r.households} 户（{r.deviation:+.0%}），服务半径 {r.service_radius_m:.0f} 米"
+                      + (f"；{r.problems}" if r.problems else "") for r in worst.itertuples()]
+            return "\n".join(lines)
+        lines = [
+            f"audit: {len(self.grids)} existing grids, {m.households_total:,} households",
+            f"  within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   within "
+            f"±{g.tight_tolerance:.0%}: {m.within_tight:.1%}   worst deviation {m.worst_deviation:.0%}",
+            f"  street alignment {m.street_alignment:.1%}   service radius mean {m.service_radius_mean:.0f} m, max {m.service_radius_max:.0f} m",
+            f"  gaps {m.gap_share:.2%} and overlaps {m.overlap_share:.2%} of the area; {len(self.overlaps)} overlapping pairs; "
+            f"{m.noncontiguous_grids} grids in several pieces; {len(self.split_buildings)} split buildings; "
+            f"{len(self.unassigned)} buildings in no grid; {m.barrier_crossing_grids} grids across a barrier",
+            "  worst grids:",
+        ]
+        lines += [f"    {r.grid_id}: {r.households} households ({r.deviation:+.0%}), radius {r.service_radius_m:.0f} m"
+                  + (f"; {r.problems}" if r.problems else "") for r in worst.itertuples()]
+        return "\n".join(lines)
+
+
+def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid_ids: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each building to the grid holding the largest share of its footprint, and the split buildings.
+
+    Both layers in one metric CRS. Returns ``(assignment, split)``; buildings in no grid are absent from
+    the assignment.
+    """
+    footprints = buildings.geometry.to_numpy()
+    polygons = grids.geometry.to_numpy()
+    b, g = shapely.STRtree(polygons).query(footprints, predicate="intersects")
+    share = shapely.area(shapely.intersection(footprints[b], polygons[g])) / np.maximum(shapely.area(footprints[b]), 1e-9)
+    pairs = pd.DataFrame({"b": b, "g": g, "share": share}).sort_values(["b", "share"], ascending=[True, False])
+    first = pairs.groupby("b").head(1)
+    second = pairs.groupby("b").nth(1)
+    ids = buildings["building_id"].to_numpy()
+    assignment = pd.DataFrame({"building_id": ids[first["b"]], "grid_id": grid_ids.to_numpy()[first["g"]],
+                               "share": first["share"].to_numpy()})
+    second = second[second["share"] > SPLIT_SHARE]
+    owner = dict(zip(first["b"], first["g"]))
+    split = pd.DataFrame({
+        "building_id": ids[second["b"]],
+        "grid_id": grid_ids.to_numpy()[[owner[x] for x in second["b"]]],
+        "other_grid_id": grid_ids.to_numpy()[second["g"]],
+        "other_share": second["share"].round(3).to_numpy(),
+    })
+    return assignment, split
+
+
+def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None,
+                lang: str = "en") -> Audit:
+    """Measure an existing layout of grid polygons against the rules.
+
+    Parameters
+    ----------
+    scene
+        The scene, prepared (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first).
+    existing
+        Grid polygons as they are, any attributes (identifier from ``grid_id``, ``code``, ``id`` or ``name``).
+    settings
+        Target and bounds; by default those the scene was prepared with.
+    lang
+        Language of the ``problems`` column (``"zh"`` or ``"en"``).
+    """
+    prepared = as_prepared(scene, settings)
+    settings, local = prepared.settings, prepared.local
+    crs = local.crs
+    buildings = local.buildings
+    grids = existing.to_crs(crs).reset_index(drop=True)
+    grids = grids[grids.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
+    grid_ids = grid_ids_of(grids)
+
+    assignment, split = assign_by_overlay(buildings, grids, grid_ids)
+    placed = buildings["building_id"].isin(assignment["building_id"])
+    unassigned = buildings.loc[~placed, "building_id"].tolist()
+    buildings_in = buildings[placed.to_numpy()]
+    full = buildings_in[["building_id", "households", "households_estimated", "workload"]].merge(assignment, on="building_id")
+
+    spans, main = communities_of(grids, local.communities)
+    totals = full.groupby("grid_id")[["households", "workload"]].sum()
+    out = gpd.GeoDataFrame({
+        "grid_id": grid_ids.to_numpy(),
+        "community_id": main,
+        "kind": GridKind.ORDINARY.value,
+        "households": totals["households"].reindex(grid_ids).fillna(0).astype(np.int64).to_numpy(),
+        "workload": totals["workload"].reindex(grid_ids).fillna(0).to_numpy(),
+        "communities_spanned": spans,
+    }, geometry=grids.geometry.to_numpy(), crs=crs)
+    assignment_in = full.set_index("building_id").loc[buildings_in["building_id"]].reset_index()
+    out = with_grid_figures(out, assignment_in, buildings_in)
+    metrics = plan_metrics(out, assignment_in, buildings_in, local.communities, local.streets, local.barriers, settings.grid)
+    out["deviation"] = out["households"] / settings.grid.target - 1
+    out["problems"] = _problems(out, split, settings, lang)
+    order = (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10 + out["deviation"].abs() + out["service_radius_m"] / 10_000
+    out = out.iloc[np.argsort(-order.to_numpy(), kind="stable")].reset_index(drop=True)
+    overlaps = overlapping_pairs(grids, grid_ids).drop(columns="overlap")
+    return Audit(grids=out.to_crs(prepared.crs), assignment=assignment, split_buildings=split, unassigned=unassigned,
+                 overlaps=overlaps, metrics=metrics, settings=settings)
+
+
+def communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """How many communities each grid reaches into (beyond 1% of its area), and the one it overlaps most
+    (both layers in one metric CRS; NaN for a grid in no community)."""
+    polygons, areas = grids.geometry.to_numpy(), grids.geometry.area.to_numpy()
+    g, c = shapely.STRtree(communities.geometry.to_numpy()).query(polygons, predicate="intersects")
+    share = shapely.area(shapely.intersection(polygons[g], communities.geometry.to_numpy()[c])) / np.maximum(areas[g], 1e-9)
+    frame = pd.DataFrame({"g": g, "c": communities["community_id"].to_numpy()[c], "share": share})
+    spans = frame[frame["share"] > 0.01].groupby("g").size().reindex(range(len(grids)), fill_value=0).to_numpy()
+    main = frame.sort_values("share").groupby("g").last()["c"].reindex(range(len(grids))).to_numpy()
+    return spans, main
+
+
+def overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series, min_area_m2: float = 1.0) -> pd.DataFrame:
+    """Pairs of grids overlapping by more than ``min_area_m2`` (metric CRS): ``grid_id``, ``other_grid_id``,
+    ``area_m2``, and the ``overlap`` polygon."""
+    polygons = grids.geometry.to_numpy()
+    a, b = shapely.STRtree(polygons).query(polygons, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    shared = shapely.intersection(polygons[a], polygons[b])
+    area = shapely.area(shared)
+    big = area > min_area_m2
+    return pd.DataFrame({"grid_id": grid_ids.to_numpy()[a[big]], "other_grid_id": grid_ids.to_numpy()[b[big]],
+                         "area_m2": area[big].round(1), "overlap": shared[big]})
+
+
+def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings, lang: str) -> list[str]:
+    g, zh = settings.grid, lang == "zh"
+    splits = split.groupby("grid_id").size()
+    out = []
+    for row in grids.itertuples():
+        found = []
+        if not g.bounds_window.contains(row.households):
+            if row.households > g.ceiling:
+                found.append(f"超过上限 {g.ceiling:.0f} 户" if zh else f"above the ceiling {g.ceiling:.0f}")
+            else:
+                found.append(f"低于下限 {g.floor:.0f} 户" if zh else f"below the floor {g.floor:.0f}")
+        if row.service_radius_m > g.max_service_radius_m:
+            found.append(f"服务半径 {row.service_radius_m:.0f} 米" if zh else f"service radius {row.service_radius_m:.0f} m")
+        pieces = shapely.get_num_geometries(row.geometry)
+        if pieces > 1:
+            found.append(f"分成 {pieces} 块" if zh else f"{pieces} pieces")
+        if row.communities_spanned > 1:
+            found.append(f"跨 {row.communities_spanned} 个社区" if zh else f"spans {row.communities_spanned} communities")
+        if splits.get(row.grid_id, 0):
+            found.append(f"切开建筑 {splits[row.grid_id]} 栋" if zh else f"{splits[row.grid_id]} split buildings")
+        out.append(("；" if zh else "; ").join(found))
+    return out

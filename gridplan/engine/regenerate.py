@@ -1,0 +1,726 @@
+"""Regenerating a layout (相对稳定): keep the previous plan as far as the rules allow.
+
+Planners redraw every year. :func:`regenerate` reads the previous assignment of buildings to grids
+(written by ``gridplan plan`` or edited by hand, e.g. in QGIS), checks it, and keeps every grid that still
+meets the bounds. Only grids that now break them are re-split, together with their neighbours, by the
+engine's compound moves; where that fails, the whole region is searched for a layout within the bounds
+(its grids keep the ids of the grids they overlap most), or proven to have none. Grids marked ``locked``
+are kept exactly and the rest is planned around them.
+The result names what changed: buildings that moved, and grids created, removed or changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan.core.alignment import point_system, previous_offset, shift_like
+from gridplan.core.codes import code_history, matched_codes
+from gridplan.core.coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
+from gridplan.core.matching import one_to_one
+from gridplan.core.results import Plan, PlanChanges, PlanRun, PlanWarning, PreviousPlan
+from gridplan.core.scene import PreparedScene, Scene, id_string
+from gridplan.engine import (
+    Adjacency,
+    RegionGraph,
+    RegionProof,
+    Sizing,
+    bisect,
+    exact_split,
+    join_orphans,
+    least_excess,
+    neighbourhood_search,
+    plan_region,
+    proven_layout,
+    resplit,
+)
+from gridplan.engine.units import Units
+from gridplan.errors import InfeasibleError, InputError
+from gridplan.prepare.validate import as_prepared
+from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
+from gridplan.vocabulary import BuildingChange, GridChange, GridKind, MoveReason, SearchStop, WarningCode, WarningReason
+
+from .audit import assign_by_overlay
+from .plan import (
+    balance_weight,
+    divisible,
+    layout_from_atoms,
+    partition,
+    proofs_in_scene,
+    scene_units,
+    special_sites,
+    unit_warnings,
+)
+from .rebalance import move_cap, rebalance
+
+
+def regenerate(
+    scene: Scene | PreparedScene,
+    previous: PreviousPlan,
+    settings: Settings | None = None,
+    *,
+    options: RunOptions = RUN_DEFAULTS,
+    compare_fresh: bool = False,
+) -> PlanRun:
+    """Re-plan a scene, keeping the previous layout where it still meets the rules.
+
+    Parameters
+    ----------
+    scene
+        The scene as it is now (buildings, households, boundaries may have changed), prepared
+        (:func:`gridplan.pipeline.prepare_scene`), or plain (validated first).
+    previous
+        The previous plan (:func:`gridplan.io.store.read_previous`), possibly edited by hand; ``locked``
+        grids are kept exactly.
+    settings
+        Target and bounds; by default those the scene was prepared with.
+    options
+        How it runs (:class:`~gridplan.settings.RunOptions`): its ``code_style`` for new grids (continuing grids
+        keep theirs); a fixed grid count applies to a first plan only.
+    compare_fresh
+        Also plan the scene afresh, to set the shares kept and within the band beside a fresh plan's
+        (``changes.tradeoff``); costs a first plan's time.
+
+    Returns
+    -------
+    PlanRun
+        The new plan and its ``changes``: every building moved, from which grid to which and why, and the
+        trade-off between keeping and balancing. Continuing grids keep their ``grid_id``; a grid keeps the code
+        of the previous grid that gives it the most households (one to one, largest first), and a new grid takes
+        a serial never used in any version (``plan.code_history``). Its version is the previous plan's plus 1.
+
+    Raises
+    ------
+    InputError
+        The previous plan puts a building in two grids, a grid falls apart or spans two communities, or a
+        locked grid shares a planning unit with buildings of other grids.
+    InfeasibleError
+        Locked grids leave households between them that fit no layout within the bounds.
+    """
+    options = options.check()
+    if options.grid_count is not None:
+        raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
+                         zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
+    prepared = as_prepared(scene, settings)
+    _check_position(previous, prepared)
+    units = scene_units(prepared)
+    # the new plan's place among the versions, from the previous plan as it was given (before any overlay)
+    version, parent, history = previous.version + 1, previous.fingerprint(), previous.history()
+    if previous.drawn:
+        previous = _overlaid(previous, prepared)
+    state = _kept_layout(prepared, previous, units)
+    warnings, proven = _repair(state, units, prepared.settings)
+    state.repaired_grid = state.atom_grid.copy()
+    rebalanced = _rebalance(state, units, prepared.settings)
+    plan, reasons = _new_plan(state, prepared, previous, units, options.code_style, warnings, proven,
+                              version=version, parent=parent, history=history)
+    changes = _changes(plan, previous, prepared.scene, reasons)
+    return PlanRun(plan=plan, changes=_with_tradeoff(changes, state, prepared, units, plan, reasons, rebalanced,
+                                                     options.code_style if compare_fresh else None))
+
+
+@dataclass
+class _Layout:
+    """The layout of the atoms as regeneration's phases leave it: each atom's grid (``atom_grid``, a position in
+    ``grid_ids``), the grids' kinds and the locked ones; the previous plan's grid of each building and codes; and
+    the atoms' grids before any grid was repaired (``kept_grid``) and before rebalancing (``repaired_grid``)."""
+
+    atom_grid: np.ndarray
+    grid_ids: list[str]
+    kinds: dict[int, str]
+    locked: set[int]
+    codes: pd.Series | None
+    building_grid: np.ndarray
+    kept_grid: np.ndarray
+    repaired_grid: np.ndarray | None = None
+
+    def ordinary(self) -> np.ndarray:
+        """Whether each grid is ordinary."""
+        return np.array([self.kinds.get(p, GridKind.ORDINARY) == GridKind.ORDINARY for p in range(len(self.grid_ids))])
+
+
+def _overlaid(previous: PreviousPlan, prepared: PreparedScene) -> PreviousPlan:
+    """A drawn layout (existing grid polygons) with each building in the grid holding most of its footprint."""
+    buildings = prepared.local.buildings
+    if previous.grids.crs is None:
+        raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
+                         zh=f"现有网格 {previous.source} 没有坐标参考系：请设定一个（如 EPSG:4326）")
+    drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
+    assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
+    if len(assignment) < len(buildings) / 2:
+        raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
+                         f"{len(buildings):,} buildings: are they of another area, or in another CRS?",
+                         zh=f"现有网格 {previous.source} 只覆盖场景 {len(buildings):,} 栋建筑中的 {len(assignment):,} 栋："
+                            "它们是否属于别的区域，或使用了别的坐标参考系？")
+    return dataclasses.replace(previous, assignment=assignment)
+
+
+def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units) -> _Layout:
+    """The previous plan on the new scene's atoms: special sites, units now above the ceiling and pieces of broken
+    grids separated, as a fresh plan would make them."""
+    buildings = prepared.local.buildings
+    adjacency = Adjacency.from_networkx(units.graph)
+    grid_ids, locked, kinds, codes = _previous_grids(previous)
+    building_grid = _previous_building_grid(previous, buildings, grid_ids)
+    polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
+    atom_grid = _atoms_from_buildings(units, adjacency, buildings, building_grid, locked, polygons)
+    if not previous.drawn:
+        _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons)
+    else:
+        atom_grid, grid_ids, kinds = _separate_special_sites(units, adjacency, atom_grid, grid_ids, kinds)
+    # a unit now above the ceiling is a grid of its own, as a fresh plan makes it
+    atom_grid, grid_ids, kinds = _separate_oversize_units(units, atom_grid, grid_ids, kinds, locked,
+                                                          prepared.settings.grid.ceiling)
+    # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
+    atom_grid, grid_ids, kinds = _split_broken(units, atom_grid, grid_ids, kinds)
+    return _Layout(atom_grid, grid_ids, kinds, locked, codes, building_grid, kept_grid=atom_grid.copy())
+
+
+def _repair(state: _Layout, units: Units, settings: Settings) -> tuple[list[PlanWarning], list]:
+    """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
+    bounds (:func:`_repair_region`); new grids added to ``state``. Returns the warnings of regions no layout fits
+    and the regions proven to have no layout with fewer grids outside the bounds."""
+    adjacency = Adjacency.from_networkx(units.graph)
+    sizing = Sizing.of(settings.grid)
+    weight = balance_weight(units.atoms)
+    warnings: list[PlanWarning] = []
+    # special sites, oversize units and small parts stay as they were, like locked grids
+    fixed = state.locked | {g for g, kind in state.kinds.items() if kind != GridKind.ORDINARY}
+    free = np.flatnonzero(~np.isin(state.atom_grid, list(fixed)))
+    proven: list[tuple[list[int], RegionProof]] = []
+    for community_id in units.atoms["community_id"].unique():
+        mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
+        for region in nx.connected_components(units.graph.subgraph(mine.tolist())):
+            region = np.array(sorted(region))
+            total = weight[region].sum()
+            if not divisible(total, settings.grid):
+                warnings.append(_indivisible(units, region, state, community_id, total, settings))
+                continue
+            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
+            labels, created, proofs = _repair_region(graph, state.atom_grid[region], sizing)
+            first_new = len(state.grid_ids)
+            for _ in range(created):
+                state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
+            state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
+            proven += proofs_in_scene(region, proofs, state.atom_grid)
+    return warnings, proven
+
+
+def _indivisible(units: Units, region: np.ndarray, state: _Layout, community_id, total: float,
+                 settings: Settings) -> PlanWarning:
+    """The warning of a region whose households fit no layout within the bounds; an error where locked grids
+    enclose it (the planner's locks, not the data, leave no layout)."""
+    touching = _touching_locked(units, region, state.atom_grid, state.locked, state.grid_ids)
+    if touching:
+        raise InfeasibleError(
+            f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
+            f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}",
+            zh=f"锁定网格 {'、'.join(touching)} 在社区 {community_id} 中围出 {total:.0f} 户，无法划分为每格 "
+               f"{settings.grid.floor:.0f}–{settings.grid.ceiling:.0f} 户的网格",
+        )
+    figures = (("households", float(total)), ("floor", settings.grid.floor), ("ceiling", settings.grid.ceiling))
+    return PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id), reason=WarningReason.REGION_INDIVISIBLE.value,
+                       figures=figures)
+
+
+def _rebalance(state: _Layout, units: Units, settings: Settings):
+    """The fewest households moved across grid boundaries to bring grids within the tight band (when the settings
+    ask for it); ``state.atom_grid`` updated. Returns the rebalancing, or None."""
+    if not settings.regeneration.rebalance:
+        return None
+    movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(state.locked))
+    rebalanced = rebalance(units.graph, balance_weight(units.atoms), state.atom_grid, movable, settings.grid,
+                           settings.regeneration)
+    state.atom_grid = rebalanced.atom_grid
+    return rebalanced
+
+
+def _new_plan(state: _Layout, prepared: PreparedScene, previous: PreviousPlan, units: Units, code_style: str,
+              warnings: list[PlanWarning], proven: list, *, version: int, parent: str,
+              history: pd.DataFrame) -> tuple[Plan, pd.Series]:
+    """The plan of the final layout (grids merged or re-planned away removed; codes kept by the households a grid
+    keeps), and why each building moved."""
+    buildings = prepared.local.buildings
+    settings = prepared.settings
+    reasons = _move_reasons(units.building_atom.to_numpy(), state.building_grid, state.kept_grid,
+                            state.repaired_grid, state.atom_grid)
+    used = np.unique(state.atom_grid)
+    kinds_list = [state.kinds.get(int(i), GridKind.ORDINARY) for i in used]
+    regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proven]
+    kept_codes = _kept_codes(previous, state.codes, buildings, units, state.building_grid, state.atom_grid,
+                             state.grid_ids, used)
+    atom_grid = np.searchsorted(used, state.atom_grid)
+    layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[state.grid_ids[i] for i in used],
+                               code_style=code_style, previous_codes=kept_codes, used_codes=history["code"], regions=regions,
+                               otherwise=WarningReason.REGENERATION_LIMIT, stopped=SearchStop.REGENERATION,
+                               radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY)
+    grids = layout.grids
+    grids.insert(grids.columns.get_loc(grids.geometry.name), "locked",
+                 grids["grid_id"].isin([state.grid_ids[g] for g in state.locked]))
+    warnings = warnings + unit_warnings(layout, units, settings.grid) + layout.claims.warnings
+    plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
+                       regenerated_from=previous.source, plan_version=version, parent_fingerprint=parent,
+                       code_history=code_history(grids, version, history))
+    return plan, pd.Series(reasons, index=buildings["building_id"].to_numpy())
+
+
+def _with_tradeoff(changes: PlanChanges, state: _Layout, prepared: PreparedScene, units: Units, plan: Plan,
+                   reasons: pd.Series, rebalanced, fresh_code_style: str | None) -> PlanChanges:
+    """The changes with the trade-off between keeping and balancing: the layout kept (before rebalancing), the
+    plan, and (with ``fresh_code_style``) a fresh plan of the scene, side by side."""
+    buildings, settings = prepared.local.buildings, prepared.settings
+    moved = _moved(reasons, buildings, None)
+    shares = [_row("keep", _kept(state.building_grid, state.repaired_grid[units.building_atom.to_numpy()]),
+                   _band_shares(state.repaired_grid, state.ordinary(), units, buildings, settings.grid),
+                   moved - _moved(reasons, buildings, MoveReason.REBALANCE)),
+              _row("rebalanced" if rebalanced is not None else "regenerated", changes.kept_share,
+                   (plan.metrics.within_tight, plan.metrics.within_bounds), moved)]
+    if fresh_code_style is not None:
+        fresh = partition(prepared, options=RunOptions(code_style=fresh_code_style))
+        fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[fresh.assignment["grid_id"]].to_numpy()
+        matched = _kept(state.building_grid, fresh_grid, match=True)
+        shares.append(_row("fresh", matched, (fresh.metrics.within_tight, fresh.metrics.within_bounds), float("nan")))
+    cap = move_cap(settings.regeneration.max_moved, float(balance_weight(units.atoms).sum()))
+    return dataclasses.replace(changes, tradeoff=pd.DataFrame(shares), move_cap=cap,
+                               capped=bool(rebalanced is not None and rebalanced.capped))
+
+
+def _free_id(prefix: str, taken: list[str]) -> str:
+    """``<prefix>001``, ``<prefix>002``…: the first not among ``taken`` (a grid made new in an earlier version
+    may hold ``-n001`` still)."""
+    known = set(taken)
+    return next(f"{prefix}{n:03d}" for n in range(1, len(known) + 2) if f"{prefix}{n:03d}" not in known)
+
+
+def _kept_codes(previous: PreviousPlan, codes: pd.Series | None, buildings, units, building_grid: np.ndarray,
+                atom_grid: np.ndarray, grid_ids: list[str], used: np.ndarray) -> pd.Series | None:
+    """The code each new grid keeps, by grid id: the previous grid that gives it the most households, one to one
+    (:func:`gridplan.core.codes.matched_codes`). A building gives the households it kept: the fewer of its count in the
+    previous plan and now, so a building that grew does not carry its grid's code away from the grid that keeps
+    the rest, and a demolished one carries none. A grid without buildings keeps the code of the grid of its id
+    when no other grid took it."""
+    if codes is None:
+        return None
+    ids = np.asarray(grid_ids, dtype=object)
+    before = pd.Series(np.where(building_grid >= 0, ids[np.maximum(building_grid, 0)], None))
+    after = pd.Series(ids[atom_grid[units.building_atom.to_numpy()]])
+    households = buildings["households"].astype(float).reset_index(drop=True)
+    if "households" in previous.assignment:
+        counted = pd.to_numeric(previous.assignment.set_index("building_id")["households"], errors="coerce")
+        counted = counted[~counted.index.duplicated()]
+        before_count = buildings["building_id"].map(id_string).map(counted).reset_index(drop=True).fillna(households)
+        households = np.minimum(households, before_count)
+    kept = matched_codes(before, after, households, codes)
+    alone = codes[codes.index.isin(ids[used]) & ~codes.index.isin(kept.index) & ~codes.isin(kept.to_numpy()) & codes.notna()]
+    return pd.concat([kept, alone])
+
+
+def _row(layout: str, kept: float, within: tuple[float, float], moved: float) -> dict:
+    return {"layout": layout, "kept_share": kept, "within_tight": within[0], "within_bounds": within[1], "households_moved": moved}
+
+
+def _move_reasons(building_atom, building_grid, kept_grid, repaired_grid, final_grid) -> np.ndarray:
+    """Why each building is not in its previous grid: its unit changed with the data or drawn boundary
+    (already elsewhere before any repair), its grid broke a bound and was repaired, or rebalancing moved it;
+    empty for buildings that stayed (and new ones)."""
+    before = building_grid
+    kept, repaired, final = kept_grid[building_atom], repaired_grid[building_atom], final_grid[building_atom]
+    moved = (before >= 0) & (final != before)
+    return np.select([moved & (kept != before), moved & (repaired != kept), moved],
+                     [MoveReason.CHANGED_BOUNDARY.value, MoveReason.BROKEN_BOUND.value, MoveReason.REBALANCE.value], default="")
+
+
+def _moved(reasons: pd.Series, buildings: gpd.GeoDataFrame, reason: MoveReason | None) -> float:
+    households = buildings["households"].to_numpy(dtype=float)
+    mask = reasons.to_numpy() != "" if reason is None else reasons.to_numpy() == reason.value
+    return float(households[mask].sum())
+
+
+def _kept(before: np.ndarray, after: np.ndarray, match: bool = False) -> float:
+    """Share of the buildings of the previous plan in the same grid ``after``; with ``match``, the grids
+    of ``after`` first take the labels of the previous grids they share most buildings with."""
+    common = before >= 0
+    if not common.any():
+        return 1.0
+    after = matched_labels(after[common], before[common]) if match else after[common]
+    return float(np.mean(after == before[common]))
+
+
+def _band_shares(atom_grid: np.ndarray, ordinary: np.ndarray, units, buildings, grid) -> tuple[float, float]:
+    """Shares of the ordinary grids within the tight band and within the bounds, in households."""
+    households = np.bincount(atom_grid[units.building_atom.to_numpy()], weights=buildings["households"].to_numpy(dtype=float),
+                             minlength=len(ordinary))
+    present = np.bincount(atom_grid, minlength=len(ordinary)) > 0
+    hh = households[ordinary[: len(households)] & present[: len(households)]]
+    if not len(hh):
+        return 1.0, 1.0
+    return float(np.mean(grid.tight_window.contains(hh))), float(np.mean(grid.bounds_window.contains(hh)))
+
+
+def _previous_grids(previous: PreviousPlan):
+    grids = previous.grids.copy()
+    grids["grid_id"] = grids["grid_id"].map(id_string)
+    duplicated = grids["grid_id"][grids["grid_id"].duplicated()].unique()
+    if len(duplicated):
+        raise InputError(f"previous plan: grid ids used twice: {', '.join(duplicated[:10])}",
+                         zh=f"上一方案：网格编号重复使用：{'、'.join(duplicated[:10])}")
+    known = set(grids["grid_id"])
+    extra = sorted(set(previous.assignment["grid_id"].dropna().map(id_string)) - known)
+    if extra:
+        raise InputError(f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}",
+                         zh=f"上一方案：建筑所属的网格不在网格图层中：{'、'.join(extra[:10])}")
+    ids = list(grids["grid_id"])
+    locked_flags = _locked(grids) if "locked" in grids else np.zeros(len(grids), dtype=bool)
+    locked = {i for i, flag in enumerate(locked_flags) if flag}
+    kinds = dict(enumerate(grids["kind"])) if "kind" in grids else {}
+    codes = pd.Series(grids["code"].map(id_string, na_action="ignore").to_numpy(), index=grids["grid_id"]) if "code" in grids else None
+    return ids, locked, kinds, codes
+
+
+def _previous_building_grid(previous: PreviousPlan, buildings: gpd.GeoDataFrame, grid_ids: list[str]) -> np.ndarray:
+    """Previous grid position of each current building (-1: new building)."""
+    assignment = previous.assignment[["building_id", "grid_id"]].dropna().copy()
+    assignment["building_id"] = assignment["building_id"].map(id_string)
+    twice = assignment[assignment["building_id"].duplicated(keep=False)]
+    if len(twice):
+        listed = twice.groupby("building_id")["grid_id"].apply(lambda g: "/".join(map(str, g)))
+        named = ", ".join(f"{b} ({g})" for b, g in list(listed.items())[:10])
+        raise InputError(f"previous plan puts {len(listed)} buildings in more than one grid: {named}",
+                         zh=f"上一方案把 {len(listed)} 栋建筑同时划入多个网格：{named}")
+    position = {g: i for i, g in enumerate(grid_ids)}
+    by_building = dict(zip(assignment["building_id"], assignment["grid_id"].map(id_string).map(position)))
+    return buildings["building_id"].map(by_building).fillna(-1).astype(np.int64).to_numpy()
+
+
+#: How a ``locked`` cell typed by hand (in QGIS, in a spreadsheet) says yes or no.
+LOCK_WORDS = {"1": True, "true": True, "yes": True, "y": True, "t": True, "是": True, "锁定": True, "锁": True,
+              "0": False, "false": False, "no": False, "n": False, "f": False, "否": False, "不锁定": False, "": False}
+
+
+def _locked(grids: pd.DataFrame) -> np.ndarray:
+    """The ``locked`` column as flags: numbers (non-zero is locked) or words; an empty cell is not locked, and a
+    word that says neither is refused (``astype(bool)`` would lock a grid whose cell says "false" or "否")."""
+    def flag(value) -> bool | None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return False
+        if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
+            return bool(value)
+        return LOCK_WORDS.get(str(value).strip().lower())
+
+    flags = [flag(v) for v in grids["locked"]]
+    unclear = [str(grids["grid_id"].iat[i]) for i, f in enumerate(flags) if f is None]
+    if unclear:
+        raise InputError(f"previous plan: the locked column of grid {unclear[0]} says {grids['locked'].iat[flags.index(None)]!r}: "
+                         "use 1/0, true/false or 是/否",
+                         zh=f"上一方案：网格 {unclear[0]} 的 locked 列为 {grids['locked'].iat[flags.index(None)]!r}：请填 1/0、true/false 或 是/否")
+    return np.array(flags, dtype=bool)
+
+
+def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
+    """Refuse a previous plan that lies off the scene: its buildings, by id, systematically away from the scene's
+    (another coordinate system, another survey), or its drawn grids fitting the buildings clearly better shifted
+    by a GCJ-02/BD-09 offset. Regenerating from it would keep a layout of another place."""
+    buildings = prepared.local.buildings
+    if not len(buildings):
+        return
+    lonlat = gpd.GeoSeries(shapely.point_on_surface(buildings.geometry.to_numpy()), crs=buildings.crs).to_crs(4326)
+    west, south, east, north = lonlat.total_bounds
+    if previous.footprints is not None:
+        footprints = previous.footprints[~previous.footprints.index.duplicated()]
+        footprints = footprints[footprints.notna() & ~footprints.is_empty].to_crs(buildings.crs)
+        current = gpd.GeoSeries(buildings.geometry.to_numpy(), index=buildings["building_id"].astype(str).to_numpy(), crs=buildings.crs)
+        offset, count = previous_offset(footprints, current[~current.index.duplicated()])
+        if count and offset.metres > prepared.settings.regeneration.max_offset_m:
+            like = shift_like(offset, (west + east) / 2, (south + north) / 2)
+            why = f"as {SYSTEM_NAMES[like[0]]} read as {SYSTEM_NAMES[like[1]]} would be" if like else "another survey or place"
+            why_zh = (f"正如把 {SYSTEM_NAMES_ZH[like[0]]} 当作 {SYSTEM_NAMES_ZH[like[1]]} 读取时那样" if like
+                      else "来自另一次测绘或另一地点")
+            raise InputError(f"the previous plan {previous.source} lies {offset} off the scene (median of {count:,} buildings "
+                             f"with the same id; {why}): give a plan of this scene in its coordinate system",
+                             zh=f"上一方案 {previous.source} 与场景偏离{offset.describe('zh')}（{count:,} 栋同编号建筑的"
+                                f"中位数；{why_zh}）：请给出本场景在其坐标系下的方案")
+    elif previous.drawn and isinstance(previous.grids, gpd.GeoDataFrame) and previous.grids.crs is not None:
+        grids = previous.grids.to_crs(buildings.crs).geometry
+        evidence = point_system(lonlat.x.to_numpy(), lonlat.y.to_numpy(), grids, prepared.settings.coords,
+                                subject="the scene's buildings")
+        if evidence.clear and evidence.moved:
+            raise InputError(f"the existing grids {previous.source} lie {evidence.offset} off the scene's buildings (in no "
+                             f"grid: {evidence.readings()}): convert them to the scene's coordinate system first",
+                             zh=f"现有网格 {previous.source} 与场景建筑偏离{evidence.offset.describe('zh')}（不在任何网格中的"
+                                f"比例：{evidence.readings('zh')}）：请先将其转换到场景的坐标系")
+
+
+def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):
+    """The previous grids' polygons in the planning CRS, aligned to ``grid_ids`` (None when not given)."""
+    grids = previous.grids
+    if not isinstance(grids, gpd.GeoDataFrame) or grids.crs is None or grids.geometry.isna().all():
+        return None
+    return grids.to_crs(crs).geometry.to_numpy()
+
+
+def _atoms_from_buildings(units, adjacency: Adjacency, buildings, building_grid: np.ndarray, locked: set[int],
+                          polygons=None) -> np.ndarray:
+    """Previous grid of each atom: the grid holding most of its households; an atom without buildings (or
+    with new ones only) takes the previous grid polygon holding it, else the neighbouring grid it shares
+    most boundary with (one not locked first)."""
+    atom = units.building_atom.to_numpy()
+    known = building_grid >= 0
+    votes = pd.DataFrame({"atom": atom[known], "grid": building_grid[known],
+                          "w": buildings["households"].to_numpy(dtype=float)[known] + 1.0})
+    best = votes.groupby(["atom", "grid"])["w"].sum().reset_index().sort_values(["atom", "w", "grid"]).groupby("atom").last()["grid"]
+    atom_grid = np.full(len(units.atoms), -1, dtype=np.int64)
+    atom_grid[best.index.to_numpy()] = best.to_numpy()
+    empty = np.flatnonzero(atom_grid < 0)
+    if polygons is not None and len(empty):
+        points = shapely.point_on_surface(units.atoms.geometry.to_numpy()[empty])
+        p, g = shapely.STRtree(polygons).query(points, predicate="within")
+        atom_grid[empty[p]] = g
+    free = ~np.isin(np.arange(atom_grid.max() + 1), list(locked))
+    joined = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency, rank=free, ties="highest")
+    if (joined < 0).any():
+        raise InputError(f"{int((joined < 0).sum())} planning units are connected to no grid of the previous plan",
+                         zh=f"{int((joined < 0).sum())} 个规划单元与上一方案的任何网格都不相连")
+    return joined
+
+
+def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, polygons=None) -> None:
+    """A hand-edited plan read back: each grid connected and in one community; locked grids whole.
+
+    A grid whose buildings are apart counts as falling apart when its polygon is in pieces too (or no
+    polygon is given); one drawn whole whose units changed with the data is split quietly afterwards."""
+    problems, problems_zh = [], []
+    community = buildings["community_id"].to_numpy()
+    for g, grid_id in enumerate(grid_ids):
+        communities = set(community[building_grid == g])
+        if len(communities) > 1:
+            problems.append(f"grid {grid_id} spans communities {', '.join(sorted(map(str, communities)))}")
+            problems_zh.append(f"网格 {grid_id} 跨越社区 {'、'.join(sorted(map(str, communities)))}")
+        atoms = np.flatnonzero(atom_grid == g)
+        drawn_whole = polygons is not None and g < len(polygons) and shapely.get_num_geometries(polygons[g]) == 1
+        if len(atoms) > 1 and not drawn_whole:
+            pieces = nx.number_connected_components(units.graph.subgraph(atoms.tolist()))
+            if pieces > 1:
+                problems.append(f"grid {grid_id} falls apart into {pieces} pieces")
+                problems_zh.append(f"网格 {grid_id} 分裂为 {pieces} 块")
+        if g in locked:
+            mixed = buildings["building_id"].to_numpy()[(atom_grid[units.building_atom.to_numpy()] == g) != (building_grid == g)]
+            if len(mixed):
+                problems.append(f"locked grid {grid_id} cannot be kept exactly: buildings {', '.join(mixed[:5])} share its blocks")
+                problems_zh.append(f"锁定网格 {grid_id} 无法原样保留：建筑 {'、'.join(mixed[:5])} 与其同在一个街块")
+    if problems:
+        raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]),
+                         zh=f"上一方案有 {len(problems)} 个问题：" + "；".join(problems_zh[:10]))
+
+
+def _separate_special_sites(units, adjacency: Adjacency, atom_grid: np.ndarray, grid_ids: list[str],
+                            kinds: dict[int, str]) -> tuple[np.ndarray, list[str], dict[int, str]]:
+    """In a drawn layout, schools, hospitals and other special sites become grids of their own (专属网格),
+    as a plan makes them: ``<id>-S1``, ``<id>-S2``… after the grid they were drawn in. Returns the new
+    atom grids, grid ids and kinds."""
+    atoms = units.atoms
+    atom_grid, grid_ids, kinds = atom_grid.copy(), list(grid_ids), dict(kinds)
+    for members in atoms.groupby("community_id").groups.values():
+        for n, site in enumerate(special_sites(adjacency, atoms, np.asarray(members)), start=1):
+            host = grid_ids[int(np.bincount(atom_grid[site]).argmax())]
+            grid_ids.append(f"{host}-S{n}")
+            atom_grid[site] = len(grid_ids) - 1
+            kinds[len(grid_ids) - 1] = GridKind.SPECIAL
+    return atom_grid, grid_ids, kinds
+
+
+def _separate_oversize_units(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str], locked: set[int],
+                             ceiling: float) -> tuple[np.ndarray, list[str], dict[int, str]]:
+    """Units whose households now exceed the ceiling, in an ordinary grid that is not locked, become grids of
+    their own (kind oversize), as a first plan makes them: alone in their grid, the grid changes kind; beside
+    other units, ``<id>-O1``, ``<id>-O2``… after it. Returns the new atom grids, grid ids and kinds."""
+    atom_grid, grid_ids, kinds = atom_grid.copy(), list(grid_ids), dict(kinds)
+    sizes = np.bincount(atom_grid, minlength=len(grid_ids))
+    count: dict[int, int] = {}
+    for a in np.flatnonzero(units.atoms["households"].to_numpy() > ceiling):
+        g = int(atom_grid[a])
+        if g in locked or kinds.get(g, GridKind.ORDINARY) != GridKind.ORDINARY:
+            continue
+        if sizes[g] == 1:
+            kinds[g] = GridKind.OVERSIZE
+            continue
+        count[g] = count.get(g, 0) + 1
+        grid_ids.append(f"{grid_ids[g]}-O{count[g]}")
+        atom_grid[a] = len(grid_ids) - 1
+        kinds[len(grid_ids) - 1] = GridKind.OVERSIZE
+    return atom_grid, grid_ids, kinds
+
+
+def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]) -> tuple[np.ndarray, list[str], dict[int, str]]:
+    """An existing grid across communities or in pieces becomes one grid per piece: the largest piece keeps
+    the id, the others are ``<id>-2``, ``<id>-3``… Returns the new atom grids, grid ids and kinds."""
+    community = units.atoms["community_id"].to_numpy()
+    atom_grid, grid_ids, kinds = atom_grid.copy(), list(grid_ids), dict(kinds)
+    for g in range(len(grid_ids)):
+        atoms = np.flatnonzero(atom_grid == g)
+        pieces = []
+        for c in np.unique(community[atoms]):
+            pieces += [sorted(p) for p in nx.connected_components(units.graph.subgraph(atoms[community[atoms] == c].tolist()))]
+        pieces.sort(key=len, reverse=True)
+        for k, piece in enumerate(pieces[1:], start=2):
+            grid_ids.append(f"{grid_ids[g]}-{k}")
+            atom_grid[piece] = len(grid_ids) - 1
+            if g in kinds:
+                kinds[len(grid_ids) - 1] = kinds[g]
+    return atom_grid, grid_ids, kinds
+
+
+def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
+    near = {atom_grid[b] for a in region for b in units.graph[a] if atom_grid[b] in locked}
+    return sorted(grid_ids[g] for g in near)
+
+
+def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, list[RegionProof]]:
+    """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
+    region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
+    neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
+    for a layout within them, and, where that search proves nothing, plan the region afresh as a first plan
+    would, taken when it has fewer grids outside (or as many, and its proof does not cover the repaired
+    layout). Grids still outside are then re-planned with their neighbours for the least excess.
+
+    Parameters
+    ----------
+    region
+        The region's atoms.
+    previous
+        The previous grid (position) of each of its atoms.
+    sizing
+        The bounds.
+
+    Returns
+    -------
+    labels, created, proofs
+        The grid of each atom: a previous grid's position, or ``-m`` for the ``m``-th new grid; how many new
+        grids were made (some may have been merged away again); and the proofs that hold for the labels
+        returned: the region has no layout with fewer grids outside the bounds, or else the ground of some
+        grids has none (:func:`gridplan.engine.neighbourhood_search`).
+    """
+    bounds = sizing.bounds_window
+    present = list(np.unique(previous))  # previous grids, then new ones as -1, -2…
+    n_previous = len(present)
+    grid_of = np.searchsorted(present, previous)
+    loads = region.loads(grid_of, len(present))
+    if bounds.contains(loads).all():
+        return previous, 0, []
+    total = loads.sum()
+    while total / len(present) > bounds.hi or (loads > 2 * bounds.lo).any() and (loads > bounds.hi).any():
+        heavy = int(np.argmax(loads))
+        parts = bisect(region, np.flatnonzero(grid_of == heavy), 2, sizing)
+        if len(parts) < 2:
+            break
+        grid_of[parts[1]] = len(present)
+        present.append(n_previous - len(present) - 1)
+        loads = region.loads(grid_of, len(present))
+    while True:
+        # merge the lightest grid into its lightest neighbour while the region has too many grids, or
+        # while that grid is mostly emptied (below half the floor) and the rest can hold its households
+        alive = np.flatnonzero(np.bincount(grid_of, minlength=len(present)) > 0)
+        light = int(alive[np.argmin(loads[alive])])
+        too_many = total / len(alive) < bounds.lo
+        emptied = loads[light] < bounds.lo / 2 and len(alive) > 1 and total / (len(alive) - 1) <= bounds.hi
+        neighbours = region.grid_neighbours(grid_of, [light])
+        if len(alive) == 1 or not (too_many or emptied) or not neighbours:
+            break
+        grid_of[grid_of == light] = min(neighbours, key=lambda h: (loads[h], h))
+        loads = region.loads(grid_of, len(present))
+    used = np.unique(grid_of)
+    compact = np.searchsorted(used, grid_of)
+    compact = resplit(region, compact, len(used), sizing, windows=(bounds,))
+    compact = exact_split(region, compact, len(used), sizing, worst=2)
+    proof = None
+    outside = _outside(region, compact, sizing)
+    if outside:
+        layout, proof = proven_layout(region, sizing, compact)
+        if layout is not compact:
+            compact = matched_labels(layout, compact)
+            outside = _outside(region, compact, sizing)
+    if outside and proof is None:  # the bounds come before keeping grids: plan the region afresh
+        fresh, fresh_proofs = plan_region(region, sizing)
+        fresh_proof = next((p for p in fresh_proofs if p.atoms is None), None)  # the whole region's
+        fewest = _outside(region, fresh, sizing)
+        covered = fresh_proof is not None and fresh_proof.covers(region.grid_loads(compact), bounds)
+        if fewest < outside or fresh_proof is not None and fewest == outside and not covered:
+            compact = matched_labels(fresh, compact)
+            covered = fresh_proof is not None
+        proof = fresh_proof if covered else None  # a proof holds for a layout it covers, the fresh one's or not
+        outside = _outside(region, compact, sizing)
+    proofs: list[RegionProof] = []
+    if outside:  # a grid outside the bounds as near them as its ground allows, in the proof's scope
+        nearer = least_excess(region, compact, sizing, cap=proof.cap if proof is not None else math.inf)
+        compact = matched_labels(nearer, compact)
+        if proof is not None and proof.covers(region.grid_loads(compact), bounds):
+            proofs = [proof]
+        else:  # no proof for the region: the grids around each grid still outside
+            nearby, proofs = neighbourhood_search(region, np.unique(compact, return_inverse=True)[1], sizing)
+            compact = matched_labels(nearby, compact)
+    positions = list(np.asarray(present)[used])
+    created = len(present) - n_previous
+    while len(positions) <= compact.max():  # grids the exact re-split added
+        created += 1
+        positions.append(-created)
+    return np.asarray(positions)[compact], created, proofs
+
+
+def _outside(region: RegionGraph, labels: np.ndarray, sizing: Sizing) -> int:
+    """Grids outside the bounds (labels that hold no atom are no grid: the re-splits leave some unused)."""
+    return int((~sizing.bounds_window.contains(region.grid_loads(labels))).sum())
+
+
+def matched_labels(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``layout`` relabelled so that its grids take the labels of the grids they share most atoms with
+    (largest overlaps first, each label once); the others get new labels."""
+    pairs = pd.crosstab(layout, labels).stack().sort_values(ascending=False, kind="stable")
+    pairs = pairs[pairs > 0]
+    ours, theirs = pairs.index.get_level_values(0).to_numpy(), pairs.index.get_level_values(1).to_numpy()
+    kept = one_to_one(ours, theirs)
+    new = np.full(layout.max() + 1, -1, dtype=np.int64)
+    new[ours[kept]] = theirs[kept]
+    fresh = iter(range(labels.max() + 1, labels.max() + 1 + len(new)))
+    new[new < 0] = [next(fresh) for _ in range(int((new < 0).sum()))]
+    return new[layout]
+
+
+def _changes(plan, previous: PreviousPlan, scene: Scene, reasons: pd.Series) -> PlanChanges:
+    before = previous.assignment[["building_id", "grid_id"]].dropna().copy()
+    before["building_id"] = before["building_id"].map(id_string)
+    before["grid_id"] = before["grid_id"].map(id_string)
+    after = plan.assignment[["building_id", "grid_id"]]
+    both = before.merge(after, on="building_id", how="outer", suffixes=("_before", "_after"))
+    change = np.select(
+        [both["grid_id_before"].isna(), both["grid_id_after"].isna(), both["grid_id_before"] != both["grid_id_after"]],
+        [BuildingChange.NEW.value, BuildingChange.REMOVED.value, BuildingChange.MOVED.value], default="",
+    )
+    both["change"] = change
+    moved = both[both["change"] != ""].rename(columns={"grid_id_before": "previous_grid_id", "grid_id_after": "grid_id"})
+    moved["reason"] = moved["building_id"].map(reasons).fillna("").to_numpy()
+    moved.loc[moved["change"] != BuildingChange.MOVED.value, "reason"] = ""
+    moved["households"] = moved["building_id"].map(plan.assignment.set_index("building_id")["households"]).fillna(0).astype(int)
+    common = both[both["grid_id_before"].notna() & both["grid_id_after"].notna()]
+    kept = float((common["grid_id_before"] == common["grid_id_after"]).mean()) if len(common) else 1.0
+
+    out_counts = moved.groupby("previous_grid_id").size()
+    in_counts = moved.groupby("grid_id").size()
+    old_ids, new_ids = set(before["grid_id"]), set(after["grid_id"])
+    rows = []
+    for grid_id in sorted(old_ids | new_ids):
+        n_in, n_out = int(in_counts.get(grid_id, 0)), int(out_counts.get(grid_id, 0))
+        kind = (GridChange.CREATED if grid_id not in old_ids else GridChange.REMOVED if grid_id not in new_ids
+                else GridChange.CHANGED if n_in or n_out else GridChange.UNCHANGED)
+        rows.append({"grid_id": grid_id, "change": kind.value, "buildings_in": n_in, "buildings_out": n_out})
+    footprints = scene.buildings[["building_id", "geometry"]]
+    building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change", "reason", "households"]]
+                                        .merge(footprints, on="building_id", how="left"),
+                                        geometry="geometry", crs=scene.crs)
+    return PlanChanges(building_changes=building_changes, grid_changes=pd.DataFrame(rows, columns=["grid_id", "change", "buildings_in", "buildings_out"]),
+                       kept_share=kept, previous=previous.source)
