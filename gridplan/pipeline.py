@@ -26,7 +26,7 @@ from gridplan.core.results import Coverage, Plan, PlanRun, PreviousPlan, parse_e
 from gridplan.core.scene import PreparedScene, Scene
 from gridplan.coverage import analyse_coverage
 from gridplan.engine.levels import plan_levels
-from gridplan.engine.parallel import plan_communities
+from gridplan.engine.parallel import default_workers, plan_communities
 from gridplan.engine.plan import partition
 from gridplan.engine.regenerate import regenerate
 from gridplan.errors import InputError
@@ -108,7 +108,8 @@ def plan_scene(
         ``settings.levels.grids_per_area`` grids) and micro-grids.
     options
         How it runs (:class:`~gridplan.settings.RunOptions`): a fixed ``grid_count`` (a first plan only), the
-        ``code_style``, communities on ``workers`` local processes or a Dask ``scheduler`` (a community whose
+        ``code_style``, communities on ``workers`` local processes (by default every available core, one process
+        for one community or a small scene: :func:`~gridplan.engine.parallel.default_workers`) or a Dask ``scheduler`` (a community whose
         worker is lost is retried ``retries`` times; any other error is raised as a serial run raises it; every
         path gives the same plan), ``progress`` bars on standard error.
     compare_fresh
@@ -147,6 +148,8 @@ def plan_scene(
     if settings is None and previous is not None and previous.provenance is not None:
         settings = previous.provenance.settings
     prepared = as_prepared(scene, settings)
+    if options.workers is None:
+        options = dataclasses.replace(options, workers=default_workers(prepared))
     if previous is not None:
         if not previous.drawn:
             check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip(),

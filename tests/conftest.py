@@ -15,6 +15,7 @@ from hypothesis import is_hypothesis_test, settings
 
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.scenarios.district import generate_district
+from gridplan.settings import RunOptions
 
 from .support.browser import Chromium, ChromiumMissing, Page, chromium_path
 from .support.properties import PROFILE
@@ -24,6 +25,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GRIDPLAN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 settings.load_profile(PROFILE)
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, give each worker its share of the cores (as a batch system would): a plan's default
+    is every core this process may use (:func:`gridplan.engine.parallel.available_cores`), so on a share of one core it
+    plans in process instead of starting a pool beside the other workers. Tests of the pool ask for it."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker and count and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % len(cores)::int(count)] or cores)
 
 
 def pytest_collection_modifyitems(items):
@@ -58,7 +69,7 @@ def small_district():
     """A generated district of six communities (600 buildings, 15,000 households), prepared, and its default plan;
     shared by every test that reads it."""
     prepared = prepare_scene(generate_district(600, 15000, n_communities=6))
-    return prepared, plan_scene(prepared).plan
+    return prepared, plan_scene(prepared, options=RunOptions(workers=1)).plan  # the serial plan, which every other path must give
 
 
 @pytest.fixture(scope="session")

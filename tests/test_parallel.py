@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from gridplan.core.scene import PreparedScene
+from gridplan import pipeline
 from gridplan.engine import parallel
 from gridplan.engine.levels import plan_levels
 from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
 from gridplan.partition import balance_weight, partition, scene_units
+from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.prepare.validate import validate_scene
-from gridplan.settings import DEFAULTS, RunOptions
+from gridplan.settings import DEFAULTS, PARALLEL_MIN_HOUSEHOLDS, RunOptions
 
 from .support.real_scenes import real_communities_scene
 
@@ -185,6 +189,28 @@ def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_
         assert shapely.equals_exact(whole.atoms.geometry.to_numpy()[mine], alone.atoms.geometry.to_numpy(), 0).all()
         assert [[(b - mine[0], d) for b, d in whole.graph[a].items()] for a in mine] == [list(alone.graph[a].items()) for a in range(len(mine))]
         np.testing.assert_array_equal(weight[mine], balance_weight(alone.atoms))
+
+
+def test_by_default_real_communities_are_planned_on_every_core_into_the_serial_plan(real_scene, monkeypatch):
+    prepared = prepare_scene(real_scene)
+    serial = plan_scene(prepared, options=RunOptions(workers=1)).plan
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)  # whatever share of the cores this test has
+    pools = []
+    monkeypatch.setattr(pipeline, "plan_communities", lambda *a, **k: pools.append(k["options"].workers) or plan_communities(*a, **k))
+    assert parallel.default_workers(prepared) == 2
+    assert_same_plan(plan_scene(prepared).plan, serial)
+    assert pools == [2]
+
+
+def test_the_default_is_one_process_where_a_pool_cannot_gain(real_scene, small_district, extracts, monkeypatch):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 64)
+    assert parallel.default_workers(small_district[0]) == 6  # a process per community, no more
+    assert parallel.default_workers(extracts.prepared("nanjing")) == 1  # one community
+    few = prepare_scene(real_scene.replace(buildings=real_scene.buildings.assign(households=1)))
+    assert len(few.local.communities) == 6 and few.local.buildings["households"].sum() < PARALLEL_MIN_HOUSEHOLDS
+    assert parallel.default_workers(few) == 1
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # a pool's worker cannot start a pool of its own
+        assert pool.apply(parallel.default_workers, (small_district[0],)) == 1
 
 
 def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_and_on_dask(real_scene, cluster):

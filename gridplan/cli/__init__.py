@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from gridplan import __version__
 from gridplan.errors import GridplanError, InfeasibleError, InputError
-from gridplan.settings import BASEMAPS, DEFAULTS, MAP_VIEWS, SIMPLIFY_M, WALL_MAP_DEFAULTS
+from gridplan.settings import BASEMAPS, DEFAULTS, MAP_VIEWS, PARALLEL_MIN_HOUSEHOLDS, SIMPLIFY_M, WALL_MAP_DEFAULTS
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE (a closed pipe): 128 + the signal.
@@ -315,8 +315,9 @@ COMMANDS: tuple[Command, ...] = (
                 help="plan file: .gpkg (default), .geojson or .parquet; or postgresql://user@host/db[#name] "
                      "(scene, plan and metadata in one transaction; plan name 'main' by default)"),
             *GRID,
-            arg("--workers", type=whole(1), default=1,
-                help="plan communities on N local processes (default 1: one process, as before)"),
+            arg("--workers", type=whole(1), default=None,
+                help="plan communities on N local processes (1: one process; default: every available core, one "
+                     f"process for one community or a scene of fewer than {PARALLEL_MIN_HOUSEHOLDS:,} households)"),
             arg("--scheduler", metavar="ADDRESS",
                 help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)"),
             arg("--retries", type=whole(0), default=2,

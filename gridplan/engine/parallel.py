@@ -11,6 +11,8 @@ the whole. The merged plan is the plan :func:`partition` gives for the whole sce
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -31,7 +33,7 @@ from gridplan.core.results import Plan, Provenance
 from gridplan.core.scene import PreparedScene, Scene
 from gridplan.errors import GridplanError
 from gridplan.prepare.validate import as_prepared
-from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
+from gridplan.settings import PARALLEL_MIN_HOUSEHOLDS, RUN_DEFAULTS, RunOptions, Settings
 
 from .claims import merged_claims
 from .plan import partition
@@ -80,6 +82,40 @@ class SharedLayers:
         """The task's communities as a scene already prepared (in the metric CRS, buildings filled)."""
         scene = Scene(communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers)
         return PreparedScene(scene=scene, local=scene, settings=settings, fingerprint="")
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity (as ``taskset``, a container or a batch system
+    set it), not every core of the machine."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if counted is not None:
+        return counted() or 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def default_workers(prepared: PreparedScene) -> int:
+    """The processes a plan uses by default: every available core (:func:`available_cores`), at most one per
+    community; one (in this process, no pool) for a scene of one community, of fewer than
+    ``PARALLEL_MIN_HOUSEHOLDS`` households (the pool would cost more than it gains), or when this process is
+    itself a pool's worker (its workers cannot start processes of their own). Every count gives the same plan.
+
+    Parameters
+    ----------
+    prepared
+        The scene to plan.
+
+    Returns
+    -------
+    int
+    """
+    communities = len(prepared.local.communities)
+    households = float(prepared.local.buildings["households"].sum())
+    if communities < 2 or households < PARALLEL_MIN_HOUSEHOLDS or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(available_cores(), communities))
 
 
 def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
@@ -137,7 +173,8 @@ def plan_communities(
         As for :func:`gridplan.partition.partition`.
     options
         How it runs (:class:`~gridplan.settings.RunOptions`): ``grid_count`` and ``code_style`` as for
-        :func:`gridplan.partition.partition`; ``workers`` processes of the local pool (1: in this process), or a
+        :func:`gridplan.partition.partition`; ``workers`` processes of the local pool (1: in this process; by
+        default :func:`default_workers`), or a
         Dask distributed ``scheduler`` (an address such as ``tcp://host:8786``, or a ``dask.distributed.Client``;
         ``workers`` is then ignored); ``retries``, the times a task whose worker was lost (killed, out of memory,
         gone from the cluster) is tried again: a batch lost every time is tried community by community, so the
@@ -182,14 +219,15 @@ def plan_communities(
 
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        slots = sum(client.nthreads().values()) if client is not None else options.workers
+        workers = options.workers or default_workers(prepared)
+        slots = sum(client.nthreads().values()) if client is not None else workers
         n = len(local.communities)
         tasks = community_tasks(local, batch or max(1, math.ceil(n / (TASKS_PER_WORKER * max(slots, 1)))))
         with tqdm(total=n, desc="planning communities", unit="community", disable=not options.progress) as bar:
             if client is not None:
                 run = partial(_run_dask, client=client, shared=shared, args=args, bar=bar)
-            elif options.workers > 1:
-                run = partial(_run_pool, workers=options.workers, shared=shared, args=args, bar=bar)
+            elif workers > 1:
+                run = partial(_run_pool, workers=workers, shared=shared, args=args, bar=bar)
             else:
                 run = partial(_run_serial, shared=shared, args=args, bar=bar)
             plans, errors = _run_with_retries(run, tasks, options.retries, bar)

@@ -347,8 +347,19 @@ def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) 
     regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True))
     invalid = ~shapely.is_valid(regions)  # near-collinear seeds can give a self-touching region
     regions[invalid] = shapely.make_valid(regions[invalid])
-    regions = shapely.intersection(regions, block)
-    cells = np.array([shapely.union_all(regions[owner == b]) for b in range(len(points))], dtype=object)
+    # Only the regions that cross the block's edge need clipping; the others are turned as clipping turns
+    # them (shells clockwise), so that shared edges run opposite ways, as a coverage union needs.
+    shapely.prepare(block)
+    crossing = ~shapely.contains_properly(block, regions)
+    clipped = regions.copy()
+    clipped[crossing] = shapely.intersection(regions[crossing], block)
+    clipped[~crossing] = shapely.orient_polygons(regions[~crossing], exterior_cw=True)
+    cells, overlay = _union_by_owner(clipped, owner, len(points))
+    # a cell that gives or takes ground may come apart: its parts (atoms) come in the order of an overlay union
+    cell, building, _ = _footprint_overlaps(cells, footprints)
+    overlay[np.concatenate([cell, building])] = True
+    for b in np.flatnonzero(overlay):
+        cells[b] = shapely.union_all(shapely.intersection(regions[owner == b], block))
     cells = _hand_back_footprints(cells, footprints)
 
     out: list[BaseGeometry] = []
@@ -366,17 +377,54 @@ def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) 
     return out, building_cell
 
 
-def _hand_back_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
-    """The cells with each building given the parts of other cells that lie on its footprint."""
+def _union_by_owner(regions: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the regions of each owner ``0 … n-1`` (the cells of a tessellation from its Voronoi regions),
+    and which owners must be unioned by overlay instead.
+
+    Neighbouring Voronoi regions share their edges vertex for vertex, so one vectorised coverage union
+    dissolves them, many times faster than an overlay union per owner, to the same vertices but not the same
+    ring starts or part order: an owner whose regions are not all polygons, whose cell comes apart (its parts
+    become atoms, in the overlay's order) or has a hole (the midpoint of a closed shared boundary depends on
+    where its ring starts; then the whole block) is marked for an overlay union."""
+    counts = np.bincount(owner, minlength=n)
+    order = np.argsort(owner, kind="stable")
+    column = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    table = np.full((n, max(int(counts.max(initial=0)), 1)), None, dtype=object)
+    table[owner[order], column] = regions[order]
+    overlay = np.zeros(n, dtype=bool)
+    overlay[owner[~np.isin(shapely.get_type_id(regions), (3, 6))]] = True
+    merged = np.full(n, None, dtype=object)
+    try:
+        merged[~overlay] = shapely.coverage_union_all(table[~overlay], axis=1)
+    except shapely.errors.GEOSException:  # the clipping left edges that no longer match: all by overlay
+        return merged, np.ones(n, dtype=bool)
+    # a coverage union that lost or gained ground (edges matched wrongly) is redone by overlay
+    area = np.bincount(owner, weights=shapely.area(regions), minlength=n)
+    overlay |= np.abs(shapely.area(merged) - area) > 1e-6 * np.maximum(area, 1.0)
+    overlay |= shapely.get_num_geometries(merged) != 1
+    if (shapely.get_num_interior_rings(merged[~overlay]) > 0).any():
+        overlay[:] = True
+    return merged, overlay
+
+
+def _footprint_overlaps(cells: np.ndarray, footprints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cell reaching into another building's footprint by more than ``FOOTPRINT_OVERLAP_M2``: the cell,
+    the building and the part of the cell on its footprint."""
     c, f = shapely.STRtree(cells).query(footprints, predicate="intersects")[::-1]
     foreign = c != f
     c, f = c[foreign], f[foreign]
+    overlap = shapely.intersection(cells[c], footprints[f])
+    big = shapely.area(overlap) > FOOTPRINT_OVERLAP_M2
+    return c[big], f[big], overlap[big]
+
+
+def _hand_back_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
+    """The cells with each building given the parts of other cells that lie on its footprint."""
+    c, f, overlap = _footprint_overlaps(cells, footprints)
     if len(c) == 0:
         return cells
     cells = cells.copy()
-    overlap = shapely.intersection(cells[c], footprints[f])
-    big = shapely.area(overlap) > FOOTPRINT_OVERLAP_M2
-    for cell, building, piece in zip(c[big], f[big], overlap[big]):
+    for cell, building, piece in zip(c, f, overlap):
         cells[cell] = shapely.difference(cells[cell], footprints[building])
         cells[building] = shapely.union(cells[building], piece)
     return cells

@@ -1,0 +1,76 @@
+"""Planning units (atoms): building cells tile their block, atoms tile their communities, and the atoms and
+adjacency of the real extracts stay as they were (the plans pinned in test_engine stand on them)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import box
+
+from gridplan.engine.units import build_units, tessellate
+from gridplan.partition import scene_units
+from gridplan.pipeline import prepare_scene
+from gridplan.scenarios.district import generate_district
+
+#: Per extract: atoms, edges, and the first 16 hex digits of :func:`units_digest` (taken at 53e033b, before the
+#: tessellation's coverage union: the faster union gives the same atoms, in the same order, and the same graph).
+PINNED_UNITS = {
+    "beijing": (413, 1064, "2065f2d625c8bce2"),
+    "nanjing": (1157, 3236, "7d11702e47fc6ff7"),
+    "shanghai": (2068, 5159, "f3f18a98880484bd"),
+    "wuhan": (306, 809, "5d7afe2d1ebf2e25"),
+}
+
+
+def units_digest(units) -> str:
+    """Atoms (kind, households, area to 1e-3 m², centroid to 0.1 mm, in order), the atom of each building and
+    every node's neighbours in order with the edge's length and cost to 1e-4 and its barrier flag."""
+    atoms, graph = units.atoms, units.graph
+    geoms = atoms.geometry.to_numpy()
+    h = hashlib.sha256()
+    h.update(repr(atoms["kind"].tolist()).encode() + atoms["households"].to_numpy().tobytes())
+    h.update(np.round(shapely.area(geoms), 3).tobytes() + np.round(shapely.get_coordinates(shapely.centroid(geoms)), 4).tobytes())
+    h.update(units.building_atom.to_numpy().tobytes())
+    for a in graph.nodes:
+        h.update(repr([(b, round(d["length"], 4), round(d["cost"], 4), d["barrier"]) for b, d in graph.adj[a].items()]).encode())
+    return h.hexdigest()[:16]
+
+
+def test_building_cells_tile_their_block_and_each_holds_its_building():
+    block = box(0, 0, 100, 60)
+    # a row of houses, two touching, one large building and one drawn inside another
+    footprints = np.array([box(5, 5, 15, 15), box(15, 5, 25, 15), box(40, 5, 50, 20), box(60, 10, 95, 50),
+                           box(70, 20, 75, 25), box(10, 40, 20, 55)], dtype=object)
+    points = shapely.point_on_surface(footprints)
+    cells, building_cell = tessellate(block, footprints, points)
+    cells = np.array(cells, dtype=object)
+    assert shapely.area(cells).sum() == pytest.approx(block.area, rel=1e-12)
+    assert shapely.area(shapely.union_all(cells)) == pytest.approx(block.area, rel=1e-12)
+    assert shapely.contains(cells[building_cell], points).all()
+    # no cell boundary through a building: each footprint lies in its own cell (the inner one in the large one's)
+    assert (shapely.area(shapely.intersection(cells[building_cell], footprints)) >= shapely.area(footprints) - 1e-6).all()
+    assert building_cell[4] == building_cell[3]
+
+
+def test_atoms_tile_a_district_whose_clipped_voronoi_regions_do_not_all_meet_edge_to_edge():
+    # this district has a block whose clipped regions a coverage union refuses: it is unioned by overlay
+    prepared = prepare_scene(generate_district(3000, 80000, seed=1))
+    local = prepared.local
+    units = build_units(local.communities, local.buildings, local.streets, local.barriers, prepared.settings.grid)
+    geoms = units.atoms.geometry.to_numpy()
+    assert (shapely.get_num_geometries(geoms) == 1).all()
+    assert shapely.area(geoms).sum() == pytest.approx(local.communities.area.sum(), rel=1e-9)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pairs = left < right
+    assert shapely.area(shapely.intersection(geoms[left[pairs]], geoms[right[pairs]])).sum() < 1e-3
+    assert (units.building_atom >= 0).all() and units.atoms["households"].sum() == round(local.buildings["households"].sum())
+    assert (len(units.atoms), units.graph.number_of_edges()) == (1575, 3818)
+
+
+@pytest.mark.parametrize("case", sorted(PINNED_UNITS))
+def test_units_of_the_real_extracts_are_pinned(case, extracts):
+    units = scene_units(extracts.prepared(case))
+    assert (len(units.atoms), units.graph.number_of_edges(), units_digest(units)) == PINNED_UNITS[case]
