@@ -46,7 +46,11 @@ def perturbed(scene, count: int | None, scale: float, seed: int):
     """The scene with ``count`` buildings' (every building's where None) households × U(0.5, 1.6) × ``scale``."""
     rng = np.random.default_rng(seed)
     buildings = scene.buildings.copy()
-    chosen = np.arange(len(buildings)) if count is None else rng.choice(len(buildings), size=min(count, len(buildings)), replace=False)
+    chosen = (
+        np.arange(len(buildings))
+        if count is None
+        else rng.choice(len(buildings), size=min(count, len(buildings)), replace=False)
+    )
     households = buildings["households"].to_numpy().astype(np.int64)
     households[chosen] = np.round(households[chosen] * rng.uniform(0.5, 1.6, size=len(chosen)) * scale).astype(np.int64)
     return scene.replace(buildings=buildings.assign(households=households))
@@ -66,13 +70,19 @@ def row(case: str, plan, prepared, seconds: float, fixed: str = "") -> dict:
     for check in checked.checks:
         for g in check.grid_ids:
             verdict[g] = check.verdict
-    proven = {g for c in plan.certificates if c.proven and c.claim in ("unit_misfit", "region_fewest") for g in c.grid_ids}
-    nearby = {g for c in plan.certificates if c.proven and c.claim == "neighbourhood_fewest" for g in c.grid_ids} - proven
+    proven = {
+        g for c in plan.certificates if c.proven and c.claim in ("unit_misfit", "region_fewest") for g in c.grid_ids
+    }
+    nearby = {
+        g for c in plan.certificates if c.proven and c.claim == "neighbourhood_fewest" for g in c.grid_ids
+    } - proven
     ids = outside["grid_id"].astype(str)
     loose = grids[~settings.tight_window.contains(grids["households"].to_numpy())]
     loose_unproven = int(loose["tight_possible"].astype(bool).sum())
     return {
-        "case": case, "grids": len(grids), "plan s": round(seconds, 1),
+        "case": case,
+        "grids": len(grids),
+        "plan s": round(seconds, 1),
         "out ±20%": len(outside),
         "proven+verified": int(sum(g in proven and verdict.get(g) == Verdict.HOLDS for g in ids)),
         "proven, undecided": int(sum(g in proven and verdict.get(g) == Verdict.UNDECIDED for g in ids)),
@@ -80,8 +90,10 @@ def row(case: str, plan, prepared, seconds: float, fixed: str = "") -> dict:
         "neighbourhood": int(sum(g in nearby for g in ids)),
         "not proven": int(sum(g not in proven and g not in nearby for g in ids)),
         "fixed": fixed,
-        "out ±10%": len(loose), "±10% unproven": f"{loose_unproven} ({loose_unproven / max(len(grids), 1):.1%})",
-        "verify s": round(verify_s, 2), "fresh s": round(fresh_s, 1),
+        "out ±10%": len(loose),
+        "±10% unproven": f"{loose_unproven} ({loose_unproven / max(len(grids), 1):.1%})",
+        "verify s": round(verify_s, 2),
+        "fresh s": round(fresh_s, 1),
     }
 
 
@@ -122,7 +134,11 @@ def main() -> None:
 def _broken(plan, changed) -> list[str]:
     """Ordinary grids of ``plan`` that the changed households put outside the bounds."""
     households = changed.local.buildings.set_index("building_id")["households"]
-    loads = plan.assignment.assign(new=households.reindex(plan.assignment["building_id"]).to_numpy()).groupby("grid_id")["new"].sum()
+    loads = (
+        plan.assignment.assign(new=households.reindex(plan.assignment["building_id"]).to_numpy())
+        .groupby("grid_id")["new"]
+        .sum()
+    )
     ordinary = plan.grids.loc[plan.grids["kind"] == GridKind.ORDINARY, "grid_id"]
     bounds = plan.settings.grid.bounds_window
     return [g for g in ordinary if not bounds.contains(loads.get(g, 0.0))]

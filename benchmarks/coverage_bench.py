@@ -76,11 +76,26 @@ def distance_rows(scene) -> list[tuple]:
     goal = "met" if seconds < DISTANCE_GOAL_S else "NOT met"
     rows = [
         ("district", "network build", built, np.nan, "", f"{nodes:,} nodes, {edges:,} edges"),
-        ("district", f"distances {size}", seconds, peak, "",
-         f"build + distances; {pairs:,} pairs ≤ {CUTOFF_M:g} m; goal {DISTANCE_GOAL_S:g} s {goal}"),
+        (
+            "district",
+            f"distances {size}",
+            seconds,
+            peak,
+            "",
+            f"build + distances; {pairs:,} pairs ≤ {CUTOFF_M:g} m; goal {DISTANCE_GOAL_S:g} s {goal}",
+        ),
     ]
     reached, seconds, peak = _in_child(nearest_only, scene.streets, buildings, points)
-    rows.append(("district", f"nearest {size}", seconds, peak, "", f"build + nearest; {reached:,} buildings within {CUTOFF_M:g} m"))
+    rows.append(
+        (
+            "district",
+            f"nearest {size}",
+            seconds,
+            peak,
+            "",
+            f"build + nearest; {reached:,} buildings within {CUTOFF_M:g} m",
+        )
+    )
     return rows
 
 
@@ -93,8 +108,16 @@ def siting_rows(case, coverage, candidates, radius) -> list[tuple]:
             rows.append((case, f"MCLP coverage matrix ({len(candidates):,} sites)", matrix_s, peak, "", uncovered))
         gap = result.households_covered - result.greedy_households
         status = "optimal" if result.optimal else f"time limit, bound {result.upper_bound:,.0f}"
-        rows.append((case, f"MCLP p={p} exact", result.exact_seconds, peak, f"{result.households_covered:,.0f}",
-                     f"{status}; +{gap:,.0f} over greedy"))
+        rows.append(
+            (
+                case,
+                f"MCLP p={p} exact",
+                result.exact_seconds,
+                peak,
+                f"{result.households_covered:,.0f}",
+                f"{status}; +{gap:,.0f} over greedy",
+            )
+        )
         rows.append((case, f"MCLP p={p} greedy", result.greedy_seconds, peak, f"{result.greedy_households:,.0f}", ""))
     return rows
 
@@ -123,8 +146,10 @@ def format_table(rows: list[tuple]) -> str:
 
     body = [[cell(v) for v in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(COLUMNS, *body)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i in (1, 5) else str(c).rjust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    line = lambda cells: "  ".join(
+        str(c).ljust(w) if i in (1, 5) else str(c).rjust(w)  # noqa: E731
+        for i, (c, w) in enumerate(zip(cells, widths))
+    )
     return "\n".join([line(COLUMNS), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 

@@ -47,8 +47,10 @@ def main() -> None:
     scene = prepare_scene(generate_district(20000, 450000, seed=1))
     run = plan_scene(scene)
     plan = run.plan
-    print(f"district: {len(scene.scene.buildings):,} buildings, {len(plan.grids):,} grids, "
-          f"{scene.scene.communities.shape[0]} communities; planned in {time.perf_counter() - start:.0f} s")
+    print(
+        f"district: {len(scene.scene.buildings):,} buildings, {len(plan.grids):,} grids, "
+        f"{scene.scene.communities.shape[0]} communities; planned in {time.perf_counter() - start:.0f} s"
+    )
 
     print(f"{'variant':<34}{'build s':>8}{'HTML MB':>9}{'load s':>8}{'pan ms':>8}")
     with Chromium() as chromium:
@@ -70,8 +72,10 @@ def main() -> None:
                         pans.append(page.evaluate(PAN))
                         if page.errors:
                             print(f"  JavaScript errors: {page.errors[:3]}")
-                print(f"{name:<34}{build:>8.1f}{path.stat().st_size / 1e6:>9.1f}{sorted(loads)[len(loads) // 2]:>8.2f}"
-                      f"{sorted(pans)[len(pans) // 2]:>8.1f}")
+                print(
+                    f"{name:<34}{build:>8.1f}{path.stat().st_size / 1e6:>9.1f}{sorted(loads)[len(loads) // 2]:>8.2f}"
+                    f"{sorted(pans)[len(pans) // 2]:>8.1f}"
+                )
 
 
 if __name__ == "__main__":

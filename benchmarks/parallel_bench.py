@@ -69,7 +69,11 @@ class WorkerMemory:
 
 def run_mode(mode: str, args) -> dict:
     """Plan the city in this process with ``mode``; return time, memory and the assignment's digest."""
-    scene = validate_scene(generate_district(args.buildings, args.households, n_communities=args.communities, seed=1)).raise_for_errors().scene
+    scene = (
+        validate_scene(generate_district(args.buildings, args.households, n_communities=args.communities, seed=1))
+        .raise_for_errors()
+        .scene
+    )
     start = time.perf_counter()
     with WorkerMemory() as memory:
         if mode == "serial":
@@ -82,8 +86,12 @@ def run_mode(mode: str, args) -> dict:
             if args.scheduler:
                 plan = plan_communities(scene, options=RunOptions(scheduler=args.scheduler))
             else:
-                with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                        Client(cluster) as client:
+                with (
+                    LocalCluster(
+                        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    ) as cluster,
+                    Client(cluster) as client,
+                ):
                     plan = plan_communities(scene, options=RunOptions(scheduler=client))
     seconds = time.perf_counter() - start
     # worker processes only: the resource tracker and other helpers stay below 100 MB
@@ -113,8 +121,10 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_mode(args.child, args)))
         return
-    print(f"city: {args.buildings:,} buildings, {args.households:,} households, {args.communities:,} communities; "
-          f"{args.workers} workers; {psutil.cpu_count()} CPUs")
+    print(
+        f"city: {args.buildings:,} buildings, {args.households:,} households, {args.communities:,} communities; "
+        f"{args.workers} workers; {psutil.cpu_count()} CPUs"
+    )
     rows = []
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, "--child", mode] + [a for a in sys.argv[1:] if a != "--child"]
@@ -124,8 +134,10 @@ def main() -> None:
     print(f"{'mode':<8}{'time s':>8}{'speed-up':>10}{'peak MB':>9}  {'worker peak MB':<18}{'grids':>7}  same plan")
     for r in rows:
         workers = ", ".join(map(str, r["worker_peak_mb"])) or "—"
-        print(f"{r['mode']:<8}{r['time_s']:>8.1f}{serial['time_s'] / r['time_s']:>9.2f}×{r['peak_mb']:>9}  {workers:<18}"
-              f"{r['grids']:>7}  {'yes' if r['assignment'] == serial['assignment'] else 'NO'}")
+        print(
+            f"{r['mode']:<8}{r['time_s']:>8.1f}{serial['time_s'] / r['time_s']:>9.2f}×{r['peak_mb']:>9}  {workers:<18}"
+            f"{r['grids']:>7}  {'yes' if r['assignment'] == serial['assignment'] else 'NO'}"
+        )
 
 
 if __name__ == "__main__":

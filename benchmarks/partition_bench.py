@@ -123,7 +123,12 @@ def _in_child(function, *args):
 
 def run_gridplan(scene):
     plan = partition(scene)
-    return plan.metrics, plan.atom_grid.copy(), plan.grids["kind"].tolist(), plan.grids["community_id"].to_numpy()[plan.atom_grid]
+    return (
+        plan.metrics,
+        plan.atom_grid.copy(),
+        plan.grids["kind"].tolist(),
+        plan.grids["community_id"].to_numpy()[plan.atom_grid],
+    )
 
 
 def run_baseline(method: str, units, buildings, free: np.ndarray, counts: dict[str, int]):
@@ -206,8 +211,13 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
     for row in rows:
         row["households"] = households
     where = [
-        {"case": name, "method": method,
-         **boundary_breakdown(grids, local.communities, local.streets, local.barriers, blocks, DEFAULTS.grid.ceiling).to_dict()}
+        {
+            "case": name,
+            "method": method,
+            **boundary_breakdown(
+                grids, local.communities, local.streets, local.barriers, blocks, DEFAULTS.grid.ceiling
+            ).to_dict(),
+        }
         for method, grids in layouts.items()
     ]
     return rows, where
@@ -216,8 +226,12 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
 def run_before(tree: str, name: str) -> dict:
     """The gridplan row of ``name`` benchmarked with the gridplan of source tree ``tree``."""
     env = {**os.environ, "GRIDPLAN_BENCH_TREE": str(Path(tree).resolve())}
-    done = subprocess.run([sys.executable, __file__, "--cases", name, "--methods", "", "--gridplan-json"], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--cases", name, "--methods", "", "--gridplan-json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         raise RuntimeError(f"--before {tree}, case {name}:\n{done.stderr[-3000:]}")
     row = json.loads(done.stdout.strip().splitlines()[-1])

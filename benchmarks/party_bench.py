@@ -30,13 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gridplan.partition import partition  # noqa: E402
 from gridplan.reach.network import WalkingNetwork  # noqa: E402
-from gridplan.reach.party import (  # noqa: E402
-    PartySettings,
-    analyse_party,
-    building_points,
-    link_groups,
-    place_members,
-)
+from gridplan.reach.party import PartySettings, analyse_party, building_points, link_groups, place_members  # noqa: E402
 from gridplan.scenarios.district import generate_district  # noqa: E402
 from gridplan.scenarios.party import generate_members  # noqa: E402
 
@@ -80,7 +74,9 @@ def run_optimal(plan, scene, members, settings, walking=False):
         "mean_m": mean,
         "max_m": worst,
         "max_load": int(loads.max()),
-        "below_min": len(members) - len(coverage.unplaced_members) - int((loads >= PartySettings().link_min_households).sum()),
+        "below_min": len(members)
+        - len(coverage.unplaced_members)
+        - int((loads >= PartySettings().link_min_households).sum()),
         "summary": coverage.summary(),
     }
 
@@ -111,46 +107,67 @@ def greedy_baseline(plan, scene, members, settings, table):
         # members of a building share its load evenly, as in the optimum
         for n, l in zip(g.member_count, load):
             below += int(((l // n + (np.arange(n) < l % n)) < settings.link_min_households).sum())
-    return {"time_s": time.perf_counter() - start, "linked": linked, "total_km": total / 1000,
-            "mean_m": total / max(linked, 1), "max_m": worst, "below_min": below}
+    return {
+        "time_s": time.perf_counter() - start,
+        "linked": linked,
+        "total_km": total / 1000,
+        "mean_m": total / max(linked, 1),
+        "max_m": worst,
+        "below_min": below,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buildings", type=int, default=20000)
     parser.add_argument("--households", type=int, default=450000)
-    parser.add_argument("--shares", type=lambda v: [float(x) for x in v.split(",")], default=[0.07, 0.03],
-                        help="members per resident, comma-separated (default 0.07,0.03)")
+    parser.add_argument(
+        "--shares",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[0.07, 0.03],
+        help="members per resident, comma-separated (default 0.07,0.03)",
+    )
     args = parser.parse_args()
 
     start = time.perf_counter()
     scene = generate_district(args.buildings, args.households, seed=1)
     plan = partition(scene)
-    print(f"district: {args.buildings} buildings, {int(plan.assignment['households'].sum())} households, "
-          f"{len(plan.grids)} grids; generated and planned in {time.perf_counter() - start:.1f} s; "
-          f"parent peak {_peak_mb():.0f} MB")
+    print(
+        f"district: {args.buildings} buildings, {int(plan.assignment['households'].sum())} households, "
+        f"{len(plan.grids)} grids; generated and planned in {time.perf_counter() - start:.1f} s; "
+        f"parent peak {_peak_mb():.0f} MB"
+    )
     settings = PartySettings()
     for share in args.shares:
         members = generate_members(plan.assignment, share=share, settings=settings)
-        print(f"\n=== members {share:.0%} of residents: {len(members)} generated "
-              f"({(members['status'] == 'full').mean():.0%} full)")
+        print(
+            f"\n=== members {share:.0%} of residents: {len(members)} generated "
+            f"({(members['status'] == 'full').mean():.0%} full)"
+        )
         optimal, peak = _in_child(run_optimal, plan, scene, members, settings)
-        print(f"analyse_party (optimal links, min {settings.link_min_households}): {optimal['time_s']:.1f} s, "
-              f"peak {peak:.0f} MB")
+        print(
+            f"analyse_party (optimal links, min {settings.link_min_households}): {optimal['time_s']:.1f} s, "
+            f"peak {peak:.0f} MB"
+        )
         print(optimal["summary"])
         print(f"max member load {optimal['max_load']}; unlinked by reason {optimal['unlinked_by_reason']}")
 
         walking, walking_peak = _in_child(run_optimal, plan, scene, members, settings, True)
-        print(f"with walking distances (gridplan.reach.network, build included): {walking['time_s']:.1f} s, peak "
-              f"{walking_peak:.0f} MB; linked {walking['linked']}; mean {walking['mean_m']:.0f} m, max {walking['max_m']:.0f} m")
+        print(
+            f"with walking distances (gridplan.reach.network, build included): {walking['time_s']:.1f} s, peak "
+            f"{walking_peak:.0f} MB; linked {walking['linked']}; mean {walking['mean_m']:.0f} m, max {walking['max_m']:.0f} m"
+        )
         relaxed, _ = _in_child(run_optimal, plan, scene, members, replace(settings, link_min_households=0))
         table = analyse_party(plan, scene, settings, members=members).grid_party
         greedy = greedy_baseline(plan, scene, members, settings, table)
         print("same branches and candidate pairs ('below 5': members linking fewer than 5 households):")
         print(f"{'method':<22}{'time s':>8}{'linked':>9}{'total km':>10}{'mean m':>8}{'max m':>7}{'below 5':>9}")
         for name, row in (("optimal, min 5", optimal), ("optimal, min 0", relaxed), ("greedy nearest", greedy)):
-            print(f"{name:<22}{row['time_s']:>8.1f}{row['linked']:>9}{row['total_km']:>10.1f}{row['mean_m']:>8.1f}"
-                  f"{row['max_m']:>7.0f}{row['below_min']:>9}")
+            print(
+                f"{name:<22}{row['time_s']:>8.1f}{row['linked']:>9}{row['total_km']:>10.1f}{row['mean_m']:>8.1f}"
+                f"{row['max_m']:>7.0f}{row['below_min']:>9}"
+            )
+
 
 if __name__ == "__main__":
     main()

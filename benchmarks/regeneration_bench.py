@@ -85,9 +85,19 @@ def bench(name: str, shares: list[float]) -> list[dict]:
                 changes = runs[layout].changes
                 figures = changes.tradeoff.set_index("layout").iloc[-1]
                 moved = changes.building_changes.loc[changes.building_changes["change"] == "moved", "households"].sum()
-            rows.append({"case": name, "changed": f"{share:.0%}", "layout": layout, "grids": len(runs["rebalanced"].plan.grids),
-                         "kept": figures["kept_share"], "within_10": figures["within_tight"], "within_20": figures["within_bounds"],
-                         "households_moved": moved, "time_s": timings[layout]})
+            rows.append(
+                {
+                    "case": name,
+                    "changed": f"{share:.0%}",
+                    "layout": layout,
+                    "grids": len(runs["rebalanced"].plan.grids),
+                    "kept": figures["kept_share"],
+                    "within_10": figures["within_tight"],
+                    "within_20": figures["within_bounds"],
+                    "households_moved": moved,
+                    "time_s": timings[layout],
+                }
+            )
         print(format_table(rows[-3:]), flush=True)
     return rows
 

@@ -105,10 +105,17 @@ def bench_case(name: str) -> tuple[dict, pd.DataFrame, list[dict]]:
             _, copies_v, matched_v, wrong_v = _against_truth(found, truth)
             variants.append({**row, "matched": matched_v[~copies_v].mean(), "wrong": wrong_v.mean(), "refused": ""})
     joined, copies, matched, wrong = _against_truth(matches, truth)
-    row = {"case": name, "rows": len(joined), "generate_s": round(generated, 1), "join_s": round(seconds, 1),
-           "peak_mb": round(peak), "matched": matched[~copies].mean(), "wrong": wrong.mean(),
-           "duplicates_found": (joined.loc[copies, "reason"] == "duplicate").mean() if copies.any() else 1.0,
-           "low_confidence": (joined["confidence"] == "low").mean()}
+    row = {
+        "case": name,
+        "rows": len(joined),
+        "generate_s": round(generated, 1),
+        "join_s": round(seconds, 1),
+        "peak_mb": round(peak),
+        "matched": matched[~copies].mean(),
+        "wrong": wrong.mean(),
+        "duplicates_found": (joined.loc[copies, "reason"] == "duplicate").mean() if copies.any() else 1.0,
+        "low_confidence": (joined["confidence"] == "low").mean(),
+    }
     for route in ("id", "coordinate", "address"):
         on = joined["route"] == route
         row[f"{route}_share"] = on.mean()
@@ -116,9 +123,15 @@ def bench_case(name: str) -> tuple[dict, pd.DataFrame, list[dict]]:
     kinds = []
     for kind in [*NOISE, "copy"]:
         has = joined["noise"].str.split(",").map(lambda k: kind in k)
-        kinds.append({"case": name, "noise": kind, "rows": int(has.sum()),
-                      "matched": matched[has & ~copies].mean() if (has & ~copies).any() else float("nan"),
-                      "wrong": wrong[has].mean() if has.any() else float("nan")})
+        kinds.append(
+            {
+                "case": name,
+                "noise": kind,
+                "rows": int(has.sum()),
+                "matched": matched[has & ~copies].mean() if (has & ~copies).any() else float("nan"),
+                "wrong": wrong[has].mean() if has.any() else float("nan"),
+            }
+        )
     unmatched = joined.loc[~matched & ~copies, "reason"].value_counts()
     row["unmatched_reasons"] = ", ".join(f"{k} {v}" for k, v in unmatched.items())
     return row, pd.DataFrame(kinds), variants
@@ -134,18 +147,25 @@ def main() -> None:
         rows.append(row)
         kinds.append(by_kind)
         variants += by_variant
-        print(f"{name}: {row['rows']:,} rows joined in {row['join_s']} s, peak {row['peak_mb']} MB; matched "
-              f"{row['matched']:.2%}, wrong {row['wrong']:.3%}", flush=True)
+        print(
+            f"{name}: {row['rows']:,} rows joined in {row['join_s']} s, peak {row['peak_mb']} MB; matched "
+            f"{row['matched']:.2%}, wrong {row['wrong']:.3%}",
+            flush=True,
+        )
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 250)
-    print("\nJoin time and accuracy (goal on the district: under 30 s and 2 GB, under 0.5% wrong, at least 97% matched):")
+    print(
+        "\nJoin time and accuracy (goal on the district: under 30 s and 2 GB, under 0.5% wrong, at least 97% matched):"
+    )
     print(table.drop(columns="unmatched_reasons").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print("\nUnmatched rows by reason (copies of duplicated rows left out):")
     print(table[["case", "unmatched_reasons"]].to_string(index=False))
     print("\nBy kind of noise (a row may have several):")
     wide = pd.concat(kinds).pivot(index="noise", columns="case", values=["matched", "wrong"])
     print(wide.to_string(float_format=lambda v: f"{v:.4f}"))
-    print("\nEach variant: the same rows written as registers also arrive (matched: copies of duplicated rows left out):")
+    print(
+        "\nEach variant: the same rows written as registers also arrive (matched: copies of duplicated rows left out):"
+    )
     print(pd.DataFrame(variants).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 

@@ -81,10 +81,18 @@ def bench_case(name: str, check: bool, small: int) -> dict:
     runs = replan_times(units)
     grids = np.array([g for _, g, _, _ in runs])
     seconds = np.array([s for _, _, s, _ in runs])
-    row = {"case": name, "communities": len(runs), "grids": int(grids.sum()), "units_s": units_s,
-           "median_s": float(np.median(seconds)), "max_s": float(seconds.max()), "total_s": float(seconds.sum()),
-           "small": int((grids <= small).sum()), "small_under_1s": float((seconds[grids <= small] < 1.0).mean()) if (grids <= small).any() else float("nan"),
-           "largest": f"{runs[int(seconds.argmax())][0]} ({grids[seconds.argmax()]} grids)"}
+    row = {
+        "case": name,
+        "communities": len(runs),
+        "grids": int(grids.sum()),
+        "units_s": units_s,
+        "median_s": float(np.median(seconds)),
+        "max_s": float(seconds.max()),
+        "total_s": float(seconds.sum()),
+        "small": int((grids <= small).sum()),
+        "small_under_1s": float((seconds[grids <= small] < 1.0).mean()) if (grids <= small).any() else float("nan"),
+        "largest": f"{runs[int(seconds.argmax())][0]} ({grids[seconds.argmax()]} grids)",
+    }
     if check:
         whole, _, _, _ = _plan_atoms(units, DEFAULTS.grid, None)
         groups = units.atoms.groupby("community_id", sort=True).indices
@@ -95,18 +103,25 @@ def bench_case(name: str, check: bool, small: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="nanjing,beijing,shanghai,wuhan,district")
-    parser.add_argument("--small", type=int, default=SMALL_GRIDS, help="grids of a community that should re-plan in under 1 s")
+    parser.add_argument(
+        "--small", type=int, default=SMALL_GRIDS, help="grids of a community that should re-plan in under 1 s"
+    )
     parser.add_argument("--check", action="store_true", help="also plan each case whole and compare")
     args = parser.parse_args(argv)
-    header = (f"{'case':>9}  {'communities':>11}  {'grids':>6}  {'units s':>7}  {'median s':>8}  {'max s':>6}  {'total s':>7}  "
-              f"{'≤' + str(args.small) + ' grids':>10}  {'of them <1 s':>12}  largest re-plan")
+    header = (
+        f"{'case':>9}  {'communities':>11}  {'grids':>6}  {'units s':>7}  {'median s':>8}  {'max s':>6}  {'total s':>7}  "
+        f"{'≤' + str(args.small) + ' grids':>10}  {'of them <1 s':>12}  largest re-plan"
+    )
     print(header)
     print("-" * len(header))
     for case in args.cases.split(","):
         r = bench_case(case, args.check, args.small)
         check = "" if "same_as_whole" not in r else f"  same as whole plan: {r['same_as_whole']}"
-        print(f"{r['case']:>9}  {r['communities']:>11}  {r['grids']:>6}  {r['units_s']:>7.1f}  {r['median_s']:>8.2f}  {r['max_s']:>6.2f}  "
-              f"{r['total_s']:>7.1f}  {r['small']:>10}  {r['small_under_1s']:>12.0%}  {r['largest']}{check}", flush=True)
+        print(
+            f"{r['case']:>9}  {r['communities']:>11}  {r['grids']:>6}  {r['units_s']:>7.1f}  {r['median_s']:>8.2f}  {r['max_s']:>6.2f}  "
+            f"{r['total_s']:>7.1f}  {r['small']:>10}  {r['small_under_1s']:>12.0%}  {r['largest']}{check}",
+            flush=True,
+        )
     return 0
 
 

@@ -24,11 +24,7 @@ from gridplan.settings import Settings
 
 
 def analyse_coverage(
-    plan: Plan,
-    scene: Scene | PreparedScene,
-    *,
-    new_service_points: int = 0,
-    settings: Settings | None = None,
+    plan: Plan, scene: Scene | PreparedScene, *, new_service_points: int = 0, settings: Settings | None = None
 ) -> Coverage:
     """Check a plan's party-building and service coverage, and propose fixes.
 
@@ -87,18 +83,45 @@ def analyse_coverage(
         "member_links": party.member_links,
         "unlinked": party.unlinked,
         "unplaced_members": party.unplaced_members,
-        "service_coverage": buildings[["building_id", "grid_id", "households", "nearest_service_m", "nearest_point_id",
-                                       "network_reach", *flags, "covered", "blind_spot", "geometry"]],
+        "service_coverage": buildings[
+            [
+                "building_id",
+                "grid_id",
+                "households",
+                "nearest_service_m",
+                "nearest_point_id",
+                "network_reach",
+                *flags,
+                "covered",
+                "blind_spot",
+                "geometry",
+            ]
+        ],
         "grid_service": service.grids,
         "isochrones": service.isochrones,
         "service_points": service.service_points,
     }
     if siting is not None:
         layers["proposed_sites"] = siting.proposed_sites
-        layers["siting"] = pd.DataFrame([{
-            "p": siting.p, "radius_m": siting.radius_m, "households_covered": siting.households_covered,
-            "greedy_households": siting.greedy_households, "optimal": siting.optimal, "upper_bound": siting.upper_bound,
-            "households_uncovered": siting.households_uncovered, "households_reachable": siting.households_reachable}])
-    provenance = Provenance(settings=settings, scene_fingerprint=prepared.fingerprint, plan_fingerprint=plan.fingerprint(),
-                            generated=prepared.generated_layers() | generated, code_style=plan.provenance.code_style)
+        layers["siting"] = pd.DataFrame(
+            [
+                {
+                    "p": siting.p,
+                    "radius_m": siting.radius_m,
+                    "households_covered": siting.households_covered,
+                    "greedy_households": siting.greedy_households,
+                    "optimal": siting.optimal,
+                    "upper_bound": siting.upper_bound,
+                    "households_uncovered": siting.households_uncovered,
+                    "households_reachable": siting.households_reachable,
+                }
+            ]
+        )
+    provenance = Provenance(
+        settings=settings,
+        scene_fingerprint=prepared.fingerprint,
+        plan_fingerprint=plan.fingerprint(),
+        generated=prepared.generated_layers() | generated,
+        code_style=plan.provenance.code_style,
+    )
     return Coverage.from_layers(layers, provenance)

@@ -22,16 +22,28 @@ import warnings
 from gridplan.engine.plan import CountAsked, Layout, balance_weight, layout_from_atoms, partition, scene_units
 from gridplan.engine.units import Units, build_units
 
-__all__ = ["CountAsked", "Layout", "Units", "balance_weight", "build_units", "layout_from_atoms", "partition",
-           "scene_units"]
+__all__ = [
+    "CountAsked",
+    "Layout",
+    "Units",
+    "balance_weight",
+    "build_units",
+    "layout_from_atoms",
+    "partition",
+    "scene_units",
+]
 
 
 class _CallableModule(types.ModuleType):
     """This module, callable as the function it was before 0.2 (``gridplan.partition(scene)``), with a warning."""
 
     def __call__(self, *args, **kwargs):
-        warnings.warn("calling gridplan.partition(...) is deprecated and stops working in 0.3: call "
-                      "gridplan.partition.partition(...) or gridplan.plan_scene(...)", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "calling gridplan.partition(...) is deprecated and stops working in 0.3: call "
+            "gridplan.partition.partition(...) or gridplan.plan_scene(...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return partition(*args, **kwargs)
 
 

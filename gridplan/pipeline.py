@@ -152,8 +152,12 @@ def plan_scene(
         options = dataclasses.replace(options, workers=default_workers(prepared))
     if previous is not None:
         if not previous.drawn:
-            check_same_buildings(prepared, previous.assignment, f"the previous plan {previous.source}".rstrip(),
-                                 f"上一方案 {previous.source}".rstrip())
+            check_same_buildings(
+                prepared,
+                previous.assignment,
+                f"the previous plan {previous.source}".rstrip(),
+                f"上一方案 {previous.source}".rstrip(),
+            )
         run = regenerate(prepared, previous, options=options, compare_fresh=compare_fresh)
     elif options.workers > 1 or options.scheduler is not None:
         run = PlanRun(plan_communities(prepared, options=options))
@@ -161,7 +165,9 @@ def plan_scene(
         run = PlanRun(partition(prepared, options=options))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))
-    provenance = dataclasses.replace(run.plan.provenance, effective_date=effective, author=str(author or ""), note=str(note or ""))
+    provenance = dataclasses.replace(
+        run.plan.provenance, effective_date=effective, author=str(author or ""), note=str(note or "")
+    )
     run = dataclasses.replace(run, plan=dataclasses.replace(run.plan, provenance=provenance))
     return add_levels(run, prepared, areas=areas) if levels else run
 
@@ -197,14 +203,18 @@ def add_levels(run: PlanRun, prepared: PreparedScene, *, areas: int | None = Non
     _check_areas(areas)
     found = plan_levels(run.plan, prepared, areas_per_street=areas)
     grids = run.plan.grids.copy()
-    grids.insert(grids.columns.get_loc(grids.geometry.name), "area_id", grids["grid_id"].map(found.grid_area).to_numpy())
+    grids.insert(
+        grids.columns.get_loc(grids.geometry.name), "area_id", grids["grid_id"].map(found.grid_area).to_numpy()
+    )
     return dataclasses.replace(run, plan=dataclasses.replace(run.plan, grids=grids), levels=found)
 
 
 def _check_areas(areas: int | None) -> None:
     if areas is not None and (not isinstance(areas, int) or areas < 1):
-        raise InputError(f"areas per street office must be a whole number of at least 1, got {areas!r}",
-                         zh=f"每个街道的片区数须为不小于 1 的整数，实为 {areas!r}")
+        raise InputError(
+            f"areas per street office must be a whole number of at least 1, got {areas!r}",
+            zh=f"每个街道的片区数须为不小于 1 的整数，实为 {areas!r}",
+        )
 
 
 #: Below this share of a plan's buildings found in a scene, the plan is not of that scene.
@@ -225,10 +235,12 @@ def check_belongs(prepared: PreparedScene, plan, coverage=None) -> None:
     """
     made_of = plan.provenance.scene_fingerprint
     if made_of and made_of != prepared.fingerprint:
-        raise InputError("the plan was made of another scene (its communities, buildings, households or streets "
-                         "differ): give the scene it was made of, or plan this one with 'gridplan plan'",
-                         zh="该方案由另一个场景生成（社区、建筑、户数或道路不同）：请给出生成它的场景，"
-                            "或用 'gridplan plan' 为本场景生成方案")
+        raise InputError(
+            "the plan was made of another scene (its communities, buildings, households or streets "
+            "differ): give the scene it was made of, or plan this one with 'gridplan plan'",
+            zh="该方案由另一个场景生成（社区、建筑、户数或道路不同）：请给出生成它的场景，"
+            "或用 'gridplan plan' 为本场景生成方案",
+        )
     if not made_of:
         check_same_buildings(prepared, plan.assignment, "the plan", "该方案")
     if coverage is not None:
@@ -240,13 +252,17 @@ def check_covers(plan: Plan, coverage: Coverage) -> None:
     its provenance records, or, without one, by its grids."""
     covers = coverage.provenance.plan_fingerprint
     if covers and covers != plan.fingerprint():
-        raise InputError("the coverage is of another plan (its buildings are in other grids): analyse this plan "
-                         "with 'gridplan coverage'",
-                         zh="该覆盖分析属于另一个方案（其建筑在别的网格中）：请用 'gridplan coverage' 分析本方案")
+        raise InputError(
+            "the coverage is of another plan (its buildings are in other grids): analyse this plan "
+            "with 'gridplan coverage'",
+            zh="该覆盖分析属于另一个方案（其建筑在别的网格中）：请用 'gridplan coverage' 分析本方案",
+        )
     if not covers and not set(coverage.grid_party["grid_id"]) <= set(plan.grids["grid_id"]):
-        raise InputError("the coverage is of another plan (its grids are not this plan's): analyse this plan "
-                         "with 'gridplan coverage'",
-                         zh="该覆盖分析属于另一个方案（其网格不是本方案的）：请用 'gridplan coverage' 分析本方案")
+        raise InputError(
+            "the coverage is of another plan (its grids are not this plan's): analyse this plan "
+            "with 'gridplan coverage'",
+            zh="该覆盖分析属于另一个方案（其网格不是本方案的）：请用 'gridplan coverage' 分析本方案",
+        )
 
 
 def check_same_buildings(prepared: PreparedScene, assignment, what: str, what_zh: str | None = None) -> None:
@@ -259,8 +275,10 @@ def check_same_buildings(prepared: PreparedScene, assignment, what: str, what_zh
     if len(placed) and found < SAME_SCENE_SHARE * len(placed):
         theirs = ", ".join(placed[~placed.isin(ids)][:3])
         ours = ", ".join(ids.iloc[:3])
-        raise InputError(f"{what} is not of this scene: {found:,} of its {len(placed):,} buildings are in it (its ids "
-                         f"look like {theirs}; the scene's like {ours}): give the scene it was made of, or check that "
-                         "building ids were not renumbered",
-                         zh=f"{what_zh or what}不属于本场景：其 {len(placed):,} 栋建筑中只有 {found:,} 栋在本场景中（其编号形如 "
-                            f"{theirs}，本场景的形如 {ours}）：请给出生成它的场景，或检查建筑编号是否被重新编排")
+        raise InputError(
+            f"{what} is not of this scene: {found:,} of its {len(placed):,} buildings are in it (its ids "
+            f"look like {theirs}; the scene's like {ours}): give the scene it was made of, or check that "
+            "building ids were not renumbered",
+            zh=f"{what_zh or what}不属于本场景：其 {len(placed):,} 栋建筑中只有 {found:,} 栋在本场景中（其编号形如 "
+            f"{theirs}，本场景的形如 {ours}）：请给出生成它的场景，或检查建筑编号是否被重新编排",
+        )

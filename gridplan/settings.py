@@ -182,9 +182,16 @@ class GridSettings(Tolerances):
         )
     )
     internal_cut_weight: float = 0.25
-    special_kinds: tuple[str, ...] = ("school", "hospital", "enterprise", "agency", "university", "college", "kindergarten")
+    special_kinds: tuple[str, ...] = (
+        "school",
+        "hospital",
+        "enterprise",
+        "agency",
+        "university",
+        "college",
+        "kindergarten",
+    )
     workload_weights: Mapping[str, float] = field(default_factory=lambda: _frozen({}))
-
 
 
 @dataclass(frozen=True)
@@ -274,7 +281,14 @@ class ServiceSettings:
     radii_m: tuple[float, ...] = (300.0, 500.0, 1000.0)
     coverage_radius_m: float = 1000.0
     excluded_highways: tuple[str, ...] = (
-        "motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "abandoned", "raceway",
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "construction",
+        "proposed",
+        "abandoned",
+        "raceway",
         "bus_guideway",
     )
     max_snap_m: float = 300.0
@@ -282,7 +296,11 @@ class ServiceSettings:
     isochrone_buffer_m: float = 50.0
     households_per_centre: float = 3000.0
     community_centre_kinds: tuple[str, ...] = (
-        "community_centre", "community_center", "townhall", "social_facility", "social_centre",
+        "community_centre",
+        "community_center",
+        "townhall",
+        "social_facility",
+        "social_centre",
     )
 
 
@@ -531,35 +549,74 @@ class Settings:
         checks = [
             ("grid.target", g.target, math.isfinite(g.target) and g.target > 0, "a positive number"),
             ("grid.tolerance", g.tolerance, math.isfinite(g.tolerance) and 0 < g.tolerance < 1, "between 0 and 1"),
-            ("grid.tight_tolerance", g.tight_tolerance, math.isfinite(g.tight_tolerance) and 0 < g.tight_tolerance <= g.tolerance,
-             "between 0 and the tolerance"),
-            ("grid.max_service_radius_m", g.max_service_radius_m, math.isfinite(g.max_service_radius_m) and g.max_service_radius_m > 0,
-             "a positive number"),
-            ("levels.micro_min", lv.micro_min, math.isfinite(lv.micro_min) and 0 <= lv.micro_min < lv.micro_max, "below micro_max"),
+            (
+                "grid.tight_tolerance",
+                g.tight_tolerance,
+                math.isfinite(g.tight_tolerance) and 0 < g.tight_tolerance <= g.tolerance,
+                "between 0 and the tolerance",
+            ),
+            (
+                "grid.max_service_radius_m",
+                g.max_service_radius_m,
+                math.isfinite(g.max_service_radius_m) and g.max_service_radius_m > 0,
+                "a positive number",
+            ),
+            (
+                "levels.micro_min",
+                lv.micro_min,
+                math.isfinite(lv.micro_min) and 0 <= lv.micro_min < lv.micro_max,
+                "below micro_max",
+            ),
             ("levels.micro_max", lv.micro_max, math.isfinite(lv.micro_max) and lv.micro_max > 0, "a positive number"),
             ("levels.grids_per_area", lv.grids_per_area, lv.grids_per_area >= 1, "at least 1"),
             ("party.min_full_members", p.min_full_members, p.min_full_members >= 1, "at least 1"),
-            ("party.link_min_households", p.link_min_households, 0 <= p.link_min_households <= p.link_max_households,
-             "between 0 and link_max_households"),
-            ("households.dwelling_size_m2", self.households.dwelling_size_m2,
-             math.isfinite(self.households.dwelling_size_m2) and self.households.dwelling_size_m2 > 0, "a positive number"),
-            ("regeneration.max_moved", self.regeneration.max_moved,
-             self.regeneration.max_moved is None or (math.isfinite(self.regeneration.max_moved) and self.regeneration.max_moved >= 0),
-             "a share below 1 or a count of households (0 or more)"),
+            (
+                "party.link_min_households",
+                p.link_min_households,
+                0 <= p.link_min_households <= p.link_max_households,
+                "between 0 and link_max_households",
+            ),
+            (
+                "households.dwelling_size_m2",
+                self.households.dwelling_size_m2,
+                math.isfinite(self.households.dwelling_size_m2) and self.households.dwelling_size_m2 > 0,
+                "a positive number",
+            ),
+            (
+                "regeneration.max_moved",
+                self.regeneration.max_moved,
+                self.regeneration.max_moved is None
+                or (math.isfinite(self.regeneration.max_moved) and self.regeneration.max_moved >= 0),
+                "a share below 1 or a count of households (0 or more)",
+            ),
             ("regeneration.max_chain", self.regeneration.max_chain, self.regeneration.max_chain >= 1, "at least 1"),
             ("regeneration.candidates", self.regeneration.candidates, self.regeneration.candidates >= 1, "at least 1"),
-            ("verify.limit_seconds", self.verify.limit_seconds,
-             math.isfinite(self.verify.limit_seconds) and self.verify.limit_seconds > 0, "a positive number"),
-            ("verify.plan_seconds", self.verify.plan_seconds,
-             math.isfinite(self.verify.plan_seconds) and self.verify.plan_seconds >= 0, "0 or more"),
+            (
+                "verify.limit_seconds",
+                self.verify.limit_seconds,
+                math.isfinite(self.verify.limit_seconds) and self.verify.limit_seconds > 0,
+                "a positive number",
+            ),
+            (
+                "verify.plan_seconds",
+                self.verify.plan_seconds,
+                math.isfinite(self.verify.plan_seconds) and self.verify.plan_seconds >= 0,
+                "0 or more",
+            ),
             ("verify.max_variables", self.verify.max_variables, self.verify.max_variables >= 1, "at least 1"),
-            ("validation.boundary_snap_m", self.validation.boundary_snap_m,
-             math.isfinite(self.validation.boundary_snap_m) and self.validation.boundary_snap_m >= 0, "0 or more"),
+            (
+                "validation.boundary_snap_m",
+                self.validation.boundary_snap_m,
+                math.isfinite(self.validation.boundary_snap_m) and self.validation.boundary_snap_m >= 0,
+                "0 or more",
+            ),
         ]
         for name, value, ok, wanted in checks:
             if not ok:
-                raise InputError(f"setting {name} = {value!r} must be {wanted}",
-                                 zh=f"设置项 {name} = {value!r} 须{_WANTED_ZH[wanted]}")
+                raise InputError(
+                    f"setting {name} = {value!r} must be {wanted}",
+                    zh=f"设置项 {name} = {value!r} 须{_WANTED_ZH[wanted]}",
+                )
         return self
 
     def _with(self, group: str, changes: dict) -> "Settings":
@@ -615,7 +672,9 @@ def _build(kind, values: Mapping, where: str):
         elif isinstance(current, tuple):
             out[name] = tuple(value)
         else:
-            out[name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
+            out[name] = (
+                type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
+            )
     return kind(**out)
 
 
@@ -672,7 +731,9 @@ class WallMapSettings:
         A named street is labelled when its longest stretch in view is at least this share of the map's width.
     """
 
-    papers: Mapping[str, tuple[float, float]] = field(default_factory=lambda: _frozen({"A3": (297.0, 420.0), "A4": (210.0, 297.0)}))
+    papers: Mapping[str, tuple[float, float]] = field(
+        default_factory=lambda: _frozen({"A3": (297.0, 420.0), "A4": (210.0, 297.0)})
+    )
     paper: str = "A3"
     orientation: str = "landscape"
     dpi: int = 150
@@ -722,17 +783,28 @@ class RunOptions:
 
     def check(self) -> RunOptions:
         """The options themselves, checked: an :class:`~gridplan.errors.InputError` names the first that is wrong."""
-        bad_workers = self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1)
+        bad_workers = self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
+        )
         if bad_workers or not isinstance(self.retries, int) or self.retries < 0:
             raise InputError("workers must be at least 1 and retries at least 0", zh="进程数至少为 1，重试次数至少为 0")
-        counts = (self.grid_count.values() if isinstance(self.grid_count, Mapping) else
-                  [] if self.grid_count is None else [self.grid_count])
+        counts = (
+            self.grid_count.values()
+            if isinstance(self.grid_count, Mapping)
+            else []
+            if self.grid_count is None
+            else [self.grid_count]
+        )
         if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
-            raise InputError(f"a fixed grid count must be a whole number of at least 1, got {self.grid_count!r}",
-                             zh=f"指定的网格数须为不小于 1 的整数，实为 {self.grid_count!r}")
+            raise InputError(
+                f"a fixed grid count must be a whole number of at least 1, got {self.grid_count!r}",
+                zh=f"指定的网格数须为不小于 1 的整数，实为 {self.grid_count!r}",
+            )
         if self.code_style not in CODE_STYLES:
-            raise InputError(f"unknown grid code style {self.code_style!r}: use {' or '.join(CODE_STYLES)}",
-                             zh=f"未知的网格编码方式 {self.code_style!r}：可选 {' 或 '.join(CODE_STYLES)}")
+            raise InputError(
+                f"unknown grid code style {self.code_style!r}: use {' or '.join(CODE_STYLES)}",
+                zh=f"未知的网格编码方式 {self.code_style!r}：可选 {' 或 '.join(CODE_STYLES)}",
+            )
         return self
 
 

@@ -15,15 +15,27 @@ SPECIAL_COLOUR = "#7b3294"
 #: The background without tiles, and the scene's streets (width in pixels by OSM highway class) and water.
 PAPER_COLOUR = "#f2efe9"
 STREET_COLOUR = "#9a9a9a"
-STREET_WIDTHS = {"motorway": 6, "trunk": 6, "primary": 5, "secondary": 4, "tertiary": 3, "residential": 2,
-                 "unclassified": 2, "living_street": 2}
+STREET_WIDTHS = {
+    "motorway": 6,
+    "trunk": 6,
+    "primary": 5,
+    "secondary": 4,
+    "tertiary": 3,
+    "residential": 2,
+    "unclassified": 2,
+    "living_street": 2,
+}
 STREET_WIDTH_MINOR = 1.5
 WATER_COLOUR = "#9ecae1"
 GRID_FILL_OPACITY = 0.5
 #: Grids by party organization status (网格党组织状态), for the organization department's layer.
-BRANCH_STATUS_COLOURS = {BranchStatus.OWN_BRANCH.value: "#1a9850", BranchStatus.NEEDS_JOINT_BRANCH.value: "#fdae61",
-                         BranchStatus.JOINS_BRANCH_OF.value: "#fee08b", BranchStatus.TOO_LARGE.value: "#5e3c99",
-                         BranchStatus.NO_BRANCH.value: "#d7191c"}
+BRANCH_STATUS_COLOURS = {
+    BranchStatus.OWN_BRANCH.value: "#1a9850",
+    BranchStatus.NEEDS_JOINT_BRANCH.value: "#fdae61",
+    BranchStatus.JOINS_BRANCH_OF.value: "#fee08b",
+    BranchStatus.TOO_LARGE.value: "#5e3c99",
+    BranchStatus.NO_BRANCH.value: "#d7191c",
+}
 #: Outlines of proposed joint branches, one colour each so that neighbouring proposals read apart; none of them a
 #: status colour, since they are drawn over the party status layer.
 JOINT_BRANCH_COLOURS = ("#e66101", "#01665e", "#1b7837", "#b2182b", "#2166ac", "#8c510a")
@@ -33,14 +45,25 @@ SEVERITY_COLOURS = {Severity.RULE.value: "#d7191c", Severity.GUIDANCE.value: "#f
 #: became of them, and the new grids by what they are of the old ones (unchanged grey, so the changes stand out).
 OLD_BOUNDARY_COLOUR = "#222222"
 MOVED_COLOUR = "#d7301f"
-BUILDING_CHANGE_COLOURS = {BuildingChange.MOVED.value: MOVED_COLOUR, BuildingChange.NEW.value: "#1a9850",
-                           BuildingChange.REMOVED.value: "#969696"}
-GRID_CHANGE_COLOURS = {GridMatch.UNCHANGED.value: "#d9d9d9", GridMatch.BOUNDARY_CHANGED.value: "#fee08b",
-                       GridMatch.SPLIT.value: "#74add1", GridMatch.MERGED.value: "#b2abd2", GridMatch.NEW.value: "#66bd63",
-                       GridMatch.RETIRED.value: "#f46d43"}
+BUILDING_CHANGE_COLOURS = {
+    BuildingChange.MOVED.value: MOVED_COLOUR,
+    BuildingChange.NEW.value: "#1a9850",
+    BuildingChange.REMOVED.value: "#969696",
+}
+GRID_CHANGE_COLOURS = {
+    GridMatch.UNCHANGED.value: "#d9d9d9",
+    GridMatch.BOUNDARY_CHANGED.value: "#fee08b",
+    GridMatch.SPLIT.value: "#74add1",
+    GridMatch.MERGED.value: "#b2abd2",
+    GridMatch.NEW.value: "#66bd63",
+    GridMatch.RETIRED.value: "#f46d43",
+}
 #: Marker of each party organization kind: symbol and colour (no icon font, so it also works offline).
-ORG_MARKERS = {OrgKind.COMMITTEE.value: ("★", "#c00000", 22), OrgKind.BRANCH.value: ("●", "#e03c31", 16),
-               OrgKind.JOINT_BRANCH.value: ("▲", "#f08c00", 16)}
+ORG_MARKERS = {
+    OrgKind.COMMITTEE.value: ("★", "#c00000", 22),
+    OrgKind.BRANCH.value: ("●", "#e03c31", 16),
+    OrgKind.JOINT_BRANCH.value: ("▲", "#f08c00", 16),
+}
 OTHER_ORG_MARKER = ("◆", "#8c2d04", 14)
 
 

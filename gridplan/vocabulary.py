@@ -55,11 +55,15 @@ class MemberStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-
 #: The words a register or a scene may use for a member's status, and the status each means.
-MEMBER_STATUS_WORDS = {"full": MemberStatus.FULL, "正式": MemberStatus.FULL, "正式党员": MemberStatus.FULL,
-                       "probationary": MemberStatus.PROBATIONARY, "预备": MemberStatus.PROBATIONARY,
-                       "预备党员": MemberStatus.PROBATIONARY}
+MEMBER_STATUS_WORDS = {
+    "full": MemberStatus.FULL,
+    "正式": MemberStatus.FULL,
+    "正式党员": MemberStatus.FULL,
+    "probationary": MemberStatus.PROBATIONARY,
+    "预备": MemberStatus.PROBATIONARY,
+    "预备党员": MemberStatus.PROBATIONARY,
+}
 
 
 def normalise_status(status: pd.Series | None, index: pd.Index) -> pd.Series:
@@ -67,7 +71,11 @@ def normalise_status(status: pd.Series | None, index: pd.Index) -> pd.Series:
     if status is None:
         return pd.Series(MemberStatus.FULL.value, index=index)
     words = status.astype("string").str.strip().str.lower()
-    return words.map({w: s.value for w, s in MEMBER_STATUS_WORDS.items()}).fillna(MemberStatus.UNKNOWN.value).astype(object)
+    return (
+        words.map({w: s.value for w, s in MEMBER_STATUS_WORDS.items()})
+        .fillna(MemberStatus.UNKNOWN.value)
+        .astype(object)
+    )
 
 
 class OrgKind(StrEnum):
@@ -94,7 +102,9 @@ class WarningReason(StrEnum):
     NONE = ""
     UNIT_MISFIT = "unit_misfit"  # one unit fits no group within the bounds: proven
     REGION_PROVEN = "region_proven"  # an exhaustive search of the region proved it
-    NEIGHBOURHOOD_PROVEN = "neighbourhood_proven"  # the grids around it cannot be re-drawn to help: proven; globally not
+    NEIGHBOURHOOD_PROVEN = (
+        "neighbourhood_proven"  # the grids around it cannot be re-drawn to help: proven; globally not
+    )
     UNITS_TOO_COARSE = "units_too_coarse"  # the re-splits found nothing (not proven)
     REGENERATION_LIMIT = "regeneration_limit"  # regeneration would have to move more grids
     REGION_INDIVISIBLE = "region_indivisible"  # a region's households fit no layout of whole grids
@@ -111,7 +121,9 @@ class WarningReason(StrEnum):
 class Claim(StrEnum):
     """What a certificate (证明) states about grids outside the bounds or over the radius."""
 
-    UNIT_MISFIT = "unit_misfit"  # one unit fits no connected group within the bounds: its grid is outside in every layout
+    UNIT_MISFIT = (
+        "unit_misfit"  # one unit fits no connected group within the bounds: its grid is outside in every layout
+    )
     REGION_FEWEST = "region_fewest"  # no layout of a region's units has fewer grids outside the bounds
     NEIGHBOURHOOD_FEWEST = "neighbourhood_fewest"  # the same for some grids' units, the grids around them kept
     UNIT_SPANS = "unit_spans"  # one unit's buildings lie farther apart than twice the radius
@@ -340,8 +352,14 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     ClaimMethod.GEOMETRY: ("楼栋间距", "distance between buildings"),
     ClaimMethod.LOCAL_SEARCH: ("局部重新划分", "local re-splits"),
     SearchStop.LIMITS: ("整区搜索达到规模或计算量上限", "the region search reached its size or work limits"),
-    SearchStop.FIXED_COUNT: ("网格数由用户指定，未做整区搜索", "the grid count was fixed by the user: no region search"),
-    SearchStop.REGENERATION: ("重新生成只在限度内调整出问题的网格", "regeneration re-plans only what broke, within its limits"),
+    SearchStop.FIXED_COUNT: (
+        "网格数由用户指定，未做整区搜索",
+        "the grid count was fixed by the user: no region search",
+    ),
+    SearchStop.REGENERATION: (
+        "重新生成只在限度内调整出问题的网格",
+        "regeneration re-plans only what broke, within its limits",
+    ),
     SearchStop.SCOPE: ("区域证明不覆盖保留的方案", "the region proof does not cover the layout kept"),
     SearchStop.RADIUS: ("只尝试了与一个相邻网格重新划分", "only re-splits with one neighbouring grid were tried"),
     SearchStop.REFUTED: ("原证明被独立核验推翻，已撤回", "the proof was refuted by an independent check and withdrawn"),
@@ -413,144 +431,251 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     Severity.RULE: ("规则", "rule"),
     Severity.GUIDANCE: ("指引", "guidance"),
     NotApplicable.NO_COVERAGE: ("未提供覆盖分析", "no coverage given"),
-    NotApplicable.NO_RESIDENTS: ("网格和楼栋均无 residents（人口）列", "no residents column on the grids or the buildings"),
+    NotApplicable.NO_RESIDENTS: (
+        "网格和楼栋均无 residents（人口）列",
+        "no residents column on the grids or the buildings",
+    ),
     NotApplicable.NO_CODES: ("网格没有编码", "the grids have no codes"),
-    NotApplicable.NO_COMMITTEE_DATA: ("数据未记录各支部是否设支委会", "no data records which branches elected a committee"),
+    NotApplicable.NO_COMMITTEE_DATA: (
+        "数据未记录各支部是否设支委会",
+        "no data records which branches elected a committee",
+    ),
 }
 
 #: Where each rule comes from (依据), as a planner cites it.
 RULE_SOURCES: dict[str, tuple[str, str]] = {
-    Rule.ONE_COMMUNITY: ("属地管理原则；GB/T 30428.2 管理单元划分", "territorial management; GB/T 30428.2 unit division"),
+    Rule.ONE_COMMUNITY: (
+        "属地管理原则；GB/T 30428.2 管理单元划分",
+        "territorial management; GB/T 30428.2 unit division",
+    ),
     Rule.GAP: ("网格划分“无缝覆盖”原则；CJ/T 213 单元网格划分", "seamless coverage principle; CJ/T 213 unit grids"),
-    Rule.OVERLAP: ("网格划分“无缝覆盖、不重叠”原则；CJ/T 213 单元网格划分", "seamless, non-overlapping coverage; CJ/T 213 unit grids"),
+    Rule.OVERLAP: (
+        "网格划分“无缝覆盖、不重叠”原则；CJ/T 213 单元网格划分",
+        "seamless, non-overlapping coverage; CJ/T 213 unit grids",
+    ),
     Rule.CONTIGUITY: ("“街巷定界”原则；CJ/T 213 单元网格划分", "bounded by streets; CJ/T 213 unit grids"),
     Rule.ENCLAVE: ("“街巷定界”原则；CJ/T 213 单元网格划分", "bounded by streets; CJ/T 213 unit grids"),
-    Rule.HOUSEHOLDS: ("“以300户为单位划分网格”（容差为本地设置）", "one grid per about 300 households (tolerance a local setting)"),
-    Rule.URBAN_GUIDANCE: ("城市社区网格划分指引：每格 300–500 户", "urban community grid guidance: 300–500 households a grid"),
-    Rule.RESIDENTS: ("城市社区网格划分指引：每格约 2,000–2,500 人", "urban community grid guidance: about 2,000–2,500 residents a grid"),
-    Rule.CODE_FORMAT: ("北京市网格编码标准（DB11）：6+3+3+3 位；GB/T 30428.2：2 位序号", "Beijing grid code standard (DB11): 6+3+3+3 digits; GB/T 30428.2: 2-digit serial"),
+    Rule.HOUSEHOLDS: (
+        "“以300户为单位划分网格”（容差为本地设置）",
+        "one grid per about 300 households (tolerance a local setting)",
+    ),
+    Rule.URBAN_GUIDANCE: (
+        "城市社区网格划分指引：每格 300–500 户",
+        "urban community grid guidance: 300–500 households a grid",
+    ),
+    Rule.RESIDENTS: (
+        "城市社区网格划分指引：每格约 2,000–2,500 人",
+        "urban community grid guidance: about 2,000–2,500 residents a grid",
+    ),
+    Rule.CODE_FORMAT: (
+        "北京市网格编码标准（DB11）：6+3+3+3 位；GB/T 30428.2：2 位序号",
+        "Beijing grid code standard (DB11): 6+3+3+3 digits; GB/T 30428.2: 2-digit serial",
+    ),
     Rule.CODE_UNIQUE: ("北京市网格编码标准（DB11）", "Beijing grid code standard (DB11)"),
-    Rule.CODE_ORDER: ("北京市网格编码标准（DB11）：自西向东、自北向南编号", "Beijing grid code standard (DB11): numbered west → east, north → south"),
-    Rule.PARTY_ORGANIZATION: ("“每个网格都有党组织、每名党员都在网格中”", "“a party organization in every grid, every member in a grid”"),
-    Rule.OWN_BRANCH: ("中国共产党章程第三十条；中国共产党支部工作条例（试行）第五条", "CPC Constitution art. 30; Regulations on Party Branches (2018) art. 5"),
+    Rule.CODE_ORDER: (
+        "北京市网格编码标准（DB11）：自西向东、自北向南编号",
+        "Beijing grid code standard (DB11): numbered west → east, north → south",
+    ),
+    Rule.PARTY_ORGANIZATION: (
+        "“每个网格都有党组织、每名党员都在网格中”",
+        "“a party organization in every grid, every member in a grid”",
+    ),
+    Rule.OWN_BRANCH: (
+        "中国共产党章程第三十条；中国共产党支部工作条例（试行）第五条",
+        "CPC Constitution art. 30; Regulations on Party Branches (2018) art. 5",
+    ),
     Rule.JOINT_BRANCH_UNITS: ("中国共产党支部工作条例（试行）第五条", "Regulations on Party Branches (2018) art. 5"),
-    Rule.JOINT_BRANCH_ADJACENT: ("中国共产党支部工作条例（试行）第五条（邻近单位）", "Regulations on Party Branches (2018) art. 5 (neighbouring units)"),
-    Rule.JOINT_BRANCH_FULL_MEMBERS: ("中国共产党章程第三十条；中国共产党支部工作条例（试行）第五条", "CPC Constitution art. 30; Regulations on Party Branches (2018) art. 5"),
+    Rule.JOINT_BRANCH_ADJACENT: (
+        "中国共产党支部工作条例（试行）第五条（邻近单位）",
+        "Regulations on Party Branches (2018) art. 5 (neighbouring units)",
+    ),
+    Rule.JOINT_BRANCH_FULL_MEMBERS: (
+        "中国共产党章程第三十条；中国共产党支部工作条例（试行）第五条",
+        "CPC Constitution art. 30; Regulations on Party Branches (2018) art. 5",
+    ),
     Rule.BRANCH_MEMBERS: ("中国共产党支部工作条例（试行）第五条", "Regulations on Party Branches (2018) art. 5"),
     Rule.BRANCH_COMMITTEE: ("中国共产党支部工作条例（试行）", "Regulations on Party Branches (2018)"),
-    Rule.SERVICE_CIRCLE: ("GB 50180-2018；完整居住社区建设指南（15 分钟生活圈）", "GB 50180-2018; complete residential community guide (15-minute circle)"),
+    Rule.SERVICE_CIRCLE: (
+        "GB 50180-2018；完整居住社区建设指南（15 分钟生活圈）",
+        "GB 50180-2018; complete residential community guide (15-minute circle)",
+    ),
 }
 
 #: What a planner reads of a failure, by rule, filled with its figures (``value``, ``limit`` and the rule's own).
 RULE_MESSAGES: dict[str, tuple[str, str]] = {
     Rule.ONE_COMMUNITY: ("网格跨 {value:.0f} 个社区", "the grid reaches into {value:.0f} communities"),
-    Rule.GAP: ("{value:,.0f} 平方米不在任何网格内（{households:.0f} 户）", "{value:,.0f} m² in no grid ({households:.0f} households)"),
+    Rule.GAP: (
+        "{value:,.0f} 平方米不在任何网格内（{households:.0f} 户）",
+        "{value:,.0f} m² in no grid ({households:.0f} households)",
+    ),
     Rule.OVERLAP: ("网格 {grids} 重叠 {value:,.0f} 平方米", "grids {grids} overlap by {value:,.0f} m²"),
     Rule.CONTIGUITY: ("网格分成 {value:.0f} 块", "the grid is in {value:.0f} pieces"),
-    Rule.ENCLAVE: ("网格被网格 {other} 完全包围（共享边界占 {value:.0%}）", "the grid is wholly enclosed by grid {other} ({value:.0%} of its boundary)"),
-    Rule.HOUSEHOLDS: ("{value:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户", "{value:.0f} households, outside {floor:.0f}–{ceiling:.0f}"),
-    Rule.URBAN_GUIDANCE: ("{value:.0f} 户，不在 {floor:.0f}–{ceiling:.0f} 户之间", "{value:.0f} households, outside {floor:.0f}–{ceiling:.0f}"),
+    Rule.ENCLAVE: (
+        "网格被网格 {other} 完全包围（共享边界占 {value:.0%}）",
+        "the grid is wholly enclosed by grid {other} ({value:.0%} of its boundary)",
+    ),
+    Rule.HOUSEHOLDS: (
+        "{value:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户",
+        "{value:.0f} households, outside {floor:.0f}–{ceiling:.0f}",
+    ),
+    Rule.URBAN_GUIDANCE: (
+        "{value:.0f} 户，不在 {floor:.0f}–{ceiling:.0f} 户之间",
+        "{value:.0f} households, outside {floor:.0f}–{ceiling:.0f}",
+    ),
     Rule.RESIDENTS: ("{value:,.0f} 人，超过 {limit:,.0f} 人", "{value:,.0f} residents, above {limit:,.0f}"),
     Rule.CODE_FORMAT: ("编码 {code} 不是 {limit:.0f} 位数字{prefix}", "code {code} is not {limit:.0f} digits{prefix}"),
-    Rule.CODE_UNIQUE: ("编码 {code} 由 {value:.0f} 个网格共用：{grids}", "code {code} is held by {value:.0f} grids: {grids}"),
-    Rule.CODE_ORDER: ("序号 {serial} 不符合自西向东、自北向南的顺序（位于第 {value:.0f} 位，应在 {before} 与 {after} 之间）",
-                      "serial {serial} is out of west → east, north → south order (at position {value:.0f}, "
-                      "should lie between {before} and {after})"),
-    Rule.PARTY_ORGANIZATION: ("网格没有党组织（{value:.0f} 名正式党员）", "the grid has no party organization ({value:.0f} full members)"),
-    Rule.OWN_BRANCH: ("有 {value:.0f} 名正式党员，应单独建党支部，实为 {branch}", "{value:.0f} full members: its own branch is due, it is in {branch}"),
-    Rule.JOINT_BRANCH_UNITS: ("联合党支部 {branch} 覆盖 {value:.0f} 个网格，超过 {limit:.0f} 个", "joint branch {branch} covers {value:.0f} grids, more than {limit:.0f}"),
-    Rule.JOINT_BRANCH_ADJACENT: ("联合党支部 {branch} 的网格分成 {value:.0f} 块，不相邻", "joint branch {branch}: its grids form {value:.0f} groups, not adjacent"),
-    Rule.JOINT_BRANCH_FULL_MEMBERS: ("联合党支部 {branch} 只有 {value:.0f} 名正式党员", "joint branch {branch} has only {value:.0f} full members"),
-    Rule.BRANCH_MEMBERS: ("党支部 {branch} 有 {value:.0f} 名党员，超过 {limit:.0f} 人：宜设党总支（100 人以上设党委）",
-                          "branch {branch} has {value:.0f} members, more than {limit:.0f}: a general branch is due (a committee above 100)"),
-    Rule.SERVICE_CIRCLE: ("{value:.0f} 户在 {radius:.0f} 米步行服务圈外（{buildings:.0f} 栋楼）",
-                          "{value:.0f} households outside the {radius:.0f} m walking circle ({buildings:.0f} buildings)"),
+    Rule.CODE_UNIQUE: (
+        "编码 {code} 由 {value:.0f} 个网格共用：{grids}",
+        "code {code} is held by {value:.0f} grids: {grids}",
+    ),
+    Rule.CODE_ORDER: (
+        "序号 {serial} 不符合自西向东、自北向南的顺序（位于第 {value:.0f} 位，应在 {before} 与 {after} 之间）",
+        "serial {serial} is out of west → east, north → south order (at position {value:.0f}, "
+        "should lie between {before} and {after})",
+    ),
+    Rule.PARTY_ORGANIZATION: (
+        "网格没有党组织（{value:.0f} 名正式党员）",
+        "the grid has no party organization ({value:.0f} full members)",
+    ),
+    Rule.OWN_BRANCH: (
+        "有 {value:.0f} 名正式党员，应单独建党支部，实为 {branch}",
+        "{value:.0f} full members: its own branch is due, it is in {branch}",
+    ),
+    Rule.JOINT_BRANCH_UNITS: (
+        "联合党支部 {branch} 覆盖 {value:.0f} 个网格，超过 {limit:.0f} 个",
+        "joint branch {branch} covers {value:.0f} grids, more than {limit:.0f}",
+    ),
+    Rule.JOINT_BRANCH_ADJACENT: (
+        "联合党支部 {branch} 的网格分成 {value:.0f} 块，不相邻",
+        "joint branch {branch}: its grids form {value:.0f} groups, not adjacent",
+    ),
+    Rule.JOINT_BRANCH_FULL_MEMBERS: (
+        "联合党支部 {branch} 只有 {value:.0f} 名正式党员",
+        "joint branch {branch} has only {value:.0f} full members",
+    ),
+    Rule.BRANCH_MEMBERS: (
+        "党支部 {branch} 有 {value:.0f} 名党员，超过 {limit:.0f} 人：宜设党总支（100 人以上设党委）",
+        "branch {branch} has {value:.0f} members, more than {limit:.0f}: a general branch is due (a committee above 100)",
+    ),
+    Rule.SERVICE_CIRCLE: (
+        "{value:.0f} 户在 {radius:.0f} 米步行服务圈外（{buildings:.0f} 栋楼）",
+        "{value:.0f} households outside the {radius:.0f} m walking circle ({buildings:.0f} buildings)",
+    ),
 }
 
-_BOUNDS = ("{households:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户：", "{households:.0f} households, outside {floor:.0f}–{ceiling:.0f}: ")
+_BOUNDS = (
+    "{households:.0f} 户，超出 {floor:.0f}–{ceiling:.0f} 户：",
+    "{households:.0f} households, outside {floor:.0f}–{ceiling:.0f}: ",
+)
 _COUNT = ("要求 {asked:,} 个网格，实际 {reached:,} 个：", "asked {asked:,} grids; {reached:,} reached: ")
 _RADIUS = ("服务半径 {radius:.0f} 米，超过 {limit:.0f} 米：", "service radius {radius:.0f} m exceeds {limit:.0f} m: ")
 #: What a planner reads of a warning, by (code, reason), filled with the warning's figures.
 WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
     (WarningCode.OVERSIZE_UNIT, WarningReason.NONE): (
         "{unit}有 {households:.0f} 户，超过上限 {ceiling:.0f} 户且不可分割：单独成为一个网格",
-        "{unit} of {households:.0f} households exceeds the ceiling {ceiling:.0f} and must stay whole: it is a grid of its own"),
+        "{unit} of {households:.0f} households exceeds the ceiling {ceiling:.0f} and must stay whole: it is a grid of its own",
+    ),
     (WarningCode.BELOW_FLOOR, WarningReason.NONE): (
         "一块孤立区域只有 {households:.0f} 户（低于下限 {floor:.0f} 户），单独成为一个网格",
-        "an isolated part of {households:.0f} households (below the floor {floor:.0f}) is a grid of its own"),
+        "an isolated part of {households:.0f} households (below the floor {floor:.0f}) is a grid of its own",
+    ),
     (WarningCode.BELOW_FLOOR, WarningReason.NO_HOUSEHOLDS): (
         "一块没有住户的区域（{area_m2:,.0f} 平方米）单独成为一个网格，不配网格员",
-        "a part without households ({area_m2:,.0f} m²) is a grid of its own, with no grid worker"),
+        "a part without households ({area_m2:,.0f} m²) is a grid of its own, with no grid worker",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNIT_MISFIT): (
         _BOUNDS[0] + "已证明任何划分中它都超出范围：其中一个不可分单元与任何相连单元组合都无法落入该范围"
-                     "（{method}，证明 {certificate}）；{excess}",
+        "（{method}，证明 {certificate}）；{excess}",
         _BOUNDS[1] + "proven that every layout leaves it outside them: one of its units fits no connected group of "
-                     "units within them ({method}, certificate {certificate}); {excess}"),
+        "units within them ({method}, certificate {certificate}); {excess}",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_PROVEN): (
         _BOUNDS[0] + "已证明（{method}，证明 {certificate}）：这些街巷和障碍之间的单元，{scope}，超出范围的网格"
-                     "都不少于 {fewest} 个（未证明超出的户数已最少）",
+        "都不少于 {fewest} 个（未证明超出的户数已最少）",
         _BOUNDS[1] + "proven ({method}, certificate {certificate}) for the units between these streets and barriers: "
-                     "{scope}, none has fewer than {fewest} outside them (not proven: that they lie no nearer them)"),
+        "{scope}, none has fewer than {fewest} outside them (not proven: that they lie no nearer them)",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.NEIGHBOURHOOD_PROVEN): (
         _BOUNDS[0] + "未证明整个区域无解，但已证明（{method}，证明 {certificate}）：它与周边 {grids} 个网格的单元"
-                     "（更外围的网格不变），{scope}，超出范围的网格都不少于 {fewest} 个（未证明超出的户数已最少）",
+        "（更外围的网格不变），{scope}，超出范围的网格都不少于 {fewest} 个（未证明超出的户数已最少）",
         _BOUNDS[1] + "not proven for the whole region, but proven ({method}, certificate {certificate}) for the units "
-                     "of it and the {grids} grids around it (those beyond kept as they are): {scope}, none has fewer "
-                     "than {fewest} outside them (not proven: that they lie no nearer them)"),
+        "of it and the {grids} grids around it (those beyond kept as they are): {scope}, none has fewer "
+        "than {fewest} outside them (not proven: that they lie no nearer them)",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.UNITS_TOO_COARSE): (
         _BOUNDS[0] + "未证明：与相邻网格重新划分和精确重划均未找到范围内的方案（{stopped}）",
         _BOUNDS[1] + "not proven: re-splits with its neighbours and the exact re-split found no layout within them "
-                     "({stopped})"),
+        "({stopped})",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGENERATION_LIMIT): (
         _BOUNDS[0] + "未证明：重新生成在不调整更多网格的情况下未找到范围内的方案（{stopped}）",
-        _BOUNDS[1] + "not proven: regeneration found no layout within them without moving more grids ({stopped})"),
+        _BOUNDS[1] + "not proven: regeneration found no layout within them without moving more grids ({stopped})",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.REGION_INDIVISIBLE): (
         "一块区域共 {households:.0f} 户，无法划分为 {floor:.0f}–{ceiling:.0f} 户的网格",
-        "a region of {households:.0f} households fits no layout within the bounds ({floor:.0f}–{ceiling:.0f})"),
+        "a region of {households:.0f} households fits no layout within the bounds ({floor:.0f}–{ceiling:.0f})",
+    ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.FIXED_COUNT): (
         _BOUNDS[0] + "本社区的网格数由用户指定",
-        _BOUNDS[1] + "the number of grids of its community was fixed by the user"),
+        _BOUNDS[1] + "the number of grids of its community was fixed by the user",
+    ),
     (WarningCode.GRID_COUNT, WarningReason.FEW_UNITS): (
         _COUNT[0] + "网格由完整的单元（街区、楼栋地块、小区）组成，本社区有住户的单元只有 {most:,} 个，"
-                    "最多只能划出 {most:,} 个有住户的网格",
+        "最多只能划出 {most:,} 个有住户的网格",
         _COUNT[1] + "grids are made of whole units (street blocks, building cells, compounds) and the community's "
-                    "households are in {most:,} of them, so at most {most:,} grids can hold households"),
+        "households are in {most:,} of them, so at most {most:,} grids can hold households",
+    ),
     (WarningCode.GRID_COUNT, WarningReason.PARTS): (
         _COUNT[0] + "本社区被河流、铁路或专属网格分成 {parts} 块分别划分，每块至少一个网格",
         _COUNT[1] + "the community is planned in {parts} parts apart (split by rivers, railways or special sites), "
-                    "each of at least one grid"),
+        "each of at least one grid",
+    ),
     (WarningCode.GRID_COUNT, WarningReason.NO_CONNECTED_CUT): (
         _COUNT[0] + "未找到划分为 {asked:,} 个由完整单元组成、各自连通且都有住户的网格的方案"
-                    "（有住户的单元 {most:,} 个，分 {parts} 块分别划分）",
+        "（有住户的单元 {most:,} 个，分 {parts} 块分别划分）",
         _COUNT[1] + "no cut into {asked:,} connected grids of whole units, each with households, was found "
-                    "({most:,} units with households, in {parts} parts planned apart)"),
+        "({most:,} units with households, in {parts} parts planned apart)",
+    ),
     (WarningCode.OVER_RADIUS, WarningReason.UNIT_SPANS): (
         _RADIUS[0] + "已证明（{method}，证明 {certificate}）：其中一个不可分单元本身跨度 {span:.0f} 米",
-        _RADIUS[1] + "proven ({method}, certificate {certificate}): one of its indivisible units alone spans {span:.0f} m"),
+        _RADIUS[1]
+        + "proven ({method}, certificate {certificate}): one of its indivisible units alone spans {span:.0f} m",
+    ),
     (WarningCode.OVER_RADIUS, WarningReason.NO_SHORTER_SPLIT): (
         _RADIUS[0] + "未证明：在户数范围内与一个相邻网格重新划分的尝试均未缩短它",
         _RADIUS[1] + "not proven: the re-splits with one neighbouring grid inside the bounds that were tried did not "
-                     "shorten it"),
+        "shorten it",
+    ),
     (WarningCode.OVER_RADIUS, WarningReason.REGENERATION_BOUNDS_ONLY): (
         _RADIUS[0] + "重新生成只调整超出户数范围的网格",
-        _RADIUS[1] + "regeneration re-plans only grids that break the household bounds"),
+        _RADIUS[1] + "regeneration re-plans only grids that break the household bounds",
+    ),
 }
 
 #: What a check searched and why it stopped, by :class:`CheckStop`, filled with its figures (``method`` its label).
 CHECKS: dict[str, tuple[str, str]] = {
-    CheckStop.EXHAUSTED: ("{method}：{units} 个单元，{searched:,} {what}全部检查，没有反例",
-                          "{method} over {units} units: all {searched:,} {what} searched, none contradicts it"),
+    CheckStop.EXHAUSTED: (
+        "{method}：{units} 个单元，{searched:,} {what}全部检查，没有反例",
+        "{method} over {units} units: all {searched:,} {what} searched, none contradicts it",
+    ),
     CheckStop.FOUND: ("{method}：{units} 个单元，找到反例", "{method} over {units} units: a counter-example"),
-    CheckStop.INFEASIBLE: ("{method}：{units} 个单元、{variables:,} 个变量，{seconds:.1f} 秒证明没有反例",
-                           "{method} over {units} units, {variables:,} variables: no counter-example exists "
-                           "(proved in {seconds:.1f} s)"),
-    CheckStop.TIME_LIMIT: ("{method}：{units} 个单元、{variables:,} 个变量，{limit:g} 秒时限内未能判定",
-                           "{method} over {units} units, {variables:,} variables: undecided within the time limit "
-                           "of {limit:g} s"),
-    CheckStop.TOO_LARGE: ("规模过大：{size:,} {what}（上限 {most:,}），未能判定",
-                          "too large: {size:,} {what} (at most {most:,}): undecided"),
+    CheckStop.INFEASIBLE: (
+        "{method}：{units} 个单元、{variables:,} 个变量，{seconds:.1f} 秒证明没有反例",
+        "{method} over {units} units, {variables:,} variables: no counter-example exists (proved in {seconds:.1f} s)",
+    ),
+    CheckStop.TIME_LIMIT: (
+        "{method}：{units} 个单元、{variables:,} 个变量，{limit:g} 秒时限内未能判定",
+        "{method} over {units} units, {variables:,} variables: undecided within the time limit of {limit:g} s",
+    ),
+    CheckStop.TOO_LARGE: (
+        "规模过大：{size:,} {what}（上限 {most:,}），未能判定",
+        "too large: {size:,} {what} (at most {most:,}): undecided",
+    ),
     CheckStop.BAD_LOADS: ("户数不是非负整数，未检查", "fractional loads (or negative): not checked"),
-    CheckStop.SOLVER_FAILED: ("{method}：求解失败（{message}），未能判定", "{method}: the solver failed ({message}): undecided"),
+    CheckStop.SOLVER_FAILED: (
+        "{method}：求解失败（{message}），未能判定",
+        "{method}: the solver failed ({message}): undecided",
+    ),
 }
 #: What a check enumerated (the ``what`` of :data:`CHECKS`).
 SEARCHED: dict[str, tuple[str, str]] = {
@@ -600,10 +725,16 @@ COLUMNS: dict[str, tuple[str, str]] = {
 
 #: The inputs of a scene, as a person names them (which ones were generated, in data sources).
 INPUTS: dict[str, tuple[str, str]] = {
-    "communities": ("社区边界", "community boundaries"), "buildings": ("楼栋", "buildings"),
-    "households": ("户数", "households"), "streets": ("街巷", "streets"), "barriers": ("河流铁路", "rivers and railways"),
-    "party_members": ("党员名册", "party member roll"), "party_orgs": ("党组织", "party organizations"),
-    "service_points": ("服务站点", "service points"), "compounds": ("小区", "compounds"), "pois": ("兴趣点", "points of interest"),
+    "communities": ("社区边界", "community boundaries"),
+    "buildings": ("楼栋", "buildings"),
+    "households": ("户数", "households"),
+    "streets": ("街巷", "streets"),
+    "barriers": ("河流铁路", "rivers and railways"),
+    "party_members": ("党员名册", "party member roll"),
+    "party_orgs": ("党组织", "party organizations"),
+    "service_points": ("服务站点", "service points"),
+    "compounds": ("小区", "compounds"),
+    "pois": ("兴趣点", "points of interest"),
 }
 
 #: Words used around the labels.
@@ -630,51 +761,74 @@ WORDS: dict[str, tuple[str, str]] = {
     "warnings_count": ("{n} 条提示：", "{n} warnings:"),
     "warnings_more": ("…另有 {n} 条（方案文件的 warnings 图层）", "… and {n} more (layer 'warnings' in the plan file)"),
     "generated_inputs": ("生成的模拟数据（非登记记录）：", "GENERATED scenario data (seeded), not records: "),
-    "rebalance_capped": ("再平衡达到调整上限（{cap:,.0f} 户）：仍有网格可通过更多调整回到 ±10% 内",
-                         "rebalancing stopped at the cap of {cap:,.0f} households moved: more moves would bring more "
-                         "grids within ±10%"),
-    "walk_circle": ("{radius:.0f} 米步行圈：{covered:,.0f} 户（{share:.1%}）",
-                    "within {radius:.0f} m walk: {covered:,.0f} households ({share:.1%})"),
-    "blind_spots": ("服务盲区：{buildings} 栋楼 {households:,.0f} 户；最远的步行 {farthest:,.0f} 米；{off} 栋楼无路可达服务站点",
-                    "blind spots: {buildings} buildings, {households:,.0f} households; the farthest walks {farthest:,.0f} m; "
-                    "{off} buildings have no walk to any service point"),
+    "rebalance_capped": (
+        "再平衡达到调整上限（{cap:,.0f} 户）：仍有网格可通过更多调整回到 ±10% 内",
+        "rebalancing stopped at the cap of {cap:,.0f} households moved: more moves would bring more grids within ±10%",
+    ),
+    "walk_circle": (
+        "{radius:.0f} 米步行圈：{covered:,.0f} 户（{share:.1%}）",
+        "within {radius:.0f} m walk: {covered:,.0f} households ({share:.1%})",
+    ),
+    "blind_spots": (
+        "服务盲区：{buildings} 栋楼 {households:,.0f} 户；最远的步行 {farthest:,.0f} 米；{off} 栋楼无路可达服务站点",
+        "blind spots: {buildings} buildings, {households:,.0f} households; the farthest walks {farthest:,.0f} m; "
+        "{off} buildings have no walk to any service point",
+    ),
     "optimal": ("（最优）", " (optimal)"),
-    "siting": ("新增服务站点（{radius:.0f} 米）：要求 {asked:,} 个，选定 {placed:,} 个，精确解多覆盖 {covered:,.0f} 户{optimal}，"
-               "贪心解 {greedy:,.0f} 户",
-               "new service points ({radius:.0f} m): asked {asked:,}, placed {placed:,}; exact covers {covered:,.0f} more "
-               "households{optimal}, greedy {greedy:,.0f}"),
-    "siting_time_limit": ("；在求解时限内只找到 {placed:,} 个有增益的站点",
-                          "; only {placed:,} sites adding households were found within the time limit"),
-    "siting_all_reached": ("；{placed:,} 个已覆盖 {radius:.0f} 米步行圈外任一候选站点可达的全部 {reachable:,.0f} 户，再多也不能多覆盖一户",
-                           "; {placed:,} already cover all {reachable:,.0f} households outside the {radius:.0f} m walk that "
-                           "a candidate site reaches: more would cover no one more"),
-    "siting_beyond": ("（其余 {others:,.0f} 户距所有候选站点的步行距离都超过 {radius:.0f} 米）",
-                      " (the other {others:,.0f} are beyond a {radius:.0f} m walk of every candidate site)"),
+    "siting": (
+        "新增服务站点（{radius:.0f} 米）：要求 {asked:,} 个，选定 {placed:,} 个，精确解多覆盖 {covered:,.0f} 户{optimal}，"
+        "贪心解 {greedy:,.0f} 户",
+        "new service points ({radius:.0f} m): asked {asked:,}, placed {placed:,}; exact covers {covered:,.0f} more "
+        "households{optimal}, greedy {greedy:,.0f}",
+    ),
+    "siting_time_limit": (
+        "；在求解时限内只找到 {placed:,} 个有增益的站点",
+        "; only {placed:,} sites adding households were found within the time limit",
+    ),
+    "siting_all_reached": (
+        "；{placed:,} 个已覆盖 {radius:.0f} 米步行圈外任一候选站点可达的全部 {reachable:,.0f} 户，再多也不能多覆盖一户",
+        "; {placed:,} already cover all {reachable:,.0f} households outside the {radius:.0f} m walk that "
+        "a candidate site reaches: more would cover no one more",
+    ),
+    "siting_beyond": (
+        "（其余 {others:,.0f} 户距所有候选站点的步行距离都超过 {radius:.0f} 米）",
+        " (the other {others:,.0f} are beyond a {radius:.0f} m walk of every candidate site)",
+    ),
     "generated": ("生成的模拟数据", "generated scenario data"),
     # what a whole plan's households are (see household_statement)
     "how_estimated": ("占地面积 × 层数 ÷ {size:g} 平方米", "footprint × floors ÷ {size:g} m²"),
     "all_registered": ("户数全部为登记", "households all registered"),
     "all_estimated": ("户数全部为估算（{how}）", "households all estimated ({how})"),
-    "some_estimated": ("{estimated:,} 户为估算（占 {share:.0%}，{how}），{registered:,} 户为登记",
-                       "{estimated:,} households estimated ({share:.0%}; {how}), {registered:,} registered"),
+    "some_estimated": (
+        "{estimated:,} 户为估算（占 {share:.0%}，{how}），{registered:,} 户为登记",
+        "{estimated:,} households estimated ({share:.0%}; {how}), {registered:,} registered",
+    ),
     # a grid's place against the bounds (the within_bounds column), where it is not simply yes or no
     "no_bounds": ("专属网格，不设户数范围", "special grid: no bounds"),
     "grid_worker": ("网格员 {n}", "Grid worker {n}"),
     "single_building": ("单栋楼，无服务半径", "one building, no radius"),
     # the headers of a plan's warnings table (in QGIS)
-    "warning_code": ("警告类型", "Warning"), "warning_reason": ("原因", "Reason"),
-    "warning_figures": ("数据（JSON）", "Figures (JSON)"), "warning_message": ("说明", "Message"),
+    "warning_code": ("警告类型", "Warning"),
+    "warning_reason": ("原因", "Reason"),
+    "warning_figures": ("数据（JSON）", "Figures (JSON)"),
+    "warning_message": ("说明", "Message"),
     # the scope of a region proof
     "scope_any": ("在所有划分中", "among all the layouts"),
-    "scope_cap": ("在超出范围的网格均不超过 {cap:.0f} 户的所有划分中",
-                  "among the layouts in which every grid outside the bounds holds at most {cap:.0f}"),
+    "scope_cap": (
+        "在超出范围的网格均不超过 {cap:.0f} 户的所有划分中",
+        "among the layouts in which every grid outside the bounds holds at most {cap:.0f}",
+    ),
     # how far outside the bounds a grid holding a misfit unit must be (certificate's scope)
-    "excess_covered": ("且任何划分中该单元所在网格都不多于 {below:.0f} 户或不少于 {above:.0f} 户：本网格已最接近范围",
-                       "in every layout the unit's grid holds at most {below:.0f} or at least {above:.0f}: this grid is as "
-                       "near the bounds as any layout allows"),
-    "excess_open": ("已证明该单元所在网格不多于 {below:.0f} 户或不少于 {above:.0f} 户，未证明本网格不能更接近范围",
-                    "proven that the unit's grid holds at most {below:.0f} or at least {above:.0f}; not proven that this "
-                    "grid cannot be nearer the bounds"),
+    "excess_covered": (
+        "且任何划分中该单元所在网格都不多于 {below:.0f} 户或不少于 {above:.0f} 户：本网格已最接近范围",
+        "in every layout the unit's grid holds at most {below:.0f} or at least {above:.0f}: this grid is as "
+        "near the bounds as any layout allows",
+    ),
+    "excess_open": (
+        "已证明该单元所在网格不多于 {below:.0f} 户或不少于 {above:.0f} 户，未证明本网格不能更接近范围",
+        "proven that the unit's grid holds at most {below:.0f} or at least {above:.0f}; not proven that this "
+        "grid cannot be nearer the bounds",
+    ),
     # a grid code's community code, where a code must start with it (compliance check)
     "code_prefix": ("，且应以社区编码 {base} 开头", ", starting with its community's code {base}"),
     "grid_leader": ("社区党组织书记（{community}）", "Community party secretary ({community})"),
@@ -687,7 +841,10 @@ WORDS: dict[str, tuple[str, str]] = {
     # classes of a grid's households against the bounds, in a map's legend
     "below_floor": ("少于 {floor:g} 户（低于下限）", "under {floor:g} households (below the floor)"),
     "under_target": ("{floor:g}–{low:g} 户", "{floor:g}–{low:g} households"),
-    "near_target": ("{low:g}–{high:g} 户（目标 {target:g} 户 ±{tight:.0%}）", "{low:g}–{high:g} households (target {target:g} ±{tight:.0%})"),
+    "near_target": (
+        "{low:g}–{high:g} 户（目标 {target:g} 户 ±{tight:.0%}）",
+        "{low:g}–{high:g} households (target {target:g} ±{tight:.0%})",
+    ),
     "over_target": ("{high:g}–{ceiling:g} 户", "{high:g}–{ceiling:g} households"),
     "above_ceiling": ("多于 {ceiling:g} 户（超过上限）", "over {ceiling:g} households (above the ceiling)"),
 }
@@ -696,45 +853,71 @@ WORDS: dict[str, tuple[str, str]] = {
 #: :mod:`gridplan.outputs.approval`): column headers, figures and titles.
 COMPARISON: dict[str, tuple[str, str]] = {
     # columns
-    "side": ("方案", "Plan"), "grid_id": ("网格编号", "Grid"), "code": ("网格编码", "Grid code"),
-    "community_id": ("社区", "Community"), "kind": ("类型", "Kind"), "households": ("户数", "Households"),
-    "buildings": ("楼栋数", "Buildings"), "service_radius_m": ("服务半径（米）", "Service radius (m)"),
-    "change": ("变化", "Change"), "continues": ("延续的网格", "Persists as"), "related": ("涉及的网格", "Grids sharing buildings"),
-    "households_shared": ("共有户数", "Households shared"), "building_id": ("楼栋编号", "Building"),
-    "households_before": ("原户数", "Households before"), "old_grid_id": ("原网格编号", "Old grid"),
-    "old_code": ("原网格编码", "Old grid code"), "new_grid_id": ("新网格编号", "New grid"),
-    "new_code": ("新网格编码", "New grid code"), "reason": ("调整原因", "Reason"), "figure": ("指标", "Figure"),
-    "old": ("原方案", "Old plan"), "new": ("新方案", "New plan"), "difference": ("变化量", "Difference"),
+    "side": ("方案", "Plan"),
+    "grid_id": ("网格编号", "Grid"),
+    "code": ("网格编码", "Grid code"),
+    "community_id": ("社区", "Community"),
+    "kind": ("类型", "Kind"),
+    "households": ("户数", "Households"),
+    "buildings": ("楼栋数", "Buildings"),
+    "service_radius_m": ("服务半径（米）", "Service radius (m)"),
+    "change": ("变化", "Change"),
+    "continues": ("延续的网格", "Persists as"),
+    "related": ("涉及的网格", "Grids sharing buildings"),
+    "households_shared": ("共有户数", "Households shared"),
+    "building_id": ("楼栋编号", "Building"),
+    "households_before": ("原户数", "Households before"),
+    "old_grid_id": ("原网格编号", "Old grid"),
+    "old_code": ("原网格编码", "Old grid code"),
+    "new_grid_id": ("新网格编号", "New grid"),
+    "new_code": ("新网格编码", "New grid code"),
+    "reason": ("调整原因", "Reason"),
+    "figure": ("指标", "Figure"),
+    "old": ("原方案", "Old plan"),
+    "new": ("新方案", "New plan"),
+    "difference": ("变化量", "Difference"),
     # figures per community
-    "grids": ("网格数", "Grids"), "ordinary_grids": ("综合网格数", "Ordinary grids"),
+    "grids": ("网格数", "Grids"),
+    "ordinary_grids": ("综合网格数", "Ordinary grids"),
     "within_tight": ("±{tight:.0%} 以内的综合网格占比", "Ordinary grids within ±{tight:.0%}"),
     "within_bounds": ("±{tolerance:.0%} 以内的综合网格占比", "Ordinary grids within ±{tolerance:.0%}"),
     "street_alignment": ("沿街巷边界占比", "Boundary along streets"),
     "service_radius_mean": ("平均服务半径（米）", "Service radius, mean (m)"),
     "service_radius_max": ("最大服务半径（米）", "Service radius, max (m)"),
-    "grids_unchanged": ("未变的网格", "Grids unchanged"), "grids_boundary_changed": ("边界调整的网格", "Grids with boundary changed"),
-    "grids_split": ("拆分的网格", "Grids split"), "grids_merged": ("合并的网格", "Grids merged"),
-    "grids_new": ("新增的网格", "New grids"), "grids_retired": ("撤销的网格", "Grids retired"),
-    "buildings_moved": ("调整网格的楼栋", "Buildings moved"), "households_moved": ("调整网格的户数", "Households moved"),
-    "buildings_new": ("新增楼栋", "New buildings"), "buildings_removed": ("移除楼栋", "Buildings removed"),
+    "grids_unchanged": ("未变的网格", "Grids unchanged"),
+    "grids_boundary_changed": ("边界调整的网格", "Grids with boundary changed"),
+    "grids_split": ("拆分的网格", "Grids split"),
+    "grids_merged": ("合并的网格", "Grids merged"),
+    "grids_new": ("新增的网格", "New grids"),
+    "grids_retired": ("撤销的网格", "Grids retired"),
+    "buildings_moved": ("调整网格的楼栋", "Buildings moved"),
+    "households_moved": ("调整网格的户数", "Households moved"),
+    "buildings_new": ("新增楼栋", "New buildings"),
+    "buildings_removed": ("移除楼栋", "Buildings removed"),
     "grids_own_branch": ("建有独立党支部的网格占比", "Grids with their own party branch"),
     "grids_in_branch": ("建有党支部（含联合党支部）的网格占比", "Grids in a party branch (own or joint)"),
     "households_in_circle": ("15 分钟生活圈内的户数占比", "Households within the 15-minute circle"),
     # the workbook's sheets, the approval form and the change map
-    "sheet_summary": ("社区汇总", "Summary"), "sheet_grids": ("网格变化", "Grid changes"),
+    "sheet_summary": ("社区汇总", "Summary"),
+    "sheet_grids": ("网格变化", "Grid changes"),
     "sheet_realignment": ("调整明细", "Realignment"),
     "approval_title": ("网格调整审批表", "Grid adjustment approval form"),
     "approval_community": ("社区：{name}", "Community: {name}"),
-    "approval_figures": ("调整前后", "Before and after"), "approval_grids_before": ("调整前网格", "Grids before"),
-    "approval_grids_after": ("调整后网格", "Grids after"), "approval_moved": ("调整的楼栋与户数", "Buildings and households moved"),
+    "approval_figures": ("调整前后", "Before and after"),
+    "approval_grids_before": ("调整前网格", "Grids before"),
+    "approval_grids_after": ("调整后网格", "Grids after"),
+    "approval_moved": ("调整的楼栋与户数", "Buildings and households moved"),
     "approval_none_moved": ("无楼栋调整网格", "No building changes grid"),
-    "approval_totals": ("调整 {buildings:,} 栋楼、{households:,} 户；新增楼栋 {new:,} 栋，移除 {removed:,} 栋",
-                        "{buildings:,} buildings and {households:,} households moved; {new:,} buildings new, {removed:,} removed"),
+    "approval_totals": (
+        "调整 {buildings:,} 栋楼、{households:,} 户；新增楼栋 {new:,} 栋，移除 {removed:,} 栋",
+        "{buildings:,} buildings and {households:,} households moved; {new:,} buildings new, {removed:,} removed",
+    ),
     "approval_applicant": ("申报单位（社区）：", "Submitted by (community):"),
     "approval_opinion": ("街道审核意见：", "Street office's opinion:"),
     "approval_signature": ("负责人签字：　　　　　　日期：", "Signed:                    Date:"),
     "approval_continued": ("（续）", "(continued)"),
-    "map_old": ("原网格边界（虚线）", "Old grid boundaries (dashed)"), "map_moved": ("调整网格的楼栋", "Buildings moved"),
+    "map_old": ("原网格边界（虚线）", "Old grid boundaries (dashed)"),
+    "map_moved": ("调整网格的楼栋", "Buildings moved"),
 }
 
 
@@ -746,7 +929,9 @@ def comparison_word(key: str, lang: str = "zh", **fields) -> str:
 def check_language(lang: str) -> str:
     """``lang`` if gridplan speaks it, else a :class:`~gridplan.errors.InputError`."""
     if lang not in LANGUAGES:
-        raise InputError(f"unknown language {lang!r}: use zh or en", zh=f"未知的语言 {lang!r}：可选 zh（中文）或 en（英文）")
+        raise InputError(
+            f"unknown language {lang!r}: use zh or en", zh=f"未知的语言 {lang!r}：可选 zh（中文）或 en（英文）"
+        )
     return lang
 
 
@@ -805,8 +990,14 @@ def household_statement(households: int, estimated: int, dwelling_size_m2: float
         return word("all_registered", lang)
     if estimated >= households:
         return word("all_estimated", lang, how=how)
-    return word("some_estimated", lang, estimated=int(estimated), share=estimated / households, how=how,
-                registered=int(households - estimated))
+    return word(
+        "some_estimated",
+        lang,
+        estimated=int(estimated),
+        share=estimated / households,
+        how=how,
+        registered=int(households - estimated),
+    )
 
 
 def warning_text(code: str, reason: str, figures: dict, lang: str = "zh") -> str:
@@ -837,89 +1028,101 @@ for _term, _pair in _TERMS.items():
 
 #: The web map's words (:mod:`gridplan.outputs.webmap`): layer names, units, controls.
 MAP_WORDS: dict[str, tuple[str, str]] = {
-    'grids': ('网格', 'Grids'),
-    'communities': ('社区边界', 'Community boundaries'),
-    'buildings': ('楼栋', 'Buildings'),
-    'legend': ('户数偏离目标 (%)', 'Households vs target (%)'),
-    'households_unit': ('户', 'households'),
-    'missing': ('—', '—'),
-    'party_orgs': ('党组织', 'Party organizations'),
-    'service_points': ('服务站点', 'Service points'),
-    'isochrones': ('步行服务圈', 'Walking circles'),
-    'blind_spots': ('服务盲区', 'Blind spots'),
-    'joint_branches': ('联合党支部建议', 'Proposed joint branches'),
-    'proposed_sites': ('建议新增站点', 'Proposed sites'),
-    'micro_grids': ('微网格', 'Micro-grids'),
-    'search': ('按网格编号或名称搜索', 'Search grid code or name'),
-    'fullscreen': ('全屏', 'Full screen'),
-    'fullscreen_exit': ('退出全屏', 'Exit full screen'),
-    'osm': ('OpenStreetMap', 'OpenStreetMap'),
-    'tianditu': ('天地图', 'Tianditu'),
-    'tianditu_notes': ('天地图注记', 'Tianditu labels'),
-    'gaode': ('高德地图', 'Gaode'),
-    'org_id': ('编号', 'Id'),
-    'point_id': ('编号', 'Id'),
-    'radius_m': ('步行距离 (米)', 'Walking distance (m)'),
-    'building_id': ('楼栋', 'Building'),
-    'members': ('党员数', 'Members'),
-    'site_id': ('编号', 'Id'),
-    'households_covered': ('可覆盖户数', 'Households covered'),
-    'micro_grid_id': ('微网格', 'Micro-grid'),
-    'grids_list': ('网格', 'Grids'),
-    'streets': ('街巷', 'Streets'),
-    'water': ('水系', 'Water'),
-    'rail': ('铁路', 'Railways'),
-    'areas': ('一级网格（片区）', 'Areas (first-level grids)'),
-    'party_status': ('网格党组织状态', 'Party organization of grids'),
-    'people_unit': ('人', 'people'),
-    'metres_unit': ('米', 'm'),
-    'joint_branch_label': ('联合党支部 {branch} · {grids} 个网格 · {members} 名正式党员', 'Joint branch {branch} · {grids} grids · {members} full members'),
-    'failures': ('合规问题', 'Compliance failures'),
-    'failures_title': ('合规问题 {n} 项（点击定位）', '{n} findings (click to zoom)'),
+    "grids": ("网格", "Grids"),
+    "communities": ("社区边界", "Community boundaries"),
+    "buildings": ("楼栋", "Buildings"),
+    "legend": ("户数偏离目标 (%)", "Households vs target (%)"),
+    "households_unit": ("户", "households"),
+    "missing": ("—", "—"),
+    "party_orgs": ("党组织", "Party organizations"),
+    "service_points": ("服务站点", "Service points"),
+    "isochrones": ("步行服务圈", "Walking circles"),
+    "blind_spots": ("服务盲区", "Blind spots"),
+    "joint_branches": ("联合党支部建议", "Proposed joint branches"),
+    "proposed_sites": ("建议新增站点", "Proposed sites"),
+    "micro_grids": ("微网格", "Micro-grids"),
+    "search": ("按网格编号或名称搜索", "Search grid code or name"),
+    "fullscreen": ("全屏", "Full screen"),
+    "fullscreen_exit": ("退出全屏", "Exit full screen"),
+    "osm": ("OpenStreetMap", "OpenStreetMap"),
+    "tianditu": ("天地图", "Tianditu"),
+    "tianditu_notes": ("天地图注记", "Tianditu labels"),
+    "gaode": ("高德地图", "Gaode"),
+    "org_id": ("编号", "Id"),
+    "point_id": ("编号", "Id"),
+    "radius_m": ("步行距离 (米)", "Walking distance (m)"),
+    "building_id": ("楼栋", "Building"),
+    "members": ("党员数", "Members"),
+    "site_id": ("编号", "Id"),
+    "households_covered": ("可覆盖户数", "Households covered"),
+    "micro_grid_id": ("微网格", "Micro-grid"),
+    "grids_list": ("网格", "Grids"),
+    "streets": ("街巷", "Streets"),
+    "water": ("水系", "Water"),
+    "rail": ("铁路", "Railways"),
+    "areas": ("一级网格（片区）", "Areas (first-level grids)"),
+    "party_status": ("网格党组织状态", "Party organization of grids"),
+    "people_unit": ("人", "people"),
+    "metres_unit": ("米", "m"),
+    "joint_branch_label": (
+        "联合党支部 {branch} · {grids} 个网格 · {members} 名正式党员",
+        "Joint branch {branch} · {grids} grids · {members} full members",
+    ),
+    "failures": ("合规问题", "Compliance failures"),
+    "failures_title": ("合规问题 {n} 项（点击定位）", "{n} findings (click to zoom)"),
 }
 
 #: The wall map's words (:mod:`gridplan.outputs.wallmap`): titles, legend, scale.
 WALL_MAP_WORDS: dict[str, tuple[str, str]] = {
-    'office': ('全街道', 'Street office'),
-    'community': ('社区 {id}', 'Community {id}'),
-    'separator': ('；', '; '),
-    'office_title': ('{name} 网格总图', '{name}: grids of all communities'),
-    'community_title': ('{name} 网格图', '{name}: grid map'),
-    'continued': ('（续，第 {page} 页）', ' (continued, page {page})'),
-    'figures': ('{communities} 个社区 · {grids} 个网格 · {households:,.0f} 户 · 每格目标 {target:.0f} 户（{floor:.0f}–{ceiling:.0f} 户） · 制图日期 {day}', 'communities: {communities} · grids: {grids} · households: {households:,.0f} · target {target:.0f} per grid ({floor:.0f}–{ceiling:.0f}) · drawn {day}'),
-    'source': ('数据来源：', 'Data source: '),
-    'legend': ('图例', 'Legend'),
-    'deviation': ('网格户数偏离目标', 'Households against the target'),
-    'households_unit': ('户', 'households'),
-    'grid_boundary': ('网格边界', 'Grid boundary'),
-    'community_boundary': ('社区边界', 'Community boundary'),
-    'buildings': ('楼栋', 'Buildings'),
-    'streets': ('道路', 'Streets'),
-    'water': ('河流水域', 'Rivers and water'),
-    'estimated_mark': ('* 户数为估算或部分估算', '* households estimated, wholly or in part'),
-    'metres': ('米', 'm'),
-    'north': ('北', 'N'),
+    "office": ("全街道", "Street office"),
+    "community": ("社区 {id}", "Community {id}"),
+    "separator": ("；", "; "),
+    "office_title": ("{name} 网格总图", "{name}: grids of all communities"),
+    "community_title": ("{name} 网格图", "{name}: grid map"),
+    "continued": ("（续，第 {page} 页）", " (continued, page {page})"),
+    "figures": (
+        "{communities} 个社区 · {grids} 个网格 · {households:,.0f} 户 · 每格目标 {target:.0f} 户（{floor:.0f}–{ceiling:.0f} 户） · 制图日期 {day}",
+        "communities: {communities} · grids: {grids} · households: {households:,.0f} · target {target:.0f} per grid ({floor:.0f}–{ceiling:.0f}) · drawn {day}",
+    ),
+    "source": ("数据来源：", "Data source: "),
+    "legend": ("图例", "Legend"),
+    "deviation": ("网格户数偏离目标", "Households against the target"),
+    "households_unit": ("户", "households"),
+    "grid_boundary": ("网格边界", "Grid boundary"),
+    "community_boundary": ("社区边界", "Community boundary"),
+    "buildings": ("楼栋", "Buildings"),
+    "streets": ("道路", "Streets"),
+    "water": ("河流水域", "Rivers and water"),
+    "estimated_mark": ("* 户数为估算或部分估算", "* households estimated, wholly or in part"),
+    "metres": ("米", "m"),
+    "north": ("北", "N"),
 }
 
 #: The report's words (:mod:`gridplan.outputs.report`): its summary page and workbooks.
 REPORT_WORDS: dict[str, tuple[str, str]] = {
-    'title': ('网格划分与党建覆盖摘要', 'Grid plan and party-building coverage'),
-    'sheet': ('网格台账', 'grids'),
-    'grids': ('网格数', 'Grids'),
-    'households': ('总户数', 'Households'),
-    'within_bounds': ('综合网格户数在 {floor:.0f}–{ceiling:.0f} 之间', 'Ordinary grids with {floor:.0f}–{ceiling:.0f} households'),
-    'coverage_mean': ('服务圈覆盖户数占比', 'Households within a service circle'),
-    'blind_households': ('盲区户数', 'Households in blind spots'),
-    'households_chart': ('每个综合网格的户数（绿色：允许范围；红线：目标）', 'Households per ordinary grid (green: the bounds; red: the target)'),
-    'households_axis': ('户数', 'households'),
-    'coverage_chart': ('各网格服务圈覆盖户数占比', 'Share of households covered, by grid'),
-    'coverage_axis': ('覆盖占比 (%)', 'covered (%)'),
-    'status_chart': ('网格党组织状态', 'Party organization of the grids'),
-    'blind_chart': ('盲区户数最多的网格', 'Grids with the most households in blind spots'),
-    'no_blind': ('无服务盲区。', 'No blind spots.'),
-    'compliance_sheet': ('合规检查汇总', 'Compliance summary'),
-    'community_sheet': ('社区 ', 'Community '),
-    'no_community': ('不属任何社区', 'no community'),
-    'failures': ('问题数', 'Failures'),
-    'not_applicable': ('不适用原因', 'Not applicable because'),
+    "title": ("网格划分与党建覆盖摘要", "Grid plan and party-building coverage"),
+    "sheet": ("网格台账", "grids"),
+    "grids": ("网格数", "Grids"),
+    "households": ("总户数", "Households"),
+    "within_bounds": (
+        "综合网格户数在 {floor:.0f}–{ceiling:.0f} 之间",
+        "Ordinary grids with {floor:.0f}–{ceiling:.0f} households",
+    ),
+    "coverage_mean": ("服务圈覆盖户数占比", "Households within a service circle"),
+    "blind_households": ("盲区户数", "Households in blind spots"),
+    "households_chart": (
+        "每个综合网格的户数（绿色：允许范围；红线：目标）",
+        "Households per ordinary grid (green: the bounds; red: the target)",
+    ),
+    "households_axis": ("户数", "households"),
+    "coverage_chart": ("各网格服务圈覆盖户数占比", "Share of households covered, by grid"),
+    "coverage_axis": ("覆盖占比 (%)", "covered (%)"),
+    "status_chart": ("网格党组织状态", "Party organization of the grids"),
+    "blind_chart": ("盲区户数最多的网格", "Grids with the most households in blind spots"),
+    "no_blind": ("无服务盲区。", "No blind spots."),
+    "compliance_sheet": ("合规检查汇总", "Compliance summary"),
+    "community_sheet": ("社区 ", "Community "),
+    "no_community": ("不属任何社区", "no community"),
+    "failures": ("问题数", "Failures"),
+    "not_applicable": ("不适用原因", "Not applicable because"),
 }

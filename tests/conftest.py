@@ -34,7 +34,7 @@ def pytest_configure(config):
     worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if worker and count and hasattr(os, "sched_setaffinity"):
         cores = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % len(cores)::int(count)] or cores)
+        os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % len(cores) :: int(count)] or cores)
 
 
 def pytest_collection_modifyitems(items):
@@ -48,7 +48,9 @@ def pytest_collection_modifyitems(items):
 def shared_data() -> Path:
     """The folder of real extracts; CI has it beside the clone, so its absence is a failure, not a skip."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"real extracts not found at {SHARED_DATA}: put ../shared beside the clone or set GRIDPLAN_SHARED_DATA")
+        pytest.fail(
+            f"real extracts not found at {SHARED_DATA}: put ../shared beside the clone or set GRIDPLAN_SHARED_DATA"
+        )
     return SHARED_DATA
 
 
@@ -69,7 +71,9 @@ def small_district():
     """A generated district of six communities (600 buildings, 15,000 households), prepared, and its default plan;
     shared by every test that reads it."""
     prepared = prepare_scene(generate_district(600, 15000, n_communities=6))
-    return prepared, plan_scene(prepared, options=RunOptions(workers=1)).plan  # the serial plan, which every other path must give
+    return prepared, plan_scene(
+        prepared, options=RunOptions(workers=1)
+    ).plan  # the serial plan, which every other path must give
 
 
 @pytest.fixture(scope="session")

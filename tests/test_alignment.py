@@ -70,7 +70,11 @@ def test_two_layers_that_disagree_with_no_third_to_judge_are_refused_with_the_of
     scene = extracts.scene("beijing")
     # one community far larger than the data says nothing about where buildings or streets belong
     huge = scene.communities.to_crs(scene.local_crs()).buffer(5000).to_crs(scene.crs)
-    layers = {**scene.layers(), "communities": scene.communities.set_geometry(huge), "streets": shifted(scene.streets, "gcj02")}
+    layers = {
+        **scene.layers(),
+        "communities": scene.communities.set_geometry(huge),
+        "streets": shifted(scene.streets, "gcj02"),
+    }
     write_layers(tmp_path / "scene.gpkg", layers)
     code, out, err = run(capsys, "validate", tmp_path / "scene.gpkg", "--lang", "en")
     assert_one_line_error(code, err, "layers_disagree", "--coords streets=gcj02", " m ")
@@ -108,7 +112,9 @@ def test_a_layer_said_to_be_gcj02_is_converted_and_an_unknown_layer_or_system_is
     assert_one_line_error(code, err, "--coords")
 
 
-def test_more_than_one_percent_of_buildings_outside_every_community_is_refused_unless_accepted(extracts, tmp_path, capsys):
+def test_more_than_one_percent_of_buildings_outside_every_community_is_refused_unless_accepted(
+    extracts, tmp_path, capsys
+):
     scene = extracts.scene("wuhan")
     local = scene.communities.to_crs(scene.local_crs())
     west, south, east, north = local.total_bounds
@@ -142,13 +148,20 @@ def test_register_points_that_fit_no_system_are_refused_naming_the_option(extrac
     west, south, east, north = prepared.scene.buildings.total_bounds
     rng = np.random.default_rng(1)
     n = 200
-    table = pd.DataFrame({"row": np.arange(1, n + 1), "lon": rng.uniform(west - 0.05, east + 0.05, n).astype(str),
-                          "lat": rng.uniform(south - 0.05, north + 0.05, n).astype(str)})
+    table = pd.DataFrame(
+        {
+            "row": np.arange(1, n + 1),
+            "lon": rng.uniform(west - 0.05, east + 0.05, n).astype(str),
+            "lat": rng.uniform(south - 0.05, north + 0.05, n).astype(str),
+        }
+    )
     with pytest.raises(InputError, match="--register-coords"):
         import_register(table, prepared)
 
 
-def test_a_gcj02_boundary_of_an_osm_import_is_recognised_and_keeps_every_building(extracts, shared_data, tmp_path, capsys):
+def test_a_gcj02_boundary_of_an_osm_import_is_recognised_and_keeps_every_building(
+    extracts, shared_data, tmp_path, capsys
+):
     source = shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm"
     local = extracts.prepared("beijing").local
     blocks = street_blocks(local.communities, local.buildings, local.streets, local.barriers)
@@ -158,14 +171,34 @@ def test_a_gcj02_boundary_of_an_osm_import_is_recognised_and_keeps_every_buildin
     boundary = gpd.GeoDataFrame({"community_id": ["A"]}, geometry=[largest], crs=blocks.crs).to_crs(4326)
     truth, _ = import_osm(source, boundary=boundary, coords="wgs84")
     shifted(boundary, "gcj02").to_file(tmp_path / "boundary.gpkg")
-    code, out, err = run(capsys, "import-osm", source, "--boundary", tmp_path / "boundary.gpkg", "-o", tmp_path / "scene.gpkg",
-                         "--lang", "en")
+    code, out, err = run(
+        capsys,
+        "import-osm",
+        source,
+        "--boundary",
+        tmp_path / "boundary.gpkg",
+        "-o",
+        tmp_path / "scene.gpkg",
+        "--lang",
+        "en",
+    )
     assert code == 0, err
     assert "read as GCJ-02" in out
     imported = read_layers(tmp_path / "scene.gpkg")["buildings"]
     assert sorted(imported["building_id"]) == sorted(truth.buildings["building_id"])
-    code, out, err = run(capsys, "import-osm", source, "--boundary", tmp_path / "boundary.gpkg", "--coords", "wgs84",
-                         "-o", tmp_path / "as_given.gpkg", "--lang", "en")
+    code, out, err = run(
+        capsys,
+        "import-osm",
+        source,
+        "--boundary",
+        tmp_path / "boundary.gpkg",
+        "--coords",
+        "wgs84",
+        "-o",
+        tmp_path / "as_given.gpkg",
+        "--lang",
+        "en",
+    )
     assert code == 0 and "read as" not in out
     assert len(read_layers(tmp_path / "as_given.gpkg")["buildings"]) < len(truth.buildings)
 
@@ -183,8 +216,12 @@ def test_a_previous_plan_off_the_scene_by_a_gcj02_offset_is_refused(extracts, tm
 
 
 @hsettings(max_examples=examples(10), deadline=None)
-@given(layer=st.sampled_from([None, *LAYERS]), system=st.sampled_from(["gcj02", "bd09"]), share=st.floats(0.3, 1.0),
-       seed=st.integers(0, 2**16))
+@given(
+    layer=st.sampled_from([None, *LAYERS]),
+    system=st.sampled_from(["gcj02", "bd09"]),
+    share=st.floats(0.3, 1.0),
+    seed=st.integers(0, 2**16),
+)
 def test_any_part_of_a_real_scene_with_one_layer_shifted_or_none_is_read_right(extracts, layer, system, share, seed):
     scene = extracts.scene("beijing")
     keep = np.random.default_rng(seed).random(len(scene.buildings)) < share
@@ -195,8 +232,14 @@ def test_any_part_of_a_real_scene_with_one_layer_shifted_or_none_is_read_right(e
     assert not alignment.disagreements
     assert list(alignment.moved) == ([] if layer is None else [layer])
     if layer is not None:
-        assert max_distance_m(alignment.layers[layer], scene.layers()[layer][keep] if layer == "buildings" else scene.layers()[layer],
-                              scene.local_crs()) < 1.0
+        assert (
+            max_distance_m(
+                alignment.layers[layer],
+                scene.layers()[layer][keep] if layer == "buildings" else scene.layers()[layer],
+                scene.local_crs(),
+            )
+            < 1.0
+        )
 
 
 @pytest.mark.parametrize("name", ["beijing", "nanjing"])

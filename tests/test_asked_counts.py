@@ -77,8 +77,9 @@ def test_asking_more_service_points_than_useful_reports_how_many_were_placed_and
         ("zh", "要求 {:,} 个", "选定 {:,} 个", "再多也不能多覆盖一户"),
     ]:
         coverage = tmp_path / f"coverage_{lang}.gpkg"
-        code, out, err = run(capsys, "coverage", scene, plan, "-o", coverage, "--new-service-points", ASKED_POINTS,
-                             "--lang", lang)
+        code, out, err = run(
+            capsys, "coverage", scene, plan, "-o", coverage, "--new-service-points", ASKED_POINTS, "--lang", lang
+        )
         assert code == EXIT_OK, err
         sites = gpd.read_file(coverage, layer="proposed_sites")
         siting = gpd.read_file(coverage, layer="siting").iloc[0]
@@ -91,8 +92,10 @@ def test_asking_more_service_points_than_useful_reports_how_many_were_placed_and
 
 def test_a_target_no_community_reaches_is_said_plainly(beijing, tmp_path, capsys):
     scene = beijing[0]
-    for lang, plainly in [("en", "no community reaches the floor of one grid, 800,000 households"),
-                          ("zh", "没有一个社区达到一个网格的户数下限 800,000 户")]:
+    for lang, plainly in [
+        ("en", "no community reaches the floor of one grid, 800,000 households"),
+        ("zh", "没有一个社区达到一个网格的户数下限 800,000 户"),
+    ]:
         plan = tmp_path / f"plan_{lang}.gpkg"
         code, out, err = run(capsys, "plan", scene, "-o", plan, "--target", 1_000_000, "--lang", lang)
         assert code == EXIT_OK, err

@@ -27,7 +27,9 @@ def test_audit_assigns_by_overlay_and_reports_splits_gaps_and_overlaps():
     scene = _scene()
     # drawn "by compound": one grid over the first two blocks, one that cuts a building of block 3 and
     # overlaps the first, and the east end left out
-    existing = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)], crs=CRS)
+    existing = gpd.GeoDataFrame(
+        {"name": ["A", "B"]}, geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)], crs=CRS
+    )
     audit = audit_grids(scene, existing, lang="en")
     by_id = audit.grids.set_index("grid_id")
     assert by_id.loc["A", "households"] == 600 and by_id.loc["A", "problems"].startswith("above the ceiling")
@@ -43,7 +45,11 @@ def test_audit_assigns_by_overlay_and_reports_splits_gaps_and_overlaps():
 
 def test_existing_layout_is_repaired_with_the_rules():
     scene = _scene()
-    existing = gpd.GeoDataFrame({"grid_id": ["A", "B"]}, geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)], crs=CRS)
+    existing = gpd.GeoDataFrame(
+        {"grid_id": ["A", "B"]},
+        geometry=[box(OX, OY, OX + 420, OY + 200), box(OX + 400, OY, OX + 500, OY + 200)],
+        crs=CRS,
+    )
     result = regenerate(scene, PreviousPlan(assignment=None, grids=existing))
     assert_hard_rules(scene, result.plan)
     assert sorted(result.plan.grids["households"]) == [300, 300, 300]
@@ -56,7 +62,10 @@ def test_audit_command_on_a_plan_of_its_own_finds_it_sound(tmp_path, capsys):
         layer.to_file(path, layer=name)
     plan = partition(scene)
     plan.grids.to_file(tmp_path / "existing.gpkg")
-    assert main(["audit", str(path), str(tmp_path / "existing.gpkg"), "-o", str(tmp_path / "audit.gpkg"), "--lang", "en"]) == EXIT_OK
+    assert (
+        main(["audit", str(path), str(tmp_path / "existing.gpkg"), "-o", str(tmp_path / "audit.gpkg"), "--lang", "en"])
+        == EXIT_OK
+    )
     out = capsys.readouterr().out
     assert "within ±20% (240–360): 100.0%" in out and "0 split buildings" in out and "0 buildings in no grid" in out
 
@@ -88,9 +97,25 @@ def test_audit_speaks_the_language_of_its_run_in_summary_and_problems(extracts, 
     # one grid of two: a layout that breaks the bounds, so that problems are written
     merged = grids.dissolve().assign(grid_id="all")[["grid_id", "geometry"]]
     merged.to_file(tmp_path / "existing.gpkg")
-    for lang, head, problem in (("zh", "网格评估：现有网格 1 个", "超过上限 360 户"), ("en", "audit: 1 existing grids", "above the ceiling 360")):
+    for lang, head, problem in (
+        ("zh", "网格评估：现有网格 1 个", "超过上限 360 户"),
+        ("en", "audit: 1 existing grids", "above the ceiling 360"),
+    ):
         out_path = tmp_path / f"audit_{lang}.gpkg"
-        assert main(["audit", str(tmp_path / "scene.gpkg"), str(tmp_path / "existing.gpkg"), "-o", str(out_path), "--lang", lang]) == EXIT_OK
+        assert (
+            main(
+                [
+                    "audit",
+                    str(tmp_path / "scene.gpkg"),
+                    str(tmp_path / "existing.gpkg"),
+                    "-o",
+                    str(out_path),
+                    "--lang",
+                    lang,
+                ]
+            )
+            == EXIT_OK
+        )
         out = capsys.readouterr().out
         assert out.startswith(head) and problem in out
         assert read_layers(out_path)["grids"]["problems"].iat[0].startswith(problem)

@@ -65,7 +65,7 @@ def set_partitions(items: list[int]):
     for partition in set_partitions(rest):
         yield [[first]] + partition
         for k in range(len(partition)):
-            yield partition[:k] + [[first] + partition[k]] + partition[k + 1:]
+            yield partition[:k] + [[first] + partition[k]] + partition[k + 1 :]
 
 
 def bfs_connected(neighbours, block) -> bool:
@@ -93,8 +93,11 @@ def brute_fewest(neighbours, loads, lo, hi, cap) -> float:
 def brute_misfit(neighbours, loads, unit, lo, hi) -> bool:
     """Whether no connected group containing ``unit`` has its load within the bounds (every subset tried)."""
     others = [u for u in range(len(loads)) if u != unit]
-    return not any(bfs_connected(neighbours, [unit, *more]) and lo <= loads[[unit, *more]].sum() <= hi
-                   for k in range(len(others) + 1) for more in combinations(others, k))
+    return not any(
+        bfs_connected(neighbours, [unit, *more]) and lo <= loads[[unit, *more]].sum() <= hi
+        for k in range(len(others) + 1)
+        for more in combinations(others, k)
+    )
 
 
 def assert_valid_layout(neighbours, loads, labels, lo, hi, fewest, cap):
@@ -186,8 +189,10 @@ def test_the_size_guard_stops_a_programme_too_large_and_says_so():
 def test_an_enumeration_past_its_cap_hands_over_to_the_programme():
     few = VerifySettings(max_groups=5)
     loads = np.full(16, 20.0)  # 13–18 units of 20 fit 260–360: many small groups before any
-    assert check_unit_misfit(lattice(4, 4), loads, 0, 260, 360, method=CheckMethod.ENUMERATION,
-                             settings=few).stop == CheckStop.TOO_LARGE
+    assert (
+        check_unit_misfit(lattice(4, 4), loads, 0, 260, 360, method=CheckMethod.ENUMERATION, settings=few).stop
+        == CheckStop.TOO_LARGE
+    )
     check = check_unit_misfit(lattice(4, 4), loads, 0, 260, 360, settings=few)
     assert check.method == CheckMethod.MILP and check.verdict == Verdict.REFUTED
     assert 260 <= loads[check.counter_example].sum() <= 360

@@ -59,7 +59,9 @@ def beijing(shared_data, tmp_path_factory):
     scene, plan = folder / "beijing.gpkg", folder / "plan.gpkg"
     assert main(["import-osm", str(shared_data / EXTRACTS_WITH_STREETS["beijing"][0]), "-o", str(scene)]) == EXIT_OK
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        assert main(["plan", str(scene), "-o", str(plan), "--map", str(folder / "plan.html"), "--lang", "en"]) == EXIT_OK
+        assert (
+            main(["plan", str(scene), "-o", str(plan), "--map", str(folder / "plan.html"), "--lang", "en"]) == EXIT_OK
+        )
     return folder, scene, plan, out.getvalue()
 
 
@@ -84,7 +86,21 @@ def test_plan_with_previous_writes_the_changes(tmp_path, capsys):
     for name, layer in scene.layers().items():
         layer.to_file(scene_path, layer=name)
     assert main(["plan", str(scene_path), "-o", str(tmp_path / "old.gpkg")]) == EXIT_OK
-    assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", str(tmp_path / "old.gpkg"), "--lang", "en"]) == EXIT_OK
+    assert (
+        main(
+            [
+                "plan",
+                str(scene_path),
+                "-o",
+                str(tmp_path / "new.gpkg"),
+                "--previous",
+                str(tmp_path / "old.gpkg"),
+                "--lang",
+                "en",
+            ]
+        )
+        == EXIT_OK
+    )
     assert "100.0% of buildings kept their grid" in capsys.readouterr().out
     changes = gpd.read_file(tmp_path / "new.gpkg", layer="grid_changes")
     assert set(changes["change"]) == {"unchanged"} and len(changes) == 4
@@ -109,19 +125,67 @@ def test_plan_map_takes_the_options_of_map(tmp_path, capsys):
     for name, layer in scene.layers().items():
         layer.to_file(scene_path, layer=name)
     html = tmp_path / "plan.html"
-    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan.gpkg"), "--map", str(html), "--lang", "en",
-                 "--basemap", "gaode", "--simplify", "0"]) == EXIT_OK
+    assert (
+        main(
+            [
+                "plan",
+                str(scene_path),
+                "-o",
+                str(tmp_path / "plan.gpkg"),
+                "--map",
+                str(html),
+                "--lang",
+                "en",
+                "--basemap",
+                "gaode",
+                "--simplify",
+                "0",
+            ]
+        )
+        == EXIT_OK
+    )
     text = html.read_text(encoding="utf-8")
     assert "autonavi.com" in text and '"Grids"' in text and "网格" not in text
     capsys.readouterr()
     for lang, said in (("en", "gridplan: error: offline means no tiles"), ("zh", "gridplan: 错误：离线地图不加载瓦片")):
-        assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan2.gpkg"), "--map", str(tmp_path / "x.html"),
-                     "--basemap", "osm", "--offline", "--lang", lang]) == EXIT_INPUT
+        assert (
+            main(
+                [
+                    "plan",
+                    str(scene_path),
+                    "-o",
+                    str(tmp_path / "plan2.gpkg"),
+                    "--map",
+                    str(tmp_path / "x.html"),
+                    "--basemap",
+                    "osm",
+                    "--offline",
+                    "--lang",
+                    lang,
+                ]
+            )
+            == EXIT_INPUT
+        )
         err = capsys.readouterr().err
         assert said in err and ("offline" not in err.split("gridplan: ")[-1]) == (lang == "zh")
     # a plan's map has no coverage to open on: refused before the plan is made
-    assert main(["plan", str(scene_path), "-o", str(tmp_path / "plan3.gpkg"), "--map", str(tmp_path / "x.html"),
-                 "--view", "party", "--lang", "en"]) == EXIT_INPUT
+    assert (
+        main(
+            [
+                "plan",
+                str(scene_path),
+                "-o",
+                str(tmp_path / "plan3.gpkg"),
+                "--map",
+                str(tmp_path / "x.html"),
+                "--view",
+                "party",
+                "--lang",
+                "en",
+            ]
+        )
+        == EXIT_INPUT
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the party view shows a plan's coverage" in err
     assert not (tmp_path / "plan3.gpkg").exists()
@@ -184,8 +248,17 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     """``gridplan validate … | head``: the pipe is closed before gridplan prints; no traceback, no error line."""
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
-    process = subprocess.Popen([sys.executable, "-c", "import sys; from gridplan.cli import main; sys.exit(main())",
-                                "validate", str(scene_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from gridplan.cli import main; sys.exit(main())",
+            "validate",
+            str(scene_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdout.close()  # the reader is gone before the first line
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141 and err == ""
@@ -218,11 +291,21 @@ def test_coverage_then_map_and_report_with_it(beijing, tmp_path, capsys):
     plan = tmp_path / "plan.gpkg"
     shutil.copy(made, plan)
     coverage = tmp_path / "coverage.gpkg"
-    assert main(["coverage", str(scene), str(plan), "-o", str(coverage), "--new-service-points", "2", "--lang", "en"]) == EXIT_OK
+    assert (
+        main(["coverage", str(scene), str(plan), "-o", str(coverage), "--new-service-points", "2", "--lang", "en"])
+        == EXIT_OK
+    )
     out = capsys.readouterr().out
     assert "GENERATED scenario data" in out and "households linked" in out
     layers = {row[0] for row in pyogrio.list_layers(coverage)}
-    assert {"grid_party", "joint_branches", "member_links", "service_coverage", "isochrones", "proposed_sites"} <= layers
+    assert {
+        "grid_party",
+        "joint_branches",
+        "member_links",
+        "service_coverage",
+        "isochrones",
+        "proposed_sites",
+    } <= layers
     grid_party = gpd.read_file(coverage, layer="grid_party")
     grids = gpd.read_file(plan, layer="grids")
     assert sorted(grid_party["grid_id"]) == sorted(grids["grid_id"])
@@ -234,7 +317,10 @@ def test_coverage_then_map_and_report_with_it(beijing, tmp_path, capsys):
     html = tmp_path / "map.html"
     assert main(["plan", str(scene), "-o", str(plan), "--levels"]) == EXIT_OK  # same plan, with areas and micro-grids
     micro = gpd.read_file(plan, layer="micro_grids")
-    assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == grids.set_index("grid_id")["households"].sort_index().tolist()
+    assert (
+        micro.groupby("grid_id")["households"].sum().sort_index().tolist()
+        == grids.set_index("grid_id")["households"].sort_index().tolist()
+    )
     assert main(["map", str(scene), str(plan), str(coverage), "-o", str(html), "--offline"]) == EXIT_OK
     assert "micro_grid_id" in html.read_text(encoding="utf-8")  # the micro-grid layer (its label is \u-escaped)
     text = html.read_text(encoding="utf-8")
@@ -255,10 +341,16 @@ def test_every_command_explains_itself_with_help(capsys):
         assert f"usage: gridplan {command}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("lang, words", [
-    ("en", "settings: the previous plan records none (no provenance layer), so the defaults (target 300, ±20%: 240–360 households)"),
-    ("zh", "设置：上一方案未记录设置（无 provenance 图层），使用默认设置（目标 300 户，±20%：240–360 户）"),
-])
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        (
+            "en",
+            "settings: the previous plan records none (no provenance layer), so the defaults (target 300, ±20%: 240–360 households)",
+        ),
+        ("zh", "设置：上一方案未记录设置（无 provenance 图层），使用默认设置（目标 300 户，±20%：240–360 户）"),
+    ],
+)
 def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_path, capsys, lang, words):
     """A hand-made or old plan file records no settings: the run says the defaults apply, not "the plan's"."""
     scene_path, made, old = tmp_path / "scene.gpkg", tmp_path / "plan.gpkg", tmp_path / "old.gpkg"
@@ -267,14 +359,28 @@ def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_pat
     layers = [name for name, _ in pyogrio.list_layers(made) if name != "provenance"]
     write_layers(old, {name: gpd.read_file(made, layer=name) for name in layers})
     capsys.readouterr()
-    assert main(["plan", str(scene_path), "--previous", str(old), "-o", str(tmp_path / "again.gpkg"), "--lang", lang]) == EXIT_OK
+    assert (
+        main(["plan", str(scene_path), "--previous", str(old), "-o", str(tmp_path / "again.gpkg"), "--lang", lang])
+        == EXIT_OK
+    )
     assert words in capsys.readouterr().out.splitlines()
-    assert main(["plan", str(scene_path), "--previous", str(made), "-o", str(tmp_path / "kept.gpkg"), "--lang", lang]) == EXIT_OK
+    assert (
+        main(["plan", str(scene_path), "--previous", str(made), "-o", str(tmp_path / "kept.gpkg"), "--lang", lang])
+        == EXIT_OK
+    )
     kept = capsys.readouterr().out
-    assert ("沿用上一方案的设置（目标 250 户，±10%：225–275 户）" if lang == "zh" else
-            "settings: the previous plan's (target 250, ±10%: 225–275 households)") in kept
-    assert main(["coverage", str(scene_path), str(old), "-o", str(tmp_path / "coverage.gpkg"), "--lang", lang]) == EXIT_OK
-    assert words.replace("上一方案", "方案").replace("the previous plan", "the plan") in capsys.readouterr().out.splitlines()
+    assert (
+        "沿用上一方案的设置（目标 250 户，±10%：225–275 户）"
+        if lang == "zh"
+        else "settings: the previous plan's (target 250, ±10%: 225–275 households)"
+    ) in kept
+    assert (
+        main(["coverage", str(scene_path), str(old), "-o", str(tmp_path / "coverage.gpkg"), "--lang", lang]) == EXIT_OK
+    )
+    assert (
+        words.replace("上一方案", "方案").replace("the previous plan", "the plan")
+        in capsys.readouterr().out.splitlines()
+    )
 
 
 def test_library_warnings_stay_off_a_planners_screen_and_show_with_debug(tmp_path, capsys, monkeypatch):

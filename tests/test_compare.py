@@ -54,7 +54,9 @@ def regenerated(beijing):
     rng = np.random.default_rng(34)
     picked = rng.choice(len(buildings), size=round(CHANGED_SHARE * len(buildings)), replace=False)
     buildings.loc[buildings.index[picked], "households"] = (buildings["households"].iloc[picked] * 1.6).round()
-    kept = np.setdiff1d(np.arange(len(buildings)), rng.choice(np.setdiff1d(np.arange(len(buildings)), picked), REMOVED, replace=False))
+    kept = np.setdiff1d(
+        np.arange(len(buildings)), rng.choice(np.setdiff1d(np.arange(len(buildings)), picked), REMOVED, replace=False)
+    )
     changed = prepare_scene(prepared.scene.replace(buildings=buildings.iloc[kept].reset_index(drop=True)))
     previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
     return changed, plan_scene(changed, previous=previous)
@@ -70,7 +72,10 @@ def hand_edit(beijing):
     footprints = prepared.local.buildings.set_index("building_id").geometry
     mine = a.loc[a["grid_id"] == donor, "building_id"]
     others = grids.drop(index=donor)
-    gaps = [(footprints[b].distance(others.geometry).min(), b, others.geometry.distance(footprints[b]).idxmin()) for b in mine]
+    gaps = [
+        (footprints[b].distance(others.geometry).min(), b, others.geometry.distance(footprints[b]).idxmin())
+        for b in mine
+    ]
     _, building, receiver = min(gaps)
     edited = a.copy()
     edited.loc[edited["building_id"] == building, "grid_id"] = receiver
@@ -109,7 +114,12 @@ def test_a_hand_edit_moves_exactly_the_building_moved(beijing, hand_edit):
     households = int(plan.assignment.set_index("building_id").loc[building, "households"])
     assert (comparison.buildings_moved, comparison.households_moved, comparison.buildings_kept) == (1, households, 256)
     row = comparison.realignment.iloc[0]
-    assert (row["building_id"], row["old_code"], row["new_code"], row["reason"]) == (building, donor, receiver, "adjusted")
+    assert (row["building_id"], row["old_code"], row["new_code"], row["reason"]) == (
+        building,
+        donor,
+        receiver,
+        "adjusted",
+    )
     for side in ("old", "new"):
         counts = comparison.grid_counts(side)
         assert counts["boundary_changed"] == 2 and counts["unchanged"] == len(plan.grids) - 2
@@ -148,8 +158,11 @@ def test_plans_of_different_grid_counts_split_and_merge(beijing):
 def test_a_plan_compared_with_itself_is_all_unchanged(beijing):
     prepared, plan = beijing
     renamed = plan.grids.assign(grid_id=plan.grids["grid_id"].map(lambda g: f"x{g}"), code=None)
-    relabelled = dataclasses.replace(plan, grids=renamed,
-                                     assignment=plan.assignment.assign(grid_id=plan.assignment["grid_id"].map(lambda g: f"x{g}")))
+    relabelled = dataclasses.replace(
+        plan,
+        grids=renamed,
+        assignment=plan.assignment.assign(grid_id=plan.assignment["grid_id"].map(lambda g: f"x{g}")),
+    )
     comparison = compare_plans(plan, relabelled)
     assert comparison.grid_counts("old")["unchanged"] == comparison.grid_counts("new")["unchanged"] == len(plan.grids)
     assert comparison.buildings_kept == len(plan.assignment) and comparison.realignment.empty
@@ -178,7 +191,11 @@ def test_gridplan_compare_writes_the_approval_package(beijing, hand_edit, extrac
     assert book["社区汇总"].max_row == 1 + len(set(plan.grids["community_id"])) * len(FIGURES)
 
     pdf = tmp_path / "out" / "approval-1.pdf"
-    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout)[1])
+    pages = int(
+        re.search(
+            r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        )[1]
+    )
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     # a title page, the two grid tables of 38 grids each, the one move and the signatures: three A4 pages
     assert pages == 3
@@ -196,10 +213,16 @@ def test_gridplan_compare_writes_the_approval_package(beijing, hand_edit, extrac
     assert len(changes) == len(old_grids) == len(plan.grids)
     assert changes.set_index("grid_id").loc[[donor, receiver], "change"].eq("boundary_changed").all()
     assert (changes["change"] == "unchanged").sum() == len(plan.grids) - 2
-    assert (changes.set_index("grid_id").loc[receiver, "continues"], old_grids.set_index("grid_id").loc[donor, "continues"]) == (receiver, donor)
+    assert (
+        changes.set_index("grid_id").loc[receiver, "continues"],
+        old_grids.set_index("grid_id").loc[donor, "continues"],
+    ) == (receiver, donor)
     metric = prepared.local.crs
     assert changes.to_crs(metric).area.sum() == pytest.approx(old_grids.to_crs(metric).area.sum(), rel=1e-9)
-    assert list(moves["building_id"]) == [building] and moves["move"].iat[0] == f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}"
+    assert (
+        list(moves["building_id"]) == [building]
+        and moves["move"].iat[0] == f"{donor.rsplit('-', 1)[1]} → {receiver.rsplit('-', 1)[1]}"
+    )
     footprint = prepared.scene.buildings.set_index("building_id").geometry.to_crs(moves.crs)[building]
     assert moves.geometry.iat[0].equals_exact(footprint, 1e-9)
     styles = assert_styles_fit(tmp_path / "out" / "comparison.gpkg", ["grid_changes", "old_grids", "realignment"])
@@ -220,8 +243,11 @@ def party_and_circle(plan, coverage):
     their own branch, grids in a branch of any kind, households within the service circle."""
     status = coverage.grid_party.set_index("grid_id")["status"].reindex(plan.grids["grid_id"])
     homes = coverage.service_coverage
-    return (status.isin(["own_branch", "too_large"]).mean(), (status.notna() & status.ne("no_branch")).mean(),
-            homes.loc[homes["covered"], "households"].sum() / homes["households"].sum())
+    return (
+        status.isin(["own_branch", "too_large"]).mean(),
+        (status.notna() & status.ne("no_branch")).mean(),
+        homes.loc[homes["covered"], "households"].sum() / homes["households"].sum(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -245,10 +271,15 @@ def test_party_coverage_and_the_service_circle_are_compared_side_by_side(beijing
         assert edited.loc[figure, "new"] == pytest.approx(value, abs=1e-12)
         assert edited.loc[figure, "old"] == same.loc[figure, "old"]
     # the walk to a service point does not depend on the grid a building is in
-    assert edited.loc["households_in_circle", "new"] == pytest.approx(same.loc["households_in_circle", "old"], abs=1e-12)
+    assert edited.loc["households_in_circle", "new"] == pytest.approx(
+        same.loc["households_in_circle", "old"], abs=1e-12
+    )
 
     one_side = compare_plans(plan, hand_edit[0], prepared, old_coverage=coverage).figures.set_index("figure")
-    assert one_side.loc[list(COVERAGE_FIGURES), "new"].isna().all() and one_side.loc[list(COVERAGE_FIGURES), "old"].notna().all()
+    assert (
+        one_side.loc[list(COVERAGE_FIGURES), "new"].isna().all()
+        and one_side.loc[list(COVERAGE_FIGURES), "old"].notna().all()
+    )
     assert "grids_own_branch" not in set(compare_plans(plan, hand_edit[0], prepared).figures["figure"])
 
 
@@ -261,16 +292,39 @@ def test_gridplan_compare_takes_each_plans_coverage(beijing, hand_edit, edited_c
     write_plan(dataclasses.replace(run_, plan=edited), prepared, new_path)
     write_coverage(extracts.coverage("beijing"), tmp_path / "old-coverage.gpkg")
     write_coverage(edited_coverage, tmp_path / "new-coverage.gpkg")
-    code, out, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "--old-coverage",
-                         tmp_path / "old-coverage.gpkg", "--new-coverage", tmp_path / "new-coverage.gpkg",
-                         "-o", tmp_path / "out", "--lang", "en")
+    code, out, err = run(
+        capsys,
+        "compare",
+        extracts.path("beijing"),
+        old_path,
+        new_path,
+        "--old-coverage",
+        tmp_path / "old-coverage.gpkg",
+        "--new-coverage",
+        tmp_path / "new-coverage.gpkg",
+        "-o",
+        tmp_path / "out",
+        "--lang",
+        "en",
+    )
     assert code == 0, err
-    summary = {row[1]: row[2:] for row in openpyxl.load_workbook(tmp_path / "out" / "comparison.xlsx")["Summary"].values}
+    summary = {
+        row[1]: row[2:] for row in openpyxl.load_workbook(tmp_path / "out" / "comparison.xlsx")["Summary"].values
+    }
     old_share, _, circle = party_and_circle(plan, extracts.coverage("beijing"))
     assert summary["Grids with their own party branch"][0] == pytest.approx(old_share, abs=1e-9)
     assert summary["Households within the 15-minute circle"][1] == pytest.approx(circle, abs=1e-9)
     # each coverage must be of its own plan
-    code, _, err = run(capsys, "compare", extracts.path("beijing"), old_path, new_path, "--old-coverage",
-                         tmp_path / "new-coverage.gpkg", "-o", tmp_path / "wrong")
+    code, _, err = run(
+        capsys,
+        "compare",
+        extracts.path("beijing"),
+        old_path,
+        new_path,
+        "--old-coverage",
+        tmp_path / "new-coverage.gpkg",
+        "-o",
+        tmp_path / "wrong",
+    )
     assert_one_line_error(code, err)
     assert "覆盖分析属于另一个方案" in err

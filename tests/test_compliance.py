@@ -52,7 +52,9 @@ def layouts(beijing):
     gap cut into another, one code misnumbered and a joint branch of six adjacent grids added to the coverage."""
     prepared, plan, coverage = beijing
     buildings = prepared.local.buildings
-    clean = plan.grids.to_crs(prepared.local_crs)[["grid_id", "community_id", "kind", "geometry"]].reset_index(drop=True)
+    clean = plan.grids.to_crs(prepared.local_crs)[["grid_id", "community_id", "kind", "geometry"]].reset_index(
+        drop=True
+    )
     edited = clean.copy()
     discs = {}
     for i in np.flatnonzero((edited["kind"] == "ordinary").to_numpy()):
@@ -76,11 +78,22 @@ def layouts(beijing):
     while len(six) < 6:
         six.append(min(h for g in six for h in neighbours[g] if h not in six))
     names = sorted(clean["grid_id"].iloc[six])
-    joint = pd.DataFrame({"branch_id": [f"J-{names[0]}"], "grids": [names], "communities": [["1"]],
-                          "full_members": [6], "members": [20]})
-    edited_coverage = dataclasses.replace(coverage, joint_branches=pd.concat([coverage.joint_branches, joint], ignore_index=True))
-    return {"clean": clean, "edited": edited, "coverage": edited_coverage, "host": host, "holed": holed, "gap": discs[holed],
-            "misnumbered": misnumbered, "six": names}
+    joint = pd.DataFrame(
+        {"branch_id": [f"J-{names[0]}"], "grids": [names], "communities": [["1"]], "full_members": [6], "members": [20]}
+    )
+    edited_coverage = dataclasses.replace(
+        coverage, joint_branches=pd.concat([coverage.joint_branches, joint], ignore_index=True)
+    )
+    return {
+        "clean": clean,
+        "edited": edited,
+        "coverage": edited_coverage,
+        "host": host,
+        "holed": holed,
+        "gap": discs[holed],
+        "misnumbered": misnumbered,
+        "six": names,
+    }
 
 
 def test_a_clean_real_plan_passes_every_rule_it_can(beijing):
@@ -88,13 +101,20 @@ def test_a_clean_real_plan_passes_every_rule_it_can(beijing):
     compliance = check_compliance(prepared, plan, coverage)
     counts = compliance.counts().set_index("rule")
     # OpenStreetMap has no community codes, no residents, and no record of branch committees
-    assert set(counts.index[counts["not_applicable"] != ""]) == {"residents", "code_format", "code_unique", "code_order",
-                                                                  "branch_committee"}
+    assert set(counts.index[counts["not_applicable"] != ""]) == {
+        "residents",
+        "code_format",
+        "code_unique",
+        "code_order",
+        "branch_committee",
+    }
     checked = counts[counts["not_applicable"] == ""]
     assert len(checked) == 14
     assert (checked.drop(index=["service_circle", "urban_guidance"])["failures"] == 0).all()
     # the blind spots of the coverage, and nothing else, fail the service circle: per grid, the same households
-    blind = coverage.service_coverage[coverage.service_coverage["blind_spot"] & (coverage.service_coverage["households"] > 0)]
+    blind = coverage.service_coverage[
+        coverage.service_coverage["blind_spot"] & (coverage.service_coverage["households"] > 0)
+    ]
     expected = blind.groupby("grid_id")["households"].sum()
     found = compliance.failures[compliance.failures["rule"] == "service_circle"].set_index("grid_id")["value"]
     assert found.sort_index().to_dict() == pytest.approx(expected.astype(float).sort_index().to_dict())
@@ -141,8 +161,14 @@ def test_check_command_returns_the_failures_to_each_community(beijing, layouts, 
     write_coverage(layouts["coverage"], coverage)
     code, out, err = run(capsys, "check", scene, layout, coverage, "-o", tmp_path / "out", "--lang", "en")
     assert code == 0, err  # failures are findings: the command succeeded
-    for line in ("no enclave: 1", "no gap: 1", "code order (west → east, north → south): 1", "joint branch of at most 5 grids: 1",
-                 "residents within the limit: not applicable", "— not compliant"):
+    for line in (
+        "no enclave: 1",
+        "no gap: 1",
+        "code order (west → east, north → south): 1",
+        "joint branch of at most 5 grids: 1",
+        "residents within the limit: not applicable",
+        "— not compliant",
+    ):
         assert line in out
 
     failures = read_layers(tmp_path / "out" / "compliance.gpkg")["failures"]
@@ -186,8 +212,10 @@ def test_a_click_on_a_failure_in_the_list_zooms_the_map_to_it_and_opens_its_popu
     west, south, east, north = enclave.geometry.bounds
     browser.open(path, until="document.querySelectorAll('.gp-failure').length > 0")
     start = browser.evaluate(f"{MAP}.getZoom()")
-    box = browser.evaluate(f"(() => {{ const r = document.querySelector('.gp-failure[data-failure=\"{enclave['failure_id']}\"]')"
-                           ".getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+    box = browser.evaluate(
+        f"(() => {{ const r = document.querySelector('.gp-failure[data-failure=\"{enclave['failure_id']}\"]')"
+        ".getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+    )
     browser.click(*box)
     browser.wait("document.querySelector('.leaflet-popup') !== null")
     browser.settle(0.5)

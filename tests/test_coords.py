@@ -42,7 +42,9 @@ METRES_PER_DEG = 111_320.0
 def metres(lon_a, lat_a, lon_b, lat_b) -> np.ndarray:
     """Small distances in metres between lon/lat points (equirectangular: exact enough below 1 km)."""
     lat = np.radians(np.asarray(lat_a))
-    return np.hypot((np.asarray(lon_a) - lon_b) * METRES_PER_DEG * np.cos(lat), (np.asarray(lat_a) - lat_b) * METRES_PER_DEG)
+    return np.hypot(
+        (np.asarray(lon_a) - lon_b) * METRES_PER_DEG * np.cos(lat), (np.asarray(lat_a) - lat_b) * METRES_PER_DEG
+    )
 
 
 def test_wgs84_to_gcj02_matches_coordtransform():
@@ -114,7 +116,9 @@ def test_to_wgs84_converts_every_vertex_of_every_geometry_type():
     )
     wgs = to_wgs84(gcj, "gcj02")
     xy = shapely.get_coordinates(gcj.geometry.values)
-    assert np.allclose(shapely.get_coordinates(wgs.geometry.values), np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+    assert np.allclose(
+        shapely.get_coordinates(wgs.geometry.values), np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1]))
+    )
     assert list(wgs["name"]) == ["p", "l", "a"] and wgs.crs == gcj.crs
     assert shapely.get_coordinates(gcj.geometry.values).tolist() == xy.tolist()  # input untouched
 

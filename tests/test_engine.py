@@ -79,7 +79,8 @@ def imported(case, extracts, helsinki):
 def test_imported_scenes_are_pinned(case, extracts, helsinki):
     osmnx = importlib.metadata.version("osmnx")
     assert imported(case, extracts, helsinki).fingerprint[:16] == IMPORTED[case], (
-        f"the import of {case} changed: its pin was taken with osmnx {PINNED_WITH_OSMNX}, this is osmnx {osmnx}")
+        f"the import of {case} changed: its pin was taken with osmnx {PINNED_WITH_OSMNX}, this is osmnx {osmnx}"
+    )
 
 
 @pytest.mark.parametrize("case", [*sorted(EXTRACTS), "helsinki"])
@@ -107,7 +108,11 @@ def test_a_sizing_of_grids_has_the_settings_windows():
 
 def test_a_micro_grid_sizing_is_centred_in_its_window():
     sizing = Sizing.within(LoadWindow(10.0, 30.0))
-    assert (sizing.target, tuple(sizing.bounds_window), tuple(sizing.tight_window)) == (20.0, (10.0, 30.0), (15.0, 25.0))
+    assert (sizing.target, tuple(sizing.bounds_window), tuple(sizing.tight_window)) == (
+        20.0,
+        (10.0, 30.0),
+        (15.0, 25.0),
+    )
 
 
 def test_a_load_window_checks_numbers_and_arrays_alike():

@@ -54,16 +54,33 @@ def test_an_output_that_is_an_input_or_a_file_of_another_kind_is_refused_before_
     assert run(capsys, "coverage", small, plan, "-o", coverage)[0] == EXIT_OK
     before = {p: digest(p) for p in (small, plan, coverage)}
     assert_one_line_error(*run(capsys, "plan", small, "-o", small, "--lang", "en")[::2], "would overwrite the input")
-    assert_one_line_error(*run(capsys, "coverage", small, plan, "-o", plan, "--lang", "en")[::2], "would overwrite the input")
+    assert_one_line_error(
+        *run(capsys, "coverage", small, plan, "-o", plan, "--lang", "en")[::2], "would overwrite the input"
+    )
     assert_one_line_error(*run(capsys, "map", small, plan, "-o", plan, "--lang", "en")[::2], "a map is an .html file")
     assert_one_line_error(*run(capsys, "plan", small, "-o", coverage, "--lang", "en")[::2], "exists and is not a plan")
-    assert_one_line_error(*run(capsys, "coverage", small, plan, "-o", small, "--lang", "en")[::2], "would overwrite the input")
-    assert_one_line_error(*run(capsys, "report", small, plan, "-o", coverage, "--lang", "en")[::2], "is a file, not a folder")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "x.shp", "--lang", "en")[::2], "use .gpkg, .geojson or .parquet")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "p.gpkg", "--map", small, "--lang", "en")[::2], "a map is an .html file")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", "/proc/p.gpkg", "--lang", "en")[::2], "cannot be written", "/proc")
-    assert_one_line_error(*run(capsys, "report", small, plan, "-o", "/proc/reports", "--lang", "en")[::2], "cannot be written")
-    assert_one_line_error(*run(capsys, "plan", small, "-o", small / "p.gpkg", "--lang", "en")[::2], "is a file, not a folder")
+    assert_one_line_error(
+        *run(capsys, "coverage", small, plan, "-o", small, "--lang", "en")[::2], "would overwrite the input"
+    )
+    assert_one_line_error(
+        *run(capsys, "report", small, plan, "-o", coverage, "--lang", "en")[::2], "is a file, not a folder"
+    )
+    assert_one_line_error(
+        *run(capsys, "plan", small, "-o", tmp_path / "x.shp", "--lang", "en")[::2], "use .gpkg, .geojson or .parquet"
+    )
+    assert_one_line_error(
+        *run(capsys, "plan", small, "-o", tmp_path / "p.gpkg", "--map", small, "--lang", "en")[::2],
+        "a map is an .html file",
+    )
+    assert_one_line_error(
+        *run(capsys, "plan", small, "-o", "/proc/p.gpkg", "--lang", "en")[::2], "cannot be written", "/proc"
+    )
+    assert_one_line_error(
+        *run(capsys, "report", small, plan, "-o", "/proc/reports", "--lang", "en")[::2], "cannot be written"
+    )
+    assert_one_line_error(
+        *run(capsys, "plan", small, "-o", small / "p.gpkg", "--lang", "en")[::2], "is a file, not a folder"
+    )
     assert {p: digest(p) for p in before} == before
     assert not (tmp_path / "p.gpkg").exists()  # refused before planning, not after
 
@@ -83,17 +100,22 @@ def test_a_plan_in_any_format_written_is_read_by_every_command(small, tmp_path, 
 # Misused options and files that do not belong together
 
 
-@pytest.mark.parametrize("option, words", [
-    (["--grids", "0"], "--grids: 0 is below 1"),
-    (["--target", "inf"], "--target: inf is not a finite number above 0"),
-    (["--target", "nan"], "--target: nan is not a finite number above 0"),
-    (["--target", "0"], "--target: 0 is not a finite number above 0"),
-    (["--tolerance", "1.5"], "--tolerance between 0 and 1"),
-    (["--areas", "0"], "--areas: 0 is below 1"),
-    (["--workers", "0"], "--workers: 0 is below 1"),
-])
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        (["--grids", "0"], "--grids: 0 is below 1"),
+        (["--target", "inf"], "--target: inf is not a finite number above 0"),
+        (["--target", "nan"], "--target: nan is not a finite number above 0"),
+        (["--target", "0"], "--target: 0 is not a finite number above 0"),
+        (["--tolerance", "1.5"], "--tolerance between 0 and 1"),
+        (["--areas", "0"], "--areas: 0 is below 1"),
+        (["--workers", "0"], "--workers: 0 is below 1"),
+    ],
+)
 def test_misused_options_are_one_line_errors(small, tmp_path, capsys, option, words):
-    assert_one_line_error(*run(capsys, "plan", small, "-o", tmp_path / "plan.gpkg", *option, "--lang", "en")[::2], words)
+    assert_one_line_error(
+        *run(capsys, "plan", small, "-o", tmp_path / "plan.gpkg", *option, "--lang", "en")[::2], words
+    )
     assert not (tmp_path / "plan.gpkg").exists()
 
 
@@ -107,7 +129,9 @@ def test_a_previous_plan_that_is_not_of_this_scene_is_refused_naming_what_differ
     code, _, err = run(capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", renumbered, "--lang", "en")
     assert_one_line_error(code, err, "is not of this scene: 0 of its 12 buildings are in it", "renumbered")
     assert run(capsys, "coverage", small, plan, "-o", tmp_path / "coverage.gpkg")[0] == EXIT_OK
-    code, _, err = run(capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", tmp_path / "coverage.gpkg", "--lang", "en")
+    code, _, err = run(
+        capsys, "plan", small, "-o", tmp_path / "new.gpkg", "--previous", tmp_path / "coverage.gpkg", "--lang", "en"
+    )
     assert_one_line_error(code, err, "is a coverage result, not a plan")
 
 
@@ -118,8 +142,10 @@ def test_a_plan_without_provenance_of_another_scene_is_refused(small, tmp_path, 
     del layers["provenance"]  # as an older gridplan wrote it
     layers["buildings"] = layers["buildings"].assign(building_id="x" + layers["buildings"]["building_id"])
     write_layers(tmp_path / "old.gpkg", layers)
-    assert_one_line_error(*run(capsys, "coverage", small, tmp_path / "old.gpkg", "-o", tmp_path / "c.gpkg", "--lang", "en")[::2],
-                          "the plan is not of this scene")
+    assert_one_line_error(
+        *run(capsys, "coverage", small, tmp_path / "old.gpkg", "-o", tmp_path / "c.gpkg", "--lang", "en")[::2],
+        "the plan is not of this scene",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -128,8 +154,11 @@ def test_a_plan_without_provenance_of_another_scene_is_refused(small, tmp_path, 
 
 def test_a_community_without_buildings_gets_a_grid_without_a_worker_and_a_warning(tmp_path):
     scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [300], [300]])
-    empty = gpd.GeoDataFrame({"community_id": ["empty"], "code": ["320102001002"]},
-                             geometry=[shapely.box(600_700, 3_500_000, 600_900, 3_500_200)], crs=CRS)
+    empty = gpd.GeoDataFrame(
+        {"community_id": ["empty"], "code": ["320102001002"]},
+        geometry=[shapely.box(600_700, 3_500_000, 600_900, 3_500_200)],
+        crs=CRS,
+    )
     scene = scene.replace(communities=pd.concat([scene.communities, empty], ignore_index=True))
     plan = plan_scene(prepare_scene(scene)).plan
     grid = plan.grids[plan.grids["community_id"] == "empty"]
@@ -144,7 +173,9 @@ def test_a_community_without_buildings_gets_a_grid_without_a_worker_and_a_warnin
 
 def test_grids_that_no_layout_can_bring_within_the_bounds_say_so(tmp_path):
     # a tower of 600 households and one of a billion (flagged as implausible) are grids of their own
-    scene = street_grid_scene(800, 200, xs=[200, 400, 600], ys=[], households=[[600], [1_000_000_000], [300], [300]], per_block=1)
+    scene = street_grid_scene(
+        800, 200, xs=[200, 400, 600], ys=[], households=[[600], [1_000_000_000], [300], [300]], per_block=1
+    )
     prepared = prepare_scene(scene)
     assert "implausible_households" in {f.code for f in prepared.validation.findings}
     grids = plan_scene(prepared).plan.grids
@@ -163,17 +194,27 @@ def test_unreadable_files_are_named_with_what_to_do(tmp_path, capsys):
 def test_a_truncated_geopackage_is_named_damaged(shared_data, tmp_path, capsys):
     head = (shared_data / "wuhan_guanggu_osm_tiles" / "data.gpkg").read_bytes()[:20_000]
     (tmp_path / "cut.gpkg").write_bytes(head)
-    assert_one_line_error(*run(capsys, "validate", tmp_path / "cut.gpkg", "--lang", "en")[::2], "is damaged or truncated")
+    assert_one_line_error(
+        *run(capsys, "validate", tmp_path / "cut.gpkg", "--lang", "en")[::2], "is damaged or truncated"
+    )
 
 
 def test_a_bad_community_code_is_refused_before_planning(tmp_path, capsys):
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]])
     scene = scene.replace(communities=scene.communities.assign(code="3201020010"))
     write_layers(tmp_path / "scene.gpkg", scene.layers())
-    assert_one_line_error(*run(capsys, "plan", tmp_path / "scene.gpkg", "-o", tmp_path / "plan.gpkg", "--lang", "en")[::2],
-                          "gridplan: error:", "bad_community_code", "not 12 digits")
-    assert_one_line_error(*run(capsys, "plan", tmp_path / "scene.gpkg", "-o", tmp_path / "plan.gpkg")[::2],
-                          "gridplan: 错误：", "bad_community_code", "不是 12 位")
+    assert_one_line_error(
+        *run(capsys, "plan", tmp_path / "scene.gpkg", "-o", tmp_path / "plan.gpkg", "--lang", "en")[::2],
+        "gridplan: error:",
+        "bad_community_code",
+        "not 12 digits",
+    )
+    assert_one_line_error(
+        *run(capsys, "plan", tmp_path / "scene.gpkg", "-o", tmp_path / "plan.gpkg")[::2],
+        "gridplan: 错误：",
+        "bad_community_code",
+        "不是 12 位",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,25 +232,38 @@ def split_community(polygon, fraction: float, angle: float, width: float) -> lis
     x0, y0, x1, y1 = polygon.bounds
     cx, cy, length = x0 + fraction * (x1 - x0), (y0 + y1) / 2, 4 * max(x1 - x0, y1 - y0)
     dx, dy = np.sin(np.radians(angle)) * length, np.cos(np.radians(angle)) * length
-    west = shapely.Polygon([(cx - dx, cy - dy), (cx + dx, cy + dy), (x0 - length, y1 + length), (x0 - length, y0 - length)])
+    west = shapely.Polygon(
+        [(cx - dx, cy - dy), (cx + dx, cy + dy), (x0 - length, y1 + length), (x0 - length, y0 - length)]
+    )
     parts = [shapely.intersection(polygon, west), shapely.difference(polygon, west)]
     return [shapely.buffer(p, -width / 2, join_style="mitre") for p in parts]
 
 
-@hsettings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=examples(12),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
-    fraction=st.floats(0.3, 0.7), angle=st.floats(-30, 30), width=st.sampled_from([0.0, 0.6, 1.0, 1.8, -0.6, -1.0, -1.8]),
+    fraction=st.floats(0.3, 0.7),
+    angle=st.floats(-30, 30),
+    width=st.sampled_from([0.0, 0.6, 1.0, 1.8, -0.6, -1.0, -1.8]),
     bad=st.lists(st.sampled_from([-5, np.nan, "abc", 12.5, 1e9, None, "dup_id", "no_id"]), max_size=3),
-    sliver=st.floats(0.0, 3.0), repair=st.booleans(), seed=st.integers(0, 2**16),
+    sliver=st.floats(0.0, 3.0),
+    repair=st.booleans(),
+    seed=st.integers(0, 2**16),
 )
 # water cut off from its bank once made an atom of two pieces meeting at a point, and healing it took a pond
-@example(fraction=0.37480024693127306, angle=-21.29859578017338, width=0.6, bad=[], sliver=0.0, repair=False, seed=65536)
+@example(
+    fraction=0.37480024693127306, angle=-21.29859578017338, width=0.6, bad=[], sliver=0.0, repair=False, seed=65536
+)
 # a grid of a river piece and a zero-area scrap, whose seam-closing buffers collapsed it to nothing: a 3,456 m² gap
 @example(fraction=0.3, angle=27.59054333670725, width=-1.0, bad=[], sliver=0.0, repair=False, seed=0)
 # a boundary moved round a building cut off a 1 m² strip touching its community at a point: a grid in two pieces
 @example(fraction=0.4140625, angle=0.0, width=0.0, bad=[], sliver=0.0, repair=False, seed=0)
 def test_broken_real_scenes_plan_with_everything_accounted_for_or_fail_in_one_line(
-        beijing, tmp_path_factory, capsys, fraction, angle, width, bad, sliver, repair, seed):
+    beijing, tmp_path_factory, capsys, fraction, angle, width, bad, sliver, repair, seed
+):
     rng = np.random.default_rng(seed)
     metric = beijing.local_crs()
     hull = beijing.communities.to_crs(metric).geometry.iat[0]
@@ -218,8 +272,9 @@ def test_broken_real_scenes_plan_with_everything_accounted_for_or_fail_in_one_li
         x, y = shapely.get_coordinates(shapely.point_on_surface(east))[0]
         scrap = shapely.box(x, y, x + sliver, y + sliver)
         west, east = shapely.union(west, scrap), shapely.difference(east, scrap)
-    communities = gpd.GeoDataFrame({"community_id": ["w", "e"], "code": ["110108001001", "110108001002"]},
-                                   geometry=[west, east], crs=metric)
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["w", "e"], "code": ["110108001001", "110108001002"]}, geometry=[west, east], crs=metric
+    )
     buildings = beijing.buildings.copy()
     households = pd.Series(rng.integers(1, 80, len(buildings)), dtype=object)
     for k, kind in zip(rng.choice(len(buildings), len(bad), replace=False), bad):
@@ -232,8 +287,15 @@ def test_broken_real_scenes_plan_with_everything_accounted_for_or_fail_in_one_li
     buildings["households"] = households.to_numpy()
     folder = tmp_path_factory.mktemp("broken")
     path = folder / "scene.gpkg"
-    write_layers(path, {"communities": communities.to_crs(4326), "buildings": buildings, "streets": beijing.streets,
-                        "barriers": beijing.barriers})
+    write_layers(
+        path,
+        {
+            "communities": communities.to_crs(4326),
+            "buildings": buildings,
+            "streets": beijing.streets,
+            "barriers": beijing.barriers,
+        },
+    )
     before = digest(path)
     code, _, err = run(capsys, "plan", path, "-o", folder / "plan.gpkg", *(["--repair-households"] if repair else []))
     assert digest(path) == before
@@ -260,7 +322,9 @@ def test_a_metre_between_two_real_communities_plans_as_a_shared_boundary(beijing
     hull = beijing.communities.to_crs(metric).geometry.iat[0]
     plans = {}
     for width in (0.0, 1.0, -1.0):
-        communities = gpd.GeoDataFrame({"community_id": ["w", "e"]}, geometry=split_community(hull, 0.5, 10, width), crs=metric)
+        communities = gpd.GeoDataFrame(
+            {"community_id": ["w", "e"]}, geometry=split_community(hull, 0.5, 10, width), crs=metric
+        )
         prepared = prepare_scene(beijing.replace(communities=communities.to_crs(4326)))
         plans[width] = plan_scene(prepared).plan
     shared = plans[0.0]
@@ -273,7 +337,9 @@ def test_a_metre_between_two_real_communities_plans_as_a_shared_boundary(beijing
 
 
 @pytest.mark.parametrize("command", ["validate", "plan"])
-def test_a_programming_error_inside_a_reader_is_an_internal_error_not_bad_input(small, tmp_path, capsys, monkeypatch, command):
+def test_a_programming_error_inside_a_reader_is_an_internal_error_not_bad_input(
+    small, tmp_path, capsys, monkeypatch, command
+):
     """Only what the file drivers raise on a bad file is the user's to fix (exit 2); a TypeError is ours (exit 1)."""
     import pyogrio
 
@@ -286,12 +352,15 @@ def test_a_programming_error_inside_a_reader_is_an_internal_error_not_bad_input(
     assert code == EXIT_INTERNAL and "内部错误：TypeError: a bug, not a bad file" in err
 
 
-@pytest.mark.parametrize("option, words", [
-    (["--grids", "0"], "选项 --grids：0 小于 1"),
-    (["--target", "nan"], "选项 --target：nan 不是大于 0 的有限数"),
-    (["--lang", "de"], "选项 --lang：无效的取值 'de'"),
-    (["--bogus"], "无法识别的参数：--bogus"),
-])
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        (["--grids", "0"], "选项 --grids：0 小于 1"),
+        (["--target", "nan"], "选项 --target：nan 不是大于 0 的有限数"),
+        (["--lang", "de"], "选项 --lang：无效的取值 'de'"),
+        (["--bogus"], "无法识别的参数：--bogus"),
+    ],
+)
 def test_misused_options_are_told_in_chinese_in_a_run_in_chinese(small, tmp_path, capsys, option, words):
     code, _, err = run(capsys, "plan", small, "-o", tmp_path / "plan.gpkg", *option)
     assert_one_line_error(code, err, "gridplan: 错误：", words)

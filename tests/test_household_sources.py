@@ -16,15 +16,29 @@ from gridplan.io.store import read_layers, write_layers, write_plan
 from gridplan.scenarios.registers import generate_records
 from gridplan.vocabulary import HouseholdSource, column_label, label
 
-SOURCE, ESTIMATED, HOUSEHOLDS = column_label("data_source"), column_label("households_estimated"), column_label("households")
+SOURCE, ESTIMATED, HOUSEHOLDS = (
+    column_label("data_source"),
+    column_label("households_estimated"),
+    column_label("households"),
+)
 
 
 def expected_per_grid(plan_path) -> pd.DataFrame:
     """Per grid, from the plan file's buildings layer: households, the estimated ones, and buildings."""
     buildings = read_layers(plan_path)["buildings"].dropna(subset=["grid_id"])
     flags = buildings["households_estimated"].astype(bool)
-    return pd.DataFrame({"households": buildings["households"], "estimated": buildings["households"].where(flags, 0),
-                         "buildings": 1, "grid_id": buildings["grid_id"]}).groupby("grid_id").sum()
+    return (
+        pd.DataFrame(
+            {
+                "households": buildings["households"],
+                "estimated": buildings["households"].where(flags, 0),
+                "buildings": 1,
+                "grid_id": buildings["grid_id"],
+            }
+        )
+        .groupby("grid_id")
+        .sum()
+    )
 
 
 def source_of(row) -> str:
@@ -68,13 +82,16 @@ def test_the_summary_says_how_many_households_are_estimated(estimated):
     assert '<p class="estimated">户数全部为估算（占地面积 × 层数 ÷ 90 平方米）</p>' in zh
     assert '<div class="v">6,807</div><div>估算户数</div>' in zh
     en = (estimated / "en" / "summary.html").read_text(encoding="utf-8")
-    assert "households all estimated (footprint × floors ÷ 90 m²)" in en and ">6,807</div><div>Households estimated<" in en
+    assert (
+        "households all estimated (footprint × floors ÷ 90 m²)" in en and ">6,807</div><div>Households estimated<" in en
+    )
     assert pd.read_csv(estimated / "en" / "grids.csv")["Data source"].value_counts()["estimated"] == 37
 
 
 @pytest.mark.parametrize("folder, floor, ceiling", [("zh", 240, 360), ("tight", 285, 315)])
-def test_the_bounds_column_is_false_exactly_outside_the_bounds_and_silent_for_special_grids(estimated, folder, floor,
-                                                                                            ceiling):
+def test_the_bounds_column_is_false_exactly_outside_the_bounds_and_silent_for_special_grids(
+    estimated, folder, floor, ceiling
+):
     column = f"户数在 {floor}–{ceiling} 之间"  # the header names the bounds the column is true for
     csv = pd.read_csv(estimated / folder / "grids.csv", encoding="utf-8-sig", dtype={column: str})
     special = csv[column_label("kind")] == "专属网格"
@@ -94,9 +111,11 @@ def mixed(extracts, tmp_path_factory):
     records = generate_records(extracts.prepared("wuhan"), seed=7)
     write_layers(out / "scene.gpkg", records.scene.layers())
     records.households.iloc[: len(records.households) // 2].to_csv(out / "register.csv", index=False)
-    for argv in (("import-register", out / "scene.gpkg", out / "register.csv", "-o", out / "registered.gpkg"),
-                 ("plan", out / "registered.gpkg", "-o", out / "plan.gpkg", "--levels", "--areas", "2"),
-                 ("report", out / "registered.gpkg", out / "plan.gpkg", "-o", out / "report")):
+    for argv in (
+        ("import-register", out / "scene.gpkg", out / "register.csv", "-o", out / "registered.gpkg"),
+        ("plan", out / "registered.gpkg", "-o", out / "plan.gpkg", "--levels", "--areas", "2"),
+        ("report", out / "registered.gpkg", out / "plan.gpkg", "-o", out / "report"),
+    ):
         assert main([str(a) for a in argv]) == EXIT_OK, argv
     return out
 
@@ -110,11 +129,17 @@ def test_a_half_registered_scene_says_per_grid_registered_estimated_or_partly(mi
     said = set(csv[SOURCE].str.split("；").str[0])
     assert {"登记", "部分估算"} <= said  # half a register: grids of both kinds at least
     scene = read_layers(mixed / "registered.gpkg")["buildings"]
-    total, estimated = int(scene["households"].sum()), int(scene["households"].where(scene["households_estimated"].astype(bool), 0).sum())
+    total, estimated = (
+        int(scene["households"].sum()),
+        int(scene["households"].where(scene["households_estimated"].astype(bool), 0).sum()),
+    )
     assert 0 < estimated < total and csv[ESTIMATED].sum() == estimated
     page = (mixed / "report" / "summary.html").read_text(encoding="utf-8")
     share = f"{estimated / csv[HOUSEHOLDS].sum():.0%}"
-    assert f"{estimated:,} 户为估算（占 {share}，占地面积 × 层数 ÷ 90 平方米），{csv[HOUSEHOLDS].sum() - estimated:,} 户为登记" in page
+    assert (
+        f"{estimated:,} 户为估算（占 {share}，占地面积 × 层数 ÷ 90 平方米），{csv[HOUSEHOLDS].sum() - estimated:,} 户为登记"
+        in page
+    )
 
 
 def test_area_ids_hold_no_english_word(mixed):

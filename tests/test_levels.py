@@ -14,7 +14,9 @@ from .support.scenes import street_grid_scene
 
 def _planned():
     households = np.full((6, 4), 150)
-    scene = street_grid_scene(1200, 800, xs=[200, 400, 600, 800, 1000], ys=[200, 400, 600], households=households, per_block=6)
+    scene = street_grid_scene(
+        1200, 800, xs=[200, 400, 600, 800, 1000], ys=[200, 400, 600], households=households, per_block=6
+    )
     return scene, partition(scene)
 
 
@@ -40,7 +42,10 @@ def test_micro_grids_tile_their_grid_with_10_to_30_households():
     levels = plan_levels(plan, scene)
     micro = levels.micro_grids.to_crs(plan.units.atoms.crs)
     grids = plan.grids.to_crs(plan.units.atoms.crs)
-    assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == grids.set_index("grid_id")["households"].sort_index().tolist()
+    assert (
+        micro.groupby("grid_id")["households"].sum().sort_index().tolist()
+        == grids.set_index("grid_id")["households"].sort_index().tolist()
+    )
     for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
         mine = micro[micro["grid_id"] == grid_id].geometry.to_numpy()
         assert abs(shapely.union_all(mine).area - polygon.area) < 1e-6 * polygon.area
@@ -54,11 +59,17 @@ def test_micro_grids_tile_their_grid_with_10_to_30_households():
 def test_a_piece_cut_off_by_a_big_building_joins_its_neighbour():
     # cells in a row: 12 households | a building of 50 (a micro-grid of its own) | open ground | 14 households;
     # the bisection put the open ground with the first cell, across the big building
-    cells = np.array([shapely.box(0, 0, 20, 20), shapely.box(20, 0, 40, 10), shapely.box(40, 0, 60, 20), shapely.box(60, 0, 80, 20)],
-                     dtype=object)
+    cells = np.array(
+        [shapely.box(0, 0, 20, 20), shapely.box(20, 0, 40, 10), shapely.box(40, 0, 60, 20), shapely.box(60, 0, 80, 20)],
+        dtype=object,
+    )
     weight = np.array([12.0, 50.0, 0.0, 14.0])
     groups = connected_groups(cells, weight, [np.array([1]), np.array([0, 2]), np.array([3])], contact_graph(cells))
-    assert sorted(g.tolist() for g in groups) == [[0], [1], [2, 3]]  # open ground to its longest shared edge (20 m, against 10 m)
+    assert sorted(g.tolist() for g in groups) == [
+        [0],
+        [1],
+        [2, 3],
+    ]  # open ground to its longest shared edge (20 m, against 10 m)
     for g in groups:
         assert shapely.union_all(cells[g]).geom_type == "Polygon"
 
@@ -80,7 +91,12 @@ def test_micro_grids_outside_the_bounds_are_proven_unavoidable_where_they_are():
     contacts = contact_graph(cells)
     none = np.zeros(0, dtype=np.int64)
     assert bounds_possible(contacts, weight, groups, none, LevelSettings()) == [False, False, False, True, True]
-    assert bounds_possible(contacts, weight, groups[:3] + [np.array([3, 4])], none, LevelSettings()) == [False, False, False, True]
+    assert bounds_possible(contacts, weight, groups[:3] + [np.array([3, 4])], none, LevelSettings()) == [
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_a_piece_with_a_micro_grid_outside_the_bounds_is_replanned_or_proven():

@@ -34,9 +34,19 @@ def html_of(fmap) -> str:
 def test_every_coverage_layer_is_a_switchable_layer(planned):
     scene, run, coverage = planned
     page = html_of(plan_map(run, scene, coverage, lang="en"))
-    for name in ("Community boundaries", "Grids", "Party organizations: Community committee",
-                 "Party organizations: Grid branch", "Party organizations: Joint branch", "Walking circles",
-                 "Service points", "Blind spots", "Proposed joint branches", "Proposed sites", "Micro-grids"):
+    for name in (
+        "Community boundaries",
+        "Grids",
+        "Party organizations: Community committee",
+        "Party organizations: Grid branch",
+        "Party organizations: Joint branch",
+        "Walking circles",
+        "Service points",
+        "Blind spots",
+        "Proposed joint branches",
+        "Proposed sites",
+        "Micro-grids",
+    ):
         assert f'"{name}"' in page, name
     assert "L.control.layers" in page and "L.control.fullscreen" in page and "L.Control.Measure" in page
     assert "L.control.search" in page.replace("new L.Control.Search", "L.control.search") and "L.control.scale" in page
@@ -51,7 +61,12 @@ def test_grid_popup_shows_households_party_and_coverage(planned):
     assert '"branch_status": "建联合党支部"' in page
     code = run.plan.grids["code"].iloc[0] if run.plan.grids["code"].notna().iloc[0] else first
     # the popup shows the code on the grid's label (its first line: see the browser test); values carry units
-    assert f'"code": "{code}"' in page and f'"grid_id": "{first}"' in page and "300 户 (登记)" in page and "网格员 0001" in page
+    assert (
+        f'"code": "{code}"' in page
+        and f'"grid_id": "{first}"' in page
+        and "300 户 (登记)" in page
+        and "网格员 0001" in page
+    )
     assert re.search(r'"deviation_pct": "[+-]\d+\.\d%"', page) and re.search(r'"service_radius_m": "\d+ 米"', page)
     for alias in ("网格编码", "户数", "工作量", "党组织状态", "网格员", "服务半径（米）", "服务圈覆盖户数占比"):
         assert alias in page
@@ -82,7 +97,10 @@ def test_coverage_share_counts_households_within_a_circle(planned):
     table = grid_table(plan, coverage)
     service = coverage.service_coverage.drop(columns=["grid_id", "households"])
     covered = service.merge(plan.assignment, on="building_id")
-    expected = covered[covered["covered"]].groupby("grid_id")["households"].sum() / covered.groupby("grid_id")["households"].sum()
+    expected = (
+        covered[covered["covered"]].groupby("grid_id")["households"].sum()
+        / covered.groupby("grid_id")["households"].sum()
+    )
     got = table.set_index("grid_id")["coverage_share"]
     assert np.allclose(got.sort_index(), expected.reindex(got.index).fillna(0).sort_index().round(3))
     assert table["blind_spot_buildings"].sum() == (~service["covered"]).sum() > 0
@@ -149,6 +167,7 @@ def test_simplification_keeps_grid_areas(planned):
 # In real headless Chromium (Debian's chromium package, one for the module, a fresh page for each test): the
 # offline map, with the network switched off.
 
+
 @pytest.fixture(scope="module")
 def offline_html(planned, tmp_path_factory):
     from gridplan.outputs.webmap import save_map
@@ -166,12 +185,28 @@ def test_offline_map_renders_grids_with_the_network_off_and_no_errors(browser, o
     assert browser.errors == []
     assert browser.evaluate(f"{MAP}.getZoom()") >= 15
     layers = browser.evaluate(
-        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
-    assert layers == ["街巷", "网格", "网格党组织状态", "一级网格（片区）", "微网格", "社区边界", "党组织: 社区党委", "党组织: 网格党支部",
-                      "党组织: 联合党支部", "步行服务圈", "服务站点", "服务盲区", "联合党支部建议", "建议新增站点"]
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())"
+    )
+    assert layers == [
+        "街巷",
+        "网格",
+        "网格党组织状态",
+        "一级网格（片区）",
+        "微网格",
+        "社区边界",
+        "党组织: 社区党委",
+        "党组织: 网格党支部",
+        "党组织: 联合党支部",
+        "步行服务圈",
+        "服务站点",
+        "服务盲区",
+        "联合党支部建议",
+        "建议新增站点",
+    ]
     checked = browser.evaluate(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).filter(l => l.querySelector('input').checked)"
-        ".map(l => l.textContent.trim())")
+        ".map(l => l.textContent.trim())"
+    )
     # the grids view: the party status and joint branches (the party view), the walking circles and blind spots
     # (the service view) and the micro-grids wait to be switched on
     assert set(layers) - set(checked) == {"网格党组织状态", "联合党支部建议", "微网格", "步行服务圈", "服务盲区"}
@@ -195,7 +230,8 @@ def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_pat
     inside = plan.grids.geometry.iloc[[0]].to_crs(4326).representative_point().iloc[0]
     x, y = browser.evaluate(
         f"(() => {{ const m = {MAP}, c = m.latLngToContainerPoint([{inside.y}, {inside.x}]),"
-        " r = m.getContainer().getBoundingClientRect(); return [c.x + r.left, c.y + r.top]; })()")
+        " r = m.getContainer().getBoundingClientRect(); return [c.x + r.left, c.y + r.top]; })()"
+    )
     browser.click(x, y)
     browser.wait("document.querySelector('.leaflet-popup-content')")
     popup = browser.evaluate("document.querySelector('.leaflet-popup-content').innerText")
@@ -220,7 +256,9 @@ def test_a_tile_basemap_is_the_only_thing_that_asks_the_network(browser, planned
     # the other tests find empty: the network was really off and the errors are really collected
     assert {url for url, _ in browser.failed} == set(remote)
     assert {reason for _, reason in browser.failed} == {"net::ERR_INTERNET_DISCONNECTED"}
-    assert browser.errors and all("ERR_INTERNET_DISCONNECTED" in e and "tile.openstreetmap.org" in e for e in browser.errors)
+    assert browser.errors and all(
+        "ERR_INTERNET_DISCONNECTED" in e and "tile.openstreetmap.org" in e for e in browser.errors
+    )
     assert browser.evaluate(f"{GRID_PATHS}") > 0  # the grids are drawn even so
 
 
@@ -230,7 +268,8 @@ def test_search_box_finds_grids_by_code(browser, offline_html, planned):
     prefix = plan.grids["grid_id"].iloc[0][:-1]
     browser.evaluate(
         "(() => { const i = document.querySelector('.leaflet-control-search input'); i.focus();"
-        f" i.value = '{prefix}'; i.dispatchEvent(new KeyboardEvent('keyup', {{key: 'x', bubbles: true}})); }})()")
+        f" i.value = '{prefix}'; i.dispatchEvent(new KeyboardEvent('keyup', {{key: 'x', bubbles: true}})); }})()"
+    )
     browser.wait("document.querySelector('.search-tip')")
     tips = browser.evaluate("Array.from(document.querySelectorAll('.search-tip')).map(t => t.textContent)")
     expected = [f"{g} {c}" for g, c in zip(plan.grids["grid_id"], plan.grids["code"]) if g.startswith(prefix)]
@@ -260,8 +299,11 @@ def test_map_of_real_coverage_opens_in_chromium_without_errors(browser, shared_d
     browser.settle(0.5)
     assert browser.errors == []
     layers = browser.evaluate(
-        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
-    assert {"网格", "步行服务圈 (生成的模拟数据)", "服务站点 (生成的模拟数据)", "建议新增站点 (生成的模拟数据)"} <= set(layers)
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())"
+    )
+    assert {"网格", "步行服务圈 (生成的模拟数据)", "服务站点 (生成的模拟数据)", "建议新增站点 (生成的模拟数据)"} <= set(
+        layers
+    )
     assert browser.screenshot(tmp_path / "coverage.png").stat().st_size > 10_000
 
 

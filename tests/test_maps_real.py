@@ -23,14 +23,19 @@ from .support.real import EXTRACTS
 
 LEAFLET = "typeof L === 'object' && L.version"
 FEATURES = f"Object.values({MAP}._layers).filter(l => l.feature && l._path && l._path.getAttribute('d'))"
-VISIBLE_LABELS = ("Array.from(document.querySelectorAll('.gp-grid-label:not(.gp-hidden) span')).map(e => {"
-                  " const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })")
+VISIBLE_LABELS = (
+    "Array.from(document.querySelectorAll('.gp-grid-label:not(.gp-hidden) span')).map(e => {"
+    " const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })"
+)
 
 
 def overlaps(boxes) -> list[tuple[str, str]]:
     """Pairs of labels whose rectangles share more than a point."""
-    return [(a[4], b[4]) for a, b in itertools.combinations(boxes, 2)
-            if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+    return [
+        (a[4], b[4])
+        for a, b in itertools.combinations(boxes, 2)
+        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    ]
 
 
 @pytest.fixture(scope="module", params=sorted(EXTRACTS))
@@ -56,10 +61,14 @@ def test_the_default_map_of_a_real_extract_opens_with_the_network_off(browser, r
     browser.open(path, until="document.querySelectorAll('.gp-grid-label').length > 0")
     browser.settle(0.5)
     assert browser.evaluate(LEAFLET) == "1.9.3"
-    assert [url for url in browser.requests if not url.startswith(("file:", "data:"))] == []  # nothing leaves the machine
+    assert [
+        url for url in browser.requests if not url.startswith(("file:", "data:"))
+    ] == []  # nothing leaves the machine
     assert browser.errors == []
-    drawn = browser.evaluate(f"{FEATURES}.map(l => Object.keys(l.feature.properties).includes('label') ? 'grid' :"
-                             " Object.keys(l.feature.properties).includes('width') ? 'street' : 'other')")
+    drawn = browser.evaluate(
+        f"{FEATURES}.map(l => Object.keys(l.feature.properties).includes('label') ? 'grid' :"
+        " Object.keys(l.feature.properties).includes('width') ? 'street' : 'other')"
+    )
     assert drawn.count("grid") == len(run.plan.grids)
     streets = prepared.scene.streets
     assert drawn.count("street") == len(streets[streets.geometry.notna() & ~streets.geometry.is_empty]) > 0
@@ -88,11 +97,15 @@ def test_no_two_visible_grid_labels_overlap_at_the_default_zoom_or_closer(browse
 #: Party members as a share of residents in the sparse scenario: a community where most members belong to their
 #: workplace's organization, so that many grids have fewer than 3 full members and need a joint branch.
 SPARSE_MEMBER_SHARE = 0.002
-JOINT_LABELS = ("Array.from(document.querySelectorAll('.gp-joint-label:not(.gp-hidden) span')).map(e => {"
-                " const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })")
+JOINT_LABELS = (
+    "Array.from(document.querySelectorAll('.gp-joint-label:not(.gp-hidden) span')).map(e => {"
+    " const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })"
+)
 #: The features drawn, by layer: a grid of the party status layer, of the grid layer, or another.
-LAYER_OF = (f"{FEATURES}.map(l => 'status_label' in l.feature.properties ? 'party' :"
-            " 'search' in l.feature.properties ? 'grid' : 'other')")
+LAYER_OF = (
+    f"{FEATURES}.map(l => 'status_label' in l.feature.properties ? 'party' :"
+    " 'search' in l.feature.properties ? 'grid' : 'other')"
+)
 #: The fill colours of the party status layer's grids drawn.
 STATUS_FILLS = f"{FEATURES}.filter(l => 'status_label' in l.feature.properties).map(l => l.options.fillColor)"
 
@@ -103,8 +116,13 @@ def party_maps(extracts, tmp_path_factory):
     mapped through the command line: once with ``--view party``, once by default."""
     prepared, run = extracts.prepared("nanjing"), extracts.run("nanjing")
     settings = run.plan.settings
-    coverage = analyse_coverage(run.plan, prepared, settings=dataclasses.replace(
-        settings, party=dataclasses.replace(settings.party, member_share=SPARSE_MEMBER_SHARE)))
+    coverage = analyse_coverage(
+        run.plan,
+        prepared,
+        settings=dataclasses.replace(
+            settings, party=dataclasses.replace(settings.party, member_share=SPARSE_MEMBER_SHARE)
+        ),
+    )
     folder = tmp_path_factory.mktemp("party")
     scene, plan, covered = folder / "scene.gpkg", folder / "plan.gpkg", folder / "coverage.gpkg"
     write_layers(scene, prepared.scene.layers())

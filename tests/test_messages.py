@@ -35,7 +35,9 @@ def constructions_without_zh(path: Path) -> list[str]:
 
 def test_every_input_or_infeasible_error_is_constructed_with_its_chinese():
     modules = sorted(PACKAGE.rglob("*.py"))
-    scanned = sum(len(re.findall(r"\b(?:InputError|InfeasibleError)\(", p.read_text(encoding="utf-8"))) for p in modules)
+    scanned = sum(
+        len(re.findall(r"\b(?:InputError|InfeasibleError)\(", p.read_text(encoding="utf-8"))) for p in modules
+    )
     offenders = [site for path in modules for site in constructions_without_zh(path)]
     assert scanned > 100, scanned  # the scan sees the package's errors, not an empty folder
     assert not offenders, f"errors without zh= (a run in Chinese would print English): {', '.join(offenders)}"
@@ -72,12 +74,21 @@ def scenes(tmp_path_factory):
 CASES = {
     "missing scene": (lambda f: ["validate", f / "nothing.gpkg"], "不存在", "does not exist"),
     "empty file": (lambda f: ["validate", f / "empty.gpkg"], "空文件（0 字节）", "is empty (0 bytes)"),
-    "output over the input": (lambda f: ["plan", f / "scene.gpkg", "-o", f / "scene.gpkg"], "会覆盖输入",
-                              "would overwrite the input"),
-    "unknown --coords layer": (lambda f: ["validate", f / "scene.gpkg", "--coords", "roofs=gcj02"], "不是场景图层",
-                               "'roofs' is no scene layer"),
-    "bad community code": (lambda f: ["plan", f / "bad_code.gpkg", "-o", f / "plan.gpkg"], "不是 12 位",
-                           "not 12 digits"),
+    "output over the input": (
+        lambda f: ["plan", f / "scene.gpkg", "-o", f / "scene.gpkg"],
+        "会覆盖输入",
+        "would overwrite the input",
+    ),
+    "unknown --coords layer": (
+        lambda f: ["validate", f / "scene.gpkg", "--coords", "roofs=gcj02"],
+        "不是场景图层",
+        "'roofs' is no scene layer",
+    ),
+    "bad community code": (
+        lambda f: ["plan", f / "bad_code.gpkg", "-o", f / "plan.gpkg"],
+        "不是 12 位",
+        "not 12 digits",
+    ),
 }
 
 

@@ -19,8 +19,11 @@ def _frame(geoms, **columns):
 # A 400 × 200 m community, one street at x = 200: a west block of 400 households, an east one of 200.
 COMMUNITY = _frame([box(0, 0, 400, 200)], community_id=["c1"])
 STREETS = _frame([LineString([(200, 0), (200, 200)])], highway=["residential"])
-BUILDINGS = _frame([box(40, 40, 80, 160), box(120, 40, 160, 160), box(260, 40, 340, 160)],
-                   community_id="c1", households=[200, 200, 200])
+BUILDINGS = _frame(
+    [box(40, 40, 80, 160), box(120, 40, 160, 160), box(260, 40, 340, 160)],
+    community_id="c1",
+    households=[200, 200, 200],
+)
 # three grids: the west block cut at x = 100, the east block whole
 GRIDS = [box(0, 0, 100, 200), box(100, 0, 200, 200), box(200, 0, 400, 200)]
 

@@ -109,7 +109,9 @@ def street_grid(xs, ys, drop, size):
     lines = []
     for k, x in enumerate(xs):
         cuts = np.linspace(0, size, 4)
-        lines += [[(x, a), (x, b)] for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])) if not drop[(k + i) % len(drop)]]
+        lines += [
+            [(x, a), (x, b)] for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])) if not drop[(k + i) % len(drop)]
+        ]
     for y in ys:
         lines.append([(0, y), (size, y)])
     return streets(*lines)

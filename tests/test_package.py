@@ -53,11 +53,20 @@ def test_every_public_verb_has_an_example_that_runs(name):
 def test_the_layers_hold_and_every_module_is_in_one():
     out = run(BIN / "lint-imports", cwd=ROOT)
     assert out.returncode == 0 and "2 kept, 0 broken" in out.stdout, out.stdout[-2000:]
-    layers = {name.strip() for line in SETUP["importlinter:contract:layers"]["layers"].split("\n")
-              for name in line.replace(":", "|").split("|") if name.strip()}
-    tops = {f"gridplan.{p.stem if p.is_file() else p.name}" for p in PACKAGE.iterdir()
-            if (p.suffix == ".py" and p.stem not in ("__init__", "__main__")) or (p / "__init__.py").is_file()}
-    assert tops == layers, f"modules outside the layers: {sorted(tops - layers)}; layers of nothing: {sorted(layers - tops)}"
+    layers = {
+        name.strip()
+        for line in SETUP["importlinter:contract:layers"]["layers"].split("\n")
+        for name in line.replace(":", "|").split("|")
+        if name.strip()
+    }
+    tops = {
+        f"gridplan.{p.stem if p.is_file() else p.name}"
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem not in ("__init__", "__main__")) or (p / "__init__.py").is_file()
+    }
+    assert tops == layers, (
+        f"modules outside the layers: {sorted(tops - layers)}; layers of nothing: {sorted(layers - tops)}"
+    )
 
 
 def test_no_function_imports_what_it_could_import_at_the_top():
@@ -70,13 +79,17 @@ def test_no_function_imports_what_it_could_import_at_the_top():
                     lazy += [(path, node.lineno, alias.name) for alias in node.names]
                 elif isinstance(node, ast.ImportFrom):
                     lazy.append((path, node.lineno, "." * node.level + (node.module or "")))
-    wrong = [f"{p.relative_to(ROOT)}:{line} {module}" for p, line, module in lazy if module.split(".")[0] not in LAZY_ALLOWED]
+    wrong = [
+        f"{p.relative_to(ROOT)}:{line} {module}" for p, line, module in lazy if module.split(".")[0] not in LAZY_ALLOWED
+    ]
     assert lazy and not wrong, f"function-level imports of what is no optional heavy dependency: {wrong}"
 
 
-def test_ruff_finds_nothing_to_lint():
+def test_ruff_finds_nothing_to_lint_or_format():
     lint = run(BIN / "ruff", "check", "gridplan", "tests", "benchmarks", cwd=ROOT)
     assert lint.returncode == 0, lint.stdout[-3000:]
+    formatted = run(BIN / "ruff", "format", "--check", "gridplan", "tests", "benchmarks", cwd=ROOT)
+    assert formatted.returncode == 0, formatted.stdout[-3000:]
 
 
 def test_type_checkers_see_the_public_api(tmp_path):
@@ -88,37 +101,59 @@ def test_type_checkers_see_the_public_api(tmp_path):
         "reveal_type(run.plan)\n"
         "reveal_type(gridplan.partition.partition)\n"
         "reveal_type(gridplan.verify_plan)\n"
-        "plan_scene(load_scene('scene.gpkg'), workers=2)\n", encoding="utf-8")
-    out = run(sys.executable, "-m", "mypy", "--follow-imports=silent", "--ignore-missing-imports",
-              "--cache-dir", tmp_path / "cache", "use.py", cwd=tmp_path, env=os.environ | {"MYPYPATH": str(ROOT)})
+        "plan_scene(load_scene('scene.gpkg'), workers=2)\n",
+        encoding="utf-8",
+    )
+    out = run(
+        sys.executable,
+        "-m",
+        "mypy",
+        "--follow-imports=silent",
+        "--ignore-missing-imports",
+        "--cache-dir",
+        tmp_path / "cache",
+        "use.py",
+        cwd=tmp_path,
+        env=os.environ | {"MYPYPATH": str(ROOT)},
+    )
     revealed = [line.split("Revealed type is ", 1)[1] for line in out.stdout.splitlines() if "Revealed type is" in line]
     assert revealed[0] == '"gridplan.core.results.Plan"', out.stdout
-    assert "options: gridplan.settings.RunOptions" in revealed[1] and revealed[1].endswith('-> gridplan.core.results.Plan"')
+    assert "options: gridplan.settings.RunOptions" in revealed[1] and revealed[1].endswith(
+        '-> gridplan.core.results.Plan"'
+    )
     assert revealed[2].endswith('-> gridplan.review.verify.Verification"')
     # a misused option is caught before the code runs: the old keyword no longer exists
     assert 'Unexpected keyword argument "workers" for "plan_scene"' in out.stdout
 
 
 def test_old_module_paths_import_the_moved_module_with_a_deprecation_warning():
-    code = ("import warnings\n"
-            "with warnings.catch_warnings(record=True) as caught:\n"
-            "    warnings.simplefilter('always')\n"
-            "    import gridplan.osm, gridplan.maps\n"
-            "    from gridplan.synthetic import generate_district\n"
-            "import gridplan.io.osm, gridplan.outputs.webmap, gridplan.scenarios.district\n"
-            "print(gridplan.osm is gridplan.io.osm, gridplan.maps is gridplan.outputs.webmap,\n"
-            "      generate_district is gridplan.scenarios.district.generate_district,\n"
-            "      sorted({str(w.message).split(' ')[0] for w in caught if w.category is DeprecationWarning}))\n")
+    code = (
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import gridplan.osm, gridplan.maps\n"
+        "    from gridplan.synthetic import generate_district\n"
+        "import gridplan.io.osm, gridplan.outputs.webmap, gridplan.scenarios.district\n"
+        "print(gridplan.osm is gridplan.io.osm, gridplan.maps is gridplan.outputs.webmap,\n"
+        "      generate_district is gridplan.scenarios.district.generate_district,\n"
+        "      sorted({str(w.message).split(' ')[0] for w in caught if w.category is DeprecationWarning}))\n"
+    )
     out = run(sys.executable, "-c", code, cwd=ROOT)
-    assert out.stdout.strip().split(None, 3) == ["True", "True", "True",
-                                         "['gridplan.maps', 'gridplan.osm', 'gridplan.synthetic']"], out.stderr
+    assert out.stdout.strip().split(None, 3) == [
+        "True",
+        "True",
+        "True",
+        "['gridplan.maps', 'gridplan.osm', 'gridplan.synthetic']",
+    ], out.stderr
 
 
 def test_version_licence_and_changelog_agree_with_setup_cfg():
     version = SETUP["metadata"]["version"]
     out = run(BIN / "gridplan", "--version")
     assert out.returncode == 0 and out.stdout.strip() == f"gridplan {version}"
-    assert SETUP["metadata"]["license"] == "MIT" and (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    assert SETUP["metadata"]["license"] == "MIT" and (ROOT / "LICENSE").read_text(encoding="utf-8").startswith(
+        "MIT License"
+    )
     assert f"## {version}" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
@@ -136,8 +171,9 @@ def test_the_wheel_and_sdist_pass_twine_and_the_wheel_runs_the_demo_in_a_venv_of
     env = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env)
     python = env / "bin" / "python"
-    installed = run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--quiet",
-                    files[1])
+    installed = run(
+        sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--quiet", files[1]
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
     site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")

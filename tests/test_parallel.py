@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridplan.core.scene import PreparedScene
 from gridplan import pipeline
+from gridplan.core.scene import PreparedScene
 from gridplan.engine import parallel
 from gridplan.engine.levels import plan_levels
 from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
@@ -150,7 +150,10 @@ def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole,
     from gridplan.io.store import write_layers
 
     write_layers(tmp_path / "scene.gpkg", scene.layers())
-    for name, options in (("pool", ["--workers", "2", "--levels"]), ("dask", ["--scheduler", cluster.scheduler_address])):
+    for name, options in (
+        ("pool", ["--workers", "2", "--levels"]),
+        ("dask", ["--scheduler", cluster.scheduler_address]),
+    ):
         assert main(["plan", str(tmp_path / "scene.gpkg"), "-o", str(tmp_path / f"{name}.gpkg"), *options]) == EXIT_OK
         buildings = gpd.read_file(tmp_path / f"{name}.gpkg", layer="buildings")
         assert buildings["grid_id"].tolist() == whole.assignment["grid_id"].tolist()
@@ -187,7 +190,9 @@ def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_
         mine = np.flatnonzero((whole.atoms["community_id"] == task.community_ids[0]).to_numpy())
         assert len(mine) == len(alone.atoms), task.community_ids
         assert shapely.equals_exact(whole.atoms.geometry.to_numpy()[mine], alone.atoms.geometry.to_numpy(), 0).all()
-        assert [[(b - mine[0], d) for b, d in whole.graph[a].items()] for a in mine] == [list(alone.graph[a].items()) for a in range(len(mine))]
+        assert [[(b - mine[0], d) for b, d in whole.graph[a].items()] for a in mine] == [
+            list(alone.graph[a].items()) for a in range(len(mine))
+        ]
         np.testing.assert_array_equal(weight[mine], balance_weight(alone.atoms))
 
 
@@ -196,7 +201,9 @@ def test_by_default_real_communities_are_planned_on_every_core_into_the_serial_p
     serial = plan_scene(prepared, options=RunOptions(workers=1)).plan
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)  # whatever share of the cores this test has
     pools = []
-    monkeypatch.setattr(pipeline, "plan_communities", lambda *a, **k: pools.append(k["options"].workers) or plan_communities(*a, **k))
+    monkeypatch.setattr(
+        pipeline, "plan_communities", lambda *a, **k: pools.append(k["options"].workers) or plan_communities(*a, **k)
+    )
     assert parallel.default_workers(prepared) == 2
     assert_same_plan(plan_scene(prepared).plan, serial)
     assert pools == [2]
@@ -237,21 +244,37 @@ def too_many_for_gbt14(tmp_path_factory):
     small = street_grid_scene(400, 200, [200], [], [[300], [300]], community_id="c2", origin=(601_100.0, 3_500_000.0))
     scene = big.replace(
         communities=pd.concat([big.communities, small.communities.assign(code="320102001002")], ignore_index=True),
-        buildings=pd.concat([big.buildings, small.buildings.assign(building_id="s" + small.buildings["building_id"])],
-                            ignore_index=True),
-        streets=pd.concat([big.streets, small.streets], ignore_index=True))
+        buildings=pd.concat(
+            [big.buildings, small.buildings.assign(building_id="s" + small.buildings["building_id"])], ignore_index=True
+        ),
+        streets=pd.concat([big.streets, small.streets], ignore_index=True),
+    )
     path = tmp_path_factory.mktemp("gbt14") / "scene.gpkg"
     write_layers(path, scene.layers())
     return path
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_an_input_error_in_a_worker_ends_as_serially_in_exit_2_and_one_line(too_many_for_gbt14, tmp_path, capsys, workers):
+def test_an_input_error_in_a_worker_ends_as_serially_in_exit_2_and_one_line(
+    too_many_for_gbt14, tmp_path, capsys, workers
+):
     from gridplan.cli import EXIT_INPUT, main
 
-    code = main(["plan", str(too_many_for_gbt14), "-o", str(tmp_path / "plan.gpkg"), "--code-style", "gbt14",
-                 "--workers", workers])
-    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gridplan:")]  # not the progress bar
+    code = main(
+        [
+            "plan",
+            str(too_many_for_gbt14),
+            "-o",
+            str(tmp_path / "plan.gpkg"),
+            "--code-style",
+            "gbt14",
+            "--workers",
+            workers,
+        ]
+    )
+    said = [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("gridplan:")
+    ]  # not the progress bar
     assert code == EXIT_INPUT
     # the Chinese message crosses back from the worker with the English one
     assert said == ["gridplan: 错误：社区 c1 需要 100 个网格：超过 2 位序号所能容纳的 99 个"]

@@ -162,8 +162,9 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGr
     nx.set_edge_attributes(graph, spacing, "cost")
     nx.set_edge_attributes(graph, spacing, "length")
     n = rows * cols
-    atoms = pd.DataFrame({"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing,
-                          "reach_m": 0.0, "buildings": 1})
+    atoms = pd.DataFrame(
+        {"x": np.arange(n) % cols * spacing, "y": np.arange(n) // cols * spacing, "reach_m": 0.0, "buildings": 1}
+    )
     return RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), np.asarray(households, dtype=float), atoms)
 
 
@@ -176,8 +177,14 @@ def test_cut_profiles_agree_with_brute_force(seed, dropped):
     lattice = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 5), ordering="sorted")
     graph = nx.Graph()
     graph.add_nodes_from(range(20))
-    graph.add_edges_from((a, b, {"cost": float(rng.integers(1, 100)), "length": 1.0}) for a, b in lattice.edges if rng.random() >= dropped)
-    atoms = pd.DataFrame({"x": np.arange(20) % 5 * 50.0, "y": np.arange(20) // 5 * 50.0, "reach_m": 0.0, "buildings": 1})
+    graph.add_edges_from(
+        (a, b, {"cost": float(rng.integers(1, 100)), "length": 1.0})
+        for a, b in lattice.edges
+        if rng.random() >= dropped
+    )
+    atoms = pd.DataFrame(
+        {"x": np.arange(20) % 5 * 50.0, "y": np.arange(20) // 5 * 50.0, "reach_m": 0.0, "buildings": 1}
+    )
     region = RegionGraph.of(Adjacency.from_networkx(graph), np.arange(20), np.full(20, 30.0), atoms)
     nodes = np.sort(rng.choice(20, size=int(rng.integers(2, 21)), replace=False))
     orders = np.array([rng.permutation(nodes) for _ in range(4)])
@@ -187,7 +194,9 @@ def test_cut_profiles_agree_with_brute_force(seed, dropped):
             a, b = set(order[: i + 1].tolist()), set(order[i + 1 :].tolist())
             both = bool(b) and nx.is_connected(graph.subgraph(a)) and nx.is_connected(graph.subgraph(b))
             assert ok[i] == both
-            assert costs[i] == pytest.approx(sum(d["cost"] for u, v, d in graph.edges(data=True) if (u in a) != (v in a) and {u, v} <= a | b))
+            assert costs[i] == pytest.approx(
+                sum(d["cost"] for u, v, d in graph.edges(data=True) if (u in a) != (v in a) and {u, v} <= a | b)
+            )
 
 
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
@@ -203,7 +212,9 @@ def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
 
 
 @hsettings(max_examples=examples(30), deadline=None)
-@given(households=st.lists(st.sampled_from([0, 10, 25, 40, 60, 90, 150]), min_size=24, max_size=24), k=st.integers(2, 3))
+@given(
+    households=st.lists(st.sampled_from([0, 10, 25, 40, 60, 90, 150]), min_size=24, max_size=24), k=st.integers(2, 3)
+)
 def test_refinement_never_moves_a_grid_into_a_worse_band(households, k):
     """Moves trade compactness and street cuts only among layouts no worse in balance: no grid leaves the
     tight band or the bounds, and every grid stays connected."""
@@ -231,8 +242,11 @@ def test_exact_re_split_frees_grids_stuck_between_chunky_units():
 
 
 @hsettings(max_examples=examples(40), deadline=None)
-@given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250]), min_size=12, max_size=12), k=st.integers(2, 4),
-       fixed=st.booleans())
+@given(
+    households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250]), min_size=12, max_size=12),
+    k=st.integers(2, 4),
+    fixed=st.booleans(),
+)
 def test_exact_re_split_keeps_every_atom_and_never_worsens_balance(households, k, fixed):
     region = lattice_region(3, 4, 50.0, households)
     labels = np.empty(12, dtype=np.int64)
@@ -322,8 +336,10 @@ def test_units_no_grid_within_the_bounds_can_hold_are_proven():
 
 
 @hsettings(max_examples=examples(60), deadline=None)
-@given(households=st.lists(st.sampled_from([0, 20, 45, 80, 130, 200, 250, 300]), min_size=6, max_size=9),
-       extra=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=4))
+@given(
+    households=st.lists(st.sampled_from([0, 20, 45, 80, 130, 200, 250, 300]), min_size=6, max_size=9),
+    extra=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=4),
+)
 def test_a_proven_misfit_lies_in_no_connected_group_within_the_bounds(households, extra):
     # soundness against brute force: every connected set of atoms holding a proven atom is outside 240–360
     n = len(households)
@@ -352,6 +368,7 @@ def test_empty_atoms_only_connect_in_the_proof_that_no_layout_exists():
 
 def _connected_partitions(graph: nx.Graph):
     """Every partition of ``graph``'s nodes into connected groups (brute force, for small graphs)."""
+
     def split(rest):
         if not rest:
             yield []
@@ -364,6 +381,7 @@ def _connected_partitions(graph: nx.Graph):
                     remaining = [u for u in others if u not in mates]
                     for tail in split(remaining):
                         yield [group, *tail]
+
     yield from split(sorted(graph))
 
 
@@ -391,8 +409,11 @@ def test_a_region_with_a_unit_that_fits_no_grid_seeks_the_fewest_grids_outside_t
 
 
 @hsettings(max_examples=examples(80), deadline=None)
-@given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
-       extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), outside=st.integers(1, 3))
+@given(
+    households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
+    extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3),
+    outside=st.integers(1, 3),
+)
 def test_the_region_search_claims_only_what_brute_force_confirms(households, extra, outside):
     # a layout returned has fewer grids outside 240–360 than ``outside``; a proof means no layout of
     # connected groups, none above 420, has fewer than it (than ``outside`` without one)
@@ -414,8 +435,10 @@ def test_the_region_search_claims_only_what_brute_force_confirms(households, ext
         fewest = out(layout)
         assert fewest < outside and all(nx.is_connected(graph.subgraph(g)) for g in layout)
     if proven:
-        assert not any(out(layout) < fewest and all(w[list(g)].sum() <= 420 for g in layout)
-                       for layout in _connected_partitions(graph))
+        assert not any(
+            out(layout) < fewest and all(w[list(g)].sum() <= 420 for g in layout)
+            for layout in _connected_partitions(graph)
+        )
 
 
 def _path_with_extra_edges(n: int, extra) -> nx.Graph:
@@ -430,8 +453,10 @@ def _groups(labels: np.ndarray) -> list[list[int]]:
 
 
 @hsettings(max_examples=examples(60), deadline=None)
-@given(households=st.lists(st.sampled_from([0, 0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=8),
-       extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4))
+@given(
+    households=st.lists(st.sampled_from([0, 0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=8),
+    extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4),
+)
 def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra):
     # against brute force over every partition into connected groups: the programme finds a layout of
     # grids within 240–360 whenever one exists, and proves there is none otherwise
@@ -451,8 +476,11 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
 
 
 @hsettings(max_examples=examples(60), deadline=None)
-@given(households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
-       extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3), budget=st.integers(1, 2))
+@given(
+    households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
+    extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3),
+    budget=st.integers(1, 2),
+)
 def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, extra, budget):
     # against brute force: a layout with at most ``budget`` grids outside 240–360, each of at most 420,
     # comes back exactly when one exists, with the fewest such grids, and is proven the fewest
@@ -511,8 +539,12 @@ def test_the_programme_proves_what_enumeration_cannot():
             park[r, c] = len(households)
             households.append(150.0 if (r, c) == (1, 2) else 0.0)
             xy.append((80.0 * (dx * (c + 1) + abs(dy) * r), 80.0 * (dy * (c + 1) + abs(dx) * r)))
-        graph.add_edges_from((i, park[r + dr, c + dc]) for (r, c), i in park.items()
-                             for dr, dc in [(1, 0), (0, 1)] if (r + dr, c + dc) in park)
+        graph.add_edges_from(
+            (i, park[r + dr, c + dc])
+            for (r, c), i in park.items()
+            for dr, dc in [(1, 0), (0, 1)]
+            if (r + dr, c + dc) in park
+        )
         graph.add_edge(0, park[1, 0])
     nx.set_edge_attributes(graph, 80.0, "cost")
     nx.set_edge_attributes(graph, 80.0, "length")
@@ -566,7 +598,9 @@ def test_a_region_proof_covers_the_layout_kept_and_brute_force_finds_none_in_its
         assert kept[0] == proof.fewest and kept[2] <= proof.cap
         assert min(n for n, _, largest in layouts if largest <= proof.cap) == proof.fewest
     # among the row's layouts with as few grids outside as the one kept, none lies less beyond the bounds
-    assert kept[1] == pytest.approx(min(e for n, e, largest in layouts if n == kept[0] and largest <= max(kept[2], SIZING.misfit_ceiling)))
+    assert kept[1] == pytest.approx(
+        min(e for n, e, largest in layouts if n == kept[0] and largest <= max(kept[2], SIZING.misfit_ceiling))
+    )
 
 
 def test_a_grid_outside_the_bounds_is_re_planned_for_the_least_excess():

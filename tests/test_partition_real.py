@@ -49,7 +49,10 @@ def test_balance_on_real_extracts(planned):
     m = plan.metrics
     assert m.within_tight_feasible >= DEFAULTS.grid.tight_share, name
     assert m.within_bounds >= 0.98, name
-    out = plan.grids[(plan.grids["kind"] == "ordinary") & ~plan.grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
+    out = plan.grids[
+        (plan.grids["kind"] == "ordinary")
+        & ~plan.grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)
+    ]
     assert set(out["grid_id"]) <= {w.grid_id for w in plan.warnings}
 
 
@@ -58,7 +61,10 @@ def test_micro_grids_are_one_polygon_each_and_nest_in_their_grid(name, extracts)
     run = extracts.run(name, levels=True)
     plan, micro = run.plan, run.levels.micro_grids
     assert (micro.geom_type == "Polygon").all(), micro.loc[micro.geom_type != "Polygon", "micro_grid_id"].tolist()
-    assert micro.groupby("grid_id")["households"].sum().sort_index().tolist() == plan.grids.set_index("grid_id")["households"].sort_index().tolist()
+    assert (
+        micro.groupby("grid_id")["households"].sum().sort_index().tolist()
+        == plan.grids.set_index("grid_id")["households"].sort_index().tolist()
+    )
     # outside 10–30 only where proven unavoidable (a building above 30, or buildings whose neighbours
     # cannot make up a group within 10–30), but for at most 0.5 % of the micro-grids
     lv = LevelSettings()

@@ -54,8 +54,10 @@ def branches(full, members=None, community=None, settings=PartySettings()):
 
 
 def test_grids_sharing_an_edge_are_neighbours_and_a_corner_is_not():
-    grids = gpd.GeoDataFrame(geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 100, 300, 200),
-                                       box(100, 99.5, 200, 200)], crs=CRS)
+    grids = gpd.GeoDataFrame(
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 100, 300, 200), box(100, 99.5, 200, 200)],
+        crs=CRS,
+    )
     # box 3 touches box 0 along 0.5 m only (< 1 m) and box 1 along 100 m; box 2 touches box 1 at a corner
     assert grid_neighbours(grids) == [[1], [0, 3], [3], [1, 2]]
 
@@ -82,8 +84,9 @@ def test_lone_deficient_grid_joins_the_branch_of_its_nearest_neighbour():
 @pytest.mark.parametrize("communities, partner", [(["b", "a", "b"], "g2"), (["b", "b", "b"], "g1")])
 def test_joint_branch_grows_in_the_seed_community_then_nearest_first(communities, partner):
     # three grids meeting each other; g0 (1 full) seeds; g1 is nearer than g2 (2 full each)
-    table = pd.DataFrame({"grid_id": ["g0", "g1", "g2"], "community_id": communities,
-                          "full_members": [1, 2, 2], "members": [1, 2, 2]})
+    table = pd.DataFrame(
+        {"grid_id": ["g0", "g1", "g2"], "community_id": communities, "full_members": [1, 2, 2], "members": [1, 2, 2]}
+    )
     centroids = gpd.GeoSeries([Point(0, 0), Point(100, 0), Point(0, 300)], crs=CRS)
     _, _, joint, _ = propose_branches(table, [[1, 2], [0, 2], [0, 1]], centroids, PartySettings(max_joint_units=2))
     assert joint["grids"].tolist() == [sorted(["g0", partner])]
@@ -128,14 +131,20 @@ def three_grids():
 
 
 def members_at(buildings: list[str], status: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"member_id": [f"m{i}" for i in range(len(buildings))], "building_id": buildings, "status": status})
+    return pd.DataFrame(
+        {"member_id": [f"m{i}" for i in range(len(buildings))], "building_id": buildings, "status": status}
+    )
 
 
 def test_analysis_counts_members_and_organizations_per_grid(three_grids):
     scene, plan = three_grids
-    members = members_at(["b0-0-0", "b0-0-1", "b1-0-0", "b2-0-0", "b2-0-1", "b2-0-2", "b2-0-2"],
-                         ["full", "正式", "预备", "full", "full", "full", "probationary"])
-    orgs = gpd.GeoDataFrame({"org_id": ["o1", "o2"]}, geometry=[Point(600_100, 3_500_100), Point(600_500, 3_500_100)], crs=CRS)
+    members = members_at(
+        ["b0-0-0", "b0-0-1", "b1-0-0", "b2-0-0", "b2-0-1", "b2-0-2", "b2-0-2"],
+        ["full", "正式", "预备", "full", "full", "full", "probationary"],
+    )
+    orgs = gpd.GeoDataFrame(
+        {"org_id": ["o1", "o2"]}, geometry=[Point(600_100, 3_500_100), Point(600_500, 3_500_100)], crs=CRS
+    )
     coverage = analyse_party(plan, scene.replace(party_orgs=orgs), members=members)
     table = coverage.grid_party.set_index("grid_id")
     assert table["full_members"].tolist() == [2, 0, 3]
@@ -194,7 +203,9 @@ def test_scene_without_members_gets_a_labelled_generated_scenario(three_grids):
 # 党员联户: the link assignment
 
 
-def link_case(households: dict[str, int], members: dict[str, int], xy: dict[str, tuple[float, float]], settings=PartySettings()):
+def link_case(
+    households: dict[str, int], members: dict[str, int], xy: dict[str, tuple[float, float]], settings=PartySettings()
+):
     """One grid: buildings with households, members per building, building positions."""
     table = pd.DataFrame({"grid_id": ["g"], "branch_id": ["B-g"]})
     ids = sorted(set(households) | set(members))
@@ -208,8 +219,9 @@ def link_case(households: dict[str, int], members: dict[str, int], xy: dict[str,
 
 
 def test_thirty_households_and_three_members_give_ten_each():
-    links, unlinked, below = link_case({"a": 12, "b": 9, "c": 9}, {"a": 1, "b": 1, "c": 1},
-                                       {"a": (0, 0), "b": (50, 0), "c": (100, 0)})
+    links, unlinked, below = link_case(
+        {"a": 12, "b": 9, "c": 9}, {"a": 1, "b": 1, "c": 1}, {"a": (0, 0), "b": (50, 0), "c": (100, 0)}
+    )
     loads = links.groupby("member_id")["households"].sum()
     assert loads.tolist() == [10, 10, 10]
     assert unlinked.empty and below == 0
@@ -314,8 +326,13 @@ def test_euclidean_fallback_keeps_only_pairs_within_the_cutoff():
 
 
 def test_generated_members_are_seeded_labelled_and_plausible():
-    buildings = pd.DataFrame({"building_id": [f"b{i}" for i in range(400)], "households": 100,
-                              "community_id": np.repeat(["c1", "c2", "c3", "c4"], 100)})
+    buildings = pd.DataFrame(
+        {
+            "building_id": [f"b{i}" for i in range(400)],
+            "households": 100,
+            "community_id": np.repeat(["c1", "c2", "c3", "c4"], 100),
+        }
+    )
     a = generate_members(buildings, share=0.05, seed=7)
     assert a.equals(generate_members(buildings, share=0.05, seed=7))
     assert a["generated"].all()
@@ -395,7 +412,9 @@ def test_links_along_the_walking_network_are_never_shorter_than_straight_lines(b
     network = WalkingNetwork.from_streets(scene.streets.to_crs(metric))
     coverage = analyse_party(plan, scene, members=members, distance=network.distances)
     assert coverage.distance == "WalkingNetwork.distances"
-    links = coverage.member_links.merge(members[["member_id", "building_id"]].rename(columns={"building_id": "home"}), on="member_id")
+    links = coverage.member_links.merge(
+        members[["member_id", "building_id"]].rename(columns={"building_id": "home"}), on="member_id"
+    )
     points = scene.buildings.to_crs(metric).set_index("building_id").geometry.representative_point()
     straight = shapely.distance(points[links["home"]].to_numpy(), points[links["building_id"]].to_numpy())
     assert (links["distance_m"].to_numpy() >= straight - 1e-6).all()
@@ -430,7 +449,9 @@ def test_the_organization_status_map_of_the_real_extracts_is_not_one_colour(extr
     really large: fewer than 1 in 10 grids, and not one ordinary grid within the household bounds."""
     statuses, in_bounds_too_large = [], 0
     for name in REAL:
-        party = extracts.coverage(name).grid_party.merge(extracts.run(name).plan.grids[["grid_id", "kind"]], on="grid_id")
+        party = extracts.coverage(name).grid_party.merge(
+            extracts.run(name).plan.grids[["grid_id", "kind"]], on="grid_id"
+        )
         statuses.append(party["status"])
         bounds = extracts.run(name).plan.settings.grid.bounds_window
         ordinary = party[(party["kind"] == "ordinary") & bounds.contains(party["households"].to_numpy())]

@@ -103,8 +103,11 @@ def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_la
     assert not set(table.stack()) & CODES
     english = pd.read_csv(write_report(run.plan, tmp_path / "en", coverage, lang="en")[0], dtype=str)
     assert not any(is_chinese(c) for c in english.columns)
-    assert not any(is_chinese(v) for column in ("Kind", "Party organization", "Grid worker", "Data source")
-                   for v in english[column].dropna())
+    assert not any(
+        is_chinese(v)
+        for column in ("Kind", "Party organization", "Grid worker", "Data source")
+        for v in english[column].dropna()
+    )
     summary = paths[2].read_text(encoding="utf-8")
     assert not [code for code in CODES if f">{code}<" in summary]
 
@@ -131,14 +134,18 @@ def test_joint_branches_are_drawn_as_the_union_of_their_grids(tmp_path):
     run = plan_scene(prepare_scene(scene))
     plan = run.plan
     homes = plan.assignment.groupby("grid_id")["building_id"].first()
-    members = pd.DataFrame({"member_id": ["a", "b", "c"], "building_id": homes.iloc[[0, 1, 2]].to_numpy(), "status": "full"})
+    members = pd.DataFrame(
+        {"member_id": ["a", "b", "c"], "building_id": homes.iloc[[0, 1, 2]].to_numpy(), "status": "full"}
+    )
     recorded = prepare_scene(scene.replace(party_members=members))
     made = analyse_coverage(plan, recorded)
     assert made.joint_branches["grids"].map(len).tolist() == [3]
     write_coverage(made, tmp_path / "coverage.gpkg")
     for coverage in (made, read_coverage(tmp_path / "coverage.gpkg")):
         fmap = plan_map(run, recorded, coverage, lang="en")
-        group = next(c for c in fmap._children.values() if getattr(c, "layer_name", "").startswith("Proposed joint branches"))
+        group = next(
+            c for c in fmap._children.values() if getattr(c, "layer_name", "").startswith("Proposed joint branches")
+        )
         layer = next(c for c in group._children.values() if hasattr(c, "data"))
         drawn = gpd.GeoDataFrame.from_features(layer.data["features"], crs=4326).to_crs(plan.grids.crs)
         assert np.isclose(drawn.area.sum(), plan.grids.area.sum(), rtol=0.01)
@@ -165,11 +172,15 @@ def test_nearest_service_is_the_true_walk_however_far(pipeline):
 
 
 def test_a_plan_made_with_another_target_is_reported_mapped_and_regenerated_against_its_own_bounds(tmp_path, capsys):
-    scene = street_grid_scene(1500, 400, xs=[300, 600, 900, 1200], ys=[200], households=np.full((5, 2), 125), per_block=3)
+    scene = street_grid_scene(
+        1500, 400, xs=[300, 600, 900, 1200], ys=[200], households=np.full((5, 2), 125), per_block=3
+    )
     path = tmp_path / "scene.gpkg"
     write_layers(path, scene.layers())
     plan = tmp_path / "plan.gpkg"
-    assert main(["plan", str(path), "-o", str(plan), "--target", "250", "--tolerance", "0.1", "--lang", "en"]) == EXIT_OK
+    assert (
+        main(["plan", str(path), "-o", str(plan), "--target", "250", "--tolerance", "0.1", "--lang", "en"]) == EXIT_OK
+    )
     assert "within ±10% (225–275)" in capsys.readouterr().out
 
     assert main(["report", str(path), str(plan), "-o", str(tmp_path / "reports"), "--lang", "en"]) == EXIT_OK
@@ -179,12 +190,18 @@ def test_a_plan_made_with_another_target_is_reported_mapped_and_regenerated_agai
     assert main(["map", str(path), str(plan), "-o", str(tmp_path / "map.html"), "--lang", "en"]) == EXIT_OK
     legend = html_text((tmp_path / "map.html").read_text(encoding="utf-8")).split('class="gp-legend"')[1]
     assert "<span>225</span><span>250 households</span><span>275</span>" in legend
-    assert main(["plan", str(path), "-o", str(tmp_path / "again.gpkg"), "--previous", str(plan), "--lang", "en"]) == EXIT_OK
+    assert (
+        main(["plan", str(path), "-o", str(tmp_path / "again.gpkg"), "--previous", str(plan), "--lang", "en"])
+        == EXIT_OK
+    )
     out = capsys.readouterr().out
     assert "the previous plan's (target 250, ±10%: 225–275 households)" in out and "within ±10% (225–275)" in out
     assert read_plan(tmp_path / "again.gpkg").plan.settings.grid.target == 250
     # told otherwise, and it says so
-    assert main(["report", str(path), str(plan), "-o", str(tmp_path / "r300"), "--target", "300", "--lang", "en"]) == EXIT_OK
+    assert (
+        main(["report", str(path), str(plan), "-o", str(tmp_path / "r300"), "--target", "300", "--lang", "en"])
+        == EXIT_OK
+    )
     assert "given on the command line (target 300" in capsys.readouterr().out
 
 
@@ -222,7 +239,9 @@ def test_household_settings_change_the_estimated_households(extracts):
 
 
 def test_grid_settings_change_the_grids():
-    scene = prepare_scene(street_grid_scene(1500, 400, xs=[300, 600, 900, 1200], ys=[200], households=np.full((5, 2), 150)))
+    scene = prepare_scene(
+        street_grid_scene(1500, 400, xs=[300, 600, 900, 1200], ys=[200], households=np.full((5, 2), 150))
+    )
     assert len(plan_scene(scene).plan.grids) == 5
     assert len(plan_scene(scene, DEFAULTS.with_grid(target=150)).plan.grids) == 10
 
@@ -241,7 +260,10 @@ def test_service_settings_reach_the_walking_network(extracts):
     near = analyse_coverage(plan, prepared, settings=DEFAULTS.with_service(max_snap_m=5.0)).service_coverage
     assert (near["network_reach"] == "off_network").sum() > (default["network_reach"] == "off_network").sum()
     wide = analyse_coverage(plan, prepared, settings=DEFAULTS.with_service(isochrone_buffer_m=100.0)).isochrones
-    assert wide.to_crs(prepared.local_crs).area.sum() > analyse_coverage(plan, prepared).isochrones.to_crs(prepared.local_crs).area.sum()
+    assert (
+        wide.to_crs(prepared.local_crs).area.sum()
+        > analyse_coverage(plan, prepared).isochrones.to_crs(prepared.local_crs).area.sum()
+    )
 
 
 def test_level_settings_change_the_micro_grids():
@@ -261,15 +283,19 @@ def test_the_seed_changes_the_generated_scenario(extracts):
 
 def test_plan_objects_are_built_once():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        Plan.__setattr__(plan_scene(prepare_scene(street_grid_scene(400, 200, [200], [], [[300], [300]]))).plan, "warnings", [])
+        Plan.__setattr__(
+            plan_scene(prepare_scene(street_grid_scene(400, 200, [200], [], [[300], [300]]))).plan, "warnings", []
+        )
 
 
 def test_results_storage_maps_and_reports_import_without_the_engine():
     import subprocess
     import sys
 
-    code = ("import sys, gridplan, gridplan.core.results, gridplan.io.store, gridplan.outputs.webmap, gridplan.outputs.report; "
-            "print(sorted(m for m in ('ortools', 'gridplan.partition', 'gridplan.engine') if m in sys.modules))")
+    code = (
+        "import sys, gridplan, gridplan.core.results, gridplan.io.store, gridplan.outputs.webmap, gridplan.outputs.report; "
+        "print(sorted(m for m in ('ortools', 'gridplan.partition', 'gridplan.engine') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -279,7 +305,10 @@ def test_warnings_are_read_in_the_language_of_the_run(tmp_path):
     prepared = prepare_scene(scene)
     run = plan_scene(prepared)
     (warning,) = run.plan.warnings
-    assert warning.text("en") == "block of 500 households exceeds the ceiling 360 and must stay whole: it is a grid of its own"
+    assert (
+        warning.text("en")
+        == "block of 500 households exceeds the ceiling 360 and must stay whole: it is a grid of its own"
+    )
     assert warning.text("zh") == "街区有 500 户，超过上限 360 户且不可分割：单独成为一个网格"
     assert "街区有 500 户" in run.summary("zh") and not is_chinese(run.summary("en"))
     write_plan(run, prepared, tmp_path / "plan.gpkg", lang="zh")
@@ -292,8 +321,14 @@ def test_warnings_are_read_in_the_language_of_the_run(tmp_path):
 def test_map_and_report_take_the_layer_and_column_maps_the_plan_needed(tmp_path, capsys):
     scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [300], [300]])
     path = tmp_path / "scene.gpkg"
-    write_layers(path, {"communities": scene.communities, "buildings": scene.buildings.rename(columns={"building_id": "bid"}),
-                        "roads": scene.streets})
+    write_layers(
+        path,
+        {
+            "communities": scene.communities,
+            "buildings": scene.buildings.rename(columns={"building_id": "bid"}),
+            "roads": scene.streets,
+        },
+    )
     maps = ["--layer", "streets=roads", "--column", "buildings.bid=building_id"]
     assert main(["plan", str(path), "-o", str(tmp_path / "plan.gpkg"), *maps]) == EXIT_OK
     assert main(["map", str(path), str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "map.html"), *maps]) == EXIT_OK
@@ -301,31 +336,36 @@ def test_map_and_report_take_the_layer_and_column_maps_the_plan_needed(tmp_path,
     assert len(pd.read_csv(tmp_path / "reports" / "grids.csv", encoding="utf-8-sig")) == 3
 
 
-@pytest.mark.parametrize("first", [
-    "import gridplan.partition, gridplan.engine.regenerate",
-    "from gridplan.partition import partition; from gridplan.engine.regenerate import regenerate",
-    "import gridplan; gridplan.plan_scene(gridplan.prepare_scene(scene))",
-    "from gridplan import partition, regenerate",
-])
+@pytest.mark.parametrize(
+    "first",
+    [
+        "import gridplan.partition, gridplan.engine.regenerate",
+        "from gridplan.partition import partition; from gridplan.engine.regenerate import regenerate",
+        "import gridplan; gridplan.plan_scene(gridplan.prepare_scene(scene))",
+        "from gridplan import partition, regenerate",
+    ],
+)
 def test_no_exported_name_means_two_things_whatever_was_imported_first(first):
     """``gridplan.partition`` is the module, its function ``gridplan.partition.partition``; ``gridplan.regenerate`` the
     function (its module is ``gridplan.engine.regenerate``); calling the module, as before 0.2, plans with a warning."""
     import subprocess
     import sys
 
-    code = ("import importlib, inspect, sys, warnings\n"
-            "sys.path.insert(0, '.')\n"
-            "from tests.support.scenes import street_grid_scene\n"
-            "scene = street_grid_scene(400, 200, [200], [], [[300], [300]])\n"
-            f"{first}\n"
-            "import gridplan\n"
-            "from gridplan import partition, regenerate\n"
-            "with warnings.catch_warnings(record=True) as caught:\n"
-            "    warnings.simplefilter('always')\n"
-            "    plan = gridplan.partition(gridplan.prepare_scene(scene))\n"
-            "print(partition is importlib.import_module('gridplan.partition'), inspect.isfunction(partition.partition),\n"
-            "      inspect.isfunction(regenerate), regenerate is sys.modules['gridplan.engine.regenerate'].regenerate,\n"
-            "      len(plan.grids), [w.category.__name__ for w in caught])\n")
+    code = (
+        "import importlib, inspect, sys, warnings\n"
+        "sys.path.insert(0, '.')\n"
+        "from tests.support.scenes import street_grid_scene\n"
+        "scene = street_grid_scene(400, 200, [200], [], [[300], [300]])\n"
+        f"{first}\n"
+        "import gridplan\n"
+        "from gridplan import partition, regenerate\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    plan = gridplan.partition(gridplan.prepare_scene(scene))\n"
+        "print(partition is importlib.import_module('gridplan.partition'), inspect.isfunction(partition.partition),\n"
+        "      inspect.isfunction(regenerate), regenerate is sys.modules['gridplan.engine.regenerate'].regenerate,\n"
+        "      len(plan.grids), [w.category.__name__ for w in caught])\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "True", "True", "2", "['DeprecationWarning']"]
 
@@ -336,10 +376,12 @@ def small_plain():
     share an id."""
     left = street_grid_scene(400, 200, [200], [], [[300], [300]])
     right = street_grid_scene(400, 200, [200], [], [[250], [350]], community_id="c2", origin=(600_400.0, 3_500_000.0))
-    buildings = pd.concat([left.buildings, right.buildings.assign(building_id="r" + right.buildings["building_id"])],
-                          ignore_index=True)
-    scene = left.replace(communities=pd.concat([left.communities, right.communities], ignore_index=True),
-                         buildings=buildings)
+    buildings = pd.concat(
+        [left.buildings, right.buildings.assign(building_id="r" + right.buildings["building_id"])], ignore_index=True
+    )
+    scene = left.replace(
+        communities=pd.concat([left.communities, right.communities], ignore_index=True), buildings=buildings
+    )
     prepared = prepare_scene(scene)
     duplicated = buildings.copy()
     duplicated.loc[1, "building_id"] = duplicated.loc[0, "building_id"]
@@ -363,8 +405,10 @@ def _public_steps(plan):
     }
 
 
-@pytest.mark.parametrize("step", ["partition", "plan_scene", "plan_communities", "regenerate", "analyse_coverage",
-                                  "plan_levels", "audit_grids"])
+@pytest.mark.parametrize(
+    "step",
+    ["partition", "plan_scene", "plan_communities", "regenerate", "analyse_coverage", "plan_levels", "audit_grids"],
+)
 def test_a_plain_scene_with_errors_is_refused_by_every_public_step(small_plain, step):
     _, _, plan, duplicated = small_plain
     with pytest.raises(InputError, match="duplicate") as error:
@@ -379,7 +423,9 @@ def test_a_clean_plain_scene_plans_as_the_prepared_one(small_plain):
     assert len(plain.grids) == len(made.grids) == 4
     assert_same_frame(plain.grids, made.grids, "grids")
     assert_same_frame(plain.assignment, made.assignment, "assignment")
-    assert dataclasses.replace(plain.provenance, created=made.provenance.created) == made.provenance  # made a second apart
+    assert (
+        dataclasses.replace(plain.provenance, created=made.provenance.created) == made.provenance
+    )  # made a second apart
     assert steps["analyse_coverage"](scene).grid_party.equals(steps["analyse_coverage"](prepared).grid_party)
 
 
@@ -389,10 +435,15 @@ ODD_IDS = ["和平里,一社区", 'the "old" one', "东城区，和平里；甲�
 
 def _with_odd_ids(coverage):
     """The coverage with three joint branches (联合党支部) whose grid and community ids hold odd characters."""
-    odd = pd.DataFrame({"branch_id": ["j1", "j2", "j3"],
-                        "communities": [[ODD_IDS[i], ODD_IDS[(i + 2) % 5]] for i in range(3)],
-                        "grids": [[ODD_IDS[i + 1], "g,2", ODD_IDS[(i + 3) % 5]] for i in range(3)],
-                        "full_members": [3, 4, 5], "members": [4, 5, 6]})
+    odd = pd.DataFrame(
+        {
+            "branch_id": ["j1", "j2", "j3"],
+            "communities": [[ODD_IDS[i], ODD_IDS[(i + 2) % 5]] for i in range(3)],
+            "grids": [[ODD_IDS[i + 1], "g,2", ODD_IDS[(i + 3) % 5]] for i in range(3)],
+            "full_members": [3, 4, 5],
+            "members": [4, 5, 6],
+        }
+    )
     return dataclasses.replace(coverage, joint_branches=odd[list(coverage.joint_branches.columns)])
 
 
@@ -405,7 +456,9 @@ def test_list_columns_keep_ids_with_commas_quotes_and_chinese_punctuation(extrac
     else:
         dsn, name = database_url(), f"odd_{uuid.uuid4().hex[:8]}"
         try:
-            write_coverage(made, f"{dsn}#{name}", run=extracts.run("beijing", levels=True), prepared=extracts.prepared("beijing"))
+            write_coverage(
+                made, f"{dsn}#{name}", run=extracts.run("beijing", levels=True), prepared=extracts.prepared("beijing")
+            )
             read = read_coverage(f"{dsn}#{name}")
         finally:
             drop_plan(dsn, name)

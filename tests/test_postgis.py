@@ -86,7 +86,9 @@ def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, sch
     assert f"{schema}.Xinjiekou-2026_grids" in tables and f"{schema}.Xinjiekou-2026_communities" in tables
 
     previous = _read(dsn, schema, "Xinjiekou-2026")
-    pd.testing.assert_frame_equal(previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]])
+    pd.testing.assert_frame_equal(
+        previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]]
+    )
     assert previous.grids["grid_id"].tolist() == plan.grids["grid_id"].tolist()
     assert previous.grids["code"].tolist() == plan.grids["code"].tolist()
     assert previous.grids["households"].sum() == plan.grids["households"].sum() == 15000
@@ -97,19 +99,30 @@ def test_written_plan_reads_back_with_its_grids_assignment_and_metadata(dsn, sch
     assert row["name"] == "Xinjiekou-2026" and row["version"] == gridplan.__version__
     assert row["parameters"]["grid"]["target"] == 300
     assert abs(pd.Timestamp.now(tz="UTC") - row["created"]) < pd.Timedelta(minutes=5)
-    assert {"grids", "buildings", "metrics", "warnings", "communities", "scene_buildings", "streets"} <= set(row["layers"])
-    assert _count(dsn, f'SELECT count(*) FROM "{schema}"."Xinjiekou-2026_scene_buildings"') == len(scene.scene.buildings)
+    assert {"grids", "buildings", "metrics", "warnings", "communities", "scene_buildings", "streets"} <= set(
+        row["layers"]
+    )
+    assert _count(dsn, f'SELECT count(*) FROM "{schema}"."Xinjiekou-2026_scene_buildings"') == len(
+        scene.scene.buildings
+    )
 
 
 def test_regenerating_from_postgis_is_regenerating_from_the_plan_file(dsn, schema, scene, plan, tmp_path):
     _write(dsn, scene, plan, schema)
     write_plan(PlanRun(plan), scene, tmp_path / "plan.gpkg")
-    keep = DEFAULTS.with_regeneration(rebalance=False)  # what is read back, not what rebalancing trades (test_rebalance)
+    keep = DEFAULTS.with_regeneration(
+        rebalance=False
+    )  # what is read back, not what rebalancing trades (test_rebalance)
     from_db = regenerate(scene, previous_from_layers(read_layers_postgis(dsn, schema=schema)), keep)
     from_file = regenerate(scene, read_previous(tmp_path / "plan.gpkg"), keep)
     assert from_db.changes.kept_share == from_file.changes.kept_share > 0.9
-    rebalanced = [regenerate(scene, previous, DEFAULTS).changes for previous in
-                  (previous_from_layers(read_layers_postgis(dsn, schema=schema)), read_previous(tmp_path / "plan.gpkg"))]
+    rebalanced = [
+        regenerate(scene, previous, DEFAULTS).changes
+        for previous in (
+            previous_from_layers(read_layers_postgis(dsn, schema=schema)),
+            read_previous(tmp_path / "plan.gpkg"),
+        )
+    ]
     pd.testing.assert_frame_equal(*(changes.tradeoff for changes in rebalanced))
     pd.testing.assert_frame_equal(from_db.plan.assignment, from_file.plan.assignment)
     pd.testing.assert_frame_equal(from_db.changes.grid_changes, from_file.changes.grid_changes)
@@ -119,9 +132,15 @@ def test_rewriting_a_plan_replaces_it_and_drops_its_old_layers(dsn, schema, scen
     extra = pd.DataFrame({"grid_id": plan.grids["grid_id"], "members": 3})
     _write(dsn, scene, plan, schema, "a", {"grid_party": extra})
     _write(dsn, scene, plan, schema, "b")
-    assert _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema) == 1
+    assert (
+        _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema)
+        == 1
+    )
     _write(dsn, scene, partition(scene, DEFAULTS.with_grid(target=250)), schema, "a")
-    assert _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema) == 0
+    assert (
+        _count(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'a_grid_party'", s=schema)
+        == 0
+    )
     assert len(_read(dsn, schema, "a").grids) > len(_read(dsn, schema, "b").grids)
     assert set(list_plans(dsn, schema=schema)["name"]) == {"a", "b"}
 
@@ -149,8 +168,12 @@ def test_a_writer_killed_mid_transaction_leaves_the_previous_plan_intact(dsn, sc
     try:
         # the writer is inside its transaction, the old plan dropped and one new table written, waiting
         deadline = time.monotonic() + 120
-        while not _count(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state = 'idle in transaction' "
-                              "AND now() - state_change > interval '1 second'", a=app):
+        while not _count(
+            dsn,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state = 'idle in transaction' "
+            "AND now() - state_change > interval '1 second'",
+            a=app,
+        ):
             assert writer.poll() is None, "the writer ended before pausing"
             assert time.monotonic() < deadline, "the writer never paused inside its transaction"
             time.sleep(0.2)
@@ -163,24 +186,46 @@ def test_a_writer_killed_mid_transaction_leaves_the_previous_plan_intact(dsn, sc
 
     previous = _read(dsn, schema, "main")
     assert previous.grids["grid_id"].tolist() == plan.grids["grid_id"].tolist()
-    pd.testing.assert_frame_equal(previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]])
+    pd.testing.assert_frame_equal(
+        previous.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]]
+    )
     assert list_plans(dsn, schema=schema)["parameters"].iloc[0]["grid"]["target"] == 300
-    assert _count(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state LIKE 'idle in transaction%'", a=app) == 0
+    assert (
+        _count(
+            dsn,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state LIKE 'idle in transaction%'",
+            a=app,
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("raw, masked", [
-    ("postgresql://grid:s3cr%40t@db.example:5432/plans", "postgresql://grid:***@db.example:5432/plans"),
-    ("postgresql://grid@db.example/plans?password=s3cret&sslmode=require", "postgresql://grid@db.example/plans?password=***&sslmode=require"),
-    ("host=db.example user=grid password='s3 cret' dbname=plans", "host=db.example user=grid password=*** dbname=plans"),
-    ("postgresql://grid@localhost/plans", "postgresql://grid@localhost/plans"),
-])
+@pytest.mark.parametrize(
+    "raw, masked",
+    [
+        ("postgresql://grid:s3cr%40t@db.example:5432/plans", "postgresql://grid:***@db.example:5432/plans"),
+        (
+            "postgresql://grid@db.example/plans?password=s3cret&sslmode=require",
+            "postgresql://grid@db.example/plans?password=***&sslmode=require",
+        ),
+        (
+            "host=db.example user=grid password='s3 cret' dbname=plans",
+            "host=db.example user=grid password=*** dbname=plans",
+        ),
+        ("postgresql://grid@localhost/plans", "postgresql://grid@localhost/plans"),
+    ],
+)
 def test_redact_masks_the_password(raw, masked):
     assert redact(raw) == masked
 
 
 def test_a_refused_login_names_the_server_but_not_the_password(dsn, scene, plan):
     parts = urlsplit(dsn)
-    wrong = dsn.replace(f":{parts.password}@", ":Wr0ng-pa55word@") if parts.password else dsn.replace("@", ":Wr0ng-pa55word@", 1)
+    wrong = (
+        dsn.replace(f":{parts.password}@", ":Wr0ng-pa55word@")
+        if parts.password
+        else dsn.replace("@", ":Wr0ng-pa55word@", 1)
+    )
     with pytest.raises(InputError) as refused:
         _write(wrong, scene, plan, "never_created")
     assert "Wr0ng-pa55word" not in str(refused.value) and ":***@" in str(refused.value)
@@ -193,7 +238,21 @@ def test_cli_plans_in_parallel_into_postgis_and_regenerates_from_it(dsn, scene, 
     name = f"cli_{uuid.uuid4().hex[:8]}"
     try:
         assert main(["plan", str(scene_path), "-o", f"{dsn}#{name}", "--workers", "2"]) == EXIT_OK
-        assert main(["plan", str(scene_path), "-o", str(tmp_path / "new.gpkg"), "--previous", f"{dsn}#{name}", "--lang", "en"]) == EXIT_OK
+        assert (
+            main(
+                [
+                    "plan",
+                    str(scene_path),
+                    "-o",
+                    str(tmp_path / "new.gpkg"),
+                    "--previous",
+                    f"{dsn}#{name}",
+                    "--lang",
+                    "en",
+                ]
+            )
+            == EXIT_OK
+        )
         out = capsys.readouterr()
         assert "of buildings kept their grid" in out.out and f"{name}" in out.out
         password = urlsplit(dsn).password

@@ -59,7 +59,7 @@ def qgis(tmp_path_factory) -> Iterator[QgisWorker]:
 def colour_share(png: Path, colour: str) -> float:
     """Share of the image's pixels within 2 levels per channel of ``colour``."""
     pixels = np.asarray(Image.open(png).convert("RGB"), dtype=int)
-    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
     return float((np.abs(pixels - rgb).max(axis=2) <= 2).mean())
 
 
@@ -75,7 +75,9 @@ def class_colour(kind: str, households: float, grid) -> str:
 def test_the_layer_styles_table_holds_a_default_style_per_layer_with_the_plans_bounds(beijing):
     _, run, path = beijing
     with sqlite3.connect(path) as db:
-        rows = db.execute(f"SELECT f_table_name, f_geometry_column, styleName, useAsDefault, styleQML FROM {LAYER_STYLES}").fetchall()
+        rows = db.execute(
+            f"SELECT f_table_name, f_geometry_column, styleName, useAsDefault, styleQML FROM {LAYER_STYLES}"
+        ).fetchall()
         registered = db.execute("SELECT data_type FROM gpkg_contents WHERE table_name = ?", (LAYER_STYLES,)).fetchall()
     assert sorted(r[0] for r in rows) == sorted([*STYLED, "warnings"])
     assert all(r[1] == ("" if r[0] == "warnings" else "geom") and r[2] == STYLE_NAME and r[3] == 1 for r in rows)
@@ -83,9 +85,16 @@ def test_the_layer_styles_table_holds_a_default_style_per_layer_with_the_plans_b
     g = run.plan.settings.grid
     assert (g.target, g.tolerance, g.floor, g.ceiling) == (300, 0.2, 240, 360)
     filters, legend = rules(next(r[4] for r in rows if r[0] == "grids"))
-    assert filters[1:] == [f"\"kind\" = 'ordinary' AND {f}" for f in (
-        '"households" < 240', '"households" >= 240 AND "households" < 270', '"households" >= 270 AND "households" <= 330',
-        '"households" > 330 AND "households" <= 360', '"households" > 360')]
+    assert filters[1:] == [
+        f"\"kind\" = 'ordinary' AND {f}"
+        for f in (
+            '"households" < 240',
+            '"households" >= 240 AND "households" < 270',
+            '"households" >= 270 AND "households" <= 330',
+            '"households" > 330 AND "households" <= 360',
+            '"households" > 360',
+        )
+    ]
     assert legend[3] == "270–330 households (target 300 ±10%)"
 
 
@@ -114,11 +123,17 @@ def test_restyling_replaces_gridplans_style_and_keeps_the_planners_own(beijing, 
     copy = tmp_path / "plan.gpkg"
     copy.write_bytes(path.read_bytes())
     with sqlite3.connect(copy) as db:
-        db.execute(f"INSERT INTO {LAYER_STYLES} (f_table_name, styleName, styleQML, useAsDefault) VALUES ('grids', 'mine', '<qgis/>', 1)")
+        db.execute(
+            f"INSERT INTO {LAYER_STYLES} (f_table_name, styleName, styleQML, useAsDefault) VALUES ('grids', 'mine', '<qgis/>', 1)"
+        )
     write_layer_styles(copy, {"grids": layer_styles(plan_layers(run, prepared), DEFAULTS.grid)["grids"]})
     with sqlite3.connect(copy) as db:
-        rows = db.execute(f"SELECT styleName, useAsDefault FROM {LAYER_STYLES} WHERE f_table_name = 'grids' ORDER BY id").fetchall()
-        count = db.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (LAYER_STYLES,)).fetchone()
+        rows = db.execute(
+            f"SELECT styleName, useAsDefault FROM {LAYER_STYLES} WHERE f_table_name = 'grids' ORDER BY id"
+        ).fetchall()
+        count = db.execute(
+            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (LAYER_STYLES,)
+        ).fetchone()
     assert rows == [("mine", 0), (STYLE_NAME, 1)]
     assert count == (len(STYLED) + 2,)  # the planner's style beside gridplan's, and the warnings table's
 
@@ -140,8 +155,14 @@ def test_qgis_opens_each_layer_with_its_stored_style(qgis, beijing):
     warnings = seen["warnings"]
     assert warnings["renderer"] is None  # a table: nothing to draw; its columns named in the plan's language
     assert warnings["features"] == len(beijing[1].plan.warnings) > 0
-    assert warnings["aliases"] == {"code": "Warning", "community_id": "Community", "grid_id": "Grid", "reason": "Reason",
-                                   "figures": "Figures (JSON)", "message": "Message"}
+    assert warnings["aliases"] == {
+        "code": "Warning",
+        "community_id": "Community",
+        "grid_id": "Grid",
+        "reason": "Reason",
+        "figures": "Figures (JSON)",
+        "message": "Message",
+    }
 
 
 def test_qgis_draws_each_grid_in_the_colour_of_its_class(qgis, beijing, tmp_path):
@@ -181,16 +202,23 @@ def test_the_packages_test_services_names_hold_qgis_process_pyqgis_and_processin
         listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
         assert listed.returncode == 0, f"{package} is not installed: {listed.stderr.strip()}"
         files |= set(listed.stdout.split())
-    assert {"/usr/bin/qgis_process", "/usr/lib/python3/dist-packages/qgis/core/__init__.py",
-            "/usr/share/qgis/python/plugins/processing/core/Processing.py"} <= files
+    assert {
+        "/usr/bin/qgis_process",
+        "/usr/lib/python3/dist-packages/qgis/core/__init__.py",
+        "/usr/share/qgis/python/plugins/processing/core/Processing.py",
+    } <= files
 
 
 @pytest.fixture(scope="module")
 def plugin_zip(tmp_path_factory) -> Path:
     """The plugin as `make qgis-plugin` packages it."""
     dist = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(["make", "-C", str(REPO), "qgis-plugin", f"DIST={dist}", f"PYTHON={sys.executable}"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["make", "-C", str(REPO), "qgis-plugin", f"DIST={dist}", f"PYTHON={sys.executable}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return dist / "gridplan_processing.zip"
 
@@ -202,12 +230,16 @@ def qgis_with_plugin(plugin_zip, tmp_path_factory):
     home = tmp_path_factory.mktemp("qgis_home")
     with zipfile.ZipFile(plugin_zip) as z:
         z.extractall(home / "plugins")
-    env = qgis_env(home) | {"QGIS_PLUGINPATH": str(home / "plugins"),
-                            "GRIDPLAN_EXECUTABLE": shlex.join([sys.executable, "-m", "gridplan.cli"]),
-                            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = qgis_env(home) | {
+        "QGIS_PLUGINPATH": str(home / "plugins"),
+        "GRIDPLAN_EXECUTABLE": shlex.join([sys.executable, "-m", "gridplan.cli"]),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
 
     def run(arguments, **changes):
-        return subprocess.run([QGIS_PROCESS, *arguments], env=env | changes, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [QGIS_PROCESS, *arguments], env=env | changes, capture_output=True, text=True, timeout=600
+        )
 
     enabled = run(["plugins", "enable", "gridplan_processing"])
     assert enabled.returncode == 0, enabled.stderr
@@ -235,14 +267,24 @@ def run_algorithm(qgis_process, algorithm: str, **parameters) -> dict:
     return json.loads(done.stdout)
 
 
-def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qgis_with_plugin, qgis, beijing, shared_data,
-                                                                              tmp_path):
+def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(
+    qgis_with_plugin, qgis, beijing, shared_data, tmp_path
+):
     _, run, _ = beijing
     output = tmp_path / "plan.gpkg"
-    result = run_algorithm(qgis_with_plugin, "gridplan:plan", LANG=1, LEVELS=1, OUTPUT=output,
-                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    result = run_algorithm(
+        qgis_with_plugin,
+        "gridplan:plan",
+        LANG=1,
+        LEVELS=1,
+        OUTPUT=output,
+        SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
+    )
     assert any("-m gridplan.cli plan" in line for line in result["log"]["info"])
-    assert result["results"] == {"OUTPUT": str(output), **{name.upper(): f"{output}|layername={name}" for name in STYLED}}
+    assert result["results"] == {
+        "OUTPUT": str(output),
+        **{name.upper(): f"{output}|layername={name}" for name in STYLED},
+    }
     planned = read_plan(output)
     assert len(planned.plan.grids) == len(run.plan.grids) and len(planned.plan.assignment) == 257
     assert planned.plan.grids["households"].sum() == run.plan.grids["households"].sum()
@@ -250,31 +292,58 @@ def test_the_plan_algorithm_plans_a_real_extract_through_the_gridplan_command(qg
     assert seen["grids"]["renderer"] == "RuleRenderer" and seen["buildings"]["features"] == 257
 
 
-def test_regenerate_takes_the_plan_algorithms_output_as_its_previous_plan(qgis_with_plugin, beijing, shared_data, tmp_path):
+def test_regenerate_takes_the_plan_algorithms_output_as_its_previous_plan(
+    qgis_with_plugin, beijing, shared_data, tmp_path
+):
     _, run, path = beijing
     output = tmp_path / "again.gpkg"
-    result = run_algorithm(qgis_with_plugin, "gridplan:regenerate", LANG=1, PREVIOUS=path, OUTPUT=output,
-                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    result = run_algorithm(
+        qgis_with_plugin,
+        "gridplan:regenerate",
+        LANG=1,
+        PREVIOUS=path,
+        OUTPUT=output,
+        SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
+    )
     assert result["results"]["BUILDING_CHANGES"] == f"{output}|layername=building_changes"
     again = read_plan(output)
     assert again.changes is not None and again.changes.kept_share == 1.0  # nothing changed: every building stays
     assert sorted(again.plan.grids["grid_id"]) == sorted(run.plan.grids["grid_id"])
 
 
-def test_without_the_gridplan_command_the_algorithm_fails_saying_where_to_set_it(qgis_with_plugin, shared_data, tmp_path):
-    done = qgis_with_plugin(["run", "gridplan:plan", "--", f"SCENE={shared_data / 'beijing_xueyuanlu_osm/beijing_xueyuanlu.osm'}",
-                             f"OUTPUT={tmp_path / 'plan.gpkg'}"], GRIDPLAN_EXECUTABLE="", PATH="/usr/bin:/bin")
+def test_without_the_gridplan_command_the_algorithm_fails_saying_where_to_set_it(
+    qgis_with_plugin, shared_data, tmp_path
+):
+    done = qgis_with_plugin(
+        [
+            "run",
+            "gridplan:plan",
+            "--",
+            f"SCENE={shared_data / 'beijing_xueyuanlu_osm/beijing_xueyuanlu.osm'}",
+            f"OUTPUT={tmp_path / 'plan.gpkg'}",
+        ],
+        GRIDPLAN_EXECUTABLE="",
+        PATH="/usr/bin:/bin",
+    )
     assert done.returncode != 0
     assert "GRIDPLAN_EXECUTABLE" in done.stdout + done.stderr
     assert not (tmp_path / "plan.gpkg").exists()
 
 
-def test_the_audit_algorithm_writes_the_audited_grids_styled_against_the_bounds(qgis_with_plugin, qgis, beijing, shared_data,
-                                                                                tmp_path):
+def test_the_audit_algorithm_writes_the_audited_grids_styled_against_the_bounds(
+    qgis_with_plugin, qgis, beijing, shared_data, tmp_path
+):
     _, run, path = beijing
     output = tmp_path / "audit.gpkg"
-    result = run_algorithm(qgis_with_plugin, "gridplan:audit", LANG=1, EXISTING=path, OUTPUT=output, TOLERANCE=0.1,
-                           SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm")
+    result = run_algorithm(
+        qgis_with_plugin,
+        "gridplan:audit",
+        LANG=1,
+        EXISTING=path,
+        OUTPUT=output,
+        TOLERANCE=0.1,
+        SCENE=shared_data / "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm",
+    )
     assert result["results"]["GRIDS"] == f"{output}|layername=grids"
     seen = qgis.open(output, ["grids"])["grids"]
     assert seen["features"] == len(run.plan.grids)

@@ -71,12 +71,14 @@ def test_of_two_equal_moves_the_one_along_a_street_wins():
 def test_the_cap_forbids_the_move_and_says_so():
     weights = [150, 150, 40, 90, 100, 70]
     atom_grid = np.array([0, 0, 0, 1, 1, 1])
-    capped = rebalance(_row(weights), np.array(weights, float), atom_grid, np.ones(2, bool), GRID,
-                       RegenerationSettings(max_moved=39))
+    capped = rebalance(
+        _row(weights), np.array(weights, float), atom_grid, np.ones(2, bool), GRID, RegenerationSettings(max_moved=39)
+    )
     assert capped.capped and capped.moves.empty and capped.unfixed == (0, 1)
     assert (capped.atom_grid == atom_grid).all()
-    allowed = rebalance(_row(weights), np.array(weights, float), atom_grid, np.ones(2, bool), GRID,
-                        RegenerationSettings(max_moved=40))
+    allowed = rebalance(
+        _row(weights), np.array(weights, float), atom_grid, np.ones(2, bool), GRID, RegenerationSettings(max_moved=40)
+    )
     assert not allowed.capped and allowed.households_moved == 40
     assert move_cap(0.05, 1000) == 50 and move_cap(500, 1000) == 500 and move_cap(None, 1000) == np.inf
 
@@ -148,7 +150,18 @@ def test_regenerating_a_changed_real_scene_rebalances_and_reports_every_move(ext
     households[changed] = np.round(households[changed] * rng.uniform(0.5, 1.6, len(changed)))
     write_layers(tmp_path / "after.gpkg", scene.replace(buildings=buildings.assign(households=households)).layers())
     capsys.readouterr()
-    code = main(["plan", str(tmp_path / "after.gpkg"), "--previous", str(tmp_path / "plan.gpkg"), "-o", str(tmp_path / "again.gpkg"), "--lang", "en"])
+    code = main(
+        [
+            "plan",
+            str(tmp_path / "after.gpkg"),
+            "--previous",
+            str(tmp_path / "plan.gpkg"),
+            "-o",
+            str(tmp_path / "again.gpkg"),
+            "--lang",
+            "en",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == EXIT_OK and "trade-off" in out and "rebalanced" in out and "fresh plan" in out
 
@@ -174,8 +187,9 @@ def test_regenerating_a_changed_real_scene_rebalances_and_reports_every_move(ext
 
 def test_rebalance_options_need_a_previous_plan(tmp_path, capsys):
     write_layers(tmp_path / "s.gpkg", street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers())
-    assert_one_line_error(*run(capsys, "plan", tmp_path / "s.gpkg", "-o", tmp_path / "p.gpkg", "--max-moved", "0.1")[::2],
-                          "--previous")
+    assert_one_line_error(
+        *run(capsys, "plan", tmp_path / "s.gpkg", "-o", tmp_path / "p.gpkg", "--max-moved", "0.1")[::2], "--previous"
+    )
     code, _, err = run(capsys, "plan", tmp_path / "s.gpkg", "-o", tmp_path / "p.gpkg", "--max-moved", "-1")
     assert code == 2 and "-1" in err
 
@@ -195,6 +209,8 @@ def test_a_regeneration_capped_below_the_one_move_says_so():
     assert "再平衡达到调整上限（20 户）" in capped.summary("zh")
     done = regenerate(changed, previous)
     moved = done.changes.building_changes
-    assert moved[["previous_grid_id", "households", "reason"]].values.tolist() == [[first.grids["grid_id"].iat[0], 34, "rebalance"]]
+    assert moved[["previous_grid_id", "households", "reason"]].values.tolist() == [
+        [first.grids["grid_id"].iat[0], 34, "rebalance"]
+    ]
     assert sorted(done.plan.grids["households"]) == [294, 306] and not done.changes.capped
     assert done.changes.tradeoff.set_index("layout").loc["rebalanced", "within_tight"] == 1.0

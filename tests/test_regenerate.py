@@ -25,7 +25,9 @@ from .support.scenes import street_grid_scene
 
 def _scene(households=None):
     households = np.full((6, 3), 100) if households is None else households
-    return street_grid_scene(1200, 600, xs=[200, 400, 600, 800, 1000], ys=[200, 400], households=households, per_block=3)
+    return street_grid_scene(
+        1200, 600, xs=[200, 400, 600, 800, 1000], ys=[200, 400], households=households, per_block=3
+    )
 
 
 def _previous(plan, locked=()):
@@ -92,7 +94,12 @@ def test_lock_that_leaves_an_infeasible_rest_is_a_clear_error():
 def test_hand_edited_plan_errors_name_the_grids():
     scene = _scene()
     plan = partition(scene)
-    twice = pd.concat([plan.assignment[["building_id", "grid_id"]], plan.assignment[["building_id", "grid_id"]].head(1).assign(grid_id=plan.grids["grid_id"].iat[-1])])
+    twice = pd.concat(
+        [
+            plan.assignment[["building_id", "grid_id"]],
+            plan.assignment[["building_id", "grid_id"]].head(1).assign(grid_id=plan.grids["grid_id"].iat[-1]),
+        ]
+    )
     with pytest.raises(InputError, match="more than one grid"):
         regenerate(scene, PreviousPlan(assignment=twice, grids=plan.grids.drop(columns="geometry")))
     # a grid made of the two far ends of the community falls apart
@@ -104,11 +111,16 @@ def test_hand_edited_plan_errors_name_the_grids():
     # a grid across two communities
     two = scene.communities.copy()
     left, right = box(600_000, 3_500_000, 600_600, 3_500_600), box(600_600, 3_500_000, 601_200, 3_500_600)
-    two = gpd.GeoDataFrame({"community_id": ["w", "e"], "code": ["320102001001", "320102001002"]}, geometry=[left, right], crs=two.crs)
+    two = gpd.GeoDataFrame(
+        {"community_id": ["w", "e"], "code": ["320102001001", "320102001002"]}, geometry=[left, right], crs=two.crs
+    )
     buildings = scene.buildings.drop(columns=[c for c in ("community_id",) if c in scene.buildings])
     wide = plan.assignment[["building_id", "grid_id"]].assign(grid_id="one")
     with pytest.raises(InputError, match="grid one spans communities e, w"):
-        regenerate(scene.replace(communities=two, buildings=buildings), PreviousPlan(assignment=wide, grids=pd.DataFrame({"grid_id": ["one"]})))
+        regenerate(
+            scene.replace(communities=two, buildings=buildings),
+            PreviousPlan(assignment=wide, grids=pd.DataFrame({"grid_id": ["one"]})),
+        )
 
 
 def test_previous_plan_read_back_from_file(tmp_path):
@@ -126,23 +138,36 @@ def test_codes_are_15_digits_in_reading_order_and_14_on_request():
     assert [len(c) for c in codes.index] == [15] * 4
     centres = codes.geometry.to_crs(32650).representative_point()
     # 001 north-west, 002 north-east, 003 south-west, 004 south-east
-    assert centres.iat[0].x < centres.iat[1].x and centres.iat[0].y > centres.iat[2].y and centres.iat[2].x < centres.iat[3].x
+    assert (
+        centres.iat[0].x < centres.iat[1].x
+        and centres.iat[0].y > centres.iat[2].y
+        and centres.iat[2].x < centres.iat[3].x
+    )
     short = partition(scene, options=RunOptions(code_style="gbt14"))
     assert sorted(short.grids["code"]) == [f"320102001001{i:02d}" for i in range(1, 5)]
 
 
 def test_more_than_999_grids_is_an_error():
-    grids = gpd.GeoDataFrame({"grid_id": [str(i) for i in range(1000)], "community_id": "c1"},
-                             geometry=[box(i, 0, i + 1, 1) for i in range(1000)], crs=32650)
+    grids = gpd.GeoDataFrame(
+        {"grid_id": [str(i) for i in range(1000)], "community_id": "c1"},
+        geometry=[box(i, 0, i + 1, 1) for i in range(1000)],
+        crs=32650,
+    )
     with pytest.raises(InputError, match="more than the 999"):
         assign_codes(grids, pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}))
 
 
 def test_new_grids_take_free_serials_and_old_ones_keep_theirs():
-    grids = gpd.GeoDataFrame({"grid_id": ["a", "b", "c"], "community_id": "c1"},
-                             geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=32650)
-    codes = assign_codes(grids, pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}),
-                         previous=pd.Series({"c": "320102001001001"}))
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["a", "b", "c"], "community_id": "c1"},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        crs=32650,
+    )
+    codes = assign_codes(
+        grids,
+        pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}),
+        previous=pd.Series({"c": "320102001001001"}),
+    )
     assert codes.tolist() == ["320102001001002", "320102001001003", "320102001001001"]
 
 
@@ -154,7 +179,9 @@ def test_grids_still_out_of_bounds_after_regeneration_are_named():
     buildings.loc[first, "households"] = 1  # one grid's households all but vanish
     result = regenerate(scene.replace(buildings=buildings), _previous(plan))
     grids = result.plan.grids
-    out = grids[(grids["kind"] == "ordinary") & ~grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)]
+    out = grids[
+        (grids["kind"] == "ordinary") & ~grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling)
+    ]
     assert set(out["grid_id"]) <= {w.grid_id for w in result.plan.warnings}
 
 
@@ -176,7 +203,9 @@ def test_a_grid_whose_households_left_is_merged_away_and_reported_removed():
 def test_regeneration_proves_when_a_region_has_no_layout_within_the_bounds():
     # five blocks in a row, one building each: 300 apiece is five grids; at 150 apiece every building
     # still fits a grid of two (300), but five of them make no row of grids of 240–360
-    row = lambda households: street_grid_scene(1000, 200, xs=[200, 400, 600, 800], ys=[], households=[[households]] * 5, per_block=1)  # noqa: E731
+    row = lambda households: street_grid_scene(
+        1000, 200, xs=[200, 400, 600, 800], ys=[], households=[[households]] * 5, per_block=1
+    )  # noqa: E731
     plan = partition(row(300))
     result = regenerate(row(150), _previous(plan))
     assert_hard_rules(row(150), result.plan)
@@ -189,8 +218,13 @@ def proven_fewest(plan, warning) -> bool:
     """Whether ``warning`` says its grid is in a region proven to have no layout with fewer grids outside the
     bounds, and names a certificate of the plan that states so for its grids (one outside: 750 fits no row)."""
     certificate = {c.certificate_id: c for c in plan.certificates}[dict(warning.figures)["certificate"]]
-    return (warning.message.split(": ", 1)[1].startswith("proven") and certificate.claim == "region_fewest"
-            and certificate.proven and warning.grid_id in certificate.grid_ids and certificate.fewest == 1)
+    return (
+        warning.message.split(": ", 1)[1].startswith("proven")
+        and certificate.claim == "region_fewest"
+        and certificate.proven
+        and warning.grid_id in certificate.grid_ids
+        and certificate.fewest == 1
+    )
 
 
 def test_a_layout_found_anew_keeps_the_labels_of_the_grids_it_overlaps_most():
@@ -231,7 +265,9 @@ def test_the_fresh_plans_proof_covers_a_kept_layout_with_as_many_grids_outside(m
     # five buildings of 150 in a row make no row of grids within 240–360: the repair proves nothing here,
     # the fresh plan proves it, and that proof holds for the kept layout too
     _stuck_repair(monkeypatch)
-    row = lambda households: street_grid_scene(1000, 200, xs=[200, 400, 600, 800], ys=[], households=[[households]] * 5, per_block=1)  # noqa: E731
+    row = lambda households: street_grid_scene(
+        1000, 200, xs=[200, 400, 600, 800], ys=[], households=[[households]] * 5, per_block=1
+    )  # noqa: E731
     result = regenerate(row(150), _previous(partition(row(300))))
     out = [w for w in result.plan.warnings if w.code == "out_of_bounds"]
     assert out and all(proven_fewest(result.plan, w) for w in out)
@@ -244,7 +280,9 @@ def test_a_lock_typed_by_hand_locks_what_it_says_and_an_unclear_one_is_refused(y
     locked = plan.grids["grid_id"].iat[1]
     typed = plan.grids.assign(locked=[(yes if g == locked else no) for g in plan.grids["grid_id"]])
     result = regenerate(scene, PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=typed))
-    assert result.plan.grids.set_index("grid_id")["locked"].astype(bool).to_dict() == {g: g == locked for g in plan.grids["grid_id"]}
+    assert result.plan.grids.set_index("grid_id")["locked"].astype(bool).to_dict() == {
+        g: g == locked for g in plan.grids["grid_id"]
+    }
     unclear = plan.grids.assign(locked=[("maybe" if g == locked else no) for g in plan.grids["grid_id"]])
     with pytest.raises(InputError, match=f"locked column of grid {locked} says 'maybe'"):
         regenerate(scene, PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=unclear))
@@ -256,7 +294,11 @@ def test_grids_merged_by_hand_on_a_real_extract_are_split_again_and_no_proof_is_
     plan, prepared = extracts.run("beijing").plan, extracts.prepared("beijing")
     ordinary = plan.grids[plan.grids["kind"] == "ordinary"].reset_index(drop=True)
     metric = ordinary.to_crs(prepared.local.crs).geometry  # neighbours: sharing more than 50 m of boundary
-    pairs = [(a, b) for a, b in zip(*np.triu_indices(len(ordinary), 1)) if metric.iat[a].intersection(metric.iat[b]).length > 50][:3]
+    pairs = [
+        (a, b)
+        for a, b in zip(*np.triu_indices(len(ordinary), 1))
+        if metric.iat[a].intersection(metric.iat[b]).length > 50
+    ][:3]
     assert len(pairs) == 3
     for a, b in pairs:
         keep, gone = ordinary["grid_id"].iat[a], ordinary["grid_id"].iat[b]
@@ -265,7 +307,9 @@ def test_grids_merged_by_hand_on_a_real_extract_are_split_again_and_no_proof_is_
         assignment = plan.assignment[["building_id", "grid_id"]].replace({"grid_id": {gone: keep}})
         result = regenerate(prepared, PreviousPlan(assignment=assignment, grids=grids))
         new = result.plan.grids
-        assert new.loc[new["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+        assert (
+            new.loc[new["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+        )
         assert result.changes.grid_changes.set_index("grid_id").loc[keep, "change"] != "unchanged"
         assert not [c for c in result.plan.certificates if c.claim in ("unit_misfit", "region_fewest")]
 
@@ -285,5 +329,7 @@ def test_a_unit_grown_above_the_ceiling_becomes_a_grid_of_its_own_as_in_a_fresh_
     assert (result.plan.assignment["grid_id"] == own).sum() == 1
     fresh = partition(changed)
     assert (fresh.grids["kind"] == "oversize").sum() == (grids["kind"] == "oversize").sum() == 1
-    assert grids.loc[grids["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+    assert (
+        grids.loc[grids["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
+    )
     assert [w.code for w in result.plan.warnings] == ["oversize_unit"]

@@ -28,8 +28,11 @@ from .support.cli import assert_one_line_error, run
 from .support.properties import examples
 from .support.scenes import CRS, street_grid_scene
 
-PERSONAL = {"姓名": ["张伟", "李娜", "王芳"], "身份证号": ["320102199001011234", "32010219850202123X", "320102197003033456"],
-            "联系电话": ["13800000001", "13900000002", "13700000003"]}
+PERSONAL = {
+    "姓名": ["张伟", "李娜", "王芳"],
+    "身份证号": ["320102199001011234", "32010219850202123X", "320102197003033456"],
+    "联系电话": ["13800000001", "13900000002", "13700000003"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +41,13 @@ def scene():
     base = street_grid_scene(400, 200, xs=[200], ys=[], households=[[90], [90]], per_block=3)
     buildings = base.buildings.copy()
     buildings["address"] = ["阳光花园1栋", "阳光花园2栋", "阳光花园3栋", "翠竹苑1栋", "翠竹苑2栋", "翠竹苑3栋"]
-    buildings.loc[len(buildings)] = {"building_id": "extra", "households": 5, "kind": "residential",
-                                     "address": "翠竹苑3栋", "geometry": buildings.geometry.iat[5].buffer(-20)}
+    buildings.loc[len(buildings)] = {
+        "building_id": "extra",
+        "households": 5,
+        "kind": "residential",
+        "address": "翠竹苑3栋",
+        "geometry": buildings.geometry.iat[5].buffer(-20),
+    }
     return prepare_scene(base.replace(buildings=gpd.GeoDataFrame(buildings, crs=CRS)))
 
 
@@ -63,37 +71,65 @@ def test_each_route_and_kind_of_noise_finds_its_building(scene):
     blon, blat = wgs84_to_bd09(np.array([lon]), np.array([lat]))
     nlon, nlat = lonlat(scene, ids[0], offset=(0.0, 95.0))  # 5 m north of the first building's footprint
     flon, flat = lonlat(scene, ids[0], offset=(0.0, 500.0))
-    table = rows([
-        {"building_id": ids[2]},                                       # 1 id
-        {"lon": lon, "lat": lat},                                      # 2 point in a footprint (WGS84)
-        {"lon": glon[0], "lat": glat[0], "coords": "GCJ-02"},          # 3 Gaode's
-        {"lon": blon[0], "lat": blat[0], "coords": "百度BD-09"},        # 4 Baidu's
-        {"lon": nlon, "lat": nlat},                                    # 5 beside a footprint: the nearest
-        {"lon": flon, "lat": flat},                                    # 6 far from every building
-        {"lon": "0", "lat": "0", "address": "阳光花园3号楼2单元501室"},  # 7 a broken point, a good address
-        {"address": "南京市玄武区新街口街道阳光小区三幢"},                  # 8 numerals, another suffix, a prefix
-        {"address": "阳光３栋"},                                       # 9 full-width, no suffix
-        {"address": "阳光花圆2座5单元"},                                 # 10 a typo in the compound
-        {"address": "翠竹苑3栋"},                                      # 11 two buildings carry this address
-        {"address": "梧桐小区1栋"},                                    # 12 no such compound
-        {"address": "阳光花园9栋"},                                    # 13 no such building
-        {"address": "阳光花园"},                                      # 14 no building named
-        {"building_id": ids[2]},                                       # 15 a duplicate of row 1
-        {"building_id": "nowhere"},                                    # 16 an id no building has
-    ])
+    table = rows(
+        [
+            {"building_id": ids[2]},  # 1 id
+            {"lon": lon, "lat": lat},  # 2 point in a footprint (WGS84)
+            {"lon": glon[0], "lat": glat[0], "coords": "GCJ-02"},  # 3 Gaode's
+            {"lon": blon[0], "lat": blat[0], "coords": "百度BD-09"},  # 4 Baidu's
+            {"lon": nlon, "lat": nlat},  # 5 beside a footprint: the nearest
+            {"lon": flon, "lat": flat},  # 6 far from every building
+            {"lon": "0", "lat": "0", "address": "阳光花园3号楼2单元501室"},  # 7 a broken point, a good address
+            {"address": "南京市玄武区新街口街道阳光小区三幢"},  # 8 numerals, another suffix, a prefix
+            {"address": "阳光３栋"},  # 9 full-width, no suffix
+            {"address": "阳光花圆2座5单元"},  # 10 a typo in the compound
+            {"address": "翠竹苑3栋"},  # 11 two buildings carry this address
+            {"address": "梧桐小区1栋"},  # 12 no such compound
+            {"address": "阳光花园9栋"},  # 13 no such building
+            {"address": "阳光花园"},  # 14 no building named
+            {"building_id": ids[2]},  # 15 a duplicate of row 1
+            {"building_id": "nowhere"},  # 16 an id no building has
+        ]
+    )
     # three points without a system, one of them in a footprint, are too few to recognise one: it must be said
     with pytest.raises(InputError, match="--register-coords"):
         import_register(table, scene)
     m = import_register(table, scene, coords="wgs84").matches.set_index("row")
-    assert m["route"].tolist() == ["id", "coordinate", "coordinate", "coordinate", "coordinate", "unmatched", "address",
-                                   "address", "address", "address", "unmatched", "unmatched", "unmatched", "unmatched",
-                                   "unmatched", "unmatched"]
+    assert m["route"].tolist() == [
+        "id",
+        "coordinate",
+        "coordinate",
+        "coordinate",
+        "coordinate",
+        "unmatched",
+        "address",
+        "address",
+        "address",
+        "address",
+        "unmatched",
+        "unmatched",
+        "unmatched",
+        "unmatched",
+        "unmatched",
+        "unmatched",
+    ]
     assert m["building_id"].iloc[:5].tolist() == [ids[2], ids[1], ids[1], ids[1], ids[0]]
     assert m["building_id"].iloc[6:10].tolist() == [ids[2], ids[2], ids[2], ids[1]]
     assert m.loc[5, "confidence"] == "nearest" and m.loc[5, "detail"].endswith("m from it")
-    assert m.loc[10, "confidence"] in ("fuzzy", "low") and "阳光花圆 read as 阳光" in m.loc[10, "detail"] or "read as" in m.loc[10, "detail"]
+    assert (
+        m.loc[10, "confidence"] in ("fuzzy", "low")
+        and "阳光花圆 read as 阳光" in m.loc[10, "detail"]
+        or "read as" in m.loc[10, "detail"]
+    )
     assert m.loc[[6, 11, 12, 13, 14, 15, 16], "reason"].tolist() == [
-        "too_far", "ambiguous", "unknown_compound", "unknown_building", "no_address", "duplicate", "unknown_id"]
+        "too_far",
+        "ambiguous",
+        "unknown_compound",
+        "unknown_building",
+        "no_address",
+        "duplicate",
+        "unknown_id",
+    ]
 
 
 def test_an_exact_address_wins_over_a_point_in_another_building(scene):
@@ -105,21 +141,30 @@ def test_an_exact_address_wins_over_a_point_in_another_building(scene):
 
 
 def test_households_add_up_per_building_with_vacancies_and_counts(scene):
-    table = rows([{"address": "阳光花园1栋", "vacant": "否", "households": "1"},
-                  {"address": "阳光花园1栋2单元", "vacant": "是"},  # vacant: no count needed
-                  {"address": "阳光花园1栋3单元", "vacant": "", "households": "１"},
-                  {"address": "阳光花园2栋", "households": "4"}])
+    table = rows(
+        [
+            {"address": "阳光花园1栋", "vacant": "否", "households": "1"},
+            {"address": "阳光花园1栋2单元", "vacant": "是"},  # vacant: no count needed
+            {"address": "阳光花园1栋3单元", "vacant": "", "households": "１"},
+            {"address": "阳光花园2栋", "households": "4"},
+        ]
+    )
     buildings = import_register(table, scene).scene.buildings.set_index("building_id")
     ids = scene.scene.buildings["building_id"].tolist()
     assert buildings.loc[ids[0], "households"] == 2 and buildings.loc[ids[1], "households"] == 4
-    assert buildings.loc[ids[:2], "households_registered"].all() and not buildings.loc[ids[2:], "households_registered"].any()
+    assert (
+        buildings.loc[ids[:2], "households_registered"].all()
+        and not buildings.loc[ids[2:], "households_registered"].any()
+    )
     assert not buildings.loc[ids[:2], "households_estimated"].any()
 
 
 def test_unreadable_household_counts_are_unmatched_never_one_household(scene):
     counts = ["2", "abc", "", "-1", "2.5", "三", "3.0", "十", "１"]
-    table = rows([{"address": "阳光花园1栋", "households": c} for c in counts] + [{"address": "阳光花园2栋", "households": "x",
-                                                                             "vacant": "是"}])
+    table = rows(
+        [{"address": "阳光花园1栋", "households": c} for c in counts]
+        + [{"address": "阳光花园2栋", "households": "x", "vacant": "是"}]
+    )
     result = import_register(table, scene)
     m = result.matches.set_index("row")
     assert m.loc[[2, 3, 4, 5], "reason"].tolist() == ["bad_count"] * 4
@@ -137,11 +182,15 @@ def test_a_register_of_which_nothing_joins_is_refused_and_no_scene_is_written(sc
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, scene.scene.layers())
     rng = np.random.default_rng(3)
-    words = np.array(list("的一是了我不人在他有这个上们来到时大为子中你说生年着就那和要她出也得里后自以会家可下而过天去能对多然于心"))
+    words = np.array(
+        list("的一是了我不人在他有这个上们来到时大为子中你说生年着就那和要她出也得里后自以会家可下而过天去能对多然于心")
+    )
     garbage = rng.choice(words, (100_000, 6)).view("<U6").ravel()  # six random characters a row
     pd.DataFrame({"地址": garbage, "户数": "1"}).to_csv(tmp_path / "register.csv", index=False)
     code, out, err = run(capsys, "import-register", scene_path, tmp_path / "register.csv", "-o", tmp_path / "out.gpkg")
-    assert_one_line_error(code, err, "户籍登记表的 100,000 行都无法对应到建筑", "匹配 0 行", "--map-column", "--encoding")
+    assert_one_line_error(
+        code, err, "户籍登记表的 100,000 行都无法对应到建筑", "匹配 0 行", "--map-column", "--encoding"
+    )
     assert not (tmp_path / "out.gpkg").exists() and not (tmp_path / "out_register").exists()
 
 
@@ -157,15 +206,26 @@ def named():
     base = street_grid_scene(400, 200, xs=[200], ys=[], households=[[80], [80]], per_block=4)
     buildings = base.buildings.assign(
         address=[f"{c}{n}栋" for c in ("阳光花园", "翠竹苑") for n in range(1, 5)],
-        name=["文西楼", "7公寓", "篮球馆", "教学楼1", "西十二楼", "热态实验室", "篮球馆", "中国农业大学东区图书馆"])
+        name=["文西楼", "7公寓", "篮球馆", "教学楼1", "西十二楼", "热态实验室", "篮球馆", "中国农业大学东区图书馆"],
+    )
     return prepare_scene(base.replace(buildings=buildings))
 
 
 def test_a_building_is_found_by_its_name_bare_or_after_its_compound_or_an_administrative_part(named):
     ids = named.scene.buildings["building_id"].tolist()
-    addresses = {"文西楼": 0, "北京市海淀区学院路街道文西楼2单元301室": 0, "７公寓101室": 1, "阳光花园篮球馆": 2, "翠竹篮球馆3层": 6,
-                 "西十二楼3单元": 4, "热态实验室": 5, "热态实验室2单元": 5, "文西樓": 0, "教学楼11单元402室": 3,
-                 "阳光花园4栋": 3}
+    addresses = {
+        "文西楼": 0,
+        "北京市海淀区学院路街道文西楼2单元301室": 0,
+        "７公寓101室": 1,
+        "阳光花园篮球馆": 2,
+        "翠竹篮球馆3层": 6,
+        "西十二楼3单元": 4,
+        "热态实验室": 5,
+        "热态实验室2单元": 5,
+        "文西樓": 0,
+        "教学楼11单元402室": 3,
+        "阳光花园4栋": 3,
+    }
     m = import_register(rows([{"address": a} for a in addresses]), named).matches
     assert m["building_id"].tolist() == [ids[i] for i in addresses.values()]
     assert (m["route"] == "address").all() and (m["confidence"] == "exact").all()
@@ -173,8 +233,12 @@ def test_a_building_is_found_by_its_name_bare_or_after_its_compound_or_an_admini
 
 def test_a_misspelt_name_is_matched_with_its_reading_said_and_its_numbers_never_misspelt(named):
     ids = named.scene.buildings["building_id"].tolist()
-    m = match_rows(rows([{"address": a} for a in ("热态实验式", "中国农业大学东区图书舘", "西十一楼", "文溪楼", "梧桐小区文西楼")]),
-                   named).set_index("row")
+    m = match_rows(
+        rows(
+            [{"address": a} for a in ("热态实验式", "中国农业大学东区图书舘", "西十一楼", "文溪楼", "梧桐小区文西楼")]
+        ),
+        named,
+    ).set_index("row")
     assert m.loc[[1, 2], "building_id"].tolist() == [ids[5], ids[7]]
     assert m.loc[[1, 2], "confidence"].tolist() == ["low", "fuzzy"]
     assert m.loc[1, "detail"] == "热态实验式 read as 热态实验室 (80)"
@@ -190,7 +254,9 @@ def test_a_name_two_buildings_share_is_ambiguous_unless_its_compound_says_which(
 
 
 def test_a_csv_separated_by_tabs_or_semicolons_reads_as_one_separated_by_commas(tmp_path):
-    frame = pd.DataFrame({"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], "联系电话": ["13800000001", ""]})
+    frame = pd.DataFrame(
+        {"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], "联系电话": ["13800000001", ""]}
+    )
     tables = []
     for name, sep in (("comma.csv", ","), ("tab.csv", "\t"), ("semicolon.csv", ";")):
         frame.to_csv(tmp_path / name, index=False, sep=sep, encoding="gbk")
@@ -208,15 +274,23 @@ def test_excels_unicode_text_reads_with_or_without_its_encoding_given(tmp_path, 
     frame.to_csv(tmp_path / "register.txt", index=False, sep="\t", encoding="utf-16")
     assert (tmp_path / "register.txt").read_bytes()[:2] == b"\xff\xfe"  # as Excel writes it: a BOM, UTF-16LE
     table, _ = read_register(tmp_path / "register.txt", encoding=encoding)
-    assert table[["address", "households", "lon"]].values.tolist() == [["阳光花园1栋201室", "1", "118.78"], ["翠竹苑2栋", "2", ""]]
+    assert table[["address", "households", "lon"]].values.tolist() == [
+        ["阳光花园1栋201室", "1", "118.78"],
+        ["翠竹苑2栋", "2", ""],
+    ]
 
 
 @pytest.mark.parametrize("header", ["地址", "address"])
 def test_a_big5_file_is_read_as_big5_never_as_gb18030(tmp_path, header):
-    frame = pd.DataFrame({header: ["陽光花園1棟201室", "翠竹苑2號樓"], "戶數" if header == "地址" else "households": ["1", "2"]})
+    frame = pd.DataFrame(
+        {header: ["陽光花園1棟201室", "翠竹苑2號樓"], "戶數" if header == "地址" else "households": ["1", "2"]}
+    )
     frame.to_csv(tmp_path / "register.csv", index=False, encoding="big5")
     table, _ = read_register(tmp_path / "register.csv")
-    assert table["address"].tolist() == ["陽光花園1棟201室", "翠竹苑2號樓"] and table["households"].tolist() == ["1", "2"]
+    assert table["address"].tolist() == ["陽光花園1棟201室", "翠竹苑2號樓"] and table["households"].tolist() == [
+        "1",
+        "2",
+    ]
 
 
 def test_a_file_whose_encoding_nothing_tells_is_refused(tmp_path):
@@ -236,16 +310,34 @@ def test_a_header_of_nonsense_is_refused_naming_the_encodings_tried(tmp_path):
 def test_a_given_encoding_is_the_only_one_tried_and_named(scene, tmp_path, capsys, written, given):
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, scene.scene.layers())
-    pd.DataFrame({"地址": ["陽光花園1棟"], "戶數": ["1"]}).to_csv(tmp_path / "register.csv", index=False, encoding=written)
-    code, _, err = run(capsys, "import-register", scene_path, tmp_path / "register.csv", "-o", tmp_path / "out.gpkg",
-                       "--encoding", given, "--lang", "en")
-    assert_one_line_error(code, err, f"register.csv is not readable as {given}: ", "--encoding" if written == "big5" else "")
-    assert not ({"utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "gbk"} - {given}) & set(err.replace(":", " ").split())
+    pd.DataFrame({"地址": ["陽光花園1棟"], "戶數": ["1"]}).to_csv(
+        tmp_path / "register.csv", index=False, encoding=written
+    )
+    code, _, err = run(
+        capsys,
+        "import-register",
+        scene_path,
+        tmp_path / "register.csv",
+        "-o",
+        tmp_path / "out.gpkg",
+        "--encoding",
+        given,
+        "--lang",
+        "en",
+    )
+    assert_one_line_error(
+        code, err, f"register.csv is not readable as {given}: ", "--encoding" if written == "big5" else ""
+    )
+    assert not ({"utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "gbk"} - {given}) & set(
+        err.replace(":", " ").split()
+    )
     assert not (tmp_path / "out.gpkg").exists()
 
 
 def test_gbk_bom_and_utf8_files_read_the_same(tmp_path):
-    frame = pd.DataFrame({"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], **{k: v[:2] for k, v in PERSONAL.items()}})
+    frame = pd.DataFrame(
+        {"地址": ["阳光花园1栋201室", "翠竹苑2栋"], "户数": ["1", "2"], **{k: v[:2] for k, v in PERSONAL.items()}}
+    )
     tables = []
     for encoding in ("gbk", "utf-8-sig", "utf-8", "gb18030"):
         path = tmp_path / f"register-{encoding}.csv"
@@ -280,11 +372,29 @@ def test_a_workbook_with_a_title_and_merged_header_cells(tmp_path):
 def test_personal_columns_are_in_no_output(scene, tmp_path, capsys):
     scene_path = tmp_path / "scene.gpkg"
     write_layers(scene_path, scene.scene.layers())
-    roll = pd.DataFrame({"地址": ["阳光花园1栋", "翠竹苑2栋", "阳光花园3栋"], "党员类别": ["正式党员", "预备党员", "full"],
-                         "党员编号": ["DY001", "", "DY003"], **PERSONAL})
+    roll = pd.DataFrame(
+        {
+            "地址": ["阳光花园1栋", "翠竹苑2栋", "阳光花园3栋"],
+            "党员类别": ["正式党员", "预备党员", "full"],
+            "党员编号": ["DY001", "", "DY003"],
+            **PERSONAL,
+        }
+    )
     roll.to_excel(tmp_path / "roll.xlsx", index=False)
-    assert main(["import-register", str(scene_path), str(tmp_path / "roll.xlsx"), "-o", str(tmp_path / "out.gpkg"),
-                 "--kind", "members"]) == EXIT_OK
+    assert (
+        main(
+            [
+                "import-register",
+                str(scene_path),
+                str(tmp_path / "roll.xlsx"),
+                "-o",
+                str(tmp_path / "out.gpkg"),
+                "--kind",
+                "members",
+            ]
+        )
+        == EXIT_OK
+    )
     printed = capsys.readouterr().out
     outputs = [p for p in tmp_path.rglob("*") if p.is_file() and p.name not in ("roll.xlsx", "scene.gpkg")]
     assert len(outputs) == 3
@@ -294,18 +404,35 @@ def test_personal_columns_are_in_no_output(scene, tmp_path, capsys):
     members = read_layers(tmp_path / "out.gpkg")["party_members"]
     assert members.columns.tolist() == ["member_id", "building_id", "status"]
     assert members["status"].tolist() == ["full", "probationary", "full"]
-    assert members["member_id"].iloc[[0, 2]].tolist() == ["DY001", "DY003"] and members["member_id"].iat[1].startswith("r-")
+    assert members["member_id"].iloc[[0, 2]].tolist() == ["DY001", "DY003"] and members["member_id"].iat[1].startswith(
+        "r-"
+    )
     # the stand-in id is stable: the same row gives the same id
     again = read_register(tmp_path / "roll.xlsx")[0]
     assert import_register(again, scene, kind="members").matches["member_id"].iat[1] == members["member_id"].iat[1]
 
 
-@hsettings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["阳光花园", "阳光小区", "阳光", "翠竹苑", "翠竹", "梧桐", ""]),
-                          st.sampled_from(["1", "2", "3", "三", "９", ""]), st.sampled_from(["栋", "号楼", "幢", ""]),
-                          st.sampled_from(["", "2单元501室", "101"]), st.sampled_from(["", "是", "否"])), max_size=40))
+@hsettings(
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["阳光花园", "阳光小区", "阳光", "翠竹苑", "翠竹", "梧桐", ""]),
+            st.sampled_from(["1", "2", "3", "三", "９", ""]),
+            st.sampled_from(["栋", "号楼", "幢", ""]),
+            st.sampled_from(["", "2单元501室", "101"]),
+            st.sampled_from(["", "是", "否"]),
+        ),
+        max_size=40,
+    )
+)
 def test_every_row_is_matched_or_unmatched_and_households_add_up(scene, records):
-    table = rows([{"address": f"{a}{n}{w}{d}", "vacant": v} for a, n, w, d, v in records], columns=["address", "vacant"])
+    table = rows(
+        [{"address": f"{a}{n}{w}{d}", "vacant": v} for a, n, w, d, v in records], columns=["address", "vacant"]
+    )
     if (match_rows(table, scene)["route"] == "unmatched").all():  # nothing to import: refused, with the rows read
         with pytest.raises(InputError, match=f"{len(table):,} rows could be joined|no data rows"):
             import_register(table, scene)
@@ -353,14 +480,26 @@ def wuhan_scene(wuhan, tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("variant, options", [("utf16_tab", []), ("utf16_tab", ["--encoding", "utf-16"]), ("big5", []),
-                                              ("names", []), ("gcj02_unnamed", []), ("bd09_unnamed", []),
-                                              ("gcj02_unnamed", ["--register-coords", "gcj02"])])
-def test_a_register_as_offices_write_it_imports_within_one_percent_per_building(wuhan, wuhan_scene, tmp_path, capsys,
-                                                                               variant, options):
+@pytest.mark.parametrize(
+    "variant, options",
+    [
+        ("utf16_tab", []),
+        ("utf16_tab", ["--encoding", "utf-16"]),
+        ("big5", []),
+        ("names", []),
+        ("gcj02_unnamed", []),
+        ("bd09_unnamed", []),
+        ("gcj02_unnamed", ["--register-coords", "gcj02"]),
+    ],
+)
+def test_a_register_as_offices_write_it_imports_within_one_percent_per_building(
+    wuhan, wuhan_scene, tmp_path, capsys, variant, options
+):
     table = register_variant(wuhan, variant)
     register = write_register(table, tmp_path / ("register.txt" if variant == "utf16_tab" else "register.csv"), variant)
-    code, out, err = run(capsys, "import-register", wuhan_scene, register, "-o", tmp_path / "out.gpkg", "--lang", "en", *options)
+    code, out, err = run(
+        capsys, "import-register", wuhan_scene, register, "-o", tmp_path / "out.gpkg", "--lang", "en", *options
+    )
     assert code == EXIT_OK, err
     if variant.endswith("_unnamed") and not options:  # the system no row names is recognised, and said
         assert f"read as {'GCJ-02' if variant.startswith('gcj02') else 'BD-09'}" in out
@@ -381,7 +520,9 @@ def test_a_register_as_offices_write_it_imports_within_one_percent_per_building(
         assert named.sum() > 2000 and right[named].mean() >= 0.99 and wrong[named].mean() < 0.002
 
 
-@pytest.mark.parametrize("variant, system, back", [("gcj02_unnamed", "GCJ-02", gcj02_to_wgs84), ("bd09_unnamed", "BD-09", bd09_to_wgs84)])
+@pytest.mark.parametrize(
+    "variant, system, back", [("gcj02_unnamed", "GCJ-02", gcj02_to_wgs84), ("bd09_unnamed", "BD-09", bd09_to_wgs84)]
+)
 def test_a_register_in_one_unnamed_system_holds_the_same_points(wuhan, variant, system, back):
     table, original = register_variant(wuhan, variant), wuhan.households
     assert "坐标系" not in table and table.columns.tolist() == original.columns.drop("坐标系").tolist()
@@ -400,12 +541,39 @@ def test_a_plan_of_a_registered_scene_says_which_households_are_registered(wuhan
     write_layers(scene_path, wuhan.scene.layers())
     half = wuhan.households.iloc[: len(wuhan.households) // 2]  # half the register: the rest is estimated
     half.to_csv(tmp_path / "register.csv", index=False)
-    assert main(["import-register", str(scene_path), str(tmp_path / "register.csv"), "-o", str(tmp_path / "registered.gpkg")]) == EXIT_OK
+    assert (
+        main(
+            [
+                "import-register",
+                str(scene_path),
+                str(tmp_path / "register.csv"),
+                "-o",
+                str(tmp_path / "registered.gpkg"),
+            ]
+        )
+        == EXIT_OK
+    )
     capsys.readouterr()
-    assert main(["plan", str(tmp_path / "registered.gpkg"), "-o", str(tmp_path / "plan.gpkg"), "--lang", "en",
-                 "--map", str(tmp_path / "plan.html")]) == EXIT_OK
+    assert (
+        main(
+            [
+                "plan",
+                str(tmp_path / "registered.gpkg"),
+                "-o",
+                str(tmp_path / "plan.gpkg"),
+                "--lang",
+                "en",
+                "--map",
+                str(tmp_path / "plan.html"),
+            ]
+        )
+        == EXIT_OK
+    )
     out = capsys.readouterr().out
-    said = re.search(r"([\d,]+) households, ([\d,]+) households estimated \(\d+%; footprint × floors ÷ 90 m²\), ([\d,]+) registered", out)
+    said = re.search(
+        r"([\d,]+) households, ([\d,]+) households estimated \(\d+%; footprint × floors ÷ 90 m²\), ([\d,]+) registered",
+        out,
+    )
     total, estimated, registered = (int(n.replace(",", "")) for n in said.groups())
     assert 0 < estimated < total and estimated + registered == total
     scene = read_layers(tmp_path / "registered.gpkg")["buildings"]

@@ -77,7 +77,10 @@ def test_map_and_report_commands_read_a_coverage_geopackage(planned, tmp_path, c
     page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html.read_text(encoding="utf-8"))
     assert 'src="http' not in page and "M-0001" not in page and "联合党支部建议" in page and "网格员 0001" in page
 
-    assert main(["report", str(scene_path), str(plan_path), str(coverage_path), "-o", str(tmp_path / "reports")]) == EXIT_OK
+    assert (
+        main(["report", str(scene_path), str(plan_path), str(coverage_path), "-o", str(tmp_path / "reports")])
+        == EXIT_OK
+    )
     table = pd.read_csv(tmp_path / "reports" / "grids.csv", encoding="utf-8-sig")
     assert table[column_label("coverage_share")].notna().all()
     assert table[column_label("grid_worker")].str.startswith("网格员").all()

@@ -42,7 +42,9 @@ def test_scene_from_a_mapping_and_ids_as_text(tmp_path):
     communities.to_file(tmp_path / "c.geojson")
     scene.buildings.to_file(tmp_path / "b.geojson")
     scene.streets.to_file(tmp_path / "s.geojson")
-    read = read_scene({"communities": tmp_path / "c.geojson", "buildings": tmp_path / "b.geojson", "streets": tmp_path / "s.geojson"})
+    read = read_scene(
+        {"communities": tmp_path / "c.geojson", "buildings": tmp_path / "b.geojson", "streets": tmp_path / "s.geojson"}
+    )
     assert read.communities["community_id"].tolist() == ["7"]
 
 
@@ -59,9 +61,11 @@ def test_gcj02_input_is_converted_to_wgs84(tmp_path):
     scene = _scene().to_crs(4326)
     shifted = {}
     for name, layer in scene.layers().items():
+
         def to_gcj(xy):
             lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
             return np.column_stack([lon, lat])
+
         shifted[name] = layer.set_geometry(shapely.transform(layer.geometry.values, to_gcj))
         shifted[name].to_file(tmp_path / "scene.gpkg", layer=name)
     raw = read_scene(tmp_path / "scene.gpkg")
@@ -98,9 +102,13 @@ def test_write_tables_and_lists(tmp_path):
 
 def test_household_estimate_from_footprint_floors_and_share():
     buildings = gpd.GeoDataFrame(
-        {"kind": ["residential", "residential", "yes", "school", "residential"], "levels": [6, None, 10, 4, None],
-         "height": [None, 30.0, None, None, None]},
-        geometry=[box(0, 0, 30, 15)] * 5, crs="EPSG:32650",
+        {
+            "kind": ["residential", "residential", "yes", "school", "residential"],
+            "levels": [6, None, 10, 4, None],
+            "height": [None, 30.0, None, None, None],
+        },
+        geometry=[box(0, 0, 30, 15)] * 5,
+        crs="EPSG:32650",
     )
     estimated = estimate_households(buildings, HouseholdSettings())
     # 450 m² × 6 ÷ 90 = 30; height 30 m ÷ 3 m = 10 floors → 50; mixed use 450 × 10 × 0.5 ÷ 90 = 25;
@@ -111,7 +119,8 @@ def test_household_estimate_from_footprint_floors_and_share():
 def test_registered_households_are_kept_and_estimates_marked():
     buildings = gpd.GeoDataFrame(
         {"kind": ["residential", "residential"], "levels": [6, 6], "households": [12, np.nan]},
-        geometry=[box(0, 0, 30, 15)] * 2, crs="EPSG:32650",
+        geometry=[box(0, 0, 30, 15)] * 2,
+        crs="EPSG:32650",
     )
     filled = fill_households(buildings)
     assert filled["households"].tolist() == [12, 30]

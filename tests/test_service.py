@@ -23,12 +23,22 @@ def line_scene(lines, buildings, service_points, households=None) -> Scene:
     households = households or [10] * len(buildings)
     footprints = [box(x - 5, y - 5, x + 5, y + 5) for x, y in buildings]
     return Scene(
-        communities=gpd.GeoDataFrame({"community_id": ["c1"]}, geometry=[shapely.union_all(footprints).envelope.buffer(2000)], crs=CRS),
-        buildings=gpd.GeoDataFrame({"building_id": [f"b{i}" for i in range(len(buildings))], "households": households},
-                                   geometry=footprints, crs=CRS),
-        streets=gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=[LineString(l) for l in lines], crs=CRS),
-        service_points=gpd.GeoDataFrame({"point_id": [f"s{i}" for i in range(len(service_points))]},
-                                        geometry=[Point(p) for p in service_points], crs=CRS),
+        communities=gpd.GeoDataFrame(
+            {"community_id": ["c1"]}, geometry=[shapely.union_all(footprints).envelope.buffer(2000)], crs=CRS
+        ),
+        buildings=gpd.GeoDataFrame(
+            {"building_id": [f"b{i}" for i in range(len(buildings))], "households": households},
+            geometry=footprints,
+            crs=CRS,
+        ),
+        streets=gpd.GeoDataFrame(
+            {"highway": ["residential"] * len(lines)}, geometry=[LineString(l) for l in lines], crs=CRS
+        ),
+        service_points=gpd.GeoDataFrame(
+            {"point_id": [f"s{i}" for i in range(len(service_points))]},
+            geometry=[Point(p) for p in service_points],
+            crs=CRS,
+        ),
     )
 
 
@@ -81,8 +91,9 @@ def greedy_trap() -> tuple[Scene, gpd.GeoSeries]:
 
 def brute_force(coverage, candidates, p, radius) -> float:
     """The most households newly covered by any ``p`` of the candidates."""
-    d = coverage.network.distances(coverage.buildings.geometry.representative_point().to_numpy(),
-                                   candidates.to_numpy(), radius).tocoo()
+    d = coverage.network.distances(
+        coverage.buildings.geometry.representative_point().to_numpy(), candidates.to_numpy(), radius
+    ).tocoo()
     reach = np.zeros(d.shape, dtype=bool)
     reach[d.row, d.col] = True
     b = coverage.buildings
@@ -156,7 +167,13 @@ def test_nanjing_households_covered_plus_blind_make_the_total(nanjing):
     total = plan.assignment["households"].sum()
     assert summary.loc[1000.0, "households_covered"] + summary.loc[1000.0, "households_blind"] == total
     assert coverage.blind_spots["households"].sum() == summary.loc[1000.0, "households_blind"]
-    assert 0 < summary.loc[300.0, "share_covered"] < summary.loc[500.0, "share_covered"] < summary.loc[1000.0, "share_covered"] <= 1
+    assert (
+        0
+        < summary.loc[300.0, "share_covered"]
+        < summary.loc[500.0, "share_covered"]
+        < summary.loc[1000.0, "share_covered"]
+        <= 1
+    )
 
 
 def test_nanjing_grid_shares_are_shares(nanjing):
@@ -166,7 +183,10 @@ def test_nanjing_grid_shares_are_shares(nanjing):
     for radius in (300, 500, 1000):
         share = grids[f"share_covered_{radius}m"].dropna()
         assert share.between(0, 1).all()
-        assert grids[f"households_covered_{radius}m"].sum() == coverage.buildings.loc[coverage.buildings[f"covered_{radius}m"], "households"].sum()
+        assert (
+            grids[f"households_covered_{radius}m"].sum()
+            == coverage.buildings.loc[coverage.buildings[f"covered_{radius}m"], "households"].sum()
+        )
     assert grids["share_covered_1000m"].isna().sum() == (plan.grids["households"] == 0).sum()
 
 
@@ -178,11 +198,16 @@ def test_nanjing_sites_cover_what_they_promise(nanjing, p):
     assert len(result.proposed_sites) == p
     # measured again with the proposed sites added, the blind households fall by what the MIP promised
     crs = coverage.local_crs
-    everything = np.concatenate([coverage.service_points.to_crs(crs).geometry.to_numpy(),
-                                 result.proposed_sites.to_crs(crs).geometry.to_numpy()])
-    distance, _ = coverage.network.nearest(coverage.buildings.to_crs(crs).representative_point().to_numpy(), everything, 1000)
+    everything = np.concatenate(
+        [coverage.service_points.to_crs(crs).geometry.to_numpy(), result.proposed_sites.to_crs(crs).geometry.to_numpy()]
+    )
+    distance, _ = coverage.network.nearest(
+        coverage.buildings.to_crs(crs).representative_point().to_numpy(), everything, 1000
+    )
     covered = coverage.buildings["households"].to_numpy()[distance <= 1000].sum()
-    assert covered == pytest.approx(coverage.buildings.loc[coverage.buildings["covered"], "households"].sum() + result.households_covered)
+    assert covered == pytest.approx(
+        coverage.buildings.loc[coverage.buildings["covered"], "households"].sum() + result.households_covered
+    )
 
 
 def test_each_service_point_counts_the_households_within_each_circle():
@@ -197,10 +222,15 @@ def test_each_service_point_counts_the_households_within_each_circle():
     x0, y0 = 500_000.0, 3_500_000.0
     street = gpd.GeoDataFrame({"highway": ["residential"]}, geometry=[LineString([(x0, y0), (x0 + 3000, y0)])], crs=crs)
     at = [100, 400, 900, 1500, 2400]  # along the street, 10 m off it
-    buildings = gpd.GeoDataFrame({"building_id": [f"b{x}" for x in at], "households": [10, 20, 30, 40, 50]},
-                                 geometry=[box(x0 + x - 5, y0 + 10, x0 + x + 5, y0 + 20) for x in at], crs=crs)
+    buildings = gpd.GeoDataFrame(
+        {"building_id": [f"b{x}" for x in at], "households": [10, 20, 30, 40, 50]},
+        geometry=[box(x0 + x - 5, y0 + 10, x0 + x + 5, y0 + 20) for x in at],
+        crs=crs,
+    )
     points = gpd.GeoDataFrame({"point_id": ["p0", "p1"]}, geometry=[Point(x0, y0), Point(x0 + 2000, y0)], crs=crs)
-    community = gpd.GeoDataFrame({"community_id": ["c"]}, geometry=[box(x0 - 100, y0 - 100, x0 + 3100, y0 + 100)], crs=crs)
+    community = gpd.GeoDataFrame(
+        {"community_id": ["c"]}, geometry=[box(x0 - 100, y0 - 100, x0 + 3100, y0 + 100)], crs=crs
+    )
     scene = Scene(communities=community, buildings=buildings, streets=street, service_points=points)
     result = analyse_service(None, scene)
     counts = result.service_points.set_index("point_id")

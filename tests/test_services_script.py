@@ -27,8 +27,13 @@ def test_a_missing_browser_without_root_stops_with_one_message_naming_the_packag
             (root / "bin" / tool).symlink_to(shutil.which(tool))
         script = root / "test-services.sh"
         shutil.copy(SCRIPT, script)
-        result = subprocess.run([shutil.which("runuser"), "-u", "nobody", "--", str(root / "bin" / "bash"), str(script)],
-                                env={"PATH": str(root / "bin")}, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [shutil.which("runuser"), "-u", "nobody", "--", str(root / "bin" / "bash"), str(script)],
+            env={"PATH": str(root / "bin")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1
     assert result.stdout == ""  # nothing for `eval` to run
     lines = result.stderr.strip().splitlines()
@@ -43,7 +48,9 @@ def test_the_packages_the_script_names_hold_the_postgis_extension():
     version = sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: tuple(map(int, v.split("."))))[-1]
     files = set()
     for package in named:
-        listed = subprocess.run(["dpkg", "-L", package.replace("${PG_VERSION}", version)], capture_output=True, text=True)
+        listed = subprocess.run(
+            ["dpkg", "-L", package.replace("${PG_VERSION}", version)], capture_output=True, text=True
+        )
         assert listed.returncode == 0, f"{package} is not installed: {listed.stderr.strip()}"
         files |= set(listed.stdout.split())
     assert f"/usr/lib/postgresql/{version}/lib/postgis-3.so" in files

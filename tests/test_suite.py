@@ -26,19 +26,29 @@ def imports(path: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(TESTS)))
 def test_no_test_imports_another_test_module(path):
-    other = [m for m, name in imports(path)
-             if any(part.startswith("test_") for part in m.lstrip(".").split(".")) or name.startswith("test_")]
+    other = [
+        m
+        for m, name in imports(path)
+        if any(part.startswith("test_") for part in m.lstrip(".").split(".")) or name.startswith("test_")
+    ]
     assert not other, f"{path.name} imports {other}: move what they share into tests/support"
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(TESTS)))
 def test_no_test_imports_a_private_name_of_gridplan(path):
-    private = [f"{m}.{name}".rstrip(".") for m, name in imports(path) if m.startswith("gridplan")
-               and (any(part.startswith("_") for part in m.split(".")) or name.startswith("_"))]
+    private = [
+        f"{m}.{name}".rstrip(".")
+        for m, name in imports(path)
+        if m.startswith("gridplan") and (any(part.startswith("_") for part in m.split(".")) or name.startswith("_"))
+    ]
     assert not private, f"{path.name} imports private names {private}: test through the public name"
 
 
 def test_the_support_package_holds_no_tests():
-    support = [p for p in (TESTS / "support").glob("*.py") for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
-               if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+    support = [
+        p
+        for p in (TESTS / "support").glob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
     assert not support

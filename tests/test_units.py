@@ -32,18 +32,34 @@ def units_digest(units) -> str:
     geoms = atoms.geometry.to_numpy()
     h = hashlib.sha256()
     h.update(repr(atoms["kind"].tolist()).encode() + atoms["households"].to_numpy().tobytes())
-    h.update(np.round(shapely.area(geoms), 3).tobytes() + np.round(shapely.get_coordinates(shapely.centroid(geoms)), 4).tobytes())
+    h.update(
+        np.round(shapely.area(geoms), 3).tobytes()
+        + np.round(shapely.get_coordinates(shapely.centroid(geoms)), 4).tobytes()
+    )
     h.update(units.building_atom.to_numpy().tobytes())
     for a in graph.nodes:
-        h.update(repr([(b, round(d["length"], 4), round(d["cost"], 4), d["barrier"]) for b, d in graph.adj[a].items()]).encode())
+        h.update(
+            repr(
+                [(b, round(d["length"], 4), round(d["cost"], 4), d["barrier"]) for b, d in graph.adj[a].items()]
+            ).encode()
+        )
     return h.hexdigest()[:16]
 
 
 def test_building_cells_tile_their_block_and_each_holds_its_building():
     block = box(0, 0, 100, 60)
     # a row of houses, two touching, one large building and one drawn inside another
-    footprints = np.array([box(5, 5, 15, 15), box(15, 5, 25, 15), box(40, 5, 50, 20), box(60, 10, 95, 50),
-                           box(70, 20, 75, 25), box(10, 40, 20, 55)], dtype=object)
+    footprints = np.array(
+        [
+            box(5, 5, 15, 15),
+            box(15, 5, 25, 15),
+            box(40, 5, 50, 20),
+            box(60, 10, 95, 50),
+            box(70, 20, 75, 25),
+            box(10, 40, 20, 55),
+        ],
+        dtype=object,
+    )
     points = shapely.point_on_surface(footprints)
     cells, building_cell = tessellate(block, footprints, points)
     cells = np.array(cells, dtype=object)
@@ -51,7 +67,9 @@ def test_building_cells_tile_their_block_and_each_holds_its_building():
     assert shapely.area(shapely.union_all(cells)) == pytest.approx(block.area, rel=1e-12)
     assert shapely.contains(cells[building_cell], points).all()
     # no cell boundary through a building: each footprint lies in its own cell (the inner one in the large one's)
-    assert (shapely.area(shapely.intersection(cells[building_cell], footprints)) >= shapely.area(footprints) - 1e-6).all()
+    assert (
+        shapely.area(shapely.intersection(cells[building_cell], footprints)) >= shapely.area(footprints) - 1e-6
+    ).all()
     assert building_cell[4] == building_cell[3]
 
 
@@ -66,7 +84,9 @@ def test_atoms_tile_a_district_whose_clipped_voronoi_regions_do_not_all_meet_edg
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     pairs = left < right
     assert shapely.area(shapely.intersection(geoms[left[pairs]], geoms[right[pairs]])).sum() < 1e-3
-    assert (units.building_atom >= 0).all() and units.atoms["households"].sum() == round(local.buildings["households"].sum())
+    assert (units.building_atom >= 0).all() and units.atoms["households"].sum() == round(
+        local.buildings["households"].sum()
+    )
     assert (len(units.atoms), units.graph.number_of_edges()) == (1575, 3818)
 
 

@@ -34,7 +34,9 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> Polygon:
 
 def bowtie(x0: float, y0: float, size: float) -> Polygon:
     """A self-intersecting square: two triangles of size²/4 each once repaired."""
-    return Polygon([(X0 + x0, Y0 + y0), (X0 + x0 + size, Y0 + y0 + size), (X0 + x0 + size, Y0 + y0), (X0 + x0, Y0 + y0 + size)])
+    return Polygon(
+        [(X0 + x0, Y0 + y0), (X0 + x0 + size, Y0 + y0 + size), (X0 + x0 + size, Y0 + y0), (X0 + x0, Y0 + y0 + size)]
+    )
 
 
 def street(x0: float, y0: float, x1: float, y1: float) -> LineString:
@@ -104,7 +106,9 @@ def _excludes(f: Finding) -> bool:
 
 
 def test_clean_scene_has_no_findings_and_every_building_gets_its_community():
-    scene = make_scene(buildings({"b1": rect(10, 10, 30, 30), "b2": rect(120, 10, 150, 40), "b3": rect(60, 60, 99, 99)}, [10, 20, 30]))
+    scene = make_scene(
+        buildings({"b1": rect(10, 10, 30, 30), "b2": rect(120, 10, 150, 40), "b3": rect(60, 60, 99, 99)}, [10, 20, 30])
+    )
     v = validate_scene(scene)
     assert v.findings == [] and v.ok
     assert v.counts["buildings"] == {"in": 3, "out": 3, "excluded": 0}
@@ -136,7 +140,9 @@ def test_missing_crs_is_an_error_and_metric_checks_are_skipped():
 
 
 def test_missing_crs_leaves_bad_households_unrepaired_even_with_repair():
-    bldgs = buildings({"b1": rect(10, 10, 30, 30), "b2": rect(40, 10, 60, 30)}, [2.5, np.nan]).set_crs(None, allow_override=True)
+    bldgs = buildings({"b1": rect(10, 10, 30, 30), "b2": rect(40, 10, 60, 30)}, [2.5, np.nan]).set_crs(
+        None, allow_override=True
+    )
     v = validate_scene(make_scene(bldgs), repair_households=True)
     bad = [f for f in v.findings if f.code == "bad_households"]
     assert [f.ids for f in bad] == [("b2",), ("b1",)]
@@ -188,7 +194,9 @@ def test_invalid_geometry_is_repaired_with_make_valid_and_counted():
 
 def test_rows_left_without_geometry_are_excluded_and_listed():
     flat = Polygon([(X0 + 10, Y0 + 10), (X0 + 20, Y0 + 10), (X0 + 30, Y0 + 10)])  # valid nowhere: collapses to a line
-    scene = make_scene(buildings({"b1": rect(10, 10, 30, 30), "flat": flat, "none": None, "empty": Polygon()}, [5, 6, 7, 8]))
+    scene = make_scene(
+        buildings({"b1": rect(10, 10, 30, 30), "flat": flat, "none": None, "empty": Polygon()}, [5, 6, 7, 8])
+    )
     v = validate_scene(scene)
     f = only(v, "empty_geometry")
     assert (f.level, f.ids, f.count) == ("warning", ("flat", "none", "empty"), 3)
@@ -279,7 +287,14 @@ def test_households_repair_estimates_unknown_and_negative_and_rounds_fractional_
     assert estimate == 7
     assert out["households"].to_dict() == {"b1": 10, "b2": 7, "b3": 7, "b4": 3, "b5": 7, "b6": 4}
     assert out["households"].dtype == np.int64
-    assert out["households_estimated"].to_dict() == {"b1": False, "b2": True, "b3": True, "b4": False, "b5": True, "b6": False}
+    assert out["households_estimated"].to_dict() == {
+        "b1": False,
+        "b2": True,
+        "b3": True,
+        "b4": False,
+        "b5": True,
+        "b6": False,
+    }
     assert_accounted(v, scene)
 
 
@@ -295,7 +310,11 @@ def test_households_column_is_optional():
 
 
 def test_buildings_outside_every_community_are_excluded_and_listed():
-    scene = make_scene(buildings({"in": rect(10, 10, 30, 30), "out1": rect(300, 0, 310, 10), "out2": rect(0, 200, 10, 210)}, [40, 5, 6]))
+    scene = make_scene(
+        buildings(
+            {"in": rect(10, 10, 30, 30), "out1": rect(300, 0, 310, 10), "out2": rect(0, 200, 10, 210)}, [40, 5, 6]
+        )
+    )
     v = validate_scene(scene)
     f = only(v, "building_outside_communities")
     assert (f.level, f.ids, f.count) == ("warning", ("out1", "out2"), 2)
@@ -340,8 +359,10 @@ def test_a_building_partly_outside_is_kept_and_its_community_reaches_round_it():
 def test_a_narrow_gap_between_communities_is_closed_and_its_buildings_kept():
     # drawn a metre apart, with a building in the gap and one across it
     comms = communities(c1=(0, 0, 99.5, 100), c2=(100.5, 0, 200, 100))
-    bldgs = buildings({"b1": rect(10, 10, 30, 30), "gap": rect(99.7, 40, 100.3, 41), "across": rect(90, 60, 120, 70)},
-                      households=[10, 1, 30])
+    bldgs = buildings(
+        {"b1": rect(10, 10, 30, 30), "gap": rect(99.7, 40, 100.3, 41), "across": rect(90, 60, 120, 70)},
+        households=[10, 1, 30],
+    )
     v = validate_scene(make_scene(bldgs, comms))
     assert v.ok and v.counts["buildings"] == {"in": 3, "out": 3, "excluded": 0}
     gap = only(v, "community_gap_closed")
@@ -365,8 +386,11 @@ def test_a_narrow_overlap_is_kept_by_one_community_and_a_wide_one_is_an_error():
 def test_a_sliver_of_a_community_goes_to_its_neighbour():
     # c1 has a detached 2 × 2 m part inside c2 (a digitising leftover); c2 has the hole it fills
     island = rect(150, 50, 152, 52)
-    comms = gpd.GeoDataFrame({"community_id": ["c1", "c2"]},
-                             geometry=[shapely.union(rect(0, 0, 100, 100), island), rect(100, 0, 200, 100).difference(island)], crs=UTM)
+    comms = gpd.GeoDataFrame(
+        {"community_id": ["c1", "c2"]},
+        geometry=[shapely.union(rect(0, 0, 100, 100), island), rect(100, 0, 200, 100).difference(island)],
+        crs=UTM,
+    )
     v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30)}), comms))
     f = only(v, "community_sliver_merged")
     assert v.ok and "4.0 m² to c2 from c1" in f.message
@@ -380,7 +404,9 @@ def test_a_sliver_beside_a_building_it_does_not_hold_goes_to_its_neighbour():
     strip = Polygon([(X0 + 100, Y0 + 100), (X0 + 100, Y0 + 110), (X0 + 99.9, Y0 + 110)])
     c1, c2 = shapely.union(rect(0, 0, 100, 100), strip), rect(100, 100, 200, 200)
     building = rect(100, 102, 110, 108)
-    (one, two), repairs = merge_slivers(np.array([c1, c2], dtype=object), DEFAULTS.validation.sliver_m2, np.array([building]))
+    (one, two), repairs = merge_slivers(
+        np.array([c1, c2], dtype=object), DEFAULTS.validation.sliver_m2, np.array([building])
+    )
     assert [(r.kind, r.community, r.other) for r in repairs] == [("sliver_merged", 1, (0,))]
     assert one.geom_type == "Polygon" and one.area == pytest.approx(100 * 100)
     assert two.geom_type == "Polygon" and two.area == pytest.approx(100 * 100 + strip.area)
@@ -487,7 +513,9 @@ def test_raise_for_errors_names_every_error_in_one_line_and_returns_the_validati
 
 
 def test_summary_reports_counts_and_findings_by_level():
-    scene = make_scene(buildings({"b1": rect(10, 10, 30, 30), "far": rect(500, 500, 510, 510), "bow": bowtie(40, 40, 10)}, [10, 5, 1]))
+    scene = make_scene(
+        buildings({"b1": rect(10, 10, 30, 30), "far": rect(500, 500, 510, 510), "bow": bowtie(40, 40, 10)}, [10, 5, 1])
+    )
     text = validate_scene(scene, accept_outside=True).summary("en")
     assert text.splitlines()[0] == "scene check (场景检查): 0 errors, 1 warning, 1 repair"
     assert "buildings" in text and "warnings:" in text and "repairs:" in text and "errors:" not in text
@@ -546,7 +574,9 @@ def test_every_building_household_and_member_is_accounted_for(specs, member_refs
         geometry=[_footprint(*s[:5]) for s in specs],
         crs=UTM,
     )
-    members = pd.DataFrame({"member_id": [f"m{i}" for i in range(len(member_refs))], "building_id": [f"b{r}" for r in member_refs]})
+    members = pd.DataFrame(
+        {"member_id": [f"m{i}" for i in range(len(member_refs))], "building_id": [f"b{r}" for r in member_refs]}
+    )
     scene = make_scene(bldgs, party_members=members)
     v = validate_scene(scene, repair_households=repair)
 
@@ -641,12 +671,18 @@ def test_real_buildings_across_a_community_boundary_are_the_straddlers(gusu):
 
 def test_household_counts_no_building_could_hold_are_named():
     # 20 × 20 m footprints: 6 floors hold 240 households at 10 m² each; floors unknown count as 40 (1,600)
-    bldgs = buildings({"ok": rect(10, 10, 30, 30), "six": rect(40, 10, 60, 30), "huge": rect(10, 40, 30, 60)},
-                      [200, 50_000, 1_000_000_000], levels=[6, 6, None])
+    bldgs = buildings(
+        {"ok": rect(10, 10, 30, 30), "six": rect(40, 10, 60, 30), "huge": rect(10, 40, 30, 60)},
+        [200, 50_000, 1_000_000_000],
+        levels=[6, 6, None],
+    )
     v = validate_scene(make_scene(bldgs))
     f = only(v, "implausible_households")
     assert (f.level, f.ids) == ("warning", ("six", "huge"))
-    assert "six (50,000 households, room for 240)" in f.message and "huge (1,000,000,000 households, room for 1,600)" in f.message
+    assert (
+        "six (50,000 households, room for 240)" in f.message
+        and "huge (1,000,000,000 households, room for 1,600)" in f.message
+    )
     assert v.ok  # flagged, not refused: the register may be right and the footprint wrong
     looser = validate_scene(make_scene(bldgs), settings=DEFAULTS.with_validation(min_m2_per_household=1e-6))
     assert "implausible_households" not in codes(looser)

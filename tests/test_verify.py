@@ -28,7 +28,9 @@ from .support.scenes import street_grid_scene
 def row(households: list[int]):
     """Blocks in a row, 200 m wide, one building each."""
     n = len(households)
-    return street_grid_scene(200 * n, 200, xs=[200 * i for i in range(1, n)], ys=[], households=[[h] for h in households], per_block=1)
+    return street_grid_scene(
+        200 * n, 200, xs=[200 * i for i in range(1, n)], ys=[], households=[[h] for h in households], per_block=1
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,9 @@ def test_a_forged_region_claim_is_refuted_by_exhaustive_search_and_by_a_fresh_pl
     # six blocks of 150 laid out 300 + 600 by hand; forged claim: no layout has fewer than 1 outside
     scene, plan = region_plan([150] * 6, [0, 0, 1, 1, 1, 1])
     prepared = prepare_scene(scene)
-    forged = Certificate("C001", "region_fewest", "proven", "c1", ("g0", "g1"), lo=240.0, hi=360.0, cap=float("inf"), fewest=1)
+    forged = Certificate(
+        "C001", "region_fewest", "proven", "c1", ("g0", "g1"), lo=240.0, hi=360.0, cap=float("inf"), fewest=1
+    )
     plan = dataclasses.replace(plan, certificates=[forged])
     (alone,) = verify_plan(prepared, plan, fresh=False).checks
     assert (alone.verdict, alone.method) == ("refuted", "enumeration")
@@ -89,15 +93,22 @@ def test_a_forged_region_claim_is_refuted_by_exhaustive_search_and_by_a_fresh_pl
 
 def test_a_regenerated_regions_proof_holds_independently():
     # five buildings of 150 in a row: no row of grids of 240–360 holds 750 with fewer than one outside
-    plan = regenerate(row([150] * 5), PreviousPlan(assignment=partition(row([300] * 5)).assignment[["building_id", "grid_id"]],
-                                                   grids=partition(row([300] * 5)).grids)).plan
+    plan = regenerate(
+        row([150] * 5),
+        PreviousPlan(
+            assignment=partition(row([300] * 5)).assignment[["building_id", "grid_id"]],
+            grids=partition(row([300] * 5)).grids,
+        ),
+    ).plan
     region = [c for c in plan.certificates if c.claim == "region_fewest"]
     assert region and region[0].proven and region[0].fewest == 1
     result = verify_plan(prepare_scene(row([150] * 5)), plan)
     assert [(c.claim, c.verdict) for c in result.checks if c.claim == "region_fewest"] == [("region_fewest", "holds")]
 
 
-def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_with_its_counter_example(misfits, tmp_path, capsys):
+def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_with_its_counter_example(
+    misfits, tmp_path, capsys
+):
     scene, prepared, plan = misfits
     scene_path, plan_path = tmp_path / "scene.gpkg", tmp_path / "plan.gpkg"
     write_layers(scene_path, scene.layers())
@@ -113,7 +124,9 @@ def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_
     certificates.loc[0, "above"] = 401.0
     certificates.loc[0, "covers_excess"] = False
     write_layers(plan_path, layers)
-    code, out, err = run(capsys, "verify", scene_path, plan_path, "--lang", "en", "--no-fresh", "-o", tmp_path / "checks.gpkg")
+    code, out, err = run(
+        capsys, "verify", scene_path, plan_path, "--lang", "en", "--no-fresh", "-o", tmp_path / "checks.gpkg"
+    )
     assert_one_line_error(code, err, "refuted", certificates.loc[0, "certificate_id"], "400 households")
     written = read_layers(tmp_path / "checks.gpkg")
     assert written["counter_examples"]["households"].tolist() == [400.0]
@@ -124,12 +137,18 @@ def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_
 def test_a_plan_withdraws_a_claim_its_own_check_refutes_and_records_what_held(misfits):
     _, prepared, plan = misfits
     c = next(c for c in plan.certificates if c.proven)
-    forged = dataclasses.replace(plan, certificates=[dataclasses.replace(c, above=401.0, covers_excess=False)]
-                                 + [x for x in plan.certificates if x is not c])
+    forged = dataclasses.replace(
+        plan,
+        certificates=[dataclasses.replace(c, above=401.0, covers_excess=False)]
+        + [x for x in plan.certificates if x is not c],
+    )
     checked = checked_plan(prepared, forged)
     by_id = {x.certificate_id: x for x in checked.certificates}
     assert (by_id[c.certificate_id].status, by_id[c.certificate_id].stopped, by_id[c.certificate_id].checked) == (
-        "not_proven", "proof_refuted", "refuted")
+        "not_proven",
+        "proof_refuted",
+        "refuted",
+    )
     assert all(x.checked == "holds" for x in checked.certificates if x.proven)
     (warning,) = [w for w in checked.warnings if dict(w.figures).get("certificate") == c.certificate_id]
     assert warning.reason == "units_too_coarse" and "refuted by an independent check" in warning.message
@@ -145,10 +164,15 @@ def baseline_layout(method: str, units, counts: dict[str, int]) -> np.ndarray:
     labels = np.arange(len(atoms)) + len(atoms)  # special units apart
     offset = 0
     for community_id, k in counts.items():
-        members = np.flatnonzero((atoms["community_id"] == community_id).to_numpy() & (atoms["kind"] != "special").to_numpy())
+        members = np.flatnonzero(
+            (atoms["community_id"] == community_id).to_numpy() & (atoms["kind"] != "special").to_numpy()
+        )
         sub = nx.relabel_nodes(units.graph.subgraph(members.tolist()), {int(a): i for i, a in enumerate(members)})
-        local = (metis_baseline(atoms.iloc[members].reset_index(drop=True), sub, k) if method == "metis"
-                 else maxp_baseline(atoms.iloc[members].reset_index(drop=True), sub, DEFAULTS.grid.target))
+        local = (
+            metis_baseline(atoms.iloc[members].reset_index(drop=True), sub, k)
+            if method == "metis"
+            else maxp_baseline(atoms.iloc[members].reset_index(drop=True), sub, DEFAULTS.grid.target)
+        )
         labels[members] = offset + local
         offset += int(local.max()) + 1
     return labels
@@ -160,8 +184,11 @@ def test_no_claim_on_a_real_extract_of_chunky_buildings_is_contradicted_by_a_fre
     households = extracts.prepared("beijing").local.buildings.set_index("building_id")["households"]
     rng = np.random.default_rng(3)
     factor = 6 * rng.uniform(0.5, 1.6, len(scene.buildings))
-    chunky = scene.replace(buildings=scene.buildings.assign(
-        households=np.round(households.reindex(scene.buildings["building_id"]).to_numpy() * factor)))
+    chunky = scene.replace(
+        buildings=scene.buildings.assign(
+            households=np.round(households.reindex(scene.buildings["building_id"]).to_numpy() * factor)
+        )
+    )
     prepared = prepare_scene(chunky)
     plan = plan_scene(prepared).plan
     assert_hard_rules(chunky, plan)
@@ -184,7 +211,10 @@ def test_a_misfit_claim_under_bounds_that_are_not_whole_numbers_states_whole_loa
     settings = DEFAULTS.with_grid(target=250, tolerance=0.15, tight_tolerance=0.1)
     prepared = prepare_scene(scene, settings)
     plan = partition(prepared)
-    c = next(c for c in plan.certificates if c.claim == "unit_misfit" and c.grid_ids[0] in
-             set(plan.grids.loc[plan.grids["households"] == 200, "grid_id"]))
+    c = next(
+        c
+        for c in plan.certificates
+        if c.claim == "unit_misfit" and c.grid_ids[0] in set(plan.grids.loc[plan.grids["households"] == 200, "grid_id"])
+    )
     assert (c.below, c.covers_excess) == (200.0, True) and c.above == int(c.above)
     assert all(check.verdict == "holds" for check in verify_plan(prepared, plan).checks)

@@ -41,26 +41,69 @@ def versions(extracts, tmp_path_factory):
     estimated = extracts.prepared("beijing").local.buildings.set_index("building_id")["households"]
     households = scene.buildings["building_id"].map(estimated)
     first = _scene_file(scene, households, folder / "scene1.gpkg")
-    _gridplan("plan", first, "-o", folder / "v1.gpkg", "--effective-date", "2025-01-01", "--author", "学院路街道",
-              "--note", "首次划分", "--lang", "en")
+    _gridplan(
+        "plan",
+        first,
+        "-o",
+        folder / "v1.gpkg",
+        "--effective-date",
+        "2025-01-01",
+        "--author",
+        "学院路街道",
+        "--note",
+        "首次划分",
+        "--lang",
+        "en",
+    )
     v1 = read_plan(folder / "v1.gpkg").plan
     ordinary = v1.grids[v1.grids["kind"] == "ordinary"]
     buildings = v1.assignment.groupby("grid_id").size()[ordinary["grid_id"]]
     emptied = buildings.sort_values(kind="stable").index[0]
-    gone = households.where(~scene.buildings["building_id"].isin(v1.assignment.loc[v1.assignment["grid_id"] == emptied, "building_id"]), 0)
+    gone = households.where(
+        ~scene.buildings["building_id"].isin(v1.assignment.loc[v1.assignment["grid_id"] == emptied, "building_id"]), 0
+    )
     second = _scene_file(scene, gone, folder / "scene2.gpkg")
-    _gridplan("plan", second, "--previous", folder / "v1.gpkg", "-o", folder / "v2.geojson", "--no-compare-fresh",
-              "--effective-date", "2026-01-01", "--author", "李四", "--lang", "en")
+    _gridplan(
+        "plan",
+        second,
+        "--previous",
+        folder / "v1.gpkg",
+        "-o",
+        folder / "v2.geojson",
+        "--no-compare-fresh",
+        "--effective-date",
+        "2026-01-01",
+        "--author",
+        "李四",
+        "--lang",
+        "en",
+    )
     v2 = read_plan(folder / "v2.geojson").plan
     largest = v2.grids.loc[v2.grids["kind"] == "ordinary"].sort_values("households")["grid_id"].iloc[-1]
     doubled = scene.buildings["building_id"].isin(v2.assignment.loc[v2.assignment["grid_id"] == largest, "building_id"])
     third = _scene_file(scene, gone.where(~doubled, gone * 2), folder / "scene3.gpkg")
-    _gridplan("plan", third, "--previous", folder / "v2.geojson", "-o", folder / "v3.gpkg", "--no-compare-fresh",
-              "--note", "户数变化后调整", "--lang", "en")
+    _gridplan(
+        "plan",
+        third,
+        "--previous",
+        folder / "v2.geojson",
+        "-o",
+        folder / "v3.gpkg",
+        "--no-compare-fresh",
+        "--note",
+        "户数变化后调整",
+        "--lang",
+        "en",
+    )
     v3 = read_plan(folder / "v3.gpkg").plan
     changed = int((gone != households).sum() + doubled.sum())
-    return {"plans": (v1, v2, v3), "emptied": v1.grids.set_index("grid_id").at[emptied, "code"], "changed": changed,
-            "buildings": len(scene.buildings), "folder": folder}
+    return {
+        "plans": (v1, v2, v3),
+        "emptied": v1.grids.set_index("grid_id").at[emptied, "code"],
+        "changed": changed,
+        "buildings": len(scene.buildings),
+        "folder": folder,
+    }
 
 
 def test_versions_are_numbered_and_chained_to_their_parents(versions):
@@ -73,8 +116,16 @@ def test_versions_are_numbered_and_chained_to_their_parents(versions):
 
 def test_effective_date_author_and_note_round_trip_and_show_in_the_summary(versions):
     v1, v2, v3 = versions["plans"]
-    assert (v1.provenance.effective_date, v1.provenance.author, v1.provenance.note) == ("2025-01-01", "学院路街道", "首次划分")
-    assert (v2.provenance.effective_date, v2.provenance.author, v2.provenance.note) == ("2026-01-01", "李四", "")  # GeoJSON
+    assert (v1.provenance.effective_date, v1.provenance.author, v1.provenance.note) == (
+        "2025-01-01",
+        "学院路街道",
+        "首次划分",
+    )
+    assert (v2.provenance.effective_date, v2.provenance.author, v2.provenance.note) == (
+        "2026-01-01",
+        "李四",
+        "",
+    )  # GeoJSON
     assert (v3.provenance.effective_date, v3.provenance.note) == ("", "户数变化后调整")
     line = [x for x in v2.summary("zh").splitlines() if "版本" in x]
     assert line == [f"  版本 2（上一版 {v1.fingerprint()[:12]}…，生效日期 2026-01-01，编制 李四）"]
@@ -86,7 +137,10 @@ def test_codes_persist_across_three_versions_and_a_retired_code_is_never_reused(
     retired = versions["emptied"]
     assert 0.03 < versions["changed"] / versions["buildings"] < 0.15  # about 5% of the buildings changed households
     codes = [set(p.grids["code"]) for p in (v1, v2, v3)]
-    assert all(p.grids["code"].is_unique and p.grids["code"].str.fullmatch(rf"{COMMUNITY_CODE}\d{{3}}").all() for p in (v1, v2, v3))
+    assert all(
+        p.grids["code"].is_unique and p.grids["code"].str.fullmatch(rf"{COMMUNITY_CODE}\d{{3}}").all()
+        for p in (v1, v2, v3)
+    )
     assert codes[1] == codes[0] - {retired}  # the emptied grid merged away: its code retired, every other kept
     new = codes[2] - codes[1]
     assert codes[1] <= codes[2] and len(new) == 1 and retired not in codes[2]
@@ -96,8 +150,13 @@ def test_codes_persist_across_three_versions_and_a_retired_code_is_never_reused(
         # building's households before and after) are one grid that persists: it keeps its code
         shared = before.assignment.merge(after.assignment, on="building_id", suffixes=("_before", "_after"))
         shared["kept"] = shared[["households_before", "households_after"]].min(axis=1)
-        most = (shared.groupby(["grid_id_after", "grid_id_before"])["kept"].sum().sort_values()
-                .reset_index().drop_duplicates("grid_id_after", keep="last"))
+        most = (
+            shared.groupby(["grid_id_after", "grid_id_before"])["kept"]
+            .sum()
+            .sort_values()
+            .reset_index()
+            .drop_duplicates("grid_id_after", keep="last")
+        )
         most = most[most.groupby("grid_id_before")["kept"].transform("max") == most["kept"]]
         code_before = before.grids.set_index("grid_id")["code"]
         code_after = after.grids.set_index("grid_id")["code"]
@@ -124,9 +183,13 @@ def test_a_hand_edited_plan_without_a_history_keeps_its_codes_where_its_grids_pe
     v1 = versions["plans"][0]
     previous = read_previous(versions["folder"] / "v1.gpkg")
     renamed = dict(zip(v1.grids["grid_id"].iloc[:2], ["东区一", "东区二"]))
-    edited = dataclasses.replace(previous, grids=previous.grids.replace({"grid_id": renamed}),
-                                 assignment=previous.assignment.replace({"grid_id": renamed}), provenance=None,
-                                 code_history=None)
+    edited = dataclasses.replace(
+        previous,
+        grids=previous.grids.replace({"grid_id": renamed}),
+        assignment=previous.assignment.replace({"grid_id": renamed}),
+        provenance=None,
+        code_history=None,
+    )
     scene = extracts.scene("beijing")
     prepared = prepare_scene(scene.replace(communities=scene.communities.assign(code=COMMUNITY_CODE)))
     run = plan_scene(prepared, previous=edited, effective_date="2025-06-30")
@@ -139,7 +202,9 @@ def test_a_hand_edited_plan_without_a_history_keeps_its_codes_where_its_grids_pe
 
 @pytest.mark.parametrize("date", ["2025-02-30", "1/7/2025", "20250701"])
 def test_a_bad_effective_date_is_refused_in_one_line(capsys, tmp_path, date):
-    code, _, err = run(capsys, "plan", tmp_path / "missing.gpkg", "-o", tmp_path / "plan.gpkg", "--effective-date", date)
+    code, _, err = run(
+        capsys, "plan", tmp_path / "missing.gpkg", "-o", tmp_path / "plan.gpkg", "--effective-date", date
+    )
     assert_one_line_error(code, err, date, "YYYY-MM-DD")
     assert not (tmp_path / "plan.gpkg").exists()
 

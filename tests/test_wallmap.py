@@ -66,8 +66,14 @@ def codes_by_community(plan_path: Path) -> dict[str, list[str]]:
 def test_print_writes_a_pdf_per_community_and_one_for_the_street_office(printed):
     _, plan_path, out = printed
     assert sorted(p.name for p in out.iterdir()) == [
-        ".gridplan-files.json", "community-east.pdf", "community-east.png", "community-west.pdf", "community-west.png",
-        "street-office.pdf", "street-office.png"]
+        ".gridplan-files.json",
+        "community-east.pdf",
+        "community-east.png",
+        "community-west.pdf",
+        "community-west.png",
+        "street-office.pdf",
+        "street-office.png",
+    ]
     codes = codes_by_community(plan_path)
     assert len(codes["west"]) >= 10 and len(codes["east"]) >= 10
     assert all(re.fullmatch(r"11010801700[12]\d{3}", c) for c in codes["west"] + codes["east"])
@@ -146,8 +152,9 @@ def planned(printed):
 @pytest.mark.parametrize("paper, orientation", [("A3", "portrait"), ("A4", "landscape"), ("A4", "portrait")])
 def test_paper_and_orientation_give_the_page_size(planned, tmp_path, paper, orientation):
     run, prepared = planned
-    written = write_wall_maps(run, prepared, tmp_path, paper=paper, orientation=orientation, scope="office",
-                              formats=("pdf", "png"), dpi=60)
+    written = write_wall_maps(
+        run, prepared, tmp_path, paper=paper, orientation=orientation, scope="office", formats=("pdf", "png"), dpi=60
+    )
     short, long = POINTS[paper]
     size = (long, short) if orientation == "landscape" else (short, long)
     [pdf] = written.pdf
@@ -181,15 +188,20 @@ def test_grid_labels_on_the_printed_map_do_not_overlap(planned, paper):
 def codes_of(run, community_id) -> list[str]:
     from gridplan.outputs.tables import grid_codes
 
-    grids = run.plan.grids if community_id is None else run.plan.grids[run.plan.grids["community_id"].astype(str) == community_id]
+    grids = (
+        run.plan.grids
+        if community_id is None
+        else run.plan.grids[run.plan.grids["community_id"].astype(str) == community_id]
+    )
     return list(grid_codes(grids))
 
 
 def test_a_table_too_long_for_the_page_continues_on_a_table_page_with_every_code(planned, tmp_path):
     """A4 landscape leaves room beside the map for about 30 rows: the street office's grids need a second page."""
     run, prepared = planned
-    written = write_wall_maps(run, prepared, tmp_path, paper="A4", orientation="landscape", scope="office",
-                              formats=("pdf", "png"))
+    written = write_wall_maps(
+        run, prepared, tmp_path, paper="A4", orientation="landscape", scope="office", formats=("pdf", "png")
+    )
     [pdf] = written.pdf
     assert len(page_sizes(pdf)) == 2 and [p.name for p in written.png] == ["street-office.png", "street-office-2.png"]
     second = poppler("pdftotext", "-f", "2", "-l", "2", str(pdf), "-")
@@ -206,8 +218,15 @@ def test_english_wall_maps_have_english_titles_legend_and_headers(planned, tmp_p
     written = write_wall_maps(run, prepared, tmp_path, lang="en", scope="communities", formats=("pdf",))
     assert [p.name for p in written.pdf] == ["community-east.pdf", "community-west.pdf"]
     text = poppler("pdftotext", str(written.pdf[1]), "-")
-    for words in ("学院路西社区: grid map", "Legend", "Grid code", "Households", "Grid worker", "Community boundary",
-                  "households all estimated (footprint × floors ÷ 90 m²)"):
+    for words in (
+        "学院路西社区: grid map",
+        "Legend",
+        "Grid code",
+        "Households",
+        "Grid worker",
+        "Community boundary",
+        "households all estimated (footprint × floors ÷ 90 m²)",
+    ):
         assert words in text, words
     for words in ("网格图", "图例", "网格编码", "户数", "网格员", "社区边界"):
         assert words not in text, words
@@ -317,8 +336,9 @@ def test_a_folder_holding_files_gridplan_did_not_write_is_refused_and_left_alone
     (out / "street-office.pdf").write_bytes(b"%PDF- not gridplan's")
     before = folder_bytes(out)
     code, _, err = run(capsys, "print", printed[0], printed[1], "-o", out)
-    assert_one_line_error(code, err, str(out.resolve()), "2 个文件不是 gridplan 写入的", "notes.txt",
-                          "新的或空的文件夹")
+    assert_one_line_error(
+        code, err, str(out.resolve()), "2 个文件不是 gridplan 写入的", "notes.txt", "新的或空的文件夹"
+    )
     assert folder_bytes(out) == before
     # a file added by hand to a folder of wall maps is not gridplan's either
     wall = tmp_path / "wall"

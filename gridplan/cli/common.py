@@ -21,8 +21,11 @@ def settings_source(provenance, lang: str, previous: bool = False) -> str:
     zh = lang == "zh"
     plan = ("上一方案" if previous else "方案") if zh else ("the previous plan" if previous else "the plan")
     if provenance is None or provenance.version == "unknown":  # read_plan's mark of a missing provenance layer
-        return (f"{plan}未记录设置（无 provenance 图层），使用默认设置" if zh else
-                f"{plan} records none (no provenance layer), so the defaults")
+        return (
+            f"{plan}未记录设置（无 provenance 图层），使用默认设置"
+            if zh
+            else f"{plan} records none (no provenance layer), so the defaults"
+        )
     return f"沿用{plan}的设置" if zh else f"{plan}'s"
 
 
@@ -36,15 +39,20 @@ def settings_of(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
         try:
             settings = base.with_grid(**given, tight_tolerance=min(base.grid.tight_tolerance, tolerance)).check()
         except InputError:
-            raise InputError("--target must be a positive number and --tolerance between 0 and 1 "
-                             f"(got {given.get('target', base.grid.target)} and {tolerance})",
-                             zh="--target 须为正数，--tolerance 须在 0 与 1 之间"
-                                f"（实为 {given.get('target', base.grid.target)} 和 {tolerance}）") from None
+            raise InputError(
+                "--target must be a positive number and --tolerance between 0 and 1 "
+                f"(got {given.get('target', base.grid.target)} and {tolerance})",
+                zh="--target 须为正数，--tolerance 须在 0 与 1 之间"
+                f"（实为 {given.get('target', base.grid.target)} 和 {tolerance}）",
+            ) from None
     if source:
         g = settings.grid
         whose = ("命令行指定" if args.lang == "zh" else "given on the command line") if given else source
-        print(f"设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）" if args.lang == "zh" else
-              f"settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)")
+        print(
+            f"设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）"
+            if args.lang == "zh"
+            else f"settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)"
+        )
     return settings
 
 
@@ -64,23 +72,31 @@ def load(args):
     for key, target in pairs(args.column, "--column"):
         layer, dot, source = key.partition(".")
         if not dot:
-            raise InputError(f"--column {key}={target}: expected LAYER.SOURCE=COLUMN",
-                             zh=f"--column {key}={target}：应为 LAYER.SOURCE=COLUMN")
+            raise InputError(
+                f"--column {key}={target}: expected LAYER.SOURCE=COLUMN",
+                zh=f"--column {key}={target}：应为 LAYER.SOURCE=COLUMN",
+            )
         columns.setdefault(layer, {})[source] = target
-    return load_scene(args.scene, layers=dict(pairs(args.layer, "--layer")), columns=columns, coords=coords_of(args.coords))
+    return load_scene(
+        args.scene, layers=dict(pairs(args.layer, "--layer")), columns=columns, coords=coords_of(args.coords)
+    )
 
 
 def coords_of(items: list[str]) -> str | dict[str, str]:
     """``--coords gcj02`` (every layer) or ``--coords buildings=gcj02 …`` (some layers)."""
     whole = [item for item in items if "=" not in item]
     if len(whole) > 1 or (whole and len(items) > 1):
-        raise InputError("--coords: give one system for every layer (--coords gcj02) or one per layer (--coords buildings=gcj02), not both",
-                         zh="--coords：要么所有图层用一个坐标系（--coords gcj02），要么逐图层指定（--coords buildings=gcj02），不能同时使用")
+        raise InputError(
+            "--coords: give one system for every layer (--coords gcj02) or one per layer (--coords buildings=gcj02), not both",
+            zh="--coords：要么所有图层用一个坐标系（--coords gcj02），要么逐图层指定（--coords buildings=gcj02），不能同时使用",
+        )
     return whole[0] if whole else dict(pairs(items, "--coords"))
 
 
 def prepared_of(args, settings: Settings = DEFAULTS):
-    return prepare_scene(load(args), settings, repair_households=args.repair_households, accept_outside=args.accept_outside)
+    return prepare_scene(
+        load(args), settings, repair_households=args.repair_households, accept_outside=args.accept_outside
+    )
 
 
 def read_plan_inputs(args):
@@ -95,6 +111,16 @@ def read_plan_inputs(args):
 
 
 def map_of(args, run, prepared, coverage=None, settings=None):
-    return plan_map(run, prepared, coverage, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key,
-                    offline=args.offline, show_members=args.show_members, simplify_m=args.simplify, settings=settings,
-                    view=args.view)
+    return plan_map(
+        run,
+        prepared,
+        coverage,
+        lang=args.lang,
+        basemap=args.basemap,
+        tianditu_key=args.tianditu_key,
+        offline=args.offline,
+        show_members=args.show_members,
+        simplify_m=args.simplify,
+        settings=settings,
+        view=args.view,
+    )

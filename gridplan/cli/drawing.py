@@ -29,10 +29,24 @@ def run_print(args) -> None:
     check_output(args.output, "wall maps", [args.scene, args.plan, args.coverage])
     check_wall_map_folder(args.output)
     prepared, run, coverage, settings = read_plan_inputs(args)
-    written = write_wall_maps(run, prepared, args.output, coverage, formats=args.format, dpi=args.dpi, paper=args.paper,
-                              orientation=args.orientation, lang=args.lang, scope=args.scope,
-                              office_name=args.office_name, settings=settings.grid)
+    written = write_wall_maps(
+        run,
+        prepared,
+        args.output,
+        coverage,
+        formats=args.format,
+        dpi=args.dpi,
+        paper=args.paper,
+        orientation=args.orientation,
+        lang=args.lang,
+        scope=args.scope,
+        office_name=args.office_name,
+        settings=settings.grid,
+    )
     for name, count in written.crowded_labels.items():
-        print(f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）" if args.lang == "zh" else
-              f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)")
+        print(
+            f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）"
+            if args.lang == "zh"
+            else f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)"
+        )
     say_written(args, written.paths)

@@ -22,7 +22,9 @@ from .common import load, map_of, pairs, prepared_of, say_written, settings_of, 
 
 
 def run_validate(args) -> None:
-    validation = validate_scene(load(args), repair_households=args.repair_households, accept_outside=args.accept_outside)
+    validation = validate_scene(
+        load(args), repair_households=args.repair_households, accept_outside=args.accept_outside
+    )
     print(validation.summary(args.lang))
     validation.raise_for_errors()
 
@@ -37,9 +39,16 @@ def run_import_osm(args) -> None:
 def run_import_register(args) -> None:
     check_output(args.output, "scene", [args.scene, args.register])
     settings = DEFAULTS if args.max_distance is None else DEFAULTS.with_register(max_distance_m=args.max_distance)
-    table, dropped = read_register(args.register, columns=dict(pairs(args.map_column, "--map-column")), sheet=args.sheet,
-                                   encoding=args.encoding, salt=settings.register.salt)
-    result = import_register(table, prepared_of(args, settings), kind=args.kind, coords=args.register_coords, dropped=dropped)
+    table, dropped = read_register(
+        args.register,
+        columns=dict(pairs(args.map_column, "--map-column")),
+        sheet=args.sheet,
+        encoding=args.encoding,
+        salt=settings.register.salt,
+    )
+    result = import_register(
+        table, prepared_of(args, settings), kind=args.kind, coords=args.register_coords, dropped=dropped
+    )
     written = write_layers(args.output, result.scene.layers())
     report = Path(args.report) if args.report else Path(args.output).with_name(Path(args.output).stem + "_register")
     written += write_register_report(result, report)
@@ -59,15 +68,31 @@ def run_plan(args) -> None:
     source = settings_source(previous.provenance, args.lang, previous=True) if previous is not None else ""
     settings = settings_of(args, base, source)
     if previous is None and (args.no_rebalance or args.max_moved is not None or args.no_compare_fresh):
-        raise InputError("--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)",
-                         zh="--no-rebalance、--max-moved 和 --no-compare-fresh 只用于重新生成（--previous）")
+        raise InputError(
+            "--no-rebalance, --max-moved and --no-compare-fresh apply to a regeneration (--previous)",
+            zh="--no-rebalance、--max-moved 和 --no-compare-fresh 只用于重新生成（--previous）",
+        )
     settings = settings.with_regeneration(rebalance=not args.no_rebalance, max_moved=args.max_moved)
     prepared = prepared_of(args, settings)
-    run = plan_scene(prepared, settings, previous=previous, levels=args.levels or args.areas is not None, areas=args.areas,
-                     options=RunOptions(grid_count=args.grids, code_style=args.code_style, workers=args.workers,
-                                        scheduler=args.scheduler, retries=args.retries, progress=True),
-                     compare_fresh=previous is not None and not args.no_compare_fresh,
-                     effective_date=args.effective_date, author=args.author, note=args.note)
+    run = plan_scene(
+        prepared,
+        settings,
+        previous=previous,
+        levels=args.levels or args.areas is not None,
+        areas=args.areas,
+        options=RunOptions(
+            grid_count=args.grids,
+            code_style=args.code_style,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retries=args.retries,
+            progress=True,
+        ),
+        compare_fresh=previous is not None and not args.no_compare_fresh,
+        effective_date=args.effective_date,
+        author=args.author,
+        note=args.note,
+    )
     written = write_plan(run, prepared, args.output, args.lang)
     print(prepared.validation.summary("en") if args.lang == "en" else prepared.validation.headline("zh"))
     print(run.summary(args.lang))
@@ -97,14 +122,19 @@ def run_demo(args) -> None:
     check_output(args.map, "map", [source])
     out = Path(args.out)
     scene, imported = import_osm(source, boundary=boundary)
-    print(f"示例数据：{source.name}（{OSM_ATTRIBUTION}）" if args.lang == "zh" else f"demo data: {source.name} ({OSM_ATTRIBUTION})")
+    print(
+        f"示例数据：{source.name}（{OSM_ATTRIBUTION}）"
+        if args.lang == "zh"
+        else f"demo data: {source.name} ({OSM_ATTRIBUTION})"
+    )
     print(imported.summary(args.lang))
     settings = settings_of(args)
     prepared = prepare_scene(scene, settings)
     print(prepared.validation.summary(args.lang))
     write_layers(out / "scene.gpkg", prepared.scene.layers())
-    run = plan_scene(prepared, levels=True,
-                     options=RunOptions(grid_count=args.grids, code_style=args.code_style, progress=True))
+    run = plan_scene(
+        prepared, levels=True, options=RunOptions(grid_count=args.grids, code_style=args.code_style, progress=True)
+    )
     written = write_plan(run, prepared, out / "plan.gpkg", args.lang)
     print(run.summary(args.lang))
     coverage = analyse_coverage(run.plan, prepared, new_service_points=1)

@@ -39,8 +39,10 @@ def run_audit(args) -> None:
     try:
         existing = gpd.read_file(args.existing, engine="pyogrio")
     except FILE_ERRORS as exc:
-        raise InputError(f"cannot read existing grids {args.existing}: {exc}",
-                         zh=f"无法读取现有网格 {args.existing}：{getattr(exc, 'zh', None) or exc}") from exc
+        raise InputError(
+            f"cannot read existing grids {args.existing}: {exc}",
+            zh=f"无法读取现有网格 {args.existing}：{getattr(exc, 'zh', None) or exc}",
+        ) from exc
     audit = audit_grids(prepared, existing, lang=args.lang)
     print(audit.summary(args.lang))
     if args.output:
@@ -86,15 +88,22 @@ def read_layout(source):
         layers = read_layers(path)
         if {"grids", "buildings"} <= set(layers):
             return plan_from_layers(layers, source)
-        polygons = [frame for name, frame in sorted(layers.items(), key=lambda item: item[0] != "grids")
-                    if isinstance(frame, gpd.GeoDataFrame) and frame.geom_type.isin(["Polygon", "MultiPolygon"]).any()]
+        polygons = [
+            frame
+            for name, frame in sorted(layers.items(), key=lambda item: item[0] != "grids")
+            if isinstance(frame, gpd.GeoDataFrame) and frame.geom_type.isin(["Polygon", "MultiPolygon"]).any()
+        ]
         if not polygons:
-            raise InputError(f"{path} holds neither a plan nor grid polygons", zh=f"{path} 中既没有方案，也没有网格多边形")
+            raise InputError(
+                f"{path} holds neither a plan nor grid polygons", zh=f"{path} 中既没有方案，也没有网格多边形"
+            )
         return polygons[0]
     try:
         return gpd.read_file(path, engine="pyogrio")
     except FILE_ERRORS as exc:
-        raise InputError(f"cannot read grids {path}: {exc}", zh=f"无法读取网格 {path}：{getattr(exc, 'zh', None) or exc}") from exc
+        raise InputError(
+            f"cannot read grids {path}: {exc}", zh=f"无法读取网格 {path}：{getattr(exc, 'zh', None) or exc}"
+        ) from exc
 
 
 def run_verify(args) -> None:
@@ -116,10 +125,12 @@ def run_verify(args) -> None:
         say_written(args, [args.output])
     if verification.refuted:
         first = verification.refuted[0]
-        raise InputError(f"{len(verification.refuted)} claims of the plan are refuted, first {first.certificate_id}: {first.describe('en')}"
-                         + ("" if args.output else " (write the counter-examples with -o)"),
-                         zh=f"方案有 {len(verification.refuted)} 项证明被推翻，首项 {first.certificate_id}：{first.describe('zh')}"
-                            + ("" if args.output else "（用 -o 写出反例）"))
+        raise InputError(
+            f"{len(verification.refuted)} claims of the plan are refuted, first {first.certificate_id}: {first.describe('en')}"
+            + ("" if args.output else " (write the counter-examples with -o)"),
+            zh=f"方案有 {len(verification.refuted)} 项证明被推翻，首项 {first.certificate_id}：{first.describe('zh')}"
+            + ("" if args.output else "（用 -o 写出反例）"),
+        )
 
 
 def run_compare(args) -> None:

@@ -108,20 +108,43 @@ class SystemEvidence:
             return f"{subject}按 {SYSTEM_NAMES_ZH[self.shift[0]]} 读取，{self.offset.describe('zh')}，与{reference}对齐{evidence}"
         if not self.moved:
             return f"{self.subject}: in the system of {self.reference} ({self.count:,} measured; {self.measure}: {self.readings()})"
-        return (f"{self.subject}: read as {SYSTEM_NAMES[self.shift[0]]} and moved {self.offset} onto {self.reference} "
-                f"({self.count:,} measured; {self.measure}: {self.readings()})")
+        return (
+            f"{self.subject}: read as {SYSTEM_NAMES[self.shift[0]]} and moved {self.offset} onto {self.reference} "
+            f"({self.count:,} measured; {self.measure}: {self.readings()})"
+        )
 
 
 #: The words of the evidence as a Chinese report says them.
-_WORDS_ZH = {"register points": "登记坐标", "footprints": "建筑轮廓", "buildings": "建筑", "streets": "道路",
-             "communities": "社区边界", "service_points": "服务点", "party_orgs": "党组织", "pois": "兴趣点",
-             "the scene's buildings": "场景建筑", "the community boundaries": "社区边界",
-             "the OpenStreetMap buildings and streets": "OpenStreetMap 建筑和道路", " and ": "和",
-             "in no footprint": "不在任何建筑内", "crossed by a street or far from every street": "被道路穿过或远离道路",
-             "outside every community": "不在任何社区内", "inside a building or far from every street": "落在建筑内或远离道路",
-             "boundary farther than the clearance from a street": "边界远离道路", "in no grid": "不在任何网格内"}
-_COMPASS_ZH = {"north": "北", "north-east": "东北", "east": "东", "south-east": "东南", "south": "南",
-               "south-west": "西南", "west": "西", "north-west": "西北"}
+_WORDS_ZH = {
+    "register points": "登记坐标",
+    "footprints": "建筑轮廓",
+    "buildings": "建筑",
+    "streets": "道路",
+    "communities": "社区边界",
+    "service_points": "服务点",
+    "party_orgs": "党组织",
+    "pois": "兴趣点",
+    "the scene's buildings": "场景建筑",
+    "the community boundaries": "社区边界",
+    "the OpenStreetMap buildings and streets": "OpenStreetMap 建筑和道路",
+    " and ": "和",
+    "in no footprint": "不在任何建筑内",
+    "crossed by a street or far from every street": "被道路穿过或远离道路",
+    "outside every community": "不在任何社区内",
+    "inside a building or far from every street": "落在建筑内或远离道路",
+    "boundary farther than the clearance from a street": "边界远离道路",
+    "in no grid": "不在任何网格内",
+}
+_COMPASS_ZH = {
+    "north": "北",
+    "north-east": "东北",
+    "east": "东",
+    "south-east": "东南",
+    "south": "南",
+    "south-west": "西南",
+    "west": "西",
+    "north-west": "西北",
+}
 
 
 def _zh(text: str) -> str:
@@ -171,8 +194,15 @@ def point_system(
         points = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326).to_crs(footprints.crs).to_numpy()
         hit = np.unique(tree.query(points, predicate="within")[0])
         misses[(system, "wgs84")] = 1.0 - len(hit) / max(len(points), 1)
-    return _decide(subject, "footprints", misses, "in no footprint", len(lon), settings,
-                   lambda shift: _offset(np.median(lon), np.median(lat), shift) if len(lon) else Offset(0.0, "north"))
+    return _decide(
+        subject,
+        "footprints",
+        misses,
+        "in no footprint",
+        len(lon),
+        settings,
+        lambda shift: _offset(np.median(lon), np.median(lat), shift) if len(lon) else Offset(0.0, "north"),
+    )
 
 
 @dataclass(frozen=True)
@@ -210,9 +240,7 @@ PLACE_LAYERS = ("service_points", "party_orgs", "pois")
 
 
 def align_layers(
-    layers: Mapping[str, gpd.GeoDataFrame],
-    metric_crs,
-    settings: CoordinateSettings = DEFAULTS.coords,
+    layers: Mapping[str, gpd.GeoDataFrame], metric_crs, settings: CoordinateSettings = DEFAULTS.coords
 ) -> LayerAlignment:
     """Buildings, streets and communities measured against each other; a layer that disagrees with the
     others by a GCJ-02 or BD-09 offset, where the evidence is clear, moved onto them.
@@ -239,8 +267,10 @@ def align_layers(
         return LayerAlignment(dict(layers), {}, (), ())
     if len(present["buildings"]) < settings.min_features:
         return LayerAlignment(dict(layers), {}, (), ())
-    measured = {(subject, reference): _measure_pair(subject, reference, measure, present, metric_crs, settings)
-                for subject, reference, measure in PAIRS}
+    measured = {
+        (subject, reference): _measure_pair(subject, reference, measure, present, metric_crs, settings)
+        for subject, reference, measure in PAIRS
+    }
     informative = {pair: e for pair, e in measured.items() if _informative(e, settings)}
 
     supported: list[tuple[str, Shift]] = []
@@ -248,7 +278,9 @@ def align_layers(
         pairs = [(pair, e) for pair, e in informative.items() if name in pair]
         for shift in SHIFTS[1:]:
             # the shift as it would apply to this layer: a pair measured the other way round sees its inverse
-            fits = [_clearly_better(e, shift if pair[0] == name else (shift[1], shift[0]), settings) for pair, e in pairs]
+            fits = [
+                _clearly_better(e, shift if pair[0] == name else (shift[1], shift[0]), settings) for pair, e in pairs
+            ]
             others_agree = all(e.shift == AS_IS for pair, e in informative.items() if name not in pair)
             if pairs and all(fits) and others_agree:
                 supported.append((name, shift))
@@ -259,8 +291,16 @@ def align_layers(
         pair, first = next((pair, e) for pair, e in informative.items() if name in pair)
         misses = first.misses if pair[0] == name else {(b, a): m for (a, b), m in first.misses.items()}
         layer = present[name]
-        moved[name] = SystemEvidence(name, _others(name, informative), shift, misses, first.measure, first.count,
-                                     _layer_offset(layer, shift), True)
+        moved[name] = SystemEvidence(
+            name,
+            _others(name, informative),
+            shift,
+            misses,
+            first.measure,
+            first.count,
+            _layer_offset(layer, shift),
+            True,
+        )
         out[name] = layer.set_geometry(convert_geometries(layer.geometry.to_numpy(), layer.crs, *shift), crs=layer.crs)
     disagreements = ()
     if not moved:
@@ -271,12 +311,20 @@ def align_layers(
             layer = layers.get(name)
             if layer is None or layer.crs is None or len(layer) < settings.min_features:
                 continue
-            evidence = _measure_pair(name, "buildings", f"farther than {settings.place_reach_m:g} m from every building",
-                                     {**out, name: layer}, metric_crs, settings)
+            evidence = _measure_pair(
+                name,
+                "buildings",
+                f"farther than {settings.place_reach_m:g} m from every building",
+                {**out, name: layer},
+                metric_crs,
+                settings,
+            )
             extra.append(evidence)
             if evidence.clear and evidence.moved:
                 moved[name] = evidence
-                out[name] = layer.set_geometry(convert_geometries(layer.geometry.to_numpy(), layer.crs, *evidence.shift), crs=layer.crs)
+                out[name] = layer.set_geometry(
+                    convert_geometries(layer.geometry.to_numpy(), layer.crs, *evidence.shift), crs=layer.crs
+                )
     return LayerAlignment(out, moved, disagreements, (*measured.values(), *extra))
 
 
@@ -341,9 +389,15 @@ def boundary_system(
         inside = np.unique(footprints.query(local, predicate="within")[0])
         near = np.unique(lines.query(local, predicate="dwithin", distance=settings.street_clearance_m)[0])
         misses[shift] = 1.0 - len(np.setdiff1d(near, inside)) / max(len(local), 1)
-    return _decide("the community boundaries", "the OpenStreetMap buildings and streets", misses,
-                   "inside a building or far from every street", len(points), settings,
-                   lambda shift: _layer_offset(communities, shift))
+    return _decide(
+        "the community boundaries",
+        "the OpenStreetMap buildings and streets",
+        misses,
+        "inside a building or far from every street",
+        len(points),
+        settings,
+        lambda shift: _layer_offset(communities, shift),
+    )
 
 
 def shift_like(offset: Offset, lon: float, lat: float, tolerance: float = 0.15) -> Shift | None:
@@ -356,8 +410,14 @@ def shift_like(offset: Offset, lon: float, lat: float, tolerance: float = 0.15) 
     return None
 
 
-def _measure_pair(subject: str, reference: str, measure: str, layers: Mapping[str, gpd.GeoDataFrame], metric_crs,
-                  settings: CoordinateSettings) -> SystemEvidence:
+def _measure_pair(
+    subject: str,
+    reference: str,
+    measure: str,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    metric_crs,
+    settings: CoordinateSettings,
+) -> SystemEvidence:
     """The share of misses of ``subject`` against ``reference`` under every shift of ``subject``."""
     geometries = layers[subject].geometry.to_numpy()
     crs = layers[subject].crs
@@ -387,8 +447,15 @@ def _measure_pair(subject: str, reference: str, measure: str, layers: Mapping[st
             hit = np.unique(tree.query(local, predicate="dwithin", distance=settings.street_clearance_m)[0])
             misses[shift] = 1.0 - len(hit) / max(len(local), 1)
     geometries_wgs = gpd.GeoSeries(geometries, crs=crs)
-    return _decide(subject, reference, misses, measure, len(geometries), settings,
-                   lambda shift: _layer_offset(geometries_wgs, shift))
+    return _decide(
+        subject,
+        reference,
+        misses,
+        measure,
+        len(geometries),
+        settings,
+        lambda shift: _layer_offset(geometries_wgs, shift),
+    )
 
 
 def _boundary_points(polygons: np.ndarray, crs, metric_crs, settings: CoordinateSettings) -> np.ndarray:
@@ -396,18 +463,28 @@ def _boundary_points(polygons: np.ndarray, crs, metric_crs, settings: Coordinate
     local = gpd.GeoSeries(polygons, crs=crs).to_crs(metric_crs).to_numpy()
     lines = shapely.boundary(local)
     lengths = shapely.length(lines)
-    points = [shapely.line_interpolate_point(line, np.arange(0.0, length, settings.boundary_step_m))
-              for line, length in zip(lines, lengths) if length > 0]
+    points = [
+        shapely.line_interpolate_point(line, np.arange(0.0, length, settings.boundary_step_m))
+        for line, length in zip(lines, lengths)
+        if length > 0
+    ]
     flat = np.concatenate(points) if points else np.empty(0, dtype=object)
     return gpd.GeoSeries(flat, crs=metric_crs).to_crs(crs).to_numpy()
 
 
-def _decide(subject: str, reference: str, misses: dict[Shift, float], measure: str, count: int,
-            settings: CoordinateSettings, offset_of) -> SystemEvidence:
+def _decide(
+    subject: str,
+    reference: str,
+    misses: dict[Shift, float],
+    measure: str,
+    count: int,
+    settings: CoordinateSettings,
+    offset_of,
+) -> SystemEvidence:
     ranked = sorted(misses, key=lambda s: (misses[s], s != AS_IS and s[0] != s[1], s))
     best = ranked[0]
     runner = misses[ranked[1]] if len(ranked) > 1 else 1.0
-    clear = (misses[best] <= runner * settings.clear_ratio and runner - misses[best] >= settings.clear_margin)
+    clear = misses[best] <= runner * settings.clear_ratio and runner - misses[best] >= settings.clear_margin
     return SystemEvidence(subject, reference, best, misses, measure, count, offset_of(best), bool(clear))
 
 

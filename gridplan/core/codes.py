@@ -81,8 +81,10 @@ def assign_codes(
         Unknown style, a malformed community code, or more grids in a community than serials (999 or 99).
     """
     if style not in SERIAL_DIGITS:
-        raise InputError(f"unknown grid code style {style!r}: use {' or '.join(SERIAL_DIGITS)}",
-                         zh=f"未知的网格编码方式 {style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}")
+        raise InputError(
+            f"unknown grid code style {style!r}: use {' or '.join(SERIAL_DIGITS)}",
+            zh=f"未知的网格编码方式 {style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}",
+        )
     digits = SERIAL_DIGITS[style]
     capacity = 10**digits - 1
     community_codes = dict(zip(communities["community_id"], communities["code"])) if "code" in communities else {}
@@ -96,13 +98,23 @@ def assign_codes(
             continue
         base = str(base)
         if len(base) != COMMUNITY_CODE_DIGITS or not base.isdigit():
-            raise InputError(f"community {community_id}: code {base!r} is not 12 digits (GB/T 2260 county + street + community)",
-                             zh=f"社区 {community_id}：编码 {base!r} 不是 12 位数字（GB/T 2260 区县 + 街道 + 社区）")
+            raise InputError(
+                f"community {community_id}: code {base!r} is not 12 digits (GB/T 2260 county + street + community)",
+                zh=f"社区 {community_id}：编码 {base!r} 不是 12 位数字（GB/T 2260 区县 + 街道 + 社区）",
+            )
         if len(members) > capacity:
-            raise InputError(f"community {community_id} would need {len(members)} grids: more than the {capacity} a {digits}-digit serial allows",
-                             zh=f"社区 {community_id} 需要 {len(members)} 个网格：超过 {digits} 位序号所能容纳的 {capacity} 个")
+            raise InputError(
+                f"community {community_id} would need {len(members)} grids: more than the {capacity} a {digits}-digit serial allows",
+                zh=f"社区 {community_id} 需要 {len(members)} 个网格：超过 {digits} 位序号所能容纳的 {capacity} 个",
+            )
         ids = grids.loc[members, "grid_id"]
-        kept = ids.map(previous).where(lambda c: c.notna() & c.astype(str).str.startswith(base) & (c.astype(str).str.len() == COMMUNITY_CODE_DIGITS + digits))
+        kept = ids.map(previous).where(
+            lambda c: (
+                c.notna()
+                & c.astype(str).str.startswith(base)
+                & (c.astype(str).str.len() == COMMUNITY_CODE_DIGITS + digits)
+            )
+        )
         ever = [c for c in used if c.startswith(base) and len(c) == COMMUNITY_CODE_DIGITS + digits and c.isdigit()]
         taken = {int(str(c)[COMMUNITY_CODE_DIGITS:]) for c in [*kept.dropna(), *ever]}
         free = (s for s in range(1, capacity + 1) if s not in taken)
@@ -112,14 +124,18 @@ def assign_codes(
                 continue
             serial = next(free, None)
             if serial is None:
-                raise InputError(f"community {community_id}: every {digits}-digit serial has been used in some version of "
-                                 "the plan, and a retired code is never given again",
-                                 zh=f"社区 {community_id}：{digits} 位序号已在各版方案中全部用过，停用的编码不再重新使用")
+                raise InputError(
+                    f"community {community_id}: every {digits}-digit serial has been used in some version of "
+                    "the plan, and a retired code is never given again",
+                    zh=f"社区 {community_id}：{digits} 位序号已在各版方案中全部用过，停用的编码不再重新使用",
+                )
             codes.loc[index] = f"{base}{serial:0{digits}d}"
     return codes
 
 
-def matched_codes(previous_grid: pd.Series, grid: pd.Series, households: pd.Series, previous_codes: pd.Series) -> pd.Series:
+def matched_codes(
+    previous_grid: pd.Series, grid: pd.Series, households: pd.Series, previous_codes: pd.Series
+) -> pd.Series:
     """The code each grid of a new layout keeps: that of the previous grid which gives it the most households.
 
     Grids are matched one to one, the pairs sharing the most households first (then the most buildings), so a
@@ -140,10 +156,22 @@ def matched_codes(previous_grid: pd.Series, grid: pd.Series, households: pd.Seri
     pandas.Series
         Kept codes by new ``grid_id`` (for :func:`assign_codes`'s ``previous``).
     """
-    pairs = pd.DataFrame({"before": previous_grid.to_numpy(), "after": grid.to_numpy(),
-                          "households": households.to_numpy(dtype=float), "buildings": 1}).dropna(subset=["before", "after"])
-    shared = (pairs.groupby(["before", "after"], sort=False)[["households", "buildings"]].sum().reset_index()
-              .sort_values(["households", "buildings", "before", "after"], ascending=[False, False, True, True], kind="stable"))
+    pairs = pd.DataFrame(
+        {
+            "before": previous_grid.to_numpy(),
+            "after": grid.to_numpy(),
+            "households": households.to_numpy(dtype=float),
+            "buildings": 1,
+        }
+    ).dropna(subset=["before", "after"])
+    shared = (
+        pairs.groupby(["before", "after"], sort=False)[["households", "buildings"]]
+        .sum()
+        .reset_index()
+        .sort_values(
+            ["households", "buildings", "before", "after"], ascending=[False, False, True, True], kind="stable"
+        )
+    )
     matched = shared.iloc[one_to_one(shared["before"], shared["after"])][["before", "after"]]
     codes = matched["before"].map(previous_codes.dropna())
     return pd.Series(codes.to_numpy(), index=matched["after"].to_numpy(), dtype=object).dropna()
@@ -174,8 +202,13 @@ def code_history(grids: pd.DataFrame, version: int, previous: pd.DataFrame | Non
     """
     history = _history_table(previous)
     coded = grids[grids["code"].notna()] if "code" in grids else grids.iloc[:0].assign(code=None)
-    coded = pd.DataFrame({c: coded[c].map(id_string, na_action="ignore").to_numpy(dtype=object) if c in coded else None
-                          for c in ("code", "grid_id", "community_id")}, index=range(len(coded))).drop_duplicates("code")
+    coded = pd.DataFrame(
+        {
+            c: coded[c].map(id_string, na_action="ignore").to_numpy(dtype=object) if c in coded else None
+            for c in ("code", "grid_id", "community_id")
+        },
+        index=range(len(coded)),
+    ).drop_duplicates("code")
     current = history.set_index("code")
     in_use = current.index.isin(coded["code"])
     current.loc[~in_use & current["end_version"].isna(), "end_version"] = version - 1
@@ -193,7 +226,9 @@ def _history_table(table: pd.DataFrame | None) -> pd.DataFrame:
     """A history as read from any format: its columns, codes and ids as text, versions as nullable integers."""
     if table is None:
         table = pd.DataFrame(columns=HISTORY_COLUMNS)
-    out = pd.DataFrame({c: table[c].to_numpy() if c in table else None for c in HISTORY_COLUMNS}, index=range(len(table)))
+    out = pd.DataFrame(
+        {c: table[c].to_numpy() if c in table else None for c in HISTORY_COLUMNS}, index=range(len(table))
+    )
     for column in ("code", "grid_id", "community_id"):
         out[column] = out[column].map(id_string, na_action="ignore").astype(object)
     for column in ("start_version", "end_version"):

@@ -102,10 +102,7 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
     outside = out_of_china(lon, lat)
-    return (
-        np.where(outside, lon, z * np.cos(theta) + 0.0065),
-        np.where(outside, lat, z * np.sin(theta) + 0.006),
-    )
+    return (np.where(outside, lon, z * np.cos(theta) + 0.0065), np.where(outside, lat, z * np.sin(theta) + 0.006))
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +174,10 @@ def convert_lonlat(lon: ArrayLike, lat: ArrayLike, source: str, target: str) -> 
     """
     for system in (source, target):
         if system not in SYSTEMS:
-            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(SYSTEMS)}",
-                             zh=f"未知的坐标系 {system!r}：可选 {'、'.join(SYSTEMS)}")
+            raise InputError(
+                f"unknown coordinate system {system!r}: use one of {', '.join(SYSTEMS)}",
+                zh=f"未知的坐标系 {system!r}：可选 {'、'.join(SYSTEMS)}",
+            )
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if source == target:
         return lon.copy(), lat.copy()
@@ -210,8 +209,10 @@ def convert_geometries(geometries: ArrayLike, crs, source: str, target: str) -> 
         The moved geometries, in ``crs``.
     """
     if crs is None:
-        raise InputError("a layer without a CRS cannot be moved between coordinate systems: set its CRS first",
-                         zh="没有坐标参考系的图层无法在坐标系之间转换：请先设定其坐标参考系")
+        raise InputError(
+            "a layer without a CRS cannot be moved between coordinate systems: set its CRS first",
+            zh="没有坐标参考系的图层无法在坐标系之间转换：请先设定其坐标参考系",
+        )
     crs = CRS.from_user_input(crs)
     geographic = crs.is_geographic
     forward = None if geographic else Transformer.from_crs(crs, 4326, always_xy=True)
@@ -274,14 +275,16 @@ def from_wgs84(gdf: gpd.GeoDataFrame, coords: str) -> gpd.GeoDataFrame:
 
 def _convert(gdf: gpd.GeoDataFrame, coords: str, table: dict[str, Transform]) -> gpd.GeoDataFrame:
     if coords not in table:
-        raise InputError(f"unknown coordinate system {coords!r}: use one of {', '.join(table)}",
-                         zh=f"未知的坐标系 {coords!r}：可选 {'、'.join(table)}")
+        raise InputError(
+            f"unknown coordinate system {coords!r}: use one of {', '.join(table)}",
+            zh=f"未知的坐标系 {coords!r}：可选 {'、'.join(table)}",
+        )
     if gdf.crs is None or not gdf.crs.is_geographic:
         raise InputError(
             f"{coords} conversion needs lon/lat coordinates, but the layer's CRS is {gdf.crs}: "
             "set it to EPSG:4326 (the lon/lat as digitised), not a projected CRS",
             zh=f"{coords} 转换需要经纬度坐标，但该图层的坐标参考系是 {gdf.crs}："
-               "请设为 EPSG:4326（采集时的经纬度），而不是投影坐标系",
+            "请设为 EPSG:4326（采集时的经纬度），而不是投影坐标系",
         )
     transform = table[coords]
 

@@ -60,23 +60,29 @@ def check_replaceable(folder: str | os.PathLike, what: str, what_zh: str | None 
     folder = Path(folder).resolve()
     what_zh = what_zh or what
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} is a file, not a folder: {what} are written into a folder",
-                         zh=f"{folder} 是文件，不是文件夹：{what_zh}写入文件夹")
+        raise InputError(
+            f"{folder} is a file, not a folder: {what} are written into a folder",
+            zh=f"{folder} 是文件，不是文件夹：{what_zh}写入文件夹",
+        )
     if folder.is_dir():
         foreign = sorted(set(os.listdir(folder)) - {MANIFEST} - set(_listed(folder)))
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             shown_zh = "、".join(foreign[:3]) + (f" 等另外 {len(foreign) - 3} 个" if len(foreign) > 3 else "")
-            raise InputError(f"{folder} holds {len(foreign)} file(s) gridplan did not write ({shown}): {what} replace "
-                             "their folder as a whole; write them into a new or empty folder",
-                             zh=f"{folder} 中有 {len(foreign)} 个文件不是 gridplan 写入的（{shown_zh}）：{what_zh}会整体替换"
-                                "所在文件夹；请写入新的或空的文件夹")
+            raise InputError(
+                f"{folder} holds {len(foreign)} file(s) gridplan did not write ({shown}): {what} replace "
+                "their folder as a whole; write them into a new or empty folder",
+                zh=f"{folder} 中有 {len(foreign)} 个文件不是 gridplan 写入的（{shown_zh}）：{what_zh}会整体替换"
+                "所在文件夹；请写入新的或空的文件夹",
+            )
     parent = _existing(folder.parent)
     try:
         os.rmdir(_new_folder(parent, ".gridplan-", ""))
     except OSError as exc:
-        raise InputError(f"{folder} cannot be written: no folder can be made in {parent} ({exc.strerror})",
-                         zh=f"无法写入 {folder}：不能在 {parent} 中创建文件夹（{exc.strerror}）") from exc
+        raise InputError(
+            f"{folder} cannot be written: no folder can be made in {parent} ({exc.strerror})",
+            zh=f"无法写入 {folder}：不能在 {parent} 中创建文件夹（{exc.strerror}）",
+        ) from exc
 
 
 @contextmanager
@@ -101,8 +107,10 @@ def replaced_folder(folder: str | os.PathLike, what: str, what_zh: str | None = 
     try:
         yield staging
         files = sorted(p.name for p in staging.iterdir())
-        (staging / MANIFEST).write_text(json.dumps({"written_by": "gridplan", "what": what, "files": files},
-                                                   ensure_ascii=False, indent=1), encoding="utf-8")
+        (staging / MANIFEST).write_text(
+            json.dumps({"written_by": "gridplan", "what": what, "files": files}, ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
         _swap(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -25,7 +25,9 @@ def points_along(lines, step: float) -> np.ndarray:
     return shapely.line_interpolate_point(parts[owner], distance)
 
 
-def shared_boundaries(geoms: np.ndarray, same: np.ndarray | None = None, *, tolerance: float = 0.05, min_length: float = 1.0):
+def shared_boundaries(
+    geoms: np.ndarray, same: np.ndarray | None = None, *, tolerance: float = 0.05, min_length: float = 1.0
+):
     """Pairs of polygons (i < j) that share at least ``min_length`` of boundary, measured within
     ``tolerance`` (polygons cut by different operations meet within rounding); optionally only pairs
     with equal ``same`` labels. Returns ``(left, right, shared_lines, length)``."""
@@ -51,12 +53,18 @@ def shared_length(geoms, others, *, tolerance: float, quad_segs: int = 8):
     return shapely.length(shared_lines(geoms, others, tolerance=tolerance, quad_segs=quad_segs))
 
 
-def weighted_centres(labels: np.ndarray, x: np.ndarray, y: np.ndarray, weight: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weighted_centres(
+    labels: np.ndarray, x: np.ndarray, y: np.ndarray, weight: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``weight``-weighted centre of the points of each label ``0 … k-1`` and the weight of each (a label
     without weight has its centre at 0, 0): household-weighted centres of grids and atoms."""
     total = np.bincount(labels, weights=weight, minlength=k)
     safe = np.where(total > 0, total, 1)
-    return np.bincount(labels, weights=weight * x, minlength=k) / safe, np.bincount(labels, weights=weight * y, minlength=k) / safe, total
+    return (
+        np.bincount(labels, weights=weight * x, minlength=k) / safe,
+        np.bincount(labels, weights=weight * y, minlength=k) / safe,
+        total,
+    )
 
 
 def heal(polygon):

@@ -38,4 +38,7 @@ _FOLDED_ONLY = "鍾钟 彙汇 髮发 臺台 裡里 裏里 後后 麵面 復复 �
 #: Simplified → traditional (the form Big5 writes), for the generated ``big5`` register.
 TRADITIONAL: dict[str, str] = {pair[0]: pair[1] for pair in _PAIRS.split()}
 #: Traditional → simplified, a table for :meth:`str.translate`.
-SIMPLIFIED: dict[int, str] = {**{ord(t): s for s, t in TRADITIONAL.items()}, **{ord(pair[0]): pair[1] for pair in _FOLDED_ONLY.split()}}
+SIMPLIFIED: dict[int, str] = {
+    **{ord(t): s for s, t in TRADITIONAL.items()},
+    **{ord(pair[0]): pair[1] for pair in _FOLDED_ONLY.split()},
+}

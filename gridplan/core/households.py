@@ -66,12 +66,16 @@ def fill_households(buildings: gpd.GeoDataFrame, settings: HouseholdSettings = H
     Registered counts are kept; missing ones (no column, or NaN) are estimated.
     """
     out = buildings.copy()
-    registered = pd.to_numeric(out["households"], errors="coerce") if "households" in out else pd.Series(np.nan, index=out.index)
+    registered = (
+        pd.to_numeric(out["households"], errors="coerce") if "households" in out else pd.Series(np.nan, index=out.index)
+    )
     missing = registered.isna()
     estimate = estimate_households(out[missing], settings) if missing.any() else pd.Series(dtype=np.int64)
     out["households"] = registered.fillna(estimate).astype(np.int64)
     # keep the flag of counts a validation repair already estimated
-    earlier = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
+    earlier = (
+        out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
+    )
     out["households_estimated"] = missing.to_numpy() | earlier
     return out
 
@@ -97,20 +101,39 @@ def grid_households(grid, households, estimated, grids) -> pd.DataFrame:
     """
     flags = np.asarray(estimated, dtype=bool)
     weights = np.asarray(households, dtype=float)
-    per = pd.DataFrame({"households": weights, "estimated_households": np.where(flags, weights, 0.0),
-                        "estimated": flags, "buildings": 1}).groupby(np.asarray(grid)).sum()
+    per = (
+        pd.DataFrame(
+            {
+                "households": weights,
+                "estimated_households": np.where(flags, weights, 0.0),
+                "estimated": flags,
+                "buildings": 1,
+            }
+        )
+        .groupby(np.asarray(grid))
+        .sum()
+    )
     per = per.reindex(pd.Index(grids), fill_value=0)
     # households where there are some, else buildings: both say "all", "none" or "some"
     total = np.where(per["households"] > 0, per["households"], per["buildings"]).astype(float)
     part = np.where(per["households"] > 0, per["estimated_households"], per["estimated"]).astype(float)
-    source = np.select([per["buildings"].to_numpy() == 0, part == 0, part >= total],
-                       [HouseholdSource.NO_BUILDINGS, HouseholdSource.REGISTERED, HouseholdSource.ESTIMATED],
-                       HouseholdSource.PARTLY_ESTIMATED)
-    return pd.DataFrame({"households_estimated": np.round(per["estimated_households"].to_numpy()).astype(np.int64),
-                         "households_source": source.astype(object)}, index=per.index)
+    source = np.select(
+        [per["buildings"].to_numpy() == 0, part == 0, part >= total],
+        [HouseholdSource.NO_BUILDINGS, HouseholdSource.REGISTERED, HouseholdSource.ESTIMATED],
+        HouseholdSource.PARTLY_ESTIMATED,
+    )
+    return pd.DataFrame(
+        {
+            "households_estimated": np.round(per["estimated_households"].to_numpy()).astype(np.int64),
+            "households_source": source.astype(object),
+        },
+        index=per.index,
+    )
 
 
-def prepare_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
+def prepare_buildings(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, settings: Settings
+) -> gpd.GeoDataFrame:
     """Buildings ready to plan: households filled (estimates marked), workload, community.
 
     Parameters
@@ -147,7 +170,9 @@ def building_workload(buildings: gpd.GeoDataFrame, settings: GridSettings) -> pd
     if weights and "kind" in buildings:
         workload = workload + buildings["kind"].map(lambda k: weights.get(str(k).lower(), 0.0)).astype(float)
     if "special_care" in weights and "special_care" in buildings:
-        workload = workload + weights["special_care"] * pd.to_numeric(buildings["special_care"], errors="coerce").fillna(0)
+        workload = workload + weights["special_care"] * pd.to_numeric(
+            buildings["special_care"], errors="coerce"
+        ).fillna(0)
     return workload
 
 

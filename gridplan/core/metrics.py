@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from gridplan.settings import GridSettings
+from gridplan.vocabulary import GridKind
 
 from .geometry import points_along, weighted_centres
 
@@ -83,7 +84,9 @@ def grid_geometry_metrics(grids: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame({"polsby_popper": pp, "parts": shapely.get_num_geometries(geoms)}, index=grids.index)
 
 
-def service_radius(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> tuple[pd.Series, np.ndarray]:
+def service_radius(
+    grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame
+) -> tuple[pd.Series, np.ndarray]:
     """Service radius of each grid (farthest building from its household-weighted centre, 服务半径) and
     each building's distance to its grid's centre."""
     grid_pos = pd.Series(np.arange(len(grids)), index=grids["grid_id"].to_numpy())
@@ -101,11 +104,15 @@ def grid_figures(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     """Per grid, aligned to ``grids``: ``service_radius_m`` (see :func:`service_radius`) and ``polsby_popper``
     (both in the metric CRS of the layers)."""
     radius, _ = service_radius(grids, assignment, buildings)
-    return pd.DataFrame({"service_radius_m": radius.round(1),
-                         "polsby_popper": grid_geometry_metrics(grids)["polsby_popper"].round(4)}, index=grids.index)
+    return pd.DataFrame(
+        {"service_radius_m": radius.round(1), "polsby_popper": grid_geometry_metrics(grids)["polsby_popper"].round(4)},
+        index=grids.index,
+    )
 
 
-def with_grid_figures(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def with_grid_figures(
+    grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """``grids`` with :func:`grid_figures` as columns (replaced where present), geometry last."""
     figures = grid_figures(grids, assignment, buildings)
     out = grids.drop(columns=[c for c in figures.columns if c in grids.columns]).join(figures)
@@ -139,17 +146,27 @@ def plan_metrics(
     radius, distance = service_radius(grids, assignment, buildings)
 
     kind = grids["kind"] if "kind" in grids else pd.Series("ordinary", index=grids.index)
-    ordinary = (kind == "ordinary").to_numpy()
+    ordinary = (kind == GridKind.ORDINARY).to_numpy()
     hh = grids["households"].to_numpy(dtype=float)[ordinary]
     t = settings.target
     dev = np.abs(hh - t) / t if len(hh) else np.zeros(0)
     unit = grids["largest_unit"].to_numpy(dtype=float)[ordinary] if "largest_unit" in grids else np.zeros(len(hh))
-    infeasible = ~grids["tight_possible"].to_numpy(bool)[ordinary] if "tight_possible" in grids else unit > settings.tight_window.hi
-    out_of_reach = ~grids["bounds_possible"].to_numpy(bool)[ordinary] if "bounds_possible" in grids else unit > settings.ceiling
+    infeasible = (
+        ~grids["tight_possible"].to_numpy(bool)[ordinary]
+        if "tight_possible" in grids
+        else unit > settings.tight_window.hi
+    )
+    out_of_reach = (
+        ~grids["bounds_possible"].to_numpy(bool)[ordinary] if "bounds_possible" in grids else unit > settings.ceiling
+    )
     tight = settings.tight_window.contains(hh)
     bounded = settings.bounds_window.contains(hh)
     weights = buildings["households"].to_numpy(dtype=float)
-    estimated = buildings["households_estimated"].to_numpy(dtype=bool) if "households_estimated" in buildings else np.zeros(len(buildings), bool)
+    estimated = (
+        buildings["households_estimated"].to_numpy(dtype=bool)
+        if "households_estimated" in buildings
+        else np.zeros(len(buildings), bool)
+    )
     gap, overlap, outside = _tiling(grids, communities)
     on_street, on_boundary = street_alignment(grids, communities, streets, barriers)
 
@@ -272,7 +289,9 @@ def _boundary_samples(grids, communities, streets, barriers):
     inner = internal_boundaries(grids, communities)
     points = points_along(inner, ALIGNMENT_STEP_M) if inner.length > 0 else np.empty(0, dtype=object)
     on_street = _near(points, streets.geometry.to_numpy())
-    on_barrier = _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
+    on_barrier = (
+        _near(points, barriers.geometry.to_numpy()) if barriers is not None else np.zeros(len(points), dtype=bool)
+    )
     return inner, points, on_street, on_barrier
 
 

@@ -112,14 +112,23 @@ class Provenance:
     def table(self) -> pd.DataFrame:
         """The provenance as a ``key``/``value`` table (values JSON), as written beside every result."""
         values = {
-            "version": self.version, "created": self.created, "scene_fingerprint": self.scene_fingerprint,
-            "plan_fingerprint": self.plan_fingerprint, "regenerated_from": self.regenerated_from,
+            "version": self.version,
+            "created": self.created,
+            "scene_fingerprint": self.scene_fingerprint,
+            "plan_fingerprint": self.plan_fingerprint,
+            "regenerated_from": self.regenerated_from,
             "code_style": self.code_style,
-            "generated": dict(self.generated), "settings": self.settings.to_dict(),
-            "plan_version": self.plan_version, "parent_fingerprint": self.parent_fingerprint,
-            "effective_date": self.effective_date, "author": self.author, "note": self.note,
+            "generated": dict(self.generated),
+            "settings": self.settings.to_dict(),
+            "plan_version": self.plan_version,
+            "parent_fingerprint": self.parent_fingerprint,
+            "effective_date": self.effective_date,
+            "author": self.author,
+            "note": self.note,
         }
-        return pd.DataFrame({"key": list(values), "value": [json.dumps(v, ensure_ascii=False) for v in values.values()]})
+        return pd.DataFrame(
+            {"key": list(values), "value": [json.dumps(v, ensure_ascii=False) for v in values.values()]}
+        )
 
     @classmethod
     def from_table(cls, table: pd.DataFrame) -> "Provenance":
@@ -127,24 +136,39 @@ class Provenance:
         try:
             values = {str(k): json.loads(v) for k, v in zip(table["key"], table["value"])}
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"the provenance table cannot be read: {exc}", zh=f"无法读取 provenance 表（方案来源记录）：{exc}") from exc
-        return cls(settings=Settings.from_dict(values.get("settings", {})),
-                   scene_fingerprint=values.get("scene_fingerprint", ""),
-                   generated=dict(values.get("generated", {})), code_style=values.get("code_style", "gb15"),
-                   plan_fingerprint=values.get("plan_fingerprint", ""),
-                   regenerated_from=values.get("regenerated_from", ""),
-                   version=values.get("version", "unknown"), created=values.get("created", ""),
-                   plan_version=int(values.get("plan_version") or 1), parent_fingerprint=values.get("parent_fingerprint") or "",
-                   effective_date=values.get("effective_date") or "", author=values.get("author") or "",
-                   note=values.get("note") or "")
+            raise InputError(
+                f"the provenance table cannot be read: {exc}", zh=f"无法读取 provenance 表（方案来源记录）：{exc}"
+            ) from exc
+        return cls(
+            settings=Settings.from_dict(values.get("settings", {})),
+            scene_fingerprint=values.get("scene_fingerprint", ""),
+            generated=dict(values.get("generated", {})),
+            code_style=values.get("code_style", "gb15"),
+            plan_fingerprint=values.get("plan_fingerprint", ""),
+            regenerated_from=values.get("regenerated_from", ""),
+            version=values.get("version", "unknown"),
+            created=values.get("created", ""),
+            plan_version=int(values.get("plan_version") or 1),
+            parent_fingerprint=values.get("parent_fingerprint") or "",
+            effective_date=values.get("effective_date") or "",
+            author=values.get("author") or "",
+            note=values.get("note") or "",
+        )
 
     def version_line(self, lang: str = "zh") -> str:
         """The plan's version in one line: ``版本 3（上一版 1a2b3c4d…，生效日期 2025-07-01）``, with its author
         and note where given."""
-        details = [word("version_parent", lang, fingerprint=self.parent_fingerprint[:12])] if self.parent_fingerprint else []
-        details += [word(key, lang, value=getattr(self, key)) for key in ("effective_date", "author", "note") if getattr(self, key)]
-        return word("plan_version", lang, version=self.plan_version) + (bracketed(word("comma", lang).join(details), lang)
-                                                                        if details else "")
+        details = (
+            [word("version_parent", lang, fingerprint=self.parent_fingerprint[:12])] if self.parent_fingerprint else []
+        )
+        details += [
+            word(key, lang, value=getattr(self, key))
+            for key in ("effective_date", "author", "note")
+            if getattr(self, key)
+        ]
+        return word("plan_version", lang, version=self.plan_version) + (
+            bracketed(word("comma", lang).join(details), lang) if details else ""
+        )
 
 
 #: An effective date as ``plan --effective-date`` takes it.
@@ -169,8 +193,10 @@ def parse_effective_date(value: str | date | None) -> str:
             raise ValueError(text)
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise InputError(f"effective date {text!r} is not a date written YYYY-MM-DD (e.g. 2025-07-01)",
-                         zh=f"生效日期 {text!r} 不是 YYYY-MM-DD 格式的日期（如 2025-07-01）") from None
+        raise InputError(
+            f"effective date {text!r} is not a date written YYYY-MM-DD (e.g. 2025-07-01)",
+            zh=f"生效日期 {text!r} 不是 YYYY-MM-DD 格式的日期（如 2025-07-01）",
+        ) from None
 
 
 def assignment_fingerprint(assignment: pd.DataFrame) -> str:
@@ -212,9 +238,20 @@ class PlanWarning:
 
 def warnings_table(warnings: list[PlanWarning], lang: str = "zh") -> pd.DataFrame:
     """The warnings as the plan file's ``warnings`` layer: codes and figures (JSON), and the message in ``lang``."""
-    return pd.DataFrame([{"code": str(w.code), "community_id": w.community_id, "grid_id": w.grid_id, "reason": str(w.reason),
-                          "figures": json.dumps(dict(w.figures), ensure_ascii=False), "message": w.text(lang)}
-                         for w in warnings], columns=["code", "community_id", "grid_id", "reason", "figures", "message"])
+    return pd.DataFrame(
+        [
+            {
+                "code": str(w.code),
+                "community_id": w.community_id,
+                "grid_id": w.grid_id,
+                "reason": str(w.reason),
+                "figures": json.dumps(dict(w.figures), ensure_ascii=False),
+                "message": w.text(lang),
+            }
+            for w in warnings
+        ],
+        columns=["code", "community_id", "grid_id", "reason", "figures", "message"],
+    )
 
 
 def warnings_from_table(table: pd.DataFrame | None) -> list[PlanWarning]:
@@ -223,9 +260,16 @@ def warnings_from_table(table: pd.DataFrame | None) -> list[PlanWarning]:
         return []
     text = table.astype({c: str for c in ("code", "community_id", "grid_id", "reason") if c in table})
     text = text.replace({"None": "", "nan": ""})
-    return [PlanWarning(r["code"], r["community_id"], grid_id=r.get("grid_id", ""), reason=r.get("reason", ""),
-                        figures=tuple(json.loads(r.get("figures") or "{}").items()))
-            for r in text.to_dict("records")]
+    return [
+        PlanWarning(
+            r["code"],
+            r["community_id"],
+            grid_id=r.get("grid_id", ""),
+            reason=r.get("reason", ""),
+            figures=tuple(json.loads(r.get("figures") or "{}").items()),
+        )
+        for r in text.to_dict("records")
+    ]
 
 
 @dataclass(frozen=True)
@@ -299,9 +343,26 @@ class Certificate:
 
 
 #: Columns of a plan's ``certificates`` layer (lists as JSON text).
-CERTIFICATE_COLUMNS = ("certificate_id", "claim", "status", "community_id", "grid_ids", "unit_buildings", "lo", "hi",
-                       "cap", "fewest", "below", "above", "covers_excess", "method", "searched", "stopped", "checked",
-                       "checked_by")
+CERTIFICATE_COLUMNS = (
+    "certificate_id",
+    "claim",
+    "status",
+    "community_id",
+    "grid_ids",
+    "unit_buildings",
+    "lo",
+    "hi",
+    "cap",
+    "fewest",
+    "below",
+    "above",
+    "covers_excess",
+    "method",
+    "searched",
+    "stopped",
+    "checked",
+    "checked_by",
+)
 
 
 def certificates_table(certificates: list[Certificate], lang: str = "zh") -> pd.DataFrame:
@@ -322,13 +383,34 @@ def certificates_from_table(table: pd.DataFrame | None) -> list[Certificate]:
         return []
     out = []
     for r in table.to_dict("records"):
-        text = {k: ("" if pd.isna(r.get(k)) else str(r.get(k))) for k in ("certificate_id", "claim", "status", "community_id",
-                                                                       "method", "searched", "stopped", "checked", "checked_by")}
-        numbers = {k: float(r[k]) if r.get(k) is not None and not pd.isna(r.get(k)) else float("nan")
-                   for k in ("lo", "hi", "cap", "below", "above")}
-        out.append(Certificate(**text, **numbers, grid_ids=tuple(as_list(r.get("grid_ids"))),
-                               unit_buildings=tuple(as_list(r.get("unit_buildings"))),
-                               fewest=int(r.get("fewest") or 0), covers_excess=str(r.get("covers_excess")).lower() in ("true", "1")))
+        text = {
+            k: ("" if pd.isna(r.get(k)) else str(r.get(k)))
+            for k in (
+                "certificate_id",
+                "claim",
+                "status",
+                "community_id",
+                "method",
+                "searched",
+                "stopped",
+                "checked",
+                "checked_by",
+            )
+        }
+        numbers = {
+            k: float(r[k]) if r.get(k) is not None and not pd.isna(r.get(k)) else float("nan")
+            for k in ("lo", "hi", "cap", "below", "above")
+        }
+        out.append(
+            Certificate(
+                **text,
+                **numbers,
+                grid_ids=tuple(as_list(r.get("grid_ids"))),
+                unit_buildings=tuple(as_list(r.get("unit_buildings"))),
+                fewest=int(r.get("fewest") or 0),
+                covers_excess=str(r.get("covers_excess")).lower() in ("true", "1"),
+            )
+        )
     return out
 
 
@@ -381,7 +463,9 @@ class Plan:
     def __post_init__(self):
         # the history always agrees with the grids: started from their codes where none was carried forward,
         # read from any format into the same types
-        object.__setattr__(self, "code_history", code_history(self.grids, self.provenance.plan_version, self.code_history))
+        object.__setattr__(
+            self, "code_history", code_history(self.grids, self.provenance.plan_version, self.code_history)
+        )
 
     @property
     def settings(self) -> Settings:
@@ -406,21 +490,24 @@ class Plan:
         ordinary = grids["kind"] == GridKind.ORDINARY
         mean = grids.loc[ordinary, "workload"].mean() if ordinary.any() else grids["workload"].mean()
         staffed = (grids["households"] > 0).to_numpy()
-        return pd.DataFrame({
-            "grid_id": grids["grid_id"],
-            "code": grids["code"] if "code" in grids else None,
-            "community_id": grids["community_id"],
-            "grid_worker": np.where(staffed, [f"{n:04d}" for n in np.cumsum(staffed)], None),
-            "households": grids["households"],
-            "workload_index": (grids["workload"] / mean).round(3) if mean else 0.0,
-        })
+        return pd.DataFrame(
+            {
+                "grid_id": grids["grid_id"],
+                "code": grids["code"] if "code" in grids else None,
+                "community_id": grids["community_id"],
+                "grid_worker": np.where(staffed, [f"{n:04d}" for n in np.cumsum(staffed)], None),
+                "households": grids["households"],
+                "workload_index": (grids["workload"] / mean).round(3) if mean else 0.0,
+            }
+        )
 
     def summary(self, lang: str = "zh") -> str:
         """A few lines: grids, balance, alignment, radius, hard rules, warnings."""
         m, g = self.metrics, self.settings.grid
         zh = lang == "zh"
         estimated = word("comma", lang) + household_statement(
-            m.households_total, self.households_estimated(), self.settings.households.dwelling_size_m2, lang)
+            m.households_total, self.households_estimated(), self.settings.households.dwelling_size_m2, lang
+        )
         communities = self.grids["community_id"].nunique()
         if m.ordinary_grids == 0:
             return self._without_ordinary(lang, estimated)
@@ -456,7 +543,9 @@ class Plan:
                 f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of "
                 f"the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
             ]
-        return "\n".join(lines[:1] + [self._version_line(lang)] + lines[1:] + self._claim_lines(lang) + self._warning_lines(lang))
+        return "\n".join(
+            lines[:1] + [self._version_line(lang)] + lines[1:] + self._claim_lines(lang) + self._warning_lines(lang)
+        )
 
     def _version_line(self, lang: str) -> str:
         return "  " + self.provenance.version_line(lang)
@@ -471,10 +560,14 @@ class Plan:
         undecided = sum(c.checked == "undecided" for c in proven)
         unproven = len(self.certificates) - len(proven)
         if lang == "zh":
-            return [f"  证明：{len(proven)} 项已证明（独立核验成立 {held} 项，未能判定 {undecided} 项），{unproven} 项未证明"
-                    f"（见 certificates 图层）"]
-        return [f"  claims: {len(proven)} proven ({held} hold under an independent check, {undecided} undecided), "
-                f"{unproven} not proven (see the certificates layer)"]
+            return [
+                f"  证明：{len(proven)} 项已证明（独立核验成立 {held} 项，未能判定 {undecided} 项），{unproven} 项未证明"
+                f"（见 certificates 图层）"
+            ]
+        return [
+            f"  claims: {len(proven)} proven ({held} hold under an independent check, {undecided} undecided), "
+            f"{unproven} not proven (see the certificates layer)"
+        ]
 
     def _without_ordinary(self, lang: str, estimated: str) -> str:
         """The summary of a plan where no community reaches the floor of one grid: said plainly, not as the
@@ -483,14 +576,18 @@ class Plan:
         largest = self.grids.groupby("community_id")["households"].sum().max()
         communities = self.grids["community_id"].nunique()
         if lang == "zh":
-            lines = [f"方案：{m.grids} 个网格，没有综合网格，{communities} 个社区，共 {m.households_total:,} 户{estimated}",
-                     f"  没有一个社区达到一个网格的户数下限 {g.floor:,.0f} 户（目标 {g.target:,.0f} 户 −{g.tolerance:.0%}）："
-                     f"户数最多的社区只有 {largest:,.0f} 户；各社区的住户各成一个小网格"]
+            lines = [
+                f"方案：{m.grids} 个网格，没有综合网格，{communities} 个社区，共 {m.households_total:,} 户{estimated}",
+                f"  没有一个社区达到一个网格的户数下限 {g.floor:,.0f} 户（目标 {g.target:,.0f} 户 −{g.tolerance:.0%}）："
+                f"户数最多的社区只有 {largest:,.0f} 户；各社区的住户各成一个小网格",
+            ]
         else:
-            lines = [f"plan: {m.grids} grids, none of them ordinary, over {communities} communities, "
-                     f"{m.households_total:,} households{estimated}",
-                     f"  no community reaches the floor of one grid, {g.floor:,.0f} households (target {g.target:,.0f} "
-                     f"−{g.tolerance:.0%}): the largest has {largest:,.0f}; each community's households are small grids"]
+            lines = [
+                f"plan: {m.grids} grids, none of them ordinary, over {communities} communities, "
+                f"{m.households_total:,} households{estimated}",
+                f"  no community reaches the floor of one grid, {g.floor:,.0f} households (target {g.target:,.0f} "
+                f"−{g.tolerance:.0%}): the largest has {largest:,.0f}; each community's households are small grids",
+            ]
         return "\n".join(lines[:1] + [self._version_line(lang)] + lines[1:] + self._warning_lines(lang))
 
     def _warning_lines(self, lang: str) -> list[str]:
@@ -589,27 +686,54 @@ class PlanChanges:
         counts = self.grid_changes["change"].value_counts()
         kinds = [GridChange.UNCHANGED, GridChange.CHANGED, GridChange.CREATED, GridChange.REMOVED]
         grids = ", ".join(f"{counts.get(k.value, 0)} {label(k, lang)}" for k in kinds)
-        moved = self.building_changes[self.building_changes["change"] == BuildingChange.MOVED.value] if len(self.building_changes) else self.building_changes
-        reasons = (moved.groupby("reason")["households"].agg(["size", "sum"]) if {"reason", "households"} <= set(moved.columns) and len(moved)
-                   else pd.DataFrame())
+        moved = (
+            self.building_changes[self.building_changes["change"] == BuildingChange.MOVED.value]
+            if len(self.building_changes)
+            else self.building_changes
+        )
+        reasons = (
+            moved.groupby("reason")["households"].agg(["size", "sum"])
+            if {"reason", "households"} <= set(moved.columns) and len(moved)
+            else pd.DataFrame()
+        )
         if lang == "zh":
-            lines = [f"由 {self.previous} 重新生成：{self.kept_share:.1%} 的楼栋保持原网格；{len(self.building_changes)} 栋楼有变化；网格 {grids}"]
-            lines += [f"  调整原因 {label(MoveReason(r), 'zh')}：{int(row['size'])} 栋楼，{int(row['sum'])} 户" for r, row in reasons.iterrows() if r]
+            lines = [
+                f"由 {self.previous} 重新生成：{self.kept_share:.1%} 的楼栋保持原网格；{len(self.building_changes)} 栋楼有变化；网格 {grids}"
+            ]
+            lines += [
+                f"  调整原因 {label(MoveReason(r), 'zh')}：{int(row['size'])} 栋楼，{int(row['sum'])} 户"
+                for r, row in reasons.iterrows()
+                if r
+            ]
         else:
-            lines = [f"regenerated from {self.previous}: {self.kept_share:.1%} of buildings kept their grid; "
-                     f"{len(self.building_changes)} buildings changed; grids {grids}"]
-            lines += [f"  moved for {label(MoveReason(r), 'en')}: {int(row['size'])} buildings, {int(row['sum'])} households"
-                      for r, row in reasons.iterrows() if r]
+            lines = [
+                f"regenerated from {self.previous}: {self.kept_share:.1%} of buildings kept their grid; "
+                f"{len(self.building_changes)} buildings changed; grids {grids}"
+            ]
+            lines += [
+                f"  moved for {label(MoveReason(r), 'en')}: {int(row['size'])} buildings, {int(row['sum'])} households"
+                for r, row in reasons.iterrows()
+                if r
+            ]
         if self.tradeoff is not None:
-            names = {"keep": ("只保留", "keep only"), "rebalanced": ("再平衡", "rebalanced"), "regenerated": ("重新生成", "regenerated"),
-                     "fresh": ("全新方案", "fresh plan")}
+            names = {
+                "keep": ("只保留", "keep only"),
+                "rebalanced": ("再平衡", "rebalanced"),
+                "regenerated": ("重新生成", "regenerated"),
+                "fresh": ("全新方案", "fresh plan"),
+            }
             i = LANGUAGES.index(lang)
-            head = ("  方案对比：保持原网格 / ±10% 内 / ±20% 内 / 调整户数" if lang == "zh"
-                    else "  trade-off: kept in their grid / within ±10% / within ±20% / households moved")
+            head = (
+                "  方案对比：保持原网格 / ±10% 内 / ±20% 内 / 调整户数"
+                if lang == "zh"
+                else "  trade-off: kept in their grid / within ±10% / within ±20% / households moved"
+            )
             lines.append(head)
             for row in self.tradeoff.itertuples():
                 moved_hh = "—" if pd.isna(row.households_moved) else f"{row.households_moved:,.0f}"
-                lines.append(f"    {names[row.layout][i]:<12} {row.kept_share:6.1%}  {row.within_tight:6.1%}  {row.within_bounds:6.1%}  {moved_hh}")
+                lines.append(
+                    f"    {names[row.layout][i]:<12} {row.kept_share:6.1%}  {row.within_tight:6.1%}  {row.within_bounds:6.1%}  {moved_hh}"
+                )
         if self.capped:
             lines.append("  " + word("rebalance_capped", lang, cap=self.move_cap))
         return "\n".join(lines)
@@ -642,12 +766,16 @@ class Levels:
         outside = ~lv.micro_window.contains(micro["households"])
         proven = int((outside & ~micro["bounds_possible"].astype(bool)).sum())
         if lang == "zh":
-            return (f"层级：{len(self.areas)} 个一级网格，{len(micro)} 个微网格；{int(outside.sum())} 个不在 "
-                    f"{lv.micro_min:.0f}–{lv.micro_max:.0f} 户之间，其中 {proven} 个经证明无法避免"
-                    f"（{len(self.oversize)} 栋楼超过 {lv.micro_max:.0f} 户，各为一个微网格）")
-        return (f"levels: {len(self.areas)} areas, {len(micro)} micro-grids; {int(outside.sum())} outside "
-                f"{lv.micro_min:.0f}–{lv.micro_max:.0f} households, {proven} of them proven unavoidable "
-                f"({len(self.oversize)} buildings above {lv.micro_max:.0f} households are micro-grids of their own)")
+            return (
+                f"层级：{len(self.areas)} 个一级网格，{len(micro)} 个微网格；{int(outside.sum())} 个不在 "
+                f"{lv.micro_min:.0f}–{lv.micro_max:.0f} 户之间，其中 {proven} 个经证明无法避免"
+                f"（{len(self.oversize)} 栋楼超过 {lv.micro_max:.0f} 户，各为一个微网格）"
+            )
+        return (
+            f"levels: {len(self.areas)} areas, {len(micro)} micro-grids; {int(outside.sum())} outside "
+            f"{lv.micro_min:.0f}–{lv.micro_max:.0f} households, {proven} of them proven unavoidable "
+            f"({len(self.oversize)} buildings above {lv.micro_max:.0f} households are micro-grids of their own)"
+        )
 
 
 @dataclass(frozen=True)
@@ -677,16 +805,35 @@ class PlanRun:
 
 
 #: The layers of a coverage result, in the order they are written.
-COVERAGE_LAYERS = ("grid_party", "joint_branches", "member_links", "unlinked", "unplaced_members", "service_coverage",
-                   "grid_service", "isochrones", "service_points", "proposed_sites", "siting")
+COVERAGE_LAYERS = (
+    "grid_party",
+    "joint_branches",
+    "member_links",
+    "unlinked",
+    "unplaced_members",
+    "service_coverage",
+    "grid_service",
+    "isochrones",
+    "service_points",
+    "proposed_sites",
+    "siting",
+)
 #: The table of a coverage result's provenance.
 PROVENANCE_LAYER = "coverage_provenance"
 #: Coverage layers with geometry.
 _SPATIAL_LAYERS = ("service_coverage", "isochrones", "service_points", "proposed_sites")
 #: Columns holding lists in memory and comma-joined text in files.
 _LIST_COLUMNS = {"joint_branches": ("grids", "communities")}
-_ID_COLUMNS = ("grid_id", "community_id", "branch_id", "member_id", "building_id", "point_id", "site_id",
-               "nearest_point_id")
+_ID_COLUMNS = (
+    "grid_id",
+    "community_id",
+    "branch_id",
+    "member_id",
+    "building_id",
+    "point_id",
+    "site_id",
+    "nearest_point_id",
+)
 
 
 @dataclass(frozen=True)
@@ -749,12 +896,16 @@ class Coverage:
         flags as booleans, distances as floats (NaN for none)."""
         missing = [name for name in COVERAGE_LAYERS[:9] if layers.get(name) is None]
         if missing:
-            raise InputError(f"not a coverage result: no {missing[0]!r} layer", zh=f"不是覆盖分析结果：没有 {missing[0]!r} 图层")
+            raise InputError(
+                f"not a coverage result: no {missing[0]!r} layer", zh=f"不是覆盖分析结果：没有 {missing[0]!r} 图层"
+            )
         crs = layers["service_coverage"].crs
         found = {name: _normalised(name, layers.get(name)) for name in COVERAGE_LAYERS}
         for name in _SPATIAL_LAYERS:  # a format may lose an empty layer's geometry
             if found[name] is not None and not isinstance(found[name], gpd.GeoDataFrame):
-                found[name] = gpd.GeoDataFrame(found[name], geometry=gpd.GeoSeries([None] * len(found[name]), crs=crs), crs=crs)
+                found[name] = gpd.GeoDataFrame(
+                    found[name], geometry=gpd.GeoSeries([None] * len(found[name]), crs=crs), crs=crs
+                )
         return cls(**found, provenance=provenance)
 
     @property
@@ -789,26 +940,44 @@ class Coverage:
         far = blind["nearest_service_m"]
         off = int((buildings["network_reach"] != "on_network").sum())
         if zh:
-            lines = [f"党员：{placed} 名在网格中（正式党员 {int(gp['full_members'].sum())} 名），{len(self.unplaced_members)} 名不在任何网格",
-                     f"网格：{len(gp)} 个；{statuses}",
-                     f"建议联合党支部：{len(self.joint_branches)} 个",
-                     f"联户：{households} 户中 {linked} 户已联系党员" + "".join(f"；未联户 {int(v)} 户（{label(k, lang)}）" for k, v in unlinked.items()),
-                     f"联户步行距离：平均 {mean:.0f} 米，最远 {worst:.0f} 米；联户少于 {settings.party.link_min_households} 户的党员 {below} 名"]
+            lines = [
+                f"党员：{placed} 名在网格中（正式党员 {int(gp['full_members'].sum())} 名），{len(self.unplaced_members)} 名不在任何网格",
+                f"网格：{len(gp)} 个；{statuses}",
+                f"建议联合党支部：{len(self.joint_branches)} 个",
+                f"联户：{households} 户中 {linked} 户已联系党员"
+                + "".join(f"；未联户 {int(v)} 户（{label(k, lang)}）" for k, v in unlinked.items()),
+                f"联户步行距离：平均 {mean:.0f} 米，最远 {worst:.0f} 米；联户少于 {settings.party.link_min_households} 户的党员 {below} 名",
+            ]
         else:
-            lines = [f"party members: {placed} in grids ({int(gp['full_members'].sum())} full), {len(self.unplaced_members)} in no grid",
-                     f"grids: {len(gp)}; {statuses}",
-                     f"joint branches proposed: {len(self.joint_branches)}",
-                     f"households linked: {linked} of {households}" + "".join(f"; unlinked {int(v)} ({label(k, lang)})" for k, v in unlinked.items()),
-                     f"link distance (walking): mean {mean:.0f} m, max {worst:.0f} m; members below "
-                     f"{settings.party.link_min_households} households: {below}"]
+            lines = [
+                f"party members: {placed} in grids ({int(gp['full_members'].sum())} full), {len(self.unplaced_members)} in no grid",
+                f"grids: {len(gp)}; {statuses}",
+                f"joint branches proposed: {len(self.joint_branches)}",
+                f"households linked: {linked} of {households}"
+                + "".join(f"; unlinked {int(v)} ({label(k, lang)})" for k, v in unlinked.items()),
+                f"link distance (walking): mean {mean:.0f} m, max {worst:.0f} m; members below "
+                f"{settings.party.link_min_households} households: {below}",
+            ]
         for radius in settings.service.radii_m:
             covered = float(buildings.loc[buildings[f"covered_{radius:g}m"], "households"].sum())
             share = covered / total if total else float("nan")
             lines.append(word("walk_circle", lang, radius=radius, covered=covered, share=share))
-        lines.append(word("blind_spots", lang, buildings=len(blind), households=blind["households"].sum(), farthest=far.max(),
-                          off=off))
+        lines.append(
+            word(
+                "blind_spots",
+                lang,
+                buildings=len(blind),
+                households=blind["households"].sum(),
+                farthest=far.max(),
+                off=off,
+            )
+        )
         if self.siting is not None and len(self.siting):
-            lines.append(_siting_line(self.siting.iloc[0], len(self.proposed_sites) if self.proposed_sites is not None else 0, lang))
+            lines.append(
+                _siting_line(
+                    self.siting.iloc[0], len(self.proposed_sites) if self.proposed_sites is not None else 0, lang
+                )
+            )
         generated = self.provenance.generated_inputs()
         if generated:
             lines.append(generated_statement(generated, lang))
@@ -818,8 +987,16 @@ class Coverage:
 def _siting_line(s: pd.Series, placed: int, lang: str) -> str:
     """The new service points: how many were asked, how many placed, and why fewer (more would cover no one more)."""
     asked, radius, covered = int(s["p"]), float(s["radius_m"]), float(s["households_covered"])
-    line = word("siting", lang, radius=radius, asked=asked, placed=placed, covered=covered,
-                optimal=word("optimal", lang) if bool(s["optimal"]) else "", greedy=s["greedy_households"])
+    line = word(
+        "siting",
+        lang,
+        radius=radius,
+        asked=asked,
+        placed=placed,
+        covered=covered,
+        optimal=word("optimal", lang) if bool(s["optimal"]) else "",
+        greedy=s["greedy_households"],
+    )
     if placed >= asked:
         return line
     outside = float(s["households_uncovered"])
@@ -843,7 +1020,9 @@ def _normalised(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
         out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
     for column in _ID_COLUMNS:
         if column in out:
-            out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _id(v))
+            out[column] = out[column].map(
+                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _id(v)
+            )
     for column in _LIST_COLUMNS.get(name, ()):
         if column in out:
             out[column] = out[column].map(as_list)

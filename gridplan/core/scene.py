@@ -104,9 +104,7 @@ class Scene:
     def to_crs(self, crs) -> "Scene":
         """The same scene in another CRS (``party_members`` has no geometry and is unchanged)."""
         changes = {
-            name: layer.to_crs(crs)
-            for name, layer in self.layers().items()
-            if isinstance(layer, gpd.GeoDataFrame)
+            name: layer.to_crs(crs) for name, layer in self.layers().items() if isinstance(layer, gpd.GeoDataFrame)
         }
         return replace(self, **changes)
 
@@ -120,8 +118,12 @@ class Scene:
 
 
 #: Layers a plan depends on, and the columns of each that go into a scene's fingerprint.
-FINGERPRINT_COLUMNS = {"communities": ("community_id",), "buildings": ("building_id", "households"),
-                       "streets": ("highway",), "barriers": ()}
+FINGERPRINT_COLUMNS = {
+    "communities": ("community_id",),
+    "buildings": ("building_id", "households"),
+    "streets": ("highway",),
+    "barriers": (),
+}
 
 
 def scene_fingerprint(scene: Scene) -> str:
@@ -136,8 +138,14 @@ def scene_fingerprint(scene: Scene) -> str:
             continue
         present = [c for c in columns if c in layer]
         # households as numbers (12 and 12.0 are one count), ids and classes as text
-        text = pd.DataFrame({c: pd.to_numeric(layer[c], errors="coerce").map("{:g}".format) if c == "households"
-                             else layer[c].astype(str) for c in present})
+        text = pd.DataFrame(
+            {
+                c: pd.to_numeric(layer[c], errors="coerce").map("{:g}".format)
+                if c == "households"
+                else layer[c].astype(str)
+                for c in present
+            }
+        )
         # (a row-wise join of an empty table is a table, not a column: an empty layer has no keys to join)
         keys = text.agg("\t".join, axis=1).to_numpy() if present and len(layer) else np.full(len(layer), "")
         wkb = shapely.to_wkb(layer.geometry.to_numpy(), hex=True)
@@ -178,7 +186,9 @@ class PreparedScene:
         settings.check()
         local = scene.to_crs(scene.local_crs())
         local = local.replace(buildings=prepare_buildings(local.buildings, local.communities, settings))
-        return cls(scene=scene, local=local, settings=settings, fingerprint=scene_fingerprint(scene), validation=validation)
+        return cls(
+            scene=scene, local=local, settings=settings, fingerprint=scene_fingerprint(scene), validation=validation
+        )
 
     @property
     def crs(self):
@@ -192,8 +202,10 @@ class PreparedScene:
 
     def with_settings(self, settings: Settings) -> "PreparedScene":
         """The scene prepared with ``settings``: itself where households and workloads come out the same."""
-        same = (settings.households == self.settings.households
-                and settings.grid.workload_weights == self.settings.grid.workload_weights)
+        same = (
+            settings.households == self.settings.households
+            and settings.grid.workload_weights == self.settings.grid.workload_weights
+        )
         if same:
             return replace(self, settings=settings)
         return PreparedScene.of(self.scene, settings, self.validation)
@@ -201,8 +213,11 @@ class PreparedScene:
     def generated_layers(self) -> dict[str, bool]:
         """Scene layers that say they are generated (a true ``generated`` column), e.g. a synthetic district; and
         ``households`` where a generated register gave them (``households_generated``)."""
-        found = {name: True for name, layer in self.scene.layers().items()
-                 if "generated" in layer and layer["generated"].fillna(False).astype(bool).any()}
+        found = {
+            name: True
+            for name, layer in self.scene.layers().items()
+            if "generated" in layer and layer["generated"].fillna(False).astype(bool).any()
+        }
         buildings = self.scene.buildings
         if "households_generated" in buildings and buildings["households_generated"].fillna(False).astype(bool).any():
             found["households"] = True
@@ -212,8 +227,10 @@ class PreparedScene:
 def local_crs(gdf: gpd.GeoDataFrame):
     """The UTM zone that holds ``gdf`` (its metric CRS for distances and areas)."""
     if gdf.crs is None:
-        raise InputError("layer has no CRS: set one (e.g. EPSG:4326) before planning",
-                         zh="图层没有坐标参考系：划分前请设定一个（如 EPSG:4326）")
+        raise InputError(
+            "layer has no CRS: set one (e.g. EPSG:4326) before planning",
+            zh="图层没有坐标参考系：划分前请设定一个（如 EPSG:4326）",
+        )
     if gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
         return gdf.crs
     return gdf.estimate_utm_crs()

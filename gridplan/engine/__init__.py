@@ -26,14 +26,14 @@ from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
 from ._neighbourhood import neighbourhood_search
 from ._proofs import (
-                      PROOF_MAX_GROUPS,
-                      RegionProof,
-                      bounds_layout,
-                      bounds_programme,
-                      enumerated_layout,
-                      proven_layout,
-                      proven_misfits,
-                      through_empty,
+    PROOF_MAX_GROUPS,
+    RegionProof,
+    bounds_layout,
+    bounds_programme,
+    enumerated_layout,
+    proven_layout,
+    proven_misfits,
+    through_empty,
 )
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
@@ -41,9 +41,30 @@ from ._region import plan_region
 from ._resplit import resplit
 
 __all__ = [
-    "PROOF_MAX_GROUPS", "Adjacency", "RegionGraph", "RegionProof", "Sizing", "bisect", "bounds_layout", "bounds_programme",
+    "PROOF_MAX_GROUPS",
+    "Adjacency",
+    "RegionGraph",
+    "RegionProof",
+    "Sizing",
+    "bisect",
+    "bounds_layout",
+    "bounds_programme",
     "cut_profiles",
-    "enumerated_layout", "exact_split", "fitting_groups", "join_orphans", "labels_of", "least_excess", "neighbourhood_search", "plan_region",
-    "proven_layout", "proven_misfits", "radii", "refine", "resplit", "score", "shared_by_label", "shorten_radii",
+    "enumerated_layout",
+    "exact_split",
+    "fitting_groups",
+    "join_orphans",
+    "labels_of",
+    "least_excess",
+    "neighbourhood_search",
+    "plan_region",
+    "proven_layout",
+    "proven_misfits",
+    "radii",
+    "refine",
+    "resplit",
+    "score",
+    "shared_by_label",
+    "shorten_radii",
     "through_empty",
 ]

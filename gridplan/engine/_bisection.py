@@ -34,7 +34,9 @@ WINDOW_SPREADS = (0.02, 0.05)
 TABLES_KEPT, TABLE_MAX_ATOMS = 512, 400
 
 
-def bisect(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within: LoadWindow | None = None) -> list[np.ndarray]:
+def bisect(
+    graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within: LoadWindow | None = None
+) -> list[np.ndarray]:
     """Cut ``nodes`` recursively into ``k`` connected parts.
 
     Parameters
@@ -66,7 +68,9 @@ def bisect(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within
     return bisect(graph, a, ka, sizing, within) + bisect(graph, b, k - ka, sizing, within)
 
 
-def _windows(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within: LoadWindow | None) -> list[LoadWindow]:
+def _windows(
+    graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, within: LoadWindow | None
+) -> list[LoadWindow]:
     """Per-grid load windows to try, narrowest first: around the parent's average (``WINDOW_SPREADS``),
     then the tight band (or ``within``), then the bounds (unless ``within``)."""
     t = sizing.target
@@ -138,7 +142,9 @@ def cut_profiles(graph: RegionGraph, orders: np.ndarray) -> tuple[np.ndarray, np
     ends = np.cumsum(np.diff(adjacency.indptr)[orders], axis=1) - 1  # each atom's last entry
     cut = np.where(ends >= 0, np.take_along_axis(cut, np.maximum(ends, 0), axis=1), 0.0)
     # both sides connected: the prefixes of each ordering, and those of it reversed (its suffixes)
-    connected = _connected_prefixes(np.concatenate([t, n - 1 - t]), np.concatenate([np.where(inside, u, -1), np.where(inside, n - 1 - u, -1)]), n)
+    connected = _connected_prefixes(
+        np.concatenate([t, n - 1 - t]), np.concatenate([np.where(inside, u, -1), np.where(inside, n - 1 - u, -1)]), n
+    )
     prefix_ok, suffix_ok = connected[:rows], connected[rows:, ::-1]
     return prefix_ok & np.column_stack([suffix_ok[:, 1:], np.zeros(rows, dtype=bool)]), cut
 
@@ -212,7 +218,12 @@ class CutTable:
         # all the orderings at once.
         orders = self.orders[rows]
         w, x, y = graph.w[orders], graph.x[orders], graph.y[orders]
-        sw, sx, sy, sq = self.prefix[rows], np.cumsum(w * x, axis=1), np.cumsum(w * y, axis=1), np.cumsum(w * (x * x + y * y), axis=1)
+        sw, sx, sy, sq = (
+            self.prefix[rows],
+            np.cumsum(w * x, axis=1),
+            np.cumsum(w * y, axis=1),
+            np.cumsum(w * (x * x + y * y), axis=1),
+        )
         tw, tx, ty, tq = sw[:, -1:], sx[:, -1:], sy[:, -1:], sq[:, -1:]
         with np.errstate(divide="ignore", invalid="ignore"):
             spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
@@ -233,7 +244,12 @@ class CutTable:
         for s, ka in enumerate(splits):
             kb = k - ka
             if relaxed is None:
-                ok = (prefix >= ka * lo) & (prefix <= ka * hi) & (total - prefix >= kb * lo) & (total - prefix <= kb * hi)
+                ok = (
+                    (prefix >= ka * lo)
+                    & (prefix <= ka * hi)
+                    & (total - prefix >= kb * lo)
+                    & (total - prefix <= kb * hi)
+                )
             else:
                 dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / kb - relaxed)
                 nearest = np.argsort(dev[:, :-1], axis=1, kind="stable")[:, : max(1, prefix.shape[1] // 10)]

@@ -44,8 +44,9 @@ EXACT_SEARCH_NODES = 2_000
 RADIUS_WEIGHT = 2.0
 
 
-def exact_split(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, fixed_count: bool = False,
-                worst: int = 1) -> np.ndarray:
+def exact_split(
+    graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, fixed_count: bool = False, worst: int = 1
+) -> np.ndarray:
     """Re-plan each grid outside the tight band (``worst=1``; outside the bounds: ``worst=2``) together with
     all its neighbours (and, where that finds nothing, theirs too), so that fewer are outside the band.
 
@@ -69,7 +70,11 @@ def exact_split(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, 
     for _ in range(RESPLIT_ROUNDS):
         loads = graph.loads(labels, k)
         alive = np.bincount(labels, minlength=k) > 0  # labels re-planned away hold no atom
-        bad = [g for g in np.argsort(-np.abs(loads - sizing.target), kind="stable") if alive[g] and sizing.fit(loads[g]) >= worst]
+        bad = [
+            g
+            for g in np.argsort(-np.abs(loads - sizing.target), kind="stable")
+            if alive[g] and sizing.fit(loads[g]) >= worst
+        ]
         for g in bad:
             grids = None
             for group in untried(_neighbourhoods(graph, labels, int(g), rings=2), loads, failed):
@@ -96,8 +101,9 @@ def _neighbourhoods(graph: RegionGraph, labels: np.ndarray, g: int, rings: int) 
         yield group
 
 
-def _exact_grids(graph: RegionGraph, labels: np.ndarray, group: list[int], sizing: Sizing, fixed_count: bool,
-                 coarsen: bool = True) -> list[np.ndarray] | None:
+def _exact_grids(
+    graph: RegionGraph, labels: np.ndarray, group: list[int], sizing: Sizing, fixed_count: bool, coarsen: bool = True
+) -> list[np.ndarray] | None:
     """A layout of the atoms of ``group``'s grids (as many grids if ``fixed_count``) with none outside the
     bounds and fewer outside the tight band than now (or, if some are outside the bounds now, any within
     them); None if none is found."""
@@ -108,10 +114,16 @@ def _exact_grids(graph: RegionGraph, labels: np.ndarray, group: list[int], sizin
     columns = fitting_groups(graph, nodes, sizing) if len(nodes) <= EXACT_MAX_ATOMS else None
     if columns is None:
         return _coarse_exact_grids(graph, current, sizing, fixed_count) if coarsen else None
-    chosen, _ = exact_cover(nodes, graph.w, columns, [sizing.fit(load) for load in group_loads(graph.w, columns)],
-                            shapes(graph, columns, graph.side(len(nodes), len(group)), sizing),
-                            budgets=range(len(group) + 2 if outside else loose), sizing=sizing,
-                            count=len(group) if fixed_count else None)
+    chosen, _ = exact_cover(
+        nodes,
+        graph.w,
+        columns,
+        [sizing.fit(load) for load in group_loads(graph.w, columns)],
+        shapes(graph, columns, graph.side(len(nodes), len(group)), sizing),
+        budgets=range(len(group) + 2 if outside else loose),
+        sizing=sizing,
+        count=len(group) if fixed_count else None,
+    )
     if not chosen:  # none found, or no households to place
         return None
     joined = grids_with_leftovers(graph, nodes, chosen)
@@ -134,7 +146,9 @@ def grids_with_leftovers(graph: RegionGraph, nodes: np.ndarray, chosen: list[np.
     return joined
 
 
-def _coarse_exact_grids(graph: RegionGraph, current: list[np.ndarray], sizing: Sizing, fixed_count: bool) -> list[np.ndarray] | None:
+def _coarse_exact_grids(
+    graph: RegionGraph, current: list[np.ndarray], sizing: Sizing, fixed_count: bool
+) -> list[np.ndarray] | None:
     """The exact re-split on pieces, where the atoms are too fine to enumerate: each grid of the
     neighbourhood is cut into connected pieces of about ``COARSE_PIECE_SHARE`` of the target (chunky atoms
     stay whole) and the pieces are re-split exactly."""
@@ -180,13 +194,25 @@ def _piece_graph(graph: RegionGraph, pieces: list[np.ndarray]) -> RegionGraph:
     far = np.hypot(graph.x[atoms] - x[piece_of[atoms]], graph.y[atoms] - y[piece_of[atoms]]) + graph.reach[atoms]
     reach = np.full(len(pieces), -np.inf)
     np.maximum.at(reach, piece_of[atoms], far)
-    return RegionGraph(Adjacency.from_edges(len(pieces), pairs[met] // len(pieces), pairs[met] % len(pieces), cost, length),
-                       w, x, y, reach)
+    return RegionGraph(
+        Adjacency.from_edges(len(pieces), pairs[met] // len(pieces), pairs[met] % len(pieces), cost, length),
+        w,
+        x,
+        y,
+        reach,
+    )
 
 
-def fitting_groups(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, max_empty: float = EXACT_MAX_EMPTY,
-                   max_groups: int = EXACT_MAX_GROUPS, adjacent: dict[int, set[int]] | None = None,
-                   loads: tuple[float, float] | None = None, roots: np.ndarray | None = None) -> list[np.ndarray] | None:
+def fitting_groups(
+    graph: RegionGraph,
+    nodes: np.ndarray,
+    sizing: Sizing,
+    max_empty: float = EXACT_MAX_EMPTY,
+    max_groups: int = EXACT_MAX_GROUPS,
+    adjacent: dict[int, set[int]] | None = None,
+    loads: tuple[float, float] | None = None,
+    roots: np.ndarray | None = None,
+) -> list[np.ndarray] | None:
     """Every connected group of ``nodes`` with a load within the bounds (or ``loads``) and at most
     ``max_empty`` empty atoms (ESU enumeration, each group once), connected in the graph's adjacency or in
     ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups, or
@@ -220,7 +246,14 @@ def fitting_groups(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, max_em
             u = lowest.bit_length() - 1
             if load + w[u] > hi or empties + empty[u] > max_empty:
                 continue
-            if not extend(group + [u], load + w[u], empties + empty[u], extension | bits[u] & later & ~closed, closed | bits[u], later):
+            if not extend(
+                group + [u],
+                load + w[u],
+                empties + empty[u],
+                extension | bits[u] & later & ~closed,
+                closed | bits[u],
+                later,
+            ):
                 return False
         return True
 
@@ -234,7 +267,9 @@ def fitting_groups(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, max_em
         return []
     # each group's atoms, ascending: one sort of them all, by group then atom
     sizes = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
-    atoms = np.asarray(order, dtype=np.int64)[np.fromiter(itertools.chain.from_iterable(out), dtype=np.int64, count=int(sizes.sum()))]
+    atoms = np.asarray(order, dtype=np.int64)[
+        np.fromiter(itertools.chain.from_iterable(out), dtype=np.int64, count=int(sizes.sum()))
+    ]
     atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(out)), sizes)))]
     return np.split(atoms, np.cumsum(sizes)[:-1])
 
@@ -249,7 +284,10 @@ def shapes(graph: RegionGraph, columns: list[np.ndarray], scale: float, sizing: 
     cols = np.concatenate(columns)
     member = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(columns), graph.n))
     costs = graph.costs
-    cut = member @ np.asarray(costs.sum(axis=1)).ravel() - np.asarray((member @ costs).multiply(member).sum(axis=1)).ravel()
+    cut = (
+        member @ np.asarray(costs.sum(axis=1)).ravel()
+        - np.asarray((member @ costs).multiply(member).sum(axis=1)).ravel()
+    )
     w = graph.w + 1e-6
     x, y = graph.x - graph.x.mean(), graph.y - graph.y.mean()  # centred: sums of squares stay exact
     sw, sx, sy = member @ w, member @ (w * x), member @ (w * y)
@@ -262,8 +300,18 @@ def shapes(graph: RegionGraph, columns: list[np.ndarray], scale: float, sizing: 
     return CUT_WEIGHT * cut / scale + SPREAD_WEIGHT * np.maximum(spread, 0.0) + RADIUS_WEIGHT * excess
 
 
-def exact_cover(nodes, weight, columns, fits, shape, budgets: Iterable[int], sizing: Sizing, count: int | None = None,
-                steps: int = EXACT_SEARCH_NODES, prune: bool = True) -> tuple[list[np.ndarray] | None, bool]:
+def exact_cover(
+    nodes,
+    weight,
+    columns,
+    fits,
+    shape,
+    budgets: Iterable[int],
+    sizing: Sizing,
+    count: int | None = None,
+    steps: int = EXACT_SEARCH_NODES,
+    prune: bool = True,
+) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty one at
     most once, with as few loose columns (``fits`` 1 or more: outside the tight band) as possible: each of
     ``budgets`` (the loose columns allowed) is tried in turn; exactly ``count`` columns when given. Returns
@@ -291,7 +339,11 @@ def exact_cover(nodes, weight, columns, fits, shape, budgets: Iterable[int], siz
     def feasible(load: float, loose: int, grids_left: int | None) -> bool:
         """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose``
         loose ones."""
-        counts = [grids_left] if grids_left is not None else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
+        counts = (
+            [grids_left]
+            if grids_left is not None
+            else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
+        )
         for m in counts:
             j = min(loose, m)
             if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:

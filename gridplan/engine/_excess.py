@@ -29,8 +29,9 @@ def excess(loads: np.ndarray, sizing: Sizing) -> np.ndarray:
     return np.maximum(0.0, np.maximum(lo - loads, loads - hi))
 
 
-def least_excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, cap: float = math.inf,
-                 fixed_count: bool = False) -> np.ndarray:
+def least_excess(
+    graph: RegionGraph, labels: np.ndarray, sizing: Sizing, cap: float = math.inf, fixed_count: bool = False
+) -> np.ndarray:
     """Re-plan each grid outside the bounds (the farthest first) with its neighbouring grids, or alone, so
     that the ground has fewer grids outside, or as many with less excess.
 
@@ -73,8 +74,9 @@ def least_excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, cap: fl
     return np.unique(labels, return_inverse=True)[1]
 
 
-def _replanned(graph: RegionGraph, nodes: np.ndarray, loads: np.ndarray, sizing: Sizing, cap: float,
-               grids: int | None) -> list[np.ndarray] | None:
+def _replanned(
+    graph: RegionGraph, nodes: np.ndarray, loads: np.ndarray, sizing: Sizing, cap: float, grids: int | None
+) -> list[np.ndarray] | None:
     """The grids (positions in ``nodes``) of the best layout of ``nodes`` by (grids outside the bounds,
     their excess), where it beats ``loads``, the grids they make now; None where it does not."""
     bounds = sizing.bounds_window
@@ -82,8 +84,9 @@ def _replanned(graph: RegionGraph, nodes: np.ndarray, loads: np.ndarray, sizing:
     hi = cap if math.isfinite(cap) else max(float(loads[out].max()), sizing.misfit_ceiling)
     neighbours = graph.adjacency.among(nodes).neighbour_lists()
     w = graph.w[nodes]
-    found, _ = bounds_programme(neighbours, w, bounds.lo, bounds.hi, budget=int(out.sum()), outside_hi=hi,
-                                excess=True, grids=grids)
+    found, _ = bounds_programme(
+        neighbours, w, bounds.lo, bounds.hi, budget=int(out.sum()), outside_hi=hi, excess=True, grids=grids
+    )
     if found is None:
         return None
     new = np.bincount(found, weights=w)

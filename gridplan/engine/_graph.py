@@ -102,8 +102,12 @@ class Adjacency:
         cols = np.column_stack([right, left]).ravel()
         order = np.argsort(rows, kind="stable")
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
-        return cls(indptr, cols[order].astype(np.int64), np.repeat(cost, 2)[order].astype(float),
-                   np.repeat(length, 2)[order].astype(float))
+        return cls(
+            indptr,
+            cols[order].astype(np.int64),
+            np.repeat(cost, 2)[order].astype(float),
+            np.repeat(length, 2)[order].astype(float),
+        )
 
     def rows(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The entries of ``nodes``' rows, row after row, and the position in ``nodes`` of each one's row."""
@@ -132,7 +136,9 @@ class Adjacency:
             return []
         rows = self.sources
         keep = np.ones(len(rows), dtype=bool) if keep is None else keep
-        _, label = connected_components(csr_matrix((np.ones(keep.sum()), (rows[keep], self.indices[keep])), shape=(n, n)), directed=False)
+        _, label = connected_components(
+            csr_matrix((np.ones(keep.sum()), (rows[keep], self.indices[keep])), shape=(n, n)), directed=False
+        )
         order = np.lexsort((np.arange(n), label))
         return sorted(np.split(order, np.flatnonzero(np.diff(label[order])) + 1), key=lambda c: c[0])
 
@@ -207,12 +213,17 @@ class RegionGraph:
         self.n = len(self.w)
         rows = a.sources
         targets, costs = a.indices.tolist(), a.cost.tolist()
-        self.links = [list(zip(targets[s:e], costs[s:e])) for s, e in zip(a.indptr[:-1].tolist(), a.indptr[1:].tolist())]
+        self.links = [
+            list(zip(targets[s:e], costs[s:e])) for s, e in zip(a.indptr[:-1].tolist(), a.indptr[1:].tolist())
+        ]
         self.area = max((self.x.max() - self.x.min()) * (self.y.max() - self.y.min()), 1.0)
         preference = np.where(a.cost > 0, a.length / np.where(a.cost > 0, a.cost, 1.0), 1.0)
         # math.hypot, not numpy's: the two differ in the last bit for about 1 pair in 200, which would reorder ties
-        span = np.fromiter(map(math.hypot, (self.x[rows] - self.x[a.indices]).tolist(), (self.y[rows] - self.y[a.indices]).tolist()),
-                           dtype=float, count=len(rows))
+        span = np.fromiter(
+            map(math.hypot, (self.x[rows] - self.x[a.indices]).tolist(), (self.y[rows] - self.y[a.indices]).tolist()),
+            dtype=float,
+            count=len(rows),
+        )
         self.steps = a.matrix(span * (1.0 + STREET_CROSSING_FACTOR * preference) + 1e-6)
         self.costs = a.matrix(a.cost)
 
@@ -221,9 +232,16 @@ class RegionGraph:
         """The atoms ``region`` (positions in ``adjacency``) with their loads ``weight[region]``, and ``x``,
         ``y``, optional ``reach_m`` and ``buildings`` from ``atoms`` (atoms without buildings have no reach)."""
         reach = atoms["reach_m"].to_numpy()[region] if "reach_m" in atoms else np.zeros(len(region))
-        inhabited = atoms["buildings"].to_numpy()[region] > 0 if "buildings" in atoms else np.ones(len(region), dtype=bool)
-        return cls(adjacency.among(region), weight[region].astype(float), atoms["x"].to_numpy()[region],
-                   atoms["y"].to_numpy()[region], np.where(inhabited, reach, -np.inf))
+        inhabited = (
+            atoms["buildings"].to_numpy()[region] > 0 if "buildings" in atoms else np.ones(len(region), dtype=bool)
+        )
+        return cls(
+            adjacency.among(region),
+            weight[region].astype(float),
+            atoms["x"].to_numpy()[region],
+            atoms["y"].to_numpy()[region],
+            np.where(inhabited, reach, -np.inf),
+        )
 
     def side(self, atoms: int, grids: int) -> float:
         """A grid's side (m) where ``atoms`` of the region make ``grids`` grids."""
@@ -294,8 +312,14 @@ def in_order_sum(values: np.ndarray) -> float:
     return float(np.cumsum(values)[-1]) if len(values) else 0.0
 
 
-def join_orphans(labels: np.ndarray, orphans: np.ndarray, adjacency: Adjacency, *, rank: np.ndarray | None = None,
-                 ties: str = "lowest") -> np.ndarray:
+def join_orphans(
+    labels: np.ndarray,
+    orphans: np.ndarray,
+    adjacency: Adjacency,
+    *,
+    rank: np.ndarray | None = None,
+    ties: str = "lowest",
+) -> np.ndarray:
     """``labels`` with each of ``orphans`` given the label of the neighbour it shares the longest boundary
     with (one after another, so an orphan may follow one labelled before it; then again for those whose
     neighbours had no label yet). Labels are ``>= 0``.
@@ -324,8 +348,11 @@ def join_orphans(labels: np.ndarray, orphans: np.ndarray, adjacency: Adjacency, 
     while todo:
         rest = []
         for a in todo:
-            options = [((rank[g] if rank is not None else 0), length[e], sign * g)
-                       for e in range(indptr[a], indptr[a + 1]) if (g := out[indices[e]]) >= 0]
+            options = [
+                ((rank[g] if rank is not None else 0), length[e], sign * g)
+                for e in range(indptr[a], indptr[a + 1])
+                if (g := out[indices[e]]) >= 0
+            ]
             if options:
                 out[a] = sign * max(options)[2]
             else:
@@ -343,4 +370,3 @@ def shared_by_label(adjacency: Adjacency, nodes: np.ndarray, labels: np.ndarray,
     near = adjacency.indices[entries]
     outside = ~np.isin(near, nodes) & (labels[near] >= 0)
     return np.bincount(labels[near[outside]], weights=adjacency.length[entries][outside], minlength=k)
-

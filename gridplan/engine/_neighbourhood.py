@@ -19,8 +19,9 @@ NEIGHBOURHOOD_RINGS = 3
 NEIGHBOURHOOD_MAX_ATOMS = 120
 
 
-def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
-                         fixed_count: bool = False) -> tuple[np.ndarray, list[RegionProof]]:
+def neighbourhood_search(
+    graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_count: bool = False
+) -> tuple[np.ndarray, list[RegionProof]]:
     """Each grid outside the bounds that none of its units proves so, re-planned with ring after ring of
     the grids around it while they hold at most ``NEIGHBOURHOOD_MAX_ATOMS`` atoms.
 
@@ -46,8 +47,17 @@ def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
     loads = graph.loads(labels, k)
     neighbours = graph.neighbour_lists()
     candidates = np.flatnonzero(~bounds.contains(loads)[labels] & (graph.w > 0))
-    misfit = candidates[proven_misfits(neighbours, graph.w, np.ones(graph.n, dtype=bool), np.zeros(graph.n, dtype=np.int64),
-                                       candidates, bounds.lo, bounds.hi)]
+    misfit = candidates[
+        proven_misfits(
+            neighbours,
+            graph.w,
+            np.ones(graph.n, dtype=bool),
+            np.zeros(graph.n, dtype=np.int64),
+            candidates,
+            bounds.lo,
+            bounds.hi,
+        )
+    ]
     settled = set(labels[misfit].tolist())  # a unit proves these outside: nothing to seek
     proofs: list[RegionProof] = []
     for g in np.argsort(-np.abs(loads - (bounds.lo + bounds.hi) / 2), kind="stable"):
@@ -61,9 +71,15 @@ def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
                 break
             group = grown
             out = int((~bounds.contains(loads[group])).sum())
-            found, proven = bounds_programme(graph.adjacency.among(nodes).neighbour_lists(), graph.w[nodes], bounds.lo,
-                                             bounds.hi, budget=out - 1, outside_hi=sizing.misfit_ceiling,
-                                             grids=len(group) if fixed_count else None)
+            found, proven = bounds_programme(
+                graph.adjacency.among(nodes).neighbour_lists(),
+                graph.w[nodes],
+                bounds.lo,
+                bounds.hi,
+                budget=out - 1,
+                outside_hi=sizing.misfit_ceiling,
+                grids=len(group) if fixed_count else None,
+            )
             if found is not None:  # fewer grids outside: taken (the largest part keeps the first label)
                 parts = np.bincount(found, weights=graph.w[nodes])
                 for i, part in enumerate(np.argsort(-parts, kind="stable")):
@@ -75,7 +91,9 @@ def neighbourhood_search(graph: RegionGraph, labels: np.ndarray, sizing: Sizing,
             if not proven or fixed_count:  # a proof over layouts of this many grids only: no claim of all layouts
                 break
             cap = sizing.misfit_ceiling if out > 1 else np.inf
-            proof = RegionProof(out, float(cap), "cp_sat", f"{len(group)} grids, {len(nodes)} units", tuple(nodes.tolist()))
+            proof = RegionProof(
+                out, float(cap), "cp_sat", f"{len(group)} grids, {len(nodes)} units", tuple(nodes.tolist())
+            )
         if proof is not None:
             proofs.append(proof)
     compact = np.unique(labels, return_inverse=True)[1]

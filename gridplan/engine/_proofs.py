@@ -110,12 +110,23 @@ def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tup
     if not proven:
         return labels, None
     proof = _proof(graph, sizing, outside, method, misfits)
-    if method == "misfits_apart" and misfits_apart(graph.neighbour_lists(), graph.w, misfits, sizing.misfit_ceiling) > outside:
+    if (
+        method == "misfits_apart"
+        and misfits_apart(graph.neighbour_lists(), graph.w, misfits, sizing.misfit_ceiling) > outside
+    ):
         return labels, None  # a grid above the cap holds misfits apart: fewer outside than any layout in scope
     if proof.covers(loads, bounds):
         return labels, proof
-    within, _ = bounds_programme(graph.neighbour_lists(), graph.w, bounds.lo, bounds.hi, budget=outside,
-                                 outside_hi=proof.cap, misfits=misfits, excess=True)
+    within, _ = bounds_programme(
+        graph.neighbour_lists(),
+        graph.w,
+        bounds.lo,
+        bounds.hi,
+        budget=outside,
+        outside_hi=proof.cap,
+        misfits=misfits,
+        excess=True,
+    )
     if within is not None and proof.covers(graph.grid_loads(within), bounds):
         return within, proof
     return labels, None
@@ -125,10 +136,12 @@ def _proof(graph: RegionGraph, sizing: Sizing, fewest: int, method: str, misfits
     """The proof that no layout has fewer than ``fewest`` grids outside the bounds, scoped: with one, no
     layout has none (whatever its grids hold)."""
     cap = math.inf if fewest <= 1 else sizing.misfit_ceiling
-    searched = {"enumeration": f"an exact cover of every connected group of the region's {graph.n} units, run to its end",
-                "cp_sat": f"a constraint programme (CP-SAT) over the region's {graph.n} units, solved to the end",
-                "misfits_apart": f"{len(misfits)} units that fit no grid within the bounds, no {fewest} of which "
-                                 f"fewer grids of at most {sizing.misfit_ceiling:.0f} can hold"}[method]
+    searched = {
+        "enumeration": f"an exact cover of every connected group of the region's {graph.n} units, run to its end",
+        "cp_sat": f"a constraint programme (CP-SAT) over the region's {graph.n} units, solved to the end",
+        "misfits_apart": f"{len(misfits)} units that fit no grid within the bounds, no {fewest} of which "
+        f"fewer grids of at most {sizing.misfit_ceiling:.0f} can hold",
+    }[method]
     return RegionProof(fewest, cap, method, searched)
 
 
@@ -166,8 +179,17 @@ def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np
     """:func:`bounds_layout`, and which method settled it, and the region's misfits."""
     bounds = sizing.bounds_window
     neighbours = graph.neighbour_lists()
-    misfits = np.flatnonzero(proven_misfits(neighbours, graph.w, np.ones(graph.n, dtype=bool), np.zeros(graph.n, dtype=np.int64),
-                                            range(graph.n), bounds.lo, bounds.hi))
+    misfits = np.flatnonzero(
+        proven_misfits(
+            neighbours,
+            graph.w,
+            np.ones(graph.n, dtype=bool),
+            np.zeros(graph.n, dtype=np.int64),
+            range(graph.n),
+            bounds.lo,
+            bounds.hi,
+        )
+    )
     apart = misfits_apart(neighbours, graph.w, misfits, sizing.misfit_ceiling) if len(misfits) else 0
     if apart >= outside:  # the misfits need every group outside now: that is the fewest
         return None, True, "misfits_apart", misfits
@@ -176,12 +198,15 @@ def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np
         return labels, False, "enumeration", misfits
     if proven and outside - 1 <= apart:
         return None, True, "enumeration", misfits
-    labels, proven = bounds_programme(neighbours, graph.w, bounds.lo, bounds.hi, budget=outside - 1,
-                                      outside_hi=sizing.misfit_ceiling, misfits=misfits)
+    labels, proven = bounds_programme(
+        neighbours, graph.w, bounds.lo, bounds.hi, budget=outside - 1, outside_hi=sizing.misfit_ceiling, misfits=misfits
+    )
     return labels, proven, "cp_sat", misfits
 
 
-def enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, budget: int) -> tuple[np.ndarray | None, bool]:
+def enumerated_layout(
+    graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, budget: int
+) -> tuple[np.ndarray | None, bool]:
     """:func:`bounds_layout` by enumerating groups: (None, False) when its limits are reached.
 
     The groups are every connected group of atoms within the bounds (with any number of empty atoms) and,
@@ -195,7 +220,9 @@ def enumerated_layout(graph: RegionGraph, sizing: Sizing, misfits: np.ndarray, b
     """
     inhabited = np.flatnonzero(graph.w > 0)
     if (graph.w[misfits] > 0).all():
-        cover, exhausted = _cover(graph, inhabited, sizing, misfits, budget, max_empty=0, adjacent=through_empty(graph, inhabited))
+        cover, exhausted = _cover(
+            graph, inhabited, sizing, misfits, budget, max_empty=0, adjacent=through_empty(graph, inhabited)
+        )
         if cover is None and exhausted:
             return None, True
     cover, exhausted = _cover(graph, np.arange(graph.n), sizing, misfits, budget, max_empty=math.inf)
@@ -216,8 +243,19 @@ def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.nd
     (tight ones first where there are no misfits), then those around misfits nearest the bounds."""
     bounds = sizing.bounds_window
     fitting = fitting_groups(graph, nodes, sizing, max_groups=PROOF_MAX_GROUPS, **enumeration)
-    free = fitting_groups(graph, nodes, sizing, max_groups=PROOF_MAX_GROUPS, loads=(0.0, sizing.misfit_ceiling),
-                          roots=misfits, **enumeration) if len(misfits) else []
+    free = (
+        fitting_groups(
+            graph,
+            nodes,
+            sizing,
+            max_groups=PROOF_MAX_GROUPS,
+            loads=(0.0, sizing.misfit_ceiling),
+            roots=misfits,
+            **enumeration,
+        )
+        if len(misfits)
+        else []
+    )
     if fitting is None or free is None:
         return None, False
     loads = group_loads(graph.w, free)
@@ -226,8 +264,17 @@ def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.nd
         fits, budgets = [0] * len(fitting) + [2] * len(free), [budget]
     else:
         fits, budgets = [sizing.fit(load) for load in group_loads(graph.w, fitting)], [graph.n]
-    return exact_cover(nodes, graph.w, fitting + free, fits, [0.0] * len(fitting) + distance.tolist(), budgets=budgets,
-                       sizing=sizing, steps=PROOF_SEARCH_NODES, prune=not len(misfits))
+    return exact_cover(
+        nodes,
+        graph.w,
+        fitting + free,
+        fits,
+        [0.0] * len(fitting) + distance.tolist(),
+        budgets=budgets,
+        sizing=sizing,
+        steps=PROOF_SEARCH_NODES,
+        prune=not len(misfits),
+    )
 
 
 def through_empty(graph: RegionGraph, inhabited: np.ndarray) -> dict[int, set[int]]:
@@ -245,8 +292,9 @@ def through_empty(graph: RegionGraph, inhabited: np.ndarray) -> dict[int, set[in
     return adjacent
 
 
-def proven_misfits(graph, weight: np.ndarray, allowed: np.ndarray, community: np.ndarray,
-                   candidates: Iterable[int], lo: int, hi: int) -> np.ndarray:
+def proven_misfits(
+    graph, weight: np.ndarray, allowed: np.ndarray, community: np.ndarray, candidates: Iterable[int], lo: int, hi: int
+) -> np.ndarray:
     """Which ``candidates`` (atom positions) no grid with a load within ``lo``–``hi`` can hold: a proof.
 
     A grid holding atom ``a`` is a connected group of ``allowed`` atoms of ``a``'s community. Every such
@@ -284,9 +332,17 @@ def proven_misfits(graph, weight: np.ndarray, allowed: np.ndarray, community: np
     return proven
 
 
-def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo: float, hi: float,
-                     budget: int = 0, outside_hi: float = math.inf, misfits: Sequence[int] = (), excess: bool = False,
-                     grids: int | None = None) -> tuple[np.ndarray | None, bool]:
+def bounds_programme(
+    neighbours: Sequence[Sequence[int]],
+    weight: np.ndarray,
+    lo: float,
+    hi: float,
+    budget: int = 0,
+    outside_hi: float = math.inf,
+    misfits: Sequence[int] = (),
+    excess: bool = False,
+    grids: int | None = None,
+) -> tuple[np.ndarray | None, bool]:
     """A layout of a region with the fewest grids outside ``lo``–``hi``, at most ``budget`` of them, each
     carrying at most ``outside_hi``; or the proof that no layout has at most ``budget`` outside.
 
@@ -380,7 +436,9 @@ def bounds_programme(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo
         model.minimize(sum(outside) * (top + 1) * n + sum(beyond) if excess else sum(outside))
     else:  # as many grids as the region's load allows (implied, but it guides the search)
         total = int(units.sum())
-        model.add_linear_constraint(sum(member[j][j] for j in range(n) if member[j]), -(-total // ceiling), total // max(floor_, 1))
+        model.add_linear_constraint(
+            sum(member[j][j] for j in range(n) if member[j]), -(-total // ceiling), total // max(floor_, 1)
+        )
     for i in range(n):  # every unit but a root has a parent: a neighbour in its grid, nearer the root
         parents = []
         for k in neighbours[i]:

@@ -47,7 +47,9 @@ def radii(graph: RegionGraph, labels: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _shorten_one(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, failed: set[tuple]) -> np.ndarray | None:
+def _shorten_one(
+    graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, failed: set[tuple]
+) -> np.ndarray | None:
     """The labels after the first pair re-split that shortens a grid beyond the radius; None if none does."""
     limit = sizing.max_radius_m
     radius = radii(graph, labels, k)

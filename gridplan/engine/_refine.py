@@ -90,7 +90,12 @@ def refine(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing) -> np
 
 def _move_gain(graph: RegionGraph, i, g, h, labels, loads, cx, cy, scale, sizing: Sizing) -> float:
     w = graph.w[i]
-    balance = (penalty(loads[g], sizing) + penalty(loads[h], sizing) - penalty(loads[g] - w, sizing) - penalty(loads[h] + w, sizing))
+    balance = (
+        penalty(loads[g], sizing)
+        + penalty(loads[h], sizing)
+        - penalty(loads[g] - w, sizing)
+        - penalty(loads[h] + w, sizing)
+    )
     cut = 0.0
     for j, c in graph.links[i]:
         if labels[j] == g:

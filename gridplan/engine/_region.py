@@ -64,7 +64,9 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
         k = len(parts)  # fewer than wanted where no connected cut exists
         labels = resplit(graph, labels_of(parts, graph.n), k, sizing)
         if score(graph, labels, k, sizing)[1]:
-            labels = np.unique(exact_split(graph, labels, k, sizing, fixed_count=count is not None), return_inverse=True)[1]
+            labels = np.unique(
+                exact_split(graph, labels, k, sizing, fixed_count=count is not None), return_inverse=True
+            )[1]
             k = int(labels.max()) + 1
         labels = refine(graph, shorten_radii(graph, labels, k, sizing), k, sizing)
         found = score(graph, labels, k, sizing)
@@ -89,7 +91,9 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
                 best = polished if proof.covers(graph.grid_loads(polished), sizing.bounds_window) else found
             elif score(graph, polished, int(polished.max()) + 1, sizing) < best_score:
                 best = polished
-    best = least_excess(graph, best, sizing, cap=proof.cap if proof is not None else math.inf, fixed_count=count is not None)
+    best = least_excess(
+        graph, best, sizing, cap=proof.cap if proof is not None else math.inf, fixed_count=count is not None
+    )
     if proof is not None and proof.covers(graph.grid_loads(best), sizing.bounds_window):
         return best, [proof]
     if graph.n <= NEIGHBOURHOOD_MAX_ATOMS:  # no proof for the region: the grids around each grid still outside

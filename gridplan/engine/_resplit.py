@@ -20,8 +20,9 @@ from ._graph import RegionGraph, Sizing
 RESPLIT_ROUNDS = 200
 
 
-def resplit(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing,
-              windows: tuple[LoadWindow, ...] | None = None) -> np.ndarray:
+def resplit(
+    graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, windows: tuple[LoadWindow, ...] | None = None
+) -> np.ndarray:
     """Re-split each grid outside a window with one or two neighbours, window after window.
 
     A re-split is kept only when fewer grids of the group are outside the window and none leaves the
@@ -54,8 +55,9 @@ def resplit(graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing,
     return labels
 
 
-def _improve_one(graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, window: LoadWindow, sizing: Sizing,
-                 failed: set[tuple]) -> np.ndarray | None:
+def _improve_one(
+    graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, window: LoadWindow, sizing: Sizing, failed: set[tuple]
+) -> np.ndarray | None:
     """The labels after the first re-split that brings a grid outside ``window`` back in; None if none does.
     Groups that failed are skipped until one of their grids changes (``failed`` holds their loads)."""
     bounds = sizing.bounds_window

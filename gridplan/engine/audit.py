@@ -71,8 +71,11 @@ class Audit:
                 f"不在任何网格内的建筑 {len(self.unassigned)} 栋；跨越河流铁路的网格 {m.barrier_crossing_grids} 个",
                 "  偏差最大的网格：",
             ]
-            lines += [f"    {r.grid_id}：{r.households} 户（{r.deviation:+.0%}），服务半径 {r.service_radius_m:.0f} 米"
-                      + (f"；{r.problems}" if r.problems else "") for r in worst.itertuples()]
+            lines += [
+                f"    {r.grid_id}：{r.households} 户（{r.deviation:+.0%}），服务半径 {r.service_radius_m:.0f} 米"
+                + (f"；{r.problems}" if r.problems else "")
+                for r in worst.itertuples()
+            ]
             return "\n".join(lines)
         lines = [
             f"audit: {len(self.grids)} existing grids, {m.households_total:,} households",
@@ -84,12 +87,17 @@ class Audit:
             f"{len(self.unassigned)} buildings in no grid; {m.barrier_crossing_grids} grids across a barrier",
             "  worst grids:",
         ]
-        lines += [f"    {r.grid_id}: {r.households} households ({r.deviation:+.0%}), radius {r.service_radius_m:.0f} m"
-                  + (f"; {r.problems}" if r.problems else "") for r in worst.itertuples()]
+        lines += [
+            f"    {r.grid_id}: {r.households} households ({r.deviation:+.0%}), radius {r.service_radius_m:.0f} m"
+            + (f"; {r.problems}" if r.problems else "")
+            for r in worst.itertuples()
+        ]
         return "\n".join(lines)
 
 
-def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid_ids: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def assign_by_overlay(
+    buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid_ids: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each building to the grid holding the largest share of its footprint, and the split buildings.
 
     Both layers in one metric CRS. Returns ``(assignment, split)``; buildings in no grid are absent from
@@ -98,26 +106,32 @@ def assign_by_overlay(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid
     footprints = buildings.geometry.to_numpy()
     polygons = grids.geometry.to_numpy()
     b, g = shapely.STRtree(polygons).query(footprints, predicate="intersects")
-    share = shapely.area(shapely.intersection(footprints[b], polygons[g])) / np.maximum(shapely.area(footprints[b]), 1e-9)
+    share = shapely.area(shapely.intersection(footprints[b], polygons[g])) / np.maximum(
+        shapely.area(footprints[b]), 1e-9
+    )
     pairs = pd.DataFrame({"b": b, "g": g, "share": share}).sort_values(["b", "share"], ascending=[True, False])
     first = pairs.groupby("b").head(1)
     second = pairs.groupby("b").nth(1)
     ids = buildings["building_id"].to_numpy()
-    assignment = pd.DataFrame({"building_id": ids[first["b"]], "grid_id": grid_ids.to_numpy()[first["g"]],
-                               "share": first["share"].to_numpy()})
+    assignment = pd.DataFrame(
+        {"building_id": ids[first["b"]], "grid_id": grid_ids.to_numpy()[first["g"]], "share": first["share"].to_numpy()}
+    )
     second = second[second["share"] > SPLIT_SHARE]
     owner = dict(zip(first["b"], first["g"]))
-    split = pd.DataFrame({
-        "building_id": ids[second["b"]],
-        "grid_id": grid_ids.to_numpy()[[owner[x] for x in second["b"]]],
-        "other_grid_id": grid_ids.to_numpy()[second["g"]],
-        "other_share": second["share"].round(3).to_numpy(),
-    })
+    split = pd.DataFrame(
+        {
+            "building_id": ids[second["b"]],
+            "grid_id": grid_ids.to_numpy()[[owner[x] for x in second["b"]]],
+            "other_grid_id": grid_ids.to_numpy()[second["g"]],
+            "other_share": second["share"].round(3).to_numpy(),
+        }
+    )
     return assignment, split
 
 
-def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None,
-                lang: str = "zh") -> Audit:
+def audit_grids(
+    scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settings: Settings | None = None, lang: str = "zh"
+) -> Audit:
     """Measure an existing layout of grid polygons against the rules.
 
     Parameters
@@ -152,28 +166,47 @@ def audit_grids(scene: Scene | PreparedScene, existing: gpd.GeoDataFrame, settin
     placed = buildings["building_id"].isin(assignment["building_id"])
     unassigned = buildings.loc[~placed, "building_id"].tolist()
     buildings_in = buildings[placed.to_numpy()]
-    full = buildings_in[["building_id", "households", "households_estimated", "workload"]].merge(assignment, on="building_id")
+    full = buildings_in[["building_id", "households", "households_estimated", "workload"]].merge(
+        assignment, on="building_id"
+    )
 
     spans, main = communities_of(grids, local.communities)
     totals = full.groupby("grid_id")[["households", "workload"]].sum()
-    out = gpd.GeoDataFrame({
-        "grid_id": grid_ids.to_numpy(),
-        "community_id": main,
-        "kind": GridKind.ORDINARY.value,
-        "households": totals["households"].reindex(grid_ids).fillna(0).astype(np.int64).to_numpy(),
-        "workload": totals["workload"].reindex(grid_ids).fillna(0).to_numpy(),
-        "communities_spanned": spans,
-    }, geometry=grids.geometry.to_numpy(), crs=crs)
+    out = gpd.GeoDataFrame(
+        {
+            "grid_id": grid_ids.to_numpy(),
+            "community_id": main,
+            "kind": GridKind.ORDINARY.value,
+            "households": totals["households"].reindex(grid_ids).fillna(0).astype(np.int64).to_numpy(),
+            "workload": totals["workload"].reindex(grid_ids).fillna(0).to_numpy(),
+            "communities_spanned": spans,
+        },
+        geometry=grids.geometry.to_numpy(),
+        crs=crs,
+    )
     assignment_in = full.set_index("building_id").loc[buildings_in["building_id"]].reset_index()
     out = with_grid_figures(out, assignment_in, buildings_in)
-    metrics = plan_metrics(out, assignment_in, buildings_in, local.communities, local.streets, local.barriers, settings.grid)
+    metrics = plan_metrics(
+        out, assignment_in, buildings_in, local.communities, local.streets, local.barriers, settings.grid
+    )
     out["deviation"] = out["households"] / settings.grid.target - 1
     out["problems"] = _problems(out, split, settings, lang)
-    order = (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10 + out["deviation"].abs() + out["service_radius_m"] / 10_000
+    order = (
+        (out["deviation"].abs() - settings.grid.tolerance).clip(lower=0) * 10
+        + out["deviation"].abs()
+        + out["service_radius_m"] / 10_000
+    )
     out = out.iloc[np.argsort(-order.to_numpy(), kind="stable")].reset_index(drop=True)
     overlaps = overlapping_pairs(grids, grid_ids).drop(columns="overlap")
-    return Audit(grids=out.to_crs(prepared.crs), assignment=assignment, split_buildings=split, unassigned=unassigned,
-                 overlaps=overlaps, metrics=metrics, settings=settings)
+    return Audit(
+        grids=out.to_crs(prepared.crs),
+        assignment=assignment,
+        split_buildings=split,
+        unassigned=unassigned,
+        overlaps=overlaps,
+        metrics=metrics,
+        settings=settings,
+    )
 
 
 def communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +214,9 @@ def communities_of(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tu
     (both layers in one metric CRS; NaN for a grid in no community)."""
     polygons, areas = grids.geometry.to_numpy(), grids.geometry.area.to_numpy()
     g, c = shapely.STRtree(communities.geometry.to_numpy()).query(polygons, predicate="intersects")
-    share = shapely.area(shapely.intersection(polygons[g], communities.geometry.to_numpy()[c])) / np.maximum(areas[g], 1e-9)
+    share = shapely.area(shapely.intersection(polygons[g], communities.geometry.to_numpy()[c])) / np.maximum(
+        areas[g], 1e-9
+    )
     frame = pd.DataFrame({"g": g, "c": communities["community_id"].to_numpy()[c], "share": share})
     spans = frame[frame["share"] > 0.01].groupby("g").size().reindex(range(len(grids)), fill_value=0).to_numpy()
     main = frame.sort_values("share").groupby("g").last()["c"].reindex(range(len(grids))).to_numpy()
@@ -198,8 +233,14 @@ def overlapping_pairs(grids: gpd.GeoDataFrame, grid_ids: pd.Series, min_area_m2:
     shared = shapely.intersection(polygons[a], polygons[b])
     area = shapely.area(shared)
     big = area > min_area_m2
-    return pd.DataFrame({"grid_id": grid_ids.to_numpy()[a[big]], "other_grid_id": grid_ids.to_numpy()[b[big]],
-                         "area_m2": area[big].round(1), "overlap": shared[big]})
+    return pd.DataFrame(
+        {
+            "grid_id": grid_ids.to_numpy()[a[big]],
+            "other_grid_id": grid_ids.to_numpy()[b[big]],
+            "area_m2": area[big].round(1),
+            "overlap": shared[big],
+        }
+    )
 
 
 def _problems(grids: gpd.GeoDataFrame, split: pd.DataFrame, settings: Settings, lang: str) -> list[str]:

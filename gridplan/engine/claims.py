@@ -61,10 +61,19 @@ class Claims:
     bounds_proven: frozenset[str]
 
 
-def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.ndarray, units: Units, weight: np.ndarray,
-                settings: GridSettings, regions: Iterable[RegionClaim] = (), fixed: Iterable[str] = (),
-                otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE, stopped: SearchStop = SearchStop.LIMITS,
-                radius_otherwise: WarningReason = WarningReason.NO_SHORTER_SPLIT) -> Claims:
+def plan_claims(
+    grids: pd.DataFrame,
+    atom_grid: np.ndarray,
+    building_ids: np.ndarray,
+    units: Units,
+    weight: np.ndarray,
+    settings: GridSettings,
+    regions: Iterable[RegionClaim] = (),
+    fixed: Iterable[str] = (),
+    otherwise: WarningReason = WarningReason.UNITS_TOO_COARSE,
+    stopped: SearchStop = SearchStop.LIMITS,
+    radius_otherwise: WarningReason = WarningReason.NO_SHORTER_SPLIT,
+) -> Claims:
     """Certificates and warnings for every ordinary grid outside the bounds or over the radius.
 
     Parameters
@@ -114,8 +123,16 @@ def plan_claims(grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.nda
 class _ClaimWriter:
     """The certificates and warnings of one layout, written grid by grid (:func:`plan_claims`)."""
 
-    def __init__(self, grids: pd.DataFrame, atom_grid: np.ndarray, building_ids: np.ndarray, units: Units,
-                 weight: np.ndarray, settings: GridSettings, regions: Iterable[RegionClaim]):
+    def __init__(
+        self,
+        grids: pd.DataFrame,
+        atom_grid: np.ndarray,
+        building_ids: np.ndarray,
+        units: Units,
+        weight: np.ndarray,
+        settings: GridSettings,
+        regions: Iterable[RegionClaim],
+    ):
         self.grids, self.units, self.settings = grids, units, settings
         self.bounds = settings.bounds_window
         self.load = np.bincount(atom_grid, weights=weight, minlength=len(grids))
@@ -125,8 +142,12 @@ class _ClaimWriter:
         self.region_of = self._regions(regions)
         self.members = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid)
         self.buildings_of = pd.Series(building_ids).groupby(units.building_atom.to_numpy())
-        self.span = pd.Series(units.atoms["half_span_m"].to_numpy()).groupby(atom_grid).max().reindex(
-            range(len(grids)), fill_value=0.0)
+        self.span = (
+            pd.Series(units.atoms["half_span_m"].to_numpy())
+            .groupby(atom_grid)
+            .max()
+            .reindex(range(len(grids)), fill_value=0.0)
+        )
         self.certificates: list[Certificate] = []
         self.warnings: list[PlanWarning] = []
         self.proven: set[str] = set()
@@ -166,12 +187,23 @@ class _ClaimWriter:
             atom, widened = self.unit_proofs[g]
             # no group holding the unit has a (whole) load within the widened window: at most one below it, at
             # least one above; the grid is as near as any layout allows where it holds one of those
-            below, above = float(math.ceil(bounds.lo - widened - 1e-9) - 1), float(math.floor(bounds.hi + widened + 1e-9) + 1)
+            below, above = (
+                float(math.ceil(bounds.lo - widened - 1e-9) - 1),
+                float(math.floor(bounds.hi + widened + 1e-9) + 1),
+            )
             covers = bool(np.isclose(load, below) or np.isclose(load, above))
-            c = self._add(claim=Claim.UNIT_MISFIT, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
-                          unit_buildings=self._unit_buildings(atom), below=below, above=above, covers_excess=covers,
-                          method=ClaimMethod.SUBSET_SUMS,
-                          searched=f"subset sums of the units a path from it reaches carrying at most {bounds.hi + widened:.0f}")
+            c = self._add(
+                claim=Claim.UNIT_MISFIT,
+                status=ClaimStatus.PROVEN,
+                community_id=community,
+                grid_ids=(grid_id,),
+                unit_buildings=self._unit_buildings(atom),
+                below=below,
+                above=above,
+                covers_excess=covers,
+                method=ClaimMethod.SUBSET_SUMS,
+                searched=f"subset sums of the units a path from it reaches carrying at most {bounds.hi + widened:.0f}",
+            )
             reason = WarningReason.UNIT_MISFIT
             figures += [("below", below), ("above", above), ("covers_excess", covers)]
             self.proven.add(grid_id)
@@ -180,9 +212,15 @@ class _ClaimWriter:
             c = self.region_certificate.get(id(region))
             if c is None:
                 c = self.region_certificate[id(region)] = self._add(
-                    claim=Claim.NEIGHBOURHOOD_FEWEST if region.local else Claim.REGION_FEWEST, status=ClaimStatus.PROVEN,
-                    community_id=community, grid_ids=region.grid_ids, cap=region.cap, fewest=region.fewest,
-                    method=region.method, searched=region.searched)
+                    claim=Claim.NEIGHBOURHOOD_FEWEST if region.local else Claim.REGION_FEWEST,
+                    status=ClaimStatus.PROVEN,
+                    community_id=community,
+                    grid_ids=region.grid_ids,
+                    cap=region.cap,
+                    fewest=region.fewest,
+                    method=region.method,
+                    searched=region.searched,
+                )
             reason = WarningReason.NEIGHBOURHOOD_PROVEN if region.local else WarningReason.REGION_PROVEN
             figures += [("cap", region.cap), ("fewest", region.fewest), ("grids", len(region.grid_ids) - 1)]
             if not region.local:  # a neighbourhood's proof does not make the grid unable to meet the bounds
@@ -190,8 +228,14 @@ class _ClaimWriter:
         else:
             why = SearchStop.SCOPE if g in self.region_of else stopped
             reason = WarningReason.FIXED_COUNT if why == SearchStop.FIXED_COUNT else otherwise
-            c = self._add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
-                          method=ClaimMethod.LOCAL_SEARCH, stopped=why)
+            c = self._add(
+                claim=Claim.BEST_FOUND,
+                status=ClaimStatus.NOT_PROVEN,
+                community_id=community,
+                grid_ids=(grid_id,),
+                method=ClaimMethod.LOCAL_SEARCH,
+                stopped=why,
+            )
             figures += [("stopped", str(why))]
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
         self.warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
@@ -200,32 +244,58 @@ class _ClaimWriter:
         """The claim and warning of grid ``g``, over the radius: a unit wider than twice it, or not proven."""
         limit, span = self.settings.max_service_radius_m, self.span[g]
         community, grid_id = str(self.grids["community_id"].iat[g]), str(self.grid_ids[g])
-        figures = [("radius", float(self.grids["service_radius_m"].iat[g])), ("limit", limit), ("span", float(2 * span))]
+        figures = [
+            ("radius", float(self.grids["service_radius_m"].iat[g])),
+            ("limit", limit),
+            ("span", float(2 * span)),
+        ]
         if span > limit:
             members = self.members.get_group(g).to_numpy()
             atom = int(members[np.argmax(self.units.atoms["half_span_m"].to_numpy()[members])])
-            c = self._add(claim=Claim.UNIT_SPANS, status=ClaimStatus.PROVEN, community_id=community, grid_ids=(grid_id,),
-                          unit_buildings=self._unit_buildings(atom), method=ClaimMethod.GEOMETRY,
-                          searched=f"span {2 * span:.1f} m", lo=float("nan"), hi=limit)
+            c = self._add(
+                claim=Claim.UNIT_SPANS,
+                status=ClaimStatus.PROVEN,
+                community_id=community,
+                grid_ids=(grid_id,),
+                unit_buildings=self._unit_buildings(atom),
+                method=ClaimMethod.GEOMETRY,
+                searched=f"span {2 * span:.1f} m",
+                lo=float("nan"),
+                hi=limit,
+            )
             reason = WarningReason.UNIT_SPANS
         else:
-            c = self._add(claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, community_id=community, grid_ids=(grid_id,),
-                          method=ClaimMethod.LOCAL_SEARCH, stopped=SearchStop.RADIUS, lo=float("nan"), hi=limit)
+            c = self._add(
+                claim=Claim.BEST_FOUND,
+                status=ClaimStatus.NOT_PROVEN,
+                community_id=community,
+                grid_ids=(grid_id,),
+                method=ClaimMethod.LOCAL_SEARCH,
+                stopped=SearchStop.RADIUS,
+                lo=float("nan"),
+                hi=limit,
+            )
             reason = otherwise
             figures.append(("stopped", str(SearchStop.RADIUS)))
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
         self.warnings.append(PlanWarning(WarningCode.OVER_RADIUS, community, grid_id, reason.value, tuple(figures)))
 
 
-def _misfit_proofs(units: Units, atom_grid: np.ndarray, weight: np.ndarray, grids: np.ndarray, load: np.ndarray,
-                   settings: GridSettings) -> dict[int, tuple[int, int]]:
+def _misfit_proofs(
+    units: Units, atom_grid: np.ndarray, weight: np.ndarray, grids: np.ndarray, load: np.ndarray, settings: GridSettings
+) -> dict[int, tuple[int, int]]:
     """Per grid outside the bounds holding a unit that fits no group within them, that unit and how far the
     bounds can be widened with it still fitting none (its grid then holds at most ``lo - widened - 1`` or at
     least ``hi + widened + 1`` in every layout): the unit with the widest. Proofs need whole loads and
     communities whose balanced load is their households."""
     atoms = units.atoms
     community = atoms["community_id"].to_numpy()
-    plain = pd.Series(np.isclose(weight, atoms["households"].to_numpy())).groupby(community).transform("all").to_numpy(dtype=bool)
+    plain = (
+        pd.Series(np.isclose(weight, atoms["households"].to_numpy()))
+        .groupby(community)
+        .transform("all")
+        .to_numpy(dtype=bool)
+    )
     # units with households: a claim names its unit by its buildings
     candidates = np.flatnonzero(np.isin(atom_grid, grids) & plain & (atoms["households"].to_numpy() > 0))
     if not len(candidates):

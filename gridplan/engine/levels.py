@@ -74,8 +74,12 @@ def plan_levels(plan: Plan, scene: Scene | PreparedScene, *, areas_per_street: i
     grids = plan.grids.to_crs(local.crs)
     areas, grid_area = _areas(grids, local.communities, areas_per_street, settings)
     micro, oversize = _micro_grids(grids, plan.assignment, local.buildings, settings)
-    return Levels(areas=areas.to_crs(plan.grids.crs), grid_area=grid_area, micro_grids=micro.to_crs(plan.grids.crs),
-                  oversize=oversize)
+    return Levels(
+        areas=areas.to_crs(plan.grids.crs),
+        grid_area=grid_area,
+        micro_grids=micro.to_crs(plan.grids.crs),
+        oversize=oversize,
+    )
 
 
 def _cut(geoms: np.ndarray, weights: np.ndarray, nodes: np.ndarray, k: int, sizing: Sizing) -> list[np.ndarray]:
@@ -124,9 +128,15 @@ def _areas(grids: gpd.GeoDataFrame, communities, areas_per_street, settings: Lev
             area_of[part] = len(rows)
             serial = f"A{n:02d}"
             # an id is a code, in no language: the office's code where it is known, else the serial alone
-            rows.append({"area_id": f"{office}-{serial}" if office else serial, "street": office or None,
-                         "grids": len(part), "households": int(households[part].sum()),
-                         "geometry": shapely.union_all(geoms[part])})
+            rows.append(
+                {
+                    "area_id": f"{office}-{serial}" if office else serial,
+                    "street": office or None,
+                    "grids": len(part),
+                    "households": int(households[part].sum()),
+                    "geometry": shapely.union_all(geoms[part]),
+                }
+            )
     areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs)
     grid_area = pd.Series(areas["area_id"].to_numpy()[area_of], index=grids["grid_id"].to_numpy(), name="area_id")
     return areas, grid_area
@@ -136,11 +146,15 @@ def _street_office(grids: gpd.GeoDataFrame, communities) -> pd.Series:
     """Street office (街道) of each grid: the first 9 digits of its community's code, else "" (one office,
     unnamed)."""
     codes = dict(zip(communities["community_id"], communities["code"])) if "code" in communities else {}
-    office = grids["community_id"].map(lambda c: str(codes.get(c))[:9] if codes.get(c) is not None and str(codes.get(c)).isdigit() else "")
+    office = grids["community_id"].map(
+        lambda c: str(codes.get(c))[:9] if codes.get(c) is not None and str(codes.get(c)).isdigit() else ""
+    )
     return office
 
 
-def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame, settings: LevelSettings):
+def _micro_grids(
+    grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame, settings: LevelSettings
+):
     footprints = buildings.set_index("building_id").geometry
     households = assignment.set_index("building_id")["households"]
     rows, oversize = [], []
@@ -148,8 +162,16 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
     for grid_id, polygon in zip(grids["grid_id"], grids.geometry):
         ids = assignment.loc[assignment["grid_id"] == grid_id, "building_id"].to_numpy()
         if len(ids) == 0:
-            rows.append({"micro_grid_id": f"{grid_id}-M01", "grid_id": grid_id, "households": 0, "buildings": 0,
-                         "bounds_possible": settings.micro_min <= 0, "geometry": polygon})
+            rows.append(
+                {
+                    "micro_grid_id": f"{grid_id}-M01",
+                    "grid_id": grid_id,
+                    "households": 0,
+                    "buildings": 0,
+                    "bounds_possible": settings.micro_min <= 0,
+                    "geometry": polygon,
+                }
+            )
             continue
         fps = footprints.loc[ids].to_numpy()
         points = shapely.point_on_surface(fps)
@@ -161,15 +183,24 @@ def _micro_grids(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: g
         oversize += list(ids[np.isin(cell_of, big)])
         rest = np.setdiff1d(np.arange(len(cells)), big)
         k = max(1, round(weight[rest].sum() / sizing.target)) if len(rest) else 0
-        groups = [np.array([b]) for b in big] + (_cut(cells, weight, rest, min(k, len(rest)), sizing) if len(rest) else [])
+        groups = [np.array([b]) for b in big] + (
+            _cut(cells, weight, rest, min(k, len(rest)), sizing) if len(rest) else []
+        )
         contacts = contact_graph(cells)
         groups = connected_groups(cells, weight, groups, contacts)
         groups, settled = settle(cells, contacts, weight, groups, rest, settings)
         possible = bounds_possible(contacts, weight, groups, settled, settings)
         for n, (group, fits) in enumerate(zip(groups, possible), start=1):
-            rows.append({"micro_grid_id": f"{grid_id}-M{n:02d}", "grid_id": grid_id, "households": int(weight[group].sum()),
-                         "buildings": int(count[group].sum()), "bounds_possible": fits,
-                         "geometry": heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M))})
+            rows.append(
+                {
+                    "micro_grid_id": f"{grid_id}-M{n:02d}",
+                    "grid_id": grid_id,
+                    "households": int(weight[group].sum()),
+                    "buildings": int(count[group].sum()),
+                    "bounds_possible": fits,
+                    "geometry": heal(shapely.set_precision(shapely.union_all(cells[group]), GRID_PRECISION_M)),
+                }
+            )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grids.crs), oversize
 
 
@@ -180,8 +211,14 @@ def contact_graph(cells: np.ndarray) -> Adjacency:
     return Adjacency.from_edges(len(cells), left, right, length, length)
 
 
-def settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], rest: np.ndarray,
-           settings: LevelSettings) -> tuple[list[np.ndarray], np.ndarray]:
+def settle(
+    cells: np.ndarray,
+    contacts: Adjacency,
+    weight: np.ndarray,
+    groups: list[np.ndarray],
+    rest: np.ndarray,
+    settings: LevelSettings,
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Each piece of the grid (cells below the maximum, connected by contact) holding a group outside the
     bounds is re-planned as a whole (:func:`gridplan.engine.bounds_layout`): a layout with fewer groups
     outside them replaces its groups; where the search proves that no layout has fewer, the proof is kept.
@@ -208,8 +245,9 @@ def settle(cells: np.ndarray, contacts: Adjacency, weight: np.ndarray, groups: l
     return settled, np.concatenate(proven) if proven else np.zeros(0, dtype=np.int64)
 
 
-def bounds_possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray,
-                    settings: LevelSettings) -> list[bool]:
+def bounds_possible(
+    contacts: Adjacency, weight: np.ndarray, groups: list[np.ndarray], settled: np.ndarray, settings: LevelSettings
+) -> list[bool]:
     """Per group: False where no micro-grid within the bounds can hold one of its cells (a building above
     the maximum, or one whose neighbours, short of buildings above it, cannot bring it within them), or
     where the whole piece of the grid holding it has no layout within them (``settled``)."""
@@ -222,14 +260,22 @@ def bounds_possible(contacts: Adjacency, weight: np.ndarray, groups: list[np.nda
         return possible
     candidates = np.concatenate([groups[i] for i in out])
     owner = np.concatenate([[i] * len(groups[i]) for i in out])
-    proven = proven_misfits(contacts.neighbour_lists(), weight, weight <= window.hi, np.zeros(len(weight), dtype=np.int64),
-                            candidates, *window)
+    proven = proven_misfits(
+        contacts.neighbour_lists(),
+        weight,
+        weight <= window.hi,
+        np.zeros(len(weight), dtype=np.int64),
+        candidates,
+        *window,
+    )
     for i in np.unique(owner[proven]):
         possible[i] = False
     return possible
 
 
-def connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], contacts: Adjacency) -> list[np.ndarray]:
+def connected_groups(
+    cells: np.ndarray, weight: np.ndarray, groups: list[np.ndarray], contacts: Adjacency
+) -> list[np.ndarray]:
     """Groups of cells made contiguous: a piece of a group cut off from its main part (by a building above
     the maximum taken out as its own micro-grid, or a piece without households placed by elimination)
     joins the neighbouring group it shares most boundary with (in ``contacts``), or becomes a group of its
@@ -240,9 +286,11 @@ def connected_groups(cells: np.ndarray, weight: np.ndarray, groups: list[np.ndar
     extra = len(groups)
     for g in range(len(groups)):
         members = np.flatnonzero(group_of == g)
-        pieces = sorted((members[c] for c in contacts.among(members).components()),
-                        key=lambda c: (-weight[c].sum(), -shapely.area(cells[c]).sum(), c[0]))
-        for piece in pieces[0 if weight[groups[g]].sum() <= 0 else 1:]:
+        pieces = sorted(
+            (members[c] for c in contacts.among(members).components()),
+            key=lambda c: (-weight[c].sum(), -shapely.area(cells[c]).sum(), c[0]),
+        )
+        for piece in pieces[0 if weight[groups[g]].sum() <= 0 else 1 :]:
             shared = shared_by_label(contacts, piece, np.where(group_of != g, group_of, -1), extra)
             if shared.any():
                 group_of[piece] = int(np.argmax(shared))

@@ -42,6 +42,7 @@ from .units import Units
 #: Tasks per worker when communities are batched: enough to balance uneven communities.
 TASKS_PER_WORKER = 8
 
+
 class TasksFailedError(GridplanError):
     """Communities whose workers were lost on every try; ``failures`` maps community_id → error text."""
 
@@ -62,8 +63,14 @@ class CommunityTask:
 
     def singles(self) -> list["CommunityTask"]:
         """One task per community of the batch (to find which of them fails)."""
-        return [CommunityTask((c,), self.communities[self.communities["community_id"] == c],
-                              self.buildings[self.buildings["community_id"] == c]) for c in self.community_ids]
+        return [
+            CommunityTask(
+                (c,),
+                self.communities[self.communities["community_id"] == c],
+                self.buildings[self.buildings["community_id"] == c],
+            )
+            for c in self.community_ids
+        ]
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ class SharedLayers:
 
     def scene(self, task: CommunityTask, settings: Settings) -> PreparedScene:
         """The task's communities as a scene already prepared (in the metric CRS, buildings filled)."""
-        scene = Scene(communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers)
+        scene = Scene(
+            communities=task.communities, buildings=task.buildings, streets=self.streets, barriers=self.barriers
+        )
         return PreparedScene(scene=scene, local=scene, settings=settings, fingerprint="")
 
 
@@ -133,7 +142,7 @@ def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
     members = pd.Series(np.arange(len(buildings))).groupby(building_task).indices
     tasks = []
     for i, first in enumerate(range(0, len(communities), batch)):
-        rows = communities.iloc[first:first + batch]
+        rows = communities.iloc[first : first + batch]
         tasks.append(CommunityTask(tuple(rows["community_id"]), rows, buildings.iloc[members.get(i, [])]))
     return tasks
 
@@ -299,7 +308,9 @@ def _run_pool(tasks, *, retries: int, workers: int, shared, args, bar) -> Result
     for _ in range(retries + 1):
         lost = []
         # a lost worker breaks its whole pool: the tasks it took down go to a fresh one
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_init_worker, initargs=(shared,)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), initializer=_init_worker, initargs=(shared,)
+        ) as pool:
             futures = {pool.submit(_plan_in_worker, t, *args): t for t in todo}
             for future in as_completed(futures):
                 task = futures[future]
@@ -352,12 +363,26 @@ def merge_plans(plans: list[Plan], prepared: PreparedScene, code_style: str = "g
     assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
     assignment = assignment.set_index("building_id").loc[buildings["building_id"]].reset_index()
     units, atom_grid = _merge_units(plans, buildings)
-    metrics = plan_metrics(grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid)
+    metrics = plan_metrics(
+        grids, assignment, buildings, local.communities, local.streets, local.barriers, settings.grid
+    )
     warnings, certificates = merged_claims(plans)
-    provenance = Provenance(settings=settings, scene_fingerprint=prepared.fingerprint,
-                            generated=prepared.generated_layers(), code_style=code_style)
-    return Plan(grids=grids.to_crs(prepared.crs), assignment=assignment, warnings=warnings, metrics=metrics,
-                provenance=provenance, units=units, atom_grid=atom_grid, certificates=certificates)
+    provenance = Provenance(
+        settings=settings,
+        scene_fingerprint=prepared.fingerprint,
+        generated=prepared.generated_layers(),
+        code_style=code_style,
+    )
+    return Plan(
+        grids=grids.to_crs(prepared.crs),
+        assignment=assignment,
+        warnings=warnings,
+        metrics=metrics,
+        provenance=provenance,
+        units=units,
+        atom_grid=atom_grid,
+        certificates=certificates,
+    )
 
 
 def _merge_units(plans: list[Plan], buildings: gpd.GeoDataFrame) -> tuple[Units, np.ndarray]:
@@ -367,14 +392,19 @@ def _merge_units(plans: list[Plan], buildings: gpd.GeoDataFrame) -> tuple[Units,
     for p in plans:
         atoms.append(p.units.atoms.assign(atom_id=p.units.atoms["atom_id"] + atom_offset))
         graphs.append(nx.relabel_nodes(p.units.graph, lambda a, o=atom_offset: a + o))
-        building_atom.append(pd.Series(p.units.building_atom.to_numpy() + atom_offset,
-                                       index=p.assignment["building_id"].to_numpy()))
+        building_atom.append(
+            pd.Series(p.units.building_atom.to_numpy() + atom_offset, index=p.assignment["building_id"].to_numpy())
+        )
         atom_grid.append(p.atom_grid + grid_offset)
         atom_offset += len(p.units.atoms)
         grid_offset += len(p.grids)
     merged = gpd.GeoDataFrame(pd.concat(atoms, ignore_index=True), geometry="geometry", crs=buildings.crs)
     by_building = pd.concat(building_atom)
-    units = Units(atoms=merged, graph=nx.union_all(graphs) if graphs else nx.Graph(),
-                  building_atom=pd.Series(by_building.loc[buildings["building_id"]].to_numpy(), index=buildings.index, name="atom"))
+    units = Units(
+        atoms=merged,
+        graph=nx.union_all(graphs) if graphs else nx.Graph(),
+        building_atom=pd.Series(
+            by_building.loc[buildings["building_id"]].to_numpy(), index=buildings.index, name="atom"
+        ),
+    )
     return units, np.concatenate(atom_grid) if atom_grid else np.zeros(0, dtype=np.int64)
-

@@ -58,17 +58,14 @@ from gridplan.engine import (
 )
 from gridplan.prepare.validate import as_prepared
 from gridplan.settings import RUN_DEFAULTS, GridSettings, LoadWindow, RunOptions, Settings
-from gridplan.vocabulary import GridKind, SearchStop, WarningCode, WarningReason
+from gridplan.vocabulary import GridKind, SearchStop, UnitKind, WarningCode, WarningReason
 
 from .claims import Claims, RegionClaim, plan_claims
 from .units import Units, build_units
 
 
 def partition(
-    scene: Scene | PreparedScene,
-    settings: Settings | None = None,
-    *,
-    options: RunOptions = RUN_DEFAULTS,
+    scene: Scene | PreparedScene, settings: Settings | None = None, *, options: RunOptions = RUN_DEFAULTS
 ) -> Plan:
     """Divide every community of a scene into grids of about ``settings.grid.target`` households.
 
@@ -105,8 +102,9 @@ def partition(
     settings = prepared.settings
     units = scene_units(prepared)
     atom_grid, kinds, regions, asked = _plan_atoms(units, settings.grid, options.grid_count, options.progress)
-    layout = layout_from_atoms(prepared, units, atom_grid, kinds, code_style=options.code_style, regions=regions,
-                               fixed=set(asked))
+    layout = layout_from_atoms(
+        prepared, units, atom_grid, kinds, code_style=options.code_style, regions=regions, fixed=set(asked)
+    )
     warnings = count_warnings(layout, asked) + unit_warnings(layout, units, settings.grid) + layout.claims.warnings
     return layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, options.code_style)
 
@@ -140,8 +138,13 @@ def count_warnings(layout: Layout, asked: dict[str, CountAsked]) -> list[PlanWar
         reached = int(ordinary.get(community_id, 0))
         if reached == count.asked:
             continue
-        why = (WarningReason.FEW_UNITS if count.asked > count.most else WarningReason.PARTS if reached > count.asked
-               else WarningReason.NO_CONNECTED_CUT)
+        why = (
+            WarningReason.FEW_UNITS
+            if count.asked > count.most
+            else WarningReason.PARTS
+            if reached > count.asked
+            else WarningReason.NO_CONNECTED_CUT
+        )
         figures = (("asked", count.asked), ("reached", reached), ("most", count.most), ("parts", count.parts))
         out.append(PlanWarning(WarningCode.GRID_COUNT, str(community_id), "", why.value, figures))
     return out
@@ -157,22 +160,56 @@ class Layout:
     """A labelling of the atoms turned into grids: polygons, building assignment and metrics, in the local
     metric CRS; ``atom_grid`` is each atom's grid position in the order of ``grids``."""
 
-    def __init__(self, grids: gpd.GeoDataFrame, assignment: pd.DataFrame, metrics: PlanMetrics, atom_grid: np.ndarray,
-                 claims: Claims):
-        self.grids, self.assignment, self.metrics, self.atom_grid, self.claims = grids, assignment, metrics, atom_grid, claims
+    def __init__(
+        self,
+        grids: gpd.GeoDataFrame,
+        assignment: pd.DataFrame,
+        metrics: PlanMetrics,
+        atom_grid: np.ndarray,
+        claims: Claims,
+    ):
+        self.grids, self.assignment, self.metrics, self.atom_grid, self.claims = (
+            grids,
+            assignment,
+            metrics,
+            atom_grid,
+            claims,
+        )
 
-    def plan(self, prepared: PreparedScene, warnings: list[PlanWarning], units: Units, code_style: str,
-             regenerated_from: str = "", *, plan_version: int = 1, parent_fingerprint: str = "",
-             code_history: pd.DataFrame | None = None) -> Plan:
+    def plan(
+        self,
+        prepared: PreparedScene,
+        warnings: list[PlanWarning],
+        units: Units,
+        code_style: str,
+        regenerated_from: str = "",
+        *,
+        plan_version: int = 1,
+        parent_fingerprint: str = "",
+        code_history: pd.DataFrame | None = None,
+    ) -> Plan:
         """The plan, with grids in the scene's CRS and its provenance: its version and parent plan, and the
         history of its codes (by default started from its own codes)."""
-        provenance = Provenance(settings=prepared.settings, scene_fingerprint=prepared.fingerprint,
-                                generated=prepared.generated_layers(), code_style=code_style,
-                                regenerated_from=regenerated_from, plan_version=plan_version,
-                                parent_fingerprint=parent_fingerprint)
-        return Plan(grids=self.grids.to_crs(prepared.crs), assignment=self.assignment, warnings=warnings,
-                    metrics=self.metrics, provenance=provenance, units=units, atom_grid=self.atom_grid,
-                    certificates=self.claims.certificates, code_history=code_history)
+        provenance = Provenance(
+            settings=prepared.settings,
+            scene_fingerprint=prepared.fingerprint,
+            generated=prepared.generated_layers(),
+            code_style=code_style,
+            regenerated_from=regenerated_from,
+            plan_version=plan_version,
+            parent_fingerprint=parent_fingerprint,
+        )
+        return Plan(
+            grids=self.grids.to_crs(prepared.crs),
+            assignment=self.assignment,
+            warnings=warnings,
+            metrics=self.metrics,
+            provenance=provenance,
+            units=units,
+            atom_grid=self.atom_grid,
+            certificates=self.claims.certificates,
+            code_history=code_history,
+        )
 
 
 def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[PlanWarning]:
@@ -185,15 +222,22 @@ def unit_warnings(layout: Layout, units: Units, settings: GridSettings) -> list[
     for g, row in enumerate(grids.itertuples()):
         if row.kind == GridKind.OVERSIZE:
             a = int(first_atom[g])
-            figures = (("unit", str(atoms["kind"].iat[a])), ("households", float(atoms["households"].iat[a])),
-                       ("ceiling", settings.ceiling))
+            figures = (
+                ("unit", str(atoms["kind"].iat[a])),
+                ("households", float(atoms["households"].iat[a])),
+                ("ceiling", settings.ceiling),
+            )
             out.append(PlanWarning(WarningCode.OVERSIZE_UNIT, row.community_id, row.grid_id, figures=figures))
         elif row.kind == GridKind.SMALL and row.households > 0:
             figures = (("households", float(row.households)), ("floor", settings.floor))
             out.append(PlanWarning(WarningCode.BELOW_FLOOR, row.community_id, row.grid_id, figures=figures))
         elif row.kind == GridKind.SMALL:
             figures = (("area_m2", float(row.geometry.area)),)
-            out.append(PlanWarning(WarningCode.BELOW_FLOOR, row.community_id, row.grid_id, WarningReason.NO_HOUSEHOLDS.value, figures))
+            out.append(
+                PlanWarning(
+                    WarningCode.BELOW_FLOOR, row.community_id, row.grid_id, WarningReason.NO_HOUSEHOLDS.value, figures
+                )
+            )
     return out
 
 
@@ -248,10 +292,15 @@ def layout_from_atoms(
     original = atom_grid
     grids, assignment, atom_grid = _grids_from_atoms(units, atom_grid, kinds, local.buildings, grid_ids)
     rules = settings.grid
-    grids.insert(grids.columns.get_loc("largest_unit") + 1, "tight_possible", _window_possible(units, atom_grid, grids, rules.tight_window))
+    grids.insert(
+        grids.columns.get_loc("largest_unit") + 1,
+        "tight_possible",
+        _window_possible(units, atom_grid, grids, rules.tight_window),
+    )
     grids.insert(grids.columns.get_loc("tight_possible") + 1, "bounds_possible", True)
-    grids.insert(1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes,
-                                              used=used_codes))
+    grids.insert(
+        1, "code", assign_codes(grids, local.communities, style=code_style, previous=previous_codes, used=used_codes)
+    )
     grids = with_grid_figures(grids, assignment, local.buildings)
     ids = grids["grid_id"].to_numpy()
     region_claims = []
@@ -259,14 +308,35 @@ def layout_from_atoms(
         ground = np.isin(original, list(positions))
         if proof.atoms is not None and ground.sum() != len(proof.atoms):
             continue  # its grids no longer hold exactly the ground it speaks of
-        region_claims.append(RegionClaim(tuple(ids[np.unique(atom_grid[ground])].tolist()), proof.fewest, proof.cap,
-                                         proof.method, proof.searched, local=proof.atoms is not None))
-    claims = plan_claims(grids, atom_grid, local.buildings["building_id"].to_numpy(), units, balance_weight(units.atoms),
-                         rules, region_claims, fixed, otherwise, stopped, radius_otherwise)
+        region_claims.append(
+            RegionClaim(
+                tuple(ids[np.unique(atom_grid[ground])].tolist()),
+                proof.fewest,
+                proof.cap,
+                proof.method,
+                proof.searched,
+                local=proof.atoms is not None,
+            )
+        )
+    claims = plan_claims(
+        grids,
+        atom_grid,
+        local.buildings["building_id"].to_numpy(),
+        units,
+        balance_weight(units.atoms),
+        rules,
+        region_claims,
+        fixed,
+        otherwise,
+        stopped,
+        radius_otherwise,
+    )
     # proven unable to meet the bounds: a claim's grids, and one unit above the ceiling
     grids["bounds_possible"] = ~grids["grid_id"].isin(claims.bounds_proven) & (grids["kind"] != GridKind.OVERSIZE)
     grids.loc[(grids["kind"] == GridKind.OVERSIZE).to_numpy(), "tight_possible"] = False
-    metrics = plan_metrics(grids, assignment, local.buildings, local.communities, local.streets, local.barriers, settings.grid)
+    metrics = plan_metrics(
+        grids, assignment, local.buildings, local.communities, local.streets, local.barriers, settings.grid
+    )
     return Layout(grids, assignment, metrics, atom_grid, claims)
 
 
@@ -274,8 +344,9 @@ def layout_from_atoms(
 # Planning on the atom graph
 
 
-def _plan_atoms(units: Units, settings: GridSettings, grid_count,
-                progress: bool = False) -> tuple[np.ndarray, list[str], dict[int, RegionProof], dict[str, CountAsked]]:
+def _plan_atoms(
+    units: Units, settings: GridSettings, grid_count, progress: bool = False
+) -> tuple[np.ndarray, list[str], dict[int, RegionProof], dict[str, CountAsked]]:
     """Grid position of every atom, the kind of each grid, the grids of regions where an exhaustive
     search proved that no layout has fewer grids outside the bounds (each with its region's proof, which
     covers the layout kept), and the communities whose count was fixed."""
@@ -334,7 +405,9 @@ def _plan_atoms(units: Units, settings: GridSettings, grid_count,
     return atom_grid, kinds, regions_proven, asked
 
 
-def proofs_in_scene(region: np.ndarray, proofs: list[RegionProof], atom_grid: np.ndarray) -> list[tuple[list[int], RegionProof]]:
+def proofs_in_scene(
+    region: np.ndarray, proofs: list[RegionProof], atom_grid: np.ndarray
+) -> list[tuple[list[int], RegionProof]]:
     """The proofs of a region planned (its atoms ``region``, their grids in ``atom_grid``) with the grid
     positions each speaks of: all the region's for the region's proof, the grids of its atoms for a
     neighbourhood's (whose atoms become the scene's positions)."""
@@ -359,7 +432,7 @@ def _without_empty(adjacency: Adjacency, region: np.ndarray, labels: np.ndarray,
 
 def special_sites(adjacency: Adjacency, atoms: gpd.GeoDataFrame, members: np.ndarray) -> list[np.ndarray]:
     """Special atoms of ``members`` grouped into sites: touching atoms of the same kind (a campus) form one grid."""
-    nodes = members[atoms["kind"].to_numpy()[members] == "special"]
+    nodes = members[atoms["kind"].to_numpy()[members] == UnitKind.SPECIAL]
     special = atoms["special"].to_numpy()[nodes]
     among = adjacency.among(nodes)
     return [nodes[c] for c in among.components(keep=special[among.sources] == special[among.indices])]
@@ -404,7 +477,9 @@ def _regions(adjacency: Adjacency, free: np.ndarray, weight: np.ndarray, setting
         crossing = land.barrier & (component[rows] == i) & (component[land.indices] != i)
         if crossing.any():
             joined.merge(i, max(zip(land.length[crossing].tolist(), component[land.indices[crossing]].tolist()))[1])
-    return sorted((np.sort(free[np.concatenate([apart[j] for j in group])]) for group in joined.subsets()), key=lambda r: r[0])
+    return sorted(
+        (np.sort(free[np.concatenate([apart[j] for j in group])]) for group in joined.subsets()), key=lambda r: r[0]
+    )
 
 
 def divisible(households: float, settings: GridSettings) -> bool:
@@ -431,7 +506,9 @@ def _host_grid(adjacency: Adjacency, region: np.ndarray, atom_grid: np.ndarray, 
 # From atoms to grids
 
 
-def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], buildings: gpd.GeoDataFrame, grid_ids=None):
+def _grids_from_atoms(
+    units: Units, atom_grid: np.ndarray, kinds: list[str], buildings: gpd.GeoDataFrame, grid_ids=None
+):
     atoms = units.atoms
     n_grids = len(kinds)
     geoms = atoms.geometry.to_numpy()
@@ -447,7 +524,9 @@ def _grids_from_atoms(units: Units, atom_grid: np.ndarray, kinds: list[str], bui
     workload = np.bincount(building_grid, weights=buildings["workload"].to_numpy(dtype=float), minlength=n_grids)
     sources = grid_households(building_grid, buildings["households"], buildings["households_estimated"], range(n_grids))
     count = np.bincount(building_grid, minlength=n_grids)
-    largest_unit = pd.Series(atoms["households"].to_numpy()).groupby(atom_grid).max().reindex(range(n_grids), fill_value=0)
+    largest_unit = (
+        pd.Series(atoms["households"].to_numpy()).groupby(atom_grid).max().reindex(range(n_grids), fill_value=0)
+    )
 
     grids = gpd.GeoDataFrame(
         {
@@ -493,11 +572,18 @@ def _window_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFram
     :func:`gridplan.engine.proven_misfits`). Proofs need households to be what is balanced."""
     atoms = units.atoms
     possible = np.ones(len(grids), dtype=bool)
-    out = np.flatnonzero((grids["kind"] == GridKind.ORDINARY).to_numpy() & ~window.contains(grids["households"].to_numpy()))
+    out = np.flatnonzero(
+        (grids["kind"] == GridKind.ORDINARY).to_numpy() & ~window.contains(grids["households"].to_numpy())
+    )
     weight = balance_weight(atoms)
     community = atoms["community_id"].to_numpy()
     # communities whose balanced load is their households (a proof looks at one community's atoms only)
-    plain = pd.Series(np.isclose(weight, atoms["households"].to_numpy())).groupby(community).transform("all").to_numpy(dtype=bool)
+    plain = (
+        pd.Series(np.isclose(weight, atoms["households"].to_numpy()))
+        .groupby(community)
+        .transform("all")
+        .to_numpy(dtype=bool)
+    )
     candidates = np.flatnonzero(np.isin(atom_grid, out) & plain)
     if not len(candidates):
         return possible

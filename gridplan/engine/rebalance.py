@@ -225,7 +225,10 @@ class _State:
                 if not need_lo - 1e-9 <= net <= need_hi + 1e-9:
                     continue
                 after = self.loads[h] + (w_out - w_in)
-                if not self.in_band(after) and not (self.distance(after) < self.distance(self.loads[h]) and self.excess(after) <= self.excess(self.loads[h])):
+                if not self.in_band(after) and not (
+                    self.distance(after) < self.distance(self.loads[h])
+                    and self.excess(after) <= self.excess(self.loads[h])
+                ):
                     continue
                 mine = (self.members[g] - set(out_piece)) | set(in_piece)
                 theirs = (self.members[h] - set(in_piece)) | set(out_piece)
@@ -247,16 +250,30 @@ class _State:
             w = float(self.weight[list(piece)].sum())
             if not partial and found and households + w > min(c.households for c in found) + 1e-9:
                 continue
-            new_loads = {**loads, source: loads.get(source, self.loads[source]) - w, target: loads.get(target, self.loads[target]) + w}
-            new_members = {**members, source: members.get(source, self.members[source]) - set(piece),
-                           target: members.get(target, self.members[target]) | set(piece)}
-            chain = _Chain(moves + tuple((atom, source, target) for atom in piece), households + w,
-                           cut + self._cut_change(piece, new_members[source], new_members[target]))
+            new_loads = {
+                **loads,
+                source: loads.get(source, self.loads[source]) - w,
+                target: loads.get(target, self.loads[target]) + w,
+            }
+            new_members = {
+                **members,
+                source: members.get(source, self.members[source]) - set(piece),
+                target: members.get(target, self.members[target]) | set(piece),
+            }
+            chain = _Chain(
+                moves + tuple((atom, source, target) for atom in piece),
+                households + w,
+                cut + self._cut_change(piece, new_members[source], new_members[target]),
+            )
             before, after = self.loads[other], new_loads[other]
-            if self.in_band(after) or (self.distance(after) < self.distance(before) and self.excess(after) <= self.excess(before)):
+            if self.in_band(after) or (
+                self.distance(after) < self.distance(before) and self.excess(after) <= self.excess(before)
+            ):
                 found.append(chain)
             elif len({m[1:] for m in chain.moves}) < self.max_chain:  # the neighbour passes the surplus (or deficit) on
-                self._extend(other, giving, new_loads, new_members, chain.moves, chain.households, chain.cut, found, False)
+                self._extend(
+                    other, giving, new_loads, new_members, chain.moves, chain.households, chain.cut, found, False
+                )
 
     def _candidates(self, g, giving, members, moves, need_lo, need_hi):
         """Pieces that can move across ``g``'s boundary with a load within ``need_lo``–``need_hi``: when
@@ -303,8 +320,11 @@ class _State:
                     if a not in best or len(path) < len(best[a]):
                         best[a] = path
                     continue
-                longer += [path + (b,) for b, edge in self.graph[a].items()
-                           if b in members and b not in path and not edge["barrier"]]
+                longer += [
+                    path + (b,)
+                    for b, edge in self.graph[a].items()
+                    if b in members and b not in path and not edge["barrier"]
+                ]
             paths = longer
         return sorted(best.values())
 

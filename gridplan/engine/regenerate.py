@@ -116,8 +116,10 @@ def regenerate(
     """
     options = options.check()
     if options.grid_count is not None:
-        raise InputError("a fixed grid count applies to a first plan, not to a regeneration (--previous)",
-                         zh="指定网格数只用于首次划分，不用于重新生成（--previous）")
+        raise InputError(
+            "a fixed grid count applies to a first plan, not to a regeneration (--previous)",
+            zh="指定网格数只用于首次划分，不用于重新生成（--previous）",
+        )
     prepared = as_prepared(scene, settings)
     _check_position(previous, prepared)
     units = scene_units(prepared)
@@ -130,11 +132,25 @@ def regenerate(
     warnings, proven = _repair(state, units, prepared.settings)
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, prepared.settings)
-    plan, reasons = _new_plan(state, prepared, previous, units, options.code_style, warnings, proven,
-                              version=version, parent=parent, history=history)
+    plan, reasons = _new_plan(
+        state,
+        prepared,
+        previous,
+        units,
+        options.code_style,
+        warnings,
+        proven,
+        version=version,
+        parent=parent,
+        history=history,
+    )
     changes = _changes(plan, previous, prepared.scene, reasons)
-    return PlanRun(plan=plan, changes=_with_tradeoff(changes, state, prepared, units, plan, reasons, rebalanced,
-                                                     options.code_style if compare_fresh else None))
+    return PlanRun(
+        plan=plan,
+        changes=_with_tradeoff(
+            changes, state, prepared, units, plan, reasons, rebalanced, options.code_style if compare_fresh else None
+        ),
+    )
 
 
 @dataclass
@@ -161,15 +177,19 @@ def _overlaid(previous: PreviousPlan, prepared: PreparedScene) -> PreviousPlan:
     """A drawn layout (existing grid polygons) with each building in the grid holding most of its footprint."""
     buildings = prepared.local.buildings
     if previous.grids.crs is None:
-        raise InputError(f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
-                         zh=f"现有网格 {previous.source} 没有坐标参考系：请设定一个（如 EPSG:4326）")
+        raise InputError(
+            f"the existing grids {previous.source} have no CRS: set one (e.g. EPSG:4326)",
+            zh=f"现有网格 {previous.source} 没有坐标参考系：请设定一个（如 EPSG:4326）",
+        )
     drawn = previous.grids.to_crs(prepared.local_crs).reset_index(drop=True)
     assignment, _ = assign_by_overlay(buildings, drawn, drawn["grid_id"])
     if len(assignment) < len(buildings) / 2:
-        raise InputError(f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
-                         f"{len(buildings):,} buildings: are they of another area, or in another CRS?",
-                         zh=f"现有网格 {previous.source} 只覆盖场景 {len(buildings):,} 栋建筑中的 {len(assignment):,} 栋："
-                            "它们是否属于别的区域，或使用了别的坐标参考系？")
+        raise InputError(
+            f"the existing grids {previous.source} hold only {len(assignment):,} of the scene's "
+            f"{len(buildings):,} buildings: are they of another area, or in another CRS?",
+            zh=f"现有网格 {previous.source} 只覆盖场景 {len(buildings):,} 栋建筑中的 {len(assignment):,} 栋："
+            "它们是否属于别的区域，或使用了别的坐标参考系？",
+        )
     return dataclasses.replace(previous, assignment=assignment)
 
 
@@ -187,8 +207,9 @@ def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units, 
     else:
         atom_grid, grid_ids, kinds = _separate_special_sites(units, adjacency, atom_grid, grid_ids, kinds)
     # a unit now above the ceiling is a grid of its own, as a fresh plan makes it
-    atom_grid, grid_ids, kinds = _separate_oversize_units(units, atom_grid, grid_ids, kinds, locked,
-                                                          prepared.settings.grid.ceiling)
+    atom_grid, grid_ids, kinds = _separate_oversize_units(
+        units, atom_grid, grid_ids, kinds, locked, prepared.settings.grid.ceiling
+    )
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
     atom_grid, grid_ids, kinds = _split_broken(units, atom_grid, grid_ids, kinds)
     return _Layout(atom_grid, grid_ids, kinds, locked, codes, building_grid, kept_grid=atom_grid.copy())
@@ -224,8 +245,9 @@ def _repair(state: _Layout, units: Units, settings: Settings) -> tuple[list[Plan
     return warnings, proven
 
 
-def _indivisible(units: Units, region: np.ndarray, state: _Layout, community_id, total: float,
-                 settings: Settings) -> PlanWarning:
+def _indivisible(
+    units: Units, region: np.ndarray, state: _Layout, community_id, total: float, settings: Settings
+) -> PlanWarning:
     """The warning of a region whose households fit no layout within the bounds; an error where locked grids
     enclose it (the planner's locks, not the data, leave no layout)."""
     touching = _touching_locked(units, region, state.atom_grid, state.locked, state.grid_ids)
@@ -234,11 +256,12 @@ def _indivisible(units: Units, region: np.ndarray, state: _Layout, community_id,
             f"locked grids {', '.join(touching)} leave {total:.0f} households between them in community "
             f"{community_id}, which fit no layout of grids within {settings.grid.floor:.0f}–{settings.grid.ceiling:.0f}",
             zh=f"锁定网格 {'、'.join(touching)} 在社区 {community_id} 中围出 {total:.0f} 户，无法划分为每格 "
-               f"{settings.grid.floor:.0f}–{settings.grid.ceiling:.0f} 户的网格",
+            f"{settings.grid.floor:.0f}–{settings.grid.ceiling:.0f} 户的网格",
         )
     figures = (("households", float(total)), ("floor", settings.grid.floor), ("ceiling", settings.grid.ceiling))
-    return PlanWarning(WarningCode.OUT_OF_BOUNDS, str(community_id), reason=WarningReason.REGION_INDIVISIBLE.value,
-                       figures=figures)
+    return PlanWarning(
+        WarningCode.OUT_OF_BOUNDS, str(community_id), reason=WarningReason.REGION_INDIVISIBLE.value, figures=figures
+    )
 
 
 def _rebalance(state: _Layout, units: Units, settings: Settings):
@@ -247,60 +270,113 @@ def _rebalance(state: _Layout, units: Units, settings: Settings):
     if not settings.regeneration.rebalance:
         return None
     movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(state.locked))
-    rebalanced = rebalance(units.graph, balance_weight(units.atoms), state.atom_grid, movable, settings.grid,
-                           settings.regeneration)
+    rebalanced = rebalance(
+        units.graph, balance_weight(units.atoms), state.atom_grid, movable, settings.grid, settings.regeneration
+    )
     state.atom_grid = rebalanced.atom_grid
     return rebalanced
 
 
-def _new_plan(state: _Layout, prepared: PreparedScene, previous: PreviousPlan, units: Units, code_style: str,
-              warnings: list[PlanWarning], proven: list, *, version: int, parent: str,
-              history: pd.DataFrame) -> tuple[Plan, pd.Series]:
+def _new_plan(
+    state: _Layout,
+    prepared: PreparedScene,
+    previous: PreviousPlan,
+    units: Units,
+    code_style: str,
+    warnings: list[PlanWarning],
+    proven: list,
+    *,
+    version: int,
+    parent: str,
+    history: pd.DataFrame,
+) -> tuple[Plan, pd.Series]:
     """The plan of the final layout (grids merged or re-planned away removed; codes kept by the households a grid
     keeps), and why each building moved."""
     buildings = prepared.local.buildings
     settings = prepared.settings
-    reasons = _move_reasons(units.building_atom.to_numpy(), state.building_grid, state.kept_grid,
-                            state.repaired_grid, state.atom_grid)
+    reasons = _move_reasons(
+        units.building_atom.to_numpy(), state.building_grid, state.kept_grid, state.repaired_grid, state.atom_grid
+    )
     used = np.unique(state.atom_grid)
     kinds_list = [state.kinds.get(int(i), GridKind.ORDINARY) for i in used]
     regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proven]
-    kept_codes = _kept_codes(previous, state.codes, buildings, units, state.building_grid, state.atom_grid,
-                             state.grid_ids, used)
+    kept_codes = _kept_codes(
+        previous, state.codes, buildings, units, state.building_grid, state.atom_grid, state.grid_ids, used
+    )
     atom_grid = np.searchsorted(used, state.atom_grid)
-    layout = layout_from_atoms(prepared, units, atom_grid, kinds_list, grid_ids=[state.grid_ids[i] for i in used],
-                               code_style=code_style, previous_codes=kept_codes, used_codes=history["code"], regions=regions,
-                               otherwise=WarningReason.REGENERATION_LIMIT, stopped=SearchStop.REGENERATION,
-                               radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY)
+    layout = layout_from_atoms(
+        prepared,
+        units,
+        atom_grid,
+        kinds_list,
+        grid_ids=[state.grid_ids[i] for i in used],
+        code_style=code_style,
+        previous_codes=kept_codes,
+        used_codes=history["code"],
+        regions=regions,
+        otherwise=WarningReason.REGENERATION_LIMIT,
+        stopped=SearchStop.REGENERATION,
+        radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY,
+    )
     grids = layout.grids
-    grids.insert(grids.columns.get_loc(grids.geometry.name), "locked",
-                 grids["grid_id"].isin([state.grid_ids[g] for g in state.locked]))
+    grids.insert(
+        grids.columns.get_loc(grids.geometry.name),
+        "locked",
+        grids["grid_id"].isin([state.grid_ids[g] for g in state.locked]),
+    )
     warnings = warnings + unit_warnings(layout, units, settings.grid) + layout.claims.warnings
-    plan = layout.plan(prepared, sorted(warnings, key=lambda w: str(w.community_id)), units, code_style,
-                       regenerated_from=previous.source, plan_version=version, parent_fingerprint=parent,
-                       code_history=code_history(grids, version, history))
+    plan = layout.plan(
+        prepared,
+        sorted(warnings, key=lambda w: str(w.community_id)),
+        units,
+        code_style,
+        regenerated_from=previous.source,
+        plan_version=version,
+        parent_fingerprint=parent,
+        code_history=code_history(grids, version, history),
+    )
     return plan, pd.Series(reasons, index=buildings["building_id"].to_numpy())
 
 
-def _with_tradeoff(changes: PlanChanges, state: _Layout, prepared: PreparedScene, units: Units, plan: Plan,
-                   reasons: pd.Series, rebalanced, fresh_code_style: str | None) -> PlanChanges:
+def _with_tradeoff(
+    changes: PlanChanges,
+    state: _Layout,
+    prepared: PreparedScene,
+    units: Units,
+    plan: Plan,
+    reasons: pd.Series,
+    rebalanced,
+    fresh_code_style: str | None,
+) -> PlanChanges:
     """The changes with the trade-off between keeping and balancing: the layout kept (before rebalancing), the
     plan, and (with ``fresh_code_style``) a fresh plan of the scene, side by side."""
     buildings, settings = prepared.local.buildings, prepared.settings
     moved = _moved(reasons, buildings, None)
-    shares = [_row("keep", _kept(state.building_grid, state.repaired_grid[units.building_atom.to_numpy()]),
-                   _band_shares(state.repaired_grid, state.ordinary(), units, buildings, settings.grid),
-                   moved - _moved(reasons, buildings, MoveReason.REBALANCE)),
-              _row("rebalanced" if rebalanced is not None else "regenerated", changes.kept_share,
-                   (plan.metrics.within_tight, plan.metrics.within_bounds), moved)]
+    shares = [
+        _row(
+            "keep",
+            _kept(state.building_grid, state.repaired_grid[units.building_atom.to_numpy()]),
+            _band_shares(state.repaired_grid, state.ordinary(), units, buildings, settings.grid),
+            moved - _moved(reasons, buildings, MoveReason.REBALANCE),
+        ),
+        _row(
+            "rebalanced" if rebalanced is not None else "regenerated",
+            changes.kept_share,
+            (plan.metrics.within_tight, plan.metrics.within_bounds),
+            moved,
+        ),
+    ]
     if fresh_code_style is not None:
         fresh = partition(prepared, options=RunOptions(code_style=fresh_code_style))
-        fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[fresh.assignment["grid_id"]].to_numpy()
+        fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[
+            fresh.assignment["grid_id"]
+        ].to_numpy()
         matched = _kept(state.building_grid, fresh_grid, match=True)
         shares.append(_row("fresh", matched, (fresh.metrics.within_tight, fresh.metrics.within_bounds), float("nan")))
     cap = move_cap(settings.regeneration.max_moved, float(balance_weight(units.atoms).sum()))
-    return dataclasses.replace(changes, tradeoff=pd.DataFrame(shares), move_cap=cap,
-                               capped=bool(rebalanced is not None and rebalanced.capped))
+    return dataclasses.replace(
+        changes, tradeoff=pd.DataFrame(shares), move_cap=cap, capped=bool(rebalanced is not None and rebalanced.capped)
+    )
 
 
 def _free_id(prefix: str, taken: list[str]) -> str:
@@ -310,8 +386,16 @@ def _free_id(prefix: str, taken: list[str]) -> str:
     return next(f"{prefix}{n:03d}" for n in range(1, len(known) + 2) if f"{prefix}{n:03d}" not in known)
 
 
-def _kept_codes(previous: PreviousPlan, codes: pd.Series | None, buildings, units, building_grid: np.ndarray,
-                atom_grid: np.ndarray, grid_ids: list[str], used: np.ndarray) -> pd.Series | None:
+def _kept_codes(
+    previous: PreviousPlan,
+    codes: pd.Series | None,
+    buildings,
+    units,
+    building_grid: np.ndarray,
+    atom_grid: np.ndarray,
+    grid_ids: list[str],
+    used: np.ndarray,
+) -> pd.Series | None:
     """The code each new grid keeps, by grid id: the previous grid that gives it the most households, one to one
     (:func:`gridplan.core.codes.matched_codes`). A building gives the households it kept: the fewer of its count in the
     previous plan and now, so a building that grew does not carry its grid's code away from the grid that keeps
@@ -329,12 +413,20 @@ def _kept_codes(previous: PreviousPlan, codes: pd.Series | None, buildings, unit
         before_count = buildings["building_id"].map(id_string).map(counted).reset_index(drop=True).fillna(households)
         households = np.minimum(households, before_count)
     kept = matched_codes(before, after, households, codes)
-    alone = codes[codes.index.isin(ids[used]) & ~codes.index.isin(kept.index) & ~codes.isin(kept.to_numpy()) & codes.notna()]
+    alone = codes[
+        codes.index.isin(ids[used]) & ~codes.index.isin(kept.index) & ~codes.isin(kept.to_numpy()) & codes.notna()
+    ]
     return pd.concat([kept, alone])
 
 
 def _row(layout: str, kept: float, within: tuple[float, float], moved: float) -> dict:
-    return {"layout": layout, "kept_share": kept, "within_tight": within[0], "within_bounds": within[1], "households_moved": moved}
+    return {
+        "layout": layout,
+        "kept_share": kept,
+        "within_tight": within[0],
+        "within_bounds": within[1],
+        "households_moved": moved,
+    }
 
 
 def _move_reasons(building_atom, building_grid, kept_grid, repaired_grid, final_grid) -> np.ndarray:
@@ -344,8 +436,11 @@ def _move_reasons(building_atom, building_grid, kept_grid, repaired_grid, final_
     before = building_grid
     kept, repaired, final = kept_grid[building_atom], repaired_grid[building_atom], final_grid[building_atom]
     moved = (before >= 0) & (final != before)
-    return np.select([moved & (kept != before), moved & (repaired != kept), moved],
-                     [MoveReason.CHANGED_BOUNDARY.value, MoveReason.BROKEN_BOUND.value, MoveReason.REBALANCE.value], default="")
+    return np.select(
+        [moved & (kept != before), moved & (repaired != kept), moved],
+        [MoveReason.CHANGED_BOUNDARY.value, MoveReason.BROKEN_BOUND.value, MoveReason.REBALANCE.value],
+        default="",
+    )
 
 
 def _moved(reasons: pd.Series, buildings: gpd.GeoDataFrame, reason: MoveReason | None) -> float:
@@ -366,8 +461,11 @@ def _kept(before: np.ndarray, after: np.ndarray, match: bool = False) -> float:
 
 def _band_shares(atom_grid: np.ndarray, ordinary: np.ndarray, units, buildings, grid) -> tuple[float, float]:
     """Shares of the ordinary grids within the tight band and within the bounds, in households."""
-    households = np.bincount(atom_grid[units.building_atom.to_numpy()], weights=buildings["households"].to_numpy(dtype=float),
-                             minlength=len(ordinary))
+    households = np.bincount(
+        atom_grid[units.building_atom.to_numpy()],
+        weights=buildings["households"].to_numpy(dtype=float),
+        minlength=len(ordinary),
+    )
     present = np.bincount(atom_grid, minlength=len(ordinary)) > 0
     hh = households[ordinary[: len(households)] & present[: len(households)]]
     if not len(hh):
@@ -380,18 +478,26 @@ def _previous_grids(previous: PreviousPlan):
     grids["grid_id"] = grids["grid_id"].map(id_string)
     duplicated = grids["grid_id"][grids["grid_id"].duplicated()].unique()
     if len(duplicated):
-        raise InputError(f"previous plan: grid ids used twice: {', '.join(duplicated[:10])}",
-                         zh=f"上一方案：网格编号重复使用：{'、'.join(duplicated[:10])}")
+        raise InputError(
+            f"previous plan: grid ids used twice: {', '.join(duplicated[:10])}",
+            zh=f"上一方案：网格编号重复使用：{'、'.join(duplicated[:10])}",
+        )
     known = set(grids["grid_id"])
     extra = sorted(set(previous.assignment["grid_id"].dropna().map(id_string)) - known)
     if extra:
-        raise InputError(f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}",
-                         zh=f"上一方案：建筑所属的网格不在网格图层中：{'、'.join(extra[:10])}")
+        raise InputError(
+            f"previous plan: buildings point at grids missing from the grids layer: {', '.join(extra[:10])}",
+            zh=f"上一方案：建筑所属的网格不在网格图层中：{'、'.join(extra[:10])}",
+        )
     ids = list(grids["grid_id"])
     locked_flags = _locked(grids) if "locked" in grids else np.zeros(len(grids), dtype=bool)
     locked = {i for i, flag in enumerate(locked_flags) if flag}
     kinds = dict(enumerate(grids["kind"])) if "kind" in grids else {}
-    codes = pd.Series(grids["code"].map(id_string, na_action="ignore").to_numpy(), index=grids["grid_id"]) if "code" in grids else None
+    codes = (
+        pd.Series(grids["code"].map(id_string, na_action="ignore").to_numpy(), index=grids["grid_id"])
+        if "code" in grids
+        else None
+    )
     return ids, locked, kinds, codes
 
 
@@ -403,21 +509,40 @@ def _previous_building_grid(previous: PreviousPlan, buildings: gpd.GeoDataFrame,
     if len(twice):
         listed = twice.groupby("building_id")["grid_id"].apply(lambda g: "/".join(map(str, g)))
         named = ", ".join(f"{b} ({g})" for b, g in list(listed.items())[:10])
-        raise InputError(f"previous plan puts {len(listed)} buildings in more than one grid: {named}",
-                         zh=f"上一方案把 {len(listed)} 栋建筑同时划入多个网格：{named}")
+        raise InputError(
+            f"previous plan puts {len(listed)} buildings in more than one grid: {named}",
+            zh=f"上一方案把 {len(listed)} 栋建筑同时划入多个网格：{named}",
+        )
     position = {g: i for i, g in enumerate(grid_ids)}
     by_building = dict(zip(assignment["building_id"], assignment["grid_id"].map(id_string).map(position)))
     return buildings["building_id"].map(by_building).fillna(-1).astype(np.int64).to_numpy()
 
 
 #: How a ``locked`` cell typed by hand (in QGIS, in a spreadsheet) says yes or no.
-LOCK_WORDS = {"1": True, "true": True, "yes": True, "y": True, "t": True, "是": True, "锁定": True, "锁": True,
-              "0": False, "false": False, "no": False, "n": False, "f": False, "否": False, "不锁定": False, "": False}
+LOCK_WORDS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "y": True,
+    "t": True,
+    "是": True,
+    "锁定": True,
+    "锁": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "n": False,
+    "f": False,
+    "否": False,
+    "不锁定": False,
+    "": False,
+}
 
 
 def _locked(grids: pd.DataFrame) -> np.ndarray:
     """The ``locked`` column as flags: numbers (non-zero is locked) or words; an empty cell is not locked, and a
     word that says neither is refused (``astype(bool)`` would lock a grid whose cell says "false" or "否")."""
+
     def flag(value) -> bool | None:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return False
@@ -428,9 +553,11 @@ def _locked(grids: pd.DataFrame) -> np.ndarray:
     flags = [flag(v) for v in grids["locked"]]
     unclear = [str(grids["grid_id"].iat[i]) for i, f in enumerate(flags) if f is None]
     if unclear:
-        raise InputError(f"previous plan: the locked column of grid {unclear[0]} says {grids['locked'].iat[flags.index(None)]!r}: "
-                         "use 1/0, true/false or 是/否",
-                         zh=f"上一方案：网格 {unclear[0]} 的 locked 列为 {grids['locked'].iat[flags.index(None)]!r}：请填 1/0、true/false 或 是/否")
+        raise InputError(
+            f"previous plan: the locked column of grid {unclear[0]} says {grids['locked'].iat[flags.index(None)]!r}: "
+            "use 1/0, true/false or 是/否",
+            zh=f"上一方案：网格 {unclear[0]} 的 locked 列为 {grids['locked'].iat[flags.index(None)]!r}：请填 1/0、true/false 或 是/否",
+        )
     return np.array(flags, dtype=bool)
 
 
@@ -446,26 +573,40 @@ def _check_position(previous: PreviousPlan, prepared: PreparedScene) -> None:
     if previous.footprints is not None:
         footprints = previous.footprints[~previous.footprints.index.duplicated()]
         footprints = footprints[footprints.notna() & ~footprints.is_empty].to_crs(buildings.crs)
-        current = gpd.GeoSeries(buildings.geometry.to_numpy(), index=buildings["building_id"].astype(str).to_numpy(), crs=buildings.crs)
+        current = gpd.GeoSeries(
+            buildings.geometry.to_numpy(), index=buildings["building_id"].astype(str).to_numpy(), crs=buildings.crs
+        )
         offset, count = previous_offset(footprints, current[~current.index.duplicated()])
         if count and offset.metres > prepared.settings.regeneration.max_offset_m:
             like = shift_like(offset, (west + east) / 2, (south + north) / 2)
-            why = f"as {SYSTEM_NAMES[like[0]]} read as {SYSTEM_NAMES[like[1]]} would be" if like else "another survey or place"
-            why_zh = (f"正如把 {SYSTEM_NAMES_ZH[like[0]]} 当作 {SYSTEM_NAMES_ZH[like[1]]} 读取时那样" if like
-                      else "来自另一次测绘或另一地点")
-            raise InputError(f"the previous plan {previous.source} lies {offset} off the scene (median of {count:,} buildings "
-                             f"with the same id; {why}): give a plan of this scene in its coordinate system",
-                             zh=f"上一方案 {previous.source} 与场景偏离{offset.describe('zh')}（{count:,} 栋同编号建筑的"
-                                f"中位数；{why_zh}）：请给出本场景在其坐标系下的方案")
+            why = (
+                f"as {SYSTEM_NAMES[like[0]]} read as {SYSTEM_NAMES[like[1]]} would be"
+                if like
+                else "another survey or place"
+            )
+            why_zh = (
+                f"正如把 {SYSTEM_NAMES_ZH[like[0]]} 当作 {SYSTEM_NAMES_ZH[like[1]]} 读取时那样"
+                if like
+                else "来自另一次测绘或另一地点"
+            )
+            raise InputError(
+                f"the previous plan {previous.source} lies {offset} off the scene (median of {count:,} buildings "
+                f"with the same id; {why}): give a plan of this scene in its coordinate system",
+                zh=f"上一方案 {previous.source} 与场景偏离{offset.describe('zh')}（{count:,} 栋同编号建筑的"
+                f"中位数；{why_zh}）：请给出本场景在其坐标系下的方案",
+            )
     elif previous.drawn and isinstance(previous.grids, gpd.GeoDataFrame) and previous.grids.crs is not None:
         grids = previous.grids.to_crs(buildings.crs).geometry
-        evidence = point_system(lonlat.x.to_numpy(), lonlat.y.to_numpy(), grids, prepared.settings.coords,
-                                subject="the scene's buildings")
+        evidence = point_system(
+            lonlat.x.to_numpy(), lonlat.y.to_numpy(), grids, prepared.settings.coords, subject="the scene's buildings"
+        )
         if evidence.clear and evidence.moved:
-            raise InputError(f"the existing grids {previous.source} lie {evidence.offset} off the scene's buildings (in no "
-                             f"grid: {evidence.readings()}): convert them to the scene's coordinate system first",
-                             zh=f"现有网格 {previous.source} 与场景建筑偏离{evidence.offset.describe('zh')}（不在任何网格中的"
-                                f"比例：{evidence.readings('zh')}）：请先将其转换到场景的坐标系")
+            raise InputError(
+                f"the existing grids {previous.source} lie {evidence.offset} off the scene's buildings (in no "
+                f"grid: {evidence.readings()}): convert them to the scene's coordinate system first",
+                zh=f"现有网格 {previous.source} 与场景建筑偏离{evidence.offset.describe('zh')}（不在任何网格中的"
+                f"比例：{evidence.readings('zh')}）：请先将其转换到场景的坐标系",
+            )
 
 
 def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):
@@ -476,16 +617,29 @@ def _previous_polygons(previous: PreviousPlan, grid_ids: list[str], crs):
     return grids.to_crs(crs).geometry.to_numpy()
 
 
-def _atoms_from_buildings(units, adjacency: Adjacency, buildings, building_grid: np.ndarray, locked: set[int],
-                          polygons=None) -> np.ndarray:
+def _atoms_from_buildings(
+    units, adjacency: Adjacency, buildings, building_grid: np.ndarray, locked: set[int], polygons=None
+) -> np.ndarray:
     """Previous grid of each atom: the grid holding most of its households; an atom without buildings (or
     with new ones only) takes the previous grid polygon holding it, else the neighbouring grid it shares
     most boundary with (one not locked first)."""
     atom = units.building_atom.to_numpy()
     known = building_grid >= 0
-    votes = pd.DataFrame({"atom": atom[known], "grid": building_grid[known],
-                          "w": buildings["households"].to_numpy(dtype=float)[known] + 1.0})
-    best = votes.groupby(["atom", "grid"])["w"].sum().reset_index().sort_values(["atom", "w", "grid"]).groupby("atom").last()["grid"]
+    votes = pd.DataFrame(
+        {
+            "atom": atom[known],
+            "grid": building_grid[known],
+            "w": buildings["households"].to_numpy(dtype=float)[known] + 1.0,
+        }
+    )
+    best = (
+        votes.groupby(["atom", "grid"])["w"]
+        .sum()
+        .reset_index()
+        .sort_values(["atom", "w", "grid"])
+        .groupby("atom")
+        .last()["grid"]
+    )
     atom_grid = np.full(len(units.atoms), -1, dtype=np.int64)
     atom_grid[best.index.to_numpy()] = best.to_numpy()
     empty = np.flatnonzero(atom_grid < 0)
@@ -496,8 +650,10 @@ def _atoms_from_buildings(units, adjacency: Adjacency, buildings, building_grid:
     free = ~np.isin(np.arange(atom_grid.max() + 1), list(locked))
     joined = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency, rank=free, ties="highest")
     if (joined < 0).any():
-        raise InputError(f"{int((joined < 0).sum())} planning units are connected to no grid of the previous plan",
-                         zh=f"{int((joined < 0).sum())} 个规划单元与上一方案的任何网格都不相连")
+        raise InputError(
+            f"{int((joined < 0).sum())} planning units are connected to no grid of the previous plan",
+            zh=f"{int((joined < 0).sum())} 个规划单元与上一方案的任何网格都不相连",
+        )
     return joined
 
 
@@ -521,17 +677,24 @@ def _check_grids(units, buildings, building_grid, atom_grid, grid_ids, locked, p
                 problems.append(f"grid {grid_id} falls apart into {pieces} pieces")
                 problems_zh.append(f"网格 {grid_id} 分裂为 {pieces} 块")
         if g in locked:
-            mixed = buildings["building_id"].to_numpy()[(atom_grid[units.building_atom.to_numpy()] == g) != (building_grid == g)]
+            mixed = buildings["building_id"].to_numpy()[
+                (atom_grid[units.building_atom.to_numpy()] == g) != (building_grid == g)
+            ]
             if len(mixed):
-                problems.append(f"locked grid {grid_id} cannot be kept exactly: buildings {', '.join(mixed[:5])} share its blocks")
+                problems.append(
+                    f"locked grid {grid_id} cannot be kept exactly: buildings {', '.join(mixed[:5])} share its blocks"
+                )
                 problems_zh.append(f"锁定网格 {grid_id} 无法原样保留：建筑 {'、'.join(mixed[:5])} 与其同在一个街块")
     if problems:
-        raise InputError(f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]),
-                         zh=f"上一方案有 {len(problems)} 个问题：" + "；".join(problems_zh[:10]))
+        raise InputError(
+            f"the previous plan has {len(problems)} problems: " + "; ".join(problems[:10]),
+            zh=f"上一方案有 {len(problems)} 个问题：" + "；".join(problems_zh[:10]),
+        )
 
 
-def _separate_special_sites(units, adjacency: Adjacency, atom_grid: np.ndarray, grid_ids: list[str],
-                            kinds: dict[int, str]) -> tuple[np.ndarray, list[str], dict[int, str]]:
+def _separate_special_sites(
+    units, adjacency: Adjacency, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]
+) -> tuple[np.ndarray, list[str], dict[int, str]]:
     """In a drawn layout, schools, hospitals and other special sites become grids of their own (专属网格),
     as a plan makes them: ``<id>-S1``, ``<id>-S2``… after the grid they were drawn in. Returns the new
     atom grids, grid ids and kinds."""
@@ -546,8 +709,9 @@ def _separate_special_sites(units, adjacency: Adjacency, atom_grid: np.ndarray, 
     return atom_grid, grid_ids, kinds
 
 
-def _separate_oversize_units(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str], locked: set[int],
-                             ceiling: float) -> tuple[np.ndarray, list[str], dict[int, str]]:
+def _separate_oversize_units(
+    units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str], locked: set[int], ceiling: float
+) -> tuple[np.ndarray, list[str], dict[int, str]]:
     """Units whose households now exceed the ceiling, in an ordinary grid that is not locked, become grids of
     their own (kind oversize), as a first plan makes them: alone in their grid, the grid changes kind; beside
     other units, ``<id>-O1``, ``<id>-O2``… after it. Returns the new atom grids, grid ids and kinds."""
@@ -568,7 +732,9 @@ def _separate_oversize_units(units, atom_grid: np.ndarray, grid_ids: list[str], 
     return atom_grid, grid_ids, kinds
 
 
-def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]) -> tuple[np.ndarray, list[str], dict[int, str]]:
+def _split_broken(
+    units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict[int, str]
+) -> tuple[np.ndarray, list[str], dict[int, str]]:
     """An existing grid across communities or in pieces becomes one grid per piece: the largest piece keeps
     the id, the others are ``<id>-2``, ``<id>-3``… Returns the new atom grids, grid ids and kinds."""
     community = units.atoms["community_id"].to_numpy()
@@ -577,7 +743,9 @@ def _split_broken(units, atom_grid: np.ndarray, grid_ids: list[str], kinds: dict
         atoms = np.flatnonzero(atom_grid == g)
         pieces = []
         for c in np.unique(community[atoms]):
-            pieces += [sorted(p) for p in nx.connected_components(units.graph.subgraph(atoms[community[atoms] == c].tolist()))]
+            pieces += [
+                sorted(p) for p in nx.connected_components(units.graph.subgraph(atoms[community[atoms] == c].tolist()))
+            ]
         pieces.sort(key=len, reverse=True)
         for k, piece in enumerate(pieces[1:], start=2):
             grid_ids.append(f"{grid_ids[g]}-{k}")
@@ -592,7 +760,9 @@ def _touching_locked(units, region, atom_grid, locked, grid_ids) -> list[str]:
     return sorted(grid_ids[g] for g in near)
 
 
-def _repair_region(region: RegionGraph, previous: np.ndarray, sizing: Sizing) -> tuple[np.ndarray, int, list[RegionProof]]:
+def _repair_region(
+    region: RegionGraph, previous: np.ndarray, sizing: Sizing
+) -> tuple[np.ndarray, int, list[RegionProof]]:
     """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
     region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
     neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
@@ -710,13 +880,18 @@ def _changes(plan, previous: PreviousPlan, scene: Scene, reasons: pd.Series) -> 
     both = before.merge(after, on="building_id", how="outer", suffixes=("_before", "_after"))
     change = np.select(
         [both["grid_id_before"].isna(), both["grid_id_after"].isna(), both["grid_id_before"] != both["grid_id_after"]],
-        [BuildingChange.NEW.value, BuildingChange.REMOVED.value, BuildingChange.MOVED.value], default="",
+        [BuildingChange.NEW.value, BuildingChange.REMOVED.value, BuildingChange.MOVED.value],
+        default="",
     )
     both["change"] = change
-    moved = both[both["change"] != ""].rename(columns={"grid_id_before": "previous_grid_id", "grid_id_after": "grid_id"})
+    moved = both[both["change"] != ""].rename(
+        columns={"grid_id_before": "previous_grid_id", "grid_id_after": "grid_id"}
+    )
     moved["reason"] = moved["building_id"].map(reasons).fillna("").to_numpy()
     moved.loc[moved["change"] != BuildingChange.MOVED.value, "reason"] = ""
-    moved["households"] = moved["building_id"].map(plan.assignment.set_index("building_id")["households"]).fillna(0).astype(int)
+    moved["households"] = (
+        moved["building_id"].map(plan.assignment.set_index("building_id")["households"]).fillna(0).astype(int)
+    )
     common = both[both["grid_id_before"].notna() & both["grid_id_after"].notna()]
     kept = float((common["grid_id_before"] == common["grid_id_after"]).mean()) if len(common) else 1.0
 
@@ -726,12 +901,27 @@ def _changes(plan, previous: PreviousPlan, scene: Scene, reasons: pd.Series) -> 
     rows = []
     for grid_id in sorted(old_ids | new_ids):
         n_in, n_out = int(in_counts.get(grid_id, 0)), int(out_counts.get(grid_id, 0))
-        kind = (GridChange.CREATED if grid_id not in old_ids else GridChange.REMOVED if grid_id not in new_ids
-                else GridChange.CHANGED if n_in or n_out else GridChange.UNCHANGED)
+        kind = (
+            GridChange.CREATED
+            if grid_id not in old_ids
+            else GridChange.REMOVED
+            if grid_id not in new_ids
+            else GridChange.CHANGED
+            if n_in or n_out
+            else GridChange.UNCHANGED
+        )
         rows.append({"grid_id": grid_id, "change": kind.value, "buildings_in": n_in, "buildings_out": n_out})
     footprints = scene.buildings[["building_id", "geometry"]]
-    building_changes = gpd.GeoDataFrame(moved[["building_id", "previous_grid_id", "grid_id", "change", "reason", "households"]]
-                                        .merge(footprints, on="building_id", how="left"),
-                                        geometry="geometry", crs=scene.crs)
-    return PlanChanges(building_changes=building_changes, grid_changes=pd.DataFrame(rows, columns=["grid_id", "change", "buildings_in", "buildings_out"]),
-                       kept_share=kept, previous=previous.source)
+    building_changes = gpd.GeoDataFrame(
+        moved[["building_id", "previous_grid_id", "grid_id", "change", "reason", "households"]].merge(
+            footprints, on="building_id", how="left"
+        ),
+        geometry="geometry",
+        crs=scene.crs,
+    )
+    return PlanChanges(
+        building_changes=building_changes,
+        grid_changes=pd.DataFrame(rows, columns=["grid_id", "change", "buildings_in", "buildings_out"]),
+        kept_share=kept,
+        previous=previous.source,
+    )

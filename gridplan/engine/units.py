@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridplan.core.geometry import points_along, shared_boundaries, shared_length, weighted_centres
 from gridplan.settings import GridSettings
+from gridplan.vocabulary import UnitKind
 
 #: Atoms touching along less than this (metres) are not neighbours: a corner is no shared boundary.
 MIN_SHARED_M = 1.0
@@ -125,7 +126,9 @@ def _barrier_polygons(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
     return geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]
 
 
-def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndarray) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+def _share_water(
+    atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndarray
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Divide each water face (river, lake: no buildings) among the land atoms on its shores, by nearest
     shore, so each bank reaches to the middle of the water and grids meet there, not along a bank.
 
@@ -151,12 +154,15 @@ def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndar
         points = points_along(shapely.boundary(geoms[w]), WATER_SHORE_STEP_M)
         p, l = land_tree.query(points, predicate="dwithin", distance=SNAP_M)
         if len(p) == 0:
-            kinds[w] = "water"
+            kinds[w] = UnitKind.WATER.value
             continue
         first = np.unique(p, return_index=True)[1]
         points, shore = points[p[first]], land[l[first]]
-        regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(shapely.get_coordinates(points)),
-                                                             extend_to=geoms[w], ordered=True))
+        regions = shapely.get_parts(
+            shapely.voronoi_polygons(
+                shapely.multipoints(shapely.get_coordinates(points)), extend_to=geoms[w], ordered=True
+            )
+        )
         invalid = ~shapely.is_valid(regions)
         regions[invalid] = shapely.make_valid(regions[invalid])
         regions = shapely.intersection(regions, geoms[w])
@@ -183,13 +189,17 @@ def _share_water(atoms: gpd.GeoDataFrame, local_atom: np.ndarray, water: np.ndar
         cut_off = [part for part, bank in zip(cut_off, banks) if bank is None]
     extra_geoms = cut_off
     renumber = np.cumsum(keep) - 1
-    out = gpd.GeoDataFrame({"kind": np.concatenate([kinds[keep], ["water"] * len(extra_geoms)]).astype(object)},
-                           geometry=list(geoms[keep]) + extra_geoms)
+    out = gpd.GeoDataFrame(
+        {"kind": np.concatenate([kinds[keep], [UnitKind.WATER.value] * len(extra_geoms)]).astype(object)},
+        geometry=list(geoms[keep]) + extra_geoms,
+    )
     out["special"] = np.concatenate([atoms["special"].to_numpy()[keep], [""] * len(extra_geoms)])
     return out, renumber[local_atom]
 
 
-def _bank_of(part: BaseGeometry, shore: int, geoms: np.ndarray, land: np.ndarray, land_tree: shapely.STRtree) -> int | None:
+def _bank_of(
+    part: BaseGeometry, shore: int, geoms: np.ndarray, land: np.ndarray, land_tree: shapely.STRtree
+) -> int | None:
     """The land atom a piece of water joins: its own shore when they meet along a line, else the land atom
     it meets along the longest line; None when it meets none (joining at a point would make an atom of two
     pieces)."""
@@ -230,14 +240,20 @@ def street_blocks(
     members = buildings.groupby("community_id", sort=False).indices if "community_id" in buildings else None
     ids, faces = [], []
     for community_id, geometry in zip(communities["community_id"], communities.geometry):
-        own = building_geoms if members is None else building_geoms[members.get(community_id, np.zeros(0, dtype=np.int64))]
+        own = (
+            building_geoms
+            if members is None
+            else building_geoms[members.get(community_id, np.zeros(0, dtype=np.int64))]
+        )
         found = _community_blocks(geometry, street_lines, street_tree, barrier_lines, own)
         ids.extend([community_id] * len(found))
         faces.extend(found)
     blocks = gpd.GeoDataFrame({"community_id": ids}, geometry=faces, crs=communities.crs)
     if "households" in buildings and len(blocks):
         block_of = _locate(shapely.point_on_surface(building_geoms), blocks.geometry.to_numpy())
-        blocks["households"] = np.bincount(block_of, weights=buildings["households"].to_numpy(dtype=float), minlength=len(blocks))
+        blocks["households"] = np.bincount(
+            block_of, weights=buildings["households"].to_numpy(dtype=float), minlength=len(blocks)
+        )
     return blocks
 
 
@@ -258,7 +274,9 @@ def _community_blocks(
     # A street drawn through a building (arcade, tunnel) must not cut it: drop the part inside.
     crossed = []
     if len(streets) and len(building_geoms):
-        crossed = building_geoms[shapely.STRtree(building_geoms).query(shapely.union_all(streets), predicate="intersects")]
+        crossed = building_geoms[
+            shapely.STRtree(building_geoms).query(shapely.union_all(streets), predicate="intersects")
+        ]
     if len(crossed):
         streets = shapely.difference(streets, shapely.union_all(crossed))
     barriers = shapely.intersection(barrier_lines, community) if len(barrier_lines) else np.empty(0, dtype=object)
@@ -275,10 +293,7 @@ def _community_blocks(
 
 
 def _atoms_of_community(
-    blocks: np.ndarray,
-    buildings: gpd.GeoDataFrame,
-    points: np.ndarray,
-    settings: GridSettings,
+    blocks: np.ndarray, buildings: gpd.GeoDataFrame, points: np.ndarray, settings: GridSettings
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Atoms of one community and the local atom index of each of its buildings."""
     block_of = _locate(points, blocks)
@@ -299,20 +314,22 @@ def _atoms_of_community(
         if not split[b]:
             local_atom[inside] = len(geoms)
             geoms.append(block)
-            kinds.append("block")
+            kinds.append(UnitKind.BLOCK.value)
             continue
         cells, building_cell = tessellate(block, buildings.geometry.to_numpy()[inside], points[inside])
         local_atom[inside] = len(geoms) + building_cell
         geoms.extend(cells)
-        kinds.extend(["cell"] * len(cells))
+        kinds.extend([UnitKind.CELL.value] * len(cells))
 
     geoms_arr = np.array(geoms, dtype=object)
     kinds_arr = np.array(kinds, dtype=object)
-    geoms_arr, kinds_arr, local_atom = _merge_groups(geoms_arr, kinds_arr, local_atom, compound, special, households, settings)
+    geoms_arr, kinds_arr, local_atom = _merge_groups(
+        geoms_arr, kinds_arr, local_atom, compound, special, households, settings
+    )
     atoms = gpd.GeoDataFrame({"kind": kinds_arr}, geometry=list(geoms_arr))
     site = np.full(len(atoms), "", dtype=object)
     site[local_atom[special != ""]] = special[special != ""]
-    atoms["special"] = np.where(atoms["kind"] == "special", site, "")
+    atoms["special"] = np.where(atoms["kind"] == UnitKind.SPECIAL.value, site, "")
     return atoms, local_atom
 
 
@@ -328,7 +345,9 @@ def _locate(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return found
 
 
-def tessellate(block: BaseGeometry, footprints: np.ndarray, points: np.ndarray) -> tuple[list[BaseGeometry], np.ndarray]:
+def tessellate(
+    block: BaseGeometry, footprints: np.ndarray, points: np.ndarray
+) -> tuple[list[BaseGeometry], np.ndarray]:
     """Building cells of a block (enclosed tessellation) and the cell of each building.
 
     Each cell is the open ground nearest to its building (Voronoi diagram of points along the outlines,
@@ -475,9 +494,9 @@ def _merge_groups(
     groups: dict[tuple[str, str], set[int]] = {}
     for b in range(len(local_atom)):
         if special[b]:
-            key = ("special", compound[b] or f"building-{b}")
+            key = (UnitKind.SPECIAL.value, compound[b] or f"building-{b}")
         elif compound[b]:
-            key = ("compound", compound[b])
+            key = (UnitKind.COMPOUND.value, compound[b])
         else:
             continue
         groups.setdefault(key, set()).add(int(local_atom[b]))
@@ -487,18 +506,22 @@ def _merge_groups(
     merged_geoms = list(geoms)
     for (kind, _), atoms in groups.items():
         atoms = sorted(atoms)
-        if kind == "compound" and atom_households[atoms].sum() > settings.ceiling:
+        if kind == UnitKind.COMPOUND.value and atom_households[atoms].sum() > settings.ceiling:
             continue
-        if kind == "compound" and any(target[a] != a or kinds[a] == "special" for a in atoms):
+        if kind == UnitKind.COMPOUND.value and any(target[a] != a or kinds[a] == UnitKind.SPECIAL.value for a in atoms):
             continue
         union = shapely.union_all(geoms[atoms]) if len(atoms) > 1 else geoms[atoms[0]]
         if len(atoms) > 1 and shapely.get_num_geometries(union) > 1:
-            if kind == "compound":
+            if kind == UnitKind.COMPOUND.value:
                 continue
         head = atoms[0]
         target[atoms] = head
         merged_geoms[head] = union
-        kinds[head] = "special" if kind == "special" else ("compound" if len(atoms) > 1 else kinds[head])
+        kinds[head] = (
+            UnitKind.SPECIAL.value
+            if kind == UnitKind.SPECIAL.value
+            else (UnitKind.COMPOUND.value if len(atoms) > 1 else kinds[head])
+        )
     keep = np.flatnonzero(target == np.arange(len(geoms)))
     renumber = np.full(len(geoms), -1, dtype=np.int64)
     renumber[keep] = np.arange(len(keep))
@@ -519,10 +542,16 @@ def _explode_special(geoms: np.ndarray, kinds: np.ndarray, local_atom: np.ndarra
         for part in parts:
             out_geoms.append(part)
             out_kinds.append(kinds[i])
-    return np.array(out_geoms, dtype=object), np.array(out_kinds, dtype=object), np.array([mapping[a] for a in local_atom])
+    return (
+        np.array(out_geoms, dtype=object),
+        np.array(out_kinds, dtype=object),
+        np.array([mapping[a] for a in local_atom]),
+    )
 
 
-def _attach_weights(atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, building_atom: np.ndarray) -> gpd.GeoDataFrame:
+def _attach_weights(
+    atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, building_atom: np.ndarray
+) -> gpd.GeoDataFrame:
     households = buildings["households"].to_numpy(dtype=float)
     workload = buildings["workload"].to_numpy(dtype=float) if "workload" in buildings else households
     centres = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
@@ -537,7 +566,9 @@ def _attach_weights(atoms: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, buildi
     atoms["buildings"] = np.bincount(building_atom, minlength=n)
     atoms["x"] = np.where(has, cx, inner[:, 0])
     atoms["y"] = np.where(has, cy, inner[:, 1])
-    offset = np.hypot(centres[:, 0] - atoms["x"].to_numpy()[building_atom], centres[:, 1] - atoms["y"].to_numpy()[building_atom])
+    offset = np.hypot(
+        centres[:, 0] - atoms["x"].to_numpy()[building_atom], centres[:, 1] - atoms["y"].to_numpy()[building_atom]
+    )
     atoms["reach_m"] = pd.Series(offset).groupby(building_atom).max().reindex(range(n), fill_value=0.0).to_numpy()
     atoms["half_span_m"] = _half_spans(centres, building_atom, n)
     return atoms
@@ -573,11 +604,17 @@ def _adjacency(
     midpoints = shapely.line_interpolate_point(shapely.line_merge(shapely.force_2d(shared)), 0.5, normalized=True)
     midpoints = np.where(shapely.is_empty(midpoints), shapely.point_on_surface(shared), midpoints)
     preference = np.full(len(left), settings.internal_cut_weight)
-    weights = streets["highway"].fillna("").astype(str).map(
-        lambda h: settings.street_weights.get(h.split("_link")[0], settings.street_weights.get("*", 1.0))
-    ).to_numpy(dtype=float)
+    weights = (
+        streets["highway"]
+        .fillna("")
+        .astype(str)
+        .map(lambda h: settings.street_weights.get(h.split("_link")[0], settings.street_weights.get("*", 1.0)))
+        .to_numpy(dtype=float)
+    )
     if len(streets):
-        m, s = shapely.STRtree(streets.geometry.to_numpy()).query(midpoints, predicate="dwithin", distance=STREET_SNAP_M)
+        m, s = shapely.STRtree(streets.geometry.to_numpy()).query(
+            midpoints, predicate="dwithin", distance=STREET_SNAP_M
+        )
         best = pd.Series(weights[s]).groupby(m).max()
         preference[best.index.to_numpy()] = best.to_numpy()
     barrier = np.zeros(len(left), dtype=bool)

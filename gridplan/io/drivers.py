@@ -24,6 +24,10 @@ def storable(frame: pd.DataFrame) -> pd.DataFrame:
             sample = out[column].dropna()
             if len(sample) and isinstance(sample.iloc[0], (list, tuple, set, np.ndarray)):
                 out[column] = out[column].map(
-                    lambda v: json.dumps([str(x) for x in v], ensure_ascii=False)
-                    if isinstance(v, (list, tuple, set, np.ndarray)) else v)
+                    lambda v: (
+                        json.dumps([str(x) for x in v], ensure_ascii=False)
+                        if isinstance(v, (list, tuple, set, np.ndarray))
+                        else v
+                    )
+                )
     return out

@@ -95,19 +95,55 @@ RIVER_WATERWAYS = ("river", "canal", "stream", "riverbank")
 RIVER_WATERS = ("river", "canal", "stream", "oxbow")
 #: ``highway=*`` values that are not ways on the ground between blocks.
 NOT_STREETS = frozenset(
-    {"proposed", "abandoned", "disused", "razed", "corridor", "elevator", "platform", "bus_stop", "services", "rest_area", "no"}
+    {
+        "proposed",
+        "abandoned",
+        "disused",
+        "razed",
+        "corridor",
+        "elevator",
+        "platform",
+        "bus_stop",
+        "services",
+        "rest_area",
+        "no",
+    }
 )
 #: Tilezen water kinds that bound a grid; pools, fountains and the like do not.
-TILEZEN_WATERS = {"river": "river", "riverbank": "river", "canal": "river", "stream": "river", "water": "water",
-                  "lake": "water", "reservoir": "water", "basin": "water", "dock": "water", "bay": "water",
-                  "ocean": "water", "strait": "water"}
+TILEZEN_WATERS = {
+    "river": "river",
+    "riverbank": "river",
+    "canal": "river",
+    "stream": "river",
+    "water": "water",
+    "lake": "water",
+    "reservoir": "water",
+    "basin": "water",
+    "dock": "water",
+    "bay": "water",
+    "ocean": "water",
+    "strait": "water",
+}
 #: Tilezen route kinds that are mainline railways; subway, light rail and tram routes carry no tunnel
 #: flag, and their tracks (with one) are in the roads layer.
 TILEZEN_RAIL_ROUTES = ("train", "railway")
 #: Tilezen POI kinds from highway=, railway=, barrier=, natural=, … tags: not places people go to.
 TILEZEN_NOT_POIS = frozenset(
-    {"traffic_signals", "bus_stop", "tram_stop", "platform", "station", "subway_entrance", "gate", "bollard",
-     "tree", "helipad", "forest", "protected_area", "communications_tower"}
+    {
+        "traffic_signals",
+        "bus_stop",
+        "tram_stop",
+        "platform",
+        "station",
+        "subway_entrance",
+        "gate",
+        "bollard",
+        "tree",
+        "helipad",
+        "forest",
+        "protected_area",
+        "communications_tower",
+    }
 )
 
 OUTSIDE = "outside the boundary"
@@ -171,7 +207,9 @@ class ImportReport:
     reader: str
     derived_boundary: bool
     layers: dict[str, LayerReport] = field(
-        default_factory=lambda: {name: LayerReport() for name in ("communities", "buildings", "streets", "barriers", "pois")}
+        default_factory=lambda: {
+            name: LayerReport() for name in ("communities", "buildings", "streets", "barriers", "pois")
+        }
     )
     coords: SystemEvidence | None = None
 
@@ -185,7 +223,9 @@ class ImportReport:
                 line = f"{_LAYERS_ZH[name]}：读取 {layer.read}，保留 {layer.kept}"
                 line += f"，修复 {layer.repaired}" if layer.repaired else ""
                 if layer.dropped:
-                    line += "；舍去 " + "，".join(f"{n}（{_DROPS_ZH.get(reason, reason)}）" for reason, n in layer.dropped.items())
+                    line += "；舍去 " + "，".join(
+                        f"{n}（{_DROPS_ZH.get(reason, reason)}）" for reason, n in layer.dropped.items()
+                    )
             else:
                 line = f"{name}: read {layer.read}, kept {layer.kept}"
                 line += f", repaired {layer.repaired}" if layer.repaired else ""
@@ -197,7 +237,13 @@ class ImportReport:
         return "\n".join(lines)
 
 
-_LAYERS_ZH = {"communities": "社区", "buildings": "建筑", "streets": "道路", "barriers": "障碍（河流、铁路）", "pois": "兴趣点"}
+_LAYERS_ZH = {
+    "communities": "社区",
+    "buildings": "建筑",
+    "streets": "道路",
+    "barriers": "障碍（河流、铁路）",
+    "pois": "兴趣点",
+}
 #: The reasons for dropping a feature as a Chinese report says them.
 _DROPS_ZH = {
     OUTSIDE: "在边界外",
@@ -255,11 +301,7 @@ def is_osm_xml(path: str | os.PathLike) -> bool:
 
 
 def import_osm(
-    source: str | os.PathLike,
-    *,
-    boundary: Boundary | None = None,
-    coords: str = "auto",
-    settings: Settings = DEFAULTS,
+    source: str | os.PathLike, *, boundary: Boundary | None = None, coords: str = "auto", settings: Settings = DEFAULTS
 ) -> tuple[Scene, ImportReport]:
     """Read OpenStreetMap data into a scene of communities, buildings, streets, barriers and POIs.
 
@@ -304,9 +346,15 @@ def import_osm(
     raw = reader(path, area, report)
     if communities is not None and coords == "auto" and not out_of_china(*area.centroid.coords[0]):
         # a PBF is read in the boundary's box only: measure on a margin wider than any offset
-        probe = reader(path, area.buffer(BOUNDARY_MARGIN_DEG), ImportReport(str(path), reader_name, False)) if reader_name == "osm-pbf" else raw
+        probe = (
+            reader(path, area.buffer(BOUNDARY_MARGIN_DEG), ImportReport(str(path), reader_name, False))
+            if reader_name == "osm-pbf"
+            else raw
+        )
         if len(probe["buildings"]) and len(probe["streets"]):
-            evidence = boundary_system(communities, probe["buildings"], probe["streets"], local_crs(communities), settings.coords)
+            evidence = boundary_system(
+                communities, probe["buildings"], probe["streets"], local_crs(communities), settings.coords
+            )
             if evidence.clear and evidence.moved:
                 communities = _moved(communities, evidence.shift)
                 area = _prepared_union(communities)
@@ -317,8 +365,10 @@ def import_osm(
     if buildings.empty:
         where = " inside the boundary" if area is not None else ""
         counts = report.layers["buildings"]
-        raise InputError(f"no building polygons{where} in {path} (read {counts.read}, dropped {counts.dropped})",
-                         zh=f"{path} 中{'边界内' if area is not None else ''}没有建筑面（读取 {counts.read} 个，舍弃 {counts.dropped} 个）")
+        raise InputError(
+            f"no building polygons{where} in {path} (read {counts.read}, dropped {counts.dropped})",
+            zh=f"{path} 中{'边界内' if area is not None else ''}没有建筑面（读取 {counts.read} 个，舍弃 {counts.dropped} 个）",
+        )
     streets = _finish_streets(raw["streets"], area, report.layers["streets"], settings.grid.street_weights)
     barriers = _finish_barriers(raw["barriers"], area, report.layers["barriers"])
     pois = _finish_pois(raw["pois"], area, report.layers["pois"])
@@ -362,8 +412,10 @@ def import_osm_to_gpkg(
         The counts read, kept and dropped per layer.
     """
     if Path(out_path).suffix.lower() != ".gpkg":
-        raise InputError(f"cannot write {Path(out_path).name}: the scene is written as a .gpkg",
-                         zh=f"无法写入 {Path(out_path).name}：场景只写为 .gpkg 文件")
+        raise InputError(
+            f"cannot write {Path(out_path).name}: the scene is written as a .gpkg",
+            zh=f"无法写入 {Path(out_path).name}：场景只写为 .gpkg 文件",
+        )
     scene, report = import_osm(source, boundary=boundary, coords=coords, settings=settings)
     write_layers(out_path, scene.layers())
     return report
@@ -383,8 +435,10 @@ def _reader_for(path: Path) -> tuple[str, Reader]:
         return "osm-pbf", _read_pbf
     if suffix == ".gpkg":
         return _gpkg_reader(path)
-    raise InputError(f"cannot import {path.name}: use an OSM .osm/.xml (or .osm.bz2/.osm.gz), .osm.pbf or an OSM-derived .gpkg",
-                     zh=f"无法导入 {path.name}：请使用 OSM 的 .osm/.xml（或 .osm.bz2/.osm.gz）、.osm.pbf 或由 OSM 导出的 .gpkg")
+    raise InputError(
+        f"cannot import {path.name}: use an OSM .osm/.xml (or .osm.bz2/.osm.gz), .osm.pbf or an OSM-derived .gpkg",
+        zh=f"无法导入 {path.name}：请使用 OSM 的 .osm/.xml（或 .osm.bz2/.osm.gz）、.osm.pbf 或由 OSM 导出的 .gpkg",
+    )
 
 
 def _read_xml(path: Path, area: BaseGeometry | None, report: ImportReport) -> Raw:
@@ -439,13 +493,19 @@ def _read_pbf(path: Path, area: BaseGeometry | None, report: ImportReport) -> Ra
     pois = read(osm.get_pois, custom_filter={key: True for key in POI_KEYS})
     barriers = read(
         osm.get_data_by_custom_criteria,
-        custom_filter={"waterway": list(RIVER_WATERWAYS), "natural": ["water", "coastline"], "railway": list(RAIL_BARRIERS)},
+        custom_filter={
+            "waterway": list(RIVER_WATERWAYS),
+            "natural": ["water", "coastline"],
+            "railway": list(RAIL_BARRIERS),
+        },
         tags_as_columns=["waterway", "natural", "water", "railway", "tunnel", "covered", "name"],
         keep_nodes=False,
     )
     return {
         "buildings": _osm_buildings(buildings, report.layers["buildings"]),
-        "streets": _streets_frame(_column(network, "highway"), _column(network, "name"), network, report.layers["streets"]),
+        "streets": _streets_frame(
+            _column(network, "highway"), _column(network, "name"), network, report.layers["streets"]
+        ),
         "barriers": _osm_barriers(barriers, report.layers["barriers"]),
         "pois": _osm_pois(pois, report.layers["pois"]),
     }
@@ -457,8 +517,10 @@ def _gpkg_reader(path: Path) -> tuple[str, Reader]:
     except FILE_ERRORS as exc:
         raise unreadable(path, exc) from exc
     if "buildings" not in layers:
-        raise InputError(f"{path.name} has no 'buildings' layer: not an OSM-derived GeoPackage",
-                         zh=f"{path.name} 没有 'buildings' 图层：不是由 OSM 导出的 GeoPackage")
+        raise InputError(
+            f"{path.name} has no 'buildings' layer: not an OSM-derived GeoPackage",
+            zh=f"{path.name} 没有 'buildings' 图层：不是由 OSM 导出的 GeoPackage",
+        )
     columns = set(pyogrio.read_info(path, layer="buildings")["fields"])
     if {"kind", "kind_detail"} <= columns:
         return "tilezen-gpkg", _read_tilezen_gpkg
@@ -468,7 +530,7 @@ def _gpkg_reader(path: Path) -> tuple[str, Reader]:
         f"{path.name}: its buildings have neither OSM tags (building, building:levels) nor Tilezen kinds "
         "(kind, kind_detail); read it with gridplan.io.scene_files.read_scene and a column map instead",
         zh=f"{path.name}：其建筑既没有 OSM 标签（building、building:levels），也没有 Tilezen 类别"
-           "（kind、kind_detail）；请改用 gridplan.io.scene_files.read_scene 并给出字段对应关系读取",
+        "（kind、kind_detail）；请改用 gridplan.io.scene_files.read_scene 并给出字段对应关系读取",
     )
 
 
@@ -507,7 +569,9 @@ def _read_tilezen_gpkg(path: Path, area: BaseGeometry | None, report: ImportRepo
 
     layer = report.layers["buildings"]
     layer.read += len(buildings)
-    buildings = layer.drop(buildings, buildings["kind"].eq("building_part"), "building part (its building's outline is kept)")
+    buildings = layer.drop(
+        buildings, buildings["kind"].eq("building_part"), "building part (its building's outline is kept)"
+    )
     buildings = _frame(
         {
             "building_id": _tilezen_ids(buildings),
@@ -535,12 +599,18 @@ def _read_tilezen_gpkg(path: Path, area: BaseGeometry | None, report: ImportRepo
     layer.read += len(rails) + len(water) + len(transit)
     rail_detail = detail[rails.index]
     rails = _drop_by_value(rails, rail_detail, ~rail_detail.isin(RAIL_BARRIERS), "railway={} is not a barrier", layer)
-    rails = _frame({"kind": "rail", "tunnel": _column(rails, "is_tunnel").eq(1), "name": _column(rails, "name")}, rails.geometry)
+    rails = _frame(
+        {"kind": "rail", "tunnel": _column(rails, "is_tunnel").eq(1), "name": _column(rails, "name")}, rails.geometry
+    )
     water_kind = water["kind"].map(TILEZEN_WATERS)
     water = _drop_by_value(water, water["kind"], water_kind.isna(), "{} is not a barrier", layer)
     water = _frame({"kind": water_kind[water.index], "tunnel": False, "name": _column(water, "name")}, water.geometry)
     transit = _drop_by_value(
-        transit, transit["kind"], ~transit["kind"].isin(TILEZEN_RAIL_ROUTES), "transit {} (not a mainline railway route)", layer
+        transit,
+        transit["kind"],
+        ~transit["kind"].isin(TILEZEN_RAIL_ROUTES),
+        "transit {} (not a mainline railway route)",
+        layer,
     )
     transit = _frame({"kind": "rail", "tunnel": False, "name": _column(transit, "name")}, transit.geometry)
     barriers = pd.concat([rails, water, transit], ignore_index=True)
@@ -596,7 +666,9 @@ def _osm_barriers(features: gpd.GeoDataFrame, layer: LayerReport) -> gpd.GeoData
     return _frame({"kind": kind[barrier], "tunnel": tunnel, "name": _column(features, "name")}, features.geometry)
 
 
-def _streets_frame(highway: pd.Series, name: pd.Series, source: gpd.GeoDataFrame, layer: LayerReport) -> gpd.GeoDataFrame:
+def _streets_frame(
+    highway: pd.Series, name: pd.Series, source: gpd.GeoDataFrame, layer: LayerReport
+) -> gpd.GeoDataFrame:
     """Streets in common columns; ``highway`` and ``name`` may still be lists, resolved later."""
     layer.read += len(source)
     return _frame({"highway": highway, "name": name}, source.geometry)
@@ -608,7 +680,9 @@ def _streets_frame(highway: pd.Series, name: pd.Series, source: gpd.GeoDataFrame
 def _finish_buildings(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
     raw = raw.reset_index(drop=True)
     geoms = raw.geometry.values
-    raw = layer.drop(raw, ~np.isin(shapely.get_type_id(geoms), (3, 6)), "not a polygon (building mapped as a point or line)")
+    raw = layer.drop(
+        raw, ~np.isin(shapely.get_type_id(geoms), (3, 6)), "not a polygon (building mapped as a point or line)"
+    )
     raw = _repaired(raw, layer)
     raw = layer.drop(raw, raw["building_id"].duplicated().to_numpy(), "duplicate building_id")
     if area is not None:
@@ -650,7 +724,9 @@ def _finish_barriers(raw: gpd.GeoDataFrame, area: BaseGeometry | None, layer: La
     raw = raw.reset_index(drop=True)
     raw = layer.drop(raw, raw["tunnel"].astype(bool), "in a tunnel or culvert")
     geoms = raw.geometry.values
-    raw = layer.drop(raw, ~np.isin(shapely.get_type_id(geoms), (1, 3, 5, 6)) | shapely.is_empty(geoms), "not a line or area")
+    raw = layer.drop(
+        raw, ~np.isin(shapely.get_type_id(geoms), (1, 3, 5, 6)) | shapely.is_empty(geoms), "not a line or area"
+    )
     raw = raw[["kind", "name", "geometry"]]
     # water areas stay areas: grids end at their shores, and water is told apart from land
     areas = np.isin(shapely.get_type_id(raw.geometry.values), (3, 6))
@@ -677,7 +753,9 @@ def _linestrings(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: Laye
     """Each feature as single LineStrings: multi-lines merged (tile pieces), clipped to ``area``, split."""
     geoms = frame.geometry.values
     merged = np.where(shapely.get_type_id(geoms) == 5, shapely.line_merge(geoms), geoms)
-    return _single_parts(frame.set_geometry(gpd.GeoSeries(merged, index=frame.index, crs=WGS84)), area, layer, "LineString")
+    return _single_parts(
+        frame.set_geometry(gpd.GeoSeries(merged, index=frame.index, crs=WGS84)), area, layer, "LineString"
+    )
 
 
 def _polygons(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport) -> gpd.GeoDataFrame:
@@ -685,7 +763,9 @@ def _polygons(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerRe
     return _single_parts(frame, area, layer, "Polygon")
 
 
-def _single_parts(frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport, kind: str) -> gpd.GeoDataFrame:
+def _single_parts(
+    frame: gpd.GeoDataFrame, area: BaseGeometry | None, layer: LayerReport, kind: str
+) -> gpd.GeoDataFrame:
     """Features clipped to ``area`` and split into single parts of ``kind``; what falls outside is counted."""
     geoms = frame.geometry.values
     if area is not None:
@@ -706,11 +786,15 @@ def _derived_community(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     metric = local_crs(buildings)
     coords = shapely.get_coordinates(buildings.to_crs(metric).geometry.values)
     hull = shapely.convex_hull(shapely.multipoints(coords)).buffer(HULL_BUFFER_M)
-    return gpd.GeoDataFrame({"community_id": ["1"], "derived_boundary": [True]}, geometry=[hull], crs=metric).to_crs(WGS84)
+    return gpd.GeoDataFrame({"community_id": ["1"], "derived_boundary": [True]}, geometry=[hull], crs=metric).to_crs(
+        WGS84
+    )
 
 
 def _moved(communities: gpd.GeoDataFrame, shift: tuple[str, str]) -> gpd.GeoDataFrame:
-    return communities.set_geometry(convert_geometries(communities.geometry.to_numpy(), communities.crs, *shift), crs=communities.crs)
+    return communities.set_geometry(
+        convert_geometries(communities.geometry.to_numpy(), communities.crs, *shift), crs=communities.crs
+    )
 
 
 def _prepared_union(communities: gpd.GeoDataFrame) -> BaseGeometry:
@@ -739,13 +823,16 @@ def _communities_from_boundary(boundary: Boundary) -> gpd.GeoDataFrame:
             ) from exc
         frame = gpd.GeoDataFrame(geometry=[shapely.box(west, south, east, north)], crs=WGS84)
     if frame.crs is None:
-        raise InputError("the boundary has no CRS: set one (e.g. EPSG:4326)",
-                         zh="边界没有坐标参考系：请设定一个（如 EPSG:4326）")
+        raise InputError(
+            "the boundary has no CRS: set one (e.g. EPSG:4326)", zh="边界没有坐标参考系：请设定一个（如 EPSG:4326）"
+        )
     frame = frame.to_crs(WGS84).reset_index(drop=True)
     types = frame.geom_type
     if frame.empty or not types.isin(("Polygon", "MultiPolygon")).all():
-        raise InputError(f"the boundary must be polygons, got {', '.join(types.unique()) or 'nothing'}",
-                         zh=f"边界必须是面要素，实为 {'、'.join(types.unique()) or '空'}")
+        raise InputError(
+            f"the boundary must be polygons, got {', '.join(types.unique()) or 'nothing'}",
+            zh=f"边界必须是面要素，实为 {'、'.join(types.unique()) or '空'}",
+        )
     if "community_id" not in frame:
         frame.insert(0, "community_id", [str(i) for i in range(1, len(frame) + 1)])
     frame["community_id"] = frame["community_id"].astype(str)
@@ -840,4 +927,6 @@ def _repaired(frame: gpd.GeoDataFrame, layer: LayerReport) -> gpd.GeoDataFrame:
     fixed[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
     layer.repaired += int(invalid.sum())
     frame = frame.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=WGS84))
-    return layer.drop(frame, shapely.is_empty(fixed) | ~np.isin(shapely.get_type_id(fixed), (3, 6)), "degenerate polygon (no area)")
+    return layer.drop(
+        frame, shapely.is_empty(fixed) | ~np.isin(shapely.get_type_id(fixed), (3, 6)), "degenerate polygon (no area)"
+    )

@@ -77,15 +77,19 @@ def _engine(dsn: str):
     from sqlalchemy.engine import make_url
 
     if not is_dsn(dsn):
-        raise InputError(f"not a PostgreSQL connection URL: {redact(dsn)} (expected postgresql://user@host/database)",
-                         zh=f"不是 PostgreSQL 连接地址：{redact(dsn)}（应为 postgresql://user@host/database）")
+        raise InputError(
+            f"not a PostgreSQL connection URL: {redact(dsn)} (expected postgresql://user@host/database)",
+            zh=f"不是 PostgreSQL 连接地址：{redact(dsn)}（应为 postgresql://user@host/database）",
+        )
     url = make_url(dsn)
     return create_engine(url.set(drivername="postgresql+psycopg"), hide_parameters=True)
 
 
 def _check_name(name: str) -> str:
     if not name or len(name.encode()) > MAX_NAME_BYTES:
-        raise InputError(f"plan name {name!r}: 1 to {MAX_NAME_BYTES} bytes", zh=f"方案名 {name!r}：须为 1 至 {MAX_NAME_BYTES} 字节")
+        raise InputError(
+            f"plan name {name!r}: 1 to {MAX_NAME_BYTES} bytes", zh=f"方案名 {name!r}：须为 1 至 {MAX_NAME_BYTES} 字节"
+        )
     return name
 
 
@@ -141,9 +145,12 @@ def write_plan_postgis(
             qschema = quote(schema)
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {qschema}"))
-            conn.execute(text(
-                f"CREATE TABLE IF NOT EXISTS {qschema}.plans (name text PRIMARY KEY, plan_id uuid NOT NULL, "
-                "version text NOT NULL, parameters jsonb NOT NULL, created timestamptz NOT NULL, layers text[] NOT NULL)"))
+            conn.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {qschema}.plans (name text PRIMARY KEY, plan_id uuid NOT NULL, "
+                    "version text NOT NULL, parameters jsonb NOT NULL, created timestamptz NOT NULL, layers text[] NOT NULL)"
+                )
+            )
             # One writer at a time; readers of the plans table are not blocked.
             conn.execute(text(f"LOCK TABLE {qschema}.plans IN SHARE ROW EXCLUSIVE MODE"))
             old = conn.execute(text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}).scalar()
@@ -153,17 +160,27 @@ def write_plan_postgis(
                 _write_table(storable(frame), conn, f"{name}_{layer}", schema)
                 if i == 0 and os.environ.get(PAUSE_ENV):
                     time.sleep(float(os.environ[PAUSE_ENV]))
-            conn.execute(text(
-                f"INSERT INTO {qschema}.plans (name, plan_id, version, parameters, created, layers) "
-                "VALUES (:name, :plan_id, :version, CAST(:parameters AS jsonb), :created, :layers) "
-                "ON CONFLICT (name) DO UPDATE SET plan_id = EXCLUDED.plan_id, version = EXCLUDED.version, "
-                "parameters = EXCLUDED.parameters, created = EXCLUDED.created, layers = EXCLUDED.layers"),
-                {"name": name, "plan_id": str(uuid.uuid4()), "version": parameters.get("version", "unknown"),
-                 "parameters": json.dumps(parameters.get("settings", {})),
-                 "created": datetime.now(timezone.utc), "layers": list(tables)})
+            conn.execute(
+                text(
+                    f"INSERT INTO {qschema}.plans (name, plan_id, version, parameters, created, layers) "
+                    "VALUES (:name, :plan_id, :version, CAST(:parameters AS jsonb), :created, :layers) "
+                    "ON CONFLICT (name) DO UPDATE SET plan_id = EXCLUDED.plan_id, version = EXCLUDED.version, "
+                    "parameters = EXCLUDED.parameters, created = EXCLUDED.created, layers = EXCLUDED.layers"
+                ),
+                {
+                    "name": name,
+                    "plan_id": str(uuid.uuid4()),
+                    "version": parameters.get("version", "unknown"),
+                    "parameters": json.dumps(parameters.get("settings", {})),
+                    "created": datetime.now(timezone.utc),
+                    "layers": list(tables),
+                },
+            )
     except (SQLAlchemyError, OSError) as exc:
-        raise InputError(f"cannot write plan {name!r} to {redact(dsn)}: {_safe_message(exc, dsn)}",
-                         zh=f"无法将方案 {name!r} 写入 {redact(dsn)}：{_safe_message(exc, dsn)}") from None
+        raise InputError(
+            f"cannot write plan {name!r} to {redact(dsn)}: {_safe_message(exc, dsn)}",
+            zh=f"无法将方案 {name!r} 写入 {redact(dsn)}：{_safe_message(exc, dsn)}",
+        ) from None
     finally:
         engine.dispose()
     return [f"{schema}.{name}_{layer}" for layer in tables]
@@ -187,13 +204,17 @@ def list_plans(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
             qschema = conn.dialect.identifier_preparer.quote(schema)
             return pd.read_sql(text(f"SELECT * FROM {qschema}.plans ORDER BY created DESC"), conn)
     except (SQLAlchemyError, OSError) as exc:
-        raise InputError(f"cannot list the plans in {redact(dsn)}: {_safe_message(exc, dsn)}",
-                         zh=f"无法列出 {redact(dsn)} 中的方案：{_safe_message(exc, dsn)}") from None
+        raise InputError(
+            f"cannot list the plans in {redact(dsn)}: {_safe_message(exc, dsn)}",
+            zh=f"无法列出 {redact(dsn)} 中的方案：{_safe_message(exc, dsn)}",
+        ) from None
     finally:
         engine.dispose()
 
 
-def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schema: str = DEFAULT_SCHEMA) -> dict[str, pd.DataFrame]:
+def read_layers_postgis(
+    dsn: str, names: tuple[str, ...] | None = None, *, schema: str = DEFAULT_SCHEMA
+) -> dict[str, pd.DataFrame]:
     """The layers of a stored plan (and its coverage and scene), by layer name: what
     :func:`gridplan.io.store.read_plan` and :func:`gridplan.io.store.read_coverage` read from PostGIS.
 
@@ -218,25 +239,37 @@ def read_layers_postgis(dsn: str, names: tuple[str, ...] | None = None, *, schem
             qschema = quote(schema)
             if name is None:
                 name = conn.execute(text(f"SELECT name FROM {qschema}.plans ORDER BY created DESC LIMIT 1")).scalar()
-            layers = conn.execute(text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}).scalar()
+            layers = conn.execute(
+                text(f"SELECT layers FROM {qschema}.plans WHERE name = :name"), {"name": name}
+            ).scalar()
             if not layers:
-                raise InputError(f"no plan {name!r} in schema {schema!r} of {redact(dsn)}",
-                                 zh=f"{redact(dsn)} 的模式 {schema!r} 中没有方案 {name!r}")
-            geometry = dict(conn.execute(text(
-                "SELECT f_table_name, f_geometry_column FROM geometry_columns WHERE f_table_schema = :schema"),
-                {"schema": schema}).all())
+                raise InputError(
+                    f"no plan {name!r} in schema {schema!r} of {redact(dsn)}",
+                    zh=f"{redact(dsn)} 的模式 {schema!r} 中没有方案 {name!r}",
+                )
+            geometry = dict(
+                conn.execute(
+                    text("SELECT f_table_name, f_geometry_column FROM geometry_columns WHERE f_table_schema = :schema"),
+                    {"schema": schema},
+                ).all()
+            )
             for layer in layers:
                 if names is not None and layer not in names:
                     continue
                 table = f"{name}_{layer}"
                 query = text(f"SELECT * FROM {qschema}.{quote(table)}")
-                out[layer] = (gpd.read_postgis(query, conn, geom_col=geometry[table]) if table in geometry
-                              else pd.read_sql(query, conn))
+                out[layer] = (
+                    gpd.read_postgis(query, conn, geom_col=geometry[table])
+                    if table in geometry
+                    else pd.read_sql(query, conn)
+                )
     except InputError:
         raise
     except (SQLAlchemyError, OSError) as exc:
-        raise InputError(f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}",
-                         zh=f"无法从 {redact(dsn)} 读取方案 {name!r}：{_safe_message(exc, dsn)}") from None
+        raise InputError(
+            f"cannot read plan {name!r} from {redact(dsn)}: {_safe_message(exc, dsn)}",
+            zh=f"无法从 {redact(dsn)} 读取方案 {name!r}：{_safe_message(exc, dsn)}",
+        ) from None
     finally:
         engine.dispose()
     return out

@@ -40,8 +40,12 @@ STYLE_NAME = "gridplan"
 QGIS_VERSION = "3.22"
 _OUTLINE = "#333333"
 #: Columns of the ``warnings`` table whose header is a word of their own (the others are the vocabulary's).
-WARNING_FIELDS = {"code": "warning_code", "reason": "warning_reason", "figures": "warning_figures",
-                  "message": "warning_message"}
+WARNING_FIELDS = {
+    "code": "warning_code",
+    "reason": "warning_reason",
+    "figures": "warning_figures",
+    "message": "warning_message",
+}
 
 # The statements GDAL runs when QGIS saves the first style into a GeoPackage, copied so QGIS finds its own table.
 _CREATE = f"""CREATE TABLE IF NOT EXISTS "{LAYER_STYLES}" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
@@ -52,7 +56,8 @@ _COUNT_TRIGGERS = [
     f"""CREATE TRIGGER IF NOT EXISTS "trigger_{event}_feature_count_{LAYER_STYLES}" AFTER {event.upper()} ON "{LAYER_STYLES}"
     BEGIN UPDATE gpkg_ogr_contents SET feature_count = feature_count {sign} 1
     WHERE lower(table_name) = lower('{LAYER_STYLES}'); END"""
-    for event, sign in (("insert", "+"), ("delete", "-"))]
+    for event, sign in (("insert", "+"), ("delete", "-"))
+]
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
 
@@ -79,11 +84,21 @@ def layer_styles(layers: Mapping[str, pd.DataFrame], settings: GridSettings, lan
         ``rule``, filled in the colour of its severity, labelled with ``failure_id``); and ``warnings``, a table
         with nothing to draw, its columns named in ``lang`` (the attribute table's headers).
     """
-    builders = {"grids": _grids, "areas": _areas, "micro_grids": _micro_grids, "buildings": _buildings,
-                "grid_changes": _grid_changes, "old_grids": _old_grids, "realignment": _realignment,
-                "failures": _failures}
-    styles = {name: _document(*build(layers[name], settings, lang)) for name, build in builders.items()
-              if isinstance(layers.get(name), gpd.GeoDataFrame)}
+    builders = {
+        "grids": _grids,
+        "areas": _areas,
+        "micro_grids": _micro_grids,
+        "buildings": _buildings,
+        "grid_changes": _grid_changes,
+        "old_grids": _old_grids,
+        "realignment": _realignment,
+        "failures": _failures,
+    }
+    styles = {
+        name: _document(*build(layers[name], settings, lang))
+        for name, build in builders.items()
+        if isinstance(layers.get(name), gpd.GeoDataFrame)
+    }
     if layers.get("warnings") is not None:
         styles["warnings"] = _table_document(_aliases(list(layers["warnings"].columns), WARNING_FIELDS, lang))
     return styles
@@ -106,8 +121,11 @@ def write_layer_styles(path: str | os.PathLike, styles: Mapping[str, str]) -> No
         new = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (LAYER_STYLES,)).fetchone() is None
         db.execute(_CREATE)
         if new:
-            db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
-                       f"VALUES (?, 'attributes', ?, '', {_NOW}, 0)", (LAYER_STYLES, LAYER_STYLES))
+            db.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
+                f"VALUES (?, 'attributes', ?, '', {_NOW}, 0)",
+                (LAYER_STYLES, LAYER_STYLES),
+            )
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'gpkg_ogr_contents'").fetchone():
                 db.execute("INSERT INTO gpkg_ogr_contents (table_name, feature_count) VALUES (?, 0)", (LAYER_STYLES,))
                 for trigger in _COUNT_TRIGGERS:
@@ -115,24 +133,34 @@ def write_layer_styles(path: str | os.PathLike, styles: Mapping[str, str]) -> No
         for table, qml in styles.items():
             db.execute(f'DELETE FROM "{LAYER_STYLES}" WHERE f_table_name = ? AND styleName = ?', (table, STYLE_NAME))
             db.execute(f'UPDATE "{LAYER_STYLES}" SET useAsDefault = 0 WHERE f_table_name = ?', (table,))
-            db.execute(f'INSERT INTO "{LAYER_STYLES}" (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, '
-                       'styleName, styleQML, styleSLD, useAsDefault, description, owner, update_time) '
-                       f"VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', {_NOW})",
-                       (table, geometry.get(table, ""), STYLE_NAME, qml, f"gridplan: {table}"))
+            db.execute(
+                f'INSERT INTO "{LAYER_STYLES}" (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, '
+                "styleName, styleQML, styleSLD, useAsDefault, description, owner, update_time) "
+                f"VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', {_NOW})",
+                (table, geometry.get(table, ""), STYLE_NAME, qml, f"gridplan: {table}"),
+            )
 
 
 def _grids(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
     """Households against the bounds in five classes of the web map's colours, from below the floor to above
     the ceiling, the tight band white; grids of another kind than ordinary in the special colour."""
     low, high = settings.tight_window
-    figures = {"floor": settings.floor, "ceiling": settings.ceiling, "low": low, "high": high,
-               "target": settings.target, "tight": settings.tight_tolerance}
+    figures = {
+        "floor": settings.floor,
+        "ceiling": settings.ceiling,
+        "low": low,
+        "high": high,
+        "target": settings.target,
+        "tight": settings.tight_tolerance,
+    }
     h = '"households"'
-    classes = [(f"{h} < {settings.floor:.10g}", "below_floor", settings.floor > 0),
-               (f"{h} >= {settings.floor:.10g} AND {h} < {low:.10g}", "under_target", settings.floor < low),
-               (f"{h} >= {low:.10g} AND {h} <= {high:.10g}", "near_target", True),
-               (f"{h} > {high:.10g} AND {h} <= {settings.ceiling:.10g}", "over_target", high < settings.ceiling),
-               (f"{h} > {settings.ceiling:.10g}", "above_ceiling", True)]
+    classes = [
+        (f"{h} < {settings.floor:.10g}", "below_floor", settings.floor > 0),
+        (f"{h} >= {settings.floor:.10g} AND {h} < {low:.10g}", "under_target", settings.floor < low),
+        (f"{h} >= {low:.10g} AND {h} <= {high:.10g}", "near_target", True),
+        (f"{h} > {high:.10g} AND {h} <= {settings.ceiling:.10g}", "over_target", high < settings.ceiling),
+        (f"{h} > {settings.ceiling:.10g}", "above_ceiling", True),
+    ]
     rules = []
     ordinary = f"\"kind\" = '{GridKind.ORDINARY.value}'" if "kind" in grids else ""
     if ordinary:
@@ -140,8 +168,9 @@ def _grids(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[
         rules.append((f"\"kind\" <> '{GridKind.ORDINARY.value}'", others, _fill(SPECIAL_COLOUR)))
     for (expression, key, present), colour in zip(classes, DEVIATION_COLOURS):
         if present:
-            rules.append((f"{ordinary} AND {expression}" if ordinary else expression, word(key, lang, **figures),
-                          _fill(colour)))
+            rules.append(
+                (f"{ordinary} AND {expression}" if ordinary else expression, word(key, lang, **figures), _fill(colour))
+            )
     code = 'coalesce("code", "grid_id")' if "code" in grids else '"grid_id"'
     return _rule_renderer(rules), _labels(code, size=9)
 
@@ -160,8 +189,11 @@ def _buildings(buildings: gpd.GeoDataFrame, settings: GridSettings, lang: str) -
 
 def _grid_changes(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
     """A new grid by what it is of the old ones (:class:`~gridplan.vocabulary.GridMatch`), labelled with its code."""
-    rules = [(f"\"change\" = '{m.value}'", label(m, lang), _fill(GRID_CHANGE_COLOURS[m.value]))
-             for m in GridMatch if m != GridMatch.RETIRED]
+    rules = [
+        (f"\"change\" = '{m.value}'", label(m, lang), _fill(GRID_CHANGE_COLOURS[m.value]))
+        for m in GridMatch
+        if m != GridMatch.RETIRED
+    ]
     return _rule_renderer(rules), _labels('coalesce("code", "grid_id")', size=9)
 
 
@@ -172,17 +204,29 @@ def _old_grids(grids: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tu
 
 def _realignment(moves: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
     """A building by what became of it (:class:`~gridplan.vocabulary.BuildingChange`), labelled "001 → 004"."""
-    rules = [(f"\"change\" = '{c.value}'", label(c, lang), _fill(BUILDING_CHANGE_COLOURS[c.value], width_mm=0.2))
-             for c in BuildingChange]
+    rules = [
+        (f"\"change\" = '{c.value}'", label(c, lang), _fill(BUILDING_CHANGE_COLOURS[c.value], width_mm=0.2))
+        for c in BuildingChange
+    ]
     return _rule_renderer(rules), _labels('"move"', size=8)
 
 
 def _failures(failures: gpd.GeoDataFrame, settings: GridSettings, lang: str) -> tuple[ET.Element, ET.Element | None]:
     """A failure by its rule (:class:`~gridplan.vocabulary.Rule`) in the colour of its severity, as on the
     compliance map, half transparent over the grids; labelled with its id, the one the workbook lists."""
-    rules = [(f"\"rule\" = '{r.value}'", label(r, lang),
-              _fill(SEVERITY_COLOURS[severity(r).value],
-                    outline=SEVERITY_COLOURS[Severity.RULE.value], width_mm=0.5, alpha=0.5)) for r in Rule]
+    rules = [
+        (
+            f"\"rule\" = '{r.value}'",
+            label(r, lang),
+            _fill(
+                SEVERITY_COLOURS[severity(r).value],
+                outline=SEVERITY_COLOURS[Severity.RULE.value],
+                width_mm=0.5,
+                alpha=0.5,
+            ),
+        )
+        for r in Rule
+    ]
     return _rule_renderer(rules), _labels('"failure_id"', size=8)
 
 
@@ -208,8 +252,12 @@ def _qml(root: ET.Element) -> str:
 
 
 def _document(renderer: ET.Element, labeling: ET.Element | None) -> str:
-    root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology|Labeling",
-                      labelsEnabled="1" if labeling is not None else "0")
+    root = ET.Element(
+        "qgis",
+        version=QGIS_VERSION,
+        styleCategories="Symbology|Labeling",
+        labelsEnabled="1" if labeling is not None else "0",
+    )
     root.append(renderer)
     if labeling is not None:
         root.append(labeling)
@@ -218,18 +266,29 @@ def _document(renderer: ET.Element, labeling: ET.Element | None) -> str:
 
 def _rgba(colour: str) -> str:
     """``#rrggbb`` as QGIS writes a colour: ``r,g,b,a``."""
-    return ",".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5)) + ",255"
+    return ",".join(str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)) + ",255"
 
 
-def _fill(colour: str | None, outline: str = _OUTLINE, width_mm: float = 0.26, outline_style: str = "solid",
-          alpha: float = 1.0) -> ET.Element:
+def _fill(
+    colour: str | None,
+    outline: str = _OUTLINE,
+    width_mm: float = 0.26,
+    outline_style: str = "solid",
+    alpha: float = 1.0,
+) -> ET.Element:
     """A polygon symbol: a solid fill (none where ``colour`` is None) within an outline, ``alpha`` its opacity."""
     symbol = ET.Element("symbol", type="fill", name="", alpha=f"{alpha:g}", clip_to_extent="1", force_rhr="0")
     layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleFill", "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(layer, "Option", type="Map")
-    for name, value in (("color", _rgba(colour or "#ffffff")), ("style", "solid" if colour else "no"),
-                        ("outline_color", _rgba(outline)), ("outline_style", outline_style),
-                        ("outline_width", f"{width_mm:g}"), ("outline_width_unit", "MM"), ("joinstyle", "bevel")):
+    for name, value in (
+        ("color", _rgba(colour or "#ffffff")),
+        ("style", "solid" if colour else "no"),
+        ("outline_color", _rgba(outline)),
+        ("outline_style", outline_style),
+        ("outline_width", f"{width_mm:g}"),
+        ("outline_width_unit", "MM"),
+        ("joinstyle", "bevel"),
+    ):
         ET.SubElement(options, "Option", type="QString", name=name, value=value)
     return symbol
 
@@ -262,10 +321,26 @@ def _labels(expression: str, size: float) -> ET.Element:
     """Labels of an expression at each polygon's centre (inside it), haloed to read over any fill."""
     labeling = ET.Element("labeling", type="simple")
     settings = ET.SubElement(labeling, "settings", calloutType="simple")
-    ET.SubElement(settings, "text-style", fieldName=expression, isExpression="1", fontSize=f"{size:g}",
-                  fontSizeUnit="Point", textColor="0,0,0,255", textOpacity="1", fontWeight="75")
-    ET.SubElement(settings, "text-buffer", bufferDraw="1", bufferSize="0.8", bufferSizeUnits="MM",
-                  bufferColor="255,255,255,255", bufferOpacity="1")
+    ET.SubElement(
+        settings,
+        "text-style",
+        fieldName=expression,
+        isExpression="1",
+        fontSize=f"{size:g}",
+        fontSizeUnit="Point",
+        textColor="0,0,0,255",
+        textOpacity="1",
+        fontWeight="75",
+    )
+    ET.SubElement(
+        settings,
+        "text-buffer",
+        bufferDraw="1",
+        bufferSize="0.8",
+        bufferSizeUnits="MM",
+        bufferColor="255,255,255,255",
+        bufferOpacity="1",
+    )
     ET.SubElement(settings, "placement", placement="1", centroidInside="1", centroidWhole="0")
     ET.SubElement(settings, "rendering", obstacle="1", drawLabels="1")
     return labeling

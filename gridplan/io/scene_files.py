@@ -41,21 +41,26 @@ def unreadable(path: str | os.PathLike, exc: BaseException, what: str = "", what
     if not path.exists():
         return InputError(f"{where} does not exist", zh=f"{where_zh} 不存在")
     if path.is_file() and path.stat().st_size == 0:
-        return InputError(f"{where} is empty (0 bytes): write or export it again",
-                          zh=f"{where_zh} 是空文件（0 字节）：请重新写出或导出")
+        return InputError(
+            f"{where} is empty (0 bytes): write or export it again",
+            zh=f"{where_zh} 是空文件（0 字节）：请重新写出或导出",
+        )
     if path.suffix.lower() == ".gpkg" and path.is_file():
         with open(path, "rb") as f:
             header = f.read(len(SQLITE_HEADER))
         if header != SQLITE_HEADER:
-            return InputError(f"{where} is not a GeoPackage (not an SQLite database): export it as GeoPackage from "
-                              f"QGIS or ogr2ogr, or give a .geojson/.shp/.parquet file",
-                              zh=f"{where_zh} 不是 GeoPackage（不是 SQLite 数据库）：请用 QGIS 或 ogr2ogr 导出为 "
-                                 "GeoPackage，或提供 .geojson/.shp/.parquet 文件")
+            return InputError(
+                f"{where} is not a GeoPackage (not an SQLite database): export it as GeoPackage from "
+                f"QGIS or ogr2ogr, or give a .geojson/.shp/.parquet file",
+                zh=f"{where_zh} 不是 GeoPackage（不是 SQLite 数据库）：请用 QGIS 或 ogr2ogr 导出为 "
+                "GeoPackage，或提供 .geojson/.shp/.parquet 文件",
+            )
         malformed = "malformed" in str(exc)
         why = "its SQLite database is malformed" if malformed else _first_line(exc)[:120]
-        return InputError(f"{where} is damaged or truncated ({why}): copy or export it again",
-                          zh=f"{where_zh} 已损坏或不完整（{'其 SQLite 数据库格式错误' if malformed else why}）："
-                             "请重新复制或导出")
+        return InputError(
+            f"{where} is damaged or truncated ({why}): copy or export it again",
+            zh=f"{where_zh} 已损坏或不完整（{'其 SQLite 数据库格式错误' if malformed else why}）：请重新复制或导出",
+        )
     return InputError(f"cannot read {where}: {_first_line(exc)}", zh=f"无法读取 {where_zh}：{_first_line(exc)}")
 
 
@@ -67,8 +72,14 @@ def _first_line(exc: BaseException) -> str:
 #: What the file drivers raise on a file they cannot read (pyogrio/GDAL, the OS, a text decoder); a programming
 #: error (TypeError, AttributeError…) is not among them, so it stays an internal error.
 FILE_ERRORS: tuple[type[BaseException], ...] = (
-    pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, pyogrio.errors.FeatureError,
-    pyogrio.errors.GeometryError, pyogrio.errors.CRSError, OSError, UnicodeError,
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.FeatureError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.CRSError,
+    OSError,
+    UnicodeError,
 )
 #: GeoParquet's reader (pyarrow) raises ValueError subclasses (ArrowInvalid) on a file it cannot read.
 PARQUET_ERRORS = (*FILE_ERRORS, ValueError)
@@ -127,8 +138,10 @@ def read_scene(
     for name in LAYERS:
         if name not in found:
             if name in REQUIRED_LAYERS:
-                raise InputError(f"scene has no {name!r} layer (looked for {layers.get(name, name)!r} in {source})",
-                                 zh=f"场景没有 {name!r} 图层（已在 {source} 中查找 {layers.get(name, name)!r}）")
+                raise InputError(
+                    f"scene has no {name!r} layer (looked for {layers.get(name, name)!r} in {source})",
+                    zh=f"场景没有 {name!r} 图层（已在 {source} 中查找 {layers.get(name, name)!r}）",
+                )
             data[name] = None
             continue
         path, layer_name = found[name]
@@ -151,11 +164,15 @@ def layer_systems(coords: str | Mapping[str, str]) -> dict[str, str]:
     given = {name: coords for name in LAYERS} if isinstance(coords, str) else dict(coords)
     for name, system in given.items():
         if name not in LAYERS:
-            raise InputError(f"--coords {name}={system}: {name!r} is no scene layer (layers: {', '.join(LAYERS)})",
-                             zh=f"--coords {name}={system}：{name!r} 不是场景图层（图层：{'、'.join(LAYERS)}）")
+            raise InputError(
+                f"--coords {name}={system}: {name!r} is no scene layer (layers: {', '.join(LAYERS)})",
+                zh=f"--coords {name}={system}：{name!r} 不是场景图层（图层：{'、'.join(LAYERS)}）",
+            )
         if system not in COORDINATE_SYSTEMS:
-            raise InputError(f"unknown coordinate system {system!r}: use one of {', '.join(COORDINATE_SYSTEMS)}",
-                             zh=f"未知的坐标系 {system!r}：可选 {'、'.join(COORDINATE_SYSTEMS)}")
+            raise InputError(
+                f"unknown coordinate system {system!r}: use one of {', '.join(COORDINATE_SYSTEMS)}",
+                zh=f"未知的坐标系 {system!r}：可选 {'、'.join(COORDINATE_SYSTEMS)}",
+            )
     return {name: given.get(name, "wgs84") for name in LAYERS}
 
 
@@ -168,7 +185,9 @@ def _locate_layers(source, layer_names: dict[str, str]) -> dict[str, tuple[Path,
         raise InputError(f"scene source {path} does not exist", zh=f"场景数据源 {path} 不存在")
     if path.is_dir():
         files = {p.stem: p for p in sorted(path.iterdir()) if p.suffix.lower() in FILE_SUFFIXES}
-        return {name: (files[layer_names.get(name, name)], None) for name in LAYERS if layer_names.get(name, name) in files}
+        return {
+            name: (files[layer_names.get(name, name)], None) for name in LAYERS if layer_names.get(name, name) in files
+        }
     try:
         available = {row[0] for row in pyogrio.list_layers(path)}
     except FILE_ERRORS as exc:
@@ -182,7 +201,9 @@ def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             frame = gpd.read_parquet(path) if GEOMETRY_TYPES[name] else pd.read_parquet(path)
         else:
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
+            frame = (
+                gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path, engine="pyogrio")
+            )
     except errors as exc:
         raise unreadable(path, exc, f"layer {name!r}", f"图层 {name!r}") from exc
     if path.suffix.lower() == ".shp":
@@ -195,7 +216,11 @@ def _read_layer(path: Path, layer: str | None, name: str) -> pd.DataFrame:
 
 def _untruncate(frame: pd.DataFrame) -> pd.DataFrame:
     """Shapefile cuts column names to 10 characters: give gridplan's own columns their names back."""
-    known = {c for cols in REQUIRED_COLUMNS.values() for c in cols} | set(ID_COLUMNS) | {"households", "households_estimated"}
+    known = (
+        {c for cols in REQUIRED_COLUMNS.values() for c in cols}
+        | set(ID_COLUMNS)
+        | {"households", "households_estimated"}
+    )
     back = {c[:SHAPEFILE_NAME_LENGTH]: c for c in known if len(c) > SHAPEFILE_NAME_LENGTH}
     back = {short: long for short, long in back.items() if short not in known}
     return frame.rename(columns={c: back[c] for c in frame.columns if c in back and back[c] not in frame.columns})
@@ -204,8 +229,10 @@ def _untruncate(frame: pd.DataFrame) -> pd.DataFrame:
 def _apply_columns(frame: pd.DataFrame, name: str, mapping: dict[str, str]) -> pd.DataFrame:
     missing_sources = [src for src in mapping if src not in frame.columns]
     if missing_sources:
-        raise InputError(f"layer {name!r} has no column {missing_sources[0]!r} named in the column map",
-                         zh=f"图层 {name!r} 没有字段对应关系中指定的列 {missing_sources[0]!r}")
+        raise InputError(
+            f"layer {name!r} has no column {missing_sources[0]!r} named in the column map",
+            zh=f"图层 {name!r} 没有字段对应关系中指定的列 {missing_sources[0]!r}",
+        )
     frame = frame.rename(columns=mapping)
     for column in REQUIRED_COLUMNS[name]:
         if column not in frame.columns:
@@ -213,7 +240,7 @@ def _apply_columns(frame: pd.DataFrame, name: str, mapping: dict[str, str]) -> p
                 f"layer {name!r} has no column {column!r} (columns: {', '.join(map(str, frame.columns))}); "
                 f"map one with --column {name}.<source>={column}",
                 zh=f"图层 {name!r} 没有 {column!r} 列（现有列：{'、'.join(map(str, frame.columns))}）；"
-                   f"请用 --column {name}.<source>={column} 指定对应的列",
+                f"请用 --column {name}.<source>={column} 指定对应的列",
             )
     for column in ID_COLUMNS:
         if column in frame.columns:

@@ -50,12 +50,26 @@ FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".parquet": "parquet", ".geop
 #: Suffix of a table (or an empty layer, whose columns GeoJSON cannot hold) in a GeoJSON family: JSON Table Schema.
 TABLE_SUFFIX = ".json"
 #: Layers of a plan file besides ``grids`` and ``buildings``.
-PLAN_LAYERS = ("grids", "buildings", "staffing", "warnings", "certificates", "metrics", "provenance", "code_history",
-               "areas", "micro_grids", "building_changes", "grid_changes", "regeneration_tradeoff")
+PLAN_LAYERS = (
+    "grids",
+    "buildings",
+    "staffing",
+    "warnings",
+    "certificates",
+    "metrics",
+    "provenance",
+    "code_history",
+    "areas",
+    "micro_grids",
+    "building_changes",
+    "grid_changes",
+    "regeneration_tradeoff",
+)
 
 
-def write_layers(target: str | os.PathLike, layers: Mapping[str, pd.DataFrame],
-                 styles: Mapping[str, str] | None = None) -> list[Path]:
+def write_layers(
+    target: str | os.PathLike, layers: Mapping[str, pd.DataFrame], styles: Mapping[str, str] | None = None
+) -> list[Path]:
     """Write named layers; returns the files written.
 
     Parameters
@@ -108,10 +122,15 @@ def read_layers(source: str | os.PathLike, names: tuple[str, ...] | None = None)
         return {name: _read_one(path, kind, name) for name in wanted}
     found = {p.name[len(path.stem) + 1 : -len(p.suffix)]: p for p in _files_of(path)[1:]}
     if not found:
-        raise InputError(f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}",
-                         zh=f"{path} 不存在：{path.suffix} 格式的结果是一组文件 {path.stem}.<图层>{path.suffix}")
-    return {name: _read_one(p, kind if p.suffix != TABLE_SUFFIX else "table") for name, p in found.items()
-            if names is None or name in names}
+        raise InputError(
+            f"{path} does not exist: a {path.suffix} result is a family of files {path.stem}.<layer>{path.suffix}",
+            zh=f"{path} 不存在：{path.suffix} 格式的结果是一组文件 {path.stem}.<图层>{path.suffix}",
+        )
+    return {
+        name: _read_one(p, kind if p.suffix != TABLE_SUFFIX else "table")
+        for name, p in found.items()
+        if names is None or name in names
+    }
 
 
 #: What an existing output must already be, to be written over: the layers that say so.
@@ -122,8 +141,15 @@ _KINDS_OF_OUTPUT = {
     "scene": ("a scene", {"communities", "buildings", "streets"}),
 }
 #: Every kind of output as a Chinese message names it.
-_KINDS_ZH = {"plan": "方案", "coverage": "覆盖分析结果", "audit": "网格核查结果", "scene": "场景", "map": "地图",
-             "report": "报告", "wall maps": "网格上墙图"}
+_KINDS_ZH = {
+    "plan": "方案",
+    "coverage": "覆盖分析结果",
+    "audit": "网格核查结果",
+    "scene": "场景",
+    "map": "地图",
+    "report": "报告",
+    "wall maps": "网格上墙图",
+}
 
 
 def check_output(target, kind: str, inputs=()) -> None:
@@ -147,19 +173,27 @@ def check_output(target, kind: str, inputs=()) -> None:
     """
     if is_dsn(target):
         if kind not in ("plan", "coverage"):
-            raise InputError(f"a {kind} cannot be written to PostgreSQL: give a file",
-                             zh=f"{_KINDS_ZH.get(kind, kind)}不能写入 PostgreSQL：请给出文件")
+            raise InputError(
+                f"a {kind} cannot be written to PostgreSQL: give a file",
+                zh=f"{_KINDS_ZH.get(kind, kind)}不能写入 PostgreSQL：请给出文件",
+            )
         if any(is_dsn(i) and str(i) == str(target) for i in inputs):
-            raise InputError(f"-o {redacted(target)} is also an input: write to another plan name (#name)",
-                             zh=f"-o {redacted(target)} 同时也是输入：请写入另一个方案名（#name）")
+            raise InputError(
+                f"-o {redacted(target)} is also an input: write to another plan name (#name)",
+                zh=f"-o {redacted(target)} 同时也是输入：请写入另一个方案名（#name）",
+            )
         return
     path = Path(target)
     if kind == "map" and path.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"cannot write a map to {path.name}: a map is an .html file",
-                         zh=f"无法把地图写入 {path.name}：地图是 .html 文件")
+        raise InputError(
+            f"cannot write a map to {path.name}: a map is an .html file",
+            zh=f"无法把地图写入 {path.name}：地图是 .html 文件",
+        )
     if kind == "scene" and path.suffix.lower() != ".gpkg":
-        raise InputError(f"cannot write a scene to {path.name}: a scene is a .gpkg file",
-                         zh=f"无法把场景写入 {path.name}：场景是 .gpkg 文件")
+        raise InputError(
+            f"cannot write a scene to {path.name}: a scene is a .gpkg file",
+            zh=f"无法把场景写入 {path.name}：场景是 .gpkg 文件",
+        )
     if kind in _KINDS_OF_OUTPUT:
         file_format(path)
     written = {p.resolve() for p in _files_of(path)} | {path.resolve()}
@@ -168,13 +202,17 @@ def check_output(target, kind: str, inputs=()) -> None:
             continue
         read = {p.resolve() for p in _files_of(Path(source))} | {Path(source).resolve()}
         if written & read:
-            raise InputError(f"-o {path} would overwrite the input {source}: write to another file",
-                             zh=f"-o {path} 会覆盖输入 {source}：请写入另一个文件")
+            raise InputError(
+                f"-o {path} would overwrite the input {source}: write to another file",
+                zh=f"-o {path} 会覆盖输入 {source}：请写入另一个文件",
+            )
     if kind in ("report", "wall maps"):
         if path.exists() and not path.is_dir():
             what = "a report is a folder of files" if kind == "report" else "wall maps are written into a folder"
             what_zh = "报告是一个文件夹" if kind == "report" else "网格上墙图写入文件夹"
-            raise InputError(f"-o {path} is a file, not a folder: {what}", zh=f"-o {path} 是文件，不是文件夹：{what_zh}")
+            raise InputError(
+                f"-o {path} is a file, not a folder: {what}", zh=f"-o {path} 是文件，不是文件夹：{what_zh}"
+            )
         _check_writable(path, path)
         return
     _check_writable(path.parent, path)
@@ -185,8 +223,10 @@ def check_output(target, kind: str, inputs=()) -> None:
         with open(path, "rb") as f:
             start = f.read(512).lstrip().lower()
         if not start.startswith((b"<!doctype html", b"<html")):
-            raise InputError(f"-o {path} exists and is not an HTML page: write the map to another file",
-                             zh=f"-o {path} 已存在且不是 HTML 网页：请把地图写入另一个文件")
+            raise InputError(
+                f"-o {path} exists and is not an HTML page: write the map to another file",
+                zh=f"-o {path} 已存在且不是 HTML 网页：请把地图写入另一个文件",
+            )
         return
     noun, layers = _KINDS_OF_OUTPUT[kind]
     try:
@@ -194,8 +234,10 @@ def check_output(target, kind: str, inputs=()) -> None:
     except InputError:
         present = set()
     if not layers <= present:
-        raise InputError(f"-o {path} exists and is not {noun}: write to another file, or remove it first",
-                         zh=f"-o {path} 已存在且不是{_KINDS_ZH[kind]}：请写入另一个文件，或先将其删除")
+        raise InputError(
+            f"-o {path} exists and is not {noun}: write to another file, or remove it first",
+            zh=f"-o {path} 已存在且不是{_KINDS_ZH[kind]}：请写入另一个文件，或先将其删除",
+        )
 
 
 def _check_writable(folder: Path, target: Path) -> None:
@@ -206,13 +248,17 @@ def _check_writable(folder: Path, target: Path) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise InputError(f"-o {target} cannot be written: {existing} is a file, not a folder",
-                         zh=f"-o {target} 无法写入：{existing} 是文件，不是文件夹")
+        raise InputError(
+            f"-o {target} cannot be written: {existing} is a file, not a folder",
+            zh=f"-o {target} 无法写入：{existing} 是文件，不是文件夹",
+        )
     try:
         handle, probe = tempfile.mkstemp(dir=existing, prefix=".gridplan-")
     except OSError as exc:
-        raise InputError(f"-o {target} cannot be written: no file can be made in {existing} ({exc.strerror})",
-                         zh=f"-o {target} 无法写入：不能在 {existing} 中创建文件（{exc.strerror}）") from exc
+        raise InputError(
+            f"-o {target} cannot be written: no file can be made in {existing} ({exc.strerror})",
+            zh=f"-o {target} 无法写入：不能在 {existing} 中创建文件（{exc.strerror}）",
+        ) from exc
     os.close(handle)
     os.unlink(probe)
 
@@ -229,8 +275,10 @@ def file_format(path: Path) -> str:
     """``gpkg``, ``geojson`` or ``parquet`` by suffix; an :class:`InputError` for any other."""
     kind = FORMATS.get(Path(path).suffix.lower())
     if kind is None:
-        raise InputError(f"cannot write or read {Path(path).name}: use .gpkg, .geojson or .parquet",
-                         zh=f"无法写入或读取 {Path(path).name}：请使用 .gpkg、.geojson 或 .parquet")
+        raise InputError(
+            f"cannot write or read {Path(path).name}: use .gpkg, .geojson or .parquet",
+            zh=f"无法写入或读取 {Path(path).name}：请使用 .gpkg、.geojson 或 .parquet",
+        )
     return kind
 
 
@@ -246,7 +294,8 @@ def _write_one(frame: pd.DataFrame, path: Path, kind: str, layer: str | None = N
     frame = storable(frame)
     if kind == "table":
         pd.DataFrame(frame.drop(columns=getattr(frame, "_geometry_column_name", None) or [], errors="ignore")).to_json(
-            path, orient="table", index=False, force_ascii=False)
+            path, orient="table", index=False, force_ascii=False
+        )
     elif kind == "parquet":
         frame.to_parquet(path)
     elif isinstance(frame, gpd.GeoDataFrame):
@@ -269,7 +318,9 @@ def _read_one(path: Path, kind: str, layer: str | None = None) -> pd.DataFrame:
     except PARQUET_ERRORS as exc:
         raise unreadable(path, exc, f"layer {layer!r}" if layer else "", f"图层 {layer!r}" if layer else "") from exc
     # a table: no geometry type (GeoPackage), or GeoJSON's features whose geometry is all null
-    table = info.get("geometry_type") is None or (info.get("geometry_type") == "Unknown" and frame.geometry.isna().all())
+    table = info.get("geometry_type") is None or (
+        info.get("geometry_type") == "Unknown" and frame.geometry.isna().all()
+    )
     if table and isinstance(frame, gpd.GeoDataFrame):
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     return frame
@@ -301,10 +352,19 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     buildings = scene.buildings[["building_id", "geometry"]].merge(plan.assignment, on="building_id", how="left")
     buildings = gpd.GeoDataFrame(buildings, geometry="geometry", crs=scene.crs)
     # values as exact text (repr), so that every format gives back the same floats
-    metrics = pd.DataFrame({"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]})
-    layers = {"grids": plan.grids, "buildings": buildings, "staffing": plan.staffing(), "warnings": warnings_table(plan.warnings, lang),
-              "certificates": certificates_table(plan.certificates, lang), "metrics": metrics,
-              "provenance": plan.provenance.table(), "code_history": plan.code_history}
+    metrics = pd.DataFrame(
+        {"metric": list(plan.metrics.as_dict()), "value": [repr(float(v)) for v in plan.metrics.as_dict().values()]}
+    )
+    layers = {
+        "grids": plan.grids,
+        "buildings": buildings,
+        "staffing": plan.staffing(),
+        "warnings": warnings_table(plan.warnings, lang),
+        "certificates": certificates_table(plan.certificates, lang),
+        "metrics": metrics,
+        "provenance": plan.provenance.table(),
+        "code_history": plan.code_history,
+    }
     if prepared.validation is not None:
         layers["scene_findings"] = prepared.validation.table(lang)
     if run.levels is not None:
@@ -369,20 +429,29 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
     """A plan run from the layers of a plan file (:func:`plan_layers`), however they were read."""
     for name, column in (("grids", "grid_id"), ("buildings", "grid_id"), ("buildings", "building_id")):
         if name not in layers or column not in layers[name]:
-            raise InputError(f"{redacted(source)} is not a plan: no {name!r} layer with a {column!r} column "
-                             f"(write one with 'gridplan plan')",
-                             zh=f"{redacted(source)} 不是方案：没有带 {column!r} 列的 {name!r} 图层（请用 'gridplan plan' 生成）")
-    provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else Provenance(version="unknown")
+            raise InputError(
+                f"{redacted(source)} is not a plan: no {name!r} layer with a {column!r} column "
+                f"(write one with 'gridplan plan')",
+                zh=f"{redacted(source)} 不是方案：没有带 {column!r} 列的 {name!r} 图层（请用 'gridplan plan' 生成）",
+            )
+    provenance = (
+        Provenance.from_table(layers["provenance"]) if "provenance" in layers else Provenance(version="unknown")
+    )
     grids = _ids(layers["grids"], "grid_id", "community_id", "area_id")
     columns = ["building_id", "grid_id", "community_id", "households", "households_estimated", "workload"]
     buildings = _ids(pd.DataFrame(layers["buildings"]), "building_id", "grid_id", "community_id")
     assignment = buildings[[c for c in columns if c in buildings]].dropna(subset=["grid_id"]).reset_index(drop=True)
     if "households_estimated" in assignment:
         assignment["households_estimated"] = assignment["households_estimated"].fillna(False).astype(bool)
-    plan = Plan(grids=grids, assignment=assignment, warnings=warnings_from_table(layers.get("warnings")),
-                metrics=_metrics(layers.get("metrics")), provenance=provenance,
-                certificates=certificates_from_table(layers.get("certificates")),
-                code_history=layers.get("code_history"))
+    plan = Plan(
+        grids=grids,
+        assignment=assignment,
+        warnings=warnings_from_table(layers.get("warnings")),
+        metrics=_metrics(layers.get("metrics")),
+        provenance=provenance,
+        certificates=certificates_from_table(layers.get("certificates")),
+        code_history=layers.get("code_history"),
+    )
     levels = None
     if "micro_grids" in layers and "areas" in layers:
         grid_area = grids.set_index("grid_id")["area_id"] if "area_id" in grids else pd.Series(dtype=object)
@@ -390,8 +459,12 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
         big = assignment[assignment["households"] > provenance.settings.levels.micro_max]
         order = big["grid_id"].map({g: i for i, g in enumerate(grids["grid_id"])})
         oversize = big.assign(_order=order.to_numpy()).sort_values("_order", kind="stable")["building_id"].tolist()
-        levels = Levels(areas=_ids(layers["areas"], "area_id"), grid_area=grid_area.rename("area_id"),
-                        micro_grids=_ids(layers["micro_grids"], "micro_grid_id", "grid_id"), oversize=oversize)
+        levels = Levels(
+            areas=_ids(layers["areas"], "area_id"),
+            grid_area=grid_area.rename("area_id"),
+            micro_grids=_ids(layers["micro_grids"], "micro_grid_id", "grid_id"),
+            oversize=oversize,
+        )
     changes = None
     if "grid_changes" in layers and "building_changes" in layers:
         moved = spatial(_ids(layers["building_changes"], "building_id", "previous_grid_id", "grid_id"), grids.crs)
@@ -399,9 +472,13 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
         common = len(assignment) - new
         kept = 1 - int((moved["change"] == "moved").sum()) / common if common else 1.0
         tradeoff = layers.get("regeneration_tradeoff")
-        changes = PlanChanges(building_changes=moved, grid_changes=_ids(layers["grid_changes"], "grid_id"),
-                              kept_share=kept, previous=provenance.regenerated_from,
-                              tradeoff=None if tradeoff is None else pd.DataFrame(tradeoff).drop(columns="geometry", errors="ignore"))
+        changes = PlanChanges(
+            building_changes=moved,
+            grid_changes=_ids(layers["grid_changes"], "grid_id"),
+            kept_share=kept,
+            previous=provenance.regenerated_from,
+            tradeoff=None if tradeoff is None else pd.DataFrame(tradeoff).drop(columns="geometry", errors="ignore"),
+        )
     return PlanRun(plan=plan, levels=levels, changes=changes)
 
 
@@ -431,48 +508,74 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
     if "buildings" not in layers:
         known = [kind for kind, (noun, names) in _KINDS_OF_OUTPUT.items() if kind != "plan" and names <= set(layers)]
         if known:
-            raise InputError(f"{redacted(source)} is {_KINDS_OF_OUTPUT[known[0]][0]}, not a plan: give a plan written by "
-                             "'gridplan plan' or a file of grid polygons",
-                             zh=f"{redacted(source)} 是{_KINDS_ZH[known[0]]}，不是方案：请给出由 'gridplan plan' 写出的方案"
-                                "或网格面要素文件")
-        polygons = [name for name, frame in layers.items() if isinstance(frame, gpd.GeoDataFrame)
-                    and frame.geom_type.isin(["Polygon", "MultiPolygon"]).any()]
+            raise InputError(
+                f"{redacted(source)} is {_KINDS_OF_OUTPUT[known[0]][0]}, not a plan: give a plan written by "
+                "'gridplan plan' or a file of grid polygons",
+                zh=f"{redacted(source)} 是{_KINDS_ZH[known[0]]}，不是方案：请给出由 'gridplan plan' 写出的方案"
+                "或网格面要素文件",
+            )
+        polygons = [
+            name
+            for name, frame in layers.items()
+            if isinstance(frame, gpd.GeoDataFrame) and frame.geom_type.isin(["Polygon", "MultiPolygon"]).any()
+        ]
         if "grids" not in layers and len(polygons) != 1:
-            raise InputError(f"{redacted(source)} has {len(polygons)} polygon layers and none named 'grids': "
-                             "give a file whose grid polygons are its only layer or the layer 'grids'",
-                             zh=f"{redacted(source)} 有 {len(polygons)} 个面图层，但没有名为 'grids' 的："
-                                "请给出只有一个网格面图层或网格图层名为 'grids' 的文件")
+            raise InputError(
+                f"{redacted(source)} has {len(polygons)} polygon layers and none named 'grids': "
+                "give a file whose grid polygons are its only layer or the layer 'grids'",
+                zh=f"{redacted(source)} 有 {len(polygons)} 个面图层，但没有名为 'grids' 的："
+                "请给出只有一个网格面图层或网格图层名为 'grids' 的文件",
+            )
         drawn = layers.get("grids", layers[polygons[0]] if polygons else None)
         if not isinstance(drawn, gpd.GeoDataFrame):
-            raise InputError(f"{redacted(source)} holds no grid polygons to regenerate from",
-                             zh=f"{redacted(source)} 中没有可据以重新生成的网格面")
+            raise InputError(
+                f"{redacted(source)} holds no grid polygons to regenerate from",
+                zh=f"{redacted(source)} 中没有可据以重新生成的网格面",
+            )
         drawn = drawn.assign(grid_id=grid_ids_of(drawn).to_numpy())
         return PreviousPlan(assignment=None, grids=drawn, source=redacted(source))
     for layer, column in (("buildings", "building_id"), ("buildings", "grid_id"), ("grids", "grid_id")):
         if layer not in layers or column not in layers[layer]:
-            raise InputError(f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}",
-                             zh=f"上一方案 {redacted(source)}：图层 {layer!r} 没有 {column!r} 列")
-    assignment = _ids(pd.DataFrame(layers["buildings"]).drop(columns="geometry", errors="ignore"), "building_id", "grid_id")
+            raise InputError(
+                f"previous plan {redacted(source)}: layer {layer!r} has no column {column!r}",
+                zh=f"上一方案 {redacted(source)}：图层 {layer!r} 没有 {column!r} 列",
+            )
+    assignment = _ids(
+        pd.DataFrame(layers["buildings"]).drop(columns="geometry", errors="ignore"), "building_id", "grid_id"
+    )
     provenance = Provenance.from_table(layers["provenance"]) if "provenance" in layers else None
     placed = layers["buildings"]
     footprints = None
     if isinstance(placed, gpd.GeoDataFrame) and placed.crs is not None:
-        footprints = gpd.GeoSeries(placed.geometry.to_numpy(), index=assignment["building_id"].to_numpy(), crs=placed.crs)
-    return PreviousPlan(assignment=assignment, grids=_ids(layers["grids"], "grid_id", "community_id"), provenance=provenance,
-                        source=redacted(source), footprints=footprints, code_history=layers.get("code_history"))
+        footprints = gpd.GeoSeries(
+            placed.geometry.to_numpy(), index=assignment["building_id"].to_numpy(), crs=placed.crs
+        )
+    return PreviousPlan(
+        assignment=assignment,
+        grids=_ids(layers["grids"], "grid_id", "community_id"),
+        provenance=provenance,
+        source=redacted(source),
+        footprints=footprints,
+        code_history=layers.get("code_history"),
+    )
 
 
 def _metrics(table: pd.DataFrame | None) -> PlanMetrics:
     if table is None:
-        raise InputError("the plan has no 'metrics' layer (write it with 'gridplan plan')",
-                         zh="方案没有 'metrics'（指标）图层（请用 'gridplan plan' 写出）")
+        raise InputError(
+            "the plan has no 'metrics' layer (write it with 'gridplan plan')",
+            zh="方案没有 'metrics'（指标）图层（请用 'gridplan plan' 写出）",
+        )
     values = dict(zip(table["metric"].astype(str), table["value"].astype(float)))
     kinds = PlanMetrics.__annotations__
     try:
-        return PlanMetrics(**{name: int(values[name]) if kinds[name] == "int" else float(values[name]) for name in kinds})
+        return PlanMetrics(
+            **{name: int(values[name]) if kinds[name] == "int" else float(values[name]) for name in kinds}
+        )
     except KeyError as exc:
-        raise InputError(f"the plan's 'metrics' layer lacks {exc.args[0]!r}",
-                         zh=f"方案的 'metrics'（指标）图层缺少 {exc.args[0]!r}") from exc
+        raise InputError(
+            f"the plan's 'metrics' layer lacks {exc.args[0]!r}", zh=f"方案的 'metrics'（指标）图层缺少 {exc.args[0]!r}"
+        ) from exc
 
 
 def _ids(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -487,8 +590,14 @@ def _ids(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 # Coverage
 
 
-def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRun | None = None,
-                   prepared: PreparedScene | None = None, lang: str = "zh") -> list[str]:
+def write_coverage(
+    coverage: Coverage,
+    target: str | os.PathLike,
+    *,
+    run: PlanRun | None = None,
+    prepared: PreparedScene | None = None,
+    lang: str = "zh",
+) -> list[str]:
     """Write a coverage result to a file, or to PostGIS beside its plan (``run`` and ``prepared`` then name
     the plan and scene stored with it, in one transaction).
 
@@ -506,8 +615,10 @@ def write_coverage(coverage: Coverage, target: str | os.PathLike, *, run: PlanRu
     """
     if is_dsn(target):
         if run is None or prepared is None:
-            raise InputError("coverage goes to PostGIS together with its plan and scene",
-                             zh="覆盖分析结果须与其方案和场景一同写入 PostGIS")
+            raise InputError(
+                "coverage goes to PostGIS together with its plan and scene",
+                zh="覆盖分析结果须与其方案和场景一同写入 PostGIS",
+            )
         return write_plan_postgis(str(target), prepared, plan_layers(run, prepared, lang) | coverage.layers())
     return [str(p) for p in write_layers(target, coverage.layers())]
 
@@ -532,12 +643,15 @@ def read_coverage(source: str | os.PathLike) -> Coverage:
 
 def coverage_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Coverage:
     """A coverage result from the layers of a coverage file (:meth:`Coverage.layers`), however they were read."""
-    provenance = (Provenance.from_table(layers[PROVENANCE_LAYER]) if PROVENANCE_LAYER in layers
-                  else Provenance(version="unknown"))
+    provenance = (
+        Provenance.from_table(layers[PROVENANCE_LAYER]) if PROVENANCE_LAYER in layers else Provenance(version="unknown")
+    )
     try:
         return Coverage.from_layers(layers, provenance)
     except InputError as exc:
-        raise InputError(f"{redacted(source)}: {exc}", zh=f"{redacted(source)}：{getattr(exc, 'zh', None) or exc}") from exc
+        raise InputError(
+            f"{redacted(source)}: {exc}", zh=f"{redacted(source)}：{getattr(exc, 'zh', None) or exc}"
+        ) from exc
 
 
 def redacted(source) -> str:

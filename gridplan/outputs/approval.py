@@ -41,8 +41,16 @@ TITLE_PT, HEADING_PT, TEXT_PT = 16.0, 11.0, 8.5
 LINE_MM = 5.0
 
 
-def write_approval(comparison: PlanComparison, new: Plan | PlanRun, prepared: PreparedScene, out_dir, *, old: Plan | PlanRun,
-                   lang: str = "zh", day: Date | None = None) -> list[Path]:
+def write_approval(
+    comparison: PlanComparison,
+    new: Plan | PlanRun,
+    prepared: PreparedScene,
+    out_dir,
+    *,
+    old: Plan | PlanRun,
+    lang: str = "zh",
+    day: Date | None = None,
+) -> list[Path]:
     """Write the approval package of a comparison into ``out_dir`` (created if missing).
 
     Parameters
@@ -84,12 +92,16 @@ def write_approval(comparison: PlanComparison, new: Plan | PlanRun, prepared: Pr
     path = out / "changes.html"
     save_map(change_map(comparison, new, old, prepared, lang=lang), path)
     layers = comparison_layers(comparison, new, old, prepared)
-    paths += [path, *write_layers(out / "comparison.gpkg", layers, styles=layer_styles(layers, comparison.settings, lang))]
+    paths += [
+        path,
+        *write_layers(out / "comparison.gpkg", layers, styles=layer_styles(layers, comparison.settings, lang)),
+    ]
     return paths
 
 
-def comparison_layers(comparison: PlanComparison, new: Plan | PlanRun, old: Plan | PlanRun,
-                      prepared: PreparedScene) -> dict[str, gpd.GeoDataFrame]:
+def comparison_layers(
+    comparison: PlanComparison, new: Plan | PlanRun, old: Plan | PlanRun, prepared: PreparedScene
+) -> dict[str, gpd.GeoDataFrame]:
     """The comparison as GIS layers, in the new plan's CRS, codes (not labels) in the classification columns.
 
     Parameters
@@ -121,8 +133,11 @@ def comparison_layers(comparison: PlanComparison, new: Plan | PlanRun, old: Plan
         table["related"] = [", ".join(r) for r in table["related"]]
         return gpd.GeoDataFrame(table, geometry=plan.grids.geometry.to_crs(crs).to_numpy(), crs=crs)
 
-    return {"grid_changes": grids(new, "new"), "old_grids": grids(old, "old"),
-            "realignment": _realignment_footprints(comparison, prepared).to_crs(crs)}
+    return {
+        "grid_changes": grids(new, "new"),
+        "old_grids": grids(old, "old"),
+        "realignment": _realignment_footprints(comparison, prepared).to_crs(crs),
+    }
 
 
 def _realignment_footprints(comparison: PlanComparison, prepared: PreparedScene) -> gpd.GeoDataFrame:
@@ -169,8 +184,9 @@ def write_workbook(comparison: PlanComparison, path, lang: str = "zh") -> Path:
     return path
 
 
-def write_approval_forms(comparison: PlanComparison, prepared: PreparedScene, out_dir, *, lang: str = "zh",
-                         day: Date | None = None) -> list[Path]:
+def write_approval_forms(
+    comparison: PlanComparison, prepared: PreparedScene, out_dir, *, lang: str = "zh", day: Date | None = None
+) -> list[Path]:
     """One 网格调整审批表 a community (``approval-<community>.pdf``, A4, as many pages as it needs); returns the
     files written.
 
@@ -210,7 +226,10 @@ def _fill_form(form: "_Form", comparison: PlanComparison, community_id: str, nam
     form.heading(said("approval_figures"))
     form.row((said("figure"), said("old"), said("new")), (0, 0.55, 0.75), bold=True)
     for f, before, after in zip(figures["figure"], figures["old"], figures["new"]):
-        form.row((said(f, tight=g.tight_tolerance, tolerance=g.tolerance), _number(before, f), _number(after, f)), (0, 0.55, 0.75))
+        form.row(
+            (said(f, tight=g.tight_tolerance, tolerance=g.tolerance), _number(before, f), _number(after, f)),
+            (0, 0.55, 0.75),
+        )
 
     grids = comparison.grids[comparison.grids["community_id"] == community_id]
     columns = (0, 0.22, 0.34, 0.52)
@@ -219,21 +238,42 @@ def _fill_form(form: "_Form", comparison: PlanComparison, community_id: str, nam
         form.row((said("code"), said("households"), said("change"), said("related")), columns, bold=True)
         for r in grids[grids["side"] == side].itertuples():
             related = word("list_separator", lang).join(r.related)
-            form.row((r.code, f"{r.households:,}", label(r.change, lang), f"{arrow} {related}" if related else ""), columns)
+            form.row(
+                (r.code, f"{r.households:,}", label(r.change, lang), f"{arrow} {related}" if related else ""), columns
+            )
 
     moves = comparison.realignment[comparison.realignment["community_id"] == community_id]
     moved = moves[moves["change"] == BuildingChange.MOVED]
     form.heading(said("approval_moved"))
-    form.line(said("approval_totals", buildings=len(moved), households=int(moved["households"].sum()),
-                   new=int((moves["change"] == BuildingChange.NEW).sum()),
-                   removed=int((moves["change"] == BuildingChange.REMOVED).sum())), TEXT_PT)
+    form.line(
+        said(
+            "approval_totals",
+            buildings=len(moved),
+            households=int(moved["households"].sum()),
+            new=int((moves["change"] == BuildingChange.NEW).sum()),
+            removed=int((moves["change"] == BuildingChange.REMOVED).sum()),
+        ),
+        TEXT_PT,
+    )
     columns = (0, 0.24, 0.36, 0.64)
     if len(moves):
-        form.row((said("building_id"), said("households"), f"{said('old_code')} → {said('new_code')}", said("reason")), columns, bold=True)
+        form.row(
+            (said("building_id"), said("households"), f"{said('old_code')} → {said('new_code')}", said("reason")),
+            columns,
+            bold=True,
+        )
     for r in moves.itertuples():
         reason = label(r.reason, lang) if r.reason else label(r.change, lang)
-        form.row((r.building_id, f"{r.households:,}", f"{r.old_code if isinstance(r.old_code, str) else '—'} → "
-                  f"{r.new_code if isinstance(r.new_code, str) else '—'}", reason), columns)
+        form.row(
+            (
+                r.building_id,
+                f"{r.households:,}",
+                f"{r.old_code if isinstance(r.old_code, str) else '—'} → "
+                f"{r.new_code if isinstance(r.new_code, str) else '—'}",
+                reason,
+            ),
+            columns,
+        )
     if not len(moves):
         form.line(said("approval_none_moved"), TEXT_PT)
     form.heading("")
@@ -273,8 +313,16 @@ class _Form:
     def _text(self, x_mm: float, text: str, points: float, bold: bool = False, align: str = "left") -> None:
         width, height = PAGE_MM
         # a header in colour, not bold: a CJK font is often installed in one weight only
-        self.pages[-1].text(x_mm / width, self.y / height, text, fontproperties=self.font, fontsize=points, ha=align,
-                            va="top", color="#000000" if not bold else "#1f3a68")
+        self.pages[-1].text(
+            x_mm / width,
+            self.y / height,
+            text,
+            fontproperties=self.font,
+            fontsize=points,
+            ha=align,
+            va="top",
+            color="#000000" if not bold else "#1f3a68",
+        )
 
     def line(self, text: str, points: float, x: float = 0.0, align: str = "left", gap: float = 0.0) -> None:
         """A line of text at ``x`` (share of the text width)."""
@@ -294,26 +342,46 @@ class _Form:
         self.y -= LINE_MM
 
 
-def change_map(comparison: PlanComparison, new: Plan | PlanRun, old: Plan | PlanRun, prepared: PreparedScene, *,
-               lang: str = "zh") -> folium.Map:
+def change_map(
+    comparison: PlanComparison, new: Plan | PlanRun, old: Plan | PlanRun, prepared: PreparedScene, *, lang: str = "zh"
+) -> folium.Map:
     """The new plan's map (:func:`gridplan.outputs.webmap.plan_map`, offline) with the old grid boundaries dashed over
     it and the buildings that changed grid marked, each with a popup "001 → 004" (old code → new code)."""
     old = old.plan if isinstance(old, PlanRun) else old
     fmap = plan_map(new, prepared, lang=lang, offline=True)
-    boundaries = gpd.GeoDataFrame({"code": [short_serial(c) for c in old.grids["grid_id"].map(id_string).map(_codes(comparison, "old"))]},
-                                  geometry=old.grids.geometry.to_numpy(), crs=old.grids.crs).to_crs(4326)
-    folium.GeoJson(boundaries, name=comparison_word("map_old", lang),
-                   style_function=lambda _: {"color": OLD_BOUNDARY_COLOUR, "weight": 2.5, "dashArray": "6 4", "fill": False},
-                   tooltip=folium.GeoJsonTooltip(fields=["code"], aliases=[comparison_word("old_code", lang)])).add_to(fmap)
+    boundaries = gpd.GeoDataFrame(
+        {"code": [short_serial(c) for c in old.grids["grid_id"].map(id_string).map(_codes(comparison, "old"))]},
+        geometry=old.grids.geometry.to_numpy(),
+        crs=old.grids.crs,
+    ).to_crs(4326)
+    folium.GeoJson(
+        boundaries,
+        name=comparison_word("map_old", lang),
+        style_function=lambda _: {"color": OLD_BOUNDARY_COLOUR, "weight": 2.5, "dashArray": "6 4", "fill": False},
+        tooltip=folium.GeoJsonTooltip(fields=["code"], aliases=[comparison_word("old_code", lang)]),
+    ).add_to(fmap)
     marked = _realignment_footprints(comparison, prepared)
     marked = marked[(marked["change"] != BuildingChange.REMOVED) & marked.geometry.notna()]
     if len(marked):
         marked = marked[["building_id", "move", "households", "geometry"]].to_crs(4326)
-        folium.GeoJson(marked, name=comparison_word("map_moved", lang),
-                       style_function=lambda _: {"color": MOVED_COLOUR, "weight": 2, "fillColor": MOVED_COLOUR, "fillOpacity": 0.7},
-                       popup=folium.GeoJsonPopup(fields=["move", "building_id", "households"],
-                                                 aliases=[comparison_word("change", lang), comparison_word("building_id", lang),
-                                                          comparison_word("households", lang)])).add_to(fmap)
+        folium.GeoJson(
+            marked,
+            name=comparison_word("map_moved", lang),
+            style_function=lambda _: {
+                "color": MOVED_COLOUR,
+                "weight": 2,
+                "fillColor": MOVED_COLOUR,
+                "fillOpacity": 0.7,
+            },
+            popup=folium.GeoJsonPopup(
+                fields=["move", "building_id", "households"],
+                aliases=[
+                    comparison_word("change", lang),
+                    comparison_word("building_id", lang),
+                    comparison_word("households", lang),
+                ],
+            ),
+        ).add_to(fmap)
     return fmap
 
 
@@ -327,5 +395,7 @@ def _community_names(prepared: PreparedScene) -> dict[str, str]:
     ids = communities["community_id"].map(id_string)
     if "name" not in communities:
         return dict(zip(ids, ids))
-    names = communities["name"].where(communities["name"].notna() & communities["name"].astype(str).str.strip().ne(""), ids)
+    names = communities["name"].where(
+        communities["name"].notna() & communities["name"].astype(str).str.strip().ne(""), ids
+    )
     return dict(zip(ids, names.astype(str)))

@@ -30,8 +30,16 @@ from gridplan.vocabulary import (
 from .tables import data_source, grid_table, readable_table
 
 
-def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang: str = "zh",
-                 title: str | None = None, settings: GridSettings | None = None, attribution: str | None = None) -> list[Path]:
+def write_report(
+    plan: Plan,
+    out_dir,
+    coverage: Coverage | None = None,
+    *,
+    lang: str = "zh",
+    title: str | None = None,
+    settings: GridSettings | None = None,
+    attribution: str | None = None,
+) -> list[Path]:
     """The per-grid table as ``grids.csv`` and ``grids.xlsx``, and a one-page ``summary.html`` with charts,
     all in ``lang``, against the bounds the plan was made with.
 
@@ -84,9 +92,18 @@ def write_report(plan: Plan, out_dir, coverage: Coverage | None = None, *, lang:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             readable.to_excel(writer, sheet_name=text["sheet"], index=False)
     with atomic_path(paths[2]) as tmp:
-        Path(tmp).write_text(summary_html(table, settings, lang=lang, title=title, generated=generated,
-                                          dwelling_size_m2=plan.settings.households.dwelling_size_m2,
-                                          attribution=attribution), encoding="utf-8")
+        Path(tmp).write_text(
+            summary_html(
+                table,
+                settings,
+                lang=lang,
+                title=title,
+                generated=generated,
+                dwelling_size_m2=plan.settings.households.dwelling_size_m2,
+                attribution=attribution,
+            ),
+            encoding="utf-8",
+        )
     return paths
 
 
@@ -120,12 +137,14 @@ def write_compliance_workbook(compliance: "Compliance", path, lang: str = "zh") 
     check_language(lang)
     text = _REPORT_LABELS[lang]
     counts = compliance.counts()
-    overview = pd.DataFrame({
-        column_label("rule", lang): [label(Rule(r), lang) for r in counts["rule"]],
-        column_label("severity", lang): [label(Severity(s), lang) for s in counts["severity"]],
-        text["failures"]: [None if n else f for f, n in zip(counts["failures"], counts["not_applicable"])],
-        text["not_applicable"]: [label(NotApplicable(n), lang) if n else "" for n in counts["not_applicable"]],
-    })
+    overview = pd.DataFrame(
+        {
+            column_label("rule", lang): [label(Rule(r), lang) for r in counts["rule"]],
+            column_label("severity", lang): [label(Severity(s), lang) for s in counts["severity"]],
+            text["failures"]: [None if n else f for f, n in zip(counts["failures"], counts["not_applicable"])],
+            text["not_applicable"]: [label(NotApplicable(n), lang) if n else "" for n in counts["not_applicable"]],
+        }
+    )
     table = pd.DataFrame(compliance.table(lang).drop(columns="geometry"))
     table["rule"] = [label(Rule(r), lang) for r in table["rule"]]
     table["severity"] = [label(Severity(s), lang) for s in table["severity"]]
@@ -140,15 +159,22 @@ def write_compliance_workbook(compliance: "Compliance", path, lang: str = "zh") 
             for office, rows in table.groupby(offices, sort=True):
                 name = f"{text['community_sheet']}{office}".translate(_SHEET_FORBIDDEN)[:_SHEET_NAME_MAX]
                 while name in names:  # two long ids cut to the same name
-                    name = name[:_SHEET_NAME_MAX - 1] + "_"
+                    name = name[: _SHEET_NAME_MAX - 1] + "_"
                 names.add(name)
                 rows.to_excel(writer, sheet_name=name, index=False)
     return path
 
 
-def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh", title: str | None = None,
-                 generated: list[str] | None = None, dwelling_size_m2: float | None = None,
-                 attribution: str | None = None) -> str:
+def summary_html(
+    table: pd.DataFrame,
+    settings: GridSettings,
+    *,
+    lang: str = "zh",
+    title: str | None = None,
+    generated: list[str] | None = None,
+    dwelling_size_m2: float | None = None,
+    attribution: str | None = None,
+) -> str:
     """A one-page HTML summary of :func:`grid_table` with inline SVG charts (no script, no network):
     households per grid against the bounds, how many of them are estimated (from footprint × floors ÷
     ``dwelling_size_m2``, by default the settings' dwelling size), coverage by grid, branch status counts
@@ -159,8 +185,13 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
     within = settings.bounds_window.contains(ordinary["households"]).mean() if len(ordinary) else float("nan")
     step = 10.0
     top = max(settings.ceiling * 1.5, float(ordinary["households"].max()) if len(ordinary) else 0)
-    households = _histogram(ordinary["households"].clip(upper=top), np.arange(0, top + step, step),
-                            band=(settings.floor, settings.ceiling), marks=[settings.target], unit=text["households_axis"])
+    households = _histogram(
+        ordinary["households"].clip(upper=top),
+        np.arange(0, top + step, step),
+        band=(settings.floor, settings.ceiling),
+        marks=[settings.target],
+        unit=text["households_axis"],
+    )
     total, estimated = int(table["households"].sum()), int(table["households_estimated"].sum())
     statement = household_statement(total, estimated, dwelling_size_m2 or HouseholdSettings().dwelling_size_m2, lang)
     cards = [
@@ -172,10 +203,19 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
     sections = [f"<h2>{text['households_chart']}</h2>{households}"]
     coverage = table["coverage_share"].dropna()
     if len(coverage):
-        cards.append((text["coverage_mean"], _percent(
-            (table["coverage_share"] * table["households"]).sum() / table.loc[coverage.index, "households"].sum())))
-        sections.append(f"<h2>{text['coverage_chart']}</h2>"
-                        + _histogram(coverage * 100, np.arange(0, 110, 10), unit=text["coverage_axis"], ticks=11))
+        cards.append(
+            (
+                text["coverage_mean"],
+                _percent(
+                    (table["coverage_share"] * table["households"]).sum()
+                    / table.loc[coverage.index, "households"].sum()
+                ),
+            )
+        )
+        sections.append(
+            f"<h2>{text['coverage_chart']}</h2>"
+            + _histogram(coverage * 100, np.arange(0, 110, 10), unit=text["coverage_axis"], ticks=11)
+        )
     status = table["branch_status"].dropna()
     if len(status):
         counts = status.astype(str).value_counts()
@@ -186,22 +226,28 @@ def summary_html(table: pd.DataFrame, settings: GridSettings, *, lang: str = "zh
         cards.append((text["blind_households"], f"{blind.sum():,.0f}"))
         worst = table.nlargest(10, "blind_spot_households")
         worst = worst[worst["blind_spot_households"] > 0]
-        sections.append(f"<h2>{text['blind_chart']}</h2>" + (
-            _bars([(g, v) for g, v in zip(worst["grid_id"], worst["blind_spot_households"])]) if len(worst)
-            else f"<p>{text['no_blind']}</p>"))
-    card_html = "".join(f'<div class="card"><div class="v">{html.escape(v)}</div><div>{html.escape(k)}</div></div>'
-                        for k, v in cards)
+        sections.append(
+            f"<h2>{text['blind_chart']}</h2>"
+            + (
+                _bars([(g, v) for g, v in zip(worst["grid_id"], worst["blind_spot_households"])])
+                if len(worst)
+                else f"<p>{text['no_blind']}</p>"
+            )
+        )
+    card_html = "".join(
+        f'<div class="card"><div class="v">{html.escape(v)}</div><div>{html.escape(k)}</div></div>' for k, v in cards
+    )
     heading = html.escape(title or text["title"])
     footer = f'<p class="attribution">{html.escape(attribution)}</p>' if attribution else ""
-    banner = (f'<p class="generated">{html.escape(data_source(lang, generated))}</p>' if generated else "")
+    banner = f'<p class="generated">{html.escape(data_source(lang, generated))}</p>' if generated else ""
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{heading}</title>
 <style>body{{font:14px/1.5 sans-serif;margin:24px auto;max-width:960px;color:#222}}
 .cards{{display:flex;gap:12px;flex-wrap:wrap}}.card{{border:1px solid #ddd;border-radius:6px;padding:8px 14px}}
 .card .v{{font-size:22px;font-weight:bold}}h2{{font-size:16px;margin:20px 0 4px}}svg{{font:11px sans-serif}}
 .generated,.estimated{{background:#fff3cd;border:1px solid #e0c36c;padding:6px 10px;border-radius:4px}}</style>
-</head><body><h1>{heading}</h1>{banner}<p class="{'estimated' if estimated else 'households'}">{html.escape(statement)}</p><div class="cards">{card_html}</div>
-{''.join(sections)}{footer}
+</head><body><h1>{heading}</h1>{banner}<p class="{"estimated" if estimated else "households"}">{html.escape(statement)}</p><div class="cards">{card_html}</div>
+{"".join(sections)}{footer}
 </body></html>
 """
 
@@ -210,8 +256,16 @@ def _percent(value: float) -> str:
     return "—" if pd.isna(value) else f"{value:.1%}"
 
 
-def _histogram(values: pd.Series, edges: np.ndarray, band=None, marks=(), unit: str = "", ticks: int = 7,
-               width: int = 900, height: int = 220) -> str:
+def _histogram(
+    values: pd.Series,
+    edges: np.ndarray,
+    band=None,
+    marks=(),
+    unit: str = "",
+    ticks: int = 7,
+    width: int = 900,
+    height: int = 220,
+) -> str:
     """A histogram as inline SVG, with an optional shaded band (the bounds) and vertical marks (the target)."""
     counts, _ = np.histogram(values, bins=edges)
     left, bottom, top = 40, 30, 10
@@ -220,21 +274,29 @@ def _histogram(values: pd.Series, edges: np.ndarray, band=None, marks=(), unit: 
     peak = max(int(counts.max()), 1)
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">']
     if band:
-        parts.append(f'<rect x="{x(band[0]):.1f}" y="{top}" width="{x(band[1]) - x(band[0]):.1f}" height="{plot_h}" '
-                     'fill="#d9f0d3"/>')
+        parts.append(
+            f'<rect x="{x(band[0]):.1f}" y="{top}" width="{x(band[1]) - x(band[0]):.1f}" height="{plot_h}" '
+            'fill="#d9f0d3"/>'
+        )
     for count, a, b in zip(counts, edges[:-1], edges[1:]):
         h = count / peak * plot_h
-        parts.append(f'<rect x="{x(a) + 0.5:.1f}" y="{top + plot_h - h:.1f}" width="{max(x(b) - x(a) - 1, 0.5):.1f}" '
-                     f'height="{h:.1f}" fill="#4575b4"><title>{a:.0f}–{b:.0f}: {count}</title></rect>')
+        parts.append(
+            f'<rect x="{x(a) + 0.5:.1f}" y="{top + plot_h - h:.1f}" width="{max(x(b) - x(a) - 1, 0.5):.1f}" '
+            f'height="{h:.1f}" fill="#4575b4"><title>{a:.0f}–{b:.0f}: {count}</title></rect>'
+        )
     for mark in marks:
-        parts.append(f'<line x1="{x(mark):.1f}" x2="{x(mark):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#d73027" '
-                     'stroke-dasharray="4 3"/>')
+        parts.append(
+            f'<line x1="{x(mark):.1f}" x2="{x(mark):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#d73027" '
+            'stroke-dasharray="4 3"/>'
+        )
     parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#333"/>')
     for tick in np.linspace(edges[0], edges[-1], ticks):
         parts.append(f'<text x="{x(tick):.1f}" y="{height - 14}" text-anchor="middle">{tick:.0f}</text>')
     parts.append(f'<text x="{left + plot_w}" y="{height - 2}" text-anchor="end">{html.escape(unit)}</text>')
-    parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>'
-                 f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text></svg>')
+    parts.append(
+        f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>'
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text></svg>'
+    )
     return "".join(parts)
 
 
@@ -246,9 +308,11 @@ def _bars(items: list[tuple[str, float]], width: int = 900) -> str:
     for i, (name, value) in enumerate(items):
         w = value / peak * (width - label_w - 80)
         y = i * row + 2
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(str(name))}</text>'
-                     f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row - 6}" fill="#4575b4"/>'
-                     f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{value:,.0f}</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(str(name))}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row - 6}" fill="#4575b4"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{value:,.0f}</text>'
+        )
     return "".join(parts) + "</svg>"
 
 

@@ -49,7 +49,9 @@ def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSetti
     """
     settings = plan.settings.grid if settings is None else settings
     grids = plan.grids
-    keep = [c for c in ("grid_id", "code", "community_id", "area_id", "name", "kind", "households") if c in grids.columns]
+    keep = [
+        c for c in ("grid_id", "code", "community_id", "area_id", "name", "kind", "households") if c in grids.columns
+    ]
     table = pd.DataFrame(grids[keep]).reset_index(drop=True)
     # from the buildings, whatever the grids layer says: a plan written before 0.x counted buildings there
     a = plan.assignment
@@ -66,23 +68,37 @@ def grid_table(plan: Plan, coverage: Coverage | None = None, settings: GridSetti
     within = pd.array(settings.bounds_window.contains(table["households"].to_numpy()), dtype="boolean")
     within[(table["kind"] == GridKind.SPECIAL).to_numpy()] = pd.NA
     table["within_bounds"] = within
-    party_columns = {"full_members": "full_members", "probationary_members": "probationary_members",
-                     "status": "branch_status", "branch_id": "branch_id"}
+    party_columns = {
+        "full_members": "full_members",
+        "probationary_members": "probationary_members",
+        "status": "branch_status",
+        "branch_id": "branch_id",
+    }
     if coverage is not None:
         party = coverage.grid_party[["grid_id", *party_columns]].rename(columns=party_columns)
         table = table.merge(party, on="grid_id", how="left")
         joined = plan.assignment[["building_id", "grid_id", "households"]].merge(
-            coverage.service_coverage[["building_id", "covered"]], on="building_id", how="left")
+            coverage.service_coverage[["building_id", "covered"]], on="building_id", how="left"
+        )
         joined["covered"] = joined["covered"].fillna(False).astype(bool)
         joined["covered_households"] = joined["households"].where(joined["covered"], 0)
         joined["blind"] = ~joined["covered"]
         joined["blind_households"] = joined["households"].where(joined["blind"], 0)
         per_grid = joined.groupby("grid_id").agg(
-            households_=("households", "sum"), covered_=("covered_households", "sum"),
-            blind_spot_buildings=("blind", "sum"), blind_spot_households=("blind_households", "sum"))
-        per_grid["coverage_share"] = (per_grid["covered_"] / per_grid["households_"].where(per_grid["households_"] > 0)).round(3)
-        table = table.merge(per_grid[["coverage_share", "blind_spot_buildings", "blind_spot_households"]],
-                            left_on="grid_id", right_index=True, how="left")
+            households_=("households", "sum"),
+            covered_=("covered_households", "sum"),
+            blind_spot_buildings=("blind", "sum"),
+            blind_spot_households=("blind_households", "sum"),
+        )
+        per_grid["coverage_share"] = (
+            per_grid["covered_"] / per_grid["households_"].where(per_grid["households_"] > 0)
+        ).round(3)
+        table = table.merge(
+            per_grid[["coverage_share", "blind_spot_buildings", "blind_spot_households"]],
+            left_on="grid_id",
+            right_index=True,
+            how="left",
+        )
     else:
         for column in party_columns.values():
             table[column] = None
@@ -97,8 +113,9 @@ def grid_codes(table: pd.DataFrame) -> pd.Series:
     return table["code"].fillna(ids).astype(str) if "code" in table else ids
 
 
-def readable_table(table: pd.DataFrame, lang: str = "zh", generated: list[str] | None = None,
-                   settings: GridSettings | None = None) -> pd.DataFrame:
+def readable_table(
+    table: pd.DataFrame, lang: str = "zh", generated: list[str] | None = None, settings: GridSettings | None = None
+) -> pd.DataFrame:
     """:func:`grid_table` as a person reads it: kinds and statuses as labels, grid workers named, headers
     in ``lang``, the bounds column headed by the bounds (``settings``, those the table was made against) and
     saying so of a special grid, and a ``data_source`` column that says per grid whether its households are
@@ -109,16 +126,22 @@ def readable_table(table: pd.DataFrame, lang: str = "zh", generated: list[str] |
     out["kind"] = labels(out["kind"], lang)
     out["within_bounds"] = [word("no_bounds", lang) if pd.isna(w) else bool(w) for w in table["within_bounds"]]
     out["branch_status"] = [None if s is None or pd.isna(s) else label(s, lang) for s in out["branch_status"]]
-    out["grid_worker"] = [None if n is None or pd.isna(n) else word("grid_worker", lang, n=n) for n in out["grid_worker"]]
+    out["grid_worker"] = [
+        None if n is None or pd.isna(n) else word("grid_worker", lang, n=n) for n in out["grid_worker"]
+    ]
     out["data_source"] = grid_data_source(table["households_source"], lang, generated)
-    return out.rename(columns={c: column_label(c, lang, floor=settings.floor, ceiling=settings.ceiling) for c in out.columns})
+    return out.rename(
+        columns={c: column_label(c, lang, floor=settings.floor, ceiling=settings.ceiling) for c in out.columns}
+    )
 
 
 def data_source(lang: str, generated: list[str] | None) -> str:
     """Which inputs are generated scenario data, in ``lang`` ("" where none is)."""
     if not generated:
         return ""
-    return f"{word('generated', lang)}: {('、' if lang == 'zh' else ', ').join(input_label(g, lang) for g in generated)}"
+    return (
+        f"{word('generated', lang)}: {('、' if lang == 'zh' else ', ').join(input_label(g, lang) for g in generated)}"
+    )
 
 
 def grid_data_source(households_source: pd.Series, lang: str, generated: list[str] | None = None) -> list[str]:

@@ -66,8 +66,16 @@ MM_PER_PT = MM_PER_INCH / 72
 #: Round map scales: these times a power of ten (1:2,000, 1:2,500, 1:3,000…), close enough to fill the paper.
 SCALE_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 #: Line width (pt on A3) of streets by OpenStreetMap class; other classes (service, footway…) are thinner.
-STREET_WIDTHS = {"motorway": 2.0, "trunk": 2.0, "primary": 1.8, "secondary": 1.5, "tertiary": 1.2,
-                 "residential": 0.9, "living_street": 0.9, "unclassified": 0.9}
+STREET_WIDTHS = {
+    "motorway": 2.0,
+    "trunk": 2.0,
+    "primary": 1.8,
+    "secondary": 1.5,
+    "tertiary": 1.2,
+    "residential": 0.9,
+    "living_street": 0.9,
+    "unclassified": 0.9,
+}
 MINOR_STREET_WIDTH = 0.4
 BUILDING_COLOUR = "#8c8c8c"
 STREET_COLOUR = "#5a5a5a"
@@ -77,7 +85,19 @@ HALO = [patheffects.Stroke(linewidth=2.2, foreground="white")]
 #: label is tried, in label widths (x) and heights (y) from the grid's pole of inaccessibility.
 LABEL_MIN_PT, LABEL_MAX_PT = 4.0, 10.0
 LABEL_LINE = 1.2
-LABEL_SHIFTS = ((0, 0), (0, 1), (0, -1), (0.6, 0), (-0.6, 0), (0, 2), (0, -2), (0.6, 1), (-0.6, 1), (0.6, -1), (-0.6, -1))
+LABEL_SHIFTS = (
+    (0, 0),
+    (0, 1),
+    (0, -1),
+    (0.6, 0),
+    (-0.6, 0),
+    (0, 2),
+    (0, -2),
+    (0.6, 1),
+    (-0.6, 1),
+    (0.6, -1),
+    (-0.6, -1),
+)
 
 
 @dataclass(frozen=True)
@@ -116,7 +136,9 @@ class WallMap:
             if "pdf" in formats:
                 path = folder / f"{self.name}.pdf"
                 with atomic_path(path) as tmp:
-                    with PdfPages(tmp, metadata={"Title": self.title, "Creator": f"gridplan {gridplan_version()}"}) as pdf:
+                    with PdfPages(
+                        tmp, metadata={"Title": self.title, "Creator": f"gridplan {gridplan_version()}"}
+                    ) as pdf:
                         for page in self.pages:
                             pdf.savefig(page)
                 written.append(path)
@@ -214,8 +236,21 @@ def wall_maps(
     >>> len(pages)  # one wall map a community
     2
     """
-    return list(_wall_maps(plan, prepared, coverage, paper=paper, orientation=orientation, lang=lang, scope=scope,
-                           office_name=office_name, day=day, settings=settings, style=style))
+    return list(
+        _wall_maps(
+            plan,
+            prepared,
+            coverage,
+            paper=paper,
+            orientation=orientation,
+            lang=lang,
+            scope=scope,
+            office_name=office_name,
+            day=day,
+            settings=settings,
+            style=style,
+        )
+    )
 
 
 def write_wall_maps(
@@ -274,8 +309,10 @@ def write_wall_maps(
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
-        raise InputError(f"unknown wall map format {', '.join(unknown) or '(none)'}: use pdf, png or both",
-                         zh=f"未知的上墙图格式 {'、'.join(unknown) or '（无）'}：可选 pdf、png 或两者")
+        raise InputError(
+            f"unknown wall map format {', '.join(unknown) or '(none)'}: use pdf, png or both",
+            zh=f"未知的上墙图格式 {'、'.join(unknown) or '（无）'}：可选 pdf、png 或两者",
+        )
     dpi = style.dpi if dpi is None else dpi
     if dpi <= 0:
         raise InputError(f"dpi {dpi} must be a positive number", zh=f"dpi {dpi} 须为正数")
@@ -303,32 +340,61 @@ def check_wall_map_folder(folder) -> None:
     check_replaceable(folder, "wall maps", "网格上墙图")
 
 
-def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orientation=WALL_MAP_DEFAULTS.orientation,
-               lang="zh", scope="all", office_name=None, day=None, settings=None, style=WALL_MAP_DEFAULTS) -> Iterator[WallMap]:
+def _wall_maps(
+    plan,
+    prepared,
+    coverage,
+    *,
+    paper=WALL_MAP_DEFAULTS.paper,
+    orientation=WALL_MAP_DEFAULTS.orientation,
+    lang="zh",
+    scope="all",
+    office_name=None,
+    day=None,
+    settings=None,
+    style=WALL_MAP_DEFAULTS,
+) -> Iterator[WallMap]:
     check_language(lang)
     if paper not in style.papers:
-        raise InputError(f"unknown paper {paper!r}: use {' or '.join(style.papers)}",
-                         zh=f"未知的纸张 {paper!r}：可选 {' 或 '.join(style.papers)}")
+        raise InputError(
+            f"unknown paper {paper!r}: use {' or '.join(style.papers)}",
+            zh=f"未知的纸张 {paper!r}：可选 {' 或 '.join(style.papers)}",
+        )
     if orientation not in ORIENTATIONS:
-        raise InputError(f"unknown orientation {orientation!r}: use landscape or portrait",
-                         zh=f"未知的纸张方向 {orientation!r}：可选 landscape（横向）或 portrait（纵向）")
+        raise InputError(
+            f"unknown orientation {orientation!r}: use landscape or portrait",
+            zh=f"未知的纸张方向 {orientation!r}：可选 landscape（横向）或 portrait（纵向）",
+        )
     if scope not in SCOPES:
-        raise InputError(f"unknown scope {scope!r}: use {', '.join(SCOPES)}", zh=f"未知的范围 {scope!r}：可选 {'、'.join(SCOPES)}")
+        raise InputError(
+            f"unknown scope {scope!r}: use {', '.join(SCOPES)}", zh=f"未知的范围 {scope!r}：可选 {'、'.join(SCOPES)}"
+        )
     plan = plan.plan if isinstance(plan, PlanRun) else plan
     settings = plan.settings.grid if settings is None else settings
     text = _LABELS[lang]
     local = prepared.local
     communities = local.communities
     given = communities["name"] if "name" in communities else pd.Series(None, index=communities.index, dtype=object)
-    names = {str(i): str(n).strip() if pd.notna(n) and str(n).strip() else text["community"].format(id=i)
-             for i, n in zip(communities["community_id"], given)}
+    names = {
+        str(i): str(n).strip() if pd.notna(n) and str(n).strip() else text["community"].format(id=i)
+        for i, n in zip(communities["community_id"], given)
+    }
     grids = _grid_layer(plan, coverage, settings, local.crs)
     font = page_font(style.fonts, lang, [*names.values(), *_street_names(local.streets)])
     sheet = _Sheet(style, paper, orientation, font)
     generated = (coverage.provenance if coverage is not None else plan.provenance).generated_inputs()
-    context = _Context(sheet=sheet, text=text, lang=lang, settings=settings, local=local, names=names,
-                       fill=grid_fill(settings), generated=generated, day=(day or Date.today()).isoformat(),
-                       dwelling_m2=plan.settings.households.dwelling_size_m2)
+    context = _Context(
+        sheet=sheet,
+        text=text,
+        lang=lang,
+        settings=settings,
+        local=local,
+        names=names,
+        fill=grid_fill(settings),
+        generated=generated,
+        day=(day or Date.today()).isoformat(),
+        dwelling_m2=plan.settings.households.dwelling_size_m2,
+    )
 
     if scope in ("all", "office"):
         title = text["office_title"].format(name=office_name or text["office"])
@@ -337,8 +403,14 @@ def _wall_maps(plan, prepared, coverage, *, paper=WALL_MAP_DEFAULTS.paper, orien
         for community_id in sorted(names, key=_natural):
             shown = grids[grids["community_id"] == community_id]
             outline = communities[communities["community_id"].astype(str) == community_id]
-            yield _wall_map(context, community_id, f"community-{file_safe(community_id)}",
-                            text["community_title"].format(name=names[community_id]), shown, outline)
+            yield _wall_map(
+                context,
+                community_id,
+                f"community-{file_safe(community_id)}",
+                text["community_title"].format(name=names[community_id]),
+                shown,
+                outline,
+            )
 
 
 @dataclass(frozen=True)
@@ -386,8 +458,15 @@ class _Sheet:
         """``text`` at (x, y); with ``halo``, over a white outline of itself. The outline is a path (path
         effects draw outlines), the text above it stays text, so that the PDF can be searched."""
         if halo:
-            ax.text(x, y, text, fontproperties=self.font, fontsize=self.size(points), path_effects=HALO,
-                    **{**kwargs, "color": "white", "alpha": None})
+            ax.text(
+                x,
+                y,
+                text,
+                fontproperties=self.font,
+                fontsize=self.size(points),
+                path_effects=HALO,
+                **{**kwargs, "color": "white", "alpha": None},
+            )
         return ax.text(x, y, text, fontproperties=self.font, fontsize=self.size(points), **kwargs)
 
     def width_mm(self, text: str, points: float) -> float:
@@ -400,13 +479,17 @@ class _Sheet:
         return width * MM_PER_PT
 
 
-def _wall_map(context: _Context, community_id, name: str, title: str, grids: gpd.GeoDataFrame,
-              outline: gpd.GeoDataFrame) -> WallMap:
+def _wall_map(
+    context: _Context, community_id, name: str, title: str, grids: gpd.GeoDataFrame, outline: gpd.GeoDataFrame
+) -> WallMap:
     sheet, text = context.sheet, context.text
     rows = _table_rows(grids)
     coded = "code" in grids and grids["code"].notna().any()
-    header = (column_label("code" if coded else "grid_id", context.lang), column_label("households", context.lang),
-              column_label("grid_worker", context.lang))
+    header = (
+        column_label("code" if coded else "grid_id", context.lang),
+        column_label("households", context.lang),
+        column_label("grid_worker", context.lang),
+    )
     fig = sheet.figure()
     body = _title_block(fig, context, title, grids)
     m, gap = sheet.margin, 6.0
@@ -449,15 +532,25 @@ def _title_block(fig: Figure, context: _Context, title: str, grids: gpd.GeoDataF
         return m, m, sheet.width - 2 * m, top - m - 12 * k
     g = context.settings
     households = grids["households"].sum()
-    figures = text["figures"].format(communities=grids["community_id"].nunique(), grids=len(grids),
-                                     households=households, target=g.target, floor=g.floor, ceiling=g.ceiling,
-                                     day=context.day)
+    figures = text["figures"].format(
+        communities=grids["community_id"].nunique(),
+        grids=len(grids),
+        households=households,
+        target=g.target,
+        floor=g.floor,
+        ceiling=g.ceiling,
+        day=context.day,
+    )
     estimated = int(grids["households_estimated"].sum())
-    sources = [household_statement(int(households), estimated, context.dwelling_m2, context.lang),
-               data_source(context.lang, context.generated)]
+    sources = [
+        household_statement(int(households), estimated, context.dwelling_m2, context.lang),
+        data_source(context.lang, context.generated),
+    ]
     source = text["source"] + text["separator"].join(filter(None, sources))
     sheet.write(ax, m, top - 10 * k, figures, 9.5, va="top", color="#333333")
-    sheet.write(ax, m, top - 15 * k, source, 9.5, va="top", color="#8a6d3b" if estimated or context.generated else "#333333")
+    sheet.write(
+        ax, m, top - 15 * k, source, 9.5, va="top", color="#8a6d3b" if estimated or context.generated else "#333333"
+    )
     return m, m, sheet.width - 2 * m, top - m - 21 * k
 
 
@@ -492,42 +585,84 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
     k = sheet.k
     in_view = shapely.box(*view)
 
-    ax.add_collection(PathCollection(_paths(grids.geometry), facecolors=[context.fill(kind, d) for kind, d in
-                                                                          zip(grids["kind"], grids["deviation_pct"])],
-                                     edgecolors="none", alpha=0.75, zorder=1))
+    ax.add_collection(
+        PathCollection(
+            _paths(grids.geometry),
+            facecolors=[context.fill(kind, d) for kind, d in zip(grids["kind"], grids["deviation_pct"])],
+            edgecolors="none",
+            alpha=0.75,
+            zorder=1,
+        )
+    )
     if local.barriers is not None and len(local.barriers):
         barriers = _within(local.barriers, in_view)
         polygons = barriers.geom_type.isin(("Polygon", "MultiPolygon"))
-        ax.add_collection(PathCollection(_paths(barriers.geometry[polygons]), facecolors=WATER_COLOUR,
-                                         edgecolors="none", zorder=2))
+        ax.add_collection(
+            PathCollection(_paths(barriers.geometry[polygons]), facecolors=WATER_COLOUR, edgecolors="none", zorder=2)
+        )
         lines = barriers[~polygons]
         kinds = lines["kind"].astype(str) if "kind" in lines else pd.Series("", index=lines.index)
         rail = kinds.isin(RAIL_BARRIERS).to_numpy()
-        ax.add_collection(LineCollection(_lines(lines.geometry[~rail]), colors=WATER_COLOUR, linewidths=2.5 * k, zorder=2))
-        ax.add_collection(LineCollection(_lines(lines.geometry[rail]), colors="#444444", linewidths=1.2 * k,
-                                         linestyles=(0, (4, 3)), zorder=3))
+        ax.add_collection(
+            LineCollection(_lines(lines.geometry[~rail]), colors=WATER_COLOUR, linewidths=2.5 * k, zorder=2)
+        )
+        ax.add_collection(
+            LineCollection(
+                _lines(lines.geometry[rail]), colors="#444444", linewidths=1.2 * k, linestyles=(0, (4, 3)), zorder=3
+            )
+        )
     buildings = _within(local.buildings, in_view)
-    ax.add_collection(PathCollection(_paths(buildings.geometry), facecolors=BUILDING_COLOUR, edgecolors="none",
-                                     alpha=0.55, zorder=3))
+    ax.add_collection(
+        PathCollection(_paths(buildings.geometry), facecolors=BUILDING_COLOUR, edgecolors="none", alpha=0.55, zorder=3)
+    )
     streets = _within(local.streets, in_view)
     widths = streets["highway"].astype(str).map(STREET_WIDTHS).fillna(MINOR_STREET_WIDTH).to_numpy()
     parts, index = shapely.get_parts(streets.geometry.values, return_index=True)
-    ax.add_collection(LineCollection([np.asarray(p.coords)[:, :2] for p in parts], colors=STREET_COLOUR,
-                                     linewidths=widths[index] * k, capstyle="round", zorder=4))
-    ax.add_collection(PathCollection(_paths(grids.geometry), facecolors="none", edgecolors="#222222",
-                                     linewidths=0.7 * k, zorder=5))
+    ax.add_collection(
+        LineCollection(
+            [np.asarray(p.coords)[:, :2] for p in parts],
+            colors=STREET_COLOUR,
+            linewidths=widths[index] * k,
+            capstyle="round",
+            zorder=4,
+        )
+    )
+    ax.add_collection(
+        PathCollection(_paths(grids.geometry), facecolors="none", edgecolors="#222222", linewidths=0.7 * k, zorder=5)
+    )
     others = local.communities[~local.communities.index.isin(outline.index)]
-    ax.add_collection(PathCollection(_paths(_within(others, in_view).geometry), facecolors="none",
-                                     edgecolors="#777777", linewidths=1.2 * k, linestyles="--", zorder=5))
-    ax.add_collection(PathCollection(_paths(outline.geometry), facecolors="none", edgecolors="#000000",
-                                     linewidths=2.6 * k, zorder=6))
+    ax.add_collection(
+        PathCollection(
+            _paths(_within(others, in_view).geometry),
+            facecolors="none",
+            edgecolors="#777777",
+            linewidths=1.2 * k,
+            linestyles="--",
+            zorder=5,
+        )
+    )
+    ax.add_collection(
+        PathCollection(_paths(outline.geometry), facecolors="none", edgecolors="#000000", linewidths=2.6 * k, zorder=6)
+    )
 
     _street_labels(ax, streets, in_view, scale, sheet)
     crowded = _grid_labels(ax, grids, scale, sheet) if len(grids) else 0
     if office:
         for point, community_id in zip(outline.geometry.representative_point(), outline["community_id"].astype(str)):
-            sheet.write(ax, point.x, point.y, context.names[community_id], 16, ha="center", va="bottom", zorder=9,
-                        color="#000000", alpha=0.75, halo=True, clip_on=True)
+            sheet.write(
+                ax,
+                point.x,
+                point.y,
+                context.names[community_id],
+                16,
+                ha="center",
+                va="bottom",
+                zorder=9,
+                color="#000000",
+                alpha=0.75,
+                halo=True,
+                clip_on=True,
+            )
     _scale_bar(ax, view, scale, sheet, context.text)
     _north_arrow(ax, view, scale, sheet, local.crs, context.text)
     return crowded
@@ -553,7 +688,9 @@ def _grid_labels(ax, grids: gpd.GeoDataFrame, scale: float, sheet: "_Sheet") -> 
             for x, y in [(pole.x + dx * w, pole.y + dy * h) for dx, dy in LABEL_SHIFTS]:
                 box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
                 taken = boxes[:placed]
-                clash = ((taken[:, 0] < box[2]) & (box[0] < taken[:, 2]) & (taken[:, 1] < box[3]) & (box[1] < taken[:, 3])).any()
+                clash = (
+                    (taken[:, 0] < box[2]) & (box[0] < taken[:, 2]) & (taken[:, 1] < box[3]) & (box[1] < taken[:, 3])
+                ).any()
                 if not clash and polygon.contains(shapely.Point(x, y)):
                     chosen = (x, y, size, box)
                     break
@@ -584,24 +721,36 @@ def _legend(ax, box, context: _Context, grids: gpd.GeoDataFrame) -> None:
     y -= row * 0.9
     bar_w, steps, limit = min(w * 0.8, 70 * k), 48, g.tolerance * 100
     for i, value in enumerate(np.linspace(-limit, limit, steps)):
-        ax.add_patch(Rectangle((i * bar_w / steps, y - 1.8 * k), bar_w / steps, 3.6 * k, linewidth=0,
-                               facecolor=context.fill(GridKind.ORDINARY, value)))
+        ax.add_patch(
+            Rectangle(
+                (i * bar_w / steps, y - 1.8 * k),
+                bar_w / steps,
+                3.6 * k,
+                linewidth=0,
+                facecolor=context.fill(GridKind.ORDINARY, value),
+            )
+        )
     ax.add_patch(Rectangle((0, y - 1.8 * k), bar_w, 3.6 * k, fill=False, linewidth=0.5))
     y -= row * 0.85
     # a hyphen, not U+2212: WenQuanYi Zen Hei has no minus sign
-    ends = (("left", f"-{limit:.0f}%", f"{g.floor:.0f}"), ("center", "0", f"{g.target:.0f} {text['households_unit']}"),
-            ("right", f"+{limit:.0f}%", f"{g.ceiling:.0f}"))
+    ends = (
+        ("left", f"-{limit:.0f}%", f"{g.floor:.0f}"),
+        ("center", "0", f"{g.target:.0f} {text['households_unit']}"),
+        ("right", f"+{limit:.0f}%", f"{g.ceiling:.0f}"),
+    )
     for share, (align, top, bottom) in zip((0, 0.5, 1), ends):
         sheet.write(ax, share * bar_w, y, top, 7.5, ha=align, va="center")
         sheet.write(ax, share * bar_w, y - row * 0.7, bottom, 7.5, ha=align, va="center")
     y -= row * 1.6
     swatch = 7 * k
     special = f"{label(GridKind.SPECIAL, context.lang)} / {label(GridKind.OVERSIZE, context.lang)}"
-    symbols = [(special, dict(facecolor=context.fill(GridKind.SPECIAL, 0), alpha=0.75, linewidth=0)),
-               (text["grid_boundary"], dict(facecolor="none", edgecolor="#222222", linewidth=0.7 * k)),
-               (text["community_boundary"], dict(facecolor="none", edgecolor="#000000", linewidth=2.6 * k)),
-               (text["buildings"], dict(facecolor=BUILDING_COLOUR, alpha=0.55, linewidth=0)),
-               (text["streets"], None)]
+    symbols = [
+        (special, dict(facecolor=context.fill(GridKind.SPECIAL, 0), alpha=0.75, linewidth=0)),
+        (text["grid_boundary"], dict(facecolor="none", edgecolor="#222222", linewidth=0.7 * k)),
+        (text["community_boundary"], dict(facecolor="none", edgecolor="#000000", linewidth=2.6 * k)),
+        (text["buildings"], dict(facecolor=BUILDING_COLOUR, alpha=0.55, linewidth=0)),
+        (text["streets"], None),
+    ]
     if context.local.barriers is not None and len(context.local.barriers):
         symbols.append((text["water"], dict(facecolor=WATER_COLOUR, linewidth=0)))
     columns = 2 if w > 90 * k else 1
@@ -625,13 +774,19 @@ def _table_rows(grids: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
         grid = grids.iloc[i]
         mark = "*" if grid["households_estimated"] > 0 else ""
         worker = grid["grid_worker"]
-        rows.append((str(grid["label"]), f"{grid['households']:,.0f}{mark}",
-                     "—" if worker is None or pd.isna(worker) else str(worker)))
+        rows.append(
+            (
+                str(grid["label"]),
+                f"{grid['households']:,.0f}{mark}",
+                "—" if worker is None or pd.isna(worker) else str(worker),
+            )
+        )
     return rows
 
 
-def _table(fig: Figure, box, sheet: _Sheet, header: tuple[str, str, str],
-           rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+def _table(
+    fig: Figure, box, sheet: _Sheet, header: tuple[str, str, str], rows: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
     """As many rows as fit in ``box`` (mm), in side-by-side blocks of columns; returns the rows left over."""
     _, _, w, h = box
     ax = sheet.axes(fig, *box)
@@ -639,28 +794,46 @@ def _table(fig: Figure, box, sheet: _Sheet, header: tuple[str, str, str],
     ax.set_ylim(0, h)
     points, k = 8.0, sheet.k
     pad = 3 * k
-    widths = [max(sheet.width_mm(header[c], points), max((sheet.width_mm(r[c], points) for r in
-                                                          _widest(rows, c)), default=0)) + pad for c in range(3)]
+    widths = [
+        max(sheet.width_mm(header[c], points), max((sheet.width_mm(r[c], points) for r in _widest(rows, c)), default=0))
+        + pad
+        for c in range(3)
+    ]
     block_w = sum(widths)
     row_h = points * sheet.k * MM_PER_PT * 1.6
     per_block = max(1, int((h - row_h * 1.4) / row_h))
     blocks = max(1, int((w + pad) / (block_w + pad)))
-    shown, rest = rows[:per_block * blocks], rows[per_block * blocks:]
+    shown, rest = rows[: per_block * blocks], rows[per_block * blocks :]
     for b in range(math.ceil(len(shown) / per_block)):
         left = b * (block_w + pad)
         top = h - row_h * 0.7
         starts = np.cumsum([0, *widths[:-1]]) + left
         for c, title in enumerate(header):
-            sheet.write(ax, starts[c] + (widths[c] - pad if c else 0), top, title, points, va="center",
-                        ha="right" if c else "left", color="#000000")
+            sheet.write(
+                ax,
+                starts[c] + (widths[c] - pad if c else 0),
+                top,
+                title,
+                points,
+                va="center",
+                ha="right" if c else "left",
+                color="#000000",
+            )
         ax.plot([left, left + block_w - pad], [top - row_h * 0.6] * 2, color="#000000", linewidth=0.6)
-        for r, values in enumerate(shown[b * per_block:(b + 1) * per_block]):
+        for r, values in enumerate(shown[b * per_block : (b + 1) * per_block]):
             ry = top - row_h * (r + 1.15)
             if r % 2 == 1:
                 ax.add_patch(Rectangle((left, ry - row_h / 2), block_w - pad, row_h, facecolor="#f0f0f0", linewidth=0))
             for c, value in enumerate(values):
-                sheet.write(ax, starts[c] + (widths[c] - pad if c else 0), ry, value, points, va="center",
-                            ha="right" if c else "left")
+                sheet.write(
+                    ax,
+                    starts[c] + (widths[c] - pad if c else 0),
+                    ry,
+                    value,
+                    points,
+                    va="center",
+                    ha="right" if c else "left",
+                )
     return rest
 
 
@@ -689,8 +862,21 @@ def _street_labels(ax, streets: gpd.GeoDataFrame, in_view, scale: float, sheet: 
         middle, before, after = (line.interpolate(s, normalized=True) for s in (0.5, 0.45, 0.55))
         angle = math.degrees(math.atan2(after.y - before.y, after.x - before.x))
         angle = angle - 180 if angle > 90 else angle + 180 if angle <= -90 else angle
-        sheet.write(ax, middle.x, middle.y, name, 7.0, ha="center", va="center", rotation=angle,
-                    rotation_mode="anchor", color="#202020", zorder=7, halo=True, clip_on=True)
+        sheet.write(
+            ax,
+            middle.x,
+            middle.y,
+            name,
+            7.0,
+            ha="center",
+            va="center",
+            rotation=angle,
+            rotation_mode="anchor",
+            color="#202020",
+            zorder=7,
+            halo=True,
+            clip_on=True,
+        )
 
 
 def _scale_bar(ax, view, scale: float, sheet: _Sheet, text: dict) -> None:
@@ -699,15 +885,41 @@ def _scale_bar(ax, view, scale: float, sheet: _Sheet, text: dict) -> None:
     length = _round_down((view[2] - view[0]) * 0.2)
     x, y = view[0] + 8 * k * scale, view[1] + 9 * k * scale
     bar_h = 1.6 * k * scale
-    ax.add_patch(Rectangle((x - 3 * k * scale, y - 6.5 * k * scale), length + 16 * k * scale, 14 * k * scale,
-                           facecolor="white", alpha=0.85, edgecolor="none", zorder=10))
+    ax.add_patch(
+        Rectangle(
+            (x - 3 * k * scale, y - 6.5 * k * scale),
+            length + 16 * k * scale,
+            14 * k * scale,
+            facecolor="white",
+            alpha=0.85,
+            edgecolor="none",
+            zorder=10,
+        )
+    )
     for i, colour in enumerate(("#000000", "#ffffff")):
-        ax.add_patch(Rectangle((x + i * length / 2, y), length / 2, bar_h, facecolor=colour, edgecolor="#000000",
-                               linewidth=0.6, zorder=11))
+        ax.add_patch(
+            Rectangle(
+                (x + i * length / 2, y),
+                length / 2,
+                bar_h,
+                facecolor=colour,
+                edgecolor="#000000",
+                linewidth=0.6,
+                zorder=11,
+            )
+        )
     unit = text["metres"]
     for share, value in ((0, "0"), (0.5, f"{length / 2:,.0f}"), (1, f"{length:,.0f} {unit}")):
-        sheet.write(ax, x + share * length, y + bar_h + 1.2 * k * scale, value, 7, ha="center" if share < 1 else "left",
-                    va="bottom", zorder=12)
+        sheet.write(
+            ax,
+            x + share * length,
+            y + bar_h + 1.2 * k * scale,
+            value,
+            7,
+            ha="center" if share < 1 else "left",
+            va="bottom",
+            zorder=12,
+        )
     sheet.write(ax, x, y - 1.2 * k * scale, f"1:{scale * 1000:,.0f}", 8, va="top", zorder=12)
 
 
@@ -722,12 +934,31 @@ def _north_arrow(ax, view, scale: float, sheet: _Sheet, crs, text: dict) -> None
     size = 5 * k * scale
 
     def at(u, v):
-        return (cx + (u * math.cos(turn) + v * math.sin(turn)) * size, cy + (-u * math.sin(turn) + v * math.cos(turn)) * size)
+        return (
+            cx + (u * math.cos(turn) + v * math.sin(turn)) * size,
+            cy + (-u * math.sin(turn) + v * math.cos(turn)) * size,
+        )
 
-    ax.add_patch(PolygonPatch([at(0, 1.6), at(-0.7, -1), at(0, -0.4)], closed=True, facecolor="#000000",
-                              edgecolor="#000000", linewidth=0.6, zorder=11))
-    ax.add_patch(PolygonPatch([at(0, 1.6), at(0.7, -1), at(0, -0.4)], closed=True, facecolor="#ffffff",
-                              edgecolor="#000000", linewidth=0.6, zorder=11))
+    ax.add_patch(
+        PolygonPatch(
+            [at(0, 1.6), at(-0.7, -1), at(0, -0.4)],
+            closed=True,
+            facecolor="#000000",
+            edgecolor="#000000",
+            linewidth=0.6,
+            zorder=11,
+        )
+    )
+    ax.add_patch(
+        PolygonPatch(
+            [at(0, 1.6), at(0.7, -1), at(0, -0.4)],
+            closed=True,
+            facecolor="#ffffff",
+            edgecolor="#000000",
+            linewidth=0.6,
+            zorder=11,
+        )
+    )
     tx, ty = at(0, 2.1)
     sheet.write(ax, tx, ty, text["north"], 11, ha="center", va="bottom", zorder=12, halo=True)
 
@@ -739,10 +970,16 @@ def _paths(geometries) -> list[MplPath]:
     for geometry in geometries:
         if geometry is None or geometry.is_empty:
             continue
-        rings = [ring for part in shapely.get_parts(geometry) if part.geom_type == "Polygon"
-                 for ring in (part.exterior, *part.interiors)]
+        rings = [
+            ring
+            for part in shapely.get_parts(geometry)
+            if part.geom_type == "Polygon"
+            for ring in (part.exterior, *part.interiors)
+        ]
         if rings:
-            paths.append(MplPath.make_compound_path(*[MplPath(np.asarray(r.coords)[:, :2], closed=True) for r in rings]))
+            paths.append(
+                MplPath.make_compound_path(*[MplPath(np.asarray(r.coords)[:, :2], closed=True) for r in rings])
+            )
     return paths
 
 
@@ -782,10 +1019,12 @@ def page_font(families: Sequence[str], lang: str, texts: Sequence[str]) -> FontP
         family, weight = found
         return FontProperties(family=family, weight=weight)
     if lang == "zh" or any(is_chinese(t) for t in texts):
-        raise InputError("no Chinese (CJK) font is installed for the wall maps: apt-get install fonts-noto-cjk "
-                         f"(or fonts-wqy-zenhei); looked for {', '.join(families)}",
-                         zh="未安装上墙图所需的中文（CJK）字体：请执行 apt-get install fonts-noto-cjk"
-                            f"（或 fonts-wqy-zenhei）；已查找 {'、'.join(families)}")
+        raise InputError(
+            "no Chinese (CJK) font is installed for the wall maps: apt-get install fonts-noto-cjk "
+            f"(or fonts-wqy-zenhei); looked for {', '.join(families)}",
+            zh="未安装上墙图所需的中文（CJK）字体：请执行 apt-get install fonts-noto-cjk"
+            f"（或 fonts-wqy-zenhei）；已查找 {'、'.join(families)}",
+        )
     return FontProperties(family="DejaVu Sans")
 
 

@@ -81,11 +81,22 @@ FAILURE_MAX_ZOOM = 18
 COORDINATE_DECIMALS = 6
 
 #: The columns of ``grid_party`` that every map shows: counts and status, nobody's identity.
-_PARTY_COUNTS = ("grid_id", "community_id", "full_members", "probationary_members", "members", "orgs", "households",
-                 "status", "branch_id")
+_PARTY_COUNTS = (
+    "grid_id",
+    "community_id",
+    "full_members",
+    "probationary_members",
+    "members",
+    "orgs",
+    "households",
+    "status",
+    "branch_id",
+)
 
-_TIANDITU = "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}" \
-            "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+_TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
 _GAODE = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
 #: Stylesheets of folium's defaults that gridplan's maps never use; left out offline (icon fonts by relative URL).
 _OFFLINE_UNUSED = ("awesome_markers_font_css", "glyphicons_css")
@@ -201,8 +212,10 @@ def plan_map(
     if run.levels is not None:
         _levels(fmap, run.levels, draw, text, show_members, shown)
     folium.GeoJson(
-        draw.frame(scene.communities[["community_id", "geometry"]], simplify=True), name=text["communities"],
-        interactive=False, style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
+        draw.frame(scene.communities[["community_id", "geometry"]], simplify=True),
+        name=text["communities"],
+        interactive=False,
+        style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
     ).add_to(fmap)
     _party_orgs(fmap, scene.party_orgs, draw, text, show_members, show="party_orgs" in shown)
     if coverage is not None:
@@ -211,20 +224,35 @@ def plan_map(
             # placed first: where a joint branch's label and a grid's would overlap, the grid's gives way
             labels.add_set([joint[0]], "gp-joint-label", joint[1])
     codes, anchors = grid_codes(grid_layer), grid_layer.geometry.representative_point()
-    labels.add_set(grid_label_layers, "gp-grid-label",
-                   _label_items(anchors.y, anchors.x, grid_layer["label_rank"], codes.map(short_serial), codes))
+    labels.add_set(
+        grid_label_layers,
+        "gp-grid-label",
+        _label_items(anchors.y, anchors.x, grid_layer["label_rank"], codes.map(short_serial), codes),
+    )
     fmap.add_child(labels)
     if buildings:
         _footprints(fmap, scene, draw, text)
-    households = household_statement(int(table["households"].sum()), int(table["households_estimated"].sum()),
-                                     plan.settings.households.dwelling_size_m2, lang)
-    _controls(fmap, grid_geojson, _Legend(settings, text, scene.party_orgs is not None, coverage, households), text,
-              shown, attribution)
+    households = household_statement(
+        int(table["households"].sum()),
+        int(table["households_estimated"].sum()),
+        plan.settings.households.dwelling_size_m2,
+        lang,
+    )
+    _controls(
+        fmap,
+        grid_geojson,
+        _Legend(settings, text, scene.party_orgs is not None, coverage, households),
+        text,
+        shown,
+        attribution,
+    )
     _inline_assets(fmap)
     return fmap
 
 
-def _map_table(plan: Plan, coverage: Coverage | None, settings: GridSettings, show_members: bool) -> tuple[pd.DataFrame, list[str]]:
+def _map_table(
+    plan: Plan, coverage: Coverage | None, settings: GridSettings, show_members: bool
+) -> tuple[pd.DataFrame, list[str]]:
     """The grid table a map shows, and the personal columns of the party table joined to it where they are asked
     for (by default none: only counts reach the HTML)."""
     table = grid_table(plan, coverage, settings)
@@ -239,24 +267,39 @@ def _map_table(plan: Plan, coverage: Coverage | None, settings: GridSettings, sh
 def _footprints(fmap: folium.Map, scene, draw: _Drawer, text: _Text) -> None:
     """Building footprints, drawn from :data:`BUILDING_MIN_ZOOM` on."""
     footprints = folium.GeoJson(
-        draw.frame(scene.buildings[["building_id", "geometry"]], simplify=True), name=text["buildings"], control=False,
+        draw.frame(scene.buildings[["building_id", "geometry"]], simplify=True),
+        name=text["buildings"],
+        control=False,
         interactive=False,
         style_function=lambda _: {"color": "#555555", "weight": 0.5, "fillOpacity": 0.2},
     ).add_to(fmap)
     fmap.add_child(_ZoomGate(footprints, BUILDING_MIN_ZOOM))
 
 
-def _controls(fmap: folium.Map, grid_geojson: folium.GeoJson, legend: MacroElement, text: _Text, shown, attribution) -> None:
+def _controls(
+    fmap: folium.Map, grid_geojson: folium.GeoJson, legend: MacroElement, text: _Text, shown, attribution
+) -> None:
     """The scale, attribution, legend, full screen, measuring, grid search and layer controls."""
     fmap.add_child(_MetricScale())
     if attribution:
         fmap.add_child(_Attribution(attribution))
     fmap.add_child(legend)
     Fullscreen(title=text["fullscreen"], title_cancel=text["fullscreen_exit"]).add_to(fmap)
-    MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers", primary_area_unit="sqmeters",
-                   secondary_area_unit="hectares").add_to(fmap)
-    Search(layer=grid_geojson, search_label="search", geom_type="Polygon", placeholder=text["search"],
-           collapsed=False, search_zoom=16, position="topleft").add_to(fmap)
+    MeasureControl(
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="sqmeters",
+        secondary_area_unit="hectares",
+    ).add_to(fmap)
+    Search(
+        layer=grid_geojson,
+        search_label="search",
+        geom_type="Polygon",
+        placeholder=text["search"],
+        collapsed=False,
+        search_zoom=16,
+        position="topleft",
+    ).add_to(fmap)
     if "grids" not in shown:
         fmap.add_child(_Off(grid_geojson))  # the search control puts the layer it searches on the map
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -265,29 +308,44 @@ def _controls(fmap: folium.Map, grid_geojson: folium.GeoJson, legend: MacroEleme
 def check_basemap(basemap: str, tianditu_key: str | None = None, offline: bool = False) -> None:
     """Raise :class:`InputError` for an unknown basemap, 天地图 without a key, or tiles asked for offline."""
     if basemap not in BASEMAPS:
-        raise InputError(f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}",
-                         zh=f"没有底图 {basemap!r}：可选 {'、'.join(BASEMAPS)}")
+        raise InputError(
+            f"unknown basemap {basemap!r}: use one of {', '.join(BASEMAPS)}",
+            zh=f"没有底图 {basemap!r}：可选 {'、'.join(BASEMAPS)}",
+        )
     if offline and basemap != "none":
-        raise InputError(f"offline means no tiles: drop the {basemap} basemap or offline",
-                         zh=f"离线地图不加载瓦片：去掉底图 {basemap} 或离线选项")
+        raise InputError(
+            f"offline means no tiles: drop the {basemap} basemap or offline",
+            zh=f"离线地图不加载瓦片：去掉底图 {basemap} 或离线选项",
+        )
     if basemap == "tianditu" and not tianditu_key:
-        raise InputError("the 天地图 (Tianditu) basemap needs a key (--tianditu-key)",
-                         zh="天地图底图需要密钥：请用 --tianditu-key 提供")
+        raise InputError(
+            "the 天地图 (Tianditu) basemap needs a key (--tianditu-key)",
+            zh="天地图底图需要密钥：请用 --tianditu-key 提供",
+        )
 
 
 def check_view(view: str, coverage: bool = True) -> None:
     """Raise :class:`InputError` for an unknown view, or a party or service view of a map without coverage."""
     if view not in MAP_VIEWS:
-        raise InputError(f"unknown map view {view!r}: use one of {', '.join(MAP_VIEWS)}",
-                         zh=f"未知的地图视图 {view!r}：可选 {'、'.join(MAP_VIEWS)}")
+        raise InputError(
+            f"unknown map view {view!r}: use one of {', '.join(MAP_VIEWS)}",
+            zh=f"未知的地图视图 {view!r}：可选 {'、'.join(MAP_VIEWS)}",
+        )
     if view != "grids" and not coverage:
-        raise InputError(f"the {view} view shows a plan's coverage: give the coverage of the plan "
-                         "(gridplan coverage writes it)",
-                         zh=f"{view} 视图显示方案的覆盖情况：请提供该方案的覆盖分析结果（由 gridplan coverage 写出）")
+        raise InputError(
+            f"the {view} view shows a plan's coverage: give the coverage of the plan (gridplan coverage writes it)",
+            zh=f"{view} 视图显示方案的覆盖情况：请提供该方案的覆盖分析结果（由 gridplan coverage 写出）",
+        )
 
 
-def compliance_map(compliance: "Compliance", prepared: PreparedScene, *, lang: str = "zh", simplify_m: float = SIMPLIFY_M,
-                   attribution: str | None = None) -> folium.Map:
+def compliance_map(
+    compliance: "Compliance",
+    prepared: PreparedScene,
+    *,
+    lang: str = "zh",
+    simplify_m: float = SIMPLIFY_M,
+    attribution: str | None = None,
+) -> folium.Map:
     """A self-contained map of a compliance check (合规检查): the grids checked, each failure drawn (rules in red,
     guidance in orange) with a popup saying the rule, the value, the limit and the source, and a list of every
     failure beside the map: a click zooms to it and opens its popup. No tiles (the scene's streets and water are
@@ -323,22 +381,40 @@ def compliance_map(compliance: "Compliance", prepared: PreparedScene, *, lang: s
     _basemaps(fmap, "none", None, text)
     _scene_background(fmap, prepared.scene, draw, text)
     shown = ["grid_id", "code", "community_id", "households"]
-    folium.GeoJson(grids, name=text["grids"], style_function=lambda _: {"fill": False, "color": "#444444", "weight": 1.5},
-                   popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown))).add_to(fmap)
     folium.GeoJson(
-        draw.frame(prepared.scene.communities[["community_id", "geometry"]], simplify=True), name=text["communities"],
-        interactive=False, style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
+        grids,
+        name=text["grids"],
+        style_function=lambda _: {"fill": False, "color": "#444444", "weight": 1.5},
+        popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)),
+    ).add_to(fmap)
+    folium.GeoJson(
+        draw.frame(prepared.scene.communities[["community_id", "geometry"]], simplify=True),
+        name=text["communities"],
+        interactive=False,
+        style_function=lambda _: {"fill": False, "color": "#000000", "weight": 3},
     ).add_to(fmap)
     fields = ["failure_id", "rule", "severity", "community_id", "grid_id", "value", "limit", "message", "source"]
     layer = folium.GeoJson(
-        failures, name=text["failures"],
-        style_function=lambda f: {"color": f["properties"]["colour"], "fillColor": f["properties"]["colour"],
-                                  "weight": 3, "fillOpacity": 0.45},
+        failures,
+        name=text["failures"],
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "fillColor": f["properties"]["colour"],
+            "weight": 3,
+            "fillOpacity": 0.45,
+        },
         popup=folium.GeoJsonPopup(fields=fields, aliases=text.aliases(fields)),
     ).add_to(fmap)
     bounds = shapely.bounds(failures.geometry.to_numpy())
-    items = [{"id": r.failure_id, "colour": r.colour, "text": f"{r.failure_id} · {r.rule} · {r.grid_id or r.community_id}: {r.message}",
-              "bounds": [[b[1], b[0]], [b[3], b[2]]]} for r, b in zip(failures.itertuples(), bounds.tolist())]
+    items = [
+        {
+            "id": r.failure_id,
+            "colour": r.colour,
+            "text": f"{r.failure_id} · {r.rule} · {r.grid_id or r.community_id}: {r.message}",
+            "bounds": [[b[1], b[0]], [b[3], b[2]]],
+        }
+        for r, b in zip(failures.itertuples(), bounds.tolist())
+    ]
     fmap.add_child(_FailureList(layer, items, text["failures_title"].format(n=len(items)), FAILURE_MAX_ZOOM))
     fmap.add_child(_MetricScale())
     if attribution:
@@ -388,23 +464,37 @@ class _Drawer:
 
 def _basemaps(fmap: folium.Map, basemap: str, key: str | None, labels: "_Text") -> None:
     # under the tiles, or alone: a plain paper colour on which the scene's streets and water read
-    fmap.get_root().header.add_child(Element(f"<style>.leaflet-container{{background:{PAPER_COLOUR} !important}}</style>"))
+    fmap.get_root().header.add_child(
+        Element(f"<style>.leaflet-container{{background:{PAPER_COLOUR} !important}}</style>")
+    )
     if basemap == "none":
         return
     osm = folium.TileLayer("OpenStreetMap", name=labels["osm"])
     tianditu = None
     if key:
-        tianditu = folium.TileLayer(_TIANDITU.format(layer="vec", key=key, s="{s}"), attr="&copy; 天地图 Tianditu",
-                                    name=labels["tianditu"], subdomains="01234567", max_zoom=18)
-        tianditu_notes = folium.TileLayer(_TIANDITU.format(layer="cva", key=key, s="{s}"), attr="&copy; 天地图 Tianditu",
-                                          name=labels["tianditu_notes"], subdomains="01234567", max_zoom=18,
-                                          overlay=True, control=True)
+        tianditu = folium.TileLayer(
+            _TIANDITU.format(layer="vec", key=key, s="{s}"),
+            attr="&copy; 天地图 Tianditu",
+            name=labels["tianditu"],
+            subdomains="01234567",
+            max_zoom=18,
+        )
+        tianditu_notes = folium.TileLayer(
+            _TIANDITU.format(layer="cva", key=key, s="{s}"),
+            attr="&copy; 天地图 Tianditu",
+            name=labels["tianditu_notes"],
+            subdomains="01234567",
+            max_zoom=18,
+            overlay=True,
+            control=True,
+        )
     if basemap == "gaode":
         # Gaode's tiles are in GCJ-02, which no other basemap shares: it is the only one offered
-        folium.TileLayer(_GAODE, attr="&copy; 高德地图 AutoNavi", name=labels["gaode"], subdomains="1234",
-                         max_zoom=18).add_to(fmap)
+        folium.TileLayer(
+            _GAODE, attr="&copy; 高德地图 AutoNavi", name=labels["gaode"], subdomains="1234", max_zoom=18
+        ).add_to(fmap)
         return
-    for layer in ([tianditu, osm] if basemap == "tianditu" else [osm, tianditu]):
+    for layer in [tianditu, osm] if basemap == "tianditu" else [osm, tianditu]:
         if layer is not None:
             layer.add_to(fmap)
     if tianditu is not None:
@@ -425,18 +515,34 @@ def _scene_background(fmap: folium.Map, scene, draw: "_Drawer", text: "_Text") -
         rail = kinds.isin(RAIL_BARRIERS).to_numpy()
         water = barriers[~rail]
         if len(water):
-            folium.GeoJson(draw.frame(water[["geometry"]], simplify=True), name=text["water"], interactive=False,
-                           style_function=_water_style).add_to(fmap)
+            folium.GeoJson(
+                draw.frame(water[["geometry"]], simplify=True),
+                name=text["water"],
+                interactive=False,
+                style_function=_water_style,
+            ).add_to(fmap)
         if rail.any():
-            folium.GeoJson(draw.frame(barriers[rail][["geometry"]]), name=text["rail"], interactive=False,
-                           style_function=lambda _: {"color": "#555555", "weight": 2, "dashArray": "8 4"}).add_to(fmap)
+            folium.GeoJson(
+                draw.frame(barriers[rail][["geometry"]]),
+                name=text["rail"],
+                interactive=False,
+                style_function=lambda _: {"color": "#555555", "weight": 2, "dashArray": "8 4"},
+            ).add_to(fmap)
     streets = scene.streets
     if streets is not None and len(streets):
         classes = streets["highway"].astype(str) if "highway" in streets else pd.Series("", index=streets.index)
-        frame = draw.frame(gpd.GeoDataFrame({"width": classes.map(STREET_WIDTHS).fillna(STREET_WIDTH_MINOR).to_numpy()},
-                                            geometry=streets.geometry.to_numpy(), crs=streets.crs), simplify=True)
+        frame = draw.frame(
+            gpd.GeoDataFrame(
+                {"width": classes.map(STREET_WIDTHS).fillna(STREET_WIDTH_MINOR).to_numpy()},
+                geometry=streets.geometry.to_numpy(),
+                crs=streets.crs,
+            ),
+            simplify=True,
+        )
         folium.GeoJson(
-            frame, name=text["streets"], interactive=False,
+            frame,
+            name=text["streets"],
+            interactive=False,
             style_function=lambda f: {"color": STREET_COLOUR, "weight": f["properties"]["width"], "opacity": 0.95},
         ).add_to(fmap)
 
@@ -463,8 +569,9 @@ class _Text:
         return [self.get(c) for c in fields]
 
 
-def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str],
-                show: bool = True) -> folium.GeoJson:
+def _grid_layer(
+    grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Text, personal: list[str], show: bool = True
+) -> folium.GeoJson:
     fill = grid_fill(settings)
     popup = _popup_fields(grid_layer, text, personal)
     codes = grid_codes(grid_layer)
@@ -473,7 +580,9 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
         grid_id=ids,
         label=codes,
         serial=codes.map(short_serial),
-        search=ids + (" " + codes).where(codes != ids, "") + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else ""),
+        search=ids
+        + (" " + codes).where(codes != ids, "")
+        + (" " + grid_layer["name"].astype(str) if "name" in grid_layer else ""),
         kind_=grid_layer["kind"].astype(str),
         deviation_=grid_layer["deviation_pct"],  # the number the colour is made of; the popup shows it with its unit
         geometry=grid_layer.geometry,
@@ -482,8 +591,12 @@ def _grid_layer(grid_layer: gpd.GeoDataFrame, settings: GridSettings, text: _Tex
 
     def style(feature):
         props = feature["properties"]
-        return {"fillColor": fill(props["kind_"], props["deviation_"]), "color": "#333333", "weight": 1,
-                "fillOpacity": GRID_FILL_OPACITY}
+        return {
+            "fillColor": fill(props["kind_"], props["deviation_"]),
+            "color": "#333333",
+            "weight": 1,
+            "fillOpacity": GRID_FILL_OPACITY,
+        }
 
     shown = list(popup.columns)
     return folium.GeoJson(
@@ -514,7 +627,8 @@ def _popup_fields(grid_layer: gpd.GeoDataFrame, text: _Text, personal: list[str]
     popup["community_id"] = g["community_id"].astype(str)
     popup["kind"] = [label(k, lang) for k in g["kind"]]
     popup["households"] = [
-        f"{h:,.0f} {text['households_unit']} ({label(source, lang)})" for h, source in zip(g["households"], g["households_source"])
+        f"{h:,.0f} {text['households_unit']} ({label(source, lang)})"
+        for h, source in zip(g["households"], g["households_source"])
     ]
     popup["deviation_pct"] = shown(g["deviation_pct"], lambda v: f"{v:+.1f}%")
     popup["workload"] = shown(g["workload"], lambda v: f"{v:,.0f}") if "workload" in g else missing
@@ -539,32 +653,61 @@ def _party_status_layer(grid_layer: gpd.GeoDataFrame, text: _Text, show: bool) -
     """Grids coloured by their party organization status (own branch, joint branch, joins a neighbour's,
     too large, none), for the organization department."""
     data = gpd.GeoDataFrame(
-        {"code": grid_codes(grid_layer), "status": grid_layer["branch_status"].astype(object),
-         "status_label": [label(v, text.lang) for v in grid_layer["branch_status"]],
-         "branch_id": [text["missing"] if pd.isna(b) else str(b) for b in grid_layer["branch_id"]]},
-        geometry=grid_layer.geometry.to_numpy(), crs=grid_layer.crs)
+        {
+            "code": grid_codes(grid_layer),
+            "status": grid_layer["branch_status"].astype(object),
+            "status_label": [label(v, text.lang) for v in grid_layer["branch_status"]],
+            "branch_id": [text["missing"] if pd.isna(b) else str(b) for b in grid_layer["branch_id"]],
+        },
+        geometry=grid_layer.geometry.to_numpy(),
+        crs=grid_layer.crs,
+    )
     return folium.GeoJson(
-        data, name=text["party_status"], show=show,
-        style_function=lambda f: {"fillColor": BRANCH_STATUS_COLOURS.get(f["properties"]["status"], "#bdbdbd"),
-                                  "color": "#333333", "weight": 1, "fillOpacity": 0.75},
-        tooltip=folium.GeoJsonTooltip(fields=["code", "status_label", "branch_id"],
-                                      aliases=[text.get("code"), text.get("branch_status"), text.get("branch_id")]),
+        data,
+        name=text["party_status"],
+        show=show,
+        style_function=lambda f: {
+            "fillColor": BRANCH_STATUS_COLOURS.get(f["properties"]["status"], "#bdbdbd"),
+            "color": "#333333",
+            "weight": 1,
+            "fillOpacity": 0.75,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["code", "status_label", "branch_id"],
+            aliases=[text.get("code"), text.get("branch_status"), text.get("branch_id")],
+        ),
     )
 
 
-def _levels(fmap: folium.Map, levels: Levels, draw: "_Drawer", text: _Text, show_members: bool, shown: frozenset) -> None:
+def _levels(
+    fmap: folium.Map, levels: Levels, draw: "_Drawer", text: _Text, show_members: bool, shown: frozenset
+) -> None:
     """First-level areas (一级网格: thick outlines) and micro-grids (微网格: thin outlines, off)."""
     if levels.areas is not None and len(levels.areas):
-        _shapes(draw.frame(levels.areas, simplify=True), ["area_id", "grids", "households"], text, show_members,
-                text["areas"], {"fill": False, "color": "#08519c", "weight": 4, "opacity": 0.8},
-                show="areas" in shown).add_to(fmap)
+        _shapes(
+            draw.frame(levels.areas, simplify=True),
+            ["area_id", "grids", "households"],
+            text,
+            show_members,
+            text["areas"],
+            {"fill": False, "color": "#08519c", "weight": 4, "opacity": 0.8},
+            show="areas" in shown,
+        ).add_to(fmap)
     if levels.micro_grids is not None and len(levels.micro_grids):
-        _shapes(draw.frame(levels.micro_grids, simplify=True), ["micro_grid_id", "grid_id", "households"], text,
-                show_members, text["micro_grids"], {"fill": False, "color": "#6a51a3", "weight": 1}, show=False).add_to(fmap)
+        _shapes(
+            draw.frame(levels.micro_grids, simplify=True),
+            ["micro_grid_id", "grid_id", "households"],
+            text,
+            show_members,
+            text["micro_grids"],
+            {"fill": False, "color": "#6a51a3", "weight": 1},
+            show=False,
+        ).add_to(fmap)
 
 
-def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Text, show_members: bool,
-                show: bool = True) -> None:
+def _party_orgs(
+    fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Text, show_members: bool, show: bool = True
+) -> None:
     """The scene's party organizations, one switchable layer per kind."""
     if orgs is None or not len(orgs):
         return
@@ -574,44 +717,80 @@ def _party_orgs(fmap, orgs: gpd.GeoDataFrame | None, draw: "_Drawer", text: _Tex
         of_kind = orgs[(kinds == kind).to_numpy()]
         if len(of_kind):
             symbol, colour, size = ORG_MARKERS.get(kind, OTHER_ORG_MARKER)
-            _points(of_kind, ["org_id", "kind"], text, show_members, f"{text.layer('party_orgs', 'party_orgs')}: {label(kind, text.lang)}",
-                    folium.Marker(icon=_symbol(symbol, colour, size)), show=show).add_to(fmap)
+            _points(
+                of_kind,
+                ["org_id", "kind"],
+                text,
+                show_members,
+                f"{text.layer('party_orgs', 'party_orgs')}: {label(kind, text.lang)}",
+                folium.Marker(icon=_symbol(symbol, colour, size)),
+                show=show,
+            ).add_to(fmap)
 
 
-def _coverage(fmap, coverage: Coverage, draw: "_Drawer", text: _Text, show_members: bool, grids: gpd.GeoDataFrame,
-              shown: frozenset) -> tuple[folium.FeatureGroup, list[dict]] | None:
+def _coverage(
+    fmap,
+    coverage: Coverage,
+    draw: "_Drawer",
+    text: _Text,
+    show_members: bool,
+    grids: gpd.GeoDataFrame,
+    shown: frozenset,
+) -> tuple[folium.FeatureGroup, list[dict]] | None:
     """The coverage layers, each switchable and on as the view says (``shown``), personal fields only with
     ``show_members``; returns the joint branches' layer and its labels (None when none is proposed)."""
     isochrones = coverage.isochrones
     if len(isochrones):
         # drawn over the grids but click-through, so that a click still opens the grid's popup
-        folium.GeoJson(draw.frame(isochrones[["point_id", "radius_m", isochrones.geometry.name]], simplify=True),
-                       name=text.layer("isochrones", "service_points"), interactive=False, show="isochrones" in shown,
-                       style_function=lambda _: {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
-                                                 "fillOpacity": 0.12}).add_to(fmap)
+        folium.GeoJson(
+            draw.frame(isochrones[["point_id", "radius_m", isochrones.geometry.name]], simplify=True),
+            name=text.layer("isochrones", "service_points"),
+            interactive=False,
+            show="isochrones" in shown,
+            style_function=lambda _: {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850", "fillOpacity": 0.12},
+        ).add_to(fmap)
     points = coverage.service_points
     if len(points):
-        _points(draw.frame(points), ["point_id", "kind", "name"], text, show_members, text.layer("service_points", "service_points"),
-                folium.CircleMarker(radius=6, color="#1a9850", fill=True, fill_color="#1a9850", fill_opacity=0.9),
-                show="service_points" in shown).add_to(fmap)
+        _points(
+            draw.frame(points),
+            ["point_id", "kind", "name"],
+            text,
+            show_members,
+            text.layer("service_points", "service_points"),
+            folium.CircleMarker(radius=6, color="#1a9850", fill=True, fill_color="#1a9850", fill_opacity=0.9),
+            show="service_points" in shown,
+        ).add_to(fmap)
     service = coverage.service_coverage
     spots = service[service["blind_spot"] & (service["households"] > 0)]
     if len(spots):
         spots = spots.set_geometry(spots.geometry.representative_point())
-        _points(draw.frame(spots), ["building_id", "households", "nearest_service_m"], text, show_members,
-                text.layer("blind_spots", "service_points"), folium.CircleMarker(radius=3, color="#d7301f", weight=1, fill=True,
-                                                                              fill_color="#d7301f", fill_opacity=0.8),
-                show="blind_spots" in shown).add_to(fmap)
+        _points(
+            draw.frame(spots),
+            ["building_id", "households", "nearest_service_m"],
+            text,
+            show_members,
+            text.layer("blind_spots", "service_points"),
+            folium.CircleMarker(radius=3, color="#d7301f", weight=1, fill=True, fill_color="#d7301f", fill_opacity=0.8),
+            show="blind_spots" in shown,
+        ).add_to(fmap)
     joint = None
     if len(coverage.joint_branches):
         shapes = _joint_branch_shapes(coverage.joint_branches, grids)
-        group, labels = _joint_branches(draw.frame(shapes, simplify=True), _area_rank(shapes), text, show_members,
-                                        show="joint_branches" in shown)
+        group, labels = _joint_branches(
+            draw.frame(shapes, simplify=True), _area_rank(shapes), text, show_members, show="joint_branches" in shown
+        )
         joint = group.add_to(fmap), labels
     sites = coverage.proposed_sites
     if sites is not None and len(sites):
-        _points(draw.frame(sites), ["site_id", "households_covered"], text, show_members, text.layer("proposed_sites", "service_points"),
-                folium.Marker(icon=_symbol("✚", "#1a9850", 20)), show="proposed_sites" in shown).add_to(fmap)
+        _points(
+            draw.frame(sites),
+            ["site_id", "households_covered"],
+            text,
+            show_members,
+            text.layer("proposed_sites", "service_points"),
+            folium.Marker(icon=_symbol("✚", "#1a9850", 20)),
+            show="proposed_sites" in shown,
+        ).add_to(fmap)
     return joint
 
 
@@ -619,26 +798,45 @@ def _joint_branch_shapes(joint: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.Ge
     """A joint branch drawn as the union of its grids (``grids``: a list of grid ids, as coverage holds it)."""
     by_id = grids.set_index("grid_id").geometry
     geometry = [shapely.union_all([by_id[g] for g in ids if g in by_id.index]) for ids in joint["grids"]]
-    frame = pd.DataFrame(joint).drop(columns="geometry", errors="ignore").assign(grids=[", ".join(ids) for ids in joint["grids"]])
+    frame = (
+        pd.DataFrame(joint)
+        .drop(columns="geometry", errors="ignore")
+        .assign(grids=[", ".join(ids) for ids in joint["grids"]])
+    )
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
 
 
-def _joint_branches(shapes: gpd.GeoDataFrame, rank: np.ndarray, text: _Text, show_members: bool,
-                    show: bool) -> tuple[folium.FeatureGroup, list[dict]]:
+def _joint_branches(
+    shapes: gpd.GeoDataFrame, rank: np.ndarray, text: _Text, show_members: bool, show: bool
+) -> tuple[folium.FeatureGroup, list[dict]]:
     """Each proposed joint branch as the outline of its grids in a colour of its own, and the labels (placed
     with the grid labels by :class:`_Labels`) that say what it joins: ``联合党支部 J1 · 3 个网格 · 2 名正式党员``."""
     group = folium.FeatureGroup(name=text.layer("joint_branches", "party_members"), show=show)
     shapes = shapes.reset_index(drop=True)
     colours = [JOINT_BRANCH_COLOURS[i % len(JOINT_BRANCH_COLOURS)] for i in range(len(shapes))]
-    data = _public(shapes.assign(colour_=colours), ["branch_id", "grids", "full_members", "members", "colour_"],
-                   show_members, text.lang)
+    data = _public(
+        shapes.assign(colour_=colours),
+        ["branch_id", "grids", "full_members", "members", "colour_"],
+        show_members,
+        text.lang,
+    )
     fields = [c for c in data.columns if c not in (data.geometry.name, "colour_")]
-    folium.GeoJson(data, style_function=lambda f: {"color": f["properties"]["colour_"], "weight": 3, "dashArray": "6 4",
-                                                   "fillColor": f["properties"]["colour_"], "fillOpacity": 0.15},
-                   popup=folium.GeoJsonPopup(fields=fields, aliases=text.aliases(fields))).add_to(group)
+    folium.GeoJson(
+        data,
+        style_function=lambda f: {
+            "color": f["properties"]["colour_"],
+            "weight": 3,
+            "dashArray": "6 4",
+            "fillColor": f["properties"]["colour_"],
+            "fillOpacity": 0.15,
+        },
+        popup=folium.GeoJsonPopup(fields=fields, aliases=text.aliases(fields)),
+    ).add_to(group)
     full = shapes["full_members"].fillna(0) if "full_members" in shapes else pd.Series(0, index=shapes.index)
-    captions = [text["joint_branch_label"].format(branch=branch, grids=len(ids.split(", ")), members=int(members))
-                for branch, ids, members in zip(shapes["branch_id"].astype(str), shapes["grids"].astype(str), full)]
+    captions = [
+        text["joint_branch_label"].format(branch=branch, grids=len(ids.split(", ")), members=int(members))
+        for branch, ids, members in zip(shapes["branch_id"].astype(str), shapes["grids"].astype(str), full)
+    ]
     anchors = shapes.geometry.representative_point()
     return group, _label_items(anchors.y, anchors.x, rank, captions, captions, colours)
 
@@ -653,9 +851,17 @@ def _label_items(lat, lon, rank, short, full, colours=None) -> list[dict]:
     """Labels for :class:`_Labels`: where (rounded to ~0.1 m), in which order, the text from afar and up close,
     and an optional colour."""
     colours = [None] * len(rank) if colours is None else colours
-    return [{"lat": round(float(y), COORDINATE_DECIMALS), "lon": round(float(x), COORDINATE_DECIMALS), "rank": int(r),
-             "short": str(a), "full": str(b), **({"colour": c} if c else {})}
-            for y, x, r, a, b, c in zip(lat, lon, rank, short, full, colours)]
+    return [
+        {
+            "lat": round(float(y), COORDINATE_DECIMALS),
+            "lon": round(float(x), COORDINATE_DECIMALS),
+            "rank": int(r),
+            "short": str(a),
+            "full": str(b),
+            **({"colour": c} if c else {}),
+        }
+        for y, x, r, a, b, c in zip(lat, lon, rank, short, full, colours)
+    ]
 
 
 def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool, lang: str) -> gpd.GeoDataFrame:
@@ -675,21 +881,29 @@ def _public(frame: gpd.GeoDataFrame, fields: list[str], show_members: bool, lang
 def _points(frame, fields, text: _Text, show_members, name, marker, show: bool = True) -> folium.GeoJson:
     data = _public(frame, fields, show_members, text.lang)
     shown = [c for c in data.columns if c != data.geometry.name]
-    return folium.GeoJson(data, name=name, marker=marker, show=show,
-                          popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)))
+    return folium.GeoJson(
+        data, name=name, marker=marker, show=show, popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown))
+    )
 
 
 def _shapes(frame, fields, text: _Text, show_members, name, style, show: bool = True) -> folium.GeoJson:
     data = _public(frame, fields, show_members, text.lang)
     shown = [c for c in data.columns if c != data.geometry.name]
-    return folium.GeoJson(data, name=name, show=show, style_function=lambda _: style,
-                          popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)))
+    return folium.GeoJson(
+        data,
+        name=name,
+        show=show,
+        style_function=lambda _: style,
+        popup=folium.GeoJsonPopup(fields=shown, aliases=text.aliases(shown)),
+    )
 
 
 def _symbol(symbol: str, colour: str, size: int) -> folium.DivIcon:
     return folium.DivIcon(
         html=f'<div style="font-size:{size}px;line-height:{size}px;color:{colour};text-shadow:0 0 2px #fff">{symbol}</div>',
-        icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name="gp-symbol",
+        icon_size=(size, size),
+        icon_anchor=(size // 2, size // 2),
+        class_name="gp-symbol",
     )
 
 
@@ -892,19 +1106,30 @@ padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px
             f'<div class="gp-households">{html.escape(households)}</div>',
         ]
         if orgs:
-            rows += [f'<div><span style="color:{c}">{s}</span> {html.escape(label(k, text.lang))}</div>'
-                     for k, (s, c, _) in ORG_MARKERS.items()]
+            rows += [
+                f'<div><span style="color:{c}">{s}</span> {html.escape(label(k, text.lang))}</div>'
+                for k, (s, c, _) in ORG_MARKERS.items()
+            ]
         if coverage is not None:
             rows.append(f"<b>{html.escape(text['party_status'])}</b>")
-            rows += [f'<div>{_swatch(c)} {html.escape(label(status, text.lang))}</div>' for status, c in BRANCH_STATUS_COLOURS.items()]
-            rows.append(f'<div><span style="color:#1a9850">●</span> {html.escape(text.layer("service_points", "service_points"))}</div>')
+            rows += [
+                f"<div>{_swatch(c)} {html.escape(label(status, text.lang))}</div>"
+                for status, c in BRANCH_STATUS_COLOURS.items()
+            ]
+            rows.append(
+                f'<div><span style="color:#1a9850">●</span> {html.escape(text.layer("service_points", "service_points"))}</div>'
+            )
             rows.append(f'<div><span style="color:#d7301f">•</span> {html.escape(text["blind_spots"])}</div>')
             if coverage.proposed_sites is not None:
                 rows.append(f'<div><span style="color:#1a9850">✚</span> {html.escape(text["proposed_sites"])}</div>')
-            rows.append(f'<div><span style="color:{JOINT_BRANCH_COLOURS[0]}">┅</span> {html.escape(text["joint_branches"])}</div>')
+            rows.append(
+                f'<div><span style="color:{JOINT_BRANCH_COLOURS[0]}">┅</span> {html.escape(text["joint_branches"])}</div>'
+            )
         if text.generated:
-            rows.append(f'<div class="gp-generated" style="margin-top:4px;color:#8a6d3b">'
-                        f'{html.escape(data_source(text.lang, text.generated))}</div>')
+            rows.append(
+                f'<div class="gp-generated" style="margin-top:4px;color:#8a6d3b">'
+                f"{html.escape(data_source(text.lang, text.generated))}</div>"
+            )
         self.body = "\n".join(rows)
 
 
@@ -923,8 +1148,10 @@ def _inline_assets(fmap: folium.Map) -> None:
     try:
         from offlinefolium.elements import _res as assets
     except ImportError as exc:
-        raise InputError("offline maps need the folium-offline package (pip install folium-offline)",
-                         zh="离线地图需要 folium-offline 包（pip install folium-offline）") from exc
+        raise InputError(
+            "offline maps need the folium-offline package (pip install folium-offline)",
+            zh="离线地图需要 folium-offline 包（pip install folium-offline）",
+        ) from exc
     header = fmap.get_root().header
     seen: set[str] = set()
     for element in _walk(fmap):
@@ -938,8 +1165,10 @@ def _inline_assets(fmap: folium.Map) -> None:
                 seen.add(name)
                 text = assets.get(url)  # keyed by the URLs folium 0.20 links (leaflet 1.9.3, ...)
                 if text is None:
-                    raise InputError(f"no offline copy of {url} ({name}) in folium-offline",
-                                     zh=f"folium-offline 中没有 {url}（{name}）的离线副本")
+                    raise InputError(
+                        f"no offline copy of {url} ({name}) in folium-offline",
+                        zh=f"folium-offline 中没有 {url}（{name}）的离线副本",
+                    )
                 if kind == "default_js":
                     header.add_child(Element(f"<script>{text}</script>"), name=name)
                 else:

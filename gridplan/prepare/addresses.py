@@ -146,7 +146,7 @@ def without_admin(text: str) -> str:
     """A normalised address without its administrative part (``北京市海淀区学院路街道`` of
     ``北京市海淀区学院路街道文西楼``): province, city, then the district and a street office or town."""
     head = _PROVINCE_CITY.match(text)
-    rest = text[head.end():]
+    rest = text[head.end() :]
     if head.group(2):
         rest = _DISTRICT.sub("", rest, count=1)
     return _OFFICE.sub("", rest, count=1) or text

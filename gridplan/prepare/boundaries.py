@@ -56,8 +56,9 @@ class BoundaryRepair:
     buildings: tuple[int, ...] = ()
 
 
-def close_gaps_and_overlaps(geoms: np.ndarray, order: np.ndarray, snap_m: float, sliver_m2: float,
-                            footprints: np.ndarray) -> tuple[np.ndarray, list[BoundaryRepair]]:
+def close_gaps_and_overlaps(
+    geoms: np.ndarray, order: np.ndarray, snap_m: float, sliver_m2: float, footprints: np.ndarray
+) -> tuple[np.ndarray, list[BoundaryRepair]]:
     """Communities with the narrow gaps and overlaps between them closed, and slivers merged.
 
     Parameters
@@ -107,25 +108,43 @@ def close_gaps_and_overlaps(geoms: np.ndarray, order: np.ndarray, snap_m: float,
             continue  # a notch in one community's outline, not a gap between communities
         rest = gap
         for i in sorted(touching.tolist(), key=lambda i: order[i]):
-            take = _polygonal(shapely.intersection(rest, shapely.buffer(geoms[i], snap_m / 2 + TOUCH_M, join_style="mitre")))
+            take = _polygonal(
+                shapely.intersection(rest, shapely.buffer(geoms[i], snap_m / 2 + TOUCH_M, join_style="mitre"))
+            )
             if shapely.area(take) <= DUST_M2:
                 continue
             rest = _polygonal(shapely.difference(rest, take))
             geoms[i] = _polygonal(shapely.union(geoms[i], take))
-            repairs.append(BoundaryRepair("gap_closed", i, tuple(int(t) for t in touching if t != i), float(take.area),
-                                          _mostly_inside(tree, footprints, take)))
+            repairs.append(
+                BoundaryRepair(
+                    "gap_closed",
+                    i,
+                    tuple(int(t) for t in touching if t != i),
+                    float(take.area),
+                    _mostly_inside(tree, footprints, take),
+                )
+            )
         if shapely.area(rest) > DUST_M2:  # beyond half the snap distance from every side (a wide junction)
             shared = shared_length(rest, geoms[touching], tolerance=TOUCH_M)
             host = int(touching[np.lexsort((order[touching], -shared))[0]])
             geoms[host] = _polygonal(shapely.union(geoms[host], rest))
-            repairs.append(BoundaryRepair("gap_closed", host, tuple(int(t) for t in touching if t != host), float(rest.area),
-                                          _mostly_inside(tree, footprints, rest)))
+            repairs.append(
+                BoundaryRepair(
+                    "gap_closed",
+                    host,
+                    tuple(int(t) for t in touching if t != host),
+                    float(rest.area),
+                    _mostly_inside(tree, footprints, rest),
+                )
+            )
 
     geoms, merged = merge_slivers(geoms, sliver_m2, footprints)
     return geoms, repairs + merged
 
 
-def merge_slivers(geoms: np.ndarray, sliver_m2: float, footprints: np.ndarray) -> tuple[np.ndarray, list[BoundaryRepair]]:
+def merge_slivers(
+    geoms: np.ndarray, sliver_m2: float, footprints: np.ndarray
+) -> tuple[np.ndarray, list[BoundaryRepair]]:
     """Communities without slivers: a part of a community smaller than ``sliver_m2`` and holding no building goes
     to the neighbour it shares most boundary with (dropped where it touches none).
 
@@ -164,7 +183,9 @@ def merge_slivers(geoms: np.ndarray, sliver_m2: float, footprints: np.ndarray) -
     return geoms, repairs
 
 
-def fit_to_buildings(geoms: np.ndarray, footprints: np.ndarray, assigned: np.ndarray) -> tuple[np.ndarray, list[BoundaryRepair]]:
+def fit_to_buildings(
+    geoms: np.ndarray, footprints: np.ndarray, assigned: np.ndarray
+) -> tuple[np.ndarray, list[BoundaryRepair]]:
     """Communities whose boundaries go round their buildings: a building is given whole to its community.
 
     Parameters
@@ -216,7 +237,9 @@ def _mostly_inside(tree, footprints: np.ndarray, area) -> tuple[int, ...]:
     if tree is None:
         return ()
     hit = tree.query(area, predicate="intersects")
-    share = shapely.area(shapely.intersection(footprints[hit], area)) / np.maximum(shapely.area(footprints[hit]), DUST_M2)
+    share = shapely.area(shapely.intersection(footprints[hit], area)) / np.maximum(
+        shapely.area(footprints[hit]), DUST_M2
+    )
     return tuple(int(b) for b in hit[share >= 0.5])
 
 

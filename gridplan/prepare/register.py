@@ -89,8 +89,28 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "generated": ("generated", "生成数据"),
 }
 #: Headers of personal columns: never read (listed so that the import can say they were dropped).
-PERSONAL = ("name", "姓名", "id_number", "身份证号", "身份证号码", "公民身份号码", "证件号码", "phone", "电话", "联系电话",
-            "手机", "手机号", "手机号码", "mobile", "birth_date", "出生日期", "出生年月", "性别", "民族", "籍贯")
+PERSONAL = (
+    "name",
+    "姓名",
+    "id_number",
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "证件号码",
+    "phone",
+    "电话",
+    "联系电话",
+    "手机",
+    "手机号",
+    "手机号码",
+    "mobile",
+    "birth_date",
+    "出生日期",
+    "出生年月",
+    "性别",
+    "民族",
+    "籍贯",
+)
 #: Words of a vacancy column that mean the dwelling is empty.
 VACANT_WORDS = ("是", "空置", "空", "yes", "true", "1", "vacant")
 #: Encodings Chinese offices export CSV in, tried where the file does not say its own (GB18030 includes GBK and
@@ -176,8 +196,11 @@ class RegisterImport:
         """Rows in, matched by each route, unmatched by each reason (in = matched + unmatched)."""
         routes = self.matches["route"].value_counts()
         reasons = self.matches.loc[self.matches["route"] == "unmatched", "reason"].value_counts()
-        out = {"rows": len(self.matches), **{r: int(routes.get(r, 0)) for r in ROUTES},
-               "unmatched": int(routes.get("unmatched", 0))}
+        out = {
+            "rows": len(self.matches),
+            **{r: int(routes.get(r, 0)) for r in ROUTES},
+            "unmatched": int(routes.get("unmatched", 0)),
+        }
         out.update({f"unmatched_{k}": int(v) for k, v in reasons.items()})
         out["low_confidence"] = int((self.matches["confidence"] == "low").sum())
         return out
@@ -189,30 +212,38 @@ class RegisterImport:
         reasons = [(k[10:], v) for k, v in c.items() if k.startswith("unmatched_")]
         if lang == "zh":
             kind = "住户登记" if self.kind == "households" else "党员名册"
-            lines = [f"{kind}：{c['rows']:,} 行，匹配 {matched:,} 行（按楼栋编号 {c['id']:,}，按坐标 {c['coordinate']:,}，"
-                     f"按地址 {c['address']:,}；其中低置信度 {c['low_confidence']:,}），未匹配 {c['unmatched']:,} 行"]
+            lines = [
+                f"{kind}：{c['rows']:,} 行，匹配 {matched:,} 行（按楼栋编号 {c['id']:,}，按坐标 {c['coordinate']:,}，"
+                f"按地址 {c['address']:,}；其中低置信度 {c['low_confidence']:,}），未匹配 {c['unmatched']:,} 行"
+            ]
             lines += [f"  未匹配，{REASONS_ZH[k]}：{v:,}" for k, v in reasons]
             if self.coords is not None:
                 lines.append(f"  未注明坐标系的坐标：{self.coords.describe('zh')}")
             lines.append(f"  没有登记行的建筑：{len(self.buildings_without_rows):,} 栋")
             if self.kind == "households":
                 total, registered = self._registered()
-                lines.append(f"  登记户数：{total:,} 户，{int(registered.sum()):,} 栋建筑；其余 {int((~registered).sum()):,} 栋"
-                             "沿用估算户数（规划时标为估算）")
+                lines.append(
+                    f"  登记户数：{total:,} 户，{int(registered.sum()):,} 栋建筑；其余 {int((~registered).sum()):,} 栋"
+                    "沿用估算户数（规划时标为估算）"
+                )
             if self.dropped:
                 lines.append(f"  未读取的列（个人信息从不导入）：{'、'.join(self.dropped)}")
             return "\n".join(lines)
-        lines = [f"{self.kind} register: {c['rows']:,} rows: {matched:,} matched ({c['id']:,} by building id, "
-                 f"{c['coordinate']:,} by coordinate, {c['address']:,} by address; {c['low_confidence']:,} of low "
-                 f"confidence), {c['unmatched']:,} unmatched"]
+        lines = [
+            f"{self.kind} register: {c['rows']:,} rows: {matched:,} matched ({c['id']:,} by building id, "
+            f"{c['coordinate']:,} by coordinate, {c['address']:,} by address; {c['low_confidence']:,} of low "
+            f"confidence), {c['unmatched']:,} unmatched"
+        ]
         lines += [f"  unmatched, {REASONS[k]}: {v:,}" for k, v in reasons]
         if self.coords is not None:
             lines.append(f"  coordinates without a system: {self.coords.describe('en')}")
         lines.append(f"  buildings without rows: {len(self.buildings_without_rows):,}")
         if self.kind == "households":
             total, registered = self._registered()
-            lines.append(f"  households registered: {total:,} in {int(registered.sum()):,} buildings; "
-                         f"{int((~registered).sum()):,} buildings keep an estimate (flagged households_estimated when planned)")
+            lines.append(
+                f"  households registered: {total:,} in {int(registered.sum()):,} buildings; "
+                f"{int((~registered).sum()):,} buildings keep an estimate (flagged households_estimated when planned)"
+            )
         if self.dropped:
             lines.append(f"  columns not read (personal data is never imported): {', '.join(self.dropped)}")
         return "\n".join(lines)
@@ -266,8 +297,10 @@ def read_register(
     mapping = {_header(k): v for k, v in (columns or {}).items()}
     unknown = sorted(set(mapping.values()) - set(ALIASES))
     if unknown:
-        raise InputError(f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}",
-                         zh=f"--column 对应到 {unknown[0]!r}：登记表的字段只有 {'、'.join(ALIASES)}")
+        raise InputError(
+            f"--column maps to {unknown[0]!r}: a register's columns are {', '.join(ALIASES)}",
+            zh=f"--column 对应到 {unknown[0]!r}：登记表的字段只有 {'、'.join(ALIASES)}",
+        )
     known = {_header(a) for names in ALIASES.values() for a in names} | {_header(p) for p in PERSONAL} | set(mapping)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
@@ -275,8 +308,10 @@ def read_register(
     elif suffix in (".xlsx", ".xlsm"):
         raw = _read_xlsx(path, sheet, known)
     else:
-        raise InputError(f"cannot read {path.name}: a register is a .csv (or Excel's .txt) or .xlsx file",
-                         zh=f"无法读取 {path.name}：登记表应为 .csv（或 Excel 导出的 .txt）或 .xlsx 文件")
+        raise InputError(
+            f"cannot read {path.name}: a register is a .csv (or Excel's .txt) or .xlsx file",
+            zh=f"无法读取 {path.name}：登记表应为 .csv（或 Excel 导出的 .txt）或 .xlsx 文件",
+        )
     aliases = {_header(a): name for name, names in ALIASES.items() for a in names}
     known: dict[str, str] = {}
     for header in raw.columns:
@@ -285,12 +320,18 @@ def read_register(
             known[header] = name
     missing = [c for c in mapping if c not in {_header(h) for h in raw.columns}]
     if missing:
-        raise InputError(f"{path.name} has no column {missing[0]!r} named in the column map",
-                         zh=f"{path.name} 没有字段对应关系中指定的列 {missing[0]!r}")
+        raise InputError(
+            f"{path.name} has no column {missing[0]!r} named in the column map",
+            zh=f"{path.name} 没有字段对应关系中指定的列 {missing[0]!r}",
+        )
     table = raw[list(known)].rename(columns=known)
     table.insert(0, "row", np.arange(1, len(table) + 1))
     text = raw.astype(str)
-    whole = text.iloc[:, 0].str.cat([text[c] for c in text.columns[1:]], sep="\x1f") if len(text.columns) else text.index.astype(str)
+    whole = (
+        text.iloc[:, 0].str.cat([text[c] for c in text.columns[1:]], sep="\x1f")
+        if len(text.columns)
+        else text.index.astype(str)
+    )
     table.insert(1, "record", ["r-" + hashlib.sha256(f"{salt}\x1e{text}".encode()).hexdigest()[:16] for text in whole])
     return table, tuple(str(h) for h in raw.columns if h not in known)
 
@@ -318,8 +359,10 @@ def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise InputError(f"unknown encoding {encoding!r}: use one such as utf-8, gb18030, big5 or utf-16",
-                             zh=f"未知的编码 {encoding!r}：请使用 utf-8、gb18030、big5 或 utf-16 等编码") from exc
+            raise InputError(
+                f"unknown encoding {encoding!r}: use one such as utf-8, gb18030, big5 or utf-16",
+                zh=f"未知的编码 {encoding!r}：请使用 utf-8、gb18030、big5 或 utf-16 等编码",
+            ) from exc
         candidates = [encoding]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
@@ -331,21 +374,32 @@ def _read_csv(path: Path, encoding: str | None, known: set[str]) -> pd.DataFrame
             text = data.decode(candidate).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
             if encoding:
-                raise InputError(f"{path.name} is not readable as {encoding}: {exc.reason} at byte {exc.start:,}",
-                                 zh=f"{path.name} 无法按 {encoding} 读取：第 {exc.start:,} 字节处 {exc.reason}") from exc
+                raise InputError(
+                    f"{path.name} is not readable as {encoding}: {exc.reason} at byte {exc.start:,}",
+                    zh=f"{path.name} 无法按 {encoding} 读取：第 {exc.start:,} 字节处 {exc.reason}",
+                ) from exc
             continue
         readings.append(_Reading(candidate, text, *_delimiter(text, known)))
     if not readings:
-        raise InputError(f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)",
-                         zh=f"{path.name} 的编码不是 {'、'.join(candidates)} 中的任何一种：请给出其编码（--encoding）")
+        raise InputError(
+            f"{path.name} is in none of {', '.join(candidates)}: give its encoding (--encoding)",
+            zh=f"{path.name} 的编码不是 {'、'.join(candidates)} 中的任何一种：请给出其编码（--encoding）",
+        )
     reading = _likeliest(readings, path.name, candidates)
     try:
         # pandas parses UTF-8 bytes three times as fast as the same text from a StringIO
-        return pd.read_csv(io.BytesIO(reading.text.encode("utf-8")), sep=reading.delimiter, encoding="utf-8", dtype=str,
-                           keep_default_na=False)
+        return pd.read_csv(
+            io.BytesIO(reading.text.encode("utf-8")),
+            sep=reading.delimiter,
+            encoding="utf-8",
+            dtype=str,
+            keep_default_na=False,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}",
-                         zh=f"无法按 CSV 读取 {path.name}：{' '.join(str(exc).split())}") from exc
+        raise InputError(
+            f"cannot read {path.name} as CSV: {' '.join(str(exc).split())}",
+            zh=f"无法按 CSV 读取 {path.name}：{' '.join(str(exc).split())}",
+        ) from exc
 
 
 def _delimiter(text: str, known: set[str]) -> tuple[str, int]:
@@ -363,15 +417,19 @@ def _likeliest(readings: list[_Reading], name: str, tried: list[str]) -> _Readin
     addresses, or none (refused, not guessed)."""
     most = max(r.known for r in readings)
     if not most and len(tried) == 1:
-        raise InputError(f"{name} is not readable as {tried[0]}: its header has no column gridplan knows (check "
-                         f"--encoding, or name its columns with --map-column)",
-                         zh=f"{name} 无法按 {tried[0]} 读取：表头中没有 gridplan 认识的列（请检查 --encoding，"
-                            "或用 --map-column 指明各列）")
+        raise InputError(
+            f"{name} is not readable as {tried[0]}: its header has no column gridplan knows (check "
+            f"--encoding, or name its columns with --map-column)",
+            zh=f"{name} 无法按 {tried[0]} 读取：表头中没有 gridplan 认识的列（请检查 --encoding，"
+            "或用 --map-column 指明各列）",
+        )
     if not most:
-        raise InputError(f"{name} is readable as none of {', '.join(tried)}: its header has no column gridplan knows "
-                         f"in any (give its encoding with --encoding, or name its columns with --map-column)",
-                         zh=f"{name} 按 {'、'.join(tried)} 都无法读取：任一编码下表头都没有 gridplan 认识的列"
-                            "（请用 --encoding 给出编码，或用 --map-column 指明各列）")
+        raise InputError(
+            f"{name} is readable as none of {', '.join(tried)}: its header has no column gridplan knows "
+            f"in any (give its encoding with --encoding, or name its columns with --map-column)",
+            zh=f"{name} 按 {'、'.join(tried)} 都无法读取：任一编码下表头都没有 gridplan 认识的列"
+            "（请用 --encoding 给出编码，或用 --map-column 指明各列）",
+        )
     top = [r for r in readings if r.known == most]
     if len({r.text for r in top}) == 1 or top[0].encoding == "utf-8-sig":
         return top[0]
@@ -379,21 +437,26 @@ def _likeliest(readings: list[_Reading], name: str, tried: list[str]) -> _Readin
     first, second = np.argsort(hits)[::-1][:2]
     if hits[first] > 2 * hits[second]:
         return top[first]
-    raise InputError(f"{name} reads as {' and as '.join(r.encoding for r in top)} alike by its header, and its "
-                     f"text does not tell which: give its encoding (--encoding)",
-                     zh=f"{name} 按 {' 和 '.join(r.encoding for r in top)} 读取时表头同样可读，正文也无法区分："
-                        "请给出其编码（--encoding）")
+    raise InputError(
+        f"{name} reads as {' and as '.join(r.encoding for r in top)} alike by its header, and its "
+        f"text does not tell which: give its encoding (--encoding)",
+        zh=f"{name} 按 {' 和 '.join(r.encoding for r in top)} 读取时表头同样可读，正文也无法区分："
+        "请给出其编码（--encoding）",
+    )
 
 
 def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
     try:
         book = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError… on files that are not workbooks
-        raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}",
-                         zh=f"无法按 Excel 工作簿读取 {path.name}：{exc}") from exc
+        raise InputError(
+            f"cannot read {path.name} as an Excel workbook: {exc}", zh=f"无法按 Excel 工作簿读取 {path.name}：{exc}"
+        ) from exc
     if sheet is not None and sheet not in book.sheetnames:
-        raise InputError(f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})",
-                         zh=f"{path.name} 没有工作表 {sheet!r}（现有工作表：{'、'.join(book.sheetnames)}）")
+        raise InputError(
+            f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})",
+            zh=f"{path.name} 没有工作表 {sheet!r}（现有工作表：{'、'.join(book.sheetnames)}）",
+        )
     ws = book[sheet] if sheet else book.worksheets[0]
     for merged in list(ws.merged_cells.ranges):  # a merged cell's value in every cell it spans
         value = ws.cell(merged.min_row, merged.min_col).value
@@ -407,7 +470,7 @@ def _read_xlsx(path: Path, sheet: str | None, known: set[str]) -> pd.DataFrame:
     scores = [sum(_header(v) in known for v in row) for row in rows[:HEADER_ROWS]]
     top = int(np.argmax(scores)) if max(scores) else 0
     header = [h or f"column {i + 1}" for i, h in enumerate(rows[top])]
-    body = [r for r in rows[top + 1:] if any(r)]
+    body = [r for r in rows[top + 1 :] if any(r)]
     return pd.DataFrame(body, columns=header)
 
 
@@ -449,8 +512,10 @@ def import_register(
         (an empty register, or one read wrong: its rows, the reasons and what to check in one line).
     """
     if kind not in KINDS:
-        raise InputError(f"unknown register kind {kind!r}: use households or members",
-                         zh=f"未知的登记表类型 {kind!r}：可选 households（户籍登记表）或 members（党员名册）")
+        raise InputError(
+            f"unknown register kind {kind!r}: use households or members",
+            zh=f"未知的登记表类型 {kind!r}：可选 households（户籍登记表）或 members（党员名册）",
+        )
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     table = table.reset_index(drop=True)
@@ -466,15 +531,18 @@ def import_register(
     buildings = prepared.scene.buildings
     joined = matches.loc[matches["route"] != "unmatched", "building_id"]
     without = tuple(buildings.loc[~buildings["building_id"].isin(set(joined)), "building_id"].astype(str))
-    generated = bool("generated" in table and table["generated"].map(lambda v: normalise(v).lower() in ("true", "1", "是")).any())
+    generated = bool(
+        "generated" in table and table["generated"].map(lambda v: normalise(v).lower() in ("true", "1", "是")).any()
+    )
     if kind == "households":
         out = prepared.scene.replace(buildings=_registered_households(prepared, counts, matches, generated))
     else:
         members, ids = _members(table, matches)
         matches = matches.assign(member_id=ids)
         out = prepared.scene.replace(party_members=members.assign(generated=True) if generated else members)
-    return RegisterImport(scene=out, matches=matches, kind=kind, dropped=dropped, buildings_without_rows=without,
-                          coords=evidence)
+    return RegisterImport(
+        scene=out, matches=matches, kind=kind, dropped=dropped, buildings_without_rows=without, coords=evidence
+    )
 
 
 def register_system(table: pd.DataFrame, scene: Scene | PreparedScene) -> SystemEvidence | None:
@@ -500,10 +568,12 @@ def register_system(table: pd.DataFrame, scene: Scene | PreparedScene) -> System
         return None
     evidence = point_system(lon[rows], lat[rows], prepared.local.buildings.geometry, prepared.settings.coords)
     if not evidence.clear:
-        raise InputError(f"the register's {evidence.count:,} points without a 坐标系 fit no coordinate system clearly (in no "
-                         f"footprint when read as: {evidence.readings()}): give it with --register-coords wgs84, gcj02 or bd09",
-                         zh=f"登记表中 {evidence.count:,} 个未注明坐标系的点与任何坐标系都不明确吻合（按各坐标系读取时"
-                            f"不落在任何建筑轮廓内的比例：{evidence.readings('zh')}）：请用 --register-coords wgs84、gcj02 或 bd09 指明")
+        raise InputError(
+            f"the register's {evidence.count:,} points without a 坐标系 fit no coordinate system clearly (in no "
+            f"footprint when read as: {evidence.readings()}): give it with --register-coords wgs84, gcj02 or bd09",
+            zh=f"登记表中 {evidence.count:,} 个未注明坐标系的点与任何坐标系都不明确吻合（按各坐标系读取时"
+            f"不落在任何建筑轮廓内的比例：{evidence.readings('zh')}）：请用 --register-coords wgs84、gcj02 或 bd09 指明",
+        )
     return evidence
 
 
@@ -552,7 +622,12 @@ def match_rows(table: pd.DataFrame, scene: Scene | PreparedScene, *, coords: str
         if by_address is not None:  # a point in one footprint, an address that names another exactly: the address
             # wins (a geocoder puts a dwelling's point in a neighbour as easily as beside it); both are said
             said = by_address["building"].to_numpy()
-            other = hit & (by_address["confidence"] == "exact").to_numpy() & pd.notna(said) & (said != ids[np.maximum(inside, 0)])
+            other = (
+                hit
+                & (by_address["confidence"] == "exact").to_numpy()
+                & pd.notna(said)
+                & (said != ids[np.maximum(inside, 0)])
+            )
             detail[other] = [f"its coordinate is in {ids[i]}" for i in inside[other]]
             hit &= ~other
         route[hit], building[hit], confidence[hit] = "coordinate", ids[inside[hit]], "exact"
@@ -572,13 +647,22 @@ def match_rows(table: pd.DataFrame, scene: Scene | PreparedScene, *, coords: str
         confidence[hit] = np.where(detail[hit] != "", "low", by_address["confidence"].to_numpy()[hit])
         detail[hit] = np.where(detail[hit] != "", detail[hit], by_address["detail"].to_numpy()[hit])
         failed = open_ & ~named & by_address["reason"].notna().to_numpy()
-        reason[failed & ~np.isin(reason, ("bad_coordinate", "too_far", "unknown_id"))] = by_address["reason"].to_numpy()[
-            failed & ~np.isin(reason, ("bad_coordinate", "too_far", "unknown_id"))]
+        reason[failed & ~np.isin(reason, ("bad_coordinate", "too_far", "unknown_id"))] = by_address[
+            "reason"
+        ].to_numpy()[failed & ~np.isin(reason, ("bad_coordinate", "too_far", "unknown_id"))]
         open_ &= ~hit
     matched = route != "unmatched"
     reason[matched] = ""
-    return pd.DataFrame({"row": table["row"].to_numpy() if "row" in table else np.arange(1, n + 1), "route": route,
-                         "building_id": building, "confidence": confidence, "detail": detail, "reason": reason})
+    return pd.DataFrame(
+        {
+            "row": table["row"].to_numpy() if "row" in table else np.arange(1, n + 1),
+            "route": route,
+            "building_id": building,
+            "confidence": confidence,
+            "detail": detail,
+            "reason": reason,
+        }
+    )
 
 
 def _coordinate_matches(table: pd.DataFrame, prepared: PreparedScene, coords: str, max_distance_m: float):
@@ -616,7 +700,11 @@ def _points(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's lon and lat as numbers (NaN where unreadable), and the system its row names (None: none)."""
     lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
-    named = table["coords"].map(_system).to_numpy(dtype=object) if "coords" in table else np.full(len(table), None, dtype=object)
+    named = (
+        table["coords"].map(_system).to_numpy(dtype=object)
+        if "coords" in table
+        else np.full(len(table), None, dtype=object)
+    )
     return lon, lat, named
 
 
@@ -650,7 +738,9 @@ def _address_matches(table: pd.DataFrame, prepared: PreparedScene, r) -> pd.Data
     if rest.any():
         names = _Names(prepared, r)
         texts = text[rest].unique()
-        by_name = pd.DataFrame([names.match(t) for t in texts], columns=_MATCH).iloc[pd.Index(texts).get_indexer(text[rest])]
+        by_name = pd.DataFrame([names.match(t) for t in texts], columns=_MATCH).iloc[
+            pd.Index(texts).get_indexer(text[rest])
+        ]
         said = by_name["reason"].notna().to_numpy() | by_name["building"].notna().to_numpy()
         found.loc[np.flatnonzero(rest)[said], list(_MATCH)] = by_name[said].to_numpy()
     return found
@@ -682,8 +772,9 @@ class _Similar:
             nearest = heapq.nlargest(SIMILAR_CANDIDATES, shared, key=lambda c: (shared[c], c))
             spelled = [(spelling, target) for target in nearest for spelling in self.spellings[target]]
             best: dict[str, float] = {}
-            for _, score, i in process.extract(text, [s for s, _ in spelled], scorer=fuzz.ratio,
-                                               score_cutoff=self.cutoff, limit=None):
+            for _, score, i in process.extract(
+                text, [s for s, _ in spelled], scorer=fuzz.ratio, score_cutoff=self.cutoff, limit=None
+            ):
                 target = spelled[i][1]
                 best[target] = max(best.get(target, 0.0), score)
             self.cache[text] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
@@ -697,10 +788,16 @@ class _Places:
     def __init__(self, index: dict[BuildingKey, list[str]], r):
         self.index, self.r = index, r
         self.places = {key.place for key in index}
-        self.similar = _Similar({p: (p, *(p + suffix for suffix in COMPOUND_SUFFIXES)) for p in self.places}, r.fuzzy_score)
+        self.similar = _Similar(
+            {p: (p, *(p + suffix for suffix in COMPOUND_SUFFIXES)) for p in self.places}, r.fuzzy_score
+        )
 
     def named(self, key: BuildingKey, place: str) -> list[str]:
-        return self.index.get(BuildingKey(place, key.number, key.street)) or self.index.get(BuildingKey(place, key.number, not key.street)) or []
+        return (
+            self.index.get(BuildingKey(place, key.number, key.street))
+            or self.index.get(BuildingKey(place, key.number, not key.street))
+            or []
+        )
 
     def match(self, key: BuildingKey | None) -> tuple:
         """(building, confidence, detail, reason) for one address's key."""
@@ -745,8 +842,10 @@ class _Names:
         keys = {c: [building_key(t, normalised=True) for t in column] for c, column in texts.items()}
         # a numbered building is the places' to match
         named = [(i, t) for c in texts for i, (t, key) in enumerate(zip(texts[c], keys[c])) if t and key is None]
-        compounds = [{normalise(c), compound_key(c)} - {""} if c else set()
-                     for c in (_compound_names(prepared) if named else [None] * len(ids))]
+        compounds = [
+            {normalise(c), compound_key(c)} - {""} if c else set()
+            for c in (_compound_names(prepared) if named else [None] * len(ids))
+        ]
         for i, key in enumerate(keys.get("address", ())):
             if key is not None and key.place and not key.street:
                 compounds[i].add(key.place)
@@ -783,10 +882,10 @@ class _Names:
         heads = name_heads(text)
         for head in heads:
             ids = self.exact(head)
-            if ids and heads[0][len(head):][:1].isdigit():
+            if ids and heads[0][len(head) :][:1].isdigit():
                 # digits cut where they run on (教学楼1|1单元): every other cut of them must name the same
                 base = head.rstrip("0123456789")
-                ids = ids.union(*(self.exact(h) for h in heads if h.startswith(base) and h[len(base):].isdigit()))
+                ids = ids.union(*(self.exact(h) for h in heads if h.startswith(base) and h[len(base) :].isdigit()))
             if ids:
                 return (next(iter(ids)), "exact", "", None) if len(ids) == 1 else (None, "", "", "ambiguous")
         best: dict[str, tuple[float, str, str]] = {}
@@ -804,7 +903,12 @@ class _Names:
         if len(ranked) > 1 and ranked[1][1][0] >= ranked[0][1][0] - FUZZY_MARGIN:
             return None, "", "", "ambiguous"
         building, (score, head, spelled) = ranked[0]
-        return building, "fuzzy" if score >= self.r.sure_score else "low", f"{head} read as {spelled} ({score:.0f})", None
+        return (
+            building,
+            "fuzzy" if score >= self.r.sure_score else "low",
+            f"{head} read as {spelled} ({score:.0f})",
+            None,
+        )
 
 
 def _pairs(text: str) -> set[str]:
@@ -819,7 +923,10 @@ def _building_index(prepared: PreparedScene) -> dict[BuildingKey, list[str]]:
     keys: list[tuple[BuildingKey | None, str]] = []
     for position, data in enumerate(buildings.drop(columns="geometry").to_dict("records")):
         candidates = [data.get("address")]
-        street, number = data.get("addr_street") or data.get("addr:street"), data.get("addr_housenumber") or data.get("addr:housenumber")
+        street, number = (
+            data.get("addr_street") or data.get("addr:street"),
+            data.get("addr_housenumber") or data.get("addr:housenumber"),
+        )
         if street and number:
             candidates.append(f"{street}{number}号")
         name = data.get("name")
@@ -850,7 +957,8 @@ def _compound_names(prepared: PreparedScene) -> np.ndarray:
     missing = np.flatnonzero(pd.isna(names))
     if len(missing):
         b, c = shapely.STRtree(compounds.geometry.to_numpy()).query(
-            shapely.point_on_surface(buildings.geometry.to_numpy()[missing]), predicate="within")
+            shapely.point_on_surface(buildings.geometry.to_numpy()[missing]), predicate="within"
+        )
         names[missing[b]] = compounds["name"].to_numpy()[c]
     return names
 
@@ -897,16 +1005,21 @@ def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str, lang:
     reasons = matches["reason"].value_counts()
     if lang == "zh":
         said = "；".join(f"{v:,} 行{REASONS_ZH.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
-        return (f"{register}的 {len(matches):,} 行都无法对应到建筑（匹配 0 行；{said}）：请检查读取的列"
-                f"（{'、'.join(read) or '没有 gridplan 认识的列'}）以及 --map-column、--encoding 和 --register-coords 选项")
+        return (
+            f"{register}的 {len(matches):,} 行都无法对应到建筑（匹配 0 行；{said}）：请检查读取的列"
+            f"（{'、'.join(read) or '没有 gridplan 认识的列'}）以及 --map-column、--encoding 和 --register-coords 选项"
+        )
     said = "; ".join(f"{v:,} {REASONS.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
-    return (f"none of the {kind} register's {len(matches):,} rows could be joined to a building (0 matched; {said}): "
-            f"check the columns read ({', '.join(read) or 'none gridplan knows'}) and the --map-column, --encoding "
-            f"and --register-coords options")
+    return (
+        f"none of the {kind} register's {len(matches):,} rows could be joined to a building (0 matched; {said}): "
+        f"check the columns read ({', '.join(read) or 'none gridplan knows'}) and the --map-column, --encoding "
+        f"and --register-coords options"
+    )
 
 
-def _registered_households(prepared: PreparedScene, count: pd.Series, matches: pd.DataFrame,
-                           generated: bool) -> gpd.GeoDataFrame:
+def _registered_households(
+    prepared: PreparedScene, count: pd.Series, matches: pd.DataFrame, generated: bool
+) -> gpd.GeoDataFrame:
     """The scene's buildings with households from the matched rows' counts (:func:`_household_counts`),
     (``households_registered``). Buildings without rows keep their count, or its estimate
     (``households_estimated``). A generated register marks the counts it gives ``households_generated``."""
@@ -935,8 +1048,13 @@ def _members(table: pd.DataFrame, matches: pd.DataFrame) -> tuple[pd.DataFrame, 
     ids = given.where(given.notna(), record).to_numpy(dtype=object)
     joined = (matches["route"] != "unmatched").to_numpy()
     status = normalise_status(table["status"] if "status" in table else None, table.index)
-    members = pd.DataFrame({"member_id": ids[joined], "building_id": matches["building_id"].to_numpy()[joined],
-                            "status": status.to_numpy()[joined]})
+    members = pd.DataFrame(
+        {
+            "member_id": ids[joined],
+            "building_id": matches["building_id"].to_numpy()[joined],
+            "status": status.to_numpy()[joined],
+        }
+    )
     return members, ids
 
 

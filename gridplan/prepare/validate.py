@@ -177,17 +177,29 @@ class Validation:
         """Raise :class:`~gridplan.errors.InputError` naming the errors (in one line); else return ``self``."""
         errors = self.errors
         if errors:
-            raise InputError(f"the scene has {_plural(len(errors), 'error', 'errors')}: " + "; ".join(map(str, errors)),
-                             zh=f"场景有 {len(errors)} 项错误：" + "；".join(f.describe("zh") for f in errors))
+            raise InputError(
+                f"the scene has {_plural(len(errors), 'error', 'errors')}: " + "; ".join(map(str, errors)),
+                zh=f"场景有 {len(errors)} 项错误：" + "；".join(f.describe("zh") for f in errors),
+            )
         return self
 
     def table(self, lang: str = "zh") -> pd.DataFrame:
         """The findings as a table (``level``, ``code``, ``layer``, ``message`` in ``lang``, ``ids`` as a list,
         ``count``), as a plan file keeps them (the ids as JSON text, so that an id holding a comma stays one)."""
-        return pd.DataFrame([{"level": f.level, "code": f.code, "layer": f.layer,
-                              "message": f.zh if lang == "zh" and f.zh else f.message,
-                              "ids": [str(i) for i in f.ids], "count": f.count} for f in self.findings],
-                            columns=["level", "code", "layer", "message", "ids", "count"])
+        return pd.DataFrame(
+            [
+                {
+                    "level": f.level,
+                    "code": f.code,
+                    "layer": f.layer,
+                    "message": f.zh if lang == "zh" and f.zh else f.message,
+                    "ids": [str(i) for i in f.ids],
+                    "count": f.count,
+                }
+                for f in self.findings
+            ],
+            columns=["level", "code", "layer", "message", "ids", "count"],
+        )
 
     def headline(self, lang: str = "zh") -> str:
         """One line: how many errors, warnings and repairs."""
@@ -202,14 +214,20 @@ class Validation:
         ``lang`` (``"zh"`` or ``"en"``) words the headings, counts and findings (``code`` is the stable key)."""
         zh = lang == "zh"
         e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
-        head = (f"场景检查：错误 {e} 项，警告 {w} 项，修复 {r} 项" if zh else
-                f"scene check (场景检查): {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, "
-                f"{_plural(r, 'repair', 'repairs')}")
+        head = (
+            f"场景检查：错误 {e} 项，警告 {w} 项，修复 {r} 项"
+            if zh
+            else f"scene check (场景检查): {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, "
+            f"{_plural(r, 'repair', 'repairs')}"
+        )
         names = {name: (LAYER_NAMES_ZH.get(name, name) if zh else name) for name in self.counts}
         width = max(_width(n) for n in names.values()) if names else 0
         columns = ("输入", "输出", "排除") if zh else ("in", "out", "excluded")
         rows = ["  " + " " * width + "  " + " ".join(_pad(c, 9) for c in columns)] + [
-            "  " + names[name] + " " * (width - _width(names[name])) + f"  {c['in']:>9,} {c['out']:>9,} {c['excluded']:>9,}"
+            "  "
+            + names[name]
+            + " " * (width - _width(names[name]))
+            + f"  {c['in']:>9,} {c['out']:>9,} {c['excluded']:>9,}"
             for name, c in self.counts.items()
         ]
         sections = [head, *rows]
@@ -221,9 +239,18 @@ class Validation:
 
 
 #: Layer and count names as a Chinese report says them.
-LAYER_NAMES_ZH = {"communities": "社区", "buildings": "建筑", "households": "户数", "streets": "道路", "barriers": "障碍",
-                  "party_orgs": "党组织", "party_members": "党员", "service_points": "服务点", "compounds": "小区",
-                  "pois": "兴趣点"}
+LAYER_NAMES_ZH = {
+    "communities": "社区",
+    "buildings": "建筑",
+    "households": "户数",
+    "streets": "道路",
+    "barriers": "障碍",
+    "party_orgs": "党组织",
+    "party_members": "党员",
+    "service_points": "服务点",
+    "compounds": "小区",
+    "pois": "兴趣点",
+}
 
 
 def _width(text: str) -> int:
@@ -236,11 +263,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def validate_scene(
-    scene: Scene,
-    *,
-    repair_households: bool = False,
-    accept_outside: bool = False,
-    settings: Settings = DEFAULTS,
+    scene: Scene, *, repair_households: bool = False, accept_outside: bool = False, settings: Settings = DEFAULTS
 ) -> Validation:
     """Check a scene before planning; repair what can be repaired and report everything.
 
@@ -355,8 +378,9 @@ def validate_scene(
     return Validation(scene=scene.replace(**cleaned), findings=findings, counts=counts)
 
 
-def _place_in_communities(cleaned: dict, kept: dict, labels: dict, metric, settings: Settings,
-                          accept_outside: bool) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[Finding]]:
+def _place_in_communities(
+    cleaned: dict, kept: dict, labels: dict, metric, settings: Settings, accept_outside: bool
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[Finding]]:
     """Community boundaries repaired (gaps, overlaps, slivers, boundaries cut through buildings) and each building
     placed in its community, in ``metric``; ``cleaned`` and ``kept`` updated. Returns the buildings, those inside a
     community in ``metric``, and the findings."""
@@ -369,11 +393,17 @@ def _place_in_communities(cleaned: dict, kept: dict, labels: dict, metric, setti
     footprints = buildings_m.geometry.to_numpy()
     building_labels = labels["buildings"][kept["buildings"]]
     households = _usable_households(buildings)
-    communities_m, repairs = close_gaps_and_overlaps(communities_m, np.argsort(np.argsort(community_ids)),
-                                                     settings.validation.boundary_snap_m, settings.validation.sliver_m2,
-                                                     footprints)
+    communities_m, repairs = close_gaps_and_overlaps(
+        communities_m,
+        np.argsort(np.argsort(community_ids)),
+        settings.validation.boundary_snap_m,
+        settings.validation.sliver_m2,
+        footprints,
+    )
     findings += _community_overlaps(communities_m, community_ids)
-    buildings, inside, assigned, found = _assign_communities(buildings, footprints, communities_m, community_ids, building_labels)
+    buildings, inside, assigned, found = _assign_communities(
+        buildings, footprints, communities_m, community_ids, building_labels
+    )
     findings += found
     if not accept_outside:
         findings += _outside_share(inside, households, settings.validation.max_outside_share)
@@ -433,16 +463,36 @@ def _check_keys(name: str, frame: pd.DataFrame, labels: np.ndarray) -> list[Find
     if not present.all():
         ids = tuple(labels[~present])
         message = f"{_plural(len(ids), *_NOUNS[name])} without {key}: rows {_name_ids(ids)}"
-        findings.append(Finding("error", "missing_id", name, message, ids, len(ids),
-                                f"{len(ids):,} 行缺少 {key}：第 {_name_ids(ids, lang='zh')} 行"))
+        findings.append(
+            Finding(
+                "error",
+                "missing_id",
+                name,
+                message,
+                ids,
+                len(ids),
+                f"{len(ids):,} 行缺少 {key}：第 {_name_ids(ids, lang='zh')} 行",
+            )
+        )
     keys = pd.Series(labels[present])
     repeated = keys[keys.duplicated(keep=False)]
     if len(repeated):
         times = repeated.value_counts(sort=False)
         shown = [f"{i} (×{n})" for i, n in times.items()]
-        message = f"{_plural(len(repeated), *_NOUNS[name])} sharing {_plural(len(times), key, key + 's')}: {_name_ids(shown)}"
-        findings.append(Finding("error", "duplicate_id", name, message, tuple(times.index), len(repeated),
-                                f"{len(repeated):,} 行共用 {len(times):,} 个 {key}：{_name_ids(shown, lang='zh')}"))
+        message = (
+            f"{_plural(len(repeated), *_NOUNS[name])} sharing {_plural(len(times), key, key + 's')}: {_name_ids(shown)}"
+        )
+        findings.append(
+            Finding(
+                "error",
+                "duplicate_id",
+                name,
+                message,
+                tuple(times.index),
+                len(repeated),
+                f"{len(repeated):,} 行共用 {len(times):,} 个 {key}：{_name_ids(shown, lang='zh')}",
+            )
+        )
     return findings
 
 
@@ -459,7 +509,9 @@ def _repair_geometries(
     repaired = geoms.copy()
     repaired[invalid] = shapely.make_valid(geoms[invalid])
     allowed = set(GEOMETRY_TYPES[name] or ())
-    family = "Polygon" if allowed and allowed <= _POLYGONAL else "LineString" if allowed and allowed <= _LINEAL else None
+    family = (
+        "Polygon" if allowed and allowed <= _POLYGONAL else "LineString" if allowed and allowed <= _LINEAL else None
+    )
     wrong = ~missing & ~np.isin(shapely.get_type_id(repaired), [shapely.GeometryType[t.upper()] for t in allowed])
     if family is not None and wrong.any():
         repaired[wrong] = _keep_parts(repaired[wrong], family)
@@ -469,22 +521,49 @@ def _repair_geometries(
     if invalid.any():
         ids = tuple(labels[invalid])
         message = f"invalid geometry in {_plural(len(ids), *_NOUNS[name])}, repaired with make_valid: {_name_ids(ids)}"
-        findings.append(Finding("repair", "invalid_geometry_repaired", name, message, ids, len(ids),
-                                f"{len(ids):,} 个几何无效，已用 make_valid 修复：{_name_ids(ids, lang='zh')}"))
+        findings.append(
+            Finding(
+                "repair",
+                "invalid_geometry_repaired",
+                name,
+                message,
+                ids,
+                len(ids),
+                f"{len(ids):,} 个几何无效，已用 make_valid 修复：{_name_ids(ids, lang='zh')}",
+            )
+        )
     wrong_input = wrong & ~invalid & ~empty
     if family is not None and wrong_input.any():
         ids = tuple(labels[wrong_input])
         message = f"parts that are not {kind} dropped from {_plural(len(ids), *_NOUNS[name])}: {_name_ids(ids)}"
-        findings.append(Finding("repair", "wrong_geometry_type", name, message, ids, len(ids),
-                                f"{len(ids):,} 个要素中去掉了非{'面' if kind == 'polygonal' else '线'}部分：{_name_ids(ids, lang='zh')}"))
+        findings.append(
+            Finding(
+                "repair",
+                "wrong_geometry_type",
+                name,
+                message,
+                ids,
+                len(ids),
+                f"{len(ids):,} 个要素中去掉了非{'面' if kind == 'polygonal' else '线'}部分：{_name_ids(ids, lang='zh')}",
+            )
+        )
     if empty.any():
         ids = tuple(labels[empty])
         message = (
             f"no geometry (empty, or nothing {kind if family else 'valid'} after repair) in "
             f"{_plural(len(ids), *_NOUNS[name])}, left out: {_name_ids(ids)}"
         )
-        findings.append(Finding("warning", "empty_geometry", name, message, ids, len(ids),
-                                f"{len(ids):,} 个要素没有几何（为空或修复后无可用部分），已排除：{_name_ids(ids, lang='zh')}"))
+        findings.append(
+            Finding(
+                "warning",
+                "empty_geometry",
+                name,
+                message,
+                ids,
+                len(ids),
+                f"{len(ids):,} 个要素没有几何（为空或修复后无可用部分），已排除：{_name_ids(ids, lang='zh')}",
+            )
+        )
     out = frame.copy()
     out[out.geometry.name] = gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs)
     return out[~empty], ~empty, findings
@@ -516,24 +595,49 @@ def _align_crs(spatial: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, gpd.GeoD
             continue
         aligned[name] = frame.to_crs(target)
         message = f"{name} was in {frame.crs.to_string()}, reprojected to {target.to_string()} (the buildings' CRS)"
-        findings.append(Finding("repair", "crs_mismatch", name, message, (), len(frame),
-                                f"原为 {frame.crs.to_string()}，已转换为建筑图层的 {target.to_string()}"))
+        findings.append(
+            Finding(
+                "repair",
+                "crs_mismatch",
+                name,
+                message,
+                (),
+                len(frame),
+                f"原为 {frame.crs.to_string()}，已转换为建筑图层的 {target.to_string()}",
+            )
+        )
     return {**spatial, **aligned}, findings
 
 
-def _align_systems(spatial: dict[str, gpd.GeoDataFrame], metric, settings: Settings) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
+def _align_systems(
+    spatial: dict[str, gpd.GeoDataFrame], metric, settings: Settings
+) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
     """Buildings, streets and communities in one coordinate system (see :func:`gridplan.core.alignment.align_layers`)."""
     alignment = align_layers(spatial, metric, settings.coords)
-    findings = [Finding("repair", "layer_coords_converted", name, evidence.describe("en"), (), len(spatial[name]), evidence.describe("zh"))
-                for name, evidence in alignment.moved.items()]
+    findings = [
+        Finding(
+            "repair",
+            "layer_coords_converted",
+            name,
+            evidence.describe("en"),
+            (),
+            len(spatial[name]),
+            evidence.describe("zh"),
+        )
+        for name, evidence in alignment.moved.items()
+    ]
     for evidence in alignment.disagreements[:1]:
         options = " ".join(_alignment_options(evidence))
-        message = (f"{evidence.subject} and {evidence.reference} disagree by {evidence.offset} (a coordinate system "
-                   f"offset; {evidence.measure}: {evidence.readings()}), and no third layer tells which is off: "
-                   f"give the system of the layer that is off ({options} if the others are WGS84)")
-        zh = (f"{LAYER_NAMES_ZH.get(evidence.subject, evidence.subject)}与{LAYER_NAMES_ZH.get(evidence.reference, evidence.reference)}"
-              f"相差 {evidence.offset.metres:.0f} 米（坐标系偏移；{evidence.readings('zh')}），没有第三个图层可判断哪个有偏移："
-              f"请给出有偏移图层的坐标系（{options}，若其余图层为 WGS84）")
+        message = (
+            f"{evidence.subject} and {evidence.reference} disagree by {evidence.offset} (a coordinate system "
+            f"offset; {evidence.measure}: {evidence.readings()}), and no third layer tells which is off: "
+            f"give the system of the layer that is off ({options} if the others are WGS84)"
+        )
+        zh = (
+            f"{LAYER_NAMES_ZH.get(evidence.subject, evidence.subject)}与{LAYER_NAMES_ZH.get(evidence.reference, evidence.reference)}"
+            f"相差 {evidence.offset.metres:.0f} 米（坐标系偏移；{evidence.readings('zh')}），没有第三个图层可判断哪个有偏移："
+            f"请给出有偏移图层的坐标系（{options}，若其余图层为 WGS84）"
+        )
         findings.append(Finding("error", "layers_disagree", evidence.subject, message, (), evidence.count, zh))
     return dict(alignment.layers), findings
 
@@ -541,8 +645,11 @@ def _align_systems(spatial: dict[str, gpd.GeoDataFrame], metric, settings: Setti
 def _alignment_options(evidence) -> list[str]:
     """The ``--coords LAYER=SYSTEM`` options of the two layers of ``evidence`` that are not WGS84."""
     source, target = evidence.shift
-    return [f"--coords {layer}={system}" for layer, system in ((evidence.subject, source), (evidence.reference, target))
-            if system != "wgs84" and layer in GEOMETRY_TYPES]
+    return [
+        f"--coords {layer}={system}"
+        for layer, system in ((evidence.subject, source), (evidence.reference, target))
+        if system != "wgs84" and layer in GEOMETRY_TYPES
+    ]
 
 
 def _outside_share(inside: np.ndarray, households: np.ndarray, limit: float) -> list[Finding]:
@@ -554,11 +661,15 @@ def _outside_share(inside: np.ndarray, households: np.ndarray, limit: float) -> 
     lost = float(households[~inside].sum()) / total if total > 0 else 0.0
     if max(buildings, lost) <= limit:
         return []
-    message = (f"{int((~inside).sum()):,} buildings ({buildings:.1%}) and {lost:.1%} of the households lie outside every "
-               f"community, more than {limit:.0%}: check that the communities and buildings are of one place and one "
-               f"coordinate system (--coords LAYER=SYSTEM), or accept leaving them out (--accept-outside)")
-    zh = (f"{int((~inside).sum()):,} 栋建筑（{buildings:.1%}）和 {lost:.1%} 的户数不在任何社区内，超过 {limit:.0%}：请检查社区与建筑"
-          f"是否为同一地点、同一坐标系（--coords 图层=坐标系），或接受排除它们（--accept-outside）")
+    message = (
+        f"{int((~inside).sum()):,} buildings ({buildings:.1%}) and {lost:.1%} of the households lie outside every "
+        f"community, more than {limit:.0%}: check that the communities and buildings are of one place and one "
+        f"coordinate system (--coords LAYER=SYSTEM), or accept leaving them out (--accept-outside)"
+    )
+    zh = (
+        f"{int((~inside).sum()):,} 栋建筑（{buildings:.1%}）和 {lost:.1%} 的户数不在任何社区内，超过 {limit:.0%}：请检查社区与建筑"
+        f"是否为同一地点、同一坐标系（--coords 图层=坐标系），或接受排除它们（--accept-outside）"
+    )
     return [Finding("error", "buildings_outside_share", "buildings", message, (), int((~inside).sum()), zh)]
 
 
@@ -586,10 +697,21 @@ def _community_overlaps(communities: np.ndarray, ids: np.ndarray) -> list[Findin
         return []
     a, b, area = a[overlap], b[overlap], area[overlap]
     involved = tuple(pd.unique(ids[np.concatenate([a, b])]))
-    shown = [f"{ids[x]} & {ids[y]} ({m:,.0f} m²)" for x, y, m in zip(a[:MESSAGE_IDS], b[:MESSAGE_IDS], area[:MESSAGE_IDS])]
+    shown = [
+        f"{ids[x]} & {ids[y]} ({m:,.0f} m²)" for x, y, m in zip(a[:MESSAGE_IDS], b[:MESSAGE_IDS], area[:MESSAGE_IDS])
+    ]
     message = f"{_plural(len(a), 'pair', 'pairs')} of communities overlap: {_name_ids(shown, total=len(a))}"
-    return [Finding("error", "community_overlap", "communities", message, involved, len(involved),
-                    f"{len(a):,} 对社区相互重叠：{_name_ids(shown, total=len(a), lang='zh')}")]
+    return [
+        Finding(
+            "error",
+            "community_overlap",
+            "communities",
+            message,
+            involved,
+            len(involved),
+            f"{len(a):,} 对社区相互重叠：{_name_ids(shown, total=len(a), lang='zh')}",
+        )
+    ]
 
 
 def _assign_communities(
@@ -623,8 +745,17 @@ def _assign_communities(
     if (~inside).any():
         ids = tuple(labels[~inside])
         message = f"{_plural(len(ids), 'building', 'buildings')} outside every community, left out: {_name_ids(ids)}"
-        findings.append(Finding("warning", "building_outside_communities", "buildings", message, ids, len(ids),
-                                f"{len(ids):,} 栋建筑不在任何社区内，已排除：{_name_ids(ids, lang='zh')}"))
+        findings.append(
+            Finding(
+                "warning",
+                "building_outside_communities",
+                "buildings",
+                message,
+                ids,
+                len(ids),
+                f"{len(ids):,} 栋建筑不在任何社区内，已排除：{_name_ids(ids, lang='zh')}",
+            )
+        )
     out = buildings.copy()
     spatial_ids = np.full(n, None, dtype=object)
     spatial_ids[inside] = community_ids[assigned[inside]]
@@ -638,8 +769,17 @@ def _assign_communities(
                 f"community_id replaced by the community holding the footprint in {_plural(len(ids), 'building', 'buildings')}: "
                 f"{_name_ids(shown, total=len(ids))}"
             )
-            findings.append(Finding("warning", "building_community_changed", "buildings", message, ids, len(ids),
-                                    f"{len(ids):,} 栋建筑的 community_id 改为轮廓所在的社区：{_name_ids(shown, total=len(ids), lang='zh')}"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "building_community_changed",
+                    "buildings",
+                    message,
+                    ids,
+                    len(ids),
+                    f"{len(ids):,} 栋建筑的 community_id 改为轮廓所在的社区：{_name_ids(shown, total=len(ids), lang='zh')}",
+                )
+            )
     out["community_id"] = spatial_ids
     out["community_share"] = own_share  # as delivered: the boundaries are then fitted round every building
     return out[inside], inside, assigned, findings
@@ -664,8 +804,9 @@ _REPAIRS_ZH = {
 _KINDS_ZH = {"missing": "缺失", "not a number": "不是数字", "negative": "为负数", "fractional": "为小数"}
 
 
-def _boundary_findings(repairs: list[BoundaryRepair], community_ids: np.ndarray, building_labels: np.ndarray,
-                       households: np.ndarray) -> list[Finding]:
+def _boundary_findings(
+    repairs: list[BoundaryRepair], community_ids: np.ndarray, building_labels: np.ndarray, households: np.ndarray
+) -> list[Finding]:
     """One repair finding per kind of boundary repair: how many, the area moved, the buildings and registered
     households concerned, each named."""
     findings = []
@@ -677,21 +818,35 @@ def _boundary_findings(repairs: list[BoundaryRepair], community_ids: np.ndarray,
             continue
         area = sum(r.area_m2 for r in done)
         buildings = sorted({b for r in done for b in r.buildings})
-        shown = [f"{r.area_m2:,.1f} m² to {community_ids[r.community]}"
-                 + (f" from {'/'.join(community_ids[list(r.other)])}" if r.other else "")
-                 + (f" ({', '.join(building_labels[list(r.buildings)][:3])})" if r.buildings else "")
-                 for r in done[:MESSAGE_IDS]]
-        moved = (f"; {_plural(len(buildings), 'building', 'buildings')} with {int(households[buildings].sum()):,} "
-                 "registered households concerned" if buildings else "")
+        shown = [
+            f"{r.area_m2:,.1f} m² to {community_ids[r.community]}"
+            + (f" from {'/'.join(community_ids[list(r.other)])}" if r.other else "")
+            + (f" ({', '.join(building_labels[list(r.buildings)][:3])})" if r.buildings else "")
+            for r in done[:MESSAGE_IDS]
+        ]
+        moved = (
+            f"; {_plural(len(buildings), 'building', 'buildings')} with {int(households[buildings].sum()):,} "
+            "registered households concerned"
+            if buildings
+            else ""
+        )
         message = f"{text} ({len(done):,}): {area:,.1f} m² in all{moved}: {_name_ids(shown, total=len(done))}"
-        ids = tuple(building_labels[buildings]) if buildings else tuple(pd.unique(community_ids[[r.community for r in done]]))
-        moved_zh = (f"；涉及 {len(buildings):,} 栋建筑、{int(households[buildings].sum()):,} 户登记户" if buildings else "")
+        ids = (
+            tuple(building_labels[buildings])
+            if buildings
+            else tuple(pd.unique(community_ids[[r.community for r in done]]))
+        )
+        moved_zh = (
+            f"；涉及 {len(buildings):,} 栋建筑、{int(households[buildings].sum()):,} 户登记户" if buildings else ""
+        )
         zh = f"{_REPAIRS_ZH[kind]}（{len(done):,} 处）：共 {area:,.1f} 平方米{moved_zh}：{_name_ids(shown, total=len(done), lang='zh')}"
         findings.append(Finding("repair", f"community_{kind}", "communities", message, ids, len(done), zh))
     return findings
 
 
-def _communities_without_streets(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
+def _communities_without_streets(
+    communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, ids: np.ndarray
+) -> list[Finding]:
     """Communities that no street runs through or along: planning tiles them along their boundary only.
 
     A street that only touches a community at a point (a dead end at the boundary) does not count.
@@ -708,8 +863,17 @@ def _communities_without_streets(communities: gpd.GeoDataFrame, streets: gpd.Geo
         f"{_plural(len(missed), 'community', 'communities')} without any street through or along it; grids "
         f"there follow the community boundary only: {_name_ids(missed)}"
     )
-    return [Finding("warning", "community_without_streets", "communities", message, missed, len(missed),
-                    f"{len(missed):,} 个社区内部和边上都没有道路，网格只能沿社区边界划分：{_name_ids(missed, lang='zh')}")]
+    return [
+        Finding(
+            "warning",
+            "community_without_streets",
+            "communities",
+            message,
+            missed,
+            len(missed),
+            f"{len(missed):,} 个社区内部和边上都没有道路，网格只能沿社区边界划分：{_name_ids(missed, lang='zh')}",
+        )
+    ]
 
 
 def _bad_codes(communities: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
@@ -717,16 +881,24 @@ def _bad_codes(communities: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
     Missing codes are no finding: those communities' grids get no code."""
     if "code" not in communities:
         return []
-    codes = communities["code"].map(lambda c: None if c is None or (isinstance(c, float) and np.isnan(c)) else id_string(c))
+    codes = communities["code"].map(
+        lambda c: None if c is None or (isinstance(c, float) and np.isnan(c)) else id_string(c)
+    )
     bad = codes.notna() & ~codes.fillna("").str.fullmatch(r"\d{12}")
     if not bad.any():
         return []
     shown = [f"{i} ({c!r})" for i, c in zip(ids[bad.to_numpy()][:MESSAGE_IDS], codes[bad][:MESSAGE_IDS])]
-    message = (f"{_plural(int(bad.sum()), 'community code is', 'community codes are')} not 12 digits (county 6 + street 3 + "
-               f"community 3), so grid codes cannot be made: correct them or leave them empty: {_name_ids(shown, total=int(bad.sum()))}")
-    zh = (f"{int(bad.sum()):,} 个社区代码不是 12 位（区县 6 位 + 街道 3 位 + 社区 3 位），无法生成网格编码：请更正或留空："
-          f"{_name_ids(shown, total=int(bad.sum()), lang='zh')}")
-    return [Finding("error", "bad_community_code", "communities", message, tuple(ids[bad.to_numpy()]), int(bad.sum()), zh)]
+    message = (
+        f"{_plural(int(bad.sum()), 'community code is', 'community codes are')} not 12 digits (county 6 + street 3 + "
+        f"community 3), so grid codes cannot be made: correct them or leave them empty: {_name_ids(shown, total=int(bad.sum()))}"
+    )
+    zh = (
+        f"{int(bad.sum()):,} 个社区代码不是 12 位（区县 6 位 + 街道 3 位 + 社区 3 位），无法生成网格编码：请更正或留空："
+        f"{_name_ids(shown, total=int(bad.sum()), lang='zh')}"
+    )
+    return [
+        Finding("error", "bad_community_code", "communities", message, tuple(ids[bad.to_numpy()]), int(bad.sum()), zh)
+    ]
 
 
 def _household_kinds(values: pd.Series) -> dict[str, np.ndarray]:
@@ -738,7 +910,13 @@ def _household_kinds(values: pd.Series) -> dict[str, np.ndarray]:
     negative = finite & (number < 0)
     fractional = finite & (number >= 0) & (number != np.floor(number))
     usable = finite & (number >= 0) & ~fractional
-    return {"missing": missing, "not a number": not_number, "negative": negative, "fractional": fractional, "usable": usable}
+    return {
+        "missing": missing,
+        "not a number": not_number,
+        "negative": negative,
+        "fractional": fractional,
+        "usable": usable,
+    }
 
 
 def _usable_households(buildings: gpd.GeoDataFrame) -> np.ndarray:
@@ -771,24 +949,46 @@ def _check_households(
         ids = tuple(labels[mask])
         noun = _plural(len(ids), "building", "buildings")
         if kind == "fractional" and repair:
-            shown = [f"{i} ({v:g} → {np.floor(v + 0.5):g})" for i, v in zip(ids[:MESSAGE_IDS], number[mask][:MESSAGE_IDS])]
+            shown = [
+                f"{i} ({v:g} → {np.floor(v + 0.5):g})" for i, v in zip(ids[:MESSAGE_IDS], number[mask][:MESSAGE_IDS])
+            ]
             message = f"fractional households in {noun}, rounded half up: {_name_ids(shown, total=len(ids))}"
-            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids),
-                                    f"{len(ids):,} 栋建筑的户数为小数，已四舍五入：{_name_ids(shown, total=len(ids), lang='zh')}"))
+            findings.append(
+                Finding(
+                    "repair",
+                    "households_repaired",
+                    "buildings",
+                    message,
+                    ids,
+                    len(ids),
+                    f"{len(ids):,} 栋建筑的户数为小数，已四舍五入：{_name_ids(shown, total=len(ids), lang='zh')}",
+                )
+            )
         elif repair:
             unknown |= mask
             message = f"{kind} households in {noun}, estimated from footprint and floors instead: {_name_ids(ids)}"
-            findings.append(Finding("repair", "households_repaired", "buildings", message, ids, len(ids),
-                                    f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}，改按占地面积和层数估算：{_name_ids(ids, lang='zh')}"))
+            findings.append(
+                Finding(
+                    "repair",
+                    "households_repaired",
+                    "buildings",
+                    message,
+                    ids,
+                    len(ids),
+                    f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}，改按占地面积和层数估算：{_name_ids(ids, lang='zh')}",
+                )
+            )
         else:
             if buildings_m is None:
                 advice = "not repaired: the scene has no CRS to estimate households in"
             else:
-                advice = (f"--repair-households {'rounds' if kind == 'fractional' else 'estimates'} "
-                          "them")
+                advice = f"--repair-households {'rounds' if kind == 'fractional' else 'estimates'} them"
             message = f"{kind} households in {noun} ({advice}): {_name_ids(ids)}"
-            advice_zh = ("未修复：场景没有坐标参考系，无法估算户数" if buildings_m is None else
-                         f"--repair-households 会{'四舍五入' if kind == 'fractional' else '估算'}")
+            advice_zh = (
+                "未修复：场景没有坐标参考系，无法估算户数"
+                if buildings_m is None
+                else f"--repair-households 会{'四舍五入' if kind == 'fractional' else '估算'}"
+            )
             zh = f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}（{advice_zh}）：{_name_ids(ids, lang='zh')}"
             findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids), zh))
     if any(f.code == "bad_households" for f in findings):
@@ -798,15 +998,18 @@ def _check_households(
         households[unknown] = estimate_households(buildings_m[unknown], settings.households).to_numpy()
     out = buildings.copy()
     out["households"] = households.astype(np.int64)
-    given = out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
+    given = (
+        out["households_estimated"].fillna(False).astype(bool).to_numpy() if "households_estimated" in out else False
+    )
     out["households_estimated"] = unknown | given
     if buildings_m is not None:
         findings += _implausible_households(out, buildings_m, labels, settings)
     return out, findings
 
 
-def _implausible_households(buildings: gpd.GeoDataFrame, buildings_m: gpd.GeoDataFrame, labels: np.ndarray,
-                            settings: Settings) -> list[Finding]:
+def _implausible_households(
+    buildings: gpd.GeoDataFrame, buildings_m: gpd.GeoDataFrame, labels: np.ndarray, settings: Settings
+) -> list[Finding]:
     """Registered counts no building of that footprint and height could hold: less floor area per household
     than ``settings.validation.min_m2_per_household`` (floors from ``levels`` or ``height``; unknown floors
     counted generously, as ``settings.validation.unknown_floors``)."""
@@ -822,12 +1025,21 @@ def _implausible_households(buildings: gpd.GeoDataFrame, buildings_m: gpd.GeoDat
     if not bad.any():
         return []
     ids = tuple(labels[bad])
-    shown = [f"{i} ({h:,.0f} households, room for {c:,.0f})" for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])]
-    message = (f"{_plural(len(ids), 'building', 'buildings')} with more households than {v.min_m2_per_household:g} m² of floor "
-               f"each allows (check the register or the footprint): {_name_ids(shown, total=len(ids))}")
-    shown_zh = [f"{i}（{h:,.0f} 户，可容 {c:,.0f} 户）" for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])]
-    zh = (f"{len(ids):,} 栋建筑的户数超过按每户 {v.min_m2_per_household:g} 平方米可容纳的数量（请核对登记或轮廓）："
-          f"{_name_ids(shown_zh, total=len(ids), lang='zh')}")
+    shown = [
+        f"{i} ({h:,.0f} households, room for {c:,.0f})"
+        for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])
+    ]
+    message = (
+        f"{_plural(len(ids), 'building', 'buildings')} with more households than {v.min_m2_per_household:g} m² of floor "
+        f"each allows (check the register or the footprint): {_name_ids(shown, total=len(ids))}"
+    )
+    shown_zh = [
+        f"{i}（{h:,.0f} 户，可容 {c:,.0f} 户）" for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])
+    ]
+    zh = (
+        f"{len(ids):,} 栋建筑的户数超过按每户 {v.min_m2_per_household:g} 平方米可容纳的数量（请核对登记或轮廓）："
+        f"{_name_ids(shown_zh, total=len(ids), lang='zh')}"
+    )
     return [Finding("warning", "implausible_households", "buildings", message, ids, len(ids), zh)]
 
 
@@ -848,7 +1060,9 @@ def _check_members(
     ):
         if mask.any():
             ids = tuple(labels[mask])
-            message = f"{_plural(len(ids), 'party member', 'party members')} {what}, placed in no grid: {_name_ids(ids)}"
+            message = (
+                f"{_plural(len(ids), 'party member', 'party members')} {what}, placed in no grid: {_name_ids(ids)}"
+            )
             zh = f"{len(ids):,} 名党员{what_zh}，未编入网格：{_name_ids(ids, lang='zh')}"
             findings.append(Finding("warning", code, "party_members", message, ids, len(ids), zh))
     return kept, findings
@@ -881,13 +1095,16 @@ def _name_ids(ids, total: int | None = None, lang: str = "en") -> str:
     ids = list(ids)
     total = len(ids) if total is None else total
     if lang == "zh":
-        return "、".join(map(str, ids[:MESSAGE_IDS])) + (f" 等，另有 {total - MESSAGE_IDS:,} 个" if total > MESSAGE_IDS else "")
+        return "、".join(map(str, ids[:MESSAGE_IDS])) + (
+            f" 等，另有 {total - MESSAGE_IDS:,} 个" if total > MESSAGE_IDS else ""
+        )
     shown = ", ".join(map(str, ids[:MESSAGE_IDS]))
     return shown + (f" and {total - MESSAGE_IDS:,} more" if total > MESSAGE_IDS else "")
 
 
-def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False,
-                  accept_outside: bool = False) -> PreparedScene:
+def prepare_scene(
+    scene: Scene, settings: Settings = DEFAULTS, *, repair_households: bool = False, accept_outside: bool = False
+) -> PreparedScene:
     """Validate a scene and prepare it once for every later step.
 
     Parameters
@@ -921,7 +1138,9 @@ def prepare_scene(scene: Scene, settings: Settings = DEFAULTS, *, repair_househo
     >>> prepared.local.crs.is_projected, int(prepared.local.buildings["households"].sum())
     (True, 4500)
     """
-    validation = validate_scene(scene, repair_households=repair_households, accept_outside=accept_outside, settings=settings)
+    validation = validate_scene(
+        scene, repair_households=repair_households, accept_outside=accept_outside, settings=settings
+    )
     validation.raise_for_errors()
     return PreparedScene.of(validation.scene, settings, validation)
 

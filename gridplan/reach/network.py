@@ -51,16 +51,14 @@ _MIN_WEIGHT = 1e-9
 _TOLERANCE_M = 1e-6
 
 
-
-
 @dataclass(frozen=True)
 class _Attached:
     """The network with points attached: virtual foot nodes split their segments, point nodes hang off them."""
 
     graph: csr_matrix
-    xy: np.ndarray          # coordinates of every node of ``graph``
-    edges: np.ndarray       # (m, 2) node pairs, one row per undirected edge
-    lengths: np.ndarray     # (m,)
+    xy: np.ndarray  # coordinates of every node of ``graph``
+    edges: np.ndarray  # (m, 2) node pairs, one row per undirected edge
+    lengths: np.ndarray  # (m,)
     point_node: np.ndarray  # node of each input point, -1 where the point is not on the network
 
 
@@ -71,15 +69,23 @@ class WalkingNetwork:
     ``lengths`` (edge lengths), ``graph`` (symmetric CSR adjacency of lengths), ``crs``.
     """
 
-    def __init__(self, xy: np.ndarray, edges: np.ndarray, lengths: np.ndarray, crs=None,
-                 settings: ServiceSettings = SERVICE_DEFAULTS):
+    def __init__(
+        self,
+        xy: np.ndarray,
+        edges: np.ndarray,
+        lengths: np.ndarray,
+        crs=None,
+        settings: ServiceSettings = SERVICE_DEFAULTS,
+    ):
         self.xy = np.asarray(xy, dtype=float)
         self.edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
         self.lengths = np.asarray(lengths, dtype=float)
         self.crs = crs
         self.settings = settings
         self.graph = _symmetric(self.edges, self.lengths, len(self.xy))
-        segments = shapely.linestrings(self.xy[self.edges].reshape(-1, 2), indices=np.repeat(np.arange(len(self.edges)), 2))
+        segments = shapely.linestrings(
+            self.xy[self.edges].reshape(-1, 2), indices=np.repeat(np.arange(len(self.edges)), 2)
+        )
         self._tree = shapely.STRtree(segments)
 
     @classmethod
@@ -97,14 +103,22 @@ class WalkingNetwork:
         -------
         WalkingNetwork
         """
-        if streets.crs is not None and not (streets.crs.is_projected and streets.crs.axis_info[0].unit_name in ("metre", "meter")):
-            raise InputError(f"streets must be in a metric CRS to build a walking network, got {streets.crs.name}",
-                             zh=f"构建步行路网需要以米为单位的坐标参考系，但道路图层是 {streets.crs.name}")
+        if streets.crs is not None and not (
+            streets.crs.is_projected and streets.crs.axis_info[0].unit_name in ("metre", "meter")
+        ):
+            raise InputError(
+                f"streets must be in a metric CRS to build a walking network, got {streets.crs.name}",
+                zh=f"构建步行路网需要以米为单位的坐标参考系，但道路图层是 {streets.crs.name}",
+            )
         walkable = streets[~streets["highway"].astype(str).str.lower().isin(settings.excluded_highways)]
         geoms = walkable.geometry.to_numpy()
         elevated = _elevated(walkable)
         grid = settings.node_grid_m
-        ground = shapely.get_parts(shapely.union_all(geoms[~elevated], grid_size=grid)) if (~elevated).any() else np.array([])
+        ground = (
+            shapely.get_parts(shapely.union_all(geoms[~elevated], grid_size=grid))
+            if (~elevated).any()
+            else np.array([])
+        )
         raised = shapely.get_parts(shapely.set_precision(geoms[elevated], grid)) if elevated.any() else np.array([])
         lines = np.concatenate([ground, raised])
         lines = lines[shapely.get_type_id(lines) == 1] if len(lines) else lines
@@ -121,7 +135,12 @@ class WalkingNetwork:
         a, b = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         length = np.hypot(*(xy[a] - xy[b]).T)
         # two streets drawn over each other give one edge: the shorter
-        frame = pd.DataFrame({"a": a, "b": b, "length": length}).groupby(["a", "b"], sort=True)["length"].min().reset_index()
+        frame = (
+            pd.DataFrame({"a": a, "b": b, "length": length})
+            .groupby(["a", "b"], sort=True)["length"]
+            .min()
+            .reset_index()
+        )
         return cls(xy, frame[["a", "b"]].to_numpy(), frame["length"].to_numpy(), streets.crs, settings)
 
     @property
@@ -150,7 +169,9 @@ class WalkingNetwork:
         a = self.xy[self.edges[edge[on], 0]]
         d = self.xy[self.edges[edge[on], 1]] - a
         t = np.zeros(n)
-        t[on] = np.clip(np.einsum("ij,ij->i", p[on] - a, d) / np.maximum(np.einsum("ij,ij->i", d, d), _MIN_WEIGHT), 0, 1)
+        t[on] = np.clip(
+            np.einsum("ij,ij->i", p[on] - a, d) / np.maximum(np.einsum("ij,ij->i", d, d), _MIN_WEIGHT), 0, 1
+        )
         foot = np.full((n, 2), np.nan)
         foot[on] = a + t[on, None] * d
         snap = np.where(on, np.hypot(*(p - foot).T), np.inf)
@@ -219,7 +240,9 @@ class WalkingNetwork:
         tgt_on = np.flatnonzero(tgt >= 0)
         if len(tgt_on) == 0:
             return distance, index
-        d, _, origin = dijkstra(attached.graph, indices=tgt[tgt_on], limit=cutoff + _TOLERANCE_M, min_only=True, return_predecessors=True)
+        d, _, origin = dijkstra(
+            attached.graph, indices=tgt[tgt_on], limit=cutoff + _TOLERANCE_M, min_only=True, return_predecessors=True
+        )
         on = src >= 0
         reached = np.zeros(ns, dtype=bool)
         reached[on] = np.isfinite(d[src[on]])
@@ -269,7 +292,9 @@ class WalkingNetwork:
                 da, db = dist[row, attached.edges[:, 0]], dist[row, attached.edges[:, 1]]
                 for k, r in enumerate(radii):
                     # one buffer per piece, then a union: far faster in GEOS than buffering the whole
-                    out[i, k] = shapely.union_all(shapely.buffer(_reachable(ends, attached.lengths, da, db, r), buffer_m, quad_segs=4))
+                    out[i, k] = shapely.union_all(
+                        shapely.buffer(_reachable(ends, attached.lengths, da, db, r), buffer_m, quad_segs=4)
+                    )
         return out
 
     def _attach(self, points: np.ndarray) -> _Attached:
@@ -327,11 +352,13 @@ def _reachable(ends: np.ndarray, lengths: np.ndarray, da: np.ndarray, db: np.nda
     direction = ends[:, 1] - ends[:, 0]
     frac_a = np.clip((radius - da[from_a]) / np.maximum(lengths[from_a], _MIN_WEIGHT), 0, 1)
     frac_b = np.clip((radius - db[from_b]) / np.maximum(lengths[from_b], _MIN_WEIGHT), 0, 1)
-    segments = np.concatenate([
-        ends[whole],
-        np.stack([ends[from_a, 0], ends[from_a, 0] + frac_a[:, None] * direction[from_a]], axis=1),
-        np.stack([ends[from_b, 1], ends[from_b, 1] - frac_b[:, None] * direction[from_b]], axis=1),
-    ])
+    segments = np.concatenate(
+        [
+            ends[whole],
+            np.stack([ends[from_a, 0], ends[from_a, 0] + frac_a[:, None] * direction[from_a]], axis=1),
+            np.stack([ends[from_b, 1], ends[from_b, 1] - frac_b[:, None] * direction[from_b]], axis=1),
+        ]
+    )
     return shapely.linestrings(segments)
 
 

@@ -52,8 +52,11 @@ DistanceFunction = Callable[[np.ndarray, np.ndarray, float], sp.csr_matrix]
 
 FULL, PROBATIONARY, UNKNOWN = MemberStatus.FULL.value, MemberStatus.PROBATIONARY.value, MemberStatus.UNKNOWN.value
 OWN_BRANCH, TOO_LARGE = BranchStatus.OWN_BRANCH.value, BranchStatus.TOO_LARGE.value
-NEEDS_JOINT_BRANCH, JOINS_BRANCH_OF, NO_BRANCH = (BranchStatus.NEEDS_JOINT_BRANCH.value, BranchStatus.JOINS_BRANCH_OF.value,
-                                                   BranchStatus.NO_BRANCH.value)
+NEEDS_JOINT_BRANCH, JOINS_BRANCH_OF, NO_BRANCH = (
+    BranchStatus.NEEDS_JOINT_BRANCH.value,
+    BranchStatus.JOINS_BRANCH_OF.value,
+    BranchStatus.NO_BRANCH.value,
+)
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,9 @@ def analyse_party(
 # Members in grids
 
 
-def place_members(members: pd.DataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def place_members(
+    members: pd.DataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Members with their grid, and those in no grid with the reason.
 
     Returns
@@ -227,20 +232,30 @@ def place_members(members: pd.DataFrame, assignment: pd.DataFrame, buildings: gp
     for column in ("member_id", "building_id"):
         if column not in members:
             raise InputError(f"party members have no {column!r} column", zh=f"党员图层没有 {column!r} 列")
-    m = pd.DataFrame({
-        "member_id": members["member_id"].astype("string").to_numpy(),
-        "building_id": members["building_id"].astype("string").to_numpy(),
-        "status": normalise_status(members.get("status"), members.index).to_numpy(),
-    })
+    m = pd.DataFrame(
+        {
+            "member_id": members["member_id"].astype("string").to_numpy(),
+            "building_id": members["building_id"].astype("string").to_numpy(),
+            "status": normalise_status(members.get("status"), members.index).to_numpy(),
+        }
+    )
     grid_of = pd.Series(assignment["grid_id"].to_numpy(), index=assignment["building_id"].astype(str).to_numpy())
     grid_of = grid_of[~grid_of.index.duplicated()]
     m["grid_id"] = m["building_id"].map(grid_of)
     known = m["building_id"].isin(set(buildings["building_id"].astype(str)))
     reason = np.select(
-        [m["member_id"].duplicated().to_numpy(), m["building_id"].isna().to_numpy(), ~known.to_numpy(),
-         m["grid_id"].isna().to_numpy()],
-        [UnplacedReason.DUPLICATE_MEMBER_ID.value, UnplacedReason.NO_BUILDING_ID.value,
-         UnplacedReason.UNKNOWN_BUILDING.value, UnplacedReason.OUTSIDE_GRIDS.value],
+        [
+            m["member_id"].duplicated().to_numpy(),
+            m["building_id"].isna().to_numpy(),
+            ~known.to_numpy(),
+            m["grid_id"].isna().to_numpy(),
+        ],
+        [
+            UnplacedReason.DUPLICATE_MEMBER_ID.value,
+            UnplacedReason.NO_BUILDING_ID.value,
+            UnplacedReason.UNKNOWN_BUILDING.value,
+            UnplacedReason.OUTSIDE_GRIDS.value,
+        ],
         default="",
     )
     out = reason != ""
@@ -248,8 +263,9 @@ def place_members(members: pd.DataFrame, assignment: pd.DataFrame, buildings: gp
     return m.loc[~out].reset_index(drop=True), unplaced
 
 
-def _grid_table(grids: gpd.GeoDataFrame, placed: pd.DataFrame, assignment: pd.DataFrame,
-                orgs: gpd.GeoDataFrame | None) -> pd.DataFrame:
+def _grid_table(
+    grids: gpd.GeoDataFrame, placed: pd.DataFrame, assignment: pd.DataFrame, orgs: gpd.GeoDataFrame | None
+) -> pd.DataFrame:
     counts = pd.crosstab(placed["grid_id"], placed["status"]).reindex(index=grids["grid_id"], fill_value=0)
     table = pd.DataFrame({"grid_id": grids["grid_id"].to_numpy(), "community_id": grids["community_id"].to_numpy()})
     table["full_members"] = counts.get(FULL, pd.Series(0, index=counts.index)).to_numpy(dtype=np.int64)
@@ -333,11 +349,16 @@ def propose_branches(
     xy = np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
     need = settings.min_full_members
     lacking = full < need
-    status = np.where(lacking, NEEDS_JOINT_BRANCH, np.where(members > settings.max_branch_members, TOO_LARGE, OWN_BRANCH)).astype(object)
+    status = np.where(
+        lacking, NEEDS_JOINT_BRANCH, np.where(members > settings.max_branch_members, TOO_LARGE, OWN_BRANCH)
+    ).astype(object)
     branch = np.array([None if lack else f"B-{g}" for g, lack in zip(gid, lacking)], dtype=object)
 
     def nearest(origin: int, candidates) -> int:
-        return min(candidates, key=lambda c: (community[c] != community[origin], float(np.hypot(*(xy[c] - xy[origin]))), gid[c]))
+        return min(
+            candidates,
+            key=lambda c: (community[c] != community[origin], float(np.hypot(*(xy[c] - xy[origin]))), gid[c]),
+        )
 
     free = set(np.flatnonzero(lacking).tolist())
     groups: list[list[int]] = []
@@ -362,12 +383,25 @@ def propose_branches(
     while changed:  # a leftover may reach a branch through a neighbour that has just joined it
         changed = False
         for g in sorted(free, key=lambda g: gid[g]):
-            open_groups = {group_of[h] for h in neighbours[g]
-                           if h in group_of and len(groups[group_of[h]]) < settings.max_joint_units}
-            hosts = [h for h in neighbours[g] if branch[h] is not None and branch[h].startswith("B-")
-                     and guests.get(branch[h], 0) + 1 < settings.max_joint_units]
+            open_groups = {
+                group_of[h]
+                for h in neighbours[g]
+                if h in group_of and len(groups[group_of[h]]) < settings.max_joint_units
+            }
+            hosts = [
+                h
+                for h in neighbours[g]
+                if branch[h] is not None
+                and branch[h].startswith("B-")
+                and guests.get(branch[h], 0) + 1 < settings.max_joint_units
+            ]
             if open_groups:
-                k = min(open_groups, key=lambda k: min((community[h] != community[g], float(np.hypot(*(xy[h] - xy[g])))) for h in groups[k]))
+                k = min(
+                    open_groups,
+                    key=lambda k: min(
+                        (community[h] != community[g], float(np.hypot(*(xy[h] - xy[g])))) for h in groups[k]
+                    ),
+                )
                 groups[k].append(g)
                 group_of[g] = k
             elif hosts:
@@ -379,9 +413,13 @@ def propose_branches(
             free.discard(g)
             changed = True
     unfixable = [
-        (gid[g], "no neighbouring grid" if not neighbours[g] else
-         f"no group of up to {settings.max_joint_units} adjacent grids lacking a branch reaches {need} full members, "
-         f"and no neighbouring branch has room (at most {settings.max_joint_units} grids)")
+        (
+            gid[g],
+            "no neighbouring grid"
+            if not neighbours[g]
+            else f"no group of up to {settings.max_joint_units} adjacent grids lacking a branch reaches {need} full members, "
+            f"and no neighbouring branch has room (at most {settings.max_joint_units} grids)",
+        )
         for g in sorted(free, key=lambda g: gid[g])
     ]
     status[sorted(free)] = NO_BRANCH
@@ -391,8 +429,15 @@ def propose_branches(
         names = sorted(gid[g] for g in group)
         branch_id = f"J-{names[0]}"
         branch[group] = branch_id
-        rows.append({"branch_id": branch_id, "grids": names, "communities": sorted({community[g] for g in group}),
-                     "full_members": int(full[group].sum()), "members": int(members[group].sum())})
+        rows.append(
+            {
+                "branch_id": branch_id,
+                "grids": names,
+                "communities": sorted({community[g] for g in group}),
+                "full_members": int(full[group].sum()),
+                "members": int(members[group].sum()),
+            }
+        )
     joint = pd.DataFrame(rows, columns=["branch_id", "grids", "communities", "full_members", "members"])
     joint = joint.sort_values("branch_id", kind="stable").reset_index(drop=True)
     return status, branch, joint, unfixable
@@ -478,7 +523,9 @@ def link_households(
             on = on[flow[on] > 0]
             on = on[np.argsort(g.pair_distance[on], kind="stable")]
             quotas = np.full(len(ids), load[k] // len(ids)) + (np.arange(len(ids)) < load[k] % len(ids))
-            link_rows.extend(_hand_out(ids, quotas, g.buildings[g.pair_building[on]], flow[on].astype(np.int64), g.pair_distance[on]))
+            link_rows.extend(
+                _hand_out(ids, quotas, g.buildings[g.pair_building[on]], flow[on].astype(np.int64), g.pair_distance[on])
+            )
         reachable = np.zeros(len(g.buildings), dtype=bool)
         reachable[g.pair_building] = True
         capacity = int(g.member_count.sum()) * settings.link_max_households
@@ -486,10 +533,18 @@ def link_households(
             if not len(g.member_buildings):
                 reason, detail = UnlinkedReason.NO_MEMBERS.value, "no party member in the grid or its branch"
             elif not reachable[b]:
-                reason, detail = UnlinkedReason.OUT_OF_REACH.value, f"no member of the branch within {settings.link_cutoff_m:.0f} m"
+                reason, detail = (
+                    UnlinkedReason.OUT_OF_REACH.value,
+                    f"no member of the branch within {settings.link_cutoff_m:.0f} m",
+                )
             else:
-                reason, detail = UnlinkedReason.CAPACITY.value, (f"{int(g.member_count.sum())} members link at most {capacity} households; "
-                                              f"the branch has {int(g.households.sum())}")
+                reason, detail = (
+                    UnlinkedReason.CAPACITY.value,
+                    (
+                        f"{int(g.member_count.sum())} members link at most {capacity} households; "
+                        f"the branch has {int(g.households.sum())}"
+                    ),
+                )
             unlinked_rows.append((g.building_grid[b], int(left[b]), reason, detail))
     links = pd.DataFrame(link_rows, columns=["member_id", "building_id", "households", "distance_m"])
     links["households"] = links["households"].astype(np.int64)
@@ -521,26 +576,32 @@ def link_groups(
     homes["branch"] = homes["grid_id"].astype(str).map(branch_of)
     homes = homes.drop_duplicates("building_id")
     members = placed.assign(branch=placed["grid_id"].astype(str).map(branch_of))
-    member_buildings = {b: s.droplevel(0) for b, s in members.groupby(["branch", "building_id"]).size().groupby(level=0)}
+    member_buildings = {
+        b: s.droplevel(0) for b, s in members.groupby(["branch", "building_id"]).size().groupby(level=0)
+    }
 
     groups: list[LinkGroup] = []
     for branch, frame in homes.groupby("branch", sort=True):
         mb = member_buildings.get(branch)
-        groups.append(LinkGroup(
-            grids=sorted(frame["grid_id"].astype(str).unique()),
-            buildings=frame["building_id"].to_numpy(),
-            households=frame["households"].round().to_numpy(dtype=np.int64),
-            building_grid=frame["grid_id"].astype(str).to_numpy(),
-            member_buildings=np.asarray(mb.index if mb is not None else [], dtype=object),
-            member_count=np.asarray(mb.to_numpy() if mb is not None else [], dtype=np.int64),
-        ))
+        groups.append(
+            LinkGroup(
+                grids=sorted(frame["grid_id"].astype(str).unique()),
+                buildings=frame["building_id"].to_numpy(),
+                households=frame["households"].round().to_numpy(dtype=np.int64),
+                building_grid=frame["grid_id"].astype(str).to_numpy(),
+                member_buildings=np.asarray(mb.index if mb is not None else [], dtype=object),
+                member_count=np.asarray(mb.to_numpy() if mb is not None else [], dtype=np.int64),
+            )
+        )
     position, located = points.index, points.to_numpy()
     for g in groups:
         _candidate_pairs(g, located, position, distance, settings.link_cutoff_m)
     return groups
 
 
-def _candidate_pairs(g: LinkGroup, points: np.ndarray, position: pd.Index, distance: DistanceFunction, cutoff: float) -> None:
+def _candidate_pairs(
+    g: LinkGroup, points: np.ndarray, position: pd.Index, distance: DistanceFunction, cutoff: float
+) -> None:
     """Allowed (member building, building) pairs and their distance; a member's own building is at 0 m
     (a network distance would count two snap legs there)."""
     nb = len(g.buildings)
@@ -550,7 +611,9 @@ def _candidate_pairs(g: LinkGroup, points: np.ndarray, position: pd.Index, dista
         return
     own = pd.Index(g.buildings).get_indexer(g.member_buildings)
     home = np.flatnonzero(own >= 0)
-    d = sp.coo_matrix(distance(points[position.get_indexer(g.member_buildings)], points[position.get_indexer(g.buildings)], cutoff))
+    d = sp.coo_matrix(
+        distance(points[position.get_indexer(g.member_buildings)], points[position.get_indexer(g.buildings)], cutoff)
+    )
     keep = d.data <= cutoff
     key = np.concatenate([home * nb + own[home], d.row[keep].astype(np.int64) * nb + d.col[keep]])
     value = np.concatenate([np.zeros(len(home)), d.data[keep]])
@@ -601,8 +664,10 @@ def _solve_batch(groups: list[LinkGroup], settings: PartySettings, out: list, wh
     rb, rk = np.concatenate(rows_b), np.concatenate(rows_k)
     x = np.arange(n_x)
     # variables: x (pairs) | u (unlinked per building) | s (shortfall per member building)
-    a_eq = sp.csr_matrix((np.ones(n_x + n_b), (np.concatenate([rb, np.arange(n_b)]), np.concatenate([x, n_x + np.arange(n_b)]))),
-                         shape=(n_b, n_x + n_b + n_k))
+    a_eq = sp.csr_matrix(
+        (np.ones(n_x + n_b), (np.concatenate([rb, np.arange(n_b)]), np.concatenate([x, n_x + np.arange(n_b)]))),
+        shape=(n_b, n_x + n_b + n_k),
+    )
     ub_rows = np.concatenate([rk, n_k + rk, n_k + np.arange(n_k)])
     ub_cols = np.concatenate([x, x, n_x + n_b + np.arange(n_k)])
     ub_vals = np.concatenate([np.ones(n_x), -np.ones(n_x), -np.ones(n_k)])
@@ -610,9 +675,13 @@ def _solve_batch(groups: list[LinkGroup], settings: PartySettings, out: list, wh
     need = np.concatenate(need_lo)
     result = linprog(
         np.concatenate(cost_x + cost_u + cost_s),
-        A_ub=a_ub, b_ub=np.concatenate([np.concatenate(cap_hi), -need]),
-        A_eq=a_eq, b_eq=np.concatenate(supply).astype(float),
-        bounds=np.column_stack([np.zeros(n_x + n_b + n_k), np.concatenate([np.full(n_x, np.inf), np.full(n_b, np.inf), need])]),
+        A_ub=a_ub,
+        b_ub=np.concatenate([np.concatenate(cap_hi), -need]),
+        A_eq=a_eq,
+        b_eq=np.concatenate(supply).astype(float),
+        bounds=np.column_stack(
+            [np.zeros(n_x + n_b + n_k), np.concatenate([np.full(n_x, np.inf), np.full(n_b, np.inf), need])]
+        ),
         method="highs-ds",
     )
     if result.status != 0:

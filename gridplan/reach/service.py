@@ -27,13 +27,7 @@ from gridplan.vocabulary import NetworkReach
 
 from .network import SERVICE_DEFAULTS, ServiceSettings, WalkingNetwork
 
-__all__ = [
-    "ServiceSettings",
-    "ServiceCoverage",
-    "SitingResult",
-    "analyse_service",
-    "site_service_points",
-]
+__all__ = ["ServiceSettings", "ServiceCoverage", "SitingResult", "analyse_service", "site_service_points"]
 
 
 def _flag(radius: float) -> str:
@@ -96,15 +90,17 @@ class ServiceCoverage:
             flag = self.buildings[_flag(radius)]
             covered = float(self.buildings.loc[flag, "households"].sum())
             share = self.grids[f"share_covered_{radius:g}m"]
-            rows.append({
-                "radius_m": radius,
-                "households": total,
-                "households_covered": covered,
-                "share_covered": covered / total if total else np.nan,
-                "buildings_covered": int(flag.sum()),
-                "grids_fully_covered": int((share >= 1).sum()),
-                "households_blind": float(self.blind_spots["households"].sum()),
-            })
+            rows.append(
+                {
+                    "radius_m": radius,
+                    "households": total,
+                    "households_covered": covered,
+                    "share_covered": covered / total if total else np.nan,
+                    "buildings_covered": int(flag.sum()),
+                    "grids_fully_covered": int((share >= 1).sum()),
+                    "households_blind": float(self.blind_spots["households"].sum()),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -186,28 +182,38 @@ def analyse_service(
     prepared = as_prepared(scene)
     local = prepared.local
     if local.service_points is None or len(local.service_points) == 0:
-        raise InputError("scene has no service_points layer: add one, or generate a scenario with "
-                         "scene.replace(service_points=generate_service_points(scene))",
-                         zh="场景没有 service_points（服务点）图层：请添加，或用 "
-                            "scene.replace(service_points=generate_service_points(scene)) 生成一个情景")
+        raise InputError(
+            "scene has no service_points layer: add one, or generate a scenario with "
+            "scene.replace(service_points=generate_service_points(scene))",
+            zh="场景没有 service_points（服务点）图层：请添加，或用 "
+            "scene.replace(service_points=generate_service_points(scene)) 生成一个情景",
+        )
     crs = local.crs
     if network is None:
         network = WalkingNetwork.from_streets(local.streets, settings)
     elif network.crs is not None and network.crs != crs:
-        raise InputError(f"the walking network is in {network.crs.name}, the scene computes in {crs.name}",
-                         zh=f"步行路网的坐标参考系是 {network.crs.name}，而场景按 {crs.name} 计算")
+        raise InputError(
+            f"the walking network is in {network.crs.name}, the scene computes in {crs.name}",
+            zh=f"步行路网的坐标参考系是 {network.crs.name}，而场景按 {crs.name} 计算",
+        )
     points = _with_point_ids(local.service_points)
     footprints = local.buildings[["building_id", "geometry"]]
     if plan is None:
         assignment = local.buildings.assign(grid_id=None)
         if "community_id" not in assignment:
             assignment["community_id"] = None
-        grids = pd.DataFrame({"grid_id": pd.Series(dtype=object), "community_id": pd.Series(dtype=object),
-                              "households": pd.Series(dtype=float)})
+        grids = pd.DataFrame(
+            {
+                "grid_id": pd.Series(dtype=object),
+                "community_id": pd.Series(dtype=object),
+                "households": pd.Series(dtype=float),
+            }
+        )
     else:
         assignment, grids = plan.assignment, plan.grids[["grid_id", "community_id", "households"]].copy()
     buildings = pd.DataFrame(assignment[["building_id", "grid_id", "community_id", "households"]]).merge(
-        footprints, on="building_id", how="left", validate="one_to_one")
+        footprints, on="building_id", how="left", validate="one_to_one"
+    )
     buildings = gpd.GeoDataFrame(buildings, geometry="geometry", crs=crs)
     at = buildings.geometry.representative_point().to_numpy()
     radii = np.asarray(settings.radii_m, dtype=float)
@@ -218,9 +224,11 @@ def analyse_service(
     buildings["households"] = buildings["households"].astype(float)
     buildings["nearest_service_m"] = np.where(np.isfinite(distance), distance, np.nan)
     buildings["nearest_point_id"] = np.where(index >= 0, points["point_id"].to_numpy()[np.maximum(index, 0)], None)
-    buildings["network_reach"] = np.select([~on_network, ~np.isfinite(distance)],
-                                           [NetworkReach.OFF_NETWORK.value, NetworkReach.UNREACHABLE.value],
-                                           NetworkReach.ON_NETWORK.value)
+    buildings["network_reach"] = np.select(
+        [~on_network, ~np.isfinite(distance)],
+        [NetworkReach.OFF_NETWORK.value, NetworkReach.UNREACHABLE.value],
+        NetworkReach.ON_NETWORK.value,
+    )
     for radius in radii:
         buildings[_flag(radius)] = distance <= radius
     buildings["covered"] = distance <= settings.coverage_radius_m
@@ -233,7 +241,8 @@ def analyse_service(
         grids[f"households_covered_{radius:g}m"] = grids["grid_id"].map(covered).fillna(0.0).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             grids[f"share_covered_{radius:g}m"] = np.where(
-                grids["households"] > 0, grids[f"households_covered_{radius:g}m"] / grids["households"], np.nan)
+                grids["households"] > 0, grids[f"households_covered_{radius:g}m"] / grids["households"], np.nan
+            )
 
     # households each service point reaches within each circle (a household may be reached by several)
     point_xy = points.geometry.to_numpy()
@@ -242,12 +251,18 @@ def analyse_service(
     points = points.copy()
     for radius in radii:
         inside = reach.data <= radius
-        points[f"households_{radius:g}m"] = np.bincount(reach.row[inside], weights=households[reach.col[inside]], minlength=len(points))
+        points[f"households_{radius:g}m"] = np.bincount(
+            reach.row[inside], weights=households[reach.col[inside]], minlength=len(points)
+        )
     polygons = network.isochrones(point_xy, radii)
     isochrones = gpd.GeoDataFrame(
-        {"point_id": np.repeat(points["point_id"].to_numpy(), len(radii)), "radius_m": np.tile(radii, len(points)),
-         "households": [points[f"households_{r:g}m"].iat[i] for i in range(len(points)) for r in radii]},
-        geometry=polygons.ravel(), crs=crs,
+        {
+            "point_id": np.repeat(points["point_id"].to_numpy(), len(radii)),
+            "radius_m": np.tile(radii, len(points)),
+            "households": [points[f"households_{r:g}m"].iat[i] for i in range(len(points)) for r in radii],
+        },
+        geometry=polygons.ravel(),
+        crs=crs,
     ).to_crs(prepared.crs)
 
     return ServiceCoverage(
@@ -305,7 +320,8 @@ def site_service_points(
     demand = buildings[~(distance <= radius) & (buildings["households"] > 0)]
     households = demand["households"].to_numpy(dtype=float)
     reach = coverage.network.distances(
-        demand.geometry.representative_point().to_numpy(), sites.geometry.to_crs(coverage.local_crs).to_numpy(), radius)
+        demand.geometry.representative_point().to_numpy(), sites.geometry.to_crs(coverage.local_crs).to_numpy(), radius
+    )
     # a stored 0 is a site at the building itself: every stored entry covers
     reach = csr_matrix((np.ones(reach.nnz, dtype=np.int8), reach.indices, reach.indptr), shape=reach.shape).tocsc()
 
@@ -353,12 +369,16 @@ def _default_candidates(prepared: PreparedScene) -> gpd.GeoDataFrame:
     scene = prepared.scene
     buildings = gpd.GeoDataFrame(
         {"site_id": "building:" + scene.buildings["building_id"].astype(str), "source": "building"},
-        geometry=scene.buildings.geometry.representative_point().to_numpy(), crs=scene.crs)
+        geometry=scene.buildings.geometry.representative_point().to_numpy(),
+        crs=scene.crs,
+    )
     if scene.pois is None or len(scene.pois) == 0:
         return buildings.reset_index(drop=True)
     pois = gpd.GeoDataFrame(
         {"site_id": [f"poi:{i}" for i in range(len(scene.pois))], "source": "poi"},
-        geometry=scene.pois.geometry.to_numpy(), crs=scene.pois.crs).to_crs(scene.crs)
+        geometry=scene.pois.geometry.to_numpy(),
+        crs=scene.pois.crs,
+    ).to_crs(scene.crs)
     return pd.concat([buildings, pois], ignore_index=True)
 
 
@@ -368,7 +388,9 @@ def _candidate_frame(candidates) -> gpd.GeoDataFrame:
     frame = candidates.reset_index(drop=True).copy()
     if "site_id" not in frame:
         frame["site_id"] = [f"site{i + 1}" for i in range(len(frame))]
-    return frame[["site_id"] + [c for c in frame.columns if c not in ("site_id", frame.geometry.name)] + [frame.geometry.name]]
+    return frame[
+        ["site_id"] + [c for c in frame.columns if c not in ("site_id", frame.geometry.name)] + [frame.geometry.name]
+    ]
 
 
 def _greedy(reach, households: np.ndarray, p: int) -> np.ndarray:
@@ -388,7 +410,9 @@ def _greedy(reach, households: np.ndarray, p: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
-def _exact(reach, households: np.ndarray, p: int, time_limit: float, greedy: np.ndarray) -> tuple[np.ndarray, bool, float]:
+def _exact(
+    reach, households: np.ndarray, p: int, time_limit: float, greedy: np.ndarray
+) -> tuple[np.ndarray, bool, float]:
     """The MCLP as a MIP: the chosen columns, whether they are proven optimal, and the bound on the optimum.
 
     Exact reductions first: households that no site reaches are dropped, households reached by the same set
@@ -415,13 +439,19 @@ def _exact(reach, households: np.ndarray, p: int, time_limit: float, greedy: np.
     n_sites, n_demand = len(sites), len(groups)
     # variables: x (sites, binary) then y (share of a household group covered, in [0, 1])
     cost = np.concatenate([np.zeros(n_sites), -weight])
-    cover = hstack([-a, identity(n_demand, format="csr")], format="csr")      # y_i - Σ x_j ≤ 0
+    cover = hstack([-a, identity(n_demand, format="csr")], format="csr")  # y_i - Σ x_j ≤ 0
     budget = csr_matrix(np.concatenate([np.ones(n_sites), np.zeros(n_demand)]))  # Σ x_j ≤ p
-    constraints = LinearConstraint(vstack([cover, budget], format="csr"),
-                                   np.full(n_demand + 1, -np.inf), np.r_[np.zeros(n_demand), p])
+    constraints = LinearConstraint(
+        vstack([cover, budget], format="csr"), np.full(n_demand + 1, -np.inf), np.r_[np.zeros(n_demand), p]
+    )
     integrality = np.concatenate([np.ones(n_sites), np.zeros(n_demand)])
-    result = milp(cost, constraints=constraints, integrality=integrality, bounds=Bounds(0, 1),
-                  options={"time_limit": time_limit, "disp": False})
+    result = milp(
+        cost,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit, "disp": False},
+    )
     bound = -result.mip_dual_bound if getattr(result, "mip_dual_bound", None) is not None else float(total)
     if result.x is None or -result.fun < greedy_households - 1e-6:  # a time-limited solve may trail greedy
         return greedy, False, min(bound, float(total))

@@ -61,8 +61,17 @@ class Check:
 
     def describe(self, lang: str = "zh") -> str:
         """What was searched and why it stopped, in ``lang``: ``"… 12,345 connected groups searched …"``."""
-        values = {"units": 0, "searched": 0, "size": 0, "variables": 0, "seconds": 0.0, "limit": 0.0, "most": 0, "message": "",
-                  **self.figures}
+        values = {
+            "units": 0,
+            "searched": 0,
+            "size": 0,
+            "variables": 0,
+            "seconds": 0.0,
+            "limit": 0.0,
+            "most": 0,
+            "message": "",
+            **self.figures,
+        }
         index = LANGUAGES.index(check_language(lang))
         values["what"] = SEARCHED[values.get("what", "groups")][index]
         return CHECKS[self.stop][index].format(method=label(self.method, lang), **values)
@@ -89,9 +98,17 @@ def is_connected(neighbours: Sequence[Sequence[int]], members: np.ndarray) -> bo
     return len(seen) == len(start)
 
 
-def check_unit_misfit(neighbours: Sequence[Sequence[int]], weight: np.ndarray, unit: int, lo: float, hi: float,
-                      allowed: np.ndarray | None = None, *, method: CheckMethod | str | None = None,
-                      settings: VerifySettings | None = None) -> Check:
+def check_unit_misfit(
+    neighbours: Sequence[Sequence[int]],
+    weight: np.ndarray,
+    unit: int,
+    lo: float,
+    hi: float,
+    allowed: np.ndarray | None = None,
+    *,
+    method: CheckMethod | str | None = None,
+    settings: VerifySettings | None = None,
+) -> Check:
     """Check the claim "no connected group of units containing ``unit`` has a load within [``lo``, ``hi``]".
 
     Only units that some path from ``unit`` reaches carrying at most ``hi`` (both ends counted) can be in a
@@ -130,8 +147,12 @@ def check_unit_misfit(neighbours: Sequence[Sequence[int]], weight: np.ndarray, u
         return Check(Verdict.UNDECIDED, CheckMethod.ENUMERATION, CheckStop.BAD_LOADS)
     n = len(w)
     if w[unit] > hi:  # every group holding it is above the bounds
-        return Check(Verdict.HOLDS, CheckMethod.ENUMERATION, CheckStop.EXHAUSTED,
-                     figures=_frozen({"units": 1, "searched": 0, "what": "groups"}))
+        return Check(
+            Verdict.HOLDS,
+            CheckMethod.ENUMERATION,
+            CheckStop.EXHAUSTED,
+            figures=_frozen({"units": 1, "searched": 0, "what": "groups"}),
+        )
     allowed = np.ones(n, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
     allowed[unit] = True
     allowed &= _within_reach(neighbours, w, unit, hi, allowed)
@@ -143,22 +164,46 @@ def check_unit_misfit(neighbours: Sequence[Sequence[int]], weight: np.ndarray, u
             if load >= lo:
                 mask = np.zeros(n, dtype=bool)
                 mask[members] = True
-                return _refuted_group(neighbours, w, unit, lo, hi, mask, CheckMethod.ENUMERATION,
-                                      {"units": units, "searched": searched, "what": "groups"})
+                return _refuted_group(
+                    neighbours,
+                    w,
+                    unit,
+                    lo,
+                    hi,
+                    mask,
+                    CheckMethod.ENUMERATION,
+                    {"units": units, "searched": searched, "what": "groups"},
+                )
             if searched >= settings.max_groups:
                 break
         else:
-            return Check(Verdict.HOLDS, CheckMethod.ENUMERATION, CheckStop.EXHAUSTED,
-                         figures=_frozen({"units": units, "searched": searched, "what": "groups"}))
+            return Check(
+                Verdict.HOLDS,
+                CheckMethod.ENUMERATION,
+                CheckStop.EXHAUSTED,
+                figures=_frozen({"units": units, "searched": searched, "what": "groups"}),
+            )
         if method is not None:
-            return Check(Verdict.UNDECIDED, CheckMethod.ENUMERATION, CheckStop.TOO_LARGE,
-                         figures=_frozen({"units": units, "size": searched, "what": "groups", "most": settings.max_groups}))
+            return Check(
+                Verdict.UNDECIDED,
+                CheckMethod.ENUMERATION,
+                CheckStop.TOO_LARGE,
+                figures=_frozen({"units": units, "size": searched, "what": "groups", "most": settings.max_groups}),
+            )
     return _misfit_programme(neighbours, w, unit, lo, hi, allowed, settings)
 
 
-def check_fewest_outside(neighbours: Sequence[Sequence[int]], weight: np.ndarray, lo: float, hi: float, fewest: int, *,
-                         cap: float = math.inf, method: CheckMethod | str | None = None,
-                         settings: VerifySettings | None = None) -> Check:
+def check_fewest_outside(
+    neighbours: Sequence[Sequence[int]],
+    weight: np.ndarray,
+    lo: float,
+    hi: float,
+    fewest: int,
+    *,
+    cap: float = math.inf,
+    method: CheckMethod | str | None = None,
+    settings: VerifySettings | None = None,
+) -> Check:
     """Check the claim "no layout of all the units into connected groups has fewer than ``fewest`` groups
     whose load is outside [``lo``, ``hi``], with every group outside holding at most ``cap``".
 
@@ -199,8 +244,12 @@ def check_fewest_outside(neighbours: Sequence[Sequence[int]], weight: np.ndarray
         return Check(Verdict.UNDECIDED, CheckMethod.ENUMERATION, CheckStop.BAD_LOADS)
     n = len(w)
     if fewest <= 0:  # no layout has fewer than none outside
-        return Check(Verdict.HOLDS, CheckMethod.ENUMERATION, CheckStop.EXHAUSTED,
-                     figures=_frozen({"units": n, "searched": 0, "what": "layouts"}))
+        return Check(
+            Verdict.HOLDS,
+            CheckMethod.ENUMERATION,
+            CheckStop.EXHAUSTED,
+            figures=_frozen({"units": n, "searched": 0, "what": "layouts"}),
+        )
     if method == CheckMethod.ENUMERATION or (method is None and n <= settings.exhaustive_units):
         labels, searched = _fewest_search(neighbours, w, lo, hi, fewest - 1, cap, settings.max_layouts)
         figures = {"units": n, "searched": searched, "what": "layouts"}
@@ -209,8 +258,12 @@ def check_fewest_outside(neighbours: Sequence[Sequence[int]], weight: np.ndarray
         if searched < settings.max_layouts:
             return Check(Verdict.HOLDS, CheckMethod.ENUMERATION, CheckStop.EXHAUSTED, figures=_frozen(figures))
         if method is not None:
-            return Check(Verdict.UNDECIDED, CheckMethod.ENUMERATION, CheckStop.TOO_LARGE,
-                         figures=_frozen({"units": n, "size": searched, "what": "layouts", "most": settings.max_layouts}))
+            return Check(
+                Verdict.UNDECIDED,
+                CheckMethod.ENUMERATION,
+                CheckStop.TOO_LARGE,
+                figures=_frozen({"units": n, "size": searched, "what": "layouts", "most": settings.max_layouts}),
+            )
     return _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings)
 
 
@@ -221,8 +274,12 @@ def _method(method: CheckMethod | str | None) -> CheckMethod | None:
 
 
 def _too_large(units: int, variables: int, settings: VerifySettings) -> Check:
-    return Check(Verdict.UNDECIDED, CheckMethod.MILP, CheckStop.TOO_LARGE,
-                 figures=_frozen({"units": units, "size": variables, "what": "variables", "most": settings.max_variables}))
+    return Check(
+        Verdict.UNDECIDED,
+        CheckMethod.MILP,
+        CheckStop.TOO_LARGE,
+        figures=_frozen({"units": units, "size": variables, "what": "variables", "most": settings.max_variables}),
+    )
 
 
 def _frozen(figures: dict) -> Mapping:
@@ -237,8 +294,9 @@ def _whole_loads(weight: np.ndarray) -> np.ndarray | None:
     return w.astype(np.int64)
 
 
-def _within_reach(neighbours: Sequence[Sequence[int]], w: np.ndarray, source: int, most: float, allowed: np.ndarray,
-                  above: int = -1) -> np.ndarray:
+def _within_reach(
+    neighbours: Sequence[Sequence[int]], w: np.ndarray, source: int, most: float, allowed: np.ndarray, above: int = -1
+) -> np.ndarray:
     """Mask of the units of ``allowed`` (with index above ``above``) that a path from ``source`` through them
     reaches carrying at most ``most``, both ends counted: the lightest path by Dijkstra on the units' loads."""
     reach = np.zeros(len(w), dtype=bool)
@@ -260,8 +318,9 @@ def _within_reach(neighbours: Sequence[Sequence[int]], w: np.ndarray, source: in
     return reach
 
 
-def _groups_with(neighbours: Sequence[Sequence[int]], w: np.ndarray, root: int, most: float,
-                 allowed: np.ndarray) -> Iterator[tuple[list[int], int]]:
+def _groups_with(
+    neighbours: Sequence[Sequence[int]], w: np.ndarray, root: int, most: float, allowed: np.ndarray
+) -> Iterator[tuple[list[int], int]]:
     """Every connected group of ``allowed`` units containing ``root`` with load at most ``most``, once each.
 
     By extension sets: a group, its candidates (neighbours not yet decided) and the units decided (in it,
@@ -272,8 +331,9 @@ def _groups_with(neighbours: Sequence[Sequence[int]], w: np.ndarray, root: int, 
     if not allowed[root] or w[root] > most:
         return
     start = frozenset([root] + [v for v in neighbours[root] if allowed[v]])
-    stack = [([root], int(w[root]), tuple(v for v in dict.fromkeys(neighbours[root]) if allowed[v] and v != root),
-              start)]
+    stack = [
+        ([root], int(w[root]), tuple(v for v in dict.fromkeys(neighbours[root]) if allowed[v] and v != root), start)
+    ]
     while stack:
         members, load, candidates, decided = stack.pop()
         yield members, load
@@ -282,11 +342,12 @@ def _groups_with(neighbours: Sequence[Sequence[int]], w: np.ndarray, root: int, 
             if load + w[c] > most:
                 continue
             new = [v for v in dict.fromkeys(neighbours[c]) if allowed[v] and v not in decided]
-            stack.append((members + [c], load + int(w[c]), candidates[k + 1:] + tuple(new), decided.union(new)))
+            stack.append((members + [c], load + int(w[c]), candidates[k + 1 :] + tuple(new), decided.union(new)))
 
 
-def _fewest_search(neighbours: Sequence[Sequence[int]], w: np.ndarray, lo: float, hi: float, budget: int, cap: float,
-                   most_tried: int) -> tuple[np.ndarray | None, int]:
+def _fewest_search(
+    neighbours: Sequence[Sequence[int]], w: np.ndarray, lo: float, hi: float, budget: int, cap: float, most_tried: int
+) -> tuple[np.ndarray | None, int]:
     """A layout with at most ``budget`` groups outside the bounds, each at most ``cap``, by exhaustive search
     (the group of the lowest unit not yet placed, every way); and the groups tried (the search stopped when
     they reach ``most_tried``)."""
@@ -307,7 +368,7 @@ def _fewest_search(neighbours: Sequence[Sequence[int]], w: np.ndarray, lo: float
             if tried >= most_tried:
                 return False
             out = not (lo <= load <= hi)
-            if (out and (outside == budget or load > cap)):
+            if out and (outside == budget or load > cap):
                 continue
             free[members] = False
             labels[members] = grid
@@ -322,15 +383,28 @@ def _fewest_search(neighbours: Sequence[Sequence[int]], w: np.ndarray, lo: float
     return (labels if found else None), tried
 
 
-def _solve(c: np.ndarray, rows: list, lo_rhs: list, hi_rhs: list, shape: tuple[int, int], upper: np.ndarray,
-           lower: np.ndarray, integral: np.ndarray, settings: VerifySettings):
+def _solve(
+    c: np.ndarray,
+    rows: list,
+    lo_rhs: list,
+    hi_rhs: list,
+    shape: tuple[int, int],
+    upper: np.ndarray,
+    lower: np.ndarray,
+    integral: np.ndarray,
+    settings: VerifySettings,
+):
     """HiGHS on the programme ``lo_rhs ≤ A x ≤ hi_rhs`` with A from (row, column, value) triples."""
     r, col, val = (np.concatenate(part) if part else np.zeros(0) for part in zip(*rows)) if rows else ([], [], [])
     a = sparse.csr_array((val, (r.astype(np.int64), col.astype(np.int64))), shape=shape)
     started = time.perf_counter()
-    result = milp(c, constraints=LinearConstraint(a, np.asarray(lo_rhs, dtype=float), np.asarray(hi_rhs, dtype=float)),
-                  integrality=integral, bounds=Bounds(lower, upper),
-                  options={"time_limit": settings.limit_seconds, "disp": False})
+    result = milp(
+        c,
+        constraints=LinearConstraint(a, np.asarray(lo_rhs, dtype=float), np.asarray(hi_rhs, dtype=float)),
+        integrality=integral,
+        bounds=Bounds(lower, upper),
+        options={"time_limit": settings.limit_seconds, "disp": False},
+    )
     return result, time.perf_counter() - started
 
 
@@ -343,8 +417,12 @@ def _verdict_of(result, seconds: float, figures: dict, settings: VerifySettings)
         return None
     if result.status == 1:
         return Check(Verdict.UNDECIDED, CheckMethod.MILP, CheckStop.TIME_LIMIT, figures=_frozen(figures))
-    return Check(Verdict.UNDECIDED, CheckMethod.MILP, CheckStop.SOLVER_FAILED,
-                 figures=_frozen({**figures, "message": str(result.message)}))
+    return Check(
+        Verdict.UNDECIDED,
+        CheckMethod.MILP,
+        CheckStop.SOLVER_FAILED,
+        figures=_frozen({**figures, "message": str(result.message)}),
+    )
 
 
 def _arcs(neighbours: Sequence[Sequence[int]], among: np.ndarray) -> np.ndarray:
@@ -392,8 +470,9 @@ def _misfit_programme(neighbours, w, unit, lo, hi, allowed, settings) -> Check:
     lower[index[unit]] = 1.0
     upper = np.r_[np.ones(n), np.full(m, float(big))]
     integral = np.r_[np.ones(n), np.zeros(m)]
-    result, seconds = _solve(np.zeros(variables), rows, lo_rhs, hi_rhs, (len(lo_rhs), variables), upper, lower,
-                             integral, settings)
+    result, seconds = _solve(
+        np.zeros(variables), rows, lo_rhs, hi_rhs, (len(lo_rhs), variables), upper, lower, integral, settings
+    )
     decided = _verdict_of(result, seconds, figures, settings)
     if decided is not None:
         return decided
@@ -445,8 +524,13 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
         others = cols[cols != root]
         if len(others):
             row = len(lo_rhs) + np.arange(len(others))
-            rows.append((np.r_[row, row], np.r_[others, np.full(len(others), root)],
-                         np.r_[np.ones(len(others)), -np.ones(len(others))]))
+            rows.append(
+                (
+                    np.r_[row, row],
+                    np.r_[others, np.full(len(others), root)],
+                    np.r_[np.ones(len(others)), -np.ones(len(others))],
+                )
+            )
             lo_rhs += [-np.inf] * len(others)
             hi_rhs += [0.0] * len(others)
         add(np.array([o, root]), np.array([1.0, -1.0]), -np.inf, 0.0)  # o_j ≤ r_j
@@ -457,8 +541,17 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
         if len(arcs[j]):
             _connected_group(rows, lo_rhs, hi_rhs, upper, c, arcs[j], cols, f_start[j], j, loads, heaviest)
     integral = np.r_[np.ones(x_count + n), np.zeros(f_count)]
-    result, seconds = _solve(np.zeros(variables), rows, lo_rhs, hi_rhs, (len(lo_rhs), variables), upper,
-                             np.zeros(variables), integral, settings)
+    result, seconds = _solve(
+        np.zeros(variables),
+        rows,
+        lo_rhs,
+        hi_rhs,
+        (len(lo_rhs), variables),
+        upper,
+        np.zeros(variables),
+        integral,
+        settings,
+    )
     decided = _verdict_of(result, seconds, figures, settings)
     if decided is not None:
         return decided
@@ -466,12 +559,32 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
     labels = np.full(n, -1, dtype=np.int64)
     roots = np.repeat(np.arange(n), [len(c) for c in members])
     labels[unit_of[x]] = roots[x]
-    return _refuted_layout(neighbours, w, lo, hi, fewest, cap, np.unique(labels, return_inverse=True)[1].reshape(-1),
-                           CheckMethod.MILP, {**figures, "seconds": seconds})
+    return _refuted_layout(
+        neighbours,
+        w,
+        lo,
+        hi,
+        fewest,
+        cap,
+        np.unique(labels, return_inverse=True)[1].reshape(-1),
+        CheckMethod.MILP,
+        {**figures, "seconds": seconds},
+    )
 
 
-def _connected_group(rows: list, lo_rhs: list, hi_rhs: list, upper: np.ndarray, c: np.ndarray, a: np.ndarray,
-                     cols: np.ndarray, first_flow: int, j: int, loads: np.ndarray, heaviest: float) -> None:
+def _connected_group(
+    rows: list,
+    lo_rhs: list,
+    hi_rhs: list,
+    upper: np.ndarray,
+    c: np.ndarray,
+    a: np.ndarray,
+    cols: np.ndarray,
+    first_flow: int,
+    j: int,
+    loads: np.ndarray,
+    heaviest: float,
+) -> None:
     """The rows that keep root ``j``'s group connected, appended: a flow from the root along the arcs ``a`` among its
     candidates ``c`` (their columns ``cols``, the flows' from ``first_flow``) reaching every unit of the group, and the
     valid cuts that tighten the relaxation."""
@@ -479,7 +592,9 @@ def _connected_group(rows: list, lo_rhs: list, hi_rhs: list, upper: np.ndarray, 
     flow = first_flow + np.arange(len(a))
     # an arc carries at most the units below it: fewer than the most units a group of at most the
     # heaviest load holds (the lightest ones)
-    fits = int(np.searchsorted(np.cumsum(np.sort(loads)), heaviest, side="right")) if math.isfinite(heaviest) else len(c)
+    fits = (
+        int(np.searchsorted(np.cumsum(np.sort(loads)), heaviest, side="right")) if math.isfinite(heaviest) else len(c)
+    )
     big = float(max(min(fits, len(c)) - 1, 1))
     upper[flow] = big
     for end in (0, 1):
@@ -509,8 +624,12 @@ def _refuted_group(neighbours, w, unit, lo, hi, mask, method, figures) -> Check:
     """Refuted with ``mask`` once it is checked here: a connected group holding ``unit``, its load in bounds."""
     if mask[unit] and is_connected(neighbours, mask) and lo <= w[mask].sum() <= hi:
         return Check(Verdict.REFUTED, method, CheckStop.FOUND, mask, _frozen(figures))
-    return Check(Verdict.UNDECIDED, method, CheckStop.SOLVER_FAILED,
-                 figures=_frozen({**figures, "message": "its group does not contradict the claim"}))
+    return Check(
+        Verdict.UNDECIDED,
+        method,
+        CheckStop.SOLVER_FAILED,
+        figures=_frozen({**figures, "message": "its group does not contradict the claim"}),
+    )
 
 
 def _refuted_layout(neighbours, w, lo, hi, fewest, cap, labels, method, figures) -> Check:
@@ -520,8 +639,16 @@ def _refuted_layout(neighbours, w, lo, hi, fewest, cap, labels, method, figures)
         labels = labels[:0]
     loads = np.bincount(labels, weights=w)
     outside = (loads < lo) | (loads > hi)
-    if (len(labels) == len(w) and outside.sum() < fewest and np.all(loads[outside] <= cap)
-            and all(is_connected(neighbours, labels == g) for g in range(len(loads)))):
+    if (
+        len(labels) == len(w)
+        and outside.sum() < fewest
+        and np.all(loads[outside] <= cap)
+        and all(is_connected(neighbours, labels == g) for g in range(len(loads)))
+    ):
         return Check(Verdict.REFUTED, method, CheckStop.FOUND, labels, _frozen(figures))
-    return Check(Verdict.UNDECIDED, method, CheckStop.SOLVER_FAILED,
-                 figures=_frozen({**figures, "message": "its layout does not contradict the claim"}))
+    return Check(
+        Verdict.UNDECIDED,
+        method,
+        CheckStop.SOLVER_FAILED,
+        figures=_frozen({**figures, "message": "its layout does not contradict the claim"}),
+    )

@@ -24,9 +24,21 @@ from gridplan.vocabulary import BranchStatus, BuildingChange, GridKind, GridMatc
 #: A building's weight in matching besides its households, so that grids without households still match.
 BUILDING_WEIGHT = 1e-3
 #: The figures compared per community, in the order they are shown.
-FIGURES = ("grids", "ordinary_grids", "households", "within_tight", "within_bounds", "street_alignment",
-           "service_radius_mean", "service_radius_max", *(f"grids_{m.value}" for m in GridMatch),
-           "buildings_moved", "households_moved", "buildings_new", "buildings_removed")
+FIGURES = (
+    "grids",
+    "ordinary_grids",
+    "households",
+    "within_tight",
+    "within_bounds",
+    "street_alignment",
+    "service_radius_mean",
+    "service_radius_max",
+    *(f"grids_{m.value}" for m in GridMatch),
+    "buildings_moved",
+    "households_moved",
+    "buildings_new",
+    "buildings_removed",
+)
 #: The figures of party coverage and the service circle, compared where a coverage of either plan is given:
 #: the share of grids with their own branch (独立党支部, or too large for one), the share with a branch of any
 #: kind (their own or a joint branch, 联合党支部), and the share of households within the service circle
@@ -97,20 +109,29 @@ class PlanComparison:
         after = sep.join(f"{label(m, lang)} {new[m.value]}" for m in GridMatch if m != GridMatch.RETIRED)
         n_old, n_new = sum(old.values()), sum(new.values())
         if lang == "zh":
-            return "\n".join([
-                f"方案比对：原方案 {n_old} 个网格（{before}）；新方案 {n_new} 个网格（{after}）",
-                f"  楼栋 {self.buildings_total:,} 栋：保持 {self.buildings_kept:,}，调整网格 {self.buildings_moved:,}"
-                f"（{self.households_moved:,} 户），新增 {self.buildings_new:,}，移除 {self.buildings_removed:,}",
-            ])
-        return "\n".join([
-            f"comparison: old plan {n_old} grids ({before}); new plan {n_new} grids ({after})",
-            f"  buildings {self.buildings_total:,}: kept {self.buildings_kept:,}, moved {self.buildings_moved:,} "
-            f"({self.households_moved:,} households), new {self.buildings_new:,}, removed {self.buildings_removed:,}",
-        ])
+            return "\n".join(
+                [
+                    f"方案比对：原方案 {n_old} 个网格（{before}）；新方案 {n_new} 个网格（{after}）",
+                    f"  楼栋 {self.buildings_total:,} 栋：保持 {self.buildings_kept:,}，调整网格 {self.buildings_moved:,}"
+                    f"（{self.households_moved:,} 户），新增 {self.buildings_new:,}，移除 {self.buildings_removed:,}",
+                ]
+            )
+        return "\n".join(
+            [
+                f"comparison: old plan {n_old} grids ({before}); new plan {n_new} grids ({after})",
+                f"  buildings {self.buildings_total:,}: kept {self.buildings_kept:,}, moved {self.buildings_moved:,} "
+                f"({self.households_moved:,} households), new {self.buildings_new:,}, removed {self.buildings_removed:,}",
+            ]
+        )
 
 
-def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedScene | None = None,
-                  old_coverage: Coverage | None = None, new_coverage: Coverage | None = None) -> PlanComparison:
+def compare_plans(
+    old: Plan | PlanRun,
+    new: Plan | PlanRun,
+    prepared: PreparedScene | None = None,
+    old_coverage: Coverage | None = None,
+    new_coverage: Coverage | None = None,
+) -> PlanComparison:
     """Compare two plans of a scene (or of a scene and its changed version).
 
     Each grid is matched to the grid of the other plan it shares most households with (each building counts
@@ -165,9 +186,11 @@ def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedSc
     continues = grids.loc[grids["side"] == "old"].set_index("grid_id")["continues_id"]
     realignment, kept = _realignment(buildings, continues, _codes(old), _codes(new), reasons)
     comparison = PlanComparison(
-        grids=grids.drop(columns="continues_id"), realignment=realignment,
+        grids=grids.drop(columns="continues_id"),
+        realignment=realignment,
         figures=_figures(old, new, grids, realignment, prepared, settings, {"old": old_coverage, "new": new_coverage}),
-        buildings_kept=kept, settings=settings,
+        buildings_kept=kept,
+        settings=settings,
         buildings_moved=int((realignment["change"] == BuildingChange.MOVED).sum()),
         buildings_new=int((realignment["change"] == BuildingChange.NEW).sum()),
         buildings_removed=int((realignment["change"] == BuildingChange.REMOVED).sum()),
@@ -180,28 +203,42 @@ def compare_plans(old: Plan | PlanRun, new: Plan | PlanRun, prepared: PreparedSc
 def _buildings(old: Plan, new: Plan) -> pd.DataFrame:
     """Every building of either plan: ``building_id``, ``old_grid_id``, ``new_grid_id`` (NaN where absent),
     ``households_before``, ``households`` (the new plan's, else the old one's) and ``community_id``."""
+
     def side(plan: Plan, suffix: str) -> pd.DataFrame:
         a = plan.assignment
-        out = pd.DataFrame({"building_id": a["building_id"].map(id_string), f"grid_{suffix}": a["grid_id"].map(id_string),
-                            f"households_{suffix}": pd.to_numeric(a["households"]).to_numpy(dtype=float),
-                            f"community_{suffix}": a["community_id"].map(id_string) if "community_id" in a else None})
+        out = pd.DataFrame(
+            {
+                "building_id": a["building_id"].map(id_string),
+                f"grid_{suffix}": a["grid_id"].map(id_string),
+                f"households_{suffix}": pd.to_numeric(a["households"]).to_numpy(dtype=float),
+                f"community_{suffix}": a["community_id"].map(id_string) if "community_id" in a else None,
+            }
+        )
         return out.dropna(subset=[f"grid_{suffix}"])
 
     both = side(old, "old").merge(side(new, "new"), on="building_id", how="outer", sort=True)
-    return pd.DataFrame({
-        "building_id": both["building_id"], "old_grid_id": both["grid_old"], "new_grid_id": both["grid_new"],
-        "households_before": both["households_old"],
-        "households": both["households_new"].fillna(both["households_old"]).fillna(0).round().astype(np.int64),
-        "community_id": both["community_new"].fillna(both["community_old"]),
-    })
+    return pd.DataFrame(
+        {
+            "building_id": both["building_id"],
+            "old_grid_id": both["grid_old"],
+            "new_grid_id": both["grid_new"],
+            "households_before": both["households_old"],
+            "households": both["households_new"].fillna(both["households_old"]).fillna(0).round().astype(np.int64),
+            "community_id": both["community_new"].fillna(both["community_old"]),
+        }
+    )
 
 
 def _shared(buildings: pd.DataFrame) -> pd.DataFrame:
     """Per pair of an old and a new grid sharing buildings: ``old_grid_id``, ``new_grid_id``, ``households``
     shared and ``weight`` (households and a little per building), heaviest first."""
     common = buildings.dropna(subset=["old_grid_id", "new_grid_id"])
-    pairs = (common.assign(weight=common["households"] + BUILDING_WEIGHT)
-             .groupby(["old_grid_id", "new_grid_id"], sort=True)[["households", "weight"]].sum().reset_index())
+    pairs = (
+        common.assign(weight=common["households"] + BUILDING_WEIGHT)
+        .groupby(["old_grid_id", "new_grid_id"], sort=True)[["households", "weight"]]
+        .sum()
+        .reset_index()
+    )
     return pairs.sort_values(["weight", "old_grid_id", "new_grid_id"], ascending=[False, True, True], kind="stable")
 
 
@@ -213,8 +250,10 @@ def _matched_grids(old: Plan, new: Plan, buildings: pd.DataFrame, shared: pd.Dat
     sinks = main_new.value_counts()  # old grids going mainly into each new grid
     mutual = main_new[main_new.map(main_old).eq(main_new.index.to_series())]  # old → the new grid continuing it
     mutual = pd.concat([mutual, _empty_pairs(old, new, buildings)])
-    members = {s: buildings.dropna(subset=[f"{s}_grid_id"]).groupby(f"{s}_grid_id")["building_id"].agg(frozenset)
-               for s in ("old", "new")}
+    members = {
+        s: buildings.dropna(subset=[f"{s}_grid_id"]).groupby(f"{s}_grid_id")["building_id"].agg(frozenset)
+        for s in ("old", "new")
+    }
 
     def same(o: str, n: str) -> bool:
         return members["old"].get(o) == members["new"].get(n)
@@ -252,31 +291,59 @@ def _matched_grids(old: Plan, new: Plan, buildings: pd.DataFrame, shared: pd.Dat
     for s, plan in (("old", old), ("new", new)):
         g = plan.grids
         mine = buildings.dropna(subset=[f"{s}_grid_id"])
-        counted = mine.groupby(f"{s}_grid_id").agg(households=("households" if s == "new" else "households_before", "sum"),
-                                                  buildings=("building_id", "size"))
-        links = shared.groupby(f"{s}_grid_id", sort=False).agg(related=(f"{other[s]}_grid_id", list),
-                                                              households_shared=("households", list))
-        table = pd.DataFrame({"side": s, "grid_id": g["grid_id"].map(id_string).to_numpy(),
-                              "community_id": g["community_id"].map(id_string).to_numpy(),
-                              "kind": g["kind"].to_numpy() if "kind" in g else GridKind.ORDINARY.value,
-                              "service_radius_m": pd.to_numeric(g["service_radius_m"]).to_numpy(dtype=float)
-                              if "service_radius_m" in g else np.nan})
+        counted = mine.groupby(f"{s}_grid_id").agg(
+            households=("households" if s == "new" else "households_before", "sum"), buildings=("building_id", "size")
+        )
+        links = shared.groupby(f"{s}_grid_id", sort=False).agg(
+            related=(f"{other[s]}_grid_id", list), households_shared=("households", list)
+        )
+        table = pd.DataFrame(
+            {
+                "side": s,
+                "grid_id": g["grid_id"].map(id_string).to_numpy(),
+                "community_id": g["community_id"].map(id_string).to_numpy(),
+                "kind": g["kind"].to_numpy() if "kind" in g else GridKind.ORDINARY.value,
+                "service_radius_m": pd.to_numeric(g["service_radius_m"]).to_numpy(dtype=float)
+                if "service_radius_m" in g
+                else np.nan,
+            }
+        )
         table["code"] = table["grid_id"].map(codes[s])
         table = table.join(counted, on="grid_id").join(links, on="grid_id")
         table["related"] = [[codes[other[s]][i] for i in r] if isinstance(r, list) else [] for r in table["related"]]
-        table["households_shared"] = [[int(round(h)) for h in r] if isinstance(r, list) else [] for r in table["households_shared"]]
+        table["households_shared"] = [
+            [int(round(h)) for h in r] if isinstance(r, list) else [] for r in table["households_shared"]
+        ]
         attributes.append(table)
     out = out.merge(pd.concat(attributes, ignore_index=True), on=["side", "grid_id"], how="left")
     out["households"] = out["households"].fillna(0).round().astype(np.int64)
     out["buildings"] = out["buildings"].fillna(0).astype(np.int64)
-    out["continues"] = [codes[other[s]].get(c) if isinstance(c, str) else None for s, c in zip(out["side"], out["continues_id"])]
-    return out[["side", "grid_id", "code", "community_id", "kind", "households", "buildings", "service_radius_m", "change",
-                "continues", "related", "households_shared", "continues_id"]]
+    out["continues"] = [
+        codes[other[s]].get(c) if isinstance(c, str) else None for s, c in zip(out["side"], out["continues_id"])
+    ]
+    return out[
+        [
+            "side",
+            "grid_id",
+            "code",
+            "community_id",
+            "kind",
+            "households",
+            "buildings",
+            "service_radius_m",
+            "change",
+            "continues",
+            "related",
+            "households_shared",
+            "continues_id",
+        ]
+    ]
 
 
 def _empty_pairs(old: Plan, new: Plan, buildings: pd.DataFrame) -> pd.Series:
     """Grids without buildings in both plans (no households to match by), matched by their polygons: an old
     and a new one whose overlap is more than half of each's area persist. Old id → new id."""
+
     def empty(plan: Plan, side: str):
         grids = plan.grids.assign(grid_id=plan.grids["grid_id"].map(id_string))
         return grids[~grids["grid_id"].isin(buildings[f"{side}_grid_id"].dropna())]
@@ -305,13 +372,17 @@ def _codes(plan: Plan) -> dict[str, str]:
     return dict(zip(ids, text))
 
 
-def _realignment(buildings: pd.DataFrame, continues: pd.Series, old_codes: dict, new_codes: dict,
-                 reasons: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
+def _realignment(
+    buildings: pd.DataFrame, continues: pd.Series, old_codes: dict, new_codes: dict, reasons: pd.DataFrame | None
+) -> tuple[pd.DataFrame, int]:
     """The buildings not kept in their grid, and how many were kept."""
     old_in, new_in = buildings["old_grid_id"].notna(), buildings["new_grid_id"].notna()
     kept = old_in & new_in & buildings["old_grid_id"].map(continues).eq(buildings["new_grid_id"])
-    change = np.select([old_in & new_in, new_in, old_in], [BuildingChange.MOVED.value, BuildingChange.NEW.value,
-                                                            BuildingChange.REMOVED.value], default="")
+    change = np.select(
+        [old_in & new_in, new_in, old_in],
+        [BuildingChange.MOVED.value, BuildingChange.NEW.value, BuildingChange.REMOVED.value],
+        default="",
+    )
     out = buildings.loc[~kept].assign(change=change[~kept.to_numpy()])
     out["old_code"] = out["old_grid_id"].map(old_codes)
     out["new_code"] = out["new_grid_id"].map(new_codes)
@@ -320,14 +391,33 @@ def _realignment(buildings: pd.DataFrame, continues: pd.Series, old_codes: dict,
         recorded = reasons.assign(building_id=reasons["building_id"].map(id_string)).set_index("building_id")["reason"]
         recorded = recorded[recorded.notna() & recorded.astype(str).ne("")]
     moved = out["change"] == BuildingChange.MOVED
-    out["reason"] = np.where(moved, out["building_id"].map(recorded).astype(object).fillna(MoveReason.ADJUSTED.value), "")
-    columns = ["building_id", "community_id", "households", "households_before", "old_grid_id", "old_code", "new_grid_id",
-               "new_code", "change", "reason"]
+    out["reason"] = np.where(
+        moved, out["building_id"].map(recorded).astype(object).fillna(MoveReason.ADJUSTED.value), ""
+    )
+    columns = [
+        "building_id",
+        "community_id",
+        "households",
+        "households_before",
+        "old_grid_id",
+        "old_code",
+        "new_grid_id",
+        "new_code",
+        "change",
+        "reason",
+    ]
     return out[columns].reset_index(drop=True), int(kept.sum())
 
 
-def _figures(old: Plan, new: Plan, grids: pd.DataFrame, realignment: pd.DataFrame, prepared: PreparedScene | None,
-             settings: GridSettings, coverages: dict[str, Coverage | None]) -> pd.DataFrame:
+def _figures(
+    old: Plan,
+    new: Plan,
+    grids: pd.DataFrame,
+    realignment: pd.DataFrame,
+    prepared: PreparedScene | None,
+    settings: GridSettings,
+    coverages: dict[str, Coverage | None],
+) -> pd.DataFrame:
     """Per community, each of :data:`FIGURES` (and :data:`COVERAGE_FIGURES` where a coverage is given) for the
     old and the new plan."""
     communities = sorted(set(grids["community_id"].dropna()))
@@ -343,7 +433,9 @@ def _figures(old: Plan, new: Plan, grids: pd.DataFrame, realignment: pd.DataFram
             hh = ordinary["households"].to_numpy(dtype=float)
             radius = ordinary["service_radius_m"]
             values = {
-                "grids": len(g), "ordinary_grids": len(ordinary), "households": int(g["households"].sum()),
+                "grids": len(g),
+                "ordinary_grids": len(ordinary),
+                "households": int(g["households"].sum()),
                 "within_tight": float(np.mean(settings.tight_window.contains(hh))) if len(hh) else np.nan,
                 "within_bounds": float(np.mean(settings.bounds_window.contains(hh))) if len(hh) else np.nan,
                 "street_alignment": alignment.get(c, np.nan),
@@ -355,34 +447,58 @@ def _figures(old: Plan, new: Plan, grids: pd.DataFrame, realignment: pd.DataFram
             if s == "new":
                 r = realignment[realignment["community_id"] == c]
                 moved = r[r["change"] == BuildingChange.MOVED]
-                values |= {"buildings_moved": len(moved), "households_moved": int(moved["households"].sum()),
-                           "buildings_new": int((r["change"] == BuildingChange.NEW).sum()),
-                           "buildings_removed": int((r["change"] == BuildingChange.REMOVED).sum())}
+                values |= {
+                    "buildings_moved": len(moved),
+                    "households_moved": int(moved["households"].sum()),
+                    "buildings_new": int((r["change"] == BuildingChange.NEW).sum()),
+                    "buildings_removed": int((r["change"] == BuildingChange.REMOVED).sum()),
+                }
             rows += [{"community_id": c, "figure": f, "side": s, "value": v} for f, v in values.items()]
     long = pd.DataFrame(rows, columns=["community_id", "figure", "side", "value"])
-    wide = long.pivot_table(index=["community_id", "figure"], columns="side", values="value", aggfunc="first", dropna=False)
+    wide = long.pivot_table(
+        index=["community_id", "figure"], columns="side", values="value", aggfunc="first", dropna=False
+    )
     shown = FIGURES + COVERAGE_FIGURES if any(c is not None for c in coverages.values()) else FIGURES
-    wide = wide.reindex(columns=["old", "new"]).reindex(pd.MultiIndex.from_product([communities, shown],
-                                                                                   names=["community_id", "figure"]))
+    wide = wide.reindex(columns=["old", "new"]).reindex(
+        pd.MultiIndex.from_product([communities, shown], names=["community_id", "figure"])
+    )
     return wide.reset_index().rename_axis(columns=None)
 
 
 def _coverage_figures(plan: Plan, coverage: Coverage) -> dict[str, dict[str, float]]:
     """Per community, :data:`COVERAGE_FIGURES` of a plan from its coverage: grids counted from ``grid_party``
     (every grid of the plan, a grid it does not list having no branch), households from ``service_coverage``."""
-    grids = pd.DataFrame({"grid_id": plan.grids["grid_id"].map(id_string), "community_id": plan.grids["community_id"].map(id_string)})
-    status = coverage.grid_party.assign(grid_id=coverage.grid_party["grid_id"].map(id_string)).set_index("grid_id")["status"]
+    grids = pd.DataFrame(
+        {"grid_id": plan.grids["grid_id"].map(id_string), "community_id": plan.grids["community_id"].map(id_string)}
+    )
+    status = coverage.grid_party.assign(grid_id=coverage.grid_party["grid_id"].map(id_string)).set_index("grid_id")[
+        "status"
+    ]
     grids["own"] = grids["grid_id"].map(status).isin(OWN_BRANCH)
     grids["in_branch"] = grids["grid_id"].map(status).isin(IN_BRANCH)
     party = grids.groupby("community_id")[["own", "in_branch"]].mean()
     homes = coverage.service_coverage
-    homes = pd.DataFrame({"community_id": homes["grid_id"].map(id_string).map(grids.set_index("grid_id")["community_id"]),
-                          "households": pd.to_numeric(homes["households"]).to_numpy(dtype=float),
-                          "covered": homes["covered"].to_numpy(dtype=bool)})
-    homes = homes.assign(within=homes["households"].where(homes["covered"], 0.0)).groupby("community_id")[["households", "within"]].sum()
+    homes = pd.DataFrame(
+        {
+            "community_id": homes["grid_id"].map(id_string).map(grids.set_index("grid_id")["community_id"]),
+            "households": pd.to_numeric(homes["households"]).to_numpy(dtype=float),
+            "covered": homes["covered"].to_numpy(dtype=bool),
+        }
+    )
+    homes = (
+        homes.assign(within=homes["households"].where(homes["covered"], 0.0))
+        .groupby("community_id")[["households", "within"]]
+        .sum()
+    )
     circle = (homes["within"] / homes["households"]).where(homes["households"] > 0)
-    return {c: {"grids_own_branch": float(party.loc[c, "own"]), "grids_in_branch": float(party.loc[c, "in_branch"]),
-                "households_in_circle": float(circle.get(c, np.nan))} for c in party.index}
+    return {
+        c: {
+            "grids_own_branch": float(party.loc[c, "own"]),
+            "grids_in_branch": float(party.loc[c, "in_branch"]),
+            "households_in_circle": float(circle.get(c, np.nan)),
+        }
+        for c in party.index
+    }
 
 
 def _street_alignment(plan: Plan, local, communities: list[str]) -> dict[str, float]:
@@ -408,8 +524,10 @@ def _check_accounting(comparison: PlanComparison, buildings: int) -> None:
     listed = comparison.realignment
     moved = listed["change"] == BuildingChange.MOVED
     if comparison.buildings_total != buildings or listed["building_id"].duplicated().any():
-        raise GridplanError(f"comparison accounting: kept {comparison.buildings_kept} + moved {comparison.buildings_moved} "
-                            f"+ new {comparison.buildings_new} + removed {comparison.buildings_removed} is not the "
-                            f"{buildings} buildings of both plans")
+        raise GridplanError(
+            f"comparison accounting: kept {comparison.buildings_kept} + moved {comparison.buildings_moved} "
+            f"+ new {comparison.buildings_new} + removed {comparison.buildings_removed} is not the "
+            f"{buildings} buildings of both plans"
+        )
     if comparison.households_moved != int(listed.loc[moved, "households"].sum()):
         raise GridplanError("comparison accounting: the households moved are not the sum of the realignment list")

@@ -57,8 +57,16 @@ from gridplan.vocabulary import (
 #: The columns of :attr:`Compliance.failures`.
 FAILURE_COLUMNS = ("failure_id", "rule", "severity", "community_id", "grid_id", "value", "limit", "figures", "geometry")
 _CODE_RULES = (Rule.CODE_FORMAT, Rule.CODE_UNIQUE, Rule.CODE_ORDER)
-_PARTY_RULES = (Rule.PARTY_ORGANIZATION, Rule.OWN_BRANCH, Rule.JOINT_BRANCH_UNITS, Rule.JOINT_BRANCH_ADJACENT,
-                Rule.JOINT_BRANCH_FULL_MEMBERS, Rule.BRANCH_MEMBERS, Rule.BRANCH_COMMITTEE, Rule.SERVICE_CIRCLE)
+_PARTY_RULES = (
+    Rule.PARTY_ORGANIZATION,
+    Rule.OWN_BRANCH,
+    Rule.JOINT_BRANCH_UNITS,
+    Rule.JOINT_BRANCH_ADJACENT,
+    Rule.JOINT_BRANCH_FULL_MEMBERS,
+    Rule.BRANCH_MEMBERS,
+    Rule.BRANCH_COMMITTEE,
+    Rule.SERVICE_CIRCLE,
+)
 
 
 @dataclass(frozen=True)
@@ -101,9 +109,16 @@ class Compliance:
         """Failures per rule: ``rule``, ``severity``, ``failures`` (every rule checked, 0 included) and
         ``not_applicable`` (the reason, for a rule not checked; "" otherwise), in the order of :class:`Rule`."""
         found = self.failures["rule"].value_counts()
-        rows = [{"rule": r.value, "severity": severity(r).value, "failures": int(found.get(r.value, 0)) if r in self.checked else 0,
-                 "not_applicable": self.not_applicable[r].value if r in self.not_applicable else ""}
-                for r in Rule if r in self.checked or r in self.not_applicable]
+        rows = [
+            {
+                "rule": r.value,
+                "severity": severity(r).value,
+                "failures": int(found.get(r.value, 0)) if r in self.checked else 0,
+                "not_applicable": self.not_applicable[r].value if r in self.not_applicable else "",
+            }
+            for r in Rule
+            if r in self.checked or r in self.not_applicable
+        ]
         return pd.DataFrame(rows, columns=["rule", "severity", "failures", "not_applicable"])
 
     def table(self, lang: str = "zh") -> gpd.GeoDataFrame:
@@ -112,8 +127,14 @@ class Compliance:
         i = LANGUAGES.index(check_language(lang))
         out = self.failures.drop(columns="figures")
         out.insert(out.columns.get_loc("geometry"), "source", [RULE_SOURCES[r][i] for r in self.failures["rule"]])
-        out.insert(out.columns.get_loc("geometry"), "message",
-                   [message(r, v, lim, f, lang) for r, v, lim, f in self.failures[["rule", "value", "limit", "figures"]].itertuples(index=False)])
+        out.insert(
+            out.columns.get_loc("geometry"),
+            "message",
+            [
+                message(r, v, lim, f, lang)
+                for r, v, lim, f in self.failures[["rule", "value", "limit", "figures"]].itertuples(index=False)
+            ],
+        )
         return out
 
     def summary(self, lang: str = "zh") -> str:
@@ -122,14 +143,21 @@ class Compliance:
         counts = self.counts()
         rules = int(counts.loc[counts["severity"] == Severity.RULE, "failures"].sum())
         guidance = int(counts.loc[counts["severity"] == Severity.GUIDANCE, "failures"].sum())
-        lines = [f"合规检查：网格 {len(self.grids)} 个；不合规 {rules} 项，指引提示 {guidance} 项 — " + ("合规" if self.compliant else "不合规")
-                 if zh else f"compliance: {len(self.grids)} grids; {rules} failures of rules, {guidance} of guidance — "
-                 + ("compliant" if self.compliant else "not compliant")]
+        lines = [
+            f"合规检查：网格 {len(self.grids)} 个；不合规 {rules} 项，指引提示 {guidance} 项 — "
+            + ("合规" if self.compliant else "不合规")
+            if zh
+            else f"compliance: {len(self.grids)} grids; {rules} failures of rules, {guidance} of guidance — "
+            + ("compliant" if self.compliant else "not compliant")
+        ]
         for row in counts.itertuples():
             name = label(Rule(row.rule), lang)
             if row.not_applicable:
-                lines.append(f"  {name}：不适用（{label(NotApplicable(row.not_applicable), lang)}）" if zh else
-                             f"  {name}: not applicable ({label(NotApplicable(row.not_applicable), lang)})")
+                lines.append(
+                    f"  {name}：不适用（{label(NotApplicable(row.not_applicable), lang)}）"
+                    if zh
+                    else f"  {name}: not applicable ({label(NotApplicable(row.not_applicable), lang)})"
+                )
             else:
                 kind = "" if row.severity == Severity.RULE else bracketed(label(Severity.GUIDANCE, lang), lang)
                 lines.append(f"  {name}{kind}" + word("colon", lang) + f"{row.failures}")
@@ -237,16 +265,18 @@ def check_compliance(
     table["limit"] = table["limit"].astype(float)
     failures = gpd.GeoDataFrame(table[list(FAILURE_COLUMNS)], geometry="geometry", crs=local.crs).to_crs(prepared.crs)
     shown = grids[["grid_id", "code", "community_id", "households", "geometry"]].to_crs(prepared.crs)
-    return Compliance(failures=failures, checked=tuple(checked), not_applicable=skipped, grids=shown,
-                      settings=settings, rules=rules)
+    return Compliance(
+        failures=failures, checked=tuple(checked), not_applicable=skipped, grids=shown, settings=settings, rules=rules
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # The layout checked: grids in the local metric CRS, and the building → grid assignment
 
 
-def _layout(prepared: PreparedScene, plan, coverage: Coverage | None, settings: Settings | None,
-            code_style: str | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Settings, str]:
+def _layout(
+    prepared: PreparedScene, plan, coverage: Coverage | None, settings: Settings | None, code_style: str | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Settings, str]:
     """What :func:`check_compliance` checks: the grids (local metric CRS) and the building → grid assignment of
     a plan or of drawn polygons, the settings and the code style to check them with; the inputs refused in one
     line where they do not fit together."""
@@ -259,20 +289,30 @@ def _layout(prepared: PreparedScene, plan, coverage: Coverage | None, settings: 
         settings = prepared.settings if settings is None else settings
         grids, assignment = _drawn_layout(prepared, plan, settings)
     else:
-        raise InputError(f"cannot check {type(plan).__name__}: give a plan or grid polygons",
-                         zh=f"无法检查 {type(plan).__name__}：请给出方案或网格多边形")
+        raise InputError(
+            f"cannot check {type(plan).__name__}: give a plan or grid polygons",
+            zh=f"无法检查 {type(plan).__name__}：请给出方案或网格多边形",
+        )
     has_codes = "code" in grids and grids["code"].notna().any()
     if code_style is None:
-        code_style = "gbt14" if has_codes and (grids["code"].dropna().astype(str).str.len() == COMMUNITY_CODE_DIGITS + 2).all() else "gb15"
+        code_style = (
+            "gbt14"
+            if has_codes and (grids["code"].dropna().astype(str).str.len() == COMMUNITY_CODE_DIGITS + 2).all()
+            else "gb15"
+        )
     if code_style not in SERIAL_DIGITS:
-        raise InputError(f"unknown grid code style {code_style!r}: use {' or '.join(SERIAL_DIGITS)}",
-                         zh=f"未知的网格编码方式 {code_style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}")
+        raise InputError(
+            f"unknown grid code style {code_style!r}: use {' or '.join(SERIAL_DIGITS)}",
+            zh=f"未知的网格编码方式 {code_style!r}：可选 {' 或 '.join(SERIAL_DIGITS)}",
+        )
     if coverage is not None:
         foreign = set(coverage.grid_party["grid_id"].astype(str)) - set(grids["grid_id"])
         if foreign:
-            raise InputError(f"the coverage is of other grids ({len(foreign)} not in the layout, e.g. {sorted(foreign)[0]}): "
-                             "give the coverage of this plan",
-                             zh=f"覆盖分析属于其他网格（{len(foreign)} 个不在本划分中，如 {sorted(foreign)[0]}）：请给出本方案的覆盖分析")
+            raise InputError(
+                f"the coverage is of other grids ({len(foreign)} not in the layout, e.g. {sorted(foreign)[0]}): "
+                "give the coverage of this plan",
+                zh=f"覆盖分析属于其他网格（{len(foreign)} 个不在本划分中，如 {sorted(foreign)[0]}）：请给出本方案的覆盖分析",
+            )
     return grids, assignment, settings, code_style
 
 
@@ -286,15 +326,18 @@ def _plan_layout(prepared: PreparedScene, plan: Plan) -> tuple[gpd.GeoDataFrame,
     return grids, plan.assignment[["building_id", "grid_id"]]
 
 
-def _drawn_layout(prepared: PreparedScene, existing: gpd.GeoDataFrame, settings: Settings) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _drawn_layout(
+    prepared: PreparedScene, existing: gpd.GeoDataFrame, settings: Settings
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Existing polygons placed on the buildings by :func:`gridplan.engine.audit.audit_grids`, in their own order, with
     their code, kind and residents where they have them."""
     audit = audit_grids(prepared, existing, settings)
     drawn = existing[existing.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
     ids = grid_ids_of(drawn)
     grids = audit.grids.set_index("grid_id").loc[ids.to_numpy()].reset_index().to_crs(prepared.local.crs)
-    grids["code"] = (drawn["code"].map(lambda c: None if pd.isna(c) else id_string(c)).to_numpy() if "code" in drawn
-                     else None)
+    grids["code"] = (
+        drawn["code"].map(lambda c: None if pd.isna(c) else id_string(c)).to_numpy() if "code" in drawn else None
+    )
     if "kind" in drawn:
         grids["kind"] = drawn["kind"].fillna(GridKind.ORDINARY.value).astype(str).to_numpy()
     if "residents" in drawn:
@@ -303,8 +346,14 @@ def _drawn_layout(prepared: PreparedScene, existing: gpd.GeoDataFrame, settings:
 
 
 def _row(grids: gpd.GeoDataFrame, i: int, value, limit, geometry=None, **figures) -> dict:
-    return {"community_id": grids["community_id"].iat[i], "grid_id": grids["grid_id"].iat[i], "value": value,
-            "limit": limit, "figures": figures, "geometry": grids.geometry.iat[i] if geometry is None else geometry}
+    return {
+        "community_id": grids["community_id"].iat[i],
+        "grid_id": grids["grid_id"].iat[i],
+        "value": value,
+        "limit": limit,
+        "figures": figures,
+        "geometry": grids.geometry.iat[i] if geometry is None else geometry,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -333,10 +382,17 @@ def _gaps(grids: gpd.GeoDataFrame, local, rules: ComplianceSettings) -> list[dic
     points = homes.geometry.representative_point().to_numpy()
     b, q = shapely.STRtree(parts).query(points, predicate="within")
     households = np.bincount(q, weights=homes["households"].to_numpy()[b], minlength=len(parts))
-    return [{"community_id": communities["community_id"].iat[owner[k]],
-             "grid_id": grids["grid_id"].iat[int(border[k])] if k in border.index else None,
-             "value": float(parts[k].area), "limit": 0.0, "figures": {"households": float(households[k])},
-             "geometry": parts[k]} for k in range(len(parts))]
+    return [
+        {
+            "community_id": communities["community_id"].iat[owner[k]],
+            "grid_id": grids["grid_id"].iat[int(border[k])] if k in border.index else None,
+            "value": float(parts[k].area),
+            "limit": 0.0,
+            "figures": {"households": float(households[k])},
+            "geometry": parts[k],
+        }
+        for k in range(len(parts))
+    ]
 
 
 def _overlaps(grids: gpd.GeoDataFrame, rules: ComplianceSettings) -> list[dict]:
@@ -345,8 +401,16 @@ def _overlaps(grids: gpd.GeoDataFrame, rules: ComplianceSettings) -> list[dict]:
     rows = []
     for r in pairs.itertuples():
         names = ", ".join(sorted([r.grid_id, r.other_grid_id]))
-        rows.append({"community_id": community[r.grid_id], "grid_id": names, "value": float(r.area_m2), "limit": 0.0,
-                     "figures": {"grids": names}, "geometry": r.overlap})
+        rows.append(
+            {
+                "community_id": community[r.grid_id],
+                "grid_id": names,
+                "value": float(r.area_m2),
+                "limit": 0.0,
+                "figures": {"grids": names},
+                "geometry": r.overlap,
+            }
+        )
     return rows
 
 
@@ -365,8 +429,10 @@ def _enclaves(grids: gpd.GeoDataFrame, rules: ComplianceSettings) -> list[dict]:
     perimeter = shapely.length(shapely.boundary(geoms))
     share = shared_length(geoms[a], geoms[b], tolerance=SNAP_M, quad_segs=1) / np.maximum(perimeter[a], 1e-9)
     enclosed = share >= rules.enclave_share
-    return [_row(grids, int(i), float(s), rules.enclave_share, other=grids["grid_id"].iat[int(j)])
-            for i, j, s in zip(a[enclosed], b[enclosed], share[enclosed])]
+    return [
+        _row(grids, int(i), float(s), rules.enclave_share, other=grids["grid_id"].iat[int(j)])
+        for i, j, s in zip(a[enclosed], b[enclosed], share[enclosed])
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -379,7 +445,10 @@ def _households(grids: gpd.GeoDataFrame, lo: float, hi: float) -> list[dict]:
     households = grids["households"].to_numpy(dtype=float)
     bound = (grids["kind"].astype(str) != GridKind.SPECIAL).to_numpy() & (households > 0)
     out = bound & ((households < lo) | (households > hi))
-    return [_row(grids, i, households[i], lo if households[i] < lo else hi, floor=lo, ceiling=hi) for i in np.flatnonzero(out)]
+    return [
+        _row(grids, i, households[i], lo if households[i] < lo else hi, floor=lo, ceiling=hi)
+        for i in np.flatnonzero(out)
+    ]
 
 
 def _residents(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> pd.Series | None:
@@ -389,7 +458,11 @@ def _residents(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd
         return pd.Series(grids["residents"].to_numpy(dtype=float), index=grids.index)
     if "residents" not in buildings or not buildings["residents"].notna().any():
         return None
-    people = assignment.merge(buildings[["building_id", "residents"]], on="building_id").groupby("grid_id")["residents"].sum()
+    people = (
+        assignment.merge(buildings[["building_id", "residents"]], on="building_id")
+        .groupby("grid_id")["residents"]
+        .sum()
+    )
     return pd.Series(grids["grid_id"].map(people).to_numpy(dtype=float), index=grids.index)
 
 
@@ -401,26 +474,45 @@ def _over_residents(grids: gpd.GeoDataFrame, residents: pd.Series, limit: float)
 # Codes
 
 
-def _codes(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, style: str) -> tuple[list[dict], list[dict], list[dict]]:
+def _codes(
+    grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, style: str
+) -> tuple[list[dict], list[dict], list[dict]]:
     """Failures of the three code rules: format, uniqueness, reading order."""
     digits = COMMUNITY_CODE_DIGITS + SERIAL_DIGITS[style]
-    bases = dict(zip(communities["community_id"].map(id_string), communities["code"].map(
-        lambda c: None if pd.isna(c) else id_string(c)))) if "code" in communities else {}
+    bases = (
+        dict(
+            zip(
+                communities["community_id"].map(id_string),
+                communities["code"].map(lambda c: None if pd.isna(c) else id_string(c)),
+            )
+        )
+        if "code" in communities
+        else {}
+    )
     codes = grids["code"].map(lambda c: "" if c is None or pd.isna(c) else str(c))
     base = grids["community_id"].map(lambda c: bases.get(id_string(c)) if pd.notna(c) else None)
     prefixed = pd.Series([b is None or c.startswith(b) for c, b in zip(codes, base)], index=codes.index)
     formed = codes.str.fullmatch(rf"\d{{{digits}}}") & prefixed
-    malformed = [_row(grids, i, len(codes.iat[i]), digits, code=codes.iat[i] or "—",
-                      base=base.iat[i] or "")
-                 for i in np.flatnonzero(~formed.to_numpy())]
+    malformed = [
+        _row(grids, i, len(codes.iat[i]), digits, code=codes.iat[i] or "—", base=base.iat[i] or "")
+        for i in np.flatnonzero(~formed.to_numpy())
+    ]
 
     shared = codes[formed & codes.duplicated(keep=False)]
     duplicates = []
     for code, members in shared.groupby(shared).groups.items():
         rows = grids.loc[members]
         names = ", ".join(sorted(rows["grid_id"]))
-        duplicates.append({"community_id": rows["community_id"].iat[0], "grid_id": names, "value": len(rows), "limit": 1,
-                           "figures": {"code": code, "grids": names}, "geometry": shapely.union_all(rows.geometry.to_numpy())})
+        duplicates.append(
+            {
+                "community_id": rows["community_id"].iat[0],
+                "grid_id": names,
+                "value": len(rows),
+                "limit": 1,
+                "figures": {"code": code, "grids": names},
+                "geometry": shapely.union_all(rows.geometry.to_numpy()),
+            }
+        )
 
     ordered = grids[(formed & ~codes.duplicated(keep=False)).to_numpy() & grids["community_id"].notna().to_numpy()]
     position = serial_order(ordered)
@@ -434,9 +526,17 @@ def _codes(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, style: str) -
             before = [serials[j] for j in kept if j < k]
             after = [serials[j] for j in kept if j > k]
             width = SERIAL_DIGITS[style]
-            misplaced.append(_row(grids, grids.index.get_loc(sequence[k]), k + 1, 0, serial=codes.loc[sequence[k]][COMMUNITY_CODE_DIGITS:],
-                                  before=f"{before[-1]:0{width}d}" if before else "—",
-                                  after=f"{after[0]:0{width}d}" if after else "—"))
+            misplaced.append(
+                _row(
+                    grids,
+                    grids.index.get_loc(sequence[k]),
+                    k + 1,
+                    0,
+                    serial=codes.loc[sequence[k]][COMMUNITY_CODE_DIGITS:],
+                    before=f"{before[-1]:0{width}d}" if before else "—",
+                    after=f"{after[0]:0{width}d}" if after else "—",
+                )
+            )
     return malformed, duplicates, misplaced
 
 
@@ -477,11 +577,16 @@ def _party(grids: gpd.GeoDataFrame, coverage: Coverage, settings: Settings) -> l
     party = party[party["grid_id"].isin(position.index)]
     at = position.loc[party["grid_id"]].to_numpy()
 
-    no_org = [_row(grids, i, int(f), 0) for i, f, s in zip(at, party["full_members"], party["status"])
-              if s == BranchStatus.NO_BRANCH]
-    own = [_row(grids, i, int(f), rules.min_full_members, branch=b if isinstance(b, str) else "—")
-           for i, g, f, b in zip(at, party["grid_id"], party["full_members"], party["branch_id"])
-           if f >= rules.min_full_members and b != f"B-{g}"]
+    no_org = [
+        _row(grids, i, int(f), 0)
+        for i, f, s in zip(at, party["full_members"], party["status"])
+        if s == BranchStatus.NO_BRANCH
+    ]
+    own = [
+        _row(grids, i, int(f), rules.min_full_members, branch=b if isinstance(b, str) else "—")
+        for i, g, f, b in zip(at, party["grid_id"], party["full_members"], party["branch_id"])
+        if f >= rules.min_full_members and b != f"B-{g}"
+    ]
 
     neighbours = grid_neighbours(grids)
     units, apart, few = [], [], []
@@ -491,8 +596,12 @@ def _party(grids: gpd.GeoDataFrame, coverage: Coverage, settings: Settings) -> l
         members = [int(position[g]) for g in names if g in position.index]
         if not members:
             continue
-        row = {"community_id": grids["community_id"].iat[members[0]], "grid_id": ", ".join(names),
-               "figures": {"branch": branch.branch_id}, "geometry": shapely.union_all(grids.geometry.to_numpy()[members])}
+        row = {
+            "community_id": grids["community_id"].iat[members[0]],
+            "grid_id": ", ".join(names),
+            "figures": {"branch": branch.branch_id},
+            "geometry": shapely.union_all(grids.geometry.to_numpy()[members]),
+        }
         if len(names) > rules.max_joint_units:
             units.append({**row, "value": len(names), "limit": rules.max_joint_units})
         groups = _components(members, neighbours)
@@ -506,11 +615,24 @@ def _party(grids: gpd.GeoDataFrame, coverage: Coverage, settings: Settings) -> l
     for branch, rows in party.dropna(subset=["branch_id"]).groupby("branch_id"):
         if rows["members"].sum() > rules.max_branch_members:
             members = position.loc[rows["grid_id"]].to_numpy()
-            large.append({"community_id": rows["community_id"].iat[0], "grid_id": ", ".join(sorted(rows["grid_id"])),
-                          "value": int(rows["members"].sum()), "limit": rules.max_branch_members, "figures": {"branch": branch},
-                          "geometry": shapely.union_all(grids.geometry.to_numpy()[members])})
-    return [(Rule.PARTY_ORGANIZATION, no_org), (Rule.OWN_BRANCH, own), (Rule.JOINT_BRANCH_UNITS, units),
-            (Rule.JOINT_BRANCH_ADJACENT, apart), (Rule.JOINT_BRANCH_FULL_MEMBERS, few), (Rule.BRANCH_MEMBERS, large)]
+            large.append(
+                {
+                    "community_id": rows["community_id"].iat[0],
+                    "grid_id": ", ".join(sorted(rows["grid_id"])),
+                    "value": int(rows["members"].sum()),
+                    "limit": rules.max_branch_members,
+                    "figures": {"branch": branch},
+                    "geometry": shapely.union_all(grids.geometry.to_numpy()[members]),
+                }
+            )
+    return [
+        (Rule.PARTY_ORGANIZATION, no_org),
+        (Rule.OWN_BRANCH, own),
+        (Rule.JOINT_BRANCH_UNITS, units),
+        (Rule.JOINT_BRANCH_ADJACENT, apart),
+        (Rule.JOINT_BRANCH_FULL_MEMBERS, few),
+        (Rule.BRANCH_MEMBERS, large),
+    ]
 
 
 def _components(members: list[int], neighbours: list[list[int]]) -> int:
@@ -535,6 +657,15 @@ def _service(grids: gpd.GeoDataFrame, coverage: Coverage, crs, radius: float) ->
     rows = []
     for grid_id, homes in blind.groupby(blind["grid_id"].astype(str)):
         if grid_id in position.index:
-            rows.append(_row(grids, int(position[grid_id]), float(homes["households"].sum()), 0,
-                             geometry=shapely.union_all(homes.geometry.to_numpy()), radius=radius, buildings=len(homes)))
+            rows.append(
+                _row(
+                    grids,
+                    int(position[grid_id]),
+                    float(homes["households"].sum()),
+                    0,
+                    geometry=shapely.union_all(homes.geometry.to_numpy()),
+                    radius=radius,
+                    buildings=len(homes),
+                )
+            )
     return rows

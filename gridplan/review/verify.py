@@ -108,35 +108,61 @@ class Verification:
 
     def table(self, lang: str = "zh") -> pd.DataFrame:
         """One row per check, verdicts in ``lang``."""
-        return pd.DataFrame([{"certificate_id": c.certificate_id, "claim": label(c.claim, lang),
-                              "grid_ids": word("list_separator", lang).join(c.grid_ids),
-                              "verdict": label(c.verdict, lang), "method": label(c.method, lang), "detail": c.describe(lang)}
-                             for c in self.checks],
-                            columns=["certificate_id", "claim", "grid_ids", "verdict", "method", "detail"])
+        return pd.DataFrame(
+            [
+                {
+                    "certificate_id": c.certificate_id,
+                    "claim": label(c.claim, lang),
+                    "grid_ids": word("list_separator", lang).join(c.grid_ids),
+                    "verdict": label(c.verdict, lang),
+                    "method": label(c.method, lang),
+                    "detail": c.describe(lang),
+                }
+                for c in self.checks
+            ],
+            columns=["certificate_id", "claim", "grid_ids", "verdict", "method", "detail"],
+        )
 
     def counter_examples(self) -> gpd.GeoDataFrame | None:
         """The counter-example layouts of every refuted claim, in one layer."""
-        frames = [c.counter_example.assign(certificate_id=c.certificate_id) for c in self.refuted if c.counter_example is not None]
+        frames = [
+            c.counter_example.assign(certificate_id=c.certificate_id)
+            for c in self.refuted
+            if c.counter_example is not None
+        ]
         return pd.concat(frames, ignore_index=True) if frames else None
 
     def summary(self, lang: str = "zh") -> str:
         """What was checked and found, a line per certificate refuted or undecided."""
         held = sum(c.verdict == Verdict.HOLDS for c in self.checks)
         if lang == "zh":
-            lines = [f"证明核验：{len(self.checks)} 项已证明的结论，{held} 项成立，{len(self.refuted)} 项被推翻，"
-                     f"{len(self.undecided)} 项未能判定；另有 {len(self.not_proven)} 项未证明（仅为搜索所得最优）"]
+            lines = [
+                f"证明核验：{len(self.checks)} 项已证明的结论，{held} 项成立，{len(self.refuted)} 项被推翻，"
+                f"{len(self.undecided)} 项未能判定；另有 {len(self.not_proven)} 项未证明（仅为搜索所得最优）"
+            ]
         else:
-            lines = [f"verification: {len(self.checks)} proven claims, {held} hold, {len(self.refuted)} refuted, "
-                     f"{len(self.undecided)} undecided; {len(self.not_proven)} more not proven (best found)"]
+            lines = [
+                f"verification: {len(self.checks)} proven claims, {held} hold, {len(self.refuted)} refuted, "
+                f"{len(self.undecided)} undecided; {len(self.not_proven)} more not proven (best found)"
+            ]
         for c in self.checks:
             if c.verdict != Verdict.HOLDS:
-                lines.append(f"  {c.certificate_id} {label(c.claim, lang)} {'、'.join(c.grid_ids)}: {label(c.verdict, lang)} "
-                             f"({label(c.method, lang)}) {c.describe(lang)}")
+                lines.append(
+                    f"  {c.certificate_id} {label(c.claim, lang)} {'、'.join(c.grid_ids)}: {label(c.verdict, lang)} "
+                    f"({label(c.method, lang)}) {c.describe(lang)}"
+                )
         return "\n".join(lines)
 
 
-def verify_plan(prepared: PreparedScene, plan: Plan, *, fresh: bool = True, against: Sequence[Plan] = (),
-                layouts: Mapping[str, np.ndarray] | None = None, settings: VerifySettings | None = None) -> Verification:
+def verify_plan(
+    prepared: PreparedScene,
+    plan: Plan,
+    *,
+    fresh: bool = True,
+    against: Sequence[Plan] = (),
+    layouts: Mapping[str, np.ndarray] | None = None,
+    settings: VerifySettings | None = None,
+) -> Verification:
     """Check every proven claim of ``plan`` independently (see the module's description).
 
     Parameters
@@ -202,14 +228,21 @@ class _Ground:
         buildings = prepared.local.buildings
         atoms = units.atoms
         building_atom = units.building_atom.to_numpy()
-        grid_of = pd.Series(plan.assignment["grid_id"].astype(str).to_numpy(), index=plan.assignment["building_id"].astype(str))
+        grid_of = pd.Series(
+            plan.assignment["grid_id"].astype(str).to_numpy(), index=plan.assignment["building_id"].astype(str)
+        )
         building_grid = grid_of.reindex(buildings["building_id"].astype(str)).fillna("").to_numpy()
         # an atom's grid: that of most of its buildings; an atom without buildings, the grid it lies in
         atom_grid = np.full(len(atoms), "", dtype=object)
         held = pd.DataFrame({"atom": building_atom, "grid": building_grid})
         held = held[held["grid"] != ""]
         if len(held):
-            top = held.groupby(["atom", "grid"]).size().reset_index(name="n").sort_values(["atom", "n"], ascending=[True, False])
+            top = (
+                held.groupby(["atom", "grid"])
+                .size()
+                .reset_index(name="n")
+                .sort_values(["atom", "n"], ascending=[True, False])
+            )
             first = top.groupby("atom").head(1)
             atom_grid[first["atom"].to_numpy()] = first["grid"].to_numpy()
         empty = np.flatnonzero(atom_grid == "")
@@ -220,8 +253,16 @@ class _Ground:
             atom_grid[empty[p]] = grids["grid_id"].astype(str).to_numpy()[g]
         neighbours = [sorted(int(j) for j in units.graph[i]) if i in units.graph else [] for i in range(len(atoms))]
         centres = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
-        return cls(units, neighbours, atoms["households"].to_numpy(dtype=float), atom_grid, building_atom,
-                   buildings["building_id"].astype(str).to_numpy(), centres, atoms.crs)
+        return cls(
+            units,
+            neighbours,
+            atoms["households"].to_numpy(dtype=float),
+            atom_grid,
+            building_atom,
+            buildings["building_id"].astype(str).to_numpy(),
+            centres,
+            atoms.crs,
+        )
 
     def labelled(self, labels: np.ndarray) -> "_Ground":
         """The same ground under another layout: a grid label per unit."""
@@ -250,14 +291,18 @@ class _Ground:
         """The groups of a layout of ``members`` as polygons in ``crs_to``."""
         geoms = self.units.atoms.geometry.to_numpy()[members]
         groups = np.unique(labels)
-        frame = gpd.GeoDataFrame({"group": groups, "households": [float(self.households[members][labels == g].sum()) for g in groups]},
-                                 geometry=[shapely.union_all(geoms[labels == g]) for g in groups], crs=self.crs)
+        frame = gpd.GeoDataFrame(
+            {"group": groups, "households": [float(self.households[members][labels == g].sum()) for g in groups]},
+            geometry=[shapely.union_all(geoms[labels == g]) for g in groups],
+            crs=self.crs,
+        )
         return frame.to_crs(crs_to)
 
 
 def _check(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings) -> ClaimCheck:
     """One proven certificate checked: first against the plan's own layout and the other layouts known,
     then independently."""
+
     def answer(verdict, method, zh: str, en: str, members=None, labels=None) -> ClaimCheck:
         example = ground.layer(members, labels, ground.units.atoms.crs) if members is not None else None
         return ClaimCheck(c.certificate_id, c.claim, c.grid_ids, str(verdict), str(method), en, zh, example)
@@ -274,73 +319,117 @@ def _check_span(c: Certificate, ground: _Ground, answer) -> ClaimCheck:
     points = ground.centres[np.isin(ground.building_ids, list(c.unit_buildings))]
     span = float(np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1).max())) if len(points) > 1 else 0.0
     if len(ground.unit_of(c.unit_buildings)) != 1 or span <= 2 * c.hi:
-        return answer(Verdict.REFUTED, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米，不超过 2 × {c.hi:.0f} 米",
-                      f"the unit's buildings span {span:.1f} m, not more than 2 × {c.hi:.0f} m")
-    return answer(Verdict.HOLDS, CheckMethod.GEOMETRY, f"该单元楼栋跨度 {span:.1f} 米 > 2 × {c.hi:.0f} 米",
-                  f"the unit's buildings span {span:.1f} m > 2 × {c.hi:.0f} m")
+        return answer(
+            Verdict.REFUTED,
+            CheckMethod.GEOMETRY,
+            f"该单元楼栋跨度 {span:.1f} 米，不超过 2 × {c.hi:.0f} 米",
+            f"the unit's buildings span {span:.1f} m, not more than 2 × {c.hi:.0f} m",
+        )
+    return answer(
+        Verdict.HOLDS,
+        CheckMethod.GEOMETRY,
+        f"该单元楼栋跨度 {span:.1f} 米 > 2 × {c.hi:.0f} 米",
+        f"the unit's buildings span {span:.1f} m > 2 × {c.hi:.0f} m",
+    )
 
 
-def _check_misfit(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings,
-                  answer) -> ClaimCheck:
+def _check_misfit(
+    c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings, answer
+) -> ClaimCheck:
     """A unit that fits no connected group of its community's units within its window: the layouts known,
     then enumeration or the programme."""
     unit = ground.unit_of(c.unit_buildings)
     if len(unit) != 1:
-        return answer(Verdict.UNDECIDED, CheckMethod.PLAN, f"该单元的楼栋在本场景中分属 {len(unit)} 个单元",
-                      f"the unit's buildings lie in {len(unit)} units of this scene")
+        return answer(
+            Verdict.UNDECIDED,
+            CheckMethod.PLAN,
+            f"该单元的楼栋在本场景中分属 {len(unit)} 个单元",
+            f"the unit's buildings lie in {len(unit)} units of this scene",
+        )
     a = int(unit[0])
     lo, hi = c.below + 1, c.above - 1  # the widened window no group holding the unit reaches
     atoms = ground.units.atoms
-    scope = np.flatnonzero((atoms["community_id"].to_numpy() == atoms["community_id"].iat[a])
-                           & (atoms["kind"].to_numpy() != "special"))
+    scope = np.flatnonzero(
+        (atoms["community_id"].to_numpy() == atoms["community_id"].iat[a]) & (atoms["kind"].to_numpy() != "special")
+    )
     for method, layout in [(CheckMethod.PLAN, ground), *others]:
         members = np.flatnonzero(layout.atom_grid == layout.atom_grid[a])
         if not layout.atom_grid[a] or not np.isin(members, scope).all() or not ground.connected(members):
             continue  # a group the claim does not speak of
         load = float(ground.households[members].sum())
         if lo - 1e-9 <= load <= hi + 1e-9:
-            return answer(Verdict.REFUTED, method,
-                          f"网格 {layout.atom_grid[a]} 含该单元，共 {load:.0f} 户，在 {lo:.0f}–{hi:.0f} 之内",
-                          f"grid {layout.atom_grid[a]} holds the unit with {load:.0f} households, within {lo:.0f}–{hi:.0f}",
-                          members, np.zeros(len(members), dtype=np.int64))
+            return answer(
+                Verdict.REFUTED,
+                method,
+                f"网格 {layout.atom_grid[a]} 含该单元，共 {load:.0f} 户，在 {lo:.0f}–{hi:.0f} 之内",
+                f"grid {layout.atom_grid[a]} holds the unit with {load:.0f} households, within {lo:.0f}–{hi:.0f}",
+                members,
+                np.zeros(len(members), dtype=np.int64),
+            )
     own = ground.loads(np.array([a]))[ground.atom_grid[a]]
     if c.covers_excess and own not in (c.below, c.above):
-        return answer(Verdict.REFUTED, CheckMethod.PLAN, f"该网格 {own:.0f} 户，并非所称的 {c.below:.0f} 或 {c.above:.0f} 户",
-                      f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed")
+        return answer(
+            Verdict.REFUTED,
+            CheckMethod.PLAN,
+            f"该网格 {own:.0f} 户，并非所称的 {c.below:.0f} 或 {c.above:.0f} 户",
+            f"the grid holds {own:.0f}, not {c.below:.0f} or {c.above:.0f} as claimed",
+        )
     neighbours, weight = ground.sub(scope)
     check = check_unit_misfit(neighbours, weight, int(np.searchsorted(scope, a)), lo, hi, settings=settings)
     if check.verdict == Verdict.REFUTED:
         group = scope[np.asarray(check.counter_example, dtype=bool)]
         load = ground.households[group].sum()
-        return answer(Verdict.REFUTED, check.method, f"一个含该单元、共 {load:.0f} 户的相连单元组合",
-                      f"a connected group of {load:.0f} households holds the unit", group, np.zeros(len(group), dtype=np.int64))
+        return answer(
+            Verdict.REFUTED,
+            check.method,
+            f"一个含该单元、共 {load:.0f} 户的相连单元组合",
+            f"a connected group of {load:.0f} households holds the unit",
+            group,
+            np.zeros(len(group), dtype=np.int64),
+        )
     return answer(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
 
-def _check_region(c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings,
-                  answer) -> ClaimCheck:
+def _check_region(
+    c: Certificate, ground: _Ground, others: list[tuple[str, _Ground]], settings: VerifySettings, answer
+) -> ClaimCheck:
     """No layout of the units of some grids, grids outside at most the cap, with fewer grids outside: the
     plan's own layout, the layouts known, then exhaustive search or the programme."""
     members = np.flatnonzero(np.isin(ground.atom_grid, list(c.grid_ids)))
     cap = c.cap if np.isfinite(c.cap) else math.inf
     outside = [g for g, load in ground.loads(members).items() if not c.lo - 1e-9 <= load <= c.hi + 1e-9]
     if len(outside) != c.fewest or any(ground.loads(members)[g] > cap + 1e-9 for g in outside):
-        return answer(Verdict.REFUTED, CheckMethod.PLAN,
-                      f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
-                      f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed "
-                      f"within the cap")
+        return answer(
+            Verdict.REFUTED,
+            CheckMethod.PLAN,
+            f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
+            f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed "
+            f"within the cap",
+        )
     for method, layout in others:
         found = _fewer_in(layout, members, c, cap)
         if found is not None:
-            return answer(Verdict.REFUTED, method, f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出范围的网格",
-                          f"{label(method, 'en')} lays the region out with {found[0]} grids outside", members, found[1])
+            return answer(
+                Verdict.REFUTED,
+                method,
+                f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出范围的网格",
+                f"{label(method, 'en')} lays the region out with {found[0]} grids outside",
+                members,
+                found[1],
+            )
     neighbours, weight = ground.sub(members)
     check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, cap=cap, settings=settings)
     if check.verdict == Verdict.REFUTED:
         labels = np.asarray(check.counter_example)
         loads = ", ".join(f"{x:.0f}" for x in np.bincount(labels, weights=weight))
-        return answer(Verdict.REFUTED, check.method, f"一种划分的网格户数为 {loads}", f"a layout with grids of {loads} households",
-                      members, labels)
+        return answer(
+            Verdict.REFUTED,
+            check.method,
+            f"一种划分的网格户数为 {loads}",
+            f"a layout with grids of {loads} households",
+            members,
+            labels,
+        )
     return answer(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
 
@@ -376,8 +465,16 @@ def checked_plan(prepared: PreparedScene, plan: Plan) -> Plan:
             certificates.append(c)
         elif check.verdict == Verdict.REFUTED:
             withdrawn.add(c.certificate_id)
-            certificates.append(replace(c, claim=Claim.BEST_FOUND, status=ClaimStatus.NOT_PROVEN, stopped=SearchStop.REFUTED,
-                                        checked=check.verdict, checked_by=check.method))
+            certificates.append(
+                replace(
+                    c,
+                    claim=Claim.BEST_FOUND,
+                    status=ClaimStatus.NOT_PROVEN,
+                    stopped=SearchStop.REFUTED,
+                    checked=check.verdict,
+                    checked_by=check.method,
+                )
+            )
         else:
             certificates.append(replace(c, checked=check.verdict, checked_by=check.method))
     warnings = [_withdrawn(w) if dict(w.figures).get("certificate") in withdrawn else w for w in plan.warnings]
@@ -390,7 +487,11 @@ def checked_plan(prepared: PreparedScene, plan: Plan) -> Plan:
 
 def _withdrawn(warning: PlanWarning) -> PlanWarning:
     """A warning whose proof was refuted: the grid is outside the bounds (or over the radius), not proven."""
-    reason = WarningReason.NO_SHORTER_SPLIT if warning.code == WarningCode.OVER_RADIUS else WarningReason.UNITS_TOO_COARSE
+    reason = (
+        WarningReason.NO_SHORTER_SPLIT if warning.code == WarningCode.OVER_RADIUS else WarningReason.UNITS_TOO_COARSE
+    )
     figures = tuple((k, v) for k, v in warning.figures if k not in ("stopped", "method")) + (
-        ("stopped", str(SearchStop.REFUTED)), ("method", str(ClaimMethod.LOCAL_SEARCH)))
+        ("stopped", str(SearchStop.REFUTED)),
+        ("method", str(ClaimMethod.LOCAL_SEARCH)),
+    )
     return replace(warning, reason=reason.value, figures=figures)

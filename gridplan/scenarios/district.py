@@ -105,18 +105,74 @@ class _Typology:
 
 
 _TYPOLOGIES = (
-    _Typology("slab", 0.46, (40, 80), (10, 15), (8, 16), (18, 30), (6, 11), "residential", True, False,
-              _SERVICE, (110, 170), "shop", _FRONT_ROW, True),
-    _Typology("tower", 0.14, (24, 34), (18, 24), (22, 34), (26, 40), (18, 34), "apartments", True, True,
-              _SERVICE, (110, 170), None, 0.0, True),
-    _Typology("lowrise", 0.22, (10, 16), (8, 12), (3, 6), (4, 8), (2, 5), "house", True, False,
-              _FOOTWAY, (45, 80)),
-    _Typology("school", 0.06, (50, 80), (14, 20), (20, 30), (25, 40), (3, 5), "school", False, False,
-              _SERVICE, (130, 200)),
-    _Typology("hospital", 0.04, (40, 70), (20, 30), (15, 25), (20, 30), (6, 16), "hospital", False, False,
-              _SERVICE, (130, 200)),
-    _Typology("commercial", 0.08, (30, 50), (20, 32), (15, 25), (18, 30), (8, 30), "office", False, False,
-              _SERVICE, (130, 200), "shop", 1.0),
+    _Typology(
+        "slab",
+        0.46,
+        (40, 80),
+        (10, 15),
+        (8, 16),
+        (18, 30),
+        (6, 11),
+        "residential",
+        True,
+        False,
+        _SERVICE,
+        (110, 170),
+        "shop",
+        _FRONT_ROW,
+        True,
+    ),
+    _Typology(
+        "tower",
+        0.14,
+        (24, 34),
+        (18, 24),
+        (22, 34),
+        (26, 40),
+        (18, 34),
+        "apartments",
+        True,
+        True,
+        _SERVICE,
+        (110, 170),
+        None,
+        0.0,
+        True,
+    ),
+    _Typology("lowrise", 0.22, (10, 16), (8, 12), (3, 6), (4, 8), (2, 5), "house", True, False, _FOOTWAY, (45, 80)),
+    _Typology(
+        "school", 0.06, (50, 80), (14, 20), (20, 30), (25, 40), (3, 5), "school", False, False, _SERVICE, (130, 200)
+    ),
+    _Typology(
+        "hospital",
+        0.04,
+        (40, 70),
+        (20, 30),
+        (15, 25),
+        (20, 30),
+        (6, 16),
+        "hospital",
+        False,
+        False,
+        _SERVICE,
+        (130, 200),
+    ),
+    _Typology(
+        "commercial",
+        0.08,
+        (30, 50),
+        (20, 32),
+        (15, 25),
+        (18, 30),
+        (8, 30),
+        "office",
+        False,
+        False,
+        _SERVICE,
+        (130, 200),
+        "shop",
+        1.0,
+    ),
 )
 # Typologies every district has, in order of priority when blocks are few.
 _REQUIRED_TYPOLOGIES = ("tower", "school", "commercial", "hospital")
@@ -166,15 +222,21 @@ def generate_district(
         1…``n_buildings``.
     """
     if n_buildings < 1:
-        raise InputError(f"n_buildings must be at least 1, got {n_buildings}", zh=f"建筑数 n_buildings 至少为 1，实为 {n_buildings}")
+        raise InputError(
+            f"n_buildings must be at least 1, got {n_buildings}", zh=f"建筑数 n_buildings 至少为 1，实为 {n_buildings}"
+        )
     if households < n_buildings:
-        raise InputError(f"households ({households}) must be at least n_buildings ({n_buildings})",
-                         zh=f"户数 households（{households}）不得少于建筑数 n_buildings（{n_buildings}）")
+        raise InputError(
+            f"households ({households}) must be at least n_buildings ({n_buildings})",
+            zh=f"户数 households（{households}）不得少于建筑数 n_buildings（{n_buildings}）",
+        )
     if n_communities is None:
         n_communities = max(1, round(households / HOUSEHOLDS_PER_COMMUNITY))
     if not 1 <= n_communities <= n_buildings:
-        raise InputError(f"n_communities must be between 1 and n_buildings ({n_buildings}), got {n_communities}",
-                         zh=f"社区数 n_communities 须在 1 与建筑数 n_buildings（{n_buildings}）之间，实为 {n_communities}")
+        raise InputError(
+            f"n_communities must be between 1 and n_buildings ({n_buildings}), got {n_communities}",
+            zh=f"社区数 n_communities 须在 1 与建筑数 n_buildings（{n_buildings}）之间，实为 {n_communities}",
+        )
 
     area = max(n_buildings * AREA_PER_BUILDING_M2, MIN_AREA_M2)
     for attempt in range(10):
@@ -239,8 +301,13 @@ class _Layout:
         for t, spec in enumerate(_TYPOLOGIES):
             chosen = np.flatnonzero(typology == t)
             quads, quad_edges, owner, lanes, lane_classes = _subdivide(
-                blocks[chosen], block_edges[chosen], (spec.lanes, spec.lanes), spec.lane_spacing, spec.lane_spacing,
-                0.0, rng,
+                blocks[chosen],
+                block_edges[chosen],
+                (spec.lanes, spec.lanes),
+                spec.lane_spacing,
+                spec.lane_spacing,
+                0.0,
+                rng,
             )
             parts.append((quads, quad_edges, chosen[owner], lanes, lane_classes))
         parcel_block = np.concatenate([p[2] for p in parts])
@@ -313,8 +380,13 @@ class _Layout:
             crs=CRS,
         )
         # labelled as generated, so that every plan of it says so (provenance, summaries, maps)
-        return Scene(communities=communities.assign(generated=True), buildings=buildings.assign(generated=True),
-                     streets=streets, barriers=barriers, compounds=compounds)
+        return Scene(
+            communities=communities.assign(generated=True),
+            buildings=buildings.assign(generated=True),
+            streets=streets,
+            barriers=barriers,
+            compounds=compounds,
+        )
 
 
 def _arterial_nodes(area: float, n_communities: int, rng: np.random.Generator) -> np.ndarray:
@@ -653,8 +725,10 @@ def _apportion_households(sites: pd.DataFrame, total: int) -> np.ndarray:
     summing to ``total``; the largest tower gets at least :data:`_HUGE_TOWER` where the total allows."""
     residential = np.flatnonzero(sites["residential"].to_numpy())
     if len(residential) == 0:
-        raise InputError("no residential building to hold the households: raise n_buildings",
-                         zh="没有可容纳住户的住宅建筑：请增大 n_buildings")
+        raise InputError(
+            "no residential building to hold the households: raise n_buildings",
+            zh="没有可容纳住户的住宅建筑：请增大 n_buildings",
+        )
     capacity = sites["capacity"].to_numpy()[residential]
     shares = 1 + _apportion(total - len(residential), capacity)
     towers = sites["kind"].to_numpy()[residential] == "apartments"
@@ -672,10 +746,12 @@ def _merge_superblocks(households: np.ndarray, nx: int, ny: int, n_communities: 
     """Community of every super-block (index ``i * ny + j``): while there are more than
     ``n_communities``, merge the two adjacent communities whose households add up to the least."""
     index = np.arange(nx * ny).reshape(nx, ny)
-    pairs = np.concatenate([
-        np.stack([index[:-1].ravel(), index[1:].ravel()], axis=1),
-        np.stack([index[:, :-1].ravel(), index[:, 1:].ravel()], axis=1),
-    ])
+    pairs = np.concatenate(
+        [
+            np.stack([index[:-1].ravel(), index[1:].ravel()], axis=1),
+            np.stack([index[:, :-1].ravel(), index[:, 1:].ravel()], axis=1),
+        ]
+    )
     label = np.arange(nx * ny)
     totals = np.asarray(households, float).copy()
     for _ in range(nx * ny - n_communities):

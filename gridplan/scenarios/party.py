@@ -48,22 +48,28 @@ def generate_members(
     """
     share = settings.member_share if share is None else share
     if not 0 <= share <= 1:
-        raise InputError(f"member share must be between 0 and 1, got {share}", zh=f"党员比例须在 0 与 1 之间，实为 {share}")
+        raise InputError(
+            f"member share must be between 0 and 1, got {share}", zh=f"党员比例须在 0 与 1 之间，实为 {share}"
+        )
     rng = np.random.default_rng(seed)
     homes = buildings.loc[buildings["households"].fillna(0) > 0]
-    community = homes["community_id"].astype(str).to_numpy() if "community_id" in homes else np.zeros(len(homes), dtype=object)
+    community = (
+        homes["community_id"].astype(str).to_numpy() if "community_id" in homes else np.zeros(len(homes), dtype=object)
+    )
     names, inverse = np.unique(community, return_inverse=True)
     sigma = settings.member_share_spread
-    factor = rng.lognormal(-sigma**2 / 2, sigma, size=len(names))[inverse]
+    factor = rng.lognormal(-(sigma**2) / 2, sigma, size=len(names))[inverse]
     mean = homes["households"].to_numpy(dtype=float) * settings.persons_per_household * share * factor
     counts = rng.poisson(mean)
     n = int(counts.sum())
-    return pd.DataFrame({
-        "member_id": [f"gen-{i:06d}" for i in range(1, n + 1)],
-        "building_id": np.repeat(homes["building_id"].astype(str).to_numpy(), counts),
-        "status": np.where(rng.random(n) < settings.full_share, FULL, PROBATIONARY),
-        "generated": True,
-    })
+    return pd.DataFrame(
+        {
+            "member_id": [f"gen-{i:06d}" for i in range(1, n + 1)],
+            "building_id": np.repeat(homes["building_id"].astype(str).to_numpy(), counts),
+            "status": np.where(rng.random(n) < settings.full_share, FULL, PROBATIONARY),
+            "generated": True,
+        }
+    )
 
 
 def generate_party_orgs(plan: Plan, crs=None) -> gpd.GeoDataFrame:
@@ -75,10 +81,14 @@ def generate_party_orgs(plan: Plan, crs=None) -> gpd.GeoDataFrame:
     grids = plan.grids
     by_community = grids.dissolve("community_id", sort=True)
     points = by_community.geometry.representative_point()
-    out = gpd.GeoDataFrame({
-        "org_id": [f"gen-org-{i:04d}" for i in range(1, len(points) + 1)],
-        "kind": OrgKind.COMMITTEE.value,
-        "community_id": by_community.index.to_numpy(),
-        "generated": True,
-    }, geometry=points.to_numpy(), crs=grids.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "org_id": [f"gen-org-{i:04d}" for i in range(1, len(points) + 1)],
+            "kind": OrgKind.COMMITTEE.value,
+            "community_id": by_community.index.to_numpy(),
+            "generated": True,
+        },
+        geometry=points.to_numpy(),
+        crs=grids.crs,
+    )
     return out if crs is None else out.to_crs(crs)

@@ -32,19 +32,77 @@ from gridplan.prepare.validate import as_prepared
 from gridplan.settings import DEFAULTS
 
 #: Words compound names are made of (two or three of them, then a suffix).
-_WORDS = ("阳光", "幸福", "和平", "春天", "金色", "翠竹", "锦绣", "龙湖", "华府", "东方", "滨江", "紫金", "玉兰", "梧桐", "银杏",
-          "碧水", "青年", "文化", "建设", "光明", "长江", "汉水", "钟山", "秦淮", "太湖", "明珠", "丽景", "怡和", "康乐", "安居",
-          "富康", "新城", "花溪", "松林", "桃源", "荷塘", "书香", "雅居", "名都", "世纪")
+_WORDS = (
+    "阳光",
+    "幸福",
+    "和平",
+    "春天",
+    "金色",
+    "翠竹",
+    "锦绣",
+    "龙湖",
+    "华府",
+    "东方",
+    "滨江",
+    "紫金",
+    "玉兰",
+    "梧桐",
+    "银杏",
+    "碧水",
+    "青年",
+    "文化",
+    "建设",
+    "光明",
+    "长江",
+    "汉水",
+    "钟山",
+    "秦淮",
+    "太湖",
+    "明珠",
+    "丽景",
+    "怡和",
+    "康乐",
+    "安居",
+    "富康",
+    "新城",
+    "花溪",
+    "松林",
+    "桃源",
+    "荷塘",
+    "书香",
+    "雅居",
+    "名都",
+    "世纪",
+)
 _SUFFIXES = ("小区", "花园", "苑", "家园", "公寓")
 _BUILDING_WORDS = ("栋", "号楼", "幢", "座")
 _NUMERALS = "零一二三四五六七八九"
-_PREFIXES = ("江苏省南京市玄武区新街口街道", "南京市玄武区", "湖北省武汉市洪山区", "北京市海淀区学院路街道", "上海市黄浦区")
+_PREFIXES = (
+    "江苏省南京市玄武区新街口街道",
+    "南京市玄武区",
+    "湖北省武汉市洪山区",
+    "北京市海淀区学院路街道",
+    "上海市黄浦区",
+)
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华"
 #: Share of rows with each kind of noise (a row may have several).
-NOISE = {"fullwidth": 0.10, "numeral": 0.15, "word": 0.50, "suffix": 0.25, "no_unit": 0.30, "prefix": 0.40,
-         "typo": 0.03, "duplicate": 0.01, "no_coordinate": 0.20, "gcj02": 0.20, "bd09": 0.10, "off_footprint": 0.03,
-         "bad_coordinate": 0.01, "building_id": 0.10}
+NOISE = {
+    "fullwidth": 0.10,
+    "numeral": 0.15,
+    "word": 0.50,
+    "suffix": 0.25,
+    "no_unit": 0.30,
+    "prefix": 0.40,
+    "typo": 0.03,
+    "duplicate": 0.01,
+    "no_coordinate": 0.20,
+    "gcj02": 0.20,
+    "bd09": 0.10,
+    "off_footprint": 0.03,
+    "bad_coordinate": 0.01,
+    "building_id": 0.10,
+}
 #: The ways :func:`register_variant` rewrites a generated household register, and what each is.
 VARIANTS = {
     "gcj02_unnamed": "every coordinate in GCJ-02 (Gaode's) and no 坐标系 column, as grid platforms export",
@@ -80,8 +138,13 @@ class GeneratedRecords:
     truth: pd.DataFrame
 
 
-def generate_records(scene: Scene | PreparedScene, *, seed: int = DEFAULTS.seed, member_share: float | None = None,
-                     noise: dict[str, float] | None = None) -> GeneratedRecords:
+def generate_records(
+    scene: Scene | PreparedScene,
+    *,
+    seed: int = DEFAULTS.seed,
+    member_share: float | None = None,
+    noise: dict[str, float] | None = None,
+) -> GeneratedRecords:
     """A seeded household register and member roll for a scene, with the noise real exports have.
 
     Parameters
@@ -111,11 +174,24 @@ def generate_records(scene: Scene | PreparedScene, *, seed: int = DEFAULTS.seed,
     party = prepared.settings.party
     share = party.member_share if member_share is None else member_share
     member_counts = rng.poisson(np.maximum(households, 0) * party.persons_per_household * share)
-    roll, truth_m = _rows(np.repeat(np.arange(len(ids)), member_counts), ids, compounds, numbers, footprints, prepared, rng,
-                          noise, members=True)
+    roll, truth_m = _rows(
+        np.repeat(np.arange(len(ids)), member_counts),
+        ids,
+        compounds,
+        numbers,
+        footprints,
+        prepared,
+        rng,
+        noise,
+        members=True,
+    )
     truth = pd.concat([truth_h.assign(table="households"), truth_m.assign(table="members")], ignore_index=True)
-    return GeneratedRecords(scene=prepared.scene.replace(buildings=buildings), households=register, members=roll,
-                            truth=truth[["table", "row", "building_id", "noise"]])
+    return GeneratedRecords(
+        scene=prepared.scene.replace(buildings=buildings),
+        households=register,
+        members=roll,
+        truth=truth[["table", "row", "building_id", "noise"]],
+    )
 
 
 def _standard_addresses(prepared: PreparedScene, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,8 +235,17 @@ def _compound_cores(rng: np.random.Generator, count: int) -> list[str]:
     return (pairs + triples)[:count]
 
 
-def _rows(owner: np.ndarray, ids: np.ndarray, compounds: np.ndarray, numbers: np.ndarray, footprints: np.ndarray,
-          prepared: PreparedScene, rng: np.random.Generator, noise: dict[str, float], members: bool):
+def _rows(
+    owner: np.ndarray,
+    ids: np.ndarray,
+    compounds: np.ndarray,
+    numbers: np.ndarray,
+    footprints: np.ndarray,
+    prepared: PreparedScene,
+    rng: np.random.Generator,
+    noise: dict[str, float],
+    members: bool,
+):
     """Rows for the buildings in ``owner`` (one per household or member), and their truth."""
     n = len(owner)
     has = {kind: rng.random(n) < share for kind, share in noise.items()}
@@ -169,7 +254,7 @@ def _rows(owner: np.ndarray, ids: np.ndarray, compounds: np.ndarray, numbers: np
         core, suffix = _split_suffix(compounds[i])
         if has["typo"][k] and len(core) >= 3:
             at = rng.integers(len(core))
-            core = core[:at] + "华光明安康"[rng.integers(5)] + core[at + 1:]
+            core = core[:at] + "华光明安康"[rng.integers(5)] + core[at + 1 :]
         if has["suffix"][k]:
             suffix = ("", *_SUFFIXES)[rng.integers(len(_SUFFIXES) + 1)]
         number = numbers[i]
@@ -184,15 +269,19 @@ def _rows(owner: np.ndarray, ids: np.ndarray, compounds: np.ndarray, numbers: np
             text = text.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
         address.append(text)
     lon, lat, system = _coordinates(owner, footprints, prepared, rng, has)
-    table = pd.DataFrame({
-        "地址": address,
-        "楼栋编号": np.where(has["building_id"], ids[owner], ""),
-        "经度": lon, "纬度": lat, "坐标系": system,
-        "姓名": [_SURNAMES[rng.integers(len(_SURNAMES))] + _GIVEN[rng.integers(len(_GIVEN))] for _ in range(n)],
-        "身份证号": [f"{rng.integers(10**17, 10**18)}" for _ in range(n)],
-        "联系电话": [f"1{rng.integers(3 * 10**9, 9 * 10**9)}" for _ in range(n)],
-        "generated": True,
-    })
+    table = pd.DataFrame(
+        {
+            "地址": address,
+            "楼栋编号": np.where(has["building_id"], ids[owner], ""),
+            "经度": lon,
+            "纬度": lat,
+            "坐标系": system,
+            "姓名": [_SURNAMES[rng.integers(len(_SURNAMES))] + _GIVEN[rng.integers(len(_GIVEN))] for _ in range(n)],
+            "身份证号": [f"{rng.integers(10**17, 10**18)}" for _ in range(n)],
+            "联系电话": [f"1{rng.integers(3 * 10**9, 9 * 10**9)}" for _ in range(n)],
+            "generated": True,
+        }
+    )
     if members:
         full = rng.random(n) < prepared.settings.party.full_share
         table["党员类别"] = np.where(full, np.where(rng.random(n) < 0.1, "full", "正式党员"), "预备党员")
@@ -202,12 +291,21 @@ def _rows(owner: np.ndarray, ids: np.ndarray, compounds: np.ndarray, numbers: np
     duplicate = np.flatnonzero(has["duplicate"])
     if len(duplicate):  # an exported duplicate: the same row twice, at the end
         table = pd.concat([table, table.iloc[duplicate]], ignore_index=True)
-        truth = pd.concat([truth, truth.iloc[duplicate].assign(row=np.arange(n + 1, n + len(duplicate) + 1),
-                                                              noise=lambda t: t["noise"] + ",copy")], ignore_index=True)
+        truth = pd.concat(
+            [
+                truth,
+                truth.iloc[duplicate].assign(
+                    row=np.arange(n + 1, n + len(duplicate) + 1), noise=lambda t: t["noise"] + ",copy"
+                ),
+            ],
+            ignore_index=True,
+        )
     return table, truth
 
 
-def _coordinates(owner: np.ndarray, footprints: np.ndarray, prepared: PreparedScene, rng: np.random.Generator, has: dict):
+def _coordinates(
+    owner: np.ndarray, footprints: np.ndarray, prepared: PreparedScene, rng: np.random.Generator, has: dict
+):
     """A point in each row's building (or a few metres off it), in WGS84, GCJ-02 or BD-09, with the system named;
     blank where the row has none, unusable where it is broken."""
     n = len(owner)
@@ -273,8 +371,10 @@ def register_variant(records: GeneratedRecords, variant: str, *, seed: int = DEF
         The register's rows, as :attr:`GeneratedRecords.households` has them, rewritten.
     """
     if variant not in VARIANTS:
-        raise InputError(f"unknown register variant {variant!r}: one of {', '.join(VARIANTS)}",
-                         zh=f"未知的登记表变体 {variant!r}：可选 {'、'.join(VARIANTS)}")
+        raise InputError(
+            f"unknown register variant {variant!r}: one of {', '.join(VARIANTS)}",
+            zh=f"未知的登记表变体 {variant!r}：可选 {'、'.join(VARIANTS)}",
+        )
     table = records.households.copy()
     if variant in ("gcj02_unnamed", "bd09_unnamed"):
         return _one_system(table, "GCJ-02" if variant == "gcj02_unnamed" else "BD-09")
@@ -314,8 +414,10 @@ def _one_system(table: pd.DataFrame, system: str) -> pd.DataFrame:
     lat = pd.to_numeric(table["纬度"], errors="coerce").to_numpy(dtype=float, copy=True)
     named = table["坐标系"].to_numpy()
     usable = np.isfinite(lon) & np.isfinite(lat) & (lon != 0)
-    to = {"GCJ-02": {"WGS84": wgs84_to_gcj02, "BD-09": bd09_to_gcj02},
-          "BD-09": {"WGS84": wgs84_to_bd09, "GCJ-02": gcj02_to_bd09}}[system]
+    to = {
+        "GCJ-02": {"WGS84": wgs84_to_gcj02, "BD-09": bd09_to_gcj02},
+        "BD-09": {"WGS84": wgs84_to_bd09, "GCJ-02": gcj02_to_bd09},
+    }[system]
     for source, convert in to.items():
         rows = usable & (named == source)
         lon[rows], lat[rows] = convert(lon[rows], lat[rows])
@@ -329,8 +431,11 @@ def _named(table: pd.DataFrame, records: GeneratedRecords, rng: np.random.Genera
     """Addresses of households in named buildings written as the name (with the row's prefix, unit and room)."""
     truth = records.truth[records.truth["table"] == "households"].reset_index(drop=True)
     buildings = records.scene.buildings
-    names = (buildings.set_index(buildings["building_id"].astype(str))["name"] if "name" in buildings
-             else pd.Series(dtype=object))
+    names = (
+        buildings.set_index(buildings["building_id"].astype(str))["name"]
+        if "name" in buildings
+        else pd.Series(dtype=object)
+    )
     name = truth["building_id"].map(names.where(names.astype(str).str.strip().ne("") & names.notna()))
     address = table["地址"].to_numpy(dtype=object).copy()
     # an exported duplicate stays the same row as its original: it is written once, and copied

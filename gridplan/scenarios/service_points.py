@@ -15,8 +15,9 @@ from gridplan.prepare.validate import as_prepared
 from gridplan.settings import DEFAULTS, SERVICE_DEFAULTS, ServiceSettings
 
 
-def generate_service_points(scene: Scene | PreparedScene, seed: int = DEFAULTS.seed,
-                            settings: ServiceSettings = SERVICE_DEFAULTS) -> gpd.GeoDataFrame:
+def generate_service_points(
+    scene: Scene | PreparedScene, seed: int = DEFAULTS.seed, settings: ServiceSettings = SERVICE_DEFAULTS
+) -> gpd.GeoDataFrame:
     """Scenario service points for a scene that has none (every record ``generated=True``).
 
     Each community gets ``max(1, round(households / settings.households_per_centre))`` points (a party–mass
@@ -35,8 +36,11 @@ def generate_service_points(scene: Scene | PreparedScene, seed: int = DEFAULTS.s
     local = prepared.local
     crs = local.crs
     buildings = local.buildings
-    pois = local.pois if local.pois is not None and "kind" in local.pois else gpd.GeoDataFrame(
-        {"kind": [], "name": []}, geometry=[], crs=crs)
+    pois = (
+        local.pois
+        if local.pois is not None and "kind" in local.pois
+        else gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=crs)
+    )
     centres = pois[pois["kind"].astype(str).str.lower().isin(settings.community_centre_kinds)]
     centre_community = community_of(centres, local.communities).to_numpy()
     rng = np.random.default_rng(seed)
@@ -70,5 +74,9 @@ def generate_service_points(scene: Scene | PreparedScene, seed: int = DEFAULTS.s
         geometry=[r[3] for r in rows],
         crs=crs,
     )
-    frame.insert(0, "point_id", [f"gen-{c}-{n + 1}" for c, n in zip(frame["community_id"], frame.groupby("community_id").cumcount())])
+    frame.insert(
+        0,
+        "point_id",
+        [f"gen-{c}-{n + 1}" for c, n in zip(frame["community_id"], frame.groupby("community_id").cumcount())],
+    )
     return frame.to_crs(prepared.crs)

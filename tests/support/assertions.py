@@ -58,7 +58,9 @@ def assert_hard_rules(scene, plan):
     assert sorted(plan.assignment["building_id"]) == sorted(buildings["building_id"])
     assert plan.assignment["grid_id"].isin(plan.grids["grid_id"]).all()
     # registered counts where the scene has them; otherwise the estimates the plan made, once per building
-    total = int(buildings["households"].sum()) if "households" in buildings else int(plan.assignment["households"].sum())
+    total = (
+        int(buildings["households"].sum()) if "households" in buildings else int(plan.assignment["households"].sum())
+    )
     assert int(plan.grids["households"].sum()) == total
     by_grid = plan.assignment.groupby("grid_id")["households"].sum()
     assert (by_grid.reindex(plan.grids["grid_id"]).fillna(0).to_numpy() == plan.grids["households"].to_numpy()).all()
@@ -82,7 +84,9 @@ def assert_claims_hold(scene, plan):
     outside = set(grids.loc[~bounds.contains(grids["households"].to_numpy()), "grid_id"])
     bounds_claims = [c for c in plan.certificates if not np.isnan(c.lo)]  # a radius claim has no floor
     assert {g for c in bounds_claims for g in c.grid_ids} & outside == outside, (outside, plan.certificates)
-    proven = {g for c in plan.certificates if c.proven and c.claim in ("unit_misfit", "region_fewest") for g in c.grid_ids}
+    proven = {
+        g for c in plan.certificates if c.proven and c.claim in ("unit_misfit", "region_fewest") for g in c.grid_ids
+    }
     assert not grids.loc[grids["grid_id"].isin(proven & outside), "bounds_possible"].any()
     if any(c.proven for c in plan.certificates):
         prepared = scene if isinstance(scene, PreparedScene) else prepare_scene(scene, plan.settings)

@@ -125,7 +125,9 @@ class Page:
             self._context.on("request", lambda request: self.requests.append(request.url))
             self._context.on("requestfailed", lambda request: self.failed.append((request.url, request.failure or "")))
             self._page = self._context.new_page()
-            self._page.on("pageerror", lambda error: self.errors.append(error.stack or f"{error.name}: {error.message}"))
+            self._page.on(
+                "pageerror", lambda error: self.errors.append(error.stack or f"{error.name}: {error.message}")
+            )
             self._page.on("console", self._console)
         except BaseException:
             self._context.close()

@@ -16,5 +16,7 @@ def assert_one_line_error(code: int, err: str, *words: str):
     """An input error: exit 2 and one line on standard error (in English or, for a run in Chinese, in Chinese where
     the message has its Chinese) that holds every one of ``words``."""
     assert code == EXIT_INPUT, err
-    assert err.count("\n") == 1 and err.startswith(("gridplan: error: ", "gridplan: 错误：")) and "Traceback" not in err, err
+    assert (
+        err.count("\n") == 1 and err.startswith(("gridplan: error: ", "gridplan: 错误：")) and "Traceback" not in err
+    ), err
     assert all(w in err for w in words), err

@@ -21,9 +21,16 @@ def qgis_env(home: Path) -> dict[str, str]:
     """Headless QGIS whose profile, settings and runtime files stay in ``home``."""
     runtime = home / "runtime"
     runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime),
-            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache"),
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 class QgisWorker:
@@ -43,13 +50,23 @@ class QgisWorker:
         self._log = home / "qgis_layers.log"
         # a file, not a pipe: a pipe nobody reads would fill with QGIS's warnings and stall the worker
         with open(self._log, "w") as log:
-            self._process = subprocess.Popen([SYSTEM_PYTHON, str(LAYERS_SCRIPT), "--serve"], env=qgis_env(home),
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
+            self._process = subprocess.Popen(
+                [SYSTEM_PYTHON, str(LAYERS_SCRIPT), "--serve"],
+                env=qgis_env(home),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
 
     def open(self, path: Path, layers, draw: Path | None = None) -> dict:
         """How QGIS sees each of the ``layers`` of the GeoPackage ``path`` (see qgis_layers.py), drawing
         ``grids`` to the PNG ``draw``."""
-        request = {"path": str(path), "layers": list(layers), "draw": ["grids", str(draw)] if draw is not None else None}
+        request = {
+            "path": str(path),
+            "layers": list(layers),
+            "draw": ["grids", str(draw)] if draw is not None else None,
+        }
         try:
             self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()

@@ -14,8 +14,10 @@ def database_url() -> str:
     """The database's URL; a failure, not a skip, where it is not set (CI always has one)."""
     value = os.environ.get(ENV)
     if not value:
-        pytest.fail(f"{ENV} is not set: .ci/run starts PostgreSQL with PostGIS and exports it "
-                    "(postgresql://user:password@127.0.0.1:5432/database)")
+        pytest.fail(
+            f"{ENV} is not set: .ci/run starts PostgreSQL with PostGIS and exports it "
+            "(postgresql://user:password@127.0.0.1:5432/database)"
+        )
     return value
 
 
@@ -28,8 +30,10 @@ def drop_plan(dsn: str, name: str) -> None:
     """Remove a test plan's tables and its row in the plans table."""
     engine = engine_of(dsn)
     with engine.begin() as conn:
-        for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
-                                     {"p": f"{name}%"}):
+        for (table,) in conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'gridplan' AND tablename LIKE :p"),
+            {"p": f"{name}%"},
+        ):
             conn.execute(text(f'DROP TABLE gridplan."{table}"'))
         conn.execute(text("DELETE FROM gridplan.plans WHERE name = :n"), {"n": name})
     engine.dispose()

@@ -39,9 +39,11 @@ def describe(layer: QgsVectorLayer) -> dict:
         "colours": [s.color().name() for s in symbols],
         "fills": [s.symbolLayer(0).brushStyle() != 0 for s in symbols],
         "rules": [r.filterExpression() for r in renderer.rootRule().children()]
-        if isinstance(renderer, QgsRuleBasedRenderer) else [],
+        if isinstance(renderer, QgsRuleBasedRenderer)
+        else [],
         "legend": [r.label() for r in renderer.rootRule().children()]
-        if isinstance(renderer, QgsRuleBasedRenderer) else [],
+        if isinstance(renderer, QgsRuleBasedRenderer)
+        else [],
         "labels": labeling.settings().fieldName if labeling else None,
         "aliases": {field.name(): field.alias() for field in layer.fields() if field.alias()},
     }

@@ -37,8 +37,20 @@ EXTRACTS = {
     "wuhan": "wuhan_guanggu_osm_tiles/data.gpkg",
 }
 #: Libraries whose version can change an imported scene or a plan.
-DECIDING = ("osmnx", "pyrosm", "shapely", "geopandas", "pyogrio", "pyproj", "numpy", "pandas", "scipy", "ortools",
-            "networkx", "scikit-learn")
+DECIDING = (
+    "osmnx",
+    "pyrosm",
+    "shapely",
+    "geopandas",
+    "pyogrio",
+    "pyproj",
+    "numpy",
+    "pandas",
+    "scipy",
+    "ortools",
+    "networkx",
+    "scikit-learn",
+)
 
 
 def code_digest() -> str:
@@ -76,8 +88,17 @@ def result_digest(result) -> str:
         if result.levels is not None:
             tables += [result.levels.areas, result.levels.micro_grids]
     elif isinstance(result, Coverage):
-        tables = [getattr(result, name) for name in ("grid_party", "joint_branches", "member_links", "service_coverage",
-                                                      "grid_service", "proposed_sites")]
+        tables = [
+            getattr(result, name)
+            for name in (
+                "grid_party",
+                "joint_branches",
+                "member_links",
+                "service_coverage",
+                "grid_service",
+                "proposed_sites",
+            )
+        ]
     return hashlib.sha256("".join(frame_digest(t) for t in tables).encode()).hexdigest()
 
 
@@ -119,13 +140,19 @@ class RealExtracts:
 
     def coverage(self, name: str) -> Coverage:
         """The coverage of the plan with levels, generated members and one proposed service point."""
-        return self._once(name, "coverage", lambda: analyse_coverage(self.run(name, levels=True).plan, self.prepared(name),
-                                                                     new_service_points=1))
+        return self._once(
+            name,
+            "coverage",
+            lambda: analyse_coverage(self.run(name, levels=True).plan, self.prepared(name), new_service_points=1),
+        )
 
     def changed(self) -> list[str]:
         """The results handed out that are no longer as they were made."""
-        return [f"{name} {step}" for (name, step), result in self._made.items()
-                if result_digest(result) != self._digests[name, step]]
+        return [
+            f"{name} {step}"
+            for (name, step), result in self._made.items()
+            if result_digest(result) != self._digests[name, step]
+        ]
 
     def _once(self, name: str, step: str, make: Callable):
         if (name, step) not in self._made:

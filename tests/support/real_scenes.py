@@ -23,7 +23,7 @@ OTHERS = {"bj": "beijing_xueyuanlu_osm/beijing_xueyuanlu.osm", "wh": "wuhan_guan
 def _split(polygon, line):
     """The parts of ``polygon`` on either side of ``line`` (long enough to cross it), west/south first."""
     parts = shapely.get_parts(shapely.ops.split(polygon, line))
-    return sorted(parts, key=lambda p: (p.centroid.x + p.centroid.y))
+    return sorted(parts, key=lambda p: p.centroid.x + p.centroid.y)
 
 
 #: (west, south, east, north) of the Nanjing extract's buildings, in degrees.
@@ -60,7 +60,9 @@ def real_communities_scene(shared_data: Path) -> Scene:
             if prefix_ids:
                 frame = frame.assign(building_id=prefix + ":" + frame["building_id"].astype(str))
             frames.append(frame.to_crs(WGS84))
-        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84) if frames else None
+        return (
+            gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84) if frames else None
+        )
 
     return Scene(
         communities=layer("communities"),

@@ -54,8 +54,12 @@ def street_grid_scene(
                 counts.append(int(split[b]))
                 ids.append(f"b{i}-{j}-{b}")
     return Scene(
-        communities=gpd.GeoDataFrame({"community_id": [community_id], "code": ["320102001001"]}, geometry=[community], crs=CRS),
-        buildings=gpd.GeoDataFrame({"building_id": ids, "households": counts, "kind": "residential"}, geometry=footprints, crs=CRS),
+        communities=gpd.GeoDataFrame(
+            {"community_id": [community_id], "code": ["320102001001"]}, geometry=[community], crs=CRS
+        ),
+        buildings=gpd.GeoDataFrame(
+            {"building_id": ids, "households": counts, "kind": "residential"}, geometry=footprints, crs=CRS
+        ),
         streets=gpd.GeoDataFrame({"highway": ["residential"] * len(streets)}, geometry=streets, crs=CRS),
     )
 
@@ -72,13 +76,23 @@ def random_scene(rng: np.random.Generator, *, multipart: bool = False, hole: boo
     households[rng.random(cells) < 0.15] = 0
     if huge:
         households[0, 0] = 2000
-    scene = street_grid_scene(width, height, xs, ys, households, per_block=int(rng.integers(1, 6)),
-                              hole=(width * 0.4, height * 0.4, width * 0.55, height * 0.55) if hole else None)
+    scene = street_grid_scene(
+        width,
+        height,
+        xs,
+        ys,
+        households,
+        per_block=int(rng.integers(1, 6)),
+        hole=(width * 0.4, height * 0.4, width * 0.55, height * 0.55) if hole else None,
+    )
     if multipart:
-        other = street_grid_scene(200, 200, [], [], [[int(rng.integers(0, 400))]], per_block=2,
-                                  origin=(600_000.0 + width + 100, 3_500_000.0))
+        other = street_grid_scene(
+            200, 200, [], [], [[int(rng.integers(0, 400))]], per_block=2, origin=(600_000.0 + width + 100, 3_500_000.0)
+        )
         communities = scene.communities.copy()
-        communities.geometry = [shapely.union_all([scene.communities.geometry.iat[0], other.communities.geometry.iat[0]])]
+        communities.geometry = [
+            shapely.union_all([scene.communities.geometry.iat[0], other.communities.geometry.iat[0]])
+        ]
         buildings = other.buildings.assign(building_id=other.buildings["building_id"] + "-island")
         scene = Scene(
             communities=communities,

@@ -35,15 +35,30 @@ def small_coverage(prepared, run):
     second = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[1], "building_id"].iloc[0]
     third = plan.assignment.loc[plan.assignment["grid_id"] == grid_ids[2], "building_id"].iloc[0]
     homes = [first] * 6 + [second] * 2 + [third]
-    members = pd.DataFrame({"member_id": [f"M-{i:04d}" for i in range(1, 10)], "building_id": homes,
-                            "status": ["正式"] * 5 + ["预备"] + ["正式"] * 3})
+    members = pd.DataFrame(
+        {
+            "member_id": [f"M-{i:04d}" for i in range(1, 10)],
+            "building_id": homes,
+            "status": ["正式"] * 5 + ["预备"] + ["正式"] * 3,
+        }
+    )
     scene = prepared.scene
     x0, y0, x1, y1 = scene.communities.total_bounds
-    orgs = gpd.GeoDataFrame({"org_id": ["P1", "P2", "P3"], "kind": ["committee", "branch", "joint_branch"],
-                             "secretary": ["张三", "李四", "王五"]},
-                            geometry=[Point((x0 + x1) / 2, (y0 + y1) / 2), Point(x0 + 50, y0 + 50), Point(x1 - 50, y1 - 50)],
-                            crs=scene.crs)
-    points = gpd.GeoDataFrame({"point_id": ["S1"], "kind": ["station"], "name": ["社区服务站"]},
-                              geometry=[Point(x0 + 100, y0 + 100)], crs=scene.crs)
-    recorded = prepare_scene(scene.replace(party_members=members, party_orgs=orgs, service_points=points), SMALL_CIRCLES)
+    orgs = gpd.GeoDataFrame(
+        {
+            "org_id": ["P1", "P2", "P3"],
+            "kind": ["committee", "branch", "joint_branch"],
+            "secretary": ["张三", "李四", "王五"],
+        },
+        geometry=[Point((x0 + x1) / 2, (y0 + y1) / 2), Point(x0 + 50, y0 + 50), Point(x1 - 50, y1 - 50)],
+        crs=scene.crs,
+    )
+    points = gpd.GeoDataFrame(
+        {"point_id": ["S1"], "kind": ["station"], "name": ["社区服务站"]},
+        geometry=[Point(x0 + 100, y0 + 100)],
+        crs=scene.crs,
+    )
+    recorded = prepare_scene(
+        scene.replace(party_members=members, party_orgs=orgs, service_points=points), SMALL_CIRCLES
+    )
     return recorded, analyse_coverage(plan, recorded, new_service_points=1)

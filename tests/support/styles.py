@@ -19,8 +19,9 @@ EQUALS = re.compile(r"""^"(\w+)" = '([^']*)'$""")
 def stored_styles(path) -> dict[str, ET.Element]:
     """Layer → its default gridplan style (QML parsed), from the GeoPackage's ``layer_styles`` table."""
     with closing(sqlite3.connect(path)) as db:
-        rows = db.execute(f"SELECT f_table_name, styleQML FROM {LAYER_STYLES} WHERE styleName = ? AND useAsDefault = 1",
-                          (STYLE_NAME,)).fetchall()
+        rows = db.execute(
+            f"SELECT f_table_name, styleQML FROM {LAYER_STYLES} WHERE styleName = ? AND useAsDefault = 1", (STYLE_NAME,)
+        ).fetchall()
     return {name: ET.fromstring(qml.split("\n", 1)[1]) for name, qml in rows}
 
 
