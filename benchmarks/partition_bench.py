@@ -226,8 +226,10 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
 def run_before(tree: str, name: str) -> dict:
     """The gridplan row of ``name`` benchmarked with the gridplan of source tree ``tree``."""
     env = {**os.environ, "GRIDPLAN_BENCH_TREE": str(Path(tree).resolve())}
+    # the tree's own benchmark: its gridplan's modules may be laid out otherwise than this one's
+    script = Path(tree) / "benchmarks" / "partition_bench.py"
     done = subprocess.run(
-        [sys.executable, __file__, "--cases", name, "--methods", "", "--gridplan-json"],
+        [sys.executable, script if script.is_file() else __file__, "--cases", name, "--methods", "", "--gridplan-json"],
         env=env,
         capture_output=True,
         text=True,

@@ -332,6 +332,7 @@ def proven_misfits(
     return proven
 
 
+# One function though long: a programme's variables and constraints read together, as the model they are.
 def bounds_programme(
     neighbours: Sequence[Sequence[int]],
     weight: np.ndarray,

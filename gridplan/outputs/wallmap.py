@@ -567,6 +567,38 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
     """The map: grids, buildings, streets, barriers, boundaries and labels at a round scale, with the scale
     bar and the north arrow."""
     sheet, local = context.sheet, context.local
+    view, scale = _frame(ax, box, grids, outline)
+    k = sheet.k
+    in_view = shapely.box(*view)
+    streets = _draw_layers(ax, context, grids, outline, in_view, k)
+    _street_labels(ax, streets, in_view, scale, sheet)
+    crowded = _grid_labels(ax, grids, scale, sheet) if len(grids) else 0
+    if office:
+        for point, community_id in zip(outline.geometry.representative_point(), outline["community_id"].astype(str)):
+            sheet.write(
+                ax,
+                point.x,
+                point.y,
+                context.names[community_id],
+                16,
+                ha="center",
+                va="bottom",
+                zorder=9,
+                color="#000000",
+                alpha=0.75,
+                halo=True,
+                clip_on=True,
+            )
+    _scale_bar(ax, view, scale, sheet, context.text)
+    _north_arrow(ax, view, scale, sheet, local.crs, context.text)
+    return crowded
+
+
+def _frame(
+    ax, box, grids: gpd.GeoDataFrame, outline: gpd.GeoDataFrame
+) -> tuple[tuple[float, float, float, float], float]:
+    """The map's view (metres) at a round scale holding the outline and the grids in the box, set on ``ax``; and the
+    scale (metres of ground per millimetre of paper)."""
     _, _, w_mm, h_mm = box
     x0, y0, x1, y1 = outline.total_bounds
     gx0, gy0, gx1, gy1 = grids.total_bounds if len(grids) else (x0, y0, x1, y1)
@@ -582,9 +614,12 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_linewidth(0.8)
-    k = sheet.k
-    in_view = shapely.box(*view)
+    return view, scale
 
+
+def _draw_layers(ax, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.GeoDataFrame, in_view, k: float):
+    """Grids, water and rail, buildings, streets and boundaries, bottom to top; returns the streets in view."""
+    local = context.local
     ax.add_collection(
         PathCollection(
             _paths(grids.geometry),
@@ -645,27 +680,7 @@ def _draw_map(ax, box, context: _Context, grids: gpd.GeoDataFrame, outline: gpd.
         PathCollection(_paths(outline.geometry), facecolors="none", edgecolors="#000000", linewidths=2.6 * k, zorder=6)
     )
 
-    _street_labels(ax, streets, in_view, scale, sheet)
-    crowded = _grid_labels(ax, grids, scale, sheet) if len(grids) else 0
-    if office:
-        for point, community_id in zip(outline.geometry.representative_point(), outline["community_id"].astype(str)):
-            sheet.write(
-                ax,
-                point.x,
-                point.y,
-                context.names[community_id],
-                16,
-                ha="center",
-                va="bottom",
-                zorder=9,
-                color="#000000",
-                alpha=0.75,
-                halo=True,
-                clip_on=True,
-            )
-    _scale_bar(ax, view, scale, sheet, context.text)
-    _north_arrow(ax, view, scale, sheet, local.crs, context.text)
-    return crowded
+    return streets
 
 
 def _grid_labels(ax, grids: gpd.GeoDataFrame, scale: float, sheet: "_Sheet") -> int:

@@ -361,21 +361,7 @@ def propose_branches(
         )
 
     free = set(np.flatnonzero(lacking).tolist())
-    groups: list[list[int]] = []
-    for seed in sorted(free, key=lambda g: (sum(h in free for h in neighbours[g]), gid[g])):
-        if seed not in free:
-            continue
-        group, total = [seed], int(full[seed])
-        while total < need and len(group) < settings.max_joint_units:
-            candidates = {h for g in group for h in neighbours[g] if h in free} - set(group)
-            if not candidates:
-                break
-            pick = nearest(seed, candidates)
-            group.append(pick)
-            total += int(full[pick])
-        if total >= need:
-            groups.append(group)
-            free -= set(group)
+    groups = _seed_groups(free, neighbours, full, gid, nearest, need, settings.max_joint_units)
 
     group_of = {g: k for k, group in enumerate(groups) for g in group}
     guests: dict[str, int] = {}  # grids joined to each grid's own branch
@@ -424,6 +410,41 @@ def propose_branches(
     ]
     status[sorted(free)] = NO_BRANCH
 
+    return status, branch, _joint_branches(groups, branch, gid, community, full, members), unfixable
+
+
+def _seed_groups(
+    free: set[int], neighbours, full: np.ndarray, gid: np.ndarray, nearest, need: int, most: int
+) -> list[list[int]]:
+    """Groups of adjacent grids lacking a branch that together reach ``need`` full members (at most ``most`` grids
+    each), grown greedily from the grids with the fewest such neighbours; the grids grouped leave ``free``."""
+    groups: list[list[int]] = []
+    for seed in sorted(free, key=lambda g: (sum(h in free for h in neighbours[g]), gid[g])):
+        if seed not in free:
+            continue
+        group, total = [seed], int(full[seed])
+        while total < need and len(group) < most:
+            candidates = {h for g in group for h in neighbours[g] if h in free} - set(group)
+            if not candidates:
+                break
+            pick = nearest(seed, candidates)
+            group.append(pick)
+            total += int(full[pick])
+        if total >= need:
+            groups.append(group)
+            free -= set(group)
+    return groups
+
+
+def _joint_branches(
+    groups: list[list[int]],
+    branch: np.ndarray,
+    gid: np.ndarray,
+    community: np.ndarray,
+    full: np.ndarray,
+    members: np.ndarray,
+) -> pd.DataFrame:
+    """One row per joint branch (named after its first grid), and its grids given its id in ``branch``."""
     rows = []
     for group in groups:
         names = sorted(gid[g] for g in group)
@@ -439,8 +460,7 @@ def propose_branches(
             }
         )
     joint = pd.DataFrame(rows, columns=["branch_id", "grids", "communities", "full_members", "members"])
-    joint = joint.sort_values("branch_id", kind="stable").reset_index(drop=True)
-    return status, branch, joint, unfixable
+    return joint.sort_values("branch_id", kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------

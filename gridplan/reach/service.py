@@ -197,24 +197,7 @@ def analyse_service(
             zh=f"步行路网的坐标参考系是 {network.crs.name}，而场景按 {crs.name} 计算",
         )
     points = _with_point_ids(local.service_points)
-    footprints = local.buildings[["building_id", "geometry"]]
-    if plan is None:
-        assignment = local.buildings.assign(grid_id=None)
-        if "community_id" not in assignment:
-            assignment["community_id"] = None
-        grids = pd.DataFrame(
-            {
-                "grid_id": pd.Series(dtype=object),
-                "community_id": pd.Series(dtype=object),
-                "households": pd.Series(dtype=float),
-            }
-        )
-    else:
-        assignment, grids = plan.assignment, plan.grids[["grid_id", "community_id", "households"]].copy()
-    buildings = pd.DataFrame(assignment[["building_id", "grid_id", "community_id", "households"]]).merge(
-        footprints, on="building_id", how="left", validate="one_to_one"
-    )
-    buildings = gpd.GeoDataFrame(buildings, geometry="geometry", crs=crs)
+    buildings, grids = _buildings_and_grids(local, plan)
     at = buildings.geometry.representative_point().to_numpy()
     radii = np.asarray(settings.radii_m, dtype=float)
 
@@ -244,10 +227,51 @@ def analyse_service(
                 grids["households"] > 0, grids[f"households_covered_{radius:g}m"] / grids["households"], np.nan
             )
 
-    # households each service point reaches within each circle (a household may be reached by several)
+    points, isochrones = _circles(points, network, at, buildings["households"].to_numpy(), radii)
+    isochrones = isochrones.to_crs(prepared.crs)
+
+    return ServiceCoverage(
+        buildings=buildings,
+        grids=grids,
+        blind_spots=buildings[buildings["blind_spot"] & (buildings["households"] > 0)],
+        isochrones=isochrones,
+        service_points=points.to_crs(prepared.crs),
+        candidates=_default_candidates(prepared),
+        network=network,
+        local_crs=crs,
+        settings=settings,
+    )
+
+
+def _buildings_and_grids(local, plan: Plan | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Each building with its grid, community and households (in the local CRS), and the grids' households; with
+    no plan, no grids."""
+    if plan is None:
+        assignment = local.buildings.assign(grid_id=None)
+        if "community_id" not in assignment:
+            assignment["community_id"] = None
+        grids = pd.DataFrame(
+            {
+                "grid_id": pd.Series(dtype=object),
+                "community_id": pd.Series(dtype=object),
+                "households": pd.Series(dtype=float),
+            }
+        )
+    else:
+        assignment, grids = plan.assignment, plan.grids[["grid_id", "community_id", "households"]].copy()
+    buildings = pd.DataFrame(assignment[["building_id", "grid_id", "community_id", "households"]]).merge(
+        local.buildings[["building_id", "geometry"]], on="building_id", how="left", validate="one_to_one"
+    )
+    return gpd.GeoDataFrame(buildings, geometry="geometry", crs=local.crs), grids
+
+
+def _circles(
+    points: gpd.GeoDataFrame, network: WalkingNetwork, at: np.ndarray, households: np.ndarray, radii: np.ndarray
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The service points with the households each reaches within each radius (a household may be reached by
+    several), and their walking circles (isochrones) in the network's CRS."""
     point_xy = points.geometry.to_numpy()
     reach = network.distances(point_xy, at, cutoff=radii.max()).tocoo()
-    households = buildings["households"].to_numpy()
     points = points.copy()
     for radius in radii:
         inside = reach.data <= radius
@@ -262,20 +286,9 @@ def analyse_service(
             "households": [points[f"households_{r:g}m"].iat[i] for i in range(len(points)) for r in radii],
         },
         geometry=polygons.ravel(),
-        crs=crs,
-    ).to_crs(prepared.crs)
-
-    return ServiceCoverage(
-        buildings=buildings,
-        grids=grids,
-        blind_spots=buildings[buildings["blind_spot"] & (buildings["households"] > 0)],
-        isochrones=isochrones,
-        service_points=points.to_crs(prepared.crs),
-        candidates=_default_candidates(prepared),
-        network=network,
-        local_crs=crs,
-        settings=settings,
+        crs=points.crs,
     )
+    return points, isochrones
 
 
 def site_service_points(

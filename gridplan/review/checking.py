@@ -481,6 +481,7 @@ def _misfit_programme(neighbours, w, unit, lo, hi, allowed, settings) -> Check:
     return _refuted_group(neighbours, w, unit, lo, hi, mask, CheckMethod.MILP, {**figures, "seconds": seconds})
 
 
+# One function though long: a programme's variables and constraints read together, as the model they are.
 def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
     n = len(w)
     everything = np.ones(n, dtype=bool)

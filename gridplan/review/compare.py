@@ -287,34 +287,7 @@ def _matched_grids(old: Plan, new: Plan, buildings: pd.DataFrame, shared: pd.Dat
 
     codes = {"old": _codes(old), "new": _codes(new)}
     other = {"old": "new", "new": "old"}
-    attributes = []
-    for s, plan in (("old", old), ("new", new)):
-        g = plan.grids
-        mine = buildings.dropna(subset=[f"{s}_grid_id"])
-        counted = mine.groupby(f"{s}_grid_id").agg(
-            households=("households" if s == "new" else "households_before", "sum"), buildings=("building_id", "size")
-        )
-        links = shared.groupby(f"{s}_grid_id", sort=False).agg(
-            related=(f"{other[s]}_grid_id", list), households_shared=("households", list)
-        )
-        table = pd.DataFrame(
-            {
-                "side": s,
-                "grid_id": g["grid_id"].map(id_string).to_numpy(),
-                "community_id": g["community_id"].map(id_string).to_numpy(),
-                "kind": g["kind"].to_numpy() if "kind" in g else GridKind.ORDINARY.value,
-                "service_radius_m": pd.to_numeric(g["service_radius_m"]).to_numpy(dtype=float)
-                if "service_radius_m" in g
-                else np.nan,
-            }
-        )
-        table["code"] = table["grid_id"].map(codes[s])
-        table = table.join(counted, on="grid_id").join(links, on="grid_id")
-        table["related"] = [[codes[other[s]][i] for i in r] if isinstance(r, list) else [] for r in table["related"]]
-        table["households_shared"] = [
-            [int(round(h)) for h in r] if isinstance(r, list) else [] for r in table["households_shared"]
-        ]
-        attributes.append(table)
+    attributes = [_grid_attributes(side, plan, buildings, shared, codes) for side, plan in (("old", old), ("new", new))]
     out = out.merge(pd.concat(attributes, ignore_index=True), on=["side", "grid_id"], how="left")
     out["households"] = out["households"].fillna(0).round().astype(np.int64)
     out["buildings"] = out["buildings"].fillna(0).astype(np.int64)
@@ -338,6 +311,38 @@ def _matched_grids(old: Plan, new: Plan, buildings: pd.DataFrame, shared: pd.Dat
             "continues_id",
         ]
     ]
+
+
+def _grid_attributes(s: str, plan: Plan, buildings: pd.DataFrame, shared: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """The grids of one side (``old`` or ``new``) with their code, community, kind, households, buildings, radius, and
+    the grids of the other side they share households with."""
+    other = {"old": "new", "new": "old"}
+    g = plan.grids
+    mine = buildings.dropna(subset=[f"{s}_grid_id"])
+    counted = mine.groupby(f"{s}_grid_id").agg(
+        households=("households" if s == "new" else "households_before", "sum"), buildings=("building_id", "size")
+    )
+    links = shared.groupby(f"{s}_grid_id", sort=False).agg(
+        related=(f"{other[s]}_grid_id", list), households_shared=("households", list)
+    )
+    table = pd.DataFrame(
+        {
+            "side": s,
+            "grid_id": g["grid_id"].map(id_string).to_numpy(),
+            "community_id": g["community_id"].map(id_string).to_numpy(),
+            "kind": g["kind"].to_numpy() if "kind" in g else GridKind.ORDINARY.value,
+            "service_radius_m": pd.to_numeric(g["service_radius_m"]).to_numpy(dtype=float)
+            if "service_radius_m" in g
+            else np.nan,
+        }
+    )
+    table["code"] = table["grid_id"].map(codes[s])
+    table = table.join(counted, on="grid_id").join(links, on="grid_id")
+    table["related"] = [[codes[other[s]][i] for i in r] if isinstance(r, list) else [] for r in table["related"]]
+    table["households_shared"] = [
+        [int(round(h)) for h in r] if isinstance(r, list) else [] for r in table["households_shared"]
+    ]
+    return table
 
 
 def _empty_pairs(old: Plan, new: Plan, buildings: pd.DataFrame) -> pd.Series:
