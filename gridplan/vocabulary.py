@@ -1126,3 +1126,112 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "failures": ("问题数", "Failures"),
     "not_applicable": ("不适用原因", "Not applicable because"),
 }
+
+#: Scene layers' names in Chinese.
+LAYER_NAMES_ZH = {
+    "communities": "社区",
+    "buildings": "建筑",
+    "households": "户数",
+    "streets": "道路",
+    "barriers": "障碍",
+    "party_orgs": "党组织",
+    "party_members": "党员",
+    "service_points": "服务点",
+    "compounds": "小区",
+    "pois": "兴趣点",
+}
+
+#: Validation's repairs, in Chinese (:mod:`gridplan.prepare.validate`).
+REPAIRS_ZH = {
+    "gap_closed": "相邻社区之间的窄缝已闭合",
+    "overlap_resolved": "相邻社区之间的窄重叠已归属一方",
+    "sliver_merged": "无建筑的社区碎片，各并入接触最多的相邻社区",
+    "sliver_dropped": "无建筑也无相邻社区的碎片，已删除",
+    "fitted_to_building": "被社区边界切开的建筑，整栋归入占其面积最多的社区（边界绕建筑调整）",
+}
+
+#: What is wrong with a value, in Chinese (:mod:`gridplan.prepare.validate`).
+BAD_VALUES_ZH = {"missing": "缺失", "not a number": "不是数字", "negative": "为负数", "fractional": "为小数"}
+
+#: The layers of an OpenStreetMap import, in Chinese (:mod:`gridplan.io.osm`).
+OSM_LAYERS_ZH = {
+    "communities": "社区",
+    "buildings": "建筑",
+    "streets": "道路",
+    "barriers": "障碍（河流、铁路）",
+    "pois": "兴趣点",
+}
+
+#: Why an OpenStreetMap import left a feature out, in Chinese.
+OSM_DROPS_ZH = {
+    "outside the boundary": "在边界外",  # gridplan.io.osm.OUTSIDE
+    "building part (its building's outline is kept)": "建筑部件（保留建筑外轮廓）",
+    "degenerate polygon (no area)": "退化多边形（无面积）",
+    "duplicate building_id": "建筑编号重复",
+    "in a tunnel or culvert": "在隧道或涵洞中",
+    "no geometry": "无几何",
+    "no highway class": "无道路等级",
+    "not a line or area": "不是线或面",
+    "not a line": "不是线",
+    "not a polygon (building mapped as a point or line)": "不是多边形（建筑被标成点或线）",
+    "same line twice (two-way edge)": "同一条线两次（双向边）",
+    "street furniture or transport stop, not a POI": "街道设施或公交站，不是兴趣点",
+}
+
+#: Kinds of gridplan output file, in Chinese (:mod:`gridplan.io.store`).
+OUTPUT_KINDS_ZH = {
+    "plan": "方案",
+    "coverage": "覆盖分析结果",
+    "audit": "网格核查结果",
+    "scene": "场景",
+    "map": "地图",
+    "report": "报告",
+    "wall maps": "网格上墙图",
+}
+
+#: Why a register row was not joined, in Chinese (:mod:`gridplan.prepare.register`).
+REGISTER_REASONS_ZH = {
+    "duplicate": "与前面某行重复",
+    "bad_coordinate": "坐标不在中国境内",
+    "too_far": "坐标附近没有建筑",
+    "ambiguous": "地址可指多栋建筑",
+    "unknown_compound": "地址中的小区或道路不在场景中",
+    "unknown_building": "小区中没有该楼号",
+    "no_address": "没有可用的楼栋编号、坐标或指明楼栋的地址",
+    "unknown_id": "楼栋编号不在场景中",
+    "bad_count": "户数不是整数（空白、负数、小数或文字）",
+}
+
+#: The words of a coordinate system's evidence, in Chinese (:mod:`gridplan.core.alignment`).
+ALIGNMENT_WORDS_ZH = {
+    "register points": "登记坐标",
+    "footprints": "建筑轮廓",
+    "buildings": "建筑",
+    "streets": "道路",
+    "communities": "社区边界",
+    "service_points": "服务点",
+    "party_orgs": "党组织",
+    "pois": "兴趣点",
+    "the scene's buildings": "场景建筑",
+    "the community boundaries": "社区边界",
+    "the OpenStreetMap buildings and streets": "OpenStreetMap 建筑和道路",
+    " and ": "和",
+    "in no footprint": "不在任何建筑内",
+    "crossed by a street or far from every street": "被道路穿过或远离道路",
+    "outside every community": "不在任何社区内",
+    "inside a building or far from every street": "落在建筑内或远离道路",
+    "boundary farther than the clearance from a street": "边界远离道路",
+    "in no grid": "不在任何网格内",
+}
+
+#: Compass directions in Chinese.
+COMPASS_ZH = {
+    "north": "北",
+    "north-east": "东北",
+    "east": "东",
+    "south-east": "东南",
+    "south": "南",
+    "south-west": "西南",
+    "west": "西",
+    "north-west": "西北",
+}

@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 
 from gridplan.settings import DEFAULTS, CoordinateSettings
-from gridplan.vocabulary import word
+from gridplan.vocabulary import ALIGNMENT_WORDS_ZH, COMPASS_ZH, word
 
 from .coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH, SYSTEMS, convert_geometries, convert_lonlat
 
@@ -52,7 +52,7 @@ class Offset:
 
     def describe(self, lang: str = "zh") -> str:
         """How far and which way, in ``lang``: ``412 m north-east`` or ``向东北 412 米``."""
-        return f"向{_COMPASS_ZH[self.bearing]} {self.metres:.0f} 米" if lang == "zh" else str(self)
+        return f"向{COMPASS_ZH[self.bearing]} {self.metres:.0f} 米" if lang == "zh" else str(self)
 
 
 @dataclass(frozen=True)
@@ -114,45 +114,12 @@ class SystemEvidence:
         )
 
 
-#: The words of the evidence as a Chinese report says them.
-_WORDS_ZH = {
-    "register points": "登记坐标",
-    "footprints": "建筑轮廓",
-    "buildings": "建筑",
-    "streets": "道路",
-    "communities": "社区边界",
-    "service_points": "服务点",
-    "party_orgs": "党组织",
-    "pois": "兴趣点",
-    "the scene's buildings": "场景建筑",
-    "the community boundaries": "社区边界",
-    "the OpenStreetMap buildings and streets": "OpenStreetMap 建筑和道路",
-    " and ": "和",
-    "in no footprint": "不在任何建筑内",
-    "crossed by a street or far from every street": "被道路穿过或远离道路",
-    "outside every community": "不在任何社区内",
-    "inside a building or far from every street": "落在建筑内或远离道路",
-    "boundary farther than the clearance from a street": "边界远离道路",
-    "in no grid": "不在任何网格内",
-}
-_COMPASS_ZH = {
-    "north": "北",
-    "north-east": "东北",
-    "east": "东",
-    "south-east": "东南",
-    "south": "南",
-    "south-west": "西南",
-    "west": "西",
-    "north-west": "西北",
-}
-
-
 def _zh(text: str) -> str:
-    if text in _WORDS_ZH:
-        return _WORDS_ZH[text]
+    if text in ALIGNMENT_WORDS_ZH:
+        return ALIGNMENT_WORDS_ZH[text]
     if text.startswith("farther than "):
         return "离建筑超过 " + text.split(" ")[2] + " 米"
-    for english, chinese in _WORDS_ZH.items():
+    for english, chinese in ALIGNMENT_WORDS_ZH.items():
         text = text.replace(english, chinese)
     return text
 

@@ -66,7 +66,7 @@ from gridplan.core.coords import convert_geometries, out_of_china
 from gridplan.core.scene import RAIL_BARRIERS, Scene, local_crs
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
-from gridplan.vocabulary import bracketed, word
+from gridplan.vocabulary import OSM_DROPS_ZH, OSM_LAYERS_ZH, bracketed, word
 
 from .scene_files import FILE_ERRORS, unreadable
 from .store import write_layers
@@ -220,11 +220,11 @@ class ImportReport:
         lines = [f"{self.source}" + bracketed(f"{self.reader}{derived}", lang)]
         for name, layer in self.layers.items():
             if zh:
-                line = f"{_LAYERS_ZH[name]}：读取 {layer.read}，保留 {layer.kept}"
+                line = f"{OSM_LAYERS_ZH[name]}：读取 {layer.read}，保留 {layer.kept}"
                 line += f"，修复 {layer.repaired}" if layer.repaired else ""
                 if layer.dropped:
                     line += "；舍去 " + "，".join(
-                        f"{n}（{_DROPS_ZH.get(reason, reason)}）" for reason, n in layer.dropped.items()
+                        f"{n}（{OSM_DROPS_ZH.get(reason, reason)}）" for reason, n in layer.dropped.items()
                     )
             else:
                 line = f"{name}: read {layer.read}, kept {layer.kept}"
@@ -235,30 +235,6 @@ class ImportReport:
         if self.coords is not None:
             lines.append(word("coordinates", lang, systems=self.coords.describe(lang)))
         return "\n".join(lines)
-
-
-_LAYERS_ZH = {
-    "communities": "社区",
-    "buildings": "建筑",
-    "streets": "道路",
-    "barriers": "障碍（河流、铁路）",
-    "pois": "兴趣点",
-}
-#: The reasons for dropping a feature as a Chinese report says them.
-_DROPS_ZH = {
-    OUTSIDE: "在边界外",
-    "building part (its building's outline is kept)": "建筑部件（保留建筑外轮廓）",
-    "degenerate polygon (no area)": "退化多边形（无面积）",
-    "duplicate building_id": "建筑编号重复",
-    "in a tunnel or culvert": "在隧道或涵洞中",
-    "no geometry": "无几何",
-    "no highway class": "无道路等级",
-    "not a line or area": "不是线或面",
-    "not a line": "不是线",
-    "not a polygon (building mapped as a point or line)": "不是多边形（建筑被标成点或线）",
-    "same line twice (two-way edge)": "同一条线两次（双向边）",
-    "street furniture or transport stop, not a POI": "街道设施或公交站，不是兴趣点",
-}
 
 
 Boundary = BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | Sequence[float] | str | os.PathLike

@@ -40,6 +40,7 @@ from gridplan.core.results import (
 )
 from gridplan.core.scene import PreparedScene, id_string
 from gridplan.errors import InputError
+from gridplan.vocabulary import OUTPUT_KINDS_ZH
 
 from .drivers import is_dsn, storable
 from .postgis import read_layers_postgis, redact, write_plan_postgis
@@ -140,16 +141,6 @@ _KINDS_OF_OUTPUT = {
     "audit": ("an audit", {"grids", "split_buildings"}),
     "scene": ("a scene", {"communities", "buildings", "streets"}),
 }
-#: Every kind of output as a Chinese message names it.
-_KINDS_ZH = {
-    "plan": "方案",
-    "coverage": "覆盖分析结果",
-    "audit": "网格核查结果",
-    "scene": "场景",
-    "map": "地图",
-    "report": "报告",
-    "wall maps": "网格上墙图",
-}
 
 
 def check_output(target, kind: str, inputs=()) -> None:
@@ -175,7 +166,7 @@ def check_output(target, kind: str, inputs=()) -> None:
         if kind not in ("plan", "coverage"):
             raise InputError(
                 f"a {kind} cannot be written to PostgreSQL: give a file",
-                zh=f"{_KINDS_ZH.get(kind, kind)}不能写入 PostgreSQL：请给出文件",
+                zh=f"{OUTPUT_KINDS_ZH.get(kind, kind)}不能写入 PostgreSQL：请给出文件",
             )
         if any(is_dsn(i) and str(i) == str(target) for i in inputs):
             raise InputError(
@@ -236,7 +227,7 @@ def check_output(target, kind: str, inputs=()) -> None:
     if not layers <= present:
         raise InputError(
             f"-o {path} exists and is not {noun}: write to another file, or remove it first",
-            zh=f"-o {path} 已存在且不是{_KINDS_ZH[kind]}：请写入另一个文件，或先将其删除",
+            zh=f"-o {path} 已存在且不是{OUTPUT_KINDS_ZH[kind]}：请写入另一个文件，或先将其删除",
         )
 
 
@@ -511,7 +502,7 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
             raise InputError(
                 f"{redacted(source)} is {_KINDS_OF_OUTPUT[known[0]][0]}, not a plan: give a plan written by "
                 "'gridplan plan' or a file of grid polygons",
-                zh=f"{redacted(source)} 是{_KINDS_ZH[known[0]]}，不是方案：请给出由 'gridplan plan' 写出的方案"
+                zh=f"{redacted(source)} 是{OUTPUT_KINDS_ZH[known[0]]}，不是方案：请给出由 'gridplan plan' 写出的方案"
                 "或网格面要素文件",
             )
         polygons = [

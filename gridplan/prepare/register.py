@@ -58,7 +58,7 @@ from gridplan.core.hanzi import SIMPLIFIED
 from gridplan.core.scene import PreparedScene, Scene, id_string
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
-from gridplan.vocabulary import normalise_status, word
+from gridplan.vocabulary import REGISTER_REASONS_ZH, normalise_status, word
 
 from .addresses import (
     COMPOUND_SUFFIXES,
@@ -145,18 +145,6 @@ REASONS = {
     "unknown_id": "its building id is no building of the scene",
     "bad_count": "its household count is not a whole number (blank, negative, a fraction or text)",
 }
-#: The reasons as a Chinese report says them.
-REASONS_ZH = {
-    "duplicate": "与前面某行重复",
-    "bad_coordinate": "坐标不在中国境内",
-    "too_far": "坐标附近没有建筑",
-    "ambiguous": "地址可指多栋建筑",
-    "unknown_compound": "地址中的小区或道路不在场景中",
-    "unknown_building": "小区中没有该楼号",
-    "no_address": "没有可用的楼栋编号、坐标或指明楼栋的地址",
-    "unknown_id": "楼栋编号不在场景中",
-    "bad_count": "户数不是整数（空白、负数、小数或文字）",
-}
 #: Unmatched rows' reasons named in the one line of a register of which nothing was joined.
 REASONS_SHOWN = 3
 
@@ -216,7 +204,7 @@ class RegisterImport:
                 f"{kind}：{c['rows']:,} 行，匹配 {matched:,} 行（按楼栋编号 {c['id']:,}，按坐标 {c['coordinate']:,}，"
                 f"按地址 {c['address']:,}；其中低置信度 {c['low_confidence']:,}），未匹配 {c['unmatched']:,} 行"
             ]
-            lines += [f"  未匹配，{REASONS_ZH[k]}：{v:,}" for k, v in reasons]
+            lines += [f"  未匹配，{REGISTER_REASONS_ZH[k]}：{v:,}" for k, v in reasons]
             if self.coords is not None:
                 lines.append(f"  未注明坐标系的坐标：{self.coords.describe('zh')}")
             lines.append(f"  没有登记行的建筑：{len(self.buildings_without_rows):,} 栋")
@@ -1004,7 +992,7 @@ def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str, lang:
     read = [c for c in ALIASES if c in table]
     reasons = matches["reason"].value_counts()
     if lang == "zh":
-        said = "；".join(f"{v:,} 行{REASONS_ZH.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
+        said = "；".join(f"{v:,} 行{REGISTER_REASONS_ZH.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
         return (
             f"{register}的 {len(matches):,} 行都无法对应到建筑（匹配 0 行；{said}）：请检查读取的列"
             f"（{'、'.join(read) or '没有 gridplan 认识的列'}）以及 --map-column、--encoding 和 --register-coords 选项"

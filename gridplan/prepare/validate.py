@@ -54,6 +54,7 @@ from gridplan.core.households import building_floors, estimate_households
 from gridplan.core.scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, PreparedScene, Scene, id_string, local_crs
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
+from gridplan.vocabulary import BAD_VALUES_ZH, LAYER_NAMES_ZH, REPAIRS_ZH
 
 from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings, merge_slivers
 
@@ -236,21 +237,6 @@ class Validation:
             if found:
                 sections += [f"{title}{'：' if zh else ':'}", *(f"  {f.describe(lang)}" for f in found)]
         return "\n".join(sections)
-
-
-#: Layer and count names as a Chinese report says them.
-LAYER_NAMES_ZH = {
-    "communities": "社区",
-    "buildings": "建筑",
-    "households": "户数",
-    "streets": "道路",
-    "barriers": "障碍",
-    "party_orgs": "党组织",
-    "party_members": "党员",
-    "service_points": "服务点",
-    "compounds": "小区",
-    "pois": "兴趣点",
-}
 
 
 def _width(text: str) -> int:
@@ -794,16 +780,6 @@ _REPAIRS = {
 }
 
 
-_REPAIRS_ZH = {
-    "gap_closed": "相邻社区之间的窄缝已闭合",
-    "overlap_resolved": "相邻社区之间的窄重叠已归属一方",
-    "sliver_merged": "无建筑的社区碎片，各并入接触最多的相邻社区",
-    "sliver_dropped": "无建筑也无相邻社区的碎片，已删除",
-    "fitted_to_building": "被社区边界切开的建筑，整栋归入占其面积最多的社区（边界绕建筑调整）",
-}
-_KINDS_ZH = {"missing": "缺失", "not a number": "不是数字", "negative": "为负数", "fractional": "为小数"}
-
-
 def _boundary_findings(
     repairs: list[BoundaryRepair], community_ids: np.ndarray, building_labels: np.ndarray, households: np.ndarray
 ) -> list[Finding]:
@@ -839,7 +815,7 @@ def _boundary_findings(
         moved_zh = (
             f"；涉及 {len(buildings):,} 栋建筑、{int(households[buildings].sum()):,} 户登记户" if buildings else ""
         )
-        zh = f"{_REPAIRS_ZH[kind]}（{len(done):,} 处）：共 {area:,.1f} 平方米{moved_zh}：{_name_ids(shown, total=len(done), lang='zh')}"
+        zh = f"{REPAIRS_ZH[kind]}（{len(done):,} 处）：共 {area:,.1f} 平方米{moved_zh}：{_name_ids(shown, total=len(done), lang='zh')}"
         findings.append(Finding("repair", f"community_{kind}", "communities", message, ids, len(done), zh))
     return findings
 
@@ -975,7 +951,7 @@ def _check_households(
                     message,
                     ids,
                     len(ids),
-                    f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}，改按占地面积和层数估算：{_name_ids(ids, lang='zh')}",
+                    f"{len(ids):,} 栋建筑的户数{BAD_VALUES_ZH[kind]}，改按占地面积和层数估算：{_name_ids(ids, lang='zh')}",
                 )
             )
         else:
@@ -989,7 +965,7 @@ def _check_households(
                 if buildings_m is None
                 else f"--repair-households 会{'四舍五入' if kind == 'fractional' else '估算'}"
             )
-            zh = f"{len(ids):,} 栋建筑的户数{_KINDS_ZH[kind]}（{advice_zh}）：{_name_ids(ids, lang='zh')}"
+            zh = f"{len(ids):,} 栋建筑的户数{BAD_VALUES_ZH[kind]}（{advice_zh}）：{_name_ids(ids, lang='zh')}"
             findings.append(Finding("error", "bad_households", "buildings", message, ids, len(ids), zh))
     if any(f.code == "bad_households" for f in findings):
         return buildings, findings
