@@ -1235,3 +1235,39 @@ COMPASS_ZH = {
     "west": "西",
     "north-west": "西北",
 }
+
+#: The lines of the summaries a person reads (zh lines, en lines), by summary: format templates filled with the
+#: figures they name (:func:`summary_lines`).
+SUMMARIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "plan_without_ordinary": (
+        (
+            "方案：{m.grids} 个网格，没有综合网格，{communities} 个社区，共 {m.households_total:,} 户{estimated}",
+            "  没有一个社区达到一个网格的户数下限 {g.floor:,.0f} 户（目标 {g.target:,.0f} 户 −{g.tolerance:.0%}）：户数最多的社区只有 {largest:,.0f} 户；各社区的住户各成一个小网格",
+        ),
+        (
+            "plan: {m.grids} grids, none of them ordinary, over {communities} communities, {m.households_total:,} households{estimated}",
+            "  no community reaches the floor of one grid, {g.floor:,.0f} households (target {g.target:,.0f} −{g.tolerance:.0%}): the largest has {largest:,.0f}; each community's households are small grids",
+        ),
+    ),
+    "plan": (
+        (
+            "方案：{m.grids} 个网格（综合网格 {m.ordinary_grids} 个），{communities} 个社区，共 {m.households_total:,} 户{estimated}",
+            "  综合网格户数：最少 {m.households_min:.0f}，平均 {m.households_mean:.0f}，最多 {m.households_max:.0f}，变异系数 {m.households_cv:.3f}",
+            "  ±{g.tight_tolerance:.0%} 以内：{m.within_tight:.1%}（可达的 {tight_ok} 个网格中 {m.within_tight_feasible:.1%}）   ±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}（可达的 {bounds_ok} 个网格中 {m.within_bounds_feasible:.1%}）   最大偏离 {m.worst_deviation:.1%}",
+            "  沿街巷边界 {m.street_alignment:.1%}（含河流铁路 {m.boundary_alignment:.1%}）   紧凑度 {m.polsby_popper_mean:.2f}   服务半径 平均 {m.service_radius_mean:.0f} 米，95% {m.service_radius_p95:.0f} 米，最大 {m.service_radius_max:.0f} 米（{m.grids_over_radius} 个超过 {g.max_service_radius_m:.0f} 米）",
+            "  硬性规则：缝隙 {m.gap_share:.1e}，重叠 {m.overlap_share:.1e}，越界 {m.outside_share:.1e}（占面积）；不连续网格 {m.noncontiguous_grids} 个；被分割楼栋 {m.split_buildings} 栋",
+        ),
+        (
+            "plan: {m.grids} grids ({m.ordinary_grids} ordinary) over {communities} communities, {m.households_total:,} households{estimated}",
+            "  households per ordinary grid: min {m.households_min:.0f}, mean {m.households_mean:.0f}, max {m.households_max:.0f}, CV {m.households_cv:.3f}",
+            "  within ±{g.tight_tolerance:.0%}: {m.within_tight:.1%} ({m.within_tight_feasible:.1%} of the {tight_ok} grids not proven unable to)   within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%} ({m.within_bounds_feasible:.1%} of the {bounds_ok} grids not proven unable to)   worst deviation {m.worst_deviation:.1%}",
+            "  street alignment {m.street_alignment:.1%} (with rivers and rail {m.boundary_alignment:.1%})   Polsby–Popper {m.polsby_popper_mean:.2f}   service radius mean {m.service_radius_mean:.0f} m, p95 {m.service_radius_p95:.0f} m, max {m.service_radius_max:.0f} m ({m.grids_over_radius} grids beyond {g.max_service_radius_m:.0f} m)",
+            "  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
+        ),
+    ),
+}
+
+
+def summary_lines(key: str, lang: str = "zh", **figures) -> list[str]:
+    """The lines of summary ``key`` in ``lang``, filled with ``figures``."""
+    return [line.format(**figures) for line in SUMMARIES[key][LANGUAGES.index(check_language(lang))]]

@@ -37,6 +37,7 @@ from gridplan.vocabulary import (
     generated_statement,
     household_statement,
     label,
+    summary_lines,
     warning_text,
     word,
 )
@@ -504,7 +505,6 @@ class Plan:
     def summary(self, lang: str = "zh") -> str:
         """A few lines: grids, balance, alignment, radius, hard rules, warnings."""
         m, g = self.metrics, self.settings.grid
-        zh = lang == "zh"
         estimated = word("comma", lang) + household_statement(
             m.households_total, self.households_estimated(), self.settings.households.dwelling_size_m2, lang
         )
@@ -513,36 +513,9 @@ class Plan:
             return self._without_ordinary(lang, estimated)
         tight_ok = m.ordinary_grids - m.tight_infeasible_grids
         bounds_ok = m.ordinary_grids - m.bounds_infeasible_grids
-        if zh:
-            lines = [
-                f"方案：{m.grids} 个网格（综合网格 {m.ordinary_grids} 个），{communities} 个社区，共 {m.households_total:,} 户{estimated}",
-                f"  综合网格户数：最少 {m.households_min:.0f}，平均 {m.households_mean:.0f}，最多 {m.households_max:.0f}，变异系数 {m.households_cv:.3f}",
-                f"  ±{g.tight_tolerance:.0%} 以内：{m.within_tight:.1%}（可达的 {tight_ok} 个网格中 {m.within_tight_feasible:.1%}）   "
-                f"±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}（可达的 {bounds_ok} 个网格中 "
-                f"{m.within_bounds_feasible:.1%}）   最大偏离 {m.worst_deviation:.1%}",
-                f"  沿街巷边界 {m.street_alignment:.1%}（含河流铁路 {m.boundary_alignment:.1%}）   紧凑度 {m.polsby_popper_mean:.2f}   "
-                f"服务半径 平均 {m.service_radius_mean:.0f} 米，95% {m.service_radius_p95:.0f} 米，最大 {m.service_radius_max:.0f} 米"
-                f"（{m.grids_over_radius} 个超过 {g.max_service_radius_m:.0f} 米）",
-                f"  硬性规则：缝隙 {m.gap_share:.1e}，重叠 {m.overlap_share:.1e}，越界 {m.outside_share:.1e}（占面积）；"
-                f"不连续网格 {m.noncontiguous_grids} 个；被分割楼栋 {m.split_buildings} 栋",
-            ]
-        else:
-            lines = [
-                f"plan: {m.grids} grids ({m.ordinary_grids} ordinary) over {communities} communities, "
-                f"{m.households_total:,} households{estimated}",
-                f"  households per ordinary grid: min {m.households_min:.0f}, mean {m.households_mean:.0f}, "
-                f"max {m.households_max:.0f}, CV {m.households_cv:.3f}",
-                f"  within ±{g.tight_tolerance:.0%}: {m.within_tight:.1%} ({m.within_tight_feasible:.1%} of the {tight_ok} grids "
-                f"not proven unable to)   within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%} "
-                f"({m.within_bounds_feasible:.1%} of the {bounds_ok} grids not proven unable to)   worst deviation "
-                f"{m.worst_deviation:.1%}",
-                f"  street alignment {m.street_alignment:.1%} (with rivers and rail {m.boundary_alignment:.1%})   "
-                f"Polsby–Popper {m.polsby_popper_mean:.2f}   service radius mean {m.service_radius_mean:.0f} m, "
-                f"p95 {m.service_radius_p95:.0f} m, max {m.service_radius_max:.0f} m ({m.grids_over_radius} grids beyond "
-                f"{g.max_service_radius_m:.0f} m)",
-                f"  hard rules: gaps {m.gap_share:.1e}, overlaps {m.overlap_share:.1e}, outside {m.outside_share:.1e} of "
-                f"the area; {m.noncontiguous_grids} non-contiguous grids; {m.split_buildings} split buildings",
-            ]
+        lines = summary_lines(
+            "plan", lang, bounds_ok=bounds_ok, communities=communities, estimated=estimated, g=g, m=m, tight_ok=tight_ok
+        )
         return "\n".join(
             lines[:1] + [self._version_line(lang)] + lines[1:] + self._claim_lines(lang) + self._warning_lines(lang)
         )
@@ -575,19 +548,9 @@ class Plan:
         m, g = self.metrics, self.settings.grid
         largest = self.grids.groupby("community_id")["households"].sum().max()
         communities = self.grids["community_id"].nunique()
-        if lang == "zh":
-            lines = [
-                f"方案：{m.grids} 个网格，没有综合网格，{communities} 个社区，共 {m.households_total:,} 户{estimated}",
-                f"  没有一个社区达到一个网格的户数下限 {g.floor:,.0f} 户（目标 {g.target:,.0f} 户 −{g.tolerance:.0%}）："
-                f"户数最多的社区只有 {largest:,.0f} 户；各社区的住户各成一个小网格",
-            ]
-        else:
-            lines = [
-                f"plan: {m.grids} grids, none of them ordinary, over {communities} communities, "
-                f"{m.households_total:,} households{estimated}",
-                f"  no community reaches the floor of one grid, {g.floor:,.0f} households (target {g.target:,.0f} "
-                f"−{g.tolerance:.0%}): the largest has {largest:,.0f}; each community's households are small grids",
-            ]
+        lines = summary_lines(
+            "plan_without_ordinary", lang, communities=communities, estimated=estimated, g=g, largest=largest, m=m
+        )
         return "\n".join(lines[:1] + [self._version_line(lang)] + lines[1:] + self._warning_lines(lang))
 
     def _warning_lines(self, lang: str) -> list[str]:
