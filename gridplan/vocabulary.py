@@ -744,6 +744,35 @@ WORDS: dict[str, tuple[str, str]] = {
     "list_separator": ("、", ", "),
     "bracketed": ("（{text}）", " ({text})"),
     "semicolon": ("；", "; "),
+    "levels_line": (
+        "层级：{areas} 个一级网格，{micro} 个微网格；{outside} 个不在 {low:.0f}–{high:.0f} 户之间，其中 {proven} 个经证明无法避免"
+        "（{oversize} 栋楼超过 {high:.0f} 户，各为一个微网格）",
+        "levels: {areas} areas, {micro} micro-grids; {outside} outside {low:.0f}–{high:.0f} households, {proven} of "
+        "them proven unavoidable ({oversize} buildings above {high:.0f} households are micro-grids of their own)",
+    ),
+    "unlinked": ("；未联户 {households} 户（{reason}）", "; unlinked {households} ({reason})"),
+    "claims_line": (
+        "证明：{proven} 项已证明（独立核验成立 {held} 项，未能判定 {undecided} 项），{unproven} 项未证明（见 certificates 图层）",
+        "claims: {proven} proven ({held} hold under an independent check, {undecided} undecided), {unproven} not "
+        "proven (see the certificates layer)",
+    ),
+    "regenerated_from": (
+        "由 {previous} 重新生成：{kept:.1%} 的楼栋保持原网格；{changed} 栋楼有变化；网格 {grids}",
+        "regenerated from {previous}: {kept:.1%} of buildings kept their grid; {changed} buildings changed; "
+        "grids {grids}",
+    ),
+    "moved_for": (
+        "调整原因 {reason}：{buildings} 栋楼，{households} 户",
+        "moved for {reason}: {buildings} buildings, {households} households",
+    ),
+    "tradeoff_head": (
+        "方案对比：保持原网格 / ±10% 内 / ±20% 内 / 调整户数",
+        "trade-off: kept in their grid / within ±10% / within ±20% / households moved",
+    ),
+    "layout_keep": ("只保留", "keep only"),
+    "layout_rebalanced": ("再平衡", "rebalanced"),
+    "layout_regenerated": ("重新生成", "regenerated"),
+    "layout_fresh": ("全新方案", "fresh plan"),
     "colon": ("：", ": "),
     # an audit's problems of a grid (:mod:`gridplan.engine.audit`)
     "audit_above_ceiling": ("超过上限 {ceiling:.0f} 户", "above the ceiling {ceiling:.0f}"),
@@ -1239,6 +1268,22 @@ COMPASS_ZH = {
 #: The lines of the summaries a person reads (zh lines, en lines), by summary: format templates filled with the
 #: figures they name (:func:`summary_lines`).
 SUMMARIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "coverage_party": (
+        (
+            "党员：{placed} 名在网格中（正式党员 {full} 名），{unplaced} 名不在任何网格",
+            "网格：{grids} 个；{statuses}",
+            "建议联合党支部：{joint} 个",
+            "联户：{households} 户中 {linked} 户已联系党员{unlinked}",
+            "联户步行距离：平均 {mean:.0f} 米，最远 {worst:.0f} 米；联户少于 {least} 户的党员 {below} 名",
+        ),
+        (
+            "party members: {placed} in grids ({full} full), {unplaced} in no grid",
+            "grids: {grids}; {statuses}",
+            "joint branches proposed: {joint}",
+            "households linked: {linked} of {households}{unlinked}",
+            "link distance (walking): mean {mean:.0f} m, max {worst:.0f} m; members below {least} households: {below}",
+        ),
+    ),
     "plan_without_ordinary": (
         (
             "方案：{m.grids} 个网格，没有综合网格，{communities} 个社区，共 {m.households_total:,} 户{estimated}",

@@ -25,7 +25,6 @@ import pandas as pd
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
 from gridplan.vocabulary import (
-    LANGUAGES,
     BranchStatus,
     BuildingChange,
     ClaimStatus,
@@ -532,15 +531,7 @@ class Plan:
         held = sum(c.checked == "holds" for c in proven)
         undecided = sum(c.checked == "undecided" for c in proven)
         unproven = len(self.certificates) - len(proven)
-        if lang == "zh":
-            return [
-                f"  证明：{len(proven)} 项已证明（独立核验成立 {held} 项，未能判定 {undecided} 项），{unproven} 项未证明"
-                f"（见 certificates 图层）"
-            ]
-        return [
-            f"  claims: {len(proven)} proven ({held} hold under an independent check, {undecided} undecided), "
-            f"{unproven} not proven (see the certificates layer)"
-        ]
+        return ["  " + word("claims_line", lang, proven=len(proven), held=held, undecided=undecided, unproven=unproven)]
 
     def _without_ordinary(self, lang: str, estimated: str) -> str:
         """The summary of a plan where no community reaches the floor of one grid: said plainly, not as the
@@ -659,43 +650,35 @@ class PlanChanges:
             if {"reason", "households"} <= set(moved.columns) and len(moved)
             else pd.DataFrame()
         )
-        if lang == "zh":
-            lines = [
-                f"由 {self.previous} 重新生成：{self.kept_share:.1%} 的楼栋保持原网格；{len(self.building_changes)} 栋楼有变化；网格 {grids}"
-            ]
-            lines += [
-                f"  调整原因 {label(MoveReason(r), 'zh')}：{int(row['size'])} 栋楼，{int(row['sum'])} 户"
-                for r, row in reasons.iterrows()
-                if r
-            ]
-        else:
-            lines = [
-                f"regenerated from {self.previous}: {self.kept_share:.1%} of buildings kept their grid; "
-                f"{len(self.building_changes)} buildings changed; grids {grids}"
-            ]
-            lines += [
-                f"  moved for {label(MoveReason(r), 'en')}: {int(row['size'])} buildings, {int(row['sum'])} households"
-                for r, row in reasons.iterrows()
-                if r
-            ]
-        if self.tradeoff is not None:
-            names = {
-                "keep": ("只保留", "keep only"),
-                "rebalanced": ("再平衡", "rebalanced"),
-                "regenerated": ("重新生成", "regenerated"),
-                "fresh": ("全新方案", "fresh plan"),
-            }
-            i = LANGUAGES.index(lang)
-            head = (
-                "  方案对比：保持原网格 / ±10% 内 / ±20% 内 / 调整户数"
-                if lang == "zh"
-                else "  trade-off: kept in their grid / within ±10% / within ±20% / households moved"
+        lines = [
+            word(
+                "regenerated_from",
+                lang,
+                previous=self.previous,
+                kept=self.kept_share,
+                changed=len(self.building_changes),
+                grids=grids,
             )
-            lines.append(head)
+        ]
+        lines += [
+            "  "
+            + word(
+                "moved_for",
+                lang,
+                reason=label(MoveReason(r), lang),
+                buildings=int(row["size"]),
+                households=int(row["sum"]),
+            )
+            for r, row in reasons.iterrows()
+            if r
+        ]
+        if self.tradeoff is not None:
+            lines.append("  " + word("tradeoff_head", lang))
             for row in self.tradeoff.itertuples():
                 moved_hh = "—" if pd.isna(row.households_moved) else f"{row.households_moved:,.0f}"
                 lines.append(
-                    f"    {names[row.layout][i]:<12} {row.kept_share:6.1%}  {row.within_tight:6.1%}  {row.within_bounds:6.1%}  {moved_hh}"
+                    f"    {word('layout_' + row.layout, lang):<12} {row.kept_share:6.1%}  {row.within_tight:6.1%}  "
+                    f"{row.within_bounds:6.1%}  {moved_hh}"
                 )
         if self.capped:
             lines.append("  " + word("rebalance_capped", lang, cap=self.move_cap))
@@ -728,16 +711,16 @@ class Levels:
         micro, lv = self.micro_grids, settings.levels
         outside = ~lv.micro_window.contains(micro["households"])
         proven = int((outside & ~micro["bounds_possible"].astype(bool)).sum())
-        if lang == "zh":
-            return (
-                f"层级：{len(self.areas)} 个一级网格，{len(micro)} 个微网格；{int(outside.sum())} 个不在 "
-                f"{lv.micro_min:.0f}–{lv.micro_max:.0f} 户之间，其中 {proven} 个经证明无法避免"
-                f"（{len(self.oversize)} 栋楼超过 {lv.micro_max:.0f} 户，各为一个微网格）"
-            )
-        return (
-            f"levels: {len(self.areas)} areas, {len(micro)} micro-grids; {int(outside.sum())} outside "
-            f"{lv.micro_min:.0f}–{lv.micro_max:.0f} households, {proven} of them proven unavoidable "
-            f"({len(self.oversize)} buildings above {lv.micro_max:.0f} households are micro-grids of their own)"
+        return word(
+            "levels_line",
+            lang,
+            areas=len(self.areas),
+            micro=len(micro),
+            outside=int(outside.sum()),
+            low=lv.micro_min,
+            high=lv.micro_max,
+            proven=proven,
+            oversize=len(self.oversize),
         )
 
 
@@ -885,7 +868,6 @@ class Coverage:
 
     def summary(self, lang: str = "zh") -> str:
         """Counts only, never a member id: branches, links, service circles, blind spots, proposals."""
-        zh = lang == "zh"
         settings = self.provenance.settings
         gp, links = self.grid_party, self.member_links
         status = gp["status"].value_counts()
@@ -902,25 +884,26 @@ class Coverage:
         blind = buildings[buildings["blind_spot"] & (buildings["households"] > 0)]
         far = blind["nearest_service_m"]
         off = int((buildings["network_reach"] != "on_network").sum())
-        if zh:
-            lines = [
-                f"党员：{placed} 名在网格中（正式党员 {int(gp['full_members'].sum())} 名），{len(self.unplaced_members)} 名不在任何网格",
-                f"网格：{len(gp)} 个；{statuses}",
-                f"建议联合党支部：{len(self.joint_branches)} 个",
-                f"联户：{households} 户中 {linked} 户已联系党员"
-                + "".join(f"；未联户 {int(v)} 户（{label(k, lang)}）" for k, v in unlinked.items()),
-                f"联户步行距离：平均 {mean:.0f} 米，最远 {worst:.0f} 米；联户少于 {settings.party.link_min_households} 户的党员 {below} 名",
-            ]
-        else:
-            lines = [
-                f"party members: {placed} in grids ({int(gp['full_members'].sum())} full), {len(self.unplaced_members)} in no grid",
-                f"grids: {len(gp)}; {statuses}",
-                f"joint branches proposed: {len(self.joint_branches)}",
-                f"households linked: {linked} of {households}"
-                + "".join(f"; unlinked {int(v)} ({label(k, lang)})" for k, v in unlinked.items()),
-                f"link distance (walking): mean {mean:.0f} m, max {worst:.0f} m; members below "
-                f"{settings.party.link_min_households} households: {below}",
-            ]
+        unlinked_text = "".join(
+            word("unlinked", lang, households=int(v), reason=label(k, lang)) for k, v in unlinked.items()
+        )
+        lines = summary_lines(
+            "coverage_party",
+            lang,
+            placed=placed,
+            full=int(gp["full_members"].sum()),
+            unplaced=len(self.unplaced_members),
+            grids=len(gp),
+            statuses=statuses,
+            joint=len(self.joint_branches),
+            households=households,
+            linked=linked,
+            unlinked=unlinked_text,
+            mean=mean,
+            worst=worst,
+            least=settings.party.link_min_households,
+            below=below,
+        )
         for radius in settings.service.radii_m:
             covered = float(buildings.loc[buildings[f"covered_{radius:g}m"], "households"].sum())
             share = covered / total if total else float("nan")
