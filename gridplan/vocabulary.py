@@ -744,6 +744,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "list_separator": ("、", ", "),
     "bracketed": ("（{text}）", " ({text})"),
     "semicolon": ("；", "; "),
+    "audit_worst": (
+        "    {grid}：{households} 户（{deviation:+.0%}），服务半径 {radius:.0f} 米",
+        "    {grid}: {households} households ({deviation:+.0%}), radius {radius:.0f} m",
+    ),
+    "verification_line": (
+        "证明核验：{checks} 项已证明的结论，{held} 项成立，{refuted} 项被推翻，{undecided} 项未能判定；"
+        "另有 {not_proven} 项未证明（仅为搜索所得最优）",
+        "verification: {checks} proven claims, {held} hold, {refuted} refuted, {undecided} undecided; "
+        "{not_proven} more not proven (best found)",
+    ),
     "levels_line": (
         "层级：{areas} 个一级网格，{micro} 个微网格；{outside} 个不在 {low:.0f}–{high:.0f} 户之间，其中 {proven} 个经证明无法避免"
         "（{oversize} 栋楼超过 {high:.0f} 户，各为一个微网格）",
@@ -1268,6 +1278,29 @@ COMPASS_ZH = {
 #: The lines of the summaries a person reads (zh lines, en lines), by summary: format templates filled with the
 #: figures they name (:func:`summary_lines`).
 SUMMARIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "audit": (
+        (
+            "网格评估：现有网格 {grids} 个，{m.households_total:,} 户",
+            "  ±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}   ±{g.tight_tolerance:.0%} 以内："
+            "{m.within_tight:.1%}   最大偏差 {m.worst_deviation:.0%}",
+            "  沿街道划界 {m.street_alignment:.1%}   服务半径平均 {m.service_radius_mean:.0f} 米，最大 {m.service_radius_max:.0f} 米",
+            "  空隙占面积 {m.gap_share:.2%}，重叠占面积 {m.overlap_share:.2%}；重叠网格 {overlaps} 对；分成多块的网格 "
+            "{m.noncontiguous_grids} 个；被网格边界切开的建筑 {split} 栋；不在任何网格内的建筑 {unassigned} 栋；跨越河流铁路的网格 "
+            "{m.barrier_crossing_grids} 个",
+            "  偏差最大的网格：",
+        ),
+        (
+            "audit: {grids} existing grids, {m.households_total:,} households",
+            "  within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   within "
+            "±{g.tight_tolerance:.0%}: {m.within_tight:.1%}   worst deviation {m.worst_deviation:.0%}",
+            "  street alignment {m.street_alignment:.1%}   service radius mean {m.service_radius_mean:.0f} m, max "
+            "{m.service_radius_max:.0f} m",
+            "  gaps {m.gap_share:.2%} and overlaps {m.overlap_share:.2%} of the area; {overlaps} overlapping pairs; "
+            "{m.noncontiguous_grids} grids in several pieces; {split} split buildings; {unassigned} buildings in no grid; "
+            "{m.barrier_crossing_grids} grids across a barrier",
+            "  worst grids:",
+        ),
+    ),
     "coverage_party": (
         (
             "党员：{placed} 名在网格中（正式党员 {full} 名），{unplaced} 名不在任何网格",

@@ -20,7 +20,7 @@ from gridplan.core.scene import PreparedScene, Scene
 from gridplan.io.store import grid_ids_of
 from gridplan.prepare.validate import as_prepared
 from gridplan.settings import DEFAULTS, Settings
-from gridplan.vocabulary import GridKind, word
+from gridplan.vocabulary import GridKind, summary_lines, word
 
 
 @dataclass
@@ -60,36 +60,26 @@ class Audit:
         """The audit in a few lines, in ``lang`` (``"zh"`` or ``"en"``): the figures, then the five worst grids."""
         m, g = self.metrics, self.settings.grid
         worst = self.grids.head(5)
-        if lang == "zh":
-            lines = [
-                f"网格评估：现有网格 {len(self.grids)} 个，{m.households_total:,} 户",
-                f"  ±{g.tolerance:.0%}（{g.floor:.0f}–{g.ceiling:.0f} 户）以内：{m.within_bounds:.1%}   ±{g.tight_tolerance:.0%} 以内："
-                f"{m.within_tight:.1%}   最大偏差 {m.worst_deviation:.0%}",
-                f"  沿街道划界 {m.street_alignment:.1%}   服务半径平均 {m.service_radius_mean:.0f} 米，最大 {m.service_radius_max:.0f} 米",
-                f"  空隙占面积 {m.gap_share:.2%}，重叠占面积 {m.overlap_share:.2%}；重叠网格 {len(self.overlaps)} 对；"
-                f"分成多块的网格 {m.noncontiguous_grids} 个；被网格边界切开的建筑 {len(self.split_buildings)} 栋；"
-                f"不在任何网格内的建筑 {len(self.unassigned)} 栋；跨越河流铁路的网格 {m.barrier_crossing_grids} 个",
-                "  偏差最大的网格：",
-            ]
-            lines += [
-                f"    {r.grid_id}：{r.households} 户（{r.deviation:+.0%}），服务半径 {r.service_radius_m:.0f} 米"
-                + (f"；{r.problems}" if r.problems else "")
-                for r in worst.itertuples()
-            ]
-            return "\n".join(lines)
-        lines = [
-            f"audit: {len(self.grids)} existing grids, {m.households_total:,} households",
-            f"  within ±{g.tolerance:.0%} ({g.floor:.0f}–{g.ceiling:.0f}): {m.within_bounds:.1%}   within "
-            f"±{g.tight_tolerance:.0%}: {m.within_tight:.1%}   worst deviation {m.worst_deviation:.0%}",
-            f"  street alignment {m.street_alignment:.1%}   service radius mean {m.service_radius_mean:.0f} m, max {m.service_radius_max:.0f} m",
-            f"  gaps {m.gap_share:.2%} and overlaps {m.overlap_share:.2%} of the area; {len(self.overlaps)} overlapping pairs; "
-            f"{m.noncontiguous_grids} grids in several pieces; {len(self.split_buildings)} split buildings; "
-            f"{len(self.unassigned)} buildings in no grid; {m.barrier_crossing_grids} grids across a barrier",
-            "  worst grids:",
-        ]
+        lines = summary_lines(
+            "audit",
+            lang,
+            grids=len(self.grids),
+            m=m,
+            g=g,
+            overlaps=len(self.overlaps),
+            split=len(self.split_buildings),
+            unassigned=len(self.unassigned),
+        )
         lines += [
-            f"    {r.grid_id}: {r.households} households ({r.deviation:+.0%}), radius {r.service_radius_m:.0f} m"
-            + (f"; {r.problems}" if r.problems else "")
+            word(
+                "audit_worst",
+                lang,
+                grid=r.grid_id,
+                households=r.households,
+                deviation=r.deviation,
+                radius=r.service_radius_m,
+            )
+            + (word("semicolon", lang) + r.problems if r.problems else "")
             for r in worst.itertuples()
         ]
         return "\n".join(lines)

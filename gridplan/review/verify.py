@@ -135,20 +135,21 @@ class Verification:
     def summary(self, lang: str = "zh") -> str:
         """What was checked and found, a line per certificate refuted or undecided."""
         held = sum(c.verdict == Verdict.HOLDS for c in self.checks)
-        if lang == "zh":
-            lines = [
-                f"证明核验：{len(self.checks)} 项已证明的结论，{held} 项成立，{len(self.refuted)} 项被推翻，"
-                f"{len(self.undecided)} 项未能判定；另有 {len(self.not_proven)} 项未证明（仅为搜索所得最优）"
-            ]
-        else:
-            lines = [
-                f"verification: {len(self.checks)} proven claims, {held} hold, {len(self.refuted)} refuted, "
-                f"{len(self.undecided)} undecided; {len(self.not_proven)} more not proven (best found)"
-            ]
+        lines = [
+            word(
+                "verification_line",
+                lang,
+                checks=len(self.checks),
+                held=held,
+                refuted=len(self.refuted),
+                undecided=len(self.undecided),
+                not_proven=len(self.not_proven),
+            )
+        ]
         for c in self.checks:
             if c.verdict != Verdict.HOLDS:
                 lines.append(
-                    f"  {c.certificate_id} {label(c.claim, lang)} {'、'.join(c.grid_ids)}: {label(c.verdict, lang)} "
+                    f"  {c.certificate_id} {label(c.claim, lang)} {word('list_separator', lang).join(c.grid_ids)}: {label(c.verdict, lang)} "
                     f"({label(c.method, lang)}) {c.describe(lang)}"
                 )
         return "\n".join(lines)
