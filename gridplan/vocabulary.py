@@ -1278,6 +1278,18 @@ COMPASS_ZH = {
 #: The lines of the summaries a person reads (zh lines, en lines), by summary: format templates filled with the
 #: figures they name (:func:`summary_lines`).
 SUMMARIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "comparison": (
+        (
+            "方案比对：原方案 {n_old} 个网格（{before}）；新方案 {n_new} 个网格（{after}）",
+            "  楼栋 {c.buildings_total:,} 栋：保持 {c.buildings_kept:,}，调整网格 {c.buildings_moved:,}（{c.households_moved:,} 户），"
+            "新增 {c.buildings_new:,}，移除 {c.buildings_removed:,}",
+        ),
+        (
+            "comparison: old plan {n_old} grids ({before}); new plan {n_new} grids ({after})",
+            "  buildings {c.buildings_total:,}: kept {c.buildings_kept:,}, moved {c.buildings_moved:,} ({c.households_moved:,} "
+            "households), new {c.buildings_new:,}, removed {c.buildings_removed:,}",
+        ),
+    ),
     "audit": (
         (
             "网格评估：现有网格 {grids} 个，{m.households_total:,} 户",

@@ -19,7 +19,16 @@ from gridplan.core.results import Coverage, Plan, PlanRun
 from gridplan.core.scene import PreparedScene, id_string
 from gridplan.errors import GridplanError
 from gridplan.settings import GridSettings
-from gridplan.vocabulary import BranchStatus, BuildingChange, GridKind, GridMatch, MoveReason, label, word
+from gridplan.vocabulary import (
+    BranchStatus,
+    BuildingChange,
+    GridKind,
+    GridMatch,
+    MoveReason,
+    label,
+    summary_lines,
+    word,
+)
 
 #: A building's weight in matching besides its households, so that grids without households still match.
 BUILDING_WEIGHT = 1e-3
@@ -108,20 +117,8 @@ class PlanComparison:
         before = sep.join(f"{label(m, lang)} {old[m.value]}" for m in GridMatch if m != GridMatch.NEW)
         after = sep.join(f"{label(m, lang)} {new[m.value]}" for m in GridMatch if m != GridMatch.RETIRED)
         n_old, n_new = sum(old.values()), sum(new.values())
-        if lang == "zh":
-            return "\n".join(
-                [
-                    f"方案比对：原方案 {n_old} 个网格（{before}）；新方案 {n_new} 个网格（{after}）",
-                    f"  楼栋 {self.buildings_total:,} 栋：保持 {self.buildings_kept:,}，调整网格 {self.buildings_moved:,}"
-                    f"（{self.households_moved:,} 户），新增 {self.buildings_new:,}，移除 {self.buildings_removed:,}",
-                ]
-            )
         return "\n".join(
-            [
-                f"comparison: old plan {n_old} grids ({before}); new plan {n_new} grids ({after})",
-                f"  buildings {self.buildings_total:,}: kept {self.buildings_kept:,}, moved {self.buildings_moved:,} "
-                f"({self.households_moved:,} households), new {self.buildings_new:,}, removed {self.buildings_removed:,}",
-            ]
+            summary_lines("comparison", lang, n_old=n_old, before=before, n_new=n_new, after=after, c=self)
         )
 
 
