@@ -744,6 +744,43 @@ WORDS: dict[str, tuple[str, str]] = {
     "list_separator": ("、", ", "),
     "bracketed": ("（{text}）", " ({text})"),
     "semicolon": ("；", "; "),
+    # a scene's validation (:mod:`gridplan.prepare.validate`)
+    "validation_headline": (
+        "数据检查：错误 {e} 项，警告 {w} 项，修复 {r} 项（详见 gridplan validate，或方案文件的 scene_findings 图层）",
+        "scene check: {errors}, {warnings}, {repairs}",
+    ),
+    "validation_head": (
+        "场景检查：错误 {e} 项，警告 {w} 项，修复 {r} 项",
+        "scene check (场景检查): {errors}, {warnings}, {repairs}",
+    ),
+    "counts_in": ("输入", "in"),
+    "counts_out": ("输出", "out"),
+    "counts_excluded": ("排除", "excluded"),
+    "errors": ("错误", "errors"),
+    "warnings": ("警告", "warnings"),
+    "repairs": ("修复", "repairs"),
+    "and_more": (" 等，另有 {n:,} 个", " and {n:,} more"),
+    # what the command line prints (:mod:`gridplan.cli`)
+    "written": ("已写入：", "written: "),
+    "the_plan": ("方案", "the plan"),
+    "the_previous_plan": ("上一方案", "the previous plan"),
+    "settings_none_recorded": (
+        "{plan}未记录设置（无 provenance 图层），使用默认设置",
+        "{plan} records none (no provenance layer), so the defaults",
+    ),
+    "settings_of_plan": ("沿用{plan}的设置", "{plan}'s"),
+    "given_on_the_command_line": ("命令行指定", "given on the command line"),
+    "settings_line": (
+        "设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）",
+        "settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)",
+    ),
+    "map_written": ("地图：{path}", "map: {path}"),
+    "scene_written": ("场景已写入 {path}", "scene written to {path}"),
+    "demo_data": ("示例数据：{name}（{attribution}）", "demo data: {name} ({attribution})"),
+    "crowded_labels": (
+        "{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）",
+        "{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)",
+    ),
     "audit_worst": (
         "    {grid}：{households} 户（{deviation:+.0%}），服务半径 {radius:.0f} 米",
         "    {grid}: {households} households ({deviation:+.0%}), radius {radius:.0f} m",

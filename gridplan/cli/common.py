@@ -8,25 +8,21 @@ from gridplan.io.store import read_coverage, read_plan
 from gridplan.outputs.webmap import plan_map
 from gridplan.pipeline import check_belongs, load_scene, prepare_scene
 from gridplan.settings import DEFAULTS, Settings
+from gridplan.vocabulary import word
 
 
 def say_written(args, paths) -> None:
     """The files a command wrote, in the run's language."""
-    print(("已写入：" if args.lang == "zh" else "written: ") + ", ".join(map(str, paths)))
+    print(word("written", args.lang) + ", ".join(map(str, paths)))
 
 
 def settings_source(provenance, lang: str, previous: bool = False) -> str:
     """Where a plan's settings come from, in words: its own, or the defaults when the plan file records none
     (no ``provenance`` layer: an old gridplan's file, or one assembled by hand)."""
-    zh = lang == "zh"
-    plan = ("上一方案" if previous else "方案") if zh else ("the previous plan" if previous else "the plan")
+    plan = word("the_previous_plan" if previous else "the_plan", lang)
     if provenance is None or provenance.version == "unknown":  # read_plan's mark of a missing provenance layer
-        return (
-            f"{plan}未记录设置（无 provenance 图层），使用默认设置"
-            if zh
-            else f"{plan} records none (no provenance layer), so the defaults"
-        )
-    return f"沿用{plan}的设置" if zh else f"{plan}'s"
+        return word("settings_none_recorded", lang, plan=plan)
+    return word("settings_of_plan", lang, plan=plan)
 
 
 def settings_of(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
@@ -47,12 +43,8 @@ def settings_of(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
             ) from None
     if source:
         g = settings.grid
-        whose = ("命令行指定" if args.lang == "zh" else "given on the command line") if given else source
-        print(
-            f"设置：{whose}（目标 {g.target:.0f} 户，±{g.tolerance:.0%}：{g.floor:.0f}–{g.ceiling:.0f} 户）"
-            if args.lang == "zh"
-            else f"settings: {whose} (target {g.target:.0f}, ±{g.tolerance:.0%}: {g.floor:.0f}–{g.ceiling:.0f} households)"
-        )
+        whose = word("given_on_the_command_line", args.lang) if given else source
+        print(word("settings_line", args.lang, whose=whose, g=g))
     return settings
 
 

@@ -6,6 +6,7 @@ from gridplan.io.store import check_output
 from gridplan.outputs.report import write_report
 from gridplan.outputs.wallmap import check_wall_map_folder, write_wall_maps
 from gridplan.outputs.webmap import check_view, save_map
+from gridplan.vocabulary import word
 
 from .common import map_of, read_plan_inputs, say_written
 
@@ -15,7 +16,7 @@ def run_map(args) -> None:
     check_view(args.view, coverage=args.coverage is not None)
     prepared, run, coverage, settings = read_plan_inputs(args)
     save_map(map_of(args, run, prepared, coverage, settings.grid), args.output)
-    print(f"地图：{args.output}" if args.lang == "zh" else f"map: {args.output}")
+    print(word("map_written", args.lang, path=args.output))
 
 
 def run_report(args) -> None:
@@ -44,9 +45,5 @@ def run_print(args) -> None:
         settings=settings.grid,
     )
     for name, count in written.crowded_labels.items():
-        print(
-            f"{name}: 有 {count} 个网格编码无处避让，以小字重叠标注（表中均有）"
-            if args.lang == "zh"
-            else f"{name}: {count} grid labels found no clear place and overlap, set small (every code is in the table)"
-        )
+        print(word("crowded_labels", args.lang, name=name, count=count))
     say_written(args, written.paths)

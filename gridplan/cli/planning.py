@@ -17,6 +17,7 @@ from gridplan.pipeline import check_belongs, plan_scene, prepare_scene
 from gridplan.prepare.register import import_register, read_register, write_register_report
 from gridplan.prepare.validate import validate_scene
 from gridplan.settings import DEFAULTS, RunOptions
+from gridplan.vocabulary import word
 
 from .common import load, map_of, pairs, prepared_of, say_written, settings_of, settings_source
 
@@ -33,7 +34,7 @@ def run_import_osm(args) -> None:
     check_output(args.output, "scene", [args.source, args.boundary])
     report = import_osm_to_gpkg(args.source, args.output, boundary=args.boundary, coords=args.coords)
     print(report.summary(args.lang))
-    print(f"场景已写入 {args.output}" if args.lang == "zh" else f"scene written to {args.output}")
+    print(word("scene_written", args.lang, path=args.output))
 
 
 def run_import_register(args) -> None:
@@ -99,7 +100,7 @@ def run_plan(args) -> None:
     say_written(args, written)
     if args.map:
         save_map(map_of(args, run, prepared), args.map)
-        print(f"地图：{args.map}" if args.lang == "zh" else f"map: {args.map}")
+        print(word("map_written", args.lang, path=args.map))
 
 
 def run_coverage(args) -> None:
@@ -122,11 +123,7 @@ def run_demo(args) -> None:
     check_output(args.map, "map", [source])
     out = Path(args.out)
     scene, imported = import_osm(source, boundary=boundary)
-    print(
-        f"示例数据：{source.name}（{OSM_ATTRIBUTION}）"
-        if args.lang == "zh"
-        else f"demo data: {source.name} ({OSM_ATTRIBUTION})"
-    )
+    print(word("demo_data", args.lang, name=source.name, attribution=OSM_ATTRIBUTION))
     print(imported.summary(args.lang))
     settings = settings_of(args)
     prepared = prepare_scene(scene, settings)

@@ -54,7 +54,7 @@ from gridplan.core.households import building_floors, estimate_households
 from gridplan.core.scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, PreparedScene, Scene, id_string, local_crs
 from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
-from gridplan.vocabulary import BAD_VALUES_ZH, LAYER_NAMES_ZH, REPAIRS_ZH
+from gridplan.vocabulary import BAD_VALUES_ZH, LAYER_NAMES_ZH, REPAIRS_ZH, word
 
 from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings, merge_slivers
 
@@ -205,9 +205,16 @@ class Validation:
     def headline(self, lang: str = "zh") -> str:
         """One line: how many errors, warnings and repairs."""
         e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
-        if lang == "zh":
-            return f"数据检查：错误 {e} 项，警告 {w} 项，修复 {r} 项（详见 gridplan validate，或方案文件的 scene_findings 图层）"
-        return f"scene check: {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, {_plural(r, 'repair', 'repairs')}"
+        return word(
+            "validation_headline",
+            lang,
+            errors=_plural(e, "error", "errors"),
+            warnings=_plural(w, "warning", "warnings"),
+            repairs=_plural(r, "repair", "repairs"),
+            e=e,
+            w=w,
+            r=r,
+        )
 
     def summary(self, lang: str = "zh") -> str:
         """A plain-text report (场景检查) for the command line: counts, then findings by level.
@@ -215,15 +222,19 @@ class Validation:
         ``lang`` (``"zh"`` or ``"en"``) words the headings, counts and findings (``code`` is the stable key)."""
         zh = lang == "zh"
         e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
-        head = (
-            f"场景检查：错误 {e} 项，警告 {w} 项，修复 {r} 项"
-            if zh
-            else f"scene check (场景检查): {_plural(e, 'error', 'errors')}, {_plural(w, 'warning', 'warnings')}, "
-            f"{_plural(r, 'repair', 'repairs')}"
+        head = word(
+            "validation_head",
+            lang,
+            errors=_plural(e, "error", "errors"),
+            warnings=_plural(w, "warning", "warnings"),
+            repairs=_plural(r, "repair", "repairs"),
+            e=e,
+            w=w,
+            r=r,
         )
         names = {name: (LAYER_NAMES_ZH.get(name, name) if zh else name) for name in self.counts}
         width = max(_width(n) for n in names.values()) if names else 0
-        columns = ("输入", "输出", "排除") if zh else ("in", "out", "excluded")
+        columns = [word(key, lang) for key in ("counts_in", "counts_out", "counts_excluded")]
         rows = ["  " + " " * width + "  " + " ".join(_pad(c, 9) for c in columns)] + [
             "  "
             + names[name]
@@ -232,10 +243,9 @@ class Validation:
             for name, c in self.counts.items()
         ]
         sections = [head, *rows]
-        titles = ("错误", "警告", "修复") if zh else ("errors", "warnings", "repairs")
-        for title, found in zip(titles, (self.errors, self.warnings, self.repairs)):
+        for key, found in (("errors", self.errors), ("warnings", self.warnings), ("repairs", self.repairs)):
             if found:
-                sections += [f"{title}{'：' if zh else ':'}", *(f"  {f.describe(lang)}" for f in found)]
+                sections += [word(key, lang) + word("colon", lang).rstrip(), *(f"  {f.describe(lang)}" for f in found)]
         return "\n".join(sections)
 
 
@@ -1070,12 +1080,8 @@ def _name_ids(ids, total: int | None = None, lang: str = "en") -> str:
     """Up to :data:`MESSAGE_IDS` ids, then "and N more" (``等，另有 N 个``)."""
     ids = list(ids)
     total = len(ids) if total is None else total
-    if lang == "zh":
-        return "、".join(map(str, ids[:MESSAGE_IDS])) + (
-            f" 等，另有 {total - MESSAGE_IDS:,} 个" if total > MESSAGE_IDS else ""
-        )
-    shown = ", ".join(map(str, ids[:MESSAGE_IDS]))
-    return shown + (f" and {total - MESSAGE_IDS:,} more" if total > MESSAGE_IDS else "")
+    shown = word("list_separator", lang).join(map(str, ids[:MESSAGE_IDS]))
+    return shown + (word("and_more", lang, n=total - MESSAGE_IDS) if total > MESSAGE_IDS else "")
 
 
 def prepare_scene(
