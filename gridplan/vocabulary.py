@@ -744,6 +744,53 @@ WORDS: dict[str, tuple[str, str]] = {
     "list_separator": ("、", ", "),
     "bracketed": ("（{text}）", " ({text})"),
     "semicolon": ("；", "; "),
+    # a layer's coordinate system found by its evidence (:mod:`gridplan.core.alignment`)
+    "offset": ("向{bearing} {metres:.0f} 米", "{metres:.0f} m {bearing}"),
+    "evidence": ("（测量 {count:,} 个；{measure}：{readings}）", " ({count:,} measured; {measure}: {readings})"),
+    "in_the_system": (
+        "{subject}与{reference}坐标系一致{evidence}",
+        "{subject}: in the system of {reference}{evidence}",
+    ),
+    "moved_onto": (
+        "{subject}按 {system} 读取，{offset}，与{reference}对齐{evidence}",
+        "{subject}: read as {system} and moved {offset} onto {reference}{evidence}",
+    ),
+    # an OpenStreetMap import's summary (:mod:`gridplan.io.osm`)
+    "osm_layer": ("{name}：读取 {read}，保留 {kept}", "{name}: read {read}, kept {kept}"),
+    "osm_repaired": ("，修复 {n}", ", repaired {n}"),
+    "osm_dropped": ("；舍去 ", "; dropped "),
+    "osm_drop": ("{n}（{reason}）", "{n} {reason}"),
+    # a register's import (:mod:`gridplan.prepare.register`)
+    "register_households": ("住户登记", "households register"),
+    "register_members": ("党员名册", "members register"),
+    "register_rows": (
+        "{kind}：{c[rows]:,} 行，匹配 {matched:,} 行（按楼栋编号 {c[id]:,}，按坐标 {c[coordinate]:,}，按地址 "
+        "{c[address]:,}；其中低置信度 {c[low_confidence]:,}），未匹配 {c[unmatched]:,} 行",
+        "{kind}: {c[rows]:,} rows: {matched:,} matched ({c[id]:,} by building id, {c[coordinate]:,} by "
+        "coordinate, {c[address]:,} by address; {c[low_confidence]:,} of low confidence), {c[unmatched]:,} "
+        "unmatched",
+    ),
+    "register_unmatched": ("  未匹配，{reason}：{n:,}", "  unmatched, {reason}: {n:,}"),
+    "register_coords": ("  未注明坐标系的坐标：{systems}", "  coordinates without a system: {systems}"),
+    "register_buildings_without_rows": ("  没有登记行的建筑：{n:,} 栋", "  buildings without rows: {n:,}"),
+    "register_households_line": (
+        "  登记户数：{total:,} 户，{registered:,} 栋建筑；其余 {estimated:,} 栋沿用估算户数（规划时标为估算）",
+        "  households registered: {total:,} in {registered:,} buildings; {estimated:,} buildings "
+        "keep an estimate (flagged households_estimated when planned)",
+    ),
+    "register_dropped": (
+        "  未读取的列（个人信息从不导入）：{columns}",
+        "  columns not read (personal data is never imported): {columns}",
+    ),
+    "register_reason_rows": ("{n:,} 行{reason}", "{n:,} {reason}"),
+    "register_no_known_columns": ("没有 gridplan 认识的列", "none gridplan knows"),
+    "register_nothing_joined": (
+        "{register}的 {rows:,} 行都无法对应到建筑（匹配 0 行；{said}）：请检查读取的列（{columns}）以及 "
+        "--map-column、--encoding 和 --register-coords 选项",
+        "none of the {kind} register's {rows:,} rows could be joined to a building (0 matched; "
+        "{said}): check the columns read ({columns}) and the --map-column, --encoding and "
+        "--register-coords options",
+    ),
     # a scene's validation (:mod:`gridplan.prepare.validate`)
     "validation_headline": (
         "数据检查：错误 {e} 项，警告 {w} 项，修复 {r} 项（详见 gridplan validate，或方案文件的 scene_findings 图层）",

@@ -52,7 +52,8 @@ class Offset:
 
     def describe(self, lang: str = "zh") -> str:
         """How far and which way, in ``lang``: ``412 m north-east`` or ``向东北 412 米``."""
-        return f"向{COMPASS_ZH[self.bearing]} {self.metres:.0f} 米" if lang == "zh" else str(self)
+        bearing = COMPASS_ZH[self.bearing] if lang == "zh" else self.bearing
+        return word("offset", lang, bearing=bearing, metres=self.metres)
 
 
 @dataclass(frozen=True)
@@ -100,17 +101,21 @@ class SystemEvidence:
 
     def describe(self, lang: str = "zh") -> str:
         """One line, in ``lang`` (``"zh"`` or ``"en"``): what was found, how far it moved, on what evidence."""
-        if lang == "zh":
-            subject, reference = _zh(self.subject), _zh(self.reference)
-            evidence = f"（测量 {self.count:,} 个；{_zh(self.measure)}：{self.readings('zh')}）"
-            if not self.moved:
-                return f"{subject}与{reference}坐标系一致{evidence}"
-            return f"{subject}按 {SYSTEM_NAMES_ZH[self.shift[0]]} 读取，{self.offset.describe('zh')}，与{reference}对齐{evidence}"
+        said = _zh if lang == "zh" else str
+        evidence = word("evidence", lang, count=self.count, measure=said(self.measure), readings=self.readings(lang))
         if not self.moved:
-            return f"{self.subject}: in the system of {self.reference} ({self.count:,} measured; {self.measure}: {self.readings()})"
-        return (
-            f"{self.subject}: read as {SYSTEM_NAMES[self.shift[0]]} and moved {self.offset} onto {self.reference} "
-            f"({self.count:,} measured; {self.measure}: {self.readings()})"
+            return word(
+                "in_the_system", lang, subject=said(self.subject), reference=said(self.reference), evidence=evidence
+            )
+        system = (SYSTEM_NAMES_ZH if lang == "zh" else SYSTEM_NAMES)[self.shift[0]]
+        return word(
+            "moved_onto",
+            lang,
+            subject=said(self.subject),
+            system=system,
+            offset=self.offset.describe(lang),
+            reference=said(self.reference),
+            evidence=evidence,
         )
 
 

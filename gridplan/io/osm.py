@@ -215,22 +215,18 @@ class ImportReport:
 
     def summary(self, lang: str = "zh") -> str:
         """One line per layer: read, kept, and the drops by reason, in ``lang`` (``"zh"`` or ``"en"``)."""
-        zh = lang == "zh"
         derived = word("derived_boundary", lang) if self.derived_boundary else ""
         lines = [f"{self.source}" + bracketed(f"{self.reader}{derived}", lang)]
         for name, layer in self.layers.items():
-            if zh:
-                line = f"{OSM_LAYERS_ZH[name]}：读取 {layer.read}，保留 {layer.kept}"
-                line += f"，修复 {layer.repaired}" if layer.repaired else ""
-                if layer.dropped:
-                    line += "；舍去 " + "，".join(
-                        f"{n}（{OSM_DROPS_ZH.get(reason, reason)}）" for reason, n in layer.dropped.items()
-                    )
-            else:
-                line = f"{name}: read {layer.read}, kept {layer.kept}"
-                line += f", repaired {layer.repaired}" if layer.repaired else ""
-                if layer.dropped:
-                    line += "; dropped " + ", ".join(f"{n} {reason}" for reason, n in layer.dropped.items())
+            line = word(
+                "osm_layer", lang, name=OSM_LAYERS_ZH[name] if lang == "zh" else name, read=layer.read, kept=layer.kept
+            )
+            line += word("osm_repaired", lang, n=layer.repaired) if layer.repaired else ""
+            if layer.dropped:
+                line += word("osm_dropped", lang) + word("comma", lang).join(
+                    word("osm_drop", lang, n=n, reason=OSM_DROPS_ZH.get(reason, reason) if lang == "zh" else reason)
+                    for reason, n in layer.dropped.items()
+                )
             lines.append(line)
         if self.coords is not None:
             lines.append(word("coordinates", lang, systems=self.coords.describe(lang)))

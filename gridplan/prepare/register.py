@@ -198,42 +198,29 @@ class RegisterImport:
         c = self.counts()
         matched = c["rows"] - c["unmatched"]
         reasons = [(k[10:], v) for k, v in c.items() if k.startswith("unmatched_")]
-        if lang == "zh":
-            kind = "住户登记" if self.kind == "households" else "党员名册"
-            lines = [
-                f"{kind}：{c['rows']:,} 行，匹配 {matched:,} 行（按楼栋编号 {c['id']:,}，按坐标 {c['coordinate']:,}，"
-                f"按地址 {c['address']:,}；其中低置信度 {c['low_confidence']:,}），未匹配 {c['unmatched']:,} 行"
-            ]
-            lines += [f"  未匹配，{REGISTER_REASONS_ZH[k]}：{v:,}" for k, v in reasons]
-            if self.coords is not None:
-                lines.append(f"  未注明坐标系的坐标：{self.coords.describe('zh')}")
-            lines.append(f"  没有登记行的建筑：{len(self.buildings_without_rows):,} 栋")
-            if self.kind == "households":
-                total, registered = self._registered()
-                lines.append(
-                    f"  登记户数：{total:,} 户，{int(registered.sum()):,} 栋建筑；其余 {int((~registered).sum()):,} 栋"
-                    "沿用估算户数（规划时标为估算）"
-                )
-            if self.dropped:
-                lines.append(f"  未读取的列（个人信息从不导入）：{'、'.join(self.dropped)}")
-            return "\n".join(lines)
-        lines = [
-            f"{self.kind} register: {c['rows']:,} rows: {matched:,} matched ({c['id']:,} by building id, "
-            f"{c['coordinate']:,} by coordinate, {c['address']:,} by address; {c['low_confidence']:,} of low "
-            f"confidence), {c['unmatched']:,} unmatched"
+        zh = lang == "zh"
+        kind = word("register_households" if self.kind == "households" else "register_members", lang)
+        lines = [word("register_rows", lang, kind=kind, c=c, matched=matched)]
+        lines += [
+            word("register_unmatched", lang, reason=(REGISTER_REASONS_ZH if zh else REASONS)[k], n=v)
+            for k, v in reasons
         ]
-        lines += [f"  unmatched, {REASONS[k]}: {v:,}" for k, v in reasons]
         if self.coords is not None:
-            lines.append(f"  coordinates without a system: {self.coords.describe('en')}")
-        lines.append(f"  buildings without rows: {len(self.buildings_without_rows):,}")
+            lines.append(word("register_coords", lang, systems=self.coords.describe(lang)))
+        lines.append(word("register_buildings_without_rows", lang, n=len(self.buildings_without_rows)))
         if self.kind == "households":
             total, registered = self._registered()
             lines.append(
-                f"  households registered: {total:,} in {int(registered.sum()):,} buildings; "
-                f"{int((~registered).sum()):,} buildings keep an estimate (flagged households_estimated when planned)"
+                word(
+                    "register_households_line",
+                    lang,
+                    total=total,
+                    registered=int(registered.sum()),
+                    estimated=int((~registered).sum()),
+                )
             )
         if self.dropped:
-            lines.append(f"  columns not read (personal data is never imported): {', '.join(self.dropped)}")
+            lines.append(word("register_dropped", lang, columns=word("list_separator", lang).join(self.dropped)))
         return "\n".join(lines)
 
     def _registered(self) -> tuple[int, pd.Series]:
@@ -991,17 +978,14 @@ def _nothing_joined(table: pd.DataFrame, matches: pd.DataFrame, kind: str, lang:
         return word("register_empty", lang, register=register, kind=kind)
     read = [c for c in ALIASES if c in table]
     reasons = matches["reason"].value_counts()
-    if lang == "zh":
-        said = "；".join(f"{v:,} 行{REGISTER_REASONS_ZH.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
-        return (
-            f"{register}的 {len(matches):,} 行都无法对应到建筑（匹配 0 行；{said}）：请检查读取的列"
-            f"（{'、'.join(read) or '没有 gridplan 认识的列'}）以及 --map-column、--encoding 和 --register-coords 选项"
-        )
-    said = "; ".join(f"{v:,} {REASONS.get(k, k)}" for k, v in reasons.iloc[:REASONS_SHOWN].items())
-    return (
-        f"none of the {kind} register's {len(matches):,} rows could be joined to a building (0 matched; {said}): "
-        f"check the columns read ({', '.join(read) or 'none gridplan knows'}) and the --map-column, --encoding "
-        f"and --register-coords options"
+    zh = lang == "zh"
+    said = word("semicolon", lang).join(
+        word("register_reason_rows", lang, n=v, reason=(REGISTER_REASONS_ZH if zh else REASONS).get(k, k))
+        for k, v in reasons.iloc[:REASONS_SHOWN].items()
+    )
+    columns = word("list_separator", lang).join(read) or word("register_no_known_columns", lang)
+    return word(
+        "register_nothing_joined", lang, register=register, kind=kind, rows=len(matches), said=said, columns=columns
     )
 
 
