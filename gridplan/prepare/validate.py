@@ -204,34 +204,26 @@ class Validation:
 
     def headline(self, lang: str = "zh") -> str:
         """One line: how many errors, warnings and repairs."""
+        return word("validation_headline", lang, **self._counted())
+
+    def _counted(self) -> dict:
+        """The errors, warnings and repairs counted, as the summaries' words take them."""
         e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
-        return word(
-            "validation_headline",
-            lang,
-            errors=_plural(e, "error", "errors"),
-            warnings=_plural(w, "warning", "warnings"),
-            repairs=_plural(r, "repair", "repairs"),
-            e=e,
-            w=w,
-            r=r,
-        )
+        return {
+            "e": e,
+            "w": w,
+            "r": r,
+            "errors": _plural(e, "error", "errors"),
+            "warnings": _plural(w, "warning", "warnings"),
+            "repairs": _plural(r, "repair", "repairs"),
+        }
 
     def summary(self, lang: str = "zh") -> str:
         """A plain-text report (场景检查) for the command line: counts, then findings by level.
 
         ``lang`` (``"zh"`` or ``"en"``) words the headings, counts and findings (``code`` is the stable key)."""
         zh = lang == "zh"
-        e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
-        head = word(
-            "validation_head",
-            lang,
-            errors=_plural(e, "error", "errors"),
-            warnings=_plural(w, "warning", "warnings"),
-            repairs=_plural(r, "repair", "repairs"),
-            e=e,
-            w=w,
-            r=r,
-        )
+        head = word("validation_head", lang, **self._counted())
         names = {name: (LAYER_NAMES_ZH.get(name, name) if zh else name) for name in self.counts}
         width = max(_width(n) for n in names.values()) if names else 0
         columns = [word(key, lang) for key in ("counts_in", "counts_out", "counts_excluded")]
