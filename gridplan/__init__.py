@@ -22,8 +22,8 @@ stays light and the result types never pull in the partition engine)::
 
 The package is in layers, each importing only those below it (checked by ``tests/test_layers.py``)::
 
-    cli → pipeline → outputs → review → partition | coverage → scenarios → reach → engine → prepare → io → core
-        → settings | vocabulary → errors
+    cli → pipeline → outputs → review → partition | coverage → reach → scenarios → engine → prepare → io → core
+        → style → settings | vocabulary → errors
 """
 
 from __future__ import annotations

@@ -126,6 +126,16 @@ def test_type_checkers_see_the_public_api(tmp_path):
     assert 'Unexpected keyword argument "workers" for "plan_scene"' in out.stdout
 
 
+def test_type_checkers_see_every_exported_name_where_it_loads_from():
+    """The typed import block of ``gridplan/__init__.py`` names each exported name from the module it loads from."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    typed = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert {name: f"gridplan.{where}" for name, where in gridplan._WHERE.items()} == {
+        name: module for name, module in typed.items() if name != "partition"
+    }
+
+
 def test_old_module_paths_import_the_moved_module_with_a_deprecation_warning():
     code = (
         "import warnings\n"
