@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import warnings
@@ -186,6 +187,9 @@ def __dir__() -> list[str]:
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Imports ``gridplan.<old path>`` as the module it moved to, with a DeprecationWarning naming the new path."""
 
+    def __init__(self) -> None:
+        self.specs: dict[str, importlib.machinery.ModuleSpec] = {}  # each moved module's own spec, by its new name
+
     def find_spec(self, fullname, path=None, target=None):
         package, _, old = fullname.partition(".")
         if package == __name__ and old in MOVED:
@@ -197,10 +201,14 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         warnings.warn(
             f"{spec.name} moved to {new}: the old path stops working in gridplan 0.3", DeprecationWarning, stacklevel=2
         )
-        return importlib.import_module(new)
+        module = importlib.import_module(new)
+        self.specs[new] = module.__spec__
+        return module
 
     def exec_module(self, module) -> None:
-        """Nothing to run: the module was imported under its new name."""
+        """Nothing to run (the module was imported under its new name); it keeps its own spec, which the import
+        system replaced with the old path's."""
+        module.__spec__ = self.specs[module.__name__]
 
 
 sys.meta_path.append(_MovedModules())

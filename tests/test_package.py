@@ -146,10 +146,12 @@ def test_old_module_paths_import_the_moved_module_with_a_deprecation_warning():
         "import gridplan.io.osm, gridplan.outputs.webmap, gridplan.scenarios.district\n"
         "print(gridplan.osm is gridplan.io.osm, gridplan.maps is gridplan.outputs.webmap,\n"
         "      generate_district is gridplan.scenarios.district.generate_district,\n"
+        "      gridplan.io.osm.__spec__.name == 'gridplan.io.osm',\n"
         "      sorted({str(w.message).split(' ')[0] for w in caught if w.category is DeprecationWarning}))\n"
     )
     out = run(sys.executable, "-c", code, cwd=ROOT)
-    assert out.stdout.strip().split(None, 3) == [
+    assert out.stdout.strip().split(None, 4) == [
+        "True",
         "True",
         "True",
         "True",
