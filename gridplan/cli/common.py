@@ -27,7 +27,7 @@ def settings_source(provenance, lang: str, previous: bool = False) -> str:
 
 def settings_of(args, base: Settings = DEFAULTS, source: str = "") -> Settings:
     """``base`` with the grid options given on the command line; prints which settings apply when ``source``
-    says where ``base`` came from (:func:`_settings_source`)."""
+    says where ``base`` came from (:func:`settings_source`)."""
     given = {k: v for k, v in (("target", args.target), ("tolerance", args.tolerance)) if v is not None}
     settings = base
     if given:
