@@ -92,7 +92,7 @@ def _radius_cut(graph: RegionGraph, nodes: np.ndarray, loads: list[float], exces
         idx = np.flatnonzero(ok & table.valid[r])
         if len(idx) == 0:
             continue
-        over = _prefix_excess(graph, order, limit)[idx]
+        over = _prefix_excess(graph, order, limit, idx)
         for i, e in zip(idx, over):
             if e > excess - 1.0:
                 continue
@@ -102,13 +102,13 @@ def _radius_cut(graph: RegionGraph, nodes: np.ndarray, loads: list[float], exces
     return best
 
 
-def _prefix_excess(graph: RegionGraph, order: np.ndarray, limit: float) -> np.ndarray:
-    """Radius excess of both sides of every cut of ``order`` (prefix ``order[:i+1]`` and the rest)."""
+def _prefix_excess(graph: RegionGraph, order: np.ndarray, limit: float, cuts: np.ndarray) -> np.ndarray:
+    """Radius excess of both sides of the cuts ``cuts`` of ``order`` (cut ``i``: prefix ``order[:i+1]`` and the
+    rest), only those rows of the prefix matrix being computed."""
     w = graph.w[order] + 1e-6
     x, y, reach = graph.x[order], graph.y[order], graph.reach[order]
-    n = len(order)
-    inside = np.tri(n, dtype=bool)  # row i: members of the prefix ending at i
-    excess = np.zeros(n)
+    inside = np.arange(len(order))[None, :] <= cuts[:, None]  # row k: members of the prefix ending at cuts[k]
+    excess = np.zeros(len(cuts))
     for mask in (inside, ~inside):
         sw = (mask * w).sum(1)
         sw = np.where(sw > 0, sw, 1.0)
