@@ -10,10 +10,14 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from gridplan.engine.plan import units_key
 from gridplan.engine.units import build_units, tessellate
 from gridplan.partition import scene_units
 from gridplan.pipeline import prepare_scene
 from gridplan.scenarios.district import generate_district
+from gridplan.settings import DEFAULTS
+
+from .support.scenes import street_grid_scene
 
 #: Per extract: atoms, edges, and the first 16 hex digits of :func:`units_digest` (taken at 53e033b, before the
 #: tessellation's coverage union: the faster union gives the same atoms, in the same order, and the same graph).
@@ -94,3 +98,18 @@ def test_atoms_tile_a_district_whose_clipped_voronoi_regions_do_not_all_meet_edg
 def test_units_of_the_real_extracts_are_pinned(case, extracts):
     units = scene_units(extracts.prepared(case))
     assert (len(units.atoms), units.graph.number_of_edges(), units_digest(units)) == PINNED_UNITS[case]
+
+
+def test_a_scene_planned_again_in_the_same_process_builds_its_units_once():
+    scene = street_grid_scene(800, 400, xs=[200, 400, 600], ys=[200], households=np.full((4, 2), 150))
+    first = scene_units(prepare_scene(scene))
+    assert scene_units(prepare_scene(scene)) is first  # the same layers, prepared again
+    buildings = scene.buildings.copy()
+    buildings.loc[0, "households"] = 300
+    changed = prepare_scene(scene.replace(buildings=buildings))
+    assert units_key(changed) != units_key(prepare_scene(scene))
+    more = 300 - scene.buildings.loc[0, "households"]
+    assert scene_units(changed) is not first
+    assert scene_units(changed).atoms["households"].sum() == first.atoms["households"].sum() + more
+    coarser = prepare_scene(scene, DEFAULTS.with_grid(block_split_households=200.0))  # blocks of 150 stay whole
+    assert units_key(coarser) != units_key(prepare_scene(scene)) and len(scene_units(coarser).atoms) < len(first.atoms)
