@@ -25,6 +25,7 @@ from gridplan.errors import InputError
 from gridplan.io.osm import import_osm
 from gridplan.io.store import read_layers, read_previous, write_layers, write_plan
 from gridplan.pipeline import load_scene, prepare_scene
+from gridplan.prepare.register import import_register
 
 from .support.cli import assert_one_line_error, run
 from .support.properties import examples
@@ -142,7 +143,6 @@ def test_register_points_are_read_in_the_system_they_are_in(extracts, system, sh
 
 
 def test_register_points_that_fit_no_system_are_refused_naming_the_option(extracts):
-    from gridplan.prepare.register import import_register
 
     prepared = extracts.prepared("beijing")
     west, south, east, north = prepared.scene.buildings.total_bounds

@@ -14,6 +14,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 
+import gridplan.cli.planning
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 from gridplan.io.store import write_layers
 
@@ -385,8 +386,6 @@ def test_a_previous_plan_without_provenance_is_said_to_give_the_defaults(tmp_pat
 
 def test_library_warnings_stay_off_a_planners_screen_and_show_with_debug(tmp_path, capsys, monkeypatch):
     import warnings
-
-    import gridplan.cli.planning
 
     scene_path = tmp_path / "scene.gpkg"
     for name, layer in street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]).layers().items():

@@ -11,8 +11,9 @@ import pytest
 
 from gridplan.coverage import analyse_coverage
 from gridplan.errors import InputError
-from gridplan.outputs.webmap import plan_map
-from gridplan.pipeline import plan_scene, prepare_scene
+from gridplan.outputs.tables import grid_table
+from gridplan.outputs.webmap import plan_map, save_map
+from gridplan.pipeline import load_scene, plan_scene, prepare_scene
 
 from .support.browser import GRID_PATHS, MAP
 from .support.scenes import street_grid_scene
@@ -90,7 +91,6 @@ def test_a_grid_of_one_building_says_so_instead_of_a_radius_of_0():
 
 
 def test_coverage_share_counts_households_within_a_circle(planned):
-    from gridplan.outputs.tables import grid_table
 
     scene, run, coverage = planned
     plan = run.plan
@@ -170,7 +170,6 @@ def test_simplification_keeps_grid_areas(planned):
 
 @pytest.fixture(scope="module")
 def offline_html(planned, tmp_path_factory):
-    from gridplan.outputs.webmap import save_map
 
     scene, run, coverage = planned
     path = tmp_path_factory.mktemp("maps") / "offline.html"
@@ -244,7 +243,6 @@ def test_clicking_a_grid_opens_its_popup(browser, offline_html, planned, tmp_pat
 
 def test_a_tile_basemap_is_the_only_thing_that_asks_the_network(browser, planned, tmp_path):
     """The control for the default map's test: OpenStreetMap tiles fail with the network off, nothing else does."""
-    from gridplan.outputs.webmap import save_map
 
     scene, run, _ = planned
     save_map(plan_map(run, scene, basemap="osm"), tmp_path / "tiles.html")
@@ -287,8 +285,6 @@ def test_party_organizations_of_other_kinds_get_a_layer_of_their_own(planned):
 
 def test_map_of_real_coverage_opens_in_chromium_without_errors(browser, shared_data, tmp_path):
     """The coverage engine's own output (Beijing extract, generated members and service points) on the map."""
-    from gridplan.outputs.webmap import save_map
-    from gridplan.pipeline import load_scene
 
     scene = prepare_scene(load_scene(shared_data / "beijing_xueyuanlu_osm" / "beijing_xueyuanlu.osm"))
     run = plan_scene(scene)
@@ -308,7 +304,6 @@ def test_map_of_real_coverage_opens_in_chromium_without_errors(browser, shared_d
 
 
 def test_grids_are_labelled_and_searched_by_their_15_digit_code(tmp_path):
-    from gridplan.outputs.webmap import save_map
 
     scene = prepare_scene(street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]]))
     run = plan_scene(scene)

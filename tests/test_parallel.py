@@ -10,10 +10,12 @@ import pytest
 import shapely
 
 from gridplan import pipeline
+from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 from gridplan.core.scene import PreparedScene
 from gridplan.engine import parallel
 from gridplan.engine.levels import plan_levels
 from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
+from gridplan.io.store import write_layers
 from gridplan.partition import balance_weight, partition, scene_units
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.prepare.validate import validate_scene
@@ -146,9 +148,6 @@ def test_an_error_in_a_community_is_raised_as_it_was_raised_and_not_retried(scen
 def test_cli_plans_on_a_pool_and_on_a_dask_scheduler_like_serially(scene, whole, cluster, tmp_path):
     import geopandas as gpd
 
-    from gridplan.cli import EXIT_OK, main
-    from gridplan.io.store import write_layers
-
     write_layers(tmp_path / "scene.gpkg", scene.layers())
     for name, options in (
         ("pool", ["--workers", "2", "--levels"]),
@@ -235,7 +234,6 @@ def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_an
 def too_many_for_gbt14(tmp_path_factory):
     """A scene whose first community needs 100 grids, one more than a 14-digit code's 2-digit serial allows: an
     input error met inside the per-community work, after validation."""
-    from gridplan.io.store import write_layers
 
     from .support.scenes import street_grid_scene
 
@@ -258,7 +256,6 @@ def too_many_for_gbt14(tmp_path_factory):
 def test_an_input_error_in_a_worker_ends_as_serially_in_exit_2_and_one_line(
     too_many_for_gbt14, tmp_path, capsys, workers
 ):
-    from gridplan.cli import EXIT_INPUT, main
 
     code = main(
         [

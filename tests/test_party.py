@@ -17,6 +17,7 @@ from shapely.geometry import Point, box
 
 from gridplan.core.scene import PreparedScene
 from gridplan.partition import partition
+from gridplan.reach.network import WalkingNetwork
 from gridplan.reach.party import (
     PartySettings,
     analyse_party,
@@ -405,7 +406,6 @@ def test_beijing_members_are_conserved_and_links_stay_within_capacity(beijing):
 
 
 def test_links_along_the_walking_network_are_never_shorter_than_straight_lines(beijing):
-    from gridplan.reach.network import WalkingNetwork
 
     scene, plan, members, _ = beijing
     metric = plan.units.atoms.crs

@@ -12,15 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gridplan import audit_grids, plan_communities, plan_levels, regenerate
 from gridplan.cli import EXIT_OK, main
-from gridplan.core.results import COVERAGE_LAYERS, Plan
+from gridplan.core.results import COVERAGE_LAYERS, Plan, PreviousPlan
 from gridplan.coverage import analyse_coverage
 from gridplan.errors import InputError
-from gridplan.io.store import read_coverage, read_plan, write_coverage, write_layers, write_plan
+from gridplan.io.store import read_coverage, read_layers, read_plan, write_coverage, write_layers, write_plan
+from gridplan.outputs.report import write_report
+from gridplan.outputs.tables import grid_table
 from gridplan.outputs.webmap import plan_map
+from gridplan.partition import partition
 from gridplan.pipeline import plan_scene, prepare_scene
+from gridplan.reach.network import WalkingNetwork
 from gridplan.settings import DEFAULTS
-from gridplan.vocabulary import BranchStatus, GridKind, WarningCode, is_chinese, label
+from gridplan.vocabulary import BranchStatus, GridKind, NetworkReach, WarningCode, is_chinese, label
 
 from .support.assertions import assert_same_frame, assert_same_run
 from .support.postgis import database_url, drop_plan
@@ -85,7 +90,6 @@ def popup_values(page: str, field: str) -> set[str]:
 
 
 def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_label(pipeline, tmp_path):
-    from gridplan.outputs.report import write_report
 
     _, prepared, run, coverage = pipeline
     zh = html_text(plan_map(run, prepared, coverage).get_root().render())
@@ -113,8 +117,6 @@ def test_the_chinese_outputs_hold_no_raw_code_and_the_english_ones_no_chinese_la
 
 
 def test_generated_inputs_are_labelled_in_every_output_a_person_reads(pipeline, tmp_path):
-    from gridplan.outputs.report import write_report
-    from gridplan.outputs.tables import grid_table
 
     _, prepared, run, coverage = pipeline
     page = html_text(plan_map(run, prepared, coverage).get_root().render())
@@ -152,8 +154,6 @@ def test_joint_branches_are_drawn_as_the_union_of_their_grids(tmp_path):
 
 
 def test_nearest_service_is_the_true_walk_however_far(pipeline):
-    from gridplan.reach.network import WalkingNetwork
-    from gridplan.vocabulary import NetworkReach
 
     _, prepared, _, coverage = pipeline
     service = coverage.service_coverage
@@ -221,7 +221,6 @@ def test_regenerating_an_unchanged_scene_keeps_its_warnings():
     prepared = prepare_scene(scene)
     first = plan_scene(prepared).plan
     assert [w.code for w in first.warnings] == [WarningCode.OVERSIZE_UNIT]
-    from gridplan.core.results import PreviousPlan
 
     again = plan_scene(prepared, previous=PreviousPlan(first.assignment, first.grids, first.provenance)).plan
     assert again.warnings == first.warnings
@@ -312,7 +311,6 @@ def test_warnings_are_read_in_the_language_of_the_run(tmp_path):
     assert warning.text("zh") == "街区有 500 户，超过上限 360 户且不可分割：单独成为一个网格"
     assert "街区有 500 户" in run.summary("zh") and not is_chinese(run.summary("en"))
     write_plan(run, prepared, tmp_path / "plan.gpkg", lang="zh")
-    from gridplan.io.store import read_layers
 
     assert read_layers(tmp_path / "plan.gpkg")["warnings"]["message"].tolist() == [warning.text("zh")]
     assert read_plan(tmp_path / "plan.gpkg").plan.warnings == run.plan.warnings
@@ -390,8 +388,6 @@ def small_plain():
 
 def _public_steps(plan):
     """Each public step that takes a scene, called on ``scene``."""
-    from gridplan import PreviousPlan, analyse_coverage, audit_grids, plan_communities, plan_levels, regenerate
-    from gridplan.partition import partition
 
     previous = PreviousPlan(assignment=plan.assignment[["building_id", "grid_id"]], grids=plan.grids)
     return {

@@ -10,7 +10,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gridplan.cli import EXIT_OK, main
+from gridplan.core.results import PreviousPlan
 from gridplan.engine.rebalance import move_cap, rebalance
+from gridplan.engine.regenerate import regenerate
 from gridplan.io.store import read_layers, read_plan, write_layers
 from gridplan.partition import partition
 from gridplan.settings import DEFAULTS, RegenerationSettings
@@ -195,8 +197,6 @@ def test_rebalance_options_need_a_previous_plan(tmp_path, capsys):
 
 
 def test_a_regeneration_capped_below_the_one_move_says_so():
-    from gridplan.core.results import PreviousPlan
-    from gridplan.engine.regenerate import regenerate
 
     scene = street_grid_scene(400, 200, xs=[200], ys=[], households=[[300], [300]], per_block=10)
     first = partition(scene)

@@ -215,9 +215,6 @@ def test_each_service_point_counts_the_households_within_each_circle():
     import geopandas as gpd
     from shapely.geometry import LineString, Point, box
 
-    from gridplan.core.scene import Scene
-    from gridplan.reach.service import analyse_service
-
     crs = "EPSG:32650"
     x0, y0 = 500_000.0, 3_500_000.0
     street = gpd.GeoDataFrame({"highway": ["residential"]}, geometry=[LineString([(x0, y0), (x0 + 3000, y0)])], crs=crs)

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from shapely.geometry import GeometryCollection, LineString, Polygon, box
 
 from gridplan.core.households import estimate_households
+from gridplan.core.results import as_list
 from gridplan.core.scene import Scene
 from gridplan.errors import InputError
+from gridplan.io.store import read_layers, write_layers
 from gridplan.prepare.boundaries import merge_slivers
 from gridplan.prepare.validate import Finding, Validation, validate_scene
 from gridplan.settings import DEFAULTS
@@ -696,8 +698,6 @@ def test_a_community_code_that_is_not_12_digits_is_an_error_before_planning():
 
 
 def test_findings_keep_ids_with_commas_whole_and_speak_the_plans_language(tmp_path):
-    from gridplan.core.results import as_list
-    from gridplan.io.store import read_layers, write_layers
 
     far = {"楼,1号": rect(500, 500, 510, 510), "b,2": rect(600, 600, 610, 610)}
     v = validate_scene(make_scene(buildings({"b1": rect(10, 10, 30, 30), **far})), accept_outside=True)

@@ -15,9 +15,11 @@ from PIL import Image
 from gridplan.cli import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, main
 from gridplan.errors import InputError
 from gridplan.io.store import read_plan, write_layers
+from gridplan.outputs.tables import grid_codes
 from gridplan.outputs.wallmap import SCALE_STEPS, WallMap, wall_maps, write_wall_maps
 from gridplan.pipeline import load_scene, prepare_scene
-from gridplan.settings import WALL_MAP_DEFAULTS, WallMapSettings
+from gridplan.settings import DEFAULTS, WALL_MAP_DEFAULTS, WallMapSettings
+from gridplan.style import DEVIATION_COLOURS, SPECIAL_COLOUR, grid_fill
 
 from .support.cli import assert_one_line_error, run
 
@@ -186,7 +188,6 @@ def test_grid_labels_on_the_printed_map_do_not_overlap(planned, paper):
 
 
 def codes_of(run, community_id) -> list[str]:
-    from gridplan.outputs.tables import grid_codes
 
     grids = (
         run.plan.grids
@@ -276,8 +277,6 @@ def test_a_cjk_font_installed_after_matplotlib_listed_its_fonts_is_found(planned
 def test_grids_are_filled_by_the_rule_of_the_web_maps():
     """One colour rule for web and wall maps: white at the target, the scale's ends at ±tolerance and beyond,
     purple for special grids whatever their households."""
-    from gridplan.settings import DEFAULTS
-    from gridplan.style import DEVIATION_COLOURS, SPECIAL_COLOUR, grid_fill
 
     fill = grid_fill(DEFAULTS.grid)
     limit = DEFAULTS.grid.tolerance * 100
