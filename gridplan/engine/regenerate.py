@@ -128,10 +128,12 @@ def regenerate(
     drawn = previous.drawn  # a layout drawn as polygons: its buildings are placed by overlay
     if drawn:
         previous = _overlaid(previous, prepared)
-    state = _kept_layout(prepared, previous, units, drawn)
-    warnings, proven = _repair(state, units, prepared.settings)
+    # the atoms' adjacency and balance weights, made once for every phase
+    adjacency, weight = Adjacency.from_networkx(units.graph), balance_weight(units.atoms)
+    state = _kept_layout(prepared, previous, units, adjacency, drawn)
+    warnings, proven = _repair(state, units, adjacency, weight, prepared.settings)
     state.repaired_grid = state.atom_grid.copy()
-    rebalanced = _rebalance(state, units, prepared.settings)
+    rebalanced = _rebalance(state, units, weight, prepared.settings)
     plan, reasons = _new_plan(
         state,
         prepared,
@@ -148,7 +150,15 @@ def regenerate(
     return PlanRun(
         plan=plan,
         changes=_with_tradeoff(
-            changes, state, prepared, units, plan, reasons, rebalanced, options.code_style if compare_fresh else None
+            changes,
+            state,
+            prepared,
+            units,
+            weight,
+            plan,
+            reasons,
+            rebalanced,
+            options.code_style if compare_fresh else None,
         ),
     )
 
@@ -193,11 +203,12 @@ def _overlaid(previous: PreviousPlan, prepared: PreparedScene) -> PreviousPlan:
     return dataclasses.replace(previous, assignment=assignment)
 
 
-def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units, drawn: bool) -> _Layout:
+def _kept_layout(
+    prepared: PreparedScene, previous: PreviousPlan, units: Units, adjacency: Adjacency, drawn: bool
+) -> _Layout:
     """The previous plan on the new scene's atoms: special sites (of a ``drawn`` layout), units now above the ceiling
     and pieces of broken grids separated, as a fresh plan would make them."""
     buildings = prepared.local.buildings
-    adjacency = Adjacency.from_networkx(units.graph)
     grid_ids, locked, kinds, codes = _previous_grids(previous)
     building_grid = _previous_building_grid(previous, buildings, grid_ids)
     polygons = _previous_polygons(previous, grid_ids, units.atoms.crs)
@@ -215,13 +226,13 @@ def _kept_layout(prepared: PreparedScene, previous: PreviousPlan, units: Units, 
     return _Layout(atom_grid, grid_ids, kinds, locked, codes, building_grid, kept_grid=atom_grid.copy())
 
 
-def _repair(state: _Layout, units: Units, settings: Settings) -> tuple[list[PlanWarning], list]:
+def _repair(
+    state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, settings: Settings
+) -> tuple[list[PlanWarning], list]:
     """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
     bounds (:func:`_repair_region`); new grids added to ``state``. Returns the warnings of regions no layout fits
     and the regions proven to have no layout with fewer grids outside the bounds."""
-    adjacency = Adjacency.from_networkx(units.graph)
     sizing = Sizing.of(settings.grid)
-    weight = balance_weight(units.atoms)
     warnings: list[PlanWarning] = []
     # special sites, oversize units and small parts stay as they were, like locked grids
     fixed = state.locked | {g for g, kind in state.kinds.items() if kind != GridKind.ORDINARY}
@@ -264,15 +275,13 @@ def _indivisible(
     )
 
 
-def _rebalance(state: _Layout, units: Units, settings: Settings):
+def _rebalance(state: _Layout, units: Units, weight: np.ndarray, settings: Settings):
     """The fewest households moved across grid boundaries to bring grids within the tight band (when the settings
     ask for it); ``state.atom_grid`` updated. Returns the rebalancing, or None."""
     if not settings.regeneration.rebalance:
         return None
     movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(state.locked))
-    rebalanced = rebalance(
-        units.graph, balance_weight(units.atoms), state.atom_grid, movable, settings.grid, settings.regeneration
-    )
+    rebalanced = rebalance(units.graph, weight, state.atom_grid, movable, settings.grid, settings.regeneration)
     state.atom_grid = rebalanced.atom_grid
     return rebalanced
 
@@ -343,6 +352,7 @@ def _with_tradeoff(
     state: _Layout,
     prepared: PreparedScene,
     units: Units,
+    weight: np.ndarray,
     plan: Plan,
     reasons: pd.Series,
     rebalanced,
@@ -373,7 +383,7 @@ def _with_tradeoff(
         ].to_numpy()
         matched = _kept(state.building_grid, fresh_grid, match=True)
         shares.append(_row("fresh", matched, (fresh.metrics.within_tight, fresh.metrics.within_bounds), float("nan")))
-    cap = move_cap(settings.regeneration.max_moved, float(balance_weight(units.atoms).sum()))
+    cap = move_cap(settings.regeneration.max_moved, float(weight.sum()))
     return dataclasses.replace(
         changes, tradeoff=pd.DataFrame(shares), move_cap=cap, capped=bool(rebalanced is not None and rebalanced.capped)
     )
