@@ -113,3 +113,14 @@ def test_a_scene_planned_again_in_the_same_process_builds_its_units_once():
     assert scene_units(changed).atoms["households"].sum() == first.atoms["households"].sum() + more
     coarser = prepare_scene(scene, DEFAULTS.with_grid(block_split_households=200.0))  # blocks of 150 stay whole
     assert units_key(coarser) != units_key(prepare_scene(scene)) and len(scene_units(coarser).atoms) < len(first.atoms)
+
+
+def test_the_units_kept_for_a_real_scene_are_those_built_from_its_layers(extracts):
+    """The units a plan takes from the process's store equal units built anew from the scene's local layers, and any
+    column added to a layer (the store keys the layers whole) gives another key."""
+    prepared = extracts.prepared("beijing")
+    local = prepared.local
+    built = build_units(local.communities, local.buildings, local.streets, local.barriers, prepared.settings.grid)
+    assert units_digest(scene_units(prepared)) == units_digest(built)
+    tagged = prepare_scene(prepared.scene.replace(buildings=prepared.scene.buildings.assign(note="x")))
+    assert units_key(tagged) != units_key(prepared)

@@ -152,13 +152,6 @@ def count_warnings(layout: Layout, asked: dict[str, CountAsked]) -> list[PlanWar
     return out
 
 
-#: The columns of each local layer that :func:`build_units` reads, beside the geometry.
-UNIT_COLUMNS = {
-    "communities": ("community_id",),
-    "buildings": ("community_id", "households", "workload", "kind", "compound_id"),
-    "streets": ("highway",),
-    "barriers": ("kind",),
-}
 #: Units of the scenes planned last in this process (:func:`units_key` → units), the latest last: a regeneration,
 #: a verification or a fresh plan beside a regeneration of a scene already planned builds no units again (they
 #: are three quarters of a regeneration's time on Nanjing). Units are never changed once built.
@@ -183,19 +176,18 @@ def scene_units(prepared: PreparedScene) -> Units:
 
 
 def units_key(prepared: PreparedScene) -> str:
-    """A digest of what a scene's units are made of: the grid settings, and each local layer's CRS, order,
-    geometries and the columns :data:`UNIT_COLUMNS` names."""
+    """A digest of everything a scene's units could be made of: the grid settings, and each local layer units are
+    built from (communities, buildings, streets, barriers) whole: its CRS, order, geometries and every column."""
     digest = hashlib.sha256(repr(prepared.settings.grid).encode())
-    for name, columns in UNIT_COLUMNS.items():
+    for name in ("communities", "buildings", "streets", "barriers"):
         layer = getattr(prepared.local, name)
         if layer is None:
             digest.update(f"{name}:none".encode())
             continue
         digest.update(f"{name}:{len(layer)}:{layer.crs}".encode())
-        for column in columns:
-            if column in layer:
-                values = pd.util.hash_pandas_object(layer[column].astype(str), index=False).to_numpy()
-                digest.update(column.encode() + values.tobytes())
+        for column in sorted(c for c in layer.columns if c != layer.geometry.name):
+            values = pd.util.hash_pandas_object(layer[column].astype(str), index=False).to_numpy()
+            digest.update(str(column).encode() + values.tobytes())
         digest.update(b"".join(w or b"-" for w in shapely.to_wkb(layer.geometry.to_numpy())))
     return digest.hexdigest()
 
