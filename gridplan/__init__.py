@@ -20,7 +20,7 @@ stays light and the result types never pull in the partition engine)::
   :func:`write_wall_maps`;
 - settings and words: :class:`Settings`, :data:`DEFAULTS`, :mod:`gridplan.vocabulary`.
 
-The package is in layers, each importing only those below it (checked by ``tests/test_layers.py``)::
+The package is in layers, each importing only those below it (checked by ``tests/test_package.py``)::
 
     cli → pipeline → outputs → review → partition | coverage → reach → scenarios → engine → prepare → io → core
         → style → settings | vocabulary → errors
