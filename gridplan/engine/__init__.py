@@ -34,6 +34,7 @@ from ._proofs import (
     proven_layout,
     proven_misfits,
     through_empty,
+    tight_layout,
 )
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
@@ -67,4 +68,5 @@ __all__ = [
     "shared_by_label",
     "shorten_radii",
     "through_empty",
+    "tight_layout",
 ]

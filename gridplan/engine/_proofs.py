@@ -34,6 +34,9 @@ PROGRAMME_WORK = 2.0
 #: Work the tight band's search of a region may do. On the generated district (88 searches) 0.1 proves 17
 #: regions' fewest and 0.3 proves 19, for about twice the time; at 2 the searches took 80 s in all.
 TIGHT_WORK = 0.1
+#: Steps of the exact cover that seeks a layout with fewer grids outside the tight band before the programme:
+#: on the generated district the covers it settles take at most a few thousand.
+TIGHT_SEARCH_NODES = 20_000
 #: Seconds after which CP-SAT stops regardless: a safety net only.
 PROGRAMME_SECONDS = 30.0
 #: Largest programme (variables) attempted; beyond it the region stays unsettled.
@@ -162,7 +165,9 @@ def tight_layout(
     """Where some grids of ``labels`` are outside the tight band: a layout of the whole region with fewer
     outside it, with no more grids outside the bounds than now, each at most ``misfit_ceiling``
     (:func:`bounds_programme`, within ``TIGHT_WORK``); and the proof of the fewest where the programme
-    settles it. Nothing is sought where a grid outside the bounds now holds more than the ceiling.
+    settles it. Where every grid is within the bounds, an exact cover of the groups within them
+    (:func:`_no_tighter_cover`) may prove first that none has fewer. Nothing is sought where a grid outside
+    the bounds now holds more than the ceiling.
 
     Parameters
     ----------
@@ -184,7 +189,7 @@ def tight_layout(
     loads = graph.grid_loads(labels)
     loose = int((~tight.contains(loads)).sum())
     far = loads[~bounds.contains(loads)]
-    if (far > sizing.misfit_ceiling + 1e-9).any():
+    if not loose or (far > sizing.misfit_ceiling + 1e-9).any():
         return None, None
     neighbours = graph.neighbour_lists()
     everywhere = np.ones(graph.n, dtype=bool)
@@ -194,6 +199,12 @@ def tight_layout(
     shared = sizing.misfit_ceiling if len(far) else bounds.hi  # the most one grid holding misfits may carry
     if len(misfits) and misfits_apart(neighbours, graph.w, misfits, shared) >= loose:
         return None, None  # units that fit no grid within the band need every grid outside it now
+    if not len(far) and _no_tighter_cover(graph, sizing, loose):
+        searched = (
+            f"an exact cover of every connected group of the region's {graph.n} units within "
+            f"{bounds.lo:.0f}–{bounds.hi:.0f}, run to its end"
+        )
+        return None, RegionProof(loose, bounds.hi, "enumeration", searched, floor=bounds.lo, tight=True)
     found, proven = bounds_programme(
         neighbours,
         graph.w,
@@ -216,6 +227,27 @@ def tight_layout(
     searched = f"a constraint programme (CP-SAT) over the region's {graph.n} units, {scope}, solved to the end"
     beyond = {"beyond": len(far), "beyond_cap": sizing.misfit_ceiling} if len(far) else {}
     return found, RegionProof(fewest, bounds.hi, "cp_sat", searched, floor=bounds.lo, tight=True, **beyond)
+
+
+def _no_tighter_cover(graph: RegionGraph, sizing: Sizing, loose: int) -> bool:
+    """Whether enumeration proves that no layout with every grid within the bounds has fewer than ``loose``
+    grids outside the tight band: every connected group of inhabited units within the bounds (empty units
+    only connect, :func:`through_empty`), and no exact cover of the inhabited units by them with fewer loose
+    groups, the search run to its end (within ``PROOF_MAX_GROUPS`` groups, ``TIGHT_SEARCH_NODES`` steps).
+    Loads must be whole numbers."""
+    inhabited = np.flatnonzero(graph.w > 0)
+    if not np.allclose(graph.w, np.rint(graph.w)):
+        return False
+    groups = fitting_groups(
+        graph, inhabited, sizing, max_empty=0, max_groups=PROOF_MAX_GROUPS, adjacent=through_empty(graph, inhabited)
+    )
+    if groups is None:
+        return False
+    fits = [sizing.fit(load) for load in group_loads(graph.w, groups)]
+    cover, exhausted = exact_cover(
+        inhabited, graph.w, groups, fits, np.zeros(len(groups)), [loose - 1], sizing, steps=TIGHT_SEARCH_NODES
+    )
+    return cover is None and exhausted
 
 
 def _proof(graph: RegionGraph, sizing: Sizing, fewest: int, method: str, misfits: np.ndarray) -> RegionProof:
