@@ -15,6 +15,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gridplan.engine import (
+    ENUMERATION_VISITS,
     PROOF_MAX_GROUPS,
     Adjacency,
     RegionGraph,
@@ -311,6 +312,50 @@ def test_exact_re_split_works_on_pieces_where_atoms_are_too_fine_to_enumerate():
     assert after.sum() == before.sum()
     assert all(SIZING.fit(l) < 2 for l in after), (before, after)
     assert all(region.connected(np.flatnonzero(new == g)) for g in range(new.max() + 1))
+
+
+def _groups_depth_first(region: RegionGraph, nodes: list[int], max_empty: int, roots: list[int] | None):
+    """The groups of ``nodes`` within the bounds that a recursive ESU enumeration finds, each one's atoms ascending,
+    in the order it finds them, and the groups it visits: what :func:`fitting_groups` (which grows the enumeration
+    a level at a time) must give."""
+    lo, hi = SIZING.bounds_window
+    order = (roots or []) + sorted(set(nodes) - set(roots or []))
+    rank = {v: r for r, v in enumerate(order)}
+    near = [{rank[j] for j, _ in region.links[v] if j in rank} for v in order]
+    w = [float(region.w[v]) for v in order]
+    found, visits = [], []
+
+    def extend(group, load, empties, extension, closed):
+        visits.append(group)
+        if load >= lo:
+            found.append(sorted(order[r] for r in group))
+        rest = sorted(extension)
+        for i, u in enumerate(rest):
+            if load + w[u] <= hi and empties + (w[u] <= 0) <= max_empty:
+                later = {x for x in near[u] - closed if x > group[0]}
+                extend(group + [u], load + w[u], empties + (w[u] <= 0), set(rest[i + 1 :]) | later, closed | near[u])
+
+    for v in range(len(roots) if roots is not None else len(order)):
+        if w[v] <= hi:
+            extend([v], w[v], int(w[v] <= 0), {x for x in near[v] if x > v}, near[v] | {v})
+    return found, len(visits)
+
+
+@hsettings(max_examples=examples(60), deadline=None)
+@given(seed=st.integers(0, 10_000), limit=st.sampled_from([3, 10, 30, 1000]), from_roots=st.booleans())
+def test_groups_are_found_as_a_depth_first_enumeration_finds_them(seed, limit, from_roots):
+    """The same groups in the same order (the exact cover breaks ties by it), and None exactly where the
+    recursive enumeration would stop: past ``limit`` groups or ``ENUMERATION_VISITS`` times as many visits."""
+    rng = np.random.default_rng(seed)
+    region = lattice_region(4, 5, 50.0, rng.choice([0, 30, 60, 100, 150, 250], size=20))
+    nodes = np.flatnonzero(rng.random(20) < 0.85)
+    roots = nodes[rng.random(len(nodes)) < 0.3] if from_roots else None
+    expected, visits = _groups_depth_first(region, nodes.tolist(), 1, None if roots is None else roots.tolist())
+    groups = fitting_groups(region, nodes, SIZING, max_empty=1, max_groups=limit, roots=roots)
+    if len(expected) > limit or visits > limit * ENUMERATION_VISITS:
+        assert groups is None
+    else:
+        assert [g.tolist() for g in groups] == expected
 
 
 def _misfits(graph, households, lo=240, hi=360, community=None, allowed=None):

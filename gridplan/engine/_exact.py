@@ -9,9 +9,9 @@ grid is first cut into pieces of about a fifth of the target and the pieces are 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -216,62 +216,105 @@ def fitting_groups(
     """Every connected group of ``nodes`` with a load within the bounds (or ``loads``) and at most
     ``max_empty`` empty atoms (ESU enumeration, each group once), connected in the graph's adjacency or in
     ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups, or
-    ``ENUMERATION_VISITS`` times as many visited."""
+    ``ENUMERATION_VISITS`` times as many visited.
+
+    The enumeration tree is grown a level at a time, every group of one size at once in arrays; its groups
+    are then put in the order a depth-first enumeration visits them (their atoms in the order they were
+    added, compared as sequences). Whether a limit is passed does not depend on that order: it is whether
+    the whole tree holds more groups, or more visits, than allowed.
+    """
     lo, hi = loads or sizing.bounds_window
     member = set(nodes.tolist())
-    # each group is found once, from its first atom in this order (the roots first); groups and their
-    # neighbourhoods are sets of ranks held as the bits of an integer
+    # each group is found once, from its first atom in this order (the roots first); sets of ranks (an
+    # atom's neighbours, the ranks after a rank, a group's extension) are rows of bits, eight to a byte
     first = [int(v) for v in roots] if roots is not None else []
-    order = first + sorted(member - set(first))
-    rank = {v: r for r, v in enumerate(order)}
-    if adjacent is None:
-        adjacent = {v: {j for j, _ in graph.links[v] if j in member} for v in member}
-    bits = [sum(1 << rank[j] for j in adjacent[v] if j in rank) for v in order]
-    w = graph.w[order].tolist()
-    empty = [int(x <= 0) for x in w]
-    out: list[list[int]] = []
-    visits = [max_groups * ENUMERATION_VISITS]  # groups too light to record count too
-
-    def extend(group, load, empties, extension, closed, later) -> bool:
-        visits[0] -= 1
-        if visits[0] < 0:
-            return False
-        if load >= lo:
-            out.append(group)
-            if len(out) > max_groups:
-                return False
-        while extension:
-            lowest = extension & -extension
-            extension ^= lowest
-            u = lowest.bit_length() - 1
-            if load + w[u] > hi or empties + empty[u] > max_empty:
-                continue
-            if not extend(
-                group + [u],
-                load + w[u],
-                empties + empty[u],
-                extension | bits[u] & later & ~closed,
-                closed | bits[u],
-                later,
-            ):
-                return False
-        return True
-
-    for v in range(len(first) if roots is not None else len(order)):
-        if w[v] > hi:
-            continue
-        later = ~((2 << v) - 1)  # ranks after v
-        if not extend([v], w[v], empty[v], bits[v] & later, bits[v] | 1 << v, later):
+    order = np.array(first + sorted(member - set(first)), dtype=np.int64)
+    ranks = np.arange(len(order))
+    near = np.packbits(_neighbour_matrix(graph, order, adjacent), axis=1, bitorder="little")
+    after = np.packbits(ranks[None, :] > ranks[:, None], axis=1, bitorder="little")
+    itself = np.packbits(ranks[None, :] == ranks[:, None], axis=1, bitorder="little")
+    w = graph.w[order].astype(float)
+    empty = (w <= 0).astype(np.int64)
+    start = np.flatnonzero(~(w[: len(first) if roots is not None else len(order)] > hi))
+    level = _Level(
+        start, start[:, None], w[start], empty[start], near[start] & after[start], near[start] | itself[start]
+    )
+    visits, found = len(start), []
+    while len(level.root):
+        found.append(level.added[level.load >= lo])
+        if visits > max_groups * ENUMERATION_VISITS or sum(map(len, found)) > max_groups:
             return None
-    if not out:
+        group, rank = np.nonzero(np.unpackbits(level.extension, axis=1, count=len(order), bitorder="little"))
+        fits = ~(level.load[group] + w[rank] > hi) & ~(level.empties[group] + empty[rank] > max_empty)
+        group, rank = group[fits], rank[fits]
+        visits += len(group)
+        if visits > max_groups * ENUMERATION_VISITS:
+            return None
+        level = level.grown(group, rank, w, empty, near, after)
+    return _groups_in_enumeration_order(found, order)
+
+
+def _neighbour_matrix(graph: RegionGraph, order: np.ndarray, adjacent: dict[int, set[int]] | None) -> np.ndarray:
+    """Whether the atoms ``order`` touch, rank by rank: in ``adjacent`` if given, else in the graph."""
+    rank = np.full(graph.n, -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    near = np.zeros((len(order), len(order)), dtype=bool)
+    if adjacent is None:
+        entries, rows = graph.adjacency.rows(order)
+        columns = rank[graph.adjacency.indices[entries]]
+        near[rows[columns >= 0], columns[columns >= 0]] = True
+    else:
+        ranks = rank.tolist()
+        pairs = [(r, ranks[j]) for r, v in enumerate(order.tolist()) for j in adjacent[v] if ranks[j] >= 0]
+        if pairs:
+            near[tuple(np.array(pairs).T)] = True
+    return near
+
+
+@dataclass
+class _Level:
+    """The groups of one size an enumeration reached, one row each: the rank it was found from, its ranks in
+    the order they were added, its load and empty atoms, and (as rows of bits) the ranks it may still be
+    extended by and those it or its neighbours hold."""
+
+    root: np.ndarray
+    added: np.ndarray
+    load: np.ndarray
+    empties: np.ndarray
+    extension: np.ndarray
+    closed: np.ndarray
+
+    def grown(
+        self, group: np.ndarray, rank: np.ndarray, w: np.ndarray, empty: np.ndarray, near: np.ndarray, after: np.ndarray
+    ) -> _Level:
+        """The groups of one more atom: each row ``group`` extended by the matching ``rank``, as ESU extends
+        it (the ranks after it that extended the group, and its own neighbours after the root not yet near)."""
+        closed = self.closed[group]
+        return _Level(
+            self.root[group],
+            np.column_stack([self.added[group], rank]),
+            self.load[group] + w[rank],
+            self.empties[group] + empty[rank],
+            self.extension[group] & after[rank] | near[rank] & after[self.root[group]] & ~closed,
+            closed | near[rank],
+        )
+
+
+def _groups_in_enumeration_order(found: list[np.ndarray], order: np.ndarray) -> list[np.ndarray]:
+    """The groups ``found`` (per size, each one's ranks in the order they were added) in the order a depth-first
+    enumeration visits them: a group before those grown from it, siblings by the rank added. Each group's
+    atoms (``order`` of its ranks) ascending."""
+    sizes = np.repeat(np.arange(1, len(found) + 1), [len(f) for f in found])
+    if not len(sizes):
         return []
-    # each group's atoms, ascending: one sort of them all, by group then atom
-    sizes = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
-    atoms = np.asarray(order, dtype=np.int64)[
-        np.fromiter(itertools.chain.from_iterable(out), dtype=np.int64, count=int(sizes.sum()))
-    ]
-    atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(out)), sizes)))]
-    return np.split(atoms, np.cumsum(sizes)[:-1])
+    added = np.full((len(sizes), len(found)), -1, dtype=np.int64)  # a prefix, padded, comes first
+    added[np.arange(len(found))[None, :] < sizes[:, None]] = np.concatenate([f.ravel() for f in found])
+    added = added[np.lexsort(added.T[::-1])]  # sequences compared rank by rank
+    sizes = (added >= 0).sum(axis=1)
+    atoms = order[added[added >= 0]]
+    atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(added)), sizes)))]
+    ends = np.cumsum(sizes).tolist()
+    return [atoms[start:end] for start, end in zip([0, *ends[:-1]], ends)]
 
 
 def shapes(graph: RegionGraph, columns: list[np.ndarray], scale: float, sizing: Sizing) -> np.ndarray:
