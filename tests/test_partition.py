@@ -25,6 +25,7 @@ from gridplan.engine import (
     bounds_programme,
     cut_profiles,
     enumerated_layout,
+    exact_cover,
     exact_split,
     fitting_groups,
     least_excess,
@@ -356,6 +357,65 @@ def test_groups_are_found_as_a_depth_first_enumeration_finds_them(seed, limit, f
         assert groups is None
     else:
         assert [g.tolist() for g in groups] == expected
+
+
+def _cover_depth_first(nodes, weight, columns, fits, shape, budget, count, steps):
+    """The exact cover a plain depth-first search finds (columns as sets, tried by fit then shape, under one
+    budget of loose columns, pruned by the loads left), and whether it ran to its end: what
+    :func:`exact_cover`, which keeps its sets in the bits of integers, must give."""
+    tight, bounds = SIZING.tight_window, SIZING.bounds_window
+    preferred = sorted(range(len(columns)), key=lambda c: (fits[c], shape[c]))
+    inhabited = [a for a in nodes if weight[a] > 0]
+    options = {a: [c for c in preferred if a in set(columns[c].tolist())] for a in inhabited}
+    order = sorted(inhabited, key=lambda a: (len(options[a]), a))
+    left_steps, found = [steps], []
+
+    def feasible(load, loose, grids_left):
+        top = math.ceil(load / tight.lo) + 2
+        for m in [grids_left] if grids_left is not None else range(max(1, math.floor(load / bounds.hi)), top):
+            j = min(loose, m)
+            if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
+                return True
+        return False
+
+    def search(covered, left, loose):
+        left_steps[0] -= 1
+        if left_steps[0] < 0:
+            return False
+        a = next((a for a in order if a not in covered), None)
+        grids_left = None if count is None else count - len(found)
+        if a is None:
+            return not grids_left
+        if not feasible(left, budget - loose, grids_left):
+            return False
+        for c in options[a]:
+            atoms = set(columns[c].tolist())
+            if not atoms & covered and not (fits[c] and loose == budget):
+                found.append(c)
+                if search(covered | atoms, left - weight[columns[c]].sum(), loose + (fits[c] > 0)):
+                    return True
+                found.pop()
+        return False
+
+    return (found if search(set(), float(weight[nodes].sum()), 0) else None), left_steps[0] >= 0
+
+
+@hsettings(max_examples=examples(60), deadline=None)
+@given(seed=st.integers(0, 10_000), budget=st.integers(0, 2), steps=st.sampled_from([5, 40, 2000]), fixed=st.booleans())
+def test_the_exact_cover_is_the_one_a_depth_first_search_finds(seed, budget, steps, fixed):
+    """The same cover (ties in fit and shape broken by the columns' order), and the same verdict on whether
+    the search ran to its end, within as few steps."""
+    rng = np.random.default_rng(seed)
+    region = lattice_region(3, 5, 50.0, rng.choice([0, 60, 100, 150, 200], size=15))
+    nodes = np.arange(15)
+    columns = fitting_groups(region, nodes, SIZING, max_groups=100_000)
+    fits = [SIZING.fit(region.w[c].sum()) for c in columns]
+    shape = rng.integers(0, 3, size=len(columns)).astype(float)  # few values: many ties
+    count = int(round(region.w.sum() / SIZING.target)) if fixed else None
+    cover, ended = exact_cover(nodes, region.w, columns, fits, shape, [budget], SIZING, count=count, steps=steps)
+    chosen, expected_end = _cover_depth_first(nodes, region.w, columns, fits, shape, budget, count, steps)
+    assert ended == expected_end
+    assert (cover is None and chosen is None) or [c.tolist() for c in cover] == [columns[c].tolist() for c in chosen]
 
 
 def _misfits(graph, households, lo=240, hi=360, community=None, allowed=None):

@@ -9,7 +9,9 @@ grid is first cut into pieces of about a fifth of the target and the pieces are 
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -365,61 +367,102 @@ def exact_cover(
     always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
     groups (``shape``) first and, if ``prune`` (every column within the bounds), prunes where the load left
     fits no count of grids. At most ``steps`` steps per budget, so the result is the same on every machine.
+    Sets of atoms and of columns are the bits of integers (:class:`_ColumnSets`): the options of an atom are
+    its columns that clash with none chosen, taken lowest bit first.
     """
     position = np.full(len(weight), -1, dtype=np.int64)
     position[nodes] = np.arange(len(nodes))
     member = np.zeros((len(columns), len(nodes)), dtype=bool)  # column × atom of nodes
     if columns:
         member[np.repeat(np.arange(len(columns)), [len(c) for c in columns]), position[np.concatenate(columns)]] = True
-    masks = [int.from_bytes(row.tobytes(), "little") for row in np.packbits(member, axis=1, bitorder="little")]
-    inhabited = [i for i, a in enumerate(nodes) if weight[a] > 0]
     preferred = np.lexsort((np.asarray(shape, dtype=float), np.asarray(fits)))  # by fit, then shape (stable)
-    options = {i: preferred[member[preferred, i]].tolist() for i in inhabited}
-    order = sorted(inhabited, key=lambda i: (len(options[i]), i))
-    column_load = group_loads(weight, columns).tolist()
-    tight, bounds = sizing.tight_window, sizing.bounds_window
-
-    def feasible(load: float, loose: int, grids_left: int | None) -> bool:
-        """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose``
-        loose ones."""
-        counts = (
-            [grids_left]
-            if grids_left is not None
-            else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
-        )
-        for m in counts:
-            j = min(loose, m)
-            if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
-                return True
-        return False
-
+    inhabited = np.flatnonzero(weight[nodes] > 0)
+    order = inhabited[np.lexsort((inhabited, member[:, inhabited].sum(axis=0)))].tolist()  # fewest options first
+    sets = _ColumnSets(member[preferred], order)
+    fit = np.asarray(fits, dtype=np.int64)[preferred]
+    tight = int.from_bytes(np.packbits(fit == 0, bitorder="little").tobytes(), "little")  # columns within the band
+    fit, column_load, preferred = fit.tolist(), group_loads(weight, columns)[preferred].tolist(), preferred.tolist()
+    holders, everyone = sets.holders, (1 << len(order)) - 1
+    column_sets: dict[int, tuple[int, int]] = {}  # per column met: the atoms it covers, the columns it clashes with
+    load_fits = functools.cache(functools.partial(feasible, sizing=sizing))  # searches meet the same loads often
     left_steps = [0]
     for budget in budgets:
         left_steps[0] = steps
         found: list[int] = []
 
-        def search(covered: int, left: float, loose: int) -> bool:
+        def search(covered: int, clashing: int, left: float, loose: int) -> bool:
             left_steps[0] -= 1
             if left_steps[0] < 0:
                 return False
-            a = next((i for i in order if not covered >> i & 1), None)
+            free = everyone & ~covered
             grids_left = None if count is None else count - len(found)
-            if a is None:
+            if not free:
                 return not grids_left
-            if prune and not feasible(left, budget - loose, grids_left):
+            if prune and not load_fits(left, budget - loose, grids_left):
                 return False
-            for c in options[a]:
-                if masks[c] & covered or (fits[c] and loose == budget):
-                    continue
-                found.append(c)
-                if search(covered | masks[c], left - column_load[c], loose + (fits[c] > 0)):
+            options = holders[order[(free & -free).bit_length() - 1]] & ~clashing
+            if loose == budget:
+                options &= tight
+            while options:
+                lowest = options & -options
+                options ^= lowest
+                p = lowest.bit_length() - 1
+                cover, clash = column_sets[p] if p in column_sets else column_sets.setdefault(p, sets.of(p))
+                found.append(p)
+                if search(covered | cover, clashing | clash, left - column_load[p], loose + (fit[p] > 0)):
                     return True
                 found.pop()
+                if left_steps[0] < 0:  # out of steps: every option left would stop at once
+                    return False
             return False
 
-        if search(0, float(weight[nodes].sum()), 0):
-            return [columns[c] for c in found], True
+        if search(0, 0, float(weight[nodes].sum()), 0):
+            return [columns[preferred[p]] for p in found], True
     return None, left_steps[0] >= 0
+
+
+class _ColumnSets:
+    """The sets an exact cover's search combines, as the bits of integers: a set of columns has a bit per rank
+    in the order they are preferred (its lowest bit is the preferred column), a set of inhabited atoms a bit
+    per place in the order they are covered.
+
+    Parameters
+    ----------
+    ranked
+        Column × atom membership, the columns in the order they are preferred.
+    order
+        The inhabited atoms (positions), in the order they are covered.
+    """
+
+    def __init__(self, ranked: np.ndarray, order: list[int]):
+        self.ranked = ranked
+        #: per atom, the columns holding it
+        self.holders = [
+            int.from_bytes(row.tobytes(), "little") for row in np.packbits(ranked.T, axis=1, bitorder="little")
+        ]
+        self.place = np.zeros(ranked.shape[1], dtype=object)
+        self.place[order] = [1 << i for i in range(len(order))]
+
+    def of(self, p: int) -> tuple[int, int]:
+        """The inhabited atoms column ``p`` covers, and the columns it clashes with (shares an atom with)."""
+        atoms = np.flatnonzero(self.ranked[p])
+        return sum(self.place[atoms]), functools.reduce(operator.or_, (self.holders[i] for i in atoms.tolist()), 0)
+
+
+def feasible(load: float, loose: int, grids_left: int | None, sizing: Sizing) -> bool:
+    """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose`` loose
+    ones."""
+    tight, bounds = sizing.tight_window, sizing.bounds_window
+    counts = (
+        [grids_left]
+        if grids_left is not None
+        else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
+    )
+    for m in counts:
+        j = min(loose, m)
+        if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
+            return True
+    return False
 
 
 def group_loads(weight: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
