@@ -170,6 +170,21 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGr
     return RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), np.asarray(households, dtype=float), atoms)
 
 
+@hsettings(max_examples=examples(20), deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_steps_of_the_geodesic_orderings_are_the_same_both_ways(seed):
+    """The orderings' shortest paths run directed over the steps: that is only right if they are symmetric."""
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(np.sort(rng.integers(0, 30, size=(80, 2)), axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    cost = rng.random(len(pairs)) * (rng.random(len(pairs)) > 0.2)  # some boundaries cost nothing to cut
+    adjacency = Adjacency.from_edges(30, pairs[:, 0], pairs[:, 1], cost, rng.random(len(pairs)) * 50)
+    region = RegionGraph(adjacency, rng.random(30) * 100, rng.random(30) * 500, rng.random(30) * 500, np.zeros(30))
+    atoms = pd.DataFrame({"x": region.x, "y": region.y})
+    for steps in (region.steps, RegionGraph.of(adjacency, np.arange(0, 30, 2), region.w, atoms).steps):
+        assert (steps != steps.T).nnz == 0
+
+
 @hsettings(max_examples=examples(40), deadline=None)
 @given(seed=st.integers(0, 10_000), dropped=st.floats(0.0, 0.5))
 def test_cut_profiles_agree_with_brute_force(seed, dropped):

@@ -99,7 +99,8 @@ def orderings(graph: RegionGraph, nodes: np.ndarray) -> list[np.ndarray]:
     else:
         cx, cy = x - x.mean(), y - y.mean()
         seeds = np.unique([np.argmin(cx), np.argmax(cx), np.argmin(cy), np.argmax(cy)])
-    distance = np.atleast_2d(dijkstra(csr_among(graph.steps, nodes), directed=False, indices=seeds))
+    # the steps are symmetric (a boundary is as long both ways): a directed search needs no transposed copy
+    distance = np.atleast_2d(dijkstra(csr_among(graph.steps, nodes), directed=True, indices=seeds))
     orders += list(nodes[np.lexsort((np.broadcast_to(nodes, distance.shape), distance))])
     return orders
 
