@@ -113,14 +113,14 @@ def _exact_grids(
     fits = [sizing.fit(graph.w[c].sum()) for c in current]
     outside, loose = sum(f == 2 for f in fits), sum(f >= 1 for f in fits)
     nodes = np.concatenate(current)
-    columns = fitting_groups(graph, nodes, sizing) if len(nodes) <= EXACT_MAX_ATOMS else None
+    columns = _enumerated(graph, nodes, sizing) if len(nodes) <= EXACT_MAX_ATOMS else None
     if columns is None:
         return _coarse_exact_grids(graph, current, sizing, fixed_count) if coarsen else None
     chosen, _ = exact_cover(
         nodes,
         graph.w,
         columns,
-        [sizing.fit(load) for load in group_loads(graph.w, columns)],
+        sizing.fits(group_loads(graph.w, columns)).tolist(),
         shapes(graph, columns, graph.side(len(nodes), len(group)), sizing),
         budgets=range(len(group) + 2 if outside else loose),
         sizing=sizing,
@@ -131,6 +131,20 @@ def _exact_grids(
     joined = grids_with_leftovers(graph, nodes, chosen)
     grids = [np.flatnonzero(joined == i) for i in range(len(chosen))]
     return grids if all(graph.connected(c) for c in grids) else None
+
+
+def _enumerated(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing) -> list[np.ndarray] | None:
+    """:func:`fitting_groups` of ``nodes``; None at once where they hold atoms already found to have too many
+    groups (``graph.crowded``): loads are never negative, so every group of those atoms, and every group
+    visited on the way to one, is one of ``nodes`` too."""
+    atoms = sum(1 << v for v in nodes.tolist())
+    crowded = graph.crowded.setdefault(sizing, [])
+    if any(known & ~atoms == 0 for known in crowded):
+        return None
+    columns = fitting_groups(graph, nodes, sizing)
+    if columns is None:
+        crowded.append(atoms)
+    return columns
 
 
 def grids_with_leftovers(graph: RegionGraph, nodes: np.ndarray, chosen: list[np.ndarray]) -> np.ndarray:
