@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridplan.review.checking import check_fewest_outside, check_unit_misfit, is_connected
+from gridplan.review.checking import Scope, check_fewest_outside, check_unit_misfit, is_connected
 from gridplan.settings import DEFAULTS, VerifySettings
 from gridplan.vocabulary import CheckMethod, CheckStop, Verdict, is_chinese
 
@@ -78,14 +78,16 @@ def bfs_connected(neighbours, block) -> bool:
     return seen == inside
 
 
-def brute_fewest(neighbours, loads, lo, hi, cap) -> float:
-    """The fewest groups outside the bounds (each at most ``cap``) over every partition into connected groups."""
+def brute_fewest(neighbours, loads, lo, hi, cap, floor=0.0, beyond=0, beyond_cap=math.inf) -> float:
+    """The fewest groups outside the bounds over every partition into connected groups whose groups outside hold
+    ``floor`` to ``cap``, but for at most ``beyond`` holding up to ``beyond_cap``."""
     best = math.inf
     for partition in set_partitions(list(range(len(loads)))):
         if all(bfs_connected(neighbours, b) for b in partition):
             sums = [loads[b].sum() for b in partition]
             outside = [s for s in sums if not lo <= s <= hi]
-            if all(s <= cap for s in outside):
+            far = [s for s in outside if not floor <= s <= cap]
+            if len(far) <= beyond and all(s <= beyond_cap for s in far):
                 best = min(best, len(outside))
     return best
 
@@ -100,11 +102,12 @@ def brute_misfit(neighbours, loads, unit, lo, hi) -> bool:
     )
 
 
-def assert_valid_layout(neighbours, loads, labels, lo, hi, fewest, cap):
+def assert_valid_layout(neighbours, loads, labels, lo, hi, fewest, scope):
     assert len(labels) == len(loads) and labels.min() >= 0
     sums = np.bincount(labels, weights=loads)
-    outside = (sums < lo) | (sums > hi)
-    assert outside.sum() < fewest and np.all(sums[outside] <= cap)
+    outside = sums[(sums < lo) | (sums > hi)]
+    far = outside[(outside < scope.floor) | (outside > scope.cap)]
+    assert len(outside) < fewest and len(far) <= scope.beyond and np.all(far <= scope.beyond_cap)
     assert all(is_connected(neighbours, labels == g) for g in range(len(sums)))
 
 
@@ -130,11 +133,29 @@ def test_both_methods_agree_with_brute_force_on_the_fewest_outside(region, cap):
     claims = [1, 2, 3] if math.isinf(fewest) else [fewest, fewest + 1]
     for method in METHODS:
         for claim in claims:
-            check = check_fewest_outside(neighbours, loads, LO, HI, claim, cap=cap, method=method)
+            check = check_fewest_outside(neighbours, loads, LO, HI, claim, scope=Scope(cap=cap), method=method)
             expected = Verdict.HOLDS if claim <= fewest else Verdict.REFUTED
             assert check.verdict == expected, (method, claim, fewest, check.detail)
             if expected == Verdict.REFUTED:
-                assert_valid_layout(neighbours, loads, check.counter_example, LO, HI, claim, cap)
+                assert_valid_layout(neighbours, loads, check.counter_example, LO, HI, claim, Scope(cap=cap))
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(regions(), st.integers(0, 2), st.sampled_from([math.inf, 180.0]))
+def test_both_methods_agree_with_brute_force_on_the_fewest_outside_a_band_within_wider_bounds(region, beyond, far):
+    # the tight band's claim: a band (120–130) inside bounds (100–150) every group keeps to but for ``beyond``
+    # groups, each at most ``far``
+    neighbours, loads = region
+    band, scope = (120, 130), Scope(100.0, 150.0, beyond, far)
+    fewest = brute_fewest(neighbours, loads, *band, scope.cap, scope.floor, scope.beyond, scope.beyond_cap)
+    claims = [1, 2] if math.isinf(fewest) else [fewest, fewest + 1]
+    for method in METHODS:
+        for claim in claims:
+            check = check_fewest_outside(neighbours, loads, *band, claim, scope=scope, method=method)
+            expected = Verdict.HOLDS if claim <= fewest else Verdict.REFUTED
+            assert check.verdict == expected, (method, claim, fewest, check.detail)
+            if expected == Verdict.REFUTED:
+                assert_valid_layout(neighbours, loads, check.counter_example, *band, claim, scope)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -162,7 +183,7 @@ def test_a_region_whose_fewest_outside_is_one(method):
     assert check_fewest_outside(path(3), loads, 240, 260, 1, method=method).verdict == Verdict.HOLDS
     refuted = check_fewest_outside(path(3), loads, 240, 260, 2, method=method)
     assert refuted.verdict == Verdict.REFUTED and refuted.stop == CheckStop.FOUND
-    assert_valid_layout(path(3), loads, refuted.counter_example, 240, 260, 2, math.inf)
+    assert_valid_layout(path(3), loads, refuted.counter_example, 240, 260, 2, Scope())
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -172,8 +193,8 @@ def test_a_cap_on_the_groups_outside_makes_the_difference(method):
     loads = np.array([150.0, 150.0, 150.0, 150.0, 150.0])
     free = check_fewest_outside(path(5), loads, 280, 320, 2, method=method)
     assert free.verdict == Verdict.REFUTED
-    assert_valid_layout(path(5), loads, free.counter_example, 280, 320, 2, math.inf)
-    capped = check_fewest_outside(path(5), loads, 280, 320, 2, cap=100, method=method)
+    assert_valid_layout(path(5), loads, free.counter_example, 280, 320, 2, Scope())
+    capped = check_fewest_outside(path(5), loads, 280, 320, 2, scope=Scope(cap=100), method=method)
     assert capped.verdict == Verdict.HOLDS
 
 

@@ -723,6 +723,46 @@ def test_a_region_proof_covers_the_layout_kept_and_brute_force_finds_none_in_its
     )
 
 
+def _row_tight_fewest(households: list[int], beyond: int = 0, beyond_cap: float = math.inf) -> float:
+    """Brute force over every way to cut a row: the fewest grids outside the tight band among the layouts with
+    every grid within the bounds but at most ``beyond``, each at most ``beyond_cap`` (infinite where none is)."""
+    tight, bounds = SIZING.tight_window, SIZING.bounds_window
+    best = math.inf
+    for cuts in itertools.product([False, True], repeat=len(households) - 1):
+        ends = [0, *[i + 1 for i, cut in enumerate(cuts) if cut], len(households)]
+        loads = np.array([sum(households[a:b]) for a, b in itertools.pairwise(ends)], dtype=float)
+        far = loads[~bounds.contains(loads)]
+        if len(far) <= beyond and (far <= beyond_cap).all():
+            best = min(best, int((~tight.contains(loads)).sum()))
+    return best
+
+
+def test_a_region_whose_grids_are_within_the_bounds_proves_the_fewest_outside_the_tight_band():
+    # no unit here fits no grid within 270–330, yet every way to cut the row within 240–360 leaves two grids
+    # outside 270–330 (as 265 | 240 | 275)
+    households = [175, 90, 117, 123, 123, 152]
+    labels, proofs = plan_region(lattice_region(1, 6, 80.0, households), SIZING)
+    loads = np.bincount(labels, weights=households)
+    assert SIZING.bounds_window.contains(loads).all() and (~SIZING.tight_window.contains(loads)).sum() == 2
+    assert [(p.tight, p.fewest, p.floor, p.cap) for p in proofs] == [(True, 2, 240, 360)]
+    assert _row_tight_fewest(households) == 2
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_a_tight_band_proof_covers_the_layout_kept_and_brute_force_finds_none_in_its_scope_with_fewer(seed):
+    households = np.random.default_rng(100 + seed).integers(40, 201, size=9).tolist()
+    graph = lattice_region(1, 9, 80.0, households)
+    labels, proofs = plan_region(graph, SIZING)
+    loads = np.bincount(labels, weights=graph.w)
+    tight = [p for p in proofs if p.tight]
+    fewest = _row_tight_fewest(households)
+    if SIZING.bounds_window.contains(loads).all():  # the band's search ran: no layout within the bounds is better
+        assert int((~SIZING.tight_window.contains(loads)).sum()) == fewest or not tight
+    for proof in tight:
+        assert proof.covers(loads, SIZING.tight_window)
+        assert proof.fewest == _row_tight_fewest(households, proof.beyond, proof.beyond_cap)
+
+
 def test_a_grid_outside_the_bounds_is_re_planned_for_the_least_excess():
     # buildings of 55–337 households in a row gathered in one grid of 1,222 (+862 beyond the ceiling): the
     # fewest grids outside is one (the row has no layout within the bounds), and its least excess 582

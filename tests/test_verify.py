@@ -91,6 +91,22 @@ def test_a_forged_region_claim_is_refuted_by_exhaustive_search_and_by_a_fresh_pl
     assert sorted(known.counter_example["households"]) == [300.0, 300.0, 300.0]
 
 
+def test_a_tight_band_claim_holds_and_the_same_claim_of_a_wider_scope_is_refuted_by_a_layout_in_it():
+    # 175 90 117 123 123 152 in a row: within 240–360 only with two grids outside 270–330 (265 | 240 | 275)
+    scene = row([175, 90, 117, 123, 123, 152])
+    prepared = prepare_scene(scene)
+    plan = plan_scene(prepared).plan  # its claims checked as it is made
+    assert_hard_rules(scene, plan)
+    (c,) = [c for c in plan.certificates if c.claim == "tight_fewest"]
+    assert (c.lo, c.hi, c.floor, c.cap, c.fewest, c.beyond) == (270, 330, 240, 360, 2, 0) and c.checked == "holds"
+    assert [check.verdict for check in verify_plan(prepared, plan).checks] == ["holds"]
+    # with grids of any load in scope the claim is false: 175 | 330 | 275 has one grid outside the band
+    wider = dataclasses.replace(plan, certificates=[dataclasses.replace(c, floor=0.0)])
+    (check,) = verify_plan(prepared, wider, fresh=False).checks
+    assert (check.verdict, check.method) == ("refuted", "enumeration")
+    assert sorted(check.counter_example["households"]) == [175, 275, 330]
+
+
 def test_a_regenerated_regions_proof_holds_independently():
     # five buildings of 150 in a row: no row of grids of 240–360 holds 750 with fewer than one outside
     plan = regenerate(

@@ -297,6 +297,11 @@ class Certificate:
         - ``neighbourhood_fewest``: the same for the units of ``grid_ids``, a grid outside the bounds and the
           rings of grids around it, those beyond kept as they are: re-drawing the grids nearby cannot bring
           fewer outside; it does not make the grid unable to meet the bounds (``bounds_possible`` stays True).
+        - ``tight_fewest``: among the layouts of the units of ``grid_ids`` (a region) into connected grids
+          each holding ``floor`` to ``cap`` (the bounds) but at most ``beyond`` grids (each at most
+          ``beyond_cap``), none has fewer than ``fewest`` grids outside ``lo``–``hi`` (the tight band); the
+          plan's layout has ``fewest``, and ``beyond`` is how many of its grids are outside the bounds. It says
+          nothing of layouts with more grids outside the bounds.
         - ``unit_spans``: two buildings of the unit lie ``2 × span`` apart, more than twice the radius limit
           ``hi``: every grid holding them has a service radius above it.
         - ``best_found``: nothing proven; ``stopped`` says why the search stopped.
@@ -306,7 +311,7 @@ class Certificate:
         Where: the grids the claim is about.
     unit_buildings
         The buildings of the unit a unit claim is about.
-    lo, hi, cap, fewest, below, above
+    lo, hi, floor, cap, fewest, beyond, beyond_cap, below, above
         The claim's figures (see ``claim``); NaN where they do not apply.
     covers_excess
         Whether the claim also proves that no layout brings the grid nearer the bounds.
@@ -326,8 +331,11 @@ class Certificate:
     unit_buildings: tuple[str, ...] = ()
     lo: float = float("nan")
     hi: float = float("nan")
+    floor: float = float("nan")
     cap: float = float("nan")
     fewest: int = 0
+    beyond: int = 0
+    beyond_cap: float = float("nan")
     below: float = float("nan")
     above: float = float("nan")
     covers_excess: bool = False
@@ -352,8 +360,11 @@ CERTIFICATE_COLUMNS = (
     "unit_buildings",
     "lo",
     "hi",
+    "floor",
     "cap",
     "fewest",
+    "beyond",
+    "beyond_cap",
     "below",
     "above",
     "covers_excess",
@@ -399,7 +410,7 @@ def certificates_from_table(table: pd.DataFrame | None) -> list[Certificate]:
         }
         numbers = {
             k: float(r[k]) if r.get(k) is not None and not pd.isna(r.get(k)) else float("nan")
-            for k in ("lo", "hi", "cap", "below", "above")
+            for k in ("lo", "hi", "floor", "cap", "beyond_cap", "below", "above")
         }
         out.append(
             Certificate(
@@ -408,6 +419,7 @@ def certificates_from_table(table: pd.DataFrame | None) -> list[Certificate]:
                 grid_ids=tuple(as_list(r.get("grid_ids"))),
                 unit_buildings=tuple(as_list(r.get("unit_buildings"))),
                 fewest=int(r.get("fewest") or 0),
+                beyond=int(r.get("beyond") or 0),
                 covers_excess=str(r.get("covers_excess")).lower() in ("true", "1"),
             )
         )

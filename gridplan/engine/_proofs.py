@@ -31,6 +31,9 @@ from ._graph import RegionGraph, Sizing, join_orphans
 #: it decides every region of the generated district; at 5 the city's 65 all-fit regions take 59 s
 #: instead of 32 s for 3 more decided (51 against 48; HiGHS at its root node decided 15 in 10 s).
 PROGRAMME_WORK = 2.0
+#: Work the tight band's search of a region may do. On the generated district (88 searches) 0.1 proves 17
+#: regions' fewest and 0.3 proves 19, for about twice the time; at 2 the searches took 80 s in all.
+TIGHT_WORK = 0.1
 #: Seconds after which CP-SAT stops regardless: a safety net only.
 PROGRAMME_SECONDS = 30.0
 #: Largest programme (variables) attempted; beyond it the region stays unsettled.
@@ -44,6 +47,9 @@ PROOF_MAX_GROUPS, PROOF_SEARCH_NODES = 20_000, 200_000
 class RegionProof:
     """What a search of a whole region proved: no layout of it in which every grid outside the bounds
     holds at most ``cap`` has fewer than ``fewest`` grids outside them (``cap`` infinite: no layout at all).
+    With ``tight``, the same of the tight band: no layout of it with every grid within the bounds (``floor``
+    to ``cap``) but at most ``beyond`` (each at most ``beyond_cap``) has fewer than ``fewest`` grids outside
+    the tight band.
 
     Attributes
     ----------
@@ -60,6 +66,13 @@ class RegionProof:
     atoms
         The atoms (region positions) the proof speaks of, the grids around them kept as they are; None: the
         whole region.
+    floor
+        The scope's other end: the least a grid outside the band holds in the layouts the proof speaks of.
+    tight
+        Whether the band is the tight band (else the bounds).
+    beyond, beyond_cap
+        How many grids outside the band may lie beyond ``floor``–``cap`` in the layouts the proof speaks of,
+        and the most each holds.
     """
 
     fewest: int
@@ -67,12 +80,23 @@ class RegionProof:
     method: str
     searched: str
     atoms: tuple[int, ...] | None = None
+    floor: float = 0.0
+    tight: bool = False
+    beyond: int = 0
+    beyond_cap: float = math.inf
 
-    def covers(self, loads: np.ndarray, bounds) -> bool:
+    def covers(self, loads: np.ndarray, band) -> bool:
         """Whether a layout with grid ``loads`` is one the proof speaks of and as good as it allows: exactly
-        ``fewest`` grids outside ``bounds``, each holding at most ``cap``."""
-        out = ~bounds.contains(np.asarray(loads, dtype=float))
-        return int(out.sum()) == self.fewest and bool((np.asarray(loads)[out] <= self.cap + 1e-9).all())
+        ``fewest`` grids outside ``band`` (the proof's), each holding ``floor`` to ``cap`` but at most
+        ``beyond`` (holding at most ``beyond_cap``)."""
+        loads = np.asarray(loads, dtype=float)
+        outside = loads[~band.contains(loads)]
+        far = (outside < self.floor - 1e-9) | (outside > self.cap + 1e-9)
+        return (
+            len(outside) == self.fewest
+            and int(far.sum()) <= self.beyond
+            and bool((outside[far] <= self.beyond_cap + 1e-9).all())
+        )
 
 
 def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tuple[np.ndarray, RegionProof | None]:
@@ -130,6 +154,68 @@ def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tup
     if within is not None and proof.covers(graph.grid_loads(within), bounds):
         return within, proof
     return labels, None
+
+
+def tight_layout(
+    graph: RegionGraph, sizing: Sizing, labels: np.ndarray
+) -> tuple[np.ndarray | None, RegionProof | None]:
+    """Where some grids of ``labels`` are outside the tight band: a layout of the whole region with fewer
+    outside it, with no more grids outside the bounds than now, each at most ``misfit_ceiling``
+    (:func:`bounds_programme`, within ``TIGHT_WORK``); and the proof of the fewest where the programme
+    settles it. Nothing is sought where a grid outside the bounds now holds more than the ceiling.
+
+    Parameters
+    ----------
+    graph
+        The region.
+    sizing
+        The tight band and the bounds.
+    labels
+        The grid of each atom now (``0 … k-1``).
+
+    Returns
+    -------
+    labels, proof
+        A layout with fewer grids outside the tight band (None where none is found), and the proof (None
+        where nothing is proven) that no layout in that scope has fewer than the layout returned has (or
+        than ``labels`` has, where none is returned).
+    """
+    tight, bounds = sizing.tight_window, sizing.bounds_window
+    loads = graph.grid_loads(labels)
+    loose = int((~tight.contains(loads)).sum())
+    far = loads[~bounds.contains(loads)]
+    if (far > sizing.misfit_ceiling + 1e-9).any():
+        return None, None
+    neighbours = graph.neighbour_lists()
+    everywhere = np.ones(graph.n, dtype=bool)
+    misfits = np.flatnonzero(
+        proven_misfits(neighbours, graph.w, everywhere, np.zeros(graph.n, np.int64), range(graph.n), *tight)
+    )
+    shared = sizing.misfit_ceiling if len(far) else bounds.hi  # the most one grid holding misfits may carry
+    if len(misfits) and misfits_apart(neighbours, graph.w, misfits, shared) >= loose:
+        return None, None  # units that fit no grid within the band need every grid outside it now
+    found, proven = bounds_programme(
+        neighbours,
+        graph.w,
+        tight.lo,
+        tight.hi,
+        budget=loose - 1,
+        outside_hi=bounds.hi,
+        outside_lo=bounds.lo,
+        beyond=len(far),
+        beyond_hi=sizing.misfit_ceiling,
+        misfits=misfits,
+        work=TIGHT_WORK,
+    )
+    if not proven:
+        return found, None
+    fewest = loose if found is None else int((~tight.contains(graph.grid_loads(found))).sum())
+    scope = f"every grid within {bounds.lo:.0f}–{bounds.hi:.0f}" + (
+        f" but at most {len(far)}, each of at most {sizing.misfit_ceiling:.0f}" if len(far) else ""
+    )
+    searched = f"a constraint programme (CP-SAT) over the region's {graph.n} units, {scope}, solved to the end"
+    beyond = {"beyond": len(far), "beyond_cap": sizing.misfit_ceiling} if len(far) else {}
+    return found, RegionProof(fewest, bounds.hi, "cp_sat", searched, floor=bounds.lo, tight=True, **beyond)
 
 
 def _proof(graph: RegionGraph, sizing: Sizing, fewest: int, method: str, misfits: np.ndarray) -> RegionProof:
@@ -340,12 +426,17 @@ def bounds_programme(
     hi: float,
     budget: int = 0,
     outside_hi: float = math.inf,
+    outside_lo: float = 0.0,
+    beyond: int = 0,
+    beyond_hi: float = math.inf,
     misfits: Sequence[int] = (),
     excess: bool = False,
     grids: int | None = None,
+    work: float = PROGRAMME_WORK,
 ) -> tuple[np.ndarray | None, bool]:
     """A layout of a region with the fewest grids outside ``lo``–``hi``, at most ``budget`` of them, each
-    carrying at most ``outside_hi``; or the proof that no layout has at most ``budget`` outside.
+    carrying ``outside_lo`` to ``outside_hi`` but for at most ``beyond`` carrying up to ``beyond_hi``; or the
+    proof that no layout has at most ``budget`` outside.
 
     A constraint programme (CP-SAT), each grid rooted at its first unit, the ``misfits`` first and then by
     number (which breaks the symmetry between grids): unit ``i`` may join the grid rooted at ``j`` only
@@ -366,8 +457,12 @@ def bounds_programme(
         The bounds.
     budget
         How many grids may be outside the bounds.
-    outside_hi
-        Most load a grid outside the bounds may carry.
+    outside_hi, outside_lo
+        Most and least load a grid outside the bounds may carry (the tight band's search keeps grids within
+        the bounds).
+    beyond, beyond_hi
+        How many grids outside the bounds may lie beyond ``outside_lo``–``outside_hi`` (the grids outside
+        the bounds, where the tight band's search keeps their number), and the most each may carry.
     misfits
         Units proven to fit no grid within the bounds (:func:`proven_misfits`).
     excess
@@ -375,6 +470,8 @@ def bounds_programme(
         grids outside lie from the bounds. An optimum then proves both.
     grids
         Exactly this many grids (by default any number).
+    work
+        The limit of work (CP-SAT's deterministic time).
 
     Returns
     -------
@@ -390,7 +487,7 @@ def bounds_programme(
     whole = bool(np.allclose(w, np.rint(w)))
     scale = 1 if whole else 100
     units = np.rint(w * scale).astype(np.int64)
-    cap = outside_hi if budget > 0 else hi
+    cap = (beyond_hi if beyond else outside_hi) if budget > 0 else hi
     floor_, ceiling = int(math.ceil(lo * scale - 1e-9)), int(math.floor(hi * scale + 1e-9))
     top = int(math.floor(min(cap * scale, units.sum()) + 1e-9))
     rank = np.empty(n, dtype=np.int64)
@@ -405,7 +502,7 @@ def bounds_programme(
         return None, whole
     for i, roots in enumerate(roots_of):
         model.add_exactly_one(member[j][i] for j in roots)
-    outside, beyond = [], []
+    outside, beyond_excess, fars = [], [], []
     misfit_set = set(misfits)
     depth = [model.new_int_var(0, n - 1, "") for _ in range(n)]
     for j in (j for j in range(n) if member[j]):
@@ -421,20 +518,31 @@ def bounds_programme(
             model.add_implication(out, root)
             model.add(load <= ceiling).only_enforce_if(~out)
             model.add(load >= floor_).only_enforce_if([root, ~out])
+            usual = [root]  # a grid outside the band within outside_lo–outside_hi unless it lies beyond them
+            if beyond:
+                far = model.new_bool_var("")
+                model.add_implication(far, out)
+                model.add(load <= int(math.floor(outside_hi * scale + 1e-9))).only_enforce_if(~far)
+                usual.append(~far)
+                fars.append(far)
+            if outside_lo > 0:
+                model.add(load >= int(math.ceil(outside_lo * scale - 1e-9))).only_enforce_if(usual)
             outside.append(out)
             if excess:  # how far an outside grid lies below the floor or above the ceiling
                 over = model.new_int_var(0, max(top, floor_), "")
                 model.add(over >= load - ceiling).only_enforce_if(out)
                 model.add(over >= floor_ - load).only_enforce_if(out)
                 model.add(over == 0).only_enforce_if(~out)
-                beyond.append(over)
+                beyond_excess.append(over)
         else:
             model.add(load >= floor_ * root)
     if grids is not None:
         model.add(sum(member[j][j] for j in range(n) if member[j]) == grids)
     if budget > 0:
         model.add(sum(outside) <= budget)
-        model.minimize(sum(outside) * (top + 1) * n + sum(beyond) if excess else sum(outside))
+        if fars:
+            model.add(sum(fars) <= beyond)
+        model.minimize(sum(outside) * (top + 1) * n + sum(beyond_excess) if excess else sum(outside))
     else:  # as many grids as the region's load allows (implied, but it guides the search)
         total = int(units.sum())
         model.add_linear_constraint(
@@ -452,7 +560,7 @@ def bounds_programme(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker and a limit of work: the same answer on every machine
     solver.parameters.random_seed = 0
-    solver.parameters.max_deterministic_time = PROGRAMME_WORK
+    solver.parameters.max_deterministic_time = work
     solver.parameters.max_time_in_seconds = PROGRAMME_SECONDS
     status = solver.solve(model)
     if status == cp_model.INFEASIBLE:
@@ -466,7 +574,11 @@ def bounds_programme(
                 labels[i] = j
     labels = np.unique(labels, return_inverse=True)[1]
     loads = np.bincount(labels, weights=w)
-    if ((loads < lo - 1e-9) | (loads > hi + 1e-9)).sum() > budget or (loads > cap + 1e-9).any():
+    if (
+        ((loads < lo - 1e-9) | (loads > hi + 1e-9)).sum() > budget
+        or (loads > cap + 1e-9).any()
+        or ((loads < outside_lo - 1e-9) | (loads > outside_hi + 1e-9)).sum() > beyond
+    ):
         return None, False  # rounded loads let through a layout the true ones do not
     return labels, whole and status == cp_model.OPTIMAL
 

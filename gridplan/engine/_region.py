@@ -11,7 +11,7 @@ from ._exact import exact_split
 from ._excess import least_excess
 from ._graph import RegionGraph, Sizing, labels_of
 from ._neighbourhood import NEIGHBOURHOOD_MAX_ATOMS, neighbourhood_search, proof_holds
-from ._proofs import RegionProof, proven_layout
+from ._proofs import RegionProof, proven_layout, tight_layout
 from ._radius import shorten_radii
 from ._refine import refine, score
 from ._resplit import resplit
@@ -38,7 +38,8 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
     rings of grids around it (:func:`neighbourhood_search`) — first where the region is larger than such a
     neighbourhood, as the whole region's search then costs the most — and the whole region is searched for
     a layout with fewer (:func:`proven_layout`); then each grid still outside is re-planned with its
-    neighbours for the least excess (:func:`least_excess`).
+    neighbours for the least excess (:func:`least_excess`). Last, where grids are outside the tight band,
+    the whole region is searched for a layout with fewer and no more outside the bounds (:func:`_tightened`).
 
     Parameters
     ----------
@@ -55,8 +56,17 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
     labels, proofs
         The grid of each atom (``0 … k-1``), and the proofs about its grids outside the bounds that hold
         for these labels: that no layout of the region has fewer outside (``atoms`` None), or else that none
-        of the ground of some grids has (their ``atoms``), the grids around kept.
+        of the ground of some grids has (their ``atoms``), the grids around kept; and that no layout with no
+        more grids outside the bounds has fewer outside the tight band (``tight``).
     """
+    labels, proofs = _bounded(graph, sizing, count)
+    if count is None and score(graph, labels, int(labels.max()) + 1, sizing)[1]:
+        return _tightened(graph, labels, proofs, sizing)
+    return labels, proofs
+
+
+def _bounded(graph: RegionGraph, sizing: Sizing, count: int | None) -> tuple[np.ndarray, list[RegionProof]]:
+    """:func:`plan_region` but for the tight band's search: its layout, and its proofs about the bounds."""
     options = [count] if count is not None else grid_count_options(graph.w.sum(), sizing)
     best, best_score = None, None
     for wanted in options:
@@ -107,3 +117,43 @@ def _polished(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_coun
     labels = np.unique(exact_split(graph, labels, k, sizing, fixed_count=fixed_count), return_inverse=True)[1]
     k = int(labels.max()) + 1
     return refine(graph, shorten_radii(graph, labels, k, sizing), k, sizing)
+
+
+def _tightened(
+    graph: RegionGraph, labels: np.ndarray, proofs: list[RegionProof], sizing: Sizing
+) -> tuple[np.ndarray, list[RegionProof]]:
+    """A layout with some grids outside the tight band, replaced by one with fewer (and no more outside the
+    bounds, and no further beyond them) where the region's search finds one that the ``proofs`` about the
+    bounds still hold for (polished while they hold and it keeps as few outside); with the proof of the
+    fewest where the search settles it and the layout kept has that many."""
+    found, proof = tight_layout(graph, sizing, labels)
+    excess = _excess(graph, labels, sizing)
+    if found is not None:
+        polished = _polished(graph, found, sizing, fixed_count=False)
+        better = score(graph, polished, int(polished.max()) + 1, sizing)[:2]
+        for candidate in (
+            (polished, found) if better <= score(graph, found, int(found.max()) + 1, sizing)[:2] else (found,)
+        ):
+            if _excess(graph, candidate, sizing) <= excess + 1e-9 and all(
+                _holds(graph, candidate, p, sizing) for p in proofs
+            ):
+                labels = candidate
+                break
+    if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
+        return labels, [*proofs, proof]
+    return labels, proofs
+
+
+def _excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing) -> float:
+    """How far the grids outside the bounds lie beyond them, in all."""
+    lo, hi = sizing.bounds_window
+    loads = graph.grid_loads(labels)
+    return float(np.maximum(np.maximum(lo - loads, loads - hi), 0).sum())
+
+
+def _holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, sizing: Sizing) -> bool:
+    """Whether a proof about the bounds holds for ``labels``: the region's covers them, a neighbourhood's
+    still speaks of whole grids it covers."""
+    if proof.atoms is None:
+        return proof.covers(graph.grid_loads(labels), sizing.bounds_window)
+    return proof_holds(graph, labels, proof, sizing.bounds_window)

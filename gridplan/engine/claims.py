@@ -13,6 +13,9 @@ Every ordinary grid outside the bounds (or over the service radius) gets one of:
 - a **neighbourhood claim** (:attr:`~gridplan.vocabulary.Claim.NEIGHBOURHOOD_FEWEST`): the same, for the
   ground of a grid and the rings of grids around it, those beyond kept as they are — re-drawing the grids
   nearby cannot help, which does not make the grid unable to meet the bounds;
+- a **tight-band claim** (:attr:`~gridplan.vocabulary.Claim.TIGHT_FEWEST`): no layout of a region's units
+  with no more grids outside the bounds (each at most the misfit ceiling) has fewer grids outside the tight
+  band — kept only where the plan's layout has that many;
 - a **radius claim** (:attr:`~gridplan.vocabulary.Claim.UNIT_SPANS`): two buildings of one unit lie more
   than twice the radius apart;
 - otherwise **not proven** (:attr:`~gridplan.vocabulary.Claim.BEST_FOUND`), with why the search stopped.
@@ -30,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.core.results import Certificate, PlanWarning
-from gridplan.engine import proven_misfits
+from gridplan.engine import RegionProof, proven_misfits
 from gridplan.settings import GridSettings
 from gridplan.vocabulary import Claim, ClaimMethod, ClaimStatus, GridKind, SearchStop, WarningCode, WarningReason
 
@@ -39,16 +42,18 @@ from .units import Units
 
 @dataclass(frozen=True)
 class RegionClaim:
-    """A region search's proof, as the engine gives it: among the layouts of the units of ``grid_ids`` in
-    which every grid outside the bounds holds at most ``cap``, none has fewer than ``fewest`` outside (with
-    ``local``, the grids around them kept as they are)."""
+    """A region search's proof (:class:`~gridplan.engine.RegionProof`) and the grids of the layout it speaks
+    of: among the layouts of their units in which every grid outside the bounds holds at most ``cap``, none
+    has fewer than ``fewest`` outside (for a neighbourhood's, ``atoms`` set, the grids around them kept as
+    they are); for the tight band's, the same of the grids outside it, within its scope."""
 
     grid_ids: tuple[str, ...]
-    fewest: int
-    cap: float
-    method: str
-    searched: str = ""
-    local: bool = False  # the ground of some grids, the grids around them as they are: not the whole region
+    proof: RegionProof
+
+    @property
+    def local(self) -> bool:
+        """The ground of some grids, the grids around them as they are: not the whole region."""
+        return self.proof.atoms is not None
 
 
 @dataclass(frozen=True)
@@ -111,12 +116,16 @@ def plan_claims(
     community_ids = grids["community_id"].astype(str).to_numpy()
     ordinary = (grids["kind"] == GridKind.ORDINARY).to_numpy()
     over = ordinary & (grids["service_radius_m"].to_numpy() > settings.max_service_radius_m)
+    regions = list(regions)
+    tight = [r for r in regions if r.proof.tight]
     for community in pd.unique(community_ids):
         here = community_ids == community
         for g in np.flatnonzero(writer.outside & here):
             writer.bounds_claim(g, otherwise, SearchStop.FIXED_COUNT if community in fixed else stopped)
         for g in np.flatnonzero(over & here):
             writer.radius_claim(g, radius_otherwise)
+        for region in tight:
+            writer.tight_claim(region, community)
     return Claims(writer.warnings, writer.certificates, frozenset(writer.proven))
 
 
@@ -139,7 +148,8 @@ class _ClaimWriter:
         self.grid_ids = grids["grid_id"].astype(str).to_numpy()
         self.outside = (grids["kind"] == GridKind.ORDINARY).to_numpy() & ~self.bounds.contains(self.load)
         self.unit_proofs = _misfit_proofs(units, atom_grid, weight, np.flatnonzero(self.outside), self.load, settings)
-        self.region_of = self._regions(regions)
+        self.position = {g: i for i, g in enumerate(self.grid_ids)}
+        self.region_of = self._regions([r for r in regions if not r.proof.tight])
         self.members = pd.Series(np.arange(len(atom_grid))).groupby(atom_grid)
         self.buildings_of = pd.Series(building_ids).groupby(units.building_atom.to_numpy())
         self.span = (
@@ -156,11 +166,12 @@ class _ClaimWriter:
     def _regions(self, regions: Iterable[RegionClaim]) -> dict[int, tuple[RegionClaim, bool]]:
         """Per grid outside the bounds, the region proof that speaks of it and whether the layout is in its
         scope (as many grids outside as it proves the fewest, none above its cap); a whole region's first."""
-        position = {g: i for i, g in enumerate(self.grid_ids)}
+        position = self.position
         region_of: dict[int, tuple[RegionClaim, bool]] = {}
         for region in sorted(regions, key=lambda r: r.local):
             out_here = [position[g] for g in region.grid_ids if g in position and self.outside[position[g]]]
-            in_scope = len(out_here) == region.fewest and all(self.load[g] <= region.cap + 1e-9 for g in out_here)
+            proof = region.proof
+            in_scope = len(out_here) == proof.fewest and all(self.load[g] <= proof.cap + 1e-9 for g in out_here)
             for g in out_here:
                 if g not in region_of or not region_of[g][1]:
                     region_of[g] = (region, in_scope)
@@ -209,6 +220,7 @@ class _ClaimWriter:
             self.proven.add(grid_id)
         elif g in self.region_of and self.region_of[g][1]:
             region = self.region_of[g][0]
+            proof = region.proof
             c = self.region_certificate.get(id(region))
             if c is None:
                 c = self.region_certificate[id(region)] = self._add(
@@ -216,13 +228,13 @@ class _ClaimWriter:
                     status=ClaimStatus.PROVEN,
                     community_id=community,
                     grid_ids=region.grid_ids,
-                    cap=region.cap,
-                    fewest=region.fewest,
-                    method=region.method,
-                    searched=region.searched,
+                    cap=proof.cap,
+                    fewest=proof.fewest,
+                    method=proof.method,
+                    searched=proof.searched,
                 )
             reason = WarningReason.NEIGHBOURHOOD_PROVEN if region.local else WarningReason.REGION_PROVEN
-            figures += [("cap", region.cap), ("fewest", region.fewest), ("grids", len(region.grid_ids) - 1)]
+            figures += [("cap", proof.cap), ("fewest", proof.fewest), ("grids", len(region.grid_ids) - 1)]
             if not region.local:  # a neighbourhood's proof does not make the grid unable to meet the bounds
                 self.proven.add(grid_id)
         else:
@@ -239,6 +251,31 @@ class _ClaimWriter:
             figures += [("stopped", str(why))]
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
         self.warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
+
+    def tight_claim(self, region: RegionClaim, community: str) -> None:
+        """The certificate of a region's proof about the tight band, where it speaks of grids of ``community``
+        and the layout is in its scope: ``fewest`` grids outside the band, the others within it."""
+        grids = [self.position[g] for g in region.grid_ids if g in self.position]
+        if not grids or str(self.grids["community_id"].iat[grids[0]]) != community:
+            return
+        tight, proof = self.settings.tight_window, region.proof
+        if not proof.covers(self.load[grids], tight):  # the layout kept is not one the proof speaks of
+            return
+        self._add(
+            claim=Claim.TIGHT_FEWEST,
+            status=ClaimStatus.PROVEN,
+            community_id=community,
+            grid_ids=region.grid_ids,
+            lo=tight.lo,
+            hi=tight.hi,
+            floor=proof.floor,
+            cap=proof.cap,
+            fewest=proof.fewest,
+            beyond=proof.beyond,
+            beyond_cap=proof.beyond_cap if proof.beyond else float("nan"),
+            method=proof.method,
+            searched=proof.searched,
+        )
 
     def radius_claim(self, g: int, otherwise: WarningReason) -> None:
         """The claim and warning of grid ``g``, over the radius: a unit wider than twice it, or not proven."""

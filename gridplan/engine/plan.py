@@ -344,16 +344,7 @@ def layout_from_atoms(
         ground = np.isin(original, list(positions))
         if proof.atoms is not None and ground.sum() != len(proof.atoms):
             continue  # its grids no longer hold exactly the ground it speaks of
-        region_claims.append(
-            RegionClaim(
-                tuple(ids[np.unique(atom_grid[ground])].tolist()),
-                proof.fewest,
-                proof.cap,
-                proof.method,
-                proof.searched,
-                local=proof.atoms is not None,
-            )
-        )
+        region_claims.append(RegionClaim(tuple(ids[np.unique(atom_grid[ground])].tolist()), proof))
     claims = plan_claims(
         grids,
         atom_grid,

@@ -838,7 +838,7 @@ def _repair_region(
             outside = _outside(region, compact, sizing)
     if outside and proof is None:  # the bounds come before keeping grids: plan the region afresh
         fresh, fresh_proofs = plan_region(region, sizing)
-        fresh_proof = next((p for p in fresh_proofs if p.atoms is None), None)  # the whole region's
+        fresh_proof = next((p for p in fresh_proofs if p.atoms is None and not p.tight), None)  # the region's
         fewest = _outside(region, fresh, sizing)
         covered = fresh_proof is not None and fresh_proof.covers(region.grid_loads(compact), bounds)
         if fewest < outside or fresh_proof is not None and fewest == outside and not covered:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -30,7 +31,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from gridplan.settings import DEFAULTS, VerifySettings
 from gridplan.vocabulary import CHECKS, LANGUAGES, SEARCHED, CheckMethod, CheckStop, Verdict, check_language, label
 
-__all__ = ["Check", "check_unit_misfit", "check_fewest_outside", "is_connected"]
+__all__ = ["Check", "Scope", "check_unit_misfit", "check_fewest_outside", "is_connected"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,27 @@ class Check:
     def detail(self) -> str:
         """:meth:`describe` in English."""
         return self.describe("en")
+
+
+class Scope(NamedTuple):
+    """The layouts a claim of the fewest groups outside a band speaks of: every group outside the band holds
+    ``floor`` to ``cap``, but for at most ``beyond`` groups holding up to ``beyond_cap``."""
+
+    floor: float = 0.0
+    cap: float = math.inf
+    beyond: int = 0
+    beyond_cap: float = math.inf
+
+    @property
+    def heaviest(self) -> float:
+        """The most a group outside the band may hold."""
+        return max(self.cap, self.beyond_cap) if self.beyond else self.cap
+
+    def admits(self, outside: np.ndarray) -> bool:
+        """Whether groups outside the band with these loads lie in the scope."""
+        outside = np.asarray(outside, dtype=float)
+        far = (outside < self.floor - 1e-9) | (outside > self.cap + 1e-9)
+        return int(far.sum()) <= self.beyond and bool((outside[far] <= self.beyond_cap + 1e-9).all())
 
 
 def is_connected(neighbours: Sequence[Sequence[int]], members: np.ndarray) -> bool:
@@ -200,19 +222,21 @@ def check_fewest_outside(
     hi: float,
     fewest: int,
     *,
-    cap: float = math.inf,
+    scope: Scope = Scope(),
     method: CheckMethod | str | None = None,
     settings: VerifySettings | None = None,
 ) -> Check:
     """Check the claim "no layout of all the units into connected groups has fewer than ``fewest`` groups
-    whose load is outside [``lo``, ``hi``], with every group outside holding at most ``cap``".
+    whose load is outside [``lo``, ``hi``], with every group outside holding ``floor`` to ``cap`` but at most
+    ``beyond`` holding up to ``beyond_cap``" (the ``scope``).
 
     A region of at most ``settings.exhaustive_units`` units is searched exhaustively: the group of the lowest
     unit not yet placed, every way, then the rest, cut where the groups outside already reach ``fewest``.
     Larger regions, and searches past ``settings.max_layouts``, go to a programme (HiGHS) with each group
     rooted at its lowest unit ``j``: ``x_ij`` (unit ``i`` in the group rooted at ``j``, for ``i ≥ j`` that a
     path through units ``≥ j`` reaches carrying at most ``max(hi, cap)``), ``r_j = x_jj``, ``o_j ≤ r_j`` (the
-    group is outside), ``lo·(r_j − o_j) ≤ load_j ≤ hi·r_j + (cap − hi)·o_j``, ``Σ o_j ≤ fewest − 1``,
+    group is outside), ``b_j ≤ o_j`` (it lies beyond the scope's window), ``lo·r_j − (lo − floor)·o_j − floor·b_j
+    ≤ load_j ≤ hi·r_j + (cap − hi)·o_j + (beyond_cap − cap)·b_j``, ``Σ o_j ≤ fewest − 1``, ``Σ b_j ≤ beyond``,
     ``Σ_j x_ij = 1``, each group connected by a single-commodity flow from its root.
 
     Parameters
@@ -225,8 +249,8 @@ def check_fewest_outside(
         The bounds.
     fewest
         The fewest groups outside the bounds the claim says any layout has.
-    cap
-        Most a group outside the bounds may hold in the layouts the claim is about (none by default).
+    scope
+        What the groups outside the bounds may hold in the layouts the claim is about (no limit by default).
     method
         ``"enumeration"`` or ``"milp"`` to use only that one; by default as above.
     settings
@@ -235,7 +259,7 @@ def check_fewest_outside(
     Returns
     -------
     Check
-        Refuted with the labels (0, 1, … per unit) of a layout with fewer groups outside, each at most ``cap``.
+        Refuted with the labels (0, 1, … per unit) of a layout in the scope with fewer groups outside.
     """
     settings = settings or DEFAULTS.verify
     method = _method(method)
@@ -251,10 +275,10 @@ def check_fewest_outside(
             figures=_frozen({"units": n, "searched": 0, "what": "layouts"}),
         )
     if method == CheckMethod.ENUMERATION or (method is None and n <= settings.exhaustive_units):
-        labels, searched = _fewest_search(neighbours, w, lo, hi, fewest - 1, cap, settings.max_layouts)
+        labels, searched = _fewest_search(neighbours, w, (lo, hi), fewest - 1, scope, settings.max_layouts)
         figures = {"units": n, "searched": searched, "what": "layouts"}
         if labels is not None:
-            return _refuted_layout(neighbours, w, lo, hi, fewest, cap, labels, CheckMethod.ENUMERATION, figures)
+            return _refuted_layout(neighbours, w, (lo, hi), fewest, scope, labels, CheckMethod.ENUMERATION, figures)
         if searched < settings.max_layouts:
             return Check(Verdict.HOLDS, CheckMethod.ENUMERATION, CheckStop.EXHAUSTED, figures=_frozen(figures))
         if method is not None:
@@ -264,7 +288,7 @@ def check_fewest_outside(
                 CheckStop.TOO_LARGE,
                 figures=_frozen({"units": n, "size": searched, "what": "layouts", "most": settings.max_layouts}),
             )
-    return _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings)
+    return _fewest_programme(neighbours, w, (lo, hi), fewest, scope, settings)
 
 
 def _method(method: CheckMethod | str | None) -> CheckMethod | None:
@@ -346,18 +370,24 @@ def _groups_with(
 
 
 def _fewest_search(
-    neighbours: Sequence[Sequence[int]], w: np.ndarray, lo: float, hi: float, budget: int, cap: float, most_tried: int
+    neighbours: Sequence[Sequence[int]],
+    w: np.ndarray,
+    band: tuple[float, float],
+    budget: int,
+    scope: Scope,
+    most_tried: int,
 ) -> tuple[np.ndarray | None, int]:
-    """A layout with at most ``budget`` groups outside the bounds, each at most ``cap``, by exhaustive search
-    (the group of the lowest unit not yet placed, every way); and the groups tried (the search stopped when
-    they reach ``most_tried``)."""
+    """A layout in the ``scope`` with at most ``budget`` groups outside ``band``, by exhaustive search (the
+    group of the lowest unit not yet placed, every way); and the groups tried (the search stopped when they
+    reach ``most_tried``)."""
+    lo, hi = band
     n = len(w)
     labels = np.full(n, -1, dtype=np.int64)
     free = np.ones(n, dtype=bool)
     tried = 0
-    heaviest = max(hi, cap)
+    heaviest = max(hi, scope.heaviest)
 
-    def place(grid: int, outside: int) -> bool:
+    def place(grid: int, outside: int, far: int) -> bool:
         nonlocal tried
         left = np.flatnonzero(free)
         if not len(left):
@@ -368,18 +398,19 @@ def _fewest_search(
             if tried >= most_tried:
                 return False
             out = not (lo <= load <= hi)
-            if out and (outside == budget or load > cap):
+            beyond = out and not (scope.floor <= load <= scope.cap)
+            if out and (outside == budget or beyond and (far == scope.beyond or load > scope.beyond_cap)):
                 continue
             free[members] = False
             labels[members] = grid
-            if place(grid + 1, outside + out):
+            if place(grid + 1, outside + out, far + beyond):
                 return True
             free[members] = True
             if tried >= most_tried:
                 return False
         return False
 
-    found = place(0, 0)
+    found = place(0, 0, 0)
     return (labels if found else None), tried
 
 
@@ -482,25 +513,30 @@ def _misfit_programme(neighbours, w, unit, lo, hi, allowed, settings) -> Check:
 
 
 # One function though long: a programme's variables and constraints read together, as the model they are.
-def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
+def _fewest_programme(neighbours, w, band, fewest, scope: Scope, settings) -> Check:
+    lo, hi = band
+    floor, cap = scope.floor, scope.cap
     n = len(w)
     everything = np.ones(n, dtype=bool)
-    heaviest = max(hi, cap) if math.isfinite(cap) else math.inf
+    heaviest = max(hi, scope.heaviest)
     # candidates of each root j: units ≥ j reached from j through units ≥ j carrying at most the heaviest group
     members = [np.flatnonzero(_within_reach(neighbours, w, j, heaviest, everything, above=j - 1)) for j in range(n)]
     arcs = [_arcs(neighbours, np.isin(np.arange(n), c)) for c in members]
     arcs = [a[a[:, 1] != j] for j, a in enumerate(arcs)]
     x_count = sum(len(c) for c in members)
     f_count = sum(len(a) for a in arcs)
-    variables = x_count + n + f_count
+    variables = x_count + 2 * n + f_count
     figures = {"units": n, "variables": variables}
     if variables > settings.max_variables:
         return _too_large(n, variables, settings)
     x_start = np.cumsum([0] + [len(c) for c in members])
     o_start = x_count
-    f_start = o_start + n + np.cumsum([0] + [len(a) for a in arcs])
+    b_start = o_start + n  # b_j: the group rooted at j lies beyond the scope's window
+    f_start = b_start + n + np.cumsum([0] + [len(a) for a in arcs])
     rows, lo_rhs, hi_rhs = [], [], []
     upper = np.ones(variables)
+    if not scope.beyond:
+        upper[b_start : b_start + n] = 0
 
     def add(cols: np.ndarray, values: np.ndarray, low: float, high: float) -> None:
         rows.append((np.full(len(cols), len(lo_rhs)), cols, values))
@@ -514,6 +550,7 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
     hi_rhs += [1.0] * n
     outside_budget_cols = o_start + np.arange(n)
     add(outside_budget_cols, np.ones(n), -np.inf, fewest - 1)
+    add(b_start + np.arange(n), np.ones(n), -np.inf, scope.beyond)
     for j, c in enumerate(members):
         if not len(c):  # the unit alone is heavier than any group may be: no layout places it
             continue
@@ -534,14 +571,19 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
             )
             lo_rhs += [-np.inf] * len(others)
             hi_rhs += [0.0] * len(others)
+        b = b_start + j
         add(np.array([o, root]), np.array([1.0, -1.0]), -np.inf, 0.0)  # o_j ≤ r_j
-        # load ≥ lo·(r_j − o_j), load ≤ hi·r_j + (cap − hi)·o_j (the group's whole load where no cap)
-        add(np.r_[cols, root, o], np.r_[loads, -lo, lo], 0.0, np.inf)
-        over = (cap if math.isfinite(cap) else loads.sum()) - hi
-        add(np.r_[cols, root, o], np.r_[loads, -hi, -over], -np.inf, 0.0)
+        add(np.array([b, o]), np.array([1.0, -1.0]), -np.inf, 0.0)  # b_j ≤ o_j
+        # load ≥ lo·r_j − (lo − floor)·o_j − floor·b_j, load ≤ hi·r_j + (cap − hi)·o_j + (beyond_cap − cap)·b_j
+        # (the group's whole load where no cap)
+        add(np.r_[cols, root, o, b], np.r_[loads, -lo, lo - floor, floor], 0.0, np.inf)
+        whole = loads.sum()
+        over = min(cap, whole) - hi
+        further = max(min(scope.beyond_cap, whole) - min(cap, whole), 0.0)
+        add(np.r_[cols, root, o, b], np.r_[loads, -hi, -over, -further], -np.inf, 0.0)
         if len(arcs[j]):
             _connected_group(rows, lo_rhs, hi_rhs, upper, c, arcs[j], cols, f_start[j], j, loads, heaviest)
-    integral = np.r_[np.ones(x_count + n), np.zeros(f_count)]
+    integral = np.r_[np.ones(x_count + 2 * n), np.zeros(f_count)]
     result, seconds = _solve(
         np.zeros(variables),
         rows,
@@ -563,10 +605,9 @@ def _fewest_programme(neighbours, w, lo, hi, fewest, cap, settings) -> Check:
     return _refuted_layout(
         neighbours,
         w,
-        lo,
-        hi,
+        band,
         fewest,
-        cap,
+        scope,
         np.unique(labels, return_inverse=True)[1].reshape(-1),
         CheckMethod.MILP,
         {**figures, "seconds": seconds},
@@ -633,9 +674,10 @@ def _refuted_group(neighbours, w, unit, lo, hi, mask, method, figures) -> Check:
     )
 
 
-def _refuted_layout(neighbours, w, lo, hi, fewest, cap, labels, method, figures) -> Check:
+def _refuted_layout(neighbours, w, band, fewest, scope: Scope, labels, method, figures) -> Check:
     """Refuted with ``labels`` once they are checked here: every unit placed, every group connected, fewer
-    than ``fewest`` outside the bounds, each at most ``cap``."""
+    than ``fewest`` outside ``band``, in the ``scope``."""
+    lo, hi = band
     if len(labels) and labels.min() < 0:
         labels = labels[:0]
     loads = np.bincount(labels, weights=w)
@@ -643,7 +685,7 @@ def _refuted_layout(neighbours, w, lo, hi, fewest, cap, labels, method, figures)
     if (
         len(labels) == len(w)
         and outside.sum() < fewest
-        and np.all(loads[outside] <= cap)
+        and scope.admits(loads[outside])
         and all(is_connected(neighbours, labels == g) for g in range(len(loads)))
     ):
         return Check(Verdict.REFUTED, method, CheckStop.FOUND, labels, _frozen(figures))

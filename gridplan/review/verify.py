@@ -47,7 +47,7 @@ from gridplan.vocabulary import (
     word,
 )
 
-from .checking import Check, check_fewest_outside, check_unit_misfit, is_connected
+from .checking import Check, Scope, check_fewest_outside, check_unit_misfit, is_connected
 
 
 @dataclass(frozen=True)
@@ -397,29 +397,35 @@ def _check_region(
     """No layout of the units of some grids, grids outside at most the cap, with fewer grids outside: the
     plan's own layout, the layouts known, then exhaustive search or the programme."""
     members = np.flatnonzero(np.isin(ground.atom_grid, list(c.grid_ids)))
-    cap = c.cap if np.isfinite(c.cap) else math.inf
-    outside = [g for g, load in ground.loads(members).items() if not c.lo - 1e-9 <= load <= c.hi + 1e-9]
-    if len(outside) != c.fewest or any(ground.loads(members)[g] > cap + 1e-9 for g in outside):
+    scope = Scope(
+        c.floor if np.isfinite(c.floor) else 0.0,
+        c.cap if np.isfinite(c.cap) else math.inf,
+        c.beyond,
+        c.beyond_cap if np.isfinite(c.beyond_cap) else math.inf,
+    )
+    loads = ground.loads(members)
+    outside = [g for g, load in loads.items() if not c.lo - 1e-9 <= load <= c.hi + 1e-9]
+    if len(outside) != c.fewest or not scope.admits([loads[g] for g in outside]):
         return answer(
             Verdict.REFUTED,
             CheckMethod.PLAN,
-            f"方案本身在该区域有 {len(outside)} 个超出范围的网格，并非所称的 {c.fewest} 个（且不超过上限）",
-            f"the plan's own layout of the region has {len(outside)} grids outside, not the {c.fewest} claimed "
-            f"within the cap",
+            f"方案本身在该区域有 {len(outside)} 个超出 {c.lo:.0f}–{c.hi:.0f} 户的网格，并非所称的 {c.fewest} 个（且在范围内）",
+            f"the plan's own layout of the region has {len(outside)} grids outside {c.lo:.0f}–{c.hi:.0f}, not the "
+            f"{c.fewest} claimed within its scope",
         )
     for method, layout in others:
-        found = _fewer_in(layout, members, c, cap)
+        found = _fewer_in(layout, members, c, scope)
         if found is not None:
             return answer(
                 Verdict.REFUTED,
                 method,
-                f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出范围的网格",
-                f"{label(method, 'en')} lays the region out with {found[0]} grids outside",
+                f"{label(method, 'zh')}在该区域只有 {found[0]} 个超出 {c.lo:.0f}–{c.hi:.0f} 户的网格",
+                f"{label(method, 'en')} lays the region out with {found[0]} grids outside {c.lo:.0f}–{c.hi:.0f}",
                 members,
                 found[1],
             )
     neighbours, weight = ground.sub(members)
-    check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, cap=cap, settings=settings)
+    check: Check = check_fewest_outside(neighbours, weight, c.lo, c.hi, c.fewest, scope=scope, settings=settings)
     if check.verdict == Verdict.REFUTED:
         labels = np.asarray(check.counter_example)
         loads = ", ".join(f"{x:.0f}" for x in np.bincount(labels, weights=weight))
@@ -434,9 +440,9 @@ def _check_region(
     return answer(check.verdict, check.method, check.describe("zh"), check.describe("en"))
 
 
-def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, cap: float) -> tuple[int, np.ndarray] | None:
+def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, scope: Scope) -> tuple[int, np.ndarray] | None:
     """Where ``layout`` lays exactly ``members`` out (no grid of it reaching beyond them) with fewer grids
-    outside than ``c`` claims possible, each within the cap: that count and the labels."""
+    outside than ``c`` claims possible, in the claim's scope: that count and the labels."""
     grids = layout.atom_grid[members]
     if (grids == "").any() or np.isin(layout.atom_grid, np.unique(grids)).sum() != len(members):
         return None
@@ -445,7 +451,7 @@ def _fewer_in(layout: _Ground, members: np.ndarray, c: Certificate, cap: float) 
         return None  # not a layout of connected grids
     loads = np.bincount(labels, weights=layout.households[members])
     out = (loads < c.lo - 1e-9) | (loads > c.hi + 1e-9)
-    if out.sum() < c.fewest and (loads[out] <= cap + 1e-9).all():
+    if out.sum() < c.fewest and scope.admits(loads[out]):
         return int(out.sum()), labels
     return None
 
