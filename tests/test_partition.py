@@ -15,6 +15,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gridplan.engine import (
+    ENUMERATION_VISITS,
     PROOF_MAX_GROUPS,
     Adjacency,
     RegionGraph,
@@ -24,6 +25,7 @@ from gridplan.engine import (
     bounds_programme,
     cut_profiles,
     enumerated_layout,
+    exact_cover,
     exact_split,
     fitting_groups,
     least_excess,
@@ -169,6 +171,21 @@ def lattice_region(rows: int, cols: int, spacing: float, households) -> RegionGr
     return RegionGraph.of(Adjacency.from_networkx(graph), np.arange(n), np.asarray(households, dtype=float), atoms)
 
 
+@hsettings(max_examples=examples(20), deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_steps_of_the_geodesic_orderings_are_the_same_both_ways(seed):
+    """The orderings' shortest paths run directed over the steps: that is only right if they are symmetric."""
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(np.sort(rng.integers(0, 30, size=(80, 2)), axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    cost = rng.random(len(pairs)) * (rng.random(len(pairs)) > 0.2)  # some boundaries cost nothing to cut
+    adjacency = Adjacency.from_edges(30, pairs[:, 0], pairs[:, 1], cost, rng.random(len(pairs)) * 50)
+    region = RegionGraph(adjacency, rng.random(30) * 100, rng.random(30) * 500, rng.random(30) * 500, np.zeros(30))
+    atoms = pd.DataFrame({"x": region.x, "y": region.y})
+    for steps in (region.steps, RegionGraph.of(adjacency, np.arange(0, 30, 2), region.w, atoms).steps):
+        assert (steps != steps.T).nnz == 0
+
+
 @hsettings(max_examples=examples(40), deadline=None)
 @given(seed=st.integers(0, 10_000), dropped=st.floats(0.0, 0.5))
 def test_cut_profiles_agree_with_brute_force(seed, dropped):
@@ -312,6 +329,109 @@ def test_exact_re_split_works_on_pieces_where_atoms_are_too_fine_to_enumerate():
     assert after.sum() == before.sum()
     assert all(SIZING.fit(l) < 2 for l in after), (before, after)
     assert all(region.connected(np.flatnonzero(new == g)) for g in range(new.max() + 1))
+
+
+def _groups_depth_first(region: RegionGraph, nodes: list[int], max_empty: int, roots: list[int] | None):
+    """The groups of ``nodes`` within the bounds that a recursive ESU enumeration finds, each one's atoms ascending,
+    in the order it finds them, and the groups it visits: what :func:`fitting_groups` (which grows the enumeration
+    a level at a time) must give."""
+    lo, hi = SIZING.bounds_window
+    order = (roots or []) + sorted(set(nodes) - set(roots or []))
+    rank = {v: r for r, v in enumerate(order)}
+    near = [{rank[j] for j, _ in region.links[v] if j in rank} for v in order]
+    w = [float(region.w[v]) for v in order]
+    found, visits = [], []
+
+    def extend(group, load, empties, extension, closed):
+        visits.append(group)
+        if load >= lo:
+            found.append(sorted(order[r] for r in group))
+        rest = sorted(extension)
+        for i, u in enumerate(rest):
+            if load + w[u] <= hi and empties + (w[u] <= 0) <= max_empty:
+                later = {x for x in near[u] - closed if x > group[0]}
+                extend(group + [u], load + w[u], empties + (w[u] <= 0), set(rest[i + 1 :]) | later, closed | near[u])
+
+    for v in range(len(roots) if roots is not None else len(order)):
+        if w[v] <= hi:
+            extend([v], w[v], int(w[v] <= 0), {x for x in near[v] if x > v}, near[v] | {v})
+    return found, len(visits)
+
+
+@hsettings(max_examples=examples(60), deadline=None)
+@given(seed=st.integers(0, 10_000), limit=st.sampled_from([3, 10, 30, 1000]), from_roots=st.booleans())
+def test_groups_are_found_as_a_depth_first_enumeration_finds_them(seed, limit, from_roots):
+    """The same groups in the same order (the exact cover breaks ties by it), and None exactly where the
+    recursive enumeration would stop: past ``limit`` groups or ``ENUMERATION_VISITS`` times as many visits."""
+    rng = np.random.default_rng(seed)
+    region = lattice_region(4, 5, 50.0, rng.choice([0, 30, 60, 100, 150, 250], size=20))
+    nodes = np.flatnonzero(rng.random(20) < 0.85)
+    roots = nodes[rng.random(len(nodes)) < 0.3] if from_roots else None
+    expected, visits = _groups_depth_first(region, nodes.tolist(), 1, None if roots is None else roots.tolist())
+    groups = fitting_groups(region, nodes, SIZING, max_empty=1, max_groups=limit, roots=roots)
+    if len(expected) > limit or visits > limit * ENUMERATION_VISITS:
+        assert groups is None
+    else:
+        assert [g.tolist() for g in groups] == expected
+
+
+def _cover_depth_first(nodes, weight, columns, fits, shape, budget, count, steps):
+    """The exact cover a plain depth-first search finds (columns as sets, tried by fit then shape, under one
+    budget of loose columns, pruned by the loads left), and whether it ran to its end: what
+    :func:`exact_cover`, which keeps its sets in the bits of integers, must give."""
+    tight, bounds = SIZING.tight_window, SIZING.bounds_window
+    preferred = sorted(range(len(columns)), key=lambda c: (fits[c], shape[c]))
+    inhabited = [a for a in nodes if weight[a] > 0]
+    options = {a: [c for c in preferred if a in set(columns[c].tolist())] for a in inhabited}
+    order = sorted(inhabited, key=lambda a: (len(options[a]), a))
+    left_steps, found = [steps], []
+
+    def feasible(load, loose, grids_left):
+        top = math.ceil(load / tight.lo) + 2
+        for m in [grids_left] if grids_left is not None else range(max(1, math.floor(load / bounds.hi)), top):
+            j = min(loose, m)
+            if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
+                return True
+        return False
+
+    def search(covered, left, loose):
+        left_steps[0] -= 1
+        if left_steps[0] < 0:
+            return False
+        a = next((a for a in order if a not in covered), None)
+        grids_left = None if count is None else count - len(found)
+        if a is None:
+            return not grids_left
+        if not feasible(left, budget - loose, grids_left):
+            return False
+        for c in options[a]:
+            atoms = set(columns[c].tolist())
+            if not atoms & covered and not (fits[c] and loose == budget):
+                found.append(c)
+                if search(covered | atoms, left - weight[columns[c]].sum(), loose + (fits[c] > 0)):
+                    return True
+                found.pop()
+        return False
+
+    return (found if search(set(), float(weight[nodes].sum()), 0) else None), left_steps[0] >= 0
+
+
+@hsettings(max_examples=examples(60), deadline=None)
+@given(seed=st.integers(0, 10_000), budget=st.integers(0, 2), steps=st.sampled_from([5, 40, 2000]), fixed=st.booleans())
+def test_the_exact_cover_is_the_one_a_depth_first_search_finds(seed, budget, steps, fixed):
+    """The same cover (ties in fit and shape broken by the columns' order), and the same verdict on whether
+    the search ran to its end, within as few steps."""
+    rng = np.random.default_rng(seed)
+    region = lattice_region(3, 5, 50.0, rng.choice([0, 60, 100, 150, 200], size=15))
+    nodes = np.arange(15)
+    columns = fitting_groups(region, nodes, SIZING, max_groups=100_000)
+    fits = [SIZING.fit(region.w[c].sum()) for c in columns]
+    shape = rng.integers(0, 3, size=len(columns)).astype(float)  # few values: many ties
+    count = int(round(region.w.sum() / SIZING.target)) if fixed else None
+    cover, ended = exact_cover(nodes, region.w, columns, fits, shape, [budget], SIZING, count=count, steps=steps)
+    chosen, expected_end = _cover_depth_first(nodes, region.w, columns, fits, shape, budget, count, steps)
+    assert ended == expected_end
+    assert (cover is None and chosen is None) or [c.tolist() for c in cover] == [columns[c].tolist() for c in chosen]
 
 
 def _misfits(graph, households, lo=240, hi=360, community=None, allowed=None):

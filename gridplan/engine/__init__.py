@@ -21,7 +21,7 @@ its phases; :mod:`gridplan.engine.levels` cuts grids into micro-grids and groups
 """
 
 from ._bisection import bisect, cut_profiles
-from ._exact import exact_split, fitting_groups
+from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
 from ._neighbourhood import neighbourhood_search
@@ -42,6 +42,7 @@ from ._region import plan_region
 from ._resplit import resplit
 
 __all__ = [
+    "ENUMERATION_VISITS",
     "PROOF_MAX_GROUPS",
     "Adjacency",
     "RegionGraph",
@@ -52,6 +53,7 @@ __all__ = [
     "bounds_programme",
     "cut_profiles",
     "enumerated_layout",
+    "exact_cover",
     "exact_split",
     "fitting_groups",
     "join_orphans",

@@ -99,7 +99,8 @@ def orderings(graph: RegionGraph, nodes: np.ndarray) -> list[np.ndarray]:
     else:
         cx, cy = x - x.mean(), y - y.mean()
         seeds = np.unique([np.argmin(cx), np.argmax(cx), np.argmin(cy), np.argmax(cy)])
-    distance = np.atleast_2d(dijkstra(csr_among(graph.steps, nodes), directed=False, indices=seeds))
+    # the steps are symmetric (a boundary is as long both ways): a directed search needs no transposed copy
+    distance = np.atleast_2d(dijkstra(csr_among(graph.steps, nodes), directed=True, indices=seeds))
     orders += list(nodes[np.lexsort((np.broadcast_to(nodes, distance.shape), distance))])
     return orders
 
@@ -161,18 +162,17 @@ def _connected_prefixes(at: np.ndarray, near: np.ndarray, n: int) -> np.ndarray:
     keep = near >= 0
     row = np.broadcast_to(np.arange(rows)[:, None], at.shape)[keep]
     source, target = row * n + at[keep], row * n + near[keep]  # entries come atom by atom
-    position = np.tile(np.arange(n), rows)
     latest = np.full(rows * n, rows * n, dtype=np.int64)  # unreached
     latest[::n] = 0
     if len(source):
-        starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]])
+        starts = np.flatnonzero(np.concatenate(([True], source[1:] != source[:-1])))
         atoms = source[starts]
+        own, reached = atoms % n, latest[atoms]
         while True:
-            nearest = np.minimum.reduceat(latest[target], starts)
-            relaxed = np.minimum(latest[atoms], np.maximum(nearest, position[atoms]))
-            if np.array_equal(relaxed, latest[atoms]):
+            relaxed = np.minimum(reached, np.maximum(np.minimum.reduceat(latest[target], starts), own))
+            if not (relaxed < reached).any():  # relaxing never raises one
                 break
-            latest[atoms] = relaxed
+            latest[atoms] = reached = relaxed
     latest = latest.reshape(rows, n)
     return np.maximum.accumulate(latest, axis=1) <= np.arange(n)
 

@@ -9,9 +9,11 @@ grid is first cut into pieces of about a fifth of the target and the pieces are 
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
+import operator
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -111,14 +113,14 @@ def _exact_grids(
     fits = [sizing.fit(graph.w[c].sum()) for c in current]
     outside, loose = sum(f == 2 for f in fits), sum(f >= 1 for f in fits)
     nodes = np.concatenate(current)
-    columns = fitting_groups(graph, nodes, sizing) if len(nodes) <= EXACT_MAX_ATOMS else None
+    columns = _enumerated(graph, nodes, sizing) if len(nodes) <= EXACT_MAX_ATOMS else None
     if columns is None:
         return _coarse_exact_grids(graph, current, sizing, fixed_count) if coarsen else None
     chosen, _ = exact_cover(
         nodes,
         graph.w,
         columns,
-        [sizing.fit(load) for load in group_loads(graph.w, columns)],
+        sizing.fits(group_loads(graph.w, columns)).tolist(),
         shapes(graph, columns, graph.side(len(nodes), len(group)), sizing),
         budgets=range(len(group) + 2 if outside else loose),
         sizing=sizing,
@@ -129,6 +131,20 @@ def _exact_grids(
     joined = grids_with_leftovers(graph, nodes, chosen)
     grids = [np.flatnonzero(joined == i) for i in range(len(chosen))]
     return grids if all(graph.connected(c) for c in grids) else None
+
+
+def _enumerated(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing) -> list[np.ndarray] | None:
+    """:func:`fitting_groups` of ``nodes``; None at once where they hold atoms already found to have too many
+    groups (``graph.crowded``): loads are never negative, so every group of those atoms, and every group
+    visited on the way to one, is one of ``nodes`` too."""
+    atoms = sum(1 << v for v in nodes.tolist())
+    crowded = graph.crowded.setdefault(sizing, [])
+    if any(known & ~atoms == 0 for known in crowded):
+        return None
+    columns = fitting_groups(graph, nodes, sizing)
+    if columns is None:
+        crowded.append(atoms)
+    return columns
 
 
 def grids_with_leftovers(graph: RegionGraph, nodes: np.ndarray, chosen: list[np.ndarray]) -> np.ndarray:
@@ -216,62 +232,105 @@ def fitting_groups(
     """Every connected group of ``nodes`` with a load within the bounds (or ``loads``) and at most
     ``max_empty`` empty atoms (ESU enumeration, each group once), connected in the graph's adjacency or in
     ``adjacent``; only groups holding one of ``roots`` if given. None beyond ``max_groups`` groups, or
-    ``ENUMERATION_VISITS`` times as many visited."""
+    ``ENUMERATION_VISITS`` times as many visited.
+
+    The enumeration tree is grown a level at a time, every group of one size at once in arrays; its groups
+    are then put in the order a depth-first enumeration visits them (their atoms in the order they were
+    added, compared as sequences). Whether a limit is passed does not depend on that order: it is whether
+    the whole tree holds more groups, or more visits, than allowed.
+    """
     lo, hi = loads or sizing.bounds_window
     member = set(nodes.tolist())
-    # each group is found once, from its first atom in this order (the roots first); groups and their
-    # neighbourhoods are sets of ranks held as the bits of an integer
+    # each group is found once, from its first atom in this order (the roots first); sets of ranks (an
+    # atom's neighbours, the ranks after a rank, a group's extension) are rows of bits, eight to a byte
     first = [int(v) for v in roots] if roots is not None else []
-    order = first + sorted(member - set(first))
-    rank = {v: r for r, v in enumerate(order)}
-    if adjacent is None:
-        adjacent = {v: {j for j, _ in graph.links[v] if j in member} for v in member}
-    bits = [sum(1 << rank[j] for j in adjacent[v] if j in rank) for v in order]
-    w = graph.w[order].tolist()
-    empty = [int(x <= 0) for x in w]
-    out: list[list[int]] = []
-    visits = [max_groups * ENUMERATION_VISITS]  # groups too light to record count too
-
-    def extend(group, load, empties, extension, closed, later) -> bool:
-        visits[0] -= 1
-        if visits[0] < 0:
-            return False
-        if load >= lo:
-            out.append(group)
-            if len(out) > max_groups:
-                return False
-        while extension:
-            lowest = extension & -extension
-            extension ^= lowest
-            u = lowest.bit_length() - 1
-            if load + w[u] > hi or empties + empty[u] > max_empty:
-                continue
-            if not extend(
-                group + [u],
-                load + w[u],
-                empties + empty[u],
-                extension | bits[u] & later & ~closed,
-                closed | bits[u],
-                later,
-            ):
-                return False
-        return True
-
-    for v in range(len(first) if roots is not None else len(order)):
-        if w[v] > hi:
-            continue
-        later = ~((2 << v) - 1)  # ranks after v
-        if not extend([v], w[v], empty[v], bits[v] & later, bits[v] | 1 << v, later):
+    order = np.array(first + sorted(member - set(first)), dtype=np.int64)
+    ranks = np.arange(len(order))
+    near = np.packbits(_neighbour_matrix(graph, order, adjacent), axis=1, bitorder="little")
+    after = np.packbits(ranks[None, :] > ranks[:, None], axis=1, bitorder="little")
+    itself = np.packbits(ranks[None, :] == ranks[:, None], axis=1, bitorder="little")
+    w = graph.w[order].astype(float)
+    empty = (w <= 0).astype(np.int64)
+    start = np.flatnonzero(~(w[: len(first) if roots is not None else len(order)] > hi))
+    level = _Level(
+        start, start[:, None], w[start], empty[start], near[start] & after[start], near[start] | itself[start]
+    )
+    visits, found = len(start), []
+    while len(level.root):
+        found.append(level.added[level.load >= lo])
+        if visits > max_groups * ENUMERATION_VISITS or sum(map(len, found)) > max_groups:
             return None
-    if not out:
+        group, rank = np.nonzero(np.unpackbits(level.extension, axis=1, count=len(order), bitorder="little"))
+        fits = ~(level.load[group] + w[rank] > hi) & ~(level.empties[group] + empty[rank] > max_empty)
+        group, rank = group[fits], rank[fits]
+        visits += len(group)
+        if visits > max_groups * ENUMERATION_VISITS:
+            return None
+        level = level.grown(group, rank, w, empty, near, after)
+    return _groups_in_enumeration_order(found, order)
+
+
+def _neighbour_matrix(graph: RegionGraph, order: np.ndarray, adjacent: dict[int, set[int]] | None) -> np.ndarray:
+    """Whether the atoms ``order`` touch, rank by rank: in ``adjacent`` if given, else in the graph."""
+    rank = np.full(graph.n, -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    near = np.zeros((len(order), len(order)), dtype=bool)
+    if adjacent is None:
+        entries, rows = graph.adjacency.rows(order)
+        columns = rank[graph.adjacency.indices[entries]]
+        near[rows[columns >= 0], columns[columns >= 0]] = True
+    else:
+        ranks = rank.tolist()
+        pairs = [(r, ranks[j]) for r, v in enumerate(order.tolist()) for j in adjacent[v] if ranks[j] >= 0]
+        if pairs:
+            near[tuple(np.array(pairs).T)] = True
+    return near
+
+
+@dataclass
+class _Level:
+    """The groups of one size an enumeration reached, one row each: the rank it was found from, its ranks in
+    the order they were added, its load and empty atoms, and (as rows of bits) the ranks it may still be
+    extended by and those it or its neighbours hold."""
+
+    root: np.ndarray
+    added: np.ndarray
+    load: np.ndarray
+    empties: np.ndarray
+    extension: np.ndarray
+    closed: np.ndarray
+
+    def grown(
+        self, group: np.ndarray, rank: np.ndarray, w: np.ndarray, empty: np.ndarray, near: np.ndarray, after: np.ndarray
+    ) -> _Level:
+        """The groups of one more atom: each row ``group`` extended by the matching ``rank``, as ESU extends
+        it (the ranks after it that extended the group, and its own neighbours after the root not yet near)."""
+        closed = self.closed[group]
+        return _Level(
+            self.root[group],
+            np.column_stack([self.added[group], rank]),
+            self.load[group] + w[rank],
+            self.empties[group] + empty[rank],
+            self.extension[group] & after[rank] | near[rank] & after[self.root[group]] & ~closed,
+            closed | near[rank],
+        )
+
+
+def _groups_in_enumeration_order(found: list[np.ndarray], order: np.ndarray) -> list[np.ndarray]:
+    """The groups ``found`` (per size, each one's ranks in the order they were added) in the order a depth-first
+    enumeration visits them: a group before those grown from it, siblings by the rank added. Each group's
+    atoms (``order`` of its ranks) ascending."""
+    sizes = np.repeat(np.arange(1, len(found) + 1), [len(f) for f in found])
+    if not len(sizes):
         return []
-    # each group's atoms, ascending: one sort of them all, by group then atom
-    sizes = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
-    atoms = np.asarray(order, dtype=np.int64)[
-        np.fromiter(itertools.chain.from_iterable(out), dtype=np.int64, count=int(sizes.sum()))
-    ]
-    atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(out)), sizes)))]
-    return np.split(atoms, np.cumsum(sizes)[:-1])
+    added = np.full((len(sizes), len(found)), -1, dtype=np.int64)  # a prefix, padded, comes first
+    added[np.arange(len(found))[None, :] < sizes[:, None]] = np.concatenate([f.ravel() for f in found])
+    added = added[np.lexsort(added.T[::-1])]  # sequences compared rank by rank
+    sizes = (added >= 0).sum(axis=1)
+    atoms = order[added[added >= 0]]
+    atoms = atoms[np.lexsort((atoms, np.repeat(np.arange(len(added)), sizes)))]
+    ends = np.cumsum(sizes).tolist()
+    return [atoms[start:end] for start, end in zip([0, *ends[:-1]], ends)]
 
 
 def shapes(graph: RegionGraph, columns: list[np.ndarray], scale: float, sizing: Sizing) -> np.ndarray:
@@ -322,61 +381,102 @@ def exact_cover(
     always extends the first uncovered inhabited atom (fewest candidate groups first), tries the compact
     groups (``shape``) first and, if ``prune`` (every column within the bounds), prunes where the load left
     fits no count of grids. At most ``steps`` steps per budget, so the result is the same on every machine.
+    Sets of atoms and of columns are the bits of integers (:class:`_ColumnSets`): the options of an atom are
+    its columns that clash with none chosen, taken lowest bit first.
     """
     position = np.full(len(weight), -1, dtype=np.int64)
     position[nodes] = np.arange(len(nodes))
     member = np.zeros((len(columns), len(nodes)), dtype=bool)  # column × atom of nodes
     if columns:
         member[np.repeat(np.arange(len(columns)), [len(c) for c in columns]), position[np.concatenate(columns)]] = True
-    masks = [int.from_bytes(row.tobytes(), "little") for row in np.packbits(member, axis=1, bitorder="little")]
-    inhabited = [i for i, a in enumerate(nodes) if weight[a] > 0]
     preferred = np.lexsort((np.asarray(shape, dtype=float), np.asarray(fits)))  # by fit, then shape (stable)
-    options = {i: preferred[member[preferred, i]].tolist() for i in inhabited}
-    order = sorted(inhabited, key=lambda i: (len(options[i]), i))
-    column_load = group_loads(weight, columns).tolist()
-    tight, bounds = sizing.tight_window, sizing.bounds_window
-
-    def feasible(load: float, loose: int, grids_left: int | None) -> bool:
-        """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose``
-        loose ones."""
-        counts = (
-            [grids_left]
-            if grids_left is not None
-            else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
-        )
-        for m in counts:
-            j = min(loose, m)
-            if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
-                return True
-        return False
-
+    inhabited = np.flatnonzero(weight[nodes] > 0)
+    order = inhabited[np.lexsort((inhabited, member[:, inhabited].sum(axis=0)))].tolist()  # fewest options first
+    sets = _ColumnSets(member[preferred], order)
+    fit = np.asarray(fits, dtype=np.int64)[preferred]
+    tight = int.from_bytes(np.packbits(fit == 0, bitorder="little").tobytes(), "little")  # columns within the band
+    fit, column_load, preferred = fit.tolist(), group_loads(weight, columns)[preferred].tolist(), preferred.tolist()
+    holders, everyone = sets.holders, (1 << len(order)) - 1
+    column_sets: dict[int, tuple[int, int]] = {}  # per column met: the atoms it covers, the columns it clashes with
+    load_fits = functools.cache(functools.partial(feasible, sizing=sizing))  # searches meet the same loads often
     left_steps = [0]
     for budget in budgets:
         left_steps[0] = steps
         found: list[int] = []
 
-        def search(covered: int, left: float, loose: int) -> bool:
+        def search(covered: int, clashing: int, left: float, loose: int) -> bool:
             left_steps[0] -= 1
             if left_steps[0] < 0:
                 return False
-            a = next((i for i in order if not covered >> i & 1), None)
+            free = everyone & ~covered
             grids_left = None if count is None else count - len(found)
-            if a is None:
+            if not free:
                 return not grids_left
-            if prune and not feasible(left, budget - loose, grids_left):
+            if prune and not load_fits(left, budget - loose, grids_left):
                 return False
-            for c in options[a]:
-                if masks[c] & covered or (fits[c] and loose == budget):
-                    continue
-                found.append(c)
-                if search(covered | masks[c], left - column_load[c], loose + (fits[c] > 0)):
+            options = holders[order[(free & -free).bit_length() - 1]] & ~clashing
+            if loose == budget:
+                options &= tight
+            while options:
+                lowest = options & -options
+                options ^= lowest
+                p = lowest.bit_length() - 1
+                cover, clash = column_sets[p] if p in column_sets else column_sets.setdefault(p, sets.of(p))
+                found.append(p)
+                if search(covered | cover, clashing | clash, left - column_load[p], loose + (fit[p] > 0)):
                     return True
                 found.pop()
+                if left_steps[0] < 0:  # out of steps: every option left would stop at once
+                    return False
             return False
 
-        if search(0, float(weight[nodes].sum()), 0):
-            return [columns[c] for c in found], True
+        if search(0, 0, float(weight[nodes].sum()), 0):
+            return [columns[preferred[p]] for p in found], True
     return None, left_steps[0] >= 0
+
+
+class _ColumnSets:
+    """The sets an exact cover's search combines, as the bits of integers: a set of columns has a bit per rank
+    in the order they are preferred (its lowest bit is the preferred column), a set of inhabited atoms a bit
+    per place in the order they are covered.
+
+    Parameters
+    ----------
+    ranked
+        Column × atom membership, the columns in the order they are preferred.
+    order
+        The inhabited atoms (positions), in the order they are covered.
+    """
+
+    def __init__(self, ranked: np.ndarray, order: list[int]):
+        self.ranked = ranked
+        #: per atom, the columns holding it
+        self.holders = [
+            int.from_bytes(row.tobytes(), "little") for row in np.packbits(ranked.T, axis=1, bitorder="little")
+        ]
+        self.place = np.zeros(ranked.shape[1], dtype=object)
+        self.place[order] = [1 << i for i in range(len(order))]
+
+    def of(self, p: int) -> tuple[int, int]:
+        """The inhabited atoms column ``p`` covers, and the columns it clashes with (shares an atom with)."""
+        atoms = np.flatnonzero(self.ranked[p])
+        return sum(self.place[atoms]), functools.reduce(operator.or_, (self.holders[i] for i in atoms.tolist()), 0)
+
+
+def feasible(load: float, loose: int, grids_left: int | None, sizing: Sizing) -> bool:
+    """Whether ``load`` can make some number of grids (``grids_left`` if given) with at most ``loose`` loose
+    ones."""
+    tight, bounds = sizing.tight_window, sizing.bounds_window
+    counts = (
+        [grids_left]
+        if grids_left is not None
+        else range(max(1, math.floor(load / bounds.hi)), math.ceil(load / tight.lo) + 2)
+    )
+    for m in counts:
+        j = min(loose, m)
+        if (m - j) * tight.lo + j * bounds.lo - 1e-9 <= load <= (m - j) * tight.hi + j * bounds.hi + 1e-9:
+            return True
+    return False
 
 
 def group_loads(weight: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:

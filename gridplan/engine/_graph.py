@@ -198,6 +198,9 @@ class RegionGraph:
         way in every neighbourhood it is part of).
     tables
         The bisection's latest cut tables, by atoms and grid count (:func:`._bisection.cut_table`).
+    crowded
+        Per sizing, the atom sets (bits of an integer) found to have too many connected groups to enumerate
+        (:func:`._exact.fitting_groups`): a set holding one of them has too.
     """
 
     adjacency: Adjacency
@@ -207,6 +210,7 @@ class RegionGraph:
     reach: np.ndarray
     pieces: dict = field(default_factory=dict, repr=False)
     tables: dict = field(default_factory=dict, repr=False)
+    crowded: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         a = self.adjacency

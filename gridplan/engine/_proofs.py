@@ -381,7 +381,7 @@ def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.nd
     if len(misfits):  # the budget is on the groups around misfits only
         fits, budgets = [0] * len(fitting) + [2] * len(free), [budget]
     else:
-        fits, budgets = [sizing.fit(load) for load in group_loads(graph.w, fitting)], [graph.n]
+        fits, budgets = sizing.fits(group_loads(graph.w, fitting)).tolist(), [graph.n]
     return exact_cover(
         nodes,
         graph.w,
