@@ -193,9 +193,11 @@ def tight_layout(
         return None, None
     neighbours = graph.neighbour_lists()
     everywhere = np.ones(graph.n, dtype=bool)
-    misfits = np.flatnonzero(
-        proven_misfits(neighbours, graph.w, everywhere, np.zeros(graph.n, np.int64), range(graph.n), *tight)
-    )
+    # a unit that fits no group within the band lies in a grid outside it now
+    candidates = np.flatnonzero(~tight.contains(loads)[labels])
+    misfits = candidates[
+        proven_misfits(neighbours, graph.w, everywhere, np.zeros(graph.n, np.int64), candidates, *tight)
+    ]
     shared = sizing.misfit_ceiling if len(far) else bounds.hi  # the most one grid holding misfits may carry
     if len(misfits) and misfits_apart(neighbours, graph.w, misfits, shared) >= loose:
         return None, None  # units that fit no grid within the band need every grid outside it now
