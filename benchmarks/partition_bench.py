@@ -240,6 +240,19 @@ def run_before(tree: str, name: str) -> dict:
     return {**row, "method": "gridplan (before)"}
 
 
+def ratio_lines(rows: list[dict]) -> str:
+    """Per case, gridplan's time over each other method's (max-p, METIS, k-means, gridplan before)."""
+    lines = []
+    for case in dict.fromkeys(r["case"] for r in rows):
+        times = {r["method"]: r["time_s"] for r in rows if r["case"] == case}
+        ours = times.get("gridplan")
+        if ours is None:
+            continue
+        parts = [f"{ours / t:.2f}× {m}" for m, t in times.items() if m != "gridplan" and t > 0]
+        lines.append(f"  {case}: gridplan = " + ", ".join(parts))
+    return "\n".join(lines)
+
+
 def format_table(rows: list[dict], columns=COLUMNS) -> str:
     header = ["case", "method"] + [label for _, label, _ in columns]
     body = [[r["case"], r["method"]] + [fmt.format(r[key]) for key, _, fmt in columns] for r in rows]
@@ -270,6 +283,8 @@ def main(argv=None) -> int:
         where += case_where
         print(f"{case}: {rows[-1]['households']:,} households", file=sys.stderr, flush=True)
     print(format_table(rows))
+    print("\nTime ratios (machine-independent: the same run, the same machine):")
+    print(ratio_lines(rows))
     print("\nWhere the internal boundary runs (shares of its length; gridplan.core.metrics.boundary_breakdown):")
     print(format_table(where, WHERE_COLUMNS))
     return 0

@@ -34,6 +34,9 @@ PROGRAMME_WORK = 2.0
 #: Work the tight band's search of a region may do. On the generated district (88 searches) 0.1 proves 17
 #: regions' fewest and 0.3 proves 19, for about twice the time; at 2 the searches took 80 s in all.
 TIGHT_WORK = 0.1
+#: Most units a region's programme for the tight band is run on: on the generated district none of the 28
+#: regions above 80 settled anything within ``TIGHT_WORK`` (6.8 s of the searches' 13.8 s).
+TIGHT_MAX_UNITS = 80
 #: Steps of the exact cover that seeks a layout with fewer grids outside the tight band before the programme:
 #: on the generated district the covers it settles take at most a few thousand.
 TIGHT_SEARCH_NODES = 20_000
@@ -165,9 +168,9 @@ def tight_layout(
     """Where some grids of ``labels`` are outside the tight band: a layout of the whole region with fewer
     outside it, with no more grids outside the bounds than now, each at most ``misfit_ceiling``
     (:func:`bounds_programme`, within ``TIGHT_WORK``); and the proof of the fewest where the programme
-    settles it. Where every grid is within the bounds, an exact cover of the groups within them
-    (:func:`_no_tighter_cover`) may prove first that none has fewer. Nothing is sought where a grid outside
-    the bounds now holds more than the ceiling.
+    settles it, on regions of at most ``TIGHT_MAX_UNITS`` units. Where every grid is within the bounds, an
+    exact cover of the groups within them (:func:`_no_tighter_cover`) may prove first that none has fewer.
+    Nothing is sought where a grid outside the bounds now holds more than the ceiling.
 
     Parameters
     ----------
@@ -207,6 +210,8 @@ def tight_layout(
             f"{bounds.lo:.0f}–{bounds.hi:.0f}, run to its end"
         )
         return None, RegionProof(loose, bounds.hi, "enumeration", searched, floor=bounds.lo, tight=True)
+    if graph.n > TIGHT_MAX_UNITS:
+        return None, None
     found, proven = bounds_programme(
         neighbours,
         graph.w,
