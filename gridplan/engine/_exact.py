@@ -370,10 +370,12 @@ def exact_cover(
     count: int | None = None,
     steps: int = EXACT_SEARCH_NODES,
     prune: bool = True,
+    far: int | None = None,
 ) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty one at
     most once, with as few loose columns (``fits`` 1 or more: outside the tight band) as possible: each of
-    ``budgets`` (the loose columns allowed) is tried in turn; exactly ``count`` columns when given. Returns
+    ``budgets`` (the loose columns allowed) is tried in turn; exactly ``count`` columns when given; at most
+    ``far`` columns outside the bounds (``fits`` 2) when given. Returns
     the cover (None if none found) and whether the last search ran to its end (so that None proves no
     cover exists).
 
@@ -395,6 +397,7 @@ def exact_cover(
     sets = _ColumnSets(member[preferred], order)
     fit = np.asarray(fits, dtype=np.int64)[preferred]
     tight = int.from_bytes(np.packbits(fit == 0, bitorder="little").tobytes(), "little")  # columns within the band
+    within = int.from_bytes(np.packbits(fit < 2, bitorder="little").tobytes(), "little")  # within the bounds
     fit, column_load, preferred = fit.tolist(), group_loads(weight, columns)[preferred].tolist(), preferred.tolist()
     holders, everyone = sets.holders, (1 << len(order)) - 1
     column_sets: dict[int, tuple[int, int]] = {}  # per column met: the atoms it covers, the columns it clashes with
@@ -404,7 +407,7 @@ def exact_cover(
         left_steps[0] = steps
         found: list[int] = []
 
-        def search(covered: int, clashing: int, left: float, loose: int) -> bool:
+        def search(covered: int, clashing: int, left: float, loose: int, outside: int = 0) -> bool:
             left_steps[0] -= 1
             if left_steps[0] < 0:
                 return False
@@ -417,13 +420,21 @@ def exact_cover(
             options = holders[order[(free & -free).bit_length() - 1]] & ~clashing
             if loose == budget:
                 options &= tight
+            if outside == far:
+                options &= within
             while options:
                 lowest = options & -options
                 options ^= lowest
                 p = lowest.bit_length() - 1
                 cover, clash = column_sets[p] if p in column_sets else column_sets.setdefault(p, sets.of(p))
                 found.append(p)
-                if search(covered | cover, clashing | clash, left - column_load[p], loose + (fit[p] > 0)):
+                if search(
+                    covered | cover,
+                    clashing | clash,
+                    left - column_load[p],
+                    loose + (fit[p] > 0),
+                    outside + (fit[p] > 1),
+                ):
                     return True
                 found.pop()
                 if left_steps[0] < 0:  # out of steps: every option left would stop at once

@@ -168,8 +168,8 @@ def tight_layout(
     """Where some grids of ``labels`` are outside the tight band: a layout of the whole region with fewer
     outside it, with no more grids outside the bounds than now, each at most ``misfit_ceiling``
     (:func:`bounds_programme`, within ``TIGHT_WORK``); and the proof of the fewest where the programme
-    settles it, on regions of at most ``TIGHT_MAX_UNITS`` units. Where every grid is within the bounds, an
-    exact cover of the groups within them (:func:`_no_tighter_cover`) may prove first that none has fewer.
+    settles it, on regions of at most ``TIGHT_MAX_UNITS`` units. An exact cover of the region's groups
+    (:func:`_no_tighter_cover`) may prove first that none has fewer.
     Nothing is sought where a grid outside the bounds now holds more than the ceiling.
 
     Parameters
@@ -204,12 +204,13 @@ def tight_layout(
     shared = sizing.misfit_ceiling if len(far) else bounds.hi  # the most one grid holding misfits may carry
     if len(misfits) and misfits_apart(neighbours, graph.w, misfits, shared) >= loose:
         return None, None  # units that fit no grid within the band need every grid outside it now
-    if not len(far) and _no_tighter_cover(graph, sizing, loose):
-        searched = (
-            f"an exact cover of every connected group of the region's {graph.n} units within "
-            f"{bounds.lo:.0f}–{bounds.hi:.0f}, run to its end"
-        )
-        return None, RegionProof(loose, bounds.hi, "enumeration", searched, floor=bounds.lo, tight=True)
+    scope = f"every grid within {bounds.lo:.0f}–{bounds.hi:.0f}" + (
+        f" but at most {len(far)}, each of at most {sizing.misfit_ceiling:.0f}" if len(far) else ""
+    )
+    beyond = {"beyond": len(far), "beyond_cap": sizing.misfit_ceiling} if len(far) else {}
+    if _no_tighter_cover(graph, sizing, loose, len(far)):
+        searched = f"an exact cover of every connected group of the region's {graph.n} units, {scope}, run to its end"
+        return None, RegionProof(loose, bounds.hi, "enumeration", searched, floor=bounds.lo, tight=True, **beyond)
     if graph.n > TIGHT_MAX_UNITS:
         return None, None
     found, proven = bounds_programme(
@@ -228,31 +229,43 @@ def tight_layout(
     if not proven:
         return found, None
     fewest = loose if found is None else int((~tight.contains(graph.grid_loads(found))).sum())
-    scope = f"every grid within {bounds.lo:.0f}–{bounds.hi:.0f}" + (
-        f" but at most {len(far)}, each of at most {sizing.misfit_ceiling:.0f}" if len(far) else ""
-    )
     searched = f"a constraint programme (CP-SAT) over the region's {graph.n} units, {scope}, solved to the end"
-    beyond = {"beyond": len(far), "beyond_cap": sizing.misfit_ceiling} if len(far) else {}
     return found, RegionProof(fewest, bounds.hi, "cp_sat", searched, floor=bounds.lo, tight=True, **beyond)
 
 
-def _no_tighter_cover(graph: RegionGraph, sizing: Sizing, loose: int) -> bool:
-    """Whether enumeration proves that no layout with every grid within the bounds has fewer than ``loose``
-    grids outside the tight band: every connected group of inhabited units within the bounds (empty units
-    only connect, :func:`through_empty`), and no exact cover of the inhabited units by them with fewer loose
-    groups, the search run to its end (within ``PROOF_MAX_GROUPS`` groups, ``TIGHT_SEARCH_NODES`` steps).
-    Loads must be whole numbers."""
+def _no_tighter_cover(graph: RegionGraph, sizing: Sizing, loose: int, far: int) -> bool:
+    """Whether enumeration proves that no layout with every grid within the bounds but at most ``far`` (each
+    at most ``misfit_ceiling``) has fewer than ``loose`` grids outside the tight band: every connected group
+    of inhabited units within the bounds (or, with ``far``, of at most the ceiling; empty units only
+    connect, :func:`through_empty`), and no exact cover of the inhabited units by them with fewer loose
+    groups and at most ``far`` outside the bounds, the search run to its end (within ``PROOF_MAX_GROUPS``
+    groups, ``TIGHT_SEARCH_NODES`` steps). Loads must be whole numbers."""
     inhabited = np.flatnonzero(graph.w > 0)
     if not np.allclose(graph.w, np.rint(graph.w)):
         return False
     groups = fitting_groups(
-        graph, inhabited, sizing, max_empty=0, max_groups=PROOF_MAX_GROUPS, adjacent=through_empty(graph, inhabited)
+        graph,
+        inhabited,
+        sizing,
+        max_empty=0,
+        max_groups=PROOF_MAX_GROUPS,
+        adjacent=through_empty(graph, inhabited),
+        loads=(0.0, sizing.misfit_ceiling) if far else None,
     )
     if groups is None:
         return False
     fits = [sizing.fit(load) for load in group_loads(graph.w, groups)]
     cover, exhausted = exact_cover(
-        inhabited, graph.w, groups, fits, np.zeros(len(groups)), [loose - 1], sizing, steps=TIGHT_SEARCH_NODES
+        inhabited,
+        graph.w,
+        groups,
+        fits,
+        np.zeros(len(groups)),
+        [loose - 1],
+        sizing,
+        steps=TIGHT_SEARCH_NODES,
+        prune=not far,
+        far=far,
     )
     return cover is None and exhausted
 
