@@ -513,6 +513,7 @@ def _misfit_programme(neighbours, w, unit, lo, hi, allowed, settings) -> Check:
 
 
 # One function though long: a programme's variables and constraints read together, as the model they are.
+# One function though long: the programme's variables and rows read together, as the model they are.
 def _fewest_programme(neighbours, w, band, fewest, scope: Scope, settings) -> Check:
     lo, hi = band
     floor, cap = scope.floor, scope.cap
@@ -548,8 +549,7 @@ def _fewest_programme(neighbours, w, band, fewest, scope: Scope, settings) -> Ch
     rows.append((unit_of + len(lo_rhs), np.arange(x_count), np.ones(x_count)))
     lo_rhs += [1.0] * n
     hi_rhs += [1.0] * n
-    outside_budget_cols = o_start + np.arange(n)
-    add(outside_budget_cols, np.ones(n), -np.inf, fewest - 1)
+    add(o_start + np.arange(n), np.ones(n), -np.inf, fewest - 1)
     add(b_start + np.arange(n), np.ones(n), -np.inf, scope.beyond)
     for j, c in enumerate(members):
         if not len(c):  # the unit alone is heavier than any group may be: no layout places it
@@ -598,20 +598,19 @@ def _fewest_programme(neighbours, w, band, fewest, scope: Scope, settings) -> Ch
     decided = _verdict_of(result, seconds, figures, settings)
     if decided is not None:
         return decided
-    x = np.round(result.x[:x_count]) == 1
-    labels = np.full(n, -1, dtype=np.int64)
-    roots = np.repeat(np.arange(n), [len(c) for c in members])
-    labels[unit_of[x]] = roots[x]
+    labels = _group_labels(np.round(result.x[:x_count]) == 1, members)
     return _refuted_layout(
-        neighbours,
-        w,
-        band,
-        fewest,
-        scope,
-        np.unique(labels, return_inverse=True)[1].reshape(-1),
-        CheckMethod.MILP,
-        {**figures, "seconds": seconds},
+        neighbours, w, band, fewest, scope, labels, CheckMethod.MILP, {**figures, "seconds": seconds}
     )
+
+
+def _group_labels(chosen: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+    """The group (0, 1, …) of each unit from the programme's ``x_ij`` (``chosen``, root by root over
+    ``members``)."""
+    labels = np.full(len(members), -1, dtype=np.int64)
+    roots = np.repeat(np.arange(len(members)), [len(c) for c in members])
+    labels[np.concatenate(members)[chosen]] = roots[chosen]
+    return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 
 def _connected_group(
