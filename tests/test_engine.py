@@ -13,7 +13,6 @@ first computed with the engine before it was split into phases (``gridplan/regio
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 
 import numpy as np
@@ -24,6 +23,7 @@ from gridplan.io.osm import HELSINKI_CENTRE_BBOX, helsinki_extract, import_osm
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.settings import DEFAULTS, LoadWindow
 
+from .support.digests import plan_digests
 from .support.real import EXTRACTS
 from .support.scenes import random_scene
 
@@ -49,20 +49,6 @@ PINNED = {
     "random-3": ("c348ede7e5898962", "0e8b2951291c3977"),
     "random-11": ("c26cf663dfa03466", "d566688e1b5acf5b"),
 }
-
-
-def digest(lines) -> str:
-    h = hashlib.sha256()
-    for line in lines:
-        h.update(line.encode() + b"\n")
-    return h.hexdigest()[:16]
-
-
-def plan_digests(plan) -> tuple[str, str]:
-    a = plan.assignment
-    assignment = digest(sorted(f"{b}\t{g}" for b, g in zip(a["building_id"].astype(str), a["grid_id"].astype(str))))
-    warnings = digest(repr((w.code, str(w.community_id), w.grid_id, w.reason, tuple(w.figures))) for w in plan.warnings)
-    return assignment, warnings
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from gridplan.scenarios.district import generate_district
 from gridplan.settings import DEFAULTS
 
 from .support.assertions import assert_hard_rules
-from .test_engine import plan_digests
+from .support.digests import plan_digests
 
 #: :func:`plan_digests` of the district's plan (as main plans it since the tight band's claims): work on the
 #: engine's speed (issue 33) must leave it as it is.
