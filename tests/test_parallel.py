@@ -22,6 +22,7 @@ from gridplan.prepare.validate import validate_scene
 from gridplan.settings import DEFAULTS, PARALLEL_MIN_HOUSEHOLDS, RunOptions
 
 from .support.real_scenes import real_communities_scene
+from .support.scenes import street_grid_scene
 
 
 @pytest.fixture(scope="module")
@@ -234,8 +235,6 @@ def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_an
 def too_many_for_gbt14(tmp_path_factory):
     """A scene whose first community needs 100 grids, one more than a 14-digit code's 2-digit serial allows: an
     input error met inside the per-community work, after validation."""
-
-    from .support.scenes import street_grid_scene
 
     streets = list(range(100, 1000, 100))
     big = street_grid_scene(1000, 1000, streets, streets, [[300] * 10] * 10, per_block=1)
