@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -41,11 +41,9 @@ from gridplan.vocabulary import (
     word,
 )
 
+from .atoms import Units
 from .codes import code_history
 from .metrics import PlanMetrics
-
-if TYPE_CHECKING:  # the engine's atoms, only where a plan was made in this process
-    from gridplan.engine.units import Units
 
 
 def gridplan_version() -> str:
@@ -467,7 +465,7 @@ class Plan:
     warnings: list[PlanWarning]
     metrics: PlanMetrics
     provenance: Provenance = field(default_factory=Provenance)
-    units: "Units | None" = None
+    units: Units | None = None
     atom_grid: np.ndarray | None = None
     certificates: list[Certificate] = field(default_factory=list)
     code_history: pd.DataFrame | None = None

@@ -36,7 +36,7 @@ from .coords import SYSTEMS
 from .households import prepare_buildings
 
 if TYPE_CHECKING:
-    from gridplan.prepare.validate import Validation
+    from gridplan.core.findings import Validation
 
 REQUIRED_LAYERS = ("communities", "buildings", "streets")
 OPTIONAL_LAYERS = ("barriers", "party_orgs", "party_members", "service_points", "compounds", "pois")

@@ -13,8 +13,6 @@ length and the cost of cutting there: cheap along higher street classes, dear be
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -22,6 +20,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridplan.core.atoms import Units
 from gridplan.core.geometry import points_along, shared_boundaries, shared_length, weighted_centres
 from gridplan.settings import GridSettings
 from gridplan.vocabulary import UnitKind
@@ -38,28 +37,6 @@ WATER_SHORE_STEP_M = 10.0
 FOOTPRINT_OVERLAP_M2 = 0.5
 #: Spacing (metres) of the points along building outlines that seed the tessellation.
 OUTLINE_STEP_M = 4.0
-
-
-@dataclass(frozen=True)
-class Units:
-    """Atoms of a scene and their adjacency.
-
-    Attributes
-    ----------
-    atoms
-        One row per atom: ``atom_id`` (position), ``community_id``, ``kind`` (``block``, ``cell``,
-        ``compound``, ``special``; ``water`` for water no shore atom took), ``households``, ``workload``, ``x``/``y`` (household-weighted
-        centre, metres), ``special`` (the special kind, or empty), geometry. Atoms tile their communities.
-    graph
-        Nodes are atom positions; edges carry ``length`` (shared boundary, m), ``cost`` (length ×
-        badness of a cut there) and ``barrier`` (the shared boundary is a river, rail or wall).
-    building_atom
-        Atom position of each building, aligned to the buildings given.
-    """
-
-    atoms: gpd.GeoDataFrame
-    graph: nx.Graph
-    building_atom: pd.Series
 
 
 def build_units(

@@ -40,25 +40,19 @@ Checks, in order:
 
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass, field
-from typing import Literal
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from gridplan.core.alignment import align_layers
+from gridplan.core.findings import Finding, Validation, plural
 from gridplan.core.households import building_floors, estimate_households
 from gridplan.core.scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, PreparedScene, Scene, id_string, local_crs
-from gridplan.errors import InputError
 from gridplan.settings import DEFAULTS, Settings
 from gridplan.vocabulary import BAD_VALUES_ZH, LAYER_NAMES_ZH, REPAIRS_ZH, word
 
 from .boundaries import BoundaryRepair, close_gaps_and_overlaps, fit_to_buildings, merge_slivers
-
-Level = Literal["error", "warning", "repair"]
 
 #: The column that identifies a row of each layer (its key, unique within the layer).
 KEY_COLUMNS: dict[str, str] = {
@@ -89,165 +83,6 @@ _NOUNS = {
 }
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 _LINEAL = {"LineString", "MultiLineString"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing the check found.
-
-    Attributes
-    ----------
-    level
-        ``"error"`` (planning must not go on), ``"warning"`` (planning goes on; look at it) or
-        ``"repair"`` (the data were changed as the message says).
-    code
-        Stable machine-readable kind, e.g. ``"duplicate_id"``.
-    layer
-        The scene layer concerned (``"buildings"``, ...).
-    message
-        One human-readable line, naming up to ten ids and then "and N more".
-    ids
-        Every id concerned (for ``duplicate_id``: each repeated id once); rows without an id as ``#<index>``.
-    count
-        How many rows the finding concerns.
-    zh
-        The message in Chinese (a run in Chinese prints it).
-    """
-
-    level: Level
-    code: str
-    layer: str
-    message: str
-    ids: tuple[str, ...] = ()
-    count: int = 0
-    zh: str = ""
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {self.layer}: {self.message}"
-
-    def describe(self, lang: str = "zh") -> str:
-        """``[code] layer: message`` in ``lang`` (``"zh"`` or ``"en"``)."""
-        if lang == "zh" and self.zh:
-            return f"[{self.code}] {LAYER_NAMES_ZH.get(self.layer, self.layer)}：{self.zh}"
-        return str(self)
-
-
-@dataclass(frozen=True)
-class Validation:
-    """The outcome of :func:`validate_scene`.
-
-    Attributes
-    ----------
-    scene
-        The checked scene, in the input CRS (of the buildings): geometries repaired, excluded rows left out,
-        buildings with ``community_id`` and ``community_share`` (share of the footprint inside it, as the
-        boundaries were delivered; they are then fitted round every building) where the
-        CRS allowed the assignment.
-    findings
-        Errors, warnings and repairs, in the order they were found.
-    counts
-        Per layer ``{"in": n, "out": n, "excluded": n}`` with ``in == out + excluded``; always has
-        ``buildings``, ``households`` (sum of valid registered counts) and ``party_members``.
-    """
-
-    scene: Scene
-    findings: list[Finding] = field(default_factory=list)
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def errors(self) -> list[Finding]:
-        """Findings that stop planning."""
-        return [f for f in self.findings if f.level == "error"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        """Findings to look at; planning goes on."""
-        return [f for f in self.findings if f.level == "warning"]
-
-    @property
-    def repairs(self) -> list[Finding]:
-        """Changes made to the data."""
-        return [f for f in self.findings if f.level == "repair"]
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error."""
-        return not self.errors
-
-    def raise_for_errors(self) -> "Validation":
-        """Raise :class:`~gridplan.errors.InputError` naming the errors (in one line); else return ``self``."""
-        errors = self.errors
-        if errors:
-            raise InputError(
-                f"the scene has {_plural(len(errors), 'error', 'errors')}: " + "; ".join(map(str, errors)),
-                zh=f"场景有 {len(errors)} 项错误：" + "；".join(f.describe("zh") for f in errors),
-            )
-        return self
-
-    def table(self, lang: str = "zh") -> pd.DataFrame:
-        """The findings as a table (``level``, ``code``, ``layer``, ``message`` in ``lang``, ``ids`` as a list,
-        ``count``), as a plan file keeps them (the ids as JSON text, so that an id holding a comma stays one)."""
-        return pd.DataFrame(
-            [
-                {
-                    "level": f.level,
-                    "code": f.code,
-                    "layer": f.layer,
-                    "message": f.zh if lang == "zh" and f.zh else f.message,
-                    "ids": [str(i) for i in f.ids],
-                    "count": f.count,
-                }
-                for f in self.findings
-            ],
-            columns=["level", "code", "layer", "message", "ids", "count"],
-        )
-
-    def headline(self, lang: str = "zh") -> str:
-        """One line: how many errors, warnings and repairs."""
-        return word("validation_headline", lang, **self._counted())
-
-    def _counted(self) -> dict:
-        """The errors, warnings and repairs counted, as the summaries' words take them."""
-        e, w, r = len(self.errors), len(self.warnings), len(self.repairs)
-        return {
-            "e": e,
-            "w": w,
-            "r": r,
-            "errors": _plural(e, "error", "errors"),
-            "warnings": _plural(w, "warning", "warnings"),
-            "repairs": _plural(r, "repair", "repairs"),
-        }
-
-    def summary(self, lang: str = "zh") -> str:
-        """A plain-text report (场景检查) for the command line: counts, then findings by level.
-
-        ``lang`` (``"zh"`` or ``"en"``) words the headings, counts and findings (``code`` is the stable key)."""
-        zh = lang == "zh"
-        head = word("validation_head", lang, **self._counted())
-        names = {name: (LAYER_NAMES_ZH.get(name, name) if zh else name) for name in self.counts}
-        width = max(_width(n) for n in names.values()) if names else 0
-        columns = [word(key, lang) for key in ("counts_in", "counts_out", "counts_excluded")]
-        rows = ["  " + " " * width + "  " + " ".join(_pad(c, 9) for c in columns)] + [
-            "  "
-            + names[name]
-            + " " * (width - _width(names[name]))
-            + f"  {c['in']:>9,} {c['out']:>9,} {c['excluded']:>9,}"
-            for name, c in self.counts.items()
-        ]
-        sections = [head, *rows]
-        for key, found in (("errors", self.errors), ("warnings", self.warnings), ("repairs", self.repairs)):
-            if found:
-                sections += [word(key, lang) + word("colon", lang).rstrip(), *(f"  {f.describe(lang)}" for f in found)]
-        return "\n".join(sections)
-
-
-def _width(text: str) -> int:
-    """Columns a text takes in a terminal: a Chinese character two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return " " * max(width - _width(text), 0) + text
 
 
 def validate_scene(
@@ -450,7 +285,7 @@ def _check_keys(name: str, frame: pd.DataFrame, labels: np.ndarray) -> list[Find
     present = _present(frame[key]).to_numpy()
     if not present.all():
         ids = tuple(labels[~present])
-        message = f"{_plural(len(ids), *_NOUNS[name])} without {key}: rows {_name_ids(ids)}"
+        message = f"{plural(len(ids), *_NOUNS[name])} without {key}: rows {_name_ids(ids)}"
         findings.append(
             Finding(
                 "error",
@@ -468,7 +303,7 @@ def _check_keys(name: str, frame: pd.DataFrame, labels: np.ndarray) -> list[Find
         times = repeated.value_counts(sort=False)
         shown = [f"{i} (×{n})" for i, n in times.items()]
         message = (
-            f"{_plural(len(repeated), *_NOUNS[name])} sharing {_plural(len(times), key, key + 's')}: {_name_ids(shown)}"
+            f"{plural(len(repeated), *_NOUNS[name])} sharing {plural(len(times), key, key + 's')}: {_name_ids(shown)}"
         )
         findings.append(
             Finding(
@@ -508,7 +343,7 @@ def _repair_geometries(
     findings = []
     if invalid.any():
         ids = tuple(labels[invalid])
-        message = f"invalid geometry in {_plural(len(ids), *_NOUNS[name])}, repaired with make_valid: {_name_ids(ids)}"
+        message = f"invalid geometry in {plural(len(ids), *_NOUNS[name])}, repaired with make_valid: {_name_ids(ids)}"
         findings.append(
             Finding(
                 "repair",
@@ -523,7 +358,7 @@ def _repair_geometries(
     wrong_input = wrong & ~invalid & ~empty
     if family is not None and wrong_input.any():
         ids = tuple(labels[wrong_input])
-        message = f"parts that are not {kind} dropped from {_plural(len(ids), *_NOUNS[name])}: {_name_ids(ids)}"
+        message = f"parts that are not {kind} dropped from {plural(len(ids), *_NOUNS[name])}: {_name_ids(ids)}"
         findings.append(
             Finding(
                 "repair",
@@ -539,7 +374,7 @@ def _repair_geometries(
         ids = tuple(labels[empty])
         message = (
             f"no geometry (empty, or nothing {kind if family else 'valid'} after repair) in "
-            f"{_plural(len(ids), *_NOUNS[name])}, left out: {_name_ids(ids)}"
+            f"{plural(len(ids), *_NOUNS[name])}, left out: {_name_ids(ids)}"
         )
         findings.append(
             Finding(
@@ -688,7 +523,7 @@ def _community_overlaps(communities: np.ndarray, ids: np.ndarray) -> list[Findin
     shown = [
         f"{ids[x]} & {ids[y]} ({m:,.0f} m²)" for x, y, m in zip(a[:MESSAGE_IDS], b[:MESSAGE_IDS], area[:MESSAGE_IDS])
     ]
-    message = f"{_plural(len(a), 'pair', 'pairs')} of communities overlap: {_name_ids(shown, total=len(a))}"
+    message = f"{plural(len(a), 'pair', 'pairs')} of communities overlap: {_name_ids(shown, total=len(a))}"
     return [
         Finding(
             "error",
@@ -732,7 +567,7 @@ def _assign_communities(
     findings = []
     if (~inside).any():
         ids = tuple(labels[~inside])
-        message = f"{_plural(len(ids), 'building', 'buildings')} outside every community, left out: {_name_ids(ids)}"
+        message = f"{plural(len(ids), 'building', 'buildings')} outside every community, left out: {_name_ids(ids)}"
         findings.append(
             Finding(
                 "warning",
@@ -754,7 +589,7 @@ def _assign_communities(
             ids = tuple(labels[changed])
             shown = [f"{labels[i]} ({given[i]} → {spatial_ids[i]})" for i in np.flatnonzero(changed)[:MESSAGE_IDS]]
             message = (
-                f"community_id replaced by the community holding the footprint in {_plural(len(ids), 'building', 'buildings')}: "
+                f"community_id replaced by the community holding the footprint in {plural(len(ids), 'building', 'buildings')}: "
                 f"{_name_ids(shown, total=len(ids))}"
             )
             findings.append(
@@ -803,7 +638,7 @@ def _boundary_findings(
             for r in done[:MESSAGE_IDS]
         ]
         moved = (
-            f"; {_plural(len(buildings), 'building', 'buildings')} with {int(households[buildings].sum()):,} "
+            f"; {plural(len(buildings), 'building', 'buildings')} with {int(households[buildings].sum()):,} "
             "registered households concerned"
             if buildings
             else ""
@@ -838,7 +673,7 @@ def _communities_without_streets(
         return []
     missed = tuple(ids[~reached])
     message = (
-        f"{_plural(len(missed), 'community', 'communities')} without any street through or along it; grids "
+        f"{plural(len(missed), 'community', 'communities')} without any street through or along it; grids "
         f"there follow the community boundary only: {_name_ids(missed)}"
     )
     return [
@@ -867,7 +702,7 @@ def _bad_codes(communities: gpd.GeoDataFrame, ids: np.ndarray) -> list[Finding]:
         return []
     shown = [f"{i} ({c!r})" for i, c in zip(ids[bad.to_numpy()][:MESSAGE_IDS], codes[bad][:MESSAGE_IDS])]
     message = (
-        f"{_plural(int(bad.sum()), 'community code is', 'community codes are')} not 12 digits (county 6 + street 3 + "
+        f"{plural(int(bad.sum()), 'community code is', 'community codes are')} not 12 digits (county 6 + street 3 + "
         f"community 3), so grid codes cannot be made: correct them or leave them empty: {_name_ids(shown, total=int(bad.sum()))}"
     )
     zh = (
@@ -925,7 +760,7 @@ def _check_households(
         if not mask.any():
             continue
         ids = tuple(labels[mask])
-        noun = _plural(len(ids), "building", "buildings")
+        noun = plural(len(ids), "building", "buildings")
         if kind == "fractional" and repair:
             shown = [
                 f"{i} ({v:g} → {np.floor(v + 0.5):g})" for i, v in zip(ids[:MESSAGE_IDS], number[mask][:MESSAGE_IDS])
@@ -1008,7 +843,7 @@ def _implausible_households(
         for i, h, c in zip(ids[:MESSAGE_IDS], households[bad], capacity[bad])
     ]
     message = (
-        f"{_plural(len(ids), 'building', 'buildings')} with more households than {v.min_m2_per_household:g} m² of floor "
+        f"{plural(len(ids), 'building', 'buildings')} with more households than {v.min_m2_per_household:g} m² of floor "
         f"each allows (check the register or the footprint): {_name_ids(shown, total=len(ids))}"
     )
     shown_zh = [
@@ -1038,9 +873,7 @@ def _check_members(
     ):
         if mask.any():
             ids = tuple(labels[mask])
-            message = (
-                f"{_plural(len(ids), 'party member', 'party members')} {what}, placed in no grid: {_name_ids(ids)}"
-            )
+            message = f"{plural(len(ids), 'party member', 'party members')} {what}, placed in no grid: {_name_ids(ids)}"
             zh = f"{len(ids):,} 名党员{what_zh}，未编入网格：{_name_ids(ids, lang='zh')}"
             findings.append(Finding("warning", code, "party_members", message, ids, len(ids), zh))
     return kept, findings
@@ -1053,7 +886,7 @@ def _empty_layers(layers: dict[str, pd.DataFrame], cleaned: dict[str, pd.DataFra
         if len(frame):
             continue
         left_out = len(layers[name])
-        message = f"{name} is empty" + (f" once {_plural(left_out, 'row', 'rows')} left out" if left_out else "")
+        message = f"{name} is empty" + (f" once {plural(left_out, 'row', 'rows')} left out" if left_out else "")
         zh = "图层为空" + (f"（排除 {left_out:,} 行之后）" if left_out else "")
         level = "error" if name in ("communities", "buildings") else "warning"
         findings.append(Finding(level, "empty_layer", name, message, (), 0, zh))
@@ -1062,10 +895,6 @@ def _empty_layers(layers: dict[str, pd.DataFrame], cleaned: dict[str, pd.DataFra
 
 def _in_out(n_in: int, n_out: int) -> dict[str, int]:
     return {"in": n_in, "out": n_out, "excluded": n_in - n_out}
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def _name_ids(ids, total: int | None = None, lang: str = "en") -> str:
