@@ -116,16 +116,18 @@ def plan_claims(
     community_ids = grids["community_id"].astype(str).to_numpy()
     ordinary = (grids["kind"] == GridKind.ORDINARY).to_numpy()
     over = ordinary & (grids["service_radius_m"].to_numpy() > settings.max_service_radius_m)
-    regions = list(regions)
-    tight = [r for r in regions if r.proof.tight]
+    tight: dict[str, list[RegionClaim]] = {}  # the tight band's proofs, by the community of their grids
+    for region in regions:
+        if region.proof.tight and writer.community_of(region) is not None:
+            tight.setdefault(writer.community_of(region), []).append(region)
     for community in pd.unique(community_ids):
         here = community_ids == community
         for g in np.flatnonzero(writer.outside & here):
             writer.bounds_claim(g, otherwise, SearchStop.FIXED_COUNT if community in fixed else stopped)
         for g in np.flatnonzero(over & here):
             writer.radius_claim(g, radius_otherwise)
-        for region in tight:
-            writer.tight_claim(region, community)
+        for region in tight.get(community, []):
+            writer.tight_claim(region)
     return Claims(writer.warnings, writer.certificates, frozenset(writer.proven))
 
 
@@ -223,16 +225,8 @@ class _ClaimWriter:
             proof = region.proof
             c = self.region_certificate.get(id(region))
             if c is None:
-                c = self.region_certificate[id(region)] = self._add(
-                    claim=Claim.NEIGHBOURHOOD_FEWEST if region.local else Claim.REGION_FEWEST,
-                    status=ClaimStatus.PROVEN,
-                    community_id=community,
-                    grid_ids=region.grid_ids,
-                    cap=proof.cap,
-                    fewest=proof.fewest,
-                    method=proof.method,
-                    searched=proof.searched,
-                )
+                claim = Claim.NEIGHBOURHOOD_FEWEST if region.local else Claim.REGION_FEWEST
+                c = self.region_certificate[id(region)] = self._region_row(claim, region)
             reason = WarningReason.NEIGHBOURHOOD_PROVEN if region.local else WarningReason.REGION_PROVEN
             figures += [("cap", proof.cap), ("fewest", proof.fewest), ("grids", len(region.grid_ids) - 1)]
             if not region.local:  # a neighbourhood's proof does not make the grid unable to meet the bounds
@@ -252,29 +246,41 @@ class _ClaimWriter:
         figures += [("certificate", c.certificate_id), ("method", str(c.method))]
         self.warnings.append(PlanWarning(WarningCode.OUT_OF_BOUNDS, community, grid_id, reason.value, tuple(figures)))
 
-    def tight_claim(self, region: RegionClaim, community: str) -> None:
-        """The certificate of a region's proof about the tight band, where it speaks of grids of ``community``
-        and the layout is in its scope: ``fewest`` grids outside the band, the others within it."""
+    def community_of(self, region: RegionClaim) -> str | None:
+        """The community of a region proof's grids (None where none of them is in the layout)."""
         grids = [self.position[g] for g in region.grid_ids if g in self.position]
-        if not grids or str(self.grids["community_id"].iat[grids[0]]) != community:
-            return
+        return str(self.grids["community_id"].iat[grids[0]]) if grids else None
+
+    def tight_claim(self, region: RegionClaim) -> None:
+        """The certificate of a region's proof about the tight band, where the layout is in its scope:
+        ``fewest`` grids outside the band, the others within it."""
+        grids = [self.position[g] for g in region.grid_ids if g in self.position]
         tight, proof = self.settings.tight_window, region.proof
         if not proof.covers(self.load[grids], tight):  # the layout kept is not one the proof speaks of
             return
-        self._add(
-            claim=Claim.TIGHT_FEWEST,
-            status=ClaimStatus.PROVEN,
-            community_id=community,
-            grid_ids=region.grid_ids,
+        self._region_row(
+            Claim.TIGHT_FEWEST,
+            region,
             lo=tight.lo,
             hi=tight.hi,
             floor=proof.floor,
-            cap=proof.cap,
-            fewest=proof.fewest,
             beyond=proof.beyond,
             beyond_cap=proof.beyond_cap if proof.beyond else float("nan"),
+        )
+
+    def _region_row(self, claim: Claim, region: RegionClaim, **window) -> Certificate:
+        """The certificate of a region's (or a neighbourhood's) proof: its grids, figures and method."""
+        proof = region.proof
+        return self._add(
+            claim=claim,
+            status=ClaimStatus.PROVEN,
+            community_id=self.community_of(region),
+            grid_ids=region.grid_ids,
+            cap=proof.cap,
+            fewest=proof.fewest,
             method=proof.method,
             searched=proof.searched,
+            **window,
         )
 
     def radius_claim(self, g: int, otherwise: WarningReason) -> None:
