@@ -124,3 +124,32 @@ def test_the_units_kept_for_a_real_scene_are_those_built_from_its_layers(extract
     assert units_digest(scene_units(prepared)) == units_digest(built)
     tagged = prepare_scene(prepared.scene.replace(buildings=prepared.scene.buildings.assign(note="x")))
     assert units_key(tagged) != units_key(prepared)
+
+
+def test_a_scene_changed_in_one_community_builds_that_community_again_and_no_other(small_district):
+    """Units built with the communities of an earlier build equal units built from nothing: households changed in
+    one community build that community alone again; a street removed builds again every community it was near."""
+    local, grid = small_district[0].local, small_district[0].settings.grid
+    assert local.communities["community_id"].nunique() > 2
+    built: dict = {}
+    build_units(local.communities, local.buildings, local.streets, local.barriers, grid, built=built)
+    assert len(built) == len(local.communities)
+
+    community = local.buildings["community_id"].value_counts().index[0]
+    changed = local.buildings.copy()
+    first = np.flatnonzero(changed["community_id"].to_numpy() == community)[0]
+    changed.loc[changed.index[first], "households"] = int(changed["households"].iloc[first]) * 3 + 7
+    before = dict(built)
+    taken = build_units(local.communities, changed, local.streets, local.barriers, grid, built=built)
+    assert len(built) == len(before) + 1  # one community built again
+    cold = build_units(local.communities, changed, local.streets, local.barriers, grid)
+    assert units_digest(taken) == units_digest(cold)
+
+    street = int(local.streets.sindex.query(local.communities.geometry.iloc[0], predicate="intersects")[0])
+    fewer = local.streets.drop(index=local.streets.index[street])
+    near = local.communities.geometry.dwithin(local.streets.geometry.iloc[street], 9.0).sum()
+    taken = build_units(local.communities, local.buildings, fewer, local.barriers, grid, built=built)
+    assert len(built) >= len(before) + 1 + near
+    assert units_digest(taken) == units_digest(
+        build_units(local.communities, local.buildings, fewer, local.barriers, grid)
+    )

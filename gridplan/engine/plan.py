@@ -63,7 +63,7 @@ from gridplan.settings import RUN_DEFAULTS, GridSettings, LoadWindow, RunOptions
 from gridplan.vocabulary import GridKind, SearchStop, UnitKind, WarningCode, WarningReason
 
 from .claims import Claims, RegionClaim, plan_claims
-from .units import Units, build_units
+from .units import CommunityUnits, Units, build_units
 
 
 def partition(
@@ -158,20 +158,29 @@ def count_warnings(layout: Layout, asked: dict[str, CountAsked]) -> list[PlanWar
 _UNITS: OrderedDict[str, Units] = OrderedDict()
 #: Scenes whose units are kept (a district's take about 200 MB).
 UNITS_KEPT = 2
+#: The communities built last in this process (:func:`gridplan.engine.units.community_key` → their atoms), the
+#: latest last: a scene changed in some communities builds only those again.
+_COMMUNITIES: OrderedDict[str, CommunityUnits] = OrderedDict()
+#: Communities whose atoms are kept (a district has about 110).
+COMMUNITIES_KEPT = 1_000
 
 
 def scene_units(prepared: PreparedScene) -> Units:
     """The atoms of a prepared scene: street blocks and building cells, and their adjacency; built once per
-    process for the same layers and grid settings (:data:`UNITS_KEPT` scenes are kept)."""
+    process for the same layers and grid settings (:data:`UNITS_KEPT` scenes are kept), and for a scene changed
+    in some communities, only those built again (:data:`COMMUNITIES_KEPT` communities are kept)."""
     key = units_key(prepared)
     if key in _UNITS:
         _UNITS.move_to_end(key)
         return _UNITS[key]
     local = prepared.local
-    units = build_units(local.communities, local.buildings, local.streets, local.barriers, prepared.settings.grid)
+    units = build_units(
+        local.communities, local.buildings, local.streets, local.barriers, prepared.settings.grid, built=_COMMUNITIES
+    )
     _UNITS[key] = units
-    while len(_UNITS) > UNITS_KEPT:
-        _UNITS.popitem(last=False)
+    for cache, kept in ((_UNITS, UNITS_KEPT), (_COMMUNITIES, COMMUNITIES_KEPT)):
+        while len(cache) > kept:
+            cache.popitem(last=False)
     return units
 
 

@@ -13,6 +13,10 @@ length and the cost of cutting there: cheap along higher street classes, dear be
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -39,12 +43,26 @@ FOOTPRINT_OVERLAP_M2 = 0.5
 OUTLINE_STEP_M = 4.0
 
 
+@dataclass(frozen=True)
+class CommunityUnits:
+    """The atoms of one community as :func:`build_units` makes them from its own layers alone: ``atoms`` (kind,
+    special, weights; no ``atom_id``), the atom of each of its buildings, and its edges, all by position within
+    the community. ``slivers`` are the edges that join atoms touching along less than ``MIN_SHARED_M``."""
+
+    atoms: gpd.GeoDataFrame
+    building_atom: np.ndarray
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # left, right, length, cost, barrier
+    slivers: list[tuple[int, int, dict]]
+
+
 def build_units(
     communities: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame,
     streets: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None = None,
     settings: GridSettings = GridSettings(),
+    *,
+    built: MutableMapping[str, CommunityUnits] | None = None,
 ) -> Units:
     """Cut communities into atoms along streets and between buildings, and join neighbours.
 
@@ -55,35 +73,152 @@ def build_units(
         (see :func:`gridplan.partition.prepare_buildings`); optional ``compound_id`` and ``kind``.
     settings
         Block split threshold, street preferences, special kinds and the ceiling for compounds.
+    built
+        Communities built before, by :func:`community_key`: a community whose key is there is taken from it, one
+        built now is added to it. A community's atoms depend only on the layers its key digests, so the units are
+        the same, taken or built.
 
     Returns
     -------
     Units
     """
-    barrier_lines = _barrier_lines(barriers)
-    water_polygons = _barrier_polygons(barriers)
-    blocks = street_blocks(communities, buildings, streets, barriers)
-    block_geoms = blocks.geometry.to_numpy()
-    blocks_of = blocks.groupby("community_id").indices
+    layers = _Layers.of(streets, barriers, settings)
     building_points = shapely.point_on_surface(buildings.geometry.to_numpy())
+    members_of = buildings.groupby("community_id", sort=False).indices
+    digests = _row_digests(buildings) if built is not None else None
+    pieces: list[CommunityUnits] = []
+    for community_id, geometry in zip(communities["community_id"], communities.geometry):
+        members = np.sort(members_of.get(community_id, np.zeros(0, dtype=np.int64)))
+        key = (
+            None if digests is None else community_key(community_id, geometry, digests[members], layers, buildings.crs)
+        )
+        piece = built.get(key) if built is not None else None
+        if piece is None:
+            piece = _community_units(community_id, geometry, buildings.iloc[members], building_points[members], layers)
+            if built is not None:
+                built[key] = piece
+        pieces.append(piece)
+    return _joined(pieces, buildings, members_of, communities["community_id"], buildings.crs)
 
-    pieces: list[gpd.GeoDataFrame] = []
+
+@dataclass(frozen=True)
+class _Layers:
+    """The scene's lines and their trees, made once for every community: streets (with the preference of a cut
+    along each), barrier lines, water polygons, the grid settings and the digest of each street and barrier."""
+
+    settings: GridSettings
+    street_lines: np.ndarray
+    street_tree: shapely.STRtree
+    street_weights: np.ndarray
+    street_digests: np.ndarray
+    barrier_lines: np.ndarray
+    barrier_tree: shapely.STRtree
+    water: np.ndarray
+    water_tree: shapely.STRtree
+    barrier_digests: np.ndarray
+    barrier_source_tree: shapely.STRtree
+
+    @classmethod
+    def of(cls, streets: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, settings: GridSettings) -> _Layers:
+        street_lines = streets.geometry.to_numpy()
+        weights = (
+            (
+                streets["highway"]
+                .fillna("")
+                .astype(str)
+                .map(lambda h: settings.street_weights.get(h.split("_link")[0], settings.street_weights.get("*", 1.0)))
+                .to_numpy(dtype=float)
+            )
+            if len(streets)
+            else np.zeros(0)
+        )
+        barrier_lines, water = _barrier_lines(barriers), _barrier_polygons(barriers)
+        no_barriers = barriers is None or barriers.empty
+        return cls(
+            settings=settings,
+            street_lines=street_lines,
+            street_tree=shapely.STRtree(street_lines),
+            street_weights=weights,
+            street_digests=_row_digests(streets),
+            barrier_lines=barrier_lines,
+            barrier_tree=shapely.STRtree(barrier_lines),
+            water=water,
+            water_tree=shapely.STRtree(water),
+            barrier_digests=np.zeros(0, dtype=object) if no_barriers else _row_digests(barriers),
+            barrier_source_tree=shapely.STRtree(
+                np.empty(0, dtype=object) if no_barriers else barriers.geometry.to_numpy()
+            ),
+        )
+
+
+def community_key(community_id, geometry: BaseGeometry, building_digests: np.ndarray, layers: _Layers, crs) -> str:
+    """A digest of everything the atoms of one community are made of: the grid settings, the CRS, its id and
+    boundary, its buildings (every column, in their order), the streets crossing it in the order its blocks take
+    them (that order decides floating-point details of the faces), and every street and barrier within
+    ``STREET_SNAP_M`` of it (they weigh its edges)."""
+    digest = hashlib.sha256(f"{layers.settings!r}|{crs}|{community_id!r}".encode())
+    digest.update(shapely.to_wkb(geometry))
+    digest.update(b"".join(building_digests))
+    crossing = layers.street_tree.query(geometry, predicate="intersects")
+    near = np.sort(layers.street_tree.query(geometry, predicate="dwithin", distance=STREET_SNAP_M + SNAP_M))
+    for rows in (crossing, near):
+        digest.update(b"|" + b"".join(layers.street_digests[rows]))
+    close = np.sort(layers.barrier_source_tree.query(geometry, predicate="dwithin", distance=STREET_SNAP_M + SNAP_M))
+    digest.update(b"|" + b"".join(layers.barrier_digests[close]))
+    return digest.hexdigest()
+
+
+def _row_digests(layer: gpd.GeoDataFrame) -> np.ndarray:
+    """A digest of each row of a layer: its column names, every value and its geometry."""
+    columns = sorted(str(c) for c in layer.columns if c != layer.geometry.name)
+    digest = hashlib.sha256("|".join(columns).encode())
+    values = (
+        pd.util.hash_pandas_object(layer.drop(columns=layer.geometry.name).astype(str), index=False).to_numpy()
+        if columns
+        else np.zeros(len(layer), dtype=np.uint64)
+    )
+    wkbs = shapely.to_wkb(layer.geometry.to_numpy())
+    rows = np.empty(len(layer), dtype=object)
+    for i, (value, wkb) in enumerate(zip(values, wkbs)):
+        rows[i] = hashlib.sha256(digest.digest() + value.tobytes() + (wkb or b"-")).digest()
+    return rows
+
+
+def _community_units(
+    community_id, geometry: BaseGeometry, buildings: gpd.GeoDataFrame, points: np.ndarray, layers: _Layers
+) -> CommunityUnits:
+    """The atoms of one community, their weights and edges, from its own buildings and the lines near it."""
+    faces = _community_blocks(
+        geometry, layers.street_lines, layers.street_tree, layers.barrier_lines, buildings.geometry.to_numpy()
+    )
+    atoms, local_atom = _atoms_of_community(faces, buildings, points, layers.settings)
+    atoms, local_atom = _share_water(atoms, local_atom, layers.water)
+    atoms["community_id"] = community_id
+    atoms = _attach_weights(atoms, buildings, local_atom)
+    edges = _edges(atoms.geometry.to_numpy(), layers)
+    return CommunityUnits(atoms, local_atom, edges, _sliver_edges(atoms.geometry.to_numpy(), edges))
+
+
+def _joined(pieces: list[CommunityUnits], buildings: gpd.GeoDataFrame, members_of: dict, community_ids, crs) -> Units:
+    """The units of the scene from its communities' (in their order): atoms numbered on, edges between atoms of
+    one community only, the sliver edges last."""
     building_atom = np.full(len(buildings), -1, dtype=np.int64)
-    offset = 0
-    for community_id in communities["community_id"]:
-        members = np.flatnonzero((buildings["community_id"] == community_id).to_numpy())
-        faces = block_geoms[blocks_of.get(community_id, np.zeros(0, dtype=np.int64))]
-        atoms, local_atom = _atoms_of_community(faces, buildings.iloc[members], building_points[members], settings)
-        atoms, local_atom = _share_water(atoms, local_atom, water_polygons)
-        atoms["community_id"] = community_id
-        building_atom[members] = local_atom + offset
-        offset += len(atoms)
-        pieces.append(atoms)
-
-    atoms = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs=buildings.crs)
-    atoms = _attach_weights(atoms, buildings, building_atom)
+    offsets = [0, *np.cumsum([len(p.atoms) for p in pieces]).tolist()]  # Python ints: the graph's nodes
+    for community_id, piece, offset in zip(community_ids, pieces, offsets):
+        members = np.sort(members_of.get(community_id, np.zeros(0, dtype=np.int64)))
+        building_atom[members] = piece.building_atom + offset
+    atoms = gpd.GeoDataFrame(pd.concat([p.atoms for p in pieces], ignore_index=True), geometry="geometry", crs=crs)
     atoms.insert(0, "atom_id", np.arange(len(atoms)))
-    graph = _adjacency(atoms, streets, barrier_lines, water_polygons, settings)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(atoms)))
+    for piece, offset in zip(pieces, offsets):
+        left, right, length, cost, barrier = piece.edges
+        graph.add_edges_from(
+            (int(a) + offset, int(b) + offset, {"length": float(l), "cost": float(c), "barrier": bool(x)})
+            for a, b, l, c, x in zip(left, right, length, cost, barrier)
+        )
+    for piece, offset in zip(pieces, offsets):
+        graph.add_edges_from((a + offset, b + offset, dict(data)) for a, b, data in piece.slivers)
     return Units(atoms=atoms, graph=graph, building_atom=pd.Series(building_atom, index=buildings.index, name="atom"))
 
 
@@ -569,90 +704,45 @@ def _half_spans(centres: np.ndarray, building_atom: np.ndarray, n: int) -> np.nd
     return spans
 
 
-def _adjacency(
-    atoms: gpd.GeoDataFrame,
-    streets: gpd.GeoDataFrame,
-    barrier_lines: np.ndarray,
-    water: np.ndarray,
-    settings: GridSettings,
-) -> nx.Graph:
-    left, right, shared, length = _shared_within_communities(atoms)
-
+def _edges(geoms: np.ndarray, layers: _Layers) -> tuple[np.ndarray, ...]:
+    """The edges between the atoms of one community: each pair sharing at least ``MIN_SHARED_M`` of boundary, its
+    length, the cost of a cut there (length over the preference of the street along it) and whether a barrier or
+    water runs there. One tree per community keeps the edges, and their order (a tree's query order, which decides
+    the order of neighbours in the graph and with it ties and floating-point sums of the planner), the same
+    whether the community is planned alone or among others."""
+    settings = layers.settings
+    left, right, shared, length = shared_boundaries(geoms, tolerance=SNAP_M, min_length=MIN_SHARED_M)
     midpoints = shapely.line_interpolate_point(shapely.line_merge(shapely.force_2d(shared)), 0.5, normalized=True)
     midpoints = np.where(shapely.is_empty(midpoints), shapely.point_on_surface(shared), midpoints)
     preference = np.full(len(left), settings.internal_cut_weight)
-    weights = (
-        streets["highway"]
-        .fillna("")
-        .astype(str)
-        .map(lambda h: settings.street_weights.get(h.split("_link")[0], settings.street_weights.get("*", 1.0)))
-        .to_numpy(dtype=float)
-    )
-    if len(streets):
-        m, s = shapely.STRtree(streets.geometry.to_numpy()).query(
-            midpoints, predicate="dwithin", distance=STREET_SNAP_M
-        )
-        best = pd.Series(weights[s]).groupby(m).max()
+    if len(layers.street_lines):
+        m, s = layers.street_tree.query(midpoints, predicate="dwithin", distance=STREET_SNAP_M)
+        best = pd.Series(layers.street_weights[s]).groupby(m).max()
         preference[best.index.to_numpy()] = best.to_numpy()
     barrier = np.zeros(len(left), dtype=bool)
-    if len(barrier_lines):
-        m, _ = shapely.STRtree(barrier_lines).query(midpoints, predicate="dwithin", distance=SNAP_M * 20)
+    if len(layers.barrier_lines):
+        m, _ = layers.barrier_tree.query(midpoints, predicate="dwithin", distance=SNAP_M * 20)
         barrier[np.unique(m)] = True
-    if len(water):  # atoms meeting in the middle of a river
-        m, _ = shapely.STRtree(water).query(midpoints, predicate="within")
+    if len(layers.water):  # atoms meeting in the middle of a river
+        m, _ = layers.water_tree.query(midpoints, predicate="within")
         barrier[np.unique(m)] = True
         preference[barrier] = np.maximum(preference[barrier], settings.street_weights.get("barrier", 6.0))
-
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(atoms)))
-    graph.add_edges_from(
-        (int(a), int(b), {"length": float(l), "cost": float(l / p), "barrier": bool(x)})
-        for a, b, l, p, x in zip(left, right, length, preference, barrier)
-    )
-    graph.add_edges_from(_sliver_edges(graph, atoms))
-    return graph
+    return left, right, length, length / preference, barrier
 
 
-def _community_members(atoms: gpd.GeoDataFrame) -> dict:
-    """Positions of each community's atoms (ascending), communities in their order among the atoms."""
-    return atoms.groupby("community_id", sort=False).indices
-
-
-def _shared_within_communities(atoms: gpd.GeoDataFrame):
-    """:func:`shared_boundaries` of the atoms of each community, one tree per community.
-
-    Atoms of different communities are never neighbours; measuring each community on its own keeps its
-    edges, and their order (a tree's query order, which decides the order of neighbours in the graph and
-    with it ties and floating-point sums of the planner), the same whether the community is planned alone
-    or among others."""
-    geoms = atoms.geometry.to_numpy()
-    found = []
-    for members in _community_members(atoms).values():
-        left, right, shared, length = shared_boundaries(geoms[members], tolerance=SNAP_M, min_length=MIN_SHARED_M)
-        found.append((members[left], members[right], shared, length))
-    if not found:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.empty(0, dtype=object), np.zeros(0)
-    return tuple(np.concatenate(column) for column in zip(*found))
-
-
-def _sliver_edges(graph: nx.Graph, atoms: gpd.GeoDataFrame) -> list[tuple[int, int, dict]]:
+def _sliver_edges(geoms: np.ndarray, edges: tuple[np.ndarray, ...]) -> list[tuple[int, int, dict]]:
     """A sliver touching its neighbours along less than ``MIN_SHARED_M`` would be a grid of its own: the
     edges that join each to the atom of its community it touches most."""
-    lonely = [a for a in graph.nodes if graph.degree[a] == 0]
-    edges: list[tuple[int, int, dict]] = []
-    if not lonely:
-        return edges
-    geoms = atoms.geometry.to_numpy()
-    community = atoms["community_id"].to_numpy()
-    members = _community_members(atoms)
-    trees: dict = {}  # one per community, as in _shared_within_communities
+    left, right = edges[0], edges[1]
+    lonely = np.setdiff1d(np.arange(len(geoms)), np.concatenate([left, right]))
+    found: list[tuple[int, int, dict]] = []
+    if not len(lonely):
+        return found
+    tree = shapely.STRtree(geoms)
     for a in lonely:
-        own = members[community[a]]
-        if community[a] not in trees:
-            trees[community[a]] = shapely.STRtree(geoms[own])
-        near = [b for b in own[trees[community[a]].query(geoms[a], predicate="dwithin", distance=SNAP_M)] if b != a]
+        near = [b for b in tree.query(geoms[a], predicate="dwithin", distance=SNAP_M) if b != a]
         if near:
             shared = shared_length(geoms[a], geoms[near], tolerance=SNAP_M)
             b = int(near[int(np.argmax(shared))])
-            edges.append((a, b, {"length": float(shared.max()), "cost": float(shared.max()), "barrier": False}))
-    return edges
+            found.append((int(a), b, {"length": float(shared.max()), "cost": float(shared.max()), "barrier": False}))
+    return found
