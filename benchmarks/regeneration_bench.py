@@ -2,14 +2,16 @@
 
 Cases: the generated district (gridplan.scenarios.district, seed 1; 450,000 households) with 5%, 10% and 20% of its
 buildings changed, and each real extract in ../shared/data with 5% changed (households there are gridplan's
-estimates from footprints, the base being generated too). A change multiplies a building's households by a
-factor drawn uniformly from [0.5, 1.6] (seed 2, rounded). Each changed scene is regenerated from the first plan
+estimates from footprints, the base being generated too); the changed buildings drawn anywhere ("scattered"), and,
+at 5%, the buildings nearest one drawn ("local": a new estate, a neighbourhood surveyed again). A change multiplies
+a building's households by a factor drawn uniformly from [0.5, 1.6] (seed 2, rounded). Units of communities that
+did not change are taken from the first plan's (the process keeps them by a digest of each community's layers). Each changed scene is regenerated from the first plan
 without rebalancing (keep-only), with it (the default), and planned afresh. "kept" is the share of buildings
 whose grid is the same as before (for the fresh plan, each new grid matched to the previous grid it shares most
 buildings with); ±10% and ±20% are shares of ordinary grids; "moved" the households that changed grid;
 "x_fresh" the time over the fresh plan's in the same run.
-Goal (issue 24): at 5% change, ±10% within 2 points of the fresh plan's, at least 90% kept, in under a tenth of
-the fresh plan's time.
+Goals (issues 24, 33): at 5% change, ±10% within 2 points of the fresh plan's, at least 90% kept, in under a tenth
+of the fresh plan's time.
 
 Run: ``python benchmarks/regeneration_bench.py [--cases district,nanjing,beijing,shanghai,wuhan] [--shares 0.05,0.1,0.2]``.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -53,22 +56,30 @@ def base_scene(name: str):
     return scene.replace(buildings=scene.buildings.assign(households=estimates))
 
 
-def changed_households(scene, share: float, seed: int):
+def changed_households(scene, share: float, seed: int, where: str = "scattered"):
+    """The scene with ``share`` of its buildings' households changed: buildings drawn anywhere (``scattered``), or
+    the buildings nearest one drawn at random (``local``: a new estate, a neighbourhood re-surveyed)."""
     rng = np.random.default_rng(seed)
     buildings = scene.buildings.copy()
-    chosen = rng.choice(len(buildings), size=max(1, int(round(share * len(buildings)))), replace=False)
+    size = max(1, int(round(share * len(buildings))))
+    if where == "local":
+        centres = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
+        distance = np.hypot(*(centres - centres[rng.integers(len(buildings))]).T)
+        chosen = np.argsort(distance, kind="stable")[:size]
+    else:
+        chosen = rng.choice(len(buildings), size=size, replace=False)
     households = buildings["households"].to_numpy().astype(np.int64)
     households[chosen] = np.round(households[chosen] * rng.uniform(0.5, 1.6, size=len(chosen))).astype(np.int64)
     return scene.replace(buildings=buildings.assign(households=households))
 
 
-def bench(name: str, shares: list[float]) -> list[dict]:
+def bench(name: str, changes: list[tuple[float, str]]) -> list[dict]:
     scene = base_scene(name)
     first = partition(scene)
     previous = PreviousPlan(assignment=first.assignment[["building_id", "grid_id"]], grids=first.grids)
     rows = []
-    for share in shares:
-        changed = prepare_scene(changed_households(scene, share, seed=2))
+    for share, where in changes:
+        changed = prepare_scene(changed_households(scene, share, seed=2, where=where))
         timings, runs = {}, {}
         for layout, settings in (("keep-only", DEFAULTS.with_regeneration(rebalance=False)), ("rebalanced", DEFAULTS)):
             start = time.perf_counter()
@@ -89,7 +100,7 @@ def bench(name: str, shares: list[float]) -> list[dict]:
             rows.append(
                 {
                     "case": name,
-                    "changed": f"{share:.0%}",
+                    "changed": f"{share:.0%} {where}",
                     "layout": layout,
                     "grids": len(runs["rebalanced"].plan.grids),
                     "kept": figures["kept_share"],
@@ -122,7 +133,7 @@ def main(argv=None) -> int:
     rows = []
     for name in args.cases.split(","):
         shares = [float(s) for s in args.shares.split(",")] if name == "district" else [0.05]
-        rows += bench(name, shares)
+        rows += bench(name, [(share, "scattered") for share in shares] + [(0.05, "local")])
     print("\nall cases\n" + format_table(rows))
     return 0
 

@@ -4,7 +4,8 @@ adjacency, as :func:`gridplan.engine.units.build_units` makes them; a plan made 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
@@ -26,8 +27,12 @@ class Units:
         badness of a cut there) and ``barrier`` (the shared boundary is a river, rail or wall).
     building_atom
         Atom position of each building, aligned to the buildings given.
+    community_keys
+        A digest of the layers each community's atoms are made of, by community id
+        (:func:`gridplan.engine.units.community_key`): the same key, the same atoms.
     """
 
     atoms: gpd.GeoDataFrame
     graph: nx.Graph
     building_atom: pd.Series
+    community_keys: Mapping[str, str] = field(default_factory=dict)

@@ -13,6 +13,7 @@ length and the cost of cutting there: cheap along higher street classes, dear be
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
@@ -85,20 +86,20 @@ def build_units(
     layers = _Layers.of(streets, barriers, settings)
     building_points = shapely.point_on_surface(buildings.geometry.to_numpy())
     members_of = buildings.groupby("community_id", sort=False).indices
-    digests = _row_digests(buildings) if built is not None else None
+    digests = _row_digests(buildings)
     pieces: list[CommunityUnits] = []
+    keys: dict[str, str] = {}
     for community_id, geometry in zip(communities["community_id"], communities.geometry):
         members = np.sort(members_of.get(community_id, np.zeros(0, dtype=np.int64)))
-        key = (
-            None if digests is None else community_key(community_id, geometry, digests[members], layers, buildings.crs)
-        )
+        keys[str(community_id)] = key = community_key(community_id, geometry, digests[members], layers, buildings.crs)
         piece = built.get(key) if built is not None else None
         if piece is None:
             piece = _community_units(community_id, geometry, buildings.iloc[members], building_points[members], layers)
             if built is not None:
                 built[key] = piece
         pieces.append(piece)
-    return _joined(pieces, buildings, members_of, communities["community_id"], buildings.crs)
+    units = _joined(pieces, buildings, members_of, communities["community_id"], buildings.crs)
+    return dataclasses.replace(units, community_keys=keys)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class _Layers:
             barrier_tree=shapely.STRtree(barrier_lines),
             water=water,
             water_tree=shapely.STRtree(water),
-            barrier_digests=np.zeros(0, dtype=object) if no_barriers else _row_digests(barriers),
+            barrier_digests=np.zeros((0, 2), dtype=np.uint64) if no_barriers else _row_digests(barriers),
             barrier_source_tree=shapely.STRtree(
                 np.empty(0, dtype=object) if no_barriers else barriers.geometry.to_numpy()
             ),
@@ -158,30 +159,28 @@ def community_key(community_id, geometry: BaseGeometry, building_digests: np.nda
     ``STREET_SNAP_M`` of it (they weigh its edges)."""
     digest = hashlib.sha256(f"{layers.settings!r}|{crs}|{community_id!r}".encode())
     digest.update(shapely.to_wkb(geometry))
-    digest.update(b"".join(building_digests))
+    digest.update(building_digests.tobytes())
     crossing = layers.street_tree.query(geometry, predicate="intersects")
     near = np.sort(layers.street_tree.query(geometry, predicate="dwithin", distance=STREET_SNAP_M + SNAP_M))
     for rows in (crossing, near):
-        digest.update(b"|" + b"".join(layers.street_digests[rows]))
+        digest.update(b"|" + layers.street_digests[rows].tobytes())
     close = np.sort(layers.barrier_source_tree.query(geometry, predicate="dwithin", distance=STREET_SNAP_M + SNAP_M))
-    digest.update(b"|" + b"".join(layers.barrier_digests[close]))
+    digest.update(b"|" + layers.barrier_digests[close].tobytes())
     return digest.hexdigest()
 
 
 def _row_digests(layer: gpd.GeoDataFrame) -> np.ndarray:
-    """A digest of each row of a layer: its column names, every value and its geometry."""
-    columns = sorted(str(c) for c in layer.columns if c != layer.geometry.name)
-    digest = hashlib.sha256("|".join(columns).encode())
-    values = (
-        pd.util.hash_pandas_object(layer.drop(columns=layer.geometry.name).astype(str), index=False).to_numpy()
-        if columns
-        else np.zeros(len(layer), dtype=np.uint64)
-    )
-    wkbs = shapely.to_wkb(layer.geometry.to_numpy())
-    rows = np.empty(len(layer), dtype=object)
-    for i, (value, wkb) in enumerate(zip(values, wkbs)):
-        rows[i] = hashlib.sha256(digest.digest() + value.tobytes() + (wkb or b"-")).digest()
-    return rows
+    """A digest of each row of a layer (16 bytes: its values, every column as text, and its geometry's WKB), the
+    column names folded into the values' digest."""
+    columns = [c for c in layer.columns if c != layer.geometry.name]
+    values = pd.util.hash_pandas_object(layer[columns].astype(str), index=False, hash_key=_hash_key(columns))
+    wkbs = pd.util.hash_pandas_object(pd.Series(shapely.to_wkb(layer.geometry.to_numpy()), dtype=object), index=False)
+    return np.column_stack([values.to_numpy(), wkbs.to_numpy()]).astype(np.uint64)
+
+
+def _hash_key(columns: list) -> str:
+    """A 16-character key for pandas' row hashes, made from the column names (so a renamed column changes them)."""
+    return hashlib.sha256("|".join(map(str, columns)).encode()).hexdigest()[:16]
 
 
 def _community_units(
