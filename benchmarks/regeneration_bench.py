@@ -76,7 +76,7 @@ def changed_households(scene, share: float, seed: int, where: str = "scattered")
 def bench(name: str, changes: list[tuple[float, str]]) -> list[dict]:
     scene = base_scene(name)
     first = partition(scene)
-    previous = PreviousPlan(assignment=first.assignment[["building_id", "grid_id"]], grids=first.grids)
+    previous = PreviousPlan.of(first)
     rows = []
     for share, where in changes:
         changed = prepare_scene(changed_households(scene, share, seed=2, where=where))

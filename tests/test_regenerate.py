@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import geopandas as gpd
@@ -17,9 +18,10 @@ from gridplan.engine.regenerate import matched_labels, regenerate
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.io.store import read_previous, write_plan
 from gridplan.partition import partition
+from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.settings import DEFAULTS, RunOptions
 
-from .support.assertions import assert_hard_rules
+from .support.assertions import assert_claims_hold, assert_hard_rules
 from .support.scenes import street_grid_scene
 
 
@@ -333,3 +335,76 @@ def test_a_unit_grown_above_the_ceiling_becomes_a_grid_of_its_own_as_in_a_fresh_
         grids.loc[grids["kind"] == "ordinary", "households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()
     )
     assert [w.code for w in result.plan.warnings] == ["oversize_unit"]
+
+
+def _rows_scene(rows: dict[str, list[int]]):
+    """Communities side by side, each a row of 200 m blocks with one building each (households as given)."""
+    parts = [
+        street_grid_scene(
+            200 * len(households),
+            200,
+            xs=[200 * i for i in range(1, len(households))],
+            ys=[],
+            households=[[h] for h in households],
+            per_block=1,
+            community_id=community_id,
+            origin=(600_000.0, 3_500_000.0 + 400 * k),
+        )
+        for k, (community_id, households) in enumerate(rows.items())
+    ]
+    return parts[0].replace(
+        communities=pd.concat(
+            [p.communities.assign(code=f"32010200100{k + 1}") for k, p in enumerate(parts)], ignore_index=True
+        ),
+        buildings=pd.concat(
+            [p.buildings.assign(building_id=cid + "-" + p.buildings["building_id"]) for cid, p in zip(rows, parts)],
+            ignore_index=True,
+        ),
+        streets=pd.concat([p.streets for p in parts], ignore_index=True),
+    )
+
+
+@pytest.mark.parametrize("through_file", [False, True])
+def test_communities_whose_ground_did_not_change_keep_their_grids_and_proofs(tmp_path, through_file):
+    # a: two grids outside 270–330 at best (a tight band's proof); b: 750 in a row of 150s, one grid outside
+    # 240–360 at best (a region's proof); c: 4 × 300, then 200 100 300 300 (two grids outside the bounds)
+    rows = {"a": [175, 90, 117, 123, 123, 152], "b": [150] * 5, "c": [300] * 4}
+    scene = _rows_scene(rows)
+    first = partition(scene)
+    proofs = {(c.claim, c.grid_ids, c.fewest, c.floor, c.cap) for c in first.certificates if c.proven}
+    assert {claim for claim, *_ in proofs} == {"tight_fewest", "region_fewest"}
+    previous = PreviousPlan.of(first)
+    if through_file:
+        prepared = prepare_scene(scene)
+        write_plan(PlanRun(plan=first), prepared, tmp_path / "plan.gpkg")
+        previous = read_previous(tmp_path / "plan.gpkg")
+    grown = scene.buildings.assign(
+        households=scene.buildings["building_id"]
+        .map({"c-b0-0-0": 200, "c-b1-0-0": 100})
+        .fillna(scene.buildings["households"])
+    )
+    changed = scene.replace(buildings=grown)
+    plan = regenerate(changed, previous).plan
+
+    def grids_of(p, communities):
+        a = p.assignment[p.assignment["community_id"].isin(communities)]
+        return {g: frozenset(b) for g, b in a.groupby("grid_id")["building_id"]}
+
+    assert grids_of(plan, ["a", "b"]) == grids_of(first, ["a", "b"])  # kept exactly
+    assert {(c.claim, c.grid_ids, c.fewest, c.floor, c.cap) for c in plan.certificates if c.proven} == proofs
+    c_grids = plan.grids[plan.grids["community_id"] == "c"]
+    assert c_grids["households"].between(DEFAULTS.grid.floor, DEFAULTS.grid.ceiling).all()  # c repaired
+    assert set(plan.grids["ground"]) >= set(first.grids.loc[first.grids["community_id"] != "c", "ground"])
+    assert_claims_hold(changed, plan)
+
+
+def test_a_forged_claim_of_an_unchanged_community_is_checked_and_withdrawn():
+    # the previous plan's tight band claim about community a, widened by hand to grids of any load (floor 0):
+    # kept with a's grids, then refuted by the independent check (175 | 330 | 275 has one grid outside 270–330)
+    scene = _rows_scene({"a": [175, 90, 117, 123, 123, 152], "c": [300] * 4})
+    first = partition(scene)
+    forged = [dataclasses.replace(c, floor=0.0) if c.claim == "tight_fewest" else c for c in first.certificates]
+    previous = dataclasses.replace(PreviousPlan.of(first), certificates=forged)
+    plan = plan_scene(prepare_scene(scene), previous=previous).plan
+    (tight,) = [c for c in plan.certificates if c.grid_ids == ("a-001", "a-002", "a-003")]
+    assert (tight.status, tight.checked) == ("not_proven", "refuted")

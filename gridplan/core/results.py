@@ -436,7 +436,8 @@ class Plan:
         ``households_source`` (a :class:`~gridplan.vocabulary.HouseholdSource`: registered, estimated, partly),
         ``buildings``, ``largest_unit`` (households of its largest indivisible unit: a building or whole
         compound), ``tight_possible`` and ``bounds_possible`` (False where it is proven that no layout brings
-        it within ±``tight_tolerance`` / the bounds), ``service_radius_m``, ``polsby_popper``; polygons in the
+        it within ±``tight_tolerance`` / the bounds), ``service_radius_m``, ``polsby_popper``, ``ground`` (a
+        digest of the units the grid stands on, :func:`gridplan.engine.units.grid_grounds`); polygons in the
         scene's CRS.
     assignment
         ``building_id`` → ``grid_id``, ``community_id``, ``households`` (registered or estimated),
@@ -578,7 +579,8 @@ class PreviousPlan:
     ``provenance`` where the plan file has one (a layout drawn by hand has none); ``source``, where it was read
     from (a connection URL's password masked); ``footprints``, the plan's building footprints by building id
     where it has them (to tell a plan of another place or coordinate system from a plan of the scene);
-    ``code_history``, its ``code_history`` layer where it has one."""
+    ``code_history``, its ``code_history`` layer where it has one; ``certificates``, what it claimed (a
+    regeneration keeps the claims of grids whose ground did not change, the ``ground`` column of its grids)."""
 
     assignment: pd.DataFrame | None
     grids: pd.DataFrame
@@ -586,6 +588,18 @@ class PreviousPlan:
     source: str = ""
     footprints: gpd.GeoSeries | None = None
     code_history: pd.DataFrame | None = None
+    certificates: list[Certificate] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, plan: Plan) -> PreviousPlan:
+        """A plan made in this process, to regenerate from as if written and read back."""
+        return cls(
+            assignment=plan.assignment[["building_id", "grid_id"]],
+            grids=plan.grids,
+            provenance=plan.provenance,
+            code_history=plan.code_history,
+            certificates=list(plan.certificates),
+        )
 
     @property
     def version(self) -> int:

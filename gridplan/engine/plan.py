@@ -63,7 +63,7 @@ from gridplan.settings import RUN_DEFAULTS, GridSettings, LoadWindow, RunOptions
 from gridplan.vocabulary import GridKind, SearchStop, UnitKind, WarningCode, WarningReason
 
 from .claims import Claims, RegionClaim, plan_claims
-from .units import CommunityUnits, Units, build_units
+from .units import CommunityUnits, Units, build_units, grid_grounds
 
 
 def partition(
@@ -370,6 +370,8 @@ def layout_from_atoms(
     # proven unable to meet the bounds: a claim's grids, and one unit above the ceiling
     grids["bounds_possible"] = ~grids["grid_id"].isin(claims.bounds_proven) & (grids["kind"] != GridKind.OVERSIZE)
     grids.loc[(grids["kind"] == GridKind.OVERSIZE).to_numpy(), "tight_possible"] = False
+    # what the grid stands on: a regeneration keeps the grids and claims of ground that did not change
+    grids.insert(grids.columns.get_loc(grids.geometry.name), "ground", grid_grounds(units, atom_grid, len(grids)))
     metrics = plan_metrics(
         grids, assignment, local.buildings, local.communities, local.streets, local.barriers, settings.grid
     )

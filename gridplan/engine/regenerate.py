@@ -25,7 +25,7 @@ from gridplan.core.alignment import point_system, previous_offset, shift_like
 from gridplan.core.codes import code_history, matched_codes
 from gridplan.core.coords import SYSTEM_NAMES, SYSTEM_NAMES_ZH
 from gridplan.core.matching import one_to_one
-from gridplan.core.results import Plan, PlanChanges, PlanRun, PlanWarning, PreviousPlan
+from gridplan.core.results import Certificate, Plan, PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from gridplan.core.scene import PreparedScene, Scene, id_string
 from gridplan.engine import (
     Adjacency,
@@ -41,11 +41,20 @@ from gridplan.engine import (
     proven_layout,
     resplit,
 )
-from gridplan.engine.units import Units
+from gridplan.engine.units import Units, grid_grounds
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.prepare.validate import as_prepared
 from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
-from gridplan.vocabulary import BuildingChange, GridChange, GridKind, MoveReason, SearchStop, WarningCode, WarningReason
+from gridplan.vocabulary import (
+    BuildingChange,
+    Claim,
+    GridChange,
+    GridKind,
+    MoveReason,
+    SearchStop,
+    WarningCode,
+    WarningReason,
+)
 
 from .audit import assign_by_overlay
 from .plan import (
@@ -131,7 +140,8 @@ def regenerate(
     # the atoms' adjacency and balance weights, made once for every phase
     adjacency, weight = Adjacency.from_networkx(units.graph), balance_weight(units.atoms)
     state = _kept_layout(prepared, previous, units, adjacency, drawn)
-    warnings, proven = _repair(state, units, adjacency, weight, prepared.settings)
+    unchanged = _unchanged_grids(state, units, previous)
+    warnings, proven = _repair(state, units, adjacency, weight, prepared.settings, unchanged, previous.certificates)
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
     plan, reasons = _new_plan(
@@ -227,11 +237,18 @@ def _kept_layout(
 
 
 def _repair(
-    state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, settings: Settings
+    state: _Layout,
+    units: Units,
+    adjacency: Adjacency,
+    weight: np.ndarray,
+    settings: Settings,
+    unchanged: set[int],
+    certificates: list[Certificate],
 ) -> tuple[list[PlanWarning], list]:
     """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
-    bounds (:func:`_repair_region`); new grids added to ``state``. Returns the warnings of regions no layout fits
-    and the regions proven to have no layout with fewer grids outside the bounds."""
+    bounds (:func:`_repair_region`), unless every grid of it is ``unchanged``: then its grids and the previous
+    plan's proofs about them (``certificates``) are kept. New grids are added to ``state``. Returns the warnings
+    of regions no layout fits and the regions proven to have no layout with fewer grids outside the bounds."""
     sizing = Sizing.of(settings.grid)
     warnings: list[PlanWarning] = []
     # special sites, oversize units and small parts stay as they were, like locked grids
@@ -246,6 +263,9 @@ def _repair(
             if not divisible(total, settings.grid):
                 warnings.append(_indivisible(units, region, state, community_id, total, settings))
                 continue
+            if unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
+                proven += _carried(certificates, state, region)
+                continue
             graph = RegionGraph.of(adjacency, region, weight, units.atoms)
             labels, created, proofs = _repair_region(graph, state.atom_grid[region], sizing)
             first_new = len(state.grid_ids)
@@ -254,6 +274,51 @@ def _repair(
             state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
             proven += proofs_in_scene(region, proofs, state.atom_grid)
     return warnings, proven
+
+
+def _unchanged_grids(state: _Layout, units: Units, previous: PreviousPlan) -> set[int]:
+    """The grids kept whose ground (:func:`gridplan.engine.units.grid_grounds`) is that the previous plan recorded
+    for them: the same atoms, buildings, households and adjacency, so its proofs about them still hold."""
+    if "ground" not in previous.grids:
+        return set()
+    recorded = previous.grids.assign(grid_id=previous.grids["grid_id"].astype(str)).set_index("grid_id")["ground"]
+    now = grid_grounds(units, state.atom_grid, len(state.grid_ids))
+    return {
+        g
+        for g, grid_id in enumerate(state.grid_ids)
+        if now[g] and recorded.get(grid_id) is not None and str(recorded.get(grid_id)) == now[g]
+    }
+
+
+#: The previous plan's claims a region whose grids did not change keeps: those of whole regions, neighbourhoods and
+#: the tight band (a unit's claims are made again from the units).
+_CARRIED_CLAIMS = (Claim.REGION_FEWEST, Claim.NEIGHBOURHOOD_FEWEST, Claim.TIGHT_FEWEST)
+
+
+def _carried(certificates: list[Certificate], state: _Layout, region: np.ndarray) -> list:
+    """The proofs of the previous plan's certificates about grids of ``region`` (all unchanged), as the engine
+    states them: the grid positions each speaks of and its :class:`~gridplan.engine.RegionProof`."""
+    position = {state.grid_ids[g]: g for g in np.unique(state.atom_grid[region]).tolist()}
+    carried = []
+    for c in certificates:
+        if not c.proven or c.claim not in _CARRIED_CLAIMS or not c.grid_ids or not set(c.grid_ids) <= position.keys():
+            continue
+        positions = sorted(position[grid_id] for grid_id in c.grid_ids)
+        tight = c.claim == Claim.TIGHT_FEWEST
+        local = c.claim == Claim.NEIGHBOURHOOD_FEWEST
+        proof = RegionProof(
+            fewest=c.fewest,
+            cap=c.cap,
+            method=c.method,
+            searched=c.searched,
+            atoms=tuple(region[np.isin(state.atom_grid[region], positions)].tolist()) if local else None,
+            floor=c.floor if tight else 0.0,
+            tight=tight,
+            beyond=c.beyond if tight else 0,
+            beyond_cap=c.beyond_cap if tight and c.beyond else math.inf,
+        )
+        carried.append((positions, proof))
+    return carried
 
 
 def _indivisible(
@@ -308,7 +373,12 @@ def _new_plan(
     )
     used = np.unique(state.atom_grid)
     kinds_list = [state.kinds.get(int(i), GridKind.ORDINARY) for i in used]
-    regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proven]
+    regions = [
+        (np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof)
+        for positions, proof in proven
+        # a proof speaks of the ground of its grids as repaired: rebalancing may have moved some of it
+        if np.array_equal(np.isin(state.atom_grid, positions), np.isin(state.repaired_grid, positions))
+    ]
     kept_codes = _kept_codes(
         previous, state.codes, buildings, units, state.building_grid, state.atom_grid, state.grid_ids, used
     )

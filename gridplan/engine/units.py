@@ -169,6 +169,25 @@ def community_key(community_id, geometry: BaseGeometry, building_digests: np.nda
     return digest.hexdigest()
 
 
+def grid_grounds(units: Units, atom_grid: np.ndarray, k: int) -> np.ndarray:
+    """The ground of each grid ``0 … k-1`` of a labelling of the atoms: a digest of its community's key and of its
+    atoms' positions within the community. The same ground, the same units under the grid: its atoms, their
+    buildings, households and adjacency. A grid whose community has no key (units made otherwise) has "".
+    """
+    community = units.atoms["community_id"].astype(str).to_numpy()
+    first = pd.Series(np.arange(len(community))).groupby(community, sort=False).transform("min").to_numpy()
+    local = np.arange(len(community)) - first
+    order = np.lexsort((local, atom_grid))
+    bounds = np.searchsorted(atom_grid[order], np.arange(k + 1))
+    grounds = np.full(k, "", dtype=object)
+    for g in range(k):
+        atoms = order[bounds[g] : bounds[g + 1]]
+        key = units.community_keys.get(community[atoms[0]], "") if len(atoms) else ""
+        if key:
+            grounds[g] = hashlib.sha256(key.encode() + local[atoms].astype(np.int64).tobytes()).hexdigest()[:32]
+    return grounds
+
+
 def _row_digests(layer: gpd.GeoDataFrame) -> np.ndarray:
     """A digest of each row of a layer (16 bytes: its values, every column as text, and its geometry's WKB), the
     column names folded into the values' digest."""

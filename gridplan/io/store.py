@@ -548,6 +548,7 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
         source=redacted(source),
         footprints=footprints,
         code_history=layers.get("code_history"),
+        certificates=certificates_from_table(layers.get("certificates")),
     )
 
 
