@@ -21,6 +21,7 @@ from .support.scenes import street_grid_scene
 
 #: Per extract: atoms, edges, and the first 16 hex digits of :func:`units_digest` (taken at 53e033b, before the
 #: tessellation's coverage union: the faster union gives the same atoms, in the same order, and the same graph).
+#: A change of these is a change of the atoms: raise gridplan.engine.units.UNITS_VERSION with it.
 PINNED_UNITS = {
     "beijing": (413, 1064, "2065f2d625c8bce2"),
     "nanjing": (1157, 3236, "7d11702e47fc6ff7"),

@@ -42,6 +42,9 @@ WATER_SHORE_STEP_M = 10.0
 FOOTPRINT_OVERLAP_M2 = 0.5
 #: Spacing (metres) of the points along building outlines that seed the tessellation.
 OUTLINE_STEP_M = 4.0
+#: The version of how atoms are made, part of every :func:`community_key`: raise it with any change to the atoms
+#: or their edges (tests/test_units.py pins them), so that no grid's recorded ``ground`` matches atoms made otherwise.
+UNITS_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -153,11 +156,11 @@ class _Layers:
 
 
 def community_key(community_id, geometry: BaseGeometry, building_digests: np.ndarray, layers: _Layers, crs) -> str:
-    """A digest of everything the atoms of one community are made of: the grid settings, the CRS, its id and
-    boundary, its buildings (every column, in their order), the streets crossing it in the order its blocks take
-    them (that order decides floating-point details of the faces), and every street and barrier within
+    """A digest of everything the atoms of one community are made of: :data:`UNITS_VERSION`, the grid settings, the
+    CRS, its id and boundary, its buildings (every column, in their order), the streets crossing it in the order its
+    blocks take them (that order decides floating-point details of the faces), and every street and barrier within
     ``STREET_SNAP_M`` of it (they weigh its edges)."""
-    digest = hashlib.sha256(f"{layers.settings!r}|{crs}|{community_id!r}".encode())
+    digest = hashlib.sha256(f"{UNITS_VERSION}|{layers.settings!r}|{crs}|{community_id!r}".encode())
     digest.update(shapely.to_wkb(geometry))
     digest.update(building_digests.tobytes())
     crossing = layers.street_tree.query(geometry, predicate="intersects")
