@@ -9,7 +9,10 @@ timed on their partitioning step alone, on gridplan's atoms: they get the atoms 
 the same number of grids as gridplan's plan (METIS, k-means) or the target as threshold (max-p). k-means
 labels buildings; an atom takes the label holding most of its households. Every layout is measured by
 gridplan.core.metrics. Each method runs in a forked child process, so "peak MB" is that process's peak
-resident memory (including the scene it inherited).
+resident memory (including the scene it inherited). "gridplan" is the serial plan (``partition``); where a scene has
+more than one community and enough households, "gridplan ×N" is the same plan made as ``gridplan plan`` makes it by
+default, its communities on N processes (every available core; ``plan_communities``); its peak MB is the main process's peak plus N times the
+largest worker's (a bound: they need not peak at once), and the run says whether its plan is the serial one.
 
 A second table splits each layout's internal boundary by where it runs: along streets (the alignment), or
 off them along barriers, along special sites' edges, inside street blocks holding more than a grid, inside
@@ -43,6 +46,7 @@ sys.path.insert(0, os.environ.get("GRIDPLAN_BENCH_TREE") or str(Path(__file__).r
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
 from gridplan.core.metrics import boundary_breakdown  # noqa: E402
 from gridplan.core.scene import PreparedScene  # noqa: E402
+from gridplan.engine.parallel import default_workers, plan_communities  # noqa: E402
 from gridplan.engine.units import street_blocks  # noqa: E402
 from gridplan.io.osm import import_osm  # noqa: E402
 from gridplan.partition import layout_from_atoms, partition, scene_units  # noqa: E402
@@ -98,8 +102,9 @@ def load_case(name: str):
     return scene
 
 
-def _in_child(function, *args):
-    """Run ``function(*args)`` in a forked process; returns (result, seconds, peak MB of that process)."""
+def _in_child(function, *args, with_children: bool = False):
+    """Run ``function(*args)`` in a forked process; returns (result, seconds, peak MB of that process), and
+    ``with_children``, the peaks of that process and of the largest process it started."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
 
@@ -108,7 +113,10 @@ def _in_child(function, *args):
             start = time.perf_counter()
             result = function(*args)
             seconds = time.perf_counter() - start
-            child.send((result, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+            peaks = [
+                resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            ]
+            child.send((result, seconds, peaks[0]) if not with_children else (result, seconds, tuple(peaks)))
         except BaseException:
             child.send(RuntimeError(traceback.format_exc()))
 
@@ -129,6 +137,16 @@ def run_gridplan(scene):
         plan.grids["kind"].tolist(),
         plan.grids["community_id"].to_numpy()[plan.atom_grid],
     )
+
+
+def run_gridplan_default(scene):
+    """The plan on as many processes as ``gridplan plan`` takes by default (every available core,
+    :func:`~gridplan.engine.parallel.default_workers`): :func:`~gridplan.engine.parallel.plan_communities`, the same
+    work as ``partition`` (without the claims' checks ``gridplan plan`` adds to both); its metrics, layout and how
+    many processes it used."""
+    prepared = PreparedScene.of(scene, DEFAULTS)
+    plan = plan_communities(prepared)
+    return plan.metrics, plan.atom_grid.copy(), default_workers(prepared)
 
 
 def run_baseline(method: str, units, buildings, free: np.ndarray, counts: dict[str, int]):
@@ -186,6 +204,21 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
     (metrics, atom_grid, grid_kinds, atom_community), seconds, peak = _in_child(run_gridplan, scene)
     households = int(metrics.households_total)
     rows = [{"case": name, "method": "gridplan", "time_s": seconds, "peak_mb": peak, **metrics.as_dict()}]
+    if default_workers(PreparedScene.of(scene, DEFAULTS)) > 1:  # the default on more than one core: also timed
+        (pooled, pooled_grid, workers), pooled_s, (main_peak, worker_peak) = _in_child(
+            run_gridplan_default, scene, with_children=True
+        )
+        rows.append(
+            {
+                "case": name,
+                "method": f"gridplan ×{workers}",
+                "time_s": pooled_s,
+                "peak_mb": main_peak + workers * worker_peak,  # at most: the main process and every worker at its peak
+                **pooled.as_dict(),
+            }
+        )
+        same = np.array_equal(pooled_grid, atom_grid) and pooled == metrics
+        print(f"{name}: the plan of {workers} processes is the serial one: {'yes' if same else 'NO'}", file=sys.stderr)
 
     # the same atoms for the baselines (deterministic, so equal to the child's)
     prepared = PreparedScene.of(scene, DEFAULTS)
@@ -241,15 +274,14 @@ def run_before(tree: str, name: str) -> dict:
 
 
 def ratio_lines(rows: list[dict]) -> str:
-    """Per case, gridplan's time over each other method's (max-p, METIS, k-means, gridplan before)."""
+    """Per case, the time of gridplan (serial, and on every core where it ran so) over each other method's (max-p,
+    METIS, k-means, gridplan before)."""
     lines = []
     for case in dict.fromkeys(r["case"] for r in rows):
         times = {r["method"]: r["time_s"] for r in rows if r["case"] == case}
-        ours = times.get("gridplan")
-        if ours is None:
-            continue
-        parts = [f"{ours / t:.2f}× {m}" for m, t in times.items() if m != "gridplan" and t > 0]
-        lines.append(f"  {case}: gridplan = " + ", ".join(parts))
+        for ours in [m for m in times if m == "gridplan" or m.startswith("gridplan ×")]:
+            parts = [f"{times[ours] / t:.2f}× {m}" for m, t in times.items() if m != ours and t > 0]
+            lines.append(f"  {case}: {ours} = " + ", ".join(parts))
     return "\n".join(lines)
 
 
