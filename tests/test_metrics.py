@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pytest
+import shapely
 from shapely.geometry import LineString, box
 
-from gridplan.core.metrics import boundary_breakdown, street_alignment
+from gridplan.core.geometry import points_along
+from gridplan.core.metrics import ALIGNMENT_DISTANCE_M, ALIGNMENT_STEP_M, boundary_breakdown, street_alignment
 from gridplan.engine.units import street_blocks
 
 from .support.scenes import CRS
@@ -61,3 +64,23 @@ def test_a_cut_inside_a_block_that_fits_one_grid_is_a_choice():
     shares = boundary_breakdown(grids, COMMUNITY, STREETS, None, blocks, ceiling=450)
     assert shares["blocks_within"] == pytest.approx(0.5, abs=0.02)
     assert shares["blocks_over_ceiling"] == 0.0
+
+
+def test_alignment_measured_community_by_community_equals_the_whole_boundary_at_once(small_district):
+    """The internal boundary is drawn community by community; measured over the union of every grid's boundary at
+    once (the district's six communities), the shares are the same to the last bit."""
+    prepared, plan = small_district
+    local = prepared.local
+    grids = plan.grids.to_crs(local.crs)
+    lines = shapely.union_all(shapely.boundary(grids.geometry.to_numpy()))
+    outer = shapely.union_all(shapely.boundary(local.communities.geometry.to_numpy()))
+    points = points_along(shapely.difference(lines, shapely.buffer(outer, 0.5)), ALIGNMENT_STEP_M)
+    near = [
+        np.isin(np.arange(len(points)), shapely.STRtree(layer).query(points, "dwithin", ALIGNMENT_DISTANCE_M)[0])
+        for layer in (local.streets.geometry.to_numpy(), local.barriers.geometry.to_numpy())
+    ]
+    assert len(points) > 1000 and local.communities["community_id"].nunique() == 6
+    expected = (float(near[0].mean()), float((near[0] | near[1]).mean()))
+    assert street_alignment(grids, local.communities, local.streets, local.barriers) == pytest.approx(
+        expected, abs=1e-12
+    )

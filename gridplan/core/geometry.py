@@ -15,14 +15,20 @@ SEAM_M2 = 1e-3  # closing floating-point seams adds less than this
 def points_along(lines, step: float) -> np.ndarray:
     """Points every ``step`` metres along (multi)lines, at the middle of each step, so each point stands
     for an equal length of line."""
+    parts, owner, distance = positions_along(lines, step)
+    return shapely.line_interpolate_point(parts[owner], distance)
+
+
+def positions_along(lines, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where :func:`points_along` puts its points, without making them: the lines' parts, and each point's part
+    and distance along it (to make the points a slice at a time)."""
     parts = shapely.get_parts(shapely.line_merge(lines) if lines.geom_type == "MultiLineString" else lines)
     parts = parts[shapely.get_type_id(parts) == 1]
     lengths = shapely.length(parts)
     counts = np.maximum(np.ceil(lengths / step).astype(int), 1)
     owner = np.repeat(np.arange(len(parts)), counts)
     offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    distance = (offset + 0.5) * (lengths[owner] / counts[owner])
-    return shapely.line_interpolate_point(parts[owner], distance)
+    return parts, owner, (offset + 0.5) * (lengths[owner] / counts[owner])
 
 
 def shared_boundaries(
