@@ -408,3 +408,23 @@ def test_a_forged_claim_of_an_unchanged_community_is_checked_and_withdrawn():
     plan = plan_scene(prepare_scene(scene), previous=previous).plan
     (tight,) = [c for c in plan.certificates if c.grid_ids == ("a-001", "a-002", "a-003")]
     assert (tight.status, tight.checked) == ("not_proven", "refuted")
+
+
+def test_a_previous_plan_without_grounds_is_repaired_whole_and_its_claims_made_anew():
+    # a plan written before grids recorded their ground: nothing counts as unchanged, every region is repaired as
+    # before, and the region's proof is found again by the repair's own search
+    scene = _rows_scene({"b": [150] * 5, "c": [300] * 4})
+    first = partition(scene)
+    previous = dataclasses.replace(PreviousPlan.of(first), grids=first.grids.drop(columns="ground"), certificates=[])
+    changed = scene.replace(
+        buildings=scene.buildings.assign(
+            households=scene.buildings["building_id"]
+            .map({"c-b0-0-0": 200, "c-b1-0-0": 100})
+            .fillna(scene.buildings["households"])
+        )
+    )
+    plan = regenerate(changed, previous).plan
+    assert plan.grids.loc[plan.grids["community_id"] == "c", "households"].between(240, 360).all()
+    (region,) = [c for c in plan.certificates if c.proven]
+    assert (region.claim, region.fewest) == ("region_fewest", 1) and all(g.startswith("b-") for g in region.grid_ids)
+    assert_claims_hold(changed, plan)

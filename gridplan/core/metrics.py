@@ -241,7 +241,7 @@ def street_alignment(
     800 km of boundary are 160,000 points: made at once, they and their neighbours near the streets took
     about 100 MB)."""
     inner = internal_boundaries(grids, communities)
-    if inner.length <= 0:
+    if inner.length <= 0:  # no internal boundary
         return 1.0, 1.0
     parts, owner, distance = positions_along(inner, ALIGNMENT_STEP_M)
     if not len(owner):
