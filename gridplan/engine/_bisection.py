@@ -141,7 +141,10 @@ def cut_profiles(graph: RegionGraph, orders: np.ndarray) -> tuple[np.ndarray, np
     inside = u >= 0
     cut = np.cumsum(np.where(inside, np.where(u < t, -adjacency.cost[entries], adjacency.cost[entries]), 0.0), axis=1)
     ends = np.cumsum(np.diff(adjacency.indptr)[orders], axis=1) - 1  # each atom's last entry
-    cut = np.where(ends >= 0, np.take_along_axis(cut, np.maximum(ends, 0), axis=1), 0.0)
+    if cut.shape[1] == 0:  # atoms without a neighbour anywhere: no cut crosses an edge
+        cut = np.zeros((rows, n))
+    else:
+        cut = np.where(ends >= 0, np.take_along_axis(cut, np.maximum(ends, 0), axis=1), 0.0)
     # both sides connected: the prefixes of each ordering, and those of it reversed (its suffixes)
     connected = _connected_prefixes(
         np.concatenate([t, n - 1 - t]), np.concatenate([np.where(inside, u, -1), np.where(inside, n - 1 - u, -1)]), n
