@@ -92,8 +92,10 @@ def build_units(
     digests = _row_digests(buildings)
     pieces: list[CommunityUnits] = []
     keys: dict[str, str] = {}
+    members_each = []
     for community_id, geometry in zip(communities["community_id"], communities.geometry):
         members = np.sort(members_of.get(community_id, np.zeros(0, dtype=np.int64)))
+        members_each.append(members)
         keys[str(community_id)] = key = community_key(community_id, geometry, digests[members], layers, buildings.crs)
         piece = built.get(key) if built is not None else None
         if piece is None:
@@ -101,7 +103,7 @@ def build_units(
             if built is not None:
                 built[key] = piece
         pieces.append(piece)
-    units = _joined(pieces, buildings, members_of, communities["community_id"], buildings.crs)
+    units = _joined(pieces, members_each, buildings, buildings.crs)
     return dataclasses.replace(units, community_keys=keys)
 
 
@@ -220,14 +222,13 @@ def _community_units(
     return CommunityUnits(atoms, local_atom, edges, _sliver_edges(atoms.geometry.to_numpy(), edges))
 
 
-def _joined(pieces: list[CommunityUnits], buildings: gpd.GeoDataFrame, members_of: dict, community_ids, crs) -> Units:
-    """The units of the scene from its communities' (in their order): atoms numbered on, edges between atoms of
-    one community only, the sliver edges last."""
+def _joined(pieces: list[CommunityUnits], members: list[np.ndarray], buildings: gpd.GeoDataFrame, crs) -> Units:
+    """The units of the scene from its communities' (in their order, each with the positions of its buildings):
+    atoms numbered on, edges between atoms of one community only, the sliver edges last."""
     building_atom = np.full(len(buildings), -1, dtype=np.int64)
     offsets = [0, *np.cumsum([len(p.atoms) for p in pieces]).tolist()]  # Python ints: the graph's nodes
-    for community_id, piece, offset in zip(community_ids, pieces, offsets):
-        members = np.sort(members_of.get(community_id, np.zeros(0, dtype=np.int64)))
-        building_atom[members] = piece.building_atom + offset
+    for piece, own, offset in zip(pieces, members, offsets):
+        building_atom[own] = piece.building_atom + offset
     atoms = gpd.GeoDataFrame(pd.concat([p.atoms for p in pieces], ignore_index=True), geometry="geometry", crs=crs)
     atoms.insert(0, "atom_id", np.arange(len(atoms)))
     graph = nx.Graph()

@@ -46,9 +46,18 @@ import pandas as pd
 import shapely
 
 from gridplan.core.alignment import align_layers
-from gridplan.core.findings import Finding, Validation, plural
 from gridplan.core.households import building_floors, estimate_households
-from gridplan.core.scene import GEOMETRY_TYPES, REQUIRED_COLUMNS, PreparedScene, Scene, id_string, local_crs
+from gridplan.core.scene import (
+    GEOMETRY_TYPES,
+    REQUIRED_COLUMNS,
+    Finding,
+    PreparedScene,
+    Scene,
+    Validation,
+    id_string,
+    local_crs,
+    plural,
+)
 from gridplan.settings import DEFAULTS, Settings
 from gridplan.vocabulary import BAD_VALUES_ZH, LAYER_NAMES_ZH, REPAIRS_ZH, word
 
