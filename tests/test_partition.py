@@ -30,6 +30,7 @@ from gridplan.engine import (
     fitting_groups,
     least_excess,
     neighbourhood_search,
+    pairwise_sum,
     plan_region,
     proven_misfits,
     radii,
@@ -215,6 +216,23 @@ def test_cut_profiles_agree_with_brute_force(seed, dropped):
             assert costs[i] == pytest.approx(
                 sum(d["cost"] for u, v, d in graph.edges(data=True) if (u in a) != (v in a) and {u, v} <= a | b)
             )
+
+
+@hsettings(max_examples=examples(60), deadline=None)
+@given(
+    length=st.one_of(st.integers(0, 140), st.integers(140, 5_000)),
+    seed=st.integers(0, 10_000),
+    zeros=st.floats(0.0, 0.9),
+)
+def test_the_kernels_add_as_numpy_does(length, seed, zeros):
+    """The compiled kernels give the floats of the numpy expressions they replaced: their sums are numpy's
+    pairwise summation to the last bit, at every length (one after another below 8, eight running sums up
+    to 128, halves beyond), with values of mixed magnitudes and zeros where an atom is on the other side."""
+    rng = np.random.default_rng(seed)
+    values = rng.random(length) * 10.0 ** rng.uniform(-3, 6, length) * (rng.random(length) >= zeros)
+    assert pairwise_sum(values, 0, length) == values.sum()
+    start = length // 3
+    assert pairwise_sum(values, start, length - start) == values[start:].sum()
 
 
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():

@@ -14,7 +14,9 @@ adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold)
   excess, then with ring after ring of the grids around it (step 6);
 - :mod:`._radius` — the service-radius re-split (step 7);
 - :mod:`._refine` — refinement by single-atom moves, and the score layouts are compared by (step 8);
-- :mod:`._region` — the phases in order for one region.
+- :mod:`._region` — the phases in order for one region;
+- :mod:`._kernels` — the compiled inner loops (numba) of bisection and the radius re-split, each giving
+  the floats of the numpy expression it replaced.
 
 :mod:`gridplan.partition` plans communities with it; :mod:`gridplan.engine.regenerate` repairs a previous plan with
 its phases; :mod:`gridplan.engine.levels` cuts grids into micro-grids and groups them into areas with it.
@@ -24,6 +26,7 @@ from ._bisection import bisect, cut_profiles
 from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
+from ._kernels import pairwise_sum
 from ._neighbourhood import neighbourhood_search
 from ._proofs import (
     PROOF_MAX_GROUPS,
@@ -60,6 +63,7 @@ __all__ = [
     "labels_of",
     "least_excess",
     "neighbourhood_search",
+    "pairwise_sum",
     "plan_region",
     "proven_layout",
     "proven_misfits",

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.sparse.csgraph import dijkstra
 
 from gridplan.settings import LoadWindow
 
-from ._graph import RegionGraph, Sizing, csr_among
+from ._graph import RegionGraph, Sizing
+from ._kernels import cut_costs, cut_profiles_of, least_cut, shortest_steps
 
 #: Sweep directions (degrees) tried at each bisection.
 SWEEP_ANGLES = tuple(range(0, 180, 20))
@@ -99,8 +99,8 @@ def orderings(graph: RegionGraph, nodes: np.ndarray) -> list[np.ndarray]:
     else:
         cx, cy = x - x.mean(), y - y.mean()
         seeds = np.unique([np.argmin(cx), np.argmax(cx), np.argmin(cy), np.argmax(cy)])
-    # the steps are symmetric (a boundary is as long both ways): a directed search needs no transposed copy
-    distance = np.atleast_2d(dijkstra(csr_among(graph.steps, nodes), directed=True, indices=seeds))
+    steps = graph.steps
+    distance = shortest_steps(steps.indptr, steps.indices, steps.data, nodes, seeds.astype(np.int64), graph.n)
     orders += list(nodes[np.lexsort((np.broadcast_to(nodes, distance.shape), distance))])
     return orders
 
@@ -125,59 +125,11 @@ def cut_profiles(graph: RegionGraph, orders: np.ndarray) -> tuple[np.ndarray, np
     """For each ordering (a row of ``orders``, all of the same atoms), whether the cut after each prefix
     ``order[:i+1]`` leaves both sides connected, and the cost of that cut.
 
-    All orderings at once, in arrays: this runs for every bisection, and a Python loop per ordering cost
-    more than anything else in planning. The cost is a running sum over each atom's neighbours in the
-    order of the adjacency (``numpy.cumsum`` adds one value after another, so it rounds as that loop
-    did). Connectivity: :func:`_connected_prefixes` of each ordering and of it reversed.
+    This runs for every bisection and cost more than anything else in planning, in Python or in numpy's
+    small arrays: it is a compiled kernel (:func:`._kernels.cut_profiles_of`).
     """
-    rows, n = orders.shape
     adjacency = graph.adjacency
-    position = np.full((rows, graph.n), -1, dtype=np.int64)
-    np.put_along_axis(position, orders, np.arange(n)[None, :].repeat(rows, axis=0), axis=1)
-    entries, at = adjacency.rows(orders.ravel())  # every ordering holds the same atoms: as many entries each
-    entries, at = entries.reshape(rows, -1), at.reshape(rows, -1)
-    t = at % n
-    u = np.take_along_axis(position, adjacency.indices[entries], axis=1)
-    inside = u >= 0
-    cut = np.cumsum(np.where(inside, np.where(u < t, -adjacency.cost[entries], adjacency.cost[entries]), 0.0), axis=1)
-    ends = np.cumsum(np.diff(adjacency.indptr)[orders], axis=1) - 1  # each atom's last entry
-    if cut.shape[1] == 0:  # atoms without a neighbour anywhere: no cut crosses an edge
-        cut = np.zeros((rows, n))
-    else:
-        cut = np.where(ends >= 0, np.take_along_axis(cut, np.maximum(ends, 0), axis=1), 0.0)
-    # both sides connected: the prefixes of each ordering, and those of it reversed (its suffixes)
-    connected = _connected_prefixes(
-        np.concatenate([t, n - 1 - t]), np.concatenate([np.where(inside, u, -1), np.where(inside, n - 1 - u, -1)]), n
-    )
-    prefix_ok, suffix_ok = connected[:rows], connected[rows:, ::-1]
-    return prefix_ok & np.column_stack([suffix_ok[:, 1:], np.zeros(rows, dtype=bool)]), cut
-
-
-def _connected_prefixes(at: np.ndarray, near: np.ndarray, n: int) -> np.ndarray:
-    """Per ordering (a row of entries: the position ``at`` of an atom and ``near`` of its neighbour, -1 where
-    the neighbour is not ordered), whether its first ``t + 1`` atoms are connected, for every ``t``.
-
-    They are when each of them reaches the first atom through atoms no later than ``t``: the least "latest
-    position" of a path from the first atom to each atom (a bottleneck path, found by relaxing all edges at
-    once until nothing changes) is then at most ``t`` for all of them.
-    """
-    rows = len(at)
-    keep = near >= 0
-    row = np.broadcast_to(np.arange(rows)[:, None], at.shape)[keep]
-    source, target = row * n + at[keep], row * n + near[keep]  # entries come atom by atom
-    latest = np.full(rows * n, rows * n, dtype=np.int64)  # unreached
-    latest[::n] = 0
-    if len(source):
-        starts = np.flatnonzero(np.concatenate(([True], source[1:] != source[:-1])))
-        atoms = source[starts]
-        own, reached = atoms % n, latest[atoms]
-        while True:
-            relaxed = np.minimum(reached, np.maximum(np.minimum.reduceat(latest[target], starts), own))
-            if not (relaxed < reached).any():  # relaxing never raises one
-                break
-            latest[atoms] = reached = relaxed
-    latest = latest.reshape(rows, n)
-    return np.maximum.accumulate(latest, axis=1) <= np.arange(n)
+    return cut_profiles_of(adjacency.indptr, adjacency.indices, adjacency.cost, np.ascontiguousarray(orders), graph.n)
 
 
 def cut_table(graph: RegionGraph, nodes: np.ndarray, k: int) -> CutTable:
@@ -198,77 +150,43 @@ def cut_table(graph: RegionGraph, nodes: np.ndarray, k: int) -> CutTable:
 class CutTable:
     """Everything about the prefixes of some orderings of the same atoms (one row each) that does not
     depend on the load window: loads, connectivity of both sides and the cost of each cut (cut length,
-    spread). Windows are tried on all orderings at once; costs are computed for an ordering only when a
-    window first has candidates in it."""
+    spread). Windows are tried on all orderings at once."""
 
     def __init__(self, graph: RegionGraph, orders: list[np.ndarray], scale_cut: float):
-        self.graph = graph
         self.orders = np.array(orders)
-        self.scale_cut = scale_cut
         self.prefix = np.cumsum(graph.w[self.orders], axis=1)
-        self.base = np.zeros(self.orders.shape)
-        self.valid = np.zeros(self.orders.shape, dtype=bool)
-        self.costed = np.zeros(len(self.orders), dtype=bool)
-
-    def costs(self, rows: np.ndarray) -> None:
-        """Connectivity and cost of every cut of the orderings ``rows`` not costed yet."""
-        rows = rows[~self.costed[rows]]
-        if not len(rows):
-            return
-        graph = self.graph
-        self.valid[rows], cut_cost = cut_profiles(graph, self.orders[rows])
-        # Spread (weighted sum of squared distances to the centre) of prefix and suffix, incrementally, for
-        # all the orderings at once.
-        orders = self.orders[rows]
-        w, x, y = graph.w[orders], graph.x[orders], graph.y[orders]
-        sw, sx, sy, sq = (
-            self.prefix[rows],
-            np.cumsum(w * x, axis=1),
-            np.cumsum(w * y, axis=1),
-            np.cumsum(w * (x * x + y * y), axis=1),
+        adjacency = graph.adjacency
+        self.valid, self.base = cut_costs(
+            adjacency.indptr,
+            adjacency.indices,
+            adjacency.cost,
+            self.orders,
+            graph.n,
+            graph.w,
+            graph.x,
+            graph.y,
+            self.prefix,
+            scale_cut,
+            CUT_WEIGHT,
+            SPREAD_WEIGHT,
         )
-        tw, tx, ty, tq = sw[:, -1:], sx[:, -1:], sy[:, -1:], sq[:, -1:]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread_a = sq - (sx * sx + sy * sy) / np.where(sw > 0, sw, 1)
-            rw = tw - sw
-            spread_b = (tq - sq) - ((tx - sx) ** 2 + (ty - sy) ** 2) / np.where(rw > 0, rw, 1)
-        spread = (spread_a + spread_b) / np.maximum(tw, 1.0) / (self.scale_cut * self.scale_cut)
-        self.base[rows] = CUT_WEIGHT * cut_cost / self.scale_cut + SPREAD_WEIGHT * spread
-        self.costed[rows] = True
 
     def best_cut(self, k: int, window: LoadWindow, total: float, relaxed: float | None = None):
         """The best cut over the orderings and the splits of ``k`` whose parts' per-grid loads lie in
         ``window`` (or, ``relaxed``, the tenth of cuts whose loads are nearest it): (order, index, grids in
         prefix), or None. Ties go to the first ordering, then the smaller split, then the earlier index."""
-        prefix = self.prefix
-        lo, hi = window
-        splits = sorted({k // 2, k - k // 2})
-        scores = np.full((len(prefix), len(splits), prefix.shape[1]), np.inf)
-        for s, ka in enumerate(splits):
-            kb = k - ka
-            if relaxed is None:
-                ok = (
-                    (prefix >= ka * lo)
-                    & (prefix <= ka * hi)
-                    & (total - prefix >= kb * lo)
-                    & (total - prefix <= kb * hi)
-                )
-            else:
-                dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / kb - relaxed)
-                nearest = np.argsort(dev[:, :-1], axis=1, kind="stable")[:, : max(1, prefix.shape[1] // 10)]
-                ok = np.zeros(prefix.shape, dtype=bool)
-                np.put_along_axis(ok, nearest, True, axis=1)
-            ok[:, -1] = False
-            rows = np.flatnonzero(ok.any(axis=1))
-            if len(rows) == 0:
-                continue
-            self.costs(rows)
-            ok &= self.valid
-            r, i = np.nonzero(ok)
-            even = ((prefix[r, i] / ka - (total - prefix[r, i]) / kb) / max(total / k, 1e-9)) ** 2
-            scores[r, s, i] = self.base[r, i] + EVEN_WEIGHT * even
-        flat = int(np.argmin(scores))
-        r, s, i = np.unravel_index(flat, scores.shape)
-        if not np.isfinite(scores[r, s, i]):
+        splits = np.array(sorted({k // 2, k - k // 2}))
+        nearest = np.zeros((0, 0, 0), dtype=bool)
+        if relaxed is not None:
+            prefix, total = self.prefix, float(total)
+            nearest = np.zeros((len(splits), *prefix.shape), dtype=bool)
+            for s, ka in enumerate(splits):
+                dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / (k - ka) - relaxed)
+                tenth = np.argsort(dev[:, :-1], axis=1, kind="stable")[:, : max(1, prefix.shape[1] // 10)]
+                np.put_along_axis(nearest[s], tenth, True, axis=1)
+        r, s, i = least_cut(
+            self.prefix, self.valid, self.base, splits, k, window.lo, window.hi, float(total), EVEN_WEIGHT, nearest
+        )
+        if r < 0:
             return None
-        return self.orders[r], int(i), splits[s]
+        return self.orders[r], int(i), int(splits[s])

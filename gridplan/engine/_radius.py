@@ -9,6 +9,7 @@ import numpy as np
 
 from ._bisection import cut_table
 from ._graph import RegionGraph, Sizing
+from ._kernels import cut_excess
 from ._resplit import RESPLIT_ROUNDS
 
 #: Radius excesses this close (m) count as equal, so the cheaper cut (along streets) decides.
@@ -84,7 +85,6 @@ def _radius_cut(graph: RegionGraph, nodes: np.ndarray, loads: list[float], exces
     a, b = sizing.fits(table.prefix), sizing.fits(total - table.prefix)
     cuts = (np.maximum(a, b) <= worst) & (np.minimum(a, b) <= better)
     cuts[:, -1] = False
-    table.costs(np.flatnonzero(cuts.any(axis=1)))
     for r, order in enumerate(table.orders):
         ok = cuts[r]
         if not ok.any():
@@ -104,16 +104,5 @@ def _radius_cut(graph: RegionGraph, nodes: np.ndarray, loads: list[float], exces
 
 def _prefix_excess(graph: RegionGraph, order: np.ndarray, limit: float, cuts: np.ndarray) -> np.ndarray:
     """Radius excess of both sides of the cuts ``cuts`` of ``order`` (cut ``i``: prefix ``order[:i+1]`` and the
-    rest), only those rows of the prefix matrix being computed."""
-    w = graph.w[order] + 1e-6
-    x, y, reach = graph.x[order], graph.y[order], graph.reach[order]
-    inside = np.arange(len(order))[None, :] <= cuts[:, None]  # row k: members of the prefix ending at cuts[k]
-    excess = np.zeros(len(cuts))
-    for mask in (inside, ~inside):
-        sw = (mask * w).sum(1)
-        sw = np.where(sw > 0, sw, 1.0)
-        cx, cy = (mask * (w * x)).sum(1) / sw, (mask * (w * y)).sum(1) / sw
-        far = np.hypot(x[None, :] - cx[:, None], y[None, :] - cy[:, None]) + reach[None, :]
-        radius = np.where(mask, far, -np.inf).max(1)
-        excess += np.maximum(0.0, radius - limit)
-    return excess
+    rest): each side's household-weighted centre, then its farthest atom's distance plus reach."""
+    return cut_excess(graph.w[order] + 1e-6, graph.x[order], graph.y[order], graph.reach[order], limit, cuts)
