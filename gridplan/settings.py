@@ -827,6 +827,11 @@ BASEMAPS = ("none", "osm", "tianditu", "gaode")
 MAP_VIEWS = ("grids", "party", "service")
 #: Simplification of a web map's polygons in metres: invisible at street zoom, halves a district's HTML.
 SIMPLIFY_M = 2.0
+#: The environment variable naming the directory communities' atoms are kept in between runs
+#: (:mod:`gridplan.engine.unit_store`; ``off`` for none; by default ``~/.cache/gridplan``).
+CACHE_DIR_ENV = "GRIDPLAN_CACHE_DIR"
+#: The most bytes of atoms kept there (about 1,000 communities of a district); the least recently used go first.
+UNITS_CACHE_BYTES = 500_000_000
 #: Below this many households a plan stays in one process by default. Measured on generated districts
 #: (2026-12-06, CPU seconds, so a loaded machine does not blur it): a pool of 2 costs about 0.3 s more CPU at
 #: 4,000 households (a plan of 0.4 s: no gain), 0.5 s at 15,000 (of 5 s) and 1–2 s at 40,000 (of 14 s), and

@@ -7,6 +7,8 @@ Hypothesis runs derandomized by default (see tests/support/properties.py).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from hypothesis import is_hypothesis_test, settings
 
 from gridplan.pipeline import plan_scene, prepare_scene
 from gridplan.scenarios.district import generate_district
-from gridplan.settings import RunOptions
+from gridplan.settings import CACHE_DIR_ENV, RunOptions
 
 from .support.browser import Chromium, ChromiumMissing, Page, chromium_path
 from .support.properties import PROFILE
@@ -28,13 +30,25 @@ settings.load_profile(PROFILE)
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, give each worker its share of the cores (as a batch system would): a plan's default
+    """Keep the atoms gridplan stores between runs in a directory of this session's own (every process of the
+    session shares it: the workers and the ``gridplan`` commands they start), never in the user's cache, and
+    never from an earlier run: a test of changed unit code must build its atoms.
+
+    Under pytest-xdist, give each worker its share of the cores (as a batch system would): a plan's default
     is every core this process may use (:func:`gridplan.engine.parallel.available_cores`), so on a share of one core it
     plans in process instead of starting a pool beside the other workers. Tests of the pool ask for it."""
+    if CACHE_DIR_ENV not in os.environ:
+        config.units_cache = tempfile.mkdtemp(prefix="gridplan-units-")
+        os.environ[CACHE_DIR_ENV] = config.units_cache
     worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if worker and count and hasattr(os, "sched_setaffinity"):
         cores = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % len(cores) :: int(count)] or cores)
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "units_cache", None):
+        shutil.rmtree(config.units_cache, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

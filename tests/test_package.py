@@ -29,9 +29,10 @@ SETUP.read(ROOT / "setup.cfg", encoding="utf-8")
 VERBS = {name: getattr(gridplan, name) for name in gridplan.__all__ if inspect.isfunction(getattr(gridplan, name))}
 VERBS["partition.partition"] = partition
 #: Third-party packages a function may import where it needs them: optional extras (dask, sqlalchemy) and the
-#: OpenStreetMap readers only an import needs (osmnx, pyrosm: seconds to load), and folium-offline, whose absence
-#: is told in one line.
-LAZY_ALLOWED = {"dask", "sqlalchemy", "osmnx", "pyrosm", "offlinefolium"}
+#: OpenStreetMap readers only an import needs (osmnx, pyrosm: seconds to load), scikit-learn (a second to load,
+#: which every ``gridplan plan`` paid) only for generated service points, and folium-offline, whose absence is
+#: told in one line.
+LAZY_ALLOWED = {"dask", "sqlalchemy", "osmnx", "pyrosm", "sklearn", "offlinefolium"}
 
 
 def run(*command: str | Path, **options) -> subprocess.CompletedProcess:

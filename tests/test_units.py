@@ -4,18 +4,22 @@ adjacency of the real extracts stay as they were (the plans pinned in test_engin
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 
 import numpy as np
 import pytest
 import shapely
 from shapely.geometry import box
 
+from gridplan.engine import unit_store
 from gridplan.engine.plan import units_key
+from gridplan.engine.unit_store import MADE_BY, CommunityStore, cache_directory
 from gridplan.engine.units import build_units, tessellate
 from gridplan.partition import scene_units
 from gridplan.pipeline import prepare_scene
 from gridplan.scenarios.district import generate_district
-from gridplan.settings import DEFAULTS
+from gridplan.settings import CACHE_DIR_ENV, DEFAULTS
 
 from .support.scenes import street_grid_scene
 
@@ -154,3 +158,58 @@ def test_a_scene_changed_in_one_community_builds_that_community_again_and_no_oth
     assert units_digest(taken) == units_digest(
         build_units(local.communities, local.buildings, fewer, local.barriers, grid)
     )
+
+
+def test_atoms_kept_on_disk_serve_another_process_and_a_damaged_file_is_built_again(
+    small_district, tmp_path, monkeypatch
+):
+    """Communities' atoms written by one store are read by another on the same directory (as the next command
+    or a worker reads them) and give the units built from nothing; a file cut short, or made by other versions,
+    is not used but built and written anew; ``off`` keeps nothing on disk; the directory keeps at most
+    ``UNITS_CACHE_BYTES``, the least recently used files going first."""
+    local, grid = small_district[0].local, small_district[0].settings.grid
+    layers = (local.communities, local.buildings, local.streets, local.barriers, grid)
+    cold = units_digest(build_units(*layers))
+    writer = CommunityStore(kept=10, where=lambda: tmp_path)
+    build_units(*layers, built=writer)
+    files = sorted(tmp_path.glob("*.units"))
+    assert len(files) == len(local.communities) and not list(tmp_path.glob("*.partial"))
+
+    reader = CommunityStore(kept=10, where=lambda: tmp_path)
+    assert len(reader) == 0 and all(f.stem in reader for f in files)  # read from disk, none built
+    assert units_digest(build_units(*layers, built=CommunityStore(kept=10, where=lambda: tmp_path))) == cold
+
+    files[0].write_bytes(files[0].read_bytes()[:100])  # cut short
+    made_by, key, units = pickle.loads(files[1].read_bytes())  # the same atoms, said made by another version
+    assert made_by == MADE_BY
+    files[1].write_bytes(pickle.dumps((("another",) + made_by[1:], key, units)))
+    damaged = CommunityStore(kept=10, where=lambda: tmp_path)
+    assert files[0].stem not in damaged and files[1].stem not in damaged
+    assert not files[0].exists() and not files[1].exists()  # removed, so as not to be read again
+    assert units_digest(build_units(*layers, built=damaged)) == cold
+    assert files[0].exists() and files[1].exists()  # built again and written anew
+
+    nowhere = CommunityStore(kept=10, where=lambda: None)
+    assert units_digest(build_units(*layers, built=nowhere)) == cold and len(nowhere) == len(files)
+
+    monkeypatch.setenv(CACHE_DIR_ENV, "off")
+    assert cache_directory() is None
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
+    assert cache_directory() == tmp_path
+
+
+def test_the_atoms_kept_on_disk_stay_within_their_bytes_the_least_recently_used_going_first(
+    small_district, tmp_path, monkeypatch
+):
+    local, grid = small_district[0].local, small_district[0].settings.grid
+    store = CommunityStore(kept=0, where=lambda: tmp_path)  # nothing in memory: every read is from disk
+    build_units(local.communities, local.buildings, local.streets, local.barriers, grid, built=store)
+    files = sorted(tmp_path.glob("*.units"), key=lambda f: f.stat().st_mtime)
+    sizes = [f.stat().st_size for f in files]
+    for age, file in enumerate(files):  # written in this order, a second apart
+        os.utime(file, (1_000_000 + age, 1_000_000 + age))
+    assert files[0].stem in store  # read: now the most recently used
+    monkeypatch.setattr(unit_store, "UNITS_CACHE_BYTES", sum(sizes) - 1)
+    store[files[-1].stem] = store[files[-1].stem]  # written again: the directory is pruned
+    kept = {f.name for f in tmp_path.glob("*.units")}
+    assert files[1].name not in kept and kept == {f.name for f in files} - {files[1].name}

@@ -63,7 +63,8 @@ from gridplan.settings import RUN_DEFAULTS, GridSettings, LoadWindow, RunOptions
 from gridplan.vocabulary import GridKind, SearchStop, UnitKind, WarningCode, WarningReason
 
 from .claims import Claims, RegionClaim, plan_claims
-from .units import CommunityUnits, Units, build_units, grid_grounds
+from .unit_store import CommunityStore
+from .units import Units, build_units, grid_grounds
 
 
 def partition(
@@ -158,17 +159,18 @@ def count_warnings(layout: Layout, asked: dict[str, CountAsked]) -> list[PlanWar
 _UNITS: OrderedDict[str, Units] = OrderedDict()
 #: Scenes whose units are kept (a district's take about 200 MB).
 UNITS_KEPT = 2
-#: The communities built last in this process (:func:`gridplan.engine.units.community_key` → their atoms), the
-#: latest last: a scene changed in some communities builds only those again.
-_COMMUNITIES: OrderedDict[str, CommunityUnits] = OrderedDict()
-#: Communities whose atoms are kept (a district has about 110).
+#: Communities built before (:func:`gridplan.engine.units.community_key` → their atoms): the latest
+#: ``COMMUNITIES_KEPT`` in this process's memory, all of them on disk between runs
+#: (:mod:`gridplan.engine.unit_store`): a scene changed in some communities builds only those again.
 COMMUNITIES_KEPT = 1_000
+_COMMUNITIES = CommunityStore(COMMUNITIES_KEPT)
 
 
 def scene_units(prepared: PreparedScene) -> Units:
     """The atoms of a prepared scene: street blocks and building cells, and their adjacency; built once per
     process for the same layers and grid settings (:data:`UNITS_KEPT` scenes are kept), and for a scene changed
-    in some communities, only those built again (:data:`COMMUNITIES_KEPT` communities are kept)."""
+    in some communities, only those built again, in this process or from the atoms kept on disk by an earlier
+    one (:data:`_COMMUNITIES`)."""
     key = units_key(prepared)
     if key in _UNITS:
         _UNITS.move_to_end(key)
@@ -178,9 +180,8 @@ def scene_units(prepared: PreparedScene) -> Units:
         local.communities, local.buildings, local.streets, local.barriers, prepared.settings.grid, built=_COMMUNITIES
     )
     _UNITS[key] = units
-    for cache, kept in ((_UNITS, UNITS_KEPT), (_COMMUNITIES, COMMUNITIES_KEPT)):
-        while len(cache) > kept:
-            cache.popitem(last=False)
+    while len(_UNITS) > UNITS_KEPT:
+        _UNITS.popitem(last=False)
     return units
 
 

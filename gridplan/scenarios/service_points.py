@@ -7,7 +7,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
-from sklearn.cluster import KMeans
 
 from gridplan.core.households import community_of
 from gridplan.core.scene import PreparedScene, Scene
@@ -60,6 +59,8 @@ def generate_service_points(
         at = shapely.get_coordinates(members.representative_point().to_numpy())
         weight = np.maximum(households, 1e-9)
         rest = min(rest, len(members))
+        from sklearn.cluster import KMeans  # a second to load: only generated service points need it
+
         means = KMeans(rest, n_init=4, random_state=seed).fit(at, sample_weight=weight).cluster_centers_
         nearest = np.unique([np.argmin(np.hypot(*(at - m).T)) for m in means])
         for i in nearest:
