@@ -22,6 +22,7 @@ Run: ``python benchmarks/coverage_bench.py`` (``--quick`` skips the generated di
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# timed from nothing: no atoms kept on disk by an earlier run (gridplan.engine.unit_store)
+os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 
 from benchmarks.partition_bench import EXTRACTS, _in_child  # noqa: E402
 from gridplan.io.osm import import_osm  # noqa: E402

@@ -13,11 +13,14 @@ pan.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# timed from nothing: no atoms kept on disk by an earlier run (gridplan.engine.unit_store)
+os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 
 from gridplan.outputs.webmap import plan_map, save_map  # noqa: E402
 from gridplan.pipeline import plan_scene, prepare_scene  # noqa: E402

@@ -42,6 +42,8 @@ import pandas as pd
 
 #: The source tree benchmarked: this one, or another one's (``--before``) in the child that measures it.
 sys.path.insert(0, os.environ.get("GRIDPLAN_BENCH_TREE") or str(Path(__file__).resolve().parents[1]))
+# timed from nothing: no atoms kept on disk by an earlier run (gridplan.engine.unit_store)
+os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
 from gridplan.core.metrics import boundary_breakdown  # noqa: E402

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -27,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# timed from nothing: no atoms kept on disk by an earlier run (gridplan.engine.unit_store)
+os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 
 from gridplan.partition import partition  # noqa: E402
 from gridplan.reach.network import WalkingNetwork  # noqa: E402

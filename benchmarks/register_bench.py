@@ -35,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# timed from nothing: no atoms kept on disk by an earlier run (gridplan.engine.unit_store)
+os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 
 import pandas as pd  # noqa: E402
 
