@@ -165,7 +165,8 @@ def test_atoms_kept_on_disk_serve_another_process_and_a_damaged_file_is_built_ag
 ):
     """Communities' atoms written by one store are read by another on the same directory (as the next command
     or a worker reads them) and give the units built from nothing; a file cut short, or made by other versions,
-    is not used but built and written anew; ``off`` keeps nothing on disk; the directory keeps at most
+    is not used but built and written anew; ``off`` keeps nothing on disk, nor does a directory that cannot be
+    written; the directory keeps at most
     ``UNITS_CACHE_BYTES``, the least recently used files going first."""
     local, grid = small_district[0].local, small_district[0].settings.grid
     layers = (local.communities, local.buildings, local.streets, local.barriers, grid)
@@ -191,6 +192,10 @@ def test_atoms_kept_on_disk_serve_another_process_and_a_damaged_file_is_built_ag
 
     nowhere = CommunityStore(kept=10, where=lambda: None)
     assert units_digest(build_units(*layers, built=nowhere)) == cold and len(nowhere) == len(files)
+    blocker = tmp_path / "a file, not a directory"
+    blocker.write_text("x")
+    unwritable = CommunityStore(kept=10, where=lambda: blocker)  # kept in memory only, and no error
+    assert units_digest(build_units(*layers, built=unwritable)) == cold and len(unwritable) == len(files)
 
     monkeypatch.setenv(CACHE_DIR_ENV, "off")
     assert cache_directory() is None

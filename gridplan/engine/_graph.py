@@ -157,8 +157,8 @@ def row_entries(indptr: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.n
 
 def _among(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The entries among ``nodes`` of a CSR structure (sliced from its arrays directly: scipy's fancy
-    indexing costs more than a Dijkstra on the small sets bisection cuts), its new ``indptr`` and the
-    columns renumbered in the order of ``nodes``."""
+    indexing costs more on the small sets the phases cut), its new ``indptr`` and the columns renumbered in
+    the order of ``nodes``."""
     position = np.full(len(indptr) - 1, -1, dtype=np.int64)
     position[nodes] = np.arange(len(nodes))
     entries, rows = row_entries(indptr, nodes)
@@ -166,12 +166,6 @@ def _among(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> tuple[
     keep = columns >= 0
     new_indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=len(nodes)))]).astype(np.int64)
     return entries[keep], new_indptr, columns[keep]
-
-
-def csr_among(matrix: csr_matrix, nodes: np.ndarray) -> csr_matrix:
-    """The rows and columns ``nodes`` of ``matrix``, in their order."""
-    entries, indptr, columns = _among(matrix.indptr, matrix.indices, nodes)
-    return csr_matrix((matrix.data[entries], columns, indptr), shape=(len(nodes), len(nodes)))
 
 
 @dataclass

@@ -15,6 +15,7 @@ The files are Python pickles: the directory must be the user's own, as their hom
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from collections import OrderedDict
@@ -38,7 +39,10 @@ def cache_directory() -> Path | None:
     named = os.environ.get(CACHE_DIR_ENV)
     if named is not None:
         return None if named.strip().lower() in ("", "off", "0", "no") else Path(named)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gridplan"
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gridplan"
+    except RuntimeError:  # no home directory to be found: nothing is kept on disk
+        return None
 
 
 class CommunityStore(MutableMapping[str, CommunityUnits]):
@@ -92,18 +96,22 @@ class CommunityStore(MutableMapping[str, CommunityUnits]):
 
     def _read(self, key: str) -> CommunityUnits | None:
         path = self._path(key)
-        if path is None or not path.is_file():
+        if path is None:
             return None
         try:
             with open(path, "rb") as file:
                 made_by, stored_key, units = pickle.load(file)
-            if made_by != MADE_BY or stored_key != key or not isinstance(units, CommunityUnits):
-                raise ValueError("made otherwise")
-            os.utime(path)  # recently used: kept longest
-            return units
-        except Exception:  # a file cut short or of another version: built again and written anew
-            path.unlink(missing_ok=True)
+        except FileNotFoundError:
             return None
+        except Exception:  # cut short, not a pickle, or a directory that cannot be read: built again
+            made_by = None
+        if made_by != MADE_BY or stored_key != key or not isinstance(units, CommunityUnits):
+            with contextlib.suppress(OSError):  # of another version or damaged: written anew when built
+                path.unlink(missing_ok=True)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: kept longest
+        return units
 
     def _write(self, key: str, units: CommunityUnits) -> None:
         path = self._path(key)
@@ -117,7 +125,8 @@ class CommunityStore(MutableMapping[str, CommunityUnits]):
             os.replace(partial, path)
             _prune(path.parent, UNITS_CACHE_BYTES)
         except OSError:  # a directory that cannot be written: the atoms are kept in memory only
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
 
 def _prune(directory: Path, most: int) -> None:
