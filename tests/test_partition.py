@@ -235,6 +235,21 @@ def test_the_kernels_add_as_numpy_does(length, seed, zeros):
     assert pairwise_sum(values, start, length - start) == values[start:].sum()
 
 
+@hsettings(max_examples=examples(40), deadline=None)
+@given(seed=st.integers(0, 10_000), labels=st.integers(1, 8), offset=st.integers(-3, 3), size=st.integers(1, 3))
+def test_the_grids_touching_a_group_are_those_its_atoms_touch(seed, labels, offset, size):
+    """The neighbouring grids of a group of grids (a compiled kernel) are the labels of the atoms that touch
+    the group's atoms from outside it, ascending, as networkx finds them; labels may be negative."""
+    rng = np.random.default_rng(seed)
+    region = lattice_region(4, 5, 50.0, np.full(20, 30.0))
+    layout = rng.integers(0, labels, 20) + offset
+    group = sorted(set(rng.choice(layout, size).tolist()))
+    lattice = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 5), ordering="sorted")
+    inside = {a for a in range(20) if layout[a] in group}
+    expected = sorted({int(layout[b]) for a in inside for b in lattice[a] if b not in inside})
+    assert region.grid_neighbours(layout, group) == expected
+
+
 def test_long_grids_are_re_split_across_to_shorten_the_service_radius():
     # two rows of twelve 25-household atoms 60 m apart: each row is a grid of 300 reaching 330 m;
     # cut across instead, each grid is 6 × 2 atoms reaching about 153 m

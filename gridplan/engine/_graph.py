@@ -21,6 +21,8 @@ from scipy.sparse.csgraph import connected_components
 from gridplan.core.geometry import weighted_centres
 from gridplan.settings import GridSettings, LoadWindow, Tolerances
 
+from ._kernels import labels_touching
+
 #: How much longer a step across a street is than one along a block, per unit of street preference
 #: (geodesic orderings).
 STREET_CROSSING_FACTOR = 1.0
@@ -265,10 +267,8 @@ class RegionGraph:
 
     def grid_neighbours(self, labels: np.ndarray, group: list[int]) -> list[int]:
         """Labels of the atoms touching the atoms labelled ``group``, outside it (ascending)."""
-        inside = np.isin(labels, group)
-        entries, rows = self.adjacency.rows(np.flatnonzero(inside))
-        near = self.adjacency.indices[entries]
-        return np.unique(labels[near[~inside[near]]]).tolist()
+        a = self.adjacency
+        return labels_touching(a.indptr, a.indices, labels, np.asarray(group, dtype=np.int64)).tolist()
 
     def reach_from(self, start: int, members: set[int]) -> set[int]:
         """The atoms of ``members`` that ``start`` reaches through them."""

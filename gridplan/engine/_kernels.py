@@ -264,3 +264,26 @@ def least_cut(prefix, valid, base, splits, k, lo, hi, total, even_weight, neares
                     if score < best:
                         best, found = score, (r, s, i)
     return found
+
+
+@numba.njit(cache=True)
+def labels_touching(indptr, indices, labels, group):
+    """The labels of the atoms touching those labelled one of ``group``, outside them, ascending: what
+    ``np.unique(labels[near[~np.isin(labels, group)[near]]])`` gives for the neighbours ``near`` of the
+    group's atoms (any whole labels, negative ones too)."""
+    n = len(labels)
+    inside = np.zeros(n, dtype=np.bool_)
+    low, top = 0, 0
+    for a in range(n):
+        low, top = (labels[a], labels[a]) if a == 0 else (min(low, labels[a]), max(top, labels[a]))
+        for g in group:
+            if labels[a] == g:
+                inside[a] = True
+    touching = np.zeros(top - low + 1, dtype=np.bool_)
+    for a in range(n):
+        if inside[a]:
+            for e in range(indptr[a], indptr[a + 1]):
+                b = indices[e]
+                if not inside[b]:
+                    touching[labels[b] - low] = True
+    return np.flatnonzero(touching) + low
