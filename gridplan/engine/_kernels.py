@@ -287,3 +287,44 @@ def labels_touching(indptr, indices, labels, group):
                 if not inside[b]:
                     touching[labels[b] - low] = True
     return np.flatnonzero(touching) + low
+
+
+@numba.njit(cache=True)
+def reached_within(indptr, indices, w, starts, hi, group, rank, after_start):
+    """Per start: the units a path from it reaches while carrying at most ``hi`` (its own load included),
+    through units of its ``group`` (and ranked after it, where ``after_start``); the start itself always.
+    A Dijkstra over the units' loads ``w``: a unit is reached where its least load is at most ``hi``, the
+    same in any order of search. As CSR arrays (``ptr``, ``units``), each start's units ascending."""
+    n = len(indptr) - 1
+    best = np.full(n, np.inf)
+    touched = np.empty(n, dtype=np.int64)
+    ptr = np.zeros(len(starts) + 1, dtype=np.int64)
+    units = np.empty(max(n, 16), dtype=np.int64)
+    for r in range(len(starts)):
+        s = starts[r]
+        best[s] = w[s]
+        touched[0], count = s, 1
+        heap = [(w[s], s)]
+        while heap:
+            load, u = heapq.heappop(heap)
+            if load > best[u]:
+                continue
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                carried = load + w[v]
+                admitted = group[v] == group[s] and (not after_start or rank[v] > rank[s])
+                if carried <= hi + 1e-9 and carried < best[v] and admitted:
+                    if best[v] == np.inf:
+                        touched[count] = v
+                        count += 1
+                    best[v] = carried
+                    heapq.heappush(heap, (carried, v))
+        if ptr[r] + count > len(units):
+            grown = np.empty(2 * (ptr[r] + count), dtype=np.int64)
+            grown[: ptr[r]] = units[: ptr[r]]
+            units = grown
+        units[ptr[r] : ptr[r] + count] = np.sort(touched[:count])
+        ptr[r + 1] = ptr[r] + count
+        for i in range(count):
+            best[touched[i]] = np.inf
+    return ptr, units[: ptr[-1]]

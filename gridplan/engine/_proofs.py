@@ -15,7 +15,6 @@ From cheap to complete:
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ._exact import exact_cover, fitting_groups, group_loads
-from ._graph import RegionGraph, Sizing, join_orphans
+from ._graph import Adjacency, RegionGraph, Sizing, join_orphans
+from ._kernels import reached_within
 
 #: Work the programme may do (CP-SAT's deterministic time, about a second on this project's machine): a
 #: limit of work, not of time, so the result is the same on every machine; past it nothing is proven. At 2
@@ -456,18 +456,30 @@ def proven_misfits(
     lo, hi = max(int(math.ceil(lo - 1e-9)), 0), int(math.floor(hi + 1e-9))
     within_hi = (1 << (hi + 1)) - 1
     band = within_hi ^ ((1 << lo) - 1)
-    proven = np.zeros(len(candidates), dtype=bool)
-    for i, a in enumerate(candidates):
-        if not allowed[a] or w[a] > hi:
-            proven[i] = True
-            continue
-        carried = _carried(graph, w, a, hi, lambda v: allowed[v] and community[v] == community[a])
+    proven = np.array([not allowed[a] or w[a] > hi for a in candidates], dtype=bool)
+    starts = np.array([a for a, p in zip(candidates, proven) if not p], dtype=np.int64)
+    group = np.where(allowed, np.unique(community, return_inverse=True)[1], -1)  # a grid is one community's
+    indptr, indices = neighbour_arrays(graph)
+    ptr, reached = reached_within(
+        indptr, indices, w.astype(float), starts, float(hi), group, np.zeros(len(w), dtype=np.int64), False
+    )
+    for r, (i, a) in enumerate(zip(np.flatnonzero(~proven), starts.tolist())):
         sums = 1 << int(w[a])
-        for v in carried:
+        for v in reached[ptr[r] : ptr[r + 1]].tolist():
             if v != a and w[v] > 0:
                 sums = (sums | sums << int(w[v])) & within_hi
         proven[i] = not sums & band
     return proven
+
+
+def neighbour_arrays(graph) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbours of each unit as CSR arrays (``indptr``, ``indices``): of an :class:`Adjacency` as they
+    are, of a networkx graph whose nodes are ``0 … n-1`` or of a list of neighbour lists."""
+    if isinstance(graph, Adjacency):
+        return graph.indptr, graph.indices
+    rows = [graph.adj[u] for u in range(graph.number_of_nodes())] if hasattr(graph, "adj") else graph
+    indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])]).astype(np.int64)
+    return indptr, np.fromiter((v for row in rows for v in row), dtype=np.int64, count=int(indptr[-1]))
 
 
 # One function though long: a programme's variables and constraints read together, as the model they are.
@@ -544,7 +556,10 @@ def bounds_programme(
     top = int(math.floor(min(cap * scale, units.sum()) + 1e-9))
     rank = np.empty(n, dtype=np.int64)
     rank[list(misfits) + sorted(set(range(n)) - set(misfits))] = np.arange(n)
-    reach = [_reach(neighbours, w, rank, j, cap) for j in range(n)]
+    indptr, indices = neighbour_arrays(neighbours)
+    # units a grid rooted at j may hold: reached from j through units ranked after it, carrying at most cap
+    ptr, held = reached_within(indptr, indices, w, np.arange(n), float(cap), np.zeros(n, np.int64), rank, True)
+    reach = [held[ptr[j] : ptr[j + 1]].tolist() if w[j] <= cap + 1e-9 else [] for j in range(n)]
     if sum(map(len, reach)) > PROGRAMME_MAX_VARIABLES:
         return None, False
     model = cp_model.CpModel()
@@ -639,32 +654,14 @@ def misfits_apart(neighbours: Sequence[Sequence[int]], weight: np.ndarray, misfi
     """How many of ``misfits`` no two of which one connected group carrying at most ``hi`` can hold (a
     greedy pick, in order): a lower bound on the number of grids holding them."""
     w = np.asarray(weight, dtype=float)
+    indptr, indices = neighbour_arrays(neighbours)
+    none = np.zeros(len(w), dtype=np.int64)
+    ptr, together = reached_within(
+        indptr, indices, w, np.asarray(misfits, dtype=np.int64), float(hi), none, none, False
+    )
     apart: list[int] = []
-    for m in misfits:
-        together = _carried(neighbours, w, m, hi, lambda v: True)
-        if not any(a in together for a in apart):
+    for r, m in enumerate(misfits):
+        held = set(together[ptr[r] : ptr[r + 1]].tolist())
+        if not any(a in held for a in apart):
             apart.append(m)
     return len(apart)
-
-
-def _reach(neighbours, w: np.ndarray, rank: np.ndarray, j: int, hi: float) -> list[int]:
-    """Units a grid rooted at ``j`` may hold: reached from ``j`` through units ranked after it while
-    carrying at most ``hi``."""
-    return sorted(_carried(neighbours, w, j, hi, lambda v: rank[v] > rank[j])) if w[j] <= hi + 1e-9 else []
-
-
-def _carried(neighbours, w: np.ndarray, start: int, hi: float, admits) -> dict[int, float]:
-    """The least load a path from ``start`` (its load included) carries to each unit it reaches through
-    units that ``admits``, carrying at most ``hi`` (a Dijkstra over unit loads)."""
-    best = {start: w[start]}
-    heap = [(w[start], start)]
-    while heap:
-        load, u = heapq.heappop(heap)
-        if load > best[u]:
-            continue
-        for v in neighbours[u]:
-            carried = load + w[v]
-            if carried <= hi + 1e-9 and carried < best.get(v, math.inf) and admits(v):
-                best[v] = carried
-                heapq.heappush(heap, (carried, v))
-    return best
