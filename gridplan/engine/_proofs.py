@@ -440,8 +440,9 @@ def proven_misfits(
     most ``hi - weight[a]`` on the way (a Dijkstra over atom loads). When no subset of those atoms' loads
     brings ``weight[a]`` into the band (subset sums, as the bits of one integer), no such grid exists. The
     converse does not hold: an atom not proven may still fit no grid. Loads must be whole numbers;
-    with fractional ones (scaled workloads) nothing is proven. ``graph[u]`` iterates over ``u``'s
-    neighbours (a networkx graph, or a list of neighbour lists).
+    with fractional ones (scaled workloads) nothing is proven. ``graph`` is anything
+    :func:`neighbour_arrays` takes (callers asking many times make its arrays once), ``community`` whole
+    numbers (one per community). The paths are a compiled kernel (:func:`._kernels.reached_within`).
 
     Returns
     -------
@@ -458,7 +459,7 @@ def proven_misfits(
     band = within_hi ^ ((1 << lo) - 1)
     proven = np.array([not allowed[a] or w[a] > hi for a in candidates], dtype=bool)
     starts = np.array([a for a, p in zip(candidates, proven) if not p], dtype=np.int64)
-    group = np.where(allowed, np.unique(community, return_inverse=True)[1], -1)  # a grid is one community's
+    group = np.where(allowed, community, -1)  # a grid is one community's
     indptr, indices = neighbour_arrays(graph)
     ptr, reached = reached_within(
         indptr, indices, w.astype(float), starts, float(hi), group, np.zeros(len(w), dtype=np.int64), False
@@ -473,8 +474,11 @@ def proven_misfits(
 
 
 def neighbour_arrays(graph) -> tuple[np.ndarray, np.ndarray]:
-    """The neighbours of each unit as CSR arrays (``indptr``, ``indices``): of an :class:`Adjacency` as they
-    are, of a networkx graph whose nodes are ``0 … n-1`` or of a list of neighbour lists."""
+    """The neighbours of each unit as CSR arrays (``indptr``, ``indices``): those arrays themselves, those of
+    an :class:`Adjacency`, or those of a networkx graph whose nodes are ``0 … n-1`` or of a list of
+    neighbour lists."""
+    if isinstance(graph, tuple):
+        return graph
     if isinstance(graph, Adjacency):
         return graph.indptr, graph.indices
     rows = [graph.adj[u] for u in range(graph.number_of_nodes())] if hasattr(graph, "adj") else graph

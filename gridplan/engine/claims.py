@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.core.results import Certificate, PlanWarning
-from gridplan.engine import RegionProof, proven_misfits
+from gridplan.engine import RegionProof, neighbour_arrays, proven_misfits
 from gridplan.settings import GridSettings
 from gridplan.vocabulary import Claim, ClaimMethod, ClaimStatus, GridKind, SearchStop, WarningCode, WarningReason
 
@@ -343,7 +343,8 @@ def _misfit_proofs(
     candidates = np.flatnonzero(np.isin(atom_grid, grids) & plain & (atoms["households"].to_numpy() > 0))
     if not len(candidates):
         return {}
-    graph = units.graph
+    graph = neighbour_arrays(units.graph)  # once: the widening below asks again and again
+    community = pd.factorize(community)[0]
     allowed = atoms["kind"].to_numpy() != GridKind.SPECIAL
     lo, hi = settings.bounds_window
     w = np.where(plain, weight, 0.0)

@@ -261,7 +261,7 @@ def bounds_possible(
     candidates = np.concatenate([groups[i] for i in out])
     owner = np.concatenate([[i] * len(groups[i]) for i in out])
     proven = proven_misfits(
-        contacts.neighbour_lists(),
+        contacts,
         weight,
         weight <= window.hi,
         np.zeros(len(weight), dtype=np.int64),

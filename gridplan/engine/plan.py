@@ -627,6 +627,7 @@ def _window_possible(units: Units, atom_grid: np.ndarray, grids: gpd.GeoDataFram
     if not len(candidates):
         return possible
     allowed = atoms["kind"].to_numpy() != GridKind.SPECIAL
-    proven = proven_misfits(units.graph, np.where(plain, weight, 0.0), allowed, community, candidates, *window)
+    codes = pd.factorize(community)[0]
+    proven = proven_misfits(units.graph, np.where(plain, weight, 0.0), allowed, codes, candidates, *window)
     possible[np.unique(atom_grid[candidates[proven]])] = False
     return possible
