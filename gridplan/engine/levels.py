@@ -261,12 +261,7 @@ def bounds_possible(
     candidates = np.concatenate([groups[i] for i in out])
     owner = np.concatenate([[i] * len(groups[i]) for i in out])
     proven = proven_misfits(
-        contacts,
-        weight,
-        weight <= window.hi,
-        np.zeros(len(weight), dtype=np.int64),
-        candidates,
-        *window,
+        contacts, weight, weight <= window.hi, np.zeros(len(weight), dtype=np.int64), candidates, *window
     )
     for i in np.unique(owner[proven]):
         possible[i] = False
