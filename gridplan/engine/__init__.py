@@ -25,7 +25,7 @@ its phases; :mod:`gridplan.engine.levels` cuts grids into micro-grids and groups
 from ._bisection import bisect, cut_profiles
 from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
-from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, shared_by_label
+from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, neighbour_arrays, shared_by_label
 from ._kernels import pairwise_sum
 from ._neighbourhood import neighbourhood_search
 from ._proofs import (
@@ -34,7 +34,6 @@ from ._proofs import (
     bounds_layout,
     bounds_programme,
     enumerated_layout,
-    neighbour_arrays,
     proven_layout,
     proven_misfits,
     through_empty,

@@ -157,6 +157,19 @@ def row_entries(indptr: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.n
     return entries, np.repeat(np.arange(len(nodes)), counts)
 
 
+def neighbour_arrays(graph) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbours of each unit as CSR arrays (``indptr``, ``indices``): those arrays themselves, those of
+    an :class:`Adjacency`, or those of a networkx graph whose nodes are ``0 … n-1`` or of a list of
+    neighbour lists."""
+    if isinstance(graph, tuple):
+        return graph
+    if isinstance(graph, Adjacency):
+        return graph.indptr, graph.indices
+    rows = [graph.adj[u] for u in range(graph.number_of_nodes())] if hasattr(graph, "adj") else graph
+    indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])]).astype(np.int64)
+    return indptr, np.fromiter((v for row in rows for v in row), dtype=np.int64, count=int(indptr[-1]))
+
+
 def _among(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The entries among ``nodes`` of a CSR structure (sliced from its arrays directly: scipy's fancy
     indexing costs more on the small sets the phases cut), its new ``indptr`` and the columns renumbered in

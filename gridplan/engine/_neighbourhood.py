@@ -45,11 +45,10 @@ def neighbourhood_search(
     labels = labels.copy()
     k = int(labels.max()) + 1
     loads = graph.loads(labels, k)
-    neighbours = graph.neighbour_lists()
     candidates = np.flatnonzero(~bounds.contains(loads)[labels] & (graph.w > 0))
     misfit = candidates[
         proven_misfits(
-            neighbours,
+            graph.adjacency,
             graph.w,
             np.ones(graph.n, dtype=bool),
             np.zeros(graph.n, dtype=np.int64),

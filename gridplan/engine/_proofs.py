@@ -23,7 +23,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ._exact import exact_cover, fitting_groups, group_loads
-from ._graph import Adjacency, RegionGraph, Sizing, join_orphans
+from ._graph import RegionGraph, Sizing, join_orphans, neighbour_arrays
 from ._kernels import reached_within
 
 #: Work the programme may do (CP-SAT's deterministic time, about a second on this project's machine): a
@@ -140,10 +140,7 @@ def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tup
     if not proven:
         return labels, None
     proof = _proof(graph, sizing, outside, method, misfits)
-    if (
-        method == "misfits_apart"
-        and misfits_apart(graph.neighbour_lists(), graph.w, misfits, sizing.misfit_ceiling) > outside
-    ):
+    if method == "misfits_apart" and misfits_apart(graph.adjacency, graph.w, misfits, sizing.misfit_ceiling) > outside:
         return labels, None  # a grid above the cap holds misfits apart: fewer outside than any layout in scope
     if proof.covers(loads, bounds):
         return labels, proof
@@ -199,10 +196,10 @@ def tight_layout(
     # a unit that fits no group within the band lies in a grid outside it now
     candidates = np.flatnonzero(~tight.contains(loads)[labels])
     misfits = candidates[
-        proven_misfits(neighbours, graph.w, everywhere, np.zeros(graph.n, np.int64), candidates, *tight)
+        proven_misfits(graph.adjacency, graph.w, everywhere, np.zeros(graph.n, np.int64), candidates, *tight)
     ]
     shared = sizing.misfit_ceiling if len(far) else bounds.hi  # the most one grid holding misfits may carry
-    if len(misfits) and misfits_apart(neighbours, graph.w, misfits, shared) >= loose:
+    if len(misfits) and misfits_apart(graph.adjacency, graph.w, misfits, shared) >= loose:
         return None, None  # units that fit no grid within the band need every grid outside it now
     scope = f"every grid within {bounds.lo:.0f}–{bounds.hi:.0f}" + (
         f" but at most {len(far)}, each of at most {sizing.misfit_ceiling:.0f}" if len(far) else ""
@@ -319,7 +316,7 @@ def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np
     neighbours = graph.neighbour_lists()
     misfits = np.flatnonzero(
         proven_misfits(
-            neighbours,
+            graph.adjacency,
             graph.w,
             np.ones(graph.n, dtype=bool),
             np.zeros(graph.n, dtype=np.int64),
@@ -328,7 +325,7 @@ def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np
             bounds.hi,
         )
     )
-    apart = misfits_apart(neighbours, graph.w, misfits, sizing.misfit_ceiling) if len(misfits) else 0
+    apart = misfits_apart(graph.adjacency, graph.w, misfits, sizing.misfit_ceiling) if len(misfits) else 0
     if apart >= outside:  # the misfits need every group outside now: that is the fewest
         return None, True, "misfits_apart", misfits
     labels, proven = enumerated_layout(graph, sizing, misfits, outside - 1 if len(misfits) else 0)
@@ -441,7 +438,7 @@ def proven_misfits(
     brings ``weight[a]`` into the band (subset sums, as the bits of one integer), no such grid exists. The
     converse does not hold: an atom not proven may still fit no grid. Loads must be whole numbers;
     with fractional ones (scaled workloads) nothing is proven. ``graph`` is anything
-    :func:`neighbour_arrays` takes (callers asking many times make its arrays once), ``community`` whole
+    :func:`._graph.neighbour_arrays` takes (callers asking many times make its arrays once), ``community`` whole
     numbers (one per community). The paths are a compiled kernel (:func:`._kernels.reached_within`).
 
     Returns
@@ -471,19 +468,6 @@ def proven_misfits(
                 sums = (sums | sums << int(w[v])) & within_hi
         proven[i] = not sums & band
     return proven
-
-
-def neighbour_arrays(graph) -> tuple[np.ndarray, np.ndarray]:
-    """The neighbours of each unit as CSR arrays (``indptr``, ``indices``): those arrays themselves, those of
-    an :class:`Adjacency`, or those of a networkx graph whose nodes are ``0 … n-1`` or of a list of
-    neighbour lists."""
-    if isinstance(graph, tuple):
-        return graph
-    if isinstance(graph, Adjacency):
-        return graph.indptr, graph.indices
-    rows = [graph.adj[u] for u in range(graph.number_of_nodes())] if hasattr(graph, "adj") else graph
-    indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])]).astype(np.int64)
-    return indptr, np.fromiter((v for row in rows for v in row), dtype=np.int64, count=int(indptr[-1]))
 
 
 # One function though long: a programme's variables and constraints read together, as the model they are.
@@ -654,7 +638,7 @@ def bounds_programme(
     return labels, whole and status == cp_model.OPTIMAL
 
 
-def misfits_apart(neighbours: Sequence[Sequence[int]], weight: np.ndarray, misfits: Sequence[int], hi: float) -> int:
+def misfits_apart(neighbours, weight: np.ndarray, misfits: Sequence[int], hi: float) -> int:
     """How many of ``misfits`` no two of which one connected group carrying at most ``hi`` can hold (a
     greedy pick, in order): a lower bound on the number of grids holding them."""
     w = np.asarray(weight, dtype=float)
