@@ -9,8 +9,17 @@ import shapely
 from shapely.geometry import LineString, box
 
 from gridplan.core.geometry import points_along
-from gridplan.core.metrics import ALIGNMENT_DISTANCE_M, ALIGNMENT_STEP_M, boundary_breakdown, street_alignment
+from gridplan.core.memo import Recent, digest, forget_kept, geometry_bytes
+from gridplan.core.metrics import (
+    ALIGNMENT_DISTANCE_M,
+    ALIGNMENT_STEP_M,
+    boundary_breakdown,
+    plan_metrics,
+    street_alignment,
+)
 from gridplan.engine.units import street_blocks
+from gridplan.pipeline import plan_scene
+from gridplan.settings import DEFAULTS, RunOptions
 
 from .support.scenes import CRS
 
@@ -84,3 +93,55 @@ def test_alignment_measured_community_by_community_equals_the_whole_boundary_at_
     assert street_alignment(grids, local.communities, local.streets, local.barriers) == pytest.approx(
         expected, abs=1e-12
     )
+
+
+def test_recent_keeps_the_latest_used_values():
+    recent = Recent(2)
+    made = []
+    for key in ("a", "b", "a", "c"):  # "a" used again before "c" comes: "b" is the least recently used
+        recent.made(key, lambda key=key: made.append(key) or key.upper())
+    assert made == ["a", "b", "c"] and "b" not in recent and recent.get("a") == "A" and len(recent) == 2
+    forget_kept()
+    assert len(recent) == 0
+
+
+def test_geometry_bytes_tell_apart_coordinates_and_precision_grids():
+    square = box(0, 0, 1, 1)
+    moved = box(0, 0, 1, 1 + 1e-12)
+    snapped = shapely.set_precision(square, 1e-5, mode="pointwise")
+    assert shapely.equals_exact(square, snapped, 0)  # the same coordinates…
+    keys = {digest(geometry_bytes(np.array([g]))) for g in (square, moved, snapped)}
+    assert len(keys) == 3  # …but another precision grid, which later overlays use
+    assert digest([b"ab", b"c"]) != digest([b"a", b"bc"])
+
+
+def test_metrics_kept_for_unchanged_communities_are_those_measured_afresh(small_district):
+    prepared, plan = small_district
+    local = prepared.local
+    grids = plan.grids.to_crs(local.crs)
+
+    def measured(layout, assignment):
+        return plan_metrics(
+            layout, assignment, local.buildings, local.communities, local.streets, local.barriers, DEFAULTS.grid
+        )
+
+    before = measured(grids, plan.assignment)
+    # two neighbouring grids of one community merged: that community's boundary and tiling change, no other's
+    community = grids["community_id"].iloc[0]
+    mine = np.flatnonzero((grids["community_id"] == community).to_numpy())
+    first = grids.geometry.iloc[mine[0]]
+    other = next(g for g in mine[1:] if grids.geometry.iloc[g].intersection(first).length > 1.0)
+    merged = grids.drop(index=grids.index[other]).copy()
+    merged.loc[grids.index[mine[0]], "geometry"] = shapely.union_all([first, grids.geometry.iloc[other]])
+    ids = grids["grid_id"].to_numpy()
+    assignment = plan.assignment.assign(grid_id=plan.assignment["grid_id"].replace(ids[other], ids[mine[0]]))
+    kept = measured(merged, assignment)  # the other communities' figures as kept from `before`
+    forget_kept()
+    afresh = measured(merged, assignment)
+    assert kept == afresh
+    assert kept.street_alignment != before.street_alignment
+    assert abs(kept.overlap_share) < 1e-6 and abs(kept.gap_share) < 1e-6
+    # the plan made again with nothing kept: the same grids, polygon for polygon
+    again = plan_scene(prepared, options=RunOptions(workers=1)).plan
+    assert shapely.equals_exact(again.grids.geometry.to_numpy(), plan.grids.geometry.to_numpy(), 0).all()
+    assert again.metrics == plan.metrics

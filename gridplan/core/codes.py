@@ -18,6 +18,7 @@ from typing import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridplan.errors import InputError
 
@@ -39,16 +40,15 @@ def serial_order(grids: gpd.GeoDataFrame) -> pd.Series:
     Rows are bands as tall as a typical grid (the square root of the community's area per grid), so a
     row holds grids side by side. Returns 1-based positions aligned to ``grids.index``.
     """
-    centres = grids.geometry.representative_point()
-    order = pd.Series(0, index=grids.index, dtype=np.int64)
-    for _, members in grids.groupby("community_id").groups.items():
-        area = grids.geometry.loc[members].area.sum()
-        band = max(math.sqrt(area / max(len(members), 1)), 1e-9)
-        top = centres.loc[members].y.max()
-        row = np.floor((top - centres.loc[members].y) / band)
-        ranked = pd.DataFrame({"row": row, "x": centres.loc[members].x}).sort_values(["row", "x"], kind="stable")
-        order.loc[ranked.index] = np.arange(1, len(ranked) + 1)
-    return order
+    geoms = grids.geometry.to_numpy()
+    centres = shapely.point_on_surface(geoms)
+    x, y, area = shapely.get_x(centres), shapely.get_y(centres), shapely.area(geoms)
+    order = np.zeros(len(grids), dtype=np.int64)
+    for members in grids.groupby("community_id").indices.values():  # positions
+        band = max(math.sqrt(area[members].sum() / max(len(members), 1)), 1e-9)
+        row = np.floor((y[members].max() - y[members]) / band)
+        order[members[np.lexsort((x[members], row))]] = np.arange(1, len(members) + 1)
+    return pd.Series(order, index=grids.index)
 
 
 def assign_codes(
@@ -91,7 +91,7 @@ def assign_codes(
     previous = previous if previous is not None else pd.Series(dtype=object)
     used = {str(c) for c in used}
     order = serial_order(grids)
-    codes = pd.Series(None, index=grids.index, dtype=object)
+    given: dict = {}  # index label → code
     for community_id, members in grids.groupby("community_id").groups.items():
         base = community_codes.get(community_id)
         if base is None or (isinstance(base, float) and math.isnan(base)):
@@ -118,9 +118,10 @@ def assign_codes(
         ever = [c for c in used if c.startswith(base) and len(c) == COMMUNITY_CODE_DIGITS + digits and c.isdigit()]
         taken = {int(str(c)[COMMUNITY_CODE_DIGITS:]) for c in [*kept.dropna(), *ever]}
         free = (s for s in range(1, capacity + 1) if s not in taken)
-        for index in order.loc[members].sort_values(kind="stable").index:
-            if pd.notna(kept.loc[index]):
-                codes.loc[index] = kept.loc[index]
+        ranked = order.loc[members].sort_values(kind="stable").index
+        for index, held in zip(ranked, kept.loc[ranked]):
+            if pd.notna(held):
+                given[index] = held
                 continue
             serial = next(free, None)
             if serial is None:
@@ -129,7 +130,10 @@ def assign_codes(
                     "the plan, and a retired code is never given again",
                     zh=f"社区 {community_id}：{digits} 位序号已在各版方案中全部用过，停用的编码不再重新使用",
                 )
-            codes.loc[index] = f"{base}{serial:0{digits}d}"
+            given[index] = f"{base}{serial:0{digits}d}"
+    codes = pd.Series(None, index=grids.index, dtype=object)
+    if given:
+        codes.loc[list(given)] = list(given.values())
     return codes
 
 

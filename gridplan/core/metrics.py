@@ -17,6 +17,7 @@ from gridplan.settings import GridSettings
 from gridplan.vocabulary import GridKind
 
 from .geometry import points_along, positions_along, weighted_centres
+from .memo import Recent, digest, geometry_bytes
 
 #: A grid boundary within this distance (m) of a street centreline runs along the street.
 ALIGNMENT_DISTANCE_M = 15.0
@@ -30,6 +31,10 @@ SPLIT_SHARE = 0.05
 CROSSING_MIN_SHARE = 0.02
 #: A boundary point this close (m) to an edge lies on it; farther inside a block, it cuts the block.
 EDGE_SNAP_M = 1.0
+#: Communities' tiling areas and alignment counts kept for the same grids (:mod:`gridplan.core.memo`): a
+#: regeneration or a re-plan measures again only the communities whose grids changed (a district's 80 take 3 s).
+COMMUNITY_FIGURES_KEPT = 5_000
+_COMMUNITY_FIGURES: Recent = Recent(COMMUNITY_FIGURES_KEPT)
 
 
 @dataclass(frozen=True)
@@ -237,26 +242,62 @@ def street_alignment(
     """Shares of internal grid boundary length within ``ALIGNMENT_DISTANCE_M`` of a street centreline
     (街巷定界), and of a street, river or rail line (``barriers``: the other boundaries the rule allows).
 
-    The boundary is sampled every ``ALIGNMENT_STEP_M``, ``ALIGNMENT_CHUNK`` points at a time (a district's
-    800 km of boundary are 160,000 points: made at once, they and their neighbours near the streets took
-    about 100 MB)."""
-    inner = internal_boundaries(grids, communities)
-    if inner.length <= 0:  # no internal boundary
+    The boundary is sampled every ``ALIGNMENT_STEP_M``, community by community (a community's counts are kept
+    for the same grids, community and lines near it: :data:`_COMMUNITY_FIGURES`), ``ALIGNMENT_CHUNK`` points at a
+    time (a district's 800 km of boundary are 160,000 points: made at once, they and their neighbours near the
+    streets took about 100 MB)."""
+    street_geoms = streets.geometry.to_numpy()
+    barrier_geoms = barriers.geometry.to_numpy() if barriers is not None else np.empty(0, dtype=object)
+    trees = shapely.STRtree(street_geoms), shapely.STRtree(barrier_geoms)
+    counts = np.zeros(3, dtype=np.int64)  # points, near a street, near a street or a barrier
+    for grid_geoms, community_geoms in _by_community(grids, communities):
+        near = [
+            geoms[tree.query(_reach_box(community_geoms))] for geoms, tree in zip((street_geoms, barrier_geoms), trees)
+        ]
+        key = digest(b"alignment", *(geometry_bytes(g) for g in (community_geoms, grid_geoms, *near)))
+        counts += _COMMUNITY_FIGURES.made(key, lambda: _alignment_counts(grid_geoms, community_geoms, trees))
+    if not counts[0]:  # no internal boundary
         return 1.0, 1.0
-    parts, owner, distance = positions_along(inner, ALIGNMENT_STEP_M)
-    if not len(owner):
-        return 1.0, 1.0
-    street_tree = shapely.STRtree(streets.geometry.to_numpy())
-    barrier_tree = shapely.STRtree(barriers.geometry.to_numpy() if barriers is not None else np.empty(0, dtype=object))
-    on_street = on_either = 0
+    return int(counts[1]) / int(counts[0]), int(counts[2]) / int(counts[0])
+
+
+def _by_community(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame):
+    """Each community's grid polygons and its own polygon (as a one-element array); all grids and communities as
+    one where the grids name no ``community_id``."""
+    grid_geoms = grids.geometry.to_numpy()
+    if "community_id" not in grids:
+        yield grid_geoms, communities.geometry.to_numpy()
+        return
+    community_of = grids["community_id"].astype(str).to_numpy()
+    for community_id, geometry in zip(communities["community_id"].astype(str), communities.geometry):
+        yield grid_geoms[community_of == community_id], np.array([geometry], dtype=object)
+
+
+def _reach_box(community_geoms: np.ndarray):
+    """The box within ``ALIGNMENT_DISTANCE_M`` (and a metre) of the communities: the lines their grids' boundary
+    points can be near."""
+    x0, y0, x1, y1 = shapely.total_bounds(community_geoms)
+    margin = ALIGNMENT_DISTANCE_M + 1.0
+    return shapely.box(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+
+
+def _alignment_counts(
+    grid_geoms: np.ndarray, community_geoms: np.ndarray, trees: tuple[shapely.STRtree, shapely.STRtree]
+) -> np.ndarray:
+    """Points along the grids' internal boundary, those near a street and those near a street or a barrier."""
+    lines = shapely.get_parts(_inside(grid_geoms, community_geoms))
+    lines = lines[(shapely.get_type_id(lines) == 1) & ~shapely.is_empty(lines)]
+    counts = np.zeros(3, dtype=np.int64)
+    if not len(lines) or shapely.length(lines).sum() <= 0:
+        return counts
+    parts, owner, distance = positions_along(shapely.MultiLineString(list(lines)), ALIGNMENT_STEP_M)
     for start in range(0, len(owner), ALIGNMENT_CHUNK):
         points = shapely.line_interpolate_point(
             parts[owner[start : start + ALIGNMENT_CHUNK]], distance[start : start + ALIGNMENT_CHUNK]
         )
-        street, barrier = _near(points, street_tree), _near(points, barrier_tree)
-        on_street += int(street.sum())
-        on_either += int((street | barrier).sum())
-    return on_street / len(owner), on_either / len(owner)
+        street, barrier = (_near(points, tree) for tree in trees)
+        counts += (len(points), int(street.sum()), int((street | barrier).sum()))
+    return counts
 
 
 def boundary_breakdown(
@@ -341,17 +382,22 @@ def _near(points: np.ndarray, lines: shapely.STRtree) -> np.ndarray:
 
 
 def _tiling(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> tuple[float, float, float]:
-    """Gap, overlap and outside area as shares of the communities' area."""
+    """Gap, overlap and outside area as shares of the communities' area (a community's areas are kept for the same
+    grids and community: :data:`_COMMUNITY_FIGURES`)."""
     total = communities.geometry.area.sum()
     gap = overlap = outside = 0.0
-    for community_id, geometry in zip(communities["community_id"], communities.geometry):
-        mine = grids.geometry[grids["community_id"] == community_id].to_numpy()
-        union = shapely.union_all(mine)
-        covered = shapely.intersection(union, geometry).area
-        gap += geometry.area - covered
-        outside += union.area - covered
-        overlap += shapely.area(mine).sum() - union.area
+    for mine, community_geoms in _by_community(grids, communities):
+        key = digest(b"tiling", geometry_bytes(community_geoms), geometry_bytes(mine))
+        areas = _COMMUNITY_FIGURES.made(key, lambda: _tiling_areas(mine, shapely.union_all(community_geoms)))
+        gap, outside, overlap = gap + areas[0], outside + areas[1], overlap + areas[2]
     return float(max(gap, 0.0) / total), float(max(overlap, 0.0) / total), float(max(outside, 0.0) / total)
+
+
+def _tiling_areas(mine: np.ndarray, community) -> tuple[float, float, float]:
+    """The area of ``community`` no grid covers, of the grids outside it, and covered twice."""
+    union = shapely.union_all(mine)
+    covered = shapely.intersection(union, community).area
+    return community.area - covered, union.area - covered, shapely.area(mine).sum() - union.area
 
 
 def split_buildings(grids: gpd.GeoDataFrame, assignment: pd.DataFrame, buildings: gpd.GeoDataFrame) -> int:

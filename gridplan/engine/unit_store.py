@@ -18,13 +18,13 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 import numpy as np
 import shapely
 
+from gridplan.core.memo import Recent
 from gridplan.settings import CACHE_DIR_ENV, UNITS_CACHE_BYTES
 
 from .units import UNITS_VERSION, CommunityUnits
@@ -58,22 +58,20 @@ class CommunityStore(MutableMapping[str, CommunityUnits]):
     """
 
     def __init__(self, kept: int, where: Callable[[], Path | None] = cache_directory):
-        self.kept = kept
         self.where = where
-        self._memory: OrderedDict[str, CommunityUnits] = OrderedDict()
+        self._memory: Recent[CommunityUnits] = Recent(kept)
 
     def __getitem__(self, key: str) -> CommunityUnits:
-        if key in self._memory:
-            self._memory.move_to_end(key)
-            return self._memory[key]
-        units = self._read(key)
+        units = self._memory.get(key)
         if units is None:
-            raise KeyError(key)
-        self._remember(key, units)
+            units = self._read(key)
+            if units is None:
+                raise KeyError(key)
+            self._memory.put(key, units)
         return units
 
     def __setitem__(self, key: str, units: CommunityUnits) -> None:
-        self._remember(key, units)
+        self._memory.put(key, units)
         self._write(key, units)
 
     def __delitem__(self, key: str) -> None:
@@ -84,11 +82,6 @@ class CommunityStore(MutableMapping[str, CommunityUnits]):
 
     def __len__(self) -> int:
         return len(self._memory)
-
-    def _remember(self, key: str, units: CommunityUnits) -> None:
-        self._memory[key] = units
-        while len(self._memory) > self.kept:
-            self._memory.popitem(last=False)
 
     def _path(self, key: str) -> Path | None:
         directory = self.where()
