@@ -11,6 +11,8 @@ import shapely
 
 from gridplan import pipeline
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
+from gridplan.core.memo import forget_kept
+from gridplan.core.metrics import measured_communities
 from gridplan.core.scene import PreparedScene
 from gridplan.engine import parallel
 from gridplan.engine.levels import plan_levels
@@ -72,7 +74,10 @@ def test_batches_of_communities_give_the_plan_of_the_whole_scene(scene, whole, b
 
 
 def test_two_processes_give_the_serial_plan(scene, whole):
+    forget_kept()
     assert_same_plan(plan_communities(scene, options=RunOptions(workers=2)), whole)
+    # the workers' figures of each community (tiling, street alignment) came back with their plans
+    assert len(measured_communities()) == 2 * len(scene.communities)
     assert_same_plan(plan_communities(scene, options=RunOptions(workers=2), batch=1), whole)
     assert len(whole.grids) > 6
 

@@ -48,6 +48,10 @@ class Recent(Generic[V]):
     def __delitem__(self, key: object) -> None:
         del self._values[key]
 
+    def items(self) -> list[tuple[object, V]]:
+        """The keys and values kept, the least recently used first (their order is left as it is)."""
+        return list(self._values.items())
+
     def get(self, key: object) -> V | None:
         """The value kept under ``key`` (now the most recently used), or None."""
         if key not in self._values:

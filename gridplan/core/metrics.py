@@ -261,6 +261,19 @@ def street_alignment(
     return int(counts[1]) / int(counts[0]), int(counts[2]) / int(counts[0])
 
 
+def measured_communities() -> dict:
+    """The communities' figures this process has measured and keeps (tiling areas, alignment counts), by the
+    digest of what each was measured on: what a worker hands back with its plan (:func:`keep_measured`)."""
+    return dict(_COMMUNITY_FIGURES.items())
+
+
+def keep_measured(figures: dict) -> None:
+    """Keep communities' figures measured elsewhere (:func:`measured_communities` of a worker): measuring the same
+    grids and community here takes them instead of measuring them again."""
+    for key, value in figures.items():
+        _COMMUNITY_FIGURES.put(key, value)
+
+
 def _by_community(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame):
     """Each community's grid polygons and its own polygon (as a one-element array); all grids and communities as
     one where the grids name no ``community_id``."""

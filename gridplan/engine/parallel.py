@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from gridplan.core.geometry import GRID_PRECISION_M
 from gridplan.core.households import community_of
-from gridplan.core.metrics import plan_metrics
+from gridplan.core.metrics import keep_measured, measured_communities, plan_metrics
 from gridplan.core.results import Plan, Provenance
 from gridplan.core.scene import PreparedScene, Scene
 from gridplan.errors import GridplanError
@@ -147,9 +147,15 @@ def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
     return tasks
 
 
-def plan_community(task: CommunityTask, shared: SharedLayers, settings: Settings, options: RunOptions) -> Plan:
-    """Plan one task's communities (a top-level function, so process pools and Dask can pickle it)."""
-    return partition(shared.scene(task, settings), options=options)
+def plan_community(
+    task: CommunityTask, shared: SharedLayers, settings: Settings, options: RunOptions
+) -> tuple[Plan, dict]:
+    """Plan one task's communities (a top-level function, so process pools and Dask can pickle it); with the
+    figures of its communities measured for the plan's metrics (:func:`gridplan.core.metrics.measured_communities`),
+    which the merge takes instead of measuring them again."""
+    before = set(measured_communities())
+    plan = partition(shared.scene(task, settings), options=options)
+    return plan, {key: value for key, value in measured_communities().items() if key not in before}
 
 
 _WORKER_SHARED: SharedLayers | None = None
@@ -160,7 +166,7 @@ def _init_worker(shared: SharedLayers) -> None:
     _WORKER_SHARED = shared
 
 
-def _plan_in_worker(task: CommunityTask, settings: Settings, options: RunOptions) -> Plan:
+def _plan_in_worker(task: CommunityTask, settings: Settings, options: RunOptions) -> tuple[Plan, dict]:
     """Plan one task in a pool process against the layers its initializer received."""
     return plan_community(task, _WORKER_SHARED, settings, options)
 
@@ -245,8 +251,10 @@ def plan_communities(
             client.close()
     if errors:
         raise TasksFailedError({ids[0]: _error(e) for ids, e in errors.items()}) from next(iter(errors.values()))
-    ordered = sorted(plans.items(), key=lambda item: item[0])
-    return merge_plans([p for _, p in ordered], prepared, options.code_style)
+    ordered = [plan for _, plan in sorted(plans.items(), key=lambda item: item[0])]
+    for _, measured in ordered:
+        keep_measured(measured)
+    return merge_plans([plan for plan, _ in ordered], prepared, options.code_style)
 
 
 def _run_with_retries(run, tasks: list[CommunityTask], retries: int, bar) -> tuple[dict, dict]:
@@ -273,8 +281,9 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-#: Plans, and errors as raised (kind and traceback kept), by the community ids of their task.
-Results = tuple[dict[tuple, Plan], dict[tuple, BaseException]]
+#: Plans (with their communities' figures: :func:`plan_community`), and errors as raised (kind and traceback
+#: kept), by the community ids of their task.
+Results = tuple[dict[tuple, tuple[Plan, dict]], dict[tuple, BaseException]]
 
 
 def _lost(exc: BaseException) -> bool:
