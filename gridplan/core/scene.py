@@ -146,8 +146,9 @@ def scene_fingerprint(scene: Scene) -> str:
                 for c in present
             }
         )
-        # (a row-wise join of an empty table is a table, not a column: an empty layer has no keys to join)
-        keys = text.agg("\t".join, axis=1).to_numpy() if present and len(layer) else np.full(len(layer), "")
+        keys = np.full(len(layer), "", dtype=object)
+        if present and len(layer):  # each row's values joined by tabs
+            keys = text[present[0]].str.cat([text[c] for c in present[1:]], sep="\t").to_numpy(dtype=object)
         wkb = shapely.to_wkb(layer.geometry.to_numpy(), hex=True)
         rows = np.sort(np.char.add(np.char.add(keys.astype(str), "\t"), wkb.astype(str)))
         digest.update(f"{name}:{len(rows)}\n".encode())
