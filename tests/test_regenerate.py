@@ -425,6 +425,34 @@ def test_a_previous_plan_without_grounds_is_repaired_whole_and_its_claims_made_a
     )
     plan = regenerate(changed, previous).plan
     assert plan.grids.loc[plan.grids["community_id"] == "c", "households"].between(240, 360).all()
-    (region,) = [c for c in plan.certificates if c.proven]
+    # the region's proof about the bounds, and (its grids repaired) the tight band's, sought again
+    region, tight = sorted((c for c in plan.certificates if c.proven), key=lambda c: c.claim)
     assert (region.claim, region.fewest) == ("region_fewest", 1) and all(g.startswith("b-") for g in region.grid_ids)
+    assert (tight.claim, tight.fewest, tight.beyond) == ("tight_fewest", 1, 1) and tight.grid_ids == region.grid_ids
     assert_claims_hold(changed, plan)
+
+
+def test_a_regenerated_region_outside_the_tight_band_is_proven_so_unless_a_better_layout_exists():
+    # a: eight 75s (300 | 300), then eight 60s: every layout within 240–360 is 240 | 240, both outside 270–330, though
+    # each unit fits some group within the band (no unit proves it: the region's search must); d: 150 100 50 | 300,
+    # then 170 130 40 | 260 (340 | 260, both outside the band), kept as they are without rebalancing, though
+    # 300 | 300 exists: nothing may be claimed of d
+    scene = _rows_scene({"a": [75] * 8, "d": [150, 100, 50, 300]})
+    first = partition(scene)
+    now = {f"a-b{i}-0-0": 60 for i in range(8)} | {"d-b0-0-0": 170, "d-b1-0-0": 130, "d-b2-0-0": 40, "d-b3-0-0": 260}
+    changed = scene.replace(
+        buildings=scene.buildings.assign(households=scene.buildings["building_id"].map(now).astype(float))
+    )
+    plan = regenerate(changed, PreviousPlan.of(first), DEFAULTS.with_regeneration(rebalance=False)).plan
+    households = plan.grids.set_index("grid_id")["households"]
+    a = households.index.str.startswith("a-")
+    assert sorted(households[a]) == [240, 240] and sorted(households[~a]) == [260, 340]
+    assert plan.grids["tight_possible"].all()  # no unit proves a grid unable to reach the band
+    (tight,) = [c for c in plan.certificates if c.proven]
+    assert (tight.claim, tight.fewest, tight.beyond) == ("tight_fewest", 2, 0)
+    assert sorted(tight.grid_ids) == sorted(households.index[a])
+    assert_claims_hold(changed, plan)
+    # rebalanced, d's grids come within the band and a's claim stands
+    rebalanced = regenerate(changed, PreviousPlan.of(first)).plan
+    assert sorted(rebalanced.grids["households"]) == [240, 240, 300, 300]
+    assert [c.claim for c in rebalanced.certificates if c.proven] == ["tight_fewest"]

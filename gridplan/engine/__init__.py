@@ -30,6 +30,7 @@ from ._kernels import pairwise_sum
 from ._neighbourhood import neighbourhood_search
 from ._proofs import (
     PROOF_MAX_GROUPS,
+    REGENERATION_TIGHT_MAX_UNITS,
     RegionProof,
     bounds_layout,
     bounds_programme,
@@ -47,6 +48,7 @@ from ._resplit import resplit
 __all__ = [
     "ENUMERATION_VISITS",
     "PROOF_MAX_GROUPS",
+    "REGENERATION_TIGHT_MAX_UNITS",
     "Adjacency",
     "RegionGraph",
     "RegionProof",

@@ -28,6 +28,7 @@ from gridplan.core.matching import one_to_one
 from gridplan.core.results import Certificate, Plan, PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from gridplan.core.scene import PreparedScene, Scene, id_string
 from gridplan.engine import (
+    REGENERATION_TIGHT_MAX_UNITS,
     Adjacency,
     RegionGraph,
     RegionProof,
@@ -40,6 +41,7 @@ from gridplan.engine import (
     plan_region,
     proven_layout,
     resplit,
+    tight_layout,
 )
 from gridplan.engine.units import Units, grid_grounds
 from gridplan.errors import InfeasibleError, InputError
@@ -144,6 +146,7 @@ def regenerate(
     warnings, proven = _repair(state, units, adjacency, weight, prepared.settings, unchanged, previous.certificates)
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
+    tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged)
     plan, reasons = _new_plan(
         state,
         prepared,
@@ -152,6 +155,7 @@ def regenerate(
         options.code_style,
         warnings,
         proven,
+        tight,
         version=version,
         parent=parent,
         history=history,
@@ -251,29 +255,62 @@ def _repair(
     of regions no layout fits and the regions proven to have no layout with fewer grids outside the bounds."""
     sizing = Sizing.of(settings.grid)
     warnings: list[PlanWarning] = []
-    # special sites, oversize units and small parts stay as they were, like locked grids
+    proven: list[tuple[list[int], RegionProof]] = []
+    for community_id, region in _free_regions(state, units):
+        total = weight[region].sum()
+        if not divisible(total, settings.grid):
+            warnings.append(_indivisible(units, region, state, community_id, total, settings))
+            continue
+        if unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
+            proven += _carried(certificates, state, region)
+            continue
+        graph = RegionGraph.of(adjacency, region, weight, units.atoms)
+        labels, created, proofs = _repair_region(graph, state.atom_grid[region], sizing)
+        first_new = len(state.grid_ids)
+        for _ in range(created):
+            state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
+        state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
+        proven += proofs_in_scene(region, proofs, state.atom_grid)
+    return warnings, proven
+
+
+def _free_regions(state: _Layout, units: Units):
+    """The regions regeneration plans: per community, each connected set of its atoms outside locked, special and
+    oversize grids and small parts (which stay as they were), as sorted positions, with the community."""
     fixed = state.locked | {g for g, kind in state.kinds.items() if kind != GridKind.ORDINARY}
     free = np.flatnonzero(~np.isin(state.atom_grid, list(fixed)))
-    proven: list[tuple[list[int], RegionProof]] = []
+    community = units.atoms["community_id"].to_numpy()
     for community_id in units.atoms["community_id"].unique():
-        mine = free[units.atoms["community_id"].to_numpy()[free] == community_id]
+        mine = free[community[free] == community_id]
         for region in nx.connected_components(units.graph.subgraph(mine.tolist())):
-            region = np.array(sorted(region))
-            total = weight[region].sum()
-            if not divisible(total, settings.grid):
-                warnings.append(_indivisible(units, region, state, community_id, total, settings))
-                continue
-            if unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
-                proven += _carried(certificates, state, region)
-                continue
-            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
-            labels, created, proofs = _repair_region(graph, state.atom_grid[region], sizing)
-            first_new = len(state.grid_ids)
-            for _ in range(created):
-                state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
-            state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
-            proven += proofs_in_scene(region, proofs, state.atom_grid)
-    return warnings, proven
+            yield community_id, np.array(sorted(region))
+
+
+def _tight_claims(
+    state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, settings: Settings, unchanged: set[int]
+) -> list[tuple[list[int], RegionProof]]:
+    """The proofs, for the layout regenerated, that a region has no layout with fewer grids outside the tight band
+    (and no more outside the bounds, each at most the misfit ceiling) where its search settles it
+    (:func:`gridplan.engine.tight_layout`, its programme on regions of at most ``REGENERATION_TIGHT_MAX_UNITS``
+    units); sought in each region with grids outside the band but those the
+    previous plan's claims still speak of (every grid's ground unchanged, none rebalanced). The search's layout
+    is not taken: regeneration keeps grids, so a region where it finds one with fewer outside stays unproven."""
+    sizing = Sizing.of(settings.grid)
+    claims: list[tuple[list[int], RegionProof]] = []
+    for _, region in _free_regions(state, units):
+        grids = state.atom_grid[region]
+        carried = unchanged.issuperset(grids.tolist()) and np.array_equal(grids, state.repaired_grid[region])
+        if carried or not divisible(weight[region].sum(), settings.grid):
+            continue
+        graph = RegionGraph.of(adjacency, region, weight, units.atoms)
+        labels = np.unique(grids, return_inverse=True)[1]
+        loads = graph.grid_loads(labels)
+        if sizing.tight_window.contains(loads).all():
+            continue
+        _, proof = tight_layout(graph, sizing, labels, REGENERATION_TIGHT_MAX_UNITS)
+        if proof is not None and proof.covers(loads, sizing.tight_window):
+            claims += proofs_in_scene(region, [proof], state.atom_grid)
+    return claims
 
 
 def _unchanged_grids(state: _Layout, units: Units, previous: PreviousPlan) -> set[int]:
@@ -359,13 +396,14 @@ def _new_plan(
     code_style: str,
     warnings: list[PlanWarning],
     proven: list,
+    tight: list,
     *,
     version: int,
     parent: str,
     history: pd.DataFrame,
 ) -> tuple[Plan, pd.Series]:
     """The plan of the final layout (grids merged or re-planned away removed; codes kept by the households a grid
-    keeps), and why each building moved."""
+    keeps), and why each building moved; ``proven`` speaks of the layout repaired, ``tight`` of the final one."""
     buildings = prepared.local.buildings
     settings = prepared.settings
     reasons = _move_reasons(
@@ -378,7 +416,7 @@ def _new_plan(
         for positions, proof in proven
         # a proof speaks of the ground of its grids as repaired: rebalancing may have moved some of it
         if np.array_equal(np.isin(state.atom_grid, positions), np.isin(state.repaired_grid, positions))
-    ]
+    ] + [(np.searchsorted(used, positions).tolist(), proof) for positions, proof in tight]
     kept_codes = _kept_codes(
         previous, state.codes, buildings, units, state.building_grid, state.atom_grid, state.grid_ids, used
     )
