@@ -13,10 +13,12 @@ from gridplan import pipeline
 from gridplan.cli import EXIT_INPUT, EXIT_OK, main
 from gridplan.core.memo import forget_kept
 from gridplan.core.metrics import measured_communities
+from gridplan.core.results import PreviousPlan
 from gridplan.core.scene import PreparedScene
 from gridplan.engine import parallel
 from gridplan.engine.levels import plan_levels
 from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
+from gridplan.engine.regenerate import regenerate
 from gridplan.io.store import write_layers
 from gridplan.partition import balance_weight, partition, scene_units
 from gridplan.pipeline import plan_scene, prepare_scene
@@ -279,3 +281,19 @@ def test_an_input_error_in_a_worker_ends_as_serially_in_exit_2_and_one_line(
     assert code == EXIT_INPUT
     # the Chinese message crosses back from the worker with the English one
     assert said == ["gridplan: 错误：社区 c1 需要 100 个网格：超过 2 位序号所能容纳的 99 个"]
+
+
+def test_a_regeneration_on_two_processes_gives_the_serial_plan(small_district):
+    # every fifth building's households × 0.5–1.6: regions to repair in every community, apart on a pool
+    prepared, whole = small_district
+    buildings = prepared.scene.buildings
+    factor = np.where(np.arange(len(buildings)) % 5 == 0, np.random.default_rng(2).uniform(0.5, 1.6, len(buildings)), 1)
+    changed = prepare_scene(
+        prepared.scene.replace(buildings=buildings.assign(households=np.round(buildings["households"] * factor)))
+    )
+    previous = PreviousPlan.of(whole)
+    serial = regenerate(changed, previous, options=RunOptions(workers=1))
+    pooled = regenerate(changed, previous, options=RunOptions(workers=2))
+    assert serial.changes.kept_share < 1  # grids were repaired
+    assert_same_plan(pooled.plan, serial.plan)
+    assert repr(pooled.plan.certificates) == repr(serial.plan.certificates)  # NaN fields: compared as written

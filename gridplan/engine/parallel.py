@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -125,6 +126,23 @@ def default_workers(prepared: PreparedScene) -> int:
     if communities < 2 or households < PARALLEL_MIN_HOUSEHOLDS or multiprocessing.current_process().daemon:
         return 1
     return max(1, min(available_cores(), communities))
+
+
+def each_apart(function: Callable, tasks: list[tuple], workers: int, sizes: Sequence[float] | None = None) -> list:
+    """``function(*task)`` of every task, in order: on a pool of ``workers`` processes (the largest of ``sizes``
+    first, so that a large task does not start last), or in this process where ``workers`` is 1 or there is one
+    task. Tasks must stand alone (the regions of a regeneration): the results are then the same either way. A pool
+    whose worker is lost (killed, out of memory) is given up and the tasks are run here; any other error is raised
+    as it was raised in the worker."""
+    if workers < 2 or len(tasks) < 2:
+        return [function(*task) for task in tasks]
+    order = np.argsort(-np.asarray(sizes, dtype=float), kind="stable") if sizes is not None else range(len(tasks))
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            futures = {int(i): pool.submit(function, *tasks[i]) for i in order}
+            return [futures[i].result() for i in range(len(tasks))]
+    except BrokenProcessPool:
+        return [function(*task) for task in tasks]
 
 
 def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:

@@ -59,6 +59,7 @@ from gridplan.vocabulary import (
 )
 
 from .audit import assign_by_overlay
+from .parallel import default_workers, each_apart
 from .plan import (
     balance_weight,
     divisible,
@@ -143,10 +144,14 @@ def regenerate(
     adjacency, weight = Adjacency.from_networkx(units.graph), balance_weight(units.atoms)
     state = _kept_layout(prepared, previous, units, adjacency, drawn)
     unchanged = _unchanged_grids(state, units, previous)
-    warnings, proven = _repair(state, units, adjacency, weight, prepared.settings, unchanged, previous.certificates)
+    # regions re-planned or searched apart, on every core by default (the same plan: each region stands alone)
+    workers = options.workers or default_workers(prepared)
+    warnings, proven = _repair(
+        state, units, adjacency, weight, prepared.settings, unchanged, previous.certificates, workers
+    )
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
-    tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged)
+    tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers)
     plan, reasons = _new_plan(
         state,
         prepared,
@@ -248,24 +253,29 @@ def _repair(
     settings: Settings,
     unchanged: set[int],
     certificates: list[Certificate],
+    workers: int,
 ) -> tuple[list[PlanWarning], list]:
     """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
     bounds (:func:`_repair_region`), unless every grid of it is ``unchanged``: then its grids and the previous
-    plan's proofs about them (``certificates``) are kept. New grids are added to ``state``. Returns the warnings
-    of regions no layout fits and the regions proven to have no layout with fewer grids outside the bounds."""
+    plan's proofs about them (``certificates``) are kept. The regions are re-planned apart, on ``workers``
+    processes (:func:`gridplan.engine.parallel.each_apart`). New grids are added to ``state``. Returns the
+    warnings of regions no layout fits and the regions proven to have no layout with fewer grids outside the
+    bounds."""
     sizing = Sizing.of(settings.grid)
     warnings: list[PlanWarning] = []
     proven: list[tuple[list[int], RegionProof]] = []
+    repaired = []  # the regions re-planned, and the tasks of their repair
     for community_id, region in _free_regions(state, units):
         total = weight[region].sum()
         if not divisible(total, settings.grid):
             warnings.append(_indivisible(units, region, state, community_id, total, settings))
-            continue
-        if unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
+        elif unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
             proven += _carried(certificates, state, region)
-            continue
-        graph = RegionGraph.of(adjacency, region, weight, units.atoms)
-        labels, created, proofs = _repair_region(graph, state.atom_grid[region], sizing)
+        else:
+            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
+            repaired.append(((community_id, region), (graph, state.atom_grid[region], sizing)))
+    results = each_apart(_repair_region, [task for _, task in repaired], workers, [len(r) for (_, r), _ in repaired])
+    for ((community_id, region), _), (labels, created, proofs) in zip(repaired, results):
         first_new = len(state.grid_ids)
         for _ in range(created):
             state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
@@ -287,7 +297,13 @@ def _free_regions(state: _Layout, units: Units):
 
 
 def _tight_claims(
-    state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, settings: Settings, unchanged: set[int]
+    state: _Layout,
+    units: Units,
+    adjacency: Adjacency,
+    weight: np.ndarray,
+    settings: Settings,
+    unchanged: set[int],
+    workers: int,
 ) -> list[tuple[list[int], RegionProof]]:
     """The proofs, for the layout regenerated, that a region has no layout with fewer grids outside the tight band
     (and no more outside the bounds, each at most the misfit ceiling) where its search settles it
@@ -296,7 +312,7 @@ def _tight_claims(
     previous plan's claims still speak of (every grid's ground unchanged, none rebalanced). The search's layout
     is not taken: regeneration keeps grids, so a region where it finds one with fewer outside stays unproven."""
     sizing = Sizing.of(settings.grid)
-    claims: list[tuple[list[int], RegionProof]] = []
+    searched = []  # the regions searched, and the tasks of their search
     for _, region in _free_regions(state, units):
         grids = state.atom_grid[region]
         carried = unchanged.issuperset(grids.tolist()) and np.array_equal(grids, state.repaired_grid[region])
@@ -305,9 +321,11 @@ def _tight_claims(
         graph = RegionGraph.of(adjacency, region, weight, units.atoms)
         labels = np.unique(grids, return_inverse=True)[1]
         loads = graph.grid_loads(labels)
-        if sizing.tight_window.contains(loads).all():
-            continue
-        _, proof = tight_layout(graph, sizing, labels, REGENERATION_TIGHT_MAX_UNITS)
+        if not sizing.tight_window.contains(loads).all():
+            searched.append(((region, loads), (graph, sizing, labels, REGENERATION_TIGHT_MAX_UNITS)))
+    claims: list[tuple[list[int], RegionProof]] = []
+    found = each_apart(tight_layout, [task for _, task in searched], workers, [len(r) for (r, _), _ in searched])
+    for ((region, loads), _), (_, proof) in zip(searched, found):
         if proof is not None and proof.covers(loads, sizing.tight_window):
             claims += proofs_in_scene(region, [proof], state.atom_grid)
     return claims
