@@ -83,7 +83,8 @@ def neighbourhood_search(
                 parts = np.bincount(found, weights=graph.w[nodes])
                 for i, part in enumerate(np.argsort(-parts, kind="stable")):
                     labels[nodes[found == part]] = group[i] if i < len(group) else k + i - len(group)
-                k = int(labels.max()) + 1
+                # grids merged away keep their label, empty: the loop's order still names them
+                k = max(k, int(labels.max()) + 1)
                 loads = graph.loads(labels, k)
                 proof = None
                 break
