@@ -863,6 +863,29 @@ def test_grids_merged_away_by_a_neighbourhood_search_are_passed_over():
     assert labels.tolist() == [0, 0, 0] and not proofs
 
 
+@hsettings(max_examples=examples(30), deadline=None)
+@given(
+    households=st.lists(st.sampled_from([0, 40, 100, 130, 200, 330, 420]), min_size=8, max_size=8),
+    cuts=st.sets(st.integers(1, 7), max_size=6),
+)
+def test_a_neighbourhood_search_keeps_grids_connected_and_never_adds_one_outside_the_bounds(households, cuts):
+    """Any row of units cut into grids anywhere: the search returns grids numbered 0 … k-1, each connected, with
+    no more outside the bounds than before, and each proof it returns speaks of whole grids it covers."""
+    row = lattice_region(1, 8, 80.0, households)
+    labels = np.searchsorted(sorted(cuts), np.arange(8), side="right")
+    bounds = SIZING.bounds_window
+    found, proofs = neighbourhood_search(row, labels, SIZING)
+    k = int(found.max()) + 1
+    assert sorted(set(found.tolist())) == list(range(k))
+    assert all(row.connected(np.flatnonzero(found == g)) for g in range(k))
+    outside = int((~bounds.contains(np.bincount(found, weights=row.w))).sum())
+    assert outside <= int((~bounds.contains(np.bincount(labels, weights=row.w))).sum())
+    for proof in proofs:  # whole grids, covered
+        grids = np.unique(found[list(proof.atoms)])
+        assert np.isin(found, grids).sum() == len(proof.atoms)
+        assert proof.covers(np.array([row.w[found == g].sum() for g in grids]), bounds)
+
+
 def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():
     # 1,200 households in 3 grids: one at least above 360; with 4 grids none would be (HiGHS found 300, 300, 338,
     # 262). A search of layouts of 3 grids proves nothing of all layouts: the grid says the count was fixed
