@@ -27,7 +27,7 @@ from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, neighbour_arrays, shared_by_label
 from ._kernels import pairwise_sum
-from ._neighbourhood import NEIGHBOURHOOD_MAX_ATOMS, neighbourhood_search
+from ._neighbourhood import neighbourhood_search
 from ._proofs import (
     PROOF_MAX_GROUPS,
     REGENERATION_TIGHT_MAX_UNITS,
@@ -47,7 +47,6 @@ from ._resplit import resplit
 
 __all__ = [
     "ENUMERATION_VISITS",
-    "NEIGHBOURHOOD_MAX_ATOMS",
     "PROOF_MAX_GROUPS",
     "REGENERATION_TIGHT_MAX_UNITS",
     "Adjacency",

@@ -28,7 +28,6 @@ from gridplan.core.matching import one_to_one
 from gridplan.core.results import Certificate, Plan, PlanChanges, PlanRun, PlanWarning, PreviousPlan
 from gridplan.core.scene import PreparedScene, Scene, id_string
 from gridplan.engine import (
-    NEIGHBOURHOOD_MAX_ATOMS,
     REGENERATION_TIGHT_MAX_UNITS,
     Adjacency,
     RegionGraph,
@@ -902,9 +901,8 @@ def _repair_region(
 ) -> tuple[np.ndarray, int, list[RegionProof]]:
     """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
     region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
-    neighbours (re-cuts, then the exact re-split); where some are still outside, re-plan each with the rings of
-    grids around it (in a region larger than such a neighbourhood, as a first plan does: far cheaper than the
-    region's search), then search the whole region for a layout within them, and, where that search proves nothing, plan the region afresh as a first plan
+    neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
+    for a layout within them, and, where that search proves nothing, plan the region afresh as a first plan
     would, taken when it has fewer grids outside (or as many, and its proof does not cover the repaired
     layout). Grids still outside are then re-planned with their neighbours for the least excess.
 
@@ -959,11 +957,6 @@ def _repair_region(
     compact = exact_split(region, compact, len(used), sizing, worst=2)
     proof = None
     outside = _outside(region, compact, sizing)
-    if outside and region.n > NEIGHBOURHOOD_MAX_ATOMS:  # as a first plan: the grids around each grid outside first,
-        nearby, _ = neighbourhood_search(region, compact, sizing)  # far cheaper than the whole region's search
-        if _outside(region, nearby, sizing) < outside:
-            compact = matched_labels(nearby, compact)
-            outside = _outside(region, compact, sizing)
     if outside:
         layout, proof = proven_layout(region, sizing, compact)
         if layout is not compact:
