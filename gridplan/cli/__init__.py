@@ -440,7 +440,8 @@ COMMANDS: tuple[Command, ...] = (
                 "--workers",
                 type=whole(1),
                 default=None,
-                help="plan communities on N local processes (1: one process; default: every available core, one "
+                help="plan communities (with --previous: the regions repaired) on N local processes (1: one "
+                "process; default: every available core, one "
                 f"process for one community or a scene of fewer than {PARALLEL_MIN_HOUSEHOLDS:,} households)",
             ),
             arg(
