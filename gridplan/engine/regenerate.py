@@ -318,10 +318,10 @@ def _tight_claims(
         carried = unchanged.issuperset(grids.tolist()) and np.array_equal(grids, state.repaired_grid[region])
         if carried or not divisible(weight[region].sum(), settings.grid):
             continue
-        graph = RegionGraph.of(adjacency, region, weight, units.atoms)
         labels = np.unique(grids, return_inverse=True)[1]
-        loads = graph.grid_loads(labels)
-        if not sizing.tight_window.contains(loads).all():
+        loads = np.bincount(labels, weights=weight[region].astype(float))
+        if not sizing.tight_window.contains(loads).all():  # the region's graph made only for a search
+            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
             searched.append(((region, loads), (graph, sizing, labels, REGENERATION_TIGHT_MAX_UNITS)))
     claims: list[tuple[list[int], RegionProof]] = []
     found = each_apart(tight_layout, [task for _, task in searched], workers, [len(r) for (r, _), _ in searched])
