@@ -80,7 +80,7 @@ def run_mode(mode: str, args) -> dict:
     start = time.perf_counter()
     with WorkerMemory() as memory:
         if mode == "serial":
-            plan = partition(scene)
+            plan = partition(scene, options=RunOptions(workers=1))
         elif mode == "pool":
             plan = plan_communities(scene, options=RunOptions(workers=args.workers))
         else:

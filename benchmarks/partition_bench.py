@@ -9,9 +9,9 @@ timed on their partitioning step alone, on gridplan's atoms: they get the atoms 
 the same number of grids as gridplan's plan (METIS, k-means) or the target as threshold (max-p). k-means
 labels buildings; an atom takes the label holding most of its households. Every layout is measured by
 gridplan.core.metrics. Each method runs in a forked child process, so "peak MB" is that process's peak
-resident memory (including the scene it inherited). "gridplan" is the serial plan (``partition``); where a scene has
-more than one community and enough households, "gridplan ×N" is the same plan made as ``gridplan plan`` makes it by
-default, its communities on N processes (every available core; ``plan_communities``); its peak MB is the main process's peak plus N times the
+resident memory (including the scene it inherited). "gridplan" is the serial plan (``partition`` on one process); where a scene has
+enough households, "gridplan ×N" is the same plan made as ``gridplan plan`` makes it by default, its communities
+(``plan_communities``), or one community's regions, on N processes (every available core); its peak MB is the main process's peak plus N times the
 largest worker's (a bound: they need not peak at once), and the run says whether its plan is the serial one.
 
 A second table splits each layout's internal boundary by where it runs: along streets (the alignment), or
@@ -49,12 +49,13 @@ from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline 
 from gridplan.core.metrics import boundary_breakdown  # noqa: E402
 from gridplan.core.scene import PreparedScene  # noqa: E402
 from gridplan.engine.parallel import default_workers, plan_communities  # noqa: E402
+from gridplan.engine.processes import pool_workers  # noqa: E402
 from gridplan.engine.units import street_blocks  # noqa: E402
 from gridplan.io.osm import import_osm  # noqa: E402
 from gridplan.partition import layout_from_atoms, partition, scene_units  # noqa: E402
 from gridplan.prepare.validate import validate_scene  # noqa: E402
 from gridplan.scenarios.district import generate_district  # noqa: E402
-from gridplan.settings import DEFAULTS  # noqa: E402
+from gridplan.settings import DEFAULTS, RunOptions  # noqa: E402
 
 SHARED = Path(os.environ.get("GRIDPLAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 EXTRACTS = {
@@ -132,7 +133,7 @@ def _in_child(function, *args, with_children: bool = False):
 
 
 def run_gridplan(scene):
-    plan = partition(scene)
+    plan = partition(scene, options=RunOptions(workers=1))
     return (
         plan.metrics,
         plan.atom_grid.copy(),
@@ -141,14 +142,24 @@ def run_gridplan(scene):
     )
 
 
-def run_gridplan_default(scene):
-    """The plan on as many processes as ``gridplan plan`` takes by default (every available core,
-    :func:`~gridplan.engine.parallel.default_workers`): :func:`~gridplan.engine.parallel.plan_communities`, the same
-    work as ``partition`` (without the claims' checks ``gridplan plan`` adds to both); its metrics, layout and how
-    many processes it used."""
+def default_processes(scene) -> int:
+    """The processes ``gridplan plan`` takes by default: its communities' (:func:`~gridplan.engine.parallel.default_workers`),
+    else, for one community, its regions' (:func:`~gridplan.engine.processes.pool_workers`)."""
     prepared = PreparedScene.of(scene, DEFAULTS)
-    plan = plan_communities(prepared)
-    return plan.metrics, plan.atom_grid.copy(), default_workers(prepared)
+    if len(prepared.local.communities) > 1:
+        return default_workers(prepared)
+    return pool_workers(float(prepared.local.buildings["households"].sum()))
+
+
+def run_gridplan_default(scene):
+    """The plan as ``gridplan plan`` makes it by default (:func:`default_processes`): communities on every
+    available core (:func:`~gridplan.engine.parallel.plan_communities`), or one community's regions on them
+    (``partition``), the same work as the serial plan (without the claims' checks ``gridplan plan`` adds to both);
+    its metrics, layout and how many processes it used."""
+    prepared = PreparedScene.of(scene, DEFAULTS)
+    workers = default_workers(prepared)
+    plan = plan_communities(prepared) if workers > 1 else partition(prepared)
+    return plan.metrics, plan.atom_grid.copy(), default_processes(scene)
 
 
 def run_baseline(method: str, units, buildings, free: np.ndarray, counts: dict[str, int]):
@@ -206,7 +217,7 @@ def bench_case(name: str, methods: list[str]) -> tuple[list[dict], list[dict]]:
     (metrics, atom_grid, grid_kinds, atom_community), seconds, peak = _in_child(run_gridplan, scene)
     households = int(metrics.households_total)
     rows = [{"case": name, "method": "gridplan", "time_s": seconds, "peak_mb": peak, **metrics.as_dict()}]
-    if default_workers(PreparedScene.of(scene, DEFAULTS)) > 1:  # the default on more than one core: also timed
+    if default_processes(scene) > 1:  # the default on more than one core: also timed
         (pooled, pooled_grid, workers), pooled_s, (main_peak, worker_peak) = _in_child(
             run_gridplan_default, scene, with_children=True
         )

@@ -38,6 +38,7 @@ os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 
 from gridplan.core.results import PreviousPlan  # noqa: E402
 from gridplan.engine.parallel import default_workers, plan_communities  # noqa: E402
+from gridplan.engine.processes import pool_workers  # noqa: E402
 from gridplan.engine.regenerate import regenerate  # noqa: E402
 from gridplan.io.osm import import_osm  # noqa: E402
 from gridplan.partition import partition, scene_units  # noqa: E402
@@ -105,14 +106,17 @@ def bench(name: str, changes: list[tuple[float, str]]) -> list[dict]:
         )
         timings["fresh"] = time.perf_counter() - start - timings["keep-only"]
         layouts = ["keep-only", "rebalanced", "fresh"]
-        workers = default_workers(changed)
+        workers = pool_workers(float(changed.local.buildings["households"].sum()))
         if workers > 1:  # as `gridplan plan` runs both by default: the regions, or the communities, on every core
             pooled = f"rebalanced ×{workers}"
             start = time.perf_counter()
             runs[pooled] = regenerate(changed, previous, DEFAULTS, options=RunOptions(workers=workers))
             timings[pooled] = time.perf_counter() - start
             start = time.perf_counter()
-            plan_communities(changed, options=RunOptions(workers=workers))
+            if default_workers(changed) > 1:
+                plan_communities(changed, options=RunOptions(workers=default_workers(changed)))
+            else:  # one community: its regions on every core
+                partition(changed, options=RunOptions(workers=workers))
             timings[f"fresh ×{workers}"] = time.perf_counter() - start
             layouts.append(pooled)
         tradeoff = fresh.changes.tradeoff.set_index("layout")

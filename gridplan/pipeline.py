@@ -109,7 +109,8 @@ def plan_scene(
     options
         How it runs (:class:`~gridplan.settings.RunOptions`): a fixed ``grid_count`` (a first plan only), the
         ``code_style``, communities on ``workers`` local processes (by default every available core, one process
-        for one community or a small scene: :func:`~gridplan.engine.parallel.default_workers`) or a Dask ``scheduler`` (a community whose
+        for one community or a small scene: :func:`~gridplan.engine.parallel.default_workers`; a scene of one
+        community, and a regeneration, plan their regions on every core instead) or a Dask ``scheduler`` (a community whose
         worker is lost is retried ``retries`` times; any other error is raised as a serial run raises it; every
         path gives the same plan), ``progress`` bars on standard error.
     compare_fresh
@@ -148,8 +149,7 @@ def plan_scene(
     if settings is None and previous is not None and previous.provenance is not None:
         settings = previous.provenance.settings
     prepared = as_prepared(scene, settings)
-    if options.workers is None:
-        options = dataclasses.replace(options, workers=default_workers(prepared))
+    workers = options.workers or default_workers(prepared)
     if previous is not None:
         if not previous.drawn:
             check_same_buildings(
@@ -159,8 +159,8 @@ def plan_scene(
                 f"上一方案 {previous.source}".rstrip(),
             )
         run = regenerate(prepared, previous, options=options, compare_fresh=compare_fresh)
-    elif options.workers > 1 or options.scheduler is not None:
-        run = PlanRun(plan_communities(prepared, options=options))
+    elif workers > 1 or options.scheduler is not None:
+        run = PlanRun(plan_communities(prepared, options=dataclasses.replace(options, workers=workers)))
     else:
         run = PlanRun(partition(prepared, options=options))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated

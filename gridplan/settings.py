@@ -759,7 +759,10 @@ class RunOptions:
     workers
         Local processes communities are planned on (1: in this process); by default (None) every available core
         where a pool gains: one process for a scene of one community or of fewer than
-        ``PARALLEL_MIN_HOUSEHOLDS`` households (:func:`gridplan.engine.parallel.default_workers`).
+        ``PARALLEL_MIN_HOUSEHOLDS`` households (:func:`gridplan.engine.parallel.default_workers`). A scene of
+        one community (:func:`gridplan.partition.partition`) and a regeneration run their regions on them
+        instead (by default every available core from ``PARALLEL_MIN_HOUSEHOLDS`` households:
+        :func:`gridplan.engine.processes.pool_workers`). Every count gives the same plan.
     scheduler
         A Dask distributed scheduler's address (``tcp://host:8786``) or client to plan communities on.
     retries

@@ -35,7 +35,7 @@ def pytest_configure(config):
     never from an earlier run: a test of changed unit code must build its atoms.
 
     Under pytest-xdist, give each worker its share of the cores (as a batch system would): a plan's default
-    is every core this process may use (:func:`gridplan.engine.parallel.available_cores`), so on a share of one core it
+    is every core this process may use (:func:`gridplan.engine.processes.available_cores`), so on a share of one core it
     plans in process instead of starting a pool beside the other workers. Tests of the pool ask for it."""
     if CACHE_DIR_ENV not in os.environ:
         config.units_cache = tempfile.mkdtemp(prefix="gridplan-units-")

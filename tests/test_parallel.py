@@ -15,7 +15,8 @@ from gridplan.core.memo import forget_kept
 from gridplan.core.metrics import measured_communities
 from gridplan.core.results import PreviousPlan
 from gridplan.core.scene import PreparedScene
-from gridplan.engine import parallel
+from gridplan.engine import parallel, processes
+from gridplan.engine import plan as planning
 from gridplan.engine.levels import plan_levels
 from gridplan.engine.parallel import SharedLayers, TasksFailedError, community_tasks, plan_communities
 from gridplan.engine.regenerate import regenerate
@@ -206,7 +207,7 @@ def test_a_real_community_is_cut_into_the_same_atoms_planned_alone_or_among_its_
 def test_by_default_real_communities_are_planned_on_every_core_into_the_serial_plan(real_scene, monkeypatch):
     prepared = prepare_scene(real_scene)
     serial = plan_scene(prepared, options=RunOptions(workers=1)).plan
-    monkeypatch.setattr(parallel, "available_cores", lambda: 2)  # whatever share of the cores this test has
+    monkeypatch.setattr(processes, "available_cores", lambda: 2)  # whatever share of the cores this test has
     pools = []
     monkeypatch.setattr(
         pipeline, "plan_communities", lambda *a, **k: pools.append(k["options"].workers) or plan_communities(*a, **k)
@@ -216,8 +217,34 @@ def test_by_default_real_communities_are_planned_on_every_core_into_the_serial_p
     assert pools == [2]
 
 
+def test_by_default_the_regions_of_one_real_community_are_planned_on_every_core_into_the_serial_plan(
+    extracts, monkeypatch
+):
+    prepared = extracts.prepared("shanghai")  # one community, two regions apart across the Huangpu
+    serial = extracts.run("shanghai").plan  # made (or read) before the cores are counted as two
+    monkeypatch.setattr(processes, "available_cores", lambda: 2)
+    pools, each_apart = [], planning.each_apart
+    monkeypatch.setattr(
+        planning,
+        "each_apart",
+        lambda function, tasks, workers, *a, **k: (
+            pools.append((workers, len(tasks))) or each_apart(function, tasks, workers, *a, **k)
+        ),
+    )
+    assert parallel.default_workers(prepared) == 1  # no pool of communities: the regions get the cores
+    assert_same_plan(plan_scene(prepared).plan, serial)
+    assert pools == [(2, 2)]
+
+
+def test_regions_apart_on_a_pool_are_numbered_in_the_serial_order(small_district):
+    # six communities in one process, their regions on two: the grids come back in community and region order
+    serial, pooled = (partition(small_district[0], options=RunOptions(workers=w)) for w in (1, 2))
+    assert_same_plan(pooled, serial)
+    assert_same_plan(pooled, small_district[1])
+
+
 def test_the_default_is_one_process_where_a_pool_cannot_gain(real_scene, small_district, extracts, monkeypatch):
-    monkeypatch.setattr(parallel, "available_cores", lambda: 64)
+    monkeypatch.setattr(processes, "available_cores", lambda: 64)
     assert parallel.default_workers(small_district[0]) == 6  # a process per community, no more
     assert parallel.default_workers(extracts.prepared("nanjing")) == 1  # one community
     few = prepare_scene(real_scene.replace(buildings=real_scene.buildings.assign(households=1)))
@@ -225,6 +252,9 @@ def test_the_default_is_one_process_where_a_pool_cannot_gain(real_scene, small_d
     assert parallel.default_workers(few) == 1
     with multiprocessing.get_context("fork").Pool(1) as pool:  # a pool's worker cannot start a pool of its own
         assert pool.apply(parallel.default_workers, (small_district[0],)) == 1
+        assert pool.apply(processes.pool_workers, (1e6,)) == 1
+    assert processes.pool_workers(PARALLEL_MIN_HOUSEHOLDS) == 64  # regions: every core, from this many households
+    assert processes.pool_workers(PARALLEL_MIN_HOUSEHOLDS - 1) == 1
 
 
 def test_real_communities_give_the_plan_of_the_whole_scene_serially_on_a_pool_and_on_dask(real_scene, cluster):

@@ -440,9 +440,9 @@ COMMANDS: tuple[Command, ...] = (
                 "--workers",
                 type=whole(1),
                 default=None,
-                help="plan communities (with --previous: the regions repaired) on N local processes (1: one "
-                "process; default: every available core, one "
-                f"process for one community or a scene of fewer than {PARALLEL_MIN_HOUSEHOLDS:,} households)",
+                help="plan communities (one community, or with --previous: its regions) on N local processes "
+                "(1: one process; default: every available core, one process for a scene of fewer than "
+                f"{PARALLEL_MIN_HOUSEHOLDS:,} households; the plan is the same)",
             ),
             arg(
                 "--scheduler",

@@ -11,10 +11,7 @@ the whole. The merged plan is the plan :func:`partition` gives for the whole sce
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import sys
-from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -34,10 +31,11 @@ from gridplan.core.results import Plan, Provenance
 from gridplan.core.scene import PreparedScene, Scene
 from gridplan.errors import GridplanError
 from gridplan.prepare.validate import as_prepared
-from gridplan.settings import PARALLEL_MIN_HOUSEHOLDS, RUN_DEFAULTS, RunOptions, Settings
+from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 
 from .claims import merged_claims
 from .plan import partition
+from .processes import pool_workers
 from .units import Units
 
 #: Tasks per worker when communities are batched: enough to balance uneven communities.
@@ -94,23 +92,11 @@ class SharedLayers:
         return PreparedScene(scene=scene, local=scene, settings=settings, fingerprint="")
 
 
-def available_cores() -> int:
-    """The cores this process may run on: its CPU affinity (as ``taskset``, a container or a batch system
-    set it), not every core of the machine."""
-    counted = getattr(os, "process_cpu_count", None)  # Python 3.13
-    if counted is not None:
-        return counted() or 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity on this platform (macOS, Windows)
-        return os.cpu_count() or 1
-
-
 def default_workers(prepared: PreparedScene) -> int:
-    """The processes a plan uses by default: every available core (:func:`available_cores`), at most one per
-    community; one (in this process, no pool) for a scene of one community, of fewer than
-    ``PARALLEL_MIN_HOUSEHOLDS`` households (the pool would cost more than it gains), or when this process is
-    itself a pool's worker (its workers cannot start processes of their own). Every count gives the same plan.
+    """The processes a plan's communities are planned on by default: those of
+    :func:`~gridplan.engine.processes.pool_workers` (every available core where a pool gains), at most one per
+    community; one for a scene of one community (whose regions :func:`~gridplan.partition.partition` plans on
+    every core instead). Every count gives the same plan.
 
     Parameters
     ----------
@@ -122,27 +108,9 @@ def default_workers(prepared: PreparedScene) -> int:
     int
     """
     communities = len(prepared.local.communities)
-    households = float(prepared.local.buildings["households"].sum())
-    if communities < 2 or households < PARALLEL_MIN_HOUSEHOLDS or multiprocessing.current_process().daemon:
+    if communities < 2:
         return 1
-    return max(1, min(available_cores(), communities))
-
-
-def each_apart(function: Callable, tasks: list[tuple], workers: int, sizes: Sequence[float] | None = None) -> list:
-    """``function(*task)`` of every task, in order: on a pool of ``workers`` processes (the largest of ``sizes``
-    first, so that a large task does not start last), or in this process where ``workers`` is 1 or there is one
-    task. Tasks must stand alone (the regions of a regeneration): the results are then the same either way. A pool
-    whose worker is lost (killed, out of memory) is given up and the tasks are run here; any other error is raised
-    as it was raised in the worker."""
-    if workers < 2 or len(tasks) < 2:
-        return [function(*task) for task in tasks]
-    order = np.argsort(-np.asarray(sizes, dtype=float), kind="stable") if sizes is not None else range(len(tasks))
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-            futures = {int(i): pool.submit(function, *tasks[i]) for i in order}
-            return [futures[i].result() for i in range(len(tasks))]
-    except BrokenProcessPool:
-        return [function(*task) for task in tasks]
+    return min(pool_workers(float(prepared.local.buildings["households"].sum())), communities)
 
 
 def community_tasks(scene: Scene, batch: int = 1) -> list[CommunityTask]:
@@ -245,7 +213,8 @@ def plan_communities(
     settings, local = prepared.settings, prepared.local
     shared = SharedLayers(local.streets, local.barriers)
     # the workers plan without bars of their own: the bar here counts their communities
-    args = (settings, RunOptions(grid_count=options.grid_count, code_style=options.code_style))
+    # a task's regions stay in its process: the tasks are what runs apart
+    args = (settings, RunOptions(grid_count=options.grid_count, code_style=options.code_style, workers=1))
     scheduler, client = options.scheduler, None
     if scheduler is not None:
         from dask.distributed import Client

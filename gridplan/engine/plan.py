@@ -64,6 +64,7 @@ from gridplan.settings import RUN_DEFAULTS, GridSettings, LoadWindow, RunOptions
 from gridplan.vocabulary import GridKind, SearchStop, UnitKind, WarningCode, WarningReason
 
 from .claims import Claims, RegionClaim, plan_claims
+from .processes import each_apart, pool_workers
 from .unit_store import CommunityStore
 from .units import Units, build_units, grid_grounds
 
@@ -105,7 +106,8 @@ def partition(
     prepared = as_prepared(scene, settings)
     settings = prepared.settings
     units = scene_units(prepared)
-    atom_grid, kinds, regions, asked = _plan_atoms(units, settings.grid, options.grid_count, options.progress)
+    workers = options.workers or pool_workers(float(units.atoms["households"].sum()))
+    atom_grid, kinds, regions, asked = _plan_atoms(units, settings.grid, options.grid_count, options.progress, workers)
     layout = layout_from_atoms(
         prepared, units, atom_grid, kinds, code_style=options.code_style, regions=regions, fixed=set(asked)
     )
@@ -388,12 +390,26 @@ def layout_from_atoms(
 # Planning on the atom graph
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """A community cut for planning: its fixed grids (special sites, then atoms above the ceiling), the
+    regions planned apart, and the grid count the user fixed (None: chosen)."""
+
+    community_id: str
+    sites: list[np.ndarray]
+    oversize: list[int]
+    regions: list[np.ndarray]
+    wanted: int | None
+
+
 def _plan_atoms(
-    units: Units, settings: GridSettings, grid_count, progress: bool = False
+    units: Units, settings: GridSettings, grid_count, progress: bool = False, workers: int = 1
 ) -> tuple[np.ndarray, list[str], dict[int, RegionProof], dict[str, CountAsked]]:
     """Grid position of every atom, the kind of each grid, the grids of regions where an exhaustive
     search proved that no layout has fewer grids outside the bounds (each with its region's proof, which
-    covers the layout kept), and the communities whose count was fixed."""
+    covers the layout kept), and the communities whose count was fixed. The regions of every community
+    stand alone: they are planned on ``workers`` processes (:func:`~gridplan.engine.processes.each_apart`),
+    then numbered in community and region order, so every count gives the same grids."""
     atoms = units.atoms
     adjacency = Adjacency.from_networkx(units.graph)
     sizing = Sizing.of(settings)
@@ -409,35 +425,47 @@ def _plan_atoms(
         kinds.append(kind)
         return len(kinds) - 1
 
-    communities = atoms.groupby("community_id", sort=True).groups.items()
-    for community_id, members in tqdm(communities, desc="planning communities", unit="community", disable=not progress):
-        members = np.asarray(members)
-        fixed = np.zeros(len(atoms), dtype=bool)
-        for site in special_sites(adjacency, atoms, members):
+    cut = [
+        _community_parts(adjacency, atoms, members, weight, settings, grid_count)
+        for members in atoms.groupby("community_id", sort=True).indices.items()
+    ]
+    tasks = [
+        (region, None if parts.wanted is None else max(1, round(parts.wanted * weight[region].sum() / total)))
+        for parts in cut
+        for total in [sum(weight[r].sum() for r in parts.regions)]
+        for region in parts.regions
+        if weight[region].sum() >= settings.floor
+    ]
+    with tqdm(total=len(tasks), desc="planning regions", unit="region", disable=not progress) as bar:
+        planned = iter(
+            each_apart(
+                plan_region,
+                [(RegionGraph.of(adjacency, region, weight, atoms), sizing, k) for region, k in tasks],
+                workers,
+                [len(region) for region, _ in tasks],
+                done=bar.update,
+            )
+        )
+    for parts in cut:
+        for site in parts.sites:
             new_grid(site, GridKind.SPECIAL)
-            fixed[site] = True
-        for a in members[~fixed[members] & (households[members] > settings.ceiling)]:
+        for a in parts.oversize:
             new_grid([a], GridKind.OVERSIZE)
-            fixed[a] = True
-        regions = _regions(adjacency, members[~fixed[members]], weight, settings)
-        wanted = _wanted_count(grid_count, community_id)
-        total = sum(weight[r].sum() for r in regions)
-        planned = [r for r in regions if weight[r].sum() >= settings.floor]
-        if wanted is not None:
-            asked[community_id] = CountAsked(wanted, int(sum((households[r] > 0).sum() for r in planned)), len(planned))
-        for region in regions:
-            region_weight = weight[region].sum()
-            if region_weight < settings.floor:
+        inhabited = [r for r in parts.regions if weight[r].sum() >= settings.floor]
+        if parts.wanted is not None:
+            most = int(sum((households[r] > 0).sum() for r in inhabited))
+            asked[parts.community_id] = CountAsked(parts.wanted, most, len(inhabited))
+        for region in parts.regions:
+            if weight[region].sum() < settings.floor:
                 # a small part joins a fixed grid around it; where no part reaches the floor, the households
                 # stay in grids of their own rather than vanish into a school's or a hospital's grid
-                host = _host_grid(adjacency, region, atom_grid, kinds) if planned else None
+                host = _host_grid(adjacency, region, atom_grid, kinds) if inhabited else None
                 if host is not None:
                     atom_grid[region] = host
-                    continue
-                new_grid(region, GridKind.SMALL)
+                else:
+                    new_grid(region, GridKind.SMALL)
                 continue
-            k = None if wanted is None else max(1, round(wanted * region_weight / total))
-            labels, proofs = plan_region(RegionGraph.of(adjacency, region, weight, atoms), sizing, k)
+            labels, proofs = next(planned)
             labels = _without_empty(adjacency, region, labels, households)
             for g in range(labels.max() + 1):
                 new_grid(region[labels == g], GridKind.ORDINARY)
@@ -447,6 +475,28 @@ def _plan_atoms(
     if (atom_grid < 0).any():
         raise RuntimeError(f"atoms {np.flatnonzero(atom_grid < 0)[:5].tolist()} are connected to no grid")
     return atom_grid, kinds, regions_proven, asked
+
+
+def _community_parts(
+    adjacency: Adjacency,
+    atoms: gpd.GeoDataFrame,
+    community: tuple,
+    weight: np.ndarray,
+    settings: GridSettings,
+    grid_count,
+) -> _Parts:
+    """One community's fixed grids and regions (``community``: its id and atom positions)."""
+    community_id, members = community
+    members = np.asarray(members)
+    fixed = np.zeros(len(atoms), dtype=bool)
+    sites = special_sites(adjacency, atoms, members)
+    for site in sites:
+        fixed[site] = True
+    households = atoms["households"].to_numpy()
+    oversize = members[~fixed[members] & (households[members] > settings.ceiling)].tolist()
+    fixed[oversize] = True
+    regions = _regions(adjacency, members[~fixed[members]], weight, settings)
+    return _Parts(community_id, sites, oversize, regions, _wanted_count(grid_count, community_id))
 
 
 def proofs_in_scene(

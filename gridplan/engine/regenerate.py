@@ -59,7 +59,6 @@ from gridplan.vocabulary import (
 )
 
 from .audit import assign_by_overlay
-from .parallel import default_workers, each_apart
 from .plan import (
     balance_weight,
     divisible,
@@ -70,6 +69,7 @@ from .plan import (
     special_sites,
     unit_warnings,
 )
+from .processes import each_apart, pool_workers
 from .rebalance import move_cap, rebalance
 
 
@@ -145,7 +145,7 @@ def regenerate(
     state = _kept_layout(prepared, previous, units, adjacency, drawn)
     unchanged = _unchanged_grids(state, units, previous)
     # regions re-planned or searched apart, on every core by default (the same plan: each region stands alone)
-    workers = options.workers or default_workers(prepared)
+    workers = options.workers or pool_workers(float(weight.sum()))
     warnings, proven = _repair(
         state, units, adjacency, weight, prepared.settings, unchanged, previous.certificates, workers
     )
@@ -177,7 +177,7 @@ def regenerate(
             plan,
             reasons,
             rebalanced,
-            options.code_style if compare_fresh else None,
+            RunOptions(code_style=options.code_style, workers=workers) if compare_fresh else None,
         ),
     )
 
@@ -482,10 +482,10 @@ def _with_tradeoff(
     plan: Plan,
     reasons: pd.Series,
     rebalanced,
-    fresh_code_style: str | None,
+    fresh: RunOptions | None,
 ) -> PlanChanges:
     """The changes with the trade-off between keeping and balancing: the layout kept (before rebalancing), the
-    plan, and (with ``fresh_code_style``) a fresh plan of the scene, side by side."""
+    plan, and (with ``fresh``, its options) a fresh plan of the scene, side by side."""
     buildings, settings = prepared.local.buildings, prepared.settings
     moved = _moved(reasons, buildings, None)
     shares = [
@@ -502,13 +502,13 @@ def _with_tradeoff(
             moved,
         ),
     ]
-    if fresh_code_style is not None:
-        fresh = partition(prepared, options=RunOptions(code_style=fresh_code_style))
-        fresh_grid = pd.Series(np.arange(len(fresh.grids)), index=fresh.grids["grid_id"])[
-            fresh.assignment["grid_id"]
+    if fresh is not None:
+        afresh = partition(prepared, options=fresh)
+        fresh_grid = pd.Series(np.arange(len(afresh.grids)), index=afresh.grids["grid_id"])[
+            afresh.assignment["grid_id"]
         ].to_numpy()
         matched = _kept(state.building_grid, fresh_grid, match=True)
-        shares.append(_row("fresh", matched, (fresh.metrics.within_tight, fresh.metrics.within_bounds), float("nan")))
+        shares.append(_row("fresh", matched, (afresh.metrics.within_tight, afresh.metrics.within_bounds), float("nan")))
     cap = move_cap(settings.regeneration.max_moved, float(weight.sum()))
     return dataclasses.replace(
         changes, tradeoff=pd.DataFrame(shares), move_cap=cap, capped=bool(rebalanced is not None and rebalanced.capped)
