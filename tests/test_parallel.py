@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import numpy as np
 import pandas as pd
@@ -327,3 +328,39 @@ def test_a_regeneration_on_two_processes_gives_the_serial_plan(small_district):
     assert serial.changes.kept_share < 1  # grids were repaired
     assert_same_plan(pooled.plan, serial.plan)
     assert repr(pooled.plan.certificates) == repr(serial.plan.certificates)  # NaN fields: compared as written
+
+
+def _square_or_die(x: int, parent: int) -> int:
+    """x², but a pool's worker holding 3 dies (as one killed or out of memory)."""
+    if x == 3 and os.getpid() != parent:
+        os._exit(1)
+    return x * x
+
+
+def _fail_on(x: int, bad: int) -> int:
+    if x == bad:
+        raise ValueError(f"bad task {x}")
+    return x
+
+
+def test_tasks_apart_come_back_in_order_whatever_runs_them(monkeypatch):
+    tasks = [(x, os.getpid()) for x in range(6)]
+    ended = []
+    assert processes.each_apart(_square_or_die, tasks[:3], 2, sizes=[1, 5, 3], done=lambda: ended.append(1)) == [
+        0,
+        1,
+        4,
+    ]
+    assert len(ended) == 3
+    # a worker lost: the tasks run in this process, and nothing is lost or reordered
+    assert processes.each_apart(_square_or_die, tasks, 2, sizes=range(6)) == [x * x for x in range(6)]
+    with pytest.raises(ValueError, match="bad task 4"):  # an error of a task is raised as it was raised
+        processes.each_apart(_fail_on, [(x, 4) for x in range(6)], 2)
+
+    def no_pool(*args, **kwargs):
+        raise PermissionError("no semaphores here")
+
+    monkeypatch.setattr(processes, "ProcessPoolExecutor", no_pool)
+    ended.clear()
+    assert processes.each_apart(_fail_on, [(x, -1) for x in range(4)], 2, done=lambda: ended.append(1)) == [0, 1, 2, 3]
+    assert len(ended) == 4

@@ -48,13 +48,18 @@ def each_apart(
     first, so that a large task does not start last), or in this process where ``workers`` is 1 or there is one
     task; ``done()`` is called as each task ends (a progress bar). Tasks must stand alone (the regions of a plan):
     the results are then the same either way. A pool whose worker is lost (killed, out of memory) is given up and
-    the tasks are run here; any other error is raised as it was raised in the worker."""
+    the tasks are run here, as they are where no pool can be made; any other error is raised as it was raised in
+    the worker."""
     done = done or (lambda: None)
     if workers < 2 or len(tasks) < 2:
         return [_ended(function(*task), done) for task in tasks]
     order = np.argsort(-np.asarray(sizes, dtype=float), kind="stable") if sizes is not None else range(len(tasks))
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)))
+    except OSError:  # no processes or semaphores here (a sandbox without /dev/shm): the tasks run in this one
+        return [_ended(function(*task), done) for task in tasks]
+    try:
+        with pool:
             futures = {int(i): pool.submit(function, *tasks[i]) for i in order}
             for future in futures.values():
                 future.add_done_callback(lambda _: done())
