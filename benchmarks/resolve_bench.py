@@ -13,7 +13,8 @@ the median, largest and total re-plan seconds, and the share of communities of a
 grids re-planned in under a second. ``--check`` also plans each case whole and checks that its communities'
 plans are the whole plan's (each community's grids are its own: a community plans alone).
 
-Run: ``python benchmarks/resolve_bench.py [--cases nanjing,beijing,shanghai,wuhan,district] [--check]``.
+Run: ``python benchmarks/resolve_bench.py [--cases nanjing,beijing,shanghai,wuhan,district] [--check]
+[--workers N]`` (``--workers 0``: each community's regions on every core, as ``partition`` by default).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 from benchmarks.partition_bench import load_case  # noqa: E402
 from gridplan.core.scene import PreparedScene  # noqa: E402
 from gridplan.engine.plan import _plan_atoms, scene_units  # noqa: E402
+from gridplan.engine.processes import pool_workers  # noqa: E402
 from gridplan.engine.units import Units  # noqa: E402
 from gridplan.prepare.validate import validate_scene  # noqa: E402
 from gridplan.settings import DEFAULTS  # noqa: E402
@@ -58,13 +60,15 @@ def community_units(units: Units, members: np.ndarray) -> Units:
     return Units(atoms=atoms, graph=graph, building_atom=units.building_atom.iloc[:0])
 
 
-def replan_times(units: Units) -> list[tuple[str, int, float, np.ndarray]]:
-    """Per community: its id, its grids, the seconds its re-plan took, and each of its atoms' grid."""
+def replan_times(units: Units, workers: int | None = 1) -> list[tuple[str, int, float, np.ndarray]]:
+    """Per community: its id, its grids, the seconds its re-plan took, and each of its atoms' grid; its regions on
+    ``workers`` processes (None: as ``partition`` by default, every core from ``PARALLEL_MIN_HOUSEHOLDS``)."""
     out = []
     for community_id, members in units.atoms.groupby("community_id", sort=True).indices.items():
         sub = community_units(units, np.asarray(members))
+        processes = workers or pool_workers(float(sub.atoms["households"].sum()))
         start = time.perf_counter()
-        atom_grid, kinds, _, _ = _plan_atoms(sub, DEFAULTS.grid, None)
+        atom_grid, kinds, _, _ = _plan_atoms(sub, DEFAULTS.grid, None, workers=processes)
         out.append((community_id, len(kinds), time.perf_counter() - start, atom_grid))
     return out
 
@@ -75,13 +79,13 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
-def bench_case(name: str, check: bool, small: int) -> dict:
+def bench_case(name: str, check: bool, small: int, workers: int | None = 1) -> dict:
     scene = validate_scene(load_case(name)).raise_for_errors().scene
     prepared = PreparedScene.of(scene, DEFAULTS)
     start = time.perf_counter()
     units = scene_units(prepared)
     units_s = time.perf_counter() - start
-    runs = replan_times(units)
+    runs = replan_times(units, workers)
     grids = np.array([g for _, g, _, _ in runs])
     seconds = np.array([s for _, _, s, _ in runs])
     row = {
@@ -110,6 +114,13 @@ def main(argv=None) -> int:
         "--small", type=int, default=SMALL_GRIDS, help="grids of a community that should re-plan in under 1 s"
     )
     parser.add_argument("--check", action="store_true", help="also plan each case whole and compare")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes a community's regions are re-planned on (0: partition's default, every core from "
+        "10,000 households; default 1)",
+    )
     args = parser.parse_args(argv)
     header = (
         f"{'case':>9}  {'communities':>11}  {'grids':>6}  {'units s':>7}  {'median s':>8}  {'max s':>6}  {'total s':>7}  "
@@ -118,7 +129,7 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
     for case in args.cases.split(","):
-        r = bench_case(case, args.check, args.small)
+        r = bench_case(case, args.check, args.small, args.workers or None)
         check = "" if "same_as_whole" not in r else f"  same as whole plan: {r['same_as_whole']}"
         print(
             f"{r['case']:>9}  {r['communities']:>11}  {r['grids']:>6}  {r['units_s']:>7.1f}  {r['median_s']:>8.2f}  {r['max_s']:>6.2f}  "
