@@ -48,11 +48,13 @@ os.environ.setdefault("GRIDPLAN_CACHE_DIR", "off")
 from benchmarks.baselines import kmeans_baseline, maxp_baseline, metis_baseline  # noqa: E402
 from gridplan.core.metrics import boundary_breakdown  # noqa: E402
 from gridplan.core.scene import PreparedScene  # noqa: E402
+from gridplan.engine import Adjacency  # noqa: E402
 from gridplan.engine.parallel import default_workers, plan_communities  # noqa: E402
+from gridplan.engine.plan import _community_parts  # noqa: E402
 from gridplan.engine.processes import pool_workers  # noqa: E402
 from gridplan.engine.units import street_blocks  # noqa: E402
 from gridplan.io.osm import import_osm  # noqa: E402
-from gridplan.partition import layout_from_atoms, partition, scene_units  # noqa: E402
+from gridplan.partition import balance_weight, layout_from_atoms, partition, scene_units  # noqa: E402
 from gridplan.prepare.validate import validate_scene  # noqa: E402
 from gridplan.scenarios.district import generate_district  # noqa: E402
 from gridplan.settings import DEFAULTS, RunOptions  # noqa: E402
@@ -144,11 +146,18 @@ def run_gridplan(scene):
 
 def default_processes(scene) -> int:
     """The processes ``gridplan plan`` takes by default: its communities' (:func:`~gridplan.engine.parallel.default_workers`),
-    else, for one community, its regions' (:func:`~gridplan.engine.processes.pool_workers`)."""
+    else, for one community, its regions' (:func:`~gridplan.engine.processes.pool_workers`, at most one per region
+    planned: a community of one region plans in this process)."""
     prepared = PreparedScene.of(scene, DEFAULTS)
     if len(prepared.local.communities) > 1:
         return default_workers(prepared)
-    return pool_workers(float(prepared.local.buildings["households"].sum()))
+    units = scene_units(prepared)
+    atoms, adjacency = units.atoms, Adjacency.from_networkx(units.graph)
+    weight = balance_weight(atoms)
+    members = (atoms["community_id"].iloc[0], np.arange(len(atoms)))
+    parts = _community_parts(adjacency, atoms, members, weight, DEFAULTS.grid, None)
+    planned = sum(weight[r].sum() >= DEFAULTS.grid.floor for r in parts.regions)
+    return min(pool_workers(float(prepared.local.buildings["households"].sum())), planned)
 
 
 def run_gridplan_default(scene):
