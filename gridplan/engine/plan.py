@@ -440,7 +440,8 @@ def _plan_atoms(
         planned = iter(
             each_apart(
                 plan_region,
-                [(RegionGraph.of(adjacency, region, weight, atoms), sizing, k) for region, k in tasks],
+                # made one at a time in this process: a region's graph (and what its search keeps) is freed after it
+                ((RegionGraph.of(adjacency, region, weight, atoms), sizing, k) for region, k in tasks),
                 workers,
                 [len(region) for region, _ in tasks],
                 done=bar.update,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -39,19 +39,23 @@ def pool_workers(households: float) -> int:
 
 def each_apart(
     function: Callable,
-    tasks: list[tuple],
+    tasks: Iterable[tuple],
     workers: int,
     sizes: Sequence[float] | None = None,
     done: Callable[[], object] | None = None,
 ) -> list:
     """``function(*task)`` of every task, in order: on a pool of ``workers`` processes (the largest of ``sizes``
     first, so that a large task does not start last), or in this process where ``workers`` is 1 or there is one
-    task; ``done()`` is called as each task ends (a progress bar). Tasks must stand alone (the regions of a plan):
-    the results are then the same either way. A pool whose worker is lost (killed, out of memory) is given up and
-    the tasks are run here, as they are where no pool can be made; any other error is raised as it was raised in
-    the worker."""
+    task; ``done()`` is called as each task ends (a progress bar). ``tasks`` may be an iterator: in this process
+    each task is then made as it runs, and what it holds is freed before the next. Tasks must stand alone (the
+    regions of a plan): the results are then the same either way. A pool whose worker is lost (killed, out of
+    memory) is given up and the tasks are run here, as they are where no pool can be made; any other error is raised
+    as it was raised in the worker."""
     done = done or (lambda: None)
-    if workers < 2 or len(tasks) < 2:
+    if workers < 2 or (sizes is not None and len(sizes) < 2):
+        return [_ended(function(*task), done) for task in tasks]
+    tasks = list(tasks)
+    if len(tasks) < 2:
         return [_ended(function(*task), done) for task in tasks]
     order = np.argsort(-np.asarray(sizes, dtype=float), kind="stable") if sizes is not None else range(len(tasks))
     try:
