@@ -228,8 +228,8 @@ def test_by_default_the_regions_of_one_real_community_are_planned_on_every_core_
     monkeypatch.setattr(
         planning,
         "each_apart",
-        lambda function, tasks, workers, *a, **k: (
-            pools.append((workers, len(tasks))) or each_apart(function, tasks, workers, *a, **k)
+        lambda function, tasks, workers, sizes, **k: (
+            pools.append((workers, len(sizes))) or each_apart(function, tasks, workers, sizes, **k)
         ),
     )
     assert parallel.default_workers(prepared) == 1  # no pool of communities: the regions get the cores
@@ -356,6 +356,16 @@ def test_tasks_apart_come_back_in_order_whatever_runs_them(monkeypatch):
     assert processes.each_apart(_square_or_die, tasks, 2, sizes=range(6)) == [x * x for x in range(6)]
     with pytest.raises(ValueError, match="bad task 4"):  # an error of a task is raised as it was raised
         processes.each_apart(_fail_on, [(x, 4) for x in range(6)], 2)
+
+    made, seen = [], []
+
+    def tasks():  # in one process each task is made as it runs: a region's graph is freed before the next is made
+        for x in range(3):
+            made.append(x)
+            yield (x,)
+
+    assert processes.each_apart(lambda x: seen.append(len(made)) or x, tasks(), 1, sizes=[3, 2, 1]) == [0, 1, 2]
+    assert seen == [1, 2, 3]
 
     def no_pool(*args, **kwargs):
         raise PermissionError("no semaphores here")
