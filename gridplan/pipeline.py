@@ -159,9 +159,9 @@ def plan_scene(
                 f"上一方案 {previous.source}".rstrip(),
             )
         run = regenerate(prepared, previous, options=options, compare_fresh=compare_fresh)
-    elif workers > 1 or options.scheduler is not None:
+    elif options.scheduler is not None or workers > 1 and len(prepared.local.communities) > 1:
         run = PlanRun(plan_communities(prepared, options=dataclasses.replace(options, workers=workers)))
-    else:
+    else:  # one community (its regions on the workers asked for, by default every core), or one process
         run = PlanRun(partition(prepared, options=options))
     # the plan's proofs checked independently as it is made: one refuted is withdrawn, not stated
     run = dataclasses.replace(run, plan=checked_plan(prepared, run.plan))

@@ -235,6 +235,10 @@ def test_by_default_the_regions_of_one_real_community_are_planned_on_every_core_
     assert parallel.default_workers(prepared) == 1  # no pool of communities: the regions get the cores
     assert_same_plan(plan_scene(prepared).plan, serial)
     assert pools == [(2, 2)]
+    # workers asked for go to the regions too, not to a pool of one community's task
+    monkeypatch.setattr(pipeline, "plan_communities", None)
+    assert_same_plan(plan_scene(prepared, options=RunOptions(workers=3)).plan, serial)
+    assert pools == [(2, 2), (3, 2)]
 
 
 def test_regions_apart_on_a_pool_are_numbered_in_the_serial_order(small_district):
