@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from benchmarks.baselines import maxp_baseline, metis_baseline
-from gridplan.cli import EXIT_OK
+from gridplan.cli import EXIT_OK, review
 from gridplan.core.results import Certificate, PlanRun, PreviousPlan, certificates_table
 from gridplan.engine.regenerate import regenerate
 from gridplan.io.store import read_layers, read_plan, write_layers, write_plan
@@ -148,6 +148,23 @@ def test_verify_from_the_command_line_passes_and_a_tampered_plan_file_is_exit_2_
     assert written["counter_examples"]["households"].tolist() == [400.0]
     assert json.loads(certificates.loc[0, "grid_ids"])[0] in written["checks"]["grid_ids"].iat[0]
     assert np.isin(["holds", "refuted"], written["checks"]["verdict"]).all()
+
+
+def test_verify_gives_its_programmes_the_time_asked_for(misfits, tmp_path, capsys, monkeypatch):
+    scene, prepared, plan = misfits
+    scene_path, plan_path = tmp_path / "scene.gpkg", tmp_path / "plan.gpkg"
+    write_layers(scene_path, scene.layers())
+    write_plan(PlanRun(plan=plan), prepared, plan_path)
+    asked = []
+    monkeypatch.setattr(review, "verify_plan", lambda *a, **k: asked.append(k["settings"]) or verify_plan(*a, **k))
+    for limit in ([], ["--time-limit", "7.5"]):
+        code, out, err = run(capsys, "verify", scene_path, plan_path, "--lang", "en", "--no-fresh", *limit)
+        assert code == EXIT_OK, err
+    # the plan's own settings unless asked: only the time changes
+    assert asked == [plan.settings.verify, dataclasses.replace(plan.settings.verify, limit_seconds=7.5)]
+    for bad in ("0", "-1", "nan"):
+        code, _, err = run(capsys, "verify", scene_path, plan_path, "--time-limit", bad)
+        assert_one_line_error(code, err, "--time-limit")
 
 
 def test_a_plan_withdraws_a_claim_its_own_check_refutes_and_records_what_held(misfits):

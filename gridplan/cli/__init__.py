@@ -591,6 +591,14 @@ COMMANDS: tuple[Command, ...] = (
                 help="another plan of the scene to check every claim against (a regeneration, an earlier version); "
                 "repeatable",
             ),
+            arg(
+                "--time-limit",
+                type=number(positive=True),
+                metavar="SECONDS",
+                help="time limit of each mixed-integer programme (default: the plan's setting, "
+                f"{DEFAULTS.verify.limit_seconds:g} s unless made otherwise); a claim left undecided in that time may "
+                "be decided with more",
+            ),
         ),
     ),
     Command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import geopandas as gpd
@@ -115,7 +116,10 @@ def run_verify(args) -> None:
     against = [read_plan(other).plan for other in args.against]
     for other, path in zip(against, args.against):
         check_same_buildings(prepared, other.assignment, f"the plan {path}", f"方案 {path}")
-    verification = verify_plan(prepared, run.plan, fresh=not args.no_fresh, against=against)
+    settings = run.plan.settings.verify
+    if args.time_limit is not None:
+        settings = dataclasses.replace(settings, limit_seconds=args.time_limit)
+    verification = verify_plan(prepared, run.plan, fresh=not args.no_fresh, against=against, settings=settings)
     print(verification.summary(args.lang))
     if args.output:
         layers = {"checks": verification.table(args.lang)}
