@@ -429,13 +429,13 @@ def _plan_atoms(
         _community_parts(adjacency, atoms, members, weight, settings, grid_count)
         for members in atoms.groupby("community_id", sort=True).indices.items()
     ]
-    tasks = [
-        (region, None if parts.wanted is None else max(1, round(parts.wanted * weight[region].sum() / total)))
-        for parts in cut
-        for total in [sum(weight[r].sum() for r in parts.regions)]
-        for region in parts.regions
-        if weight[region].sum() >= settings.floor
-    ]
+    tasks = []  # each region that reaches the floor, with its share of a grid count the user fixed
+    for parts in cut:
+        total = sum(weight[r].sum() for r in parts.regions)
+        for region in parts.regions:
+            if weight[region].sum() >= settings.floor:
+                k = None if parts.wanted is None else max(1, round(parts.wanted * weight[region].sum() / total))
+                tasks.append((region, k))
     with tqdm(total=len(tasks), desc="planning regions", unit="region", disable=not progress) as bar:
         planned = iter(
             each_apart(
