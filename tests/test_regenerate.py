@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import box
 
 from gridplan.core.codes import assign_codes
@@ -171,6 +172,19 @@ def test_new_grids_take_free_serials_and_old_ones_keep_theirs():
         previous=pd.Series({"c": "320102001001001"}),
     )
     assert codes.tolist() == ["320102001001002", "320102001001003", "320102001001001"]
+
+
+def test_a_grid_without_a_point_to_read_it_at_takes_the_last_serial():
+    # atoms of no area snapped to nothing have no point on their surface (GEOS gives an empty point, whose x it
+    # refuses): such a grid reads last, not an internal error
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["a", "nothing", "b", "c"], "community_id": "c1"},
+        geometry=[box(0, 1, 1, 2), shapely.Polygon(), box(1, 1, 2, 2), box(0, 0, 1, 1)],
+        crs=32650,
+    )
+    assert shapely.is_empty(shapely.point_on_surface(grids.geometry.to_numpy()[1]))
+    codes = assign_codes(grids, pd.DataFrame({"community_id": ["c1"], "code": ["320102001001"]}))
+    assert [c[-3:] for c in codes] == ["001", "004", "002", "003"]
 
 
 def test_grids_still_out_of_bounds_after_regeneration_are_named():

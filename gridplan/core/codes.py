@@ -42,11 +42,14 @@ def serial_order(grids: gpd.GeoDataFrame) -> pd.Series:
     """
     geoms = grids.geometry.to_numpy()
     centres = shapely.point_on_surface(geoms)
-    x, y, area = shapely.get_x(centres), shapely.get_y(centres), shapely.area(geoms)
+    placed = ~shapely.is_empty(centres)  # an empty grid has no place: it reads last (GEOS has no x of it)
+    x, y = np.full(len(grids), np.nan), np.full(len(grids), np.nan)
+    x[placed], y[placed] = shapely.get_x(centres[placed]), shapely.get_y(centres[placed])
+    area = shapely.area(geoms)
     order = np.zeros(len(grids), dtype=np.int64)
     for members in grids.groupby("community_id").indices.values():  # positions
         band = max(math.sqrt(area[members].sum() / max(len(members), 1)), 1e-9)
-        row = np.floor((y[members].max() - y[members]) / band)
+        row = np.floor((np.fmax.reduce(y[members]) - y[members]) / band)
         order[members[np.lexsort((x[members], row))]] = np.arange(1, len(members) + 1)
     return pd.Series(order, index=grids.index)
 
