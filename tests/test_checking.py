@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gridplan.review.checking import Scope, check_fewest_outside, check_unit_misfit, is_connected
@@ -142,6 +142,13 @@ def test_both_methods_agree_with_brute_force_on_the_fewest_outside(region, cap):
 
 @settings(max_examples=examples(40), deadline=None)
 @given(regions(), st.integers(0, 2), st.sampled_from([math.inf, 180.0]))
+# HiGHS's presolve found a layout with one group outside (276 households, beyond the scope) and, unable to carry it
+# back, answered "infeasible": the claim of two was said to hold
+@example(
+    region=([[1, 2, 3], [0, 5], [0, 3, 5], [0, 2, 4], [3], [1, 2]], np.array([127.0, 24.0, 25.0, 107.0, 25.0, 95.0])),
+    beyond=1,
+    far=math.inf,
+)
 def test_both_methods_agree_with_brute_force_on_the_fewest_outside_a_band_within_wider_bounds(region, beyond, far):
     # the tight band's claim: a band (120–130) inside bounds (100–150) every group keeps to but for ``beyond``
     # groups, each at most ``far``

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -425,17 +426,26 @@ def _solve(
     integral: np.ndarray,
     settings: VerifySettings,
 ):
-    """HiGHS on the programme ``lo_rhs ≤ A x ≤ hi_rhs`` with A from (row, column, value) triples."""
+    """HiGHS on the programme ``lo_rhs ≤ A x ≤ hi_rhs`` with A from (row, column, value) triples.
+
+    An infeasible answer is a proof only once a solve without presolve, in the time left, gives it again: HiGHS's
+    presolve (as scipy 1.17 bundles it) has declared a feasible programme infeasible, having found a solution it
+    could not carry back (``transformNewIntegerFeasibleSolution``; a 6-unit region whose 276-household group was
+    the counter-example)."""
     r, col, val = (np.concatenate(part) if part else np.zeros(0) for part in zip(*rows)) if rows else ([], [], [])
     a = sparse.csr_array((val, (r.astype(np.int64), col.astype(np.int64))), shape=shape)
     started = time.perf_counter()
-    result = milp(
+    solve = partial(
+        milp,
         c,
         constraints=LinearConstraint(a, np.asarray(lo_rhs, dtype=float), np.asarray(hi_rhs, dtype=float)),
         integrality=integral,
         bounds=Bounds(lower, upper),
-        options={"time_limit": settings.limit_seconds, "disp": False},
     )
+    result = solve(options={"time_limit": settings.limit_seconds, "disp": False})
+    if result.status == 2:
+        left = settings.limit_seconds - (time.perf_counter() - started)
+        result = solve(options={"time_limit": max(left, 1e-3), "disp": False, "presolve": False})
     return result, time.perf_counter() - started
 
 
