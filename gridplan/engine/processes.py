@@ -53,15 +53,15 @@ def each_apart(
     as it was raised in the worker."""
     done = done or (lambda: None)
     if workers < 2 or (sizes is not None and len(sizes) < 2):
-        return [_ended(function(*task), done) for task in tasks]
+        return _here(function, tasks, done)
     tasks = list(tasks)
     if len(tasks) < 2:
-        return [_ended(function(*task), done) for task in tasks]
+        return _here(function, tasks, done)
     order = np.argsort(-np.asarray(sizes, dtype=float), kind="stable") if sizes is not None else range(len(tasks))
     try:
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)))
     except OSError:  # no processes or semaphores here (a sandbox without /dev/shm): the tasks run in this one
-        return [_ended(function(*task), done) for task in tasks]
+        return _here(function, tasks, done)
     try:
         with pool:
             futures = {int(i): pool.submit(function, *tasks[i]) for i in order}
@@ -69,9 +69,13 @@ def each_apart(
                 future.add_done_callback(lambda _: done())
             return [futures[i].result() for i in range(len(tasks))]
     except BrokenProcessPool:
-        return [_ended(function(*task), done) for task in tasks]
+        return _here(function, tasks, done)
 
 
-def _ended(result, done: Callable[[], object]):
-    done()
-    return result
+def _here(function: Callable, tasks: Iterable[tuple], done: Callable[[], object]) -> list:
+    """:func:`each_apart` in this process: each task made, run and let go in turn."""
+    results = []
+    for task in tasks:
+        results.append(function(*task))
+        done()
+    return results

@@ -258,13 +258,13 @@ def _repair(
     """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
     bounds (:func:`_repair_region`), unless every grid of it is ``unchanged``: then its grids and the previous
     plan's proofs about them (``certificates``) are kept. The regions are re-planned apart, on ``workers``
-    processes (:func:`gridplan.engine.parallel.each_apart`). New grids are added to ``state``. Returns the
+    processes (:func:`gridplan.engine.processes.each_apart`). New grids are added to ``state``. Returns the
     warnings of regions no layout fits and the regions proven to have no layout with fewer grids outside the
     bounds."""
     sizing = Sizing.of(settings.grid)
     warnings: list[PlanWarning] = []
     proven: list[tuple[list[int], RegionProof]] = []
-    repaired = []  # the regions re-planned, and the tasks of their repair
+    repaired = []  # the regions re-planned, with their communities
     for community_id, region in _free_regions(state, units):
         total = weight[region].sum()
         if not divisible(total, settings.grid):
@@ -272,10 +272,11 @@ def _repair(
         elif unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
             proven += _carried(certificates, state, region)
         else:
-            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
-            repaired.append(((community_id, region), (graph, state.atom_grid[region], sizing)))
-    results = each_apart(_repair_region, [task for _, task in repaired], workers, [len(r) for (_, r), _ in repaired])
-    for ((community_id, region), _), (labels, created, proofs) in zip(repaired, results):
+            repaired.append((community_id, region))
+    # each region's graph made as its task runs: in this process one at a time, freed after its repair
+    tasks = ((RegionGraph.of(adjacency, r, weight, units.atoms), state.atom_grid[r], sizing) for _, r in repaired)
+    results = each_apart(_repair_region, tasks, workers, [len(r) for _, r in repaired])
+    for (community_id, region), (labels, created, proofs) in zip(repaired, results):
         first_new = len(state.grid_ids)
         for _ in range(created):
             state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
@@ -312,7 +313,7 @@ def _tight_claims(
     previous plan's claims still speak of (every grid's ground unchanged, none rebalanced). The search's layout
     is not taken: regeneration keeps grids, so a region where it finds one with fewer outside stays unproven."""
     sizing = Sizing.of(settings.grid)
-    searched = []  # the regions searched, and the tasks of their search
+    searched = []  # the regions searched: atoms, grid loads and labels
     for _, region in _free_regions(state, units):
         grids = state.atom_grid[region]
         carried = unchanged.issuperset(grids.tolist()) and np.array_equal(grids, state.repaired_grid[region])
@@ -320,12 +321,16 @@ def _tight_claims(
             continue
         labels = np.unique(grids, return_inverse=True)[1]
         loads = np.bincount(labels, weights=weight[region].astype(float))
-        if not sizing.tight_window.contains(loads).all():  # the region's graph made only for a search
-            graph = RegionGraph.of(adjacency, region, weight, units.atoms)
-            searched.append(((region, loads), (graph, sizing, labels, REGENERATION_TIGHT_MAX_UNITS)))
+        if not sizing.tight_window.contains(loads).all():
+            searched.append((region, loads, labels))
     claims: list[tuple[list[int], RegionProof]] = []
-    found = each_apart(tight_layout, [task for _, task in searched], workers, [len(r) for (r, _), _ in searched])
-    for ((region, loads), _), (_, proof) in zip(searched, found):
+    # a region's graph made only for a search, as its task runs
+    tasks = (
+        (RegionGraph.of(adjacency, r, weight, units.atoms), sizing, labels, REGENERATION_TIGHT_MAX_UNITS)
+        for r, _, labels in searched
+    )
+    found = each_apart(tight_layout, tasks, workers, [len(r) for r, _, _ in searched])
+    for (region, loads, _), (_, proof) in zip(searched, found):
         if proof is not None and proof.covers(loads, sizing.tight_window):
             claims += proofs_in_scene(region, [proof], state.atom_grid)
     return claims
