@@ -43,7 +43,7 @@ from scipy.cluster.hierarchy import DisjointSet
 from tqdm.auto import tqdm
 
 from gridplan.core.codes import assign_codes, serial_order
-from gridplan.core.geometry import GRID_PRECISION_M, heal
+from gridplan.core.geometry import GRID_PRECISION_M, SLIVER_M2, heal
 from gridplan.core.households import grid_households
 from gridplan.core.memo import Recent, digest, geometry_bytes
 from gridplan.core.metrics import PlanMetrics, plan_metrics, with_grid_figures
@@ -447,6 +447,8 @@ def _plan_atoms(
                 done=bar.update,
             )
         )
+    scraps = []  # regions of neither households nor ground: slivers a boundary repair cut off, not grids
+    area = shapely.area(atoms.geometry.to_numpy())
     for parts in cut:
         for site in parts.sites:
             new_grid(site, GridKind.SPECIAL)
@@ -463,6 +465,8 @@ def _plan_atoms(
                 host = _host_grid(adjacency, region, atom_grid, kinds) if inhabited else None
                 if host is not None:
                     atom_grid[region] = host
+                elif households[region].sum() == 0 and area[region].sum() < SLIVER_M2:
+                    scraps.append(region)
                 else:
                     new_grid(region, GridKind.SMALL)
                 continue
@@ -471,6 +475,10 @@ def _plan_atoms(
             for g in range(labels.max() + 1):
                 new_grid(region[labels == g], GridKind.ORDINARY)
             regions_proven += proofs_in_scene(region, proofs, atom_grid)
+    for region in scraps:
+        atom_grid[region] = _nearest_grid(atoms, region, atom_grid)
+        if atom_grid[region[0]] < 0:  # a community of nothing but slivers keeps one grid, empty
+            new_grid(region, GridKind.SMALL)
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():
@@ -595,6 +603,18 @@ def _host_grid(adjacency: Adjacency, region: np.ndarray, atom_grid: np.ndarray, 
         return None
     oversize = np.asarray(kinds, dtype=object) == GridKind.OVERSIZE
     return int(np.lexsort((-np.arange(len(kinds)), shared, oversize & (shared > 0)))[-1])
+
+
+def _nearest_grid(atoms: gpd.GeoDataFrame, region: np.ndarray, atom_grid: np.ndarray) -> int:
+    """The grid of the community's atom nearest to ``region`` (``-1`` where the community has none): a sliver
+    joins it, and the grid's polygon drops it as a detached sliver (the gap metric counts it)."""
+    community = atoms["community_id"].to_numpy()
+    others = np.flatnonzero((community == community[region[0]]) & (atom_grid >= 0))
+    if not len(others):
+        return -1
+    geoms = atoms.geometry.to_numpy()
+    distance = shapely.distance(geoms[others], shapely.union_all(geoms[region]))
+    return int(atom_grid[others[np.argmin(distance)]])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def assert_hard_rules(scene, plan):
     m = plan.metrics
     assert m.gap_share < 1e-6 and m.overlap_share < 1e-6 and m.outside_share < 1e-6
     assert m.noncontiguous_grids == 0
-    assert (plan.grids.geom_type == "Polygon").all()
+    assert (plan.grids.geom_type == "Polygon").all() and not plan.grids.geometry.is_empty.any()
     metric = plan.units.atoms.crs  # compare in metres: a straight UTM edge bends in longitude/latitude
     grids = plan.grids.to_crs(metric)
     for community_id, geometry in zip(scene.communities["community_id"], scene.communities.to_crs(metric).geometry):
