@@ -94,6 +94,31 @@ def test_lock_that_leaves_an_infeasible_rest_is_a_clear_error():
         regenerate(scene, PreviousPlan(assignment=assignment, grids=grids))
 
 
+def test_ground_whose_households_left_is_settled_as_a_first_plan_settles_it_not_kept_as_an_empty_grid():
+    # three blocks of 300 in a row, a grid each, the middle one locked; then the right block's households leave
+    scene = street_grid_scene(600, 200, xs=[200, 400], ys=[], households=[[300], [300], [300]], per_block=2)
+    plan = partition(scene, options=RunOptions(grid_count=3))
+    grid_of = {"b0": "g1", "b1": "g2", "b2": "g3"}
+    assignment = pd.DataFrame(
+        {
+            "building_id": plan.assignment["building_id"],
+            "grid_id": plan.assignment["building_id"].str.slice(0, 2).map(grid_of),
+        }
+    )
+    grids = pd.DataFrame({"grid_id": ["g1", "g2", "g3"], "locked": [False, True, False]})
+    buildings = scene.buildings.copy()
+    buildings.loc[buildings["building_id"].str.startswith("b2"), "households"] = 0
+    changed = scene.replace(buildings=buildings)
+    again = regenerate(changed, PreviousPlan(assignment=assignment, grids=grids)).plan
+    kinds = again.grids.set_index("grid_id")["kind"]
+    # the right block is cut off by the locked grid: a small grid without households, as a first plan makes it,
+    # not an ordinary grid outside the bounds with a claim that regeneration found nothing better
+    assert kinds.to_dict() == {"g1": "ordinary", "g2": "ordinary", "g3": "small"}
+    assert not [c for c in again.certificates if "g3" in c.grid_ids]
+    assert [(w.code, w.reason) for w in again.warnings if w.grid_id == "g3"] == [("below_floor", "no_households")]
+    assert_hard_rules(changed, again)
+
+
 def test_hand_edited_plan_errors_name_the_grids():
     scene = _scene()
     plan = partition(scene)

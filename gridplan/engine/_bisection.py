@@ -115,6 +115,8 @@ def _best_cut(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, wit
             break
     if best is None and within is None:
         best = table.best_cut(k, LoadWindow(0.0, math.inf), total, relaxed=sizing.target)
+        if best is None:  # none of the cuts nearest the target leaves both sides connected: the nearest that do
+            best = table.best_cut(k, LoadWindow(0.0, math.inf), total, relaxed=sizing.target, connected=True)
     if best is None:
         return None
     order, i, ka = best
@@ -171,10 +173,11 @@ class CutTable:
             SPREAD_WEIGHT,
         )
 
-    def best_cut(self, k: int, window: LoadWindow, total: float, relaxed: float | None = None):
+    def best_cut(self, k: int, window: LoadWindow, total: float, relaxed: float | None = None, connected: bool = False):
         """The best cut over the orderings and the splits of ``k`` whose parts' per-grid loads lie in
-        ``window`` (or, ``relaxed``, the tenth of cuts whose loads are nearest it): (order, index, grids in
-        prefix), or None. Ties go to the first ordering, then the smaller split, then the earlier index."""
+        ``window`` (or, ``relaxed``, the tenth of cuts whose loads are nearest it; of the cuts that leave both
+        sides ``connected``, or of all): (order, index, grids in prefix), or None. Ties go to the first
+        ordering, then the smaller split, then the earlier index."""
         splits = np.array(sorted({k // 2, k - k // 2}))
         nearest = np.zeros((0, 0, 0), dtype=bool)
         if relaxed is not None:
@@ -182,6 +185,8 @@ class CutTable:
             nearest = np.zeros((len(splits), *prefix.shape), dtype=bool)
             for s, ka in enumerate(splits):
                 dev = np.abs(prefix / ka - relaxed) + np.abs((total - prefix) / (k - ka) - relaxed)
+                if connected:
+                    dev = np.where(self.valid, dev, np.inf)
                 tenth = np.argsort(dev[:, :-1], axis=1, kind="stable")[:, : max(1, prefix.shape[1] // 10)]
                 np.put_along_axis(nearest[s], tenth, True, axis=1)
         r, s, i = least_cut(

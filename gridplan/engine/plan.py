@@ -462,7 +462,7 @@ def _plan_atoms(
             if weight[region].sum() < settings.floor:
                 # a small part joins a fixed grid around it; where no part reaches the floor, the households
                 # stay in grids of their own rather than vanish into a school's or a hospital's grid
-                host = _host_grid(adjacency, region, atom_grid, kinds) if inhabited else None
+                host = host_grid(adjacency, region, atom_grid, kinds) if inhabited else None
                 if host is not None:
                     atom_grid[region] = host
                 elif households[region].sum() == 0 and area[region].sum() < SLIVER_M2:
@@ -591,9 +591,9 @@ def divisible(households: float, settings: GridSettings) -> bool:
     return households == 0 or k * settings.floor <= households
 
 
-def _host_grid(adjacency: Adjacency, region: np.ndarray, atom_grid: np.ndarray, kinds: list[str]) -> int | None:
+def host_grid(adjacency: Adjacency, region: np.ndarray, atom_grid: np.ndarray, kinds: list[str]) -> int | None:
     """A fixed grid (oversize first, then special) that a too-small enclosed region can join: the one it
-    shares most boundary with."""
+    shares most boundary with (None where it touches none)."""
     if not kinds:
         return None
     fixed = np.isin(np.asarray(kinds, dtype=object), [GridKind.OVERSIZE, GridKind.SPECIAL])

@@ -62,6 +62,7 @@ from .audit import assign_by_overlay
 from .plan import (
     balance_weight,
     divisible,
+    host_grid,
     layout_from_atoms,
     partition,
     proofs_in_scene,
@@ -257,7 +258,8 @@ def _repair(
 ) -> tuple[list[PlanWarning], list]:
     """Each free region (atoms not in a locked, special or oversize grid) re-planned where its grids break the
     bounds (:func:`_repair_region`), unless every grid of it is ``unchanged``: then its grids and the previous
-    plan's proofs about them (``certificates``) are kept. The regions are re-planned apart, on ``workers``
+    plan's proofs about them (``certificates``) are kept. A region below the floor is settled as a first plan
+    settles it (:func:`_settle_small`). The regions are re-planned apart, on ``workers``
     processes (:func:`gridplan.engine.processes.each_apart`). New grids are added to ``state``. Returns the
     warnings of regions no layout fits and the regions proven to have no layout with fewer grids outside the
     bounds."""
@@ -267,7 +269,11 @@ def _repair(
     repaired = []  # the regions re-planned, with their communities
     for community_id, region in _free_regions(state, units):
         total = weight[region].sum()
-        if not divisible(total, settings.grid):
+        if total < settings.grid.floor and (
+            total == 0 or not _touching_locked(units, region, state.atom_grid, state.locked, state.grid_ids)
+        ):
+            _settle_small(state, units, adjacency, weight, region)
+        elif not divisible(total, settings.grid):
             warnings.append(_indivisible(units, region, state, community_id, total, settings))
         elif unchanged.issuperset(state.atom_grid[region].tolist()):  # the previous plan's, ground and grids
             proven += _carried(certificates, state, region)
@@ -283,6 +289,26 @@ def _repair(
         state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
         proven += proofs_in_scene(region, proofs, state.atom_grid)
     return warnings, proven
+
+
+def _settle_small(state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, region: np.ndarray) -> None:
+    """A free region below the floor (a piece of a broken grid, or households gone), settled as a first plan
+    settles it: it joins the fixed grid around it that is not locked (:func:`~gridplan.engine.plan.host_grid`),
+    unless it holds households and its community has no other ordinary grid; else it is one grid of kind small,
+    under the id of the grid that held most of its households."""
+    kinds = [
+        GridKind.ORDINARY if g in state.locked else state.kinds.get(g, GridKind.ORDINARY)
+        for g in range(len(state.grid_ids))
+    ]
+    community = units.atoms["community_id"].to_numpy()
+    elsewhere = (community == community[region[0]]) & state.ordinary()[state.atom_grid]
+    elsewhere[region] = False
+    host = host_grid(adjacency, region, state.atom_grid, kinds) if elsewhere.any() or not weight[region].any() else None
+    if host is None:
+        grids, inverse = np.unique(state.atom_grid[region], return_inverse=True)
+        host = int(grids[np.lexsort((np.bincount(inverse), np.bincount(inverse, weight[region])))[-1]])
+        state.kinds[host] = GridKind.SMALL
+    state.atom_grid[region] = host
 
 
 def _free_regions(state: _Layout, units: Units):
