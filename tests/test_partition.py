@@ -284,12 +284,13 @@ def test_refinement_never_moves_a_grid_into_a_worse_band(households, k):
 
 @hsettings(max_examples=examples(60), deadline=None)
 @given(seed=st.integers(0, 100_000), n=st.integers(12, 60), hubs=st.integers(1, 4), k=st.integers(2, 16))
-def test_bisection_keeps_a_part_whole_only_where_it_is_one_atom(seed, n, hubs, k):
-    """Streets blocks with building cells around them, as chunky scenes make them (a cell touches only its
-    block): a connected part of more than one atom always has a connected cut, so bisection returns the grids
-    asked for unless some part is a single atom. It once kept a part of 4,950 households whole (14 grids'
-    worth, in a regeneration of a perturbed real extract), where none of the cuts nearest an even split left
-    both sides connected."""
+def test_bisection_keeps_a_part_whole_only_where_it_is_one_atom_or_two_grids(seed, n, hubs, k):
+    """Street blocks with building cells around them, as chunky scenes make them (a cell touches only its
+    block): a connected part of more than one atom always has a connected cut, so bisection keeps a part whole
+    only where it is one atom or meant for at most two grids (the re-splits cut those better): at least half
+    the grids asked for, unless some part is a single atom. It once kept a part of 4,950 households whole (14
+    grids' worth, in a regeneration of a perturbed real extract), where none of the cuts nearest an even split
+    left both sides connected."""
     rng = np.random.default_rng(seed)
     graph = nx.path_graph(hubs)  # blocks in a row, cells hung on them
     for a in range(hubs, n):
@@ -310,7 +311,7 @@ def test_bisection_keeps_a_part_whole_only_where_it_is_one_atom(seed, n, hubs, k
     parts = bisect(region, np.arange(n), k, SIZING)
     assert sorted(np.concatenate(parts).tolist()) == list(range(n))
     assert all(region.connected(p) for p in parts)
-    assert len(parts) == k or any(len(p) == 1 for p in parts)
+    assert len(parts) >= k // 2 or any(len(p) == 1 for p in parts)
 
 
 def test_exact_re_split_frees_grids_stuck_between_chunky_units():

@@ -115,7 +115,10 @@ def _best_cut(graph: RegionGraph, nodes: np.ndarray, k: int, sizing: Sizing, wit
             break
     if best is None and within is None:
         best = table.best_cut(k, LoadWindow(0.0, math.inf), total, relaxed=sizing.target)
-        if best is None:  # none of the cuts nearest the target leaves both sides connected: the nearest that do
+        # none of the cuts nearest the target leaves both sides connected: the nearest that do, where the part is
+        # more than two grids' worth (kept whole, no re-split with its neighbours could cut it into grids); a part
+        # of two is kept whole, as the re-splits do better with it than with an uneven cut (the chunky variants)
+        if best is None and k > 2:
             best = table.best_cut(k, LoadWindow(0.0, math.inf), total, relaxed=sizing.target, connected=True)
     if best is None:
         return None
@@ -175,10 +178,10 @@ class CutTable:
 
     def best_cut(self, k: int, window: LoadWindow, total: float, relaxed: float | None = None, connected: bool = False):
         """The best cut over the orderings and the splits of ``k`` whose parts' per-grid loads lie in
-        ``window`` (or, ``relaxed``, the tenth of cuts whose loads are nearest it; of the cuts that leave both
-        sides ``connected``, or of all): (order, index, grids in prefix), or None. Ties go to the first
-        ordering, then the smaller split, then the earlier index."""
-        splits = np.array(sorted({k // 2, k - k // 2}))
+        ``window`` (or, ``relaxed``, the tenth of cuts whose loads are nearest it; or, ``connected`` too, the
+        tenth of those that leave both sides connected, with any split of ``k``): (order, index, grids in
+        prefix), or None. Ties go to the first ordering, then the smaller split, then the earlier index."""
+        splits = np.arange(1, k) if connected else np.array(sorted({k // 2, k - k // 2}))
         nearest = np.zeros((0, 0, 0), dtype=bool)
         if relaxed is not None:
             prefix, total = self.prefix, float(total)
