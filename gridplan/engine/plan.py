@@ -448,7 +448,6 @@ def _plan_atoms(
             )
         )
     scraps = []  # regions of neither households nor ground: slivers a boundary repair cut off, not grids
-    area = shapely.area(atoms.geometry.to_numpy())
     for parts in cut:
         for site in parts.sites:
             new_grid(site, GridKind.SPECIAL)
@@ -465,7 +464,7 @@ def _plan_atoms(
                 host = host_grid(adjacency, region, atom_grid, kinds) if inhabited else None
                 if host is not None:
                     atom_grid[region] = host
-                elif households[region].sum() == 0 and area[region].sum() < SLIVER_M2:
+                elif is_scrap(atoms, region):
                     scraps.append(region)
                 else:
                     new_grid(region, GridKind.SMALL)
@@ -476,7 +475,7 @@ def _plan_atoms(
                 new_grid(region[labels == g], GridKind.ORDINARY)
             regions_proven += proofs_in_scene(region, proofs, atom_grid)
     for region in scraps:
-        atom_grid[region] = _nearest_grid(atoms, region, atom_grid)
+        atom_grid[region] = nearest_grid(atoms, region, atom_grid)
         if atom_grid[region[0]] < 0:  # a community of nothing but slivers keeps one grid, empty
             new_grid(region, GridKind.SMALL)
     # atoms no region took (none expected) join the grid they share most boundary with
@@ -605,11 +604,20 @@ def host_grid(adjacency: Adjacency, region: np.ndarray, atom_grid: np.ndarray, k
     return int(np.lexsort((-np.arange(len(kinds)), shared, oversize & (shared > 0)))[-1])
 
 
-def _nearest_grid(atoms: gpd.GeoDataFrame, region: np.ndarray, atom_grid: np.ndarray) -> int:
-    """The grid of the community's atom nearest to ``region`` (``-1`` where the community has none): a sliver
-    joins it, and the grid's polygon drops it as a detached sliver (the gap metric counts it)."""
+def is_scrap(atoms: gpd.GeoDataFrame, region: np.ndarray) -> bool:
+    """Whether ``region`` holds neither households nor ground (less than ``SLIVER_M2`` in all): slivers that a
+    boundary repair cut off, not a grid."""
+    households = atoms["households"].to_numpy()[region].sum()
+    return households == 0 and shapely.area(atoms.geometry.to_numpy()[region]).sum() < SLIVER_M2
+
+
+def nearest_grid(atoms: gpd.GeoDataFrame, region: np.ndarray, atom_grid: np.ndarray) -> int:
+    """The grid of the community's atom nearest to ``region`` among those with a grid (``>= 0``; ``-1`` where
+    there is none): a scrap (:func:`is_scrap`) joins it, and the grid's polygon drops it as a detached sliver
+    (the gap metric counts it)."""
     community = atoms["community_id"].to_numpy()
     others = np.flatnonzero((community == community[region[0]]) & (atom_grid >= 0))
+    others = others[~np.isin(others, region)]
     if not len(others):
         return -1
     geoms = atoms.geometry.to_numpy()

@@ -63,7 +63,9 @@ from .plan import (
     balance_weight,
     divisible,
     host_grid,
+    is_scrap,
     layout_from_atoms,
+    nearest_grid,
     partition,
     proofs_in_scene,
     scene_units,
@@ -294,8 +296,9 @@ def _repair(
 def _settle_small(state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, region: np.ndarray) -> None:
     """A free region below the floor (a piece of a broken grid, or households gone), settled as a first plan
     settles it: it joins the fixed grid around it that is not locked (:func:`~gridplan.engine.plan.host_grid`),
-    unless it holds households and its community has no other ordinary grid; else it is one grid of kind small,
-    under the id of the grid that held most of its households."""
+    unless it holds households and its community has no other ordinary grid; slivers without households join
+    the nearest grid that is not locked; else it is one grid of kind small, under the id of the grid that held
+    most of its households."""
     kinds = [
         GridKind.ORDINARY if g in state.locked else state.kinds.get(g, GridKind.ORDINARY)
         for g in range(len(state.grid_ids))
@@ -304,6 +307,11 @@ def _settle_small(state: _Layout, units: Units, adjacency: Adjacency, weight: np
     elsewhere = (community == community[region[0]]) & state.ordinary()[state.atom_grid]
     elsewhere[region] = False
     host = host_grid(adjacency, region, state.atom_grid, kinds) if elsewhere.any() or not weight[region].any() else None
+    if host is None and is_scrap(units.atoms, region):  # slivers: the nearest grid that is not locked drops them
+        host = nearest_grid(
+            units.atoms, region, np.where(np.isin(state.atom_grid, list(state.locked)), -1, state.atom_grid)
+        )
+        host = None if host < 0 else host
     if host is None:
         grids, inverse = np.unique(state.atom_grid[region], return_inverse=True)
         host = int(grids[np.lexsort((np.bincount(inverse), np.bincount(inverse, weight[region])))[-1]])
