@@ -281,7 +281,7 @@ def _stuck_repair(monkeypatch):
     module = importlib.import_module("gridplan.engine.regenerate")  # gridplan.engine.regenerate is the function
     monkeypatch.setattr(module, "resplit", lambda region, labels, *args, **kwargs: labels)
     monkeypatch.setattr(module, "exact_split", lambda region, labels, *args, **kwargs: labels)
-    monkeypatch.setattr(module, "proven_layout", lambda region, sizing, labels: (labels, None))
+    monkeypatch.setattr(module, "proven_layout", lambda region, sizing, labels, **kwargs: (labels, None))
 
 
 def test_a_region_the_repair_cannot_settle_is_planned_afresh(monkeypatch):

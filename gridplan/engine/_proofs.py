@@ -109,7 +109,9 @@ class RegionProof:
         )
 
 
-def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tuple[np.ndarray, RegionProof | None]:
+def proven_layout(
+    graph: RegionGraph, sizing: Sizing, labels: np.ndarray, programme: bool = True
+) -> tuple[np.ndarray, RegionProof | None]:
     """The search of :func:`bounds_layout` from the layout ``labels``, with its proof and a layout it covers.
 
     A proof that no layout has fewer grids outside the bounds than ``f`` speaks, when ``f`` is 2 or more,
@@ -127,6 +129,9 @@ def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tup
         The bounds and the misfit ceiling.
     labels
         The grid of each atom now (``0 … k-1``), some outside the bounds.
+    programme
+        Whether the constraint programme is run where the misfits and the enumeration settle nothing (the
+        search's costly part; a regeneration runs it after a fresh plan of the region, which may need fewer).
 
     Returns
     -------
@@ -137,7 +142,7 @@ def proven_layout(graph: RegionGraph, sizing: Sizing, labels: np.ndarray) -> tup
     bounds = sizing.bounds_window
     loads = graph.grid_loads(labels)
     outside = int((~bounds.contains(loads)).sum())
-    found, proven, method, misfits = _bounds_search(graph, sizing, outside)
+    found, proven, method, misfits = _bounds_search(graph, sizing, outside, programme)
     if found is not None:
         count = int((~bounds.contains(graph.grid_loads(found))).sum())
         return found, (_proof(graph, sizing, count, method, misfits) if proven and count else None)
@@ -317,8 +322,11 @@ def bounds_layout(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.
     return labels, proven
 
 
-def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np.ndarray | None, bool, str, np.ndarray]:
-    """:func:`bounds_layout`, and which method settled it, and the region's misfits."""
+def _bounds_search(
+    graph: RegionGraph, sizing: Sizing, outside: int, programme: bool = True
+) -> tuple[np.ndarray | None, bool, str, np.ndarray]:
+    """:func:`bounds_layout` (without its constraint programme unless ``programme``), and which method settled
+    it, and the region's misfits."""
     bounds = sizing.bounds_window
     neighbours = graph.neighbour_lists()
     misfits = np.flatnonzero(
@@ -340,6 +348,8 @@ def _bounds_search(graph: RegionGraph, sizing: Sizing, outside: int) -> tuple[np
         return labels, False, "enumeration", misfits
     if proven and outside - 1 <= apart:
         return None, True, "enumeration", misfits
+    if not programme:
+        return None, False, "cp_sat", misfits
     labels, proven = bounds_programme(
         neighbours, graph.w, bounds.lo, bounds.hi, budget=outside - 1, outside_hi=sizing.misfit_ceiling, misfits=misfits
     )

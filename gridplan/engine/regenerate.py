@@ -940,10 +940,12 @@ def _repair_region(
 ) -> tuple[np.ndarray, int, list[RegionProof]]:
     """The grids of one region repaired: split grids too heavy for the bounds, merge the lightest when the
     region has too many (or it was mostly emptied), then re-split grids outside the bounds with their
-    neighbours (re-cuts, then the exact re-split); where some are still outside, search the whole region
-    for a layout within them, and, where that search proves nothing, plan the region afresh as a first plan
-    would, taken when it has fewer grids outside (or as many, and its proof does not cover the repaired
-    layout). Grids still outside are then re-planned with their neighbours for the least excess.
+    neighbours (re-cuts, then the exact re-split); where some are still outside, what the region's misfits and
+    an enumeration of its groups settle, and, where they settle nothing, plan the region afresh as a first plan
+    would (its search of the whole region included), taken when it has fewer grids outside (or as many, and its
+    proof does not cover the repaired layout); the constraint programme is asked of the repaired layout's count
+    only where that is fewer than the fresh plan's. Grids still outside are then re-planned with their
+    neighbours for the least excess.
 
     Parameters
     ----------
@@ -996,8 +998,8 @@ def _repair_region(
     compact = exact_split(region, compact, len(used), sizing, worst=2)
     proof = None
     outside = _outside(region, compact, sizing)
-    if outside:
-        layout, proof = proven_layout(region, sizing, compact)
+    if outside:  # what the misfits and the enumeration settle; the programme waits for the fresh plan below
+        layout, proof = proven_layout(region, sizing, compact, programme=False)
         if layout is not compact:
             compact = matched_labels(layout, compact)
             outside = _outside(region, compact, sizing)
@@ -1010,6 +1012,12 @@ def _repair_region(
             compact = matched_labels(fresh, compact)
             covered = fresh_proof is not None
         proof = fresh_proof if covered else None  # a proof holds for a layout it covers, the fresh one's or not
+        # the fresh plan's programme asked for fewer than it has: of the repaired layout's count where that is as
+        # many; where the repaired layout has fewer, the programme is asked of its count
+        if proof is None and fewest > outside:
+            layout, proof = proven_layout(region, sizing, compact)
+            if layout is not compact:
+                compact = matched_labels(layout, compact)
         outside = _outside(region, compact, sizing)
     proofs: list[RegionProof] = []
     if outside:  # a grid outside the bounds as near them as its ground allows, in the proof's scope
