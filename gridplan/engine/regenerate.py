@@ -1012,8 +1012,9 @@ def _repair_region(
             compact = matched_labels(fresh, compact)
             covered = fresh_proof is not None
         proof = fresh_proof if covered else None  # a proof holds for a layout it covers, the fresh one's or not
-        # the fresh plan's programme asked for fewer than it has: of the repaired layout's count where that is as
-        # many; where the repaired layout has fewer, the programme is asked of its count
+        # the fresh plan's search asked whether a layout has fewer outside than it: where the repaired layout has
+        # as many, that was its question too (asked again, it would run out of time again); where it has fewer,
+        # its own question is asked here
         if proof is None and fewest > outside:
             layout, proof = proven_layout(region, sizing, compact)
             if layout is not compact:
