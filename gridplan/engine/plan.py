@@ -475,9 +475,11 @@ def _plan_atoms(
                 new_grid(region[labels == g], GridKind.ORDINARY)
             regions_proven += proofs_in_scene(region, proofs, atom_grid)
     for region in scraps:
-        atom_grid[region] = nearest_grid(atoms, region, atom_grid)
-        if atom_grid[region[0]] < 0:  # a community of nothing but slivers keeps one grid, empty
+        host = nearest_grid(atoms, region, atom_grid)
+        if host is None:  # a community of nothing but slivers keeps one grid, empty
             new_grid(region, GridKind.SMALL)
+        else:
+            atom_grid[region] = host
     # atoms no region took (none expected) join the grid they share most boundary with
     atom_grid = join_orphans(atom_grid, np.flatnonzero(atom_grid < 0), adjacency)
     if (atom_grid < 0).any():
@@ -611,15 +613,15 @@ def is_scrap(atoms: gpd.GeoDataFrame, region: np.ndarray) -> bool:
     return households == 0 and shapely.area(atoms.geometry.to_numpy()[region]).sum() < SLIVER_M2
 
 
-def nearest_grid(atoms: gpd.GeoDataFrame, region: np.ndarray, atom_grid: np.ndarray) -> int:
-    """The grid of the community's atom nearest to ``region`` among those with a grid (``>= 0``; ``-1`` where
+def nearest_grid(atoms: gpd.GeoDataFrame, region: np.ndarray, atom_grid: np.ndarray) -> int | None:
+    """The grid of the community's atom nearest to ``region`` among those with a grid (``>= 0``; None where
     there is none): a scrap (:func:`is_scrap`) joins it, and the grid's polygon drops it as a detached sliver
     (the gap metric counts it)."""
     community = atoms["community_id"].to_numpy()
     others = np.flatnonzero((community == community[region[0]]) & (atom_grid >= 0))
     others = others[~np.isin(others, region)]
     if not len(others):
-        return -1
+        return None
     geoms = atoms.geometry.to_numpy()
     distance = shapely.distance(geoms[others], shapely.union_all(geoms[region]))
     return int(atom_grid[others[np.argmin(distance)]])

@@ -52,7 +52,7 @@ def each_apart(
     memory) is given up and the tasks are run here, as they are where no pool can be made; any other error is raised
     as it was raised in the worker."""
     done = done or (lambda: None)
-    if workers < 2 or (sizes is not None and len(sizes) < 2):
+    if workers < 2:
         return _here(function, tasks, done)
     tasks = list(tasks)
     if len(tasks) < 2:

@@ -308,10 +308,8 @@ def _settle_small(state: _Layout, units: Units, adjacency: Adjacency, weight: np
     elsewhere[region] = False
     host = host_grid(adjacency, region, state.atom_grid, kinds) if elsewhere.any() or not weight[region].any() else None
     if host is None and is_scrap(units.atoms, region):  # slivers: the nearest grid that is not locked drops them
-        host = nearest_grid(
-            units.atoms, region, np.where(np.isin(state.atom_grid, list(state.locked)), -1, state.atom_grid)
-        )
-        host = None if host < 0 else host
+        unlocked = np.where(np.isin(state.atom_grid, list(state.locked)), -1, state.atom_grid)
+        host = nearest_grid(units.atoms, region, unlocked)
     if host is None:
         grids, inverse = np.unique(state.atom_grid[region], return_inverse=True)
         host = int(grids[np.lexsort((np.bincount(inverse), np.bincount(inverse, weight[region])))[-1]])
