@@ -816,7 +816,24 @@ WALL_MAP_DEFAULTS = WallMapSettings()
 COMPLIANCE_DEFAULTS = ComplianceSettings()
 PARTY_DEFAULTS = DEFAULTS.party
 SERVICE_DEFAULTS = DEFAULTS.service
+
+
 #: Grid code styles: 12-digit community code + 3-digit serial, or GB/T 30428.2's 12 + 2 digits.
+@dataclass(frozen=True)
+class EditorSettings:
+    """How ``gridplan edit`` serves: ``host`` (loopback unless told; any other needs a token), ``port`` (0: a free
+    one), ``journal_suffix`` (added to the plan's file name for its edit journal), ``poll_ms`` (how often a page
+    asks whether another tab edited), ``max_body_bytes`` (the largest request taken)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    journal_suffix: str = ".edits.jsonl"
+    poll_ms: int = 2000
+    max_body_bytes: int = 1_000_000
+
+
+EDITOR = EditorSettings()
+
 CODE_STYLES = ("gb15", "gbt14")
 #: How a plan runs unless told otherwise.
 RUN_DEFAULTS = RunOptions()

@@ -116,6 +116,7 @@ class WarningReason(StrEnum):
     FEW_UNITS = "few_units"  # more grids asked than units with households
     PARTS = "parts"  # more parts planned apart than grids asked, each at least one grid
     NO_CONNECTED_CUT = "no_connected_cut"  # no cut into that many connected grids with households was found
+    HAND_EDITED = "hand_edited"  # the layout was edited by hand: not searched
 
 
 class Claim(StrEnum):
@@ -159,6 +160,7 @@ class SearchStop(StrEnum):
     SCOPE = "scope"  # a region proof does not cover the layout kept (a grid outside it above its cap)
     RADIUS = "radius"  # the radius is searched by re-splits with one neighbour only
     REFUTED = "proof_refuted"  # the engine's proof was refuted by an independent check: withdrawn
+    HAND_EDITED = "hand_edited"  # the grid was drawn by hand in the editor: not searched
 
 
 class UnitKind(StrEnum):
@@ -203,6 +205,116 @@ class MoveReason(StrEnum):
     BROKEN_BOUND = "broken_bound"  # its grid broke the household bounds and was re-split
     REBALANCE = "rebalance"  # moved to bring a grid back within the tight band
     ADJUSTED = "adjusted"  # moved by hand, or by a plan that records no reason (a comparison's default)
+
+
+class EditOp(StrEnum):
+    """What an edit in the editor (``gridplan edit``) did, as its journal records it."""
+
+    MOVE = "move"  # units given to a neighbouring grid by hand
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    REBALANCE = "rebalance"  # a community's other grids re-planned by the engine
+    UNDO = "undo"
+    REDO = "redo"
+
+
+class EditRefusal(StrEnum):
+    """Why the editor refused an edit (the rule it would break, or what does not exist)."""
+
+    UNKNOWN_GRID = "unknown_grid"
+    UNKNOWN_UNIT = "unknown_unit"
+    UNKNOWN_BUILDING = "unknown_building"
+    UNKNOWN_COMMUNITY = "unknown_community"
+    NOTHING_CHOSEN = "nothing_chosen"
+    SAME_GRID = "same_grid"
+    OTHER_COMMUNITY = "other_community"  # a grid never spans two communities
+    SPECIAL = "special"  # a special grid (专属网格) is one site, kept as it is
+    LOCKED = "locked"
+    EMPTY_GRID = "empty_grid"
+    NOT_TOUCHING = "not_touching"  # the grid would be in two pieces
+    ACROSS_BARRIER = "across_barrier"  # joined only across a river, rail or wall
+    SPLITS_GRID = "splits_grid"  # the grid given from would fall apart
+    ALREADY_LOCKED = "already_locked"
+    NOT_LOCKED = "not_locked"
+    NOTHING_TO_UNDO = "nothing_to_undo"
+    NOTHING_TO_REDO = "nothing_to_redo"
+
+
+#: What the editor says of a refused edit, by :class:`EditRefusal`, filled with its figures.
+REFUSALS: dict[str, tuple[str, str]] = {
+    EditRefusal.UNKNOWN_GRID: ("没有网格 {grid}", "no grid {grid}"),
+    EditRefusal.UNKNOWN_UNIT: ("没有单元 {unit!r}", "no unit {unit!r}"),
+    EditRefusal.UNKNOWN_BUILDING: ("没有建筑 {building!r}", "no building {building!r}"),
+    EditRefusal.UNKNOWN_COMMUNITY: ("没有社区 {community}", "no community {community}"),
+    EditRefusal.NOTHING_CHOSEN: ("未选择单元或建筑", "no unit or building chosen"),
+    EditRefusal.SAME_GRID: ("所选单元已在网格 {grid} 中", "the units chosen are in grid {grid} already"),
+    EditRefusal.OTHER_COMMUNITY: (
+        "网格 {grid} 属于社区 {community}：网格不能跨社区",
+        "grid {grid} is of community {community}: a grid never spans two communities",
+    ),
+    EditRefusal.SPECIAL: ("网格 {grid} 是专属网格，保持原样", "grid {grid} is a special grid, kept as it is"),
+    EditRefusal.LOCKED: ("网格 {grid} 已锁定：请先解锁", "grid {grid} is locked: unlock it first"),
+    EditRefusal.EMPTY_GRID: ("网格 {grid} 已无单元", "grid {grid} holds no units any more"),
+    EditRefusal.NOT_TOUCHING: (
+        "所选单元与网格 {grid} 不相邻：网格将分成多块",
+        "the units chosen do not touch grid {grid}: it would be in pieces",
+    ),
+    EditRefusal.ACROSS_BARRIER: (
+        "所选单元与网格 {grid} 只隔着河流、铁路或围墙相邻",
+        "the units chosen touch grid {grid} only across a river, rail or wall",
+    ),
+    EditRefusal.SPLITS_GRID: ("网格 {grid} 将分成多块", "grid {grid} would fall apart into pieces"),
+    EditRefusal.ALREADY_LOCKED: ("网格 {grid} 已锁定", "grid {grid} is locked already"),
+    EditRefusal.NOT_LOCKED: ("网格 {grid} 未锁定", "grid {grid} is not locked"),
+    EditRefusal.NOTHING_TO_UNDO: ("没有可撤销的编辑", "nothing to undo"),
+    EditRefusal.NOTHING_TO_REDO: ("没有可重做的编辑", "nothing to redo"),
+}
+
+
+#: The editor's page and its HTTP answers (``gridplan edit``).
+EDITOR_WORDS: dict[str, tuple[str, str]] = {
+    "title": ("网格编辑", "Grid editor"),
+    "help": (
+        "点击单元选中（Shift 加选），再点相邻网格把它们划过去。",
+        "Click a unit to select it (Shift adds), then a neighbouring grid to give them to it.",
+    ),
+    "grid": ("网格", "Grid"),
+    "community": ("社区", "Community"),
+    "households": ("户数", "Households"),
+    "deviation": ("偏差", "Deviation"),
+    "radius": ("服务半径（米）", "Service radius (m)"),
+    "alignment": ("沿街定界", "Along streets"),
+    "units": ("单元", "Units"),
+    "selected": ("已选 {units} 个单元，{households} 户", "{units} units selected, {households} households"),
+    "give_to": ("划入相邻网格：", "Give to a neighbouring grid:"),
+    "lock": ("锁定", "Lock"),
+    "unlock": ("解锁", "Unlock"),
+    "rebalance": ("重新平衡本社区其余网格", "Rebalance the rest of the community"),
+    "undo": ("撤销", "Undo"),
+    "redo": ("重做", "Redo"),
+    "save": ("保存为新版本", "Save as a new version"),
+    "saved": ("已保存：{path}（第 {version} 版）", "Saved: {path} (version {version})"),
+    "outside": ("超出户数范围的网格", "Grids outside the bounds"),
+    "none_outside": ("所有综合网格都在户数范围内", "Every ordinary grid is within the bounds"),
+    "locked_mark": ("（已锁定）", " (locked)"),
+    "moved": ("已划转 {units} 个单元", "{units} units moved"),
+    "edits": ("编辑 {seq} 次", "{seq} edits"),
+    "bad_token": ("令牌缺失或错误", "missing or wrong token"),
+    "not_found": ("没有这个地址", "no such path"),
+    "unknown_grid": ("没有网格 {grid}", "no grid {grid}"),
+    "too_large": ("请求过大", "request too large"),
+    "not_json": ("请求不是 JSON", "the request is not JSON"),
+    "not_object": ("请求须为 JSON 对象", "the request must be a JSON object"),
+    "missing_field": ("缺少字段 {field}", "missing field {field}"),
+    "wrong_field": ("字段 {field} 的类型不对", "field {field} has the wrong type"),
+    "unknown_field": ("未知字段 {field}", "unknown field {field}"),
+    "internal": ("服务出错，编辑未受影响：请查看服务日志", "the service failed; no edit was lost: see its log"),
+}
+
+
+def refusal_text(code: EditRefusal, lang: str = "zh", **figures) -> str:
+    """Why an edit was refused, in ``lang``."""
+    return REFUSALS[code][LANGUAGES.index(check_language(lang))].format(**figures)
 
 
 class BuildingChange(StrEnum):
@@ -365,6 +477,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     SearchStop.SCOPE: ("区域证明不覆盖保留的方案", "the region proof does not cover the layout kept"),
     SearchStop.RADIUS: ("只尝试了与一个相邻网格重新划分", "only re-splits with one neighbouring grid were tried"),
     SearchStop.REFUTED: ("原证明被独立核验推翻，已撤回", "the proof was refuted by an independent check and withdrawn"),
+    SearchStop.HAND_EDITED: ("网格由人工编辑划定，未做搜索", "the grid was edited by hand: not searched"),
     UnitKind.BLOCK: ("街区", "block"),
     UnitKind.CELL: ("楼栋地块", "building cell"),
     UnitKind.COMPOUND: ("小区", "compound"),
@@ -647,6 +760,14 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
         _RADIUS[0] + "未证明：在户数范围内与一个相邻网格重新划分的尝试均未缩短它",
         _RADIUS[1] + "not proven: the re-splits with one neighbouring grid inside the bounds that were tried did not "
         "shorten it",
+    ),
+    (WarningCode.OUT_OF_BOUNDS, WarningReason.HAND_EDITED): (
+        _BOUNDS[0] + "未证明：网格由人工编辑划定（{stopped}）",
+        _BOUNDS[1] + "not proven: the grid was edited by hand ({stopped})",
+    ),
+    (WarningCode.OVER_RADIUS, WarningReason.HAND_EDITED): (
+        _RADIUS[0] + "未证明：网格由人工编辑划定",
+        _RADIUS[1] + "not proven: the grid was edited by hand",
     ),
     (WarningCode.OVER_RADIUS, WarningReason.REGENERATION_BOUNDS_ONLY): (
         _RADIUS[0] + "重新生成只调整超出户数范围的网格",
@@ -972,6 +1093,14 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "over_target": ("{high:g}–{ceiling:g} 户", "{high:g}–{ceiling:g} households"),
     "above_ceiling": ("多于 {ceiling:g} 户（超过上限）", "over {ceiling:g} households (above the ceiling)"),
+    "editor_opened": (
+        "已打开方案 {plan} 进行编辑（日志 {journal}，已恢复 {edits} 次编辑）",
+        "plan {plan} opened for editing (journal {journal}, {edits} edits replayed)",
+    ),
+    "editor_serving": (
+        "编辑器地址：{url}（保存写入 {output}；按 Ctrl-C 结束）",
+        "editor at {url} (saving writes {output}; Ctrl-C to stop)",
+    ),
 }
 
 #: The words of a comparison of two plans and its approval package (:mod:`gridplan.review.compare`,

@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 
 from gridplan import __version__
 from gridplan.errors import GridplanError, InfeasibleError, InputError
-from gridplan.settings import BASEMAPS, DEFAULTS, MAP_VIEWS, PARALLEL_MIN_HOUSEHOLDS, SIMPLIFY_M, WALL_MAP_DEFAULTS
+from gridplan.settings import (
+    BASEMAPS,
+    DEFAULTS,
+    EDITOR,
+    MAP_VIEWS,
+    PARALLEL_MIN_HOUSEHOLDS,
+    SIMPLIFY_M,
+    WALL_MAP_DEFAULTS,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE (a closed pipe): 128 + the signal.
@@ -663,6 +671,31 @@ COMMANDS: tuple[Command, ...] = (
             ),
             arg("--office-name", help="the street office's name, for the title of its map (e.g. 学院路街道)"),
             *BOUNDS,
+        ),
+    ),
+    Command(
+        "edit",
+        "adjust a plan's grids by hand in the browser, the engine beside you",
+        "Open PLAN for editing in a local web application: give units to neighbouring grids (refused, with the "
+        "reason, where a hard rule would break), lock grids, rebalance the rest of a community, undo and redo; "
+        "every edit is journaled as it is made (a closed tab or a killed server reopens at the last edit), and "
+        "saving writes the plan's next version with the buildings moved and why. Served on 127.0.0.1 unless "
+        "--host; a host other than loopback needs --token.",
+        "editing:run_edit",
+        (
+            *SCENE,
+            arg("plan", help="plan file written by 'gridplan plan' or saved by the editor"),
+            arg(
+                "-o",
+                "--output",
+                help="where saving writes the edited plan (default: beside PLAN, <stem>-v<version>.gpkg)",
+            ),
+            arg("--journal", help=f"edit journal (default: PLAN's path + {EDITOR.journal_suffix})"),
+            arg("--host", default=EDITOR.host, help=f"address to serve on (default {EDITOR.host})"),
+            arg("--port", type=int, default=EDITOR.port, help="port (default 0: a free one, printed)"),
+            arg("--token", help="a secret every request must carry (required with a --host other than loopback)"),
+            arg("--author", default="", help="who edits: journaled with every edit"),
+            arg("--no-browser", action="store_true", help="do not open the browser; print the address only"),
         ),
     ),
     Command(

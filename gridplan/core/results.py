@@ -650,6 +650,10 @@ class PlanChanges:
         Households the rebalancing was allowed to move (infinite: no cap).
     capped
         Whether the cap stopped a move that would have brought a grid within the band.
+    journal
+        For a plan saved by the editor (``gridplan edit``), its edits in order: ``seq``, ``time``, ``author``,
+        ``op`` (move, lock, unlock, rebalance, undo, redo), ``grid_id`` (the grid given to, locked or rebalanced),
+        ``units`` and ``households`` it moved.
     """
 
     building_changes: gpd.GeoDataFrame
@@ -659,6 +663,7 @@ class PlanChanges:
     tradeoff: pd.DataFrame | None = None
     move_cap: float = float("inf")
     capped: bool = False
+    journal: pd.DataFrame | None = None
 
     def summary(self, lang: str = "zh") -> str:
         counts = self.grid_changes["change"].value_counts()

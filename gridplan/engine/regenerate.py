@@ -185,11 +185,121 @@ def regenerate(
     )
 
 
+def editable_layout(prepared: PreparedScene, previous: PreviousPlan) -> tuple[Units, AtomLayout]:
+    """A plan on the scene's atoms as a regeneration keeps it before any repair: what the editor edits.
+
+    Parameters
+    ----------
+    prepared
+        The scene, prepared.
+    previous
+        A plan of it (:func:`gridplan.io.store.read_previous`) with its building assignment.
+
+    Returns
+    -------
+    units, layout
+        The scene's atoms and each atom's grid; a unit now above the ceiling or a grid in pieces is separated
+        as :func:`regenerate` separates them.
+
+    Raises
+    ------
+    InputError
+        A layout drawn as polygons only (regenerate it first), or a plan that does not fit the scene (as for
+        :func:`regenerate`).
+    """
+    if previous.drawn:
+        raise InputError(
+            f"{previous.source} is a layout drawn as polygons: regenerate it first (gridplan plan --previous), "
+            "then edit the plan",
+            zh=f"{previous.source} 是只有多边形的手绘方案：请先重新生成（gridplan plan --previous），再编辑该方案",
+        )
+    _check_position(previous, prepared)
+    units = scene_units(prepared)
+    return units, _kept_layout(prepared, previous, units, Adjacency.from_networkx(units.graph), drawn=False)
+
+
+def rebalance_rest(
+    prepared: PreparedScene, units: Units, layout: AtomLayout, community_id: str, pinned: set[int] = frozenset()
+) -> AtomLayout:
+    """One community's grids re-planned around its locked and ``pinned`` grids (positions), as a regeneration
+    re-plans them: regions that break the bounds repaired, then the fewest households moved to bring grids within
+    the tight band. Other communities are not touched.
+
+    Returns
+    -------
+    AtomLayout
+        A new layout (``layout`` is not changed); grids made new take ids ``<community>-n001``…
+    """
+    adjacency, weight = Adjacency.from_networkx(units.graph), balance_weight(units.atoms)
+    community = units.atoms["community_id"].to_numpy()
+    elsewhere = set(np.unique(layout.atom_grid[community != community_id]).tolist())
+    state = dataclasses.replace(
+        layout,
+        atom_grid=layout.atom_grid.copy(),
+        grid_ids=list(layout.grid_ids),
+        kinds=dict(layout.kinds),
+        locked=set(layout.locked) | set(pinned) | elsewhere,
+    )
+    settings = prepared.settings.with_regeneration(rebalance=True)
+    _repair(state, units, adjacency, weight, settings, set(), [], workers=1)
+    _rebalance(state, units, weight, settings)
+    return dataclasses.replace(state, locked=set(layout.locked), repaired_grid=None)
+
+
+def plan_of_layout(
+    prepared: PreparedScene,
+    previous: PreviousPlan,
+    units: Units,
+    layout: AtomLayout,
+    reasons: np.ndarray,
+    *,
+    code_style: str = RUN_DEFAULTS.code_style,
+    journal: pd.DataFrame | None = None,
+) -> PlanRun:
+    """A layout edited by hand as the next version of ``previous``: its grids exactly as given, codes kept by the
+    households a grid keeps, grids outside the bounds or over the radius said to be not proven (edited by hand)
+    unless a unit proves them so.
+
+    Parameters
+    ----------
+    prepared, previous, units
+        The scene, the plan the edits started from, and the scene's atoms (:func:`editable_layout`).
+    layout
+        The edited layout.
+    reasons
+        Why each building (in the order of the scene's buildings) left its grid of ``previous``: a
+        :class:`~gridplan.vocabulary.MoveReason` value, or ``""``.
+    code_style
+        The code style of grids made new.
+    journal
+        The edits in order, kept with the changes (``changes.journal``).
+    """
+    state = dataclasses.replace(layout, repaired_grid=layout.atom_grid)
+    plan, moved = _new_plan(
+        state,
+        prepared,
+        previous,
+        units,
+        code_style,
+        [],
+        [],
+        [],
+        version=previous.version + 1,
+        parent=previous.fingerprint(),
+        history=previous.history(),
+        reasons=np.asarray(reasons, dtype=object),
+        unproven=(WarningReason.HAND_EDITED, SearchStop.HAND_EDITED, WarningReason.HAND_EDITED),
+    )
+    changes = _changes(plan, previous, prepared.scene, moved)
+    return PlanRun(plan=plan, changes=dataclasses.replace(changes, journal=journal))
+
+
 @dataclass
-class _Layout:
-    """The layout of the atoms as regeneration's phases leave it: each atom's grid (``atom_grid``, a position in
-    ``grid_ids``), the grids' kinds and the locked ones; the previous plan's grid of each building and codes; and
-    the atoms' grids before any grid was repaired (``kept_grid``) and before rebalancing (``repaired_grid``)."""
+class AtomLayout:
+    """The layout of the atoms as regeneration's phases (or the editor) leave it: each atom's grid (``atom_grid``, a
+    position in ``grid_ids``), the grids' kinds and the locked ones; the previous plan's grid of each building and
+    codes; and the atoms' grids before any grid was repaired (``kept_grid``) and before rebalancing
+    (``repaired_grid``)."""
 
     atom_grid: np.ndarray
     grid_ids: list[str]
@@ -227,7 +337,7 @@ def _overlaid(previous: PreviousPlan, prepared: PreparedScene) -> PreviousPlan:
 
 def _kept_layout(
     prepared: PreparedScene, previous: PreviousPlan, units: Units, adjacency: Adjacency, drawn: bool
-) -> _Layout:
+) -> AtomLayout:
     """The previous plan on the new scene's atoms: special sites (of a ``drawn`` layout), units now above the ceiling
     and pieces of broken grids separated, as a fresh plan would make them."""
     buildings = prepared.local.buildings
@@ -245,11 +355,11 @@ def _kept_layout(
     )
     # a drawn layout, or units changed with the data (a compound now too big to stay whole): one grid per piece
     atom_grid, grid_ids, kinds = _split_broken(units, atom_grid, grid_ids, kinds)
-    return _Layout(atom_grid, grid_ids, kinds, locked, codes, building_grid, kept_grid=atom_grid.copy())
+    return AtomLayout(atom_grid, grid_ids, kinds, locked, codes, building_grid, kept_grid=atom_grid.copy())
 
 
 def _repair(
-    state: _Layout,
+    state: AtomLayout,
     units: Units,
     adjacency: Adjacency,
     weight: np.ndarray,
@@ -293,7 +403,9 @@ def _repair(
     return warnings, proven
 
 
-def _settle_small(state: _Layout, units: Units, adjacency: Adjacency, weight: np.ndarray, region: np.ndarray) -> None:
+def _settle_small(
+    state: AtomLayout, units: Units, adjacency: Adjacency, weight: np.ndarray, region: np.ndarray
+) -> None:
     """A free region below the floor (a piece of a broken grid, or households gone), settled as a first plan
     settles it: it joins the fixed grid around it that is not locked (:func:`~gridplan.engine.plan.host_grid`),
     unless it holds households and its community has no other ordinary grid; slivers without households join
@@ -317,7 +429,7 @@ def _settle_small(state: _Layout, units: Units, adjacency: Adjacency, weight: np
     state.atom_grid[region] = host
 
 
-def _free_regions(state: _Layout, units: Units):
+def _free_regions(state: AtomLayout, units: Units):
     """The regions regeneration plans: per community, each connected set of its atoms outside locked, special and
     oversize grids and small parts (which stay as they were), as sorted positions, with the community."""
     fixed = state.locked | {g for g, kind in state.kinds.items() if kind != GridKind.ORDINARY}
@@ -330,7 +442,7 @@ def _free_regions(state: _Layout, units: Units):
 
 
 def _tight_claims(
-    state: _Layout,
+    state: AtomLayout,
     units: Units,
     adjacency: Adjacency,
     weight: np.ndarray,
@@ -368,7 +480,7 @@ def _tight_claims(
     return claims
 
 
-def _unchanged_grids(state: _Layout, units: Units, previous: PreviousPlan) -> set[int]:
+def _unchanged_grids(state: AtomLayout, units: Units, previous: PreviousPlan) -> set[int]:
     """The grids kept whose ground (:func:`gridplan.engine.units.grid_grounds`) is that the previous plan recorded
     for them: the same atoms, buildings, households and adjacency, so its proofs about them still hold."""
     if "ground" not in previous.grids:
@@ -387,7 +499,7 @@ def _unchanged_grids(state: _Layout, units: Units, previous: PreviousPlan) -> se
 _CARRIED_CLAIMS = (Claim.REGION_FEWEST, Claim.NEIGHBOURHOOD_FEWEST, Claim.TIGHT_FEWEST)
 
 
-def _carried(certificates: list[Certificate], state: _Layout, region: np.ndarray) -> list:
+def _carried(certificates: list[Certificate], state: AtomLayout, region: np.ndarray) -> list:
     """The proofs of the previous plan's certificates about grids of ``region`` (all unchanged), as the engine
     states them: the grid positions each speaks of and its :class:`~gridplan.engine.RegionProof`."""
     position = {state.grid_ids[g]: g for g in np.unique(state.atom_grid[region]).tolist()}
@@ -414,7 +526,7 @@ def _carried(certificates: list[Certificate], state: _Layout, region: np.ndarray
 
 
 def _indivisible(
-    units: Units, region: np.ndarray, state: _Layout, community_id, total: float, settings: Settings
+    units: Units, region: np.ndarray, state: AtomLayout, community_id, total: float, settings: Settings
 ) -> PlanWarning:
     """The warning of a region whose households fit no layout within the bounds; an error where locked grids
     enclose it (the planner's locks, not the data, leave no layout)."""
@@ -432,7 +544,7 @@ def _indivisible(
     )
 
 
-def _rebalance(state: _Layout, units: Units, weight: np.ndarray, settings: Settings):
+def _rebalance(state: AtomLayout, units: Units, weight: np.ndarray, settings: Settings):
     """The fewest households moved across grid boundaries to bring grids within the tight band (when the settings
     ask for it); ``state.atom_grid`` updated. Returns the rebalancing, or None."""
     if not settings.regeneration.rebalance:
@@ -444,7 +556,7 @@ def _rebalance(state: _Layout, units: Units, weight: np.ndarray, settings: Setti
 
 
 def _new_plan(
-    state: _Layout,
+    state: AtomLayout,
     prepared: PreparedScene,
     previous: PreviousPlan,
     units: Units,
@@ -456,14 +568,23 @@ def _new_plan(
     version: int,
     parent: str,
     history: pd.DataFrame,
+    reasons: np.ndarray | None = None,
+    unproven: tuple[WarningReason, SearchStop, WarningReason] = (
+        WarningReason.REGENERATION_LIMIT,
+        SearchStop.REGENERATION,
+        WarningReason.REGENERATION_BOUNDS_ONLY,
+    ),
 ) -> tuple[Plan, pd.Series]:
     """The plan of the final layout (grids merged or re-planned away removed; codes kept by the households a grid
-    keeps), and why each building moved; ``proven`` speaks of the layout repaired, ``tight`` of the final one."""
+    keeps), and why each building moved (``reasons``, by building; by default from the layout's phases);
+    ``proven`` speaks of the layout repaired, ``tight`` of the final one; ``unproven`` says why grids outside the
+    bounds or over the radius without a proof are so (:func:`gridplan.engine.plan.layout_from_atoms`)."""
     buildings = prepared.local.buildings
     settings = prepared.settings
-    reasons = _move_reasons(
-        units.building_atom.to_numpy(), state.building_grid, state.kept_grid, state.repaired_grid, state.atom_grid
-    )
+    if reasons is None:
+        reasons = _move_reasons(
+            units.building_atom.to_numpy(), state.building_grid, state.kept_grid, state.repaired_grid, state.atom_grid
+        )
     used = np.unique(state.atom_grid)
     kinds_list = [state.kinds.get(int(i), GridKind.ORDINARY) for i in used]
     regions = [
@@ -486,9 +607,9 @@ def _new_plan(
         previous_codes=kept_codes,
         used_codes=history["code"],
         regions=regions,
-        otherwise=WarningReason.REGENERATION_LIMIT,
-        stopped=SearchStop.REGENERATION,
-        radius_otherwise=WarningReason.REGENERATION_BOUNDS_ONLY,
+        otherwise=unproven[0],
+        stopped=unproven[1],
+        radius_otherwise=unproven[2],
     )
     grids = layout.grids
     grids.insert(
@@ -512,7 +633,7 @@ def _new_plan(
 
 def _with_tradeoff(
     changes: PlanChanges,
-    state: _Layout,
+    state: AtomLayout,
     prepared: PreparedScene,
     units: Units,
     weight: np.ndarray,

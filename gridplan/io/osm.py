@@ -680,9 +680,11 @@ def _finish_streets(
     raw = raw.reset_index(drop=True)
     raw = layer.drop(raw, ~_is_line(raw.geometry.values), "not a line")
     default = weights.get("*", 0.0)
-    classes = raw["highway"].map(_tag_values)
+    # osmnx merges the tags of joined edges in set order, which varies from one process to the next: sorted, the
+    # same extract gives the same streets (and the same units, kept on disk by their streets) in every run
+    classes = raw["highway"].map(lambda v: sorted(set(_tag_values(v))))
     highway = classes.map(lambda values: max(values, key=lambda v: weights.get(v, default)) if values else None)
-    raw = raw.assign(highway=highway, name=raw["name"].map(lambda v: ";".join(dict.fromkeys(_tag_values(v))) or None))
+    raw = raw.assign(highway=highway, name=raw["name"].map(lambda v: ";".join(sorted(set(_tag_values(v)))) or None))
     raw = layer.drop(raw, raw["highway"].isna(), "no highway class")
     raw = _drop_by_value(raw, raw["highway"], raw["highway"].isin(NOT_STREETS), "highway={} is not a street", layer)
     unique_shape = shapely.to_wkb(shapely.normalize(raw.geometry.values))

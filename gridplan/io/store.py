@@ -336,7 +336,8 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     was first given to the last it was in use in), ``scene_findings`` (what
     validation found and repaired, every building left out named); ``areas`` and
     ``micro_grids`` with levels; ``building_changes`` (with the reason and households of each move),
-    ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration. Warnings'
+    ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration; ``edit_journal`` in a plan saved by the
+    editor. Warnings'
     and findings' messages are in ``lang`` (their codes and figures are kept too)."""
     plan = run.plan
     scene = prepared.scene
@@ -364,6 +365,8 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
         layers |= {"building_changes": run.changes.building_changes, "grid_changes": run.changes.grid_changes}
         if run.changes.tradeoff is not None:
             layers["regeneration_tradeoff"] = run.changes.tradeoff
+        if run.changes.journal is not None:
+            layers["edit_journal"] = run.changes.journal
     return layers
 
 
@@ -462,13 +465,13 @@ def plan_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> PlanRun:
         new = int((moved["change"] == "new").sum())
         common = len(assignment) - new
         kept = 1 - int((moved["change"] == "moved").sum()) / common if common else 1.0
-        tradeoff = layers.get("regeneration_tradeoff")
         changes = PlanChanges(
             building_changes=moved,
             grid_changes=_ids(layers["grid_changes"], "grid_id"),
             kept_share=kept,
             previous=provenance.regenerated_from,
-            tradeoff=None if tradeoff is None else pd.DataFrame(tradeoff).drop(columns="geometry", errors="ignore"),
+            tradeoff=_table(layers.get("regeneration_tradeoff")),
+            journal=_table(layers.get("edit_journal")),
         )
     return PlanRun(plan=plan, levels=levels, changes=changes)
 
@@ -550,6 +553,11 @@ def previous_from_layers(layers: Mapping[str, pd.DataFrame], source="") -> Previ
         code_history=layers.get("code_history"),
         certificates=certificates_from_table(layers.get("certificates")),
     )
+
+
+def _table(layer: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A layer without geometry as a plain table (a GeoJSON or GeoParquet file gives it an empty one)."""
+    return None if layer is None else pd.DataFrame(layer).drop(columns="geometry", errors="ignore")
 
 
 def _metrics(table: pd.DataFrame | None) -> PlanMetrics:
