@@ -208,7 +208,10 @@ def test_undo_and_redo_walk_the_edits_back_and_forth_exactly(session):
 @settings(max_examples=12, deadline=None)
 @given(
     steps=st.lists(
-        st.tuples(st.sampled_from(["move", "move", "move", "lock", "unlock", "undo", "redo"]), st.integers(0, 10**6)),
+        st.tuples(
+            st.sampled_from(["move", "move", "move", "lock", "unlock", "undo", "redo", "rebalance"]),
+            st.integers(0, 10**6),
+        ),
         min_size=1,
         max_size=25,
     )
@@ -230,6 +233,9 @@ def test_any_sequence_of_edits_keeps_the_hard_rules_and_replays_from_its_journal
                 elif op in ("lock", "unlock"):
                     figures = session.figures()
                     session.lock(figures[pick % len(figures)].grid_id, op == "lock")
+                elif op == "rebalance":
+                    communities = sorted(set(session.community))
+                    session.rebalance(communities[pick % len(communities)])
                 else:
                     getattr(session, op)()
             except EditRefused:
@@ -237,7 +243,7 @@ def test_any_sequence_of_edits_keeps_the_hard_rules_and_replays_from_its_journal
                 assert all(np.array_equal(grid_atoms(session)[g], a) for g, a in before.items())
             locked_now = {f.grid_id for f in session.figures() if f.locked}
             after = grid_atoms(session)
-            if op == "move":  # a locked grid is as it was when locked
+            if op in ("move", "rebalance"):  # a locked grid is as it was when locked
                 for g in locked_now & set(locked_at):
                     assert np.array_equal(after.get(g, np.empty(0, int)), locked_at[g])
             locked_at = {g: after.get(g, np.empty(0, int)) for g in locked_now}
@@ -245,6 +251,9 @@ def test_any_sequence_of_edits_keeps_the_hard_rules_and_replays_from_its_journal
         reopened = EditSession(prepared, PreviousPlan.of(plan), journal=journal)
         assert reopened.atom_grids() == session.atom_grids()
         assert reopened.layout.locked == session.layout.locked and reopened.seq == session.seq
+        assert sorted(f.as_dict().items() for f in reopened.figures()) == sorted(
+            f.as_dict().items() for f in session.figures()
+        )
         assert len(reopened.undo_stack) == len(session.undo_stack)
 
 

@@ -92,12 +92,14 @@ class EditResult:
 
 @dataclass
 class _Edit:
-    """An edit on the undo stack: each unit's grid before and after (positions), each lock before and after."""
+    """An edit on the undo stack: each unit's grid before and after (positions), each lock and each grid's kind
+    before and after (a rebalance may leave a grid below the floor: kind small)."""
 
     op: EditOp
     grid: str
     changes: list[tuple[int, int, int]] = field(default_factory=list)
     locks: list[tuple[int, bool, bool]] = field(default_factory=list)
+    kinds: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class EditSession:
@@ -204,12 +206,12 @@ class EditSession:
         pinned |= {before for edit in self.undo_stack if edit.op == EditOp.MOVE for _, before, _ in edit.changes}
         after = rebalance_rest(self.prepared, self.units, self.layout, community_id, pinned)
         self.layout.grid_ids[:] = after.grid_ids
-        self.layout.kinds.update(after.kinds)
         changed = np.flatnonzero(after.atom_grid != self.layout.atom_grid)
         edit = _Edit(
             EditOp.REBALANCE,
             community_id,
             [(int(a), int(self.layout.atom_grid[a]), int(after.atom_grid[a])) for a in changed],
+            kinds=[(g, self._kind(g), str(k)) for g, k in after.kinds.items() if self._kind(g) != k],
         )
         return self._do(edit)
 
@@ -334,11 +336,10 @@ class EditSession:
         touched = self._apply(edit)
         self.undo_stack.append(edit)
         self.redo_stack.clear()
-        entry = {
-            "op": edit.op.value,
-            "grid": edit.grid,
-            "changes": [[a, self.layout.grid_ids[b], self.layout.grid_ids[t]] for a, b, t in edit.changes],
-        }
+        ids = self.layout.grid_ids
+        entry = {"op": edit.op.value, "grid": edit.grid, "changes": [[a, ids[b], ids[t]] for a, b, t in edit.changes]}
+        if edit.kinds:
+            entry["kinds"] = [[ids[g], before, after] for g, before, after in edit.kinds]
         return self._record(entry, touched, edit.op)
 
     def _record(self, entry: dict, touched: set[int], op: EditOp) -> EditResult:
@@ -361,6 +362,9 @@ class EditSession:
             touched |= {before, after}
         for g, before, after in edit.locks:
             (layout.locked.add if (before if backwards else after) else layout.locked.discard)(g)
+            touched.add(g)
+        for g, before, after in edit.kinds:
+            layout.kinds[g] = before if backwards else after
             touched.add(g)
         for g in touched:
             self._figures[g] = self._measure(g)
@@ -427,7 +431,8 @@ class EditSession:
             locks = []
             if op in (EditOp.LOCK, EditOp.UNLOCK):
                 locks = [(self._grid(entry["grid"]), op == EditOp.UNLOCK, op == EditOp.LOCK)]
-            edit = _Edit(EditOp(op), entry.get("grid", ""), changes, locks)
+            kinds = [(self._grid(g, create=True), before, after) for g, before, after in entry.get("kinds", ())]
+            edit = _Edit(EditOp(op), entry.get("grid", ""), changes, locks, kinds)
             self._apply(edit)
             self.undo_stack.append(edit)
             self.redo_stack.clear()
@@ -456,6 +461,9 @@ class EditSession:
             ids.append(str(grid_id))  # a grid a rebalance made, replayed
             self._figures[len(ids) - 1] = self._measure(len(ids) - 1)
             return len(ids) - 1
+
+    def _kind(self, g: int) -> str:
+        return str(self.layout.kinds.get(g, GridKind.ORDINARY))
 
     def _community(self, g: int) -> str:
         atoms = np.flatnonzero(self.layout.atom_grid == g)
@@ -518,7 +526,7 @@ class EditSession:
         return GridFigures(
             grid_id=layout.grid_ids[g],
             community_id=community,
-            kind=str(layout.kinds.get(g, GridKind.ORDINARY)),
+            kind=self._kind(g),
             locked=g in layout.locked,
             units=len(atoms),
             households=households,
