@@ -238,6 +238,7 @@ class EditRefusal(StrEnum):
     NOT_LOCKED = "not_locked"
     NOTHING_TO_UNDO = "nothing_to_undo"
     NOTHING_TO_REDO = "nothing_to_redo"
+    NO_LAYOUT_AROUND = "no_layout_around"  # the grids kept leave ground that fits no grid within the bounds
 
 
 #: What the editor says of a refused edit, by :class:`EditRefusal`, filled with its figures.
@@ -268,6 +269,13 @@ REFUSALS: dict[str, tuple[str, str]] = {
     EditRefusal.NOT_LOCKED: ("网格 {grid} 未锁定", "grid {grid} is not locked"),
     EditRefusal.NOTHING_TO_UNDO: ("没有可撤销的编辑", "nothing to undo"),
     EditRefusal.NOTHING_TO_REDO: ("没有可重做的编辑", "nothing to redo"),
+    EditRefusal.NO_LAYOUT_AROUND: (
+        "社区 {community} 中保持不变的网格（锁定的和人工调整过的）之间剩余的住户无法划分为"
+        "{floor:.0f}–{ceiling:.0f} 户的网格：请解锁或撤销部分调整后再重新平衡",
+        "the grids of community {community} kept as they are (locked, or edited by hand) leave households between "
+        "them that fit no layout of grids within {floor:.0f}–{ceiling:.0f}: unlock or undo some edits, then "
+        "rebalance",
+    ),
 }
 
 
@@ -275,8 +283,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
 EDITOR_WORDS: dict[str, tuple[str, str]] = {
     "title": ("网格编辑", "Grid editor"),
     "help": (
-        "点击单元选中（Shift 加选），再点相邻网格把它们划过去。",
-        "Click a unit to select it (Shift adds), then a neighbouring grid to give them to it.",
+        "点击单元选中（Shift 加选，按住 Ctrl 拖动连续选取），再点相邻网格把它们划过去。",
+        "Click a unit to select it (Shift adds; Ctrl-drag paints), then a neighbouring grid to give them to it.",
     ),
     "grid": ("网格", "Grid"),
     "community": ("社区", "Community"),

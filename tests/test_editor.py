@@ -5,6 +5,7 @@ session's own check; the journal is replayed into a new session and must give th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -397,3 +398,19 @@ def test_beyond_loopback_a_token_is_asked_and_checked_on_every_request(session, 
     ok = client.get("/api/metrics", headers={"x-gridplan-token": "s3cret"})
     assert ok.status_code == 200 and ok.json()["grids"] == len(session.figures())
     assert client.get("/api/metrics", headers={"host": "evil.example", "x-gridplan-token": "s3cret"}).status_code == 400
+
+
+def test_a_rebalance_the_kept_grids_leave_no_layout_for_is_refused_with_its_reason(small_district):
+    """Bounds of ±1%: a grid whose neighbours are all locked is a region alone, its households fit no grid within
+    them; the rebalance is refused (its rule named), not an error, and nothing changes."""
+    prepared, plan = small_district
+    narrow = dataclasses.replace(prepared, settings=prepared.settings.with_grid(tolerance=0.01, tight_tolerance=0.005))
+    session = EditSession(narrow, PreviousPlan.of(plan))
+    grid = next(f for f in session.figures() if f.kind == GridKind.ORDINARY and f.households and not f.within_bounds)
+    for neighbour in session.neighbours(grid.grid_id):
+        session.lock(neighbour)
+    before = session.atom_grids()
+    with pytest.raises(EditRefused) as refused:
+        session.rebalance(grid.community_id)
+    assert refused.value.code == EditRefusal.NO_LAYOUT_AROUND and grid.community_id in str(refused.value)
+    assert session.atom_grids() == before

@@ -88,7 +88,7 @@ def click_unit(page, unit: int) -> None:
         f"new Promise(r => {{ const m = gridplanEditor.map; m.once('moveend', () => setTimeout(r, 50)); "
         f"m.fitBounds(gridplanEditor.unitLayers[{unit}].getBounds(), {{maxZoom: 19, animate: false}}); }})"
     )
-    point = page.evaluate(f"(() => {{ const p = gridplanEditor.unitPoint({unit}); return [p.x, p.y]; }})()")
+    point = page.evaluate(f"(p => [p.x, p.y])(gridplanEditor.unitPoint({unit}))")
     page.click(*point)
 
 
@@ -116,6 +116,19 @@ def test_a_planner_edits_in_the_browser_is_refused_locks_undoes_saves_survives_a
             assert float(page.text("#grid-households")) == pytest.approx(households, abs=0.5)
             assert editor.api("api/state")["unit_grid"][unit] == target
             page.screenshot(artifacts / "editor-after-a-move.png")
+            # the brush: Ctrl-drag from one unit to its neighbour of the same grid selects both
+            grids = session.atom_grids()
+            a, b = next((a, b) for a, b in session.graph.edges() if grids[a] == grids[b])
+            page.evaluate(
+                f"new Promise(r => {{ const m = gridplanEditor.map, l = gridplanEditor.unitLayers; "
+                f"m.once('moveend', () => setTimeout(r, 50)); "
+                f"m.fitBounds(l[{a}].getBounds().extend(l[{b}].getBounds()), {{maxZoom: 19, animate: false}}); }})"
+            )
+            ends = [page.evaluate(f"(p => [p.x, p.y])(gridplanEditor.unitPoint({u}))") for u in (a, b)]
+            page.drag([tuple(p) for p in ends], holding="Control")
+            page.wait("gridplanEditor.selection.length >= 2")
+            assert {a, b} <= set(page.evaluate("gridplanEditor.selection"))
+            page.wait("document.getElementById('selection').textContent.includes('units selected')")
             # lock the grid, then be refused a move into it, with the reason on the map
             page.press("#lock")
             page.wait("document.getElementById('lock').textContent === 'Unlock'")

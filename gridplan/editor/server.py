@@ -41,11 +41,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gridplan.errors import GridplanError, InputError
+from gridplan.errors import GridplanError, InfeasibleError, InputError
 from gridplan.settings import EDITOR
-from gridplan.vocabulary import EDITOR_WORDS, LANGUAGES, check_language
+from gridplan.vocabulary import EDITOR_WORDS, LANGUAGES, ClaimStatus, bracketed, check_language, label
 
-from .session import EditRefused, EditSession
+from .session import EditRefused, EditSession, GridFigures
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class _Editor:
                 {
                     "seq": s.seq,
                     "unit_grid": s.atom_grids(),
-                    "grids": [g.as_dict() for g in s.figures()],
+                    "grids": [self.figures(g) for g in s.figures()],
                     "can_undo": bool(s.undo_stack),
                     "can_redo": bool(s.redo_stack),
                 }
@@ -210,7 +210,15 @@ class _Editor:
             if grid_id not in self.session.grid_ids:
                 raise HTTPException(404, self.word("unknown_grid", grid=grid_id))
             figures = self.session.figures(grid_id)[0]
-            return JSONResponse({**figures.as_dict(), "neighbours": self.session.neighbours(grid_id)})
+            return JSONResponse({**self.figures(figures), "neighbours": self.session.neighbours(grid_id)})
+
+    def figures(self, figures: GridFigures) -> dict:
+        """A grid's figures, with its claim in words where it is outside the bounds."""
+        out = figures.as_dict()
+        if figures.claim:
+            status = ClaimStatus.PROVEN if figures.proven else ClaimStatus.NOT_PROVEN
+            out["claim_label"] = label(figures.claim, self.lang) + bracketed(label(status, self.lang), self.lang)
+        return out
 
     # editing
 
@@ -257,7 +265,9 @@ class _Editor:
                 return JSONResponse(
                     {"error": refused.code.value, "message": self._message(refused), "units": refused.units}, 409
                 )
-            return JSONResponse(result.as_dict())
+            except (InputError, InfeasibleError) as error:  # what the engine says of this scene: not ours
+                return JSONResponse({"error": "input", "message": self._message(error)}, 400)
+            return JSONResponse({**result.as_dict(), "touched": [self.figures(f) for f in result.touched]})
 
     async def _body(self, request: Request, required: dict, optional: dict | None = None) -> dict:
         """The request's JSON object, its fields of the types named; anything else a 400."""
@@ -285,7 +295,7 @@ class _Editor:
                     raise HTTPException(400, self.word("wrong_field", field=name))
         return body
 
-    def _message(self, error: InputError) -> str:
+    def _message(self, error: InputError | InfeasibleError) -> str:
         return error.zh if self.lang == "zh" and error.zh else str(error)
 
     # errors

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,11 +28,11 @@ from gridplan.core.results import PlanRun, PreviousPlan
 from gridplan.core.scene import PreparedScene
 from gridplan.engine.plan import balance_weight
 from gridplan.engine.regenerate import AtomLayout, editable_layout, plan_of_layout, rebalance_rest
-from gridplan.errors import InputError
+from gridplan.errors import InfeasibleError, InputError
 from gridplan.io.store import read_previous, write_plan
 from gridplan.pipeline import check_belongs, check_same_buildings
 from gridplan.settings import EDITOR
-from gridplan.vocabulary import EditOp, EditRefusal, GridKind, MoveReason, refusal_text
+from gridplan.vocabulary import Claim, EditOp, EditRefusal, GridKind, MoveReason, refusal_text
 
 #: The first line of a journal: what it belongs to.
 JOURNAL_FORMAT = "gridplan-edits/1"
@@ -53,7 +54,9 @@ class GridFigures:
     ``deviation`` from the target, ``service_radius_m`` (farthest building from its household-weighted centre),
     ``street_alignment`` (share of its boundary with other grids that runs along a street, by the units' shared
     edges), whether its load (households, or workload scaled to them, as the engine balances) is ``within_bounds``
-    and ``within_tight``; ``units`` it holds (0: the grid was emptied)."""
+    and ``within_tight``; ``units`` it holds (0: the grid was emptied). A grid outside the bounds has the ``claim``
+    the plan opened made of it while its ground is as it was (a unit's misfit as long as it holds the unit), and
+    whether it is ``proven``; else ``best_found``, not proven (edited by hand)."""
 
     grid_id: str
     community_id: str
@@ -66,6 +69,8 @@ class GridFigures:
     street_alignment: float
     within_bounds: bool
     within_tight: bool
+    claim: str = ""
+    proven: bool = False
 
     def as_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -135,6 +140,11 @@ class EditSession:
         self.community = atoms["community_id"].astype(str).to_numpy()
         self.graph = self.units.graph
         self._buildings_of_atoms()
+        self.start_atoms = {layout.grid_ids[g]: np.flatnonzero(self.start == g) for g in np.unique(self.start)}
+        self.certificates: dict[str, list] = {}
+        for c in previous.certificates:
+            for grid_id in c.grid_ids:
+                self.certificates.setdefault(str(grid_id), []).append(c)
         self.seq = 0
         self.undo_stack: deque[_Edit] = deque()
         self.redo_stack: deque[_Edit] = deque()
@@ -204,7 +214,14 @@ class EditSession:
             raise EditRefused(EditRefusal.UNKNOWN_COMMUNITY, community=community_id)
         pinned = {to for edit in self.undo_stack if edit.op == EditOp.MOVE for _, _, to in edit.changes}
         pinned |= {before for edit in self.undo_stack if edit.op == EditOp.MOVE for _, before, _ in edit.changes}
-        after = rebalance_rest(self.prepared, self.units, self.layout, community_id, pinned)
+        try:
+            after = rebalance_rest(self.prepared, self.units, self.layout, community_id, pinned)
+        except InfeasibleError as exc:
+            grid = self.prepared.settings.grid
+            refusal = EditRefused(
+                EditRefusal.NO_LAYOUT_AROUND, community=community_id, floor=grid.floor, ceiling=grid.ceiling
+            )
+            raise refusal from exc
         self.layout.grid_ids[:] = after.grid_ids
         changed = np.flatnonzero(after.atom_grid != self.layout.atom_grid)
         edit = _Edit(
@@ -487,7 +504,8 @@ class EditSession:
     def _buildings_of_atoms(self) -> None:
         buildings = self.prepared.local.buildings
         self.building_atoms = self.units.building_atom.to_numpy()
-        self.building_position = {str(b): i for i, b in enumerate(buildings["building_id"].astype(str))}
+        self.building_ids = buildings["building_id"].astype(str).to_numpy()
+        self.building_position = {b: i for i, b in enumerate(self.building_ids)}
         xy = shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy()))
         self.building_xy = xy
         self.building_households = buildings["households"].to_numpy(dtype=float)
@@ -523,6 +541,8 @@ class EditSession:
                         street += data["length"]
         previous = self._figures.get(g) if hasattr(self, "_figures") else None
         community = str(self.community[atoms[0]]) if len(atoms) else (previous.community_id if previous else "")
+        within = bool(grid.bounds_window.contains(load)[0])
+        claim, proven = ("", False) if within else self._claim(layout.grid_ids[g], atoms, members)
         return GridFigures(
             grid_id=layout.grid_ids[g],
             community_id=community,
@@ -533,9 +553,28 @@ class EditSession:
             deviation=households / grid.target - 1,
             service_radius_m=radius,
             street_alignment=street / boundary if boundary else 1.0,
-            within_bounds=bool(grid.bounds_window.contains(load)[0]),
+            within_bounds=within,
             within_tight=bool(grid.tight_window.contains(load)[0]),
+            claim=claim,
+            proven=proven,
         )
+
+    def _claim(self, grid_id: str, atoms: np.ndarray, members: np.ndarray) -> tuple[str, bool]:
+        """What the plan opened claims of a grid outside the bounds, where the claim still speaks of it."""
+        ids = set(self.building_ids[members].tolist())
+        for c in self.certificates.get(grid_id, []):
+            if c.claim == Claim.UNIT_MISFIT and c.proven and set(c.unit_buildings) <= ids:
+                return c.claim, True  # true of every layout whose grid holds the unit
+            unchanged = all(
+                np.array_equal(
+                    self.start_atoms.get(other, ()), np.flatnonzero(self.layout.atom_grid == self._grid(other))
+                )
+                for other in c.grid_ids
+                if other in self.layout.grid_ids
+            )
+            if unchanged and set(c.grid_ids) <= set(self.layout.grid_ids):
+                return c.claim, c.proven
+        return Claim.BEST_FOUND.value, False
 
 
 def open_session(
@@ -562,9 +601,10 @@ def _now() -> str:
 
 
 def default_output(plan: str | os.PathLike, version: int) -> Path:
-    """Where an edited plan is saved unless told: beside the plan, ``<stem>-v<version>.gpkg``."""
+    """Where an edited plan is saved unless told: beside the plan, ``<stem>-v<version>.gpkg`` (the stem without the
+    ``-v<n>`` of an earlier save)."""
     plan = Path(plan)
-    return plan.with_name(f"{plan.stem}-v{version}.gpkg")
+    return plan.with_name(f"{re.sub(r'-v[0-9]+$', '', plan.stem)}-v{version}.gpkg")
 
 
 def default_journal(plan: str | os.PathLike) -> Path:

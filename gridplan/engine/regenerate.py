@@ -229,6 +229,11 @@ def rebalance_rest(
     -------
     AtomLayout
         A new layout (``layout`` is not changed); grids made new take ids ``<community>-n001``…
+
+    Raises
+    ------
+    InfeasibleError
+        The grids kept leave ground between them whose households fit no layout within the bounds.
     """
     adjacency, weight = Adjacency.from_networkx(units.graph), balance_weight(units.atoms)
     community = units.atoms["community_id"].to_numpy()

@@ -159,6 +159,20 @@ class Page:
         self.wait(until)
         return time.perf_counter() - start
 
+    def drag(self, points: list[tuple[float, float]], holding: str | None = None) -> None:
+        """Press the mouse at the first point, move through the others in steps, release at the last; with the key
+        ``holding`` (``"Control"``…) held throughout."""
+        mouse, keyboard = self._page.mouse, self._page.keyboard
+        if holding:
+            keyboard.down(holding)
+        mouse.move(*points[0])
+        mouse.down()
+        for point in points[1:]:
+            mouse.move(*point, steps=8)
+        mouse.up()
+        if holding:
+            keyboard.up(holding)
+
     def press(self, selector: str) -> None:
         """A real mouse click on the element ``selector`` names (scrolled into view, visible and enabled first)."""
         self._page.click(selector)

@@ -4,7 +4,7 @@
   const token = new URLSearchParams(location.search).get("token");
   const PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
     "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"];
-  const editor = { state: null, selection: [], grid: null, unitLayers: [], words: {}, seq: -1 };
+  const editor = { state: null, selection: [], grid: null, unitLayers: [], words: {}, seq: -1, changed: new Set() };
   window.gridplanEditor = editor;
 
   function $(id) { return document.getElementById(id); }
@@ -35,12 +35,14 @@
     const gridId = editor.state.unit_grid[unit];
     const selected = editor.selection.includes(unit);
     const inGrid = gridId === editor.grid;
+    const changed = editor.changed.has(unit);
     const kind = editor.unitKinds[unit];
     return {
       fillColor: kind === "water" ? "#a6cee3" : colour(gridId),
       fillOpacity: 0.6,
-      color: selected ? "#000" : inGrid ? "#333" : "#fff",
-      weight: selected ? 3 : inGrid ? 1.5 : 0.5,
+      color: selected ? "#000" : changed ? "#d7191c" : inGrid ? "#333" : "#fff",
+      weight: selected ? 3 : changed ? 2.5 : inGrid ? 1.5 : 0.5,
+      dashArray: changed && !selected ? "4 3" : null,
     };
   }
   function restyle(units) {
@@ -111,6 +113,7 @@
       return null;
     }
     editor.map.closePopup();
+    editor.changed = new Set(answer.data.moved || []);  // what the edit changed, outlined until the next one
     await refresh();
     if (after) after(answer.data);
     return answer.data;
@@ -139,7 +142,7 @@
     if (!outside.length) list.innerHTML = "<li class=none>" + escape(w("none_outside")) + "</li>";
     for (const g of outside) {
       const li = document.createElement("li");
-      li.textContent = g.grid_id + ": " + Math.round(g.households);
+      li.textContent = g.grid_id + ": " + Math.round(g.households) + (g.claim_label ? " · " + g.claim_label : "");
       li.addEventListener("click", function () { focusGrid(g.grid_id); });
       list.appendChild(li);
     }
@@ -155,8 +158,18 @@
     showGrid(gridId).then(restyleAll);
   }
 
+  function painting(event) {
+    return event.originalEvent.ctrlKey || event.originalEvent.metaKey;
+  }
+  function paint(unit) {  // the brush: Ctrl-drag adds every unit it passes over
+    if (editor.selection.includes(unit)) return;
+    if (!editor.selection.length) editor.grid = editor.state.unit_grid[unit];
+    editor.selection.push(unit);
+    editor.unitLayers[unit].setStyle(style(unit));
+  }
   function clickUnit(unit, event) {
     const gridId = editor.state.unit_grid[unit];
+    if (painting(event)) return;  // the brush has taken it
     if (event.originalEvent.shiftKey && editor.selection.length) {
       const at = editor.selection.indexOf(unit);
       if (at >= 0) editor.selection.splice(at, 1); else editor.selection.push(unit);
@@ -229,6 +242,14 @@
         editor.unitKinds[u] = f.properties.kind;
         editor.unitHouseholds[u] = f.properties.households;
         layer.on("click", function (e) { clickUnit(u, e); });
+        layer.on("mousedown", function (e) {
+          if (!painting(e)) return;
+          editor.brush = true;
+          editor.map.dragging.disable();
+          editor.selection = [];
+          paint(u);
+        });
+        layer.on("mouseover", function () { if (editor.brush) paint(u); });
       },
     }).addTo(map);
     if (scene.barriers) L.geoJSON(scene.barriers, { style: { color: "#1f78b4", weight: 3 }, interactive: false }).addTo(map);
@@ -250,6 +271,12 @@
       const answer = await api("api/save", "POST", {});
       if (answer.ok) say(w("saved", { path: answer.data.written[0], version: answer.data.version }), "done");
       else say(answer.data.message, "refused");
+    });
+    map.on("mouseup", function () {
+      if (!editor.brush) return;
+      editor.brush = false;
+      map.dragging.enable();
+      showGrid(editor.grid).then(restyleAll);
     });
     setInterval(refresh, config.poll_ms);
     editor.ready = true;
