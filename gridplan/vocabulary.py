@@ -986,6 +986,11 @@ WORDS: dict[str, tuple[str, str]] = {
         "regenerated from {previous}: {kept:.1%} of buildings kept their grid; {changed} buildings changed; "
         "grids {grids}",
     ),
+    "edited_from": (
+        "由 {previous} 人工编辑：{kept:.1%} 的楼栋保持原网格；{changed} 栋楼有变化；网格 {grids}",
+        "edited by hand from {previous}: {kept:.1%} of buildings kept their grid; {changed} buildings changed; "
+        "grids {grids}",
+    ),
     "moved_for": (
         "调整原因 {reason}：{buildings} 栋楼，{households} 户",
         "moved for {reason}: {buildings} buildings, {households} households",

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from gridplan.core.results import PreviousPlan
-from gridplan.editor.server import create_app
+from gridplan.editor.server import create_app, token_for
 from gridplan.editor.session import EditRefused, EditSession
 from gridplan.engine.regenerate import regenerate
 from gridplan.errors import InputError
@@ -388,6 +388,9 @@ def test_the_api_moves_refuses_with_the_reason_and_never_answers_with_a_tracebac
 
 
 def test_beyond_loopback_a_token_is_asked_and_checked_on_every_request(session, tmp_path):
+    assert token_for("127.0.0.1") is None and token_for("0.0.0.0", "given") == "given"
+    made = {token_for("0.0.0.0") for _ in range(3)}
+    assert len(made) == 3 and all(len(t) >= 20 for t in made)  # a new secret each time the server starts
     with pytest.raises(InputError, match="token"):
         create_app(session, output=tmp_path / "x.gpkg", host="0.0.0.0")
     app = create_app(session, output=tmp_path / "x.gpkg", host="0.0.0.0", token="s3cret")

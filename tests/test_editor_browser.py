@@ -184,3 +184,9 @@ def test_a_planner_edits_in_the_browser_is_refused_locks_undoes_saves_survives_a
     code, out, err = run(capsys, "plan", scene, "-o", tmp_path / "v3.gpkg", "--previous", saved, "--lang", "en")
     assert code == 0, err
     assert read_plan(tmp_path / "v3.gpkg").plan.provenance.plan_version == 3
+    # and compared with the plan it was edited from: the realignment list holds what the editor moved
+    code, out, err = run(capsys, "compare", scene, plan_file, saved, "-o", tmp_path / "compare", "--lang", "en")
+    assert code == 0, err
+    moved = back.changes.building_changes
+    moved = moved[moved["change"] == "moved"]
+    assert f"moved {len(moved)} ({int(moved['households'].sum())} households)" in out

@@ -680,7 +680,7 @@ COMMANDS: tuple[Command, ...] = (
         "reason, where a hard rule would break), lock grids, rebalance the rest of a community, undo and redo; "
         "every edit is journaled as it is made (a closed tab or a killed server reopens at the last edit), and "
         "saving writes the plan's next version with the buildings moved and why. Served on 127.0.0.1 unless "
-        "--host; a host other than loopback needs --token.",
+        "--host; beyond loopback every request must carry a token (--token, or one made and printed).",
         "editing:run_edit",
         (
             *SCENE,
@@ -693,7 +693,11 @@ COMMANDS: tuple[Command, ...] = (
             arg("--journal", help=f"edit journal (default: PLAN's path + {EDITOR.journal_suffix})"),
             arg("--host", default=EDITOR.host, help=f"address to serve on (default {EDITOR.host})"),
             arg("--port", type=int, default=EDITOR.port, help="port (default 0: a free one, printed)"),
-            arg("--token", help="a secret every request must carry (required with a --host other than loopback)"),
+            arg(
+                "--token",
+                help="a secret every request must carry (with a --host other than loopback and no --token, a new one "
+                "is made; the address printed carries it)",
+            ),
             arg("--author", default="", help="who edits: journaled with every edit"),
             arg("--no-browser", action="store_true", help="do not open the browser; print the address only"),
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import webbrowser
 from pathlib import Path
 
-from gridplan.editor.server import check_host, create_app, serve
+from gridplan.editor.server import create_app, serve, token_for
 from gridplan.editor.session import default_output, open_session
 from gridplan.io.store import check_output, read_previous
 from gridplan.vocabulary import word
@@ -14,18 +14,18 @@ from .common import prepared_of
 
 
 def run_edit(args) -> None:
-    check_host(args.host, args.token)  # refused before the scene is read
+    token = token_for(args.host, args.token)  # beyond loopback, a token: the one given or a new one, printed
     previous = read_previous(args.plan)
     output = Path(args.output) if args.output else default_output(args.plan, previous.version + 1)
     check_output(output, "plan", [args.scene, args.plan])
     settings = previous.provenance.settings if previous.provenance is not None else None
     prepared = prepared_of(args, settings) if settings is not None else prepared_of(args)
-    session = open_session(prepared, args.plan, journal=args.journal, author=args.author)
-    app = create_app(session, output=output, token=args.token, lang=args.lang, host=args.host)
+    session = open_session(prepared, args.plan, previous=previous, journal=args.journal, author=args.author)
+    app = create_app(session, output=output, token=token, lang=args.lang, host=args.host)
     print(word("editor_opened", args.lang, plan=args.plan, edits=session.seq, journal=session.journal))
 
     def ready(url: str) -> None:
-        address = f"{url}?token={args.token}" if args.token else url
+        address = f"{url}?token={token}" if token else url
         print(word("editor_serving", args.lang, url=address, output=output), flush=True)
         if not args.no_browser:
             webbrowser.open(address)

@@ -681,7 +681,7 @@ class PlanChanges:
         )
         lines = [
             word(
-                "regenerated_from",
+                "regenerated_from" if self.journal is None else "edited_from",
                 lang,
                 previous=self.previous,
                 kept=self.kept_share,

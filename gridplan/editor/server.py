@@ -5,7 +5,8 @@ API (every answer JSON; a refused edit is 409 with ``error`` (an :class:`~gridpl
 ``message`` and the ``units`` concerned; a malformed request 400; an unknown path or grid 404; never a traceback):
 
 ``GET /api/config``  the page's words, language, poll interval
-``GET /api/scene``  units (GeoJSON, WGS84: ``unit``, ``community_id``, ``households``, ``kind``), streets and barriers
+``GET /api/scene``  units (GeoJSON, WGS84: ``unit``, ``community_id``, ``households``, ``kind``), buildings, streets
+and barriers
 ``GET /api/state?since=SEQ``  ``seq``, each unit's grid, every grid's figures, whether undo/redo can be done;
 only ``seq`` when nothing changed since ``SEQ``
 ``GET /api/grids/{grid_id}``  one grid's figures and its neighbouring grids
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import secrets
 import socket
 import threading
 from importlib import resources
@@ -120,6 +122,12 @@ def create_app(
         ],
         exception_handlers={HTTPException: editor.http_error, Exception: editor.internal_error},
     )
+
+
+def token_for(host: str, token: str | None = None) -> str | None:
+    """The token to serve with: the one given, else a new random one for a host other than loopback (none on
+    loopback)."""
+    return token or (None if host in LOOPBACK else secrets.token_urlsafe(18))
 
 
 def check_host(host: str, token: str | None) -> None:
@@ -333,8 +341,8 @@ def serve(app: Starlette, *, host: str = EDITOR.host, port: int = EDITOR.port, r
 
 
 def scene_layers(session: EditSession) -> dict:
-    """The units (with their positions, communities, households and kinds), streets and barriers, as GeoJSON in
-    WGS84, simplified to a tenth of a metre."""
+    """The units (with their positions, communities, households and kinds), buildings, streets and barriers, as
+    GeoJSON in WGS84, simplified to a tenth (units) or a fifth (buildings) of a metre."""
     atoms = session.units.atoms
     units = atoms[["community_id", "kind", "geometry"]].assign(
         unit=np.arange(len(atoms)), households=np.round(session.atom_households, 1)
@@ -342,6 +350,11 @@ def scene_layers(session: EditSession) -> dict:
     units["geometry"] = units.geometry.simplify(0.1)
     local = session.prepared.local
     layers = {"units": units.to_crs(4326)}
+    layers["buildings"] = (
+        local.buildings[["building_id", "geometry"]]
+        .assign(geometry=local.buildings.geometry.simplify(0.2))
+        .to_crs(4326)
+    )
     layers["streets"] = local.streets[["geometry"]].to_crs(4326)
     if local.barriers is not None and len(local.barriers):
         layers["barriers"] = local.barriers[["geometry"]].to_crs(4326)

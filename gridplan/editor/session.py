@@ -578,17 +578,22 @@ class EditSession:
 
 
 def open_session(
-    prepared: PreparedScene, plan: str | os.PathLike, *, journal: Path | None = None, author: str = ""
+    prepared: PreparedScene,
+    plan: str | os.PathLike,
+    *,
+    previous: PreviousPlan | None = None,
+    journal: Path | None = None,
+    author: str = "",
 ) -> EditSession:
     """The plan file ``plan`` (``gridplan plan``'s, or an editor's save) opened for editing on its scene, its edits
-    journaled to ``journal`` (by default beside it: :func:`default_journal`).
+    journaled to ``journal`` (by default beside it: :func:`default_journal`); ``previous``: the plan as read already.
 
     Raises
     ------
     InputError
         The plan was made of another scene, or its journal is another plan's.
     """
-    previous = read_previous(plan)
+    previous = read_previous(plan) if previous is None else previous
     if previous.provenance is not None:
         check_belongs(prepared, previous)
     else:

@@ -252,6 +252,8 @@
         layer.on("mouseover", function () { if (editor.brush) paint(u); });
       },
     }).addTo(map);
+    // buildings drawn over their units, not clickable: a click on one selects the unit it stands on
+    L.geoJSON(scene.buildings, { style: { color: "#555", weight: 0.6, fillOpacity: 0 }, interactive: false }).addTo(map);
     if (scene.barriers) L.geoJSON(scene.barriers, { style: { color: "#1f78b4", weight: 3 }, interactive: false }).addTo(map);
     L.geoJSON(scene.streets, { style: { color: "#777", weight: 1 }, interactive: false }).addTo(map);
     editor.seq = -1;
