@@ -196,3 +196,10 @@ def test_the_wheel_and_sdist_pass_twine_and_the_wheel_runs_the_demo_in_a_venv_of
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert (tmp_path / "demo.html").stat().st_size > 100_000 and (tmp_path / "out" / "plan.gpkg").is_file()
     assert "grids" in demo.stdout
+    # the editor's page comes from the wheel too
+    page = (
+        "from importlib import resources; print(*(resources.files('gridplan.editor').joinpath('static', n)"
+        ".read_text(encoding='utf-8')[:15] for n in ('index.html', 'editor.js', 'editor.css')), sep='|')"
+    )
+    shipped = run(python, "-c", page, cwd=tmp_path)
+    assert shipped.returncode == 0 and shipped.stdout.startswith("<!DOCTYPE html>|"), shipped.stdout + shipped.stderr
