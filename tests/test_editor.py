@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import networkx as nx
@@ -22,10 +23,11 @@ from gridplan.editor.server import create_app, token_for
 from gridplan.editor.session import EditRefused, EditSession
 from gridplan.engine.regenerate import regenerate
 from gridplan.errors import InputError
-from gridplan.io.store import read_plan, read_previous, write_plan
+from gridplan.io.store import read_plan, read_previous, write_layers, write_plan
 from gridplan.vocabulary import EditRefusal, GridKind, MoveReason
 
 from .support.assertions import assert_hard_rules
+from .support.cli import assert_one_line_error, run
 
 
 @pytest.fixture
@@ -417,3 +419,57 @@ def test_a_rebalance_the_kept_grids_leave_no_layout_for_is_refused_with_its_reas
         session.rebalance(grid.community_id)
     assert refused.value.code == EditRefusal.NO_LAYOUT_AROUND and grid.community_id in str(refused.value)
     assert session.atom_grids() == before
+
+
+# the command line's refusals: one line, exit 2, before anything is served
+
+
+@pytest.fixture
+def written(small_district, tmp_path):
+    """The small district's scene and plan as files."""
+    prepared, plan = small_district
+    scene, plan_file = tmp_path / "scene.gpkg", tmp_path / "plan.gpkg"
+    write_layers(scene, prepared.scene.layers())
+    write_plan(regenerate(prepared, PreviousPlan.of(plan)), prepared, plan_file)
+    return scene, plan_file
+
+
+def test_edit_refuses_a_plan_of_another_scene_an_output_over_its_input_and_another_plans_journal(
+    written, extracts, tmp_path, capsys
+):
+    scene, plan_file = written
+    beijing = tmp_path / "beijing.gpkg"
+    write_plan(extracts.run("beijing"), extracts.prepared("beijing"), beijing)
+    code, _, err = run(capsys, "edit", scene, beijing, "--no-browser", "--lang", "en")
+    assert_one_line_error(code, err, "another scene")
+    code, _, err = run(capsys, "edit", scene, plan_file, "-o", plan_file, "--no-browser", "--lang", "en")
+    assert_one_line_error(code, err, str(plan_file))
+    journal = tmp_path / "other.jsonl"
+    journal.write_text('{"journal": "gridplan-edits/1", "plan": "x", "units": "y"}\n', encoding="utf-8")
+    code, _, err = run(capsys, "edit", scene, plan_file, "--journal", journal, "--no-browser")
+    assert_one_line_error(code, err, "编辑日志", str(journal))
+    drawn = tmp_path / "drawn.gpkg"
+    read_plan(plan_file).plan.grids[["grid_id", "geometry"]].to_file(drawn, layer="grids")
+    code, _, err = run(capsys, "edit", scene, drawn, "--no-browser", "--lang", "en")
+    assert_one_line_error(code, err, "regenerate it first")
+
+
+def test_edits_sent_at_once_from_many_clients_are_made_one_at_a_time_and_replay_alike(small_district, tmp_path):
+    prepared, plan = small_district
+    journal = tmp_path / "plan.edits.jsonl"
+    session = EditSession(prepared, PreviousPlan.of(plan), journal=journal)
+    client = TestClient(create_app(session, output=tmp_path / "x.gpkg"), base_url="http://127.0.0.1")
+    moves = boundary_moves(session)[:60]
+
+    def send(move):
+        unit, target = move
+        return client.post("/api/move", json={"to": target, "units": [unit]}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, moves))
+    assert set(statuses) <= {200, 409} and statuses.count(200) > 0
+    assert session.seq == statuses.count(200)  # each edit once, each refusal nothing
+    special = special_grids(session)
+    assert_layout_holds(session, special)
+    reopened = EditSession(prepared, PreviousPlan.of(plan), journal=journal)
+    assert reopened.atom_grids() == session.atom_grids()

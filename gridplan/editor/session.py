@@ -596,7 +596,7 @@ def open_session(
     previous = read_previous(plan) if previous is None else previous
     if previous.provenance is not None:
         check_belongs(prepared, previous)
-    else:
+    elif not previous.drawn:  # a drawn layout is refused as such by the session
         check_same_buildings(prepared, previous.assignment, "the plan", "该方案")
     return EditSession(prepared, previous, journal=default_journal(plan) if journal is None else journal, author=author)
 
