@@ -319,9 +319,12 @@ def test_a_saved_edit_is_the_next_version_with_every_move_and_its_reason_and_reg
     journal = back.changes.journal
     assert list(journal["op"]) == ["move"] * 4 + ["rebalance"] and set(journal["author"]) == {"张三"}
     assert_hard_rules(prepared.scene, saved.plan)
-    # a grid outside the bounds after editing is said to be not proven, never proven
+    # a proof is kept only where no grid it speaks of changed (a unit's misfit holds in any layout)
+    opened = read_previous(first).assignment.groupby("grid_id")["building_id"].apply(frozenset)
+    edited = plan2.assignment.groupby("grid_id")["building_id"].apply(frozenset)
     for c in plan2.certificates:
-        assert c.proven is False or c.claim == "unit_misfit"
+        if c.proven and c.claim != "unit_misfit":
+            assert all(opened.get(g) == edited.get(g) for g in c.grid_ids), c
     again = regenerate(prepared, read_previous(tmp_path / "edited.gpkg"))
     assert again.plan.provenance.plan_version == plan2.provenance.plan_version + 1
 
@@ -473,3 +476,16 @@ def test_edits_sent_at_once_from_many_clients_are_made_one_at_a_time_and_replay_
     assert_layout_holds(session, special)
     reopened = EditSession(prepared, PreviousPlan.of(plan), journal=journal)
     assert reopened.atom_grids() == session.atom_grids()
+
+
+def test_a_plan_saved_without_edits_states_the_claims_of_the_plan_opened(small_district):
+    """Ground no edit touched keeps its proofs (the district's neighbourhood claim), as a regeneration keeps them."""
+    prepared, plan = small_district
+    saved = EditSession(prepared, PreviousPlan.of(plan)).plan_run().plan
+
+    def key(c):
+        return c.claim, c.status, tuple(sorted(c.grid_ids)), c.fewest, c.cap
+
+    assert any(c.proven for c in plan.certificates)
+    assert sorted(map(key, saved.certificates)) == sorted(map(key, plan.certificates))
+    assert saved.fingerprint() == plan.fingerprint()

@@ -262,8 +262,9 @@ def plan_of_layout(
     journal: pd.DataFrame | None = None,
 ) -> PlanRun:
     """A layout edited by hand as the next version of ``previous``: its grids exactly as given, codes kept by the
-    households a grid keeps, grids outside the bounds or over the radius said to be not proven (edited by hand)
-    unless a unit proves them so.
+    households a grid keeps; a region whose grids all stand on the ground they had keeps the claims ``previous``
+    made of them (as a regeneration keeps them); other grids outside the bounds or over the radius are said to be
+    not proven (edited by hand) unless a unit proves them so.
 
     Parameters
     ----------
@@ -280,6 +281,13 @@ def plan_of_layout(
         The edits in order, kept with the changes (``changes.journal``).
     """
     state = dataclasses.replace(layout, repaired_grid=layout.atom_grid)
+    unchanged = _unchanged_grids(state, units, previous)
+    carried = [
+        proof
+        for _, region in _free_regions(state, units)
+        if unchanged.issuperset(state.atom_grid[region].tolist())
+        for proof in _carried(previous.certificates, state, region)
+    ]
     plan, moved = _new_plan(
         state,
         prepared,
@@ -287,7 +295,7 @@ def plan_of_layout(
         units,
         code_style,
         [],
-        [],
+        carried,
         [],
         version=previous.version + 1,
         parent=previous.fingerprint(),
