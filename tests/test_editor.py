@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from gridplan.core.results import PreviousPlan
 from gridplan.editor.server import create_app, token_for
-from gridplan.editor.session import EditRefused, EditSession
+from gridplan.editor.session import EditRefused, EditSession, default_output, open_session
 from gridplan.engine.regenerate import regenerate
 from gridplan.errors import InputError
 from gridplan.io.store import read_plan, read_previous, write_layers, write_plan
@@ -28,6 +28,7 @@ from gridplan.vocabulary import EditRefusal, GridKind, MoveReason
 
 from .support.assertions import assert_hard_rules
 from .support.cli import assert_one_line_error, run
+from .support.postgis import database_url, drop_plan
 
 
 @pytest.fixture
@@ -489,3 +490,26 @@ def test_a_plan_saved_without_edits_states_the_claims_of_the_plan_opened(small_d
     assert any(c.proven for c in plan.certificates)
     assert sorted(map(key, saved.certificates)) == sorted(map(key, plan.certificates))
     assert saved.fingerprint() == plan.fingerprint()
+
+
+def test_a_plan_in_postgis_is_edited_and_saved_as_its_next_version_in_the_same_database(small_district, tmp_path):
+    prepared, plan = small_district
+    dsn, name = database_url(), "editor_test"
+    try:
+        write_plan(regenerate(prepared, PreviousPlan.of(plan)), prepared, f"{dsn}#{name}")
+        session = open_session(prepared, f"{dsn}#{name}", journal=tmp_path / "j.jsonl")
+        made = next(m for u, g in boundary_moves(session) if (m := _made(session, u, g)))
+        target = default_output(f"{dsn}#{name}", 3)
+        assert target == f"{dsn}#{name}-v3"
+        run, written = session.save(target)
+        back = read_plan(target).plan
+        assert back.provenance.plan_version == 3 and back.fingerprint() == run.plan.fingerprint()
+        building_grid = np.asarray(session.atom_grids(), dtype=object)[session.building_atoms]
+        moved = (
+            prepared.local.buildings["building_id"].astype(str).to_numpy()[np.isin(session.building_atoms, made.moved)]
+        )
+        assert set(back.assignment.set_index("building_id").loc[moved, "grid_id"]) == set(
+            building_grid[np.isin(session.building_atoms, made.moved)]
+        )
+    finally:
+        drop_plan(dsn, name)

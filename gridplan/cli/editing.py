@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import webbrowser
-from pathlib import Path
 
 from gridplan.editor.server import create_app, serve, token_for
 from gridplan.editor.session import default_output, open_session
-from gridplan.io.store import check_output, read_previous
+from gridplan.io.store import check_output, read_previous, redacted
 from gridplan.vocabulary import word
 
 from .common import prepared_of
@@ -16,7 +15,7 @@ from .common import prepared_of
 def run_edit(args) -> None:
     token = token_for(args.host, args.token)  # beyond loopback, a token: the one given or a new one, printed
     previous = read_previous(args.plan)
-    output = Path(args.output) if args.output else default_output(args.plan, previous.version + 1)
+    output = args.output or default_output(args.plan, previous.version + 1)
     check_output(output, "plan", [args.scene, args.plan])
     settings = previous.provenance.settings if previous.provenance is not None else None
     prepared = prepared_of(args, settings) if settings is not None else prepared_of(args)
@@ -26,7 +25,7 @@ def run_edit(args) -> None:
 
     def ready(url: str) -> None:
         address = f"{url}?token={token}" if token else url
-        print(word("editor_serving", args.lang, url=address, output=output), flush=True)
+        print(word("editor_serving", args.lang, url=address, output=redacted(output)), flush=True)
         if not args.no_browser:
             webbrowser.open(address)
 

@@ -44,6 +44,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gridplan.errors import GridplanError, InfeasibleError, InputError
+from gridplan.io.store import redacted
 from gridplan.settings import EDITOR
 from gridplan.vocabulary import EDITOR_WORDS, LANGUAGES, ClaimStatus, bracketed, check_language, label
 
@@ -66,7 +67,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def create_app(
-    session: EditSession, *, output: Path, token: str | None = None, lang: str = "zh", host: str = EDITOR.host
+    session: EditSession, *, output: Path | str, token: str | None = None, lang: str = "zh", host: str = EDITOR.host
 ) -> Starlette:
     """The editor's web application over ``session``; saving writes to ``output``.
 
@@ -142,8 +143,8 @@ def check_host(host: str, token: str | None) -> None:
 class _Editor:
     """The endpoints, around one session; edits are made one at a time."""
 
-    def __init__(self, session: EditSession, output: Path, lang: str):
-        self.session, self.output, self.lang = session, Path(output), lang
+    def __init__(self, session: EditSession, output: Path | str, lang: str):
+        self.session, self.output, self.lang = session, output, lang
         self.lock_ = threading.Lock()
         self._scene: bytes | None = None
 
@@ -258,7 +259,7 @@ class _Editor:
             run, written = self.session.save(self.output, self.lang)
         return JSONResponse(
             {
-                "written": written,
+                "written": [redacted(w) for w in written],
                 "version": run.plan.provenance.plan_version,
                 "fingerprint": run.plan.fingerprint(),
                 "summary": run.changes.summary(self.lang),

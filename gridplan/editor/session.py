@@ -29,7 +29,8 @@ from gridplan.core.scene import PreparedScene
 from gridplan.engine.plan import balance_weight
 from gridplan.engine.regenerate import AtomLayout, editable_layout, plan_of_layout, rebalance_rest
 from gridplan.errors import InfeasibleError, InputError
-from gridplan.io.store import read_previous, write_plan
+from gridplan.io.drivers import is_dsn
+from gridplan.io.store import read_previous, redacted, write_plan
 from gridplan.pipeline import check_belongs, check_same_buildings
 from gridplan.settings import EDITOR
 from gridplan.vocabulary import Claim, EditOp, EditRefusal, GridKind, MoveReason, refusal_text
@@ -270,9 +271,14 @@ class EditSession:
         )
 
     def save(self, target: str | os.PathLike, lang: str = "zh") -> tuple[PlanRun, list[str]]:
-        """Write the edited plan to ``target`` (a file: ``.gpkg``, ``.geojson``, ``.parquet``), atomically: written
-        beside it first, then moved into place. Returns the plan and what was written."""
+        """Write the edited plan to ``target`` atomically: a file (``.gpkg``, ``.geojson``, ``.parquet``) written beside
+        it first, then moved into place; or PostGIS (``postgresql://…#name``) in one transaction. Returns the plan and
+        what was written."""
         run = self.plan_run()
+        if is_dsn(target):  # PostGIS: the scene, the plan and its metadata in one transaction
+            written = write_plan(run, self.prepared, target, lang)
+            self._write({"op": "save", "path": redacted(target), "fingerprint": run.plan.fingerprint()})
+            return run, written
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".gridplan-save-") as scratch:
@@ -605,14 +611,20 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def default_output(plan: str | os.PathLike, version: int) -> Path:
+def default_output(plan: str | os.PathLike, version: int) -> Path | str:
     """Where an edited plan is saved unless told: beside the plan, ``<stem>-v<version>.gpkg`` (the stem without the
-    ``-v<n>`` of an earlier save)."""
+    ``-v<n>`` of an earlier save); for a plan in PostGIS, ``…#<name>-v<version>`` in the same database."""
+    if is_dsn(plan):
+        database, _, name = str(plan).partition("#")
+        return f"{database}#{re.sub(r'-v[0-9]+$', '', name or 'main')}-v{version}"
     plan = Path(plan)
     return plan.with_name(f"{re.sub(r'-v[0-9]+$', '', plan.stem)}-v{version}.gpkg")
 
 
 def default_journal(plan: str | os.PathLike) -> Path:
-    """Where a plan's edits are journaled unless told: beside it, ``<name>`` + :data:`EDITOR.journal_suffix`."""
+    """Where a plan's edits are journaled unless told: beside it, ``<name>`` + :data:`EDITOR.journal_suffix`; for a
+    plan in PostGIS, in the working folder, after the plan's name."""
+    if is_dsn(plan):
+        return Path(f"{str(plan).partition('#')[2] or 'main'}{EDITOR.journal_suffix}")
     plan = Path(plan)
     return plan.with_name(plan.name + EDITOR.journal_suffix)
