@@ -261,8 +261,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "the units chosen do not touch grid {grid}: it would be in pieces",
     ),
     EditRefusal.ACROSS_BARRIER: (
-        "所选单元与网格 {grid} 只隔着河流、铁路或围墙相邻",
-        "the units chosen touch grid {grid} only across a river, rail or wall",
+        "网格 {grid} 将只隔着河流、铁路或围墙相连",
+        "grid {grid} would be joined only across a river, rail or wall",
     ),
     EditRefusal.SPLITS_GRID: ("网格 {grid} 将分成多块", "grid {grid} would fall apart into pieces"),
     EditRefusal.ALREADY_LOCKED: ("网格 {grid} 已锁定", "grid {grid} is locked already"),

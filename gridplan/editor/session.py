@@ -331,9 +331,12 @@ class EditSession:
         if self._pieces(joined, over_barriers=False) > self._pieces(mine, over_barriers=False):
             raise EditRefused(EditRefusal.ACROSS_BARRIER, chosen, grid=layout.grid_ids[target])
         for g in sources:
-            left = np.setdiff1d(np.flatnonzero(layout.atom_grid == g), chosen)
+            held = np.flatnonzero(layout.atom_grid == g)
+            left = np.setdiff1d(held, chosen)
             if len(left) and self._pieces(left) > 1:
                 raise EditRefused(EditRefusal.SPLITS_GRID, chosen, grid=layout.grid_ids[g])
+            if len(left) and self._pieces(left, over_barriers=False) > self._pieces(held, over_barriers=False):
+                raise EditRefused(EditRefusal.ACROSS_BARRIER, chosen, grid=layout.grid_ids[g])  # its bridge taken
 
     def _pieces(self, atoms: np.ndarray, over_barriers: bool = True) -> int:
         """Connected pieces of ``atoms`` on the units' graph (without edges along a barrier unless
