@@ -12,6 +12,21 @@ from gridplan.vocabulary import BranchStatus, BuildingChange, GridKind, GridMatc
 #: Diverging scale: under target (blue) → on target (white) → over target (red), ±tolerance at the ends.
 DEVIATION_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
 SPECIAL_COLOUR = "#7b3294"
+#: Grids told apart by colour (the editor): no two touching grids alike where the layout allows.
+GRID_COLOURS = (
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#d9d9d9",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
+)
 #: The background without tiles, and the scene's streets (width in pixels by OSM highway class) and water.
 PAPER_COLOUR = "#f2efe9"
 STREET_COLOUR = "#9a9a9a"

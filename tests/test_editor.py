@@ -517,3 +517,32 @@ def test_a_plan_in_postgis_is_edited_and_saved_as_its_next_version_in_the_same_d
         )
     finally:
         drop_plan(dsn, name)
+
+
+def test_touching_grids_never_share_a_colour_before_or_after_edits(session):
+    def clashes() -> list[tuple[str, str]]:
+        grids = session.atom_grids()
+        return [
+            (grids[a], grids[b])
+            for a, b in session.graph.edges()
+            if grids[a] != grids[b] and session.colour(grids[a]) == session.colour(grids[b])
+        ]
+
+    assert clashes() == []
+    for unit, target in boundary_moves(session)[:80]:
+        _made(session, unit, target)
+    session.rebalance(session.community[0])
+    assert session.seq > 10 and clashes() == []
+
+
+def test_a_grid_outside_the_bounds_shows_the_plans_claim_until_an_edit_changes_its_ground(session, small_district):
+    _, plan = small_district
+    claimed = {g: c for c in plan.certificates if c.proven for g in c.grid_ids}
+    outside = [f for f in session.figures() if f.kind == GridKind.ORDINARY and not f.within_bounds]
+    assert outside and all(f.claim for f in outside) and all(not f.claim for f in session.figures() if f.within_bounds)
+    held = [f for f in outside if f.grid_id in claimed]
+    assert held and all(f.proven and f.claim == claimed[f.grid_id].claim for f in held)
+    grid = held[0].grid_id
+    unit, target = next((u, g) for u, g in boundary_moves(session) if g == grid and _made(session, u, g))
+    after = session.figures(grid)[0]
+    assert after.within_bounds or (after.claim, after.proven) == ("best_found", False)

@@ -4,7 +4,7 @@ platform that drives it) over a small JSON API, on loopback unless told otherwis
 API (every answer JSON; a refused edit is 409 with ``error`` (an :class:`~gridplan.vocabulary.EditRefusal` code),
 ``message`` and the ``units`` concerned; a malformed request 400; an unknown path or grid 404; never a traceback):
 
-``GET /api/config``  the page's words, language, poll interval
+``GET /api/config``  the page's words, language, poll interval and colours
 ``GET /api/scene``  units (GeoJSON, WGS84: ``unit``, ``community_id``, ``households``, ``kind``), buildings, streets
 and barriers
 ``GET /api/state?since=SEQ``  ``seq``, each unit's grid, every grid's figures, whether undo/redo can be done;
@@ -46,7 +46,8 @@ from starlette.routing import Route
 from gridplan.errors import GridplanError, InfeasibleError, InputError
 from gridplan.io.store import redacted
 from gridplan.settings import EDITOR
-from gridplan.vocabulary import EDITOR_WORDS, LANGUAGES, ClaimStatus, bracketed, check_language, label
+from gridplan.style import GRID_COLOURS, MOVED_COLOUR, PAPER_COLOUR, STREET_COLOUR, WATER_COLOUR
+from gridplan.vocabulary import EDITOR_WORDS, LANGUAGES, Claim, ClaimStatus, bracketed, check_language, label
 
 from .session import EditRefused, EditSession, GridFigures
 
@@ -173,7 +174,14 @@ class _Editor:
 
     def config(self, request: Request) -> Response:
         words = {k: v[LANGUAGES.index(self.lang)] for k, v in EDITOR_WORDS.items()}
-        return JSONResponse({"lang": self.lang, "poll_ms": EDITOR.poll_ms, "words": words})
+        colours = {
+            "grids": list(GRID_COLOURS),
+            "water": WATER_COLOUR,
+            "street": STREET_COLOUR,
+            "paper": PAPER_COLOUR,
+            "changed": MOVED_COLOUR,
+        }
+        return JSONResponse({"lang": self.lang, "poll_ms": EDITOR.poll_ms, "words": words, "colours": colours})
 
     # reading
 
@@ -223,8 +231,10 @@ class _Editor:
 
     def figures(self, figures: GridFigures) -> dict:
         """A grid's figures, with its claim in words where it is outside the bounds."""
-        out = figures.as_dict()
-        if figures.claim:
+        out = figures.as_dict() | {"colour": self.session.colour(figures.grid_id)}
+        if figures.claim == Claim.BEST_FOUND:  # its label says it is not proven
+            out["claim_label"] = label(figures.claim, self.lang)
+        elif figures.claim:
             status = ClaimStatus.PROVEN if figures.proven else ClaimStatus.NOT_PROVEN
             out["claim_label"] = label(figures.claim, self.lang) + bracketed(label(status, self.lang), self.lang)
         return out

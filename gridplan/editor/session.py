@@ -33,8 +33,11 @@ from gridplan.io.drivers import is_dsn
 from gridplan.io.store import read_previous, redacted, write_plan
 from gridplan.pipeline import check_belongs, check_same_buildings
 from gridplan.settings import EDITOR
+from gridplan.style import GRID_COLOURS
 from gridplan.vocabulary import Claim, EditOp, EditRefusal, GridKind, MoveReason, refusal_text
 
+#: How many colours the page has for grids (a map of grids needs at most four; a few more keep colours stable).
+PALETTE_SIZE = len(GRID_COLOURS)
 #: The first line of a journal: what it belongs to.
 JOURNAL_FORMAT = "gridplan-edits/1"
 
@@ -151,6 +154,9 @@ class EditSession:
         self.redo_stack: deque[_Edit] = deque()
         self.entries: list[dict] = []  # the journal's edits, as written
         self._figures = {g: self._measure(g) for g in range(len(layout.grid_ids))}
+        self.colours: dict[int, int] = {}
+        for g in range(len(layout.grid_ids)):
+            self._colour(g)
         self.journal = Path(journal) if journal is not None else None
         if self.journal is not None:
             self._open_journal()
@@ -175,9 +181,23 @@ class EditSession:
     def neighbours(self, grid_id: str) -> list[str]:
         """The grids of the same community that share a boundary with ``grid_id``."""
         g = self._grid(grid_id)
-        atoms = np.flatnonzero(self.layout.atom_grid == g)
-        near = {int(self.layout.atom_grid[b]) for a in atoms for b in self.graph[a]} - {g}
+        near = self._touching(g)
         return sorted(self.layout.grid_ids[h] for h in near if self._figures[h].community_id == self._community(g))
+
+    def colour(self, grid_id: str) -> int:
+        """The grid's colour on the map (a position in :data:`gridplan.style.GRID_COLOURS`), none shared with a grid it touches where the layout allows (kept
+        from edit to edit, changed only where an edit made two touching grids alike)."""
+        return self.colours[self._grid(grid_id)]
+
+    def _touching(self, g: int) -> set[int]:
+        atoms = np.flatnonzero(self.layout.atom_grid == g)
+        return {int(self.layout.atom_grid[b]) for a in atoms for b in self.graph[a]} - {g}
+
+    def _colour(self, g: int) -> None:
+        """Give ``g`` the first colour none of the grids it touches has, unless its own is already such."""
+        taken = {self.colours.get(h) for h in self._touching(g)}
+        if self.colours.get(g) is None or self.colours[g] in taken:
+            self.colours[g] = next((c for c in range(PALETTE_SIZE) if c not in taken), g % PALETTE_SIZE)
 
     # edits
 
@@ -394,6 +414,8 @@ class EditSession:
             touched.add(g)
         for g in touched:
             self._figures[g] = self._measure(g)
+        for g in touched:
+            self._colour(g)
         return touched
 
     # the journal
@@ -486,6 +508,7 @@ class EditSession:
                 raise EditRefused(EditRefusal.UNKNOWN_GRID, grid=grid_id) from None
             ids.append(str(grid_id))  # a grid a rebalance made, replayed
             self._figures[len(ids) - 1] = self._measure(len(ids) - 1)
+            self.colours[len(ids) - 1] = (len(ids) - 1) % PALETTE_SIZE
             return len(ids) - 1
 
     def _kind(self, g: int) -> str:

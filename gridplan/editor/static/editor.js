@@ -2,8 +2,6 @@
 "use strict";
 (function () {
   const token = new URLSearchParams(location.search).get("token");
-  const PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
-    "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"];
   const editor = { state: null, selection: [], grid: null, unitLayers: [], words: {}, seq: -1, changed: new Set() };
   window.gridplanEditor = editor;
 
@@ -20,10 +18,9 @@
       body: body === undefined ? undefined : JSON.stringify(body) });
     return { ok: response.ok, status: response.status, data: await response.json() };
   }
-  function colour(gridId) {
-    let h = 0;
-    for (const c of gridId) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-    return PALETTE[h % PALETTE.length];
+  function colour(gridId) {  // the server keeps touching grids apart
+    const g = editor.byId[gridId];
+    return editor.colours.grids[g ? g.colour : 0];
   }
   function say(text, kind) {
     const m = $("message");
@@ -38,9 +35,9 @@
     const changed = editor.changed.has(unit);
     const kind = editor.unitKinds[unit];
     return {
-      fillColor: kind === "water" ? "#a6cee3" : colour(gridId),
+      fillColor: kind === "water" ? editor.colours.water : colour(gridId),
       fillOpacity: 0.6,
-      color: selected ? "#000" : changed ? "#d7191c" : inGrid ? "#333" : "#fff",
+      color: selected ? "#000" : changed ? editor.colours.changed : inGrid ? "#333" : "#fff",
       weight: selected ? 3 : changed ? 2.5 : inGrid ? 1.5 : 0.5,
       dashArray: changed && !selected ? "4 3" : null,
     };
@@ -53,7 +50,7 @@
   }
 
   function figuresOf(gridId) {
-    return editor.state.grids.find(function (g) { return g.grid_id === gridId; });
+    return editor.byId[gridId];
   }
   function row(label, value) {
     return "<tr><td>" + label + "</td><td class=value>" + value + "</td></tr>";
@@ -88,7 +85,9 @@
       b.type = "button";
       b.dataset.grid = n;
       const f = figuresOf(n);
-      b.textContent = "→ " + n + (f ? " (" + Math.round(f.households) + ")" : "");
+      // locked and special grids are marked, not hidden: a move to one is answered with its reason
+      b.textContent = "→ " + n + (f ? " (" + Math.round(f.households) + ")" : "") +
+        (f && f.locked ? " 🔒" : "") + (f && f.kind === "special" ? " ✕" : "");
       b.disabled = !editor.selection.length;
       b.addEventListener("click", function () { move(n); });
       box.appendChild(b);
@@ -131,6 +130,7 @@
     if (!answer.ok || answer.data.seq === editor.seq && editor.state) return;
     const full = answer.data.unit_grid ? answer.data : (await api("api/state")).data;
     editor.state = full;
+    editor.byId = Object.fromEntries(full.grids.map(function (g) { return [g.grid_id, g]; }));
     editor.seq = full.seq;
     restyleAll();
     $("undo").disabled = !full.can_undo;
@@ -216,6 +216,8 @@
   async function start() {
     const config = (await api("api/config")).data;
     editor.words = config.words;
+    editor.colours = config.colours;
+    $("map").style.background = config.colours.paper;
     document.documentElement.lang = config.lang === "zh" ? "zh-CN" : "en";
     document.title = w("title");
     $("title").textContent = w("title");
@@ -233,6 +235,7 @@
     editor.unitKinds = [];
     editor.unitHouseholds = [];
     editor.state = (await api("api/state")).data;
+    editor.byId = Object.fromEntries(editor.state.grids.map(function (g) { return [g.grid_id, g]; }));
     editor.seq = editor.state.seq;
     L.geoJSON(scene.units, {
       style: function (f) { editor.unitKinds[f.properties.unit] = f.properties.kind; return {}; },
@@ -255,7 +258,7 @@
     // buildings drawn over their units, not clickable: a click on one selects the unit it stands on
     L.geoJSON(scene.buildings, { style: { color: "#555", weight: 0.6, fillOpacity: 0 }, interactive: false }).addTo(map);
     if (scene.barriers) L.geoJSON(scene.barriers, { style: { color: "#1f78b4", weight: 3 }, interactive: false }).addTo(map);
-    L.geoJSON(scene.streets, { style: { color: "#777", weight: 1 }, interactive: false }).addTo(map);
+    L.geoJSON(scene.streets, { style: { color: editor.colours.street, weight: 1 }, interactive: false }).addTo(map);
     editor.seq = -1;
     await refresh();
     $("undo").addEventListener("click", function () { edit("api/undo", {}, function () { say(w("undo"), "done"); }); });
