@@ -334,26 +334,35 @@ def test_a_saved_edit_is_the_next_version_with_every_move_and_its_reason_and_reg
     assert again.plan.provenance.plan_version == plan2.provenance.plan_version + 1
 
 
-def test_rebalance_keeps_locked_and_hand_edited_grids_and_other_communities(session):
-    made, sources = [], set()
+def test_rebalance_keeps_locked_grids_units_placed_by_hand_and_other_communities_and_brings_grids_in(session):
+    """Hand moves that leave grids outside ±10%; a locked grid: the rebalance brings grids back in without moving a
+    unit placed by hand, a locked grid or another community's grid, and is undone as one edit."""
+    community = max(set(session.community), key=lambda c: (session.community == c).sum())
+    placed = {}
     for u, g in boundary_moves(session):
-        source = session.atom_grids()[u]
-        if len(made) < 2 and source != g and _made(session, u, g):
-            made.append((u, g))
-            sources.add(source)
-    community = session.community[made[0][0]]
+        if len(placed) < 12 and session.community[u] == community and u not in placed and _made(session, u, g):
+            placed[u] = g
+
+    def outside() -> int:
+        return sum(
+            not f.within_tight for f in session.figures() if f.community_id == community and f.kind == "ordinary"
+        )
+
     figures = [f for f in session.figures() if f.community_id == community and f.kind == GridKind.ORDINARY]
-    session.lock(figures[-1].grid_id)
-    before = grid_atoms(session)
-    kept = {figures[-1].grid_id} | {g for _, g in made} | sources
-    kept |= {g for g, atoms in before.items() if session.community[atoms[0]] != community}
-    session.rebalance(community)
+    locked = next(f.grid_id for f in figures if f.grid_id not in placed.values())
+    session.lock(locked)
+    before, was_outside = grid_atoms(session), outside()
+    elsewhere = {g for g, atoms in before.items() if session.community[atoms[0]] != community}
+    result = session.rebalance(community)
     after = grid_atoms(session)
-    for g in kept:
+    for g in elsewhere | {locked}:
         assert np.array_equal(after.get(g, np.empty(0, int)), before[g]), g
+    grids = session.atom_grids()
+    assert all(grids[u] == g for u, g in placed.items())  # every unit placed by hand is where it was placed
+    assert result.moved and not set(result.moved) & set(placed)
+    assert was_outside > 0 and outside() < was_outside
     assert_layout_holds(session, {})
     session.undo()
-    assert grid_atoms(session).keys() >= before.keys()
     assert all(np.array_equal(grid_atoms(session)[g], a) for g, a in before.items())
 
 

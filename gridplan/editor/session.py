@@ -228,13 +228,13 @@ class EditSession:
         return self._do(_Edit(EditOp.LOCK if locked else EditOp.UNLOCK, grid_id, locks=[(g, not locked, locked)]))
 
     def rebalance(self, community_id: str) -> EditResult:
-        """Re-plan a community's grids around its locked grids and those edited by hand (kept as they are), as a
-        regeneration does (:func:`gridplan.engine.regenerate.rebalance_rest`)."""
+        """Re-plan a community's grids around its locked grids and the units placed by hand (they stay where they
+        were placed), as a regeneration does (:func:`gridplan.engine.regenerate.rebalance_rest`)."""
         community_id = str(community_id)
         if community_id not in set(self.community):
             raise EditRefused(EditRefusal.UNKNOWN_COMMUNITY, community=community_id)
-        pinned = {to for edit in self.undo_stack if edit.op == EditOp.MOVE for _, _, to in edit.changes}
-        pinned |= {before for edit in self.undo_stack if edit.op == EditOp.MOVE for _, before, _ in edit.changes}
+        pinned = np.zeros(len(self.start), dtype=bool)  # the units placed by hand stay where they were placed
+        pinned[[a for edit in self.undo_stack if edit.op == EditOp.MOVE for a, _, _ in edit.changes]] = True
         try:
             after = rebalance_rest(self.prepared, self.units, self.layout, community_id, pinned)
         except InfeasibleError as exc:

@@ -84,6 +84,7 @@ def rebalance(
     movable: np.ndarray,
     grid: GridSettings,
     settings: RegenerationSettings = RegenerationSettings(),
+    fixed: np.ndarray | None = None,
 ) -> Rebalanced:
     """Move the fewest households across grid boundaries to bring grids within the tight band.
 
@@ -102,12 +103,14 @@ def rebalance(
         Target, band (``tight_window``) and bounds.
     settings
         Longest chain, candidates per step and the cap on households moved.
+    fixed
+        Per atom, whether it must stay in its grid (units a planner placed by hand); None: none.
 
     Returns
     -------
     Rebalanced
     """
-    state = _State(graph, weight, atom_grid.copy(), movable, grid, settings)
+    state = _State(graph, weight, atom_grid.copy(), movable, grid, settings, fixed)
     budget = move_cap(settings.max_moved, float(weight.sum()))
     moves: list[tuple[int, int, int, float]] = []
     capped = False
@@ -136,9 +139,12 @@ def rebalance(
 class _State:
     """Loads and members of the grids while units move."""
 
-    def __init__(self, graph, weight, atom_grid, movable, grid: GridSettings, settings: RegenerationSettings):
+    def __init__(
+        self, graph, weight, atom_grid, movable, grid: GridSettings, settings: RegenerationSettings, fixed=None
+    ):
         self.graph, self.weight, self.atom_grid = graph, weight, atom_grid
         self.movable = movable
+        self.fixed = np.zeros(len(atom_grid), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
         self.lo, self.hi = grid.tight_window
         self.floor, self.ceiling = grid.floor, grid.ceiling
         self.max_chain, self.candidates = settings.max_chain, settings.candidates
@@ -295,6 +301,8 @@ class _State:
         for h, edge_units in frontier.items():
             source, target = (g, h) if giving else (h, g)
             for piece in self._pieces(edge_units, members.get(source, self.members[source])):
+                if self.fixed[list(piece)].any():
+                    continue
                 w = float(self.weight[piece[-1]])
                 if need_lo - 1e-9 <= w <= need_hi + 1e-9:
                     options.append((w, len(piece), piece, source, target, h))

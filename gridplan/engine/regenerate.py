@@ -219,11 +219,12 @@ def editable_layout(prepared: PreparedScene, previous: PreviousPlan) -> tuple[Un
 
 
 def rebalance_rest(
-    prepared: PreparedScene, units: Units, layout: AtomLayout, community_id: str, pinned: set[int] = frozenset()
+    prepared: PreparedScene, units: Units, layout: AtomLayout, community_id: str, pinned: np.ndarray | None = None
 ) -> AtomLayout:
-    """One community's grids re-planned around its locked and ``pinned`` grids (positions), as a regeneration
-    re-plans them: regions that break the bounds repaired, then the fewest households moved to bring grids within
-    the tight band. Other communities are not touched.
+    """One community's grids re-planned around its locked grids and ``pinned`` units (atom positions a planner
+    placed by hand, which stay in their grids), as a regeneration re-plans them: regions that break the bounds
+    repaired (grids holding pinned units kept as they are), then the fewest households moved to bring grids within
+    the tight band (pinned units never among them). Other communities are not touched.
 
     Returns
     -------
@@ -237,17 +238,21 @@ def rebalance_rest(
     """
     adjacency, weight = Adjacency.from_networkx(units.graph), balance_weight(units.atoms)
     community = units.atoms["community_id"].to_numpy()
-    elsewhere = set(np.unique(layout.atom_grid[community != community_id]).tolist())
+    fixed = np.zeros(len(community), dtype=bool) if pinned is None else np.asarray(pinned, dtype=bool)
+    held = set(layout.locked) | set(np.unique(layout.atom_grid[community != community_id]).tolist())
     state = dataclasses.replace(
         layout,
         atom_grid=layout.atom_grid.copy(),
         grid_ids=list(layout.grid_ids),
         kinds=dict(layout.kinds),
-        locked=set(layout.locked) | set(pinned) | elsewhere,
+        locked=held | set(np.unique(layout.atom_grid[fixed]).tolist()),
     )
     settings = prepared.settings.with_regeneration(rebalance=True)
     _repair(state, units, adjacency, weight, settings, set(), [], workers=1)
-    _rebalance(state, units, weight, settings)
+    movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(held))
+    state.atom_grid = rebalance(
+        units.graph, weight, state.atom_grid, movable, settings.grid, settings.regeneration, fixed
+    ).atom_grid
     return dataclasses.replace(state, locked=set(layout.locked), repaired_grid=None)
 
 
