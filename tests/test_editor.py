@@ -415,6 +415,10 @@ def test_beyond_loopback_a_token_is_asked_and_checked_on_every_request(session, 
     app = create_app(session, output=tmp_path / "x.gpkg", host="0.0.0.0", token="s3cret")
     client = TestClient(app, base_url="http://0.0.0.0")
     assert client.get("/api/metrics").status_code == 403
+    assert client.get("/api/scene").status_code == 403 and client.get("/api/state").status_code == 403
+    assert client.post("/api/undo", json={}).status_code == 403
+    # the page and its scripts hold no data: a browser loads them without the token, which the page then sends
+    assert client.get("/static/editor.js").status_code == 200 and client.get("/").status_code == 200
     assert client.get("/api/metrics?token=wrong").status_code == 403
     assert client.get("/api/metrics?token=s3cret").status_code == 200
     ok = client.get("/api/metrics", headers={"x-gridplan-token": "s3cret"})

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -44,14 +45,15 @@ class Editor:
         while True:
             line = lines.get(timeout=180)
             self.printed.append(line)
-            found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+            found = re.search(r"(http://127\.0\.0\.1:\d+/)(\?token=(\S+))?", line)
             if found:
-                self.url = found.group(0)
+                self.url, self.address, self.token = found.group(1), found.group(0), found.group(3)
                 return
 
     def api(self, path: str, body: dict | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"} | ({"X-Gridplan-Token": self.token} if self.token else {})
+        request = urllib.request.Request(self.url + path, data=data, headers=headers)
         with urllib.request.urlopen(request, timeout=60) as answer:
             return json.loads(answer.read())
 
@@ -169,13 +171,15 @@ def test_a_planner_edits_in_the_browser_is_refused_locks_undoes_saves_survives_a
             assert len(page.errors) == 1 and page.errors[0].endswith("/api/move")
             assert all(url.startswith(editor.url) for url in page.requests), page.requests
         editor.kill()
-        editor = Editor(scene, plan_file)
-        assert f"{before['seq']} edits replayed" in "".join(editor.printed)
+        editor = Editor(scene, plan_file, "--token", "s3cret")  # started again, this time asking for a token
+        assert f"{before['seq']} edits replayed" in "".join(editor.printed) and editor.token == "s3cret"
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(editor.url + "api/state", timeout=60)
         after = editor.api("api/state")
         assert after["seq"] == before["seq"] and after["unit_grid"] == before["unit_grid"]
         assert after["unit_grid"][unit3] == target3
         with chromium.page(offline=False) as page:  # and a page opened now shows it
-            page.visit(editor.url, until=READY)
+            page.visit(editor.address, until=READY)  # the address printed, with its token
             assert page.evaluate(f"gridplanEditor.state.unit_grid[{unit3}]") == target3
             assert not page.errors, page.errors
     finally:

@@ -17,8 +17,8 @@ only ``seq`` when nothing changed since ``SEQ``
 ``POST /api/save``  ``{}``: the plan's next version written atomically; its paths, version and summary
 ``GET /api/metrics``  grids, within the bounds and the tight band, the journal's length
 
-With a token (required for any host but loopback) every request carries it: header ``X-Gridplan-Token`` or query
-``token``. Every answer carries a Content Security Policy that lets the page load only what this server serves.
+With a token (required for any host but loopback) every request of the API carries it: header ``X-Gridplan-Token``
+or query ``token`` (the page and its scripts, which hold no data, are served without it). Every answer carries a Content Security Policy that lets the page load only what this server serves.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def create_app(
     ]
 
     async def guard(request: Request, call_next):
-        if token is not None:
+        # the page and its scripts hold no data (a browser asks for them without the token); the API asks for it
+        if token is not None and request.url.path.startswith("/api/"):
             given = request.headers.get("x-gridplan-token") or request.query_params.get("token") or ""
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return _secured(JSONResponse({"error": "token", "message": editor.word("bad_token")}, 403))

@@ -153,7 +153,9 @@ class EditSession:
         self.undo_stack: deque[_Edit] = deque()
         self.redo_stack: deque[_Edit] = deque()
         self.entries: list[dict] = []  # the journal's edits, as written
-        self._figures = {g: self._measure(g) for g in range(len(layout.grid_ids))}
+        self._figures: dict[int, GridFigures] = {}
+        for g in range(len(layout.grid_ids)):
+            self._figures[g] = self._measure(g)
         self.colours: dict[int, int] = {}
         for g in range(len(layout.grid_ids)):
             self._colour(g)
@@ -571,7 +573,7 @@ class EditSession:
                     boundary += data["length"]
                     if data["length"] > data["cost"] * self.street_weight * 1.0001:  # a street's preference
                         street += data["length"]
-        previous = self._figures.get(g) if hasattr(self, "_figures") else None
+        previous = self._figures.get(g)  # an emptied grid keeps its community
         community = str(self.community[atoms[0]]) if len(atoms) else (previous.community_id if previous else "")
         within = bool(grid.bounds_window.contains(load)[0])
         claim, proven = ("", False) if within else self._claim(layout.grid_ids[g], atoms, members)

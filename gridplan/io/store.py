@@ -337,8 +337,7 @@ def plan_layers(run: PlanRun, prepared: PreparedScene, lang: str = "zh") -> dict
     validation found and repaired, every building left out named); ``areas`` and
     ``micro_grids`` with levels; ``building_changes`` (with the reason and households of each move),
     ``grid_changes`` and ``regeneration_tradeoff`` after a regeneration; ``edit_journal`` in a plan saved by the
-    editor. Warnings'
-    and findings' messages are in ``lang`` (their codes and figures are kept too)."""
+    editor. Warnings' and findings' messages are in ``lang`` (their codes and figures are kept too)."""
     plan = run.plan
     scene = prepared.scene
     buildings = scene.buildings[["building_id", "geometry"]].merge(plan.assignment, on="building_id", how="left")
