@@ -46,7 +46,7 @@ from starlette.routing import Route
 from gridplan.errors import GridplanError, InfeasibleError, InputError
 from gridplan.io.store import redacted
 from gridplan.settings import EDITOR
-from gridplan.style import GRID_COLOURS, MOVED_COLOUR, PAPER_COLOUR, STREET_COLOUR, WATER_COLOUR
+from gridplan.style import DEVIATION_COLOURS, GRID_COLOURS, MOVED_COLOUR, PAPER_COLOUR, STREET_COLOUR, WATER_COLOUR
 from gridplan.vocabulary import EDITOR_WORDS, LANGUAGES, Claim, ClaimStatus, bracketed, check_language, label
 
 from .session import EditRefused, EditSession, GridFigures
@@ -181,6 +181,7 @@ class _Editor:
             "street": STREET_COLOUR,
             "paper": PAPER_COLOUR,
             "changed": MOVED_COLOUR,
+            "outside": DEVIATION_COLOURS[-1],
         }
         return JSONResponse({"lang": self.lang, "poll_ms": EDITOR.poll_ms, "words": words, "colours": colours})
 

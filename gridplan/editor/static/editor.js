@@ -34,11 +34,13 @@
     const inGrid = gridId === editor.grid;
     const changed = editor.changed.has(unit);
     const kind = editor.unitKinds[unit];
+    const g = editor.byId[gridId];
+    const outside = g && g.kind === "ordinary" && !g.within_bounds;  // outlined as the panel lists them
     return {
       fillColor: kind === "water" ? editor.colours.water : colour(gridId),
       fillOpacity: 0.6,
-      color: selected ? "#000" : changed ? editor.colours.changed : inGrid ? "#333" : "#fff",
-      weight: selected ? 3 : changed ? 2.5 : inGrid ? 1.5 : 0.5,
+      color: selected ? "#000" : changed ? editor.colours.changed : inGrid ? "#333" : outside ? editor.colours.outside : "#fff",
+      weight: selected ? 3 : changed ? 2.5 : inGrid ? 1.5 : outside ? 1.2 : 0.5,
       dashArray: changed && !selected ? "4 3" : null,
     };
   }
