@@ -116,7 +116,7 @@ class WarningReason(StrEnum):
     FEW_UNITS = "few_units"  # more grids asked than units with households
     PARTS = "parts"  # more parts planned apart than grids asked, each at least one grid
     NO_CONNECTED_CUT = "no_connected_cut"  # no cut into that many connected grids with households was found
-    HAND_EDITED = "hand_edited"  # the layout was edited by hand: not searched
+    HAND_EDITED = "hand_edited"  # the plan was edited by hand: not searched again
 
 
 class Claim(StrEnum):
@@ -160,7 +160,7 @@ class SearchStop(StrEnum):
     SCOPE = "scope"  # a region proof does not cover the layout kept (a grid outside it above its cap)
     RADIUS = "radius"  # the radius is searched by re-splits with one neighbour only
     REFUTED = "proof_refuted"  # the engine's proof was refuted by an independent check: withdrawn
-    HAND_EDITED = "hand_edited"  # the grid was drawn by hand in the editor: not searched
+    HAND_EDITED = "hand_edited"  # the plan was edited by hand in the editor: not searched again
 
 
 class UnitKind(StrEnum):
@@ -485,7 +485,7 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     SearchStop.SCOPE: ("区域证明不覆盖保留的方案", "the region proof does not cover the layout kept"),
     SearchStop.RADIUS: ("只尝试了与一个相邻网格重新划分", "only re-splits with one neighbouring grid were tried"),
     SearchStop.REFUTED: ("原证明被独立核验推翻，已撤回", "the proof was refuted by an independent check and withdrawn"),
-    SearchStop.HAND_EDITED: ("网格由人工编辑划定，未做搜索", "the grid was edited by hand: not searched"),
+    SearchStop.HAND_EDITED: ("方案经人工编辑，未重新搜索", "the plan was edited by hand and not searched again"),
     UnitKind.BLOCK: ("街区", "block"),
     UnitKind.CELL: ("楼栋地块", "building cell"),
     UnitKind.COMPOUND: ("小区", "compound"),
@@ -770,12 +770,12 @@ WARNINGS: dict[tuple[str, str], tuple[str, str]] = {
         "shorten it",
     ),
     (WarningCode.OUT_OF_BOUNDS, WarningReason.HAND_EDITED): (
-        _BOUNDS[0] + "未证明：网格由人工编辑划定（{stopped}）",
-        _BOUNDS[1] + "not proven: the grid was edited by hand ({stopped})",
+        _BOUNDS[0] + "未证明：方案经人工编辑（{stopped}）",
+        _BOUNDS[1] + "not proven: the plan was edited by hand ({stopped})",
     ),
     (WarningCode.OVER_RADIUS, WarningReason.HAND_EDITED): (
-        _RADIUS[0] + "未证明：网格由人工编辑划定",
-        _RADIUS[1] + "not proven: the grid was edited by hand",
+        _RADIUS[0] + "未证明：方案经人工编辑，未重新搜索",
+        _RADIUS[1] + "not proven: the plan was edited by hand and not searched again",
     ),
     (WarningCode.OVER_RADIUS, WarningReason.REGENERATION_BOUNDS_ONLY): (
         _RADIUS[0] + "重新生成只调整超出户数范围的网格",

@@ -194,3 +194,13 @@ def test_a_planner_edits_in_the_browser_is_refused_locks_undoes_saves_survives_a
     moved = back.changes.building_changes
     moved = moved[moved["change"] == "moved"]
     assert f"moved {len(moved)} ({int(moved['households'].sum())} households)" in out
+    # and drawn, reported and printed like any plan
+    for command, output, made in (
+        ("map", tmp_path / "edited.html", ["edited.html"]),
+        ("report", tmp_path / "report", ["grids.csv", "grids.xlsx", "summary.html"]),
+        ("print", tmp_path / "wall", ["street-office.pdf", "community-1.pdf"]),
+    ):
+        code, out, err = run(capsys, command, scene, saved, "-o", output, "--lang", "en")
+        assert code == 0, (command, err)
+        folder = output if output.is_dir() else output.parent
+        assert all((folder / name).stat().st_size > 1000 for name in made), (command, out)

@@ -269,7 +269,7 @@ def plan_of_layout(
     """A layout edited by hand as the next version of ``previous``: its grids exactly as given, codes kept by the
     households a grid keeps; a region whose grids all stand on the ground they had keeps the claims ``previous``
     made of them (as a regeneration keeps them); other grids outside the bounds or over the radius are said to be
-    not proven (edited by hand) unless a unit proves them so.
+    not proven (the plan edited by hand, not searched again) unless a unit proves them so.
 
     Parameters
     ----------
