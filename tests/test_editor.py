@@ -53,10 +53,12 @@ def boundary_moves(session: EditSession) -> list[tuple[int, str]]:
 
 
 def pieces(graph: nx.Graph, atoms, barriers: bool = True) -> int:
-    sub = graph.subgraph(atoms.tolist() if isinstance(atoms, np.ndarray) else atoms)
+    """Connected pieces of ``atoms`` (without the edges along a barrier unless ``barriers``), by networkx."""
+    nodes = [int(a) for a in atoms]
+    sub = graph.subgraph(nodes)
     if not barriers:
         sub = nx.Graph([(a, b) for a, b, d in sub.edges(data=True) if not d.get("barrier")])
-        sub.add_nodes_from(atoms.tolist() if isinstance(atoms, np.ndarray) else atoms)
+        sub.add_nodes_from(nodes)
     return nx.number_connected_components(sub)
 
 
