@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.core.geometry import weighted_centres
 from gridplan.core.memo import digest
 from gridplan.core.results import PlanRun, PreviousPlan
 from gridplan.core.scene import PreparedScene
@@ -138,8 +139,8 @@ class EditSession:
         self.prepared, self.previous, self.author = prepared, previous, author
         self.units, layout = editable_layout(prepared, previous)
         self.layout: AtomLayout = layout
-        self.start = layout.atom_grid.copy()
-        self.start_locked = set(layout.locked)
+        self._positions: dict[str, int] = {}  # grid id -> position in layout.grid_ids (see _grid)
+        self.start = layout.kept_grid  # each unit's grid in the plan opened (never changed by an edit)
         atoms = self.units.atoms
         self.community = atoms["community_id"].astype(str).to_numpy()
         self.graph = self.units.graph
@@ -183,8 +184,8 @@ class EditSession:
     def neighbours(self, grid_id: str) -> list[str]:
         """The grids of the same community that share a boundary with ``grid_id``."""
         g = self._grid(grid_id)
-        near = self._touching(g)
-        return sorted(self.layout.grid_ids[h] for h in near if self._figures[h].community_id == self._community(g))
+        community = self._figures[g].community_id
+        return sorted(self.layout.grid_ids[h] for h in self._touching(g) if self._figures[h].community_id == community)
 
     def colour(self, grid_id: str) -> int:
         """The grid's colour on the map (a position in :data:`gridplan.style.GRID_COLOURS`), none shared with a grid it touches where the layout allows (kept
@@ -281,15 +282,8 @@ class EditSession:
             why = MoveReason.ADJUSTED.value if edit.op == EditOp.MOVE else MoveReason.REBALANCE.value
             for a, _, _ in edit.changes:
                 reason[a] = why
-        building_atom = self.units.building_atom.to_numpy()
-        before, kept = self.layout.building_grid, self.layout.kept_grid[building_atom]
-        final = self.layout.atom_grid[building_atom]
-        moved = (before >= 0) & (final != before)
-        reasons = np.where(
-            moved, np.where(kept != before, MoveReason.CHANGED_BOUNDARY.value, reason[building_atom]), ""
-        )
         return plan_of_layout(
-            self.prepared, self.previous, self.units, self.layout, reasons, journal=self.journal_table()
+            self.prepared, self.previous, self.units, self.layout, reason, journal=self.journal_table()
         )
 
     def save(self, target: str | os.PathLike, lang: str = "zh") -> tuple[PlanRun, list[str]]:
@@ -334,7 +328,7 @@ class EditSession:
 
     def _check_move(self, chosen: np.ndarray, target: int) -> None:
         layout = self.layout
-        community = self._community(target)
+        community = self._figures[target].community_id
         if (self.community[chosen] != community).any():
             away = chosen[self.community[chosen] != community]
             raise EditRefused(EditRefusal.OTHER_COMMUNITY, away, grid=layout.grid_ids[target], community=community)
@@ -503,22 +497,20 @@ class EditSession:
 
     def _grid(self, grid_id, create: bool = False) -> int:
         ids = self.layout.grid_ids
-        try:
-            return ids.index(str(grid_id))
-        except ValueError:
+        if len(self._positions) != len(ids):  # grids only ever join the list (a rebalance's new ones)
+            self._positions = {g: i for i, g in enumerate(ids)}
+        found = self._positions.get(str(grid_id))
+        if found is None:
             if not create:
-                raise EditRefused(EditRefusal.UNKNOWN_GRID, grid=grid_id) from None
+                raise EditRefused(EditRefusal.UNKNOWN_GRID, grid=grid_id)
             ids.append(str(grid_id))  # a grid a rebalance made, replayed
             self._figures[len(ids) - 1] = self._measure(len(ids) - 1)
             self.colours[len(ids) - 1] = (len(ids) - 1) % PALETTE_SIZE
             return len(ids) - 1
+        return found
 
     def _kind(self, g: int) -> str:
         return str(self.layout.kinds.get(g, GridKind.ORDINARY))
-
-    def _community(self, g: int) -> str:
-        atoms = np.flatnonzero(self.layout.atom_grid == g)
-        return str(self.community[atoms[0]]) if len(atoms) else self._figures[g].community_id
 
     def _units(self, units, buildings) -> np.ndarray:
         n = len(self.start)
@@ -560,11 +552,11 @@ class EditSession:
         households = float(self.building_households[members].sum())
         load = np.array([self.atom_weight[atoms].sum()])
         radius = 0.0
-        if len(members):
+        if len(members):  # as the plan measures it (gridplan.core.metrics.service_radius)
+            x, y = self.building_xy[members].T
             w = np.maximum(self.building_households[members], 1e-6)
-            xy = self.building_xy[members]
-            centre = (xy * w[:, None]).sum(0) / w.sum()
-            radius = float(np.hypot(*(xy - centre).T).max())
+            cx, cy, _ = weighted_centres(np.zeros(len(members), dtype=np.int64), x, y, w, 1)
+            radius = float(np.hypot(x - cx[0], y - cy[0]).max())
         boundary = street = 0.0
         inside = set(atoms.tolist())
         for a in atoms:
@@ -576,7 +568,7 @@ class EditSession:
         previous = self._figures.get(g)  # an emptied grid keeps its community
         community = str(self.community[atoms[0]]) if len(atoms) else (previous.community_id if previous else "")
         within = bool(grid.bounds_window.contains(load)[0])
-        claim, proven = ("", False) if within else self._claim(layout.grid_ids[g], atoms, members)
+        claim, proven = ("", False) if within else self._claim(layout.grid_ids[g], members)
         return GridFigures(
             grid_id=layout.grid_ids[g],
             community_id=community,
@@ -593,22 +585,23 @@ class EditSession:
             proven=proven,
         )
 
-    def _claim(self, grid_id: str, atoms: np.ndarray, members: np.ndarray) -> tuple[str, bool]:
-        """What the plan opened claims of a grid outside the bounds, where the claim still speaks of it."""
+    def _claim(self, grid_id: str, members: np.ndarray) -> tuple[str, bool]:
+        """What the plan opened claims of a grid outside the bounds (``members``: its buildings), where the claim
+        still speaks of it."""
         ids = set(self.building_ids[members].tolist())
         for c in self.certificates.get(grid_id, []):
             if c.claim == Claim.UNIT_MISFIT and c.proven and set(c.unit_buildings) <= ids:
                 return c.claim, True  # true of every layout whose grid holds the unit
-            unchanged = all(
-                np.array_equal(
-                    self.start_atoms.get(other, ()), np.flatnonzero(self.layout.atom_grid == self._grid(other))
-                )
-                for other in c.grid_ids
-                if other in self.layout.grid_ids
-            )
-            if unchanged and set(c.grid_ids) <= set(self.layout.grid_ids):
+            if all(self._as_opened(other) for other in c.grid_ids):
                 return c.claim, c.proven
         return Claim.BEST_FOUND.value, False
+
+    def _as_opened(self, grid_id: str) -> bool:
+        """Whether the grid holds exactly the units it held in the plan opened."""
+        opened = self.start_atoms.get(grid_id)
+        return opened is not None and np.array_equal(
+            opened, np.flatnonzero(self.layout.atom_grid == self._grid(grid_id))
+        )
 
 
 def open_session(

@@ -249,10 +249,7 @@ def rebalance_rest(
     )
     settings = prepared.settings.with_regeneration(rebalance=True)
     _repair(state, units, adjacency, weight, settings, set(), [], workers=1)
-    movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(held))
-    state.atom_grid = rebalance(
-        units.graph, weight, state.atom_grid, movable, settings.grid, settings.regeneration, fixed
-    ).atom_grid
+    _rebalance(state, units, weight, settings, held, fixed)
     return dataclasses.replace(state, locked=set(layout.locked), repaired_grid=None)
 
 
@@ -278,8 +275,8 @@ def plan_of_layout(
     layout
         The edited layout.
     reasons
-        Why each building (in the order of the scene's buildings) left its grid of ``previous``: a
-        :class:`~gridplan.vocabulary.MoveReason` value, or ``""``.
+        Why each unit was last moved (by atom position): a :class:`~gridplan.vocabulary.MoveReason` value, or
+        ``""``; a building in a unit that changed with the data is moved for that.
     code_style
         The code style of grids made new.
     journal
@@ -305,7 +302,7 @@ def plan_of_layout(
         version=previous.version + 1,
         parent=previous.fingerprint(),
         history=previous.history(),
-        reasons=np.asarray(reasons, dtype=object),
+        reasons=_edit_reasons(units.building_atom.to_numpy(), state, np.asarray(reasons, dtype=object)),
         unproven=(WarningReason.HAND_EDITED, SearchStop.HAND_EDITED, WarningReason.HAND_EDITED),
     )
     changes = _changes(plan, previous, prepared.scene, moved)
@@ -562,13 +559,22 @@ def _indivisible(
     )
 
 
-def _rebalance(state: AtomLayout, units: Units, weight: np.ndarray, settings: Settings):
+def _rebalance(
+    state: AtomLayout,
+    units: Units,
+    weight: np.ndarray,
+    settings: Settings,
+    held: set[int] | None = None,
+    fixed: np.ndarray | None = None,
+):
     """The fewest households moved across grid boundaries to bring grids within the tight band (when the settings
-    ask for it); ``state.atom_grid`` updated. Returns the rebalancing, or None."""
+    ask for it), the grids ``held`` (by default the locked ones) and the units ``fixed`` never moved;
+    ``state.atom_grid`` updated. Returns the rebalancing, or None."""
     if not settings.regeneration.rebalance:
         return None
-    movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(state.locked))
-    rebalanced = rebalance(units.graph, weight, state.atom_grid, movable, settings.grid, settings.regeneration)
+    held = state.locked if held is None else held
+    movable = state.ordinary() & ~np.isin(np.arange(len(state.grid_ids)), list(held))
+    rebalanced = rebalance(units.graph, weight, state.atom_grid, movable, settings.grid, settings.regeneration, fixed)
     state.atom_grid = rebalanced.atom_grid
     return rebalanced
 
@@ -752,6 +758,17 @@ def _move_reasons(building_atom, building_grid, kept_grid, repaired_grid, final_
         [moved & (kept != before), moved & (repaired != kept), moved],
         [MoveReason.CHANGED_BOUNDARY.value, MoveReason.BROKEN_BOUND.value, MoveReason.REBALANCE.value],
         default="",
+    )
+
+
+def _edit_reasons(building_atom, state: AtomLayout, atom_reasons: np.ndarray) -> np.ndarray:
+    """Why each building of an edited layout is not in its previous grid: its unit changed with the data (already
+    elsewhere in the layout opened), else why its unit was last moved (``atom_reasons``); empty for buildings that
+    stayed (and new ones)."""
+    before, kept, final = state.building_grid, state.kept_grid[building_atom], state.atom_grid[building_atom]
+    moved = (before >= 0) & (final != before)
+    return np.select(
+        [moved & (kept != before), moved], [MoveReason.CHANGED_BOUNDARY.value, atom_reasons[building_atom]], default=""
     )
 
 
