@@ -29,6 +29,7 @@ from gridplan.engine import (
     exact_split,
     fitting_groups,
     least_excess,
+    neighbourhood_proof,
     neighbourhood_search,
     pairwise_sum,
     plan_region,
@@ -895,14 +896,37 @@ def test_grids_merged_away_by_a_neighbourhood_search_are_passed_over():
     assert labels.tolist() == [0, 0, 0] and not proofs
 
 
+def test_a_neighbourhood_proof_keeps_the_ring_whose_scope_covers_the_grids_outside_it():
+    # 200 | 100 150 | 215 215: the 430 holds units that fit no grid within the bounds (a unit proves it outside);
+    # the 200 (which 200 + 100 would bring within) with the 250 has no layout with none outside (proven, the scope
+    # any grid); with the 430 too, none with one outside of at most the ceiling 420 (proven, but that scope does
+    # not cover the 430 there): the first ring's proof is the one kept (the wider one was kept instead, then
+    # dropped as it did not cover the layout, and the grid of 200 was said not to be proven)
+    row = lattice_region(1, 5, 80.0, [200, 100, 150, 215, 215])
+    labels = np.array([0, 1, 1, 2, 2])
+    found, proofs = neighbourhood_search(row, labels, SIZING)
+    assert found.tolist() == labels.tolist()
+    assert [(p.fewest, p.cap, p.atoms) for p in proofs] == [(1, math.inf, (0, 1, 2))]
+    assert neighbourhood_proof(row, labels, 0, SIZING) == proofs[0]
+    # 150 150 | 150 150 150: a layout with fewer grids outside exists, so the grid has no proof
+    row = lattice_region(1, 6, 80.0, [150] * 6)
+    assert neighbourhood_proof(row, np.array([0, 1, 1, 2, 2, 2]), 1, SIZING) is None
+
+
 @hsettings(max_examples=examples(30), deadline=None)
 @given(
     households=st.lists(st.sampled_from([0, 40, 100, 130, 200, 330, 420]), min_size=8, max_size=8),
     cuts=st.sets(st.integers(1, 7), max_size=6),
 )
+# a layout taken, and the same ground asked again with fewer grids outside: once answered with the first question's
+# layout, searched again without end
+@example(households=[100, 130, 100, 40, 200, 130, 200, 40], cuts={2, 3, 6, 7})
 def test_a_neighbourhood_search_keeps_grids_connected_and_never_adds_one_outside_the_bounds(households, cuts):
     """Any row of units cut into grids anywhere: the search returns grids numbered 0 … k-1, each connected, with
-    no more outside the bounds than before, and each proof it returns speaks of whole grids it covers."""
+    no more outside the bounds than before, and each proof it returns speaks of whole grids it covers; and it
+    leaves no grid outside the bounds unproven that a unit does not prove so and whose rings a search of the
+    layout returned would prove (a layout taken for one grid may move the ground of another's proof: that grid is
+    searched again)."""
     row = lattice_region(1, 8, 80.0, households)
     labels = np.searchsorted(sorted(cuts), np.arange(8), side="right")
     bounds = SIZING.bounds_window
@@ -916,6 +940,14 @@ def test_a_neighbourhood_search_keeps_grids_connected_and_never_adds_one_outside
         grids = np.unique(found[list(proof.atoms)])
         assert np.isin(found, grids).sum() == len(proof.atoms)
         assert proof.covers(np.array([row.w[found == g].sum() for g in grids]), bounds)
+    loads = np.bincount(found, weights=row.w)
+    covered = {int(g) for proof in proofs for g in found[list(proof.atoms)]}
+    everywhere, one = np.ones(8, dtype=bool), np.zeros(8, dtype=np.int64)
+    for g in np.flatnonzero(~bounds.contains(loads)):
+        units = [int(a) for a in np.flatnonzero(found == g) if row.w[a] > 0]
+        if int(g) in covered or proven_misfits(row.adjacency, row.w, everywhere, one, units, *bounds).any():
+            continue
+        assert neighbourhood_proof(row, found, int(g), SIZING) is None, (found.tolist(), int(g))
 
 
 def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():

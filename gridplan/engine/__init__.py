@@ -27,7 +27,7 @@ from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, neighbour_arrays, shared_by_label
 from ._kernels import pairwise_sum
-from ._neighbourhood import neighbourhood_search
+from ._neighbourhood import neighbourhood_proof, neighbourhood_search
 from ._proofs import (
     PROOF_MAX_GROUPS,
     REGENERATION_TIGHT_MAX_UNITS,
@@ -65,6 +65,7 @@ __all__ = [
     "labels_of",
     "least_excess",
     "neighbour_arrays",
+    "neighbourhood_proof",
     "neighbourhood_search",
     "pairwise_sum",
     "plan_region",

@@ -7,6 +7,8 @@ are. It says that re-drawing the grids nearby cannot help, not that no layout of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ._graph import RegionGraph, Sizing
@@ -20,10 +22,18 @@ NEIGHBOURHOOD_MAX_ATOMS = 120
 
 
 def neighbourhood_search(
-    graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_count: bool = False
+    graph: RegionGraph,
+    labels: np.ndarray,
+    sizing: Sizing,
+    fixed_count: bool = False,
+    proofs: Sequence[RegionProof] = (),
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """Each grid outside the bounds that none of its units proves so, re-planned with ring after ring of
     the grids around it while they hold at most ``NEIGHBOURHOOD_MAX_ATOMS`` atoms.
+
+    A layout found for one grid's ground may take atoms from the ground an earlier grid's proof speaks of,
+    and that proof then no longer holds: the grids left without one are searched again, from the new layout,
+    until a pass finds no layout (each layout taken has fewer grids outside, so the passes end).
 
     Parameters
     ----------
@@ -34,43 +44,85 @@ def neighbourhood_search(
     fixed_count
         Keep the number of grids of each ground re-planned (a count the user fixed). The searches then speak of
         layouts of that many grids only, so they prove nothing: no proof is returned.
+    proofs
+        Neighbourhood proofs already made for ``labels`` (an earlier search's): kept while they hold, and the
+        grids they speak of not searched again.
 
     Returns
     -------
     labels, proofs
         The new labels (``0 … k'-1``), and the proofs that the ground of a grid still outside has no layout
-        with fewer outside; each speaks of its ``atoms`` and still holds for the labels returned.
+        with fewer outside; each speaks of its ``atoms`` and holds for the labels returned.
     """
     bounds = sizing.bounds_window
     labels = labels.copy()
     k = int(labels.max()) + 1
     loads = graph.loads(labels, k)
+    misfit: dict[int, bool] = {}  # whether a unit fits no grid within the bounds (a unit proves its grid outside)
+    proofs = [p for p in proofs if proof_holds(graph, labels, p, bounds)]
+    answers: dict[tuple[bytes, int, int], tuple[np.ndarray | None, bool]] = {}  # questions asked again
+    changed = True
+    while changed:
+        changed = False
+        covered = {int(g) for p in proofs for g in labels[np.asarray(p.atoms)]}
+        settled = _settled(graph, labels, loads, bounds, misfit)  # a unit proves these outside: nothing to seek
+        for g in np.argsort(-np.abs(loads - (bounds.lo + bounds.hi) / 2), kind="stable"):
+            if bounds.contains(loads[g]) or int(g) in settled | covered or not (labels == g).any():
+                continue
+            found, nodes, group, proof = _around(graph, labels, loads, int(g), sizing, fixed_count, answers)
+            if found is not None:  # fewer grids outside: taken (the largest part keeps the first label)
+                parts = np.bincount(found, weights=graph.w[nodes])
+                for i, part in enumerate(np.argsort(-parts, kind="stable")):
+                    labels[nodes[found == part]] = group[i] if i < len(group) else k + i - len(group)
+                # grids merged away keep their label, empty: the loop's order still names them
+                k = max(k, int(labels.max()) + 1)
+                loads = graph.loads(labels, k)
+                changed = True
+            elif proof is not None:
+                proofs.append(proof)
+        proofs = [p for p in proofs if proof_holds(graph, labels, p, bounds)]
+    compact = np.unique(labels, return_inverse=True)[1]
+    return compact, proofs
+
+
+def _settled(graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, bounds, misfit: dict[int, bool]) -> set[int]:
+    """The grids outside the bounds that one of their units proves so (:func:`proven_misfits`, each unit asked
+    once: ``misfit`` keeps the answers)."""
     candidates = np.flatnonzero(~bounds.contains(loads)[labels] & (graph.w > 0))
-    misfit = candidates[
-        proven_misfits(
-            graph.adjacency,
-            graph.w,
-            np.ones(graph.n, dtype=bool),
-            np.zeros(graph.n, dtype=np.int64),
-            candidates,
-            bounds.lo,
-            bounds.hi,
-        )
-    ]
-    settled = set(labels[misfit].tolist())  # a unit proves these outside: nothing to seek
-    proofs: list[RegionProof] = []
-    for g in np.argsort(-np.abs(loads - (bounds.lo + bounds.hi) / 2), kind="stable"):
-        if bounds.contains(loads[g]) or int(g) in settled or not (labels == g).any():
-            continue
-        group, proof = [int(g)], None
-        for _ in range(NEIGHBOURHOOD_RINGS):
-            grown = sorted(set(group) | set(graph.grid_neighbours(labels, group)))
-            nodes = np.flatnonzero(np.isin(labels, grown))
-            if len(grown) == len(group) or len(nodes) > NEIGHBOURHOOD_MAX_ATOMS:
-                break
-            group = grown
-            out = int((~bounds.contains(loads[group])).sum())
-            found, proven = bounds_programme(
+    new = [int(a) for a in candidates if int(a) not in misfit]
+    if new:
+        everywhere, one = np.ones(graph.n, dtype=bool), np.zeros(graph.n, dtype=np.int64)
+        misfit.update(zip(new, proven_misfits(graph.adjacency, graph.w, everywhere, one, new, bounds.lo, bounds.hi)))
+    return {int(labels[a]) for a in candidates if misfit[int(a)]}
+
+
+def neighbourhood_proof(graph: RegionGraph, labels: np.ndarray, grid: int, sizing: Sizing) -> RegionProof | None:
+    """The proof that the ground of ``grid`` (outside the bounds) with ring after ring of the grids around it has
+    no layout with fewer grids outside, for the layout ``labels`` as it is (as :func:`neighbourhood_search` seeks
+    it, without taking a layout it finds); None where a layout with fewer is found or nothing is decided."""
+    found, _, _, proof = _around(graph, labels, graph.loads(labels, int(labels.max()) + 1), grid, sizing, False, {})
+    return proof if found is None else None
+
+
+def _around(
+    graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, g: int, sizing: Sizing, fixed_count: bool, answers: dict
+) -> tuple[np.ndarray | None, np.ndarray, list[int], RegionProof | None]:
+    """Grid ``g`` re-planned with ring after ring of the grids around it: the first layout of such ground with
+    fewer grids outside the bounds (its labels over ``nodes``, the ground's atoms, and ``group``, its grids), or
+    else the proof of the widest ground where the programme settles that none has and whose scope covers the
+    grids outside it now (None where it settles nothing). ``answers`` keeps the programme's answers by ground."""
+    bounds = sizing.bounds_window
+    group, nodes, proof = [g], np.flatnonzero(labels == g), None
+    for _ in range(NEIGHBOURHOOD_RINGS):
+        grown = sorted(set(group) | set(graph.grid_neighbours(labels, group)))
+        wider = np.flatnonzero(np.isin(labels, grown))
+        if len(grown) == len(group) or len(wider) > NEIGHBOURHOOD_MAX_ATOMS:
+            break
+        group, nodes = grown, wider
+        out = int((~bounds.contains(loads[group])).sum())
+        key = (nodes.tobytes(), out, len(group) if fixed_count else 0)  # the same question of the same ground
+        if key not in answers:
+            answers[key] = bounds_programme(
                 graph.adjacency.among(nodes).neighbour_lists(),
                 graph.w[nodes],
                 bounds.lo,
@@ -79,25 +131,19 @@ def neighbourhood_search(
                 outside_hi=sizing.misfit_ceiling,
                 grids=len(group) if fixed_count else None,
             )
-            if found is not None:  # fewer grids outside: taken (the largest part keeps the first label)
-                parts = np.bincount(found, weights=graph.w[nodes])
-                for i, part in enumerate(np.argsort(-parts, kind="stable")):
-                    labels[nodes[found == part]] = group[i] if i < len(group) else k + i - len(group)
-                # grids merged away keep their label, empty: the loop's order still names them
-                k = max(k, int(labels.max()) + 1)
-                loads = graph.loads(labels, k)
-                proof = None
-                break
-            if not proven or fixed_count:  # a proof over layouts of this many grids only: no claim of all layouts
-                break
-            cap = sizing.misfit_ceiling if out > 1 else np.inf
-            proof = RegionProof(
-                out, float(cap), "cp_sat", f"{len(group)} grids, {len(nodes)} units", tuple(nodes.tolist())
-            )
-        if proof is not None:
-            proofs.append(proof)
-    compact = np.unique(labels, return_inverse=True)[1]
-    return compact, [p for p in proofs if proof_holds(graph, compact, p, bounds)]
+        found, proven = answers[key]
+        if found is not None and (~bounds.contains(np.bincount(found, weights=graph.w[nodes]))).sum() < out:
+            return found, nodes, group, None  # fewer outside (so the search's passes end)
+        if not proven or fixed_count:  # a proof over layouts of this many grids only: no claim of all layouts
+            break
+        cap = sizing.misfit_ceiling if out > 1 else np.inf
+        candidate = RegionProof(
+            out, float(cap), "cp_sat", f"{len(group)} grids, {len(nodes)} units", tuple(nodes.tolist())
+        )
+        if not candidate.covers(loads[group], bounds):  # a grid outside beyond its scope: the narrower proof holds
+            break
+        proof = candidate
+    return None, nodes, group, proof
 
 
 def proof_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, bounds) -> bool:

@@ -106,9 +106,8 @@ def _bounded(graph: RegionGraph, sizing: Sizing, count: int | None) -> tuple[np.
     )
     if proof is not None and proof.covers(graph.grid_loads(best), sizing.bounds_window):
         return best, [proof]
-    if graph.n <= NEIGHBOURHOOD_MAX_ATOMS:  # no proof for the region: the grids around each grid still outside
-        best, local = neighbourhood_search(graph, best, sizing, fixed_count=count is not None)
-    return best, [p for p in local if proof_holds(graph, best, p, sizing.bounds_window)]
+    # no proof for the region: the grids around each grid still outside (again where the layout moved since)
+    return neighbourhood_search(graph, best, sizing, fixed_count=count is not None, proofs=local)
 
 
 def _polished(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_count: bool) -> np.ndarray:

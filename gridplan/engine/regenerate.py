@@ -37,6 +37,7 @@ from gridplan.engine import (
     exact_split,
     join_orphans,
     least_excess,
+    neighbourhood_proof,
     neighbourhood_search,
     plan_region,
     proven_layout,
@@ -154,6 +155,7 @@ def regenerate(
     )
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
+    proven = _rebalanced_proofs(state, units, adjacency, weight, prepared.settings, proven)
     tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers)
     plan, reasons = _new_plan(
         state,
@@ -162,8 +164,7 @@ def regenerate(
         units,
         options.code_style,
         warnings,
-        proven,
-        tight,
+        proven + tight,
         version=version,
         parent=parent,
         history=history,
@@ -298,7 +299,6 @@ def plan_of_layout(
         code_style,
         [],
         carried,
-        [],
         version=previous.version + 1,
         parent=previous.fingerprint(),
         history=previous.history(),
@@ -579,6 +579,55 @@ def _rebalance(
     return rebalanced
 
 
+def _rebalanced_proofs(
+    state: AtomLayout,
+    units: Units,
+    adjacency: Adjacency,
+    weight: np.ndarray,
+    settings: Settings,
+    proven: list[tuple[list[int], RegionProof]],
+) -> list[tuple[list[int], RegionProof]]:
+    """The proofs about the layout repaired (``proven``) that hold for the layout rebalanced, each with the grid
+    positions it speaks of now. A region's proof holds where rebalancing left the ground of its grids as it was; a
+    neighbourhood's where the grids now on its ground hold exactly that ground and it covers their loads (it speaks
+    of any layout of that ground). Where rebalancing moved a neighbourhood proof's ground, each grid outside the
+    bounds now on it is searched again on its new ground (:func:`gridplan.engine.neighbourhood_proof`)."""
+    sizing = Sizing.of(settings.grid)
+    bounds = sizing.bounds_window
+    loads = np.bincount(state.atom_grid, weights=weight, minlength=len(state.grid_ids))
+    held, moved = [], set()
+    for positions, proof in proven:
+        if proof.atoms is None:
+            if np.array_equal(np.isin(state.atom_grid, positions), np.isin(state.repaired_grid, positions)):
+                held.append((positions, proof))
+            continue
+        ground = np.asarray(proof.atoms)
+        grids = np.unique(state.atom_grid[ground])
+        window = sizing.tight_window if proof.tight else bounds
+        if np.isin(state.atom_grid, grids).sum() == len(ground) and proof.covers(loads[grids], window):
+            held.append((grids.tolist(), proof))
+        elif not proof.tight:
+            moved.update(grids[~bounds.contains(loads[grids])].tolist())
+    covered = {g for positions, _ in held for g in positions}
+    if not moved - covered:
+        return held
+    for _, region in _free_regions(state, units):
+        here = np.unique(state.atom_grid[region])
+        wanted = [g for g in here.tolist() if g in moved]
+        if not wanted:
+            continue
+        graph, labels = (
+            RegionGraph.of(adjacency, region, weight, units.atoms),
+            np.searchsorted(here, state.atom_grid[region]),
+        )
+        for g in wanted:
+            proof = None if g in covered else neighbourhood_proof(graph, labels, int(np.searchsorted(here, g)), sizing)
+            if proof is not None:
+                held += proofs_in_scene(region, [proof], state.atom_grid)
+                covered.update(held[-1][0])
+    return held
+
+
 def _new_plan(
     state: AtomLayout,
     prepared: PreparedScene,
@@ -586,8 +635,7 @@ def _new_plan(
     units: Units,
     code_style: str,
     warnings: list[PlanWarning],
-    proven: list,
-    tight: list,
+    proofs: list,
     *,
     version: int,
     parent: str,
@@ -601,7 +649,7 @@ def _new_plan(
 ) -> tuple[Plan, pd.Series]:
     """The plan of the final layout (grids merged or re-planned away removed; codes kept by the households a grid
     keeps), and why each building moved (``reasons``, by building; by default from the layout's phases);
-    ``proven`` speaks of the layout repaired, ``tight`` of the final one; ``unproven`` says why grids outside the
+    ``proofs`` speak of the final layout (the grid positions each names); ``unproven`` says why grids outside the
     bounds or over the radius without a proof are so (:func:`gridplan.engine.plan.layout_from_atoms`)."""
     buildings = prepared.local.buildings
     settings = prepared.settings
@@ -611,12 +659,7 @@ def _new_plan(
         )
     used = np.unique(state.atom_grid)
     kinds_list = [state.kinds.get(int(i), GridKind.ORDINARY) for i in used]
-    regions = [
-        (np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof)
-        for positions, proof in proven
-        # a proof speaks of the ground of its grids as repaired: rebalancing may have moved some of it
-        if np.array_equal(np.isin(state.atom_grid, positions), np.isin(state.repaired_grid, positions))
-    ] + [(np.searchsorted(used, positions).tolist(), proof) for positions, proof in tight]
+    regions = [(np.searchsorted(used, np.intersect1d(positions, used)).tolist(), proof) for positions, proof in proofs]
     kept_codes = _kept_codes(
         previous, state.codes, buildings, units, state.building_grid, state.atom_grid, state.grid_ids, used
     )
