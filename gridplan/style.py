@@ -4,8 +4,6 @@ styles draw a plan with, so that a grid has the same colour on the screen, on th
 
 from __future__ import annotations
 
-import branca.colormap as cm
-
 from gridplan.settings import GridSettings
 from gridplan.vocabulary import BranchStatus, BuildingChange, GridKind, GridMatch, OrgKind, Severity
 
@@ -87,9 +85,28 @@ def grid_fill(settings: GridSettings):
     :data:`DEVIATION_COLOURS` scale, clipped at ±tolerance; special, oversize and small grids in
     :data:`SPECIAL_COLOUR`. Web maps and wall maps colour grids with it alike."""
     limit = settings.tolerance * 100
-    scale = cm.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
+    scale = linear_ramp(DEVIATION_COLOURS, -limit, limit)
 
     def fill(kind: str, deviation_pct: float) -> str:
         return scale(max(-limit, min(limit, deviation_pct))) if kind == GridKind.ORDINARY else SPECIAL_COLOUR
 
     return fill
+
+
+def linear_ramp(colours: tuple[str, ...], lo: float, hi: float):
+    """Colours ``"#rrggbb"`` spread evenly from ``lo`` to ``hi``, as ``ramp(value) -> "#rrggbbaa"``, each value
+    between its two nearest colours by linear interpolation (the colours of branca's ``LinearColormap``, which
+    the web maps' legend draws, without loading branca where only a plan is written)."""
+    stops = [lo + (hi - lo) * i / (len(colours) - 1) for i in range(len(colours))]
+    rgb = [tuple(int(c[k : k + 2], 16) / 255.0 for k in (1, 3, 5)) + (1.0,) for c in colours]
+
+    def ramp(value: float) -> str:
+        if value <= stops[0] or value >= stops[-1]:
+            mixed = rgb[0] if value <= stops[0] else rgb[-1]
+        else:
+            i = sum(stop < value for stop in stops)
+            p = (value - stops[i - 1]) / (stops[i] - stops[i - 1])
+            mixed = tuple((1.0 - p) * a + p * b for a, b in zip(rgb[i - 1], rgb[i]))
+        return "#" + "".join(f"{int(x * 255.9999):02x}" for x in mixed)
+
+    return ramp

@@ -3,13 +3,17 @@ through the command line as users do, then read back with poppler (pdftotext, pd
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
 
+import branca.colormap
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from gridplan.cli import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, main
@@ -284,6 +288,19 @@ def test_grids_are_filled_by_the_rule_of_the_web_maps():
     assert fill("ordinary", -limit)[:7] == fill("ordinary", -3 * limit)[:7] == DEVIATION_COLOURS[0]
     assert fill("ordinary", limit)[:7] == fill("ordinary", 5 * limit)[:7] == DEVIATION_COLOURS[-1]
     assert fill("special", 0.0) == fill("oversize", 40.0) == SPECIAL_COLOUR
+
+
+@given(
+    deviation=st.floats(-100, 100) | st.sampled_from([-20.0, -10.0, 0.0, 10.0, 20.0]),
+    tolerance=st.floats(0.01, 0.5) | st.just(0.2),
+)
+def test_the_grid_fill_is_the_colour_the_web_maps_legend_gives(deviation, tolerance):
+    """The fill is computed without branca (a plan written loads no map library), to the colour of branca's
+    ``LinearColormap``, whose legend the web maps draw."""
+    limit = tolerance * 100
+    legend = branca.colormap.LinearColormap(DEVIATION_COLOURS, vmin=-limit, vmax=limit)
+    fill = grid_fill(dataclasses.replace(DEFAULTS.grid, tolerance=tolerance))
+    assert fill("ordinary", deviation) == legend(max(-limit, min(limit, deviation)))
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:

@@ -4,10 +4,12 @@ Exit codes: 0 success; 2 bad input (one line saying why, no traceback); 1 an int
 (Ctrl-C, one line); 141 the reader of the output went away (``gridplan … | head``: nothing more is printed).
 
 The commands are a table (:data:`COMMANDS`): each names its arguments and the function that runs it, as
-``module:function`` of this package (:mod:`.planning`, :mod:`.review`, :mod:`.drawing`). The module is imported
-when its command runs: this one takes about 0.1 s to import, the commands' modules (geopandas, OR-Tools,
-folium, matplotlib…) seconds, which ``--help`` and a misused option should not wait for. No gridplan module
-imports this package.
+``module:function`` of this package (:mod:`.planning`, :mod:`.importing`, :mod:`.analysing`, :mod:`.review`,
+:mod:`.drawing`, :mod:`.editing`). The module is imported when its command runs: this one takes about 0.1 s to
+import, the commands' modules (geopandas, OR-Tools, folium, matplotlib…) seconds, which ``--help`` and a misused
+option should not wait for; and each module imports only what its commands need (``plan`` loads no folium, no
+coverage analysis and no spreadsheet reader unless ``--map`` asks for the drawing module). No gridplan module
+outside this package imports it.
 """
 
 from __future__ import annotations
@@ -232,7 +234,12 @@ class Command:
     def function(self):
         """The function that runs the command (its module imported now)."""
         module, _, name = self.run.partition(":")
-        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        return getattr(command_module(module), name)
+
+
+def command_module(name: str):
+    """The commands' module ``name`` of this package (:mod:`.planning`, :mod:`.drawing`…), imported now."""
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 LANG = arg(
@@ -358,7 +365,7 @@ COMMANDS: tuple[Command, ...] = (
         "turn an OpenStreetMap extract into a scene GeoPackage",
         "Import buildings, streets, barriers and POIs from .osm.pbf, .osm XML or an OSM-derived GeoPackage, clipped "
         "to a boundary, into a scene GeoPackage.",
-        "planning:run_import_osm",
+        "importing:run_import_osm",
         (
             arg("source", help=".osm.pbf, .osm or OSM-derived .gpkg"),
             arg("-o", "--output", required=True, help="scene GeoPackage to write"),
@@ -380,7 +387,7 @@ COMMANDS: tuple[Command, ...] = (
         "XLSX) to one building of the scene: by building id, by coordinate (WGS84, GCJ-02 or BD-09), or by address; "
         "write the scene with households (or party members) from it, and a match report. Names, ID numbers, phone "
         "numbers and any column gridplan does not know are never read.",
-        "planning:run_import_register",
+        "importing:run_import_register",
         (
             *SCENE,
             arg("register", help="the register or roll: .csv or .xlsx"),
@@ -512,7 +519,7 @@ COMMANDS: tuple[Command, ...] = (
         "members, member-household links (5-10 each, optimal), walking distance to service points, blind spots, and "
         "optionally new service points chosen to cover the most. Missing members or service points are generated "
         "(seeded, labelled).",
-        "planning:run_coverage",
+        "analysing:run_coverage",
         (
             *SCENE,
             PLAN,
@@ -729,7 +736,7 @@ COMMANDS: tuple[Command, ...] = (
         "Import the OpenStreetMap extract shipped with gridplan (Xueyuan Road, Haidian, Beijing; © OpenStreetMap "
         "contributors, ODbL) or --source, validate, plan, analyse coverage, write the plan, a map and a report, print "
         "a summary.",
-        "planning:run_demo",
+        "analysing:run_demo",
         (
             arg(
                 "--source",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from gridplan.errors import InputError
 from gridplan.io.store import read_coverage, read_plan
-from gridplan.outputs.webmap import plan_map
 from gridplan.pipeline import check_belongs, load_scene, prepare_scene
 from gridplan.settings import DEFAULTS, Settings
 from gridplan.vocabulary import word
@@ -100,19 +99,3 @@ def read_plan_inputs(args):
     coverage = read_coverage(args.coverage) if getattr(args, "coverage", None) else None
     check_belongs(prepared, run.plan, coverage)
     return prepared, run, coverage, settings
-
-
-def map_of(args, run, prepared, coverage=None, settings=None):
-    return plan_map(
-        run,
-        prepared,
-        coverage,
-        lang=args.lang,
-        basemap=args.basemap,
-        tianditu_key=args.tianditu_key,
-        offline=args.offline,
-        show_members=args.show_members,
-        simplify_m=args.simplify,
-        settings=settings,
-        view=args.view,
-    )
