@@ -367,6 +367,7 @@ class CheckMethod(StrEnum):
 
     ENUMERATION = "enumeration"  # exhaustive enumeration of connected groups (or layouts)
     MILP = "milp"  # a mixed-integer programme solved by HiGHS
+    MILP_CP_SAT = "milp_cp_sat"  # the same programme given to CP-SAT, where HiGHS decided nothing in its time
     GEOMETRY = "geometry"  # the buildings' own coordinates
     PLAN = "plan"  # the plan's own layout against what it claims
     FRESH_PLAN = "fresh_plan"  # the layout of a fresh plan of the same scene
@@ -522,6 +523,10 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     Verdict.UNDECIDED: ("未定", "undecided"),
     CheckMethod.ENUMERATION: ("穷举枚举", "exhaustive enumeration"),
     CheckMethod.MILP: ("混合整数规划（HiGHS）", "mixed-integer programme (HiGHS)"),
+    CheckMethod.MILP_CP_SAT: (
+        "同一混合整数规划（HiGHS 在时限内未定，再由 CP-SAT 求解）",
+        "the same mixed-integer programme (HiGHS undecided in its time, then CP-SAT)",
+    ),
     CheckMethod.PLAN: ("方案本身", "the plan's own layout"),
     CheckMethod.FRESH_PLAN: ("重新规划的方案", "a fresh plan"),
     CheckMethod.KNOWN_LAYOUT: ("已知的另一划分", "another known layout"),

@@ -601,12 +601,11 @@ def _rebalanced_proofs(
             if np.array_equal(np.isin(state.atom_grid, positions), np.isin(state.repaired_grid, positions)):
                 held.append((positions, proof))
             continue
-        ground = np.asarray(proof.atoms)
+        ground = np.asarray(proof.atoms)  # a neighbourhood's (about the bounds)
         grids = np.unique(state.atom_grid[ground])
-        window = sizing.tight_window if proof.tight else bounds
-        if np.isin(state.atom_grid, grids).sum() == len(ground) and proof.covers(loads[grids], window):
+        if np.isin(state.atom_grid, grids).sum() == len(ground) and proof.covers(loads[grids], bounds):
             held.append((grids.tolist(), proof))
-        elif not proof.tight:
+        else:
             moved.update(grids[~bounds.contains(loads[grids])].tolist())
     covered = {g for positions, _ in held for g in positions}
     if not moved - covered:

@@ -4,8 +4,11 @@ A claim is about a region's *units* (atoms: street blocks, building cells), a gr
 household loads; a *group* is a connected set of units, a *layout* a partition of the units into groups. The
 engine proves its claims with its own code (subset sums, exact cover, a CP-SAT programme); these checks decide
 the same claims again with nothing of it: a second formulation and a second solver (a mixed-integer programme
-solved by HiGHS through :func:`scipy.optimize.milp`), and exhaustive enumeration where the region is small.
-This module imports only numpy, scipy and gridplan's settings and words, never :mod:`gridplan.engine`.
+solved by HiGHS through :func:`scipy.optimize.milp`), and exhaustive enumeration where the region is small. A
+programme HiGHS leaves undecided within the time limit is given, with the same limit, to OR-Tools CP-SAT as it
+is (its flows as whole numbers, which a flow of whole units always allows): the engine's solver, but this
+module's formulation (flows from a root, not the engine's parents and depths), and its verdict is labelled so.
+This module imports only numpy, scipy, OR-Tools and gridplan's settings and words, never :mod:`gridplan.engine`.
 
 - :func:`check_unit_misfit`: no group containing a unit has a load within the bounds;
 - :func:`check_fewest_outside`: no layout of a region has fewer groups outside the bounds than a count.
@@ -26,6 +29,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
+from ortools.sat.python import cp_model
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -415,6 +419,14 @@ def _fewest_search(
     return (labels if found else None), tried
 
 
+class _Answer(NamedTuple):
+    """A solver's answer in :func:`scipy.optimize.milp`'s terms: ``status`` 0 solved, 1 time limit, 2 infeasible."""
+
+    status: int
+    x: np.ndarray | None
+    message: str
+
+
 def _solve(
     c: np.ndarray,
     rows: list,
@@ -426,7 +438,9 @@ def _solve(
     integral: np.ndarray,
     settings: VerifySettings,
 ):
-    """HiGHS on the programme ``lo_rhs ≤ A x ≤ hi_rhs`` with A from (row, column, value) triples.
+    """HiGHS on the programme ``lo_rhs ≤ A x ≤ hi_rhs`` with A from (row, column, value) triples; where it decides
+    nothing in the time limit, CP-SAT on the same programme with the same limit (:func:`_solve_cp_sat`). Returns
+    the answer, the seconds (both solvers') and the method that gave it.
 
     An infeasible answer is a proof only once a solve without presolve, in the time left, gives it again: HiGHS's
     presolve (as scipy 1.17 bundles it) has declared a feasible programme infeasible, having found a solution it
@@ -446,23 +460,57 @@ def _solve(
     if result.status == 2:
         left = settings.limit_seconds - (time.perf_counter() - started)
         result = solve(options={"time_limit": max(left, 1e-3), "disp": False, "presolve": False})
-    return result, time.perf_counter() - started
+    if result.status == 1 and result.x is None and not c.any():
+        answer = _solve_cp_sat(a, lo_rhs, hi_rhs, upper, lower, settings.limit_seconds)
+        if answer is not None:  # decided by CP-SAT, or by neither solver in its time
+            return answer, time.perf_counter() - started, CheckMethod.MILP_CP_SAT
+    return result, time.perf_counter() - started, CheckMethod.MILP
 
 
-def _verdict_of(result, seconds: float, figures: dict, settings: VerifySettings) -> Check | None:
+def _solve_cp_sat(
+    a: sparse.csr_array, lo_rhs: list, hi_rhs: list, upper: np.ndarray, lower: np.ndarray, seconds: float
+) -> _Answer | None:
+    """The feasibility programme ``lo_rhs ≤ A x ≤ hi_rhs``, ``lower ≤ x ≤ upper``, every ``x`` a whole number, by
+    CP-SAT (one worker, ``seconds``); None where a row has a coefficient that is not a whole number (its bounds are
+    then rounded inwards, exactly, since its left side is whole) or a variable has no finite bound. Continuous
+    variables are solved as whole numbers: those of this module's programmes are flows of whole units over
+    whole capacities, which exist as whole numbers wherever they exist at all."""
+    if not (np.isfinite(upper).all() and np.isfinite(lower).all()):
+        return None
+    model = cp_model.CpModel()
+    x = [model.new_int_var(int(math.ceil(lo)), int(math.floor(hi)), "") for lo, hi in zip(lower, upper)]
+    for i in range(a.shape[0]):
+        values, columns = a.data[a.indptr[i] : a.indptr[i + 1]], a.indices[a.indptr[i] : a.indptr[i + 1]]
+        if not np.array_equal(values, np.rint(values)):
+            return None
+        expression = sum(int(v) * x[j] for v, j in zip(values, columns))
+        if math.isfinite(lo_rhs[i]):
+            model.add(expression >= math.ceil(lo_rhs[i] - 1e-9))
+        if math.isfinite(hi_rhs[i]):
+            model.add(expression <= math.floor(hi_rhs[i] + 1e-9))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_time_in_seconds = seconds
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        return _Answer(2, None, "infeasible")
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _Answer(0, np.array([solver.value(v) for v in x], dtype=float), "solved")
+    return _Answer(1, None, solver.status_name(status))
+
+
+def _verdict_of(result, seconds: float, figures: dict, settings: VerifySettings, method: CheckMethod) -> Check | None:
     """The check a programme without a solution gives (None where it found one): infeasible is a proof."""
     figures = {**figures, "seconds": seconds, "limit": settings.limit_seconds}
     if result.status == 2:
-        return Check(Verdict.HOLDS, CheckMethod.MILP, CheckStop.INFEASIBLE, figures=_frozen(figures))
+        return Check(Verdict.HOLDS, method, CheckStop.INFEASIBLE, figures=_frozen(figures))
     if result.x is not None:
         return None
     if result.status == 1:
-        return Check(Verdict.UNDECIDED, CheckMethod.MILP, CheckStop.TIME_LIMIT, figures=_frozen(figures))
+        return Check(Verdict.UNDECIDED, method, CheckStop.TIME_LIMIT, figures=_frozen(figures))
     return Check(
-        Verdict.UNDECIDED,
-        CheckMethod.MILP,
-        CheckStop.SOLVER_FAILED,
-        figures=_frozen({**figures, "message": str(result.message)}),
+        Verdict.UNDECIDED, method, CheckStop.SOLVER_FAILED, figures=_frozen({**figures, "message": str(result.message)})
     )
 
 
@@ -511,15 +559,15 @@ def _misfit_programme(neighbours, w, unit, lo, hi, allowed, settings) -> Check:
     lower[index[unit]] = 1.0
     upper = np.r_[np.ones(n), np.full(m, float(big))]
     integral = np.r_[np.ones(n), np.zeros(m)]
-    result, seconds = _solve(
+    result, seconds, method = _solve(
         np.zeros(variables), rows, lo_rhs, hi_rhs, (len(lo_rhs), variables), upper, lower, integral, settings
     )
-    decided = _verdict_of(result, seconds, figures, settings)
+    decided = _verdict_of(result, seconds, figures, settings, method)
     if decided is not None:
         return decided
     mask = np.zeros(len(w), dtype=bool)
     mask[units[np.round(result.x[:n]) == 1]] = True
-    return _refuted_group(neighbours, w, unit, lo, hi, mask, CheckMethod.MILP, {**figures, "seconds": seconds})
+    return _refuted_group(neighbours, w, unit, lo, hi, mask, method, {**figures, "seconds": seconds})
 
 
 # One function though long: a programme's variables and constraints read together, as the model they are.
@@ -594,7 +642,7 @@ def _fewest_programme(neighbours, w, band, fewest, scope: Scope, settings) -> Ch
         if len(arcs[j]):
             _connected_group(rows, lo_rhs, hi_rhs, upper, c, arcs[j], cols, f_start[j], j, loads, heaviest)
     integral = np.r_[np.ones(x_count + 2 * n), np.zeros(f_count)]
-    result, seconds = _solve(
+    result, seconds, method = _solve(
         np.zeros(variables),
         rows,
         lo_rhs,
@@ -605,13 +653,11 @@ def _fewest_programme(neighbours, w, band, fewest, scope: Scope, settings) -> Ch
         integral,
         settings,
     )
-    decided = _verdict_of(result, seconds, figures, settings)
+    decided = _verdict_of(result, seconds, figures, settings, method)
     if decided is not None:
         return decided
     labels = _group_labels(np.round(result.x[:x_count]) == 1, members)
-    return _refuted_layout(
-        neighbours, w, band, fewest, scope, labels, CheckMethod.MILP, {**figures, "seconds": seconds}
-    )
+    return _refuted_layout(neighbours, w, band, fewest, scope, labels, method, {**figures, "seconds": seconds})
 
 
 def _group_labels(chosen: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
