@@ -471,10 +471,10 @@ def _solve_cp_sat(
     a: sparse.csr_array, lo_rhs: list, hi_rhs: list, upper: np.ndarray, lower: np.ndarray, seconds: float
 ) -> _Answer | None:
     """The feasibility programme ``lo_rhs ≤ A x ≤ hi_rhs``, ``lower ≤ x ≤ upper``, every ``x`` a whole number, by
-    CP-SAT (one worker, ``seconds``); None where a row has a coefficient that is not a whole number (its bounds are
-    then rounded inwards, exactly, since its left side is whole) or a variable has no finite bound. Continuous
-    variables are solved as whole numbers: those of this module's programmes are flows of whole units over
-    whole capacities, which exist as whole numbers wherever they exist at all."""
+    CP-SAT (one worker, ``seconds``). Every row must have whole coefficients (its bounds are then rounded inwards,
+    exactly, as its left side is whole) and every variable finite bounds: None otherwise. Continuous variables
+    are solved as whole numbers: those of this module's programmes are flows of whole units over whole
+    capacities, which exist as whole numbers wherever they exist at all."""
     if not (np.isfinite(upper).all() and np.isfinite(lower).all()):
         return None
     model = cp_model.CpModel()
