@@ -64,10 +64,11 @@ def neighbourhood_search(
     changed = True
     while changed:
         changed = False
-        covered = {int(g) for p in proofs for g in labels[np.asarray(p.atoms)]}
-        settled = _settled(graph, labels, loads, bounds, misfit)  # a unit proves these outside: nothing to seek
+        # grids a proof already speaks of, or a unit proves outside: nothing to seek
+        skip = {int(g) for p in proofs for g in labels[np.asarray(p.atoms)]}
+        skip |= _settled(graph, labels, loads, bounds, misfit)
         for g in np.argsort(-np.abs(loads - (bounds.lo + bounds.hi) / 2), kind="stable"):
-            if bounds.contains(loads[g]) or int(g) in settled | covered or not (labels == g).any():
+            if bounds.contains(loads[g]) or int(g) in skip or not (labels == g).any():
                 continue
             found, nodes, group, proof = _around(graph, labels, loads, int(g), sizing, fixed_count, answers)
             if found is not None:  # fewer grids outside: taken (the largest part keeps the first label)

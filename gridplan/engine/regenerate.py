@@ -622,8 +622,9 @@ def _rebalanced_proofs(
         for g in wanted:
             proof = None if g in covered else neighbourhood_proof(graph, labels, int(np.searchsorted(here, g)), sizing)
             if proof is not None:
-                held += proofs_in_scene(region, [proof], state.atom_grid)
-                covered.update(held[-1][0])
+                ((positions, in_scene),) = proofs_in_scene(region, [proof], state.atom_grid)
+                held.append((positions, in_scene))
+                covered.update(positions)
     return held
 
 
