@@ -128,6 +128,7 @@ class Claim(StrEnum):
     REGION_FEWEST = "region_fewest"  # no layout of a region's units has fewer grids outside the bounds
     NEIGHBOURHOOD_FEWEST = "neighbourhood_fewest"  # the same for some grids' units, the grids around them kept
     TIGHT_FEWEST = "tight_fewest"  # no layout of a region's units within the bounds has fewer outside the tight band
+    NEIGHBOURHOOD_TIGHT = "neighbourhood_tight"  # the same for some grids' units, the grids around them kept
     UNIT_SPANS = "unit_spans"  # one unit's buildings lie farther apart than twice the radius
     BEST_FOUND = "best_found"  # nothing proven: the best layout the searches found
 
@@ -464,6 +465,10 @@ _TERMS: dict[StrEnum, tuple[str, str]] = {
     Claim.REGION_FEWEST: ("区域超范围网格数最少", "fewest grids outside the bounds in the region"),
     Claim.NEIGHBOURHOOD_FEWEST: ("周边网格超范围网格数最少", "fewest grids outside the bounds around it"),
     Claim.TIGHT_FEWEST: ("区域超出目标小幅范围的网格数最少", "fewest grids outside the tight band in the region"),
+    Claim.NEIGHBOURHOOD_TIGHT: (
+        "周边网格超出目标小幅范围的网格数最少",
+        "fewest grids outside the tight band around it",
+    ),
     Claim.UNIT_SPANS: ("单元跨度过大", "unit spans the radius"),
     Claim.BEST_FOUND: ("搜索所得最优（未证明）", "best found (not proven)"),
     ClaimStatus.PROVEN: ("已证明", "proven"),

@@ -39,6 +39,7 @@ from gridplan.engine import (
     shorten_radii,
     through_empty,
     tight_layout,
+    tight_neighbourhood_search,
 )
 from gridplan.errors import InputError
 from gridplan.partition import partition
@@ -948,6 +949,76 @@ def test_a_neighbourhood_search_keeps_grids_connected_and_never_adds_one_outside
         if int(g) in covered or proven_misfits(row.adjacency, row.w, everywhere, one, units, *bounds).any():
             continue
         assert neighbourhood_proof(row, found, int(g), SIZING) is None, (found.tolist(), int(g))
+
+
+def _row_band_fewest(households, floor: float = 0.0, cap: float = math.inf, beyond: int = 0) -> int:
+    """Brute force over every way to cut a row: the fewest grids outside the tight band among the layouts whose
+    grids outside it hold ``floor`` to ``cap`` but at most ``beyond`` (each at most the misfit ceiling)."""
+    tight, best = SIZING.tight_window, len(households) + 1
+    for cuts in itertools.product([False, True], repeat=len(households) - 1):
+        loads = np.bincount(np.concatenate([[0], np.cumsum(cuts)]), weights=households)
+        out = loads[~tight.contains(loads)]
+        far = out[(out < floor - 1e-9) | (out > cap + 1e-9)]
+        if len(far) <= beyond and (far <= SIZING.misfit_ceiling + 1e-9).all():
+            best = min(best, len(out))
+    return best
+
+
+def test_a_grid_outside_the_tight_band_is_re_planned_with_the_grids_around_it_or_proven_there():
+    # 200 60 | 40 60 240 (260 | 340, both outside 270–330): re-planned together, 300 | 300
+    row = lattice_region(1, 5, 80.0, [200, 60, 40, 60, 240])
+    labels, proofs = tight_neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING)
+    assert np.bincount(labels, weights=row.w).tolist() == [300, 300] and not proofs
+    # 175 90 | 117 123 | 123 152 (265 | 240 | 275): every layout within the bounds has two grids outside the band
+    households = [175, 90, 117, 123, 123, 152]
+    row = lattice_region(1, 6, 80.0, households)
+    labels, proofs = tight_neighbourhood_search(row, np.array([0, 0, 1, 1, 2, 2]), SIZING)
+    assert labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert [(p.tight, p.fewest, p.floor, p.cap, p.atoms) for p in proofs] == [(True, 2, 240, 360, (0, 1, 2, 3, 4, 5))]
+    assert _row_band_fewest(households, 240, 360) == 2
+    # a regeneration keeps its grids: the same search takes no layout and proves nothing where one exists
+    row = lattice_region(1, 5, 80.0, [200, 60, 40, 60, 240])
+    labels, proofs = tight_neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING, take=False)
+    assert labels.tolist() == [0, 0, 1, 1, 1] and not proofs
+
+
+@hsettings(max_examples=examples(30), deadline=None)
+@given(
+    households=st.lists(st.sampled_from([0, 60, 90, 117, 123, 150, 175, 250]), min_size=8, max_size=8),
+    cuts=st.sets(st.integers(1, 7), max_size=6),
+)
+def test_a_tight_band_neighbourhood_search_claims_only_what_brute_force_confirms(households, cuts):
+    """Any row of units cut into grids anywhere: the tight band's search returns connected grids numbered 0 … k-1
+    with no more outside the tight band, none more outside the bounds nor further beyond them; each proof speaks of
+    whole grids it covers, and brute force over every layout of its ground finds none in its scope with fewer; and
+    a search of the layout returned proves no grid it left unproven."""
+    row = lattice_region(1, 8, 80.0, households)
+    labels = np.searchsorted(sorted(cuts), np.arange(8), side="right")
+    tight, bounds = SIZING.tight_window, SIZING.bounds_window
+    before = np.bincount(labels, weights=row.w)
+    found, proofs = tight_neighbourhood_search(row, labels, SIZING)
+    k = int(found.max()) + 1
+    loads = np.bincount(found, weights=row.w)
+    assert sorted(set(found.tolist())) == list(range(k))
+    assert all(row.connected(np.flatnonzero(found == g)) for g in range(k))
+    assert (~tight.contains(loads)).sum() <= (~tight.contains(before)).sum()
+    assert (~bounds.contains(loads)).sum() <= (~bounds.contains(before)).sum()
+
+    def excess(x):
+        return np.maximum(np.maximum(bounds.lo - x, x - bounds.hi), 0).sum()
+
+    assert excess(loads) <= excess(before) + 1e-9
+    for proof in proofs:
+        ground = list(proof.atoms)
+        grids = np.unique(found[ground])
+        assert proof.tight and np.isin(found, grids).sum() == len(ground) and ground == sorted(ground)
+        assert proof.covers(loads[grids], tight)
+        fewest = _row_band_fewest([households[a] for a in ground], proof.floor, proof.cap, proof.beyond)
+        assert fewest == proof.fewest, (households, labels.tolist(), proof)
+    # a fixpoint: searched again from the layout returned, no grid is proven that the search left unproven
+    covered = {int(g) for p in proofs for g in found[list(p.atoms)]}
+    again = tight_neighbourhood_search(row, found, SIZING, take=False)[1]
+    assert {int(g) for p in again for g in found[list(p.atoms)]} <= covered
 
 
 def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():

@@ -527,3 +527,11 @@ def test_every_grid_outside_the_bounds_of_a_chunky_real_extract_has_a_proof_fres
             for g in c.grid_ids
         }
         assert len(outside) >= 5 and outside <= proven, sorted(outside - proven)
+        # grids outside the tight band in regions too large for the region's search: proven around them, each claim
+        # speaking of whole grids with exactly its fewest outside the band (and verified above)
+        loads = grids.set_index("grid_id")["households"]
+        nearby = [c for c in made.certificates if c.proven and c.claim == "neighbourhood_tight"]
+        assert nearby
+        for c in nearby:
+            held = loads.reindex(list(c.grid_ids)).to_numpy()
+            assert (~made.settings.grid.tight_window.contains(held)).sum() == c.fewest

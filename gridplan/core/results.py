@@ -300,6 +300,10 @@ class Certificate:
           ``beyond_cap``), none has fewer than ``fewest`` grids outside ``lo``–``hi`` (the tight band); the
           plan's layout has ``fewest``, and ``beyond`` is how many of its grids are outside the bounds. It says
           nothing of layouts with more grids outside the bounds.
+        - ``neighbourhood_tight``: the same for the units of ``grid_ids``, a grid outside the tight band and the
+          rings of grids around it, those beyond kept as they are: re-drawing the grids nearby cannot bring fewer
+          outside the band (with ``fewest`` 1 and ``cap`` infinite: no layout of that ground has every grid
+          within the band, whatever its grids hold).
         - ``unit_spans``: two buildings of the unit lie ``2 × span`` apart, more than twice the radius limit
           ``hi``: every grid holding them has a service radius above it.
         - ``best_found``: nothing proven; ``stopped`` says why the search stopped.

@@ -8,10 +8,9 @@ adjacency, :mod:`._graph`), sized by a :class:`Sizing` (what a grid should hold)
 - :mod:`._exact` — the exact re-split: connected groups enumerated, an exact cover chosen (step 5);
 - :mod:`._proofs` — units that fit no grid, and the search of a whole region for a layout within the
   bounds, by enumeration or a constraint programme (steps 5 and 6);
-- :mod:`._excess` — grids still outside the bounds re-planned with their neighbours for the least excess
-  (step 6);
 - :mod:`._excess`, :mod:`._neighbourhood` — a grid still outside the bounds re-planned for the least
-  excess, then with ring after ring of the grids around it (step 6);
+  excess, then with ring after ring of the grids around it; the same rings for a grid outside the tight band
+  (step 6);
 - :mod:`._radius` — the service-radius re-split (step 7);
 - :mod:`._refine` — refinement by single-atom moves, and the score layouts are compared by (step 8);
 - :mod:`._region` — the phases in order for one region;
@@ -27,7 +26,7 @@ from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, neighbour_arrays, shared_by_label
 from ._kernels import pairwise_sum
-from ._neighbourhood import neighbourhood_proof, neighbourhood_search
+from ._neighbourhood import neighbourhood_proof, neighbourhood_search, tight_neighbourhood_search
 from ._proofs import (
     PROOF_MAX_GROUPS,
     REGENERATION_TIGHT_MAX_UNITS,
@@ -42,7 +41,7 @@ from ._proofs import (
 )
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
-from ._region import plan_region
+from ._region import plan_region, tight_proofs
 from ._resplit import resplit
 
 __all__ = [
@@ -79,4 +78,6 @@ __all__ = [
     "shorten_radii",
     "through_empty",
     "tight_layout",
+    "tight_neighbourhood_search",
+    "tight_proofs",
 ]

@@ -12,13 +12,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._graph import RegionGraph, Sizing
-from ._proofs import RegionProof, bounds_programme, proven_misfits
+from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, proven_misfits
+from ._radius import radii
 
 #: Rings of neighbouring grids a grid outside the bounds is re-planned with, at most.
 NEIGHBOURHOOD_RINGS = 3
 #: Most atoms one re-plan takes: the programme over them stays within its limit of work (about 2–3 s at
 #: 150–200 atoms on this project's machine, where it often decides nothing).
 NEIGHBOURHOOD_MAX_ATOMS = 120
+#: Work the tight band's programme may do on one neighbourhood (CP-SAT's deterministic time). On the generated
+#: district 0.03 leaves 36 grids outside ±10% unproven, as 0.1 does, with its programmes taking 7 s instead of 13 s
+#: (0.01: 40 unproven).
+NEIGHBOURHOOD_TIGHT_WORK = 0.03
 
 
 def neighbourhood_search(
@@ -54,41 +59,108 @@ def neighbourhood_search(
         The new labels (``0 … k'-1``), and the proofs that the ground of a grid still outside has no layout
         with fewer outside; each speaks of its ``atoms`` and holds for the labels returned.
     """
-    bounds = sizing.bounds_window
+    return _search(graph, labels, sizing, fixed_count, proofs, tight=False, keeps=lambda old, new: True)
+
+
+def tight_neighbourhood_search(
+    graph: RegionGraph,
+    labels: np.ndarray,
+    sizing: Sizing,
+    bounds_proofs: Sequence[RegionProof] = (),
+    proofs: Sequence[RegionProof] = (),
+    take: bool = True,
+) -> tuple[np.ndarray, list[RegionProof]]:
+    """:func:`neighbourhood_search` for the tight band: each grid outside it that none of its units proves so,
+    re-planned with ring after ring of the grids around it (within ``NEIGHBOURHOOD_TIGHT_WORK`` each), for a
+    layout of that ground with fewer grids outside the band and none outside the bounds but as many as now
+    there, each at most the misfit ceiling. One found is taken where the grids outside the bounds lie no further
+    beyond them in all, no more grids are over the service radius (estimated on atoms) and every proof of
+    ``bounds_proofs`` still holds; where the programme proves there is none, the proof is kept with its scope
+    (these grids' units, the grids around them as they are).
+
+    Parameters
+    ----------
+    graph, labels
+        The region and the grid of each atom (``0 … k-1``).
+    sizing
+        The tight band, the bounds and the misfit ceiling.
+    bounds_proofs
+        The proofs about the bounds that hold for ``labels``: a layout that breaks one is not taken.
+    proofs
+        Proofs about the tight band already made for ``labels``: kept while they hold.
+    take
+        Whether a layout found is taken (a regeneration, which keeps grids, seeks the proofs alone).
+
+    Returns
+    -------
+    labels, proofs
+        The new labels (``0 … k'-1``) and the proofs about the tight band that hold for them.
+    """
+
+    def over(x: np.ndarray) -> int:
+        return int((radii(graph, x, int(x.max()) + 1) > sizing.max_radius_m).sum())
+
+    def keeps(old: np.ndarray, new: np.ndarray) -> bool:
+        return (
+            take
+            and bounds_excess(graph, new, sizing) <= bounds_excess(graph, old, sizing) + 1e-9
+            and over(new) <= over(old)
+            and all(proof_still_holds(graph, new, p, sizing) for p in bounds_proofs)
+        )
+
+    return _search(graph, labels, sizing, False, proofs, tight=True, keeps=keeps)
+
+
+def _search(
+    graph: RegionGraph,
+    labels: np.ndarray,
+    sizing: Sizing,
+    fixed_count: bool,
+    proofs: Sequence[RegionProof],
+    tight: bool,
+    keeps,
+) -> tuple[np.ndarray, list[RegionProof]]:
+    """The passes of :func:`neighbourhood_search` (of :func:`tight_neighbourhood_search` with ``tight``); a
+    layout found is taken where ``keeps`` accepts the labels it makes (from the labels before it)."""
+    band = sizing.tight_window if tight else sizing.bounds_window
     labels = labels.copy()
     k = int(labels.max()) + 1
     loads = graph.loads(labels, k)
-    misfit: dict[int, bool] = {}  # whether a unit fits no grid within the bounds (a unit proves its grid outside)
-    proofs = [p for p in proofs if proof_holds(graph, labels, p, bounds)]
-    answers: dict[tuple[bytes, int, int], tuple[np.ndarray | None, bool]] = {}  # questions asked again
+    misfit: dict[int, bool] = {}  # whether a unit fits no grid within the band (a unit proves its grid outside)
+    proofs = [p for p in proofs if proof_holds(graph, labels, p, band)]
+    answers: dict[tuple, tuple[np.ndarray | None, bool]] = {}  # questions asked again
     changed = True
     while changed:
         changed = False
         # grids a proof already speaks of, or a unit proves outside: nothing to seek
         skip = {int(g) for p in proofs for g in labels[np.asarray(p.atoms)]}
-        skip |= _settled(graph, labels, loads, bounds, misfit)
-        for g in np.argsort(-np.abs(loads - (bounds.lo + bounds.hi) / 2), kind="stable"):
-            if bounds.contains(loads[g]) or int(g) in skip or not (labels == g).any():
+        skip |= _settled(graph, labels, loads, band, misfit)
+        for g in np.argsort(-np.abs(loads - (band.lo + band.hi) / 2), kind="stable"):
+            if band.contains(loads[g]) or int(g) in skip or not (labels == g).any():
                 continue
-            found, nodes, group, proof = _around(graph, labels, loads, int(g), sizing, fixed_count, answers)
+            found, nodes, group, proof = _around(graph, labels, loads, int(g), sizing, fixed_count, answers, tight)
             if found is not None:  # fewer grids outside: taken (the largest part keeps the first label)
+                new = labels.copy()
                 parts = np.bincount(found, weights=graph.w[nodes])
                 for i, part in enumerate(np.argsort(-parts, kind="stable")):
-                    labels[nodes[found == part]] = group[i] if i < len(group) else k + i - len(group)
+                    new[nodes[found == part]] = group[i] if i < len(group) else k + i - len(group)
+                if not keeps(labels, new):
+                    continue
                 # grids merged away keep their label, empty: the loop's order still names them
+                labels = new
                 k = max(k, int(labels.max()) + 1)
                 loads = graph.loads(labels, k)
                 changed = True
             elif proof is not None:
                 proofs.append(proof)
-        proofs = [p for p in proofs if proof_holds(graph, labels, p, bounds)]
+        proofs = [p for p in proofs if proof_holds(graph, labels, p, band)]
     compact = np.unique(labels, return_inverse=True)[1]
     return compact, proofs
 
 
 def _settled(graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, bounds, misfit: dict[int, bool]) -> set[int]:
-    """The grids outside the bounds that one of their units proves so (:func:`proven_misfits`, each unit asked
-    once: ``misfit`` keeps the answers)."""
+    """The grids outside the window ``bounds`` that one of their units proves so (:func:`proven_misfits`, each
+    unit asked once: ``misfit`` keeps the answers)."""
     candidates = np.flatnonzero(~bounds.contains(loads)[labels] & (graph.w > 0))
     new = [int(a) for a in candidates if int(a) not in misfit]
     if new:
@@ -106,42 +178,69 @@ def neighbourhood_proof(graph: RegionGraph, labels: np.ndarray, grid: int, sizin
 
 
 def _around(
-    graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, g: int, sizing: Sizing, fixed_count: bool, answers: dict
+    graph: RegionGraph,
+    labels: np.ndarray,
+    loads: np.ndarray,
+    g: int,
+    sizing: Sizing,
+    fixed_count: bool,
+    answers: dict,
+    tight: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray, list[int], RegionProof | None]:
     """Grid ``g`` re-planned with ring after ring of the grids around it: the first layout of such ground with
     fewer grids outside the bounds (its labels over ``nodes``, the ground's atoms, and ``group``, its grids), or
     else the proof of the widest ground where the programme settles that none has and whose scope covers the
-    grids outside it now (None where it settles nothing). ``answers`` keeps the programme's answers by ground."""
-    bounds = sizing.bounds_window
+    grids outside it now (None where it settles nothing). ``answers`` keeps the programme's answers by ground.
+
+    With ``tight``, the same of the tight band (:func:`tight_neighbourhood_search`): layouts with fewer grids
+    outside it and none outside the bounds but as many as now on that ground, each at most the misfit ceiling."""
+    band, bounds, ceiling = (
+        (sizing.tight_window if tight else sizing.bounds_window),
+        sizing.bounds_window,
+        sizing.misfit_ceiling,
+    )
     group, nodes, proof = [g], np.flatnonzero(labels == g), None
     for _ in range(NEIGHBOURHOOD_RINGS):
         grown = sorted(set(group) | set(graph.grid_neighbours(labels, group)))
         wider = np.flatnonzero(np.isin(labels, grown))
         if len(grown) == len(group) or len(wider) > NEIGHBOURHOOD_MAX_ATOMS:
             break
+        if tight and (loads[grown] > ceiling + 1e-9).any():
+            break  # a grid beyond the ceiling: no layout of this ground is one the tight band's search speaks of
         group, nodes = grown, wider
-        out = int((~bounds.contains(loads[group])).sum())
-        key = (nodes.tobytes(), out, len(group) if fixed_count else 0)  # the same question of the same ground
+        out = int((~band.contains(loads[group])).sum())
+        far = int((~bounds.contains(loads[group])).sum()) if tight else 0
+        key = (nodes.tobytes(), out, far, len(group) if fixed_count else 0)  # the same question of the same ground
         if key not in answers:
             answers[key] = bounds_programme(
                 graph.adjacency.among(nodes).neighbour_lists(),
                 graph.w[nodes],
-                bounds.lo,
-                bounds.hi,
+                band.lo,
+                band.hi,
                 budget=out - 1,
-                outside_hi=sizing.misfit_ceiling,
+                outside_hi=bounds.hi if tight else ceiling,
+                outside_lo=bounds.lo if tight else 0.0,
+                beyond=far,
+                beyond_hi=ceiling,
                 grids=len(group) if fixed_count else None,
+                work=NEIGHBOURHOOD_TIGHT_WORK if tight else PROGRAMME_WORK,
             )
         found, proven = answers[key]
-        if found is not None and (~bounds.contains(np.bincount(found, weights=graph.w[nodes]))).sum() < out:
+        if found is not None and (~band.contains(np.bincount(found, weights=graph.w[nodes]))).sum() < out:
             return found, nodes, group, None  # fewer outside (so the search's passes end)
         if not proven or fixed_count:  # a proof over layouts of this many grids only: no claim of all layouts
             break
-        cap = sizing.misfit_ceiling if out > 1 else np.inf
-        candidate = RegionProof(
-            out, float(cap), "cp_sat", f"{len(group)} grids, {len(nodes)} units", tuple(nodes.tolist())
-        )
-        if not candidate.covers(loads[group], bounds):  # a grid outside beyond its scope: the narrower proof holds
+        searched = f"{len(group)} grids, {len(nodes)} units"
+        if out == 1:  # no layout of this ground has every grid within the band, whatever its grids hold
+            candidate = RegionProof(1, np.inf, "cp_sat", searched, tuple(nodes.tolist()), tight=tight)
+        elif tight:
+            scope = {"beyond": far, "beyond_cap": ceiling} if far else {}
+            candidate = RegionProof(
+                out, bounds.hi, "cp_sat", searched, tuple(nodes.tolist()), floor=bounds.lo, tight=True, **scope
+            )
+        else:
+            candidate = RegionProof(out, ceiling, "cp_sat", searched, tuple(nodes.tolist()))
+        if not candidate.covers(loads[group], band):  # a grid outside beyond its scope: the narrower proof holds
             break
         proof = candidate
     return None, nodes, group, proof
@@ -156,3 +255,19 @@ def proof_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, boun
         return False
     loads = np.array([graph.w[labels == g].sum() for g in grids])
     return proof.covers(loads, bounds)
+
+
+def bounds_excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing) -> float:
+    """How far the grids outside the bounds lie beyond them, in all."""
+    lo, hi = sizing.bounds_window
+    loads = graph.grid_loads(labels)
+    return float(np.maximum(np.maximum(lo - loads, loads - hi), 0).sum())
+
+
+def proof_still_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, sizing: Sizing) -> bool:
+    """Whether a proof holds for ``labels``: a region's covers them, a neighbourhood's still speaks of whole
+    grids it covers (in its band: the tight band's or the bounds)."""
+    band = sizing.tight_window if proof.tight else sizing.bounds_window
+    if proof.atoms is None:
+        return proof.covers(graph.grid_loads(labels), band)
+    return proof_holds(graph, labels, proof, band)

@@ -10,7 +10,13 @@ from ._bisection import bisect
 from ._exact import exact_split
 from ._excess import least_excess
 from ._graph import RegionGraph, Sizing, labels_of
-from ._neighbourhood import NEIGHBOURHOOD_MAX_ATOMS, neighbourhood_search, proof_holds
+from ._neighbourhood import (
+    NEIGHBOURHOOD_MAX_ATOMS,
+    bounds_excess,
+    neighbourhood_search,
+    proof_still_holds,
+    tight_neighbourhood_search,
+)
 from ._proofs import RegionProof, proven_layout, tight_layout
 from ._radius import shorten_radii
 from ._refine import refine, score
@@ -126,33 +132,31 @@ def _tightened(
     bounds still hold for (polished while they hold and it keeps as few outside); with the proof of the
     fewest where the search settles it and the layout kept has that many."""
     found, proof = tight_layout(graph, sizing, labels)
-    excess = _excess(graph, labels, sizing)
+    excess = bounds_excess(graph, labels, sizing)
     if found is not None:
         polished = _polished(graph, found, sizing, fixed_count=False)
         better = score(graph, polished, int(polished.max()) + 1, sizing)[:2]
         for candidate in (
             (polished, found) if better <= score(graph, found, int(found.max()) + 1, sizing)[:2] else (found,)
         ):
-            if _excess(graph, candidate, sizing) <= excess + 1e-9 and all(
-                _holds(graph, candidate, p, sizing) for p in proofs
+            if bounds_excess(graph, candidate, sizing) <= excess + 1e-9 and all(
+                proof_still_holds(graph, candidate, p, sizing) for p in proofs
             ):
                 labels = candidate
                 break
     if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
         return labels, [*proofs, proof]
-    return labels, proofs
+    # no proof for the region: the grids around each grid still outside the band
+    labels, local = tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=proofs)
+    return labels, [*proofs, *local]
 
 
-def _excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing) -> float:
-    """How far the grids outside the bounds lie beyond them, in all."""
-    lo, hi = sizing.bounds_window
-    loads = graph.grid_loads(labels)
-    return float(np.maximum(np.maximum(lo - loads, loads - hi), 0).sum())
-
-
-def _holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, sizing: Sizing) -> bool:
-    """Whether a proof about the bounds holds for ``labels``: the region's covers them, a neighbourhood's
-    still speaks of whole grids it covers."""
-    if proof.atoms is None:
-        return proof.covers(graph.grid_loads(labels), sizing.bounds_window)
-    return proof_holds(graph, labels, proof, sizing.bounds_window)
+def tight_proofs(graph: RegionGraph, sizing: Sizing, labels: np.ndarray, max_units: int) -> list[RegionProof]:
+    """The proofs about the tight band of the layout ``labels``, as it is: the region's
+    (:func:`tight_layout`, its programme on at most ``max_units`` units) where it covers the layout, else
+    those of the grounds around its grids outside the band (:func:`tight_neighbourhood_search`, no layout
+    taken)."""
+    _, proof = tight_layout(graph, sizing, labels, max_units)
+    if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
+        return [proof]
+    return tight_neighbourhood_search(graph, labels, sizing, take=False)[1]

@@ -15,7 +15,9 @@ Every ordinary grid outside the bounds (or over the service radius) gets one of:
   nearby cannot help, which does not make the grid unable to meet the bounds;
 - a **tight-band claim** (:attr:`~gridplan.vocabulary.Claim.TIGHT_FEWEST`): no layout of a region's units
   with no more grids outside the bounds (each at most the misfit ceiling) has fewer grids outside the tight
-  band — kept only where the plan's layout has that many;
+  band — kept only where the plan's layout has that many; a **neighbourhood tight-band claim**
+  (:attr:`~gridplan.vocabulary.Claim.NEIGHBOURHOOD_TIGHT`) the same for the ground of a grid and the rings of
+  grids around it, those beyond kept as they are;
 - a **radius claim** (:attr:`~gridplan.vocabulary.Claim.UNIT_SPANS`): two buildings of one unit lie more
   than twice the radius apart;
 - otherwise **not proven** (:attr:`~gridplan.vocabulary.Claim.BEST_FOUND`), with why the search stopped.
@@ -259,7 +261,7 @@ class _ClaimWriter:
         if not proof.covers(self.load[grids], tight):  # the layout kept is not one the proof speaks of
             return
         self._region_row(
-            Claim.TIGHT_FEWEST,
+            Claim.NEIGHBOURHOOD_TIGHT if region.local else Claim.TIGHT_FEWEST,
             region,
             lo=tight.lo,
             hi=tight.hi,

@@ -42,7 +42,7 @@ from gridplan.engine import (
     plan_region,
     proven_layout,
     resplit,
-    tight_layout,
+    tight_proofs,
 )
 from gridplan.engine.units import Units, grid_grounds
 from gridplan.errors import InfeasibleError, InputError
@@ -468,9 +468,10 @@ def _tight_claims(
     """The proofs, for the layout regenerated, that a region has no layout with fewer grids outside the tight band
     (and no more outside the bounds, each at most the misfit ceiling) where its search settles it
     (:func:`gridplan.engine.tight_layout`, its programme on regions of at most ``REGENERATION_TIGHT_MAX_UNITS``
-    units); sought in each region with grids outside the band but those the
-    previous plan's claims still speak of (every grid's ground unchanged, none rebalanced). The search's layout
-    is not taken: regeneration keeps grids, so a region where it finds one with fewer outside stays unproven."""
+    units), else that the ground around a grid outside the band has none (:func:`gridplan.engine.tight_proofs`);
+    sought in each region with grids outside the band but those the previous plan's claims still speak of (every
+    grid's ground unchanged, none rebalanced). The searches' layouts are not taken: regeneration keeps grids, so a
+    ground where one is found with fewer outside stays unproven."""
     sizing = Sizing.of(settings.grid)
     searched = []  # the regions searched: atoms, grid loads and labels
     for _, region in _free_regions(state, units):
@@ -488,10 +489,9 @@ def _tight_claims(
         (RegionGraph.of(adjacency, r, weight, units.atoms), sizing, labels, REGENERATION_TIGHT_MAX_UNITS)
         for r, _, labels in searched
     )
-    found = each_apart(tight_layout, tasks, workers, [len(r) for r, _, _ in searched])
-    for (region, loads, _), (_, proof) in zip(searched, found):
-        if proof is not None and proof.covers(loads, sizing.tight_window):
-            claims += proofs_in_scene(region, [proof], state.atom_grid)
+    found = each_apart(tight_proofs, tasks, workers, [len(r) for r, _, _ in searched])
+    for (region, _, _), proofs in zip(searched, found):
+        claims += proofs_in_scene(region, proofs, state.atom_grid)
     return claims
 
 
@@ -511,7 +511,7 @@ def _unchanged_grids(state: AtomLayout, units: Units, previous: PreviousPlan) ->
 
 #: The previous plan's claims a region whose grids did not change keeps: those of whole regions, neighbourhoods and
 #: the tight band (a unit's claims are made again from the units).
-_CARRIED_CLAIMS = (Claim.REGION_FEWEST, Claim.NEIGHBOURHOOD_FEWEST, Claim.TIGHT_FEWEST)
+_CARRIED_CLAIMS = (Claim.REGION_FEWEST, Claim.NEIGHBOURHOOD_FEWEST, Claim.TIGHT_FEWEST, Claim.NEIGHBOURHOOD_TIGHT)
 
 
 def _carried(certificates: list[Certificate], state: AtomLayout, region: np.ndarray) -> list:
@@ -523,8 +523,8 @@ def _carried(certificates: list[Certificate], state: AtomLayout, region: np.ndar
         if not c.proven or c.claim not in _CARRIED_CLAIMS or not c.grid_ids or not set(c.grid_ids) <= position.keys():
             continue
         positions = sorted(position[grid_id] for grid_id in c.grid_ids)
-        tight = c.claim == Claim.TIGHT_FEWEST
-        local = c.claim == Claim.NEIGHBOURHOOD_FEWEST
+        tight = c.claim in (Claim.TIGHT_FEWEST, Claim.NEIGHBOURHOOD_TIGHT)
+        local = c.claim in (Claim.NEIGHBOURHOOD_FEWEST, Claim.NEIGHBOURHOOD_TIGHT)
         proof = RegionProof(
             fewest=c.fewest,
             cap=c.cap,
@@ -601,11 +601,12 @@ def _rebalanced_proofs(
             if np.array_equal(np.isin(state.atom_grid, positions), np.isin(state.repaired_grid, positions)):
                 held.append((positions, proof))
             continue
-        ground = np.asarray(proof.atoms)  # a neighbourhood's (about the bounds)
+        ground = np.asarray(proof.atoms)  # a neighbourhood's
         grids = np.unique(state.atom_grid[ground])
-        if np.isin(state.atom_grid, grids).sum() == len(ground) and proof.covers(loads[grids], bounds):
+        band = sizing.tight_window if proof.tight else bounds
+        if np.isin(state.atom_grid, grids).sum() == len(ground) and proof.covers(loads[grids], band):
             held.append((grids.tolist(), proof))
-        else:
+        elif not proof.tight:  # the tight band's are sought again with the region's (_tight_claims)
             moved.update(grids[~bounds.contains(loads[grids])].tolist())
     covered = {g for positions, _ in held for g in positions}
     if not moved - covered:
