@@ -826,9 +826,14 @@ def test_a_tight_band_proof_covers_the_layout_kept_and_brute_force_finds_none_in
     fewest = _row_tight_fewest(households)
     if SIZING.bounds_window.contains(loads).all():  # the band's search ran: no layout within the bounds is better
         assert int((~SIZING.tight_window.contains(loads)).sum()) == fewest or not tight
-    for proof in tight:
-        assert proof.covers(loads, SIZING.tight_window)
-        assert proof.fewest == _row_tight_fewest(households, proof.beyond, proof.beyond_cap)
+    for proof in tight:  # the region's, or a neighbourhood's (its ground: whole grids of the row)
+        ground = list(range(len(households))) if proof.atoms is None else list(proof.atoms)
+        grids = np.unique(labels[ground])
+        assert np.isin(labels, grids).sum() == len(ground) and proof.covers(loads[grids], SIZING.tight_window)
+        if proof.floor:  # within the bounds but ``beyond``
+            assert proof.fewest == _row_tight_fewest([households[a] for a in ground], proof.beyond, proof.beyond_cap)
+        else:  # no layout of the ground at all has every grid within the band
+            assert proof.fewest == 1 and _row_band_fewest([households[a] for a in ground], beyond=len(ground)) == 1
 
 
 @pytest.mark.parametrize("far", [0, 1])
