@@ -59,7 +59,7 @@ def neighbourhood_search(
         The new labels (``0 … k'-1``), and the proofs that the ground of a grid still outside has no layout
         with fewer outside; each speaks of its ``atoms`` and holds for the labels returned.
     """
-    return _search(graph, labels, sizing, fixed_count, proofs, tight=False, keeps=lambda old, new: True)
+    return _search(graph, labels, sizing, fixed_count, proofs, lambda old, new: True)
 
 
 def tight_neighbourhood_search(
@@ -69,6 +69,7 @@ def tight_neighbourhood_search(
     bounds_proofs: Sequence[RegionProof] = (),
     proofs: Sequence[RegionProof] = (),
     take: bool = True,
+    max_atoms: int = NEIGHBOURHOOD_MAX_ATOMS,
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """:func:`neighbourhood_search` for the tight band: each grid outside it that none of its units proves so,
     re-planned with ring after ring of the grids around it (within ``NEIGHBOURHOOD_TIGHT_WORK`` each) until a
@@ -90,6 +91,8 @@ def tight_neighbourhood_search(
         Proofs about the tight band already made for ``labels``: kept while they hold.
     take
         Whether a layout found is taken (a regeneration, which keeps grids, seeks the proofs alone).
+    max_atoms
+        The most atoms of a ground re-planned (a regeneration's ``REGENERATION_TIGHT_MAX_UNITS``).
 
     Returns
     -------
@@ -108,7 +111,7 @@ def tight_neighbourhood_search(
             and all(proof_still_holds(graph, new, p, sizing) for p in bounds_proofs)
         )
 
-    return _search(graph, labels, sizing, False, proofs, tight=True, keeps=keeps)
+    return _search(graph, labels, sizing, False, proofs, keeps, tight=True, max_atoms=max_atoms)
 
 
 def _search(
@@ -117,11 +120,13 @@ def _search(
     sizing: Sizing,
     fixed_count: bool,
     proofs: Sequence[RegionProof],
-    tight: bool,
     keeps,
+    tight: bool = False,
+    max_atoms: int = NEIGHBOURHOOD_MAX_ATOMS,
 ) -> tuple[np.ndarray, list[RegionProof]]:
-    """The passes of :func:`neighbourhood_search` (of :func:`tight_neighbourhood_search` with ``tight``); a
-    layout found is taken where ``keeps`` accepts the labels it makes (from the labels before it)."""
+    """The passes of :func:`neighbourhood_search` (of :func:`tight_neighbourhood_search` with ``tight``, its
+    grounds of at most ``max_atoms``); a layout found is taken where ``keeps`` accepts the labels it makes (from
+    the labels before it)."""
     band = sizing.tight_window if tight else sizing.bounds_window
     labels = labels.copy()
     k = int(labels.max()) + 1
@@ -138,7 +143,9 @@ def _search(
         for g in np.argsort(-np.abs(loads - (band.lo + band.hi) / 2), kind="stable"):
             if band.contains(loads[g]) or int(g) in skip or not (labels == g).any():
                 continue
-            found, nodes, group, proof = _around(graph, labels, loads, int(g), sizing, fixed_count, answers, tight)
+            found, nodes, group, proof = _around(
+                graph, labels, loads, int(g), sizing, fixed_count, answers, tight, max_atoms
+            )
             if found is not None:  # fewer grids outside: taken (the largest part keeps the first label)
                 new = labels.copy()
                 parts = np.bincount(found, weights=graph.w[nodes])
@@ -186,6 +193,7 @@ def _around(
     fixed_count: bool,
     answers: dict,
     tight: bool = False,
+    max_atoms: int = NEIGHBOURHOOD_MAX_ATOMS,
 ) -> tuple[np.ndarray | None, np.ndarray, list[int], RegionProof | None]:
     """Grid ``g`` re-planned with ring after ring of the grids around it: the first layout of such ground with
     fewer grids outside the bounds (its labels over ``nodes``, the ground's atoms, and ``group``, its grids), or
@@ -204,7 +212,7 @@ def _around(
     for _ in range(NEIGHBOURHOOD_RINGS):
         grown = sorted(set(group) | set(graph.grid_neighbours(labels, group)))
         wider = np.flatnonzero(np.isin(labels, grown))
-        if len(grown) == len(group) or len(wider) > NEIGHBOURHOOD_MAX_ATOMS:
+        if len(grown) == len(group) or len(wider) > max_atoms:
             break
         if tight and (loads[grown] > ceiling + 1e-9).any():
             break  # a grid beyond the ceiling: no layout of this ground is one the tight band's search speaks of

@@ -155,8 +155,8 @@ def tight_proofs(graph: RegionGraph, sizing: Sizing, labels: np.ndarray, max_uni
     """The proofs about the tight band of the layout ``labels``, as it is: the region's
     (:func:`tight_layout`, its programme on at most ``max_units`` units) where it covers the layout, else
     those of the grounds around its grids outside the band (:func:`tight_neighbourhood_search`, no layout
-    taken)."""
+    taken, on grounds of at most ``max_units`` units too)."""
     _, proof = tight_layout(graph, sizing, labels, max_units)
     if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
         return [proof]
-    return tight_neighbourhood_search(graph, labels, sizing, take=False)[1]
+    return tight_neighbourhood_search(graph, labels, sizing, take=False, max_atoms=max_units)[1]
