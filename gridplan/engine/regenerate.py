@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -156,7 +157,7 @@ def regenerate(
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
     proven = _rebalanced_proofs(state, units, adjacency, weight, prepared.settings, proven)
-    tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers)
+    tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
     plan, reasons = _new_plan(
         state,
         prepared,
@@ -464,14 +465,16 @@ def _tight_claims(
     settings: Settings,
     unchanged: set[int],
     workers: int,
+    kept: Sequence[tuple[list[int], RegionProof]] = (),
 ) -> list[tuple[list[int], RegionProof]]:
     """The proofs, for the layout regenerated, that a region has no layout with fewer grids outside the tight band
     (and no more outside the bounds, each at most the misfit ceiling) where its search settles it
     (:func:`gridplan.engine.tight_layout`, its programme on regions of at most ``REGENERATION_TIGHT_MAX_UNITS``
     units), else that the ground around a grid outside the band has none (:func:`gridplan.engine.tight_proofs`);
     sought in each region with grids outside the band but those the previous plan's claims still speak of (every
-    grid's ground unchanged, none rebalanced). The searches' layouts are not taken: regeneration keeps grids, so a
-    ground where one is found with fewer outside stays unproven."""
+    grid's ground unchanged, none rebalanced), nor of grids a proof of ``kept`` (the previous plan's, still
+    holding) speaks of about the band. The searches' layouts are not taken: regeneration keeps grids, so a ground
+    where one is found with fewer outside stays unproven."""
     sizing = Sizing.of(settings.grid)
     searched = []  # the regions searched: atoms, grid loads and labels
     for _, region in _free_regions(state, units):
@@ -490,8 +493,9 @@ def _tight_claims(
         for r, _, labels in searched
     )
     found = each_apart(tight_proofs, tasks, workers, [len(r) for r, _, _ in searched])
+    covered = {g for positions, proof in kept if proof.tight for g in positions}
     for (region, _, _), proofs in zip(searched, found):
-        claims += proofs_in_scene(region, proofs, state.atom_grid)
+        claims += [c for c in proofs_in_scene(region, proofs, state.atom_grid) if covered.isdisjoint(c[0])]
     return claims
 
 
