@@ -13,9 +13,9 @@ from gridplan.settings import DEFAULTS
 from .support.assertions import assert_hard_rules
 from .support.digests import plan_digests
 
-#: :func:`plan_digests` of the district's plan (as main plans it since the tight band's claims): work on the
-#: engine's speed (issue 33) must leave it as it is.
-DISTRICT_PLAN = ("993db19337d0f780", "2e779e49a99116fc")
+#: :func:`plan_digests` of the district's plan (as main plans it since the tight band's neighbourhood search, which
+#: takes layouts with fewer grids outside ±10%: 230 → 222): work on the engine's speed (issue 33) must leave it as it is.
+DISTRICT_PLAN = ("84bd197d638c1c41", "9b5b4cea7983beab")
 
 
 @pytest.fixture(scope="module")

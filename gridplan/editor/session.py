@@ -590,6 +590,8 @@ class EditSession:
         still speaks of it."""
         ids = set(self.building_ids[members].tolist())
         for c in self.certificates.get(grid_id, []):
+            if c.claim in (Claim.TIGHT_FEWEST, Claim.NEIGHBOURHOOD_TIGHT):
+                continue  # a claim about the tight band, not the bounds
             if c.claim == Claim.UNIT_MISFIT and c.proven and set(c.unit_buildings) <= ids:
                 return c.claim, True  # true of every layout whose grid holds the unit
             if all(self._as_opened(other) for other in c.grid_ids):
