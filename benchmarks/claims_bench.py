@@ -46,7 +46,7 @@ from gridplan.engine.regenerate import regenerate  # noqa: E402
 from gridplan.partition import partition  # noqa: E402
 from gridplan.pipeline import prepare_scene  # noqa: E402
 from gridplan.review.verify import verify_plan  # noqa: E402
-from gridplan.vocabulary import CheckMethod, GridKind, Verdict  # noqa: E402
+from gridplan.vocabulary import TIGHT_BAND_CLAIMS, CheckMethod, GridKind, Verdict  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from regeneration_bench import base_scene  # noqa: E402
@@ -80,7 +80,7 @@ def row(case: str, plan, prepared, seconds: float, fixed: str = "") -> dict:
     by_cp_sat, band_by_cp_sat = set(), set()  # grids whose claim held once HiGHS's undecided programme went to CP-SAT
     for check in checked.checks:
         for g in check.grid_ids:
-            band = check.claim in ("tight_fewest", "neighbourhood_tight")
+            band = check.claim in TIGHT_BAND_CLAIMS
             (band_verdict if band else verdict)[g] = check.verdict
             if check.verdict == Verdict.HOLDS and check.method == CheckMethod.MILP_CP_SAT:
                 (band_by_cp_sat if band else by_cp_sat).add(g)

@@ -133,6 +133,12 @@ class Claim(StrEnum):
     BEST_FOUND = "best_found"  # nothing proven: the best layout the searches found
 
 
+#: The claims about the tight band (the other claims with a window speak of the bounds).
+TIGHT_BAND_CLAIMS = frozenset({Claim.TIGHT_FEWEST, Claim.NEIGHBOURHOOD_TIGHT})
+#: The claims about the ground of some grids, the grids around them kept as they are (not a whole region).
+NEIGHBOURHOOD_CLAIMS = frozenset({Claim.NEIGHBOURHOOD_FEWEST, Claim.NEIGHBOURHOOD_TIGHT})
+
+
 class ClaimStatus(StrEnum):
     """Whether a claim is proven (by the method it names) and whether an independent check confirmed it."""
 

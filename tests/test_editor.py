@@ -24,7 +24,7 @@ from gridplan.editor.session import EditRefused, EditSession, default_output, op
 from gridplan.engine.regenerate import regenerate
 from gridplan.errors import InputError
 from gridplan.io.store import read_plan, read_previous, write_layers, write_plan
-from gridplan.vocabulary import EditRefusal, GridKind, MoveReason
+from gridplan.vocabulary import TIGHT_BAND_CLAIMS, EditRefusal, GridKind, MoveReason
 
 from .support.assertions import assert_hard_rules
 from .support.cli import assert_one_line_error, run
@@ -553,8 +553,7 @@ def test_touching_grids_never_share_a_colour_before_or_after_edits(session):
 def test_a_grid_outside_the_bounds_shows_the_plans_claim_until_an_edit_changes_its_ground(session, small_district):
     _, plan = small_district
     # the claims about the bounds (a grid outside them may also lie on a tight-band claim's ground)
-    band = ("tight_fewest", "neighbourhood_tight")
-    claimed = {g: c for c in plan.certificates if c.proven and c.claim not in band for g in c.grid_ids}
+    claimed = {g: c for c in plan.certificates if c.proven and c.claim not in TIGHT_BAND_CLAIMS for g in c.grid_ids}
     outside = [f for f in session.figures() if f.kind == GridKind.ORDINARY and not f.within_bounds]
     assert outside and all(f.claim for f in outside) and all(not f.claim for f in session.figures() if f.within_bounds)
     held = [f for f in outside if f.grid_id in claimed]

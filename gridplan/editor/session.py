@@ -35,7 +35,7 @@ from gridplan.io.store import read_previous, redacted, write_plan
 from gridplan.pipeline import check_belongs, check_same_buildings
 from gridplan.settings import EDITOR
 from gridplan.style import GRID_COLOURS
-from gridplan.vocabulary import Claim, EditOp, EditRefusal, GridKind, MoveReason, refusal_text
+from gridplan.vocabulary import TIGHT_BAND_CLAIMS, Claim, EditOp, EditRefusal, GridKind, MoveReason, refusal_text
 
 #: How many colours the page has for grids (a map of grids needs at most four; a few more keep colours stable).
 PALETTE_SIZE = len(GRID_COLOURS)
@@ -590,7 +590,7 @@ class EditSession:
         still speaks of it."""
         ids = set(self.building_ids[members].tolist())
         for c in self.certificates.get(grid_id, []):
-            if c.claim in (Claim.TIGHT_FEWEST, Claim.NEIGHBOURHOOD_TIGHT):
+            if c.claim in TIGHT_BAND_CLAIMS:
                 continue  # a claim about the tight band, not the bounds
             if c.claim == Claim.UNIT_MISFIT and c.proven and set(c.unit_buildings) <= ids:
                 return c.claim, True  # true of every layout whose grid holds the unit

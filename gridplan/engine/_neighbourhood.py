@@ -2,7 +2,9 @@
 the least-excess re-plan): a constraint programme over the grid and its neighbours, then their neighbours,
 seeks a layout of that ground with fewer grids outside the bounds. One found is taken; where the programme
 proves there is none, the proof is kept, with its scope: these grids' units, the grids around them as they
-are. It says that re-drawing the grids nearby cannot help, not that no layout of the region can.
+are. It says that re-drawing the grids nearby cannot help, not that no layout of the region can. A grid
+outside the tight band is searched the same way, after the region's own search for the band
+(:func:`tight_neighbourhood_search`).
 """
 
 from __future__ import annotations
@@ -73,8 +75,8 @@ def tight_neighbourhood_search(
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """:func:`neighbourhood_search` for the tight band: each grid outside it that none of its units proves so,
     re-planned with ring after ring of the grids around it (within ``NEIGHBOURHOOD_TIGHT_WORK`` each) until a
-    ring is proven, for a layout of that ground with fewer grids outside the band and none outside the bounds but as many as now
-    there, each at most the misfit ceiling. One found is taken where the grids outside the bounds lie no further
+    ring is proven, for a layout of that ground with fewer grids outside the band and none outside the bounds but
+    as many as now there, each at most the misfit ceiling. One found is taken where the grids outside the bounds lie no further
     beyond them in all, no more grids are over the service radius (estimated on atoms) and every proof of
     ``bounds_proofs`` still holds; where the programme proves there is none, the proof is kept with its scope
     (these grids' units, the grids around them as they are).

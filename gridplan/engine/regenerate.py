@@ -50,6 +50,8 @@ from gridplan.errors import InfeasibleError, InputError
 from gridplan.prepare.validate import as_prepared
 from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 from gridplan.vocabulary import (
+    NEIGHBOURHOOD_CLAIMS,
+    TIGHT_BAND_CLAIMS,
     BuildingChange,
     Claim,
     GridChange,
@@ -476,25 +478,24 @@ def _tight_claims(
     holding) speaks of about the band. The searches' layouts are not taken: regeneration keeps grids, so a ground
     where one is found with fewer outside stays unproven."""
     sizing = Sizing.of(settings.grid)
-    searched = []  # the regions searched: atoms, grid loads and labels
+    searched = []  # the regions searched: atoms and labels
     for _, region in _free_regions(state, units):
         grids = state.atom_grid[region]
         carried = unchanged.issuperset(grids.tolist()) and np.array_equal(grids, state.repaired_grid[region])
         if carried or not divisible(weight[region].sum(), settings.grid):
             continue
         labels = np.unique(grids, return_inverse=True)[1]
-        loads = np.bincount(labels, weights=weight[region].astype(float))
-        if not sizing.tight_window.contains(loads).all():
-            searched.append((region, loads, labels))
+        if not sizing.tight_window.contains(np.bincount(labels, weights=weight[region].astype(float))).all():
+            searched.append((region, labels))
     claims: list[tuple[list[int], RegionProof]] = []
     # a region's graph made only for a search, as its task runs
     tasks = (
         (RegionGraph.of(adjacency, r, weight, units.atoms), sizing, labels, REGENERATION_TIGHT_MAX_UNITS)
-        for r, _, labels in searched
+        for r, labels in searched
     )
-    found = each_apart(tight_proofs, tasks, workers, [len(r) for r, _, _ in searched])
+    found = each_apart(tight_proofs, tasks, workers, [len(r) for r, _ in searched])
     covered = {g for positions, proof in kept if proof.tight for g in positions}
-    for (region, _, _), proofs in zip(searched, found):
+    for (region, _), proofs in zip(searched, found):
         claims += [c for c in proofs_in_scene(region, proofs, state.atom_grid) if covered.isdisjoint(c[0])]
     return claims
 
@@ -527,8 +528,7 @@ def _carried(certificates: list[Certificate], state: AtomLayout, region: np.ndar
         if not c.proven or c.claim not in _CARRIED_CLAIMS or not c.grid_ids or not set(c.grid_ids) <= position.keys():
             continue
         positions = sorted(position[grid_id] for grid_id in c.grid_ids)
-        tight = c.claim in (Claim.TIGHT_FEWEST, Claim.NEIGHBOURHOOD_TIGHT)
-        local = c.claim in (Claim.NEIGHBOURHOOD_FEWEST, Claim.NEIGHBOURHOOD_TIGHT)
+        tight, local = c.claim in TIGHT_BAND_CLAIMS, c.claim in NEIGHBOURHOOD_CLAIMS
         proof = RegionProof(
             fewest=c.fewest,
             cap=c.cap,

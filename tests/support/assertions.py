@@ -14,7 +14,7 @@ from gridplan.core.scene import PreparedScene
 from gridplan.pipeline import prepare_scene
 from gridplan.review.verify import verify_plan
 from gridplan.settings import DEFAULTS
-from gridplan.vocabulary import GridKind
+from gridplan.vocabulary import TIGHT_BAND_CLAIMS, GridKind
 
 #: Limits of the independent checks run on every plan the suite makes (an undecided check is no failure).
 QUICK_CHECKS = dataclasses.replace(DEFAULTS.verify, limit_seconds=2.0)
@@ -83,9 +83,7 @@ def assert_claims_hold(scene, plan):
     bounds = plan.settings.grid.bounds_window
     outside = set(grids.loc[~bounds.contains(grids["households"].to_numpy()), "grid_id"])
     # a radius claim has no floor; a tight band's claim speaks of the band, not of the grids outside the bounds
-    bounds_claims = [
-        c for c in plan.certificates if not np.isnan(c.lo) and c.claim not in ("tight_fewest", "neighbourhood_tight")
-    ]
+    bounds_claims = [c for c in plan.certificates if not np.isnan(c.lo) and c.claim not in TIGHT_BAND_CLAIMS]
     assert {g for c in bounds_claims for g in c.grid_ids} & outside == outside, (outside, plan.certificates)
     proven = {
         g for c in plan.certificates if c.proven and c.claim in ("unit_misfit", "region_fewest") for g in c.grid_ids
