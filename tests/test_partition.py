@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, example, given
+from hypothesis import HealthCheck, assume, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -31,6 +31,7 @@ from gridplan.engine import (
     least_excess,
     neighbourhood_proof,
     neighbourhood_search,
+    no_tighter_cover,
     pairwise_sum,
     plan_region,
     proven_misfits,
@@ -43,7 +44,9 @@ from gridplan.engine import (
 )
 from gridplan.errors import InputError
 from gridplan.partition import partition
+from gridplan.review.checking import Scope, check_fewest_outside
 from gridplan.settings import DEFAULTS, RunOptions
+from gridplan.vocabulary import Verdict
 
 from .support.assertions import assert_hard_rules
 from .support.properties import examples
@@ -1024,6 +1027,36 @@ def test_a_tight_band_neighbourhood_search_claims_only_what_brute_force_confirms
     covered = {int(g) for p in proofs for g in found[list(p.atoms)]}
     again = tight_neighbourhood_search(row, found, SIZING, take=False)[1]
     assert {int(g) for p in again for g in found[list(p.atoms)]} <= covered
+
+
+@hsettings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    households=st.lists(st.sampled_from([0, 0, 60, 90, 117, 150, 175, 250]), min_size=12, max_size=12),
+    ground=st.sets(st.integers(0, 11), min_size=2),
+    loose=st.integers(1, 3),
+    far=st.integers(0, 1),
+)
+def test_an_exact_cover_of_a_grounds_groups_proves_only_what_brute_force_confirms(households, ground, loose, far):
+    """A ground of a 3 × 4 lattice (any connected set of its units, empty ones among them, and outside it empty
+    units that would join it around a corner): where the exact cover proves that no layout of the ground has fewer
+    than ``loose`` grids outside the tight band (grids outside the bounds but ``far``, up to the ceiling), the
+    verifier's brute force over every layout of the ground agrees."""
+    lattice = lattice_region(3, 4, 80.0, households)
+    ground = np.array(sorted(ground))
+    assume(lattice.connected(ground) and lattice.w[ground].sum() > 0)
+    proven = no_tighter_cover(lattice, SIZING, loose, far, ground)
+    bounds = SIZING.bounds_window
+    check = check_fewest_outside(
+        lattice.adjacency.among(ground).neighbour_lists(),
+        lattice.w[ground],
+        *SIZING.tight_window,
+        loose,
+        scope=Scope(bounds.lo, bounds.hi, far, SIZING.misfit_ceiling),
+        method="enumeration",
+    )
+    assert check.verdict in (Verdict.HOLDS, Verdict.REFUTED)
+    if proven:
+        assert check.verdict == Verdict.HOLDS, (households, ground.tolist(), loose, far, check.detail)
 
 
 def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._graph import RegionGraph, Sizing
-from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, proven_misfits
+from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, no_tighter_cover, proven_misfits
 from ._radius import radii
 
 #: Rings of neighbouring grids a grid outside the bounds is re-planned with, at most.
@@ -26,6 +26,12 @@ NEIGHBOURHOOD_MAX_ATOMS = 120
 #: district (the widest ring proven kept, then) 0.03 left as many grids outside ±10% unproven as 0.1 (36), its
 #: programmes taking 7 s instead of 13 s; 0.01 left 40.
 NEIGHBOURHOOD_TIGHT_WORK = 0.03
+#: Most inhabited atoms of a ground whose groups are enumerated for an exact cover where the tight band's
+#: programme decides nothing or the ground is too large for it (:func:`~._proofs.no_tighter_cover`): it may
+#: prove there what the programme could not.
+NEIGHBOURHOOD_COVER_MAX_ATOMS = 80
+#: Work the tight band's programme may do on a ground where neither its first run nor the cover decided anything.
+NEIGHBOURHOOD_TIGHT_RETRY_WORK = 0.3
 
 
 def neighbourhood_search(
@@ -94,7 +100,8 @@ def tight_neighbourhood_search(
     take
         Whether a layout found is taken (a regeneration, which keeps grids, seeks the proofs alone).
     max_atoms
-        The most atoms of a ground re-planned (a regeneration's ``REGENERATION_TIGHT_MAX_UNITS``).
+        The most atoms of a ground re-planned (a regeneration's ``REGENERATION_TIGHT_MAX_UNITS``); a larger
+        ground of at most ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms may still be proven by an exact cover.
 
     Returns
     -------
@@ -214,7 +221,8 @@ def _around(
     for _ in range(NEIGHBOURHOOD_RINGS):
         grown = sorted(set(group) | set(graph.grid_neighbours(labels, group)))
         wider = np.flatnonzero(np.isin(labels, grown))
-        if len(grown) == len(group) or len(wider) > max_atoms:
+        coverable = tight and (graph.w[wider] > 0).sum() <= NEIGHBOURHOOD_COVER_MAX_ATOMS
+        if len(grown) == len(group) or (len(wider) > max_atoms and not coverable):
             break
         if tight and (loads[grown] > ceiling + 1e-9).any():
             break  # a grid beyond the ceiling: no layout of this ground is one the tight band's search speaks of
@@ -223,31 +231,20 @@ def _around(
         far = int((~bounds.contains(loads[group])).sum()) if tight else 0
         key = (nodes.tobytes(), out, far, len(group) if fixed_count else 0)  # the same question of the same ground
         if key not in answers:
-            answers[key] = bounds_programme(
-                graph.adjacency.among(nodes).neighbour_lists(),
-                graph.w[nodes],
-                band.lo,
-                band.hi,
-                budget=out - 1,
-                outside_hi=bounds.hi if tight else ceiling,
-                outside_lo=bounds.lo if tight else 0.0,
-                beyond=far,
-                beyond_hi=ceiling,
-                grids=len(group) if fixed_count else None,
-                work=NEIGHBOURHOOD_TIGHT_WORK if tight else PROGRAMME_WORK,
-            )
-        found, proven = answers[key]
+            grids = len(group) if fixed_count else None
+            answers[key] = _settle(graph, nodes, sizing, band, out, far, grids, tight, len(nodes) <= max_atoms)
+        found, proven, method = answers[key]
         if found is not None and (~band.contains(np.bincount(found, weights=graph.w[nodes]))).sum() < out:
             return found, nodes, group, None  # fewer outside (so the search's passes end)
         if not proven or fixed_count:  # a proof over layouts of this many grids only: no claim of all layouts
             break
         searched = f"{len(group)} grids, {len(nodes)} units"
         if out == 1:  # no layout of this ground has every grid within the band, whatever its grids hold
-            candidate = RegionProof(1, np.inf, "cp_sat", searched, tuple(nodes.tolist()), tight=tight)
+            candidate = RegionProof(1, np.inf, method, searched, tuple(nodes.tolist()), tight=tight)
         elif tight:
             scope = {"beyond": far, "beyond_cap": ceiling} if far else {}
             candidate = RegionProof(
-                out, bounds.hi, "cp_sat", searched, tuple(nodes.tolist()), floor=bounds.lo, tight=True, **scope
+                out, bounds.hi, method, searched, tuple(nodes.tolist()), floor=bounds.lo, tight=True, **scope
             )
         else:
             candidate = RegionProof(out, ceiling, "cp_sat", searched, tuple(nodes.tolist()))
@@ -257,6 +254,52 @@ def _around(
         if tight:  # the narrowest ground proven: on the generated district 31 grids are left unproven instead of 36
             break  # (a wider proof's ground is moved more often by a layout taken later), and checked in 76 s, not 100
     return None, nodes, group, proof
+
+
+def _settle(
+    graph: RegionGraph,
+    nodes: np.ndarray,
+    sizing: Sizing,
+    band,
+    out: int,
+    far: int,
+    grids: int | None,
+    tight: bool,
+    solve: bool = True,
+) -> tuple[np.ndarray | None, bool, str]:
+    """The answer for the ground ``nodes`` of :func:`_around` (a layout with fewer than ``out`` grids outside
+    ``band``, or the proof that none has), and how it was settled. The tight band's programme runs within
+    ``NEIGHBOURHOOD_TIGHT_WORK``; where it decides nothing (or is not run: ``solve`` False, a ground too large
+    for it), an exact cover of the ground's groups (:func:`no_tighter_cover`, on at most
+    ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms, empty ones only joining them) may prove it, and else the
+    programme runs again within ``NEIGHBOURHOOD_TIGHT_RETRY_WORK``."""
+    bounds, ceiling = sizing.bounds_window, sizing.misfit_ceiling
+
+    def programme(work: float) -> tuple[np.ndarray | None, bool, str]:
+        return *bounds_programme(
+            graph.adjacency.among(nodes).neighbour_lists(),
+            graph.w[nodes],
+            band.lo,
+            band.hi,
+            budget=out - 1,
+            outside_hi=bounds.hi if tight else ceiling,
+            outside_lo=bounds.lo if tight else 0.0,
+            beyond=far,
+            beyond_hi=ceiling,
+            grids=grids,
+            work=work,
+        ), "cp_sat"
+
+    if not tight:
+        return programme(PROGRAMME_WORK)
+    if solve:
+        found, proven, method = programme(NEIGHBOURHOOD_TIGHT_WORK)
+        if found is not None or proven:
+            return found, proven, method
+    inhabited = int((graph.w[nodes] > 0).sum())
+    if inhabited <= NEIGHBOURHOOD_COVER_MAX_ATOMS and no_tighter_cover(graph, sizing, out, far, nodes):
+        return None, True, "enumeration"
+    return programme(NEIGHBOURHOOD_TIGHT_RETRY_WORK) if solve else (None, False, "cp_sat")
 
 
 def proof_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, bounds) -> bool:

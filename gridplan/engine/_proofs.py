@@ -175,7 +175,7 @@ def tight_layout(
     outside it, with no more grids outside the bounds than now, each at most ``misfit_ceiling``
     (:func:`bounds_programme`, within ``TIGHT_WORK``); and the proof of the fewest where the programme
     settles it, on regions of at most ``max_units`` units. An exact cover of the region's groups
-    (:func:`_no_tighter_cover`) may prove first that none has fewer.
+    (:func:`no_tighter_cover`) may prove first that none has fewer.
     Nothing is sought where a grid outside the bounds now holds more than the ceiling.
 
     Parameters
@@ -217,7 +217,7 @@ def tight_layout(
         f" but at most {len(far)}, each of at most {sizing.misfit_ceiling:.0f}" if len(far) else ""
     )
     beyond = {"beyond": len(far), "beyond_cap": sizing.misfit_ceiling} if len(far) else {}
-    if _no_tighter_cover(graph, sizing, loose, len(far)):
+    if no_tighter_cover(graph, sizing, loose, len(far)):
         searched = f"an exact cover of every connected group of the region's {graph.n} units, {scope}, run to its end"
         return None, RegionProof(loose, bounds.hi, "enumeration", searched, floor=bounds.lo, tight=True, **beyond)
     if graph.n > max_units:
@@ -242,15 +242,19 @@ def tight_layout(
     return found, RegionProof(fewest, bounds.hi, "cp_sat", searched, floor=bounds.lo, tight=True, **beyond)
 
 
-def _no_tighter_cover(graph: RegionGraph, sizing: Sizing, loose: int, far: int) -> bool:
-    """Whether enumeration proves that no layout with every grid within the bounds but at most ``far`` (each
-    at most ``misfit_ceiling``) has fewer than ``loose`` grids outside the tight band: every connected group
-    of inhabited units within the bounds (or, with ``far``, of at most the ceiling; empty units only
-    connect, :func:`through_empty`), and no exact cover of the inhabited units by them with fewer loose
-    groups and at most ``far`` outside the bounds, the search run to its end (within ``PROOF_MAX_GROUPS``
-    groups, ``TIGHT_SEARCH_NODES`` steps). Loads must be whole numbers."""
-    inhabited = np.flatnonzero(graph.w > 0)
-    if not np.allclose(graph.w, np.rint(graph.w)):
+def no_tighter_cover(
+    graph: RegionGraph, sizing: Sizing, loose: int, far: int, ground: np.ndarray | None = None
+) -> bool:
+    """Whether enumeration proves that no layout of the region (or of the atoms ``ground``, whole grids of
+    it) with every grid within the bounds but at most ``far`` (each at most ``misfit_ceiling``) has fewer than
+    ``loose`` grids outside the tight band: every connected group of inhabited units within the bounds (or,
+    with ``far``, of at most the ceiling; empty units only connect, :func:`through_empty`), and no exact cover
+    of the inhabited units by them with fewer loose groups and at most ``far`` outside the bounds, the search
+    run to its end (within ``PROOF_MAX_GROUPS`` groups, ``TIGHT_SEARCH_NODES`` steps). Loads must be whole
+    numbers."""
+    ground = np.arange(graph.n) if ground is None else np.asarray(ground)
+    inhabited = ground[graph.w[ground] > 0]
+    if not np.allclose(graph.w[ground], np.rint(graph.w[ground])):
         return False
     groups = fitting_groups(
         graph,
@@ -258,7 +262,7 @@ def _no_tighter_cover(graph: RegionGraph, sizing: Sizing, loose: int, far: int) 
         sizing,
         max_empty=0,
         max_groups=PROOF_MAX_GROUPS,
-        adjacent=through_empty(graph, inhabited),
+        adjacent=through_empty(graph, inhabited, ground),
         loads=(0.0, sizing.misfit_ceiling) if far else None,
     )
     if groups is None:
@@ -429,16 +433,17 @@ def _cover(graph: RegionGraph, nodes: np.ndarray, sizing: Sizing, misfits: np.nd
     )
 
 
-def through_empty(graph: RegionGraph, inhabited: np.ndarray) -> dict[int, set[int]]:
+def through_empty(graph: RegionGraph, inhabited: np.ndarray, ground: np.ndarray | None = None) -> dict[int, set[int]]:
     """Neighbours of each inhabited atom among the inhabited ones: those it touches, and those that touch
-    the same connected piece of empty atoms."""
+    the same connected piece of empty atoms (of ``ground`` alone where given: a neighbourhood's atoms)."""
     w, links = graph.w, graph.links
-    adjacent = {int(v): {j for j, _ in links[v] if w[j] > 0} for v in inhabited}
-    empty = set(np.flatnonzero(w <= 0).tolist())
+    inside = np.ones(graph.n, dtype=bool) if ground is None else np.isin(np.arange(graph.n), ground)
+    adjacent = {int(v): {j for j, _ in links[v] if w[j] > 0 and inside[j]} for v in inhabited}
+    empty = set(np.flatnonzero((w <= 0) & inside).tolist())
     while empty:
         piece = graph.reach_from(empty.pop(), empty)
         empty -= piece
-        touching = {j for a in piece for j, _ in links[a] if w[j] > 0}
+        touching = {j for a in piece for j, _ in links[a] if w[j] > 0 and inside[j]}
         for u in touching:
             adjacent[u] |= touching - {u}
     return adjacent
