@@ -984,6 +984,12 @@ def test_a_grid_outside_the_tight_band_is_re_planned_with_the_grids_around_it_or
     assert labels.tolist() == [0, 0, 1, 1, 2, 2]
     assert [(p.tight, p.fewest, p.floor, p.cap, p.atoms) for p in proofs] == [(True, 2, 240, 360, (0, 1, 2, 3, 4, 5))]
     assert _row_band_fewest(households, 240, 360) == 2
+    # a ground too large for the programme (at most 2 units here) is proven by an exact cover of its groups alone
+    labels, proofs = tight_neighbourhood_search(row, np.array([0, 0, 1, 1, 2, 2]), SIZING, max_atoms=2)
+    assert labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert [(p.fewest, p.method, p.floor, p.cap, p.atoms) for p in proofs] == [
+        (2, "enumeration", 240, 360, (0, 1, 2, 3, 4, 5))
+    ]
     # a regeneration keeps its grids: the same search takes no layout and proves nothing where one exists
     row = lattice_region(1, 5, 80.0, [200, 60, 40, 60, 240])
     labels, proofs = tight_neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING, take=False)
