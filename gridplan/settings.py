@@ -471,6 +471,10 @@ class VerifySettings:
     exhaustive_units
         Largest region (units) searched exhaustively for the fewest grids outside the bounds; larger ones go
         straight to the programme.
+    relaxed_units
+        Most inhabited units of a larger region with empty units searched first the same way over its inhabited
+        units alone (two of them neighbours where they touch or touch one piece of empty units: every layout is one
+        of those, so where none has fewer outside the claim holds; where one has, the programme decides).
     max_variables
         Largest programme (variables) attempted; a larger one is "undecided: too large".
     plan_seconds
@@ -484,6 +488,7 @@ class VerifySettings:
     max_groups: int = 100_000
     max_layouts: int = 200_000
     exhaustive_units: int = 16
+    relaxed_units: int = 40
     max_variables: int = 200_000
 
 

@@ -828,6 +828,10 @@ CHECKS: dict[str, tuple[str, str]] = {
 SEARCHED: dict[str, tuple[str, str]] = {
     "groups": ("个相连单元组", "connected groups"),
     "layouts": ("个部分划分", "partial layouts"),
+    "inhabited_layouts": (
+        "个有户单元的部分划分（无户单元只作连接）",
+        "partial layouts of the inhabited units (empty ones only joining them)",
+    ),
     "variables": ("个变量", "variables"),
 }
 

@@ -194,6 +194,42 @@ def test_both_methods_agree_with_brute_force_on_the_fewest_outside_a_band_within
                 assert_valid_layout(neighbours, loads, check.counter_example, *band, claim, scope)
 
 
+@settings(max_examples=examples(80), deadline=None)
+@given(
+    regions(),
+    st.lists(st.sampled_from([0, 0, 0, 30, 60, 90, 120]), min_size=8, max_size=8),
+    st.sampled_from([math.inf, 180.0]),
+)
+def test_a_search_over_the_inhabited_units_holds_only_what_brute_force_confirms(region, drawn, cap):
+    # a region with empty units is searched first over its inhabited units alone (empty ones only joining them):
+    # a claim it says holds, brute force over every layout of all the units confirms; where it finds a layout, the
+    # programme decides (here every region of more than 2 units goes that way)
+    neighbours, _ = region
+    loads = np.array(drawn[: len(neighbours)], dtype=float)
+    fewest = brute_fewest(neighbours, loads, LO, HI, cap)
+    relaxed = VerifySettings(exhaustive_units=2, relaxed_units=8)
+    for claim in [1, 2, 3] if math.isinf(fewest) else [fewest, fewest + 1]:
+        check = check_fewest_outside(neighbours, loads, LO, HI, claim, scope=Scope(cap=cap), settings=relaxed)
+        expected = Verdict.HOLDS if claim <= fewest else Verdict.REFUTED
+        assert check.verdict == expected, (claim, fewest, check.detail)
+
+
+def test_a_search_over_the_inhabited_units_decides_a_ground_of_many_empty_ones():
+    # a row of 30 units, all empty but 120 and 60 four apart: 60 fits no group within 100–150 (with 120 it makes
+    # 180), so every layout has a group outside; searched over the two inhabited units, the programme not needed
+    loads = np.zeros(30)
+    loads[[5, 9]] = [120, 60]
+    neighbours = [[v for v in (u - 1, u + 1) if 0 <= v < 30] for u in range(30)]
+    check = check_fewest_outside(neighbours, loads, LO, HI, 1)
+    assert (check.verdict, check.method, check.figures["what"], check.figures["units"]) == (
+        Verdict.HOLDS,
+        CheckMethod.ENUMERATION,
+        "inhabited_layouts",
+        2,
+    )
+    assert check_fewest_outside(neighbours, loads, LO, HI, 2).verdict == Verdict.REFUTED  # 120 | 60: one outside
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_a_heavy_unit_between_light_ones_is_a_proven_misfit(method):
     # 200 alone is under 240, with either neighbour 300 is over 260: nothing fits 240–260

@@ -279,6 +279,21 @@ def check_fewest_outside(
             CheckStop.EXHAUSTED,
             figures=_frozen({"units": n, "searched": 0, "what": "layouts"}),
         )
+    inhabited = np.flatnonzero(w > 0)
+    if (
+        method is None
+        and n > settings.exhaustive_units
+        and len(inhabited) < n
+        and len(inhabited) <= settings.relaxed_units
+    ):
+        # empty units only join groups: every layout's inhabited units are a layout of the inhabited units alone,
+        # two of them neighbours where they touch or touch one piece of empty units, with no more groups outside
+        labels, searched = _fewest_search(
+            _through_empty(neighbours, w), w[inhabited], (lo, hi), fewest - 1, scope, settings.max_layouts
+        )
+        if labels is None and searched < settings.max_layouts:
+            figures = {"units": len(inhabited), "searched": searched, "what": "inhabited_layouts"}
+            return Check(Verdict.HOLDS, CheckMethod.ENUMERATION, CheckStop.EXHAUSTED, figures=_frozen(figures))
     if method == CheckMethod.ENUMERATION or (method is None and n <= settings.exhaustive_units):
         labels, searched = _fewest_search(neighbours, w, (lo, hi), fewest - 1, scope, settings.max_layouts)
         figures = {"units": n, "searched": searched, "what": "layouts"}
@@ -294,6 +309,32 @@ def check_fewest_outside(
                 figures=_frozen({"units": n, "size": searched, "what": "layouts", "most": settings.max_layouts}),
             )
     return _fewest_programme(neighbours, w, (lo, hi), fewest, scope, settings)
+
+
+def _through_empty(neighbours: Sequence[Sequence[int]], w: np.ndarray) -> list[list[int]]:
+    """Per inhabited unit (numbered among the inhabited ones), the inhabited units it touches or that touch the same
+    connected piece of empty units as it does."""
+    inhabited = np.flatnonzero(w > 0)
+    number = np.full(len(w), -1, dtype=np.int64)
+    number[inhabited] = np.arange(len(inhabited))
+    near = [{int(number[v]) for v in neighbours[u] if w[v] > 0} for u in inhabited]
+    seen = np.zeros(len(w), dtype=bool)
+    for start in np.flatnonzero(w <= 0):
+        if seen[start]:
+            continue
+        stack, touching = [int(start)], set()
+        seen[start] = True
+        while stack:
+            u = stack.pop()
+            for v in neighbours[u]:
+                if w[v] > 0:
+                    touching.add(int(number[v]))
+                elif not seen[v]:
+                    seen[v] = True
+                    stack.append(int(v))
+        for a in touching:
+            near[a] |= touching - {a}
+    return [sorted(row) for row in near]
 
 
 def _method(method: CheckMethod | str | None) -> CheckMethod | None:
