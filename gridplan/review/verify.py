@@ -8,8 +8,8 @@ lie in), so that a plan file is verified as well as a plan in memory:
 - a unit claim (no connected group holding the unit within its window) by brute-force enumeration of the
   connected groups holding it, or a mixed-integer programme with flow connectivity (HiGHS), in
   :mod:`gridplan.review.checking`, which imports nothing of the engine;
-- a region claim (no layout with fewer grids outside) by exhaustive search where the region is small, else
-  the same mixed-integer programme for a whole layout;
+- a region claim (no layout with fewer grids outside) by exhaustive search where the region is small (or its
+  inhabited units few: empty ones then only join them), else the same mixed-integer programme for a whole layout;
 - a radius claim from the buildings' own coordinates;
 - and every claim against the layouts gridplan knows of the same ground: the plan's own, and a fresh plan
   of the scene.
