@@ -201,9 +201,9 @@ def test_both_methods_agree_with_brute_force_on_the_fewest_outside_a_band_within
     st.sampled_from([math.inf, 180.0]),
 )
 def test_a_search_over_the_inhabited_units_holds_only_what_brute_force_confirms(region, drawn, cap):
-    # a region with empty units is searched first over its inhabited units alone (empty ones only joining them):
-    # a claim it says holds, brute force over every layout of all the units confirms; where it finds a layout, the
-    # programme decides (here every region of more than 2 units goes that way)
+    # a region with empty units is searched first over its inhabited units alone (empty ones only joining them;
+    # exhaustive_units 2 sends every region here that way): a claim it says holds, brute force over every layout of
+    # all the units confirms; where it finds a layout, the programme decides and is right too
     neighbours, _ = region
     loads = np.array(drawn[: len(neighbours)], dtype=float)
     fewest = brute_fewest(neighbours, loads, LO, HI, cap)
