@@ -84,8 +84,8 @@ def tight_neighbourhood_search(
     max_atoms: int = NEIGHBOURHOOD_MAX_ATOMS,
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """:func:`neighbourhood_search` for the tight band: each grid outside it that none of its units proves so,
-    re-planned with ring after ring of the grids around it (within ``NEIGHBOURHOOD_TIGHT_WORK`` each) until a
-    ring is proven, for a layout of that ground with fewer grids outside the band and none outside the bounds but
+    re-planned with ring after ring of the grids around it (a programme, an exact cover, a second programme:
+    :func:`_settle`) until a ring is proven, for a layout of that ground with fewer grids outside the band and none outside the bounds but
     as many as now there, each at most the misfit ceiling. One found is taken where the grids outside the bounds lie no further
     beyond them in all, no more grids are over the service radius (estimated on atoms) and every proof of
     ``bounds_proofs`` still holds; where the programme proves there is none, the proof is kept with its scope
