@@ -85,11 +85,11 @@ def tight_neighbourhood_search(
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """:func:`neighbourhood_search` for the tight band: each grid outside it that none of its units proves so,
     re-planned with ring after ring of the grids around it (a programme, an exact cover, a second programme:
-    :func:`_settle`) until a ring is proven, for a layout of that ground with fewer grids outside the band and none outside the bounds but
-    as many as now there, each at most the misfit ceiling. One found is taken where the grids outside the bounds lie no further
-    beyond them in all, no more grids are over the service radius (estimated on atoms) and every proof of
-    ``bounds_proofs`` still holds; where the programme proves there is none, the proof is kept with its scope
-    (these grids' units, the grids around them as they are).
+    :func:`_settle`) until a ring is proven, for a layout of that ground with fewer grids outside the band and
+    none outside the bounds but as many as now there, each at most the misfit ceiling. One found is taken where
+    the grids outside the bounds lie no further beyond them in all, no more grids are over the service radius
+    (estimated on atoms) and every proof of ``bounds_proofs`` still holds; where the ground is proven to have
+    none, the proof is kept with its scope (these grids' units, the grids around them as they are).
 
     Parameters
     ----------
@@ -269,7 +269,7 @@ def _settle(
     far: int,
     grids: int | None,
     tight: bool,
-    solve: bool = True,
+    solve: bool,
 ) -> tuple[np.ndarray | None, bool, str]:
     """The answer for the ground ``nodes`` of :func:`_around` (a layout with fewer than ``out`` grids outside
     ``band``, or the proof that none has), and how it was settled. The tight band's programme runs within
