@@ -15,6 +15,7 @@ from shapely.geometry import box
 from gridplan.core.codes import assign_codes
 from gridplan.core.results import PlanRun, PreviousPlan
 from gridplan.core.scene import PreparedScene
+from gridplan.engine import Sizing, grid_count_options
 from gridplan.engine.regenerate import matched_labels, regenerate
 from gridplan.errors import InfeasibleError, InputError
 from gridplan.io.store import read_previous, write_plan
@@ -495,6 +496,62 @@ def test_a_regenerated_region_outside_the_tight_band_is_proven_so_unless_a_bette
     rebalanced = regenerate(changed, PreviousPlan.of(first)).plan
     assert sorted(rebalanced.grids["households"]) == [240, 240, 300, 300]
     assert [c.claim for c in rebalanced.certificates if c.proven] == ["tight_fewest"]
+
+
+def test_households_grown_past_the_grids_kept_make_a_grid_more_when_rebalancing():
+    # six grids of 300 (18 blocks of 100); every block grown to 117: 2,106 households. Six grids of 351 are within
+    # 240–360, but none can be within 270–330 (their mean is 351) and a first plan would choose seven. Rebalancing
+    # keeps the count, so the region is planned afresh: seven grids, all within the band, the six keeping their ids
+    scene = _scene()
+    plan = partition(scene)
+    changed = _scene(np.full((6, 3), 117))
+    run = regenerate(changed, _previous(plan))
+    grids = run.plan.grids
+    assert len(grids) == 7 and grids["households"].sum() == 2106
+    assert DEFAULTS.grid.tight_window.contains(grids["households"].to_numpy()).all()
+    assert set(plan.grids["grid_id"]) < set(grids["grid_id"])
+    assert (run.changes.grid_changes["change"] == "created").sum() == 1
+    moved = run.changes.building_changes
+    assert len(moved) > 0 and set(moved["reason"]) == {"rebalance"}
+    assert_hard_rules(changed, run.plan)
+    assert_claims_hold(changed, run.plan)
+    # keep-only, or rebalancing within a cap on the households moved, keeps the six
+    for settings in (DEFAULTS.with_regeneration(rebalance=False), DEFAULTS.with_regeneration(max_moved=0.5)):
+        assert regenerate(changed, _previous(plan), settings).plan.grids["households"].tolist() == [351] * 6
+
+
+def test_a_real_community_whose_households_grew_past_its_grids_is_regenerated_with_the_count_it_needs(extracts):
+    # Wuhan with 40 buildings' households × U(0.5, 1.6) (seed 2; the claims benchmark's households× variant): a
+    # unit grows over the ceiling and leaves its grid as a grid of its own, and the ordinary grids kept hold too
+    # many households for the band. Before a regeneration could add a grid, 5 of its 22 grids stayed outside
+    # 270–330 without a proof; now the count is one a first plan would choose and at most 2% are unproven
+    households = extracts.prepared("wuhan").local.buildings.set_index("building_id")["households"]
+    scene = extracts.scene("wuhan")
+    base = scene.replace(
+        buildings=scene.buildings.assign(households=households.reindex(scene.buildings["building_id"]).to_numpy())
+    )
+    rng = np.random.default_rng(2)
+    chosen = rng.choice(len(base.buildings), size=40, replace=False)
+    grown = base.buildings["households"].to_numpy().astype(np.int64)
+    grown[chosen] = np.round(grown[chosen] * rng.uniform(0.5, 1.6, size=40)).astype(np.int64)
+    changed = prepare_scene(base.replace(buildings=base.buildings.assign(households=grown)))
+    previous = PreviousPlan.of(partition(prepare_scene(base)))
+    plan = regenerate(changed, previous).plan
+    assert_hard_rules(changed.scene, plan)
+    assert_claims_hold(changed, plan)
+    tight = plan.settings.grid.tight_window
+    for _, grids in plan.grids[plan.grids["kind"] == "ordinary"].groupby("community_id"):
+        assert len(grids) in grid_count_options(grids["households"].sum(), Sizing.of(plan.settings.grid))
+    ordinary = plan.grids[plan.grids["kind"] == "ordinary"]
+    covered = {
+        g
+        for c in plan.certificates
+        if c.proven and c.claim in ("tight_fewest", "neighbourhood_tight")
+        for g in c.grid_ids
+    }
+    loose = ordinary[~tight.contains(ordinary["households"].to_numpy())]
+    unproven = loose[loose["tight_possible"].astype(bool) & ~loose["grid_id"].isin(covered)]
+    assert len(unproven) <= 0.02 * len(ordinary), unproven[["grid_id", "households"]]
 
 
 def test_every_grid_outside_the_bounds_of_a_chunky_real_extract_has_a_proof_fresh_and_regenerated(extracts):

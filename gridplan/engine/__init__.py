@@ -42,7 +42,7 @@ from ._proofs import (
 )
 from ._radius import radii, shorten_radii
 from ._refine import refine, score
-from ._region import plan_region, tight_proofs
+from ._region import grid_count_options, plan_region, tight_proofs
 from ._resplit import resplit
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "exact_cover",
     "exact_split",
     "fitting_groups",
+    "grid_count_options",
     "join_orphans",
     "labels_of",
     "least_excess",

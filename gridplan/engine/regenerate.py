@@ -4,7 +4,9 @@ Planners redraw every year. :func:`regenerate` reads the previous assignment of 
 (written by ``gridplan plan`` or edited by hand, e.g. in QGIS), checks it, and keeps every grid that still
 meets the bounds. Only grids that now break them are re-split, together with their neighbours, by the
 engine's compound moves; where that fails, the whole region is searched for a layout within the bounds
-(its grids keep the ids of the grids they overlap most), or proven to have none. Grids marked ``locked``
+(its grids keep the ids of the grids they overlap most), or proven to have none. Rebalancing then moves the
+fewest households that bring grids within the tight band, and a region whose households outgrew its grid count is
+planned afresh with one a first plan would choose. Grids marked ``locked``
 are kept exactly and the rest is planned around them.
 The result names what changed: buildings that moved, and grids created, removed or changed.
 """
@@ -36,12 +38,14 @@ from gridplan.engine import (
     Sizing,
     bisect,
     exact_split,
+    grid_count_options,
     join_orphans,
     least_excess,
     neighbourhood_proof,
     neighbourhood_search,
     plan_region,
     proven_layout,
+    radii,
     resplit,
     tight_proofs,
 )
@@ -159,6 +163,7 @@ def regenerate(
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
     proven = _rebalanced_proofs(state, units, adjacency, weight, prepared.settings, proven)
+    proven = _recount(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
     tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
     plan, reasons = _new_plan(
         state,
@@ -413,12 +418,18 @@ def _repair(
     tasks = ((RegionGraph.of(adjacency, r, weight, units.atoms), state.atom_grid[r], sizing) for _, r in repaired)
     results = each_apart(_repair_region, tasks, workers, [len(r) for _, r in repaired])
     for (community_id, region), (labels, created, proofs) in zip(repaired, results):
-        first_new = len(state.grid_ids)
-        for _ in range(created):
-            state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
-        state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
+        _place(state, community_id, region, labels, created)
         proven += proofs_in_scene(region, proofs, state.atom_grid)
     return warnings, proven
+
+
+def _place(state: AtomLayout, community_id, region: np.ndarray, labels: np.ndarray, created: int) -> None:
+    """A region's grids as its re-plan returns them (a grid position, or ``-m`` for the ``m``-th new grid) put in
+    ``state``, the new grids given free ids of the community."""
+    first_new = len(state.grid_ids)
+    for _ in range(created):
+        state.grid_ids.append(_free_id(f"{community_id}-n", state.grid_ids))
+    state.atom_grid[region] = np.where(labels >= 0, labels, first_new - 1 - labels)
 
 
 def _settle_small(
@@ -631,6 +642,79 @@ def _rebalanced_proofs(
                 held.append((positions, in_scene))
                 covered.update(positions)
     return held
+
+
+def _recount(
+    state: AtomLayout,
+    units: Units,
+    adjacency: Adjacency,
+    weight: np.ndarray,
+    settings: Settings,
+    unchanged: set[int],
+    workers: int,
+    proven: list[tuple[list[int], RegionProof]],
+) -> list[tuple[list[int], RegionProof]]:
+    """Each region that keeps a grid count a first plan would not choose for its households now
+    (:func:`gridplan.engine.grid_count_options`: the households grew or shrank past it) and has grids outside the
+    tight band after rebalancing, planned afresh (:func:`_recounted_region`), its layout taken where it has fewer
+    grids outside the band; rebalancing keeps the count, so this is where a regeneration adds or removes a grid.
+    Only when rebalancing without a cap on the households moved (``max_moved``), and not of a region whose grids
+    all stand on their previous ground. ``state`` is updated; returns ``proven`` (the proofs about the layout)
+    without those about the regions re-planned, and with their new proofs."""
+    if not settings.regeneration.rebalance or settings.regeneration.max_moved is not None:
+        return proven
+    sizing = Sizing.of(settings.grid)
+    drifted = []
+    for community_id, region in _free_regions(state, units):
+        total = float(weight[region].sum())
+        grids, labels = np.unique(state.atom_grid[region], return_inverse=True)
+        if (
+            divisible(total, settings.grid)
+            and not unchanged.issuperset(grids.tolist())
+            and len(grids) not in grid_count_options(total, sizing)
+            and not sizing.tight_window.contains(np.bincount(labels, weights=weight[region].astype(float))).all()
+        ):
+            drifted.append((community_id, region))
+    tasks = ((RegionGraph.of(adjacency, r, weight, units.atoms), state.atom_grid[r], sizing) for _, r in drifted)
+    results = each_apart(_recounted_region, tasks, workers, [len(r) for _, r in drifted])
+    for (community_id, region), (labels, created, proofs) in zip(drifted, results):
+        if labels is None:
+            continue
+        before = set(state.atom_grid[region].tolist())
+        _place(state, community_id, region, labels, created)
+        proven = [p for p in proven if before.isdisjoint(p[0])] + proofs_in_scene(region, proofs, state.atom_grid)
+    return proven
+
+
+def _recounted_region(
+    region: RegionGraph, previous: np.ndarray, sizing: Sizing
+) -> tuple[np.ndarray | None, int, list[RegionProof]]:
+    """One region planned afresh (:func:`gridplan.engine.plan_region`, which chooses its grid count), for
+    :func:`_recount`: its grids (as :func:`_repair_region` returns them, the new grids matched to the previous
+    ones they share most atoms with), how many are new, and the fresh plan's proofs; or ``None`` where the fresh
+    plan does not have fewer grids outside the tight band, or has more outside the bounds, lies further beyond
+    them in all, or has more grids over the service radius (estimated on atoms)."""
+    present = np.unique(previous)
+    grid_of = np.searchsorted(present, previous)
+    fresh, proofs = plan_region(region, sizing)
+    tight, bounds = sizing.tight_window, sizing.bounds_window
+
+    def figures(labels: np.ndarray) -> tuple[int, int, float, int]:
+        loads = region.grid_loads(labels)
+        excess = float(np.maximum(np.maximum(bounds.lo - loads, loads - bounds.hi), 0).sum())
+        over = int((radii(region, labels, int(labels.max()) + 1) > sizing.max_radius_m).sum())
+        return int((~tight.contains(loads)).sum()), int((~bounds.contains(loads)).sum()), excess, over
+
+    new, old = figures(fresh), figures(grid_of)
+    if not (new[0] < old[0] and new[1] <= old[1] and new[2] <= old[2] + 1e-9 and new[3] <= old[3]):
+        return None, 0, []
+    compact = matched_labels(fresh, grid_of)
+    positions = present.tolist()
+    created = 0
+    while len(positions) <= compact.max():
+        created += 1
+        positions.append(-created)
+    return np.asarray(positions)[compact], created, proofs
 
 
 def _new_plan(
