@@ -40,7 +40,7 @@ from ._proofs import (
     through_empty,
     tight_layout,
 )
-from ._radius import radii, shorten_radii
+from ._radius import over_radius, radii, shorten_radii
 from ._refine import refine, score
 from ._region import grid_count_options, plan_region, tight_proofs
 from ._resplit import resplit
@@ -69,6 +69,7 @@ __all__ = [
     "neighbourhood_proof",
     "neighbourhood_search",
     "no_tighter_cover",
+    "over_radius",
     "pairwise_sum",
     "plan_region",
     "proven_layout",

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._graph import RegionGraph, Sizing
 from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, no_tighter_cover, proven_misfits
-from ._radius import radii
+from ._radius import over_radius
 
 #: Rings of neighbouring grids a grid outside the bounds is re-planned with, at most.
 NEIGHBOURHOOD_RINGS = 3
@@ -113,14 +113,11 @@ def tight_neighbourhood_search(
         The new labels (``0 … k'-1``) and the proofs about the tight band that hold for them.
     """
 
-    def over(x: np.ndarray) -> int:
-        return int((radii(graph, x, int(x.max()) + 1) > sizing.max_radius_m).sum())
-
     def keeps(old: np.ndarray, new: np.ndarray) -> bool:
         return (
             take
             and bounds_excess(graph, new, sizing) <= bounds_excess(graph, old, sizing) + 1e-9
-            and over(new) <= over(old)
+            and over_radius(graph, new, sizing) <= over_radius(graph, old, sizing)
             and all(proof_still_holds(graph, new, p, sizing) for p in bounds_proofs)
         )
 

@@ -48,6 +48,11 @@ def radii(graph: RegionGraph, labels: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def over_radius(graph: RegionGraph, labels: np.ndarray, sizing: Sizing) -> int:
+    """How many grids of ``labels`` (``0 … k-1``) are over the service radius, estimated on atoms (:func:`radii`)."""
+    return int((radii(graph, labels, int(labels.max()) + 1) > sizing.max_radius_m).sum())
+
+
 def _shorten_one(
     graph: RegionGraph, labels: np.ndarray, k: int, sizing: Sizing, failed: set[tuple]
 ) -> np.ndarray | None:

@@ -43,9 +43,9 @@ from gridplan.engine import (
     least_excess,
     neighbourhood_proof,
     neighbourhood_search,
+    over_radius,
     plan_region,
     proven_layout,
-    radii,
     resplit,
     tight_proofs,
 )
@@ -702,7 +702,7 @@ def _recounted_region(
     def figures(labels: np.ndarray) -> tuple[int, int, float, int]:
         loads = region.grid_loads(labels)
         excess = float(np.maximum(np.maximum(bounds.lo - loads, loads - bounds.hi), 0).sum())
-        over = int((radii(region, labels, int(labels.max()) + 1) > sizing.max_radius_m).sum())
+        over = over_radius(region, labels, sizing)
         return int((~tight.contains(loads)).sum()), int((~bounds.contains(loads)).sum()), excess, over
 
     new, old = figures(fresh), figures(grid_of)
