@@ -694,6 +694,50 @@ def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, ext
     assert all(nx.is_connected(graph.subgraph(g)) and w[list(g)].sum() <= 420 for g in layout)
 
 
+@hsettings(max_examples=examples(80), deadline=None)
+@given(
+    households=st.lists(st.sampled_from([0, 0, 0, 40, 60, 100, 150, 200, 250, 300]), min_size=3, max_size=8),
+    extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4),
+    budget=st.integers(1, 3),
+    beyond=st.integers(0, 1),
+)
+def test_the_tight_bands_programme_finds_the_fewest_grids_outside_the_band_among_units_without_households(
+    households, extra, budget, beyond
+):
+    # against brute force, with many units of no households (which root no grid in the programme): the fewest
+    # grids outside 270–330 among layouts whose grids outside it hold 240–360, but for at most ``beyond`` of at
+    # most 420, comes back exactly when it is at most ``budget``, and is proven the fewest
+    n = len(households)
+    graph = _path_with_extra_edges(n, extra)
+    w = np.asarray(households, dtype=float)
+
+    def counts(layout) -> tuple[int, int] | None:
+        loads = [w[list(g)].sum() for g in layout]
+        out = [x for x in loads if not 270 <= x <= 330]
+        far = sum(not 240 <= x <= 360 for x in out)
+        return (len(out), far) if far <= beyond and all(x <= 420 for x in out) else None
+
+    fewest = min((c[0] for c in map(counts, _connected_partitions(graph)) if c is not None), default=math.inf)
+    labels, proven = bounds_programme(
+        [list(graph[u]) for u in range(n)],
+        w,
+        270,
+        330,
+        budget=budget,
+        outside_hi=360,
+        outside_lo=240,
+        beyond=beyond,
+        beyond_hi=420,
+    )
+    assert proven
+    if fewest > budget:
+        assert labels is None
+        return
+    layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
+    assert counts(layout) is not None and counts(layout)[0] == fewest
+    assert all(nx.is_connected(graph.subgraph(g)) for g in layout)
+
+
 def test_the_programme_answers_the_same_whatever_the_order_of_neighbours():
     # a worker builds a community's graph apart from the others, so its neighbour lists may come in
     # another order than in a serial run; the plan must not change with it (6 × 6 atoms of 50–100)
