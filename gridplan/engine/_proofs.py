@@ -520,8 +520,9 @@ def bounds_programme(
     parents). A grid holding a misfit is rooted at one and counts as outside. Where the number of grids is
     free, no grid is rooted at a unit without households: a grid of such units alone, joined to a neighbour,
     leaves a layout with no more grids outside (none further beyond the bounds). So every layout is a
-    solution or has one no worse, and an infeasible programme, or an optimum, is a proof. Loads must be whole numbers for a proof; fractional ones (scaled workloads) are
-    rounded to hundredths, and then only layouts checked against the true loads come back.
+    solution or has one no worse, and an infeasible programme, or an optimum, is a proof. Loads must be whole
+    numbers for a proof; fractional ones (scaled workloads) are rounded to hundredths, and then only layouts
+    checked against the true loads come back.
 
     Parameters
     ----------
