@@ -520,6 +520,21 @@ def test_households_grown_past_the_grids_kept_make_a_grid_more_when_rebalancing(
         assert regenerate(changed, _previous(plan), settings).plan.grids["households"].tolist() == [351] * 6
 
 
+def test_a_grid_count_chosen_otherwise_is_kept_where_the_households_did_not_outgrow_it():
+    # seven grids asked for on 1,746 households (242–291, six outside 270–330, where a first plan makes six of
+    # 291); three buildings gain a household. Seven is not a count a first plan would choose for 1,749 either, but
+    # the households did not outgrow it: the seven grids are kept (only rebalanced), not re-planned as six
+    scene = street_grid_scene(
+        1200, 600, xs=[200, 400, 600, 800, 1000], ys=[200, 400], households=np.full((6, 3), 97), per_block=6
+    )
+    seven = partition(scene, options=RunOptions(grid_count=7))
+    assert len(seven.grids) == 7 and DEFAULTS.grid.bounds_window.contains(seven.grids["households"].to_numpy()).all()
+    grown = scene.buildings["households"].to_numpy() + (np.arange(len(scene.buildings)) < 3)
+    changed = scene.replace(buildings=scene.buildings.assign(households=grown))
+    plan = regenerate(changed, _previous(seven)).plan
+    assert set(plan.grids["grid_id"]) == set(seven.grids["grid_id"]) and plan.grids["households"].sum() == 1749
+
+
 def test_a_real_community_whose_households_grew_past_its_grids_is_regenerated_with_the_count_it_needs(extracts):
     # Wuhan with 40 buildings' households × U(0.5, 1.6) (seed 2; the claims benchmark's households× variant): a
     # unit grows over the ceiling and leaves its grid as a grid of its own, and the ordinary grids kept hold too

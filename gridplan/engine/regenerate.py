@@ -163,7 +163,7 @@ def regenerate(
     state.repaired_grid = state.atom_grid.copy()
     rebalanced = _rebalance(state, units, weight, prepared.settings)
     proven = _rebalanced_proofs(state, units, adjacency, weight, prepared.settings, proven)
-    proven = _recount(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
+    proven = _recount(state, units, adjacency, weight, prepared.settings, previous, unchanged, workers, proven)
     tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
     plan, reasons = _new_plan(
         state,
@@ -650,28 +650,42 @@ def _recount(
     adjacency: Adjacency,
     weight: np.ndarray,
     settings: Settings,
+    previous: PreviousPlan,
     unchanged: set[int],
     workers: int,
     proven: list[tuple[list[int], RegionProof]],
 ) -> list[tuple[list[int], RegionProof]]:
-    """Each region that keeps a grid count a first plan would not choose for its households now
-    (:func:`gridplan.engine.grid_count_options`: the households grew or shrank past it) and has grids outside the
-    tight band after rebalancing, planned afresh (:func:`_recounted_region`), its layout taken where it has fewer
-    grids outside the band; rebalancing keeps the count, so this is where a regeneration adds or removes a grid.
+    """Each region whose households outgrew (or shrank past) its grid count, planned afresh
+    (:func:`_recounted_region`) where it has grids outside the tight band after rebalancing, its layout taken where
+    it has fewer grids outside the band: rebalancing keeps the count, so this is where a regeneration adds or
+    removes a grid. Outgrown: the count is not one a first plan would choose for the households now
+    (:func:`gridplan.engine.grid_count_options`), but the count of the grids kept here was for what they held in
+    the ``previous`` plan (where its grids record their households; a count chosen otherwise, by a first plan's
+    exact re-split or by hand, stays).
     Only when rebalancing without a cap on the households moved (``max_moved``), and not of a region whose grids
     all stand on their previous ground. ``state`` is updated; returns ``proven`` (the proofs about the layout)
     without those about the regions re-planned, and with their new proofs."""
     if not settings.regeneration.rebalance or settings.regeneration.max_moved is not None:
         return proven
     sizing = Sizing.of(settings.grid)
+    held = (
+        pd.to_numeric(previous.grids["households"], errors="coerce")
+        .groupby(previous.grids["grid_id"].astype(str))
+        .sum(min_count=1)
+        if "households" in previous.grids
+        else pd.Series(dtype=float)
+    )
     drifted = []
     for community_id, region in _free_regions(state, units):
         total = float(weight[region].sum())
         grids, labels = np.unique(state.atom_grid[region], return_inverse=True)
+        kept = np.unique(state.kept_grid[region])  # the grids here before any repair
+        before = held.reindex([state.grid_ids[g] for g in kept])
         if (
             divisible(total, settings.grid)
             and not unchanged.issuperset(grids.tolist())
             and len(grids) not in grid_count_options(total, sizing)
+            and (before.isna().any() or len(kept) in grid_count_options(float(before.sum()), sizing))
             and not sizing.tight_window.contains(np.bincount(labels, weights=weight[region].astype(float))).all()
         ):
             drifted.append((community_id, region))
