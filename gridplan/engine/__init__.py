@@ -26,7 +26,7 @@ from ._exact import ENUMERATION_VISITS, exact_cover, exact_split, fitting_groups
 from ._excess import least_excess
 from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, labels_of, neighbour_arrays, shared_by_label
 from ._kernels import pairwise_sum
-from ._neighbourhood import neighbourhood_proof, neighbourhood_search, tight_neighbourhood_search
+from ._neighbourhood import bounds_excess, neighbourhood_proof, neighbourhood_search, tight_neighbourhood_search
 from ._proofs import (
     PROOF_MAX_GROUPS,
     REGENERATION_TIGHT_MAX_UNITS,
@@ -54,6 +54,7 @@ __all__ = [
     "RegionProof",
     "Sizing",
     "bisect",
+    "bounds_excess",
     "bounds_layout",
     "bounds_programme",
     "cut_profiles",

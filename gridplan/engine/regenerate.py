@@ -37,6 +37,7 @@ from gridplan.engine import (
     RegionProof,
     Sizing,
     bisect,
+    bounds_excess,
     exact_split,
     grid_count_options,
     join_orphans,
@@ -661,10 +662,10 @@ def _recount(
     removes a grid. Outgrown: the count is not one a first plan would choose for the households now
     (:func:`gridplan.engine.grid_count_options`), but the count of the grids kept here was for what they held in
     the ``previous`` plan (where its grids record their households; a count chosen otherwise, by a first plan's
-    exact re-split or by hand, stays).
-    Only when rebalancing without a cap on the households moved (``max_moved``), and not of a region whose grids
-    all stand on their previous ground. ``state`` is updated; returns ``proven`` (the proofs about the layout)
-    without those about the regions re-planned, and with their new proofs."""
+    exact re-split or by hand, stays). Only when rebalancing without a cap on the households moved
+    (``max_moved``), and not of a region whose grids all stand on their previous ground. ``state`` is updated;
+    returns ``proven`` (the proofs about the layout) without those about the regions re-planned, and with their
+    new proofs."""
     if not settings.regeneration.rebalance or settings.regeneration.max_moved is not None:
         return proven
     sizing = Sizing.of(settings.grid)
@@ -694,9 +695,9 @@ def _recount(
     for (community_id, region), (labels, created, proofs) in zip(drifted, results):
         if labels is None:
             continue
-        before = set(state.atom_grid[region].tolist())
+        replaced = set(state.atom_grid[region].tolist())
         _place(state, community_id, region, labels, created)
-        proven = [p for p in proven if before.isdisjoint(p[0])] + proofs_in_scene(region, proofs, state.atom_grid)
+        proven = [p for p in proven if replaced.isdisjoint(p[0])] + proofs_in_scene(region, proofs, state.atom_grid)
     return proven
 
 
@@ -715,9 +716,13 @@ def _recounted_region(
 
     def figures(labels: np.ndarray) -> tuple[int, int, float, int]:
         loads = region.grid_loads(labels)
-        excess = float(np.maximum(np.maximum(bounds.lo - loads, loads - bounds.hi), 0).sum())
-        over = over_radius(region, labels, sizing)
-        return int((~tight.contains(loads)).sum()), int((~bounds.contains(loads)).sum()), excess, over
+        outside = (~tight.contains(loads)).sum(), (~bounds.contains(loads)).sum()
+        return (
+            int(outside[0]),
+            int(outside[1]),
+            bounds_excess(region, labels, sizing),
+            over_radius(region, labels, sizing),
+        )
 
     new, old = figures(fresh), figures(grid_of)
     if not (new[0] < old[0] and new[1] <= old[1] and new[2] <= old[2] + 1e-9 and new[3] <= old[3]):
