@@ -704,7 +704,7 @@ def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, ext
 def test_the_tight_bands_programme_finds_the_fewest_grids_outside_the_band_among_units_without_households(
     households, extra, budget, beyond
 ):
-    # against brute force, with many units of no households (which root no grid in the programme): the fewest
+    # against brute force, with many units of no households (which only join grids rooted elsewhere): the fewest
     # grids outside 270–330 among layouts whose grids outside it hold 240–360, but for at most ``beyond`` of at
     # most 420, comes back exactly when it is at most ``budget``, and is proven the fewest
     n = len(households)

@@ -30,12 +30,10 @@ NEIGHBOURHOOD_TIGHT_WORK = 0.03
 #: programme decides nothing or the ground is too large for it (:func:`~._proofs.no_tighter_cover`): it may
 #: prove there what the programme could not.
 NEIGHBOURHOOD_COVER_MAX_ATOMS = 80
-#: Work the tight band's programme may do on a ground of at most ``NEIGHBOURHOOD_RETRY_MAX_ATOMS`` inhabited atoms
-#: where neither its first run nor the cover decided anything. On the generated district 0.3 leaves 22 grids outside
-#: ±10% unproven (31 without it), 0.2 leaves 26 and 1.0 no fewer than 0.3; on grounds of at most 40 atoms 23, its
-#: programmes taking 5.4 s instead of 9.0 s (most of the larger grounds stay undecided). Atoms without households
-#: root no grid of the programme, so since then the cap counts inhabited atoms: the chunky Wuhan plan's grounds of
-#: 42 and 58 atoms (19 and 16 inhabited) are settled, 3 grids outside ±10% unproven → 1.
+#: Work the tight band's programme may do on a ground of at most ``NEIGHBOURHOOD_RETRY_MAX_ATOMS`` atoms where
+#: neither its first run nor the cover decided anything. On the generated district 0.3 leaves 22 grids outside ±10%
+#: unproven (31 without it), 0.2 leaves 26 and 1.0 no fewer than 0.3; on grounds of at most 40 atoms 23, its
+#: programmes taking 5.4 s instead of 9.0 s (most of the larger grounds stay undecided).
 NEIGHBOURHOOD_TIGHT_RETRY_WORK = 0.3
 NEIGHBOURHOOD_RETRY_MAX_ATOMS = 40
 
@@ -276,7 +274,7 @@ def _settle(
     for it), an exact cover of the ground's groups (:func:`no_tighter_cover`, on at most
     ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms, empty ones only joining them) may prove it, and else the
     programme runs again within ``NEIGHBOURHOOD_TIGHT_RETRY_WORK`` (on at most ``NEIGHBOURHOOD_RETRY_MAX_ATOMS``
-    inhabited atoms)."""
+    atoms)."""
     bounds, ceiling = sizing.bounds_window, sizing.misfit_ceiling
 
     def programme(work: float) -> tuple[np.ndarray | None, bool, str]:
@@ -303,7 +301,7 @@ def _settle(
     inhabited = int((graph.w[nodes] > 0).sum())
     if inhabited <= NEIGHBOURHOOD_COVER_MAX_ATOMS and no_tighter_cover(graph, sizing, out, far, nodes):
         return None, True, "enumeration"
-    if solve and inhabited <= NEIGHBOURHOOD_RETRY_MAX_ATOMS:
+    if solve and len(nodes) <= NEIGHBOURHOOD_RETRY_MAX_ATOMS:
         return programme(NEIGHBOURHOOD_TIGHT_RETRY_WORK)
     return None, False, "cp_sat"
 

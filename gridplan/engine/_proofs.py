@@ -512,17 +512,14 @@ def bounds_programme(
     carrying ``outside_lo`` to ``outside_hi`` but for at most ``beyond`` carrying up to ``beyond_hi``; or the
     proof that no layout has at most ``budget`` outside.
 
-    A constraint programme (CP-SAT), each grid rooted at its first unit, the ``misfits`` first, then by
-    number, units without households last (which breaks the symmetry between grids): unit ``i`` may join
-    the grid rooted at ``j`` only when a path from ``j`` reaches ``i`` through units after ``j`` while
-    carrying at most what a grid may hold. A grid is connected because each of its units but the root has a
-    parent among its neighbours in the same grid, one step nearer the root (a depth that falls along
-    parents). A grid holding a misfit is rooted at one and counts as outside. Where the number of grids is
-    free, no grid is rooted at a unit without households: a grid of such units alone, joined to a neighbour,
-    leaves a layout with no more grids outside (none further beyond the bounds). So every layout is a
-    solution or has one no worse, and an infeasible programme, or an optimum, is a proof. Loads must be whole
-    numbers for a proof; fractional ones (scaled workloads) are rounded to hundredths, and then only layouts
-    checked against the true loads come back.
+    A constraint programme (CP-SAT), each grid rooted at its first unit, the ``misfits`` first and then by
+    number (which breaks the symmetry between grids): unit ``i`` may join the grid rooted at ``j`` only
+    when a path from ``j`` reaches ``i`` through units after ``j`` while carrying at most what a grid may
+    hold. A grid is connected because each of its units but the root has a parent among its neighbours in
+    the same grid, one step nearer the root (a depth that falls along parents). A grid holding a misfit is
+    rooted at one and counts as outside. Every layout is a solution, so an infeasible programme, or an
+    optimum, is a proof. Loads must be whole numbers for a proof; fractional ones (scaled workloads) are
+    rounded to hundredths, and then only layouts checked against the true loads come back.
 
     Parameters
     ----------
@@ -567,17 +564,12 @@ def bounds_programme(
     cap = (beyond_hi if beyond else outside_hi) if budget > 0 else hi
     floor_, ceiling = int(math.ceil(lo * scale - 1e-9)), int(math.floor(hi * scale + 1e-9))
     top = int(math.floor(min(cap * scale, units.sum()) + 1e-9))
-    # empty units rank last and root no grid (where the count is free and some unit has households): a grid of
-    # empty units alone joins a neighbour in a layout no worse, and every other grid's first unit has households
-    empty_last = grids is None and bool((w > 0).any())
-    rest = sorted(set(range(n)) - set(misfits), key=lambda i: (empty_last and w[i] == 0, i))
     rank = np.empty(n, dtype=np.int64)
-    rank[list(misfits) + rest] = np.arange(n)
+    rank[list(misfits) + sorted(set(range(n)) - set(misfits))] = np.arange(n)
     indptr, indices = neighbour_arrays(neighbours)
     # units a grid rooted at j may hold: reached from j through units ranked after it, carrying at most cap
     ptr, held = reached_within(indptr, indices, w, np.arange(n), float(cap), np.zeros(n, np.int64), rank, True)
-    rooted = (w <= cap + 1e-9) & ~(empty_last & (w == 0))
-    reach = [held[ptr[j] : ptr[j + 1]].tolist() if rooted[j] else [] for j in range(n)]
+    reach = [held[ptr[j] : ptr[j + 1]].tolist() if w[j] <= cap + 1e-9 else [] for j in range(n)]
     if sum(map(len, reach)) > PROGRAMME_MAX_VARIABLES:
         return None, False
     model = cp_model.CpModel()
