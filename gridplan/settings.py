@@ -432,8 +432,9 @@ class RegenerationSettings:
     rebalance
         After keeping what still meets the bounds, move the fewest households across grid boundaries that
         bring grids back within the tight band (±``grid.tight_tolerance``), where the data allow; and where a
-        region's households outgrew (or shrank past) the grid count kept and grids stay outside the band, plan
-        that region afresh with a count a first plan would choose (without a cap, ``max_moved`` None).
+        region's households outgrew (or shrank past) the grid count its grids had in the previous plan and grids
+        stay outside the band, plan that region afresh with a count a first plan would choose (without a cap,
+        ``max_moved`` None).
     max_moved
         Cap on the households the rebalancing may move: a share of all households when below 1, a count
         otherwise; None for no cap.
