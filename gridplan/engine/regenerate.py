@@ -727,13 +727,7 @@ def _recounted_region(
     new, old = figures(fresh), figures(grid_of)
     if not (new[0] < old[0] and new[1] <= old[1] and new[2] <= old[2] + 1e-9 and new[3] <= old[3]):
         return None, 0, []
-    compact = matched_labels(fresh, grid_of)
-    positions = present.tolist()
-    created = 0
-    while len(positions) <= compact.max():
-        created += 1
-        positions.append(-created)
-    return np.asarray(positions)[compact], created, proofs
+    return (*_as_positions(present.tolist(), matched_labels(fresh, grid_of), 0), proofs)
 
 
 def _new_plan(
@@ -1334,12 +1328,19 @@ def _repair_region(
         else:  # no proof for the region: the grids around each grid still outside
             nearby, proofs = neighbourhood_search(region, np.unique(compact, return_inverse=True)[1], sizing)
             compact = matched_labels(nearby, compact)
-    positions = list(np.asarray(present)[used])
-    created = len(present) - n_previous
-    while len(positions) <= compact.max():  # grids the exact re-split added
+    # grids the exact re-split added are new too
+    return (*_as_positions(list(np.asarray(present)[used]), compact, len(present) - n_previous), proofs)
+
+
+def _as_positions(positions: list, labels: np.ndarray, created: int) -> tuple[np.ndarray, int]:
+    """A region's ``labels`` (``0 … k-1``) as grid positions: label ``i`` is ``positions[i]`` (a grid's position,
+    or ``-m`` for the ``m``-th new grid, ``created`` of them so far), each label beyond them a new grid; and how
+    many grids are new."""
+    positions = list(positions)
+    while len(positions) <= labels.max():
         created += 1
         positions.append(-created)
-    return np.asarray(positions)[compact], created, proofs
+    return np.asarray(positions)[labels], created
 
 
 def _outside(region: RegionGraph, labels: np.ndarray, sizing: Sizing) -> int:
