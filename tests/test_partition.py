@@ -1040,6 +1040,23 @@ def test_a_grid_outside_the_tight_band_is_re_planned_with_the_grids_around_it_or
     assert labels.tolist() == [0, 0, 1, 1, 1] and not proofs
 
 
+def test_a_tight_band_layout_that_moves_the_ground_of_a_bounds_proof_is_taken_where_it_is_proven_again():
+    # 90 200 60 | 250 | 60 250 | 150 150 | 200 250 (350 | 250 | 310 | 300 | 450): the grid of 450 is outside the
+    # bounds, proven so on the ground of the last four grids; 90 200 | 60 250 brings two grids within the band but
+    # takes a unit of that ground, so the proof is sought again on the new one and found
+    households = [90, 200, 60, 250, 60, 250, 150, 150, 200, 250]
+    row = lattice_region(1, 10, 80.0, households)
+    labels, bounds_proofs = neighbourhood_search(row, np.array([0, 0, 0, 1, 2, 2, 3, 3, 4, 4]), SIZING)
+    assert [(p.tight, p.fewest, p.atoms) for p in bounds_proofs] == [(False, 1, (3, 4, 5, 6, 7, 8, 9))]
+    found, proofs = tight_neighbourhood_search(row, labels, SIZING, bounds_proofs=bounds_proofs)
+    loads = np.bincount(found, weights=row.w)
+    assert sorted(loads.tolist()) == [290, 300, 310, 310, 450]
+    assert [(p.tight, p.fewest, p.atoms) for p in proofs] == [(False, 1, (2, 3, 4, 5, 6, 7, 8, 9))]
+    assert min(outside for outside, _, _ in _row_layouts(households[2:])) == 1  # brute force: the proof holds
+    # without the proof about the bounds to keep, the same layout is taken
+    assert np.bincount(tight_neighbourhood_search(row, labels, SIZING)[0], weights=row.w).tolist() == loads.tolist()
+
+
 @hsettings(max_examples=examples(30), deadline=None)
 @given(
     households=st.lists(st.sampled_from([0, 60, 90, 117, 123, 150, 175, 250]), min_size=8, max_size=8),

@@ -13,10 +13,11 @@ from gridplan.settings import DEFAULTS
 from .support.assertions import assert_hard_rules
 from .support.digests import plan_digests
 
-#: :func:`plan_digests` of the district's plan (as main plans it since the tight band's neighbourhood search runs its
-#: programme again with more work where the first run decides nothing, which finds layouts with fewer grids outside
-#: ±10%: 222 → 220): work on the engine's speed (issue 33) must leave it as it is.
-DISTRICT_PLAN = ("aacfc8227ca528c5", "56d4d13da51a05ee")
+#: :func:`plan_digests` of the district's plan (as main plans it since the tight band's neighbourhood search takes a
+#: layout that moves the ground of a proof about the bounds where that proof is made again on the new ground: 220
+#: grids outside ±10% as before, 22 of them unproven instead of 23): work on the engine's speed (issue 33) must
+#: leave it as it is.
+DISTRICT_PLAN = ("fe18ed37072e567a", "37c2ce885672ad58")
 
 
 @pytest.fixture(scope="module")

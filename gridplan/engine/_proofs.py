@@ -492,6 +492,18 @@ def proven_misfits(
     return proven
 
 
+def _within_all(total: int, floor_: int, ceiling: int, grids: int | None) -> tuple[int, int] | None:
+    """The least and most one grid may hold in a layout of ``total`` with every grid within
+    ``floor_``–``ceiling`` (of ``grids`` grids where given): with ``k`` grids, one holds what the other
+    ``k - 1`` leave, at least ``total - (k - 1) × ceiling`` and at most ``total - (k - 1) × floor_``. None
+    where no count of grids holds ``total``."""
+    counts = [grids] if grids is not None else range(-(-total // max(ceiling, 1)), total // max(floor_, 1) + 1)
+    fitting = [k for k in counts if k >= 1 and k * floor_ <= total <= k * ceiling]
+    if not fitting:
+        return None
+    return max(floor_, total - (max(fitting) - 1) * ceiling), min(ceiling, total - (min(fitting) - 1) * floor_)
+
+
 # One function though long: a programme's variables and constraints read together, as the model they are.
 def bounds_programme(
     neighbours: Sequence[Sequence[int]],
@@ -519,7 +531,11 @@ def bounds_programme(
     the same grid, one step nearer the root (a depth that falls along parents). A grid holding a misfit is
     rooted at one and counts as outside. Every layout is a solution, so an infeasible programme, or an
     optimum, is a proof. Loads must be whole numbers for a proof; fractional ones (scaled workloads) are
-    rounded to hundredths, and then only layouts checked against the true loads come back.
+    rounded to hundredths, and then only layouts checked against the true loads come back. With no grid
+    outside (``budget`` 0) and whole loads, each grid holds at most what the fewest others leave, and at
+    least what the most others cannot hold (:func:`_within_all`): 812 households in 270–330 make three grids
+    of 270–272. The programme then reaches less far from each root (on a ground of Beijing's, CP-SAT found
+    such a layout in 2 s that it did not find in 30 s without).
 
     Parameters
     ----------
@@ -563,6 +579,12 @@ def bounds_programme(
     units = np.rint(w * scale).astype(np.int64)
     cap = (beyond_hi if beyond else outside_hi) if budget > 0 else hi
     floor_, ceiling = int(math.ceil(lo * scale - 1e-9)), int(math.floor(hi * scale + 1e-9))
+    if budget == 0 and whole:  # every grid within the bounds: each holds what the others, within them, leave
+        window = _within_all(int(units.sum()), floor_, ceiling, grids)
+        if window is None:
+            return None, whole  # no count of grids within the bounds holds the region's load
+        floor_, ceiling = window
+        cap = ceiling / scale
     top = int(math.floor(min(cap * scale, units.sum()) + 1e-9))
     rank = np.empty(n, dtype=np.int64)
     rank[list(misfits) + sorted(set(range(n)) - set(misfits))] = np.arange(n)

@@ -147,8 +147,7 @@ def _tightened(
     if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
         return labels, [*proofs, proof]
     # no proof for the region: the grids around each grid still outside the band
-    labels, local = tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=proofs)
-    return labels, [*proofs, *local]
+    return tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=proofs)
 
 
 def tight_proofs(graph: RegionGraph, sizing: Sizing, labels: np.ndarray, max_units: int) -> list[RegionProof]:
