@@ -41,6 +41,7 @@ from gridplan.engine import (
     through_empty,
     tight_layout,
     tight_neighbourhood_search,
+    tight_proofs,
 )
 from gridplan.errors import InputError
 from gridplan.partition import partition
@@ -1055,6 +1056,29 @@ def test_a_tight_band_layout_that_moves_the_ground_of_a_bounds_proof_is_taken_wh
     assert min(outside for outside, _, _ in _row_layouts(households[2:])) == 1  # brute force: the proof holds
     # without the proof about the bounds to keep, the same layout is taken
     assert np.bincount(tight_neighbourhood_search(row, labels, SIZING)[0], weights=row.w).tolist() == loads.tolist()
+
+
+def test_a_grid_beyond_the_ceiling_stays_around_the_ground_the_tight_band_search_re_plans():
+    # 230 230 | 175 | 150 123 (460 | 175 | 273): no layout the tight band's search speaks of holds the grid of 460
+    # (beyond the misfit ceiling, 420), which stopped the search around 175 before it; it now stays as it is, around
+    # the ground of the other two, proven: 175 | 273, 325 | 123 and 448 all leave a grid outside 270–330
+    row = lattice_region(1, 5, 80.0, [230, 230, 175, 150, 123])
+    labels, proofs = tight_neighbourhood_search(row, np.array([0, 0, 1, 2, 2]), SIZING)
+    assert labels.tolist() == [0, 0, 1, 2, 2]
+    assert [(p.tight, p.fewest, p.atoms) for p in proofs] == [(True, 1, (2, 3, 4))]
+    assert _row_band_fewest([175, 150, 123]) == 1
+
+
+def test_the_tight_band_proofs_of_a_regeneration_take_a_grounds_layout_only_when_asked():
+    # 200 60 | 40 60 240 (260 | 340): the proofs alone leave the layout as it is and prove nothing (a layout with
+    # fewer grids outside the band exists); with the proofs about the bounds to keep (none here) the ground's layout
+    # 300 | 300 is taken, as a first plan takes it
+    row = lattice_region(1, 5, 80.0, [200, 60, 40, 60, 240])
+    labels = np.array([0, 0, 1, 1, 1])
+    kept, proofs = tight_proofs(row, SIZING, labels, 40)
+    assert kept is labels and not proofs
+    taken, proofs = tight_proofs(row, SIZING, labels, 40, bounds_proofs=[])
+    assert np.bincount(taken, weights=row.w).tolist() == [300, 300] and not proofs
 
 
 @hsettings(max_examples=examples(30), deadline=None)

@@ -492,7 +492,7 @@ def proven_misfits(
     return proven
 
 
-def _within_all(total: int, floor_: int, ceiling: int, grids: int | None) -> tuple[int, int] | None:
+def within_all(total: int, floor_: int, ceiling: int, grids: int | None) -> tuple[int, int] | None:
     """The least and most one grid may hold in a layout of ``total`` with every grid within
     ``floor_``–``ceiling`` (of ``grids`` grids where given): with ``k`` grids, one holds what the other
     ``k - 1`` leave, at least ``total - (k - 1) × ceiling`` and at most ``total - (k - 1) × floor_``. None
@@ -533,7 +533,7 @@ def bounds_programme(
     optimum, is a proof. Loads must be whole numbers for a proof; fractional ones (scaled workloads) are
     rounded to hundredths, and then only layouts checked against the true loads come back. With no grid
     outside (``budget`` 0) and whole loads, each grid holds at most what the fewest others leave, and at
-    least what the most others cannot hold (:func:`_within_all`): 812 households in 270–330 make three grids
+    least what the most others cannot hold (:func:`within_all`): 812 households in 270–330 make three grids
     of 270–272. The programme then reaches less far from each root (on a ground of Beijing's, CP-SAT found
     such a layout in 2 s that it did not find in 30 s without).
 
@@ -580,7 +580,7 @@ def bounds_programme(
     cap = (beyond_hi if beyond else outside_hi) if budget > 0 else hi
     floor_, ceiling = int(math.ceil(lo * scale - 1e-9)), int(math.floor(hi * scale + 1e-9))
     if budget == 0 and whole:  # every grid within the bounds: each holds what the others, within them, leave
-        window = _within_all(int(units.sum()), floor_, ceiling, grids)
+        window = within_all(int(units.sum()), floor_, ceiling, grids)
         if window is None:
             return None, whole  # no count of grids within the bounds holds the region's load
         floor_, ceiling = window

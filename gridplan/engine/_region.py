@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -150,12 +151,31 @@ def _tightened(
     return tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=proofs)
 
 
-def tight_proofs(graph: RegionGraph, sizing: Sizing, labels: np.ndarray, max_units: int) -> list[RegionProof]:
-    """The proofs about the tight band of the layout ``labels``, as it is: the region's
-    (:func:`tight_layout`, its programme on at most ``max_units`` units) where it covers the layout, else
-    those of the grounds around its grids outside the band (:func:`tight_neighbourhood_search`, no layout
-    taken, on grounds of at most ``max_units`` units too)."""
+def tight_proofs(
+    graph: RegionGraph,
+    sizing: Sizing,
+    labels: np.ndarray,
+    max_units: int,
+    bounds_proofs: Sequence[RegionProof] | None = None,
+) -> tuple[np.ndarray, list[RegionProof]]:
+    """The proofs about the tight band of the layout ``labels``: the region's (:func:`tight_layout`, its
+    programme on at most ``max_units`` units) where it covers the layout, else those of the grounds around its
+    grids outside the band (:func:`tight_neighbourhood_search`, on grounds of at most ``NEIGHBOURHOOD_MAX_ATOMS``
+    units). Without ``bounds_proofs`` the layout stays as it is; with them (the proofs about the bounds that hold
+    for ``labels``), a ground's layout with fewer grids outside the band is taken as a first plan takes it, the
+    region's layout is not.
+
+    Returns
+    -------
+    labels, proofs
+        The layout (``labels`` itself where none is taken) and the proofs that hold for it: ``bounds_proofs``
+        (renewed where a layout taken moved one), then those about the tight band.
+    """
+    kept = list(bounds_proofs or ())
     _, proof = tight_layout(graph, sizing, labels, max_units)
     if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
-        return [proof]
-    return tight_neighbourhood_search(graph, labels, sizing, take=False, max_atoms=max_units)[1]
+        return labels, [*kept, proof]
+    if bounds_proofs is None:
+        return labels, tight_neighbourhood_search(graph, labels, sizing, take=False)[1]
+    found, proofs = tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=kept)
+    return (labels if np.array_equal(found, labels) else found), proofs

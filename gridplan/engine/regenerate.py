@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -165,7 +164,7 @@ def regenerate(
     rebalanced = _rebalance(state, units, weight, prepared.settings)
     proven = _rebalanced_proofs(state, units, adjacency, weight, prepared.settings, proven)
     proven = _recount(state, units, adjacency, weight, prepared.settings, previous, unchanged, workers, proven)
-    tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
+    proven, tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
     plan, reasons = _new_plan(
         state,
         prepared,
@@ -479,37 +478,71 @@ def _tight_claims(
     settings: Settings,
     unchanged: set[int],
     workers: int,
-    kept: Sequence[tuple[list[int], RegionProof]] = (),
-) -> list[tuple[list[int], RegionProof]]:
+    proven: list[tuple[list[int], RegionProof]],
+) -> tuple[list[tuple[list[int], RegionProof]], list[tuple[list[int], RegionProof]]]:
     """The proofs, for the layout regenerated, that a region has no layout with fewer grids outside the tight band
     (and no more outside the bounds, each at most the misfit ceiling) where its search settles it
     (:func:`gridplan.engine.tight_layout`, its programme on regions of at most ``REGENERATION_TIGHT_MAX_UNITS``
     units), else that the ground around a grid outside the band has none (:func:`gridplan.engine.tight_proofs`);
     sought in each region with grids outside the band but those the previous plan's claims still speak of (every
-    grid's ground unchanged, none rebalanced), nor of grids a proof of ``kept`` (the previous plan's, still
-    holding) speaks of about the band. The searches' layouts are not taken: regeneration keeps grids, so a ground
-    where one is found with fewer outside stays unproven."""
+    grid's ground unchanged, none rebalanced), nor of grids a proof of ``proven`` (the proofs that hold now)
+    speaks of about the band. When rebalancing without a cap on the households moved (``max_moved``), a ground's
+    layout with fewer grids outside the band is taken as a first plan takes it (its proofs about the bounds
+    holding, or made again on the ground it moved); a region's whole layout is not. ``state`` is updated; returns
+    ``proven`` with the proofs about the bounds of the regions whose layout changed made again, and the proofs
+    about the band."""
     sizing = Sizing.of(settings.grid)
-    searched = []  # the regions searched: atoms and labels
-    for _, region in _free_regions(state, units):
+    take = settings.regeneration.rebalance and settings.regeneration.max_moved is None
+    searched = []  # the regions searched: community, atoms, labels and the proofs about their bounds (to take)
+    for community_id, region in _free_regions(state, units):
         grids = state.atom_grid[region]
         carried = unchanged.issuperset(grids.tolist()) and np.array_equal(grids, state.repaired_grid[region])
         if carried or not divisible(weight[region].sum(), settings.grid):
             continue
         labels = np.unique(grids, return_inverse=True)[1]
         if not sizing.tight_window.contains(np.bincount(labels, weights=weight[region].astype(float))).all():
-            searched.append((region, labels))
-    claims: list[tuple[list[int], RegionProof]] = []
+            searched.append(
+                (community_id, region, labels, _region_bounds_proofs(proven, region, grids) if take else None)
+            )
     # a region's graph made only for a search, as its task runs
     tasks = (
-        (RegionGraph.of(adjacency, r, weight, units.atoms), sizing, labels, REGENERATION_TIGHT_MAX_UNITS)
-        for r, labels in searched
+        (RegionGraph.of(adjacency, r, weight, units.atoms), sizing, labels, REGENERATION_TIGHT_MAX_UNITS, local)
+        for _, r, labels, local in searched
     )
-    found = each_apart(tight_proofs, tasks, workers, [len(r) for r, _ in searched])
-    covered = {g for positions, proof in kept if proof.tight for g in positions}
-    for (region, _), proofs in zip(searched, found):
-        claims += [c for c in proofs_in_scene(region, proofs, state.atom_grid) if covered.isdisjoint(c[0])]
-    return claims
+    found = each_apart(tight_proofs, tasks, workers, [len(r) for _, r, _, _ in searched])
+    claims: list[tuple[list[int], RegionProof]] = []
+    for (community_id, region, labels, _), (layout, proofs) in zip(searched, found):
+        if not np.array_equal(layout, labels):  # a ground's layout taken: the proofs about the region's grids anew
+            before = np.unique(state.atom_grid[region])
+            _place(state, community_id, region, *_as_positions(before.tolist(), matched_labels(layout, labels), 0))
+            proven = [p for p in proven if set(before.tolist()).isdisjoint(p[0])]
+            proven += proofs_in_scene(region, [p for p in proofs if not p.tight], state.atom_grid)
+        covered = {g for positions, proof in proven if proof.tight for g in positions}
+        tight = [p for p in proofs if p.tight]
+        claims += [c for c in proofs_in_scene(region, tight, state.atom_grid) if covered.isdisjoint(c[0])]
+    return proven, claims
+
+
+def _region_bounds_proofs(
+    proven: list[tuple[list[int], RegionProof]], region: np.ndarray, grids: np.ndarray
+) -> list[RegionProof] | None:
+    """The proofs about the bounds of a region's grids (``grids``, by atom of ``region``) on its atoms, as a
+    region's search states them; None where one speaks of other ground (no layout of the region is then taken)."""
+    here = set(grids.tolist())
+    local = []
+    for positions, proof in proven:
+        if proof.tight or here.isdisjoint(positions):
+            continue
+        if proof.atoms is None:
+            if set(positions) != here:
+                return None
+            local.append(proof)
+            continue
+        atoms = np.asarray(proof.atoms)
+        if not np.isin(atoms, region).all():
+            return None
+        local.append(dataclasses.replace(proof, atoms=tuple(np.searchsorted(region, atoms).tolist())))
+    return local
 
 
 def _unchanged_grids(state: AtomLayout, units: Units, previous: PreviousPlan) -> set[int]:
