@@ -97,8 +97,9 @@ def tight_neighbourhood_search(
     the grids outside the bounds lie no further beyond them in all, no more grids are over the service radius
     (estimated on atoms) and every proof of ``bounds_proofs`` still holds, or the grids outside the bounds on
     the ground of a neighbourhood's proof it moves are proven again on their new ground (on Nanjing's chunky
-    variant the layouts turned away for moving one left 11 grids outside ±10% unproven, 5 now); where the ground is proven to have none,
-    the proof is kept with its scope (these grids' units, the grids around them as they are).
+    variant the layouts turned away for moving one left 11 grids outside ±10% unproven, 5 now); where the
+    ground is proven to have none, the proof is kept with its scope (these grids' units, the grids around them
+    as they are).
 
     Parameters
     ----------
@@ -253,8 +254,9 @@ def _around(
     grids outside it now (None where it settles nothing). ``answers`` keeps the programme's answers by ground.
 
     With ``tight``, the same of the tight band (:func:`tight_neighbourhood_search`): layouts with fewer grids
-    outside it and none outside the bounds but as many as now on that ground, each at most the misfit ceiling;
-    the first ring proven is the proof (the narrowest ground)."""
+    outside it and none outside the bounds but as many as now on that ground, each at most the misfit ceiling
+    (so a grid beyond it stays as it is, out of the rings); the first ring proven is the proof (the narrowest
+    ground)."""
     band, bounds, ceiling = (
         (sizing.tight_window if tight else sizing.bounds_window),
         sizing.bounds_window,
@@ -318,7 +320,8 @@ def _settle(
     for it), an exact cover of the ground's groups (:func:`no_tighter_cover`, on at most
     ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms, empty ones only joining them) may prove it, and else the
     programme runs again within ``NEIGHBOURHOOD_TIGHT_RETRY_WORK`` (on at most ``NEIGHBOURHOOD_RETRY_MAX_ATOMS``
-    atoms)."""
+    atoms), or within ``NEIGHBOURHOOD_NARROW_WORK`` where every grid within the band would hold within
+    ``NEIGHBOURHOOD_NARROW_SLACK`` households of the others' (:func:`_narrow`)."""
     bounds, ceiling = sizing.bounds_window, sizing.misfit_ceiling
 
     def programme(work: float) -> tuple[np.ndarray | None, bool, str]:
