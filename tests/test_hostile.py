@@ -294,6 +294,9 @@ def write_broken_scene(beijing, path: Path, fraction, angle, width, bad=(), sliv
 # a grid of nothing (two slivers of 3e-6 m² cut off by the overlap) had no point to be read at: the grids' reading
 # order failed in GEOS; then it was written as an empty polygon, until such slivers joined the nearest grid
 @example(fraction=0.3046875, angle=0.5, width=-0.6, bad=[], sliver=0.0, repair=False, seed=0)
+# a 7,200 m² face of the west community that polygonize gave up (its ring invalid where the boundary, moved round
+# a building, meets a street at a shallow angle) was no atom: a gap of 0.33% until missing ground became a face
+@example(fraction=0.48182074250854523, angle=0.48182074250854523, width=-1.8, bad=[], sliver=0.0, repair=False, seed=0)
 def test_broken_real_scenes_plan_with_everything_accounted_for_or_fail_in_one_line(
     beijing, tmp_path_factory, capsys, fraction, angle, width, bad, sliver, repair, seed
 ):
