@@ -149,21 +149,25 @@ def _renewed(
     """The proofs about the bounds for ``labels``: ``proofs`` that still hold, and for each neighbourhood's
     that a layout moved, the grids outside the bounds now on its ground proven again on their new ground
     (:func:`neighbourhood_proof`); None where one is not (or a region's proof no longer holds)."""
-    kept = [p for p in proofs if proof_still_holds(graph, labels, p, sizing)]
-    broken = [p for p in proofs if not proof_still_holds(graph, labels, p, sizing)]
+    holds = [proof_still_holds(graph, labels, p, sizing) for p in proofs]
+    kept = [p for p, held in zip(proofs, holds) if held]
+    broken = [p for p, held in zip(proofs, holds) if not held]
     if not broken:
         return kept
     if any(p.atoms is None for p in broken):
         return None
     k = int(labels.max()) + 1
     outside = ~sizing.bounds_window.contains(graph.loads(labels, k))
-    for g in np.unique(labels[np.concatenate([np.asarray(p.atoms) for p in broken])]):
-        if not outside[g] or any(int(g) in set(labels[np.asarray(p.atoms)].tolist()) for p in kept):
+    # the grids a proof that holds speaks of: every grid for a region's, the grids of its ground for a neighbourhood's
+    covered = {int(g) for p in kept for g in (range(k) if p.atoms is None else labels[np.asarray(p.atoms)])}
+    for g in np.unique(labels[np.concatenate([np.asarray(p.atoms) for p in broken])]).tolist():
+        if not outside[g] or g in covered:
             continue
-        proof = neighbourhood_proof(graph, labels, int(g), sizing)
+        proof = neighbourhood_proof(graph, labels, g, sizing)
         if proof is None:
             return None
         kept.append(proof)
+        covered.update(labels[np.asarray(proof.atoms)].tolist())
     return kept
 
 

@@ -168,7 +168,7 @@ def tight_proofs(
     Returns
     -------
     labels, proofs
-        The layout (``labels`` itself where none is taken) and the proofs that hold for it: ``bounds_proofs``
+        The layout (``labels`` itself without ``bounds_proofs``) and the proofs that hold for it: ``bounds_proofs``
         (renewed where a layout taken moved one), then those about the tight band.
     """
     kept = list(bounds_proofs or ())
@@ -177,5 +177,4 @@ def tight_proofs(
         return labels, [*kept, proof]
     if bounds_proofs is None:
         return labels, tight_neighbourhood_search(graph, labels, sizing, take=False)[1]
-    found, proofs = tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=kept)
-    return (labels if np.array_equal(found, labels) else found), proofs
+    return tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=kept)

@@ -513,9 +513,10 @@ def _tight_claims(
     claims: list[tuple[list[int], RegionProof]] = []
     for (community_id, region, labels, _), (layout, proofs) in zip(searched, found):
         if not np.array_equal(layout, labels):  # a ground's layout taken: the proofs about the region's grids anew
-            before = np.unique(state.atom_grid[region])
-            _place(state, community_id, region, *_as_positions(before.tolist(), matched_labels(layout, labels), 0))
-            proven = [p for p in proven if set(before.tolist()).isdisjoint(p[0])]
+            before = np.unique(state.atom_grid[region]).tolist()
+            _place(state, community_id, region, *_as_positions(before, matched_labels(layout, labels), 0))
+            replaced = set(before)
+            proven = [p for p in proven if replaced.isdisjoint(p[0])]
             proven += proofs_in_scene(region, [p for p in proofs if not p.tight], state.atom_grid)
         covered = {g for positions, proof in proven if proof.tight for g in positions}
         tight = [p for p in proofs if p.tight]

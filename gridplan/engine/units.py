@@ -428,6 +428,8 @@ def _community_blocks(
     faces = faces[shapely.within(shapely.point_on_surface(faces), community)]
     # ground no face took (a ring polygonize gave up as invalid: a boundary moved round a building, cut by a street
     # at a shallow angle, once lost 7,200 m² of Beijing's) is a face of its own
+    if community.area - shapely.area(faces).sum() <= MISSING_FACE_M2:  # faces do not overlap: nothing to add
+        return faces
     missing = shapely.get_parts(shapely.difference(community, shapely.union_all(faces)))
     missing = missing[(shapely.get_type_id(missing) == 3) & (shapely.area(missing) > MISSING_FACE_M2)]
     return np.concatenate([faces, missing])
