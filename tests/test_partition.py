@@ -941,6 +941,41 @@ def test_a_grid_outside_the_bounds_is_re_planned_with_the_rings_of_grids_around_
     assert [(p.fewest, p.cap, p.atoms) for p in proofs] == [(1, math.inf, (0, 1, 2, 3, 4))]
 
 
+def test_a_programme_beyond_its_size_proves_nothing():
+    # 150 | 150 | 150 in a row: one grid must lie outside 240–360, which the programme proves; built with fewer
+    # places of a unit in another's grid allowed than it needs, it is not run: no layout and no proof
+    neighbours, w = [[1], [0, 2], [1]], np.array([150.0, 150.0, 150.0])
+    assert bounds_programme(neighbours, w, 240, 360, budget=1, outside_hi=420)[1]
+    assert bounds_programme(neighbours, w, 240, 360, budget=1, outside_hi=420, max_variables=2) == (None, False)
+
+
+def test_a_programme_the_solver_leaves_undecided_is_retried_without_its_linear_relaxation():
+    # a 4 × 6 lattice of 1,970 households: within 0.025 of work CP-SAT by default settles nothing (it needs 0.03);
+    # solved again without its linear relaxation it finds a layout with every grid within 240–360 (in 0.019)
+    households = [0, 80, 40, 100, 0, 150, 190, 0, 150, 60, 0, 190, 190, 0, 100, 150, 150, 60, 150, 150, 0, 0, 0, 60]
+    lattice = nx.grid_2d_graph(4, 6)
+    graph = nx.convert_node_labels_to_integers(lattice, ordering="sorted")
+    neighbours, w = [sorted(graph[u]) for u in range(24)], np.asarray(households, dtype=float)
+    assert bounds_programme(neighbours, w, 240, 360, work=0.025) == (None, False)
+    labels, proven = bounds_programme(neighbours, w, 240, 360, work=0.025, unrelaxed_retry=True)
+    assert proven and labels is not None
+    groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
+    assert all(240 <= w[g].sum() <= 360 and nx.is_connected(graph.subgraph(g.tolist())) for g in groups)
+
+
+def test_the_neighbourhood_searches_of_a_region_ask_each_ground_once():
+    # 150 150 | 150 150 150 (300, 450): the ground of both grids is proven to have no layout with none outside;
+    # a second search of the same layout with the first's answers asks the programme nothing new and finds the same
+    row = lattice_region(1, 5, 80.0, [150] * 5)
+    answers: dict = {}
+    first = neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING, answers=answers)
+    asked = dict(answers)
+    second = neighbourhood_search(row, np.array([0, 0, 1, 1, 1]), SIZING, answers=answers)
+    assert len(asked) == 1 and answers.keys() == asked.keys()
+    assert first[0].tolist() == second[0].tolist() == [0, 0, 1, 1, 1]
+    assert [(p.fewest, p.atoms) for p in first[1]] == [(p.fewest, p.atoms) for p in second[1]] == [(1, (0, 1, 2, 3, 4))]
+
+
 def test_grids_merged_away_by_a_neighbourhood_search_are_passed_over():
     # 130 | 130 | 100: the 100 is re-planned with its neighbour (230, one grid outside instead of two), then the
     # first 130 with that grid (360): the last label is merged away before the loop reaches it (a perturbed

@@ -51,6 +51,7 @@ def neighbourhood_search(
     sizing: Sizing,
     fixed_count: bool = False,
     proofs: Sequence[RegionProof] = (),
+    answers: dict | None = None,
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """Each grid outside the bounds that none of its units proves so, re-planned with ring after ring of
     the grids around it while they hold at most ``NEIGHBOURHOOD_MAX_ATOMS`` atoms.
@@ -71,6 +72,10 @@ def neighbourhood_search(
     proofs
         Neighbourhood proofs already made for ``labels`` (an earlier search's): kept while they hold, and the
         grids they speak of not searched again.
+    answers
+        The programme's answers by ground, kept from an earlier search of the same region and added to: a
+        question asked again of the same ground is not solved again (on a generated community of 3,500
+        buildings a ground of 53 units, undecided in 4 s, was asked by both searches of its region).
 
     Returns
     -------
@@ -78,7 +83,7 @@ def neighbourhood_search(
         The new labels (``0 … k'-1``), and the proofs that the ground of a grid still outside has no layout
         with fewer outside; each speaks of its ``atoms`` and holds for the labels returned.
     """
-    return _search(graph, labels, sizing, fixed_count, proofs, lambda old, new: True)
+    return _search(graph, labels, sizing, fixed_count, proofs, lambda old, new: True, answers=answers)
 
 
 def tight_neighbourhood_search(
@@ -180,17 +185,18 @@ def _search(
     keeps,
     tight: bool = False,
     max_atoms: int = NEIGHBOURHOOD_MAX_ATOMS,
+    answers: dict | None = None,
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """The passes of :func:`neighbourhood_search` (of :func:`tight_neighbourhood_search` with ``tight``, its
     grounds of at most ``max_atoms``); a layout found is taken where ``keeps`` accepts the labels it makes (from
-    the labels before it)."""
+    the labels before it). ``answers`` keeps the programme's answers by ground (a new dict by default)."""
     band = sizing.tight_window if tight else sizing.bounds_window
     labels = labels.copy()
     k = int(labels.max()) + 1
     loads = graph.loads(labels, k)
     misfit: dict[int, bool] = {}  # whether a unit fits no grid within the band (a unit proves its grid outside)
     proofs = [p for p in proofs if proof_holds(graph, labels, p, band)]
-    answers: dict[tuple, tuple[np.ndarray | None, bool]] = {}  # questions asked again
+    answers = {} if answers is None else answers  # questions asked again
     changed = True
     while changed:
         changed = False
@@ -280,10 +286,11 @@ def _around(
         group, nodes = grown, wider
         out = int((~band.contains(loads[group])).sum())
         far = int((~bounds.contains(loads[group])).sum()) if tight else 0
-        key = (nodes.tobytes(), out, far, len(group) if fixed_count else 0)  # the same question of the same ground
+        solve = len(nodes) <= max_atoms
+        key = (nodes.tobytes(), out, far, len(group) if fixed_count else 0, tight, solve)  # the same question
         if key not in answers:
             grids = len(group) if fixed_count else None
-            answers[key] = _settle(graph, nodes, sizing, band, out, far, grids, tight, len(nodes) <= max_atoms)
+            answers[key] = _settle(graph, nodes, sizing, band, out, far, grids, tight, solve)
         found, proven, method = answers[key]
         if found is not None and (~band.contains(np.bincount(found, weights=graph.w[nodes]))).sum() < out:
             return found, nodes, group, None  # fewer outside (so the search's passes end)
@@ -341,6 +348,7 @@ def _settle(
             beyond_hi=ceiling,
             grids=grids,
             work=work,
+            unrelaxed_retry=not tight,
         ), "cp_sat"
 
     if not tight:

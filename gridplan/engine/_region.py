@@ -92,8 +92,9 @@ def _bounded(graph: RegionGraph, sizing: Sizing, count: int | None) -> tuple[np.
     if not best_score[0]:
         return best, []
     local: list[RegionProof] = []
+    answers: dict = {}  # the neighbourhoods' answers, for both searches
     if graph.n > NEIGHBOURHOOD_MAX_ATOMS:  # the grids around each grid outside first: far cheaper than the region
-        best, local = neighbourhood_search(graph, best, sizing, fixed_count=count is not None)
+        best, local = neighbourhood_search(graph, best, sizing, fixed_count=count is not None, answers=answers)
         best_score = score(graph, best, int(best.max()) + 1, sizing)
         if not best_score[0]:
             return best, []
@@ -114,7 +115,7 @@ def _bounded(graph: RegionGraph, sizing: Sizing, count: int | None) -> tuple[np.
     if proof is not None and proof.covers(graph.grid_loads(best), sizing.bounds_window):
         return best, [proof]
     # no proof for the region: the grids around each grid still outside (again where the layout moved since)
-    return neighbourhood_search(graph, best, sizing, fixed_count=count is not None, proofs=local)
+    return neighbourhood_search(graph, best, sizing, fixed_count=count is not None, proofs=local, answers=answers)
 
 
 def _polished(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_count: bool) -> np.ndarray:
