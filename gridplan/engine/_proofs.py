@@ -684,7 +684,7 @@ def bounds_programme(
         model.add_exactly_one(parents + ([member[i][i]] if i in member[i] else []))
     status, solver = _solved(model, work)
     if unrelaxed_retry and status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
-        again, unrelaxed = _solved(model, work, linearization=0)
+        again, unrelaxed = _solved(model, work, relaxed=False)
         if again in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or status != cp_model.FEASIBLE:
             status, solver = again, unrelaxed
     if status == cp_model.INFEASIBLE:
@@ -707,16 +707,16 @@ def bounds_programme(
     return labels, whole and status == cp_model.OPTIMAL
 
 
-def _solved(model: cp_model.CpModel, work: float, linearization: int | None = None) -> tuple[int, cp_model.CpSolver]:
+def _solved(model: cp_model.CpModel, work: float, relaxed: bool = True) -> tuple[int, cp_model.CpSolver]:
     """CP-SAT's status on ``model`` within ``work`` (its deterministic time) on one worker, and the solver
-    holding its solution; with ``linearization`` its linear relaxation's level (by default CP-SAT's)."""
+    holding its solution; without ``relaxed``, without its linear relaxation (``linearization_level`` 0)."""
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker and a limit of work: the same answer on every machine
     solver.parameters.random_seed = 0
     solver.parameters.max_deterministic_time = work
     solver.parameters.max_time_in_seconds = PROGRAMME_SECONDS
-    if linearization is not None:
-        solver.parameters.linearization_level = linearization
+    if not relaxed:
+        solver.parameters.linearization_level = 0
     return solver.solve(model), solver
 
 
