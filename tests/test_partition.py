@@ -986,6 +986,23 @@ def test_the_neighbourhood_searches_of_a_region_ask_each_ground_once():
     assert len(asked) == 1 and answers.keys() == asked.keys()
     assert first[0].tolist() == second[0].tolist() == [0, 0, 1, 1, 1]
     assert [(p.fewest, p.atoms) for p in first[1]] == [(p.fewest, p.atoms) for p in second[1]] == [(1, (0, 1, 2, 3, 4))]
+    # the proof of a grid's ground made again (as a layout taken by the tight band's search has it made) asks nothing
+    proof = neighbourhood_proof(row, np.array([0, 0, 1, 1, 1]), 1, SIZING, answers=answers)
+    assert answers.keys() == asked.keys() and (proof.fewest, proof.atoms) == (1, (0, 1, 2, 3, 4))
+
+
+def test_a_region_plan_hands_on_the_answers_of_its_neighbourhoods():
+    # 125 units of 150 in a row (18,750 households: one grid of 300 × k must be off by 150): the region's plan asks
+    # the neighbourhoods of its grid outside the bounds; a regeneration that searches them again with the plan's
+    # answers (its repair plans a region afresh, then searches its layout's neighbourhoods) asks nothing new
+    row = lattice_region(1, 125, 80.0, [150] * 125)
+    answers: dict = {}
+    labels, proofs = plan_region(row, SIZING, answers=answers)
+    asked = dict(answers)
+    alone: dict = {}
+    again = neighbourhood_search(row, labels, SIZING, answers=answers)
+    assert neighbourhood_search(row, labels, SIZING, answers=alone)[0].tolist() == again[0].tolist()
+    assert len(alone) >= 1 and answers.keys() == asked.keys() and alone.keys() <= asked.keys()
 
 
 def test_grids_merged_away_by_a_neighbourhood_search_are_passed_over():

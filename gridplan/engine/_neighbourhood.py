@@ -94,6 +94,7 @@ def tight_neighbourhood_search(
     proofs: Sequence[RegionProof] = (),
     take: bool = True,
     max_atoms: int = NEIGHBOURHOOD_MAX_ATOMS,
+    answers: dict | None = None,
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """:func:`neighbourhood_search` for the tight band: each grid outside it that none of its units proves so,
     re-planned with ring after ring of the grids around it (a programme, an exact cover, a second programme:
@@ -122,6 +123,10 @@ def tight_neighbourhood_search(
     max_atoms
         The most atoms of a ground re-planned (a regeneration's ``REGENERATION_TIGHT_MAX_UNITS``); a larger
         ground of at most ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms may still be proven by an exact cover.
+    answers
+        The programme's answers by ground, as for :func:`neighbourhood_search` (the region's plan passes the dict
+        its searches about the bounds filled: a layout taken here may move a proof about the bounds, whose grids
+        are proven again on their new ground, often a ground those searches asked already).
 
     Returns
     -------
@@ -129,7 +134,7 @@ def tight_neighbourhood_search(
         The new labels (``0 … k'-1``) and the proofs that hold for them: those about the bounds
         (``bounds_proofs``, renewed where a layout taken moved one), then those about the tight band.
     """
-    held = list(bounds_proofs)
+    held, answers = list(bounds_proofs), {} if answers is None else answers
 
     def keeps(old: np.ndarray, new: np.ndarray) -> bool:
         if not (
@@ -138,18 +143,18 @@ def tight_neighbourhood_search(
             and over_radius(graph, new, sizing) <= over_radius(graph, old, sizing)
         ):
             return False
-        renewed = _renewed(graph, new, held, sizing)
+        renewed = _renewed(graph, new, held, sizing, answers)
         if renewed is None:
             return False
         held[:] = renewed
         return True
 
-    labels, tight = _search(graph, labels, sizing, False, proofs, keeps, tight=True, max_atoms=max_atoms)
+    labels, tight = _search(graph, labels, sizing, False, proofs, keeps, True, max_atoms, answers)
     return labels, [*held, *tight]
 
 
 def _renewed(
-    graph: RegionGraph, labels: np.ndarray, proofs: Sequence[RegionProof], sizing: Sizing
+    graph: RegionGraph, labels: np.ndarray, proofs: Sequence[RegionProof], sizing: Sizing, answers: dict
 ) -> list[RegionProof] | None:
     """The proofs about the bounds for ``labels``: ``proofs`` that still hold, and for each neighbourhood's
     that a layout moved, the grids outside the bounds now on its ground proven again on their new ground
@@ -168,7 +173,7 @@ def _renewed(
     for g in np.unique(labels[np.concatenate([np.asarray(p.atoms) for p in broken])]).tolist():
         if not outside[g] or g in covered:
             continue
-        proof = neighbourhood_proof(graph, labels, g, sizing)
+        proof = neighbourhood_proof(graph, labels, g, sizing, answers)
         if proof is None:
             return None
         kept.append(proof)
@@ -239,11 +244,15 @@ def _settled(graph: RegionGraph, labels: np.ndarray, loads: np.ndarray, bounds, 
     return {int(labels[a]) for a in candidates if misfit[int(a)]}
 
 
-def neighbourhood_proof(graph: RegionGraph, labels: np.ndarray, grid: int, sizing: Sizing) -> RegionProof | None:
+def neighbourhood_proof(
+    graph: RegionGraph, labels: np.ndarray, grid: int, sizing: Sizing, answers: dict | None = None
+) -> RegionProof | None:
     """The proof that the ground of ``grid`` (outside the bounds) with ring after ring of the grids around it has
     no layout with fewer grids outside, for the layout ``labels`` as it is (as :func:`neighbourhood_search` seeks
-    it, without taking a layout it finds); None where a layout with fewer is found or nothing is decided."""
-    found, _, _, proof = _around(graph, labels, graph.loads(labels, int(labels.max()) + 1), grid, sizing, False, {})
+    it, without taking a layout it finds); None where a layout with fewer is found or nothing is decided.
+    ``answers`` as for :func:`neighbourhood_search`."""
+    loads = graph.loads(labels, int(labels.max()) + 1)
+    found, _, _, proof = _around(graph, labels, loads, grid, sizing, False, {} if answers is None else answers)
     return proof if found is None else None
 
 

@@ -36,7 +36,9 @@ def grid_count_options(total: float, sizing: Sizing) -> list[int]:
     return options
 
 
-def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) -> tuple[np.ndarray, list[RegionProof]]:
+def plan_region(
+    graph: RegionGraph, sizing: Sizing, count: int | None = None, answers: dict | None = None
+) -> tuple[np.ndarray, list[RegionProof]]:
     """Grids of one connected region.
 
     For each grid count tried (or ``count``): bounded bisection, re-splits with neighbours, the exact
@@ -57,6 +59,9 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
     count
         The number of grids, fixed by the user; by default chosen (and changed where the exact re-split
         finds a layout with fewer grids outside the band).
+    answers
+        The neighbourhoods' programme answers by ground (:func:`neighbourhood_search`), added to: a caller that
+        searches the same region's neighbourhoods again passes the same dict (a regeneration's repair).
 
     Returns
     -------
@@ -66,14 +71,18 @@ def plan_region(graph: RegionGraph, sizing: Sizing, count: int | None = None) ->
         of the ground of some grids has (their ``atoms``), the grids around kept; and that no layout with no
         more grids outside the bounds has fewer outside the tight band (``tight``).
     """
-    labels, proofs = _bounded(graph, sizing, count)
+    answers = {} if answers is None else answers
+    labels, proofs = _bounded(graph, sizing, count, answers)
     if count is None and score(graph, labels, int(labels.max()) + 1, sizing)[1]:
-        return _tightened(graph, labels, proofs, sizing)
+        return _tightened(graph, labels, proofs, sizing, answers)
     return labels, proofs
 
 
-def _bounded(graph: RegionGraph, sizing: Sizing, count: int | None) -> tuple[np.ndarray, list[RegionProof]]:
-    """:func:`plan_region` but for the tight band's search: its layout, and its proofs about the bounds."""
+def _bounded(
+    graph: RegionGraph, sizing: Sizing, count: int | None, answers: dict
+) -> tuple[np.ndarray, list[RegionProof]]:
+    """:func:`plan_region` but for the tight band's search: its layout, and its proofs about the bounds
+    (``answers`` shared by its two neighbourhood searches)."""
     options = [count] if count is not None else grid_count_options(graph.w.sum(), sizing)
     best, best_score = None, None
     for wanted in options:
@@ -92,7 +101,6 @@ def _bounded(graph: RegionGraph, sizing: Sizing, count: int | None) -> tuple[np.
     if not best_score[0]:
         return best, []
     local: list[RegionProof] = []
-    answers: dict = {}  # the neighbourhoods' answers, for both searches
     if graph.n > NEIGHBOURHOOD_MAX_ATOMS:  # the grids around each grid outside first: far cheaper than the region
         best, local = neighbourhood_search(graph, best, sizing, fixed_count=count is not None, answers=answers)
         best_score = score(graph, best, int(best.max()) + 1, sizing)
@@ -127,12 +135,13 @@ def _polished(graph: RegionGraph, labels: np.ndarray, sizing: Sizing, fixed_coun
 
 
 def _tightened(
-    graph: RegionGraph, labels: np.ndarray, proofs: list[RegionProof], sizing: Sizing
+    graph: RegionGraph, labels: np.ndarray, proofs: list[RegionProof], sizing: Sizing, answers: dict
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """A layout with some grids outside the tight band, replaced by one with fewer (and no more outside the
     bounds, and no further beyond them) where the region's search finds one that the ``proofs`` about the
     bounds still hold for (polished while they hold and it keeps as few outside); with the proof of the
-    fewest where the search settles it and the layout kept has that many."""
+    fewest where the search settles it and the layout kept has that many (``answers``, the neighbourhoods', shared
+    with :func:`_bounded`)."""
     found, proof = tight_layout(graph, sizing, labels)
     excess = bounds_excess(graph, labels, sizing)
     if found is not None:
@@ -149,7 +158,7 @@ def _tightened(
     if proof is not None and proof.covers(graph.grid_loads(labels), sizing.tight_window):
         return labels, [*proofs, proof]
     # no proof for the region: the grids around each grid still outside the band
-    return tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=proofs)
+    return tight_neighbourhood_search(graph, labels, sizing, bounds_proofs=proofs, answers=answers)
 
 
 def tight_proofs(

@@ -1330,6 +1330,7 @@ def _repair_region(
     compact = resplit(region, compact, len(used), sizing, windows=(bounds,))
     compact = exact_split(region, compact, len(used), sizing, worst=2)
     proof = None
+    answers: dict = {}  # the neighbourhoods' programme answers: the fresh plan's asked again of the same ground
     outside = _outside(region, compact, sizing)
     if outside:  # what the misfits and the enumeration settle; the programme waits for the fresh plan below
         layout, proof = proven_layout(region, sizing, compact, programme=False)
@@ -1337,7 +1338,7 @@ def _repair_region(
             compact = matched_labels(layout, compact)
             outside = _outside(region, compact, sizing)
     if outside and proof is None:  # the bounds come before keeping grids: plan the region afresh
-        fresh, fresh_proofs = plan_region(region, sizing)
+        fresh, fresh_proofs = plan_region(region, sizing, answers=answers)
         fresh_proof = next((p for p in fresh_proofs if p.atoms is None and not p.tight), None)  # the region's
         fewest = _outside(region, fresh, sizing)
         covered = fresh_proof is not None and fresh_proof.covers(region.grid_loads(compact), bounds)
@@ -1360,7 +1361,8 @@ def _repair_region(
         if proof is not None and proof.covers(region.grid_loads(compact), bounds):
             proofs = [proof]
         else:  # no proof for the region: the grids around each grid still outside
-            nearby, proofs = neighbourhood_search(region, np.unique(compact, return_inverse=True)[1], sizing)
+            relabelled = np.unique(compact, return_inverse=True)[1]
+            nearby, proofs = neighbourhood_search(region, relabelled, sizing, answers=answers)
             compact = matched_labels(nearby, compact)
     # grids the exact re-split added are new too
     return (*_as_positions(list(np.asarray(present)[used]), compact, len(present) - n_previous), proofs)
