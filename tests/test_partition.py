@@ -975,6 +975,30 @@ def test_a_proof_the_retry_without_the_linear_relaxation_makes_is_confirmed_by_t
     assert check_fewest_outside(neighbours, w, 240, 360, 1).verdict == Verdict.HOLDS
 
 
+def test_a_programme_held_to_the_excess_of_now_finds_no_layout_further_beyond_and_proves_nothing():
+    # 260 | 60 170 | 240 110 (260, 230, 350: three outside 270–330, the 230 10 below 240): the one layout with fewer
+    # outside the band (320 | 170 | 350) puts its grid outside the bounds 70 below them; held to 10 in all, the
+    # programme finds none, which is no proof about the layouts without the limit
+    neighbours, w = [[1], [0, 2], [1, 3], [2, 4], [3]], np.array([260.0, 60, 170, 240, 110])
+    scope = dict(budget=2, outside_hi=360, outside_lo=240, beyond=1, beyond_hi=420)
+    labels, proven = bounds_programme(neighbours, w, 270, 330, **scope)
+    assert np.bincount(labels, weights=w).tolist() == [320, 170, 350] and proven
+    assert bounds_programme(neighbours, w, 270, 330, far_excess=10, **scope) == (None, False)
+    labels, proven = bounds_programme(neighbours, w, 270, 330, far_excess=70, **scope)
+    assert np.bincount(labels, weights=w).tolist() == [320, 170, 350] and not proven
+
+
+def test_a_tight_layout_further_beyond_the_bounds_is_sought_again_with_no_more_excess():
+    # 140 | 20 150 50 30 | 260 | 70 200 (140, 250, 260, 270: three outside 270–330, the 140 100 below 240): the
+    # layouts the programme first finds with fewer outside the band lie further beyond the bounds, which the
+    # search does not take; asked again with no more than those 100, it finds 340 | 310 | 270 (the search left
+    # the layout as it was before)
+    row = lattice_region(1, 8, 80.0, [140, 20, 150, 50, 30, 260, 70, 200])
+    labels, _ = tight_neighbourhood_search(row, np.array([0, 1, 1, 1, 1, 2, 3, 3]), SIZING)
+    assert np.bincount(labels, weights=row.w).tolist() == [340, 310, 270]
+    assert all(row.connected(np.flatnonzero(labels == g)) for g in range(3))
+
+
 def test_the_neighbourhood_searches_of_a_region_ask_each_ground_once():
     # 150 150 | 150 150 150 (300, 450): the ground of both grids is proven to have no layout with none outside;
     # a second search of the same layout with the first's answers asks the programme nothing new and finds the same

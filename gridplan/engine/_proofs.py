@@ -528,6 +528,7 @@ def bounds_programme(
     outside_lo: float = 0.0,
     beyond: int = 0,
     beyond_hi: float = math.inf,
+    far_excess: float = math.inf,
     misfits: Sequence[int] = (),
     excess: bool = False,
     grids: int | None = None,
@@ -568,6 +569,10 @@ def bounds_programme(
     beyond, beyond_hi
         How many grids outside the bounds may lie beyond ``outside_lo``–``outside_hi`` (the grids outside
         the bounds, where the tight band's search keeps their number), and the most each may carry.
+    far_excess
+        How far those grids may lie beyond ``outside_lo``–``outside_hi`` in all (the tight band's search asks
+        for a layout that takes the grids outside the bounds no further beyond them; a programme with it proves
+        nothing of the layouts without it).
     misfits
         Units proven to fit no grid within the bounds (:func:`proven_misfits`).
     excess
@@ -627,7 +632,7 @@ def bounds_programme(
         return None, whole
     for i, roots in enumerate(roots_of):
         model.add_exactly_one(member[j][i] for j in roots)
-    outside, beyond_excess, fars = [], [], []
+    outside, beyond_excess, fars, far_overs = [], [], [], []
     misfit_set = set(misfits)
     depth = [model.new_int_var(0, n - 1, "") for _ in range(n)]
     for j in (j for j in range(n) if member[j]):
@@ -650,6 +655,11 @@ def bounds_programme(
                 model.add(load <= int(math.floor(outside_hi * scale + 1e-9))).only_enforce_if(~far)
                 usual.append(~far)
                 fars.append(far)
+                if math.isfinite(far_excess):  # how far it lies above outside_hi or below outside_lo
+                    over = model.new_int_var(0, top, "")
+                    model.add(over >= load - int(math.floor(outside_hi * scale + 1e-9))).only_enforce_if(far)
+                    model.add(over >= int(math.ceil(outside_lo * scale - 1e-9)) - load).only_enforce_if(far)
+                    far_overs.append(over)
             if outside_lo > 0:
                 model.add(load >= int(math.ceil(outside_lo * scale - 1e-9))).only_enforce_if(usual)
             outside.append(out)
@@ -667,6 +677,8 @@ def bounds_programme(
         model.add(sum(outside) <= budget)
         if fars:
             model.add(sum(fars) <= beyond)
+        if far_overs:
+            model.add(sum(far_overs) <= int(math.floor(far_excess * scale + 1e-9)))
         model.minimize(sum(outside) * (top + 1) * n + sum(beyond_excess) if excess else sum(outside))
     else:  # as many grids as the region's load allows (implied, but it guides the search)
         total = int(units.sum())
@@ -687,8 +699,9 @@ def bounds_programme(
         again, unrelaxed = _solved(model, work, relaxed=False)
         if again in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or status != cp_model.FEASIBLE:
             status, solver = again, unrelaxed
+    proves = whole and not math.isfinite(far_excess)  # a limit of excess narrows the layouts: no claim of all
     if status == cp_model.INFEASIBLE:
-        return None, whole
+        return None, proves
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
     labels = np.full(n, -1, dtype=np.int64)
@@ -702,9 +715,10 @@ def bounds_programme(
         ((loads < lo - 1e-9) | (loads > hi + 1e-9)).sum() > budget
         or (loads > cap + 1e-9).any()
         or ((loads < outside_lo - 1e-9) | (loads > outside_hi + 1e-9)).sum() > beyond
+        or np.maximum(np.maximum(outside_lo - loads, loads - outside_hi), 0).sum() > far_excess + 1e-9
     ):
         return None, False  # rounded loads let through a layout the true ones do not
-    return labels, whole and status == cp_model.OPTIMAL
+    return labels, proves and status == cp_model.OPTIMAL
 
 
 def _solved(model: cp_model.CpModel, work: float, relaxed: bool = True) -> tuple[int, cp_model.CpSolver]:

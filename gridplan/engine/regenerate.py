@@ -161,8 +161,7 @@ def regenerate(
         state, units, adjacency, weight, prepared.settings, unchanged, previous.certificates, workers
     )
     state.repaired_grid = state.atom_grid.copy()
-    rebalanced = _rebalance(state, units, weight, prepared.settings)
-    proven = _rebalanced_proofs(state, units, adjacency, weight, prepared.settings, proven)
+    rebalanced, proven = _rebalance_proven(state, units, adjacency, weight, prepared.settings, proven)
     proven = _recount(state, units, adjacency, weight, prepared.settings, previous, unchanged, workers, proven)
     proven, tight = _tight_claims(state, units, adjacency, weight, prepared.settings, unchanged, workers, proven)
     plan, reasons = _new_plan(
@@ -627,6 +626,52 @@ def _rebalance(
     rebalanced = rebalance(units.graph, weight, state.atom_grid, movable, settings.grid, settings.regeneration, fixed)
     state.atom_grid = rebalanced.atom_grid
     return rebalanced
+
+
+def _rebalance_proven(
+    state: AtomLayout,
+    units: Units,
+    adjacency: Adjacency,
+    weight: np.ndarray,
+    settings: Settings,
+    proven: list[tuple[list[int], RegionProof]],
+):
+    """The layout repaired rebalanced (:func:`_rebalance`) and its proofs about the bounds (``proven``, those of the
+    layout repaired) renewed (:func:`_rebalanced_proofs`), such that no grid outside the bounds loses its proof:
+    where one does, rebalancing runs again from the layout repaired with the grids of that proof held, which keeps
+    its ground as it is (on Shanghai's chunky regeneration rebalancing moved the ground of a neighbourhood's proof,
+    and its grid of 188 households was not proven again on its new ground). Each run holds more grids, so the runs
+    end. Returns the rebalancing (or None) and the proofs."""
+    held: set[int] = set()
+    while True:
+        state.atom_grid = state.repaired_grid.copy()
+        rebalanced = _rebalance(state, units, weight, settings, held=set(state.locked) | held)
+        renewed = _rebalanced_proofs(state, units, adjacency, weight, settings, proven)
+        lost = _lost_proofs(state, weight, settings, proven, renewed) - held
+        if not lost:
+            return rebalanced, renewed
+        held |= lost
+
+
+def _lost_proofs(
+    state: AtomLayout,
+    weight: np.ndarray,
+    settings: Settings,
+    repaired: list[tuple[list[int], RegionProof]],
+    rebalanced: list[tuple[list[int], RegionProof]],
+) -> set[int]:
+    """The grids of the proofs about the bounds of the layout repaired (``repaired``) on whose ground the layout
+    rebalanced has a grid outside the bounds that no proof of ``rebalanced`` speaks of."""
+    loads = np.bincount(state.atom_grid, weights=weight, minlength=len(state.grid_ids))
+    outside = ~Sizing.of(settings.grid).bounds_window.contains(loads)
+    covered = {g for positions, proof in rebalanced if not proof.tight for g in positions}
+    lost: set[int] = set()
+    for positions, _ in repaired:
+        ground = np.isin(state.repaired_grid, positions)
+        now = np.unique(state.atom_grid[ground])
+        if any(outside[g] and g not in covered for g in now.tolist()):
+            lost.update(positions)
+    return lost
 
 
 def _rebalanced_proofs(
