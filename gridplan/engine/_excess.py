@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._graph import RegionGraph, Sizing
+from ._graph import RegionGraph, Sizing, window_excess
 from ._proofs import bounds_programme
 
 #: Most atoms of the ground one re-plan takes (a grid outside the bounds with its neighbours, else the grid
@@ -24,9 +24,7 @@ EXCESS_MAX_ATOMS = 40
 
 def excess(loads: np.ndarray, sizing: Sizing) -> np.ndarray:
     """How far each load lies outside the bounds (0 within them)."""
-    lo, hi = sizing.bounds_window
-    loads = np.asarray(loads, dtype=float)
-    return np.maximum(0.0, np.maximum(lo - loads, loads - hi))
+    return window_excess(sizing.bounds_window, loads)
 
 
 def least_excess(

@@ -310,6 +310,12 @@ class RegionGraph:
         return self.adjacency.neighbour_lists()
 
 
+def window_excess(window: LoadWindow | tuple[float, float], loads) -> np.ndarray:
+    """How far each of ``loads`` lies outside ``window`` (``lo, hi``; 0 within it)."""
+    (lo, hi), loads = window, np.asarray(loads, dtype=float)
+    return np.maximum(0.0, np.maximum(lo - loads, loads - hi))
+
+
 def labels_of(parts: list[np.ndarray], n: int) -> np.ndarray:
     """Label ``i`` for the atoms of ``parts[i]``, for ``n`` atoms all in some part."""
     labels = np.empty(n, dtype=np.int64)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._graph import RegionGraph, Sizing
+from ._graph import RegionGraph, Sizing, window_excess
 from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, no_tighter_cover, proven_misfits, within_all
 from ._radius import over_radius
 
@@ -298,9 +298,7 @@ def _around(
         far = int((~bounds.contains(loads[group])).sum()) if tight else 0
         solve = len(nodes) <= max_atoms
         # how far the grids outside the bounds lie beyond them (the tight band's search takes no layout with more)
-        excess = (
-            float(np.maximum(np.maximum(bounds.lo - loads[group], loads[group] - bounds.hi), 0).sum()) if far else 0.0
-        )
+        excess = float(window_excess(bounds, loads[group]).sum()) if far else 0.0
         key = (nodes.tobytes(), out, far, excess, len(group) if fixed_count else 0, tight, solve)  # the same question
         if key not in answers:
             grids = len(group) if fixed_count else None
@@ -349,7 +347,8 @@ def _settle(
     atoms), or within ``NEIGHBOURHOOD_NARROW_WORK`` where every grid within the band would hold within
     ``NEIGHBOURHOOD_NARROW_SLACK`` households of the others' (:func:`_narrow`). A layout it finds that takes the
     grids outside the bounds further beyond them in all (which the search does not take) is sought again with no
-    more excess than now, within ``NEIGHBOURHOOD_TIGHT_RETRY_WORK`` (:func:`_no_further`)."""
+    more excess than now, within ``NEIGHBOURHOOD_TIGHT_RETRY_WORK``: Shanghai's chunky regeneration turned 8 such
+    layouts away, Nanjing's chunky plan 6; taking the nearer ones left grids outside ±10% unproven 8 → 4 and 5 → 3."""
     bounds, ceiling = sizing.bounds_window, sizing.misfit_ceiling
     out, far, excess = outside
 
@@ -374,9 +373,11 @@ def _settle(
         return programme(PROGRAMME_WORK)
 
     def no_further(answer: tuple[np.ndarray | None, bool, str]) -> tuple[np.ndarray | None, bool, str]:
-        return _no_further(
-            answer, graph.w[nodes], bounds, excess, lambda: programme(NEIGHBOURHOOD_TIGHT_RETRY_WORK, excess)
-        )
+        found = answer[0]
+        if found is None or window_excess(bounds, np.bincount(found, weights=graph.w[nodes])).sum() <= excess + 1e-9:
+            return answer
+        nearer = programme(NEIGHBOURHOOD_TIGHT_RETRY_WORK, excess)[0]  # a layout no further beyond, if any
+        return (nearer, False, answer[2]) if nearer is not None else answer
 
     if solve:
         found, proven, method = no_further(programme(NEIGHBOURHOOD_TIGHT_WORK))
@@ -390,21 +391,6 @@ def _settle(
     if solve and out == 1 and not far and _narrow(graph.w[nodes], band, grids):
         return programme(NEIGHBOURHOOD_NARROW_WORK)
     return None, False, "cp_sat"
-
-
-def _no_further(answer, weight: np.ndarray, bounds, excess: float, again) -> tuple[np.ndarray | None, bool, str]:
-    """A tight-band programme's ``answer`` on a ground (its units' ``weight``), or, where the layout it found takes
-    the grids outside ``bounds`` further beyond them in all than ``excess`` (now), the layout ``again`` finds (the
-    programme with that limit), if any. Shanghai's chunky regeneration turned 8 such layouts away, Nanjing's chunky
-    plan 6; taking the nearer ones left grids outside ±10% unproven 8 → 4 and 5 → 3."""
-    found = answer[0]
-    if found is None:
-        return answer
-    loads = np.bincount(found, weights=weight)
-    if np.maximum(np.maximum(bounds.lo - loads, loads - bounds.hi), 0).sum() <= excess + 1e-9:
-        return answer
-    nearer = again()[0]
-    return (nearer, False, answer[2]) if nearer is not None else answer
 
 
 def _narrow(weight: np.ndarray, band, grids: int | None) -> bool:
@@ -429,9 +415,7 @@ def proof_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, boun
 
 def bounds_excess(graph: RegionGraph, labels: np.ndarray, sizing: Sizing) -> float:
     """How far the grids outside the bounds lie beyond them, in all."""
-    lo, hi = sizing.bounds_window
-    loads = graph.grid_loads(labels)
-    return float(np.maximum(np.maximum(lo - loads, loads - hi), 0).sum())
+    return float(window_excess(sizing.bounds_window, graph.grid_loads(labels)).sum())
 
 
 def proof_still_holds(graph: RegionGraph, labels: np.ndarray, proof: RegionProof, sizing: Sizing) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ._exact import exact_cover, fitting_groups, group_loads
-from ._graph import RegionGraph, Sizing, join_orphans, neighbour_arrays
+from ._graph import RegionGraph, Sizing, join_orphans, neighbour_arrays, window_excess
 from ._kernels import reached_within
 
 #: Work the programme may do (CP-SAT's deterministic time, about a second on this project's machine): a
@@ -715,7 +715,7 @@ def bounds_programme(
         ((loads < lo - 1e-9) | (loads > hi + 1e-9)).sum() > budget
         or (loads > cap + 1e-9).any()
         or ((loads < outside_lo - 1e-9) | (loads > outside_hi + 1e-9)).sum() > beyond
-        or np.maximum(np.maximum(outside_lo - loads, loads - outside_hi), 0).sum() > far_excess + 1e-9
+        or window_excess((outside_lo, outside_hi), loads).sum() > far_excess + 1e-9
     ):
         return None, False  # rounded loads let through a layout the true ones do not
     return labels, proves and status == cp_model.OPTIMAL
