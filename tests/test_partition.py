@@ -23,6 +23,7 @@ from gridplan.engine import (
     bisect,
     bounds_layout,
     bounds_programme,
+    cover_layout,
     cut_profiles,
     enumerated_layout,
     exact_cover,
@@ -37,11 +38,14 @@ from gridplan.engine import (
     proven_misfits,
     radii,
     refine,
+    restored_labels,
     shorten_radii,
+    thinned_ground,
     through_empty,
     tight_layout,
     tight_neighbourhood_search,
     tight_proofs,
+    tighter_cover,
 )
 from gridplan.errors import InputError
 from gridplan.partition import partition
@@ -719,8 +723,12 @@ def test_the_tight_bands_programme_finds_the_fewest_grids_outside_the_band_among
         return (len(out), far) if far <= beyond and all(x <= 420 for x in out) else None
 
     fewest = min((c[0] for c in map(counts, _connected_partitions(graph)) if c is not None), default=math.inf)
+    neighbours = [list(graph[u]) for u in range(n)]
+    # the units no grid within the band can hold (empty ones among them), told to the programme as a region's
+    # search tells it
+    fit_none = proven_misfits(neighbours, w, np.ones(n, dtype=bool), np.zeros(n, np.int64), range(n), 270, 330)
     labels, proven = bounds_programme(
-        [list(graph[u]) for u in range(n)],
+        neighbours,
         w,
         270,
         330,
@@ -729,6 +737,7 @@ def test_the_tight_bands_programme_finds_the_fewest_grids_outside_the_band_among
         outside_lo=240,
         beyond=beyond,
         beyond_hi=420,
+        misfits=np.flatnonzero(fit_none),
     )
     assert proven
     if fewest > budget:
@@ -737,6 +746,46 @@ def test_the_tight_bands_programme_finds_the_fewest_grids_outside_the_band_among
     layout = [tuple(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)]
     assert counts(layout) is not None and counts(layout)[0] == fewest
     assert all(nx.is_connected(graph.subgraph(g)) for g in layout)
+
+
+@hsettings(max_examples=examples(80), deadline=None)
+@given(
+    households=st.lists(st.sampled_from([0, 0, 0, 0, 60, 150, 250]), min_size=2, max_size=8),
+    extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=5),
+)
+def test_a_thinned_ground_has_the_layouts_of_its_ground(households, extra):
+    # against brute force: the empty units a ground is thinned of (touching at most three others) change no layout.
+    # Every layout of the thinned ground, its units put back, is a layout of the ground with the same loads; and the
+    # loads of every layout of the ground without a grid of no households are those of a layout of the thinned one
+    n = len(households)
+    graph = _path_with_extra_edges(n, extra)
+    w = np.asarray(households, dtype=float)
+    thinned = thinned_ground([list(graph[u]) for u in range(n)], w)
+    if thinned is None:  # a ground of no households: its units can make only grids of none
+        assert not w.any()
+        return
+    kept, rows, steps = thinned
+    assert len(kept) + len(steps) == n and (w[kept] > 0).any() and all(w[i] == 0 for i, _ in steps)
+    small = nx.Graph()
+    small.add_nodes_from(range(len(kept)))
+    small.add_edges_from((a, b) for a, row in enumerate(rows) for b in row)
+
+    def loads(layout, weight) -> tuple:
+        return tuple(sorted(weight[list(g)].sum() for g in layout))
+
+    found = set()
+    for layout in _connected_partitions(small):
+        labels = np.zeros(len(kept), dtype=np.int64)
+        for g, group in enumerate(layout):
+            labels[list(group)] = g
+        whole = restored_labels(labels, kept, steps, n)
+        groups = [np.flatnonzero(whole == g).tolist() for g in range(len(layout))]
+        assert all(nx.is_connected(graph.subgraph(g)) for g in groups)
+        assert loads(groups, w) == loads(layout, w[kept])
+        found.add(loads(layout, w[kept]))
+    for layout in _connected_partitions(graph):
+        if all(w[list(g)].sum() > 0 for g in layout):
+            assert loads(layout, w) in found
 
 
 def test_the_programme_answers_the_same_whatever_the_order_of_neighbours():
@@ -1050,9 +1099,15 @@ def test_a_neighbourhood_proof_keeps_the_ring_whose_scope_covers_the_grids_outsi
     assert found.tolist() == labels.tolist()
     assert [(p.fewest, p.cap, p.atoms) for p in proofs] == [(1, math.inf, (0, 1, 2))]
     assert neighbourhood_proof(row, labels, 0, SIZING) == proofs[0]
-    # 150 150 | 150 150 150: a layout with fewer grids outside exists, so the grid has no proof
+    # 150 | 150 150 | 150: a layout with fewer grids outside exists (300 | 300), so the grid has no proof
+    row = lattice_region(1, 4, 80.0, [150] * 4)
+    assert neighbourhood_proof(row, np.array([0, 1, 1, 2]), 0, SIZING) is None
+    # 150 | 150 150 | 150 150 150: the grid of 450 lies beyond the ceiling (420), so it stays around the ground of
+    # the grid of 150, which with its other neighbour has no layout with none outside (what splitting the 450 too
+    # would give is the 450's own search)
     row = lattice_region(1, 6, 80.0, [150] * 6)
-    assert neighbourhood_proof(row, np.array([0, 1, 1, 2, 2, 2]), 1, SIZING) is None
+    proof = neighbourhood_proof(row, np.array([0, 1, 1, 2, 2, 2]), 0, SIZING)
+    assert (proof.fewest, proof.atoms) == (1, (0, 1, 2))
 
 
 @hsettings(max_examples=examples(30), deadline=None)
@@ -1236,6 +1291,109 @@ def test_an_exact_cover_of_a_grounds_groups_proves_only_what_brute_force_confirm
     assert check.verdict in (Verdict.HOLDS, Verdict.REFUTED)
     if proven:
         assert check.verdict == Verdict.HOLDS, (households, ground.tolist(), loose, far, check.detail)
+
+
+@hsettings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    households=st.lists(st.sampled_from([0, 0, 0, 60, 90, 117, 150, 175, 250]), min_size=12, max_size=12),
+    ground=st.sets(st.integers(0, 11), min_size=2),
+    loose=st.integers(1, 3),
+    far=st.integers(0, 1),
+)
+def test_a_cover_checked_for_a_layout_finds_or_proves_only_what_brute_force_confirms(households, ground, loose, far):
+    """The same grounds, each cover asked for a layout that places the empty units: a layout returned is one of the
+    ground (connected grids) with fewer than ``loose`` grids outside the tight band, the others within the bounds
+    but ``far`` up to the ceiling; a proof returned, brute force agrees with. The same of the bounds (as a
+    neighbourhood's search of the bounds asks it): fewer than ``far + 1`` grids outside them."""
+    lattice = lattice_region(3, 4, 80.0, households)
+    ground = np.array(sorted(ground))
+    assume(lattice.connected(ground) and lattice.w[ground].sum() > 0)
+    found, proven = tighter_cover(lattice, SIZING, loose, far, ground)
+    bounds, tight = SIZING.bounds_window, SIZING.tight_window
+    check = check_fewest_outside(
+        lattice.adjacency.among(ground).neighbour_lists(),
+        lattice.w[ground],
+        *tight,
+        loose,
+        scope=Scope(bounds.lo, bounds.hi, far, SIZING.misfit_ceiling),
+        method="enumeration",
+    )
+    assert not (proven and found is not None)
+    if proven:
+        assert check.verdict == Verdict.HOLDS, (households, ground.tolist(), loose, far, check.detail)
+    if found is not None:
+        assert check.verdict == Verdict.REFUTED
+        loads = np.bincount(found, weights=lattice.w[ground])
+        assert all(lattice.connected(ground[found == g]) for g in range(len(loads)))
+        assert (~tight.contains(loads)).sum() < loose
+        assert (~bounds.contains(loads)).sum() <= far and (loads <= SIZING.misfit_ceiling).all()
+    # of the bounds (any number outside the band): fewer than far + 1 grids outside them, each at most the ceiling
+    found, proven = tighter_cover(lattice, SIZING, len(ground) + 1, far, ground)
+    check = check_fewest_outside(
+        lattice.adjacency.among(ground).neighbour_lists(),
+        lattice.w[ground],
+        *bounds,
+        far + 1,
+        scope=Scope(cap=SIZING.misfit_ceiling),
+        method="enumeration",
+    )
+    if proven:
+        assert found is None and check.verdict == Verdict.HOLDS, (households, ground.tolist(), far, check.detail)
+    if found is not None:
+        loads = np.bincount(found, weights=lattice.w[ground])
+        assert all(lattice.connected(ground[found == g]) for g in range(len(loads)))
+        assert (~bounds.contains(loads)).sum() <= far and (loads <= SIZING.misfit_ceiling).all()
+
+
+@hsettings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    households=st.lists(st.sampled_from([0, 0, 0, 0, 60, 150]), min_size=9, max_size=9),
+    ground=st.sets(st.integers(0, 8), min_size=2),
+    grouping=st.lists(st.integers(0, 2), min_size=9, max_size=9),
+    rounds=st.sampled_from([0, 1, 10]),
+)
+def test_a_cover_has_a_layout_exactly_when_brute_force_finds_one(households, ground, grouping, rounds):
+    """Inhabited units of a ground of a 3 × 3 lattice grouped anyhow: a layout of the ground whose grids hold them
+    so is found (connected grids, those groups) exactly when brute force finds one, and proven absent otherwise;
+    by the rounds of cuts, the flows after them, or both."""
+    lattice = lattice_region(3, 3, 80.0, households)
+    ground = np.array(sorted(ground))
+    assume(lattice.connected(ground) and lattice.w[ground].sum() > 0)
+    inhabited = ground[lattice.w[ground] > 0]
+    names, group = np.unique(np.asarray(grouping)[inhabited], return_inverse=True)
+    cover = [inhabited[group == g] for g in range(len(names))]
+    graph = lattice.adjacency.among(ground)
+    small = nx.Graph([(a, b) for a, row in enumerate(graph.neighbour_lists()) for b in row])
+    small.add_nodes_from(range(len(ground)))
+    target = sorted(sorted(np.searchsorted(ground, c).tolist()) for c in cover)
+    exists = any(  # a layout of grids each holding households, those of the cover
+        all(lattice.w[ground[list(g)]].any() for g in layout)
+        and sorted(sorted(u for u in g if lattice.w[ground[u]] > 0) for g in layout) == target
+        for layout in _connected_partitions(small)
+    )
+    labels, decided = cover_layout(lattice, ground, cover, rounds=rounds)
+    assert decided and (labels is not None) == exists
+    if labels is not None:
+        assert all(lattice.connected(ground[labels == g]) for g in range(len(cover)))
+        assert all((labels[np.searchsorted(ground, c)] == g).all() for g, c in enumerate(cover))
+
+
+def test_a_cover_whose_groups_need_the_same_empty_unit_is_no_layout():
+    # a cross of four units of 150 around an empty one: two grids of 300 cover them, but both would go through
+    # the centre. Enumeration alone meets that cover and proves nothing; asked for a layout it has none, so no
+    # layout within 240–360 has fewer than 2 grids outside 270–330 (brute force agrees); where two grids may lie
+    # outside 240–360, one with 2 (300, 150, 150) is found
+    lattice = lattice_region(3, 3, 80.0, [0, 150, 0, 150, 0, 150, 0, 150, 0])
+    ground = np.array([1, 3, 4, 5, 7])
+    assert not no_tighter_cover(lattice, SIZING, 2, 0, ground)
+    assert tighter_cover(lattice, SIZING, 2, 0, ground) == (None, True)
+    bounds = SIZING.bounds_window
+    scope = Scope(bounds.lo, bounds.hi, 0, SIZING.misfit_ceiling)
+    rows, w = lattice.adjacency.among(ground).neighbour_lists(), lattice.w[ground]
+    assert check_fewest_outside(rows, w, *SIZING.tight_window, 2, scope=scope).verdict == Verdict.HOLDS
+    found, proven = tighter_cover(lattice, SIZING, 3, 2, ground)
+    assert not proven and sorted(np.bincount(found, weights=w).tolist()) == [150, 150, 300]
+    assert all(lattice.connected(ground[found == g]) for g in np.unique(found))
 
 
 def test_a_fixed_grid_count_proves_nothing_about_the_neighbourhood():

@@ -371,6 +371,7 @@ def exact_cover(
     steps: int = EXACT_SEARCH_NODES,
     prune: bool = True,
     far: int | None = None,
+    accept=None,
 ) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty one at
     most once, with as few loose columns (``fits`` 1 or more: outside the tight band) as possible: each of
@@ -413,8 +414,8 @@ def exact_cover(
                 return False
             free = everyone & ~covered
             grids_left = None if count is None else count - len(found)
-            if not free:
-                return not grids_left
+            if not free:  # a cover: taken unless ``accept`` turns it away (the search then goes on)
+                return not grids_left and (accept is None or accept([columns[preferred[p]] for p in found]))
             if prune and not load_fits(left, budget - loose, grids_left):
                 return False
             options = holders[order[(free & -free).bit_length() - 1]] & ~clashing

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._graph import RegionGraph, Sizing, window_excess
-from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, no_tighter_cover, proven_misfits, within_all
+from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, proven_misfits, tighter_cover, within_all
 from ._radius import over_radius
 
 #: Rings of neighbouring grids a grid outside the bounds is re-planned with, at most.
@@ -27,9 +27,9 @@ NEIGHBOURHOOD_MAX_ATOMS = 120
 #: district (the widest ring proven kept, then) 0.03 left as many grids outside ±10% unproven as 0.1 (36), its
 #: programmes taking 7 s instead of 13 s; 0.01 left 40.
 NEIGHBOURHOOD_TIGHT_WORK = 0.03
-#: Most inhabited atoms of a ground whose groups are enumerated for an exact cover where the tight band's
-#: programme decides nothing or the ground is too large for it (:func:`~._proofs.no_tighter_cover`): it may
-#: prove there what the programme could not.
+#: Most inhabited atoms of a ground whose groups are enumerated for an exact cover where the programme decides
+#: nothing or the ground is too large for it (:func:`~._proofs.tighter_cover`): it may find or prove there what
+#: the programme could not.
 NEIGHBOURHOOD_COVER_MAX_ATOMS = 80
 #: Work the tight band's programme may do on a ground of at most ``NEIGHBOURHOOD_RETRY_MAX_ATOMS`` atoms where
 #: neither its first run nor the cover decided anything. On the generated district 0.3 leaves 22 grids outside ±10%
@@ -271,12 +271,14 @@ def _around(
     """Grid ``g`` re-planned with ring after ring of the grids around it: the first layout of such ground with
     fewer grids outside the bounds (its labels over ``nodes``, the ground's atoms, and ``group``, its grids), or
     else the proof of the widest ground where the programme settles that none has and whose scope covers the
-    grids outside it now (None where it settles nothing). ``answers`` keeps the programme's answers by ground.
+    grids outside it now (None where it settles nothing). The layouts sought hold each grid outside the bounds
+    at most the misfit ceiling, so a grid around ``g`` beyond it stays as it is, out of the rings. Where the
+    programme decides nothing, an exact cover of the ground's inhabited units, each cover asked for a layout,
+    may (:func:`_settle`). ``answers`` keeps the programme's answers by ground.
 
     With ``tight``, the same of the tight band (:func:`tight_neighbourhood_search`): layouts with fewer grids
-    outside it and none outside the bounds but as many as now on that ground, each at most the misfit ceiling
-    (so a grid beyond it stays as it is, out of the rings); the first ring proven is the proof (the narrowest
-    ground)."""
+    outside it and none outside the bounds but as many as now on that ground; the first ring proven is the proof
+    (the narrowest ground)."""
     band, bounds, ceiling = (
         (sizing.tight_window if tight else sizing.bounds_window),
         sizing.bounds_window,
@@ -287,8 +289,9 @@ def _around(
         return None, nodes, group, None  # no layout of its ground is one the tight band's search speaks of
     for _ in range(NEIGHBOURHOOD_RINGS):
         grown = sorted(set(group) | set(graph.grid_neighbours(labels, group)))
-        if tight:  # a grid beyond the ceiling stays as it is, around the ground (no layout in scope holds it)
-            grown = [h for h in grown if loads[h] <= ceiling + 1e-9]
+        # a grid beyond the ceiling around it stays as it is, around the ground: no layout in a proof's scope holds
+        # it (Shanghai's chunky regeneration left a grid of 363 households unproven beside one of 421)
+        grown = [h for h in grown if h == g or loads[h] <= ceiling + 1e-9]
         wider = np.flatnonzero(np.isin(labels, grown))
         coverable = tight and (graph.w[wider] > 0).sum() <= NEIGHBOURHOOD_COVER_MAX_ATOMS
         if len(grown) == len(group) or (len(wider) > max_atoms and not coverable):
@@ -317,7 +320,7 @@ def _around(
                 out, bounds.hi, method, searched, tuple(nodes.tolist()), floor=bounds.lo, tight=True, **scope
             )
         else:
-            candidate = RegionProof(out, ceiling, "cp_sat", searched, tuple(nodes.tolist()))
+            candidate = RegionProof(out, ceiling, method, searched, tuple(nodes.tolist()))
         if not candidate.covers(loads[group], band):  # a grid outside beyond its scope: the narrower proof holds
             break
         proof = candidate
@@ -339,10 +342,11 @@ def _settle(
     """The answer for the ground ``nodes`` of :func:`_around` (a layout with fewer than ``out`` grids outside
     ``band``, or the proof that none has), and how it was settled; ``outside`` holds the grids outside the band on
     the ground now, those of them outside the bounds (the tight band's search) and how far beyond the bounds
-    those lie in all. The tight band's programme runs within
+    those lie in all. The programme of the bounds runs within ``PROGRAMME_WORK``, that of the tight band within
     ``NEIGHBOURHOOD_TIGHT_WORK``; where it decides nothing (or is not run: ``solve`` False, a ground too large
-    for it), an exact cover of the ground's groups (:func:`no_tighter_cover`, on at most
-    ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms, empty ones only joining them) may prove it, and else the
+    for it), an exact cover of the ground's groups (:func:`~._proofs.tighter_cover`, on at most
+    ``NEIGHBOURHOOD_COVER_MAX_ATOMS`` inhabited atoms, empty ones only joining them), each cover asked for a
+    layout that places the empty units, may find a layout or prove there is none; for the tight band, else the
     programme runs again within ``NEIGHBOURHOOD_TIGHT_RETRY_WORK`` (on at most ``NEIGHBOURHOOD_RETRY_MAX_ATOMS``
     atoms), or within ``NEIGHBOURHOOD_NARROW_WORK`` where every grid within the band would hold within
     ``NEIGHBOURHOOD_NARROW_SLACK`` households of the others' (:func:`_narrow`). A layout it finds that takes the
@@ -369,8 +373,16 @@ def _settle(
             unrelaxed_retry=not tight,
         ), "cp_sat"
 
+    inhabited = int((graph.w[nodes] > 0).sum())
     if not tight:
-        return programme(PROGRAMME_WORK)
+        answer = programme(PROGRAMME_WORK)
+        if answer[0] is not None or answer[1] or grids is not None or inhabited > NEIGHBOURHOOD_COVER_MAX_ATOMS:
+            return answer
+        # undecided: the covers by groups of at most the ceiling with fewer outside the bounds, each asked for a
+        # layout (Shanghai's chunky regeneration left a grid of 363 households unproven on a ground of 12 inhabited
+        # units among 71, whose programme decided nothing in 4 s)
+        found, proven = tighter_cover(graph, sizing, inhabited + 1, out - 1, nodes)
+        return (found, proven, "enumeration") if found is not None or proven else answer
 
     def no_further(answer: tuple[np.ndarray | None, bool, str]) -> tuple[np.ndarray | None, bool, str]:
         found = answer[0]
@@ -383,9 +395,12 @@ def _settle(
         found, proven, method = no_further(programme(NEIGHBOURHOOD_TIGHT_WORK))
         if found is not None or proven:
             return found, proven, method
-    inhabited = int((graph.w[nodes] > 0).sum())
-    if inhabited <= NEIGHBOURHOOD_COVER_MAX_ATOMS and no_tighter_cover(graph, sizing, out, far, nodes):
-        return None, True, "enumeration"
+    if inhabited <= NEIGHBOURHOOD_COVER_MAX_ATOMS:
+        found, proven = tighter_cover(graph, sizing, out, far, nodes)
+        if proven:
+            return None, True, "enumeration"
+        if found is not None:
+            return no_further((found, False, "enumeration"))
     if solve and len(nodes) <= NEIGHBOURHOOD_RETRY_MAX_ATOMS:
         return no_further(programme(NEIGHBOURHOOD_TIGHT_RETRY_WORK))
     if solve and out == 1 and not far and _narrow(graph.w[nodes], band, grids):
