@@ -221,9 +221,9 @@ def test_a_click_on_a_failure_in_the_list_zooms_the_map_to_it_and_opens_its_popu
     browser.settle(0.5)
     zoom = browser.evaluate(f"{MAP}.getZoom()")
     assert start < zoom <= FAILURE_MAX_ZOOM
-    # the whole failure in view, the view about it (not the whole district)
+    # the whole failure in view, zoomed in on it (not the whole district). Its centre is not the map's: the popup
+    # opening above it may pan the map by more than a small failure's height (the suite under load once read the
+    # centre 0.00037° of latitude from that of an enclave 0.00027° tall; alone the test read it within it)
     assert browser.evaluate(f"{MAP}.getBounds().contains(L.latLngBounds([[{south}, {west}], [{north}, {east}]]))")
-    centre = browser.evaluate(f"(() => {{ const c = {MAP}.getCenter(); return [c.lng, c.lat]; }})()")
-    assert abs(centre[0] - (west + east) / 2) < (east - west) and abs(centre[1] - (south + north) / 2) < (north - south)
     assert "no enclave" in browser.evaluate("document.querySelector('.leaflet-popup-content').textContent")
     assert browser.errors == []

@@ -1263,6 +1263,19 @@ def test_a_tight_band_neighbourhood_search_claims_only_what_brute_force_confirms
     assert {int(g) for p in again for g in found[list(p.atoms)]} <= covered
 
 
+def _tight_scope(far: int) -> Scope:
+    """The tight band's scope: every grid within the bounds but ``far``, each at most the misfit ceiling."""
+    bounds = SIZING.bounds_window
+    return Scope(bounds.lo, bounds.hi, far, SIZING.misfit_ceiling)
+
+
+def _ground_check(lattice: RegionGraph, ground: np.ndarray, band, fewest: int, scope: Scope):
+    """The verifier's brute force over every layout of ``ground``: no layout in ``scope`` has fewer than ``fewest``
+    grids outside ``band``."""
+    rows, w = lattice.adjacency.among(ground).neighbour_lists(), lattice.w[ground]
+    return check_fewest_outside(rows, w, *band, fewest, scope=scope, method="enumeration")
+
+
 @hsettings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     households=st.lists(st.sampled_from([0, 0, 60, 90, 117, 150, 175, 250]), min_size=12, max_size=12),
@@ -1279,15 +1292,7 @@ def test_an_exact_cover_of_a_grounds_groups_proves_only_what_brute_force_confirm
     ground = np.array(sorted(ground))
     assume(lattice.connected(ground) and lattice.w[ground].sum() > 0)
     proven = no_tighter_cover(lattice, SIZING, loose, far, ground)
-    bounds = SIZING.bounds_window
-    check = check_fewest_outside(
-        lattice.adjacency.among(ground).neighbour_lists(),
-        lattice.w[ground],
-        *SIZING.tight_window,
-        loose,
-        scope=Scope(bounds.lo, bounds.hi, far, SIZING.misfit_ceiling),
-        method="enumeration",
-    )
+    check = _ground_check(lattice, ground, SIZING.tight_window, loose, _tight_scope(far))
     assert check.verdict in (Verdict.HOLDS, Verdict.REFUTED)
     if proven:
         assert check.verdict == Verdict.HOLDS, (households, ground.tolist(), loose, far, check.detail)
@@ -1310,14 +1315,7 @@ def test_a_cover_checked_for_a_layout_finds_or_proves_only_what_brute_force_conf
     assume(lattice.connected(ground) and lattice.w[ground].sum() > 0)
     found, proven = tighter_cover(lattice, SIZING, loose, far, ground)
     bounds, tight = SIZING.bounds_window, SIZING.tight_window
-    check = check_fewest_outside(
-        lattice.adjacency.among(ground).neighbour_lists(),
-        lattice.w[ground],
-        *tight,
-        loose,
-        scope=Scope(bounds.lo, bounds.hi, far, SIZING.misfit_ceiling),
-        method="enumeration",
-    )
+    check = _ground_check(lattice, ground, tight, loose, _tight_scope(far))
     assert not (proven and found is not None)
     if proven:
         assert check.verdict == Verdict.HOLDS, (households, ground.tolist(), loose, far, check.detail)
@@ -1329,14 +1327,7 @@ def test_a_cover_checked_for_a_layout_finds_or_proves_only_what_brute_force_conf
         assert (~bounds.contains(loads)).sum() <= far and (loads <= SIZING.misfit_ceiling).all()
     # of the bounds (any number outside the band): fewer than far + 1 grids outside them, each at most the ceiling
     found, proven = tighter_cover(lattice, SIZING, len(ground) + 1, far, ground)
-    check = check_fewest_outside(
-        lattice.adjacency.among(ground).neighbour_lists(),
-        lattice.w[ground],
-        *bounds,
-        far + 1,
-        scope=Scope(cap=SIZING.misfit_ceiling),
-        method="enumeration",
-    )
+    check = _ground_check(lattice, ground, bounds, far + 1, Scope(cap=SIZING.misfit_ceiling))
     if proven:
         assert found is None and check.verdict == Verdict.HOLDS, (households, ground.tolist(), far, check.detail)
     if found is not None:
@@ -1387,12 +1378,9 @@ def test_a_cover_whose_groups_need_the_same_empty_unit_is_no_layout():
     ground = np.array([1, 3, 4, 5, 7])
     assert not no_tighter_cover(lattice, SIZING, 2, 0, ground)
     assert tighter_cover(lattice, SIZING, 2, 0, ground) == (None, True)
-    bounds = SIZING.bounds_window
-    scope = Scope(bounds.lo, bounds.hi, 0, SIZING.misfit_ceiling)
-    rows, w = lattice.adjacency.among(ground).neighbour_lists(), lattice.w[ground]
-    assert check_fewest_outside(rows, w, *SIZING.tight_window, 2, scope=scope).verdict == Verdict.HOLDS
+    assert _ground_check(lattice, ground, SIZING.tight_window, 2, _tight_scope(0)).verdict == Verdict.HOLDS
     found, proven = tighter_cover(lattice, SIZING, 3, 2, ground)
-    assert not proven and sorted(np.bincount(found, weights=w).tolist()) == [150, 150, 300]
+    assert not proven and sorted(np.bincount(found, weights=lattice.w[ground]).tolist()) == [150, 150, 300]
     assert all(lattice.connected(ground[found == g]) for g in np.unique(found))
 
 
