@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,12 +371,13 @@ def exact_cover(
     steps: int = EXACT_SEARCH_NODES,
     prune: bool = True,
     far: int | None = None,
-    accept=None,
+    accept: Callable[[list[np.ndarray]], bool] | None = None,
 ) -> tuple[list[np.ndarray] | None, bool]:
     """Columns (atom groups) covering every inhabited atom of ``nodes`` exactly once and every empty one at
     most once, with as few loose columns (``fits`` 1 or more: outside the tight band) as possible: each of
     ``budgets`` (the loose columns allowed) is tried in turn; exactly ``count`` columns when given; at most
-    ``far`` columns outside the bounds (``fits`` 2) when given. Returns
+    ``far`` columns outside the bounds (``fits`` 2) when given; where ``accept`` is given, only a cover it accepts
+    (its columns), the search going on past those it turns away. Returns
     the cover (None if none found) and whether the last search ran to its end (so that None proves no
     cover exists).
 

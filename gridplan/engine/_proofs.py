@@ -22,11 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ._exact import exact_cover, fitting_groups, group_loads
-from ._graph import RegionGraph, Sizing, join_orphans, neighbour_arrays, window_excess
+from ._graph import Adjacency, RegionGraph, Sizing, join_orphans, neighbour_arrays, window_excess
 from ._kernels import reached_within
 
 #: Work the programme may do (CP-SAT's deterministic time, about a second on this project's machine): a
@@ -297,6 +295,8 @@ def tighter_cover(
         return None, False
     asked, layout, stopped = [0], [None], [False]
     thinned = thinned_ground(graph.adjacency.among(ground).neighbour_lists(), graph.w[ground]) if checks else None
+    if thinned is None:  # a part of the ground holds nothing: no cover is asked for a layout (none is decided)
+        checks = 0
 
     def realised(cover: list[np.ndarray]) -> bool:  # True stops the search
         if asked[0] >= checks:
@@ -985,10 +985,9 @@ def inhabited_everywhere(neighbours, weight: np.ndarray) -> bool:
     """Whether every connected part of a ground (``neighbours``: lists or CSR arrays) holds a unit of some
     ``weight``."""
     indptr, indices = neighbour_arrays(neighbours)
-    n = len(indptr) - 1
-    matrix = csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))
-    parts, part = connected_components(matrix, directed=False)
-    return bool(np.bincount(part, weights=np.asarray(weight) > 0, minlength=parts).all())
+    none = np.zeros(len(indices))  # no costs or lengths: only the components are asked
+    w = np.asarray(weight)
+    return all((w[part] > 0).any() for part in Adjacency(indptr, indices, none, none).components())
 
 
 def thinned_ground(
