@@ -33,6 +33,7 @@ from gridplan.engine import (
     neighbourhood_proof,
     neighbourhood_search,
     no_tighter_cover,
+    over_radius,
     pairwise_sum,
     plan_region,
     proven_misfits,
@@ -1212,6 +1213,24 @@ def test_a_grid_beyond_the_ceiling_stays_around_the_ground_the_tight_band_search
     assert _row_band_fewest([175, 150, 123]) == 1
 
 
+def test_a_tight_band_layout_that_puts_a_grid_over_the_radius_is_taken_once_a_re_split_shortens_it():
+    # 2 × 5 units 150 m apart (0 0 150 90 175 / 60 0 90 0 90), five grids outside 270–330. The programme's first
+    # layout of a ground, 300 | 175 | 180, reaches 309 m from the centre of its grid of 300 (limit 300 m): turned
+    # away, the search ended with two grids outside the band. Re-split with its neighbour as a plan's radius step
+    # does (the same loads, 251 m), it is taken, and the search goes on to one grid outside
+    grid = lattice_region(2, 5, 150.0, [0, 0, 150, 90, 175, 60, 0, 90, 0, 90])
+    labels = np.array([0, 1, 1, 1, 2, 3, 3, 4, 4, 4])
+    assert over_radius(grid, labels, SIZING) == 0
+    found, proofs = tight_neighbourhood_search(grid, labels, SIZING)
+    loads = np.bincount(found, weights=grid.w)
+    assert sorted(loads.tolist()) == [300, 355] and over_radius(grid, found, SIZING) == 0
+    assert all(grid.connected(np.flatnonzero(found == g)) for g in range(len(loads)))
+    # brute force: no layout of grids holding households has every grid within 270–330, so one outside is best
+    small = nx.convert_node_labels_to_integers(nx.grid_2d_graph(2, 5), ordering="sorted")
+    layouts = (np.array([grid.w[list(part)].sum() for part in layout]) for layout in _connected_partitions(small))
+    assert all((~SIZING.tight_window.contains(x)).any() for x in layouts if x.all())
+
+
 def test_the_tight_band_proofs_of_a_regeneration_take_a_grounds_layout_only_when_asked():
     # 200 60 | 40 60 240 (260 | 340): the proofs alone leave the layout as it is and prove nothing (a layout with
     # fewer grids outside the band exists); with the proofs about the bounds to keep (none here) the ground's layout
@@ -1250,6 +1269,7 @@ def test_a_tight_band_neighbourhood_search_claims_only_what_brute_force_confirms
         return np.maximum(np.maximum(bounds.lo - x, x - bounds.hi), 0).sum()
 
     assert excess(loads) <= excess(before) + 1e-9
+    assert over_radius(row, found, SIZING) <= over_radius(row, labels, SIZING)
     for proof in proofs:
         ground = list(proof.atoms)
         grids = np.unique(found[ground])
@@ -1304,16 +1324,20 @@ def test_an_exact_cover_of_a_grounds_groups_proves_only_what_brute_force_confirm
     ground=st.sets(st.integers(0, 11), min_size=2),
     loose=st.integers(1, 3),
     far=st.integers(0, 1),
+    checks=st.sampled_from([1, 2, 400]),
 )
-def test_a_cover_checked_for_a_layout_finds_or_proves_only_what_brute_force_confirms(households, ground, loose, far):
-    """The same grounds, each cover asked for a layout that places the empty units: a layout returned is one of the
-    ground (connected grids) with fewer than ``loose`` grids outside the tight band, the others within the bounds
-    but ``far`` up to the ceiling; a proof returned, brute force agrees with. The same of the bounds (as a
-    neighbourhood's search of the bounds asks it): fewer than ``far + 1`` grids outside them."""
+def test_a_cover_checked_for_a_layout_finds_or_proves_only_what_brute_force_confirms(
+    households, ground, loose, far, checks
+):
+    """The same grounds, each cover asked for a layout that places the empty units (at most ``checks`` of them,
+    counted first): a layout returned is one of the ground (connected grids) with fewer than ``loose`` grids
+    outside the tight band, the others within the bounds but ``far`` up to the ceiling; a proof returned, brute
+    force agrees with. The same of the bounds (as a neighbourhood's search of the bounds asks it): fewer than
+    ``far + 1`` grids outside them."""
     lattice = lattice_region(3, 4, 80.0, households)
     ground = np.array(sorted(ground))
     assume(lattice.connected(ground) and lattice.w[ground].sum() > 0)
-    found, proven = tighter_cover(lattice, SIZING, loose, far, ground)
+    found, proven = tighter_cover(lattice, SIZING, loose, far, ground, checks=checks)
     bounds, tight = SIZING.bounds_window, SIZING.tight_window
     check = _ground_check(lattice, ground, tight, loose, _tight_scope(far))
     assert not (proven and found is not None)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._graph import RegionGraph, Sizing, window_excess
 from ._proofs import PROGRAMME_WORK, RegionProof, bounds_programme, proven_misfits, tighter_cover, within_all
-from ._radius import over_radius
+from ._radius import over_radius, shorten_radii
 
 #: Rings of neighbouring grids a grid outside the bounds is re-planned with, at most.
 NEIGHBOURHOOD_RINGS = 3
@@ -84,7 +84,7 @@ def neighbourhood_search(
         The new labels (``0 … k'-1``), and the proofs that the ground of a grid still outside has no layout
         with fewer outside; each speaks of its ``atoms`` and holds for the labels returned.
     """
-    return _search(graph, labels, sizing, fixed_count, proofs, lambda old, new: True, answers=answers)
+    return _search(graph, labels, sizing, fixed_count, proofs, lambda old, new: new, answers=answers)
 
 
 def tight_neighbourhood_search(
@@ -102,7 +102,8 @@ def tight_neighbourhood_search(
     :func:`_settle`) until a ring is proven, for a layout of that ground with fewer grids outside the band and
     none outside the bounds but as many as now there, each at most the misfit ceiling. One found is taken where
     the grids outside the bounds lie no further beyond them in all, no more grids are over the service radius
-    (estimated on atoms) and every proof of ``bounds_proofs`` still holds, or the grids outside the bounds on
+    (estimated on atoms; where it puts more over it, once each is re-split with a neighbour as a plan's radius
+    step does, :func:`~._radius.shorten_radii`) and every proof of ``bounds_proofs`` still holds, or the grids outside the bounds on
     the ground of a neighbourhood's proof it moves are proven again on their new ground (on Nanjing's chunky
     variant the layouts turned away for moving one left 11 grids outside ±10% unproven, 5 now); where the
     ground is proven to have none, the proof is kept with its scope (these grids' units, the grids around them
@@ -137,18 +138,22 @@ def tight_neighbourhood_search(
     """
     held, answers = list(bounds_proofs), {} if answers is None else answers
 
-    def keeps(old: np.ndarray, new: np.ndarray) -> bool:
-        if not (
-            take
-            and bounds_excess(graph, new, sizing) <= bounds_excess(graph, old, sizing) + 1e-9
-            and over_radius(graph, new, sizing) <= over_radius(graph, old, sizing)
-        ):
-            return False
+    def keeps(old: np.ndarray, new: np.ndarray) -> np.ndarray | None:
+        if not take:
+            return None
+        if over_radius(graph, new, sizing) > over_radius(graph, old, sizing):
+            # a grid more over the radius: each re-split with a neighbour where that shortens it, no grid leaving
+            # its band (Beijing's chunky regeneration left two grids outside ±10% unproven for want of it)
+            new = shorten_radii(graph, new, int(new.max()) + 1, sizing)
+        if bounds_excess(graph, new, sizing) > bounds_excess(graph, old, sizing) + 1e-9 or over_radius(
+            graph, new, sizing
+        ) > over_radius(graph, old, sizing):
+            return None
         renewed = _renewed(graph, new, held, sizing, answers)
         if renewed is None:
-            return False
+            return None
         held[:] = renewed
-        return True
+        return new
 
     labels, tight = _search(graph, labels, sizing, False, proofs, keeps, True, max_atoms, answers)
     return labels, [*held, *tight]
@@ -194,8 +199,8 @@ def _search(
     answers: dict | None = None,
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """The passes of :func:`neighbourhood_search` (of :func:`tight_neighbourhood_search` with ``tight``, its
-    grounds of at most ``max_atoms``); a layout found is taken where ``keeps`` accepts the labels it makes (from
-    the labels before it). ``answers`` keeps the programme's answers by ground (a new dict by default)."""
+    grounds of at most ``max_atoms``); a layout found is taken as ``keeps`` returns the labels it makes (from the
+    labels before it; None turns it away). ``answers`` keeps the programme's answers by ground (a new dict by default)."""
     band = sizing.tight_window if tight else sizing.bounds_window
     labels = labels.copy()
     k = int(labels.max()) + 1
@@ -220,7 +225,8 @@ def _search(
                 parts = np.bincount(found, weights=graph.w[nodes])
                 for i, part in enumerate(np.argsort(-parts, kind="stable")):
                     new[nodes[found == part]] = group[i] if i < len(group) else k + i - len(group)
-                if not keeps(labels, new):
+                new = keeps(labels, new)
+                if new is None:
                     continue
                 # grids merged away keep their label, empty: the loop's order still names them
                 labels = new
