@@ -272,9 +272,9 @@ def tighter_cover(
     no layout of the ground has fewer than ``loose`` grids outside the tight band. At most ``checks`` covers are
     asked (beyond them, or where a programme decides nothing, nothing is proven): the covers are counted first,
     and a ground with more (or more than the search's steps reach) has only its first ``COVER_TRIES`` asked, for a
-    layout alone. On Shanghai's chunky ground of 22 inhabited units among 83 the one cover had no layout. With ``loose`` above the count of inhabited units,
-    the question is of the bounds alone: a layout with at most ``far`` grids outside them (each at most the
-    ceiling).
+    layout alone. On Shanghai's chunky ground of 22 inhabited units among 83 the one cover had no layout. With
+    ``loose`` above the count of inhabited units, the question is of the bounds alone: a layout with at most
+    ``far`` grids outside them (each at most the ceiling).
 
     Returns
     -------
@@ -297,11 +297,9 @@ def tighter_cover(
     )
     if groups is None:
         return None, False
-    asked, layout, stopped = [0], [None], [False]
     thinned = thinned_ground(graph.adjacency.among(ground).neighbour_lists(), graph.w[ground]) if checks else None
     if thinned is None:  # a part of the ground holds nothing: no cover is asked for a layout (none is decided)
         checks = 0
-
     fits = [sizing.fit(load) for load in group_loads(graph.w, groups)]
 
     def covers(accept: Callable[[list[np.ndarray]], bool]) -> tuple[list[np.ndarray] | None, bool]:
@@ -328,6 +326,7 @@ def tighter_cover(
 
         if not covers(count)[1] or counted[0] > checks:
             checks = min(checks, COVER_TRIES)  # its first covers asked for a layout only
+    asked, layout, stopped = [0], [None], [False]
 
     def realised(cover: list[np.ndarray]) -> bool:  # True stops the search
         if asked[0] >= checks:
