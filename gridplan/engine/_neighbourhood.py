@@ -103,11 +103,11 @@ def tight_neighbourhood_search(
     none outside the bounds but as many as now there, each at most the misfit ceiling. One found is taken where
     the grids outside the bounds lie no further beyond them in all, no more grids are over the service radius
     (estimated on atoms; where it puts more over it, once each is re-split with a neighbour as a plan's radius
-    step does, :func:`~._radius.shorten_radii`) and every proof of ``bounds_proofs`` still holds, or the grids outside the bounds on
-    the ground of a neighbourhood's proof it moves are proven again on their new ground (on Nanjing's chunky
-    variant the layouts turned away for moving one left 11 grids outside ±10% unproven, 5 now); where the
-    ground is proven to have none, the proof is kept with its scope (these grids' units, the grids around them
-    as they are).
+    step does, :func:`~._radius.shorten_radii`) and every proof of ``bounds_proofs`` still holds, or the grids
+    outside the bounds on the ground of a neighbourhood's proof it moves are proven again on their new ground (on
+    Nanjing's chunky variant the layouts turned away for moving one left 11 grids outside ±10% unproven, 5 now);
+    where the ground is proven to have none, the proof is kept with its scope (these grids' units, the grids
+    around them as they are).
 
     Parameters
     ----------
@@ -145,9 +145,8 @@ def tight_neighbourhood_search(
             # a grid more over the radius: each re-split with a neighbour where that shortens it, no grid leaving
             # its band (Beijing's chunky regeneration left two grids outside ±10% unproven for want of it)
             new = shorten_radii(graph, new, int(new.max()) + 1, sizing)
-        if bounds_excess(graph, new, sizing) > bounds_excess(graph, old, sizing) + 1e-9 or over_radius(
-            graph, new, sizing
-        ) > over_radius(graph, old, sizing):
+        further = bounds_excess(graph, new, sizing) > bounds_excess(graph, old, sizing) + 1e-9
+        if further or over_radius(graph, new, sizing) > over_radius(graph, old, sizing):
             return None
         renewed = _renewed(graph, new, held, sizing, answers)
         if renewed is None:
@@ -200,7 +199,8 @@ def _search(
 ) -> tuple[np.ndarray, list[RegionProof]]:
     """The passes of :func:`neighbourhood_search` (of :func:`tight_neighbourhood_search` with ``tight``, its
     grounds of at most ``max_atoms``); a layout found is taken as ``keeps`` returns the labels it makes (from the
-    labels before it; None turns it away). ``answers`` keeps the programme's answers by ground (a new dict by default)."""
+    labels before it; None turns it away). ``answers`` keeps the programme's answers by ground (a new dict by
+    default)."""
     band = sizing.tight_window if tight else sizing.bounds_window
     labels = labels.copy()
     k = int(labels.max()) + 1

@@ -354,7 +354,8 @@ def cover_layout(
     On the thinned ground (:func:`thinned_ground`), a constraint programme (CP-SAT) places empty units in
     grids, at most one each, under cuts added round by round: where a grid's units placed so far fall apart, the
     part ``C`` holding some of its inhabited units but not all touches the rest only through its neighbours
-    ``N(C)``, so any layout puts some empty unit of ``N(C)`` in that grid (units of other grids cannot be). Every
+    ``N(C)``, so any layout puts some empty unit of ``N(C)`` in that grid (units of other grids cannot be), one of
+    those through which the grid reaches its other inhabited units (:func:`_separating`). Every
     cut holds of every layout, so an infeasible programme proves there is none; a placement without a part
     apart is a layout (the empty units left over join a grid they touch). At most ``rounds`` rounds,
     each within ``COVER_WORK``; on a Shanghai ground of 12 inhabited units among 71 the depths of
