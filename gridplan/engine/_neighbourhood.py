@@ -141,12 +141,13 @@ def tight_neighbourhood_search(
     def keeps(old: np.ndarray, new: np.ndarray) -> np.ndarray | None:
         if not take:
             return None
-        if over_radius(graph, new, sizing) > over_radius(graph, old, sizing):
+        radius_before = over_radius(graph, old, sizing)
+        if over_radius(graph, new, sizing) > radius_before:
             # a grid more over the radius: each re-split with a neighbour where that shortens it, no grid leaving
             # its band (Beijing's chunky regeneration left two grids outside ±10% unproven for want of it)
             new = shorten_radii(graph, new, int(new.max()) + 1, sizing)
         further = bounds_excess(graph, new, sizing) > bounds_excess(graph, old, sizing) + 1e-9
-        if further or over_radius(graph, new, sizing) > over_radius(graph, old, sizing):
+        if further or over_radius(graph, new, sizing) > radius_before:
             return None
         renewed = _renewed(graph, new, held, sizing, answers)
         if renewed is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -270,8 +270,8 @@ def tighter_cover(
     programme that places the empty units (:func:`cover_layout`): a layout found is returned; a cover proven to
     have none is passed over, and the search goes on. Where the search runs to its end, every cover passed over,
     no layout of the ground has fewer than ``loose`` grids outside the tight band. At most ``checks`` covers are
-    asked (beyond them, or where a programme decides nothing, nothing is proven): the covers are counted first,
-    and a ground with more (or more than the search's steps reach) has only its first ``COVER_TRIES`` asked, for a
+    asked (beyond them, or where a programme decides nothing, nothing is proven): the covers are met first, and
+    a ground with more (or more than the search's steps reach) has only its first ``COVER_TRIES`` asked, for a
     layout alone. On Shanghai's chunky ground of 22 inhabited units among 83 the one cover had no layout. With
     ``loose`` above the count of inhabited units, the question is of the bounds alone: a layout with at most
     ``far`` grids outside them (each at most the ceiling).
@@ -301,44 +301,33 @@ def tighter_cover(
     if thinned is None:  # a part of the ground holds nothing: no cover is asked for a layout (none is decided)
         checks = 0
     fits = [sizing.fit(load) for load in group_loads(graph.w, groups)]
+    met: list[list[np.ndarray]] = []  # the covers, in the search's order, up to one more than ``checks``
 
-    def covers(accept: Callable[[list[np.ndarray]], bool]) -> tuple[list[np.ndarray] | None, bool]:
-        return exact_cover(
-            inhabited,
-            graph.w,
-            groups,
-            fits,
-            np.zeros(len(groups)),
-            [loose - 1],
-            sizing,
-            steps=TIGHT_SEARCH_NODES,
-            prune=not far,
-            far=far,
-            accept=accept,
-        )
+    def meet(cover: list[np.ndarray]) -> bool:  # True stops the search
+        met.append(cover)
+        return len(met) > checks
 
-    if checks:  # counted first (no programme): a ground with more covers than ``checks`` can prove nothing
-        counted = [0]
-
-        def count(cover: list[np.ndarray]) -> bool:
-            counted[0] += 1
-            return counted[0] > checks
-
-        if not covers(count)[1] or counted[0] > checks:
-            checks = min(checks, COVER_TRIES)  # its first covers asked for a layout only
-    asked, layout, stopped = [0], [None], [False]
-
-    def realised(cover: list[np.ndarray]) -> bool:  # True stops the search
-        if asked[0] >= checks:
-            stopped[0] = True
-            return True
-        asked[0] += 1
+    _, exhausted = exact_cover(
+        inhabited,
+        graph.w,
+        groups,
+        fits,
+        np.zeros(len(groups)),
+        [loose - 1],
+        sizing,
+        steps=TIGHT_SEARCH_NODES,
+        prune=not far,
+        far=far,
+        accept=meet,
+    )
+    # every cover met, to the search's end: each asked, a proof if none has a layout; else its first ones, for a
+    # layout alone
+    provable = exhausted and len(met) <= checks
+    for cover in met[: checks if provable else min(checks, COVER_TRIES)]:
         labels, decided = cover_layout(graph, ground, cover, thinned=thinned)
-        layout[0], stopped[0] = labels, not decided
-        return labels is not None or not decided
-
-    cover, exhausted = covers(realised)
-    return layout[0], cover is None and exhausted and not stopped[0]
+        if labels is not None or not decided:
+            return labels, False
+    return None, provable
 
 
 def cover_layout(
