@@ -377,7 +377,7 @@ def _settle(
             far_excess=far_excess,
             grids=grids,
             work=work,
-            unrelaxed_retry=not tight,
+            relaxations=(True, False) if not tight else (True,),
         ), "cp_sat"
 
     inhabited = int((graph.w[nodes] > 0).sum())
