@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 
@@ -378,3 +379,21 @@ def test_tasks_apart_come_back_in_order_whatever_runs_them(monkeypatch):
     ended.clear()
     assert processes.each_apart(_fail_on, [(x, -1) for x in range(4)], 2, done=lambda: ended.append(1)) == [0, 1, 2, 3]
     assert len(ended) == 4
+
+
+def test_a_pool_runs_with_the_heap_of_its_parent_frozen_and_the_heap_is_collected_again_after():
+    # the workers' collectors then leave the pages they share with this process alone; objects made meanwhile
+    # are collected as usual, and the frozen ones again once the pool is done, also when it fails
+    assert gc.get_freeze_count() == 0
+    with processes.forked_pool_heap():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ZeroDivisionError), processes.forked_pool_heap():
+        1 / 0
+    assert gc.get_freeze_count() == 0
+    assert processes.each_apart(divmod, [(7, 2), (9, 4), (5, 5)], workers=2, sizes=[1, 3, 2]) == [
+        (3, 1),
+        (2, 1),
+        (1, 0),
+    ]
+    assert gc.get_freeze_count() == 0

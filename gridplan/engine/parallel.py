@@ -35,7 +35,7 @@ from gridplan.settings import RUN_DEFAULTS, RunOptions, Settings
 
 from .claims import merged_claims
 from .plan import partition
-from .processes import pool_workers
+from .processes import forked_pool_heap, pool_workers
 from .units import Units
 
 #: Tasks per worker when communities are batched: enough to balance uneven communities.
@@ -304,10 +304,15 @@ def _run_pool(tasks, *, retries: int, workers: int, shared, args, bar) -> Result
     for _ in range(retries + 1):
         lost = []
         # a lost worker breaks its whole pool: the tasks it took down go to a fresh one
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), initializer=_init_worker, initargs=(shared,)
-        ) as pool:
-            futures = {pool.submit(_plan_in_worker, t, *args): t for t in todo}
+        with (
+            forked_pool_heap(),
+            ProcessPoolExecutor(
+                max_workers=min(workers, len(todo)), initializer=_init_worker, initargs=(shared,)
+            ) as pool,
+        ):
+            # the most households first, so that a large task does not start last (the plans are kept by task)
+            largest_first = sorted(todo, key=lambda t: -float(t.buildings["households"].sum()))
+            futures = {pool.submit(_plan_in_worker, t, *args): t for t in largest_first}
             for future in as_completed(futures):
                 task = futures[future]
                 try:

@@ -4,11 +4,13 @@ alone once their graphs are built, on a local process pool (the communities of a
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -37,6 +39,19 @@ def pool_workers(households: float) -> int:
     return max(1, available_cores())
 
 
+@contextmanager
+def forked_pool_heap() -> Iterator[None]:
+    """While a pool forked from this process runs: this process's objects kept out of the garbage collector's
+    passes (``gc.freeze``), so that a worker's collector does not write to the pages it shares with this process
+    and copy them. On the district (20,000 buildings, two workers) the processes then held 573 MB at once instead
+    of 628 MB (PSS). Objects made meanwhile are collected as usual; those frozen are collected again after."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def each_apart(
     function: Callable,
     tasks: Iterable[tuple],
@@ -63,7 +78,7 @@ def each_apart(
     except OSError:  # no processes or semaphores here (a sandbox without /dev/shm): the tasks run in this one
         return _here(function, tasks, done)
     try:
-        with pool:
+        with forked_pool_heap(), pool:
             futures = {int(i): pool.submit(function, *tasks[i]) for i in order}
             for future in futures.values():
                 future.add_done_callback(lambda _: done())
