@@ -1020,6 +1020,7 @@ def test_a_programme_the_unrelaxed_solve_leaves_undecided_is_solved_again_with_i
     households = [40, 100, 0, 100, 40, 40, 0, 0, 190, 100, 100, 0, 80, 0, 0, 60, 0, 100, 190, 190, 100, 80, 120, 40]
     graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 6), ordering="sorted")
     neighbours, w = [sorted(graph[u]) for u in range(24)], np.asarray(households, dtype=float)
+    assert bounds_programme(neighbours, w, 240, 360, work=0.02, relaxations=(False,)) == (None, False)
     for relaxations in ((True,), (False, True)):
         labels, proven = bounds_programme(neighbours, w, 240, 360, work=0.02, relaxations=relaxations)
         assert proven and labels is not None
