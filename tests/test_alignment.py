@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -26,6 +26,7 @@ from gridplan.io.osm import import_osm
 from gridplan.io.store import read_layers, read_previous, write_layers, write_plan
 from gridplan.pipeline import load_scene, prepare_scene
 from gridplan.prepare.register import import_register
+from gridplan.settings import DEFAULTS
 
 from .support.cli import assert_one_line_error, run
 from .support.properties import examples
@@ -130,8 +131,11 @@ def test_more_than_one_percent_of_buildings_outside_every_community_is_refused_u
 
 @hsettings(max_examples=examples(12), deadline=None)
 @given(system=st.sampled_from(["wgs84", "gcj02", "bd09"]), share=st.floats(0.02, 1.0), seed=st.integers(0, 2**16))
+# found by the explore profile: 2 points of 257 footprints, digitised in GCJ-02, are no clear evidence
+@example(system="gcj02", share=0.0234375, seed=52760)
 def test_register_points_are_read_in_the_system_they_are_in(extracts, system, share, seed):
-    """Points in footprints of a real extract, any share of them, digitised in any system: recognised."""
+    """Points in footprints of a real extract, any share of them, digitised in any system: recognised where they
+    are at least ``min_features`` (the evidence a layer is judged on), and never clearly read in another system."""
     prepared = extracts.prepared("beijing")
     footprints = prepared.local.buildings.geometry
     rng = np.random.default_rng(seed)
@@ -139,7 +143,10 @@ def test_register_points_are_read_in_the_system_they_are_in(extracts, system, sh
     points = gpd.GeoSeries(shapely.point_on_surface(footprints.to_numpy()[chosen]), crs=footprints.crs).to_crs(4326)
     lon, lat = convert_lonlat(points.x.to_numpy(), points.y.to_numpy(), "wgs84", system)
     evidence = point_system(lon, lat, footprints)
-    assert evidence.clear and evidence.shift == (system, "wgs84")
+    if chosen.sum() >= DEFAULTS.coords.min_features:
+        assert evidence.clear and evidence.shift == (system, "wgs84")
+    else:  # too few to tell the systems apart: perhaps unclear, never clearly wrong
+        assert not evidence.clear or evidence.shift == (system, "wgs84")
 
 
 def test_register_points_that_fit_no_system_are_refused_naming_the_option(extracts):
