@@ -377,7 +377,7 @@ def _settle(
             far_excess=far_excess,
             grids=grids,
             work=work,
-            relaxations=(True, False) if not tight else (True,),
+            relaxations=(True,) if tight else (True, False),
         ), "cp_sat"
 
     inhabited = int((graph.w[nodes] > 0).sum())
