@@ -653,10 +653,12 @@ def _groups(labels: np.ndarray) -> list[list[int]]:
 @given(
     households=st.lists(st.sampled_from([0, 0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=8),
     extra=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=4),
+    relaxations=st.sampled_from([(True,), (False, True), (True, False)]),
 )
-def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra):
+def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra, relaxations):
     # against brute force over every partition into connected groups: the programme finds a layout of
-    # grids within 240–360 whenever one exists, and proves there is none otherwise
+    # grids within 240–360 whenever one exists, and proves there is none otherwise, solved in any order of
+    # relaxations (the region's search solves without CP-SAT's linear relaxation first)
     n = len(households)
     graph = _path_with_extra_edges(n, extra)
     w = np.asarray(households, dtype=float)
@@ -665,7 +667,7 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
         return 240 <= w[list(group)].sum() <= 360
 
     exists = any(all(fine(g) for g in layout) for layout in _connected_partitions(graph))
-    labels, proven = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360)
+    labels, proven = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360, relaxations=relaxations)
     assert proven and (labels is None) == (not exists)
     if exists:
         groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
@@ -677,10 +679,12 @@ def test_the_programme_finds_a_layout_exactly_when_one_exists(households, extra)
     households=st.lists(st.sampled_from([0, 60, 100, 150, 200, 250, 400]), min_size=3, max_size=7),
     extra=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=3),
     budget=st.integers(1, 2),
+    relaxations=st.sampled_from([(True,), (False, True), (True, False)]),
 )
-def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, extra, budget):
+def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, extra, budget, relaxations):
     # against brute force: a layout with at most ``budget`` grids outside 240–360, each of at most 420,
-    # comes back exactly when one exists, with the fewest such grids, and is proven the fewest
+    # comes back exactly when one exists, with the fewest such grids, and is proven the fewest, in any order of
+    # relaxations
     n = len(households)
     graph = _path_with_extra_edges(n, extra)
     w = np.asarray(households, dtype=float)
@@ -690,7 +694,9 @@ def test_the_programme_finds_the_fewest_grids_outside_the_bounds(households, ext
 
     counts = [out(layout) for layout in _connected_partitions(graph) if all(w[list(g)].sum() <= 420 for g in layout)]
     fewest = min(counts, default=math.inf)
-    labels, proven = bounds_programme([list(graph[u]) for u in range(n)], w, 240, 360, budget=budget, outside_hi=420)
+    labels, proven = bounds_programme(
+        [list(graph[u]) for u in range(n)], w, 240, 360, budget=budget, outside_hi=420, relaxations=relaxations
+    )
     assert proven
     if fewest > budget:
         assert labels is None
